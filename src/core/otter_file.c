@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int otter_file_read_all(const char *path, size_t max, char **out, size_t *out_len, otter_err *err)
+{
+    int ret = OTTER_EIO;
+    char *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        otter_err_sys(err, OTTER_EIO, errno, "%s: cannot stat", path);
+        goto out;
+    }
+    if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max) {
+        ret = otter_err_set(err, OTTER_EFORMAT, "%s: too large (%lld bytes, limit %zu)", path,
+                            (long long)st.st_size, max);
+        goto out;
+    }
+    size_t cap = 4096, len = 0;
+    buf = malloc(cap + 1);
+    if (!buf) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap > max) {
+                ret = otter_err_set(err, OTTER_EFORMAT, "%s: too large (limit %zu bytes)", path,
+                                    max);
+                goto out;
+            }
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            char *n = realloc(buf, ncap + 1);
+            if (!n) {
+                ret = otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            buf = n;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            otter_err_sys(err, OTTER_EIO, errno, "%s: read failed", path);
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len > max) {
+            ret = otter_err_set(err, OTTER_EFORMAT, "%s: too large (limit %zu bytes)", path, max);
+            goto out;
+        }
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    buf = NULL;
+    ret = 0;
+out:
+    free(buf);
+    close(fd);
+    return ret;
+}
+
+int otter_file_write_full(int fd, const void *buf, size_t len, const char *what, otter_err *err)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return otter_err_sys(err, OTTER_EIO, errno, "%s: write failed", what);
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int otter_file_sync_dir_of(const char *path, otter_err *err)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        strcpy(dir, ".");
+    } else if (slash == path) {
+        strcpy(dir, "/");
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof dir)
+            return otter_err_set(err, OTTER_EUSAGE, "%s: path too long", path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open directory", dir);
+    int ret = 0;
+    if (fsync(fd) < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: fsync of directory failed", dir);
+    close(fd);
+    return ret;
+}
+
+int otter_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                            otter_err *err)
+{
+    char tmp[PATH_MAX];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return otter_err_set(err, OTTER_EUSAGE, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", tmp);
+    int ret = otter_file_write_full(fd, data, len, tmp, err);
+    if (ret == 0 && fsync(fd) < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: fsync failed", tmp);
+    if (close(fd) < 0 && ret == 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: close failed", tmp);
+    if (ret == 0 && rename(tmp, path) < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: rename to %s failed", tmp, path);
+    if (ret != 0) {
+        unlink(tmp);
+        return ret;
+    }
+    return otter_file_sync_dir_of(path, err);
+}
