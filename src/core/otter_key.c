@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_key.h"
+#include "otter_encode.h"
+#include "otter_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* PEM files we read are small; anything larger is not a key. */
+#define KEY_FILE_MAX (64 * 1024)
+
+enum scheme { SCHEME_ED25519, SCHEME_ECDSA_P256, SCHEME_RSA_PSS };
+
+struct otter_key {
+    EVP_PKEY *pkey;
+    enum scheme scheme;
+    int is_private;
+    char id[OTTER_KEY_ID_LEN + 1];
+};
+
+static const char *const scheme_names[] = {
+    [SCHEME_ED25519] = "ed25519",
+    [SCHEME_ECDSA_P256] = "ecdsa-p256-sha256",
+    [SCHEME_RSA_PSS] = "rsa-pss-sha256",
+};
+
+static int openssl_error(otter_err *err, int code, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256] = "unknown error";
+    if (e)
+        ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return otter_err_set(err, code, "%s (%s)", what, buf);
+}
+
+/* Decides the scheme from the key material and refuses anything weak or unknown. */
+static int classify(EVP_PKEY *pkey, enum scheme *out, otter_err *err)
+{
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        *out = SCHEME_ED25519;
+        return 0;
+    }
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        char group[64] = "";
+        size_t n = 0;
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                           &n) != 1 ||
+            strcmp(group, "prime256v1") != 0)
+            return otter_err_set(err, OTTER_ESIG, "EC key on curve %s refused (only P-256)",
+                                 group[0] ? group : "?");
+        *out = SCHEME_ECDSA_P256;
+        return 0;
+    }
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        int bits = EVP_PKEY_get_bits(pkey);
+        if (bits < 3072)
+            return otter_err_set(err, OTTER_ESIG, "RSA key of %d bits refused (at least 3072)",
+                                 bits);
+        *out = SCHEME_RSA_PSS;
+        return 0;
+    }
+    return otter_err_set(err, OTTER_ESIG, "key type %s refused (ed25519, P-256 or RSA >= 3072)",
+                         EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "?");
+}
+
+static int wrap(EVP_PKEY *pkey, int is_private, otter_key **out, otter_err *err)
+{
+    enum scheme scheme;
+    int ret = classify(pkey, &scheme, err);
+    if (ret)
+        goto fail;
+    otter_key *key = calloc(1, sizeof *key);
+    if (!key) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        goto fail;
+    }
+    unsigned char *der = NULL;
+    int der_len = i2d_PUBKEY(pkey, &der);
+    if (der_len <= 0) {
+        free(key);
+        ret = openssl_error(err, OTTER_ESIG, "cannot encode public key");
+        goto fail;
+    }
+    otter_sha256_hex(der, (size_t)der_len, key->id);
+    OPENSSL_free(der);
+    key->pkey = pkey;
+    key->scheme = scheme;
+    key->is_private = is_private;
+    *out = key;
+    return 0;
+fail:
+    EVP_PKEY_free(pkey);
+    return ret;
+}
+
+int otter_key_generate(const char *type, otter_key **out, otter_err *err)
+{
+    EVP_PKEY *pkey = NULL;
+    if (strcmp(type, "ed25519") == 0)
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    else if (strcmp(type, "ecdsa-p256") == 0)
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    else if (strcmp(type, "rsa-3072") == 0)
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+    else
+        return otter_err_set(err, OTTER_EUSAGE,
+                             "unknown key type \"%s\" (ed25519, ecdsa-p256 or rsa-3072)", type);
+    if (!pkey)
+        return openssl_error(err, OTTER_EIO, "key generation failed");
+    return wrap(pkey, 1, out, err);
+}
+
+/* Never prompt on a terminal for a passphrase: encrypted keys are refused. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+int otter_key_load_private_file(const char *path, otter_key **out, otter_err *err)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    int ret = otter_file_read_all(path, KEY_FILE_MAX, &pem, &len, err);
+    if (ret)
+        return ret;
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(bio);
+    OPENSSL_cleanse(pem, len);
+    free(pem);
+    if (!pkey) {
+        openssl_error(err, OTTER_EFORMAT, "not an unencrypted PEM private key");
+        return otter_err_prefix(err, "%s", path);
+    }
+    ret = wrap(pkey, 1, out, err);
+    if (ret)
+        otter_err_prefix(err, "%s", path);
+    return ret;
+}
+
+int otter_key_load_public_pem(const char *pem, size_t len, const char *where, otter_key **out,
+                              otter_err *err)
+{
+    if (len > KEY_FILE_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "%s: public key too large", where);
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(bio);
+    if (!pkey) {
+        openssl_error(err, OTTER_EFORMAT, "not a PEM public key");
+        return otter_err_prefix(err, "%s", where);
+    }
+    int ret = wrap(pkey, 0, out, err);
+    if (ret)
+        otter_err_prefix(err, "%s", where);
+    return ret;
+}
+
+int otter_key_load_public_file(const char *path, otter_key **out, otter_err *err)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    int ret = otter_file_read_all(path, KEY_FILE_MAX, &pem, &len, err);
+    if (ret)
+        return ret;
+    ret = otter_key_load_public_pem(pem, len, path, out, err);
+    free(pem);
+    return ret;
+}
+
+static int write_new_file(const char *path, mode_t mode, const char *data, size_t len,
+                          otter_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return otter_err_sys(err, errno == EEXIST ? OTTER_EUSAGE : OTTER_EIO, errno,
+                             "%s: cannot create", path);
+    int ret = otter_file_write_full(fd, data, len, path, err);
+    if (ret == 0 && fsync(fd) < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: fsync failed", path);
+    close(fd);
+    if (ret)
+        unlink(path);
+    return ret;
+}
+
+static char *bio_to_string(BIO *bio)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s) {
+        memcpy(s, data, (size_t)n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+char *otter_key_public_pem_new(const otter_key *key)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *s = NULL;
+    if (bio && PEM_write_bio_PUBKEY(bio, key->pkey) == 1)
+        s = bio_to_string(bio);
+    BIO_free(bio);
+    return s;
+}
+
+int otter_key_save_pair(const otter_key *key, const char *name, otter_err *err)
+{
+    if (!key->is_private)
+        return otter_err_set(err, OTTER_EUSAGE, "not a private key");
+    char priv_path[4096], pub_path[4096];
+    if ((size_t)snprintf(priv_path, sizeof priv_path, "%s.key", name) >= sizeof priv_path ||
+        (size_t)snprintf(pub_path, sizeof pub_path, "%s.pub", name) >= sizeof pub_path)
+        return otter_err_set(err, OTTER_EUSAGE, "%s: name too long", name);
+    int ret = OTTER_ENOMEM;
+    char *priv = NULL, *pub = NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (!bio || PEM_write_bio_PKCS8PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+        ret = openssl_error(err, OTTER_EIO, "cannot encode private key");
+        goto out;
+    }
+    priv = bio_to_string(bio);
+    pub = otter_key_public_pem_new(key);
+    if (!priv || !pub) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        goto out;
+    }
+    ret = write_new_file(priv_path, 0600, priv, strlen(priv), err);
+    if (ret)
+        goto out;
+    ret = write_new_file(pub_path, 0644, pub, strlen(pub), err);
+    if (ret)
+        unlink(priv_path);
+out:
+    if (priv) {
+        OPENSSL_cleanse(priv, strlen(priv));
+        free(priv);
+    }
+    free(pub);
+    BIO_free(bio);
+    return ret;
+}
+
+const char *otter_key_id(const otter_key *key)
+{
+    return key->id;
+}
+
+const char *otter_key_alg(const otter_key *key)
+{
+    return scheme_names[key->scheme];
+}
+
+int otter_key_is_private(const otter_key *key)
+{
+    return key->is_private;
+}
+
+/* Sets up ctx for this key's scheme, for signing or for verifying. */
+static int init_ctx(const otter_key *key, EVP_MD_CTX *ctx, int sign)
+{
+    const EVP_MD *md = key->scheme == SCHEME_ED25519 ? NULL : EVP_sha256();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok = sign ? EVP_DigestSignInit(ctx, &pctx, md, NULL, key->pkey)
+                  : EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey);
+    if (ok != 1)
+        return -1;
+    if (key->scheme == SCHEME_RSA_PSS &&
+        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1 ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+        return -1;
+    return 0;
+}
+
+int otter_key_sign(const otter_key *key, const void *data, size_t len, uint8_t sig[OTTER_SIG_MAX],
+                   size_t *sig_len, otter_err *err)
+{
+    if (!key->is_private)
+        return otter_err_set(err, OTTER_EUSAGE, "key %.16s is not a private key", key->id);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t n = 0;
+    int ret = 0;
+    if (!ctx || init_ctx(key, ctx, 1) < 0 || EVP_DigestSign(ctx, NULL, &n, data, len) != 1 ||
+        n > OTTER_SIG_MAX || EVP_DigestSign(ctx, sig, &n, data, len) != 1)
+        ret = openssl_error(err, OTTER_EIO, "signing failed");
+    else
+        *sig_len = n;
+    EVP_MD_CTX_free(ctx);
+    return ret;
+}
+
+int otter_key_verify(const otter_key *key, const void *data, size_t len, const uint8_t *sig,
+                     size_t sig_len, otter_err *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ret = 0;
+    if (!ctx || init_ctx(key, ctx, 0) < 0) {
+        ret = openssl_error(err, OTTER_ENOMEM, "cannot set up verification");
+    } else if (EVP_DigestVerify(ctx, sig, sig_len, data, len) != 1) {
+        ERR_clear_error();
+        ret = otter_err_set(err, OTTER_ESIG, "signature by key %.16s does not verify", key->id);
+    }
+    EVP_MD_CTX_free(ctx);
+    return ret;
+}
+
+void otter_key_free(otter_key *key)
+{
+    if (!key)
+        return;
+    EVP_PKEY_free(key->pkey);
+    free(key);
+}

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_manifest.h"
+#include "otter_encode.h"
+#include "otter_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const handlers[] = {"raw", "archive", "file", NULL};
+
+otter_manifest *otter_manifest_new(void)
+{
+    otter_manifest *m = calloc(1, sizeof *m);
+    if (m)
+        m->format = 1;
+    return m;
+}
+
+void otter_manifest_free(otter_manifest *m)
+{
+    if (!m)
+        return;
+    free(m->pre_install);
+    free(m->post_install);
+    free(m);
+}
+
+static int is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int charset_valid(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || !is_alnum(s[0]))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!is_alnum(s[i]) && !strchr(extra, s[i]))
+            return 0;
+    return 1;
+}
+
+int otter_ident_valid(const char *s)
+{
+    return charset_valid(s, OTTER_IDENT_MAX, "._+-");
+}
+
+int otter_version_valid(const char *s)
+{
+    return charset_valid(s, OTTER_IDENT_MAX, "._+~-");
+}
+
+int otter_file_name_valid(const char *s)
+{
+    /* The charset has no '/', and a leading alnum excludes "." and "..". */
+    return charset_valid(s, OTTER_FILE_NAME_MAX, "._+-") && !strstr(s, "..");
+}
+
+/* RFC 3339 in UTC with whole seconds, the only form we write. */
+static int created_valid(const char *s)
+{
+    int y, mo, d, h, mi, se;
+    char z;
+    if (strlen(s) != 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7)
+        return 0;
+    for (int i = 0; i < 20; i++) {
+        static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return 0;
+    }
+    return y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 &&
+           se <= 60;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return 1;
+    return 0;
+}
+
+/* Copies a string value already checked for length into a fixed field. */
+static void copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src);
+}
+
+static int parse_image(json_t *obj, const char *where, otter_manifest_image *img, otter_err *err)
+{
+    static const char *const known[] = {"name", "file", "handler", "target", "compression",
+                                        "size", "sha256", "delta_base_sha256", NULL};
+    const char *name = NULL, *file = NULL, *handler = NULL, *target = NULL, *comp = NULL,
+               *sha = NULL;
+    int64_t size = 0;
+    if (!json_is_object(obj))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: expected an object", where);
+    int ret = otter_json_known_keys(obj, known, where, err);
+    if (!ret)
+        ret = otter_json_get_string(obj, "name", 0, OTTER_IDENT_MAX, where, &name, err);
+    if (!ret)
+        ret = otter_json_get_string(obj, "file", 0, OTTER_FILE_NAME_MAX, where, &file, err);
+    if (!ret)
+        ret = otter_json_get_string(obj, "handler", 0, OTTER_IDENT_MAX, where, &handler, err);
+    if (!ret)
+        ret = otter_json_get_string(obj, "target", 0, OTTER_IDENT_MAX, where, &target, err);
+    if (!ret)
+        ret = otter_json_get_string(obj, "compression", 0, OTTER_IDENT_MAX, where, &comp, err);
+    if (!ret)
+        ret = otter_json_get_int(obj, "size", 0, 0, OTTER_JSON_INT_MAX, where, &size, err);
+    if (!ret)
+        ret = otter_json_get_string(obj, "sha256", 0, OTTER_SHA256_HEX_LEN, where, &sha, err);
+    if (ret)
+        return ret;
+    json_t *delta = json_object_get(obj, "delta_base_sha256");
+    if (delta && !json_is_null(delta)) {
+        if (!json_is_string(delta) || !otter_is_lower_hex(json_string_value(delta), 64))
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "%s.delta_base_sha256: expected null or 64 lower-case hex digits",
+                                 where);
+        copy_field(img->delta_base_sha256, sizeof img->delta_base_sha256,
+                   json_string_value(delta));
+    }
+    copy_field(img->name, sizeof img->name, name);
+    copy_field(img->file, sizeof img->file, file);
+    copy_field(img->handler, sizeof img->handler, handler);
+    copy_field(img->target, sizeof img->target, target);
+    copy_field(img->sha256, sizeof img->sha256, sha);
+    img->size = (uint64_t)size;
+    if (strcmp(comp, "zstd") == 0)
+        img->compression = OTTER_COMPRESSION_ZSTD;
+    else if (strcmp(comp, "none") == 0)
+        img->compression = OTTER_COMPRESSION_NONE;
+    else
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "%s.compression: \"%.64s\" is not \"zstd\" or \"none\"", where, comp);
+    return 0;
+}
+
+static int parse_hooks(json_t *obj, const char *where, otter_manifest *m, otter_err *err)
+{
+    static const char *const known[] = {"pre_install", "post_install", NULL};
+    if (!json_is_object(obj))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: expected an object", where);
+    int ret = otter_json_known_keys(obj, known, where, err);
+    if (ret)
+        return ret;
+    char **dst[] = {&m->pre_install, &m->post_install};
+    for (int i = 0; i < 2; i++) {
+        json_t *v = json_object_get(obj, known[i]);
+        if (!v || json_is_null(v))
+            continue;
+        if (!json_is_string(v) || json_string_length(v) == 0 ||
+            json_string_length(v) > OTTER_HOOK_MAX)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "%s.%s: expected null or a string of 1..%d bytes", where,
+                                 known[i], OTTER_HOOK_MAX);
+        *dst[i] = strdup(json_string_value(v));
+        if (!*dst[i])
+            return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_err *err)
+{
+    static const char *const known[] = {"format", "product", "compatible", "version",
+                                        "security_version", "created", "images", "hooks", NULL};
+    char top[256];
+    snprintf(top, sizeof top, "%s:", file);
+    const char *product = NULL, *version = NULL, *created = NULL;
+    json_t *compatible = NULL, *images = NULL;
+    if (!json_is_object(root))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: expected a JSON object", file);
+    int ret = otter_json_known_keys(root, known, top, err);
+    if (!ret)
+        ret = otter_json_get_int(root, "format", 0, 0, INT32_MAX, top, &m->format, err);
+    if (!ret && m->format != 1)
+        return otter_err_set(err, OTTER_EFORMAT, "%s: format %lld is not supported (this reader knows 1)",
+                             file, (long long)m->format);
+    if (!ret)
+        ret = otter_json_get_string(root, "product", 0, OTTER_IDENT_MAX, top, &product, err);
+    if (!ret)
+        ret = otter_json_get_array(root, "compatible", 1, OTTER_COMPATIBLE_MAX, top, &compatible,
+                                   err);
+    if (!ret)
+        ret = otter_json_get_string(root, "version", 0, OTTER_IDENT_MAX, top, &version, err);
+    if (!ret)
+        ret = otter_json_get_int(root, "security_version", 0, 0, OTTER_JSON_INT_MAX, top,
+                                 &m->security_version, err);
+    if (!ret)
+        ret = otter_json_get_string(root, "created", 0, 20, top, &created, err);
+    if (!ret)
+        ret = otter_json_get_array(root, "images", 1, OTTER_IMAGES_MAX, top, &images, err);
+    if (ret)
+        return ret;
+    copy_field(m->product, sizeof m->product, product);
+    copy_field(m->version, sizeof m->version, version);
+    copy_field(m->created, sizeof m->created, created);
+    size_t i;
+    json_t *item;
+    json_array_foreach(compatible, i, item) {
+        if (!json_is_string(item) || json_string_length(item) > OTTER_IDENT_MAX)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "%s: compatible[%zu]: expected a model name of 1..%d characters",
+                                 file, i, OTTER_IDENT_MAX);
+        copy_field(m->compatible[i], sizeof m->compatible[i], json_string_value(item));
+        m->compatible_count++;
+    }
+    json_array_foreach(images, i, item) {
+        char where[300];
+        snprintf(where, sizeof where, "%s: images[%zu]", file, i);
+        ret = parse_image(item, where, &m->images[i], err);
+        if (ret)
+            return ret;
+        m->image_count++;
+    }
+    json_t *hooks = json_object_get(root, "hooks");
+    if (hooks && !json_is_null(hooks)) {
+        char where[300];
+        snprintf(where, sizeof where, "%s: hooks", file);
+        ret = parse_hooks(hooks, where, m, err);
+    }
+    return ret;
+}
+
+int otter_manifest_parse(const char *buf, size_t len, const char *where, otter_manifest **out,
+                         otter_err *err)
+{
+    json_t *root = NULL;
+    otter_manifest *m = NULL;
+    int ret = otter_json_load(buf, len, OTTER_MANIFEST_MAX, where, &root, err);
+    if (ret)
+        return ret;
+    m = otter_manifest_new();
+    if (!m) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        goto out;
+    }
+    ret = parse_root(root, where, m, err);
+    if (!ret) {
+        ret = otter_manifest_validate(m, err);
+        if (ret)
+            otter_err_prefix(err, "%s", where);
+    }
+    if (ret)
+        goto out;
+    *out = m;
+    m = NULL;
+out:
+    otter_manifest_free(m);
+    json_decref(root);
+    return ret;
+}
+
+static int validate_image(const otter_manifest *m, size_t i, otter_err *err)
+{
+    const otter_manifest_image *img = &m->images[i];
+    if (!otter_ident_valid(img->name))
+        return otter_err_set(err, OTTER_EFORMAT, "images[%zu].name: \"%s\" is not a valid name", i,
+                             img->name);
+    if (!otter_file_name_valid(img->file) || strcmp(img->file, "manifest.json") == 0 ||
+        strcmp(img->file, "manifest.sig") == 0)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].file: \"%s\" is not a valid entry name (no '/', no '..')",
+                             i, img->file);
+    if (!in_list(img->handler, handlers))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].handler: \"%s\" is not raw, archive or file", i,
+                             img->handler);
+    if (!otter_ident_valid(img->target))
+        return otter_err_set(err, OTTER_EFORMAT, "images[%zu].target: \"%s\" is not a valid name",
+                             i, img->target);
+    if (img->size > (uint64_t)OTTER_JSON_INT_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "images[%zu].size: out of range", i);
+    if (!otter_is_lower_hex(img->sha256, OTTER_SHA256_HEX_LEN))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].sha256: expected 64 lower-case hex digits", i);
+    if (img->delta_base_sha256[0] && !otter_is_lower_hex(img->delta_base_sha256, 64))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].delta_base_sha256: expected 64 lower-case hex digits", i);
+    for (size_t j = 0; j < i; j++) {
+        const otter_manifest_image *other = &m->images[j];
+        if (strcmp(other->name, img->name) == 0)
+            return otter_err_set(err, OTTER_EFORMAT, "images[%zu].name: \"%s\" used twice", i,
+                                 img->name);
+        if (strcmp(other->file, img->file) == 0)
+            return otter_err_set(err, OTTER_EFORMAT, "images[%zu].file: \"%s\" used twice", i,
+                                 img->file);
+        if (strcmp(other->target, img->target) == 0)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "images[%zu].target: slot class \"%s\" used twice", i,
+                                 img->target);
+    }
+    return 0;
+}
+
+int otter_manifest_validate(const otter_manifest *m, otter_err *err)
+{
+    if (m->format != 1)
+        return otter_err_set(err, OTTER_EFORMAT, "format %lld is not supported", (long long)m->format);
+    if (!otter_ident_valid(m->product))
+        return otter_err_set(err, OTTER_EFORMAT, "product: \"%s\" is not a valid name", m->product);
+    if (m->compatible_count < 1 || m->compatible_count > OTTER_COMPATIBLE_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "compatible: %zu models, allowed 1..%d",
+                             m->compatible_count, OTTER_COMPATIBLE_MAX);
+    for (size_t i = 0; i < m->compatible_count; i++) {
+        if (!otter_ident_valid(m->compatible[i]))
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "compatible[%zu]: \"%s\" is not a valid model name", i,
+                                 m->compatible[i]);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->compatible[i], m->compatible[j]) == 0)
+                return otter_err_set(err, OTTER_EFORMAT, "compatible[%zu]: \"%s\" listed twice",
+                                     i, m->compatible[i]);
+    }
+    if (!otter_version_valid(m->version))
+        return otter_err_set(err, OTTER_EFORMAT, "version: \"%s\" is not a valid version",
+                             m->version);
+    if (m->security_version < 0 || m->security_version > OTTER_JSON_INT_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "security_version: out of range");
+    if (!created_valid(m->created))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "created: \"%s\" is not a UTC time like 2026-11-25T10:00:00Z",
+                             m->created);
+    if (m->image_count < 1 || m->image_count > OTTER_IMAGES_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "images: %zu images, allowed 1..%d",
+                             m->image_count, OTTER_IMAGES_MAX);
+    for (size_t i = 0; i < m->image_count; i++) {
+        int ret = validate_image(m, i, err);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}
+
+static json_t *image_json(const otter_manifest_image *img)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o}", "name", img->name, "file",
+                     img->file, "handler", img->handler, "target", img->target, "compression",
+                     img->compression == OTTER_COMPRESSION_ZSTD ? "zstd" : "none", "size",
+                     (json_int_t)img->size, "sha256", img->sha256, "delta_base_sha256",
+                     img->delta_base_sha256[0] ? json_string(img->delta_base_sha256)
+                                               : json_null());
+}
+
+char *otter_manifest_serialize_new(const otter_manifest *m)
+{
+    json_t *compatible = json_array(), *images = json_array();
+    json_t *root = json_pack(
+        "{s:I, s:s, s:o, s:s, s:I, s:s, s:o, s:{s:o, s:o}}", "format", (json_int_t)m->format,
+        "product", m->product, "compatible", compatible, "version", m->version, "security_version",
+        (json_int_t)m->security_version, "created", m->created, "images", images, "hooks",
+        "pre_install", m->pre_install ? json_string(m->pre_install) : json_null(), "post_install",
+        m->post_install ? json_string(m->post_install) : json_null());
+    char *out = NULL;
+    if (!root)
+        return NULL;
+    for (size_t i = 0; i < m->compatible_count; i++)
+        if (json_array_append_new(compatible, json_string(m->compatible[i])) < 0)
+            goto out;
+    for (size_t i = 0; i < m->image_count; i++)
+        if (json_array_append_new(images, image_json(&m->images[i])) < 0)
+            goto out;
+    out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+out:
+    json_decref(root);
+    return out;
+}
+
+int otter_manifest_check_device(const otter_manifest *m, const char *product, const char *model,
+                                otter_err *err)
+{
+    if (product && strcmp(product, m->product) != 0)
+        return otter_err_set(err, OTTER_ECOMPAT, "built for product \"%s\", device is \"%s\"",
+                             m->product, product);
+    for (size_t i = 0; i < m->compatible_count; i++)
+        if (strcmp(m->compatible[i], model) == 0)
+            return 0;
+    return otter_err_set(err, OTTER_ECOMPAT, "model \"%.64s\" is not in compatible (%s%s)", model,
+                         m->compatible[0], m->compatible_count > 1 ? ", ..." : "");
+}
+
+const otter_manifest_image *otter_manifest_find_image(const otter_manifest *m, const char *name)
+{
+    for (size_t i = 0; i < m->image_count; i++)
+        if (strcmp(m->images[i].name, name) == 0)
+            return &m->images[i];
+    return NULL;
+}

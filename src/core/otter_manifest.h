@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * manifest.json, format 1: what a package installs, for which hardware, and
+ * the size and SHA-256 of every installed image. Parsed strictly (known keys
+ * only, bounded lengths and counts) because it arrives from the network; the
+ * signature covers its exact bytes, so a parsed manifest is only trusted
+ * after otter_trust_verify() accepted those bytes.
+ */
+#ifndef OTTER_MANIFEST_H
+#define OTTER_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otter_digest.h"
+#include "otter_err.h"
+
+#define OTTER_MANIFEST_MAX (1024 * 1024)
+#define OTTER_IDENT_MAX 64    /* product, model, image name, target, version */
+#define OTTER_FILE_NAME_MAX 128
+#define OTTER_IMAGES_MAX 32
+#define OTTER_COMPATIBLE_MAX 256
+#define OTTER_HOOK_MAX 4096
+/* Largest integer a JSON reader in any language keeps exactly (2^53 - 1). */
+#define OTTER_JSON_INT_MAX 9007199254740991LL
+
+typedef enum otter_compression {
+    OTTER_COMPRESSION_NONE = 0,
+    OTTER_COMPRESSION_ZSTD = 1,
+} otter_compression;
+
+typedef struct otter_manifest_image {
+    char name[OTTER_IDENT_MAX + 1];
+    char file[OTTER_FILE_NAME_MAX + 1]; /* zip entry holding the payload */
+    char handler[OTTER_IDENT_MAX + 1];  /* raw | archive | file */
+    char target[OTTER_IDENT_MAX + 1];   /* slot class */
+    otter_compression compression;
+    uint64_t size;                                /* installed bytes */
+    char sha256[OTTER_SHA256_HEX_LEN + 1];        /* of the installed bytes */
+    char delta_base_sha256[OTTER_SHA256_HEX_LEN + 1]; /* "" when not a delta */
+} otter_manifest_image;
+
+typedef struct otter_manifest {
+    int64_t format;
+    char product[OTTER_IDENT_MAX + 1];
+    size_t compatible_count;
+    char compatible[OTTER_COMPATIBLE_MAX][OTTER_IDENT_MAX + 1];
+    char version[OTTER_IDENT_MAX + 1];
+    int64_t security_version;
+    char created[32]; /* YYYY-MM-DDTHH:MM:SSZ */
+    size_t image_count;
+    otter_manifest_image images[OTTER_IMAGES_MAX];
+    char *pre_install; /* NULL when absent */
+    char *post_install;
+} otter_manifest;
+
+/* A zeroed manifest with format 1 (caller frees); NULL on ENOMEM. */
+otter_manifest *otter_manifest_new(void);
+void otter_manifest_free(otter_manifest *m);
+
+/*
+ * Parses and validates manifest.json from memory (caller frees *out).
+ * `where` names the input in messages ("update.zip: manifest.json").
+ * OTTER_EFORMAT with what and where for anything malformed or out of range.
+ */
+int otter_manifest_parse(const char *buf, size_t len, const char *where, otter_manifest **out,
+                         otter_err *err);
+
+/* Validates m with the same rules as the parser (for manifests built in code). */
+int otter_manifest_validate(const otter_manifest *m, otter_err *err);
+
+/* JSON text of a valid manifest (caller frees); NULL on ENOMEM. */
+char *otter_manifest_serialize_new(const otter_manifest *m);
+
+/*
+ * Refuses (OTTER_ECOMPAT) a manifest whose product differs or whose
+ * compatible list lacks model. product may be NULL (not checked).
+ */
+int otter_manifest_check_device(const otter_manifest *m, const char *product, const char *model,
+                                otter_err *err);
+
+/* Borrowed image with that name, or NULL. */
+const otter_manifest_image *otter_manifest_find_image(const otter_manifest *m, const char *name);
+
+/* The validation rules, for other parsers that take the same kinds of values. */
+int otter_ident_valid(const char *s);     /* [A-Za-z0-9][A-Za-z0-9._+-]{0,63} */
+int otter_version_valid(const char *s);   /* [A-Za-z0-9][A-Za-z0-9._+~-]{0,63} */
+int otter_file_name_valid(const char *s); /* like ident, up to 128, no "..", no '/' */
+
+#endif

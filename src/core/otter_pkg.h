@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * update.zip, read as a stream and written in the order a stream reader needs:
+ *   1. manifest.json  (stored)
+ *   2. manifest.sig   (stored)
+ *   3. one stored entry per image, in manifest order (zstd or raw payload)
+ * Nothing else. See docs/package-format.md.
+ *
+ * Reading never looks back and never holds more than fixed buffers: the
+ * verified manifest comes first, then each image as installed bytes whose
+ * size and SHA-256 are enforced while they stream.
+ */
+#ifndef OTTER_PKG_H
+#define OTTER_PKG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "otter_err.h"
+#include "otter_manifest.h"
+#include "otter_sig.h"
+#include "otter_trust.h"
+
+/*
+ * The byte source: fill buf with up to len bytes; return the count, 0 at the
+ * end, or a negative otter_code with err filled. (File now, network later.)
+ */
+typedef ssize_t (*otter_pkg_read_fn)(void *ctx, void *buf, size_t len, otter_err *err);
+
+typedef struct otter_pkg_reader otter_pkg_reader;
+
+enum otter_pkg_flags {
+    /* Hash on a second thread (fast on multi-core; the default for files). */
+    OTTER_PKG_HASH_THREAD = 1 << 0,
+    /* Allow reading without a trust root (otter inspect). Never on a device. */
+    OTTER_PKG_UNVERIFIED = 1 << 1,
+};
+
+/*
+ * A reader over fn/ctx (borrowed; must outlive the reader). `name` is used in
+ * messages ("update.zip: image rootfs: ..."). Caller frees.
+ */
+int otter_pkg_reader_new(otter_pkg_read_fn fn, void *ctx, const char *name, unsigned flags,
+                         otter_pkg_reader **out, otter_err *err);
+
+/* A reader over a file (or "-" for stdin); the reader owns the descriptor. */
+int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reader **out,
+                               otter_err *err);
+
+/*
+ * Reads manifest.json and manifest.sig and checks the signatures against
+ * trust (k-of-n over the exact manifest bytes). Only with OTTER_PKG_UNVERIFIED
+ * may trust be NULL. *m is borrowed, valid until the reader is freed; res
+ * (may be NULL) receives the signers. No payload byte is read before this
+ * returns 0.
+ */
+int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
+                            const otter_manifest **m, otter_trust_result *res, otter_err *err);
+
+/* Borrowed after read_manifest: the exact manifest bytes and the signatures. */
+const char *otter_pkg_manifest_bytes(const otter_pkg_reader *r, size_t *len);
+const otter_sig_list *otter_pkg_signatures(const otter_pkg_reader *r);
+
+/*
+ * Moves to the next image in manifest order: returns 1 with *img set
+ * (borrowed), or 0 when all images were read and the archive ended cleanly
+ * (no extra entry, complete central directory). Unread bytes of the current
+ * image are read and checked first.
+ */
+int otter_pkg_next_image(otter_pkg_reader *r, const otter_manifest_image **img, otter_err *err);
+
+/*
+ * Next chunk of the current image's installed bytes: returns 1 with
+ * data and len set (borrowed, valid until the next call), or 0 at the image's
+ * end once its size and SHA-256 matched. OTTER_EDIGEST on the first
+ * mismatch; the bytes already returned must then be thrown away.
+ */
+int otter_pkg_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, otter_err *err);
+
+/* Stored (compressed) size of the current image's zip entry. */
+uint64_t otter_pkg_entry_size(const otter_pkg_reader *r);
+/* Bytes taken from the source so far. */
+uint64_t otter_pkg_bytes_in(const otter_pkg_reader *r);
+
+void otter_pkg_reader_free(otter_pkg_reader *r);
+
+/* ---- Writing ---- */
+
+/* One image to pack: the installed content comes from path. */
+typedef struct otter_pkg_input {
+    const char *name;    /* image name */
+    const char *path;    /* file with the installed bytes */
+    const char *handler; /* raw, archive or file */
+    const char *target;  /* slot class */
+    int compress;        /* 1: zstd, 0: stored raw */
+} otter_pkg_input;
+
+typedef struct otter_pkg_write_opts {
+    const char *product;
+    const char *const *compatible;
+    size_t compatible_count;
+    const char *version;
+    int64_t security_version;
+    const char *created; /* NULL: now */
+    int level;           /* zstd level 1..19 */
+    int threads;         /* zstd workers; 0 = one per core */
+    const otter_key *const *keys; /* signers; may be empty (sign later) */
+    size_t key_count;
+} otter_pkg_write_opts;
+
+/*
+ * Builds a package at out_path: compresses each input (hashing the installed
+ * bytes), writes manifest.json, manifest.sig and the payloads in stream order
+ * through a temporary file renamed into place.
+ */
+int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
+                    const otter_pkg_input *inputs, size_t input_count, otter_err *err);
+
+/*
+ * Adds signatures by keys to an existing package (replacing manifest.sig),
+ * atomically: the package is rewritten to a temporary file and renamed.
+ * The manifest bytes are not changed.
+ */
+int otter_pkg_sign(const char *path, const otter_key *const *keys, size_t key_count,
+                   otter_err *err);
+
+#endif

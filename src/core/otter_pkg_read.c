@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Streaming update.zip reader over libarchive's streamable zip support.
+ * Bytes flow: source callback -> libarchive (local headers, CRC-32) -> zstd
+ * (or stored) -> SHA-256 on a second thread -> caller, in fixed buffers.
+ */
+#include "otter_pkg.h"
+#include "otter_encode.h"
+#include "otter_hashq.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define IN_BLOCK (128 * 1024)
+#define CHUNK (256 * 1024)
+#define NBUFS 4
+/* 8 MiB window: what zstd -19 uses; a larger one is refused, which bounds memory. */
+#define WINDOW_LOG_MAX 23
+/* The end of central directory record plus a zip64 locator fit in here. */
+#define TAIL_KEEP 64
+/* Central directory and end records of at most 34 entries: far below this. */
+#define TRAILER_MAX (1024 * 1024)
+
+enum state { ST_START, ST_MANIFEST, ST_IMAGE, ST_BETWEEN, ST_DONE };
+
+struct otter_pkg_reader {
+    struct archive *a;
+    otter_pkg_read_fn fn;
+    void *ctx;
+    int fd; /* owned when >= 0 (open_file) */
+    char name[256];
+    unsigned flags;
+    int src_failed;
+    otter_err src_err;
+    uint8_t *inbuf;
+    uint64_t bytes_in;
+    uint8_t tail[TAIL_KEEP];
+    size_t tail_len;
+
+    char *manifest_bytes;
+    size_t manifest_len;
+    otter_manifest *manifest;
+    otter_sig_list *sigs;
+
+    enum state state;
+    int failed; /* sticky: the first error is repeated on every later call */
+    otter_err fail_err;
+    size_t next_index;
+    const otter_manifest_image *cur;
+    uint64_t entry_size, entry_consumed, out_total;
+    const uint8_t *blk;
+    size_t blk_len, blk_pos;
+    int entry_eof;
+    size_t zret; /* last ZSTD_decompressStream result: 0 = frame complete */
+    ZSTD_DCtx *dctx;
+    otter_hashq *hq;
+};
+
+/* ---- source plumbing ---- */
+
+static void remember_tail(otter_pkg_reader *r, const uint8_t *p, size_t n)
+{
+    if (n >= TAIL_KEEP) {
+        memcpy(r->tail, p + n - TAIL_KEEP, TAIL_KEEP);
+        r->tail_len = TAIL_KEEP;
+        return;
+    }
+    size_t keep = r->tail_len + n > TAIL_KEEP ? TAIL_KEEP - n : r->tail_len;
+    memmove(r->tail, r->tail + r->tail_len - keep, keep);
+    memcpy(r->tail + keep, p, n);
+    r->tail_len = keep + n;
+}
+
+static ssize_t pull(otter_pkg_reader *r)
+{
+    ssize_t n = r->fn(r->ctx, r->inbuf, IN_BLOCK, &r->src_err);
+    if (n < 0) {
+        r->src_failed = 1;
+        return -1;
+    }
+    remember_tail(r, r->inbuf, (size_t)n);
+    r->bytes_in += (uint64_t)n;
+    return n;
+}
+
+static la_ssize_t la_read(struct archive *a, void *cd, const void **buf)
+{
+    otter_pkg_reader *r = cd;
+    ssize_t n = pull(r);
+    if (n < 0) {
+        archive_set_error(a, EIO, "%s", r->src_err.msg);
+        return -1;
+    }
+    *buf = r->inbuf;
+    return n;
+}
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len, otter_err *err)
+{
+    otter_pkg_reader *r = ctx;
+    for (;;) {
+        ssize_t n = read(r->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return otter_err_sys(err, OTTER_EIO, errno, "read failed");
+    }
+}
+
+/* ---- errors ---- */
+
+static int fail(otter_pkg_reader *r, otter_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(otter_pkg_reader *r, otter_err *err, int code, const char *fmt, ...)
+{
+    char msg[OTTER_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    otter_err_set(&r->fail_err, code, "%s: %s", r->name, msg);
+    r->failed = 1;
+    if (err)
+        *err = r->fail_err;
+    return code;
+}
+
+/* Turns a libarchive failure into ours: the source's own error wins. */
+static int fail_archive(otter_pkg_reader *r, otter_err *err, const char *what)
+{
+    if (r->src_failed)
+        return fail(r, err, r->src_err.code ? r->src_err.code : OTTER_EIO, "%s: %s", what,
+                    r->src_err.msg);
+    const char *why = archive_error_string(r->a);
+    return fail(r, err, OTTER_EFORMAT, "%s: truncated or damaged zip (%s)", what,
+                why ? why : "unknown error");
+}
+
+static int sticky(otter_pkg_reader *r, otter_err *err)
+{
+    if (err)
+        *err = r->fail_err;
+    return r->fail_err.code;
+}
+
+/* ---- life cycle ---- */
+
+/* Sets up r (already zeroed, maybe with fd set) and reads the zip's first bytes. */
+static int reader_init(otter_pkg_reader *r, otter_pkg_read_fn fn, void *ctx, const char *name,
+                       unsigned flags, otter_err *err)
+{
+    r->fn = fn;
+    r->ctx = ctx;
+    r->flags = flags;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->inbuf = malloc(IN_BLOCK);
+    r->a = archive_read_new();
+    r->dctx = ZSTD_createDCtx();
+    r->hq = otter_hashq_new(NBUFS, CHUNK, (flags & OTTER_PKG_HASH_THREAD) != 0);
+    if (!r->inbuf || !r->a || !r->dctx || !r->hq)
+        return otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", name);
+    ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
+    /* Only the streamable zip reader and no filters: a gzip'd or tar'd
+     * "package" is not one. */
+    if (archive_read_support_format_zip_streamable(r->a) != ARCHIVE_OK ||
+        archive_read_open(r->a, r, NULL, la_read, NULL) != ARCHIVE_OK) {
+        int code = r->src_failed ? r->src_err.code : OTTER_EFORMAT;
+        return otter_err_set(err, code, "%s: not a zip package (%s)", name,
+                             r->src_failed ? r->src_err.msg : archive_error_string(r->a));
+    }
+    return 0;
+}
+
+int otter_pkg_reader_new(otter_pkg_read_fn fn, void *ctx, const char *name, unsigned flags,
+                         otter_pkg_reader **out, otter_err *err)
+{
+    otter_pkg_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    r->fd = -1;
+    int ret = reader_init(r, fn, ctx, name, flags, err);
+    if (ret) {
+        otter_pkg_reader_free(r);
+        return ret;
+    }
+    *out = r;
+    return 0;
+}
+
+int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reader **out,
+                               otter_err *err)
+{
+    otter_pkg_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    r->fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        int e = errno;
+        free(r);
+        return otter_err_sys(err, OTTER_EIO, e, "%s: cannot open", path);
+    }
+    int ret = reader_init(r, fd_read, r, path, flags, err);
+    if (ret) {
+        otter_pkg_reader_free(r);
+        return ret;
+    }
+    *out = r;
+    return 0;
+}
+
+void otter_pkg_reader_free(otter_pkg_reader *r)
+{
+    if (!r)
+        return;
+    if (r->a)
+        archive_read_free(r->a);
+    if (r->fd >= 0)
+        close(r->fd);
+    ZSTD_freeDCtx(r->dctx);
+    otter_hashq_free(r->hq);
+    free(r->inbuf);
+    free(r->manifest_bytes);
+    otter_manifest_free(r->manifest);
+    otter_sig_list_free(r->sigs);
+    free(r);
+}
+
+/* ---- entries ---- */
+
+/* Names are compared and printed: refuse anything that is not a plain file name. */
+static int entry_name_ok(const char *name)
+{
+    return name && name[0] && !strchr(name, '/') && !strchr(name, '\\') && !strstr(name, "..") &&
+           strlen(name) <= OTTER_FILE_NAME_MAX;
+}
+
+/*
+ * Moves to the next zip entry and checks what every entry must be: a
+ * plain name, a regular file, its size in the local header (no data
+ * descriptor), stored, not encrypted. Returns 1 with *name, 0 at the
+ * central directory, or a negative code.
+ */
+static int next_entry(otter_pkg_reader *r, const char **name, otter_err *err)
+{
+    struct archive_entry *e = NULL;
+    int rc = archive_read_next_header(r->a, &e);
+    if (rc == ARCHIVE_EOF)
+        return 0;
+    if (rc != ARCHIVE_OK)
+        return fail_archive(r, err, "reading entry header");
+    const char *n = archive_entry_pathname(e);
+    if (!entry_name_ok(n))
+        return fail(r, err, OTTER_EFORMAT, "entry name \"%.64s\" refused (must be a plain file name, no '/' or '..')",
+                    n ? n : "");
+    if (archive_entry_filetype(e) != AE_IFREG)
+        return fail(r, err, OTTER_EFORMAT, "entry \"%s\" is not a regular file", n);
+    if (!archive_entry_size_is_set(e))
+        return fail(r, err, OTTER_EFORMAT,
+                    "entry \"%s\" has no size in its local header (data descriptor): not streamable",
+                    n);
+    if (archive_entry_is_encrypted(e))
+        return fail(r, err, OTTER_EFORMAT, "entry \"%s\" is encrypted", n);
+    /* libarchive names the entry's method in the format name. */
+    const char *fmt = archive_format_name(r->a);
+    if (!fmt || !strstr(fmt, "uncompressed"))
+        return fail(r, err, OTTER_EFORMAT, "entry \"%s\" is compressed (%s); entries must be stored",
+                    n, fmt ? fmt : "unknown method");
+    r->entry_size = (uint64_t)archive_entry_size(e);
+    *name = n;
+    return 1;
+}
+
+/* Reads a small entry whole into a new buffer (NUL-terminated). */
+static int read_small_entry(otter_pkg_reader *r, const char *what, size_t max, char **out,
+                            size_t *out_len, otter_err *err)
+{
+    if (r->entry_size > max)
+        return fail(r, err, OTTER_EFORMAT, "%s: too large (%llu bytes, limit %zu)", what,
+                    (unsigned long long)r->entry_size, max);
+    size_t len = (size_t)r->entry_size;
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return fail(r, err, OTTER_ENOMEM, "%s: out of memory", what);
+    size_t got = 0;
+    for (;;) {
+        la_ssize_t n = archive_read_data(r->a, buf + got, len + 1 - got);
+        if (n < 0) {
+            free(buf);
+            return fail_archive(r, err, what);
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got > len)
+            break;
+    }
+    if (got != len) {
+        free(buf);
+        return fail(r, err, OTTER_EFORMAT, "%s: %zu bytes, header says %zu", what, got, len);
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+static int expect_entry(otter_pkg_reader *r, const char *want, const char *position, otter_err *err)
+{
+    const char *name = NULL;
+    int rc = next_entry(r, &name, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return fail(r, err, OTTER_EFORMAT, "no %s entry: expected %s", position, want);
+    if (strcmp(name, want) != 0)
+        return fail(r, err, OTTER_EFORMAT, "%s entry is \"%s\", expected %s", position, name,
+                    want);
+    return 0;
+}
+
+int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
+                            const otter_manifest **m, otter_trust_result *res, otter_err *err)
+{
+    if (r->failed)
+        return sticky(r, err);
+    if (r->state != ST_START)
+        return otter_err_set(err, OTTER_ESTATE, "%s: manifest already read", r->name);
+    if (!trust && !(r->flags & OTTER_PKG_UNVERIFIED))
+        return otter_err_set(err, OTTER_EUSAGE, "%s: no trust root to verify against", r->name);
+    char *sig_bytes = NULL;
+    size_t sig_len = 0;
+    int ret = expect_entry(r, "manifest.json", "first", err);
+    if (!ret)
+        ret = read_small_entry(r, "manifest.json", OTTER_MANIFEST_MAX, &r->manifest_bytes,
+                               &r->manifest_len, err);
+    if (!ret)
+        ret = expect_entry(r, "manifest.sig", "second", err);
+    if (!ret)
+        ret = read_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes, &sig_len, err);
+    if (ret)
+        goto out;
+    otter_err e;
+    ret = otter_sig_list_parse(sig_bytes, sig_len, "manifest.sig", &r->sigs, &e);
+    if (ret) {
+        fail(r, err, ret, "%s", e.msg);
+        goto out;
+    }
+    /* Signatures first: untrusted JSON reaches the manifest parser only
+     * when it was signed by the release keys. */
+    if (trust) {
+        ret = otter_trust_verify(trust, r->manifest_bytes, r->manifest_len, r->sigs, res, &e);
+        if (ret) {
+            fail(r, err, ret, "manifest.sig: %s", e.msg);
+            goto out;
+        }
+    } else if (res) {
+        memset(res, 0, sizeof *res);
+    }
+    ret = otter_manifest_parse(r->manifest_bytes, r->manifest_len, "manifest.json", &r->manifest,
+                               &e);
+    if (ret) {
+        fail(r, err, ret, "%s", e.msg);
+        goto out;
+    }
+    r->state = ST_MANIFEST;
+    *m = r->manifest;
+out:
+    free(sig_bytes);
+    return ret;
+}
+
+const char *otter_pkg_manifest_bytes(const otter_pkg_reader *r, size_t *len)
+{
+    *len = r->manifest_len;
+    return r->manifest_bytes;
+}
+
+const otter_sig_list *otter_pkg_signatures(const otter_pkg_reader *r)
+{
+    return r->sigs;
+}
+
+uint64_t otter_pkg_entry_size(const otter_pkg_reader *r)
+{
+    return r->entry_size;
+}
+
+uint64_t otter_pkg_bytes_in(const otter_pkg_reader *r)
+{
+    return r->bytes_in;
+}
+
+/* Says why an entry name is not the one expected next. */
+static int wrong_entry(otter_pkg_reader *r, const char *name, const char *expected, otter_err *err)
+{
+    const otter_manifest *m = r->manifest;
+    if (strcmp(name, "manifest.json") == 0 || strcmp(name, "manifest.sig") == 0)
+        return fail(r, err, OTTER_EFORMAT, "duplicate entry \"%s\"", name);
+    for (size_t i = 0; i < m->image_count; i++) {
+        if (strcmp(m->images[i].file, name) != 0)
+            continue;
+        if (i < r->next_index)
+            return fail(r, err, OTTER_EFORMAT, "duplicate entry \"%s\"", name);
+        return fail(r, err, OTTER_EFORMAT, "entry \"%s\" out of order (expected \"%s\")", name,
+                    expected);
+    }
+    return fail(r, err, OTTER_EFORMAT, "unexpected entry \"%s\" (not in the manifest)", name);
+}
+
+/*
+ * After the last entry: the rest of the stream must be the central directory
+ * and its end record, complete and counting our entries. This is what tells
+ * a cut-off download from a whole package.
+ */
+static int check_trailer(otter_pkg_reader *r, otter_err *err)
+{
+    uint64_t before = r->bytes_in;
+    for (;;) {
+        ssize_t n = pull(r);
+        if (n < 0)
+            return fail(r, err, r->src_err.code, "reading the central directory: %s",
+                        r->src_err.msg);
+        if (n == 0)
+            break;
+        if (r->bytes_in - before > TRAILER_MAX)
+            return fail(r, err, OTTER_EFORMAT, "more than %d bytes after the last entry",
+                        TRAILER_MAX);
+    }
+    const uint8_t *eocd = r->tail + r->tail_len - 22;
+    if (r->tail_len < 22 || memcmp(eocd, "PK\5\6", 4) != 0 || eocd[20] || eocd[21])
+        return fail(r, err, OTTER_EFORMAT,
+                    "no end of central directory record at the end (truncated?)");
+    unsigned entries = eocd[10] | (unsigned)eocd[11] << 8;
+    if (entries != 0xffff && entries != r->manifest->image_count + 2)
+        return fail(r, err, OTTER_EFORMAT, "central directory lists %u entries, expected %zu",
+                    entries, r->manifest->image_count + 2);
+    return 0;
+}
+
+int otter_pkg_next_image(otter_pkg_reader *r, const otter_manifest_image **img, otter_err *err)
+{
+    if (r->failed)
+        return sticky(r, err);
+    if (r->state == ST_START)
+        return otter_err_set(err, OTTER_ESTATE, "%s: read the manifest first", r->name);
+    if (r->state == ST_DONE)
+        return 0;
+    while (r->state == ST_IMAGE) {
+        const void *data;
+        size_t len;
+        int rc = otter_pkg_read_chunk(r, &data, &len, err);
+        if (rc < 0)
+            return rc;
+    }
+    const char *name = NULL;
+    int rc = next_entry(r, &name, err);
+    if (rc < 0)
+        return rc;
+    if (r->next_index == r->manifest->image_count) {
+        if (rc == 1)
+            return wrong_entry(r, name, "the end of the package", err);
+        rc = check_trailer(r, err);
+        if (rc < 0)
+            return rc;
+        r->state = ST_DONE;
+        return 0;
+    }
+    const otter_manifest_image *want = &r->manifest->images[r->next_index];
+    if (rc == 0)
+        return fail(r, err, OTTER_EFORMAT, "missing entry \"%s\" for image %s (truncated?)",
+                    want->file, want->name);
+    if (strcmp(name, want->file) != 0)
+        return wrong_entry(r, name, want->file, err);
+    if (want->delta_base_sha256[0])
+        return fail(r, err, OTTER_EFORMAT,
+                    "image %s: delta payloads are not supported by this reader", want->name);
+    r->cur = want;
+    r->next_index++;
+    r->out_total = 0;
+    r->entry_consumed = 0;
+    r->blk = NULL;
+    r->blk_len = r->blk_pos = 0;
+    r->entry_eof = 0;
+    r->zret = 1;
+    ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+    r->state = ST_IMAGE;
+    *img = want;
+    return 1;
+}
+
+/* Makes sure there is input to work on; sets entry_eof at the entry's end. */
+static int fill_input(otter_pkg_reader *r, otter_err *err)
+{
+    while (r->blk_pos == r->blk_len && !r->entry_eof) {
+        const void *blk;
+        size_t len;
+        la_int64_t offset;
+        int rc = archive_read_data_block(r->a, &blk, &len, &offset);
+        if (rc == ARCHIVE_EOF) {
+            r->entry_eof = 1;
+            break;
+        }
+        if (rc != ARCHIVE_OK) {
+            char what[160];
+            snprintf(what, sizeof what, "image %s", r->cur->name);
+            return fail_archive(r, err, what);
+        }
+        if ((uint64_t)offset != r->entry_consumed)
+            return fail(r, err, OTTER_EFORMAT, "image %s: sparse zip data refused", r->cur->name);
+        r->entry_consumed += len;
+        r->blk = blk;
+        r->blk_len = len;
+        r->blk_pos = 0;
+    }
+    return 0;
+}
+
+/* The image's bytes ended: size and digest decide. */
+static int finish_image(otter_pkg_reader *r, otter_err *err)
+{
+    const otter_manifest_image *img = r->cur;
+    if (img->compression == OTTER_COMPRESSION_ZSTD && r->zret != 0)
+        return fail(r, err, OTTER_EFORMAT, "image %s: zstd stream ends early (truncated payload)",
+                    img->name);
+    if (r->out_total != img->size)
+        return fail(r, err, OTTER_EDIGEST, "image %s: size mismatch (expected %llu bytes, got %llu)",
+                    img->name, (unsigned long long)img->size, (unsigned long long)r->out_total);
+    uint8_t md[OTTER_SHA256_LEN];
+    char hex[OTTER_SHA256_HEX_LEN + 1];
+    otter_hashq_finish(r->hq, md);
+    otter_hex_encode(md, sizeof md, hex);
+    if (strcmp(hex, img->sha256) != 0)
+        return fail(r, err, OTTER_EDIGEST, "image %s: sha256 mismatch (expected %s, got %s)",
+                    img->name, img->sha256, hex);
+    r->state = ST_BETWEEN;
+    return 0;
+}
+
+int otter_pkg_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, otter_err *err)
+{
+    if (r->failed)
+        return sticky(r, err);
+    if (r->state != ST_IMAGE)
+        return otter_err_set(err, OTTER_ESTATE, "%s: no image is being read", r->name);
+    const otter_manifest_image *img = r->cur;
+    uint8_t *out = otter_hashq_acquire(r->hq);
+    /* Never produce more than one byte past the declared size. */
+    uint64_t room = img->size - (r->out_total < img->size ? r->out_total : img->size) + 1;
+    size_t cap = room < CHUNK ? (size_t)room : CHUNK;
+    size_t produced = 0;
+    while (produced == 0) {
+        int rc = fill_input(r, err);
+        if (rc < 0)
+            return rc;
+        int no_input = r->blk_pos == r->blk_len;
+        if (img->compression == OTTER_COMPRESSION_NONE) {
+            if (no_input)
+                break;
+            size_t n = r->blk_len - r->blk_pos < cap ? r->blk_len - r->blk_pos : cap;
+            memcpy(out, r->blk + r->blk_pos, n);
+            r->blk_pos += n;
+            produced = n;
+        } else {
+            ZSTD_inBuffer in = {r->blk, r->blk_len, r->blk_pos};
+            ZSTD_outBuffer ob = {out, cap, 0};
+            size_t zr = ZSTD_decompressStream(r->dctx, &ob, &in);
+            if (ZSTD_isError(zr))
+                return fail(r, err, OTTER_EFORMAT, "image %s: zstd: %s", img->name,
+                            ZSTD_getErrorName(zr));
+            /* No input left and nothing more came out: the stream is over,
+             * and zret keeps what the last real step said. */
+            if (no_input && ob.pos == 0)
+                break;
+            r->zret = zr;
+            r->blk_pos = in.pos;
+            produced = ob.pos;
+        }
+    }
+    if (produced == 0)
+        return finish_image(r, err) < 0 ? r->fail_err.code : 0;
+    r->out_total += produced;
+    if (r->out_total > img->size)
+        return fail(r, err, OTTER_EDIGEST, "image %s: larger than the declared %llu bytes",
+                    img->name, (unsigned long long)img->size);
+    otter_hashq_submit(r->hq, produced);
+    *data = out;
+    *len = produced;
+    return 1;
+}

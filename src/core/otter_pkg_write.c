@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * update.zip writer over libzip: libzip seeks back to fill each local header,
+ * so sizes and CRC sit in front of the data and no data descriptor is
+ * written (libarchive's writer always sets that flag: measured), which is
+ * what a stream reader needs.
+ */
+#include "otter_pkg.h"
+#include "otter_encode.h"
+#include "otter_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zip.h>
+#include <zstd.h>
+
+/* Levels 1..19 use windows of at most 8 MiB (2^23), the reader's limit:
+ * every package we write is readable with bounded memory. */
+#define IO_BLOCK (1024 * 1024)
+
+/* A payload prepared for the archive: a temp file (compressed) or the input itself. */
+typedef struct payload {
+    char path[PATH_MAX];
+    int is_temp;
+} payload;
+
+static const char *handler_ext(const char *handler)
+{
+    if (strcmp(handler, "archive") == 0)
+        return "tar";
+    if (strcmp(handler, "file") == 0)
+        return "bin";
+    return "img";
+}
+
+/* Reads in fully, hashing and counting, and (with cctx) writes zstd to out_fd. */
+static int digest_and_compress(int in_fd, const char *in_path, ZSTD_CCtx *cctx, int out_fd,
+                               const char *out_path, uint8_t md[OTTER_SHA256_LEN],
+                               uint64_t *size, otter_err *err)
+{
+    int ret = OTTER_ENOMEM;
+    uint8_t *ibuf = malloc(IO_BLOCK), *obuf = malloc(IO_BLOCK);
+    otter_sha256 *sha = otter_sha256_new();
+    uint64_t total = 0;
+    if (!ibuf || !obuf || !sha) {
+        otter_err_set(err, ret, "out of memory");
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(in_fd, ibuf, IO_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = otter_err_sys(err, OTTER_EIO, errno, "%s: read failed", in_path);
+            goto out;
+        }
+        otter_sha256_update(sha, ibuf, (size_t)n);
+        total += (uint64_t)n;
+        if (cctx) {
+            ZSTD_EndDirective mode = n == 0 ? ZSTD_e_end : ZSTD_e_continue;
+            ZSTD_inBuffer in = {ibuf, (size_t)n, 0};
+            size_t left;
+            do {
+                ZSTD_outBuffer ob = {obuf, IO_BLOCK, 0};
+                left = ZSTD_compressStream2(cctx, &ob, &in, mode);
+                if (ZSTD_isError(left)) {
+                    ret = otter_err_set(err, OTTER_EIO, "%s: zstd: %s", in_path,
+                                        ZSTD_getErrorName(left));
+                    goto out;
+                }
+                ret = otter_file_write_full(out_fd, obuf, ob.pos, out_path, err);
+                if (ret)
+                    goto out;
+            } while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+        }
+        if (n == 0)
+            break;
+    }
+    otter_sha256_final(sha, md);
+    *size = total;
+    ret = 0;
+out:
+    free(ibuf);
+    free(obuf);
+    otter_sha256_free(sha);
+    return ret;
+}
+
+static ZSTD_CCtx *make_cctx(int level, int threads, uint64_t pledged)
+{
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    if (!cctx)
+        return NULL;
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    /* Workers only pay off on large inputs; small ones stay single-threaded. */
+    if (threads > 1 && pledged > 4 * 1024 * 1024)
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, threads);
+    ZSTD_CCtx_setPledgedSrcSize(cctx, pledged);
+    return cctx;
+}
+
+/* Hashes (and compresses) one input into the manifest image and a payload file. */
+static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts,
+                         const otter_pkg_input *in, otter_manifest_image *img, payload *pl,
+                         otter_err *err)
+{
+    int ret = 0, in_fd = -1, out_fd = -1;
+    ZSTD_CCtx *cctx = NULL;
+    snprintf(img->name, sizeof img->name, "%s", in->name);
+    snprintf(img->handler, sizeof img->handler, "%s", in->handler ? in->handler : "raw");
+    snprintf(img->target, sizeof img->target, "%s", in->target ? in->target : in->name);
+    snprintf(img->file, sizeof img->file, "%.64s.%s%s", in->name, handler_ext(img->handler),
+             in->compress ? ".zst" : "");
+    img->compression = in->compress ? OTTER_COMPRESSION_ZSTD : OTTER_COMPRESSION_NONE;
+    in_fd = open(in->path, O_RDONLY | O_CLOEXEC);
+    if (in_fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", in->path);
+    struct stat st;
+    if (fstat(in_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        ret = otter_err_set(err, OTTER_EUSAGE, "%s: not a regular file", in->path);
+        goto out;
+    }
+    if (in->compress) {
+        snprintf(pl->path, sizeof pl->path, "%s.%s.tmp.%ld", out_path, img->name, (long)getpid());
+        pl->is_temp = 1;
+        out_fd = open(pl->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (out_fd < 0) {
+            ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", pl->path);
+            goto out;
+        }
+        cctx = make_cctx(opts->level, opts->threads, (uint64_t)st.st_size);
+        if (!cctx) {
+            ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+            goto out;
+        }
+    } else {
+        snprintf(pl->path, sizeof pl->path, "%s", in->path);
+    }
+    uint8_t md[OTTER_SHA256_LEN];
+    ret = digest_and_compress(in_fd, in->path, cctx, out_fd, pl->path, md, &img->size, err);
+    if (ret)
+        goto out;
+    otter_hex_encode(md, sizeof md, img->sha256);
+out:
+    ZSTD_freeCCtx(cctx);
+    if (in_fd >= 0)
+        close(in_fd);
+    if (out_fd >= 0)
+        close(out_fd);
+    return ret;
+}
+
+static int zip_fail(zip_t *za, const char *path, const char *what, otter_err *err)
+{
+    return otter_err_set(err, OTTER_EIO, "%s: %s: %s", path, what, zip_strerror(za));
+}
+
+/* Adds a stored entry; the source is consumed (freed by libzip) either way. */
+static int add_entry(zip_t *za, const char *out_path, const char *name, zip_source_t *src,
+                     time_t mtime, otter_err *err)
+{
+    if (!src)
+        return zip_fail(za, out_path, name, err);
+    zip_int64_t idx = zip_file_add(za, name, src, ZIP_FL_ENC_UTF_8);
+    if (idx < 0) {
+        zip_source_free(src);
+        return zip_fail(za, out_path, name, err);
+    }
+    if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) < 0 ||
+        zip_file_set_mtime(za, (zip_uint64_t)idx, mtime, 0) < 0)
+        return zip_fail(za, out_path, name, err);
+    return 0;
+}
+
+static void now_utc(char *buf, size_t size, time_t *t)
+{
+    *t = time(NULL);
+    struct tm tm;
+    gmtime_r(t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int build_manifest(const otter_pkg_write_opts *opts, otter_manifest *m, time_t *mtime,
+                          otter_err *err)
+{
+    if (opts->compatible_count > OTTER_COMPATIBLE_MAX)
+        return otter_err_set(err, OTTER_EUSAGE, "more than %d compatible models",
+                             OTTER_COMPATIBLE_MAX);
+    snprintf(m->product, sizeof m->product, "%s", opts->product);
+    snprintf(m->version, sizeof m->version, "%s", opts->version);
+    m->security_version = opts->security_version;
+    for (size_t i = 0; i < opts->compatible_count; i++)
+        snprintf(m->compatible[i], sizeof m->compatible[i], "%s", opts->compatible[i]);
+    m->compatible_count = opts->compatible_count;
+    now_utc(m->created, sizeof m->created, mtime);
+    if (opts->created)
+        snprintf(m->created, sizeof m->created, "%s", opts->created);
+    return 0;
+}
+
+/* Checks values up front so a typo fails before minutes of compression. */
+static int check_inputs(const otter_pkg_write_opts *opts, const otter_pkg_input *inputs,
+                        size_t n, otter_err *err)
+{
+    if (n < 1 || n > OTTER_IMAGES_MAX)
+        return otter_err_set(err, OTTER_EUSAGE, "%zu images, allowed 1..%d", n, OTTER_IMAGES_MAX);
+    if (opts->level < 1 || opts->level > 19)
+        return otter_err_set(err, OTTER_EUSAGE, "level %d out of range 1..19", opts->level);
+    for (size_t i = 0; i < n; i++)
+        if (!otter_ident_valid(inputs[i].name))
+            return otter_err_set(err, OTTER_EUSAGE, "image name \"%s\" is not valid",
+                                 inputs[i].name);
+    return 0;
+}
+
+int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
+                    const otter_pkg_input *inputs, size_t input_count, otter_err *err)
+{
+    otter_manifest *m = otter_manifest_new();
+    otter_sig_list *sigs = otter_sig_list_new();
+    payload *pls = calloc(input_count ? input_count : 1, sizeof *pls);
+    char *manifest_json = NULL, *sig_json = NULL;
+    zip_t *za = NULL;
+    time_t mtime = 0;
+    int ret = OTTER_ENOMEM;
+    if (!m || !sigs || !pls) {
+        otter_err_set(err, ret, "out of memory");
+        goto out;
+    }
+    ret = check_inputs(opts, inputs, input_count, err);
+    if (!ret)
+        ret = build_manifest(opts, m, &mtime, err);
+    for (size_t i = 0; !ret && i < input_count; i++) {
+        ret = prepare_image(out_path, opts, &inputs[i], &m->images[i], &pls[i], err);
+        m->image_count = i + 1;
+    }
+    if (!ret && (ret = otter_manifest_validate(m, err)) != 0)
+        otter_err_prefix(err, "manifest");
+    if (ret)
+        goto out;
+    manifest_json = otter_manifest_serialize_new(m);
+    if (!manifest_json) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < opts->key_count; i++) {
+        ret = otter_sig_list_sign(sigs, opts->keys[i], manifest_json, strlen(manifest_json), err);
+        if (ret)
+            goto out;
+    }
+    sig_json = otter_sig_list_serialize_new(sigs);
+    if (!sig_json) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        goto out;
+    }
+    int zerr = 0;
+    za = zip_open(out_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    if (!za) {
+        zip_error_t ze;
+        zip_error_init_with_code(&ze, zerr);
+        ret = otter_err_set(err, OTTER_EIO, "%s: cannot create: %s", out_path,
+                            zip_error_strerror(&ze));
+        zip_error_fini(&ze);
+        goto out;
+    }
+    ret = add_entry(za, out_path, "manifest.json",
+                    zip_source_buffer(za, manifest_json, strlen(manifest_json), 0), mtime, err);
+    if (!ret)
+        ret = add_entry(za, out_path, "manifest.sig",
+                        zip_source_buffer(za, sig_json, strlen(sig_json), 0), mtime, err);
+    for (size_t i = 0; !ret && i < input_count; i++)
+        ret = add_entry(za, out_path, m->images[i].file, zip_source_file(za, pls[i].path, 0, -1),
+                        mtime, err);
+    if (ret)
+        goto out;
+    /* libzip writes a temporary file and renames it over out_path here. */
+    if (zip_close(za) < 0) {
+        ret = zip_fail(za, out_path, "writing", err);
+        goto out;
+    }
+    za = NULL;
+out:
+    if (za)
+        zip_discard(za);
+    for (size_t i = 0; pls && i < input_count; i++)
+        if (pls[i].is_temp)
+            unlink(pls[i].path);
+    free(pls);
+    free(manifest_json);
+    free(sig_json);
+    otter_sig_list_free(sigs);
+    otter_manifest_free(m);
+    return ret;
+}
+
+int otter_pkg_sign(const char *path, const otter_key *const *keys, size_t key_count,
+                   otter_err *err)
+{
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    otter_sig_list *sigs = otter_sig_list_new();
+    char *sig_json = NULL;
+    zip_t *za = NULL;
+    int ret = sigs ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    if (!ret)
+        ret = otter_pkg_reader_open_file(path, OTTER_PKG_UNVERIFIED, &r, err);
+    if (!ret)
+        ret = otter_pkg_read_manifest(r, NULL, &m, NULL, err);
+    if (ret)
+        goto out;
+    *sigs = *otter_pkg_signatures(r);
+    size_t len = 0;
+    const char *bytes = otter_pkg_manifest_bytes(r, &len);
+    for (size_t i = 0; i < key_count; i++) {
+        ret = otter_sig_list_sign(sigs, keys[i], bytes, len, err);
+        if (ret)
+            goto out;
+    }
+    sig_json = otter_sig_list_serialize_new(sigs);
+    if (!sig_json) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        goto out;
+    }
+    int zerr = 0;
+    za = zip_open(path, 0, &zerr);
+    if (!za) {
+        ret = otter_err_set(err, OTTER_EIO, "%s: cannot open as zip (error %d)", path, zerr);
+        goto out;
+    }
+    /* The reader checked that entry 1 is manifest.sig. */
+    zip_source_t *src = zip_source_buffer(za, sig_json, strlen(sig_json), 0);
+    if (!src || zip_file_replace(za, 1, src, 0) < 0) {
+        zip_source_free(src);
+        ret = zip_fail(za, path, "replacing manifest.sig", err);
+        goto out;
+    }
+    if (zip_set_file_compression(za, 1, ZIP_CM_STORE, 0) < 0) {
+        ret = zip_fail(za, path, "manifest.sig", err);
+        goto out;
+    }
+    /* libzip writes the whole archive to a temp file and renames it: atomic. */
+    if (zip_close(za) < 0) {
+        ret = zip_fail(za, path, "writing", err);
+        goto out;
+    }
+    za = NULL;
+out:
+    if (za)
+        zip_discard(za);
+    free(sig_json);
+    otter_sig_list_free(sigs);
+    otter_pkg_reader_free(r);
+    return ret;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_cli.h"
+#include "otter_pkg.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: otter inspect update.zip [--json]\n"
+    "\n"
+    "Shows what a package holds: its manifest, who signed it (key ids and\n"
+    "algorithms, not checked against any trust root: use `otter verify` for\n"
+    "that), and for each image its installed size, stored size, compression\n"
+    "ratio and whether its bytes match the manifest's SHA-256.\n"
+    "\n"
+    "  -j, --json   print one JSON object instead of text\n"
+    "  -h, --help   show this help\n";
+
+typedef struct image_stat {
+    uint64_t stored;
+    int digest_ok;
+    char problem[OTTER_ERR_MSG_MAX];
+} image_stat;
+
+static void print_text(const char *path, const otter_manifest *m, const otter_sig_list *sigs,
+                       const image_stat *stats, size_t seen, uint64_t total)
+{
+    printf("package:          %s (%llu bytes)\n", path, (unsigned long long)total);
+    printf("product:          %s\n", m->product);
+    printf("version:          %s\n", m->version);
+    printf("security version: %lld\n", (long long)m->security_version);
+    printf("created:          %s\n", m->created);
+    printf("compatible:      ");
+    for (size_t i = 0; i < m->compatible_count; i++)
+        printf(" %s", m->compatible[i]);
+    printf("\nsignatures:       %zu\n", sigs->count);
+    for (size_t i = 0; i < sigs->count; i++)
+        printf("  %s  %s\n", sigs->entries[i].keyid, sigs->entries[i].alg);
+    printf("images:           %zu\n", m->image_count);
+    for (size_t i = 0; i < m->image_count; i++) {
+        const otter_manifest_image *img = &m->images[i];
+        printf("  %s -> slot class %s, handler %s\n", img->name, img->target, img->handler);
+        printf("    file %s, %s\n", img->file,
+               img->compression == OTTER_COMPRESSION_ZSTD ? "zstd" : "stored raw");
+        if (i < seen)
+            printf("    installed %llu bytes, stored %llu bytes, ratio %.2f\n",
+                   (unsigned long long)img->size, (unsigned long long)stats[i].stored,
+                   stats[i].stored ? (double)img->size / (double)stats[i].stored : 0.0);
+        printf("    sha256 %s%s\n", img->sha256,
+               i < seen ? (stats[i].digest_ok ? " (matches)" : " (MISMATCH)") : "");
+    }
+}
+
+static void print_json(const char *path, const char *manifest, size_t manifest_len,
+                       const otter_manifest *m, const otter_sig_list *sigs,
+                       const image_stat *stats, size_t seen, uint64_t total)
+{
+    json_t *signatures = json_array(), *images = json_array();
+    for (size_t i = 0; i < sigs->count; i++)
+        json_array_append_new(signatures, json_pack("{s:s, s:s}", "keyid", sigs->entries[i].keyid,
+                                                    "alg", sigs->entries[i].alg));
+    for (size_t i = 0; i < seen; i++) {
+        const otter_manifest_image *img = &m->images[i];
+        json_array_append_new(
+            images, json_pack("{s:s, s:I, s:I, s:f, s:b}", "name", img->name, "size",
+                              (json_int_t)img->size, "stored", (json_int_t)stats[i].stored,
+                              "ratio",
+                              stats[i].stored ? (double)img->size / (double)stats[i].stored : 0.0,
+                              "digest_ok", stats[i].digest_ok));
+    }
+    json_t *root = json_pack("{s:s, s:I, s:o, s:o, s:o}", "package", path, "package_size",
+                             (json_int_t)total, "manifest",
+                             json_loadb(manifest, manifest_len, 0, NULL), "signatures", signatures,
+                             "images", images);
+    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text)
+        printf("%s\n", text);
+    free(text);
+    json_decref(root);
+}
+
+int otter_cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int as_json = 0, c;
+    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': as_json = 1; break;
+        case 'h': fputs(help, stdout); return EXIT_OK;
+        default: return otter_cli_usage_error("inspect", "bad option");
+        }
+    }
+    if (optind + 1 != argc)
+        return otter_cli_usage_error("inspect", "expected exactly one package");
+    const char *path = argv[optind];
+    otter_err err;
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    const otter_manifest_image *img = NULL;
+    image_stat stats[OTTER_IMAGES_MAX] = {0};
+    size_t seen = 0;
+    int ret = otter_pkg_reader_open_file(path, OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD, &r,
+                                         &err);
+    if (!ret)
+        ret = otter_pkg_read_manifest(r, NULL, &m, NULL, &err);
+    if (ret) {
+        otter_pkg_reader_free(r);
+        return otter_cli_fail(&err);
+    }
+    while ((ret = otter_pkg_next_image(r, &img, &err)) == 1) {
+        image_stat *st = &stats[seen++];
+        st->stored = otter_pkg_entry_size(r);
+        const void *data;
+        size_t len;
+        while ((ret = otter_pkg_read_chunk(r, &data, &len, &err)) == 1)
+            ;
+        st->digest_ok = ret == 0;
+        if (ret)
+            break;
+    }
+    size_t mlen = 0;
+    const char *mbytes = otter_pkg_manifest_bytes(r, &mlen);
+    if (as_json)
+        print_json(path, mbytes, mlen, m, otter_pkg_signatures(r), stats, seen,
+                   otter_pkg_bytes_in(r));
+    else
+        print_text(path, m, otter_pkg_signatures(r), stats, seen, otter_pkg_bytes_in(r));
+    int code = ret ? otter_cli_fail(&err) : EXIT_OK;
+    otter_pkg_reader_free(r);
+    return code;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_cli.h"
+#include "otter_key.h"
+#include "otter_manifest.h"
+#include "otter_pkg.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: otter pack --product P --compatible M1[,M2...] --version V --security-version N\n"
+    "                  --image NAME=PATH[:handler=raw|archive|file][:target=SLOTCLASS][:compression=zstd|none] ...\n"
+    "                  [--key K.key ...] [--level 1..19] [--threads N] -o update.zip\n"
+    "\n"
+    "Builds an update package. Each image is compressed with zstd (multithreaded\n"
+    "for large images); the manifest records the size and SHA-256 of the\n"
+    "installed (decompressed) bytes, which the device checks while it streams.\n"
+    "Entries are stored in stream order (manifest.json, manifest.sig, images).\n"
+    "With --key the package is signed at once; otherwise sign it later with\n"
+    "`otter sign` (a device refuses an unsigned package).\n"
+    "\n"
+    "  -p, --product P            product family the package is for\n"
+    "  -c, --compatible M,...     hardware models that may install it (repeatable)\n"
+    "  -V, --version V            version string of the release\n"
+    "  -s, --security-version N   anti-rollback level; devices refuse packages\n"
+    "                             below their counter\n"
+    "  -i, --image SPEC           NAME=PATH with options separated by ':':\n"
+    "                               handler=raw (default), archive (tar) or file\n"
+    "                               target=SLOTCLASS (default: NAME)\n"
+    "                               compression=zstd (default) or none\n"
+    "  -k, --key FILE             sign with this private key (repeatable)\n"
+    "  -l, --level N              zstd level 1..19 (default 3)\n"
+    "  -T, --threads N            compression threads (default: all cores)\n"
+    "  -o, --output FILE          package to write (replaced atomically)\n"
+    "  -h, --help                 show this help\n";
+
+/* Storage for parsed --image specs; the strings point into dup'd argv copies. */
+typedef struct image_specs {
+    otter_pkg_input inputs[OTTER_IMAGES_MAX];
+    char *copies[OTTER_IMAGES_MAX];
+    size_t count;
+} image_specs;
+
+static int parse_image(image_specs *specs, const char *arg)
+{
+    if (specs->count == OTTER_IMAGES_MAX)
+        return otter_cli_usage_error("pack", "more than %d images", OTTER_IMAGES_MAX);
+    char *copy = strdup(arg);
+    if (!copy)
+        return otter_cli_usage_error("pack", "out of memory");
+    specs->copies[specs->count] = copy;
+    otter_pkg_input *in = &specs->inputs[specs->count++];
+    in->compress = 1;
+    char *eq = strchr(copy, '=');
+    if (!eq || eq == copy || !eq[1])
+        return otter_cli_usage_error("pack", "--image \"%s\": expected NAME=PATH", arg);
+    *eq = '\0';
+    in->name = copy;
+    /* PATH[:key=value]...: a path with ':' in it is not supported. */
+    char *save = NULL;
+    in->path = strtok_r(eq + 1, ":", &save);
+    for (char *opt = strtok_r(NULL, ":", &save); opt; opt = strtok_r(NULL, ":", &save)) {
+        if (strncmp(opt, "handler=", 8) == 0)
+            in->handler = opt + 8;
+        else if (strncmp(opt, "target=", 7) == 0)
+            in->target = opt + 7;
+        else if (strcmp(opt, "compression=zstd") == 0)
+            in->compress = 1;
+        else if (strcmp(opt, "compression=none") == 0)
+            in->compress = 0;
+        else
+            return otter_cli_usage_error("pack", "--image %s: unknown option \"%s\"", in->name,
+                                         opt);
+    }
+    if (!in->path)
+        return otter_cli_usage_error("pack", "--image \"%s\": expected NAME=PATH", arg);
+    if (in->handler && strcmp(in->handler, "raw") && strcmp(in->handler, "archive") &&
+        strcmp(in->handler, "file"))
+        return otter_cli_usage_error("pack", "--image %s: handler \"%s\" is not raw, archive or file",
+                                     in->name, in->handler);
+    return 0;
+}
+
+static int split_models(otter_cli_list *models, char *arg)
+{
+    char *save = NULL;
+    for (char *m = strtok_r(arg, ",", &save); m; m = strtok_r(NULL, ",", &save))
+        if (otter_cli_list_add(models, "pack", "compatible models", m) < 0)
+            return -1;
+    return 0;
+}
+
+int otter_cmd_pack(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"product", required_argument, NULL, 'p'},
+        {"compatible", required_argument, NULL, 'c'},
+        {"version", required_argument, NULL, 'V'},
+        {"security-version", required_argument, NULL, 's'},
+        {"image", required_argument, NULL, 'i'},
+        {"key", required_argument, NULL, 'k'},
+        {"level", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 'T'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    image_specs specs = {0};
+    otter_cli_list models = {0}, keys = {0};
+    otter_pkg_write_opts wo = {.level = 3, .security_version = -1};
+    const char *out = NULL;
+    int code = EXIT_TROUBLE, c;
+    long long n;
+    while ((c = getopt_long(argc, argv, "p:c:V:s:i:k:l:T:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': wo.product = optarg; break;
+        case 'c':
+            if (split_models(&models, optarg) < 0)
+                goto out;
+            break;
+        case 'V': wo.version = optarg; break;
+        case 's':
+            if ((n = otter_cli_parse_int(optarg, 0, OTTER_JSON_INT_MAX)) < 0) {
+                otter_cli_usage_error("pack", "--security-version: \"%s\" is not a number", optarg);
+                goto out;
+            }
+            wo.security_version = n;
+            break;
+        case 'i':
+            if (parse_image(&specs, optarg) != 0)
+                goto out;
+            break;
+        case 'k':
+            if (otter_cli_list_add(&keys, "pack", "keys", optarg) < 0)
+                goto out;
+            break;
+        case 'l':
+            if ((n = otter_cli_parse_int(optarg, 1, 19)) < 0) {
+                otter_cli_usage_error("pack", "--level: \"%s\" is not 1..19", optarg);
+                goto out;
+            }
+            wo.level = (int)n;
+            break;
+        case 'T':
+            if ((n = otter_cli_parse_int(optarg, 1, 256)) < 0) {
+                otter_cli_usage_error("pack", "--threads: \"%s\" is not 1..256", optarg);
+                goto out;
+            }
+            wo.threads = (int)n;
+            break;
+        case 'o': out = optarg; break;
+        case 'h': fputs(help, stdout); code = EXIT_OK; goto out;
+        default: otter_cli_usage_error("pack", "bad option"); goto out;
+        }
+    }
+    if (optind != argc) {
+        otter_cli_usage_error("pack", "unexpected argument \"%s\"", argv[optind]);
+        goto out;
+    }
+    if (!wo.product || !wo.version || wo.security_version < 0 || models.count == 0 ||
+        specs.count == 0 || !out) {
+        otter_cli_usage_error("pack", "--product, --compatible, --version, --security-version, "
+                                      "--image and -o are required");
+        goto out;
+    }
+    otter_key *loaded[64] = {0};
+    otter_err err;
+    int ret = 0;
+    for (size_t i = 0; !ret && i < keys.count; i++)
+        ret = otter_key_load_private_file(keys.items[i], &loaded[i], &err);
+    wo.compatible = models.items;
+    wo.compatible_count = models.count;
+    wo.keys = (const otter_key *const *)loaded;
+    wo.key_count = keys.count;
+    if (!ret)
+        ret = otter_pkg_write(out, &wo, specs.inputs, specs.count, &err);
+    if (ret) {
+        code = otter_cli_fail(&err);
+    } else {
+        printf("%s: %s %s, %zu image%s, %zu signature%s\n", out, wo.product, wo.version,
+               specs.count, specs.count == 1 ? "" : "s", keys.count, keys.count == 1 ? "" : "s");
+        code = EXIT_OK;
+    }
+    for (size_t i = 0; i < keys.count; i++)
+        otter_key_free(loaded[i]);
+out:
+    for (size_t i = 0; i < specs.count; i++)
+        free(specs.copies[i]);
+    return code;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_cli.h"
+#include "otter_pkg.h"
+#include "otter_trust.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: otter verify update.zip (--pubkey K.pub ... [--threshold N] | --trust root.json)\n"
+    "                    [--model M] [--product P]\n"
+    "\n"
+    "Checks a package exactly as a device does, streaming it once: the\n"
+    "signatures over manifest.json (at least N distinct trusted keys), the\n"
+    "manifest's format, the hardware model, then every image's size and SHA-256\n"
+    "of its installed bytes, and that the zip holds nothing else. Nothing is\n"
+    "written. Use \"-\" to read the package from standard input.\n"
+    "\n"
+    "  -p, --pubkey FILE     trusted public key (PEM); repeatable\n"
+    "  -t, --threshold N     signatures required with --pubkey (default 1)\n"
+    "  -r, --trust FILE      trust root (root.json) instead of --pubkey\n"
+    "  -m, --model M         refuse unless M is in the package's compatible list\n"
+    "  -P, --product P       refuse unless the package is for product P\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit status: 0 valid; 1 refused (the reason is printed); 2 usage or I/O error.\n";
+
+static int load_trust(const otter_cli_list *pubs, long long threshold, const char *root_path,
+                      otter_trust **out, otter_err *err)
+{
+    if (root_path)
+        return otter_trust_load_file(root_path, out, err);
+    if ((size_t)threshold > pubs->count)
+        return otter_err_set(err, OTTER_EUSAGE, "threshold %lld exceeds the %zu keys", threshold,
+                             pubs->count);
+    int ret = otter_trust_new((unsigned)threshold, out, err);
+    for (size_t i = 0; !ret && i < pubs->count; i++) {
+        otter_key *key = NULL;
+        ret = otter_key_load_public_file(pubs->items[i], &key, err);
+        if (!ret)
+            ret = otter_trust_add_key(*out, key, err);
+    }
+    return ret;
+}
+
+int otter_cmd_verify(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"pubkey", required_argument, NULL, 'p'},
+        {"threshold", required_argument, NULL, 't'},
+        {"trust", required_argument, NULL, 'r'},
+        {"model", required_argument, NULL, 'm'},
+        {"product", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    otter_cli_list pubs = {0};
+    long long threshold = 1;
+    const char *root_path = NULL, *model = NULL, *product = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "p:t:r:m:P:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (otter_cli_list_add(&pubs, "verify", "keys", optarg) < 0)
+                return EXIT_TROUBLE;
+            break;
+        case 't':
+            threshold = otter_cli_parse_int(optarg, 1, OTTER_TRUST_KEYS_MAX);
+            if (threshold < 0)
+                return otter_cli_usage_error("verify", "--threshold: \"%s\" is not 1..%d", optarg,
+                                             OTTER_TRUST_KEYS_MAX);
+            break;
+        case 'r': root_path = optarg; break;
+        case 'm': model = optarg; break;
+        case 'P': product = optarg; break;
+        case 'h': fputs(help, stdout); return EXIT_OK;
+        default: return otter_cli_usage_error("verify", "bad option");
+        }
+    }
+    if (optind + 1 != argc)
+        return otter_cli_usage_error("verify", "expected exactly one package");
+    if (!root_path == !pubs.count)
+        return otter_cli_usage_error("verify", "give either --pubkey or --trust");
+    const char *path = argv[optind];
+    otter_err err;
+    otter_trust *trust = NULL;
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    const otter_manifest_image *img = NULL;
+    otter_trust_result res;
+    int ret = load_trust(&pubs, threshold, root_path, &trust, &err);
+    if (!ret)
+        ret = otter_pkg_reader_open_file(path, OTTER_PKG_HASH_THREAD, &r, &err);
+    if (!ret)
+        ret = otter_pkg_read_manifest(r, trust, &m, &res, &err);
+    if (!ret && (model || product) &&
+        (ret = otter_manifest_check_device(m, product, model ? model : m->compatible[0], &err)))
+        otter_err_prefix(&err, "%s", path);
+    while (!ret && (ret = otter_pkg_next_image(r, &img, &err)) == 1) {
+        const void *data;
+        size_t len;
+        while ((ret = otter_pkg_read_chunk(r, &data, &len, &err)) == 1)
+            ;
+    }
+    int code = ret ? otter_cli_fail(&err) : EXIT_OK;
+    if (!ret) {
+        printf("%s: OK: %s %s (security version %lld), %zu image%s, signed by %zu of %u required:",
+               path, m->product, m->version, (long long)m->security_version, m->image_count,
+               m->image_count == 1 ? "" : "s", res.valid, otter_trust_threshold(trust));
+        for (size_t i = 0; i < res.valid; i++)
+            printf(" %.16s", res.signers[i]);
+        printf("\n");
+    }
+    otter_pkg_reader_free(r);
+    otter_trust_free(trust);
+    return code;
+}
