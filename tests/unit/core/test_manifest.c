@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_test.h"
+#include "otter_manifest.h"
+
+static const char valid[] =
+    "{\"format\": 1, \"product\": \"zx-gw-5g\", \"compatible\": [\"zx-gw-5g-a\", \"zx-gw-5g-b\"],\n"
+    " \"version\": \"2.4.1\", \"security_version\": 7, \"created\": \"2026-11-25T10:00:00Z\",\n"
+    " \"images\": [{\"name\": \"rootfs\", \"file\": \"rootfs.img.zst\", \"handler\": \"raw\",\n"
+    "   \"target\": \"rootfs\", \"compression\": \"zstd\", \"size\": 268435456,\n"
+    "   \"sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\",\n"
+    "   \"delta_base_sha256\": null}],\n"
+    " \"hooks\": {\"pre_install\": null, \"post_install\": null}}";
+
+/* Parses valid with one substring replaced; expects code and a message part. */
+static void expect(const char *from, const char *to, int code, const char *needle)
+{
+    const char *at = strstr(valid, from);
+    if (!at)
+        fail_msg("fixture lacks \"%s\"", from);
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - valid), valid, to, at + strlen(from));
+    otter_err err;
+    otter_manifest *m = NULL;
+    int ret = otter_manifest_parse(buf, strlen(buf), "manifest.json", &m, &err);
+    if (code == 0) {
+        assert_otter_ok(ret, err);
+        otter_manifest_free(m);
+        return;
+    }
+    assert_otter_error(ret, err, code, needle);
+    assert_null(m);
+}
+
+static void test_valid_parses_and_round_trips(void **state)
+{
+    otter_err err;
+    otter_manifest *m = NULL;
+    assert_otter_ok(otter_manifest_parse(valid, strlen(valid), "manifest.json", &m, &err), err);
+    assert_string_equal(m->product, "zx-gw-5g");
+    assert_int_equal(m->compatible_count, 2);
+    assert_string_equal(m->compatible[1], "zx-gw-5g-b");
+    assert_int_equal(m->security_version, 7);
+    assert_int_equal(m->images[0].size, 268435456);
+    assert_int_equal(m->images[0].compression, OTTER_COMPRESSION_ZSTD);
+    assert_string_equal(m->images[0].delta_base_sha256, "");
+    char *text = otter_manifest_serialize_new(m);
+    otter_manifest *again = NULL;
+    assert_otter_ok(otter_manifest_parse(text, strlen(text), "again", &again, &err), err);
+    char *text2 = otter_manifest_serialize_new(again);
+    assert_string_equal(text, text2);
+    free(text);
+    free(text2);
+    otter_manifest_free(again);
+    assert_non_null(otter_manifest_find_image(m, "rootfs"));
+    assert_null(otter_manifest_find_image(m, "kernel"));
+    otter_manifest_free(m);
+}
+
+static void test_syntax_errors_say_where(void **state)
+{
+    expect("\"format\": 1,", "\"format\": 1,,", OTTER_EFORMAT, "manifest.json: line 1 column");
+    expect("\"product\": \"zx-gw-5g\"", "\"product\": \"zx-gw-5g\", \"product\": \"x\"",
+           OTTER_EFORMAT, "duplicate object key");
+    expect("}}", "}} trailing", OTTER_EFORMAT, "end of file expected");
+    expect("\"zx-gw-5g\"", "\"zx\\u0000gw\"", OTTER_EFORMAT, "\\u0000 is not allowed");
+}
+
+static void test_unknown_keys_refused(void **state)
+{
+    expect("\"format\": 1,", "\"format\": 1, \"extra\": 1,", OTTER_EFORMAT,
+           "manifest.json: unknown key \"extra\"");
+    expect("\"handler\": \"raw\"", "\"handler\": \"raw\", \"mode\": \"x\"", OTTER_EFORMAT,
+           "manifest.json: images[0]: unknown key \"mode\"");
+    expect("\"pre_install\": null", "\"pre_install\": null, \"x\": 1", OTTER_EFORMAT,
+           "manifest.json: hooks: unknown key \"x\"");
+}
+
+static void test_fields_checked(void **state)
+{
+    expect("\"format\": 1", "\"format\": 2", OTTER_EFORMAT,
+           "format 2 is not supported (this reader knows 1)");
+    expect("\"product\": \"zx-gw-5g\", ", "", OTTER_EFORMAT, "manifest.json: missing \"product\"");
+    expect("\"security_version\": 7", "\"security_version\": \"7\"", OTTER_EFORMAT,
+           "manifest.json: security_version: expected an integer, got a string");
+    expect("\"security_version\": 7", "\"security_version\": -1", OTTER_EFORMAT,
+           "security_version: -1 out of range");
+    expect("\"size\": 268435456", "\"size\": 1.5", OTTER_EFORMAT,
+           "images[0].size: expected an integer, got a number");
+    expect("\"sha256\": \"0123", "\"sha256\": \"X123", OTTER_EFORMAT,
+           "images[0].sha256: expected 64 lower-case hex digits");
+    expect("\"compression\": \"zstd\"", "\"compression\": \"xz\"", OTTER_EFORMAT,
+           "images[0].compression: \"xz\" is not \"zstd\" or \"none\"");
+    expect("\"handler\": \"raw\"", "\"handler\": \"script\"", OTTER_EFORMAT,
+           "images[0].handler: \"script\" is not raw, archive or file");
+    expect("\"created\": \"2026-11-25T10:00:00Z\"", "\"created\": \"yesterday\"", OTTER_EFORMAT,
+           "created: \"yesterday\" is not a UTC time");
+    expect("\"created\": \"2026-11-25T10:00:00Z\"", "\"created\": \"2026-13-25T10:00:00Z\"",
+           OTTER_EFORMAT, "created: \"2026-13-25T10:00:00Z\" is not a UTC time");
+    expect("\"version\": \"2.4.1\"", "\"version\": \"2.4.1; rm -rf /\"", OTTER_EFORMAT,
+           "version: \"2.4.1; rm -rf /\" is not a valid version");
+    expect("\"delta_base_sha256\": null", "\"delta_base_sha256\": 5", OTTER_EFORMAT,
+           "delta_base_sha256: expected null or 64 lower-case hex digits");
+    expect("\"compatible\": [\"zx-gw-5g-a\", \"zx-gw-5g-b\"]", "\"compatible\": []",
+           OTTER_EFORMAT, "compatible: 0 entries, allowed 1..256");
+    expect("\"zx-gw-5g-b\"]", "\"zx-gw-5g-a\"]", OTTER_EFORMAT,
+           "compatible[1]: \"zx-gw-5g-a\" listed twice");
+    expect("\"hooks\": {\"pre_install\": null, \"post_install\": null}", "\"hooks\": null", 0, "");
+}
+
+static void test_entry_names_refused(void **state)
+{
+    const char *bad[] = {"../rootfs", "a/b", "..", ".hidden", "manifest.sig", "x..y", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char to[64];
+        snprintf(to, sizeof to, "\"file\": \"%s\"", bad[i]);
+        expect("\"file\": \"rootfs.img.zst\"", to, OTTER_EFORMAT, "images[0].file");
+    }
+}
+
+static void test_images_unique(void **state)
+{
+    const char *img = "{\"name\": \"rootfs\", \"file\": \"rootfs.img.zst\", \"handler\": \"raw\","
+                      " \"target\": \"rootfs\", \"compression\": \"zstd\", \"size\": 1,"
+                      " \"sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}";
+    char twice[1024];
+    snprintf(twice, sizeof twice, "\"images\": [%s, %s, ", img, img);
+    expect("\"images\": [", twice, OTTER_EFORMAT, "images[1].name: \"rootfs\" used twice");
+}
+
+static void test_limits(void **state)
+{
+    otter_err err;
+    otter_manifest *m = NULL;
+    char *big = malloc(OTTER_MANIFEST_MAX + 10);
+    memset(big, ' ', OTTER_MANIFEST_MAX + 10);
+    assert_otter_error(otter_manifest_parse(big, OTTER_MANIFEST_MAX + 1, "m.json", &m, &err), err,
+                       OTTER_EFORMAT, "m.json: too large (1048577 bytes, limit 1048576)");
+    /* Deep nesting is refused by the parser, not by our stack. */
+    size_t depth = 100000;
+    for (size_t i = 0; i < depth; i++)
+        big[i] = '[';
+    assert_otter_error(otter_manifest_parse(big, depth, "m.json", &m, &err), err, OTTER_EFORMAT,
+                       "m.json: line 1");
+    free(big);
+    char name[100];
+    memset(name, 'a', 65);
+    name[65] = '\0';
+    char to[128];
+    snprintf(to, sizeof to, "\"product\": \"%s\"", name);
+    expect("\"product\": \"zx-gw-5g\"", to, OTTER_EFORMAT, "product: length 65 out of range 1..64");
+}
+
+static void test_check_device(void **state)
+{
+    otter_err err;
+    otter_manifest *m = NULL;
+    assert_otter_ok(otter_manifest_parse(valid, strlen(valid), "manifest.json", &m, &err), err);
+    assert_otter_ok(otter_manifest_check_device(m, "zx-gw-5g", "zx-gw-5g-b", &err), err);
+    assert_otter_error(otter_manifest_check_device(m, "other", "zx-gw-5g-b", &err), err,
+                       OTTER_ECOMPAT, "built for product \"zx-gw-5g\", device is \"other\"");
+    assert_otter_error(otter_manifest_check_device(m, NULL, "zx-gw-4g", &err), err, OTTER_ECOMPAT,
+                       "model \"zx-gw-4g\" is not in compatible (zx-gw-5g-a, ...)");
+    otter_manifest_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_parses_and_round_trips),
+        cmocka_unit_test(test_syntax_errors_say_where),
+        cmocka_unit_test(test_unknown_keys_refused),
+        cmocka_unit_test(test_fields_checked),
+        cmocka_unit_test(test_entry_names_refused),
+        cmocka_unit_test(test_images_unique),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_check_device),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
