@@ -102,6 +102,7 @@ size_t fx_unzip(const char *path, fx_entry *entries, size_t max)
         assert_non_null(zf);
         assert_int_equal(zip_fread(zf, buf, st.size), (zip_int64_t)st.size);
         zip_fclose(zf);
+        buf[st.size] = 0; /* text entries are used as strings */
         entries[i].data = buf;
         entries[i].len = st.size;
         entries[i].deflate = 0;
