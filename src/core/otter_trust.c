@@ -260,6 +260,36 @@ int otter_trust_verify(const otter_trust *trust, const void *data, size_t len,
                          trust->threshold, why.code ? ": " : "", why.msg);
 }
 
+int otter_trust_rotate(const otter_trust *old, const char *new_bytes, size_t len,
+                       const otter_sig_list *sigs, otter_trust **out, otter_err *err)
+{
+    otter_trust *next = NULL;
+    int ret = otter_trust_parse(new_bytes, len, "new root", &next, err);
+    if (ret)
+        return ret;
+    if (next->version != old->version + 1) {
+        ret = otter_err_set(err, OTTER_EFORMAT,
+                            "new root has version %lld, expected %lld (one more than the current)",
+                            (long long)next->version, (long long)old->version + 1);
+        goto out;
+    }
+    ret = otter_trust_verify(old, new_bytes, len, sigs, NULL, err);
+    if (ret) {
+        otter_err_prefix(err, "new root: signatures by the current root's keys");
+        goto out;
+    }
+    ret = otter_trust_verify(next, new_bytes, len, sigs, NULL, err);
+    if (ret) {
+        otter_err_prefix(err, "new root: signatures by its own keys");
+        goto out;
+    }
+    *out = next;
+    next = NULL;
+out:
+    otter_trust_free(next);
+    return ret;
+}
+
 void otter_trust_free(otter_trust *trust)
 {
     if (!trust)

@@ -63,6 +63,17 @@ const otter_key *otter_trust_key(const otter_trust *trust, size_t i);
 int otter_trust_verify(const otter_trust *trust, const void *data, size_t len,
                        const otter_sig_list *sigs, otter_trust_result *res, otter_err *err);
 
+/*
+ * Root rotation (the TUF rule): accepts new_bytes (a root.json signed by
+ * sigs) as the successor of old when its version is exactly old's + 1 and
+ * both a threshold of old's keys and a threshold of the new root's own keys
+ * signed those exact bytes. So neither a lost old key set nor a stolen new
+ * one alone can move devices to another root. *out is the new root (caller
+ * frees). OTTER_ESIG / OTTER_EFORMAT with the reason otherwise.
+ */
+int otter_trust_rotate(const otter_trust *old, const char *new_bytes, size_t len,
+                       const otter_sig_list *sigs, otter_trust **out, otter_err *err);
+
 void otter_trust_free(otter_trust *trust);
 
 #endif

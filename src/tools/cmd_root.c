@@ -8,19 +8,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char help[] =
-    "usage: otter root new --pubkey K1.pub [--pubkey K2.pub ...] --threshold N -o root.json\n"
+    "usage: otter root new --pubkey K1.pub [--pubkey K2.pub ...] --threshold N [--version V] -o root.json\n"
+    "       otter root sign root.json --key K.key [--key K2.key ...] [--sig FILE]\n"
+    "       otter root verify NEW-root.json --trust CURRENT-root.json [--sig FILE]\n"
     "\n"
     "Creates a trust root: the release public keys a device (or server) accepts\n"
     "and how many of them must sign a package (k-of-n). Install root.json on the\n"
     "devices at manufacture; `otter verify --trust root.json` checks a package the\n"
     "way a device will.\n"
     "\n"
+    "Rotation: to replace a root (new keys, new threshold), write the new root\n"
+    "with --version one higher, then have a threshold of the CURRENT root's key\n"
+    "holders AND a threshold of the NEW root's key holders run `otter root sign`\n"
+    "on it (signatures go to root.json.sig). `otter root verify` applies the\n"
+    "rule devices apply before they switch to a new root.\n"
+    "\n"
+    "new:\n"
     "  -p, --pubkey FILE    public key (PEM); repeat for each key\n"
     "  -t, --threshold N    signatures required, 1..number of keys (default 1)\n"
     "      --version N      root version, raised by each rotation (default 1)\n"
     "  -o, --out FILE       where to write root.json (refuses to overwrite)\n"
+    "sign:\n"
+    "  -k, --key FILE       private key (PEM); repeatable\n"
+    "  -s, --sig FILE       signature file (default: ROOT.sig), updated atomically\n"
+    "verify:\n"
+    "  -r, --trust FILE     the root devices have now\n"
+    "  -s, --sig FILE       signature file (default: NEW.sig)\n"
     "  -h, --help           show this help\n";
 
 static int root_new(int argc, char **argv)
@@ -101,13 +117,110 @@ static int root_new(int argc, char **argv)
     return code;
 }
 
+/* Reads a root and its signature list (an absent list is an empty one). */
+static int read_signed_root(const char *path, const char *sig_path, char **bytes, size_t *len,
+                            otter_sig_list **sigs, otter_err *err)
+{
+    int ret = otter_file_read_all(path, OTTER_TRUST_FILE_MAX, bytes, len, err);
+    if (ret)
+        return ret;
+    char *sig_text = NULL;
+    size_t sig_len = 0;
+    if (access(sig_path, F_OK) != 0) {
+        *sigs = otter_sig_list_new();
+        return *sigs ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
+    ret = otter_file_read_all(sig_path, OTTER_SIG_FILE_MAX, &sig_text, &sig_len, err);
+    if (!ret)
+        ret = otter_sig_list_parse(sig_text, sig_len, sig_path, sigs, err);
+    free(sig_text);
+    return ret;
+}
+
+static int root_sign_or_verify(int argc, char **argv, int sign)
+{
+    const char *cmd = sign ? "root sign" : "root verify";
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"sig", required_argument, NULL, 's'},
+        {"trust", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    otter_cli_list keys = {0};
+    const char *sig_opt = NULL, *current = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "k:s:r:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (otter_cli_list_add(&keys, cmd, "keys", optarg) < 0)
+                return EXIT_TROUBLE;
+            break;
+        case 's': sig_opt = optarg; break;
+        case 'r': current = optarg; break;
+        case 'h': fputs(help, stdout); return EXIT_OK;
+        default: return otter_cli_usage_error(cmd, "bad option");
+        }
+    }
+    if (optind + 1 != argc)
+        return otter_cli_usage_error(cmd, "expected exactly one root.json");
+    if (sign ? keys.count == 0 || current : !current || keys.count)
+        return otter_cli_usage_error(cmd, sign ? "--key is required" : "--trust is required");
+    const char *path = argv[optind];
+    char sig_path[4096];
+    snprintf(sig_path, sizeof sig_path, "%s%s", sig_opt ? sig_opt : path, sig_opt ? "" : ".sig");
+    otter_err err;
+    char *bytes = NULL, *out = NULL;
+    size_t len = 0;
+    otter_sig_list *sigs = NULL;
+    otter_trust *parsed = NULL, *old = NULL;
+    int ret = read_signed_root(path, sig_path, &bytes, &len, &sigs, &err);
+    if (!ret && sign) {
+        ret = otter_trust_parse(bytes, len, path, &parsed, &err);
+        for (size_t i = 0; !ret && i < keys.count; i++) {
+            otter_key *key = NULL;
+            ret = otter_key_load_private_file(keys.items[i], &key, &err);
+            if (!ret)
+                ret = otter_sig_list_sign(sigs, key, bytes, len, &err);
+            otter_key_free(key);
+        }
+        if (!ret && !(out = otter_sig_list_serialize_new(sigs)))
+            ret = otter_err_set(&err, OTTER_ENOMEM, "out of memory");
+        if (!ret)
+            ret = otter_file_write_atomic(sig_path, out, strlen(out), 0644, &err);
+        if (!ret)
+            printf("%s: %zu signature%s\n", sig_path, sigs->count, sigs->count == 1 ? "" : "s");
+    } else if (!ret) {
+        ret = otter_trust_load_file(current, &old, &err);
+        if (!ret)
+            ret = otter_trust_rotate(old, bytes, len, sigs, &parsed, &err);
+        if (ret)
+            otter_err_prefix(&err, "%s", path);
+        else
+            printf("%s: OK: version %lld may replace %s (version %lld)\n", path,
+                   (long long)otter_trust_version(parsed), current,
+                   (long long)otter_trust_version(old));
+    }
+    int code = ret ? otter_cli_fail(&err) : EXIT_OK;
+    free(bytes);
+    free(out);
+    otter_sig_list_free(sigs);
+    otter_trust_free(parsed);
+    otter_trust_free(old);
+    return code;
+}
+
 int otter_cmd_root(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "new") == 0)
         return root_new(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "sign") == 0)
+        return root_sign_or_verify(argc - 1, argv + 1, 1);
+    if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+        return root_sign_or_verify(argc - 1, argv + 1, 0);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(help, stdout);
         return EXIT_OK;
     }
-    return otter_cli_usage_error("root", "expected the subcommand \"new\"");
+    return otter_cli_usage_error("root", "expected a subcommand: new, sign or verify");
 }

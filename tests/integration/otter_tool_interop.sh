@@ -112,6 +112,23 @@ check "tampered manifest" 1 "does not verify" -- "$otter" verify tampered.zip --
 check "deflated entries" 1 "is compressed" -- "$otter" verify deflated.zip --trust root.json
 [ "$(wc -l < err.txt)" = 1 ] && echo "ok   one line per refusal" || { echo "FAIL multi-line refusal"; fails=$((fails + 1)); }
 
+# Root rotation: a threshold of the current keys and of the new keys must sign.
+"$otter" keygen --type ecdsa-p256 --out next1 >/dev/null
+"$otter" keygen --type ed25519 --out next2 >/dev/null
+"$otter" root new --pubkey next1.pub --pubkey next2.pub --threshold 1 --version 2 -o root2.json >/dev/null
+check "rotation unsigned refused" 1 "signatures by the current root's keys: not signed" -- \
+  "$otter" root verify root2.json --trust root.json
+"$otter" root sign root2.json --key ed.key --key ec.key >/dev/null
+check "rotation without the new keys refused" 1 "signatures by its own keys: 0 of 1 required" -- \
+  "$otter" root verify root2.json --trust root.json
+"$otter" root sign root2.json --key next2.key >/dev/null
+check "rotation signed by old 2-of-3 and new 1-of-2" 0 "version 2 may replace root.json (version 1)" -- \
+  "$otter" root verify root2.json --trust root.json
+"$otter" root new --pubkey next1.pub --threshold 1 --version 3 -o root3.json >/dev/null
+"$otter" root sign root3.json --key ed.key --key ec.key --key next1.key >/dev/null
+check "rotation must not skip a version" 1 "new root has version 3, expected 2" -- \
+  "$otter" root verify root3.json --trust root.json
+
 # Usage and I/O errors: exit 2.
 check "missing file" 2 "nothere.zip: cannot open" -- "$otter" verify nothere.zip --trust root.json
 check "no trust given" 2 "give either --pubkey or --trust" -- "$otter" verify update.zip

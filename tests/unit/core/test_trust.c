@@ -174,6 +174,49 @@ static void test_root_json_round_trip_and_refusals(void **state)
     otter_key_free(keys[1]);
 }
 
+static void test_root_rotation(void **state)
+{
+    otter_key *old_keys[2], *new_keys[2];
+    otter_err err;
+    for (int i = 0; i < 2; i++) {
+        assert_otter_ok(otter_key_generate("ed25519", &old_keys[i], &err), err);
+        assert_otter_ok(otter_key_generate("ecdsa-p256", &new_keys[i], &err), err);
+    }
+    otter_trust *old = make_root(old_keys, 2, 2), *next = make_root(new_keys, 2, 1), *got = NULL;
+    assert_otter_ok(otter_trust_set_version(next, 2, &err), err);
+    char *json = otter_trust_serialize_new(next);
+    size_t len = strlen(json);
+    otter_sig_list *sigs = otter_sig_list_new();
+    assert_otter_ok(otter_sig_list_sign(sigs, new_keys[0], json, len, &err), err);
+    assert_otter_error(otter_trust_rotate(old, json, len, sigs, &got, &err), err, OTTER_ESIG,
+                       "new root: signatures by the current root's keys: 0 of 2");
+    assert_otter_ok(otter_sig_list_sign(sigs, old_keys[0], json, len, &err), err);
+    assert_otter_error(otter_trust_rotate(old, json, len, sigs, &got, &err), err, OTTER_ESIG,
+                       "1 of 2 required");
+    assert_otter_ok(otter_sig_list_sign(sigs, old_keys[1], json, len, &err), err);
+    assert_otter_ok(otter_trust_rotate(old, json, len, sigs, &got, &err), err);
+    assert_int_equal(otter_trust_version(got), 2);
+    otter_trust_free(got);
+    /* Old keys alone cannot hand the devices to keys that never signed. */
+    otter_sig_list *old_only = otter_sig_list_new();
+    assert_otter_ok(otter_sig_list_sign(old_only, old_keys[0], json, len, &err), err);
+    assert_otter_ok(otter_sig_list_sign(old_only, old_keys[1], json, len, &err), err);
+    assert_otter_error(otter_trust_rotate(old, json, len, old_only, &got, &err), err, OTTER_ESIG,
+                       "new root: signatures by its own keys: 0 of 1 required");
+    /* Replaying the same root as its own successor fails on the version. */
+    assert_otter_error(otter_trust_rotate(next, json, len, sigs, &got, &err), err, OTTER_EFORMAT,
+                       "new root has version 2, expected 3");
+    free(json);
+    otter_sig_list_free(sigs);
+    otter_sig_list_free(old_only);
+    otter_trust_free(old);
+    otter_trust_free(next);
+    for (int i = 0; i < 2; i++) {
+        otter_key_free(old_keys[i]);
+        otter_key_free(new_keys[i]);
+    }
+}
+
 static void test_sig_list_refusals(void **state)
 {
     otter_err err;
@@ -220,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_weak_keys_refused),
         cmocka_unit_test(test_threshold_verification),
         cmocka_unit_test(test_root_json_round_trip_and_refusals),
+        cmocka_unit_test(test_root_rotation),
         cmocka_unit_test(test_sig_list_refusals),
         cmocka_unit_test(test_encoding),
     };
