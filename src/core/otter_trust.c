@@ -51,6 +51,28 @@ int otter_trust_add_key(otter_trust *trust, otter_key *key, otter_err *err)
     return 0;
 }
 
+int otter_trust_from_pubkey_files(const char *const *paths, size_t n, unsigned threshold,
+                                  otter_trust **out, otter_err *err)
+{
+    if (threshold > n)
+        return otter_err_set(err, OTTER_EUSAGE, "threshold %u exceeds the %zu keys", threshold,
+                             n);
+    otter_trust *t = NULL;
+    int ret = otter_trust_new(threshold, &t, err);
+    for (size_t i = 0; !ret && i < n; i++) {
+        otter_key *key = NULL;
+        ret = otter_key_load_public_file(paths[i], &key, err);
+        if (!ret)
+            ret = otter_trust_add_key(t, key, err);
+    }
+    if (ret) {
+        otter_trust_free(t);
+        return ret;
+    }
+    *out = t;
+    return 0;
+}
+
 static int parse_key(json_t *item, const char *where, otter_trust *t, otter_err *err)
 {
     static const char *const known[] = {"keyid", "alg", "public_key", NULL};

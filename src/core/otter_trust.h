@@ -32,6 +32,10 @@ typedef struct otter_trust_result {
 /* An empty root with the given threshold (1..OTTER_TRUST_KEYS_MAX). Caller frees. */
 int otter_trust_new(unsigned threshold, otter_trust **out, otter_err *err);
 
+/* A root over the PEM public keys in paths[0..n) with threshold k (caller frees). */
+int otter_trust_from_pubkey_files(const char *const *paths, size_t n, unsigned threshold,
+                                  otter_trust **out, otter_err *err);
+
 /* Adds a public key; the root takes ownership of key, also on error. Duplicates refused. */
 int otter_trust_add_key(otter_trust *trust, otter_key *key, otter_err *err);
 

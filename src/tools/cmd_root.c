@@ -85,13 +85,8 @@ static int root_new(int argc, char **argv)
     otter_err err;
     otter_trust *trust = NULL;
     char *json = NULL;
-    int ret = otter_trust_new((unsigned)threshold, &trust, &err);
-    for (size_t i = 0; !ret && i < pubs.count; i++) {
-        otter_key *key = NULL;
-        ret = otter_key_load_public_file(pubs.items[i], &key, &err);
-        if (!ret)
-            ret = otter_trust_add_key(trust, key, &err);
-    }
+    int ret = otter_trust_from_pubkey_files(pubs.items, pubs.count, (unsigned)threshold, &trust,
+                                            &err);
     if (!ret)
         ret = otter_trust_set_version(trust, version, &err);
     if (!ret) {

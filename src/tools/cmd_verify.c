@@ -26,24 +26,6 @@ static const char help[] =
     "\n"
     "Exit status: 0 valid; 1 refused (the reason is printed); 2 usage or I/O error.\n";
 
-static int load_trust(const otter_cli_list *pubs, long long threshold, const char *root_path,
-                      otter_trust **out, otter_err *err)
-{
-    if (root_path)
-        return otter_trust_load_file(root_path, out, err);
-    if ((size_t)threshold > pubs->count)
-        return otter_err_set(err, OTTER_EUSAGE, "threshold %lld exceeds the %zu keys", threshold,
-                             pubs->count);
-    int ret = otter_trust_new((unsigned)threshold, out, err);
-    for (size_t i = 0; !ret && i < pubs->count; i++) {
-        otter_key *key = NULL;
-        ret = otter_key_load_public_file(pubs->items[i], &key, err);
-        if (!ret)
-            ret = otter_trust_add_key(*out, key, err);
-    }
-    return ret;
-}
-
 int otter_cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -89,7 +71,9 @@ int otter_cmd_verify(int argc, char **argv)
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
     otter_trust_result res;
-    int ret = load_trust(&pubs, threshold, root_path, &trust, &err);
+    int ret = root_path ? otter_trust_load_file(root_path, &trust, &err)
+                        : otter_trust_from_pubkey_files(pubs.items, pubs.count,
+                                                        (unsigned)threshold, &trust, &err);
     if (!ret)
         ret = otter_pkg_reader_open_file(path, OTTER_PKG_HASH_THREAD, &r, &err);
     if (!ret)

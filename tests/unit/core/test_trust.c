@@ -4,6 +4,7 @@
 #include "otter_file.h"
 #include "otter_sig.h"
 #include "otter_trust.h"
+#include "pkg_fixture.h"
 
 #include <sys/stat.h>
 
@@ -74,28 +75,13 @@ static void test_weak_keys_refused(void **state)
                        "unknown key type \"dsa\"");
 }
 
-static otter_trust *make_root(otter_key **keys, size_t n, unsigned k)
-{
-    otter_err err;
-    otter_trust *t = NULL;
-    assert_otter_ok(otter_trust_new(k, &t, &err), err);
-    for (size_t i = 0; i < n; i++) {
-        char *pem = otter_key_public_pem_new(keys[i]);
-        otter_key *pub = NULL;
-        assert_otter_ok(otter_key_load_public_pem(pem, strlen(pem), "pem", &pub, &err), err);
-        free(pem);
-        assert_otter_ok(otter_trust_add_key(t, pub, &err), err);
-    }
-    return t;
-}
-
 static void test_threshold_verification(void **state)
 {
     otter_key *keys[4];
     otter_err err;
     for (int i = 0; i < 4; i++)
         assert_otter_ok(otter_key_generate("ed25519", &keys[i], &err), err);
-    otter_trust *t = make_root(keys, 3, 2);
+    otter_trust *t = fx_trust(keys, 3, 2);
     otter_sig_list *sigs = otter_sig_list_new();
     otter_trust_result res;
     assert_otter_error(otter_trust_verify(t, msg, strlen(msg), sigs, &res, &err), err, OTTER_ESIG,
@@ -131,7 +117,7 @@ static void test_root_json_round_trip_and_refusals(void **state)
     otter_err err;
     assert_otter_ok(otter_key_generate("ecdsa-p256", &keys[0], &err), err);
     assert_otter_ok(otter_key_generate("ed25519", &keys[1], &err), err);
-    otter_trust *t = make_root(keys, 2, 2);
+    otter_trust *t = fx_trust(keys, 2, 2);
     assert_otter_ok(otter_trust_set_version(t, 4, &err), err);
     char *json = otter_trust_serialize_new(t);
     otter_trust *back = NULL;
@@ -182,7 +168,7 @@ static void test_root_rotation(void **state)
         assert_otter_ok(otter_key_generate("ed25519", &old_keys[i], &err), err);
         assert_otter_ok(otter_key_generate("ecdsa-p256", &new_keys[i], &err), err);
     }
-    otter_trust *old = make_root(old_keys, 2, 2), *next = make_root(new_keys, 2, 1), *got = NULL;
+    otter_trust *old = fx_trust(old_keys, 2, 2), *next = fx_trust(new_keys, 2, 1), *got = NULL;
     assert_otter_ok(otter_trust_set_version(next, 2, &err), err);
     char *json = otter_trust_serialize_new(next);
     size_t len = strlen(json);
