@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The agent's resumable HTTP(S) source against a real nginx on 127.0.0.1, with
+# a TCP fault proxy in between: cuts at 50+ random offsets resume and verify,
+# a flipped byte is refused by digest, a stall times out and resumes, a server
+# that ignores Range restarts cleanly, and TLS refuses a wrong pin, an expired
+# certificate and a wrong CA before any payload byte.
+set -euo pipefail
+src="$OTTER_SOURCE_DIR"; bin="$OTTER_BUILD_DIR"
+otter="$bin/bin/otter"; fetch="$bin/tests/tools/fetch_verify"; proxy="$bin/tests/tools/otter_faultproxy"
+command -v nginx >/dev/null || { echo "nginx missing: run make deps"; exit 1; }
+work="${OTTER_TEST_TMP:-/tmp}/http-source.$$"
+rm -rf "$work"; mkdir -p "$work/www" "$work/logs"; cd "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+            [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+source "$src/tests/integration/tls_fixture.sh"
+make_tls "$work/tls"
+
+# A real package: 2 MB of library bytes, signed.
+head -c 2000000 "$(ldd "$(command -v openssl)" | awk '/libcrypto/ {print $3}')" > rootfs.img
+"$otter" keygen --out k >/dev/null
+"$otter" root new --pubkey k.pub -o root.json >/dev/null
+"$otter" pack --product p --compatible m --version 1 --security-version 1 \
+  --image rootfs=rootfs.img --key k.key -o www/update.zip >/dev/null
+size=$(stat -c %s www/update.zip)
+
+start_nginx() { # picks free ports: HTTP, HTTPS, HTTPS-expired, HTTP-without-ranges
+  for _ in $(seq 20); do
+    base=$((20000 + RANDOM % 30000))
+    http=$base; https=$((base + 1)); expired=$((base + 2)); noranges=$((base + 3))
+    cat > nginx.conf <<CONF
+daemon on;
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+worker_processes 1;
+events { worker_connections 256; }
+http {
+  access_log $work/logs/access.log;
+  client_body_temp_path $work/logs; proxy_temp_path $work/logs; fastcgi_temp_path $work/logs;
+  uwsgi_temp_path $work/logs; scgi_temp_path $work/logs;
+  server { listen 127.0.0.1:$http; root $work/www; }
+  server { listen 127.0.0.1:$https ssl; ssl_certificate $work/tls/srv.crt;
+           ssl_certificate_key $work/tls/srv.key; root $work/www; }
+  server { listen 127.0.0.1:$expired ssl; ssl_certificate $work/tls/expired.crt;
+           ssl_certificate_key $work/tls/srv.key; root $work/www; }
+  server { listen 127.0.0.1:$noranges; max_ranges 0; root $work/www; }
+}
+CONF
+    if nginx -p "$work" -c "$work/nginx.conf" 2>/dev/null; then return 0; fi
+  done
+  echo "cannot start nginx"; return 1
+}
+start_nginx
+
+start_proxy() { # start_proxy TARGET_PORT ARGS... -> sets $pport
+  rm -f port
+  "$proxy" --target "$1" --port-file port "${@:2}" & pids+=($!)
+  for _ in $(seq 100); do [ -s port ] && break; sleep 0.02; done
+  pport=$(cat port)
+}
+stop_proxy() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; }
+
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+out=$("$fetch" "http://127.0.0.1:$http/update.zip" root.json) && [[ $out == OK*resumes=0* ]] \
+  && ok "plain HTTP: $out" || bad "plain HTTP: $out"
+
+# Connection cut at random offsets: every one resumes with Range and verifies.
+survived=0; tried=0
+for i in $(seq 60); do
+  cut=$(( (RANDOM * 32768 + RANDOM) % size + 1 ))
+  start_proxy "$http" --cut "$cut"
+  tried=$((tried + 1))
+  if out=$("$fetch" "http://127.0.0.1:$pport/update.zip" root.json 2>&1) && [[ $out == OK* ]] &&
+     ! [[ $out == *resumes=0* ]]; then survived=$((survived + 1)); else echo "  cut at $cut: $out"; fi
+  stop_proxy
+done
+[ "$survived" = "$tried" ] && ok "cuts at $tried random offsets: all resumed and verified" \
+  || bad "cuts: $survived of $tried survived"
+
+# Several cuts in one download.
+start_proxy "$http" --cut "$((size / 5)),$((size / 4)),$((size / 3)),1000,50"
+out=$("$fetch" "http://127.0.0.1:$pport/update.zip" root.json --retries 8 2>&1) && [[ $out == *resumes=5* ]] \
+  && ok "five cuts in one download: $out" || bad "five cuts: $out"
+stop_proxy
+
+# A flipped byte in the payload: refused (exit 1), never accepted.
+start_proxy "$http" --flip "$((size / 2))"
+rc=0; out=$("$fetch" "http://127.0.0.1:$pport/update.zip" root.json 2>&1) || rc=$?
+[ "$rc" = 1 ] && [[ $out == *"image rootfs"* ]] && ok "flipped byte refused: ${out##*$'\n'}" \
+  || bad "flipped byte: rc=$rc $out"
+stop_proxy
+
+# A stall longer than the stall timeout: the transfer is retried and completes.
+start_proxy "$http" --stall "$((size / 2))" --stall-ms 3000
+out=$("$fetch" "http://127.0.0.1:$pport/update.zip" root.json --stall 1 2>&1) && [[ $out == OK*resumes=1* ]] \
+  && ok "stall: $out" || bad "stall: $out"
+stop_proxy
+
+# A server that ignores Range: the source restarts and skips what it had.
+start_proxy "$noranges" --cut "$((size / 2))"
+out=$("$fetch" "http://127.0.0.1:$pport/update.zip" root.json 2>&1) && [[ $out == OK*resumes=1* ]] \
+  && ok "server ignoring Range: $out" || bad "no ranges: $out"
+stop_proxy
+
+# TLS: right CA and pin work; wrong pin, expired certificate, wrong CA are
+# refused (exit 1) with no payload byte read (offset=0).
+pin=$(cat tls/pin)
+out=$("$fetch" "https://127.0.0.1:$https/update.zip" root.json --ca tls/ca.crt --pin "$pin" 2>&1) \
+  && [[ $out == OK* ]] && ok "TLS with CA and pin" || bad "TLS good: $out"
+tls_refused() { # NAME ARGS...
+  local name=$1; shift; local rc=0 out
+  out=$("$fetch" "$@" 2>&1) || rc=$?
+  [ "$rc" = 1 ] && [[ $out == *offset=0\ payload=0* ]] && ok "$name refused: ${out##*$'\n'}" \
+    || bad "$name: rc=$rc $out"
+}
+tls_refused "wrong pin" "https://127.0.0.1:$https/update.zip" root.json --ca tls/ca.crt \
+  --pin "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+tls_refused "expired certificate" "https://127.0.0.1:$expired/update.zip" root.json --ca tls/ca.crt
+tls_refused "wrong CA" "https://127.0.0.1:$https/update.zip" root.json --ca tls/other-ca.crt
+
+# HTTP errors that another attempt cannot fix: no retries.
+rc=0; out=$("$fetch" "http://127.0.0.1:$http/missing.zip" root.json 2>&1) || rc=$?
+[ "$rc" = 2 ] && [[ $out == *"HTTP 404"* ]] && [[ $out == *resumes=0* ]] && ok "404 is final" \
+  || bad "404: rc=$rc $out"
+
+echo "$fails failures"
+[ "$fails" = 0 ]
