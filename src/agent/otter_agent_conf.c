@@ -37,7 +37,8 @@ static const struct key_def keys[] = {
     {"rollback", "path", K_PATH, "/var/lib/otter/rollback", 0, 0, NULL, C(rollback_path)},
     {"boot", "backend", K_ENUM, NULL, 0, 0, "file|grub|uboot", C(boot_backend)},
     {"boot", "path", K_PATH, NULL, 0, 0, NULL, C(boot_path)},
-    {"boot", "tries", K_INT, "3", 1, 10, NULL, C(boot_tries)},
+    /* One digit: U-Boot's setexpr counts in hex, so 10 and up would go wrong there. */
+    {"boot", "tries", K_INT, "3", 1, 9, NULL, C(boot_tries)},
     {"health", "command", K_STR, "", 0, 0, NULL, C(health_command)},
     {"health", "timeout", K_INT, "60", 1, 3600, NULL, C(health_timeout)},
     {"reboot", "command", K_STR, "/sbin/reboot", 0, 0, NULL, C(reboot_command)},
@@ -59,13 +60,13 @@ struct parse {
     int line;
     int failed;
     otter_err *err;
-    uint32_t seen_keys;                               /* global keys, by table index */
+    uint32_t seen_keys;                                  /* global keys, by table index */
     uint32_t seen_slot_keys[OTTER_AGENT_CONF_MAX_SLOTS]; /* slot keys, by table index */
     uint32_t seen_sections;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(struct parse *p, int code,
-                                                      const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct parse *p, int code, const char *fmt,
+                                                      ...)
 {
     char what[OTTER_ERR_MSG_MAX];
     va_list ap;
@@ -259,8 +260,8 @@ static int apply_defaults(struct parse *p, const char *want, void *base, uint32_
         if (strcmp(keys[i].section, want) != 0 || (seen & (1u << i)))
             continue;
         if (!keys[i].def)
-            return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] %s is required", p->name,
-                                 section, keys[i].key);
+            return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] %s is required", p->name, section,
+                                 keys[i].key);
         p->line = 0;
         if (convert(p, &keys[i], section, keys[i].def, base) != 0)
             return p->err->code;

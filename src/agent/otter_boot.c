@@ -151,9 +151,9 @@ int otter_boot_get(otter_boot *b, const char *name, char **value, otter_err *err
 static int check_var(const otter_boot_var *v, otter_err *err)
 {
     size_t n = strlen(v->name);
-    if (n == 0 || n > OTTER_BOOT_MAX_NAME || strspn(v->name,
-                                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                   "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+    if (n == 0 || n > OTTER_BOOT_MAX_NAME ||
+        strspn(v->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
         return otter_err_set(err, OTTER_EUSAGE, "bad boot variable name '%.200s'", v->name);
     if (v->value && (strlen(v->value) > OTTER_BOOT_MAX_VALUE || strchr(v->value, '\n')))
         return otter_err_set(err, OTTER_EUSAGE, "%s: bad value (newline or too long)", v->name);
@@ -202,7 +202,6 @@ int otter_boot_write_vars(otter_boot *b, const otter_bootvars *v, otter_err *err
 {
     char order[8], a[4], bl[4];
     otter_bootchooser_format(v, order, a, bl);
-    const otter_boot_var vars[] = {
-        {"BOOT_ORDER", order}, {"BOOT_A_LEFT", a}, {"BOOT_B_LEFT", bl}};
+    const otter_boot_var vars[] = {{"BOOT_ORDER", order}, {"BOOT_A_LEFT", a}, {"BOOT_B_LEFT", bl}};
     return otter_boot_set(b, vars, 3, err);
 }

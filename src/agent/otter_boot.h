@@ -15,10 +15,10 @@
 #include "otter_bootchooser.h"
 #include "otter_err.h"
 
-#define OTTER_BOOT_MAX_VARS 512     /* variables in one environment */
-#define OTTER_BOOT_MAX_NAME 128     /* bytes in a variable name */
-#define OTTER_BOOT_MAX_VALUE 4096   /* bytes in a value */
-#define OTTER_BOOT_MAX_FILE 65536   /* bytes in an env file or grubenv */
+#define OTTER_BOOT_MAX_VARS 512   /* variables in one environment */
+#define OTTER_BOOT_MAX_NAME 128   /* bytes in a variable name */
+#define OTTER_BOOT_MAX_VALUE 4096 /* bytes in a value */
+#define OTTER_BOOT_MAX_FILE 65536 /* bytes in an env file or grubenv */
 
 typedef struct otter_boot otter_boot;
 

@@ -59,8 +59,7 @@ static const struct backend backends[] = {
     {"file", file_load, file_store},
 };
 
-int otter_rollback_open(const char *backend, const char *path, otter_rollback **out,
-                        otter_err *err)
+int otter_rollback_open(const char *backend, const char *path, otter_rollback **out, otter_err *err)
 {
     *out = NULL;
     const struct backend *ops = NULL;

@@ -97,9 +97,9 @@ static int nomem(otter_err *err)
     return otter_err_set(err, OTTER_ENOMEM, "state: out of memory");
 }
 
-int otter_state_set_slot(otter_state *s, int slot, const char *version,
-                         uint64_t security_version, const char *manifest_sha256,
-                         const otter_state_image *images, size_t n_images, otter_err *err)
+int otter_state_set_slot(otter_state *s, int slot, const char *version, uint64_t security_version,
+                         const char *manifest_sha256, const otter_state_image *images,
+                         size_t n_images, otter_err *err)
 {
     const char *why;
     if (slot != OTTER_SLOT_A && slot != OTTER_SLOT_B)
@@ -164,8 +164,11 @@ int otter_state_set_pending(otter_state *s, int slot, const char *version,
     if (!v)
         return nomem(err);
     otter_state_clear_pending(s);
-    s->pending = (otter_state_pending){.present = 1, .slot = slot, .version = v,
-                                       .security_version = security_version, .time = time};
+    s->pending = (otter_state_pending){.present = 1,
+                                       .slot = slot,
+                                       .version = v,
+                                       .security_version = security_version,
+                                       .time = time};
     memcpy(s->pending.manifest_sha256, manifest_sha256, 65);
     return 0;
 }

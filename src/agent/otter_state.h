@@ -28,10 +28,10 @@
 
 /* One installed image, as the signed manifest declared it. */
 typedef struct otter_state_image {
-    char *name;       /* manifest image name ("rootfs") */
-    char *target;     /* slot class it went to ("rootfs") */
-    char sha256[65];  /* lowercase hex of the installed bytes */
-    uint64_t size;    /* installed bytes */
+    char *name;      /* manifest image name ("rootfs") */
+    char *target;    /* slot class it went to ("rootfs") */
+    char sha256[65]; /* lowercase hex of the installed bytes */
+    uint64_t size;   /* installed bytes */
 } otter_state_image;
 
 /* What one side (A or B) holds. present == 0: nothing known (e.g. never written). */
@@ -116,9 +116,9 @@ int otter_state_save(const otter_state *s, const char *path, otter_err *err);
  * Errors: OTTER_EUSAGE (bad slot, version, digest, name, too many images),
  * OTTER_ENOMEM. On error s is unchanged.
  */
-int otter_state_set_slot(otter_state *s, int slot, const char *version,
-                         uint64_t security_version, const char *manifest_sha256,
-                         const otter_state_image *images, size_t n_images, otter_err *err);
+int otter_state_set_slot(otter_state *s, int slot, const char *version, uint64_t security_version,
+                         const char *manifest_sha256, const otter_state_image *images,
+                         size_t n_images, otter_err *err);
 
 /* Forgets what slot holds (e.g. before writing into it). */
 void otter_state_clear_slot(otter_state *s, int slot);

@@ -41,7 +41,8 @@ static int exact_keys(struct ctx *c, json_t *o, const char *path, const char *co
         return refuse(c, path, "expected an object");
     const char *k;
     json_t *v;
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         size_t i = 0;
         while (keys[i] && strcmp(keys[i], k) != 0)
             i++;
@@ -122,7 +123,8 @@ static int parse_images(struct ctx *c, json_t *arr, const char *path, otter_stat
         return refuse(c, path, "more than %d images", OTTER_STATE_MAX_IMAGES);
     size_t i;
     json_t *im;
-    json_array_foreach(arr, i, im) {
+    json_array_foreach(arr, i, im)
+    {
         char at[256];
         snprintf(at, sizeof at, "%s[%zu]", path, i);
         otter_state_image *dst = &slot->images[i];
@@ -160,8 +162,8 @@ static int parse_slot(struct ctx *c, json_t *o, const char *path, otter_state_sl
 
 static int parse_pending(struct ctx *c, json_t *o, otter_state_pending *p)
 {
-    static const char *const keys[] = {"slot",           "version", "security_version",
-                                       "manifest_sha256", "time",    NULL};
+    static const char *const keys[] = {"slot", "version", "security_version", "manifest_sha256",
+                                       "time", NULL};
     if (json_is_null(o))
         return 0;
     int ret = exact_keys(c, o, "pending", keys);
@@ -209,7 +211,8 @@ static int parse_feedback(struct ctx *c, json_t *arr, otter_state *s)
         return refuse(c, "feedback", "more than %d entries", OTTER_STATE_MAX_FEEDBACK);
     size_t i;
     json_t *f;
-    json_array_foreach(arr, i, f) {
+    json_array_foreach(arr, i, f)
+    {
         char at[64];
         snprintf(at, sizeof at, "feedback[%zu]", i);
         otter_state_feedback *dst = &s->feedback[i];
@@ -262,8 +265,8 @@ int otter_state_parse_mem(const char *buf, size_t len, const char *name, otter_s
         return otter_err_set(err, OTTER_EFORMAT, "%s:%d:%d: %s", name, jerr.line, jerr.column,
                              jerr.text);
     otter_state *s = calloc(1, sizeof *s);
-    int ret = s ? parse_root(&c, root, s)
-                : otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", name);
+    int ret =
+        s ? parse_root(&c, root, s) : otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", name);
     json_decref(root);
     if (ret) {
         otter_state_free(s);

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     otter_agent_conf *conf = NULL;
     if (otter_agent_conf_parse_mem((const char *)data, size, "fuzz.conf", &conf, &err) == 0) {
         /* Whatever was accepted obeys the documented invariants. */
-        if (conf->n_slots == 0 || conf->boot_tries < 1 || conf->boot_tries > 10 ||
+        if (conf->n_slots == 0 || conf->boot_tries < 1 || conf->boot_tries > 9 ||
             conf->boot_path[0] != '/' || !otter_agent_conf_slot(conf, conf->slots[0].name))
             abort();
         otter_agent_conf_free(conf);

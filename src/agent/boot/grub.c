@@ -27,8 +27,7 @@ static int parse_var(const char *path, const char *buf, size_t len, size_t *pos,
     while (n < rest && start[n] != '=' && start[n] != '\n')
         n++;
     if (n == rest || start[n] != '=' || n == 0)
-        return otter_err_set(err, OTTER_EFORMAT, "%s: offset %zu: expected NAME=VALUE", path,
-                             *pos);
+        return otter_err_set(err, OTTER_EFORMAT, "%s: offset %zu: expected NAME=VALUE", path, *pos);
     char value[OTTER_BOOT_MAX_VALUE + 1];
     size_t vlen = 0, i = n + 1;
     for (;;) {
@@ -40,8 +39,8 @@ static int parse_var(const char *path, const char *buf, size_t len, size_t *pos,
             break;
         if (c == '\\') {
             if (i == rest)
-                return otter_err_set(err, OTTER_EFORMAT, "%s: offset %zu: unterminated value",
-                                     path, *pos);
+                return otter_err_set(err, OTTER_EFORMAT, "%s: offset %zu: unterminated value", path,
+                                     *pos);
             c = start[i++];
         }
         if (vlen == OTTER_BOOT_MAX_VALUE)
@@ -111,8 +110,8 @@ static int store(const char *path, const otter_boot_env *env, const otter_boot_v
     for (size_t i = 0; i < env->n; i++)
         need += strlen(env->name[i]) + escaped_len(env->value[i]) + 2;
     if (need > size)
-        return otter_err_set(err, OTTER_EFORMAT,
-                             "%s: variables need %zu bytes, the block has %zu", path, need, size);
+        return otter_err_set(err, OTTER_EFORMAT, "%s: variables need %zu bytes, the block has %zu",
+                             path, need, size);
     char *buf = malloc(size);
     if (!buf)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");

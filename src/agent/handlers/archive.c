@@ -36,8 +36,8 @@
 #define READ_BLOCK 65536
 
 struct archive_ctx {
-    int tx;      /* our end: write() sends here */
-    int rx;      /* the extractor's end; owned by the thread once started */
+    int tx; /* our end: write() sends here */
+    int rx; /* the extractor's end; owned by the thread once started */
     pthread_t thread;
     int running; /* thread started and not joined */
     int ret;     /* the thread's result, valid after join */
@@ -184,13 +184,12 @@ static int extract(struct archive_ctx *c, otter_err *err)
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            ret = otter_err_set(err, OTTER_EFORMAT, "bad tar stream: %s",
-                                archive_error_string(in));
+            ret = otter_err_set(err, OTTER_EFORMAT, "bad tar stream: %s", archive_error_string(in));
             goto out;
         }
         char name[256];
-        snprintf(name, sizeof name, "%s", archive_entry_pathname(e) ? archive_entry_pathname(e)
-                                                                    : "");
+        snprintf(name, sizeof name, "%s",
+                 archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
         if ((ret = vet_entry(c, e, err)))
             goto out;
         if (archive_write_header(out, e) < ARCHIVE_WARN) {

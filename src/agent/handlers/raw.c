@@ -31,8 +31,7 @@ struct raw_ctx {
     char path[256]; /* for messages */
 };
 
-static int pwrite_full(struct raw_ctx *c, const void *buf, size_t len, uint64_t off,
-                       otter_err *err)
+static int pwrite_full(struct raw_ctx *c, const void *buf, size_t len, uint64_t off, otter_err *err)
 {
     const unsigned char *p = buf;
     while (len > 0) {
@@ -70,8 +69,7 @@ static int check_target(struct raw_ctx *c, uint64_t size, otter_err *err)
         return 0;
     }
     if (!S_ISBLK(st.st_mode))
-        return otter_err_set(err, OTTER_EUSAGE, "%s: not a block device or regular file",
-                             c->path);
+        return otter_err_set(err, OTTER_EUSAGE, "%s: not a block device or regular file", c->path);
     uint64_t dev_size = 0;
     if (ioctl(c->fd, BLKGETSIZE64, &dev_size) < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot get the device size", c->path);

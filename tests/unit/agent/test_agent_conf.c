@@ -103,9 +103,8 @@ static void test_bad_values(void **state)
                    "agent.conf:25: [slot.kernel] handler: 'zip' is not one of raw|archive|file");
     expect_refusal(with("[slot.kernel]\na = k-a\n"),
                    "agent.conf:23: [slot.kernel] a: 'k-a' is not an absolute path");
-    expect_refusal("[boot]\ntries = 0\n", "agent.conf:2: [boot] tries: 0 is out of range (1..10)");
-    expect_refusal("[boot]\ntries = 11\n",
-                   "agent.conf:2: [boot] tries: 11 is out of range (1..10)");
+    expect_refusal("[boot]\ntries = 0\n", "agent.conf:2: [boot] tries: 0 is out of range (1..9)");
+    expect_refusal("[boot]\ntries = 10\n", "agent.conf:2: [boot] tries: 10 is out of range (1..9)");
     expect_refusal("[boot]\ntries = 3x\n", "agent.conf:2: [boot] tries: '3x' is not a number");
     expect_refusal("[boot]\ntries =\n", "agent.conf:2: [boot] tries: '' is not a number");
     expect_refusal("[health]\ntimeout = 99999999999999999999\n",

@@ -126,8 +126,8 @@ static void test_grub_backend_own(void **state)
     snprintf(want, sizeof want, "grub boot environment: %s: cannot open", path);
     assert_otter_error(otter_boot_get(b, "X", &(char *){NULL}, &err), err, OTTER_EIO, want);
 
-    assert_otter_ok(otter_file_write_atomic(path, "# GRUB Environment Block\nX=1\n", 29, 0644,
-                                            &err), err);
+    assert_otter_ok(
+        otter_file_write_atomic(path, "# GRUB Environment Block\nX=1\n", 29, 0644, &err), err);
     snprintf(want, sizeof want, "%s: not a GRUB environment block (29 bytes;", path);
     assert_otter_error(otter_boot_get(b, "X", &(char *){NULL}, &err), err, OTTER_EFORMAT, want);
 
@@ -159,8 +159,10 @@ static void test_grub_backend_too_full(void **state)
     big[sizeof big - 1] = '\0';
     const otter_boot_var vars[] = {{"BIG", big}};
     char want[PATH_MAX + 128];
-    snprintf(want, sizeof want, "grub boot environment: %s: variables need 1129 bytes, the block "
-                                "has 1024", path);
+    snprintf(want, sizeof want,
+             "grub boot environment: %s: variables need 1129 bytes, the block "
+             "has 1024",
+             path);
     assert_otter_error(otter_boot_set(b, vars, 1, &err), err, OTTER_EFORMAT, want);
     otter_boot_free(b);
 }
@@ -248,9 +250,9 @@ static void uboot_interop(const char *name, int redundant)
     /* We write, fw_printenv reads. */
     otter_bootchooser_activate(&v, OTTER_SLOT_A, 3);
     assert_otter_ok(otter_boot_write_vars(b, &v, &err), err);
-    assert_string_equal(output("fw_printenv -c '%s' BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT bootdelay",
-                               config),
-                        "BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=1\nbootdelay=3\n");
+    assert_string_equal(
+        output("fw_printenv -c '%s' BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT bootdelay", config),
+        "BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=1\nbootdelay=3\n");
     const otter_boot_var rm[] = {{"bootdelay", NULL}};
     assert_otter_ok(otter_boot_set(b, rm, 1, &err), err);
     assert_string_equal(output("fw_printenv -c '%s'", config),

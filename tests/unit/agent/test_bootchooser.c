@@ -33,8 +33,8 @@ static void test_parse_and_format(void **state)
     }
     assert_otter_error(otter_bootchooser_parse("A B", "-1", "1", 3, &v, &err), err, OTTER_EFORMAT,
                        "BOOT_A_LEFT: '-1' is not a number 0..99");
-    assert_otter_error(otter_bootchooser_parse("A B", "1", "100", 3, &v, &err), err,
-                       OTTER_EFORMAT, "BOOT_B_LEFT: '100' is not a number 0..99");
+    assert_otter_error(otter_bootchooser_parse("A B", "1", "100", 3, &v, &err), err, OTTER_EFORMAT,
+                       "BOOT_B_LEFT: '100' is not a number 0..99");
     assert_otter_error(otter_bootchooser_parse("A B", "1", "", 3, &v, &err), err, OTTER_EFORMAT,
                        "BOOT_B_LEFT: '' is not a number 0..99");
 }

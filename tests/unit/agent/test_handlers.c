@@ -50,7 +50,8 @@ static void test_raw_file_slot(void **state)
     const char *dir = otter_test_dir("handler_raw");
     char slot[PATH_MAX];
     snprintf(slot, sizeof slot, "%s/slot-b.img", dir);
-    assert_otter_ok(otter_file_write_atomic(slot, "OLD-IMAGE-HEADER-and-more", 25, 0600, &err), err);
+    assert_otter_ok(otter_file_write_atomic(slot, "OLD-IMAGE-HEADER-and-more", 25, 0600, &err),
+                    err);
 
     enum { SIZE = 3 * 4096 + 123 };
     static char img[SIZE];
@@ -230,8 +231,10 @@ static void test_archive_hostile(void **state)
     expect_hostile("abs.tar", "tar entry '/tmp/otter-evil': absolute path refused");
     expect_hostile("dotdot.tar", "tar entry '../evil': '..' in path refused");
     expect_hostile("dotdot-deep.tar", "tar entry 'a/../../evil': '..' in path refused");
-    expect_hostile("sym-abs.tar", "tar entry 'etc/passwd': symlink to '/etc/passwd' leaves the slot");
-    expect_hostile("sym-up.tar", "tar entry 'a/escape': symlink to '../../outside' leaves the slot");
+    expect_hostile("sym-abs.tar",
+                   "tar entry 'etc/passwd': symlink to '/etc/passwd' leaves the slot");
+    expect_hostile("sym-up.tar",
+                   "tar entry 'a/escape': symlink to '../../outside' leaves the slot");
     expect_hostile("hard-up.tar",
                    "tar entry 'victim': tar entry '../outside': '..' in hardlink target refused");
     expect_hostile("hard-abs.tar",
@@ -257,12 +260,9 @@ static void test_archive_through_symlink(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unknown_handler),
-        cmocka_unit_test(test_raw_file_slot),
-        cmocka_unit_test(test_file_handler_atomic),
-        cmocka_unit_test(test_archive_good),
-        cmocka_unit_test(test_archive_hostile),
-        cmocka_unit_test(test_archive_through_symlink),
+        cmocka_unit_test(test_unknown_handler),     cmocka_unit_test(test_raw_file_slot),
+        cmocka_unit_test(test_file_handler_atomic), cmocka_unit_test(test_archive_good),
+        cmocka_unit_test(test_archive_hostile),     cmocka_unit_test(test_archive_through_symlink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,7 @@ static void test_corrupt_is_not_zero(void **state)
     snprintf(path, sizeof path, "%s/rollback", otter_test_dir("rollback_corrupt"));
     otter_rollback *r = NULL;
     assert_otter_ok(otter_rollback_open("file", path, &r, &err), err);
-    const char *bad[] = {"", "\n", "7", "7\n\n", "-1\n", "07\n", "x\n", "18446744073709551616\n",
+    const char *bad[] = {"",    "\n", "7", "7\n\n", "-1\n", "07\n", "x\n", "18446744073709551616\n",
                          "7 \n"};
     char want[PATH_MAX + 64];
     snprintf(want, sizeof want, "%s: corrupt rollback counter", path);

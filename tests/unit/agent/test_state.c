@@ -107,7 +107,8 @@ static void expect_refusal(const char *from, const char *to, int code, const cha
 
 static void test_refusals(void **state)
 {
-    expect_refusal("\"format\": 1", "\"format\": 2", OTTER_EFORMAT, "state.json: format: expected 1");
+    expect_refusal("\"format\": 1", "\"format\": 2", OTTER_EFORMAT,
+                   "state.json: format: expected 1");
     expect_refusal("\"booted\": \"A\"", "\"booted\": \"a\"", OTTER_EFORMAT,
                    "state.json: booted: expected \"A\" or \"B\"");
     expect_refusal("\"booted\": \"A\"", "\"booted\": \"A\", \"colour\": 1", OTTER_EFORMAT,
@@ -124,8 +125,8 @@ static void test_refusals(void **state)
                    ": ~ -");
     expect_refusal("\"security_version\": 7", "\"security_version\": 7.5", OTTER_EFORMAT,
                    "state.json: pending.security_version: expected a non-negative integer");
-    expect_refusal("\"status\": \"failure\",\n    \"version\"", "\"status\": \"meh\",\n \"version\"",
-                   OTTER_EFORMAT,
+    expect_refusal("\"status\": \"failure\",\n    \"version\"",
+                   "\"status\": \"meh\",\n \"version\"", OTTER_EFORMAT,
                    "state.json: last_result.status: expected \"success\" or \"failure\"");
     expect_refusal("\"proceeding\"", "\"done\"", OTTER_EFORMAT,
                    "state.json: feedback[0].status: expected proceeding, downloaded, success, "
