@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The "raw" handler: the image goes byte for byte to a block device or a
+ * regular file (a file-backed slot). The first HEAD bytes are kept in
+ * memory and written last, after everything else is on disk: until then
+ * the slot starts with zeros (a regular file is truncated, a device gets
+ * its head zeroed at open), so a power cut mid-write never leaves a slot
+ * whose header looks valid over a half-written body.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "otter_handler_impl.h"
+
+#define HEAD 4096
+
+struct raw_ctx {
+    int fd;
+    int is_block;
+    uint64_t off;
+    size_t head_len;
+    unsigned char head[HEAD];
+    char path[256]; /* for messages */
+};
+
+static int pwrite_full(struct raw_ctx *c, const void *buf, size_t len, uint64_t off, otter_err *err)
+{
+    const unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t w = pwrite(c->fd, p, len, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return otter_err_sys(err, OTTER_EIO, errno, "%s: write at %" PRIu64 " failed", c->path,
+                                 off);
+        }
+        p += w;
+        len -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int zero_head(struct raw_ctx *c, otter_err *err)
+{
+    static const unsigned char zeros[HEAD];
+    int ret = pwrite_full(c, zeros, HEAD, 0, err);
+    if (ret == 0 && fsync(c->fd) < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: fsync failed", c->path);
+    return ret;
+}
+
+static int check_target(struct raw_ctx *c, uint64_t size, otter_err *err)
+{
+    struct stat st;
+    if (fstat(c->fd, &st) < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot stat", c->path);
+    if (S_ISREG(st.st_mode)) {
+        if (ftruncate(c->fd, 0) < 0 || fsync(c->fd) < 0)
+            return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot truncate", c->path);
+        return 0;
+    }
+    if (!S_ISBLK(st.st_mode))
+        return otter_err_set(err, OTTER_EUSAGE, "%s: not a block device or regular file", c->path);
+    uint64_t dev_size = 0;
+    if (ioctl(c->fd, BLKGETSIZE64, &dev_size) < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot get the device size", c->path);
+    if (size > dev_size)
+        return otter_err_set(err, OTTER_EUSAGE,
+                             "%s: image of %" PRIu64 " bytes does not fit the %" PRIu64
+                             "-byte device",
+                             c->path, size, dev_size);
+    c->is_block = 1;
+    return dev_size >= HEAD ? zero_head(c, err) : 0;
+}
+
+static int raw_open(void **out, const char *target, uint64_t declared_size, otter_err *err)
+{
+    struct raw_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    snprintf(c->path, sizeof c->path, "%s", target);
+    c->fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (c->fd < 0) {
+        int e = errno;
+        free(c);
+        return otter_err_sys(err, OTTER_EIO, e, "%s: cannot open", target);
+    }
+    int ret = check_target(c, declared_size, err);
+    if (ret) {
+        close(c->fd);
+        free(c);
+        return ret;
+    }
+    *out = c;
+    return 0;
+}
+
+static int raw_write(void *ctx, const void *buf, size_t len, otter_err *err)
+{
+    struct raw_ctx *c = ctx;
+    const unsigned char *p = buf;
+    if (c->head_len < HEAD) {
+        size_t n = HEAD - c->head_len < len ? HEAD - c->head_len : len;
+        memcpy(c->head + c->head_len, p, n);
+        c->head_len += n;
+        c->off += n;
+        p += n;
+        len -= n;
+    }
+    if (len == 0)
+        return 0;
+    int ret = pwrite_full(c, p, len, c->off, err);
+    c->off += len;
+    return ret;
+}
+
+static int raw_finish(void *ctx, otter_err *err)
+{
+    struct raw_ctx *c = ctx;
+    /* Body durable first, then the head: the order is the point. */
+    if (fsync(c->fd) < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: fsync failed", c->path);
+    int ret = pwrite_full(c, c->head, c->head_len, 0, err);
+    if (ret)
+        return ret;
+    if (fsync(c->fd) < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: fsync failed", c->path);
+    if (close(c->fd) < 0) {
+        c->fd = -1;
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: close failed", c->path);
+    }
+    free(c);
+    return 0;
+}
+
+static void raw_abort(void *ctx)
+{
+    struct raw_ctx *c = ctx;
+    if (c->fd >= 0) {
+        if (c->is_block) {
+            otter_err ignored;
+            zero_head(c, &ignored);
+        } else if (ftruncate(c->fd, 0) == 0) {
+            fsync(c->fd);
+        }
+        close(c->fd);
+    }
+    free(c);
+}
+
+const struct otter_handler_ops otter_handler_raw = {"raw", raw_open, raw_write, raw_finish,
+                                                    raw_abort};

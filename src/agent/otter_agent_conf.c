@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_agent_conf.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otter_file.h"
+
+enum kind { K_STR, K_PATH, K_INT, K_ENUM };
+
+/* One configuration key: the whole reference lives in this table. */
+struct key_def {
+    const char *section; /* "slot" stands for every [slot.NAME] */
+    const char *key;
+    enum kind kind;
+    const char *def; /* NULL: required */
+    long min, max;   /* K_INT bounds */
+    const char *choices;
+    size_t offset; /* in otter_agent_conf, or in otter_slot_conf for "slot" */
+};
+
+#define C(f) offsetof(otter_agent_conf, f)
+#define S(f) offsetof(otter_slot_conf, f)
+
+static const struct key_def keys[] = {
+    {"device", "product", K_STR, NULL, 0, 0, NULL, C(product)},
+    {"device", "model", K_STR, NULL, 0, 0, NULL, C(model)},
+    {"trust", "root", K_PATH, "/etc/otter/root.json", 0, 0, NULL, C(trust_root)},
+    {"state", "dir", K_PATH, "/var/lib/otter", 0, 0, NULL, C(state_dir)},
+    {"rollback", "backend", K_ENUM, "file", 0, 0, "file", C(rollback_backend)},
+    {"rollback", "path", K_PATH, "/var/lib/otter/rollback", 0, 0, NULL, C(rollback_path)},
+    {"boot", "backend", K_ENUM, NULL, 0, 0, "file|grub|uboot", C(boot_backend)},
+    {"boot", "path", K_PATH, NULL, 0, 0, NULL, C(boot_path)},
+    /* One digit: U-Boot's setexpr counts in hex, so 10 and up would go wrong there. */
+    {"boot", "tries", K_INT, "3", 1, 9, NULL, C(boot_tries)},
+    {"health", "command", K_STR, "", 0, 0, NULL, C(health_command)},
+    {"health", "timeout", K_INT, "60", 1, 3600, NULL, C(health_timeout)},
+    {"reboot", "command", K_STR, "/sbin/reboot", 0, 0, NULL, C(reboot_command)},
+    {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
+    {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
+    {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+static const char *const sections[] = {"device", "trust",  "state", "rollback",
+                                       "boot",   "health", "reboot"};
+#define N_SECTIONS (sizeof sections / sizeof sections[0])
+
+struct parse {
+    otter_agent_conf *conf;
+    const char *name;
+    const char *buf;
+    size_t len, pos;
+    int line;
+    int failed;
+    otter_err *err;
+    uint32_t seen_keys;                                  /* global keys, by table index */
+    uint32_t seen_slot_keys[OTTER_AGENT_CONF_MAX_SLOTS]; /* slot keys, by table index */
+    uint32_t seen_sections;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct parse *p, int code, const char *fmt,
+                                                      ...)
+{
+    char what[OTTER_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    p->failed = 1;
+    if (code == OTTER_ENOMEM)
+        return otter_err_set(p->err, code, "%s: out of memory", p->name);
+    return otter_err_set(p->err, code, "%s:%d: %s", p->name, p->line, what);
+}
+
+static int valid_slot_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > OTTER_AGENT_CONF_MAX_NAME)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+/*
+ * Sections are checked here, not in the key handler, because inih only
+ * calls the handler for keys: an unknown section with no keys would pass.
+ * Same extraction as inih: the name is everything between '[' and ']'.
+ */
+static void check_section_line(struct parse *p, const char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (*line != '[')
+        return;
+    const char *end = strchr(line, ']');
+    if (!end)
+        return; /* inih reports the syntax error */
+    char sec[256];
+    size_t n = (size_t)(end - line - 1);
+    if (n >= sizeof sec) {
+        fail(p, OTTER_EFORMAT, "section name too long");
+        return;
+    }
+    memcpy(sec, line + 1, n);
+    sec[n] = '\0';
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        if (strcmp(sec, sections[i]) == 0) {
+            if (p->seen_sections & (1u << i))
+                fail(p, OTTER_EFORMAT, "duplicate section [%s]", sec);
+            p->seen_sections |= 1u << i;
+            return;
+        }
+    }
+    if (strncmp(sec, "slot.", 5) != 0) {
+        fail(p, OTTER_EFORMAT, "unknown section [%s]", sec);
+        return;
+    }
+    const char *slot = sec + 5;
+    if (!valid_slot_name(slot)) {
+        fail(p, OTTER_EFORMAT, "bad slot name '%s' (1-32 of a-z 0-9 _ -)", slot);
+        return;
+    }
+    otter_agent_conf *c = p->conf;
+    if (otter_agent_conf_slot(c, slot)) {
+        fail(p, OTTER_EFORMAT, "duplicate section [%s]", sec);
+        return;
+    }
+    if (c->n_slots == OTTER_AGENT_CONF_MAX_SLOTS) {
+        fail(p, OTTER_EFORMAT, "too many slot sections (limit %d)", OTTER_AGENT_CONF_MAX_SLOTS);
+        return;
+    }
+    c->slots[c->n_slots].name = strdup(slot);
+    if (!c->slots[c->n_slots].name) {
+        fail(p, OTTER_ENOMEM, "out of memory");
+        return;
+    }
+    c->n_slots++;
+}
+
+/* fgets over memory that also counts lines, so every message has one. */
+static char *reader(char *str, int num, void *stream)
+{
+    struct parse *p = stream;
+    if (p->failed || p->pos >= p->len)
+        return NULL;
+    const char *start = p->buf + p->pos;
+    const char *nl = memchr(start, '\n', p->len - p->pos);
+    size_t n = nl ? (size_t)(nl - start) + 1 : p->len - p->pos;
+    p->line++;
+    if (num < 2 || n > (size_t)num - 1) {
+        fail(p, OTTER_EFORMAT, "line too long (limit %d bytes)", num - 2);
+        return NULL;
+    }
+    memcpy(str, start, n);
+    str[n] = '\0';
+    p->pos += n;
+    check_section_line(p, str);
+    return p->failed ? NULL : str;
+}
+
+static int convert(struct parse *p, const struct key_def *k, const char *sec, const char *value,
+                   void *base)
+{
+    for (const char *s = value; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return fail(p, OTTER_EFORMAT, "[%s] %s: control character in value", sec, k->key);
+    if (k->kind == K_INT) {
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || errno)
+            return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not a number", sec, k->key, value);
+        if (v < k->min || v > k->max) {
+            return fail(p, OTTER_EFORMAT, "[%s] %s: %s is out of range (%ld..%ld)", sec, k->key,
+                        value, k->min, k->max);
+        }
+        *(long *)((char *)base + k->offset) = v;
+        return 0;
+    }
+    if (k->kind == K_PATH && value[0] != '/')
+        return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not an absolute path", sec, k->key, value);
+    if (k->kind == K_PATH && strlen(value) >= PATH_MAX)
+        return fail(p, OTTER_EFORMAT, "[%s] %s: path too long", sec, k->key);
+    if (k->kind == K_ENUM) {
+        size_t n = strlen(value);
+        const char *c = k->choices;
+        int ok = 0;
+        while (*c) {
+            size_t m = strcspn(c, "|");
+            if (m == n && strncmp(c, value, n) == 0)
+                ok = 1;
+            c += m + (c[m] == '|');
+        }
+        if (!ok || n == 0) {
+            return fail(p, OTTER_EFORMAT, "[%s] %s: '%.200s' is not one of %s", sec, k->key, value,
+                        k->choices);
+        }
+    }
+    if (strlen(value) > OTTER_AGENT_CONF_MAX_VALUE)
+        return fail(p, OTTER_EFORMAT, "[%s] %s: value too long", sec, k->key);
+    char **field = (char **)((char *)base + k->offset);
+    *field = strdup(value);
+    if (!*field)
+        return fail(p, OTTER_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* inih callback: one key = value in the current section. Nonzero = continue. */
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+    struct parse *p = user;
+    if (p->failed)
+        return 0;
+    if (!*section) {
+        fail(p, OTTER_EFORMAT, "key '%s' outside any section", key);
+        return 0;
+    }
+    int is_slot = strncmp(section, "slot.", 5) == 0;
+    const char *want = is_slot ? "slot" : section;
+    void *base = p->conf;
+    uint32_t *seen = &p->seen_keys;
+    if (is_slot) {
+        const otter_slot_conf *s = otter_agent_conf_slot(p->conf, section + 5);
+        if (!s) { /* the reader registers every valid slot section */
+            fail(p, OTTER_EFORMAT, "unknown section [%s]", section);
+            return 0;
+        }
+        size_t idx = (size_t)(s - p->conf->slots);
+        base = &p->conf->slots[idx];
+        seen = &p->seen_slot_keys[idx];
+    }
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].section, want) != 0 || strcmp(keys[i].key, key) != 0)
+            continue;
+        if (*seen & (1u << i)) {
+            fail(p, OTTER_EFORMAT, "[%s] duplicate key '%s'", section, key);
+            return 0;
+        }
+        *seen |= 1u << i;
+        return convert(p, &keys[i], section, value, base) == 0;
+    }
+    fail(p, OTTER_EFORMAT, "[%s] unknown key '%s'", section, key);
+    return 0;
+}
+
+/* Fills keys the file did not set with their defaults; required ones fail. */
+static int apply_defaults(struct parse *p, const char *want, void *base, uint32_t seen,
+                          const char *section)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].section, want) != 0 || (seen & (1u << i)))
+            continue;
+        if (!keys[i].def)
+            return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] %s is required", p->name, section,
+                                 keys[i].key);
+        p->line = 0;
+        if (convert(p, &keys[i], section, keys[i].def, base) != 0)
+            return p->err->code;
+    }
+    return 0;
+}
+
+static int finish(struct parse *p)
+{
+    for (size_t s = 0; s < N_SECTIONS; s++) {
+        int ret = apply_defaults(p, sections[s], p->conf, p->seen_keys, sections[s]);
+        if (ret)
+            return ret;
+    }
+    if (p->conf->n_slots == 0)
+        return otter_err_set(p->err, OTTER_EFORMAT, "%s: no [slot.NAME] section", p->name);
+    for (size_t i = 0; i < p->conf->n_slots; i++) {
+        otter_slot_conf *s = &p->conf->slots[i];
+        char sec[8 + OTTER_AGENT_CONF_MAX_NAME];
+        snprintf(sec, sizeof sec, "slot.%s", s->name);
+        int ret = apply_defaults(p, "slot", s, p->seen_slot_keys[i], sec);
+        if (ret)
+            return ret;
+        if (strcmp(s->a, s->b) == 0)
+            return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] a and b are the same path",
+                                 p->name, sec);
+    }
+    return 0;
+}
+
+int otter_agent_conf_parse_mem(const char *buf, size_t len, const char *name,
+                               otter_agent_conf **out, otter_err *err)
+{
+    otter_err local;
+    if (!err)
+        err = &local;
+    *out = NULL;
+    if (len > OTTER_AGENT_CONF_MAX_BYTES)
+        return otter_err_set(err, OTTER_EFORMAT, "%s: too large (%zu bytes, limit %d)", name, len,
+                             OTTER_AGENT_CONF_MAX_BYTES);
+    if (memchr(buf, '\0', len))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: contains a NUL byte", name);
+    struct parse p = {.name = name, .buf = buf, .len = len, .err = err};
+    p.conf = calloc(1, sizeof *p.conf);
+    if (!p.conf)
+        return otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", name);
+    int ret = ini_parse_stream(reader, &p, on_key, &p);
+    if (p.failed) {
+        ret = err->code;
+    } else if (ret == -2) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", name);
+    } else if (ret != 0) {
+        ret = otter_err_set(err, OTTER_EFORMAT,
+                            "%s:%d: syntax error (expected [section] or key = value)", name, ret);
+    } else {
+        ret = finish(&p);
+    }
+    if (ret != 0) {
+        otter_agent_conf_free(p.conf);
+        return ret;
+    }
+    *out = p.conf;
+    return 0;
+}
+
+int otter_agent_conf_parse_file(const char *path, otter_agent_conf **out, otter_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    *out = NULL;
+    int ret = otter_file_read_all(path, OTTER_AGENT_CONF_MAX_BYTES, &buf, &len, err);
+    if (ret == 0)
+        ret = otter_agent_conf_parse_mem(buf, len, path, out, err);
+    free(buf);
+    return ret;
+}
+
+void otter_agent_conf_free(otter_agent_conf *conf)
+{
+    if (!conf)
+        return;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (keys[i].kind == K_INT)
+            continue;
+        if (strcmp(keys[i].section, "slot") == 0) {
+            for (size_t s = 0; s < conf->n_slots; s++)
+                free(*(char **)((char *)&conf->slots[s] + keys[i].offset));
+        } else {
+            free(*(char **)((char *)conf + keys[i].offset));
+        }
+    }
+    for (size_t s = 0; s < conf->n_slots; s++)
+        free(conf->slots[s].name);
+    free(conf);
+}
+
+const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const char *name)
+{
+    for (size_t i = 0; i < conf->n_slots; i++)
+        if (strcmp(conf->slots[i].name, name) == 0)
+            return &conf->slots[i];
+    return NULL;
+}

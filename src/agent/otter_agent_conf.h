@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent.conf: the device agent's configuration (INI, parsed with inih).
+ *
+ * Strict: an unknown section or key, a duplicate key, a value out of bounds
+ * or a missing required key is an error naming the file and line. Every
+ * system path is configurable, so a "device" can be a directory in a test.
+ * The keys, types, defaults and bounds are one table in otter_agent_conf.c
+ * and are documented in docs/agent.md.
+ */
+#ifndef OTTER_AGENT_CONF_H
+#define OTTER_AGENT_CONF_H
+
+#include <stddef.h>
+
+#include "otter_err.h"
+
+#define OTTER_AGENT_CONF_MAX_BYTES (64 * 1024) /* whole file */
+#define OTTER_AGENT_CONF_MAX_SLOTS 8           /* [slot.NAME] sections */
+#define OTTER_AGENT_CONF_MAX_NAME 32           /* NAME in [slot.NAME] */
+#define OTTER_AGENT_CONF_MAX_VALUE 1024        /* any string value */
+
+/* One slot class ([slot.rootfs]): two slots, A and B, and how to write them. */
+typedef struct otter_slot_conf {
+    char *name;    /* "rootfs" */
+    char *a;       /* path of slot A (file, block device or directory) */
+    char *b;       /* path of slot B */
+    char *handler; /* "raw", "archive" or "file" */
+} otter_slot_conf;
+
+typedef struct otter_agent_conf {
+    char *product;          /* [device] product */
+    char *model;            /* [device] model */
+    char *trust_root;       /* [trust] root: path of root.json */
+    char *state_dir;        /* [state] dir */
+    char *rollback_backend; /* [rollback] backend: "file" */
+    char *rollback_path;    /* [rollback] path */
+    char *boot_backend;     /* [boot] backend: "file", "grub" or "uboot" */
+    char *boot_path;        /* [boot] path: env file, grubenv or fw_env.config */
+    long boot_tries;        /* [boot] tries */
+    char *health_command;   /* [health] command, "" = no check */
+    long health_timeout;    /* [health] timeout, seconds */
+    char *reboot_command;   /* [reboot] command */
+    otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
+    size_t n_slots;
+} otter_agent_conf;
+
+/*
+ * Parses agent.conf from buf (len bytes, need not be NUL-terminated); name
+ * is used in messages ("agent.conf:12: ..."). On success *out is a new
+ * configuration the caller frees with otter_agent_conf_free().
+ * Errors: OTTER_EFORMAT (syntax, unknown section/key, duplicate, bad value,
+ * missing required key, too large), OTTER_ENOMEM.
+ */
+int otter_agent_conf_parse_mem(const char *buf, size_t len, const char *name,
+                               otter_agent_conf **out, otter_err *err);
+
+/*
+ * Reads path (at most OTTER_AGENT_CONF_MAX_BYTES) and parses it as above.
+ * Errors: as otter_agent_conf_parse_mem, plus OTTER_EIO.
+ */
+int otter_agent_conf_parse_file(const char *path, otter_agent_conf **out, otter_err *err);
+
+/* Frees conf and everything in it. NULL is fine. */
+void otter_agent_conf_free(otter_agent_conf *conf);
+
+/* The slot class called name, or NULL. Borrowed from conf. */
+const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const char *name);
+
+#endif

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_handler.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otter_handler_impl.h"
+
+/* The only list of handlers. */
+static const struct otter_handler_ops *const handlers[] = {
+    &otter_handler_raw,
+    &otter_handler_archive,
+    &otter_handler_file,
+};
+
+struct otter_handler {
+    const struct otter_handler_ops *ops;
+    void *ctx;
+    uint64_t declared, written;
+    int failed;
+    char target[256]; /* for messages only; cut if longer */
+};
+
+static const struct otter_handler_ops *find(const char *name)
+{
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        if (strcmp(handlers[i]->name, name) == 0)
+            return handlers[i];
+    return NULL;
+}
+
+int otter_handler_exists(const char *name)
+{
+    return find(name) != NULL;
+}
+
+int otter_handler_open(const char *name, const char *target, uint64_t declared_size,
+                       otter_handler **out, otter_err *err)
+{
+    *out = NULL;
+    const struct otter_handler_ops *ops = find(name);
+    if (!ops)
+        return otter_err_set(err, OTTER_EUSAGE, "unknown slot handler '%s'", name);
+    otter_handler *h = calloc(1, sizeof *h);
+    if (!h)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    h->ops = ops;
+    h->declared = declared_size;
+    snprintf(h->target, sizeof h->target, "%s", target);
+    int ret = ops->open(&h->ctx, target, declared_size, err);
+    if (ret) {
+        free(h);
+        return otter_err_prefix(err, "%s handler", name);
+    }
+    *out = h;
+    return 0;
+}
+
+int otter_handler_write(otter_handler *h, const void *buf, size_t len, otter_err *err)
+{
+    if (h->failed)
+        return otter_err_set(err, OTTER_ESTATE, "%s: write after a failed write", h->target);
+    if (len > h->declared - h->written) {
+        h->failed = 1;
+        return otter_err_set(err, OTTER_EDIGEST, "%s: more than the declared %" PRIu64 " bytes",
+                             h->target, h->declared);
+    }
+    int ret = h->ops->write(h->ctx, buf, len, err);
+    if (ret) {
+        h->failed = 1;
+        return otter_err_prefix(err, "%s handler", h->ops->name);
+    }
+    h->written += len;
+    return 0;
+}
+
+int otter_handler_finish(otter_handler *h, otter_err *err)
+{
+    int ret;
+    if (h->failed)
+        ret = otter_err_set(err, OTTER_ESTATE, "%s: finish after a failed write", h->target);
+    else if (h->written != h->declared)
+        ret = otter_err_set(err, OTTER_EDIGEST,
+                            "%s: got %" PRIu64 " of the declared %" PRIu64 " bytes", h->target,
+                            h->written, h->declared);
+    else if ((ret = h->ops->finish(h->ctx, err)) == 0) {
+        free(h);
+        return 0;
+    } else
+        otter_err_prefix(err, "%s handler", h->ops->name);
+    h->ops->abort(h->ctx);
+    free(h);
+    return ret;
+}
+
+void otter_handler_abort(otter_handler *h)
+{
+    if (!h)
+        return;
+    h->ops->abort(h->ctx);
+    free(h);
+}

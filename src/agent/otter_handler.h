@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Slot handlers: they receive an image's installed (already decompressed
+ * and, by the caller, hashed) bytes in chunks and put them into a slot.
+ * Chosen by name from one static table:
+ *   raw      image to a block device or a regular file; the first 4 KiB
+ *            are held back and written last, so a half-written slot never
+ *            carries a valid header; abort wipes them.
+ *   file     one file, replaced atomically (temp + fsync + rename).
+ *   archive  a tar stream unpacked into a directory slot (cleared first),
+ *            refusing absolute paths, "..", escaping links and device nodes.
+ * Memory stays constant whatever the image size.
+ *
+ * Sequence: open, write* , then finish (commit) or abort (discard). The
+ * total must equal the declared size exactly: more is refused at write,
+ * fewer at finish (OTTER_EDIGEST).
+ */
+#ifndef OTTER_HANDLER_H
+#define OTTER_HANDLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otter_err.h"
+
+typedef struct otter_handler otter_handler;
+
+/* True when name is a known handler ("raw", "archive", "file"). */
+int otter_handler_exists(const char *name);
+
+/*
+ * Starts writing declared_size bytes into target with handler name.
+ * target is the slot path (device or file for raw and file, a directory
+ * for archive). Caller ends *out with otter_handler_finish() or
+ * otter_handler_abort(). Errors: OTTER_EUSAGE (unknown handler, target of
+ * the wrong kind, image larger than the device), OTTER_EIO, OTTER_ENOMEM.
+ */
+int otter_handler_open(const char *name, const char *target, uint64_t declared_size,
+                       otter_handler **out, otter_err *err);
+
+/*
+ * Passes the next len bytes (borrowed, copied or written before return).
+ * Errors: OTTER_EDIGEST (beyond the declared size), OTTER_EFORMAT (archive:
+ * hostile or malformed tar), OTTER_EIO. After an error, call
+ * otter_handler_abort(); further writes fail.
+ */
+int otter_handler_write(otter_handler *h, const void *buf, size_t len, otter_err *err);
+
+/*
+ * Completes the slot durably (fsync) and frees h, whatever the result. On
+ * failure the slot is invalidated as by abort. Errors: OTTER_EDIGEST (fewer
+ * bytes than declared), OTTER_EFORMAT (archive), OTTER_EIO.
+ */
+int otter_handler_finish(otter_handler *h, otter_err *err);
+
+/* Discards the slot's partial content so it can never look valid; frees h. NULL is fine. */
+void otter_handler_abort(otter_handler *h);
+
+#endif

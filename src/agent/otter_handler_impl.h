@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to the handler module: the vtable each handler implements. */
+#ifndef OTTER_HANDLER_IMPL_H
+#define OTTER_HANDLER_IMPL_H
+
+#include "otter_handler.h"
+
+struct otter_handler_ops {
+    const char *name;
+    /* Creates the handler's context in *ctx. */
+    int (*open)(void **ctx, const char *target, uint64_t declared_size, otter_err *err);
+    int (*write)(void *ctx, const void *buf, size_t len, otter_err *err);
+    /* Commits. On success ctx is freed; on failure ctx stays for abort(). */
+    int (*finish)(void *ctx, otter_err *err);
+    /* Invalidates the partial slot and frees ctx. */
+    void (*abort)(void *ctx);
+};
+
+extern const struct otter_handler_ops otter_handler_raw;
+extern const struct otter_handler_ops otter_handler_file;
+extern const struct otter_handler_ops otter_handler_archive;
+
+#endif

@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
+# The device agent's parsers: agent.conf and the state file.
+otter_fuzz_target(fuzz_agent_conf SOURCES fuzz_agent_conf.c LIBS otter_agent_lib)
+otter_fuzz_target(fuzz_state SOURCES fuzz_state.c LIBS otter_agent_lib)

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_test.h"
+#include "otter_agent_conf.h"
+#include "otter_file.h"
+
+static const char good[] = "; a gateway with two slot classes\n"
+                           "[device]\n"
+                           "product = zx-gw-5g\n"
+                           "model = zx-gw-5g-a\n"
+                           "[trust]\n"
+                           "root = /dev-root/etc/otter/root.json\n"
+                           "[state]\n"
+                           "dir = /dev-root/var/lib/otter\n"
+                           "[boot]\n"
+                           "backend = grub\n"
+                           "path = /dev-root/boot/grub/grubenv\n"
+                           "[slot.rootfs]\n"
+                           "a = /dev/mmcblk0p2\n"
+                           "b = /dev/mmcblk0p3\n"
+                           "[slot.app]\n"
+                           "a = /data/app-a\n"
+                           "b = /data/app-b\n"
+                           "handler = archive\n"
+                           "[health]\n"
+                           "command = /usr/bin/check --quick\n"
+                           "timeout = 30\n";
+
+static int parse(const char *text, otter_agent_conf **conf, otter_err *err)
+{
+    return otter_agent_conf_parse_mem(text, strlen(text), "agent.conf", conf, err);
+}
+
+static void test_good_config_and_defaults(void **state)
+{
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    assert_otter_ok(parse(good, &c, &err), err);
+    assert_string_equal(c->product, "zx-gw-5g");
+    assert_string_equal(c->model, "zx-gw-5g-a");
+    assert_string_equal(c->trust_root, "/dev-root/etc/otter/root.json");
+    assert_string_equal(c->state_dir, "/dev-root/var/lib/otter");
+    assert_string_equal(c->boot_backend, "grub");
+    assert_string_equal(c->boot_path, "/dev-root/boot/grub/grubenv");
+    assert_int_equal(c->boot_tries, 3);
+    assert_string_equal(c->rollback_backend, "file");
+    assert_string_equal(c->rollback_path, "/var/lib/otter/rollback");
+    assert_string_equal(c->health_command, "/usr/bin/check --quick");
+    assert_int_equal(c->health_timeout, 30);
+    assert_string_equal(c->reboot_command, "/sbin/reboot");
+    assert_int_equal(c->n_slots, 2);
+    const otter_slot_conf *s = otter_agent_conf_slot(c, "rootfs");
+    assert_non_null(s);
+    assert_string_equal(s->a, "/dev/mmcblk0p2");
+    assert_string_equal(s->b, "/dev/mmcblk0p3");
+    assert_string_equal(s->handler, "raw");
+    s = otter_agent_conf_slot(c, "app");
+    assert_non_null(s);
+    assert_string_equal(s->handler, "archive");
+    assert_null(otter_agent_conf_slot(c, "kernel"));
+    otter_agent_conf_free(c);
+}
+
+/* Each case: the good config with one line appended or replaced, and the exact message. */
+static void expect_refusal(const char *text, const char *msg)
+{
+    otter_err err;
+    otter_agent_conf *c = (otter_agent_conf *)0x1;
+    int ret = parse(text, &c, &err);
+    if (ret != OTTER_EFORMAT || strcmp(err.msg, msg) != 0)
+        fail_msg("for config:\n%s\nexpected \"%s\", got %d \"%s\"", text, msg, ret, err.msg);
+    assert_null(c);
+}
+
+static char *with(const char *extra)
+{
+    static char buf[8192];
+    snprintf(buf, sizeof buf, "%s%s", good, extra);
+    return buf;
+}
+
+static void test_unknown_and_duplicates(void **state)
+{
+    expect_refusal(with("[colour]\n"), "agent.conf:22: unknown section [colour]");
+    expect_refusal(with("[device]\n"), "agent.conf:22: duplicate section [device]");
+    expect_refusal(with("retries = 2\n"), "agent.conf:22: [health] unknown key 'retries'");
+    expect_refusal(with("[slot.app]\n"), "agent.conf:22: duplicate section [slot.app]");
+    expect_refusal(with("[boot]\n"), "agent.conf:22: duplicate section [boot]");
+    expect_refusal("[device]\nproduct = x\nproduct = y\n",
+                   "agent.conf:3: [device] duplicate key 'product'");
+    expect_refusal("product = x\n", "agent.conf:1: key 'product' outside any section");
+    expect_refusal(with("[slot.Root FS]\n"),
+                   "agent.conf:22: bad slot name 'Root FS' (1-32 of a-z 0-9 _ -)");
+    expect_refusal(with("[ device ]\n"), "agent.conf:22: unknown section [ device ]");
+    expect_refusal(with("just words\n"),
+                   "agent.conf:22: syntax error (expected [section] or key = value)");
+    expect_refusal(with("[slot.x\n"),
+                   "agent.conf:22: syntax error (expected [section] or key = value)");
+}
+
+static void test_bad_values(void **state)
+{
+    expect_refusal(with("[slot.kernel]\na = /k-a\nb = /k-b\nhandler = zip\n"),
+                   "agent.conf:25: [slot.kernel] handler: 'zip' is not one of raw|archive|file");
+    expect_refusal(with("[slot.kernel]\na = k-a\n"),
+                   "agent.conf:23: [slot.kernel] a: 'k-a' is not an absolute path");
+    expect_refusal("[boot]\ntries = 0\n", "agent.conf:2: [boot] tries: 0 is out of range (1..9)");
+    expect_refusal("[boot]\ntries = 10\n", "agent.conf:2: [boot] tries: 10 is out of range (1..9)");
+    expect_refusal("[boot]\ntries = 3x\n", "agent.conf:2: [boot] tries: '3x' is not a number");
+    expect_refusal("[boot]\ntries =\n", "agent.conf:2: [boot] tries: '' is not a number");
+    expect_refusal("[health]\ntimeout = 99999999999999999999\n",
+                   "agent.conf:2: [health] timeout: '99999999999999999999' is not a number");
+    expect_refusal("[boot]\nbackend = lilo\n",
+                   "agent.conf:2: [boot] backend: 'lilo' is not one of file|grub|uboot");
+    expect_refusal("[rollback]\nbackend = tpm\n",
+                   "agent.conf:2: [rollback] backend: 'tpm' is not one of file");
+    expect_refusal("[device]\nproduct = a\tb\n",
+                   "agent.conf:2: [device] product: control character in value");
+}
+
+static void test_missing_and_limits(void **state)
+{
+    expect_refusal("[device]\nproduct = p\n", "agent.conf: [device] model is required");
+    expect_refusal("[device]\nproduct = p\nmodel = m\n[boot]\nbackend = file\npath = /e\n",
+                   "agent.conf: no [slot.NAME] section");
+    expect_refusal("[device]\nproduct = p\nmodel = m\n[boot]\nbackend = file\n",
+                   "agent.conf: [boot] path is required");
+    expect_refusal("[device]\nproduct = p\nmodel = m\n[boot]\nbackend = file\npath = /e\n"
+                   "[slot.r]\na = /x\n",
+                   "agent.conf: [slot.r] b is required");
+    expect_refusal("[device]\nproduct = p\nmodel = m\n[boot]\nbackend = file\npath = /e\n"
+                   "[slot.r]\na = /x\nb = /x\n",
+                   "agent.conf: [slot.r] a and b are the same path");
+    char big[OTTER_AGENT_CONF_MAX_BYTES + 2];
+    memset(big, ';', sizeof big);
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    assert_otter_error(otter_agent_conf_parse_mem(big, sizeof big, "agent.conf", &c, &err), err,
+                       OTTER_EFORMAT, "agent.conf: too large (65538 bytes, limit 65536)");
+    assert_otter_error(otter_agent_conf_parse_mem("[device]\0", 9, "agent.conf", &c, &err), err,
+                       OTTER_EFORMAT, "agent.conf: contains a NUL byte");
+    char line[400];
+    snprintf(line, sizeof line, "[device]\nproduct = %0300d\n", 7);
+    expect_refusal(line, "agent.conf:2: line too long (limit 198 bytes)");
+    char slots[2048] = "";
+    for (int i = 0; i <= OTTER_AGENT_CONF_MAX_SLOTS; i++)
+        snprintf(slots + strlen(slots), sizeof slots - strlen(slots), "[slot.s%d]\n", i);
+    expect_refusal(slots, "agent.conf:9: too many slot sections (limit 8)");
+}
+
+static void test_file_wrapper(void **state)
+{
+    otter_err err;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/agent.conf", otter_test_dir("conf_file"));
+    otter_agent_conf *c = NULL;
+    assert_otter_error(otter_agent_conf_parse_file(path, &c, &err), err, OTTER_EIO,
+                       "agent.conf: cannot open");
+    assert_otter_ok(otter_file_write_atomic(path, good, strlen(good), 0644, &err), err);
+    assert_otter_ok(otter_agent_conf_parse_file(path, &c, &err), err);
+    otter_agent_conf_free(c);
+    const char *bad = "[device]\nproduct = p\nmodle = m\n";
+    assert_otter_ok(otter_file_write_atomic(path, bad, strlen(bad), 0644, &err), err);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "%s:3: [device] unknown key 'modle'", path);
+    assert_otter_error(otter_agent_conf_parse_file(path, &c, &err), err, OTTER_EFORMAT, want);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_config_and_defaults),
+        cmocka_unit_test(test_unknown_and_duplicates),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_missing_and_limits),
+        cmocka_unit_test(test_file_wrapper),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
