@@ -87,10 +87,13 @@ int otter_api_new(otter_store *store, const otter_server_config *cfg, otter_api 
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     api->store = store;
     api->cfg = cfg;
-    /* 4096 keys bound the memory an address-spraying attacker can make us use. */
-    api->throttle = otter_throttle_new((unsigned)cfg->login_max_failures, cfg->login_window, 4096);
-    if (!api->throttle) {
-        free(api);
+    /* 4096 keys bound the memory a name- or address-spraying attacker can make us use. */
+    api->throttle_user =
+        otter_throttle_new((unsigned)cfg->login_max_failures, cfg->login_window, 4096);
+    api->throttle_addr =
+        otter_throttle_new((unsigned)cfg->login_max_failures_addr, cfg->login_window, 4096);
+    if (!api->throttle_user || !api->throttle_addr) {
+        otter_api_free(api);
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     }
     *out = api;
@@ -101,7 +104,8 @@ void otter_api_free(otter_api *api)
 {
     if (!api)
         return;
-    otter_throttle_free(api->throttle);
+    otter_throttle_free(api->throttle_user);
+    otter_throttle_free(api->throttle_addr);
     free(api);
 }
 

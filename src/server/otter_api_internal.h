@@ -13,7 +13,8 @@
 struct otter_api {
     otter_store *store;
     const otter_server_config *cfg;
-    otter_throttle *throttle;
+    otter_throttle *throttle_user; /* failed logins per user name */
+    otter_throttle *throttle_addr; /* failed logins per client address */
 };
 
 #define API_PARAM_MAX 2

@@ -16,8 +16,8 @@ static void throttle_keys(struct call *c, const char *user, char *ukey, char *ak
 /* 429 with Retry-After when user or address used up its failures; 0 when free to try. */
 static int throttled(struct call *c, const char *ukey, const char *akey)
 {
-    uint64_t wu = otter_throttle_check(c->api->throttle, ukey, (uint64_t)c->now);
-    uint64_t wa = otter_throttle_check(c->api->throttle, akey, (uint64_t)c->now);
+    uint64_t wu = otter_throttle_check(c->api->throttle_user, ukey, (uint64_t)c->now);
+    uint64_t wa = otter_throttle_check(c->api->throttle_addr, akey, (uint64_t)c->now);
     uint64_t wait = wu > wa ? wu : wa;
     if (!wait)
         return 0;
@@ -32,8 +32,8 @@ static void record_failure(struct call *c, const char *ukey, const char *akey, c
                            const char *action)
 {
     otter_err err;
-    otter_throttle_fail(c->api->throttle, ukey, (uint64_t)c->now);
-    otter_throttle_fail(c->api->throttle, akey, (uint64_t)c->now);
+    otter_throttle_fail(c->api->throttle_user, ukey, (uint64_t)c->now);
+    otter_throttle_fail(c->api->throttle_addr, akey, (uint64_t)c->now);
     /* Outside any transaction: the refused request must leave this trace anyway. */
     otter_audit_entry e = {.at = c->now, .actor = user, .action = action,
                            .object = user, .client = c->req->client};
@@ -77,7 +77,7 @@ int api_login(struct call *c)
         record_failure(c, ukey, akey, name, "login.failed");
         return api_fail(c, 401, "body", "wrong user name or password");
     }
-    otter_throttle_reset(c->api->throttle, ukey);
+    otter_throttle_reset(c->api->throttle_user, ukey);
     c->authed = 1;
     char token[OTTER_AUTH_TOKEN_MAX];
     otter_token t;

@@ -55,6 +55,7 @@ static const struct entry table[] = {
     {"auth", "session_ttl", K_SECS, F(session_ttl), 0, "8h", 60, 30 * DAY},
     {"auth", "token_max_ttl", K_SECS, F(token_max_ttl), 0, "365d", 60, 3650 * DAY},
     {"auth", "login_max_failures", K_UINT, F(login_max_failures), 0, "5", 1, 1000},
+    {"auth", "login_max_failures_addr", K_UINT, F(login_max_failures_addr), 0, "20", 1, 100000},
     {"auth", "login_window", K_SECS, F(login_window), 0, "5m", 1, DAY},
 };
 
