@@ -116,17 +116,14 @@ size_t otter_api_route_count(void)
 
 otter_api_route_info otter_api_route(size_t i)
 {
-    static const char *const tenant_access[] = {
-        [OTTER_ROLES_ANY] = "admin|publisher|approver|operator|viewer",
-        [OTTER_ROLE_ADMIN] = "admin",
-    };
     const struct route *r = &routes[i];
     const char *access = r->access == A_PUBLIC ? "public"
                          : r->access == A_USER ? "user"
                          : r->access == A_GLOBAL || r->roles == OTTER_ROLES_GLOBAL_ADMIN
                              ? "global-admin"
-                             : tenant_access[r->roles];
-    return (otter_api_route_info){r->method, r->pattern, access};
+                             : "tenant";
+    return (otter_api_route_info){r->method, r->pattern, access, r->roles,
+                                  r->body != OTTER_REQ_NONE};
 }
 
 /* ---- helpers shared with the handlers ---- */

@@ -32,7 +32,9 @@ void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_respo
 typedef struct otter_api_route_info {
     const char *method;
     const char *pattern; /* "/api/v1/tenants/{tenant}/users/{user}" */
-    const char *access;  /* "public", "user", "global-admin" or the tenant roles, "admin|operator" */
+    const char *access;  /* "public", "user", "tenant" or "global-admin" */
+    unsigned roles;      /* "tenant": otter_role mask admitted (tenant admins always are) */
+    int has_body;        /* takes a JSON request body */
 } otter_api_route_info;
 
 /* Number of routes; otter_api_route(i) for i < count describes route i. */
