@@ -220,6 +220,53 @@ long request_full(const char *base, const char *method, const char *path,
     return status;
 }
 
+struct source {
+    size_t left;
+};
+
+static size_t on_read(char *out, size_t size, size_t nmemb, void *ctx)
+{
+    struct source *src = ctx;
+    size_t n = size * nmemb;
+    if (n > src->left)
+        n = src->left;
+    memset(out, ' ', n); /* whitespace: valid JSON padding, if it were ever parsed */
+    src->left -= n;
+    return n;
+}
+
+long request_chunked(const char *path, const char *token, size_t total)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    char url[1024], auth[256];
+    struct curl_slist *h = NULL;
+    struct source src = {total};
+    struct buf b = {0};
+    snprintf(url, sizeof url, "%s%s", srv.url, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    h = curl_slist_append(h, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &src);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    long status = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    free(b.p);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
 long req(const char *method, const char *path, const char *token, const char *body,
                 json_t **out)
 {
@@ -278,6 +325,17 @@ char *snapshot(void)
     }
     sqlite3_close(db);
     return s;
+}
+
+void db_exec(const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+    sqlite3_close(db);
 }
 
 /* ---- fixtures ---- */

@@ -42,6 +42,10 @@ long request_full(const char *base, const char *method, const char *path, const 
 /* request_full on srv.url with "Bearer token" (token may be NULL). */
 long req(const char *method, const char *path, const char *token, const char *body,
          json_t **out);
+/* POSTs total bytes of whitespace to path with chunked encoding (no Content-Length). */
+long request_chunked(const char *path, const char *token, size_t total);
+/* Runs one SQL statement on the server's database from outside (to age tokens, ...). */
+void db_exec(const char *sql);
 /* Logs in; returns the token (caller frees). Fails the test unless 200. */
 char *login(const char *user, const char *password);
 /* Every row of tenants, users, memberships, tokens and audit_log as text (caller frees). */

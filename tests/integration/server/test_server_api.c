@@ -123,6 +123,62 @@ static void expect_refused(const char *method, const char *path, const char *tok
     free(after);
 }
 
+static void test_expired_token(void **state)
+{
+    add_member("acme", "expuser", "viewer");
+    char *t = login("expuser", PW);
+    assert_int_equal(req("GET", "/api/v1/me", t, NULL, NULL), 200);
+    /* Age the session in the database: the server must check expiry itself. */
+    db_exec("UPDATE tokens SET expires_at = 1 WHERE user_id ="
+            " (SELECT id FROM users WHERE name = 'expuser')");
+    json_t *doc = NULL;
+    assert_int_equal(req("GET", "/api/v1/me", t, NULL, &doc), 401);
+    assert_string_equal(json_string_value(json_object_get(doc, "error")),
+                        "invalid or expired token");
+    json_decref(doc);
+    free(t);
+}
+
+static void test_audit_paging(void **state)
+{
+    json_t *doc = NULL;
+    assert_int_equal(req("GET", "/api/v1/audit?limit=2", admin_tok, NULL, &doc), 200);
+    json_t *entries = json_object_get(doc, "entries");
+    assert_int_equal(json_array_size(entries), 2);
+    json_int_t first = json_integer_value(json_object_get(json_array_get(entries, 0), "id"));
+    json_int_t next = json_integer_value(json_object_get(doc, "next_before"));
+    assert_true(next > 0 && next < first);
+    json_decref(doc);
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/audit?limit=1000&before=%lld", (long long)next);
+    assert_int_equal(req("GET", path, admin_tok, NULL, &doc), 200);
+    entries = json_object_get(doc, "entries");
+    assert_true(json_array_size(entries) >= 1);
+    assert_true(json_integer_value(json_object_get(json_array_get(entries, 0), "id")) < next);
+    assert_true(json_is_null(json_object_get(doc, "next_before"))); /* last page */
+    /* The very first entry is the offline creation of the admin by init. */
+    json_t *oldest = json_array_get(entries, json_array_size(entries) - 1);
+    assert_string_equal(json_string_value(json_object_get(oldest, "action")), "user.create");
+    assert_string_equal(json_string_value(json_object_get(oldest, "object")), "admin");
+    json_decref(doc);
+    /* Filters: one tenant, one action; every write names who, when, where from. */
+    assert_int_equal(req("GET", "/api/v1/audit?tenant=acme&action=tenant.create", admin_tok, NULL,
+                         &doc),
+                     200);
+    entries = json_object_get(doc, "entries");
+    assert_int_equal(json_array_size(entries), 1);
+    json_t *e = json_array_get(entries, 0);
+    assert_string_equal(json_string_value(json_object_get(e, "actor")), "admin");
+    assert_string_equal(json_string_value(json_object_get(e, "tenant")), "acme");
+    assert_string_equal(json_string_value(json_object_get(e, "client")), "127.0.0.1");
+    assert_non_null(json_string_value(json_object_get(e, "at")));
+    json_decref(doc);
+    assert_int_equal(req("GET", "/api/v1/audit?tenant=nosuch", admin_tok, NULL, NULL), 404);
+    assert_int_equal(req("GET", "/api/v1/audit?since=abc", admin_tok, NULL, NULL), 400);
+    assert_int_equal(req("GET", "/api/v1/audit?limit=0", admin_tok, NULL, NULL), 400);
+    assert_int_equal(req("GET", "/api/v1/audit?limit=1001", admin_tok, NULL, NULL), 400);
+}
+
 static void test_password_change(void **state)
 {
     add_member("acme", "pwuser", "viewer");
@@ -180,6 +236,13 @@ static void test_hostile_json(void **state)
     big[99999] = '\0';
     expect_refused("POST", p, t, big, 413, "body");
     free(big);
+    char *snap = snapshot();
+    assert_int_equal(request_chunked(p, t, 8 * 1024 * 1024), 413);
+    assert_int_equal(request_chunked(p, t, 5000), 413);
+    char *snap2 = snapshot();
+    assert_string_equal(snap, snap2);
+    free(snap);
+    free(snap2);
     /* Not JSON at all. */
     char *before = snapshot();
     char auth[256];
@@ -404,6 +467,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_me_logout),
         cmocka_unit_test(test_api_tokens),
+        cmocka_unit_test(test_expired_token),
+        cmocka_unit_test(test_audit_paging),
         cmocka_unit_test(test_password_change),
         cmocka_unit_test(test_hostile_json),
         cmocka_unit_test(test_sql_metacharacters),
