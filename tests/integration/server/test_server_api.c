@@ -460,6 +460,21 @@ static void test_cli(void **state)
     const char *serve_bad[] = {"serve", "--config", badconf, NULL};
     assert_int_equal(run_cli(serve_bad, NULL, out, sizeof out), 1);
     assert_non_null(strstr(out, "bad.conf: line 3: unknown key 'listen_port' in [http]"));
+    /* serve never creates a database: that is init's job. */
+    f = fopen(badconf, "w");
+    fprintf(f, "[http]\nlisten = 127.0.0.1:0\n[database]\nurl = sqlite:%s/none.db\n", srv.dir);
+    fclose(f);
+    assert_int_equal(run_cli(serve_bad, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "run `otter-server init` first"));
+    /* A TLS listener without a readable key fails at start, naming the file. */
+    f = fopen(badconf, "w");
+    fprintf(f,
+            "[http]\nlisten_tls = 127.0.0.1:0\ntls_cert = %s/nocert.pem\ntls_key = %s/nokey.pem\n"
+            "[database]\nurl = sqlite:%s\n",
+            srv.dir, srv.dir, srv.db);
+    fclose(f);
+    assert_int_equal(run_cli(serve_bad, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "nocert.pem"));
 }
 
 int main(void)
