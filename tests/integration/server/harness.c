@@ -21,7 +21,7 @@ extern char **environ;
 
 struct server srv;
 char *admin_tok;
-char retry_after[32];
+_Thread_local char retry_after[32]; /* per thread: the concurrency test shares the harness */
 
 /* ---- process control ---- */
 

@@ -22,7 +22,7 @@ struct server {
 
 extern struct server srv;
 extern char *admin_tok;      /* session of the first global admin */
-extern char retry_after[32]; /* Retry-After of the last response, or "" */
+extern _Thread_local char retry_after[32]; /* Retry-After of the last response, or "" */
 
 /* Starts a server in a fresh test dir with the given [auth] lines; logs in the admin. */
 int setup_server(const char *name, const char *auth, int with_tls);

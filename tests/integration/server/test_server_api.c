@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -378,6 +379,55 @@ static void test_guards(void **state)
     expect_refused("POST", "/api/v1/tenants", admin_tok, "{\"name\":\"acme\"}", 409, "body.name");
 }
 
+#define WORKERS 8
+#define ROUNDS 15
+
+static void *worker(void *arg)
+{
+    const char *tok = arg;
+    long bad = 0;
+    for (int i = 0; i < ROUNDS; i++) {
+        if (req("POST", "/api/v1/tokens", tok, "{\"name\":\"parallel\"}", NULL) != 201)
+            bad++;
+        if (req("GET", "/api/v1/tenants/acme/users", tok, NULL, NULL) != 200)
+            bad++;
+    }
+    return (void *)bad;
+}
+
+/* Many clients at once: every write lands with its audit entry, nothing is lost or mixed. */
+static void test_concurrency(void **state)
+{
+    add_member("acme", "busy", "operator");
+    char *tok = login("busy", PW);
+    json_t *doc = NULL;
+    assert_int_equal(req("GET", "/api/v1/audit?actor=busy&action=token.create&limit=1000",
+                         admin_tok, NULL, &doc),
+                     200);
+    size_t audits = json_array_size(json_object_get(doc, "entries"));
+    json_decref(doc);
+    pthread_t th[WORKERS];
+    for (int i = 0; i < WORKERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker, tok), 0);
+    long bad = 0;
+    for (int i = 0; i < WORKERS; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        bad += (long)r;
+    }
+    assert_int_equal(bad, 0);
+    assert_int_equal(req("GET", "/api/v1/tokens", tok, NULL, &doc), 200);
+    assert_int_equal(json_array_size(json_object_get(doc, "tokens")), WORKERS * ROUNDS);
+    json_decref(doc);
+    assert_int_equal(req("GET", "/api/v1/audit?actor=busy&action=token.create&limit=1000",
+                         admin_tok, NULL, &doc),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(doc, "entries")),
+                     audits + WORKERS * ROUNDS);
+    json_decref(doc);
+    free(tok);
+}
+
 static void test_tls(void **state)
 {
     if (!srv.tls_url[0]) {
@@ -489,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_sql_metacharacters),
         cmocka_unit_test(test_bad_tokens),
         cmocka_unit_test(test_guards),
+        cmocka_unit_test(test_concurrency),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_cli),
     };

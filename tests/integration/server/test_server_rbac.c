@@ -36,6 +36,7 @@ static const struct endpoint endpoints[] = {
     {"GET", "/api/v1/me", NULL, ALL_OK(200)},
     {"GET", "/api/v1/tenants", NULL, ALL_OK(200)},
     {"GET", "/api/v1/tokens", NULL, ALL_OK(200)},
+    {"POST", "/api/v1/tokens", "{\"name\":\"m_%s\"}", ALL_OK(201)},
     {"GET", "/api/v1/tenants/acme", NULL, TENANT_READ},
     {"GET", "/api/v1/tenants/acme/users", NULL, TENANT_READ},
     {"GET", "/api/v1/tenants/acme/users/r_viewer", NULL, TENANT_READ},
