@@ -123,10 +123,17 @@ static int cmd_init(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "c:a:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'a': admin = optarg; break;
-        case 'h': fputs(usage_init, stdout); return 0;
-        default: return usage_error(usage_init, "bad option");
+        case 'c':
+            config = optarg;
+            break;
+        case 'a':
+            admin = optarg;
+            break;
+        case 'h':
+            fputs(usage_init, stdout);
+            return 0;
+        default:
+            return usage_error(usage_init, "bad option");
         }
     }
     if (optind != argc)
@@ -150,10 +157,17 @@ static int cmd_serve(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "c:r:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'r': ready = optarg; break;
-        case 'h': fputs(usage_serve, stdout); return 0;
-        default: return usage_error(usage_serve, "bad option");
+        case 'c':
+            config = optarg;
+            break;
+        case 'r':
+            ready = optarg;
+            break;
+        case 'h':
+            fputs(usage_serve, stdout);
+            return 0;
+        default:
+            return usage_error(usage_serve, "bad option");
         }
     }
     if (optind != argc)
@@ -189,13 +203,26 @@ static int cmd_user(int argc, char **argv)
     argv++;
     while ((c = getopt_long(argc, argv, "c:At:R:ph", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'A': is_admin = 1; break;
-        case 't': tenant = optarg; break;
-        case 'R': role = optarg; break;
-        case 'p': from_stdin = 1; break;
-        case 'h': fputs(usage_user, stdout); return 0;
-        default: return usage_error(usage_user, "bad option");
+        case 'c':
+            config = optarg;
+            break;
+        case 'A':
+            is_admin = 1;
+            break;
+        case 't':
+            tenant = optarg;
+            break;
+        case 'R':
+            role = optarg;
+            break;
+        case 'p':
+            from_stdin = 1;
+            break;
+        case 'h':
+            fputs(usage_user, stdout);
+            return 0;
+        default:
+            return usage_error(usage_user, "bad option");
         }
     }
     int is_list = strcmp(sub, "list") == 0;

@@ -213,8 +213,7 @@ static int split(const char *path, char *buf, char **seg)
 }
 
 /* Matches one pattern against the segments; fills tenant and params on success. */
-static int match(const char *pattern, char **seg, int nseg, const char **tenant,
-                 const char **param)
+static int match(const char *pattern, char **seg, int nseg, const char **tenant, const char **param)
 {
     char pbuf[PATH_MAX_BYTES];
     char *pseg[SEGMENTS_MAX];
@@ -288,8 +287,8 @@ static int resolve_tenant(struct call *c, const struct route *r, const char *nam
         return api_fail(c, 404, "path", "no tenant '%.64s'", name);
     if (otter_store_tenant_get(c->api->store, name, &c->tenant, &found, &err) < 0)
         return api_fail_err(c, "path", &err);
-    if (found && otter_store_member_get(c->api->store, c->user.id, c->tenant.id, &c->role, &err) <
-                     0)
+    if (found &&
+        otter_store_member_get(c->api->store, c->user.id, c->tenant.id, &c->role, &err) < 0)
         return api_fail_err(c, "path", &err);
     if (!found || (!c->user.is_admin && c->role == OTTER_ROLE_NONE))
         return api_fail(c, 404, "path", "no tenant '%s'", name);
@@ -310,7 +309,8 @@ static int parse_body(struct call *c, const struct route *r)
         const char *ct = otter_http_header(c->req, "Content-Type");
         if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
             (ct[16] && ct[16] != ';' && ct[16] != ' '))
-            return api_fail(c, 415, "header Content-Type", "request bodies must be application/json");
+            return api_fail(c, 415, "header Content-Type",
+                            "request bodies must be application/json");
     }
     if (otter_reqjson_parse(r->body, c->req->body, c->req->body_len,
                             (unsigned)c->api->cfg->json_depth, &c->body, &err) < 0) {

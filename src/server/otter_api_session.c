@@ -21,11 +21,9 @@ static int throttled(struct call *c, const char *ukey, const char *akey)
     uint64_t wait = wu > wa ? wu : wa;
     if (!wait)
         return 0;
-    snprintf(c->resp->retry_after, sizeof c->resp->retry_after, "%llu",
-             (unsigned long long)wait);
+    snprintf(c->resp->retry_after, sizeof c->resp->retry_after, "%llu", (unsigned long long)wait);
     return api_fail(c, 429, wu ? "body.username" : "client address",
-                    "too many failed logins; try again in %llu seconds",
-                    (unsigned long long)wait);
+                    "too many failed logins; try again in %llu seconds", (unsigned long long)wait);
 }
 
 static void record_failure(struct call *c, const char *ukey, const char *akey, const char *user,
@@ -35,8 +33,8 @@ static void record_failure(struct call *c, const char *ukey, const char *akey, c
     otter_throttle_fail(c->api->throttle_user, ukey, (uint64_t)c->now);
     otter_throttle_fail(c->api->throttle_addr, akey, (uint64_t)c->now);
     /* Outside any transaction: the refused request must leave this trace anyway. */
-    otter_audit_entry e = {.at = c->now, .actor = user, .action = action,
-                           .object = user, .client = c->req->client};
+    otter_audit_entry e = {
+        .at = c->now, .actor = user, .action = action, .object = user, .client = c->req->client};
     if (otter_store_audit_append(c->api->store, &e, &err) < 0)
         fprintf(stderr, "otter-server: audit: %s\n", err.msg);
 }
@@ -51,8 +49,8 @@ static int issue_token(struct call *c, otter_token_kind kind, const char *name, 
     int ret = otter_auth_token_new(prefix, token, OTTER_AUTH_TOKEN_MAX, sha, err);
     if (ret < 0)
         return ret;
-    *t = (otter_token){.user_id = c->user.id, .kind = kind, .created_at = c->now,
-                       .expires_at = c->now + ttl};
+    *t = (otter_token){
+        .user_id = c->user.id, .kind = kind, .created_at = c->now, .expires_at = c->now + ttl};
     snprintf(t->name, sizeof t->name, "%s", name);
     return otter_store_token_create(c->api->store, t, sha, id, err);
 }
@@ -172,10 +170,10 @@ int api_me_password(struct call *c)
 static int add_token(void *ctx, const otter_token *t)
 {
     json_t *arr = ctx;
-    return json_array_append_new(arr, json_pack("{s:I, s:s, s:o, s:o}", "id", (json_int_t)t->id,
-                                                "name", t->name, "created_at",
-                                                api_time(t->created_at), "expires_at",
-                                                api_time(t->expires_at))) == 0
+    return json_array_append_new(arr,
+                                 json_pack("{s:I, s:s, s:o, s:o}", "id", (json_int_t)t->id, "name",
+                                           t->name, "created_at", api_time(t->created_at),
+                                           "expires_at", api_time(t->expires_at))) == 0
                ? 0
                : OTTER_ENOMEM;
 }
@@ -199,8 +197,8 @@ int api_tokens_create(struct call *c)
     otter_err err;
     const char *name = otter_reqjson_str(&c->body, "name");
     int64_t max = (int64_t)c->api->cfg->token_max_ttl;
-    int64_t ttl = otter_reqjson_has(&c->body, "expires_in") ? otter_reqjson_int(&c->body, "expires_in")
-                                                            : max;
+    int64_t ttl =
+        otter_reqjson_has(&c->body, "expires_in") ? otter_reqjson_int(&c->body, "expires_in") : max;
     if (ttl < 60 || ttl > max)
         return api_fail(c, 400, "body.expires_in", "expires_in must be 60..%lld seconds",
                         (long long)max);
@@ -212,8 +210,8 @@ int api_tokens_create(struct call *c)
         api_audit(c, "token.create", name, NULL, &err) < 0)
         return api_fail_err(c, "body", &err);
     return api_reply(c, 201,
-                     json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name,
-                               "token", token, "expires_at", api_time(t.expires_at)));
+                     json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name, "token",
+                               token, "expires_at", api_time(t.expires_at)));
 }
 
 int api_tokens_delete(struct call *c)

@@ -32,11 +32,10 @@ int api_tenants_list(struct call *c)
 {
     otter_err err;
     json_t *arr = json_array();
-    int ret = !arr ? otter_err_set(&err, OTTER_ENOMEM, "out of memory")
-              : c->user.is_admin
-                  ? otter_store_tenant_list(c->api->store, add_tenant, arr, &err)
-                  : otter_store_member_list_user(c->api->store, c->user.id, add_member_tenant, arr,
-                                                 &err);
+    int ret = !arr               ? otter_err_set(&err, OTTER_ENOMEM, "out of memory")
+              : c->user.is_admin ? otter_store_tenant_list(c->api->store, add_tenant, arr, &err)
+                                 : otter_store_member_list_user(c->api->store, c->user.id,
+                                                                add_member_tenant, arr, &err);
     if (ret < 0) {
         json_decref(arr);
         return api_fail_err(c, "tenants", &err);
@@ -88,9 +87,9 @@ int api_members_list(struct call *c)
 {
     otter_err err;
     json_t *arr = json_array();
-    int ret = arr ? otter_store_member_list_tenant(c->api->store, c->tenant.id, add_member, arr,
-                                                   &err)
-                  : otter_err_set(&err, OTTER_ENOMEM, "out of memory");
+    int ret =
+        arr ? otter_store_member_list_tenant(c->api->store, c->tenant.id, add_member, arr, &err)
+            : otter_err_set(&err, OTTER_ENOMEM, "out of memory");
     if (ret < 0) {
         json_decref(arr);
         return api_fail_err(c, "users", &err);
@@ -247,8 +246,8 @@ int api_members_password(struct call *c)
      */
     if (!c->user.is_admin) {
         struct reach r = {c, !u.is_admin};
-        if (r.ok && otter_store_member_list_user(c->api->store, u.id, check_admin_everywhere, &r,
-                                                 &err) < 0)
+        if (r.ok &&
+            otter_store_member_list_user(c->api->store, u.id, check_admin_everywhere, &r, &err) < 0)
             return api_fail_err(c, "path", &err);
         if (!r.ok)
             return api_fail(c, 403, "path",

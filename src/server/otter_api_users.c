@@ -9,9 +9,9 @@
 
 static int add_user(void *ctx, const otter_user *u)
 {
-    return json_array_append_new(ctx, json_pack("{s:s, s:b, s:o}", "username", u->name,
-                                                "is_admin", u->is_admin, "created_at",
-                                                api_time(u->created_at))) == 0
+    return json_array_append_new(ctx,
+                                 json_pack("{s:s, s:b, s:o}", "username", u->name, "is_admin",
+                                           u->is_admin, "created_at", api_time(u->created_at))) == 0
                ? 0
                : OTTER_ENOMEM;
 }
@@ -49,7 +49,7 @@ int api_users_create(struct call *c)
         u.created_at = u.password_changed_at = c->now;
         json_t *doc = NULL;
         status = api_user_doc(c, &u, &doc, &err) < 0 ? api_fail_err(c, "user", &err)
-                                                      : api_reply(c, 201, doc);
+                                                     : api_reply(c, 201, doc);
     }
     free(hash);
     return status;

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 int otter_auth_password_policy(const char *password, otter_err *err)
 {
     size_t n = strlen(password);
@@ -63,8 +62,7 @@ out:
     return ret;
 }
 
-int otter_auth_password_verify(const char *password, const char *stored, int *match,
-                               otter_err *err)
+int otter_auth_password_verify(const char *password, const char *stored, int *match, otter_err *err)
 {
     *match = 0;
     int usable = stored && strncmp(stored, "$y$", 3) == 0 && strlen(stored) < CRYPT_OUTPUT_SIZE;

@@ -89,9 +89,8 @@ static void client_address(struct MHD_Connection *c, char *out, size_t cap)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct otter_http *h = cls;
     struct pending *p = *con_cls;
@@ -102,8 +101,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!p)
             return MHD_NO;
         *con_cls = p;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > h->max_body) {
             p->too_large = 1;
             return send_413(c);
@@ -147,8 +146,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     char *path = strndup(url, strcspn(url, "?"));
     if (!path)
         return MHD_NO;
-    otter_http_request req = {.method = method, .path = path, .client = client,
-                              .body = p->buf, .body_len = p->len, .conn = c};
+    otter_http_request req = {.method = method,
+                              .path = path,
+                              .client = client,
+                              .body = p->buf,
+                              .body_len = p->len,
+                              .conn = c};
     otter_http_response resp = {0};
     h->handler(h->ctx, &req, &resp);
     free(path);
@@ -178,13 +181,14 @@ static int resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t 
         return ret;
     char portstr[8];
     snprintf(portstr, sizeof portstr, "%u", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     int rc = getaddrinfo(host, portstr, &hints, &ai);
     if (rc != 0 || !ai) {
-        ret = otter_err_set(err, OTTER_EUSAGE, "listen address '%s': %s", hostport,
-                            gai_strerror(rc));
+        ret =
+            otter_err_set(err, OTTER_EUSAGE, "listen address '%s': %s", hostport, gai_strerror(rc));
     } else {
         memcpy(ss, ai->ai_addr, ai->ai_addrlen);
         *sslen = ai->ai_addrlen;
@@ -196,8 +200,8 @@ static int resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t 
     return ret;
 }
 
-int otter_http_start(const char *hostport, const otter_http_opts *opts,
-                     otter_http_handler handler, void *ctx, otter_http **out, otter_err *err)
+int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_http_handler handler,
+                     void *ctx, otter_http **out, otter_err *err)
 {
     int ret;
     struct sockaddr_storage ss;
@@ -225,8 +229,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts,
     size_t n = 0;
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
-                                     NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
     if (tls) {
@@ -234,8 +237,8 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts,
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};
     }
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, o,
-                            MHD_OPTION_END);
+    h->d =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
     if (!h->d) {
         free(h);
         return otter_err_set(err, OTTER_EIO,

@@ -28,9 +28,9 @@ typedef struct otter_http_request {
 
 typedef struct otter_http_response {
     int status;
-    char *body;               /* owned by the response (malloc), may be NULL */
+    char *body; /* owned by the response (malloc), may be NULL */
     size_t body_len;
-    const char *content_type; /* static string; default application/json */
+    const char *content_type;                     /* static string; default application/json */
     char retry_after[OTTER_HTTP_RETRY_AFTER_MAX]; /* "" or seconds for a Retry-After header */
     const char *www_authenticate;                 /* static string or NULL */
 } otter_http_response;
@@ -60,8 +60,8 @@ int otter_http_tls_supported(void);
  * stops it with otter_http_stop(). OTTER_EUSAGE for TLS without support or
  * a bad address, OTTER_EIO when binding fails.
  */
-int otter_http_start(const char *hostport, const otter_http_opts *opts,
-                     otter_http_handler handler, void *ctx, otter_http **out, otter_err *err);
+int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_http_handler handler,
+                     void *ctx, otter_http **out, otter_err *err);
 
 /* The bound port (the chosen one when started with port 0). */
 unsigned otter_http_port(const otter_http *h);

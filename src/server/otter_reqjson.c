@@ -35,19 +35,14 @@ static const struct spec specs[OTTER_REQ_KIND_COUNT] = {
     [OTTER_REQ_NONE] = {"empty", {{0}}},
     [OTTER_REQ_LOGIN] = {"login", {{"username", F_NAME, 1}, {"password", F_SECRET, 1}}},
     [OTTER_REQ_TENANT_CREATE] = {"tenant", {{"name", F_NAME, 1}}},
-    [OTTER_REQ_USER_CREATE] = {"user",
-                               {{"username", F_NAME, 1},
-                                {"password", F_SECRET, 1},
-                                {"is_admin", F_BOOL, 0}}},
-    [OTTER_REQ_MEMBER_CREATE] = {"member",
-                                 {{"username", F_NAME, 1},
-                                  {"password", F_SECRET, 1},
-                                  {"role", F_ROLE, 1}}},
+    [OTTER_REQ_USER_CREATE] =
+        {"user", {{"username", F_NAME, 1}, {"password", F_SECRET, 1}, {"is_admin", F_BOOL, 0}}},
+    [OTTER_REQ_MEMBER_CREATE] =
+        {"member", {{"username", F_NAME, 1}, {"password", F_SECRET, 1}, {"role", F_ROLE, 1}}},
     [OTTER_REQ_ROLE_SET] = {"role", {{"role", F_ROLE, 1}}},
     [OTTER_REQ_PASSWORD_SET] = {"password", {{"password", F_SECRET, 1}}},
     [OTTER_REQ_PASSWORD_CHANGE] = {"password change",
-                                   {{"old_password", F_SECRET, 1},
-                                    {"new_password", F_SECRET, 1}}},
+                                   {{"old_password", F_SECRET, 1}, {"new_password", F_SECRET, 1}}},
     [OTTER_REQ_TOKEN_CREATE] = {"token", {{"name", F_LABEL, 1}, {"expires_in", F_INT, 0}}},
 };
 
@@ -176,8 +171,7 @@ int otter_reqjson_parse(otter_req_kind kind, const char *buf, size_t len, unsign
     out->kind = kind;
     if (kind <= OTTER_REQ_NONE || kind >= OTTER_REQ_KIND_COUNT) {
         /* A body-less route still accepts an empty body or an empty object. */
-        if (kind == OTTER_REQ_NONE &&
-            (len == 0 || (len == 2 && buf[0] == '{' && buf[1] == '}')))
+        if (kind == OTTER_REQ_NONE && (len == 0 || (len == 2 && buf[0] == '{' && buf[1] == '}')))
             return 0;
         return fail(out, err, "body", "this request takes no body");
     }
@@ -199,7 +193,8 @@ int otter_reqjson_parse(otter_req_kind kind, const char *buf, size_t len, unsign
     }
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         size_t slot = 0;
         while (slot < OTTER_REQJSON_FIELDS_MAX && sp->f[slot].key &&
                strcmp(sp->f[slot].key, key) != 0)

@@ -15,15 +15,15 @@
 #include "otter_err.h"
 
 typedef enum otter_req_kind {
-    OTTER_REQ_NONE = 0,          /* the route takes no body: an empty one or "{}" */
-    OTTER_REQ_LOGIN,             /* username, password */
-    OTTER_REQ_TENANT_CREATE,     /* name */
-    OTTER_REQ_USER_CREATE,       /* username, password, [is_admin] */
-    OTTER_REQ_MEMBER_CREATE,     /* username, password, role */
-    OTTER_REQ_ROLE_SET,          /* role */
-    OTTER_REQ_PASSWORD_SET,      /* password */
-    OTTER_REQ_PASSWORD_CHANGE,   /* old_password, new_password */
-    OTTER_REQ_TOKEN_CREATE,      /* name, [expires_in] */
+    OTTER_REQ_NONE = 0,        /* the route takes no body: an empty one or "{}" */
+    OTTER_REQ_LOGIN,           /* username, password */
+    OTTER_REQ_TENANT_CREATE,   /* name */
+    OTTER_REQ_USER_CREATE,     /* username, password, [is_admin] */
+    OTTER_REQ_MEMBER_CREATE,   /* username, password, role */
+    OTTER_REQ_ROLE_SET,        /* role */
+    OTTER_REQ_PASSWORD_SET,    /* password */
+    OTTER_REQ_PASSWORD_CHANGE, /* old_password, new_password */
+    OTTER_REQ_TOKEN_CREATE,    /* name, [expires_in] */
     OTTER_REQ_KIND_COUNT
 } otter_req_kind;
 

@@ -80,8 +80,11 @@ static int pick_password(const char *password, char *buf, size_t cap, const char
 
 static int audit_offline(otter_store *s, const char *action, const char *object, otter_err *err)
 {
-    otter_audit_entry e = {.at = (int64_t)time(NULL), .actor = "otter-server (offline)",
-                           .action = action, .object = object, .client = "local"};
+    otter_audit_entry e = {.at = (int64_t)time(NULL),
+                           .actor = "otter-server (offline)",
+                           .action = action,
+                           .object = object,
+                           .client = "local"};
     return otter_store_audit_append(s, &e, err);
 }
 
@@ -95,8 +98,8 @@ static int create_user(otter_store *s, const char *name, int is_admin, const cha
     int64_t uid = 0;
     int ret, found = 0;
     if (!otter_reqjson_name_ok(name))
-        return otter_err_set(err, OTTER_EUSAGE,
-                             "user name '%s': use 1..64 of A-Z a-z 0-9 . _ @ -", name);
+        return otter_err_set(err, OTTER_EUSAGE, "user name '%s': use 1..64 of A-Z a-z 0-9 . _ @ -",
+                             name);
     if ((tenant != NULL) != (role_name != NULL))
         return otter_err_set(err, OTTER_EUSAGE, "--tenant and --role go together");
     if (role_name && (ret = otter_rbac_role_parse(role_name, &role, err)) < 0)
@@ -125,8 +128,8 @@ out:
     return ret < 0 ? otter_err_prefix(err, "adding user %s", name) : 0;
 }
 
-int otter_server_init(const otter_server_config *cfg, const char *admin_name,
-                      const char *password, FILE *out, otter_err *err)
+int otter_server_init(const otter_server_config *cfg, const char *admin_name, const char *password,
+                      FILE *out, otter_err *err)
 {
     otter_store *s = NULL;
     int version = 0, ret;
@@ -166,8 +169,8 @@ int otter_server_user_add(const otter_server_config *cfg, const char *name, int 
     return ret;
 }
 
-int otter_server_user_passwd(const otter_server_config *cfg, const char *name,
-                             const char *password, FILE *out, otter_err *err)
+int otter_server_user_passwd(const otter_server_config *cfg, const char *name, const char *password,
+                             FILE *out, otter_err *err)
 {
     otter_store *s = NULL;
     otter_user u;

@@ -18,8 +18,8 @@
  * password is `password` when not NULL (OTTER_ADMIN_PASSWORD), else a
  * generated one printed once to out. Idempotent.
  */
-int otter_server_init(const otter_server_config *cfg, const char *admin_name,
-                      const char *password, FILE *out, otter_err *err);
+int otter_server_init(const otter_server_config *cfg, const char *admin_name, const char *password,
+                      FILE *out, otter_err *err);
 
 /*
  * Serves HTTP/HTTPS on every configured address until SIGINT or SIGTERM.
@@ -38,8 +38,8 @@ int otter_server_user_add(const otter_server_config *cfg, const char *name, int 
                           otter_err *err);
 
 /* Sets a user's password (generated and printed when NULL) and revokes their tokens. */
-int otter_server_user_passwd(const otter_server_config *cfg, const char *name,
-                             const char *password, FILE *out, otter_err *err);
+int otter_server_user_passwd(const otter_server_config *cfg, const char *name, const char *password,
+                             FILE *out, otter_err *err);
 
 /* Prints every user with their roles, one per line. */
 int otter_server_user_list(const otter_server_config *cfg, FILE *out, otter_err *err);

@@ -78,18 +78,37 @@ static int parse_uint(const char *v, enum kind kind, uint64_t *out)
     uint64_t mul = 1;
     if (*end && kind == K_SIZE) {
         switch (*end++) {
-        case 'k': case 'K': mul = KIB; break;
-        case 'm': case 'M': mul = MIB; break;
-        case 'g': case 'G': mul = GIB; break;
-        default: return -1;
+        case 'k':
+        case 'K':
+            mul = KIB;
+            break;
+        case 'm':
+        case 'M':
+            mul = MIB;
+            break;
+        case 'g':
+        case 'G':
+            mul = GIB;
+            break;
+        default:
+            return -1;
         }
     } else if (*end && kind == K_SECS) {
         switch (*end++) {
-        case 's': mul = 1; break;
-        case 'm': mul = 60; break;
-        case 'h': mul = 3600; break;
-        case 'd': mul = DAY; break;
-        default: return -1;
+        case 's':
+            mul = 1;
+            break;
+        case 'm':
+            mul = 60;
+            break;
+        case 'h':
+            mul = 3600;
+            break;
+        case 'd':
+            mul = DAY;
+            break;
+        default:
+            return -1;
         }
     }
     if (*end)
@@ -110,8 +129,7 @@ static int check_hostport(const char *v, otter_err *err)
 }
 
 /* Sets one entry from text; error messages do not name the line (the caller adds it). */
-static int set_entry(otter_server_config *cfg, const struct entry *e, const char *v,
-                     otter_err *err)
+static int set_entry(otter_server_config *cfg, const struct entry *e, const char *v, otter_err *err)
 {
     char *base = (char *)cfg;
     if (e->kind == K_STR || e->kind == K_MULTI) {
@@ -130,8 +148,8 @@ static int set_entry(otter_server_config *cfg, const struct entry *e, const char
         size_t *n = (size_t *)(base + e->count_off);
         int ret = 0;
         if (*n >= OTTER_SERVER_LISTEN_MAX)
-            ret = otter_err_set(err, OTTER_EFORMAT, "[%s] %s: more than %d addresses",
-                                e->section, e->key, OTTER_SERVER_LISTEN_MAX);
+            ret = otter_err_set(err, OTTER_EFORMAT, "[%s] %s: more than %d addresses", e->section,
+                                e->key, OTTER_SERVER_LISTEN_MAX);
         else if ((ret = check_hostport(v, err)) < 0)
             otter_err_prefix(err, "[%s] %s", e->section, e->key);
         if (ret < 0) {
@@ -143,15 +161,14 @@ static int set_entry(otter_server_config *cfg, const struct entry *e, const char
     }
     uint64_t n;
     if (parse_uint(v, e->kind, &n) < 0)
-        return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: '%s' is not a%s", e->section, e->key,
-                             v,
+        return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: '%s' is not a%s", e->section, e->key, v,
                              e->kind == K_SIZE   ? " size (digits, optional K/M/G)"
                              : e->kind == K_SECS ? " duration (digits, optional s/m/h/d)"
                                                  : "n unsigned integer");
     if (n < e->min || n > e->max)
-        return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: %llu is outside %llu..%llu",
-                             e->section, e->key, (unsigned long long)n,
-                             (unsigned long long)e->min, (unsigned long long)e->max);
+        return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: %llu is outside %llu..%llu", e->section,
+                             e->key, (unsigned long long)n, (unsigned long long)e->min,
+                             (unsigned long long)e->max);
     *(uint64_t *)(base + e->offset) = n;
     return 0;
 }

@@ -44,11 +44,11 @@ typedef struct otter_server_config {
     uint64_t connection_timeout; /* seconds of inactivity before a connection is closed */
     uint64_t max_connections;    /* concurrent connections per listener */
     /* [auth] */
-    uint64_t session_ttl;        /* seconds a login token lives */
-    uint64_t token_max_ttl;      /* upper bound for API token lifetime, seconds */
+    uint64_t session_ttl;             /* seconds a login token lives */
+    uint64_t token_max_ttl;           /* upper bound for API token lifetime, seconds */
     uint64_t login_max_failures;      /* failures per user name within login_window */
     uint64_t login_max_failures_addr; /* failures per client address within login_window */
-    uint64_t login_window;       /* seconds */
+    uint64_t login_window;            /* seconds */
 } otter_server_config;
 
 /*

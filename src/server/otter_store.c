@@ -180,8 +180,8 @@ int otter_store_token_find(otter_store *s, const char *sha256_hex, otter_token *
     return s->ops->token_find(s, sha256_hex, out, found, err);
 }
 
-int otter_store_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now,
-                             int *found, otter_err *err)
+int otter_store_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,
+                             otter_err *err)
 {
     if (id == 0)
         return otter_err_set(err, OTTER_EUSAGE, "token id 0");

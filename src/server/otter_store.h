@@ -173,8 +173,8 @@ int otter_store_token_create(otter_store *s, const otter_token *t, const char *s
 int otter_store_token_find(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
                            otter_err *err);
 /* Revokes token id if it belongs to user_id (found = 0 otherwise). */
-int otter_store_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now,
-                             int *found, otter_err *err);
+int otter_store_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,
+                             otter_err *err);
 /* Revokes every live token of a user (password change). */
 int otter_store_token_revoke_user(otter_store *s, int64_t user_id, int64_t now, otter_err *err);
 /* Lists a user's tokens of one kind that are neither revoked nor expired at now. */

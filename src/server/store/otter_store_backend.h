@@ -45,8 +45,8 @@ typedef struct otter_store_ops {
     int (*member_delete)(otter_store *s, int64_t user_id, int64_t tenant_id, int *found,
                          otter_err *err);
     /* by tenant when tenant_id != 0, else by user */
-    int (*member_list)(otter_store *s, int64_t tenant_id, int64_t user_id,
-                       otter_store_member_cb cb, void *ctx, otter_err *err);
+    int (*member_list)(otter_store *s, int64_t tenant_id, int64_t user_id, otter_store_member_cb cb,
+                       void *ctx, otter_err *err);
 
     int (*token_create)(otter_store *s, const otter_token *t, const char *sha256_hex, int64_t *id,
                         otter_err *err);

@@ -38,8 +38,8 @@ int otter_sqlite_run(struct otter_sqlite *d, const char *what, int *changes, ott
 typedef int (*otter_sqlite_row_fn)(sqlite3_stmt *st, void *ctx, otter_err *err);
 
 /* Runs a query, calling row per result row; a negative row() stops and is returned. */
-int otter_sqlite_query(struct otter_sqlite *d, const char *what, otter_sqlite_row_fn row,
-                       void *ctx, otter_err *err, const char *sql, const char *types, ...);
+int otter_sqlite_query(struct otter_sqlite *d, const char *what, otter_sqlite_row_fn row, void *ctx,
+                       otter_err *err, const char *sql, const char *types, ...);
 
 /* Row function storing column 0 as int64_t into *(int64_t *)ctx. */
 int otter_sqlite_int_row(sqlite3_stmt *st, void *ctx, otter_err *err);
@@ -56,12 +56,11 @@ int otter_sqlite_tenant_create(otter_store *s, const char *name, int64_t now, in
 int otter_sqlite_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
                             otter_err *err);
 int otter_sqlite_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err);
-int otter_sqlite_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx,
-                             otter_err *err);
+int otter_sqlite_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err);
 int otter_sqlite_user_create(otter_store *s, const char *name, const char *hash, int is_admin,
                              int64_t now, int64_t *id, otter_err *err);
-int otter_sqlite_user_get(otter_store *s, const char *name, int64_t id, otter_user *out,
-                          int *found, otter_err *err);
+int otter_sqlite_user_get(otter_store *s, const char *name, int64_t id, otter_user *out, int *found,
+                          otter_err *err);
 int otter_sqlite_user_set_password(otter_store *s, int64_t id, const char *hash, int64_t now,
                                    otter_err *err);
 int otter_sqlite_user_delete(otter_store *s, int64_t id, int *found, otter_err *err);
@@ -69,22 +68,22 @@ int otter_sqlite_user_count_admins(otter_store *s, int64_t *count, otter_err *er
 int otter_sqlite_user_list(otter_store *s, otter_store_user_cb cb, void *ctx, otter_err *err);
 int otter_sqlite_member_set(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role role,
                             otter_err *err);
-int otter_sqlite_member_get(otter_store *s, int64_t user_id, int64_t tenant_id,
-                            otter_role *role, otter_err *err);
+int otter_sqlite_member_get(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role *role,
+                            otter_err *err);
 int otter_sqlite_member_delete(otter_store *s, int64_t user_id, int64_t tenant_id, int *found,
                                otter_err *err);
 int otter_sqlite_member_list(otter_store *s, int64_t tenant_id, int64_t user_id,
                              otter_store_member_cb cb, void *ctx, otter_err *err);
 int otter_sqlite_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
                               int64_t *id, otter_err *err);
-int otter_sqlite_token_find(otter_store *s, const char *sha256_hex, otter_token *out,
-                            int *found, otter_err *err);
-int otter_sqlite_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now,
-                              int *found, otter_err *err);
+int otter_sqlite_token_find(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
+                            otter_err *err);
+int otter_sqlite_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,
+                              otter_err *err);
 int otter_sqlite_token_list(otter_store *s, int64_t user_id, otter_token_kind kind, int64_t now,
                             otter_store_token_cb cb, void *ctx, otter_err *err);
 int otter_sqlite_audit_append(otter_store *s, const otter_audit_entry *e, otter_err *err);
-int otter_sqlite_audit_list(otter_store *s, const otter_audit_filter *f,
-                            otter_store_audit_cb cb, void *ctx, otter_err *err);
+int otter_sqlite_audit_list(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
+                            void *ctx, otter_err *err);
 
 #endif

@@ -157,4 +157,5 @@ static const char v1[] =
     "CREATE INDEX actions_rollout ON actions(rollout_id, state);";
 
 const char *const otter_sqlite_migrations[] = {v1};
-const size_t otter_sqlite_n_migrations = sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;
+const size_t otter_sqlite_n_migrations =
+    sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

@@ -161,9 +161,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
  * sends application/json when there is a body. Returns the status; *out
  * (may be NULL) gets the parsed JSON body or NULL.
  */
-long request_full(const char *base, const char *method, const char *path,
-                         const char *auth, const char *body, size_t body_len,
-                         const char *content_type, json_t **out)
+long request_full(const char *base, const char *method, const char *path, const char *auth,
+                  const char *body, size_t body_len, const char *content_type, json_t **out)
 {
     CURL *c = curl_easy_init();
     assert_non_null(c);
@@ -267,8 +266,7 @@ long request_chunked(const char *path, const char *token, size_t total)
     return status;
 }
 
-long req(const char *method, const char *path, const char *token, const char *body,
-                json_t **out)
+long req(const char *method, const char *path, const char *token, const char *body, json_t **out)
 {
     char auth[256];
     if (token)

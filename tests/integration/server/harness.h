@@ -21,7 +21,7 @@ struct server {
 };
 
 extern struct server srv;
-extern char *admin_tok;      /* session of the first global admin */
+extern char *admin_tok;                    /* session of the first global admin */
 extern _Thread_local char retry_after[32]; /* Retry-After of the last response, or "" */
 
 /* Starts a server in a fresh test dir with the given [auth] lines; logs in the admin. */
@@ -40,8 +40,7 @@ int stop_server(void);
 long request_full(const char *base, const char *method, const char *path, const char *auth,
                   const char *body, size_t body_len, const char *content_type, json_t **out);
 /* request_full on srv.url with "Bearer token" (token may be NULL). */
-long req(const char *method, const char *path, const char *token, const char *body,
-         json_t **out);
+long req(const char *method, const char *path, const char *token, const char *body, json_t **out);
 /* POSTs total bytes of whitespace to path with chunked encoding (no Content-Length). */
 long request_chunked(const char *path, const char *token, size_t total);
 /* Runs one SQL statement on the server's database from outside (to age tokens, ...). */

@@ -85,9 +85,8 @@ static void test_api_tokens(void **state)
                         "ci pipeline");
     assert_null(json_object_get(json_array_get(list, 0), "token")); /* never shown again */
     json_decref(doc);
-    assert_int_equal(req("POST", "/api/v1/tokens", admin_tok,
-                         "{\"name\":\"x\",\"expires_in\":10}", NULL),
-                     400);
+    assert_int_equal(
+        req("POST", "/api/v1/tokens", admin_tok, "{\"name\":\"x\",\"expires_in\":10}", NULL), 400);
     assert_int_equal(req("POST", "/api/v1/tokens", admin_tok,
                          "{\"name\":\"x\",\"expires_in\":999999999999}", NULL),
                      400);
@@ -163,9 +162,8 @@ static void test_audit_paging(void **state)
     assert_string_equal(json_string_value(json_object_get(oldest, "object")), "admin");
     json_decref(doc);
     /* Filters: one tenant, one action; every write names who, when, where from. */
-    assert_int_equal(req("GET", "/api/v1/audit?tenant=acme&action=tenant.create", admin_tok, NULL,
-                         &doc),
-                     200);
+    assert_int_equal(
+        req("GET", "/api/v1/audit?tenant=acme&action=tenant.create", admin_tok, NULL, &doc), 200);
     entries = json_object_get(doc, "entries");
     assert_int_equal(json_array_size(entries), 1);
     json_t *e = json_array_get(entries, 0);
@@ -251,9 +249,8 @@ static void test_hostile_json(void **state)
     assert_int_equal(request_full(srv.url, "POST", p, auth, "name=x", (size_t)-1,
                                   "application/x-www-form-urlencoded", NULL),
                      415);
-    assert_int_equal(request_full(srv.url, "GET", "/api/v1/me", auth, "{\"a\":1}", (size_t)-1,
-                                  NULL, NULL),
-                     400);
+    assert_int_equal(
+        request_full(srv.url, "GET", "/api/v1/me", auth, "{\"a\":1}", (size_t)-1, NULL, NULL), 400);
     char *after = snapshot();
     assert_string_equal(before, after);
     free(before);
@@ -264,7 +261,7 @@ static void test_sql_metacharacters(void **state)
 {
     const char *t = admin_tok;
     static const char *const evil[] = {
-        "a'; DROP TABLE users;--", "x\" OR \"1\"=\"1", "acme' OR '1'='1", "%", "_", "a\\b",
+        "a'; DROP TABLE users;--",          "x\" OR \"1\"=\"1", "acme' OR '1'='1", "%", "_", "a\\b",
         "Robert'); DELETE FROM tenants;--",
     };
     for (size_t i = 0; i < sizeof evil / sizeof *evil; i++) {
@@ -321,8 +318,7 @@ static void test_sql_metacharacters(void **state)
     }
     json_t *doc = NULL;
     assert_int_equal(req("GET", "/api/v1/tokens", t, NULL, &doc), 200);
-    assert_int_equal(json_array_size(json_object_get(doc, "tokens")),
-                     sizeof evil / sizeof *evil);
+    assert_int_equal(json_array_size(json_object_get(doc, "tokens")), sizeof evil / sizeof *evil);
     json_decref(doc);
 }
 
@@ -422,8 +418,7 @@ static void test_concurrency(void **state)
     assert_int_equal(req("GET", "/api/v1/audit?actor=busy&action=token.create&limit=1000",
                          admin_tok, NULL, &doc),
                      200);
-    assert_int_equal(json_array_size(json_object_get(doc, "entries")),
-                     audits + WORKERS * ROUNDS);
+    assert_int_equal(json_array_size(json_object_get(doc, "entries")), audits + WORKERS * ROUNDS);
     json_decref(doc);
     free(tok);
 }
@@ -468,8 +463,8 @@ static void test_cli(void **state)
 {
     char conf[PATH_MAX], out[8192];
     snprintf(conf, sizeof conf, "%s/server.conf", srv.dir);
-    const char *add[] = {"user", "add", "--config", conf, "--tenant", "acme", "--role",
-                         "operator", "cliuser", NULL};
+    const char *add[] = {"user", "add",    "--config", conf,      "--tenant",
+                         "acme", "--role", "operator", "cliuser", NULL};
     assert_int_equal(run_cli(add, "cli-pass-123", out, sizeof out), 0);
     char *t = login("cliuser", "cli-pass-123");
     json_t *doc = NULL;
@@ -489,11 +484,13 @@ static void test_cli(void **state)
     const char *dup[] = {"user", "add", "--config", conf, "cliuser", NULL};
     assert_int_equal(run_cli(dup, "cli-pass-123", out, sizeof out), 1);
     assert_non_null(strstr(out, "already exists"));
-    const char *badrole[] = {"user", "add", "--config", conf, "--tenant", "acme", "--role",
-                             "root", "x1", NULL};
+    const char *badrole[] = {"user", "add",    "--config", conf, "--tenant",
+                             "acme", "--role", "root",     "x1", NULL};
     assert_int_not_equal(run_cli(badrole, "cli-pass-123", out, sizeof out), 0);
     assert_non_null(strstr(out, "unknown role"));
-    const char *help[][3] = {{"--help", NULL}, {"init", "--help", NULL}, {"serve", "--help", NULL},
+    const char *help[][3] = {{"--help", NULL},
+                             {"init", "--help", NULL},
+                             {"serve", "--help", NULL},
                              {"user", "--help", NULL}};
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(run_cli(help[i], NULL, out, sizeof out), 0);

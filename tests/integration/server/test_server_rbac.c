@@ -27,10 +27,22 @@ struct endpoint {
     int expect[N_ACTORS];
 };
 
-#define ALL_OK(s) {s, s, s, s, s, s, s, 401}
-#define TENANT_READ {200, 200, 200, 200, 200, 200, 404, 401}
-#define TENANT_ADMIN(s) {s, s, 403, 403, 403, 403, 404, 401}
-#define GLOBAL_ONLY(s) {s, 403, 403, 403, 403, 403, 403, 401}
+#define ALL_OK(s)                                                                                  \
+    {                                                                                              \
+        s, s, s, s, s, s, s, 401                                                                   \
+    }
+#define TENANT_READ                                                                                \
+    {                                                                                              \
+        200, 200, 200, 200, 200, 200, 404, 401                                                     \
+    }
+#define TENANT_ADMIN(s)                                                                            \
+    {                                                                                              \
+        s, s, 403, 403, 403, 403, 404, 401                                                         \
+    }
+#define GLOBAL_ONLY(s)                                                                             \
+    {                                                                                              \
+        s, 403, 403, 403, 403, 403, 403, 401                                                       \
+    }
 
 static const struct endpoint endpoints[] = {
     {"GET", "/api/v1/me", NULL, ALL_OK(200)},
@@ -84,7 +96,8 @@ static long audit_count(void)
 
 static int setup(void **state)
 {
-    if (setup_server("server_rbac", "login_max_failures = 50\nlogin_max_failures_addr = 500\n", 0) < 0)
+    if (setup_server("server_rbac", "login_max_failures = 50\nlogin_max_failures_addr = 500\n", 0) <
+        0)
         return -1;
     add_tenant("acme");
     add_tenant("beta");
@@ -99,8 +112,8 @@ static int setup(void **state)
         char name[64], body[256];
         snprintf(name, sizeof name, "del_%s", actor_name[a]);
         add_member("acme", name, "viewer");
-        snprintf(body, sizeof body, "{\"username\":\"gdel_%s\",\"password\":\"%s\"}",
-                 actor_name[a], PW);
+        snprintf(body, sizeof body, "{\"username\":\"gdel_%s\",\"password\":\"%s\"}", actor_name[a],
+                 PW);
         if (req("POST", "/api/v1/users", admin_tok, body, NULL) != 201)
             return -1;
     }
@@ -186,9 +199,8 @@ static void test_tenant_isolation(void **state)
     assert_int_equal(req("GET", "/api/v1/tenants/beta/users/r_viewer", out, NULL, NULL), 404);
     assert_int_equal(req("DELETE", "/api/v1/tenants/beta/users/r_admin", out, NULL, NULL), 404);
     assert_int_equal(req("DELETE", "/api/v1/tenants/acme/users/r_admin", out, NULL, NULL), 404);
-    assert_int_equal(req("PUT", "/api/v1/tenants/acme/users/outsider", out,
-                         "{\"role\":\"admin\"}", NULL),
-                     404);
+    assert_int_equal(
+        req("PUT", "/api/v1/tenants/acme/users/outsider", out, "{\"role\":\"admin\"}", NULL), 404);
     assert_int_equal(req("GET", "/api/v1/tenants/acme/audit", out, NULL, NULL), 404);
     /* acme's admin cannot reach into beta either. */
     assert_int_equal(req("GET", "/api/v1/tenants/beta/users", tok[ADMIN], NULL, NULL), 404);
@@ -198,9 +210,8 @@ static void test_tenant_isolation(void **state)
     free(after);
 
     /* Adding acme's viewer to beta is a beta membership... */
-    assert_int_equal(req("PUT", "/api/v1/tenants/beta/users/r_viewer", out,
-                         "{\"role\":\"viewer\"}", NULL),
-                     200);
+    assert_int_equal(
+        req("PUT", "/api/v1/tenants/beta/users/r_viewer", out, "{\"role\":\"viewer\"}", NULL), 200);
     /* ...but it does not hand beta's admin the account: the password stays out of reach. */
     before = snapshot();
     assert_int_equal(req("PUT", "/api/v1/tenants/beta/users/r_viewer/password", out,

@@ -93,7 +93,7 @@ static void test_throttle(void **state)
     assert_int_equal(otter_throttle_check(t, "u:bob", 1020), 0);
     assert_int_equal(otter_throttle_check(t, "u:alice", 1059), 1);
     assert_int_equal(otter_throttle_check(t, "u:alice", 1060), 0); /* window over */
-    otter_throttle_fail(t, "u:alice", 1061);                      /* new window */
+    otter_throttle_fail(t, "u:alice", 1061);                       /* new window */
     assert_int_equal(otter_throttle_check(t, "u:alice", 1061), 0);
     /* Reset forgets. */
     otter_throttle_fail(t, "u:alice", 1062);

@@ -79,7 +79,8 @@ static void test_full_file(void **state)
 
 static void test_strictness(void **state)
 {
-    expect_error("[http]\nlisten = 1.2.3.4:80\nlisen = x:1\n", "line 3: unknown key 'lisen' in [http]");
+    expect_error("[http]\nlisten = 1.2.3.4:80\nlisen = x:1\n",
+                 "line 3: unknown key 'lisen' in [http]");
     expect_error("[htp]\nlisten = x:1\n", "line 2: unknown section [htp]");
     expect_error("threads = 3\n", "line 1: key 'threads' outside any [section]");
     expect_error("[limits]\nthreads = 2\nthreads = 3\n", "line 3: [limits] threads is set twice");
@@ -164,9 +165,9 @@ static void test_split_hostport(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_full_file),
-        cmocka_unit_test(test_strictness),    cmocka_unit_test(test_hostile_bytes),
-        cmocka_unit_test(test_file_wrapper),  cmocka_unit_test(test_split_hostport),
+        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_strictness),   cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_file_wrapper), cmocka_unit_test(test_split_hostport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,8 +57,7 @@ static void test_refuses(void **state)
     REFUSE(OTTER_REQ_TENANT_CREATE, "[1]", "body", "expected a JSON object");
     REFUSE(OTTER_REQ_TENANT_CREATE, "{}", "body.name", "'name' is required");
     REFUSE(OTTER_REQ_TENANT_CREATE, "{\"name\":\"a\",\"x\":1}", "body", "unknown key 'x'");
-    REFUSE(OTTER_REQ_TENANT_CREATE, "{\"name\":\"a\",\"name\":\"a\"}", "body line",
-           "duplicate");
+    REFUSE(OTTER_REQ_TENANT_CREATE, "{\"name\":\"a\",\"name\":\"a\"}", "body line", "duplicate");
     REFUSE(OTTER_REQ_TENANT_CREATE, "{\"name\":1}", "body.name", "must be a string");
     REFUSE(OTTER_REQ_TENANT_CREATE, "{\"name\":\"-a\"}", "body.name", "1..64 characters");
     REFUSE(OTTER_REQ_TENANT_CREATE, "{\"name\":\"a b\"}", "body.name", "1..64 characters");
@@ -104,9 +103,9 @@ static void test_depth(void **state)
     otter_reqjson_clear(&r);
     otter_err err;
     const char *three = "{\"name\":[[1]]}";
-    assert_int_equal(otter_reqjson_parse(OTTER_REQ_TENANT_CREATE, three, strlen(three), 2, &r,
-                                         &err),
-                     OTTER_EFORMAT);
+    assert_int_equal(
+        otter_reqjson_parse(OTTER_REQ_TENANT_CREATE, three, strlen(three), 2, &r, &err),
+        OTTER_EFORMAT);
     assert_non_null(strstr(err.msg, "nested deeper"));
 }
 

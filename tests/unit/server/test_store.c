@@ -242,10 +242,13 @@ static void test_audit_and_transactions(void **state)
     int64_t acme, other;
     assert_otter_ok(otter_store_tenant_create(s, "acme", 1, &acme, &err), err);
     for (int i = 0; i < 6; i++) {
-        otter_audit_entry e = {.at = 100 + i, .actor = i % 2 ? "alice" : "bob",
-                               .tenant_id = i < 4 ? acme : 0, .tenant = i < 4 ? "acme" : NULL,
+        otter_audit_entry e = {.at = 100 + i,
+                               .actor = i % 2 ? "alice" : "bob",
+                               .tenant_id = i < 4 ? acme : 0,
+                               .tenant = i < 4 ? "acme" : NULL,
                                .action = i == 5 ? "tenant.create" : "user.create",
-                               .object = "x", .client = "127.0.0.1"};
+                               .object = "x",
+                               .client = "127.0.0.1"};
         assert_otter_ok(otter_store_audit_append(s, &e, &err), err);
     }
     struct audit_seen a = {0};
@@ -294,10 +297,8 @@ static void test_audit_and_transactions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_and_migrate),
-        cmocka_unit_test(test_tenants),
-        cmocka_unit_test(test_users_and_memberships),
-        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_open_and_migrate),       cmocka_unit_test(test_tenants),
+        cmocka_unit_test(test_users_and_memberships),  cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_audit_and_transactions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
