@@ -66,6 +66,17 @@ struct parse {
     otter_err *err;
 };
 
+/* Suffixes of sizes (powers of 1024) and durations (seconds). */
+static const struct {
+    enum kind kind;
+    char suffix;
+    uint64_t mul;
+} units[] = {
+    {K_SIZE, 'k', KIB},  {K_SIZE, 'K', KIB}, {K_SIZE, 'm', MIB}, {K_SIZE, 'M', MIB},
+    {K_SIZE, 'g', GIB},  {K_SIZE, 'G', GIB}, {K_SECS, 's', 1},   {K_SECS, 'm', 60},
+    {K_SECS, 'h', 3600}, {K_SECS, 'd', DAY},
+};
+
 static int parse_uint(const char *v, enum kind kind, uint64_t *out)
 {
     if (!isdigit((unsigned char)v[0]))
@@ -76,40 +87,14 @@ static int parse_uint(const char *v, enum kind kind, uint64_t *out)
     if (errno)
         return -1;
     uint64_t mul = 1;
-    if (*end && kind == K_SIZE) {
-        switch (*end++) {
-        case 'k':
-        case 'K':
-            mul = KIB;
-            break;
-        case 'm':
-        case 'M':
-            mul = MIB;
-            break;
-        case 'g':
-        case 'G':
-            mul = GIB;
-            break;
-        default:
+    if (*end) {
+        mul = 0;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+            if (units[i].kind == kind && units[i].suffix == *end)
+                mul = units[i].mul;
+        if (!mul)
             return -1;
-        }
-    } else if (*end && kind == K_SECS) {
-        switch (*end++) {
-        case 's':
-            mul = 1;
-            break;
-        case 'm':
-            mul = 60;
-            break;
-        case 'h':
-            mul = 3600;
-            break;
-        case 'd':
-            mul = DAY;
-            break;
-        default:
-            return -1;
-        }
+        end++;
     }
     if (*end)
         return -1;
