@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Dispatch for the management API: match the route, authenticate, resolve
+ * the tenant, check the role from the route table, parse the body, run the
+ * handler, then commit its transaction (with its audit entry) or roll it
+ * back. The order matters: a caller learns nothing about a body or a
+ * tenant it may not touch, and a refused request changes nothing.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "otter_api_internal.h"
+#include "otter_auth.h"
+
+enum access {
+    A_PUBLIC, /* no authentication (login) */
+    A_USER,   /* any authenticated user, acting on themselves */
+    A_TENANT, /* path has {tenant}; caller needs one of `roles` there (or global admin) */
+    A_GLOBAL, /* global admins only */
+};
+
+struct route {
+    const char *method;
+    const char *pattern;
+    enum access access;
+    unsigned roles; /* A_TENANT: otter_role mask; OTTER_ROLES_GLOBAL_ADMIN = global admin only */
+    otter_req_kind body;
+    int (*fn)(struct call *c);
+};
+
+#define ANY OTTER_ROLES_ANY
+#define ADMIN OTTER_ROLE_ADMIN
+
+/*
+ * The route table is also the RBAC table: every operation and who may do it.
+ * Later features (releases, approvals, rollouts, devices) add rows here with
+ * their roles (publisher, approver, operator).
+ */
+static const struct route routes[] = {
+    {"POST", "/api/v1/login", A_PUBLIC, 0, OTTER_REQ_LOGIN, api_login},
+    {"POST", "/api/v1/logout", A_USER, 0, OTTER_REQ_NONE, api_logout},
+    {"GET", "/api/v1/me", A_USER, 0, OTTER_REQ_NONE, api_me},
+    {"PUT", "/api/v1/me/password", A_USER, 0, OTTER_REQ_PASSWORD_CHANGE, api_me_password},
+    {"GET", "/api/v1/tokens", A_USER, 0, OTTER_REQ_NONE, api_tokens_list},
+    {"POST", "/api/v1/tokens", A_USER, 0, OTTER_REQ_TOKEN_CREATE, api_tokens_create},
+    {"DELETE", "/api/v1/tokens/{id}", A_USER, 0, OTTER_REQ_NONE, api_tokens_delete},
+    {"GET", "/api/v1/tenants", A_USER, 0, OTTER_REQ_NONE, api_tenants_list},
+    {"POST", "/api/v1/tenants", A_GLOBAL, 0, OTTER_REQ_TENANT_CREATE, api_tenants_create},
+    {"GET", "/api/v1/tenants/{tenant}", A_TENANT, ANY, OTTER_REQ_NONE, api_tenants_get},
+    {"DELETE", "/api/v1/tenants/{tenant}", A_TENANT, OTTER_ROLES_GLOBAL_ADMIN, OTTER_REQ_NONE,
+     api_tenants_delete},
+    {"GET", "/api/v1/tenants/{tenant}/users", A_TENANT, ANY, OTTER_REQ_NONE, api_members_list},
+    {"POST", "/api/v1/tenants/{tenant}/users", A_TENANT, ADMIN, OTTER_REQ_MEMBER_CREATE,
+     api_members_create},
+    {"GET", "/api/v1/tenants/{tenant}/users/{user}", A_TENANT, ANY, OTTER_REQ_NONE,
+     api_members_get},
+    {"PUT", "/api/v1/tenants/{tenant}/users/{user}", A_TENANT, ADMIN, OTTER_REQ_ROLE_SET,
+     api_members_set_role},
+    {"DELETE", "/api/v1/tenants/{tenant}/users/{user}", A_TENANT, ADMIN, OTTER_REQ_NONE,
+     api_members_delete},
+    {"PUT", "/api/v1/tenants/{tenant}/users/{user}/password", A_TENANT, ADMIN,
+     OTTER_REQ_PASSWORD_SET, api_members_password},
+    {"GET", "/api/v1/tenants/{tenant}/audit", A_TENANT, ADMIN, OTTER_REQ_NONE, api_tenant_audit},
+    {"GET", "/api/v1/users", A_GLOBAL, 0, OTTER_REQ_NONE, api_users_list},
+    {"POST", "/api/v1/users", A_GLOBAL, 0, OTTER_REQ_USER_CREATE, api_users_create},
+    {"GET", "/api/v1/users/{user}", A_GLOBAL, 0, OTTER_REQ_NONE, api_users_get},
+    {"DELETE", "/api/v1/users/{user}", A_GLOBAL, 0, OTTER_REQ_NONE, api_users_delete},
+    {"PUT", "/api/v1/users/{user}/password", A_GLOBAL, 0, OTTER_REQ_PASSWORD_SET,
+     api_users_password},
+    {"GET", "/api/v1/audit", A_GLOBAL, 0, OTTER_REQ_NONE, api_audit_list},
+};
+
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+#define PATH_MAX_BYTES 512
+#define SEGMENTS_MAX 8
+
+int otter_api_new(otter_store *store, const otter_server_config *cfg, otter_api **out,
+                  otter_err *err)
+{
+    *out = NULL;
+    otter_api *api = calloc(1, sizeof *api);
+    if (!api)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    api->store = store;
+    api->cfg = cfg;
+    /* 4096 keys bound the memory a name- or address-spraying attacker can make us use. */
+    api->throttle_user =
+        otter_throttle_new((unsigned)cfg->login_max_failures, cfg->login_window, 4096);
+    api->throttle_addr =
+        otter_throttle_new((unsigned)cfg->login_max_failures_addr, cfg->login_window, 4096);
+    if (!api->throttle_user || !api->throttle_addr) {
+        otter_api_free(api);
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
+    *out = api;
+    return 0;
+}
+
+void otter_api_free(otter_api *api)
+{
+    if (!api)
+        return;
+    otter_throttle_free(api->throttle_user);
+    otter_throttle_free(api->throttle_addr);
+    free(api);
+}
+
+size_t otter_api_route_count(void)
+{
+    return N_ROUTES;
+}
+
+otter_api_route_info otter_api_route(size_t i)
+{
+    const struct route *r = &routes[i];
+    const char *access = r->access == A_PUBLIC ? "public"
+                         : r->access == A_USER ? "user"
+                         : r->access == A_GLOBAL || r->roles == OTTER_ROLES_GLOBAL_ADMIN
+                             ? "global-admin"
+                             : "tenant";
+    return (otter_api_route_info){r->method, r->pattern, access, r->roles,
+                                  r->body != OTTER_REQ_NONE};
+}
+
+/* ---- helpers shared with the handlers ---- */
+
+int api_reply(struct call *c, int status, json_t *doc)
+{
+    json_decref(c->out);
+    c->out = doc;
+    return status;
+}
+
+int api_fail(struct call *c, int status, const char *where, const char *fmt, ...)
+{
+    char msg[OTTER_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return api_reply(c, status, json_pack("{s:s, s:s}", "error", msg, "where", where));
+}
+
+int api_fail_err(struct call *c, const char *where, const otter_err *err)
+{
+    if (err->code == OTTER_ESTATE)
+        return api_fail(c, 409, where, "%s", err->msg);
+    if (err->code == OTTER_EFORMAT || err->code == OTTER_EUSAGE)
+        return api_fail(c, 400, where, "%s", err->msg);
+    fprintf(stderr, "otter-server: %s %s: %s\n", c->req->method, c->req->path, err->msg);
+    return api_fail(c, 500, where, "internal error: %s", err->msg);
+}
+
+int api_begin(struct call *c, otter_err *err)
+{
+    int ret = otter_store_begin(c->api->store, err);
+    if (ret == 0)
+        c->in_tx = 1;
+    return ret;
+}
+
+int api_audit(struct call *c, const char *action, const char *object, const char *detail,
+              otter_err *err)
+{
+    otter_audit_entry e = {
+        .at = c->now,
+        .actor_id = c->authed ? c->user.id : 0,
+        .actor = c->authed ? c->user.name : NULL,
+        .tenant_id = c->has_tenant ? c->tenant.id : 0,
+        .tenant = c->has_tenant ? c->tenant.name : NULL,
+        .action = action,
+        .object = object,
+        .detail = detail,
+        .client = c->req->client,
+    };
+    return otter_store_audit_append(c->api->store, &e, err);
+}
+
+json_t *api_time(int64_t t)
+{
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return json_null();
+    return json_string(buf);
+}
+
+/* ---- dispatch ---- */
+
+/* Splits a copy of path at '/' into at most SEGMENTS_MAX segments; -1 if too many or too long. */
+static int split(const char *path, char *buf, char **seg)
+{
+    if (path[0] != '/' || strlen(path) >= PATH_MAX_BYTES)
+        return -1;
+    strcpy(buf, path + 1);
+    int n = 0;
+    for (char *p = buf;;) {
+        if (n == SEGMENTS_MAX)
+            return -1;
+        seg[n++] = p;
+        char *slash = strchr(p, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+    }
+    return n;
+}
+
+/* Matches one pattern against the segments; fills tenant and params on success. */
+static int match(const char *pattern, char **seg, int nseg, const char **tenant, const char **param)
+{
+    char pbuf[PATH_MAX_BYTES];
+    char *pseg[SEGMENTS_MAX];
+    int np = split(pattern, pbuf, pseg);
+    if (np != nseg)
+        return 0;
+    int nparam = 0;
+    for (int i = 0; i < np; i++) {
+        if (pseg[i][0] == '{') {
+            if (!seg[i][0])
+                return 0;
+            if (strcmp(pseg[i], "{tenant}") == 0)
+                *tenant = seg[i];
+            else if (nparam < API_PARAM_MAX)
+                param[nparam++] = seg[i];
+        } else if (strcmp(pseg[i], seg[i]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int token_shape_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n != 4 + 64 || t[3] != '_')
+        return 0;
+    if (strncmp(t, OTTER_AUTH_TOKEN_PREFIX_SESSION, 3) != 0 &&
+        strncmp(t, OTTER_AUTH_TOKEN_PREFIX_API, 3) != 0)
+        return 0;
+    return strspn(t + 4, "0123456789abcdef") == 64;
+}
+
+static int authenticate(struct call *c)
+{
+    otter_err err;
+    int found = 0;
+    const char *h = otter_http_header(c->req, "Authorization");
+    c->resp->www_authenticate = "Bearer realm=\"otter\"";
+    if (!h)
+        return api_fail(c, 401, "header Authorization", "authentication required");
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return api_fail(c, 401, "header Authorization", "expected 'Authorization: Bearer TOKEN'");
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    /* Same answer for every bad token: nothing to learn by probing. */
+    if (!token_shape_ok(tok))
+        return api_fail(c, 401, "header Authorization", "invalid or expired token");
+    char sha[OTTER_AUTH_SHA256_HEX];
+    otter_auth_token_hash(tok, sha);
+    if (otter_store_token_find(c->api->store, sha, &c->token, &found, &err) < 0)
+        return api_fail_err(c, "header Authorization", &err);
+    if (!found || c->token.revoked_at || c->token.expires_at <= c->now)
+        return api_fail(c, 401, "header Authorization", "invalid or expired token");
+    if (otter_store_user_get_by_id(c->api->store, c->token.user_id, &c->user, &found, &err) < 0)
+        return api_fail_err(c, "header Authorization", &err);
+    if (!found)
+        return api_fail(c, 401, "header Authorization", "invalid or expired token");
+    c->resp->www_authenticate = NULL;
+    c->authed = 1;
+    return 0;
+}
+
+/* Resolves {tenant}; a tenant the caller is not in looks exactly like one that does not exist. */
+static int resolve_tenant(struct call *c, const struct route *r, const char *name)
+{
+    otter_err err;
+    int found = 0;
+    if (!otter_reqjson_name_ok(name))
+        return api_fail(c, 404, "path", "no tenant '%.64s'", name);
+    if (otter_store_tenant_get(c->api->store, name, &c->tenant, &found, &err) < 0)
+        return api_fail_err(c, "path", &err);
+    if (found &&
+        otter_store_member_get(c->api->store, c->user.id, c->tenant.id, &c->role, &err) < 0)
+        return api_fail_err(c, "path", &err);
+    if (!found || (!c->user.is_admin && c->role == OTTER_ROLE_NONE))
+        return api_fail(c, 404, "path", "no tenant '%s'", name);
+    c->has_tenant = 1;
+    if (!otter_rbac_allows(r->roles, c->user.is_admin, c->role))
+        return api_fail(c, 403, "path",
+                        r->roles == OTTER_ROLES_GLOBAL_ADMIN
+                            ? "only a global admin may do this (your role in '%s': %s)"
+                            : "your role in tenant '%s' (%s) does not allow this",
+                        c->tenant.name, otter_rbac_role_name(c->role));
+    return 0;
+}
+
+static int parse_body(struct call *c, const struct route *r)
+{
+    otter_err err;
+    if (c->req->body_len) {
+        const char *ct = otter_http_header(c->req, "Content-Type");
+        if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+            (ct[16] && ct[16] != ';' && ct[16] != ' '))
+            return api_fail(c, 415, "header Content-Type",
+                            "request bodies must be application/json");
+    }
+    if (otter_reqjson_parse(r->body, c->req->body, c->req->body_len,
+                            (unsigned)c->api->cfg->json_depth, &c->body, &err) < 0) {
+        if (err.code == OTTER_ENOMEM)
+            return api_fail(c, 500, "body", "out of memory");
+        return api_fail(c, 400, c->body.where, "%s", err.msg);
+    }
+    return 0;
+}
+
+static int route_and_run(struct call *c)
+{
+    char buf[PATH_MAX_BYTES];
+    char *seg[SEGMENTS_MAX];
+    int nseg = split(c->req->path, buf, seg);
+    const struct route *r = NULL;
+    const char *tenant = NULL;
+    int path_known = 0;
+    for (size_t i = 0; nseg > 0 && i < N_ROUTES && !r; i++) {
+        const char *t = NULL, *p[API_PARAM_MAX] = {0};
+        if (!match(routes[i].pattern, seg, nseg, &t, p))
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, c->req->method) != 0)
+            continue;
+        r = &routes[i];
+        tenant = t;
+        memcpy(c->param, p, sizeof p);
+    }
+    if (!r && path_known)
+        return api_fail(c, 405, "method", "%s is not allowed here", c->req->method);
+    if (!r)
+        return api_fail(c, 404, "path", "no such API endpoint");
+
+    int status;
+    if (r->access != A_PUBLIC && (status = authenticate(c)) != 0)
+        return status;
+    if (r->access == A_GLOBAL && !c->user.is_admin)
+        return api_fail(c, 403, "path", "only a global admin may do this");
+    if (r->access == A_TENANT && (status = resolve_tenant(c, r, tenant)) != 0)
+        return status;
+    if ((status = parse_body(c, r)) != 0)
+        return status;
+    return r->fn(c);
+}
+
+void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_response *resp)
+{
+    struct call c = {.api = ctx, .req = req, .resp = resp, .now = (int64_t)time(NULL)};
+    otter_err err;
+    int status = route_and_run(&c);
+    if (c.in_tx) {
+        if (status < 400) {
+            if (otter_store_commit(c.api->store, &err) < 0)
+                status = api_fail_err(&c, "database", &err);
+        } else {
+            otter_store_rollback(c.api->store);
+        }
+    }
+    resp->status = status;
+    if (c.out && status != 204) {
+        resp->body = json_dumps(c.out, JSON_COMPACT);
+        if (!resp->body)
+            resp->status = 500;
+    }
+    json_decref(c.out);
+    otter_reqjson_clear(&c.body);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The management API (/api/v1): routing, bearer-token authentication,
+ * role checks from one route table, tenant isolation, audit of every
+ * write. It is transport-agnostic: otter_api_handle() has the shape of an
+ * otter_http_handler.
+ */
+#ifndef OTTER_API_H
+#define OTTER_API_H
+
+#include <stdint.h>
+
+#include "otter_err.h"
+#include "otter_http.h"
+#include "otter_server_config.h"
+#include "otter_store.h"
+
+typedef struct otter_api otter_api;
+
+/*
+ * Makes an API over store and cfg (both borrowed; they must outlive the
+ * API). Caller frees with otter_api_free().
+ */
+int otter_api_new(otter_store *store, const otter_server_config *cfg, otter_api **out,
+                  otter_err *err);
+void otter_api_free(otter_api *api);
+
+/* Handles one request; ctx is the otter_api. Thread-safe. */
+void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_response *resp);
+
+/* One row of the route table, for documentation and tests. */
+typedef struct otter_api_route_info {
+    const char *method;
+    const char *pattern; /* "/api/v1/tenants/{tenant}/users/{user}" */
+    const char *access;  /* "public", "user", "tenant" or "global-admin" */
+    unsigned roles;      /* "tenant": otter_role mask admitted (tenant admins always are) */
+    int has_body;        /* takes a JSON request body */
+} otter_api_route_info;
+
+/* Number of routes; otter_api_route(i) for i < count describes route i. */
+size_t otter_api_route_count(void);
+otter_api_route_info otter_api_route(size_t i);
+
+#endif

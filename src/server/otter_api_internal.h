@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to otter_api*.c: the per-request context and the helpers handlers share. */
+#ifndef OTTER_API_INTERNAL_H
+#define OTTER_API_INTERNAL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "otter_api.h"
+#include "otter_reqjson.h"
+#include "otter_throttle.h"
+
+struct otter_api {
+    otter_store *store;
+    const otter_server_config *cfg;
+    otter_throttle *throttle_user; /* failed logins per user name */
+    otter_throttle *throttle_addr; /* failed logins per client address */
+};
+
+#define API_PARAM_MAX 2
+
+/* Everything a handler knows about the request it serves. */
+struct call {
+    otter_api *api;
+    const otter_http_request *req;
+    otter_http_response *resp;
+    int64_t now;
+    /* path parameters in pattern order ({tenant} excluded: it is resolved below) */
+    const char *param[API_PARAM_MAX];
+    /* authentication (unless the route is public) */
+    int authed;
+    otter_user user;
+    otter_token token;
+    /* the {tenant} of the path, resolved and checked */
+    int has_tenant;
+    otter_tenant tenant;
+    otter_role role; /* the caller's role in tenant */
+    otter_reqjson body;
+    json_t *out; /* response document, owned */
+    int in_tx;
+};
+
+/* Sets an error response and returns status, for `return api_fail(...)`. */
+int api_fail(struct call *c, int status, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Maps an otter_err from the store to a response (409 for conflicts, else 500). */
+int api_fail_err(struct call *c, const char *where, const otter_err *err);
+
+/* Sets the response document (steals doc) and returns status. */
+int api_reply(struct call *c, int status, json_t *doc);
+
+/* Opens the request's transaction; dispatch commits it for status < 400, else rolls back. */
+int api_begin(struct call *c, otter_err *err);
+
+/* Appends an audit entry inside the open transaction (detail: JSON text or NULL). */
+int api_audit(struct call *c, const char *action, const char *object, const char *detail,
+              otter_err *err);
+
+/* "2026-11-25T10:00:00Z" as a new JSON string. */
+json_t *api_time(int64_t t);
+
+/* {username, is_admin, created_at, password_changed_at, memberships[]} of u, new in *out. */
+int api_user_doc(struct call *c, const otter_user *u, json_t **out, otter_err *err);
+
+/* Handlers: return the HTTP status after filling c->out (or an error). */
+int api_login(struct call *c);
+int api_logout(struct call *c);
+int api_me(struct call *c);
+int api_me_password(struct call *c);
+int api_tokens_list(struct call *c);
+int api_tokens_create(struct call *c);
+int api_tokens_delete(struct call *c);
+
+int api_tenants_list(struct call *c);
+int api_tenants_create(struct call *c);
+int api_tenants_get(struct call *c);
+int api_tenants_delete(struct call *c);
+int api_members_list(struct call *c);
+int api_members_create(struct call *c);
+int api_members_get(struct call *c);
+int api_members_set_role(struct call *c);
+int api_members_delete(struct call *c);
+int api_members_password(struct call *c);
+int api_tenant_audit(struct call *c);
+
+int api_users_list(struct call *c);
+int api_users_create(struct call *c);
+int api_users_get(struct call *c);
+int api_users_delete(struct call *c);
+int api_users_password(struct call *c);
+int api_audit_list(struct call *c);
+
+#endif

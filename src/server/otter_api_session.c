@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Login, logout, the caller's own account and API tokens. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otter_api_internal.h"
+#include "otter_auth.h"
+
+static void throttle_keys(struct call *c, const char *user, char *ukey, char *akey)
+{
+    snprintf(ukey, OTTER_THROTTLE_KEY_MAX, "u:%s", user);
+    snprintf(akey, OTTER_THROTTLE_KEY_MAX, "a:%s", c->req->client);
+}
+
+/* 429 with Retry-After when user or address used up its failures; 0 when free to try. */
+static int throttled(struct call *c, const char *ukey, const char *akey)
+{
+    uint64_t wu = otter_throttle_check(c->api->throttle_user, ukey, (uint64_t)c->now);
+    uint64_t wa = otter_throttle_check(c->api->throttle_addr, akey, (uint64_t)c->now);
+    uint64_t wait = wu > wa ? wu : wa;
+    if (!wait)
+        return 0;
+    snprintf(c->resp->retry_after, sizeof c->resp->retry_after, "%llu", (unsigned long long)wait);
+    return api_fail(c, 429, wu ? "body.username" : "client address",
+                    "too many failed logins; try again in %llu seconds", (unsigned long long)wait);
+}
+
+static void record_failure(struct call *c, const char *ukey, const char *akey, const char *user,
+                           const char *action)
+{
+    otter_err err;
+    otter_throttle_fail(c->api->throttle_user, ukey, (uint64_t)c->now);
+    otter_throttle_fail(c->api->throttle_addr, akey, (uint64_t)c->now);
+    /* Outside any transaction: the refused request must leave this trace anyway. */
+    otter_audit_entry e = {
+        .at = c->now, .actor = user, .action = action, .object = user, .client = c->req->client};
+    if (otter_store_audit_append(c->api->store, &e, &err) < 0)
+        fprintf(stderr, "otter-server: audit: %s\n", err.msg);
+}
+
+/* Creates a token row for the caller (c->user) and returns the secret in token. */
+static int issue_token(struct call *c, otter_token_kind kind, const char *name, int64_t ttl,
+                       char *token, int64_t *id, otter_token *t, otter_err *err)
+{
+    char sha[OTTER_AUTH_SHA256_HEX];
+    const char *prefix =
+        kind == OTTER_TOKEN_API ? OTTER_AUTH_TOKEN_PREFIX_API : OTTER_AUTH_TOKEN_PREFIX_SESSION;
+    int ret = otter_auth_token_new(prefix, token, OTTER_AUTH_TOKEN_MAX, sha, err);
+    if (ret < 0)
+        return ret;
+    *t = (otter_token){
+        .user_id = c->user.id, .kind = kind, .created_at = c->now, .expires_at = c->now + ttl};
+    snprintf(t->name, sizeof t->name, "%s", name);
+    return otter_store_token_create(c->api->store, t, sha, id, err);
+}
+
+int api_login(struct call *c)
+{
+    otter_err err;
+    int found = 0, match = 0, status;
+    const char *name = otter_reqjson_str(&c->body, "username");
+    const char *password = otter_reqjson_str(&c->body, "password");
+    char ukey[OTTER_THROTTLE_KEY_MAX], akey[OTTER_THROTTLE_KEY_MAX];
+    throttle_keys(c, name, ukey, akey);
+    if ((status = throttled(c, ukey, akey)) != 0)
+        return status;
+    if (otter_store_user_get(c->api->store, name, &c->user, &found, &err) < 0)
+        return api_fail_err(c, "body", &err);
+    /* Verify even for unknown users (against a decoy) so timing does not tell them apart. */
+    if (otter_auth_password_verify(password, found ? c->user.password_hash : NULL, &match, &err) <
+        0)
+        return api_fail_err(c, "body", &err);
+    if (!found || !match) {
+        record_failure(c, ukey, akey, name, "login.failed");
+        return api_fail(c, 401, "body", "wrong user name or password");
+    }
+    otter_throttle_reset(c->api->throttle_user, ukey);
+    c->authed = 1;
+    char token[OTTER_AUTH_TOKEN_MAX];
+    otter_token t;
+    int64_t id;
+    if (api_begin(c, &err) < 0 ||
+        issue_token(c, OTTER_TOKEN_SESSION, "", (int64_t)c->api->cfg->session_ttl, token, &id, &t,
+                    &err) < 0 ||
+        api_audit(c, "login", name, NULL, &err) < 0)
+        return api_fail_err(c, "body", &err);
+    return api_reply(c, 200,
+                     json_pack("{s:s, s:s, s:o, s:s}", "token", token, "token_type", "Bearer",
+                               "expires_at", api_time(t.expires_at), "username", c->user.name));
+}
+
+int api_logout(struct call *c)
+{
+    otter_err err;
+    int found;
+    if (api_begin(c, &err) < 0 ||
+        otter_store_token_revoke(c->api->store, c->token.id, c->user.id, c->now, &found, &err) <
+            0 ||
+        api_audit(c, "logout", c->user.name, NULL, &err) < 0)
+        return api_fail_err(c, "token", &err);
+    return api_reply(c, 204, NULL);
+}
+
+static int add_membership(void *ctx, const otter_member *m)
+{
+    json_t *arr = ctx;
+    return json_array_append_new(arr, json_pack("{s:s, s:s}", "tenant", m->tenant, "role",
+                                                otter_rbac_role_name(m->role))) == 0
+               ? 0
+               : OTTER_ENOMEM;
+}
+
+/* {username, is_admin, created_at, memberships[]} of user u. */
+int api_user_doc(struct call *c, const otter_user *u, json_t **out, otter_err *err)
+{
+    json_t *ms = json_array();
+    int ret = ms ? otter_store_member_list_user(c->api->store, u->id, add_membership, ms, err)
+                 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    if (ret < 0) {
+        json_decref(ms);
+        return ret;
+    }
+    *out = json_pack("{s:s, s:b, s:o, s:o, s:o}", "username", u->name, "is_admin", u->is_admin,
+                     "created_at", api_time(u->created_at), "password_changed_at",
+                     api_time(u->password_changed_at), "memberships", ms);
+    return *out ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
+}
+
+int api_me(struct call *c)
+{
+    otter_err err;
+    json_t *doc = NULL;
+    if (api_user_doc(c, &c->user, &doc, &err) < 0)
+        return api_fail_err(c, "user", &err);
+    return api_reply(c, 200, doc);
+}
+
+int api_me_password(struct call *c)
+{
+    otter_err err;
+    int match = 0, status;
+    const char *old = otter_reqjson_str(&c->body, "old_password");
+    const char *new_pw = otter_reqjson_str(&c->body, "new_password");
+    char ukey[OTTER_THROTTLE_KEY_MAX], akey[OTTER_THROTTLE_KEY_MAX];
+    char *hash = NULL;
+    throttle_keys(c, c->user.name, ukey, akey);
+    if ((status = throttled(c, ukey, akey)) != 0)
+        return status;
+    if (otter_auth_password_verify(old, c->user.password_hash, &match, &err) < 0)
+        return api_fail_err(c, "body", &err);
+    if (!match) {
+        /* A stolen session must not become a password oracle. */
+        record_failure(c, ukey, akey, c->user.name, "password.failed");
+        return api_fail(c, 403, "body.old_password", "old password is wrong");
+    }
+    if (otter_auth_password_hash(new_pw, &hash, &err) < 0)
+        return api_fail(c, 400, "body.new_password", "%s", err.msg);
+    if (api_begin(c, &err) < 0 ||
+        otter_store_user_set_password(c->api->store, c->user.id, hash, c->now, &err) < 0 ||
+        otter_store_token_revoke_user(c->api->store, c->user.id, c->now, &err) < 0 ||
+        api_audit(c, "user.password", c->user.name, NULL, &err) < 0)
+        status = api_fail_err(c, "body", &err);
+    else
+        status = api_reply(c, 204, NULL);
+    free(hash);
+    return status;
+}
+
+static int add_token(void *ctx, const otter_token *t)
+{
+    json_t *arr = ctx;
+    return json_array_append_new(arr,
+                                 json_pack("{s:I, s:s, s:o, s:o}", "id", (json_int_t)t->id, "name",
+                                           t->name, "created_at", api_time(t->created_at),
+                                           "expires_at", api_time(t->expires_at))) == 0
+               ? 0
+               : OTTER_ENOMEM;
+}
+
+int api_tokens_list(struct call *c)
+{
+    otter_err err;
+    json_t *arr = json_array();
+    if (!arr)
+        return api_fail(c, 500, "tokens", "out of memory");
+    if (otter_store_token_list(c->api->store, c->user.id, OTTER_TOKEN_API, c->now, add_token, arr,
+                               &err) < 0) {
+        json_decref(arr);
+        return api_fail_err(c, "tokens", &err);
+    }
+    return api_reply(c, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+int api_tokens_create(struct call *c)
+{
+    otter_err err;
+    const char *name = otter_reqjson_str(&c->body, "name");
+    int64_t max = (int64_t)c->api->cfg->token_max_ttl;
+    int64_t ttl =
+        otter_reqjson_has(&c->body, "expires_in") ? otter_reqjson_int(&c->body, "expires_in") : max;
+    if (ttl < 60 || ttl > max)
+        return api_fail(c, 400, "body.expires_in", "expires_in must be 60..%lld seconds",
+                        (long long)max);
+    char token[OTTER_AUTH_TOKEN_MAX];
+    otter_token t;
+    int64_t id;
+    if (api_begin(c, &err) < 0 ||
+        issue_token(c, OTTER_TOKEN_API, name, ttl, token, &id, &t, &err) < 0 ||
+        api_audit(c, "token.create", name, NULL, &err) < 0)
+        return api_fail_err(c, "body", &err);
+    return api_reply(c, 201,
+                     json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name, "token",
+                               token, "expires_at", api_time(t.expires_at)));
+}
+
+int api_tokens_delete(struct call *c)
+{
+    otter_err err;
+    int found = 0;
+    const char *p = c->param[0];
+    if (strlen(p) > 18 || strspn(p, "0123456789") != strlen(p))
+        return api_fail(c, 404, "path", "no token '%.20s'", p);
+    int64_t id = strtoll(p, NULL, 10);
+    if (api_begin(c, &err) < 0 ||
+        otter_store_token_revoke(c->api->store, id, c->user.id, c->now, &found, &err) < 0)
+        return api_fail_err(c, "path", &err);
+    if (!found)
+        return api_fail(c, 404, "path", "no live token %lld of yours", (long long)id);
+    if (api_audit(c, "token.revoke", p, NULL, &err) < 0)
+        return api_fail_err(c, "path", &err);
+    return api_reply(c, 204, NULL);
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "otter_server_config.h"
+
+struct otter_http {
+    struct MHD_Daemon *d;
+    otter_http_handler handler;
+    void *ctx;
+    uint64_t max_body;
+    unsigned port;
+};
+
+/* Per-request state between the calls MHD makes while the body arrives. */
+struct pending {
+    char *buf;
+    size_t len;
+    size_t cap;
+    int too_large;
+};
+
+static const char too_large_body[] =
+    "{\"error\":\"request body larger than the configured limit\",\"where\":\"body\"}";
+
+const char *otter_http_header(const otter_http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *otter_http_query(const otter_http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int otter_http_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_response *r)
+{
+    const char *body = r->body ? r->body : "";
+    size_t len = r->body ? (r->body_len ? r->body_len : strlen(r->body)) : 0;
+    /* MHD copies the buffer; we free ours in every case. */
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    free(r->body);
+    r->body = NULL;
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->retry_after[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
+    if (r->www_authenticate)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_authenticate);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result send_413(struct MHD_Connection *c)
+{
+    otter_http_response r = {.status = 413, .body = strdup(too_large_body)};
+    return send_response(c, &r);
+}
+
+static void client_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, cap, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in);
+    if (getnameinfo(ci->client_addr, len, out, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(out, cap, "unknown");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct otter_http *h = cls;
+    struct pending *p = *con_cls;
+
+    if (!p) {
+        /* First call: headers only. Refuse a declared oversize body before it is sent. */
+        p = calloc(1, sizeof *p);
+        if (!p)
+            return MHD_NO;
+        *con_cls = p;
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > h->max_body) {
+            p->too_large = 1;
+            return send_413(c);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (p->too_large)
+            return MHD_YES; /* chunked and over the limit: drop, answer 413 at the end */
+        if (n > h->max_body - p->len) {
+            p->too_large = 1;
+            free(p->buf);
+            p->buf = NULL;
+            p->len = p->cap = 0;
+            return MHD_YES;
+        }
+        if (p->len + n > p->cap) {
+            size_t cap = p->cap ? p->cap : 1024;
+            while (cap < p->len + n)
+                cap *= 2;
+            if (cap > h->max_body)
+                cap = h->max_body;
+            char *nb = realloc(p->buf, cap);
+            if (!nb)
+                return MHD_NO;
+            p->buf = nb;
+            p->cap = cap;
+        }
+        memcpy(p->buf + p->len, upload_data, n);
+        p->len += n;
+        return MHD_YES;
+    }
+    if (p->too_large)
+        return send_413(c);
+
+    char client[INET6_ADDRSTRLEN + 8];
+    client_address(c, client, sizeof client);
+    /* Strip a query string if MHD left one in the url. */
+    char *path = strndup(url, strcspn(url, "?"));
+    if (!path)
+        return MHD_NO;
+    otter_http_request req = {.method = method,
+                              .path = path,
+                              .client = client,
+                              .body = p->buf,
+                              .body_len = p->len,
+                              .conn = c};
+    otter_http_response resp = {0};
+    h->handler(h->ctx, &req, &resp);
+    free(path);
+    if (resp.status < 100 || resp.status > 599)
+        resp.status = 500;
+    return send_response(c, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct pending *p = *con_cls;
+    if (p) {
+        free(p->buf);
+        free(p);
+        *con_cls = NULL;
+    }
+}
+
+static int resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t *sslen,
+                   otter_err *err)
+{
+    char *host = NULL;
+    unsigned port = 0;
+    int ret = otter_server_config_split_hostport(hostport, &host, &port, err);
+    if (ret < 0)
+        return ret;
+    char portstr[8];
+    snprintf(portstr, sizeof portstr, "%u", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host, portstr, &hints, &ai);
+    if (rc != 0 || !ai) {
+        ret =
+            otter_err_set(err, OTTER_EUSAGE, "listen address '%s': %s", hostport, gai_strerror(rc));
+    } else {
+        memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+        *sslen = ai->ai_addrlen;
+        ret = 0;
+    }
+    if (ai)
+        freeaddrinfo(ai);
+    free(host);
+    return ret;
+}
+
+int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_http_handler handler,
+                     void *ctx, otter_http **out, otter_err *err)
+{
+    int ret;
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    int tls = opts->cert_pem && opts->key_pem;
+    *out = NULL;
+    if (tls && !otter_http_tls_supported())
+        return otter_err_set(err, OTTER_EUSAGE,
+                             "%s: this libmicrohttpd was built without TLS support", hostport);
+    if ((ret = resolve(hostport, &ss, &sslen, err)) < 0)
+        return ret;
+    otter_http *h = calloc(1, sizeof *h);
+    if (!h)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    h->handler = handler;
+    h->ctx = ctx;
+    h->max_body = opts->max_body;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    /* Options are appended in order; the TLS pair only when configured. */
+    struct MHD_OptionItem o[12];
+    size_t n = 0;
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
+    if (tls) {
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};
+    }
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    h->d =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+    if (!h->d) {
+        free(h);
+        return otter_err_set(err, OTTER_EIO,
+                             "cannot listen on %s%s (address in use, not local, or bad TLS "
+                             "certificate/key)",
+                             hostport, tls ? " with TLS" : "");
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = di ? di->port : 0;
+    *out = h;
+    return 0;
+}
+
+unsigned otter_http_port(const otter_http *h)
+{
+    return h->port;
+}
+
+void otter_http_stop(otter_http *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    free(h);
+}

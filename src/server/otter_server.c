@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "otter_api.h"
+#include "otter_auth.h"
+#include "otter_file.h"
+#include "otter_http.h"
+#include "otter_reqjson.h"
+#include "otter_store.h"
+
+#define PEM_MAX_BYTES (1024 * 1024)
+
+static int open_store(const otter_server_config *cfg, int create, otter_store **s, otter_err *err)
+{
+    int ret = otter_store_open(cfg->db_url, create, (unsigned)cfg->busy_timeout_ms, s, err);
+    if (ret < 0)
+        return ret;
+    int version = 0;
+    if (!create && (ret = otter_store_schema_version(*s, &version, err)) == 0 &&
+        version != OTTER_STORE_SCHEMA_VERSION)
+        ret = otter_err_set(err, OTTER_ESTATE,
+                            "database schema version %d, this server needs %d: run "
+                            "`otter-server init` first",
+                            version, OTTER_STORE_SCHEMA_VERSION);
+    if (ret < 0) {
+        otter_store_free(*s);
+        *s = NULL;
+    }
+    return ret;
+}
+
+/* mkdir -p for the artifacts directory (private to the server user). */
+static int make_dirs(const char *path, otter_err *err)
+{
+    char *p = strdup(path);
+    int ret = 0;
+    if (!p)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char saved = *s;
+            *s = '\0';
+            if (mkdir(p, 0750) < 0 && errno != EEXIST) {
+                ret = otter_err_sys(err, OTTER_EIO, errno, "creating %s", p);
+                break;
+            }
+            *s = saved;
+            if (!saved)
+                break;
+        }
+    }
+    free(p);
+    return ret;
+}
+
+/* Uses password, or generates one and prints it once. */
+static int pick_password(const char *password, char *buf, size_t cap, const char *who, FILE *out,
+                         const char **chosen, otter_err *err)
+{
+    if (password) {
+        *chosen = password;
+        return 0;
+    }
+    int ret = otter_auth_password_generate(buf, cap, err);
+    if (ret == 0) {
+        fprintf(out, "password for %s (shown once): %s\n", who, buf);
+        fflush(out);
+        *chosen = buf;
+    }
+    return ret;
+}
+
+static int audit_offline(otter_store *s, const char *action, const char *object, otter_err *err)
+{
+    otter_audit_entry e = {.at = (int64_t)time(NULL),
+                           .actor = "otter-server (offline)",
+                           .action = action,
+                           .object = object,
+                           .client = "local"};
+    return otter_store_audit_append(s, &e, err);
+}
+
+static int create_user(otter_store *s, const char *name, int is_admin, const char *tenant,
+                       const char *role_name, const char *password, FILE *out, otter_err *err)
+{
+    char buf[32], *hash = NULL;
+    const char *pw;
+    otter_role role = OTTER_ROLE_NONE;
+    otter_tenant t;
+    int64_t uid = 0;
+    int ret, found = 0;
+    if (!otter_reqjson_name_ok(name))
+        return otter_err_set(err, OTTER_EUSAGE, "user name '%s': use 1..64 of A-Z a-z 0-9 . _ @ -",
+                             name);
+    if ((tenant != NULL) != (role_name != NULL))
+        return otter_err_set(err, OTTER_EUSAGE, "--tenant and --role go together");
+    if (role_name && (ret = otter_rbac_role_parse(role_name, &role, err)) < 0)
+        return ret;
+    if (tenant) {
+        if ((ret = otter_store_tenant_get(s, tenant, &t, &found, err)) < 0)
+            return ret;
+        if (!found)
+            return otter_err_set(err, OTTER_EUSAGE, "no tenant '%s'", tenant);
+    }
+    if ((ret = pick_password(password, buf, sizeof buf, name, out, &pw, err)) < 0 ||
+        (ret = otter_auth_password_hash(pw, &hash, err)) < 0)
+        goto out;
+    if ((ret = otter_store_begin(s, err)) < 0)
+        goto out;
+    if ((ret = otter_store_user_create(s, name, hash, is_admin, (int64_t)time(NULL), &uid, err)) <
+            0 ||
+        (tenant && (ret = otter_store_member_set(s, uid, t.id, role, err)) < 0) ||
+        (ret = audit_offline(s, "user.create", name, err)) < 0) {
+        otter_store_rollback(s);
+        goto out;
+    }
+    ret = otter_store_commit(s, err);
+out:
+    free(hash);
+    return ret < 0 ? otter_err_prefix(err, "adding user %s", name) : 0;
+}
+
+int otter_server_init(const otter_server_config *cfg, const char *admin_name, const char *password,
+                      FILE *out, otter_err *err)
+{
+    otter_store *s = NULL;
+    int version = 0, ret;
+    if ((ret = make_dirs(cfg->artifacts_dir, err)) < 0)
+        return ret;
+    if ((ret = open_store(cfg, 1, &s, err)) < 0)
+        return ret;
+    if ((ret = otter_store_schema_version(s, &version, err)) < 0 ||
+        (ret = otter_store_migrate(s, err)) < 0)
+        goto out;
+    fprintf(out, "database %s: schema version %d%s\n", cfg->db_url, OTTER_STORE_SCHEMA_VERSION,
+            version == OTTER_STORE_SCHEMA_VERSION ? " (already current)" : "");
+    int64_t admins = 0;
+    if ((ret = otter_store_user_count_admins(s, &admins, err)) < 0)
+        goto out;
+    if (admins > 0) {
+        fprintf(out, "a global admin exists already; not creating '%s'\n", admin_name);
+        goto out;
+    }
+    if ((ret = create_user(s, admin_name, 1, NULL, NULL, password, out, err)) < 0)
+        goto out;
+    fprintf(out, "created global admin '%s'\n", admin_name);
+out:
+    otter_store_free(s);
+    return ret;
+}
+
+int otter_server_user_add(const otter_server_config *cfg, const char *name, int is_admin,
+                          const char *tenant, const char *role, const char *password, FILE *out,
+                          otter_err *err)
+{
+    otter_store *s = NULL;
+    int ret = open_store(cfg, 0, &s, err);
+    if (ret == 0)
+        ret = create_user(s, name, is_admin, tenant, role, password, out, err);
+    otter_store_free(s);
+    return ret;
+}
+
+int otter_server_user_passwd(const otter_server_config *cfg, const char *name, const char *password,
+                             FILE *out, otter_err *err)
+{
+    otter_store *s = NULL;
+    otter_user u;
+    char buf[32], *hash = NULL;
+    const char *pw;
+    int found = 0;
+    int64_t now = (int64_t)time(NULL);
+    int ret = open_store(cfg, 0, &s, err);
+    if (ret < 0)
+        return ret;
+    if ((ret = otter_store_user_get(s, name, &u, &found, err)) < 0)
+        goto out;
+    if (!found) {
+        ret = otter_err_set(err, OTTER_EUSAGE, "no user '%s'", name);
+        goto out;
+    }
+    if ((ret = pick_password(password, buf, sizeof buf, name, out, &pw, err)) < 0 ||
+        (ret = otter_auth_password_hash(pw, &hash, err)) < 0 ||
+        (ret = otter_store_begin(s, err)) < 0)
+        goto out;
+    if ((ret = otter_store_user_set_password(s, u.id, hash, now, err)) < 0 ||
+        (ret = otter_store_token_revoke_user(s, u.id, now, err)) < 0 ||
+        (ret = audit_offline(s, "user.password", name, err)) < 0) {
+        otter_store_rollback(s);
+        goto out;
+    }
+    ret = otter_store_commit(s, err);
+out:
+    free(hash);
+    otter_store_free(s);
+    return ret;
+}
+
+struct list_ctx {
+    otter_store *s;
+    FILE *out;
+};
+
+static int print_role(void *ctx, const otter_member *m)
+{
+    fprintf(ctx, " %s:%s", m->tenant, otter_rbac_role_name(m->role));
+    return 0;
+}
+
+static int print_user(void *ctx, const otter_user *u)
+{
+    struct list_ctx *l = ctx;
+    otter_err err;
+    fprintf(l->out, "%s%s", u->name, u->is_admin ? " (global admin)" : "");
+    int ret = otter_store_member_list_user(l->s, u->id, print_role, l->out, &err);
+    fputc('\n', l->out);
+    return ret;
+}
+
+int otter_server_user_list(const otter_server_config *cfg, FILE *out, otter_err *err)
+{
+    otter_store *s = NULL;
+    int ret = open_store(cfg, 0, &s, err);
+    if (ret < 0)
+        return ret;
+    struct list_ctx l = {s, out};
+    ret = otter_store_user_list(s, print_user, &l, err);
+    otter_store_free(s);
+    return ret;
+}
+
+/* ---- serve ---- */
+
+static void base_url(const char *hostport, int tls, unsigned port, char *out, size_t cap)
+{
+    char *host = NULL;
+    unsigned p;
+    otter_err err;
+    if (otter_server_config_split_hostport(hostport, &host, &p, &err) < 0)
+        host = NULL;
+    const char *h = host ? host : "0.0.0.0";
+    int v6 = strchr(h, ':') != NULL;
+    snprintf(out, cap, "%s://%s%s%s:%u", tls ? "https" : "http", v6 ? "[" : "", h, v6 ? "]" : "",
+             port);
+    free(host);
+}
+
+int otter_server_serve(const otter_server_config *cfg, const char *ready_file, otter_err *err)
+{
+    otter_store *s = NULL;
+    otter_api *api = NULL;
+    otter_http *listeners[2 * OTTER_SERVER_LISTEN_MAX] = {0};
+    size_t n = 0;
+    char *cert = NULL, *key = NULL, *urls = NULL;
+    size_t urls_len = 0, len;
+    int ret;
+    sigset_t stop;
+
+    /* Block the stop signals before any thread exists, so only sigwait() sees them. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cfg->n_listen_tls &&
+        ((ret = otter_file_read_all(cfg->tls_cert, PEM_MAX_BYTES, &cert, &len, err)) < 0 ||
+         (ret = otter_file_read_all(cfg->tls_key, PEM_MAX_BYTES, &key, &len, err)) < 0))
+        goto out;
+    if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0)
+        goto out;
+    urls = calloc(2 * OTTER_SERVER_LISTEN_MAX, 128);
+    if (!urls) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (int tls = 0; tls < 2; tls++) {
+        size_t count = tls ? cfg->n_listen_tls : cfg->n_listen;
+        for (size_t i = 0; i < count; i++) {
+            const char *addr = tls ? cfg->listen_tls[i] : cfg->listen[i];
+            otter_http_opts o = {.threads = (unsigned)cfg->threads,
+                                 .connection_timeout = (unsigned)cfg->connection_timeout,
+                                 .max_connections = (unsigned)cfg->max_connections,
+                                 .max_body = cfg->max_body,
+                                 .cert_pem = tls ? cert : NULL,
+                                 .key_pem = tls ? key : NULL};
+            if ((ret = otter_http_start(addr, &o, otter_api_handle, api, &listeners[n], err)) < 0)
+                goto out;
+            char url[128];
+            base_url(addr, tls, otter_http_port(listeners[n]), url, sizeof url);
+            n++;
+            fprintf(stderr, "otter-server: listening on %s\n", url);
+            urls_len += (size_t)snprintf(urls + urls_len, 128, "%s\n", url);
+        }
+    }
+    if (ready_file && (ret = otter_file_write_atomic(ready_file, urls, urls_len, 0644, err)) < 0)
+        goto out;
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "otter-server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ret = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        otter_http_stop(listeners[i]);
+    otter_api_free(api);
+    otter_store_free(s);
+    if (key)
+        memset(key, 0, strlen(key));
+    free(cert);
+    free(key);
+    free(urls);
+    return ret;
+}

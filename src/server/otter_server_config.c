@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_server_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otter_file.h"
+
+/* inih cuts lines at INI_MAX_LINE and parses the rest as a new line; we refuse instead. */
+#define LINE_MAX_BYTES (INI_MAX_LINE - 1)
+
+enum kind {
+    K_STR,   /* one string */
+    K_MULTI, /* string that may repeat (listen addresses) */
+    K_SIZE,  /* byte count, optional K/M/G suffix (powers of 1024) */
+    K_SECS,  /* duration, optional s/m/h/d suffix */
+    K_UINT,  /* plain unsigned integer */
+};
+
+struct entry {
+    const char *section;
+    const char *key;
+    enum kind kind;
+    size_t offset;    /* of the field (char *, char *[] or uint64_t) */
+    size_t count_off; /* K_MULTI: offset of the size_t count */
+    const char *def;  /* default as config text; NULL = unset */
+    uint64_t min, max;
+};
+
+#define F(field) offsetof(otter_server_config, field)
+#define KIB 1024ull
+#define MIB (1024ull * 1024)
+#define GIB (1024ull * 1024 * 1024)
+#define DAY (24ull * 3600)
+
+/* The whole configuration surface. docs/server.md mirrors this table. */
+static const struct entry table[] = {
+    {"http", "listen", K_MULTI, F(listen), F(n_listen), NULL, 0, 0},
+    {"http", "listen_tls", K_MULTI, F(listen_tls), F(n_listen_tls), NULL, 0, 0},
+    {"http", "tls_cert", K_STR, F(tls_cert), 0, NULL, 0, 0},
+    {"http", "tls_key", K_STR, F(tls_key), 0, NULL, 0, 0},
+    {"database", "url", K_STR, F(db_url), 0, "sqlite:/var/lib/otter/otter.db", 0, 0},
+    {"database", "busy_timeout", K_UINT, F(busy_timeout_ms), 0, "5000", 0, 600000},
+    {"storage", "artifacts", K_STR, F(artifacts_dir), 0, "/var/lib/otter/artifacts", 0, 0},
+    {"trust", "root", K_STR, F(trust_root), 0, NULL, 0, 0},
+    {"limits", "max_body", K_SIZE, F(max_body), 0, "64K", 1 * KIB, 16 * MIB},
+    {"limits", "max_upload", K_SIZE, F(max_upload), 0, "2G", 1 * KIB, 64 * GIB},
+    {"limits", "threads", K_UINT, F(threads), 0, "4", 1, 256},
+    {"limits", "json_depth", K_UINT, F(json_depth), 0, "16", 2, 64},
+    {"limits", "connection_timeout", K_SECS, F(connection_timeout), 0, "30", 1, 3600},
+    {"limits", "max_connections", K_UINT, F(max_connections), 0, "1024", 1, 65536},
+    {"auth", "session_ttl", K_SECS, F(session_ttl), 0, "8h", 60, 30 * DAY},
+    {"auth", "token_max_ttl", K_SECS, F(token_max_ttl), 0, "365d", 60, 3650 * DAY},
+    {"auth", "login_max_failures", K_UINT, F(login_max_failures), 0, "5", 1, 1000},
+    {"auth", "login_max_failures_addr", K_UINT, F(login_max_failures_addr), 0, "20", 1, 100000},
+    {"auth", "login_window", K_SECS, F(login_window), 0, "5m", 1, DAY},
+};
+
+struct parse {
+    otter_server_config *cfg;
+    unsigned char seen[sizeof table / sizeof table[0]];
+    int failed;
+    otter_err *err;
+};
+
+/* Suffixes of sizes (powers of 1024) and durations (seconds). */
+static const struct {
+    enum kind kind;
+    char suffix;
+    uint64_t mul;
+} units[] = {
+    {K_SIZE, 'k', KIB},  {K_SIZE, 'K', KIB}, {K_SIZE, 'm', MIB}, {K_SIZE, 'M', MIB},
+    {K_SIZE, 'g', GIB},  {K_SIZE, 'G', GIB}, {K_SECS, 's', 1},   {K_SECS, 'm', 60},
+    {K_SECS, 'h', 3600}, {K_SECS, 'd', DAY},
+};
+
+static int parse_uint(const char *v, enum kind kind, uint64_t *out)
+{
+    if (!isdigit((unsigned char)v[0]))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno)
+        return -1;
+    uint64_t mul = 1;
+    if (*end) {
+        mul = 0;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+            if (units[i].kind == kind && units[i].suffix == *end)
+                mul = units[i].mul;
+        if (!mul)
+            return -1;
+        end++;
+    }
+    if (*end)
+        return -1;
+    if (n > UINT64_MAX / mul)
+        return -1;
+    *out = n * mul;
+    return 0;
+}
+
+static int check_hostport(const char *v, otter_err *err)
+{
+    char *host = NULL;
+    unsigned port;
+    int ret = otter_server_config_split_hostport(v, &host, &port, err);
+    free(host);
+    return ret;
+}
+
+/* Sets one entry from text; error messages do not name the line (the caller adds it). */
+static int set_entry(otter_server_config *cfg, const struct entry *e, const char *v, otter_err *err)
+{
+    char *base = (char *)cfg;
+    if (e->kind == K_STR || e->kind == K_MULTI) {
+        if (!*v)
+            return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: empty value", e->section, e->key);
+        char *copy = strdup(v);
+        if (!copy)
+            return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        if (e->kind == K_STR) {
+            char **field = (char **)(base + e->offset);
+            free(*field);
+            *field = copy;
+            return 0;
+        }
+        char **arr = (char **)(base + e->offset);
+        size_t *n = (size_t *)(base + e->count_off);
+        int ret = 0;
+        if (*n >= OTTER_SERVER_LISTEN_MAX)
+            ret = otter_err_set(err, OTTER_EFORMAT, "[%s] %s: more than %d addresses", e->section,
+                                e->key, OTTER_SERVER_LISTEN_MAX);
+        else if ((ret = check_hostport(v, err)) < 0)
+            otter_err_prefix(err, "[%s] %s", e->section, e->key);
+        if (ret < 0) {
+            free(copy);
+            return ret;
+        }
+        arr[(*n)++] = copy;
+        return 0;
+    }
+    uint64_t n;
+    if (parse_uint(v, e->kind, &n) < 0)
+        return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: '%s' is not a%s", e->section, e->key, v,
+                             e->kind == K_SIZE   ? " size (digits, optional K/M/G)"
+                             : e->kind == K_SECS ? " duration (digits, optional s/m/h/d)"
+                                                 : "n unsigned integer");
+    if (n < e->min || n > e->max)
+        return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: %llu is outside %llu..%llu", e->section,
+                             e->key, (unsigned long long)n, (unsigned long long)e->min,
+                             (unsigned long long)e->max);
+    *(uint64_t *)(base + e->offset) = n;
+    return 0;
+}
+
+/* inih callback: returns 0 to make ini_parse_string report this line. */
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+    struct parse *p = user;
+    if (p->failed)
+        return 0; /* keep the first error; inih goes on to the end */
+    int known_section = 0;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const struct entry *e = &table[i];
+        if (strcmp(e->section, section) != 0)
+            continue;
+        known_section = 1;
+        if (strcmp(e->key, key) != 0)
+            continue;
+        if (p->seen[i] && e->kind != K_MULTI) {
+            otter_err_set(p->err, OTTER_EFORMAT, "[%s] %s is set twice", section, key);
+            goto fail;
+        }
+        p->seen[i] = 1;
+        if (set_entry(p->cfg, e, value, p->err) < 0)
+            goto fail;
+        return 1;
+    }
+    if (!*section)
+        otter_err_set(p->err, OTTER_EFORMAT, "key '%s' outside any [section]", key);
+    else if (!known_section)
+        otter_err_set(p->err, OTTER_EFORMAT, "unknown section [%s]", section);
+    else
+        otter_err_set(p->err, OTTER_EFORMAT, "unknown key '%s' in [%s]", key, section);
+fail:
+    p->failed = 1;
+    return 0;
+}
+
+static int apply_defaults(otter_server_config *cfg, otter_err *err)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const struct entry *e = &table[i];
+        if (e->def && set_entry(cfg, e, e->def, err) < 0)
+            return otter_err_prefix(err, "built-in default");
+    }
+    return 0;
+}
+
+/* Rules that span keys, checked once the whole file is read. */
+static int validate(otter_server_config *cfg, otter_err *err)
+{
+    if (cfg->n_listen == 0 && cfg->n_listen_tls == 0) {
+        cfg->listen[0] = strdup("127.0.0.1:8080");
+        if (!cfg->listen[0])
+            return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        cfg->n_listen = 1;
+    }
+    if (cfg->n_listen_tls && (!cfg->tls_cert || !cfg->tls_key))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "[http] listen_tls needs both tls_cert and tls_key");
+    if (!cfg->n_listen_tls && (cfg->tls_cert || cfg->tls_key))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "[http] tls_cert/tls_key are set but no listen_tls address uses them");
+    const char *url = cfg->db_url;
+    if (otter_server_config_sqlite_path(url)) {
+        if (!otter_server_config_sqlite_path(url)[0])
+            return otter_err_set(err, OTTER_EFORMAT, "[database] url: 'sqlite:' needs a path");
+    } else if (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0) {
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "[database] url: '%s' is neither sqlite:PATH nor postgres://...", url);
+    }
+    if (cfg->max_body > cfg->max_upload)
+        return otter_err_set(err, OTTER_EFORMAT, "[limits] max_body is larger than max_upload");
+    return 0;
+}
+
+/* Refuses what inih would silently mangle: NUL bytes and lines it would cut. */
+static int precheck(const char *buf, size_t len, otter_err *err)
+{
+    size_t line = 1, col = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\0')
+            return otter_err_set(err, OTTER_EFORMAT, "line %zu: NUL byte", line);
+        if (buf[i] == '\n') {
+            line++;
+            col = 0;
+        } else if (++col > LINE_MAX_BYTES) {
+            return otter_err_set(err, OTTER_EFORMAT, "line %zu: longer than %d bytes", line,
+                                 LINE_MAX_BYTES);
+        }
+    }
+    return 0;
+}
+
+int otter_server_config_parse_mem(const char *buf, size_t len, otter_server_config **out,
+                                  otter_err *err)
+{
+    int ret = OTTER_EFORMAT;
+    char *text = NULL;
+    otter_server_config *cfg = NULL;
+    struct parse p = {0};
+
+    *out = NULL;
+    if (len > OTTER_SERVER_CONFIG_MAX_BYTES) {
+        ret = otter_err_set(err, OTTER_EFORMAT, "config larger than %d bytes",
+                            OTTER_SERVER_CONFIG_MAX_BYTES);
+        goto out;
+    }
+    if ((ret = precheck(buf, len, err)) < 0)
+        goto out;
+    cfg = calloc(1, sizeof *cfg);
+    text = malloc(len + 1);
+    if (!cfg || !text) {
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(text, buf, len);
+    text[len] = '\0';
+    if ((ret = apply_defaults(cfg, err)) < 0)
+        goto out;
+    p.cfg = cfg;
+    p.err = err;
+    int line = ini_parse_string(text, on_key, &p);
+    if (line != 0) {
+        if (!p.failed)
+            otter_err_set(err, OTTER_EFORMAT, "syntax error (expected [section] or key = value)");
+        ret = otter_err_prefix(err, "line %d", line);
+        goto out;
+    }
+    if ((ret = validate(cfg, err)) < 0)
+        goto out;
+    *out = cfg;
+    cfg = NULL;
+    ret = 0;
+out:
+    free(text);
+    otter_server_config_free(cfg);
+    return ret;
+}
+
+int otter_server_config_parse_file(const char *path, otter_server_config **out, otter_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int ret = otter_file_read_all(path, OTTER_SERVER_CONFIG_MAX_BYTES, &buf, &len, err);
+    if (ret == 0)
+        ret = otter_server_config_parse_mem(buf, len, out, err);
+    free(buf);
+    if (ret < 0)
+        otter_err_prefix(err, "%s", path);
+    return ret;
+}
+
+void otter_server_config_free(otter_server_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->n_listen; i++)
+        free(cfg->listen[i]);
+    for (size_t i = 0; i < cfg->n_listen_tls; i++)
+        free(cfg->listen_tls[i]);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->db_url);
+    free(cfg->artifacts_dir);
+    free(cfg->trust_root);
+    free(cfg);
+}
+
+int otter_server_config_split_hostport(const char *s, char **host, unsigned *port, otter_err *err)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hlen;
+    *host = NULL;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return otter_err_set(err, OTTER_EFORMAT, "'%s': expected [v6address]:port", s);
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || strchr(s, ':') != colon)
+            return otter_err_set(err, OTTER_EFORMAT, "'%s': expected host:port", s);
+        hlen = (size_t)(colon - s);
+    }
+    const char *p = colon + 1;
+    if (!*p || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p))
+        return otter_err_set(err, OTTER_EFORMAT, "'%s': port is not a number", s);
+    unsigned long n = strtoul(p, NULL, 10);
+    if (n > 65535)
+        return otter_err_set(err, OTTER_EFORMAT, "'%s': port above 65535", s);
+    for (size_t i = 0; i < hlen; i++)
+        if (!isalnum((unsigned char)h[i]) && !strchr(".-:%_", h[i]))
+            return otter_err_set(err, OTTER_EFORMAT, "'%s': bad character in host", s);
+    if (hlen) {
+        *host = strndup(h, hlen);
+        if (!*host)
+            return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
+    *port = (unsigned)n;
+    return 0;
+}
+
+const char *otter_server_config_sqlite_path(const char *url)
+{
+    if (url && strncmp(url, "sqlite:", 7) == 0)
+        return url + 7;
+    return NULL;
+}

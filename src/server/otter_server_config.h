@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * server.conf: the INI file otter-server reads. Strict on purpose: an
+ * unknown section or key, a value out of bounds, a key set twice (except the
+ * multi-valued listen keys) or an over-long line is an error that names the
+ * line, so a typo never silently falls back to a default.
+ *
+ * Every key lives in one table in otter_server_config.c (section, key, type,
+ * default, bounds); docs/server.md is the reference for users.
+ */
+#ifndef OTTER_SERVER_CONFIG_H
+#define OTTER_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otter_err.h"
+
+/* A server listens on at most this many addresses per scheme. */
+#define OTTER_SERVER_LISTEN_MAX 8
+/* Config files are small; anything bigger is a mistake or an attack. */
+#define OTTER_SERVER_CONFIG_MAX_BYTES (256 * 1024)
+
+typedef struct otter_server_config {
+    /* [http] */
+    char *listen[OTTER_SERVER_LISTEN_MAX]; /* "host:port" or "[v6]:port", plain HTTP */
+    size_t n_listen;
+    char *listen_tls[OTTER_SERVER_LISTEN_MAX]; /* same, HTTPS with tls_cert/tls_key */
+    size_t n_listen_tls;
+    char *tls_cert; /* PEM certificate chain path, or NULL */
+    char *tls_key;  /* PEM private key path, or NULL */
+    /* [database] */
+    char *db_url; /* "sqlite:PATH" (postgres:// is reserved for the libpq back-end) */
+    uint64_t busy_timeout_ms;
+    /* [storage] */
+    char *artifacts_dir;
+    /* [trust] */
+    char *trust_root; /* path to the trust root used to verify uploads, or NULL */
+    /* [limits] */
+    uint64_t max_body;           /* bytes of a management API request body */
+    uint64_t max_upload;         /* bytes of a release upload */
+    uint64_t threads;            /* thread pool size per listener */
+    uint64_t json_depth;         /* nesting depth allowed in request JSON */
+    uint64_t connection_timeout; /* seconds of inactivity before a connection is closed */
+    uint64_t max_connections;    /* concurrent connections per listener */
+    /* [auth] */
+    uint64_t session_ttl;             /* seconds a login token lives */
+    uint64_t token_max_ttl;           /* upper bound for API token lifetime, seconds */
+    uint64_t login_max_failures;      /* failures per user name within login_window */
+    uint64_t login_max_failures_addr; /* failures per client address within login_window */
+    uint64_t login_window;            /* seconds */
+} otter_server_config;
+
+/*
+ * Parses server.conf text from memory (buf need not be NUL-terminated;
+ * an embedded NUL is an error). On success *out is a new config with every
+ * key not in the text at its default; caller frees it with
+ * otter_server_config_free(). Errors: OTTER_EFORMAT ("line N: ..."),
+ * OTTER_ENOMEM.
+ */
+int otter_server_config_parse_mem(const char *buf, size_t len, otter_server_config **out,
+                                  otter_err *err);
+
+/* Reads path (at most OTTER_SERVER_CONFIG_MAX_BYTES) and parses it; errors name the file. */
+int otter_server_config_parse_file(const char *path, otter_server_config **out, otter_err *err);
+
+/* Frees cfg and everything it owns. NULL is allowed. */
+void otter_server_config_free(otter_server_config *cfg);
+
+/*
+ * Splits "host:port", "[v6addr]:port" or ":port" into host (caller frees;
+ * NULL for ":port", meaning every address) and port 0..65535 (0 = pick a
+ * free one, used by tests). OTTER_EFORMAT when malformed.
+ */
+int otter_server_config_split_hostport(const char *s, char **host, unsigned *port, otter_err *err);
+
+/*
+ * Returns the SQLite file path of a "sqlite:PATH" url (borrowed, points
+ * into url) or NULL for another scheme.
+ */
+const char *otter_server_config_sqlite_path(const char *url);
+
+#endif

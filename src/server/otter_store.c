@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Picks a back-end by url and forwards every call to it. */
+#include "otter_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/otter_store_backend.h"
+
+/* Every back-end built into this server; the url prefix chooses. */
+static const otter_store_ops *const backends[] = {
+    &otter_store_sqlite_ops,
+};
+
+int otter_store_open(const char *url, int create, unsigned busy_timeout_ms, otter_store **out,
+                     otter_err *err)
+{
+    *out = NULL;
+    const otter_store_ops *ops = NULL;
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strncmp(url, backends[i]->url_prefix, strlen(backends[i]->url_prefix)) == 0)
+            ops = backends[i];
+    if (!ops) {
+        if (strncmp(url, "postgres", 8) == 0)
+            return otter_err_set(err, OTTER_EUSAGE,
+                                 "database url: the PostgreSQL back-end is not built yet");
+        return otter_err_set(err, OTTER_EUSAGE, "database url: unknown scheme (want sqlite:PATH)");
+    }
+    otter_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    s->ops = ops;
+    int ret = ops->open(s, url, create, busy_timeout_ms, err);
+    if (ret < 0) {
+        free(s);
+        return ret;
+    }
+    *out = s;
+    return 0;
+}
+
+void otter_store_free(otter_store *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s);
+    free(s);
+}
+
+const char *otter_store_engine(const otter_store *s)
+{
+    return s->ops->engine;
+}
+
+int otter_store_schema_version(otter_store *s, int *version, otter_err *err)
+{
+    return s->ops->schema_version(s, version, err);
+}
+
+int otter_store_migrate(otter_store *s, otter_err *err)
+{
+    return s->ops->migrate(s, err);
+}
+
+int otter_store_begin(otter_store *s, otter_err *err)
+{
+    return s->ops->begin(s, err);
+}
+
+int otter_store_commit(otter_store *s, otter_err *err)
+{
+    return s->ops->commit(s, err);
+}
+
+void otter_store_rollback(otter_store *s)
+{
+    s->ops->rollback(s);
+}
+
+int otter_store_tenant_create(otter_store *s, const char *name, int64_t now, int64_t *id,
+                              otter_err *err)
+{
+    return s->ops->tenant_create(s, name, now, id, err);
+}
+
+int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
+                           otter_err *err)
+{
+    return s->ops->tenant_get(s, name, out, found, err);
+}
+
+int otter_store_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err)
+{
+    return s->ops->tenant_delete(s, id, found, err);
+}
+
+int otter_store_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err)
+{
+    return s->ops->tenant_list(s, cb, ctx, err);
+}
+
+int otter_store_user_create(otter_store *s, const char *name, const char *password_hash,
+                            int is_admin, int64_t now, int64_t *id, otter_err *err)
+{
+    return s->ops->user_create(s, name, password_hash, is_admin, now, id, err);
+}
+
+int otter_store_user_get(otter_store *s, const char *name, otter_user *out, int *found,
+                         otter_err *err)
+{
+    return s->ops->user_get(s, name, 0, out, found, err);
+}
+
+int otter_store_user_get_by_id(otter_store *s, int64_t id, otter_user *out, int *found,
+                               otter_err *err)
+{
+    return s->ops->user_get(s, NULL, id, out, found, err);
+}
+
+int otter_store_user_set_password(otter_store *s, int64_t id, const char *password_hash,
+                                  int64_t now, otter_err *err)
+{
+    return s->ops->user_set_password(s, id, password_hash, now, err);
+}
+
+int otter_store_user_delete(otter_store *s, int64_t id, int *found, otter_err *err)
+{
+    return s->ops->user_delete(s, id, found, err);
+}
+
+int otter_store_user_count_admins(otter_store *s, int64_t *count, otter_err *err)
+{
+    return s->ops->user_count_admins(s, count, err);
+}
+
+int otter_store_user_list(otter_store *s, otter_store_user_cb cb, void *ctx, otter_err *err)
+{
+    return s->ops->user_list(s, cb, ctx, err);
+}
+
+int otter_store_member_set(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role role,
+                           otter_err *err)
+{
+    return s->ops->member_set(s, user_id, tenant_id, role, err);
+}
+
+int otter_store_member_get(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role *role,
+                           otter_err *err)
+{
+    return s->ops->member_get(s, user_id, tenant_id, role, err);
+}
+
+int otter_store_member_delete(otter_store *s, int64_t user_id, int64_t tenant_id, int *found,
+                              otter_err *err)
+{
+    return s->ops->member_delete(s, user_id, tenant_id, found, err);
+}
+
+int otter_store_member_list_tenant(otter_store *s, int64_t tenant_id, otter_store_member_cb cb,
+                                   void *ctx, otter_err *err)
+{
+    return s->ops->member_list(s, tenant_id, 0, cb, ctx, err);
+}
+
+int otter_store_member_list_user(otter_store *s, int64_t user_id, otter_store_member_cb cb,
+                                 void *ctx, otter_err *err)
+{
+    return s->ops->member_list(s, 0, user_id, cb, ctx, err);
+}
+
+int otter_store_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
+                             int64_t *id, otter_err *err)
+{
+    return s->ops->token_create(s, t, sha256_hex, id, err);
+}
+
+int otter_store_token_find(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
+                           otter_err *err)
+{
+    return s->ops->token_find(s, sha256_hex, out, found, err);
+}
+
+int otter_store_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,
+                             otter_err *err)
+{
+    if (id == 0)
+        return otter_err_set(err, OTTER_EUSAGE, "token id 0");
+    return s->ops->token_revoke(s, id, user_id, now, found, err);
+}
+
+int otter_store_token_revoke_user(otter_store *s, int64_t user_id, int64_t now, otter_err *err)
+{
+    int found;
+    return s->ops->token_revoke(s, 0, user_id, now, &found, err);
+}
+
+int otter_store_token_list(otter_store *s, int64_t user_id, otter_token_kind kind, int64_t now,
+                           otter_store_token_cb cb, void *ctx, otter_err *err)
+{
+    return s->ops->token_list(s, user_id, kind, now, cb, ctx, err);
+}
+
+int otter_store_audit_append(otter_store *s, const otter_audit_entry *e, otter_err *err)
+{
+    return s->ops->audit_append(s, e, err);
+}
+
+int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
+                           void *ctx, otter_err *err)
+{
+    if (f->limit < 1 || f->limit > 1000)
+        return otter_err_set(err, OTTER_EUSAGE, "audit limit %u outside 1..1000", f->limit);
+    return s->ops->audit_list(s, f, cb, ctx, err);
+}

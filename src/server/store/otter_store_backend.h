@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What a store back-end implements. Private to src/server/store and
+ * otter_store.c: the rest of the server sees only otter_store.h. Each
+ * member has the contract of the otter_store_* function of the same name.
+ */
+#ifndef OTTER_STORE_BACKEND_H
+#define OTTER_STORE_BACKEND_H
+
+#include "otter_store.h"
+
+typedef struct otter_store_ops {
+    const char *engine;     /* "sqlite" */
+    const char *url_prefix; /* "sqlite:" */
+    int (*open)(otter_store *s, const char *url, int create, unsigned busy_timeout_ms,
+                otter_err *err); /* sets s->impl */
+    void (*close)(otter_store *s);
+    int (*schema_version)(otter_store *s, int *version, otter_err *err);
+    int (*migrate)(otter_store *s, otter_err *err);
+    int (*begin)(otter_store *s, otter_err *err);
+    int (*commit)(otter_store *s, otter_err *err);
+    void (*rollback)(otter_store *s);
+
+    int (*tenant_create)(otter_store *s, const char *name, int64_t now, int64_t *id,
+                         otter_err *err);
+    int (*tenant_get)(otter_store *s, const char *name, otter_tenant *out, int *found,
+                      otter_err *err);
+    int (*tenant_delete)(otter_store *s, int64_t id, int *found, otter_err *err);
+    int (*tenant_list)(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err);
+
+    int (*user_create)(otter_store *s, const char *name, const char *password_hash, int is_admin,
+                       int64_t now, int64_t *id, otter_err *err);
+    int (*user_get)(otter_store *s, const char *name, int64_t id, otter_user *out, int *found,
+                    otter_err *err); /* by name when name != NULL, else by id */
+    int (*user_set_password)(otter_store *s, int64_t id, const char *password_hash, int64_t now,
+                             otter_err *err);
+    int (*user_delete)(otter_store *s, int64_t id, int *found, otter_err *err);
+    int (*user_count_admins)(otter_store *s, int64_t *count, otter_err *err);
+    int (*user_list)(otter_store *s, otter_store_user_cb cb, void *ctx, otter_err *err);
+
+    int (*member_set)(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role role,
+                      otter_err *err);
+    int (*member_get)(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role *role,
+                      otter_err *err);
+    int (*member_delete)(otter_store *s, int64_t user_id, int64_t tenant_id, int *found,
+                         otter_err *err);
+    /* by tenant when tenant_id != 0, else by user */
+    int (*member_list)(otter_store *s, int64_t tenant_id, int64_t user_id, otter_store_member_cb cb,
+                       void *ctx, otter_err *err);
+
+    int (*token_create)(otter_store *s, const otter_token *t, const char *sha256_hex, int64_t *id,
+                        otter_err *err);
+    int (*token_find)(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
+                      otter_err *err);
+    int (*token_revoke)(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,
+                        otter_err *err); /* id 0 = every live token of user_id */
+    int (*token_list)(otter_store *s, int64_t user_id, otter_token_kind kind, int64_t now,
+                      otter_store_token_cb cb, void *ctx, otter_err *err);
+
+    int (*audit_append)(otter_store *s, const otter_audit_entry *e, otter_err *err);
+    int (*audit_list)(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
+                      void *ctx, otter_err *err);
+} otter_store_ops;
+
+struct otter_store {
+    const otter_store_ops *ops;
+    void *impl;
+};
+
+extern const otter_store_ops otter_store_sqlite_ops;
+
+#endif

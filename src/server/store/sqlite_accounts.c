@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The SQLite back-end's queries: tenants, users, memberships, tokens and
+ * the audit log. Prepared statements with bound parameters only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite_internal.h"
+
+/* ---- tenants ---- */
+
+int otter_sqlite_tenant_create(otter_store *s, const char *name, int64_t now, int64_t *id,
+                               otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    int ret =
+        otter_sqlite_run(d, "creating tenant", NULL, err,
+                         "INSERT INTO tenants(name, created_at) VALUES (?, ?)", "ti", name, now);
+    if (ret == 0)
+        *id = sqlite3_last_insert_rowid(d->h);
+    otter_sqlite_unlock(d);
+    return ret;
+}
+
+struct tenant_walk {
+    otter_store_tenant_cb cb;
+    void *ctx;
+    otter_tenant *one; /* when set, fill it instead of calling cb */
+    int found;
+};
+
+static int tenant_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    struct tenant_walk *w = ctx;
+    otter_tenant t = {0};
+    t.id = sqlite3_column_int64(st, 0);
+    if (otter_sqlite_col_copy(st, 1, t.name, sizeof t.name, err) < 0)
+        return OTTER_EFORMAT;
+    t.created_at = sqlite3_column_int64(st, 2);
+    w->found = 1;
+    if (w->one) {
+        *w->one = t;
+        return 0;
+    }
+    return w->cb(w->ctx, &t);
+}
+
+int otter_sqlite_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
+                            otter_err *err)
+{
+    struct tenant_walk w = {.one = out};
+    int ret =
+        otter_sqlite_query(OTTER_SQLITE(s), "reading tenant", tenant_row, &w, err,
+                           "SELECT id, name, created_at FROM tenants WHERE name = ?", "t", name);
+    *found = w.found;
+    return ret;
+}
+
+int otter_sqlite_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err)
+{
+    int n = 0;
+    int ret = otter_sqlite_run(OTTER_SQLITE(s), "deleting tenant", &n, err,
+                               "DELETE FROM tenants WHERE id = ?", "i", id);
+    *found = n > 0;
+    return ret;
+}
+
+int otter_sqlite_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err)
+{
+    struct tenant_walk w = {.cb = cb, .ctx = ctx};
+    return otter_sqlite_query(OTTER_SQLITE(s), "listing tenants", tenant_row, &w, err,
+                              "SELECT id, name, created_at FROM tenants ORDER BY name", "");
+}
+
+/* ---- users ---- */
+
+int otter_sqlite_user_create(otter_store *s, const char *name, const char *hash, int is_admin,
+                             int64_t now, int64_t *id, otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    int ret = otter_sqlite_run(d, "creating user", NULL, err,
+                               "INSERT INTO users(name, password_hash, is_admin, created_at,"
+                               " password_changed_at) VALUES (?, ?, ?, ?, ?)",
+                               "ttiii", name, hash, (int64_t)(is_admin != 0), now, now);
+    if (ret == 0)
+        *id = sqlite3_last_insert_rowid(d->h);
+    otter_sqlite_unlock(d);
+    return ret;
+}
+
+struct user_walk {
+    otter_store_user_cb cb;
+    void *ctx;
+    otter_user *one;
+    int found;
+};
+
+static int user_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    struct user_walk *w = ctx;
+    otter_user u = {0};
+    u.id = sqlite3_column_int64(st, 0);
+    if (otter_sqlite_col_copy(st, 1, u.name, sizeof u.name, err) < 0 ||
+        otter_sqlite_col_copy(st, 5, u.password_hash, sizeof u.password_hash, err) < 0)
+        return OTTER_EFORMAT;
+    u.is_admin = sqlite3_column_int(st, 2) != 0;
+    u.created_at = sqlite3_column_int64(st, 3);
+    u.password_changed_at = sqlite3_column_int64(st, 4);
+    w->found = 1;
+    if (w->one) {
+        *w->one = u;
+        return 0;
+    }
+    return w->cb(w->ctx, &u);
+}
+
+#define USER_COLS                                                                                  \
+    "SELECT id, name, is_admin, created_at, password_changed_at, password_hash FROM users"
+
+int otter_sqlite_user_get(otter_store *s, const char *name, int64_t id, otter_user *out, int *found,
+                          otter_err *err)
+{
+    struct user_walk w = {.one = out};
+    int ret = name ? otter_sqlite_query(OTTER_SQLITE(s), "reading user", user_row, &w, err,
+                                        USER_COLS " WHERE name = ?", "t", name)
+                   : otter_sqlite_query(OTTER_SQLITE(s), "reading user", user_row, &w, err,
+                                        USER_COLS " WHERE id = ?", "i", id);
+    *found = w.found;
+    return ret;
+}
+
+int otter_sqlite_user_set_password(otter_store *s, int64_t id, const char *hash, int64_t now,
+                                   otter_err *err)
+{
+    int n = 0;
+    int ret =
+        otter_sqlite_run(OTTER_SQLITE(s), "changing password", &n, err,
+                         "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
+                         "tii", hash, now, id);
+    if (ret == 0 && n == 0)
+        ret = otter_err_set(err, OTTER_ESTATE, "changing password: no user %lld", (long long)id);
+    return ret;
+}
+
+int otter_sqlite_user_delete(otter_store *s, int64_t id, int *found, otter_err *err)
+{
+    int n = 0;
+    int ret = otter_sqlite_run(OTTER_SQLITE(s), "deleting user", &n, err,
+                               "DELETE FROM users WHERE id = ?", "i", id);
+    *found = n > 0;
+    return ret;
+}
+
+int otter_sqlite_user_count_admins(otter_store *s, int64_t *count, otter_err *err)
+{
+    *count = 0;
+    return otter_sqlite_query(OTTER_SQLITE(s), "counting admins", otter_sqlite_int_row, count, err,
+                              "SELECT count(*) FROM users WHERE is_admin = 1", "");
+}
+
+int otter_sqlite_user_list(otter_store *s, otter_store_user_cb cb, void *ctx, otter_err *err)
+{
+    struct user_walk w = {.cb = cb, .ctx = ctx};
+    return otter_sqlite_query(OTTER_SQLITE(s), "listing users", user_row, &w, err,
+                              USER_COLS " ORDER BY name", "");
+}
+
+/* ---- memberships ---- */
+
+int otter_sqlite_member_set(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role role,
+                            otter_err *err)
+{
+    return otter_sqlite_run(OTTER_SQLITE(s), "setting role", NULL, err,
+                            "INSERT INTO memberships(user_id, tenant_id, role) VALUES (?, ?, ?)"
+                            " ON CONFLICT(user_id, tenant_id) DO UPDATE SET role = excluded.role",
+                            "iit", user_id, tenant_id, otter_rbac_role_name(role));
+}
+
+static int role_col(sqlite3_stmt *st, int i, otter_role *role, otter_err *err)
+{
+    const char *name = otter_sqlite_col_str(st, i);
+    if (!name || otter_rbac_role_parse(name, role, err) < 0)
+        return otter_err_set(err, OTTER_EFORMAT, "stored role '%s' unknown", name ? name : "");
+    return 0;
+}
+
+static int role_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    return role_col(st, 0, ctx, err);
+}
+
+int otter_sqlite_member_get(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role *role,
+                            otter_err *err)
+{
+    *role = OTTER_ROLE_NONE;
+    return otter_sqlite_query(OTTER_SQLITE(s), "reading role", role_row, role, err,
+                              "SELECT role FROM memberships WHERE user_id = ? AND tenant_id = ?",
+                              "ii", user_id, tenant_id);
+}
+
+int otter_sqlite_member_delete(otter_store *s, int64_t user_id, int64_t tenant_id, int *found,
+                               otter_err *err)
+{
+    int n = 0;
+    int ret = otter_sqlite_run(OTTER_SQLITE(s), "removing membership", &n, err,
+                               "DELETE FROM memberships WHERE user_id = ? AND tenant_id = ?", "ii",
+                               user_id, tenant_id);
+    *found = n > 0;
+    return ret;
+}
+
+struct member_walk {
+    otter_store_member_cb cb;
+    void *ctx;
+};
+
+static int member_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    struct member_walk *w = ctx;
+    otter_member m = {0};
+    m.user_id = sqlite3_column_int64(st, 0);
+    m.user = otter_sqlite_col_str(st, 1);
+    m.is_admin = sqlite3_column_int(st, 2) != 0;
+    m.tenant_id = sqlite3_column_int64(st, 3);
+    m.tenant = otter_sqlite_col_str(st, 4);
+    if (role_col(st, 5, &m.role, err) < 0)
+        return OTTER_EFORMAT;
+    return w->cb(w->ctx, &m);
+}
+
+int otter_sqlite_member_list(otter_store *s, int64_t tenant_id, int64_t user_id,
+                             otter_store_member_cb cb, void *ctx, otter_err *err)
+{
+    struct member_walk w = {cb, ctx};
+    return otter_sqlite_query(OTTER_SQLITE(s), "listing memberships", member_row, &w, err,
+                              "SELECT m.user_id, u.name, u.is_admin, m.tenant_id, t.name, m.role"
+                              " FROM memberships m JOIN users u ON u.id = m.user_id"
+                              " JOIN tenants t ON t.id = m.tenant_id"
+                              " WHERE (?1 = 0 OR m.tenant_id = ?1) AND (?2 = 0 OR m.user_id = ?2)"
+                              " ORDER BY t.name, u.name",
+                              "ii", tenant_id, user_id);
+}
+
+/* ---- tokens ---- */
+
+static const char *kind_name(otter_token_kind kind)
+{
+    return kind == OTTER_TOKEN_API ? "api" : "session";
+}
+
+int otter_sqlite_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
+                              int64_t *id, otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    int ret = otter_sqlite_run(
+        d, "storing token", NULL, err,
+        "INSERT INTO tokens(user_id, kind, name, token_sha256, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        "itttii", t->user_id, kind_name(t->kind), t->name, sha256_hex, t->created_at,
+        t->expires_at);
+    if (ret == 0)
+        *id = sqlite3_last_insert_rowid(d->h);
+    otter_sqlite_unlock(d);
+    return ret;
+}
+
+struct token_walk {
+    otter_store_token_cb cb;
+    void *ctx;
+    otter_token *one;
+    int found;
+};
+
+static int token_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    struct token_walk *w = ctx;
+    otter_token t = {0};
+    t.id = sqlite3_column_int64(st, 0);
+    t.user_id = sqlite3_column_int64(st, 1);
+    const char *kind = otter_sqlite_col_str(st, 2);
+    t.kind = kind && strcmp(kind, "api") == 0 ? OTTER_TOKEN_API : OTTER_TOKEN_SESSION;
+    if (otter_sqlite_col_copy(st, 3, t.name, sizeof t.name, err) < 0)
+        return OTTER_EFORMAT;
+    t.created_at = sqlite3_column_int64(st, 4);
+    t.expires_at = sqlite3_column_int64(st, 5);
+    t.revoked_at = sqlite3_column_int64(st, 6); /* NULL reads as 0: live */
+    w->found = 1;
+    if (w->one) {
+        *w->one = t;
+        return 0;
+    }
+    return w->cb(w->ctx, &t);
+}
+
+#define TOKEN_COLS "SELECT id, user_id, kind, name, created_at, expires_at, revoked_at FROM tokens"
+
+int otter_sqlite_token_find(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
+                            otter_err *err)
+{
+    struct token_walk w = {.one = out};
+    int ret = otter_sqlite_query(OTTER_SQLITE(s), "looking up token", token_row, &w, err,
+                                 TOKEN_COLS " WHERE token_sha256 = ?", "t", sha256_hex);
+    *found = w.found;
+    return ret;
+}
+
+int otter_sqlite_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,
+                              otter_err *err)
+{
+    int n = 0;
+    int ret = otter_sqlite_run(
+        OTTER_SQLITE(s), "revoking token", &n, err,
+        "UPDATE tokens SET revoked_at = ?3 WHERE (?1 = 0 OR id = ?1) AND user_id = ?2"
+        " AND revoked_at IS NULL",
+        "iii", id, user_id, now);
+    *found = n > 0;
+    return ret;
+}
+
+int otter_sqlite_token_list(otter_store *s, int64_t user_id, otter_token_kind kind, int64_t now,
+                            otter_store_token_cb cb, void *ctx, otter_err *err)
+{
+    struct token_walk w = {.cb = cb, .ctx = ctx};
+    return otter_sqlite_query(OTTER_SQLITE(s), "listing tokens", token_row, &w, err,
+                              TOKEN_COLS " WHERE user_id = ? AND kind = ? AND revoked_at IS NULL"
+                                         " AND expires_at > ? ORDER BY id",
+                              "iti", user_id, kind_name(kind), now);
+}
+
+/* ---- audit ---- */
+
+int otter_sqlite_audit_append(otter_store *s, const otter_audit_entry *e, otter_err *err)
+{
+    return otter_sqlite_run(
+        OTTER_SQLITE(s), "writing audit log", NULL, err,
+        "INSERT INTO audit_log(at, actor_id, actor, tenant_id, tenant, action, object,"
+        " detail, client) VALUES (?, nullif(?, 0), ?, nullif(?, 0), ?, ?, ?, ?, ?)",
+        "iitittttt", e->at, e->actor_id, e->actor, e->tenant_id, e->tenant, e->action, e->object,
+        e->detail, e->client);
+}
+
+struct audit_walk {
+    otter_store_audit_cb cb;
+    void *ctx;
+};
+
+static int audit_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    struct audit_walk *w = ctx;
+    otter_audit_entry e = {
+        .id = sqlite3_column_int64(st, 0),
+        .at = sqlite3_column_int64(st, 1),
+        .actor_id = sqlite3_column_int64(st, 2),
+        .actor = otter_sqlite_col_str(st, 3),
+        .tenant_id = sqlite3_column_int64(st, 4),
+        .tenant = otter_sqlite_col_str(st, 5),
+        .action = otter_sqlite_col_str(st, 6),
+        .object = otter_sqlite_col_str(st, 7),
+        .detail = otter_sqlite_col_str(st, 8),
+        .client = otter_sqlite_col_str(st, 9),
+    };
+    return w->cb(w->ctx, &e);
+}
+
+int otter_sqlite_audit_list(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
+                            void *ctx, otter_err *err)
+{
+    struct audit_walk w = {cb, ctx};
+    /* One fixed statement: an unset filter binds a value that makes its clause true. */
+    return otter_sqlite_query(
+        OTTER_SQLITE(s), "reading audit log", audit_row, &w, err,
+        "SELECT id, at, actor_id, actor, tenant_id, tenant, action, object, detail,"
+        " client FROM audit_log"
+        " WHERE (?1 = 0 OR tenant_id = ?1) AND (?2 IS NULL OR actor = ?2)"
+        " AND (?3 IS NULL OR action = ?3) AND (?4 = 0 OR id < ?4)"
+        " AND (?5 = 0 OR at >= ?5) AND (?6 = 0 OR at < ?6)"
+        " ORDER BY id DESC LIMIT ?7",
+        "ittiiii", f->tenant_id, f->actor, f->action, f->before_id, f->since, f->until,
+        (int64_t)f->limit);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private to the SQLite back-end (sqlite.c: connection, schema,
+ * transactions; sqlite_accounts.c: the queries). Nothing outside
+ * src/server/store includes this or sqlite3.h.
+ */
+#ifndef OTTER_SQLITE_INTERNAL_H
+#define OTTER_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "otter_store_backend.h"
+
+struct otter_sqlite {
+    sqlite3 *h;
+    pthread_mutex_t lock; /* recursive: store calls nest inside a transaction */
+    int in_tx;
+};
+
+#define OTTER_SQLITE(s) ((struct otter_sqlite *)(s)->impl)
+
+/* Holds the connection for several statements (e.g. an insert and its rowid). */
+void otter_sqlite_lock(struct otter_sqlite *d);
+void otter_sqlite_unlock(struct otter_sqlite *d);
+
+/* Maps the connection's last failure to an otter_code: unique clash = OTTER_ESTATE. */
+int otter_sqlite_error(struct otter_sqlite *d, const char *what, otter_err *err);
+
+/*
+ * Runs a statement without result rows. Arguments are bound in order as
+ * described by types: 't' const char * (NULL = SQL NULL), 'i' int64_t.
+ * *changes (may be NULL) gets the number of rows touched.
+ */
+int otter_sqlite_run(struct otter_sqlite *d, const char *what, int *changes, otter_err *err,
+                     const char *sql, const char *types, ...);
+
+typedef int (*otter_sqlite_row_fn)(sqlite3_stmt *st, void *ctx, otter_err *err);
+
+/* Runs a query, calling row per result row; a negative row() stops and is returned. */
+int otter_sqlite_query(struct otter_sqlite *d, const char *what, otter_sqlite_row_fn row, void *ctx,
+                       otter_err *err, const char *sql, const char *types, ...);
+
+/* Row function storing column 0 as int64_t into *(int64_t *)ctx. */
+int otter_sqlite_int_row(sqlite3_stmt *st, void *ctx, otter_err *err);
+
+/* Column i as text (borrowed until the next step), or NULL. */
+const char *otter_sqlite_col_str(sqlite3_stmt *st, int i);
+
+/* Copies column i into buf; OTTER_EFORMAT when it does not fit (never truncates). */
+int otter_sqlite_col_copy(sqlite3_stmt *st, int i, char *buf, size_t cap, otter_err *err);
+
+/* The queries, with the contracts of the otter_store_ops members of the same name. */
+int otter_sqlite_tenant_create(otter_store *s, const char *name, int64_t now, int64_t *id,
+                               otter_err *err);
+int otter_sqlite_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
+                            otter_err *err);
+int otter_sqlite_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err);
+int otter_sqlite_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err);
+int otter_sqlite_user_create(otter_store *s, const char *name, const char *hash, int is_admin,
+                             int64_t now, int64_t *id, otter_err *err);
+int otter_sqlite_user_get(otter_store *s, const char *name, int64_t id, otter_user *out, int *found,
+                          otter_err *err);
+int otter_sqlite_user_set_password(otter_store *s, int64_t id, const char *hash, int64_t now,
+                                   otter_err *err);
+int otter_sqlite_user_delete(otter_store *s, int64_t id, int *found, otter_err *err);
+int otter_sqlite_user_count_admins(otter_store *s, int64_t *count, otter_err *err);
+int otter_sqlite_user_list(otter_store *s, otter_store_user_cb cb, void *ctx, otter_err *err);
+int otter_sqlite_member_set(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role role,
+                            otter_err *err);
+int otter_sqlite_member_get(otter_store *s, int64_t user_id, int64_t tenant_id, otter_role *role,
+                            otter_err *err);
+int otter_sqlite_member_delete(otter_store *s, int64_t user_id, int64_t tenant_id, int *found,
+                               otter_err *err);
+int otter_sqlite_member_list(otter_store *s, int64_t tenant_id, int64_t user_id,
+                             otter_store_member_cb cb, void *ctx, otter_err *err);
+int otter_sqlite_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
+                              int64_t *id, otter_err *err);
+int otter_sqlite_token_find(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
+                            otter_err *err);
+int otter_sqlite_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,
+                              otter_err *err);
+int otter_sqlite_token_list(otter_store *s, int64_t user_id, otter_token_kind kind, int64_t now,
+                            otter_store_token_cb cb, void *ctx, otter_err *err);
+int otter_sqlite_audit_append(otter_store *s, const otter_audit_entry *e, otter_err *err);
+int otter_sqlite_audit_list(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
+                            void *ctx, otter_err *err);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The SQLite schema as an append-only list of migrations: migration i takes
+ * a database from version i to i + 1. Never edit a shipped migration; add a
+ * new one. Version 1 lays out the whole server (devices, releases, rollouts
+ * too), so later features add queries, not rewrites. Times are unix seconds.
+ */
+#include <stddef.h>
+
+#include "sqlite_schema.h"
+
+static const char v1[] =
+    "CREATE TABLE tenants ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  gateway_token_sha256 TEXT UNIQUE," /* DDI GatewayToken, hashed */
+    "  created_at INTEGER NOT NULL) STRICT;"
+
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  password_hash TEXT NOT NULL,"
+    "  is_admin INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),"
+    "  created_at INTEGER NOT NULL,"
+    "  password_changed_at INTEGER NOT NULL) STRICT;"
+
+    "CREATE TABLE memberships ("
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin','publisher','approver','operator','viewer')),"
+    "  PRIMARY KEY (user_id, tenant_id)) STRICT;"
+    "CREATE INDEX memberships_tenant ON memberships(tenant_id);"
+
+    /* Sessions and API tokens: only the SHA-256 of the secret is kept. */
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('session','api')),"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  token_sha256 TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER) STRICT;"
+    "CREATE INDEX tokens_user ON tokens(user_id, kind);"
+
+    /* Names are copied, not referenced: the log outlives deleted users and tenants. */
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  actor_id INTEGER,"
+    "  actor TEXT,"
+    "  tenant_id INTEGER,"
+    "  tenant TEXT,"
+    "  action TEXT NOT NULL,"
+    "  object TEXT,"
+    "  detail TEXT,"
+    "  client TEXT) STRICT;"
+    "CREATE INDEX audit_tenant ON audit_log(tenant_id, id);"
+
+    /* --- Created now for the device API, releases and rollouts. --- */
+    "CREATE TABLE devices ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  controller_id TEXT NOT NULL,"
+    "  name TEXT,"
+    "  product TEXT,"
+    "  model TEXT,"
+    "  attributes TEXT NOT NULL DEFAULT '{}'," /* JSON object from DDI configData */
+    "  token_sha256 TEXT UNIQUE,"              /* DDI TargetToken, hashed */
+    "  installed_release_id INTEGER REFERENCES releases(id) ON DELETE SET NULL,"
+    "  last_seen INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, controller_id)) STRICT;"
+
+    "CREATE TABLE device_groups ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  UNIQUE (tenant_id, name)) STRICT;"
+
+    "CREATE TABLE group_members ("
+    "  group_id INTEGER NOT NULL REFERENCES device_groups(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (group_id, device_id)) STRICT;"
+
+    /* A release belongs to the tenant that published it (the manufacturer). */
+    "CREATE TABLE releases ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  product TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  security_version INTEGER NOT NULL DEFAULT 0,"
+    "  kind TEXT NOT NULL DEFAULT 'otter' CHECK (kind IN ('otter','swupdate','rauc','other')),"
+    "  manifest TEXT," /* exact bytes of manifest.json for otter packages */
+    "  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, product, version)) STRICT;"
+
+    /* Content-addressed files of a release; hashes in the forms DDI wants. */
+    "CREATE TABLE artifacts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  filename TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  sha1 TEXT NOT NULL,"
+    "  md5 TEXT NOT NULL,"
+    "  url TEXT," /* external base URL (CDN) or NULL for local storage */
+    "  UNIQUE (release_id, filename)) STRICT;"
+
+    /* Carrier sign-off: one decision per (release, tenant that will deploy it). */
+    "CREATE TABLE approvals ("
+    "  id INTEGER PRIMARY KEY,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','approved','rejected')),"
+    "  decided_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  decided_at INTEGER,"
+    "  comment TEXT,"
+    "  UNIQUE (release_id, tenant_id)) STRICT;"
+
+    "CREATE TABLE rollouts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
+    "  name TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'draft'"
+    "    CHECK (state IN ('draft','running','paused','finished','canceled')),"
+    "  target_filter TEXT NOT NULL DEFAULT '{}'," /* JSON: product, model, group, attributes */
+    "  current_stage INTEGER NOT NULL DEFAULT 0,"
+    "  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, name)) STRICT;"
+
+    "CREATE TABLE rollout_stages ("
+    "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  percent INTEGER NOT NULL CHECK (percent BETWEEN 0 AND 100),"
+    "  success_threshold INTEGER NOT NULL DEFAULT 100," /* percent to advance */
+    "  failure_threshold INTEGER NOT NULL DEFAULT 0,"   /* percent to auto-pause */
+    "  PRIMARY KEY (rollout_id, idx)) STRICT;"
+
+    /* One deployment of a release to a device (a DDI action). */
+    "CREATE TABLE actions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  rollout_id INTEGER REFERENCES rollouts(id) ON DELETE SET NULL,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id),"
+    "  stage INTEGER,"
+    "  state TEXT NOT NULL DEFAULT 'scheduled' CHECK (state IN"
+    "    ('scheduled','downloading','installing','success','failure','canceled')),"
+    "  last_feedback TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL) STRICT;"
+    "CREATE INDEX actions_device ON actions(device_id, state);"
+    "CREATE INDEX actions_rollout ON actions(rollout_id, state);";
+
+const char *const otter_sqlite_migrations[] = {v1};
+const size_t otter_sqlite_n_migrations =
+    sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: Apache-2.0
+# Fuzz targets of otter-server's parsers: server.conf and management API request bodies.
+if(TARGET otter_server_lib)
+  otter_fuzz_target(fuzz_server_config SOURCES fuzz_server_config.c LIBS otter_server_lib)
+  otter_fuzz_target(fuzz_server_request SOURCES fuzz_server_request.c LIBS otter_server_lib)
+endif()

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Test harness for the server integration tests: runs `otter-server init`
+ * and `serve` on 127.0.0.1 with an ephemeral port and a real SQLite file,
+ * talks to it with libcurl (10 s timeout per request) and snapshots the
+ * database so tests can check that a refused request changed nothing.
+ */
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+extern char **environ;
+
+struct server srv;
+char *admin_tok;
+_Thread_local char retry_after[32]; /* per thread: the concurrency test shares the harness */
+
+/* ---- process control ---- */
+
+static int run_wait(char *const argv[])
+{
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+        return -1;
+    int st;
+    if (waitpid(pid, &st, 0) < 0)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int make_cert(const char *dir, char *cert, char *key)
+{
+    snprintf(cert, PATH_MAX, "%s/cert.pem", dir);
+    snprintf(key, PATH_MAX, "%s/key.pem", dir);
+    char cmd[3 * PATH_MAX];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' "
+             ">/dev/null 2>&1",
+             key, cert);
+    return system(cmd);
+}
+
+/* Starts init + serve with the given [auth] lines; fills srv. */
+int start_server(const char *name, const char *auth, int with_tls)
+{
+    memset(&srv, 0, sizeof srv);
+    snprintf(srv.dir, sizeof srv.dir, "%s", otter_test_dir(name));
+    snprintf(srv.db, sizeof srv.db, "%s/otter.db", srv.dir);
+    char conf[PATH_MAX], ready[PATH_MAX], key[PATH_MAX], text[4 * PATH_MAX];
+    char tls[3 * PATH_MAX] = "";
+    snprintf(conf, sizeof conf, "%s/server.conf", srv.dir);
+    snprintf(ready, sizeof ready, "%s/ready", srv.dir);
+    if (with_tls && make_cert(srv.dir, srv.cert, key) == 0)
+        snprintf(tls, sizeof tls, "listen_tls = 127.0.0.1:0\ntls_cert = %s\ntls_key = %s\n",
+                 srv.cert, key);
+    snprintf(text, sizeof text,
+             "[http]\nlisten = 127.0.0.1:0\n%s"
+             "[database]\nurl = sqlite:%s\n"
+             "[storage]\nartifacts = %s/artifacts\n"
+             "[limits]\nmax_body = 4K\nthreads = 2\njson_depth = 8\nconnection_timeout = 10\n"
+             "[auth]\n%s",
+             tls, srv.db, srv.dir, auth);
+    write_file(conf, text);
+
+    setenv("OTTER_ADMIN_PASSWORD", ADMIN_PW, 1);
+    char *init[] = {OTTER_SERVER_BIN, "init", "--config", conf, NULL};
+    if (run_wait(init) != 0)
+        return -1;
+    char *serve[] = {OTTER_SERVER_BIN, "serve", "--config", conf, "--ready-file", ready, NULL};
+    if (posix_spawn(&srv.pid, serve[0], NULL, NULL, serve, environ) != 0)
+        return -1;
+    for (int i = 0; i < 200; i++) { /* 10 s at most */
+        FILE *f = fopen(ready, "r");
+        if (f) {
+            char line[256];
+            while (fgets(line, sizeof line, f)) {
+                line[strcspn(line, "\n")] = '\0';
+                if (strncmp(line, "https:", 6) == 0)
+                    snprintf(srv.tls_url, sizeof srv.tls_url, "%s", line);
+                else
+                    snprintf(srv.url, sizeof srv.url, "%s", line);
+            }
+            fclose(f);
+            return srv.url[0] ? 0 : -1;
+        }
+        usleep(50000);
+    }
+    return -1;
+}
+
+/* SIGTERM, then expect a clean exit within 10 s (under ASan this also checks for leaks). */
+int stop_server(void)
+{
+    if (srv.pid <= 0)
+        return 0;
+    kill(srv.pid, SIGTERM);
+    for (int i = 0; i < 200; i++) {
+        int st;
+        pid_t r = waitpid(srv.pid, &st, WNOHANG);
+        if (r == srv.pid) {
+            srv.pid = 0;
+            return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+        }
+        usleep(50000);
+    }
+    kill(srv.pid, SIGKILL);
+    waitpid(srv.pid, NULL, 0);
+    srv.pid = 0;
+    return -1;
+}
+
+/* ---- HTTP ---- */
+
+struct buf {
+    char *p;
+    size_t n;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct buf *b = ctx;
+    size_t len = size * nmemb;
+    char *np = realloc(b->p, b->n + len + 1);
+    if (!np)
+        return 0;
+    b->p = np;
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+    return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    size_t len = size * nmemb;
+    if (len > 13 && strncasecmp(data, "Retry-After: ", 13) == 0)
+        snprintf(retry_after, sizeof retry_after, "%.*s", (int)strcspn(data + 13, "\r\n"),
+                 data + 13);
+    return len;
+}
+
+/*
+ * One request. body_len (size_t)-1 means strlen(body). content_type NULL
+ * sends application/json when there is a body. Returns the status; *out
+ * (may be NULL) gets the parsed JSON body or NULL.
+ */
+long request_full(const char *base, const char *method, const char *path, const char *auth,
+                  const char *body, size_t body_len, const char *content_type, json_t **out)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    char url[1024], hdr_auth[8192], hdr_ct[256];
+    struct curl_slist *h = NULL;
+    struct buf b = {0};
+    snprintf(url, sizeof url, "%s%s", base, path);
+    retry_after[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    if (srv.cert[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, srv.cert);
+    if (auth) {
+        snprintf(hdr_auth, sizeof hdr_auth, "Authorization: %s", auth);
+        h = curl_slist_append(h, hdr_auth);
+    }
+    if (body) {
+        if (body_len == (size_t)-1)
+            body_len = strlen(body);
+        snprintf(hdr_ct, sizeof hdr_ct, "Content-Type: %s",
+                 content_type ? content_type : "application/json");
+        h = curl_slist_append(h, hdr_ct);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    CURLcode rc = curl_easy_perform(c);
+    long status = -1;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    else
+        fprintf(stderr, "curl %s %s: %s\n", method, url, curl_easy_strerror(rc));
+    if (out)
+        *out = b.p ? json_loads(b.p, 0, NULL) : NULL;
+    /* Every error body has the same shape. */
+    /* MHD itself answers some protocol errors (431, 505) in HTML; ours are all JSON. */
+    if (status >= 400 && status != 431 && status != 505) {
+        json_t *e = b.p ? json_loads(b.p, 0, NULL) : NULL;
+        if (!e || !json_is_string(json_object_get(e, "error")) ||
+            !json_is_string(json_object_get(e, "where")))
+            fail_msg("%s %s -> %ld without {error, where}: %s", method, path, status,
+                     b.p ? b.p : "(empty)");
+        json_decref(e);
+    }
+    free(b.p);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+struct source {
+    size_t left;
+};
+
+static size_t on_read(char *out, size_t size, size_t nmemb, void *ctx)
+{
+    struct source *src = ctx;
+    size_t n = size * nmemb;
+    if (n > src->left)
+        n = src->left;
+    memset(out, ' ', n); /* whitespace: valid JSON padding, if it were ever parsed */
+    src->left -= n;
+    return n;
+}
+
+long request_chunked(const char *path, const char *token, size_t total)
+{
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    char url[1024], auth[256];
+    struct curl_slist *h = NULL;
+    struct source src = {total};
+    struct buf b = {0};
+    snprintf(url, sizeof url, "%s%s", srv.url, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    h = curl_slist_append(h, auth);
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &src);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    long status = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    free(b.p);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+long req(const char *method, const char *path, const char *token, const char *body, json_t **out)
+{
+    char auth[256];
+    if (token)
+        snprintf(auth, sizeof auth, "Bearer %s", token);
+    return request_full(srv.url, method, path, token ? auth : NULL, body, (size_t)-1, NULL, out);
+}
+
+/* Logs in and returns a new token string (caller frees). */
+char *login(const char *user, const char *password)
+{
+    char body[512];
+    json_t *out = NULL;
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, password);
+    long st = req("POST", "/api/v1/login", NULL, body, &out);
+    if (st != 200)
+        fail_msg("login %s: %ld", user, st);
+    char *tok = strdup(json_string_value(json_object_get(out, "token")));
+    json_decref(out);
+    return tok;
+}
+
+/* ---- database snapshots: "nothing changed" is checked, not assumed ---- */
+
+char *snapshot(void)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    static const char *const tables[] = {"tenants", "users", "memberships", "tokens", "audit_log"};
+    size_t cap = 1 << 16, n = 0;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    s[0] = '\0';
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY 1", tables[t]);
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int i = 0; i < sqlite3_column_count(st); i++) {
+                const char *v = (const char *)sqlite3_column_text(st, i);
+                size_t len = (v ? strlen(v) : 4) + 2;
+                while (n + len + 1 > cap) {
+                    cap *= 2;
+                    s = realloc(s, cap);
+                    assert_non_null(s);
+                }
+                n += (size_t)sprintf(s + n, "%s|", v ? v : "NULL");
+            }
+            s[n++] = '\n';
+            s[n] = '\0';
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return s;
+}
+
+void db_exec(const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+/* ---- fixtures ---- */
+
+int setup_server(const char *name, const char *auth, int with_tls)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (start_server(name, auth, with_tls) < 0)
+        return -1;
+    admin_tok = login("admin", ADMIN_PW);
+    return 0;
+}
+
+int teardown_server(void)
+{
+    free(admin_tok);
+    admin_tok = NULL;
+    int ret = stop_server();
+    curl_global_cleanup();
+    return ret;
+}
+
+/* Creates user `name` with role in tenant (both via the global admin). */
+void add_member(const char *tenant, const char *name, const char *role)
+{
+    char path[256], body[512];
+    snprintf(path, sizeof path, "/api/v1/tenants/%s/users", tenant);
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\",\"role\":\"%s\"}", name,
+             PW, role);
+    long st = req("POST", path, admin_tok, body, NULL);
+    if (st != 201) {
+        /* Exists already: give them the role. */
+        snprintf(path, sizeof path, "/api/v1/tenants/%s/users/%s", tenant, name);
+        snprintf(body, sizeof body, "{\"role\":\"%s\"}", role);
+        st = req("PUT", path, admin_tok, body, NULL);
+        if (st != 200)
+            fail_msg("adding %s to %s: %ld", name, tenant, st);
+    }
+}
+
+void add_tenant(const char *name)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+    long st = req("POST", "/api/v1/tenants", admin_tok, body, NULL);
+    if (st != 201 && st != 409)
+        fail_msg("creating tenant %s: %ld", name, st);
+}

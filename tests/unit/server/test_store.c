@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Store contract tests, run against a real SQLite file (PostgreSQL will join later). */
+#include "otter_test.h"
+#include "otter_store.h"
+
+#include <sys/stat.h>
+
+static char url[PATH_MAX + 16];
+
+static otter_store *open_fresh(const char *name)
+{
+    const char *dir = otter_test_dir(name);
+    snprintf(url, sizeof url, "sqlite:%s/otter.db", dir);
+    otter_err err;
+    otter_store *s = NULL;
+    assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
+    assert_otter_ok(otter_store_migrate(s, &err), err);
+    return s;
+}
+
+static void test_open_and_migrate(void **state)
+{
+    otter_err err;
+    otter_store *s = NULL;
+    const char *dir = otter_test_dir("store_open");
+    snprintf(url, sizeof url, "sqlite:%s/otter.db", dir);
+    /* serve must not create a database by accident. */
+    assert_int_equal(otter_store_open(url, 0, 1000, &s, &err), OTTER_EIO);
+    assert_non_null(strstr(err.msg, "otter-server init"));
+    assert_otter_error(otter_store_open("mysql://x", 1, 1000, &s, &err), err, OTTER_EUSAGE,
+                       "unknown scheme");
+    assert_otter_error(otter_store_open("postgres://x", 1, 1000, &s, &err), err, OTTER_EUSAGE,
+                       "PostgreSQL");
+    assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
+    assert_string_equal(otter_store_engine(s), "sqlite");
+    int v = -1;
+    assert_otter_ok(otter_store_schema_version(s, &v, &err), err);
+    assert_int_equal(v, 0);
+    assert_otter_ok(otter_store_migrate(s, &err), err);
+    assert_otter_ok(otter_store_schema_version(s, &v, &err), err);
+    assert_int_equal(v, OTTER_STORE_SCHEMA_VERSION);
+    assert_otter_ok(otter_store_migrate(s, &err), err); /* idempotent */
+    otter_store_free(s);
+    struct stat st;
+    assert_int_equal(stat(url + 7, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* Reopen without create works now. */
+    assert_otter_ok(otter_store_open(url, 0, 1000, &s, &err), err);
+    assert_otter_ok(otter_store_schema_version(s, &v, &err), err);
+    assert_int_equal(v, OTTER_STORE_SCHEMA_VERSION);
+    otter_store_free(s);
+}
+
+static int count_tenant(void *ctx, const otter_tenant *t)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int stop_at_first(void *ctx, const otter_tenant *t)
+{
+    (*(int *)ctx)++;
+    return OTTER_ECANCELED;
+}
+
+static void test_tenants(void **state)
+{
+    otter_store *s = open_fresh("store_tenants");
+    otter_err err;
+    int64_t a = 0, b = 0;
+    assert_otter_ok(otter_store_tenant_create(s, "acme", 100, &a, &err), err);
+    assert_otter_ok(otter_store_tenant_create(s, "Robert'); DROP TABLE tenants;--", 100, &b, &err),
+                    err);
+    assert_otter_error(otter_store_tenant_create(s, "acme", 101, &b, &err), err, OTTER_ESTATE,
+                       "already exists");
+    otter_tenant t;
+    int found = -1;
+    assert_otter_ok(otter_store_tenant_get(s, "acme", &t, &found, &err), err);
+    assert_true(found);
+    assert_int_equal(t.id, a);
+    assert_int_equal(t.created_at, 100);
+    assert_otter_ok(otter_store_tenant_get(s, "Robert'); DROP TABLE tenants;--", &t, &found, &err),
+                    err);
+    assert_true(found);
+    assert_otter_ok(otter_store_tenant_get(s, "nope", &t, &found, &err), err);
+    assert_false(found);
+    int n = 0;
+    assert_otter_ok(otter_store_tenant_list(s, count_tenant, &n, &err), err);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_equal(otter_store_tenant_list(s, stop_at_first, &n, &err), OTTER_ECANCELED);
+    assert_int_equal(n, 1);
+    assert_otter_ok(otter_store_tenant_delete(s, a, &found, &err), err);
+    assert_true(found);
+    assert_otter_ok(otter_store_tenant_delete(s, a, &found, &err), err);
+    assert_false(found);
+    otter_store_free(s);
+}
+
+struct members {
+    int n;
+    char names[8][80];
+};
+
+static int collect_member(void *ctx, const otter_member *m)
+{
+    struct members *ms = ctx;
+    snprintf(ms->names[ms->n++], sizeof ms->names[0], "%s@%s=%s", m->user, m->tenant,
+             otter_rbac_role_name(m->role));
+    return 0;
+}
+
+static void test_users_and_memberships(void **state)
+{
+    otter_store *s = open_fresh("store_users");
+    otter_err err;
+    int64_t acme, beta, alice, bob, count;
+    int found;
+    assert_otter_ok(otter_store_tenant_create(s, "acme", 1, &acme, &err), err);
+    assert_otter_ok(otter_store_tenant_create(s, "beta", 1, &beta, &err), err);
+    assert_otter_ok(otter_store_user_create(s, "alice", "$y$h1", 1, 5, &alice, &err), err);
+    assert_otter_ok(otter_store_user_create(s, "bob", "$y$h2", 0, 5, &bob, &err), err);
+    assert_otter_error(otter_store_user_create(s, "bob", "$y$h3", 0, 5, &bob, &err), err,
+                       OTTER_ESTATE, "already exists");
+    assert_otter_ok(otter_store_user_count_admins(s, &count, &err), err);
+    assert_int_equal(count, 1);
+
+    otter_user u;
+    assert_otter_ok(otter_store_user_get(s, "bob", &u, &found, &err), err);
+    assert_true(found);
+    assert_string_equal(u.password_hash, "$y$h2");
+    assert_false(u.is_admin);
+    assert_otter_ok(otter_store_user_set_password(s, bob, "$y$new", 9, &err), err);
+    assert_otter_ok(otter_store_user_get_by_id(s, bob, &u, &found, &err), err);
+    assert_string_equal(u.password_hash, "$y$new");
+    assert_int_equal(u.password_changed_at, 9);
+    assert_otter_error(otter_store_user_set_password(s, 9999, "$y$x", 9, &err), err, OTTER_ESTATE,
+                       "no user");
+
+    otter_role r;
+    assert_otter_ok(otter_store_member_set(s, bob, acme, OTTER_ROLE_VIEWER, &err), err);
+    assert_otter_ok(otter_store_member_set(s, bob, acme, OTTER_ROLE_OPERATOR, &err), err);
+    assert_otter_ok(otter_store_member_set(s, alice, beta, OTTER_ROLE_ADMIN, &err), err);
+    assert_otter_ok(otter_store_member_get(s, bob, acme, &r, &err), err);
+    assert_int_equal(r, OTTER_ROLE_OPERATOR);
+    assert_otter_ok(otter_store_member_get(s, bob, beta, &r, &err), err);
+    assert_int_equal(r, OTTER_ROLE_NONE);
+    assert_int_not_equal(otter_store_member_set(s, 4242, acme, OTTER_ROLE_VIEWER, &err), 0);
+
+    struct members ms = {0};
+    assert_otter_ok(otter_store_member_list_tenant(s, acme, collect_member, &ms, &err), err);
+    assert_int_equal(ms.n, 1);
+    assert_string_equal(ms.names[0], "bob@acme=operator");
+    memset(&ms, 0, sizeof ms);
+    assert_otter_ok(otter_store_member_list_user(s, alice, collect_member, &ms, &err), err);
+    assert_int_equal(ms.n, 1);
+    assert_string_equal(ms.names[0], "alice@beta=admin");
+
+    assert_otter_ok(otter_store_member_delete(s, bob, acme, &found, &err), err);
+    assert_true(found);
+    assert_otter_ok(otter_store_member_delete(s, bob, acme, &found, &err), err);
+    assert_false(found);
+    /* Deleting a tenant or a user cascades to memberships. */
+    assert_otter_ok(otter_store_member_set(s, bob, beta, OTTER_ROLE_VIEWER, &err), err);
+    assert_otter_ok(otter_store_tenant_delete(s, beta, &found, &err), err);
+    memset(&ms, 0, sizeof ms);
+    assert_otter_ok(otter_store_member_list_user(s, bob, collect_member, &ms, &err), err);
+    assert_int_equal(ms.n, 0);
+    assert_otter_ok(otter_store_user_delete(s, bob, &found, &err), err);
+    assert_true(found);
+    assert_otter_ok(otter_store_user_get(s, "bob", &u, &found, &err), err);
+    assert_false(found);
+    otter_store_free(s);
+}
+
+static int count_token(void *ctx, const otter_token *t)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_tokens(void **state)
+{
+    otter_store *s = open_fresh("store_tokens");
+    otter_err err;
+    int64_t uid, t1, t2, t3;
+    int found, n;
+    assert_otter_ok(otter_store_user_create(s, "carol", "$y$h", 0, 1, &uid, &err), err);
+    otter_token t = {.user_id = uid, .kind = OTTER_TOKEN_API, .created_at = 10, .expires_at = 100};
+    strcpy(t.name, "ci ' \" ; --");
+    assert_otter_ok(otter_store_token_create(s, &t, "aa", &t1, &err), err);
+    t.expires_at = 50;
+    assert_otter_ok(otter_store_token_create(s, &t, "bb", &t2, &err), err);
+    assert_otter_error(otter_store_token_create(s, &t, "bb", &t3, &err), err, OTTER_ESTATE,
+                       "already exists");
+    t.kind = OTTER_TOKEN_SESSION;
+    t.name[0] = '\0';
+    assert_otter_ok(otter_store_token_create(s, &t, "cc", &t3, &err), err);
+
+    otter_token got;
+    assert_otter_ok(otter_store_token_find(s, "aa", &got, &found, &err), err);
+    assert_true(found);
+    assert_int_equal(got.id, t1);
+    assert_int_equal(got.kind, OTTER_TOKEN_API);
+    assert_string_equal(got.name, "ci ' \" ; --");
+    assert_int_equal(got.revoked_at, 0);
+    assert_otter_ok(otter_store_token_find(s, "zz", &got, &found, &err), err);
+    assert_false(found);
+
+    n = 0;
+    assert_otter_ok(otter_store_token_list(s, uid, OTTER_TOKEN_API, 60, count_token, &n, &err),
+                    err);
+    assert_int_equal(n, 1); /* bb expired at 50 */
+    assert_otter_ok(otter_store_token_revoke(s, t1, uid + 1, 70, &found, &err), err);
+    assert_false(found); /* not yours */
+    assert_otter_ok(otter_store_token_revoke(s, t1, uid, 70, &found, &err), err);
+    assert_true(found);
+    assert_otter_ok(otter_store_token_find(s, "aa", &got, &found, &err), err);
+    assert_int_equal(got.revoked_at, 70);
+    assert_otter_ok(otter_store_token_revoke_user(s, uid, 80, &err), err);
+    assert_otter_ok(otter_store_token_find(s, "cc", &got, &found, &err), err);
+    assert_int_equal(got.revoked_at, 80);
+    otter_store_free(s);
+}
+
+struct audit_seen {
+    int n;
+    int64_t ids[16];
+};
+
+static int collect_audit(void *ctx, const otter_audit_entry *e)
+{
+    struct audit_seen *a = ctx;
+    a->ids[a->n++] = e->id;
+    return 0;
+}
+
+static void test_audit_and_transactions(void **state)
+{
+    otter_store *s = open_fresh("store_audit");
+    otter_err err;
+    int64_t acme, other;
+    assert_otter_ok(otter_store_tenant_create(s, "acme", 1, &acme, &err), err);
+    for (int i = 0; i < 6; i++) {
+        otter_audit_entry e = {.at = 100 + i,
+                               .actor = i % 2 ? "alice" : "bob",
+                               .tenant_id = i < 4 ? acme : 0,
+                               .tenant = i < 4 ? "acme" : NULL,
+                               .action = i == 5 ? "tenant.create" : "user.create",
+                               .object = "x",
+                               .client = "127.0.0.1"};
+        assert_otter_ok(otter_store_audit_append(s, &e, &err), err);
+    }
+    struct audit_seen a = {0};
+    otter_audit_filter f = {.limit = 100};
+    assert_otter_ok(otter_store_audit_list(s, &f, collect_audit, &a, &err), err);
+    assert_int_equal(a.n, 6);
+    assert_true(a.ids[0] > a.ids[5]); /* newest first */
+    memset(&a, 0, sizeof a);
+    f.tenant_id = acme;
+    f.actor = "alice";
+    assert_otter_ok(otter_store_audit_list(s, &f, collect_audit, &a, &err), err);
+    assert_int_equal(a.n, 2);
+    memset(&a, 0, sizeof a);
+    f = (otter_audit_filter){.limit = 2};
+    assert_otter_ok(otter_store_audit_list(s, &f, collect_audit, &a, &err), err);
+    assert_int_equal(a.n, 2);
+    f.before_id = a.ids[1];
+    memset(&a, 0, sizeof a);
+    assert_otter_ok(otter_store_audit_list(s, &f, collect_audit, &a, &err), err);
+    assert_int_equal(a.n, 2);
+    f = (otter_audit_filter){.limit = 100, .action = "tenant.create", .since = 105, .until = 106};
+    memset(&a, 0, sizeof a);
+    assert_otter_ok(otter_store_audit_list(s, &f, collect_audit, &a, &err), err);
+    assert_int_equal(a.n, 1);
+    f.limit = 0;
+    assert_otter_error(otter_store_audit_list(s, &f, collect_audit, &a, &err), err, OTTER_EUSAGE,
+                       "limit");
+
+    /* A rolled-back transaction leaves nothing behind. */
+    assert_otter_ok(otter_store_begin(s, &err), err);
+    assert_otter_error(otter_store_begin(s, &err), err, OTTER_EUSAGE, "already open");
+    assert_otter_ok(otter_store_tenant_create(s, "ghost", 1, &other, &err), err);
+    otter_store_rollback(s);
+    otter_tenant t;
+    int found;
+    assert_otter_ok(otter_store_tenant_get(s, "ghost", &t, &found, &err), err);
+    assert_false(found);
+    assert_otter_ok(otter_store_begin(s, &err), err);
+    assert_otter_ok(otter_store_tenant_create(s, "kept", 1, &other, &err), err);
+    assert_otter_ok(otter_store_commit(s, &err), err);
+    assert_otter_ok(otter_store_tenant_get(s, "kept", &t, &found, &err), err);
+    assert_true(found);
+    otter_store_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_and_migrate),       cmocka_unit_test(test_tenants),
+        cmocka_unit_test(test_users_and_memberships),  cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_audit_and_transactions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
