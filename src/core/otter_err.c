@@ -20,6 +20,9 @@ static void mark_cut(char *msg, int wanted)
 }
 
 static int vset(otter_err *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static int vset(otter_err *err, int code, const char *fmt, va_list ap)
 {
     if (!err)
         return code;
