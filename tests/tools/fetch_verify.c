@@ -5,7 +5,7 @@
  * the bytes read. Exit 0 ok, 1 refused, 2 network or usage error.
  *   fetch_verify URL ROOT.json [--ca F] [--pin P] [--retries N] [--stall S]
  */
-#include "otter_http.h"
+#include "otter_fetch.h"
 #include "otter_pkg.h"
 
 #include <stdio.h>
@@ -18,7 +18,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: fetch_verify URL ROOT.json [--ca F] [--pin P] [--retries N] [--stall S]\n");
         return 2;
     }
-    otter_http_opts o = {.url = argv[1], .max_retries = 5, .retry_delay_ms = 20};
+    otter_fetch_opts o = {.url = argv[1], .max_retries = 5, .retry_delay_ms = 20};
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--ca"))
             o.ca_file = argv[i + 1];
@@ -31,16 +31,16 @@ int main(int argc, char **argv)
     }
     otter_err err;
     otter_trust *trust = NULL;
-    otter_http *http = NULL;
+    otter_fetch *http = NULL;
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
     uint64_t payload = 0;
     int ret = otter_trust_load_file(argv[2], &trust, &err);
     if (!ret)
-        ret = otter_http_new(&o, &http, &err);
+        ret = otter_fetch_new(&o, &http, &err);
     if (!ret)
-        ret = otter_pkg_reader_new(otter_http_read, http, argv[1], OTTER_PKG_HASH_THREAD, &r, &err);
+        ret = otter_pkg_reader_new(otter_fetch_read, http, argv[1], OTTER_PKG_HASH_THREAD, &r, &err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, trust, &m, NULL, &err);
     while (!ret && (ret = otter_pkg_next_image(r, &img, &err)) == 1) {
@@ -50,12 +50,12 @@ int main(int argc, char **argv)
             payload += len;
     }
     printf("%s resumes=%u offset=%llu payload=%llu\n", ret ? "FAIL" : "OK",
-           http ? otter_http_resumes(http) : 0,
-           http ? (unsigned long long)otter_http_offset(http) : 0ULL, (unsigned long long)payload);
+           http ? otter_fetch_resumes(http) : 0,
+           http ? (unsigned long long)otter_fetch_offset(http) : 0ULL, (unsigned long long)payload);
     if (ret)
         fprintf(stderr, "%s\n", err.msg);
     otter_pkg_reader_free(r);
-    otter_http_free(http);
+    otter_fetch_free(http);
     otter_trust_free(trust);
     return ret == 0 ? 0 : otter_err_is_refusal(ret) ? 1 : 2;
 }

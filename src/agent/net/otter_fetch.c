@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "otter_http.h"
+#include "otter_fetch.h"
 
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -12,11 +12,11 @@
 #define VALIDATOR_MAX 256
 #define BACKOFF_MAX_MS 5000
 
-struct otter_http {
+struct otter_fetch {
     CURLM *multi;
     CURL *easy;
     struct curl_slist *headers;
-    otter_http_opts o;
+    otter_fetch_opts o;
     char *url, *ca_file, *pin, *cert, *key, *auth, *proxy;
     char curl_error[CURL_ERROR_SIZE];
 
@@ -43,10 +43,10 @@ static double seconds_since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-static int fail(otter_http *h, otter_err *err, int code, const char *fmt, ...)
+static int fail(otter_fetch *h, otter_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int fail(otter_http *h, otter_err *err, int code, const char *fmt, ...)
+static int fail(otter_fetch *h, otter_err *err, int code, const char *fmt, ...)
 {
     char msg[OTTER_ERR_MSG_MAX];
     va_list ap;
@@ -72,7 +72,7 @@ static char *dup_opt(const char *s, int *oom)
 
 static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 {
-    otter_http *h = ctx;
+    otter_fetch *h = ctx;
     size_t len = size * n;
     /* A new status line starts a new response (after a redirect too). */
     if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
@@ -100,7 +100,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 }
 
 /* First body bytes of an attempt: decide whether they continue our stream. */
-static int check_response(otter_http *h)
+static int check_response(otter_fetch *h)
 {
     long status = 0;
     curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -129,7 +129,7 @@ static int check_response(otter_http *h)
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
-    otter_http *h = ctx;
+    otter_fetch *h = ctx;
     size_t len = size * n;
     if (!h->response_seen && check_response(h) < 0)
         return 0; /* aborts the transfer: h->failed says why */
@@ -138,13 +138,13 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     h->skip -= drop;
     data += drop;
     size_t keep = len - drop;
-    if (keep > OTTER_HTTP_BUFFER - h->len) {
+    if (keep > OTTER_FETCH_BUFFER - h->len) {
         h->paused = 1;
         /* curl delivers the same bytes again after unpausing: undo the skip. */
         h->skip += drop;
         return CURL_WRITEFUNC_PAUSE;
     }
-    if (h->start + h->len + keep > OTTER_HTTP_BUFFER) {
+    if (h->start + h->len + keep > OTTER_FETCH_BUFFER) {
         memmove(h->buf, h->buf + h->start, h->len);
         h->start = 0;
     }
@@ -153,7 +153,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
-int otter_http_new(const otter_http_opts *o, otter_http **out, otter_err *err)
+int otter_fetch_new(const otter_fetch_opts *o, otter_fetch **out, otter_err *err)
 {
     static int global_done;
     if (!global_done) {
@@ -164,7 +164,7 @@ int otter_http_new(const otter_http_opts *o, otter_http **out, otter_err *err)
     if (!o->url || (strncmp(o->url, "https://", 8) != 0 && strncmp(o->url, "http://", 7) != 0))
         return otter_err_set(err, OTTER_EUSAGE, "%s: only http:// and https:// URLs",
                              o->url ? o->url : "(no URL)");
-    otter_http *h = calloc(1, sizeof *h);
+    otter_fetch *h = calloc(1, sizeof *h);
     if (!h)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     int oom = 0;
@@ -176,13 +176,13 @@ int otter_http_new(const otter_http_opts *o, otter_http **out, otter_err *err)
     h->key = dup_opt(o->client_key, &oom);
     h->auth = dup_opt(o->auth_header, &oom);
     h->proxy = dup_opt(o->proxy, &oom);
-    h->buf = malloc(OTTER_HTTP_BUFFER);
+    h->buf = malloc(OTTER_FETCH_BUFFER);
     h->multi = curl_multi_init();
     h->easy = curl_easy_init();
     h->total = -1;
     h->backoff_ms = o->retry_delay_ms > 0 ? o->retry_delay_ms : 200;
     if (oom || !h->buf || !h->multi || !h->easy) {
-        otter_http_free(h);
+        otter_fetch_free(h);
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     }
     *out = h;
@@ -190,7 +190,7 @@ int otter_http_new(const otter_http_opts *o, otter_http **out, otter_err *err)
 }
 
 /* (Re)starts the transfer from the first byte we do not have yet. */
-static int start_attempt(otter_http *h, otter_err *err)
+static int start_attempt(otter_fetch *h, otter_err *err)
 {
     CURL *e = h->easy;
     uint64_t from = h->offset + h->len;
@@ -255,7 +255,7 @@ static int start_attempt(otter_http *h, otter_err *err)
 }
 
 /* Failures that another attempt cannot fix: report them at once. */
-static int final_failure(otter_http *h, CURLcode rc, otter_err *err)
+static int final_failure(otter_fetch *h, CURLcode rc, otter_err *err)
 {
     long status = 0;
     switch (rc) {
@@ -290,7 +290,7 @@ static void sleep_ms(long ms)
 }
 
 /* A finished attempt: end of body, a final error, or a retry. */
-static int attempt_done(otter_http *h, CURLcode rc, otter_err *err)
+static int attempt_done(otter_fetch *h, CURLcode rc, otter_err *err)
 {
     if (h->failed)
         return h->fail.code; /* set by a callback */
@@ -318,9 +318,9 @@ static int attempt_done(otter_http *h, CURLcode rc, otter_err *err)
     return start_attempt(h, err);
 }
 
-ssize_t otter_http_read(void *ctx, void *out, size_t want, otter_err *err)
+ssize_t otter_fetch_read(void *ctx, void *out, size_t want, otter_err *err)
 {
-    otter_http *h = ctx;
+    otter_fetch *h = ctx;
     if (h->failed) {
         if (err)
             *err = h->fail;
@@ -376,22 +376,22 @@ ssize_t otter_http_read(void *ctx, void *out, size_t want, otter_err *err)
     return (ssize_t)n;
 }
 
-uint64_t otter_http_offset(const otter_http *h)
+uint64_t otter_fetch_offset(const otter_fetch *h)
 {
     return h->offset;
 }
 
-unsigned otter_http_resumes(const otter_http *h)
+unsigned otter_fetch_resumes(const otter_fetch *h)
 {
     return h->resumes;
 }
 
-int64_t otter_http_total(const otter_http *h)
+int64_t otter_fetch_total(const otter_fetch *h)
 {
     return h->total;
 }
 
-void otter_http_free(otter_http *h)
+void otter_fetch_free(otter_fetch *h)
 {
     if (!h)
         return;

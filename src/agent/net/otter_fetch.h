@@ -2,7 +2,7 @@
 /*
  * A resumable HTTP(S) byte source for the package reader, over libcurl.
  *
- * It is a pull source (otter_http_read matches otter_pkg_read_fn): the
+ * It is a pull source (otter_fetch_read matches otter_pkg_read_fn): the
  * install pipeline asks for bytes and the source drives libcurl until it
  * has some. A dropped or stalled connection is retried from the last byte
  * handed out with an HTTP Range request (If-Range on the first response's
@@ -12,10 +12,10 @@
  *
  * TLS failures (bad certificate, wrong CA, pin mismatch) and HTTP errors
  * other than 408/429/5xx are final: no retry, and no body byte is delivered.
- * Memory is fixed: one receive buffer of OTTER_HTTP_BUFFER bytes.
+ * Memory is fixed: one receive buffer of OTTER_FETCH_BUFFER bytes.
  */
-#ifndef OTTER_HTTP_H
-#define OTTER_HTTP_H
+#ifndef OTTER_FETCH_H
+#define OTTER_FETCH_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,9 +23,9 @@
 
 #include "otter_err.h"
 
-#define OTTER_HTTP_BUFFER (256 * 1024)
+#define OTTER_FETCH_BUFFER (256 * 1024)
 
-typedef struct otter_http_opts {
+typedef struct otter_fetch_opts {
     const char *url;
     const char *ca_file;        /* NULL: the system's CA store */
     const char *pinned_pubkey;  /* "sha256//BASE64[;sha256//BASE64...]" or NULL */
@@ -38,26 +38,26 @@ typedef struct otter_http_opts {
     unsigned max_retries;       /* reconnects after the first attempt; 0 means none */
     long max_recv_speed;        /* bytes per second, 0: unlimited */
     long retry_delay_ms;        /* first back-off; doubles up to 5 s; 0: 200 */
-} otter_http_opts;
+} otter_fetch_opts;
 
-typedef struct otter_http otter_http;
+typedef struct otter_fetch otter_http;
 
 /* Prepares a transfer (nothing is sent yet). Copies what it needs from o. Caller frees. */
-int otter_http_new(const otter_http_opts *o, otter_http **out, otter_err *err);
+int otter_fetch_new(const otter_fetch_opts *o, otter_fetch **out, otter_err *err);
 
 /*
  * Reads up to len body bytes: the count, 0 at the end of the body, or a
  * negative otter_code (OTTER_EIO for network and HTTP failures after the
  * retries, OTTER_ESIG for TLS verification or pin failures).
  */
-ssize_t otter_http_read(void *http, void *buf, size_t len, otter_err *err);
+ssize_t otter_fetch_read(void *http, void *buf, size_t len, otter_err *err);
 
 /* Body bytes delivered so far, and how many times the transfer was resumed. */
-uint64_t otter_http_offset(const otter_http *h);
-unsigned otter_http_resumes(const otter_http *h);
+uint64_t otter_fetch_offset(const otter_fetch *h);
+unsigned otter_fetch_resumes(const otter_fetch *h);
 /* The total size announced by the server (Content-Length/Content-Range), or -1. */
-int64_t otter_http_total(const otter_http *h);
+int64_t otter_fetch_total(const otter_fetch *h);
 
-void otter_http_free(otter_http *h);
+void otter_fetch_free(otter_fetch *h);
 
 #endif
