@@ -40,7 +40,7 @@ typedef struct otter_fetch_opts {
     long retry_delay_ms;        /* first back-off; doubles up to 5 s; 0: 200 */
 } otter_fetch_opts;
 
-typedef struct otter_fetch otter_http;
+typedef struct otter_fetch otter_fetch;
 
 /* Prepares a transfer (nothing is sent yet). Copies what it needs from o. Caller frees. */
 int otter_fetch_new(const otter_fetch_opts *o, otter_fetch **out, otter_err *err);
