@@ -97,6 +97,8 @@ static int valid_slot_name(const char *s)
  */
 static void check_section_line(struct parse *p, const char *line)
 {
+    if (p->line == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+        line += 3; /* inih skips a UTF-8 BOM too */
     while (*line == ' ' || *line == '\t')
         line++;
     if (*line != '[')

@@ -97,6 +97,20 @@ static void test_unknown_and_duplicates(void **state)
                    "agent.conf:22: syntax error (expected [section] or key = value)");
 }
 
+static void test_bom_and_crlf(void **state)
+{
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    const char *text = "\xEF\xBB\xBF[slot.rootfs]\r\na = /a\r\nb = /b\r\n[device]\r\n"
+                       "product = p\r\nmodel = m ; inline comment\r\n[boot]\r\n"
+                       "backend = file\r\npath = /e\r\n";
+    assert_otter_ok(parse(text, &c, &err), err);
+    assert_string_equal(c->slots[0].name, "rootfs");
+    assert_string_equal(c->slots[0].b, "/b");
+    assert_string_equal(c->model, "m");
+    otter_agent_conf_free(c);
+}
+
 static void test_bad_values(void **state)
 {
     expect_refusal(with("[slot.kernel]\na = /k-a\nb = /k-b\nhandler = zip\n"),
@@ -170,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_config_and_defaults),
         cmocka_unit_test(test_unknown_and_duplicates),
+        cmocka_unit_test(test_bom_and_crlf),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_limits),
         cmocka_unit_test(test_file_wrapper),

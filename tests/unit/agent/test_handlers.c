@@ -95,6 +95,11 @@ static void test_raw_file_slot(void **state)
     free(slurp(slot, &len));
     assert_int_equal(len, 0);
 
+    snprintf(want, sizeof want, "raw handler: %s/missing: cannot open: No such file or directory",
+             dir);
+    snprintf(slot, sizeof slot, "%s/missing", dir);
+    assert_otter_error(otter_handler_open("raw", slot, 1, &h, &err), err, OTTER_EIO, want);
+    assert_false(exists(slot));
     snprintf(want, sizeof want, "raw handler: %s: cannot open: Is a directory", dir);
     assert_otter_error(otter_handler_open("raw", dir, 1, &h, &err), err, OTTER_EIO, want);
     assert_otter_error(otter_handler_open("raw", "/dev/null", 1, &h, &err), err, OTTER_EUSAGE,
@@ -239,6 +244,7 @@ static void test_archive_hostile(void **state)
                    "tar entry 'victim': tar entry '../outside': '..' in hardlink target refused");
     expect_hostile("hard-abs.tar",
                    "tar entry 'victim': tar entry '/etc/passwd': absolute hardlink target refused");
+    expect_hostile("hard-to-sym.tar", "tar entry 'top': hardlink to symlink 'a/b/link' refused");
     expect_hostile("device.tar",
                    "tar entry 'dev/null': only files, directories and links are allowed");
     expect_hostile("fifo.tar", "tar entry 'pipe': only files, directories and links are allowed");

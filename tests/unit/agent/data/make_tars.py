@@ -51,6 +51,8 @@ def main():
         "sym-up.tar": [("a", "dir"), ("a/escape", "sym", b"", "../../outside")],
         "hard-up.tar": [("victim", "hard", b"", "../outside")],
         "hard-abs.tar": [("victim", "hard", b"", "/etc/passwd")],
+        "hard-to-sym.tar": [("a", "dir"), ("a/b", "dir"), ("a/b/link", "sym", b"", "../../x"),
+                            ("top", "hard", b"", "a/b/link")],
         "device.tar": [("dev", "dir"), ("dev/null", "chr", b"")],
         "fifo.tar": [("pipe", "fifo", b"")],
         "through-link.tar": [("sub", "dir"), ("link", "sym", b"", "sub"),
