@@ -367,3 +367,8 @@ const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const
             return &conf->slots[i];
     return NULL;
 }
+
+const char *otter_agent_conf_slot_path(const otter_slot_conf *s, int side)
+{
+    return side == 0 ? s->a : side == 1 ? s->b : NULL;
+}

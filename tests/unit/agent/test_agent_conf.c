@@ -53,6 +53,8 @@ static void test_good_config_and_defaults(void **state)
     assert_string_equal(s->a, "/dev/mmcblk0p2");
     assert_string_equal(s->b, "/dev/mmcblk0p3");
     assert_string_equal(s->handler, "raw");
+    assert_string_equal(otter_agent_conf_slot_path(s, 1), "/dev/mmcblk0p3");
+    assert_null(otter_agent_conf_slot_path(s, 2));
     s = otter_agent_conf_slot(c, "app");
     assert_non_null(s);
     assert_string_equal(s->handler, "archive");
