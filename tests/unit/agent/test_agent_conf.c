@@ -90,6 +90,8 @@ static void test_unknown_and_duplicates(void **state)
     expect_refusal("[device]\nproduct = x\nproduct = y\n",
                    "agent.conf:3: [device] duplicate key 'product'");
     expect_refusal("product = x\n", "agent.conf:1: key 'product' outside any section");
+    expect_refusal("[device]\nproduct = x\n  y\n",
+                   "agent.conf:3: [device] product: continuation lines are not supported");
     expect_refusal(with("[slot.Root FS]\n"),
                    "agent.conf:22: bad slot name 'Root FS' (1-32 of a-z 0-9 _ -)");
     expect_refusal(with("[ device ]\n"), "agent.conf:22: unknown section [ device ]");
