@@ -2,6 +2,7 @@
 #include "otter_test.h"
 #include "otter_file.h"
 #include "otter_handler.h"
+#include "tar_build.h"
 
 #include <sys/stat.h>
 
@@ -138,19 +139,15 @@ static void test_file_handler_atomic(void **state)
     assert_false(exists(tmp));
 }
 
-/* Builds the tars once per run with Python's tarfile (hostile ones included). */
+/* Builds the tars once per run (hostile ones included). */
 static const char *tars(void)
 {
     static char dir[PATH_MAX];
     if (dir[0])
         return dir;
     snprintf(dir, sizeof dir, "%s", otter_test_dir("handler_tars"));
-    const char *src = getenv("OTTER_SOURCE_DIR");
-    char cmd[PATH_MAX * 2 + 64];
-    snprintf(cmd, sizeof cmd, "python3 '%s/tests/unit/agent/data/make_tars.py' '%s'",
-             src ? src : ".", dir);
-    if (system(cmd) != 0)
-        fail_msg("cannot build test tars: %s", cmd);
+    if (tar_build_all(dir) != 0)
+        fail_msg("cannot build the test tars in %s", dir);
     return dir;
 }
 
