@@ -63,6 +63,7 @@ struct parse {
     uint32_t seen_keys;                                  /* global keys, by table index */
     uint32_t seen_slot_keys[OTTER_AGENT_CONF_MAX_SLOTS]; /* slot keys, by table index */
     uint32_t seen_sections;
+    int indented; /* the current line starts with blanks: maybe an inih continuation */
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct parse *p, int code, const char *fmt,
@@ -97,6 +98,8 @@ static int valid_slot_name(const char *s)
  */
 static void check_section_line(struct parse *p, const char *line)
 {
+    if (p->line == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+        line += 3; /* inih skips a UTF-8 BOM too */
     while (*line == ' ' || *line == '\t')
         line++;
     if (*line != '[')
@@ -163,6 +166,7 @@ static char *reader(char *str, int num, void *stream)
     memcpy(str, start, n);
     str[n] = '\0';
     p->pos += n;
+    p->indented = str[0] == ' ' || str[0] == '\t';
     check_section_line(p, str);
     return p->failed ? NULL : str;
 }
@@ -242,7 +246,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
         if (strcmp(keys[i].section, want) != 0 || strcmp(keys[i].key, key) != 0)
             continue;
         if (*seen & (1u << i)) {
-            fail(p, OTTER_EFORMAT, "[%s] duplicate key '%s'", section, key);
+            if (p->indented) /* inih hands us a continuation line as the same key again */
+                fail(p, OTTER_EFORMAT, "[%s] %s: continuation lines are not supported", section,
+                     key);
+            else
+                fail(p, OTTER_EFORMAT, "[%s] duplicate key '%s'", section, key);
             return 0;
         }
         *seen |= 1u << i;
@@ -364,4 +372,9 @@ const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const
         if (strcmp(conf->slots[i].name, name) == 0)
             return &conf->slots[i];
     return NULL;
+}
+
+const char *otter_agent_conf_slot_path(const otter_slot_conf *s, int side)
+{
+    return side == 0 ? s->a : side == 1 ? s->b : NULL;
 }

@@ -67,4 +67,7 @@ void otter_agent_conf_free(otter_agent_conf *conf);
 /* The slot class called name, or NULL. Borrowed from conf. */
 const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const char *name);
 
+/* The path of side 0 (A) or 1 (B) of slot class s, or NULL for another side. Borrowed. */
+const char *otter_agent_conf_slot_path(const otter_slot_conf *s, int side);
+
 #endif

@@ -10,7 +10,7 @@
  *
  * Hostile tars: every entry is checked by us (no absolute path, no ".."
  * component, symlink targets that stay inside the slot, hardlink targets
- * inside the slot, only files, directories and links) before libarchive
+ * inside the slot and not symlinks, only files, directories and links) before libarchive
  * sees it, and libarchive extracts with ARCHIVE_EXTRACT_SECURE_SYMLINKS
  * and ARCHIVE_EXTRACT_SECURE_NODOTDOT on top. Entries are rewritten to
  * absolute paths under the slot's real path (a thread cannot chdir on its
@@ -132,12 +132,22 @@ static int vet_entry(struct archive_ctx *c, struct archive_entry *e, otter_err *
                              name);
     }
     char full[PATH_MAX];
-    snprintf(full, sizeof full, "%s/%s", c->dir, name);
-    archive_entry_copy_pathname(e, full);
     if (hard) {
+        /*
+         * link() does not follow symlinks: a hardlink to an in-slot symlink
+         * would re-anchor its relative target at another depth, out of the
+         * slot. Only links to what is not a symlink are allowed.
+         */
+        struct stat st;
         snprintf(full, sizeof full, "%s/%s", c->dir, hard);
+        if (lstat(full, &st) == 0 && S_ISLNK(st.st_mode))
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "tar entry '%.200s': hardlink to symlink '%.200s' refused", name,
+                                 hard);
         archive_entry_copy_hardlink(e, full);
     }
+    snprintf(full, sizeof full, "%s/%s", c->dir, name);
+    archive_entry_copy_pathname(e, full);
     return 0;
 }
 

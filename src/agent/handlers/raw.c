@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The "raw" handler: the image goes byte for byte to a block device or a
- * regular file (a file-backed slot). The first HEAD bytes are kept in
+ * regular file (a file-backed slot), which must already exist. The first HEAD bytes are kept in
  * memory and written last, after everything else is on disk: until then
  * the slot starts with zeros (a regular file is truncated, a device gets
  * its head zeroed at open), so a power cut mid-write never leaves a slot
@@ -88,7 +88,8 @@ static int raw_open(void **out, const char *target, uint64_t declared_size, otte
     if (!c)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     snprintf(c->path, sizeof c->path, "%s", target);
-    c->fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    /* Never created: a missing /dev/mmcblk0p3 must not become a file in /dev. */
+    c->fd = open(target, O_WRONLY | O_CLOEXEC);
     if (c->fd < 0) {
         int e = errno;
         free(c);

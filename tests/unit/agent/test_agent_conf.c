@@ -53,6 +53,8 @@ static void test_good_config_and_defaults(void **state)
     assert_string_equal(s->a, "/dev/mmcblk0p2");
     assert_string_equal(s->b, "/dev/mmcblk0p3");
     assert_string_equal(s->handler, "raw");
+    assert_string_equal(otter_agent_conf_slot_path(s, 1), "/dev/mmcblk0p3");
+    assert_null(otter_agent_conf_slot_path(s, 2));
     s = otter_agent_conf_slot(c, "app");
     assert_non_null(s);
     assert_string_equal(s->handler, "archive");
@@ -88,6 +90,8 @@ static void test_unknown_and_duplicates(void **state)
     expect_refusal("[device]\nproduct = x\nproduct = y\n",
                    "agent.conf:3: [device] duplicate key 'product'");
     expect_refusal("product = x\n", "agent.conf:1: key 'product' outside any section");
+    expect_refusal("[device]\nproduct = x\n  y\n",
+                   "agent.conf:3: [device] product: continuation lines are not supported");
     expect_refusal(with("[slot.Root FS]\n"),
                    "agent.conf:22: bad slot name 'Root FS' (1-32 of a-z 0-9 _ -)");
     expect_refusal(with("[ device ]\n"), "agent.conf:22: unknown section [ device ]");
@@ -95,6 +99,20 @@ static void test_unknown_and_duplicates(void **state)
                    "agent.conf:22: syntax error (expected [section] or key = value)");
     expect_refusal(with("[slot.x\n"),
                    "agent.conf:22: syntax error (expected [section] or key = value)");
+}
+
+static void test_bom_and_crlf(void **state)
+{
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    const char *text = "\xEF\xBB\xBF[slot.rootfs]\r\na = /a\r\nb = /b\r\n[device]\r\n"
+                       "product = p\r\nmodel = m ; inline comment\r\n[boot]\r\n"
+                       "backend = file\r\npath = /e\r\n";
+    assert_otter_ok(parse(text, &c, &err), err);
+    assert_string_equal(c->slots[0].name, "rootfs");
+    assert_string_equal(c->slots[0].b, "/b");
+    assert_string_equal(c->model, "m");
+    otter_agent_conf_free(c);
 }
 
 static void test_bad_values(void **state)
@@ -170,6 +188,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_config_and_defaults),
         cmocka_unit_test(test_unknown_and_duplicates),
+        cmocka_unit_test(test_bom_and_crlf),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_limits),
         cmocka_unit_test(test_file_wrapper),

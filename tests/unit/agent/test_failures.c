@@ -139,6 +139,7 @@ static void test_handler_finish_failures(void **state)
 
     /* raw: the body's fsync fails; the slot must not keep a valid-looking image. */
     otter_handler *h = NULL;
+    assert_otter_ok(otter_file_write_atomic(raw, "", 0, 0600, &err), err);
     assert_otter_ok(otter_handler_open("raw", raw, sizeof img, &h, &err), err);
     assert_otter_ok(otter_handler_write(h, img, sizeof img, &err), err);
     fail_fsync_in = 0;

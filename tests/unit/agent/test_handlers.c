@@ -2,6 +2,7 @@
 #include "otter_test.h"
 #include "otter_file.h"
 #include "otter_handler.h"
+#include "tar_build.h"
 
 #include <sys/stat.h>
 
@@ -95,6 +96,11 @@ static void test_raw_file_slot(void **state)
     free(slurp(slot, &len));
     assert_int_equal(len, 0);
 
+    snprintf(want, sizeof want, "raw handler: %s/missing: cannot open: No such file or directory",
+             dir);
+    snprintf(slot, sizeof slot, "%s/missing", dir);
+    assert_otter_error(otter_handler_open("raw", slot, 1, &h, &err), err, OTTER_EIO, want);
+    assert_false(exists(slot));
     snprintf(want, sizeof want, "raw handler: %s: cannot open: Is a directory", dir);
     assert_otter_error(otter_handler_open("raw", dir, 1, &h, &err), err, OTTER_EIO, want);
     assert_otter_error(otter_handler_open("raw", "/dev/null", 1, &h, &err), err, OTTER_EUSAGE,
@@ -133,19 +139,15 @@ static void test_file_handler_atomic(void **state)
     assert_false(exists(tmp));
 }
 
-/* Builds the tars once per run with Python's tarfile (hostile ones included). */
+/* Builds the tars once per run (hostile ones included). */
 static const char *tars(void)
 {
     static char dir[PATH_MAX];
     if (dir[0])
         return dir;
     snprintf(dir, sizeof dir, "%s", otter_test_dir("handler_tars"));
-    const char *src = getenv("OTTER_SOURCE_DIR");
-    char cmd[PATH_MAX * 2 + 64];
-    snprintf(cmd, sizeof cmd, "python3 '%s/tests/unit/agent/data/make_tars.py' '%s'",
-             src ? src : ".", dir);
-    if (system(cmd) != 0)
-        fail_msg("cannot build test tars: %s", cmd);
+    if (tar_build_all(dir) != 0)
+        fail_msg("cannot build the test tars in %s", dir);
     return dir;
 }
 
@@ -239,6 +241,7 @@ static void test_archive_hostile(void **state)
                    "tar entry 'victim': tar entry '../outside': '..' in hardlink target refused");
     expect_hostile("hard-abs.tar",
                    "tar entry 'victim': tar entry '/etc/passwd': absolute hardlink target refused");
+    expect_hostile("hard-to-sym.tar", "tar entry 'top': hardlink to symlink 'a/b/link' refused");
     expect_hostile("device.tar",
                    "tar entry 'dev/null': only files, directories and links are allowed");
     expect_hostile("fifo.tar", "tar entry 'pipe': only files, directories and links are allowed");
