@@ -39,6 +39,9 @@ static const struct key_def keys[] = {
     {"boot", "path", K_PATH, NULL, 0, 0, NULL, C(boot_path)},
     /* One digit: U-Boot's setexpr counts in hex, so 10 and up would go wrong there. */
     {"boot", "tries", K_INT, "3", 1, 9, NULL, C(boot_tries)},
+    /* The kernel command line carries otter.slot=A|B (or rauc.slot=); a
+     * simulated device points this at a file its boot simulator writes. */
+    {"boot", "cmdline", K_PATH, "/proc/cmdline", 0, 0, NULL, C(boot_cmdline)},
     {"health", "command", K_STR, "", 0, 0, NULL, C(health_command)},
     {"health", "timeout", K_INT, "60", 1, 3600, NULL, C(health_timeout)},
     {"reboot", "command", K_STR, "/sbin/reboot", 0, 0, NULL, C(reboot_command)},

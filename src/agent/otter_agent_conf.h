@@ -38,6 +38,7 @@ typedef struct otter_agent_conf {
     char *boot_backend;     /* [boot] backend: "file", "grub" or "uboot" */
     char *boot_path;        /* [boot] path: env file, grubenv or fw_env.config */
     long boot_tries;        /* [boot] tries */
+    char *boot_cmdline;     /* [boot] cmdline: where the bootloader says which slot booted */
     char *health_command;   /* [health] command, "" = no check */
     long health_timeout;    /* [health] timeout, seconds */
     char *reboot_command;   /* [reboot] command */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_file.h"
+#include "otter_crash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -127,12 +128,15 @@ int otter_file_write_atomic(const char *path, const void *data, size_t len, mode
     if (fd < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", tmp);
     int ret = otter_file_write_full(fd, data, len, tmp, err);
+    otter_crash_point("atomic-written");
     if (ret == 0 && fsync(fd) < 0)
         ret = otter_err_sys(err, OTTER_EIO, errno, "%s: fsync failed", tmp);
     if (close(fd) < 0 && ret == 0)
         ret = otter_err_sys(err, OTTER_EIO, errno, "%s: close failed", tmp);
+    otter_crash_point("atomic-synced");
     if (ret == 0 && rename(tmp, path) < 0)
         ret = otter_err_sys(err, OTTER_EIO, errno, "%s: rename to %s failed", tmp, path);
+    otter_crash_point("atomic-renamed");
     if (ret != 0) {
         unlink(tmp);
         return ret;

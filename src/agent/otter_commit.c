@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_commit.h"
+#include "otter_bootchooser.h"
+#include "otter_crash.h"
+#include "otter_install.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int update_bootvars(otter_device *d, int slot, int good, otter_err *err)
+{
+    otter_bootvars v;
+    int tries = (int)d->conf->boot_tries;
+    int ret = otter_boot_read_vars(d->boot, tries, &v, err);
+    if (ret)
+        return ret;
+    if (good)
+        otter_bootchooser_mark_good(&v, slot, tries);
+    else
+        otter_bootchooser_mark_bad(&v, slot);
+    return otter_boot_write_vars(d->boot, &v, err);
+}
+
+static int record_failure(otter_device *d, const char *reason, otter_err *err)
+{
+    otter_state_pending *p = &d->state->pending;
+    int ret = update_bootvars(d, p->slot, 0, err);
+    otter_crash_point("commit-marked-bad");
+    if (!ret)
+        ret = otter_state_set_result(d->state, OTTER_RESULT_FAILURE, p->version, reason,
+                                     otter_device_now(), err);
+    if (!ret) {
+        otter_state_clear_pending(d->state);
+        ret = otter_device_save_state(d, err);
+    }
+    return ret;
+}
+
+static int commit(otter_device *d, otter_err *err)
+{
+    otter_state_pending *p = &d->state->pending;
+    int ret = otter_rollback_raise(d->rollback, p->security_version, err);
+    otter_crash_point("commit-counter");
+    if (!ret)
+        ret = update_bootvars(d, p->slot, 1, err);
+    otter_crash_point("commit-marked-good");
+    if (!ret)
+        ret = otter_state_set_result(d->state, OTTER_RESULT_SUCCESS, p->version, "",
+                                     otter_device_now(), err);
+    if (!ret) {
+        otter_state_clear_pending(d->state);
+        ret = otter_device_save_state(d, err);
+    }
+    return ret;
+}
+
+int otter_commit_boot_check(otter_device *d, int *outcome, otter_err *err)
+{
+    otter_state_pending *p = &d->state->pending;
+    *outcome = OTTER_CHECK_NOTHING;
+    if (d->state->booted != d->booted) {
+        /* Keep the state's idea of the running slot true to the bootloader. */
+        d->state->booted = d->booted;
+        if (!p->present) {
+            int ret = otter_device_save_state(d, err);
+            if (ret)
+                return ret;
+        }
+    }
+    if (!p->present) {
+        /* A normal boot of a good system: give its try counter back, as the
+         * bootloader script counts every boot down. Written only when it
+         * changed, to spare the flash holding the environment. */
+        otter_bootvars v;
+        int tries = (int)d->conf->boot_tries;
+        int ret = otter_boot_read_vars(d->boot, tries, &v, err);
+        if (!ret && v.left[d->booted] != tries) {
+            otter_bootchooser_mark_good(&v, d->booted, tries);
+            ret = otter_boot_write_vars(d->boot, &v, err);
+        }
+        return ret;
+    }
+    char reason[256];
+    if (p->slot != d->booted) {
+        snprintf(reason, sizeof reason,
+                 "slot %c did not boot (tries ran out or verified boot refused it); running slot %c",
+                 otter_bootchooser_letter(p->slot), otter_bootchooser_letter(d->booted));
+        *outcome = OTTER_CHECK_FAILED;
+        return record_failure(d, reason, err);
+    }
+    if (d->conf->health_command[0]) {
+        int rc = otter_install_run_command(d->conf->health_command, d->conf->health_timeout,
+                                           p->slot, p->version);
+        if (rc != 0) {
+            snprintf(reason, sizeof reason, "health check failed (%s %d) on slot %c",
+                     rc == 124 ? "timed out, status" : "exit status", rc,
+                     otter_bootchooser_letter(p->slot));
+            *outcome = OTTER_CHECK_FAILED;
+            int ret = record_failure(d, reason, err);
+            if (!ret && d->conf->reboot_command[0])
+                otter_install_run_command(d->conf->reboot_command, 60, 1 - p->slot, "");
+            return ret;
+        }
+    }
+    *outcome = OTTER_CHECK_COMMITTED;
+    return commit(d, err);
+}
+
+int otter_commit_mark_good(otter_device *d, otter_err *err)
+{
+    otter_state_pending *p = &d->state->pending;
+    if (!p->present)
+        return otter_err_set(err, OTTER_ESTATE, "no update is pending");
+    if (p->slot != d->booted)
+        return otter_err_set(err, OTTER_ESTATE,
+                             "the pending update is in slot %c but slot %c is running",
+                             otter_bootchooser_letter(p->slot), otter_bootchooser_letter(d->booted));
+    return commit(d, err);
+}
+
+int otter_commit_rollback(otter_device *d, int no_reboot, otter_err *err)
+{
+    int other = 1 - d->booted;
+    const otter_state_slot *s = &d->state->slots[other];
+    uint64_t counter = 0;
+    int ret = otter_rollback_get(d->rollback, &counter, err);
+    if (ret)
+        return ret;
+    if (d->state->pending.present)
+        return otter_err_set(err, OTTER_ESTATE, "an update is pending: run boot-check first");
+    if (!s->present)
+        return otter_err_set(err, OTTER_ESTATE, "slot %c holds no known system",
+                             otter_bootchooser_letter(other));
+    if (s->security_version < counter)
+        return otter_err_set(err, OTTER_EROLLBACK,
+                             "slot %c has security version %llu, below the counter %llu",
+                             otter_bootchooser_letter(other),
+                             (unsigned long long)s->security_version, (unsigned long long)counter);
+    otter_bootvars v;
+    int tries = (int)d->conf->boot_tries;
+    ret = otter_boot_read_vars(d->boot, tries, &v, err);
+    if (!ret) {
+        otter_bootchooser_activate(&v, other, tries);
+        otter_bootchooser_mark_good(&v, other, tries);
+        ret = otter_boot_write_vars(d->boot, &v, err);
+    }
+    if (!ret && !no_reboot && d->conf->reboot_command[0])
+        otter_install_run_command(d->conf->reboot_command, 60, other, s->version);
+    return ret;
+}

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_install.h"
+#include "otter_bootchooser.h"
+#include "otter_crash.h"
+#include "otter_digest.h"
+#include "otter_handler.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Step 1: everything about the package that can be judged before writing. */
+static int check_package(otter_device *d, const otter_manifest *m, const otter_install_opts *o,
+                         otter_err *err)
+{
+    int ret = otter_manifest_check_device(m, d->conf->product, d->conf->model, err);
+    if (ret)
+        return ret;
+    uint64_t counter = 0;
+    ret = otter_rollback_get(d->rollback, &counter, err);
+    if (ret)
+        return ret;
+    if ((uint64_t)m->security_version < counter)
+        return otter_err_set(err, OTTER_EROLLBACK,
+                             "security version %lld is below the device's counter %llu "
+                             "(downgrade refused)",
+                             (long long)m->security_version, (unsigned long long)counter);
+    if (!o->factory) {
+        if (d->state->pending.present)
+            return otter_err_set(err, OTTER_ESTATE,
+                                 "an update to slot %c is waiting for its reboot; reboot or "
+                                 "run boot-check first",
+                                 otter_bootchooser_letter(d->state->pending.slot));
+        const otter_state_slot *running = &d->state->slots[d->booted];
+        if (!o->force && running->present && strcmp(running->version, m->version) == 0)
+            return otter_err_set(err, OTTER_ESTATE,
+                                 "version %s is already running (use --force to reinstall)",
+                                 m->version);
+    }
+    for (size_t i = 0; i < m->image_count; i++) {
+        const otter_manifest_image *img = &m->images[i];
+        const otter_slot_conf *s = otter_agent_conf_slot(d->conf, img->target);
+        if (!s)
+            return otter_err_set(err, OTTER_ECOMPAT, "image %s: this device has no slot class %s",
+                                 img->name, img->target);
+        if (strcmp(s->handler, img->handler) != 0)
+            return otter_err_set(err, OTTER_ECOMPAT,
+                                 "image %s: handler %s does not fit slot class %s (%s)",
+                                 img->name, img->handler, s->name, s->handler);
+    }
+    /* A/B switches every slot class at once: each needs its new copy. */
+    for (size_t i = 0; i < d->conf->n_slots; i++) {
+        int found = 0;
+        for (size_t j = 0; j < m->image_count; j++)
+            found |= strcmp(m->images[j].target, d->conf->slots[i].name) == 0;
+        if (!found)
+            return otter_err_set(err, OTTER_ECOMPAT, "package has no image for slot class %s",
+                                 d->conf->slots[i].name);
+    }
+    return 0;
+}
+
+/* Step 2 for one image: stream it into the slot; abort invalidates the slot. */
+static int write_image(otter_device *d, otter_pkg_reader *r, const otter_manifest_image *img,
+                       int side, const otter_install_opts *o, uint64_t *total, otter_err *err)
+{
+    const char *path = otter_device_slot_path(d, img->target, side);
+    otter_handler *h = NULL;
+    int ret = otter_handler_open(img->handler, path, img->size, &h, err);
+    if (ret)
+        return otter_err_prefix(err, "image %s: slot %c", img->name,
+                                otter_bootchooser_letter(side));
+    uint64_t done = 0;
+    const void *data;
+    size_t len;
+    while ((ret = otter_pkg_read_chunk(r, &data, &len, err)) == 1) {
+        ret = otter_handler_write(h, data, len, err);
+        if (ret) {
+            otter_err_prefix(err, "image %s: slot %c", img->name, otter_bootchooser_letter(side));
+            break;
+        }
+        otter_crash_bytes("install-write", *total + done, *total + done + len);
+        done += len;
+        if (o->progress)
+            o->progress(o->progress_ctx, img->name, done, img->size);
+    }
+    if (ret) {
+        otter_handler_abort(h);
+        return ret;
+    }
+    /* The core matched size and SHA-256: now the slot may become durable. */
+    ret = otter_handler_finish(h, err);
+    if (ret)
+        return otter_err_prefix(err, "image %s: slot %c", img->name, otter_bootchooser_letter(side));
+    *total += done;
+    otter_crash_point("install-image-done");
+    return 0;
+}
+
+/* Step 3: record, then activate. The order matters for power loss (docs/agent.md). */
+static int record_and_activate(otter_device *d, const otter_manifest *m, const char *manifest_sha,
+                               int side, const otter_install_opts *o, otter_err *err)
+{
+    otter_state_image images[OTTER_STATE_MAX_IMAGES];
+    if (m->image_count > OTTER_STATE_MAX_IMAGES)
+        return otter_err_set(err, OTTER_EFORMAT, "more than %d images", OTTER_STATE_MAX_IMAGES);
+    for (size_t i = 0; i < m->image_count; i++) {
+        images[i].name = (char *)m->images[i].name;
+        images[i].target = (char *)m->images[i].target;
+        memcpy(images[i].sha256, m->images[i].sha256, sizeof images[i].sha256);
+        images[i].size = m->images[i].size;
+    }
+    uint64_t secver = (uint64_t)m->security_version;
+    int64_t now = otter_device_now();
+    int ret = otter_state_set_slot(d->state, side, m->version, secver, manifest_sha, images,
+                                   m->image_count, err);
+    if (!ret && o->factory) {
+        d->state->booted = side;
+        ret = otter_state_set_result(d->state, OTTER_RESULT_SUCCESS, m->version, "", now, err);
+    } else if (!ret) {
+        ret = otter_state_set_pending(d->state, side, m->version, secver, manifest_sha, now, err);
+    }
+    if (!ret)
+        ret = otter_device_save_state(d, err);
+    otter_crash_point("install-recorded");
+    otter_bootvars v;
+    int tries = (int)d->conf->boot_tries;
+    if (!ret)
+        ret = otter_boot_read_vars(d->boot, tries, &v, err);
+    if (!ret) {
+        otter_bootchooser_activate(&v, side, tries);
+        ret = otter_boot_write_vars(d->boot, &v, err);
+    }
+    otter_crash_point("install-activated");
+    if (!ret && o->factory)
+        ret = otter_rollback_raise(d->rollback, secver, err);
+    return ret;
+}
+
+int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const char *name,
+                         const otter_install_opts *o, otter_install_result *res, otter_err *err)
+{
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    const otter_manifest_image *img = NULL;
+    int side = o->factory ? OTTER_SLOT_A : 1 - d->booted;
+    uint64_t total = 0;
+    int ret = otter_pkg_reader_new(fn, ctx, name, OTTER_PKG_HASH_THREAD, &r, err);
+    if (!ret)
+        ret = otter_pkg_read_manifest(r, d->trust, &m, NULL, err);
+    if (!ret && (ret = check_package(d, m, o, err)) != 0)
+        otter_err_prefix(err, "%s", name);
+    while (!ret && (ret = otter_pkg_next_image(r, &img, err)) == 1)
+        ret = write_image(d, r, img, side, o, &total, err);
+    if (ret) {
+        if (!strstr(err->msg, name))
+            otter_err_prefix(err, "%s", name);
+        goto out;
+    }
+    size_t mlen = 0;
+    const char *mbytes = otter_pkg_manifest_bytes(r, &mlen);
+    char manifest_sha[OTTER_SHA256_HEX_LEN + 1];
+    otter_sha256_hex(mbytes, mlen, manifest_sha);
+    ret = record_and_activate(d, m, manifest_sha, side, o, err);
+    if (ret)
+        goto out;
+    if (res) {
+        res->slot = side;
+        snprintf(res->version, sizeof res->version, "%s", m->version);
+        res->security_version = m->security_version;
+        res->bytes = total;
+    }
+    if (!o->no_reboot && !o->factory && d->conf->reboot_command[0]) {
+        int rc = otter_install_run_command(d->conf->reboot_command, 60, side, m->version);
+        if (rc != 0)
+            ret = otter_err_set(err, OTTER_EIO, "reboot command exited with %d", rc);
+    }
+out:
+    otter_pkg_reader_free(r);
+    return ret;
+}
+
+int otter_install_file(otter_device *d, const char *path, const otter_install_opts *o,
+                       otter_install_result *res, otter_err *err)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", path);
+    int ret = otter_install_stream(d, otter_install_file_read, f, path, o, res, err);
+    if (f != stdin)
+        fclose(f);
+    return ret;
+}
+
+ssize_t otter_install_file_read(void *ctx, void *buf, size_t len, otter_err *err)
+{
+    FILE *f = ctx;
+    size_t n = fread(buf, 1, len, f);
+    if (n == 0 && ferror(f))
+        return otter_err_sys(err, OTTER_EIO, errno, "read failed");
+    return (ssize_t)n;
+}
+
+int otter_install_run_command(const char *command, long timeout_seconds, int slot,
+                              const char *version)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return 127;
+    if (pid == 0) {
+        char letter[2] = {otter_bootchooser_letter(slot), '\0'};
+        setenv("OTTER_SLOT", letter, 1);
+        setenv("OTTER_VERSION", version ? version : "", 1);
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        _exit(127);
+    }
+    struct timespec step = {0, 20 * 1000 * 1000};
+    long waited_ms = 0;
+    for (;;) {
+        int status = 0;
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (w < 0 && errno != EINTR)
+            return 127;
+        if (waited_ms >= timeout_seconds * 1000) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return 124;
+        }
+        nanosleep(&step, NULL);
+        waited_ms += 20;
+    }
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The install: a package stream goes into the inactive A/B slot, in one
+ * verified pass, and only a fully verified package changes anything the
+ * device boots from.
+ *
+ *   1. verified manifest first (k-of-n signatures, product, model,
+ *      security_version >= counter, not the running version, no pending update,
+ *      an image for every slot class); nothing is written before this passes;
+ *   2. each image streams into its inactive slot while the core hashes it;
+ *      the first mismatch or short read aborts and invalidates the slot;
+ *   3. only after every image matched and the zip ended cleanly: the state
+ *      file records the new slot and the pending update (atomically), then
+ *      the boot variables put the new slot first with [boot] tries, then the
+ *      reboot command runs.
+ * A refused package leaves the active slot, the state file, the boot
+ * variables and the counter exactly as they were.
+ */
+#ifndef OTTER_INSTALL_H
+#define OTTER_INSTALL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "otter_device.h"
+#include "otter_err.h"
+#include "otter_pkg.h"
+
+/* Called as bytes reach the slot: image name, bytes done and total of that image. */
+typedef void (*otter_install_progress_fn)(void *ctx, const char *image, uint64_t done,
+                                          uint64_t total);
+
+typedef struct otter_install_opts {
+    int force;     /* allow installing the version that is running */
+    int no_reboot; /* leave the reboot to the caller */
+    int factory;   /* write slot A and commit it at once: flashing at manufacture */
+    otter_install_progress_fn progress;
+    void *progress_ctx;
+} otter_install_opts;
+
+typedef struct otter_install_result {
+    int slot; /* the slot written */
+    char version[OTTER_IDENT_MAX + 1];
+    int64_t security_version;
+    uint64_t bytes; /* installed bytes written */
+} otter_install_result;
+
+/* Installs the package read from fn/ctx (`name` in messages). res may be NULL. */
+int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const char *name,
+                         const otter_install_opts *o, otter_install_result *res, otter_err *err);
+
+/* Installs the package at path (an SD card, a USB stick, a download). */
+int otter_install_file(otter_device *d, const char *path, const otter_install_opts *o,
+                       otter_install_result *res, otter_err *err);
+
+/* The read callback over a FILE * (stdin or a file), for otter_install_stream. */
+ssize_t otter_install_file_read(void *ctx, void *buf, size_t len, otter_err *err);
+
+/* Runs a configured command through /bin/sh with OTTER_SLOT and OTTER_VERSION set;
+ * returns its exit status (128+signal when killed, 124 on timeout). */
+int otter_install_run_command(const char *command, long timeout_seconds, int slot,
+                              const char *version);
+
+#endif
