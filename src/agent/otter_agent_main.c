@@ -4,8 +4,8 @@
 #include "otter_bootsim.h"
 #include "otter_commit.h"
 #include "otter_device.h"
-#include "otter_fetch.h"
 #include "otter_install.h"
+#include "otter_source.h"
 #include "otter_status.h"
 
 #include <getopt.h>
@@ -79,8 +79,8 @@ static void show_progress(void *ctx, const char *image, uint64_t done, uint64_t 
                 "##############################", 30 - bar, "", percent);
         if (done == total)
             fputc('\n', stderr);
-    } else if (percent % 10 == 0) {
-        fprintf(stderr, "%s: %d%%\n", image, percent);
+    } else if (percent / 10 != p->last_percent / 10 || p->last_percent < 0) {
+        fprintf(stderr, "%s: %d%%\n", image, percent / 10 * 10);
     }
     p->last_percent = percent;
 }
@@ -120,12 +120,25 @@ static int cmd_install(const char *conf, int argc, char **argv, int factory)
     otter_install_result res;
     int ret = otter_device_open(conf, !factory, &d, &err);
     if (!ret && (strncmp(src, "https://", 8) == 0 || strncmp(src, "http://", 7) == 0)) {
-        otter_fetch_opts fo = {.url = src, .ca_file = ca, .pinned_pubkey = pin, .max_retries = 10};
-        otter_fetch *f = NULL;
-        ret = otter_fetch_new(&fo, &f, &err);
+        /* The download runs in its own process (otter-fetch): see otter_source.h. */
+        char fetch[PATH_MAX];
+        const char *args[4];
+        size_t nargs = 0;
+        if (ca) {
+            args[nargs++] = "--ca";
+            args[nargs++] = ca;
+        }
+        if (pin) {
+            args[nargs++] = "--pin";
+            args[nargs++] = pin;
+        }
+        otter_source *s = NULL;
+        ret = otter_source_fetch_path(fetch, sizeof fetch, &err);
         if (!ret)
-            ret = otter_install_stream(d, otter_fetch_read, f, src, &o, &res, &err);
-        otter_fetch_free(f);
+            ret = otter_source_spawn(fetch, src, args, nargs, &s, &err);
+        if (!ret)
+            ret = otter_install_stream(d, otter_source_read, s, src, &o, &res, &err);
+        otter_source_free(s);
     } else if (!ret) {
         ret = otter_install_file(d, src, &o, &res, &err);
     }

@@ -7,7 +7,7 @@
 # certificate and a wrong CA before any payload byte.
 set -euo pipefail
 src="$OTTER_SOURCE_DIR"; bin="$OTTER_BUILD_DIR"
-otter="$bin/bin/otter"; fetch="$bin/tests/tools/fetch_verify"; proxy="$bin/tests/tools/otter_faultproxy"
+fetch="$bin/tests/tools/fetch_verify"; proxy="$bin/tests/tools/otter_faultproxy"
 command -v nginx >/dev/null || { echo "nginx missing: run make deps"; exit 1; }
 work="${OTTER_TEST_TMP:-/tmp}/http-source.$$"
 rm -rf "$work"; mkdir -p "$work/www" "$work/logs"; cd "$work"
@@ -16,6 +16,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
             [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 source "$src/tests/integration/tls_fixture.sh"
+source "$src/tests/integration/agent/device_fixture.sh"   # also: fails, ok, bad
 make_tls "$work/tls"
 
 # A real package: 2 MB of library bytes, signed.
@@ -62,9 +63,6 @@ start_proxy() { # start_proxy TARGET_PORT ARGS... -> sets $pport
 }
 stop_proxy() { kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; }
 
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
 
 out=$("$fetch" "http://127.0.0.1:$http/update.zip" root.json) && [[ $out == OK*resumes=0* ]] \
   && ok "plain HTTP: $out" || bad "plain HTTP: $out"
@@ -127,6 +125,27 @@ tls_refused "wrong CA" "https://127.0.0.1:$https/update.zip" root.json --ca tls/
 rc=0; out=$("$fetch" "http://127.0.0.1:$http/missing.zip" root.json 2>&1) || rc=$?
 [ "$rc" = 2 ] && [[ $out == *"HTTP 404"* ]] && [[ $out == *resumes=0* ]] && ok "404 is final" \
   || bad "404: rc=$rc $out"
+
+# The agent installs from a URL: download in otter-fetch (child process),
+# resumed after a cut, verified, written, committed on the next boot.
+make_keys
+make_content v1.img 200000 1
+make_pkg v1.zip 1.0 1 v1.img raw
+make_pkg www/v2.zip 2.0 2 rootfs.img raw
+make_device "$work/dev" raw
+"$agent" -c "$work/dev/agent.conf" factory v1.zip >/dev/null 2>&1
+"$agent" bootsim --root "$work/dev" >/dev/null
+before=$(fingerprint "$work/dev")
+rc=0; out=$("$agent" -c "$work/dev/agent.conf" install "https://127.0.0.1:$https/v2.zip" --ca tls/ca.crt \
+  --pin "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" 2>&1) || rc=$?
+[ "$rc" = 1 ] && [ "$before" = "$(fingerprint "$work/dev")" ] && [[ $out == *"download refused"* ]] \
+  && ok "agent: wrong pin refused, device unchanged" || bad "agent wrong pin: rc=$rc $out"
+v2size=$(stat -c %s www/v2.zip)
+start_proxy "$https" --cut "$((v2size / 3))"
+out=$("$agent" -c "$work/dev/agent.conf" install "https://127.0.0.1:$pport/v2.zip" --ca tls/ca.crt --pin "$pin" 2>&1) \
+  && out=$("$agent" bootsim --root "$work/dev") && [[ $out == "booted slot B: update committed" ]] \
+  && ok "agent: install from HTTPS with pin, cut and resumed, committed" || bad "agent URL install: $out"
+stop_proxy
 
 echo "$fails failures"
 [ "$fails" = 0 ]

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ARGS 16
+
+struct otter_source {
+    int fd;
+    pid_t pid;
+    int done;
+};
+
+int otter_source_fetch_path(char *buf, size_t size, otter_err *err)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "/proc/self/exe");
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    if ((size_t)snprintf(buf, size, "%s/otter-fetch", self) >= size)
+        return otter_err_set(err, OTTER_EUSAGE, "path too long");
+    return 0;
+}
+
+int otter_source_spawn(const char *fetch_path, const char *url, const char *const *args,
+                       size_t nargs, otter_source **out, otter_err *err)
+{
+    if (nargs > MAX_ARGS)
+        return otter_err_set(err, OTTER_EUSAGE, "too many download options");
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "pipe");
+    otter_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        close(p[0]);
+        close(p[1]);
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
+    const char *argv[MAX_ARGS + 3];
+    size_t argc = 0;
+    argv[argc++] = fetch_path;
+    for (size_t i = 0; i < nargs; i++)
+        argv[argc++] = args[i];
+    argv[argc++] = url;
+    argv[argc] = NULL;
+    s->pid = fork();
+    if (s->pid < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        free(s);
+        return otter_err_sys(err, OTTER_EIO, e, "fork");
+    }
+    if (s->pid == 0) {
+        dup2(p[1], 1);
+        execv(fetch_path, (char *const *)argv);
+        fprintf(stderr, "otter-agent: cannot run %s: %s\n", fetch_path, strerror(errno));
+        _exit(2);
+    }
+    close(p[1]);
+    s->fd = p[0];
+    *out = s;
+    return 0;
+}
+
+ssize_t otter_source_read(void *ctx, void *buf, size_t len, otter_err *err)
+{
+    otter_source *s = ctx;
+    for (;;) {
+        ssize_t n = read(s->fd, buf, len);
+        if (n > 0)
+            return n;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return otter_err_sys(err, OTTER_EIO, errno, "reading the download");
+        break;
+    }
+    /* End of the pipe: the download is complete only if the child says so. */
+    int status = 0;
+    if (!s->done && waitpid(s->pid, &status, 0) == s->pid)
+        s->done = 1;
+    else if (!s->done)
+        return otter_err_sys(err, OTTER_EIO, errno, "waiting for the download");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+        return otter_err_set(err, OTTER_ESIG, "download refused: server TLS verification failed");
+    return otter_err_set(err, OTTER_EIO, "download failed (otter-fetch exit status %d)",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+void otter_source_free(otter_source *s)
+{
+    if (!s)
+        return;
+    close(s->fd);
+    if (!s->done) {
+        kill(s->pid, SIGTERM);
+        waitpid(s->pid, NULL, 0);
+    }
+    free(s);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A package source fed by a child process: `otter-fetch URL` writes the
+ * body to a pipe and this side reads it (otter_source_read matches
+ * otter_pkg_read_fn). The download, libcurl and TLS run in the child; a
+ * failed or refused download ends the stream with the child's verdict.
+ */
+#ifndef OTTER_SOURCE_H
+#define OTTER_SOURCE_H
+
+#include <sys/types.h>
+
+#include "otter_err.h"
+
+typedef struct otter_source otter_source;
+
+/*
+ * Starts fetch_path (the otter-fetch program) for url with extra arguments
+ * args[0..nargs) (e.g. "--ca", FILE). Caller frees with otter_source_free().
+ */
+int otter_source_spawn(const char *fetch_path, const char *url, const char *const *args,
+                       size_t nargs, otter_source **out, otter_err *err);
+
+/* Reads body bytes; at the end, the child's exit decides: 0 (done) or an error. */
+ssize_t otter_source_read(void *src, void *buf, size_t len, otter_err *err);
+
+/* Stops the child if it still runs (an install refused early) and frees. */
+void otter_source_free(otter_source *s);
+
+/* otter-fetch next to the running program (/proc/self/exe), in buf. */
+int otter_source_fetch_path(char *buf, size_t size, otter_err *err);
+
+#endif

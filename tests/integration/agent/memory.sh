@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The install streams with constant memory: peak RSS of `otter-agent install`
+# is the same for a 64 MiB and a 1 GiB image, and at most 16 MiB. And the
+# agent is valgrind-clean (install, boot simulator, status, refusal).
+set -euo pipefail
+work="${OTTER_TEST_TMP:-/tmp}/agent-memory.$$"
+rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
+source "$OTTER_SOURCE_DIR/tests/integration/agent/device_fixture.sh"
+[ -x /usr/bin/time ] || { echo "GNU time missing: run make deps"; exit 1; }
+make_keys
+
+# Realistic content: the system's libraries, repeated up to the size.
+big_image() { # big_image FILE MIB
+  local want=$(( $2 * 1024 * 1024 ))
+  find /usr/lib -type f -size +256k 2>/dev/null | LC_ALL=C sort | head -400 | xargs cat 2>/dev/null | head -c "$want" > "$1" || true
+  while [ "$(stat -c %s "$1")" -lt "$want" ]; do
+    head -c $(( want - $(stat -c %s "$1") )) "$1" > "$1.more"; cat "$1.more" >> "$1"; rm "$1.more"
+  done
+}
+
+rss_of_install() { # rss_of_install MIB -> peak RSS in KiB
+  local d="$work/dev-$1"
+  make_device "$d" raw
+  make_content "$work/v1.img" 100000 1
+  make_pkg "$work/v1.zip" 1.0 1 "$work/v1.img" raw
+  "$agent" -c "$d/agent.conf" factory "$work/v1.zip" >/dev/null 2>&1
+  "$agent" bootsim --root "$d" >/dev/null
+  big_image "$work/big.img" "$1"
+  make_pkg "$work/big.zip" 2.0 2 "$work/big.img" raw
+  rm -f "$work/big.img"
+  /usr/bin/time -f %M -o "$work/rss" "$agent" -c "$d/agent.conf" install "$work/big.zip" --no-reboot >/dev/null 2>&1
+  "$agent" bootsim --root "$d" | grep -q "update committed"   # the 1 GiB really landed and verified
+  rm -f "$work/big.zip" "$d/slots/rootfs-b"
+  cat "$work/rss"
+}
+
+small=$(rss_of_install 64)
+large=$(rss_of_install 1024)
+echo "peak RSS of install: 64 MiB image: $small KiB, 1 GiB image: $large KiB"
+fails=0
+[ "$large" -le $((16 * 1024)) ] && ok "1 GiB install peak RSS ${large} KiB <= 16 MiB" || bad "RSS $large KiB > 16 MiB"
+diff=$(( large > small ? large - small : small - large ))
+[ "$diff" -le 1024 ] && ok "constant memory: 64 MiB vs 1 GiB differ by $diff KiB" || bad "RSS grows: $small -> $large KiB"
+
+if command -v valgrind >/dev/null; then
+  d="$work/vg"; make_device "$d" raw
+  make_content "$work/v2.img" 200000 2
+  make_pkg "$work/v2.zip" 2.0 2 "$work/v2.img" raw
+  make_pkg "$work/bad.zip" 2.0 2 "$work/v2.img" raw gw-a stranger
+  vg() { valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$@"; }
+  vg "$agent" -c "$d/agent.conf" factory "$work/v1.zip" >/dev/null 2>&1 &&
+  vg "$agent" bootsim --root "$d" >/dev/null 2>&1 &&
+  { vg "$agent" -c "$d/agent.conf" install "$work/bad.zip" >/dev/null 2>&1; [ $? = 1 ]; } &&
+  vg "$agent" -c "$d/agent.conf" install "$work/v2.zip" >/dev/null 2>&1 &&
+  vg "$agent" bootsim --root "$d" >/dev/null 2>&1 &&
+  vg "$agent" -c "$d/agent.conf" status --json >/dev/null 2>&1 \
+    && ok "valgrind: factory, boot, refusal, install, commit, status are clean" || bad "valgrind reported errors"
+fi
+echo "$fails failures"
+[ "$fails" = 0 ]
