@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# otter-agent installing an image into a file slot (verify + decompress + hash
+# + write + fsync), against in the same run:
+#   (a) the pipeline limit `zstd -dc payload | openssl dgst -sha256`, and
+#   (b) Debian's swupdate installing the same image (uncompressed in its .swu,
+#       type rawfile, installed-directly), as ../shared/notes describe.
+# For a 1 GiB and a 1 MiB image: MB/s, peak RSS, ratios.
+# Targets: >= 0.9 of (a); faster than (b) at both sizes; less memory than (b).
+#   bench/install.sh [BIG_MIB]   (default 1024)
+set -euo pipefail
+big_mib=${1:-1024}
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin="$top/build/bin"
+[ -x "$bin/otter-agent" ] || make -C "$top" build >/dev/null
+need=()
+for p in zstd openssl cpio swupdate bc; do command -v "$p" >/dev/null || need+=("$p"); done
+[ -x /usr/bin/time ] || need+=(time)
+[ ${#need[@]} -eq 0 ] || apt-get install -y "${need[@]}" >/dev/null
+
+work=$(mktemp -d /var/tmp/otter-bench-install.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$bin/otter" keygen --out rel >/dev/null
+"$bin/otter" root new --pubkey rel.pub -o root.json >/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout swu.key -out swu.crt -days 30 -subj /CN=bench 2>/dev/null
+
+content() { # content FILE MIB: the machine's libraries, repeated to size
+  local want=$(( $2 * 1024 * 1024 ))
+  find /usr/lib /usr/bin -type f -size +256k 2>/dev/null | LC_ALL=C sort |
+    while read -r f; do cat "$f" 2>/dev/null || true; done | head -c "$want" > "$1"
+  while [ "$(stat -c %s "$1")" -lt "$want" ]; do
+    head -c $(( want - $(stat -c %s "$1") )) "$1" > "$1.more"; cat "$1.more" >> "$1"; rm "$1.more"
+  done
+}
+
+device() { # device DIR: a raw A/B device with slot A flashed
+  mkdir -p "$1/state"; : > "$1/a"; : > "$1/b"
+  cat > "$1/agent.conf" <<CONF
+[device]
+product = bench
+model = bench-1
+[trust]
+root = $work/root.json
+[state]
+dir = $1/state
+[rollback]
+path = $1/state/counter
+[boot]
+backend = file
+path = $1/bootenv
+cmdline = $1/cmdline
+[reboot]
+command =
+[slot.rootfs]
+a = $1/a
+b = $1/b
+handler = raw
+CONF
+  head -c 4096 /dev/urandom > factory.img
+  "$bin/otter" pack --product bench --compatible bench-1 --version 0 --security-version 0 \
+    --image rootfs=factory.img --key rel.key -o factory.zip >/dev/null
+  "$bin/otter-agent" -c "$1/agent.conf" factory factory.zip >/dev/null 2>&1
+  "$bin/otter-agent" bootsim --root "$1" >/dev/null
+}
+
+timed() { # timed OUTVAR_PREFIX CMD...: sets ${prefix}_s and ${prefix}_kb
+  local prefix=$1; shift
+  local start end
+  start=$(date +%s%N)
+  /usr/bin/time -f "%M" -o time.out "$@" >/dev/null 2>&1
+  end=$(date +%s%N)
+  read -r kb < time.out
+  eval "${prefix}_s=$(echo "scale=4; ($end - $start) / 1000000000" | bc); ${prefix}_kb=$kb"
+}
+
+run_size() { # run_size MIB
+  local mib=$1 bytes=$(( $1 * 1024 * 1024 ))
+  content image.bin "$mib"
+  "$bin/otter" pack --product bench --compatible bench-1 --version "$mib" --security-version 1 \
+    --image rootfs=image.bin --key rel.key -o update.zip >/dev/null
+  unzip -p update.zip rootfs.img.zst > payload.zst
+  # (b) swupdate's package: the image uncompressed, signed sw-description.
+  local sum; sum=$(openssl dgst -sha256 -r image.bin | cut -d' ' -f1)
+  cat > sw-description <<SWD
+software =
+{
+  version = "$mib";
+  hardware-compatibility: [ "1.0" ];
+  images: ( { filename = "image.bin"; type = "rawfile"; path = "$work/swu-slot";
+              installed-directly = true; sha256 = "$sum"; } );
+}
+SWD
+  openssl cms -sign -in sw-description -out sw-description.sig -signer swu.crt -inkey swu.key \
+    -outform DER -nosmimecap -binary
+  printf '%s\n' sw-description sw-description.sig image.bin | cpio -o -H newc > update.swu 2>/dev/null
+  rm -f image.bin
+  cat update.zip payload.zst update.swu > /dev/null   # warm the page cache for everyone
+
+  local best_ref="" best_ott="" best_swu=""
+  for _ in 1 2 3; do
+    timed ref bash -c 'zstd -dc payload.zst | openssl dgst -sha256'
+    rm -rf dev; device "$work/dev"
+    timed ott "$bin/otter-agent" -c dev/agent.conf install update.zip --no-reboot
+    "$bin/otter-agent" bootsim --root dev | grep -q "update committed" || { echo "install did not commit"; exit 1; }
+    rm -f swu-slot; mkdir -p swu-tmp
+    timed swu env TMPDIR="$work/swu-tmp" swupdate -k swu.crt -H test:1.0 -i update.swu
+    cmp -s -n "$bytes" swu-slot dev/b || { echo "swupdate and otter wrote different bytes"; exit 1; }
+    [ -z "$best_ref" ] || [ "$(echo "$ref_s < $best_ref" | bc)" = 1 ] && best_ref=$ref_s
+    [ -z "$best_ott" ] || [ "$(echo "$ott_s < $best_ott" | bc)" = 1 ] && best_ott=$ott_s
+    [ -z "$best_swu" ] || [ "$(echo "$swu_s < $best_swu" | bc)" = 1 ] && best_swu=$swu_s
+    ott_peak=$(( ${ott_peak:-0} > ott_kb ? ${ott_peak:-0} : ott_kb ))
+    swu_peak=$(( ${swu_peak:-0} > swu_kb ? ${swu_peak:-0} : swu_kb ))
+  done
+  mbs() { echo "scale=1; $bytes / 1000000 / $1" | bc -l; }
+  printf '\n== %d MiB image (payload %.1f MiB zstd)\n' "$mib" "$(echo "$(stat -c %s payload.zst) / 1048576" | bc -l)"
+  printf '(a) zstd -dc | openssl dgst -sha256 : %8s MB/s  %7.3f s\n' "$(mbs "$best_ref")" "$best_ref"
+  printf 'otter-agent install (write+fsync)  : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_ott")" "$best_ott" "$(echo "$ott_peak / 1024" | bc -l)"
+  printf '(b) swupdate rawfile install       : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_swu")" "$best_swu" "$(echo "$swu_peak / 1024" | bc -l)"
+  printf 'otter / (a) throughput ratio       : %8.3f  (target >= 0.9)\n' "$(echo "$best_ref / $best_ott" | bc -l)"
+  printf 'otter / (b) speed-up               : %8.2f x (target > 1)\n' "$(echo "$best_swu / $best_ott" | bc -l)"
+  printf 'otter / (b) memory                 : %8.2f  (target < 1)\n' "$(echo "$ott_peak / $swu_peak" | bc -l)"
+  ott_peak=0; swu_peak=0
+  rm -f update.zip payload.zst update.swu swu-slot
+}
+
+run_size 1
+run_size "$big_mib"
