@@ -9,7 +9,8 @@
  * MSG_NOSIGNAL turns "the extractor gave up" into EPIPE instead of SIGPIPE.
  *
  * Hostile tars: every entry is checked by us (no absolute path, no ".."
- * component, symlink targets that stay inside the slot, hardlink targets
+ * component, relative symlink targets that stay inside the slot (absolute
+ * ones are paths of the booted system, never followed), hardlink targets
  * inside the slot and not symlinks, only files, directories and links) before libarchive
  * sees it, and libarchive extracts with ARCHIVE_EXTRACT_SECURE_SYMLINKS
  * and ARCHIVE_EXTRACT_SECURE_NODOTDOT on top. Entries are rewritten to
@@ -122,7 +123,11 @@ static int vet_entry(struct archive_ctx *c, struct archive_entry *e, otter_err *
         const char *target = archive_entry_symlink(e);
         if (!target || !*target)
             return otter_err_set(err, OTTER_EFORMAT, "tar entry '%.200s': empty symlink", name);
-        if (target[0] == '/' || walk(target, walk(name, 0, 1), 0) < 0)
+        /* An absolute target means a path in the booted system (/etc/localtime
+         * -> /usr/share/zoneinfo/UTC in any rootfs) and is never followed
+         * here: SECURE_SYMLINKS refuses to extract through a link. A relative
+         * target that climbs out of the slot has no such use: refused. */
+        if (target[0] != '/' && walk(target, walk(name, 0, 1), 0) < 0)
             return otter_err_set(err, OTTER_EFORMAT,
                                  "tar entry '%.200s': symlink to '%.200s' leaves the slot", name,
                                  target);
