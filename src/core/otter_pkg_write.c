@@ -167,6 +167,35 @@ static int zip_fail(zip_t *za, const char *path, const char *what, otter_err *er
     return otter_err_set(err, OTTER_EIO, "%s: %s: %s", path, what, zip_strerror(za));
 }
 
+/* Opens path with libzip; *za is NULL on error. */
+static int open_zip(const char *path, int flags, zip_t **za, otter_err *err)
+{
+    int zerr = 0;
+    *za = zip_open(path, flags, &zerr);
+    if (*za)
+        return 0;
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, zerr);
+    int ret = otter_err_set(err, OTTER_EIO, "%s: cannot open as zip: %s", path,
+                            zip_error_strerror(&ze));
+    zip_error_fini(&ze);
+    return ret;
+}
+
+/*
+ * Writes the archive: libzip writes a temporary file in the same directory
+ * and renames it over path, so readers see the old or the new package, never
+ * a half-written one. Frees za either way.
+ */
+static int close_zip(zip_t *za, const char *path, otter_err *err)
+{
+    if (zip_close(za) == 0)
+        return 0;
+    int ret = zip_fail(za, path, "writing", err);
+    zip_discard(za);
+    return ret;
+}
+
 /* Adds a stored entry; the source is consumed (freed by libzip) either way. */
 static int add_entry(zip_t *za, const char *out_path, const char *name, zip_source_t *src,
                      time_t mtime, otter_err *err)
@@ -265,16 +294,9 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
         goto out;
     }
-    int zerr = 0;
-    za = zip_open(out_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
-    if (!za) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, zerr);
-        ret = otter_err_set(err, OTTER_EIO, "%s: cannot create: %s", out_path,
-                            zip_error_strerror(&ze));
-        zip_error_fini(&ze);
+    ret = open_zip(out_path, ZIP_CREATE | ZIP_TRUNCATE, &za, err);
+    if (ret)
         goto out;
-    }
     ret = add_entry(za, out_path, "manifest.json",
                     zip_source_buffer(za, manifest_json, strlen(manifest_json), 0), mtime, err);
     if (!ret)
@@ -285,11 +307,7 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
                         mtime, err);
     if (ret)
         goto out;
-    /* libzip writes a temporary file and renames it over out_path here. */
-    if (zip_close(za) < 0) {
-        ret = zip_fail(za, out_path, "writing", err);
-        goto out;
-    }
+    ret = close_zip(za, out_path, err);
     za = NULL;
 out:
     if (za)
@@ -333,12 +351,9 @@ int otter_pkg_sign(const char *path, const otter_key *const *keys, size_t key_co
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
         goto out;
     }
-    int zerr = 0;
-    za = zip_open(path, 0, &zerr);
-    if (!za) {
-        ret = otter_err_set(err, OTTER_EIO, "%s: cannot open as zip (error %d)", path, zerr);
+    ret = open_zip(path, 0, &za, err);
+    if (ret)
         goto out;
-    }
     /* The reader checked that entry 1 is manifest.sig. */
     zip_source_t *src = zip_source_buffer(za, sig_json, strlen(sig_json), 0);
     if (!src || zip_file_replace(za, 1, src, 0) < 0) {
@@ -350,11 +365,7 @@ int otter_pkg_sign(const char *path, const otter_key *const *keys, size_t key_co
         ret = zip_fail(za, path, "manifest.sig", err);
         goto out;
     }
-    /* libzip writes the whole archive to a temp file and renames it: atomic. */
-    if (zip_close(za) < 0) {
-        ret = zip_fail(za, path, "writing", err);
-        goto out;
-    }
+    ret = close_zip(za, path, err);
     za = NULL;
 out:
     if (za)
