@@ -17,7 +17,7 @@ int otter_sqlite_release_create(otter_store *s, const otter_release *r, int64_t 
                                "INSERT INTO releases(tenant_id, product, version, security_version,"
                                " kind, manifest, meta, created_by, created_at)"
                                " VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?)",
-                               "ittittti", r->tenant_id, r->product, r->version,
+                               "ittitttii", r->tenant_id, r->product, r->version,
                                r->security_version, r->kind, r->manifest,
                                r->meta ? r->meta : "{}", created_by, now);
     if (ret == 0) {
