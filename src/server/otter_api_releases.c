@@ -19,6 +19,17 @@
 #include "otter_manifest.h"
 #include "otter_pkg.h"
 
+static ssize_t read_fd(void *ctx, void *buf, size_t len, otter_err *err)
+{
+    ssize_t n;
+    do
+        n = read(*(int *)ctx, buf, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "reading the upload");
+    return n;
+}
+
 /* Reads every image through, so each payload's size and SHA-256 are checked. */
 static int verify_package(const char *path, const otter_trust *trust, otter_release *r,
                           json_t **meta, otter_err *err)
@@ -30,7 +41,12 @@ static int verify_package(const char *path, const otter_trust *trust, otter_rele
     size_t mlen = 0;
     int ret;
     *meta = NULL;
-    if ((ret = otter_pkg_reader_open_file(path, 0, &rd, err)) < 0 ||
+    /* Messages name "update.zip", not the server's temporary file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "opening the upload");
+    if ((ret = otter_pkg_reader_new(read_fd, &fd, "update.zip", OTTER_PKG_HASH_THREAD, &rd,
+                                    err)) < 0 ||
         (ret = otter_pkg_read_manifest(rd, trust, &m, &res, err)) < 0)
         goto out;
     while ((ret = otter_pkg_next_image(rd, &img, err)) == 1) {
@@ -69,6 +85,7 @@ static int verify_package(const char *path, const otter_trust *trust, otter_rele
     ret = r->manifest ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
 out:
     otter_pkg_reader_free(rd);
+    close(fd);
     return ret;
 }
 
