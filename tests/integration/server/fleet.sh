@@ -9,7 +9,7 @@ need_packages jq curl openssl sqlite3
 
 keys="${OTTER_TEST_TMP:-/tmp}/fleet-keys.$$"
 rm -rf "$keys"; mkdir -p "$keys"
-trap 'kill -TERM ${server_pid:-} 2>/dev/null; rm -rf "$keys" "${work:-/nonexistent}"' EXIT
+trap 'if [ -n "${server_pid:-}" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi; rm -rf "$keys" "${work:-/nonexistent}"' EXIT
 
 # ---- packages: signed, unsigned, tampered, truncated ----
 "$otter" keygen --type ed25519 --out "$keys/rel" >/dev/null

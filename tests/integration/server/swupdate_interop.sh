@@ -12,9 +12,10 @@ start_server swupdate-interop "[ddi]
 polling = 1s"
 sw_pid=
 cleanup() {
-  [ -n "$sw_pid" ] && kill -TERM "$sw_pid" 2>/dev/null && wait "$sw_pid" 2>/dev/null
-  [ -n "${server_pid:-}" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  if [ -n "$sw_pid" ]; then kill -TERM "$sw_pid" 2>/dev/null || true; wait "$sw_pid" 2>/dev/null || true; fi
+  if [ -n "${server_pid:-}" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$work"
+  return 0
 }
 trap cleanup EXIT
 
