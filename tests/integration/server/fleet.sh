@@ -29,6 +29,11 @@ cp "$keys/signed.zip" "$keys/tampered.zip"
 size=$(stat -c %s "$keys/tampered.zip")
 printf '\xff' | dd of="$keys/tampered.zip" bs=1 seek=$((size / 2)) conv=notrunc status=none
 head -c $((size / 2)) "$keys/signed.zip" > "$keys/truncated.zip"
+# A stored (uncompressed) image with one byte changed: only the signed SHA-256 can tell.
+"$otter" pack --product gw --compatible gw-a --version 1.3 --security-version 3 \
+  --image rootfs="$keys/rootfs.img":compression=none --key "$keys/rel.key" -o "$keys/stored.zip" >/dev/null
+cp "$keys/stored.zip" "$keys/tampered-stored.zip"
+printf '\x00' | dd of="$keys/tampered-stored.zip" bs=1 seek=$(($(stat -c %s "$keys/stored.zip") / 2)) conv=notrunc status=none
 printf 'not a zip at all' > "$keys/garbage.zip"
 
 start_server fleet "[trust]
@@ -128,10 +133,13 @@ arts() { find "$work/artifacts" -type f | wc -l; }
 rels() { db 'SELECT count(*) FROM releases'; }
 expect "operator may not upload (403)" "$(req POST /api/v1/tenants/acme/releases "$OP" --data-binary @"$keys/signed.zip")" 403
 expect "nothing kept of a refused upload" "$(arts)" 0
-for bad in unsigned foreign-key tampered truncated garbage; do
+for pair in "unsigned:not signed" "foreign-key:not in the trust root" "tampered:image rootfs" \
+            "tampered-stored:bad CRC" "truncated:Truncated ZIP" "garbage:not a zip package"; do
+  bad=${pair%%:*}
   code=$(req POST /api/v1/tenants/acme/releases "$PUB" --data-binary @"$keys/$bad.zip")
   expect "$bad package refused (422)" "$code" 422
-  echo "     reason: $(body .error)"
+  expect "$bad: the reader's reason, naming update.zip" \
+    "$(body '.error | startswith("update.zip: ")'),$(body ".error | contains(\"${pair#*:}\")")" true,true
 done
 expect "no release stored" "$(rels)" 0
 expect "no file stored (not even a temporary one)" "$(arts)" 0
