@@ -95,14 +95,12 @@ static const struct route routes[] = {
     {"GET", T_ "/releases", A_TENANT, ANY, OTTER_REQ_NONE, api_releases_list},
     {"POST", T_ "/releases", A_TENANT, PUBLISHER, OTTER_REQ_UPLOAD, api_releases_upload},
     {"GET", T_ "/releases/{release}", A_TENANT, ANY, OTTER_REQ_NONE, api_releases_get},
-    {"DELETE", T_ "/releases/{release}", A_TENANT, PUBLISHER, OTTER_REQ_NONE,
-     api_releases_delete},
+    {"DELETE", T_ "/releases/{release}", A_TENANT, PUBLISHER, OTTER_REQ_NONE, api_releases_delete},
     {"GET", T_ "/releases/{release}/artifact", A_TENANT, ANY, OTTER_REQ_NONE,
      api_releases_download},
     {"POST", T_ "/deployments", A_TENANT, OPERATOR, OTTER_REQ_DEPLOY, api_deployments_create},
     {"GET", T_ "/actions/{action}", A_TENANT, ANY, OTTER_REQ_NONE, api_actions_get},
-    {"POST", T_ "/actions/{action}/cancel", A_TENANT, OPERATOR, OTTER_REQ_NONE,
-     api_actions_cancel},
+    {"POST", T_ "/actions/{action}/cancel", A_TENANT, OPERATOR, OTTER_REQ_NONE, api_actions_cancel},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])

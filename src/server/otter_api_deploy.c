@@ -41,9 +41,9 @@ static int assign(struct deploy *dp, const otter_device *d, otter_err *err)
     if (found && open_a.release_id == a.release_id) {
         /* Assigning what the device is already working on would only queue a duplicate. */
         return json_array_append_new(dp->skipped,
-                                     json_pack("{s:s, s:s, s:I}", "controller_id",
-                                               d->controller_id, "reason", "already assigned",
-                                               "action", (json_int_t)open_a.id)) == 0
+                                     json_pack("{s:s, s:s, s:I}", "controller_id", d->controller_id,
+                                               "reason", "already assigned", "action",
+                                               (json_int_t)open_a.id)) == 0
                    ? 0
                    : OTTER_ENOMEM;
     }
@@ -164,8 +164,9 @@ int api_deployments_create(struct call *c)
         status = api_fail_err(c, "body", &err);
         goto out;
     }
-    status = api_reply(c, 201, json_pack("{s:I, s:O, s:O}", "release", (json_int_t)r.id,
-                                         "actions", dp.created, "skipped", dp.skipped));
+    status = api_reply(c, 201,
+                       json_pack("{s:I, s:O, s:O}", "release", (json_int_t)r.id, "actions",
+                                 dp.created, "skipped", dp.skipped));
 out:
     json_decref(dp.created);
     json_decref(dp.skipped);
@@ -209,8 +210,8 @@ int api_actions_cancel(struct call *c)
                        : strcmp(a.status, "running") == 0 ? "canceling"
                                                           : NULL;
     if (!next)
-        return api_fail(c, 409, "path", "action %lld is %s and cannot be canceled",
-                        (long long)a.id, a.status);
+        return api_fail(c, 409, "path", "action %lld is %s and cannot be canceled", (long long)a.id,
+                        a.status);
     char object[32];
     snprintf(object, sizeof object, "%lld", (long long)a.id);
     if (api_begin(c, &err) < 0 ||

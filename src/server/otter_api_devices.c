@@ -41,13 +41,12 @@ int api_load_device(struct call *c, const char *controller_id, otter_device *d)
 static json_t *device_doc(const otter_device *d)
 {
     json_t *attrs = json_loads(d->attributes, 0, NULL);
-    return json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:o, s:b, s:o, s:o}", "id", (json_int_t)d->id,
-                     "controller_id", d->controller_id, "model", d->model[0] ? d->model : NULL,
-                     "name", d->name[0] ? d->name : NULL, "version",
-                     d->version[0] ? d->version : NULL, "attributes",
-                     attrs ? attrs : json_object(), "attributes_from_device", d->config_sent,
-                     "last_seen", d->last_seen ? api_time(d->last_seen) : json_null(),
-                     "created_at", api_time(d->created_at));
+    return json_pack(
+        "{s:I, s:s, s:s?, s:s?, s:s?, s:o, s:b, s:o, s:o}", "id", (json_int_t)d->id,
+        "controller_id", d->controller_id, "model", d->model[0] ? d->model : NULL, "name",
+        d->name[0] ? d->name : NULL, "version", d->version[0] ? d->version : NULL, "attributes",
+        attrs ? attrs : json_object(), "attributes_from_device", d->config_sent, "last_seen",
+        d->last_seen ? api_time(d->last_seen) : json_null(), "created_at", api_time(d->created_at));
 }
 
 int api_gateway_rotate(struct call *c)
@@ -99,8 +98,9 @@ int api_devices_create(struct call *c)
     char tok[OTTER_AUTH_TOKEN_MAX];
     const char *cid = otter_reqjson_str(&c->body, "controller_id");
     if (api_begin(c, &err) < 0 ||
-        provision(c, cid, otter_reqjson_str(&c->body, "model"), otter_reqjson_str(&c->body, "group"),
-                  otter_reqjson_str(&c->body, "name"), tok, &err) < 0 ||
+        provision(c, cid, otter_reqjson_str(&c->body, "model"),
+                  otter_reqjson_str(&c->body, "group"), otter_reqjson_str(&c->body, "name"), tok,
+                  &err) < 0 ||
         api_audit(c, "device.create", cid, NULL, &err) < 0 ||
         otter_store_device_get(c->api->store, c->tenant.id, cid, &d, &found, &err) < 0)
         return api_fail_err(c, "body.controller_id", &err);
@@ -151,8 +151,8 @@ static int add_line_error(json_t *errors, unsigned line, const char *why)
 {
     if (json_array_size(errors) >= BULK_MAX_ERRORS)
         return 0;
-    return json_array_append_new(errors, json_pack("{s:I, s:s}", "line", (json_int_t)line,
-                                                   "error", why));
+    return json_array_append_new(errors,
+                                 json_pack("{s:I, s:s}", "line", (json_int_t)line, "error", why));
 }
 
 /* Parses the CSV body into lines; errors (with line numbers) go to errors. */
@@ -229,15 +229,15 @@ int api_devices_bulk(struct call *c)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        if (provision(c, lines[i].field[0], lines[i].field[1], lines[i].field[2], NULL, tok,
-                      &err) < 0) {
+        if (provision(c, lines[i].field[0], lines[i].field[1], lines[i].field[2], NULL, tok, &err) <
+            0) {
             status = api_fail_err(c, "body", &err);
             add_line_error(errors, lines[i].line, err.msg);
             json_object_set(c->out, "lines", errors);
             goto out;
         }
-        json_array_append_new(out, json_pack("{s:s, s:s}", "controller_id", lines[i].field[0],
-                                             "token", tok));
+        json_array_append_new(
+            out, json_pack("{s:s, s:s}", "controller_id", lines[i].field[0], "token", tok));
     }
     char detail[64];
     snprintf(detail, sizeof detail, "{\"count\":%zu}", n);
@@ -245,8 +245,8 @@ int api_devices_bulk(struct call *c)
         status = api_fail_err(c, "body", &err);
         goto out;
     }
-    status = api_reply(c, 201, json_pack("{s:O, s:s}", "devices", out, "token_type",
-                                         "TargetToken"));
+    status =
+        api_reply(c, 201, json_pack("{s:O, s:s}", "devices", out, "token_type", "TargetToken"));
 out:
     json_decref(errors);
     json_decref(out);
@@ -287,7 +287,8 @@ int api_devices_list(struct call *c)
         memcpy(key, attr, (size_t)(eq - attr));
         key[eq - attr] = '\0';
         if (!otter_reqjson_name_ok(key))
-            return api_fail(c, 400, "query.attribute", "attribute keys are names (A-Z a-z 0-9 . _ @ -)");
+            return api_fail(c, 400, "query.attribute",
+                            "attribute keys are names (A-Z a-z 0-9 . _ @ -)");
         f.attr_key = key;
         f.attr_value = eq + 1;
     }
@@ -311,10 +312,10 @@ int api_devices_list(struct call *c)
         return api_fail_err(c, "devices", &err);
     }
     size_t n = json_array_size(arr);
-    json_t *next = n == f.limit
-                       ? json_integer(json_integer_value(
-                             json_object_get(json_array_get(arr, n - 1), "id")))
-                       : json_null();
+    json_t *next =
+        n == f.limit
+            ? json_integer(json_integer_value(json_object_get(json_array_get(arr, n - 1), "id")))
+            : json_null();
     return api_reply(c, 200, json_pack("{s:o, s:o}", "devices", arr, "next_after", next));
 }
 
@@ -365,11 +366,10 @@ static int add_feedback(void *ctx, const otter_feedback *f)
 
 json_t *api_action_doc(struct call *c, const otter_action *a, int with_feedback)
 {
-    json_t *doc = json_pack(
-        "{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)a->id, "release",
-        (json_int_t)a->release_id, "status", a->status, "result", a->result, "download",
-        a->download, "update", a->update, "created_at", api_time(a->created_at), "updated_at",
-        api_time(a->updated_at));
+    json_t *doc = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)a->id,
+                            "release", (json_int_t)a->release_id, "status", a->status, "result",
+                            a->result, "download", a->download, "update", a->update, "created_at",
+                            api_time(a->created_at), "updated_at", api_time(a->updated_at));
     if (!doc)
         return NULL;
     json_object_set_new(doc, "rollout", a->rollout_id ? json_integer(a->rollout_id) : json_null());
@@ -411,8 +411,9 @@ int api_devices_history(struct call *c)
             json_decref(h.arr);
             status = api_fail_err(c, "path", &err);
         } else {
-            status = api_reply(c, 200, json_pack("{s:s, s:o}", "controller_id", d->controller_id,
-                                                 "actions", h.arr));
+            status = api_reply(
+                c, 200,
+                json_pack("{s:s, s:o}", "controller_id", d->controller_id, "actions", h.arr));
         }
     }
     free(d);
@@ -499,8 +500,8 @@ static int group_member(struct call *c, int add)
         api_audit(c, add ? "group.add" : "group.remove", g.name, detail, &err) < 0)
         status = api_fail_err(c, "path", &err);
     else if (!found)
-        status = api_fail(c, 404, "path", "device '%s' is not in group '%s'", d->controller_id,
-                          g.name);
+        status =
+            api_fail(c, 404, "path", "device '%s' is not in group '%s'", d->controller_id, g.name);
     else
         status = api_reply(c, 204, NULL);
 out:

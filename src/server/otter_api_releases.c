@@ -45,8 +45,8 @@ static int verify_package(const char *path, const otter_trust *trust, otter_rele
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "opening the upload");
-    if ((ret = otter_pkg_reader_new(read_fd, &fd, "update.zip", OTTER_PKG_HASH_THREAD, &rd,
-                                    err)) < 0 ||
+    if ((ret = otter_pkg_reader_new(read_fd, &fd, "update.zip", OTTER_PKG_HASH_THREAD, &rd, err)) <
+            0 ||
         (ret = otter_pkg_read_manifest(rd, trust, &m, &res, err)) < 0)
         goto out;
     while ((ret = otter_pkg_next_image(rd, &img, err)) == 1) {
@@ -124,12 +124,13 @@ static int foreign_release(struct call *c, otter_release *r)
 static json_t *release_doc(const otter_release *r)
 {
     json_t *meta = json_loads(r->meta ? r->meta : "{}", 0, NULL);
-    json_t *doc = json_pack(
-        "{s:I, s:s, s:s, s:I, s:s, s:o, s:{s:s, s:I, s:{s:s, s:s, s:s}}}", "id", (json_int_t)r->id,
-        "product", r->product, "version", r->version, "security_version",
-        (json_int_t)r->security_version, "type", strcmp(r->kind, "otter") == 0 ? "otter" : "foreign",
-        "created_at", api_time(r->created_at), "artifact", "filename", r->filename, "size",
-        (json_int_t)r->size, "hashes", "sha256", r->sha256, "sha1", r->sha1, "md5", r->md5);
+    json_t *doc = json_pack("{s:I, s:s, s:s, s:I, s:s, s:o, s:{s:s, s:I, s:{s:s, s:s, s:s}}}", "id",
+                            (json_int_t)r->id, "product", r->product, "version", r->version,
+                            "security_version", (json_int_t)r->security_version, "type",
+                            strcmp(r->kind, "otter") == 0 ? "otter" : "foreign", "created_at",
+                            api_time(r->created_at), "artifact", "filename", r->filename, "size",
+                            (json_int_t)r->size, "hashes", "sha256", r->sha256, "sha1", r->sha1,
+                            "md5", r->md5);
     if (!doc) {
         json_decref(meta);
         return NULL;
@@ -188,9 +189,9 @@ int api_releases_upload(struct call *c)
     if (api_begin(c, &err) < 0 ||
         otter_store_release_create(c->api->store, &r, c->user.id, c->now, &r.id, &err) < 0 ||
         api_audit(c, "release.create", object, detail, &err) < 0) {
-        status = err.code == OTTER_ESTATE ? api_fail(c, 409, "body", "release %s %s: %s",
-                                                     r.product, r.version, err.msg)
-                                          : api_fail_err(c, "body", &err);
+        status = err.code == OTTER_ESTATE
+                     ? api_fail(c, 409, "body", "release %s %s: %s", r.product, r.version, err.msg)
+                     : api_fail_err(c, "body", &err);
         goto out;
     }
     /* The file lands before the commit: a failed commit leaves an unused file, never a row
@@ -217,7 +218,8 @@ int api_releases_list(struct call *c)
 {
     otter_err err;
     json_t *arr = json_array();
-    if (!arr || otter_store_release_list(c->api->store, c->tenant.id, 0, add_release, arr, &err) < 0) {
+    if (!arr ||
+        otter_store_release_list(c->api->store, c->tenant.id, 0, add_release, arr, &err) < 0) {
         json_decref(arr);
         return api_fail_err(c, "releases", &err);
     }
@@ -308,9 +310,12 @@ int api_releases_delete(struct call *c)
         otter_store_release_delete(c->api->store, r.id, &found, &unused, &err) < 0 ||
         api_audit(c, "release.delete", object, NULL, &err) < 0)
         return api_fail_err(c, "path", &err);
-    /* Removing the file after the row is gone from this transaction's view; if the commit
-       fails the row stays without its file, so remove only once committed would be ideal.
-       The store lock is held until commit, so no action can pick this release meanwhile. */
+    /*
+     * The file goes before the commit: a failed commit would then leave a
+     * release whose download answers 500 until it is uploaded again; the
+     * other order could leak a file nobody refers to. The store lock is
+     * held until commit, so no deployment can pick this release meanwhile.
+     */
     if (unused && otter_artifact_remove(c->api->cfg->artifacts_dir, r.sha256, &err) < 0)
         fprintf(stderr, "otter-server: %s\n", err.msg);
     return api_reply(c, 204, NULL);

@@ -112,8 +112,7 @@ const char *otter_artifact_sink_path(const otter_artifact_sink *s)
     return s->path;
 }
 
-int otter_artifact_path(const char *dir, const char *sha256, char *buf, size_t cap,
-                        otter_err *err)
+int otter_artifact_path(const char *dir, const char *sha256, char *buf, size_t cap, otter_err *err)
 {
     if (strlen(sha256) != 64 || strspn(sha256, "0123456789abcdef") != 64)
         return otter_err_set(err, OTTER_EUSAGE, "not a SHA-256: '%.70s'", sha256);

@@ -49,8 +49,7 @@ int otter_artifact_sink_commit(otter_artifact_sink *s, otter_err *err);
 void otter_artifact_sink_free(otter_artifact_sink *s);
 
 /* dir/<sha256> into buf; OTTER_EUSAGE unless sha256 is 64 lower-case hex digits. */
-int otter_artifact_path(const char *dir, const char *sha256, char *buf, size_t cap,
-                        otter_err *err);
+int otter_artifact_path(const char *dir, const char *sha256, char *buf, size_t cap, otter_err *err);
 
 /* Removes dir/<sha256> (a missing file is fine). */
 int otter_artifact_remove(const char *dir, const char *sha256, otter_err *err);

@@ -52,8 +52,8 @@ void otter_ddi_sleep_text(uint64_t seconds, char *out, size_t cap)
 {
     if (seconds > 99 * 3600 + 59 * 60 + 59)
         seconds = 99 * 3600 + 59 * 60 + 59;
-    snprintf(out, cap, "%02u:%02u:%02u", (unsigned)(seconds / 3600),
-             (unsigned)(seconds / 60 % 60), (unsigned)(seconds % 60));
+    snprintf(out, cap, "%02u:%02u:%02u", (unsigned)(seconds / 3600), (unsigned)(seconds / 60 % 60),
+             (unsigned)(seconds % 60));
 }
 
 int ddi_fail(struct ddi_call *c, int status, const char *fmt, ...)
@@ -161,8 +161,7 @@ static int authenticate(struct ddi_call *c, const char *tenant, const char *cid)
                 return ddi_fail(c, 404, "unknown device '%s' (poll first to register)", cid);
             if (otter_store_device_create(c->ddi->store, c->tenant.id, cid, NULL, NULL, NULL,
                                           c->now, &id, &err) < 0 ||
-                otter_store_device_get(c->ddi->store, c->tenant.id, cid, c->dev, &found, &err) <
-                    0)
+                otter_store_device_get(c->ddi->store, c->tenant.id, cid, c->dev, &found, &err) < 0)
                 return fail_err(c, &err);
             fprintf(stderr, "otter-server: tenant %s: device %s registered through its gateway\n",
                     tenant, cid);
@@ -207,16 +206,16 @@ static int poll(struct ddi_call *c)
         return fail_err(c, &err);
     otter_ddi_sleep_text(c->ddi->cfg->ddi_polling, sleep, sizeof sleep);
     json_t *links = json_object();
-    json_t *doc = json_pack("{s:{s:{s:s}}, s:o}", "config", "polling", "sleep", sleep, "_links",
-                            links);
+    json_t *doc =
+        json_pack("{s:{s:{s:s}}, s:o}", "config", "polling", "sleep", sleep, "_links", links);
     if (!doc)
         return ddi_fail(c, 500, "out of memory");
     if (has_open && strcmp(open_a.status, "canceling") == 0)
-        json_object_set_new(links, "cancelAction", href(c, "/cancelAction/%lld",
-                                                        (long long)open_a.id));
+        json_object_set_new(links, "cancelAction",
+                            href(c, "/cancelAction/%lld", (long long)open_a.id));
     else if (has_open)
-        json_object_set_new(links, "deploymentBase", href(c, "/deploymentBase/%lld",
-                                                          (long long)open_a.id));
+        json_object_set_new(links, "deploymentBase",
+                            href(c, "/deploymentBase/%lld", (long long)open_a.id));
     if (has_inst)
         json_object_set_new(links, "installedBase",
                             href(c, "/installedBase/%lld", (long long)inst.id));
@@ -262,16 +261,14 @@ static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const o
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)a->id);
-    json_t *art = json_pack("{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o}}", "filename",
-                            r->filename, "hashes", "sha1", r->sha1, "md5", r->md5, "sha256",
-                            r->sha256, "size", (json_int_t)r->size, "_links", "download",
-                            href(c, "/softwaremodules/%lld/artifacts/%s", (long long)r->id,
-                                 r->filename),
-                            "download-http",
-                            href(c, "/softwaremodules/%lld/artifacts/%s", (long long)r->id,
-                                 r->filename));
-    json_t *chunk = json_pack("{s:s, s:s, s:s, s:[o]}", "part", "os", "version", r->version,
-                              "name", r->product, "artifacts", art);
+    json_t *art = json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o}}", "filename", r->filename, "hashes", "sha1",
+        r->sha1, "md5", r->md5, "sha256", r->sha256, "size", (json_int_t)r->size, "_links",
+        "download", href(c, "/softwaremodules/%lld/artifacts/%s", (long long)r->id, r->filename),
+        "download-http",
+        href(c, "/softwaremodules/%lld/artifacts/%s", (long long)r->id, r->filename));
+    json_t *chunk = json_pack("{s:s, s:s, s:s, s:[o]}", "part", "os", "version", r->version, "name",
+                              r->product, "artifacts", art);
     json_t *dep = json_pack("{s:s, s:s, s:[o]}", "download", a->download, "update", a->update,
                             "chunks", chunk);
     if (dep && a->maintenance[0])
@@ -296,8 +293,7 @@ static int deployment_base(struct ddi_call *c, int installed)
         return ddi_fail(c, 404, "the release of action %lld is gone", (long long)a.id);
     if (!installed && strcmp(a.status, "scheduled") == 0) {
         /* The device has seen its deployment: the action runs from now on. */
-        if (otter_store_action_set_status(c->ddi->store, a.id, "running", "none", c->now, &err) <
-            0)
+        if (otter_store_action_set_status(c->ddi->store, a.id, "running", "none", c->now, &err) < 0)
             return fail_err(c, &err);
     }
     return reply(c, 200, deployment_doc(c, &a, &o.r));
@@ -326,8 +322,7 @@ static void deployment_transition(const otter_action *a, const otter_ddi_feedbac
 }
 
 /* What a cancelAction feedback does: closed/canceled confirm, rejected or failure refuse. */
-static void cancel_transition(const otter_ddi_feedback *f, const char **status,
-                              const char **result)
+static void cancel_transition(const otter_ddi_feedback *f, const char **status, const char **result)
 {
     *status = "canceling";
     *result = "none";
@@ -356,8 +351,8 @@ static int feedback(struct ddi_call *c, int cancel)
     }
     if (!is_open(&a)) {
         /* A retry of the message that closed it is answered like the first one. */
-        int replay = strcmp(a.last_execution, f.execution) == 0 &&
-                     strcmp(a.last_finished, f.finished) == 0;
+        int replay =
+            strcmp(a.last_execution, f.execution) == 0 && strcmp(a.last_finished, f.finished) == 0;
         ret = replay ? reply(c, 200, NULL)
                      : ddi_fail(c, 410, "action %lld is %s", (long long)a.id, a.status);
         goto out;
@@ -416,8 +411,8 @@ static int config_data(struct ddi_call *c)
 {
     otter_err err;
     char *attrs = NULL;
-    if (otter_ddi_config_apply(c->req->body, c->req->body_len, c->dev->attributes, &attrs,
-                               &err) < 0)
+    if (otter_ddi_config_apply(c->req->body, c->req->body_len, c->dev->attributes, &attrs, &err) <
+        0)
         return ddi_fail(c, err.code == OTTER_ENOMEM ? 500 : 400, "%s", err.msg);
     int ret = otter_store_device_set_attributes(c->ddi->store, c->dev->id, attrs, &err);
     free(attrs);

@@ -7,9 +7,9 @@
 
 #include "otter_reqjson.h"
 
-static const char *const executions[] = {"closed",   "proceeding", "canceled",   "scheduled",
-                                         "rejected", "resumed",    "downloaded", "download",
-                                         NULL};
+static const char *const executions[] = {"closed",     "proceeding", "canceled",
+                                         "scheduled",  "rejected",   "resumed",
+                                         "downloaded", "download",   NULL};
 static const char *const finishes[] = {"success", "failure", "none", NULL};
 
 static int one_of(const char *s, const char *const *words)
@@ -142,8 +142,8 @@ static int parse_status(json_t *st, otter_ddi_feedback *out, otter_err *err)
         {
             if (!plain_string(line, OTTER_DDI_DETAIL_BYTES))
                 return otter_err_set(err, OTTER_EFORMAT,
-                                     "status.details[%zu] must be a string of at most %d bytes",
-                                     i, OTTER_DDI_DETAIL_BYTES);
+                                     "status.details[%zu] must be a string of at most %d bytes", i,
+                                     OTTER_DDI_DETAIL_BYTES);
         }
         out->details = json_dumps(details, JSON_COMPACT);
         if (!out->details)
@@ -152,8 +152,7 @@ static int parse_status(json_t *st, otter_ddi_feedback *out, otter_err *err)
     return 0;
 }
 
-int otter_ddi_feedback_parse(const char *buf, size_t len, otter_ddi_feedback *out,
-                             otter_err *err)
+int otter_ddi_feedback_parse(const char *buf, size_t len, otter_ddi_feedback *out, otter_err *err)
 {
     static const char *const keys[] = {"id", "time", "timestamp", "status", NULL};
     json_t *root = NULL;
@@ -266,8 +265,8 @@ int otter_ddi_config_apply(const char *buf, size_t len, const char *current, cha
         goto out;
     }
     if (json_object_size(attrs) > OTTER_DDI_CONFIG_KEYS_MAX) {
-        ret = otter_err_set(err, OTTER_EFORMAT, "more than %d attributes",
-                            OTTER_DDI_CONFIG_KEYS_MAX);
+        ret =
+            otter_err_set(err, OTTER_EFORMAT, "more than %d attributes", OTTER_DDI_CONFIG_KEYS_MAX);
         goto out;
     }
     *out = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);

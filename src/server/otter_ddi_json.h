@@ -24,10 +24,10 @@
 
 typedef struct otter_ddi_feedback {
     int has_id;
-    int64_t id;          /* "id" of the body (string or number) when has_id */
-    char execution[16];  /* closed, proceeding, canceled, scheduled, rejected, resumed,
-                            downloaded, download */
-    char finished[16];   /* success, failure, none */
+    int64_t id;           /* "id" of the body (string or number) when has_id */
+    char execution[16];   /* closed, proceeding, canceled, scheduled, rejected, resumed,
+                             downloaded, download */
+    char finished[16];    /* success, failure, none */
     int64_t progress_cnt; /* -1 when absent */
     int64_t progress_of;
     char *details; /* JSON array of strings as compact text, owned; "[]" when absent */
@@ -40,8 +40,7 @@ typedef struct otter_ddi_feedback {
  *    "code": N?}}
  * OTTER_EFORMAT with the reason; clear *out with otter_ddi_feedback_clear().
  */
-int otter_ddi_feedback_parse(const char *buf, size_t len, otter_ddi_feedback *out,
-                             otter_err *err);
+int otter_ddi_feedback_parse(const char *buf, size_t len, otter_ddi_feedback *out, otter_err *err);
 void otter_ddi_feedback_clear(otter_ddi_feedback *f);
 
 /*

@@ -28,9 +28,9 @@ struct pending {
     size_t len;
     size_t cap;
     int too_large;
-    int discard;      /* read and drop the body */
-    void *sink;       /* streamed body (upload->open said so) */
-    uint64_t limit;   /* bytes the sink accepts */
+    int discard;    /* read and drop the body */
+    void *sink;     /* streamed body (upload->open said so) */
+    uint64_t limit; /* bytes the sink accepts */
     uint64_t streamed;
     int sink_failed;
     char *path;
@@ -153,11 +153,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         uint64_t limit = h->max_body;
         if (h->upload) {
-            otter_http_request pre = {.method = method,
-                                      .path = p->path,
-                                      .client = p->client,
-                                      .tls = h->tls,
-                                      .conn = c};
+            otter_http_request pre = {
+                .method = method, .path = p->path, .client = p->client, .tls = h->tls, .conn = c};
             int how = h->upload->open(h->ctx, &pre, &p->sink, &p->limit);
             if (how > 0 && p->sink)
                 limit = p->limit;

@@ -247,8 +247,8 @@ int otter_store_device_find_token(otter_store *s, const char *sha256_hex, otter_
     return s->ops->device_get(s, 0, NULL, sha256_hex, out, found, err);
 }
 
-int otter_store_device_list(otter_store *s, const otter_device_filter *f,
-                            otter_store_device_cb cb, void *ctx, otter_err *err)
+int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
+                            void *ctx, otter_err *err)
 {
     if (f->limit < 1 || f->limit > 1000)
         return otter_err_set(err, OTTER_EUSAGE, "device limit %u outside 1..1000", f->limit);
@@ -265,8 +265,7 @@ int otter_store_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *
     return s->ops->device_seen(s, id, now, err);
 }
 
-int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *json,
-                                      otter_err *err)
+int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *json, otter_err *err)
 {
     if (strlen(json) > OTTER_STORE_ATTR_MAX)
         return otter_err_set(err, OTTER_EFORMAT, "attributes larger than %d bytes",

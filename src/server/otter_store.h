@@ -189,17 +189,17 @@ int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_st
 
 /* ---- Fleet: devices, groups, releases, actions (the device API's state) ---- */
 
-#define OTTER_STORE_ATTR_MAX 8192     /* configData attributes as JSON text */
-#define OTTER_STORE_FILENAME_MAX 128  /* artifact file names */
-#define OTTER_STORE_WORD_MAX 15       /* status words: "scheduled", "success", ... */
+#define OTTER_STORE_ATTR_MAX 8192    /* configData attributes as JSON text */
+#define OTTER_STORE_FILENAME_MAX 128 /* artifact file names */
+#define OTTER_STORE_WORD_MAX 15      /* status words: "scheduled", "success", ... */
 
 typedef struct otter_device {
     int64_t id;
     int64_t tenant_id;
     char controller_id[OTTER_STORE_NAME_MAX + 1];
-    char model[OTTER_STORE_NAME_MAX + 1];  /* "" when unknown (auto-registered) */
-    char name[OTTER_STORE_LABEL_MAX + 1];  /* "" when not set */
-    char version[OTTER_STORE_NAME_MAX + 1]; /* version of the installed release, or "" */
+    char model[OTTER_STORE_NAME_MAX + 1];      /* "" when unknown (auto-registered) */
+    char name[OTTER_STORE_LABEL_MAX + 1];      /* "" when not set */
+    char version[OTTER_STORE_NAME_MAX + 1];    /* version of the installed release, or "" */
     char attributes[OTTER_STORE_ATTR_MAX + 1]; /* JSON object text */
     int config_sent;                           /* attributes came from the device (configData) */
     int64_t last_seen;                         /* 0 = never */
@@ -257,7 +257,7 @@ typedef struct otter_action {
     char result[OTTER_STORE_WORD_MAX + 1];   /* none, success, failure */
     char download[OTTER_STORE_WORD_MAX + 1]; /* skip, attempt, forced */
     char update[OTTER_STORE_WORD_MAX + 1];
-    char maintenance[OTTER_STORE_WORD_MAX + 1]; /* "", available, unavailable */
+    char maintenance[OTTER_STORE_WORD_MAX + 1];    /* "", available, unavailable */
     char last_execution[OTTER_STORE_WORD_MAX + 1]; /* last feedback, "" if none */
     char last_finished[OTTER_STORE_WORD_MAX + 1];
     int64_t created_at;
@@ -299,13 +299,12 @@ int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *contro
 /* The device whose TargetToken hashes to sha256_hex. */
 int otter_store_device_find_token(otter_store *s, const char *sha256_hex, otter_device *out,
                                   int *found, otter_err *err);
-int otter_store_device_list(otter_store *s, const otter_device_filter *f,
-                            otter_store_device_cb cb, void *ctx, otter_err *err);
+int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
+                            void *ctx, otter_err *err);
 int otter_store_device_delete(otter_store *s, int64_t id, int *found, otter_err *err);
 int otter_store_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *err);
 /* Stores attributes (JSON object text) and marks them sent by the device. */
-int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *json,
-                                      otter_err *err);
+int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *json, otter_err *err);
 
 /* Groups. */
 int otter_store_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,

@@ -64,8 +64,8 @@ typedef struct otter_store_ops {
     int (*tenant_check_gateway)(otter_store *s, int64_t tenant_id, const char *sha, int *ok,
                                 otter_err *err);
     int (*device_create)(otter_store *s, int64_t tenant_id, const char *controller_id,
-                         const char *model, const char *name, const char *token_sha256,
-                         int64_t now, int64_t *id, otter_err *err);
+                         const char *model, const char *name, const char *token_sha256, int64_t now,
+                         int64_t *id, otter_err *err);
     /* by (tenant_id, controller_id) when controller_id != NULL, else by token hash */
     int (*device_get)(otter_store *s, int64_t tenant_id, const char *controller_id,
                       const char *token_sha256, otter_device *out, int *found, otter_err *err);
@@ -77,8 +77,8 @@ typedef struct otter_store_ops {
     int (*group_create)(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
                         otter_err *err);
     /* one by name when name != NULL, else all of the tenant */
-    int (*group_list)(otter_store *s, int64_t tenant_id, const char *name,
-                      otter_store_group_cb cb, void *ctx, otter_err *err);
+    int (*group_list)(otter_store *s, int64_t tenant_id, const char *name, otter_store_group_cb cb,
+                      void *ctx, otter_err *err);
     int (*group_delete)(otter_store *s, int64_t id, int *found, otter_err *err);
     int (*group_add)(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err);
     int (*group_remove)(otter_store *s, int64_t group_id, int64_t device_id, int *found,
@@ -87,8 +87,7 @@ typedef struct otter_store_ops {
                           int64_t *id, otter_err *err);
     int (*release_list)(otter_store *s, int64_t tenant_id, int64_t release_id,
                         otter_store_release_cb cb, void *ctx, otter_err *err);
-    int (*release_delete)(otter_store *s, int64_t id, int *found, int *sha_unused,
-                          otter_err *err);
+    int (*release_delete)(otter_store *s, int64_t id, int *found, int *sha_unused, otter_err *err);
     int (*action_create)(otter_store *s, const otter_action *a, int64_t created_by, int64_t now,
                          int64_t *id, otter_err *err);
     /* which: 0 by id, 1 open action of device, 2 installed action of device */

@@ -21,11 +21,11 @@ int otter_sqlite_tenant_check_gateway(otter_store *s, int64_t tenant_id, const c
                                       otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_sqlite_query(OTTER_SQLITE(s), "checking gateway token", otter_sqlite_int_row,
-                                 &n, err,
-                                 "SELECT count(*) FROM tenants WHERE id = ?"
-                                 " AND gateway_token_sha256 = ?",
-                                 "it", tenant_id, sha);
+    int ret =
+        otter_sqlite_query(OTTER_SQLITE(s), "checking gateway token", otter_sqlite_int_row, &n, err,
+                           "SELECT count(*) FROM tenants WHERE id = ?"
+                           " AND gateway_token_sha256 = ?",
+                           "it", tenant_id, sha);
     *ok = n > 0;
     return ret;
 }
@@ -54,8 +54,8 @@ struct device_walk {
 };
 
 #define DEVICE_COLS                                                                                \
-    "SELECT d.id, d.tenant_id, d.controller_id, coalesce(d.model, ''), coalesce(d.name, ''),"     \
-    " coalesce(r.version, ''), d.attributes, d.config_sent, coalesce(d.last_seen, 0),"            \
+    "SELECT d.id, d.tenant_id, d.controller_id, coalesce(d.model, ''), coalesce(d.name, ''),"      \
+    " coalesce(r.version, ''), d.attributes, d.config_sent, coalesce(d.last_seen, 0),"             \
     " d.created_at FROM devices d LEFT JOIN releases r ON r.id = d.installed_release_id"
 
 static int device_row(sqlite3_stmt *st, void *ctx, otter_err *err)
@@ -92,8 +92,7 @@ out:
 }
 
 int otter_sqlite_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
-                            const char *token_sha256, otter_device *out, int *found,
-                            otter_err *err)
+                            const char *token_sha256, otter_device *out, int *found, otter_err *err)
 {
     struct device_walk w = {.one = out};
     int ret = controller_id
@@ -106,8 +105,8 @@ int otter_sqlite_device_get(otter_store *s, int64_t tenant_id, const char *contr
     return ret;
 }
 
-int otter_sqlite_device_list(otter_store *s, const otter_device_filter *f,
-                             otter_store_device_cb cb, void *ctx, otter_err *err)
+int otter_sqlite_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
+                             void *ctx, otter_err *err)
 {
     struct device_walk w = {.cb = cb, .ctx = ctx};
     return otter_sqlite_query(
@@ -141,12 +140,11 @@ int otter_sqlite_device_seen(otter_store *s, int64_t id, int64_t now, otter_err 
                             "UPDATE devices SET last_seen = ? WHERE id = ?", "ii", now, id);
 }
 
-int otter_sqlite_device_set_attributes(otter_store *s, int64_t id, const char *json,
-                                       otter_err *err)
+int otter_sqlite_device_set_attributes(otter_store *s, int64_t id, const char *json, otter_err *err)
 {
     return otter_sqlite_run(OTTER_SQLITE(s), "storing attributes", NULL, err,
-                            "UPDATE devices SET attributes = ?, config_sent = 1 WHERE id = ?",
-                            "ti", json, id);
+                            "UPDATE devices SET attributes = ?, config_sent = 1 WHERE id = ?", "ti",
+                            json, id);
 }
 
 /* ---- groups ---- */

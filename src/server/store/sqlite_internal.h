@@ -97,8 +97,8 @@ int otter_sqlite_device_create(otter_store *s, int64_t tenant_id, const char *co
 int otter_sqlite_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
                             const char *token_sha256, otter_device *out, int *found,
                             otter_err *err);
-int otter_sqlite_device_list(otter_store *s, const otter_device_filter *f,
-                             otter_store_device_cb cb, void *ctx, otter_err *err);
+int otter_sqlite_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
+                             void *ctx, otter_err *err);
 int otter_sqlite_device_delete(otter_store *s, int64_t id, int *found, otter_err *err);
 int otter_sqlite_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *err);
 int otter_sqlite_device_set_attributes(otter_store *s, int64_t id, const char *json,

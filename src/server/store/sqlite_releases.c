@@ -13,19 +13,20 @@ int otter_sqlite_release_create(otter_store *s, const otter_release *r, int64_t 
 {
     struct otter_sqlite *d = OTTER_SQLITE(s);
     otter_sqlite_lock(d);
-    int ret = otter_sqlite_run(d, "creating release", NULL, err,
-                               "INSERT INTO releases(tenant_id, product, version, security_version,"
-                               " kind, manifest, meta, created_by, created_at)"
-                               " VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?)",
-                               "ittitttii", r->tenant_id, r->product, r->version,
-                               r->security_version, r->kind, r->manifest,
-                               r->meta ? r->meta : "{}", created_by, now);
+    int ret =
+        otter_sqlite_run(d, "creating release", NULL, err,
+                         "INSERT INTO releases(tenant_id, product, version, security_version,"
+                         " kind, manifest, meta, created_by, created_at)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?)",
+                         "ittitttii", r->tenant_id, r->product, r->version, r->security_version,
+                         r->kind, r->manifest, r->meta ? r->meta : "{}", created_by, now);
     if (ret == 0) {
         *id = sqlite3_last_insert_rowid(d->h);
-        ret = otter_sqlite_run(d, "creating artifact", NULL, err,
-                               "INSERT INTO artifacts(release_id, filename, size, sha256, sha1, md5)"
-                               " VALUES (?, ?, ?, ?, ?, ?)",
-                               "itittt", *id, r->filename, r->size, r->sha256, r->sha1, r->md5);
+        ret =
+            otter_sqlite_run(d, "creating artifact", NULL, err,
+                             "INSERT INTO artifacts(release_id, filename, size, sha256, sha1, md5)"
+                             " VALUES (?, ?, ?, ?, ?, ?)",
+                             "itittt", *id, r->filename, r->size, r->sha256, r->sha1, r->md5);
     }
     otter_sqlite_unlock(d);
     return ret;
@@ -122,9 +123,9 @@ int otter_sqlite_action_create(otter_store *s, const otter_action *a, int64_t cr
 }
 
 #define ACTION_COLS                                                                                \
-    "SELECT id, tenant_id, device_id, release_id, coalesce(rollout_id, 0), coalesce(stage, 0),"   \
-    " status, result, download, update_mode, coalesce(maintenance_window, ''),"                   \
-    " coalesce(last_execution, ''), coalesce(last_finished, ''), created_at, updated_at"          \
+    "SELECT id, tenant_id, device_id, release_id, coalesce(rollout_id, 0), coalesce(stage, 0),"    \
+    " status, result, download, update_mode, coalesce(maintenance_window, ''),"                    \
+    " coalesce(last_execution, ''), coalesce(last_finished, ''), created_at, updated_at"           \
     " FROM actions"
 
 struct action_walk {
@@ -176,9 +177,8 @@ int otter_sqlite_action_get(otter_store *s, int which, int64_t id, otter_action 
     struct action_walk w = {.one = out};
     if (which < 0 || which > 2)
         return otter_err_set(err, OTTER_EUSAGE, "action lookup %d", which);
-    int ret =
-        otter_sqlite_query(OTTER_SQLITE(s), "reading action", action_row, &w, err, sql[which], "i",
-                           id);
+    int ret = otter_sqlite_query(OTTER_SQLITE(s), "reading action", action_row, &w, err, sql[which],
+                                 "i", id);
     *found = w.found;
     return ret;
 }

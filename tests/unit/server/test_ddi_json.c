@@ -49,14 +49,17 @@ static void test_feedback_refused(void **state)
         "{\"status\":{\"execution\":\"done\",\"result\":{\"finished\":\"success\"}}}",
         "{\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"great\"}}}",
         "{\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"}},\"x\":1}",
-        "{\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"},\"details\":[1]}}",
+        "{\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"},\"details\":["
+        "1]}}",
         "{\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\",\"progress\":"
         "{\"cnt\":-1}}}}",
-        "{\"id\":\"1x\",\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"}}}",
+        "{\"id\":\"1x\",\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"}}"
+        "}",
         "{\"status\":{\"execution\":\"clo\\u0000sed\",\"result\":{\"finished\":\"success\"}}}",
         "{\"status\":{\"execution\":\"closed\",\"execution\":\"closed\",\"result\":{\"finished\":"
         "\"success\"}}}",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+        "]]]]]]]]]]]",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         otter_ddi_feedback f;
@@ -78,10 +81,12 @@ static void apply(const char *body, const char *cur, const char *want)
 
 static void test_config(void **state)
 {
-    apply("{\"mode\":\"merge\",\"data\":{\"b\":\"2\"}}", "{\"a\":\"1\"}", "{\"a\":\"1\",\"b\":\"2\"}");
+    apply("{\"mode\":\"merge\",\"data\":{\"b\":\"2\"}}", "{\"a\":\"1\"}",
+          "{\"a\":\"1\",\"b\":\"2\"}");
     apply("{\"data\":{\"a\":\"9\"}}", "{\"a\":\"1\"}", "{\"a\":\"9\"}");
     apply("{\"mode\":\"replace\",\"data\":{\"c\":\"3\"}}", "{\"a\":\"1\"}", "{\"c\":\"3\"}");
-    apply("{\"mode\":\"remove\",\"data\":{\"a\":\"\"}}", "{\"a\":\"1\",\"b\":\"2\"}", "{\"b\":\"2\"}");
+    apply("{\"mode\":\"remove\",\"data\":{\"a\":\"\"}}", "{\"a\":\"1\",\"b\":\"2\"}",
+          "{\"b\":\"2\"}");
     /* Older clients send id, time and status too. */
     apply("{\"id\":\"\",\"time\":\"x\",\"status\":{\"execution\":\"closed\",\"result\":{}},"
           "\"data\":{\"k\":\"v\"}}",

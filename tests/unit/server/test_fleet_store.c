@@ -170,8 +170,13 @@ static void test_releases_and_actions(void **state)
     assert_otter_error(otter_store_release_delete(s, r1, &found, &unused, &err), err, OTTER_ESTATE,
                        "used by");
 
-    otter_feedback f = {.action_id = a1, .at = 40, .kind = "deployment", .execution = "closed",
-                        .finished = "success", .progress_cnt = -1, .progress_of = -1};
+    otter_feedback f = {.action_id = a1,
+                        .at = 40,
+                        .kind = "deployment",
+                        .execution = "closed",
+                        .finished = "success",
+                        .progress_cnt = -1,
+                        .progress_of = -1};
     assert_otter_ok(otter_store_feedback_add(s, &f, &err), err);
     assert_otter_ok(otter_store_action_set_status(s, a1, "finished", "success", 40, &err), err);
     assert_otter_ok(otter_store_action_get(s, a1, &got_a, &found, &err), err);
