@@ -147,6 +147,12 @@ head -c 1100000 /dev/zero > "$keys/big.bin"
 expect "upload over max_upload (413)" "$(req POST '/api/v1/tenants/acme/releases?type=foreign&filename=big.swu&version=1' "$PUB" --data-binary @"$keys/big.bin")" 413
 expect "chunked upload over max_upload (413)" "$(req POST '/api/v1/tenants/acme/releases?type=foreign&filename=big.swu&version=1' "$PUB" -H 'Transfer-Encoding: chunked' --data-binary @"$keys/big.bin")" 413
 expect "nothing stored after 413" "$(arts)/$(rels)" 0/0
+# A client that goes away mid-upload leaves nothing behind either.
+head -c 900000 /dev/urandom > "$keys/slow.bin"
+req POST '/api/v1/tenants/acme/releases?type=foreign&filename=slow.swu&version=1' "$PUB" \
+  --limit-rate 100K -m 1 --data-binary @"$keys/slow.bin" >/dev/null || true
+for _ in $(seq 50); do [ "$(arts)" = 0 ] && break; sleep 0.1; done
+expect "aborted upload: temporary file removed" "$(arts)/$(rels)" 0/0
 expect "signed package accepted (201)" "$(req POST /api/v1/tenants/acme/releases "$PUB" --data-binary @"$keys/signed.zip")" 201
 R1=$(body .id)
 expect "manifest fields" "$(body '[.product, .version, (.security_version|tostring), (.compatible|join("+")), .images[0].name, (.signers|length|tostring), .type] | join(",")')" "gw,1.0,3,gw-a+gw-b,rootfs,1,otter"
