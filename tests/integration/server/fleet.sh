@@ -36,7 +36,13 @@ cp "$keys/stored.zip" "$keys/tampered-stored.zip"
 printf '\x00' | dd of="$keys/tampered-stored.zip" bs=1 seek=$(($(stat -c %s "$keys/stored.zip") / 2)) conv=notrunc status=none
 printf 'not a zip at all' > "$keys/garbage.zip"
 
-start_server fleet "[trust]
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$keys/tls.key" -out "$keys/tls.crt" >/dev/null 2>&1
+start_server fleet "[http]
+listen_tls = 127.0.0.1:0
+tls_cert = $keys/tls.crt
+tls_key = $keys/tls.key
+[trust]
 root = $keys/root.json
 [ddi]
 polling = 90s
@@ -204,6 +210,12 @@ expect "ETag on the poll" "$([ -n "$ETAG" ] && echo yes)" yes
 expect "If-None-Match -> 304" "$(req GET "$D" "TargetToken $T1" -H "If-None-Match: $ETAG")" 304
 expect "last_seen set" "$(req GET /api/v1/tenants/acme/devices/d1 "$VIEW" >/dev/null; body '.last_seen | type')" string
 expect "POST on the poll (405)" "$(req POST "$D" "TargetToken $T1" -d x)" 405
+
+TLS_URL=$(grep '^https:' "$work/ready" || true)
+if [ -n "$TLS_URL" ]; then
+  curl -s -m 20 --cacert "$keys/tls.crt" -H "Authorization: TargetToken $T1" -o "$work/body" "$TLS_URL$D"
+  expect "over HTTPS the links are https" "$(body ._links.deploymentBase.href)" "$TLS_URL$D/deploymentBase/$AID"
+fi
 
 # ---- DDI: deploymentBase ----
 expect "deploymentBase (200)" "$(req GET "$D/deploymentBase/$AID" "TargetToken $T1")" 200
