@@ -321,16 +321,25 @@ static void deployment_transition(const otter_action *a, const otter_ddi_feedbac
     }
 }
 
-/* What a cancelAction feedback does: closed/canceled confirm, rejected or failure refuse. */
-static void cancel_transition(const otter_ddi_feedback *f, const char **status, const char **result)
+/*
+ * What a cancelAction feedback does: closed (or canceled) confirms; closed
+ * with failure means the device could not stop and the action ends in
+ * error (as hawkBit does); rejected refuses the cancel and the action runs
+ * on.
+ */
+static void cancel_transition(const otter_ddi_feedback *f, const char **status,
+                              const char **result)
 {
     *status = "canceling";
     *result = "none";
-    if (strcmp(f->execution, "rejected") == 0 ||
-        (strcmp(f->execution, "closed") == 0 && strcmp(f->finished, "failure") == 0))
+    if (strcmp(f->execution, "rejected") == 0) {
         *status = "running";
-    else if (strcmp(f->execution, "closed") == 0 || strcmp(f->execution, "canceled") == 0)
+    } else if (strcmp(f->execution, "closed") == 0 && strcmp(f->finished, "failure") == 0) {
+        *status = "error";
+        *result = "failure";
+    } else if (strcmp(f->execution, "closed") == 0 || strcmp(f->execution, "canceled") == 0) {
         *status = "canceled";
+    }
 }
 
 static int feedback(struct ddi_call *c, int cancel)

@@ -306,6 +306,17 @@ expect "action canceled" "$(db "SELECT status FROM actions WHERE id = $AB2")" ca
 expect "deployment feedback after cancel (410)" "$(jreq POST "$B2/deploymentBase/$AB2/feedback" "TargetToken $TB2" '{"status":{"execution":"proceeding","result":{"finished":"none"}}}')" 410
 expect "no action offered after cancel" "$(req GET "$B2" "TargetToken $TB2" >/dev/null; body '._links | has("deploymentBase") or has("cancelAction")')" false
 
+# ---- cancel refused, then cancel failed ----
+jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"devices\":[\"b2\"]}" >/dev/null
+AB4=$(body '.actions[0].id')
+req GET "$B2/deploymentBase/$AB4" "TargetToken $TB2" >/dev/null
+req POST "/api/v1/tenants/acme/actions/$AB4/cancel" "$OP" >/dev/null
+expect "cancel rejected by the device (200)" "$(jreq POST "$B2/cancelAction/$AB4/feedback" "TargetToken $TB2" '{"status":{"execution":"rejected","result":{"finished":"none"}}}')" 200
+expect "action runs on" "$(db "SELECT status FROM actions WHERE id = $AB4")" running
+req POST "/api/v1/tenants/acme/actions/$AB4/cancel" "$OP" >/dev/null
+expect "cancel failed on the device (200)" "$(jreq POST "$B2/cancelAction/$AB4/feedback" "TargetToken $TB2" '{"status":{"execution":"closed","result":{"finished":"failure"}}}')" 200
+expect "action ends in error" "$(db "SELECT status || '/' || result FROM actions WHERE id = $AB4")" error/failure
+
 # ---- failure path ----
 jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"devices\":[\"b2\"]}" >/dev/null
 AB3=$(body '.actions[0].id')
