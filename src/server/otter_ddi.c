@@ -241,6 +241,12 @@ static int take_release(void *ctx, const otter_release *r)
     return 0;
 }
 
+static int is_open(const otter_action *a)
+{
+    return strcmp(a->status, "scheduled") == 0 || strcmp(a->status, "running") == 0 ||
+           strcmp(a->status, "canceling") == 0;
+}
+
 /* The device's action {id} (404 otherwise). */
 static int load_action(struct ddi_call *c, const char *id_text, otter_action *a)
 {
@@ -284,8 +290,13 @@ static int deployment_base(struct ddi_call *c, int installed)
     int status = load_action(c, c->seg[1], &a);
     if (status)
         return status;
-    if (installed && !(strcmp(a.status, "finished") == 0 && strcmp(a.result, "success") == 0))
-        return ddi_fail(c, 404, "action %lld is not installed", (long long)a.id);
+    /* As hawkBit: deploymentBase of any action not being canceled, installedBase of a closed one.
+     */
+    int canceled = strcmp(a.status, "canceling") == 0 || strcmp(a.status, "canceled") == 0;
+    if (installed && (canceled || is_open(&a)))
+        return ddi_fail(c, 404, "action %lld is not closed", (long long)a.id);
+    if (!installed && canceled)
+        return ddi_fail(c, 404, "action %lld is canceled", (long long)a.id);
     if (otter_store_release_list(c->ddi->store, c->tenant.id, a.release_id, take_release, &o,
                                  &err) < 0)
         return fail_err(c, &err);
@@ -300,12 +311,6 @@ static int deployment_base(struct ddi_call *c, int installed)
 }
 
 /* ---- feedback ---- */
-
-static int is_open(const otter_action *a)
-{
-    return strcmp(a->status, "scheduled") == 0 || strcmp(a->status, "running") == 0 ||
-           strcmp(a->status, "canceling") == 0;
-}
 
 /* What a deployment feedback does to the action: status and result after it. */
 static void deployment_transition(const otter_action *a, const otter_ddi_feedback *f,
@@ -327,8 +332,7 @@ static void deployment_transition(const otter_action *a, const otter_ddi_feedbac
  * error (as hawkBit does); rejected refuses the cancel and the action runs
  * on.
  */
-static void cancel_transition(const otter_ddi_feedback *f, const char **status,
-                              const char **result)
+static void cancel_transition(const otter_ddi_feedback *f, const char **status, const char **result)
 {
     *status = "canceling";
     *result = "none";

@@ -300,6 +300,8 @@ req GET "$B2/deploymentBase/$AB2" "TargetToken $TB2" >/dev/null
 expect "cancel a running action: canceling" "$(req POST "/api/v1/tenants/acme/actions/$AB2/cancel" "$OP"; body .status)" 200canceling
 expect "poll offers cancelAction" "$(req GET "$B2" "TargetToken $TB2" >/dev/null; body '._links | has("cancelAction") and (has("deploymentBase") | not)')" true
 expect "cancelAction (200)" "$(req GET "$B2/cancelAction/$AB2" "TargetToken $TB2"; body '.id + "/" + .cancelAction.stopId')" "200$AB2/$AB2"
+expect "deploymentBase of a canceling action (404)" "$(req GET "$B2/deploymentBase/$AB2" "TargetToken $TB2")" 404
+expect "installedBase of an open action (404)" "$(req GET "$B2/installedBase/$AB2" "TargetToken $TB2")" 404
 expect "cancelAction of an action not being canceled (404)" "$(req GET "$D/cancelAction/$AID" "TargetToken $T1")" 404
 expect "cancel feedback closed (200)" "$(jreq POST "$B2/cancelAction/$AB2/feedback" "TargetToken $TB2" '{"status":{"execution":"closed","result":{"finished":"success"}}}')" 200
 expect "action canceled" "$(db "SELECT status FROM actions WHERE id = $AB2")" canceled
