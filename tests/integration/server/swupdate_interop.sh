@@ -42,6 +42,12 @@ SWD
 openssl cms -sign -in sw-description -out sw-description.sig -signer signing.crt \
   -inkey signing.key -outform DER -nosmimecap -binary
 printf '%s\n' sw-description sw-description.sig rootfs.img | cpio -o -H newc --quiet > gw.swu
+# A .swu whose signed description promises another image digest: SWUpdate must refuse it.
+mkdir bad && cp rootfs.img bad/
+sed "s/$sha/$(printf '%064d' 0)/; s|$work/out/rootfs.img|$work/out/bad.img|" sw-description > bad/sw-description
+(cd bad && openssl cms -sign -in sw-description -out sw-description.sig -signer ../signing.crt \
+  -inkey ../signing.key -outform DER -nosmimecap -binary &&
+  printf '%s\n' sw-description sw-description.sig rootfs.img | cpio -o -H newc --quiet > ../bad.swu)
 cd - >/dev/null
 
 # ---- server side: tenant, device, foreign release, deployment ----
@@ -72,7 +78,7 @@ wait_for() {
 }
 run_swupdate() { # run_swupdate TMPDIR [extra -u options]
   TMPDIR="$1" swupdate -v -k "$work/swu/signing.crt" -H test:1.0 \
-    -u "-t acme -u $URL -i gw-0001 -k $TT -p 1 $2" >"$1/swupdate.log" 2>&1 &
+    -u "-t acme -u $URL -i ${CID:-gw-0001} ${AUTH:--k $TT} -p 1 $2" >"$1/swupdate.log" 2>&1 &
   sw_pid=$!
 }
 
@@ -98,6 +104,28 @@ fi
 kill -TERM "$sw_pid"; wait "$sw_pid" 2>/dev/null || true; sw_pid=
 expect "device reports the installed version" "$(req GET /api/v1/tenants/acme/devices/gw-0001 "$A" >/dev/null; body .version)" 1.0.0
 expect "the poll now offers installedBase" "$(req GET /acme/controller/v1/gw-0001 "TargetToken $TT" >/dev/null; body '._links | has("installedBase")')" true
+
+# ---- a .swu SWUpdate refuses: reported closed/failure at once (device speaks with the
+# tenant's GatewayToken this time) ----
+expect "gateway token" "$(req POST /api/v1/tenants/acme/gateway-token "$A")" 201
+GW=$(body .token)
+jreq POST /api/v1/tenants/acme/devices "$A" '{"controller_id":"gw-0002","model":"gw-a"}' >/dev/null
+expect "bad .swu uploaded" "$(req POST \
+  '/api/v1/tenants/acme/releases?type=foreign&filename=gw.swu&version=1.0.1' "$A" \
+  --data-binary @"$work/swu/bad.swu")" 201
+expect "assigned" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
+  "{\"release\":$(body .id),\"devices\":[\"gw-0002\"]}")" 201
+AID=$(body '.actions[0].id')
+mkdir -p "$work/tmp3"
+CID=gw-0002 AUTH="-g $GW" run_swupdate "$work/tmp3" ""
+if wait_for 60 '.status == "error" and .result == "failure"'; then
+  ok "refused install reported as error/failure"
+else
+  bad "action not error/failure: $(action_field '.status + "/" + .result')"
+  tail -30 "$work/tmp3/swupdate.log"
+fi
+kill -TERM "$sw_pid"; wait "$sw_pid" 2>/dev/null || true; sw_pid=
+expect "nothing installed from the bad .swu" "$(test -e "$work/out/bad.img" && echo present || echo absent)" absent
 
 stop_server
 finish
