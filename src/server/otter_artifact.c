@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_artifact.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -166,4 +167,27 @@ int otter_artifact_remove(const char *dir, const char *sha256, otter_err *err)
     if (ret == 0 && unlink(path) < 0 && errno != ENOENT)
         ret = otter_err_sys(err, OTTER_EIO, errno, "removing %s", path);
     return ret;
+}
+
+int otter_artifact_sweep(const char *dir, int64_t now, int64_t max_age, unsigned *removed,
+                         otter_err *err)
+{
+    unsigned n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return otter_err_sys(err, OTTER_EIO, errno, "reading %s", dir);
+    int fd = dirfd(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        struct stat st;
+        if (strncmp(e->d_name, ".upload-", 8) != 0 ||
+            fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+            (int64_t)st.st_mtime > now - max_age)
+            continue;
+        if (unlinkat(fd, e->d_name, 0) == 0)
+            n++;
+    }
+    closedir(d);
+    if (removed)
+        *removed = n;
+    return 0;
 }

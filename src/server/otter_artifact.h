@@ -51,6 +51,15 @@ void otter_artifact_sink_free(otter_artifact_sink *s);
 /* dir/<sha256> into buf; OTTER_EUSAGE unless sha256 is 64 lower-case hex digits. */
 int otter_artifact_path(const char *dir, const char *sha256, char *buf, size_t cap, otter_err *err);
 
+/*
+ * Removes temporary upload files in dir last modified more than max_age
+ * seconds before now (left by a crash; younger ones may belong to an
+ * upload in flight on another server sharing the directory). *removed
+ * (may be NULL) gets the count. OTTER_EIO when dir cannot be read.
+ */
+int otter_artifact_sweep(const char *dir, int64_t now, int64_t max_age, unsigned *removed,
+                         otter_err *err);
+
 /* Removes dir/<sha256> (a missing file is fine). */
 int otter_artifact_remove(const char *dir, const char *sha256, otter_err *err);
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "otter_api.h"
+#include "otter_artifact.h"
 #include "otter_auth.h"
 #include "otter_ddi.h"
 #include "otter_file.h"
@@ -321,6 +322,12 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
         ((ret = otter_file_read_all(cfg->tls_cert, PEM_MAX_BYTES, &cert, &len, err)) < 0 ||
          (ret = otter_file_read_all(cfg->tls_key, PEM_MAX_BYTES, &key, &len, err)) < 0))
         goto out;
+    /* Uploads interrupted by a crash left temporary files; a day old is surely abandoned. */
+    unsigned swept = 0;
+    if (otter_artifact_sweep(cfg->artifacts_dir, (int64_t)time(NULL), 24 * 3600, &swept, err) < 0)
+        fprintf(stderr, "otter-server: warning: %s\n", err->msg);
+    else if (swept)
+        fprintf(stderr, "otter-server: removed %u abandoned upload(s)\n", swept);
     if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
         (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0)
         goto out;

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static int entries(const char *dir)
 {
@@ -71,11 +72,34 @@ static void test_abandon_and_paths(void **state)
     assert_null(s);
 }
 
+static void test_sweep(void **state)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s", otter_test_dir("artifact_sweep"));
+    otter_err err;
+    unsigned n = 99;
+    const char *names[] = {".upload-old", ".upload-new", "keep-me"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "touch -d '2 days ago' '%s/.upload-old' '%s/keep-me'", dir, dir);
+    assert_int_equal(system(path), 0);
+    assert_otter_ok(otter_artifact_sweep(dir, time(NULL), 24 * 3600, &n, &err), err);
+    assert_int_equal(n, 1);
+    assert_int_equal(entries(dir), 2); /* the young upload and the non-upload stay */
+    assert_otter_error(otter_artifact_sweep("/nonexistent", 0, 0, &n, &err), err, OTTER_EIO,
+                       "reading");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit),
         cmocka_unit_test(test_abandon_and_paths),
+        cmocka_unit_test(test_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
