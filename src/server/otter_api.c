@@ -12,8 +12,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "otter_api_internal.h"
+#include "otter_artifact.h"
 #include "otter_auth.h"
 
 enum access {
@@ -34,6 +36,9 @@ struct route {
 
 #define ANY OTTER_ROLES_ANY
 #define ADMIN OTTER_ROLE_ADMIN
+#define OPERATOR OTTER_ROLE_OPERATOR
+#define PUBLISHER OTTER_ROLE_PUBLISHER
+#define T_ "/api/v1/tenants/{tenant}"
 
 /*
  * The route table is also the RBAC table: every operation and who may do it.
@@ -72,6 +77,30 @@ static const struct route routes[] = {
     {"PUT", "/api/v1/users/{user}/password", A_GLOBAL, 0, OTTER_REQ_PASSWORD_SET,
      api_users_password},
     {"GET", "/api/v1/audit", A_GLOBAL, 0, OTTER_REQ_NONE, api_audit_list},
+    /* The fleet: operators provision devices and deploy; publishers upload releases. */
+    {"POST", T_ "/gateway-token", A_TENANT, ADMIN, OTTER_REQ_NONE, api_gateway_rotate},
+    {"GET", T_ "/devices", A_TENANT, ANY, OTTER_REQ_NONE, api_devices_list},
+    {"POST", T_ "/devices", A_TENANT, OPERATOR, OTTER_REQ_DEVICE_CREATE, api_devices_create},
+    {"POST", T_ "/devices/bulk", A_TENANT, OPERATOR, OTTER_REQ_CSV, api_devices_bulk},
+    {"GET", T_ "/devices/{device}", A_TENANT, ANY, OTTER_REQ_NONE, api_devices_get},
+    {"DELETE", T_ "/devices/{device}", A_TENANT, OPERATOR, OTTER_REQ_NONE, api_devices_delete},
+    {"GET", T_ "/devices/{device}/history", A_TENANT, ANY, OTTER_REQ_NONE, api_devices_history},
+    {"GET", T_ "/groups", A_TENANT, ANY, OTTER_REQ_NONE, api_groups_list},
+    {"POST", T_ "/groups", A_TENANT, OPERATOR, OTTER_REQ_GROUP_CREATE, api_groups_create},
+    {"DELETE", T_ "/groups/{group}", A_TENANT, OPERATOR, OTTER_REQ_NONE, api_groups_delete},
+    {"PUT", T_ "/groups/{group}/devices/{device}", A_TENANT, OPERATOR, OTTER_REQ_NONE,
+     api_groups_add},
+    {"DELETE", T_ "/groups/{group}/devices/{device}", A_TENANT, OPERATOR, OTTER_REQ_NONE,
+     api_groups_remove},
+    {"GET", T_ "/releases", A_TENANT, ANY, OTTER_REQ_NONE, api_releases_list},
+    {"POST", T_ "/releases", A_TENANT, PUBLISHER, OTTER_REQ_UPLOAD, api_releases_upload},
+    {"GET", T_ "/releases/{release}", A_TENANT, ANY, OTTER_REQ_NONE, api_releases_get},
+    {"DELETE", T_ "/releases/{release}", A_TENANT, PUBLISHER, OTTER_REQ_NONE, api_releases_delete},
+    {"GET", T_ "/releases/{release}/artifact", A_TENANT, ANY, OTTER_REQ_NONE,
+     api_releases_download},
+    {"POST", T_ "/deployments", A_TENANT, OPERATOR, OTTER_REQ_DEPLOY, api_deployments_create},
+    {"GET", T_ "/actions/{action}", A_TENANT, ANY, OTTER_REQ_NONE, api_actions_get},
+    {"POST", T_ "/actions/{action}/cancel", A_TENANT, OPERATOR, OTTER_REQ_NONE, api_actions_cancel},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -87,6 +116,14 @@ int otter_api_new(otter_store *store, const otter_server_config *cfg, otter_api 
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     api->store = store;
     api->cfg = cfg;
+    if (cfg->trust_root) {
+        /* Read once at start: a broken root is a configuration error, not a 500 per upload. */
+        int ret = otter_trust_load_file(cfg->trust_root, &api->trust, err);
+        if (ret < 0) {
+            free(api);
+            return otter_err_prefix(err, "[trust] root");
+        }
+    }
     /* 4096 keys bound the memory a name- or address-spraying attacker can make us use. */
     api->throttle_user =
         otter_throttle_new((unsigned)cfg->login_max_failures, cfg->login_window, 4096);
@@ -104,6 +141,7 @@ void otter_api_free(otter_api *api)
 {
     if (!api)
         return;
+    otter_trust_free(api->trust);
     otter_throttle_free(api->throttle_user);
     otter_throttle_free(api->throttle_addr);
     free(api);
@@ -305,6 +343,15 @@ static int resolve_tenant(struct call *c, const struct route *r, const char *nam
 static int parse_body(struct call *c, const struct route *r)
 {
     otter_err err;
+    if (r->body == OTTER_REQ_UPLOAD)
+        return 0; /* streamed to disk by otter_api_upload_open(); the handler checks it */
+    if (r->body == OTTER_REQ_CSV) {
+        const char *ct = otter_http_header(c->req, "Content-Type");
+        if (!ct || strncasecmp(ct, "text/csv", 8) != 0 || (ct[8] && ct[8] != ';' && ct[8] != ' '))
+            return api_fail(c, 415, "header Content-Type", "this request takes text/csv");
+        c->body.kind = OTTER_REQ_CSV;
+        return 0;
+    }
     if (c->req->body_len) {
         const char *ct = otter_http_header(c->req, "Content-Type");
         if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
@@ -321,25 +368,33 @@ static int parse_body(struct call *c, const struct route *r)
     return 0;
 }
 
+/* Finds the route of c->req (buf/seg hold the split path the params point into). */
+static const struct route *find_route(struct call *c, char *buf, char **seg, const char **tenant,
+                                      int *path_known)
+{
+    int nseg = split(c->req->path, buf, seg);
+    *path_known = 0;
+    for (size_t i = 0; nseg > 0 && i < N_ROUTES; i++) {
+        const char *t = NULL, *p[API_PARAM_MAX] = {0};
+        if (!match(routes[i].pattern, seg, nseg, &t, p))
+            continue;
+        *path_known = 1;
+        if (strcmp(routes[i].method, c->req->method) != 0)
+            continue;
+        *tenant = t;
+        memcpy(c->param, p, sizeof p);
+        return &routes[i];
+    }
+    return NULL;
+}
+
 static int route_and_run(struct call *c)
 {
     char buf[PATH_MAX_BYTES];
     char *seg[SEGMENTS_MAX];
-    int nseg = split(c->req->path, buf, seg);
-    const struct route *r = NULL;
     const char *tenant = NULL;
     int path_known = 0;
-    for (size_t i = 0; nseg > 0 && i < N_ROUTES && !r; i++) {
-        const char *t = NULL, *p[API_PARAM_MAX] = {0};
-        if (!match(routes[i].pattern, seg, nseg, &t, p))
-            continue;
-        path_known = 1;
-        if (strcmp(routes[i].method, c->req->method) != 0)
-            continue;
-        r = &routes[i];
-        tenant = t;
-        memcpy(c->param, p, sizeof p);
-    }
+    const struct route *r = find_route(c, buf, seg, &tenant, &path_known);
     if (!r && path_known)
         return api_fail(c, 405, "method", "%s is not allowed here", c->req->method);
     if (!r)
@@ -357,6 +412,49 @@ static int route_and_run(struct call *c)
     return r->fn(c);
 }
 
+int otter_api_upload_open(void *ctx, const otter_http_request *req, void **sink, uint64_t *limit)
+{
+    otter_http_response resp = {0};
+    struct call c = {.api = ctx, .req = req, .resp = &resp, .now = (int64_t)time(NULL)};
+    char buf[PATH_MAX_BYTES];
+    char *seg[SEGMENTS_MAX];
+    const char *tenant = NULL;
+    int path_known = 0, how = 0;
+    otter_err err;
+    const struct route *r = find_route(&c, buf, seg, &tenant, &path_known);
+    if (!r || r->body != OTTER_REQ_UPLOAD)
+        return 0;
+    /*
+     * Authorize before a byte of the body is stored: a refused caller's
+     * body is dropped and the handler answers 401/403 as usual.
+     */
+    how = -1;
+    if (authenticate(&c) != 0 || resolve_tenant(&c, r, tenant) != 0)
+        goto out;
+    otter_artifact_sink *s = NULL;
+    if (otter_artifact_sink_new(c.api->cfg->artifacts_dir, &s, &err) < 0) {
+        fprintf(stderr, "otter-server: upload: %s\n", err.msg);
+        goto out;
+    }
+    *sink = s;
+    *limit = c.api->cfg->max_upload;
+    how = 1;
+out:
+    json_decref(c.out);
+    free(resp.body);
+    return how;
+}
+
+int otter_api_upload_write(void *sink, const void *data, size_t len)
+{
+    return otter_artifact_sink_write(sink, data, len);
+}
+
+void otter_api_upload_close(void *sink)
+{
+    otter_artifact_sink_free(sink);
+}
+
 void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_response *resp)
 {
     struct call c = {.api = ctx, .req = req, .resp = resp, .now = (int64_t)time(NULL)};
@@ -371,6 +469,11 @@ void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_respo
         }
     }
     resp->status = status;
+    if (c.out && resp->fd_set) {
+        /* An error after a file body was chosen: send the error, not the file. */
+        close(resp->fd);
+        resp->fd_set = 0;
+    }
     if (c.out && status != 204) {
         resp->body = json_dumps(c.out, JSON_COMPACT);
         if (!resp->body)

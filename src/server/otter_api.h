@@ -28,6 +28,15 @@ void otter_api_free(otter_api *api);
 /* Handles one request; ctx is the otter_api. Thread-safe. */
 void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_response *resp);
 
+/*
+ * The otter_http_upload hooks of the API: release uploads (POST
+ * .../releases) stream into a temporary artifact file once the caller is
+ * authenticated and allowed; other requests are not streamed.
+ */
+int otter_api_upload_open(void *ctx, const otter_http_request *req, void **sink, uint64_t *limit);
+int otter_api_upload_write(void *sink, const void *data, size_t len);
+void otter_api_upload_close(void *sink);
+
 /* One row of the route table, for documentation and tests. */
 typedef struct otter_api_route_info {
     const char *method;

@@ -9,12 +9,14 @@
 #include "otter_api.h"
 #include "otter_reqjson.h"
 #include "otter_throttle.h"
+#include "otter_trust.h"
 
 struct otter_api {
     otter_store *store;
     const otter_server_config *cfg;
     otter_throttle *throttle_user; /* failed logins per user name */
     otter_throttle *throttle_addr; /* failed logins per client address */
+    otter_trust *trust;            /* [trust] root for release uploads, or NULL */
 };
 
 #define API_PARAM_MAX 2
@@ -90,5 +92,36 @@ int api_users_get(struct call *c);
 int api_users_delete(struct call *c);
 int api_users_password(struct call *c);
 int api_audit_list(struct call *c);
+
+int api_gateway_rotate(struct call *c);
+int api_devices_list(struct call *c);
+int api_devices_create(struct call *c);
+int api_devices_bulk(struct call *c);
+int api_devices_get(struct call *c);
+int api_devices_delete(struct call *c);
+int api_devices_history(struct call *c);
+int api_groups_list(struct call *c);
+int api_groups_create(struct call *c);
+int api_groups_delete(struct call *c);
+int api_groups_add(struct call *c);
+int api_groups_remove(struct call *c);
+
+int api_releases_list(struct call *c);
+int api_releases_upload(struct call *c);
+int api_releases_get(struct call *c);
+int api_releases_delete(struct call *c);
+int api_releases_download(struct call *c);
+int api_deployments_create(struct call *c);
+int api_actions_get(struct call *c);
+int api_actions_cancel(struct call *c);
+
+/* Parses a positive integer id from a path parameter; 0 when it is not one. */
+int64_t api_id_param(const char *s);
+/* Loads device {controller_id} of the current tenant or answers 404. */
+int api_load_device(struct call *c, const char *controller_id, otter_device *d);
+/* {id, release, status, result, ...} of an action, with its feedback when asked. */
+json_t *api_action_doc(struct call *c, const otter_action *a, int with_feedback);
+/* Loads release id of the current tenant (manifest and meta not kept) or answers 404. */
+int api_load_release(struct call *c, int64_t id, otter_release *r);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "otter_server_config.h"
 
@@ -17,6 +18,8 @@ struct otter_http {
     void *ctx;
     uint64_t max_body;
     unsigned port;
+    int tls;
+    const otter_http_upload *upload;
 };
 
 /* Per-request state between the calls MHD makes while the body arrives. */
@@ -25,6 +28,13 @@ struct pending {
     size_t len;
     size_t cap;
     int too_large;
+    int discard;    /* read and drop the body */
+    void *sink;     /* streamed body (upload->open said so) */
+    uint64_t limit; /* bytes the sink accepts */
+    uint64_t streamed;
+    int sink_failed;
+    char *path;
+    char client[INET6_ADDRSTRLEN + 8];
 };
 
 static const char too_large_body[] =
@@ -45,17 +55,52 @@ int otter_http_tls_supported(void)
     return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
 }
 
+int otter_http_add_header(otter_http_response *resp, const char *name, const char *value)
+{
+    if (resp->n_headers == OTTER_HTTP_HEADERS_MAX)
+        return OTTER_EUSAGE;
+    char *v = strdup(value);
+    if (!v)
+        return OTTER_ENOMEM;
+    resp->headers[resp->n_headers].name = name;
+    resp->headers[resp->n_headers].value = v;
+    resp->n_headers++;
+    return 0;
+}
+
+static void response_clear(otter_http_response *r)
+{
+    free(r->body);
+    r->body = NULL;
+    for (size_t i = 0; i < r->n_headers; i++)
+        free(r->headers[i].value);
+    r->n_headers = 0;
+    if (r->fd_set && r->fd >= 0)
+        close(r->fd);
+    r->fd_set = 0;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_response *r)
 {
     const char *body = r->body ? r->body : "";
     size_t len = r->body ? (r->body_len ? r->body_len : strlen(r->body)) : 0;
-    /* MHD copies the buffer; we free ours in every case. */
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    free(r->body);
-    r->body = NULL;
-    if (!resp)
+    struct MHD_Response *resp;
+    if (r->fd_set) {
+        /* MHD owns the descriptor from here (closed when the response is destroyed). */
+        resp = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_offset);
+        if (resp)
+            r->fd_set = 0;
+    } else {
+        /* MHD copies the buffer; we free ours in every case. */
+        resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    }
+    if (!resp) {
+        response_clear(r);
         return MHD_NO;
+    }
+    for (size_t i = 0; i < r->n_headers; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    response_clear(r);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -101,9 +146,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!p)
             return MHD_NO;
         *con_cls = p;
+        client_address(c, p->client, sizeof p->client);
+        /* Strip a query string if MHD left one in the url. */
+        p->path = strndup(url, strcspn(url, "?"));
+        if (!p->path)
+            return MHD_NO;
+        uint64_t limit = h->max_body;
+        if (h->upload) {
+            otter_http_request pre = {
+                .method = method, .path = p->path, .client = p->client, .tls = h->tls, .conn = c};
+            int how = h->upload->open(h->ctx, &pre, &p->sink, &p->limit);
+            if (how > 0 && p->sink)
+                limit = p->limit;
+            else
+                p->sink = NULL;
+            p->discard = how < 0;
+        }
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > h->max_body) {
+        if (cl && !p->discard && strtoull(cl, NULL, 10) > limit) {
             p->too_large = 1;
             return send_413(c);
         }
@@ -112,8 +173,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (p->too_large)
-            return MHD_YES; /* chunked and over the limit: drop, answer 413 at the end */
+        if (p->too_large || p->discard)
+            return MHD_YES; /* chunked and over the limit, or not wanted: drop */
+        if (p->sink) {
+            if (n > p->limit - p->streamed) {
+                p->too_large = 1;
+                return MHD_YES;
+            }
+            p->streamed += n;
+            if (!p->sink_failed && h->upload->write(p->sink, upload_data, n) < 0)
+                p->sink_failed = 1;
+            return MHD_YES;
+        }
         if (n > h->max_body - p->len) {
             p->too_large = 1;
             free(p->buf);
@@ -140,21 +211,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (p->too_large)
         return send_413(c);
 
-    char client[INET6_ADDRSTRLEN + 8];
-    client_address(c, client, sizeof client);
-    /* Strip a query string if MHD left one in the url. */
-    char *path = strndup(url, strcspn(url, "?"));
-    if (!path)
-        return MHD_NO;
     otter_http_request req = {.method = method,
-                              .path = path,
-                              .client = client,
+                              .path = p->path,
+                              .client = p->client,
                               .body = p->buf,
                               .body_len = p->len,
+                              .tls = h->tls,
+                              .upload = p->sink,
                               .conn = c};
     otter_http_response resp = {0};
     h->handler(h->ctx, &req, &resp);
-    free(path);
     if (resp.status < 100 || resp.status > 599)
         resp.status = 500;
     return send_response(c, &resp);
@@ -163,9 +229,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct otter_http *h = cls;
     struct pending *p = *con_cls;
     if (p) {
+        if (p->sink)
+            h->upload->close(p->sink);
         free(p->buf);
+        free(p->path);
         free(p);
         *con_cls = NULL;
     }
@@ -219,6 +289,8 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     h->handler = handler;
     h->ctx = ctx;
     h->max_body = opts->max_body;
+    h->tls = tls;
+    h->upload = opts->upload;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -231,7 +303,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h};
     if (tls) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};

@@ -21,10 +21,13 @@ typedef struct otter_http_request {
     const char *client; /* numeric client address */
     const char *body;   /* NULL when empty; not NUL-terminated */
     size_t body_len;
-    void *conn; /* private */
+    int tls;      /* arrived over HTTPS */
+    void *upload; /* the sink of a streamed body (see otter_http_upload), else NULL */
+    void *conn;   /* private */
 } otter_http_request;
 
 #define OTTER_HTTP_RETRY_AFTER_MAX 24
+#define OTTER_HTTP_HEADERS_MAX 8
 
 typedef struct otter_http_response {
     int status;
@@ -33,11 +36,48 @@ typedef struct otter_http_response {
     const char *content_type;                     /* static string; default application/json */
     char retry_after[OTTER_HTTP_RETRY_AFTER_MAX]; /* "" or seconds for a Retry-After header */
     const char *www_authenticate;                 /* static string or NULL */
+    /* Extra headers (names static, values owned by the response, freed with it). */
+    struct {
+        const char *name;
+        char *value;
+    } headers[OTTER_HTTP_HEADERS_MAX];
+    size_t n_headers;
+    /*
+     * A file body instead of `body`: fd_len bytes of fd from fd_offset, sent
+     * with sendfile where possible. The response owns fd (closed after
+     * sending) when fd_set is 1.
+     */
+    int fd_set;
+    int fd;
+    uint64_t fd_offset;
+    uint64_t fd_len;
 } otter_http_response;
+
+/* Adds a header with a copy of value; OTTER_ENOMEM or OTTER_EUSAGE when full. */
+int otter_http_add_header(otter_http_response *resp, const char *name, const char *value);
 
 /* Called once per complete request, from a pool thread. Must set resp->status. */
 typedef void (*otter_http_handler)(void *ctx, const otter_http_request *req,
                                    otter_http_response *resp);
+
+/*
+ * Streamed request bodies (release uploads): when the headers of a request
+ * are in, open() decides what happens to its body:
+ *   returns 1 and sets *sink: every body chunk goes to write(sink, ...),
+ *     bounded by *limit (set by open; 413 beyond it, also for chunked
+ *     bodies); the handler then sees req->upload = sink;
+ *   returns 0: the body is collected in memory up to max_body as usual;
+ *   returns -1: the body is read and dropped (e.g. the caller may not
+ *     upload: the handler answers 401/403 without it).
+ * write() returns 0, or negative to give up (the body is then dropped and
+ * the handler sees req->upload = sink with its own error state). close()
+ * is called once for every sink when the request ends, whatever happened.
+ */
+typedef struct otter_http_upload {
+    int (*open)(void *ctx, const otter_http_request *req, void **sink, uint64_t *limit);
+    int (*write)(void *sink, const void *data, size_t len);
+    void (*close)(void *sink);
+} otter_http_upload;
 
 typedef struct otter_http_opts {
     unsigned threads;
@@ -46,6 +86,7 @@ typedef struct otter_http_opts {
     uint64_t max_body;
     const char *cert_pem; /* TLS when both set: PEM text, not paths */
     const char *key_pem;
+    const otter_http_upload *upload; /* NULL: every body is collected in memory */
 } otter_http_opts;
 
 /* A header or query argument value (borrowed for the duration of the handler), or NULL. */

@@ -17,6 +17,8 @@ enum ftype {
     F_LABEL,  /* free text, 1..OTTER_STORE_LABEL_MAX bytes, no control characters */
     F_INT,    /* integer >= 0 */
     F_BOOL,
+    F_NAMELIST, /* array of 1..OTTER_REQJSON_LIST_MAX names, stored joined by '\n' */
+    F_WORD,     /* a keyword, 1..16 of a-z; the handler checks the allowed ones */
 };
 
 struct field {
@@ -44,6 +46,21 @@ static const struct spec specs[OTTER_REQ_KIND_COUNT] = {
     [OTTER_REQ_PASSWORD_CHANGE] = {"password change",
                                    {{"old_password", F_SECRET, 1}, {"new_password", F_SECRET, 1}}},
     [OTTER_REQ_TOKEN_CREATE] = {"token", {{"name", F_LABEL, 1}, {"expires_in", F_INT, 0}}},
+    [OTTER_REQ_DEVICE_CREATE] = {"device",
+                                 {{"controller_id", F_NAME, 1},
+                                  {"model", F_NAME, 1},
+                                  {"group", F_NAME, 0},
+                                  {"name", F_LABEL, 0}}},
+    [OTTER_REQ_GROUP_CREATE] = {"group", {{"name", F_NAME, 1}}},
+    [OTTER_REQ_DEPLOY] = {"deployment",
+                          {{"release", F_INT, 1},
+                           {"devices", F_NAMELIST, 0},
+                           {"group", F_NAME, 0},
+                           {"download", F_WORD, 0},
+                           {"update", F_WORD, 0},
+                           {"maintenance_window", F_WORD, 0}}},
+    [OTTER_REQ_CSV] = {"csv", {{0}}},
+    [OTTER_REQ_UPLOAD] = {"upload", {{0}}},
 };
 
 int otter_reqjson_name_ok(const char *s)
@@ -60,8 +77,7 @@ int otter_reqjson_name_ok(const char *s)
     return 1;
 }
 
-/* Nesting depth of JSON text, counted before parsing so jansson never recurses deeply. */
-static size_t depth_of(const char *buf, size_t len, unsigned max_depth)
+size_t otter_reqjson_depth(const char *buf, size_t len, unsigned max_depth)
 {
     size_t depth = 0, worst = 0;
     int in_str = 0;
@@ -121,6 +137,10 @@ static int check_string(const struct field *f, const char *s, size_t n, otter_re
         if (n < 1 || n > 16)
             return fail(out, err, where, "'%s' is not a role", f->key);
         break;
+    case F_WORD:
+        if (n < 1 || n > 16 || strspn(s, "abcdefghijklmnopqrstuvwxyz") != n)
+            return fail(out, err, where, "'%s' is not one of the allowed words", f->key);
+        break;
     case F_LABEL:
         if (n < 1 || n > OTTER_STORE_LABEL_MAX)
             return fail(out, err, where, "'%s' must be 1..128 bytes", f->key);
@@ -147,6 +167,29 @@ static int take_value(const struct field *f, json_t *v, size_t slot, otter_reqjs
         if (!json_is_integer(v) || json_integer_value(v) < 0)
             return fail(out, err, where, "'%s' must be a non-negative integer", f->key);
         out->v[slot].num = json_integer_value(v);
+    } else if (f->type == F_NAMELIST) {
+        size_t n = json_array_size(v), total = 0;
+        if (!json_is_array(v) || n < 1 || n > OTTER_REQJSON_LIST_MAX)
+            return fail(out, err, where, "'%s' must be an array of 1..%d names", f->key,
+                        OTTER_REQJSON_LIST_MAX);
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_array_get(v, i);
+            if (!json_is_string(e) || !otter_reqjson_name_ok(json_string_value(e)) ||
+                strlen(json_string_value(e)) != json_string_length(e))
+                return fail(out, err, where, "'%s'[%zu] is not a valid name", f->key, i);
+            total += json_string_length(e) + 1;
+        }
+        char *joined = malloc(total);
+        if (!joined)
+            return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+        char *p = joined;
+        for (size_t i = 0; i < n; i++) {
+            size_t len = json_string_length(json_array_get(v, i));
+            memcpy(p, json_string_value(json_array_get(v, i)), len);
+            p += len;
+            *p++ = i + 1 < n ? '\n' : '\0';
+        }
+        out->v[slot].str = joined;
     } else {
         if (!json_is_string(v))
             return fail(out, err, where, "'%s' must be a string", f->key);
@@ -169,7 +212,7 @@ int otter_reqjson_parse(otter_req_kind kind, const char *buf, size_t len, unsign
     json_t *root = NULL;
     memset(out, 0, sizeof *out);
     out->kind = kind;
-    if (kind <= OTTER_REQ_NONE || kind >= OTTER_REQ_KIND_COUNT) {
+    if (kind <= OTTER_REQ_NONE || kind >= OTTER_REQ_CSV) {
         /* A body-less route still accepts an empty body or an empty object. */
         if (kind == OTTER_REQ_NONE && (len == 0 || (len == 2 && buf[0] == '{' && buf[1] == '}')))
             return 0;
@@ -178,7 +221,7 @@ int otter_reqjson_parse(otter_req_kind kind, const char *buf, size_t len, unsign
     const struct spec *sp = &specs[kind];
     if (len == 0)
         return fail(out, err, "body", "a JSON object (%s) is required", sp->name);
-    if (depth_of(buf, len, max_depth) > max_depth)
+    if (otter_reqjson_depth(buf, len, max_depth) > max_depth)
         return fail(out, err, "body", "JSON nested deeper than allowed");
     json_error_t jerr;
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);

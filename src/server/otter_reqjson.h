@@ -24,10 +24,19 @@ typedef enum otter_req_kind {
     OTTER_REQ_PASSWORD_SET,    /* password */
     OTTER_REQ_PASSWORD_CHANGE, /* old_password, new_password */
     OTTER_REQ_TOKEN_CREATE,    /* name, [expires_in] */
+    OTTER_REQ_DEVICE_CREATE,   /* controller_id, model, [group], [name] */
+    OTTER_REQ_GROUP_CREATE,    /* name */
+    /* release, [devices] (names, joined by '\n'), [group], [download], [update],
+       [maintenance_window] */
+    OTTER_REQ_DEPLOY,
+    /* Not JSON: the API checks the media type and reads these bodies itself. */
+    OTTER_REQ_CSV,    /* text/csv in memory (bulk device provisioning) */
+    OTTER_REQ_UPLOAD, /* streamed to disk (release upload), never in memory */
     OTTER_REQ_KIND_COUNT
 } otter_req_kind;
 
-#define OTTER_REQJSON_FIELDS_MAX 4
+#define OTTER_REQJSON_FIELDS_MAX 6
+#define OTTER_REQJSON_LIST_MAX 1000 /* names in a list field */
 #define OTTER_REQJSON_WHERE_MAX 64
 
 typedef struct otter_reqjson {
@@ -49,6 +58,12 @@ typedef struct otter_reqjson {
  */
 int otter_reqjson_parse(otter_req_kind kind, const char *buf, size_t len, unsigned max_depth,
                         otter_reqjson *out, otter_err *err);
+
+/*
+ * Nesting depth of JSON text, counted without parsing (stops counting past
+ * max_depth), so jansson is never handed text that would recurse deeply.
+ */
+size_t otter_reqjson_depth(const char *buf, size_t len, unsigned max_depth);
 
 /* Frees the strings of r and zeroes it. */
 void otter_reqjson_clear(otter_reqjson *r);

@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "otter_api.h"
+#include "otter_artifact.h"
 #include "otter_auth.h"
+#include "otter_ddi.h"
 #include "otter_file.h"
 #include "otter_http.h"
 #include "otter_reqjson.h"
@@ -253,10 +255,55 @@ static void base_url(const char *hostport, int tls, unsigned port, char *out, si
     free(host);
 }
 
+/* ---- dispatch ---- */
+
+struct dispatch {
+    const otter_server_config *cfg;
+    otter_api *api;
+    otter_ddi *ddi;
+};
+
+void otter_server_route_other(const otter_server_config *cfg, const otter_http_request *req,
+                              otter_http_response *resp)
+{
+    resp->status = 404;
+    resp->body = strdup("{\"error\":\"not found\",\"where\":\"path\"}");
+}
+
+/* Device API, management API, then everything else: one decision per request. */
+static void dispatch(void *ctx, const otter_http_request *req, otter_http_response *resp)
+{
+    struct dispatch *d = ctx;
+    /* DDI first: a tenant may be called "api", and /api/controller/v1/ is then its DDI. */
+    if (otter_ddi_match(req->path))
+        otter_ddi_handle(d->ddi, req, resp);
+    else if (strncmp(req->path, "/api/", 5) == 0)
+        otter_api_handle(d->api, req, resp);
+    else
+        otter_server_route_other(d->cfg, req, resp);
+}
+
+static int dispatch_upload_open(void *ctx, const otter_http_request *req, void **sink,
+                                uint64_t *limit)
+{
+    struct dispatch *d = ctx;
+    if (otter_ddi_match(req->path) || strncmp(req->path, "/api/", 5) != 0)
+        return 0;
+    return otter_api_upload_open(d->api, req, sink, limit);
+}
+
+static const otter_http_upload upload_hooks = {
+    .open = dispatch_upload_open,
+    .write = otter_api_upload_write,
+    .close = otter_api_upload_close,
+};
+
 int otter_server_serve(const otter_server_config *cfg, const char *ready_file, otter_err *err)
 {
     otter_store *s = NULL;
     otter_api *api = NULL;
+    otter_ddi *ddi = NULL;
+    struct dispatch d = {.cfg = cfg};
     otter_http *listeners[2 * OTTER_SERVER_LISTEN_MAX] = {0};
     size_t n = 0;
     char *cert = NULL, *key = NULL, *urls = NULL;
@@ -275,8 +322,17 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
         ((ret = otter_file_read_all(cfg->tls_cert, PEM_MAX_BYTES, &cert, &len, err)) < 0 ||
          (ret = otter_file_read_all(cfg->tls_key, PEM_MAX_BYTES, &key, &len, err)) < 0))
         goto out;
-    if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0)
+    /* Uploads interrupted by a crash left temporary files; a day old is surely abandoned. */
+    unsigned swept = 0;
+    if (otter_artifact_sweep(cfg->artifacts_dir, (int64_t)time(NULL), 24 * 3600, &swept, err) < 0)
+        fprintf(stderr, "otter-server: warning: %s\n", err->msg);
+    else if (swept)
+        fprintf(stderr, "otter-server: removed %u abandoned upload(s)\n", swept);
+    if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
+        (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0)
         goto out;
+    d.api = api;
+    d.ddi = ddi;
     urls = calloc(2 * OTTER_SERVER_LISTEN_MAX, 128);
     if (!urls) {
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
@@ -291,8 +347,9 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
                                  .max_connections = (unsigned)cfg->max_connections,
                                  .max_body = cfg->max_body,
                                  .cert_pem = tls ? cert : NULL,
-                                 .key_pem = tls ? key : NULL};
-            if ((ret = otter_http_start(addr, &o, otter_api_handle, api, &listeners[n], err)) < 0)
+                                 .key_pem = tls ? key : NULL,
+                                 .upload = &upload_hooks};
+            if ((ret = otter_http_start(addr, &o, dispatch, &d, &listeners[n], err)) < 0)
                 goto out;
             char url[128];
             base_url(addr, tls, otter_http_port(listeners[n]), url, sizeof url);
@@ -310,6 +367,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
 out:
     for (size_t i = 0; i < n; i++)
         otter_http_stop(listeners[i]);
+    otter_ddi_free(ddi);
     otter_api_free(api);
     otter_store_free(s);
     if (key)

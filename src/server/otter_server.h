@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "otter_err.h"
+#include "otter_http.h"
 #include "otter_server_config.h"
 
 /*
@@ -28,6 +29,14 @@ int otter_server_init(const otter_server_config *cfg, const char *admin_name, co
  * atomically) once every listener is up: tests use it with port 0.
  */
 int otter_server_serve(const otter_server_config *cfg, const char *ready_file, otter_err *err);
+
+/*
+ * Answers every request that is neither the management API (/api/) nor
+ * the device API (/{tenant}/controller/v1/): 404 today. The one place to
+ * hook more (e.g. the dashboard's static assets).
+ */
+void otter_server_route_other(const otter_server_config *cfg, const otter_http_request *req,
+                              otter_http_response *resp);
 
 /*
  * Adds a user; is_admin makes a global admin; tenant/role (both or

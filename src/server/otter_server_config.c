@@ -57,6 +57,7 @@ static const struct entry table[] = {
     {"auth", "login_max_failures", K_UINT, F(login_max_failures), 0, "5", 1, 1000},
     {"auth", "login_max_failures_addr", K_UINT, F(login_max_failures_addr), 0, "20", 1, 100000},
     {"auth", "login_window", K_SECS, F(login_window), 0, "5m", 1, DAY},
+    {"ddi", "polling", K_SECS, F(ddi_polling), 0, "5m", 1, DAY},
 };
 
 struct parse {

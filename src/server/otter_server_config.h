@@ -49,6 +49,8 @@ typedef struct otter_server_config {
     uint64_t login_max_failures;      /* failures per user name within login_window */
     uint64_t login_max_failures_addr; /* failures per client address within login_window */
     uint64_t login_window;            /* seconds */
+    /* [ddi] */
+    uint64_t ddi_polling; /* seconds a device waits between polls (config.polling.sleep) */
 } otter_server_config;
 
 /*

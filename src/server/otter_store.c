@@ -212,3 +212,178 @@ int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_st
         return otter_err_set(err, OTTER_EUSAGE, "audit limit %u outside 1..1000", f->limit);
     return s->ops->audit_list(s, f, cb, ctx, err);
 }
+
+/* ---- fleet ---- */
+
+int otter_store_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
+                                   otter_err *err)
+{
+    return s->ops->tenant_set_gateway(s, tenant_id, sha256_hex, err);
+}
+
+int otter_store_tenant_check_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
+                                     int *ok, otter_err *err)
+{
+    return s->ops->tenant_check_gateway(s, tenant_id, sha256_hex, ok, err);
+}
+
+int otter_store_device_create(otter_store *s, int64_t tenant_id, const char *controller_id,
+                              const char *model, const char *name, const char *token_sha256,
+                              int64_t now, int64_t *id, otter_err *err)
+{
+    return s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now, id,
+                                 err);
+}
+
+int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
+                           otter_device *out, int *found, otter_err *err)
+{
+    return s->ops->device_get(s, tenant_id, controller_id, NULL, out, found, err);
+}
+
+int otter_store_device_find_token(otter_store *s, const char *sha256_hex, otter_device *out,
+                                  int *found, otter_err *err)
+{
+    return s->ops->device_get(s, 0, NULL, sha256_hex, out, found, err);
+}
+
+int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
+                            void *ctx, otter_err *err)
+{
+    if (f->limit < 1 || f->limit > 1000)
+        return otter_err_set(err, OTTER_EUSAGE, "device limit %u outside 1..1000", f->limit);
+    return s->ops->device_list(s, f, cb, ctx, err);
+}
+
+int otter_store_device_delete(otter_store *s, int64_t id, int *found, otter_err *err)
+{
+    return s->ops->device_delete(s, id, found, err);
+}
+
+int otter_store_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *err)
+{
+    return s->ops->device_seen(s, id, now, err);
+}
+
+int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *json, otter_err *err)
+{
+    if (strlen(json) > OTTER_STORE_ATTR_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "attributes larger than %d bytes",
+                             OTTER_STORE_ATTR_MAX);
+    return s->ops->device_set_attributes(s, id, json, err);
+}
+
+int otter_store_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
+                             otter_err *err)
+{
+    return s->ops->group_create(s, tenant_id, name, id, err);
+}
+
+struct one_group {
+    otter_group *out;
+    int found;
+};
+
+static int take_group(void *ctx, const otter_group *g)
+{
+    struct one_group *o = ctx;
+    *o->out = *g;
+    o->found = 1;
+    return 0;
+}
+
+int otter_store_group_get(otter_store *s, int64_t tenant_id, const char *name, otter_group *out,
+                          int *found, otter_err *err)
+{
+    struct one_group o = {out, 0};
+    int ret = s->ops->group_list(s, tenant_id, name, take_group, &o, err);
+    *found = o.found;
+    return ret;
+}
+
+int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_cb cb, void *ctx,
+                           otter_err *err)
+{
+    return s->ops->group_list(s, tenant_id, NULL, cb, ctx, err);
+}
+
+int otter_store_group_delete(otter_store *s, int64_t id, int *found, otter_err *err)
+{
+    return s->ops->group_delete(s, id, found, err);
+}
+
+int otter_store_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err)
+{
+    return s->ops->group_add(s, group_id, device_id, err);
+}
+
+int otter_store_group_remove(otter_store *s, int64_t group_id, int64_t device_id, int *found,
+                             otter_err *err)
+{
+    return s->ops->group_remove(s, group_id, device_id, found, err);
+}
+
+int otter_store_release_create(otter_store *s, const otter_release *r, int64_t created_by,
+                               int64_t now, int64_t *id, otter_err *err)
+{
+    return s->ops->release_create(s, r, created_by, now, id, err);
+}
+
+int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
+                             otter_store_release_cb cb, void *ctx, otter_err *err)
+{
+    return s->ops->release_list(s, tenant_id, release_id, cb, ctx, err);
+}
+
+int otter_store_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
+                               otter_err *err)
+{
+    return s->ops->release_delete(s, id, found, sha_unused, err);
+}
+
+int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,
+                              int64_t now, int64_t *id, otter_err *err)
+{
+    return s->ops->action_create(s, a, created_by, now, id, err);
+}
+
+int otter_store_action_get(otter_store *s, int64_t id, otter_action *out, int *found,
+                           otter_err *err)
+{
+    return s->ops->action_get(s, 0, id, out, found, err);
+}
+
+int otter_store_action_open(otter_store *s, int64_t device_id, otter_action *out, int *found,
+                            otter_err *err)
+{
+    return s->ops->action_get(s, 1, device_id, out, found, err);
+}
+
+int otter_store_action_installed(otter_store *s, int64_t device_id, otter_action *out, int *found,
+                                 otter_err *err)
+{
+    return s->ops->action_get(s, 2, device_id, out, found, err);
+}
+
+int otter_store_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
+                                   void *ctx, otter_err *err)
+{
+    return s->ops->action_list_device(s, device_id, cb, ctx, err);
+}
+
+int otter_store_action_set_status(otter_store *s, int64_t id, const char *status,
+                                  const char *result, int64_t now, otter_err *err)
+{
+    return s->ops->action_set_status(s, id, status, result, now, err);
+}
+
+int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err)
+{
+    return s->ops->feedback_add(s, f, err);
+}
+
+int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
+                              void *ctx, otter_err *err)
+{
+    return s->ops->feedback_list(s, action_id, cb, ctx, err);
+}

@@ -25,7 +25,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 1
+#define OTTER_STORE_SCHEMA_VERSION 2
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -186,5 +186,175 @@ int otter_store_audit_append(otter_store *s, const otter_audit_entry *e, otter_e
 /* Newest first, filtered. */
 int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
                            void *ctx, otter_err *err);
+
+/* ---- Fleet: devices, groups, releases, actions (the device API's state) ---- */
+
+#define OTTER_STORE_ATTR_MAX 8192    /* configData attributes as JSON text */
+#define OTTER_STORE_FILENAME_MAX 128 /* artifact file names */
+#define OTTER_STORE_WORD_MAX 15      /* status words: "scheduled", "success", ... */
+
+typedef struct otter_device {
+    int64_t id;
+    int64_t tenant_id;
+    char controller_id[OTTER_STORE_NAME_MAX + 1];
+    char model[OTTER_STORE_NAME_MAX + 1];      /* "" when unknown (auto-registered) */
+    char name[OTTER_STORE_LABEL_MAX + 1];      /* "" when not set */
+    char version[OTTER_STORE_NAME_MAX + 1];    /* version of the installed release, or "" */
+    char attributes[OTTER_STORE_ATTR_MAX + 1]; /* JSON object text */
+    int config_sent;                           /* attributes came from the device (configData) */
+    int64_t last_seen;                         /* 0 = never */
+    int64_t created_at;
+} otter_device;
+
+/* Device listing filter; NULL / 0 fields do not filter. */
+typedef struct otter_device_filter {
+    int64_t tenant_id;
+    const char *model;
+    const char *version; /* of the installed release */
+    const char *group;
+    const char *attr_key; /* with attr_value: attributes[attr_key] == attr_value */
+    const char *attr_value;
+    int64_t seen_before; /* last_seen < this (never-seen devices included) */
+    int64_t seen_after;  /* last_seen >= this */
+    int64_t after_id;    /* pagination: ids > after_id, ascending */
+    unsigned limit;      /* 1..1000 */
+} otter_device_filter;
+
+typedef struct otter_group {
+    int64_t id;
+    char name[OTTER_STORE_NAME_MAX + 1];
+    int64_t members;
+} otter_group;
+
+/* A release with its (single) artifact. meta is borrowed JSON text. */
+typedef struct otter_release {
+    int64_t id;
+    int64_t tenant_id;
+    char product[OTTER_STORE_NAME_MAX + 1];
+    char version[OTTER_STORE_NAME_MAX + 1];
+    int64_t security_version;
+    char kind[OTTER_STORE_WORD_MAX + 1]; /* otter, swupdate, rauc, other */
+    const char *manifest;                /* exact manifest.json bytes or NULL (foreign) */
+    const char *meta; /* {"compatible":[..],"images":[..],"signers":[..]} or "{}" */
+    int64_t created_at;
+    char filename[OTTER_STORE_FILENAME_MAX + 1];
+    int64_t size;
+    char sha256[65];
+    char sha1[41];
+    char md5[33];
+} otter_release;
+
+/* One deployment of a release to a device: a DDI action. */
+typedef struct otter_action {
+    int64_t id;
+    int64_t tenant_id;
+    int64_t device_id;
+    int64_t release_id;
+    int64_t rollout_id; /* 0 = assigned directly */
+    int64_t stage;      /* meaningful with rollout_id */
+    /* scheduled, running, canceling, finished, canceled, error */
+    char status[OTTER_STORE_WORD_MAX + 1];
+    char result[OTTER_STORE_WORD_MAX + 1];   /* none, success, failure */
+    char download[OTTER_STORE_WORD_MAX + 1]; /* skip, attempt, forced */
+    char update[OTTER_STORE_WORD_MAX + 1];
+    char maintenance[OTTER_STORE_WORD_MAX + 1];    /* "", available, unavailable */
+    char last_execution[OTTER_STORE_WORD_MAX + 1]; /* last feedback, "" if none */
+    char last_finished[OTTER_STORE_WORD_MAX + 1];
+    int64_t created_at;
+    int64_t updated_at;
+} otter_action;
+
+/* One feedback message of a device about an action. details: JSON array text. */
+typedef struct otter_feedback {
+    int64_t id;
+    int64_t action_id;
+    int64_t at;
+    const char *kind;      /* deployment or cancel */
+    const char *execution; /* closed, proceeding, ... */
+    const char *finished;  /* success, failure, none */
+    int64_t progress_cnt;  /* -1 when absent */
+    int64_t progress_of;
+    const char *details;
+} otter_feedback;
+
+typedef int (*otter_store_device_cb)(void *ctx, const otter_device *d);
+typedef int (*otter_store_group_cb)(void *ctx, const otter_group *g);
+typedef int (*otter_store_release_cb)(void *ctx, const otter_release *r);
+typedef int (*otter_store_action_cb)(void *ctx, const otter_action *a);
+typedef int (*otter_store_feedback_cb)(void *ctx, const otter_feedback *f);
+
+/* DDI GatewayToken of a tenant (SHA-256 hex; NULL removes it). */
+int otter_store_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
+                                   otter_err *err);
+/* *ok = 1 when sha256_hex is tenant_id's gateway token. */
+int otter_store_tenant_check_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
+                                     int *ok, otter_err *err);
+
+/* Devices. token_sha256 may be NULL (auto-registered through a gateway). ESTATE if it exists. */
+int otter_store_device_create(otter_store *s, int64_t tenant_id, const char *controller_id,
+                              const char *model, const char *name, const char *token_sha256,
+                              int64_t now, int64_t *id, otter_err *err);
+int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
+                           otter_device *out, int *found, otter_err *err);
+/* The device whose TargetToken hashes to sha256_hex. */
+int otter_store_device_find_token(otter_store *s, const char *sha256_hex, otter_device *out,
+                                  int *found, otter_err *err);
+int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
+                            void *ctx, otter_err *err);
+int otter_store_device_delete(otter_store *s, int64_t id, int *found, otter_err *err);
+int otter_store_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *err);
+/* Stores attributes (JSON object text) and marks them sent by the device. */
+int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *json, otter_err *err);
+
+/* Groups. */
+int otter_store_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
+                             otter_err *err);
+int otter_store_group_get(otter_store *s, int64_t tenant_id, const char *name, otter_group *out,
+                          int *found, otter_err *err);
+int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_cb cb, void *ctx,
+                           otter_err *err);
+int otter_store_group_delete(otter_store *s, int64_t id, int *found, otter_err *err);
+/* Adding an existing member is a no-op; *found = 0 on remove when not a member. */
+int otter_store_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err);
+int otter_store_group_remove(otter_store *s, int64_t group_id, int64_t device_id, int *found,
+                             otter_err *err);
+
+/* Releases: r's fields (id and created_at ignored) and its artifact in one go. */
+int otter_store_release_create(otter_store *s, const otter_release *r, int64_t created_by,
+                               int64_t now, int64_t *id, otter_err *err);
+/* One release of the tenant by id (release_id > 0) or all of them, newest first. */
+int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
+                             otter_store_release_cb cb, void *ctx, otter_err *err);
+/*
+ * Deletes a release; OTTER_ESTATE when an action uses it. *sha_unused = 1
+ * when no other artifact has the same content (the file may go).
+ */
+int otter_store_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
+                               otter_err *err);
+
+/* Actions. a: tenant, device, release, rollout, stage, download, update, maintenance. */
+int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,
+                              int64_t now, int64_t *id, otter_err *err);
+int otter_store_action_get(otter_store *s, int64_t id, otter_action *out, int *found,
+                           otter_err *err);
+/*
+ * The device's oldest open action (scheduled, running or canceling), which
+ * is the one DDI offers; *found = 0 when there is none.
+ */
+int otter_store_action_open(otter_store *s, int64_t device_id, otter_action *out, int *found,
+                            otter_err *err);
+/* The device's newest action finished with success (installedBase). */
+int otter_store_action_installed(otter_store *s, int64_t device_id, otter_action *out, int *found,
+                                 otter_err *err);
+/* A device's actions, newest first. */
+int otter_store_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
+                                   void *ctx, otter_err *err);
+/* Sets status and result; finished + success also records the device's installed release. */
+int otter_store_action_set_status(otter_store *s, int64_t id, const char *status,
+                                  const char *result, int64_t now, otter_err *err);
+/* Appends feedback and remembers its execution/finished on the action. */
+int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
+int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
+                              void *ctx, otter_err *err);
 
 #endif

@@ -60,6 +60,46 @@ typedef struct otter_store_ops {
     int (*audit_append)(otter_store *s, const otter_audit_entry *e, otter_err *err);
     int (*audit_list)(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
                       void *ctx, otter_err *err);
+    int (*tenant_set_gateway)(otter_store *s, int64_t tenant_id, const char *sha, otter_err *err);
+    int (*tenant_check_gateway)(otter_store *s, int64_t tenant_id, const char *sha, int *ok,
+                                otter_err *err);
+    int (*device_create)(otter_store *s, int64_t tenant_id, const char *controller_id,
+                         const char *model, const char *name, const char *token_sha256, int64_t now,
+                         int64_t *id, otter_err *err);
+    /* by (tenant_id, controller_id) when controller_id != NULL, else by token hash */
+    int (*device_get)(otter_store *s, int64_t tenant_id, const char *controller_id,
+                      const char *token_sha256, otter_device *out, int *found, otter_err *err);
+    int (*device_list)(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
+                       void *ctx, otter_err *err);
+    int (*device_delete)(otter_store *s, int64_t id, int *found, otter_err *err);
+    int (*device_seen)(otter_store *s, int64_t id, int64_t now, otter_err *err);
+    int (*device_set_attributes)(otter_store *s, int64_t id, const char *json, otter_err *err);
+    int (*group_create)(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
+                        otter_err *err);
+    /* one by name when name != NULL, else all of the tenant */
+    int (*group_list)(otter_store *s, int64_t tenant_id, const char *name, otter_store_group_cb cb,
+                      void *ctx, otter_err *err);
+    int (*group_delete)(otter_store *s, int64_t id, int *found, otter_err *err);
+    int (*group_add)(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err);
+    int (*group_remove)(otter_store *s, int64_t group_id, int64_t device_id, int *found,
+                        otter_err *err);
+    int (*release_create)(otter_store *s, const otter_release *r, int64_t created_by, int64_t now,
+                          int64_t *id, otter_err *err);
+    int (*release_list)(otter_store *s, int64_t tenant_id, int64_t release_id,
+                        otter_store_release_cb cb, void *ctx, otter_err *err);
+    int (*release_delete)(otter_store *s, int64_t id, int *found, int *sha_unused, otter_err *err);
+    int (*action_create)(otter_store *s, const otter_action *a, int64_t created_by, int64_t now,
+                         int64_t *id, otter_err *err);
+    /* which: 0 by id, 1 open action of device, 2 installed action of device */
+    int (*action_get)(otter_store *s, int which, int64_t id, otter_action *out, int *found,
+                      otter_err *err);
+    int (*action_list_device)(otter_store *s, int64_t device_id, otter_store_action_cb cb,
+                              void *ctx, otter_err *err);
+    int (*action_set_status)(otter_store *s, int64_t id, const char *status, const char *result,
+                             int64_t now, otter_err *err);
+    int (*feedback_add)(otter_store *s, const otter_feedback *f, otter_err *err);
+    int (*feedback_list)(otter_store *s, int64_t action_id, otter_store_feedback_cb cb, void *ctx,
+                         otter_err *err);
 } otter_store_ops;
 
 struct otter_store {

@@ -86,4 +86,47 @@ int otter_sqlite_audit_append(otter_store *s, const otter_audit_entry *e, otter_
 int otter_sqlite_audit_list(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
                             void *ctx, otter_err *err);
 
+/* Fleet queries (sqlite_fleet.c, sqlite_releases.c). */
+int otter_sqlite_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha,
+                                    otter_err *err);
+int otter_sqlite_tenant_check_gateway(otter_store *s, int64_t tenant_id, const char *sha, int *ok,
+                                      otter_err *err);
+int otter_sqlite_device_create(otter_store *s, int64_t tenant_id, const char *controller_id,
+                               const char *model, const char *name, const char *token_sha256,
+                               int64_t now, int64_t *id, otter_err *err);
+int otter_sqlite_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
+                            const char *token_sha256, otter_device *out, int *found,
+                            otter_err *err);
+int otter_sqlite_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
+                             void *ctx, otter_err *err);
+int otter_sqlite_device_delete(otter_store *s, int64_t id, int *found, otter_err *err);
+int otter_sqlite_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *err);
+int otter_sqlite_device_set_attributes(otter_store *s, int64_t id, const char *json,
+                                       otter_err *err);
+int otter_sqlite_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
+                              otter_err *err);
+int otter_sqlite_group_list(otter_store *s, int64_t tenant_id, const char *name,
+                            otter_store_group_cb cb, void *ctx, otter_err *err);
+int otter_sqlite_group_delete(otter_store *s, int64_t id, int *found, otter_err *err);
+int otter_sqlite_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err);
+int otter_sqlite_group_remove(otter_store *s, int64_t group_id, int64_t device_id, int *found,
+                              otter_err *err);
+int otter_sqlite_release_create(otter_store *s, const otter_release *r, int64_t created_by,
+                                int64_t now, int64_t *id, otter_err *err);
+int otter_sqlite_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
+                              otter_store_release_cb cb, void *ctx, otter_err *err);
+int otter_sqlite_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
+                                otter_err *err);
+int otter_sqlite_action_create(otter_store *s, const otter_action *a, int64_t created_by,
+                               int64_t now, int64_t *id, otter_err *err);
+int otter_sqlite_action_get(otter_store *s, int which, int64_t id, otter_action *out, int *found,
+                            otter_err *err);
+int otter_sqlite_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
+                                    void *ctx, otter_err *err);
+int otter_sqlite_action_set_status(otter_store *s, int64_t id, const char *status,
+                                   const char *result, int64_t now, otter_err *err);
+int otter_sqlite_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
+int otter_sqlite_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
+                               void *ctx, otter_err *err);
+
 #endif

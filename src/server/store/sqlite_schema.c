@@ -156,6 +156,56 @@ static const char v1[] =
     "CREATE INDEX actions_device ON actions(device_id, state);"
     "CREATE INDEX actions_rollout ON actions(rollout_id, state);";
 
-const char *const otter_sqlite_migrations[] = {v1};
+/*
+ * Version 2: the device API. Actions get the DDI lifecycle (status and
+ * result apart, so approvals and staged rollouts can sit on top: rollout
+ * and stage stay nullable), the deployment and cancel feedback of devices
+ * is kept per action, devices remember whether they sent their configData,
+ * and releases keep the manifest facts for listings as JSON. Version 1
+ * never wrote an action, so the table is recreated rather than altered
+ * (SQLite cannot change a CHECK constraint in place).
+ */
+static const char v2[] =
+    "DROP TABLE actions;"
+    "CREATE TABLE actions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id)," /* no cascade: 409 on delete */
+    "  rollout_id INTEGER REFERENCES rollouts(id) ON DELETE SET NULL,"
+    "  stage INTEGER,"
+    "  status TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN"
+    "    ('scheduled','running','canceling','finished','canceled','error')),"
+    "  result TEXT NOT NULL DEFAULT 'none' CHECK (result IN ('none','success','failure')),"
+    "  download TEXT NOT NULL DEFAULT 'forced' CHECK (download IN ('skip','attempt','forced')),"
+    "  update_mode TEXT NOT NULL DEFAULT 'forced'"
+    "    CHECK (update_mode IN ('skip','attempt','forced')),"
+    "  maintenance_window TEXT CHECK (maintenance_window IN ('available','unavailable')),"
+    "  last_execution TEXT,"
+    "  last_finished TEXT,"
+    "  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL) STRICT;"
+    "CREATE INDEX actions_device ON actions(device_id, status);"
+    "CREATE INDEX actions_rollout ON actions(rollout_id, status);"
+    "CREATE INDEX actions_release ON actions(release_id);"
+
+    "CREATE TABLE action_feedback ("
+    "  id INTEGER PRIMARY KEY,"
+    "  action_id INTEGER NOT NULL REFERENCES actions(id) ON DELETE CASCADE,"
+    "  at INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('deployment','cancel')),"
+    "  execution TEXT NOT NULL,"
+    "  finished TEXT NOT NULL,"
+    "  progress_cnt INTEGER,"
+    "  progress_of INTEGER,"
+    "  details TEXT NOT NULL DEFAULT '[]') STRICT;" /* JSON array of strings */
+    "CREATE INDEX action_feedback_action ON action_feedback(action_id, id);"
+
+    "ALTER TABLE devices ADD COLUMN config_sent INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE releases ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';"
+    "CREATE INDEX artifacts_sha256 ON artifacts(sha256);";
+
+const char *const otter_sqlite_migrations[] = {v1, v2};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

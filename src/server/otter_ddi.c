@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hawkBit DDI v1 for devices: authenticate (TargetToken or GatewayToken),
+ * record that the device was seen, then answer the base poll, the
+ * deployment of its open action, its feedback, configData and cancelation.
+ * Action lifecycle (docs/ddi.md): scheduled -> running (deploymentBase read
+ * or feedback) -> finished | error | canceled; canceling while the device
+ * is told to stop. Every write runs in one store transaction.
+ */
+#include "otter_ddi.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "otter_auth.h"
+#include "otter_ddi_internal.h"
+#include "otter_ddi_json.h"
+#include "otter_digest.h"
+#include "otter_reqjson.h"
+
+#define PATH_MAX_BYTES 512
+
+int otter_ddi_new(otter_store *store, const otter_server_config *cfg, otter_ddi **out,
+                  otter_err *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    (*out)->store = store;
+    (*out)->cfg = cfg;
+    return 0;
+}
+
+void otter_ddi_free(otter_ddi *ddi)
+{
+    free(ddi);
+}
+
+int otter_ddi_match(const char *path)
+{
+    if (path[0] != '/')
+        return 0;
+    const char *slash = strchr(path + 1, '/');
+    return slash && slash > path + 1 && strncmp(slash, "/controller/v1/", 15) == 0;
+}
+
+void otter_ddi_sleep_text(uint64_t seconds, char *out, size_t cap)
+{
+    if (seconds > 99 * 3600 + 59 * 60 + 59)
+        seconds = 99 * 3600 + 59 * 60 + 59;
+    snprintf(out, cap, "%02u:%02u:%02u", (unsigned)(seconds / 3600), (unsigned)(seconds / 60 % 60),
+             (unsigned)(seconds % 60));
+}
+
+int ddi_fail(struct ddi_call *c, int status, const char *fmt, ...)
+{
+    char msg[OTTER_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    free(c->resp->body);
+    json_t *doc = json_pack("{s:s}", "error", msg);
+    c->resp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return status;
+}
+
+static int fail_err(struct ddi_call *c, const otter_err *err)
+{
+    fprintf(stderr, "otter-server: ddi %s %s: %s\n", c->req->method, c->req->path, err->msg);
+    return ddi_fail(c, 500, "internal error");
+}
+
+static int reply(struct ddi_call *c, int status, json_t *doc)
+{
+    free(c->resp->body);
+    c->resp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (doc && !c->resp->body)
+        return ddi_fail(c, 500, "out of memory");
+    return status;
+}
+
+/* scheme://host from the request; Host is checked so it cannot inject into links. */
+static int set_base(struct ddi_call *c)
+{
+    const char *host = otter_http_header(c->req, "Host");
+    if (!host || !*host || strlen(host) > 255 ||
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+            strlen(host))
+        return ddi_fail(c, 400, "a valid Host header is required");
+    snprintf(c->base, sizeof c->base, "%s://%s", c->req->tls ? "https" : "http", host);
+    return 0;
+}
+
+static json_t *href(struct ddi_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* {"href": "<base>/<tenant>/controller/v1/<cid>/<fmt...>"} */
+static json_t *href(struct ddi_call *c, const char *fmt, ...)
+{
+    char tail[256], url[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tail, sizeof tail, fmt, ap);
+    va_end(ap);
+    snprintf(url, sizeof url, "%s/%s/controller/v1/%s%s", c->base, c->tenant.name,
+             c->dev->controller_id, tail);
+    return json_pack("{s:s}", "href", url);
+}
+
+/* ---- authentication ---- */
+
+/*
+ * The device named in the path, authenticated. Every failure is the same
+ * 401 (unknown tenant, unknown device, wrong or other tenant's token), so a
+ * caller learns nothing by probing. A valid GatewayToken with an unknown
+ * controller id registers the device on its first poll.
+ */
+static int authenticate(struct ddi_call *c, const char *tenant, const char *cid)
+{
+    otter_err err;
+    int found = 0, ok = 0;
+    const char *h = otter_http_header(c->req, "Authorization");
+    char sha[OTTER_AUTH_SHA256_HEX];
+    c->resp->www_authenticate = "TargetToken realm=\"otter\"";
+    if (!h || !otter_reqjson_name_ok(tenant) || !otter_reqjson_name_ok(cid))
+        return ddi_fail(c, 401, "authentication required");
+    int gateway = strncasecmp(h, "GatewayToken ", 13) == 0;
+    if (!gateway && strncasecmp(h, "TargetToken ", 12) != 0)
+        return ddi_fail(c, 401, "expected 'Authorization: TargetToken T' or 'GatewayToken T'");
+    const char *tok = h + (gateway ? 13 : 12);
+    while (*tok == ' ')
+        tok++;
+    if (!*tok || strlen(tok) > 256)
+        return ddi_fail(c, 401, "invalid token");
+    otter_auth_token_hash(tok, sha);
+    if (otter_store_tenant_get(c->ddi->store, tenant, &c->tenant, &found, &err) < 0)
+        return fail_err(c, &err);
+    if (!found)
+        return ddi_fail(c, 401, "invalid token");
+    if (!gateway) {
+        if (otter_store_device_find_token(c->ddi->store, sha, c->dev, &found, &err) < 0)
+            return fail_err(c, &err);
+        if (!found || c->dev->tenant_id != c->tenant.id || strcmp(c->dev->controller_id, cid))
+            return ddi_fail(c, 401, "invalid token");
+    } else {
+        if (otter_store_tenant_check_gateway(c->ddi->store, c->tenant.id, sha, &ok, &err) < 0)
+            return fail_err(c, &err);
+        if (!ok)
+            return ddi_fail(c, 401, "invalid token");
+        if (otter_store_device_get(c->ddi->store, c->tenant.id, cid, c->dev, &found, &err) < 0)
+            return fail_err(c, &err);
+        if (!found) {
+            int64_t id;
+            if (c->nseg != 0 || strcmp(c->req->method, "GET") != 0)
+                return ddi_fail(c, 404, "unknown device '%s' (poll first to register)", cid);
+            if (otter_store_device_create(c->ddi->store, c->tenant.id, cid, NULL, NULL, NULL,
+                                          c->now, &id, &err) < 0 ||
+                otter_store_device_get(c->ddi->store, c->tenant.id, cid, c->dev, &found, &err) < 0)
+                return fail_err(c, &err);
+            fprintf(stderr, "otter-server: tenant %s: device %s registered through its gateway\n",
+                    tenant, cid);
+        }
+    }
+    c->resp->www_authenticate = NULL;
+    if (otter_store_device_seen(c->ddi->store, c->dev->id, c->now, &err) < 0)
+        return fail_err(c, &err);
+    return 0;
+}
+
+/* ---- base poll ---- */
+
+static int etag_reply(struct ddi_call *c, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    if (!text)
+        return ddi_fail(c, 500, "out of memory");
+    char hex[OTTER_SHA256_HEX_LEN + 1], etag[40];
+    otter_sha256_hex(text, strlen(text), hex);
+    snprintf(etag, sizeof etag, "\"%.32s\"", hex);
+    otter_http_add_header(c->resp, "ETag", etag);
+    const char *inm = otter_http_header(c->req, "If-None-Match");
+    if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {
+        free(text);
+        return 304;
+    }
+    free(c->resp->body);
+    c->resp->body = text;
+    return 200;
+}
+
+static int poll(struct ddi_call *c)
+{
+    otter_err err;
+    otter_action open_a, inst;
+    int has_open = 0, has_inst = 0;
+    char sleep[16];
+    if (otter_store_action_open(c->ddi->store, c->dev->id, &open_a, &has_open, &err) < 0 ||
+        otter_store_action_installed(c->ddi->store, c->dev->id, &inst, &has_inst, &err) < 0)
+        return fail_err(c, &err);
+    otter_ddi_sleep_text(c->ddi->cfg->ddi_polling, sleep, sizeof sleep);
+    json_t *links = json_object();
+    json_t *doc =
+        json_pack("{s:{s:{s:s}}, s:o}", "config", "polling", "sleep", sleep, "_links", links);
+    if (!doc)
+        return ddi_fail(c, 500, "out of memory");
+    if (has_open && strcmp(open_a.status, "canceling") == 0)
+        json_object_set_new(links, "cancelAction",
+                            href(c, "/cancelAction/%lld", (long long)open_a.id));
+    else if (has_open)
+        json_object_set_new(links, "deploymentBase",
+                            href(c, "/deploymentBase/%lld", (long long)open_a.id));
+    if (has_inst)
+        json_object_set_new(links, "installedBase",
+                            href(c, "/installedBase/%lld", (long long)inst.id));
+    /* Asked for until sent once: a client re-sends configData while the link is offered. */
+    if (!c->dev->config_sent)
+        json_object_set_new(links, "configData", href(c, "/configData"));
+    return etag_reply(c, doc);
+}
+
+/* ---- deploymentBase / installedBase ---- */
+
+struct one_release {
+    otter_release r;
+    int found;
+};
+
+static int take_release(void *ctx, const otter_release *r)
+{
+    struct one_release *o = ctx;
+    o->r = *r;
+    o->r.manifest = o->r.meta = NULL;
+    o->found = 1;
+    return 0;
+}
+
+static int is_open(const otter_action *a)
+{
+    return strcmp(a->status, "scheduled") == 0 || strcmp(a->status, "running") == 0 ||
+           strcmp(a->status, "canceling") == 0;
+}
+
+/* The device's action {id} (404 otherwise). */
+static int load_action(struct ddi_call *c, const char *id_text, otter_action *a)
+{
+    otter_err err;
+    int found = 0;
+    char *end = NULL;
+    long long id = strtoll(id_text, &end, 10);
+    if (!*id_text || *end || id <= 0)
+        return ddi_fail(c, 404, "no such action");
+    if (otter_store_action_get(c->ddi->store, id, a, &found, &err) < 0)
+        return fail_err(c, &err);
+    if (!found || a->device_id != c->dev->id)
+        return ddi_fail(c, 404, "no action %lld for this device", id);
+    return 0;
+}
+
+static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const otter_release *r)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)a->id);
+    json_t *art = json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o}}", "filename", r->filename, "hashes", "sha1",
+        r->sha1, "md5", r->md5, "sha256", r->sha256, "size", (json_int_t)r->size, "_links",
+        "download", href(c, "/softwaremodules/%lld/artifacts/%s", (long long)r->id, r->filename),
+        "download-http",
+        href(c, "/softwaremodules/%lld/artifacts/%s", (long long)r->id, r->filename));
+    json_t *chunk = json_pack("{s:s, s:s, s:s, s:[o]}", "part", "os", "version", r->version, "name",
+                              r->product, "artifacts", art);
+    json_t *dep = json_pack("{s:s, s:s, s:[o]}", "download", a->download, "update", a->update,
+                            "chunks", chunk);
+    if (dep && a->maintenance[0])
+        json_object_set_new(dep, "maintenanceWindow", json_string(a->maintenance));
+    return json_pack("{s:s, s:o}", "id", id, "deployment", dep);
+}
+
+static int deployment_base(struct ddi_call *c, int installed)
+{
+    otter_err err;
+    otter_action a;
+    struct one_release o = {0};
+    int status = load_action(c, c->seg[1], &a);
+    if (status)
+        return status;
+    /* As hawkBit: deploymentBase of any action not being canceled, installedBase of a closed one.
+     */
+    int canceled = strcmp(a.status, "canceling") == 0 || strcmp(a.status, "canceled") == 0;
+    if (installed && (canceled || is_open(&a)))
+        return ddi_fail(c, 404, "action %lld is not closed", (long long)a.id);
+    if (!installed && canceled)
+        return ddi_fail(c, 404, "action %lld is canceled", (long long)a.id);
+    if (otter_store_release_list(c->ddi->store, c->tenant.id, a.release_id, take_release, &o,
+                                 &err) < 0)
+        return fail_err(c, &err);
+    if (!o.found)
+        return ddi_fail(c, 404, "the release of action %lld is gone", (long long)a.id);
+    if (!installed && strcmp(a.status, "scheduled") == 0) {
+        /* The device has seen its deployment: the action runs from now on. */
+        if (otter_store_action_set_status(c->ddi->store, a.id, "running", "none", c->now, &err) < 0)
+            return fail_err(c, &err);
+    }
+    return reply(c, 200, deployment_doc(c, &a, &o.r));
+}
+
+/* ---- feedback ---- */
+
+/* What a deployment feedback does to the action: status and result after it. */
+static void deployment_transition(const otter_action *a, const otter_ddi_feedback *f,
+                                  const char **status, const char **result)
+{
+    *status = strcmp(a->status, "canceling") == 0 ? "canceling" : "running";
+    *result = "none";
+    if (strcmp(f->execution, "closed") == 0) {
+        *status = strcmp(f->finished, "failure") == 0 ? "error" : "finished";
+        *result = f->finished;
+    } else if (strcmp(f->execution, "canceled") == 0) {
+        *status = "canceled";
+    }
+}
+
+/*
+ * What a cancelAction feedback does: closed (or canceled) confirms; closed
+ * with failure means the device could not stop and the action ends in
+ * error (as hawkBit does); rejected refuses the cancel and the action runs
+ * on.
+ */
+static void cancel_transition(const otter_ddi_feedback *f, const char **status, const char **result)
+{
+    *status = "canceling";
+    *result = "none";
+    if (strcmp(f->execution, "rejected") == 0) {
+        *status = "running";
+    } else if (strcmp(f->execution, "closed") == 0 && strcmp(f->finished, "failure") == 0) {
+        *status = "error";
+        *result = "failure";
+    } else if (strcmp(f->execution, "closed") == 0 || strcmp(f->execution, "canceled") == 0) {
+        *status = "canceled";
+    }
+}
+
+static int feedback(struct ddi_call *c, int cancel)
+{
+    otter_err err;
+    otter_action a;
+    otter_ddi_feedback f;
+    const char *status, *result;
+    int ret = load_action(c, c->seg[1], &a);
+    if (ret)
+        return ret;
+    if (otter_ddi_feedback_parse(c->req->body, c->req->body_len, &f, &err) < 0)
+        return ddi_fail(c, err.code == OTTER_ENOMEM ? 500 : 400, "%s", err.msg);
+    if (f.has_id && f.id != a.id) {
+        ret = ddi_fail(c, 400, "id %lld does not match action %lld", (long long)f.id,
+                       (long long)a.id);
+        goto out;
+    }
+    if (!is_open(&a)) {
+        /* A retry of the message that closed it is answered like the first one. */
+        int replay =
+            strcmp(a.last_execution, f.execution) == 0 && strcmp(a.last_finished, f.finished) == 0;
+        ret = replay ? reply(c, 200, NULL)
+                     : ddi_fail(c, 410, "action %lld is %s", (long long)a.id, a.status);
+        goto out;
+    }
+    if (cancel && strcmp(a.status, "canceling") != 0) {
+        ret = ddi_fail(c, 410, "action %lld is not being canceled", (long long)a.id);
+        goto out;
+    }
+    if (cancel)
+        cancel_transition(&f, &status, &result);
+    else
+        deployment_transition(&a, &f, &status, &result);
+    otter_feedback row = {.action_id = a.id,
+                          .at = c->now,
+                          .kind = cancel ? "cancel" : "deployment",
+                          .execution = f.execution,
+                          .finished = f.finished,
+                          .progress_cnt = f.progress_cnt,
+                          .progress_of = f.progress_of,
+                          .details = f.details};
+    if (otter_store_begin(c->ddi->store, &err) < 0) {
+        ret = fail_err(c, &err);
+        goto out;
+    }
+    if (otter_store_feedback_add(c->ddi->store, &row, &err) < 0 ||
+        ((strcmp(status, a.status) != 0 || strcmp(result, a.result) != 0) &&
+         otter_store_action_set_status(c->ddi->store, a.id, status, result, c->now, &err) < 0) ||
+        otter_store_commit(c->ddi->store, &err) < 0) {
+        otter_store_rollback(c->ddi->store);
+        ret = fail_err(c, &err);
+        goto out;
+    }
+    /* 200, not 204: some clients (SWUpdate) take anything else as a failure. */
+    ret = reply(c, 200, NULL);
+out:
+    otter_ddi_feedback_clear(&f);
+    return ret;
+}
+
+/* ---- cancelAction, configData ---- */
+
+static int cancel_action(struct ddi_call *c)
+{
+    otter_action a;
+    int status = load_action(c, c->seg[1], &a);
+    if (status)
+        return status;
+    if (strcmp(a.status, "canceling") != 0 && strcmp(a.status, "canceled") != 0)
+        return ddi_fail(c, 404, "action %lld is not being canceled", (long long)a.id);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)a.id);
+    return reply(c, 200, json_pack("{s:s, s:{s:s}}", "id", id, "cancelAction", "stopId", id));
+}
+
+static int config_data(struct ddi_call *c)
+{
+    otter_err err;
+    char *attrs = NULL;
+    if (otter_ddi_config_apply(c->req->body, c->req->body_len, c->dev->attributes, &attrs, &err) <
+        0)
+        return ddi_fail(c, err.code == OTTER_ENOMEM ? 500 : 400, "%s", err.msg);
+    int ret = otter_store_device_set_attributes(c->ddi->store, c->dev->id, attrs, &err);
+    free(attrs);
+    if (ret < 0)
+        return err.code == OTTER_EFORMAT ? ddi_fail(c, 400, "%s", err.msg) : fail_err(c, &err);
+    return reply(c, 200, NULL);
+}
+
+/* ---- dispatch ---- */
+
+static int route(struct ddi_call *c)
+{
+    const char *m = c->req->method;
+    int get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
+    const char *what = c->nseg ? c->seg[0] : "";
+    if (c->req->body_len && !post && strcmp(m, "PUT") != 0)
+        return ddi_fail(c, 400, "this request takes no body");
+    if (c->nseg == 0)
+        return get ? poll(c) : ddi_fail(c, 405, "%s is not allowed here", m);
+    if (strcmp(what, "deploymentBase") == 0 && c->nseg == 2)
+        return get ? deployment_base(c, 0) : ddi_fail(c, 405, "%s is not allowed here", m);
+    if (strcmp(what, "installedBase") == 0 && c->nseg == 2)
+        return get ? deployment_base(c, 1) : ddi_fail(c, 405, "%s is not allowed here", m);
+    if (strcmp(what, "cancelAction") == 0 && c->nseg == 2)
+        return get ? cancel_action(c) : ddi_fail(c, 405, "%s is not allowed here", m);
+    if ((strcmp(what, "deploymentBase") == 0 || strcmp(what, "cancelAction") == 0) &&
+        c->nseg == 3 && strcmp(c->seg[2], "feedback") == 0)
+        return post ? feedback(c, what[0] == 'c') : ddi_fail(c, 405, "%s is not allowed here", m);
+    if (strcmp(what, "configData") == 0 && c->nseg == 1)
+        return strcmp(m, "PUT") == 0 ? config_data(c)
+                                     : ddi_fail(c, 405, "%s is not allowed here", m);
+    if (strcmp(what, "softwaremodules") == 0 && c->nseg == 4 && strcmp(c->seg[2], "artifacts") == 0)
+        return get || strcmp(m, "HEAD") == 0 ? ddi_download(c)
+                                             : ddi_fail(c, 405, "%s is not allowed here", m);
+    return ddi_fail(c, 404, "no such DDI resource");
+}
+
+void otter_ddi_handle(void *ctx, const otter_http_request *req, otter_http_response *resp)
+{
+    struct ddi_call c = {.ddi = ctx, .req = req, .resp = resp, .now = (int64_t)time(NULL)};
+    char buf[PATH_MAX_BYTES];
+    char *all[DDI_SEG_MAX + 4];
+    int n = 0, status;
+    c.dev = calloc(1, sizeof *c.dev);
+    if (!c.dev) {
+        resp->status = 500;
+        return;
+    }
+    if (strlen(req->path) >= sizeof buf) {
+        status = ddi_fail(&c, 404, "path too long");
+        goto out;
+    }
+    strcpy(buf, req->path + 1);
+    for (char *p = buf; p && n < DDI_SEG_MAX + 4;) {
+        all[n++] = p;
+        if ((p = strchr(p, '/')))
+            *p++ = '\0';
+    }
+    /* all: tenant, "controller", "v1", controllerId, rest... */
+    if (n < 4 || n >= DDI_SEG_MAX + 4 || !all[3][0] || (n > 4 && !all[n - 1][0])) {
+        status = ddi_fail(&c, 404, "no such DDI resource");
+        goto out;
+    }
+    c.nseg = n - 4;
+    for (int i = 0; i < c.nseg; i++)
+        c.seg[i] = all[4 + i];
+    if ((status = set_base(&c)) != 0 || (status = authenticate(&c, all[0], all[3])) != 0)
+        goto out;
+    status = route(&c);
+out:
+    resp->status = status;
+    free(c.dev);
+}

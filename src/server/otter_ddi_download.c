@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Artifact download for DDI clients:
+ * /{tenant}/controller/v1/{cid}/softwaremodules/{releaseId}/artifacts/{filename}.
+ * The file name is compared with the stored one and never used as a path
+ * (files live under their SHA-256), so traversal has nothing to reach. A
+ * device may fetch only releases it has an action for. One byte range per
+ * request (206); a request with several ranges gets the whole file (200),
+ * which RFC 9110 allows; an unsatisfiable range gets 416. If-Range with a
+ * stale ETag also gets the whole file. Bodies go out with sendfile.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "otter_artifact.h"
+#include "otter_ddi_internal.h"
+
+struct dl_release {
+    otter_release r;
+    int found;
+};
+
+static int take(void *ctx, const otter_release *r)
+{
+    struct dl_release *o = ctx;
+    o->r = *r;
+    o->r.manifest = o->r.meta = NULL;
+    o->found = 1;
+    return 0;
+}
+
+struct uses {
+    int64_t release_id;
+    int found;
+};
+
+static int uses_release(void *ctx, const otter_action *a)
+{
+    struct uses *u = ctx;
+    if (a->release_id == u->release_id)
+        u->found = 1;
+    return 0;
+}
+
+/*
+ * Parses "bytes=a-b", "bytes=a-" or "bytes=-n" against size. Returns 1 with
+ * [*first, *last] set, 0 when the header is to be ignored (not bytes, or
+ * several ranges), -1 when unsatisfiable or malformed.
+ */
+static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    if (strncmp(h, "bytes=", 6) != 0)
+        return 0;
+    h += 6;
+    if (strchr(h, ','))
+        return 0;
+    char *end;
+    if (*h == '-') {
+        if (h[1] < '0' || h[1] > '9')
+            return -1;
+        uint64_t n = strtoull(h + 1, &end, 10);
+        if (*end || n == 0 || size == 0)
+            return -1;
+        *first = n >= size ? 0 : size - n;
+        *last = size - 1;
+        return 1;
+    }
+    if (*h < '0' || *h > '9')
+        return -1;
+    uint64_t a = strtoull(h, &end, 10);
+    if (*end != '-')
+        return -1;
+    uint64_t b = size ? size - 1 : 0;
+    if (end[1]) {
+        if (end[1] < '0' || end[1] > '9')
+            return -1;
+        char *e2;
+        b = strtoull(end + 1, &e2, 10);
+        if (*e2 || b < a)
+            return -1;
+        if (b >= size)
+            b = size - 1;
+    }
+    if (a >= size)
+        return -1;
+    *first = a;
+    *last = b;
+    return 1;
+}
+
+int ddi_download(struct ddi_call *c)
+{
+    otter_err err;
+    struct dl_release o = {0};
+    struct uses u = {0};
+    char path[4200], etag[80], cr[96];
+    struct stat st;
+    char *end = NULL;
+    long long rid = strtoll(c->seg[1], &end, 10);
+    if (!c->seg[1][0] || *end || rid <= 0)
+        return ddi_fail(c, 404, "no such artifact");
+    u.release_id = rid;
+    if (otter_store_action_list_device(c->ddi->store, c->dev->id, uses_release, &u, &err) < 0 ||
+        (u.found &&
+         otter_store_release_list(c->ddi->store, c->tenant.id, rid, take, &o, &err) < 0)) {
+        fprintf(stderr, "otter-server: ddi download: %s\n", err.msg);
+        return ddi_fail(c, 500, "internal error");
+    }
+    if (!u.found || !o.found || strcmp(o.r.filename, c->seg[3]) != 0)
+        return ddi_fail(c, 404, "no such artifact");
+    if (otter_artifact_path(c->ddi->cfg->artifacts_dir, o.r.sha256, path, sizeof path, &err) < 0)
+        return ddi_fail(c, 500, "internal error");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fd >= 0)
+            close(fd);
+        fprintf(stderr, "otter-server: artifact %s missing\n", path);
+        return ddi_fail(c, 500, "artifact file missing");
+    }
+    uint64_t size = (uint64_t)st.st_size, first = 0, last = size ? size - 1 : 0;
+    snprintf(etag, sizeof etag, "\"%s\"", o.r.sha256);
+    otter_http_add_header(c->resp, "ETag", etag);
+    otter_http_add_header(c->resp, "Accept-Ranges", "bytes");
+    const char *inm = otter_http_header(c->req, "If-None-Match");
+    if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {
+        close(fd);
+        return 304;
+    }
+    int status = 200, ranged = 0;
+    const char *range = otter_http_header(c->req, "Range");
+    const char *if_range = otter_http_header(c->req, "If-Range");
+    /* If-Range: the range applies only to the representation the client already has. */
+    if (range && (!if_range || strcmp(if_range, etag) == 0)) {
+        ranged = parse_range(range, size, &first, &last);
+        if (ranged < 0) {
+            close(fd);
+            snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
+            otter_http_add_header(c->resp, "Content-Range", cr);
+            return ddi_fail(c, 416, "range not satisfiable (size %" PRIu64 ")", size);
+        }
+    }
+    if (ranged > 0) {
+        status = 206;
+        snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last, size);
+        otter_http_add_header(c->resp, "Content-Range", cr);
+    }
+    char disp[OTTER_STORE_FILENAME_MAX + 40];
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", o.r.filename);
+    otter_http_add_header(c->resp, "Content-Disposition", disp);
+    c->resp->content_type = "application/octet-stream";
+    c->resp->fd_set = 1;
+    c->resp->fd = fd;
+    c->resp->fd_offset = first;
+    c->resp->fd_len = size ? last - first + 1 : 0;
+    return status;
+}

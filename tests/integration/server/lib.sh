@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Shared by the shell integration tests of otter-server: start a real server
+# (init + serve) on 127.0.0.1 with a fresh SQLite file, talk to it with curl
+# (every request bounded to 20 s) and check answers with jq.
+set -euo pipefail
+
+server_bin="$OTTER_BUILD_DIR/src/server/otter-server"
+otter="$OTTER_BUILD_DIR/bin/otter"
+ADMIN_PW='admin-pass-1'
+fails=0
+passes=0
+
+# Installs Debian packages the test drives, when missing and we are root.
+need_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then echo "missing packages: ${missing[*]} (run make deps as root)"; exit 1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+    { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+}
+
+ok() { echo "ok   $1"; passes=$((passes + 1)); }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+# expect NAME ACTUAL WANT
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; [ -s "$work/body" ] && head -c 600 "$work/body" && echo; fi; }
+finish() {
+  echo "$passes passed, $fails failed"
+  [ "$fails" = 0 ]
+}
+
+# start_server NAME EXTRA_CONFIG_TEXT: sets work, URL, server_pid, HOSTPORT.
+start_server() {
+  work="${OTTER_TEST_TMP:-/tmp}/$1.$$"
+  rm -rf "$work"; mkdir -p "$work"
+  cat > "$work/server.conf" <<CONF
+[http]
+listen = 127.0.0.1:0
+[database]
+url = sqlite:$work/otter.db
+[storage]
+artifacts = $work/artifacts
+[limits]
+threads = 4
+connection_timeout = 10
+$2
+CONF
+  OTTER_ADMIN_PASSWORD="$ADMIN_PW" "$server_bin" init --config "$work/server.conf" >/dev/null
+  "$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready" 2>"$work/server.log" &
+  server_pid=$!
+  for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+  URL=$(head -1 "$work/ready")
+  HOSTPORT=${URL#http://}
+  [ -n "$URL" ] || { echo "server did not start"; cat "$work/server.log"; exit 1; }
+}
+
+stop_server() {
+  [ -n "${server_pid:-}" ] || return 0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  local rc=0
+  wait "$server_pid" || rc=$?
+  server_pid=
+  expect "server exits 0 on SIGTERM" "$rc" 0
+}
+
+# req METHOD PATH AUTH [curl args...]: body in $work/body, headers in $work/headers; prints status.
+req() {
+  local method=$1 path=$2 auth=$3; shift 3
+  local a=()
+  [ -n "$auth" ] && a=(-H "Authorization: $auth")
+  curl -s -m 20 -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$method" "${a[@]}" "$@" "$URL$path"
+}
+# jreq METHOD PATH AUTH JSON: a JSON request.
+jreq() { req "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4"; }
+body() { jq -r "$1" "$work/body"; }
+header() { grep -i "^$1:" "$work/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+
+login() { # login USER PASSWORD -> prints "Bearer TOKEN"
+  jreq POST /api/v1/login "" "{\"username\":\"$1\",\"password\":\"$2\"}" >/dev/null
+  echo "Bearer $(body .token)"
+}

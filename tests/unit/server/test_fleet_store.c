@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Store contract of the fleet: devices, groups, gateway tokens, releases,
+ * actions and feedback, against a real SQLite file.
+ */
+#include "otter_test.h"
+#include "otter_store.h"
+
+static otter_store *open_fresh(const char *name, int64_t *tenant)
+{
+    char url[PATH_MAX + 16];
+    snprintf(url, sizeof url, "sqlite:%s/otter.db", otter_test_dir(name));
+    otter_err err;
+    otter_store *s = NULL;
+    assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
+    assert_otter_ok(otter_store_migrate(s, &err), err);
+    assert_otter_ok(otter_store_tenant_create(s, "acme", 1, tenant, &err), err);
+    return s;
+}
+
+static int count_device(void *ctx, const otter_device *d)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int list_count(otter_store *s, otter_device_filter *f)
+{
+    otter_err err;
+    int n = 0;
+    assert_otter_ok(otter_store_device_list(s, f, count_device, &n, &err), err);
+    return n;
+}
+
+static void test_devices(void **state)
+{
+    int64_t t, d1, d2, d3, other, g;
+    otter_err err;
+    otter_store *s = open_fresh("fleet_devices", &t);
+    assert_otter_ok(otter_store_tenant_create(s, "other", 1, &other, &err), err);
+    assert_otter_ok(otter_store_device_create(s, t, "d1", "gw-a", "lab", "aa", 10, &d1, &err), err);
+    assert_otter_ok(otter_store_device_create(s, t, "d2", "gw-b", NULL, "bb", 10, &d2, &err), err);
+    assert_otter_ok(otter_store_device_create(s, t, "x'--", NULL, NULL, NULL, 10, &d3, &err), err);
+    assert_otter_error(otter_store_device_create(s, t, "d1", "gw-a", NULL, "cc", 10, &d3, &err),
+                       err, OTTER_ESTATE, "already exists");
+    /* The same controller id in another tenant is another device. */
+    assert_otter_ok(otter_store_device_create(s, other, "d1", "gw-a", NULL, NULL, 10, &d3, &err),
+                    err);
+    otter_device dev;
+    int found = 0;
+    assert_otter_ok(otter_store_device_find_token(s, "bb", &dev, &found, &err), err);
+    assert_true(found);
+    assert_string_equal(dev.controller_id, "d2");
+    assert_string_equal(dev.name, "");
+    assert_otter_ok(otter_store_device_find_token(s, "zz", &dev, &found, &err), err);
+    assert_false(found);
+
+    assert_otter_ok(otter_store_device_set_attributes(s, d1, "{\"hw\":\"r2\"}", &err), err);
+    assert_otter_ok(otter_store_device_seen(s, d1, 500, &err), err);
+    assert_otter_ok(otter_store_device_get(s, t, "d1", &dev, &found, &err), err);
+    assert_true(found && dev.config_sent && dev.last_seen == 500);
+    assert_string_equal(dev.attributes, "{\"hw\":\"r2\"}");
+
+    assert_otter_ok(otter_store_group_create(s, t, "lab", &g, &err), err);
+    assert_otter_ok(otter_store_group_add(s, g, d1, &err), err);
+    assert_otter_ok(otter_store_group_add(s, g, d1, &err), err); /* no-op */
+
+    otter_device_filter f = {.tenant_id = t, .limit = 100};
+    assert_int_equal(list_count(s, &f), 3);
+    f.model = "gw-b";
+    assert_int_equal(list_count(s, &f), 1);
+    f.model = NULL;
+    f.group = "lab";
+    assert_int_equal(list_count(s, &f), 1);
+    f.group = "lab' OR '1'='1";
+    assert_int_equal(list_count(s, &f), 0);
+    f.group = NULL;
+    f.attr_key = "hw";
+    f.attr_value = "r2";
+    assert_int_equal(list_count(s, &f), 1);
+    f.attr_key = f.attr_value = NULL;
+    f.seen_after = 400;
+    assert_int_equal(list_count(s, &f), 1);
+    f.seen_after = 0;
+    f.seen_before = 400; /* never seen counts as before */
+    assert_int_equal(list_count(s, &f), 2);
+    f.seen_before = 0;
+    f.limit = 2;
+    assert_int_equal(list_count(s, &f), 2);
+    f.after_id = d2;
+    assert_int_equal(list_count(s, &f), 1);
+    f.limit = 0;
+    assert_otter_error(otter_store_device_list(s, &f, count_device, &found, &err), err,
+                       OTTER_EUSAGE, "limit");
+
+    otter_group gr;
+    assert_otter_ok(otter_store_group_get(s, t, "lab", &gr, &found, &err), err);
+    assert_true(found);
+    assert_int_equal(gr.members, 1);
+    assert_otter_ok(otter_store_group_remove(s, g, d1, &found, &err), err);
+    assert_true(found);
+    assert_otter_ok(otter_store_group_remove(s, g, d1, &found, &err), err);
+    assert_false(found);
+
+    int ok = -1;
+    assert_otter_ok(otter_store_tenant_check_gateway(s, t, "gg", &ok, &err), err);
+    assert_false(ok);
+    assert_otter_ok(otter_store_tenant_set_gateway(s, t, "gg", &err), err);
+    assert_otter_ok(otter_store_tenant_check_gateway(s, t, "gg", &ok, &err), err);
+    assert_true(ok);
+    assert_otter_ok(otter_store_tenant_check_gateway(s, other, "gg", &ok, &err), err);
+    assert_false(ok);
+
+    assert_otter_ok(otter_store_device_delete(s, d2, &found, &err), err);
+    assert_true(found);
+    assert_otter_ok(otter_store_device_get(s, t, "d2", &dev, &found, &err), err);
+    assert_false(found);
+    otter_store_free(s);
+}
+
+static int take_release(void *ctx, const otter_release *r)
+{
+    otter_release *out = ctx;
+    *out = *r;
+    assert_non_null(r->meta);
+    out->meta = out->manifest = NULL;
+    return 0;
+}
+
+static void test_releases_and_actions(void **state)
+{
+    int64_t t, d, r1, r2, a1, a2;
+    otter_err err;
+    int found = 0, unused = 0;
+    otter_store *s = open_fresh("fleet_releases", &t);
+    assert_otter_ok(otter_store_device_create(s, t, "d1", "gw-a", NULL, "aa", 10, &d, &err), err);
+    otter_release r = {.tenant_id = t, .security_version = 3, .size = 10};
+    snprintf(r.product, sizeof r.product, "gw");
+    snprintf(r.version, sizeof r.version, "1.0");
+    snprintf(r.kind, sizeof r.kind, "otter");
+    snprintf(r.filename, sizeof r.filename, "gw-1.0.zip");
+    memset(r.sha256, 'a', 64);
+    memset(r.sha1, 'b', 40);
+    memset(r.md5, 'c', 32);
+    r.meta = "{\"compatible\":[\"gw-a\"]}";
+    assert_otter_ok(otter_store_release_create(s, &r, 0, 20, &r1, &err), err);
+    assert_otter_error(otter_store_release_create(s, &r, 0, 20, &r2, &err), err, OTTER_ESTATE,
+                       "exists");
+    snprintf(r.version, sizeof r.version, "1.1"); /* same content, another release */
+    assert_otter_ok(otter_store_release_create(s, &r, 0, 20, &r2, &err), err);
+    otter_release got = {0};
+    assert_otter_ok(otter_store_release_list(s, t, r1, take_release, &got, &err), err);
+    assert_int_equal(got.id, r1);
+    assert_string_equal(got.sha1, r.sha1);
+    assert_int_equal(got.security_version, 3);
+
+    otter_action a = {.tenant_id = t, .device_id = d, .release_id = r1};
+    assert_otter_ok(otter_store_action_create(s, &a, 0, 30, &a1, &err), err);
+    a.release_id = r2;
+    snprintf(a.maintenance, sizeof a.maintenance, "available");
+    assert_otter_ok(otter_store_action_create(s, &a, 0, 31, &a2, &err), err);
+    otter_action got_a;
+    assert_otter_ok(otter_store_action_open(s, d, &got_a, &found, &err), err);
+    assert_true(found);
+    assert_int_equal(got_a.id, a1); /* the oldest open action first */
+    assert_string_equal(got_a.status, "scheduled");
+    assert_string_equal(got_a.download, "forced");
+    assert_int_equal(got_a.rollout_id, 0);
+
+    assert_otter_error(otter_store_release_delete(s, r1, &found, &unused, &err), err, OTTER_ESTATE,
+                       "used by");
+
+    otter_feedback f = {.action_id = a1,
+                        .at = 40,
+                        .kind = "deployment",
+                        .execution = "closed",
+                        .finished = "success",
+                        .progress_cnt = -1,
+                        .progress_of = -1};
+    assert_otter_ok(otter_store_feedback_add(s, &f, &err), err);
+    assert_otter_ok(otter_store_action_set_status(s, a1, "finished", "success", 40, &err), err);
+    assert_otter_ok(otter_store_action_get(s, a1, &got_a, &found, &err), err);
+    assert_string_equal(got_a.last_execution, "closed");
+    assert_string_equal(got_a.result, "success");
+    assert_otter_ok(otter_store_action_installed(s, d, &got_a, &found, &err), err);
+    assert_true(found && got_a.id == a1);
+    otter_device dev;
+    assert_otter_ok(otter_store_device_get(s, t, "d1", &dev, &found, &err), err);
+    assert_string_equal(dev.version, "1.0");
+    assert_otter_ok(otter_store_action_open(s, d, &got_a, &found, &err), err);
+    assert_true(found && got_a.id == a2);
+    assert_string_equal(got_a.maintenance, "available");
+
+    /* A bad status word is refused by the schema. */
+    assert_otter_error(otter_store_action_set_status(s, a2, "exploded", "none", 50, &err), err,
+                       OTTER_ESTATE, "refused");
+    assert_otter_ok(otter_store_action_set_status(s, a2, "canceled", "none", 50, &err), err);
+    assert_otter_ok(otter_store_device_delete(s, d, &found, &err), err);
+    /* The actions went with the device; r2 shares r1's content. */
+    assert_otter_ok(otter_store_release_delete(s, r2, &found, &unused, &err), err);
+    assert_true(found);
+    assert_false(unused);
+    assert_otter_ok(otter_store_release_delete(s, r1, &found, &unused, &err), err);
+    assert_true(found && unused);
+    otter_store_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_releases_and_actions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
