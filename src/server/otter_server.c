@@ -15,6 +15,7 @@
 #include "otter_http.h"
 #include "otter_reqjson.h"
 #include "otter_store.h"
+#include "otter_web.h"
 
 #define PEM_MAX_BYTES (1024 * 1024)
 
@@ -239,6 +240,15 @@ int otter_server_user_list(const otter_server_config *cfg, FILE *out, otter_err 
 
 /* ---- serve ---- */
 
+/* /api/ is the management API; every other path is the dashboard (otter_web). */
+static void dispatch(void *ctx, const otter_http_request *req, otter_http_response *resp)
+{
+    if (strncmp(req->path, "/api/", 5) == 0)
+        otter_api_handle(ctx, req, resp);
+    else
+        otter_web_handle(req, resp);
+}
+
 static void base_url(const char *hostport, int tls, unsigned port, char *out, size_t cap)
 {
     char *host = NULL;
@@ -292,7 +302,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
                                  .max_body = cfg->max_body,
                                  .cert_pem = tls ? cert : NULL,
                                  .key_pem = tls ? key : NULL};
-            if ((ret = otter_http_start(addr, &o, otter_api_handle, api, &listeners[n], err)) < 0)
+            if ((ret = otter_http_start(addr, &o, dispatch, api, &listeners[n], err)) < 0)
                 goto out;
             char url[128];
             base_url(addr, tls, otter_http_port(listeners[n]), url, sizeof url);
