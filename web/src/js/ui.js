@@ -101,3 +101,6 @@ export async function busy(form, fn) {
     form.removeAttribute('aria-busy');
   }
 }
+
+/** User and tenant names as the server takes them (1..64 of A-Z a-z 0-9 . _ @ -); `v`-flag safe. */
+export const NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._@\\-]*';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every account on the server (global admins): create, reset password, delete.
 import { h } from '../dom.js';
-import { busy, confirmDanger, field, openDialog, showError, showOk, table, when } from '../ui.js';
+import { NAME_PATTERN, busy, confirmDanger, field, openDialog, showError, showOk, table, when } from '../ui.js';
 
 export async function renderAccounts({ api, state }) {
   const box = h('div', { class: 'form-msg', 'aria-live': 'polite' });
@@ -42,7 +42,7 @@ export async function renderAccounts({ api, state }) {
     pw.input.focus();
   }
 
-  const name = field('User name', { required: true, autocomplete: 'off', maxlength: 64, pattern: '[A-Za-z0-9][A-Za-z0-9._@-]*' });
+  const name = field('User name', { required: true, autocomplete: 'off', maxlength: 64, pattern: NAME_PATTERN });
   const pw = field('Password', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' });
   const admin = h('input', { type: 'checkbox', id: 'new-account-admin' });
   const form = h('form', { class: 'card inline-form', 'aria-labelledby': 'add-account-title' },

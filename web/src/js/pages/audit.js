@@ -30,7 +30,7 @@ export async function renderAudit({ api, state, caps }) {
   const pager = h('div', { class: 'pager' });
 
   const tenantSel = caps.globalAdmin
-    ? field('Tenant', { kind: 'select', options: [{ value: ALL, label: 'All tenants' }, ...state.tenants.map((t) => ({ value: t.name, label: t.name }))] })
+    ? field('Tenant to show', { kind: 'select', options: [{ value: ALL, label: 'All tenants' }, ...state.tenants.map((t) => ({ value: t.name, label: t.name }))] })
     : null;
   if (tenantSel) tenantSel.input.value = state.tenant || ALL;
   const action = field('Action', { kind: 'select', options: [{ value: ALL, label: 'Any action' }, ...AUDIT_ACTIONS] });

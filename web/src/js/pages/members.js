@@ -4,7 +4,7 @@
 // members; everyone else reads.
 import { h } from '../dom.js';
 import { ROLES } from '../perm.js';
-import { busy, confirmDanger, empty, field, openDialog, showError, showOk, table } from '../ui.js';
+import { NAME_PATTERN, busy, confirmDanger, empty, field, openDialog, showError, showOk, table } from '../ui.js';
 
 export async function renderMembers(ctx) {
   const { api, state, caps } = ctx;
@@ -85,7 +85,7 @@ export async function renderMembers(ctx) {
 
 function addForms({ api, state }, box, refresh) {
   const tenant = state.tenant;
-  const name = field('User name', { name: 'username', required: true, autocomplete: 'off', maxlength: 64, pattern: '[A-Za-z0-9][A-Za-z0-9._@-]*', hint: 'Letters, digits and . _ @ -' });
+  const name = field('User name', { name: 'username', required: true, autocomplete: 'off', maxlength: 64, pattern: NAME_PATTERN, hint: 'Letters, digits and . _ @ -' });
   const pw = field('Password', { name: 'password', type: 'password', required: true, minlength: 8, autocomplete: 'new-password', hint: '8 characters or more; tell the user over another channel.' });
   const role = field('Role', { kind: 'select', name: 'role', options: ROLES });
   const form = h('form', { class: 'card inline-form', 'aria-labelledby': 'add-user-title' },

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tenants: your own with your role; global admins see, create and delete all.
 import { h } from '../dom.js';
-import { busy, confirmDanger, empty, field, showError, showOk, table, when } from '../ui.js';
+import { NAME_PATTERN, busy, confirmDanger, empty, field, showError, showOk, table, when } from '../ui.js';
 
 export async function renderTenants(ctx) {
   const { api, state, caps } = ctx;
@@ -33,7 +33,7 @@ export async function renderTenants(ctx) {
 
   const section = h('section', { 'aria-labelledby': 'page-title' }, h('h1', { id: 'page-title' }, 'Tenants'));
   if (caps.manageTenants) {
-    const name = field('Tenant name', { required: true, autocomplete: 'off', maxlength: 64, pattern: '[A-Za-z0-9][A-Za-z0-9._@-]*', hint: 'Appears in device URLs: letters, digits and . _ @ -' });
+    const name = field('Tenant name', { required: true, autocomplete: 'off', maxlength: 64, pattern: NAME_PATTERN, hint: 'Appears in device URLs: letters, digits and . _ @ -' });
     const form = h('form', { class: 'card inline-form', 'aria-labelledby': 'add-tenant-title' },
       h('h2', { id: 'add-tenant-title' }, 'Create a tenant'), name.row,
       h('button', { type: 'submit', class: 'primary' }, 'Create tenant'));
