@@ -68,6 +68,15 @@ BASE_URL=$(head -n1 "$DIR/ready")
 status=0
 BASE_URL="$BASE_URL" OUT_DIR="$OUT" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
   node "$OTTER_SOURCE_DIR/tests/integration/web/dashboard.test.mjs" || status=$?
+# A clean stop is part of the test: under ASan a leak or UB report makes it fail.
+kill -TERM "$SERVER_PID"
+server_status=0
+wait "$SERVER_PID" || server_status=$?
+SERVER_PID=
+if [ "$server_status" != 0 ]; then
+  echo "dashboard: otter-server exited with $server_status after SIGTERM" >&2
+  status=1
+fi
 if [ "$status" != 0 ]; then
   echo "--- server log ---" >&2
   tail -n 50 "$DIR/server.log" >&2
