@@ -51,17 +51,17 @@ static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_respon
     size_t len = r->body ? (r->body_len ? r->body_len : strlen(r->body)) : 0;
     /* MHD copies a malloc body, which we free in every case; static bytes are sent in place. */
     struct MHD_Response *resp =
-        r->static_body
-            ? MHD_create_response_from_buffer(r->body_len, (void *)r->static_body,
-                                              MHD_RESPMEM_PERSISTENT)
-            : MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+        r->static_body ? MHD_create_response_from_buffer(r->body_len, (void *)r->static_body,
+                                                         MHD_RESPMEM_PERSISTENT)
+                       : MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     free(r->body);
     r->body = NULL;
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json");
-    MHD_add_response_header(resp, "Cache-Control", r->cache_control ? r->cache_control : "no-store");
+    MHD_add_response_header(resp, "Cache-Control",
+                            r->cache_control ? r->cache_control : "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->retry_after[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);

@@ -34,7 +34,7 @@ typedef struct otter_http_response {
     char retry_after[OTTER_HTTP_RETRY_AFTER_MAX]; /* "" or seconds for a Retry-After header */
     const char *www_authenticate;                 /* static string or NULL */
     /* For static files (the dashboard); API handlers leave these zero. */
-    const unsigned char *static_body; /* sent instead of body when set (body_len bytes), not freed */
+    const unsigned char *static_body; /* sent instead of body (body_len bytes); not freed */
     const char *cache_control;        /* static string; default "no-store" */
     const char *etag;                 /* static string or NULL: an ETag header */
     const char *const *headers;       /* static {name, value, ..., NULL} list of more headers */

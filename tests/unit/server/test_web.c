@@ -201,14 +201,16 @@ static void test_on_the_wire(void **state)
 {
     otter_http *h = NULL;
     otter_err err;
-    otter_http_opts o = {.threads = 2, .connection_timeout = 10, .max_connections = 16, .max_body = 1024};
+    otter_http_opts o = {
+        .threads = 2, .connection_timeout = 10, .max_connections = 16, .max_body = 1024};
     assert_otter_ok(otter_http_start("127.0.0.1:0", &o, web_handler, NULL, &h, &err), err);
     unsigned port = otter_http_port(h);
     const otter_web_asset *js = must_find("/js/app.js");
     char req[512], want[128];
     size_t len;
 
-    snprintf(req, sizeof req, "GET /js/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    snprintf(req, sizeof req,
+             "GET /js/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     char *r = roundtrip(port, req, &len);
     assert_true(strncmp(r, "HTTP/1.1 200", 12) == 0);
     assert_true(has_header(r, "\r\nContent-Type: text/javascript; charset=utf-8\r\n"));
@@ -224,7 +226,8 @@ static void test_on_the_wire(void **state)
     free(r);
 
     /* HEAD: the same headers and length, no body. */
-    snprintf(req, sizeof req, "HEAD /js/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    snprintf(req, sizeof req,
+             "HEAD /js/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     r = roundtrip(port, req, &len);
     assert_true(strncmp(r, "HTTP/1.1 200", 12) == 0);
     snprintf(want, sizeof want, "\r\nContent-Length: %zu\r\n", js->len);
@@ -244,7 +247,8 @@ static void test_on_the_wire(void **state)
     assert_int_equal(strlen(strstr(r, "\r\n\r\n")), 4);
     free(r);
 
-    snprintf(req, sizeof req, "GET /missing.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    snprintf(req, sizeof req,
+             "GET /missing.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     r = roundtrip(port, req, &len);
     assert_true(strncmp(r, "HTTP/1.1 404", 12) == 0);
     assert_true(has_header(r, "\r\nX-Frame-Options: DENY\r\n"));
