@@ -266,6 +266,21 @@ await step('tenant admin: tenant pages and audit, no server-wide admin', async (
   await alice.getByRole('heading', { name: 'Add a user' }).waitFor();
   await alice.getByRole('button', { name: 'Remove' }).first().waitFor();
   await shot(alice, 'users-tenant-admin');
+  // Set a role and reset a password through the UI; the server agrees.
+  const carol = alice.locator('main tbody tr', { has: alice.locator('th', { hasText: /^carol$/ }) });
+  await carol.getByLabel('Role of carol').selectOption('viewer');
+  await carol.getByRole('button', { name: 'Set role' }).click();
+  await alice.getByText('carol is now viewer in acme.').waitFor();
+  await carol.getByRole('button', { name: 'Reset password' }).click();
+  const dlg = alice.getByRole('dialog', { name: 'Reset the password of carol' });
+  await dlg.getByLabel('New password').fill('carol-password-2');
+  await shot(alice, 'reset-password');
+  await dlg.getByRole('button', { name: 'Set password' }).click();
+  await alice.getByText('The password of carol was reset.').waitFor();
+  assert.equal((await api('POST', '/login', { username: 'carol', password: PW.carol })).status, 401);
+  const login = await expectStatus(api('POST', '/login', { username: 'carol', password: 'carol-password-2' }), 200);
+  const me = await expectStatus(api('GET', '/me', null, login.token), 200);
+  assert.deepEqual(me.memberships, [{ tenant: 'acme', role: 'viewer' }]);
   await go(alice, 'Audit log');
   assert.equal(await alice.getByLabel('Tenant', { exact: true }).locator('option').count(), 2, 'only the switcher has a Tenant label');
   await alice.locator('main tbody tr', { hasText: 'member.create' }).filter({ hasText: 'carol' }).waitFor();
@@ -277,6 +292,7 @@ await step('tenant admin: tenant pages and audit, no server-wide admin', async (
 await step('tenant switcher: in globex alice is an operator and has no write controls', async () => {
   await alice.getByLabel('Tenant', { exact: true }).selectOption('globex');
   await alice.locator('.who .badge', { hasText: 'operator' }).waitFor();
+  assert.equal(await alice.evaluate(() => document.activeElement.id), 'tenant-select', 'focus stays on the switcher');
   assert.deepEqual(await navLinks(alice), ['Fleet', 'Releases', 'Rollouts', 'Users', 'Tenants', 'API tokens', 'Your account']);
   await go(alice, 'Users');
   await alice.getByText('Your role in globex is operator').waitFor();
@@ -312,6 +328,25 @@ await step('phone: the users page fits a 390 px screen', async () => {
   await shot(phone, 'users-phone');
   await go(phone, 'Fleet');
   await shot(phone, 'fleet-phone');
+});
+
+await step('global admin deletes an account; the audit log records it', async () => {
+  const page = await newPage();
+  await signIn(page, 'admin', ADMIN_PW);
+  await go(page, 'All accounts');
+  const row = page.locator('main tbody tr', { has: page.locator('th', { hasText: /^carol$/ }) });
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete account' }).click();
+  await page.getByText('Deleted the account carol.').waitFor();
+  await row.waitFor({ state: 'detached' });
+  // Its own row has no Delete: the server would refuse (409) anyway.
+  const self = page.locator('main tbody tr', { has: page.locator('th', { hasText: /^admin$/ }) });
+  assert.equal(await self.getByRole('button', { name: 'Delete' }).count(), 0);
+  await go(page, 'Audit log');
+  await page.getByLabel('Tenant to show').selectOption('');
+  await page.getByLabel('Action').selectOption('user.delete');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.locator('main tbody tr', { hasText: 'user.delete' }).filter({ hasText: 'carol' }).waitFor();
 });
 
 await step('no console errors (CSP violations included)', async () => {

@@ -81,7 +81,7 @@ function showLogin(notice = '') {
     notice,
     onSignedIn: async () => {
       await loadSession();
-      if (!pageFromHash()) location.hash = `#/${defaultPage()}`;
+      if (!pageFromHash()) history.replaceState(null, '', `#/${defaultPage()}`);
       renderShell();
     },
   }));
@@ -106,7 +106,7 @@ function tenantSwitcher() {
     on: {
       change: () => {
         setTenant(select.value);
-        renderShell();
+        renderShell({ keepFocus: 'tenant-select' });
       },
     },
   }, state.tenants.map((t) => h('option', { value: t.name, selected: t.name === state.tenant }, t.name)));
@@ -135,7 +135,8 @@ function nav(current) {
 let renderSeq = 0;
 
 /** Draws the header, navigation and the page named by the URL hash. */
-async function renderShell() {
+/** Draws the shell; keepFocus: the id of a header control that should keep the focus. */
+async function renderShell({ keepFocus } = {}) {
   if (!state.me) return showLogin(state.loginNotice);
   const c = caps();
   let id = pageFromHash();
@@ -162,6 +163,11 @@ async function renderShell() {
     state,
     caps: c,
     rerender: () => renderShell(),
+    openTenant: (name) => {
+      setTenant(name);
+      history.replaceState(null, '', '#/fleet');
+      return renderShell();
+    },
     reloadSession: async () => {
       await loadSession();
       return renderShell();
@@ -178,7 +184,10 @@ async function renderShell() {
   }
   if (seq !== renderSeq || !state.me) return; // a newer navigation won
   replace(main, node);
-  main.focus({ preventScroll: true });
+  // Keyboard and screen-reader users land on the new page, unless they were in the header.
+  const keep = keepFocus && document.getElementById(keepFocus);
+  if (keep) keep.focus();
+  else main.focus({ preventScroll: true });
 }
 
 window.addEventListener('hashchange', () => {

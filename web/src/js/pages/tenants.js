@@ -15,7 +15,7 @@ export async function renderTenants(ctx) {
     cell: (t) => h('div', { class: 'row-actions' },
       h('button', {
         type: 'button', class: 'secondary', 'aria-label': `Open ${t.name}`,
-        on: { click: () => { sessionStorage.setItem('otter.tenant', t.name); location.hash = '#/fleet'; ctx.reloadSession(); } },
+        on: { click: () => ctx.openTenant(t.name) },
       }, 'Open'),
       caps.manageTenants ? h('button', {
         type: 'button', class: 'danger', 'aria-label': `Delete ${t.name}`,
