@@ -72,7 +72,9 @@ export function createApi({
       }
     }
     if (!resp.ok) {
-      if (resp.status === 401 && auth) {
+      // Only a refused token ends the session (a wrong password in a body is not that).
+      const where = doc && doc.where;
+      if (resp.status === 401 && auth && (!where || where === 'header Authorization')) {
         storage.removeItem(TOKEN_KEY);
         onUnauthorized();
       }

@@ -132,3 +132,12 @@ test('token creation sends expires_in only when chosen', async () => {
   assert.deepEqual(JSON.parse(fetch.calls[0].init.body), { name: 'ci' });
   assert.deepEqual(JSON.parse(fetch.calls[1].init.body), { name: 'ci', expires_in: 3600 });
 });
+
+test('a 401 about something other than the token keeps the session', async () => {
+  const storage = memoryStorage({ [TOKEN_KEY]: 'ots_keep' });
+  let told = 0;
+  const api = createApi({ fetch: fakeFetch([[401, { error: 'wrong', where: 'body.old_password' }]]), storage, onUnauthorized: () => { told += 1; } });
+  await assert.rejects(api.changePassword('a', 'b'), { status: 401 });
+  assert.equal(storage.getItem(TOKEN_KEY), 'ots_keep');
+  assert.equal(told, 0);
+});
