@@ -14,7 +14,7 @@ extern const size_t otter_web_assets_count;
  * framed (clickjacking on the user admin page) and sends no Referer.
  */
 #define CSP                                                                                        \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "                  \
     "form-action 'self'; frame-ancestors 'none'"
 
