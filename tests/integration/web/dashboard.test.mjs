@@ -342,6 +342,15 @@ await step('keyboard: the skip link is first and moves the focus to the page', a
   assert.equal(await victor.evaluate(() => document.activeElement.id), 'main');
 });
 
+await step('a revoked session returns to the sign-in page with a reason', async () => {
+  // A global admin resets victor's password through the API: his tokens are revoked.
+  await expectStatus(api('PUT', '/users/victor/password', { password: 'victor-password-3' }, adminToken), 204);
+  await victor.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users', exact: true }).click();
+  await victor.getByText('Your session has ended. Sign in again.').waitFor();
+  await victor.getByRole('button', { name: 'Sign in' }).waitFor();
+  assert.equal(await victor.evaluate(() => sessionStorage.getItem('otter.token')), null);
+});
+
 await step('phone: the users page fits a 390 px screen', async () => {
   const phone = await newPage({ width: 390, height: 844 });
   await signIn(phone, 'admin', ADMIN_PW);
