@@ -189,12 +189,12 @@ await step('the created user is in the audit log, and the action filter works', 
   assert.match(await row.textContent(), /admin/);
   // Failed logins belong to no tenant: look at all of them.
   await admin.getByLabel('Tenant to show').selectOption('');
-  await admin.getByLabel('Action').selectOption('login.failed');
+  await admin.getByLabel('Action').fill('login.failed');
   await admin.getByRole('button', { name: 'Apply filters' }).click();
   await admin.locator('main tbody tr', { hasText: 'login.failed' }).first().waitFor();
   const actions = await admin.locator('main tbody td:nth-child(4)').allTextContents();
   assert.ok(actions.length > 0 && actions.every((a) => a === 'login.failed'), actions.join(','));
-  await admin.getByLabel('Action').selectOption('');
+  await admin.getByLabel('Action').fill('');
   await admin.getByLabel('Per page').selectOption('25');
   await admin.getByRole('button', { name: 'Apply filters' }).click();
   await admin.getByText('Page 1').waitFor();
@@ -376,7 +376,7 @@ await step('global admin deletes an account; the audit log records it', async ()
   assert.equal(await self.getByRole('button', { name: 'Delete' }).count(), 0);
   await go(page, 'Audit log');
   await page.getByLabel('Tenant to show').selectOption('');
-  await page.getByLabel('Action').selectOption('user.delete');
+  await page.getByLabel('Action').fill('user.delete');
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await page.locator('main tbody tr', { hasText: 'user.delete' }).filter({ hasText: 'carol' }).waitFor();
 });

@@ -33,7 +33,9 @@ export async function renderAudit({ api, state, caps }) {
     ? field('Tenant to show', { kind: 'select', options: [{ value: ALL, label: 'All tenants' }, ...state.tenants.map((t) => ({ value: t.name, label: t.name }))] })
     : null;
   if (tenantSel) tenantSel.input.value = state.tenant || ALL;
-  const action = field('Action', { kind: 'select', options: [{ value: ALL, label: 'Any action' }, ...AUDIT_ACTIONS] });
+  // Free text with suggestions: actions added by later features filter without a dashboard change.
+  const action = field('Action', { list: 'audit-actions', autocomplete: 'off', maxlength: 64, placeholder: 'any action', hint: 'Exact action, e.g. member.create' });
+  const actionList = h('datalist', { id: 'audit-actions' }, AUDIT_ACTIONS.map((a) => h('option', { value: a })));
   const actor = field('Actor', { autocomplete: 'off', maxlength: 64, placeholder: 'user name' });
   const since = field('From', { type: 'datetime-local' });
   const until = field('Until', { type: 'datetime-local' });
@@ -41,6 +43,7 @@ export async function renderAudit({ api, state, caps }) {
   size.input.value = '50';
   const form = h('form', { class: 'card filters', 'aria-labelledby': 'filter-title', role: 'search' },
     h('h2', { id: 'filter-title' }, 'Filter'),
+    actionList,
     h('div', { class: 'filter-grid' }, tenantSel?.row, action.row, actor.row, since.row, until.row, size.row),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
@@ -54,7 +57,7 @@ export async function renderAudit({ api, state, caps }) {
     return {
       scope: caps.globalAdmin ? 'global' : 'tenant',
       tenant: tenant || undefined,
-      action: action.input.value || undefined,
+      action: action.input.value.trim() || undefined,
       actor: actor.input.value.trim() || undefined,
       since: toUnix(since.input.value) || undefined,
       until: toUnix(until.input.value) || undefined,
