@@ -16,7 +16,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libzip-dev \
   libarchive-dev libzstd-dev libsqlite3-dev libpq-dev libinih-dev libubootenv-dev \
   libcmocka-dev libcrypt-dev \
-  zstd zip unzip openssl curl grub-common libubootenv-tool valgrind nginx-light time bc
+  zstd zip unzip openssl curl grub-common libubootenv-tool valgrind nginx-light time bc \
+  jq swupdate cpio chromium
 
 .PHONY: all build deps test test-plain test-asan fuzz clean
 

@@ -90,6 +90,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_respon
         resp = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_offset);
         if (resp)
             r->fd_set = 0;
+    } else if (r->static_body) {
+        /* Embedded bytes live as long as the program: sent in place. */
+        resp = MHD_create_response_from_buffer(r->body_len, (void *)r->static_body,
+                                               MHD_RESPMEM_PERSISTENT);
     } else {
         /* MHD copies the buffer; we free ours in every case. */
         resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -103,12 +107,17 @@ static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_respon
     response_clear(r);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "Cache-Control",
+                            r->cache_control ? r->cache_control : "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->retry_after[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
     if (r->www_authenticate)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_authenticate);
+    if (r->etag)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+    for (const char *const *h = r->static_headers; h && h[0] && h[1]; h += 2)
+        MHD_add_response_header(resp, h[0], h[1]);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;

@@ -51,6 +51,11 @@ typedef struct otter_http_response {
     int fd;
     uint64_t fd_offset;
     uint64_t fd_len;
+    /* For static files (the dashboard); other handlers leave these zero. */
+    const unsigned char *static_body;   /* sent instead of body (body_len bytes); not freed */
+    const char *cache_control;          /* static string; default "no-store" */
+    const char *etag;                   /* static string or NULL: an ETag header */
+    const char *const *static_headers;  /* static {name, value, ..., NULL} list of more headers */
 } otter_http_response;
 
 /* Adds a header with a copy of value; OTTER_ENOMEM or OTTER_EUSAGE when full. */

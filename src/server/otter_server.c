@@ -17,6 +17,7 @@
 #include "otter_http.h"
 #include "otter_reqjson.h"
 #include "otter_store.h"
+#include "otter_web.h"
 
 #define PEM_MAX_BYTES (1024 * 1024)
 
@@ -241,6 +242,7 @@ int otter_server_user_list(const otter_server_config *cfg, FILE *out, otter_err 
 
 /* ---- serve ---- */
 
+/* /api/ is the management API; every other path is the dashboard (otter_web). */
 static void base_url(const char *hostport, int tls, unsigned port, char *out, size_t cap)
 {
     char *host = NULL;
@@ -266,8 +268,9 @@ struct dispatch {
 void otter_server_route_other(const otter_server_config *cfg, const otter_http_request *req,
                               otter_http_response *resp)
 {
-    resp->status = 404;
-    resp->body = strdup("{\"error\":\"not found\",\"where\":\"path\"}");
+    (void)cfg;
+    /* The dashboard's embedded files; its own 404 for anything else. */
+    otter_web_handle(req, resp);
 }
 
 /* Device API, management API, then everything else: one decision per request. */

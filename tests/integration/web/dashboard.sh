@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Runs the dashboard browser test: a fresh SQLite database, a real
+# `otter-server serve` on 127.0.0.1 (port picked by the server), Debian's
+# chromium driven by npm playwright-core (tests/integration/web/dashboard.test.mjs).
+# Screenshots: $OTTER_BUILD_DIR/test-output/dashboard/*.png
+set -euo pipefail
+
+: "${OTTER_BUILD_DIR:?}" "${OTTER_SOURCE_DIR:?}"
+TMP_BASE=${OTTER_TEST_TMP:-/tmp}
+SERVER="$OTTER_BUILD_DIR/src/server/otter-server"
+WEB="$OTTER_SOURCE_DIR/web"
+OUT="$OTTER_BUILD_DIR/test-output/dashboard"
+
+# Debian's chromium (the Makefile's DEB_PACKAGES should list it; installed here when missing).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "dashboard: /usr/bin/chromium missing; install the Debian package chromium (as root)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends chromium >/dev/null ||
+    { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }
+fi
+command -v node >/dev/null || { echo "dashboard: node is missing" >&2; exit 1; }
+# playwright-core as pinned in web/package-lock.json (node_modules is not committed).
+if [ ! -f "$WEB/node_modules/playwright-core/package.json" ]; then
+  (cd "$WEB" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+fi
+
+DIR="$TMP_BASE/web_dashboard.$$"
+rm -rf "$DIR" "$OUT"
+mkdir -p "$DIR" "$OUT"
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+cat >"$DIR/server.conf" <<CONF
+[http]
+listen = 127.0.0.1:0
+[database]
+url = sqlite:$DIR/otter.db
+[storage]
+artifacts = $DIR/artifacts
+[auth]
+; the pagination step makes 26 failed logins from 127.0.0.1
+login_max_failures_addr = 1000
+CONF
+
+ADMIN_PASSWORD="admin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+OTTER_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$SERVER" init --config "$DIR/server.conf" >/dev/null
+"$SERVER" serve --config "$DIR/server.conf" --ready-file "$DIR/ready" 2>"$DIR/server.log" &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  [ -s "$DIR/ready" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -s "$DIR/ready" ] || { echo "dashboard: server did not start" >&2; cat "$DIR/server.log" >&2; exit 1; }
+BASE_URL=$(head -n1 "$DIR/ready")
+
+status=0
+BASE_URL="$BASE_URL" OUT_DIR="$OUT" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
+  node "$OTTER_SOURCE_DIR/tests/integration/web/dashboard.test.mjs" || status=$?
+# A clean stop is part of the test: under ASan a leak or UB report makes it fail.
+kill -TERM "$SERVER_PID"
+server_status=0
+wait "$SERVER_PID" || server_status=$?
+SERVER_PID=
+if [ "$server_status" != 0 ]; then
+  echo "dashboard: otter-server exited with $server_status after SIGTERM" >&2
+  status=1
+fi
+if [ "$status" != 0 ]; then
+  echo "--- server log ---" >&2
+  tail -n 50 "$DIR/server.log" >&2
+fi
+exit "$status"

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+// api.js against a fake fetch and storage: URLs, headers, bodies, errors, token handling.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApiError, TOKEN_KEY, createApi } from '../../src/js/api.js';
+
+function memoryStorage(init = {}) {
+  const m = new Map(Object.entries(init));
+  return {
+    getItem: (k) => (m.has(k) ? m.get(k) : null),
+    setItem: (k, v) => m.set(k, String(v)),
+    removeItem: (k) => m.delete(k),
+  };
+}
+
+/** A fetch that answers from a queue of [status, body, headers] and records each call. */
+function fakeFetch(answers) {
+  const calls = [];
+  const fn = async (url, init) => {
+    calls.push({ url, init });
+    const [status, body, headers = {}] = answers.shift();
+    return {
+      status,
+      ok: status >= 200 && status < 300,
+      text: async () => (body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body)),
+      headers: { get: (k) => headers[k] ?? null },
+    };
+  };
+  fn.calls = calls;
+  return fn;
+}
+
+test('login stores the token; later calls send it as a bearer token', async () => {
+  const storage = memoryStorage();
+  const fetch = fakeFetch([[200, { token: 'ots_abc', token_type: 'Bearer' }], [200, { username: 'ann' }]]);
+  const api = createApi({ fetch, storage });
+  await api.login('ann', 'pw-12345678');
+  assert.equal(storage.getItem(TOKEN_KEY), 'ots_abc');
+  assert.equal(fetch.calls[0].url, '/api/v1/login');
+  assert.equal(fetch.calls[0].init.method, 'POST');
+  assert.equal(fetch.calls[0].init.headers.Authorization, undefined);
+  assert.equal(fetch.calls[0].init.headers['Content-Type'], 'application/json');
+  assert.deepEqual(JSON.parse(fetch.calls[0].init.body), { username: 'ann', password: 'pw-12345678' });
+  assert.equal(fetch.calls[0].init.credentials, 'omit');
+  const me = await api.me();
+  assert.equal(me.username, 'ann');
+  assert.equal(fetch.calls[1].init.headers.Authorization, 'Bearer ots_abc');
+  assert.equal(fetch.calls[1].init.body, undefined);
+});
+
+test('path segments are encoded', async () => {
+  const fetch = fakeFetch([[204], [200, { users: [] }]]);
+  const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+  await api.removeMember('acme corp', 'a/b?c');
+  assert.equal(fetch.calls[0].url, '/api/v1/tenants/acme%20corp/users/a%2Fb%3Fc');
+  assert.equal(fetch.calls[0].init.method, 'DELETE');
+  assert.deepEqual(await api.members('x'), []);
+});
+
+test('an error answer becomes an ApiError with status, message, where', async () => {
+  const fetch = fakeFetch([[409, { error: "user 'bob' exists", where: 'body.username' }]]);
+  const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+  await assert.rejects(api.createMember('acme', 'bob', 'pw-12345678', 'viewer'), (e) => {
+    assert.ok(e instanceof ApiError);
+    assert.equal(e.status, 409);
+    assert.equal(e.message, "user 'bob' exists");
+    assert.equal(e.where, 'body.username');
+    return true;
+  });
+});
+
+test('a non-JSON error body still gives a message; 429 carries Retry-After', async () => {
+  const fetch = fakeFetch([[502, '<html>bad gateway</html>'], [429, { error: 'too many' }, { 'Retry-After': '42' }]]);
+  const api = createApi({ fetch, storage: memoryStorage() });
+  await assert.rejects(api.login('a', 'b'), { status: 502, message: 'HTTP 502' });
+  await assert.rejects(api.login('a', 'b'), (e) => e.status === 429 && e.retryAfter === 42);
+});
+
+test('401 on an authenticated call forgets the token and reports it once', async () => {
+  const storage = memoryStorage({ [TOKEN_KEY]: 'ots_old' });
+  let told = 0;
+  const api = createApi({ fetch: fakeFetch([[401, { error: 'invalid or expired token' }]]), storage, onUnauthorized: () => { told += 1; } });
+  await assert.rejects(api.tenants(), { status: 401 });
+  assert.equal(storage.getItem(TOKEN_KEY), null);
+  assert.equal(told, 1);
+  assert.equal(api.hasToken(), false);
+});
+
+test('a wrong password (401 on login) is not a lost session', async () => {
+  let told = 0;
+  const api = createApi({ fetch: fakeFetch([[401, { error: 'wrong' }]]), storage: memoryStorage(), onUnauthorized: () => { told += 1; } });
+  await assert.rejects(api.login('a', 'b'), { status: 401 });
+  assert.equal(told, 0);
+});
+
+test('no token: no request at all', async () => {
+  const fetch = fakeFetch([]);
+  const api = createApi({ fetch, storage: memoryStorage() });
+  await assert.rejects(api.me(), { status: 401 });
+  assert.equal(fetch.calls.length, 0);
+});
+
+test('logout revokes on the server and forgets the token even when that fails', async () => {
+  const storage = memoryStorage({ [TOKEN_KEY]: 'ots_x' });
+  const fetch = fakeFetch([[204]]);
+  await createApi({ fetch, storage }).logout();
+  assert.equal(fetch.calls[0].url, '/api/v1/logout');
+  assert.equal(fetch.calls[0].init.headers.Authorization, 'Bearer ots_x');
+  assert.equal(storage.getItem(TOKEN_KEY), null);
+
+  const storage2 = memoryStorage({ [TOKEN_KEY]: 'ots_y' });
+  const failing = async () => { throw new Error('connection refused'); };
+  await assert.rejects(createApi({ fetch: failing, storage: storage2 }).logout(), { status: 0 });
+  assert.equal(storage2.getItem(TOKEN_KEY), null);
+});
+
+test('audit: tenant scope uses the tenant path, global scope a query; empty filters are left out', async () => {
+  const fetch = fakeFetch([[200, { entries: [] }], [200, { entries: [], next_before: 7 }]]);
+  const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+  await api.audit({ scope: 'tenant', tenant: 'acme', limit: '25', action: 'login', actor: undefined, since: '' });
+  assert.equal(fetch.calls[0].url, '/api/v1/tenants/acme/audit?limit=25&action=login');
+  const page = await api.audit({ scope: 'global', tenant: undefined, limit: 50, before: 99, actor: 'a b' });
+  assert.equal(fetch.calls[1].url, '/api/v1/audit?limit=50&before=99&actor=a+b');
+  assert.equal(page.next_before, 7);
+});
+
+test('token creation sends expires_in only when chosen', async () => {
+  const fetch = fakeFetch([[201, { token: 'ota_1' }], [201, { token: 'ota_2' }]]);
+  const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+  await api.createToken('ci');
+  await api.createToken('ci', 3600);
+  assert.deepEqual(JSON.parse(fetch.calls[0].init.body), { name: 'ci' });
+  assert.deepEqual(JSON.parse(fetch.calls[1].init.body), { name: 'ci', expires_in: 3600 });
+});
+
+test('a 401 about something other than the token keeps the session', async () => {
+  const storage = memoryStorage({ [TOKEN_KEY]: 'ots_keep' });
+  let told = 0;
+  const api = createApi({ fetch: fakeFetch([[401, { error: 'wrong', where: 'body.old_password' }]]), storage, onUnauthorized: () => { told += 1; } });
+  await assert.rejects(api.changePassword('a', 'b'), { status: 401 });
+  assert.equal(storage.getItem(TOKEN_KEY), 'ots_keep');
+  assert.equal(told, 0);
+});
