@@ -139,6 +139,13 @@ arts() { find "$work/artifacts" -type f | wc -l; }
 rels() { db 'SELECT count(*) FROM releases'; }
 expect "operator may not upload (403)" "$(req POST /api/v1/tenants/acme/releases "$OP" --data-binary @"$keys/signed.zip")" 403
 expect "nothing kept of a refused upload" "$(arts)" 0
+# Refused as soon as the headers are in: a large body from a stranger is never read.
+head -c 50000000 /dev/zero > "$keys/huge.bin"
+start=$(date +%s)
+expect "no token, 50 MB body: 401 at once" "$(req POST /api/v1/tenants/acme/releases "" \
+  --limit-rate 1M --data-binary @"$keys/huge.bin")" 401
+expect "answered without reading the body (< 10 s at 1 MB/s)" "$(( $(date +%s) - start < 10 ))" 1
+rm -f "$keys/huge.bin"
 for pair in "unsigned:not signed" "foreign-key:not in the trust root" "tampered:image rootfs" \
             "tampered-stored:bad CRC" "truncated:Truncated ZIP" "garbage:not a zip package"; do
   bad=${pair%%:*}
