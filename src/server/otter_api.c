@@ -425,8 +425,8 @@ int otter_api_upload_open(void *ctx, const otter_http_request *req, void **sink,
     if (!r || r->body != OTTER_REQ_UPLOAD)
         return 0;
     /*
-     * Authorize before a byte of the body is stored: a refused caller's
-     * body is dropped and the handler answers 401/403 as usual.
+     * Authorize before a byte of the body is stored: a refused caller gets
+     * the handler's 401/403 at once and its body is never read.
      */
     how = -1;
     if (authenticate(&c) != 0 || resolve_tenant(&c, r, tenant) != 0)

@@ -28,7 +28,7 @@ struct pending {
     size_t len;
     size_t cap;
     int too_large;
-    int discard;    /* read and drop the body */
+    int answered;   /* a response was queued before the body (refused upload) */
     void *sink;     /* streamed body (upload->open said so) */
     uint64_t limit; /* bytes the sink accepts */
     uint64_t streamed;
@@ -169,11 +169,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 limit = p->limit;
             else
                 p->sink = NULL;
-            p->discard = how < 0;
+            if (how < 0) {
+                /*
+                 * Refused before its body: answer now (the handler sees no body and
+                 * says why), so an unauthorized client cannot make us read gigabytes.
+                 */
+                otter_http_response resp = {0};
+                h->handler(h->ctx, &pre, &resp);
+                if (resp.status < 400 || resp.status > 599)
+                    resp.status = 500;
+                p->answered = 1;
+                return send_response(c, &resp);
+            }
         }
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && !p->discard && strtoull(cl, NULL, 10) > limit) {
+        if (cl && strtoull(cl, NULL, 10) > limit) {
             p->too_large = 1;
             return send_413(c);
         }
@@ -182,8 +193,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (p->too_large || p->discard)
-            return MHD_YES; /* chunked and over the limit, or not wanted: drop */
+        if (p->too_large || p->answered)
+            return MHD_YES; /* chunked and over the limit, or already answered: drop */
         if (p->sink) {
             if (n > p->limit - p->streamed) {
                 p->too_large = 1;
@@ -217,6 +228,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         p->len += n;
         return MHD_YES;
     }
+    if (p->answered)
+        return MHD_YES;
     if (p->too_large)
         return send_413(c);
 

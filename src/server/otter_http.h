@@ -72,8 +72,9 @@ typedef void (*otter_http_handler)(void *ctx, const otter_http_request *req,
  *     bounded by *limit (set by open; 413 beyond it, also for chunked
  *     bodies); the handler then sees req->upload = sink;
  *   returns 0: the body is collected in memory up to max_body as usual;
- *   returns -1: the body is read and dropped (e.g. the caller may not
- *     upload: the handler answers 401/403 without it).
+ *   returns -1: the request is refused before its body is read: the
+ *     handler runs at once with no body (e.g. it answers 401/403) and its
+ *     response is sent; the body is never read.
  * write() returns 0, or negative to give up (the body is then dropped and
  * the handler sees req->upload = sink with its own error state). close()
  * is called once for every sink when the request ends, whatever happened.

@@ -139,6 +139,13 @@ arts() { find "$work/artifacts" -type f | wc -l; }
 rels() { db 'SELECT count(*) FROM releases'; }
 expect "operator may not upload (403)" "$(req POST /api/v1/tenants/acme/releases "$OP" --data-binary @"$keys/signed.zip")" 403
 expect "nothing kept of a refused upload" "$(arts)" 0
+# Refused as soon as the headers are in: a large body from a stranger is never read.
+head -c 50000000 /dev/zero > "$keys/huge.bin"
+start=$(date +%s)
+expect "no token, 50 MB body: 401 at once" "$(req POST /api/v1/tenants/acme/releases "" \
+  --limit-rate 1M --data-binary @"$keys/huge.bin")" 401
+expect "answered without reading the body (< 10 s at 1 MB/s)" "$(( $(date +%s) - start < 10 ))" 1
+rm -f "$keys/huge.bin"
 for pair in "unsigned:not signed" "foreign-key:not in the trust root" "tampered:image rootfs" \
             "tampered-stored:bad CRC" "truncated:Truncated ZIP" "garbage:not a zip package"; do
   bad=${pair%%:*}
@@ -324,6 +331,24 @@ jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"devices\":[
 AB3=$(body '.actions[0].id')
 expect "closed/failure (200)" "$(jreq POST "$B2/deploymentBase/$AB3/feedback" "TargetToken $TB2" '{"status":{"execution":"closed","result":{"finished":"failure"},"details":["hash mismatch"]}}')" 200
 expect "error/failure recorded" "$(db "SELECT status || '/' || result FROM actions WHERE id = $AB3")" error/failure
+
+# ---- many devices at once: polls and feedback in parallel, no error, no lost row ----
+for i in $(seq 1 40); do printf 'p%02d,gw-a,load\n' "$i"; done > "$work/load.csv"
+req POST /api/v1/tenants/acme/devices/bulk "$OP" -H 'Content-Type: text/csv' --data-binary @"$work/load.csv" >/dev/null
+jq -r '.devices[] | "\(.controller_id) \(.token)"' "$work/body" > "$work/load.tokens"
+jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"group\":\"load\"}" >/dev/null
+poll_and_close() { # poll_and_close CID TOKEN: poll, read the deployment, report success
+  local base="$URL/acme/controller/v1/$1" h="Authorization: TargetToken $2" id
+  id=$(curl -s -m 20 -H "$h" "$base" | jq -r '._links.deploymentBase.href' | sed 's|.*/||')
+  curl -s -m 20 -o /dev/null -H "$h" "$base/deploymentBase/$id"
+  curl -s -m 20 -o /dev/null -w '%{http_code}\n' -H "$h" -H 'Content-Type: application/json' \
+    -d '{"status":{"execution":"closed","result":{"finished":"success"}}}' "$base/deploymentBase/$id/feedback"
+}
+export -f poll_and_close
+export URL
+codes=$(xargs -P 16 -L 1 bash -c 'poll_and_close "$0" "$1"' < "$work/load.tokens" | sort | uniq -c | tr -s ' ')
+expect "40 devices in parallel: every feedback 200" "$codes" " 40 200"
+expect "40 actions finished/success" "$(db "SELECT count(*) FROM actions a JOIN devices d ON d.id = a.device_id WHERE d.controller_id LIKE 'p%' AND a.status = 'finished' AND a.result = 'success'")" 40
 
 # ---- other paths ----
 expect "unknown path (404)" "$(req GET /nothing/here "")" 404
