@@ -45,14 +45,21 @@ static const struct key_def keys[] = {
     {"health", "command", K_STR, "", 0, 0, NULL, C(health_command)},
     {"health", "timeout", K_INT, "60", 1, 3600, NULL, C(health_timeout)},
     {"reboot", "command", K_STR, "/sbin/reboot", 0, 0, NULL, C(reboot_command)},
+    /* The hawkBit DDI server (over the air); all empty on SD-card-only devices. */
+    {"server", "url", K_STR, "", 0, 0, NULL, C(server_url)},
+    {"server", "tenant", K_STR, "", 0, 0, NULL, C(server_tenant)},
+    {"server", "controller_id", K_STR, "", 0, 0, NULL, C(server_controller)},
+    {"server", "target_token", K_STR, "", 0, 0, NULL, C(server_token)},
+    {"server", "ca", K_STR, "", 0, 0, NULL, C(server_ca)},
+    {"server", "pin", K_STR, "", 0, 0, NULL, C(server_pin)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"device", "trust",  "state", "rollback",
-                                       "boot",   "health", "reboot"};
+static const char *const sections[] = {"device", "trust",  "state",  "rollback",
+                                       "boot",   "health", "reboot", "server"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

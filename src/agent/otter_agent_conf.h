@@ -42,6 +42,12 @@ typedef struct otter_agent_conf {
     char *health_command;   /* [health] command, "" = no check */
     long health_timeout;    /* [health] timeout, seconds */
     char *reboot_command;   /* [reboot] command */
+    char *server_url;       /* [server] url: base URL of the DDI server, "" = no server */
+    char *server_tenant;    /* [server] tenant */
+    char *server_controller; /* [server] controller_id */
+    char *server_token;     /* [server] target_token */
+    char *server_ca;        /* [server] ca: CA file, "" = system store */
+    char *server_pin;       /* [server] pin: sha256//... pins, "" = none */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
 } otter_agent_conf;

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * JSON requests to a hawkBit DDI server from the device: one connection
+ * description (base URL, tenant, controller id, TargetToken, CA, pins) and a
+ * bounded GET. Replies larger than OTTER_DDI_MAX_BODY are refused.
+ */
+#ifndef OTTER_DDI_HTTP_H
+#define OTTER_DDI_HTTP_H
+
+#include <stddef.h>
+
+#include "otter_ddi.h"
+#include "otter_err.h"
+
+typedef struct otter_ddi_conn {
+    const char *url;        /* https://server:port (no trailing slash) */
+    const char *tenant;
+    const char *controller; /* controller id */
+    const char *token;      /* TargetToken */
+    const char *ca_file;    /* NULL or "": the system store */
+    const char *pin;        /* NULL or "": no pinning */
+    long timeout;           /* seconds for one request; 0: 30 */
+} otter_ddi_conn;
+
+/* The controller's base URL: URL/TENANT/controller/v1/CONTROLLER. */
+int otter_ddi_base_url(const otter_ddi_conn *c, char *out, size_t size, otter_err *err);
+
+/*
+ * GETs url (absolute) with the TargetToken; on 200 *body is a new
+ * NUL-terminated buffer (caller frees). OTTER_ESIG for TLS/pin failures,
+ * OTTER_EIO otherwise (the HTTP status in the message).
+ */
+int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t *len,
+                  otter_err *err);
+
+#endif
