@@ -27,6 +27,7 @@ static const char usage[] =
     "      --no-reboot    do not run the reboot command afterwards\n"
     "      --json         progress and result as JSON lines (for a UI)\n"
     "      --ca FILE      (URL) CA certificates; --pin sha256//...  pinned server key\n"
+    "      --header 'Name: value'  (URL) a request header, e.g. the DDI TargetToken\n"
     "  status [--json]    booted slot, versions per slot, pending update, counter,\n"
     "                     last result\n"
     "  boot-check         run at start-up: commit a pending update after its health\n"
@@ -90,12 +91,13 @@ static int cmd_install(const char *conf, int argc, char **argv, int factory)
     static const struct option opts[] = {
         {"force", no_argument, NULL, 'f'},     {"no-reboot", no_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},      {"ca", required_argument, NULL, 'C'},
-        {"pin", required_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
+        {"pin", required_argument, NULL, 'P'}, {"header", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     otter_install_opts o = {.factory = factory};
     progress p = {.tty = isatty(2), .last_percent = -1};
-    const char *ca = NULL, *pin = NULL;
+    const char *ca = NULL, *pin = NULL, *header = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "fnjh", opts, NULL)) != -1) {
         switch (c) {
@@ -104,6 +106,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int factory)
         case 'j': p.json = 1; break;
         case 'C': ca = optarg; break;
         case 'P': pin = optarg; break;
+        case 'H': header = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: return EXIT_TROUBLE;
         }
@@ -122,7 +125,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int factory)
     if (!ret && (strncmp(src, "https://", 8) == 0 || strncmp(src, "http://", 7) == 0)) {
         /* The download runs in its own process (otter-fetch): see otter_source.h. */
         char fetch[PATH_MAX];
-        const char *args[4];
+        const char *args[6];
         size_t nargs = 0;
         if (ca) {
             args[nargs++] = "--ca";
@@ -132,8 +135,12 @@ static int cmd_install(const char *conf, int argc, char **argv, int factory)
             args[nargs++] = "--pin";
             args[nargs++] = pin;
         }
+        if (header) {
+            args[nargs++] = "--header";
+            args[nargs++] = header;
+        }
         otter_source *s = NULL;
-        ret = otter_source_fetch_path(fetch, sizeof fetch, &err);
+        ret = otter_source_sibling("otter-fetch", fetch, sizeof fetch, &err);
         if (!ret)
             ret = otter_source_spawn(fetch, src, args, nargs, &s, &err);
         if (!ret)

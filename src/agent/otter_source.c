@@ -19,7 +19,7 @@ struct otter_source {
     int done;
 };
 
-int otter_source_fetch_path(char *buf, size_t size, otter_err *err)
+int otter_source_sibling(const char *name, char *buf, size_t size, otter_err *err)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -29,7 +29,7 @@ int otter_source_fetch_path(char *buf, size_t size, otter_err *err)
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = '\0';
-    if ((size_t)snprintf(buf, size, "%s/otter-fetch", self) >= size)
+    if ((size_t)snprintf(buf, size, "%s/%s", self, name) >= size)
         return otter_err_set(err, OTTER_EUSAGE, "path too long");
     return 0;
 }

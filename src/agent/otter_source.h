@@ -27,7 +27,7 @@ ssize_t otter_source_read(void *src, void *buf, size_t len, otter_err *err);
 /* Stops the child if it still runs (an install refused early) and frees. */
 void otter_source_free(otter_source *s);
 
-/* otter-fetch next to the running program (/proc/self/exe), in buf. */
-int otter_source_fetch_path(char *buf, size_t size, otter_err *err);
+/* The program `name` next to the running one (/proc/self/exe), in buf. */
+int otter_source_sibling(const char *name, char *buf, size_t size, otter_err *err);
 
 #endif

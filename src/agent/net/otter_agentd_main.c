@@ -7,17 +7,25 @@
 #include "otter_agent_conf.h"
 #include "otter_ddi.h"
 #include "otter_ddi_http.h"
+#include "otter_daemon.h"
+
+#include <time.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
-    "usage: otter-agentd [--config agent.conf] check\n"
+    "usage: otter-agentd [--config agent.conf] check | run [--once]\n"
     "\n"
     "  check   poll the server in [server] once and show what it offers this\n"
     "          device: the polling interval and, when a deployment is waiting,\n"
     "          its action id, download/update modes and artifacts.\n"
+    "  run     the update daemon: report the result of the last update once the\n"
+    "          server takes it, poll at the server's interval (with jitter;\n"
+    "          exponential back-off up to 10 min on errors), install offered\n"
+    "          deployments through otter-agent and reboot. --once: one cycle.\n"
     "\n"
     "Exit status: 0 ok (offered or not); 1 TLS verification refused; 2 other error.\n";
 
@@ -72,6 +80,36 @@ static int check(const otter_agent_conf *conf, otter_err *err)
     return ret;
 }
 
+static void sleep_s(long s)
+{
+    struct timespec ts = {s, 0};
+    nanosleep(&ts, NULL);
+}
+
+static int run(const char *conf_path, const otter_agent_conf *conf, int once, otter_err *err)
+{
+    long backoff = 10;
+    srand((unsigned)(time(NULL) ^ getpid()));
+    for (;;) {
+        long interval = -1;
+        int ret = otter_daemon_cycle(conf_path, conf, &interval, err);
+        if (once)
+            return ret;
+        if (ret) {
+            fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, backoff);
+            sleep_s(backoff);
+            backoff = backoff * 2 > 600 ? 600 : backoff * 2;
+            continue;
+        }
+        backoff = 10;
+        if (interval <= 0)
+            interval = 300;
+        /* +-10 % so a fleet that rebooted together does not poll together. */
+        long jitter = interval / 10 > 0 ? rand() % (interval / 5 + 1) - interval / 10 : 0;
+        sleep_s(interval + jitter);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *conf_path = "/etc/otter/agent.conf";
@@ -84,15 +122,20 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    if (i + 1 != argc || strcmp(argv[i], "check") != 0) {
+    int is_check = i + 1 == argc && strcmp(argv[i], "check") == 0;
+    int is_run = i < argc && strcmp(argv[i], "run") == 0 &&
+                 (i + 1 == argc || (i + 2 == argc && strcmp(argv[i + 1], "--once") == 0));
+    if (!is_check && !is_run) {
         fputs(usage, stderr);
         return 2;
     }
     otter_err err;
     otter_agent_conf *conf = NULL;
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
-    if (!ret)
+    if (!ret && is_check)
         ret = check(conf, &err);
+    else if (!ret)
+        ret = run(conf_path, conf, i + 2 == argc, &err);
     otter_agent_conf_free(conf);
     if (ret) {
         fprintf(stderr, "otter-agentd: %s\n", err.msg);

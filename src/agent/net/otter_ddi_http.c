@@ -42,8 +42,9 @@ int otter_ddi_base_url(const otter_ddi_conn *c, char *out, size_t size, otter_er
     return 0;
 }
 
-int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t *len,
-                  otter_err *err)
+/* One request; json NULL: GET. Fills s with the reply and *status. */
+static int perform(const otter_ddi_conn *c, const char *method, const char *url, const char *json,
+                   sink *s, long *status, otter_err *err)
 {
     static int global_done;
     if (!global_done && curl_global_init(CURL_GLOBAL_DEFAULT) == 0)
@@ -57,12 +58,16 @@ int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t 
         snprintf(auth, sizeof auth, "Authorization: TargetToken %s", c->token);
         h = curl_slist_append(h, auth);
     }
-    sink s = {0};
+    if (json) {
+        h = curl_slist_append(h, "Content-Type: application/json");
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, json);
+    }
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, c->timeout > 0 ? c->timeout : 30L);
@@ -71,10 +76,10 @@ int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t 
     if (c->pin && c->pin[0])
         curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, c->pin);
     CURLcode rc = curl_easy_perform(e);
-    long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    *status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
     int ret = 0;
-    if (s.too_big)
+    if (s->too_big)
         ret = otter_err_set(err, OTTER_EFORMAT, "%s: reply larger than %d bytes", url,
                             OTTER_DDI_MAX_BODY);
     else if (rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || rc == CURLE_PEER_FAILED_VERIFICATION)
@@ -82,7 +87,18 @@ int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t 
                             error[0] ? error : curl_easy_strerror(rc));
     else if (rc != CURLE_OK)
         ret = otter_err_set(err, OTTER_EIO, "%s: %s", url, error[0] ? error : curl_easy_strerror(rc));
-    else if (status != 200)
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    return ret;
+}
+
+int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t *len,
+                  otter_err *err)
+{
+    sink s = {0};
+    long status = 0;
+    int ret = perform(c, "GET", url, NULL, &s, &status, err);
+    if (!ret && status != 200)
         ret = otter_err_set(err, OTTER_EIO, "%s: HTTP %ld", url, status);
     if (ret == 0) {
         *body = s.buf ? s.buf : strdup("");
@@ -90,7 +106,14 @@ int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t 
         s.buf = NULL;
     }
     free(s.buf);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
+    return ret;
+}
+
+int otter_ddi_send(const otter_ddi_conn *c, const char *method, const char *url,
+                   const char *json, long *status, otter_err *err)
+{
+    sink s = {0};
+    int ret = perform(c, method, url, json, &s, status, err);
+    free(s.buf);
     return ret;
 }

@@ -33,4 +33,12 @@ int otter_ddi_base_url(const otter_ddi_conn *c, char *out, size_t size, otter_er
 int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t *len,
                   otter_err *err);
 
+/*
+ * Sends json with method ("POST", "PUT") to url. *status gets the HTTP status
+ * (0 when no answer came); returns 0 for any answer, OTTER_ESIG / OTTER_EIO
+ * when none came. The reply body is discarded.
+ */
+int otter_ddi_send(const otter_ddi_conn *c, const char *method, const char *url,
+                   const char *json, long *status, otter_err *err);
+
 #endif

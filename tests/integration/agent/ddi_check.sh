@@ -3,7 +3,9 @@
 # otter-agentd against a real otter-server on 127.0.0.1: a device polls with
 # its TargetToken and sees nothing, then the deployment an operator assigned
 # (action, modes, artifact with size and SHA-256 of the uploaded package); a
-# wrong token is refused.
+# wrong token is refused. Then the whole cycle over the air: the daemon
+# downloads and installs, the device reboots (boot simulator), boot-check
+# commits, and the daemon reports success once; the server records it.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 need_packages jq curl
@@ -17,6 +19,9 @@ trap 'stop_server >/dev/null 2>&1 || true; rm -rf "$keys" "${work:-}"' EXIT
 head -c 300000 "$(ldd "$(command -v openssl)" | awk '/libcrypto/ {print $3}')" > "$keys/rootfs.img"
 "$otter" pack --product gw --compatible gw-a --version 2.0 --security-version 2 \
   --image rootfs="$keys/rootfs.img" --key "$keys/r1.key" -o "$keys/update.zip" >/dev/null
+head -c 100000 /etc/services > "$keys/v1.img" 2>/dev/null || head -c 100000 "$keys/rootfs.img" > "$keys/v1.img"
+"$otter" pack --product gw --compatible gw-a --version 1.0 --security-version 1 \
+  --image rootfs="$keys/v1.img" --key "$keys/r1.key" -o "$keys/v1.zip" >/dev/null
 
 start_server ddi-check "[trust]
 root = $keys/root.json"
@@ -36,10 +41,14 @@ model = gw-a
 root = $keys/root.json
 [state]
 dir = $work/dev/state
+[rollback]
+path = $work/dev/state/counter
 [boot]
 backend = file
 path = $work/dev/bootenv
 cmdline = $work/dev/cmdline
+[reboot]
+command = touch $work/dev/reboot-requested
 [slot.rootfs]
 a = $work/dev/a
 b = $work/dev/b
@@ -65,6 +74,27 @@ out=$("$agentd" -c "$work/dev/agent.conf" check 2>&1) || true
 [[ $out == *"action "*": download forced, update forced"* ]] && [[ $out == *"$size bytes, sha256 $sha"* ]] \
   && [[ $out == *"from http://"* ]] && ok "deployment offered with the package's size and SHA-256" \
   || bad "deployment: $out"
+
+ACTION=$(sed -n 's/^action \([0-9]*\):.*/\1/p' <<< "$out")
+
+# Over the air: factory 1.0, the daemon installs 2.0, reboot, commit, report.
+agent="$OTTER_BUILD_DIR/bin/otter-agent"
+"$agent" -c "$work/dev/agent.conf" factory "$keys/v1.zip" >/dev/null 2>&1
+"$agent" bootsim --root "$work/dev" >/dev/null
+rc=0; out=$("$agentd" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
+[ "$rc" = 0 ] && [ -e "$work/dev/reboot-requested" ] && ok "daemon installed the deployment and asked for a reboot" \
+  || bad "daemon install: rc=$rc $out"
+req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
+expect "action still running before the reboot" "$(body .status)" running
+out=$("$agent" bootsim --root "$work/dev")
+expect "new slot boots and commits" "$out" "booted slot B: update committed"
+rc=0; out=$("$agentd" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
+req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
+expect "server records finished/success after the reboot" "$(body '.status + "/" + .result')" finished/success
+expect "result sent once (nothing left to report)" "$(test -e "$work/dev/state/ddi.json" && echo kept || echo gone)" gone
+rc=0; out=$("$agentd" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
+req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
+expect "no second closed feedback" "$(body '[.feedback[] | select(.execution == "closed")] | length')" 1
 
 conf "otd_0000000000000000000000000000000000000000000000000000000000000000"
 rc=0; out=$("$agentd" -c "$work/dev/agent.conf" check 2>&1) || rc=$?
