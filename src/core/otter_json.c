@@ -75,25 +75,40 @@ static const char *type_name(const json_t *v)
     return "?";
 }
 
+/*
+ * The field key of obj, checked for type: 1 with *v set, 0 when it is absent
+ * and optional, or OTTER_EFORMAT naming the field. p receives the field's
+ * path for the caller's own messages.
+ */
+static int lookup(const json_t *obj, const char *key, int optional, json_type type,
+                  const char *what, const char *where, char p[256], json_t **v, otter_err *err)
+{
+    *v = json_object_get(obj, key);
+    if (!*v) {
+        if (optional)
+            return 0;
+        return otter_err_set(err, OTTER_EFORMAT, "%s: missing \"%s\"",
+                             object_path(p, 256, where), key);
+    }
+    field_path(p, 256, where, key);
+    if (json_typeof(*v) != type)
+        return otter_err_set(err, OTTER_EFORMAT, "%s: expected %s, got %s", p, what,
+                             type_name(*v));
+    return 1;
+}
+
 int otter_json_get_string(const json_t *obj, const char *key, int optional, size_t max_len,
                           const char *where, const char **out, otter_err *err)
 {
     char p[256];
-    json_t *v = json_object_get(obj, key);
-    if (!v) {
-        if (optional)
-            return 0;
-        return otter_err_set(err, OTTER_EFORMAT, "%s: missing \"%s\"", object_path(p, sizeof p, where),
-                             key);
-    }
-    if (!json_is_string(v))
-        return otter_err_set(err, OTTER_EFORMAT, "%s: expected a string, got %s",
-                             field_path(p, sizeof p, where, key),
-                             type_name(v));
+    json_t *v;
+    int ret = lookup(obj, key, optional, JSON_STRING, "a string", where, p, &v, err);
+    if (ret <= 0)
+        return ret;
     size_t n = json_string_length(v);
     if (n == 0 || n > max_len)
-        return otter_err_set(err, OTTER_EFORMAT, "%s: length %zu out of range 1..%zu",
-                             field_path(p, sizeof p, where, key), n, max_len);
+        return otter_err_set(err, OTTER_EFORMAT, "%s: length %zu out of range 1..%zu", p, n,
+                             max_len);
     *out = json_string_value(v);
     return 0;
 }
@@ -102,23 +117,14 @@ int otter_json_get_int(const json_t *obj, const char *key, int optional, int64_t
                        const char *where, int64_t *out, otter_err *err)
 {
     char p[256];
-    json_t *v = json_object_get(obj, key);
-    if (!v) {
-        if (optional)
-            return 0;
-        return otter_err_set(err, OTTER_EFORMAT, "%s: missing \"%s\"", object_path(p, sizeof p, where),
-                             key);
-    }
-    if (!json_is_integer(v))
-        return otter_err_set(err, OTTER_EFORMAT, "%s: expected an integer, got %s",
-                             field_path(p, sizeof p, where, key),
-                             type_name(v));
+    json_t *v;
+    int ret = lookup(obj, key, optional, JSON_INTEGER, "an integer", where, p, &v, err);
+    if (ret <= 0)
+        return ret;
     json_int_t n = json_integer_value(v);
     if (n < min || n > max)
-        return otter_err_set(err, OTTER_EFORMAT,
-                             "%s: %lld out of range %lld..%lld", field_path(p, sizeof p, where, key),
-                             (long long)n,
-                             (long long)min, (long long)max);
+        return otter_err_set(err, OTTER_EFORMAT, "%s: %lld out of range %lld..%lld", p,
+                             (long long)n, (long long)min, (long long)max);
     *out = n;
     return 0;
 }
@@ -127,18 +133,14 @@ int otter_json_get_array(const json_t *obj, const char *key, size_t min, size_t 
                          const char *where, json_t **out, otter_err *err)
 {
     char p[256];
-    json_t *v = json_object_get(obj, key);
-    if (!v)
-        return otter_err_set(err, OTTER_EFORMAT, "%s: missing \"%s\"", object_path(p, sizeof p, where),
-                             key);
-    if (!json_is_array(v))
-        return otter_err_set(err, OTTER_EFORMAT, "%s: expected an array, got %s",
-                             field_path(p, sizeof p, where, key),
-                             type_name(v));
+    json_t *v;
+    int ret = lookup(obj, key, 0, JSON_ARRAY, "an array", where, p, &v, err);
+    if (ret <= 0)
+        return ret;
     size_t n = json_array_size(v);
     if (n < min || n > max)
-        return otter_err_set(err, OTTER_EFORMAT, "%s: %zu entries, allowed %zu..%zu",
-                             field_path(p, sizeof p, where, key), n, min, max);
+        return otter_err_set(err, OTTER_EFORMAT, "%s: %zu entries, allowed %zu..%zu", p, n, min,
+                             max);
     *out = v;
     return 0;
 }
