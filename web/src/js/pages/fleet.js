@@ -54,11 +54,11 @@ function stat(label, value, note) {
     note ? h('span', { class: 'stat-note' }, note) : null);
 }
 
-function breakdown(caption, map, total, onPick) {
+function breakdown(caption, map, total, onPick, unknown = 'unknown') {
   const rows = [...map].slice(0, 8);
   return h('div', { class: 'breakdown' },
     table(caption, [
-      { label: caption.replace(/^By /, ''), cell: ([k]) => (k ? (onPick ? h('button', { type: 'button', class: 'link', 'aria-label': `Filter by ${k}`, on: { click: () => onPick(k) } }, k) : k) : h('span', { class: 'muted' }, 'unknown')) },
+      { label: caption.replace(/^By /, ''), cell: ([k]) => (k ? (onPick ? h('button', { type: 'button', class: 'link', 'aria-label': `Filter by ${k}`, on: { click: () => onPick(k) } }, k) : k) : h('span', { class: 'muted' }, unknown)) },
       { label: 'Devices', cell: ([, n]) => String(n) },
       { label: 'Share', cell: ([, n]) => h('span', { class: 'share' }, h('meter', { min: 0, max: total, value: n, 'aria-label': `${n} of ${total}` }), formatPercent(n, total)) },
     ], rows));
@@ -88,7 +88,7 @@ export async function renderFleet(ctx) {
   let truncated = false;
 
   const form = h('form', { class: 'card filters', role: 'search', 'aria-labelledby': 'fleet-filter-title' },
-    h('h2', { id: 'fleet-filter-title' }, 'Search and filter'), modelList, versionList,
+    h('h2', { id: 'fleet-filter-title' }, 'Filter devices'), modelList, versionList,
     h('div', { class: 'filter-grid' }, search.row, model.row, version.row, group.row, attribute.row, status.row, windowSel.row),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
@@ -118,7 +118,7 @@ export async function renderFleet(ctx) {
     breakdownArea.replaceChildren(
       breakdown('By product', sum.byProduct, sum.total, null),
       breakdown('By model', sum.byModel, sum.total, (k) => { model.input.value = k; load(); }),
-      breakdown('By version', sum.byVersion, sum.total, (k) => { version.input.value = k; load(); }));
+      breakdown('By version', sum.byVersion, sum.total, (k) => { version.input.value = k; load(); }, 'none installed yet'));
     if (!all.length) {
       listArea.replaceChildren(filtered
         ? empty('No device matches these filters.', 'Clear the filters to see the whole fleet.')
@@ -135,7 +135,7 @@ export async function renderFleet(ctx) {
     const more = rows.length > shown
       ? h('button', { type: 'button', class: 'secondary', on: { click: () => { shown += SHOW_STEP; draw(); } } }, `Show more (${rows.length - shown} left)`)
       : null;
-    listArea.replaceChildren(
+    listArea.replaceChildren(...[
       table(`Devices of ${tenant}${rows.length > shown ? ` (first ${shown} of ${rows.length})` : ''}`, [
         { label: 'Device', cell: (d) => h('a', { href: `#/device/${encodeURIComponent(d.controller_id)}` }, d.controller_id) },
         { label: 'Name', cell: (d) => d.name || '—' },
@@ -145,7 +145,7 @@ export async function renderFleet(ctx) {
         { label: 'Status', cell: (d) => statusBadge(d, now, windowMs) },
         { label: 'Last seen', cell: (d) => (d.last_seen ? h('time', { datetime: d.last_seen, title: d.last_seen }, ago(d.last_seen, now)) : '—') },
       ], rows.slice(0, shown)),
-      more);
+      more].filter(Boolean));
   }
 
   let rateStat = stat('Update success', '…', 'recent rollouts');

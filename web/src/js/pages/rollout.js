@@ -4,7 +4,7 @@
 // success, failure and in-progress devices over time, fed by Server-Sent Events
 // (GET …/rollouts/{id}/events with a ticket from POST /tickets). Operators and
 // admins get start, pause, resume, advance and cancel, as the state allows.
-import { h } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { countsChart } from '../chart.js';
 import { LIVE_CONNECTING, LIVE_OPEN, LIVE_RETRYING, createLiveFeed } from '../live.js';
 import { StatsHistory, commandsFor, formatPercent, inProgress } from '../model.js';
@@ -57,7 +57,7 @@ export async function renderRollout(ctx) {
 
   function drawHead() {
     const r = rollout;
-    head.replaceChildren(
+    replace(head,
       h('h1', { id: 'page-title' }, r.name || `Rollout ${r.id}`, stateBadge(r), h('span', { class: 'sub' }, `#${r.id}`)),
       r.pause_reason && r.state === 'paused' ? message('info', `Paused: ${r.pause_reason}`) : null,
       h('dl', { class: 'facts' },
