@@ -319,9 +319,9 @@ await step('publisher uploads update.zip with a progress bar; signers, size, mod
 await step('each role: navigation, and write controls only where the role may use them', async () => {
   await requireEndpoint('rollouts', 'GET', `/tenants/${T}/rollouts`);
   const expect = {
-    alice: { Releases: ['Upload', 'Approve', 'Reject'], Approvals: ['Approve', 'Reject'], Rollouts: ['Create rollout'] },
+    alice: { Releases: ['Upload', 'Approve', 'Reject', 'Revoke'], Approvals: ['Approve', 'Reject'], Rollouts: ['Create rollout'] },
     pat: { Releases: ['Upload'], Approvals: [], Rollouts: [] },
-    ann: { Releases: ['Approve', 'Reject'], Approvals: ['Approve', 'Reject'], Rollouts: [] },
+    ann: { Releases: ['Approve', 'Reject', 'Revoke'], Approvals: ['Approve', 'Reject'], Rollouts: [] },
     olga: { Releases: [], Approvals: [], Rollouts: ['Create rollout'] },
     vic: { Releases: [], Approvals: [], Rollouts: [] },
   };

@@ -15,7 +15,10 @@ export async function renderApprovals(ctx) {
     ['pending', 'approved', 'rejected', 'revoked'].map((s) => h('option', { value: s }, s)));
 
   async function refresh() {
-    const items = await api.approvals(tenant, stateSel.value);
+    // The approvals list carries a brief release; the full documents add models, size and signers.
+    const [brief, releases] = await Promise.all([api.approvals(tenant, stateSel.value), api.releases(tenant).catch(() => [])]);
+    const full = new Map(releases.map((r) => [r.id, r]));
+    const items = brief.map((x) => ({ ...x, release: { ...(full.get(x.release.id) || {}), ...x.release } }));
     const onDone = async (approval, text) => {
       showOk(box, text);
       await refresh();

@@ -106,8 +106,12 @@ function createForm(ctx, releases, groups, onCreated) {
       const p = await api.previewRollout(state.tenant, { ...b, name: b.name || 'preview' });
       if (seq !== previewSeq) return;
       let cum = 0;
+      const lo = p.left_out || {};
+      const left = [lo.busy ? `${lo.busy} busy with another update` : '', lo.current ? `${lo.current} already on this release` : '',
+        lo.outside ? `${lo.outside} above the last stage’s percentage` : ''].filter(Boolean);
       preview.replaceChildren(
-        h('p', { class: 'preview-total' }, h('strong', {}, String(p.devices)), ` device${p.devices === 1 ? '' : 's'} match the filter.`),
+        h('p', { class: 'preview-total' }, h('strong', {}, String(p.devices)), ` device${p.devices === 1 ? '' : 's'} match the filter.`,
+          left.length ? h('span', { class: 'muted' }, ` Left out: ${left.join(', ')}.`) : null),
         table('Devices per stage (preview)', [
           { label: 'Stage', cell: (s) => `Stage ${s.index + 1}` },
           { label: 'Percent', cell: (s) => `${s.percent} %` },
