@@ -426,6 +426,8 @@ await step('start: live counts and the chart move as devices report (Server-Sent
       if (aid) {
         if (fail) failed += 1;
         else done += 1;
+        // Reports spread over a few seconds: the chart gets one sample per second.
+        if (round === 0) await new Promise((r) => setTimeout(r, 700));
       }
     }
   }

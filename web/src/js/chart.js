@@ -42,7 +42,8 @@ export function countsChart(title) {
     plot = new UPlot({
       width: width(),
       height: height(),
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+      // One sample (or all in one second) still gets a readable minute-wide axis.
+      scales: { x: { time: true, range: (u, min, max) => (max - min < 60 ? [min - 30, max + 30] : [min, max]) }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
       axes: [{ ...axis }, { ...axis, label: 'devices', size: 56 }],
       series: [{ label: 'Time' }, ...SERIES.map((s) => ({ ...s, width: 2, points: { show: true, size: 5 } }))],
       legend: { live: true },
