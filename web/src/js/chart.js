@@ -42,13 +42,19 @@ export function countsChart(title) {
     plot = new UPlot({
       width: width(),
       height: height(),
-      // One sample (or all in one second) still gets a readable minute-wide axis.
-      scales: { x: { time: true, range: (u, min, max) => (max - min < 60 ? [min - 30, max + 30] : [min, max]) }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
       axes: [{ ...axis }, { ...axis, label: 'devices', size: 56 }],
       series: [{ label: 'Time' }, ...SERIES.map((s) => ({ ...s, width: 2, points: { show: true, size: 5 } }))],
       legend: { live: true },
     }, pending || data, holder);
     pending = null;
+    widenSingle();
+  }
+
+  // uPlot gives a lone sample an axis of years: show the minute around it instead.
+  function widenSingle() {
+    const t = plot && plot.data[0];
+    if (t && t.length === 1) plot.setScale('x', { min: t[0] - 30, max: t[0] + 30 });
   }
 
   const api = {
@@ -73,6 +79,7 @@ export function countsChart(title) {
       if (pending) {
         plot.setData(pending);
         pending = null;
+        widenSingle();
       }
     },
     resize() {

@@ -136,7 +136,7 @@ export async function renderFleet(ctx) {
       ? h('button', { type: 'button', class: 'secondary', on: { click: () => { shown += SHOW_STEP; draw(); } } }, `Show more (${rows.length - shown} left)`)
       : null;
     listArea.replaceChildren(...[
-      table(`Devices of ${tenant}${rows.length > shown ? ` (first ${shown} of ${rows.length})` : ''}`, [
+      h('div', { class: 'cards-grid' }, table(`Devices of ${tenant}${rows.length > shown ? ` (first ${shown} of ${rows.length})` : ''}`, [
         { label: 'Device', cell: (d) => h('a', { href: `#/device/${encodeURIComponent(d.controller_id)}` }, d.controller_id) },
         { label: 'Name', cell: (d) => d.name || '—' },
         { label: 'Product', cell: (d) => productOf(d) || '—' },
@@ -144,7 +144,7 @@ export async function renderFleet(ctx) {
         { label: 'Version', cell: (d) => d.version || h('span', { class: 'muted' }, 'none yet') },
         { label: 'Status', cell: (d) => statusBadge(d, now, windowMs) },
         { label: 'Last seen', cell: (d) => (d.last_seen ? h('time', { datetime: d.last_seen, title: d.last_seen }, ago(d.last_seen, now)) : '—') },
-      ], rows.slice(0, shown)),
+      ], rows.slice(0, shown))),
       more].filter(Boolean));
   }
 

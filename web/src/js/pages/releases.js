@@ -138,7 +138,7 @@ export async function renderReleases(ctx) {
     ];
     if (caps.approveRelease) cols.push({ label: 'Decision', cell: (r) => decisionButtons(ctx, r, onDone) || '—' });
     listArea.replaceChildren(releases.length
-      ? table(`Releases of ${tenant}, newest first`, cols, releases)
+      ? h('div', { class: 'cards-grid' }, table(`Releases of ${tenant}, newest first`, cols, releases))
       : empty('No releases yet — publishers upload signed update.zip packages.',
         caps.uploadRelease ? 'Upload one with the form above.' : 'Each release appears here with its version, compatible models, signing keys and its approval.'));
   }

@@ -106,7 +106,7 @@ export async function renderRollout(ctx) {
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Failure'), h('span', { class: 'stat-value bad', 'data-count': 'failure' }, String(t.failure || 0)), h('span', { class: 'stat-note' }, formatPercent(t.failure || 0, done))),
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'In progress'), h('span', { class: 'stat-value', 'data-count': 'in-progress' }, String(inProgress(t))), h('span', { class: 'stat-note' }, `${t.scheduled || 0} offered, ${t.running || 0} installing`)),
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting'), h('span', { class: 'stat-value', 'data-count': 'waiting' }, String(t.waiting || 0)), h('span', { class: 'stat-note' }, `of ${t.devices || 0} devices`)));
-    stagesArea.replaceChildren(h('div', { class: 'stage-counts' }, table('Devices per stage', [
+    stagesArea.replaceChildren(h('div', { class: 'cards-grid stage-counts' }, table('Devices per stage', [
       { label: 'Stage', cell: (s) => h('span', {}, stageTitle(s), ' ', h('span', { class: `badge ${s.state === 'current' ? 'badge-info' : s.state === 'done' ? 'badge-ok' : 'badge-muted'}` }, s.state)) },
       { label: 'Devices', cell: (s) => String(s.devices || 0) },
       ...COUNT_COLUMNS.map((k) => ({ label: k[0].toUpperCase() + k.slice(1), cell: (s) => String(s[k] || 0) })),
