@@ -440,6 +440,10 @@ await step('start: live counts and the chart move as devices report (Server-Sent
   assert.ok(await samples() > before, 'the chart got new samples');
   await olga.locator('main tbody tr', { hasText: 'Stage 1' }).waitFor();
   await shot(olga, 'rollout-live');
+  // One stage's counts over time, then all again.
+  await olga.getByLabel('Chart of').selectOption({ label: 'Stage 1 (50 %)' });
+  await olga.locator('.u-legend').waitFor();
+  await olga.getByLabel('Chart of').selectOption('all');
 });
 
 await step('pause: the rollout stops where it is, with who paused it', async () => {

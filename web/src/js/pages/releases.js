@@ -27,7 +27,7 @@ export function decisionsFor(approval) {
 
 const VERB_TEXT = {
   approve: { label: 'Approve', done: 'approved', danger: false, text: 'Devices of this tenant may then get this release through rollouts.' },
-  reject: { label: 'Reject', done: 'rejected', danger: true, text: 'No rollout can start with a rejected release.' },
+  reject: { label: 'Reject', done: 'rejected', danger: true, text: 'No rollout can start or resume with a rejected release; its running rollouts are paused at once.' },
   revoke: { label: 'Revoke', done: 'revoked', danger: true, text: 'Running rollouts of this release are paused at once (pause reason “approval revoked”).' },
 };
 

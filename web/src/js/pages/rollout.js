@@ -65,6 +65,8 @@ export async function renderRollout(ctx) {
         h('dt', {}, 'Target'), h('dd', {}, filterText(r.filter)),
         h('dt', {}, 'Devices'), h('dd', {}, String(r.devices ?? '—')),
         h('dt', {}, 'Current stage'), h('dd', {}, `${(r.current_stage ?? 0) + 1} of ${(r.stages || []).length}`),
+        h('dt', {}, 'Download, update'), h('dd', {}, `${r.download || 'forced'}, ${r.update || 'forced'}${r.maintenance_window ? `; maintenance window ${r.maintenance_window}` : ''}`),
+        h('dt', {}, 'Stages'), h('dd', {}, (r.stages || []).map((s) => `${s.percent} %`).join(' → ') || '—'),
         h('dt', {}, 'Created'), h('dd', {}, when(r.created_at), r.created_by ? ` by ${r.created_by}` : '')));
     if (!caps.operateRollouts) {
       controls.replaceChildren();
