@@ -40,14 +40,6 @@ uint32_t otter_rollout_bucket(int64_t rollout_id, const char *controller_id)
     return first % OTTER_ROLLOUT_BUCKETS;
 }
 
-int otter_rollout_stage_of(const otter_rollout *r, uint32_t bucket)
-{
-    for (size_t i = 0; i < r->n_stages; i++)
-        if (bucket < (uint32_t)r->stages[i].percent * 100u)
-            return (int)i;
-    return -1;
-}
-
 /* ---- filter ---- */
 
 static int check_list(const json_t *v, const char *key, const char *where, otter_err *err)
@@ -207,6 +199,8 @@ int otter_rollout_stats_get(otter_store *s, const otter_rollout *r, otter_rollou
 
 /* ---- targeting ---- */
 
+struct ranked;
+
 struct plan_walk {
     otter_store *s;
     const otter_rollout *r;
@@ -217,6 +211,8 @@ struct plan_walk {
     int64_t *group_ids; /* sorted; NULL when the filter names no group */
     size_t n_group_ids, cap_group_ids;
     otter_rollout_plan *plan;
+    struct ranked *ranked;
+    size_t n_ranked, cap_ranked;
     int64_t last_id;
     size_t seen;
     otter_err *err;
@@ -245,6 +241,21 @@ static int cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* A targeted device waiting for its stage: ranked by bucket, ties by controller id. */
+struct ranked {
+    uint32_t bucket;
+    int64_t device_id;
+    char controller_id[OTTER_STORE_NAME_MAX + 1];
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->bucket != y->bucket)
+        return x->bucket < y->bucket ? -1 : 1;
+    return strcmp(x->controller_id, y->controller_id);
+}
+
 static int plan_device(void *ctx, const otter_device *d)
 {
     struct plan_walk *w = ctx;
@@ -258,11 +269,6 @@ static int plan_device(void *ctx, const otter_device *d)
         w->plan->current++;
         return 0;
     }
-    int stage = otter_rollout_stage_of(w->r, otter_rollout_bucket(w->r->id, d->controller_id));
-    if (stage < 0) {
-        w->plan->outside++;
-        return 0;
-    }
     otter_action open_a;
     int busy = 0;
     int ret = otter_store_action_pending(w->s, d->id, &open_a, &busy, w->err);
@@ -272,20 +278,52 @@ static int plan_device(void *ctx, const otter_device *d)
         w->plan->busy++;
         return 0;
     }
-    w->plan->devices++;
-    w->plan->per_stage[stage]++;
-    if (!w->create)
-        return 0;
-    otter_action a = {.tenant_id = w->r->tenant_id,
-                      .device_id = d->id,
-                      .release_id = w->r->release_id,
-                      .rollout_id = w->r->id,
-                      .stage = stage};
-    snprintf(a.download, sizeof a.download, "%s", w->r->download);
-    snprintf(a.update, sizeof a.update, "%s", w->r->update);
-    snprintf(a.maintenance, sizeof a.maintenance, "%s", w->r->maintenance);
-    int64_t id;
-    return otter_store_action_create(w->s, &a, w->actor, w->now, &id, w->err);
+    if (w->n_ranked == w->cap_ranked) {
+        size_t cap = w->cap_ranked ? 2 * w->cap_ranked : 1024;
+        struct ranked *n = realloc(w->ranked, cap * sizeof *n);
+        if (!n)
+            return OTTER_ENOMEM;
+        w->ranked = n;
+        w->cap_ranked = cap;
+    }
+    struct ranked *k = &w->ranked[w->n_ranked++];
+    k->bucket = otter_rollout_bucket(w->r->id, d->controller_id);
+    k->device_id = d->id;
+    snprintf(k->controller_id, sizeof k->controller_id, "%s", d->controller_id);
+    return 0;
+}
+
+/*
+ * Cuts the ranked devices into stages: stage i ends at rank
+ * round(percent(i) × n / 100), so each stage is exactly its share.
+ */
+static int assign_stages(struct plan_walk *w)
+{
+    qsort(w->ranked, w->n_ranked, sizeof *w->ranked, cmp_ranked);
+    size_t rank = 0;
+    for (size_t st = 0; st < w->r->n_stages; st++) {
+        size_t end = ((size_t)w->r->stages[st].percent * w->n_ranked + 50) / 100;
+        for (; rank < end && rank < w->n_ranked; rank++) {
+            w->plan->devices++;
+            w->plan->per_stage[st]++;
+            if (!w->create)
+                continue;
+            otter_action a = {.tenant_id = w->r->tenant_id,
+                              .device_id = w->ranked[rank].device_id,
+                              .release_id = w->r->release_id,
+                              .rollout_id = w->r->id,
+                              .stage = (int64_t)st};
+            snprintf(a.download, sizeof a.download, "%s", w->r->download);
+            snprintf(a.update, sizeof a.update, "%s", w->r->update);
+            snprintf(a.maintenance, sizeof a.maintenance, "%s", w->r->maintenance);
+            int64_t id;
+            int ret = otter_store_action_create(w->s, &a, w->actor, w->now, &id, w->err);
+            if (ret < 0)
+                return ret;
+        }
+    }
+    w->plan->outside = (int64_t)(w->n_ranked - rank);
+    return 0;
 }
 
 /* Walks the tenant's devices (optionally one group) 1000 at a time. */
@@ -337,9 +375,11 @@ int otter_rollout_plan_make(otter_store *s, const otter_rollout *r, const json_t
         }
         qsort(w.group_ids, w.n_group_ids, sizeof *w.group_ids, cmp_id);
     }
-    ret = walk_devices(&w, NULL, plan_device);
+    if ((ret = walk_devices(&w, NULL, plan_device)) == 0)
+        ret = assign_stages(&w);
 out:
     free(w.group_ids);
+    free(w.ranked);
     return ret;
 }
 
