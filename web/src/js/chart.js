@@ -11,10 +11,11 @@ async function loadUplot() {
   return uplotModule;
 }
 
-// Colours that read on light and dark backgrounds, and differ in lightness too.
+// Colours that read on light and dark backgrounds; the line styles differ too (solid,
+// dotted, dashed), so the series stay apart without colour.
 const SERIES = [
   { label: 'Success', stroke: '#1e8e3e', fill: 'rgba(30, 142, 62, 0.08)' },
-  { label: 'Failure', stroke: '#d93025', fill: 'rgba(217, 48, 37, 0.08)' },
+  { label: 'Failure', stroke: '#d93025', fill: 'rgba(217, 48, 37, 0.08)', dash: [2, 3] },
   { label: 'In progress', stroke: '#1a73e8', dash: [6, 4] },
 ];
 
