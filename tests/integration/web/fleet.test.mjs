@@ -372,6 +372,8 @@ await step('approver sees the pending release and approves it with a comment', a
 // ---- rollouts ----
 const olga = await newPage();
 let rolloutId = null;
+let previewStages = [];
+const offered = new Set();
 await step('operator creates a staged rollout; the preview counts devices per stage', async () => {
   await requireEndpoint('rollouts preview', 'POST', `/tenants/${T}/rollouts/preview`, {
     name: 'probe', release: rel2.id, filter: {}, stages: [{ percent: 100, success_threshold: 100, failure_threshold: 10, min_devices: 0 }],
@@ -396,7 +398,9 @@ await step('operator creates a staged rollout; the preview counts devices per st
   await olga.locator('.preview-total', { hasText: /^16 devices match/ }).waitFor();
   const perStage = (await olga.locator('.preview tbody tr td:nth-child(3)').allTextContents()).map(Number);
   assert.equal(perStage.length, 2);
-  assert.equal(perStage[0] + perStage[1], 16, `per stage ${perStage}`);
+  // Stages are cut by rank (docs/rollouts.md): exactly half, then the rest.
+  assert.deepEqual(perStage, [8, 8]);
+  previewStages = perStage;
   await shot(olga, 'rollout-create');
   await form.getByRole('button', { name: 'Create rollout' }).click();
   await olga.locator('main h1', { hasText: 'eu-wave-1' }).waitFor();
@@ -424,6 +428,7 @@ await step('start: live counts and the chart move as devices report (Server-Sent
       const fail = failed === 0 && done === 1; // the second device to update fails
       const aid = await deviceCycle(id, fail ? 'failure' : 'success', fail ? 'boot check failed; rolled back' : 'installed 2.0.0');
       if (aid) {
+        offered.add(id);
         if (fail) failed += 1;
         else done += 1;
         // Reports spread over a few seconds: the chart gets one sample per second.
@@ -434,6 +439,8 @@ await step('start: live counts and the chart move as devices report (Server-Sent
   assert.ok(done >= 1, 'no device was offered the update');
   const stats = await expectStatus(api('GET', `/tenants/${T}/rollouts/${rolloutId}/stats`, undefined, tokens.vic), 200);
   assert.equal(stats.total.success, done, JSON.stringify(stats));
+  assert.deepEqual(stats.stages.map((x) => x.devices), previewStages, 'the preview said so');
+  assert.equal(done + failed, previewStages[0], 'only the first stage was offered');
   // The page follows without a reload.
   await olga.waitForFunction(([want]) => document.querySelector('[data-count="success"]')?.textContent === String(want), [done], { timeout: 15000 });
   assert.equal(await count('failure'), failed);
@@ -474,6 +481,19 @@ await step('viewer: the rollout page with live counts and no write controls', as
   await shot(vic, 'rollout-viewer');
   // The server refuses anyway.
   assert.equal((await api('POST', `/tenants/${T}/rollouts/${rolloutId}/resume`, undefined, tokens.vic)).status, 403);
+});
+
+await step('advance: the operator opens the next stage of a paused rollout', async () => {
+  assert.ok(rolloutId, 'no rollout created');
+  await olga.getByRole('button', { name: 'Advance to the next stage' }).click();
+  await olga.locator('.facts dd', { hasText: '2 of 2' }).waitFor();
+  await olga.locator('main tbody tr', { hasText: 'Stage 2' }).locator('.badge', { hasText: 'current' }).waitFor();
+  assert.equal(await olga.getByRole('button', { name: 'Advance to the next stage' }).count(), 0, 'no advance from the last stage');
+  // Paused: the second stage's devices are not offered anything yet.
+  const stage2 = ids.slice(0, 16).filter((id) => !offered.has(id));
+  assert.equal(stage2.length, previewStages[1]);
+  for (const id of stage2) assert.equal(await deviceCycle(id), null, `${id} offered while paused`);
+  await shot(olga, 'rollout-advanced');
 });
 
 await step('revoking the approval pauses the running rollout', async () => {
