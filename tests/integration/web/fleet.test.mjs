@@ -374,6 +374,7 @@ const olga = await newPage();
 let rolloutId = null;
 let previewStages = [];
 const offered = new Set();
+const reported = { success: 0, failure: 0 };
 await step('operator creates a staged rollout; the preview counts devices per stage', async () => {
   await requireEndpoint('rollouts preview', 'POST', `/tenants/${T}/rollouts/preview`, {
     name: 'probe', release: rel2.id, filter: {}, stages: [{ percent: 100, success_threshold: 100, failure_threshold: 10, min_devices: 0 }],
@@ -437,6 +438,7 @@ await step('start: live counts and the chart move as devices report (Server-Sent
     }
   }
   assert.ok(done >= 1, 'no device was offered the update');
+  Object.assign(reported, { success: done, failure: failed });
   const stats = await expectStatus(api('GET', `/tenants/${T}/rollouts/${rolloutId}/stats`, undefined, tokens.vic), 200);
   assert.equal(stats.total.success, done, JSON.stringify(stats));
   assert.deepEqual(stats.stages.map((x) => x.devices), previewStages, 'the preview said so');
@@ -537,6 +539,10 @@ await step('laptop screenshots of the rollouts list and the audit log', async ()
   const page = await newPage();
   await signIn(page, 'alice');
   await go(page, 'Rollouts');
+  if (rolloutId) {
+    const row = page.locator('main tbody tr', { hasText: 'eu-wave-1' });
+    await row.getByText(`${reported.success} ok · ${reported.failure} failed · `).waitFor();
+  }
   await shot(page, 'rollouts');
   await go(page, 'Audit log');
   await page.locator('main tbody tr', { hasText: 'release.create' }).first().waitFor();

@@ -4,7 +4,7 @@
 // failure thresholds, and a preview of how many devices each stage reaches
 // (POST …/rollouts/preview writes nothing).
 import { h, nextId } from '../dom.js';
-import { checkStages, rolloutBody } from '../model.js';
+import { checkStages, formatPercent, inProgress, rolloutBody } from '../model.js';
 import { busy, empty, field, message, showError, table, when } from '../ui.js';
 
 export function stateBadge(r) {
@@ -165,6 +165,13 @@ export async function renderRollouts(ctx) {
   const section = h('section', { 'aria-labelledby': 'page-title' },
     h('h1', { id: 'page-title' }, 'Rollouts', h('span', { class: 'sub' }, tenant)),
     h('p', { class: 'lead' }, 'Staged rollouts of approved releases to this tenant’s devices. Open one for its live progress.'));
+  // Progress cells are filled in when each rollout's stats arrive (the newest 20).
+  const progress = new Map();
+  const progressCell = (r) => {
+    const el = h('span', { class: 'small muted' }, r.state === 'draft' ? 'not started' : '…');
+    if (r.state !== 'draft' && progress.size < 20) progress.set(r.id, el);
+    return el;
+  };
   section.append(rollouts.length
     ? table(`Rollouts of ${tenant}, newest first`, [
       { label: 'Rollout', cell: (r) => h('a', { href: `#/rollout/${r.id}` }, r.name || `#${r.id}`) },
@@ -172,9 +179,18 @@ export async function renderRollouts(ctx) {
       { label: 'State', cell: (r) => h('span', {}, stateBadge(r), r.pause_reason ? h('span', { class: 'small muted' }, ` ${r.pause_reason}`) : null) },
       { label: 'Stage', cell: (r) => `${(r.current_stage ?? 0) + 1} of ${(r.stages || []).length}` },
       { label: 'Devices', cell: (r) => String(r.devices ?? '—') },
+      { label: 'Progress', cell: progressCell },
       { label: 'Created', cell: (r) => h('span', {}, when(r.created_at), r.created_by ? ` by ${r.created_by}` : '') },
     ], rollouts)
     : empty('No rollouts yet.', caps.operateRollouts ? 'Create the first one with the form below.' : 'Operators create rollouts; each appears here with its stages and live counts.'));
+  for (const [id, el] of progress) {
+    api.rolloutStats(tenant, id).then((st) => {
+      const t = st.total || {};
+      const done = (t.success || 0) + (t.failure || 0);
+      el.className = 'small';
+      el.textContent = `${t.success || 0} ok · ${t.failure || 0} failed · ${inProgress(t)} in progress (${formatPercent(done, t.devices || 0)} done)`;
+    }).catch(() => { el.textContent = '—'; });
+  }
   if (caps.operateRollouts) {
     section.append(createForm(ctx, releases, groups, (r) => {
       state.flash = `Created the rollout ${r.name}. Start it when ready.`;
