@@ -44,7 +44,9 @@ export function countsChart(title) {
       width: width(),
       height: height(),
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
-      axes: [{ ...axis }, { ...axis, label: 'devices', size: 56 }],
+      // Whole seconds at least: the server's stats carry second resolution.
+      axes: [{ ...axis, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400] },
+        { ...axis, label: 'devices', size: 56 }],
       series: [{ label: 'Time' }, ...SERIES.map((s) => ({ ...s, width: 2, points: { show: true, size: 5 } }))],
       legend: { live: true },
     }, pending || data, holder);
