@@ -140,6 +140,9 @@ function tenantSwitcher() {
     on: {
       change: () => {
         setTenant(select.value);
+        // A device or rollout of the old tenant means nothing in the new one: go to its list.
+        const sub = PAGES.find((p) => p.id === pageFromHash() && p.parent);
+        if (sub) history.replaceState(null, '', `#/${sub.parent}`);
         renderShell({ keepFocus: 'tenant-select' });
       },
     },

@@ -166,6 +166,15 @@ export function rolloutBody(v) {
   };
 }
 
+/** The decisions an approver may take on a release in this approval state (docs/rollouts.md). */
+export function decisionsFor(approval) {
+  const st = approval?.state;
+  if (st === 'pending') return ['approve', 'reject'];
+  if (st === 'approved') return ['revoke'];
+  if (st === 'rejected' || st === 'revoked') return ['approve'];
+  return [];
+}
+
 /** The commands a rollout in this state accepts (the server answers 409 otherwise). */
 export function commandsFor(rollout) {
   const st = rollout?.state;

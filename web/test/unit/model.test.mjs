@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   StatsHistory, ago, checkStages, commandsFor, formatBytes, formatPercent, isOnline, lastResult,
-  matchesSearch, parseAttributes, pickAttribute, rolloutBody, splitList, successRate, summarizeDevices,
+  decisionsFor, matchesSearch, parseAttributes, pickAttribute, rolloutBody, splitList, successRate, summarizeDevices,
   SLOT_KEYS,
 } from '../../src/js/model.js';
 
@@ -137,4 +137,12 @@ test('stats history: one sample per second, series per stage and for all', () =>
   hist.push(stats('2026-11-25T10:00:07Z', c(1, 1, 0, 0), c(2, 0, 1, 0)));
   assert.equal(hist.samples.length, 3, 'bounded');
   assert.equal(hist.latest.stages[1].success, 2);
+});
+
+test('decisions by approval state: pending → approve or reject; approved → revoke; rejected or revoked → approve again', () => {
+  assert.deepEqual(decisionsFor({ state: 'pending' }), ['approve', 'reject']);
+  assert.deepEqual(decisionsFor({ state: 'approved' }), ['revoke']);
+  assert.deepEqual(decisionsFor({ state: 'rejected' }), ['approve']);
+  assert.deepEqual(decisionsFor({ state: 'revoked' }), ['approve']);
+  assert.deepEqual(decisionsFor(undefined), []);
 });

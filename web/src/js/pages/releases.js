@@ -4,7 +4,7 @@
 // with a progress bar; approvers (and admins) approve, reject or revoke here
 // too (the Approvals page lists what waits for them).
 import { h } from '../dom.js';
-import { formatBytes } from '../model.js';
+import { decisionsFor, formatBytes } from '../model.js';
 import { busy, empty, field, message, openDialog, showError, showOk, table, when } from '../ui.js';
 
 /** The approval state as a badge: pending, approved, rejected, revoked. */
@@ -16,14 +16,6 @@ export function approvalBadge(approval) {
   return h('span', { class: `badge ${cls}`, title: approval.comment ? `${st}${who}: ${approval.comment}` : `${st}${who}` }, st);
 }
 
-/** The verbs an approver may use on a release in this approval state. */
-export function decisionsFor(approval) {
-  const st = approval?.state;
-  if (st === 'pending') return ['approve', 'reject'];
-  if (st === 'approved') return ['revoke'];
-  if (st === 'rejected' || st === 'revoked') return ['approve'];
-  return [];
-}
 
 const VERB_TEXT = {
   approve: { label: 'Approve', done: 'approved', danger: false, text: 'Devices of this tenant may then get this release through rollouts.' },
