@@ -13,11 +13,12 @@ import { busy, empty, field, message, showError, table, when } from '../ui.js';
 const MAX_DEVICES = 10000; // read at most this many for the overview (10 pages of 1000)
 const SHOW_STEP = 100;
 const ONLINE_WINDOWS = [
+  { value: String(5 * 60e3), label: '5 minutes' },
   { value: String(15 * 60e3), label: '15 minutes' },
   { value: String(60 * 60e3), label: '1 hour' },
   { value: String(24 * 3600e3), label: '1 day' },
-  { value: String(5 * 60e3), label: '5 minutes' },
 ];
+const ONLINE_DEFAULT = String(15 * 60e3);
 
 /** Every device matching the server-side filters, page by page (at most MAX_DEVICES). */
 async function loadDevices(api, tenant, filters) {
@@ -80,6 +81,7 @@ export async function renderFleet(ctx) {
   const attribute = field('Attribute', { autocomplete: 'off', maxlength: 200, placeholder: 'key=value', pattern: '[^=]+=.*', hint: 'e.g. hw=rev2' });
   const status = field('Status', { kind: 'select', options: [{ value: '', label: 'any' }, { value: 'online', label: 'online' }, { value: 'offline', label: 'offline' }, { value: 'never', label: 'never seen' }] });
   const windowSel = field('Online means seen within', { kind: 'select', options: ONLINE_WINDOWS });
+  windowSel.input.value = ONLINE_DEFAULT;
   const modelList = h('datalist', { id: 'fleet-models' });
   const versionList = h('datalist', { id: 'fleet-versions' });
 
@@ -92,7 +94,7 @@ export async function renderFleet(ctx) {
     h('div', { class: 'filter-grid' }, search.row, model.row, version.row, group.row, attribute.row, status.row, windowSel.row),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
-      h('button', { type: 'button', class: 'secondary', on: { click: () => { form.reset(); load(); } } }, 'Clear')));
+      h('button', { type: 'button', class: 'secondary', on: { click: () => { form.reset(); windowSel.input.value = ONLINE_DEFAULT; load(); } } }, 'Clear')));
 
   function visible(now, windowMs) {
     return all.filter((d) => matchesSearch(d, search.input.value)).filter((d) => {
