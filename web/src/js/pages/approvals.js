@@ -24,8 +24,9 @@ export async function renderApprovals(ctx) {
       await refresh();
     };
     const cols = [
-      { label: 'Release', cell: (x) => h('span', {}, h('strong', {}, x.release.product), ' ', x.release.version, h('span', { class: 'muted small' }, ` #${x.release.id}`)) },
+      { label: 'Release', cell: (x) => h('span', { class: 'nowrap' }, h('strong', {}, x.release.product), ' ', x.release.version, h('span', { class: 'muted small' }, ` #${x.release.id}`)) },
       { label: 'State', cell: (x) => approvalBadge(x.approval) },
+      ...(caps.approveRelease ? [{ label: 'Decision', cell: (x) => decisionButtons(ctx, { ...x.release, approval: x.approval }, onDone) || '—' }] : []),
       { label: 'Compatible models', cell: (x) => (x.release.compatible || []).join(', ') || '—' },
       { label: 'Security version', cell: (x) => String(x.release.security_version ?? '—') },
       { label: 'Size', cell: (x) => formatBytes(x.release.artifact?.size) },
@@ -33,7 +34,6 @@ export async function renderApprovals(ctx) {
       { label: 'Uploaded', cell: (x) => when(x.release.created_at) },
       { label: 'Decided', cell: (x) => (x.approval.at ? h('span', {}, when(x.approval.at), ` by ${x.approval.by || '?'}`, x.approval.comment ? h('span', { class: 'small muted' }, ` — “${x.approval.comment}”`) : null) : '—') },
     ];
-    if (caps.approveRelease) cols.push({ label: 'Decision', cell: (x) => decisionButtons(ctx, { ...x.release, approval: x.approval }, onDone) || '—' });
     listArea.replaceChildren(items.length
       ? table(`Releases ${stateSel.value} in ${tenant}`, cols, items)
       : empty(`No release is ${stateSel.value}.`, stateSel.value === 'pending' ? 'A release waits here for approval after a publisher uploads it.' : 'Choose another state to see more.'));

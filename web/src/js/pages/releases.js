@@ -120,15 +120,16 @@ export async function renderReleases(ctx) {
       await refresh();
     };
     const cols = [
-      { label: 'Release', cell: (r) => h('span', {}, h('strong', {}, r.product), ' ', r.version, h('span', { class: 'muted small' }, ` #${r.id}`)) },
+      { label: 'Release', cell: (r) => h('span', { class: 'nowrap' }, h('strong', {}, r.product), ' ', r.version, h('span', { class: 'muted small' }, ` #${r.id}`)) },
       { label: 'Approval', cell: (r) => h('span', {}, approvalBadge(r.approval), r.approval?.by ? h('span', { class: 'small muted' }, ` ${r.approval.by}`) : null) },
+      // Decisions early in the row: on a narrow screen the table scrolls, the buttons stay in view.
+      ...(caps.approveRelease ? [{ label: 'Decision', cell: (r) => decisionButtons(ctx, r, onDone) || '—' }] : []),
       { label: 'Security version', cell: (r) => (r.type === 'foreign' ? '—' : String(r.security_version ?? '—')) },
       { label: 'Compatible models', cell: (r) => (r.compatible && r.compatible.length ? r.compatible.join(', ') : '—') },
       { label: 'Size', cell: (r) => formatBytes(r.artifact?.size) },
       { label: 'Signers', cell: signersCell },
       { label: 'Uploaded', cell: (r) => when(r.created_at) },
     ];
-    if (caps.approveRelease) cols.push({ label: 'Decision', cell: (r) => decisionButtons(ctx, r, onDone) || '—' });
     listArea.replaceChildren(releases.length
       ? h('div', { class: 'cards-grid' }, table(`Releases of ${tenant}, newest first`, cols, releases))
       : empty('No releases yet — publishers upload signed update.zip packages.',
