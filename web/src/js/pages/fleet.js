@@ -274,7 +274,7 @@ export async function renderDevice(ctx) {
       ? table(`Updates of ${device.controller_id}, newest first`, [
         { label: 'Action', cell: (a) => `#${a.id}` },
         { label: 'Release', cell: (a) => relName(a.release) },
-        { label: 'Rollout', cell: (a) => (a.rollout ? h('a', { href: `#/rollout/${a.rollout}` }, String(a.rollout)) : '—') },
+        { label: 'Rollout', cell: (a) => (a.rollout ? h('span', {}, h('a', { href: `#/rollout/${a.rollout}` }, `#${a.rollout}`), Number.isInteger(a.stage) ? `, stage ${a.stage + 1}` : '') : 'deployment') },
         { label: 'Status', cell: (a) => resultBadge(a) },
         { label: 'Updated', cell: (a) => when(a.updated_at) },
         { label: 'Last message', cell: lastDetail },
