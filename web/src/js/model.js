@@ -35,6 +35,14 @@ export function productOf(device) {
   return (device && device.attributes && device.attributes.product) || '';
 }
 
+/**
+ * The version a device runs: what it reports in configData (`version`) first, else the
+ * release it last installed through the server — as the server's rollout filters see it.
+ */
+export function versionOf(device) {
+  return (device && device.attributes && device.attributes.version) || (device && device.version) || '';
+}
+
 function countBy(map, key) {
   const k = key || '';
   map.set(k, (map.get(k) || 0) + 1);
@@ -54,7 +62,7 @@ export function summarizeDevices(devices, now, windowMs) {
     else s.offline += 1;
     countBy(s.byProduct, productOf(d));
     countBy(s.byModel, d.model);
-    countBy(s.byVersion, d.version);
+    countBy(s.byVersion, versionOf(d));
   }
   const sorted = (m) => new Map([...m].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0]))));
   s.byProduct = sorted(s.byProduct);
@@ -67,7 +75,7 @@ export function summarizeDevices(devices, now, windowMs) {
 export function matchesSearch(device, q) {
   const needle = String(q || '').trim().toLowerCase();
   if (!needle) return true;
-  const hay = [device.controller_id, device.name, device.model, device.version,
+  const hay = [device.controller_id, device.name, device.model, versionOf(device),
     ...Object.entries(device.attributes || {}).map(([k, v]) => `${k}=${v}`)];
   return hay.some((x) => x && String(x).toLowerCase().includes(needle));
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   StatsHistory, ago, checkStages, commandsFor, formatBytes, formatPercent, isOnline, lastResult,
-  decisionsFor, matchesSearch, parseAttributes, pickAttribute, rolloutBody, splitList, successRate, summarizeDevices,
+  decisionsFor, matchesSearch, versionOf, parseAttributes, pickAttribute, rolloutBody, splitList, successRate, summarizeDevices,
   SLOT_KEYS,
 } from '../../src/js/model.js';
 
@@ -145,4 +145,12 @@ test('decisions by approval state: pending → approve or reject; approved → r
   assert.deepEqual(decisionsFor({ state: 'rejected' }), ['approve']);
   assert.deepEqual(decisionsFor({ state: 'revoked' }), ['approve']);
   assert.deepEqual(decisionsFor(undefined), []);
+});
+
+test('version: the device’s own report first, else the release installed through the server', () => {
+  assert.equal(versionOf({ version: '1.0', attributes: { version: '1.1' } }), '1.1');
+  assert.equal(versionOf({ version: '1.0', attributes: {} }), '1.0');
+  assert.equal(versionOf({ version: null }), '');
+  const s = summarizeDevices([{ version: '1.0', attributes: { version: '1.1' } }, { version: '1.1' }], 0, 0);
+  assert.deepEqual([...s.byVersion], [['1.1', 2]]);
 });

@@ -6,7 +6,7 @@
 import { h } from '../dom.js';
 import {
   COUNTER_KEYS, SLOT_KEYS, ago, formatPercent, isOnline, lastResult, matchesSearch, pickAttribute,
-  productOf, successRate, summarizeDevices,
+  productOf, successRate, summarizeDevices, versionOf,
 } from '../model.js';
 import { busy, empty, field, message, showError, table, when } from '../ui.js';
 
@@ -76,7 +76,7 @@ export async function renderFleet(ctx) {
   const groups = await api.groups(tenant).catch(() => []);
   const search = field('Search', { type: 'search', autocomplete: 'off', placeholder: 'id, name, model, version, attribute', maxlength: 128 });
   const model = field('Model', { autocomplete: 'off', maxlength: 64, list: 'fleet-models', placeholder: 'any' });
-  const version = field('Installed version', { autocomplete: 'off', maxlength: 64, list: 'fleet-versions', placeholder: 'any' });
+  const version = field('Version', { autocomplete: 'off', maxlength: 64, list: 'fleet-versions', placeholder: 'any', hint: 'Reported by the device, else installed through the server' });
   const group = field('Group', { kind: 'select', options: [{ value: '', label: 'any' }, ...groups.map((g) => ({ value: g.name, label: `${g.name} (${g.members})` }))] });
   const attribute = field('Attribute', { autocomplete: 'off', maxlength: 200, placeholder: 'key=value', pattern: '[^=]+=.*', hint: 'e.g. hw=rev2' });
   const status = field('Status', { kind: 'select', options: [{ value: '', label: 'any' }, { value: 'online', label: 'online' }, { value: 'offline', label: 'offline' }, { value: 'never', label: 'never seen' }] });
@@ -97,7 +97,8 @@ export async function renderFleet(ctx) {
       h('button', { type: 'button', class: 'secondary', on: { click: () => { form.reset(); windowSel.input.value = ONLINE_DEFAULT; load(); } } }, 'Clear')));
 
   function visible(now, windowMs) {
-    return all.filter((d) => matchesSearch(d, search.input.value)).filter((d) => {
+    const v = version.input.value.trim();
+    return all.filter((d) => matchesSearch(d, search.input.value)).filter((d) => !v || versionOf(d) === v).filter((d) => {
       const s = status.input.value;
       if (!s) return true;
       if (s === 'never') return !d.last_seen;
@@ -120,7 +121,7 @@ export async function renderFleet(ctx) {
     breakdownArea.replaceChildren(
       breakdown('By product', sum.byProduct, sum.total, null),
       breakdown('By model', sum.byModel, sum.total, (k) => { model.input.value = k; load(); }),
-      breakdown('By version', sum.byVersion, sum.total, (k) => { version.input.value = k; load(); }, 'none installed yet'));
+      breakdown('By version', sum.byVersion, sum.total, (k) => { version.input.value = k; shown = SHOW_STEP; draw(); }, 'none yet'));
     if (!all.length) {
       listArea.replaceChildren(filtered
         ? empty('No device matches these filters.', 'Clear the filters to see the whole fleet.')
@@ -143,7 +144,7 @@ export async function renderFleet(ctx) {
         { label: 'Name', cell: (d) => d.name || '—' },
         { label: 'Product', cell: (d) => productOf(d) || '—' },
         { label: 'Model', cell: (d) => d.model || '—' },
-        { label: 'Version', cell: (d) => d.version || h('span', { class: 'muted' }, 'none yet') },
+        { label: 'Version', cell: (d) => versionOf(d) || h('span', { class: 'muted' }, 'none yet') },
         { label: 'Status', cell: (d) => statusBadge(d, now, windowMs) },
         { label: 'Last seen', cell: (d) => (d.last_seen ? h('time', { datetime: d.last_seen, title: d.last_seen }, ago(d.last_seen, now)) : '—') },
       ], rows.slice(0, shown))),
@@ -163,7 +164,6 @@ export async function renderFleet(ctx) {
     shown = SHOW_STEP;
     const filters = {
       model: model.input.value.trim() || undefined,
-      version: version.input.value.trim() || undefined,
       group: group.input.value || undefined,
       attribute: attribute.input.value.trim() || undefined,
     };
@@ -172,7 +172,7 @@ export async function renderFleet(ctx) {
       all = r.devices;
       truncated = r.truncated;
       box.replaceChildren();
-      if (!filters.model && !filters.version) {
+      if (!filters.model) {
         const s = summarizeDevices(all, 0, 0);
         modelList.replaceChildren(...[...s.byModel.keys()].filter(Boolean).map((m) => h('option', { value: m })));
         versionList.replaceChildren(...[...s.byVersion.keys()].filter(Boolean).map((v) => h('option', { value: v })));
@@ -195,7 +195,7 @@ export async function renderFleet(ctx) {
 
   return h('section', { 'aria-labelledby': 'page-title' },
     h('h1', { id: 'page-title' }, 'Fleet', h('span', { class: 'sub' }, tenant)),
-    h('p', { class: 'lead' }, 'Devices of this tenant by product, model and installed version; online means the device polled recently.'),
+    h('p', { class: 'lead' }, 'Devices of this tenant by product, model and version; online means the device polled recently.'),
     summaryArea, breakdownArea, form, box, listArea);
 }
 
@@ -250,7 +250,10 @@ export async function renderDevice(ctx) {
         facts([
           ['Product', productOf(device) || notReported],
           ['Model', device.model || '—'],
-          ['Installed version', device.version || h('span', { class: 'muted' }, 'none installed through Otter yet')],
+          ['Version', versionOf(device)
+            ? h('span', {}, versionOf(device), device.attributes?.version && device.version && device.attributes.version !== device.version
+              ? h('span', { class: 'muted small' }, ` (reported; last installed through the server: ${device.version})`) : null)
+            : h('span', { class: 'muted' }, 'not reported, none installed through the server yet')],
           ['Active slot', slot ? slot[1] : notReported],
           ['Anti-rollback counter', counter ? counter[1] : notReported],
           ['Last seen', device.last_seen ? h('span', {}, when(device.last_seen), ` (${ago(device.last_seen, now)})`) : 'never'],
