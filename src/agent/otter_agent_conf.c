@@ -52,6 +52,15 @@ static const struct key_def keys[] = {
     {"server", "target_token", K_STR, "", 0, 0, NULL, C(server_token)},
     {"server", "ca", K_STR, "", 0, 0, NULL, C(server_ca)},
     {"server", "pin", K_STR, "", 0, 0, NULL, C(server_pin)},
+    /* DDI's "attempt" leaves the choice to the device: an unattended device
+     * either goes ahead (forced) or waits for a person (skip). */
+    {"server", "attempt", K_ENUM, "forced", 0, 0, "forced|skip", C(server_attempt)},
+    /* Where a package downloaded ahead of its install waits (maintenance
+     * window closed, update skipped), and the most it may take. */
+    {"server", "spool", K_PATH, "/var/lib/otter/spool", 0, 0, NULL, C(server_spool)},
+    {"server", "spool_max_mb", K_INT, "4096", 1, 1048576, NULL, C(server_spool_max_mb)},
+    /* Seconds without a byte before otter-fetch reconnects and resumes. */
+    {"server", "stall_timeout", K_INT, "30", 1, 3600, NULL, C(server_stall_timeout)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
