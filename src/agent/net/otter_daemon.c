@@ -106,7 +106,10 @@ static int report_result(daemon_ctx *d, otter_err *err)
 static int send_config(daemon_ctx *d, const char *link, int *sent_once, otter_err *err)
 {
     otter_device *dev = NULL;
-    int ret = otter_device_open(d->conf_path, 0, &dev, err);
+    /* The booted slot when the command line tells it; the rest regardless. */
+    int ret = otter_device_open(d->conf_path, 1, &dev, err);
+    if (ret)
+        ret = otter_device_open(d->conf_path, 0, &dev, err);
     if (ret)
         return ret;
     uint64_t counter = 0;
@@ -438,7 +441,8 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
             say(d, "action %s: %s", dep->id, s.spooled ? "already downloaded" : "nothing to download");
             goto out;
         }
-        if (want != OTTER_DDI_STEP_DOWNLOAD && step == OTTER_DDI_STEP_DOWNLOAD) {
+        if (want != OTTER_DDI_STEP_DOWNLOAD &&
+            (step == OTTER_DDI_STEP_DOWNLOAD || step == OTTER_DDI_STEP_WAIT)) {
             ret = otter_err_set(err, OTTER_ESTATE,
                                 "the server's maintenance window is closed: download only "
                                 "(otter-agent download), install when it opens");

@@ -21,8 +21,10 @@ static const char help[] =
     "                   [--header 'Name: value'] [--retries N] [--stall SECONDS] [--limit BYTES/S]\n"
     "\n"
     "Writes the body of URL to standard output. A dropped or stalled connection\n"
-    "resumes from the last byte with an HTTP Range request (up to --retries\n"
-    "times); a certificate or pin mismatch fails before any byte is written.\n"
+    "resumes from the last byte with an HTTP Range request (--retries: how many\n"
+    "reconnects in a row may bring no new byte, default 10; a reconnect that\n"
+    "brought bytes resets the count and the back-off); a certificate or pin\n"
+    "mismatch fails before any byte is written.\n"
     "Exit status: 0 complete; 1 TLS verification refused; 2 other failure.\n";
 
 int main(int argc, char **argv)
