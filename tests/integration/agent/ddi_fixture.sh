@@ -110,10 +110,14 @@ closed_count() { action "$1" '[.feedback[] | select(.execution == "closed" and .
 # cycle DIR: one daemon cycle; output in $work/cycle.log, exit status printed.
 cycle() { local rc=0; "$agentd" -c "$1/agent.conf" run --once > "$work/cycle.log" 2>&1 || rc=$?; echo "$rc"; }
 
-# device_print DIR: digests of what a refused or canceled update must not touch.
+# booted DIR: the slot letter the device booted (A or B).
+booted() { sed -n 's/.*otter.slot=\([AB]\).*/\1/p' "$1/cmdline"; }
+
+# device_print DIR: digests of what a refused or canceled update must not touch:
+# state, counter, boot variables, command line and the running slot.
 device_print() {
-  local d=$1
-  for f in state/state.json state/counter bootenv cmdline a; do
+  local d=$1 run; run=$(booted "$d" | tr AB ab)
+  for f in state/state.json state/counter bootenv cmdline "$run"; do
     if [ -e "$d/$f" ]; then sha256sum < "$d/$f"; else echo "absent $f"; fi
   done | sha256sum | cut -d' ' -f1
 }
