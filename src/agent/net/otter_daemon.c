@@ -278,7 +278,7 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
                      char *why, size_t why_len, int *canceled, otter_err *err)
 {
     char agent[PATH_MAX];
-    char *argv[16];
+    char *argv[20];
     size_t n = 0;
     int ret = otter_source_sibling("otter-agent", agent, sizeof agent, err);
     if (ret)
@@ -286,8 +286,18 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
     argv[n++] = agent;
     argv[n++] = "--config";
     argv[n++] = (char *)d->conf_path;
-    for (size_t i = 0; args[i] && n < 15; i++)
+    for (size_t i = 0; args[i] && n < 19; i++) {
+        /* The download goes to the same server: trust it the same way. */
+        if (i == 1 && d->conf->server_ca[0]) {
+            argv[n++] = "--ca";
+            argv[n++] = (char *)d->conf->server_ca;
+        }
+        if (i == 1 && d->conf->server_pin[0]) {
+            argv[n++] = "--pin";
+            argv[n++] = (char *)d->conf->server_pin;
+        }
         argv[n++] = (char *)args[i];
+    }
     argv[n] = NULL;
     run_ctx r = {.d = d, .action = action, .percent = -1, .last_check = mono_s(),
                  .download_only = download_only};
