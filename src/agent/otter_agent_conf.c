@@ -59,6 +59,12 @@ static const struct key_def keys[] = {
      * window closed, update skipped), and the most it may take. */
     {"server", "spool", K_PATH, "/var/lib/otter/spool", 0, 0, NULL, C(server_spool)},
     {"server", "spool_max_mb", K_INT, "4096", 1, 1048576, NULL, C(server_spool_max_mb)},
+    /* TLS client certificate for servers that authenticate devices by it (PEM). */
+    {"server", "cert", K_STR, "", 0, 0, NULL, C(server_cert)},
+    {"server", "key", K_STR, "", 0, 0, NULL, C(server_key)},
+    /* Downloads only: a cap in KiB/s (0: none) and a libcurl proxy string. */
+    {"server", "max_rate_kib", K_INT, "0", 0, 1048576, NULL, C(server_max_rate_kib)},
+    {"server", "proxy", K_STR, "", 0, 0, NULL, C(server_proxy)},
     /* Seconds without a byte before otter-fetch reconnects and resumes. */
     {"server", "stall_timeout", K_INT, "30", 1, 3600, NULL, C(server_stall_timeout)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},

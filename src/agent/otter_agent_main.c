@@ -85,6 +85,9 @@ static const char install_usage[] =
     "  --ca FILE          (URL) CA certificates for the server\n"
     "  --pin sha256//B64  (URL) pinned server public key(s), ';'-separated\n"
     "  --header 'N: v'    (URL) a request header, e.g. Authorization: TargetToken ...\n"
+    "  --cert F --key F   (URL) TLS client certificate and key (PEM)\n"
+    "  [server] stall_timeout, max_rate_kib and proxy in agent.conf apply to every\n"
+    "  URL download.\n"
     "  --confirm-switch   (for otter-agentd) print {\"event\": \"verified\"} once every\n"
     "                     image matched and switch only after reading \"switch\" on\n"
     "                     standard input; anything else stops with nothing switched\n"
@@ -222,10 +225,11 @@ enum { MODE_INSTALL, MODE_FACTORY, MODE_DOWNLOAD };
 
 /* The package source for src: a file, or a URL through otter-fetch (a child). */
 static int open_url(const otter_device *d, const char *src, const char *ca, const char *pin,
-                    const char *header, otter_source **s, otter_err *err)
+                    const char *header, const char *cert, const char *key, otter_source **s,
+                    otter_err *err)
 {
-    char fetch[PATH_MAX], stall[24];
-    const char *args[8];
+    char fetch[PATH_MAX], stall[24], rate[24];
+    const char *args[18];
     size_t nargs = 0;
     if (ca) {
         args[nargs++] = "--ca";
@@ -242,6 +246,24 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
     snprintf(stall, sizeof stall, "%ld", d->conf->server_stall_timeout);
     args[nargs++] = "--stall";
     args[nargs++] = stall;
+    /* Device-wide network settings: every download obeys them. */
+    if (d->conf->server_max_rate_kib > 0) {
+        snprintf(rate, sizeof rate, "%ld", d->conf->server_max_rate_kib * 1024);
+        args[nargs++] = "--limit";
+        args[nargs++] = rate;
+    }
+    if (d->conf->server_proxy[0]) {
+        args[nargs++] = "--proxy";
+        args[nargs++] = d->conf->server_proxy;
+    }
+    if (cert) {
+        args[nargs++] = "--cert";
+        args[nargs++] = cert;
+    }
+    if (key) {
+        args[nargs++] = "--key";
+        args[nargs++] = key;
+    }
     int ret = otter_source_sibling("otter-fetch", fetch, sizeof fetch, err);
     if (!ret)
         ret = otter_source_spawn(fetch, src, args, nargs, s, err);
@@ -263,6 +285,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
         {"pin", required_argument, NULL, 'P'}, {"header", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},      {"confirm-switch", no_argument, NULL, 'S'},
         {"max-size", required_argument, NULL, 'M'}, {"from-server", no_argument, NULL, 'F'},
+        {"cert", required_argument, NULL, 'c'},     {"key", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     const char *name = mode == MODE_DOWNLOAD ? "download" : mode == MODE_FACTORY ? "factory" : "install";
@@ -274,7 +297,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     otter_install_opts o = {.factory = mode == MODE_FACTORY, .verify_only = mode == MODE_DOWNLOAD,
                             .cancel = &canceled};
     progress p = {.tty = isatty(2), .last_percent = -1};
-    const char *ca = NULL, *pin = NULL, *header = NULL;
+    const char *ca = NULL, *pin = NULL, *header = NULL, *cert = NULL, *key = NULL;
     unsigned long long max_size = 0;
     int c;
     while ((c = getopt_long(argc, argv, "fnjh", opts, NULL)) != -1) {
@@ -287,6 +310,8 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
         case 'H': header = optarg; break;
         case 'S': o.verified = confirm_switch; break;
         case 'M': max_size = strtoull(optarg, NULL, 10); break;
+        case 'c': cert = optarg; break;
+        case 'k': key = optarg; break;
         case 'h': fputs(mode == MODE_DOWNLOAD ? download_usage : install_usage, stdout); return EXIT_OK;
         default: return EXIT_TROUBLE;
         }
@@ -310,7 +335,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     int ret = otter_device_open(conf, mode != MODE_FACTORY, &d, &err);
     if (!ret && is_url(src)) {
         /* The download runs in its own process (otter-fetch): see otter_source.h. */
-        ret = open_url(d, src, ca, pin, header, &s, &err);
+        ret = open_url(d, src, ca, pin, header, cert, key, &s, &err);
         fn = otter_source_read;
         ctx = s;
     } else if (!ret) {

@@ -278,7 +278,7 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
                      char *why, size_t why_len, int *canceled, otter_err *err)
 {
     char agent[PATH_MAX];
-    char *argv[20];
+    char *argv[24];
     size_t n = 0;
     int ret = otter_source_sibling("otter-agent", agent, sizeof agent, err);
     if (ret)
@@ -286,7 +286,7 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
     argv[n++] = agent;
     argv[n++] = "--config";
     argv[n++] = (char *)d->conf_path;
-    for (size_t i = 0; args[i] && n < 19; i++) {
+    for (size_t i = 0; args[i] && n < 23; i++) {
         /* The download goes to the same server: trust it the same way. */
         if (i == 1 && d->conf->server_ca[0]) {
             argv[n++] = "--ca";
@@ -295,6 +295,12 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
         if (i == 1 && d->conf->server_pin[0]) {
             argv[n++] = "--pin";
             argv[n++] = (char *)d->conf->server_pin;
+        }
+        if (i == 1 && d->conf->server_cert[0] && d->conf->server_key[0]) {
+            argv[n++] = "--cert";
+            argv[n++] = (char *)d->conf->server_cert;
+            argv[n++] = "--key";
+            argv[n++] = (char *)d->conf->server_key;
         }
         argv[n++] = (char *)args[i];
     }
@@ -486,7 +492,8 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     d->verbose = 1;
     d->c = (otter_ddi_conn){.url = conf->server_url, .tenant = conf->server_tenant,
                             .controller = conf->server_controller, .token = conf->server_token,
-                            .ca_file = conf->server_ca, .pin = conf->server_pin};
+                            .ca_file = conf->server_ca, .pin = conf->server_pin,
+                            .cert = conf->server_cert, .key = conf->server_key};
     char *body = NULL;
     size_t len = 0;
     int ret = otter_ddi_base_url(&d->c, d->base, sizeof d->base, err);

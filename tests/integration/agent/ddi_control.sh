@@ -36,7 +36,14 @@ expect "configData follows the new slot" \
 
 # 2. Server down while the device finishes: the result is kept and sent once later.
 act=$(deploy 3.0 gw-0001)
+echo "max_rate_kib = 256" >> "$d/agent.conf"   # and a bandwidth cap for this download
+t0=$(date +%s.%N)
 expect "install 3.0" "$(cycle "$d")" 0
+t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+size=$(stat -c %s "$keys/3.0.zip")
+awk -v t="$t" -v s="$size" 'BEGIN { exit !(t >= s / 262144 - 0.5) }' && ok "[server] max_rate_kib = 256 caps the download ($size bytes in $t s)" \
+  || bad "rate cap: $size bytes in $t s"
+sed -i '/^max_rate_kib/d' "$d/agent.conf"
 kill -TERM "$server_pid"; wait "$server_pid" || true
 "$agent" bootsim --root "$d" >/dev/null
 expect "report fails while the server is down" "$(cycle "$d")" 2
