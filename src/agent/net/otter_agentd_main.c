@@ -59,7 +59,8 @@ static int check(const otter_agent_conf *conf, otter_err *err)
     otter_ddi_conn c = {.url = conf->server_url, .tenant = conf->server_tenant,
                         .controller = conf->server_controller, .token = conf->server_token,
                         .ca_file = conf->server_ca, .pin = conf->server_pin,
-                        .cert = conf->server_cert, .key = conf->server_key};
+                        .cert = conf->server_cert, .key = conf->server_key,
+                        .proxy = conf->server_proxy};
     char base_url[OTTER_DDI_MAX_URL];
     char *body = NULL;
     size_t len = 0;

@@ -493,7 +493,8 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     d->c = (otter_ddi_conn){.url = conf->server_url, .tenant = conf->server_tenant,
                             .controller = conf->server_controller, .token = conf->server_token,
                             .ca_file = conf->server_ca, .pin = conf->server_pin,
-                            .cert = conf->server_cert, .key = conf->server_key};
+                            .cert = conf->server_cert, .key = conf->server_key,
+                            .proxy = conf->server_proxy};
     char *body = NULL;
     size_t len = 0;
     int ret = otter_ddi_base_url(&d->c, d->base, sizeof d->base, err);
