@@ -432,6 +432,12 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
     if (d->rec.spooled[0] && strcmp(d->rec.spooled, dep->id) != 0 &&
         (ret = forget_spool(d, err)) != 0) /* left by an action that is gone */
         goto out;
+    if (d->rec.action[0] && strcmp(d->rec.action, dep->id) != 0) {
+        /* Another update is switched to and waits for its reboot: one at a time. */
+        say(d, "action %s waits: action %s is installed and waits for the reboot", dep->id,
+            d->rec.action);
+        goto out;
+    }
     if (dep->n_chunks != 1 || dep->chunks[0].n_artifacts != 1) {
         ret = feedback(d, dep->id, "closed", "failure",
                        "an Otter device takes one update.zip per deployment", err);
