@@ -197,6 +197,7 @@ typedef struct run_ctx {
     long last_sent, last_check;
     char cancel_id[OTTER_DDI_MAX_NAME + 1]; /* set when a cancel stopped us */
     int download_only;
+    int from_spool; /* "downloaded" was reported when the spool got the package */
 } run_ctx;
 
 static long mono_s(void)
@@ -266,7 +267,8 @@ static int on_verified(void *ctx, const char *version)
     otter_err err;
     char detail[OTTER_DDI_MAX_NAME + 64];
     snprintf(detail, sizeof detail, "version %s downloaded and verified", version);
-    feedback(r->d, r->action, "downloaded", "none", detail, &err);
+    if (!r->from_spool)
+        feedback(r->d, r->action, "downloaded", "none", detail, &err);
     return !cancel_requested(r);
 }
 
@@ -275,7 +277,7 @@ static int on_verified(void *ctx, const char *version)
  * that stopped it is confirmed to the server here (*canceled set).
  */
 static int run_agent(daemon_ctx *d, const char *action, const char *const *args, int download_only,
-                     char *why, size_t why_len, int *canceled, otter_err *err)
+                     int from_spool, char *why, size_t why_len, int *canceled, otter_err *err)
 {
     char agent[PATH_MAX];
     char *argv[24];
@@ -306,7 +308,7 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
     }
     argv[n] = NULL;
     run_ctx r = {.d = d, .action = action, .percent = -1, .last_check = mono_s(),
-                 .download_only = download_only};
+                 .download_only = download_only, .from_spool = from_spool};
     otter_daemon_child_ops ops = {on_progress, on_verified, on_tick, &r};
     int stopped = 0;
     int rc = otter_daemon_child_run(argv, &ops, why, why_len, &stopped);
@@ -363,7 +365,8 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
                             url, NULL};
     const char *local[] = {"install", "--json", "--no-reboot", "--confirm-switch", spool, NULL};
     say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
-    int rc = run_agent(d, dep->id, from_spool ? local : stream, 0, why, sizeof why, &canceled, err);
+    int rc = run_agent(d, dep->id, from_spool ? local : stream, 0, from_spool, why, sizeof why,
+                       &canceled, err);
     if (canceled)
         return forget_spool(d, err);
     if (rc != 0) {
@@ -401,7 +404,7 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *
     snprintf(max, sizeof max, "%llu", (unsigned long long)art->size);
     const char *args[] = {"download", "--json", "--max-size", max, "--header", auth, url, NULL};
     say(d, "action %s: downloading into the spool (%s)", dep->id, why_waiting);
-    int rc = run_agent(d, dep->id, args, 1, why, sizeof why, &canceled, err);
+    int rc = run_agent(d, dep->id, args, 1, 0, why, sizeof why, &canceled, err);
     if (canceled)
         return 0;
     if (rc != 0)
