@@ -269,7 +269,10 @@ static int on_verified(void *ctx, const char *version)
     snprintf(detail, sizeof detail, "version %s downloaded and verified", version);
     if (!r->from_spool)
         feedback(r->d, r->action, "downloaded", "none", detail, &err);
-    return !cancel_requested(r);
+    if (!cancel_requested(r))
+        return 1;
+    say(r->d, "action %s: cancel found after verification, before the switch", r->action);
+    return 0;
 }
 
 /*

@@ -13,7 +13,7 @@ set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
 ddi_setup ddi-control
-for v in 2.0 3.0 4.0 5.0 6.0 7.0; do ddi_pkg "$v" "${v%.0}" 1500000; release "$v" >/dev/null; done
+for v in 2.0 3.0 4.0 5.0 6.0 7.0 8.0; do ddi_pkg "$v" "${v%.0}" 1500000; release "$v" >/dev/null; done
 d="$work/dev"
 ddi_device "$d" gw-0001
 
@@ -127,6 +127,22 @@ grep -q "canceled before the slot switch" "$work/cancel.log" && ok "daemon stopp
 expect "action canceled on the server" "$(action "$act" .status)" canceled
 expect "nothing switched, state untouched" "$(device_print "$d")" "$before"
 expect "no update pending" "$("$agent" -c "$d/agent.conf" status --json | jq -r '.pending')" null
+stop_proxy
+
+# 5b. A cancel that arrives in the last second of the download is caught at
+# the last check, after verification and before the switch (the periodic
+# check runs every 2 s; this download lasts about 1 s).
+start_proxy --stall "$((size / 2))" --stall-ms 1000 --stall-any
+ddi_url "$d" "$proxy_url"
+act=$(deploy 8.0 gw-0001)
+"$agentd" -c "$d/agent.conf" run --once > "$work/cancel.log" 2>&1 & dpid=$!
+for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.05; done
+req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A" >/dev/null
+wait "$dpid" || true
+if grep -q "cancel found after verification" "$work/cancel.log"; then ok "late cancel caught at the last check before the switch"
+else echo "  (the periodic check caught it first: $(grep -c canceled "$work/cancel.log") lines)"; fi
+expect "late cancel: action canceled" "$(action "$act" .status)" canceled
+expect "late cancel: nothing switched" "$(device_print "$d")" "$before"
 stop_proxy; ddi_url "$d" "$URL"
 
 # 6. cancelAction after the switch: rejected, the update completes.
