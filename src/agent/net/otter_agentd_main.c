@@ -38,7 +38,7 @@ static const char usage[] =
     "                     the result. Refused while the maintenance window is closed.\n"
     "  run [--once]       the update daemon: report the last update's result once the\n"
     "                     server takes it, send configData, poll at the server's\n"
-    "                     interval (+-10 %% jitter; back-off 10 s .. 10 min on errors),\n"
+    "                     interval (+-10 % jitter; back-off 10 s .. 10 min on errors),\n"
     "                     follow download/update modes, maintenance windows and\n"
     "                     cancelAction, install, reboot. --once: one cycle.\n"
     "\n"
@@ -48,6 +48,56 @@ static const char usage[] =
     "\n"
     "Exit status: 0 ok (offered or not); 1 refused (TLS verification, package,\n"
     "closed maintenance window); 2 other error. See docs/agent.md.\n";
+
+static const char check_help[] =
+    "usage: otter-agentd [--config agent.conf] check\n"
+    "       otter-agent  [--config agent.conf] check\n"
+    "\n"
+    "Polls the DDI server in [server] once, as the daemon would, and prints what it\n"
+    "offers this device; changes nothing on the device and sends nothing but the\n"
+    "poll. For a waiting deployment: the action id; the download and update modes\n"
+    "(forced, attempt, skip) and whether the maintenance window is closed; each\n"
+    "chunk's name and version with its artifact (file name, size in bytes,\n"
+    "SHA-256, download URL); and what `otter-agentd run` will do with it\n"
+    "(download and install, download now and install later, wait, nothing).\n"
+    "\n"
+    "Exit status: 0 answered (offered or not); 1 TLS verification refused (pin,\n"
+    "CA, expired certificate); 2 other error (unreachable, HTTP 401, ...).\n";
+
+static const char run_help[] =
+    "usage: otter-agentd [--config agent.conf] run [--once]\n"
+    "\n"
+    "The over-the-air daemon. Each cycle: (1) report the result of the update\n"
+    "installed before the last reboot (closed success/failure, once the health\n"
+    "check decided; kept in <state dir>/ddi.json until the server takes it);\n"
+    "(2) poll; send configData (product, model, slot, versions, counter) when\n"
+    "asked, after a start and on any change; answer cancelAction (confirm unless\n"
+    "the slot switch happened, then reject); (3) for an offered deployment, follow\n"
+    "its download/update modes and maintenance window: download and install in\n"
+    "one pass, download into [server] spool now and install when allowed, or\n"
+    "wait. While installing it reports progress (every 5 % or 2 s), 'downloaded'\n"
+    "when the package is verified, stops the installer cleanly when the action\n"
+    "is canceled before the switch, then runs [reboot] command.\n"
+    "It then sleeps the server's polling interval +-10 %, or backs off 10 s ..\n"
+    "10 min after errors. --once: one cycle, then exit (0 ok, 1 TLS refused,\n"
+    "2 other error). See docs/agent.md.\n";
+
+static const char ask_help[] =
+    "usage: otter-agentd [--config agent.conf] download\n"
+    "       otter-agentd [--config agent.conf] install [--no-reboot]\n"
+    "       otter-agent  [--config agent.conf] download | install --from-server\n"
+    "\n"
+    "For a person at the device, whatever the server's download/update modes say.\n"
+    "download: fetches the offered package and verifies it (signatures, model,\n"
+    "security version, every image's SHA-256) into [server] spool, with progress\n"
+    "on standard error; the server is told 'downloaded'.\n"
+    "install: installs the offered package (the spooled copy when it is there,\n"
+    "else streaming), with progress, then runs [reboot] command (--no-reboot:\n"
+    "not); boot-check commits after the reboot and `otter-agentd run` reports the\n"
+    "result. A closed maintenance window refuses the install (exit 1).\n"
+    "\n"
+    "Exit status: 0 done or nothing offered; 1 refused (package, TLS, window);\n"
+    "2 other error.\n";
 
 static const char *mode_name(int m)
 {
@@ -163,7 +213,9 @@ int main(int argc, char **argv)
     int once = 0, no_reboot = 0;
     for (int j = i + 1; j < argc; j++) {
         if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
-            fputs(usage, stdout);
+            fputs(!strcmp(cmd, "check") ? check_help : !strcmp(cmd, "run") ? run_help
+                  : !strcmp(cmd, "download") || !strcmp(cmd, "install") ? ask_help : usage,
+                  stdout);
             return 0;
         } else if (!strcmp(argv[j], "--once") && !strcmp(cmd, "run"))
             once = 1;
