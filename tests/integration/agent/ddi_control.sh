@@ -13,7 +13,7 @@ set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
 ddi_setup ddi-control
-for v in 2.0 3.0 4.0 5.0 6.0 7.0 8.0; do ddi_pkg "$v" "${v%.0}" 1500000; release "$v" >/dev/null; done
+for v in 2.0 3.0 4.0 5.0 5.5 6.0 7.0 8.0; do ddi_pkg "$v" "${v%.*}" 1500000; release "$v" >/dev/null; done
 d="$work/dev"
 ddi_device "$d" gw-0001
 
@@ -110,6 +110,19 @@ rc=0; out=$("$agent" -c "$d/agent.conf" install --from-server 2>&1) || rc=$?
 "$agent" bootsim --root "$d" >/dev/null
 cycle "$d" >/dev/null
 expect "skip deployment installed by hand: finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+
+# 4b. "attempt" follows [server] attempt: skip waits, forced goes ahead.
+act=$(deploy 5.5 gw-0001 '"download":"attempt","update":"attempt"')
+echo "attempt = skip" >> "$d/agent.conf"
+before=$(device_print "$d")
+expect "attempt with attempt = skip: cycle" "$(cycle "$d")" 0
+[ ! -e "$d/spool/update.zip" ] && [ "$(device_print "$d")" = "$before" ] \
+  && ok "attempt = skip: nothing downloaded or switched" || bad "attempt = skip touched the device"
+sed -i 's/^attempt = skip$/attempt = forced/' "$d/agent.conf"
+expect "attempt = forced: install" "$(cycle "$d")" 0
+"$agent" bootsim --root "$d" >/dev/null
+cycle "$d" >/dev/null
+expect "attempt deployment finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
 
 # 5. cancelAction during the download: the proxy holds the body for 6 s.
 size=$(stat -c %s "$keys/6.0.zip")
