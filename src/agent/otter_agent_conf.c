@@ -72,6 +72,7 @@ static const struct key_def keys[] = {
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
+_Static_assert(N_KEYS <= 32, "seen_keys is a 32-bit mask: widen it before adding keys");
 
 static const char *const sections[] = {"device", "trust",  "state",  "rollback",
                                        "boot",   "health", "reboot", "server"};

@@ -329,6 +329,34 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
     return rc;
 }
 
+/*
+ * The child failed. A refusal (exit 1: signature, digest, model, TLS) closes
+ * the action at once; a network or I/O failure (exit 2: the download gave
+ * up after its own resumes) is tried again in later cycles, up to
+ * OTTER_DAEMON_MAX_TRIES, because a device on a bad link should not fail
+ * an update an hour of better signal would have finished.
+ */
+static int child_failed(daemon_ctx *d, const char *action, int rc, const char *why, otter_err *err)
+{
+    if (rc == 2 && otter_daemon_record_failed(&d->rec, action)) {
+        char detail[600];
+        snprintf(detail, sizeof detail, "attempt %ld of %d failed, trying again: %s",
+                 d->rec.retries, OTTER_DAEMON_MAX_TRIES, why);
+        int ret = otter_daemon_record_save(d->conf, &d->rec, err);
+        if (ret)
+            return ret;
+        otter_err ferr; /* the server may be what failed: the record counts anyway */
+        feedback(d, action, "proceeding", "none", detail, &ferr);
+        return otter_err_set(err, OTTER_EIO, "action %s: %s", action, detail);
+    }
+    if (d->rec.retry[0] && strcmp(d->rec.retry, action) == 0) {
+        d->rec.retry[0] = '\0';
+        d->rec.retries = 0;
+    }
+    int ret = otter_daemon_record_save(d->conf, &d->rec, err);
+    return ret ? ret : feedback(d, action, "closed", "failure", why, err);
+}
+
 static int forget_spool(daemon_ctx *d, otter_err *err)
 {
     if (!d->rec.spooled[0])
@@ -377,11 +405,13 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
         /* A spooled package that does not install is dropped: the next try downloads afresh. */
         if (from_spool && (ret = forget_spool(d, err)) != 0)
             return ret;
-        return feedback(d, dep->id, "closed", "failure", why, err);
+        return child_failed(d, dep->id, rc, why, err);
     }
     snprintf(d->rec.action, sizeof d->rec.action, "%s", dep->id);
     snprintf(d->rec.version, sizeof d->rec.version, "%s", dep->chunks[0].version);
     d->rec.spooled[0] = '\0';
+    d->rec.retry[0] = '\0';
+    d->rec.retries = 0;
     ret = otter_spool_clear(d->conf->server_spool, err);
     if (!ret)
         ret = otter_daemon_record_save(d->conf, &d->rec, err);
@@ -411,8 +441,10 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *
     if (canceled)
         return 0;
     if (rc != 0)
-        return feedback(d, dep->id, "closed", "failure", why, err);
+        return child_failed(d, dep->id, rc, why, err);
     snprintf(d->rec.spooled, sizeof d->rec.spooled, "%s", dep->id);
+    d->rec.retry[0] = '\0';
+    d->rec.retries = 0;
     ret = otter_daemon_record_save(d->conf, &d->rec, err);
     if (!ret) {
         char detail[256];
@@ -543,6 +575,12 @@ int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, long
         ret = answer_cancel(&d, base.cancel, err);
     if (!ret && base.deployment[0])
         ret = deploy(&d, base.deployment, -1, 1, err);
+    else if (!ret && !base.cancel[0] && (d.rec.spooled[0] || d.rec.retry[0])) {
+        /* The action is gone (canceled before we saw it, or closed): so are its leftovers. */
+        d.rec.retry[0] = '\0';
+        d.rec.retries = 0;
+        ret = d.rec.spooled[0] ? forget_spool(&d, err) : otter_daemon_record_save(conf, &d.rec, err);
+    }
     return ret;
 }
 

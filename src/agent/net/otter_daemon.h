@@ -30,13 +30,25 @@ typedef struct otter_daemon_record {
     char version[OTTER_DDI_MAX_NAME + 1]; /* its version */
     char spooled[OTTER_DDI_MAX_NAME + 1]; /* the action whose package waits in the spool */
     char config[65];                      /* SHA-256 of the configData the server last took */
+    char retry[OTTER_DDI_MAX_NAME + 1];   /* the action whose download failed ... */
+    long retries;                         /* ... this many times in a row (network, I/O) */
 } otter_daemon_record;
+
+/* Download or I/O failures of one action before it is closed as failed. */
+#define OTTER_DAEMON_MAX_TRIES 3
 
 /* Loads ddi.json (missing: all empty). OTTER_EFORMAT for a damaged file. */
 int otter_daemon_record_load(const otter_agent_conf *conf, otter_daemon_record *r, otter_err *err);
 /* Saves ddi.json atomically (removes it when everything is empty). */
 int otter_daemon_record_save(const otter_agent_conf *conf, const otter_daemon_record *r,
                              otter_err *err);
+
+/*
+ * Counts a failed attempt at action (network or I/O: the child exited 2) in
+ * r; returns 1 when it may be tried again, 0 when it used up its
+ * OTTER_DAEMON_MAX_TRIES (the count is then cleared).
+ */
+int otter_daemon_record_failed(otter_daemon_record *r, const char *action);
 
 /* One cycle; *sleep_seconds gets the server's polling interval (or -1). */
 int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, long *sleep_seconds,

@@ -45,6 +45,11 @@ int otter_daemon_record_load(const otter_agent_conf *conf, otter_daemon_record *
         copy_field(root, "version", r->version, sizeof r->version) < 0 ||
         copy_field(root, "spooled", r->spooled, sizeof r->spooled) < 0 ||
         copy_field(root, "config", r->config, sizeof r->config) < 0 ||
+        copy_field(root, "retry", r->retry, sizeof r->retry) < 0 ||
+        (json_object_get(root, "retries") &&
+         (!json_is_integer(json_object_get(root, "retries")) ||
+          (r->retries = (long)json_integer_value(json_object_get(root, "retries"))) < 0 ||
+          r->retries > OTTER_DAEMON_MAX_TRIES)) ||
         (r->action[0] && !r->version[0])) {
         json_decref(root);
         memset(r, 0, sizeof *r);
@@ -59,7 +64,7 @@ int otter_daemon_record_save(const otter_agent_conf *conf, const otter_daemon_re
 {
     char path[PATH_MAX];
     record_path(conf, path, sizeof path);
-    if (!r->action[0] && !r->spooled[0] && !r->config[0]) {
+    if (!r->action[0] && !r->spooled[0] && !r->config[0] && !r->retry[0]) {
         if (unlink(path) < 0 && errno != ENOENT)
             return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot remove", path);
         return otter_file_sync_dir_of(path, err);
@@ -73,6 +78,10 @@ int otter_daemon_record_save(const otter_agent_conf *conf, const otter_daemon_re
         json_object_set_new(root, "spooled", json_string(r->spooled));
     if (root && r->config[0])
         json_object_set_new(root, "config", json_string(r->config));
+    if (root && r->retry[0]) {
+        json_object_set_new(root, "retry", json_string(r->retry));
+        json_object_set_new(root, "retries", json_integer(r->retries));
+    }
     char *text = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     if (!text)
@@ -80,4 +89,17 @@ int otter_daemon_record_save(const otter_agent_conf *conf, const otter_daemon_re
     int ret = otter_file_write_atomic(path, text, strlen(text), 0600, err);
     free(text);
     return ret;
+}
+
+int otter_daemon_record_failed(otter_daemon_record *r, const char *action)
+{
+    if (strcmp(r->retry, action) != 0) {
+        snprintf(r->retry, sizeof r->retry, "%s", action);
+        r->retries = 0;
+    }
+    if (++r->retries < OTTER_DAEMON_MAX_TRIES)
+        return 1;
+    r->retry[0] = '\0';
+    r->retries = 0;
+    return 0;
 }

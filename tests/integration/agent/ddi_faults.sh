@@ -13,7 +13,7 @@ ddi_setup ddi-faults
 d="$work/dev"
 ddi_device "$d" gw-0001 "$URL" "stall_timeout = 2"
 rounds=6
-for i in $(seq 2 $((rounds + 4))); do ddi_pkg "$i.0" "$i" 1500000; release "$i.0" >/dev/null; done
+for i in $(seq 2 $((rounds + 5))); do ddi_pkg "$i.0" "$i" 1500000; release "$i.0" >/dev/null; done
 size=$(stat -c %s "$keys/2.0.zip")
 
 # ota VERSION: deploy, install, reboot (boot simulator), report; prints the action's end state.
@@ -92,6 +92,34 @@ cycle "$d" >/dev/null
 expect "after the reboot the download restarts and commits (rc=$rc)" \
   "$(action "$act" '.status + "/" + .result') closed=$(closed_count "$act")" "finished/success closed=1"
 stop_proxy
+
+# 5. The network goes away in the middle of a download (the proxy and its
+# connections are killed; nothing listens there any more): otter-fetch gives
+# up after its reconnects (about 30 s), the daemon does not fail the action
+# but counts the attempt (ddi.json) and tries again once the network is back.
+v=$((rounds + 5)).0
+start_proxy --stall "$((size / 2))" --stall-ms 1500 --stall-any
+ddi_url "$d" "$proxy_url"
+act=$(deploy "$v" gw-0001)
+"$agentd" -c "$d/agent.conf" run --once > "$work/dead.log" 2>&1 & dpid=$!
+for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.1; done
+ppid_=${proxy_pids[-1]}
+kids=$(pgrep -P "$ppid_" || true)
+kill -KILL "$ppid_" $kids 2>/dev/null || true
+wait "$ppid_" 2>/dev/null || true
+rc=0; wait "$dpid" || rc=$?
+[ "$rc" = 2 ] && grep -q "attempt 1 of 3 failed, trying again" "$work/dead.log" \
+  && ok "network gone mid-download: attempt counted, action left open" || bad "network gone: rc=$rc $(tail -3 "$work/dead.log")"
+expect "action still open on the server" "$(action "$act" .status)" running
+expect "attempt recorded in ddi.json" "$(jq -r '.retry + "/" + (.retries | tostring)' "$d/state/ddi.json")" "$act/1"
+stop_proxy
+ddi_url "$d" "$URL"
+expect "network back: the download is tried again" "$(cycle "$d")" 0
+"$agent" bootsim --root "$d" >/dev/null
+cycle "$d" >/dev/null
+expect "... and the action ends finished/success, once" \
+  "$(action "$act" '.status + "/" + .result') closed=$(closed_count "$act")" "finished/success closed=1"
+expect "retry count cleared" "$(jq -r '.retry // "none"' "$d/state/ddi.json")" none
 
 stop_server
 finish

@@ -120,6 +120,23 @@ static void test_record(void **state)
         assert_otter_error(otter_daemon_record_load(&conf, &back, &err), err, OTTER_EFORMAT,
                            "not a valid record");
     }
+    /* Network failures: tried again up to OTTER_DAEMON_MAX_TRIES, counted across restarts. */
+    memset(&r, 0, sizeof r);
+    assert_int_equal(otter_daemon_record_failed(&r, "9"), 1);
+    assert_otter_ok(otter_daemon_record_save(&conf, &r, &err), err);
+    assert_otter_ok(otter_daemon_record_load(&conf, &back, &err), err);
+    assert_string_equal(back.retry, "9");
+    assert_int_equal(back.retries, 1);
+    assert_int_equal(otter_daemon_record_failed(&back, "9"), 1);
+    assert_int_equal(otter_daemon_record_failed(&back, "9"), 0); /* third: give up */
+    assert_string_equal(back.retry, "");
+    assert_int_equal(otter_daemon_record_failed(&back, "9"), 1); /* a new count */
+    assert_int_equal(otter_daemon_record_failed(&back, "10"), 1); /* another action: restarts */
+    assert_int_equal(back.retries, 1);
+    const char *toomany = "{\"retry\":\"9\",\"retries\":7}";
+    assert_otter_ok(otter_file_write_atomic(path, toomany, strlen(toomany), 0600, &err), err);
+    assert_otter_error(otter_daemon_record_load(&conf, &back, &err), err, OTTER_EFORMAT,
+                       "not a valid record");
     memset(&r, 0, sizeof r); /* nothing to remember: the file goes */
     assert_otter_ok(otter_daemon_record_save(&conf, &r, &err), err);
     assert_int_equal(access(path, F_OK), -1);
