@@ -412,7 +412,8 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
     d->rec.spooled[0] = '\0';
     d->rec.retry[0] = '\0';
     d->rec.retries = 0;
-    ret = otter_spool_clear(d->conf->server_spool, err);
+    /* Only a spool we used is emptied: a streaming install never touches it. */
+    ret = from_spool ? otter_spool_clear(d->conf->server_spool, err) : 0;
     if (!ret)
         ret = otter_daemon_record_save(d->conf, &d->rec, err);
     if (!ret)
