@@ -255,6 +255,8 @@ export async function renderDevice(ctx) {
               ? h('span', { class: 'muted small' }, ` (reported; last installed through the server: ${device.version})`) : null)
             : h('span', { class: 'muted' }, 'not reported, none installed through the server yet')],
           ['Active slot', slot ? slot[1] : notReported],
+          (device.attributes?.version_a || device.attributes?.version_b)
+            ? ['Slot versions', `A: ${device.attributes.version_a || '—'} · B: ${device.attributes.version_b || '—'}`] : null,
           ['Anti-rollback counter', counter ? counter[1] : notReported],
           ['Last seen', device.last_seen ? h('span', {}, when(device.last_seen), ` (${ago(device.last_seen, now)})`) : 'never'],
           ['Last result', h('span', {}, resultBadge(last), last ? ` ${relName(last.release)}` : '')],
