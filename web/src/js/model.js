@@ -259,9 +259,9 @@ export function ago(iso, now = Date.now()) {
 export const SLOT_KEYS = ['slot', 'active_slot', 'boot_slot', 'current_slot'];
 export const COUNTER_KEYS = ['security_counter', 'rollback_counter', 'counter', 'security_version'];
 
-/** The first of keys present in the device's attributes, as [key, value], or null. */
+/** The first of keys present (and not empty) in the device's attributes, as [key, value], or null. */
 export function pickAttribute(device, keys) {
   const a = device?.attributes || {};
-  for (const k of keys) if (Object.hasOwn(a, k)) return [k, a[k]];
+  for (const k of keys) if (Object.hasOwn(a, k) && a[k] !== '') return [k, a[k]]; // '' = not known
   return null;
 }

@@ -53,6 +53,7 @@ test('last result: the newest closed action of a history', () => {
 test('slot and counter come from the first known attribute name', () => {
   assert.deepEqual(pickAttribute({ attributes: { boot_slot: 'B', slot: 'A' } }, SLOT_KEYS), ['slot', 'A']);
   assert.equal(pickAttribute({ attributes: {} }, SLOT_KEYS), null);
+  assert.equal(pickAttribute({ attributes: { slot: '' } }, SLOT_KEYS), null, 'otter-agentd sends "" when it does not know');
 });
 
 test('sizes and ages', () => {
