@@ -41,6 +41,11 @@ void otter_ddi_free(otter_ddi *ddi)
     free(ddi);
 }
 
+void otter_ddi_set_metrics(otter_ddi *ddi, struct otter_metrics *metrics)
+{
+    ddi->metrics = metrics;
+}
+
 int otter_ddi_match(const char *path)
 {
     if (path[0] != '/')
@@ -404,6 +409,7 @@ static int feedback(struct ddi_call *c, int cancel)
         ret = fail_err(c, &err);
         goto out;
     }
+    otter_metrics_feedback(c->ddi->metrics, f.execution, f.finished);
     /* 200, not 204: some clients (SWUpdate) take anything else as a failure. */
     ret = reply(c, 200, NULL);
 out:

@@ -7,10 +7,12 @@
 #include <stdint.h>
 
 #include "otter_ddi.h"
+#include "otter_metrics.h"
 
 struct otter_ddi {
     otter_store *store;
     const otter_server_config *cfg;
+    otter_metrics *metrics; /* borrowed, may be NULL */
 };
 
 #define DDI_SEG_MAX 8

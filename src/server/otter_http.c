@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "otter_server_config.h"
@@ -20,6 +21,7 @@ struct otter_http {
     unsigned port;
     int tls;
     const otter_http_upload *upload;
+    const otter_http_observer *observer;
 };
 
 /* Per-request state between the calls MHD makes while the body arrives. */
@@ -35,7 +37,20 @@ struct pending {
     int sink_failed;
     char *path;
     char client[INET6_ADDRSTRLEN + 8];
+    /* For the observer: what was answered, and when the headers came in. */
+    int route;
+    int status;
+    int head;
+    uint64_t body_bytes;
+    uint64_t start_ns;
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static const char too_large_body[] =
     "{\"error\":\"request body larger than the configured limit\",\"where\":\"body\"}";
@@ -80,11 +95,17 @@ static void response_clear(otter_http_response *r)
     r->fd_set = 0;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_response *r)
+/* Queues r (and frees what it owns); p, when given, keeps status and length for the observer. */
+static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_response *r,
+                                     struct pending *p)
 {
     const char *body = r->body ? r->body : "";
     size_t len = r->body ? (r->body_len ? r->body_len : strlen(r->body)) : 0;
     struct MHD_Response *resp;
+    if (p) {
+        p->status = r->status;
+        p->body_bytes = r->fd_set ? r->fd_len : r->static_body ? r->body_len : len;
+    }
     if (r->fd_set) {
         /* MHD owns the descriptor from here (closed when the response is destroyed). */
         resp = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_offset);
@@ -123,10 +144,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_respon
     return ret;
 }
 
-static enum MHD_Result send_413(struct MHD_Connection *c)
+static enum MHD_Result send_413(struct MHD_Connection *c, struct pending *p)
 {
     otter_http_response r = {.status = 413, .body = strdup(too_large_body)};
-    return send_response(c, &r);
+    return send_response(c, &r, p);
 }
 
 static void client_address(struct MHD_Connection *c, char *out, size_t cap)
@@ -155,11 +176,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!p)
             return MHD_NO;
         *con_cls = p;
+        p->start_ns = now_ns();
+        p->head = strcmp(method, "HEAD") == 0;
         client_address(c, p->client, sizeof p->client);
         /* Strip a query string if MHD left one in the url. */
         p->path = strndup(url, strcspn(url, "?"));
         if (!p->path)
             return MHD_NO;
+        if (h->observer)
+            p->route = h->observer->classify(h->observer->ctx, p->path);
         uint64_t limit = h->max_body;
         if (h->upload) {
             otter_http_request pre = {
@@ -179,14 +204,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (resp.status < 400 || resp.status > 599)
                     resp.status = 500;
                 p->answered = 1;
-                return send_response(c, &resp);
+                return send_response(c, &resp, p);
             }
         }
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > limit) {
             p->too_large = 1;
-            return send_413(c);
+            return send_413(c, p);
         }
         return MHD_YES;
     }
@@ -231,7 +256,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (p->answered)
         return MHD_YES;
     if (p->too_large)
-        return send_413(c);
+        return send_413(c, p);
 
     otter_http_request req = {.method = method,
                               .path = p->path,
@@ -245,7 +270,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     h->handler(h->ctx, &req, &resp);
     if (resp.status < 100 || resp.status > 599)
         resp.status = 500;
-    return send_response(c, &resp);
+    return send_response(c, &resp, p);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -254,6 +279,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct otter_http *h = cls;
     struct pending *p = *con_cls;
     if (p) {
+        if (h->observer && p->status)
+            h->observer->done(h->observer->ctx, p->route, p->status,
+                              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, p->head, p->body_bytes,
+                              now_ns() - p->start_ns);
         if (p->sink)
             h->upload->close(p->sink);
         free(p->buf);
@@ -261,6 +290,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(p);
         *con_cls = NULL;
     }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct otter_http *h = cls;
+    (void)c;
+    (void)socket_context;
+    h->observer->connection(h->observer->ctx, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 static int resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t *sslen,
@@ -313,6 +351,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     h->max_body = opts->max_body;
     h->tls = tls;
     h->upload = opts->upload;
+    h->observer = opts->observer;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -326,6 +365,8 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h};
+    if (h->observer)
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
     if (tls) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};
