@@ -117,6 +117,7 @@ pid_=$(api POST '/tenants/bench/releases?type=foreign&filename=payload.zst&versi
   --data-binary @payload.zst | jq -r .id)
 link() { # link DEVICE TOKEN RELEASE: the DDI download URL of a fresh deployment
   local aid
+  api POST "/tenants/bench/releases/$3/approve" -H 'Content-Type: application/json' -d '{}' >/dev/null
   aid=$(api POST /tenants/bench/deployments -H 'Content-Type: application/json' \
     -d "{\"release\":$3,\"devices\":[\"$1\"]}" | jq -r '.actions[0].id')
   curl -s -m 30 --cacert tls/ca.crt -H "Authorization: TargetToken $2" \

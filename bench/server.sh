@@ -156,6 +156,8 @@ printf 'ratio otter / nginx p99        : %.3f (lower is better)\n' "$(echo "$o_p
 curl -s -m 300 -o rel.json -X POST -H "$auth" --data-binary @www/artifact.bin \
   "$url/api/v1/tenants/bench/releases?type=foreign&filename=artifact.bin&version=1.0"
 rid=$(jq -r .id rel.json)
+curl -s -m 30 -o /dev/null -X POST -H "$auth" -H 'Content-Type: application/json' -d '{}' \
+  "$url/api/v1/tenants/bench/releases/$rid/approve"
 curl -s -m 30 -o dep.json -X POST -H "$auth" -H 'Content-Type: application/json' \
   -d "{\"release\":$rid,\"devices\":[\"$cid0\"]}" "$url/api/v1/tenants/bench/deployments"
 aid=$(jq -r '.actions[0].id' dep.json)

@@ -53,6 +53,7 @@ jreq POST /api/v1/tenants/acme/devices "$A" '{"controller_id":"d1","model":"gw-a
 T1=$(body .token)
 req POST /api/v1/tenants/acme/releases "$A" --data-binary @"$keys/update.zip" >/dev/null
 R1=$(body .id)
+approve acme "$R1" "$A" >/dev/null
 jreq POST /api/v1/tenants/acme/deployments "$A" "{\"release\":$R1,\"devices\":[\"d1\"]}" >/dev/null
 AID=$(body '.actions[0].id')
 D=/acme/controller/v1/d1
