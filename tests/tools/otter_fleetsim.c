@@ -443,6 +443,7 @@ int main(int argc, char **argv)
     s->epfd = -1;
     if ((ret = parse_args(argc, argv, &s->o, &err)) < 0) {
         fprintf(stderr, "otter_fleetsim: %s\n%s", err.msg, usage);
+        free(s);
         return 2;
     }
     if ((ret = setup(s, &err)) < 0 ||

@@ -9,10 +9,11 @@ need_packages jq curl sqlite3
 sim="$OTTER_BUILD_DIR/tests/tools/otter_fleetsim"
 trap 'if [ -n "${server_pid:-}" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi; rm -rf "${work:-/nonexistent}"' EXIT
 
-# ---- the command line ----
-"$sim" --help > "${OTTER_TEST_TMP:-/tmp}/fleetsim-help.$$"; rc=$?
-expect "--help exits 0" "$rc/$(grep -c -- '--interval' "${OTTER_TEST_TMP:-/tmp}/fleetsim-help.$$")" 0/1
-rm -f "${OTTER_TEST_TMP:-/tmp}/fleetsim-help.$$"
+# ---- the command line (before any server; expect() reports into $work) ----
+work="${OTTER_TEST_TMP:-/tmp}/fleetsim-cli.$$"
+mkdir -p "$work"
+rc=0; "$sim" --help > "$work/help" || rc=$?
+expect "--help exits 0" "$rc/$(grep -c -- '--interval' "$work/help")" 0/1
 rc=0; "$sim" --url http://127.0.0.1:1 --tenant t --tokens /dev/null --bogus 2>/dev/null || rc=$?
 expect "unknown option: usage error (2)" "$rc" 2
 rc=0; "$sim" --url http://192.0.2.1:80 --tenant t --tokens /dev/null 2>/dev/null || rc=$?
@@ -22,6 +23,7 @@ expect "interval out of bounds (2)" "$rc" 2
 rc=0; "$sim" --url http://127.0.0.1:1 --tenant t --tokens /dev/null --devices 1.5 2>/dev/null || rc=$?
 expect "fractional device count (2)" "$rc" 2
 
+rm -rf "$work"
 start_server fleetsim "[metrics]
 enabled = true"
 A=$(login admin "$ADMIN_PW")
