@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # A fleet against one otter-server on loopback, in one run:
 #   1. DEVICES (10000) simulated devices (tests/tools/otter_fleetsim: one
-#      process, keep-alive connection pool) poll the DDI base resource every
-#      INTERVAL seconds for SECONDS and send configData once each: polls/s,
-#      p50/p99 latency, errors, the server's CPU and RSS;
+#      process, keep-alive connection pool) first onboard (poll, then
+#      configData once each: timed), then poll the DDI base resource every
+#      INTERVAL seconds for SECONDS: polls/s, p50/p99 latency, errors, the
+#      server's CPU and RSS;
 #   2. one real device, otter-agent with file slots, installs a 1 GiB update
 #      over loopback HTTPS from otter-server (otter-fetch downloads it with the
 #      device's TargetToken), against `curl -s URL | zstd -dc | openssl dgst
@@ -104,7 +105,15 @@ atok=$(awk '$1 == "agent" { print $2 }' real-tokens)
 rtok=$(awk '$1 == "ref" { print $2 }' real-tokens)
 
 # ---- 1. the simulated fleet ----
-printf '\n== %d simulated devices, a poll every %s s each, %s s (otter_fleetsim, 64 connections)\n' \
+# Onboarding first: every device polls and sends its configData (a database
+# write each) as fast as the server takes them (polls every second), timed;
+# then the steady state, where polls are reads only (last_seen is written in
+# batches).
+"$sim" --url "$url" --tenant bench --tokens tokens --interval 1 --duration 600 --until-configured \
+  --server-pid "$server_pid" > onboard.out 2> sim.err || true
+printf '\n== onboarding: %d simulated devices poll (every 1 s) until each has sent configData once\n' "$devices"
+cat onboard.out
+printf '\n== steady state: %d simulated devices, a poll every %s s each, %s s (otter_fleetsim, 64 connections)\n' \
   "$devices" "$interval" "$secs"
 rc=0
 "$sim" --url "$url" --tenant bench --tokens tokens --interval "$interval" --duration "$secs" \

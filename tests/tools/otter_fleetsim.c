@@ -40,6 +40,7 @@ struct opts {
     long devices, connections, server_pid;
     double interval, duration, timeout;
     unsigned long seed;
+    int until_configured;
 };
 
 struct sim {
@@ -185,6 +186,8 @@ static int run(struct sim *s, otter_err *err)
     struct epoll_event ev[256];
     for (;;) {
         int64_t now = now_ns();
+        if (s->o.until_configured && s->st.configs >= (uint64_t)s->ndev && end > now)
+            end = now; /* onboarding done: every device has sent its configData */
         /* Hand due devices to free connections while the run lasts. */
         while (now < end && s->nidle && s->nheap && s->dev[s->heap[0]].due <= now) {
             int ci = s->idle[--s->nidle], d = heap_pop(s);
@@ -247,6 +250,7 @@ static const char usage[] =
     "  --timeout S        a request unanswered after S seconds is an error (default 10)\n"
     "  --server-pid PID   also report that process's CPU use and RSS\n"
     "  --seed N           seed for the spread of first polls (default 1)\n"
+    "  --until-configured stop once every device has sent configData (--duration: at most)\n"
     "  --help             this text\n"
     "Exit status: 0 every request answered 2xx/3xx, 1 some failed, 2 usage or setup error.\n";
 
@@ -284,6 +288,7 @@ static int parse_args(int argc, char **argv, struct opts *o, otter_err *err)
         {"connections", required_argument, NULL, 'c'},
         {"timeout", required_argument, NULL, 'T'},  {"server-pid", required_argument, NULL, 'p'},
         {"seed", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
+        {"until-configured", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     long seed = 1;
     int ret = 0, ch;
@@ -301,6 +306,7 @@ static int parse_args(int argc, char **argv, struct opts *o, otter_err *err)
         case 'T': ret = number("--timeout", optarg, 0.1, 600, &o->timeout, err); break;
         case 'p': ret = whole("--server-pid", optarg, 1, 4194304, &o->server_pid, err); break;
         case 's': ret = whole("--seed", optarg, 0, 2147483647, &seed, err); break;
+        case 'C': o->until_configured = 1; break;
         case 'h': fputs(usage, stdout); exit(0);
         default:
             ret = otter_err_set(err, OTTER_EUSAGE, "unknown option or missing value: %s",
