@@ -129,7 +129,7 @@ typedef struct otter_http_opts {
     uint64_t max_body;
     const char *cert_pem; /* TLS when both set: PEM text, not paths */
     const char *key_pem;
-    const otter_http_upload *upload; /* NULL: every body is collected in memory */
+    const otter_http_upload *upload;     /* NULL: every body is collected in memory */
     const otter_http_observer *observer; /* NULL: no accounting */
 } otter_http_opts;
 

@@ -19,8 +19,8 @@
 #include "otter_ddi.h"
 
 /* Upper bounds of the latency buckets, in nanoseconds (0.5 ms .. 5 s), then +Inf. */
-static const uint64_t bucket_ns[] = {500000,    1000000,   2500000,    5000000,   10000000,
-                                     25000000,  50000000,  100000000,  250000000, 500000000,
+static const uint64_t bucket_ns[] = {500000,     1000000,    2500000,   5000000,   10000000,
+                                     25000000,   50000000,   100000000, 250000000, 500000000,
                                      1000000000, 2500000000, 5000000000};
 static const char *const bucket_text[] = {"0.0005", "0.001", "0.0025", "0.005", "0.01",
                                           "0.025",  "0.05",  "0.1",    "0.25",  "0.5",
@@ -32,9 +32,9 @@ static const char *const route_names[OTTER_ROUTE_COUNT] = {
 
 /* DDI feedback values (docs/ddi.md); anything else lands in the last slot, "other". */
 static const char *const results[] = {"success", "failure", "none", "other"};
-static const char *const executions[] = {"closed",    "proceeding", "canceled", "scheduled",
-                                         "rejected",  "resumed",    "downloaded", "download",
-                                         "other"};
+static const char *const executions[] = {"closed",     "proceeding", "canceled",
+                                         "scheduled",  "rejected",   "resumed",
+                                         "downloaded", "download",   "other"};
 #define NRESULTS (sizeof results / sizeof results[0])
 #define NEXECUTIONS (sizeof executions / sizeof executions[0])
 
@@ -127,7 +127,8 @@ void otter_metrics_request(otter_metrics *m, int route, int status, int complete
     if (route == OTTER_ROUTE_DDI_POLL && (status == 200 || status == 304))
         add(&m->polls, 1);
     /* Bytes sent: only bodies that went out in full are known to have been sent. */
-    if (route == OTTER_ROUTE_DDI_DOWNLOAD && !head && completed && (status == 200 || status == 206)) {
+    if (route == OTTER_ROUTE_DDI_DOWNLOAD && !head && completed &&
+        (status == 200 || status == 206)) {
         add(&m->downloads, 1);
         add(&m->download_bytes, body_bytes);
     }

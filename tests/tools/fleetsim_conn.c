@@ -100,8 +100,8 @@ static int parse(fsim_conn *c, fsim_answer *a, otter_err *err)
     if (c->in_len > head + body)
         return otter_err_set(err, OTTER_EFORMAT, "more bytes than one answer");
     c->in[head + body] = '\0';
-    *a = (fsim_answer){.status = status, .body = c->in + head, .body_len = body,
-                       .close = close_after};
+    *a = (fsim_answer){
+        .status = status, .body = c->in + head, .body_len = body, .close = close_after};
     return 1;
 }
 

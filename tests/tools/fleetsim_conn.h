@@ -24,8 +24,8 @@ typedef struct fsim_conn {
     enum fsim_state state;
     uint32_t index; /* epoll data of its socket */
     int reused;     /* the request went out on a kept-alive socket */
-    int device;   /* the device whose request is in flight, -1 when none */
-    int kind;     /* what the simulator asked (its own numbering) */
+    int device;     /* the device whose request is in flight, -1 when none */
+    int kind;       /* what the simulator asked (its own numbering) */
     int64_t sent_ns;
     char out[FSIM_OUT_MAX];
     size_t out_len, out_off;
@@ -35,10 +35,10 @@ typedef struct fsim_conn {
 
 /* What a finished exchange gave. */
 typedef struct fsim_answer {
-    int status;         /* HTTP status */
-    const char *body;   /* borrowed from the connection, NUL-terminated, until the next request */
+    int status;       /* HTTP status */
+    const char *body; /* borrowed from the connection, NUL-terminated, until the next request */
     size_t body_len;
-    int close;          /* the server closes the connection after it */
+    int close; /* the server closes the connection after it */
 } fsim_answer;
 
 /*

@@ -12,8 +12,8 @@ static size_t index_of(uint64_t us)
     if (us < 2 * FSIM_SUB)
         return (size_t)us;
     int e = 63 - __builtin_clzll(us); /* us in [2^e, 2^(e+1)), e >= 7 */
-    size_t i = 2 * FSIM_SUB + (size_t)(e - 7) * FSIM_SUB +
-               (size_t)((us >> (e - 6)) & (FSIM_SUB - 1));
+    size_t i =
+        2 * FSIM_SUB + (size_t)(e - 7) * FSIM_SUB + (size_t)((us >> (e - 6)) & (FSIM_SUB - 1));
     return i < FSIM_BUCKETS ? i : FSIM_BUCKETS - 1;
 }
 
@@ -62,7 +62,8 @@ int fsim_proc_read(long pid, fsim_proc *out, otter_err *err)
     /* Fields after the command name, which may hold spaces: start after the last ')'. */
     char *p = strrchr(buf, ')');
     unsigned long long ut = 0, stime = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2)
         return otter_err_set(err, OTTER_EFORMAT, "%s: unexpected format", path);
     out->cpu_s = (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
     snprintf(path, sizeof path, "/proc/%ld/status", pid);

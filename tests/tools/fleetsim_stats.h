@@ -17,7 +17,7 @@
 typedef struct fsim_stats {
     uint64_t bucket[FSIM_BUCKETS]; /* latencies in microseconds */
     uint64_t count, max_us;
-    uint64_t polls, configs;                    /* answered 2xx/3xx */
+    uint64_t polls, configs; /* answered 2xx/3xx */
     uint64_t http_errors, io_errors, timeouts, late;
 } fsim_stats;
 
@@ -28,9 +28,9 @@ void fsim_stats_add(fsim_stats *st, uint64_t us);
 uint64_t fsim_stats_quantile(const fsim_stats *st, double q);
 
 typedef struct fsim_proc {
-    double cpu_s;   /* user + system seconds so far */
-    long rss_kib;   /* VmRSS */
-    long hwm_kib;   /* VmHWM: peak RSS */
+    double cpu_s; /* user + system seconds so far */
+    long rss_kib; /* VmRSS */
+    long hwm_kib; /* VmHWM: peak RSS */
 } fsim_proc;
 
 /* Reads /proc/PID/stat and /proc/PID/status. OTTER_EIO when the process is gone. */

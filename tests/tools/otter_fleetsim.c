@@ -135,8 +135,7 @@ static int start_request(struct sim *s, int ci, int d, otter_err *err)
         return otter_err_set(err, OTTER_EUSAGE, "request for device %s too long", v->cid);
     c->out_len = (size_t)n;
     c->sent_ns = now_ns();
-    return fsim_conn_start(c, s->epfd, (uint32_t)ci, (struct sockaddr *)&s->addr, s->addrlen,
-                           err);
+    return fsim_conn_start(c, s->epfd, (uint32_t)ci, (struct sockaddr *)&s->addr, s->addrlen, err);
 }
 
 /* The exchange on ci ended (ok: answered; a: the answer or NULL): account, reschedule. */
@@ -227,8 +226,7 @@ static int run(struct sim *s, otter_err *err)
                     continue;
             }
             if (r < 0)
-                fprintf(stderr, "otter_fleetsim: device %s: %s\n", s->dev[c->device].cid,
-                        err->msg);
+                fprintf(stderr, "otter_fleetsim: device %s: %s\n", s->dev[c->device].cid, err->msg);
             finish(s, ci, r > 0 ? &a : NULL, 0);
         }
     }
@@ -262,8 +260,8 @@ static int number(const char *opt, const char *arg, double min, double max, doub
     errno = 0;
     double v = strtod(arg, &end);
     if (!*arg || *end || errno || v != v || v < min || v > max)
-        return otter_err_set(err, OTTER_EUSAGE, "%s: '%s' is not a number in %g..%g", opt, arg,
-                             min, max);
+        return otter_err_set(err, OTTER_EUSAGE, "%s: '%s' is not a number in %g..%g", opt, arg, min,
+                             max);
     *out = v;
     return 0;
 }
@@ -281,33 +279,61 @@ static int whole(const char *opt, const char *arg, long min, long max, long *out
 
 static int parse_args(int argc, char **argv, struct opts *o, otter_err *err)
 {
-    static const struct option longs[] = {
-        {"url", required_argument, NULL, 'u'},      {"tenant", required_argument, NULL, 't'},
-        {"tokens", required_argument, NULL, 'k'},   {"devices", required_argument, NULL, 'n'},
-        {"interval", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
-        {"connections", required_argument, NULL, 'c'},
-        {"timeout", required_argument, NULL, 'T'},  {"server-pid", required_argument, NULL, 'p'},
-        {"seed", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
-        {"until-configured", no_argument, NULL, 'C'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"url", required_argument, NULL, 'u'},
+                                          {"tenant", required_argument, NULL, 't'},
+                                          {"tokens", required_argument, NULL, 'k'},
+                                          {"devices", required_argument, NULL, 'n'},
+                                          {"interval", required_argument, NULL, 'i'},
+                                          {"duration", required_argument, NULL, 'd'},
+                                          {"connections", required_argument, NULL, 'c'},
+                                          {"timeout", required_argument, NULL, 'T'},
+                                          {"server-pid", required_argument, NULL, 'p'},
+                                          {"seed", required_argument, NULL, 's'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"until-configured", no_argument, NULL, 'C'},
+                                          {NULL, 0, NULL, 0}};
     long seed = 1;
     int ret = 0, ch;
     *o = (struct opts){.interval = 10, .duration = 10, .timeout = 10, .connections = 64};
     opterr = 0;
     while (ret == 0 && (ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (ch) {
-        case 'u': o->url = optarg; break;
-        case 't': o->tenant = optarg; break;
-        case 'k': o->tokens = optarg; break;
-        case 'n': ret = whole("--devices", optarg, 1, 1000000, &o->devices, err); break;
-        case 'i': ret = number("--interval", optarg, 0.001, 86400, &o->interval, err); break;
-        case 'd': ret = number("--duration", optarg, 0.1, 3600, &o->duration, err); break;
-        case 'c': ret = whole("--connections", optarg, 1, 4096, &o->connections, err); break;
-        case 'T': ret = number("--timeout", optarg, 0.1, 600, &o->timeout, err); break;
-        case 'p': ret = whole("--server-pid", optarg, 1, 4194304, &o->server_pid, err); break;
-        case 's': ret = whole("--seed", optarg, 0, 2147483647, &seed, err); break;
-        case 'C': o->until_configured = 1; break;
-        case 'h': fputs(usage, stdout); exit(0);
+        case 'u':
+            o->url = optarg;
+            break;
+        case 't':
+            o->tenant = optarg;
+            break;
+        case 'k':
+            o->tokens = optarg;
+            break;
+        case 'n':
+            ret = whole("--devices", optarg, 1, 1000000, &o->devices, err);
+            break;
+        case 'i':
+            ret = number("--interval", optarg, 0.001, 86400, &o->interval, err);
+            break;
+        case 'd':
+            ret = number("--duration", optarg, 0.1, 3600, &o->duration, err);
+            break;
+        case 'c':
+            ret = whole("--connections", optarg, 1, 4096, &o->connections, err);
+            break;
+        case 'T':
+            ret = number("--timeout", optarg, 0.1, 600, &o->timeout, err);
+            break;
+        case 'p':
+            ret = whole("--server-pid", optarg, 1, 4194304, &o->server_pid, err);
+            break;
+        case 's':
+            ret = whole("--seed", optarg, 0, 2147483647, &seed, err);
+            break;
+        case 'C':
+            o->until_configured = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
         default:
             ret = otter_err_set(err, OTTER_EUSAGE, "unknown option or missing value: %s",
                                 argv[optind - 1]);
@@ -424,8 +450,8 @@ static void report(const struct sim *s, double secs, const fsim_proc *p0, const 
     printf("devices: %ld  connections: %ld  interval: %.3f s  duration: %.2f s\n", s->ndev,
            s->o.connections, s->o.interval, secs);
     printf("polls: %llu  polls/s: %.1f  configData: %llu  late: %llu\n",
-           (unsigned long long)st->polls, (double)st->polls / secs,
-           (unsigned long long)st->configs, (unsigned long long)st->late);
+           (unsigned long long)st->polls, (double)st->polls / secs, (unsigned long long)st->configs,
+           (unsigned long long)st->late);
     printf("latency_ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
            fsim_stats_quantile(st, 0.5) / 1000.0, fsim_stats_quantile(st, 0.9) / 1000.0,
            fsim_stats_quantile(st, 0.99) / 1000.0, st->max_us / 1000.0);

@@ -91,8 +91,7 @@ static void test_samples(void **state)
     has_line(t, "otter_http_request_duration_seconds_sum{route=\"ddi_poll\"} 0.002900000");
     has_line(t, "otter_http_request_duration_seconds_count{route=\"ddi_poll\"} 4");
     has_line(t, "otter_http_request_duration_seconds_bucket{route=\"ddi_download\",le=\"5\"} 3");
-    has_line(t,
-             "otter_http_request_duration_seconds_bucket{route=\"ddi_download\",le=\"+Inf\"} 4");
+    has_line(t, "otter_http_request_duration_seconds_bucket{route=\"ddi_download\",le=\"+Inf\"} 4");
     has_line(t, "otter_http_request_duration_seconds_sum{route=\"ddi_download\"} 7.000003000");
     has_line(t, "otter_http_requests_total{route=\"ddi_poll\",code=\"2xx\"} 2");
     has_line(t, "otter_http_requests_total{route=\"ddi_poll\",code=\"3xx\"} 1");
