@@ -131,9 +131,13 @@ run_wrk() { # run_wrk URL OUT
     -- "$work/tokens" bench > "$2"
   if grep -q 'Non-2xx' "$2"; then echo "errors against $1:"; cat "$2"; exit 1; fi
 }
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$server_pid/stat"; }
 polls0=$(metric otter_ddi_polls_total)
+t0=$(cpu_ticks)
 run_wrk "$url" wrk-otter.txt
+t1=$(cpu_ticks)
 polls1=$(metric otter_ddi_polls_total)
+rss_kib=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$server_pid/status")
 run_wrk "$nurl" wrk-nginx.txt
 o_rps=$(awk '/^Requests\/sec/ { print $2 }' wrk-otter.txt)
 n_rps=$(awk '/^Requests\/sec/ { print $2 }' wrk-nginx.txt)
@@ -147,7 +151,8 @@ srv_n=$((polls1 - polls0))
 printf '\n== DDI base poll, %d connections, %d s, %d devices each with its TargetToken (%d-byte answer)\n' \
   "$conns" "$secs" "$devices" "$poll_bytes"
 printf 'otter-server : %9.0f polls/s  p50 %7.3f ms  p99 %7.3f ms\n' "$o_rps" "$o_p50" "$o_p99"
-printf "               (%d polls by wrk, %d counted by the server's /metrics)\n" "$o_n" "$srv_n"
+printf "               (%d polls by wrk, %d counted by the server's /metrics; server CPU %.0f %% of a core, peak RSS %.1f MiB)\n" \
+  "$o_n" "$srv_n" "$(echo "($t1 - $t0) * 100 / $(getconf CLK_TCK) / $secs" | bc -l)" "$(echo "$rss_kib / 1024" | bc -l)"
 printf 'nginx static : %9.0f req/s    p50 %7.3f ms  p99 %7.3f ms\n' "$n_rps" "$n_p50" "$n_p99"
 printf 'ratio otter / nginx throughput : %.3f (target >= 1.0)\n' "$(echo "$o_rps / $n_rps" | bc -l)"
 printf 'ratio otter / nginx p99        : %.3f (lower is better)\n' "$(echo "$o_p99 / $n_p99" | bc -l)"
