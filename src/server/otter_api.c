@@ -103,6 +103,8 @@ static const struct route routes[] = {
     {"POST", T_ "/deployments", A_TENANT, OPERATOR, OTTER_REQ_DEPLOY, api_deployments_create},
     {"GET", T_ "/actions/{action}", A_TENANT, ANY, OTTER_REQ_NONE, api_actions_get},
     {"POST", T_ "/actions/{action}/cancel", A_TENANT, OPERATOR, OTTER_REQ_NONE, api_actions_cancel},
+    {"PUT", T_ "/actions/{action}/maintenance-window", A_TENANT, OPERATOR, OTTER_REQ_MAINTENANCE,
+     api_actions_maintenance},
     {"GET", T_ "/approvals", A_TENANT, ANY, OTTER_REQ_NONE, api_approvals_list},
     {"POST", T_ "/releases/{release}/approve", A_TENANT, APPROVER, OTTER_REQ_DECISION,
      api_release_approve},

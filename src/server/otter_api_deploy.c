@@ -224,3 +224,34 @@ int api_actions_cancel(struct call *c)
     a.updated_at = c->now;
     return api_reply(c, 200, api_action_doc(c, &a, 0));
 }
+
+/*
+ * Opens or closes an open action's maintenance window: a device told
+ * "unavailable" downloads and waits; "available" lets it install at its
+ * next poll (DDI deploymentBase carries the window).
+ */
+int api_actions_maintenance(struct call *c)
+{
+    static const char *const windows[] = {"available", "unavailable", NULL};
+    otter_err err;
+    otter_action a;
+    int status = load_action(c, &a);
+    if (status)
+        return status;
+    const char *w = otter_reqjson_str(&c->body, "maintenance_window");
+    if (!word_in(w, windows))
+        return api_fail(c, 400, "body.maintenance_window", "available or unavailable");
+    if (strcmp(a.status, "scheduled") != 0 && strcmp(a.status, "running") != 0)
+        return api_fail(c, 409, "path", "action %lld is %s: its window no longer matters",
+                        (long long)a.id, a.status);
+    char object[32], detail[64];
+    snprintf(object, sizeof object, "%lld", (long long)a.id);
+    snprintf(detail, sizeof detail, "{\"maintenance_window\":\"%s\"}", w);
+    if (api_begin(c, &err) < 0 ||
+        otter_store_action_set_maintenance(c->api->store, a.id, w, c->now, &err) < 0 ||
+        api_audit(c, "action.maintenance", object, detail, &err) < 0)
+        return api_fail_err(c, "path", &err);
+    snprintf(a.maintenance, sizeof a.maintenance, "%s", w);
+    a.updated_at = c->now;
+    return api_reply(c, 200, api_action_doc(c, &a, 0));
+}

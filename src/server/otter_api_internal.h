@@ -130,6 +130,7 @@ int api_rollouts_advance(struct call *c);
 int api_rollouts_cancel(struct call *c);
 int api_actions_get(struct call *c);
 int api_actions_cancel(struct call *c);
+int api_actions_maintenance(struct call *c);
 
 /* Event-stream tickets live this long (seconds). */
 #define API_TICKET_TTL 600

@@ -61,6 +61,7 @@ static const struct spec specs[OTTER_REQ_KIND_COUNT] = {
                            {"update", F_WORD, 0},
                            {"maintenance_window", F_WORD, 0}}},
     [OTTER_REQ_DECISION] = {"decision", {{"comment", F_COMMENT, 0}}},
+    [OTTER_REQ_MAINTENANCE] = {"maintenance window", {{"maintenance_window", F_WORD, 1}}},
     [OTTER_REQ_CSV] = {"csv", {{0}}},
     [OTTER_REQ_UPLOAD] = {"upload", {{0}}},
     [OTTER_REQ_ROLLOUT] = {"rollout", {{0}}},

@@ -30,6 +30,7 @@ typedef enum otter_req_kind {
        [maintenance_window] */
     OTTER_REQ_DEPLOY,
     OTTER_REQ_DECISION, /* [comment] (approve, reject, revoke) */
+    OTTER_REQ_MAINTENANCE, /* maintenance_window */
     /* Not flat: the API checks the media type and reads these bodies itself. */
     OTTER_REQ_CSV,     /* text/csv in memory (bulk device provisioning) */
     OTTER_REQ_UPLOAD,  /* streamed to disk (release upload), never in memory */

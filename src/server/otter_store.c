@@ -383,6 +383,12 @@ int otter_store_action_set_status(otter_store *s, int64_t id, const char *status
     return s->ops->action_set_status(s, id, status, result, now, err);
 }
 
+int otter_store_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
+                                       otter_err *err)
+{
+    return s->ops->action_set_maintenance(s, id, window, now, err);
+}
+
 int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err)
 {
     return s->ops->feedback_add(s, f, err);

@@ -358,6 +358,9 @@ int otter_store_action_list_device(otter_store *s, int64_t device_id, otter_stor
 /* Sets status and result; finished + success also records the device's installed release. */
 int otter_store_action_set_status(otter_store *s, int64_t id, const char *status,
                                   const char *result, int64_t now, otter_err *err);
+/* Sets the action's maintenance window ("available", "unavailable" or "" for none). */
+int otter_store_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
+                                       otter_err *err);
 /* Appends feedback and remembers its execution/finished on the action. */
 int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
 int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,

@@ -219,6 +219,19 @@ int otter_sqlite_action_set_status(otter_store *s, int64_t id, const char *statu
     return ret;
 }
 
+int otter_sqlite_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
+                                        otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    int ret = otter_sqlite_run(d, "updating action", NULL, err,
+                               "UPDATE actions SET maintenance_window = nullif(?, ''),"
+                               " updated_at = ? WHERE id = ?",
+                               "tii", window, now, id);
+    otter_sqlite_unlock(d);
+    return ret;
+}
+
 int otter_sqlite_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err)
 {
     struct otter_sqlite *d = OTTER_SQLITE(s);

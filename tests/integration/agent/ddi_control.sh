@@ -72,7 +72,7 @@ expect "still nothing switched" "$(device_print "$d")" "$before"
 rc=0; out=$("$agent" -c "$d/agent.conf" install --from-server 2>&1) || rc=$?
 [ "$rc" = 1 ] && [[ $out == *"maintenance window is closed"* ]] && ok "a person cannot install while the window is closed" \
   || bad "install --from-server while closed: rc=$rc $out"
-sqlite3 "$work/otter.db" "UPDATE actions SET maintenance_window = 'available' WHERE id = $act"
+expect "operator opens the window (management API)" "$(jreq PUT "/api/v1/tenants/acme/actions/$act/maintenance-window" "$A" '{"maintenance_window":"available"}')" 200
 expect "install cycle once the window opens" "$(cycle "$d")" 0
 grep -q "installing the spooled package" "$work/cycle.log" && ok "installed from the spool (no second download)" \
   || bad "spool install: $(cat "$work/cycle.log")"
