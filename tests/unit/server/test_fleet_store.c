@@ -1,19 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Store contract of the fleet: devices, groups, gateway tokens, releases,
- * actions and feedback, against a real SQLite file.
+ * actions and feedback, on SQLite and on PostgreSQL (see store_test.h).
  */
 #include "otter_test.h"
 #include "otter_store.h"
+#include "store_test.h"
 
 static otter_store *open_fresh(const char *name, int64_t *tenant)
 {
-    char url[PATH_MAX + 16];
-    snprintf(url, sizeof url, "sqlite:%s/otter.db", otter_test_dir(name));
     otter_err err;
-    otter_store *s = NULL;
-    assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
-    assert_otter_ok(otter_store_migrate(s, &err), err);
+    otter_store *s = otter_test_store_fresh(name);
     assert_otter_ok(otter_store_tenant_create(s, "acme", 1, tenant, &err), err);
     return s;
 }
@@ -207,9 +204,10 @@ static void test_releases_and_actions(void **state)
 
 int main(void)
 {
+    otter_test_store_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_releases_and_actions),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
 }
