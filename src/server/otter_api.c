@@ -38,6 +38,7 @@ struct route {
 #define ADMIN OTTER_ROLE_ADMIN
 #define OPERATOR OTTER_ROLE_OPERATOR
 #define PUBLISHER OTTER_ROLE_PUBLISHER
+#define APPROVER OTTER_ROLE_APPROVER
 #define T_ "/api/v1/tenants/{tenant}"
 
 /*
@@ -51,6 +52,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/me", A_USER, 0, OTTER_REQ_NONE, api_me},
     {"PUT", "/api/v1/me/password", A_USER, 0, OTTER_REQ_PASSWORD_CHANGE, api_me_password},
     {"GET", "/api/v1/tokens", A_USER, 0, OTTER_REQ_NONE, api_tokens_list},
+    {"POST", "/api/v1/tickets", A_USER, 0, OTTER_REQ_NONE, api_tickets_create},
     {"POST", "/api/v1/tokens", A_USER, 0, OTTER_REQ_TOKEN_CREATE, api_tokens_create},
     {"DELETE", "/api/v1/tokens/{id}", A_USER, 0, OTTER_REQ_NONE, api_tokens_delete},
     {"GET", "/api/v1/tenants", A_USER, 0, OTTER_REQ_NONE, api_tenants_list},
@@ -101,6 +103,29 @@ static const struct route routes[] = {
     {"POST", T_ "/deployments", A_TENANT, OPERATOR, OTTER_REQ_DEPLOY, api_deployments_create},
     {"GET", T_ "/actions/{action}", A_TENANT, ANY, OTTER_REQ_NONE, api_actions_get},
     {"POST", T_ "/actions/{action}/cancel", A_TENANT, OPERATOR, OTTER_REQ_NONE, api_actions_cancel},
+    {"GET", T_ "/approvals", A_TENANT, ANY, OTTER_REQ_NONE, api_approvals_list},
+    {"POST", T_ "/releases/{release}/approve", A_TENANT, APPROVER, OTTER_REQ_DECISION,
+     api_release_approve},
+    {"POST", T_ "/releases/{release}/reject", A_TENANT, APPROVER, OTTER_REQ_DECISION,
+     api_release_reject},
+    {"POST", T_ "/releases/{release}/revoke", A_TENANT, APPROVER, OTTER_REQ_DECISION,
+     api_release_revoke},
+    {"GET", T_ "/rollouts", A_TENANT, ANY, OTTER_REQ_NONE, api_rollouts_list},
+    {"POST", T_ "/rollouts", A_TENANT, OPERATOR, OTTER_REQ_ROLLOUT, api_rollouts_create},
+    {"POST", T_ "/rollouts/preview", A_TENANT, OPERATOR, OTTER_REQ_ROLLOUT, api_rollouts_preview},
+    {"GET", T_ "/rollouts/{rollout}", A_TENANT, ANY, OTTER_REQ_NONE, api_rollouts_get},
+    {"GET", T_ "/rollouts/{rollout}/stats", A_TENANT, ANY, OTTER_REQ_NONE, api_rollouts_stats},
+    {"GET", T_ "/rollouts/{rollout}/events", A_TENANT, ANY, OTTER_REQ_NONE, api_rollouts_events},
+    {"POST", T_ "/rollouts/{rollout}/start", A_TENANT, OPERATOR, OTTER_REQ_NONE,
+     api_rollouts_start},
+    {"POST", T_ "/rollouts/{rollout}/pause", A_TENANT, OPERATOR, OTTER_REQ_NONE,
+     api_rollouts_pause},
+    {"POST", T_ "/rollouts/{rollout}/resume", A_TENANT, OPERATOR, OTTER_REQ_NONE,
+     api_rollouts_resume},
+    {"POST", T_ "/rollouts/{rollout}/advance", A_TENANT, OPERATOR, OTTER_REQ_NONE,
+     api_rollouts_advance},
+    {"POST", T_ "/rollouts/{rollout}/cancel", A_TENANT, OPERATOR, OTTER_REQ_NONE,
+     api_rollouts_cancel},
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -280,33 +305,47 @@ static int token_shape_ok(const char *t)
     if (n != 4 + 64 || t[3] != '_')
         return 0;
     if (strncmp(t, OTTER_AUTH_TOKEN_PREFIX_SESSION, 3) != 0 &&
-        strncmp(t, OTTER_AUTH_TOKEN_PREFIX_API, 3) != 0)
+        strncmp(t, OTTER_AUTH_TOKEN_PREFIX_API, 3) != 0 &&
+        strncmp(t, OTTER_AUTH_TOKEN_PREFIX_TICKET, 3) != 0)
         return 0;
     return strspn(t + 4, "0123456789abcdef") == 64;
 }
 
-static int authenticate(struct call *c)
+static int authenticate(struct call *c, const struct route *r)
 {
     otter_err err;
     int found = 0;
     const char *h = otter_http_header(c->req, "Authorization");
+    /* Event streams also take ?ticket= (see api_tickets_create). */
+    const char *ticket =
+        r && r->fn == api_rollouts_events ? otter_http_query(c->req, "ticket") : NULL;
+    const char *where = h || !ticket ? "header Authorization" : "query ticket";
+    const char *tok = NULL;
     c->resp->www_authenticate = "Bearer realm=\"otter\"";
-    if (!h)
-        return api_fail(c, 401, "header Authorization", "authentication required");
-    if (strncasecmp(h, "Bearer ", 7) != 0)
-        return api_fail(c, 401, "header Authorization", "expected 'Authorization: Bearer TOKEN'");
-    const char *tok = h + 7;
-    while (*tok == ' ')
-        tok++;
+    if (!h && !ticket)
+        return api_fail(c, 401, where, "authentication required");
+    if (h) {
+        if (strncasecmp(h, "Bearer ", 7) != 0)
+            return api_fail(c, 401, where, "expected 'Authorization: Bearer TOKEN'");
+        tok = h + 7;
+        while (*tok == ' ')
+            tok++;
+    } else {
+        tok = ticket;
+    }
     /* Same answer for every bad token: nothing to learn by probing. */
     if (!token_shape_ok(tok))
-        return api_fail(c, 401, "header Authorization", "invalid or expired token");
+        return api_fail(c, 401, where, "invalid or expired token");
+    /* Tickets only as ?ticket=, and ?ticket= only takes tickets. */
+    if ((strncmp(tok, OTTER_AUTH_TOKEN_PREFIX_TICKET, 3) == 0) != (tok == ticket))
+        return api_fail(c, 401, where, "invalid or expired token");
     char sha[OTTER_AUTH_SHA256_HEX];
     otter_auth_token_hash(tok, sha);
     if (otter_store_token_find(c->api->store, sha, &c->token, &found, &err) < 0)
         return api_fail_err(c, "header Authorization", &err);
-    if (!found || c->token.revoked_at || c->token.expires_at <= c->now)
-        return api_fail(c, 401, "header Authorization", "invalid or expired token");
+    if (!found || c->token.revoked_at || c->token.expires_at <= c->now ||
+        (c->token.kind == OTTER_TOKEN_TICKET) != (tok == ticket))
+        return api_fail(c, 401, where, "invalid or expired token");
     if (otter_store_user_get_by_id(c->api->store, c->token.user_id, &c->user, &found, &err) < 0)
         return api_fail_err(c, "header Authorization", &err);
     if (!found)
@@ -345,6 +384,16 @@ static int parse_body(struct call *c, const struct route *r)
     otter_err err;
     if (r->body == OTTER_REQ_UPLOAD)
         return 0; /* streamed to disk by otter_api_upload_open(); the handler checks it */
+    if (r->body == OTTER_REQ_ROLLOUT) {
+        /* Nested: the handler parses it (otter_rollout_request_parse). */
+        const char *ct = otter_http_header(c->req, "Content-Type");
+        if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+            (ct[16] && ct[16] != ';' && ct[16] != ' '))
+            return api_fail(c, 415, "header Content-Type",
+                            "request bodies must be application/json");
+        c->body.kind = OTTER_REQ_ROLLOUT;
+        return 0;
+    }
     if (r->body == OTTER_REQ_CSV) {
         const char *ct = otter_http_header(c->req, "Content-Type");
         if (!ct || strncasecmp(ct, "text/csv", 8) != 0 || (ct[8] && ct[8] != ';' && ct[8] != ' '))
@@ -401,7 +450,7 @@ static int route_and_run(struct call *c)
         return api_fail(c, 404, "path", "no such API endpoint");
 
     int status;
-    if (r->access != A_PUBLIC && (status = authenticate(c)) != 0)
+    if (r->access != A_PUBLIC && (status = authenticate(c, r)) != 0)
         return status;
     if (r->access == A_GLOBAL && !c->user.is_admin)
         return api_fail(c, 403, "path", "only a global admin may do this");
@@ -429,7 +478,7 @@ int otter_api_upload_open(void *ctx, const otter_http_request *req, void **sink,
      * the handler's 401/403 at once and its body is never read.
      */
     how = -1;
-    if (authenticate(&c) != 0 || resolve_tenant(&c, r, tenant) != 0)
+    if (authenticate(&c, r) != 0 || resolve_tenant(&c, r, tenant) != 0)
         goto out;
     otter_artifact_sink *s = NULL;
     if (otter_artifact_sink_new(c.api->cfg->artifacts_dir, &s, &err) < 0) {

@@ -107,6 +107,8 @@ int api_deployments_create(struct call *c)
         json_object_set_new(c->out, "where", json_string("body.release"));
         return status;
     }
+    if ((status = api_require_approved(c, &r, "body.release")) != 0)
+        return status;
     struct deploy dp = {.c = c, .created = json_array(), .skipped = json_array()};
     dp.proto.tenant_id = c->tenant.id;
     dp.proto.release_id = r.id;

@@ -112,8 +112,34 @@ int api_releases_get(struct call *c);
 int api_releases_delete(struct call *c);
 int api_releases_download(struct call *c);
 int api_deployments_create(struct call *c);
+int api_tickets_create(struct call *c);
+int api_approvals_list(struct call *c);
+int api_release_approve(struct call *c);
+int api_release_reject(struct call *c);
+int api_release_revoke(struct call *c);
+int api_rollouts_list(struct call *c);
+int api_rollouts_create(struct call *c);
+int api_rollouts_preview(struct call *c);
+int api_rollouts_get(struct call *c);
+int api_rollouts_stats(struct call *c);
+int api_rollouts_events(struct call *c);
+int api_rollouts_start(struct call *c);
+int api_rollouts_pause(struct call *c);
+int api_rollouts_resume(struct call *c);
+int api_rollouts_advance(struct call *c);
+int api_rollouts_cancel(struct call *c);
 int api_actions_get(struct call *c);
 int api_actions_cancel(struct call *c);
+
+/* Event-stream tickets live this long (seconds). */
+#define API_TICKET_TTL 600
+
+/* The approval of a release ("pending" when never decided). */
+int api_approval_get(struct call *c, int64_t release_id, otter_approval *a, otter_err *err);
+/* {state, by, at, comment} as a new document. */
+json_t *api_approval_doc(const otter_approval *a);
+/* Answers 409 (and returns it) unless release r is approved in the caller's tenant. */
+int api_require_approved(struct call *c, const otter_release *r, const char *where);
 
 /* Parses a positive integer id from a path parameter; 0 when it is not one. */
 int64_t api_id_param(const char *s);

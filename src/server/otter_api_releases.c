@@ -202,6 +202,10 @@ int api_releases_upload(struct call *c)
     }
     r.created_at = c->now;
     status = api_reply(c, 201, release_doc(&r));
+    if (c->out) {
+        otter_approval pending = {.state = "pending"};
+        json_object_set_new(c->out, "approval", api_approval_doc(&pending));
+    }
 out:
     json_decref(meta);
     free(meta_text);
@@ -209,17 +213,34 @@ out:
     return status;
 }
 
+struct release_walk {
+    struct call *c;
+    json_t *arr;
+    otter_err *err;
+};
+
+/* A release document with its approval in the caller's tenant. */
 static int add_release(void *ctx, const otter_release *r)
 {
-    return json_array_append_new(ctx, release_doc(r)) == 0 ? 0 : OTTER_ENOMEM;
+    struct release_walk *w = ctx;
+    otter_approval a;
+    json_t *doc = release_doc(r);
+    int ret = doc ? api_approval_get(w->c, r->id, &a, w->err) : OTTER_ENOMEM;
+    if (ret == 0)
+        ret = json_object_set_new(doc, "approval", api_approval_doc(&a)) == 0 ? 0 : OTTER_ENOMEM;
+    if (ret == 0)
+        return json_array_append_new(w->arr, doc) == 0 ? 0 : OTTER_ENOMEM;
+    json_decref(doc);
+    return ret;
 }
 
 int api_releases_list(struct call *c)
 {
     otter_err err;
     json_t *arr = json_array();
+    struct release_walk w = {c, arr, &err};
     if (!arr ||
-        otter_store_release_list(c->api->store, c->tenant.id, 0, add_release, arr, &err) < 0) {
+        otter_store_release_list(c->api->store, c->tenant.id, 0, add_release, &w, &err) < 0) {
         json_decref(arr);
         return api_fail_err(c, "releases", &err);
     }
@@ -252,8 +273,9 @@ int api_releases_get(struct call *c)
 {
     otter_err err;
     json_t *arr = json_array();
+    struct release_walk w = {c, arr, &err};
     int64_t id = api_id_param(c->param[0]);
-    if (!arr || (id && otter_store_release_list(c->api->store, c->tenant.id, id, add_release, arr,
+    if (!arr || (id && otter_store_release_list(c->api->store, c->tenant.id, id, add_release, &w,
                                                 &err) < 0)) {
         json_decref(arr);
         return api_fail_err(c, "path", &err);

@@ -44,8 +44,9 @@ static int issue_token(struct call *c, otter_token_kind kind, const char *name, 
                        char *token, int64_t *id, otter_token *t, otter_err *err)
 {
     char sha[OTTER_AUTH_SHA256_HEX];
-    const char *prefix =
-        kind == OTTER_TOKEN_API ? OTTER_AUTH_TOKEN_PREFIX_API : OTTER_AUTH_TOKEN_PREFIX_SESSION;
+    const char *prefix = kind == OTTER_TOKEN_API      ? OTTER_AUTH_TOKEN_PREFIX_API
+                         : kind == OTTER_TOKEN_TICKET ? OTTER_AUTH_TOKEN_PREFIX_TICKET
+                                                      : OTTER_AUTH_TOKEN_PREFIX_SESSION;
     int ret = otter_auth_token_new(prefix, token, OTTER_AUTH_TOKEN_MAX, sha, err);
     if (ret < 0)
         return ret;
@@ -230,4 +231,26 @@ int api_tokens_delete(struct call *c)
     if (api_audit(c, "token.revoke", p, NULL, &err) < 0)
         return api_fail_err(c, "path", &err);
     return api_reply(c, 204, NULL);
+}
+
+/*
+ * A ticket lets a browser's EventSource (which cannot send an
+ * Authorization header) open event streams as the caller: short-lived,
+ * accepted only as ?ticket= and only by the stream routes, so a ticket
+ * that leaks into a log grants a few minutes of read-only events.
+ */
+int api_tickets_create(struct call *c)
+{
+    otter_err err;
+    char token[OTTER_AUTH_TOKEN_MAX];
+    otter_token t;
+    int64_t id;
+    if (c->token.kind == OTTER_TOKEN_TICKET)
+        return api_fail(c, 403, "header Authorization", "a ticket cannot make tickets");
+    if (api_begin(c, &err) < 0 ||
+        issue_token(c, OTTER_TOKEN_TICKET, "", API_TICKET_TTL, token, &id, &t, &err) < 0)
+        return api_fail_err(c, "body", &err);
+    return api_reply(c, 201,
+                     json_pack("{s:s, s:I, s:o}", "ticket", token, "expires_in",
+                               (json_int_t)API_TICKET_TTL, "expires_at", api_time(t.expires_at)));
 }

@@ -18,6 +18,7 @@
 /* A token is "<prefix>_" + 64 hex digits; prefixes tell sessions from API tokens. */
 #define OTTER_AUTH_TOKEN_PREFIX_SESSION "ots"
 #define OTTER_AUTH_TOKEN_PREFIX_API "ota"
+#define OTTER_AUTH_TOKEN_PREFIX_TICKET "otk" /* event-stream tickets (?ticket=) */
 #define OTTER_AUTH_TOKEN_MAX 80  /* bytes including NUL */
 #define OTTER_AUTH_SHA256_HEX 65 /* 64 hex digits + NUL */
 

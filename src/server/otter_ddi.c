@@ -21,6 +21,7 @@
 #include "otter_ddi_json.h"
 #include "otter_digest.h"
 #include "otter_reqjson.h"
+#include "otter_rollout.h"
 
 #define PATH_MAX_BYTES 512
 #define LAST_SEEN_SLACK 30 /* seconds */
@@ -352,6 +353,35 @@ static void cancel_transition(const otter_ddi_feedback *f, const char **status, 
     }
 }
 
+/*
+ * After a rollout's action moved: let the rollout's automatic rules run
+ * (advance, pause, finish) in a transaction of their own. The feedback is
+ * already stored and acknowledged either way; a failure here is logged and
+ * judged again at the next feedback.
+ */
+static void rollout_feedback(struct ddi_call *c, int64_t rollout_id)
+{
+    otter_err err;
+    int found = 0, changed = 0;
+    otter_rollout *r = malloc(sizeof *r);
+    otter_rollout_touch();
+    if (!r)
+        return;
+    if (otter_store_begin(c->ddi->store, &err) < 0)
+        goto fail;
+    if (otter_rollout_load(c->ddi->store, 0, rollout_id, r, &found, &err) < 0 ||
+        (found && otter_rollout_evaluate(c->ddi->store, r, c->now, &changed, &err) < 0) ||
+        otter_store_commit(c->ddi->store, &err) < 0) {
+        otter_store_rollback(c->ddi->store);
+        goto fail;
+    }
+    free(r);
+    return;
+fail:
+    fprintf(stderr, "otter-server: rollout %lld: %s\n", (long long)rollout_id, err.msg);
+    free(r);
+}
+
 static int feedback(struct ddi_call *c, int cancel)
 {
     otter_err err;
@@ -404,6 +434,8 @@ static int feedback(struct ddi_call *c, int cancel)
         ret = fail_err(c, &err);
         goto out;
     }
+    if (a.rollout_id && (strcmp(status, a.status) != 0 || strcmp(result, a.result) != 0))
+        rollout_feedback(c, a.rollout_id);
     /* 200, not 204: some clients (SWUpdate) take anything else as a failure. */
     ret = reply(c, 200, NULL);
 out:

@@ -3,11 +3,14 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "otter_server_config.h"
@@ -20,6 +23,28 @@ struct otter_http {
     unsigned port;
     int tls;
     const otter_http_upload *upload;
+    /*
+     * Streams with nothing to say are parked (MHD_suspend_connection) and
+     * woken together by the ticker thread, so a quiet stream costs neither
+     * a thread nor a busy loop. MHD must not be stopped with a connection
+     * parked: stopping sets closing under the lock, wakes everyone, and
+     * streams end instead of parking again.
+     */
+    pthread_mutex_t streams_lock;
+    pthread_cond_t streams_cond;
+    struct MHD_Connection *parked[OTTER_HTTP_STREAMS_MAX];
+    size_t n_parked;
+    size_t n_streams;
+    int closing;
+    int ticker_started;
+    pthread_t ticker;
+};
+
+/* One open stream: what pull() needs to park its connection. */
+struct stream_conn {
+    struct otter_http *h;
+    struct MHD_Connection *c;
+    otter_http_stream s;
 };
 
 /* Per-request state between the calls MHD makes while the body arrives. */
@@ -119,6 +144,115 @@ static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_respon
     for (const char *const *h = r->static_headers; h && h[0] && h[1]; h += 2)
         MHD_add_response_header(resp, h[0], h[1]);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream_conn *sc = cls;
+    struct otter_http *h = sc->h;
+    pthread_mutex_lock(&h->streams_lock);
+    int closing = h->closing;
+    pthread_mutex_unlock(&h->streams_lock);
+    if (closing)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    long n = sc->s.pull(sc->s.ctx, buf, max);
+    if (n > 0)
+        return (ssize_t)n;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    pthread_mutex_lock(&h->streams_lock);
+    if (h->closing) {
+        pthread_mutex_unlock(&h->streams_lock);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    /* At most OTTER_HTTP_STREAMS_MAX streams exist, so there is always room. */
+    h->parked[h->n_parked++] = sc->c;
+    MHD_suspend_connection(sc->c);
+    pthread_mutex_unlock(&h->streams_lock);
+    return 0;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_conn *sc = cls;
+    pthread_mutex_lock(&sc->h->streams_lock);
+    sc->h->n_streams--;
+    pthread_mutex_unlock(&sc->h->streams_lock);
+    sc->s.release(sc->s.ctx);
+    free(sc);
+}
+
+static void *ticker_main(void *arg)
+{
+    struct otter_http *h = arg;
+    pthread_mutex_lock(&h->streams_lock);
+    for (;;) {
+        for (size_t i = 0; i < h->n_parked; i++)
+            MHD_resume_connection(h->parked[i]);
+        h->n_parked = 0;
+        if (h->closing)
+            break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += OTTER_HTTP_STREAM_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!h->closing &&
+               pthread_cond_timedwait(&h->streams_cond, &h->streams_lock, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&h->streams_lock);
+    return NULL;
+}
+
+static const char too_many_streams_body[] =
+    "{\"error\":\"too many open event streams, try again later\",\"where\":\"path\"}";
+
+/* Queues a streamed response; the stream is released in every case. */
+static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *c,
+                                   otter_http_response *r)
+{
+    struct stream_conn *sc = calloc(1, sizeof *sc);
+    pthread_mutex_lock(&h->streams_lock);
+    int full = h->n_streams >= OTTER_HTTP_STREAMS_MAX || h->closing;
+    if (!full && sc)
+        h->n_streams++;
+    pthread_mutex_unlock(&h->streams_lock);
+    if (full || !sc) {
+        r->stream.release(r->stream.ctx);
+        r->stream.pull = NULL;
+        free(sc);
+        response_clear(r);
+        otter_http_response busy = {.status = 503, .body = strdup(too_many_streams_body)};
+        snprintf(busy.retry_after, sizeof busy.retry_after, "5");
+        return send_response(c, &busy);
+    }
+    sc->h = h;
+    sc->c = c;
+    sc->s = r->stream;
+    r->stream.pull = NULL;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, sc, stream_free);
+    if (!resp) {
+        stream_free(sc);
+        response_clear(r);
+        return MHD_NO;
+    }
+    for (size_t i = 0; i < r->n_headers; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    response_clear(r);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type : "text/event-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    /* Tells proxies that buffer (nginx) to pass events through at once. */
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    enum MHD_Result ret = MHD_queue_response(c, 200, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -243,6 +377,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .conn = c};
     otter_http_response resp = {0};
     h->handler(h->ctx, &req, &resp);
+    if (resp.stream.pull) {
+        if (resp.status == 200)
+            return send_stream(h, c, &resp);
+        resp.stream.release(resp.stream.ctx);
+        resp.stream.pull = NULL;
+    }
     if (resp.status < 100 || resp.status > 599)
         resp.status = 500;
     return send_response(c, &resp);
@@ -313,7 +453,9 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     h->max_body = opts->max_body;
     h->tls = tls;
     h->upload = opts->upload;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    pthread_mutex_init(&h->streams_lock, NULL);
+    pthread_cond_init(&h->streams_cond, NULL);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (tls)
@@ -333,7 +475,15 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     h->d =
         MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+    if (h->d && pthread_create(&h->ticker, NULL, ticker_main, h) == 0)
+        h->ticker_started = 1;
+    else if (h->d) {
+        MHD_stop_daemon(h->d);
+        h->d = NULL;
+    }
     if (!h->d) {
+        pthread_cond_destroy(&h->streams_cond);
+        pthread_mutex_destroy(&h->streams_lock);
         free(h);
         return otter_err_set(err, OTTER_EIO,
                              "cannot listen on %s%s (address in use, not local, or bad TLS "
@@ -355,6 +505,15 @@ void otter_http_stop(otter_http *h)
 {
     if (!h)
         return;
+    pthread_mutex_lock(&h->streams_lock);
+    h->closing = 1;
+    pthread_cond_signal(&h->streams_cond);
+    pthread_mutex_unlock(&h->streams_lock);
+    /* The ticker wakes every parked stream once more; they end instead of parking. */
+    if (h->ticker_started)
+        pthread_join(h->ticker, NULL);
     MHD_stop_daemon(h->d);
+    pthread_cond_destroy(&h->streams_cond);
+    pthread_mutex_destroy(&h->streams_lock);
     free(h);
 }

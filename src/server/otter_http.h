@@ -29,6 +29,22 @@ typedef struct otter_http_request {
 #define OTTER_HTTP_RETRY_AFTER_MAX 24
 #define OTTER_HTTP_HEADERS_MAX 8
 
+/*
+ * A body produced over time (Server-Sent Events). pull() fills buf and
+ * returns the byte count; 0 when it has nothing yet (the connection is
+ * parked and pull() asked again within OTTER_HTTP_STREAM_TICK_MS); -1 ends
+ * the stream. release() is called once when the connection is done.
+ * pull() runs on a server thread: it must not block.
+ */
+#define OTTER_HTTP_STREAM_TICK_MS 250
+#define OTTER_HTTP_STREAMS_MAX 256
+
+typedef struct otter_http_stream {
+    long (*pull)(void *ctx, char *buf, size_t cap);
+    void (*release)(void *ctx);
+    void *ctx; /* owned by the stream: given to release() */
+} otter_http_stream;
+
 typedef struct otter_http_response {
     int status;
     char *body; /* owned by the response (malloc), may be NULL */
@@ -56,6 +72,8 @@ typedef struct otter_http_response {
     const char *cache_control;          /* static string; default "no-store" */
     const char *etag;                   /* static string or NULL: an ETag header */
     const char *const *static_headers;  /* static {name, value, ..., NULL} list of more headers */
+    /* A streamed body instead of `body` when stream.pull is set (status must be 200). */
+    otter_http_stream stream;
 } otter_http_response;
 
 /* Adds a header with a copy of value; OTTER_ENOMEM or OTTER_EUSAGE when full. */
@@ -113,7 +131,10 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
 /* The bound port (the chosen one when started with port 0). */
 unsigned otter_http_port(const otter_http *h);
 
-/* Stops accepting, finishes in-flight requests, frees h. NULL is allowed. */
+/*
+ * Stops accepting, ends open streams, finishes in-flight requests, frees
+ * h. NULL is allowed.
+ */
 void otter_http_stop(otter_http *h);
 
 #endif

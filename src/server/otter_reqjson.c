@@ -19,6 +19,7 @@ enum ftype {
     F_BOOL,
     F_NAMELIST, /* array of 1..OTTER_REQJSON_LIST_MAX names, stored joined by '\n' */
     F_WORD,     /* a keyword, 1..16 of a-z; the handler checks the allowed ones */
+    F_COMMENT,  /* free text, 0..OTTER_STORE_COMMENT_MAX bytes, no control characters but \n */
 };
 
 struct field {
@@ -59,8 +60,10 @@ static const struct spec specs[OTTER_REQ_KIND_COUNT] = {
                            {"download", F_WORD, 0},
                            {"update", F_WORD, 0},
                            {"maintenance_window", F_WORD, 0}}},
+    [OTTER_REQ_DECISION] = {"decision", {{"comment", F_COMMENT, 0}}},
     [OTTER_REQ_CSV] = {"csv", {{0}}},
     [OTTER_REQ_UPLOAD] = {"upload", {{0}}},
+    [OTTER_REQ_ROLLOUT] = {"rollout", {{0}}},
 };
 
 int otter_reqjson_name_ok(const char *s)
@@ -140,6 +143,14 @@ static int check_string(const struct field *f, const char *s, size_t n, otter_re
     case F_WORD:
         if (n < 1 || n > 16 || strspn(s, "abcdefghijklmnopqrstuvwxyz") != n)
             return fail(out, err, where, "'%s' is not one of the allowed words", f->key);
+        break;
+    case F_COMMENT:
+        if (n > OTTER_STORE_COMMENT_MAX)
+            return fail(out, err, where, "'%s' must be at most %d bytes", f->key,
+                        OTTER_STORE_COMMENT_MAX);
+        for (size_t i = 0; i < n; i++)
+            if (((unsigned char)s[i] < 0x20 && s[i] != '\n') || s[i] == 0x7f)
+                return fail(out, err, where, "'%s' contains a control character", f->key);
         break;
     case F_LABEL:
         if (n < 1 || n > OTTER_STORE_LABEL_MAX)

@@ -29,9 +29,11 @@ typedef enum otter_req_kind {
     /* release, [devices] (names, joined by '\n'), [group], [download], [update],
        [maintenance_window] */
     OTTER_REQ_DEPLOY,
-    /* Not JSON: the API checks the media type and reads these bodies itself. */
-    OTTER_REQ_CSV,    /* text/csv in memory (bulk device provisioning) */
-    OTTER_REQ_UPLOAD, /* streamed to disk (release upload), never in memory */
+    OTTER_REQ_DECISION, /* [comment] (approve, reject, revoke) */
+    /* Not flat: the API checks the media type and reads these bodies itself. */
+    OTTER_REQ_CSV,     /* text/csv in memory (bulk device provisioning) */
+    OTTER_REQ_UPLOAD,  /* streamed to disk (release upload), never in memory */
+    OTTER_REQ_ROLLOUT, /* nested JSON (filter, stages), parsed by otter_api_rollouts.c */
     OTTER_REQ_KIND_COUNT
 } otter_req_kind;
 

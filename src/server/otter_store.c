@@ -362,6 +362,12 @@ int otter_store_action_open(otter_store *s, int64_t device_id, otter_action *out
     return s->ops->action_get(s, 1, device_id, out, found, err);
 }
 
+int otter_store_action_pending(otter_store *s, int64_t device_id, otter_action *out, int *found,
+                               otter_err *err)
+{
+    return s->ops->action_get(s, 3, device_id, out, found, err);
+}
+
 int otter_store_action_installed(otter_store *s, int64_t device_id, otter_action *out, int *found,
                                  otter_err *err)
 {
@@ -389,4 +395,49 @@ int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_fee
                               void *ctx, otter_err *err)
 {
     return s->ops->feedback_list(s, action_id, cb, ctx, err);
+}
+
+int otter_store_approval_get(otter_store *s, int64_t release_id, otter_approval *out, int *found,
+                             otter_err *err)
+{
+    return s->ops->approval_get(s, release_id, out, found, err);
+}
+
+int otter_store_approval_set(otter_store *s, const otter_approval *a, otter_err *err)
+{
+    return s->ops->approval_set(s, a, err);
+}
+
+int otter_store_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
+                               otter_err *err)
+{
+    if (r->n_stages < 1 || r->n_stages > OTTER_ROLLOUT_STAGES_MAX)
+        return otter_err_set(err, OTTER_EUSAGE, "a rollout has 1..%d stages",
+                             OTTER_ROLLOUT_STAGES_MAX);
+    return s->ops->rollout_create(s, r, now, id, err);
+}
+
+int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
+                             int64_t release_id, otter_store_rollout_cb cb, void *ctx,
+                             otter_err *err)
+{
+    return s->ops->rollout_list(s, tenant_id, rollout_id, release_id, cb, ctx, err);
+}
+
+int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
+                               otter_err *err)
+{
+    return s->ops->rollout_update(s, r, now, err);
+}
+
+int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
+                               void *ctx, otter_err *err)
+{
+    return s->ops->rollout_counts(s, rollout_id, cb, ctx, err);
+}
+
+int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
+                                       otter_err *err)
+{
+    return s->ops->rollout_cancel_actions(s, rollout_id, now, err);
 }

@@ -29,7 +29,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 2
+#define OTTER_STORE_SCHEMA_VERSION 3
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -65,6 +65,7 @@ typedef struct otter_member {
 typedef enum otter_token_kind {
     OTTER_TOKEN_SESSION = 1, /* from POST /login, short-lived */
     OTTER_TOKEN_API = 2,     /* created for automation, named */
+    OTTER_TOKEN_TICKET = 3,  /* short-lived, accepted only by event streams (?ticket=) */
 } otter_token_kind;
 
 typedef struct otter_token {
@@ -342,11 +343,16 @@ int otter_store_action_create(otter_store *s, const otter_action *a, int64_t cre
 int otter_store_action_get(otter_store *s, int64_t id, otter_action *out, int *found,
                            otter_err *err);
 /*
- * The device's oldest open action (scheduled, running or canceling), which
- * is the one DDI offers; *found = 0 when there is none.
+ * The device's oldest open action (scheduled, running or canceling) that
+ * may be offered now, which is the one DDI offers; *found = 0 when there is
+ * none. A rollout's action that the device has not started yet is held
+ * back while its rollout is not running or has not reached its stage.
  */
 int otter_store_action_open(otter_store *s, int64_t device_id, otter_action *out, int *found,
                             otter_err *err);
+/* The device's oldest open action, offered now or held back by its rollout. */
+int otter_store_action_pending(otter_store *s, int64_t device_id, otter_action *out, int *found,
+                               otter_err *err);
 /* The device's newest action finished with success (installedBase). */
 int otter_store_action_installed(otter_store *s, int64_t device_id, otter_action *out, int *found,
                                  otter_err *err);
@@ -360,5 +366,95 @@ int otter_store_action_set_status(otter_store *s, int64_t id, const char *status
 int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
 int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
                               void *ctx, otter_err *err);
+
+/* ---- Approvals and rollouts ---- */
+
+#define OTTER_STORE_COMMENT_MAX 512
+#define OTTER_STORE_REASON_MAX 128
+#define OTTER_ROLLOUT_STAGES_MAX 16
+
+/* The approval of a release in its tenant; no row = pending. */
+typedef struct otter_approval {
+    int64_t release_id;
+    char state[OTTER_STORE_WORD_MAX + 1]; /* approved, rejected, revoked */
+    int64_t decided_by;                   /* user id, 0 when that user is gone */
+    char decided_by_name[OTTER_STORE_NAME_MAX + 1];
+    int64_t decided_at;
+    char comment[OTTER_STORE_COMMENT_MAX + 1];
+} otter_approval;
+
+typedef struct otter_rollout_stage {
+    int percent;           /* cumulative share of the targeted devices, 1..100 */
+    int success_threshold; /* % of the stage's sample that must succeed to advance */
+    int failure_threshold; /* % of the stage's sample whose failure pauses (0 = never) */
+    int64_t min_devices;   /* sample size to judge by; 0 = the whole stage */
+} otter_rollout_stage;
+
+typedef struct otter_rollout {
+    int64_t id;
+    int64_t tenant_id;
+    int64_t release_id;
+    char name[OTTER_STORE_NAME_MAX + 1];
+    char state[OTTER_STORE_WORD_MAX + 1]; /* draft, running, paused, finished, canceled */
+    char pause_reason[OTTER_STORE_REASON_MAX + 1];
+    int64_t current_stage;
+    char filter[OTTER_STORE_ATTR_MAX + 1]; /* JSON object text */
+    char download[OTTER_STORE_WORD_MAX + 1];
+    char update[OTTER_STORE_WORD_MAX + 1];
+    char maintenance[OTTER_STORE_WORD_MAX + 1]; /* "", available, unavailable */
+    int64_t devices;                            /* targeted when started */
+    int64_t accepted_failures; /* failures so far when an operator last resumed */
+    int64_t created_by;
+    char created_by_name[OTTER_STORE_NAME_MAX + 1];
+    int64_t created_at;
+    int64_t updated_at;
+    size_t n_stages;
+    otter_rollout_stage stages[OTTER_ROLLOUT_STAGES_MAX];
+} otter_rollout;
+
+/* One group of a rollout's actions: how many are in (stage, status, result). */
+typedef struct otter_rollout_count {
+    int64_t stage;
+    const char *status;
+    const char *result;
+    int64_t count;
+} otter_rollout_count;
+
+typedef int (*otter_store_rollout_cb)(void *ctx, const otter_rollout *r);
+typedef int (*otter_store_rollout_count_cb)(void *ctx, const otter_rollout_count *c);
+
+/* *found = 0 means pending (never decided). */
+int otter_store_approval_get(otter_store *s, int64_t release_id, otter_approval *out, int *found,
+                             otter_err *err);
+/* Records a decision (replacing the previous one): a's release, state, decided_*, comment. */
+int otter_store_approval_set(otter_store *s, const otter_approval *a, otter_err *err);
+
+/*
+ * Creates a rollout in state draft with its stages: r's tenant, release,
+ * name, filter, download, update, maintenance, created_by and stages.
+ * OTTER_ESTATE when the tenant already has a rollout of that name.
+ */
+int otter_store_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
+                               otter_err *err);
+/*
+ * Rollouts with their stages, newest first: of tenant_id (0 = every
+ * tenant), only rollout_id when it is not 0, only those of release_id when
+ * it is not 0.
+ */
+int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
+                             int64_t release_id, otter_store_rollout_cb cb, void *ctx,
+                             otter_err *err);
+/* Sets state, pause reason, current stage, targeted device count and accepted failures. */
+int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
+                               otter_err *err);
+/* The rollout's actions counted by (stage, status, result). */
+int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
+                               void *ctx, otter_err *err);
+/*
+ * Cancels a rollout's open actions: those not started yet become canceled,
+ * running ones canceling (the device is told through cancelAction).
+ */
+int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
+                                       otter_err *err);
 
 #endif

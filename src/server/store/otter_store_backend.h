@@ -91,7 +91,8 @@ typedef struct otter_store_ops {
     int (*release_delete)(otter_store *s, int64_t id, int *found, int *sha_unused, otter_err *err);
     int (*action_create)(otter_store *s, const otter_action *a, int64_t created_by, int64_t now,
                          int64_t *id, otter_err *err);
-    /* which: 0 by id, 1 open action of device, 2 installed action of device */
+    /* which: 0 by id, 1 offered open action of device, 2 installed action of device,
+       3 any open action of device */
     int (*action_get)(otter_store *s, int which, int64_t id, otter_action *out, int *found,
                       otter_err *err);
     int (*action_list_device)(otter_store *s, int64_t device_id, otter_store_action_cb cb,
@@ -101,6 +102,18 @@ typedef struct otter_store_ops {
     int (*feedback_add)(otter_store *s, const otter_feedback *f, otter_err *err);
     int (*feedback_list)(otter_store *s, int64_t action_id, otter_store_feedback_cb cb, void *ctx,
                          otter_err *err);
+    int (*approval_get)(otter_store *s, int64_t release_id, otter_approval *out, int *found,
+                        otter_err *err);
+    int (*approval_set)(otter_store *s, const otter_approval *a, otter_err *err);
+    int (*rollout_create)(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
+                          otter_err *err);
+    int (*rollout_list)(otter_store *s, int64_t tenant_id, int64_t rollout_id, int64_t release_id,
+                        otter_store_rollout_cb cb, void *ctx, otter_err *err);
+    int (*rollout_update)(otter_store *s, const otter_rollout *r, int64_t now, otter_err *err);
+    int (*rollout_counts)(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
+                          void *ctx, otter_err *err);
+    int (*rollout_cancel_actions)(otter_store *s, int64_t rollout_id, int64_t now,
+                                  otter_err *err);
 } otter_store_ops;
 
 struct otter_store {

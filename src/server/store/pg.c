@@ -23,7 +23,7 @@
  * is ever built from data. A connection found broken outside a transaction
  * is reset before the next statement. This file holds the connection,
  * statements and transactions; the queries are in pg_accounts.c,
- * pg_fleet.c and pg_releases.c, the schema in pg_schema.c.
+ * pg_fleet.c, pg_releases.c and pg_rollouts.c, the schema in pg_schema.c.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -611,4 +611,11 @@ const otter_store_ops otter_store_pg_ops = {
     .action_set_status = otter_pg_action_set_status,
     .feedback_add = otter_pg_feedback_add,
     .feedback_list = otter_pg_feedback_list,
+    .approval_get = otter_pg_approval_get,
+    .approval_set = otter_pg_approval_set,
+    .rollout_create = otter_pg_rollout_create,
+    .rollout_list = otter_pg_rollout_list,
+    .rollout_update = otter_pg_rollout_update,
+    .rollout_counts = otter_pg_rollout_counts,
+    .rollout_cancel_actions = otter_pg_rollout_cancel_actions,
 };

@@ -239,7 +239,7 @@ int otter_pg_member_list(otter_store *s, int64_t tenant_id, int64_t user_id,
 
 static const char *kind_name(otter_token_kind kind)
 {
-    return kind == OTTER_TOKEN_API ? "api" : "session";
+    return kind == OTTER_TOKEN_API ? "api" : kind == OTTER_TOKEN_TICKET ? "ticket" : "session";
 }
 
 int otter_pg_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
@@ -267,7 +267,10 @@ static int token_row(const PGresult *res, int i, void *ctx, otter_err *err)
     t.id = otter_pg_int(res, i, 0);
     t.user_id = otter_pg_int(res, i, 1);
     const char *kind = otter_pg_str(res, i, 2);
-    t.kind = kind && strcmp(kind, "api") == 0 ? OTTER_TOKEN_API : OTTER_TOKEN_SESSION;
+    t.kind = !kind                        ? OTTER_TOKEN_SESSION
+             : strcmp(kind, "api") == 0    ? OTTER_TOKEN_API
+             : strcmp(kind, "ticket") == 0 ? OTTER_TOKEN_TICKET
+                                           : OTTER_TOKEN_SESSION;
     if (otter_pg_copy(res, i, 3, t.name, sizeof t.name, err) < 0)
         return OTTER_EFORMAT;
     t.created_at = otter_pg_int(res, i, 4);

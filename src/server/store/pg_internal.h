@@ -2,7 +2,7 @@
 /*
  * Private to the PostgreSQL back-end (pg.c: connection, statements,
  * transactions; pg_schema.c: migrations; pg_accounts.c, pg_fleet.c,
- * pg_releases.c: the queries). Nothing outside src/server/store includes
+ * pg_releases.c, pg_rollouts.c: the queries). Nothing outside src/server/store includes
  * this or libpq-fe.h.
  */
 #ifndef OTTER_PG_INTERNAL_H
@@ -144,5 +144,20 @@ int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status,
 int otter_pg_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
 int otter_pg_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
                            void *ctx, otter_err *err);
+
+/* Approvals and rollouts (pg_rollouts.c). */
+int otter_pg_approval_get(otter_store *s, int64_t release_id, otter_approval *out, int *found,
+                          otter_err *err);
+int otter_pg_approval_set(otter_store *s, const otter_approval *a, otter_err *err);
+int otter_pg_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
+                            otter_err *err);
+int otter_pg_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
+                          int64_t release_id, otter_store_rollout_cb cb, void *ctx,
+                          otter_err *err);
+int otter_pg_rollout_update(otter_store *s, const otter_rollout *r, int64_t now, otter_err *err);
+int otter_pg_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
+                            void *ctx, otter_err *err);
+int otter_pg_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
+                                   otter_err *err);
 
 #endif

@@ -131,10 +131,10 @@ int otter_pg_action_create(otter_store *s, const otter_action *a, int64_t create
 }
 
 #define ACTION_COLS                                                                                \
-    "SELECT id, tenant_id, device_id, release_id, coalesce(rollout_id, 0), coalesce(stage, 0),"    \
-    " status, result, download, update_mode, coalesce(maintenance_window, ''),"                    \
-    " coalesce(last_execution, ''), coalesce(last_finished, ''), created_at, updated_at"           \
-    " FROM actions"
+    "SELECT a.id, a.tenant_id, a.device_id, a.release_id, coalesce(a.rollout_id, 0),"              \
+    " coalesce(a.stage, 0), a.status, a.result, a.download, a.update_mode,"                        \
+    " coalesce(a.maintenance_window, ''), coalesce(a.last_execution, ''),"                         \
+    " coalesce(a.last_finished, ''), a.created_at, a.updated_at FROM actions a"
 
 struct action_walk {
     otter_store_action_cb cb;
@@ -175,16 +175,25 @@ int otter_pg_action_get(otter_store *s, int which, int64_t id, otter_action *out
                         otter_err *err)
 {
     static const char *const sql[] = {
-        ACTION_COLS " WHERE id = $1",
-        /* The oldest open action is the one a device works on; later ones wait. */
-        ACTION_COLS " WHERE device_id = $1 AND status IN ('scheduled','running','canceling')"
-                    " ORDER BY id LIMIT 1",
-        ACTION_COLS " WHERE device_id = $1 AND status = 'finished' AND result = 'success'"
-                    " ORDER BY id DESC LIMIT 1",
+        ACTION_COLS " WHERE a.id = $1",
+        /*
+         * The oldest open action is the one a device works on; later ones
+         * wait. A rollout's action the device has not started is offered
+         * only while its rollout runs and has reached its stage.
+         */
+        ACTION_COLS " LEFT JOIN rollouts r ON r.id = a.rollout_id"
+                    " WHERE a.device_id = $1 AND a.status IN ('scheduled','running','canceling')"
+                    " AND (a.rollout_id IS NULL OR a.status != 'scheduled'"
+                    "      OR (r.state = 'running' AND a.stage <= r.current_stage))"
+                    " ORDER BY a.id LIMIT 1",
+        ACTION_COLS " WHERE a.device_id = $1 AND a.status = 'finished' AND a.result = 'success'"
+                    " ORDER BY a.id DESC LIMIT 1",
+        ACTION_COLS " WHERE a.device_id = $1 AND a.status IN ('scheduled','running','canceling')"
+                    " ORDER BY a.id LIMIT 1",
     };
     struct action_walk w = {.one = out};
     *found = 0;
-    if (which < 0 || which > 2)
+    if (which < 0 || which > 3)
         return otter_err_set(err, OTTER_EUSAGE, "action lookup %d", which);
     int ret = otter_pg_query(OTTER_PG(s), "reading action", action_row, &w, err, sql[which], "i",
                              id);
@@ -197,7 +206,7 @@ int otter_pg_action_list_device(otter_store *s, int64_t device_id, otter_store_a
 {
     struct action_walk w = {.cb = cb, .ctx = ctx};
     return otter_pg_query(OTTER_PG(s), "listing actions", action_row, &w, err,
-                          ACTION_COLS " WHERE device_id = $1 ORDER BY id DESC", "i", device_id);
+                          ACTION_COLS " WHERE a.device_id = $1 ORDER BY a.id DESC", "i", device_id);
 }
 
 int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status,

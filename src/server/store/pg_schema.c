@@ -191,5 +191,60 @@ static const char v2[] =
     "ALTER TABLE releases ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';"
     "CREATE INDEX artifacts_sha256 ON artifacts(sha256);";
 
-const char *const otter_pg_migrations[] = {v1, v2};
+/*
+ * Version 3: approvals and staged rollouts (see sqlite_schema.c). Where
+ * SQLite recreates a table to change a CHECK, PostgreSQL alters the
+ * constraint; dropping rollouts drops the actions' foreign key to it, which
+ * is put back.
+ */
+static const char v3[] =
+    "DROP TABLE approvals;"
+    "CREATE TABLE approvals ("
+    "  release_id BIGINT PRIMARY KEY REFERENCES releases(id) ON DELETE CASCADE,"
+    "  state TEXT NOT NULL CHECK (state IN ('approved','rejected','revoked')),"
+    "  decided_by BIGINT REFERENCES users(id) ON DELETE SET NULL,"
+    "  decided_by_name TEXT NOT NULL," /* kept when the user is deleted */
+    "  decided_at BIGINT NOT NULL,"
+    "  comment TEXT NOT NULL DEFAULT '');"
+
+    "DROP TABLE rollout_stages;"
+    "DROP TABLE rollouts CASCADE;" /* CASCADE: only actions_rollout_id_fkey depends on it */
+    "CREATE TABLE rollouts (" ID
+    "  tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  release_id BIGINT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  name TEXT" C " NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'draft'"
+    "    CHECK (state IN ('draft','running','paused','finished','canceled')),"
+    "  pause_reason TEXT NOT NULL DEFAULT '',"
+    "  current_stage BIGINT NOT NULL DEFAULT 0,"
+    "  target_filter TEXT NOT NULL DEFAULT '{}',"
+    "  download TEXT NOT NULL DEFAULT 'forced' CHECK (download IN ('skip','attempt','forced')),"
+    "  update_mode TEXT NOT NULL DEFAULT 'forced'"
+    "    CHECK (update_mode IN ('skip','attempt','forced')),"
+    "  maintenance_window TEXT CHECK (maintenance_window IN ('available','unavailable')),"
+    "  devices BIGINT NOT NULL DEFAULT 0,"
+    "  accepted_failures BIGINT NOT NULL DEFAULT 0," /* failures an operator resumed past */
+    "  created_by BIGINT REFERENCES users(id) ON DELETE SET NULL,"
+    "  created_by_name TEXT NOT NULL DEFAULT '',"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  UNIQUE (tenant_id, name));"
+    "CREATE INDEX rollouts_release ON rollouts(release_id);"
+    "ALTER TABLE actions ADD CONSTRAINT actions_rollout_id_fkey FOREIGN KEY (rollout_id)"
+    "  REFERENCES rollouts(id) ON DELETE SET NULL;"
+    "CREATE TABLE rollout_stages ("
+    "  rollout_id BIGINT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  idx BIGINT NOT NULL,"
+    "  percent BIGINT NOT NULL CHECK (percent BETWEEN 1 AND 100),"
+    "  success_threshold BIGINT NOT NULL CHECK (success_threshold BETWEEN 0 AND 100),"
+    "  failure_threshold BIGINT NOT NULL CHECK (failure_threshold BETWEEN 0 AND 100),"
+    "  min_devices BIGINT NOT NULL DEFAULT 0 CHECK (min_devices >= 0),"
+    "  PRIMARY KEY (rollout_id, idx));"
+    "CREATE INDEX actions_rollout_stage ON actions(rollout_id, stage);"
+
+    "ALTER TABLE tokens DROP CONSTRAINT tokens_kind_check;"
+    "ALTER TABLE tokens ADD CONSTRAINT tokens_kind_check"
+    "  CHECK (kind IN ('session','api','ticket'));";
+
+const char *const otter_pg_migrations[] = {v1, v2, v3};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -378,4 +378,11 @@ const otter_store_ops otter_store_sqlite_ops = {
     .action_set_status = otter_sqlite_action_set_status,
     .feedback_add = otter_sqlite_feedback_add,
     .feedback_list = otter_sqlite_feedback_list,
+    .approval_get = otter_sqlite_approval_get,
+    .approval_set = otter_sqlite_approval_set,
+    .rollout_create = otter_sqlite_rollout_create,
+    .rollout_list = otter_sqlite_rollout_list,
+    .rollout_update = otter_sqlite_rollout_update,
+    .rollout_counts = otter_sqlite_rollout_counts,
+    .rollout_cancel_actions = otter_sqlite_rollout_cancel_actions,
 };

@@ -248,7 +248,7 @@ int otter_sqlite_member_list(otter_store *s, int64_t tenant_id, int64_t user_id,
 
 static const char *kind_name(otter_token_kind kind)
 {
-    return kind == OTTER_TOKEN_API ? "api" : "session";
+    return kind == OTTER_TOKEN_API ? "api" : kind == OTTER_TOKEN_TICKET ? "ticket" : "session";
 }
 
 int otter_sqlite_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
@@ -282,7 +282,10 @@ static int token_row(sqlite3_stmt *st, void *ctx, otter_err *err)
     t.id = sqlite3_column_int64(st, 0);
     t.user_id = sqlite3_column_int64(st, 1);
     const char *kind = otter_sqlite_col_str(st, 2);
-    t.kind = kind && strcmp(kind, "api") == 0 ? OTTER_TOKEN_API : OTTER_TOKEN_SESSION;
+    t.kind = !kind                        ? OTTER_TOKEN_SESSION
+             : strcmp(kind, "api") == 0    ? OTTER_TOKEN_API
+             : strcmp(kind, "ticket") == 0 ? OTTER_TOKEN_TICKET
+                                           : OTTER_TOKEN_SESSION;
     if (otter_sqlite_col_copy(st, 3, t.name, sizeof t.name, err) < 0)
         return OTTER_EFORMAT;
     t.created_at = sqlite3_column_int64(st, 4);

@@ -129,4 +129,20 @@ int otter_sqlite_feedback_add(otter_store *s, const otter_feedback *f, otter_err
 int otter_sqlite_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
                                void *ctx, otter_err *err);
 
+/* Approvals and rollouts (sqlite_rollouts.c). */
+int otter_sqlite_approval_get(otter_store *s, int64_t release_id, otter_approval *out, int *found,
+                              otter_err *err);
+int otter_sqlite_approval_set(otter_store *s, const otter_approval *a, otter_err *err);
+int otter_sqlite_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
+                                otter_err *err);
+int otter_sqlite_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
+                              int64_t release_id, otter_store_rollout_cb cb, void *ctx,
+                              otter_err *err);
+int otter_sqlite_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
+                                otter_err *err);
+int otter_sqlite_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
+                                void *ctx, otter_err *err);
+int otter_sqlite_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
+                                        otter_err *err);
+
 #endif

@@ -206,6 +206,74 @@ static const char v2[] =
     "ALTER TABLE releases ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';"
     "CREATE INDEX artifacts_sha256 ON artifacts(sha256);";
 
-const char *const otter_sqlite_migrations[] = {v1, v2};
+/*
+ * Version 3: approvals and staged rollouts. Neither table of version 1 was
+ * ever written, so both are recreated: an approval is one row per release
+ * (a release belongs to one tenant) and can be revoked; a rollout keeps its
+ * download/update modes, why it is paused and how many devices it targeted;
+ * stages gain a minimum sample before their thresholds are judged. Tokens
+ * gain the 'ticket' kind (short-lived, only for event streams), which needs
+ * the table rebuilt to change its CHECK.
+ */
+static const char v3[] =
+    "DROP TABLE approvals;"
+    "CREATE TABLE approvals ("
+    "  release_id INTEGER PRIMARY KEY REFERENCES releases(id) ON DELETE CASCADE,"
+    "  state TEXT NOT NULL CHECK (state IN ('approved','rejected','revoked')),"
+    "  decided_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  decided_by_name TEXT NOT NULL," /* kept when the user is deleted */
+    "  decided_at INTEGER NOT NULL,"
+    "  comment TEXT NOT NULL DEFAULT '') STRICT;"
+
+    "DROP TABLE rollout_stages;"
+    "DROP TABLE rollouts;"
+    "CREATE TABLE rollouts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'draft'"
+    "    CHECK (state IN ('draft','running','paused','finished','canceled')),"
+    "  pause_reason TEXT NOT NULL DEFAULT '',"
+    "  current_stage INTEGER NOT NULL DEFAULT 0,"
+    "  target_filter TEXT NOT NULL DEFAULT '{}',"
+    "  download TEXT NOT NULL DEFAULT 'forced' CHECK (download IN ('skip','attempt','forced')),"
+    "  update_mode TEXT NOT NULL DEFAULT 'forced'"
+    "    CHECK (update_mode IN ('skip','attempt','forced')),"
+    "  maintenance_window TEXT CHECK (maintenance_window IN ('available','unavailable')),"
+    "  devices INTEGER NOT NULL DEFAULT 0,"
+    "  accepted_failures INTEGER NOT NULL DEFAULT 0," /* failures an operator resumed past */
+    "  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  created_by_name TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, name)) STRICT;"
+    "CREATE INDEX rollouts_release ON rollouts(release_id);"
+    "CREATE TABLE rollout_stages ("
+    "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  percent INTEGER NOT NULL CHECK (percent BETWEEN 1 AND 100),"
+    "  success_threshold INTEGER NOT NULL CHECK (success_threshold BETWEEN 0 AND 100),"
+    "  failure_threshold INTEGER NOT NULL CHECK (failure_threshold BETWEEN 0 AND 100),"
+    "  min_devices INTEGER NOT NULL DEFAULT 0 CHECK (min_devices >= 0),"
+    "  PRIMARY KEY (rollout_id, idx)) STRICT;"
+    "CREATE INDEX actions_rollout_stage ON actions(rollout_id, stage);"
+
+    "CREATE TABLE tokens_v3 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('session','api','ticket')),"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  token_sha256 TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER) STRICT;"
+    "INSERT INTO tokens_v3 SELECT id, user_id, kind, name, token_sha256, created_at, expires_at,"
+    "  revoked_at FROM tokens;"
+    "DROP TABLE tokens;"
+    "ALTER TABLE tokens_v3 RENAME TO tokens;"
+    "CREATE INDEX tokens_user ON tokens(user_id, kind);";
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * GET …/rollouts/{id}/events: the rollout's stats as Server-Sent Events.
+ * One `stats` event at once, then one whenever the counts, the state or
+ * the stage change, a comment line as keep-alive, and the end of the
+ * stream when the caller's token expires or the rollout goes away (the
+ * browser reconnects with a fresh ticket). The HTTP layer parks the
+ * connection between pulls, so a quiet stream costs nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "otter_api_internal.h"
+#include "otter_rollout.h"
+
+#define KEEPALIVE_SECONDS 10
+#define RECOMPUTE_MIN_MS 500 /* at most two stats queries a second per stream */
+#define RETRY_MS 2000
+
+struct events {
+    otter_store *store; /* borrowed: outlives every connection */
+    int64_t tenant_id;
+    int64_t rollout_id;
+    int64_t expires_at;
+    uint64_t generation;
+    int64_t last_compute_ms;
+    int64_t last_send;
+    uint64_t event_id;
+    int have_last;
+    otter_rollout_stats last;
+    char last_state[OTTER_STORE_WORD_MAX + 1];
+    int64_t last_stage;
+    char *out; /* pending bytes */
+    size_t out_len, out_pos;
+    otter_rollout r; /* scratch */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_out(struct events *e, char *text)
+{
+    free(e->out);
+    e->out = text;
+    e->out_len = text ? strlen(text) : 0;
+    e->out_pos = 0;
+}
+
+/* Builds the next event when something changed; 1 = made one, 0 = nothing new, -1 = end. */
+static int next_event(struct events *e, int64_t now)
+{
+    otter_err err;
+    int found = 0;
+    otter_rollout_stats st;
+    if (otter_rollout_load(e->store, e->tenant_id, e->rollout_id, &e->r, &found, &err) < 0 ||
+        !found || otter_rollout_stats_get(e->store, &e->r, &st, &err) < 0)
+        return -1;
+    if (e->have_last && memcmp(&st, &e->last, sizeof st) == 0 &&
+        strcmp(e->r.state, e->last_state) == 0 && e->r.current_stage == e->last_stage)
+        return 0;
+    json_t *doc = otter_rollout_stats_doc(&e->r, &st, api_time(now));
+    char *data = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!data)
+        return -1;
+    size_t cap = strlen(data) + 64;
+    char *text = malloc(cap);
+    if (text)
+        snprintf(text, cap, "id: %llu\nevent: stats\ndata: %s\n\n",
+                 (unsigned long long)++e->event_id, data);
+    free(data);
+    if (!text)
+        return -1;
+    set_out(e, text);
+    e->last = st;
+    e->have_last = 1;
+    snprintf(e->last_state, sizeof e->last_state, "%s", e->r.state);
+    e->last_stage = e->r.current_stage;
+    return 1;
+}
+
+static long events_pull(void *ctx, char *buf, size_t cap)
+{
+    struct events *e = ctx;
+    int64_t now = (int64_t)time(NULL);
+    if (e->out_pos == e->out_len) {
+        if (now >= e->expires_at)
+            return -1;
+        int64_t ms = now_ms();
+        uint64_t gen = otter_rollout_generation();
+        int made = 0;
+        if (gen != e->generation && ms - e->last_compute_ms >= RECOMPUTE_MIN_MS) {
+            e->generation = gen;
+            e->last_compute_ms = ms;
+            if ((made = next_event(e, now)) < 0)
+                return -1;
+        }
+        if (!made && now - e->last_send >= KEEPALIVE_SECONDS) {
+            char *ka = strdup(": keepalive\n\n");
+            if (!ka)
+                return -1;
+            set_out(e, ka);
+        }
+        if (e->out_pos == e->out_len)
+            return 0;
+        e->last_send = now;
+    }
+    size_t n = e->out_len - e->out_pos;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, e->out + e->out_pos, n);
+    e->out_pos += n;
+    return (long)n;
+}
+
+static void events_release(void *ctx)
+{
+    struct events *e = ctx;
+    free(e->out);
+    free(e);
+}
+
+int api_rollouts_events(struct call *c)
+{
+    otter_err err;
+    int found = 0;
+    int64_t id = api_id_param(c->param[0]);
+    struct events *e = calloc(1, sizeof *e);
+    if (!e)
+        return api_fail(c, 500, "path", "out of memory");
+    if (id && otter_rollout_load(c->api->store, c->tenant.id, id, &e->r, &found, &err) < 0) {
+        free(e);
+        return api_fail_err(c, "path", &err);
+    }
+    if (!found) {
+        free(e);
+        return api_fail(c, 404, "path", "no rollout '%.20s'", c->param[0]);
+    }
+    e->store = c->api->store;
+    e->tenant_id = c->tenant.id;
+    e->rollout_id = id;
+    e->expires_at = c->token.expires_at;
+    e->last_send = c->now;
+    /* The first pull sends the current stats at once; "retry" paces reconnections. */
+    char hello[64];
+    snprintf(hello, sizeof hello, "retry: %d\n\n", RETRY_MS);
+    set_out(e, strdup(hello));
+    e->generation = otter_rollout_generation() - 1;
+    c->resp->stream = (otter_http_stream){events_pull, events_release, e};
+    c->resp->content_type = "text/event-stream";
+    return 200;
+}

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_rollout.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otter_digest.h"
+
+#define FILTER_LIST_MAX 64
+#define FILTER_ATTRS_MAX 16
+#define FILTER_VALUE_MAX 256
+
+static _Atomic uint64_t generation = 1;
+
+void otter_rollout_touch(void)
+{
+    atomic_fetch_add(&generation, 1);
+}
+
+uint64_t otter_rollout_generation(void)
+{
+    return atomic_load(&generation);
+}
+
+uint32_t otter_rollout_bucket(int64_t rollout_id, const char *controller_id)
+{
+    unsigned char buf[8 + OTTER_STORE_NAME_MAX];
+    uint8_t md[OTTER_SHA256_LEN];
+    size_t n = strlen(controller_id);
+    if (n > OTTER_STORE_NAME_MAX)
+        n = OTTER_STORE_NAME_MAX; /* controller ids are at most this long anyway */
+    uint64_t id = (uint64_t)rollout_id;
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(id >> (56 - 8 * i));
+    memcpy(buf + 8, controller_id, n);
+    otter_sha256_buf(buf, 8 + n, md);
+    uint32_t first = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+    return first % OTTER_ROLLOUT_BUCKETS;
+}
+
+/* ---- filter ---- */
+
+static int check_list(const json_t *v, const char *key, const char *where, otter_err *err)
+{
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > FILTER_LIST_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "%s: filter.%s: want an array of 1..%d strings",
+                             where, key, FILTER_LIST_MAX);
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e) || json_string_length(e) < 1 ||
+            json_string_length(e) > OTTER_STORE_NAME_MAX ||
+            strlen(json_string_value(e)) != json_string_length(e))
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "%s: filter.%s[%zu]: want a string of 1..%d characters", where,
+                                 key, i, OTTER_STORE_NAME_MAX);
+    }
+    return 0;
+}
+
+int otter_rollout_filter_check(const json_t *filter, const char *where, otter_err *err)
+{
+    if (!json_is_object(filter))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: filter: want an object", where);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)filter, key, v)
+    {
+        int ret = 0;
+        if (strcmp(key, "models") == 0 || strcmp(key, "groups") == 0 ||
+            strcmp(key, "versions") == 0) {
+            ret = check_list(v, key, where, err);
+        } else if (strcmp(key, "attributes") == 0) {
+            if (!json_is_object(v) || json_object_size(v) > FILTER_ATTRS_MAX)
+                return otter_err_set(err, OTTER_EFORMAT,
+                                     "%s: filter.attributes: want an object of at most %d strings",
+                                     where, FILTER_ATTRS_MAX);
+            const char *ak;
+            json_t *av;
+            json_object_foreach(v, ak, av)
+            {
+                if (strlen(ak) < 1 || strlen(ak) > OTTER_STORE_NAME_MAX || !json_is_string(av) ||
+                    json_string_length(av) > FILTER_VALUE_MAX ||
+                    strlen(json_string_value(av)) != json_string_length(av))
+                    return otter_err_set(err, OTTER_EFORMAT,
+                                         "%s: filter.attributes: want names of 1..%d characters "
+                                         "with string values of at most %d",
+                                         where, OTTER_STORE_NAME_MAX, FILTER_VALUE_MAX);
+            }
+        } else {
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "%s: filter: unknown key '%.64s' (known: models, groups, "
+                                 "versions, attributes)",
+                                 where, key);
+        }
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+static int in_list(const json_t *list, const char *s)
+{
+    size_t i;
+    json_t *e;
+    if (!list)
+        return 1;
+    json_array_foreach(list, i, e) if (strcmp(json_string_value(e), s) == 0) return 1;
+    return 0;
+}
+
+int otter_rollout_filter_match(const json_t *filter, const otter_device *d)
+{
+    if (!in_list(json_object_get(filter, "models"), d->model) ||
+        !in_list(json_object_get(filter, "versions"), d->version))
+        return 0;
+    const json_t *want = json_object_get(filter, "attributes");
+    if (!want || json_object_size(want) == 0)
+        return 1;
+    json_t *have = json_loads(d->attributes, 0, NULL);
+    int ok = json_is_object(have);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)want, k, v)
+    {
+        const json_t *h = ok ? json_object_get(have, k) : NULL;
+        if (!json_is_string(h) || strcmp(json_string_value(h), json_string_value(v)) != 0)
+            ok = 0;
+    }
+    json_decref(have);
+    return ok;
+}
+
+/* ---- loading and counting ---- */
+
+static int keep_one(void *ctx, const otter_rollout *r)
+{
+    memcpy(ctx, r, sizeof *r);
+    return 0;
+}
+
+int otter_rollout_load(otter_store *s, int64_t tenant_id, int64_t id, otter_rollout *out,
+                       int *found, otter_err *err)
+{
+    out->id = 0;
+    int ret = otter_store_rollout_list(s, tenant_id, id, 0, keep_one, out, err);
+    *found = ret == 0 && out->id == id;
+    return ret;
+}
+
+struct tally_ctx {
+    const otter_rollout *r;
+    otter_rollout_stats *st;
+};
+
+static int tally_cb(void *ctx, const otter_rollout_count *c)
+{
+    struct tally_ctx *t = ctx;
+    if (c->stage < 0 || (size_t)c->stage >= t->r->n_stages)
+        return 0; /* not ours to count: cannot happen with actions made by a plan */
+    otter_rollout_tally *g = &t->st->stage[c->stage];
+    int64_t *slot = NULL;
+    if (strcmp(c->status, "scheduled") == 0)
+        slot = c->stage > t->r->current_stage ? &g->waiting : &g->scheduled;
+    else if (strcmp(c->status, "running") == 0 || strcmp(c->status, "canceling") == 0)
+        slot = &g->running;
+    else if (strcmp(c->status, "finished") == 0)
+        slot = strcmp(c->result, "failure") == 0 ? &g->failure : &g->success;
+    else if (strcmp(c->status, "error") == 0)
+        slot = &g->failure;
+    else
+        slot = &g->canceled;
+    *slot += c->count;
+    g->devices += c->count;
+    return 0;
+}
+
+int otter_rollout_stats_get(otter_store *s, const otter_rollout *r, otter_rollout_stats *st,
+                            otter_err *err)
+{
+    memset(st, 0, sizeof *st);
+    struct tally_ctx t = {r, st};
+    int ret = otter_store_rollout_counts(s, r->id, tally_cb, &t, err);
+    for (size_t i = 0; ret == 0 && i < r->n_stages; i++) {
+        const otter_rollout_tally *g = &st->stage[i];
+        st->total.devices += g->devices;
+        st->total.waiting += g->waiting;
+        st->total.scheduled += g->scheduled;
+        st->total.running += g->running;
+        st->total.success += g->success;
+        st->total.failure += g->failure;
+        st->total.canceled += g->canceled;
+    }
+    return ret;
+}
+
+/* ---- targeting ---- */
+
+struct ranked;
+
+struct plan_walk {
+    otter_store *s;
+    const otter_rollout *r;
+    const json_t *filter;
+    const char *release_version;
+    int create;
+    int64_t actor, now;
+    int64_t *group_ids; /* sorted; NULL when the filter names no group */
+    size_t n_group_ids, cap_group_ids;
+    otter_rollout_plan *plan;
+    struct ranked *ranked;
+    size_t n_ranked, cap_ranked;
+    int64_t last_id;
+    size_t seen;
+    otter_err *err;
+};
+
+static int collect_group(void *ctx, const otter_device *d)
+{
+    struct plan_walk *w = ctx;
+    w->last_id = d->id;
+    w->seen++;
+    if (w->n_group_ids == w->cap_group_ids) {
+        size_t cap = w->cap_group_ids ? 2 * w->cap_group_ids : 1024;
+        int64_t *n = realloc(w->group_ids, cap * sizeof *n);
+        if (!n)
+            return OTTER_ENOMEM;
+        w->group_ids = n;
+        w->cap_group_ids = cap;
+    }
+    w->group_ids[w->n_group_ids++] = d->id;
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A targeted device waiting for its stage: ranked by bucket, ties by controller id. */
+struct ranked {
+    uint32_t bucket;
+    int64_t device_id;
+    char controller_id[OTTER_STORE_NAME_MAX + 1];
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->bucket != y->bucket)
+        return x->bucket < y->bucket ? -1 : 1;
+    return strcmp(x->controller_id, y->controller_id);
+}
+
+static int plan_device(void *ctx, const otter_device *d)
+{
+    struct plan_walk *w = ctx;
+    w->last_id = d->id;
+    w->seen++;
+    if (w->group_ids && !bsearch(&d->id, w->group_ids, w->n_group_ids, sizeof d->id, cmp_id))
+        return 0;
+    if (!otter_rollout_filter_match(w->filter, d))
+        return 0;
+    if (w->release_version && strcmp(d->version, w->release_version) == 0) {
+        w->plan->current++;
+        return 0;
+    }
+    otter_action open_a;
+    int busy = 0;
+    int ret = otter_store_action_pending(w->s, d->id, &open_a, &busy, w->err);
+    if (ret < 0)
+        return ret;
+    if (busy) {
+        w->plan->busy++;
+        return 0;
+    }
+    if (w->n_ranked == w->cap_ranked) {
+        size_t cap = w->cap_ranked ? 2 * w->cap_ranked : 1024;
+        struct ranked *n = realloc(w->ranked, cap * sizeof *n);
+        if (!n)
+            return OTTER_ENOMEM;
+        w->ranked = n;
+        w->cap_ranked = cap;
+    }
+    struct ranked *k = &w->ranked[w->n_ranked++];
+    k->bucket = otter_rollout_bucket(w->r->id, d->controller_id);
+    k->device_id = d->id;
+    snprintf(k->controller_id, sizeof k->controller_id, "%s", d->controller_id);
+    return 0;
+}
+
+/*
+ * Cuts the ranked devices into stages: stage i ends at rank
+ * round(percent(i) × n / 100), so each stage is exactly its share.
+ */
+static int assign_stages(struct plan_walk *w)
+{
+    qsort(w->ranked, w->n_ranked, sizeof *w->ranked, cmp_ranked);
+    size_t rank = 0;
+    for (size_t st = 0; st < w->r->n_stages; st++) {
+        size_t end = ((size_t)w->r->stages[st].percent * w->n_ranked + 50) / 100;
+        for (; rank < end && rank < w->n_ranked; rank++) {
+            w->plan->devices++;
+            w->plan->per_stage[st]++;
+            if (!w->create)
+                continue;
+            otter_action a = {.tenant_id = w->r->tenant_id,
+                              .device_id = w->ranked[rank].device_id,
+                              .release_id = w->r->release_id,
+                              .rollout_id = w->r->id,
+                              .stage = (int64_t)st};
+            snprintf(a.download, sizeof a.download, "%s", w->r->download);
+            snprintf(a.update, sizeof a.update, "%s", w->r->update);
+            snprintf(a.maintenance, sizeof a.maintenance, "%s", w->r->maintenance);
+            int64_t id;
+            int ret = otter_store_action_create(w->s, &a, w->actor, w->now, &id, w->err);
+            if (ret < 0)
+                return ret;
+        }
+    }
+    w->plan->outside = (int64_t)(w->n_ranked - rank);
+    return 0;
+}
+
+/* Walks the tenant's devices (optionally one group) 1000 at a time. */
+static int walk_devices(struct plan_walk *w, const char *group, otter_store_device_cb cb)
+{
+    otter_device_filter f = {.tenant_id = w->r->tenant_id, .group = group, .limit = 1000};
+    w->last_id = 0;
+    for (;;) {
+        size_t before = w->seen;
+        f.after_id = w->last_id;
+        int ret = otter_store_device_list(w->s, &f, cb, w, w->err);
+        if (ret < 0)
+            return ret == OTTER_ENOMEM ? otter_err_set(w->err, ret, "out of memory") : ret;
+        if (w->seen - before < f.limit)
+            return 0;
+    }
+}
+
+int otter_rollout_plan_make(otter_store *s, const otter_rollout *r, const json_t *filter,
+                            const char *release_version, int create, int64_t actor, int64_t now,
+                            otter_rollout_plan *plan, otter_err *err)
+{
+    struct plan_walk w = {.s = s,
+                          .r = r,
+                          .filter = filter,
+                          .release_version = release_version,
+                          .create = create,
+                          .actor = actor,
+                          .now = now,
+                          .plan = plan,
+                          .err = err};
+    memset(plan, 0, sizeof *plan);
+    int ret = 0;
+    const json_t *groups = json_object_get(filter, "groups");
+    if (groups) {
+        size_t i;
+        json_t *g;
+        json_array_foreach(groups, i, g)
+        {
+            if ((ret = walk_devices(&w, json_string_value(g), collect_group)) < 0)
+                goto out;
+        }
+        if (!w.group_ids) {
+            w.group_ids = malloc(sizeof *w.group_ids); /* empty groups: nothing matches */
+            if (!w.group_ids) {
+                ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+        qsort(w.group_ids, w.n_group_ids, sizeof *w.group_ids, cmp_id);
+    }
+    if ((ret = walk_devices(&w, NULL, plan_device)) == 0)
+        ret = assign_stages(&w);
+out:
+    free(w.group_ids);
+    free(w.ranked);
+    return ret;
+}
+
+/* ---- the automatic rules ---- */
+
+static int64_t sample_of(const otter_rollout_stage *g, int64_t size)
+{
+    return g->min_devices > 0 && g->min_devices < size ? g->min_devices : size;
+}
+
+static int stage_failing(const otter_rollout_stage *g, const otter_rollout_tally *t)
+{
+    int64_t done = t->success + t->failure;
+    int64_t base = done > sample_of(g, t->devices) ? done : sample_of(g, t->devices);
+    return g->failure_threshold > 0 && t->failure > 0 &&
+           t->failure * 100 >= (int64_t)g->failure_threshold * base;
+}
+
+static int stage_passed(const otter_rollout_stage *g, const otter_rollout_tally *t)
+{
+    int64_t done = t->success + t->failure;
+    return done >= sample_of(g, t->devices) &&
+           t->success * 100 >= (int64_t)g->success_threshold * done;
+}
+
+int otter_rollout_evaluate(otter_store *s, otter_rollout *r, int64_t now, int *changed,
+                           otter_err *err)
+{
+    otter_rollout_stats st;
+    int ret;
+    *changed = 0;
+    /* Each pass may open the next stage, which may already be judged (e.g. empty). */
+    for (size_t pass = 0; pass <= r->n_stages && strcmp(r->state, "running") == 0; pass++) {
+        if ((ret = otter_rollout_stats_get(s, r, &st, err)) < 0)
+            return ret;
+        int moved = 0;
+        /* Failures an operator resumed past do not pause again; a new one re-checks. */
+        int64_t new_failures = st.total.failure - r->accepted_failures;
+        for (int64_t i = 0; new_failures > 0 && i <= r->current_stage && (size_t)i < r->n_stages;
+             i++) {
+            const otter_rollout_tally *t = &st.stage[i];
+            if (stage_failing(&r->stages[i], t)) {
+                snprintf(r->state, sizeof r->state, "paused");
+                snprintf(r->pause_reason, sizeof r->pause_reason,
+                         "failure threshold of stage %lld reached (%lld of %lld devices failed)",
+                         (long long)i + 1, (long long)t->failure, (long long)t->devices);
+                moved = 1;
+                break;
+            }
+        }
+        if (!moved && (size_t)r->current_stage + 1 < r->n_stages &&
+            stage_passed(&r->stages[r->current_stage], &st.stage[r->current_stage])) {
+            r->current_stage++;
+            moved = 1;
+        } else if (!moved && (size_t)r->current_stage + 1 >= r->n_stages &&
+                   st.total.waiting + st.total.scheduled + st.total.running == 0) {
+            snprintf(r->state, sizeof r->state, "finished");
+            moved = 1;
+        }
+        if (!moved)
+            break;
+        *changed = 1;
+        if ((ret = otter_store_rollout_update(s, r, now, err)) < 0)
+            return ret;
+    }
+    if (*changed)
+        otter_rollout_touch();
+    return 0;
+}
+
+/* ---- documents ---- */
+
+static json_t *tally_doc(const otter_rollout_tally *t)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "devices", (json_int_t)t->devices,
+                     "waiting", (json_int_t)t->waiting, "scheduled", (json_int_t)t->scheduled,
+                     "running", (json_int_t)t->running, "success", (json_int_t)t->success,
+                     "failure", (json_int_t)t->failure, "canceled", (json_int_t)t->canceled);
+}
+
+json_t *otter_rollout_stats_doc(const otter_rollout *r, const otter_rollout_stats *st, json_t *at)
+{
+    json_t *stages = json_array();
+    for (size_t i = 0; stages && i < r->n_stages; i++) {
+        json_t *g = tally_doc(&st->stage[i]);
+        const char *state = (int64_t)i < r->current_stage    ? "done"
+                            : (int64_t)i == r->current_stage ? "current"
+                                                             : "waiting";
+        if (strcmp(r->state, "finished") == 0 || strcmp(r->state, "draft") == 0)
+            state = strcmp(r->state, "finished") == 0 ? "done" : "waiting";
+        if (!g || json_object_set_new(g, "index", json_integer((json_int_t)i)) < 0 ||
+            json_object_set_new(g, "percent", json_integer(r->stages[i].percent)) < 0 ||
+            json_object_set_new(g, "state", json_string(state)) < 0 ||
+            json_array_append_new(stages, g) < 0) {
+            json_decref(stages);
+            json_decref(at);
+            return NULL;
+        }
+    }
+    return json_pack("{s:I, s:s, s:I, s:o, s:o, s:o}", "rollout", (json_int_t)r->id, "state",
+                     r->state, "current_stage", (json_int_t)r->current_stage, "at", at, "total",
+                     tally_doc(&st->total), "stages", stages);
+}

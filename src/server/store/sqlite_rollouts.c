@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The SQLite back-end's queries for approvals and staged rollouts. The
+ * rules (who may approve, how stages advance) live in otter_rollout.c; this
+ * file only keeps and counts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite_internal.h"
+
+/* ---- approvals ---- */
+
+static int approval_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    otter_approval *a = ctx;
+    a->release_id = sqlite3_column_int64(st, 0);
+    if (otter_sqlite_col_copy(st, 1, a->state, sizeof a->state, err) < 0 ||
+        otter_sqlite_col_copy(st, 3, a->decided_by_name, sizeof a->decided_by_name, err) < 0 ||
+        otter_sqlite_col_copy(st, 5, a->comment, sizeof a->comment, err) < 0)
+        return OTTER_EFORMAT;
+    a->decided_by = sqlite3_column_int64(st, 2);
+    a->decided_at = sqlite3_column_int64(st, 4);
+    return 1; /* found */
+}
+
+int otter_sqlite_approval_get(otter_store *s, int64_t release_id, otter_approval *out, int *found,
+                              otter_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->release_id = release_id;
+    int ret = otter_sqlite_query(OTTER_SQLITE(s), "reading approval", approval_row, out, err,
+                                 "SELECT release_id, state, coalesce(decided_by, 0),"
+                                 " decided_by_name, decided_at, comment"
+                                 " FROM approvals WHERE release_id = ?",
+                                 "i", release_id);
+    *found = ret == 1;
+    return ret < 0 ? ret : 0;
+}
+
+int otter_sqlite_approval_set(otter_store *s, const otter_approval *a, otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    int ret = otter_sqlite_run(
+        d, "recording approval", NULL, err,
+        "INSERT INTO approvals(release_id, state, decided_by, decided_by_name, decided_at, comment)"
+        " VALUES (?1, ?2, nullif(?3, 0), ?4, ?5, ?6) ON CONFLICT (release_id) DO UPDATE SET"
+        " state = ?2, decided_by = nullif(?3, 0), decided_by_name = ?4, decided_at = ?5,"
+        " comment = ?6",
+        "ititit", a->release_id, a->state, a->decided_by, a->decided_by_name, a->decided_at,
+        a->comment);
+    otter_sqlite_unlock(d);
+    return ret;
+}
+
+/* ---- rollouts ---- */
+
+int otter_sqlite_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
+                                otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    int ret = otter_sqlite_run(
+        d, "creating rollout", NULL, err,
+        "INSERT INTO rollouts(tenant_id, release_id, name, target_filter, download, update_mode,"
+        " maintenance_window, created_by, created_by_name, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, 0), ?, ?, ?)",
+        "iitttttitii", r->tenant_id, r->release_id, r->name, r->filter[0] ? r->filter : "{}",
+        r->download[0] ? r->download : "forced", r->update[0] ? r->update : "forced",
+        r->maintenance, r->created_by, r->created_by_name, now, now);
+    if (ret == 0)
+        *id = sqlite3_last_insert_rowid(d->h);
+    for (size_t i = 0; ret == 0 && i < r->n_stages; i++)
+        ret = otter_sqlite_run(d, "creating rollout stage", NULL, err,
+                               "INSERT INTO rollout_stages(rollout_id, idx, percent,"
+                               " success_threshold, failure_threshold, min_devices)"
+                               " VALUES (?, ?, ?, ?, ?, ?)",
+                               "iiiiii", *id, (int64_t)i, (int64_t)r->stages[i].percent,
+                               (int64_t)r->stages[i].success_threshold,
+                               (int64_t)r->stages[i].failure_threshold, r->stages[i].min_devices);
+    otter_sqlite_unlock(d);
+    return ret;
+}
+
+struct rollout_walk {
+    otter_store_rollout_cb cb;
+    void *ctx;
+    otter_rollout *r; /* being filled: stages arrive as rows after it */
+};
+
+/* Rows are rollouts joined with their stages, ordered by rollout then stage. */
+static int rollout_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    struct rollout_walk *w = ctx;
+    otter_rollout *r = w->r;
+    int64_t id = sqlite3_column_int64(st, 0);
+    int ret = 0;
+    if (r->id && r->id != id) {
+        ret = w->cb(w->ctx, r);
+        r->id = 0;
+        if (ret < 0)
+            return ret;
+    }
+    if (!r->id) {
+        memset(r, 0, sizeof *r);
+        r->id = id;
+        r->tenant_id = sqlite3_column_int64(st, 1);
+        r->release_id = sqlite3_column_int64(st, 2);
+        if (otter_sqlite_col_copy(st, 3, r->name, sizeof r->name, err) < 0 ||
+            otter_sqlite_col_copy(st, 4, r->state, sizeof r->state, err) < 0 ||
+            otter_sqlite_col_copy(st, 5, r->pause_reason, sizeof r->pause_reason, err) < 0 ||
+            otter_sqlite_col_copy(st, 7, r->filter, sizeof r->filter, err) < 0 ||
+            otter_sqlite_col_copy(st, 8, r->download, sizeof r->download, err) < 0 ||
+            otter_sqlite_col_copy(st, 9, r->update, sizeof r->update, err) < 0 ||
+            otter_sqlite_col_copy(st, 10, r->maintenance, sizeof r->maintenance, err) < 0 ||
+            otter_sqlite_col_copy(st, 13, r->created_by_name, sizeof r->created_by_name, err) < 0)
+            return OTTER_EFORMAT;
+        r->current_stage = sqlite3_column_int64(st, 6);
+        r->devices = sqlite3_column_int64(st, 11);
+        r->created_by = sqlite3_column_int64(st, 12);
+        r->created_at = sqlite3_column_int64(st, 14);
+        r->updated_at = sqlite3_column_int64(st, 15);
+        r->accepted_failures = sqlite3_column_int64(st, 20);
+    }
+    if (sqlite3_column_type(st, 16) != SQLITE_NULL) {
+        if (r->n_stages == OTTER_ROLLOUT_STAGES_MAX)
+            return otter_err_set(err, OTTER_EFORMAT, "rollout %lld has too many stages",
+                                 (long long)id);
+        otter_rollout_stage *g = &r->stages[r->n_stages++];
+        g->percent = sqlite3_column_int(st, 16);
+        g->success_threshold = sqlite3_column_int(st, 17);
+        g->failure_threshold = sqlite3_column_int(st, 18);
+        g->min_devices = sqlite3_column_int64(st, 19);
+    }
+    return 0;
+}
+
+int otter_sqlite_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
+                              int64_t release_id, otter_store_rollout_cb cb, void *ctx,
+                              otter_err *err)
+{
+    otter_rollout *r = calloc(1, sizeof *r);
+    if (!r)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    struct rollout_walk w = {cb, ctx, r};
+    int ret = otter_sqlite_query(
+        OTTER_SQLITE(s), "listing rollouts", rollout_row, &w, err,
+        "SELECT r.id, r.tenant_id, r.release_id, r.name, r.state, r.pause_reason,"
+        " r.current_stage, r.target_filter, r.download, r.update_mode,"
+        " coalesce(r.maintenance_window, ''), r.devices, coalesce(r.created_by, 0),"
+        " r.created_by_name, r.created_at, r.updated_at,"
+        " g.percent, g.success_threshold, g.failure_threshold, g.min_devices, r.accepted_failures"
+        " FROM rollouts r LEFT JOIN rollout_stages g ON g.rollout_id = r.id"
+        " WHERE (?1 = 0 OR r.tenant_id = ?1) AND (?2 = 0 OR r.id = ?2)"
+        " AND (?3 = 0 OR r.release_id = ?3) ORDER BY r.id DESC, g.idx",
+        "iii", tenant_id, rollout_id, release_id);
+    if (ret == 0 && r->id)
+        ret = cb(ctx, r);
+    free(r);
+    return ret;
+}
+
+int otter_sqlite_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
+                                otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    int ret = otter_sqlite_run(d, "updating rollout", NULL, err,
+                               "UPDATE rollouts SET state = ?, pause_reason = ?, current_stage = ?,"
+                               " devices = ?, accepted_failures = ?, updated_at = ? WHERE id = ?",
+                               "ttiiiii", r->state, r->pause_reason, r->current_stage, r->devices,
+                               r->accepted_failures, now, r->id);
+    otter_sqlite_unlock(d);
+    return ret;
+}
+
+struct count_walk {
+    otter_store_rollout_count_cb cb;
+    void *ctx;
+};
+
+static int count_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    (void)err;
+    struct count_walk *w = ctx;
+    otter_rollout_count c = {.stage = sqlite3_column_int64(st, 0),
+                             .status = otter_sqlite_col_str(st, 1),
+                             .result = otter_sqlite_col_str(st, 2),
+                             .count = sqlite3_column_int64(st, 3)};
+    return w->cb(w->ctx, &c);
+}
+
+int otter_sqlite_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
+                                void *ctx, otter_err *err)
+{
+    struct count_walk w = {cb, ctx};
+    return otter_sqlite_query(OTTER_SQLITE(s), "counting rollout actions", count_row, &w, err,
+                              "SELECT coalesce(stage, 0), status, result, count(*) FROM actions"
+                              " WHERE rollout_id = ? GROUP BY stage, status, result",
+                              "i", rollout_id);
+}
+
+int otter_sqlite_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
+                                        otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    /* Scheduled actions the device never saw end at once; started ones ask the device. */
+    int ret = otter_sqlite_run(d, "canceling rollout actions", NULL, err,
+                               "UPDATE actions SET status = CASE status WHEN 'scheduled' THEN"
+                               " 'canceled' ELSE 'canceling' END, updated_at = ?"
+                               " WHERE rollout_id = ? AND status IN ('scheduled','running')",
+                               "ii", now, rollout_id);
+    otter_sqlite_unlock(d);
+    return ret;
+}
