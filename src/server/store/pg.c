@@ -20,7 +20,10 @@
  * already rolls back on the first error).
  *
  * Every statement goes through PQexecParams with typed parameters; no SQL
- * is ever built from data. A connection found broken outside a transaction
+ * is ever built from data. Unnamed statements rather than a cache of named
+ * ones on purpose: they are planned with the actual values, so the
+ * optional filters ("$3 IS NULL OR model = $3") fold away instead of
+ * leaving a generic plan that must scan for every combination. A connection found broken outside a transaction
  * is reset before the next statement. This file holds the connection,
  * statements and transactions; the queries are in pg_accounts.c,
  * pg_fleet.c, pg_releases.c and pg_rollouts.c, the schema in pg_schema.c.
@@ -110,10 +113,8 @@ static int session_setup(struct otter_pg *d, otter_err *err)
         return pg_fail(d, NULL, "setting client encoding", err);
     const char *values[] = {timeout};
     const Oid types[] = {OID_TEXT};
-    PGresult *res = PQexecParams(d->conn,
-                                 "SELECT set_config('lock_timeout', $1, false),"
-                                 " set_config('application_name', 'otter-server', false)",
-                                 1, types, values, NULL, NULL, 0);
+    PGresult *res = PQexecParams(d->conn, "SELECT set_config('lock_timeout', $1, false)", 1,
+                                 types, values, NULL, NULL, 0);
     int ret = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         ret = pg_fail(d, res, "configuring session", err);
@@ -321,8 +322,8 @@ static int connect_failed(struct otter_pg *d, const char *url, int create, otter
     char name[128];
     snprintf(name, sizeof name, "%s", db);
     /* expand_dbname: the first dbname is the url, the second overrides its database. */
-    const char *const keys[] = {"dbname", "dbname", NULL};
-    const char *const vals[] = {url, "postgres", NULL};
+    const char *const keys[] = {"connect_timeout", "dbname", "dbname", NULL};
+    const char *const vals[] = {"10", url, "postgres", NULL};
     PGconn *m = PQconnectdbParams(keys, vals, 1);
     PGresult *res = NULL;
     char *ident = NULL, *sql = NULL;
@@ -406,8 +407,15 @@ static int pg_open(otter_store *s, const char *url, int create, unsigned busy_ti
     pthread_mutexattr_destroy(&attr);
     d->lock_timeout_ms = busy_timeout_ms;
 
-    /* The url goes to libpq as is; it may hold a password, so it never appears in messages. */
-    d->conn = PQconnectdb(url);
+    /*
+     * The url goes to libpq as is; it may hold a password, so it never
+     * appears in messages. Defaults before it, which the url may override:
+     * a bounded connect (a reconnect blocks the store's other threads) and
+     * a name in pg_stat_activity.
+     */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "otter-server", url, NULL};
+    d->conn = PQconnectdbParams(keys, vals, 1);
     if (!d->conn) {
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
         goto out;

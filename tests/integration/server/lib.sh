@@ -29,7 +29,7 @@ need_packages() {
 ok() { echo "ok   $1"; passes=$((passes + 1)); }
 bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 # expect NAME ACTUAL WANT
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; [ -s "$work/body" ] && head -c 600 "$work/body" && echo; fi; }
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; if [ -s "$work/body" ]; then head -c 600 "$work/body"; echo; fi; fi; }
 finish() {
   echo "$passes passed, $fails failed"
   [ "$fails" = 0 ]
