@@ -23,10 +23,12 @@
  * is ever built from data. Unnamed statements rather than a cache of named
  * ones on purpose: they are planned with the actual values, so the
  * optional filters ("$3 IS NULL OR model = $3") fold away instead of
- * leaving a generic plan that must scan for every combination. A connection found broken outside a transaction
- * is reset before the next statement. This file holds the connection,
- * statements and transactions; the queries are in pg_accounts.c,
- * pg_fleet.c, pg_releases.c and pg_rollouts.c, the schema in pg_schema.c.
+ * leaving a generic plan that must scan for every combination. A
+ * connection found broken outside a transaction is reset before the next
+ * statement. This file holds statements, transactions and the schema
+ * version; pg_connect.c opens and closes, the queries are in
+ * pg_accounts.c, pg_fleet.c, pg_releases.c and pg_rollouts.c, the
+ * migrations in pg_schema.c.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -38,8 +40,6 @@
 #include "pg_internal.h"
 
 #define MAX_PARAMS 16
-#define OID_INT8 20 /* pg_type.h is a server header; these two oids are stable */
-#define OID_TEXT 25
 /* Advisory lock keys ("otter" and "ottermig" in ASCII), per database. */
 #define WRITE_LOCK_KEY INT64_C(0x6f74746572)
 #define MIGRATE_LOCK_KEY INT64_C(0x6f747465726d6967)
@@ -55,7 +55,7 @@ void otter_pg_unlock(struct otter_pg *d)
 }
 
 /* libpq's messages end in a newline and may span lines; one line reads better in our errors. */
-static const char *one_line(const char *msg, char *buf, size_t cap)
+const char *otter_pg_one_line(const char *msg, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s", msg ? msg : "?");
     for (char *p = buf; *p; p++)
@@ -73,7 +73,8 @@ static int pg_fail(struct otter_pg *d, const PGresult *res, const char *what, ot
     char buf[512];
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *msg = one_line(primary ? primary : PQerrorMessage(d->conn), buf, sizeof buf);
+    const char *msg =
+        otter_pg_one_line(primary ? primary : PQerrorMessage(d->conn), buf, sizeof buf);
     if (d->in_tx)
         d->tx_failed = 1;
     if (PQstatus(d->conn) != CONNECTION_OK)
@@ -86,8 +87,8 @@ static int pg_fail(struct otter_pg *d, const PGresult *res, const char *what, ot
         return otter_err_set(err, OTTER_ESTATE, "%s: refused by the database: %s", what, msg);
     if (state && strncmp(state, "22", 2) == 0) /* data exception, e.g. bytes that are not UTF-8 */
         return otter_err_set(err, OTTER_EFORMAT, "%s: refused by the database: %s", what, msg);
-    if (state && (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 ||
-                  strcmp(state, "40P01") == 0))
+    if (state &&
+        (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
         return otter_err_set(err, OTTER_EIO, "%s: database busy, try again (%s)", what, msg);
     if (state && strcmp(state, "25P02") == 0)
         return otter_err_set(err, OTTER_EIO,
@@ -103,7 +104,7 @@ static void quiet_notice(void *arg, const char *message)
 }
 
 /* Per-session settings; run again after every reconnect (a reset loses them). */
-static int session_setup(struct otter_pg *d, otter_err *err)
+int otter_pg_session_setup(struct otter_pg *d, otter_err *err)
 {
     char timeout[32];
     /* lock_timeout 0 would mean "wait forever"; busy_timeout 0 means "do not wait". */
@@ -112,9 +113,9 @@ static int session_setup(struct otter_pg *d, otter_err *err)
     if (PQsetClientEncoding(d->conn, "UTF8") != 0)
         return pg_fail(d, NULL, "setting client encoding", err);
     const char *values[] = {timeout};
-    const Oid types[] = {OID_TEXT};
-    PGresult *res = PQexecParams(d->conn, "SELECT set_config('lock_timeout', $1, false)", 1,
-                                 types, values, NULL, NULL, 0);
+    const Oid types[] = {OTTER_PG_OID_TEXT};
+    PGresult *res = PQexecParams(d->conn, "SELECT set_config('lock_timeout', $1, false)", 1, types,
+                                 values, NULL, NULL, 0);
     int ret = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         ret = pg_fail(d, res, "configuring session", err);
@@ -137,8 +138,8 @@ static int ensure_conn(struct otter_pg *d, const char *what, otter_err *err)
     PQreset(d->conn);
     if (PQstatus(d->conn) != CONNECTION_OK)
         return otter_err_set(err, OTTER_EIO, "%s: cannot reconnect to PostgreSQL: %s", what,
-                             one_line(PQerrorMessage(d->conn), buf, sizeof buf));
-    return session_setup(d, err);
+                             otter_pg_one_line(PQerrorMessage(d->conn), buf, sizeof buf));
+    return otter_pg_session_setup(d, err);
 }
 
 /* Binds the parameters described by types and runs sql; *out gets the result on success. */
@@ -156,11 +157,11 @@ static int vexec(struct otter_pg *d, const char *what, PGresult **out, otter_err
     for (int i = 0; i < n; i++) {
         if (types[i] == 't') {
             values[i] = va_arg(ap, const char *);
-            oids[i] = OID_TEXT;
+            oids[i] = OTTER_PG_OID_TEXT;
         } else {
             snprintf(nums[i], sizeof nums[i], "%" PRId64, va_arg(ap, int64_t));
             values[i] = nums[i];
-            oids[i] = OID_INT8;
+            oids[i] = OTTER_PG_OID_INT8;
         }
     }
     int ret = ensure_conn(d, what, err);
@@ -270,8 +271,8 @@ static void rollback_quiet(struct otter_pg *d)
 static int write_begin(struct otter_pg *d, const char *what, otter_err *err)
 {
     int ret = exec_plain(d, "BEGIN", what, err);
-    if (ret == 0 && (ret = otter_pg_run(d, what, NULL, err, "SELECT pg_advisory_xact_lock($1)",
-                                        "i", WRITE_LOCK_KEY)) < 0)
+    if (ret == 0 && (ret = otter_pg_run(d, what, NULL, err, "SELECT pg_advisory_xact_lock($1)", "i",
+                                        WRITE_LOCK_KEY)) < 0)
         rollback_quiet(d);
     return ret;
 }
@@ -304,149 +305,6 @@ int otter_pg_tx_close(struct otter_pg *d, int own, int ret, otter_err *err)
     return ret;
 }
 
-/* ---- open, close ---- */
-
-/*
- * The first connection failed. When the reason is that the database does
- * not exist, say so plainly (create = 0) or create it (create = 1, needs
- * CREATEDB), asking the maintenance database "postgres" with the same
- * host, port, user and password.
- */
-static int connect_failed(struct otter_pg *d, const char *url, int create, otter_err *err)
-{
-    char first[512], buf[512];
-    one_line(PQerrorMessage(d->conn), first, sizeof first);
-    const char *db = PQdb(d->conn);
-    if (!db || !*db)
-        return otter_err_set(err, OTTER_EIO, "connecting to PostgreSQL: %s", first);
-    char name[128];
-    snprintf(name, sizeof name, "%s", db);
-    /* expand_dbname: the first dbname is the url, the second overrides its database. */
-    const char *const keys[] = {"connect_timeout", "dbname", "dbname", NULL};
-    const char *const vals[] = {"10", url, "postgres", NULL};
-    PGconn *m = PQconnectdbParams(keys, vals, 1);
-    PGresult *res = NULL;
-    char *ident = NULL, *sql = NULL;
-    int ret = OTTER_EIO;
-    if (!m || PQstatus(m) != CONNECTION_OK) {
-        ret = otter_err_set(err, OTTER_EIO, "connecting to PostgreSQL database %s: %s", name,
-                            first);
-        goto out;
-    }
-    const char *v[] = {name};
-    const Oid t[] = {OID_TEXT};
-    res = PQexecParams(m, "SELECT 1 FROM pg_database WHERE datname = $1", 1, t, v, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
-        ret = otter_err_set(err, OTTER_EIO, "connecting to PostgreSQL database %s: %s", name,
-                            first);
-        goto out;
-    }
-    if (!create) {
-        ret = otter_err_set(err, OTTER_EIO,
-                            "PostgreSQL database %s does not exist (create it, see docs/server.md,"
-                            " then run `otter-server init`)",
-                            name);
-        goto out;
-    }
-    /*
-     * A database name is an identifier, which cannot be a parameter: it is
-     * quoted by libpq. C collation sorts like SQLite (bytes); UTF8 whatever
-     * the cluster's default.
-     */
-    ident = PQescapeIdentifier(m, name, strlen(name));
-    if (!ident) {
-        ret = otter_err_set(err, OTTER_EUSAGE, "database name %s: %s", name,
-                            one_line(PQerrorMessage(m), buf, sizeof buf));
-        goto out;
-    }
-    size_t cap = strlen(ident) + 128;
-    if (!(sql = malloc(cap))) {
-        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
-        goto out;
-    }
-    snprintf(sql, cap,
-             "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'",
-             ident);
-    PQclear(res);
-    res = PQexec(m, sql);
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    /* 42P04: another `init` created it just now, which is as good. */
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P04") == 0)) {
-        ret = otter_err_set(err, OTTER_EIO,
-                            "creating PostgreSQL database %s: %s (or create it yourself:"
-                            " createdb -O ROLE %s)",
-                            name, one_line(PQerrorMessage(m), buf, sizeof buf), name);
-        goto out;
-    }
-    PQreset(d->conn);
-    if (PQstatus(d->conn) != CONNECTION_OK) {
-        ret = otter_err_set(err, OTTER_EIO, "connecting to PostgreSQL database %s: %s", name,
-                            one_line(PQerrorMessage(d->conn), buf, sizeof buf));
-        goto out;
-    }
-    ret = 0;
-out:
-    free(sql);
-    PQfreemem(ident);
-    PQclear(res);
-    PQfinish(m);
-    return ret;
-}
-
-static int pg_open(otter_store *s, const char *url, int create, unsigned busy_timeout_ms,
-                   otter_err *err)
-{
-    int ret = OTTER_EIO;
-    struct otter_pg *d = calloc(1, sizeof *d);
-    if (!d)
-        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&d->lock, &attr);
-    pthread_mutexattr_destroy(&attr);
-    d->lock_timeout_ms = busy_timeout_ms;
-
-    /*
-     * The url goes to libpq as is; it may hold a password, so it never
-     * appears in messages. Defaults before it, which the url may override:
-     * a bounded connect (a reconnect blocks the store's other threads) and
-     * a name in pg_stat_activity.
-     */
-    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *const vals[] = {"10", "otter-server", url, NULL};
-    d->conn = PQconnectdbParams(keys, vals, 1);
-    if (!d->conn) {
-        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (PQstatus(d->conn) != CONNECTION_OK && (ret = connect_failed(d, url, create, err)) < 0)
-        goto out;
-    if ((ret = session_setup(d, err)) < 0)
-        goto out;
-    s->impl = d;
-    d = NULL;
-    ret = 0;
-out:
-    if (d) {
-        PQfinish(d->conn);
-        pthread_mutex_destroy(&d->lock);
-        free(d);
-    }
-    return ret;
-}
-
-static void pg_close(otter_store *s)
-{
-    struct otter_pg *d = OTTER_PG(s);
-    if (!d)
-        return;
-    PQfinish(d->conn);
-    pthread_mutex_destroy(&d->lock);
-    free(d);
-    s->impl = NULL;
-}
-
 /* ---- schema ---- */
 
 static int pg_schema_version(otter_store *s, int *version, otter_err *err)
@@ -476,8 +334,8 @@ static int pg_migrate(otter_store *s, otter_err *err)
         if ((ret = exec_plain(d, "BEGIN", "migrating", err)) < 0)
             break;
         d->own_tx = 1;
-        if ((ret = otter_pg_run(d, "migrating", NULL, err, "SELECT pg_advisory_xact_lock($1)",
-                                "i", MIGRATE_LOCK_KEY)) < 0 ||
+        if ((ret = otter_pg_run(d, "migrating", NULL, err, "SELECT pg_advisory_xact_lock($1)", "i",
+                                MIGRATE_LOCK_KEY)) < 0 ||
             (ret = exec_plain(d,
                               "CREATE TABLE IF NOT EXISTS schema_version ("
                               " version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -570,8 +428,8 @@ const otter_store_ops otter_store_pg_ops = {
     .engine = "postgres",
     .url_prefix = "postgresql://",
     .url_alias = "postgres://",
-    .open = pg_open,
-    .close = pg_close,
+    .open = otter_pg_open,
+    .close = otter_pg_close,
     .schema_version = pg_schema_version,
     .migrate = pg_migrate,
     .begin = pg_begin,

@@ -126,10 +126,10 @@ int otter_pg_user_set_password(otter_store *s, int64_t id, const char *hash, int
                                otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_pg_run(
-        OTTER_PG(s), "changing password", &n, err,
-        "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3", "tii",
-        hash, now, id);
+    int ret =
+        otter_pg_run(OTTER_PG(s), "changing password", &n, err,
+                     "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+                     "tii", hash, now, id);
     if (ret == 0 && n == 0)
         ret = otter_err_set(err, OTTER_ESTATE, "changing password: no user %lld", (long long)id);
     return ret;
@@ -242,8 +242,8 @@ static const char *kind_name(otter_token_kind kind)
     return kind == OTTER_TOKEN_API ? "api" : kind == OTTER_TOKEN_TICKET ? "ticket" : "session";
 }
 
-int otter_pg_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
-                          int64_t *id, otter_err *err)
+int otter_pg_token_create(otter_store *s, const otter_token *t, const char *sha256_hex, int64_t *id,
+                          otter_err *err)
 {
     return otter_pg_query(
         OTTER_PG(s), "storing token", otter_pg_int_row, id, err,
@@ -267,7 +267,7 @@ static int token_row(const PGresult *res, int i, void *ctx, otter_err *err)
     t.id = otter_pg_int(res, i, 0);
     t.user_id = otter_pg_int(res, i, 1);
     const char *kind = otter_pg_str(res, i, 2);
-    t.kind = !kind                        ? OTTER_TOKEN_SESSION
+    t.kind = !kind                         ? OTTER_TOKEN_SESSION
              : strcmp(kind, "api") == 0    ? OTTER_TOKEN_API
              : strcmp(kind, "ticket") == 0 ? OTTER_TOKEN_TICKET
                                            : OTTER_TOKEN_SESSION;

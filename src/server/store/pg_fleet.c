@@ -9,8 +9,7 @@
 
 #include "pg_internal.h"
 
-int otter_pg_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha,
-                                otter_err *err)
+int otter_pg_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha, otter_err *err)
 {
     return otter_pg_run(OTTER_PG(s), "setting gateway token", NULL, err,
                         "UPDATE tenants SET gateway_token_sha256 = $1 WHERE id = $2", "ti", sha,
@@ -207,8 +206,8 @@ int otter_pg_group_remove(otter_store *s, int64_t group_id, int64_t device_id, i
 {
     int64_t n = 0;
     int ret = otter_pg_run(OTTER_PG(s), "removing group member", &n, err,
-                           "DELETE FROM group_members WHERE group_id = $1 AND device_id = $2",
-                           "ii", group_id, device_id);
+                           "DELETE FROM group_members WHERE group_id = $1 AND device_id = $2", "ii",
+                           group_id, device_id);
     *found = n > 0;
     return ret;
 }

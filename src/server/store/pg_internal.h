@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private to the PostgreSQL back-end (pg.c: connection, statements,
- * transactions; pg_schema.c: migrations; pg_accounts.c, pg_fleet.c,
+ * Private to the PostgreSQL back-end (pg.c: statements, transactions,
+ * schema version; pg_connect.c: open, close; pg_schema.c: migrations; pg_accounts.c, pg_fleet.c,
  * pg_releases.c, pg_rollouts.c: the queries). Nothing outside src/server/store includes
  * this or libpq-fe.h.
  */
@@ -24,6 +24,20 @@ struct otter_pg {
 };
 
 #define OTTER_PG(s) ((struct otter_pg *)(s)->impl)
+
+#define OTTER_PG_OID_INT8 20 /* pg_type.h is a server header; these two oids are stable */
+#define OTTER_PG_OID_TEXT 25
+
+/* pg_connect.c: the open and close members of the ops table. */
+int otter_pg_open(otter_store *s, const char *url, int create, unsigned busy_timeout_ms,
+                  otter_err *err);
+void otter_pg_close(otter_store *s);
+
+/* Per-session settings, after connecting and after every reconnect. */
+int otter_pg_session_setup(struct otter_pg *d, otter_err *err);
+
+/* msg on one line in buf (libpq's end in a newline); returns buf. */
+const char *otter_pg_one_line(const char *msg, char *buf, size_t cap);
 
 /* Holds the connection for several statements. */
 void otter_pg_lock(struct otter_pg *d);
@@ -93,8 +107,8 @@ int otter_pg_member_delete(otter_store *s, int64_t user_id, int64_t tenant_id, i
                            otter_err *err);
 int otter_pg_member_list(otter_store *s, int64_t tenant_id, int64_t user_id,
                          otter_store_member_cb cb, void *ctx, otter_err *err);
-int otter_pg_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
-                          int64_t *id, otter_err *err);
+int otter_pg_token_create(otter_store *s, const otter_token *t, const char *sha256_hex, int64_t *id,
+                          otter_err *err);
 int otter_pg_token_find(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
                         otter_err *err);
 int otter_pg_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,
@@ -105,8 +119,7 @@ int otter_pg_audit_append(otter_store *s, const otter_audit_entry *e, otter_err 
 int otter_pg_audit_list(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
                         void *ctx, otter_err *err);
 
-int otter_pg_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha,
-                                otter_err *err);
+int otter_pg_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha, otter_err *err);
 int otter_pg_tenant_check_gateway(otter_store *s, int64_t tenant_id, const char *sha, int *ok,
                                   otter_err *err);
 int otter_pg_device_create(otter_store *s, int64_t tenant_id, const char *controller_id,
@@ -127,23 +140,23 @@ int otter_pg_group_delete(otter_store *s, int64_t id, int *found, otter_err *err
 int otter_pg_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err);
 int otter_pg_group_remove(otter_store *s, int64_t group_id, int64_t device_id, int *found,
                           otter_err *err);
-int otter_pg_release_create(otter_store *s, const otter_release *r, int64_t created_by,
-                            int64_t now, int64_t *id, otter_err *err);
+int otter_pg_release_create(otter_store *s, const otter_release *r, int64_t created_by, int64_t now,
+                            int64_t *id, otter_err *err);
 int otter_pg_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
                           otter_store_release_cb cb, void *ctx, otter_err *err);
 int otter_pg_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
                             otter_err *err);
-int otter_pg_action_create(otter_store *s, const otter_action *a, int64_t created_by,
-                           int64_t now, int64_t *id, otter_err *err);
+int otter_pg_action_create(otter_store *s, const otter_action *a, int64_t created_by, int64_t now,
+                           int64_t *id, otter_err *err);
 int otter_pg_action_get(otter_store *s, int which, int64_t id, otter_action *out, int *found,
                         otter_err *err);
 int otter_pg_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
                                 void *ctx, otter_err *err);
-int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status,
-                               const char *result, int64_t now, otter_err *err);
+int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status, const char *result,
+                               int64_t now, otter_err *err);
 int otter_pg_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
-int otter_pg_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
-                           void *ctx, otter_err *err);
+int otter_pg_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb, void *ctx,
+                           otter_err *err);
 
 /* Approvals and rollouts (pg_rollouts.c). */
 int otter_pg_approval_get(otter_store *s, int64_t release_id, otter_approval *out, int *found,
@@ -151,13 +164,12 @@ int otter_pg_approval_get(otter_store *s, int64_t release_id, otter_approval *ou
 int otter_pg_approval_set(otter_store *s, const otter_approval *a, otter_err *err);
 int otter_pg_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
                             otter_err *err);
-int otter_pg_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
-                          int64_t release_id, otter_store_rollout_cb cb, void *ctx,
-                          otter_err *err);
+int otter_pg_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id, int64_t release_id,
+                          otter_store_rollout_cb cb, void *ctx, otter_err *err);
 int otter_pg_rollout_update(otter_store *s, const otter_rollout *r, int64_t now, otter_err *err);
 int otter_pg_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
                             void *ctx, otter_err *err);
 int otter_pg_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
-                                   otter_err *err);
+                                    otter_err *err);
 
 #endif

@@ -10,8 +10,8 @@
 
 #include "pg_internal.h"
 
-int otter_pg_release_create(otter_store *s, const otter_release *r, int64_t created_by,
-                            int64_t now, int64_t *id, otter_err *err)
+int otter_pg_release_create(otter_store *s, const otter_release *r, int64_t created_by, int64_t now,
+                            int64_t *id, otter_err *err)
 {
     struct otter_pg *d = OTTER_PG(s);
     int own;
@@ -72,8 +72,7 @@ int otter_pg_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
         "ii", tenant_id, release_id);
 }
 
-int otter_pg_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
-                            otter_err *err)
+int otter_pg_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused, otter_err *err)
 {
     struct otter_pg *d = OTTER_PG(s);
     int64_t exists = 0, used = 0, others = 0, n = 0;
@@ -116,8 +115,8 @@ int otter_pg_release_delete(otter_store *s, int64_t id, int *found, int *sha_unu
 
 /* ---- actions ---- */
 
-int otter_pg_action_create(otter_store *s, const otter_action *a, int64_t created_by,
-                           int64_t now, int64_t *id, otter_err *err)
+int otter_pg_action_create(otter_store *s, const otter_action *a, int64_t created_by, int64_t now,
+                           int64_t *id, otter_err *err)
 {
     return otter_pg_query(
         OTTER_PG(s), "creating action", otter_pg_int_row, id, err,
@@ -195,8 +194,8 @@ int otter_pg_action_get(otter_store *s, int which, int64_t id, otter_action *out
     *found = 0;
     if (which < 0 || which > 3)
         return otter_err_set(err, OTTER_EUSAGE, "action lookup %d", which);
-    int ret = otter_pg_query(OTTER_PG(s), "reading action", action_row, &w, err, sql[which], "i",
-                             id);
+    int ret =
+        otter_pg_query(OTTER_PG(s), "reading action", action_row, &w, err, sql[which], "i", id);
     *found = w.found;
     return ret;
 }
@@ -209,8 +208,8 @@ int otter_pg_action_list_device(otter_store *s, int64_t device_id, otter_store_a
                           ACTION_COLS " WHERE a.device_id = $1 ORDER BY a.id DESC", "i", device_id);
 }
 
-int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status,
-                               const char *result, int64_t now, otter_err *err)
+int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status, const char *result,
+                               int64_t now, otter_err *err)
 {
     struct otter_pg *d = OTTER_PG(s);
     int own;
@@ -271,8 +270,8 @@ static int feedback_row(const PGresult *res, int i, void *ctx, otter_err *err)
     return w->cb(w->ctx, &f);
 }
 
-int otter_pg_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
-                           void *ctx, otter_err *err)
+int otter_pg_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb, void *ctx,
+                           otter_err *err)
 {
     struct feedback_walk w = {cb, ctx};
     return otter_pg_query(OTTER_PG(s), "listing feedback", feedback_row, &w, err,

@@ -135,9 +135,8 @@ static int rollout_row(const PGresult *res, int i, void *ctx, otter_err *err)
     return 0;
 }
 
-int otter_pg_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
-                          int64_t release_id, otter_store_rollout_cb cb, void *ctx,
-                          otter_err *err)
+int otter_pg_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id, int64_t release_id,
+                          otter_store_rollout_cb cb, void *ctx, otter_err *err)
 {
     otter_rollout *r = calloc(1, sizeof *r); /* 8 KiB of filter: not on a pool thread's stack */
     if (!r)
@@ -195,8 +194,7 @@ int otter_pg_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_roll
                           "i", rollout_id);
 }
 
-int otter_pg_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
-                                    otter_err *err)
+int otter_pg_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now, otter_err *err)
 {
     /* Scheduled actions the device never saw end at once; started ones ask the device. */
     return otter_pg_run(OTTER_PG(s), "canceling rollout actions", NULL, err,

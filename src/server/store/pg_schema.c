@@ -78,7 +78,7 @@ static const char v1[] =
     "  name TEXT,"
     "  product TEXT,"
     "  model TEXT,"
-    "  attributes TEXT NOT NULL DEFAULT '{}'," /* JSON object text from DDI configData, kept verbatim */
+    "  attributes TEXT NOT NULL DEFAULT '{}'," /* JSON object from DDI configData, verbatim */
     "  token_sha256 TEXT UNIQUE,"              /* DDI TargetToken, hashed */
     "  installed_release_id BIGINT REFERENCES releases(id) ON DELETE SET NULL,"
     "  last_seen BIGINT,"

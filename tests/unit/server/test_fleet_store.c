@@ -235,15 +235,19 @@ static void test_tenant_delete_cascades(void **state)
     assert_otter_ok(otter_store_release_create(s, &rel, 0, 20, &r, &err), err);
     otter_action act = {.tenant_id = t, .device_id = d, .release_id = r};
     assert_otter_ok(otter_store_action_create(s, &act, 0, 30, &a, &err), err);
-    otter_feedback f = {.action_id = a, .at = 40, .kind = "deployment", .execution = "proceeding",
-                        .finished = "none", .progress_cnt = -1, .progress_of = -1};
+    otter_feedback f = {.action_id = a,
+                        .at = 40,
+                        .kind = "deployment",
+                        .execution = "proceeding",
+                        .finished = "none",
+                        .progress_cnt = -1,
+                        .progress_of = -1};
     assert_otter_ok(otter_store_feedback_add(s, &f, &err), err);
 
     /* Another tenant deploys the release: the publisher cannot go while that action exists. */
     act = (otter_action){.tenant_id = other, .device_id = od, .release_id = r};
     assert_otter_ok(otter_store_action_create(s, &act, 0, 31, &id, &err), err);
-    assert_otter_error(otter_store_tenant_delete(s, t, &found, &err), err, OTTER_ESTATE,
-                       "refused");
+    assert_otter_error(otter_store_tenant_delete(s, t, &found, &err), err, OTTER_ESTATE, "refused");
     otter_device dev;
     assert_otter_ok(otter_store_device_get(s, t, "d1", &dev, &found, &err), err);
     assert_true(found); /* the refused delete left everything */

@@ -31,9 +31,9 @@ static void setup(struct fixture *f, const char *name)
     for (int i = 0; i < 3; i++) {
         char cid[16];
         snprintf(cid, sizeof cid, "d%d", i);
-        assert_otter_ok(
-            otter_store_device_create(f->s, f->tenant, cid, "gw-a", NULL, NULL, 3, &f->dev[i], &err),
-            err);
+        assert_otter_ok(otter_store_device_create(f->s, f->tenant, cid, "gw-a", NULL, NULL, 3,
+                                                  &f->dev[i], &err),
+                        err);
     }
 }
 
@@ -104,14 +104,14 @@ static void test_rollouts(void **state)
     int found;
     int64_t ro, ro2, act[3];
     setup(&f, "rollout_rollouts");
-    otter_rollout r = {.tenant_id = f.tenant, .release_id = f.release, .created_by = f.user,
-                       .n_stages = 2};
+    otter_rollout r = {
+        .tenant_id = f.tenant, .release_id = f.release, .created_by = f.user, .n_stages = 2};
     snprintf(r.name, sizeof r.name, "wave-1");
     snprintf(r.filter, sizeof r.filter, "{\"model\":\"gw-a\"}");
     snprintf(r.created_by_name, sizeof r.created_by_name, "carol");
     r.stages[0] = (otter_rollout_stage){.percent = 10, .success_threshold = 90};
-    r.stages[1] = (otter_rollout_stage){.percent = 100, .success_threshold = 95,
-                                        .failure_threshold = 5, .min_devices = 7};
+    r.stages[1] = (otter_rollout_stage){
+        .percent = 100, .success_threshold = 95, .failure_threshold = 5, .min_devices = 7};
     assert_otter_ok(otter_store_rollout_create(f.s, &r, 20, &ro, &err), err);
     assert_otter_error(otter_store_rollout_create(f.s, &r, 20, &ro2, &err), err, OTTER_ESTATE,
                        "exists");
@@ -141,8 +141,11 @@ static void test_rollouts(void **state)
 
     /* Actions in stages 0, 1, 1: only stage 0 is offered once the rollout runs. */
     for (int i = 0; i < 3; i++) {
-        otter_action a = {.tenant_id = f.tenant, .device_id = f.dev[i], .release_id = f.release,
-                          .rollout_id = ro, .stage = i ? 1 : 0};
+        otter_action a = {.tenant_id = f.tenant,
+                          .device_id = f.dev[i],
+                          .release_id = f.release,
+                          .rollout_id = ro,
+                          .stage = i ? 1 : 0};
         assert_otter_ok(otter_store_action_create(f.s, &a, f.user, 30, &act[i], &err), err);
     }
     otter_action a;
@@ -189,8 +192,8 @@ static void test_rollouts(void **state)
     free(got);
 
     /* Event-stream tickets are a third kind of token. */
-    otter_token t = {.user_id = f.user, .kind = OTTER_TOKEN_TICKET, .created_at = 1,
-                     .expires_at = 100};
+    otter_token t = {
+        .user_id = f.user, .kind = OTTER_TOKEN_TICKET, .created_at = 1, .expires_at = 100};
     otter_token tg;
     int64_t tid;
     assert_otter_ok(otter_store_token_create(f.s, &t, "tt", &tid, &err), err);

@@ -364,9 +364,12 @@ int main(void)
 {
     otter_test_store_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_and_migrate),       cmocka_unit_test(test_tenants),
-        cmocka_unit_test(test_users_and_memberships),  cmocka_unit_test(test_tokens),
-        cmocka_unit_test(test_audit_and_transactions), cmocka_unit_test(test_two_servers),
+        cmocka_unit_test(test_open_and_migrate),
+        cmocka_unit_test(test_tenants),
+        cmocka_unit_test(test_users_and_memberships),
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_audit_and_transactions),
+        cmocka_unit_test(test_two_servers),
         cmocka_unit_test(test_reconnect),
     };
     return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
