@@ -292,6 +292,18 @@ static void test_audit_and_transactions(void **state)
     assert_otter_ok(otter_store_commit(s, &err), err);
     assert_otter_ok(otter_store_tenant_get(s, "kept", &t, &found, &err), err);
     assert_true(found);
+
+    /* A failed call inside a transaction, then rollback: nothing kept, the store goes on. */
+    assert_otter_ok(otter_store_begin(s, &err), err);
+    assert_otter_ok(otter_store_tenant_create(s, "half", 1, &other, &err), err);
+    assert_otter_error(otter_store_tenant_create(s, "kept", 1, &other, &err), err, OTTER_ESTATE,
+                       "already exists");
+    otter_store_rollback(s);
+    otter_store_rollback(s); /* once more, as after a failed commit: harmless */
+    assert_otter_ok(otter_store_tenant_get(s, "half", &t, &found, &err), err);
+    assert_false(found);
+    assert_otter_ok(otter_store_begin(s, &err), err);
+    assert_otter_ok(otter_store_commit(s, &err), err);
     otter_store_free(s);
 }
 
