@@ -19,7 +19,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   zstd zip unzip openssl curl grub-common libubootenv-tool valgrind nginx-light time bc \
   jq sqlite3 swupdate cpio chromium postgresql
 
-.PHONY: all build deps test test-plain test-asan fuzz clean
+.PHONY: all build deps demo test test-plain test-asan fuzz clean
 
 all: build
 
@@ -37,6 +37,10 @@ deps:
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The demo: server, tenant, users, a signed release and a simulated fleet in a staged rollout.
+demo: deps build
+	bash demo/demo.sh $(BUILD)
 
 test-plain: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -373,6 +373,7 @@ json_t *api_action_doc(struct call *c, const otter_action *a, int with_feedback)
     if (!doc)
         return NULL;
     json_object_set_new(doc, "rollout", a->rollout_id ? json_integer(a->rollout_id) : json_null());
+    json_object_set_new(doc, "stage", a->rollout_id ? json_integer(a->stage) : json_null());
     if (a->maintenance[0])
         json_object_set_new(doc, "maintenance_window", json_string(a->maintenance));
     if (with_feedback) {

@@ -7,3 +7,7 @@ endif()
 if(TARGET otter_server_lib)
   otter_fuzz_target(fuzz_ddi_json SOURCES fuzz_ddi_json.c LIBS otter_server_lib PkgConfig::JANSSON)
 endif()
+if(TARGET otter_server_lib)
+  otter_fuzz_target(fuzz_rollout_request SOURCES fuzz_rollout_request.c LIBS otter_server_lib
+                    PkgConfig::JANSSON)
+endif()

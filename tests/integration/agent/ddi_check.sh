@@ -66,6 +66,7 @@ out=$("$agentd" -c "$work/dev/agent.conf" check 2>&1) || true
 
 expect "release uploaded" "$(req POST /api/v1/tenants/acme/releases "$A" --data-binary @"$keys/update.zip")" 201
 R=$(body .id)
+approve acme "$R" "$A" >/dev/null
 expect "deployment created" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
   "{\"release\":$R,\"devices\":[\"gw-0001\"]}")" 201
 sha=$(sha256sum "$keys/update.zip" | cut -d' ' -f1)

@@ -185,6 +185,8 @@ expect "list releases" "$(req GET /api/v1/tenants/acme/releases "$VIEW"; body '.
 expect "download via the management API" "$(req GET "/api/v1/tenants/acme/releases/$R1/artifact" "$VIEW"; sha256sum "$work/body" | cut -d' ' -f1)" "200$SHA"
 
 # ---- deployments ----
+expect "not approved: no deployment (409)" "$(jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"devices\":[\"d1\"]}")" 409
+approve acme "$R1" "$A" >/dev/null
 expect "viewer may not deploy (403)" "$(jreq POST /api/v1/tenants/acme/deployments "$VIEW" "{\"release\":$R1,\"devices\":[\"d1\"]}")" 403
 expect "devices and group together (400)" "$(jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"devices\":[\"d1\"],\"group\":\"lab\"}")" 400
 expect "unknown release (404)" "$(jreq POST /api/v1/tenants/acme/deployments "$OP" '{"release":999,"devices":["d1"]}')" 404

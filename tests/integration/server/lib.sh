@@ -112,6 +112,8 @@ req() {
 # jreq METHOD PATH AUTH JSON: a JSON request.
 jreq() { req "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4"; }
 body() { jq -r "$1" "$work/body"; }
+# approve TENANT RELEASE_ID AUTH: an approver (or global admin) signs the release off for the tenant.
+approve() { jreq POST "/api/v1/tenants/$1/releases/$2/approve" "$3" '{"comment":"tested"}'; }
 header() { grep -i "^$1:" "$work/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
 login() { # login USER PASSWORD -> prints "Bearer TOKEN"

@@ -61,6 +61,9 @@ expect ".swu uploaded as a foreign release" "$(req POST \
   --data-binary @"$work/swu/gw.swu")" 201
 RID=$(body .id)
 expect "sha1 recorded" "$(body .artifact.hashes.sha1)" "$(sha1sum "$work/swu/gw.swu" | cut -d' ' -f1)"
+expect "not approved yet: no deployment (409)" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
+  "{\"release\":$RID,\"devices\":[\"gw-0001\"]}")" 409
+expect "approved" "$(approve acme "$RID" "$A")" 200
 expect "release assigned" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
   "{\"release\":$RID,\"devices\":[\"gw-0001\"]}")" 201
 AID=$(body '.actions[0].id')
@@ -113,8 +116,10 @@ jreq POST /api/v1/tenants/acme/devices "$A" '{"controller_id":"gw-0002","model":
 expect "bad .swu uploaded" "$(req POST \
   '/api/v1/tenants/acme/releases?type=foreign&filename=gw.swu&version=1.0.1' "$A" \
   --data-binary @"$work/swu/bad.swu")" 201
+BAD=$(body .id)
+approve acme "$BAD" "$A" >/dev/null
 expect "assigned" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
-  "{\"release\":$(body .id),\"devices\":[\"gw-0002\"]}")" 201
+  "{\"release\":$BAD,\"devices\":[\"gw-0002\"]}")" 201
 AID=$(body '.actions[0].id')
 mkdir -p "$work/tmp3"
 CID=gw-0002 AUTH="-g $GW" run_swupdate "$work/tmp3" ""

@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The Otter demo: a real otter-server on 127.0.0.1 with SQLite, a carrier
+# tenant with an admin, a publisher, an approver and an operator, a signed
+# release, and a fleet of simulated devices (otter-agentd processes with
+# file slots, rebooted by the boot simulator) that update through a staged
+# rollout (10 % -> 50 % -> 100 %) while a live summary shows the counts.
+#
+#   make demo                     # or: bash demo/demo.sh BUILD_DIR
+#   DEMO_DEVICES=40 make demo     # fleet size (default 24)
+#   DEMO_FAIL=3 make demo         # three devices fail their health check:
+#                                 # they roll back, the rollout pauses
+#   DEMO_PORT=8080                # where the server listens (default 8080; 0 = any free port)
+#   DEMO_EXIT=1                   # exit when the rollout ends instead of
+#                                 # keeping the server up for the dashboard
+#
+# Everything lives in BUILD_DIR/demo and only talks to 127.0.0.1. Ctrl-C
+# stops everything the demo started.
+set -euo pipefail
+
+build=${1:-build}
+build=$(cd "$build" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
+N=${DEMO_DEVICES:-24}
+FAIL=${DEMO_FAIL:-0}
+PORT=${DEMO_PORT:-8080}
+POLL=${DEMO_POLL:-2} # seconds between a device's polls
+TENANT=demo-carrier
+ADMIN_PW=${DEMO_ADMIN_PASSWORD:-otter-demo-admin}
+PW=${DEMO_PASSWORD:-otter-demo-pass}
+work="$build/demo"
+otter="$build/bin/otter"
+agent="$build/bin/otter-agent"
+agentd="$build/bin/otter-agentd"
+server="$build/src/server/otter-server"
+
+[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 4 ] && [ "$N" -le 500 ] || { echo "DEMO_DEVICES: 4..500" >&2; exit 2; }
+[[ $FAIL =~ ^[0-9]+$ ]] && [ "$FAIL" -lt "$N" ] || { echo "DEMO_FAIL: 0..DEMO_DEVICES-1" >&2; exit 2; }
+for b in "$otter" "$agent" "$agentd" "$server"; do
+  [ -x "$b" ] || { echo "demo: $b missing: run 'make build' first (make demo does)" >&2; exit 2; }
+done
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+  [ -n "${server_pid:-}" ] && kill -TERM "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  echo
+  echo "demo stopped (files kept in $work)"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+rm -rf "$work"
+mkdir -p "$work/keys" "$work/devices"
+
+# ---- keys, trust root, packages ----
+say "release keys (3 Ed25519 keys, 2 must sign) and the trust root"
+for k in k1 k2 k3; do "$otter" keygen --type ed25519 --out "$work/keys/$k" >/dev/null; done
+"$otter" root new --pubkey "$work/keys/k1.pub" --pubkey "$work/keys/k2.pub" \
+  --pubkey "$work/keys/k3.pub" --threshold 2 -o "$work/keys/root.json" >/dev/null
+make_image() { # FILE VERSION: 1 MiB of compressible, version-dependent bytes
+  { for i in $(seq 1 2000); do echo "otter demo rootfs $2 block $i $(printf '%0400d' 0)"; done; } |
+    head -c 1048576 > "$1"
+}
+make_image "$work/rootfs-1.0" 1.0
+make_image "$work/rootfs-2.0" 2.0
+for v in 1.0 2.0; do
+  "$otter" pack --product demo-gw --compatible demo-gw-a --version "$v" --security-version 1 \
+    --image "rootfs=$work/rootfs-$v:handler=raw" --key "$work/keys/k1.key" --key "$work/keys/k2.key" \
+    -o "$work/update-$v.zip" >/dev/null
+done
+say "signed packages: update-1.0.zip (factory image), update-2.0.zip (the release)"
+
+# ---- server ----
+cat > "$work/server.conf" <<CONF
+[http]
+listen = 127.0.0.1:$PORT
+[database]
+url = sqlite:$work/otter.db
+[storage]
+artifacts = $work/artifacts
+[trust]
+root = $work/keys/root.json
+[ddi]
+polling = ${POLL}s
+CONF
+OTTER_ADMIN_PASSWORD="$ADMIN_PW" "$server" init --config "$work/server.conf" >/dev/null
+"$server" serve --config "$work/server.conf" --ready-file "$work/ready" 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do [ -s "$work/ready" ] && break; kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+URL=$(head -1 "$work/ready" 2>/dev/null || true)
+if [ -z "$URL" ]; then
+  echo "otter-server did not start:"; cat "$work/server.log"
+  [ "$PORT" != 0 ] && echo "(port $PORT busy? try DEMO_PORT=0)"
+  exit 1
+fi
+say "otter-server on $URL (SQLite $work/otter.db)"
+
+# api METHOD PATH AUTH [JSON]: prints the body, fails on an HTTP error.
+api() {
+  local a=() d=()
+  [ -n "$3" ] && a=(-H "Authorization: Bearer $3")
+  [ $# -ge 4 ] && d=(-H 'Content-Type: application/json' --data-binary "$4")
+  curl -sS -m 30 --fail-with-body "${a[@]}" "${d[@]}" -X "$1" "$URL$2"
+}
+token() { api POST /api/v1/login "" "{\"username\":\"$1\",\"password\":\"$2\"}" | jq -r .token; }
+
+ADMIN=$(token admin "$ADMIN_PW")
+api POST /api/v1/tenants "$ADMIN" "{\"name\":\"$TENANT\"}" >/dev/null
+for u in publisher approver operator viewer; do
+  api POST "/api/v1/tenants/$TENANT/users" "$ADMIN" \
+    "{\"username\":\"$u\",\"password\":\"$PW\",\"role\":\"$u\"}" >/dev/null
+done
+PUB=$(token publisher "$PW")
+APP=$(token approver "$PW")
+OP=$(token operator "$PW")
+say "tenant '$TENANT': users publisher, approver, operator, viewer"
+
+# ---- devices ----
+csv=$(for i in $(seq -f '%03g' 1 "$N"); do echo "dev-$i,demo-gw-a"; done)
+curl -sS -m 30 --fail-with-body -H "Authorization: Bearer $OP" -H 'Content-Type: text/csv' \
+  --data-binary "$csv" "$URL/api/v1/tenants/$TENANT/devices/bulk" |
+  jq -r '.devices[] | "\(.controller_id) \(.token)"' > "$work/tokens"
+failing=()
+while read -r cid tok; do
+  d="$work/devices/$cid"
+  mkdir -p "$d/state" "$d/slots"
+  : > "$d/slots/rootfs-a"; : > "$d/slots/rootfs-b"
+  printf '#!/bin/sh\n# the demo health check: passes\nexit 0\n' > "$d/health"
+  chmod +x "$d/health"
+  cat > "$d/agent.conf" <<CONF
+[device]
+product = demo-gw
+model = demo-gw-a
+[trust]
+root = $work/keys/root.json
+[state]
+dir = $d/state
+[rollback]
+path = $d/state/counter
+[boot]
+backend = file
+path = $d/bootenv
+cmdline = $d/cmdline
+tries = 2
+[health]
+command = $d/health
+timeout = 10
+[reboot]
+command = touch $d/reboot-requested
+[slot.rootfs]
+a = $d/slots/rootfs-a
+b = $d/slots/rootfs-b
+handler = raw
+[server]
+url = $URL
+tenant = $TENANT
+controller_id = $cid
+target_token = $tok
+CONF
+  "$agent" -c "$d/agent.conf" factory "$work/update-1.0.zip" >"$d/factory.log" 2>&1 || { cat "$d/factory.log"; exit 1; }
+  "$agent" bootsim --root "$d" >/dev/null
+done < "$work/tokens"
+say "$N simulated devices on 1.0 (file slots A/B, boot simulator)"
+
+# One device: poll, install what is offered, "reboot" when asked, report.
+device_loop() {
+  local d=$1 n
+  sleep "$(awk -v s="$RANDOM" -v p="$POLL" 'BEGIN { srand(s); printf "%.2f", rand() * p }')"
+  while :; do
+    "$agentd" -c "$d/agent.conf" run --once >>"$d/agentd.log" 2>&1 || true
+    for n in 1 2 3 4; do # an update, and a fallback after a failed health check
+      [ -e "$d/reboot-requested" ] || break
+      rm -f "$d/reboot-requested"
+      "$agent" bootsim --root "$d" >>"$d/boot.log" 2>&1 || true
+    done
+    sleep "$POLL"
+  done
+}
+
+# ---- the release: publish, approve, roll out ----
+R=$(curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$work/update-2.0.zip" \
+  "$URL/api/v1/tenants/$TENANT/releases" | jq -r .id)
+say "publisher uploaded release 2.0 (id $R): signature verified by the server"
+api POST "/api/v1/tenants/$TENANT/releases/$R/approve" "$APP" '{"comment":"carrier lab sign-off (demo)"}' >/dev/null
+say "approver approved it for $TENANT"
+ROLLOUT=$(api POST "/api/v1/tenants/$TENANT/rollouts" "$OP" "{\"name\":\"demo-wave\",\"release\":$R,
+  \"filter\":{\"models\":[\"demo-gw-a\"]},\"stages\":[
+  {\"percent\":10,\"success_threshold\":90,\"failure_threshold\":20},
+  {\"percent\":50,\"success_threshold\":90,\"failure_threshold\":20},
+  {\"percent\":100,\"success_threshold\":90,\"failure_threshold\":10}]}" | jq -r .id)
+api POST "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/start" "$OP" >/dev/null
+say "operator started rollout 'demo-wave': 10 % -> 50 % -> 100 %, pausing at 20 %/20 %/10 % failures"
+if [ "$FAIL" -gt 0 ]; then
+  # Break devices of the second stage (the first is a canary of 10 %): their
+  # stage opens after the canary succeeds, and its failures pause the rollout.
+  while read -r cid _; do
+    echo "$(api GET "/api/v1/tenants/$TENANT/devices/$cid/history" "$OP" | jq -r '.actions[0].stage') $cid"
+  done < "$work/tokens" | sort -n -k1,1 -s | awk '$1 >= 1' | head -n "$FAIL" > "$work/failing"
+  while read -r _ cid; do
+    failing+=("$cid")
+    printf '#!/bin/sh\n# the demo health check: this device fails it (DEMO_FAIL)\nexit 1\n' \
+      > "$work/devices/$cid/health"
+  done < "$work/failing"
+  say "DEMO_FAIL=$FAIL: ${failing[*]} (stage 2) will fail their health check after the update"
+fi
+for d in "$work"/devices/*; do device_loop "$d" & pids+=($!); done
+say "devices polling every ${POLL}s"
+echo
+echo "   Dashboard and API:  $URL/"
+echo "   Log in as:          admin / $ADMIN_PW   (or operator, approver, publisher, viewer / $PW)"
+echo "   Rollout stats:      $URL/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/stats"
+echo "   Ctrl-C stops the demo."
+echo
+
+# ---- live summary ----
+last=""
+t0=$(date +%s)
+while :; do
+  s=$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/stats" "$OP" || true)
+  if [ -n "$s" ]; then
+    line=$(jq -r '"\(.state | ascii_upcase) stage \(.current_stage + 1)/\(.stages | length) | "
+      + "updated \(.total.success)  failed \(.total.failure)  in progress \(.total.running + .total.scheduled)  "
+      + "waiting \(.total.waiting)  of \(.total.devices) | per stage: "
+      + ([.stages[] | "\(.percent)%: \(.success)/\(.devices)"] | join("  "))' <<< "$s")
+    [ "$line" != "$last" ] && printf '[%4ss] %s\n' "$(( $(date +%s) - t0 ))" "$line"
+    last=$line
+    state=$(jq -r .state <<< "$s")
+    [ "$state" = finished ] || [ "$state" = paused ] || [ "$state" = canceled ] && break
+  fi
+  [ $(( $(date +%s) - t0 )) -gt "${DEMO_TIMEOUT:-900}" ] && { echo "demo: the rollout did not end in time"; exit 1; }
+  sleep 1
+done
+
+echo
+r=$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP")
+on_new=$(api GET "/api/v1/tenants/$TENANT/devices?version=2.0&limit=1000" "$OP" | jq '.devices | length')
+if [ "$(jq -r .state <<< "$r")" = finished ]; then
+  say "rollout finished: $on_new of $N devices run 2.0"
+else
+  say "rollout $(jq -r .state <<< "$r"): $(jq -r .pause_reason <<< "$r")"
+  echo "   $on_new of $N devices run 2.0. The devices set to fail their health check:"
+  for f in "${failing[@]}"; do
+    h=$(api GET "/api/v1/tenants/$TENANT/devices/$f/history" "$OP" |
+      jq -r '.actions[0] // {} | "\(.status // "not offered yet")/\(.result // "-")"')
+    slot=$("$agent" -c "$work/devices/$f/agent.conf" status 2>/dev/null | sed -n 's/^booted: *//p')
+    case $h in
+      error/failure) printf '   %s: installed 2.0, health check failed, fell back: %s runs 1.0\n' "$f" "$slot" ;;
+      *) printf '   %s: %s (its stage was not reached)\n' "$f" "$h" ;;
+    esac
+  done
+  echo "   Resume or cancel it in the dashboard (operator), or:"
+  echo "   curl -X POST -H 'Authorization: Bearer <operator token>' $URL/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/resume"
+fi
+echo "$on_new" > "$work/result"
+if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
+echo
+echo "   The server and the devices keep running for the dashboard: $URL/  (Ctrl-C to stop)"
+wait "$server_pid"
