@@ -86,4 +86,11 @@ else
   private_cluster "${1:-build/pg}"
 fi
 psql -X -q "$url" -Atc 'SELECT 1' >/dev/null || die "cannot connect to $url"
+# Test databases end in the pid of the test that made them; drop those whose test is gone
+# (killed before its cleanup). A live pid keeps its database, whoever runs it.
+psql -X -q "$url" -Atc "SELECT datname FROM pg_database WHERE datname ~ '^otter_(t|it)_.*_[0-9]+\$'" |
+  while read -r old; do
+    kill -0 "${old##*_}" 2>/dev/null ||
+      psql -X -q "$url" -c "DROP DATABASE IF EXISTS \"$old\" WITH (FORCE)" >/dev/null 2>&1 || true
+  done
 echo "$url"
