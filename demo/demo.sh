@@ -11,6 +11,8 @@
 #   DEMO_DEVICES=40 make demo     # fleet size (default 24)
 #   DEMO_FAIL=3 make demo         # three devices fail their health check:
 #                                 # they roll back, the rollout pauses
+#   DEMO_FIX=1                    # with DEMO_FAIL: then publish 2.1, which fixes the
+#                                 # failure, cancel the paused rollout, roll 2.1 out to all
 #   DEMO_PORT=8080                # where the server listens (default 8080; 0 = any free port)
 #   DEMO_EXIT=1                   # exit when the rollout ends instead of
 #                                 # keeping the server up for the dashboard
@@ -69,12 +71,13 @@ make_image() { # FILE VERSION: 1 MiB of compressible, version-dependent bytes
 }
 make_image "$work/rootfs-1.0" 1.0
 make_image "$work/rootfs-2.0" 2.0
-for v in 1.0 2.0; do
+make_image "$work/rootfs-2.1" 2.1
+for v in 1.0 2.0 2.1; do
   "$otter" pack --product demo-gw --compatible demo-gw-a --version "$v" --security-version 1 \
     --image "rootfs=$work/rootfs-$v:handler=raw" --key "$work/keys/k1.key" --key "$work/keys/k2.key" \
     -o "$work/update-$v.zip" >/dev/null
 done
-say "signed packages: update-1.0.zip (factory image), update-2.0.zip (the release)"
+say "signed packages: update-1.0.zip (factory image), update-2.0.zip (the release), update-2.1.zip (its fix)"
 
 # ---- server ----
 cat > "$work/server.conf" <<CONF
@@ -183,31 +186,73 @@ device_loop() {
   done
 }
 
-# ---- the release: publish, approve, roll out ----
-R=$(curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$work/update-2.0.zip" \
-  "$URL/api/v1/tenants/$TENANT/releases" | jq -r .id)
-say "publisher uploaded release 2.0 (id $R): signature verified by the server"
-api POST "/api/v1/tenants/$TENANT/releases/$R/approve" "$APP" '{"comment":"carrier lab sign-off (demo)"}' >/dev/null
-say "approver approved it for $TENANT"
-ROLLOUT=$(api POST "/api/v1/tenants/$TENANT/rollouts" "$OP" "{\"name\":\"demo-wave\",\"release\":$R,
-  \"filter\":{\"models\":[\"demo-gw-a\"]},\"stages\":[
-  {\"percent\":10,\"success_threshold\":90,\"failure_threshold\":20},
-  {\"percent\":50,\"success_threshold\":90,\"failure_threshold\":20},
-  {\"percent\":100,\"success_threshold\":90,\"failure_threshold\":10}]}" | jq -r .id)
-api POST "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/start" "$OP" >/dev/null
-say "operator started rollout 'demo-wave': 10 % -> 50 % -> 100 %, pausing at 20 %/20 %/10 % failures"
+# ---- releases and rollouts ----
+# publish VERSION: upload (publisher) and approve (approver); prints the release id.
+publish() {
+  local id
+  id=$(curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$work/update-$1.zip" \
+    "$URL/api/v1/tenants/$TENANT/releases" | jq -r .id)
+  say "publisher uploaded release $1 (id $id): signatures verified by the server" >&2
+  api POST "/api/v1/tenants/$TENANT/releases/$id/approve" "$APP" "{\"comment\":\"carrier lab sign-off of $1 (demo)\"}" >/dev/null
+  say "approver approved $1 for $TENANT" >&2
+  echo "$id"
+}
+# roll_out NAME RELEASE FILTER: create and start a three-stage rollout (operator); prints its id.
+roll_out() {
+  local id
+  id=$(api POST "/api/v1/tenants/$TENANT/rollouts" "$OP" "{\"name\":\"$1\",\"release\":$2,
+    \"filter\":$3,\"stages\":[
+    {\"percent\":10,\"success_threshold\":90,\"failure_threshold\":20},
+    {\"percent\":50,\"success_threshold\":90,\"failure_threshold\":20},
+    {\"percent\":100,\"success_threshold\":90,\"failure_threshold\":10}]}" | jq -r .id)
+  api POST "/api/v1/tenants/$TENANT/rollouts/$id/start" "$OP" >/dev/null
+  say "operator started rollout '$1': 10 % -> 50 % -> 100 %, pausing at 20 %/20 %/10 % failures" >&2
+  echo "$id"
+}
+# watch ROLLOUT: a line whenever the counts change, until it finishes, pauses or is canceled.
+watch() {
+  local last="" line s state t0
+  t0=$(date +%s)
+  while :; do
+    s=$(api GET "/api/v1/tenants/$TENANT/rollouts/$1/stats" "$OP" || true)
+    if [ -n "$s" ]; then
+      line=$(jq -r '"\(.state | ascii_upcase) stage \(.current_stage + 1)/\(.stages | length) | "
+        + "updated \(.total.success)  failed \(.total.failure)  in progress \(.total.running + .total.scheduled)  "
+        + "waiting \(.total.waiting)  of \(.total.devices) | per stage: "
+        + ([.stages[] | "\(.percent)%: \(.success)/\(.devices)"] | join("  "))' <<< "$s")
+      [ "$line" != "$last" ] && printf '[%4ss] %s\n' "$(( $(date +%s) - t0 ))" "$line"
+      last=$line
+      state=$(jq -r .state <<< "$s")
+      case $state in finished | paused | canceled) break ;; esac
+    fi
+    [ $(( $(date +%s) - t0 )) -gt "${DEMO_TIMEOUT:-900}" ] && { echo "demo: the rollout did not end in time"; exit 1; }
+    sleep 1
+  done
+  echo
+}
+on_version() { api GET "/api/v1/tenants/$TENANT/devices?version=$1&limit=1000" "$OP" | jq '.devices | length'; }
+
+R=$(publish 2.0)
+ROLLOUT=$(roll_out demo-wave "$R" '{"models":["demo-gw-a"]}')
 if [ "$FAIL" -gt 0 ]; then
   # Break devices of the second stage (the first is a canary of 10 %): their
   # stage opens after the canary succeeds, and its failures pause the rollout.
+  # Their health check fails on 2.0 only, as if 2.0 broke their hardware.
   while read -r cid _; do
     echo "$(api GET "/api/v1/tenants/$TENANT/devices/$cid/history" "$OP" | jq -r '.actions[0].stage') $cid"
   done < "$work/tokens" | sort -n -k1,1 -s | awk '$1 >= 1' | head -n "$FAIL" > "$work/failing"
   while read -r _ cid; do
     failing+=("$cid")
-    printf '#!/bin/sh\n# the demo health check: this device fails it (DEMO_FAIL)\nexit 1\n' \
-      > "$work/devices/$cid/health"
+    d="$work/devices/$cid"
+    cat > "$d/health" <<HEALTH
+#!/bin/sh
+# the demo health check: this device fails it on 2.0 (DEMO_FAIL)
+slot=\$(sed -n 's/.*otter.slot=\([AB]\).*/\1/p' "$d/cmdline" | tr AB ab)
+head -c 64 "$d/slots/rootfs-\$slot" | grep -q 'rootfs 2.0 ' && exit 1
+exit 0
+HEALTH
   done < "$work/failing"
-  say "DEMO_FAIL=$FAIL: ${failing[*]} (stage 2) will fail their health check after the update"
+  say "DEMO_FAIL=$FAIL: ${failing[*]} (stage 2) will fail their health check on 2.0"
 fi
 for d in "$work"/devices/*; do device_loop "$d" & pids+=($!); done
 say "devices polling every ${POLL}s"
@@ -218,33 +263,14 @@ echo "   Rollout stats:      $URL/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/stats
 echo "   Ctrl-C stops the demo."
 echo
 
-# ---- live summary ----
-last=""
-t0=$(date +%s)
-while :; do
-  s=$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/stats" "$OP" || true)
-  if [ -n "$s" ]; then
-    line=$(jq -r '"\(.state | ascii_upcase) stage \(.current_stage + 1)/\(.stages | length) | "
-      + "updated \(.total.success)  failed \(.total.failure)  in progress \(.total.running + .total.scheduled)  "
-      + "waiting \(.total.waiting)  of \(.total.devices) | per stage: "
-      + ([.stages[] | "\(.percent)%: \(.success)/\(.devices)"] | join("  "))' <<< "$s")
-    [ "$line" != "$last" ] && printf '[%4ss] %s\n' "$(( $(date +%s) - t0 ))" "$line"
-    last=$line
-    state=$(jq -r .state <<< "$s")
-    [ "$state" = finished ] || [ "$state" = paused ] || [ "$state" = canceled ] && break
-  fi
-  [ $(( $(date +%s) - t0 )) -gt "${DEMO_TIMEOUT:-900}" ] && { echo "demo: the rollout did not end in time"; exit 1; }
-  sleep 1
-done
-
-echo
+watch "$ROLLOUT"
 r=$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP")
-on_new=$(api GET "/api/v1/tenants/$TENANT/devices?version=2.0&limit=1000" "$OP" | jq '.devices | length')
 if [ "$(jq -r .state <<< "$r")" = finished ]; then
-  say "rollout finished: $on_new of $N devices run 2.0"
+  say "rollout finished: $(on_version 2.0) of $N devices run 2.0"
+  final=2.0
 else
   say "rollout $(jq -r .state <<< "$r"): $(jq -r .pause_reason <<< "$r")"
-  echo "   $on_new of $N devices run 2.0. The devices set to fail their health check:"
+  echo "   $(on_version 2.0) of $N devices run 2.0. The devices set to fail their health check:"
   for f in "${failing[@]}"; do
     h=$(api GET "/api/v1/tenants/$TENANT/devices/$f/history" "$OP" |
       jq -r '.actions[0] // {} | "\(.status // "not offered yet")/\(.result // "-")"')
@@ -254,10 +280,23 @@ else
       *) printf '   %s: %s (its stage was not reached)\n' "$f" "$h" ;;
     esac
   done
-  echo "   Resume or cancel it in the dashboard (operator), or:"
-  echo "   curl -X POST -H 'Authorization: Bearer <operator token>' $URL/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/resume"
+  final=""
+  if [ "${DEMO_FIX:-0}" = 1 ]; then
+    echo
+    api POST "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/cancel" "$OP" >/dev/null
+    say "operator canceled 'demo-wave'; devices that had not started stay on 1.0"
+    R2=$(publish 2.1)
+    ROLLOUT=$(roll_out demo-fix "$R2" '{"models":["demo-gw-a"]}')
+    watch "$ROLLOUT"
+    if [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP" | jq -r .state)" = finished ]; then
+      say "rollout 'demo-fix' finished: $(on_version 2.1) of $N devices run 2.1"
+      final=2.1
+    fi
+  else
+    echo "   Resume or cancel it in the dashboard (operator), or run with DEMO_FIX=1 to ship 2.1."
+  fi
 fi
-echo "$on_new" > "$work/result"
+[ -n "$final" ] && on_version "$final" > "$work/result" || echo 0 > "$work/result"
 if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
 echo
 echo "   The server and the devices keep running for the dashboard: $URL/  (Ctrl-C to stop)"

@@ -52,11 +52,27 @@ static const struct key_def keys[] = {
     {"server", "target_token", K_STR, "", 0, 0, NULL, C(server_token)},
     {"server", "ca", K_STR, "", 0, 0, NULL, C(server_ca)},
     {"server", "pin", K_STR, "", 0, 0, NULL, C(server_pin)},
+    /* DDI's "attempt" leaves the choice to the device: an unattended device
+     * either goes ahead (forced) or waits for a person (skip). */
+    {"server", "attempt", K_ENUM, "forced", 0, 0, "forced|skip", C(server_attempt)},
+    /* Where a package downloaded ahead of its install waits (maintenance
+     * window closed, update skipped), and the most it may take. */
+    {"server", "spool", K_PATH, "/var/lib/otter/spool", 0, 0, NULL, C(server_spool)},
+    {"server", "spool_max_mb", K_INT, "4096", 1, 1048576, NULL, C(server_spool_max_mb)},
+    /* TLS client certificate for servers that authenticate devices by it (PEM). */
+    {"server", "cert", K_STR, "", 0, 0, NULL, C(server_cert)},
+    {"server", "key", K_STR, "", 0, 0, NULL, C(server_key)},
+    /* Downloads only: a cap in KiB/s (0: none) and a libcurl proxy string. */
+    {"server", "max_rate_kib", K_INT, "0", 0, 1048576, NULL, C(server_max_rate_kib)},
+    {"server", "proxy", K_STR, "", 0, 0, NULL, C(server_proxy)},
+    /* Seconds without a byte before otter-fetch reconnects and resumes. */
+    {"server", "stall_timeout", K_INT, "30", 1, 3600, NULL, C(server_stall_timeout)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
+_Static_assert(N_KEYS <= 32, "seen_keys is a 32-bit mask: widen it before adding keys");
 
 static const char *const sections[] = {"device", "trust",  "state",  "rollback",
                                        "boot",   "health", "reboot", "server"};

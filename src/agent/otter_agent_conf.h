@@ -48,6 +48,14 @@ typedef struct otter_agent_conf {
     char *server_token;     /* [server] target_token */
     char *server_ca;        /* [server] ca: CA file, "" = system store */
     char *server_pin;       /* [server] pin: sha256//... pins, "" = none */
+    char *server_attempt;   /* [server] attempt: "forced" or "skip" (what DDI "attempt" means here) */
+    char *server_spool;     /* [server] spool: directory for packages downloaded ahead */
+    long server_spool_max_mb; /* [server] spool_max_mb: largest package the spool takes */
+    long server_stall_timeout; /* [server] stall_timeout: seconds without a byte, then resume */
+    char *server_cert;      /* [server] cert: client certificate (PEM), "" = none */
+    char *server_key;       /* [server] key: its private key (PEM) */
+    long server_max_rate_kib; /* [server] max_rate_kib: download cap, 0 = none */
+    char *server_proxy;     /* [server] proxy: libcurl proxy for downloads, "" = none */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
 } otter_agent_conf;

@@ -6,9 +6,12 @@
 #include "otter_device.h"
 #include "otter_install.h"
 #include "otter_source.h"
+#include "otter_spool.h"
 #include "otter_status.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +25,12 @@ static const char usage[] =
     "slot, switches slots with a boot-count fallback, and commits or rolls back.\n"
     "\n"
     "Commands:\n"
+    "  check              what the update server offers this device: release, size,\n"
+    "                     download/update modes, maintenance window\n"
+    "  download [URL]     download and verify a package into the spool, install later;\n"
+    "                     without URL: the package the server offers\n"
     "  install FILE|URL   install a package (SD card, USB stick, manual download)\n"
+    "  install --from-server  install what the server offers (or what was downloaded)\n"
     "      --force        also when this version is already running\n"
     "      --no-reboot    do not run the reboot command afterwards\n"
     "      --json         progress and result as JSON lines (for a UI)\n"
@@ -44,6 +52,72 @@ static const char usage[] =
     "\n"
     "Exit status: 0 success; 1 refused (signature, digest, model, downgrade, state);\n"
     "2 usage or I/O error. See docs/agent.md.\n";
+
+static const char install_usage[] =
+    "usage: otter-agent [--config agent.conf] install [OPTIONS] FILE|URL|-\n"
+    "       otter-agent [--config agent.conf] install --from-server [--json] [--no-reboot]\n"
+    "\n"
+    "Installs a signed update package into the inactive slot and switches to it.\n"
+    "The manifest is checked first (k-of-n signatures against [trust] root,\n"
+    "product, model, security version >= the rollback counter, not the running\n"
+    "version, no update pending); nothing is written before that passes. Each\n"
+    "image then streams into its slot while its SHA-256 is computed; only when\n"
+    "every image matched is the new slot recorded and put first in the boot\n"
+    "order, and [reboot] command run. A refused package changes nothing the\n"
+    "device boots from.\n"
+    "\n"
+    "FILE is a path (SD card, USB stick, the spool) or - for standard input.\n"
+    "URL (http:// or https://) is downloaded by otter-fetch, a separate process:\n"
+    "libcurl never runs in the process that writes slots. A dropped or stalled\n"
+    "connection ([server] stall_timeout) resumes from the last byte.\n"
+    "\n"
+    "--from-server asks the DDI server in [server] (through otter-agentd): the\n"
+    "package already downloaded into the spool for the offered action, or else\n"
+    "the offered package itself, with progress; the server is told the outcome.\n"
+    "\n"
+    "Options:\n"
+    "  --force            also when this version is already running\n"
+    "  --no-reboot        do not run [reboot] command afterwards (boot-check commits\n"
+    "                     after the next boot either way)\n"
+    "  --json             progress and result as JSON lines on standard output:\n"
+    "                     {\"event\": \"progress\", \"image\", \"done\", \"total\"} per percent,\n"
+    "                     {\"event\": \"result\", \"ok\", \"message\"} at the end\n"
+    "  --ca FILE          (URL) CA certificates for the server\n"
+    "  --pin sha256//B64  (URL) pinned server public key(s), ';'-separated\n"
+    "  --header 'N: v'    (URL) a request header, e.g. Authorization: TargetToken ...\n"
+    "  --cert F --key F   (URL) TLS client certificate and key (PEM)\n"
+    "  [server] stall_timeout, max_rate_kib and proxy in agent.conf apply to every\n"
+    "  URL download.\n"
+    "  --confirm-switch   (for otter-agentd) print {\"event\": \"verified\"} once every\n"
+    "                     image matched and switch only after reading \"switch\" on\n"
+    "                     standard input; anything else stops with nothing switched\n"
+    "\n"
+    "SIGTERM or SIGINT stops the install cleanly before the switch (the slot\n"
+    "being written is invalidated; state and boot variables are untouched).\n"
+    "Exit status: 0 installed; 1 refused (signature, digest, model, downgrade,\n"
+    "state); 2 usage, I/O or download error, or stopped.\n";
+
+static const char download_usage[] =
+    "usage: otter-agent [--config agent.conf] download [--json] [OPTIONS] URL|FILE\n"
+    "       otter-agent [--config agent.conf] download [--json]\n"
+    "\n"
+    "Downloads a package and verifies it as an install would (signatures,\n"
+    "product, model, security version, every image's size and SHA-256) without\n"
+    "writing any slot, into [server] spool/update.zip. The spool holds one\n"
+    "package; a new download replaces it. At most [server] spool_max_mb (or\n"
+    "--max-size BYTES, whichever is smaller) is written; a larger package is\n"
+    "refused and removed. Install it later with\n"
+    "`otter-agent install SPOOL/update.zip` (verified again) or\n"
+    "`otter-agent install --from-server`.\n"
+    "\n"
+    "Without URL, otter-agentd asks the DDI server in [server] for the offered\n"
+    "package, downloads it into the spool with progress and tells the server\n"
+    "it was downloaded.\n"
+    "\n"
+    "Options: --json, --ca FILE, --pin sha256//..., --header 'N: v' as for install;\n"
+    "  --max-size BYTES   refuse a package larger than this\n"
+    "\n"
+    "Exit status: 0 downloaded and verified; 1 refused; 2 usage, I/O or download error.\n";
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_TROUBLE = 2 };
 
@@ -86,18 +160,145 @@ static void show_progress(void *ctx, const char *image, uint64_t done, uint64_t 
     p->last_percent = percent;
 }
 
-static int cmd_install(const char *conf, int argc, char **argv, int factory)
+/* Set by SIGTERM/SIGINT: the install or download stops cleanly (handler abort). */
+static volatile sig_atomic_t canceled;
+
+static void on_cancel(int sig)
+{
+    (void)sig;
+    canceled = 1;
+}
+
+static void catch_cancel(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_cancel; /* no SA_RESTART: a blocked read returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/*
+ * --confirm-switch: otter-agentd's last word before the slot switch. The
+ * package is verified; we say so on stdout and wait for "switch" on stdin.
+ * Anything else (a cancel arrived meanwhile, the daemon died) stops here,
+ * with nothing recorded and nothing switched.
+ */
+static int confirm_switch(void *ctx, const char *version)
+{
+    (void)ctx;
+    char line[64];
+    printf("{\"event\": \"verified\", \"version\": \"%s\"}\n", version);
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin))
+        return 1;
+    return strcmp(line, "switch\n") != 0;
+}
+
+/* Runs the program next to this one in place of this process (never returns on success). */
+static int exec_sibling(const char *name, const char *conf, const char *cmd, int argc, char **argv,
+                        int skip)
+{
+    char path[PATH_MAX];
+    otter_err err;
+    if (otter_source_sibling(name, path, sizeof path, &err) != 0)
+        return fail(&err);
+    char **args = calloc((size_t)argc + 5, sizeof *args);
+    if (!args)
+        return EXIT_TROUBLE;
+    size_t n = 0;
+    args[n++] = path;
+    args[n++] = "--config";
+    args[n++] = (char *)conf;
+    args[n++] = (char *)cmd;
+    for (int i = 1; i < argc; i++)
+        if (i != skip)
+            args[n++] = argv[i];
+    execv(path, args);
+    fprintf(stderr, "otter-agent: cannot run %s: %s\n", path, strerror(errno));
+    free(args);
+    return EXIT_TROUBLE;
+}
+
+enum { MODE_INSTALL, MODE_FACTORY, MODE_DOWNLOAD };
+
+/* The package source for src: a file, or a URL through otter-fetch (a child). */
+static int open_url(const otter_device *d, const char *src, const char *ca, const char *pin,
+                    const char *header, const char *cert, const char *key, otter_source **s,
+                    otter_err *err)
+{
+    char fetch[PATH_MAX], stall[24], rate[24];
+    const char *args[18];
+    size_t nargs = 0;
+    if (ca) {
+        args[nargs++] = "--ca";
+        args[nargs++] = ca;
+    }
+    if (pin) {
+        args[nargs++] = "--pin";
+        args[nargs++] = pin;
+    }
+    if (header) {
+        args[nargs++] = "--header";
+        args[nargs++] = header;
+    }
+    snprintf(stall, sizeof stall, "%ld", d->conf->server_stall_timeout);
+    args[nargs++] = "--stall";
+    args[nargs++] = stall;
+    /* Device-wide network settings: every download obeys them. */
+    if (d->conf->server_max_rate_kib > 0) {
+        snprintf(rate, sizeof rate, "%ld", d->conf->server_max_rate_kib * 1024);
+        args[nargs++] = "--limit";
+        args[nargs++] = rate;
+    }
+    if (d->conf->server_proxy[0]) {
+        args[nargs++] = "--proxy";
+        args[nargs++] = d->conf->server_proxy;
+    }
+    if (cert) {
+        args[nargs++] = "--cert";
+        args[nargs++] = cert;
+    }
+    if (key) {
+        args[nargs++] = "--key";
+        args[nargs++] = key;
+    }
+    int ret = otter_source_sibling("otter-fetch", fetch, sizeof fetch, err);
+    if (!ret)
+        ret = otter_source_spawn(fetch, src, args, nargs, s, err);
+    if (!ret)
+        otter_source_set_cancel(*s, &canceled);
+    return ret;
+}
+
+static int is_url(const char *s)
+{
+    return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+}
+
+static int cmd_install(const char *conf, int argc, char **argv, int mode)
 {
     static const struct option opts[] = {
         {"force", no_argument, NULL, 'f'},     {"no-reboot", no_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},      {"ca", required_argument, NULL, 'C'},
         {"pin", required_argument, NULL, 'P'}, {"header", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},
+        {"help", no_argument, NULL, 'h'},      {"confirm-switch", no_argument, NULL, 'S'},
+        {"max-size", required_argument, NULL, 'M'}, {"from-server", no_argument, NULL, 'F'},
+        {"cert", required_argument, NULL, 'c'},     {"key", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
-    otter_install_opts o = {.factory = factory};
+    const char *name = mode == MODE_DOWNLOAD ? "download" : mode == MODE_FACTORY ? "factory" : "install";
+    for (int i = 1; i < argc; i++) /* the person-at-the-device forms live in otter-agentd */
+        if (strcmp(argv[i], "--from-server") == 0 && mode == MODE_INSTALL)
+            return exec_sibling("otter-agentd", conf, "install", argc, argv, i);
+    if (mode == MODE_DOWNLOAD && (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0)))
+        return exec_sibling("otter-agentd", conf, "download", argc, argv, 0);
+    otter_install_opts o = {.factory = mode == MODE_FACTORY, .verify_only = mode == MODE_DOWNLOAD,
+                            .cancel = &canceled};
     progress p = {.tty = isatty(2), .last_percent = -1};
-    const char *ca = NULL, *pin = NULL, *header = NULL;
+    const char *ca = NULL, *pin = NULL, *header = NULL, *cert = NULL, *key = NULL;
+    unsigned long long max_size = 0;
     int c;
     while ((c = getopt_long(argc, argv, "fnjh", opts, NULL)) != -1) {
         switch (c) {
@@ -107,57 +308,71 @@ static int cmd_install(const char *conf, int argc, char **argv, int factory)
         case 'C': ca = optarg; break;
         case 'P': pin = optarg; break;
         case 'H': header = optarg; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
+        case 'S': o.verified = confirm_switch; break;
+        case 'M': max_size = strtoull(optarg, NULL, 10); break;
+        case 'c': cert = optarg; break;
+        case 'k': key = optarg; break;
+        case 'h': fputs(mode == MODE_DOWNLOAD ? download_usage : install_usage, stdout); return EXIT_OK;
         default: return EXIT_TROUBLE;
         }
     }
     if (optind + 1 != argc) {
-        fprintf(stderr, "otter-agent: %s needs exactly one package\n", factory ? "factory" : "install");
+        fprintf(stderr, "otter-agent: %s needs exactly one package\n", name);
         return EXIT_TROUBLE;
     }
     const char *src = argv[optind];
     o.progress = show_progress;
     o.progress_ctx = &p;
+    catch_cancel();
     otter_err err;
     otter_device *d = NULL;
     otter_install_result res;
-    int ret = otter_device_open(conf, !factory, &d, &err);
-    if (!ret && (strncmp(src, "https://", 8) == 0 || strncmp(src, "http://", 7) == 0)) {
+    otter_source *s = NULL;
+    otter_spool *spool = NULL;
+    otter_pkg_read_fn fn = otter_install_file_read;
+    void *ctx = NULL;
+    FILE *f = NULL;
+    int ret = otter_device_open(conf, mode != MODE_FACTORY, &d, &err);
+    if (!ret && is_url(src)) {
         /* The download runs in its own process (otter-fetch): see otter_source.h. */
-        char fetch[PATH_MAX];
-        const char *args[6];
-        size_t nargs = 0;
-        if (ca) {
-            args[nargs++] = "--ca";
-            args[nargs++] = ca;
-        }
-        if (pin) {
-            args[nargs++] = "--pin";
-            args[nargs++] = pin;
-        }
-        if (header) {
-            args[nargs++] = "--header";
-            args[nargs++] = header;
-        }
-        otter_source *s = NULL;
-        ret = otter_source_sibling("otter-fetch", fetch, sizeof fetch, &err);
-        if (!ret)
-            ret = otter_source_spawn(fetch, src, args, nargs, &s, &err);
-        if (!ret)
-            ret = otter_install_stream(d, otter_source_read, s, src, &o, &res, &err);
-        otter_source_free(s);
+        ret = open_url(d, src, ca, pin, header, cert, key, &s, &err);
+        fn = otter_source_read;
+        ctx = s;
     } else if (!ret) {
-        ret = otter_install_file(d, src, &o, &res, &err);
+        f = strcmp(src, "-") == 0 ? stdin : fopen(src, "rb");
+        if (!f)
+            ret = otter_err_sys(&err, OTTER_EIO, errno, "%s: cannot open", src);
+        ctx = f;
     }
+    if (!ret && mode == MODE_DOWNLOAD) {
+        uint64_t limit = (uint64_t)d->conf->server_spool_max_mb << 20;
+        if (max_size && max_size < limit)
+            limit = max_size;
+        ret = otter_spool_open(d->conf->server_spool, limit, fn, ctx, &spool, &err);
+        fn = otter_spool_read;
+        ctx = spool;
+    }
+    if (!ret)
+        ret = otter_install_stream(d, fn, ctx, src, &o, &res, &err);
+    if (!ret && spool)
+        ret = otter_spool_commit(spool, &err);
+    otter_spool_free(spool);
+    otter_source_free(s);
+    if (f && f != stdin)
+        fclose(f);
     int code = ret ? fail(&err) : EXIT_OK;
     if (p.json)
         printf("{\"event\": \"result\", \"ok\": %s, \"message\": \"%s\"}\n", ret ? "false" : "true",
                ret ? err.code == OTTER_EFORMAT ? "package refused" : otter_code_name(err.code)
-                   : "installed");
-    if (!ret && !p.json)
-        printf("%s %s installed in slot %c (%llu bytes)%s\n", factory ? "factory image" : "version",
-               res.version, otter_bootchooser_letter(res.slot), (unsigned long long)res.bytes,
-               factory ? "" : o.no_reboot ? "; reboot to try it" : "; rebooting");
+               : mode == MODE_DOWNLOAD ? "downloaded" : "installed");
+    if (!ret && !p.json && mode == MODE_DOWNLOAD)
+        printf("version %s downloaded and verified into %s/update.zip\n", res.version,
+               d->conf->server_spool);
+    else if (!ret && !p.json)
+        printf("%s %s installed in slot %c (%llu bytes)%s\n",
+               mode == MODE_FACTORY ? "factory image" : "version", res.version,
+               otter_bootchooser_letter(res.slot), (unsigned long long)res.bytes,
+               mode == MODE_FACTORY ? "" : o.no_reboot ? "; reboot to try it" : "; rebooting");
     otter_device_free(d);
     return code;
 }
@@ -262,8 +477,14 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     argc -= i;
     argv += i;
-    if (strcmp(cmd, "install") == 0 || strcmp(cmd, "factory") == 0)
-        return cmd_install(conf, argc, argv, strcmp(cmd, "factory") == 0);
+    if (strcmp(cmd, "install") == 0)
+        return cmd_install(conf, argc, argv, MODE_INSTALL);
+    if (strcmp(cmd, "factory") == 0)
+        return cmd_install(conf, argc, argv, MODE_FACTORY);
+    if (strcmp(cmd, "download") == 0)
+        return cmd_install(conf, argc, argv, MODE_DOWNLOAD);
+    if (strcmp(cmd, "check") == 0)
+        return exec_sibling("otter-agentd", conf, "check", argc, argv, 0);
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "boot-check") == 0 ||
         strcmp(cmd, "mark-good") == 0 || strcmp(cmd, "rollback") == 0)
         return cmd_simple(conf, cmd, argc, argv);

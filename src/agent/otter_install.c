@@ -31,7 +31,8 @@ static int check_package(otter_device *d, const otter_manifest *m, const otter_i
                              "(downgrade refused)",
                              (long long)m->security_version, (unsigned long long)counter);
     if (!o->factory) {
-        if (d->state->pending.present)
+        /* A download ahead of time may wait behind a pending update. */
+        if (d->state->pending.present && !o->verify_only)
             return otter_err_set(err, OTTER_ESTATE,
                                  "an update to slot %c is waiting for its reboot; reboot or "
                                  "run boot-check first",
@@ -71,7 +72,7 @@ static int write_image(otter_device *d, otter_pkg_reader *r, const otter_manifes
 {
     const char *path = otter_device_slot_path(d, img->target, side);
     otter_handler *h = NULL;
-    int ret = otter_handler_open(img->handler, path, img->size, &h, err);
+    int ret = o->verify_only ? 0 : otter_handler_open(img->handler, path, img->size, &h, err);
     if (ret)
         return otter_err_prefix(err, "image %s: slot %c", img->name,
                                 otter_bootchooser_letter(side));
@@ -79,6 +80,16 @@ static int write_image(otter_device *d, otter_pkg_reader *r, const otter_manifes
     const void *data;
     size_t len;
     while ((ret = otter_pkg_read_chunk(r, &data, &len, err)) == 1) {
+        if (o->cancel && *o->cancel) {
+            ret = otter_err_set(err, OTTER_ECANCELED, "image %s: canceled", img->name);
+            break;
+        }
+        if (o->verify_only) { /* the core hashes; nothing to write */
+            done += len;
+            if (o->progress)
+                o->progress(o->progress_ctx, img->name, done, img->size);
+            continue;
+        }
         ret = otter_handler_write(h, data, len, err);
         if (ret) {
             otter_err_prefix(err, "image %s: slot %c", img->name, otter_bootchooser_letter(side));
@@ -90,8 +101,13 @@ static int write_image(otter_device *d, otter_pkg_reader *r, const otter_manifes
             o->progress(o->progress_ctx, img->name, done, img->size);
     }
     if (ret) {
-        otter_handler_abort(h);
+        if (h)
+            otter_handler_abort(h);
         return ret;
+    }
+    if (o->verify_only) {
+        *total += done;
+        return 0;
     }
     /* The core matched size and SHA-256: now the slot may become durable. */
     ret = otter_handler_finish(h, err);
@@ -160,6 +176,19 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
     if (ret) {
         if (!strstr(err->msg, name))
             otter_err_prefix(err, "%s", name);
+        goto out;
+    }
+    if (o->verified && o->verified(o->verified_ctx, m->version) != 0) {
+        ret = otter_err_set(err, OTTER_ECANCELED, "%s: canceled before the slot switch", name);
+        goto out;
+    }
+    if (o->verify_only) {
+        if (res) {
+            res->slot = side;
+            snprintf(res->version, sizeof res->version, "%s", m->version);
+            res->security_version = m->security_version;
+            res->bytes = total;
+        }
         goto out;
     }
     size_t mlen = 0;

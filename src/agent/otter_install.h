@@ -19,6 +19,7 @@
 #ifndef OTTER_INSTALL_H
 #define OTTER_INSTALL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -30,12 +31,23 @@
 typedef void (*otter_install_progress_fn)(void *ctx, const char *image, uint64_t done,
                                           uint64_t total);
 
+/*
+ * Called once every image matched and the zip ended cleanly, just before
+ * anything is recorded or switched: the last moment an install can still
+ * stop without a trace in the state. Non-zero stops it (OTTER_ECANCELED).
+ */
+typedef int (*otter_install_verified_fn)(void *ctx, const char *version);
+
 typedef struct otter_install_opts {
-    int force;     /* allow installing the version that is running */
-    int no_reboot; /* leave the reboot to the caller */
-    int factory;   /* write slot A and commit it at once: flashing at manufacture */
+    int force;       /* allow installing the version that is running */
+    int no_reboot;   /* leave the reboot to the caller */
+    int factory;     /* write slot A and commit it at once: flashing at manufacture */
+    int verify_only; /* check everything, write no slot (a download into the spool) */
     otter_install_progress_fn progress;
     void *progress_ctx;
+    otter_install_verified_fn verified; /* optional */
+    void *verified_ctx;
+    const volatile sig_atomic_t *cancel; /* optional: set (by a signal) to stop between chunks */
 } otter_install_opts;
 
 typedef struct otter_install_result {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,13 @@ struct otter_source {
     int fd;
     pid_t pid;
     int done;
+    const volatile sig_atomic_t *cancel;
 };
+
+void otter_source_set_cancel(otter_source *s, const volatile sig_atomic_t *flag)
+{
+    s->cancel = flag;
+}
 
 int otter_source_sibling(const char *name, char *buf, size_t size, otter_err *err)
 {
@@ -79,6 +86,15 @@ ssize_t otter_source_read(void *ctx, void *buf, size_t len, otter_err *err)
 {
     otter_source *s = ctx;
     for (;;) {
+        if (s->cancel && *s->cancel)
+            return otter_err_set(err, OTTER_ECANCELED, "download canceled");
+        if (s->cancel) {
+            /* Wait in short steps: a stalled server must not delay a cancel. */
+            struct pollfd p = {s->fd, POLLIN, 0};
+            int r = poll(&p, 1, 250);
+            if (r == 0 || (r < 0 && errno == EINTR))
+                continue;
+        }
         ssize_t n = read(s->fd, buf, len);
         if (n > 0)
             return n;

@@ -8,6 +8,7 @@
 #ifndef OTTER_SOURCE_H
 #define OTTER_SOURCE_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include "otter_err.h"
@@ -20,6 +21,13 @@ typedef struct otter_source otter_source;
  */
 int otter_source_spawn(const char *fetch_path, const char *url, const char *const *args,
                        size_t nargs, otter_source **out, otter_err *err);
+
+/*
+ * A flag (set by a signal handler) that stops a read waiting for the
+ * download: the read returns OTTER_ECANCELED within a quarter second, even
+ * while the network is stalled. Borrowed; NULL: none.
+ */
+void otter_source_set_cancel(otter_source *s, const volatile sig_atomic_t *flag);
 
 /* Reads body bytes; at the end, the child's exit decides: 0 (done) or an error. */
 ssize_t otter_source_read(void *src, void *buf, size_t len, otter_err *err);

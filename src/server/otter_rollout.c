@@ -112,24 +112,42 @@ static int in_list(const json_t *list, const char *s)
     return 0;
 }
 
-int otter_rollout_filter_match(const json_t *filter, const otter_device *d)
+/*
+ * The version a device runs: what it reported itself in configData
+ * ("version"), which is right after a fallback or a factory install too,
+ * else the release it last installed through this server.
+ */
+static void device_version(const otter_device *d, const json_t *attrs, char *out, size_t cap)
 {
+    const json_t *v = json_is_object(attrs) ? json_object_get(attrs, "version") : NULL;
+    snprintf(out, cap, "%s", json_is_string(v) && json_string_length(v) ? json_string_value(v)
+                                                                        : d->version);
+}
+
+static int match(const json_t *filter, const otter_device *d, const json_t *have, char *version,
+                 size_t cap)
+{
+    device_version(d, have, version, cap);
     if (!in_list(json_object_get(filter, "models"), d->model) ||
-        !in_list(json_object_get(filter, "versions"), d->version))
+        !in_list(json_object_get(filter, "versions"), version))
         return 0;
     const json_t *want = json_object_get(filter, "attributes");
-    if (!want || json_object_size(want) == 0)
-        return 1;
-    json_t *have = json_loads(d->attributes, 0, NULL);
-    int ok = json_is_object(have);
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)want, k, v)
     {
-        const json_t *h = ok ? json_object_get(have, k) : NULL;
+        const json_t *h = json_is_object(have) ? json_object_get(have, k) : NULL;
         if (!json_is_string(h) || strcmp(json_string_value(h), json_string_value(v)) != 0)
-            ok = 0;
+            return 0;
     }
+    return 1;
+}
+
+int otter_rollout_filter_match(const json_t *filter, const otter_device *d)
+{
+    char version[OTTER_STORE_NAME_MAX + 1];
+    json_t *have = json_loads(d->attributes, 0, NULL);
+    int ok = match(filter, d, have, version, sizeof version);
     json_decref(have);
     return ok;
 }
@@ -263,9 +281,13 @@ static int plan_device(void *ctx, const otter_device *d)
     w->seen++;
     if (w->group_ids && !bsearch(&d->id, w->group_ids, w->n_group_ids, sizeof d->id, cmp_id))
         return 0;
-    if (!otter_rollout_filter_match(w->filter, d))
+    char version[OTTER_STORE_NAME_MAX + 1];
+    json_t *have = json_loads(d->attributes, 0, NULL);
+    int ok = match(w->filter, d, have, version, sizeof version);
+    json_decref(have);
+    if (!ok)
         return 0;
-    if (w->release_version && strcmp(d->version, w->release_version) == 0) {
+    if (w->release_version && strcmp(version, w->release_version) == 0) {
         w->plan->current++;
         return 0;
     }

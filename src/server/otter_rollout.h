@@ -49,7 +49,11 @@ uint32_t otter_rollout_bucket(int64_t rollout_id, const char *controller_id);
  */
 int otter_rollout_filter_check(const json_t *filter, const char *where, otter_err *err);
 
-/* True when device d passes filter (groups are checked by the caller). */
+/*
+ * True when device d passes filter (groups are checked by the caller).
+ * "versions" matches the version the device reported in configData
+ * ("version"), else the one it last installed through this server.
+ */
 int otter_rollout_filter_match(const json_t *filter, const otter_device *d);
 
 /* Counts of one stage (or of the whole rollout). */

@@ -5,6 +5,8 @@
  *   --cut N[,N...]     connection i is closed after N_i bytes (then pass through)
  *   --flip N           the byte at offset N of every response is inverted
  *   --stall N --stall-ms T   connection 0 stops for T ms at offset N
+ *   --stall-any        ... every connection that reaches its offset N stops
+ *   --log FILE         one line per fault that happened ("cut 3 at 81920")
  * Each connection runs in its own child process; the listening port is
  * written to --port-file once it is bound. Loopback only, by construction.
  */
@@ -27,6 +29,19 @@ static long long cuts[MAX_CUTS];
 static int ncuts;
 static long long flip_at = -1, stall_at = -1;
 static long stall_ms;
+static int stall_any;
+static const char *log_path;
+
+static void log_event(const char *what, int index, long long at)
+{
+    if (!log_path)
+        return;
+    FILE *f = fopen(log_path, "a");
+    if (!f)
+        return;
+    fprintf(f, "%s %d at %lld\n", what, index, at);
+    fclose(f);
+}
 
 static int connect_target(int port)
 {
@@ -76,10 +91,12 @@ static void proxy(int client, int target_port, int index)
             size_t room = sizeof buf;
             if (cut >= 0 && (long long)room > cut - sent)
                 room = (size_t)(cut - sent);
-            if (index == 0 && stall_at >= sent && (long long)room > stall_at - sent &&
+            int stalls = index == 0 || stall_any;
+            if (stalls && stall_at >= sent && (long long)room > stall_at - sent &&
                 stall_at > sent)
                 room = (size_t)(stall_at - sent);
-            if (index == 0 && stall_at == sent) {
+            if (stalls && stall_at == sent) {
+                log_event("stall", index, sent);
                 struct timespec ts = {stall_ms / 1000, (stall_ms % 1000) * 1000000L};
                 nanosleep(&ts, NULL);
                 stall_at = -1;
@@ -89,13 +106,17 @@ static void proxy(int client, int target_port, int index)
             ssize_t n = read(server, buf, room);
             if (n <= 0)
                 break;
-            if (flip_at >= sent && flip_at < sent + n)
+            if (flip_at >= sent && flip_at < sent + n) {
                 buf[flip_at - sent] ^= (char)0xff;
+                log_event("flip", index, flip_at);
+            }
             if (write_all(client, buf, (size_t)n) < 0)
                 break;
             sent += n;
-            if (cut >= 0 && sent >= cut)
+            if (cut >= 0 && sent >= cut) {
+                log_event("cut", index, sent);
                 break;
+            }
         }
     }
     close(server);
@@ -106,7 +127,14 @@ int main(int argc, char **argv)
 {
     int target = 0;
     const char *port_file = NULL;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--stall-any")) {
+            stall_any = 1;
+            i--;
+            continue;
+        }
+        if (i + 1 >= argc)
+            break;
         if (!strcmp(argv[i], "--target"))
             target = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--port-file"))
@@ -115,6 +143,8 @@ int main(int argc, char **argv)
             flip_at = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--stall"))
             stall_at = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--log"))
+            log_path = argv[i + 1];
         else if (!strcmp(argv[i], "--stall-ms"))
             stall_ms = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--cut")) {
@@ -122,7 +152,7 @@ int main(int argc, char **argv)
                 cuts[ncuts++] = atoll(s);
         } else {
             fprintf(stderr, "usage: otter_faultproxy --target PORT --port-file F [--cut N,...] "
-                            "[--flip N] [--stall N --stall-ms T]\n");
+                            "[--flip N] [--stall N --stall-ms T [--stall-any]] [--log F]\n");
             return 2;
         }
     }

@@ -8,6 +8,7 @@
 #include "otter_ddi.h"
 #include "otter_ddi_http.h"
 #include "otter_daemon.h"
+#include "otter_ddi_policy.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -17,17 +18,86 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: otter-agentd [--config agent.conf] check | run [--once]\n"
+    "usage: otter-agentd [--config agent.conf] COMMAND [OPTIONS]\n"
     "\n"
-    "  check   poll the server in [server] once and show what it offers this\n"
-    "          device: the polling interval and, when a deployment is waiting,\n"
-    "          its action id, download/update modes and artifacts.\n"
-    "  run     the update daemon: report the result of the last update once the\n"
-    "          server takes it, poll at the server's interval (with jitter;\n"
-    "          exponential back-off up to 10 min on errors), install offered\n"
-    "          deployments through otter-agent and reboot. --once: one cycle.\n"
+    "The device's network side: talks hawkBit DDI to the server in [server] of\n"
+    "agent.conf (TargetToken, CA, pins) and runs otter-agent, which never links\n"
+    "libcurl, for everything that writes slots.\n"
     "\n"
-    "Exit status: 0 ok (offered or not); 1 TLS verification refused; 2 other error.\n";
+    "Commands:\n"
+    "  check              ask the server once what it offers this device: the polling\n"
+    "                     interval and, for a waiting deployment, its action id,\n"
+    "                     download/update modes, maintenance window, release (name,\n"
+    "                     version) and artifact (file, size, SHA-256, URL)\n"
+    "  download [--json]  download and verify the offered package into [server] spool\n"
+    "                     now, whatever the server's modes say; progress on stderr;\n"
+    "                     the server is told \"downloaded\"\n"
+    "  install [--no-reboot]  install the offered package (the spooled copy when it\n"
+    "                     was downloaded already, else streaming), with progress;\n"
+    "                     then reboot; boot-check commits and the next `run` reports\n"
+    "                     the result. Refused while the maintenance window is closed.\n"
+    "  run [--once]       the update daemon: report the last update's result once the\n"
+    "                     server takes it, send configData, poll at the server's\n"
+    "                     interval (+-10 % jitter; back-off 10 s .. 10 min on errors),\n"
+    "                     follow download/update modes, maintenance windows and\n"
+    "                     cancelAction, install, reboot. --once: one cycle.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE  agent configuration (default /etc/otter/agent.conf)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Exit status: 0 ok (offered or not); 1 refused (TLS verification, package,\n"
+    "closed maintenance window); 2 other error. See docs/agent.md.\n";
+
+static const char check_help[] =
+    "usage: otter-agentd [--config agent.conf] check\n"
+    "       otter-agent  [--config agent.conf] check\n"
+    "\n"
+    "Polls the DDI server in [server] once, as the daemon would, and prints what it\n"
+    "offers this device; changes nothing on the device and sends nothing but the\n"
+    "poll. For a waiting deployment: the action id; the download and update modes\n"
+    "(forced, attempt, skip) and whether the maintenance window is closed; each\n"
+    "chunk's name and version with its artifact (file name, size in bytes,\n"
+    "SHA-256, download URL); and what `otter-agentd run` will do with it\n"
+    "(download and install, download now and install later, wait, nothing).\n"
+    "\n"
+    "Exit status: 0 answered (offered or not); 1 TLS verification refused (pin,\n"
+    "CA, expired certificate); 2 other error (unreachable, HTTP 401, ...).\n";
+
+static const char run_help[] =
+    "usage: otter-agentd [--config agent.conf] run [--once]\n"
+    "\n"
+    "The over-the-air daemon. Each cycle: (1) report the result of the update\n"
+    "installed before the last reboot (closed success/failure, once the health\n"
+    "check decided; kept in <state dir>/ddi.json until the server takes it);\n"
+    "(2) poll; send configData (product, model, slot, versions, counter) when\n"
+    "asked, after a start and on any change; answer cancelAction (confirm unless\n"
+    "the slot switch happened, then reject); (3) for an offered deployment, follow\n"
+    "its download/update modes and maintenance window: download and install in\n"
+    "one pass, download into [server] spool now and install when allowed, or\n"
+    "wait. While installing it reports progress (every 5 % or 2 s), 'downloaded'\n"
+    "when the package is verified, stops the installer cleanly when the action\n"
+    "is canceled before the switch, then runs [reboot] command.\n"
+    "It then sleeps the server's polling interval +-10 %, or backs off 10 s ..\n"
+    "10 min after errors. --once: one cycle, then exit (0 ok, 1 TLS refused,\n"
+    "2 other error). See docs/agent.md.\n";
+
+static const char ask_help[] =
+    "usage: otter-agentd [--config agent.conf] download\n"
+    "       otter-agentd [--config agent.conf] install [--no-reboot]\n"
+    "       otter-agent  [--config agent.conf] download | install --from-server\n"
+    "\n"
+    "For a person at the device, whatever the server's download/update modes say.\n"
+    "download: fetches the offered package and verifies it (signatures, model,\n"
+    "security version, every image's SHA-256) into [server] spool, with progress\n"
+    "on standard error; the server is told 'downloaded'.\n"
+    "install: installs the offered package (the spooled copy when it is there,\n"
+    "else streaming), with progress, then runs [reboot] command (--no-reboot:\n"
+    "not); boot-check commits after the reboot and `otter-agentd run` reports the\n"
+    "result. A closed maintenance window refuses the install (exit 1).\n"
+    "\n"
+    "Exit status: 0 done or nothing offered; 1 refused (package, TLS, window);\n"
+    "2 other error.\n";
 
 static const char *mode_name(int m)
 {
@@ -38,7 +108,9 @@ static int check(const otter_agent_conf *conf, otter_err *err)
 {
     otter_ddi_conn c = {.url = conf->server_url, .tenant = conf->server_tenant,
                         .controller = conf->server_controller, .token = conf->server_token,
-                        .ca_file = conf->server_ca, .pin = conf->server_pin};
+                        .ca_file = conf->server_ca, .pin = conf->server_pin,
+                        .cert = conf->server_cert, .key = conf->server_key,
+                        .proxy = conf->server_proxy};
     char base_url[OTTER_DDI_MAX_URL];
     char *body = NULL;
     size_t len = 0;
@@ -67,6 +139,17 @@ static int check(const otter_agent_conf *conf, otter_err *err)
     if (!ret) {
         printf("action %s: download %s, update %s%s\n", dep->id, mode_name(dep->download),
                mode_name(dep->update), dep->maintenance_available ? "" : ", maintenance window closed");
+        otter_daemon_record rec;
+        otter_err rerr;
+        int have = otter_daemon_record_load(conf, &rec, &rerr) == 0;
+        otter_ddi_situation s = {
+            .download = dep->download, .update = dep->update,
+            .maintenance_available = dep->maintenance_available,
+            .attempt = strcmp(conf->server_attempt, "skip") == 0 ? OTTER_DDI_SKIP : OTTER_DDI_FORCED,
+            .spooled = have && strcmp(rec.spooled, dep->id) == 0,
+            .switched = have && strcmp(rec.action, dep->id) == 0};
+        printf("daemon: %s\n", s.switched ? "installed; waiting for the reboot's verdict"
+                                          : otter_ddi_step_name(otter_ddi_decide(&s)));
         for (size_t i = 0; i < dep->n_chunks; i++)
             for (size_t j = 0; j < dep->chunks[i].n_artifacts; j++) {
                 const otter_ddi_artifact *a = &dep->chunks[i].artifacts[j];
@@ -122,24 +205,51 @@ int main(int argc, char **argv)
         fputs(usage, stdout);
         return 0;
     }
-    int is_check = i + 1 == argc && strcmp(argv[i], "check") == 0;
-    int is_run = i < argc && strcmp(argv[i], "run") == 0 &&
-                 (i + 1 == argc || (i + 2 == argc && strcmp(argv[i + 1], "--once") == 0));
-    if (!is_check && !is_run) {
+    if (i == argc) {
         fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[i];
+    int once = 0, no_reboot = 0;
+    for (int j = i + 1; j < argc; j++) {
+        if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+            fputs(!strcmp(cmd, "check") ? check_help : !strcmp(cmd, "run") ? run_help
+                  : !strcmp(cmd, "download") || !strcmp(cmd, "install") ? ask_help : usage,
+                  stdout);
+            return 0;
+        } else if (!strcmp(argv[j], "--once") && !strcmp(cmd, "run"))
+            once = 1;
+        else if (!strcmp(argv[j], "--no-reboot") && !strcmp(cmd, "install"))
+            no_reboot = 1;
+        else if (!strcmp(argv[j], "--json") && (!strcmp(cmd, "install") || !strcmp(cmd, "download")))
+            ; /* progress is already one line per step, readable by a UI */
+        else {
+            fprintf(stderr, "otter-agentd %s: unexpected argument \"%s\"\n", cmd, argv[j]);
+            return 2;
+        }
+    }
+    int ask = !strcmp(cmd, "download") ? OTTER_DAEMON_ASK_DOWNLOAD
+              : !strcmp(cmd, "install") ? OTTER_DAEMON_ASK_INSTALL : 0;
+    if (!ask && strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0) {
+        fprintf(stderr, "otter-agentd: unknown command \"%s\"\n\n%s", cmd, usage);
         return 2;
     }
     otter_err err;
     otter_agent_conf *conf = NULL;
+    int offered = 1;
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
-    if (!ret && is_check)
+    if (!ret && !strcmp(cmd, "check"))
         ret = check(conf, &err);
+    else if (!ret && ask)
+        ret = otter_daemon_ask(conf_path, conf, ask, no_reboot, &offered, &err);
     else if (!ret)
-        ret = run(conf_path, conf, i + 2 == argc, &err);
+        ret = run(conf_path, conf, once, &err);
+    if (!ret && !offered)
+        printf("no update offered\n");
     otter_agent_conf_free(conf);
     if (ret) {
         fprintf(stderr, "otter-agentd: %s\n", err.msg);
-        return ret == OTTER_ESIG ? 1 : 2;
+        return otter_err_is_refusal(ret) || ret == OTTER_ESTATE ? 1 : 2;
     }
     return 0;
 }

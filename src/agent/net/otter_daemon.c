@@ -1,263 +1,608 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_daemon.h"
-#include "otter_bootchooser.h"
+#include "otter_daemon_child.h"
 #include "otter_ddi.h"
 #include "otter_ddi_http.h"
-#include "otter_file.h"
+#include "otter_ddi_policy.h"
+#include "otter_device.h"
 #include "otter_install.h"
 #include "otter_source.h"
+#include "otter_spool.h"
 #include "otter_state.h"
+#include "otter_bootchooser.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <time.h>
 
-/* ddi.json: the action whose result the server has not taken yet. */
-typedef struct awaiting {
-    char action[OTTER_DDI_MAX_NAME + 1];
-    char version[OTTER_DDI_MAX_NAME + 1];
-} awaiting;
+typedef struct daemon_ctx {
+    const char *conf_path;
+    const otter_agent_conf *conf;
+    otter_ddi_conn c;
+    char base[OTTER_DDI_MAX_URL];
+    otter_daemon_record rec;
+    long cancel_every; /* seconds between cancel checks while a child runs */
+    int verbose;
+    int show_progress; /* a person is watching: progress lines on stderr */
+    int failed_rc;     /* the child's exit status when it failed or was stopped */
+    char failed_why[512];
+} daemon_ctx;
 
-static void awaiting_path(const otter_agent_conf *conf, char *out, size_t size)
+/* One log line on stderr (the journal, or the person at the device). */
+__attribute__((format(printf, 2, 3))) static void say(const daemon_ctx *d, const char *fmt, ...)
 {
-    snprintf(out, size, "%s/ddi.json", conf->state_dir);
+    if (!d->verbose)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("otter-agentd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
 }
 
-static int awaiting_load(const otter_agent_conf *conf, awaiting *a, otter_err *err)
-{
-    char path[PATH_MAX];
-    char *text = NULL;
-    size_t len = 0;
-    memset(a, 0, sizeof *a);
-    awaiting_path(conf, path, sizeof path);
-    if (access(path, F_OK) != 0)
-        return 0;
-    int ret = otter_file_read_all(path, 4096, &text, &len, err);
-    if (ret)
-        return ret;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    free(text);
-    const char *action = NULL, *version = NULL;
-    if (!root || json_unpack(root, "{s:s, s:s}", "action", &action, "version", &version) != 0 ||
-        strlen(action) > OTTER_DDI_MAX_NAME || strlen(version) > OTTER_DDI_MAX_NAME) {
-        json_decref(root);
-        return otter_err_set(err, OTTER_EFORMAT, "%s: not a valid record", path);
-    }
-    snprintf(a->action, sizeof a->action, "%s", action);
-    snprintf(a->version, sizeof a->version, "%s", version);
-    json_decref(root);
-    return 0;
-}
-
-static int awaiting_save(const otter_agent_conf *conf, const awaiting *a, otter_err *err)
-{
-    char path[PATH_MAX];
-    awaiting_path(conf, path, sizeof path);
-    if (!a->action[0]) {
-        if (unlink(path) < 0 && errno != ENOENT)
-            return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot remove", path);
-        return otter_file_sync_dir_of(path, err);
-    }
-    json_t *root = json_pack("{s:s, s:s}", "action", a->action, "version", a->version);
-    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
-    if (!text)
-        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    int ret = otter_file_write_atomic(path, text, strlen(text), 0600, err);
-    free(text);
-    return ret;
-}
-
-static int feedback(const otter_ddi_conn *c, const char *base, const char *action,
-                    const char *execution, const char *finished, const char *detail,
-                    long *status, otter_err *err)
+static int feedback_to(const daemon_ctx *d, const char *kind, const char *action,
+                       const char *execution, const char *finished, unsigned cnt, unsigned of,
+                       const char *detail, long *status, otter_err *err)
 {
     const char *details[] = {detail, NULL};
-    char *json = otter_ddi_feedback_new(action, execution, finished, 0, 0, detail ? details : NULL);
-    char url[OTTER_DDI_MAX_URL + 64];
-    snprintf(url, sizeof url, "%s/deploymentBase/%s/feedback", base, action);
+    char *json = otter_ddi_feedback_new(action, execution, finished, cnt, of,
+                                        detail ? details : NULL);
+    char url[OTTER_DDI_MAX_URL + 256];
     if (!json)
         return otter_err_set(err, OTTER_EUSAGE, "bad feedback values");
-    int ret = otter_ddi_send(c, "POST", url, json, status, err);
+    snprintf(url, sizeof url, "%s/%s/%s/feedback", d->base, kind, action);
+    int ret = otter_ddi_send(&d->c, "POST", url, json, status, err);
     free(json);
     return ret;
 }
 
-/* Step 1: report what boot-check decided about the update we installed. */
-static int report_result(const otter_agent_conf *conf, const otter_ddi_conn *c, const char *base,
-                         otter_err *err)
+static int feedback(const daemon_ctx *d, const char *action, const char *execution,
+                    const char *finished, const char *detail, otter_err *err)
 {
-    awaiting a;
-    int ret = awaiting_load(conf, &a, err);
-    if (ret || !a.action[0])
-        return ret;
+    long st = 0;
+    return feedback_to(d, "deploymentBase", action, execution, finished, 0, 0, detail, &st, err);
+}
+
+/* Step 1: report what boot-check decided about the update we switched to. */
+static int report_result(daemon_ctx *d, otter_err *err)
+{
+    if (!d->rec.action[0])
+        return 0;
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/state.json", conf->state_dir);
+    snprintf(path, sizeof path, "%s/state.json", d->conf->state_dir);
     otter_state *s = NULL;
-    ret = otter_state_load(path, &s, err);
+    int ret = otter_state_load(path, &s, err);
     if (ret)
         return ret;
     /* Still pending: the reboot has not happened (or boot-check not run). */
-    if (s->pending.present || !s->last.version || strcmp(s->last.version, a.version) != 0) {
+    if (s->pending.present || !s->last.version || strcmp(s->last.version, d->rec.version) != 0) {
         otter_state_free(s);
         return 0;
     }
     int success = s->last.status == OTTER_RESULT_SUCCESS;
     long status = 0;
-    ret = feedback(c, base, a.action, "closed", success ? "success" : "failure",
-                   success ? "update committed" : s->last.reason, &status, err);
+    ret = feedback_to(d, "deploymentBase", d->rec.action, "closed", success ? "success" : "failure",
+                      0, 0, success ? "update committed" : s->last.reason, &status, err);
     otter_state_free(s);
     if (ret)
         return ret; /* no answer: kept, sent next time */
     /* 200: taken; 410: the server closed it already (sent before a crash). */
     if (status == 200 || status == 410) {
-        memset(&a, 0, sizeof a);
-        return awaiting_save(conf, &a, err);
+        d->rec.action[0] = d->rec.version[0] = '\0';
+        return otter_daemon_record_save(d->conf, &d->rec, err);
     }
     return otter_err_set(err, OTTER_EIO, "result feedback answered HTTP %ld; kept", status);
 }
 
-/* Runs otter-agent install for url; returns its exit status, last stderr line in why. */
-static int run_install(const char *conf_path, const char *url, const char *auth, char *why,
-                       size_t why_len)
+/*
+ * configData: what the operator sees about the device. Sent when the
+ * server asks, after each start of the daemon (a boot), and whenever a
+ * value changed (a new version, a switched slot, a raised counter).
+ */
+static int send_config(daemon_ctx *d, const char *link, int *sent_once, otter_err *err)
 {
-    char agent[PATH_MAX];
-    otter_err err;
-    if (otter_source_sibling("otter-agent", agent, sizeof agent, &err) != 0) {
-        snprintf(why, why_len, "%s", err.msg);
-        return 2;
-    }
-    int p[2];
-    if (pipe(p) < 0) {
-        snprintf(why, why_len, "pipe: %s", strerror(errno));
-        return 2;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], 2);
-        close(p[0]);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, 1);
-        execl(agent, agent, "--config", conf_path, "install", "--no-reboot", "--header", auth, url,
-              (char *)NULL);
-        _exit(127);
-    }
-    close(p[1]);
-    char buf[4096];
-    size_t used = 0;
-    ssize_t n;
-    /* Keep the tail of what it says: the last line is the verdict. */
-    while ((n = read(p[0], buf + used, sizeof buf - 1 - used)) > 0) {
-        used += (size_t)n;
-        if (used == sizeof buf - 1) {
-            memmove(buf, buf + used / 2, used - used / 2);
-            used -= used / 2;
-        }
-    }
-    close(p[0]);
-    buf[used] = '\0';
-    while (used && buf[used - 1] == '\n')
-        buf[--used] = '\0';
-    const char *last = strrchr(buf, '\n');
-    snprintf(why, why_len, "%s", last ? last + 1 : buf);
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0)
-        return 2;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
-}
-
-/* Step 3: a deployment was offered. */
-static int deploy(const char *conf_path, const otter_agent_conf *conf, const otter_ddi_conn *c,
-                  const char *base, const char *deployment_url, otter_err *err)
-{
-    awaiting a;
-    int ret = awaiting_load(conf, &a, err);
+    otter_device *dev = NULL;
+    /* The booted slot when the command line tells it; the rest regardless. */
+    int ret = otter_device_open(d->conf_path, 1, &dev, err);
+    if (ret)
+        ret = otter_device_open(d->conf_path, 0, &dev, err);
     if (ret)
         return ret;
+    uint64_t counter = 0;
+    char counter_s[24], slot[2] = {'?', '\0'};
+    otter_rollback_get(dev->rollback, &counter, err);
+    snprintf(counter_s, sizeof counter_s, "%llu", (unsigned long long)counter);
+    if (dev->booted != OTTER_SLOT_NONE)
+        slot[0] = otter_bootchooser_letter(dev->booted);
+    const otter_state_slot *a = &dev->state->slots[0], *b = &dev->state->slots[1];
+    const otter_state_slot *run = dev->booted == OTTER_SLOT_NONE ? NULL : &dev->state->slots[dev->booted];
+    const char *keys[] = {"product", "model", "slot", "version", "version_a", "version_b",
+                          "security_counter"};
+    const char *values[] = {dev->conf->product, dev->conf->model, slot,
+                            run && run->present ? run->version : "",
+                            a->present ? a->version : "", b->present ? b->version : "", counter_s};
+    char *json = otter_ddi_config_data_new(keys, values, 7);
+    char digest[65] = "";
+    if (json)
+        otter_sha256_hex(json, strlen(json), digest);
+    otter_device_free(dev);
+    if (!json)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    if (!link[0] && *sent_once && strcmp(digest, d->rec.config) == 0) {
+        free(json);
+        return 0;
+    }
+    char url[OTTER_DDI_MAX_URL + 16];
+    if (link[0])
+        snprintf(url, sizeof url, "%s", link);
+    else
+        snprintf(url, sizeof url, "%s/configData", d->base);
+    long st = 0;
+    ret = otter_ddi_send(&d->c, "PUT", url, json, &st, err);
+    free(json);
+    if (ret || st != 200)
+        return ret; /* tried again next cycle */
+    *sent_once = 1;
+    snprintf(d->rec.config, sizeof d->rec.config, "%s", digest);
+    return otter_daemon_record_save(d->conf, &d->rec, err);
+}
+
+/* The stopId of the cancelAction at link; 0 when found. */
+static int cancel_target(const daemon_ctx *d, const char *link, otter_ddi_cancel *c, otter_err *err)
+{
     char *body = NULL;
     size_t len = 0;
-    otter_ddi_deployment *d = calloc(1, sizeof *d);
-    if (!d)
-        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    ret = otter_ddi_get(c, deployment_url, &body, &len, err);
+    int ret = otter_ddi_get(&d->c, link, &body, &len, err);
     if (!ret)
-        ret = otter_ddi_parse_deployment(body, len, d, err);
+        ret = otter_ddi_parse_cancel(body, len, c, err);
     free(body);
+    return ret;
+}
+
+/* A cancelAction seen while nothing of ours runs: confirm, or reject once switched. */
+static int answer_cancel(daemon_ctx *d, const char *link, otter_err *err)
+{
+    otter_ddi_cancel c;
+    int ret = cancel_target(d, link, &c, err);
     if (ret)
-        goto out;
-    /* Installed already, waiting for the reboot's verdict: nothing to do. */
-    if (a.action[0] && strcmp(a.action, d->id) == 0)
-        goto out;
-    if (d->n_chunks != 1 || d->chunks[0].n_artifacts != 1) {
-        long st;
-        ret = feedback(c, base, d->id, "closed", "failure",
-                       "an Otter device takes one update.zip per deployment", &st, err);
-        goto out;
-    }
-    const otter_ddi_artifact *art = &d->chunks[0].artifacts[0];
+        return ret;
     long st = 0;
-    ret = feedback(c, base, d->id, "proceeding", "none", "downloading and installing", &st, err);
+    if (otter_ddi_decide_cancel(c.stop_id, d->rec.action) == OTTER_DDI_CANCEL_REJECT) {
+        say(d, "cancel of action %s rejected: %s", c.stop_id, "the slot switch already happened");
+        return feedback_to(d, "cancelAction", c.id, "rejected", "none", 0, 0,
+                           "already installed and switched; waiting for the reboot", &st, err);
+    }
+    if (strcmp(d->rec.spooled, c.stop_id) == 0) {
+        ret = otter_spool_clear(d->conf->server_spool, err);
+        d->rec.spooled[0] = '\0';
+        if (!ret)
+            ret = otter_daemon_record_save(d->conf, &d->rec, err);
+        if (ret)
+            return ret;
+    }
+    say(d, "action %s canceled", c.stop_id);
+    return feedback_to(d, "cancelAction", c.id, "closed", "success", 0, 0,
+                       "canceled before the slot switch", &st, err);
+}
+
+/* Following one child (install or download) of one action. */
+typedef struct run_ctx {
+    daemon_ctx *d;
+    const char *action;
+    int percent, last_tick_s;
+    long last_sent, last_check;
+    char cancel_id[OTTER_DDI_MAX_NAME + 1]; /* set when a cancel stopped us */
+    int download_only;
+    int from_spool; /* "downloaded" was reported when the spool got the package */
+} run_ctx;
+
+static long mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec;
+}
+
+/* Progress to the server: once per 5 % or every 2 s, whichever comes first. */
+static void on_progress(void *ctx, const char *image, uint64_t done, uint64_t total)
+{
+    run_ctx *r = ctx;
+    int percent = total ? (int)(done * 100 / total) : 100;
+    long now = mono_s();
+    if (percent == r->percent || (percent < r->percent + 5 && now - r->last_sent < 2))
+        return;
+    r->percent = percent;
+    r->last_sent = now;
+    if (r->d->show_progress)
+        fprintf(stderr, "%s %s: %d%%\n", r->download_only ? "downloading" : "installing", image,
+                percent);
+    char detail[OTTER_DDI_MAX_NAME + 64];
+    snprintf(detail, sizeof detail, "%s %s: %d%%", r->download_only ? "downloading" : "installing",
+             image, percent);
+    long st = 0;
+    otter_err err;
+    /* Lost progress is not worth a retry: the next step says more. */
+    feedback_to(r->d, "deploymentBase", r->action, "proceeding", "none", (unsigned)percent, 100,
+                detail, &st, &err);
+}
+
+/* Polls for a cancelAction aimed at our action; 1 when there is one. */
+static int cancel_requested(run_ctx *r)
+{
+    otter_err err;
+    char *body = NULL;
+    size_t len = 0;
+    otter_ddi_base b;
+    int hit = 0;
+    if (otter_ddi_get(&r->d->c, r->d->base, &body, &len, &err) == 0 &&
+        otter_ddi_parse_base(body, len, &b, &err) == 0 && b.cancel[0]) {
+        otter_ddi_cancel c;
+        if (cancel_target(r->d, b.cancel, &c, &err) == 0 && strcmp(c.stop_id, r->action) == 0) {
+            snprintf(r->cancel_id, sizeof r->cancel_id, "%s", c.id);
+            hit = 1;
+        }
+    }
+    free(body);
+    return hit;
+}
+
+static int on_tick(void *ctx)
+{
+    run_ctx *r = ctx;
+    long now = mono_s();
+    if (now - r->last_check < r->d->cancel_every)
+        return 0;
+    r->last_check = now;
+    return cancel_requested(r);
+}
+
+/* The package is verified, nothing switched yet: report it, and look for a cancel one last time. */
+static int on_verified(void *ctx, const char *version)
+{
+    run_ctx *r = ctx;
+    otter_err err;
+    char detail[OTTER_DDI_MAX_NAME + 64];
+    snprintf(detail, sizeof detail, "version %s downloaded and verified", version);
+    if (!r->from_spool)
+        feedback(r->d, r->action, "downloaded", "none", detail, &err);
+    if (!cancel_requested(r))
+        return 1;
+    say(r->d, "action %s: cancel found after verification, before the switch", r->action);
+    return 0;
+}
+
+/*
+ * Runs otter-agent with args for action; returns its exit status. A cancel
+ * that stopped it is confirmed to the server here (*canceled set).
+ */
+static int run_agent(daemon_ctx *d, const char *action, const char *const *args, int download_only,
+                     int from_spool, char *why, size_t why_len, int *canceled, otter_err *err)
+{
+    char agent[PATH_MAX];
+    char *argv[24];
+    size_t n = 0;
+    int ret = otter_source_sibling("otter-agent", agent, sizeof agent, err);
+    if (ret)
+        return ret;
+    argv[n++] = agent;
+    argv[n++] = "--config";
+    argv[n++] = (char *)d->conf_path;
+    for (size_t i = 0; args[i] && n < 23; i++) {
+        /* The download goes to the same server: trust it the same way. */
+        if (i == 1 && d->conf->server_ca[0]) {
+            argv[n++] = "--ca";
+            argv[n++] = (char *)d->conf->server_ca;
+        }
+        if (i == 1 && d->conf->server_pin[0]) {
+            argv[n++] = "--pin";
+            argv[n++] = (char *)d->conf->server_pin;
+        }
+        if (i == 1 && d->conf->server_cert[0] && d->conf->server_key[0]) {
+            argv[n++] = "--cert";
+            argv[n++] = (char *)d->conf->server_cert;
+            argv[n++] = "--key";
+            argv[n++] = (char *)d->conf->server_key;
+        }
+        argv[n++] = (char *)args[i];
+    }
+    argv[n] = NULL;
+    run_ctx r = {.d = d, .action = action, .percent = -1, .last_check = mono_s(),
+                 .download_only = download_only, .from_spool = from_spool};
+    otter_daemon_child_ops ops = {on_progress, on_verified, on_tick, &r};
+    int stopped = 0;
+    int rc = otter_daemon_child_run(argv, &ops, why, why_len, &stopped);
+    *canceled = stopped && rc != 0;
+    if (rc != 0) {
+        d->failed_rc = rc;
+        snprintf(d->failed_why, sizeof d->failed_why, "%s", *canceled ? "canceled by the server" : why);
+    }
+    if (*canceled && r.cancel_id[0]) {
+        long st = 0;
+        say(d, "action %s canceled before the slot switch", action);
+        feedback_to(d, "cancelAction", r.cancel_id, "closed", "success", 0, 0,
+                    "canceled before the slot switch; nothing installed", &st, err);
+    }
+    return rc;
+}
+
+/*
+ * The child failed. A refusal (exit 1: signature, digest, model, TLS) closes
+ * the action at once; a network or I/O failure (exit 2: the download gave
+ * up after its own resumes) is tried again in later cycles, up to
+ * OTTER_DAEMON_MAX_TRIES, because a device on a bad link should not fail
+ * an update an hour of better signal would have finished.
+ */
+static int child_failed(daemon_ctx *d, const char *action, int rc, const char *why, otter_err *err)
+{
+    if (rc == 2 && otter_daemon_record_failed(&d->rec, action)) {
+        char detail[600];
+        snprintf(detail, sizeof detail, "attempt %ld of %d failed, trying again: %s",
+                 d->rec.retries, OTTER_DAEMON_MAX_TRIES, why);
+        int ret = otter_daemon_record_save(d->conf, &d->rec, err);
+        if (ret)
+            return ret;
+        otter_err ferr; /* the server may be what failed: the record counts anyway */
+        feedback(d, action, "proceeding", "none", detail, &ferr);
+        return otter_err_set(err, OTTER_EIO, "action %s: %s", action, detail);
+    }
+    if (d->rec.retry[0] && strcmp(d->rec.retry, action) == 0) {
+        d->rec.retry[0] = '\0';
+        d->rec.retries = 0;
+    }
+    int ret = otter_daemon_record_save(d->conf, &d->rec, err);
+    return ret ? ret : feedback(d, action, "closed", "failure", why, err);
+}
+
+static int forget_spool(daemon_ctx *d, otter_err *err)
+{
+    if (!d->rec.spooled[0])
+        return 0;
+    d->rec.spooled[0] = '\0';
+    int ret = otter_spool_clear(d->conf->server_spool, err);
+    return ret ? ret : otter_daemon_record_save(d->conf, &d->rec, err);
+}
+
+static int fetch_deployment(daemon_ctx *d, const char *url, otter_ddi_deployment *dep,
+                            otter_err *err)
+{
+    char *body = NULL;
+    size_t len = 0;
+    int ret = otter_ddi_get(&d->c, url, &body, &len, err);
+    if (!ret)
+        ret = otter_ddi_parse_deployment(body, len, dep, err);
+    free(body);
+    return ret;
+}
+
+/* Installs (streaming or from the spool) and switches; then record, report, reboot. */
+static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int from_spool,
+                   int reboot, otter_err *err)
+{
+    char auth[600], why[512], spool[PATH_MAX];
+    int canceled = 0;
+    int ret = feedback(d, dep->id, "proceeding", "none",
+                       from_spool ? "installing the downloaded package" : "downloading and installing",
+                       err);
+    if (ret)
+        return ret;
+    snprintf(auth, sizeof auth, "Authorization: TargetToken %s", d->c.token);
+    if (from_spool && (ret = otter_spool_path(d->conf->server_spool, spool, sizeof spool, err)) != 0)
+        return ret;
+    const char *stream[] = {"install", "--json", "--no-reboot", "--confirm-switch", "--header", auth,
+                            url, NULL};
+    const char *local[] = {"install", "--json", "--no-reboot", "--confirm-switch", spool, NULL};
+    say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
+    int rc = run_agent(d, dep->id, from_spool ? local : stream, 0, from_spool, why, sizeof why,
+                       &canceled, err);
+    if (canceled)
+        return forget_spool(d, err);
+    if (rc != 0) {
+        say(d, "install refused: %s", why);
+        /* A spooled package that does not install is dropped: the next try downloads afresh. */
+        if (from_spool && (ret = forget_spool(d, err)) != 0)
+            return ret;
+        return child_failed(d, dep->id, rc, why, err);
+    }
+    snprintf(d->rec.action, sizeof d->rec.action, "%s", dep->id);
+    snprintf(d->rec.version, sizeof d->rec.version, "%s", dep->chunks[0].version);
+    d->rec.spooled[0] = '\0';
+    d->rec.retry[0] = '\0';
+    d->rec.retries = 0;
+    /* Only a spool we used is emptied: a streaming install never touches it. */
+    ret = from_spool ? otter_spool_clear(d->conf->server_spool, err) : 0;
+    if (!ret)
+        ret = otter_daemon_record_save(d->conf, &d->rec, err);
+    if (!ret)
+        ret = feedback(d, dep->id, "proceeding", "none", "installed; rebooting into it", err);
+    if (!ret && reboot && d->conf->reboot_command[0])
+        otter_install_run_command(d->conf->reboot_command, 60, OTTER_SLOT_NONE, d->rec.version);
+    return ret;
+}
+
+/* Downloads and verifies into the spool; the install waits for the server's go. */
+static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url,
+                    const char *why_waiting, otter_err *err)
+{
+    char auth[600], why[512], max[32];
+    int canceled = 0;
+    const otter_ddi_artifact *art = &dep->chunks[0].artifacts[0];
+    int ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
+    if (ret)
+        return ret;
+    snprintf(auth, sizeof auth, "Authorization: TargetToken %s", d->c.token);
+    /* The server said how big the artifact is: a longer body is refused. */
+    snprintf(max, sizeof max, "%llu", (unsigned long long)art->size);
+    const char *args[] = {"download", "--json", "--max-size", max, "--header", auth, url, NULL};
+    say(d, "action %s: downloading into the spool (%s)", dep->id, why_waiting);
+    int rc = run_agent(d, dep->id, args, 1, 0, why, sizeof why, &canceled, err);
+    if (canceled)
+        return 0;
+    if (rc != 0)
+        return child_failed(d, dep->id, rc, why, err);
+    snprintf(d->rec.spooled, sizeof d->rec.spooled, "%s", dep->id);
+    d->rec.retry[0] = '\0';
+    d->rec.retries = 0;
+    ret = otter_daemon_record_save(d->conf, &d->rec, err);
+    if (!ret) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "downloaded and verified; installing when %s", why_waiting);
+        ret = feedback(d, dep->id, "downloaded", "none", detail, err);
+    }
+    return ret;
+}
+
+/*
+ * Step 3: a deployment was offered. want: the step a person asked for
+ * (OTTER_DDI_STEP_DOWNLOAD or _INSTALL_STREAM), or -1 for what the
+ * server's modes and the policy decide.
+ */
+static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboot, otter_err *err)
+{
+    otter_ddi_deployment *dep = calloc(1, sizeof *dep);
+    if (!dep)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    int ret = fetch_deployment(d, deployment_url, dep, err);
     if (ret)
         goto out;
-    char auth[600], why[512];
-    snprintf(auth, sizeof auth, "Authorization: TargetToken %s", c->token);
-    int rc = run_install(conf_path, art->download, auth, why, sizeof why);
-    if (rc != 0) {
-        ret = feedback(c, base, d->id, "closed", "failure", why, &st, err);
+    if (d->rec.spooled[0] && strcmp(d->rec.spooled, dep->id) != 0 &&
+        (ret = forget_spool(d, err)) != 0) /* left by an action that is gone */
+        goto out;
+    if (d->rec.action[0] && strcmp(d->rec.action, dep->id) != 0) {
+        /* Another update is switched to and waits for its reboot: one at a time. */
+        say(d, "action %s waits: action %s is installed and waits for the reboot", dep->id,
+            d->rec.action);
         goto out;
     }
-    snprintf(a.action, sizeof a.action, "%s", d->id);
-    snprintf(a.version, sizeof a.version, "%s", d->chunks[0].version);
-    ret = awaiting_save(conf, &a, err);
-    if (!ret)
-        ret = feedback(c, base, d->id, "proceeding", "none", "installed; rebooting into it", &st,
-                       err);
-    if (!ret && conf->reboot_command[0])
-        otter_install_run_command(conf->reboot_command, 60, OTTER_SLOT_NONE, a.version);
+    if (dep->n_chunks != 1 || dep->chunks[0].n_artifacts != 1) {
+        ret = feedback(d, dep->id, "closed", "failure",
+                       "an Otter device takes one update.zip per deployment", err);
+        goto out;
+    }
+    otter_ddi_situation s = {
+        .download = dep->download, .update = dep->update,
+        .maintenance_available = dep->maintenance_available,
+        .attempt = strcmp(d->conf->server_attempt, "skip") == 0 ? OTTER_DDI_SKIP : OTTER_DDI_FORCED,
+        .spooled = d->rec.spooled[0] != '\0',
+        .switched = strcmp(d->rec.action, dep->id) == 0,
+    };
+    int step = otter_ddi_decide(&s);
+    if (want >= 0 && !s.switched) {
+        /* A person at the device decides "attempt" and "skip"; a closed
+         * maintenance window still holds the install back. */
+        s.attempt = OTTER_DDI_FORCED;
+        s.download = s.update = OTTER_DDI_FORCED;
+        if (want == OTTER_DDI_STEP_DOWNLOAD)
+            s.update = OTTER_DDI_SKIP;
+        step = otter_ddi_decide(&s);
+        if (want == OTTER_DDI_STEP_DOWNLOAD && step != OTTER_DDI_STEP_DOWNLOAD) {
+            say(d, "action %s: %s", dep->id, s.spooled ? "already downloaded" : "nothing to download");
+            goto out;
+        }
+        if (want != OTTER_DDI_STEP_DOWNLOAD &&
+            (step == OTTER_DDI_STEP_DOWNLOAD || step == OTTER_DDI_STEP_WAIT)) {
+            ret = otter_err_set(err, OTTER_ESTATE,
+                                "the server's maintenance window is closed: download only "
+                                "(otter-agent download), install when it opens");
+            goto out;
+        }
+    }
+    const char *url = dep->chunks[0].artifacts[0].download;
+    const char *waiting = !dep->maintenance_available ? "the maintenance window opens"
+                                                      : "the server allows the update";
+    switch (step) {
+    case OTTER_DDI_STEP_DOWNLOAD: ret = download(d, dep, url, waiting, err); break;
+    case OTTER_DDI_STEP_INSTALL_STREAM: ret = install(d, dep, url, 0, reboot, err); break;
+    case OTTER_DDI_STEP_INSTALL_SPOOL: ret = install(d, dep, url, 1, reboot, err); break;
+    default:
+        if (!s.switched)
+            say(d, "action %s: %s", dep->id, otter_ddi_step_name(step));
+        break;
+    }
 out:
-    free(d);
+    free(dep);
+    return ret;
+}
+
+/* Opens the context and reads ddi.json; then report and poll (steps 1 and 2). */
+static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *conf,
+                 otter_ddi_base *base, otter_err *err)
+{
+    memset(d, 0, sizeof *d);
+    d->conf_path = conf_path;
+    d->conf = conf;
+    d->verbose = 1;
+    d->c = (otter_ddi_conn){.url = conf->server_url, .tenant = conf->server_tenant,
+                            .controller = conf->server_controller, .token = conf->server_token,
+                            .ca_file = conf->server_ca, .pin = conf->server_pin,
+                            .cert = conf->server_cert, .key = conf->server_key,
+                            .proxy = conf->server_proxy};
+    char *body = NULL;
+    size_t len = 0;
+    int ret = otter_ddi_base_url(&d->c, d->base, sizeof d->base, err);
+    if (!ret)
+        ret = otter_daemon_record_load(conf, &d->rec, err);
+    if (!ret)
+        ret = report_result(d, err);
+    if (!ret)
+        ret = otter_ddi_get(&d->c, d->base, &body, &len, err);
+    if (!ret)
+        ret = otter_ddi_parse_base(body, len, base, err);
+    free(body);
+    /* Look for a cancel as often as the server wants polls, within 2 s .. 1 min. */
+    d->cancel_every = ret || base->sleep_seconds < 2 ? 2 : base->sleep_seconds > 60 ? 60
+                                                                                 : base->sleep_seconds;
     return ret;
 }
 
 int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, long *sleep_seconds,
                        otter_err *err)
 {
-    otter_ddi_conn c = {.url = conf->server_url, .tenant = conf->server_tenant,
-                        .controller = conf->server_controller, .token = conf->server_token,
-                        .ca_file = conf->server_ca, .pin = conf->server_pin};
-    char base_url[OTTER_DDI_MAX_URL];
-    char *body = NULL;
-    size_t len = 0;
+    static int config_sent; /* once per daemon start, i.e. per boot */
+    daemon_ctx d;
     otter_ddi_base base;
     *sleep_seconds = -1;
-    int ret = otter_ddi_base_url(&c, base_url, sizeof base_url, err);
-    if (!ret)
-        ret = report_result(conf, &c, base_url, err);
-    if (!ret)
-        ret = otter_ddi_get(&c, base_url, &body, &len, err);
-    if (!ret)
-        ret = otter_ddi_parse_base(body, len, &base, err);
-    free(body);
+    int ret = begin(&d, conf_path, conf, &base, err);
     if (ret)
         return ret;
     *sleep_seconds = base.sleep_seconds;
-    if (base.config_data[0]) {
-        const char *keys[] = {"product", "model"};
-        const char *values[] = {conf->product, conf->model};
-        char *json = otter_ddi_config_data_new(keys, values, 2);
-        long st = 0;
-        if (json)
-            otter_ddi_send(&c, "PUT", base.config_data, json, &st, err);
-        free(json);
+    otter_err cerr;
+    if (send_config(&d, base.config_data, &config_sent, &cerr) != 0)
+        fprintf(stderr, "otter-agentd: configData: %s (sent again next time)\n", cerr.msg);
+    if (base.cancel[0])
+        ret = answer_cancel(&d, base.cancel, err);
+    if (!ret && base.deployment[0])
+        ret = deploy(&d, base.deployment, -1, 1, err);
+    else if (!ret && !base.cancel[0] && (d.rec.spooled[0] || d.rec.retry[0])) {
+        /* The action is gone (canceled before we saw it, or closed): so are its leftovers. */
+        d.rec.retry[0] = '\0';
+        d.rec.retries = 0;
+        ret = d.rec.spooled[0] ? forget_spool(&d, err) : otter_daemon_record_save(conf, &d.rec, err);
     }
-    if (base.deployment[0])
-        ret = deploy(conf_path, conf, &c, base_url, base.deployment, err);
+    return ret;
+}
+
+int otter_daemon_ask(const char *conf_path, const otter_agent_conf *conf, int what, int no_reboot,
+                     int *offered, otter_err *err)
+{
+    daemon_ctx d;
+    otter_ddi_base base;
+    *offered = 0;
+    int ret = begin(&d, conf_path, conf, &base, err);
+    d.show_progress = 1;
+    if (!ret && base.cancel[0])
+        ret = answer_cancel(&d, base.cancel, err);
+    if (ret || !base.deployment[0])
+        return ret;
+    *offered = 1;
+    ret = deploy(&d, base.deployment,
+                 what == OTTER_DAEMON_ASK_DOWNLOAD ? OTTER_DDI_STEP_DOWNLOAD
+                                                   : OTTER_DDI_STEP_INSTALL_STREAM,
+                 !no_reboot, err);
+    if (!ret && d.failed_rc)
+        ret = otter_err_set(err, d.failed_rc == 1 ? OTTER_EFORMAT : OTTER_EIO, "%s", d.failed_why);
     return ret;
 }

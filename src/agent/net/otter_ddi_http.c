@@ -75,6 +75,12 @@ static int perform(const otter_ddi_conn *c, const char *method, const char *url,
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     if (c->pin && c->pin[0])
         curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, c->pin);
+    if (c->proxy && c->proxy[0])
+        curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+    if (c->cert && c->cert[0])
+        curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
+    if (c->key && c->key[0])
+        curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
     CURLcode rc = curl_easy_perform(e);
     *status = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);

@@ -19,6 +19,9 @@ typedef struct otter_ddi_conn {
     const char *token;      /* TargetToken */
     const char *ca_file;    /* NULL or "": the system store */
     const char *pin;        /* NULL or "": no pinning */
+    const char *cert;       /* NULL or "": no client certificate (PEM) */
+    const char *key;        /* its key (PEM) */
+    const char *proxy;      /* NULL or "": no proxy (libcurl's proxy string otherwise) */
     long timeout;           /* seconds for one request; 0: 30 */
 } otter_ddi_conn;
 

@@ -25,7 +25,9 @@ struct otter_fetch {
     uint64_t offset;   /* body bytes handed to the reader */
     uint64_t skip;     /* bytes to drop at the start of this response (Range ignored) */
     int attached, finished, paused, failed;
-    unsigned resumes;
+    unsigned resumes;  /* reconnects in all */
+    unsigned failures; /* reconnects in a row without a new byte: what max_retries bounds */
+    uint64_t attempt_from; /* body bytes we had when this attempt started */
     long backoff_ms;
     int64_t total;
     /* The first response's validator (ETag, else Last-Modified) for If-Range,
@@ -194,6 +196,7 @@ static int start_attempt(otter_fetch *h, otter_err *err)
 {
     CURL *e = h->easy;
     uint64_t from = h->offset + h->len;
+    h->attempt_from = from;
     if (h->attached)
         curl_multi_remove_handle(h->multi, e);
     h->attached = 0;
@@ -308,11 +311,19 @@ static int attempt_done(otter_fetch *h, CURLcode rc, otter_err *err)
     int ret = final_failure(h, rc, err);
     if (ret)
         return ret;
-    if (h->resumes >= h->o.max_retries)
+    /* A link that keeps dropping but makes progress each time is worth
+     * following to the end (a phone in a moving car); only attempts that
+     * bring nothing count against max_retries and grow the back-off. */
+    if (h->offset + h->len > h->attempt_from) {
+        h->failures = 0;
+        h->backoff_ms = h->o.retry_delay_ms > 0 ? h->o.retry_delay_ms : 200;
+    }
+    if (h->failures >= h->o.max_retries)
         return fail(h, err, OTTER_EIO, "%s after %u resumes at byte %llu",
                     h->curl_error[0] ? h->curl_error : curl_easy_strerror(rc), h->resumes,
                     (unsigned long long)(h->offset + h->len));
     h->resumes++;
+    h->failures++;
     sleep_ms(h->backoff_ms);
     h->backoff_ms = h->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : h->backoff_ms * 2;
     return start_attempt(h, err);

@@ -35,7 +35,7 @@ typedef struct otter_fetch_opts {
     const char *proxy;          /* libcurl proxy string, optional */
     long connect_timeout;       /* seconds; 0: 10 */
     long stall_timeout;         /* seconds without a byte before retrying; 0: 30 */
-    unsigned max_retries;       /* reconnects after the first attempt; 0 means none */
+    unsigned max_retries;       /* reconnects in a row that bring no new byte; 0 means none */
     long max_recv_speed;        /* bytes per second, 0: unlimited */
     long retry_delay_ms;        /* first back-off; doubles up to 5 s; 0: 200 */
 } otter_fetch_opts;

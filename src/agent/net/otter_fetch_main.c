@@ -19,10 +19,13 @@
 static const char help[] =
     "usage: otter-fetch URL [--ca FILE] [--pin sha256//BASE64[;...]] [--cert FILE --key FILE]\n"
     "                   [--header 'Name: value'] [--retries N] [--stall SECONDS] [--limit BYTES/S]\n"
+    "                   [--proxy PROXY]\n"
     "\n"
     "Writes the body of URL to standard output. A dropped or stalled connection\n"
-    "resumes from the last byte with an HTTP Range request (up to --retries\n"
-    "times); a certificate or pin mismatch fails before any byte is written.\n"
+    "resumes from the last byte with an HTTP Range request (--retries: how many\n"
+    "reconnects in a row may bring no new byte, default 10; a reconnect that\n"
+    "brought bytes resets the count and the back-off); a certificate or pin\n"
+    "mismatch fails before any byte is written.\n"
     "Exit status: 0 complete; 1 TLS verification refused; 2 other failure.\n";
 
 int main(int argc, char **argv)
@@ -32,6 +35,7 @@ int main(int argc, char **argv)
         {"cert", required_argument, NULL, 'c'},   {"key", required_argument, NULL, 'k'},
         {"header", required_argument, NULL, 'H'}, {"retries", required_argument, NULL, 'r'},
         {"stall", required_argument, NULL, 's'},  {"limit", required_argument, NULL, 'l'},
+        {"proxy", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     otter_fetch_opts o = {.max_retries = 10};
@@ -46,6 +50,7 @@ int main(int argc, char **argv)
         case 'r': o.max_retries = (unsigned)strtoul(optarg, NULL, 10); break;
         case 's': o.stall_timeout = strtol(optarg, NULL, 10); break;
         case 'l': o.max_recv_speed = strtol(optarg, NULL, 10); break;
+        case 'x': o.proxy = optarg; break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return 2;
         }

@@ -92,7 +92,7 @@ expect "new slot boots and commits" "$out" "booted slot B: update committed"
 rc=0; out=$("$agentd" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
 req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
 expect "server records finished/success after the reboot" "$(body '.status + "/" + .result')" finished/success
-expect "result sent once (nothing left to report)" "$(test -e "$work/dev/state/ddi.json" && echo kept || echo gone)" gone
+expect "result sent once (nothing left to report)" "$(jq -r ".action // \"gone\"" "$work/dev/state/ddi.json" 2>/dev/null || echo gone)" gone
 rc=0; out=$("$agentd" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
 req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
 expect "no second closed feedback" "$(body '[.feedback[] | select(.execution == "closed")] | length')" 1

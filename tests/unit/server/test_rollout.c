@@ -165,6 +165,17 @@ static void test_targets_and_shares(void **state)
         assert_true(found && a.rollout_id == id);
     }
     assert_int_equal(offered, 20);
+    /* "versions" takes the device's own report (configData) first. */
+    json_t *f = json_loads("{\"versions\":[\"1.7\"]}", 0, NULL);
+    assert_otter_ok(otter_store_device_get(s, t, "cam-001", &d, &found, &err), err);
+    assert_false(otter_rollout_filter_match(f, &d));
+    snprintf(d.attributes, sizeof d.attributes, "{\"version\":\"1.7\"}");
+    assert_true(otter_rollout_filter_match(f, &d));
+    snprintf(d.version, sizeof d.version, "1.6");
+    assert_true(otter_rollout_filter_match(f, &d));
+    snprintf(d.attributes, sizeof d.attributes, "{}");
+    assert_false(otter_rollout_filter_match(f, &d));
+    json_decref(f);
     otter_store_free(s);
 }
 

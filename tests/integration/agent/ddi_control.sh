@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# otter-agentd against a real otter-server on 127.0.0.1, the operator's
+# controls and the device's feedback: progress and "downloaded" feedback; a
+# result that could not be sent while the server was down is sent once it
+# is back, exactly once; maintenance window unavailable (downloaded into
+# the spool, nothing switched) then available (installed from the spool);
+# download skip (nothing fetched) and the person at the device overriding
+# it (otter-agent check / download / install --from-server); cancelAction
+# during the download (child stopped, nothing switched, confirmed) and
+# after the switch (rejected, the update completes).
+set -euo pipefail
+source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
+source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
+ddi_setup ddi-control
+for v in 2.0 3.0 4.0 5.0 5.5 6.0 7.0 8.0; do ddi_pkg "$v" "${v%.*}" 1500000; release "$v" >/dev/null; done
+d="$work/dev"
+ddi_device "$d" gw-0001
+
+# 1. Progress, downloaded, then closed/success only after the reboot.
+act=$(deploy 2.0 gw-0001)
+expect "install cycle exits 0" "$(cycle "$d")" 0
+expect "no closed feedback before the reboot" "$(closed_count "$act")" 0
+n=$(action "$act" '[.feedback[] | select(.execution == "proceeding" and .progress.of == 100)] | length')
+[ "$n" -ge 2 ] && [ "$n" -le 25 ] && ok "progress feedback sent, throttled ($n messages for one image)" \
+  || bad "progress feedback: $n messages"
+expect "downloaded feedback once the package verified" \
+  "$(action "$act" '[.feedback[] | select(.execution == "downloaded")] | length')" 1
+expect "configData sent (version, slot, counter)" \
+  "$(req GET /api/v1/tenants/acme/devices/gw-0001 "$A" >/dev/null; body '.attributes.version + "/" + .attributes.slot')" "1.0/A"
+"$agent" bootsim --root "$d" >/dev/null
+expect "report cycle exits 0" "$(cycle "$d")" 0
+expect "finished/success after the reboot" "$(action "$act" '.status + "/" + .result')" finished/success
+expect "configData follows the new slot" \
+  "$(req GET /api/v1/tenants/acme/devices/gw-0001 "$A" >/dev/null; body '.attributes.version + "/" + .attributes.slot + "/" + .attributes.security_counter')" "2.0/B/2"
+
+# 2. Server down while the device finishes: the result is kept and sent once later.
+act=$(deploy 3.0 gw-0001)
+echo "max_rate_kib = 128" >> "$d/agent.conf"   # and a bandwidth cap for this download
+t0=$(date +%s.%N)
+expect "install 3.0" "$(cycle "$d")" 0
+t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+size=$(stat -c %s "$keys/3.0.zip")
+# libcurl averages the rate and the loopback socket buffers a burst first:
+# ask for half the nominal time (uncapped, this download takes ~0.1 s).
+awk -v t="$t" -v s="$size" 'BEGIN { exit !(t >= s / 131072 / 2) }' && ok "[server] max_rate_kib = 128 caps the download ($size bytes in $t s)" \
+  || bad "rate cap: $size bytes in $t s"
+sed -i '/^max_rate_kib/d' "$d/agent.conf"
+kill -TERM "$server_pid"; wait "$server_pid" || true
+"$agent" bootsim --root "$d" >/dev/null
+expect "report fails while the server is down" "$(cycle "$d")" 2
+expect "result kept in ddi.json" "$(jq -r .action "$d/state/ddi.json")" "$act"
+restart_server; ddi_url "$d" "$URL"
+expect "report after the restart" "$(cycle "$d")" 0
+expect "one more cycle" "$(cycle "$d")" 0
+expect "exactly one closed feedback" "$(closed_count "$act")" 1
+expect "finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+
+# 3. Maintenance window unavailable: download now, install when it opens.
+act=$(deploy 4.0 gw-0001 '"maintenance_window":"unavailable"')
+before=$(device_print "$d")
+out=$("$agent" -c "$d/agent.conf" check 2>&1) || true
+[[ $out == *"maintenance window closed"* ]] && [[ $out == *"daemon: downloading now, installing when allowed"* ]] \
+  && ok "otter-agent check shows the closed window" || bad "check: $out"
+expect "download cycle" "$(cycle "$d")" 0
+[ -s "$d/spool/update.zip" ] && cmp -s "$d/spool/update.zip" "$keys/4.0.zip" && ok "package verified into the spool" \
+  || bad "spool: $(ls -la "$d/spool" 2>&1)"
+expect "nothing switched while the window is closed" "$(device_print "$d")" "$before"
+expect "downloaded feedback" "$(action "$act" '[.feedback[] | select(.execution == "downloaded")] | length')" 1
+expect "still waiting on the next poll" "$(cycle "$d")" 0
+expect "still nothing switched" "$(device_print "$d")" "$before"
+rc=0; out=$("$agent" -c "$d/agent.conf" install --from-server 2>&1) || rc=$?
+[ "$rc" = 1 ] && [[ $out == *"maintenance window is closed"* ]] && ok "a person cannot install while the window is closed" \
+  || bad "install --from-server while closed: rc=$rc $out"
+sqlite3 "$work/otter.db" "UPDATE actions SET maintenance_window = 'available' WHERE id = $act"
+expect "install cycle once the window opens" "$(cycle "$d")" 0
+grep -q "installing the spooled package" "$work/cycle.log" && ok "installed from the spool (no second download)" \
+  || bad "spool install: $(cat "$work/cycle.log")"
+[ ! -e "$d/spool/update.zip" ] && ok "spool emptied after the install" || bad "spool left behind"
+"$agent" bootsim --root "$d" >/dev/null
+cycle "$d" >/dev/null
+expect "maintenance deployment finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+expect "one downloaded feedback in all" "$(action "$act" '[.feedback[] | select(.execution == "downloaded")] | length')" 1
+
+# 3b. Canceled while it waits in the spool: confirmed, the spooled package deleted.
+act=$(deploy 7.0 gw-0001 '"maintenance_window":"unavailable"')
+before=$(device_print "$d")
+cycle "$d" >/dev/null
+[ -s "$d/spool/update.zip" ] && ok "7.0 waits in the spool" || bad "7.0 not spooled"
+expect "operator cancels the waiting action" "$(req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A")" 200
+expect "cancel cycle" "$(cycle "$d")" 0
+expect "waiting action canceled" "$(action "$act" .status)" canceled
+[ ! -e "$d/spool/update.zip" ] && [ "$(device_print "$d")" = "$before" ] \
+  && ok "spooled package deleted, nothing switched" || bad "after cancel: $(ls "$d/spool")"
+
+# 4. Download skip: nothing fetched; a person at the device may still take it.
+act=$(deploy 5.0 gw-0001 '"download":"skip","update":"skip"')
+before=$(device_print "$d")
+expect "skip cycle" "$(cycle "$d")" 0
+[ ! -e "$d/spool/update.zip" ] && [ "$(device_print "$d")" = "$before" ] && ok "download skip: nothing downloaded or switched" \
+  || bad "download skip touched the device"
+out=$("$agent" -c "$d/agent.conf" download 2>&1) && [[ $out == *"downloading rootfs"* ]] \
+  && cmp -s "$d/spool/update.zip" "$keys/5.0.zip" && ok "otter-agent download: into the spool, with progress" \
+  || bad "person download: $out"
+expect "the daemon leaves the spooled package waiting (update skip)" "$(cycle "$d")" 0
+expect "... nothing switched" "$(device_print "$d")" "$before"
+rc=0; out=$("$agent" -c "$d/agent.conf" install --from-server 2>&1) || rc=$?
+[ "$rc" = 0 ] && [[ $out == *"installing rootfs"* ]] && [ -e "$d/reboot-requested" ] \
+  && ok "otter-agent install --from-server: from the spool, then reboot" || bad "person install: rc=$rc $out"
+"$agent" bootsim --root "$d" >/dev/null
+cycle "$d" >/dev/null
+expect "skip deployment installed by hand: finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+
+# 4b. "attempt" follows [server] attempt: skip waits, forced goes ahead.
+act=$(deploy 5.5 gw-0001 '"download":"attempt","update":"attempt"')
+echo "attempt = skip" >> "$d/agent.conf"
+before=$(device_print "$d")
+expect "attempt with attempt = skip: cycle" "$(cycle "$d")" 0
+[ ! -e "$d/spool/update.zip" ] && [ "$(device_print "$d")" = "$before" ] \
+  && ok "attempt = skip: nothing downloaded or switched" || bad "attempt = skip touched the device"
+sed -i 's/^attempt = skip$/attempt = forced/' "$d/agent.conf"
+expect "attempt = forced: install" "$(cycle "$d")" 0
+"$agent" bootsim --root "$d" >/dev/null
+cycle "$d" >/dev/null
+expect "attempt deployment finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+
+# 5. cancelAction during the download: the proxy holds the body for 6 s.
+size=$(stat -c %s "$keys/6.0.zip")
+start_proxy --stall "$((size / 2))" --stall-ms 6000 --stall-any
+ddi_url "$d" "$proxy_url"
+act=$(deploy 6.0 gw-0001)
+before=$(device_print "$d")
+"$agentd" -c "$d/agent.conf" run --once > "$work/cancel.log" 2>&1 & dpid=$!
+for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.1; done
+expect "operator cancels during the download" \
+  "$(req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A")" 200
+rc=0; wait "$dpid" || rc=$?
+grep -q "canceled before the slot switch" "$work/cancel.log" && ok "daemon stopped the install (rc=$rc)" \
+  || bad "cancel: $(cat "$work/cancel.log")"
+expect "action canceled on the server" "$(action "$act" .status)" canceled
+expect "nothing switched, state untouched" "$(device_print "$d")" "$before"
+expect "no update pending" "$("$agent" -c "$d/agent.conf" status --json | jq -r '.pending')" null
+stop_proxy
+
+# 5b. A cancel that arrives in the last second of the download is caught at
+# the last check, after verification and before the switch (the periodic
+# check runs every 2 s; this download lasts about 1 s).
+start_proxy --stall "$((size / 2))" --stall-ms 1000 --stall-any
+ddi_url "$d" "$proxy_url"
+act=$(deploy 8.0 gw-0001)
+"$agentd" -c "$d/agent.conf" run --once > "$work/cancel.log" 2>&1 & dpid=$!
+for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.05; done
+req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A" >/dev/null
+wait "$dpid" || true
+if grep -q "cancel found after verification" "$work/cancel.log"; then ok "late cancel caught at the last check before the switch"
+else echo "  (the periodic check caught it first: $(grep -c canceled "$work/cancel.log") lines)"; fi
+expect "late cancel: action canceled" "$(action "$act" .status)" canceled
+expect "late cancel: nothing switched" "$(device_print "$d")" "$before"
+stop_proxy; ddi_url "$d" "$URL"
+
+# 6. cancelAction after the switch: rejected, the update completes.
+act=$(deploy 6.0 gw-0001)
+expect "install 6.0" "$(cycle "$d")" 0
+expect "operator cancels after the switch" "$(req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A")" 200
+expect "cancel cycle" "$(cycle "$d")" 0
+expect "cancel rejected: action running again" "$(action "$act" .status)" running
+expect "rejected on the cancel channel" \
+  "$(action "$act" '[.feedback[] | select(.kind == "cancel" and .execution == "rejected")] | length')" 1
+"$agent" bootsim --root "$d" >/dev/null
+cycle "$d" >/dev/null
+expect "the switched update completes" "$(action "$act" '.status + "/" + .result')" finished/success
+
+stop_server
+finish

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Sourced by the over-the-air tests (after tests/integration/server/lib.sh):
+# release keys and packages, a real otter-server polled every second, a
+# tenant "acme", provisioned devices as directories with [server] settings,
+# deployments, and what the server recorded about each action.
+agentd="$OTTER_BUILD_DIR/bin/otter-agentd"
+agent="$OTTER_BUILD_DIR/bin/otter-agent"
+proxy_bin="$OTTER_BUILD_DIR/tests/tools/otter_faultproxy"
+need_packages jq curl sqlite3
+
+# ddi_setup NAME [EXTRA_SERVER_CONF]: keys in $keys, server up, $A the admin, tenant acme.
+ddi_setup() {
+  keys="${OTTER_TEST_TMP:-/tmp}/$1-keys.$$"
+  rm -rf "$keys"; mkdir -p "$keys"
+  proxy_pids=()
+  trap 'ddi_cleanup' EXIT
+  "$otter" keygen --out "$keys/r1" >/dev/null
+  "$otter" root new --pubkey "$keys/r1.pub" -o "$keys/root.json" >/dev/null
+  ddi_pkg 1.0 1 300000
+  start_server "$1" "[trust]
+root = $keys/root.json
+[ddi]
+polling = 1s
+${2:-}"
+  A=$(login admin "$ADMIN_PW")
+  jreq POST /api/v1/tenants "$A" '{"name":"acme"}' >/dev/null
+}
+
+ddi_cleanup() {
+  for p in "${proxy_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "${daemon_pgid:-}" ] && kill -KILL -- "-$daemon_pgid" 2>/dev/null
+  stop_server >/dev/null 2>&1 || true
+  [ "$fails" = 0 ] && rm -rf "$keys" "${work:-}"
+  return 0
+}
+
+# ddi_pkg VERSION SECVER BYTES: $keys/VERSION.zip, an image of BYTES seed-dependent bytes.
+ddi_pkg() {
+  local lib; lib=$(ldd "$(command -v openssl)" | awk '/libcrypto/ {print $3}')
+  { echo "version $1"; head -c "$3" "$lib"; } | head -c "$3" > "$keys/$1.img"
+  "$otter" pack --product gw --compatible gw-a --version "$1" --security-version "$2" \
+    --image rootfs="$keys/$1.img" --key "$keys/r1.key" -o "$keys/$1.zip" >/dev/null
+}
+
+# ddi_device DIR CONTROLLER [SERVER_URL] [EXTRA [server] LINES]: provisioned, factory 1.0, booted A.
+ddi_device() {
+  local d=$1 id=$2 url=${3:-$URL}
+  expect "device $id provisioned" "$(jreq POST /api/v1/tenants/acme/devices "$A" \
+    "{\"controller_id\":\"$id\",\"model\":\"gw-a\"}")" 201
+  local token; token=$(body .token)
+  mkdir -p "$d/state"; : > "$d/a"; : > "$d/b"
+  cat > "$d/agent.conf" <<CONF
+[device]
+product = gw
+model = gw-a
+[trust]
+root = $keys/root.json
+[state]
+dir = $d/state
+[rollback]
+path = $d/state/counter
+[boot]
+backend = file
+path = $d/bootenv
+cmdline = $d/cmdline
+[reboot]
+command = touch $d/reboot-requested
+[slot.rootfs]
+a = $d/a
+b = $d/b
+[server]
+url = $url
+tenant = acme
+controller_id = $id
+target_token = $token
+spool = $d/spool
+${4:-}
+CONF
+  "$agent" -c "$d/agent.conf" factory "$keys/1.0.zip" >/dev/null 2>&1
+  "$agent" bootsim --root "$d" >/dev/null
+}
+
+# ddi_url DIR URL: point the device at another server address (a proxy, a restarted server).
+ddi_url() { sed -i "s|^url = .*|url = $2|" "$1/agent.conf"; }
+
+# release VERSION: uploads $keys/VERSION.zip once; prints the release id. Call it
+# once outside $(...) first: the cache lives in the calling shell.
+declare -A release_ids
+release() {
+  if [ -z "${release_ids[$1]:-}" ]; then
+    req POST /api/v1/tenants/acme/releases "$A" --data-binary @"$keys/$1.zip" >/dev/null
+    release_ids[$1]=$(body .id)
+    # Direct deployments need the tenant's approval (servers with approvals;
+    # an older server answers 404 here and deploys without).
+    jreq POST "/api/v1/tenants/acme/releases/${release_ids[$1]}/approve" "$A" '{"comment":"tested"}' >/dev/null || true
+  fi
+  echo "${release_ids[$1]}"
+}
+
+# deploy VERSION CONTROLLER [EXTRA_JSON_FIELDS]: prints the action id.
+deploy() {
+  local r; r=$(release "$1")
+  jreq POST /api/v1/tenants/acme/deployments "$A" \
+    "{\"release\":$r,\"devices\":[\"$2\"]${3:+,$3}}" >/dev/null
+  body '.actions[0].id'
+}
+
+# action ID JQ: a field of the action as the server has it (status, result, feedback ...).
+action() { req GET "/api/v1/tenants/acme/actions/$1" "$A" >/dev/null; body "$2"; }
+closed_count() { action "$1" '[.feedback[] | select(.execution == "closed" and .kind == "deployment")] | length'; }
+
+# cycle DIR: one daemon cycle; output in $work/cycle.log, exit status printed.
+cycle() { local rc=0; "$agentd" -c "$1/agent.conf" run --once > "$work/cycle.log" 2>&1 || rc=$?; echo "$rc"; }
+
+# booted DIR: the slot letter the device booted (A or B).
+booted() { sed -n 's/.*otter.slot=\([AB]\).*/\1/p' "$1/cmdline"; }
+
+# device_print DIR: digests of what a refused or canceled update must not touch:
+# state, counter, boot variables, command line and the running slot.
+device_print() {
+  local d=$1 run; run=$(booted "$d" | tr AB ab)
+  for f in state/state.json state/counter bootenv cmdline "$run"; do
+    if [ -e "$d/$f" ]; then sha256sum < "$d/$f"; else echo "absent $f"; fi
+  done | sha256sum | cut -d' ' -f1
+}
+
+# start_proxy ARGS...: otter_faultproxy to the server; sets $proxy_url, log in $work/proxy.log.
+start_proxy() {
+  rm -f "$work/proxy.port" "$work/proxy.log"
+  "$proxy_bin" --target "${HOSTPORT##*:}" --port-file "$work/proxy.port" --log "$work/proxy.log" "$@" &
+  proxy_pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/proxy.port" ] && break; sleep 0.02; done
+  proxy_url="http://127.0.0.1:$(cat "$work/proxy.port")"
+}
+stop_proxy() { kill "${proxy_pids[-1]}" 2>/dev/null || true; wait "${proxy_pids[-1]}" 2>/dev/null || true; }
+
+# restart_server: the same database and files, a new port (URL, HOSTPORT updated).
+restart_server() {
+  rm -f "$work/ready"
+  "$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready" 2>>"$work/server.log" &
+  server_pid=$!
+  for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+  URL=$(head -1 "$work/ready"); HOSTPORT=${URL#http://}
+}
