@@ -33,6 +33,14 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
 	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
 	fi
+	@# node and npm (dashboard assets and browser tests): Debian's, unless some node is there already
+	@# (e.g. NodeSource's nodejs, which carries its own npm and conflicts with Debian's npm package).
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install nodejs and npm" >&2; exit 1; fi; \
+	  echo "installing: nodejs npm"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm || \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }; \
+	fi
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Turns the dashboard's files into C: cmake -DSRC_DIR=web/src -DOUT=otter_web_assets.c -P embed.cmake
+# Optional -DEXTRA="url/path=/abs/file|url/path2=/abs/file2" adds files from outside
+# SRC_DIR (the pinned npm packages' built files, e.g. vendor/uplot/uPlot.esm.js).
 # Each file becomes a byte array with its URL path, Content-Type and an ETag
 # (the first 16 hex digits of its SHA-256), in the otter_web_asset table that
 # src/server/otter_web.c serves. A file type without a known Content-Type, or
@@ -24,28 +26,52 @@ set(types
 
 file(GLOB_RECURSE files LIST_DIRECTORIES false RELATIVE ${SRC_DIR} ${SRC_DIR}/*)
 list(SORT files)
+# Each embedded file: its URL path (without the leading /) and where its bytes are.
+set(sources "")
+foreach(rel IN LISTS files)
+  set(source_${rel} ${SRC_DIR}/${rel})
+endforeach()
+if(EXTRA)
+  string(REPLACE "|" ";" extra "${EXTRA}")
+  foreach(pair IN LISTS extra)
+    if(NOT pair MATCHES "^([^=]+)=(.+)$")
+      message(FATAL_ERROR "embed.cmake: EXTRA entry '${pair}' is not url/path=/file")
+    endif()
+    set(rel "${CMAKE_MATCH_1}")
+    if(DEFINED source_${rel})
+      message(FATAL_ERROR "embed.cmake: ${rel} comes from both ${source_${rel}} and ${CMAKE_MATCH_2}")
+    endif()
+    if(NOT EXISTS "${CMAKE_MATCH_2}")
+      message(FATAL_ERROR "embed.cmake: ${CMAKE_MATCH_2} is missing (run npm ci in web/)")
+    endif()
+    set(source_${rel} "${CMAKE_MATCH_2}")
+    list(APPEND files "${rel}")
+  endforeach()
+  list(SORT files)
+endif()
 set(body "")
 set(table "")
 set(i 0)
 foreach(rel IN LISTS files)
   if(NOT rel MATCHES "^[A-Za-z0-9._/-]+$" OR rel MATCHES "(^|/)\\.")
-    message(FATAL_ERROR "embed.cmake: ${SRC_DIR}/${rel}: name not allowed (hidden, or outside [A-Za-z0-9._/-])")
+    message(FATAL_ERROR "embed.cmake: ${source_${rel}}: name not allowed (hidden, or outside [A-Za-z0-9._/-])")
   endif()
+  set(file "${source_${rel}}")
   string(REGEX MATCH "[^.]+$" ext "${rel}")
   string(TOLOWER "${ext}" ext)
   list(FIND types "${ext}" at)
   if(at LESS 0)
-    message(FATAL_ERROR "embed.cmake: ${SRC_DIR}/${rel}: no Content-Type known for .${ext} (add it to embed.cmake)")
+    message(FATAL_ERROR "embed.cmake: ${file}: no Content-Type known for .${ext} (add it to embed.cmake)")
   endif()
   math(EXPR at "${at} + 1")
   list(GET types ${at} type)
   if(type MATCHES "^text/")
     string(APPEND type "; charset=utf-8") # written here: a ; inside a CMake list splits it
   endif()
-  file(SHA256 ${SRC_DIR}/${rel} sha)
+  file(SHA256 ${file} sha)
   string(SUBSTRING "${sha}" 0 16 etag)
-  file(SIZE ${SRC_DIR}/${rel} size)
-  file(READ ${SRC_DIR}/${rel} hex HEX)
+  file(SIZE ${file} size)
+  file(READ ${file} hex HEX)
   # 16 bytes a line, then each byte as 0xNN; a trailing 0 keeps empty files legal C.
   string(REGEX REPLACE "(................................)" "\\1\n" hex "${hex}")
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")

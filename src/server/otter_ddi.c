@@ -34,12 +34,24 @@ int otter_ddi_new(otter_store *store, const otter_server_config *cfg, otter_ddi 
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     (*out)->store = store;
     (*out)->cfg = cfg;
-    return 0;
+    int ret = ddi_seen_new(store, &(*out)->seen, err);
+    if (ret < 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return ret;
 }
 
 void otter_ddi_free(otter_ddi *ddi)
 {
+    if (ddi)
+        ddi_seen_free(ddi->seen);
     free(ddi);
+}
+
+void otter_ddi_set_metrics(otter_ddi *ddi, struct otter_metrics *metrics)
+{
+    ddi->metrics = metrics;
 }
 
 int otter_ddi_match(const char *path)
@@ -171,12 +183,11 @@ static int authenticate(struct ddi_call *c, const char *tenant, const char *cid)
     }
     c->resp->www_authenticate = NULL;
     /*
-     * last_seen to within LAST_SEEN_SLACK seconds: a write per request would
-     * make every poll of a large fleet a database write.
+     * last_seen to within LAST_SEEN_SLACK seconds, written in batches
+     * (otter_ddi_seen.h): a transaction per poll made polls fsync-bound.
      */
-    if (c->now - c->dev->last_seen >= LAST_SEEN_SLACK &&
-        otter_store_device_seen(c->ddi->store, c->dev->id, c->now, &err) < 0)
-        return fail_err(c, &err);
+    if (c->now - c->dev->last_seen >= LAST_SEEN_SLACK)
+        ddi_seen_note(c->ddi->seen, c->dev->id, c->now);
     return 0;
 }
 
@@ -434,6 +445,7 @@ static int feedback(struct ddi_call *c, int cancel)
         ret = fail_err(c, &err);
         goto out;
     }
+    otter_metrics_feedback(c->ddi->metrics, f.execution, f.finished);
     if (a.rollout_id && (strcmp(status, a.status) != 0 || strcmp(result, a.result) != 0))
         rollout_feedback(c, a.rollout_id);
     /* 200, not 204: some clients (SWUpdate) take anything else as a failure. */

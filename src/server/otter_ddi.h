@@ -22,6 +22,10 @@ int otter_ddi_new(otter_store *store, const otter_server_config *cfg, otter_ddi 
                   otter_err *err);
 void otter_ddi_free(otter_ddi *ddi);
 
+struct otter_metrics;
+/* Counts accepted feedback into metrics (borrowed, may be NULL; must outlive ddi). */
+void otter_ddi_set_metrics(otter_ddi *ddi, struct otter_metrics *metrics);
+
 /* True when path is a DDI path: /{tenant}/controller/v1/... */
 int otter_ddi_match(const char *path);
 

@@ -7,10 +7,14 @@
 #include <stdint.h>
 
 #include "otter_ddi.h"
+#include "otter_ddi_seen.h"
+#include "otter_metrics.h"
 
 struct otter_ddi {
     otter_store *store;
     const otter_server_config *cfg;
+    otter_metrics *metrics; /* borrowed, may be NULL */
+    ddi_seen *seen;         /* last_seen, written in batches */
 };
 
 #define DDI_SEG_MAX 8

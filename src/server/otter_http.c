@@ -23,6 +23,7 @@ struct otter_http {
     unsigned port;
     int tls;
     const otter_http_upload *upload;
+    const otter_http_observer *observer;
     /*
      * Streams with nothing to say are parked (MHD_suspend_connection) and
      * woken together by the ticker thread, so a quiet stream costs neither
@@ -60,7 +61,20 @@ struct pending {
     int sink_failed;
     char *path;
     char client[INET6_ADDRSTRLEN + 8];
+    /* For the observer: what was answered, and when the headers came in. */
+    int route;
+    int status;
+    int head;
+    uint64_t body_bytes;
+    uint64_t start_ns;
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static const char too_large_body[] =
     "{\"error\":\"request body larger than the configured limit\",\"where\":\"body\"}";
@@ -105,11 +119,17 @@ static void response_clear(otter_http_response *r)
     r->fd_set = 0;
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_response *r)
+/* Queues r (and frees what it owns); p, when given, keeps status and length for the observer. */
+static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_response *r,
+                                     struct pending *p)
 {
     const char *body = r->body ? r->body : "";
     size_t len = r->body ? (r->body_len ? r->body_len : strlen(r->body)) : 0;
     struct MHD_Response *resp;
+    if (p) {
+        p->status = r->status;
+        p->body_bytes = r->fd_set ? r->fd_len : r->static_body ? r->body_len : len;
+    }
     if (r->fd_set) {
         /* MHD owns the descriptor from here (closed when the response is destroyed). */
         resp = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_offset);
@@ -230,7 +250,7 @@ static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *
         response_clear(r);
         otter_http_response busy = {.status = 503, .body = strdup(too_many_streams_body)};
         snprintf(busy.retry_after, sizeof busy.retry_after, "5");
-        return send_response(c, &busy);
+        return send_response(c, &busy, NULL); /* event streams are not counted */
     }
     sc->h = h;
     sc->c = c;
@@ -257,10 +277,10 @@ static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *
     return ret;
 }
 
-static enum MHD_Result send_413(struct MHD_Connection *c)
+static enum MHD_Result send_413(struct MHD_Connection *c, struct pending *p)
 {
     otter_http_response r = {.status = 413, .body = strdup(too_large_body)};
-    return send_response(c, &r);
+    return send_response(c, &r, p);
 }
 
 static void client_address(struct MHD_Connection *c, char *out, size_t cap)
@@ -289,11 +309,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!p)
             return MHD_NO;
         *con_cls = p;
+        p->start_ns = now_ns();
+        p->head = strcmp(method, "HEAD") == 0;
         client_address(c, p->client, sizeof p->client);
         /* Strip a query string if MHD left one in the url. */
         p->path = strndup(url, strcspn(url, "?"));
         if (!p->path)
             return MHD_NO;
+        if (h->observer)
+            p->route = h->observer->classify(h->observer->ctx, p->path);
         uint64_t limit = h->max_body;
         if (h->upload) {
             otter_http_request pre = {
@@ -313,14 +337,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (resp.status < 400 || resp.status > 599)
                     resp.status = 500;
                 p->answered = 1;
-                return send_response(c, &resp);
+                return send_response(c, &resp, p);
             }
         }
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > limit) {
             p->too_large = 1;
-            return send_413(c);
+            return send_413(c, p);
         }
         return MHD_YES;
     }
@@ -365,7 +389,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (p->answered)
         return MHD_YES;
     if (p->too_large)
-        return send_413(c);
+        return send_413(c, p);
 
     otter_http_request req = {.method = method,
                               .path = p->path,
@@ -385,7 +409,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (resp.status < 100 || resp.status > 599)
         resp.status = 500;
-    return send_response(c, &resp);
+    return send_response(c, &resp, p);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -394,6 +418,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct otter_http *h = cls;
     struct pending *p = *con_cls;
     if (p) {
+        if (h->observer && p->status)
+            h->observer->done(h->observer->ctx, p->route, p->status,
+                              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, p->head, p->body_bytes,
+                              now_ns() - p->start_ns);
         if (p->sink)
             h->upload->close(p->sink);
         free(p->buf);
@@ -401,6 +429,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         free(p);
         *con_cls = NULL;
     }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct otter_http *h = cls;
+    (void)c;
+    (void)socket_context;
+    h->observer->connection(h->observer->ctx, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 static int resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t *sslen,
@@ -453,6 +490,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     h->max_body = opts->max_body;
     h->tls = tls;
     h->upload = opts->upload;
+    h->observer = opts->observer;
     pthread_mutex_init(&h->streams_lock, NULL);
     pthread_cond_init(&h->streams_cond, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
@@ -468,6 +506,8 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h};
+    if (h->observer)
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
     if (tls) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};

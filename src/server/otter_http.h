@@ -103,6 +103,25 @@ typedef struct otter_http_upload {
     void (*close)(void *sink);
 } otter_http_upload;
 
+/*
+ * Optional accounting of every request (the server's metrics); all three
+ * run on pool threads, must be thread-safe and must not block:
+ *   classify(ctx, path) when a request's headers are in: returns a route
+ *     number that is handed back to done();
+ *   done(ctx, route, status, completed, head, body_bytes, nanos) once per
+ *     request that got an answer: its status, whether the response went
+ *     out in full, HEAD or not, the body length, nanoseconds from its
+ *     headers to its end;
+ *   connection(ctx, +1 / -1) when a client connection opens or closes.
+ */
+typedef struct otter_http_observer {
+    int (*classify)(void *ctx, const char *path);
+    void (*done)(void *ctx, int route, int status, int completed, int head, uint64_t body_bytes,
+                 uint64_t nanos);
+    void (*connection)(void *ctx, int delta);
+    void *ctx;
+} otter_http_observer;
+
 typedef struct otter_http_opts {
     unsigned threads;
     unsigned connection_timeout; /* seconds */
@@ -110,7 +129,8 @@ typedef struct otter_http_opts {
     uint64_t max_body;
     const char *cert_pem; /* TLS when both set: PEM text, not paths */
     const char *key_pem;
-    const otter_http_upload *upload; /* NULL: every body is collected in memory */
+    const otter_http_upload *upload;     /* NULL: every body is collected in memory */
+    const otter_http_observer *observer; /* NULL: no accounting */
 } otter_http_opts;
 
 /* A header or query argument value (borrowed for the duration of the handler), or NULL. */

@@ -321,7 +321,8 @@ static int plan_device(void *ctx, const otter_device *d)
  */
 static int assign_stages(struct plan_walk *w)
 {
-    qsort(w->ranked, w->n_ranked, sizeof *w->ranked, cmp_ranked);
+    if (w->n_ranked > 1) /* qsort must not see a NULL array, even of 0 elements */
+        qsort(w->ranked, w->n_ranked, sizeof *w->ranked, cmp_ranked);
     size_t rank = 0;
     for (size_t st = 0; st < w->r->n_stages; st++) {
         size_t end = ((size_t)w->r->stages[st].percent * w->n_ranked + 50) / 100;
@@ -395,7 +396,8 @@ int otter_rollout_plan_make(otter_store *s, const otter_rollout *r, const json_t
                 goto out;
             }
         }
-        qsort(w.group_ids, w.n_group_ids, sizeof *w.group_ids, cmp_id);
+        if (w.n_group_ids > 1)
+            qsort(w.group_ids, w.n_group_ids, sizeof *w.group_ids, cmp_id);
     }
     if ((ret = walk_devices(&w, NULL, plan_device)) == 0)
         ret = assign_stages(&w);

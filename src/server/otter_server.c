@@ -15,6 +15,7 @@
 #include "otter_ddi.h"
 #include "otter_file.h"
 #include "otter_http.h"
+#include "otter_metrics.h"
 #include "otter_reqjson.h"
 #include "otter_store.h"
 #include "otter_web.h"
@@ -281,6 +282,7 @@ struct dispatch {
     const otter_server_config *cfg;
     otter_api *api;
     otter_ddi *ddi;
+    otter_metrics *metrics; /* NULL when [metrics] enabled = false */
 };
 
 void otter_server_route_other(const otter_server_config *cfg, const otter_http_request *req,
@@ -298,6 +300,8 @@ static void dispatch(void *ctx, const otter_http_request *req, otter_http_respon
     /* DDI first: a tenant may be called "api", and /api/controller/v1/ is then its DDI. */
     if (otter_ddi_match(req->path))
         otter_ddi_handle(d->ddi, req, resp);
+    else if (d->metrics && strcmp(req->path, "/metrics") == 0)
+        otter_metrics_handle(d->metrics, req, resp);
     else if (strncmp(req->path, "/api/", 5) == 0)
         otter_api_handle(d->api, req, resp);
     else
@@ -319,11 +323,32 @@ static const otter_http_upload upload_hooks = {
     .close = otter_api_upload_close,
 };
 
+/* The HTTP layer's accounting hooks, forwarded to the metrics (ctx). */
+static int observe_classify(void *ctx, const char *path)
+{
+    (void)ctx;
+    return (int)otter_metrics_route_of(path);
+}
+
+static void observe_done(void *ctx, int route, int status, int completed, int head,
+                         uint64_t body_bytes, uint64_t nanos)
+{
+    otter_metrics_request(ctx, route, status, completed, head, body_bytes, nanos);
+}
+
+static void observe_connection(void *ctx, int delta)
+{
+    otter_metrics_connection(ctx, delta);
+}
+
 int otter_server_serve(const otter_server_config *cfg, const char *ready_file, otter_err *err)
 {
     otter_store *s = NULL;
     otter_api *api = NULL;
     otter_ddi *ddi = NULL;
+    otter_metrics *metrics = NULL;
+    otter_http_observer observer = {
+        .classify = observe_classify, .done = observe_done, .connection = observe_connection};
     struct dispatch d = {.cfg = cfg};
     otter_http *listeners[2 * OTTER_SERVER_LISTEN_MAX] = {0};
     size_t n = 0;
@@ -352,8 +377,15 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
     if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
         (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0)
         goto out;
+    if (cfg->metrics_enabled) {
+        if ((ret = otter_metrics_new((int64_t)time(NULL), cfg->metrics_token, &metrics, err)) < 0)
+            goto out;
+        otter_ddi_set_metrics(ddi, metrics);
+        observer.ctx = metrics;
+    }
     d.api = api;
     d.ddi = ddi;
+    d.metrics = metrics;
     urls = calloc(2 * OTTER_SERVER_LISTEN_MAX, 128);
     if (!urls) {
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
@@ -369,7 +401,8 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
                                  .max_body = cfg->max_body,
                                  .cert_pem = tls ? cert : NULL,
                                  .key_pem = tls ? key : NULL,
-                                 .upload = &upload_hooks};
+                                 .upload = &upload_hooks,
+                                 .observer = metrics ? &observer : NULL};
             if ((ret = otter_http_start(addr, &o, dispatch, &d, &listeners[n], err)) < 0)
                 goto out;
             char url[128];
@@ -389,6 +422,7 @@ out:
     for (size_t i = 0; i < n; i++)
         otter_http_stop(listeners[i]);
     otter_ddi_free(ddi);
+    otter_metrics_free(metrics);
     otter_api_free(api);
     otter_store_free(s);
     if (key)

@@ -18,6 +18,7 @@ enum kind {
     K_SIZE,  /* byte count, optional K/M/G suffix (powers of 1024) */
     K_SECS,  /* duration, optional s/m/h/d suffix */
     K_UINT,  /* plain unsigned integer */
+    K_BOOL,  /* "true" or "false" (nothing else: a typo must not read as false) */
 };
 
 struct entry {
@@ -58,6 +59,8 @@ static const struct entry table[] = {
     {"auth", "login_max_failures_addr", K_UINT, F(login_max_failures_addr), 0, "20", 1, 100000},
     {"auth", "login_window", K_SECS, F(login_window), 0, "5m", 1, DAY},
     {"ddi", "polling", K_SECS, F(ddi_polling), 0, "5m", 1, DAY},
+    {"metrics", "enabled", K_BOOL, F(metrics_enabled), 0, "false", 0, 1},
+    {"metrics", "token", K_STR, F(metrics_token), 0, NULL, 0, 0},
 };
 
 struct parse {
@@ -146,6 +149,13 @@ static int set_entry(otter_server_config *cfg, const struct entry *e, const char
         return 0;
     }
     uint64_t n;
+    if (e->kind == K_BOOL) {
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: '%s' is not true or false",
+                                 e->section, e->key, v);
+        *(uint64_t *)(base + e->offset) = v[0] == 't';
+        return 0;
+    }
     if (parse_uint(v, e->kind, &n) < 0)
         return otter_err_set(err, OTTER_EFORMAT, "[%s] %s: '%s' is not a%s", e->section, e->key, v,
                              e->kind == K_SIZE   ? " size (digits, optional K/M/G)"
@@ -228,6 +238,19 @@ static int validate(otter_server_config *cfg, otter_err *err)
     }
     if (cfg->max_body > cfg->max_upload)
         return otter_err_set(err, OTTER_EFORMAT, "[limits] max_body is larger than max_upload");
+    if (cfg->metrics_token) {
+        size_t n = strlen(cfg->metrics_token);
+        if (!cfg->metrics_enabled)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "[metrics] token is set but metrics are not enabled");
+        /* A bearer token in a header: visible ASCII, and long enough not to be guessed. */
+        if (n < 16 || n > 256)
+            return otter_err_set(err, OTTER_EFORMAT, "[metrics] token: use 16..256 characters");
+        for (size_t i = 0; i < n; i++)
+            if (cfg->metrics_token[i] <= ' ' || cfg->metrics_token[i] > '~')
+                return otter_err_set(err, OTTER_EFORMAT,
+                                     "[metrics] token: only visible ASCII, no spaces");
+    }
     return 0;
 }
 
@@ -321,6 +344,7 @@ void otter_server_config_free(otter_server_config *cfg)
     free(cfg->db_url);
     free(cfg->artifacts_dir);
     free(cfg->trust_root);
+    free(cfg->metrics_token);
     free(cfg);
 }
 

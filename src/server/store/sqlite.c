@@ -48,6 +48,8 @@ int otter_sqlite_error(struct otter_sqlite *d, const char *what, otter_err *err)
     return otter_err_set(err, OTTER_EIO, "%s: sqlite: %s", what, sqlite3_errmsg(d->h));
 }
 
+static void release(struct otter_sqlite *d, sqlite3_stmt *st);
+
 /*
  * Prepares sql and binds the arguments described by types, in order:
  * 't' const char * (NULL binds SQL NULL), 'i' int64_t.
@@ -56,8 +58,24 @@ static int vprepare(struct otter_sqlite *d, const char *what, sqlite3_stmt **st,
                     const char *sql, const char *types, va_list ap)
 {
     *st = NULL;
-    if (sqlite3_prepare_v2(d->h, sql, -1, st, NULL) != SQLITE_OK)
-        return otter_sqlite_error(d, what, err);
+    int slot = -1;
+    for (int i = 0; i < d->n_stmts && slot < 0; i++)
+        if (!d->stmts[i].busy && (d->stmts[i].sql == sql || strcmp(d->stmts[i].sql, sql) == 0))
+            slot = i;
+    if (slot >= 0) {
+        *st = d->stmts[slot].st;
+        d->stmts[slot].busy = 1;
+    } else {
+        if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+            return otter_sqlite_error(d, what, err);
+        char *copy = d->n_stmts < OTTER_SQLITE_STMT_CACHE ? strdup(sql) : NULL;
+        if (copy) {
+            d->stmts[d->n_stmts].sql = copy;
+            d->stmts[d->n_stmts].st = *st;
+            d->stmts[d->n_stmts].busy = 1;
+            d->n_stmts++;
+        }
+    }
     for (int i = 0; types[i]; i++) {
         int rc;
         if (types[i] == 't') {
@@ -69,12 +87,25 @@ static int vprepare(struct otter_sqlite *d, const char *what, sqlite3_stmt **st,
         }
         if (rc != SQLITE_OK) {
             int ret = otter_sqlite_error(d, what, err);
-            sqlite3_finalize(*st);
+            release(d, *st);
             *st = NULL;
             return ret;
         }
     }
     return 0;
+}
+
+/* Gives a statement back: a cached one is reset for its next use, another finalized. */
+static void release(struct otter_sqlite *d, sqlite3_stmt *st)
+{
+    for (int i = 0; st && i < d->n_stmts; i++)
+        if (d->stmts[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            d->stmts[i].busy = 0;
+            return;
+        }
+    sqlite3_finalize(st);
 }
 
 /* Runs a statement that returns no rows; *changes (may be NULL) gets the rows it touched. */
@@ -91,7 +122,7 @@ int otter_sqlite_run(struct otter_sqlite *d, const char *what, int *changes, ott
         ret = otter_sqlite_error(d, what, err);
     if (ret == 0 && changes)
         *changes = sqlite3_changes(d->h);
-    sqlite3_finalize(st);
+    release(d, st);
     otter_sqlite_unlock(d);
     return ret;
 }
@@ -116,7 +147,7 @@ int otter_sqlite_query(struct otter_sqlite *d, const char *what, otter_sqlite_ro
         }
         ret = row(st, ctx, err);
     }
-    sqlite3_finalize(st);
+    release(d, st);
     otter_sqlite_unlock(d);
     return ret;
 }
@@ -218,6 +249,10 @@ static void sq_close(otter_store *s)
     struct otter_sqlite *d = OTTER_SQLITE(s);
     if (!d)
         return;
+    for (int i = 0; i < d->n_stmts; i++) {
+        sqlite3_finalize(d->stmts[i].st);
+        free((char *)d->stmts[i].sql);
+    }
     sqlite3_close(d->h);
     pthread_mutex_destroy(&d->lock);
     free(d);

@@ -12,8 +12,17 @@
 
 #include "otter_store_backend.h"
 
+#define OTTER_SQLITE_STMT_CACHE 128
+
 struct otter_sqlite {
     sqlite3 *h;
+    /* Prepared statements kept for reuse (parsing was most of a poll's CPU), by SQL text. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+        int busy;
+    } stmts[OTTER_SQLITE_STMT_CACHE];
+    int n_stmts;
     pthread_mutex_t lock; /* recursive: store calls nest inside a transaction */
     int in_tx;
 };

@@ -544,6 +544,62 @@ static void test_event_stream(void **state)
     free(s);
 }
 
+/* SQL metacharacters in every string of the new requests: refused by rule or kept literally. */
+static void test_hostile_input(void **state)
+{
+    static const char *const evil[] = {"a'; DROP TABLE rollouts;--", "x\" OR \"1\"=\"1", "%",
+                                       "_", "Robert'); DELETE FROM actions;--"};
+    int64_t rel = upload("6.0");
+    for (size_t i = 0; i < sizeof evil / sizeof *evil; i++) {
+        json_t *js = json_string(evil[i]);
+        char *q = json_dumps(js, JSON_ENCODE_ANY);
+        char body[1024], path[160];
+        json_t *doc = NULL;
+        snprintf(body, sizeof body, "{\"name\":%s,\"release\":%lld,\"stages\":[{\"percent\":9}]}",
+                 q, (long long)rel);
+        assert_int_equal(req("POST", "/api/v1/tenants/acme/rollouts", op, body, &doc), 400);
+        assert_string_equal(json_string_value(json_object_get(doc, "where")), "body.name");
+        json_decref(doc);
+        /* Filter strings match literally: nothing has such a model, group, version or attribute. */
+        snprintf(body, sizeof body,
+                 "{\"name\":\"h%zu\",\"release\":%lld,\"stages\":[{\"percent\":100}],"
+                 "\"filter\":{\"models\":[%s],\"versions\":[%s],\"attributes\":{\"k\":%s}}}",
+                 i, (long long)rel, q, q, q);
+        assert_int_equal(req("POST", "/api/v1/tenants/acme/rollouts/preview", op, body, &doc), 200);
+        assert_int_equal(json_integer_value(json_object_get(doc, "devices")), 0);
+        json_decref(doc);
+        snprintf(body, sizeof body,
+                 "{\"name\":\"h%zu\",\"release\":%lld,\"stages\":[{\"percent\":100}],"
+                 "\"filter\":{\"groups\":[%s]}}",
+                 i, (long long)rel, q);
+        assert_int_equal(req("POST", "/api/v1/tenants/acme/rollouts", op, body, &doc), 201);
+        assert_string_equal(json_string_value(json_array_get(
+                                json_object_get(json_object_get(doc, "filter"), "groups"), 0)),
+                            evil[i]);
+        json_decref(doc);
+        snprintf(body, sizeof body, "{\"comment\":%s}", q);
+        snprintf(path, sizeof path, "/api/v1/tenants/acme/releases/%lld/%s", (long long)rel,
+                 i % 2 ? "reject" : "approve");
+        assert_int_equal(req("POST", path, ap, body, &doc), 200);
+        assert_string_equal(json_string_value(json_object_get(doc, "comment")), evil[i]);
+        json_decref(doc);
+        free(q);
+        json_decref(js);
+    }
+    /* Oversized and malformed bodies. */
+    char *big = malloc(70000);
+    memset(big, ' ', 69999);
+    big[0] = '{';
+    big[69998] = '}';
+    big[69999] = '\0';
+    assert_true(req("POST", "/api/v1/tenants/acme/rollouts", op, big, NULL) == 413);
+    free(big);
+    assert_int_equal(req("POST", "/api/v1/tenants/acme/rollouts", op, "{\"name\":", NULL), 400);
+    json_t *doc = get("/api/v1/tenants/acme/rollouts", 200);
+    assert_true(json_array_size(json_object_get(doc, "rollouts")) >= 5);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_auto_pause_and_resume),
         cmocka_unit_test(test_revoke_pauses),
         cmocka_unit_test(test_event_stream),
+        cmocka_unit_test(test_hostile_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

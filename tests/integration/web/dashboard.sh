@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs the dashboard browser test: a fresh SQLite database, a real
-# `otter-server serve` on 127.0.0.1 (port picked by the server), Debian's
-# chromium driven by npm playwright-core (tests/integration/web/dashboard.test.mjs).
-# Screenshots: $OTTER_BUILD_DIR/test-output/dashboard/*.png
+# Runs a dashboard browser test: a fresh SQLite database, a real
+# `otter-server serve` on 127.0.0.1 (port picked by the server) with a trust
+# root and two signed packages made with the `otter` tool, Debian's chromium
+# driven by npm playwright-core.
+#   dashboard.sh [TEST]   TEST: dashboard (accounts, default) or fleet (devices, releases, rollouts)
+# runs tests/integration/web/TEST.test.mjs.
+# Screenshots: $OTTER_BUILD_DIR/test-output/dashboard/*.png (fleet ones start with fleet-… and the page).
 set -euo pipefail
+TEST=${1:-dashboard}
 
 : "${OTTER_BUILD_DIR:?}" "${OTTER_SOURCE_DIR:?}"
 TMP_BASE=${OTTER_TEST_TMP:-/tmp}
@@ -28,9 +32,15 @@ if [ ! -f "$WEB/node_modules/playwright-core/package.json" ]; then
   (cd "$WEB" && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
 fi
 
-DIR="$TMP_BASE/web_dashboard.$$"
-rm -rf "$DIR" "$OUT"
+DIR="$TMP_BASE/web_$TEST.$$"
+rm -rf "$DIR"
 mkdir -p "$DIR" "$OUT"
+# Each test replaces its own screenshots only (the other test's stay).
+if [ "$TEST" = dashboard ]; then
+  find "$OUT" -maxdepth 1 -name '*.png' ! -name 'fleet-*' -delete
+else
+  find "$OUT" -maxdepth 1 -name "$TEST-*.png" -delete
+fi
 SERVER_PID=
 cleanup() {
   if [ -n "$SERVER_PID" ]; then
@@ -41,6 +51,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Release keys, the server's trust root and signed packages (as tests/integration/server/fleet.sh).
+OTTER="$OTTER_BUILD_DIR/bin/otter"
+"$OTTER" keygen --type ed25519 --out "$DIR/release" >/dev/null
+"$OTTER" root new --pubkey "$DIR/release.pub" --threshold 1 -o "$DIR/root.json" >/dev/null
+head -c 200000 /dev/urandom >"$DIR/rootfs-1.img"
+head -c 3000000 /dev/urandom >"$DIR/rootfs-2.img"
+"$OTTER" pack --product gw --compatible gw-a,gw-b --version 1.0.0 --security-version 3 \
+  --image rootfs="$DIR/rootfs-1.img" --key "$DIR/release.key" -o "$DIR/gw-1.0.0.zip" >/dev/null
+# Stored (not compressed): big enough for the upload progress bar to move.
+"$OTTER" pack --product gw --compatible gw-a,gw-b --version 2.0.0 --security-version 4 \
+  --image rootfs="$DIR/rootfs-2.img":compression=none --key "$DIR/release.key" -o "$DIR/gw-2.0.0.zip" >/dev/null
+"$OTTER" pack --product gw --compatible gw-a --version 2.0.1 --security-version 4 \
+  --image rootfs="$DIR/rootfs-1.img" -o "$DIR/unsigned.zip" >/dev/null
+
 cat >"$DIR/server.conf" <<CONF
 [http]
 listen = 127.0.0.1:0
@@ -48,9 +72,13 @@ listen = 127.0.0.1:0
 url = sqlite:$DIR/otter.db
 [storage]
 artifacts = $DIR/artifacts
+[trust]
+root = $DIR/root.json
 [auth]
 ; the pagination step makes 26 failed logins from 127.0.0.1
 login_max_failures_addr = 1000
+[ddi]
+polling = 1s
 CONF
 
 ADMIN_PASSWORD="admin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -66,8 +94,8 @@ done
 BASE_URL=$(head -n1 "$DIR/ready")
 
 status=0
-BASE_URL="$BASE_URL" OUT_DIR="$OUT" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-  node "$OTTER_SOURCE_DIR/tests/integration/web/dashboard.test.mjs" || status=$?
+BASE_URL="$BASE_URL" OUT_DIR="$OUT" ADMIN_PASSWORD="$ADMIN_PASSWORD" PKG_DIR="$DIR" DB="$DIR/otter.db" \
+  node "$OTTER_SOURCE_DIR/tests/integration/web/$TEST.test.mjs" || status=$?
 # A clean stop is part of the test: under ASan a leak or UB report makes it fail.
 kill -TERM "$SERVER_PID"
 server_status=0

@@ -162,12 +162,37 @@ static void test_split_hostport(void **state)
     assert_int_equal(port, 0);
 }
 
+static void test_metrics(void **state)
+{
+    otter_server_config *cfg = parse_ok("");
+    assert_int_equal(cfg->metrics_enabled, 0);
+    assert_null(cfg->metrics_token);
+    otter_server_config_free(cfg);
+    cfg = parse_ok("[metrics]\nenabled = true\ntoken = 0123456789abcdef-_.~\n");
+    assert_int_equal(cfg->metrics_enabled, 1);
+    assert_string_equal(cfg->metrics_token, "0123456789abcdef-_.~");
+    otter_server_config_free(cfg);
+    cfg = parse_ok("[metrics]\nenabled = false\n");
+    assert_int_equal(cfg->metrics_enabled, 0);
+    otter_server_config_free(cfg);
+    /* Only true and false: "yes" or "1" would be a guess at what was meant. */
+    expect_error("[metrics]\nenabled = yes\n", "is not true or false");
+    expect_error("[metrics]\nenabled = 1\n", "is not true or false");
+    expect_error("[metrics]\nenabled = True\n", "is not true or false");
+    expect_error("[metrics]\nenabled = true\nenabled = false\n", "set twice");
+    expect_error("[metrics]\nenable = true\n", "unknown key 'enable' in [metrics]");
+    expect_error("[metrics]\ntoken = 0123456789abcdef\n", "metrics are not enabled");
+    expect_error("[metrics]\nenabled = true\ntoken = short\n", "16..256");
+    expect_error("[metrics]\nenabled = true\ntoken = 0123456789\tabcdefgh\n", "visible ASCII");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),     cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_strictness),   cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_file_wrapper), cmocka_unit_test(test_split_hostport),
+        cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,7 +40,12 @@ static void test_table_matches_web_src(void **state)
         /* The bytes are the file's bytes, and the ETag is a quoted 16-hex digest. */
         char path[PATH_MAX];
         const char *src = getenv("OTTER_SOURCE_DIR");
-        snprintf(path, sizeof path, "%s/web/src%s", src ? src : ".", a->path);
+        /* /vendor/uplot/X is web/node_modules/uplot/dist/X (web/vendor.cmake), the rest web/src. */
+        if (strncmp(a->path, "/vendor/uplot/", 14) == 0)
+            snprintf(path, sizeof path, "%s/web/node_modules/uplot/dist/%s", src ? src : ".",
+                     a->path + 14);
+        else
+            snprintf(path, sizeof path, "%s/web/src%s", src ? src : ".", a->path);
         otter_err err;
         char *buf = NULL;
         size_t len = 0;
@@ -64,6 +69,11 @@ static void test_content_types(void **state)
     assert_string_equal(must_find("/js/api.js")->content_type, "text/javascript; charset=utf-8");
     assert_string_equal(must_find("/css/app.css")->content_type, "text/css; charset=utf-8");
     assert_string_equal(must_find("/img/otter.svg")->content_type, "image/svg+xml");
+    /* uPlot, embedded from the pinned npm package for the rollout charts. */
+    assert_string_equal(must_find("/vendor/uplot/uPlot.esm.js")->content_type,
+                        "text/javascript; charset=utf-8");
+    assert_string_equal(must_find("/vendor/uplot/uPlot.min.css")->content_type,
+                        "text/css; charset=utf-8");
 }
 
 static void test_lookup_is_exact(void **state)

@@ -17,6 +17,17 @@ export class ApiError extends Error {
 
 const seg = (s) => encodeURIComponent(String(s));
 
+/** The server's words from an error body: {"error": "…"} or {"error": {"code", "message"}}. */
+export function errorMessage(doc, status) {
+  const e = doc && doc.error;
+  if (typeof e === 'string' && e) return e;
+  if (e && typeof e === 'object' && typeof e.message === 'string' && e.message) return e.message;
+  return `HTTP ${status}`;
+}
+
+/** Rollout commands the server takes as POST …/rollouts/{id}/{command}. */
+export const ROLLOUT_COMMANDS = ['start', 'pause', 'resume', 'advance', 'cancel'];
+
 /**
  * createApi({fetch, storage, base, onUnauthorized}) → client.
  * fetch: a fetch function; storage: a Storage-like {getItem, setItem, removeItem};
@@ -27,6 +38,7 @@ export function createApi({
   storage = globalThis.sessionStorage,
   base = '/api/v1',
   onUnauthorized = () => {},
+  XMLHttpRequest: XHR = globalThis.XMLHttpRequest,
 } = {}) {
   const token = () => storage.getItem(TOKEN_KEY);
 
@@ -78,8 +90,9 @@ export function createApi({
         storage.removeItem(TOKEN_KEY);
         onUnauthorized();
       }
-      const msg = doc && typeof doc.error === 'string' ? doc.error : `HTTP ${resp.status}`;
+      const msg = errorMessage(doc, resp.status);
       const err = new ApiError(resp.status, msg, doc && doc.where);
+      if (doc && doc.error && typeof doc.error === 'object' && doc.error.code) err.code = String(doc.error.code);
       const ra = resp.headers && resp.headers.get && resp.headers.get('Retry-After');
       if (ra) err.retryAfter = Number(ra);
       throw err;
@@ -87,8 +100,60 @@ export function createApi({
     return doc;
   }
 
+  const T = (tenant) => `/tenants/${seg(tenant)}`;
+
+  /**
+   * Uploads a release file with XMLHttpRequest, which (unlike fetch) reports upload
+   * progress. onProgress(loaded, total); signal: an AbortSignal. → the release document.
+   */
+  function upload(tenant, file, { onProgress = () => {}, signal } = {}) {
+    return new Promise((resolve, reject) => {
+      const t = token();
+      if (!t) {
+        onUnauthorized();
+        reject(new ApiError(401, 'not signed in', 'header Authorization'));
+        return;
+      }
+      const xhr = new XHR();
+      xhr.open('POST', `${base}${T(tenant)}/releases`);
+      xhr.setRequestHeader('Authorization', `Bearer ${t}`);
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+      xhr.withCredentials = false;
+      xhr.upload.onprogress = (ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : (file.size || 0));
+      xhr.onerror = () => reject(new ApiError(0, 'cannot reach the server (upload interrupted)', 'network'));
+      xhr.onabort = () => reject(new ApiError(0, 'upload canceled', 'aborted'));
+      xhr.onload = () => {
+        let doc = null;
+        try {
+          doc = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+        } catch {
+          doc = null;
+        }
+        if (xhr.status >= 200 && xhr.status < 300) {
+          resolve(doc);
+          return;
+        }
+        if (xhr.status === 401 && (!doc?.where || doc.where === 'header Authorization')) {
+          storage.removeItem(TOKEN_KEY);
+          onUnauthorized();
+        }
+        reject(new ApiError(xhr.status, errorMessage(doc, xhr.status), doc && doc.where));
+      };
+      if (signal) {
+        if (signal.aborted) {
+          reject(new ApiError(0, 'upload canceled', 'aborted'));
+          return;
+        }
+        signal.addEventListener('abort', () => xhr.abort(), { once: true });
+      }
+      xhr.send(file);
+    });
+  }
+
   return {
     request,
+    upload,
     hasToken: () => Boolean(token()),
 
     async login(username, password) {
@@ -141,5 +206,39 @@ export function createApi({
       scope === 'tenant'
         ? request('GET', `/tenants/${seg(tenant)}/audit`, undefined, { query: filters })
         : request('GET', '/audit', undefined, { query: { tenant, ...filters } }),
+
+    // ---- fleet ----
+    /** One page of devices. filters: model, version, group, attribute ("k=v"), limit, after. */
+    devices: (tenant, filters = {}) => request('GET', `${T(tenant)}/devices`, undefined, { query: filters }),
+    device: (tenant, id) => request('GET', `${T(tenant)}/devices/${seg(id)}`),
+    deviceHistory: (tenant, id) => request('GET', `${T(tenant)}/devices/${seg(id)}/history`),
+    groups: (tenant) => request('GET', `${T(tenant)}/groups`).then((d) => d.groups),
+
+    // ---- releases and approvals ----
+    releases: (tenant) => request('GET', `${T(tenant)}/releases`).then((d) => d.releases),
+    release: (tenant, id) => request('GET', `${T(tenant)}/releases/${seg(id)}`),
+    deleteRelease: (tenant, id) => request('DELETE', `${T(tenant)}/releases/${seg(id)}`),
+    approvals: (tenant, state = 'pending') =>
+      request('GET', `${T(tenant)}/approvals`, undefined, { query: { state } }).then((d) => d.approvals),
+    /** verb: approve | reject | revoke; → the approval document. */
+    decide: (tenant, id, verb, comment = '') => {
+      if (!['approve', 'reject', 'revoke'].includes(verb)) throw new Error(`unknown decision ${verb}`);
+      return request('POST', `${T(tenant)}/releases/${seg(id)}/${verb}`, { comment });
+    },
+
+    // ---- rollouts ----
+    rollouts: (tenant) => request('GET', `${T(tenant)}/rollouts`).then((d) => d.rollouts),
+    rollout: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}`),
+    previewRollout: (tenant, body) => request('POST', `${T(tenant)}/rollouts/preview`, body),
+    createRollout: (tenant, body) => request('POST', `${T(tenant)}/rollouts`, body),
+    rolloutCommand: (tenant, id, command) => {
+      if (!ROLLOUT_COMMANDS.includes(command)) throw new Error(`unknown rollout command ${command}`);
+      return request('POST', `${T(tenant)}/rollouts/${seg(id)}/${command}`);
+    },
+    rolloutStats: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/stats`),
+    /** A short-lived ticket for an EventSource URL (which cannot carry a bearer token). */
+    ticket: () => request('POST', '/tickets'),
+    rolloutEventsUrl: (tenant, id, ticket) =>
+      `${base}${T(tenant)}/rollouts/${seg(id)}/events?ticket=${encodeURIComponent(ticket)}`,
   };
 }

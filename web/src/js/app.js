@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The dashboard shell: sign-in, the session (GET /me + GET /tenants), the
-// tenant switcher, navigation by URL hash (#/users), and the pages.
+// tenant switcher, navigation by URL hash (#/users, #/rollouts/3), and the pages.
 import { createApi } from './api.js';
 import { h, replace } from './dom.js';
 import { capabilities } from './perm.js';
 import { renderLogin } from './pages/login.js';
-import { renderFleet, renderReleases, renderRollouts } from './pages/empty.js';
+import { renderFleet, renderDevice } from './pages/fleet.js';
+import { renderReleases } from './pages/releases.js';
+import { renderApprovals } from './pages/approvals.js';
+import { renderRollouts } from './pages/rollouts.js';
+import { renderRollout } from './pages/rollout.js';
 import { renderMembers } from './pages/members.js';
 import { renderAccounts } from './pages/accounts.js';
 import { renderTenants } from './pages/tenants.js';
@@ -20,8 +24,11 @@ const root = document.getElementById('app');
 // Every page: where it sits in the navigation and who sees it (the server decides anyway).
 const PAGES = [
   { id: 'fleet', label: 'Fleet', group: 'tenant', show: (c) => c.readTenant, render: renderFleet },
+  { id: 'device', label: 'Device', parent: 'fleet', show: (c) => c.readTenant, render: renderDevice },
   { id: 'releases', label: 'Releases', group: 'tenant', show: (c) => c.readTenant, render: renderReleases },
+  { id: 'approvals', label: 'Approvals', group: 'tenant', show: (c) => c.readTenant, render: renderApprovals },
   { id: 'rollouts', label: 'Rollouts', group: 'tenant', show: (c) => c.readTenant, render: renderRollouts },
+  { id: 'rollout', label: 'Rollout', parent: 'rollouts', show: (c) => c.readTenant, render: renderRollout },
   { id: 'users', label: 'Users', group: 'tenant', show: (c) => c.readTenant, render: renderMembers },
   { id: 'audit', label: 'Audit log', group: 'tenant', show: (c) => c.readAudit, render: renderAudit },
   { id: 'tenants', label: 'Tenants', group: 'server', show: () => true, render: renderTenants },
@@ -36,6 +43,7 @@ const state = { me: null, tenants: [], tenant: null, loginNotice: '' };
 const api = createApi({
   onUnauthorized: () => {
     if (state.me) {
+      leavePage();
       state.me = null;
       showLogin('Your session has ended. Sign in again.');
     }
@@ -49,6 +57,31 @@ function caps() {
 function pageFromHash() {
   const m = /^#\/([a-z]+)/.exec(location.hash);
   return m ? m[1] : '';
+}
+
+/** The part after the page: #/device/gw-0001 → 'gw-0001' ('' when none or malformed). */
+function argFromHash() {
+  const m = /^#\/[a-z]+\/(.+)$/.exec(location.hash);
+  if (!m) return '';
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return '';
+  }
+}
+
+// What the current page must stop when the user leaves it (live feeds, timers).
+let leaveHooks = [];
+function leavePage() {
+  const hooks = leaveHooks;
+  leaveHooks = [];
+  for (const fn of hooks) {
+    try {
+      fn();
+    } catch {
+      // a page that cannot clean up must not block the next one
+    }
+  }
 }
 
 function defaultPage() {
@@ -93,6 +126,7 @@ async function signOut() {
   } catch {
     // The token is forgotten here whatever the server says; it expires on its own.
   }
+  leavePage();
   state.me = null;
   sessionStorage.removeItem(TENANT_KEY);
   history.replaceState(null, '', location.pathname);
@@ -106,6 +140,9 @@ function tenantSwitcher() {
     on: {
       change: () => {
         setTenant(select.value);
+        // A device or rollout of the old tenant means nothing in the new one: go to its list.
+        const sub = PAGES.find((p) => p.id === pageFromHash() && p.parent);
+        if (sub) history.replaceState(null, '', `#/${sub.parent}`);
         renderShell({ keepFocus: 'tenant-select' });
       },
     },
@@ -122,7 +159,7 @@ function roleBadge() {
 function nav(current) {
   const c = caps();
   const groups = Object.entries(GROUPS).map(([g, label]) => {
-    const items = PAGES.filter((p) => p.group === g && p.show(c));
+    const items = PAGES.filter((p) => p.group === g && !p.parent && p.show(c));
     if (!items.length) return null;
     return h('li', {},
       h('span', { class: 'nav-group' }, g === 'tenant' ? `${label}: ${state.tenant}` : label),
@@ -137,6 +174,7 @@ let renderSeq = 0;
 /** Draws the header, navigation and the page named by the URL hash. */
 /** Draws the shell; keepFocus: the id of a header control that should keep the focus. */
 async function renderShell({ keepFocus } = {}) {
+  leavePage();
   if (!state.me) return showLogin(state.loginNotice);
   const c = caps();
   let id = pageFromHash();
@@ -155,13 +193,18 @@ async function renderShell({ keepFocus } = {}) {
       h('div', { class: 'who' },
         h('span', { class: 'who-name' }, state.me.username), roleBadge(),
         h('button', { type: 'button', class: 'secondary', on: { click: signOut } }, 'Sign out'))),
-    h('div', { class: 'layout' }, nav(id), main));
+    h('div', { class: 'layout' }, nav(page.parent || id), main));
   document.title = `${page.label} · Otter`;
   const seq = ++renderSeq;
   const ctx = {
     api,
     state,
     caps: c,
+    arg: argFromHash(),
+    /** fn runs when the user leaves this page (or the tenant, or signs out). */
+    onLeave: (fn) => { if (seq === renderSeq) leaveHooks.push(fn); else fn(); },
+    /** Is this page still the one shown? (async work checks before it touches the DOM) */
+    current: () => seq === renderSeq && Boolean(state.me),
     rerender: () => renderShell(),
     openTenant: (name) => {
       setTenant(name);

@@ -5,8 +5,10 @@
 // fake EventSource and timer functions.
 //
 // EventSource cannot send an Authorization header, so `url` is a function:
-// the page builds the URL (with a short-lived ticket, once the server has
-// one) for every (re)connection, and gets the last event id to resume from.
+// the page builds the URL (with a short-lived ticket from POST /api/v1/tickets)
+// for every (re)connection, and gets the last event id to resume from. It may
+// return a Promise (the ticket is fetched first); a rejected one is retried
+// with the same back-off as a refused connection.
 
 export const LIVE_CONNECTING = 'connecting';
 export const LIVE_OPEN = 'live';
@@ -15,7 +17,7 @@ export const LIVE_STOPPED = 'stopped';
 
 /**
  * createLiveFeed({url, events, onEvent, onStatus, ...}) → {start, stop, status}
- * url(lastEventId) → string; events: event names to listen to ('message' is the unnamed one);
+ * url(lastEventId) → string or Promise<string>; events: event names to listen to ('message' is the unnamed one);
  * onEvent(name, data, id): data is the parsed JSON (events whose data is not JSON are
  * reported through onStatus(LIVE_OPEN, {badEvent}) and dropped);
  * onStatus(status, info): one of the LIVE_* constants, info.delay when retrying.
@@ -37,6 +39,8 @@ export function createLiveFeed({
   let delay = minDelay;
   let lastId = '';
   let status = LIVE_STOPPED;
+  let pending = 0; // > 0 while a Promise from url() is outstanding (its generation)
+  let generation = 0;
 
   const setStatus = (s, info = {}) => {
     status = s;
@@ -55,10 +59,36 @@ export function createLiveFeed({
     onEvent(name, data, ev.lastEventId || '');
   }
 
+  function retryLater() {
+    const wait = Math.min(maxDelay, delay) * (0.5 + random() / 2);
+    delay = Math.min(maxDelay, delay * 2);
+    setStatus(LIVE_RETRYING, { delay: wait });
+    timer = setT(open, wait);
+  }
+
   function open() {
     timer = null;
     setStatus(LIVE_CONNECTING);
-    const source = new ES(url(lastId));
+    const gen = ++generation;
+    let u;
+    try {
+      u = url(lastId);
+    } catch {
+      retryLater();
+      return;
+    }
+    if (u && typeof u.then === 'function') {
+      pending = gen;
+      u.then(
+        (s) => { if (pending === gen) { pending = 0; connect(s); } },
+        () => { if (pending === gen) { pending = 0; retryLater(); } });
+      return;
+    }
+    connect(u);
+  }
+
+  function connect(u) {
+    const source = new ES(u);
     es = source;
     source.onopen = () => {
       if (es !== source) return;
@@ -72,10 +102,7 @@ export function createLiveFeed({
       if (source.readyState === 2) {
         source.close();
         es = null;
-        const wait = Math.min(maxDelay, delay) * (0.5 + random() / 2);
-        delay = Math.min(maxDelay, delay * 2);
-        setStatus(LIVE_RETRYING, { delay: wait });
-        timer = setT(open, wait);
+        retryLater();
       } else {
         setStatus(LIVE_RETRYING, { delay: 0 });
       }
@@ -85,13 +112,14 @@ export function createLiveFeed({
 
   return {
     start() {
-      if (es || timer) return;
+      if (es || timer || pending) return;
       delay = minDelay;
       open();
     },
     stop() {
       if (timer) clearT(timer);
       timer = null;
+      pending = 0;
       if (es) es.close();
       es = null;
       setStatus(LIVE_STOPPED);

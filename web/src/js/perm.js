@@ -15,6 +15,8 @@ export function capabilities(me, tenant) {
   const globalAdmin = Boolean(me?.is_admin);
   const role = tenant ? roleIn(me, tenant) : null;
   const tenantAdmin = Boolean(tenant) && (globalAdmin || role === 'admin');
+  // Roles are duties, not a ladder: a tenant admin (or global admin) may do each of them.
+  const may = (duty) => tenantAdmin || (Boolean(tenant) && role === duty);
   return {
     globalAdmin,
     role,
@@ -22,6 +24,10 @@ export function capabilities(me, tenant) {
     readTenant: Boolean(tenant) && (globalAdmin || role !== null),
     manageMembers: tenantAdmin,
     readAudit: tenantAdmin || globalAdmin,
+    uploadRelease: may('publisher'), // POST/DELETE releases
+    approveRelease: may('approver'), // approve, reject, revoke
+    operateRollouts: may('operator'), // preview, create, start, pause, resume, advance, cancel
+    manageDevices: may('operator'),
     // Server-wide
     manageTenants: globalAdmin,
     manageAccounts: globalAdmin,

@@ -141,3 +141,109 @@ test('a 401 about something other than the token keeps the session', async () =>
   assert.equal(storage.getItem(TOKEN_KEY), 'ots_keep');
   assert.equal(told, 0);
 });
+
+test('errors in the {"error": {"code", "message"}} shape read as well', async () => {
+  const fetch = fakeFetch([[409, { error: { code: 'conflict', message: 'release 12 is not approved' } }]]);
+  const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+  await assert.rejects(api.rolloutCommand('acme', 3, 'start'), (e) => e.status === 409 && e.message === 'release 12 is not approved' && e.code === 'conflict');
+});
+
+test('fleet, release, approval and rollout calls: paths, methods, bodies', async () => {
+  const fetch = fakeFetch([
+    [200, { devices: [], next_after: null }], [200, { actions: [] }], [200, { releases: [{ id: 1 }] }],
+    [200, { approvals: [] }], [200, { state: 'approved' }], [200, { devices: 250, stages: [] }], [201, { id: 3 }],
+    [200, { rollouts: [] }], [200, { id: 3, state: 'paused' }], [200, { rollout: 3 }], [201, { ticket: 'tk/1', expires_in: 600 }],
+  ]);
+  const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
+  await api.devices('acme', { model: 'gw-a', attribute: 'hw=rev2', limit: 1000, after: undefined });
+  await api.deviceHistory('acme', 'gw 1');
+  assert.deepEqual(await api.releases('acme'), [{ id: 1 }]);
+  await api.approvals('acme');
+  await api.decide('acme', 12, 'approve', 'looks good');
+  const body = { name: 'w', release: 12, filter: {}, stages: [{ percent: 100, success_threshold: 100, failure_threshold: 10, min_devices: 0 }] };
+  await api.previewRollout('acme', body);
+  await api.createRollout('acme', body);
+  await api.rollouts('acme');
+  await api.rolloutCommand('acme', 3, 'pause');
+  await api.rolloutStats('acme', 3);
+  const t = await api.ticket();
+  const calls = fetch.calls.map((c) => `${c.init.method} ${c.url}`);
+  assert.deepEqual(calls, [
+    'GET /api/v1/tenants/acme/devices?model=gw-a&attribute=hw%3Drev2&limit=1000',
+    'GET /api/v1/tenants/acme/devices/gw%201/history',
+    'GET /api/v1/tenants/acme/releases',
+    'GET /api/v1/tenants/acme/approvals?state=pending',
+    'POST /api/v1/tenants/acme/releases/12/approve',
+    'POST /api/v1/tenants/acme/rollouts/preview',
+    'POST /api/v1/tenants/acme/rollouts',
+    'GET /api/v1/tenants/acme/rollouts',
+    'POST /api/v1/tenants/acme/rollouts/3/pause',
+    'GET /api/v1/tenants/acme/rollouts/3/stats',
+    'POST /api/v1/tickets',
+  ]);
+  assert.deepEqual(JSON.parse(fetch.calls[4].init.body), { comment: 'looks good' });
+  assert.deepEqual(JSON.parse(fetch.calls[6].init.body), body);
+  assert.equal(fetch.calls[8].init.body, undefined);
+  assert.equal(api.rolloutEventsUrl('acme', 3, t.ticket), '/api/v1/tenants/acme/rollouts/3/events?ticket=tk%2F1');
+  assert.throws(() => api.rolloutCommand('acme', 3, 'explode'), /unknown rollout command/);
+  assert.throws(() => api.decide('acme', 3, 'bless'), /unknown decision/);
+});
+
+/** A fake XMLHttpRequest: records what is sent; the test drives progress and the answer. */
+function fakeXhr() {
+  const made = [];
+  class FakeXHR {
+    constructor() {
+      this.headers = {};
+      this.upload = {};
+      made.push(this);
+    }
+    open(method, url) { this.method = method; this.url = url; }
+    setRequestHeader(k, v) { this.headers[k] = v; }
+    send(body) { this.body = body; }
+    abort() { this.onabort?.(); }
+    answer(status, doc) {
+      this.status = status;
+      this.responseText = doc === undefined ? '' : JSON.stringify(doc);
+      this.onload();
+    }
+  }
+  return { FakeXHR, made };
+}
+
+test('upload: XMLHttpRequest with the bearer token, progress reported, the release returned', async () => {
+  const { FakeXHR, made } = fakeXhr();
+  const api = createApi({ fetch: fakeFetch([]), storage: memoryStorage({ [TOKEN_KEY]: 'ots_p' }), XMLHttpRequest: FakeXHR });
+  const seen = [];
+  const p = api.upload('acme', { size: 1000 }, { onProgress: (l, t) => seen.push([l, t]) });
+  const x = made[0];
+  assert.equal(x.method, 'POST');
+  assert.equal(x.url, '/api/v1/tenants/acme/releases');
+  assert.equal(x.headers.Authorization, 'Bearer ots_p');
+  assert.equal(x.headers['Content-Type'], 'application/octet-stream');
+  assert.deepEqual(x.body, { size: 1000 });
+  x.upload.onprogress({ loaded: 400, total: 1000, lengthComputable: true });
+  x.upload.onprogress({ loaded: 1000, total: 1000, lengthComputable: true });
+  x.answer(201, { id: 7, product: 'gw', version: '1.0' });
+  assert.deepEqual(await p, { id: 7, product: 'gw', version: '1.0' });
+  assert.deepEqual(seen, [[400, 1000], [1000, 1000]]);
+});
+
+test('upload: a refusal carries the server’s message; abort rejects; 401 ends the session', async () => {
+  const { FakeXHR, made } = fakeXhr();
+  const storage = memoryStorage({ [TOKEN_KEY]: 'ots_p' });
+  let told = 0;
+  const api = createApi({ fetch: fakeFetch([]), storage, XMLHttpRequest: FakeXHR, onUnauthorized: () => { told += 1; } });
+  const p1 = api.upload('acme', {});
+  made[0].answer(422, { error: 'update.zip: manifest.sig: not signed (1 signature required)', where: 'body' });
+  await assert.rejects(p1, { status: 422, message: 'update.zip: manifest.sig: not signed (1 signature required)' });
+  const ac = new AbortController();
+  const p2 = api.upload('acme', {}, { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(p2, { status: 0, where: 'aborted' });
+  const p3 = api.upload('acme', {});
+  made[2].answer(401, { error: 'invalid or expired token' });
+  await assert.rejects(p3, { status: 401 });
+  assert.equal(told, 1);
+  assert.equal(storage.getItem(TOKEN_KEY), null);
+});

@@ -146,3 +146,44 @@ test('start twice opens one connection', () => {
   feed.start();
   assert.equal(env.sources.length, 1);
 });
+
+test('url may return a Promise (a ticket fetched first); a rejected one is retried with back-off', async () => {
+  const env = fakeEnv();
+  let n = 0;
+  const statuses = [];
+  const feed = createLiveFeed({
+    ...env,
+    url: async () => {
+      n += 1;
+      if (n === 1) throw new Error('ticket refused');
+      return `/events?ticket=t${n}`;
+    },
+    events: ['stats'],
+    onStatus: (s, info) => statuses.push([s, info.delay]),
+  });
+  feed.start();
+  feed.start(); // already starting: no second ticket
+  await new Promise((r) => setImmediate(r));
+  assert.equal(n, 1);
+  assert.equal(env.sources.length, 0);
+  assert.deepEqual(statuses.at(-1), [LIVE_RETRYING, 1000]);
+  env.timers[0].fn();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(env.sources.length, 1);
+  assert.equal(env.sources[0].url, '/events?ticket=t2');
+  env.sources[0].open();
+  assert.equal(feed.status, LIVE_OPEN);
+  feed.stop();
+});
+
+test('stop while the ticket is on its way: no connection afterwards', async () => {
+  const env = fakeEnv();
+  let release;
+  const feed = createLiveFeed({ ...env, url: () => new Promise((r) => { release = r; }), events: ['stats'] });
+  feed.start();
+  feed.stop();
+  release('/events?ticket=late');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(env.sources.length, 0);
+  assert.equal(feed.status, LIVE_STOPPED);
+});

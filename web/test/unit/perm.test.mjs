@@ -20,7 +20,11 @@ test('roleIn reads the membership', () => {
 
 test('tenant admin: members and audit in that tenant only; nothing server-wide', () => {
   const c = capabilities(alice, 'acme');
-  assert.deepEqual(c, { globalAdmin: false, role: 'admin', readTenant: true, manageMembers: true, readAudit: true, manageTenants: false, manageAccounts: false });
+  assert.deepEqual(c, {
+    globalAdmin: false, role: 'admin', readTenant: true, manageMembers: true, readAudit: true,
+    uploadRelease: true, approveRelease: true, operateRollouts: true, manageDevices: true,
+    manageTenants: false, manageAccounts: false,
+  });
   const g = capabilities(alice, 'globex');
   assert.equal(g.manageMembers, false);
   assert.equal(g.readAudit, false);
@@ -41,4 +45,18 @@ test('viewer: reads only', () => {
   const c = capabilities(v, 'acme');
   assert.ok(c.readTenant);
   assert.ok(!c.manageMembers && !c.readAudit && !c.manageTenants && !c.manageAccounts);
+});
+
+test('duties: publisher uploads, approver approves, operator steers rollouts; none does another’s', () => {
+  const as = (role) => capabilities({ is_admin: false, memberships: [{ tenant: 'acme', role }] }, 'acme');
+  const duty = (c) => [c.uploadRelease, c.approveRelease, c.operateRollouts, c.manageDevices];
+  assert.deepEqual(duty(as('publisher')), [true, false, false, false]);
+  assert.deepEqual(duty(as('approver')), [false, true, false, false]);
+  assert.deepEqual(duty(as('operator')), [false, false, true, true]);
+  assert.deepEqual(duty(as('viewer')), [false, false, false, false]);
+  assert.deepEqual(duty(as('admin')), [true, true, true, true]);
+  assert.deepEqual(duty(capabilities(root, 'acme')), [true, true, true, true]);
+  // A role in another tenant gives nothing here, and no tenant chosen gives nothing at all.
+  assert.deepEqual(duty(capabilities(alice, 'initech')), [false, false, false, false]);
+  assert.deepEqual(duty(capabilities(root, null)), [false, false, false, false]);
 });

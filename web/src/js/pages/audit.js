@@ -8,7 +8,11 @@ import { busy, empty, field, showError, table, when } from '../ui.js';
 export const AUDIT_ACTIONS = [
   'login', 'login.failed', 'logout', 'password.failed', 'user.password', 'token.create',
   'token.revoke', 'tenant.create', 'tenant.delete', 'member.create', 'member.role',
-  'member.delete', 'user.create', 'user.delete',
+  'member.delete', 'user.create', 'user.delete', 'gateway.rotate', 'device.create', 'device.bulk',
+  'device.delete', 'group.create', 'group.delete', 'group.add', 'group.remove', 'release.create',
+  'release.delete', 'release.approve', 'release.reject', 'release.revoke', 'deployment.create',
+  'action.cancel', 'rollout.create', 'rollout.start', 'rollout.pause', 'rollout.resume',
+  'rollout.advance', 'rollout.cancel',
 ];
 
 /** datetime-local value (local time) → unix seconds, or '' when empty. */

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# otter-server under load on 127.0.0.1, against nginx in the same run:
+#   1. provisions DEVICES devices through POST /api/v1/tenants/T/devices/bulk
+#      (CSV, 10000 per request; the TargetTokens come back in the answers), timed;
+#   2. DDI base polls/s and p99 latency with wrk, CONNS (64) connections for
+#      SECONDS, every request a different device with its own TargetToken
+#      (bench/poll.lua), vs nginx serving a static file of the poll's JSON
+#      size with the same script;
+#   3. a 100 MiB artifact downloaded through DDI vs nginx serving the same
+#      file (curl to /dev/null, best of 5).
+# Targets: polls/s >= 1.0x nginx; download MB/s >= 0.9x nginx.
+# Prints the load average before and after: figures taken on a busy machine are noisy.
+#   bench/server.sh [DEVICES] [SECONDS]   (default 100000 10); env CONNS, THREADS (server pool)
+set -euo pipefail
+devices=${1:-100000}
+secs=${2:-10}
+conns=${CONNS:-64}
+top=$(cd "$(dirname "$0")/.." && pwd)
+server="$top/build/src/server/otter-server"
+[ -x "$server" ] || make -C "$top" build >/dev/null
+need=()
+for p in wrk jq curl bc; do command -v "$p" >/dev/null || need+=("$p"); done
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
+[ ${#need[@]} -eq 0 ] || apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
+
+work=$(mktemp -d /var/tmp/otter-bench-server.XXXXXX)
+server_pid="" nginx_pid=""
+cleanup() {
+  [ -z "$server_pid" ] || kill -TERM "$server_pid" 2>/dev/null || true
+  [ -z "$nginx_pid" ] || kill -TERM "$nginx_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+chmod 755 "$work" # nginx workers run as nobody
+cd "$work"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
+
+# ---- otter-server ----
+cat > server.conf <<CONF
+[http]
+listen = 127.0.0.1:0
+[database]
+url = sqlite:$work/otter.db
+[storage]
+artifacts = $work/artifacts
+[limits]
+max_body = 16M
+max_connections = 4096
+${THREADS:+threads = $THREADS}
+[metrics]
+enabled = true
+CONF
+OTTER_ADMIN_PASSWORD=bench-admin-pw "$server" init --config server.conf >/dev/null
+"$server" serve --config server.conf --ready-file ready 2>server.log &
+server_pid=$!
+for _ in $(seq 100); do [ -s ready ] && break; sleep 0.1; done
+url=$(head -1 ready)
+[ -n "$url" ] || { echo "otter-server did not start"; cat server.log; exit 1; }
+tok=$(curl -s -m 30 -X POST "$url/api/v1/login" -H 'Content-Type: application/json' \
+  -d '{"username":"admin","password":"bench-admin-pw"}' | jq -r .token)
+auth="Authorization: Bearer $tok"
+curl -s -m 30 -o /dev/null -X POST -H "$auth" -H 'Content-Type: application/json' \
+  -d '{"name":"bench"}' "$url/api/v1/tenants"
+
+# ---- 1. provisioning ----
+: > tokens
+start=$(date +%s%N)
+for ((first = 0; first < devices; first += 10000)); do
+  last=$((first + 10000 < devices ? first + 10000 : devices))
+  seq -f 'dev%06g,bench-1' "$first" $((last - 1)) > batch.csv
+  code=$(curl -s -m 300 -o batch.json -w '%{http_code}' -X POST -H "$auth" \
+    -H 'Content-Type: text/csv' --data-binary @batch.csv "$url/api/v1/tenants/bench/devices/bulk")
+  [ "$code" = 201 ] || { echo "bulk provisioning: HTTP $code"; head -c 400 batch.json; exit 1; }
+  jq -r '.devices[] | "\(.controller_id) \(.token)"' batch.json >> tokens
+done
+end=$(date +%s%N)
+prov_s=$(echo "scale=3; ($end - $start) / 1000000000" | bc)
+[ "$(wc -l < tokens)" = "$devices" ] || { echo "got $(wc -l < tokens) tokens, want $devices"; exit 1; }
+printf '\nprovisioned %d devices (bulk CSV, 10000 per request): %.2f s, %.0f devices/s\n' \
+  "$devices" "$prov_s" "$(echo "$devices / $prov_s" | bc -l)"
+
+# One poll's answer: its size is what nginx serves.
+read -r cid0 tok0 < tokens
+curl -s -m 30 -H "Authorization: TargetToken $tok0" -o poll.json "$url/bench/controller/v1/$cid0"
+poll_bytes=$(stat -c %s poll.json)
+
+# ---- nginx on the same machine, same file sizes ----
+mkdir -p www nginx-tmp
+cp poll.json www/poll.json
+head -c $((100 * 1024 * 1024)) /dev/urandom > www/artifact.bin
+cat > nginx.conf <<CONF
+worker_processes auto;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx-tmp; proxy_temp_path $work/nginx-tmp;
+  fastcgi_temp_path $work/nginx-tmp; uwsgi_temp_path $work/nginx-tmp; scgi_temp_path $work/nginx-tmp;
+  server {
+    listen 127.0.0.1:0;
+    root $work/www;
+    default_type application/json;
+    location /artifact.bin { }
+    location / { try_files /poll.json =404; }
+  }
+}
+CONF
+# nginx cannot report a port it picked; find a free one first.
+nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -i "s/listen 127.0.0.1:0;/listen 127.0.0.1:$nport;/" nginx.conf
+/usr/sbin/nginx -c "$work/nginx.conf" -e "$work/nginx-error.log" &
+nginx_pid=$!
+nurl="http://127.0.0.1:$nport"
+for _ in $(seq 100); do curl -s -o /dev/null "$nurl/x" && break; sleep 0.1; done
+[ "$(curl -s -m 5 "$nurl/x" | wc -c)" = "$poll_bytes" ] || { echo "nginx did not start"; cat nginx-error.log; exit 1; }
+
+# ---- 2. polls ----
+metric() { curl -s -m 30 "$url/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+to_ms() { # wrk latency "812.00us" / "1.23ms" / "1.02s" -> ms
+  case $1 in *us) echo "scale=3; ${1%us} / 1000" | bc ;; *ms) echo "${1%ms}" ;; *s) echo "scale=3; ${1%s} * 1000" | bc ;; esac
+}
+run_wrk() { # run_wrk URL OUT
+  wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s --latency -s "$top/bench/poll.lua" "$1" \
+    -- "$work/tokens" bench > "$2"
+  if grep -q 'Non-2xx' "$2"; then echo "errors against $1:"; cat "$2"; exit 1; fi
+}
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$server_pid/stat"; }
+polls0=$(metric otter_ddi_polls_total)
+t0=$(cpu_ticks)
+run_wrk "$url" wrk-otter.txt
+t1=$(cpu_ticks)
+polls1=$(metric otter_ddi_polls_total)
+rss_kib=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$server_pid/status")
+run_wrk "$nurl" wrk-nginx.txt
+o_rps=$(awk '/^Requests\/sec/ { print $2 }' wrk-otter.txt)
+n_rps=$(awk '/^Requests\/sec/ { print $2 }' wrk-nginx.txt)
+o_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' wrk-otter.txt)")
+n_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' wrk-nginx.txt)")
+o_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' wrk-otter.txt)")
+n_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' wrk-nginx.txt)")
+o_n=$(awk '/requests in/ { print $1 }' wrk-otter.txt)
+# The server also counts the polls wrk cut off at the end: a little above wrk's count.
+srv_n=$((polls1 - polls0))
+printf '\n== DDI base poll, %d connections, %d s, %d devices each with its TargetToken (%d-byte answer)\n' \
+  "$conns" "$secs" "$devices" "$poll_bytes"
+printf 'otter-server : %9.0f polls/s  p50 %7.3f ms  p99 %7.3f ms\n' "$o_rps" "$o_p50" "$o_p99"
+printf "               (%d polls by wrk, %d counted by the server's /metrics; server CPU %.0f %% of a core, peak RSS %.1f MiB)\n" \
+  "$o_n" "$srv_n" "$(echo "($t1 - $t0) * 100 / $(getconf CLK_TCK) / $secs" | bc -l)" "$(echo "$rss_kib / 1024" | bc -l)"
+printf 'nginx static : %9.0f req/s    p50 %7.3f ms  p99 %7.3f ms\n' "$n_rps" "$n_p50" "$n_p99"
+printf 'ratio otter / nginx throughput : %.3f (target >= 1.0)\n' "$(echo "$o_rps / $n_rps" | bc -l)"
+printf 'ratio otter / nginx p99        : %.3f (lower is better)\n' "$(echo "$o_p99 / $n_p99" | bc -l)"
+
+# ---- 3. a 100 MiB download ----
+curl -s -m 300 -o rel.json -X POST -H "$auth" --data-binary @www/artifact.bin \
+  "$url/api/v1/tenants/bench/releases?type=foreign&filename=artifact.bin&version=1.0"
+rid=$(jq -r .id rel.json)
+curl -s -m 30 -o /dev/null -X POST -H "$auth" -H 'Content-Type: application/json' -d '{}' \
+  "$url/api/v1/tenants/bench/releases/$rid/approve"
+curl -s -m 30 -o dep.json -X POST -H "$auth" -H 'Content-Type: application/json' \
+  -d "{\"release\":$rid,\"devices\":[\"$cid0\"]}" "$url/api/v1/tenants/bench/deployments"
+aid=$(jq -r '.actions[0].id' dep.json)
+dl=$(curl -s -m 30 -H "Authorization: TargetToken $tok0" "$url/bench/controller/v1/$cid0/deploymentBase/$aid" |
+  jq -r '.deployment.chunks[0].artifacts[0]._links.download.href')
+cat www/artifact.bin > /dev/null # page cache warm for both
+best_speed() { # best_speed URL [curl args]: the best of 5, bytes/s (one run is a quarter second)
+  local u=$1 b=0 s; shift
+  for _ in 1 2 3 4 5; do
+    s=$(curl -s -m 120 -o /dev/null -w '%{speed_download}' "$@" "$u")
+    s=${s%.*}
+    [ "$s" -gt "$b" ] && b=$s
+  done
+  echo "$b"
+}
+o_bps=$(best_speed "$dl" -H "Authorization: TargetToken $tok0")
+n_bps=$(best_speed "$nurl/artifact.bin")
+printf '\n== 100 MiB artifact, one connection (curl, best of 5)\n'
+printf 'otter-server DDI download : %8.1f MB/s\n' "$(echo "$o_bps / 1000000" | bc -l)"
+printf 'nginx static file         : %8.1f MB/s\n' "$(echo "$n_bps / 1000000" | bc -l)"
+printf 'ratio otter / nginx       : %8.3f (target >= 0.9)\n' "$(echo "$o_bps / $n_bps" | bc -l)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+// One rollout (#/rollout/{id}): its release, filter and stages, live counts per
+// stage (waiting, scheduled, running, success, failure, canceled) and a chart of
+// success, failure and in-progress devices over time, fed by Server-Sent Events
+// (GET …/rollouts/{id}/events with a ticket from POST /tickets). Operators and
+// admins get start, pause, resume, advance and cancel, as the state allows.
+import { h, replace } from '../dom.js';
+import { countsChart } from '../chart.js';
+import { LIVE_CONNECTING, LIVE_OPEN, LIVE_RETRYING, createLiveFeed } from '../live.js';
+import { StatsHistory, commandsFor, formatPercent, inProgress } from '../model.js';
+import { confirmDanger, empty, message, showError, showOk, table, when } from '../ui.js';
+import { stateBadge } from './rollouts.js';
+
+const COMMAND_TEXT = {
+  start: { label: 'Start', cls: 'primary', done: 'started' },
+  pause: { label: 'Pause', cls: 'secondary', done: 'paused' },
+  resume: { label: 'Resume', cls: 'primary', done: 'resumed' },
+  advance: { label: 'Advance to the next stage', cls: 'secondary', done: 'advanced to the next stage' },
+  cancel: { label: 'Cancel rollout', cls: 'danger', done: 'canceled' },
+};
+
+const COUNT_COLUMNS = ['waiting', 'scheduled', 'running', 'success', 'failure', 'canceled'];
+
+function filterText(f) {
+  if (!f) return 'every device of the tenant';
+  const parts = [];
+  if (f.models?.length) parts.push(`models ${f.models.join(', ')}`);
+  if (f.groups?.length) parts.push(`groups ${f.groups.join(', ')}`);
+  if (f.versions?.length) parts.push(`versions ${f.versions.join(', ')}`);
+  const attrs = Object.entries(f.attributes || {});
+  if (attrs.length) parts.push(`attributes ${attrs.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  return parts.length ? parts.join('; ') : 'every device of the tenant';
+}
+
+export async function renderRollout(ctx) {
+  const { api, state, caps } = ctx;
+  const tenant = state.tenant;
+  const id = ctx.arg;
+  const back = h('p', { class: 'crumbs' }, h('a', { href: '#/rollouts' }, '← Rollouts'));
+  if (!/^[0-9]+$/.test(id)) return h('section', {}, back, h('h1', {}, 'Rollout'), message('error', 'No rollout named in the address.'));
+  let rollout = await api.rollout(tenant, id);
+  const history = new StatsHistory();
+  const box = h('div', { class: 'form-msg', 'aria-live': 'polite' });
+  const head = h('div', {});
+  const controls = h('div', { class: 'rollout-controls' });
+  const liveState = h('span', { class: 'live-state', role: 'status' }, 'connecting…');
+  const totals = h('div', { class: 'summary' });
+  const stagesArea = h('div', {});
+  const chartSel = h('select', { id: 'chart-stage' });
+  const chart = countsChart('Devices over time: success, failure, in progress');
+  const chartNote = h('p', { class: 'hint', 'aria-live': 'polite' });
+
+  if (state.flash) {
+    showOk(box, state.flash);
+    state.flash = '';
+  }
+
+  function drawHead() {
+    const r = rollout;
+    replace(head,
+      h('h1', { id: 'page-title' }, r.name || `Rollout ${r.id}`, stateBadge(r), h('span', { class: 'sub' }, `#${r.id}`)),
+      r.pause_reason && r.state === 'paused' ? message('info', `Paused: ${r.pause_reason}`) : null,
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'Release'), h('dd', {}, r.release ? `${r.release.product} ${r.release.version} (#${r.release.id})` : '—'),
+        h('dt', {}, 'Target'), h('dd', {}, filterText(r.filter)),
+        h('dt', {}, 'Devices'), h('dd', {}, String(r.devices ?? '—')),
+        h('dt', {}, 'Current stage'), h('dd', {}, `${(r.current_stage ?? 0) + 1} of ${(r.stages || []).length}`),
+        h('dt', {}, 'Download, update'), h('dd', {}, `${r.download || 'forced'}, ${r.update || 'forced'}${r.maintenance_window ? `; maintenance window ${r.maintenance_window}` : ''}`),
+        h('dt', {}, 'Stages'), h('dd', {}, (r.stages || []).map((s) => `${s.percent} %`).join(' → ') || '—'),
+        h('dt', {}, 'Created'), h('dd', {}, when(r.created_at), r.created_by ? ` by ${r.created_by}` : '')));
+    if (!caps.operateRollouts) {
+      controls.replaceChildren();
+      return;
+    }
+    const cmds = commandsFor(r);
+    controls.replaceChildren(...(cmds.length
+      ? cmds.map((c) => h('button', { type: 'button', class: COMMAND_TEXT[c].cls, on: { click: () => command(c) } }, COMMAND_TEXT[c].label))
+      : [h('p', { class: 'muted' }, `A ${r.state} rollout takes no more commands.`)]));
+  }
+
+  async function command(c) {
+    const run = async () => {
+      rollout = await api.rolloutCommand(tenant, rollout.id, c);
+      showOk(box, `Rollout ${rollout.name} ${COMMAND_TEXT[c].done}.`);
+      drawHead();
+      refreshStats();
+    };
+    if (c === 'cancel') {
+      confirmDanger(`Cancel the rollout ${rollout.name}?`, 'Devices that have not started get nothing; running updates are asked to stop. This cannot be undone.', 'Cancel rollout', run);
+      return;
+    }
+    try {
+      await run();
+    } catch (e) {
+      showError(box, e);
+    }
+  }
+
+  function stageTitle(s) {
+    return `Stage ${s.index + 1} (${s.percent} %)`;
+  }
+
+  function drawStats(stats) {
+    const t = stats.total || {};
+    const done = (t.success || 0) + (t.failure || 0);
+    totals.replaceChildren(
+      h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Success'), h('span', { class: 'stat-value ok', 'data-count': 'success' }, String(t.success || 0)), h('span', { class: 'stat-note' }, formatPercent(t.success || 0, done))),
+      h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Failure'), h('span', { class: 'stat-value bad', 'data-count': 'failure' }, String(t.failure || 0)), h('span', { class: 'stat-note' }, formatPercent(t.failure || 0, done))),
+      h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'In progress'), h('span', { class: 'stat-value', 'data-count': 'in-progress' }, String(inProgress(t))), h('span', { class: 'stat-note' }, `${t.scheduled || 0} offered, ${t.running || 0} installing`)),
+      h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting'), h('span', { class: 'stat-value', 'data-count': 'waiting' }, String(t.waiting || 0)), h('span', { class: 'stat-note' }, `of ${t.devices || 0} devices`)));
+    stagesArea.replaceChildren(h('div', { class: 'cards-grid stage-counts' }, table('Devices per stage', [
+      { label: 'Stage', cell: (s) => h('span', {}, stageTitle(s), ' ', h('span', { class: `badge ${s.state === 'current' ? 'badge-info' : s.state === 'done' ? 'badge-ok' : 'badge-muted'}` }, s.state)) },
+      { label: 'Devices', cell: (s) => String(s.devices || 0) },
+      ...COUNT_COLUMNS.map((k) => ({ label: k[0].toUpperCase() + k.slice(1), cell: (s) => String(s[k] || 0) })),
+      { label: 'Progress', cell: (s) => h('meter', { min: 0, max: Math.max(1, s.devices || 0), value: (s.success || 0) + (s.failure || 0), 'aria-label': `${stageTitle(s)}: ${(s.success || 0) + (s.failure || 0)} of ${s.devices || 0} done` }) },
+    ], stats.stages || [])));
+    // The stage choice of the chart follows the stages the server reports.
+    const want = ['all', ...(stats.stages || []).map((s) => String(s.index))];
+    const have = [...chartSel.options].map((o) => o.value);
+    if (want.join() !== have.join()) {
+      const cur = chartSel.value || 'all';
+      chartSel.replaceChildren(h('option', { value: 'all' }, 'All stages'), ...(stats.stages || []).map((s) => h('option', { value: String(s.index) }, stageTitle(s))));
+      chartSel.value = want.includes(cur) ? cur : 'all';
+    }
+    // A state change (auto-pause at the failure threshold, stage advanced) shows at once.
+    if (stats.state && (stats.state !== rollout.state || stats.current_stage !== rollout.current_stage)) {
+      api.rollout(tenant, rollout.id).then((r) => { if (ctx.current()) { rollout = r; drawHead(); } }).catch(() => {});
+    }
+  }
+
+  function drawChart() {
+    const stage = chartSel.value === 'all' || !chartSel.value ? 'all' : Number(chartSel.value);
+    const data = history.series(stage);
+    chart.update(data).catch((e) => { chartNote.textContent = `The chart cannot be drawn: ${e.message}`; });
+    chartNote.textContent = `${data[0].length} sample${data[0].length === 1 ? '' : 's'} since this page opened; one per change the server reports.`;
+  }
+
+  function onStats(stats) {
+    if (String(stats.rollout) !== String(rollout.id) && stats.rollout !== undefined) return;
+    history.push(stats);
+    drawStats(stats);
+    drawChart();
+  }
+
+  async function refreshStats() {
+    try {
+      const s = await api.rolloutStats(tenant, rollout.id);
+      if (ctx.current()) onStats(s);
+    } catch (e) {
+      if (ctx.current()) stagesArea.replaceChildren(message('error', `Counts: ${e.message}`));
+    }
+  }
+
+  chartSel.addEventListener('change', drawChart);
+  drawHead();
+  await refreshStats();
+
+  // Live: a fresh ticket for every (re)connection; while the feed is down, poll every 10 s.
+  let poll = null;
+  const feed = createLiveFeed({
+    url: async () => {
+      const t = await api.ticket();
+      return api.rolloutEventsUrl(tenant, rollout.id, t.ticket);
+    },
+    events: ['stats'],
+    onEvent: (name, data) => { if (ctx.current()) onStats(data); },
+    onStatus: (s, info) => {
+      if (!ctx.current()) return;
+      if (s === LIVE_OPEN) {
+        liveState.textContent = 'live';
+        liveState.className = 'live-state live-on';
+        clearInterval(poll);
+        poll = null;
+      } else if (s === LIVE_CONNECTING || s === LIVE_RETRYING) {
+        liveState.textContent = s === LIVE_RETRYING && info.delay ? `reconnecting in ${Math.round(info.delay / 1000)} s (counts refresh every 10 s)` : 'connecting…';
+        liveState.className = 'live-state live-off';
+        if (s === LIVE_RETRYING && !poll) poll = setInterval(refreshStats, 10e3);
+      }
+    },
+  });
+  feed.start();
+  const onResize = () => chart.resize();
+  window.addEventListener('resize', onResize);
+  ctx.onLeave(() => {
+    feed.stop();
+    clearInterval(poll);
+    window.removeEventListener('resize', onResize);
+    chart.destroy();
+  });
+
+  return h('section', { 'aria-labelledby': 'page-title', class: 'rollout' },
+    back, head,
+    caps.operateRollouts ? h('div', { class: 'card' }, h('h2', {}, 'Control'), controls) : null,
+    box,
+    h('div', { class: 'live-row' }, h('h2', {}, 'Progress'), liveState),
+    totals,
+    h('div', { class: 'card chart-card' },
+      h('div', { class: 'toolbar' }, h('label', { for: 'chart-stage' }, 'Chart of'), chartSel),
+      chart.el, chartNote),
+    stagesArea,
+    (rollout.stages || []).length ? null : empty('This rollout has no stages.', ''));
+}
