@@ -41,6 +41,22 @@ static int open_store(const otter_server_config *cfg, int create, otter_store **
     return ret;
 }
 
+/* The database url as it may be shown: a password in a postgresql:// url becomes "***". */
+static const char *url_for_humans(const char *url, char *buf, size_t cap)
+{
+    const char *auth = strstr(url, "://");
+    if (!auth)
+        return url;
+    auth += 3;
+    size_t host_end = strcspn(auth, "/?");
+    const char *at = memchr(auth, '@', host_end);
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon)
+        return url;
+    snprintf(buf, cap, "%.*s***%s", (int)(colon + 1 - url), url, at);
+    return buf;
+}
+
 /* mkdir -p for the artifacts directory (private to the server user). */
 static int make_dirs(const char *path, otter_err *err)
 {
@@ -144,7 +160,9 @@ int otter_server_init(const otter_server_config *cfg, const char *admin_name, co
     if ((ret = otter_store_schema_version(s, &version, err)) < 0 ||
         (ret = otter_store_migrate(s, err)) < 0)
         goto out;
-    fprintf(out, "database %s: schema version %d%s\n", cfg->db_url, OTTER_STORE_SCHEMA_VERSION,
+    char shown[1024];
+    fprintf(out, "database %s: schema version %d%s\n",
+            url_for_humans(cfg->db_url, shown, sizeof shown), OTTER_STORE_SCHEMA_VERSION,
             version == OTTER_STORE_SCHEMA_VERSION ? " (already current)" : "");
     int64_t admins = 0;
     if ((ret = otter_store_user_count_admins(s, &admins, err)) < 0)

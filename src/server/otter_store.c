@@ -10,7 +10,13 @@
 /* Every back-end built into this server; the url prefix chooses. */
 static const otter_store_ops *const backends[] = {
     &otter_store_sqlite_ops,
+    &otter_store_pg_ops,
 };
+
+static int has_prefix(const char *url, const char *prefix)
+{
+    return prefix && strncmp(url, prefix, strlen(prefix)) == 0;
+}
 
 int otter_store_open(const char *url, int create, unsigned busy_timeout_ms, otter_store **out,
                      otter_err *err)
@@ -18,14 +24,11 @@ int otter_store_open(const char *url, int create, unsigned busy_timeout_ms, otte
     *out = NULL;
     const otter_store_ops *ops = NULL;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (strncmp(url, backends[i]->url_prefix, strlen(backends[i]->url_prefix)) == 0)
+        if (has_prefix(url, backends[i]->url_prefix) || has_prefix(url, backends[i]->url_alias))
             ops = backends[i];
-    if (!ops) {
-        if (strncmp(url, "postgres", 8) == 0)
-            return otter_err_set(err, OTTER_EUSAGE,
-                                 "database url: the PostgreSQL back-end is not built yet");
-        return otter_err_set(err, OTTER_EUSAGE, "database url: unknown scheme (want sqlite:PATH)");
-    }
+    if (!ops)
+        return otter_err_set(err, OTTER_EUSAGE,
+                             "database url: unknown scheme (want sqlite:PATH or postgresql://...)");
     otter_store *s = calloc(1, sizeof *s);
     if (!s)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");

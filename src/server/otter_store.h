@@ -2,8 +2,8 @@
 /*
  * The server's persistent state behind one interface. A back-end (one file
  * per engine under store/) is picked from a static table by the database
- * url: "sqlite:PATH" today, "postgres://" later. Nothing outside store/
- * includes an engine's header or writes SQL.
+ * url: "sqlite:PATH" or "postgresql://..." (or "postgres://...": a libpq
+ * URI). Nothing outside store/ includes an engine's header or writes SQL.
  *
  * Conventions: functions return 0 or a negative otter_code and fill err.
  * A unique-key clash is OTTER_ESTATE ("... exists"). Lookups report a
@@ -14,7 +14,11 @@
  * Thread safety: one otter_store may be shared by threads. Between
  * otter_store_begin() and commit/rollback the calling thread holds the
  * store exclusively (other threads wait), so a request's writes and its
- * audit entry land together or not at all.
+ * audit entry land together or not at all. Transactions of several
+ * servers sharing one PostgreSQL database are serialized too (one writer
+ * at a time, as with SQLite), so a read-then-write inside a transaction
+ * stays correct. After a failed call inside a transaction, roll back: on
+ * PostgreSQL the transaction cannot go on.
  */
 #ifndef OTTER_STORE_H
 #define OTTER_STORE_H
@@ -115,7 +119,7 @@ int otter_store_open(const char *url, int create, unsigned busy_timeout_ms, otte
                      otter_err *err);
 void otter_store_free(otter_store *s);
 
-/* Name of the back-end in use ("sqlite"). */
+/* Name of the back-end in use ("sqlite" or "postgres"). */
 const char *otter_store_engine(const otter_store *s);
 
 /* Current schema version (0 for an empty database). */

@@ -12,6 +12,7 @@
 typedef struct otter_store_ops {
     const char *engine;     /* "sqlite" */
     const char *url_prefix; /* "sqlite:" */
+    const char *url_alias;  /* another prefix for the same engine, or NULL */
     int (*open)(otter_store *s, const char *url, int create, unsigned busy_timeout_ms,
                 otter_err *err); /* sets s->impl */
     void (*close)(otter_store *s);
@@ -123,5 +124,6 @@ struct otter_store {
 };
 
 extern const otter_store_ops otter_store_sqlite_ops;
+extern const otter_store_ops otter_store_pg_ops;
 
 #endif

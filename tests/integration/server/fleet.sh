@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Devices, releases, deployments and the hawkBit DDI device API against a
-# real otter-server on 127.0.0.1 with a real SQLite file: status codes,
+# real otter-server on 127.0.0.1 with a real SQLite file (or PostgreSQL
+# database, see lib.sh): status codes,
 # JSON field names and types, refusals that store nothing, downloads with
 # Range/If-Range/ETag/HEAD, device authentication and hostile input.
 source "$(dirname "$0")/lib.sh"
@@ -61,7 +62,6 @@ add_user acme view viewer
 OP=$(login op user-pass-12)
 PUB=$(login pub user-pass-12)
 VIEW=$(login view user-pass-12)
-db() { sqlite3 "$work/otter.db" "$1"; }
 
 # ---- devices ----
 expect "viewer may not provision (403)" "$(jreq POST /api/v1/tenants/acme/devices "$VIEW" \
@@ -71,7 +71,8 @@ expect "operator provisions a device (201)" "$(jreq POST /api/v1/tenants/acme/de
 T1=$(body .token)
 expect "token returned once, TargetToken" "$(body .token_type)" TargetToken
 expect "token stored only hashed" "$(db "SELECT count(*) FROM devices WHERE token_sha256 = '$(printf %s "$T1" | sha256sum | cut -d' ' -f1)'")" 1
-expect "no plain token in the database" "$(grep -c "$T1" "$work/otter.db" || true)" 0
+db_dump > "$work/db.text" # outside $(...): set -e stops the test when the dump fails
+expect "no plain token in the database" "$(grep -c "$T1" "$work/db.text" || true)" 0
 expect "duplicate controller id (409)" "$(jreq POST /api/v1/tenants/acme/devices "$OP" \
   '{"controller_id":"d1","model":"gw-a"}')" 409
 expect "bad controller id (400)" "$(jreq POST /api/v1/tenants/acme/devices "$OP" \

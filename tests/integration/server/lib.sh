@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared by the shell integration tests of otter-server: start a real server
 # (init + serve) on 127.0.0.1 with a fresh SQLite file, talk to it with curl
-# (every request bounded to 20 s) and check answers with jq.
+# (every request bounded to 20 s) and check answers with jq. With
+# OTTER_TEST_STORE=postgres the server gets a fresh database on the
+# PostgreSQL of OTTER_TEST_PG_URL instead (exit 77 = skipped without it,
+# failure when CI=true); db SQL queries whichever it is.
 set -euo pipefail
 
 server_bin="$OTTER_BUILD_DIR/src/server/otter-server"
@@ -26,21 +29,53 @@ need_packages() {
 ok() { echo "ok   $1"; passes=$((passes + 1)); }
 bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 # expect NAME ACTUAL WANT
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; [ -s "$work/body" ] && head -c 600 "$work/body" && echo; fi; }
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; if [ -s "$work/body" ]; then head -c 600 "$work/body"; echo; fi; fi; }
 finish() {
   echo "$passes passed, $fails failed"
   [ "$fails" = 0 ]
+}
+
+pg_db=
+if [ "${OTTER_TEST_STORE:-sqlite}" = postgres ] && [ -z "${OTTER_TEST_PG_URL:-}" ]; then
+  if [ "${CI:-}" = true ]; then
+    echo "FAIL: CI=true but OTTER_TEST_PG_URL is not set (make test sets it from tests/pg/ensure.sh)"
+    exit 1
+  fi
+  echo "SKIPPED: OTTER_TEST_PG_URL is not set (run tests/pg/ensure.sh and export the URL it prints)"
+  exit 77
+fi
+# pg_url DB: OTTER_TEST_PG_URL with its database replaced by DB (query string kept).
+pg_url() { sed -E "s#^([a-z]+://[^/?]*)(/[^?]*)?#\1/$1#" <<<"$OTTER_TEST_PG_URL"; }
+# db SQL: one query on the server's database, values separated by |, like sqlite3 prints them.
+db() {
+  if [ -n "$pg_db" ]; then psql -X -q -A -t -v ON_ERROR_STOP=1 "$(pg_url "$pg_db")" -c "$1"
+  else sqlite3 "$work/otter.db" "$1"; fi
+}
+# db_dump: every byte the server's database holds, as text (to look for secrets).
+db_dump() {
+  if [ -n "$pg_db" ]; then pg_dump "$(pg_url "$pg_db")"; else cat "$work/otter.db"; fi
+}
+drop_pg_db() {
+  [ -n "$pg_db" ] || return 0
+  psql -X -q "$OTTER_TEST_PG_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" 2>/dev/null || true
 }
 
 # start_server NAME EXTRA_CONFIG_TEXT: sets work, URL, server_pid, HOSTPORT.
 start_server() {
   work="${OTTER_TEST_TMP:-/tmp}/$1.$$"
   rm -rf "$work"; mkdir -p "$work"
+  local db_url="sqlite:$work/otter.db"
+  if [ "${OTTER_TEST_STORE:-sqlite}" = postgres ]; then
+    drop_pg_db
+    pg_db="otter_it_$(tr -c 'a-z0-9\n' _ <<<"$1")_$$"
+    drop_pg_db
+    db_url=$(pg_url "$pg_db") # otter-server init creates it (the test role may CREATEDB)
+  fi
   cat > "$work/server.conf" <<CONF
 [http]
 listen = 127.0.0.1:0
 [database]
-url = sqlite:$work/otter.db
+url = $db_url
 [storage]
 artifacts = $work/artifacts
 [limits]
@@ -64,6 +99,7 @@ stop_server() {
   wait "$server_pid" || rc=$?
   server_pid=
   expect "server exits 0 on SIGTERM" "$rc" 0
+  drop_pg_db
 }
 
 # req METHOD PATH AUTH [curl args...]: body in $work/body, headers in $work/headers; prints status.

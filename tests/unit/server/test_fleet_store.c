@@ -1,19 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Store contract of the fleet: devices, groups, gateway tokens, releases,
- * actions and feedback, against a real SQLite file.
+ * actions and feedback, on SQLite and on PostgreSQL (see store_test.h).
  */
 #include "otter_test.h"
 #include "otter_store.h"
+#include "store_test.h"
 
 static otter_store *open_fresh(const char *name, int64_t *tenant)
 {
-    char url[PATH_MAX + 16];
-    snprintf(url, sizeof url, "sqlite:%s/otter.db", otter_test_dir(name));
     otter_err err;
-    otter_store *s = NULL;
-    assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
-    assert_otter_ok(otter_store_migrate(s, &err), err);
+    otter_store *s = otter_test_store_fresh(name);
     assert_otter_ok(otter_store_tenant_create(s, "acme", 1, tenant, &err), err);
     return s;
 }
@@ -205,11 +202,85 @@ static void test_releases_and_actions(void **state)
     otter_store_free(s);
 }
 
+static int count_release(void *ctx, const otter_release *r)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/*
+ * Deleting a tenant removes what it owns (devices, groups, releases,
+ * actions, feedback) but not what another tenant's actions still use.
+ */
+static void test_tenant_delete_cascades(void **state)
+{
+    int64_t t, other, d, od, g, r, a, id;
+    int found = 0, n = 0;
+    otter_err err;
+    otter_store *s = open_fresh("fleet_cascade", &t);
+    assert_otter_ok(otter_store_tenant_create(s, "carrier", 1, &other, &err), err);
+    assert_otter_ok(otter_store_device_create(s, t, "d1", "gw-a", NULL, "aa", 10, &d, &err), err);
+    assert_otter_ok(otter_store_device_create(s, other, "d1", "gw-a", NULL, "bb", 10, &od, &err),
+                    err);
+    assert_otter_ok(otter_store_group_create(s, t, "lab", &g, &err), err);
+    assert_otter_ok(otter_store_group_add(s, g, d, &err), err);
+    otter_release rel = {.tenant_id = t, .size = 1, .meta = "{}"};
+    snprintf(rel.product, sizeof rel.product, "gw");
+    snprintf(rel.version, sizeof rel.version, "1.0");
+    snprintf(rel.kind, sizeof rel.kind, "other");
+    snprintf(rel.filename, sizeof rel.filename, "gw.swu");
+    memset(rel.sha256, 'a', 64);
+    memset(rel.sha1, 'b', 40);
+    memset(rel.md5, 'c', 32);
+    assert_otter_ok(otter_store_release_create(s, &rel, 0, 20, &r, &err), err);
+    otter_action act = {.tenant_id = t, .device_id = d, .release_id = r};
+    assert_otter_ok(otter_store_action_create(s, &act, 0, 30, &a, &err), err);
+    otter_feedback f = {.action_id = a,
+                        .at = 40,
+                        .kind = "deployment",
+                        .execution = "proceeding",
+                        .finished = "none",
+                        .progress_cnt = -1,
+                        .progress_of = -1};
+    assert_otter_ok(otter_store_feedback_add(s, &f, &err), err);
+
+    /* Another tenant deploys the release: the publisher cannot go while that action exists. */
+    act = (otter_action){.tenant_id = other, .device_id = od, .release_id = r};
+    assert_otter_ok(otter_store_action_create(s, &act, 0, 31, &id, &err), err);
+    assert_otter_error(otter_store_tenant_delete(s, t, &found, &err), err, OTTER_ESTATE, "refused");
+    otter_device dev;
+    assert_otter_ok(otter_store_device_get(s, t, "d1", &dev, &found, &err), err);
+    assert_true(found); /* the refused delete left everything */
+    assert_otter_ok(otter_store_device_delete(s, od, &found, &err), err);
+
+    assert_otter_ok(otter_store_tenant_delete(s, t, &found, &err), err);
+    assert_true(found);
+    assert_otter_ok(otter_store_device_get(s, t, "d1", &dev, &found, &err), err);
+    assert_false(found);
+    assert_otter_ok(otter_store_device_find_token(s, "aa", &dev, &found, &err), err);
+    assert_false(found);
+    otter_action got;
+    assert_otter_ok(otter_store_action_get(s, a, &got, &found, &err), err);
+    assert_false(found);
+    assert_otter_ok(otter_store_release_list(s, t, 0, count_release, &n, &err), err);
+    assert_int_equal(n, 0);
+    otter_group gr;
+    assert_otter_ok(otter_store_group_get(s, t, "lab", &gr, &found, &err), err);
+    assert_false(found);
+    /* The other tenant is untouched. */
+    otter_tenant ten;
+    assert_otter_ok(otter_store_tenant_get(s, "carrier", &ten, &found, &err), err);
+    assert_true(found);
+    otter_store_free(s);
+}
+
 int main(void)
 {
+    otter_test_store_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_releases_and_actions),
+        cmocka_unit_test(test_tenant_delete_cascades),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Rollout rules against a real SQLite store: targeting by filter, exact
+ * Rollout rules against a real store (SQLite, and PostgreSQL as
+ * test_server_rollout_pg; see store_test.h): targeting by filter, exact
  * stage shares, the held-back offer of waiting stages, and the automatic
  * advance, pause (with min_devices and accepted failures) and finish; the
  * rollout store contract (approvals, rollouts, counts, cancel); and the
@@ -9,15 +10,12 @@
 #include "otter_test.h"
 #include "otter_rollout.h"
 #include "otter_store.h"
+#include "store_test.h"
 
 static otter_store *open_fresh(const char *name, int64_t *tenant, int64_t *release)
 {
-    char url[PATH_MAX + 16];
-    snprintf(url, sizeof url, "sqlite:%s/otter.db", otter_test_dir(name));
     otter_err err;
-    otter_store *s = NULL;
-    assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
-    assert_otter_ok(otter_store_migrate(s, &err), err);
+    otter_store *s = otter_test_store_fresh(name);
     assert_otter_ok(otter_store_tenant_create(s, "acme", 1, tenant, &err), err);
     otter_release r = {.tenant_id = *tenant, .kind = "other", .size = 1};
     snprintf(r.product, sizeof r.product, "gw");
@@ -321,6 +319,7 @@ static void test_request_parse(void **state)
 
 int main(void)
 {
+    otter_test_store_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bucket),
         cmocka_unit_test(test_targets_and_shares),
@@ -328,5 +327,5 @@ int main(void)
         cmocka_unit_test(test_store_contract),
         cmocka_unit_test(test_request_parse),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
 }

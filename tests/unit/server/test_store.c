@@ -1,38 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Store contract tests, run against a real SQLite file (PostgreSQL will join later). */
+/* Store contract tests, on SQLite and on PostgreSQL (see store_test.h). */
 #include "otter_test.h"
 #include "otter_store.h"
+#include "store_test.h"
 
 #include <sys/stat.h>
 
-static char url[PATH_MAX + 16];
+static char url[PATH_MAX + 64];
 
 static otter_store *open_fresh(const char *name)
 {
-    const char *dir = otter_test_dir(name);
-    snprintf(url, sizeof url, "sqlite:%s/otter.db", dir);
-    otter_err err;
-    otter_store *s = NULL;
-    assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
-    assert_otter_ok(otter_store_migrate(s, &err), err);
-    return s;
+    return otter_test_store_fresh(name);
 }
 
 static void test_open_and_migrate(void **state)
 {
     otter_err err;
     otter_store *s = NULL;
-    const char *dir = otter_test_dir("store_open");
-    snprintf(url, sizeof url, "sqlite:%s/otter.db", dir);
+    snprintf(url, sizeof url, "%s", otter_test_store_url("store_open"));
+    const char *engine = otter_test_store_is_pg() ? "postgres" : "sqlite";
     /* serve must not create a database by accident. */
     assert_int_equal(otter_store_open(url, 0, 1000, &s, &err), OTTER_EIO);
     assert_non_null(strstr(err.msg, "otter-server init"));
     assert_otter_error(otter_store_open("mysql://x", 1, 1000, &s, &err), err, OTTER_EUSAGE,
                        "unknown scheme");
-    assert_otter_error(otter_store_open("postgres://x", 1, 1000, &s, &err), err, OTTER_EUSAGE,
-                       "PostgreSQL");
     assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
-    assert_string_equal(otter_store_engine(s), "sqlite");
+    assert_string_equal(otter_store_engine(s), engine);
     int v = -1;
     assert_otter_ok(otter_store_schema_version(s, &v, &err), err);
     assert_int_equal(v, 0);
@@ -41,13 +34,21 @@ static void test_open_and_migrate(void **state)
     assert_int_equal(v, OTTER_STORE_SCHEMA_VERSION);
     assert_otter_ok(otter_store_migrate(s, &err), err); /* idempotent */
     otter_store_free(s);
-    struct stat st;
-    assert_int_equal(stat(url + 7, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0600);
+    if (!otter_test_store_is_pg()) {
+        struct stat st;
+        assert_int_equal(stat(url + 7, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+    }
     /* Reopen without create works now. */
     assert_otter_ok(otter_store_open(url, 0, 1000, &s, &err), err);
     assert_otter_ok(otter_store_schema_version(s, &v, &err), err);
     assert_int_equal(v, OTTER_STORE_SCHEMA_VERSION);
+    otter_store_free(s);
+
+    /* A database written by a newer server is refused, not downgraded. */
+    otter_test_store_exec(url, "INSERT INTO schema_version(version, applied_at) VALUES (99, 0)");
+    assert_otter_ok(otter_store_open(url, 0, 1000, &s, &err), err);
+    assert_otter_error(otter_store_migrate(s, &err), err, OTTER_ESTATE, "newer");
     otter_store_free(s);
 }
 
@@ -291,15 +292,97 @@ static void test_audit_and_transactions(void **state)
     assert_otter_ok(otter_store_commit(s, &err), err);
     assert_otter_ok(otter_store_tenant_get(s, "kept", &t, &found, &err), err);
     assert_true(found);
+
+    /* A failed call inside a transaction, then rollback: nothing kept, the store goes on. */
+    assert_otter_ok(otter_store_begin(s, &err), err);
+    assert_otter_ok(otter_store_tenant_create(s, "half", 1, &other, &err), err);
+    assert_otter_error(otter_store_tenant_create(s, "kept", 1, &other, &err), err, OTTER_ESTATE,
+                       "already exists");
+    otter_store_rollback(s);
+    otter_store_rollback(s); /* once more, as after a failed commit: harmless */
+    assert_otter_ok(otter_store_tenant_get(s, "half", &t, &found, &err), err);
+    assert_false(found);
+    assert_otter_ok(otter_store_begin(s, &err), err);
+    assert_otter_ok(otter_store_commit(s, &err), err);
+    otter_store_free(s);
+}
+
+/*
+ * Two stores on one database are two servers: while one holds a write
+ * transaction the other's reads go on, and its own transaction waits for
+ * the first one and gives up after its busy timeout.
+ */
+static void test_two_servers(void **state)
+{
+    otter_err err;
+    otter_store *a = NULL, *b = NULL;
+    otter_tenant t;
+    int64_t id;
+    int found;
+    snprintf(url, sizeof url, "%s", otter_test_store_url("store_two"));
+    assert_otter_ok(otter_store_open(url, 1, 5000, &a, &err), err);
+    assert_otter_ok(otter_store_migrate(a, &err), err);
+    assert_otter_ok(otter_store_open(url, 0, 300, &b, &err), err);
+    assert_otter_ok(otter_store_migrate(b, &err), err); /* a second init changes nothing */
+
+    assert_otter_ok(otter_store_begin(a, &err), err);
+    assert_otter_ok(otter_store_tenant_create(a, "acme", 1, &id, &err), err);
+    assert_otter_ok(otter_store_tenant_get(b, "acme", &t, &found, &err), err);
+    assert_false(found); /* not committed yet */
+    assert_int_equal(otter_store_begin(b, &err), OTTER_EIO);
+    assert_otter_ok(otter_store_commit(a, &err), err);
+    assert_otter_ok(otter_store_begin(b, &err), err);
+    assert_otter_ok(otter_store_tenant_get(b, "acme", &t, &found, &err), err);
+    assert_true(found);
+    assert_otter_error(otter_store_tenant_create(b, "acme", 2, &id, &err), err, OTTER_ESTATE,
+                       "already exists");
+    otter_store_rollback(b);
+    otter_store_free(a);
+    otter_store_free(b);
+}
+
+/* PostgreSQL: a connection the server dropped is reopened by the next call. */
+static void test_reconnect(void **state)
+{
+    if (!otter_test_store_is_pg())
+        skip();
+    otter_err err;
+    otter_tenant t;
+    int64_t id;
+    int found, failed = 0;
+    otter_store *s = NULL;
+    snprintf(url, sizeof url, "%s", otter_test_store_url("store_reconnect"));
+    assert_otter_ok(otter_store_open(url, 1, 5000, &s, &err), err);
+    assert_otter_ok(otter_store_migrate(s, &err), err);
+    assert_otter_ok(otter_store_tenant_create(s, "acme", 1, &id, &err), err);
+    otter_test_store_kill_sessions(url); /* as a restart of PostgreSQL would */
+    for (int i = 0; i < 3; i++) {
+        int ret = otter_store_tenant_get(s, "acme", &t, &found, &err);
+        if (ret == 0) {
+            assert_true(found);
+            break;
+        }
+        assert_int_equal(ret, OTTER_EIO);
+        assert_non_null(strstr(err.msg, "connection"));
+        failed++;
+    }
+    assert_true(failed <= 1);
+    assert_otter_ok(otter_store_tenant_get(s, "acme", &t, &found, &err), err);
+    assert_true(found);
     otter_store_free(s);
 }
 
 int main(void)
 {
+    otter_test_store_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_and_migrate),       cmocka_unit_test(test_tenants),
-        cmocka_unit_test(test_users_and_memberships),  cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_open_and_migrate),
+        cmocka_unit_test(test_tenants),
+        cmocka_unit_test(test_users_and_memberships),
+        cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_audit_and_transactions),
+        cmocka_unit_test(test_two_servers),
+        cmocka_unit_test(test_reconnect),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
 }
