@@ -475,6 +475,7 @@ const otter_store_ops otter_store_pg_ops = {
     .action_get = otter_pg_action_get,
     .action_list_device = otter_pg_action_list_device,
     .action_set_status = otter_pg_action_set_status,
+    .action_set_maintenance = otter_pg_action_set_maintenance,
     .feedback_add = otter_pg_feedback_add,
     .feedback_list = otter_pg_feedback_list,
     .approval_get = otter_pg_approval_get,

@@ -152,6 +152,8 @@ int otter_pg_action_get(otter_store *s, int which, int64_t id, otter_action *out
                         otter_err *err);
 int otter_pg_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
                                 void *ctx, otter_err *err);
+int otter_pg_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
+                                    otter_err *err);
 int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status, const char *result,
                                int64_t now, otter_err *err);
 int otter_pg_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);

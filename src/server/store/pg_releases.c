@@ -227,6 +227,21 @@ int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status, c
     return otter_pg_tx_close(d, own, ret, err);
 }
 
+int otter_pg_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
+                                    otter_err *err)
+{
+    struct otter_pg *d = OTTER_PG(s);
+    int own;
+    int ret = otter_pg_tx_open(d, &own, err);
+    if (ret < 0)
+        return ret;
+    ret = otter_pg_run(d, "updating action", NULL, err,
+                       "UPDATE actions SET maintenance_window = nullif($1, ''), updated_at = $2"
+                       " WHERE id = $3",
+                       "tii", window, now, id);
+    return otter_pg_tx_close(d, own, ret, err);
+}
+
 int otter_pg_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err)
 {
     struct otter_pg *d = OTTER_PG(s);

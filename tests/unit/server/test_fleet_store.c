@@ -187,6 +187,15 @@ static void test_releases_and_actions(void **state)
     assert_otter_ok(otter_store_action_open(s, d, &got_a, &found, &err), err);
     assert_true(found && got_a.id == a2);
     assert_string_equal(got_a.maintenance, "available");
+    assert_otter_ok(otter_store_action_set_maintenance(s, a2, "unavailable", 45, &err), err);
+    assert_otter_ok(otter_store_action_get(s, a2, &got_a, &found, &err), err);
+    assert_string_equal(got_a.maintenance, "unavailable");
+    assert_int_equal(got_a.updated_at, 45);
+    assert_otter_error(otter_store_action_set_maintenance(s, a2, "soon", 46, &err), err,
+                       OTTER_ESTATE, "refused");
+    assert_otter_ok(otter_store_action_set_maintenance(s, a2, "", 46, &err), err);
+    assert_otter_ok(otter_store_action_get(s, a2, &got_a, &found, &err), err);
+    assert_string_equal(got_a.maintenance, "");
 
     /* A bad status word is refused by the schema. */
     assert_otter_error(otter_store_action_set_status(s, a2, "exploded", "none", 50, &err), err,
