@@ -130,7 +130,11 @@ for (const [i, id] of ids.entries()) {
     data: { product: 'gw', model: i < 16 ? 'gw-a' : 'gw-b', slot: 'A', security_counter: '3', hw: i % 2 ? 'rev3' : 'rev2' },
   })).status, 200);
 }
-// Three of them were last seen two hours ago (offline).
+// Three of them were last seen two hours ago (offline). The server writes last_seen in
+// batches once a second: let it write these polls first, or it overwrites the change below.
+for (let i = 0; i < 50 && execFileSync('sqlite3', [DB, 'SELECT count(*) FROM devices WHERE last_seen IS NOT NULL']).toString().trim() !== '18'; i++)
+  await new Promise((r) => setTimeout(r, 100));
+await new Promise((r) => setTimeout(r, 1500));
 execFileSync('sqlite3', [DB, `UPDATE devices SET last_seen = strftime('%s','now') - 7200 WHERE controller_id IN ('gw-0015','gw-0016','gw-0018')`]);
 
 // Release 1.0.0 through the API; gw-0001 installs it, gw-0002 fails (device history).
