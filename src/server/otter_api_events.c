@@ -15,7 +15,7 @@
 #include "otter_api_internal.h"
 #include "otter_rollout.h"
 
-#define KEEPALIVE_SECONDS 10
+#define KEEPALIVE_SECONDS_MAX 10
 #define RECOMPUTE_MIN_MS 500 /* at most two stats queries a second per stream */
 #define RETRY_MS 2000
 
@@ -27,6 +27,7 @@ struct events {
     uint64_t generation;
     int64_t last_compute_ms;
     int64_t last_send;
+    int64_t keepalive; /* seconds; well inside the server's idle connection timeout */
     uint64_t event_id;
     int have_last;
     otter_rollout_stats last;
@@ -101,7 +102,7 @@ static long events_pull(void *ctx, char *buf, size_t cap)
             if ((made = next_event(e, now)) < 0)
                 return -1;
         }
-        if (!made && now - e->last_send >= KEEPALIVE_SECONDS) {
+        if (!made && now - e->last_send >= e->keepalive) {
             char *ka = strdup(": keepalive\n\n");
             if (!ka)
                 return -1;
@@ -147,6 +148,12 @@ int api_rollouts_events(struct call *c)
     e->rollout_id = id;
     e->expires_at = c->token.expires_at;
     e->last_send = c->now;
+    /* Quiet longer than [limits] connection_timeout and the server drops the stream. */
+    e->keepalive = (int64_t)c->api->cfg->connection_timeout / 3;
+    if (e->keepalive < 1)
+        e->keepalive = 1;
+    if (e->keepalive > KEEPALIVE_SECONDS_MAX)
+        e->keepalive = KEEPALIVE_SECONDS_MAX;
     /* The first pull sends the current stats at once; "retry" paces reconnections. */
     char hello[64];
     snprintf(hello, sizeof hello, "retry: %d\n\n", RETRY_MS);

@@ -375,7 +375,6 @@ static void rollout_feedback(struct ddi_call *c, int64_t rollout_id)
     otter_err err;
     int found = 0, changed = 0;
     otter_rollout *r = malloc(sizeof *r);
-    otter_rollout_touch();
     if (!r)
         return;
     if (otter_store_begin(c->ddi->store, &err) < 0)
@@ -446,8 +445,15 @@ static int feedback(struct ddi_call *c, int cancel)
         goto out;
     }
     otter_metrics_feedback(c->ddi->metrics, f.execution, f.finished);
-    if (a.rollout_id && (strcmp(status, a.status) != 0 || strcmp(result, a.result) != 0))
-        rollout_feedback(c, a.rollout_id);
+    if (a.rollout_id && (strcmp(status, a.status) != 0 || strcmp(result, a.result) != 0)) {
+        /*
+         * Event streams show every move; the rules only change their verdict
+         * when an action closes (judging counts the whole rollout's actions).
+         */
+        otter_rollout_touch();
+        if (strcmp(status, "running") != 0 && strcmp(status, "canceling") != 0)
+            rollout_feedback(c, a.rollout_id);
+    }
     /* 200, not 204: some clients (SWUpdate) take anything else as a failure. */
     ret = reply(c, 200, NULL);
 out:

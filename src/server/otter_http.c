@@ -120,6 +120,20 @@ static void response_clear(otter_http_response *r)
 }
 
 /* Queues r (and frees what it owns); p, when given, keeps status and length for the observer. */
+/* The handler's headers and the ones every answer carries; frees r's owned parts. */
+static void add_headers(struct MHD_Response *resp, otter_http_response *r,
+                        const char *default_type)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    response_clear(r);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type : default_type);
+    MHD_add_response_header(resp, "Cache-Control",
+                            r->cache_control ? r->cache_control : "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_response *r,
                                      struct pending *p)
 {
@@ -147,14 +161,7 @@ static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_respon
         response_clear(r);
         return MHD_NO;
     }
-    for (size_t i = 0; i < r->n_headers; i++)
-        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-    response_clear(r);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            r->content_type ? r->content_type : "application/json");
-    MHD_add_response_header(resp, "Cache-Control",
-                            r->cache_control ? r->cache_control : "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    add_headers(resp, r, "application/json");
     if (r->retry_after[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
     if (r->www_authenticate)
@@ -263,13 +270,7 @@ static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *
         response_clear(r);
         return MHD_NO;
     }
-    for (size_t i = 0; i < r->n_headers; i++)
-        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-    response_clear(r);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            r->content_type ? r->content_type : "text/event-stream");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    add_headers(resp, r, "text/event-stream");
     /* Tells proxies that buffer (nginx) to pass events through at once. */
     MHD_add_response_header(resp, "X-Accel-Buffering", "no");
     enum MHD_Result ret = MHD_queue_response(c, 200, resp);
