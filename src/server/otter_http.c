@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +56,7 @@ struct pending {
     size_t cap;
     int too_large;
     int answered;   /* a response was queued before the body (refused upload) */
+    int refused;    /* refused upload whose small body is read and dropped first */
     void *sink;     /* streamed body (upload->open said so) */
     uint64_t limit; /* bytes the sink accepts */
     uint64_t streamed;
@@ -284,6 +286,42 @@ static enum MHD_Result send_413(struct MHD_Connection *c, struct pending *p)
     return send_response(c, &r, p);
 }
 
+/*
+ * A refused upload's body: answer before it or after it? Answering before it and
+ * closing with the body unread makes the kernel reset the connection, and a client
+ * still sending (curl without "Expect: 100-continue", i.e. bodies under 1 MiB) then
+ * sees the reset instead of our 4xx. So a small declared body is read and dropped
+ * first, like nginx's lingering close; a large or chunked one, or one the client
+ * holds back for "100 Continue", is answered at once so nobody makes us read gigabytes.
+ */
+#define OTTER_HTTP_DROP_MAX (8u << 20)
+
+static int drop_body_first(struct MHD_Connection *c)
+{
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        return 0;
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl || !*cl)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return errno == 0 && *end == '\0' && n > 0 && n <= OTTER_HTTP_DROP_MAX;
+}
+
+/* The handler sees the request without a body and says why it refuses it. */
+static enum MHD_Result send_refusal(struct otter_http *h, struct MHD_Connection *c,
+                                    const otter_http_request *pre, struct pending *p)
+{
+    otter_http_response resp = {0};
+    h->handler(h->ctx, pre, &resp);
+    if (resp.status < 400 || resp.status > 599)
+        resp.status = 500;
+    return send_response(c, &resp, p);
+}
+
 static void client_address(struct MHD_Connection *c, char *out, size_t cap)
 {
     const union MHD_ConnectionInfo *ci =
@@ -329,16 +367,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             else
                 p->sink = NULL;
             if (how < 0) {
+                if (drop_body_first(c)) {
+                    p->refused = 1;
+                    return MHD_YES;
+                }
                 /*
                  * Refused before its body: answer now (the handler sees no body and
                  * says why), so an unauthorized client cannot make us read gigabytes.
                  */
-                otter_http_response resp = {0};
-                h->handler(h->ctx, &pre, &resp);
-                if (resp.status < 400 || resp.status > 599)
-                    resp.status = 500;
                 p->answered = 1;
-                return send_response(c, &resp, p);
+                return send_refusal(h, c, &pre, p);
             }
         }
         const char *cl =
@@ -352,8 +390,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (p->too_large || p->answered)
-            return MHD_YES; /* chunked and over the limit, or already answered: drop */
+        if (p->too_large || p->answered || p->refused)
+            return MHD_YES; /* over the limit, answered or refused: drop */
         if (p->sink) {
             if (n > p->limit - p->streamed) {
                 p->too_large = 1;
@@ -389,6 +427,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (p->answered)
         return MHD_YES;
+    if (p->refused) {
+        otter_http_request pre = {
+            .method = method, .path = p->path, .client = p->client, .tls = h->tls, .conn = c};
+        return send_refusal(h, c, &pre, p);
+    }
     if (p->too_large)
         return send_413(c, p);
 
