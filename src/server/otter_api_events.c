@@ -7,6 +7,7 @@
  * browser reconnects with a fresh ticket). The HTTP layer parks the
  * connection between pulls, so a quiet stream costs nothing.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #define KEEPALIVE_SECONDS_MAX 10
 #define RECOMPUTE_MIN_MS 500 /* at most two stats queries a second per stream */
 #define RETRY_MS 2000
+#define RECHECK_MS 5000 /* a quiet stream still looks this often (several servers) */
 
 struct events {
     otter_store *store; /* borrowed: outlives every connection */
@@ -33,6 +35,8 @@ struct events {
     otter_rollout_stats last;
     char last_state[OTTER_STORE_WORD_MAX + 1];
     int64_t last_stage;
+    char last_reason[OTTER_STORE_REASON_MAX + 1];
+    int64_t last_look; /* wall-clock second of the previous look at the rollout */
     char *out; /* pending bytes */
     size_t out_len, out_pos;
     otter_rollout r; /* scratch */
@@ -53,17 +57,74 @@ static void set_out(struct events *e, char *text)
     e->out_pos = 0;
 }
 
-/* Builds the next event when something changed; 1 = made one, 0 = nothing new, -1 = end. */
-static int next_event(struct events *e, int64_t now)
+/*
+ * Every stream of a rollout wants the same numbers after the same change, so the
+ * last look at each rollout is shared: a hundred open dashboards cost one count
+ * query per change (each stream asks at most twice a second), not a hundred.
+ * Direct-mapped by rollout id; a collision only costs a recount.
+ */
+#define SHARED_LOOKS 32
+
+struct look {
+    int64_t tenant_id, rollout_id; /* 0: empty */
+    uint64_t generation;           /* what otter_rollout_generation() was before the look */
+    int64_t at_ms;
+    otter_rollout r;
+    otter_rollout_stats st;
+};
+
+static struct look looks[SHARED_LOOKS];
+static pthread_mutex_t looks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The rollout and its counts as of generation gen: shared when someone looked already. */
+static int look_at(struct events *e, uint64_t gen, otter_rollout_stats *st)
 {
+    struct look *l = &looks[(uint64_t)e->rollout_id % SHARED_LOOKS];
+    pthread_mutex_lock(&looks_lock);
+    /* Young looks only: another server's writes do not move this one's generation. */
+    int hit = l->rollout_id == e->rollout_id && l->tenant_id == e->tenant_id &&
+              l->generation == gen && now_ms() - l->at_ms < RECOMPUTE_MIN_MS;
+    if (hit) {
+        e->r = l->r;
+        *st = l->st;
+    }
+    pthread_mutex_unlock(&looks_lock);
+    if (hit)
+        return 0;
     otter_err err;
     int found = 0;
-    otter_rollout_stats st;
     if (otter_rollout_load(e->store, e->tenant_id, e->rollout_id, &e->r, &found, &err) < 0 ||
-        !found || otter_rollout_stats_get(e->store, &e->r, &st, &err) < 0)
+        !found || otter_rollout_stats_get(e->store, &e->r, st, &err) < 0)
         return -1;
-    if (e->have_last && memcmp(&st, &e->last, sizeof st) == 0 &&
-        strcmp(e->r.state, e->last_state) == 0 && e->r.current_stage == e->last_stage)
+    pthread_mutex_lock(&looks_lock);
+    l->tenant_id = e->tenant_id;
+    l->rollout_id = e->rollout_id;
+    l->generation = gen;
+    l->at_ms = now_ms();
+    l->r = e->r;
+    l->st = *st;
+    pthread_mutex_unlock(&looks_lock);
+    return 0;
+}
+
+/* Builds the next event when something changed; 1 = made one, 0 = nothing new, -1 = end. */
+static int next_event(struct events *e, uint64_t gen, int64_t now)
+{
+    otter_rollout_stats st;
+    if (look_at(e, gen, &st) < 0)
+        return -1;
+    /*
+     * Same counts, state and stage as the last event is not enough to stay quiet:
+     * pulls are paced, so "resume, then revoke" can fall between two of them and
+     * look like nothing happened, while the page learnt "running" from its own
+     * resume. A rollout written since the previous look (updated_at has whole
+     * seconds, hence >=) is always told; a duplicate event is harmless.
+     */
+    int touched = e->r.updated_at >= e->last_look;
+    e->last_look = now;
+    if (e->have_last && !touched && memcmp(&st, &e->last, sizeof st) == 0 &&
+        strcmp(e->r.state, e->last_state) == 0 && e->r.current_stage == e->last_stage &&
+        strcmp(e->r.pause_reason, e->last_reason) == 0)
         return 0;
     json_t *doc = otter_rollout_stats_doc(&e->r, &st, api_time(now));
     char *data = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -83,6 +144,7 @@ static int next_event(struct events *e, int64_t now)
     e->have_last = 1;
     snprintf(e->last_state, sizeof e->last_state, "%s", e->r.state);
     e->last_stage = e->r.current_stage;
+    snprintf(e->last_reason, sizeof e->last_reason, "%s", e->r.pause_reason);
     return 1;
 }
 
@@ -96,10 +158,12 @@ static long events_pull(void *ctx, char *buf, size_t cap)
         int64_t ms = now_ms();
         uint64_t gen = otter_rollout_generation();
         int made = 0;
-        if (gen != e->generation && ms - e->last_compute_ms >= RECOMPUTE_MIN_MS) {
+        /* A change here moves the generation; one made through another server does not. */
+        if ((gen != e->generation || ms - e->last_compute_ms >= RECHECK_MS) &&
+            ms - e->last_compute_ms >= RECOMPUTE_MIN_MS) {
             e->generation = gen;
             e->last_compute_ms = ms;
-            if ((made = next_event(e, now)) < 0)
+            if ((made = next_event(e, gen, now)) < 0)
                 return -1;
         }
         if (!made && now - e->last_send >= e->keepalive) {

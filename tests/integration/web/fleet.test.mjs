@@ -512,7 +512,12 @@ await step('revoking the approval pauses the running rollout', async () => {
   await ann.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
   await ann.getByText('gw 2.0.0 revoked.').waitFor();
   // The operator's page learns it from the live feed.
-  await olga.locator('main h1 .badge', { hasText: 'paused' }).waitFor({ timeout: 15000 });
+  const t0 = Date.now();
+  await olga.locator('main h1 .badge', { hasText: 'paused' }).waitFor({ timeout: 15000 }).catch(async (e) => {
+    // Say what the page knew, so a miss can be told from a slow feed.
+    const text = async (sel) => (await olga.locator(sel).first().textContent().catch(() => '?')) || '';
+    throw new Error(`${e.message}\nrevoked at ${t0}; now ${Date.now()}; heading "${await text('main h1')}"; live feed "${await text('.live-state')}"`);
+  });
   await olga.getByText(/Paused: approval revoked/).waitFor();
 });
 

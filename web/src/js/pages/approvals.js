@@ -14,9 +14,14 @@ export async function renderApprovals(ctx) {
   const stateSel = h('select', { id: 'approval-state', on: { change: () => refresh().catch((e) => listArea.replaceChildren(message('error', e.message))) } },
     ['pending', 'approved', 'rejected', 'revoked'].map((s) => h('option', { value: s }, s)));
 
+  // Refreshes overlap (a decision's refresh, then a change of "Show"): only the latest draws,
+  // or a slow answer for the old state would replace the list of the state now chosen.
+  let latest = 0;
   async function refresh() {
+    const mine = ++latest;
     // The approvals list carries a brief release; the full documents add models, size and signers.
     const [brief, releases] = await Promise.all([api.approvals(tenant, stateSel.value), api.releases(tenant).catch(() => [])]);
+    if (mine !== latest || !ctx.current()) return;
     const full = new Map(releases.map((r) => [r.id, r]));
     const items = brief.map((x) => ({ ...x, release: { ...(full.get(x.release.id) || {}), ...x.release } }));
     const onDone = async (approval, text) => {
