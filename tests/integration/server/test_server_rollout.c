@@ -491,22 +491,34 @@ static void *read_stream(void *arg)
     return NULL;
 }
 
-static void test_event_stream(void **state)
+/* A started one-stage rollout of a new approved release to the cam-x devices. */
+static int64_t live_rollout(const char *version, const char *name)
 {
-    int64_t rel = upload("5.0");
+    int64_t rel = upload(version);
     approve(rel, "approve", ap, 200);
     char body[256];
     snprintf(body, sizeof body,
-             "{\"name\":\"live\",\"release\":%lld,\"filter\":{\"models\":[\"cam-x\"]},"
+             "{\"name\":\"%s\",\"release\":%lld,\"filter\":{\"models\":[\"cam-x\"]},"
              "\"stages\":[{\"percent\":100}]}",
-             (long long)rel);
+             name, (long long)rel);
     int64_t id = create(body);
     assert_int_equal(steer(id, "start", op), 200);
+    return id;
+}
+
+static void viewer_ticket(char *out, size_t cap)
+{
     json_t *doc = NULL;
     assert_int_equal(req("POST", "/api/v1/tickets", viewer, NULL, &doc), 201);
-    char ticket[128];
-    snprintf(ticket, sizeof ticket, "%s", json_string_value(json_object_get(doc, "ticket")));
+    snprintf(out, cap, "%s", json_string_value(json_object_get(doc, "ticket")));
     json_decref(doc);
+}
+
+static void test_event_stream(void **state)
+{
+    int64_t id = live_rollout("5.0", "live");
+    char ticket[128];
+    viewer_ticket(ticket, sizeof ticket);
     /* A ticket is no bearer token, and a session token is no ticket. */
     assert_int_equal(req("GET", "/api/v1/me", ticket, NULL, NULL), 401);
     char path[256];
@@ -572,22 +584,13 @@ static void last_state(const struct stream *s, char *out, size_t cap)
  */
 static void test_event_stream_coalesced_changes(void **state)
 {
-    int64_t rel = upload("5.1");
-    approve(rel, "approve", ap, 200);
-    char body[256];
-    snprintf(body, sizeof body,
-             "{\"name\":\"live-2\",\"release\":%lld,\"filter\":{\"models\":[\"cam-x\"]},"
-             "\"stages\":[{\"percent\":100}]}",
-             (long long)rel);
-    int64_t id = create(body);
-    assert_int_equal(steer(id, "start", op), 200);
-    json_t *doc = NULL;
-    assert_int_equal(req("POST", "/api/v1/tickets", viewer, NULL, &doc), 201);
+    int64_t id = live_rollout("5.1", "live-2");
+    char ticket[128];
+    viewer_ticket(ticket, sizeof ticket);
     struct stream *s = calloc(1, sizeof *s);
     s->want = 3;
     snprintf(s->url, sizeof s->url, "%s/api/v1/tenants/acme/rollouts/%lld/events?ticket=%s",
-             srv.url, (long long)id, json_string_value(json_object_get(doc, "ticket")));
-    json_decref(doc);
+             srv.url, (long long)id, ticket);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, read_stream, s), 0);
     assert_int_equal(wait_events(s, 1), 1);
