@@ -43,7 +43,9 @@ fails=0
 diff=$(( large > small ? large - small : small - large ))
 [ "$diff" -le 1024 ] && ok "constant memory: 64 MiB vs 1 GiB differ by $diff KiB" || bad "RSS grows: $small -> $large KiB"
 
-if command -v valgrind >/dev/null; then
+if ! command -v valgrind >/dev/null; then
+  bad "valgrind is missing (make deps installs it): the agent's memcheck run cannot be skipped"
+else
   d="$work/vg"; make_device "$d" raw
   make_content "$work/v2.img" 200000 2
   make_pkg "$work/v2.zip" 2.0 2 "$work/v2.img" raw
