@@ -6,15 +6,25 @@
 # two global admins deleting each other through different servers leave
 # exactly one (the last-admin check is a read-then-write); devices
 # provisioned in parallel through both into a group that does not exist
-# yet all land in one group. Needs OTTER_TEST_PG_URL (see lib.sh).
+# yet all land in one group; an event stream on one server tells a pause
+# made through the other. Needs OTTER_TEST_PG_URL (see lib.sh).
 export OTTER_TEST_STORE=postgres
 source "$(dirname "$0")/lib.sh"
 need_packages jq curl
 
 pid_b=
-trap 'for p in ${server_pid:-} $pid_b; do kill -TERM "$p" 2>/dev/null || true; done; drop_pg_db; rm -rf "${work:-/nonexistent}"' EXIT
+trap 'for p in ${server_pid:-} $pid_b; do kill -TERM "$p" 2>/dev/null || true; done; drop_pg_db; rm -rf "${work:-/nonexistent}" "${keys:-/nonexistent}"' EXIT
 
-start_server multi ""
+# A release to roll out (for the event stream at the end): keys, trust root, package.
+keys="${OTTER_TEST_TMP:-/tmp}/multi-keys.$$"
+rm -rf "$keys"; mkdir -p "$keys"
+"$otter" keygen --out "$keys/r" >/dev/null
+"$otter" root new --pubkey "$keys/r.pub" -o "$keys/root.json" >/dev/null
+head -c 100000 /dev/urandom > "$keys/rootfs.img"
+"$otter" pack --product gw --compatible gw-a --version 1.0 --security-version 1 \
+  --image rootfs="$keys/rootfs.img" --key "$keys/r.key" -o "$keys/p.zip" >/dev/null
+start_server multi "[trust]
+root = $keys/root.json"
 URL_A=$URL
 "$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready-b" 2>"$work/server-b.log" &
 pid_b=$!
@@ -82,6 +92,28 @@ expect "24 devices provisioned through both servers" "$(cat "$work/prov")" " 24 
 expect "one group 'fresh' with all of them" \
   "$(db "SELECT count(*) || '/' || sum((SELECT count(*) FROM group_members m WHERE m.group_id = g.id)) FROM device_groups g WHERE g.name = 'fresh'")" "1/24"
 expect "device listed on the other server" "$(at "$URL_B" GET /api/v1/tenants/race1/devices/m1 "$OPT")" 200
+
+# ---- an event stream on B tells a pause made through A ----
+# B's own writes move its generation at once; A's reach B's streams through
+# the look every stream takes at least each 5 s.
+rel=$(curl -s -m 20 -H "Authorization: $OPT" --data-binary @"$keys/p.zip" "$URL_A/api/v1/tenants/race1/releases" | jq -r .id)
+expect "release approved through A" "$(at "$URL_A" POST "/api/v1/tenants/race1/releases/$rel/approve" "$OPT" '{"comment":"ok"}')" 200
+ro=$(curl -s -m 20 -H "Authorization: $OPT" -H 'Content-Type: application/json' \
+  -d "{\"name\":\"sse\",\"release\":$rel,\"stages\":[{\"percent\":100}]}" "$URL_A/api/v1/tenants/race1/rollouts" | jq -r .id)
+expect "rollout started through A" "$(at "$URL_A" POST "/api/v1/tenants/race1/rollouts/$ro/start" "$OPT" '{}')" 200
+ticket=$(curl -s -m 20 -X POST -H "Authorization: $OPT" "$URL_A/api/v1/tickets" | jq -r .ticket)
+curl -s -N -m 25 "$URL_B/api/v1/tenants/race1/rollouts/$ro/events?ticket=$ticket" > "$work/sse" &
+sse_pid=$!
+for _ in $(seq 100); do grep -q '"state":"running"' "$work/sse" && break; sleep 0.05; done
+expect "stream on B: running" "$(grep -c '"state":"running"' "$work/sse")" 1
+t0=$(date +%s%N)
+expect "paused through A" "$(at "$URL_A" POST "/api/v1/tenants/race1/rollouts/$ro/pause" "$OPT" '{}')" 200
+for _ in $(seq 300); do grep -q '"state":"paused"' "$work/sse" && break; sleep 0.05; done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if grep -q '"state":"paused"' "$work/sse" && [ "$ms" -le 12000 ]; then ok "stream on B told the pause made through A after $ms ms (bound 5 s, slack for a loaded machine)"
+else bad "stream on B: no pause within $ms ms: $(tail -c 300 "$work/sse")"; fi
+kill "$sse_pid" 2>/dev/null || true
+wait "$sse_pid" 2>/dev/null || true
 
 kill -TERM "$pid_b"
 rc=0
