@@ -3,6 +3,7 @@
 #include "otter_encode.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 struct otter_sha256 {
@@ -46,9 +47,23 @@ void otter_sha256_final(otter_sha256 *h, uint8_t out[OTTER_SHA256_LEN])
     EVP_DigestFinal_ex(h->ctx, out, &n);
 }
 
+/*
+ * Fetched once: with EVP_sha256() OpenSSL 3 looks the algorithm up again
+ * under a global lock on every call, which showed in the server's polls
+ * (each one hashes its answer for the ETag).
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void otter_sha256_buf(const void *data, size_t len, uint8_t out[OTTER_SHA256_LEN])
 {
-    EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
+    pthread_once(&sha256_once, sha256_fetch);
+    EVP_Digest(data, len, out, NULL, sha256_md ? sha256_md : EVP_sha256(), NULL);
 }
 
 void otter_sha256_hex(const void *data, size_t len, char out[OTTER_SHA256_HEX_LEN + 1])

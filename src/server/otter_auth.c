@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,11 +101,33 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/*
+ * SHA-256 fetched from the provider once: EVP_sha256() makes every digest
+ * look the algorithm up again under OpenSSL 3's global lock, and each
+ * device poll hashes its token.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int otter_auth_token_digest(const char *token, unsigned char md[32])
+{
+    unsigned int mdlen = 0;
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!EVP_Digest(token, strlen(token), md, &mdlen, sha256_md ? sha256_md : EVP_sha256(), NULL) ||
+        mdlen != 32)
+        return OTTER_EIO;
+    return 0;
+}
+
 void otter_auth_token_hash(const char *token, char sha[OTTER_AUTH_SHA256_HEX])
 {
     unsigned char md[32];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+    if (otter_auth_token_digest(token, md) < 0) {
         /* Cannot happen with a working libcrypto; an unmatchable value keeps us safe. */
         memset(sha, 'x', OTTER_AUTH_SHA256_HEX - 1);
         sha[OTTER_AUTH_SHA256_HEX - 1] = '\0';

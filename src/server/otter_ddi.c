@@ -24,7 +24,6 @@
 #include "otter_rollout.h"
 
 #define PATH_MAX_BYTES 512
-#define LAST_SEEN_SLACK 30 /* seconds */
 
 int otter_ddi_new(otter_store *store, const otter_server_config *cfg, otter_ddi **out,
                   otter_err *err)
@@ -34,8 +33,11 @@ int otter_ddi_new(otter_store *store, const otter_server_config *cfg, otter_ddi 
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     (*out)->store = store;
     (*out)->cfg = cfg;
-    int ret = ddi_seen_new(store, &(*out)->seen, err);
+    int ret = otter_pollcache_new((size_t)cfg->ddi_poll_cache, &(*out)->cache, err);
+    if (ret == 0)
+        ret = ddi_seen_new(store, &(*out)->seen, err);
     if (ret < 0) {
+        otter_pollcache_free((*out)->cache);
         free(*out);
         *out = NULL;
     }
@@ -44,8 +46,10 @@ int otter_ddi_new(otter_store *store, const otter_server_config *cfg, otter_ddi 
 
 void otter_ddi_free(otter_ddi *ddi)
 {
-    if (ddi)
+    if (ddi) {
         ddi_seen_free(ddi->seen);
+        otter_pollcache_free(ddi->cache);
+    }
     free(ddi);
 }
 
@@ -135,22 +139,37 @@ static json_t *href(struct ddi_call *c, const char *fmt, ...)
  * caller learns nothing by probing. A valid GatewayToken with an unknown
  * controller id registers the device on its first poll.
  */
-static int authenticate(struct ddi_call *c, const char *tenant, const char *cid)
+const char *ddi_token(const otter_http_request *req, int *gateway)
+{
+    const char *h = otter_http_header(req, "Authorization");
+    *gateway = 0;
+    if (!h)
+        return NULL;
+    *gateway = strncasecmp(h, "GatewayToken ", 13) == 0;
+    if (!*gateway && strncasecmp(h, "TargetToken ", 12) != 0)
+        return NULL;
+    const char *tok = h + (*gateway ? 13 : 12);
+    while (*tok == ' ')
+        tok++;
+    return *tok && strlen(tok) <= 256 ? tok : NULL;
+}
+
+int ddi_authenticate(struct ddi_call *c, const char *tenant, const char *cid)
 {
     otter_err err;
-    int found = 0, ok = 0;
+    int found = 0, ok = 0, gateway = 0;
+    /* On the heap (attributes are 8 KiB) and only here: a cached poll needs no device row. */
+    if (!c->dev && !(c->dev = calloc(1, sizeof *c->dev)))
+        return ddi_fail(c, 500, "out of memory");
     const char *h = otter_http_header(c->req, "Authorization");
     char sha[OTTER_AUTH_SHA256_HEX];
     c->resp->www_authenticate = "TargetToken realm=\"otter\"";
     if (!h || !otter_reqjson_name_ok(tenant) || !otter_reqjson_name_ok(cid))
         return ddi_fail(c, 401, "authentication required");
-    int gateway = strncasecmp(h, "GatewayToken ", 13) == 0;
-    if (!gateway && strncasecmp(h, "TargetToken ", 12) != 0)
+    if (strncasecmp(h, "GatewayToken ", 13) != 0 && strncasecmp(h, "TargetToken ", 12) != 0)
         return ddi_fail(c, 401, "expected 'Authorization: TargetToken T' or 'GatewayToken T'");
-    const char *tok = h + (gateway ? 13 : 12);
-    while (*tok == ' ')
-        tok++;
-    if (!*tok || strlen(tok) > 256)
+    const char *tok = ddi_token(c->req, &gateway);
+    if (!tok)
         return ddi_fail(c, 401, "invalid token");
     otter_auth_token_hash(tok, sha);
     if (otter_store_tenant_get(c->ddi->store, tenant, &c->tenant, &found, &err) < 0)
@@ -183,64 +202,12 @@ static int authenticate(struct ddi_call *c, const char *tenant, const char *cid)
     }
     c->resp->www_authenticate = NULL;
     /*
-     * last_seen to within LAST_SEEN_SLACK seconds, written in batches
+     * last_seen to within DDI_LAST_SEEN_SLACK seconds, written in batches
      * (otter_ddi_seen.h): a transaction per poll made polls fsync-bound.
      */
-    if (c->now - c->dev->last_seen >= LAST_SEEN_SLACK)
+    if (c->now - c->dev->last_seen >= DDI_LAST_SEEN_SLACK)
         ddi_seen_note(c->ddi->seen, c->dev->id, c->now);
     return 0;
-}
-
-/* ---- base poll ---- */
-
-static int etag_reply(struct ddi_call *c, json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(doc);
-    if (!text)
-        return ddi_fail(c, 500, "out of memory");
-    char hex[OTTER_SHA256_HEX_LEN + 1], etag[40];
-    otter_sha256_hex(text, strlen(text), hex);
-    snprintf(etag, sizeof etag, "\"%.32s\"", hex);
-    otter_http_add_header(c->resp, "ETag", etag);
-    const char *inm = otter_http_header(c->req, "If-None-Match");
-    if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {
-        free(text);
-        return 304;
-    }
-    free(c->resp->body);
-    c->resp->body = text;
-    return 200;
-}
-
-static int poll(struct ddi_call *c)
-{
-    otter_err err;
-    otter_action open_a, inst;
-    int has_open = 0, has_inst = 0;
-    char sleep[16];
-    if (otter_store_action_open(c->ddi->store, c->dev->id, &open_a, &has_open, &err) < 0 ||
-        otter_store_action_installed(c->ddi->store, c->dev->id, &inst, &has_inst, &err) < 0)
-        return fail_err(c, &err);
-    otter_ddi_sleep_text(c->ddi->cfg->ddi_polling, sleep, sizeof sleep);
-    json_t *links = json_object();
-    json_t *doc =
-        json_pack("{s:{s:{s:s}}, s:o}", "config", "polling", "sleep", sleep, "_links", links);
-    if (!doc)
-        return ddi_fail(c, 500, "out of memory");
-    if (has_open && strcmp(open_a.status, "canceling") == 0)
-        json_object_set_new(links, "cancelAction",
-                            href(c, "/cancelAction/%lld", (long long)open_a.id));
-    else if (has_open)
-        json_object_set_new(links, "deploymentBase",
-                            href(c, "/deploymentBase/%lld", (long long)open_a.id));
-    if (has_inst)
-        json_object_set_new(links, "installedBase",
-                            href(c, "/installedBase/%lld", (long long)inst.id));
-    /* Asked for until sent once: a client re-sends configData while the link is offered. */
-    if (!c->dev->config_sent)
-        json_object_set_new(links, "configData", href(c, "/configData"));
-    return etag_reply(c, doc);
 }
 
 /* ---- deploymentBase / installedBase ---- */
@@ -500,7 +467,7 @@ static int route(struct ddi_call *c)
     if (c->req->body_len && !post && strcmp(m, "PUT") != 0)
         return ddi_fail(c, 400, "this request takes no body");
     if (c->nseg == 0)
-        return get ? poll(c) : ddi_fail(c, 405, "%s is not allowed here", m);
+        return get ? ddi_poll(c) : ddi_fail(c, 405, "%s is not allowed here", m);
     if (strcmp(what, "deploymentBase") == 0 && c->nseg == 2)
         return get ? deployment_base(c, 0) : ddi_fail(c, 405, "%s is not allowed here", m);
     if (strcmp(what, "installedBase") == 0 && c->nseg == 2)
@@ -525,11 +492,6 @@ void otter_ddi_handle(void *ctx, const otter_http_request *req, otter_http_respo
     char buf[PATH_MAX_BYTES];
     char *all[DDI_SEG_MAX + 4];
     int n = 0, status;
-    c.dev = calloc(1, sizeof *c.dev);
-    if (!c.dev) {
-        resp->status = 500;
-        return;
-    }
     if (strlen(req->path) >= sizeof buf) {
         status = ddi_fail(&c, 404, "path too long");
         goto out;
@@ -548,7 +510,14 @@ void otter_ddi_handle(void *ctx, const otter_http_request *req, otter_http_respo
     c.nseg = n - 4;
     for (int i = 0; i < c.nseg; i++)
         c.seg[i] = all[4 + i];
-    if ((status = set_base(&c)) != 0 || (status = authenticate(&c, all[0], all[3])) != 0)
+    if ((status = set_base(&c)) != 0)
+        goto out;
+    /* The base poll, most of the traffic, authenticates from memory when it can. */
+    if (c.nseg == 0 && strcmp(req->method, "GET") == 0 && !req->body_len) {
+        status = ddi_poll_fast(&c, all[0], all[3]);
+        goto out;
+    }
+    if ((status = ddi_authenticate(&c, all[0], all[3])) != 0)
         goto out;
     status = route(&c);
 out:

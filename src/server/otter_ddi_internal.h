@@ -9,12 +9,17 @@
 #include "otter_ddi.h"
 #include "otter_ddi_seen.h"
 #include "otter_metrics.h"
+#include "otter_pollcache.h"
+
+/* last_seen is written when it is this many seconds old (in batches, otter_ddi_seen.h). */
+#define DDI_LAST_SEEN_SLACK 30
 
 struct otter_ddi {
     otter_store *store;
     const otter_server_config *cfg;
     otter_metrics *metrics; /* borrowed, may be NULL */
     ddi_seen *seen;         /* last_seen, written in batches */
+    otter_pollcache *cache; /* what base polls need, by TargetToken */
 };
 
 #define DDI_SEG_MAX 8
@@ -34,6 +39,29 @@ struct ddi_call {
 /* Sets a JSON error body and returns status. */
 int ddi_fail(struct ddi_call *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * The token of the Authorization header (borrowed from the request) and
+ * whether it is a GatewayToken; NULL when the header is missing, of
+ * another scheme, empty or longer than 256 bytes.
+ */
+const char *ddi_token(const otter_http_request *req, int *gateway);
+
+/*
+ * Authenticates the device named in the path against the store and fills
+ * c->tenant and c->dev (otter_ddi.c). 0, or an error status with its body.
+ */
+int ddi_authenticate(struct ddi_call *c, const char *tenant, const char *cid);
+
+/* GET base poll of the authenticated c->dev (otter_ddi_poll.c). */
+int ddi_poll(struct ddi_call *c);
+
+/*
+ * GET base poll of tenant/cid before authentication: answered from the
+ * poll cache when the token is cached and current, else authenticated and
+ * answered from the store, and cached (otter_ddi_poll.c).
+ */
+int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid);
 
 /* GET/HEAD softwaremodules/{id}/artifacts/{filename} (otter_ddi_download.c). */
 int ddi_download(struct ddi_call *c);

@@ -59,6 +59,7 @@ static const struct entry table[] = {
     {"auth", "login_max_failures_addr", K_UINT, F(login_max_failures_addr), 0, "20", 1, 100000},
     {"auth", "login_window", K_SECS, F(login_window), 0, "5m", 1, DAY},
     {"ddi", "polling", K_SECS, F(ddi_polling), 0, "5m", 1, DAY},
+    {"ddi", "poll_cache", K_UINT, F(ddi_poll_cache), 0, "262144", 0, 16777216},
     {"metrics", "enabled", K_BOOL, F(metrics_enabled), 0, "false", 0, 1},
     {"metrics", "token", K_STR, F(metrics_token), 0, NULL, 0, 0},
 };

@@ -51,6 +51,7 @@ typedef struct otter_server_config {
     uint64_t login_window;            /* seconds */
     /* [ddi] */
     uint64_t ddi_polling; /* seconds a device waits between polls (config.polling.sleep) */
+    uint64_t ddi_poll_cache; /* entries of the base poll cache (otter_pollcache.h), 0 = off */
     /* [metrics] */
     uint64_t metrics_enabled; /* 1: GET /metrics answers (Prometheus text) */
     char *metrics_token;      /* a scrape must send "Authorization: Bearer <it>", or NULL */

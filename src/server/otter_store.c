@@ -2,8 +2,11 @@
 /* Picks a back-end by url and forwards every call to it. */
 #include "otter_store.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/otter_store_backend.h"
 
@@ -65,25 +68,106 @@ int otter_store_migrate(otter_store *s, otter_err *err)
     return s->ops->migrate(s, err);
 }
 
+/* ---- transactions and change tracking (see otter_store.h) ---- */
+
+/*
+ * The transaction the calling thread holds, and whether it changed what a
+ * poll reads: a transaction belongs to one thread from begin to commit.
+ */
+static _Thread_local otter_store *tx_store;
+static _Thread_local int tx_changed;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * After a write call returned ret: inside a transaction the commit tells;
+ * outside, it is committed already, so the database's counter moves now
+ * (after the write: another server that sees the new count reads the new
+ * rows) and then this server's generation. Failed calls count too, as a
+ * back-end may have committed part of them.
+ */
+static int changed(otter_store *s, int ret, otter_err *err)
+{
+    if (tx_store == s) {
+        tx_changed = 1;
+        return ret;
+    }
+    otter_err e2;
+    if (s->ops->changes_bump(s, &e2) < 0)
+        fprintf(stderr, "otter-server: warning: other servers may see this change late: %s\n",
+                e2.msg);
+    atomic_fetch_add(&s->gen, 1);
+    (void)err;
+    return ret;
+}
+
 int otter_store_begin(otter_store *s, otter_err *err)
 {
-    return s->ops->begin(s, err);
+    int ret = s->ops->begin(s, err);
+    if (ret == 0) {
+        tx_store = s;
+        tx_changed = 0;
+    }
+    return ret;
 }
 
 int otter_store_commit(otter_store *s, otter_err *err)
 {
-    return s->ops->commit(s, err);
+    int dirty = tx_store == s && tx_changed, ret;
+    if (tx_store == s)
+        tx_store = NULL;
+    /* The counter moves in the transaction itself: other servers see both or neither. */
+    if (dirty && (ret = s->ops->changes_bump(s, err)) < 0) {
+        s->ops->rollback(s);
+        return ret;
+    }
+    ret = s->ops->commit(s, err);
+    if (dirty)
+        atomic_fetch_add(&s->gen, 1);
+    return ret;
 }
 
 void otter_store_rollback(otter_store *s)
 {
+    if (tx_store == s)
+        tx_store = NULL;
     s->ops->rollback(s);
+}
+
+int otter_store_generation(otter_store *s, uint64_t *gen)
+{
+    int64_t now = now_ms();
+    int expected = 0;
+    /* One thread asks the database when due; the others go on with what is known. */
+    if (now - atomic_load(&s->checked_ms) >= OTTER_STORE_CHANGES_CHECK_MS &&
+        atomic_compare_exchange_strong(&s->checking, &expected, 1)) {
+        int64_t counter = 0;
+        otter_err err;
+        if (s->ops->changes_read(s, &counter, &err) == 0) {
+            if (counter != s->db_counter) {
+                s->db_counter = counter;
+                atomic_fetch_add(&s->gen, 1);
+            }
+            /* Trusted from when the question was asked, not from when it was answered. */
+            atomic_store(&s->checked_ms, now);
+        }
+        atomic_store(&s->checking, 0);
+    }
+    *gen = atomic_load(&s->gen);
+    if (now_ms() - atomic_load(&s->checked_ms) > OTTER_STORE_CHANGES_BOUND_MS)
+        return OTTER_ESTATE;
+    return 0;
 }
 
 int otter_store_tenant_create(otter_store *s, const char *name, int64_t now, int64_t *id,
                               otter_err *err)
 {
-    return s->ops->tenant_create(s, name, now, id, err);
+    return changed(s, s->ops->tenant_create(s, name, now, id, err), err);
 }
 
 int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
@@ -94,7 +178,7 @@ int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, 
 
 int otter_store_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return s->ops->tenant_delete(s, id, found, err);
+    return changed(s, s->ops->tenant_delete(s, id, found, err), err);
 }
 
 int otter_store_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err)
@@ -221,7 +305,7 @@ int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_st
 int otter_store_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
                                    otter_err *err)
 {
-    return s->ops->tenant_set_gateway(s, tenant_id, sha256_hex, err);
+    return changed(s, s->ops->tenant_set_gateway(s, tenant_id, sha256_hex, err), err);
 }
 
 int otter_store_tenant_check_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
@@ -234,8 +318,8 @@ int otter_store_device_create(otter_store *s, int64_t tenant_id, const char *con
                               const char *model, const char *name, const char *token_sha256,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    return s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now, id,
-                                 err);
+    return changed(s, s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now, id,
+                                 err), err);
 }
 
 int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
@@ -260,7 +344,7 @@ int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_
 
 int otter_store_device_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return s->ops->device_delete(s, id, found, err);
+    return changed(s, s->ops->device_delete(s, id, found, err), err);
 }
 
 int otter_store_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *err)
@@ -273,13 +357,13 @@ int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *js
     if (strlen(json) > OTTER_STORE_ATTR_MAX)
         return otter_err_set(err, OTTER_EFORMAT, "attributes larger than %d bytes",
                              OTTER_STORE_ATTR_MAX);
-    return s->ops->device_set_attributes(s, id, json, err);
+    return changed(s, s->ops->device_set_attributes(s, id, json, err), err);
 }
 
 int otter_store_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
                              otter_err *err)
 {
-    return s->ops->group_create(s, tenant_id, name, id, err);
+    return changed(s, s->ops->group_create(s, tenant_id, name, id, err), err);
 }
 
 struct one_group {
@@ -312,24 +396,24 @@ int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_
 
 int otter_store_group_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return s->ops->group_delete(s, id, found, err);
+    return changed(s, s->ops->group_delete(s, id, found, err), err);
 }
 
 int otter_store_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err)
 {
-    return s->ops->group_add(s, group_id, device_id, err);
+    return changed(s, s->ops->group_add(s, group_id, device_id, err), err);
 }
 
 int otter_store_group_remove(otter_store *s, int64_t group_id, int64_t device_id, int *found,
                              otter_err *err)
 {
-    return s->ops->group_remove(s, group_id, device_id, found, err);
+    return changed(s, s->ops->group_remove(s, group_id, device_id, found, err), err);
 }
 
 int otter_store_release_create(otter_store *s, const otter_release *r, int64_t created_by,
                                int64_t now, int64_t *id, otter_err *err)
 {
-    return s->ops->release_create(s, r, created_by, now, id, err);
+    return changed(s, s->ops->release_create(s, r, created_by, now, id, err), err);
 }
 
 int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
@@ -341,13 +425,13 @@ int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_
 int otter_store_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
                                otter_err *err)
 {
-    return s->ops->release_delete(s, id, found, sha_unused, err);
+    return changed(s, s->ops->release_delete(s, id, found, sha_unused, err), err);
 }
 
 int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    return s->ops->action_create(s, a, created_by, now, id, err);
+    return changed(s, s->ops->action_create(s, a, created_by, now, id, err), err);
 }
 
 int otter_store_action_get(otter_store *s, int64_t id, otter_action *out, int *found,
@@ -383,13 +467,13 @@ int otter_store_action_list_device(otter_store *s, int64_t device_id, otter_stor
 int otter_store_action_set_status(otter_store *s, int64_t id, const char *status,
                                   const char *result, int64_t now, otter_err *err)
 {
-    return s->ops->action_set_status(s, id, status, result, now, err);
+    return changed(s, s->ops->action_set_status(s, id, status, result, now, err), err);
 }
 
 int otter_store_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
                                        otter_err *err)
 {
-    return s->ops->action_set_maintenance(s, id, window, now, err);
+    return changed(s, s->ops->action_set_maintenance(s, id, window, now, err), err);
 }
 
 int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err)
@@ -411,7 +495,7 @@ int otter_store_approval_get(otter_store *s, int64_t release_id, otter_approval 
 
 int otter_store_approval_set(otter_store *s, const otter_approval *a, otter_err *err)
 {
-    return s->ops->approval_set(s, a, err);
+    return changed(s, s->ops->approval_set(s, a, err), err);
 }
 
 int otter_store_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
@@ -420,7 +504,7 @@ int otter_store_rollout_create(otter_store *s, const otter_rollout *r, int64_t n
     if (r->n_stages < 1 || r->n_stages > OTTER_ROLLOUT_STAGES_MAX)
         return otter_err_set(err, OTTER_EUSAGE, "a rollout has 1..%d stages",
                              OTTER_ROLLOUT_STAGES_MAX);
-    return s->ops->rollout_create(s, r, now, id, err);
+    return changed(s, s->ops->rollout_create(s, r, now, id, err), err);
 }
 
 int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
@@ -433,7 +517,7 @@ int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_
 int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
                                otter_err *err)
 {
-    return s->ops->rollout_update(s, r, now, err);
+    return changed(s, s->ops->rollout_update(s, r, now, err), err);
 }
 
 int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
@@ -445,5 +529,5 @@ int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_r
 int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                        otter_err *err)
 {
-    return s->ops->rollout_cancel_actions(s, rollout_id, now, err);
+    return changed(s, s->ops->rollout_cancel_actions(s, rollout_id, now, err), err);
 }

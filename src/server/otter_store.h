@@ -29,7 +29,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 3
+#define OTTER_STORE_SCHEMA_VERSION 4
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -134,6 +134,33 @@ int otter_store_migrate(otter_store *s, otter_err *err);
 /* Transactions (see the header comment). Not nestable. */
 int otter_store_begin(otter_store *s, otter_err *err);
 int otter_store_commit(otter_store *s, otter_err *err);
+
+/*
+ * Change tracking, for caches of what a DDI poll reads (otter_pollcache.h).
+ *
+ * Every write that can change a device API answer (tenants, gateway
+ * tokens, devices and their attributes, groups, releases, actions,
+ * approvals, rollouts; not last_seen, audit entries, feedback rows or
+ * accounts) moves this server's generation once it is committed: at once
+ * for a call outside a transaction, at otter_store_commit() inside one.
+ * The same writes add one to the database's change counter (table
+ * change_counter) in the same transaction, or right after a call outside
+ * one, so other servers on the same database learn of them: this server
+ * reads the counter at most every OTTER_STORE_CHANGES_CHECK_MS and moves
+ * its generation when the counter moved.
+ *
+ * Sets *gen and returns 0 when the generation is known to be current:
+ * the counter was read successfully less than OTTER_STORE_CHANGES_BOUND_MS
+ * ago (the call reads it itself when it is due). Otherwise OTTER_ESTATE:
+ * the database could not be asked in time, so nothing cached may be
+ * trusted. A cache stamps what it reads with the generation taken *before*
+ * reading, and serves it only while the generation is unchanged; then a
+ * write committed on this server is seen by the next request, and one
+ * committed on another server within OTTER_STORE_CHANGES_BOUND_MS.
+ */
+#define OTTER_STORE_CHANGES_CHECK_MS 250
+#define OTTER_STORE_CHANGES_BOUND_MS 1000
+int otter_store_generation(otter_store *s, uint64_t *gen);
 void otter_store_rollback(otter_store *s);
 
 /* Tenants. */

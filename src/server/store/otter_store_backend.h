@@ -7,6 +7,8 @@
 #ifndef OTTER_STORE_BACKEND_H
 #define OTTER_STORE_BACKEND_H
 
+#include <stdatomic.h>
+
 #include "otter_store.h"
 
 typedef struct otter_store_ops {
@@ -116,11 +118,19 @@ typedef struct otter_store_ops {
                           void *ctx, otter_err *err);
     int (*rollout_cancel_actions)(otter_store *s, int64_t rollout_id, int64_t now,
                                   otter_err *err);
+    /* The database's change counter (otter_store_generation()): add one, read it. */
+    int (*changes_bump)(otter_store *s, otter_err *err);
+    int (*changes_read)(otter_store *s, int64_t *counter, otter_err *err);
 } otter_store_ops;
 
 struct otter_store {
     const otter_store_ops *ops;
     void *impl;
+    /* Change tracking, kept by otter_store.c (see otter_store_generation()). */
+    _Atomic uint64_t gen;
+    _Atomic int64_t checked_ms; /* CLOCK_MONOTONIC ms of the last good read of the counter */
+    atomic_int checking;        /* a thread is reading it */
+    int64_t db_counter;         /* its value then; written only by the reading thread */
 };
 
 extern const otter_store_ops otter_store_sqlite_ops;

@@ -424,6 +424,19 @@ static void pg_rollback(otter_store *s)
     otter_pg_unlock(d);
 }
 
+static int pg_changes_bump(otter_store *s, otter_err *err)
+{
+    return otter_pg_run(OTTER_PG(s), "counting a change", NULL, err,
+                        "UPDATE change_counter SET n = n + 1 WHERE id = 1", "");
+}
+
+static int pg_changes_read(otter_store *s, int64_t *counter, otter_err *err)
+{
+    *counter = 0;
+    return otter_pg_query(OTTER_PG(s), "reading the change counter", otter_pg_int_row, counter,
+                          err, "SELECT n FROM change_counter WHERE id = 1", "");
+}
+
 const otter_store_ops otter_store_pg_ops = {
     .engine = "postgres",
     .url_prefix = "postgresql://",
@@ -435,6 +448,8 @@ const otter_store_ops otter_store_pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .changes_bump = pg_changes_bump,
+    .changes_read = pg_changes_read,
     .tenant_create = otter_pg_tenant_create,
     .tenant_get = otter_pg_tenant_get,
     .tenant_delete = otter_pg_tenant_delete,

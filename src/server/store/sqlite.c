@@ -361,6 +361,19 @@ static void sq_rollback(otter_store *s)
     otter_sqlite_unlock(d);
 }
 
+static int sq_changes_bump(otter_store *s, otter_err *err)
+{
+    return otter_sqlite_run(OTTER_SQLITE(s), "counting a change", NULL, err,
+                            "UPDATE change_counter SET n = n + 1 WHERE id = 1", "");
+}
+
+static int sq_changes_read(otter_store *s, int64_t *counter, otter_err *err)
+{
+    *counter = 0;
+    return otter_sqlite_query(OTTER_SQLITE(s), "reading the change counter", otter_sqlite_int_row,
+                              counter, err, "SELECT n FROM change_counter WHERE id = 1", "");
+}
+
 const otter_store_ops otter_store_sqlite_ops = {
     .engine = "sqlite",
     .url_prefix = "sqlite:",
@@ -371,6 +384,8 @@ const otter_store_ops otter_store_sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .changes_bump = sq_changes_bump,
+    .changes_read = sq_changes_read,
     .tenant_create = otter_sqlite_tenant_create,
     .tenant_get = otter_sqlite_tenant_get,
     .tenant_delete = otter_sqlite_tenant_delete,

@@ -274,6 +274,17 @@ static const char v3[] =
     "ALTER TABLE tokens_v3 RENAME TO tokens;"
     "CREATE INDEX tokens_user ON tokens(user_id, kind);";
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3};
+/*
+ * Version 4: one row counting the writes a device poll could see, so
+ * servers sharing a database know when their poll caches went stale
+ * (otter_store_generation()).
+ */
+static const char v4[] =
+    "CREATE TABLE change_counter ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  n INTEGER NOT NULL) STRICT;"
+    "INSERT INTO change_counter(id, n) VALUES (1, 0);";
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The DDI base poll: GET /{tenant}/controller/v1/{controllerId}. Most of a
+ * fleet's traffic, and the same few facts each time (who the token is, the
+ * action offered, the one installed, whether configData was sent), so
+ * those come from the poll cache (otter_pollcache.h) while the store's
+ * generation says nothing changed; the store answers the rest and fills
+ * the cache. Cached and uncached polls are written by the same code, so
+ * they answer byte for byte alike.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "otter_auth.h"
+#include "otter_ddi_internal.h"
+#include "otter_digest.h"
+
+/* Answer text: 3 links of at most ~470 bytes each plus the frame. */
+#define ANSWER_MAX 2048
+
+struct text {
+    char buf[ANSWER_MAX];
+    size_t len;
+    int overflow;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->buf + t->len, sizeof t->buf - t->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof t->buf - t->len)
+        t->overflow = 1;
+    else
+        t->len += (size_t)n;
+}
+
+/* ,"name":{"href":"<base>/<tenant>/controller/v1/<cid><tail>"} */
+static void link(struct text *t, struct ddi_call *c, const char *tenant, const char *cid,
+                 const char *name, const char *tail, int64_t id)
+{
+    put(t, "%s\"%s\":{\"href\":\"%s/%s/controller/v1/%s%s", t->buf[t->len - 1] == '{' ? "" : ",",
+        name, c->base, tenant, cid, tail);
+    if (id)
+        put(t, "/%lld", (long long)id);
+    put(t, "\"}");
+}
+
+/*
+ * The answer as compact JSON with sorted keys (what json_dumps(JSON_COMPACT
+ * | JSON_SORT_KEYS) wrote before, so ETags did not change). No escaping
+ * is needed: the host is checked by set_base() and tenant and controller
+ * id by otter_reqjson_name_ok() (letters, digits, . _ @ -).
+ */
+static int answer(struct ddi_call *c, const char *tenant, const char *cid,
+                  const otter_pollcache_facts *f)
+{
+    struct text t = {.len = 0};
+    char sleep[16];
+    otter_ddi_sleep_text(c->ddi->cfg->ddi_polling, sleep, sizeof sleep);
+    put(&t, "{\"_links\":{");
+    /* Keys in byte order: cancelAction, configData, deploymentBase, installedBase. */
+    if (f->open_action && f->canceling)
+        link(&t, c, tenant, cid, "cancelAction", "/cancelAction", f->open_action);
+    if (!f->config_sent) /* asked for until sent once */
+        link(&t, c, tenant, cid, "configData", "/configData", 0);
+    if (f->open_action && !f->canceling)
+        link(&t, c, tenant, cid, "deploymentBase", "/deploymentBase", f->open_action);
+    if (f->installed_action)
+        link(&t, c, tenant, cid, "installedBase", "/installedBase", f->installed_action);
+    put(&t, "},\"config\":{\"polling\":{\"sleep\":\"%s\"}}}", sleep);
+    if (t.overflow)
+        return ddi_fail(c, 500, "answer too long");
+
+    char hex[OTTER_SHA256_HEX_LEN + 1], etag[40];
+    otter_sha256_hex(t.buf, t.len, hex);
+    snprintf(etag, sizeof etag, "\"%.32s\"", hex);
+    otter_http_add_header(c->resp, "ETag", etag);
+    const char *inm = otter_http_header(c->req, "If-None-Match");
+    if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0))
+        return 304;
+    free(c->resp->body);
+    c->resp->body = malloc(t.len + 1);
+    if (!c->resp->body)
+        return ddi_fail(c, 500, "out of memory");
+    memcpy(c->resp->body, t.buf, t.len + 1);
+    return 200;
+}
+
+/* The facts of the authenticated c->dev, from the store. */
+static int load_facts(struct ddi_call *c, otter_pollcache_facts *f)
+{
+    otter_err err;
+    otter_action open_a, inst;
+    int has_open = 0, has_inst = 0;
+    if (otter_store_action_open(c->ddi->store, c->dev->id, &open_a, &has_open, &err) < 0 ||
+        otter_store_action_installed(c->ddi->store, c->dev->id, &inst, &has_inst, &err) < 0) {
+        fprintf(stderr, "otter-server: ddi %s %s: %s\n", c->req->method, c->req->path, err.msg);
+        return ddi_fail(c, 500, "internal error");
+    }
+    *f = (otter_pollcache_facts){
+        .device_id = c->dev->id,
+        .open_action = has_open ? open_a.id : 0,
+        .installed_action = has_inst ? inst.id : 0,
+        /* ddi_authenticate() noted the device as seen when last_seen was this old. */
+        .last_seen = c->now - c->dev->last_seen >= DDI_LAST_SEEN_SLACK ? c->now
+                                                                       : c->dev->last_seen,
+        .canceling = has_open && strcmp(open_a.status, "canceling") == 0,
+        .config_sent = c->dev->config_sent,
+    };
+    return 0;
+}
+
+int ddi_poll(struct ddi_call *c)
+{
+    otter_pollcache_facts f;
+    int status = load_facts(c, &f);
+    return status ? status : answer(c, c->tenant.name, c->dev->controller_id, &f);
+}
+
+int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
+{
+    unsigned char key[OTTER_POLLCACHE_KEY_LEN];
+    otter_pollcache_facts f;
+    uint64_t gen = 0;
+    int gateway = 0;
+    const char *tok = ddi_token(c->req, &gateway);
+    /*
+     * The generation is read before the store is: a write committed while
+     * this poll reads has moved it, so what is read now is never served later.
+     */
+    int cacheable = tok && !gateway && otter_store_generation(c->ddi->store, &gen) == 0 &&
+                    otter_auth_token_digest(tok, key) == 0;
+    if (cacheable && otter_pollcache_get(c->ddi->cache, key, gen, tenant, cid, &f)) {
+        if (c->now - f.last_seen >= DDI_LAST_SEEN_SLACK) {
+            ddi_seen_note(c->ddi->seen, f.device_id, c->now);
+            otter_pollcache_note_seen(c->ddi->cache, key, c->now);
+        }
+        return answer(c, tenant, cid, &f);
+    }
+    int status = ddi_authenticate(c, tenant, cid);
+    if (status == 0)
+        status = load_facts(c, &f);
+    if (status)
+        return status;
+    if (cacheable) {
+        otter_err err;
+        /* Out of memory only costs the next poll a trip to the store. */
+        (void)otter_pollcache_put(c->ddi->cache, key, gen, tenant, cid, &f, &err);
+    }
+    return answer(c, tenant, cid, &f);
+}
