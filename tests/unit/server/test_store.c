@@ -5,6 +5,7 @@
 #include "store_test.h"
 
 #include <sys/stat.h>
+#include <time.h>
 
 static char url[PATH_MAX + 64];
 
@@ -307,6 +308,85 @@ static void test_audit_and_transactions(void **state)
     otter_store_free(s);
 }
 
+static uint64_t gen_of(otter_store *s)
+{
+    uint64_t g = 0;
+    assert_int_equal(otter_store_generation(s, &g), 0);
+    return g;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Change tracking (otter_store_generation()): poll-visible writes move the
+ * generation once committed, other writes do not; another store on the
+ * same database (another server) sees the move within the bound; a
+ * database that cannot be asked makes the generation untrusted.
+ */
+static void test_generation(void **state)
+{
+    otter_err err;
+    otter_store *a = NULL, *b = NULL;
+    int64_t t, d, other;
+    snprintf(url, sizeof url, "%s", otter_test_store_url("store_gen"));
+    assert_otter_ok(otter_store_open(url, 1, 5000, &a, &err), err);
+    assert_otter_ok(otter_store_migrate(a, &err), err);
+    assert_otter_ok(otter_store_open(url, 0, 5000, &b, &err), err);
+
+    uint64_t g = gen_of(a);
+    assert_otter_ok(otter_store_tenant_create(a, "acme", 1, &t, &err), err);
+    assert_true(gen_of(a) != g); /* outside a transaction: at once */
+    g = gen_of(a);
+    assert_otter_ok(otter_store_begin(a, &err), err);
+    assert_otter_ok(otter_store_device_create(a, t, "d1", NULL, NULL, "aa", 1, &d, &err), err);
+    assert_true(gen_of(a) == g); /* not committed yet */
+    assert_otter_ok(otter_store_commit(a, &err), err);
+    assert_true(gen_of(a) != g);
+    g = gen_of(a);
+    assert_otter_ok(otter_store_begin(a, &err), err);
+    assert_otter_ok(otter_store_tenant_create(a, "gone", 1, &other, &err), err);
+    otter_store_rollback(a);
+    assert_true(gen_of(a) == g);
+    /* What a poll never reads: last_seen, the audit log. */
+    otter_audit_entry e = {.at = 1, .actor = "x", .action = "a.b", .object = "o", .client = "c"};
+    assert_otter_ok(otter_store_begin(a, &err), err);
+    assert_otter_ok(otter_store_device_seen(a, d, 5, &err), err);
+    assert_otter_ok(otter_store_audit_append(a, &e, &err), err);
+    assert_otter_ok(otter_store_commit(a, &err), err);
+    assert_otter_ok(otter_store_device_seen(a, d, 6, &err), err);
+    assert_true(gen_of(a) == g);
+
+    /* Another server: quiet database, stable generation; a write shows within the bound. */
+    gen_of(b);
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    uint64_t gb = gen_of(b);
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    assert_true(gen_of(b) == gb);
+    int found = 0;
+    assert_otter_ok(otter_store_device_delete(a, d, &found, &err), err);
+    assert_true(found);
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    assert_true(gen_of(b) != gb);
+    gb = gen_of(b);
+    assert_otter_ok(otter_store_begin(a, &err), err);
+    assert_otter_ok(otter_store_tenant_create(a, "beta", 1, &other, &err), err);
+    assert_otter_ok(otter_store_commit(a, &err), err);
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    assert_true(gen_of(b) != gb);
+
+    /* The counter cannot be read: after the bound nothing may be trusted. */
+    otter_test_store_exec(url, "DROP TABLE change_counter");
+    sleep_ms(OTTER_STORE_CHANGES_BOUND_MS + 100);
+    uint64_t dummy;
+    assert_int_equal(otter_store_generation(b, &dummy), OTTER_ESTATE);
+    otter_store_free(a);
+    otter_store_free(b);
+}
+
 /*
  * Two stores on one database are two servers: while one holds a write
  * transaction the other's reads go on, and its own transaction waits for
@@ -382,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_audit_and_transactions),
         cmocka_unit_test(test_two_servers),
+        cmocka_unit_test(test_generation),
         cmocka_unit_test(test_reconnect),
     };
     return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
