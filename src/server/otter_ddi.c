@@ -36,6 +36,8 @@ int otter_ddi_new(otter_store *store, const otter_server_config *cfg, otter_ddi 
     int ret = otter_pollcache_new((size_t)cfg->ddi_poll_cache, &(*out)->cache, err);
     if (ret == 0)
         ret = ddi_seen_new(store, &(*out)->seen, err);
+    if (ret == 0 && cfg->ddi_poll_cache && (ret = ddi_warm_start(*out, err)) < 0)
+        ddi_seen_free((*out)->seen);
     if (ret < 0) {
         otter_pollcache_free((*out)->cache);
         free(*out);
@@ -47,6 +49,7 @@ int otter_ddi_new(otter_store *store, const otter_server_config *cfg, otter_ddi 
 void otter_ddi_free(otter_ddi *ddi)
 {
     if (ddi) {
+        ddi_warm_stop(ddi);
         ddi_seen_free(ddi->seen);
         otter_pollcache_free(ddi->cache);
     }

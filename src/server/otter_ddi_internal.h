@@ -4,6 +4,7 @@
 #define OTTER_DDI_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "otter_ddi.h"
@@ -20,6 +21,11 @@ struct otter_ddi {
     otter_metrics *metrics; /* borrowed, may be NULL */
     ddi_seen *seen;         /* last_seen, written in batches */
     otter_pollcache *cache; /* what base polls need, by TargetToken */
+    /* The cache's bulk loader (otter_ddi_poll.c): a thread, woken by a timer. */
+    pthread_t warm_thread;
+    pthread_mutex_t warm_mx;
+    pthread_cond_t warm_cv;
+    int warm_started, warm_stop;
 };
 
 #define DDI_SEG_MAX 8
@@ -62,6 +68,16 @@ int ddi_poll(struct ddi_call *c);
  * answered from the store, and cached (otter_ddi_poll.c).
  */
 int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid);
+
+/*
+ * Starts / stops the poll cache's loader: after the store generation moved
+ * (and at start), it loads every device with a TargetToken (up to the
+ * cache's capacity) in one query, so a fleet's first polls after a change
+ * do not each go to the store. At most one load per second, and never more
+ * than a fifth of a thread's time. Stop is NULL-safe and idempotent.
+ */
+int ddi_warm_start(otter_ddi *ddi, otter_err *err);
+void ddi_warm_stop(otter_ddi *ddi);
 
 /* GET/HEAD softwaremodules/{id}/artifacts/{filename} (otter_ddi_download.c). */
 int ddi_download(struct ddi_call *c);

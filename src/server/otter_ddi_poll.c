@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "otter_auth.h"
 #include "otter_ddi_internal.h"
@@ -154,4 +155,133 @@ int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
         (void)otter_pollcache_put(c->ddi->cache, key, gen, tenant, cid, &f, &err);
     }
     return answer(c, tenant, cid, &f);
+}
+
+/* ---- the bulk loader ---- */
+
+#define WARM_TICK_MS 250
+#define WARM_MIN_GAP_MS 1000
+
+struct warm_load {
+    otter_ddi *ddi;
+    uint64_t gen;
+    size_t rows, loaded;
+    int stopped; /* the generation moved during the load */
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int unhex(const char *hex, unsigned char *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int v = 0;
+        for (int j = 0; j < 2; j++) {
+            char ch = hex[2 * i + (size_t)j];
+            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+            if (d < 0)
+                return -1;
+            v = v * 16 + d;
+        }
+        out[i] = (unsigned char)v;
+    }
+    return hex[2 * n] == '\0' ? 0 : -1;
+}
+
+static int warm_row(void *ctx, const otter_poll_row *r)
+{
+    struct warm_load *w = ctx;
+    unsigned char key[OTTER_POLLCACHE_KEY_LEN];
+    otter_err err;
+    uint64_t gen;
+    /* Moved on already: the rest would be stale on arrival. */
+    if (++w->rows % 4096 == 0 &&
+        (otter_store_generation(w->ddi->store, &gen) < 0 || gen != w->gen)) {
+        w->stopped = 1;
+        return OTTER_ESTATE;
+    }
+    if (unhex(r->token_sha256, key, sizeof key) < 0)
+        return 0;
+    otter_pollcache_facts f = {.device_id = r->device_id,
+                               .open_action = r->open_action,
+                               .installed_action = r->installed_action,
+                               .last_seen = r->last_seen,
+                               .canceling = r->canceling,
+                               .config_sent = r->config_sent};
+    if (otter_pollcache_put(w->ddi->cache, key, w->gen, r->tenant, r->controller_id, &f, &err) == 0)
+        w->loaded++;
+    return 0;
+}
+
+static void *warm_main(void *arg)
+{
+    otter_ddi *ddi = arg;
+    uint64_t loaded_gen = 0;
+    int have = 0;
+    int64_t next = 0;
+    pthread_mutex_lock(&ddi->warm_mx);
+    while (!ddi->warm_stop) {
+        pthread_mutex_unlock(&ddi->warm_mx);
+        struct warm_load w = {.ddi = ddi};
+        int64_t t0 = mono_ms();
+        /* The generation first, as for a single poll: a write during the load voids it. */
+        if (t0 >= next && otter_store_generation(ddi->store, &w.gen) == 0 &&
+            (!have || w.gen != loaded_gen)) {
+            otter_err err;
+            if (otter_store_device_poll_rows(ddi->store, (int64_t)ddi->cfg->ddi_poll_cache,
+                                             warm_row, &w, &err) < 0 &&
+                !w.stopped)
+                fprintf(stderr, "otter-server: poll cache: %s\n", err.msg);
+            loaded_gen = w.gen;
+            have = 1;
+            /* Busy stores (a write every second) must not keep a thread loading. */
+            int64_t took = mono_ms() - t0;
+            next = mono_ms() + (took * 4 > WARM_MIN_GAP_MS ? took * 4 : WARM_MIN_GAP_MS);
+        }
+        pthread_mutex_lock(&ddi->warm_mx);
+        if (ddi->warm_stop)
+            break;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += WARM_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&ddi->warm_cv, &ddi->warm_mx, &until);
+    }
+    pthread_mutex_unlock(&ddi->warm_mx);
+    return NULL;
+}
+
+int ddi_warm_start(otter_ddi *ddi, otter_err *err)
+{
+    pthread_mutex_init(&ddi->warm_mx, NULL);
+    pthread_cond_init(&ddi->warm_cv, NULL);
+    ddi->warm_stop = 0;
+    if (pthread_create(&ddi->warm_thread, NULL, warm_main, ddi) != 0) {
+        pthread_cond_destroy(&ddi->warm_cv);
+        pthread_mutex_destroy(&ddi->warm_mx);
+        return otter_err_set(err, OTTER_EIO, "cannot start the poll cache loader");
+    }
+    ddi->warm_started = 1;
+    return 0;
+}
+
+void ddi_warm_stop(otter_ddi *ddi)
+{
+    if (!ddi || !ddi->warm_started)
+        return;
+    pthread_mutex_lock(&ddi->warm_mx);
+    ddi->warm_stop = 1;
+    pthread_cond_signal(&ddi->warm_cv);
+    pthread_mutex_unlock(&ddi->warm_mx);
+    pthread_join(ddi->warm_thread, NULL);
+    pthread_cond_destroy(&ddi->warm_cv);
+    pthread_mutex_destroy(&ddi->warm_mx);
+    ddi->warm_started = 0;
 }

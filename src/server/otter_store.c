@@ -458,6 +458,12 @@ int otter_store_action_installed(otter_store *s, int64_t device_id, otter_action
     return s->ops->action_get(s, 2, device_id, out, found, err);
 }
 
+int otter_store_device_poll_rows(otter_store *s, int64_t limit, otter_store_poll_row_cb cb,
+                                 void *ctx, otter_err *err)
+{
+    return s->ops->device_poll_rows(s, limit, cb, ctx, err);
+}
+
 int otter_store_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
                                    void *ctx, otter_err *err)
 {

@@ -384,6 +384,28 @@ int otter_store_action_pending(otter_store *s, int64_t device_id, otter_action *
 int otter_store_action_installed(otter_store *s, int64_t device_id, otter_action *out, int *found,
                                  otter_err *err);
 /* A device's actions, newest first. */
+/*
+ * What a DDI base poll needs of one device that has a TargetToken (the
+ * poll cache's bulk load, otter_ddi_poll.c). Strings borrowed for the
+ * duration of the callback.
+ */
+typedef struct otter_poll_row {
+    const char *token_sha256; /* hex */
+    const char *tenant;
+    const char *controller_id;
+    int64_t device_id;
+    int64_t last_seen;
+    int64_t open_action; /* as otter_store_action_open(), 0 when none */
+    int canceling;       /* open_action is being canceled */
+    int64_t installed_action; /* as otter_store_action_installed(), 0 when none */
+    int config_sent;
+} otter_poll_row;
+typedef int (*otter_store_poll_row_cb)(void *ctx, const otter_poll_row *r);
+
+/* Calls cb for at most limit devices with a TargetToken, in one query. */
+int otter_store_device_poll_rows(otter_store *s, int64_t limit, otter_store_poll_row_cb cb,
+                                 void *ctx, otter_err *err);
+
 int otter_store_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
                                    void *ctx, otter_err *err);
 /* Sets status and result; finished + success also records the device's installed release. */

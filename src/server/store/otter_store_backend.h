@@ -97,6 +97,8 @@ typedef struct otter_store_ops {
        3 any open action of device */
     int (*action_get)(otter_store *s, int which, int64_t id, otter_action *out, int *found,
                       otter_err *err);
+    int (*device_poll_rows)(otter_store *s, int64_t limit, otter_store_poll_row_cb cb, void *ctx,
+                            otter_err *err);
     int (*action_list_device)(otter_store *s, int64_t device_id, otter_store_action_cb cb,
                               void *ctx, otter_err *err);
     int (*action_set_status)(otter_store *s, int64_t id, const char *status, const char *result,

@@ -488,6 +488,7 @@ const otter_store_ops otter_store_pg_ops = {
     .release_delete = otter_pg_release_delete,
     .action_create = otter_pg_action_create,
     .action_get = otter_pg_action_get,
+    .device_poll_rows = otter_pg_device_poll_rows,
     .action_list_device = otter_pg_action_list_device,
     .action_set_status = otter_pg_action_set_status,
     .action_set_maintenance = otter_pg_action_set_maintenance,

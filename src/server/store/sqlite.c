@@ -424,6 +424,7 @@ const otter_store_ops otter_store_sqlite_ops = {
     .release_delete = otter_sqlite_release_delete,
     .action_create = otter_sqlite_action_create,
     .action_get = otter_sqlite_action_get,
+    .device_poll_rows = otter_sqlite_device_poll_rows,
     .action_list_device = otter_sqlite_action_list_device,
     .action_set_status = otter_sqlite_action_set_status,
     .action_set_maintenance = otter_sqlite_action_set_maintenance,

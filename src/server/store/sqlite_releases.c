@@ -163,21 +163,25 @@ static int action_row(sqlite3_stmt *st, void *ctx, otter_err *err)
     return w->cb(w->ctx, &a);
 }
 
+/*
+ * The action a device is offered (actions a LEFT JOIN rollouts r): the
+ * oldest open one; a rollout's action the device has not started only
+ * while its rollout runs and has reached its stage. One text for the
+ * single lookup and the poll cache's bulk load, so they cannot disagree.
+ */
+#define OFFERED                                                                                    \
+    " a.status IN ('scheduled','running','canceling')"                                             \
+    " AND (a.rollout_id IS NULL OR a.status != 'scheduled'"                                        \
+    "      OR (r.state = 'running' AND a.stage <= r.current_stage))"
+
 int otter_sqlite_action_get(otter_store *s, int which, int64_t id, otter_action *out, int *found,
                             otter_err *err)
 {
     static const char *const sql[] = {
         ACTION_COLS " WHERE a.id = ?",
-        /*
-         * The oldest open action is the one a device works on; later ones
-         * wait. A rollout's action the device has not started is offered
-         * only while its rollout runs and has reached its stage.
-         */
-        ACTION_COLS " LEFT JOIN rollouts r ON r.id = a.rollout_id"
-                    " WHERE a.device_id = ? AND a.status IN ('scheduled','running','canceling')"
-                    " AND (a.rollout_id IS NULL OR a.status != 'scheduled'"
-                    "      OR (r.state = 'running' AND a.stage <= r.current_stage))"
-                    " ORDER BY a.id LIMIT 1",
+        /* The oldest open action is the one a device works on; later ones wait. */
+        ACTION_COLS " LEFT JOIN rollouts r ON r.id = a.rollout_id WHERE a.device_id = ? AND"
+                    OFFERED " ORDER BY a.id LIMIT 1",
         ACTION_COLS " WHERE a.device_id = ? AND a.status = 'finished' AND a.result = 'success'"
                     " ORDER BY a.id DESC LIMIT 1",
         ACTION_COLS " WHERE a.device_id = ? AND a.status IN ('scheduled','running','canceling')"
@@ -190,6 +194,51 @@ int otter_sqlite_action_get(otter_store *s, int which, int64_t id, otter_action 
                                  "i", id);
     *found = w.found;
     return ret;
+}
+
+/* ---- the poll cache's bulk load ---- */
+
+#define POLL_ROWS_SQL                                                                              \
+    "SELECT d.token_sha256, t.name, d.controller_id, d.id, coalesce(d.last_seen, 0),"              \
+    " (SELECT a.id * 2 + CASE WHEN a.status = 'canceling' THEN 1 ELSE 0 END"                       \
+    "    FROM actions a LEFT JOIN rollouts r ON r.id = a.rollout_id"                               \
+    "    WHERE a.device_id = d.id AND" OFFERED " ORDER BY a.id LIMIT 1),"                          \
+    " (SELECT a.id FROM actions a WHERE a.device_id = d.id AND a.status = 'finished'"              \
+    "    AND a.result = 'success' ORDER BY a.id DESC LIMIT 1),"                                    \
+    " d.config_sent FROM devices d JOIN tenants t ON t.id = d.tenant_id"                           \
+    " WHERE d.token_sha256 IS NOT NULL LIMIT "
+
+struct poll_walk {
+    otter_store_poll_row_cb cb;
+    void *ctx;
+};
+
+static int poll_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    (void)err;
+    struct poll_walk *w = ctx;
+    /* The offered action comes as id * 2 + (being canceled): one subquery, not two. */
+    int64_t offered = sqlite3_column_int64(st, 5);
+    otter_poll_row r = {.token_sha256 = otter_sqlite_col_str(st, 0),
+                        .tenant = otter_sqlite_col_str(st, 1),
+                        .controller_id = otter_sqlite_col_str(st, 2),
+                        .device_id = sqlite3_column_int64(st, 3),
+                        .last_seen = sqlite3_column_int64(st, 4),
+                        .open_action = offered / 2,
+                        .canceling = (int)(offered % 2),
+                        .installed_action = sqlite3_column_int64(st, 6),
+                        .config_sent = sqlite3_column_int(st, 7) != 0};
+    if (!r.token_sha256 || !r.tenant || !r.controller_id)
+        return 0;
+    return w->cb(w->ctx, &r);
+}
+
+int otter_sqlite_device_poll_rows(otter_store *s, int64_t limit, otter_store_poll_row_cb cb,
+                                  void *ctx, otter_err *err)
+{
+    struct poll_walk w = {cb, ctx};
+    return otter_sqlite_query(OTTER_SQLITE(s), "reading what polls need", poll_row, &w, err,
+                              POLL_ROWS_SQL "?", "i", limit);
 }
 
 int otter_sqlite_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
