@@ -283,6 +283,81 @@ static void test_tenant_delete_cascades(void **state)
     otter_store_free(s);
 }
 
+struct poll_rows {
+    otter_store *s;
+    int n;
+    int checked;
+};
+
+/* Each bulk row says what the single lookups say for that device. */
+static int check_poll_row(void *ctx, const otter_poll_row *r)
+{
+    struct poll_rows *p = ctx;
+    otter_err err;
+    otter_action a;
+    int found = 0;
+    p->n++;
+    assert_otter_ok(otter_store_action_open(p->s, r->device_id, &a, &found, &err), err);
+    assert_int_equal(r->open_action, found ? a.id : 0);
+    assert_int_equal(r->canceling, found && strcmp(a.status, "canceling") == 0);
+    assert_otter_ok(otter_store_action_installed(p->s, r->device_id, &a, &found, &err), err);
+    assert_int_equal(r->installed_action, found ? a.id : 0);
+    assert_string_equal(r->tenant, "acme");
+    if (strcmp(r->controller_id, "d3") == 0) {
+        assert_string_equal(r->token_sha256, "t3");
+        assert_true(r->config_sent);
+        assert_int_equal(r->last_seen, 77);
+        p->checked++;
+    }
+    return 0;
+}
+
+/* The poll cache's bulk load agrees with the lookups a single poll makes. */
+static void test_poll_rows(void **state)
+{
+    int64_t t, d[5], r1, a;
+    otter_err err;
+    otter_store *s = open_fresh("fleet_poll_rows", &t);
+    const char *tok[5] = {"t0", "t1", "t2", "t3", NULL};
+    for (int i = 0; i < 5; i++) {
+        char cid[8];
+        snprintf(cid, sizeof cid, "d%d", i);
+        assert_otter_ok(otter_store_device_create(s, t, cid, "gw-a", NULL, tok[i], 10, &d[i], &err),
+                        err);
+    }
+    otter_release r = {.tenant_id = t, .size = 10};
+    snprintf(r.product, sizeof r.product, "gw");
+    snprintf(r.version, sizeof r.version, "1.0");
+    snprintf(r.kind, sizeof r.kind, "otter");
+    snprintf(r.filename, sizeof r.filename, "gw-1.0.zip");
+    memset(r.sha256, 'a', 64);
+    memset(r.sha1, 'b', 40);
+    memset(r.md5, 'c', 32);
+    r.meta = "{}";
+    assert_otter_ok(otter_store_release_create(s, &r, 0, 20, &r1, &err), err);
+    for (int i = 1; i < 5; i++) {
+        otter_action act = {.tenant_id = t, .device_id = d[i], .release_id = r1};
+        assert_otter_ok(otter_store_action_create(s, &act, 0, 30, &a, &err), err);
+        if (i == 2)
+            assert_otter_ok(otter_store_action_set_status(s, a, "canceling", "none", 31, &err), err);
+        if (i == 3) {
+            assert_otter_ok(otter_store_action_set_status(s, a, "finished", "success", 31, &err),
+                            err);
+            assert_otter_ok(otter_store_action_create(s, &act, 0, 32, &a, &err), err);
+        }
+    }
+    assert_otter_ok(otter_store_device_set_attributes(s, d[3], "{}", &err), err);
+    assert_otter_ok(otter_store_device_seen(s, d[3], 77, &err), err);
+    struct poll_rows p = {.s = s};
+    assert_otter_ok(otter_store_device_poll_rows(s, 100, check_poll_row, &p, &err), err);
+    assert_int_equal(p.n, 4); /* d4 has no TargetToken */
+    assert_int_equal(p.checked, 1);
+    p.n = 0;
+    assert_otter_ok(otter_store_device_poll_rows(s, 2, check_poll_row, &p, &err), err);
+    assert_int_equal(p.n, 2);
+    otter_store_free(s);
+}
+
 int main(void)
 {
     otter_test_store_init();
@@ -290,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_devices),
         cmocka_unit_test(test_releases_and_actions),
         cmocka_unit_test(test_tenant_delete_cascades),
+        cmocka_unit_test(test_poll_rows),
     };
     return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
 }
