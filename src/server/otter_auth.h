@@ -51,7 +51,7 @@ int otter_auth_token_new(const char *prefix, char *token, size_t cap,
 /* SHA-256 hex of token (what the store keeps and looks up). */
 void otter_auth_token_hash(const char *token, char sha[OTTER_AUTH_SHA256_HEX]);
 
-/* The same SHA-256 as 32 raw bytes (what the poll cache is keyed by); OTTER_EIO if libcrypto fails. */
+/* The same SHA-256 as 32 raw bytes (the poll cache key); OTTER_EIO if libcrypto fails. */
 int otter_auth_token_digest(const char *token, unsigned char md[32]);
 
 /* A random 24-character password for the first admin (cap >= 25). */

@@ -109,8 +109,7 @@ static int load_facts(struct ddi_call *c, otter_pollcache_facts *f)
         .open_action = has_open ? open_a.id : 0,
         .installed_action = has_inst ? inst.id : 0,
         /* ddi_authenticate() noted the device as seen when last_seen was this old. */
-        .last_seen = c->now - c->dev->last_seen >= DDI_LAST_SEEN_SLACK ? c->now
-                                                                       : c->dev->last_seen,
+        .last_seen = c->now - c->dev->last_seen >= DDI_LAST_SEEN_SLACK ? c->now : c->dev->last_seen,
         .canceling = has_open && strcmp(open_a.status, "canceling") == 0,
         .config_sent = c->dev->config_sent,
     };

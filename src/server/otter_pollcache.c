@@ -15,7 +15,7 @@
 #define SHARDS 64 /* a power of two; many more than server threads, so locks rarely meet */
 
 struct node {
-    struct node *chain;        /* next in the bucket */
+    struct node *chain;         /* next in the bucket */
     struct node *older, *newer; /* insertion order in the shard */
     uint64_t gen;
     unsigned char key[OTTER_POLLCACHE_KEY_LEN];
@@ -186,8 +186,8 @@ int otter_pollcache_put(otter_pollcache *pc, const unsigned char key[OTTER_POLLC
     return 0;
 }
 
-void otter_pollcache_note_seen(otter_pollcache *pc, const unsigned char key[OTTER_POLLCACHE_KEY_LEN],
-                               int64_t at)
+void otter_pollcache_note_seen(otter_pollcache *pc,
+                               const unsigned char key[OTTER_POLLCACHE_KEY_LEN], int64_t at)
 {
     uint64_t h = key_hash(key);
     struct shard *s = shard_of(pc, h);

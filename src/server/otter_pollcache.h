@@ -23,7 +23,7 @@
 
 #include "otter_err.h"
 
-#define OTTER_POLLCACHE_KEY_LEN 32 /* raw SHA-256 of the token */
+#define OTTER_POLLCACHE_KEY_LEN 32  /* raw SHA-256 of the token */
 #define OTTER_POLLCACHE_NAME_MAX 64 /* tenant name, controller id (otter_reqjson_name_ok) */
 
 typedef struct otter_pollcache otter_pollcache;
@@ -70,8 +70,8 @@ int otter_pollcache_put(otter_pollcache *pc, const unsigned char key[OTTER_POLLC
                         const otter_pollcache_facts *facts, otter_err *err);
 
 /* Records that key's device was noted as seen at `at` (last_seen is batched, otter_ddi_seen.h). */
-void otter_pollcache_note_seen(otter_pollcache *pc, const unsigned char key[OTTER_POLLCACHE_KEY_LEN],
-                               int64_t at);
+void otter_pollcache_note_seen(otter_pollcache *pc,
+                               const unsigned char key[OTTER_POLLCACHE_KEY_LEN], int64_t at);
 
 /* Entries held now (for tests and /metrics). */
 size_t otter_pollcache_count(otter_pollcache *pc);

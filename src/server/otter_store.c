@@ -318,8 +318,10 @@ int otter_store_device_create(otter_store *s, int64_t tenant_id, const char *con
                               const char *model, const char *name, const char *token_sha256,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    return changed(s, s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now, id,
-                                 err), err);
+    return changed(
+        s,
+        s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now, id, err),
+        err);
 }
 
 int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,

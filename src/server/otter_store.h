@@ -395,8 +395,8 @@ typedef struct otter_poll_row {
     const char *controller_id;
     int64_t device_id;
     int64_t last_seen;
-    int64_t open_action; /* as otter_store_action_open(), 0 when none */
-    int canceling;       /* open_action is being canceled */
+    int64_t open_action;      /* as otter_store_action_open(), 0 when none */
+    int canceling;            /* open_action is being canceled */
     int64_t installed_action; /* as otter_store_action_installed(), 0 when none */
     int config_sent;
 } otter_poll_row;

@@ -433,8 +433,8 @@ static int pg_changes_bump(otter_store *s, otter_err *err)
 static int pg_changes_read(otter_store *s, int64_t *counter, otter_err *err)
 {
     *counter = 0;
-    return otter_pg_query(OTTER_PG(s), "reading the change counter", otter_pg_int_row, counter,
-                          err, "SELECT n FROM change_counter WHERE id = 1", "");
+    return otter_pg_query(OTTER_PG(s), "reading the change counter", otter_pg_int_row, counter, err,
+                          "SELECT n FROM change_counter WHERE id = 1", "");
 }
 
 const otter_store_ops otter_store_pg_ops = {

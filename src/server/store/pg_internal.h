@@ -150,8 +150,8 @@ int otter_pg_action_create(otter_store *s, const otter_action *a, int64_t create
                            int64_t *id, otter_err *err);
 int otter_pg_action_get(otter_store *s, int which, int64_t id, otter_action *out, int *found,
                         otter_err *err);
-int otter_pg_device_poll_rows(otter_store *s, int64_t limit, otter_store_poll_row_cb cb,
-                               void *ctx, otter_err *err);
+int otter_pg_device_poll_rows(otter_store *s, int64_t limit, otter_store_poll_row_cb cb, void *ctx,
+                              otter_err *err);
 int otter_pg_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
                                 void *ctx, otter_err *err);
 int otter_pg_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,

@@ -187,8 +187,9 @@ int otter_pg_action_get(otter_store *s, int which, int64_t id, otter_action *out
     static const char *const sql[] = {
         ACTION_COLS " WHERE a.id = $1",
         /* The oldest open action is the one a device works on; later ones wait. */
-        ACTION_COLS " LEFT JOIN rollouts r ON r.id = a.rollout_id WHERE a.device_id = $1 AND"
-                    OFFERED " ORDER BY a.id LIMIT 1",
+        ACTION_COLS
+        " LEFT JOIN rollouts r ON r.id = a.rollout_id WHERE a.device_id = $1 AND" OFFERED
+        " ORDER BY a.id LIMIT 1",
         ACTION_COLS " WHERE a.device_id = $1 AND a.status = 'finished' AND a.result = 'success'"
                     " ORDER BY a.id DESC LIMIT 1",
         ACTION_COLS " WHERE a.device_id = $1 AND a.status IN ('scheduled','running','canceling')"

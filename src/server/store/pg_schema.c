@@ -247,11 +247,10 @@ static const char v3[] =
     "  CHECK (kind IN ('session','api','ticket'));";
 
 /* Version 4: the change counter (as SQLite's v4). */
-static const char v4[] =
-    "CREATE TABLE change_counter ("
-    "  id BIGINT PRIMARY KEY CHECK (id = 1),"
-    "  n BIGINT NOT NULL);"
-    "INSERT INTO change_counter(id, n) VALUES (1, 0);";
+static const char v4[] = "CREATE TABLE change_counter ("
+                         "  id BIGINT PRIMARY KEY CHECK (id = 1),"
+                         "  n BIGINT NOT NULL);"
+                         "INSERT INTO change_counter(id, n) VALUES (1, 0);";
 
 const char *const otter_pg_migrations[] = {v1, v2, v3, v4};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -131,7 +131,7 @@ int otter_sqlite_action_create(otter_store *s, const otter_action *a, int64_t cr
 int otter_sqlite_action_get(otter_store *s, int which, int64_t id, otter_action *out, int *found,
                             otter_err *err);
 int otter_sqlite_device_poll_rows(otter_store *s, int64_t limit, otter_store_poll_row_cb cb,
-                               void *ctx, otter_err *err);
+                                  void *ctx, otter_err *err);
 int otter_sqlite_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
                                     void *ctx, otter_err *err);
 int otter_sqlite_action_set_status(otter_store *s, int64_t id, const char *status,

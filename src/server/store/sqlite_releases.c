@@ -180,8 +180,8 @@ int otter_sqlite_action_get(otter_store *s, int which, int64_t id, otter_action 
     static const char *const sql[] = {
         ACTION_COLS " WHERE a.id = ?",
         /* The oldest open action is the one a device works on; later ones wait. */
-        ACTION_COLS " LEFT JOIN rollouts r ON r.id = a.rollout_id WHERE a.device_id = ? AND"
-                    OFFERED " ORDER BY a.id LIMIT 1",
+        ACTION_COLS " LEFT JOIN rollouts r ON r.id = a.rollout_id WHERE a.device_id = ? AND" OFFERED
+                    " ORDER BY a.id LIMIT 1",
         ACTION_COLS " WHERE a.device_id = ? AND a.status = 'finished' AND a.result = 'success'"
                     " ORDER BY a.id DESC LIMIT 1",
         ACTION_COLS " WHERE a.device_id = ? AND a.status IN ('scheduled','running','canceling')"

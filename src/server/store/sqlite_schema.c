@@ -279,11 +279,10 @@ static const char v3[] =
  * servers sharing a database know when their poll caches went stale
  * (otter_store_generation()).
  */
-static const char v4[] =
-    "CREATE TABLE change_counter ("
-    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-    "  n INTEGER NOT NULL) STRICT;"
-    "INSERT INTO change_counter(id, n) VALUES (1, 0);";
+static const char v4[] = "CREATE TABLE change_counter ("
+                         "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+                         "  n INTEGER NOT NULL) STRICT;"
+                         "INSERT INTO change_counter(id, n) VALUES (1, 0);";
 
 const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4};
 const size_t otter_sqlite_n_migrations =

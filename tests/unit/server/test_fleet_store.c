@@ -339,7 +339,8 @@ static void test_poll_rows(void **state)
         otter_action act = {.tenant_id = t, .device_id = d[i], .release_id = r1};
         assert_otter_ok(otter_store_action_create(s, &act, 0, 30, &a, &err), err);
         if (i == 2)
-            assert_otter_ok(otter_store_action_set_status(s, a, "canceling", "none", 31, &err), err);
+            assert_otter_ok(otter_store_action_set_status(s, a, "canceling", "none", 31, &err),
+                            err);
         if (i == 3) {
             assert_otter_ok(otter_store_action_set_status(s, a, "finished", "success", 31, &err),
                             err);

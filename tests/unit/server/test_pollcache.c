@@ -21,9 +21,12 @@ static void key_of(unsigned n, unsigned char key[OTTER_POLLCACHE_KEY_LEN])
 
 static otter_pollcache_facts facts_of(int64_t dev)
 {
-    return (otter_pollcache_facts){.device_id = dev, .open_action = dev * 10,
-                                   .installed_action = 0, .last_seen = 100,
-                                   .canceling = 0, .config_sent = 1};
+    return (otter_pollcache_facts){.device_id = dev,
+                                   .open_action = dev * 10,
+                                   .installed_action = 0,
+                                   .last_seen = 100,
+                                   .canceling = 0,
+                                   .config_sent = 1};
 }
 
 static void test_hits_and_misses(void **state)
