@@ -73,7 +73,7 @@ int otter_pollcache_put(otter_pollcache *pc, const unsigned char key[OTTER_POLLC
 void otter_pollcache_note_seen(otter_pollcache *pc,
                                const unsigned char key[OTTER_POLLCACHE_KEY_LEN], int64_t at);
 
-/* Entries held now (for tests and /metrics). */
+/* Entries held now (for tests). */
 size_t otter_pollcache_count(otter_pollcache *pc);
 
 /* Bytes one entry takes for names of these lengths, allocator overhead aside. */
