@@ -134,7 +134,8 @@ int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
      * The generation is read before the store is: a write committed while
      * this poll reads has moved it, so what is read now is never served later.
      */
-    int cacheable = tok && !gateway && otter_store_generation(c->ddi->store, &gen) == 0 &&
+    /* Never the database's counter here: the loader thread reads it, polls do not wait. */
+    int cacheable = tok && !gateway && otter_store_generation_known(c->ddi->store, &gen) == 0 &&
                     otter_auth_token_digest(tok, key) == 0;
     if (cacheable && otter_pollcache_get(c->ddi->cache, key, gen, tenant, cid, &f)) {
         if (c->now - f.last_seen >= DDI_LAST_SEEN_SLACK) {
@@ -158,7 +159,8 @@ int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
 
 /* ---- the bulk loader ---- */
 
-#define WARM_TICK_MS 250
+/* Half the check interval, so the counter is read about every OTTER_STORE_CHANGES_CHECK_MS. */
+#define WARM_TICK_MS (OTTER_STORE_CHANGES_CHECK_MS / 2)
 #define WARM_MIN_GAP_MS 1000
 
 struct warm_load {
@@ -227,9 +229,13 @@ static void *warm_main(void *arg)
         pthread_mutex_unlock(&ddi->warm_mx);
         struct warm_load w = {.ddi = ddi};
         int64_t t0 = mono_ms();
-        /* The generation first, as for a single poll: a write during the load voids it. */
-        if (t0 >= next && otter_store_generation(ddi->store, &w.gen) == 0 &&
-            (!have || w.gen != loaded_gen)) {
+        /*
+         * Every tick: this keeps the generation current for the polls, which
+         * never ask the database themselves. Read before the load, as for a
+         * single poll: a write during the load voids what it loaded.
+         */
+        int known = otter_store_generation(ddi->store, &w.gen) == 0;
+        if (known && t0 >= next && (!have || w.gen != loaded_gen)) {
             otter_err err;
             if (otter_store_device_poll_rows(ddi->store, (int64_t)ddi->cfg->ddi_poll_cache,
                                              warm_row, &w, &err) < 0 &&

@@ -158,6 +158,11 @@ int otter_store_generation(otter_store *s, uint64_t *gen)
         }
         atomic_store(&s->checking, 0);
     }
+    return otter_store_generation_known(s, gen);
+}
+
+int otter_store_generation_known(otter_store *s, uint64_t *gen)
+{
     *gen = atomic_load(&s->gen);
     if (now_ms() - atomic_load(&s->checked_ms) > OTTER_STORE_CHANGES_BOUND_MS)
         return OTTER_ESTATE;

@@ -161,6 +161,14 @@ int otter_store_commit(otter_store *s, otter_err *err);
 #define OTTER_STORE_CHANGES_CHECK_MS 250
 #define OTTER_STORE_CHANGES_BOUND_MS 1000
 int otter_store_generation(otter_store *s, uint64_t *gen);
+
+/*
+ * The same answer without ever asking the database (so without waiting
+ * for it): for request threads, while another thread calls
+ * otter_store_generation() regularly (the poll cache's loader does, every
+ * 250 ms). OTTER_ESTATE when nobody read the counter within the bound.
+ */
+int otter_store_generation_known(otter_store *s, uint64_t *gen);
 void otter_store_rollback(otter_store *s);
 
 /* Tenants. */

@@ -378,6 +378,14 @@ static void test_generation(void **state)
     sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
     assert_true(gen_of(b) != gb);
 
+    /* _known never asks the database: with nobody asking, it stops being trusted. */
+    uint64_t g2 = 0;
+    assert_int_equal(otter_store_generation_known(b, &g2), 0);
+    sleep_ms(OTTER_STORE_CHANGES_BOUND_MS + 100);
+    assert_int_equal(otter_store_generation_known(b, &g2), OTTER_ESTATE);
+    assert_int_equal(otter_store_generation(b, &g2), 0);
+    assert_int_equal(otter_store_generation_known(b, &g2), 0);
+
     /* The counter cannot be read: after the bound nothing may be trusted. */
     otter_test_store_exec(url, "DROP TABLE change_counter");
     sleep_ms(OTTER_STORE_CHANGES_BOUND_MS + 100);
