@@ -209,7 +209,7 @@ int ddi_authenticate(struct ddi_call *c, const char *tenant, const char *cid)
      * (otter_ddi_seen.h): a transaction per poll made polls fsync-bound.
      */
     if (c->now - c->dev->last_seen >= DDI_LAST_SEEN_SLACK)
-        ddi_seen_note(c->ddi->seen, c->dev->id, c->now);
+        c->seen_noted = ddi_seen_note(c->ddi->seen, c->dev->id, c->now);
     return 0;
 }
 

@@ -39,6 +39,7 @@ struct ddi_call {
     int nseg;
     otter_tenant tenant;
     otter_device *dev; /* the authenticated device (heap: attributes are 8 KiB) */
+    int seen_noted;    /* ddi_authenticate() noted the device as seen now */
     char base[320];    /* scheme://host of the request, for absolute links */
 };
 

@@ -108,8 +108,7 @@ static int load_facts(struct ddi_call *c, otter_pollcache_facts *f)
         .device_id = c->dev->id,
         .open_action = has_open ? open_a.id : 0,
         .installed_action = has_inst ? inst.id : 0,
-        /* ddi_authenticate() noted the device as seen when last_seen was this old. */
-        .last_seen = c->now - c->dev->last_seen >= DDI_LAST_SEEN_SLACK ? c->now : c->dev->last_seen,
+        .last_seen = c->seen_noted ? c->now : c->dev->last_seen,
         .canceling = has_open && strcmp(open_a.status, "canceling") == 0,
         .config_sent = c->dev->config_sent,
     };
@@ -138,10 +137,10 @@ int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
     int cacheable = tok && !gateway && otter_store_generation_known(c->ddi->store, &gen) == 0 &&
                     otter_auth_token_digest(tok, key) == 0;
     if (cacheable && otter_pollcache_get(c->ddi->cache, key, gen, tenant, cid, &f)) {
-        if (c->now - f.last_seen >= DDI_LAST_SEEN_SLACK) {
-            ddi_seen_note(c->ddi->seen, f.device_id, c->now);
+        /* Not noted (the batch is full): the next poll tries again. */
+        if (c->now - f.last_seen >= DDI_LAST_SEEN_SLACK &&
+            ddi_seen_note(c->ddi->seen, f.device_id, c->now))
             otter_pollcache_note_seen(c->ddi->cache, key, c->now);
-        }
         return answer(c, tenant, cid, &f);
     }
     int status = ddi_authenticate(c, tenant, cid);

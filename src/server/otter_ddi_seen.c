@@ -26,6 +26,7 @@ struct ddi_seen {
     struct note *notes, *spare;
     size_t n;
     int stop;
+    int early; /* the buffer filled up: flush without waiting for the interval */
     pthread_t thread;
     int started;
 };
@@ -64,18 +65,18 @@ static void flush_logged(ddi_seen *s)
         fprintf(stderr, "otter-server: %s\n", err.msg);
 }
 
-void ddi_seen_note(ddi_seen *s, int64_t device_id, int64_t now)
+int ddi_seen_note(ddi_seen *s, int64_t device_id, int64_t now)
 {
     pthread_mutex_lock(&s->mx);
-    int full = s->n == OTTER_DDI_SEEN_MAX;
-    if (!full)
+    int room = s->n < OTTER_DDI_SEEN_MAX;
+    if (room) {
         s->notes[s->n++] = (struct note){device_id, now};
-    pthread_mutex_unlock(&s->mx);
-    if (full) {
-        /* More than a buffer per interval: this poll pays for the write, then notes. */
-        flush_logged(s);
-        ddi_seen_note(s, device_id, now);
+    } else if (!s->early) {
+        s->early = 1; /* more than a buffer per interval: flush now, not at the next tick */
+        pthread_cond_signal(&s->wake);
     }
+    pthread_mutex_unlock(&s->mx);
+    return room;
 }
 
 static void *flusher(void *arg)
@@ -89,10 +90,11 @@ static void *flusher(void *arg)
         until.tv_sec += OTTER_DDI_SEEN_INTERVAL_MS / 1000 + until.tv_nsec / 1000000000;
         until.tv_nsec %= 1000000000;
         int rc = 0;
-        while (!s->stop && rc != ETIMEDOUT)
+        while (!s->stop && !s->early && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&s->wake, &s->mx, &until);
         if (s->stop)
             break;
+        s->early = 0;
         pthread_mutex_unlock(&s->mx);
         flush_logged(s);
         pthread_mutex_lock(&s->mx);

@@ -17,7 +17,7 @@
 #include "otter_store.h"
 
 #define OTTER_DDI_SEEN_INTERVAL_MS 1000
-/* Notes kept before a poll writes them itself (back-pressure instead of growth). */
+/* Notes kept before more are refused until the next flush (bounded instead of growing). */
 #define OTTER_DDI_SEEN_MAX 16384
 
 typedef struct ddi_seen ddi_seen;
@@ -29,10 +29,14 @@ typedef struct ddi_seen ddi_seen;
 int ddi_seen_new(otter_store *store, ddi_seen **out, otter_err *err);
 
 /*
- * Records that device_id was seen at now. Returns at once unless the
- * buffer is full, then writes the batch first. Thread-safe.
+ * Records that device_id was seen at now and returns 1, at once. When the
+ * buffer is full it wakes the flusher and returns 0 without recording:
+ * the device's last_seen stays old, so its next poll notes again. (A poll
+ * that wrote the batch itself stalled every connection of its thread for
+ * the length of a 16,384-row transaction: the p99 of a fleet's first
+ * round of polls.) Thread-safe.
  */
-void ddi_seen_note(ddi_seen *s, int64_t device_id, int64_t now);
+int ddi_seen_note(ddi_seen *s, int64_t device_id, int64_t now);
 
 /* Writes every note taken so far in one transaction. Thread-safe. */
 int ddi_seen_flush(ddi_seen *s, otter_err *err);
