@@ -143,3 +143,15 @@ restart_server() {
   for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
   URL=$(head -1 "$work/ready"); HOSTPORT=${URL#http://}
 }
+
+# ddi_https: the same server also on HTTPS with a certificate of the test CA
+# (make_tls, tests/integration/tls_fixture.sh, into $work/tls); sets TLS_URL and pin.
+ddi_https() {
+  make_tls "$work/tls"
+  pin=$(cat "$work/tls/pin")
+  kill -TERM "$server_pid"; wait "$server_pid" || true
+  sed -i "s|^listen = 127.0.0.1:0$|listen = 127.0.0.1:0\nlisten_tls = 127.0.0.1:0\ntls_cert = $work/tls/srv.crt\ntls_key = $work/tls/srv.key|" "$work/server.conf"
+  restart_server
+  TLS_URL=$(grep '^https://' "$work/ready" | head -1)
+  [ -n "$TLS_URL" ] && ok "server listens on HTTPS: $TLS_URL" || { bad "no HTTPS listener: $(cat "$work/ready")"; finish; }
+}

@@ -13,15 +13,8 @@ source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
 ddi_setup ddi-tls
 ddi_pkg 2.0 2 1000000; release 2.0 >/dev/null
 ddi_pkg 3.0 3 1000000; release 3.0 >/dev/null
-make_tls "$work/tls"
-pin=$(cat "$work/tls/pin")
-
 # The same server, now also on HTTPS.
-kill -TERM "$server_pid"; wait "$server_pid" || true
-sed -i "s|^listen = 127.0.0.1:0$|listen = 127.0.0.1:0\nlisten_tls = 127.0.0.1:0\ntls_cert = $work/tls/srv.crt\ntls_key = $work/tls/srv.key|" "$work/server.conf"
-restart_server
-TLS_URL=$(grep '^https://' "$work/ready" | head -1)
-[ -n "$TLS_URL" ] && ok "server listens on HTTPS: $TLS_URL" || { bad "no HTTPS listener: $(cat "$work/ready")"; finish; }
+ddi_https
 
 d="$work/dev"
 ddi_device "$d" gw-0001 "$TLS_URL" "ca = $work/tls/ca.crt

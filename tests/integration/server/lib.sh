@@ -92,6 +92,25 @@ CONF
   [ -n "$URL" ] || { echo "server did not start"; cat "$work/server.log"; exit 1; }
 }
 
+# start_server_b: a second otter-server on the same configuration and database
+# (port 0: another port), as behind a load balancer; sets URL_B and pid_b.
+start_server_b() {
+  rm -f "$work/ready-b"
+  "$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready-b" 2>"$work/server-b.log" &
+  pid_b=$!
+  for _ in $(seq 100); do [ -s "$work/ready-b" ] && break; sleep 0.1; done
+  URL_B=$(head -1 "$work/ready-b")
+  [ -n "$URL_B" ] || { echo "second server did not start"; cat "$work/server-b.log"; exit 1; }
+}
+
+stop_server_b() {
+  kill -TERM "$pid_b"
+  local rc=0
+  wait "$pid_b" || rc=$?
+  pid_b=
+  expect "server B exits 0 on SIGTERM" "$rc" 0
+}
+
 stop_server() {
   [ -n "${server_pid:-}" ] || return 0
   kill -TERM "$server_pid" 2>/dev/null || true

@@ -26,11 +26,7 @@ head -c 100000 /dev/urandom > "$keys/rootfs.img"
 start_server multi "[trust]
 root = $keys/root.json"
 URL_A=$URL
-"$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready-b" 2>"$work/server-b.log" &
-pid_b=$!
-for _ in $(seq 100); do [ -s "$work/ready-b" ] && break; sleep 0.1; done
-URL_B=$(head -1 "$work/ready-b")
-[ -n "$URL_B" ] || { echo "second server did not start"; cat "$work/server-b.log"; exit 1; }
+start_server_b
 [ "$URL_A" != "$URL_B" ] || { echo "both servers on $URL_A?"; exit 1; }
 
 # at SERVER METHOD PATH AUTH [JSON]: prints the status code only.
@@ -115,10 +111,6 @@ else bad "stream on B: no pause within $ms ms: $(tail -c 300 "$work/sse")"; fi
 kill "$sse_pid" 2>/dev/null || true
 wait "$sse_pid" 2>/dev/null || true
 
-kill -TERM "$pid_b"
-rc=0
-wait "$pid_b" || rc=$?
-pid_b=
-expect "server B exits 0 on SIGTERM" "$rc" 0
+stop_server_b
 stop_server
 finish

@@ -95,11 +95,7 @@ expect "rotated: new gateway token polls" "$(gpoll "$g2")" 200
 
 # ---- PostgreSQL: a second server sees the first one's writes within the bound ----
 if [ -n "$pg_db" ]; then
-  "$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready-b" 2>"$work/server-b.log" &
-  pid_b=$!
-  for _ in $(seq 100); do [ -s "$work/ready-b" ] && break; sleep 0.1; done
-  URL_B=$(head -1 "$work/ready-b")
-  [ -n "$URL_B" ] || { echo "second server did not start"; cat "$work/server-b.log"; exit 1; }
+  start_server_b
   # within CHECK: poll on B until WANT links (every 50 ms, 3 s at most); prints the ms it took.
   within() {
     local start=$1 want=$2 now
@@ -133,11 +129,7 @@ if [ -n "$pg_db" ]; then
   ms=$(($(date +%s%3N) - start))
   if [ "$(poll d1 "$t1" "$URL_B")" = 401 ] && [ "$ms" -le 1300 ]; then ok "device deleted through A refused on B after $ms ms"
   else bad "device deleted through A still polls on B after $ms ms"; fi
-  kill -TERM "$pid_b"
-  rc=0
-  wait "$pid_b" || rc=$?
-  pid_b=
-  expect "server B exits 0 on SIGTERM" "$rc" 0
+  stop_server_b
 fi
 stop_server
 finish
