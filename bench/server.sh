@@ -11,7 +11,9 @@
 #      file (curl to /dev/null, best of 10 each, taking turns).
 # Targets: polls/s >= 1.0x nginx; download MB/s >= 0.9x nginx.
 # Prints the load average before and after: figures taken on a busy machine are noisy.
-#   bench/server.sh [DEVICES] [SECONDS]   (default 100000 10); env CONNS, THREADS (server pool)
+#   2b. the same polls while WRITES (10) devices a second send configData: no
+#      target, a figure on record (each write invalidates the poll cache).
+#   bench/server.sh [DEVICES] [SECONDS]   (default 100000 10); env CONNS, THREADS (server pool), WRITES
 set -euo pipefail
 devices=${1:-100000}
 secs=${2:-10}
@@ -156,6 +158,28 @@ printf "               (%d polls by wrk, %d counted by the server's /metrics; se
 printf 'nginx static : %9.0f req/s    p50 %7.3f ms  p99 %7.3f ms\n' "$n_rps" "$n_p50" "$n_p99"
 printf 'ratio otter / nginx throughput : %.3f (target >= 1.0)\n' "$(echo "$o_rps / $n_rps" | bc -l)"
 printf 'ratio otter / nginx p99        : %.3f (lower is better)\n' "$(echo "$o_p99 / $n_p99" | bc -l)"
+
+# ---- 2b. the same polls while devices write (no target: a figure on record) ----
+# A rollout is a stream of poll-visible writes (feedback, configData); each one
+# moves the store generation and so invalidates the poll cache (docs/server.md).
+# WRITES configData PUTs per second, each from another device than the last.
+writes=${WRITES:-10}
+if [ "$writes" -gt 0 ]; then
+  ( tail -n $((writes * secs * 2)) tokens | while read -r cid t; do
+      curl -s -m 10 -o /dev/null -X PUT -H "Authorization: TargetToken $t" -H 'Content-Type: application/json' \
+        -d '{"data":{"site":"bench"},"mode":"merge"}' "$url/bench/controller/v1/$cid/configData"
+      sleep "$(echo "1 / $writes" | bc -l)"
+    done ) &
+  writer=$!
+  run_wrk "$url" wrk-otter-writes.txt
+  kill "$writer" 2>/dev/null || true
+  wait "$writer" 2>/dev/null || true
+  w_rps=$(awk '/^Requests\/sec/ { print $2 }' wrk-otter-writes.txt)
+  w_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' wrk-otter-writes.txt)")
+  printf '\n== the same polls while %d devices/s send configData (poll-visible writes)\n' "$writes"
+  printf 'otter-server : %9.0f polls/s  p99 %7.3f ms  (%.3f of the quiet run; WRITES=0 skips this)\n' \
+    "$w_rps" "$w_p99" "$(echo "$w_rps / $o_rps" | bc -l)"
+fi
 
 # ---- 3. a 100 MiB download ----
 curl -s -m 300 -o rel.json -X POST -H "$auth" --data-binary @www/artifact.bin \
