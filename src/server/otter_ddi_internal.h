@@ -71,13 +71,14 @@ int ddi_poll(struct ddi_call *c);
 int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid);
 
 /*
- * Starts / stops the poll cache's loader. Every 125 ms it brings the store
- * generation up to date (otter_store_generation(): polls only read it,
- * otter_store_generation_known()); after the generation moved (and at
- * start), it loads every device with a TargetToken (up to the
- * cache's capacity) in one query, so a fleet's first polls after a change
- * do not each go to the store. At most one load per second, and never more
- * than a fifth of a thread's time. Stop is NULL-safe and idempotent.
+ * Starts / stops the poll cache's loader. Every 125 ms it brings the store's
+ * change stamps up to date (otter_store_generation(): polls only read
+ * them, otter_store_generation_known()); after a change that may touch any
+ * device (and at start), it loads every device with a TargetToken (up to
+ * the cache's capacity) in one query, so a fleet's first polls after such
+ * a change do not each go to the store. At most one load per second, and
+ * never more than a fifth of a thread's time. Stop is NULL-safe and
+ * idempotent.
  */
 int ddi_warm_start(otter_ddi *ddi, otter_err *err);
 void ddi_warm_stop(otter_ddi *ddi);

@@ -3,9 +3,9 @@
  * The DDI base poll: GET /{tenant}/controller/v1/{controllerId}. Most of a
  * fleet's traffic, and the same few facts each time (who the token is, the
  * action offered, the one installed, whether configData was sent), so
- * those come from the poll cache (otter_pollcache.h) while the store's
- * generation says nothing changed; the store answers the rest and fills
- * the cache. Cached and uncached polls are written by the same code, so
+ * those come from the poll cache (otter_pollcache.h) while the store says
+ * nothing touching the device changed; the store answers the rest and
+ * fills the cache. Cached and uncached polls are written by the same code, so
  * they answer byte for byte alike.
  */
 #include <stdarg.h>
@@ -126,23 +126,28 @@ int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
 {
     unsigned char key[OTTER_POLLCACHE_KEY_LEN];
     otter_pollcache_facts f;
-    uint64_t gen = 0;
+    uint64_t gen = 0, stamp = 0;
     int gateway = 0;
     const char *tok = ddi_token(c->req, &gateway);
     /*
-     * The generation is read before the store is: a write committed while
-     * this poll reads has moved it, so what is read now is never served later.
+     * The stamp is read before the store is: a write committed while this
+     * poll reads moves its device's stamp past it, so what is read now is
+     * never served later. Never the database's log here: the loader thread
+     * reads it, polls do not wait.
      */
-    /* Never the database's counter here: the loader thread reads it, polls do not wait. */
     int cacheable = tok && !gateway && otter_store_generation_known(c->ddi->store, &gen) == 0 &&
                     otter_auth_token_digest(tok, key) == 0;
-    if (cacheable && otter_pollcache_get(c->ddi->cache, key, gen, tenant, cid, &f)) {
+    if (cacheable && otter_pollcache_get(c->ddi->cache, key, tenant, cid, &f, &stamp) &&
+        otter_store_unchanged_since(c->ddi->store, stamp, f.device_id)) {
+        otter_metrics_poll_cache(c->ddi->metrics, 1);
         /* Not noted (the batch is full): the next poll tries again. */
         if (c->now - f.last_seen >= DDI_LAST_SEEN_SLACK &&
             ddi_seen_note(c->ddi->seen, f.device_id, c->now))
             otter_pollcache_note_seen(c->ddi->cache, key, c->now);
         return answer(c, tenant, cid, &f);
     }
+    if (cacheable)
+        otter_metrics_poll_cache(c->ddi->metrics, 0);
     int status = ddi_authenticate(c, tenant, cid);
     if (status == 0)
         status = load_facts(c, &f);
@@ -166,7 +171,7 @@ struct warm_load {
     otter_ddi *ddi;
     uint64_t gen;
     size_t rows, loaded;
-    int stopped; /* the generation moved during the load */
+    int stopped; /* a change to any device came during the load */
 };
 
 static int64_t mono_ms(void)
@@ -198,9 +203,9 @@ static int warm_row(void *ctx, const otter_poll_row *r)
     unsigned char key[OTTER_POLLCACHE_KEY_LEN];
     otter_err err;
     uint64_t gen;
-    /* Moved on already: the rest would be stale on arrival. */
-    if (++w->rows % 4096 == 0 &&
-        (otter_store_generation(w->ddi->store, &gen) < 0 || gen != w->gen)) {
+    /* A change to any device since: the rest would be stale on arrival. */
+    if (++w->rows % 4096 == 0 && (otter_store_generation(w->ddi->store, &gen) < 0 ||
+                                  otter_store_generation_wide(w->ddi->store) > w->gen)) {
         w->stopped = 1;
         return OTTER_ESTATE;
     }
@@ -220,7 +225,7 @@ static int warm_row(void *ctx, const otter_poll_row *r)
 static void *warm_main(void *arg)
 {
     otter_ddi *ddi = arg;
-    uint64_t loaded_gen = 0;
+    uint64_t loaded_wide = 0;
     int have = 0;
     int64_t next = 0;
     pthread_mutex_lock(&ddi->warm_mx);
@@ -229,18 +234,23 @@ static void *warm_main(void *arg)
         struct warm_load w = {.ddi = ddi};
         int64_t t0 = mono_ms();
         /*
-         * Every tick: this keeps the generation current for the polls, which
+         * Every tick: this keeps the stamps current for the polls, which
          * never ask the database themselves. Read before the load, as for a
-         * single poll: a write during the load voids what it loaded.
+         * single poll: a write during the load voids what it loaded of its
+         * devices. Only a change to any device calls for a reload; one
+         * device's change costs that device's next poll a trip to the store.
          */
         int known = otter_store_generation(ddi->store, &w.gen) == 0;
-        if (known && t0 >= next && (!have || w.gen != loaded_gen)) {
+        /* Wide first: a change to any device after it makes the next tick load again. */
+        uint64_t wide = otter_store_generation_wide(ddi->store);
+        known = known && otter_store_generation_known(ddi->store, &w.gen) == 0;
+        if (known && t0 >= next && (!have || wide != loaded_wide)) {
             otter_err err;
             if (otter_store_device_poll_rows(ddi->store, (int64_t)ddi->cfg->ddi_poll_cache,
                                              warm_row, &w, &err) < 0 &&
                 !w.stopped)
                 fprintf(stderr, "otter-server: poll cache: %s\n", err.msg);
-            loaded_gen = w.gen;
+            loaded_wide = wide;
             have = 1;
             /* Busy stores (a write every second) must not keep a thread loading. */
             int64_t took = mono_ms() - t0;

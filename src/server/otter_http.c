@@ -2,8 +2,8 @@
 #include "otter_http.h"
 
 #include <arpa/inet.h>
-#include <microhttpd.h>
 #include <errno.h>
+#include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -296,19 +296,28 @@ static enum MHD_Result send_413(struct MHD_Connection *c, struct pending *p)
  */
 #define OTTER_HTTP_DROP_MAX (8u << 20)
 
+/*
+ * 1 and *n when the request declares a well-formed Content-Length (one past
+ * the range reads as the largest number); 0 otherwise.
+ */
+static int declared_length(struct MHD_Connection *c, unsigned long long *n)
+{
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl || *cl < '0' || *cl > '9')
+        return 0;
+    char *end;
+    *n = strtoull(cl, &end, 10);
+    return *end == '\0';
+}
+
 static int drop_body_first(struct MHD_Connection *c)
 {
     const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    unsigned long long n;
     if (expect && strcasecmp(expect, "100-continue") == 0)
         return 0;
-    const char *cl =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (!cl || !*cl)
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(cl, &end, 10);
-    return errno == 0 && *end == '\0' && n > 0 && n <= OTTER_HTTP_DROP_MAX;
+    return declared_length(c, &n) && n > 0 && n <= OTTER_HTTP_DROP_MAX;
 }
 
 /* The handler sees the request without a body and says why it refuses it. */
@@ -381,9 +390,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return send_refusal(h, c, &pre, p);
             }
         }
-        const char *cl =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > limit) {
+        unsigned long long declared;
+        if (declared_length(c, &declared) && declared > limit) {
             p->too_large = 1;
             return send_413(c, p);
         }

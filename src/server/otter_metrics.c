@@ -54,6 +54,7 @@ struct otter_metrics {
     atomic_uint_fast64_t download_bytes;
     atomic_uint_fast64_t feedback_result[NRESULTS];
     atomic_uint_fast64_t feedback_execution[NEXECUTIONS];
+    atomic_uint_fast64_t poll_cache[2]; /* misses, hits */
     atomic_int_fast64_t open_connections;
 };
 
@@ -156,6 +157,12 @@ void otter_metrics_feedback(otter_metrics *m, const char *execution, const char 
     add(&m->feedback_execution[slot(executions, NEXECUTIONS, execution)], 1);
 }
 
+void otter_metrics_poll_cache(otter_metrics *m, int hit)
+{
+    if (m)
+        add(&m->poll_cache[hit != 0], 1);
+}
+
 /* ---- exposition text ---- */
 
 struct text {
@@ -255,6 +262,12 @@ int otter_metrics_render(const otter_metrics *m, char **out, size_t *len, otter_
     for (size_t i = 0; i < NEXECUTIONS; i++)
         put(&t, "otter_ddi_feedback_executions_total{execution=\"%s\"} %llu\n", executions[i],
             (unsigned long long)get(&m->feedback_execution[i]));
+    put(&t,
+        "# HELP otter_ddi_poll_cache_total Base polls with a TargetToken while the poll cache was "
+        "current, by whether the cache answered.\n# TYPE otter_ddi_poll_cache_total counter\n"
+        "otter_ddi_poll_cache_total{result=\"hit\"} %llu\n"
+        "otter_ddi_poll_cache_total{result=\"miss\"} %llu\n",
+        (unsigned long long)get(&m->poll_cache[1]), (unsigned long long)get(&m->poll_cache[0]));
     put(&t,
         "# HELP otter_http_open_connections Client connections open now, all listeners.\n"
         "# TYPE otter_http_open_connections gauge\notter_http_open_connections %lld\n"

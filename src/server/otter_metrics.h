@@ -66,6 +66,9 @@ void otter_metrics_connection(otter_metrics *m, int delta);
  */
 void otter_metrics_feedback(otter_metrics *m, const char *execution, const char *finished);
 
+/* One base poll the poll cache could answer: it did (hit) or not. Lock-free; m may be NULL. */
+void otter_metrics_poll_cache(otter_metrics *m, int hit);
+
 /*
  * Writes the exposition text into a new NUL-terminated buffer (*out, caller
  * frees; *len its length). OTTER_ENOMEM.

@@ -124,8 +124,8 @@ static void drop(struct shard *s, struct node **link, struct node *n)
 }
 
 int otter_pollcache_get(otter_pollcache *pc, const unsigned char key[OTTER_POLLCACHE_KEY_LEN],
-                        uint64_t gen, const char *tenant, const char *controller_id,
-                        otter_pollcache_facts *out)
+                        const char *tenant, const char *controller_id,
+                        otter_pollcache_facts *out, uint64_t *gen)
 {
     uint64_t h = key_hash(key);
     struct shard *s = shard_of(pc, h);
@@ -133,9 +133,10 @@ int otter_pollcache_get(otter_pollcache *pc, const unsigned char key[OTTER_POLLC
     pthread_mutex_lock(&s->mx);
     struct node *n = find(s, h, key, NULL);
     /* The names decide too: a valid token for another device's path is not that device. */
-    if (n && n->gen == gen && strcmp(n->names, tenant) == 0 &&
+    if (n && strcmp(n->names, tenant) == 0 &&
         strcmp(n->names + n->tenant_len + 1, controller_id) == 0) {
         *out = n->facts;
+        *gen = n->gen;
         hit = 1;
     }
     pthread_mutex_unlock(&s->mx);

@@ -4,14 +4,16 @@
  * TargetToken (by its SHA-256), the device it authenticates and the facts
  * its answer is made of. A poll answered from here does no database work.
  *
- * Correctness comes from generations, not from tracking what changed:
- * every entry is stamped with the store generation read *before* the
- * database reads it was filled from, and is served only while the store
- * generation (otter_store_generation()) is still the same. Any write that
- * can change a poll's answer moves the generation, so the next poll reads
- * the database again. Only tokens that authenticated are ever cached, so a
- * flood of wrong tokens cannot fill the cache, and the number of entries
- * is bounded (the oldest entry of a full shard makes room).
+ * Correctness comes from stamps, kept by the caller: every entry carries
+ * the store stamp read *before* the database reads it was filled from,
+ * and the caller serves it only while the store says nothing touching
+ * that device changed since (otter_store_unchanged_since()). Any write
+ * that can change a poll's answer moves the device's stamp (or every
+ * device's), so the next poll of that device reads the database again
+ * and the rest of the fleet stays cached. Only tokens that authenticated
+ * are ever cached, so a flood of wrong tokens cannot fill the cache, and
+ * the number of entries is bounded (the oldest entry of a full shard
+ * makes room).
  *
  * Thread-safe: 64 shards, each under its own mutex.
  */
@@ -49,14 +51,14 @@ int otter_pollcache_new(size_t capacity, otter_pollcache **out, otter_err *err);
 void otter_pollcache_free(otter_pollcache *pc);
 
 /*
- * Returns 1 and copies the facts into *out when key is cached with
- * generation gen for exactly this tenant and controller id; 0 otherwise
- * (unknown, stamped with another generation, or filled for another path:
- * the caller then authenticates against the store).
+ * Returns 1 and copies the facts into *out and their stamp into *gen when
+ * key is cached for exactly this tenant and controller id; 0 otherwise
+ * (unknown, or filled for another path: the caller then authenticates
+ * against the store). Whether the stamp is still good is the caller's call.
  */
 int otter_pollcache_get(otter_pollcache *pc, const unsigned char key[OTTER_POLLCACHE_KEY_LEN],
-                        uint64_t gen, const char *tenant, const char *controller_id,
-                        otter_pollcache_facts *out);
+                        const char *tenant, const char *controller_id,
+                        otter_pollcache_facts *out, uint64_t *gen);
 
 /*
  * Caches facts for key, stamped with gen (the generation read before the

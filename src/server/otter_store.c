@@ -70,12 +70,18 @@ int otter_store_migrate(otter_store *s, otter_err *err)
 
 /* ---- transactions and change tracking (see otter_store.h) ---- */
 
+#define ANY_DEVICE 0           /* a change that may touch any device */
+#define TX_DEVICES_MAX 64      /* more devices in one transaction count as any device */
+#define LOG_READ_MAX 4096      /* log entries read at a time; more count as any device */
+
 /*
- * The transaction the calling thread holds, and whether it changed what a
+ * The transaction the calling thread holds, and what it changed of what a
  * poll reads: a transaction belongs to one thread from begin to commit.
  */
 static _Thread_local otter_store *tx_store;
-static _Thread_local int tx_changed;
+static _Thread_local int tx_changed, tx_wide;
+static _Thread_local size_t tx_n;
+static _Thread_local int64_t tx_devices[TX_DEVICES_MAX];
 
 static int64_t now_ms(void)
 {
@@ -84,26 +90,78 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static _Atomic uint64_t *slot_of(otter_store *s, int64_t device_id)
+{
+    return &s->device_stamp[(uint64_t)device_id & (OTTER_STORE_DEVICE_SLOTS - 1)];
+}
+
+/* *at = max(*at, v): stamps never go back, whichever writer comes last. */
+static void raise_to(_Atomic uint64_t *at, uint64_t v)
+{
+    uint64_t cur = atomic_load(at);
+    while (cur < v && !atomic_compare_exchange_weak(at, &cur, v))
+        ;
+}
+
 /*
- * After a write call returned ret: inside a transaction the commit tells;
- * outside, it is committed already, so the database's counter moves now
- * (after the write: another server that sees the new count reads the new
- * rows) and then this server's generation. Failed calls count too, as a
- * back-end may have committed part of them.
+ * Tells this server's caches of a change that is committed (so readers that
+ * take the new stamp see its rows): n devices, or any device when n == 0.
  */
-static int changed(otter_store *s, int ret, otter_err *err)
+static void note_change(otter_store *s, const int64_t *devices, size_t n)
+{
+    uint64_t stamp = atomic_fetch_add(&s->stamp, 1) + 1;
+    if (n == 0)
+        raise_to(&s->wide_stamp, stamp);
+    for (size_t i = 0; i < n; i++)
+        raise_to(slot_of(s, devices[i]), stamp);
+}
+
+static void tx_note(int64_t device_id)
+{
+    tx_changed = 1;
+    if (device_id == ANY_DEVICE || tx_n == TX_DEVICES_MAX) {
+        tx_wide = 1;
+        return;
+    }
+    for (size_t i = 0; i < tx_n; i++)
+        if (tx_devices[i] == device_id)
+            return;
+    tx_devices[tx_n++] = device_id;
+}
+
+/*
+ * After a write call returned ret, touching device_id (or ANY_DEVICE):
+ * inside a transaction the commit tells; outside, it is committed already,
+ * so the database's log records it now (after the write: another server
+ * that reads the entry reads the new rows) and then this server's stamps
+ * move. Failed calls count too, as a back-end may have committed part of
+ * them.
+ */
+static int changed(otter_store *s, int ret, int64_t device_id, otter_err *err)
 {
     if (tx_store == s) {
-        tx_changed = 1;
+        tx_note(device_id);
         return ret;
     }
     otter_err e2;
-    if (s->ops->changes_bump(s, &e2) < 0)
+    size_t n = device_id == ANY_DEVICE ? 0 : 1;
+    if (s->ops->changes_log(s, &device_id, n, &e2) < 0)
         fprintf(stderr, "otter-server: warning: other servers may see this change late: %s\n",
                 e2.msg);
-    atomic_fetch_add(&s->gen, 1);
+    note_change(s, &device_id, n);
     (void)err;
     return ret;
+}
+
+/* The device of action id, for a change to it; ANY_DEVICE when it cannot be told. */
+static int64_t action_device(otter_store *s, int64_t id)
+{
+    otter_action a;
+    otter_err err;
+    int found = 0;
+    if (s->ops->action_get(s, 0, id, &a, &found, &err) < 0 || !found)
+        return ANY_DEVICE;
+    return a.device_id;
 }
 
 int otter_store_begin(otter_store *s, otter_err *err)
@@ -111,7 +169,8 @@ int otter_store_begin(otter_store *s, otter_err *err)
     int ret = s->ops->begin(s, err);
     if (ret == 0) {
         tx_store = s;
-        tx_changed = 0;
+        tx_changed = tx_wide = 0;
+        tx_n = 0;
     }
     return ret;
 }
@@ -119,16 +178,17 @@ int otter_store_begin(otter_store *s, otter_err *err)
 int otter_store_commit(otter_store *s, otter_err *err)
 {
     int dirty = tx_store == s && tx_changed, ret;
+    size_t n = tx_wide ? 0 : tx_n;
     if (tx_store == s)
         tx_store = NULL;
-    /* The counter moves in the transaction itself: other servers see both or neither. */
-    if (dirty && (ret = s->ops->changes_bump(s, err)) < 0) {
+    /* The log is written in the transaction itself: other servers see both or neither. */
+    if (dirty && (ret = s->ops->changes_log(s, tx_devices, n, err)) < 0) {
         s->ops->rollback(s);
         return ret;
     }
     ret = s->ops->commit(s, err);
     if (dirty)
-        atomic_fetch_add(&s->gen, 1);
+        note_change(s, tx_devices, n);
     return ret;
 }
 
@@ -139,6 +199,63 @@ void otter_store_rollback(otter_store *s)
     s->ops->rollback(s);
 }
 
+/* Log entries read in one go, checked before any is applied. */
+struct log_read {
+    int64_t after;   /* count applied before */
+    int64_t last;    /* highest count read */
+    int gap;         /* entries are missing (dropped, or a change marked for any device) */
+    size_t n;
+    int64_t devices[LOG_READ_MAX];
+};
+
+static int log_entry(void *ctx, int64_t count, int64_t device_id)
+{
+    struct log_read *r = ctx;
+    /* Counts are dense (one per logged change, committed in order): a jump means dropped entries. */
+    if (count > r->last + 1 || device_id == ANY_DEVICE)
+        r->gap = 1;
+    r->last = count;
+    if (device_id != ANY_DEVICE && r->n < LOG_READ_MAX)
+        r->devices[r->n++] = device_id;
+    return 0;
+}
+
+/* Reads what other servers (and this one) logged since the last read; under s->checking. */
+static int read_log(otter_store *s)
+{
+    otter_err err;
+    if (!s->db_count_known) {
+        /* Start from now: nothing is cached yet, so nothing before matters. */
+        int64_t counter = 0;
+        if (s->ops->changes_read(s, &counter, &err) < 0)
+            return -1;
+        s->db_count = counter;
+        s->db_count_known = 1;
+        note_change(s, NULL, 0);
+        return 0;
+    }
+    struct log_read *r = malloc(sizeof *r);
+    if (!r)
+        return -1;
+    r->after = r->last = s->db_count;
+    r->gap = 0;
+    r->n = 0;
+    int ret = s->ops->changes_since(s, s->db_count, LOG_READ_MAX, log_entry, r, &err);
+    if (ret == 0 && r->last != s->db_count) {
+        /*
+         * A full read may have split the entries of its last count: the
+         * rest are covered by treating the read as touching any device.
+         */
+        if (r->gap || r->n == LOG_READ_MAX)
+            note_change(s, NULL, 0);
+        else
+            note_change(s, r->devices, r->n);
+        s->db_count = r->last;
+    }
+    free(r);
+    return ret < 0 ? -1 : 0;
+}
+
 int otter_store_generation(otter_store *s, uint64_t *gen)
 {
     int64_t now = now_ms();
@@ -146,16 +263,9 @@ int otter_store_generation(otter_store *s, uint64_t *gen)
     /* One thread asks the database when due; the others go on with what is known. */
     if (now - atomic_load(&s->checked_ms) >= OTTER_STORE_CHANGES_CHECK_MS &&
         atomic_compare_exchange_strong(&s->checking, &expected, 1)) {
-        int64_t counter = 0;
-        otter_err err;
-        if (s->ops->changes_read(s, &counter, &err) == 0) {
-            if (counter != s->db_counter) {
-                s->db_counter = counter;
-                atomic_fetch_add(&s->gen, 1);
-            }
-            /* Trusted from when the question was asked, not from when it was answered. */
+        /* Trusted from when the question was asked, not from when it was answered. */
+        if (read_log(s) == 0)
             atomic_store(&s->checked_ms, now);
-        }
         atomic_store(&s->checking, 0);
     }
     return otter_store_generation_known(s, gen);
@@ -163,16 +273,26 @@ int otter_store_generation(otter_store *s, uint64_t *gen)
 
 int otter_store_generation_known(otter_store *s, uint64_t *gen)
 {
-    *gen = atomic_load(&s->gen);
+    *gen = atomic_load(&s->stamp);
     if (now_ms() - atomic_load(&s->checked_ms) > OTTER_STORE_CHANGES_BOUND_MS)
         return OTTER_ESTATE;
     return 0;
 }
 
+uint64_t otter_store_generation_wide(otter_store *s)
+{
+    return atomic_load(&s->wide_stamp);
+}
+
+int otter_store_unchanged_since(otter_store *s, uint64_t gen, int64_t device_id)
+{
+    return atomic_load(&s->wide_stamp) <= gen && atomic_load(slot_of(s, device_id)) <= gen;
+}
+
 int otter_store_tenant_create(otter_store *s, const char *name, int64_t now, int64_t *id,
                               otter_err *err)
 {
-    return changed(s, s->ops->tenant_create(s, name, now, id, err), err);
+    return changed(s, s->ops->tenant_create(s, name, now, id, err), ANY_DEVICE, err);
 }
 
 int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
@@ -183,7 +303,7 @@ int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, 
 
 int otter_store_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return changed(s, s->ops->tenant_delete(s, id, found, err), err);
+    return changed(s, s->ops->tenant_delete(s, id, found, err), ANY_DEVICE, err);
 }
 
 int otter_store_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err)
@@ -310,7 +430,7 @@ int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_st
 int otter_store_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
                                    otter_err *err)
 {
-    return changed(s, s->ops->tenant_set_gateway(s, tenant_id, sha256_hex, err), err);
+    return changed(s, s->ops->tenant_set_gateway(s, tenant_id, sha256_hex, err), ANY_DEVICE, err);
 }
 
 int otter_store_tenant_check_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
@@ -323,10 +443,9 @@ int otter_store_device_create(otter_store *s, int64_t tenant_id, const char *con
                               const char *model, const char *name, const char *token_sha256,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    return changed(
-        s,
-        s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now, id, err),
-        err);
+    int ret =
+        s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now, id, err);
+    return changed(s, ret, ret == 0 ? *id : ANY_DEVICE, err);
 }
 
 int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
@@ -351,7 +470,7 @@ int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_
 
 int otter_store_device_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return changed(s, s->ops->device_delete(s, id, found, err), err);
+    return changed(s, s->ops->device_delete(s, id, found, err), id, err);
 }
 
 int otter_store_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *err)
@@ -364,13 +483,13 @@ int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *js
     if (strlen(json) > OTTER_STORE_ATTR_MAX)
         return otter_err_set(err, OTTER_EFORMAT, "attributes larger than %d bytes",
                              OTTER_STORE_ATTR_MAX);
-    return changed(s, s->ops->device_set_attributes(s, id, json, err), err);
+    return changed(s, s->ops->device_set_attributes(s, id, json, err), id, err);
 }
 
 int otter_store_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
                              otter_err *err)
 {
-    return changed(s, s->ops->group_create(s, tenant_id, name, id, err), err);
+    return changed(s, s->ops->group_create(s, tenant_id, name, id, err), ANY_DEVICE, err);
 }
 
 struct one_group {
@@ -403,24 +522,24 @@ int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_
 
 int otter_store_group_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return changed(s, s->ops->group_delete(s, id, found, err), err);
+    return changed(s, s->ops->group_delete(s, id, found, err), ANY_DEVICE, err);
 }
 
 int otter_store_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err)
 {
-    return changed(s, s->ops->group_add(s, group_id, device_id, err), err);
+    return changed(s, s->ops->group_add(s, group_id, device_id, err), device_id, err);
 }
 
 int otter_store_group_remove(otter_store *s, int64_t group_id, int64_t device_id, int *found,
                              otter_err *err)
 {
-    return changed(s, s->ops->group_remove(s, group_id, device_id, found, err), err);
+    return changed(s, s->ops->group_remove(s, group_id, device_id, found, err), device_id, err);
 }
 
 int otter_store_release_create(otter_store *s, const otter_release *r, int64_t created_by,
                                int64_t now, int64_t *id, otter_err *err)
 {
-    return changed(s, s->ops->release_create(s, r, created_by, now, id, err), err);
+    return changed(s, s->ops->release_create(s, r, created_by, now, id, err), ANY_DEVICE, err);
 }
 
 int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
@@ -432,13 +551,13 @@ int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_
 int otter_store_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
                                otter_err *err)
 {
-    return changed(s, s->ops->release_delete(s, id, found, sha_unused, err), err);
+    return changed(s, s->ops->release_delete(s, id, found, sha_unused, err), ANY_DEVICE, err);
 }
 
 int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    return changed(s, s->ops->action_create(s, a, created_by, now, id, err), err);
+    return changed(s, s->ops->action_create(s, a, created_by, now, id, err), a->device_id, err);
 }
 
 int otter_store_action_get(otter_store *s, int64_t id, otter_action *out, int *found,
@@ -480,13 +599,15 @@ int otter_store_action_list_device(otter_store *s, int64_t device_id, otter_stor
 int otter_store_action_set_status(otter_store *s, int64_t id, const char *status,
                                   const char *result, int64_t now, otter_err *err)
 {
-    return changed(s, s->ops->action_set_status(s, id, status, result, now, err), err);
+    int64_t device_id = action_device(s, id);
+    return changed(s, s->ops->action_set_status(s, id, status, result, now, err), device_id, err);
 }
 
 int otter_store_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
                                        otter_err *err)
 {
-    return changed(s, s->ops->action_set_maintenance(s, id, window, now, err), err);
+    int64_t device_id = action_device(s, id);
+    return changed(s, s->ops->action_set_maintenance(s, id, window, now, err), device_id, err);
 }
 
 int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err)
@@ -508,7 +629,7 @@ int otter_store_approval_get(otter_store *s, int64_t release_id, otter_approval 
 
 int otter_store_approval_set(otter_store *s, const otter_approval *a, otter_err *err)
 {
-    return changed(s, s->ops->approval_set(s, a, err), err);
+    return changed(s, s->ops->approval_set(s, a, err), ANY_DEVICE, err);
 }
 
 int otter_store_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
@@ -517,7 +638,7 @@ int otter_store_rollout_create(otter_store *s, const otter_rollout *r, int64_t n
     if (r->n_stages < 1 || r->n_stages > OTTER_ROLLOUT_STAGES_MAX)
         return otter_err_set(err, OTTER_EUSAGE, "a rollout has 1..%d stages",
                              OTTER_ROLLOUT_STAGES_MAX);
-    return changed(s, s->ops->rollout_create(s, r, now, id, err), err);
+    return changed(s, s->ops->rollout_create(s, r, now, id, err), ANY_DEVICE, err);
 }
 
 int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
@@ -530,7 +651,7 @@ int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_
 int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
                                otter_err *err)
 {
-    return changed(s, s->ops->rollout_update(s, r, now, err), err);
+    return changed(s, s->ops->rollout_update(s, r, now, err), ANY_DEVICE, err);
 }
 
 int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
@@ -542,5 +663,5 @@ int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_r
 int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                        otter_err *err)
 {
-    return changed(s, s->ops->rollout_cancel_actions(s, rollout_id, now, err), err);
+    return changed(s, s->ops->rollout_cancel_actions(s, rollout_id, now, err), ANY_DEVICE, err);
 }

@@ -29,7 +29,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 5
+#define OTTER_STORE_SCHEMA_VERSION 6
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -141,22 +141,27 @@ int otter_store_commit(otter_store *s, otter_err *err);
  * Every write that can change a device API answer (tenants, gateway
  * tokens, devices and their attributes, groups, releases, actions,
  * approvals, rollouts; not last_seen, audit entries, feedback rows or
- * accounts) moves this server's generation once it is committed: at once
- * for a call outside a transaction, at otter_store_commit() inside one.
- * The same writes add one to the database's change counter (table
- * change_counter) in the same transaction, or right after a call outside
- * one, so other servers on the same database learn of them: this server
- * reads the counter at most every OTTER_STORE_CHANGES_CHECK_MS and moves
- * its generation when the counter moved.
+ * accounts) moves this server's stamp once it is committed: at once for a
+ * call outside a transaction, at otter_store_commit() inside one. Each
+ * such write is scoped: to the devices it touches (a device's attributes,
+ * group membership, its actions) or to any device (tenants, releases,
+ * approvals, rollouts; a transaction touching more than 64 devices).
+ * The same writes are logged in the database (tables change_counter and
+ * change_log) in the same transaction, or right after a call outside one,
+ * so other servers on the same database learn of them: this server reads
+ * the log at most every OTTER_STORE_CHANGES_CHECK_MS and moves its stamps
+ * for what it finds (any device when it fell more than
+ * OTTER_STORE_CHANGES_KEPT entries behind).
  *
- * Sets *gen and returns 0 when the generation is known to be current:
- * the counter was read successfully less than OTTER_STORE_CHANGES_BOUND_MS
- * ago (the call reads it itself when it is due). Otherwise OTTER_ESTATE:
- * the database could not be asked in time, so nothing cached may be
- * trusted. A cache stamps what it reads with the generation taken *before*
- * reading, and serves it only while the generation is unchanged; then a
- * write committed on this server is seen by the next request, and one
- * committed on another server within OTTER_STORE_CHANGES_BOUND_MS.
+ * otter_store_generation() sets *gen to the current stamp and returns 0
+ * when it is known to be current: the log was read successfully less than
+ * OTTER_STORE_CHANGES_BOUND_MS ago (the call reads it itself when it is
+ * due). Otherwise OTTER_ESTATE: the database could not be asked in time,
+ * so nothing cached may be trusted. A cache stamps what it reads about a
+ * device with the stamp taken *before* reading, and serves it only while
+ * otter_store_unchanged_since(stamp, device): then a write committed on
+ * this server is seen by the next request, and one committed on another
+ * server within OTTER_STORE_CHANGES_BOUND_MS.
  */
 #define OTTER_STORE_CHANGES_CHECK_MS 250
 #define OTTER_STORE_CHANGES_BOUND_MS 1000
@@ -166,9 +171,20 @@ int otter_store_generation(otter_store *s, uint64_t *gen);
  * The same answer without ever asking the database (so without waiting
  * for it): for request threads, while another thread calls
  * otter_store_generation() regularly (the poll cache's loader does, every
- * 250 ms). OTTER_ESTATE when nobody read the counter within the bound.
+ * 125 ms). OTTER_ESTATE when nobody read the log within the bound.
  */
 int otter_store_generation_known(otter_store *s, uint64_t *gen);
+
+/*
+ * 1 when no change known to this server that may touch device_id was
+ * committed after stamp gen was taken; 0 otherwise. Devices share 65,536
+ * slots, so a change may also void a few other devices' stamps (never the
+ * reverse). Lock-free.
+ */
+int otter_store_unchanged_since(otter_store *s, uint64_t gen, int64_t device_id);
+
+/* The stamp of the last change that may touch any device (what a full reload must follow). */
+uint64_t otter_store_generation_wide(otter_store *s);
 void otter_store_rollback(otter_store *s);
 
 /* Tenants. */

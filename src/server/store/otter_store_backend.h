@@ -120,19 +120,44 @@ typedef struct otter_store_ops {
                           void *ctx, otter_err *err);
     int (*rollout_cancel_actions)(otter_store *s, int64_t rollout_id, int64_t now,
                                   otter_err *err);
-    /* The database's change counter (otter_store_generation()): add one, read it. */
-    int (*changes_bump)(otter_store *s, otter_err *err);
+    /*
+     * The database's change log (otter_store_generation()). changes_log adds
+     * one to the counter and records the devices the change touched under
+     * the new count (n == 0: it may touch any device), in the caller's
+     * transaction or in one of its own; now and then it drops entries older
+     * than OTTER_STORE_CHANGES_KEPT counts. changes_read reads the counter;
+     * changes_since calls cb for each entry with a count above after, in
+     * order of count, at most limit of them.
+     */
+    int (*changes_log)(otter_store *s, const int64_t *devices, size_t n, otter_err *err);
     int (*changes_read)(otter_store *s, int64_t *counter, otter_err *err);
+    int (*changes_since)(otter_store *s, int64_t after, int64_t limit,
+                         int (*cb)(void *ctx, int64_t count, int64_t device_id), void *ctx,
+                         otter_err *err);
 } otter_store_ops;
+
+/* Change log entries kept (by count); a server further behind treats everything as changed. */
+#define OTTER_STORE_CHANGES_KEPT 65536
+/* Device slots for change stamps (a power of two): devices sharing a slot share invalidations. */
+#define OTTER_STORE_DEVICE_SLOTS 65536
 
 struct otter_store {
     const otter_store_ops *ops;
     void *impl;
-    /* Change tracking, kept by otter_store.c (see otter_store_generation()). */
-    _Atomic uint64_t gen;
-    _Atomic int64_t checked_ms; /* CLOCK_MONOTONIC ms of the last good read of the counter */
+    /*
+     * Change tracking, kept by otter_store.c (see otter_store_generation()):
+     * stamp moves with every change this server learns of; wide_stamp is
+     * the stamp of the last change that may touch any device, device_stamp
+     * that of the last change touching a device of the slot.
+     */
+    _Atomic uint64_t stamp;
+    _Atomic uint64_t wide_stamp;
+    _Atomic uint64_t device_stamp[OTTER_STORE_DEVICE_SLOTS];
+    _Atomic int64_t checked_ms; /* CLOCK_MONOTONIC ms of the last good read of the log */
     atomic_int checking;        /* a thread is reading it */
-    int64_t db_counter;         /* its value then; written only by the reading thread */
+    int64_t db_count;           /* the log's count applied so far; only the reading thread */
+    int db_count_known;
+    atomic_uint log_writes;     /* this server's log entries, to drop old ones now and then */
 };
 
 extern const otter_store_ops otter_store_sqlite_ops;

@@ -424,10 +424,31 @@ static void pg_rollback(otter_store *s)
     otter_pg_unlock(d);
 }
 
-static int pg_changes_bump(otter_store *s, otter_err *err)
+/*
+ * One count for the change, an entry per device (0: any device); see
+ * otter_store_backend.h. The counter's row lock is held to the commit, so
+ * counts commit in order: a reader that sees count c has seen all below.
+ */
+static int pg_changes_log(otter_store *s, const int64_t *devices, size_t n, otter_err *err)
 {
-    return otter_pg_run(OTTER_PG(s), "counting a change", NULL, err,
-                        "UPDATE change_counter SET n = n + 1 WHERE id = 1", "");
+    struct otter_pg *d = OTTER_PG(s);
+    int own;
+    int ret = otter_pg_tx_open(d, &own, err);
+    if (ret < 0)
+        return ret;
+    ret = otter_pg_run(d, "counting a change", NULL, err,
+                       "UPDATE change_counter SET n = n + 1 WHERE id = 1", "");
+    for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
+        ret = otter_pg_run(d, "logging a change", NULL, err,
+                           "INSERT INTO change_log(seq, device_id)"
+                           " SELECT n, $1 FROM change_counter WHERE id = 1 ON CONFLICT DO NOTHING",
+                           "i", n ? devices[i] : (int64_t)0);
+    if (ret == 0 && atomic_fetch_add(&s->log_writes, 1) % 256 == 255)
+        ret = otter_pg_run(d, "dropping old change log entries", NULL, err,
+                           "DELETE FROM change_log WHERE seq <="
+                           " (SELECT n FROM change_counter WHERE id = 1) - $1",
+                           "i", (int64_t)OTTER_STORE_CHANGES_KEPT);
+    return otter_pg_tx_close(d, own, ret, err);
 }
 
 static int pg_changes_read(otter_store *s, int64_t *counter, otter_err *err)
@@ -435,6 +456,29 @@ static int pg_changes_read(otter_store *s, int64_t *counter, otter_err *err)
     *counter = 0;
     return otter_pg_query(OTTER_PG(s), "reading the change counter", otter_pg_int_row, counter, err,
                           "SELECT n FROM change_counter WHERE id = 1", "");
+}
+
+struct change_walk {
+    int (*cb)(void *ctx, int64_t count, int64_t device_id);
+    void *ctx;
+};
+
+static int change_row(const PGresult *res, int row, void *ctx, otter_err *err)
+{
+    struct change_walk *w = ctx;
+    (void)err;
+    return w->cb(w->ctx, otter_pg_int(res, row, 0), otter_pg_int(res, row, 1));
+}
+
+static int pg_changes_since(otter_store *s, int64_t after, int64_t limit,
+                            int (*cb)(void *ctx, int64_t count, int64_t device_id), void *ctx,
+                            otter_err *err)
+{
+    struct change_walk w = {cb, ctx};
+    return otter_pg_query(OTTER_PG(s), "reading the change log", change_row, &w, err,
+                          "SELECT seq, device_id FROM change_log WHERE seq > $1"
+                          " ORDER BY seq, device_id LIMIT $2",
+                          "ii", after, limit);
 }
 
 const otter_store_ops otter_store_pg_ops = {
@@ -448,8 +492,9 @@ const otter_store_ops otter_store_pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .changes_bump = pg_changes_bump,
+    .changes_log = pg_changes_log,
     .changes_read = pg_changes_read,
+    .changes_since = pg_changes_since,
     .tenant_create = otter_pg_tenant_create,
     .tenant_get = otter_pg_tenant_get,
     .tenant_delete = otter_pg_tenant_delete,

@@ -261,5 +261,11 @@ static const char v4[] = "CREATE TABLE change_counter ("
 static const char v5[] = "CREATE INDEX actions_rollout_counts ON actions(rollout_id, stage, status, result);"
                          "DROP INDEX actions_rollout_stage;";
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5};
+/* Version 6: the change log (as SQLite's v6). */
+static const char v6[] = "CREATE TABLE change_log ("
+                         "  seq BIGINT NOT NULL,"
+                         "  device_id BIGINT NOT NULL,"
+                         "  PRIMARY KEY (seq, device_id));";
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

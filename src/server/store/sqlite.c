@@ -361,10 +361,35 @@ static void sq_rollback(otter_store *s)
     otter_sqlite_unlock(d);
 }
 
-static int sq_changes_bump(otter_store *s, otter_err *err)
+/* One count for the change, an entry per device (0: any device); see otter_store_backend.h. */
+static int sq_changes_log(otter_store *s, const int64_t *devices, size_t n, otter_err *err)
 {
-    return otter_sqlite_run(OTTER_SQLITE(s), "counting a change", NULL, err,
-                            "UPDATE change_counter SET n = n + 1 WHERE id = 1", "");
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    otter_sqlite_lock(d);
+    int own = !d->in_tx, ret = 0;
+    if (own && (ret = sq_begin(s, err)) < 0)
+        goto out;
+    ret = otter_sqlite_run(d, "counting a change", NULL, err,
+                           "UPDATE change_counter SET n = n + 1 WHERE id = 1", "");
+    for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
+        ret = otter_sqlite_run(d, "logging a change", NULL, err,
+                               "INSERT OR IGNORE INTO change_log(seq, device_id)"
+                               " SELECT n, ? FROM change_counter WHERE id = 1",
+                               "i", n ? devices[i] : (int64_t)0);
+    if (ret == 0 && atomic_fetch_add(&s->log_writes, 1) % 256 == 255)
+        ret = otter_sqlite_run(d, "dropping old change log entries", NULL, err,
+                               "DELETE FROM change_log WHERE seq <="
+                               " (SELECT n FROM change_counter WHERE id = 1) - ?",
+                               "i", (int64_t)OTTER_STORE_CHANGES_KEPT);
+    if (own) {
+        if (ret == 0)
+            ret = sq_commit(s, err);
+        else
+            sq_rollback(s);
+    }
+out:
+    otter_sqlite_unlock(d);
+    return ret;
 }
 
 static int sq_changes_read(otter_store *s, int64_t *counter, otter_err *err)
@@ -372,6 +397,29 @@ static int sq_changes_read(otter_store *s, int64_t *counter, otter_err *err)
     *counter = 0;
     return otter_sqlite_query(OTTER_SQLITE(s), "reading the change counter", otter_sqlite_int_row,
                               counter, err, "SELECT n FROM change_counter WHERE id = 1", "");
+}
+
+struct change_walk {
+    int (*cb)(void *ctx, int64_t count, int64_t device_id);
+    void *ctx;
+};
+
+static int change_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+{
+    struct change_walk *w = ctx;
+    (void)err;
+    return w->cb(w->ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+}
+
+static int sq_changes_since(otter_store *s, int64_t after, int64_t limit,
+                            int (*cb)(void *ctx, int64_t count, int64_t device_id), void *ctx,
+                            otter_err *err)
+{
+    struct change_walk w = {cb, ctx};
+    return otter_sqlite_query(OTTER_SQLITE(s), "reading the change log", change_row, &w, err,
+                              "SELECT seq, device_id FROM change_log WHERE seq > ?"
+                              " ORDER BY seq, device_id LIMIT ?",
+                              "ii", after, limit);
 }
 
 const otter_store_ops otter_store_sqlite_ops = {
@@ -384,8 +432,9 @@ const otter_store_ops otter_store_sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .changes_bump = sq_changes_bump,
+    .changes_log = sq_changes_log,
     .changes_read = sq_changes_read,
+    .changes_since = sq_changes_since,
     .tenant_create = otter_sqlite_tenant_create,
     .tenant_get = otter_sqlite_tenant_get,
     .tenant_delete = otter_sqlite_tenant_delete,

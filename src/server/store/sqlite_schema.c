@@ -293,6 +293,17 @@ static const char v4[] = "CREATE TABLE change_counter ("
 static const char v5[] = "CREATE INDEX actions_rollout_counts ON actions(rollout_id, stage, status, result);"
                          "DROP INDEX actions_rollout_stage;";
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5};
+/*
+ * Version 6: what each change touched, under its count, so a server
+ * sharing the database drops only those devices' cached polls (a
+ * device's feedback or configData need not void the whole fleet's).
+ * device_id 0: the change may touch any device.
+ */
+static const char v6[] = "CREATE TABLE change_log ("
+                         "  seq INTEGER NOT NULL,"
+                         "  device_id INTEGER NOT NULL,"
+                         "  PRIMARY KEY (seq, device_id)) STRICT, WITHOUT ROWID;";
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

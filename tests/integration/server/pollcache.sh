@@ -12,7 +12,8 @@ need_packages jq curl
 
 pid_b=
 trap 'for p in ${server_pid:-} $pid_b; do kill -TERM "$p" 2>/dev/null || true; done; drop_pg_db; rm -rf "${work:-/nonexistent}"' EXIT
-start_server pollcache ""
+start_server pollcache "[metrics]
+enabled = true"
 ADM=$(login admin "$ADMIN_PW")
 jreq POST /api/v1/tenants "$ADM" '{"name":"acme"}' >/dev/null
 new_device() { # new_device CID -> prints its TargetToken
@@ -92,6 +93,35 @@ jreq POST /api/v1/tenants/acme/gateway-token "$ADM" '{}' >/dev/null
 g2=$(body .token)
 expect "rotated: old gateway token refused" "$(gpoll "$g1")" 401
 expect "rotated: new gateway token polls" "$(gpoll "$g2")" 200
+
+# Scoped: one device's write sends that device's next poll to the store, not the fleet's.
+metric() { curl -s -m 20 "$URL/metrics" | awk -v k="otter_ddi_poll_cache_total{result=\"$1\"}" '$1 == k { print $2 }'; }
+t3=$(new_device d3)
+t4=$(new_device d4)
+poll d3 "$t3" >/dev/null
+poll d4 "$t4" >/dev/null
+# cached_poll CID TOKEN: polls until the cache answers (a poll while the cache is not current
+# counts as neither, e.g. a stalled loader under load); prints "hit", or "miss" if it did not.
+cached_poll() {
+  local h m
+  for _ in 1 2 3 4 5; do
+    h=$(metric hit) m=$(metric miss)
+    poll "$1" "$2" >/dev/null
+    [ "$(metric miss)" != "$m" ] && { echo miss; return; }
+    [ "$(metric hit)" != "$h" ] && { echo hit; return; }
+    sleep 0.3
+  done
+  echo "never current"
+}
+expect "d3 answered from the cache" "$(cached_poll d3 "$t3")" hit
+code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: TargetToken $t4" \
+  -H 'Content-Type: application/json' -d '{"data":{"version":"1.0"},"mode":"merge"}' \
+  "$URL/acme/controller/v1/d4/configData")
+expect "d4 sends configData" "$code" 200
+expect "d3 still answered from the cache after d4's write" "$(cached_poll d3 "$t3")" hit
+expect "d4's next poll goes to the store" "$(cached_poll d4 "$t4")" miss
+expect "d4's new answer (no configData link)" "$(links)" ""
+expect "d4 cached again" "$(cached_poll d4 "$t4")" hit
 
 # ---- PostgreSQL: a second server sees the first one's writes within the bound ----
 if [ -n "$pg_db" ]; then

@@ -19,6 +19,14 @@ static void key_of(unsigned n, unsigned char key[OTTER_POLLCACHE_KEY_LEN])
     memcpy(key + 8, &n, sizeof n);
 }
 
+/* A hit stamped gen (whether a stamp is still good is the store's call, see test_store). */
+static int get_at(otter_pollcache *pc, const unsigned char *k, uint64_t gen, const char *tenant,
+                  const char *cid, otter_pollcache_facts *out)
+{
+    uint64_t stamp = ~(uint64_t)0;
+    return otter_pollcache_get(pc, k, tenant, cid, out, &stamp) && stamp == gen;
+}
+
 static otter_pollcache_facts facts_of(int64_t dev)
 {
     return (otter_pollcache_facts){.device_id = dev,
@@ -38,37 +46,37 @@ static void test_hits_and_misses(void **state)
     key_of(1, k1);
     key_of(2, k2);
     assert_otter_ok(otter_pollcache_new(1000, &pc, &err), err);
-    assert_false(otter_pollcache_get(pc, k1, 5, "acme", "d1", &out));
+    assert_false(get_at(pc, k1, 5, "acme", "d1", &out));
     assert_otter_ok(otter_pollcache_put(pc, k1, 5, "acme", "d1", &f, &err), err);
-    assert_true(otter_pollcache_get(pc, k1, 5, "acme", "d1", &out));
+    assert_true(get_at(pc, k1, 5, "acme", "d1", &out));
     assert_int_equal(out.device_id, 7);
     assert_int_equal(out.open_action, 70);
     assert_int_equal(out.config_sent, 1);
-    /* Another generation, path or key is not this entry. */
-    assert_false(otter_pollcache_get(pc, k1, 6, "acme", "d1", &out));
-    assert_false(otter_pollcache_get(pc, k1, 5, "acme", "d2", &out));
-    assert_false(otter_pollcache_get(pc, k1, 5, "acm", "d1", &out));
-    assert_false(otter_pollcache_get(pc, k1, 5, "acmed", "1", &out));
-    assert_false(otter_pollcache_get(pc, k2, 5, "acme", "d1", &out));
+    /* Another stamp, path or key is not this entry. */
+    assert_false(get_at(pc, k1, 6, "acme", "d1", &out));
+    assert_false(get_at(pc, k1, 5, "acme", "d2", &out));
+    assert_false(get_at(pc, k1, 5, "acm", "d1", &out));
+    assert_false(get_at(pc, k1, 5, "acmed", "1", &out));
+    assert_false(get_at(pc, k2, 5, "acme", "d1", &out));
     /* A refill replaces: one entry, the new facts. */
     f.open_action = 0;
     assert_otter_ok(otter_pollcache_put(pc, k1, 6, "acme", "d1", &f, &err), err);
     assert_int_equal(otter_pollcache_count(pc), 1);
-    assert_false(otter_pollcache_get(pc, k1, 5, "acme", "d1", &out));
-    assert_true(otter_pollcache_get(pc, k1, 6, "acme", "d1", &out));
+    assert_false(get_at(pc, k1, 5, "acme", "d1", &out));
+    assert_true(get_at(pc, k1, 6, "acme", "d1", &out));
     assert_int_equal(out.open_action, 0);
     /* last_seen only moves forward. */
     otter_pollcache_note_seen(pc, k1, 200);
     otter_pollcache_note_seen(pc, k1, 150);
     otter_pollcache_note_seen(pc, k2, 300); /* not cached: nothing happens */
-    assert_true(otter_pollcache_get(pc, k1, 6, "acme", "d1", &out));
+    assert_true(get_at(pc, k1, 6, "acme", "d1", &out));
     assert_int_equal(out.last_seen, 200);
     /* Names longer than a store name are not cached. */
     char longname[OTTER_POLLCACHE_NAME_MAX + 2];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     assert_otter_ok(otter_pollcache_put(pc, k2, 6, longname, "d1", &f, &err), err);
-    assert_false(otter_pollcache_get(pc, k2, 6, longname, "d1", &out));
+    assert_false(get_at(pc, k2, 6, longname, "d1", &out));
     assert_int_equal(otter_pollcache_count(pc), 1);
     otter_pollcache_free(pc);
     otter_pollcache_free(NULL);
@@ -91,9 +99,9 @@ static void test_bounded(void **state)
     /* Full, and what survived is the newest: the first keys are gone, the last one is there. */
     assert_true(otter_pollcache_count(pc) > cap * 9 / 10);
     key_of(0, k);
-    assert_false(otter_pollcache_get(pc, k, 1, "acme", "d", &out));
+    assert_false(get_at(pc, k, 1, "acme", "d", &out));
     key_of(n - 1, k);
-    assert_true(otter_pollcache_get(pc, k, 1, "acme", "d", &out));
+    assert_true(get_at(pc, k, 1, "acme", "d", &out));
     assert_int_equal(out.device_id, n - 1);
     otter_pollcache_free(pc);
 
@@ -101,7 +109,7 @@ static void test_bounded(void **state)
     assert_otter_ok(otter_pollcache_new(0, &pc, &err), err);
     key_of(1, k);
     assert_otter_ok(otter_pollcache_put(pc, k, 1, "acme", "d", &f, &err), err);
-    assert_false(otter_pollcache_get(pc, k, 1, "acme", "d", &out));
+    assert_false(get_at(pc, k, 1, "acme", "d", &out));
     assert_int_equal(otter_pollcache_count(pc), 0);
     otter_pollcache_free(pc);
     assert_otter_ok(otter_pollcache_new(1, &pc, &err), err);
@@ -134,7 +142,7 @@ static void *work(void *arg)
             if (otter_pollcache_put(w->pc, k, round, "acme", "d", &f, &err) < 0)
                 w->bad = 1;
             /* Another thread may have evicted it, never changed it. */
-            if (otter_pollcache_get(w->pc, k, round, "acme", "d", &out) && out.device_id != id)
+            if (get_at(w->pc, k, round, "acme", "d", &out) && out.device_id != id)
                 w->bad = 1;
             otter_pollcache_note_seen(w->pc, k, round);
         }

@@ -378,6 +378,47 @@ static void test_generation(void **state)
     sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
     assert_true(gen_of(b) != gb);
 
+    /* Scoped: a device's change voids that device's stamps only, here at once and on b. */
+    int64_t d2, d3;
+    assert_otter_ok(otter_store_device_create(a, t, "d2", NULL, NULL, "bb", 1, &d2, &err), err);
+    assert_otter_ok(otter_store_device_create(a, t, "d3", NULL, NULL, "cc", 1, &d3, &err), err);
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    uint64_t sa = gen_of(a), sb = gen_of(b);
+    assert_true(otter_store_unchanged_since(a, sa, d2) && otter_store_unchanged_since(b, sb, d2));
+    assert_otter_ok(otter_store_device_set_attributes(a, d2, "{\"k\":\"v\"}", &err), err);
+    assert_false(otter_store_unchanged_since(a, sa, d2));
+    assert_true(otter_store_unchanged_since(a, sa, d3));
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    gen_of(b);
+    assert_false(otter_store_unchanged_since(b, sb, d2));
+    assert_true(otter_store_unchanged_since(b, sb, d3));
+    /* In a transaction: at the commit, and only what it touched. */
+    sa = gen_of(a);
+    assert_otter_ok(otter_store_begin(a, &err), err);
+    assert_otter_ok(otter_store_device_set_attributes(a, d3, "{}", &err), err);
+    assert_true(otter_store_unchanged_since(a, sa, d3));
+    assert_otter_ok(otter_store_commit(a, &err), err);
+    assert_false(otter_store_unchanged_since(a, sa, d3));
+    assert_true(otter_store_unchanged_since(a, sa, d2));
+    /* A change that may touch any device voids every stamp, here and on b. */
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    sa = gen_of(a);
+    sb = gen_of(b);
+    assert_otter_ok(otter_store_tenant_create(a, "gamma", 1, &other, &err), err);
+    assert_false(otter_store_unchanged_since(a, sa, d2) || otter_store_unchanged_since(a, sa, d3));
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    gen_of(b);
+    assert_false(otter_store_unchanged_since(b, sb, d2) || otter_store_unchanged_since(b, sb, d3));
+    /* Entries b never read (dropped from the log): b cannot tell which device, so any. */
+    sb = gen_of(b);
+    assert_otter_ok(otter_store_device_set_attributes(a, d2, "{}", &err), err);
+    otter_test_store_exec(url, "DELETE FROM change_log WHERE seq ="
+                               " (SELECT n FROM change_counter WHERE id = 1)");
+    assert_otter_ok(otter_store_device_set_attributes(a, d2, "{\"k\":\"w\"}", &err), err);
+    sleep_ms(OTTER_STORE_CHANGES_CHECK_MS + 50);
+    gen_of(b);
+    assert_false(otter_store_unchanged_since(b, sb, d3));
+
     /* _known never asks the database: with nobody asking, it stops being trusted. */
     uint64_t g2 = 0;
     assert_int_equal(otter_store_generation_known(b, &g2), 0);
@@ -386,8 +427,8 @@ static void test_generation(void **state)
     assert_int_equal(otter_store_generation(b, &g2), 0);
     assert_int_equal(otter_store_generation_known(b, &g2), 0);
 
-    /* The counter cannot be read: after the bound nothing may be trusted. */
-    otter_test_store_exec(url, "DROP TABLE change_counter");
+    /* The log cannot be read: after the bound nothing may be trusted. */
+    otter_test_store_exec(url, "DROP TABLE change_log");
     sleep_ms(OTTER_STORE_CHANGES_BOUND_MS + 100);
     uint64_t dummy;
     assert_int_equal(otter_store_generation(b, &dummy), OTTER_ESTATE);
