@@ -116,6 +116,17 @@ static void note_change(otter_store *s, const int64_t *devices, size_t n)
         raise_to(slot_of(s, devices[i]), stamp);
 }
 
+/* A count this server logged is committed: reading it back from the log is no news. */
+static void own_count(otter_store *s, int64_t count)
+{
+    atomic_store(&s->own_counts[(uint64_t)count & (OTTER_STORE_OWN_COUNTS - 1)], count);
+}
+
+static int is_own_count(otter_store *s, int64_t count)
+{
+    return atomic_load(&s->own_counts[(uint64_t)count & (OTTER_STORE_OWN_COUNTS - 1)]) == count;
+}
+
 static void tx_note(int64_t device_id)
 {
     tx_changed = 1;
@@ -144,10 +155,13 @@ static int changed(otter_store *s, int ret, int64_t device_id, otter_err *err)
         return ret;
     }
     otter_err e2;
+    int64_t count = 0;
     size_t n = device_id == ANY_DEVICE ? 0 : 1;
-    if (s->ops->changes_log(s, &device_id, n, &e2) < 0)
+    if (s->ops->changes_log(s, &device_id, n, &count, &e2) < 0)
         fprintf(stderr, "otter-server: warning: other servers may see this change late: %s\n",
                 e2.msg);
+    else
+        own_count(s, count);
     note_change(s, &device_id, n);
     (void)err;
     return ret;
@@ -178,15 +192,19 @@ int otter_store_begin(otter_store *s, otter_err *err)
 int otter_store_commit(otter_store *s, otter_err *err)
 {
     int dirty = tx_store == s && tx_changed, ret;
+    int64_t count = 0;
     size_t n = tx_wide ? 0 : tx_n;
     if (tx_store == s)
         tx_store = NULL;
     /* The log is written in the transaction itself: other servers see both or neither. */
-    if (dirty && (ret = s->ops->changes_log(s, tx_devices, n, err)) < 0) {
+    if (dirty && (ret = s->ops->changes_log(s, tx_devices, n, &count, err)) < 0) {
         s->ops->rollback(s);
         return ret;
     }
     ret = s->ops->commit(s, err);
+    /* Only once committed: a count rolled back is given to the next change, maybe another server's. */
+    if (dirty && ret == 0)
+        own_count(s, count);
     if (dirty)
         note_change(s, tx_devices, n);
     return ret;
@@ -201,9 +219,11 @@ void otter_store_rollback(otter_store *s)
 
 /* Log entries read in one go, checked before any is applied. */
 struct log_read {
-    int64_t after;   /* count applied before */
+    otter_store *s;
     int64_t last;    /* highest count read */
-    int gap;         /* entries are missing (dropped, or a change marked for any device) */
+    int wide;        /* a change to any device, or entries missing (dropped) */
+    size_t total;    /* entries read */
+    size_t rows;     /* of which other servers' */
     size_t n;
     int64_t devices[LOG_READ_MAX];
 };
@@ -212,11 +232,17 @@ static int log_entry(void *ctx, int64_t count, int64_t device_id)
 {
     struct log_read *r = ctx;
     /* Counts are dense (one per logged change, committed in order): a jump means dropped entries. */
-    if (count > r->last + 1 || device_id == ANY_DEVICE)
-        r->gap = 1;
+    if (count > r->last + 1)
+        r->wide = 1;
     r->last = count;
-    if (device_id != ANY_DEVICE && r->n < LOG_READ_MAX)
+    r->total++;
+    if (is_own_count(r->s, count)) /* told at its commit already */
+        return 0;
+    if (device_id == ANY_DEVICE)
+        r->wide = 1;
+    else if (r->n < LOG_READ_MAX)
         r->devices[r->n++] = device_id;
+    r->rows++;
     return 0;
 }
 
@@ -237,18 +263,19 @@ static int read_log(otter_store *s)
     struct log_read *r = malloc(sizeof *r);
     if (!r)
         return -1;
-    r->after = r->last = s->db_count;
-    r->gap = 0;
-    r->n = 0;
+    r->s = s;
+    r->last = s->db_count;
+    r->wide = 0;
+    r->total = r->rows = r->n = 0;
     int ret = s->ops->changes_since(s, s->db_count, LOG_READ_MAX, log_entry, r, &err);
     if (ret == 0 && r->last != s->db_count) {
         /*
          * A full read may have split the entries of its last count: the
          * rest are covered by treating the read as touching any device.
          */
-        if (r->gap || r->n == LOG_READ_MAX)
+        if (r->wide || r->total == LOG_READ_MAX)
             note_change(s, NULL, 0);
-        else
+        else if (r->rows)
             note_change(s, r->devices, r->n);
         s->db_count = r->last;
     }

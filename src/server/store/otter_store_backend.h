@@ -123,13 +123,14 @@ typedef struct otter_store_ops {
     /*
      * The database's change log (otter_store_generation()). changes_log adds
      * one to the counter and records the devices the change touched under
-     * the new count (n == 0: it may touch any device), in the caller's
+     * the new count, set in *count (n == 0: it may touch any device), in the caller's
      * transaction or in one of its own; now and then it drops entries older
      * than OTTER_STORE_CHANGES_KEPT counts. changes_read reads the counter;
      * changes_since calls cb for each entry with a count above after, in
      * order of count, at most limit of them.
      */
-    int (*changes_log)(otter_store *s, const int64_t *devices, size_t n, otter_err *err);
+    int (*changes_log)(otter_store *s, const int64_t *devices, size_t n, int64_t *count,
+                       otter_err *err);
     int (*changes_read)(otter_store *s, int64_t *counter, otter_err *err);
     int (*changes_since)(otter_store *s, int64_t after, int64_t limit,
                          int (*cb)(void *ctx, int64_t count, int64_t device_id), void *ctx,
@@ -138,6 +139,8 @@ typedef struct otter_store_ops {
 
 /* Change log entries kept (by count); a server further behind treats everything as changed. */
 #define OTTER_STORE_CHANGES_KEPT 65536
+/* This server's recent log counts remembered (a power of two; read back within 250 ms). */
+#define OTTER_STORE_OWN_COUNTS 8192
 /* Device slots for change stamps (a power of two): devices sharing a slot share invalidations. */
 #define OTTER_STORE_DEVICE_SLOTS 65536
 
@@ -158,6 +161,8 @@ struct otter_store {
     int64_t db_count;           /* the log's count applied so far; only the reading thread */
     int db_count_known;
     atomic_uint log_writes;     /* this server's log entries, to drop old ones now and then */
+    /* Counts this server logged and committed (at count % size), so reading them back is no change. */
+    _Atomic int64_t own_counts[OTTER_STORE_OWN_COUNTS];
 };
 
 extern const otter_store_ops otter_store_sqlite_ops;

@@ -429,25 +429,26 @@ static void pg_rollback(otter_store *s)
  * otter_store_backend.h. The counter's row lock is held to the commit, so
  * counts commit in order: a reader that sees count c has seen all below.
  */
-static int pg_changes_log(otter_store *s, const int64_t *devices, size_t n, otter_err *err)
+static int pg_changes_log(otter_store *s, const int64_t *devices, size_t n, int64_t *count,
+                          otter_err *err)
 {
     struct otter_pg *d = OTTER_PG(s);
     int own;
     int ret = otter_pg_tx_open(d, &own, err);
     if (ret < 0)
         return ret;
-    ret = otter_pg_run(d, "counting a change", NULL, err,
-                       "UPDATE change_counter SET n = n + 1 WHERE id = 1", "");
+    *count = 0;
+    ret = otter_pg_query(d, "counting a change", otter_pg_int_row, count, err,
+                         "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
     for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
         ret = otter_pg_run(d, "logging a change", NULL, err,
-                           "INSERT INTO change_log(seq, device_id)"
-                           " SELECT n, $1 FROM change_counter WHERE id = 1 ON CONFLICT DO NOTHING",
-                           "i", n ? devices[i] : (int64_t)0);
+                           "INSERT INTO change_log(seq, device_id) VALUES ($1, $2)"
+                           " ON CONFLICT DO NOTHING",
+                           "ii", *count, n ? devices[i] : (int64_t)0);
     if (ret == 0 && atomic_fetch_add(&s->log_writes, 1) % 256 == 255)
         ret = otter_pg_run(d, "dropping old change log entries", NULL, err,
-                           "DELETE FROM change_log WHERE seq <="
-                           " (SELECT n FROM change_counter WHERE id = 1) - $1",
-                           "i", (int64_t)OTTER_STORE_CHANGES_KEPT);
+                           "DELETE FROM change_log WHERE seq <= $1", "i",
+                           *count - OTTER_STORE_CHANGES_KEPT);
     return otter_pg_tx_close(d, own, ret, err);
 }
 

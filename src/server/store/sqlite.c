@@ -362,25 +362,25 @@ static void sq_rollback(otter_store *s)
 }
 
 /* One count for the change, an entry per device (0: any device); see otter_store_backend.h. */
-static int sq_changes_log(otter_store *s, const int64_t *devices, size_t n, otter_err *err)
+static int sq_changes_log(otter_store *s, const int64_t *devices, size_t n, int64_t *count,
+                          otter_err *err)
 {
     struct otter_sqlite *d = OTTER_SQLITE(s);
     otter_sqlite_lock(d);
     int own = !d->in_tx, ret = 0;
     if (own && (ret = sq_begin(s, err)) < 0)
         goto out;
-    ret = otter_sqlite_run(d, "counting a change", NULL, err,
-                           "UPDATE change_counter SET n = n + 1 WHERE id = 1", "");
+    *count = 0;
+    ret = otter_sqlite_query(d, "counting a change", otter_sqlite_int_row, count, err,
+                             "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
     for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
         ret = otter_sqlite_run(d, "logging a change", NULL, err,
-                               "INSERT OR IGNORE INTO change_log(seq, device_id)"
-                               " SELECT n, ? FROM change_counter WHERE id = 1",
-                               "i", n ? devices[i] : (int64_t)0);
+                               "INSERT OR IGNORE INTO change_log(seq, device_id) VALUES (?, ?)",
+                               "ii", *count, n ? devices[i] : (int64_t)0);
     if (ret == 0 && atomic_fetch_add(&s->log_writes, 1) % 256 == 255)
         ret = otter_sqlite_run(d, "dropping old change log entries", NULL, err,
-                               "DELETE FROM change_log WHERE seq <="
-                               " (SELECT n FROM change_counter WHERE id = 1) - ?",
-                               "i", (int64_t)OTTER_STORE_CHANGES_KEPT);
+                               "DELETE FROM change_log WHERE seq <= ?", "i",
+                               *count - OTTER_STORE_CHANGES_KEPT);
     if (own) {
         if (ret == 0)
             ret = sq_commit(s, err);

@@ -96,6 +96,9 @@ expect "rotated: new gateway token polls" "$(gpoll "$g2")" 200
 
 # Scoped: one device's write sends that device's next poll to the store, not the fleet's.
 metric() { curl -s -m 20 "$URL/metrics" | awk -v k="otter_ddi_poll_cache_total{result=\"$1\"}" '$1 == k { print $2 }'; }
+# The gateway rotation above touched any device: the loader reloads the cache, at most once
+# a second. Let that happen first, so what follows is answered by the scoped stamps alone.
+sleep 2
 t3=$(new_device d3)
 t4=$(new_device d4)
 poll d3 "$t3" >/dev/null
