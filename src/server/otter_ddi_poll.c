@@ -122,6 +122,24 @@ int ddi_poll(struct ddi_call *c)
     return status ? status : answer(c, c->tenant.name, c->dev->controller_id, &f);
 }
 
+/*
+ * The cache key of a poll: a TargetToken's SHA-256 (the loader fills those
+ * by the stored hash); a GatewayToken speaks for every device of its tenant,
+ * so its key is the SHA-256 of the token and the device together (a header
+ * value holds no newline, so the text is unambiguous).
+ */
+static int cache_key(const char *tok, int gateway, const char *cid,
+                     unsigned char key[OTTER_POLLCACHE_KEY_LEN])
+{
+    char text[sizeof "gateway\n" + 256 + 1 + OTTER_POLLCACHE_NAME_MAX + 1];
+    if (!gateway)
+        return otter_auth_token_digest(tok, key);
+    if (strlen(cid) > OTTER_POLLCACHE_NAME_MAX)
+        return -1;
+    snprintf(text, sizeof text, "gateway\n%s\n%s", tok, cid); /* tok: at most 256 (ddi_token) */
+    return otter_auth_token_digest(text, key);
+}
+
 int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
 {
     unsigned char key[OTTER_POLLCACHE_KEY_LEN];
@@ -135,8 +153,8 @@ int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
      * never served later. Never the database's log here: the loader thread
      * reads it, polls do not wait.
      */
-    int cacheable = tok && !gateway && otter_store_generation_known(c->ddi->store, &gen) == 0 &&
-                    otter_auth_token_digest(tok, key) == 0;
+    int cacheable = tok && otter_store_generation_known(c->ddi->store, &gen) == 0 &&
+                    cache_key(tok, gateway, cid, key) == 0;
     if (cacheable && otter_pollcache_get(c->ddi->cache, key, tenant, cid, &f, &stamp) &&
         otter_store_unchanged_since(c->ddi->store, stamp, f.device_id)) {
         otter_metrics_poll_cache(c->ddi->metrics, 1);

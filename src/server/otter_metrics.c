@@ -263,8 +263,8 @@ int otter_metrics_render(const otter_metrics *m, char **out, size_t *len, otter_
         put(&t, "otter_ddi_feedback_executions_total{execution=\"%s\"} %llu\n", executions[i],
             (unsigned long long)get(&m->feedback_execution[i]));
     put(&t,
-        "# HELP otter_ddi_poll_cache_total Base polls with a TargetToken while the poll cache was "
-        "current, by whether the cache answered.\n# TYPE otter_ddi_poll_cache_total counter\n"
+        "# HELP otter_ddi_poll_cache_total Base polls while the poll cache was current, by "
+        "whether the cache answered.\n# TYPE otter_ddi_poll_cache_total counter\n"
         "otter_ddi_poll_cache_total{result=\"hit\"} %llu\n"
         "otter_ddi_poll_cache_total{result=\"miss\"} %llu\n",
         (unsigned long long)get(&m->poll_cache[1]), (unsigned long long)get(&m->poll_cache[0]));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a DDI base poll needs, kept in memory in front of the store: for a
- * TargetToken (by its SHA-256), the device it authenticates and the facts
- * its answer is made of. A poll answered from here does no database work.
+ * token (a TargetToken by its SHA-256; a GatewayToken with the device it
+ * polls for, see otter_ddi_poll.c), the device it authenticates and the
+ * facts its answer is made of. A poll answered from here does no database work.
  *
  * Correctness comes from stamps, kept by the caller: every entry carries
  * the store stamp read *before* the database reads it was filled from,
@@ -25,7 +26,7 @@
 
 #include "otter_err.h"
 
-#define OTTER_POLLCACHE_KEY_LEN 32  /* raw SHA-256 of the token */
+#define OTTER_POLLCACHE_KEY_LEN 32  /* a raw SHA-256 */
 #define OTTER_POLLCACHE_NAME_MAX 64 /* tenant name, controller id (otter_reqjson_name_ok) */
 
 typedef struct otter_pollcache otter_pollcache;

@@ -126,6 +126,35 @@ expect "d4's next poll goes to the store" "$(cached_poll d4 "$t4")" miss
 expect "d4's new answer (no configData link)" "$(links)" ""
 expect "d4 cached again" "$(cached_poll d4 "$t4")" hit
 
+# GatewayToken polls: cached per (token, device); a rotation refuses the old token at once.
+gw_poll() { # gw_poll CID TOKEN: like poll, with the tenant's GatewayToken
+  curl -s -m 20 -o "$work/body" -w '%{http_code}' -H "Authorization: GatewayToken $2" "$URL/acme/controller/v1/$1"
+}
+cached_gw_poll() { # as cached_poll
+  local h m
+  for _ in 1 2 3 4 5; do
+    h=$(metric hit) m=$(metric miss)
+    gw_poll "$1" "$2" >/dev/null
+    [ "$(metric miss)" != "$m" ] && { echo miss; return; }
+    [ "$(metric hit)" != "$h" ] && { echo hit; return; }
+    sleep 0.3
+  done
+  echo "never current"
+}
+expect "gateway poll for d3 (from the store)" "$(cached_gw_poll d3 "$g2")" miss
+expect "gateway poll for d3 again (from the cache)" "$(cached_gw_poll d3 "$g2")" hit
+expect "cached gateway answer for d3 is d3's" "$(jq -r '._links.configData.href' "$work/body")" "$URL/acme/controller/v1/d3/configData"
+expect "the same gateway token for d4 is d4's own entry" "$(cached_gw_poll d4 "$g2")" miss
+expect "a wrong gateway token is refused" "$(gw_poll d3 "x$g2")" 401
+jreq POST /api/v1/tenants/acme/gateway-token "$ADM" '{}' >/dev/null
+g3=$(body .token)
+expect "rotated: cached gateway token refused on the next poll" "$(gw_poll d3 "$g2")" 401
+expect "a gateway token registers an unknown device on its first poll" "$(gw_poll d5 "$g3")" 200
+expect "the new device's answer asks for configData" "$(links)" configData
+# Its entry was stamped before its own registration: one more trip, then from the cache.
+gw_poll d5 "$g3" >/dev/null
+expect "then polls from the cache" "$(cached_gw_poll d5 "$g3")" hit
+
 # ---- PostgreSQL: a second server sees the first one's writes within the bound ----
 if [ -n "$pg_db" ]; then
   start_server_b
