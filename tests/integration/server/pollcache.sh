@@ -4,7 +4,9 @@
 # one server: each write that changes a poll's answer shows on the very
 # next poll (device deleted -> 401; rollout started, paused, resumed;
 # action canceled; configData sent; gateway token rotated). Cached and
-# uncached answers are the same bytes. With OTTER_TEST_STORE=postgres a
+# uncached answers are the same bytes. A device's write sends only that
+# device's next poll to the store (counted by /metrics); GatewayToken polls
+# are cached per device. With OTTER_TEST_STORE=postgres a
 # second server on the same database sees a write made through the first
 # within the documented bound (OTTER_STORE_CHANGES_BOUND_MS, 1 s).
 source "$(dirname "$0")/lib.sh"
@@ -103,48 +105,38 @@ t3=$(new_device d3)
 t4=$(new_device d4)
 poll d3 "$t3" >/dev/null
 poll d4 "$t4" >/dev/null
-# cached_poll CID TOKEN: polls until the cache answers (a poll while the cache is not current
-# counts as neither, e.g. a stalled loader under load); prints "hit", or "miss" if it did not.
-cached_poll() {
+# cached POLL CID TOKEN: polls with POLL (poll or gw_poll) until the poll cache counts it (a
+# poll while the cache is not current counts as neither, e.g. a stalled loader under load);
+# prints "hit", or "miss" if the cache did not answer.
+cached() {
   local h m
   for _ in 1 2 3 4 5; do
     h=$(metric hit) m=$(metric miss)
-    poll "$1" "$2" >/dev/null
+    "$1" "$2" "$3" >/dev/null
     [ "$(metric miss)" != "$m" ] && { echo miss; return; }
     [ "$(metric hit)" != "$h" ] && { echo hit; return; }
     sleep 0.3
   done
   echo "never current"
 }
-expect "d3 answered from the cache" "$(cached_poll d3 "$t3")" hit
+expect "d3 answered from the cache" "$(cached poll d3 "$t3")" hit
 code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: TargetToken $t4" \
   -H 'Content-Type: application/json' -d '{"data":{"version":"1.0"},"mode":"merge"}' \
   "$URL/acme/controller/v1/d4/configData")
 expect "d4 sends configData" "$code" 200
-expect "d3 still answered from the cache after d4's write" "$(cached_poll d3 "$t3")" hit
-expect "d4's next poll goes to the store" "$(cached_poll d4 "$t4")" miss
+expect "d3 still answered from the cache after d4's write" "$(cached poll d3 "$t3")" hit
+expect "d4's next poll goes to the store" "$(cached poll d4 "$t4")" miss
 expect "d4's new answer (no configData link)" "$(links)" ""
-expect "d4 cached again" "$(cached_poll d4 "$t4")" hit
+expect "d4 cached again" "$(cached poll d4 "$t4")" hit
 
 # GatewayToken polls: cached per (token, device); a rotation refuses the old token at once.
 gw_poll() { # gw_poll CID TOKEN: like poll, with the tenant's GatewayToken
   curl -s -m 20 -o "$work/body" -w '%{http_code}' -H "Authorization: GatewayToken $2" "$URL/acme/controller/v1/$1"
 }
-cached_gw_poll() { # as cached_poll
-  local h m
-  for _ in 1 2 3 4 5; do
-    h=$(metric hit) m=$(metric miss)
-    gw_poll "$1" "$2" >/dev/null
-    [ "$(metric miss)" != "$m" ] && { echo miss; return; }
-    [ "$(metric hit)" != "$h" ] && { echo hit; return; }
-    sleep 0.3
-  done
-  echo "never current"
-}
-expect "gateway poll for d3 (from the store)" "$(cached_gw_poll d3 "$g2")" miss
-expect "gateway poll for d3 again (from the cache)" "$(cached_gw_poll d3 "$g2")" hit
+expect "gateway poll for d3 (from the store)" "$(cached gw_poll d3 "$g2")" miss
+expect "gateway poll for d3 again (from the cache)" "$(cached gw_poll d3 "$g2")" hit
 expect "cached gateway answer for d3 is d3's" "$(jq -r '._links.configData.href' "$work/body")" "$URL/acme/controller/v1/d3/configData"
-expect "the same gateway token for d4 is d4's own entry" "$(cached_gw_poll d4 "$g2")" miss
+expect "the same gateway token for d4 is d4's own entry" "$(cached gw_poll d4 "$g2")" miss
 expect "a wrong gateway token is refused" "$(gw_poll d3 "x$g2")" 401
 jreq POST /api/v1/tenants/acme/gateway-token "$ADM" '{}' >/dev/null
 g3=$(body .token)
@@ -153,7 +145,7 @@ expect "a gateway token registers an unknown device on its first poll" "$(gw_pol
 expect "the new device's answer asks for configData" "$(links)" configData
 # Its entry was stamped before its own registration: one more trip, then from the cache.
 gw_poll d5 "$g3" >/dev/null
-expect "then polls from the cache" "$(cached_gw_poll d5 "$g3")" hit
+expect "then polls from the cache" "$(cached gw_poll d5 "$g3")" hit
 
 # ---- PostgreSQL: a second server sees the first one's writes within the bound ----
 if [ -n "$pg_db" ]; then
