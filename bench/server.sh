@@ -240,6 +240,6 @@ printf '\n== 100 MiB artifact, one connection: %d samples each taking turns, a s
   "$samples" "$repeat" "$(echo "$repeat * $size / 1073741824" | bc -l)"
 printf 'otter-server DDI download : median %8.1f MB/s  (min %.1f, max %.1f)\n' "$o_med" "$o_min" "$o_max"
 printf 'nginx static file         : median %8.1f MB/s  (min %.1f, max %.1f)\n' "$n_med" "$n_min" "$n_max"
-echo "samples MB/s, in turn: otter $(awk '{ printf "%s%.0f", NR > 1 ? " " : "", $1 / 1e6 }' dl-otter.txt); nginx $(awk '{ printf "%s%.0f", NR > 1 ? " " : "", $1 / 1e6 }' dl-nginx.txt)"
+echo "samples MB/s, in turn: otter $(awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1e6 }' dl-otter.txt); nginx $(awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1e6 }' dl-nginx.txt)"
 printf 'ratio of medians otter / nginx : %.3f (target >= 0.9)\n' "$(echo "$o_med / $n_med" | bc -l)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
