@@ -8,14 +8,23 @@
 #      (bench/poll.lua), vs nginx serving a static file of the poll's JSON
 #      size with the same script;
 #   3. a 100 MiB artifact downloaded through DDI vs nginx serving the same
-#      file (curl to /dev/null, best of 10 each, taking turns).
+#      file: SAMPLES (7) samples each, otter and nginx taking turns, a sample
+#      being one curl fetching the URL REPEAT (16) times over one kept-alive
+#      connection to /dev/null (1.6 GiB, about a second); median MB/s of each
+#      with min-max, and the ratio of the medians. (One 100 MiB transfer is
+#      ~50 ms on loopback: single transfers swung 0.55-1.32.)
 # Targets: polls/s >= 1.0x nginx; download MB/s >= 0.9x nginx.
 # Prints the load average before and after: figures taken on a busy machine are noisy.
 #   2b. the same polls while WRITES (10) devices a second send configData: no
 #      target, a figure on record (each write voids that device's cached poll).
-#   bench/server.sh [DEVICES] [SECONDS]   (default 100000 10); env CONNS, THREADS (server pool), WRITES
+#   bench/server.sh [DEVICES] [SECONDS]   (default 100000 10); env CONNS, THREADS (server pool), WRITES,
+#   SAMPLES, REPEAT, SECTIONS: "all" (default) or "download" (3 alone: one device
+#   is provisioned, no polls), e.g. SECTIONS=download bench/server.sh
 set -euo pipefail
+sections=${SECTIONS:-all}
+case $sections in all | download) ;; *) echo "SECTIONS: all or download, not '$sections'"; exit 2 ;; esac
 devices=${1:-100000}
+[ "$sections" = all ] || devices=1
 secs=${2:-10}
 conns=${CONNS:-64}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,8 +89,9 @@ done
 end=$(date +%s%N)
 prov_s=$(echo "scale=3; ($end - $start) / 1000000000" | bc)
 [ "$(wc -l < tokens)" = "$devices" ] || { echo "got $(wc -l < tokens) tokens, want $devices"; exit 1; }
-printf '\nprovisioned %d devices (bulk CSV, 10000 per request): %.2f s, %.0f devices/s\n' \
-  "$devices" "$prov_s" "$(echo "$devices / $prov_s" | bc -l)"
+[ "$sections" != all ] ||
+  printf '\nprovisioned %d devices (bulk CSV, 10000 per request): %.2f s, %.0f devices/s\n' \
+    "$devices" "$prov_s" "$(echo "$devices / $prov_s" | bc -l)"
 
 # One poll's answer: its size is what nginx serves.
 read -r cid0 tok0 < tokens
@@ -124,6 +134,7 @@ for _ in $(seq 100); do curl -s -o /dev/null "$nurl/x" && break; sleep 0.1; done
 [ "$(curl -s -m 5 "$nurl/x" | wc -c)" = "$poll_bytes" ] || { echo "nginx did not start"; cat nginx-error.log; exit 1; }
 
 # ---- 2. polls ----
+if [ "$sections" = all ]; then
 metric() { curl -s -m 30 "$url/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 to_ms() { # wrk latency "812.00us" / "1.23ms" / "1.02s" -> ms
   case $1 in *us) echo "scale=3; ${1%us} / 1000" | bc ;; *ms) echo "${1%ms}" ;; *s) echo "scale=3; ${1%s} * 1000" | bc ;; esac
@@ -192,6 +203,7 @@ if [ "$writes" -gt 0 ]; then
   printf '               (%d configData PUTs answered 2xx while wrk ran: %.1f/s; poll cache %d hits, %d misses)\n' \
     "$w_done" "$(echo "$w_done / $secs" | bc -l)" "$hits" "$misses"
 fi
+fi # SECTIONS=all
 
 # ---- 3. a 100 MiB download ----
 curl -s -m 300 -o rel.json -X POST -H "$auth" --data-binary @www/artifact.bin \
@@ -204,21 +216,42 @@ curl -s -m 30 -o dep.json -X POST -H "$auth" -H 'Content-Type: application/json'
 aid=$(jq -r '.actions[0].id' dep.json)
 dl=$(curl -s -m 30 -H "Authorization: TargetToken $tok0" "$url/bench/controller/v1/$cid0/deploymentBase/$aid" |
   jq -r '.deployment.chunks[0].artifacts[0]._links.download.href')
-cat www/artifact.bin > /dev/null # page cache warm for both
-speed() { # speed URL [curl args]: one download to /dev/null, bytes/s
-  local u=$1 s; shift
-  s=$(curl -s -m 120 -o /dev/null -w '%{speed_download}' "$@" "$u")
-  echo "${s%.*}"
+cat www/artifact.bin "$work"/artifacts/* > /dev/null # page cache warm for both
+samples=${SAMPLES:-7}
+repeat=${REPEAT:-16}
+size=$(stat -c %s www/artifact.bin)
+sample() { # sample URL [curl args]: REPEAT downloads over one connection to /dev/null, bytes/s of the whole
+  local u=$1 outs=() urls=() t0 t1 got; shift
+  for _ in $(seq "$repeat"); do outs+=(-o /dev/null); urls+=("$u"); done
+  t0=$(date +%s%N)
+  got=$(curl -s -m 300 -w '%{http_code} %{size_download} %{num_connects}\n' "${outs[@]}" "$@" "${urls[@]}")
+  t1=$(date +%s%N)
+  # Every transfer whole and 200; one connect in all (the rest reuse it).
+  [ "$(grep -c "^200 $size " <<< "$got")" = "$repeat" ] &&
+    [ "$(awk '{ n += $3 } END { print n }' <<< "$got")" = 1 ] ||
+    { echo "download sample from $u:"; echo "$got"; exit 1; } >&2
+  echo "$repeat * $size * 1000000000 / ($t1 - $t0)" | bc
 }
-# One run is a twentieth of a second or so: take the best of 10 each, the two
-# servers taking turns so both see the same moments of a shared machine.
-o_bps=0 n_bps=0
-for _ in $(seq 10); do
-  s=$(speed "$dl" -H "Authorization: TargetToken $tok0"); [ "$s" -gt "$o_bps" ] && o_bps=$s
-  s=$(speed "$nurl/artifact.bin"); [ "$s" -gt "$n_bps" ] && n_bps=$s
+stats() { # stats FILE: median min max of its lines, MB/s
+  sort -n "$1" | awk '{ v[NR] = $1 / 1e6 } END {
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f %.1f %.1f", m, v[1], v[NR] }'
+}
+# Both servers take turns so they see the same moments of a shared machine;
+# one warm-up sample each first, not counted.
+sample "$dl" -H "Authorization: TargetToken $tok0" > /dev/null
+sample "$nurl/artifact.bin" > /dev/null
+: > dl-otter.txt
+: > dl-nginx.txt
+for _ in $(seq "$samples"); do
+  sample "$dl" -H "Authorization: TargetToken $tok0" >> dl-otter.txt
+  sample "$nurl/artifact.bin" >> dl-nginx.txt
 done
-printf '\n== 100 MiB artifact, one connection (curl, best of 10, taking turns)\n'
-printf 'otter-server DDI download : %8.1f MB/s\n' "$(echo "$o_bps / 1000000" | bc -l)"
-printf 'nginx static file         : %8.1f MB/s\n' "$(echo "$n_bps / 1000000" | bc -l)"
-printf 'ratio otter / nginx       : %8.3f (target >= 0.9)\n' "$(echo "$o_bps / $n_bps" | bc -l)"
+read -r o_med o_min o_max <<< "$(stats dl-otter.txt)"
+read -r n_med n_min n_max <<< "$(stats dl-nginx.txt)"
+printf '\n== 100 MiB artifact, one connection: %d samples each taking turns, a sample = %d downloads kept alive (%.1f GiB)\n' \
+  "$samples" "$repeat" "$(echo "$repeat * $size / 1073741824" | bc -l)"
+printf 'otter-server DDI download : median %8.1f MB/s  (min %.1f, max %.1f)\n' "$o_med" "$o_min" "$o_max"
+printf 'nginx static file         : median %8.1f MB/s  (min %.1f, max %.1f)\n' "$n_med" "$n_min" "$n_max"
+echo "samples MB/s, in turn: otter $(awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1e6 }' dl-otter.txt); nginx $(awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1e6 }' dl-nginx.txt)"
+printf 'ratio of medians otter / nginx : %.3f (target >= 0.9)\n' "$(echo "$o_med / $n_med" | bc -l)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
