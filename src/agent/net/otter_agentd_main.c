@@ -21,8 +21,8 @@ static const char usage[] =
     "usage: otter-agentd [--config agent.conf] COMMAND [OPTIONS]\n"
     "\n"
     "The device's network side: talks hawkBit DDI to the server in [server] of\n"
-    "agent.conf (TargetToken, CA, pins) and runs otter-agent, which never links\n"
-    "libcurl, for everything that writes slots.\n"
+    "agent.conf (TargetToken or GatewayToken, CA, pins) and runs otter-agent,\n"
+    "which never links libcurl, for everything that writes slots.\n"
     "\n"
     "Commands:\n"
     "  check              ask the server once what it offers this device: the polling\n"
@@ -66,6 +66,7 @@ static const char check_help[] =
 
 static const char run_help[] =
     "usage: otter-agentd [--config agent.conf] run [--once]\n"
+    "       otter-agent  [--config agent.conf] run [--once]\n"
     "\n"
     "The over-the-air daemon. Each cycle: (1) report the result of the update\n"
     "installed before the last reboot (closed success/failure, once the health\n"
@@ -108,7 +109,7 @@ static int check(const otter_agent_conf *conf, otter_err *err)
 {
     otter_ddi_conn c = {.url = conf->server_url, .tenant = conf->server_tenant,
                         .controller = conf->server_controller, .token = conf->server_token,
-                        .ca_file = conf->server_ca, .pin = conf->server_pin,
+                        .gateway_token = conf->server_gateway_token, .ca_file = conf->server_ca, .pin = conf->server_pin,
                         .cert = conf->server_cert, .key = conf->server_key,
                         .proxy = conf->server_proxy};
     char base_url[OTTER_DDI_MAX_URL];

@@ -382,14 +382,15 @@ static int fetch_deployment(daemon_ctx *d, const char *url, otter_ddi_deployment
 static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int from_spool,
                    int reboot, otter_err *err)
 {
-    char auth[600], why[512], spool[PATH_MAX];
+    char auth[OTTER_DDI_MAX_AUTH], why[512], spool[PATH_MAX];
     int canceled = 0;
-    int ret = feedback(d, dep->id, "proceeding", "none",
+    int ret = otter_ddi_auth_header(&d->c, auth, sizeof auth, err);
+    if (!ret)
+        ret = feedback(d, dep->id, "proceeding", "none",
                        from_spool ? "installing the downloaded package" : "downloading and installing",
                        err);
     if (ret)
         return ret;
-    snprintf(auth, sizeof auth, "Authorization: TargetToken %s", d->c.token);
     if (from_spool && (ret = otter_spool_path(d->conf->server_spool, spool, sizeof spool, err)) != 0)
         return ret;
     const char *stream[] = {"install", "--json", "--no-reboot", "--confirm-switch", "--header", auth,
@@ -427,13 +428,14 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
 static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url,
                     const char *why_waiting, otter_err *err)
 {
-    char auth[600], why[512], max[32];
+    char auth[OTTER_DDI_MAX_AUTH], why[512], max[32];
     int canceled = 0;
     const otter_ddi_artifact *art = &dep->chunks[0].artifacts[0];
-    int ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
+    int ret = otter_ddi_auth_header(&d->c, auth, sizeof auth, err);
+    if (!ret)
+        ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
     if (ret)
         return ret;
-    snprintf(auth, sizeof auth, "Authorization: TargetToken %s", d->c.token);
     /* The server said how big the artifact is: a longer body is refused. */
     snprintf(max, sizeof max, "%llu", (unsigned long long)art->size);
     const char *args[] = {"download", "--json", "--max-size", max, "--header", auth, url, NULL};
@@ -537,7 +539,7 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     d->verbose = 1;
     d->c = (otter_ddi_conn){.url = conf->server_url, .tenant = conf->server_tenant,
                             .controller = conf->server_controller, .token = conf->server_token,
-                            .ca_file = conf->server_ca, .pin = conf->server_pin,
+                            .gateway_token = conf->server_gateway_token, .ca_file = conf->server_ca, .pin = conf->server_pin,
                             .cert = conf->server_cert, .key = conf->server_key,
                             .proxy = conf->server_proxy};
     char *body = NULL;
