@@ -172,25 +172,17 @@ static void sleep_s(long s)
 
 static int run(const char *conf_path, const otter_agent_conf *conf, int once, otter_err *err)
 {
-    long backoff = 10;
+    otter_ddi_pacing pace = {0};
     srand((unsigned)(time(NULL) ^ getpid()));
     for (;;) {
         long interval = -1;
         int ret = otter_daemon_cycle(conf_path, conf, &interval, err);
         if (once)
             return ret;
-        if (ret) {
-            fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, backoff);
-            sleep_s(backoff);
-            backoff = backoff * 2 > 600 ? 600 : backoff * 2;
-            continue;
-        }
-        backoff = 10;
-        if (interval <= 0)
-            interval = 300;
-        /* +-10 % so a fleet that rebooted together does not poll together. */
-        long jitter = interval / 10 > 0 ? rand() % (interval / 5 + 1) - interval / 10 : 0;
-        sleep_s(interval + jitter);
+        long s = otter_ddi_next_sleep(&pace, ret == 0, interval, (unsigned long)rand());
+        if (ret)
+            fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, s);
+        sleep_s(s);
     }
 }
 
