@@ -149,7 +149,9 @@ static int check(const otter_agent_conf *conf, otter_err *err)
             .attempt = strcmp(conf->server_attempt, "skip") == 0 ? OTTER_DDI_SKIP : OTTER_DDI_FORCED,
             .spooled = have && strcmp(rec.spooled, dep->id) == 0,
             .switched = have && strcmp(rec.action, dep->id) == 0};
+        int refused = have && strcmp(rec.refused, dep->id) == 0;
         printf("daemon: %s\n", s.switched ? "installed; waiting for the reboot's verdict"
+                                : refused ? "refused; the failure waits to be sent"
                                           : otter_ddi_step_name(otter_ddi_decide(&s)));
         for (size_t i = 0; i < dep->n_chunks; i++)
             for (size_t j = 0; j < dep->chunks[i].n_artifacts; j++) {

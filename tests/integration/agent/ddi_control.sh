@@ -90,6 +90,9 @@ expect "refusal kept in ddi.json" "$(jq -r .refused "$d/state/ddi.json")" "$act"
 expect "the server has no closed feedback yet" "$(closed_count "$act")" 0
 expect "nothing switched by the refused install" "$(device_print "$d")" "$before"
 ddi_url "$d" "$URL"
+out=$("$agent" -c "$d/agent.conf" check 2>&1) || true
+[[ $out == *"daemon: refused; the failure waits to be sent"* ]] && ok "otter-agent check shows the waiting refusal" \
+  || bad "check with a refusal waiting: $out"
 expect "refusal sent once the server is reachable" "$(cycle "$d")" 0
 cp "$work/cycle.log" "$work/refuse2.log"
 expect "one more cycle" "$(cycle "$d")" 0
