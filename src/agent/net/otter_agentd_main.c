@@ -109,7 +109,8 @@ static int check(const otter_agent_conf *conf, otter_err *err)
 {
     otter_ddi_conn c = {.url = conf->server_url, .tenant = conf->server_tenant,
                         .controller = conf->server_controller, .token = conf->server_token,
-                        .gateway_token = conf->server_gateway_token, .ca_file = conf->server_ca, .pin = conf->server_pin,
+                        .gateway_token = conf->server_gateway_token,
+                        .ca_file = conf->server_ca, .pin = conf->server_pin,
                         .cert = conf->server_cert, .key = conf->server_key,
                         .proxy = conf->server_proxy};
     char base_url[OTTER_DDI_MAX_URL];

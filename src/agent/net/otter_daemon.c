@@ -357,8 +357,9 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
 
 /*
  * The child failed. A refusal (exit 1: signature, digest, model, TLS) closes
- * the action at once (report_refusal: sent until the server took it); a network or I/O failure (exit 2: the download gave
- * up after its own resumes) is tried again in later cycles, up to
+ * the action at once (report_refusal: kept and sent until the server took
+ * it); a network or I/O failure (exit 2: the download gave up after its own
+ * resumes) is tried again in later cycles, up to
  * OTTER_DAEMON_MAX_TRIES, because a device on a bad link should not fail
  * an update an hour of better signal would have finished.
  */
@@ -573,7 +574,8 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     d->verbose = 1;
     d->c = (otter_ddi_conn){.url = conf->server_url, .tenant = conf->server_tenant,
                             .controller = conf->server_controller, .token = conf->server_token,
-                            .gateway_token = conf->server_gateway_token, .ca_file = conf->server_ca, .pin = conf->server_pin,
+                            .gateway_token = conf->server_gateway_token,
+                            .ca_file = conf->server_ca, .pin = conf->server_pin,
                             .cert = conf->server_cert, .key = conf->server_key,
                             .proxy = conf->server_proxy};
     char *body = NULL;

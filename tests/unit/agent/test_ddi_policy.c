@@ -109,8 +109,8 @@ static void test_error_backoff(void **state)
     (void)state;
     otter_ddi_pacing p = {0};
     const long want[] = {10, 20, 40, 80, 160, 320, 600, 600, 600};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        assert_int_equal(otter_ddi_next_sleep(&p, 0, 300, i), want[i]); /* no jitter, any interval */
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) /* no jitter, any interval */
+        assert_int_equal(otter_ddi_next_sleep(&p, 0, 300, i), want[i]);
     /* One good cycle: the poll interval again, and the next error starts over at 10 s. */
     long s = otter_ddi_next_sleep(&p, 1, 60, 3);
     assert_true(s >= 54 && s <= 66);
