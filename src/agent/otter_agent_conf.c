@@ -49,7 +49,9 @@ static const struct key_def keys[] = {
     {"server", "url", K_STR, "", 0, 0, NULL, C(server_url)},
     {"server", "tenant", K_STR, "", 0, 0, NULL, C(server_tenant)},
     {"server", "controller_id", K_STR, "", 0, 0, NULL, C(server_controller)},
+    /* The device's own TargetToken, or its tenant's GatewayToken: one of them. */
     {"server", "target_token", K_STR, "", 0, 0, NULL, C(server_token)},
+    {"server", "gateway_token", K_STR, "", 0, 0, NULL, C(server_gateway_token)},
     {"server", "ca", K_STR, "", 0, 0, NULL, C(server_ca)},
     {"server", "pin", K_STR, "", 0, 0, NULL, C(server_pin)},
     /* DDI's "attempt" leaves the choice to the device: an unattended device
@@ -244,6 +246,22 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
     return 0;
 }
 
+/*
+ * The server takes one Authorization header: with both tokens set, which
+ * one the device uses would be our guess, so the second one is an error
+ * on its own line.
+ */
+static int check_tokens(struct parse *p, const char *section, const char *key)
+{
+    const otter_agent_conf *c = p->conf;
+    if (strcmp(section, "server") != 0 || !c->server_token || !c->server_gateway_token ||
+        !c->server_token[0] || !c->server_gateway_token[0])
+        return 0;
+    return fail(p, OTTER_EFORMAT, "[server] %s: %s is set too; set exactly one of target_token "
+                "and gateway_token", key, strcmp(key, "target_token") == 0 ? "gateway_token"
+                                                                           : "target_token");
+}
+
 /* inih callback: one key = value in the current section. Nonzero = continue. */
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
@@ -280,7 +298,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
             return 0;
         }
         *seen |= 1u << i;
-        return convert(p, &keys[i], section, value, base) == 0;
+        if (convert(p, &keys[i], section, value, base) != 0)
+            return 0;
+        return check_tokens(p, section, key) == 0;
     }
     fail(p, OTTER_EFORMAT, "[%s] unknown key '%s'", section, key);
     return 0;
@@ -310,6 +330,11 @@ static int finish(struct parse *p)
         if (ret)
             return ret;
     }
+    const otter_agent_conf *c = p->conf;
+    if (c->server_url[0] && !c->server_token[0] && !c->server_gateway_token[0])
+        return otter_err_set(p->err, OTTER_EFORMAT,
+                             "%s: [server] url is set: target_token or gateway_token is required",
+                             p->name);
     if (p->conf->n_slots == 0)
         return otter_err_set(p->err, OTTER_EFORMAT, "%s: no [slot.NAME] section", p->name);
     for (size_t i = 0; i < p->conf->n_slots; i++) {

@@ -45,7 +45,8 @@ typedef struct otter_agent_conf {
     char *server_url;       /* [server] url: base URL of the DDI server, "" = no server */
     char *server_tenant;    /* [server] tenant */
     char *server_controller; /* [server] controller_id */
-    char *server_token;     /* [server] target_token */
+    char *server_token;     /* [server] target_token, "" = none */
+    char *server_gateway_token; /* [server] gateway_token, "" = none (one of the two, with a url) */
     char *server_ca;        /* [server] ca: CA file, "" = system store */
     char *server_pin;       /* [server] pin: sha256//... pins, "" = none */
     char *server_attempt;   /* [server] attempt: "forced" or "skip" (what DDI "attempt" means here) */

@@ -36,6 +36,9 @@ static const char usage[] =
     "      --json         progress and result as JSON lines (for a UI)\n"
     "      --ca FILE      (URL) CA certificates; --pin sha256//...  pinned server key\n"
     "      --header 'Name: value'  (URL) a request header, e.g. the DDI TargetToken\n"
+    "  run [--once]       the over-the-air daemon (otter-agentd run): report the last\n"
+    "                     result, poll the server, download, install, reboot;\n"
+    "                     --once: one cycle, then exit\n"
     "  status [--json]    booted slot, versions per slot, pending update, counter,\n"
     "                     last result\n"
     "  boot-check         run at start-up: commit a pending update after its health\n"
@@ -483,8 +486,9 @@ int main(int argc, char **argv)
         return cmd_install(conf, argc, argv, MODE_FACTORY);
     if (strcmp(cmd, "download") == 0)
         return cmd_install(conf, argc, argv, MODE_DOWNLOAD);
-    if (strcmp(cmd, "check") == 0)
-        return exec_sibling("otter-agentd", conf, "check", argc, argv, 0);
+    /* The network side is otter-agentd's: libcurl never runs in this process. */
+    if (strcmp(cmd, "check") == 0 || strcmp(cmd, "run") == 0)
+        return exec_sibling("otter-agentd", conf, cmd, argc, argv, 0);
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "boot-check") == 0 ||
         strcmp(cmd, "mark-good") == 0 || strcmp(cmd, "rollback") == 0)
         return cmd_simple(conf, cmd, argc, argv);

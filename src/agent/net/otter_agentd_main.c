@@ -21,8 +21,8 @@ static const char usage[] =
     "usage: otter-agentd [--config agent.conf] COMMAND [OPTIONS]\n"
     "\n"
     "The device's network side: talks hawkBit DDI to the server in [server] of\n"
-    "agent.conf (TargetToken, CA, pins) and runs otter-agent, which never links\n"
-    "libcurl, for everything that writes slots.\n"
+    "agent.conf (TargetToken or GatewayToken, CA, pins) and runs otter-agent,\n"
+    "which never links libcurl, for everything that writes slots.\n"
     "\n"
     "Commands:\n"
     "  check              ask the server once what it offers this device: the polling\n"
@@ -66,6 +66,7 @@ static const char check_help[] =
 
 static const char run_help[] =
     "usage: otter-agentd [--config agent.conf] run [--once]\n"
+    "       otter-agent  [--config agent.conf] run [--once]\n"
     "\n"
     "The over-the-air daemon. Each cycle: (1) report the result of the update\n"
     "installed before the last reboot (closed success/failure, once the health\n"
@@ -108,6 +109,7 @@ static int check(const otter_agent_conf *conf, otter_err *err)
 {
     otter_ddi_conn c = {.url = conf->server_url, .tenant = conf->server_tenant,
                         .controller = conf->server_controller, .token = conf->server_token,
+                        .gateway_token = conf->server_gateway_token,
                         .ca_file = conf->server_ca, .pin = conf->server_pin,
                         .cert = conf->server_cert, .key = conf->server_key,
                         .proxy = conf->server_proxy};
@@ -148,7 +150,9 @@ static int check(const otter_agent_conf *conf, otter_err *err)
             .attempt = strcmp(conf->server_attempt, "skip") == 0 ? OTTER_DDI_SKIP : OTTER_DDI_FORCED,
             .spooled = have && strcmp(rec.spooled, dep->id) == 0,
             .switched = have && strcmp(rec.action, dep->id) == 0};
+        int refused = have && strcmp(rec.refused, dep->id) == 0;
         printf("daemon: %s\n", s.switched ? "installed; waiting for the reboot's verdict"
+                                : refused ? "refused; the failure waits to be sent"
                                           : otter_ddi_step_name(otter_ddi_decide(&s)));
         for (size_t i = 0; i < dep->n_chunks; i++)
             for (size_t j = 0; j < dep->chunks[i].n_artifacts; j++) {
@@ -171,25 +175,17 @@ static void sleep_s(long s)
 
 static int run(const char *conf_path, const otter_agent_conf *conf, int once, otter_err *err)
 {
-    long backoff = 10;
+    otter_ddi_pacing pace = {0};
     srand((unsigned)(time(NULL) ^ getpid()));
     for (;;) {
         long interval = -1;
         int ret = otter_daemon_cycle(conf_path, conf, &interval, err);
         if (once)
             return ret;
-        if (ret) {
-            fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, backoff);
-            sleep_s(backoff);
-            backoff = backoff * 2 > 600 ? 600 : backoff * 2;
-            continue;
-        }
-        backoff = 10;
-        if (interval <= 0)
-            interval = 300;
-        /* +-10 % so a fleet that rebooted together does not poll together. */
-        long jitter = interval / 10 > 0 ? rand() % (interval / 5 + 1) - interval / 10 : 0;
-        sleep_s(interval + jitter);
+        long s = otter_ddi_next_sleep(&pace, ret == 0, interval, (unsigned long)rand());
+        if (ret)
+            fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, s);
+        sleep_s(s);
     }
 }
 

@@ -67,9 +67,35 @@ static int feedback(const daemon_ctx *d, const char *action, const char *executi
     return feedback_to(d, "deploymentBase", action, execution, finished, 0, 0, detail, &st, err);
 }
 
-/* Step 1: report what boot-check decided about the update we switched to. */
+/*
+ * The closed/failure of an install the installer refused, kept in ddi.json
+ * until the server takes it: 200, or 410 when the action is closed already
+ * (an earlier send arrived, its answer did not). Without an answer it stays
+ * for the next cycle, which sends it before it polls.
+ */
+static int report_refusal(daemon_ctx *d, otter_err *err)
+{
+    if (!d->rec.refused[0])
+        return 0;
+    long status = 0;
+    int ret = feedback_to(d, "deploymentBase", d->rec.refused, "closed", "failure", 0, 0,
+                          d->rec.refusal[0] ? d->rec.refusal : "refused", &status, err);
+    if (ret)
+        return ret;
+    if (status == 200 || status == 410) {
+        d->rec.refused[0] = d->rec.refusal[0] = '\0';
+        return otter_daemon_record_save(d->conf, &d->rec, err);
+    }
+    return otter_err_set(err, OTTER_EIO, "action %s: refusal feedback answered HTTP %ld; kept",
+                         d->rec.refused, status);
+}
+
+/* Step 1: report a refusal, and what boot-check decided about the update we switched to. */
 static int report_result(daemon_ctx *d, otter_err *err)
 {
+    int rret = report_refusal(d, err);
+    if (rret)
+        return rret;
     if (!d->rec.action[0])
         return 0;
     char path[PATH_MAX];
@@ -331,8 +357,9 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
 
 /*
  * The child failed. A refusal (exit 1: signature, digest, model, TLS) closes
- * the action at once; a network or I/O failure (exit 2: the download gave
- * up after its own resumes) is tried again in later cycles, up to
+ * the action at once (report_refusal: kept and sent until the server took
+ * it); a network or I/O failure (exit 2: the download gave up after its own
+ * resumes) is tried again in later cycles, up to
  * OTTER_DAEMON_MAX_TRIES, because a device on a bad link should not fail
  * an update an hour of better signal would have finished.
  */
@@ -353,8 +380,11 @@ static int child_failed(daemon_ctx *d, const char *action, int rc, const char *w
         d->rec.retry[0] = '\0';
         d->rec.retries = 0;
     }
+    /* Kept before it is sent: an outage now must not lose the result. */
+    snprintf(d->rec.refused, sizeof d->rec.refused, "%s", action);
+    snprintf(d->rec.refusal, sizeof d->rec.refusal, "%s", why);
     int ret = otter_daemon_record_save(d->conf, &d->rec, err);
-    return ret ? ret : feedback(d, action, "closed", "failure", why, err);
+    return ret ? ret : report_refusal(d, err);
 }
 
 static int forget_spool(daemon_ctx *d, otter_err *err)
@@ -382,14 +412,15 @@ static int fetch_deployment(daemon_ctx *d, const char *url, otter_ddi_deployment
 static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int from_spool,
                    int reboot, otter_err *err)
 {
-    char auth[600], why[512], spool[PATH_MAX];
+    char auth[OTTER_DDI_MAX_AUTH], why[512], spool[PATH_MAX];
     int canceled = 0;
-    int ret = feedback(d, dep->id, "proceeding", "none",
+    int ret = otter_ddi_auth_header(&d->c, auth, sizeof auth, err);
+    if (!ret)
+        ret = feedback(d, dep->id, "proceeding", "none",
                        from_spool ? "installing the downloaded package" : "downloading and installing",
                        err);
     if (ret)
         return ret;
-    snprintf(auth, sizeof auth, "Authorization: TargetToken %s", d->c.token);
     if (from_spool && (ret = otter_spool_path(d->conf->server_spool, spool, sizeof spool, err)) != 0)
         return ret;
     const char *stream[] = {"install", "--json", "--no-reboot", "--confirm-switch", "--header", auth,
@@ -427,13 +458,14 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
 static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url,
                     const char *why_waiting, otter_err *err)
 {
-    char auth[600], why[512], max[32];
+    char auth[OTTER_DDI_MAX_AUTH], why[512], max[32];
     int canceled = 0;
     const otter_ddi_artifact *art = &dep->chunks[0].artifacts[0];
-    int ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
+    int ret = otter_ddi_auth_header(&d->c, auth, sizeof auth, err);
+    if (!ret)
+        ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
     if (ret)
         return ret;
-    snprintf(auth, sizeof auth, "Authorization: TargetToken %s", d->c.token);
     /* The server said how big the artifact is: a longer body is refused. */
     snprintf(max, sizeof max, "%llu", (unsigned long long)art->size);
     const char *args[] = {"download", "--json", "--max-size", max, "--header", auth, url, NULL};
@@ -471,6 +503,11 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
     if (d->rec.spooled[0] && strcmp(d->rec.spooled, dep->id) != 0 &&
         (ret = forget_spool(d, err)) != 0) /* left by an action that is gone */
         goto out;
+    if (strcmp(d->rec.refused, dep->id) == 0) {
+        /* Refused already; offered again only because the server has not heard it yet. */
+        say(d, "action %s: refused, the result waits to be sent", dep->id);
+        goto out;
+    }
     if (d->rec.action[0] && strcmp(d->rec.action, dep->id) != 0) {
         /* Another update is switched to and waits for its reboot: one at a time. */
         say(d, "action %s waits: action %s is installed and waits for the reboot", dep->id,
@@ -537,6 +574,7 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     d->verbose = 1;
     d->c = (otter_ddi_conn){.url = conf->server_url, .tenant = conf->server_tenant,
                             .controller = conf->server_controller, .token = conf->server_token,
+                            .gateway_token = conf->server_gateway_token,
                             .ca_file = conf->server_ca, .pin = conf->server_pin,
                             .cert = conf->server_cert, .key = conf->server_key,
                             .proxy = conf->server_proxy};

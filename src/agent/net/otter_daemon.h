@@ -4,7 +4,10 @@
  *   1. a result waiting to be reported (the update installed before the
  *      last reboot either committed or failed, as boot-check recorded it)
  *      is sent as closed/success|failure; it stays in ddi.json until the
- *      server took it, so it is sent after any reboot or outage, once;
+ *      server took it, so it is sent after any reboot or outage, once; so
+ *      is the closed/failure of an install the installer refused (digest,
+ *      signature, TLS, model), and that action is not downloaded again
+ *      while its refusal waits;
  *   2. poll; send configData when the server asks for it, after a start
  *      and whenever a value changed; answer a cancelAction (confirm it
  *      unless the slot switch happened, then reject it);
@@ -24,6 +27,9 @@
 #include "otter_ddi.h"
 #include "otter_err.h"
 
+/* The reason kept with a refused action (the installer's message, cut to fit). */
+#define OTTER_DAEMON_MAX_REFUSAL 512
+
 /* <state dir>/ddi.json: what the daemon must remember across reboots. */
 typedef struct otter_daemon_record {
     char action[OTTER_DDI_MAX_NAME + 1];  /* switched to; result not yet taken by the server */
@@ -32,6 +38,8 @@ typedef struct otter_daemon_record {
     char config[65];                      /* SHA-256 of the configData the server last took */
     char retry[OTTER_DDI_MAX_NAME + 1];   /* the action whose download failed ... */
     long retries;                         /* ... this many times in a row (network, I/O) */
+    char refused[OTTER_DDI_MAX_NAME + 1]; /* closed by a refusal the server has not taken yet */
+    char refusal[OTTER_DAEMON_MAX_REFUSAL]; /* its reason: the detail of that closed/failure */
 } otter_daemon_record;
 
 /* Download or I/O failures of one action before it is closed as failed. */

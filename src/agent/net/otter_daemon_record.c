@@ -35,7 +35,7 @@ int otter_daemon_record_load(const otter_agent_conf *conf, otter_daemon_record *
     record_path(conf, path, sizeof path);
     if (access(path, F_OK) != 0)
         return 0;
-    int ret = otter_file_read_all(path, 4096, &text, &len, err);
+    int ret = otter_file_read_all(path, 8192, &text, &len, err);
     if (ret)
         return ret;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
@@ -46,11 +46,13 @@ int otter_daemon_record_load(const otter_agent_conf *conf, otter_daemon_record *
         copy_field(root, "spooled", r->spooled, sizeof r->spooled) < 0 ||
         copy_field(root, "config", r->config, sizeof r->config) < 0 ||
         copy_field(root, "retry", r->retry, sizeof r->retry) < 0 ||
+        copy_field(root, "refused", r->refused, sizeof r->refused) < 0 ||
+        copy_field(root, "refusal", r->refusal, sizeof r->refusal) < 0 ||
         (json_object_get(root, "retries") &&
          (!json_is_integer(json_object_get(root, "retries")) ||
           (r->retries = (long)json_integer_value(json_object_get(root, "retries"))) < 0 ||
           r->retries > OTTER_DAEMON_MAX_TRIES)) ||
-        (r->action[0] && !r->version[0])) {
+        (r->action[0] && !r->version[0]) || (r->refusal[0] && !r->refused[0])) {
         json_decref(root);
         memset(r, 0, sizeof *r);
         return otter_err_set(err, OTTER_EFORMAT, "%s: not a valid record", path);
@@ -64,7 +66,7 @@ int otter_daemon_record_save(const otter_agent_conf *conf, const otter_daemon_re
 {
     char path[PATH_MAX];
     record_path(conf, path, sizeof path);
-    if (!r->action[0] && !r->spooled[0] && !r->config[0] && !r->retry[0]) {
+    if (!r->action[0] && !r->spooled[0] && !r->config[0] && !r->retry[0] && !r->refused[0]) {
         if (unlink(path) < 0 && errno != ENOENT)
             return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot remove", path);
         return otter_file_sync_dir_of(path, err);
@@ -81,6 +83,10 @@ int otter_daemon_record_save(const otter_agent_conf *conf, const otter_daemon_re
     if (root && r->retry[0]) {
         json_object_set_new(root, "retry", json_string(r->retry));
         json_object_set_new(root, "retries", json_integer(r->retries));
+    }
+    if (root && r->refused[0]) {
+        json_object_set_new(root, "refused", json_string(r->refused));
+        json_object_set_new(root, "refusal", json_string(r->refusal));
     }
     char *text = root ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(root);

@@ -42,6 +42,21 @@ int otter_ddi_base_url(const otter_ddi_conn *c, char *out, size_t size, otter_er
     return 0;
 }
 
+int otter_ddi_auth_header(const otter_ddi_conn *c, char *out, size_t size, otter_err *err)
+{
+    int gateway = c->gateway_token && c->gateway_token[0];
+    const char *tok = gateway ? c->gateway_token : c->token;
+    int n = 0;
+    if (!tok || !tok[0])
+        n = snprintf(out, size, "%s", "");
+    else
+        n = snprintf(out, size, "Authorization: %s %s", gateway ? "GatewayToken" : "TargetToken",
+                     tok);
+    if (n < 0 || (size_t)n >= size)
+        return otter_err_set(err, OTTER_EUSAGE, "[server] token too long");
+    return 0;
+}
+
 /* One request; json NULL: GET. Fills s with the reply and *status. */
 static int perform(const otter_ddi_conn *c, const char *method, const char *url, const char *json,
                    sink *s, long *status, otter_err *err)
@@ -52,12 +67,14 @@ static int perform(const otter_ddi_conn *c, const char *method, const char *url,
     CURL *e = curl_easy_init();
     if (!e)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    char auth[600], error[CURL_ERROR_SIZE] = "";
-    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-    if (c->token && c->token[0]) {
-        snprintf(auth, sizeof auth, "Authorization: TargetToken %s", c->token);
-        h = curl_slist_append(h, auth);
+    char auth[OTTER_DDI_MAX_AUTH], error[CURL_ERROR_SIZE] = "";
+    if (otter_ddi_auth_header(c, auth, sizeof auth, err) != 0) {
+        curl_easy_cleanup(e);
+        return err->code;
     }
+    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+    if (auth[0])
+        h = curl_slist_append(h, auth);
     if (json) {
         h = curl_slist_append(h, "Content-Type: application/json");
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);

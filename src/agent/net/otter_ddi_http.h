@@ -12,11 +12,15 @@
 #include "otter_ddi.h"
 #include "otter_err.h"
 
+/* "Authorization: GatewayToken " and a token as long as agent.conf allows (1024). */
+#define OTTER_DDI_MAX_AUTH 1100
+
 typedef struct otter_ddi_conn {
     const char *url;        /* https://server:port (no trailing slash) */
     const char *tenant;
     const char *controller; /* controller id */
-    const char *token;      /* TargetToken */
+    const char *token;      /* TargetToken (the device's own), or NULL/"" */
+    const char *gateway_token; /* GatewayToken (the tenant's), or NULL/"": used when set */
     const char *ca_file;    /* NULL or "": the system store */
     const char *pin;        /* NULL or "": no pinning */
     const char *cert;       /* NULL or "": no client certificate (PEM) */
@@ -29,7 +33,16 @@ typedef struct otter_ddi_conn {
 int otter_ddi_base_url(const otter_ddi_conn *c, char *out, size_t size, otter_err *err);
 
 /*
- * GETs url (absolute) with the TargetToken; on 200 *body is a new
+ * The Authorization header line for c into out: "Authorization:
+ * GatewayToken T" when c has a gateway token, else "Authorization:
+ * TargetToken T"; "" when c has neither. The same line goes to the server
+ * with every DDI request and to otter-fetch for the artifact download.
+ * OTTER_EUSAGE when it does not fit in size.
+ */
+int otter_ddi_auth_header(const otter_ddi_conn *c, char *out, size_t size, otter_err *err);
+
+/*
+ * GETs url (absolute) with the token; on 200 *body is a new
  * NUL-terminated buffer (caller frees). OTTER_ESIG for TLS/pin failures,
  * OTTER_EIO otherwise (the HTTP status in the message).
  */

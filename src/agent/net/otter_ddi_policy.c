@@ -33,6 +33,24 @@ int otter_ddi_decide_cancel(const char *stop_id, const char *switched_action)
     return OTTER_DDI_CANCEL_CONFIRM;
 }
 
+long otter_ddi_next_sleep(otter_ddi_pacing *p, int ok, long interval, unsigned long rnd)
+{
+    if (!ok) {
+        long wait = p->backoff < OTTER_DDI_BACKOFF_MIN ? OTTER_DDI_BACKOFF_MIN : p->backoff;
+        if (wait > OTTER_DDI_BACKOFF_MAX)
+            wait = OTTER_DDI_BACKOFF_MAX;
+        p->backoff = wait * 2 > OTTER_DDI_BACKOFF_MAX ? OTTER_DDI_BACKOFF_MAX : wait * 2;
+        return wait;
+    }
+    p->backoff = OTTER_DDI_BACKOFF_MIN;
+    if (interval <= 0)
+        interval = OTTER_DDI_POLL_DEFAULT;
+    if (interval > OTTER_DDI_POLL_MAX)
+        interval = OTTER_DDI_POLL_MAX;
+    long j = interval / 10;
+    return interval - j + (long)(rnd % (unsigned long)(2 * j + 1));
+}
+
 const char *otter_ddi_step_name(int step)
 {
     switch (step) {

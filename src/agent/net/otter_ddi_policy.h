@@ -14,7 +14,10 @@
  *     downloaded and verified into the spool now, installed when allowed;
  *   - otherwise download and install in one streaming pass (no copy);
  *   - a cancel is confirmed while the slot switch has not happened, and
- *     rejected once it has.
+ *     rejected once it has;
+ *   - between cycles the daemon sleeps the server's polling interval +-10 %
+ *     after a good cycle, and backs off 10 s, 20 s, ... at most 600 s after
+ *     errors in a row (otter_ddi_next_sleep).
  */
 #ifndef OTTER_DDI_POLICY_H
 #define OTTER_DDI_POLICY_H
@@ -49,6 +52,30 @@ enum otter_ddi_cancel_answer {
  * switched to and awaits a reboot verdict for ("" when none).
  */
 int otter_ddi_decide_cancel(const char *stop_id, const char *switched_action);
+
+#define OTTER_DDI_POLL_DEFAULT 300 /* s: when the server named no interval */
+#define OTTER_DDI_POLL_MAX 359999   /* s: 99:59:59, the most polling.sleep can say */
+#define OTTER_DDI_BACKOFF_MIN 10    /* s: the first wait after an error */
+#define OTTER_DDI_BACKOFF_MAX 600   /* s: the longest */
+
+/* The daemon's pacing between cycles; zero-initialised it is at the start. */
+typedef struct otter_ddi_pacing {
+    long backoff; /* the wait after the next error; 0: OTTER_DDI_BACKOFF_MIN */
+} otter_ddi_pacing;
+
+/*
+ * Seconds to sleep after a cycle, and p updated for the next one. ok: the
+ * cycle succeeded; interval: the server's polling.sleep in seconds (<= 0:
+ * OTTER_DDI_POLL_DEFAULT; above OTTER_DDI_POLL_MAX: that); rnd: any random
+ * number, it picks the jitter.
+ *   ok:  interval +- interval / 10 (whole seconds, so none below 10 s),
+ *        uniform over that range, and the back-off starts over;
+ *   !ok: the back-off (OTTER_DDI_BACKOFF_MIN, doubled after each error in
+ *        a row, at most OTTER_DDI_BACKOFF_MAX), without jitter.
+ * The jitter spreads a fleet that rebooted together; the back-off spares a
+ * server that is down or overloaded.
+ */
+long otter_ddi_next_sleep(otter_ddi_pacing *p, int ok, long interval, unsigned long rnd);
 
 /* A short human phrase for a step ("downloading now, installing later"). */
 const char *otter_ddi_step_name(int step);

@@ -6,6 +6,9 @@
 # wrong token is refused. Then the whole cycle over the air: the daemon
 # downloads and installs, the device reboots (boot simulator), boot-check
 # commits, and the daemon reports success once; the server records it.
+# `otter-agent run` is the same daemon (otter-agent hands it to otter-agentd).
+# A second device authenticates with the tenant's GatewayToken instead of a
+# TargetToken and runs the same cycle; agent.conf with both tokens is refused.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 need_packages jq curl
@@ -16,6 +19,7 @@ rm -rf "$keys"; mkdir -p "$keys"
 trap 'stop_server >/dev/null 2>&1 || true; rm -rf "$keys" "${work:-}"' EXIT
 "$otter" keygen --out "$keys/r1" >/dev/null
 "$otter" root new --pubkey "$keys/r1.pub" -o "$keys/root.json" >/dev/null
+agent="$OTTER_BUILD_DIR/bin/otter-agent"
 head -c 300000 "$(ldd "$(command -v openssl)" | awk '/libcrypto/ {print $3}')" > "$keys/rootfs.img"
 "$otter" pack --product gw --compatible gw-a --version 2.0 --security-version 2 \
   --image rootfs="$keys/rootfs.img" --key "$keys/r1.key" -o "$keys/update.zip" >/dev/null
@@ -31,32 +35,33 @@ expect "device provisioned" "$(jreq POST /api/v1/tenants/acme/devices "$A" \
   '{"controller_id":"gw-0001","model":"gw-a"}')" 201
 TOKEN=$(body .token)
 
-conf() { # conf TOKEN -> agent.conf for the device
-  mkdir -p "$work/dev/state"; : > "$work/dev/a"; : > "$work/dev/b"
-  cat > "$work/dev/agent.conf" <<CONF
+conf() { # conf TOKEN [KEY] [DIR] [CONTROLLER] -> DIR/agent.conf (default: $work/dev, gw-0001, target_token)
+  local dev=${3:-$work/dev}
+  mkdir -p "$dev/state"; : > "$dev/a"; : > "$dev/b"
+  cat > "$dev/agent.conf" <<CONF
 [device]
 product = gw
 model = gw-a
 [trust]
 root = $keys/root.json
 [state]
-dir = $work/dev/state
+dir = $dev/state
 [rollback]
-path = $work/dev/state/counter
+path = $dev/state/counter
 [boot]
 backend = file
-path = $work/dev/bootenv
-cmdline = $work/dev/cmdline
+path = $dev/bootenv
+cmdline = $dev/cmdline
 [reboot]
-command = touch $work/dev/reboot-requested
+command = touch $dev/reboot-requested
 [slot.rootfs]
-a = $work/dev/a
-b = $work/dev/b
+a = $dev/a
+b = $dev/b
 [server]
 url = $URL
 tenant = acme
-controller_id = gw-0001
-target_token = $1
+controller_id = ${4:-gw-0001}
+${2:-target_token} = $1
 CONF
 }
 conf "$TOKEN"
@@ -89,13 +94,55 @@ req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
 expect "action still running before the reboot" "$(body .status)" running
 out=$("$agent" bootsim --root "$work/dev")
 expect "new slot boots and commits" "$out" "booted slot B: update committed"
-rc=0; out=$("$agentd" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
+# The report cycle through otter-agent: the same daemon, the same outcome.
+expect "otter-agent run --help is otter-agentd's" "$("$agent" -c "$work/dev/agent.conf" run --help)" \
+  "$("$agentd" -c "$work/dev/agent.conf" run --help)"
+rc=0; out=$("$agent" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
+expect "otter-agent run --once exits 0 like otter-agentd run --once" "$rc" 0
 req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
-expect "server records finished/success after the reboot" "$(body '.status + "/" + .result')" finished/success
+expect "server records finished/success after the reboot (otter-agent run --once)" "$(body '.status + "/" + .result')" finished/success
 expect "result sent once (nothing left to report)" "$(jq -r ".action // \"gone\"" "$work/dev/state/ddi.json" 2>/dev/null || echo gone)" gone
 rc=0; out=$("$agentd" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
 req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
 expect "no second closed feedback" "$(body '[.feedback[] | select(.execution == "closed")] | length')" 1
+
+rc=0; out=$("$agent" -c "$work/dev/agent.conf" run --once --bogus 2>&1) || rc=$?
+[ "$rc" = 2 ] && [[ $out == *'otter-agentd run: unexpected argument "--bogus"'* ]] \
+  && ok "otter-agent run passes its options to otter-agentd run" || bad "run --bogus: rc=$rc $out"
+
+# GatewayToken: one token for the tenant, every DDI request and the download carry it.
+expect "gateway token created" "$(jreq POST /api/v1/tenants/acme/gateway-token "$A" '{}')" 201
+GW=$(body .token)
+expect "second device provisioned" "$(jreq POST /api/v1/tenants/acme/devices "$A" \
+  '{"controller_id":"gw-0002","model":"gw-a"}')" 201
+gdev="$work/gwdev"
+conf "$GW" gateway_token "$gdev" gw-0002
+grep -q '^target_token' "$gdev/agent.conf" && bad "gateway device has a target_token" || true
+"$agent" -c "$gdev/agent.conf" factory "$keys/v1.zip" >/dev/null 2>&1
+"$agent" bootsim --root "$gdev" >/dev/null
+expect "deployment to the gateway device" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
+  "{\"release\":$R,\"devices\":[\"gw-0002\"]}")" 201
+GACT=$(body '.actions[0].id')
+rc=0; out=$("$agentd" -c "$gdev/agent.conf" run --once 2>&1) || rc=$?
+[ "$rc" = 0 ] && [ -e "$gdev/reboot-requested" ] && ok "GatewayToken: polled, downloaded and installed" \
+  || bad "gateway install: rc=$rc $out"
+expect "GatewayToken: new slot boots and commits" "$("$agent" bootsim --root "$gdev")" "booted slot B: update committed"
+rc=0; out=$("$agentd" -c "$gdev/agent.conf" run --once 2>&1) || rc=$?
+expect "GatewayToken: report cycle exits 0" "$rc" 0
+rc=0; out=$("$agentd" -c "$gdev/agent.conf" run --once 2>&1) || rc=$?
+req GET "/api/v1/tenants/acme/actions/$GACT" "$A" >/dev/null
+expect "GatewayToken: server records finished/success" "$(body '.status + "/" + .result')" finished/success
+expect "GatewayToken: exactly one closed feedback" \
+  "$(body '[.feedback[] | select(.execution == "closed")] | length')" 1
+expect "GatewayToken: configData arrived" \
+  "$(req GET /api/v1/tenants/acme/devices/gw-0002 "$A" >/dev/null; body '.attributes.version + "/" + .attributes.slot')" "2.0/B"
+echo "target_token = $TOKEN" >> "$gdev/agent.conf"
+rc=0; out=$("$agentd" -c "$gdev/agent.conf" check 2>&1) || rc=$?
+[ "$rc" != 0 ] && [[ $out == *"agent.conf:"*": [server] target_token: gateway_token is set too"* ]] \
+  && ok "agent.conf with both tokens refused" || bad "both tokens: rc=$rc $out"
+conf "otd_0000000000000000000000000000000000000000000000000000000000000000" gateway_token "$gdev" gw-0002
+rc=0; out=$("$agentd" -c "$gdev/agent.conf" check 2>&1) || rc=$?
+[ "$rc" = 2 ] && [[ $out == *"HTTP 401"* ]] && ok "wrong GatewayToken refused (401)" || bad "wrong gateway token: rc=$rc $out"
 
 conf "otd_0000000000000000000000000000000000000000000000000000000000000000"
 rc=0; out=$("$agentd" -c "$work/dev/agent.conf" check 2>&1) || rc=$?

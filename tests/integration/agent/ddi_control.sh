@@ -3,7 +3,9 @@
 # otter-agentd against a real otter-server on 127.0.0.1, the operator's
 # controls and the device's feedback: progress and "downloaded" feedback; a
 # result that could not be sent while the server was down is sent once it
-# is back, exactly once; maintenance window unavailable (downloaded into
+# is back, exactly once; so is the failure of an install refused (flipped
+# byte) while the server was unreachable, without a second download, and a
+# refusal the server already closed is answered 410 and forgotten; maintenance window unavailable (downloaded into
 # the spool, nothing switched) then available (installed from the spool);
 # download skip (nothing fetched) and the person at the device overriding
 # it (otter-agent check / download / install --from-server); cancelAction
@@ -12,8 +14,17 @@
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
-ddi_setup ddi-control
-for v in 2.0 3.0 4.0 5.0 5.5 6.0 7.0 8.0; do ddi_pkg "$v" "${v%.*}" 1500000; release "$v" >/dev/null; done
+MT=ddi-control-metrics-token
+ddi_setup ddi-control "[metrics]
+enabled = true
+token = $MT"
+# requests VALUE_PREFIX: the sum of otter_http_requests_total lines starting so.
+requests() {
+  sleep 0.3 # a request is counted once its response went out, a moment after the client saw it
+  curl -s -m 20 -H "Authorization: Bearer $MT" "$URL/metrics" |
+    awk -v k="otter_http_requests_total{route=\"$1\"" 'index($1, k) == 1 { s += $2 } END { print s + 0 }'
+}
+for v in 2.0 3.0 4.0 5.0 5.5 6.0 7.0 8.0 9.0; do ddi_pkg "$v" "${v%.*}" 1500000; release "$v" >/dev/null; done
 d="$work/dev"
 ddi_device "$d" gw-0001
 
@@ -31,6 +42,7 @@ expect "configData sent (version, slot, counter)" \
 "$agent" bootsim --root "$d" >/dev/null
 expect "report cycle exits 0" "$(cycle "$d")" 0
 expect "finished/success after the reboot" "$(action "$act" '.status + "/" + .result')" finished/success
+act_ok=$act
 expect "configData follows the new slot" \
   "$(req GET /api/v1/tenants/acme/devices/gw-0001 "$A" >/dev/null; body '.attributes.version + "/" + .attributes.slot + "/" + .attributes.security_counter')" "2.0/B/2"
 
@@ -55,6 +67,69 @@ expect "report after the restart" "$(cycle "$d")" 0
 expect "one more cycle" "$(cycle "$d")" 0
 expect "exactly one closed feedback" "$(closed_count "$act")" 1
 expect "finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+
+# 2b. An install refused while the server is unreachable: the proxy holds
+# the body halfway, its listener goes away, and the connection it already
+# has finishes the body with a flipped byte. The refusal is kept in
+# ddi.json, sent once the server is reachable, exactly once, and the
+# action is not downloaded again meanwhile.
+size=$(stat -c %s "$keys/9.0.zip")
+dl0=$(requests ddi_download)
+start_proxy --stall "$((size / 2))" --stall-ms 2000 --stall-any --flip "$((size * 3 / 4))"
+ddi_url "$d" "$proxy_url"
+act=$(deploy 9.0 gw-0001)
+before=$(device_print "$d")
+"$agentd" -c "$d/agent.conf" run --once > "$work/refuse.log" 2>&1 & dpid=$!
+for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.05; done
+stop_proxy # nothing listens now; the stalled connection lives on in the proxy's child
+rc=0; wait "$dpid" || rc=$?
+[ "$rc" = 2 ] && grep -q "install refused" "$work/refuse.log" && grep -q flip "$work/proxy.log" \
+  && ok "install refused (flipped byte) while the server is unreachable" \
+  || bad "refusal: rc=$rc $(cat "$work/refuse.log")"
+expect "refusal kept in ddi.json" "$(jq -r .refused "$d/state/ddi.json")" "$act"
+expect "the server has no closed feedback yet" "$(closed_count "$act")" 0
+expect "nothing switched by the refused install" "$(device_print "$d")" "$before"
+ddi_url "$d" "$URL"
+out=$("$agent" -c "$d/agent.conf" check 2>&1) || true
+[[ $out == *"daemon: refused; the failure waits to be sent"* ]] && ok "otter-agent check shows the waiting refusal" \
+  || bad "check with a refusal waiting: $out"
+expect "refusal sent once the server is reachable" "$(cycle "$d")" 0
+cp "$work/cycle.log" "$work/refuse2.log"
+expect "one more cycle" "$(cycle "$d")" 0
+expect "exactly one closed feedback for the refused action" "$(closed_count "$act")" 1
+expect "refused action error/failure" "$(action "$act" '.status + "/" + .result')" error/failure
+detail=$(action "$act" '[.feedback[] | select(.execution == "closed")][0].details[0]')
+[[ $detail == *sha256* || $detail == *checksum* || $detail == *CRC* || $detail == *signature* ]] \
+  && ok "the kept failure names the refusal: $detail" || bad "kept failure detail: $detail"
+expect "refusal gone from ddi.json" "$(jq -r '.refused // "gone"' "$d/state/ddi.json" 2>/dev/null || echo gone)" gone
+expect "the refused action was downloaded once, not again" "$(( $(requests ddi_download) - dl0 ))" 1
+! grep -q "action $act: installing" "$work/refuse2.log" "$work/cycle.log" \
+  && ok "no install of the refused action after the outage" || bad "reinstalled: $(cat "$work/refuse2.log")"
+expect "nothing switched after the outage" "$(device_print "$d")" "$before"
+
+# 2c. The server has the closed feedback but the device missed the answer
+# (ddi.json still holds the refusal, as a device cut off right then would
+# have it): sent again; the server takes the same message again (200, a
+# replay) or, when the action was closed otherwise, answers 410; either
+# way the device forgets it and the server keeps exactly one closed feedback.
+pending() { # pending ACTION: ddi.json with a refusal for ACTION waiting, as the device writes it
+  { [ -s "$d/state/ddi.json" ] && cat "$d/state/ddi.json" || echo '{}'; } |
+    jq -c --arg a "$1" '. + {refused: $a, refusal: "image rootfs: sha256 mismatch"}' > "$d/state/ddi.json.new"
+  mv "$d/state/ddi.json.new" "$d/state/ddi.json"
+}
+pending "$act"
+ok0=$(requests 'ddi_feedback",code="2xx'); gone0=$(requests 'ddi_feedback",code="4xx')
+expect "cycle with a refusal the server already took" "$(cycle "$d")" 0
+expect "... answered as a replay (200)" "$(( $(requests 'ddi_feedback",code="2xx') - ok0 ))/$(( $(requests 'ddi_feedback",code="4xx') - gone0 ))" 1/0
+expect "... refusal forgotten" "$(jq -r '.refused // "gone"' "$d/state/ddi.json" 2>/dev/null || echo gone)" gone
+expect "... still exactly one closed feedback" "$(closed_count "$act")" 1
+pending "$act_ok"
+gone0=$(requests 'ddi_feedback",code="4xx')
+expect "cycle with a refusal for an action closed otherwise" "$(cycle "$d")" 0
+expect "... answered 410 (closed already)" "$(( $(requests 'ddi_feedback",code="4xx') - gone0 ))" 1
+expect "... refusal forgotten after the 410" "$(jq -r '.refused // "gone"' "$d/state/ddi.json" 2>/dev/null || echo gone)" gone
+expect "... that action still finished/success with one closed feedback" \
+  "$(action "$act_ok" '.status + "/" + .result')/$(closed_count "$act_ok")" finished/success/1
 
 # 3. Maintenance window unavailable: download now, install when it opens.
 act=$(deploy 4.0 gw-0001 '"maintenance_window":"unavailable"')

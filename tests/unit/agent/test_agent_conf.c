@@ -165,6 +165,40 @@ static void test_missing_and_limits(void **state)
     expect_refusal(slots, "agent.conf:9: too many slot sections (limit 8)");
 }
 
+/* A device talks to a server with its TargetToken or its tenant's GatewayToken, never both. */
+static void test_server_tokens(void **state)
+{
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    assert_otter_ok(parse(with("[server]\nurl = http://127.0.0.1:1\ngateway_token = gw1\n"), &c,
+                          &err), err);
+    assert_string_equal(c->server_gateway_token, "gw1");
+    assert_string_equal(c->server_token, "");
+    otter_agent_conf_free(c);
+    assert_otter_ok(parse(with("[server]\nurl = http://127.0.0.1:1\ntarget_token = t1\n"), &c,
+                          &err), err);
+    assert_string_equal(c->server_token, "t1");
+    assert_string_equal(c->server_gateway_token, "");
+    otter_agent_conf_free(c);
+    /* No server at all (SD card only): no token either. */
+    assert_otter_ok(parse(good, &c, &err), err);
+    assert_string_equal(c->server_gateway_token, "");
+    otter_agent_conf_free(c);
+    expect_refusal(with("[server]\nurl = http://127.0.0.1:1\ntarget_token = t1\n"
+                        "gateway_token = gw1\n"),
+                   "agent.conf:25: [server] gateway_token: target_token is set too; set exactly "
+                   "one of target_token and gateway_token");
+    expect_refusal(with("[server]\ngateway_token = gw1\ntarget_token = t1\n"),
+                   "agent.conf:24: [server] target_token: gateway_token is set too; set exactly "
+                   "one of target_token and gateway_token");
+    expect_refusal(with("[server]\nurl = http://127.0.0.1:1\n"),
+                   "agent.conf: [server] url is set: target_token or gateway_token is required");
+    expect_refusal(with("[server]\nurl = http://127.0.0.1:1\ntarget_token =\ngateway_token =\n"),
+                   "agent.conf: [server] url is set: target_token or gateway_token is required");
+    expect_refusal(with("[server]\ngateway_token = gw1\ngateway_token = gw2\n"),
+                   "agent.conf:24: [server] duplicate key 'gateway_token'");
+}
+
 static void test_file_wrapper(void **state)
 {
     otter_err err;
@@ -191,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_bom_and_crlf),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_limits),
+        cmocka_unit_test(test_server_tokens),
         cmocka_unit_test(test_file_wrapper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,67 @@ static void test_cancel(void **state)
                         "downloaded; waiting for the server to allow the install");
 }
 
+/* Every rnd the jitter can see: the sleeps span exactly interval +- interval / 10. */
+static void jitter_range(long interval, long *lo, long *hi)
+{
+    otter_ddi_pacing p = {0};
+    *lo = *hi = otter_ddi_next_sleep(&p, 1, interval, 0);
+    for (unsigned long rnd = 1; rnd < 5000; rnd++) {
+        long s = otter_ddi_next_sleep(&p, 1, interval, rnd * 7919u);
+        *lo = s < *lo ? s : *lo;
+        *hi = s > *hi ? s : *hi;
+    }
+}
+
+static void test_poll_jitter(void **state)
+{
+    (void)state;
+    long lo, hi;
+    jitter_range(300, &lo, &hi);
+    assert_int_equal(lo, 270);
+    assert_int_equal(hi, 330);
+    jitter_range(100, &lo, &hi);
+    assert_int_equal(lo, 90);
+    assert_int_equal(hi, 110);
+    jitter_range(15, &lo, &hi); /* whole seconds: +-1, not more than 10 % */
+    assert_int_equal(lo, 14);
+    assert_int_equal(hi, 16);
+    jitter_range(1, &lo, &hi); /* below 10 s: exactly the interval */
+    assert_int_equal(lo, 1);
+    assert_int_equal(hi, 1);
+    jitter_range(0, &lo, &hi); /* no interval from the server: the default, jittered */
+    assert_int_equal(lo, OTTER_DDI_POLL_DEFAULT - OTTER_DDI_POLL_DEFAULT / 10);
+    assert_int_equal(hi, OTTER_DDI_POLL_DEFAULT + OTTER_DDI_POLL_DEFAULT / 10);
+    jitter_range(-1, &lo, &hi);
+    assert_int_equal(lo, OTTER_DDI_POLL_DEFAULT - OTTER_DDI_POLL_DEFAULT / 10);
+    jitter_range(10L * OTTER_DDI_POLL_MAX, &lo, &hi); /* more than HH:MM:SS can say */
+    assert_true(lo >= OTTER_DDI_POLL_MAX - OTTER_DDI_POLL_MAX / 10 && lo < OTTER_DDI_POLL_MAX);
+    assert_true(hi <= OTTER_DDI_POLL_MAX + OTTER_DDI_POLL_MAX / 10 && hi > OTTER_DDI_POLL_MAX);
+    otter_ddi_pacing p = {0};
+    assert_int_equal(otter_ddi_next_sleep(&p, 1, 300, ~0UL), 300 - 30 + (long)(~0UL % 61));
+}
+
+static void test_error_backoff(void **state)
+{
+    (void)state;
+    otter_ddi_pacing p = {0};
+    const long want[] = {10, 20, 40, 80, 160, 320, 600, 600, 600};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) /* no jitter, any interval */
+        assert_int_equal(otter_ddi_next_sleep(&p, 0, 300, i), want[i]);
+    /* One good cycle: the poll interval again, and the next error starts over at 10 s. */
+    long s = otter_ddi_next_sleep(&p, 1, 60, 3);
+    assert_true(s >= 54 && s <= 66);
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 3), 10);
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 3), 20);
+    assert_int_equal(otter_ddi_next_sleep(&p, 1, 60, 6), 54 + 6);
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 3), 10);
+    /* A damaged state is brought back into bounds. */
+    p.backoff = 1000000;
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 0), OTTER_DDI_BACKOFF_MAX);
+    p.backoff = -5;
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 0), OTTER_DDI_BACKOFF_MIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -72,6 +133,8 @@ int main(void)
         cmocka_unit_test(test_skip),
         cmocka_unit_test(test_attempt_follows_local_policy),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_poll_jitter),
+        cmocka_unit_test(test_error_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

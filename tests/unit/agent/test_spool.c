@@ -137,6 +137,24 @@ static void test_record(void **state)
     assert_otter_ok(otter_file_write_atomic(path, toomany, strlen(toomany), 0600, &err), err);
     assert_otter_error(otter_daemon_record_load(&conf, &back, &err), err, OTTER_EFORMAT,
                        "not a valid record");
+    /* A refusal the server has not taken yet: kept alone, with its reason. */
+    memset(&r, 0, sizeof r);
+    snprintf(r.refused, sizeof r.refused, "11");
+    snprintf(r.refusal, sizeof r.refusal, "image rootfs: sha256 mismatch \"quoted\"");
+    assert_otter_ok(otter_daemon_record_save(&conf, &r, &err), err);
+    assert_otter_ok(otter_daemon_record_load(&conf, &back, &err), err);
+    assert_string_equal(back.refused, "11");
+    assert_string_equal(back.refusal, "image rootfs: sha256 mismatch \"quoted\"");
+    assert_string_equal(back.action, "");
+    memset(r.refusal, 'x', sizeof r.refusal - 1); /* the longest reason still loads */
+    r.refusal[sizeof r.refusal - 1] = '\0';
+    assert_otter_ok(otter_daemon_record_save(&conf, &r, &err), err);
+    assert_otter_ok(otter_daemon_record_load(&conf, &back, &err), err);
+    assert_string_equal(back.refusal, r.refusal);
+    const char *orphan = "{\"refusal\":\"why\"}"; /* a reason without its action */
+    assert_otter_ok(otter_file_write_atomic(path, orphan, strlen(orphan), 0600, &err), err);
+    assert_otter_error(otter_daemon_record_load(&conf, &back, &err), err, OTTER_EFORMAT,
+                       "not a valid record");
     memset(&r, 0, sizeof r); /* nothing to remember: the file goes */
     assert_otter_ok(otter_daemon_record_save(&conf, &r, &err), err);
     assert_int_equal(access(path, F_OK), -1);
