@@ -36,6 +36,8 @@ static const char usage[] =
     "      --json         progress and result as JSON lines (for a UI)\n"
     "      --ca FILE      (URL) CA certificates; --pin sha256//...  pinned server key\n"
     "      --header 'Name: value'  (URL) a request header, e.g. the DDI TargetToken\n"
+    "      --header-env NAME  (URL) the same, read from environment variable NAME\n"
+    "                     (a token on the command line is visible to every local user)\n"
     "  run [--once]       the over-the-air daemon (otter-agentd run): report the last\n"
     "                     result, poll the server, download, install, reboot;\n"
     "                     --once: one cycle, then exit\n"
@@ -88,6 +90,8 @@ static const char install_usage[] =
     "  --ca FILE          (URL) CA certificates for the server\n"
     "  --pin sha256//B64  (URL) pinned server public key(s), ';'-separated\n"
     "  --header 'N: v'    (URL) a request header, e.g. Authorization: TargetToken ...\n"
+    "  --header-env NAME  (URL) the same, from environment variable NAME: a secret on\n"
+    "                     the command line is visible to every local user (ps)\n"
     "  --cert F --key F   (URL) TLS client certificate and key (PEM)\n"
     "  [server] stall_timeout, max_rate_kib and proxy in agent.conf apply to every\n"
     "  URL download.\n"
@@ -117,7 +121,8 @@ static const char download_usage[] =
     "package, downloads it into the spool with progress and tells the server\n"
     "it was downloaded.\n"
     "\n"
-    "Options: --json, --ca FILE, --pin sha256//..., --header 'N: v' as for install;\n"
+    "Options: --json, --ca FILE, --pin sha256//..., --header 'N: v', --header-env NAME\n"
+    "  as for install;\n"
     "  --max-size BYTES   refuse a package larger than this\n"
     "\n"
     "Exit status: 0 downloaded and verified; 1 refused; 2 usage, I/O or download error.\n";
@@ -228,11 +233,11 @@ enum { MODE_INSTALL, MODE_FACTORY, MODE_DOWNLOAD };
 
 /* The package source for src: a file, or a URL through otter-fetch (a child). */
 static int open_url(const otter_device *d, const char *src, const char *ca, const char *pin,
-                    const char *header, const char *cert, const char *key, otter_source **s,
-                    otter_err *err)
+                    const char *header, const char *header_env, const char *cert, const char *key,
+                    otter_source **s, otter_err *err)
 {
     char fetch[PATH_MAX], stall[24], rate[24];
-    const char *args[18];
+    const char *args[20];
     size_t nargs = 0;
     if (ca) {
         args[nargs++] = "--ca";
@@ -245,6 +250,10 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
     if (header) {
         args[nargs++] = "--header";
         args[nargs++] = header;
+    }
+    if (header_env) { /* otter-fetch inherits the environment */
+        args[nargs++] = "--header-env";
+        args[nargs++] = header_env;
     }
     snprintf(stall, sizeof stall, "%ld", d->conf->server_stall_timeout);
     args[nargs++] = "--stall";
@@ -289,7 +298,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
         {"help", no_argument, NULL, 'h'},      {"confirm-switch", no_argument, NULL, 'S'},
         {"max-size", required_argument, NULL, 'M'}, {"from-server", no_argument, NULL, 'F'},
         {"cert", required_argument, NULL, 'c'},     {"key", required_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0},
+        {"header-env", required_argument, NULL, 'E'}, {NULL, 0, NULL, 0},
     };
     const char *name = mode == MODE_DOWNLOAD ? "download" : mode == MODE_FACTORY ? "factory" : "install";
     for (int i = 1; i < argc; i++) /* the person-at-the-device forms live in otter-agentd */
@@ -300,7 +309,8 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     otter_install_opts o = {.factory = mode == MODE_FACTORY, .verify_only = mode == MODE_DOWNLOAD,
                             .cancel = &canceled};
     progress p = {.tty = isatty(2), .last_percent = -1};
-    const char *ca = NULL, *pin = NULL, *header = NULL, *cert = NULL, *key = NULL;
+    const char *ca = NULL, *pin = NULL, *header = NULL, *header_env = NULL, *cert = NULL,
+               *key = NULL;
     unsigned long long max_size = 0;
     int c;
     while ((c = getopt_long(argc, argv, "fnjh", opts, NULL)) != -1) {
@@ -311,6 +321,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
         case 'C': ca = optarg; break;
         case 'P': pin = optarg; break;
         case 'H': header = optarg; break;
+        case 'E': header_env = optarg; break;
         case 'S': o.verified = confirm_switch; break;
         case 'M': max_size = strtoull(optarg, NULL, 10); break;
         case 'c': cert = optarg; break;
@@ -321,6 +332,11 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "otter-agent: %s needs exactly one package\n", name);
+        return EXIT_TROUBLE;
+    }
+    if (header && header_env) {
+        fprintf(stderr, "otter-agent: %s: --header and --header-env: one request header at most\n",
+                name);
         return EXIT_TROUBLE;
     }
     const char *src = argv[optind];
@@ -338,7 +354,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     int ret = otter_device_open(conf, mode != MODE_FACTORY, &d, &err);
     if (!ret && is_url(src)) {
         /* The download runs in its own process (otter-fetch): see otter_source.h. */
-        ret = open_url(d, src, ca, pin, header, cert, key, &s, &err);
+        ret = open_url(d, src, ca, pin, header, header_env, cert, key, &s, &err);
         fn = otter_source_read;
         ctx = s;
     } else if (!ret) {

@@ -68,10 +68,21 @@ static int feedback(const daemon_ctx *d, const char *action, const char *executi
 }
 
 /*
+ * Whether a kept result is done with, by the server's answer to it: 200
+ * taken; 410 the action is closed already (an earlier send arrived, its
+ * answer did not); 404 the server knows no such action (deleted with its
+ * device, or a server with another database): nobody is left to tell, and
+ * keeping it would have the device resend it forever and never poll again.
+ */
+static int result_done(long status)
+{
+    return status == 200 || status == 404 || status == 410;
+}
+
+/*
  * The closed/failure of an install the installer refused, kept in ddi.json
- * until the server takes it: 200, or 410 when the action is closed already
- * (an earlier send arrived, its answer did not). Without an answer it stays
- * for the next cycle, which sends it before it polls.
+ * until the server is done with it (result_done()). Without an answer it
+ * stays for the next cycle, which sends it before it polls.
  */
 static int report_refusal(daemon_ctx *d, otter_err *err)
 {
@@ -82,7 +93,7 @@ static int report_refusal(daemon_ctx *d, otter_err *err)
                           d->rec.refusal[0] ? d->rec.refusal : "refused", &status, err);
     if (ret)
         return ret;
-    if (status == 200 || status == 410) {
+    if (result_done(status)) {
         d->rec.refused[0] = d->rec.refusal[0] = '\0';
         return otter_daemon_record_save(d->conf, &d->rec, err);
     }
@@ -116,8 +127,7 @@ static int report_result(daemon_ctx *d, otter_err *err)
     otter_state_free(s);
     if (ret)
         return ret; /* no answer: kept, sent next time */
-    /* 200: taken; 410: the server closed it already (sent before a crash). */
-    if (status == 200 || status == 410) {
+    if (result_done(status)) {
         d->rec.action[0] = d->rec.version[0] = '\0';
         return otter_daemon_record_save(d->conf, &d->rec, err);
     }
@@ -409,6 +419,21 @@ static int fetch_deployment(daemon_ctx *d, const char *url, otter_ddi_deployment
 }
 
 /* Installs (streaming or from the spool) and switches; then record, report, reboot. */
+/*
+ * The DDI Authorization header for a child's download, by the name of the
+ * environment variable that holds it: a token in the arguments would be
+ * readable by every local user (/proc/PID/cmdline); the environment is the
+ * process owner's. The daemon is single-threaded, so setenv is safe here.
+ */
+#define AUTH_ENV "OTTER_DDI_AUTHORIZATION"
+
+static const char *pass_auth(const char *header)
+{
+    if (setenv(AUTH_ENV, header, 1) != 0)
+        return "OTTER_DDI_AUTHORIZATION_UNSET"; /* the child then says it is missing */
+    return AUTH_ENV;
+}
+
 static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int from_spool,
                    int reboot, otter_err *err)
 {
@@ -423,8 +448,8 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
         return ret;
     if (from_spool && (ret = otter_spool_path(d->conf->server_spool, spool, sizeof spool, err)) != 0)
         return ret;
-    const char *stream[] = {"install", "--json", "--no-reboot", "--confirm-switch", "--header", auth,
-                            url, NULL};
+    const char *stream[] = {"install", "--json", "--no-reboot", "--confirm-switch",
+                            "--header-env", pass_auth(auth), url, NULL};
     const char *local[] = {"install", "--json", "--no-reboot", "--confirm-switch", spool, NULL};
     say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
     int rc = run_agent(d, dep->id, from_spool ? local : stream, 0, from_spool, why, sizeof why,
@@ -468,7 +493,8 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *
         return ret;
     /* The server said how big the artifact is: a longer body is refused. */
     snprintf(max, sizeof max, "%llu", (unsigned long long)art->size);
-    const char *args[] = {"download", "--json", "--max-size", max, "--header", auth, url, NULL};
+    const char *args[] = {"download", "--json", "--max-size", max, "--header-env", pass_auth(auth),
+                          url, NULL};
     say(d, "action %s: downloading into the spool (%s)", dep->id, why_waiting);
     int rc = run_agent(d, dep->id, args, 1, 0, why, sizeof why, &canceled, err);
     if (canceled)

@@ -18,14 +18,16 @@
 
 static const char help[] =
     "usage: otter-fetch URL [--ca FILE] [--pin sha256//BASE64[;...]] [--cert FILE --key FILE]\n"
-    "                   [--header 'Name: value'] [--retries N] [--stall SECONDS] [--limit BYTES/S]\n"
-    "                   [--proxy PROXY]\n"
+    "                   [--header 'Name: value' | --header-env NAME] [--retries N]\n"
+    "                   [--stall SECONDS] [--limit BYTES/S] [--proxy PROXY]\n"
     "\n"
     "Writes the body of URL to standard output. A dropped or stalled connection\n"
     "resumes from the last byte with an HTTP Range request (--retries: how many\n"
     "reconnects in a row may bring no new byte, default 10; a reconnect that\n"
     "brought bytes resets the count and the back-off); a certificate or pin\n"
     "mismatch fails before any byte is written.\n"
+    "--header-env NAME takes the header from environment variable NAME instead of\n"
+    "the command line, where every local user could read a secret token (ps).\n"
     "Exit status: 0 complete; 1 TLS verification refused; 2 other failure.\n";
 
 int main(int argc, char **argv)
@@ -35,7 +37,7 @@ int main(int argc, char **argv)
         {"cert", required_argument, NULL, 'c'},   {"key", required_argument, NULL, 'k'},
         {"header", required_argument, NULL, 'H'}, {"retries", required_argument, NULL, 'r'},
         {"stall", required_argument, NULL, 's'},  {"limit", required_argument, NULL, 'l'},
-        {"proxy", required_argument, NULL, 'x'},
+        {"proxy", required_argument, NULL, 'x'},  {"header-env", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     otter_fetch_opts o = {.max_retries = 10};
@@ -51,6 +53,14 @@ int main(int argc, char **argv)
         case 's': o.stall_timeout = strtol(optarg, NULL, 10); break;
         case 'l': o.max_recv_speed = strtol(optarg, NULL, 10); break;
         case 'x': o.proxy = optarg; break;
+        case 'E':
+            o.auth_header = getenv(optarg);
+            if (!o.auth_header || !*o.auth_header) {
+                fprintf(stderr, "otter-fetch: --header-env %s: no such environment variable\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return 2;
         }

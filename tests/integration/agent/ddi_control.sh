@@ -81,6 +81,13 @@ act=$(deploy 9.0 gw-0001)
 before=$(device_print "$d")
 "$agentd" -c "$d/agent.conf" run --once > "$work/refuse.log" 2>&1 & dpid=$!
 for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.05; done
+# Mid-download: the token is in no process's arguments (every local user can read those).
+awk -F' *= *' '$1 == "target_token" { print $2 }' "$d/agent.conf" > "$work/token.pat"
+if pgrep -f 'otter-fetch' >/dev/null; then
+  leak=$(grep -l -a -F -f "$work/token.pat" /proc/[0-9]*/cmdline 2>/dev/null | head -n 1 || true)
+  [ -z "$leak" ] && ok "mid-download, the token is in no process's arguments" \
+    || bad "token in the arguments of: $(tr '\0' ' ' < "$leak" 2>/dev/null)"
+else bad "no otter-fetch running mid-download"; fi
 stop_proxy # nothing listens now; the stalled connection lives on in the proxy's child
 rc=0; wait "$dpid" || rc=$?
 [ "$rc" = 2 ] && grep -q "install refused" "$work/refuse.log" && grep -q flip "$work/proxy.log" \
@@ -130,6 +137,13 @@ expect "... answered 410 (closed already)" "$(( $(requests 'ddi_feedback",code="
 expect "... refusal forgotten after the 410" "$(jq -r '.refused // "gone"' "$d/state/ddi.json" 2>/dev/null || echo gone)" gone
 expect "... that action still finished/success with one closed feedback" \
   "$(action "$act_ok" '.status + "/" + .result')/$(closed_count "$act_ok")" finished/success/1
+# An action the server does not know (404, e.g. deleted with its device): dropped, and the
+# device polls on instead of resending it forever.
+pending 987654321
+gone0=$(requests 'ddi_feedback",code="4xx')
+expect "cycle with a refusal for an action the server does not know" "$(cycle "$d")" 0
+expect "... answered 404" "$(( $(requests 'ddi_feedback",code="4xx') - gone0 ))" 1
+expect "... refusal forgotten after the 404" "$(jq -r '.refused // "gone"' "$d/state/ddi.json" 2>/dev/null || echo gone)" gone
 
 # 3. Maintenance window unavailable: download now, install when it opens.
 act=$(deploy 4.0 gw-0001 '"maintenance_window":"unavailable"')
