@@ -16,7 +16,7 @@
 #     its success rule) finishes, and the failed devices get 2.0 by a direct
 #     deployment (a resume accepts closed failures, it does not retry them):
 #     all on 2.0;
-#     then Ctrl-C (SIGINT to the demo's process group) stops everything;
+#     then SIGTERM to the demo's shell alone stops everything (its cleanup);
 #  4. Ctrl-C while a rollout is running: the demo exits and leaves no
 #     server, device loop or otter-agentd behind.
 set -euo pipefail
@@ -66,18 +66,21 @@ start_demo() {
   demo_pid=$!
   set +m
 }
-# ctrl_c NAME: SIGINT to the demo's process group; it must exit within 20 s and
-# leave nothing of its group, no otter-server and no otter-agentd of its own behind.
+# stop_demo NAME SIGNAL: Ctrl-C (INT) goes to the demo's whole process group, as
+# a terminal sends it; TERM only to the demo's own shell, as a supervisor or
+# timeout(1) would, so that only the demo's cleanup can stop the server and the
+# device loops. It must exit within 20 s (status 130) and leave nothing of its
+# group, no otter-server and no otter-agentd of its own behind.
 group_gone() { ! pgrep -g "$demo_pid" >/dev/null; }
 demo_procs_gone() { ! pgrep -f "$demo_dir/(server.conf|devices/)" >/dev/null; }
-ctrl_c() {
-  kill -INT -- "-$demo_pid"
+stop_demo() {
+  if [ "$2" = INT ]; then kill -INT -- "-$demo_pid"; else kill -"$2" "$demo_pid"; fi
   local rc=0
   if wait_until 20 eval '! kill -0 "$demo_pid" 2>/dev/null'; then
     wait "$demo_pid" || rc=$?
-    check "$1: Ctrl-C stops the demo (exit 130)" "$rc" 130
+    check "$1: SIG$2 stops the demo (exit 130)" "$rc" 130
   else
-    check "$1: Ctrl-C stops the demo" running exited
+    check "$1: SIG$2 stops the demo" running exited
     kill -KILL -- "-$demo_pid" 2>/dev/null || true
   fi
   # A device loop's last sleep (DEMO_POLL=1 s) may outlive it briefly; a loop never ends.
@@ -164,7 +167,7 @@ check "resume: server's versions match the devices' state" "$(compare_devices)" 
 check "resume: each device's own state says 2.0" \
   "$(for d in "$demo_dir"/devices/*; do own_version "$d"; done | sort | uniq -c | awk '{print $1 " " $2}')" "12 2.0"
 check "resume: the resume is audited" "$(sql "SELECT count(*) FROM audit_log WHERE action = 'rollout.resume'")" 1
-ctrl_c resume
+stop_demo resume TERM
 
 # 4. Ctrl-C while the rollout runs.
 start_demo ctrl-c 6 0
@@ -172,5 +175,5 @@ running() { grep -q 'RUNNING stage' "$OTTER_TEST_TMP/demo-ctrl-c.log"; }
 wait_until 120 running || true
 check "ctrl-c: the rollout was running" "$(grep -c 'RUNNING stage' "$OTTER_TEST_TMP/demo-ctrl-c.log" | sed 's/^[1-9][0-9]*$/yes/')" yes
 check "ctrl-c: the server and the 6 device loops were running" "$(( $(pgrep -g "$demo_pid" | wc -l) > 7 ))" 1
-ctrl_c ctrl-c
+stop_demo ctrl-c INT
 [ "$fails" = 0 ]
