@@ -3,8 +3,9 @@
 #
 # The Otter demo: a real otter-server on 127.0.0.1 with SQLite, a carrier
 # tenant with an admin, a publisher, an approver and an operator, a signed
-# release, and a fleet of simulated devices (otter-agentd processes with
-# file slots, rebooted by the boot simulator) that update through a staged
+# release, and a fleet of simulated devices (each a shell loop running
+# `otter-agentd run --once` every DEMO_POLL seconds, with file slots, rebooted
+# by the boot simulator) that update through a staged
 # rollout (10 % -> 50 % -> 100 %) while a live summary shows the counts.
 #
 #   make demo                     # or: bash demo/demo.sh BUILD_DIR

@@ -7,7 +7,18 @@
 #     device matches the device's own state;
 #  2. three second-stage devices fail their health check on 2.0: they fall
 #     back to 1.0 and report failure, the rollout pauses at its threshold,
-#     the last stage never opens; the fixed 2.1 then rolls out to everyone.
+#     the last stage never opens; the fixed 2.1 then rolls out to everyone;
+#  3. the same failure, then the operator fixes the cause and RESUMES the
+#     paused rollout: right after the pause every device that failed its
+#     health check runs 1.0 again (its own state and the server's view); the
+#     health check is repaired, the rollout resumed through the management
+#     API (and advanced past stage 2, whose accepted failures keep it under
+#     its success rule) finishes, and the failed devices get 2.0 by a direct
+#     deployment (a resume accepts closed failures, it does not retry them):
+#     all on 2.0;
+#     then SIGTERM to the demo's shell alone stops everything (its cleanup);
+#  4. Ctrl-C while a rollout is running: the demo exits and leaves no
+#     server, device loop or otter-agentd behind.
 set -euo pipefail
 fails=0
 mkdir -p "$OTTER_TEST_TMP"
@@ -20,7 +31,7 @@ run() { # NAME DEVICES FAIL FIX
     echo "FAIL demo $1 exited with an error"; tail -30 "$OTTER_TEST_TMP/demo-$1.log"; fails=$((fails + 1)); }
   grep -v '^rootfs:' "$OTTER_TEST_TMP/demo-$1.log" | tail -14
 }
-sql() { sqlite3 "$demo_dir/otter.db" "$1"; }
+sql() { sqlite3 -cmd '.timeout 5000' "$demo_dir/otter.db" "$1"; } # also while the demo's server writes
 # Each device's own view (booted slot's version, from otter-agent status) against the server's.
 compare_devices() {
   local mismatched=0 cid own
@@ -32,6 +43,51 @@ compare_devices() {
       { echo "  $cid: device says $own"; mismatched=$((mismatched + 1)); }
   done
   echo "$mismatched"
+}
+# own_version DIR: the version in the slot the device booted, from its state files.
+own_version() { "$agent" -c "$1/agent.conf" status --json | jq -r '.slots[.booted].version'; }
+# server_version CID: the version the server believes the device runs (1.0: factory, no report).
+server_version() {
+  sql "SELECT coalesce(r.version, '1.0') FROM devices d LEFT JOIN releases r ON r.id = d.installed_release_id WHERE d.controller_id = '$1'"
+}
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.5 s; fails after SECONDS.
+wait_until() {
+  local t=$1; shift
+  for _ in $(seq $((t * 2))); do "$@" && return 0; sleep 0.5; done
+  return 1
+}
+# start_demo NAME DEVICES FAIL: the demo in the background in its own process
+# group (as a terminal runs a foreground job, so Ctrl-C reaches all of it); sets demo_pid.
+start_demo() {
+  rm -rf "$demo_dir"
+  set -m
+  DEMO_PORT=0 DEMO_POLL=1 DEMO_DEVICES=$2 DEMO_FAIL=$3 DEMO_TIMEOUT=600 \
+    bash "$OTTER_SOURCE_DIR/demo/demo.sh" "$OTTER_BUILD_DIR" > "$OTTER_TEST_TMP/demo-$1.log" 2>&1 &
+  demo_pid=$!
+  set +m
+}
+# stop_demo NAME SIGNAL: Ctrl-C (INT) goes to the demo's whole process group, as
+# a terminal sends it; TERM only to the demo's own shell, as a supervisor or
+# timeout(1) would, so that only the demo's cleanup can stop the server and the
+# device loops. It must exit within 20 s (status 130) and leave nothing of its
+# group, no otter-server and no otter-agentd of its own behind.
+group_gone() { ! pgrep -g "$demo_pid" >/dev/null; }
+demo_procs_gone() { ! pgrep -f "$demo_dir/(server.conf|devices/)" >/dev/null; }
+stop_demo() {
+  if [ "$2" = INT ]; then kill -INT -- "-$demo_pid"; else kill -"$2" "$demo_pid"; fi
+  local rc=0
+  if wait_until 20 eval '! kill -0 "$demo_pid" 2>/dev/null'; then
+    wait "$demo_pid" || rc=$?
+    check "$1: SIG$2 stops the demo (exit 130)" "$rc" 130
+  else
+    check "$1: SIG$2 stops the demo" running exited
+    kill -KILL -- "-$demo_pid" 2>/dev/null || true
+  fi
+  # A device loop's last sleep (DEMO_POLL=1 s) may outlive it briefly; a loop never ends.
+  wait_until 5 group_gone && wait_until 5 demo_procs_gone || {
+    echo "  left behind:"; pgrep -a -g "$demo_pid" || true; pgrep -af "$demo_dir/(server.conf|devices/)" || true; }
+  check "$1: nothing of the demo's process group is left" "$(pgrep -g "$demo_pid" | wc -l)" 0
+  check "$1: no otter-server or otter-agentd of the demo is left" "$(pgrep -f "$demo_dir/(server.conf|devices/)" | wc -l)" 0
 }
 
 run staged 50 0 0
@@ -53,4 +109,71 @@ check "the last stage of 2.0 never opened" \
 check "the fix reached every device" "$(cat "$demo_dir/result" 2>/dev/null)" 12
 check "fix rollout finished" "$(sql "SELECT state FROM rollouts WHERE name = 'demo-fix'")" finished
 check "server's versions match the devices' state" "$(compare_devices)" 0
+
+# 3. Failure, then the cause fixed and the paused rollout resumed.
+start_demo resume 12 3
+# The demo writes "result" once its rollout ended (here: paused) and then keeps serving.
+wait_until 400 eval '[ -s "$demo_dir/result" ] || ! kill -0 "$demo_pid" 2>/dev/null' || true
+grep -v '^rootfs:' "$OTTER_TEST_TMP/demo-resume.log" | tail -12
+check "resume: the rollout paused at the failure threshold" \
+  "$(sql "SELECT state || ' ' || (pause_reason LIKE 'failure threshold of stage 2%') FROM rollouts WHERE name = 'demo-wave'")" "paused 1"
+URL=$(head -1 "$demo_dir/ready")
+OP=$(curl -sS -m 30 --fail-with-body -H 'Content-Type: application/json' \
+  --data-binary '{"username":"operator","password":"otter-demo-pass"}' "$URL/api/v1/login" | jq -r .token)
+api() { curl -sS -m 30 --fail-with-body -H "Authorization: Bearer $OP" -H 'Content-Type: application/json' \
+  -X "$1" "$URL/api/v1/tenants/demo-carrier$2" ${3:+--data-binary "$3"}; }
+RID=$(sql "SELECT id FROM rollouts WHERE name = 'demo-wave'")
+# Devices that had started when the rollout paused finish what they do; wait for them.
+no_running() { [ "$(api GET "/rollouts/$RID/stats" | jq '.total.running')" = 0 ]; }
+wait_until 60 no_running || echo "  devices still running after the pause: $(api GET "/rollouts/$RID/stats" | jq -c .total)"
+failed=$(sql "SELECT d.controller_id FROM actions a JOIN devices d ON d.id = a.device_id JOIN rollouts r ON r.id = a.rollout_id
+  WHERE r.name = 'demo-wave' AND a.result = 'failure' ORDER BY 1")
+set_to_fail=$(awk '{print $2}' "$demo_dir/failing" | sort)
+nfailed=$(echo "$failed" | grep -c . || true)
+check "resume: some devices failed, all of them set to fail" \
+  "$([ "$nfailed" -ge 1 ] && comm -23 <(echo "$failed") <(echo "$set_to_fail") | wc -l)" 0
+back=0
+for cid in $failed; do
+  st=$("$agent" -c "$demo_dir/devices/$cid/agent.conf" status --json)
+  v="$(jq -r '.slots[.booted].version + " pending=" + (.pending | tostring) + " last=" + .last.result + "/" + .last.version' <<< "$st") server=$(server_version "$cid")"
+  if [ "$v" = "1.0 pending=null last=failure/2.0 server=1.0" ]; then back=$((back + 1)); else echo "  $cid after the pause: $v"; fi
+done
+check "resume: right after the pause each failed device runs 1.0 again (own state, server)" "$back" "$nfailed"
+check "resume: no device runs 2.0 while failing" "$(sql "SELECT count(*) FROM devices d JOIN releases r ON r.id = d.installed_release_id
+  WHERE r.version = '2.0' AND d.controller_id IN ($(awk '{printf "%s'\''%s'\''", (NR > 1 ? "," : ""), $2}' "$demo_dir/failing"))")" 0
+# The cause fixed: the devices set to fail pass their health check again (as demo.sh writes it for the others).
+for cid in $set_to_fail; do
+  printf '#!/bin/sh\n# the demo health check: passes\nexit 0\n' > "$demo_dir/devices/$cid/health"
+done
+check "resume: POST .../resume answers running" "$(api POST "/rollouts/$RID/resume" | jq -r .state)" running
+# Stage 2's failures stay counted: it cannot reach its 90 % success rule, so the
+# operator also advances (docs/rollouts.md: the override of the success rule).
+check "resume: the rollout still waits in stage 2" "$(api GET "/rollouts/$RID" | jq -r '"\(.state) \(.current_stage)"')" "running 1"
+check "resume: POST .../advance opens the last stage" "$(api POST "/rollouts/$RID/advance" | jq -r .current_stage)" 2
+rollout_finished() { [ "$(api GET "/rollouts/$RID" | jq -r .state)" = finished ]; }
+wait_until 120 rollout_finished || true
+check "resume: the resumed rollout finished" "$(api GET "/rollouts/$RID" | jq -r .state)" finished
+check "resume: the failures accepted at the resume are the failed devices'" \
+  "$(sql "SELECT accepted_failures FROM rollouts WHERE id = $RID")" "$nfailed"
+check "resume: every other device reached 2.0 through the rollout" \
+  "$(sql "SELECT count(*) FROM actions WHERE rollout_id = $RID AND status = 'finished' AND result = 'success'")" $((12 - nfailed))
+# The devices that failed before the fix: 2.0 again, directly (a resume does not retry closed failures).
+R=$(sql "SELECT release_id FROM rollouts WHERE id = $RID")
+api POST /deployments "{\"release\":$R,\"devices\":$(jq -Rnc '[inputs | select(length > 0)]' <<< "$failed")}" >/dev/null
+on_20() { [ "$(api GET "/devices?version=2.0&limit=1000" | jq '.devices | length')" = 12 ]; }
+wait_until 60 on_20 || true
+check "resume: every device on 2.0 (server)" "$(api GET "/devices?version=2.0&limit=1000" | jq '.devices | length')" 12
+check "resume: server's versions match the devices' state" "$(compare_devices)" 0
+check "resume: each device's own state says 2.0" \
+  "$(for d in "$demo_dir"/devices/*; do own_version "$d"; done | sort | uniq -c | awk '{print $1 " " $2}')" "12 2.0"
+check "resume: the resume is audited" "$(sql "SELECT count(*) FROM audit_log WHERE action = 'rollout.resume'")" 1
+stop_demo resume TERM
+
+# 4. Ctrl-C while the rollout runs.
+start_demo ctrl-c 6 0
+running() { grep -q 'RUNNING stage' "$OTTER_TEST_TMP/demo-ctrl-c.log"; }
+wait_until 120 running || true
+check "ctrl-c: the rollout was running" "$(grep -c 'RUNNING stage' "$OTTER_TEST_TMP/demo-ctrl-c.log" | sed 's/^[1-9][0-9]*$/yes/')" yes
+check "ctrl-c: the server and the 6 device loops were running" "$(( $(pgrep -g "$demo_pid" | wc -l) > 7 ))" 1
+stop_demo ctrl-c INT
 [ "$fails" = 0 ]

@@ -4,20 +4,39 @@
 # a TCP fault proxy in between: cuts at 50+ random offsets resume and verify,
 # a flipped byte is refused by digest, a stall times out and resumes, a server
 # that ignores Range restarts cleanly, and TLS refuses a wrong pin, an expired
-# certificate and a wrong CA before any payload byte.
+# certificate and a wrong CA before any payload byte. otter-fetch's client
+# certificate (--cert/--key) against nginx with ssl_verify_client (refused
+# without one or with one of another CA), and its --proxy through a real
+# forward proxy (tinyproxy) for HTTP and for HTTPS with a pin (CONNECT).
 set -euo pipefail
 src="$OTTER_SOURCE_DIR"; bin="$OTTER_BUILD_DIR"
 fetch="$bin/tests/tools/fetch_verify"; proxy="$bin/tests/tools/otter_faultproxy"
 command -v nginx >/dev/null || { echo "nginx missing: run make deps"; exit 1; }
+if ! command -v tinyproxy >/dev/null; then # the forward proxy (binary only, no service)
+  [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tinyproxy-bin >/dev/null 2>&1 || true
+  command -v tinyproxy >/dev/null || { echo "tinyproxy missing: run make deps"; exit 1; }
+fi
+otter_fetch="$bin/bin/otter-fetch"
 work="${OTTER_TEST_TMP:-/tmp}/http-source.$$"
 rm -rf "$work"; mkdir -p "$work/www" "$work/logs"; cd "$work"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-            [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null; rm -rf "$work"; }
+            [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null
+            [ -f tinyproxy.pid ] && kill "$(cat tinyproxy.pid)" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 source "$src/tests/integration/tls_fixture.sh"
 source "$src/tests/integration/agent/device_fixture.sh"   # also: fails, ok, bad
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
 make_tls "$work/tls"
+# Client certificates: one from the test CA, one from the unrelated CA.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls/client.key \
+  -subj /CN=gw-0001 -out tls/client.csr 2>/dev/null
+openssl ca -batch -config tls/ca.cnf -cert tls/ca.crt -keyfile tls/ca.key -in tls/client.csr \
+  -out tls/client.crt -days 30 >/dev/null 2>&1
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls/stranger.key \
+  -subj /CN=gw-0001 -out tls/stranger.csr 2>/dev/null
+openssl x509 -req -in tls/stranger.csr -CA tls/other-ca.crt -CAkey tls/other-ca.key -CAcreateserial \
+  -out tls/stranger.crt -days 30 2>/dev/null
 
 # A real package: 2 MB of library bytes, signed.
 head -c 2000000 "$(ldd "$(command -v openssl)" | awk '/libcrypto/ {print $3}')" > rootfs.img
@@ -27,10 +46,10 @@ head -c 2000000 "$(ldd "$(command -v openssl)" | awk '/libcrypto/ {print $3}')" 
   --image rootfs=rootfs.img --key k.key -o www/update.zip >/dev/null
 size=$(stat -c %s www/update.zip)
 
-start_nginx() { # picks free ports: HTTP, HTTPS, HTTPS-expired, HTTP-without-ranges
+start_nginx() { # picks free ports: HTTP, HTTPS, HTTPS-expired, HTTP-without-ranges, HTTPS-client-cert
   for _ in $(seq 20); do
     base=$((20000 + RANDOM % 30000))
-    http=$base; https=$((base + 1)); expired=$((base + 2)); noranges=$((base + 3))
+    http=$base; https=$((base + 1)); expired=$((base + 2)); noranges=$((base + 3)); mtls=$((base + 4))
     cat > nginx.conf <<CONF
 daemon on;
 pid $work/nginx.pid;
@@ -47,6 +66,10 @@ http {
   server { listen 127.0.0.1:$expired ssl; ssl_certificate $work/tls/expired.crt;
            ssl_certificate_key $work/tls/srv.key; root $work/www; }
   server { listen 127.0.0.1:$noranges; max_ranges 0; root $work/www; }
+  log_format mtls '\$status \$ssl_client_verify \$ssl_client_s_dn';
+  server { listen 127.0.0.1:$mtls ssl; ssl_certificate $work/tls/srv.crt;
+           ssl_certificate_key $work/tls/srv.key; ssl_client_certificate $work/tls/ca.crt;
+           ssl_verify_client on; access_log $work/logs/mtls.log mtls; root $work/www; }
 }
 CONF
     if nginx -p "$work" -c "$work/nginx.conf" 2>/dev/null; then return 0; fi
@@ -146,6 +169,68 @@ out=$("$agent" -c "$work/dev/agent.conf" install "https://127.0.0.1:$pport/v2.zi
   && out=$("$agent" bootsim --root "$work/dev") && [[ $out == "booted slot B: update committed" ]] \
   && ok "agent: install from HTTPS with pin, cut and resumed, committed" || bad "agent URL install: $out"
 stop_proxy
+
+# Client certificate: nginx demands one of the test CA (ssl_verify_client on).
+mtls_url="https://127.0.0.1:$mtls/update.zip"
+rc=0; "$otter_fetch" "$mtls_url" --ca tls/ca.crt --pin "$pin" --cert tls/client.crt --key tls/client.key \
+  > got.zip 2> fetch.err || rc=$?
+[ "$rc" = 0 ] && cmp -s got.zip www/update.zip && ok "client certificate of the test CA: downloaded, identical" \
+  || bad "client certificate: rc=$rc $(cat fetch.err)"
+for who in "no client certificate:" "client certificate of another CA:--cert tls/stranger.crt --key tls/stranger.key"; do
+  rc=0; "$otter_fetch" "$mtls_url" --ca tls/ca.crt --pin "$pin" ${who#*:} > got.zip 2> fetch.err || rc=$?
+  [ "$rc" = 2 ] && [ ! -s got.zip ] && grep -q "400" fetch.err && ok "${who%%:*} refused (no byte): $(cat fetch.err)" \
+    || bad "${who%%:*}: rc=$rc, $(stat -c %s got.zip) bytes, $(cat fetch.err)"
+done
+expect "nginx saw: the test CA's client verified, none, the other CA's failed" \
+  "$(cut -c1-30 logs/mtls.log | sed 's/:.*//')" "$(printf '200 SUCCESS CN=gw-0001\n400 NONE -\n400 FAILED')"
+
+# A forward proxy (tinyproxy) on 127.0.0.1: plain HTTP is forwarded, HTTPS
+# goes through CONNECT with the pin still checked end to end.
+start_tinyproxy() {
+  for _ in $(seq 20); do
+    tport=$((20000 + RANDOM % 30000))
+    cat > tinyproxy.conf <<CONF
+Port $tport
+Listen 127.0.0.1
+Timeout 30
+Allow 127.0.0.1
+ConnectPort $https
+LogFile "$work/logs/tinyproxy.log"
+LogLevel Info
+PidFile "$work/tinyproxy.pid"
+MaxClients 10
+CONF
+    rm -f tinyproxy.pid
+    tinyproxy -d -c "$work/tinyproxy.conf" 2>>logs/tinyproxy.err & pids+=($!)
+    for _ in $(seq 50); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && return 0
+      kill -0 "${pids[-1]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill "${pids[-1]}" 2>/dev/null || true
+  done
+  echo "cannot start tinyproxy: $(tail -3 logs/tinyproxy.err logs/tinyproxy.log 2>/dev/null)"; return 1
+}
+start_tinyproxy
+rc=0; "$otter_fetch" "http://127.0.0.1:$http/update.zip" --proxy "http://127.0.0.1:$tport" > got.zip 2> fetch.err || rc=$?
+[ "$rc" = 0 ] && cmp -s got.zip www/update.zip && grep -q "GET http://127.0.0.1:$http/update.zip" logs/tinyproxy.log \
+  && ok "HTTP through the proxy: identical, the proxy forwarded the GET" \
+  || bad "HTTP through the proxy: rc=$rc $(cat fetch.err) $(tail -5 logs/tinyproxy.log)"
+rc=0; "$otter_fetch" "https://127.0.0.1:$https/update.zip" --ca tls/ca.crt --pin "$pin" \
+  --proxy "http://127.0.0.1:$tport" > got.zip 2> fetch.err || rc=$?
+[ "$rc" = 0 ] && cmp -s got.zip www/update.zip && grep -q "CONNECT 127.0.0.1:$https" logs/tinyproxy.log \
+  && ok "HTTPS with pin through the proxy: identical, the proxy saw the CONNECT" \
+  || bad "HTTPS through the proxy: rc=$rc $(cat fetch.err) $(tail -5 logs/tinyproxy.log)"
+rc=0; "$otter_fetch" "https://127.0.0.1:$https/update.zip" --ca tls/ca.crt \
+  --pin "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" --proxy "http://127.0.0.1:$tport" > got.zip 2> fetch.err || rc=$?
+[ "$rc" = 1 ] && [ ! -s got.zip ] && ok "wrong pin through the proxy refused: $(cat fetch.err)" \
+  || bad "wrong pin through the proxy: rc=$rc $(cat fetch.err)"
+expect "the proxy carried two CONNECTs" "$(grep -c "CONNECT 127.0.0.1:$https" logs/tinyproxy.log)" 2
+# The option is honoured, not ignored: a proxy that is not there fails the download.
+kill "$(cat tinyproxy.pid)"; rm -f tinyproxy.pid
+rc=0; "$otter_fetch" "http://127.0.0.1:$http/update.zip" --proxy "http://127.0.0.1:$tport" --retries 1 > got.zip 2> fetch.err || rc=$?
+[ "$rc" = 2 ] && [ ! -s got.zip ] && ok "proxy gone: the download fails ($(cat fetch.err))" \
+  || bad "proxy gone: rc=$rc $(cat fetch.err)"
 
 echo "$fails failures"
 [ "$fails" = 0 ]

@@ -6,7 +6,13 @@
  *   --flip N           the byte at offset N of every response is inverted
  *   --stall N --stall-ms T   connection 0 stops for T ms at offset N
  *   --stall-any        ... every connection that reaches its offset N stops
- *   --log FILE         one line per fault that happened ("cut 3 at 81920")
+ *   --log FILE         one line per fault that happened ("cut 3 at 81920"), and
+ *                      what the HTTP traffic was: "request 3 GET /path range=bytes=81920-"
+ *                      for each request that starts a read from the client
+ *                      ("range=-" without a Range header), "response 3 206" for
+ *                      the first response on each connection (the only one on
+ *                      a download's connection; later ones on a kept-alive
+ *                      connection are not parsed)
  * Each connection runs in its own child process; the listening port is
  * written to --port-file once it is bound. Loopback only, by construction.
  */
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,6 +48,50 @@ static void log_event(const char *what, int index, long long at)
         return;
     fprintf(f, "%s %d at %lld\n", what, index, at);
     fclose(f);
+}
+
+static void log_line(const char *line)
+{
+    if (!log_path)
+        return;
+    FILE *f = fopen(log_path, "a");
+    if (!f)
+        return;
+    fprintf(f, "%s\n", line);
+    fclose(f);
+}
+
+/* A read from the client that starts with a request line: log it and its Range. */
+static void log_request(int index, const char *buf, size_t n)
+{
+    static const char *const methods[] = {"GET ", "HEAD ", "POST ", "PUT ", "DELETE "};
+    int is_request = 0;
+    for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+        is_request |= n > strlen(methods[i]) && !memcmp(buf, methods[i], strlen(methods[i]));
+    if (!is_request)
+        return;
+    char head[4096], line[4300], range[128] = "-";
+    size_t len = n < sizeof head - 1 ? n : sizeof head - 1;
+    memcpy(head, buf, len);
+    head[len] = '\0';
+    char *end = strstr(head, "\r\n\r\n");
+    if (end)
+        *end = '\0'; /* headers only */
+    for (char *h = strstr(head, "\r\n"); h; h = strstr(h + 2, "\r\n")) {
+        if (!strncasecmp(h + 2, "Range:", 6)) {
+            const char *v = h + 8;
+            while (*v == ' ')
+                v++;
+            size_t vl = strcspn(v, "\r\n");
+            snprintf(range, sizeof range, "%.*s", (int)(vl < 100 ? vl : 100), v);
+        }
+    }
+    size_t rl = strcspn(head, " ");
+    const char *target = head + rl + 1;
+    size_t tl = strcspn(target, " \r\n");
+    snprintf(line, sizeof line, "request %d %.*s %.*s range=%s", index, (int)rl, head,
+             (int)(tl < 2048 ? tl : 2048), target, range);
+    log_line(line);
 }
 
 static int connect_target(int port)
@@ -86,6 +137,7 @@ static void proxy(int client, int target_port, int index)
             ssize_t n = read(client, buf, sizeof buf);
             if (n <= 0 || write_all(server, buf, (size_t)n) < 0)
                 break;
+            log_request(index, buf, (size_t)n);
         }
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             size_t room = sizeof buf;
@@ -106,6 +158,11 @@ static void proxy(int client, int target_port, int index)
             ssize_t n = read(server, buf, room);
             if (n <= 0)
                 break;
+            if (sent == 0 && n >= 12 && !memcmp(buf, "HTTP/1.", 7)) {
+                char line[64];
+                snprintf(line, sizeof line, "response %d %.3s", index, buf + 9);
+                log_line(line);
+            }
             if (flip_at >= sent && flip_at < sent + n) {
                 buf[flip_at - sent] ^= (char)0xff;
                 log_event("flip", index, flip_at);

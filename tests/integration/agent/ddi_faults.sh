@@ -29,7 +29,39 @@ ota() {
 # 1. Cuts: every connection through the proxy is cut after a random number of
 # bytes between 4 KiB (above any DDI reply, so polls and feedback pass) and
 # size/8, so each download is cut several times at random offsets.
-total_cuts=0; good=0
+# range_check: from the proxy's log of this round (requests with their Range
+# header, each connection's response status, cuts), the artifact's download:
+# the first request asks for everything and gets 200, every later one asks for
+# "bytes=N-" with N beyond the previous one and gets 206 (never from zero
+# again), and there is one resumed request per cut download connection.
+# Prints "RESUMED CUTS" or what went wrong.
+range_check() {
+  awk '
+    $1 == "response" { code[$2] = $3 }
+    $1 == "request" && $4 ~ /\/softwaremodules\/[0-9]+\/artifacts\// { dl[$2] = $5; n++ }
+    $1 == "cut" { cut[$2] = 1 }
+    END {
+      m = 0; for (i in dl) idx[++m] = i + 0
+      for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++) if (idx[b] < idx[a]) { t = idx[a]; idx[a] = idx[b]; idx[b] = t }
+      if (m == 0) { print "no download request"; exit }
+      last = -1; resumed = 0; cuts = 0
+      for (k = 1; k <= m; k++) {
+        i = idx[k]; r = dl[i]
+        if (i in cut) cuts++
+        if (k == 1) {
+          if (r != "range=-" || code[i] != "200") { print "first request " r " got " code[i]; exit }
+          continue
+        }
+        if (r !~ /^range=bytes=[0-9]+-$/) { print "request " k " of the download: " r " (a restart from zero)"; exit }
+        from = substr(r, 13) + 0
+        if (from <= last || from == 0) { print "request " k " resumed from " from " after " last; exit }
+        if (code[i] != "206") { print "request " k " (" r ") got " code[i] ", not 206"; exit }
+        last = from; resumed++
+      }
+      print resumed, cuts
+    }' "$work/proxy.log"
+}
+total_cuts=0; good=0; ranged=0
 for i in $(seq 2 $((rounds + 1))); do
   cuts=()
   for _ in $(seq 40); do cuts+=($(( 4096 + (RANDOM * 32768 + RANDOM) % (size / 8) ))); done
@@ -39,11 +71,18 @@ for i in $(seq 2 $((rounds + 1))); do
   n=$(grep -c '^cut' "$work/proxy.log" || true)
   total_cuts=$((total_cuts + n))
   if [ "$out" = "finished/success closed=1" ]; then good=$((good + 1)); else echo "  round $i ($n cuts): $out"; fi
+  rc_=$(range_check)
+  if [[ $rc_ =~ ^([0-9]+)\ ([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+    ranged=$((ranged + 1))
+  else
+    echo "  round $i: resumption: $rc_ (resumed requests, cut download connections)"; cp "$work/proxy.log" "$work/proxy-round-$i.log"
+  fi
   stop_proxy
 done
 [ "$good" = "$rounds" ] && [ "$total_cuts" -ge 50 ] \
   && ok "$total_cuts cuts at random offsets over $rounds downloads: every install resumed and committed" \
   || bad "cuts: $good of $rounds succeeded, $total_cuts cuts"
+expect "every cut download resumed with a Range request answered 206, none from zero" "$ranged" "$rounds"
 
 # 2. A flipped byte in the middle of the artifact: refused by digest, nothing switched.
 v=$((rounds + 2)).0
