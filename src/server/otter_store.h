@@ -177,9 +177,9 @@ int otter_store_generation_known(otter_store *s, uint64_t *gen);
 
 /*
  * 1 when no change known to this server that may touch device_id was
- * committed after stamp gen was taken; 0 otherwise. Devices share 65,536
- * slots, so a change may also void a few other devices' stamps (never the
- * reverse). Lock-free.
+ * committed after stamp gen was taken; 0 otherwise. Devices share 262,144
+ * slots (by id), so a change may also void the stamps of the devices that
+ * share its slot (never the reverse). Lock-free.
  */
 int otter_store_unchanged_since(otter_store *s, uint64_t gen, int64_t device_id);
 

@@ -142,7 +142,7 @@ typedef struct otter_store_ops {
 /* This server's recent log counts remembered (a power of two; read back within 250 ms). */
 #define OTTER_STORE_OWN_COUNTS 8192
 /* Device slots for change stamps (a power of two): devices sharing a slot share invalidations. */
-#define OTTER_STORE_DEVICE_SLOTS 65536
+#define OTTER_STORE_DEVICE_SLOTS 262144
 
 struct otter_store {
     const otter_store_ops *ops;
