@@ -141,30 +141,35 @@ static void tx_note(int64_t device_id)
 }
 
 /*
- * After a write call returned ret, touching device_id (or ANY_DEVICE):
- * inside a transaction the commit tells; outside, it is committed already,
- * so the database's log records it now (after the write: another server
- * that reads the entry reads the new rows) and then this server's stamps
- * move. Failed calls count too, as a back-end may have committed part of
- * them.
+ * A counted write (one that can change a device API answer) joins the
+ * caller's transaction, or runs in one of its own: then the write and its
+ * change log entry commit together, in one commit (before, the log entry
+ * was a second transaction after the write's own). counted_end() records
+ * what it touched: device_id, or ANY_DEVICE. A failed write in its own
+ * transaction is rolled back whole; in the caller's, it counts (the caller
+ * may still commit what it did).
  */
-static int changed(otter_store *s, int ret, int64_t device_id, otter_err *err)
+static int counted_begin(otter_store *s, int *own, otter_err *err)
 {
-    if (tx_store == s) {
-        tx_note(device_id);
+    *own = tx_store != s;
+    int ret = *own ? otter_store_begin(s, err) : 0;
+    if (ret < 0)
+        *own = -1; /* nothing to end */
+    return ret;
+}
+
+static int counted_end(otter_store *s, int own, int ret, int64_t device_id, otter_err *err)
+{
+    if (own < 0)
+        return ret;
+    tx_note(device_id);
+    if (!own)
+        return ret;
+    if (ret < 0) {
+        otter_store_rollback(s);
         return ret;
     }
-    otter_err e2;
-    int64_t count = 0;
-    size_t n = device_id == ANY_DEVICE ? 0 : 1;
-    if (s->ops->changes_log(s, &device_id, n, &count, &e2) < 0)
-        fprintf(stderr, "otter-server: warning: other servers may see this change late: %s\n",
-                e2.msg);
-    else
-        own_count(s, count);
-    note_change(s, &device_id, n);
-    (void)err;
-    return ret;
+    return otter_store_commit(s, err);
 }
 
 /* The device of action id, for a change to it; ANY_DEVICE when it cannot be told. */
@@ -319,7 +324,10 @@ int otter_store_unchanged_since(otter_store *s, uint64_t gen, int64_t device_id)
 int otter_store_tenant_create(otter_store *s, const char *name, int64_t now, int64_t *id,
                               otter_err *err)
 {
-    return changed(s, s->ops->tenant_create(s, name, now, id, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->tenant_create(s, name, now, id, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
@@ -330,7 +338,10 @@ int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, 
 
 int otter_store_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return changed(s, s->ops->tenant_delete(s, id, found, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->tenant_delete(s, id, found, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err)
@@ -457,7 +468,10 @@ int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_st
 int otter_store_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
                                    otter_err *err)
 {
-    return changed(s, s->ops->tenant_set_gateway(s, tenant_id, sha256_hex, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->tenant_set_gateway(s, tenant_id, sha256_hex, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_tenant_check_gateway(otter_store *s, int64_t tenant_id, const char *sha256_hex,
@@ -470,9 +484,11 @@ int otter_store_device_create(otter_store *s, int64_t tenant_id, const char *con
                               const char *model, const char *name, const char *token_sha256,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    int ret =
-        s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now, id, err);
-    return changed(s, ret, ret == 0 ? *id : ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->device_create(s, tenant_id, controller_id, model, name, token_sha256, now,
+                                    id, err);
+    return counted_end(s, own, ret, ret == 0 ? *id : ANY_DEVICE, err);
 }
 
 int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
@@ -497,7 +513,10 @@ int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_
 
 int otter_store_device_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return changed(s, s->ops->device_delete(s, id, found, err), id, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->device_delete(s, id, found, err);
+    return counted_end(s, own, ret, id, err);
 }
 
 int otter_store_device_seen(otter_store *s, int64_t id, int64_t now, otter_err *err)
@@ -510,13 +529,19 @@ int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *js
     if (strlen(json) > OTTER_STORE_ATTR_MAX)
         return otter_err_set(err, OTTER_EFORMAT, "attributes larger than %d bytes",
                              OTTER_STORE_ATTR_MAX);
-    return changed(s, s->ops->device_set_attributes(s, id, json, err), id, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->device_set_attributes(s, id, json, err);
+    return counted_end(s, own, ret, id, err);
 }
 
 int otter_store_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
                              otter_err *err)
 {
-    return changed(s, s->ops->group_create(s, tenant_id, name, id, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->group_create(s, tenant_id, name, id, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 struct one_group {
@@ -549,24 +574,36 @@ int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_
 
 int otter_store_group_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
-    return changed(s, s->ops->group_delete(s, id, found, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->group_delete(s, id, found, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err)
 {
-    return changed(s, s->ops->group_add(s, group_id, device_id, err), device_id, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->group_add(s, group_id, device_id, err);
+    return counted_end(s, own, ret, device_id, err);
 }
 
 int otter_store_group_remove(otter_store *s, int64_t group_id, int64_t device_id, int *found,
                              otter_err *err)
 {
-    return changed(s, s->ops->group_remove(s, group_id, device_id, found, err), device_id, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->group_remove(s, group_id, device_id, found, err);
+    return counted_end(s, own, ret, device_id, err);
 }
 
 int otter_store_release_create(otter_store *s, const otter_release *r, int64_t created_by,
                                int64_t now, int64_t *id, otter_err *err)
 {
-    return changed(s, s->ops->release_create(s, r, created_by, now, id, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->release_create(s, r, created_by, now, id, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
@@ -578,13 +615,19 @@ int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_
 int otter_store_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
                                otter_err *err)
 {
-    return changed(s, s->ops->release_delete(s, id, found, sha_unused, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->release_delete(s, id, found, sha_unused, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    return changed(s, s->ops->action_create(s, a, created_by, now, id, err), a->device_id, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->action_create(s, a, created_by, now, id, err);
+    return counted_end(s, own, ret, a->device_id, err);
 }
 
 int otter_store_action_get(otter_store *s, int64_t id, otter_action *out, int *found,
@@ -627,14 +670,20 @@ int otter_store_action_set_status(otter_store *s, int64_t id, const char *status
                                   const char *result, int64_t now, otter_err *err)
 {
     int64_t device_id = action_device(s, id);
-    return changed(s, s->ops->action_set_status(s, id, status, result, now, err), device_id, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->action_set_status(s, id, status, result, now, err);
+    return counted_end(s, own, ret, device_id, err);
 }
 
 int otter_store_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
                                        otter_err *err)
 {
     int64_t device_id = action_device(s, id);
-    return changed(s, s->ops->action_set_maintenance(s, id, window, now, err), device_id, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->action_set_maintenance(s, id, window, now, err);
+    return counted_end(s, own, ret, device_id, err);
 }
 
 int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err)
@@ -656,7 +705,10 @@ int otter_store_approval_get(otter_store *s, int64_t release_id, otter_approval 
 
 int otter_store_approval_set(otter_store *s, const otter_approval *a, otter_err *err)
 {
-    return changed(s, s->ops->approval_set(s, a, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->approval_set(s, a, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_rollout_create(otter_store *s, const otter_rollout *r, int64_t now, int64_t *id,
@@ -665,7 +717,10 @@ int otter_store_rollout_create(otter_store *s, const otter_rollout *r, int64_t n
     if (r->n_stages < 1 || r->n_stages > OTTER_ROLLOUT_STAGES_MAX)
         return otter_err_set(err, OTTER_EUSAGE, "a rollout has 1..%d stages",
                              OTTER_ROLLOUT_STAGES_MAX);
-    return changed(s, s->ops->rollout_create(s, r, now, id, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->rollout_create(s, r, now, id, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_id,
@@ -678,7 +733,10 @@ int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_
 int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
                                otter_err *err)
 {
-    return changed(s, s->ops->rollout_update(s, r, now, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->rollout_update(s, r, now, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
 int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
@@ -690,5 +748,8 @@ int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_r
 int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                        otter_err *err)
 {
-    return changed(s, s->ops->rollout_cancel_actions(s, rollout_id, now, err), ANY_DEVICE, err);
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->rollout_cancel_actions(s, rollout_id, now, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
 }

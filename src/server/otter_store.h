@@ -147,7 +147,8 @@ int otter_store_commit(otter_store *s, otter_err *err);
  * group membership, its actions) or to any device (tenants, releases,
  * approvals, rollouts; a transaction touching more than 64 devices).
  * The same writes are logged in the database (tables change_counter and
- * change_log) in the same transaction, or right after a call outside one,
+ * change_log) in the same transaction (a call outside one runs in one of
+ * its own),
  * so other servers on the same database learn of them: this server reads
  * the log at most every OTTER_STORE_CHANGES_CHECK_MS and moves its stamps
  * for what it finds (any device when it fell more than

@@ -123,8 +123,9 @@ typedef struct otter_store_ops {
     /*
      * The database's change log (otter_store_generation()). changes_log adds
      * one to the counter and records the devices the change touched under
-     * the new count, set in *count (n == 0: it may touch any device), in the caller's
-     * transaction or in one of its own; now and then it drops entries older
+     * the new count, set in *count (n == 0: it may touch any device), inside the
+     * caller's transaction (otter_store.c opens one for every counted write);
+     * now and then it drops entries older
      * than OTTER_STORE_CHANGES_KEPT counts. changes_read reads the counter;
      * changes_since calls cb for each entry with a count above after, in
      * order of count, at most limit of them.

@@ -366,13 +366,12 @@ static int sq_changes_log(otter_store *s, const int64_t *devices, size_t n, int6
                           otter_err *err)
 {
     struct otter_sqlite *d = OTTER_SQLITE(s);
-    otter_sqlite_lock(d);
-    int own = !d->in_tx, ret = 0;
-    if (own && (ret = sq_begin(s, err)) < 0)
-        goto out;
+    /* Always inside the writer's transaction (otter_store.c): the entry commits with the write. */
+    if (!d->in_tx)
+        return otter_err_set(err, OTTER_EUSAGE, "change log written outside a transaction");
     *count = 0;
-    ret = otter_sqlite_query(d, "counting a change", otter_sqlite_int_row, count, err,
-                             "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
+    int ret = otter_sqlite_query(d, "counting a change", otter_sqlite_int_row, count, err,
+                                 "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
     for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
         ret = otter_sqlite_run(d, "logging a change", NULL, err,
                                "INSERT OR IGNORE INTO change_log(seq, device_id) VALUES (?, ?)",
@@ -381,14 +380,6 @@ static int sq_changes_log(otter_store *s, const int64_t *devices, size_t n, int6
         ret = otter_sqlite_run(d, "dropping old change log entries", NULL, err,
                                "DELETE FROM change_log WHERE seq <= ?", "i",
                                *count - OTTER_STORE_CHANGES_KEPT);
-    if (own) {
-        if (ret == 0)
-            ret = sq_commit(s, err);
-        else
-            sq_rollback(s);
-    }
-out:
-    otter_sqlite_unlock(d);
     return ret;
 }
 
