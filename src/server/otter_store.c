@@ -228,8 +228,7 @@ struct log_read {
     int64_t last;    /* highest count read */
     int wide;        /* a change to any device, or entries missing (dropped) */
     size_t total;    /* entries read */
-    size_t rows;     /* of which other servers' */
-    size_t n;
+    size_t n;        /* other servers' devices among them */
     int64_t devices[LOG_READ_MAX];
 };
 
@@ -247,7 +246,6 @@ static int log_entry(void *ctx, int64_t count, int64_t device_id)
         r->wide = 1;
     else if (r->n < LOG_READ_MAX)
         r->devices[r->n++] = device_id;
-    r->rows++;
     return 0;
 }
 
@@ -271,7 +269,7 @@ static int read_log(otter_store *s)
     r->s = s;
     r->last = s->db_count;
     r->wide = 0;
-    r->total = r->rows = r->n = 0;
+    r->total = r->n = 0;
     int ret = s->ops->changes_since(s, s->db_count, LOG_READ_MAX, log_entry, r, &err);
     if (ret == 0 && r->last != s->db_count) {
         /*
@@ -280,7 +278,7 @@ static int read_log(otter_store *s)
          */
         if (r->wide || r->total == LOG_READ_MAX)
             note_change(s, NULL, 0);
-        else if (r->rows)
+        else if (r->n)
             note_change(s, r->devices, r->n);
         s->db_count = r->last;
     }

@@ -433,13 +433,12 @@ static int pg_changes_log(otter_store *s, const int64_t *devices, size_t n, int6
                           otter_err *err)
 {
     struct otter_pg *d = OTTER_PG(s);
-    int own;
-    int ret = otter_pg_tx_open(d, &own, err);
-    if (ret < 0)
-        return ret;
+    /* Always inside the writer's transaction (otter_store.c): the entry commits with the write. */
+    if (!d->in_tx)
+        return otter_err_set(err, OTTER_EUSAGE, "change log written outside a transaction");
     *count = 0;
-    ret = otter_pg_query(d, "counting a change", otter_pg_int_row, count, err,
-                         "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
+    int ret = otter_pg_query(d, "counting a change", otter_pg_int_row, count, err,
+                             "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
     for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
         ret = otter_pg_run(d, "logging a change", NULL, err,
                            "INSERT INTO change_log(seq, device_id) VALUES ($1, $2)"
@@ -449,7 +448,7 @@ static int pg_changes_log(otter_store *s, const int64_t *devices, size_t n, int6
         ret = otter_pg_run(d, "dropping old change log entries", NULL, err,
                            "DELETE FROM change_log WHERE seq <= $1", "i",
                            *count - OTTER_STORE_CHANGES_KEPT);
-    return otter_pg_tx_close(d, own, ret, err);
+    return ret;
 }
 
 static int pg_changes_read(otter_store *s, int64_t *counter, otter_err *err)
