@@ -83,6 +83,9 @@ async function signIn(page, user, password) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  // The shell (with Sign out) is drawn before the first page; that page then takes
+  // the focus when it has loaded, so a step that moves the focus must start after.
+  await page.locator('main .loading').waitFor({ state: 'detached' });
 }
 
 async function go(page, label) {

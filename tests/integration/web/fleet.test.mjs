@@ -173,6 +173,8 @@ async function signIn(page, user, password = PW) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  // The first page takes the focus when it has loaded (after the shell with Sign out).
+  await page.locator('main .loading').waitFor({ state: 'detached' });
 }
 
 async function settle(page) {

@@ -171,8 +171,10 @@ function nav(current) {
 
 let renderSeq = 0;
 
-/** Draws the header, navigation and the page named by the URL hash. */
-/** Draws the shell; keepFocus: the id of a header control that should keep the focus. */
+/**
+ * Draws the header, navigation and the page named by the URL hash.
+ * keepFocus: the id of a header control that should keep the focus.
+ */
 async function renderShell({ keepFocus } = {}) {
   leavePage();
   if (!state.me) return showLogin(state.loginNotice);
@@ -195,6 +197,10 @@ async function renderShell({ keepFocus } = {}) {
         h('button', { type: 'button', class: 'secondary', on: { click: signOut } }, 'Sign out'))),
     h('div', { class: 'layout' }, nav(page.parent || id), main));
   document.title = `${page.label} · Otter`;
+  // Redrawing the header dropped the focus to <body>: give it back to the control
+  // at once, not only when the page has loaded (a slow page left it nowhere).
+  const keep = keepFocus && document.getElementById(keepFocus);
+  if (keep) keep.focus();
   const seq = ++renderSeq;
   const ctx = {
     api,
@@ -228,9 +234,7 @@ async function renderShell({ keepFocus } = {}) {
   if (seq !== renderSeq || !state.me) return; // a newer navigation won
   replace(main, node);
   // Keyboard and screen-reader users land on the new page, unless they were in the header.
-  const keep = keepFocus && document.getElementById(keepFocus);
-  if (keep) keep.focus();
-  else main.focus({ preventScroll: true });
+  if (!keep) main.focus({ preventScroll: true });
 }
 
 window.addEventListener('hashchange', () => {
