@@ -294,7 +294,8 @@ else
       final=2.1
     fi
   else
-    echo "   Resume or cancel it in the dashboard (operator), or run with DEMO_FIX=1 to ship 2.1."
+    echo "   Resume it (accepting the failures, or retrying the failed devices once their cause"
+    echo "   is fixed) or cancel it in the dashboard (operator), or run with DEMO_FIX=1 to ship 2.1."
   fi
 fi
 [ -n "$final" ] && on_version "$final" > "$work/result" || echo 0 > "$work/result"

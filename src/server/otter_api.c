@@ -122,7 +122,7 @@ static const struct route routes[] = {
      api_rollouts_start},
     {"POST", T_ "/rollouts/{rollout}/pause", A_TENANT, OPERATOR, OTTER_REQ_NONE,
      api_rollouts_pause},
-    {"POST", T_ "/rollouts/{rollout}/resume", A_TENANT, OPERATOR, OTTER_REQ_NONE,
+    {"POST", T_ "/rollouts/{rollout}/resume", A_TENANT, OPERATOR, OTTER_REQ_RESUME,
      api_rollouts_resume},
     {"POST", T_ "/rollouts/{rollout}/advance", A_TENANT, OPERATOR, OTTER_REQ_NONE,
      api_rollouts_advance},

@@ -376,6 +376,8 @@ json_t *api_action_doc(struct call *c, const otter_action *a, int with_feedback)
     json_object_set_new(doc, "stage", a->rollout_id ? json_integer(a->stage) : json_null());
     if (a->maintenance[0])
         json_object_set_new(doc, "maintenance_window", json_string(a->maintenance));
+    if (a->superseded_by)
+        json_object_set_new(doc, "retried_as", json_integer(a->superseded_by));
     if (with_feedback) {
         otter_err err;
         json_t *fb = json_array();

@@ -362,12 +362,16 @@ int api_rollouts_stats(struct call *c)
  * start, pause, resume, advance, cancel: each checks the state it leaves,
  * writes the new one with an audit entry, and lets the automatic rules run
  * at once (a resumed rollout whose stage is already judged moves on).
+ * A resume accepts the failures so far (they do not pause it again) or,
+ * with retry_failed, gives the failed devices a new action instead: after
+ * the cause is fixed, their stage can still pass its success rule.
  */
 static int steer(struct call *c, const char *verb)
 {
     otter_err err;
     otter_rollout *r;
     otter_release rel;
+    int64_t retried = -1; /* -1: no retry asked */
     int status = load_rollout(c, &r);
     if (status)
         return status;
@@ -411,6 +415,10 @@ static int steer(struct call *c, const char *verb)
         snprintf(r->pause_reason, sizeof r->pause_reason, "paused by %s", c->user.name);
     } else if (strcmp(verb, "resume") == 0) {
         otter_rollout_stats now_st;
+        if (otter_reqjson_bool(&c->body, "retry_failed") &&
+            otter_store_rollout_retry_failed(c->api->store, r->id, r->current_stage, c->user.id,
+                                             c->now, &retried, &err) < 0)
+            goto fail;
         if (otter_rollout_stats_get(c->api->store, r, &now_st, &err) < 0)
             goto fail;
         snprintf(r->state, sizeof r->state, "running");
@@ -426,15 +434,22 @@ static int steer(struct call *c, const char *verb)
     int changed = 0;
     char action[32], detail[96];
     snprintf(action, sizeof action, "rollout.%s", verb);
-    snprintf(detail, sizeof detail, "{\"rollout\":%lld,\"stage\":%lld}", (long long)r->id,
-             (long long)r->current_stage);
+    if (retried >= 0)
+        snprintf(detail, sizeof detail, "{\"rollout\":%lld,\"stage\":%lld,\"retried\":%lld}",
+                 (long long)r->id, (long long)r->current_stage, (long long)retried);
+    else
+        snprintf(detail, sizeof detail, "{\"rollout\":%lld,\"stage\":%lld}", (long long)r->id,
+                 (long long)r->current_stage);
     if (otter_store_rollout_update(c->api->store, r, c->now, &err) < 0 ||
         otter_rollout_evaluate(c->api->store, r, c->now, &changed, &err) < 0 ||
         api_audit(c, action, r->name, detail, &err) < 0)
         goto fail;
     otter_rollout_touch();
     r->updated_at = c->now;
-    status = api_reply(c, 200, rollout_doc(c, r));
+    json_t *doc = rollout_doc(c, r);
+    if (doc && retried >= 0)
+        json_object_set_new(doc, "retried", json_integer((json_int_t)retried));
+    status = api_reply(c, 200, doc);
     goto out;
 fail:
     status = api_fail_err(c, "path", &err);

@@ -62,6 +62,7 @@ static const struct spec specs[OTTER_REQ_KIND_COUNT] = {
                            {"maintenance_window", F_WORD, 0}}},
     [OTTER_REQ_DECISION] = {"decision", {{"comment", F_COMMENT, 0}}},
     [OTTER_REQ_MAINTENANCE] = {"maintenance window", {{"maintenance_window", F_WORD, 1}}},
+    [OTTER_REQ_RESUME] = {"resume", {{"retry_failed", F_BOOL, 0}}},
     [OTTER_REQ_CSV] = {"csv", {{0}}},
     [OTTER_REQ_UPLOAD] = {"upload", {{0}}},
     [OTTER_REQ_ROLLOUT] = {"rollout", {{0}}},
@@ -231,6 +232,8 @@ int otter_reqjson_parse(otter_req_kind kind, const char *buf, size_t len, unsign
         return fail(out, err, "body", "this request takes no body");
     }
     const struct spec *sp = &specs[kind];
+    if (len == 0 && kind == OTTER_REQ_RESUME)
+        return 0; /* resume's options are all optional; a bare POST keeps working */
     if (len == 0)
         return fail(out, err, "body", "a JSON object (%s) is required", sp->name);
     if (otter_reqjson_depth(buf, len, max_depth) > max_depth)

@@ -29,8 +29,9 @@ typedef enum otter_req_kind {
     /* release, [devices] (names, joined by '\n'), [group], [download], [update],
        [maintenance_window] */
     OTTER_REQ_DEPLOY,
-    OTTER_REQ_DECISION, /* [comment] (approve, reject, revoke) */
+    OTTER_REQ_DECISION,    /* [comment] (approve, reject, revoke) */
     OTTER_REQ_MAINTENANCE, /* maintenance_window */
+    OTTER_REQ_RESUME,      /* [retry_failed]; an empty body is fine too */
     /* Not flat: the API checks the media type and reads these bodies itself. */
     OTTER_REQ_CSV,     /* text/csv in memory (bulk device provisioning) */
     OTTER_REQ_UPLOAD,  /* streamed to disk (release upload), never in memory */

@@ -751,3 +751,15 @@ int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64
         ret = s->ops->rollout_cancel_actions(s, rollout_id, now, err);
     return counted_end(s, own, ret, ANY_DEVICE, err);
 }
+
+int otter_store_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
+                                     int64_t created_by, int64_t now, int64_t *retried,
+                                     otter_err *err)
+{
+    *retried = 0;
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret =
+            s->ops->rollout_retry_failed(s, rollout_id, up_to_stage, created_by, now, retried, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
+}

@@ -29,7 +29,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 6
+#define OTTER_STORE_SCHEMA_VERSION 7
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -319,6 +319,7 @@ typedef struct otter_action {
     char last_finished[OTTER_STORE_WORD_MAX + 1];
     int64_t created_at;
     int64_t updated_at;
+    int64_t superseded_by; /* the action that retried this failed one, 0 = none */
 } otter_action;
 
 /* One feedback message of a device about an action. details: JSON array text. */
@@ -533,5 +534,15 @@ int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_r
  */
 int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                        otter_err *err);
+/*
+ * Gives each device whose action in the rollout failed (stages up to
+ * up_to_stage) a new scheduled action in the same stage, unless the device
+ * already has an open action; the failed one keeps its history, points at
+ * the new one (superseded_by) and leaves the rollout's counts. *retried:
+ * how many devices got one.
+ */
+int otter_store_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
+                                     int64_t created_by, int64_t now, int64_t *retried,
+                                     otter_err *err);
 
 #endif

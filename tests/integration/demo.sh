@@ -11,11 +11,10 @@
 #  3. the same failure, then the operator fixes the cause and RESUMES the
 #     paused rollout: right after the pause every device that failed its
 #     health check runs 1.0 again (its own state and the server's view); the
-#     health check is repaired, the rollout resumed through the management
-#     API (and advanced past stage 2, whose accepted failures keep it under
-#     its success rule) finishes, and the failed devices get 2.0 by a direct
-#     deployment (a resume accepts closed failures, it does not retry them):
-#     all on 2.0;
+#     health check is repaired and the rollout resumed through the management
+#     API with retry_failed: the failed devices get a new action in their
+#     stage, install 2.0 again, the stage passes its success rule, the
+#     rollout advances and finishes by itself: all on 2.0 through the rollout;
 #     then SIGTERM to the demo's shell alone stops everything (its cleanup);
 #  4. Ctrl-C while a rollout is running: the demo exits and leaves no
 #     server, device loop or otter-agentd behind.
@@ -145,21 +144,18 @@ check "resume: no device runs 2.0 while failing" "$(sql "SELECT count(*) FROM de
 for cid in $set_to_fail; do
   printf '#!/bin/sh\n# the demo health check: passes\nexit 0\n' > "$demo_dir/devices/$cid/health"
 done
-check "resume: POST .../resume answers running" "$(api POST "/rollouts/$RID/resume" | jq -r .state)" running
-# Stage 2's failures stay counted: it cannot reach its 90 % success rule, so the
-# operator also advances (docs/rollouts.md: the override of the success rule).
-check "resume: the rollout still waits in stage 2" "$(api GET "/rollouts/$RID" | jq -r '"\(.state) \(.current_stage)"')" "running 1"
-check "resume: POST .../advance opens the last stage" "$(api POST "/rollouts/$RID/advance" | jq -r .current_stage)" 2
+check "resume: POST .../resume with retry_failed answers running, retrying each failed device" \
+  "$(api POST "/rollouts/$RID/resume" '{"retry_failed":true}' | jq -r '"\(.state) \(.retried)"')" "running $nfailed"
 rollout_finished() { [ "$(api GET "/rollouts/$RID" | jq -r .state)" = finished ]; }
-wait_until 120 rollout_finished || true
-check "resume: the resumed rollout finished" "$(api GET "/rollouts/$RID" | jq -r .state)" finished
-check "resume: the failures accepted at the resume are the failed devices'" \
-  "$(sql "SELECT accepted_failures FROM rollouts WHERE id = $RID")" "$nfailed"
-check "resume: every other device reached 2.0 through the rollout" \
-  "$(sql "SELECT count(*) FROM actions WHERE rollout_id = $RID AND status = 'finished' AND result = 'success'")" $((12 - nfailed))
-# The devices that failed before the fix: 2.0 again, directly (a resume does not retry closed failures).
-R=$(sql "SELECT release_id FROM rollouts WHERE id = $RID")
-api POST /deployments "{\"release\":$R,\"devices\":$(jq -Rnc '[inputs | select(length > 0)]' <<< "$failed")}" >/dev/null
+wait_until 180 rollout_finished || true
+check "resume: the resumed rollout advanced and finished by itself" \
+  "$(api GET "/rollouts/$RID" | jq -r '"\(.state) \(.current_stage)"')" "finished 2"
+check "resume: no failure left to accept" "$(sql "SELECT accepted_failures FROM rollouts WHERE id = $RID")" 0
+check "resume: every device reached 2.0 through the rollout" \
+  "$(sql "SELECT count(*) FROM actions WHERE rollout_id = $RID AND status = 'finished' AND result = 'success'")" 12
+check "resume: each failed action stays, pointing at its successful retry" \
+  "$(sql "SELECT count(*) FROM actions a JOIN actions n ON n.id = a.superseded_by WHERE a.rollout_id = $RID
+    AND a.result = 'failure' AND n.result = 'success' AND n.device_id = a.device_id")" "$nfailed"
 on_20() { [ "$(api GET "/devices?version=2.0&limit=1000" | jq '.devices | length')" = 12 ]; }
 wait_until 60 on_20 || true
 check "resume: every device on 2.0 (server)" "$(api GET "/devices?version=2.0&limit=1000" | jq '.devices | length')" 12

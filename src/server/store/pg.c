@@ -546,4 +546,5 @@ const otter_store_ops otter_store_pg_ops = {
     .rollout_update = otter_pg_rollout_update,
     .rollout_counts = otter_pg_rollout_counts,
     .rollout_cancel_actions = otter_pg_rollout_cancel_actions,
+    .rollout_retry_failed = otter_pg_rollout_retry_failed,
 };

@@ -133,7 +133,8 @@ int otter_pg_action_create(otter_store *s, const otter_action *a, int64_t create
     "SELECT a.id, a.tenant_id, a.device_id, a.release_id, coalesce(a.rollout_id, 0),"              \
     " coalesce(a.stage, 0), a.status, a.result, a.download, a.update_mode,"                        \
     " coalesce(a.maintenance_window, ''), coalesce(a.last_execution, ''),"                         \
-    " coalesce(a.last_finished, ''), a.created_at, a.updated_at FROM actions a"
+    " coalesce(a.last_finished, ''), a.created_at, a.updated_at, coalesce(a.superseded_by, 0)"     \
+    " FROM actions a"
 
 struct action_walk {
     otter_store_action_cb cb;
@@ -162,6 +163,7 @@ static int action_row(const PGresult *res, int i, void *ctx, otter_err *err)
         return OTTER_EFORMAT;
     a.created_at = otter_pg_int(res, i, 13);
     a.updated_at = otter_pg_int(res, i, 14);
+    a.superseded_by = otter_pg_int(res, i, 15);
     w->found = 1;
     if (w->one) {
         *w->one = a;

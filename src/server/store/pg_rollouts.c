@@ -190,7 +190,8 @@ int otter_pg_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_roll
     struct count_walk w = {cb, ctx};
     return otter_pg_query(OTTER_PG(s), "counting rollout actions", count_row, &w, err,
                           "SELECT coalesce(stage, 0), status, result, count(*) FROM actions"
-                          " WHERE rollout_id = $1 GROUP BY stage, status, result",
+                          " WHERE rollout_id = $1 AND superseded_by IS NULL"
+                          " GROUP BY stage, status, result",
                           "i", rollout_id);
 }
 
@@ -202,4 +203,36 @@ int otter_pg_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t 
                         " 'canceled' ELSE 'canceling' END, updated_at = $1"
                         " WHERE rollout_id = $2 AND status IN ('scheduled','running')",
                         "ii", now, rollout_id);
+}
+
+/* As SQLite's: mark with the own id, copy, link each mark to its copy. */
+int otter_pg_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
+                                  int64_t created_by, int64_t now, int64_t *retried, otter_err *err)
+{
+    struct otter_pg *d = OTTER_PG(s);
+    int ret = otter_pg_run(
+        d, "marking failed rollout actions", NULL, err,
+        "UPDATE actions SET superseded_by = id WHERE rollout_id = $1 AND superseded_by IS NULL"
+        " AND stage <= $2 AND (status = 'error' OR (status = 'finished' AND result = 'failure'))"
+        " AND NOT EXISTS (SELECT 1 FROM actions o WHERE o.device_id = actions.device_id"
+        "                 AND o.status IN ('scheduled','running','canceling'))",
+        "ii", rollout_id, up_to_stage);
+    if (ret == 0)
+        ret = otter_pg_run(
+            d, "retrying failed rollout actions", retried, err,
+            "INSERT INTO actions(tenant_id, device_id, release_id, rollout_id, stage, download,"
+            " update_mode, maintenance_window, created_by, created_at, updated_at)"
+            " SELECT tenant_id, device_id, release_id, rollout_id, stage, download, update_mode,"
+            " maintenance_window, nullif($1, 0), $2, $2 FROM actions"
+            " WHERE rollout_id = $3 AND superseded_by = id ORDER BY id",
+            "iii", created_by, now, rollout_id);
+    if (ret == 0)
+        ret = otter_pg_run(
+            d, "linking retried rollout actions", NULL, err,
+            "UPDATE actions SET superseded_by = (SELECT n.id FROM actions n"
+            "   WHERE n.rollout_id = actions.rollout_id AND n.device_id = actions.device_id"
+            "   AND n.superseded_by IS NULL), updated_at = $1"
+            " WHERE rollout_id = $2 AND superseded_by = id",
+            "ii", now, rollout_id);
+    return ret;
 }

@@ -267,5 +267,13 @@ static const char v6[] = "CREATE TABLE change_log ("
                          "  device_id BIGINT NOT NULL,"
                          "  PRIMARY KEY (seq, device_id));";
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6};
+/* Version 7: failed actions a retry replaced (as SQLite's v7). */
+static const char v7[] =
+    "ALTER TABLE actions ADD COLUMN"
+    "  superseded_by BIGINT REFERENCES actions(id) ON DELETE SET NULL;"
+    "DROP INDEX actions_rollout_counts;"
+    "CREATE INDEX actions_rollout_counts"
+    "  ON actions(rollout_id, superseded_by, stage, status, result);";
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -155,6 +155,9 @@ int otter_sqlite_rollout_update(otter_store *s, const otter_rollout *r, int64_t 
                                 otter_err *err);
 int otter_sqlite_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
                                 void *ctx, otter_err *err);
+int otter_sqlite_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
+                                      int64_t created_by, int64_t now, int64_t *retried,
+                                      otter_err *err);
 int otter_sqlite_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                         otter_err *err);
 

@@ -197,7 +197,8 @@ int otter_sqlite_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_
     struct count_walk w = {cb, ctx};
     return otter_sqlite_query(OTTER_SQLITE(s), "counting rollout actions", count_row, &w, err,
                               "SELECT coalesce(stage, 0), status, result, count(*) FROM actions"
-                              " WHERE rollout_id = ? GROUP BY stage, status, result",
+                              " WHERE rollout_id = ? AND superseded_by IS NULL"
+                              " GROUP BY stage, status, result",
                               "i", rollout_id);
 }
 
@@ -213,5 +214,47 @@ int otter_sqlite_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int6
                                " WHERE rollout_id = ? AND status IN ('scheduled','running')",
                                "ii", now, rollout_id);
     otter_sqlite_unlock(d);
+    return ret;
+}
+
+/*
+ * Three steps in the caller's transaction: mark the failed actions to retry
+ * with their own id (a valid reference, and already out of the counts), copy
+ * each into a new scheduled action, then point each mark at its copy (the
+ * one action of that device in the rollout that is not superseded).
+ */
+int otter_sqlite_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
+                                      int64_t created_by, int64_t now, int64_t *retried,
+                                      otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    int copied = 0;
+    otter_sqlite_lock(d);
+    int ret = otter_sqlite_run(
+        d, "marking failed rollout actions", NULL, err,
+        "UPDATE actions SET superseded_by = id WHERE rollout_id = ? AND superseded_by IS NULL"
+        " AND stage <= ? AND (status = 'error' OR (status = 'finished' AND result = 'failure'))"
+        " AND NOT EXISTS (SELECT 1 FROM actions o WHERE o.device_id = actions.device_id"
+        "                 AND o.status IN ('scheduled','running','canceling'))",
+        "ii", rollout_id, up_to_stage);
+    if (ret == 0)
+        ret = otter_sqlite_run(
+            d, "retrying failed rollout actions", &copied, err,
+            "INSERT INTO actions(tenant_id, device_id, release_id, rollout_id, stage, download,"
+            " update_mode, maintenance_window, created_by, created_at, updated_at)"
+            " SELECT tenant_id, device_id, release_id, rollout_id, stage, download, update_mode,"
+            " maintenance_window, nullif(?, 0), ?, ? FROM actions"
+            " WHERE rollout_id = ? AND superseded_by = id ORDER BY id",
+            "iiii", created_by, now, now, rollout_id);
+    if (ret == 0)
+        ret = otter_sqlite_run(
+            d, "linking retried rollout actions", NULL, err,
+            "UPDATE actions SET superseded_by = (SELECT n.id FROM actions n"
+            "   WHERE n.rollout_id = actions.rollout_id AND n.device_id = actions.device_id"
+            "   AND n.superseded_by IS NULL), updated_at = ?"
+            " WHERE rollout_id = ? AND superseded_by = id",
+            "ii", now, rollout_id);
+    otter_sqlite_unlock(d);
+    *retried = copied;
     return ret;
 }

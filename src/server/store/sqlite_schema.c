@@ -304,6 +304,19 @@ static const char v6[] = "CREATE TABLE change_log ("
                          "  device_id INTEGER NOT NULL,"
                          "  PRIMARY KEY (seq, device_id)) STRICT, WITHOUT ROWID;";
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6};
+/*
+ * Version 7: a rollout can retry its failed devices (resume with
+ * retry_failed). The failed action stays in the device's history, marked
+ * with the action that replaced it, and leaves the rollout's counts: the
+ * count index takes the mark second, so those counts stay index-only.
+ */
+static const char v7[] =
+    "ALTER TABLE actions ADD COLUMN"
+    "  superseded_by INTEGER REFERENCES actions(id) ON DELETE SET NULL;"
+    "DROP INDEX actions_rollout_counts;"
+    "CREATE INDEX actions_rollout_counts"
+    "  ON actions(rollout_id, superseded_by, stage, status, result);";
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

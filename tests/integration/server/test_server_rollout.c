@@ -414,6 +414,140 @@ static void test_auto_pause_and_resume(void **state)
     assert_string_equal(rollout_state(id, NULL), "finished");
 }
 
+/* The rollout's view of one device's actions, oldest first ("result/status[>retried_as]"). */
+static void device_actions(int dev, int64_t rollout, char *out, size_t cap)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/tenants/acme/devices/%s/history", cid[dev]);
+    json_t *doc = get(path, 200), *a;
+    json_t *list = json_is_array(doc) ? doc : json_object_get(doc, "actions");
+    size_t i, len = 0;
+    out[0] = '\0';
+    /* The history is newest first: walk it backwards. */
+    for (i = json_array_size(list); i-- > 0;) {
+        a = json_array_get(list, i);
+        if (json_integer_value(json_object_get(a, "rollout")) != rollout)
+            continue;
+        char as[24] = "";
+        if (json_object_get(a, "retried_as"))
+            snprintf(as, sizeof as, ">%lld",
+                     (long long)json_integer_value(json_object_get(a, "retried_as")));
+        len += (size_t)snprintf(out + len, cap - len, "%s%lld:%s/%s%s", len ? " " : "",
+                                (long long)json_integer_value(json_object_get(a, "id")),
+                                json_string_value(json_object_get(a, "result")),
+                                json_string_value(json_object_get(a, "status")), as);
+        if (len >= cap)
+            break;
+    }
+    json_decref(doc);
+}
+
+/*
+ * Resume with retry_failed: after the cause of the failures is fixed, the
+ * failed devices get a new action in the same rollout (not a device that
+ * already has another open action), their stage passes its success rule
+ * again, and the failed action stays in the device's history pointing at
+ * its retry. A plain resume would have left the stage below its rule.
+ */
+static void test_resume_retry_failed(void **state)
+{
+    static const int pct[] = {20, 100};
+    int64_t rel = upload("3.2");
+    approve(rel, "approve", ap, 200);
+    char body[512], path[160];
+    snprintf(body, sizeof body,
+             "{\"name\":\"retried\",\"release\":%lld,\"filter\":{\"versions\":[\"2.0\"],"
+             "\"groups\":[\"odd\"]},\"stages\":[{\"percent\":20,\"success_threshold\":95,"
+             "\"failure_threshold\":10},{\"percent\":100}]}",
+             (long long)rel);
+    int64_t id = create(body);
+    assert_int_equal(steer(id, "start", op), 200);
+    static int cand[N_DEV / 2], stage_of[N_DEV + N_OTHER], devs[N_DEV];
+    static int64_t acts[N_DEV];
+    int n = 0;
+    for (int i = 0; i < N_DEV / 2; i++)
+        cand[i] = 2 * i + 1;
+    expected_stages(id, cand, N_DEV / 2, pct, 2, stage_of);
+    for (int i = 1; i < N_DEV; i += 2) {
+        int64_t a = poll_offer(i);
+        assert_int_equal(a != 0, stage_of[i] == 0);
+        if (a) {
+            devs[n] = i;
+            acts[n++] = a;
+        }
+    }
+    assert_int_equal(n, 100);
+    /* 10 % of 100 fail: paused. */
+    for (int k = 0; k < 10; k++)
+        feedback(devs[k], acts[k], "failure");
+    assert_string_equal(rollout_state(id, NULL), "paused");
+    /* The first failed device meanwhile got a direct deployment: it is not retried. */
+    snprintf(body, sizeof body, "{\"release\":%lld,\"devices\":[\"%s\"]}", (long long)rel,
+             cid[devs[0]]);
+    assert_int_equal(req("POST", "/api/v1/tenants/acme/deployments", op, body, NULL), 201);
+    int64_t direct = poll_offer(devs[0]);
+    assert_true(direct > acts[n - 1]);
+
+    snprintf(path, sizeof path, "/api/v1/tenants/acme/rollouts/%lld/resume", (long long)id);
+    json_t *doc = NULL;
+    assert_int_equal(req("POST", path, op, "{\"retry_failed\":\"yes\"}", &doc), 400);
+    assert_string_equal(json_string_value(json_object_get(doc, "where")), "body.retry_failed");
+    json_decref(doc);
+    assert_int_equal(req("POST", path, viewer, "{\"retry_failed\":true}", NULL), 403);
+    assert_string_equal(rollout_state(id, NULL), "paused");
+    doc = NULL;
+    assert_int_equal(req("POST", path, op, "{\"retry_failed\":true}", &doc), 200);
+    assert_string_equal(json_string_value(json_object_get(doc, "state")), "running");
+    assert_int_equal(json_integer_value(json_object_get(doc, "retried")), 9);
+    json_decref(doc);
+    /* The stage's counts: the retried devices are scheduled again, one failure stays. */
+    snprintf(path, sizeof path, "/api/v1/tenants/acme/rollouts/%lld/stats", (long long)id);
+    doc = get(path, 200);
+    json_t *s0 = json_array_get(json_object_get(doc, "stages"), 0);
+    assert_int_equal(json_integer_value(json_object_get(s0, "devices")), 100);
+    assert_int_equal(json_integer_value(json_object_get(s0, "failure")), 1);
+    assert_int_equal(json_integer_value(json_object_get(s0, "scheduled")), 99);
+    json_decref(doc);
+
+    /* The cause fixed: the retried devices get a new action and succeed. */
+    feedback(devs[0], direct, "success");
+    for (int k = 1; k < 10; k++) {
+        int64_t again = poll_offer(devs[k]);
+        assert_true(again > direct);
+        feedback(devs[k], again, "success");
+        char hist[256], want[256];
+        device_actions(devs[k], id, hist, sizeof hist);
+        snprintf(want, sizeof want, "%lld:failure/error>%lld %lld:success/finished",
+                 (long long)acts[k], (long long)again, (long long)again);
+        assert_string_equal(hist, want);
+    }
+    int64_t stage = -1;
+    for (int k = 10; k < n; k++) {
+        assert_int_equal(poll_offer(devs[k]), acts[k]);
+        if (k == n - 1) { /* 99 of 100 closed: the stage waits for its whole sample */
+            assert_string_equal(rollout_state(id, &stage), "running");
+            assert_int_equal(stage, 0);
+        }
+        feedback(devs[k], acts[k], "success");
+    }
+    /* 99 of 100 succeeded: stage 1 passed its 95 % rule and the last stage opened. */
+    assert_string_equal(rollout_state(id, &stage), "running");
+    assert_int_equal(stage, 1);
+    for (int i = 1; i < N_DEV; i += 2) {
+        int64_t a = poll_offer(i);
+        assert_int_equal(a != 0, stage_of[i] == 1);
+        if (a)
+            feedback(i, a, "success");
+    }
+    assert_string_equal(rollout_state(id, NULL), "finished");
+    doc = get(path, 200);
+    json_t *total = json_object_get(doc, "total");
+    assert_int_equal(json_integer_value(json_object_get(total, "devices")), N_DEV / 2);
+    assert_int_equal(json_integer_value(json_object_get(total, "success")), N_DEV / 2 - 1);
+    assert_int_equal(json_integer_value(json_object_get(total, "failure")), 1);
+    json_decref(doc);
+}
+
 /* Revoking the approval pauses a running rollout; it cannot resume until approved again. */
 static void test_revoke_pauses(void **state)
 {
@@ -671,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_approval_gates),
         cmocka_unit_test(test_staged_rollout_1000),
         cmocka_unit_test(test_auto_pause_and_resume),
+        cmocka_unit_test(test_resume_retry_failed),
         cmocka_unit_test(test_revoke_pauses),
         cmocka_unit_test(test_event_stream),
         cmocka_unit_test(test_event_stream_coalesced_changes),

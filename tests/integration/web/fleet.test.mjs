@@ -472,6 +472,8 @@ await step('pause: the rollout stops where it is, with who paused it', async () 
   assert.equal(r.state, 'paused');
   const names = await writeButtons(olga);
   assert.ok(names.includes('Resume') && !names.includes('Pause'), names.join(','));
+  // One device failed in stage 1: the operator may also resume retrying it.
+  assert.ok(names.includes('Resume and retry failed devices'), names.join(','));
   await shot(olga, 'rollout-paused');
 });
 
@@ -504,10 +506,17 @@ await step('advance: the operator opens the next stage of a paused rollout', asy
   await shot(olga, 'rollout-advanced');
 });
 
-await step('revoking the approval pauses the running rollout', async () => {
+await step('resume retrying the failed device, then revoking the approval pauses the rollout', async () => {
   assert.ok(rolloutId, 'no rollout created');
-  await olga.getByRole('button', { name: 'Resume', exact: true }).click();
+  await olga.getByRole('button', { name: 'Resume and retry failed devices' }).click();
   await olga.locator('main h1 .badge', { hasText: 'running' }).waitFor();
+  await olga.getByText(`Rollout eu-wave-1 resumed; ${reported.failure} failed device${reported.failure === 1 ? '' : 's'} get`).waitFor();
+  // The failed device has a new action in stage 1; its failure left the counts.
+  const stats = await expectStatus(api('GET', `/tenants/${T}/rollouts/${rolloutId}/stats`, undefined, tokens.vic), 200);
+  assert.equal(stats.total.failure, 0, JSON.stringify(stats.total));
+  assert.equal(stats.stages[0].scheduled, reported.failure, JSON.stringify(stats.stages[0]));
+  reported.failure = 0;
+  await olga.waitForFunction(() => document.querySelector('[data-count="failure"]')?.textContent === '0', null, { timeout: 15000 });
   await go(ann, 'Releases');
   await ann.getByRole('button', { name: 'Revoke gw 2.0.0' }).click();
   await ann.getByRole('dialog').getByLabel('Comment').fill('field reports of boot loops');

@@ -38,6 +38,16 @@ static void test_accepts(void **state)
     parse_ok(OTTER_REQ_USER_CREATE, "{\"password\":\"x\",\"username\":\"b\"}", &r);
     assert_false(otter_reqjson_has(&r, "is_admin"));
     otter_reqjson_clear(&r);
+    /* resume: a bare POST (no body), an empty object or the retry option. */
+    parse_ok(OTTER_REQ_RESUME, "", &r);
+    assert_false(otter_reqjson_bool(&r, "retry_failed"));
+    otter_reqjson_clear(&r);
+    parse_ok(OTTER_REQ_RESUME, "{}", &r);
+    assert_false(otter_reqjson_has(&r, "retry_failed"));
+    otter_reqjson_clear(&r);
+    parse_ok(OTTER_REQ_RESUME, "{\"retry_failed\":true}", &r);
+    assert_true(otter_reqjson_bool(&r, "retry_failed"));
+    otter_reqjson_clear(&r);
     parse_ok(OTTER_REQ_TOKEN_CREATE, "{\"name\":\"d\\u00e9ploiement ' ; --\",\"expires_in\":60}",
              &r);
     assert_string_equal(otter_reqjson_str(&r, "name"), "d\xc3\xa9ploiement ' ; --");
@@ -68,6 +78,9 @@ static void test_refuses(void **state)
     REFUSE(OTTER_REQ_TENANT_CREATE, "{\"name\":\"a\\u0000\"}", "body", "");
     REFUSE(OTTER_REQ_USER_CREATE, "{\"username\":\"a\",\"password\":\"x\",\"is_admin\":1}",
            "body.is_admin", "true or false");
+    REFUSE(OTTER_REQ_RESUME, "{\"retry_failed\":\"yes\"}", "body.retry_failed", "true or false");
+    REFUSE(OTTER_REQ_RESUME, "{\"retry\":true}", "body", "unknown key 'retry'");
+    REFUSE(OTTER_REQ_RESUME, "[]", "body", "expected a JSON object");
     REFUSE(OTTER_REQ_TOKEN_CREATE, "{\"name\":\"a\",\"expires_in\":-1}", "body.expires_in",
            "non-negative integer");
     REFUSE(OTTER_REQ_TOKEN_CREATE, "{\"name\":\"a\",\"expires_in\":1.5}", "body.expires_in",

@@ -267,6 +267,110 @@ static void test_store_contract(void **state)
     otter_store_free(s);
 }
 
+/* The failed actions of one rollout, found device by device. */
+struct failed_walk {
+    otter_store *s;
+    int64_t rollout;
+    otter_action found[16];
+    int n;
+};
+
+static int failed_action(void *ctx, const otter_action *a)
+{
+    struct failed_walk *w = ctx;
+    if (a->rollout_id == w->rollout && strcmp(a->result, "failure") == 0 && w->n < 16)
+        w->found[w->n++] = *a;
+    return 0;
+}
+
+static int failed_device(void *ctx, const otter_device *d)
+{
+    struct failed_walk *w = ctx;
+    otter_err err;
+    assert_otter_ok(otter_store_action_list_device(w->s, d->id, failed_action, w, &err), err);
+    return 0;
+}
+
+static int64_t retry(otter_store *s, int64_t rollout, int64_t up_to_stage)
+{
+    otter_err err;
+    int64_t n = -1;
+    assert_otter_ok(otter_store_begin(s, &err), err);
+    assert_otter_ok(otter_store_rollout_retry_failed(s, rollout, up_to_stage, 0, 11, &n, &err),
+                    err);
+    assert_otter_ok(otter_store_commit(s, &err), err);
+    return n;
+}
+
+/*
+ * Retrying a rollout's failed devices: each gets a new scheduled action in
+ * its stage, the failed one points at it and leaves the counts; a device
+ * with another open action is left alone until that one closes; stages not
+ * reached are not touched; a second retry finds nothing new.
+ */
+static void test_retry_failed(void **state)
+{
+    int64_t t, rel;
+    otter_err err;
+    otter_rollout r;
+    otter_store *s = open_fresh("rollout_retry", &t, &rel);
+    add_devices(s, t, 20, "gw");
+    otter_rollout_stage stages[] = {{50, 100, 0, 0}, {100, 100, 0, 0}};
+    int64_t id = make_rollout(s, t, rel, "{}", stages, 2, &r);
+    assert_int_equal(close_stage(s, t, id, 0, "failure", 3), 3);
+    assert_int_equal(close_stage(s, t, id, 0, "success", 1), 1);
+    struct failed_walk w = {.s = s, .rollout = id};
+    otter_device_filter f = {.tenant_id = t, .limit = 1000};
+    assert_otter_ok(otter_store_device_list(s, &f, failed_device, &w, &err), err);
+    assert_int_equal(w.n, 3);
+    /* The first failed device got another update directly meanwhile. */
+    otter_action direct = {.tenant_id = t, .device_id = w.found[0].device_id, .release_id = rel};
+    int64_t direct_id;
+    assert_otter_ok(otter_store_action_create(s, &direct, 0, 10, &direct_id, &err), err);
+
+    assert_int_equal(retry(s, id, 0), 2);
+    otter_rollout_stats st;
+    assert_otter_ok(otter_rollout_stats_get(s, &r, &st, &err), err);
+    assert_int_equal(st.stage[0].devices, 10);
+    assert_int_equal(st.stage[0].failure, 1);
+    assert_int_equal(st.stage[0].success, 1);
+    assert_int_equal(st.stage[0].scheduled, 8);
+    assert_int_equal(st.stage[1].devices, 10);
+    for (int i = 1; i < 3; i++) {
+        otter_action old, now;
+        int found = 0;
+        assert_otter_ok(otter_store_action_get(s, w.found[i].id, &old, &found, &err), err);
+        assert_true(found);
+        assert_string_equal(old.result, "failure"); /* history kept */
+        assert_otter_ok(otter_store_action_pending(s, w.found[i].device_id, &now, &found, &err),
+                        err);
+        assert_true(found);
+        assert_int_equal(old.superseded_by, now.id);
+        assert_true(now.id > direct_id);
+        assert_int_equal(now.rollout_id, id);
+        assert_int_equal(now.stage, 0);
+        assert_string_equal(now.status, "scheduled");
+        assert_string_equal(now.result, "none");
+        assert_int_equal(now.superseded_by, 0);
+    }
+    assert_int_equal(retry(s, id, 0), 0); /* nothing new; the blocked device still is */
+    /* Its direct update done, the blocked device is retried too. */
+    assert_otter_ok(otter_store_action_set_status(s, direct_id, "finished", "success", 12, &err),
+                    err);
+    assert_int_equal(retry(s, id, 0), 1);
+    assert_otter_ok(otter_rollout_stats_get(s, &r, &st, &err), err);
+    assert_int_equal(st.total.failure, 0);
+    assert_int_equal(st.stage[0].scheduled, 9);
+    assert_int_equal(st.total.devices, 20);
+    /* The retried devices can fail again and be retried again. */
+    assert_int_equal(close_stage(s, t, id, 0, "failure", 2), 2);
+    assert_int_equal(retry(s, id, 0), 2);
+    assert_otter_ok(otter_rollout_stats_get(s, &r, &st, &err), err);
+    assert_int_equal(st.total.failure, 0);
+    assert_int_equal(st.total.devices, 20);
+    otter_store_free(s);
+}
+
 static void test_request_parse(void **state)
 {
     static otter_rollout r;
@@ -325,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_targets_and_shares),
         cmocka_unit_test(test_advance_pause_finish),
         cmocka_unit_test(test_store_contract),
+        cmocka_unit_test(test_retry_failed),
         cmocka_unit_test(test_request_parse),
     };
     return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));

@@ -231,9 +231,11 @@ export function createApi({
     rollout: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}`),
     previewRollout: (tenant, body) => request('POST', `${T(tenant)}/rollouts/preview`, body),
     createRollout: (tenant, body) => request('POST', `${T(tenant)}/rollouts`, body),
-    rolloutCommand: (tenant, id, command) => {
+    /** options: only for resume, {retryFailed: true} gives the failed devices a new action. */
+    rolloutCommand: (tenant, id, command, { retryFailed = false } = {}) => {
       if (!ROLLOUT_COMMANDS.includes(command)) throw new Error(`unknown rollout command ${command}`);
-      return request('POST', `${T(tenant)}/rollouts/${seg(id)}/${command}`);
+      const body = command === 'resume' && retryFailed ? { retry_failed: true } : undefined;
+      return request('POST', `${T(tenant)}/rollouts/${seg(id)}/${command}`, body);
     },
     rolloutStats: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/stats`),
     /** A short-lived ticket for an EventSource URL (which cannot carry a bearer token). */

@@ -183,14 +183,18 @@ export function decisionsFor(approval) {
   return [];
 }
 
-/** The commands a rollout in this state accepts (the server answers 409 otherwise). */
-export function commandsFor(rollout) {
+/**
+ * The commands a rollout in this state accepts (the server answers 409 otherwise).
+ * 'retry' is resume with retry_failed: offered when a paused rollout has failures.
+ */
+export function commandsFor(rollout, failures = 0) {
   const st = rollout?.state;
   const last = (rollout?.stages?.length || 1) - 1;
   const out = [];
   if (st === 'draft') out.push('start');
   if (st === 'running') out.push('pause');
   if (st === 'paused') out.push('resume');
+  if (st === 'paused' && failures > 0) out.push('retry');
   if ((st === 'running' || st === 'paused') && (rollout.current_stage ?? 0) < last) out.push('advance');
   if (st === 'draft' || st === 'running' || st === 'paused') out.push('cancel');
   return out;

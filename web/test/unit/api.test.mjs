@@ -152,7 +152,8 @@ test('fleet, release, approval and rollout calls: paths, methods, bodies', async
   const fetch = fakeFetch([
     [200, { devices: [], next_after: null }], [200, { actions: [] }], [200, { releases: [{ id: 1 }] }],
     [200, { approvals: [] }], [200, { state: 'approved' }], [200, { devices: 250, stages: [] }], [201, { id: 3 }],
-    [200, { rollouts: [] }], [200, { id: 3, state: 'paused' }], [200, { rollout: 3 }], [201, { ticket: 'tk/1', expires_in: 600 }],
+    [200, { rollouts: [] }], [200, { id: 3, state: 'paused' }], [200, { id: 3, state: 'running', retried: 2 }],
+    [200, { rollout: 3 }], [201, { ticket: 'tk/1', expires_in: 600 }],
   ]);
   const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
   await api.devices('acme', { model: 'gw-a', attribute: 'hw=rev2', limit: 1000, after: undefined });
@@ -165,6 +166,7 @@ test('fleet, release, approval and rollout calls: paths, methods, bodies', async
   await api.createRollout('acme', body);
   await api.rollouts('acme');
   await api.rolloutCommand('acme', 3, 'pause');
+  assert.equal((await api.rolloutCommand('acme', 3, 'resume', { retryFailed: true })).retried, 2);
   await api.rolloutStats('acme', 3);
   const t = await api.ticket();
   const calls = fetch.calls.map((c) => `${c.init.method} ${c.url}`);
@@ -178,12 +180,14 @@ test('fleet, release, approval and rollout calls: paths, methods, bodies', async
     'POST /api/v1/tenants/acme/rollouts',
     'GET /api/v1/tenants/acme/rollouts',
     'POST /api/v1/tenants/acme/rollouts/3/pause',
+    'POST /api/v1/tenants/acme/rollouts/3/resume',
     'GET /api/v1/tenants/acme/rollouts/3/stats',
     'POST /api/v1/tickets',
   ]);
   assert.deepEqual(JSON.parse(fetch.calls[4].init.body), { comment: 'looks good' });
   assert.deepEqual(JSON.parse(fetch.calls[6].init.body), body);
   assert.equal(fetch.calls[8].init.body, undefined);
+  assert.deepEqual(JSON.parse(fetch.calls[9].init.body), { retry_failed: true });
   assert.equal(api.rolloutEventsUrl('acme', 3, t.ticket), '/api/v1/tenants/acme/rollouts/3/events?ticket=tk%2F1');
   assert.throws(() => api.rolloutCommand('acme', 3, 'explode'), /unknown rollout command/);
   assert.throws(() => api.decide('acme', 3, 'bless'), /unknown decision/);

@@ -113,6 +113,8 @@ test('commands by state: what the server accepts', () => {
   assert.deepEqual(commandsFor(r('running')), ['pause', 'advance', 'cancel']);
   assert.deepEqual(commandsFor(r('running', 2)), ['pause', 'cancel'], 'no advance from the last stage');
   assert.deepEqual(commandsFor(r('paused', 1)), ['resume', 'advance', 'cancel']);
+  assert.deepEqual(commandsFor(r('paused', 1), 3), ['resume', 'retry', 'advance', 'cancel'], 'retry only with failures');
+  assert.deepEqual(commandsFor(r('running'), 3), ['pause', 'advance', 'cancel'], 'retry only when paused');
   assert.deepEqual(commandsFor(r('finished')), []);
   assert.deepEqual(commandsFor(r('canceled')), []);
 });

@@ -3,7 +3,8 @@
 // stage (waiting, scheduled, running, success, failure, canceled) and a chart of
 // success, failure and in-progress devices over time, fed by Server-Sent Events
 // (GET …/rollouts/{id}/events with a ticket from POST /tickets). Operators and
-// admins get start, pause, resume, advance and cancel, as the state allows.
+// admins get start, pause, resume (also retrying the failed devices), advance
+// and cancel, as the state allows.
 import { h, replace } from '../dom.js';
 import { countsChart } from '../chart.js';
 import { LIVE_CONNECTING, LIVE_OPEN, LIVE_RETRYING, createLiveFeed } from '../live.js';
@@ -15,6 +16,7 @@ const COMMAND_TEXT = {
   start: { label: 'Start', cls: 'primary', done: 'started' },
   pause: { label: 'Pause', cls: 'secondary', done: 'paused' },
   resume: { label: 'Resume', cls: 'primary', done: 'resumed' },
+  retry: { label: 'Resume and retry failed devices', cls: 'secondary', done: 'resumed' },
   advance: { label: 'Advance to the next stage', cls: 'secondary', done: 'advanced to the next stage' },
   cancel: { label: 'Cancel rollout', cls: 'danger', done: 'canceled' },
 };
@@ -39,6 +41,7 @@ export async function renderRollout(ctx) {
   const back = h('p', { class: 'crumbs' }, h('a', { href: '#/rollouts' }, '← Rollouts'));
   if (!/^[0-9]+$/.test(id)) return h('section', {}, back, h('h1', {}, 'Rollout'), message('error', 'No rollout named in the address.'));
   let rollout = await api.rollout(tenant, id);
+  let failures = 0; // from the latest counts: a paused rollout with failures can retry them
   const history = new StatsHistory();
   const box = h('div', { class: 'form-msg', 'aria-live': 'polite' });
   const head = h('div', {});
@@ -72,7 +75,7 @@ export async function renderRollout(ctx) {
       controls.replaceChildren();
       return;
     }
-    const cmds = commandsFor(r);
+    const cmds = commandsFor(r, failures);
     controls.replaceChildren(...(cmds.length
       ? cmds.map((c) => h('button', { type: 'button', class: COMMAND_TEXT[c].cls, on: { click: () => command(c) } }, COMMAND_TEXT[c].label))
       : [h('p', { class: 'muted' }, `A ${r.state} rollout takes no more commands.`)]));
@@ -80,8 +83,10 @@ export async function renderRollout(ctx) {
 
   async function command(c) {
     const run = async () => {
-      rollout = await api.rolloutCommand(tenant, rollout.id, c);
-      showOk(box, `Rollout ${rollout.name} ${COMMAND_TEXT[c].done}.`);
+      const retry = c === 'retry';
+      rollout = await api.rolloutCommand(tenant, rollout.id, retry ? 'resume' : c, { retryFailed: retry });
+      const n = rollout.retried ?? 0;
+      showOk(box, `Rollout ${rollout.name} ${COMMAND_TEXT[c].done}${retry ? `; ${n} failed device${n === 1 ? '' : 's'} get${n === 1 ? 's' : ''} the update again` : ''}.`);
       drawHead();
       refreshStats();
     };
@@ -138,6 +143,10 @@ export async function renderRollout(ctx) {
   function onStats(stats) {
     if (String(stats.rollout) !== String(rollout.id) && stats.rollout !== undefined) return;
     history.push(stats);
+    const f = stats.total?.failure || 0;
+    const redraw = (f > 0) !== (failures > 0);
+    failures = f;
+    if (redraw) drawHead();
     drawStats(stats);
     drawChart();
   }
