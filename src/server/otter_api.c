@@ -200,6 +200,26 @@ int api_reply(struct call *c, int status, json_t *doc)
     return status;
 }
 
+static const char *error_code(int status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 410: return "gone";
+    case 411: return "length_required";
+    case 413: return "payload_too_large";
+    case 415: return "unsupported_media_type";
+    case 422: return "unprocessable_entity";
+    case 429: return "too_many_requests";
+    case 503: return "unavailable";
+    default: return status >= 500 ? "internal_error" : "error";
+    }
+}
+
 int api_fail(struct call *c, int status, const char *where, const char *fmt, ...)
 {
     char msg[OTTER_ERR_MSG_MAX];
@@ -207,7 +227,16 @@ int api_fail(struct call *c, int status, const char *where, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return api_reply(c, status, json_pack("{s:s, s:s}", "error", msg, "where", where));
+    return api_reply(c, status,
+                     json_pack("{s:{s:s, s:s, s:s}}", "error", "code", error_code(status),
+                               "message", msg, "where", where));
+}
+
+void api_fail_where(struct call *c, const char *where)
+{
+    json_t *e = json_object_get(c->out, "error");
+    if (json_is_object(e))
+        json_object_set_new(e, "where", json_string(where));
 }
 
 int api_fail_err(struct call *c, const char *where, const otter_err *err)

@@ -104,7 +104,7 @@ int api_deployments_create(struct call *c)
     if (window && !word_in(window, windows))
         return api_fail(c, 400, "body.maintenance_window", "available or unavailable");
     if ((status = api_load_release(c, otter_reqjson_int(&c->body, "release"), &r)) != 0) {
-        json_object_set_new(c->out, "where", json_string("body.release"));
+        api_fail_where(c, "body.release");
         return status;
     }
     if ((status = api_require_approved(c, &r, "body.release")) != 0)

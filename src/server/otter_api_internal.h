@@ -43,11 +43,14 @@ struct call {
 };
 
 /* Sets an error response and returns status, for `return api_fail(...)`. */
+/* The error document is {"error": {"code", "message", "where"}}; code follows the status. */
 int api_fail(struct call *c, int status, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Maps an otter_err from the store to a response (409 for conflicts, else 500). */
 int api_fail_err(struct call *c, const char *where, const otter_err *err);
+/* Names another place in the error set by a helper (e.g. a release looked up for body.release). */
+void api_fail_where(struct call *c, const char *where);
 
 /* Sets the response document (steals doc) and returns status. */
 int api_reply(struct call *c, int status, json_t *doc);

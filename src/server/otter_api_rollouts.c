@@ -242,7 +242,7 @@ static int parse_rollout(struct call *c, otter_rollout **r, json_t **filter, ott
     (*r)->tenant_id = c->tenant.id;
     int status = api_load_release(c, (*r)->release_id, rel);
     if (status) {
-        json_object_set_new(c->out, "where", json_string("body.release"));
+        api_fail_where(c, "body.release");
         json_decref(*filter);
         free(*r);
         *r = NULL;

@@ -79,7 +79,8 @@ static uint64_t now_ns(void)
 }
 
 static const char too_large_body[] =
-    "{\"error\":\"request body larger than the configured limit\",\"where\":\"body\"}";
+    "{\"error\":{\"code\":\"payload_too_large\","
+    "\"message\":\"request body larger than the configured limit\",\"where\":\"body\"}}";
 
 const char *otter_http_header(const otter_http_request *req, const char *name)
 {
@@ -240,7 +241,8 @@ static void *ticker_main(void *arg)
 }
 
 static const char too_many_streams_body[] =
-    "{\"error\":\"too many open event streams, try again later\",\"where\":\"path\"}";
+    "{\"error\":{\"code\":\"unavailable\","
+    "\"message\":\"too many open event streams, try again later\",\"where\":\"path\"}}";
 
 /* Queues a streamed response; the stream is released in every case. */
 static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *c,

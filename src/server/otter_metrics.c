@@ -304,7 +304,9 @@ void otter_metrics_handle(void *ctx, const otter_http_request *req, otter_http_r
     otter_metrics *m = ctx;
     otter_err err;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        fail(resp, 405, "{\"error\":\"use GET\",\"where\":\"method\"}");
+        fail(resp, 405,
+             "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"use GET\","
+             "\"where\":\"method\"}}");
         return;
     }
     if (m->has_token) {
@@ -318,18 +320,23 @@ void otter_metrics_handle(void *ctx, const otter_http_request *req, otter_http_r
         if (!ok) {
             resp->www_authenticate = "Bearer realm=\"otter-metrics\"";
             fail(resp, 401,
-                 "{\"error\":\"a valid metrics token is required\","
-                 "\"where\":\"header Authorization\"}");
+                 "{\"error\":{\"code\":\"unauthorized\","
+                 "\"message\":\"a valid metrics token is required\","
+                 "\"where\":\"header Authorization\"}}");
             return;
         }
     }
     if (req->body_len) {
-        fail(resp, 400, "{\"error\":\"this request takes no body\",\"where\":\"body\"}");
+        fail(resp, 400,
+             "{\"error\":{\"code\":\"bad_request\",\"message\":\"this request takes no body\","
+             "\"where\":\"body\"}}");
         return;
     }
     size_t len;
     if (otter_metrics_render(m, &resp->body, &len, &err) < 0) {
-        fail(resp, 500, "{\"error\":\"out of memory\"}");
+        fail(resp, 500,
+             "{\"error\":{\"code\":\"internal_error\",\"message\":\"out of memory\","
+             "\"where\":\"server\"}}");
         return;
     }
     resp->body_len = len;

@@ -77,7 +77,7 @@ expect "duplicate controller id (409)" "$(jreq POST /api/v1/tenants/acme/devices
   '{"controller_id":"d1","model":"gw-a"}')" 409
 expect "bad controller id (400)" "$(jreq POST /api/v1/tenants/acme/devices "$OP" \
   '{"controller_id":"../x","model":"gw-a"}')" 400
-expect "where names the field" "$(body .where)" body.controller_id
+expect "where names the field" "$(body .error.where)" body.controller_id
 expect "SQL metacharacters refused as names (400)" "$(jreq POST /api/v1/tenants/acme/devices "$OP" \
   "{\"controller_id\":\"x'; DROP TABLE devices;--\",\"model\":\"gw-a\"}")" 400
 expect "devices table intact" "$(db 'SELECT count(*) FROM devices')" 1
@@ -163,7 +163,7 @@ for pair in "unsigned:not signed" "foreign-key:not in the trust root" "tampered:
   code=$(req POST /api/v1/tenants/acme/releases "$PUB" --data-binary @"$keys/$bad.zip")
   expect "$bad package refused (422)" "$code" 422
   expect "$bad: the reader's reason, naming update.zip" \
-    "$(body '.error | startswith("update.zip: ")'),$(body ".error | contains(\"${pair#*:}\")")" true,true
+    "$(body '.error.message | startswith("update.zip: ")'),$(body ".error.message | contains(\"${pair#*:}\")")" true,true
 done
 expect "no release stored" "$(rels)" 0
 expect "no file stored (not even a temporary one)" "$(arts)" 0

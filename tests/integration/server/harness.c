@@ -203,15 +203,16 @@ long request_full(const char *base, const char *method, const char *path, const 
         fprintf(stderr, "curl %s %s: %s\n", method, url, curl_easy_strerror(rc));
     if (out)
         *out = b.p ? json_loads(b.p, 0, NULL) : NULL;
-    /* Every error body has the same shape. */
+    /* Every error body has the same shape: {"error": {"code", "message", "where"}}. */
     /* MHD itself answers some protocol errors (431, 505) in HTML; ours are all JSON. */
     if (status >= 400 && status != 431 && status != 505) {
-        json_t *e = b.p ? json_loads(b.p, 0, NULL) : NULL;
-        if (!e || !json_is_string(json_object_get(e, "error")) ||
+        json_t *d = b.p ? json_loads(b.p, 0, NULL) : NULL, *e = json_object_get(d, "error");
+        if (!json_is_object(e) || !json_is_string(json_object_get(e, "code")) ||
+            !json_is_string(json_object_get(e, "message")) ||
             !json_is_string(json_object_get(e, "where")))
-            fail_msg("%s %s -> %ld without {error, where}: %s", method, path, status,
-                     b.p ? b.p : "(empty)");
-        json_decref(e);
+            fail_msg("%s %s -> %ld without {error: {code, message, where}}: %s", method, path,
+                     status, b.p ? b.p : "(empty)");
+        json_decref(d);
     }
     free(b.p);
     curl_slist_free_all(h);
@@ -381,4 +382,14 @@ void add_tenant(const char *name)
     long st = req("POST", "/api/v1/tenants", admin_tok, body, NULL);
     if (st != 201 && st != 409)
         fail_msg("creating tenant %s: %ld", name, st);
+}
+
+const char *err_message(const json_t *doc)
+{
+    return json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
+}
+
+const char *err_where(const json_t *doc)
+{
+    return json_string_value(json_object_get(json_object_get(doc, "error"), "where"));
 }

@@ -39,6 +39,9 @@ int stop_server(void);
  */
 long request_full(const char *base, const char *method, const char *path, const char *auth,
                   const char *body, size_t body_len, const char *content_type, json_t **out);
+/* The message and the place of an error document (borrowed from doc, NULL if absent). */
+const char *err_message(const json_t *doc);
+const char *err_where(const json_t *doc);
 /* request_full on srv.url with "Bearer token" (token may be NULL). */
 long req(const char *method, const char *path, const char *token, const char *body, json_t **out);
 /* POSTs total bytes of whitespace to path with chunked encoding (no Content-Length). */

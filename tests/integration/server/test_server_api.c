@@ -40,18 +40,18 @@ static void test_login_me_logout(void **state)
     assert_int_equal(req("POST", "/api/v1/login", NULL,
                          "{\"username\":\"admin\",\"password\":\"wrong-one\"}", &doc),
                      401);
-    assert_string_equal(json_string_value(json_object_get(doc, "error")),
+    assert_string_equal(err_message(doc),
                         "wrong user name or password");
     json_decref(doc);
     /* Unknown user: the very same answer. */
     assert_int_equal(req("POST", "/api/v1/login", NULL,
                          "{\"username\":\"nobody\",\"password\":\"wrong-one\"}", &doc),
                      401);
-    assert_string_equal(json_string_value(json_object_get(doc, "error")),
+    assert_string_equal(err_message(doc),
                         "wrong user name or password");
     json_decref(doc);
     assert_int_equal(req("POST", "/api/v1/login", NULL, "{\"username\":\"admin\"}", &doc), 400);
-    assert_string_equal(json_string_value(json_object_get(doc, "where")), "body.password");
+    assert_string_equal(err_where(doc), "body.password");
     json_decref(doc);
     /* Logout revokes exactly this token. */
     assert_int_equal(req("POST", "/api/v1/logout", t, NULL, NULL), 204);
@@ -111,10 +111,10 @@ static void expect_refused(const char *method, const char *path, const char *tok
     if (st != status)
         fail_msg("%s %s with %.60s: got %ld, want %ld", method, path, body ? body : "-", st,
                  status);
-    if (where && (!doc || strncmp(json_string_value(json_object_get(doc, "where")), where,
+    if (where && (!doc || strncmp(err_where(doc), where,
                                   strlen(where)) != 0))
         fail_msg("%s %.60s: where is %s, want %s", path, body ? body : "-",
-                 doc ? json_string_value(json_object_get(doc, "where")) : "?", where);
+                 doc ? err_where(doc) : "?", where);
     json_decref(doc);
     char *after = snapshot();
     if (strcmp(before, after) != 0)
@@ -133,7 +133,7 @@ static void test_expired_token(void **state)
             " (SELECT id FROM users WHERE name = 'expuser')");
     json_t *doc = NULL;
     assert_int_equal(req("GET", "/api/v1/me", t, NULL, &doc), 401);
-    assert_string_equal(json_string_value(json_object_get(doc, "error")),
+    assert_string_equal(err_message(doc),
                         "invalid or expired token");
     json_decref(doc);
     free(t);
@@ -338,7 +338,7 @@ static void test_bad_tokens(void **state)
         json_t *doc = NULL;
         assert_int_equal(request_full(srv.url, "GET", "/api/v1/me", bad[i], NULL, 0, NULL, &doc),
                          401);
-        assert_string_equal(json_string_value(json_object_get(doc, "where")),
+        assert_string_equal(err_where(doc),
                             "header Authorization");
         json_decref(doc);
     }

@@ -190,8 +190,8 @@ static void test_tenant_isolation(void **state)
     json_t *e1 = NULL, *e2 = NULL;
     assert_int_equal(req("GET", "/api/v1/tenants/acme", out, NULL, &e1), 404);
     assert_int_equal(req("GET", "/api/v1/tenants/nosuch", out, NULL, &e2), 404);
-    assert_string_equal(json_string_value(json_object_get(e1, "where")),
-                        json_string_value(json_object_get(e2, "where")));
+    assert_string_equal(err_where(e1),
+                        err_where(e2));
     json_decref(e1);
     json_decref(e2);
     char *before = snapshot();

@@ -223,7 +223,7 @@ static void test_approval_gates(void **state)
     char path[160];
     snprintf(path, sizeof path, "/api/v1/tenants/acme/rollouts/%lld/start", (long long)id);
     assert_int_equal(req("POST", path, op, NULL, &doc), 409);
-    assert_non_null(strstr(json_string_value(json_object_get(doc, "error")), "is pending"));
+    assert_non_null(strstr(err_message(doc), "is pending"));
     json_decref(doc);
     snprintf(body, sizeof body, "{\"release\":%lld,\"devices\":[\"gw0001\"]}", (long long)rel);
     assert_int_equal(req("POST", "/api/v1/tenants/acme/deployments", op, body, NULL), 409);
@@ -250,7 +250,7 @@ static void test_approval_gates(void **state)
                          "{\"percent\":40}]}",
                          &doc),
                      400);
-    assert_string_equal(json_string_value(json_object_get(doc, "where")),
+    assert_string_equal(err_where(doc),
                         "body.stages[1].percent");
     json_decref(doc);
     assert_int_equal(req("POST", "/api/v1/tenants/acme/rollouts", op,
@@ -491,7 +491,7 @@ static void test_resume_retry_failed(void **state)
     snprintf(path, sizeof path, "/api/v1/tenants/acme/rollouts/%lld/resume", (long long)id);
     json_t *doc = NULL;
     assert_int_equal(req("POST", path, op, "{\"retry_failed\":\"yes\"}", &doc), 400);
-    assert_string_equal(json_string_value(json_object_get(doc, "where")), "body.retry_failed");
+    assert_string_equal(err_where(doc), "body.retry_failed");
     json_decref(doc);
     assert_int_equal(req("POST", path, viewer, "{\"retry_failed\":true}", NULL), 403);
     assert_string_equal(rollout_state(id, NULL), "paused");
@@ -757,7 +757,7 @@ static void test_hostile_input(void **state)
         snprintf(body, sizeof body, "{\"name\":%s,\"release\":%lld,\"stages\":[{\"percent\":9}]}",
                  q, (long long)rel);
         assert_int_equal(req("POST", "/api/v1/tenants/acme/rollouts", op, body, &doc), 400);
-        assert_string_equal(json_string_value(json_object_get(doc, "where")), "body.name");
+        assert_string_equal(err_where(doc), "body.name");
         json_decref(doc);
         /* Filter strings match literally: nothing has such a model, group, version or attribute. */
         snprintf(body, sizeof body,

@@ -32,7 +32,7 @@ static void test_throttling(void **state)
     assert_int_equal(try_login("victim", PW, &doc), 429);
     int wait = atoi(retry_after);
     assert_true(wait >= 1 && wait <= 60);
-    assert_string_equal(json_string_value(json_object_get(doc, "where")), "body.username");
+    assert_string_equal(err_where(doc), "body.username");
     json_decref(doc);
     assert_int_equal(try_login("victim", "wrong-password", NULL), 429);
     /* Another user from the same address still gets in (address count 3 of 6). */
@@ -43,7 +43,7 @@ static void test_throttling(void **state)
     assert_int_equal(try_login("ghost2", "wrong-password", NULL), 401);
     assert_int_equal(try_login("ghost3", "wrong-password", NULL), 401);
     assert_int_equal(try_login("admin", ADMIN_PW, &doc), 429);
-    assert_string_equal(json_string_value(json_object_get(doc, "where")), "client address");
+    assert_string_equal(err_where(doc), "client address");
     assert_true(atoi(retry_after) >= 1);
     json_decref(doc);
     /* Existing sessions keep working: throttling guards the password, not the API. */

@@ -17,7 +17,14 @@ export class ApiError extends Error {
 
 const seg = (s) => encodeURIComponent(String(s));
 
-/** The server's words from an error body: {"error": "…"} or {"error": {"code", "message"}}. */
+/** Where the server says the error is: {"error": {"where"}} (or a top-level "where"). */
+export function errorWhere(doc) {
+  const e = doc && doc.error;
+  if (e && typeof e === 'object' && typeof e.where === 'string') return e.where;
+  return doc && typeof doc.where === 'string' ? doc.where : '';
+}
+
+/** The server's words from an error body: {"error": {"code", "message", "where"}} or {"error": "…"}. */
 export function errorMessage(doc, status) {
   const e = doc && doc.error;
   if (typeof e === 'string' && e) return e;
@@ -85,13 +92,13 @@ export function createApi({
     }
     if (!resp.ok) {
       // Only a refused token ends the session (a wrong password in a body is not that).
-      const where = doc && doc.where;
+      const where = errorWhere(doc);
       if (resp.status === 401 && auth && (!where || where === 'header Authorization')) {
         storage.removeItem(TOKEN_KEY);
         onUnauthorized();
       }
       const msg = errorMessage(doc, resp.status);
-      const err = new ApiError(resp.status, msg, doc && doc.where);
+      const err = new ApiError(resp.status, msg, where);
       if (doc && doc.error && typeof doc.error === 'object' && doc.error.code) err.code = String(doc.error.code);
       const ra = resp.headers && resp.headers.get && resp.headers.get('Retry-After');
       if (ra) err.retryAfter = Number(ra);
@@ -134,11 +141,12 @@ export function createApi({
           resolve(doc);
           return;
         }
-        if (xhr.status === 401 && (!doc?.where || doc.where === 'header Authorization')) {
+        const where = errorWhere(doc);
+        if (xhr.status === 401 && (!where || where === 'header Authorization')) {
           storage.removeItem(TOKEN_KEY);
           onUnauthorized();
         }
-        reject(new ApiError(xhr.status, errorMessage(doc, xhr.status), doc && doc.where));
+        reject(new ApiError(xhr.status, errorMessage(doc, xhr.status), where));
       };
       if (signal) {
         if (signal.aborted) {

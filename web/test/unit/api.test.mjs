@@ -58,7 +58,7 @@ test('path segments are encoded', async () => {
 });
 
 test('an error answer becomes an ApiError with status, message, where', async () => {
-  const fetch = fakeFetch([[409, { error: "user 'bob' exists", where: 'body.username' }]]);
+  const fetch = fakeFetch([[409, { error: { code: 'conflict', message: "user 'bob' exists", where: 'body.username' } }]]);
   const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
   await assert.rejects(api.createMember('acme', 'bob', 'pw-12345678', 'viewer'), (e) => {
     assert.ok(e instanceof ApiError);
@@ -136,7 +136,7 @@ test('token creation sends expires_in only when chosen', async () => {
 test('a 401 about something other than the token keeps the session', async () => {
   const storage = memoryStorage({ [TOKEN_KEY]: 'ots_keep' });
   let told = 0;
-  const api = createApi({ fetch: fakeFetch([[401, { error: 'wrong', where: 'body.old_password' }]]), storage, onUnauthorized: () => { told += 1; } });
+  const api = createApi({ fetch: fakeFetch([[401, { error: { code: 'unauthorized', message: 'wrong', where: 'body.old_password' } }]]), storage, onUnauthorized: () => { told += 1; } });
   await assert.rejects(api.changePassword('a', 'b'), { status: 401 });
   assert.equal(storage.getItem(TOKEN_KEY), 'ots_keep');
   assert.equal(told, 0);
@@ -239,7 +239,7 @@ test('upload: a refusal carries the server’s message; abort rejects; 401 ends 
   let told = 0;
   const api = createApi({ fetch: fakeFetch([]), storage, XMLHttpRequest: FakeXHR, onUnauthorized: () => { told += 1; } });
   const p1 = api.upload('acme', {});
-  made[0].answer(422, { error: 'update.zip: manifest.sig: not signed (1 signature required)', where: 'body' });
+  made[0].answer(422, { error: { code: 'unprocessable_entity', message: 'update.zip: manifest.sig: not signed (1 signature required)', where: 'body' } });
   await assert.rejects(p1, { status: 422, message: 'update.zip: manifest.sig: not signed (1 signature required)' });
   const ac = new AbortController();
   const p2 = api.upload('acme', {}, { signal: ac.signal });
