@@ -247,8 +247,13 @@ int api_tickets_create(struct call *c)
     int64_t id;
     if (c->token.kind == OTTER_TOKEN_TICKET)
         return api_fail(c, 403, "header Authorization", "a ticket cannot make tickets");
+    char detail[48];
     if (api_begin(c, &err) < 0 ||
         issue_token(c, OTTER_TOKEN_TICKET, "", API_TICKET_TTL, token, &id, &t, &err) < 0)
+        return api_fail_err(c, "body", &err);
+    /* A ticket is a credential too: who got one, when, from where. */
+    snprintf(detail, sizeof detail, "{\"ticket\":%lld}", (long long)id);
+    if (api_audit(c, "ticket.create", NULL, detail, &err) < 0)
         return api_fail_err(c, "body", &err);
     return api_reply(c, 201,
                      json_pack("{s:s, s:I, s:o}", "ticket", token, "expires_in",

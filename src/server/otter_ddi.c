@@ -251,6 +251,33 @@ static int load_action(struct ddi_call *c, const char *id_text, otter_action *a)
     return 0;
 }
 
+/*
+ * A rollout's action the device has not started is only its to take while
+ * the rollout runs and has reached the action's stage (the rule the base
+ * poll offers by): fetching deploymentBase or sending feedback by id must
+ * not get around a pause or a stage not yet open. 0 = may go on, else the
+ * status already answered.
+ */
+static int refuse_held_back(struct ddi_call *c, const otter_action *a)
+{
+    otter_err err;
+    int found = 0, ret = 0;
+    if (!a->rollout_id || strcmp(a->status, "scheduled") != 0)
+        return 0;
+    otter_rollout *r = malloc(sizeof *r);
+    if (!r)
+        return ddi_fail(c, 500, "out of memory");
+    if (otter_rollout_load(c->ddi->store, c->tenant.id, a->rollout_id, r, &found, &err) < 0)
+        ret = fail_err(c, &err);
+    else if (!found || strcmp(r->state, "running") != 0 || a->stage > r->current_stage)
+        ret = ddi_fail(c, 404, "action %lld is not offered: its rollout is %s%s", (long long)a->id,
+                       found ? r->state : "gone",
+                       found && strcmp(r->state, "running") == 0 ? " and has not reached its stage"
+                                                                 : "");
+    free(r);
+    return ret;
+}
+
 static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const otter_release *r)
 {
     char id[24];
@@ -285,6 +312,8 @@ static int deployment_base(struct ddi_call *c, int installed)
         return ddi_fail(c, 404, "action %lld is not closed", (long long)a.id);
     if (!installed && canceled)
         return ddi_fail(c, 404, "action %lld is canceled", (long long)a.id);
+    if (!installed && (status = refuse_held_back(c, &a)) != 0)
+        return status;
     if (otter_store_release_list(c->ddi->store, c->tenant.id, a.release_id, take_release, &o,
                                  &err) < 0)
         return fail_err(c, &err);
@@ -307,8 +336,10 @@ static void deployment_transition(const otter_action *a, const otter_ddi_feedbac
     *status = strcmp(a->status, "canceling") == 0 ? "canceling" : "running";
     *result = "none";
     if (strcmp(f->execution, "closed") == 0) {
-        *status = strcmp(f->finished, "failure") == 0 ? "error" : "finished";
-        *result = f->finished;
+        /* As hawkBit: closed without a result (none) is handled like success. */
+        int failed = strcmp(f->finished, "failure") == 0;
+        *status = failed ? "error" : "finished";
+        *result = failed ? "failure" : "success";
     } else if (strcmp(f->execution, "canceled") == 0) {
         *status = "canceled";
     }
@@ -390,6 +421,8 @@ static int feedback(struct ddi_call *c, int cancel)
         ret = ddi_fail(c, 410, "action %lld is not being canceled", (long long)a.id);
         goto out;
     }
+    if (!cancel && (ret = refuse_held_back(c, &a)) != 0)
+        goto out;
     if (cancel)
         cancel_transition(&f, &status, &result);
     else

@@ -203,15 +203,20 @@ long request_full(const char *base, const char *method, const char *path, const 
         fprintf(stderr, "curl %s %s: %s\n", method, url, curl_easy_strerror(rc));
     if (out)
         *out = b.p ? json_loads(b.p, 0, NULL) : NULL;
-    /* Every error body has the same shape: {"error": {"code", "message", "where"}}. */
-    /* MHD itself answers some protocol errors (431, 505) in HTML; ours are all JSON. */
+    /*
+     * Every management error body has the same shape: {"error": {"code",
+     * "message", "where"}}; the device API's are {"error": message}.
+     * MHD itself answers some protocol errors (431, 505) in HTML; ours are all JSON.
+     */
     if (status >= 400 && status != 431 && status != 505) {
         json_t *d = b.p ? json_loads(b.p, 0, NULL) : NULL, *e = json_object_get(d, "error");
-        if (!json_is_object(e) || !json_is_string(json_object_get(e, "code")) ||
-            !json_is_string(json_object_get(e, "message")) ||
-            !json_is_string(json_object_get(e, "where")))
-            fail_msg("%s %s -> %ld without {error: {code, message, where}}: %s", method, path,
-                     status, b.p ? b.p : "(empty)");
+        int ddi = strstr(path, "/controller/v1/") != NULL;
+        if (ddi ? !json_is_string(e)
+                : (!json_is_object(e) || !json_is_string(json_object_get(e, "code")) ||
+                   !json_is_string(json_object_get(e, "message")) ||
+                   !json_is_string(json_object_get(e, "where"))))
+            fail_msg("%s %s -> %ld without %s: %s", method, path, status,
+                     ddi ? "{error}" : "{error: {code, message, where}}", b.p ? b.p : "(empty)");
         json_decref(d);
     }
     free(b.p);

@@ -395,9 +395,27 @@ static void test_auto_pause_and_resume(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(doc, "pause_reason")),
                            "failure threshold of stage 1"));
     json_decref(doc);
-    /* Paused: devices that had not started are not offered anything. */
+    /* Paused: devices that had not started are not offered anything, */
     for (int k = failed; k < n; k++)
         assert_int_equal(poll_offer(devs[k]), 0);
+    /* and cannot take their action by its id either (nor close it): it stays scheduled. */
+    for (int k = failed; k < failed + 3; k++) {
+        char p[96];
+        snprintf(p, sizeof p, "/deploymentBase/%lld", (long long)acts[k]);
+        assert_int_equal(ddi("GET", devs[k], p, NULL, NULL), 404);
+        snprintf(p, sizeof p, "/deploymentBase/%lld/feedback", (long long)acts[k]);
+        assert_int_equal(ddi("POST", devs[k], p,
+                             "{\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":"
+                             "\"success\"}}}",
+                             NULL),
+                         404);
+    }
+    snprintf(path, sizeof path, "/api/v1/tenants/acme/rollouts/%lld/stats", (long long)id);
+    doc = get(path, 200);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(doc, "total"), "scheduled")),
+        n - failed);
+    json_decref(doc);
     assert_int_equal(steer(id, "resume", op), 200);
     for (int k = failed; k < n; k++) {
         assert_int_equal(poll_offer(devs[k]), acts[k]);
@@ -533,13 +551,23 @@ static void test_resume_retry_failed(void **state)
     /* 99 of 100 succeeded: stage 1 passed its 95 % rule and the last stage opened. */
     assert_string_equal(rollout_state(id, &stage), "running");
     assert_int_equal(stage, 1);
+    int closed_none = -1;
     for (int i = 1; i < N_DEV; i += 2) {
         int64_t a = poll_offer(i);
         assert_int_equal(a != 0, stage_of[i] == 1);
-        if (a)
-            feedback(i, a, "success");
+        if (a) {
+            /* One device closes without a result: as hawkBit, that is success. */
+            feedback(i, a, closed_none < 0 ? "none" : "success");
+            if (closed_none < 0)
+                closed_none = i;
+        }
     }
     assert_string_equal(rollout_state(id, NULL), "finished");
+    char dpath[128];
+    snprintf(dpath, sizeof dpath, "/api/v1/tenants/acme/devices/%s", cid[closed_none]);
+    doc = get(dpath, 200);
+    assert_string_equal(json_string_value(json_object_get(doc, "version")), "3.2");
+    json_decref(doc);
     doc = get(path, 200);
     json_t *total = json_object_get(doc, "total");
     assert_int_equal(json_integer_value(json_object_get(total, "devices")), N_DEV / 2);

@@ -6,7 +6,7 @@ import { h } from '../dom.js';
 import { busy, empty, field, showError, table, when } from '../ui.js';
 
 export const AUDIT_ACTIONS = [
-  'login', 'login.failed', 'logout', 'password.failed', 'user.password', 'token.create',
+  'login', 'login.failed', 'logout', 'password.failed', 'user.password', 'token.create', 'ticket.create',
   'token.revoke', 'tenant.create', 'tenant.delete', 'member.create', 'member.role',
   'member.delete', 'user.create', 'user.delete', 'gateway.rotate', 'device.create', 'device.bulk',
   'device.delete', 'group.create', 'group.delete', 'group.add', 'group.remove', 'release.create',
