@@ -244,6 +244,37 @@ static const char too_many_streams_body[] =
     "{\"error\":{\"code\":\"unavailable\","
     "\"message\":\"too many open event streams, try again later\",\"where\":\"path\"}}";
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/*
+ * Percent-decoding of paths and query values, as MHD's own, except that
+ * %00 stays as it is: decoded, it ended the C string there, so
+ * …/devices/a%00b named device a. Kept, it is an invalid name (404/400).
+ */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *out = s;
+    for (const char *in = s; *in;) {
+        int hi = in[0] == '%' ? hex_digit(in[1]) : -1, lo = hi >= 0 ? hex_digit(in[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *out++ = (char)(hi << 4 | lo);
+            in += 3;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
+}
+
 /* Queues a streamed response; the stream is released in every case. */
 static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *c,
                                    otter_http_response *r)
@@ -364,8 +395,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         p->start_ns = now_ns();
         p->head = strcmp(method, "HEAD") == 0;
         client_address(c, p->client, sizeof p->client);
-        /* Strip a query string if MHD left one in the url. */
-        p->path = strndup(url, strcspn(url, "?"));
+        /*
+         * MHD has cut the query off and decoded the path: a '?' here was sent
+         * as %3F and is part of a name (cutting there made DELETE
+         * …/devices/a%3Fb delete device a).
+         */
+        p->path = strdup(url);
         if (!p->path)
             return MHD_NO;
         if (h->observer)
@@ -562,6 +597,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_keep_nul, NULL};
     if (h->observer)
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
     if (tls) {

@@ -70,8 +70,8 @@ int otter_rollout_filter_check(const json_t *filter, const char *where, otter_er
     json_object_foreach((json_t *)filter, key, v)
     {
         int ret = 0;
-        if (strcmp(key, "models") == 0 || strcmp(key, "groups") == 0 ||
-            strcmp(key, "versions") == 0) {
+        if (strcmp(key, "products") == 0 || strcmp(key, "models") == 0 ||
+            strcmp(key, "groups") == 0 || strcmp(key, "versions") == 0) {
             ret = check_list(v, key, where, err);
         } else if (strcmp(key, "attributes") == 0) {
             if (!json_is_object(v) || json_object_size(v) > FILTER_ATTRS_MAX)
@@ -92,8 +92,8 @@ int otter_rollout_filter_check(const json_t *filter, const char *where, otter_er
             }
         } else {
             return otter_err_set(err, OTTER_EFORMAT,
-                                 "%s: filter: unknown key '%.64s' (known: models, groups, "
-                                 "versions, attributes)",
+                                 "%s: filter: unknown key '%.64s' (known: products, models, "
+                                 "groups, versions, attributes)",
                                  where, key);
         }
         if (ret < 0)
@@ -124,11 +124,19 @@ static void device_version(const otter_device *d, const json_t *attrs, char *out
                                                                         : d->version);
 }
 
+/* The product a device runs: reported in configData ("product"), else the installed release's. */
+static const char *device_product(const otter_device *d, const json_t *attrs)
+{
+    const json_t *p = json_is_object(attrs) ? json_object_get(attrs, "product") : NULL;
+    return json_is_string(p) && json_string_length(p) ? json_string_value(p) : d->product;
+}
+
 static int match(const json_t *filter, const otter_device *d, const json_t *have, char *version,
                  size_t cap)
 {
     device_version(d, have, version, cap);
-    if (!in_list(json_object_get(filter, "models"), d->model) ||
+    if (!in_list(json_object_get(filter, "products"), device_product(d, have)) ||
+        !in_list(json_object_get(filter, "models"), d->model) ||
         !in_list(json_object_get(filter, "versions"), version))
         return 0;
     const json_t *want = json_object_get(filter, "attributes");

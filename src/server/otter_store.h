@@ -257,6 +257,7 @@ typedef struct otter_device {
     char model[OTTER_STORE_NAME_MAX + 1];      /* "" when unknown (auto-registered) */
     char name[OTTER_STORE_LABEL_MAX + 1];      /* "" when not set */
     char version[OTTER_STORE_NAME_MAX + 1];    /* version of the installed release, or "" */
+    char product[OTTER_STORE_NAME_MAX + 1];    /* product of the installed release, or "" */
     char attributes[OTTER_STORE_ATTR_MAX + 1]; /* JSON object text */
     int config_sent;                           /* attributes came from the device (configData) */
     int64_t last_seen;                         /* 0 = never */

@@ -48,7 +48,8 @@ struct device_walk {
 #define DEVICE_COLS                                                                                \
     "SELECT d.id, d.tenant_id, d.controller_id, coalesce(d.model, ''), coalesce(d.name, ''),"      \
     " coalesce(r.version, ''), d.attributes, d.config_sent, coalesce(d.last_seen, 0),"             \
-    " d.created_at FROM devices d LEFT JOIN releases r ON r.id = d.installed_release_id"
+    " d.created_at, coalesce(r.product, '')"                                                       \
+    " FROM devices d LEFT JOIN releases r ON r.id = d.installed_release_id"
 
 static int device_row(const PGresult *res, int i, void *ctx, otter_err *err)
 {
@@ -68,7 +69,8 @@ static int device_row(const PGresult *res, int i, void *ctx, otter_err *err)
         otter_pg_copy(res, i, 3, dev->model, sizeof dev->model, err) < 0 ||
         otter_pg_copy(res, i, 4, dev->name, sizeof dev->name, err) < 0 ||
         otter_pg_copy(res, i, 5, dev->version, sizeof dev->version, err) < 0 ||
-        otter_pg_copy(res, i, 6, dev->attributes, sizeof dev->attributes, err) < 0) {
+        otter_pg_copy(res, i, 6, dev->attributes, sizeof dev->attributes, err) < 0 ||
+        otter_pg_copy(res, i, 10, dev->product, sizeof dev->product, err) < 0) {
         ret = OTTER_EFORMAT;
         goto out;
     }
