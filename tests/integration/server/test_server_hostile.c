@@ -1127,6 +1127,10 @@ static void test_escaped_query_mark_in_path(void **state)
         {"GET", "/api/v1/tenants/acme%3Fx"},
         {"GET", "/api/v1/users/admin%3Fx"},
         {"DELETE", TENANT "/devices/dev2%3Fnot-this-one"},
+        /* %00 decoded would end the C string there: "dev2%00x" must not name dev2. */
+        {"GET", TENANT "/devices/dev1%00x"},
+        {"GET", "/api/v1/tenants/acme%00x"},
+        {"DELETE", TENANT "/devices/dev2%00not-this-one"},
     };
     char failures[4096] = "";
     size_t n = 0;
@@ -1145,7 +1149,8 @@ static void test_escaped_query_mark_in_path(void **state)
     }
     /* DDI: dev1's own token on tenant "acme?" or device "dev1?" is not dev1's poll. */
     static const char *const ddi_paths[] = {
-        "/acme%3F/controller/v1/dev1", "/acme/controller/v1/dev1%3F", "/%3F/controller/v1/dev1"};
+        "/acme%3F/controller/v1/dev1", "/acme/controller/v1/dev1%3F", "/%3F/controller/v1/dev1",
+        "/acme/controller/v1/dev1%00x", "/acme%00x/controller/v1/dev1"};
     for (size_t k = 0; k < sizeof ddi_paths / sizeof *ddi_paths; k++) {
         long st = ddi("GET", ddi_paths[k], dev_tok, NULL, NULL);
         if (st != 401 && st != 404)
@@ -1153,7 +1158,8 @@ static void test_escaped_query_mark_in_path(void **state)
                                   "  DDI GET %s -> %ld, want 401 or 404\n", ddi_paths[k], st);
     }
     if (n)
-        fail_msg("an escaped '?' in a path segment is not kept in the segment:\n%s", failures);
+        fail_msg("an escaped '?' or NUL in a path segment is not kept in the segment:\n%s",
+                 failures);
 }
 
 /* LIKE wildcards and case folding: a filter is an exact match, never a pattern. */
