@@ -176,6 +176,24 @@ static void test_targets_and_shares(void **state)
     snprintf(d.attributes, sizeof d.attributes, "{}");
     assert_false(otter_rollout_filter_match(f, &d));
     json_decref(f);
+    /* "products": the device's report first, else its installed release's product. */
+    f = json_loads("{\"products\":[\"gw\"]}", 0, NULL);
+    assert_otter_ok(otter_store_device_get(s, t, "cam-002", &d, &found, &err), err);
+    assert_string_equal(d.product, "");
+    assert_false(otter_rollout_filter_match(f, &d));
+    otter_action direct = {.tenant_id = t, .device_id = d.id, .release_id = rel};
+    int64_t aid;
+    assert_otter_ok(otter_store_action_create(s, &direct, 0, 20, &aid, &err), err);
+    assert_otter_ok(otter_store_action_set_status(s, aid, "finished", "success", 21, &err), err);
+    assert_otter_ok(otter_store_device_get(s, t, "cam-002", &d, &found, &err), err);
+    assert_string_equal(d.product, "gw"); /* the installed release's (store, both engines) */
+    assert_true(otter_rollout_filter_match(f, &d));
+    snprintf(d.attributes, sizeof d.attributes, "{\"product\":\"cam\"}");
+    assert_false(otter_rollout_filter_match(f, &d));
+    json_decref(f);
+    f = json_loads("{\"products\":[\"cam\",\"x\"],\"models\":[\"cam\"]}", 0, NULL);
+    assert_true(otter_rollout_filter_match(f, &d));
+    json_decref(f);
     otter_store_free(s);
 }
 
