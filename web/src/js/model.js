@@ -145,15 +145,17 @@ export function checkStages(stages) {
 
 /**
  * The body of POST …/rollouts and …/rollouts/preview from the form's values.
- * v: {name, release, models, groups, versions, attributes (texts), stages[], download, update,
+ * v: {name, release, products, models, groups, versions, attributes (texts), stages[], download, update,
  * maintenanceWindow}. Filter members are left out when empty.
  */
 export function rolloutBody(v) {
   const filter = {};
+  const products = splitList(v.products);
   const models = splitList(v.models);
   const groups = splitList(v.groups);
   const versions = splitList(v.versions);
   const attributes = parseAttributes(v.attributes);
+  if (products.length) filter.products = products;
   if (models.length) filter.models = models;
   if (groups.length) filter.groups = groups;
   if (versions.length) filter.versions = versions;

@@ -91,13 +91,13 @@ test('stages: percents strictly increasing within 1..100, thresholds 0..100', ()
 
 test('rollout body: the contract’s shape, empty filter members left out', () => {
   const b = rolloutBody({
-    name: ' eu-wave-1 ', release: '12', models: 'm1', groups: '', versions: '1.0.0', attributes: 'k=v',
+    name: ' eu-wave-1 ', release: '12', products: 'gw, ', models: 'm1', groups: '', versions: '1.0.0', attributes: 'k=v',
     stages: [{ percent: '10', success_threshold: '90', failure_threshold: '20', min_devices: '' }, { percent: '100', success_threshold: '100', failure_threshold: '10', min_devices: '5' }],
     download: 'forced', update: 'attempt', maintenanceWindow: '',
   });
   assert.deepEqual(b, {
     name: 'eu-wave-1', release: 12,
-    filter: { models: ['m1'], versions: ['1.0.0'], attributes: { k: 'v' } },
+    filter: { products: ['gw'], models: ['m1'], versions: ['1.0.0'], attributes: { k: 'v' } },
     stages: [
       { percent: 10, success_threshold: 90, failure_threshold: 20, min_devices: 0 },
       { percent: 100, success_threshold: 100, failure_threshold: 10, min_devices: 5 },

@@ -26,6 +26,7 @@ const COUNT_COLUMNS = ['waiting', 'scheduled', 'running', 'success', 'failure', 
 function filterText(f) {
   if (!f) return 'every device of the tenant';
   const parts = [];
+  if (f.products?.length) parts.push(`products ${f.products.join(', ')}`);
   if (f.models?.length) parts.push(`models ${f.models.join(', ')}`);
   if (f.groups?.length) parts.push(`groups ${f.groups.join(', ')}`);
   if (f.versions?.length) parts.push(`versions ${f.versions.join(', ')}`);

@@ -35,6 +35,7 @@ function createForm(ctx, releases, groups, onCreated) {
     options: usable.map((r) => ({ value: String(r.id), label: `${r.product} ${r.version}${r.approval?.state && r.approval.state !== 'approved' ? ` (${r.approval.state})` : ''}` })),
     hint: 'It must be approved before the rollout can start.',
   });
+  const products = field('Products', { autocomplete: 'off', maxlength: 500, placeholder: 'any product', hint: 'Comma-separated; as the device reports it, else its installed release’s.' });
   const models = field('Models', { autocomplete: 'off', maxlength: 500, placeholder: 'all models', hint: 'Comma-separated; empty: every model the release is for.' });
   const groupsF = field('Groups', { autocomplete: 'off', maxlength: 500, list: 'rollout-groups', placeholder: 'all groups', hint: 'Comma-separated.' });
   const versions = field('Installed versions', { autocomplete: 'off', maxlength: 500, placeholder: 'any version', hint: 'Only devices running one of these.' });
@@ -76,7 +77,7 @@ function createForm(ctx, releases, groups, onCreated) {
 
   function body() {
     const b = rolloutBody({
-      name: name.input.value, release: release.input.value, models: models.input.value, groups: groupsF.input.value,
+      name: name.input.value, release: release.input.value, products: products.input.value, models: models.input.value, groups: groupsF.input.value,
       versions: versions.input.value, attributes: attrs.input.value,
       stages: stages.map((s) => ({ percent: s.percent.input.value, success_threshold: s.ok.input.value, failure_threshold: s.bad.input.value, min_devices: s.min.input.value })),
       download: download.input.value, update: update.input.value, maintenanceWindow: mw.input.value,
@@ -127,14 +128,14 @@ function createForm(ctx, releases, groups, onCreated) {
   const form = h('form', { class: 'card rollout-form', 'aria-labelledby': 'create-rollout-title', novalidate: true },
     h('h2', { id: 'create-rollout-title' }, 'Create a rollout'), groupList,
     h('div', { class: 'filter-grid' }, name.row, release.row, download.row, update.row, mw.row),
-    h('fieldset', {}, h('legend', {}, 'Target: devices that match all of'), h('div', { class: 'filter-grid' }, models.row, groupsF.row, versions.row, attrs.row)),
+    h('fieldset', {}, h('legend', {}, 'Target: devices that match all of'), h('div', { class: 'filter-grid' }, products.row, models.row, groupsF.row, versions.row, attrs.row)),
     h('fieldset', {}, h('legend', {}, 'Stages'),
       h('p', { class: 'hint' }, 'Each stage reaches a larger share of the target. A stage advances when its success rate reaches the success threshold; the rollout pauses when the failure rate reaches the failure threshold.'),
       stageRows, addBtn),
     preview,
     box,
     h('div', { class: 'actions' }, previewBtn, h('button', { type: 'submit', class: 'primary' }, 'Create rollout')));
-  for (const f of [release, models, groupsF, versions, attrs]) f.input.addEventListener('input', schedulePreview);
+  for (const f of [release, products, models, groupsF, versions, attrs]) f.input.addEventListener('input', schedulePreview);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
