@@ -282,12 +282,16 @@ static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const o
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)a->id);
+#define ARTIFACT_PATH "/softwaremodules/%lld/artifacts/%s"
+    long long rid = (long long)r->id;
     json_t *art = json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o}}", "filename", r->filename, "hashes", "sha1",
-        r->sha1, "md5", r->md5, "sha256", r->sha256, "size", (json_int_t)r->size, "_links",
-        "download", href(c, "/softwaremodules/%lld/artifacts/%s", (long long)r->id, r->filename),
-        "download-http",
-        href(c, "/softwaremodules/%lld/artifacts/%s", (long long)r->id, r->filename));
+        "{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o, s:o, s:o}}", "filename", r->filename, "hashes",
+        "sha1", r->sha1, "md5", r->md5, "sha256", r->sha256, "size", (json_int_t)r->size, "_links",
+        "download", href(c, ARTIFACT_PATH, rid, r->filename), "download-http",
+        href(c, ARTIFACT_PATH, rid, r->filename), "md5sum",
+        href(c, ARTIFACT_PATH ".MD5SUM", rid, r->filename), "md5sum-http",
+        href(c, ARTIFACT_PATH ".MD5SUM", rid, r->filename));
+#undef ARTIFACT_PATH
     json_t *chunk = json_pack("{s:s, s:s, s:s, s:[o]}", "part", "os", "version", r->version, "name",
                               r->product, "artifacts", art);
     json_t *dep = json_pack("{s:s, s:s, s:[o]}", "download", a->download, "update", a->update,

@@ -111,7 +111,21 @@ int ddi_download(struct ddi_call *c)
         fprintf(stderr, "otter-server: ddi download: %s\n", err.msg);
         return ddi_fail(c, 500, "internal error");
     }
-    if (!u.found || !o.found || strcmp(o.r.filename, c->seg[3]) != 0)
+    if (!u.found || !o.found)
+        return ddi_fail(c, 404, "no such artifact");
+    /* hawkBit's md5sum link: FILENAME.MD5SUM holds "MD5  FILENAME" (md5sum -c input). */
+    size_t fn = strlen(o.r.filename);
+    if (strncmp(c->seg[3], o.r.filename, fn) == 0 && strcmp(c->seg[3] + fn, ".MD5SUM") == 0) {
+        size_t cap = strlen(o.r.md5) + fn + 4;
+        free(c->resp->body);
+        c->resp->body_len = 0;
+        if (!(c->resp->body = malloc(cap)))
+            return ddi_fail(c, 500, "out of memory");
+        c->resp->body_len = (size_t)snprintf(c->resp->body, cap, "%s  %s\n", o.r.md5, o.r.filename);
+        c->resp->content_type = "text/plain";
+        return 200;
+    }
+    if (strcmp(o.r.filename, c->seg[3]) != 0)
         return ddi_fail(c, 404, "no such artifact");
     if (otter_artifact_path(c->ddi->cfg->artifacts_dir, o.r.sha256, path, sizeof path, &err) < 0)
         return ddi_fail(c, 500, "internal error");

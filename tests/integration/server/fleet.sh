@@ -250,6 +250,7 @@ expect "chunk fields" "$(body '.deployment.chunks[0] | [.part, .version, .name] 
 expect "artifact fields and types" "$(body '.deployment.chunks[0].artifacts[0] | [(.filename|type), (.size|type), (.hashes.sha1|length), (.hashes.md5|length), (.hashes.sha256|length)] | map(tostring) | join(",")')" string,number,40,32,64
 DL=$(body '.deployment.chunks[0].artifacts[0]._links.download.href')
 expect "download-http equals download" "$(body '.deployment.chunks[0].artifacts[0]._links["download-http"].href')" "$DL"
+expect "md5sum links (as hawkBit)" "$(body '.deployment.chunks[0].artifacts[0]._links | [.md5sum.href, .["md5sum-http"].href] | join(" ")')" "$DL.MD5SUM $DL.MD5SUM"
 expect "action running once read" "$(db "SELECT status FROM actions WHERE id = $AID")" running
 expect "another device's action (404)" "$(req GET "/acme/controller/v1/b1/deploymentBase/$AID" "GatewayToken $GW")" 404
 expect "non-numeric action (404)" "$(req GET "$D/deploymentBase/1x" "TargetToken $T1")" 404
@@ -277,6 +278,8 @@ expect "traversal in the name (404)" "$(req GET "${P%/*}/..%2F..%2F..%2Fotter.db
 expect "traversal as segments (404)" "$(req GET "${P%/*}/../../../../otter.db" "TargetToken $T1" --path-as-is)" 404
 expect "release not assigned to this device (404)" "$(req GET "/acme/controller/v1/b2/softwaremodules/$R1/artifacts/gw-1.0.zip" "TargetToken $TB2")" 404
 expect "no token (401)" "$(req GET "$P" "")" 401
+expect "FILE.MD5SUM: md5sum -c input (200)" "$(req GET "$P.MD5SUM" "TargetToken $T1"; cat "$work/body")" "200$(md5sum "$keys/signed.zip" | cut -d' ' -f1)  ${P##*/}"
+expect "MD5SUM of another device's release (404)" "$(req GET "/acme/controller/v1/b2/softwaremodules/$R1/artifacts/gw-1.0.zip.MD5SUM" "TargetToken $TB2")" 404
 
 # ---- DDI: feedback ----
 FB="$D/deploymentBase/$AID/feedback"
