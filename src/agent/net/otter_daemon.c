@@ -116,9 +116,21 @@ static int report_result(daemon_ctx *d, otter_err *err)
     if (ret)
         return ret;
     /* Still pending: the reboot has not happened (or boot-check not run). */
-    if (s->pending.present || !s->last.version || strcmp(s->last.version, d->rec.version) != 0) {
+    if (s->pending.present) {
         otter_state_free(s);
         return 0;
+    }
+    if (!s->last.version || strcmp(s->last.version, d->rec.version) != 0) {
+        /*
+         * Nothing pending and no result for it: the switch recorded ahead
+         * never happened (the daemon died before its installer switched).
+         * Forget it; the server still offers the action, so it is installed again.
+         */
+        otter_state_free(s);
+        say(d, "action %s: the switch to %s never happened; it is installed again", d->rec.action,
+            d->rec.version);
+        d->rec.action[0] = d->rec.version[0] = '\0';
+        return otter_daemon_record_save(d->conf, &d->rec, err);
     }
     int success = s->last.status == OTTER_RESULT_SUCCESS;
     long status = 0;
@@ -305,10 +317,33 @@ static int on_verified(void *ctx, const char *version)
     snprintf(detail, sizeof detail, "version %s downloaded and verified", version);
     if (!r->from_spool)
         feedback(r->d, r->action, "downloaded", "none", detail, &err);
-    if (!cancel_requested(r))
+    if (cancel_requested(r)) {
+        say(r->d, "action %s: cancel found after verification, before the switch", r->action);
+        return 0;
+    }
+    if (r->download_only)
         return 1;
-    say(r->d, "action %s: cancel found after verification, before the switch", r->action);
-    return 0;
+    /*
+     * Recorded before the child switches: a daemon that dies between the
+     * switch and its own record (power cut, OOM, systemctl stop) would
+     * otherwise offer the action to the installer again after the restart,
+     * which refuses it ("already running") and reports a failure. If the
+     * switch then does not happen, report_result drops this record.
+     */
+    snprintf(r->d->rec.action, sizeof r->d->rec.action, "%s", r->action);
+    snprintf(r->d->rec.version, sizeof r->d->rec.version, "%s", version);
+    if (otter_daemon_record_save(r->d->conf, &r->d->rec, &err) != 0)
+        say(r->d, "action %s: cannot record the switch ahead: %s", r->action, err.msg);
+    return 1;
+}
+
+/* The child did not switch after all (failed or canceled): no update waits for a reboot. */
+static int unrecord_switch(daemon_ctx *d, const char *action, otter_err *err)
+{
+    if (strcmp(d->rec.action, action) != 0)
+        return 0;
+    d->rec.action[0] = d->rec.version[0] = '\0';
+    return otter_daemon_record_save(d->conf, &d->rec, err);
 }
 
 /*
@@ -454,6 +489,8 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
     say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
     int rc = run_agent(d, dep->id, from_spool ? local : stream, 0, from_spool, why, sizeof why,
                        &canceled, err);
+    if ((canceled || rc != 0) && (ret = unrecord_switch(d, dep->id, err)) != 0)
+        return ret;
     if (canceled)
         return forget_spool(d, err);
     if (rc != 0) {

@@ -259,5 +259,41 @@ expect "rejected on the cancel channel" \
 cycle "$d" >/dev/null
 expect "the switched update completes" "$(action "$act" '.status + "/" + .result')" finished/success
 
+# 7. The daemon dies (SIGKILL: power cut, OOM) the moment its installer has
+# switched: the switch is recorded ahead (before the installer's go), so
+# after the reboot the result is reported, once, as success, and nothing is
+# downloaded again. (A daemon that recorded only after the installer's exit
+# lost the action in that window: installed again, refused as "already
+# running", reported as a failure. The window is milliseconds wide, so this
+# kill does not always land in it; 7b checks the other side of the record
+# ahead deterministically.)
+act=$(deploy 7.0 gw-0001)
+dl0=$(requests ddi_download)
+"$agentd" -c "$d/agent.conf" run --once > "$work/cycle7.log" 2>&1 &
+daemon=$!
+switched() { jq -e '.pending.version == "7.0"' "$d/state/state.json" >/dev/null 2>&1; }
+for _ in $(seq 3000); do switched && break; kill -0 "$daemon" 2>/dev/null || break; sleep 0.01; done
+kill -KILL "$daemon" 2>/dev/null || true
+wait "$daemon" 2>/dev/null || true
+sleep 1 # the installer child finishes on its own
+expect "killed right after the switch: 7.0 pending" "$(jq -r '.pending.version' "$d/state/state.json")" 7.0
+expect "... and recorded in ddi.json" "$(jq -r '.action + "/" + .version' "$d/state/ddi.json")" "$act/7.0"
+"$agent" bootsim --root "$d" >/dev/null
+expect "report cycle after the reboot" "$(cycle "$d")" 0
+expect "killed daemon: finished/success, one closed feedback" \
+  "$(action "$act" '.status + "/" + .result')/$(closed_count "$act")" finished/success/1
+expect "killed daemon: downloaded once" "$(( $(requests ddi_download) - dl0 ))" 1
+
+# 7b. A switch recorded ahead that never happened (the daemon died between
+# its record and the installer's switch): the record is dropped and the
+# action, still offered, is installed normally.
+act=$(deploy 8.0 gw-0001)
+jq -c --arg a "$act" '. + {action: $a, version: "8.0"}' "$d/state/ddi.json" > "$d/state/ddi.json.new"
+mv "$d/state/ddi.json.new" "$d/state/ddi.json"
+expect "a switch recorded that never happened: the cycle installs" "$(cycle "$d")" 0
+expect "... 8.0 pending now" "$(jq -r '.pending.version' "$d/state/state.json")" 8.0
+"$agent" bootsim --root "$d" >/dev/null
+expect "... and reported after the reboot" "$(cycle "$d")/$(action "$act" '.status + "/" + .result')" 0/finished/success
+
 stop_server
 finish
