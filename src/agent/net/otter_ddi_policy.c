@@ -33,6 +33,13 @@ int otter_ddi_decide_cancel(const char *stop_id, const char *switched_action)
     return OTTER_DDI_CANCEL_CONFIRM;
 }
 
+/* t +- t/10, whole seconds, uniform over that range as rnd is. */
+static long jittered(long t, unsigned long rnd)
+{
+    long j = t / 10;
+    return t - j + (long)(rnd % (unsigned long)(2 * j + 1));
+}
+
 long otter_ddi_next_sleep(otter_ddi_pacing *p, int ok, long interval, unsigned long rnd)
 {
     if (!ok) {
@@ -40,15 +47,15 @@ long otter_ddi_next_sleep(otter_ddi_pacing *p, int ok, long interval, unsigned l
         if (wait > OTTER_DDI_BACKOFF_MAX)
             wait = OTTER_DDI_BACKOFF_MAX;
         p->backoff = wait * 2 > OTTER_DDI_BACKOFF_MAX ? OTTER_DDI_BACKOFF_MAX : wait * 2;
-        return wait;
+        /* Jittered too: a fleet that lost the server together must not come back in step. */
+        return jittered(wait, rnd);
     }
     p->backoff = OTTER_DDI_BACKOFF_MIN;
     if (interval <= 0)
         interval = OTTER_DDI_POLL_DEFAULT;
     if (interval > OTTER_DDI_POLL_MAX)
         interval = OTTER_DDI_POLL_MAX;
-    long j = interval / 10;
-    return interval - j + (long)(rnd % (unsigned long)(2 * j + 1));
+    return jittered(interval, rnd);
 }
 
 const char *otter_ddi_step_name(int step)

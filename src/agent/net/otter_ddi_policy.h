@@ -71,9 +71,9 @@ typedef struct otter_ddi_pacing {
  *   ok:  interval +- interval / 10 (whole seconds, so none below 10 s),
  *        uniform over that range, and the back-off starts over;
  *   !ok: the back-off (OTTER_DDI_BACKOFF_MIN, doubled after each error in
- *        a row, at most OTTER_DDI_BACKOFF_MAX), without jitter.
- * The jitter spreads a fleet that rebooted together; the back-off spares a
- * server that is down or overloaded.
+ *        a row, at most OTTER_DDI_BACKOFF_MAX), +- a tenth of it likewise.
+ * The jitter spreads a fleet that rebooted or lost the server together;
+ * the back-off spares a server that is down or overloaded.
  */
 long otter_ddi_next_sleep(otter_ddi_pacing *p, int ok, long interval, unsigned long rnd);
 

@@ -109,20 +109,27 @@ static void test_error_backoff(void **state)
     (void)state;
     otter_ddi_pacing p = {0};
     const long want[] = {10, 20, 40, 80, 160, 320, 600, 600, 600};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) /* no jitter, any interval */
-        assert_int_equal(otter_ddi_next_sleep(&p, 0, 300, i), want[i]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        /* rnd picks within +- a tenth (rnd = tenth: the middle); any interval */
+        otter_ddi_pacing q = p;
+        assert_int_equal(otter_ddi_next_sleep(&q, 0, 300, 0), want[i] - want[i] / 10);
+        q = p;
+        assert_int_equal(otter_ddi_next_sleep(&q, 0, 300, (unsigned long)(2 * (want[i] / 10))),
+                         want[i] + want[i] / 10);
+        assert_int_equal(otter_ddi_next_sleep(&p, 0, 300, (unsigned long)(want[i] / 10)), want[i]);
+    }
     /* One good cycle: the poll interval again, and the next error starts over at 10 s. */
     long s = otter_ddi_next_sleep(&p, 1, 60, 3);
     assert_true(s >= 54 && s <= 66);
-    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 3), 10);
-    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 3), 20);
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 1), 10);
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 2), 20);
     assert_int_equal(otter_ddi_next_sleep(&p, 1, 60, 6), 54 + 6);
-    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 3), 10);
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 1), 10);
     /* A damaged state is brought back into bounds. */
     p.backoff = 1000000;
-    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 0), OTTER_DDI_BACKOFF_MAX);
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 60), OTTER_DDI_BACKOFF_MAX);
     p.backoff = -5;
-    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 0), OTTER_DDI_BACKOFF_MIN);
+    assert_int_equal(otter_ddi_next_sleep(&p, 0, 60, 1), OTTER_DDI_BACKOFF_MIN);
 }
 
 int main(void)
