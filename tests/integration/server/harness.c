@@ -161,8 +161,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
  * sends application/json when there is a body. Returns the status; *out
  * (may be NULL) gets the parsed JSON body or NULL.
  */
-long request_full(const char *base, const char *method, const char *path, const char *auth,
-                  const char *body, size_t body_len, const char *content_type, json_t **out)
+static long request_any(const char *base, const char *method, const char *path, const char *auth,
+                        const char *body, size_t body_len, const char *content_type, json_t **out,
+                        int check_errors)
 {
     CURL *c = curl_easy_init();
     assert_non_null(c);
@@ -208,7 +209,7 @@ long request_full(const char *base, const char *method, const char *path, const 
      * "message", "where"}}; the device API's are {"error": message}.
      * MHD itself answers some protocol errors (431, 505) in HTML; ours are all JSON.
      */
-    if (status >= 400 && status != 431 && status != 505) {
+    if (check_errors && status >= 400 && status != 431 && status != 505) {
         json_t *d = b.p ? json_loads(b.p, 0, NULL) : NULL, *e = json_object_get(d, "error");
         int ddi = strstr(path, "/controller/v1/") != NULL;
         if (ddi ? !json_is_string(e)
@@ -223,6 +224,18 @@ long request_full(const char *base, const char *method, const char *path, const 
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     return status;
+}
+
+long request_full(const char *base, const char *method, const char *path, const char *auth,
+                  const char *body, size_t body_len, const char *content_type, json_t **out)
+{
+    return request_any(base, method, path, auth, body, body_len, content_type, out, 1);
+}
+
+long request_unchecked(const char *base, const char *method, const char *path, const char *auth,
+                       const char *body, size_t body_len, const char *content_type, json_t **out)
+{
+    return request_any(base, method, path, auth, body, body_len, content_type, out, 0);
 }
 
 struct source {
@@ -296,19 +309,32 @@ char *login(const char *user, const char *password)
 
 /* ---- database snapshots: "nothing changed" is checked, not assumed ---- */
 
-char *snapshot(void)
+/* Every row of the named tables (NULL: every table), one line per row. */
+static char *snapshot_tables(const char *const *names, size_t n_names)
 {
     sqlite3 *db = NULL;
+    sqlite3_stmt *list = NULL;
     assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
-    static const char *const tables[] = {"tenants", "users", "memberships", "tokens", "audit_log"};
+    if (!names)
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                            "AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                                            -1, &list, NULL),
+                         SQLITE_OK);
     size_t cap = 1 << 16, n = 0;
     char *s = malloc(cap);
     assert_non_null(s);
     s[0] = '\0';
-    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY 1", tables[t]);
+    for (size_t t = 0;; t++) {
+        const char *table;
+        if (names && t == n_names)
+            break;
+        if (!names && sqlite3_step(list) != SQLITE_ROW)
+            break;
+        table = names ? names[t] : (const char *)sqlite3_column_text(list, 0);
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", table);
         sqlite3_stmt *st = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -327,8 +353,20 @@ char *snapshot(void)
         }
         sqlite3_finalize(st);
     }
+    sqlite3_finalize(list);
     sqlite3_close(db);
     return s;
+}
+
+char *snapshot(void)
+{
+    static const char *const tables[] = {"tenants", "users", "memberships", "tokens", "audit_log"};
+    return snapshot_tables(tables, sizeof tables / sizeof *tables);
+}
+
+char *snapshot_all(void)
+{
+    return snapshot_tables(NULL, 0);
 }
 
 void db_exec(const char *sql)

@@ -39,6 +39,9 @@ int stop_server(void);
  */
 long request_full(const char *base, const char *method, const char *path, const char *auth,
                   const char *body, size_t body_len, const char *content_type, json_t **out);
+/* The same without the error-shape check, for paths no API claims (the dashboard's 404s). */
+long request_unchecked(const char *base, const char *method, const char *path, const char *auth,
+                       const char *body, size_t body_len, const char *content_type, json_t **out);
 /* The message and the place of an error document (borrowed from doc, NULL if absent). */
 const char *err_message(const json_t *doc);
 const char *err_where(const json_t *doc);
@@ -52,6 +55,8 @@ void db_exec(const char *sql);
 char *login(const char *user, const char *password);
 /* Every row of tenants, users, memberships, tokens and audit_log as text (caller frees). */
 char *snapshot(void);
+/* The same over every table of the database. */
+char *snapshot_all(void);
 /* Creates user name with role in tenant (or sets the role of an existing user). */
 void add_member(const char *tenant, const char *name, const char *role);
 void add_tenant(const char *name);

@@ -273,51 +273,7 @@ static void expand(char *out, size_t cap, const char *tmpl, int a)
     assert_true(n + 1 < cap);
 }
 
-/* ---- the database, read from outside ---- */
-
-/* Every row of every table as text: fleet tables too, not only the harness's five (caller frees).
- */
-static char *snapshot_all(void)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *tables = NULL;
-    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    size_t cap = 1 << 18, n = 0;
-    char *s = malloc(cap);
-    assert_non_null(s);
-    s[0] = '\0';
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT name FROM sqlite_master WHERE type = 'table' "
-                                        "AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                                        -1, &tables, NULL),
-                     SQLITE_OK);
-    while (sqlite3_step(tables) == SQLITE_ROW) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1",
-                 (const char *)sqlite3_column_text(tables, 0));
-        sqlite3_stmt *st = NULL;
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            for (int i = 0; i < sqlite3_column_count(st); i++) {
-                const char *v = (const char *)sqlite3_column_text(st, i);
-                size_t len = (v ? strlen(v) : 4) + 2;
-                while (n + len + 1 > cap) {
-                    cap *= 2;
-                    s = realloc(s, cap);
-                    assert_non_null(s);
-                }
-                n += (size_t)sprintf(s + n, "%s|", v ? v : "NULL");
-            }
-            s[n++] = '\n';
-            s[n] = '\0';
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_finalize(tables);
-    sqlite3_close(db);
-    return s;
-}
+/* ---- the database, read from outside (snapshot_all: harness.c) ---- */
 
 static long audit_count(void)
 {
