@@ -252,30 +252,28 @@ static int load_action(struct ddi_call *c, const char *id_text, otter_action *a)
 }
 
 /*
- * A rollout's action the device has not started is only its to take while
- * the rollout runs and has reached the action's stage (the rule the base
- * poll offers by): fetching deploymentBase or sending feedback by id must
- * not get around a pause or a stage not yet open. 0 = may go on, else the
- * status already answered.
+ * A rollout's action the device has not started is its to take only while
+ * the poll would offer it (rollout running, stage reached, no older action
+ * first): fetching deploymentBase or sending feedback by id must not get
+ * around a pause or a stage not yet open. The store's offer rule decides,
+ * the same one the poll and its cache use. 0 = may go on, else the status
+ * already answered.
  */
 static int refuse_held_back(struct ddi_call *c, const otter_action *a)
 {
     otter_err err;
-    int found = 0, ret = 0;
+    otter_action offered;
+    int found = 0;
     if (!a->rollout_id || strcmp(a->status, "scheduled") != 0)
         return 0;
-    otter_rollout *r = malloc(sizeof *r);
-    if (!r)
-        return ddi_fail(c, 500, "out of memory");
-    if (otter_rollout_load(c->ddi->store, c->tenant.id, a->rollout_id, r, &found, &err) < 0)
-        ret = fail_err(c, &err);
-    else if (!found || strcmp(r->state, "running") != 0 || a->stage > r->current_stage)
-        ret = ddi_fail(c, 404, "action %lld is not offered: its rollout is %s%s", (long long)a->id,
-                       found ? r->state : "gone",
-                       found && strcmp(r->state, "running") == 0 ? " and has not reached its stage"
-                                                                 : "");
-    free(r);
-    return ret;
+    if (otter_store_action_open(c->ddi->store, c->dev->id, &offered, &found, &err) < 0)
+        return fail_err(c, &err);
+    if (!found || offered.id != a->id)
+        return ddi_fail(c, 404,
+                        "action %lld is not offered now: its rollout is paused or has not "
+                        "reached its stage",
+                        (long long)a->id);
+    return 0;
 }
 
 static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const otter_release *r)
