@@ -24,7 +24,7 @@
 /* Format 2 chunk spans: powers of two in this range (docs/package-format.md). */
 #define OTTER_CHUNK_SIZE_MIN (64u * 1024)
 #define OTTER_CHUNK_SIZE_MAX (8u * 1024 * 1024)
-#define OTTER_CHUNK_SIZE_DEFAULT (4u * 1024 * 1024)
+#define OTTER_CHUNK_SIZE_DEFAULT (1u * 1024 * 1024)
 #define OTTER_CHUNKS_MAX 65536 /* per image */
 /* Largest integer a JSON reader in any language keeps exactly (2^53 - 1). */
 #define OTTER_JSON_INT_MAX 9007199254740991LL

@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +327,11 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
         otter_pkg_rd_fail(r, err, ret, "%s", e.msg);
         goto out;
     }
+#ifdef __GLIBC__
+    /* The parse tree of a large chunk table is gone: give its heap pages back
+     * before the chunk buffers are taken, so the two peaks do not add up. */
+    malloc_trim(0);
+#endif
     if (r->manifest->format == 2) {
         unsigned workers =
             (r->flags & OTTER_PKG_HASH_THREAD) ? otter_chunkq_default_workers() : 0;
