@@ -44,8 +44,10 @@ deps:
 	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }; \
 	fi
 
+# The test builds have the test-only hooks (OTTER_TEST_HOOKS: the power-loss crash points);
+# a plain `cmake`, the Release build and the packages do not.
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTTER_TEST_HOOKS=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The demo: server, tenant, users, a signed release and a simulated fleet in a staged rollout.
@@ -56,7 +58,7 @@ test-plain: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-asan:
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOTTER_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOTTER_SANITIZE=ON -DOTTER_TEST_HOOKS=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -65,8 +67,9 @@ test-asan:
 # Release: -O3 finds warnings (maybe-uninitialized, dangling-pointer) that -O2 misses, and
 # with -Werror they break `cmake -DCMAKE_BUILD_TYPE=Release`. The whole tree is built; only
 # the fast in-process tests run (label "unit"), the integration tests run in test-plain.
+# Built as a product is, without test hooks: no_test_hooks checks the programs have none.
 test-release:
-	cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release -DOTTER_TEST_HOOKS=OFF
 	cmake --build $(RELEASE_BUILD) -j $(JOBS)
 	cd $(RELEASE_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
 
