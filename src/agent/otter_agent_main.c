@@ -278,7 +278,7 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
     }
     int ret = otter_source_sibling("otter-fetch", fetch, sizeof fetch, err);
     if (!ret)
-        ret = otter_source_spawn(fetch, src, args, nargs, s, err);
+        ret = otter_source_spawn(fetch, src, args, nargs, d->conf->server_fetch_user, s, err);
     if (!ret)
         otter_source_set_cancel(*s, &canceled);
     return ret;

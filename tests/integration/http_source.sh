@@ -19,12 +19,15 @@ fi
 otter_fetch="$bin/bin/otter-fetch"
 work="${OTTER_TEST_TMP:-/tmp}/http-source.$$"
 rm -rf "$work"; mkdir -p "$work/www" "$work/logs"; cd "$work"
+# Private like a checkout under /root (0700): nginx must serve it all the same (nginx_fixture.sh).
+chmod 700 "$work"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
             [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null
             [ -f tinyproxy.pid ] && kill "$(cat tinyproxy.pid)" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 source "$src/tests/integration/tls_fixture.sh"
+source "$src/tests/integration/nginx_fixture.sh"
 source "$src/tests/integration/agent/device_fixture.sh"   # also: fails, ok, bad
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
 make_tls "$work/tls"
@@ -51,6 +54,7 @@ start_nginx() { # picks free ports: HTTP, HTTPS, HTTPS-expired, HTTP-without-ran
     base=$((20000 + RANDOM % 30000))
     http=$base; https=$((base + 1)); expired=$((base + 2)); noranges=$((base + 3)); mtls=$((base + 4))
     cat > nginx.conf <<CONF
+$(nginx_user)
 daemon on;
 pid $work/nginx.pid;
 error_log $work/logs/error.log;
