@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "otter_file.h"
+#include "otter_origin.h"
 
 enum kind { K_STR, K_PATH, K_INT, K_ENUM };
 
@@ -72,6 +73,9 @@ static const struct key_def keys[] = {
     /* The user otter-fetch runs as when otter-agent runs as root ("" = root, as before):
      * the process that speaks TLS and HTTP to the network holds no privilege. */
     {"server", "fetch_user", K_STR, "", 0, 0, NULL, C(server_fetch_user)},
+    /* Origins (a CDN) that artifact links may point to besides the server's
+     * own: fetched without the token, pin, CA and client certificate. */
+    {"server", "artifact_origins", K_STR, "", 0, 0, NULL, C(server_artifact_origins)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
@@ -338,6 +342,10 @@ static int finish(struct parse *p)
         return otter_err_set(p->err, OTTER_EFORMAT,
                              "%s: [server] url is set: target_token or gateway_token is required",
                              p->name);
+    otter_err why;
+    if (otter_origin_check_conf(c->server_url, c->server_pin, c->server_ca,
+                                c->server_artifact_origins, &why) != 0)
+        return otter_err_set(p->err, OTTER_EFORMAT, "%s: %s", p->name, why.msg);
     if (p->conf->n_slots == 0)
         return otter_err_set(p->err, OTTER_EFORMAT, "%s: no [slot.NAME] section", p->name);
     for (size_t i = 0; i < p->conf->n_slots; i++) {

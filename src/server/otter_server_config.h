@@ -18,6 +18,9 @@
 
 /* A server listens on at most this many addresses per scheme. */
 #define OTTER_SERVER_LISTEN_MAX 8
+/* [server] public_url length and trusted_proxies entries. */
+#define OTTER_SERVER_PUBLIC_URL_MAX 255
+#define OTTER_SERVER_PROXIES_MAX 16
 /* Config files are small; anything bigger is a mistake or an attack. */
 #define OTTER_SERVER_CONFIG_MAX_BYTES (256 * 1024)
 
@@ -55,6 +58,9 @@ typedef struct otter_server_config {
     /* [metrics] */
     uint64_t metrics_enabled; /* 1: GET /metrics answers (Prometheus text) */
     char *metrics_token;      /* a scrape must send "Authorization: Bearer <it>", or NULL */
+    /* [server] */
+    char *public_url;      /* base of every link the device API writes, or NULL: from Host */
+    char *trusted_proxies; /* addresses whose X-Forwarded-Proto/-Host count, or NULL: none */
 } otter_server_config;
 
 /*
@@ -79,6 +85,12 @@ void otter_server_config_free(otter_server_config *cfg);
  * free one, used by tests). OTTER_EFORMAT when malformed.
  */
 int otter_server_config_split_hostport(const char *s, char **host, unsigned *port, otter_err *err);
+
+/*
+ * 1 when client (a numeric address, as otter_http_request.client) is one
+ * of [server] trusted_proxies (IPv4 also in its ::ffff: mapped form), else 0.
+ */
+int otter_server_config_trusted_proxy(const otter_server_config *cfg, const char *client);
 
 /*
  * Returns the SQLite file path of a "sqlite:PATH" url (borrowed, points
