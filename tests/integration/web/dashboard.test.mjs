@@ -233,6 +233,11 @@ await step('tenants and all accounts pages for the global admin', async () => {
 await step('API tokens: create shows the secret once, revoke removes it', async () => {
   await go(admin, 'API tokens');
   await admin.getByLabel('Token name').fill('ci-upload');
+  // A wrong password mints nothing; the right one does.
+  await admin.getByLabel('Your password').fill('not-the-password');
+  await admin.getByRole('button', { name: 'Create token' }).click();
+  await admin.getByRole('alert').filter({ hasText: 'your password is wrong' }).waitFor();
+  await admin.getByLabel('Your password').fill(ADMIN_PW);
   await admin.getByRole('button', { name: 'Create token' }).click();
   const secret = admin.locator('#new-token-secret');
   await secret.waitFor();
