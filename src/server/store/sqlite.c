@@ -501,5 +501,6 @@ const otter_store_ops otter_store_sqlite_ops = {
     .rollout_update = otter_sqlite_rollout_update,
     .rollout_counts = otter_sqlite_rollout_counts,
     .rollout_cancel_actions = otter_sqlite_rollout_cancel_actions,
+    .release_withdraw_actions = otter_sqlite_release_withdraw_actions,
     .rollout_retry_failed = otter_sqlite_rollout_retry_failed,
 };
