@@ -248,6 +248,23 @@ static void test_session_cannot_escalate(void **state)
     free(t);
 }
 
+/* A new tenant never inherits a deleted one's id, and so never its audit log. */
+static void test_tenant_id_not_reused(void **state)
+{
+    json_t *doc = NULL;
+    add_tenant("oldco");
+    add_member("oldco", "oldco_admin", "admin");
+    assert_int_equal(req("DELETE", "/api/v1/tenants/oldco", admin_tok, NULL, NULL), 204);
+    add_tenant("newco");
+    assert_int_equal(req("GET", "/api/v1/tenants/newco/audit", admin_tok, NULL, &doc), 200);
+    json_t *entries = json_object_get(doc, "entries");
+    assert_int_equal(json_array_size(entries), 1);
+    json_t *e = json_array_get(entries, 0);
+    assert_string_equal(json_string_value(json_object_get(e, "action")), "tenant.create");
+    assert_string_equal(json_string_value(json_object_get(e, "tenant")), "newco");
+    json_decref(doc);
+}
+
 static void test_hostile_json(void **state)
 {
     const char *t = admin_tok;
@@ -583,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_audit_paging),
         cmocka_unit_test(test_password_change),
         cmocka_unit_test(test_session_cannot_escalate),
+        cmocka_unit_test(test_tenant_id_not_reused),
         cmocka_unit_test(test_hostile_json),
         cmocka_unit_test(test_sql_metacharacters),
         cmocka_unit_test(test_bad_tokens),
