@@ -286,6 +286,10 @@ await step('tenant admin: tenant pages and audit, no server-wide admin', async (
   await shot(alice, 'reset-password');
   await dlg.getByRole('button', { name: 'Set password' }).click();
   await alice.getByText('The password of carol was reset.').waitFor();
+  // Her own password changes on "Your account", with the current one: no reset in her row.
+  const self = alice.locator('main tbody tr', { has: alice.locator('th', { hasText: /^alice$/ }) });
+  await self.getByLabel('Role of alice').waitFor();
+  assert.equal(await self.getByRole('button', { name: 'Reset password' }).count(), 0);
   assert.equal((await api('POST', '/login', { username: 'carol', password: PW.carol })).status, 401);
   const login = await expectStatus(api('POST', '/login', { username: 'carol', password: 'carol-password-2' }), 200);
   const me = await expectStatus(api('GET', '/me', null, login.token), 200);
