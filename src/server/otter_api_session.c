@@ -17,8 +17,11 @@ static void throttle_key(struct call *c, const char *user, char *pkey)
     snprintf(pkey, OTTER_THROTTLE_KEY_MAX, "%s|%s", user, c->req->client);
 }
 
-/* 429 with Retry-After while the pair or the address must wait; 0 when free to try. */
-static int throttled(struct call *c, const char *pkey)
+/*
+ * 429 with Retry-After while the pair or the address must wait; 0 when free
+ * to try. where_pair names the field of the pair's account in the request.
+ */
+static int throttled(struct call *c, const char *pkey, const char *where_pair)
 {
     uint64_t wp = otter_throttle_check(c->api->throttle_pair, pkey, (uint64_t)c->now);
     uint64_t wa = otter_throttle_check(c->api->throttle_addr, c->req->client, (uint64_t)c->now);
@@ -26,7 +29,7 @@ static int throttled(struct call *c, const char *pkey)
     if (!wait)
         return 0;
     snprintf(c->resp->retry_after, sizeof c->resp->retry_after, "%llu", (unsigned long long)wait);
-    return api_fail(c, 429, wp ? "body.username" : "client address",
+    return api_fail(c, 429, wp ? where_pair : "client address",
                     "too many failed logins; try again in %llu seconds", (unsigned long long)wait);
 }
 
@@ -56,7 +59,7 @@ static int check_own_password(struct call *c, const char *password, const char *
     int match = 0, status;
     char pkey[OTTER_THROTTLE_KEY_MAX];
     throttle_key(c, c->user.name, pkey);
-    if ((status = throttled(c, pkey)) != 0)
+    if ((status = throttled(c, pkey, where)) != 0)
         return status;
     if (otter_auth_password_verify(password, c->user.password_hash, &match, &err) < 0)
         return api_fail_err(c, "body", &err);
@@ -92,7 +95,7 @@ int api_login(struct call *c)
     const char *password = otter_reqjson_str(&c->body, "password");
     char pkey[OTTER_THROTTLE_KEY_MAX];
     throttle_key(c, name, pkey);
-    if ((status = throttled(c, pkey)) != 0)
+    if ((status = throttled(c, pkey, "body.username")) != 0)
         return status;
     if (otter_store_user_get(c->api->store, name, &c->user, &found, &err) < 0)
         return api_fail_err(c, "body", &err);
