@@ -304,6 +304,21 @@ static int refuse_held_back(struct ddi_call *c, const otter_action *a)
     return 0;
 }
 
+int ddi_refuse_canceled(struct ddi_call *c, const otter_action *a)
+{
+    otter_err err;
+    otter_approval ap;
+    int found = 0;
+    if (otter_store_approval_get(c->ddi->store, a->release_id, &ap, &found, &err) < 0)
+        return fail_err(c, &err);
+    if (found && strcmp(ap.state, "approved") != 0)
+        return ddi_fail(c, 410,
+                        "action %lld was withdrawn: the approval of its release is %s; it will "
+                        "not be offered again",
+                        (long long)a->id, ap.state);
+    return ddi_fail(c, 404, "action %lld is canceled", (long long)a->id);
+}
+
 static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const otter_release *r)
 {
     char id[24];
@@ -340,8 +355,10 @@ static int deployment_base(struct ddi_call *c, int installed)
     int canceled = strcmp(a.status, "canceling") == 0 || strcmp(a.status, "canceled") == 0;
     if (installed && (canceled || is_open(&a)))
         return ddi_fail(c, 404, "action %lld is not closed", (long long)a.id);
+    if (!installed && strcmp(a.status, "canceling") == 0)
+        return ddi_fail(c, 404, "action %lld is being canceled", (long long)a.id);
     if (!installed && canceled)
-        return ddi_fail(c, 404, "action %lld is canceled", (long long)a.id);
+        return ddi_refuse_canceled(c, &a);
     if (!installed && (status = refuse_held_back(c, &a)) != 0)
         return status;
     if (otter_store_release_list(c->ddi->store, c->tenant.id, a.release_id, take_release, &o,

@@ -49,9 +49,11 @@ typedef struct otter_server_config {
     /* [auth] */
     uint64_t session_ttl;             /* seconds a login token lives */
     uint64_t token_max_ttl;           /* upper bound for API token lifetime, seconds */
-    uint64_t login_max_failures;      /* failures per user name within login_window */
-    uint64_t login_max_failures_addr; /* failures per client address within login_window */
-    uint64_t login_window;            /* seconds */
+    uint64_t login_max_failures;      /* failures per (user name, address) before slowing down */
+    uint64_t login_max_failures_addr; /* failures per client address before slowing down */
+    uint64_t login_delay;             /* seconds of the first delay; it doubles per failure */
+    uint64_t login_window;            /* seconds: longest delay; idle time before forgetting */
+    uint64_t login_throttle_entries;  /* keys each throttle table holds (memory bound) */
     /* [ddi] */
     uint64_t ddi_polling; /* seconds a device waits between polls (config.polling.sleep) */
     uint64_t ddi_poll_cache; /* entries of the base poll cache (otter_pollcache.h), 0 = off */

@@ -31,6 +31,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->threads, 4);
     assert_int_equal(cfg->session_ttl, 8 * 3600);
     assert_int_equal(cfg->login_window, 300);
+    assert_int_equal(cfg->login_delay, 1);
+    assert_int_equal(cfg->login_throttle_entries, 4096);
     assert_null(cfg->trust_root);
     otter_server_config_free(cfg);
 }
@@ -59,6 +61,8 @@ static void test_full_file(void **state)
                                         "[auth]\n"
                                         "session_ttl = 1h\n"
                                         "login_max_failures = 3\n"
+                                        "login_delay = 2s\n"
+                                        "login_throttle_entries = 16\n"
                                         "login_window = 1d\n");
     assert_int_equal(cfg->n_listen, 2);
     assert_string_equal(cfg->listen[1], "[::1]:8081");
@@ -74,6 +78,8 @@ static void test_full_file(void **state)
     assert_int_equal(cfg->session_ttl, 3600);
     assert_int_equal(cfg->login_max_failures, 3);
     assert_int_equal(cfg->login_window, 86400);
+    assert_int_equal(cfg->login_delay, 2);
+    assert_int_equal(cfg->login_throttle_entries, 16);
     otter_server_config_free(cfg);
 }
 
