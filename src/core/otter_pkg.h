@@ -47,6 +47,30 @@ enum otter_pkg_flags {
 int otter_pkg_reader_new(otter_pkg_read_fn fn, void *ctx, const char *name, unsigned flags,
                          otter_pkg_reader **out, otter_err *err);
 
+/* Where an interrupted format 2 read continues (all borrowed; copied by the reader). */
+typedef struct otter_pkg_resume_point {
+    const char *manifest; /* the exact manifest.json bytes of the first read */
+    size_t manifest_len;
+    const char *sig; /* and its manifest.sig */
+    size_t sig_len;
+    size_t image;          /* the image, in manifest order */
+    size_t chunk;          /* its first chunk still needed */
+    uint64_t entry_offset; /* otter_pkg_entry_offset() of that image in the first read */
+} otter_pkg_resume_point;
+
+/*
+ * A reader that continues a format 2 package at a chunk: fn/ctx must deliver
+ * the package from byte p->entry_offset + chunks[p->chunk].stored_offset on
+ * (an HTTP Range request). read_manifest verifies the saved manifest and
+ * signatures against the trust root again; next_image then returns image
+ * p->image, whose read_chunk starts at chunk p->chunk; the following images
+ * and the end of the zip are read and checked as in any read. Not with
+ * OTTER_PKG_FULL_DIGEST. Caller frees.
+ */
+int otter_pkg_reader_resume(otter_pkg_read_fn fn, void *ctx, const char *name, unsigned flags,
+                            const otter_pkg_resume_point *p, otter_pkg_reader **out,
+                            otter_err *err);
+
 /* A reader over a file (or "-" for stdin); the reader owns the descriptor. */
 int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reader **out,
                                otter_err *err);
@@ -83,6 +107,11 @@ int otter_pkg_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, ot
 
 /* Stored (compressed) size of the current image's zip entry. */
 uint64_t otter_pkg_entry_size(const otter_pkg_reader *r);
+/*
+ * Offset of the current image entry's data in the package file: chunk i of a
+ * format 2 image starts at this plus chunks[i].stored_offset.
+ */
+uint64_t otter_pkg_entry_offset(const otter_pkg_reader *r);
 /* Bytes taken from the source so far. */
 uint64_t otter_pkg_bytes_in(const otter_pkg_reader *r);
 

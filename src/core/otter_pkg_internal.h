@@ -16,6 +16,7 @@
 #include "otter_pkg.h"
 
 #define IN_BLOCK (128 * 1024)
+#define OTTER_PKG_IN_BLOCK IN_BLOCK
 #define CHUNK (256 * 1024)
 #define NBUFS 4
 /* 8 MiB window: what zstd -19 uses; a larger one is refused, which bounds memory. */
@@ -52,6 +53,21 @@ struct otter_pkg_reader {
     size_t next_index;
     const otter_manifest_image *cur;
     uint64_t entry_size, entry_consumed, out_total;
+    uint64_t entry_offset; /* where the current entry's data starts in the package */
+    uint64_t stream_base;  /* package offset of the first byte libarchive sees (resume) */
+    /* A resumed read (otter_pkg_reader_resume): the source starts inside
+     * image resume_image at chunk resume_chunk; that entry's rest is read
+     * raw, then libarchive takes over on the bytes after it (leftover first). */
+    int resume;
+    size_t resume_image, resume_chunk;
+    uint64_t resume_offset; /* package offset of that entry's data */
+    char *resume_sig;
+    size_t resume_sig_len;
+    int raw_mode;           /* reading the resumed entry without libarchive */
+    uint64_t raw_left;      /* its stored bytes not yet pulled */
+    uint8_t *leftover;      /* bytes after it, pulled with its last block */
+    size_t leftover_len;
+    int archive_closed;     /* resumed in the last image: libarchive never opens */
     const uint8_t *blk;
     size_t blk_len, blk_pos;
     int entry_eof;
@@ -67,6 +83,26 @@ struct otter_pkg_reader {
 /* Records the reader's first (sticky) error: "<package>: <message>". */
 int otter_pkg_rd_fail(otter_pkg_reader *r, otter_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Next block of the source into inbuf (the tail and byte count kept); -1 on error. */
+ssize_t otter_pkg_rd_pull(otter_pkg_reader *r);
+
+/* Sets up a zeroed r; opens the zip unless r->resume. */
+int otter_pkg_rd_init(otter_pkg_reader *r, otter_pkg_read_fn fn, void *ctx, const char *name,
+                      unsigned flags, otter_err *err);
+
+/* Starts libarchive on the source (reads the first bytes). */
+int otter_pkg_rd_open_archive(otter_pkg_reader *r, otter_err *err);
+
+/* Resume: checks the saved manifest against the resume point. */
+int otter_pkg_resume_check(otter_pkg_reader *r, otter_err *err);
+
+/* Resume: next_image's part. 1 with *img (the resumed image), 0 done, 2: go on
+ * with the zip entries as usual, negative on error. */
+int otter_pkg_resume_next(otter_pkg_reader *r, const otter_manifest_image **img, otter_err *err);
+
+/* Resume: fill_input for the entry read raw. */
+int otter_pkg_resume_fill(otter_pkg_reader *r, otter_err *err);
 
 /* Makes sure there is input to work on; sets entry_eof at the entry's end. */
 int otter_pkg_rd_fill_input(otter_pkg_reader *r, otter_err *err);

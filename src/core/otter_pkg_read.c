@@ -36,7 +36,7 @@ static void remember_tail(otter_pkg_reader *r, const uint8_t *p, size_t n)
     r->tail_len = keep + n;
 }
 
-static ssize_t pull(otter_pkg_reader *r)
+ssize_t otter_pkg_rd_pull(otter_pkg_reader *r)
 {
     ssize_t n = r->fn(r->ctx, r->inbuf, IN_BLOCK, &r->src_err);
     if (n < 0) {
@@ -51,7 +51,14 @@ static ssize_t pull(otter_pkg_reader *r)
 static la_ssize_t la_read(struct archive *a, void *cd, const void **buf)
 {
     otter_pkg_reader *r = cd;
-    ssize_t n = pull(r);
+    /* A resumed reader: the bytes after the first (raw) entry come first. */
+    if (r->leftover_len) {
+        *buf = r->leftover;
+        la_ssize_t n = (la_ssize_t)r->leftover_len;
+        r->leftover_len = 0;
+        return n;
+    }
+    ssize_t n = otter_pkg_rd_pull(r);
     if (n < 0) {
         archive_set_error(a, EIO, "%s", r->src_err.msg);
         return -1;
@@ -108,8 +115,7 @@ static int sticky(otter_pkg_reader *r, otter_err *err)
 
 /* ---- life cycle ---- */
 
-/* Sets up r (already zeroed, maybe with fd set) and reads the zip's first bytes. */
-static int reader_init(otter_pkg_reader *r, otter_pkg_read_fn fn, void *ctx, const char *name,
+int otter_pkg_rd_init(otter_pkg_reader *r, otter_pkg_read_fn fn, void *ctx, const char *name,
                        unsigned flags, otter_err *err)
 {
     r->fn = fn;
@@ -123,12 +129,17 @@ static int reader_init(otter_pkg_reader *r, otter_pkg_read_fn fn, void *ctx, con
     if (!r->inbuf || !r->a || !r->dctx || !r->hq)
         return otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", name);
     ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
+    return r->resume ? 0 : otter_pkg_rd_open_archive(r, err);
+}
+
+int otter_pkg_rd_open_archive(otter_pkg_reader *r, otter_err *err)
+{
     /* Only the streamable zip reader and no filters: a gzip'd or tar'd
      * "package" is not one. */
     if (archive_read_support_format_zip_streamable(r->a) != ARCHIVE_OK ||
         archive_read_open(r->a, r, NULL, la_read, NULL) != ARCHIVE_OK) {
         int code = r->src_failed ? r->src_err.code : OTTER_EFORMAT;
-        return otter_err_set(err, code, "%s: not a zip package (%s)", name,
+        return otter_err_set(err, code, "%s: not a zip package (%s)", r->name,
                              r->src_failed ? r->src_err.msg : archive_error_string(r->a));
     }
     return 0;
@@ -141,7 +152,7 @@ int otter_pkg_reader_new(otter_pkg_read_fn fn, void *ctx, const char *name, unsi
     if (!r)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     r->fd = -1;
-    int ret = reader_init(r, fn, ctx, name, flags, err);
+    int ret = otter_pkg_rd_init(r, fn, ctx, name, flags, err);
     if (ret) {
         otter_pkg_reader_free(r);
         return ret;
@@ -162,7 +173,7 @@ int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reade
         free(r);
         return otter_err_sys(err, OTTER_EIO, e, "%s: cannot open", path);
     }
-    int ret = reader_init(r, fd_read, r, path, flags, err);
+    int ret = otter_pkg_rd_init(r, fd_read, r, path, flags, err);
     if (ret) {
         otter_pkg_reader_free(r);
         return ret;
@@ -184,6 +195,8 @@ void otter_pkg_reader_free(otter_pkg_reader *r)
     otter_chunkq_free(r->cq);
     otter_sha256_free(r->whole);
     free(r->inbuf);
+    free(r->leftover);
+    free(r->resume_sig);
     free(r->manifest_bytes);
     otter_manifest_free(r->manifest);
     otter_sig_list_free(r->sigs);
@@ -231,6 +244,9 @@ static int next_entry(otter_pkg_reader *r, const char **name, otter_err *err)
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" is compressed (%s); entries must be stored",
                     n, fmt ? fmt : "unknown method");
     r->entry_size = (uint64_t)archive_entry_size(e);
+    /* libarchive has consumed the local header: its position is where the
+     * entry's data starts in the package (what a resume asks a Range from). */
+    r->entry_offset = r->stream_base + (uint64_t)archive_filter_bytes(r->a, 0);
     *name = n;
     return 1;
 }
@@ -294,14 +310,22 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
         return otter_err_set(err, OTTER_EUSAGE, "%s: no trust root to verify against", r->name);
     char *sig_bytes = NULL;
     size_t sig_len = 0;
-    int ret = expect_entry(r, "manifest.json", "first", err);
-    if (!ret)
-        ret = read_small_entry(r, "manifest.json", OTTER_MANIFEST_MAX, &r->manifest_bytes,
-                               &r->manifest_len, err);
-    if (!ret)
-        ret = expect_entry(r, "manifest.sig", "second", err);
-    if (!ret)
-        ret = read_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes, &sig_len, err);
+    int ret = 0;
+    if (r->resume) { /* kept from the first read; verified again below */
+        sig_bytes = r->resume_sig;
+        sig_len = r->resume_sig_len;
+        r->resume_sig = NULL;
+    } else {
+        ret = expect_entry(r, "manifest.json", "first", err);
+        if (!ret)
+            ret = read_small_entry(r, "manifest.json", OTTER_MANIFEST_MAX, &r->manifest_bytes,
+                                   &r->manifest_len, err);
+        if (!ret)
+            ret = expect_entry(r, "manifest.sig", "second", err);
+        if (!ret)
+            ret = read_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes, &sig_len,
+                                   err);
+    }
     if (ret)
         goto out;
     otter_err e;
@@ -342,6 +366,8 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
             goto out;
         }
     }
+    if (r->resume && (ret = otter_pkg_resume_check(r, err)) != 0)
+        goto out;
     r->state = ST_MANIFEST;
     *m = r->manifest;
 out:
@@ -363,6 +389,11 @@ const otter_sig_list *otter_pkg_signatures(const otter_pkg_reader *r)
 uint64_t otter_pkg_entry_size(const otter_pkg_reader *r)
 {
     return r->entry_size;
+}
+
+uint64_t otter_pkg_entry_offset(const otter_pkg_reader *r)
+{
+    return r->entry_offset;
 }
 
 uint64_t otter_pkg_bytes_in(const otter_pkg_reader *r)
@@ -396,7 +427,7 @@ static int check_trailer(otter_pkg_reader *r, otter_err *err)
 {
     uint64_t before = r->bytes_in;
     for (;;) {
-        ssize_t n = pull(r);
+        ssize_t n = otter_pkg_rd_pull(r);
         if (n < 0)
             return otter_pkg_rd_fail(r, err, r->src_err.code, "reading the central directory: %s",
                         r->src_err.msg);
@@ -432,8 +463,15 @@ int otter_pkg_next_image(otter_pkg_reader *r, const otter_manifest_image **img, 
         if (rc < 0)
             return rc;
     }
+    if (r->resume) { /* the first image of a resumed read starts mid-entry */
+        int rc = otter_pkg_resume_next(r, img, err);
+        if (rc != 2)
+            return rc;
+    }
     const char *name = NULL;
-    int rc = next_entry(r, &name, err);
+    int rc = r->next_index == r->manifest->image_count && r->archive_closed
+                 ? 0
+                 : next_entry(r, &name, err);
     if (rc < 0)
         return rc;
     if (r->next_index == r->manifest->image_count) {
@@ -472,6 +510,8 @@ int otter_pkg_next_image(otter_pkg_reader *r, const otter_manifest_image **img, 
 
 int otter_pkg_rd_fill_input(otter_pkg_reader *r, otter_err *err)
 {
+    if (r->raw_left || r->raw_mode)
+        return otter_pkg_resume_fill(r, err);
     while (r->blk_pos == r->blk_len && !r->entry_eof) {
         const void *blk;
         size_t len;
