@@ -5,6 +5,7 @@
 #include "otter_commit.h"
 #include "otter_device.h"
 #include "otter_install.h"
+#include "otter_resume.h"
 #include "otter_source.h"
 #include "otter_spool.h"
 #include "otter_status.h"
@@ -234,9 +235,9 @@ enum { MODE_INSTALL, MODE_FACTORY, MODE_DOWNLOAD };
 /* The package source for src: a file, or a URL through otter-fetch (a child). */
 static int open_url(const otter_device *d, const char *src, const char *ca, const char *pin,
                     const char *header, const char *header_env, const char *cert, const char *key,
-                    otter_source **s, otter_err *err)
+                    uint64_t from, otter_source **s, otter_err *err)
 {
-    char fetch[PATH_MAX], stall[24], rate[24];
+    char fetch[PATH_MAX], stall[24], rate[24], offset[24];
     const char *args[20];
     size_t nargs = 0;
     if (ca) {
@@ -275,6 +276,11 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
     if (key) {
         args[nargs++] = "--key";
         args[nargs++] = key;
+    }
+    if (from) { /* a resumed install: the package from its first missing chunk */
+        snprintf(offset, sizeof offset, "%llu", (unsigned long long)from);
+        args[nargs++] = "--offset";
+        args[nargs++] = offset;
     }
     int ret = otter_source_sibling("otter-fetch", fetch, sizeof fetch, err);
     if (!ret)
@@ -351,10 +357,27 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     otter_pkg_read_fn fn = otter_install_file_read;
     void *ctx = NULL;
     FILE *f = NULL;
+    otter_resume *rec = NULL;
+    otter_manifest *rec_manifest = NULL;
+    otter_resume_point point = {0};
     int ret = otter_device_open(conf, mode != MODE_FACTORY, &d, &err);
+    if (!ret && is_url(src) && mode == MODE_INSTALL) {
+        /* After a reboot: keep what the inactive slot already holds (otter_resume.h). */
+        char why[OTTER_ERR_MSG_MAX];
+        o.record_url = src;
+        if (otter_resume_plan(d, src, &rec, &rec_manifest, &point, why, sizeof why)) {
+            o.resume = rec;
+            o.resume_point = &point;
+            fprintf(stderr, "otter-agent: resuming at image %s chunk %zu (package byte %llu)\n",
+                    rec_manifest->images[point.image].name, point.chunk,
+                    (unsigned long long)point.from);
+        } else if (strcmp(why, "no resume record") != 0) {
+            fprintf(stderr, "otter-agent: starting from byte 0: %s\n", why);
+        }
+    }
     if (!ret && is_url(src)) {
         /* The download runs in its own process (otter-fetch): see otter_source.h. */
-        ret = open_url(d, src, ca, pin, header, header_env, cert, key, &s, &err);
+        ret = open_url(d, src, ca, pin, header, header_env, cert, key, point.from, &s, &err);
         fn = otter_source_read;
         ctx = s;
     } else if (!ret) {
@@ -377,6 +400,8 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
         ret = otter_spool_commit(spool, &err);
     otter_spool_free(spool);
     otter_source_free(s);
+    otter_resume_free(rec);
+    otter_manifest_free(rec_manifest);
     if (f && f != stdin)
         fclose(f);
     int code = ret ? fail(&err) : EXIT_OK;

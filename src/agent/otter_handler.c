@@ -36,26 +36,48 @@ int otter_handler_exists(const char *name)
     return find(name) != NULL;
 }
 
-int otter_handler_open(const char *name, const char *target, uint64_t declared_size,
-                       otter_handler **out, otter_err *err)
+/* open (head NULL) or resume (at offset, with the held-back head). */
+static int start(const char *name, const char *target, uint64_t declared_size, uint64_t offset,
+                 const uint8_t *head, size_t head_len, otter_handler **out, otter_err *err)
 {
     *out = NULL;
     const struct otter_handler_ops *ops = find(name);
     if (!ops)
         return otter_err_set(err, OTTER_EUSAGE, "unknown slot handler '%s'", name);
+    if (head && !ops->resume)
+        return otter_err_set(err, OTTER_EUSAGE, "the %s handler cannot resume", name);
+    if (offset > declared_size)
+        return otter_err_set(err, OTTER_EUSAGE, "%s: resume at %" PRIu64 " past %" PRIu64,
+                             target, offset, declared_size);
     otter_handler *h = calloc(1, sizeof *h);
     if (!h)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     h->ops = ops;
     h->declared = declared_size;
+    h->written = offset;
     snprintf(h->target, sizeof h->target, "%s", target);
-    int ret = ops->open(&h->ctx, target, declared_size, err);
+    int ret = head ? ops->resume(&h->ctx, target, declared_size, offset, head, head_len, err)
+                   : ops->open(&h->ctx, target, declared_size, err);
     if (ret) {
         free(h);
         return otter_err_prefix(err, "%s handler", name);
     }
     *out = h;
     return 0;
+}
+
+int otter_handler_open(const char *name, const char *target, uint64_t declared_size,
+                       otter_handler **out, otter_err *err)
+{
+    return start(name, target, declared_size, 0, NULL, 0, out, err);
+}
+
+int otter_handler_resume(const char *name, const char *target, uint64_t declared_size,
+                         uint64_t offset, const uint8_t *head, size_t head_len,
+                         otter_handler **out, otter_err *err)
+{
+    static const uint8_t none[1];
+    return start(name, target, declared_size, offset, head ? head : none, head_len, out, err);
 }
 
 int otter_handler_write(otter_handler *h, const void *buf, size_t len, otter_err *err)

@@ -53,6 +53,16 @@ int otter_handler_write(otter_handler *h, const void *buf, size_t len, otter_err
  */
 int otter_handler_finish(otter_handler *h, otter_err *err);
 
+/*
+ * Continues writing declared_size bytes into target at offset: the bytes
+ * before it are already in the slot (the caller re-hashed them), head holds
+ * the first bytes the handler keeps back until finish (raw: 4 KiB). Only raw
+ * can resume: OTTER_EUSAGE for the others. Then write/finish/abort as usual.
+ */
+int otter_handler_resume(const char *name, const char *target, uint64_t declared_size,
+                         uint64_t offset, const uint8_t *head, size_t head_len,
+                         otter_handler **out, otter_err *err);
+
 /* Discards the slot's partial content so it can never look valid; frees h. NULL is fine. */
 void otter_handler_abort(otter_handler *h);
 

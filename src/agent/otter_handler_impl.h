@@ -14,6 +14,11 @@ struct otter_handler_ops {
     int (*finish)(void *ctx, otter_err *err);
     /* Invalidates the partial slot and frees ctx. */
     void (*abort)(void *ctx);
+    /* Optional: continues an unfinished slot whose bytes before offset are
+     * already there (checked by the caller); head: its first bytes, which the
+     * handler had held back. NULL: the handler cannot resume. */
+    int (*resume)(void **ctx, const char *target, uint64_t declared_size, uint64_t offset,
+                  const uint8_t *head, size_t head_len, otter_err *err);
 };
 
 extern const struct otter_handler_ops otter_handler_raw;

@@ -4,6 +4,7 @@
 #include "otter_crash.h"
 #include "otter_digest.h"
 #include "otter_handler.h"
+#include "otter_sig.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -80,12 +81,60 @@ static int check_package(otter_device *d, const otter_manifest *m, const otter_i
  */
 typedef struct install_run {
     otter_device *d;
+    const otter_manifest *m;
+    const otter_install_opts *o;
+    otter_pkg_reader *r;
     int side;
     int released; /* the inactive slot was marked invalid (before its first write) */
     otter_handler *h[OTTER_IMAGES_MAX];
     size_t n;
     uint64_t total;
+    size_t index;      /* of the image being written */
+    otter_resume *rec; /* the resume record kept while writing (URL installs) */
 } install_run;
+
+/* Saves the resume record, when there is one; a failure only costs a later resume. */
+static void keep_record(install_run *run)
+{
+    otter_err ignored;
+    if (run->rec)
+        otter_resume_save(run->d, run->rec, &ignored);
+}
+
+/* The record starts with the release: from then on the slot holds this install's bytes. */
+static int start_record(install_run *run, otter_err *err)
+{
+    if (!run->o->record_url || run->rec)
+        return 0;
+    size_t mlen = 0;
+    const char *mbytes = otter_pkg_manifest_bytes(run->r, &mlen);
+    char *sig = otter_sig_list_serialize_new(otter_pkg_signatures(run->r));
+    run->rec = sig ? otter_resume_new(run->o->record_url, run->side, mbytes, mlen, sig, strlen(sig))
+                   : NULL;
+    free(sig);
+    if (!run->rec)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    /* Images before this one were empty (no chunk): their offsets never serve a Range. */
+    for (size_t i = 0; i <= run->index; i++)
+        run->rec->images[i].has_offset = 1;
+    run->rec->images[run->index].offset = otter_pkg_entry_offset(run->r);
+    run->rec->n_images = run->index + 1;
+    keep_record(run);
+    return 0;
+}
+
+/* An image starts: where its data is in the package (what a resume asks a Range from). */
+static void record_image_start(install_run *run, size_t index)
+{
+    if (!run->rec)
+        return;
+    otter_resume_image *ri = &run->rec->images[index];
+    ri->has_offset = 1;
+    ri->offset = otter_pkg_entry_offset(run->r);
+    if (run->rec->n_images < index + 1)
+        run->rec->n_images = index + 1;
+    keep_record(run);
+}
 
 /*
  * Before the first byte reaches the inactive slot: forget what it held and
@@ -109,6 +158,8 @@ static int release_inactive_slot(install_run *run, otter_err *err)
     otter_crash_point("install-released");
     if (!ret)
         run->released = 1;
+    if (!ret)
+        ret = start_record(run, err);
     return ret;
 }
 
@@ -126,20 +177,55 @@ static int open_handler(install_run *run, const otter_manifest_image *img, otter
     return 0;
 }
 
+/* A raw image's first bytes, which its handler writes last: the record keeps them. */
+static void record_head(install_run *run, size_t index, const void *data, size_t len)
+{
+    if (!run->rec || strcmp(run->m->images[index].handler, "raw") != 0)
+        return;
+    otter_resume_image *ri = &run->rec->images[index];
+    ri->head_len = len < OTTER_RESUME_HEAD ? len : OTTER_RESUME_HEAD;
+    memcpy(ri->head, data, ri->head_len);
+    keep_record(run);
+}
+
+/* Resuming inside this image: its handler continues at the resume chunk. */
+static int resume_handler(install_run *run, size_t index, uint64_t offset, otter_handler **h,
+                          otter_err *err)
+{
+    const otter_manifest_image *img = &run->m->images[index];
+    const otter_resume_image *ri = &run->rec->images[index];
+    int ret = otter_handler_resume(img->handler,
+                                   otter_device_slot_path(run->d, img->target, run->side),
+                                   img->size, offset, ri->head, ri->head_len, h, err);
+    if (ret)
+        return otter_err_prefix(err, "image %s: slot %c", img->name,
+                                otter_bootchooser_letter(run->side));
+    run->h[run->n++] = *h;
+    return 0;
+}
+
 /*
  * Step 2 for one image: stream it into the slot. The handler opens with the
  * first chunk the reader hands out (format 2: the first verified chunk), so
  * a package refused at its first chunk has not touched the slot.
  */
-static int write_image(install_run *run, otter_pkg_reader *r, const otter_manifest_image *img,
-                       const otter_install_opts *o, otter_err *err)
+static int write_image(install_run *run, const otter_manifest_image *img, otter_err *err)
 {
+    const otter_install_opts *o = run->o;
+    size_t index = (size_t)(img - run->m->images);
     otter_handler *h = NULL;
     uint64_t done = 0;
     const void *data;
     size_t len;
-    int ret;
-    while ((ret = otter_pkg_read_chunk(r, &data, &len, err)) == 1) {
+    int ret = 0;
+    run->index = index;
+    record_image_start(run, index);
+    if (o->resume && index == o->resume_point->image) {
+        done = (uint64_t)o->resume_point->chunk * img->chunk_size;
+        if (o->resume_point->chunk > 0 && (ret = resume_handler(run, index, done, &h, err)) != 0)
+            return ret;
+    }
+    while ((ret = otter_pkg_read_chunk(run->r, &data, &len, err)) == 1) {
         if (o->cancel && *o->cancel)
             return otter_err_set(err, OTTER_ECANCELED, "image %s: canceled", img->name);
         if (!o->verify_only) {
@@ -149,6 +235,8 @@ static int write_image(install_run *run, otter_pkg_reader *r, const otter_manife
             if (ret)
                 return otter_err_prefix(err, "image %s: slot %c", img->name,
                                         otter_bootchooser_letter(run->side));
+            if (done == 0)
+                record_head(run, index, data, len);
             otter_crash_bytes("install-write", run->total + done, run->total + done + len);
         }
         done += len;
@@ -161,6 +249,28 @@ static int write_image(install_run *run, otter_pkg_reader *r, const otter_manife
     if (!o->verify_only && !h && (ret = open_handler(run, img, &h, err)) != 0)
         return ret;
     run->total += done;
+    return 0;
+}
+
+/* Resuming: the images before the resume point are whole in the slot; their
+ * handlers continue at their end, so that finish writes their heads. */
+static int resume_whole_images(install_run *run, otter_err *err)
+{
+    const otter_install_opts *o = run->o;
+    run->rec = otter_resume_new(o->resume->url, o->resume->side, o->resume->manifest,
+                                o->resume->manifest_len, o->resume->sig, o->resume->sig_len);
+    if (!run->rec)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    memcpy(run->rec->images, o->resume->images, sizeof run->rec->images);
+    run->rec->n_images = o->resume->n_images;
+    run->released = 1; /* by the install this one continues */
+    for (size_t i = 0; i < o->resume_point->image; i++) {
+        otter_handler *h = NULL;
+        int ret = resume_handler(run, i, run->m->images[i].size, &h, err);
+        if (ret)
+            return ret;
+        run->total += run->m->images[i].size;
+    }
     return 0;
 }
 
@@ -231,26 +341,45 @@ static int record_and_activate(otter_device *d, const otter_manifest *m, const c
     return ret;
 }
 
+/* The package reader: from the start, or from a resume point. */
+static int open_reader(otter_device *d, otter_pkg_read_fn fn, void *ctx, const char *name,
+                       const otter_install_opts *o, otter_pkg_reader **r, otter_err *err)
+{
+    if (!o->resume)
+        return otter_pkg_reader_new(fn, ctx, name, OTTER_PKG_HASH_THREAD, r, err);
+    const otter_resume *rec = o->resume;
+    const otter_resume_point *p = o->resume_point;
+    otter_pkg_resume_point at = {rec->manifest, rec->manifest_len, rec->sig, rec->sig_len,
+                                 p->image,      p->chunk,          rec->images[p->image].offset};
+    return otter_pkg_reader_resume(fn, ctx, name, OTTER_PKG_HASH_THREAD, &at, r, err);
+}
+
 int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const char *name,
                          const otter_install_opts *o, otter_install_result *res, otter_err *err)
 {
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
-    install_run run = {.d = d, .side = o->factory ? OTTER_SLOT_A : 1 - d->booted};
-    int ret = otter_pkg_reader_new(fn, ctx, name, OTTER_PKG_HASH_THREAD, &r, err);
+    install_run run = {.d = d, .o = o, .side = o->factory ? OTTER_SLOT_A : 1 - d->booted};
+    int ret = open_reader(d, fn, ctx, name, o, &r, err);
+    run.r = r;
     if (!ret)
         ret = otter_pkg_read_manifest(r, d->trust, &m, NULL, err);
+    run.m = m;
     if (!ret && (ret = check_package(d, m, o, err)) != 0)
         otter_err_prefix(err, "%s", name);
+    if (!ret && o->resume)
+        ret = resume_whole_images(&run, err);
     while (!ret && (ret = otter_pkg_next_image(r, &img, err)) == 1)
-        ret = write_image(&run, r, img, o, err);
+        ret = write_image(&run, img, err);
     if (!ret && o->verified && o->verified(o->verified_ctx, m->version) != 0)
         ret = otter_err_set(err, OTTER_ECANCELED, "canceled before the slot switch");
     if (!ret)
         ret = finish_handlers(&run, m, err);
     if (ret) {
         abort_handlers(&run);
+        if (run.rec)
+            otter_resume_remove(d);
         if (!strstr(err->msg, name))
             otter_err_prefix(err, "%s", name);
         goto out;
@@ -268,6 +397,8 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
     char manifest_sha[OTTER_SHA256_HEX_LEN + 1];
     otter_sha256_hex(mbytes, mlen, manifest_sha);
     ret = record_and_activate(d, m, manifest_sha, run.side, o, err);
+    if (run.rec)
+        otter_resume_remove(d); /* the slot is whole (or, on an error here, no longer ours) */
     if (ret)
         goto out;
     if (!o->no_reboot && !o->factory && d->conf->reboot_command[0]) {
@@ -276,6 +407,7 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
             ret = otter_err_set(err, OTTER_EIO, "reboot command exited with %d", rc);
     }
 out:
+    otter_resume_free(run.rec);
     otter_pkg_reader_free(r);
     return ret;
 }

@@ -33,6 +33,7 @@
 #include "otter_device.h"
 #include "otter_err.h"
 #include "otter_pkg.h"
+#include "otter_resume.h"
 
 /* Called as bytes reach the slot: image name, bytes done and total of that image. */
 typedef void (*otter_install_progress_fn)(void *ctx, const char *image, uint64_t done,
@@ -56,6 +57,12 @@ typedef struct otter_install_opts {
     otter_install_verified_fn verified; /* optional */
     void *verified_ctx;
     const volatile sig_atomic_t *cancel; /* optional: set (by a signal) to stop between chunks */
+    /* A URL install: keeps a resume record while it writes (otter_resume.h). */
+    const char *record_url;
+    /* Continue an unfinished install (from otter_resume_plan): the source then
+     * gives the package from resume_point->from on. Both borrowed. */
+    const otter_resume *resume;
+    const otter_resume_point *resume_point;
 } otter_install_opts;
 
 typedef struct otter_install_result {

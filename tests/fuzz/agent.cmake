@@ -2,3 +2,5 @@
 # The device agent's parsers: agent.conf and the state file.
 otter_fuzz_target(fuzz_agent_conf SOURCES fuzz_agent_conf.c LIBS otter_agent_lib)
 otter_fuzz_target(fuzz_state SOURCES fuzz_state.c LIBS otter_agent_lib)
+# The resume record an install keeps in the state directory while it writes.
+otter_fuzz_target(fuzz_resume SOURCES fuzz_resume.c LIBS otter_agent_lib)

@@ -76,4 +76,4 @@ static void file_abort(void *ctx)
 }
 
 const struct otter_handler_ops otter_handler_file = {"file", file_open, file_write, file_finish,
-                                                     file_abort};
+                                                     file_abort, NULL};

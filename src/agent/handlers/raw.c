@@ -111,6 +111,45 @@ static int raw_open(void **out, const char *target, uint64_t declared_size, otte
     return 0;
 }
 
+/*
+ * An unfinished slot, continued: its bytes up to offset are already there
+ * (the caller re-hashed them) and its head comes from the caller, since it
+ * was held back. Nothing is truncated or zeroed.
+ */
+static int raw_resume(void **out, const char *target, uint64_t declared_size, uint64_t offset,
+                      const uint8_t *head, size_t head_len, otter_err *err)
+{
+    size_t want = declared_size < HEAD ? (size_t)declared_size : HEAD;
+    if (head_len != want || offset < head_len)
+        return otter_err_set(err, OTTER_EUSAGE, "%s: resume needs the first %zu bytes", target,
+                             want);
+    struct raw_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    snprintf(c->path, sizeof c->path, "%s", target);
+    c->fd = open(target, O_WRONLY | O_CLOEXEC);
+    struct stat st;
+    int ret = 0;
+    if (c->fd < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", target);
+    else if (fstat(c->fd, &st) < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot stat", target);
+    else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        ret = otter_err_set(err, OTTER_EUSAGE, "%s: not a block device or regular file", target);
+    if (ret) {
+        if (c->fd >= 0)
+            close(c->fd);
+        free(c);
+        return ret;
+    }
+    c->is_block = S_ISBLK(st.st_mode);
+    memcpy(c->head, head, head_len);
+    c->head_len = HEAD; /* complete: later bytes go to the slot */
+    c->off = c->kicked = offset;
+    *out = c;
+    return 0;
+}
+
 /* Best effort: errors here show up again, for certain, at the final fsync. */
 static void stream_writeback(struct raw_ctx *c)
 {
@@ -153,7 +192,8 @@ static int raw_finish(void *ctx, otter_err *err)
     /* Body durable first, then the head: the order is the point. */
     if (fsync(c->fd) < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "%s: fsync failed", c->path);
-    int ret = pwrite_full(c, c->head, c->head_len, 0, err);
+    size_t head = c->off < c->head_len ? (size_t)c->off : c->head_len;
+    int ret = pwrite_full(c, c->head, head, 0, err);
     if (ret)
         return ret;
     if (fsync(c->fd) < 0)
@@ -181,5 +221,5 @@ static void raw_abort(void *ctx)
     free(c);
 }
 
-const struct otter_handler_ops otter_handler_raw = {"raw", raw_open, raw_write, raw_finish,
-                                                    raw_abort};
+const struct otter_handler_ops otter_handler_raw = {"raw",       raw_open,  raw_write,
+                                                    raw_finish, raw_abort, raw_resume};

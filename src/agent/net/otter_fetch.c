@@ -37,6 +37,7 @@ struct otter_fetch {
     int64_t range_first, range_total;
     int range_bad; /* a Content-Range header that does not parse */
     int response_seen;
+    int first_seen; /* the first response was judged (validator, total) */
     struct timespec last_byte; /* when this attempt last received body bytes */
     otter_err fail;
 };
@@ -172,9 +173,12 @@ static int check_response(otter_fetch *h)
                                                : "has another length");
         return -1;
     }
-    if (have == 0) {
+    if (!h->first_seen) {
+        /* The first answer; a download that starts at an offset asked for a range. */
         snprintf(h->validator, sizeof h->validator, "%s", h->current_validator);
-        h->total = clen >= 0 ? (int64_t)clen : -1;
+        h->total = status == 206 ? h->range_total : clen >= 0 ? (int64_t)clen : -1;
+        h->skip = status == 206 ? 0 : have; /* a 200 from byte 0: skip to the offset */
+        h->first_seen = 1;
     } else if (status == 206) {
         h->skip = 0;
     } else if (status == 200) {
@@ -245,6 +249,7 @@ int otter_fetch_new(const otter_fetch_opts *o, otter_fetch **out, otter_err *err
     h->multi = curl_multi_init();
     h->easy = curl_easy_init();
     h->total = -1;
+    h->offset = o->start_offset; /* the first request asks for a range from here */
     h->backoff_ms = o->retry_delay_ms > 0 ? o->retry_delay_ms : 200;
     if (oom || !h->buf || !h->multi || !h->easy) {
         otter_fetch_free(h);

@@ -38,6 +38,7 @@ typedef struct otter_fetch_opts {
     unsigned max_retries;       /* reconnects in a row that bring no new byte; 0 means none */
     long max_recv_speed;        /* bytes per second, 0: unlimited */
     long retry_delay_ms;        /* first back-off; doubles up to 5 s; 0: 200 */
+    uint64_t start_offset;      /* the body from this byte on (Range); 0: all of it */
 } otter_fetch_opts;
 
 typedef struct otter_fetch otter_fetch;

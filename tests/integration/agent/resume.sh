@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# A download cut by a power loss resumes from the first missing chunk. The
+# agent is killed (SIGKILL at a byte of the slot write) while it installs a
+# format 2 package from a real nginx on 127.0.0.1; the next `otter-agent
+# install URL` re-hashes what slot B holds against the signed chunk table and
+# asks nginx for the rest with a Range request starting at that chunk's first
+# stored byte (nginx's log shows it). A slot byte damaged after the cut moves
+# the resume point back to its chunk; a damaged record means a fresh start;
+# otter-fetch --offset copes with a server that ignores Range.
+set -euo pipefail
+command -v nginx >/dev/null || { echo "nginx missing: run make deps"; exit 1; }
+command -v python3 >/dev/null || { echo "python3 missing"; exit 1; }
+work="${OTTER_TEST_TMP:-/tmp}/agent-resume.$$"
+rm -rf "$work"; mkdir -p "$work/www" "$work/logs"
+cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+source "$OTTER_SOURCE_DIR/tests/integration/nginx_fixture.sh"
+source "$OTTER_SOURCE_DIR/tests/integration/agent/device_fixture.sh"
+expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
+make_keys
+
+for _ in $(seq 20); do
+  port=$((20000 + RANDOM % 30000)); noranges=$((port + 1))
+  cat > "$work/nginx.conf" <<CONF
+$(nginx_user)
+daemon on;
+pid $work/nginx.pid;
+error_log $work/logs/error.log;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+  log_format ranges '\$status range=[\$http_range] sent=\$body_bytes_sent';
+  access_log $work/logs/access.log ranges;
+  client_body_temp_path $work/logs; proxy_temp_path $work/logs; fastcgi_temp_path $work/logs;
+  uwsgi_temp_path $work/logs; scgi_temp_path $work/logs;
+  server { listen 127.0.0.1:$port; root $work/www; }
+  server { listen 127.0.0.1:$noranges; max_ranges 0; root $work/www; }
+}
+CONF
+  nginx -p "$work" -c "$work/nginx.conf" 2>/dev/null && break
+done
+[ -f "$work/nginx.pid" ] || { echo "cannot start nginx"; exit 1; }
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+
+make_content "$work/v1.img" 100000 1
+make_pkg "$work/v1.zip" 1.0 1 "$work/v1.img" raw
+make_content "$work/v2.img" 3000000 2
+"$otter" pack --product gw --compatible gw-a --version 2.0 --security-version 2 --chunk-size 64KiB \
+  --image "rootfs=$work/v2.img" --key "$work/keys/r1.key" --key "$work/keys/r2.key" \
+  -o "$work/www/update.zip" >/dev/null
+url="http://127.0.0.1:$port/update.zip"
+size=$(stat -c %s "$work/www/update.zip")
+
+# chunk_from N: the package byte where chunk N of rootfs starts (entry data offset + stored_offset).
+chunk_from() {
+  python3 - "$work/www/update.zip" "$1" <<'PY'
+import json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1]); info = z.getinfo("rootfs.img.zst")
+f = open(sys.argv[1], "rb"); f.seek(info.header_offset); h = f.read(30)
+data = info.header_offset + 30 + int.from_bytes(h[26:28], "little") + int.from_bytes(h[28:30], "little")
+m = json.loads(z.read("manifest.json"))
+print(data + m["images"][0]["chunks"][int(sys.argv[2])]["stored_offset"])
+PY
+}
+
+# cut DIR: a fresh device on 1.0, then an install of 2.0 killed after installed byte 1,000,000
+# (chunk 15 of 64 KiB written: chunks 0..15 are in slot B).
+cut() {
+  local d=$1 rc=0
+  rm -rf "$d"; make_device "$d" raw
+  "$agent" -c "$d/agent.conf" factory "$work/v1.zip" >/dev/null
+  "$agent" bootsim --root "$d" >/dev/null
+  (OTTER_CRASH_AT=install-write@1000000 exec "$agent" -c "$d/agent.conf" install "$url" --no-reboot \
+    >/dev/null 2>&1) || rc=$?
+  expect "killed mid-write" "$rc" 137
+  [ -s "$d/state/resume.json" ] && ok "the resume record survived the kill" || bad "no resume record"
+}
+
+last_log() { tail -n 1 "$work/logs/access.log"; }
+finish() { # finish DIR NAME: the resumed install committed, slot B holds 2.0 byte for byte
+  local d=$1 out
+  out=$("$agent" bootsim --root "$d")
+  [[ $out == *"booted slot B: update committed"* ]] && cmp -s -n 3000000 "$work/v2.img" "$d/slots/rootfs-b" \
+    && [ ! -e "$d/state/resume.json" ] && ok "$2: 2.0 committed, slot B byte for byte, record gone" \
+    || bad "$2: $out"
+}
+
+# 1. Resume after the cut: a Range from chunk 16's first stored byte, the rest of the package only.
+d="$work/dev"
+cut "$d"
+from=$(chunk_from 16)
+out=$("$agent" -c "$d/agent.conf" install "$url" --no-reboot 2>&1) || bad "resumed install failed: $out"
+[[ $out == *"resuming at image rootfs chunk 16 (package byte $from)"* ]] \
+  && ok "resumed at chunk 16 (byte $from of $size)" || bad "resume point: $out"
+expect "nginx got one Range request from chunk 16" "$(last_log)" "206 range=[bytes=$from-] sent=$((size - from))"
+finish "$d" "after the cut"
+
+# 2. A slot byte lost after the cut (chunk 5): the re-hash finds it, the Range starts there.
+cut "$d"
+printf '\x5a' | dd of="$d/slots/rootfs-b" bs=1 seek=$((5 * 65536 + 100)) conv=notrunc status=none
+from=$(chunk_from 5)
+out=$("$agent" -c "$d/agent.conf" install "$url" --no-reboot 2>&1) || bad "resumed install failed: $out"
+[[ $out == *"resuming at image rootfs chunk 5 (package byte $from)"* ]] \
+  && ok "damaged chunk 5: resumed there" || bad "damaged slot: $out"
+expect "nginx: Range from chunk 5" "$(last_log)" "206 range=[bytes=$from-] sent=$((size - from))"
+finish "$d" "after a damaged chunk"
+
+# 3. A damaged record is no resume: the install starts at byte 0 and succeeds.
+cut "$d"
+echo '{"format": 1, "url": ' > "$d/state/resume.json"
+out=$("$agent" -c "$d/agent.conf" install "$url" --no-reboot 2>&1) || bad "install after a bad record: $out"
+[[ $out == *"starting from byte 0"* ]] && ok "damaged record: started from byte 0" || bad "bad record: $out"
+expect "nginx: the whole package" "$(last_log)" "200 range=[-] sent=$size"
+finish "$d" "after a damaged record"
+
+# 4. otter-fetch --offset against a server that ignores Range: the body from that byte all the same.
+from=$(chunk_from 16)
+"$OTTER_BUILD_DIR/bin/otter-fetch" --offset "$from" "http://127.0.0.1:$noranges/update.zip" > "$work/tail.bin"
+tail -c +"$((from + 1))" "$work/www/update.zip" | cmp -s - "$work/tail.bin" \
+  && ok "otter-fetch --offset with Range ignored (200): the body from byte $from" \
+  || bad "otter-fetch --offset without ranges differs"
+"$OTTER_BUILD_DIR/bin/otter-fetch" --offset "$from" "$url" | cmp -s - "$work/tail.bin" \
+  && ok "otter-fetch --offset with Range: the same bytes" || bad "otter-fetch --offset with Range differs"
+
+echo "$fails failures"
+[ "$fails" = 0 ]
