@@ -240,23 +240,28 @@ static size_t first_missing(const char *path, const otter_manifest_image *img,
     return readable || !img->chunk_count ? i : 0;
 }
 
+/* The last chunk of the images before `end` that have chunks: where a read resumes
+ * when everything before end is there. 0 when there is none. */
+static int last_chunk_before(const otter_manifest *m, size_t end, otter_resume_point *p)
+{
+    while (end > 0 && m->images[end - 1].chunk_count == 0)
+        end--;
+    if (end == 0)
+        return 0;
+    p->image = end - 1;
+    p->chunk = m->images[end - 1].chunk_count - 1;
+    return 1;
+}
+
 /* Where the stream continues: the first chunk any image lacks. 0: nowhere. */
 static int find_point(otter_device *d, const otter_resume *rec, const otter_manifest *m,
                       otter_resume_point *p)
 {
-    size_t k = 0;
-    for (; k < m->image_count; k++) {
+    for (size_t k = 0; k < m->image_count; k++) {
         const otter_manifest_image *img = &m->images[k];
-        if (k >= rec->n_images || !rec->images[k].has_offset) {
-            /* Its header never came: re-read the previous image's last chunk. */
-            while (k > 0 && m->images[k - 1].chunk_count == 0)
-                k--;
-            if (k == 0)
-                return 0;
-            p->image = k - 1;
-            p->chunk = m->images[k - 1].chunk_count - 1;
-            return 1;
-        }
+        /* Its header never came: read the previous image's last chunk again. */
+        if (k >= rec->n_images || !rec->images[k].has_offset)
+            return last_chunk_before(m, k, p);
         size_t j = strcmp(img->handler, "raw") == 0
                        ? first_missing(otter_device_slot_path(d, img->target, rec->side), img,
                                        &rec->images[k])
@@ -267,14 +272,8 @@ static int find_point(otter_device *d, const otter_resume *rec, const otter_mani
             return 1;
         }
     }
-    /* Every chunk is there: the end of the zip was not; read the last chunk again. */
-    while (k > 0 && m->images[k - 1].chunk_count == 0)
-        k--;
-    if (k == 0)
-        return 0;
-    p->image = k - 1;
-    p->chunk = m->images[k - 1].chunk_count - 1;
-    return 1;
+    /* Every chunk is there, the end of the zip was not: read the last chunk again. */
+    return last_chunk_before(m, m->image_count, p);
 }
 
 /* The record's manifest, verified against the device's trust root. */
