@@ -39,6 +39,29 @@ static void record_failure(struct call *c, const char *ukey, const char *akey, c
         fprintf(stderr, "otter-server: audit: %s\n", err.msg);
 }
 
+/*
+ * A yescrypt check costs tens of milliseconds of a pool thread. Unbounded,
+ * a flood of logins takes every thread of the pool and device polls wait
+ * behind it; so at most [auth] login_concurrency checks run at once and one
+ * more is refused at once with 503 and Retry-After, leaving the other
+ * threads to everyone else. Returns 0 with a slot taken (give it back with
+ * hash_leave), else the status.
+ */
+static int hash_enter(struct call *c)
+{
+    unsigned running = atomic_fetch_add(&c->api->hashing, 1);
+    if (running < c->api->cfg->login_concurrency)
+        return 0;
+    atomic_fetch_sub(&c->api->hashing, 1);
+    snprintf(c->resp->retry_after, sizeof c->resp->retry_after, "1");
+    return api_fail(c, 503, "body", "too many password checks at once; try again in a second");
+}
+
+static void hash_leave(struct call *c)
+{
+    atomic_fetch_sub(&c->api->hashing, 1);
+}
+
 /* Creates a token row for the caller (c->user) and returns the secret in token. */
 static int issue_token(struct call *c, otter_token_kind kind, const char *name, int64_t ttl,
                        char *token, int64_t *id, otter_token *t, otter_err *err)
@@ -68,9 +91,13 @@ int api_login(struct call *c)
         return status;
     if (otter_store_user_get(c->api->store, name, &c->user, &found, &err) < 0)
         return api_fail_err(c, "body", &err);
+    if ((status = hash_enter(c)) != 0)
+        return status;
     /* Verify even for unknown users (against a decoy) so timing does not tell them apart. */
-    if (otter_auth_password_verify(password, found ? c->user.password_hash : NULL, &match, &err) <
-        0)
+    int verified =
+        otter_auth_password_verify(password, found ? c->user.password_hash : NULL, &match, &err);
+    hash_leave(c);
+    if (verified < 0)
         return api_fail_err(c, "body", &err);
     if (!found || !match) {
         record_failure(c, ukey, akey, name, "login.failed");
@@ -146,17 +173,21 @@ int api_me_password(struct call *c)
     char ukey[OTTER_THROTTLE_KEY_MAX], akey[OTTER_THROTTLE_KEY_MAX];
     char *hash = NULL;
     throttle_keys(c, c->user.name, ukey, akey);
-    if ((status = throttled(c, ukey, akey)) != 0)
+    if ((status = throttled(c, ukey, akey)) != 0 || (status = hash_enter(c)) != 0)
         return status;
-    if (otter_auth_password_verify(old, c->user.password_hash, &match, &err) < 0)
+    int verified = otter_auth_password_verify(old, c->user.password_hash, &match, &err);
+    if (verified == 0 && match)
+        verified = otter_auth_password_hash(new_pw, &hash, &err) < 0 ? 1 : 0;
+    hash_leave(c);
+    if (verified < 0)
         return api_fail_err(c, "body", &err);
+    if (verified > 0)
+        return api_fail(c, 400, "body.new_password", "%s", err.msg);
     if (!match) {
         /* A stolen session must not become a password oracle. */
         record_failure(c, ukey, akey, c->user.name, "password.failed");
         return api_fail(c, 403, "body.old_password", "old password is wrong");
     }
-    if (otter_auth_password_hash(new_pw, &hash, &err) < 0)
-        return api_fail(c, 400, "body.new_password", "%s", err.msg);
     if (api_begin(c, &err) < 0 ||
         otter_store_user_set_password(c->api->store, c->user.id, hash, c->now, &err) < 0 ||
         otter_store_token_revoke_user(c->api->store, c->user.id, c->now, &err) < 0 ||
@@ -237,7 +268,9 @@ int api_tokens_delete(struct call *c)
  * A ticket lets a browser's EventSource (which cannot send an
  * Authorization header) open event streams as the caller: short-lived,
  * accepted only as ?ticket= and only by the stream routes, so a ticket
- * that leaks into a log grants a few minutes of read-only events.
+ * that leaks into a log grants a few minutes of read-only events. Its
+ * name is the SHA-256 of the token that made it: revoking that token (a
+ * logout) ends the ticket and the event streams it opened too.
  */
 int api_tickets_create(struct call *c)
 {
@@ -249,7 +282,7 @@ int api_tickets_create(struct call *c)
         return api_fail(c, 403, "header Authorization", "a ticket cannot make tickets");
     char detail[48];
     if (api_begin(c, &err) < 0 ||
-        issue_token(c, OTTER_TOKEN_TICKET, "", API_TICKET_TTL, token, &id, &t, &err) < 0)
+        issue_token(c, OTTER_TOKEN_TICKET, c->token_sha, API_TICKET_TTL, token, &id, &t, &err) < 0)
         return api_fail_err(c, "body", &err);
     /* A ticket is a credential too: who got one, when, from where. */
     snprintf(detail, sizeof detail, "{\"ticket\":%lld}", (long long)id);

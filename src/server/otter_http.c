@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "otter_http_guard.h"
 #include "otter_server_config.h"
 
 struct otter_http {
@@ -25,6 +26,7 @@ struct otter_http {
     int tls;
     const otter_http_upload *upload;
     const otter_http_observer *observer;
+    otter_http_guard *guard; /* head checks and the head deadline */
     /*
      * Streams with nothing to say are parked (MHD_suspend_connection) and
      * woken together by the ticker thread, so a quiet stream costs neither
@@ -223,6 +225,8 @@ static void *ticker_main(void *arg)
         for (size_t i = 0; i < h->n_parked; i++)
             MHD_resume_connection(h->parked[i]);
         h->n_parked = 0;
+        /* The same tick shuts down connections whose request head is late. */
+        otter_http_guard_reap(h->guard);
         if (h->closing)
             break;
         struct timespec until;
@@ -311,6 +315,21 @@ static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *
     enum MHD_Result ret = MHD_queue_response(c, 200, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+static const char *const close_connection[] = {"Connection", "close", NULL};
+
+/* Refuses a request whose head is malformed and closes the connection after the answer. */
+static enum MHD_Result send_bad_head(struct MHD_Connection *c, struct pending *p, int status,
+                                     const char *why)
+{
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"where\":\"header\"}}",
+             status == 501 ? "not_implemented" : "bad_request", why);
+    otter_http_response r = {
+        .status = status, .body = strdup(body), .static_headers = close_connection};
+    return send_response(c, &r, p);
 }
 
 static enum MHD_Result send_413(struct MHD_Connection *c, struct pending *p)
@@ -405,6 +424,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         if (h->observer)
             p->route = h->observer->classify(h->observer->ctx, p->path);
+        otter_http_guard_head_in(h->guard, c);
+        const char *why = NULL;
+        int bad = otter_http_guard_check_head(c, version, &why);
+        if (bad) {
+            /* Nothing after a head like this is read: its body, a request behind it. */
+            p->answered = 1;
+            return send_bad_head(c, p, bad, why);
+        }
         uint64_t limit = h->max_body;
         if (h->upload) {
             otter_http_request pre = {
@@ -508,6 +535,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     struct otter_http *h = cls;
     struct pending *p = *con_cls;
+    otter_http_guard_request_done(h->guard, c);
     if (p) {
         if (h->observer && p->status)
             h->observer->done(h->observer->ctx, p->route, p->status,
@@ -526,9 +554,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                           enum MHD_ConnectionNotificationCode code)
 {
     struct otter_http *h = cls;
-    (void)c;
-    (void)socket_context;
-    h->observer->connection(h->observer->ctx, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        otter_http_guard_started(h->guard, c, socket_context);
+    else
+        otter_http_guard_closed(h->guard, socket_context);
+    if (h->observer)
+        h->observer->connection(h->observer->ctx, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 static int resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t *sslen,
@@ -582,6 +613,11 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     h->tls = tls;
     h->upload = opts->upload;
     h->observer = opts->observer;
+    h->guard = otter_http_guard_new(opts->head_timeout ? opts->head_timeout : 30);
+    if (!h->guard) {
+        free(h);
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
     pthread_mutex_init(&h->streams_lock, NULL);
     pthread_cond_init(&h->streams_cond, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
@@ -590,7 +626,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     if (tls)
         flags |= MHD_USE_TLS;
     /* Options are appended in order; the TLS pair only when configured. */
-    struct MHD_OptionItem o[12];
+    struct MHD_OptionItem o[14];
     size_t n = 0;
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
@@ -598,8 +634,11 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_keep_nul, NULL};
-    if (h->observer)
-        o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
+    /* Beyond it, MHD closes a new connection from that address at once (0: no limit). */
+    if (opts->max_connections_per_ip)
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                         opts->max_connections_per_ip, NULL};
     if (tls) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};
@@ -616,6 +655,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     if (!h->d) {
         pthread_cond_destroy(&h->streams_cond);
         pthread_mutex_destroy(&h->streams_lock);
+        otter_http_guard_free(h->guard);
         free(h);
         return otter_err_set(err, OTTER_EIO,
                              "cannot listen on %s%s (address in use, not local, or bad TLS "
@@ -647,5 +687,6 @@ void otter_http_stop(otter_http *h)
     MHD_stop_daemon(h->d);
     pthread_cond_destroy(&h->streams_cond);
     pthread_mutex_destroy(&h->streams_lock);
+    otter_http_guard_free(h->guard);
     free(h);
 }

@@ -124,8 +124,10 @@ typedef struct otter_http_observer {
 
 typedef struct otter_http_opts {
     unsigned threads;
-    unsigned connection_timeout; /* seconds */
+    unsigned connection_timeout; /* seconds of silence before a connection is closed */
+    unsigned head_timeout;       /* seconds for a whole request head (0: 30) */
     unsigned max_connections;
+    unsigned max_connections_per_ip; /* 0: no limit */
     uint64_t max_body;
     const char *cert_pem; /* TLS when both set: PEM text, not paths */
     const char *key_pem;

@@ -397,7 +397,9 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
             const char *addr = tls ? cfg->listen_tls[i] : cfg->listen[i];
             otter_http_opts o = {.threads = (unsigned)cfg->threads,
                                  .connection_timeout = (unsigned)cfg->connection_timeout,
+                                 .head_timeout = (unsigned)cfg->head_timeout,
                                  .max_connections = (unsigned)cfg->max_connections,
+                                 .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
                                  .max_body = cfg->max_body,
                                  .cert_pem = tls ? cert : NULL,
                                  .key_pem = tls ? key : NULL,
