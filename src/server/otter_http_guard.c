@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -117,6 +118,14 @@ void otter_http_guard_reap(otter_http_guard *g)
     pthread_mutex_lock(&g->lock);
     for (struct tracked *t = g->head; t; t = t->next) {
         if (t->in_request || t->shut || now - t->since < g->timeout_ns)
+            continue;
+        /*
+         * Bytes we have not read yet: the lateness is ours (the connection's
+         * pool thread is busy, e.g. with a password check), not the client's.
+         * A slow client's bytes are read as they come, so its buffer is empty.
+         */
+        int unread = 0;
+        if (ioctl(t->fd, FIONREAD, &unread) == 0 && unread > 0)
             continue;
         /* Not close(): the descriptor stays MHD's until its CLOSED notification. */
         shutdown(t->fd, SHUT_RDWR);

@@ -9,9 +9,10 @@
  * client that sends its head one byte a second keeps a connection (and a
  * slot of max_connections) for as long as it likes. The guard tracks every
  * connection from its start (or from the end of its previous request) to
- * the moment its head is in; one past head_timeout is shut down
- * (shutdown(2): libmicrohttpd then sees the end of the stream and closes
- * it itself). A connection in a request (reading its body, sending its
+ * the moment its head is in; one past head_timeout whose bytes have all
+ * been read (so the wait is the client's, not a busy pool thread's) is
+ * shut down (shutdown(2): libmicrohttpd then sees the end of the stream
+ * and closes it itself). A connection in a request (reading its body, sending its
  * answer, or an event stream) is not the guard's business.
  */
 #ifndef OTTER_HTTP_GUARD_H
