@@ -40,12 +40,13 @@ static void record_failure(struct call *c, const char *ukey, const char *akey, c
 }
 
 /*
- * A yescrypt check costs tens of milliseconds of a pool thread. Unbounded,
- * a flood of logins takes every thread of the pool and device polls wait
- * behind it; so at most [auth] login_concurrency checks run at once and one
- * more is refused at once with 503 and Retry-After, leaving the other
- * threads to everyone else. Returns 0 with a slot taken (give it back with
- * hash_leave), else the status.
+ * A yescrypt check costs tens of milliseconds of CPU. The HTTP layer runs
+ * these requests on a slow lane of [auth] login_concurrency threads per
+ * listener (otter_api_slow()), so they never hold the pool that answers
+ * device polls; this bound is the same number for the whole process (two
+ * listeners, or a caller without the lane): one more check is refused at
+ * once with 503 and Retry-After. Returns 0 with a slot taken (give it back
+ * with hash_leave), else the status.
  */
 static int hash_enter(struct call *c)
 {
@@ -60,6 +61,12 @@ static int hash_enter(struct call *c)
 static void hash_leave(struct call *c)
 {
     atomic_fetch_sub(&c->api->hashing, 1);
+}
+
+int otter_api_slow(const otter_http_request *req)
+{
+    return (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/api/v1/login") == 0) ||
+           (strcmp(req->method, "PUT") == 0 && strcmp(req->path, "/api/v1/me/password") == 0);
 }
 
 /* Creates a token row for the caller (c->user) and returns the secret in token. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "otter_http_guard.h"
+#include "otter_http_lane.h"
 #include "otter_server_config.h"
 
 struct otter_http {
@@ -27,6 +28,8 @@ struct otter_http {
     const otter_http_upload *upload;
     const otter_http_observer *observer;
     otter_http_guard *guard; /* head checks and the head deadline */
+    otter_http_lane *lane;   /* where slow handlers run, or NULL */
+    int (*slow)(void *ctx, const otter_http_request *req);
     /*
      * Streams with nothing to say are parked (MHD_suspend_connection) and
      * woken together by the ticker thread, so a quiet stream costs neither
@@ -71,6 +74,12 @@ struct pending {
     int head;
     uint64_t body_bytes;
     uint64_t start_ns;
+    /* The slow lane: 1 while the handler runs there, 2 when its answer waits, 3 sent. */
+    int lane;
+    const char *method; /* MHD's, valid for the request */
+    struct otter_http *h;
+    struct MHD_Connection *c;
+    otter_http_response lane_resp;
 };
 
 static uint64_t now_ns(void)
@@ -398,6 +407,64 @@ static void client_address(struct MHD_Connection *c, char *out, size_t cap)
         snprintf(out, cap, "unknown");
 }
 
+/* Sends what a handler answered: its stream, or its response. */
+static enum MHD_Result answer(struct otter_http *h, struct MHD_Connection *c,
+                              otter_http_response *resp, struct pending *p)
+{
+    if (resp->stream.pull) {
+        if (resp->status == 200)
+            return send_stream(h, c, resp);
+        resp->stream.release(resp->stream.ctx);
+        resp->stream.pull = NULL;
+    }
+    if (resp->status < 100 || resp->status > 599)
+        resp->status = 500;
+    return send_response(c, resp, p);
+}
+
+/* On a lane thread: the handler, then the connection goes back to MHD with the answer. */
+static void lane_run(void *arg)
+{
+    struct pending *p = arg;
+    otter_http_request req = {.method = p->method,
+                              .path = p->path,
+                              .client = p->client,
+                              .body = p->buf,
+                              .body_len = p->len,
+                              .tls = p->h->tls,
+                              .upload = p->sink,
+                              .conn = p->c};
+    p->h->handler(p->h->ctx, &req, &p->lane_resp);
+    p->lane = 2; /* MHD_resume_connection orders this before MHD's next call */
+    MHD_resume_connection(p->c);
+}
+
+static const char lane_full_body[] =
+    "{\"error\":{\"code\":\"unavailable\","
+    "\"message\":\"too many password checks waiting, try again in a second\",\"where\":\"path\"}}";
+
+/*
+ * Parks a slow request (suspended: no pool thread waits for it) until its
+ * handler ran on the lane. Suspended before it is queued, so the lane
+ * cannot resume it first; a full lane answers 503 at once.
+ */
+static enum MHD_Result park(struct otter_http *h, struct MHD_Connection *c, const char *method,
+                            struct pending *p)
+{
+    p->h = h;
+    p->c = c;
+    p->method = method;
+    p->lane = 1;
+    MHD_suspend_connection(c);
+    if (otter_http_lane_submit(h->lane, lane_run, p) < 0) {
+        p->lane_resp = (otter_http_response){.status = 503, .body = strdup(lane_full_body)};
+        snprintf(p->lane_resp.retry_after, sizeof p->lane_resp.retry_after, "1");
+        p->lane = 2;
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -508,6 +575,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (p->too_large)
         return send_413(c, p);
+    if (p->lane == 2) {
+        p->lane = 3;
+        return answer(h, c, &p->lane_resp, p);
+    }
+    if (p->lane)
+        return MHD_YES;
 
     otter_http_request req = {.method = method,
                               .path = p->path,
@@ -517,17 +590,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .tls = h->tls,
                               .upload = p->sink,
                               .conn = c};
+    if (h->lane && h->slow(h->ctx, &req))
+        return park(h, c, method, p);
     otter_http_response resp = {0};
     h->handler(h->ctx, &req, &resp);
-    if (resp.stream.pull) {
-        if (resp.status == 200)
-            return send_stream(h, c, &resp);
-        resp.stream.release(resp.stream.ctx);
-        resp.stream.pull = NULL;
-    }
-    if (resp.status < 100 || resp.status > 599)
-        resp.status = 500;
-    return send_response(c, &resp, p);
+    return answer(h, c, &resp, p);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -543,6 +610,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               now_ns() - p->start_ns);
         if (p->sink)
             h->upload->close(p->sink);
+        if (p->lane == 2) { /* answered on the lane, never sent (the daemon stopped) */
+            if (p->lane_resp.stream.pull)
+                p->lane_resp.stream.release(p->lane_resp.stream.ctx);
+            response_clear(&p->lane_resp);
+        }
         free(p->buf);
         free(p->path);
         free(p);
@@ -614,7 +686,13 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     h->upload = opts->upload;
     h->observer = opts->observer;
     h->guard = otter_http_guard_new(opts->head_timeout ? opts->head_timeout : 30);
-    if (!h->guard) {
+    h->slow = opts->slow;
+    /* A small queue: a burst of logins waits a moment, a flood gets 503. */
+    if (opts->slow)
+        h->lane = otter_http_lane_new(opts->slow_threads, 4 * opts->slow_threads);
+    if (!h->guard || (opts->slow && !h->lane)) {
+        otter_http_guard_free(h->guard);
+        otter_http_lane_free(h->lane);
         free(h);
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     }
@@ -656,6 +734,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
         pthread_cond_destroy(&h->streams_cond);
         pthread_mutex_destroy(&h->streams_lock);
         otter_http_guard_free(h->guard);
+        otter_http_lane_free(h->lane);
         free(h);
         return otter_err_set(err, OTTER_EIO,
                              "cannot listen on %s%s (address in use, not local, or bad TLS "
@@ -684,6 +763,8 @@ void otter_http_stop(otter_http *h)
     /* The ticker wakes every parked stream once more; they end instead of parking. */
     if (h->ticker_started)
         pthread_join(h->ticker, NULL);
+    /* Runs what is queued: every parked request is resumed before MHD stops. */
+    otter_http_lane_free(h->lane);
     MHD_stop_daemon(h->d);
     pthread_cond_destroy(&h->streams_cond);
     pthread_mutex_destroy(&h->streams_lock);

@@ -133,6 +133,15 @@ typedef struct otter_http_opts {
     const char *key_pem;
     const otter_http_upload *upload;     /* NULL: every body is collected in memory */
     const otter_http_observer *observer; /* NULL: no accounting */
+    /*
+     * Slow requests (password checks): slow(ctx, req) says which; their
+     * handler runs on slow_threads threads of their own while the
+     * connection is parked, so the pool keeps answering everyone else; with
+     * 4 x slow_threads waiting already, one more gets 503 at once. NULL:
+     * every handler runs on the pool.
+     */
+    int (*slow)(void *ctx, const otter_http_request *req);
+    unsigned slow_threads;
 } otter_http_opts;
 
 /* A header or query argument value (borrowed for the duration of the handler), or NULL. */

@@ -317,6 +317,13 @@ static int dispatch_upload_open(void *ctx, const otter_http_request *req, void *
     return otter_api_upload_open(d->api, req, sink, limit);
 }
 
+/* The password checks: handlers that take a pool thread for tens of milliseconds. */
+static int dispatch_slow(void *ctx, const otter_http_request *req)
+{
+    (void)ctx;
+    return !otter_ddi_match(req->path) && otter_api_slow(req);
+}
+
 static const otter_http_upload upload_hooks = {
     .open = dispatch_upload_open,
     .write = otter_api_upload_write,
@@ -404,6 +411,8 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
                                  .cert_pem = tls ? cert : NULL,
                                  .key_pem = tls ? key : NULL,
                                  .upload = &upload_hooks,
+                                 .slow = dispatch_slow,
+                                 .slow_threads = (unsigned)cfg->login_concurrency,
                                  .observer = metrics ? &observer : NULL};
             if ((ret = otter_http_start(addr, &o, dispatch, &d, &listeners[n], err)) < 0)
                 goto out;

@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 
 #define HEAD_TIMEOUT 3
-#define PER_IP 16
+#define PER_IP 32
 
 static int setup(void **state)
 {
@@ -243,7 +243,7 @@ static void test_connections_per_address(void **state)
 
 /* ---- a login flood and device polls ---- */
 
-#define FLOODERS 6
+#define FLOODERS 12
 #define FLOOD_LOGINS 25
 
 static atomic_int flooding;
