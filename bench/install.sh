@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # otter-agent installing an image into a file slot (verify + decompress + hash
-# + write + fsync), against in the same run:
-#   (a) the pipeline limit `zstd -dc payload | openssl dgst -sha256`, and
+# + write + fsync) from a format 2 package (chunk table, chunks checked on
+# every core; default 1 MiB chunks), against in the same run:
+#   (a) the pipeline limit `zstd -dc payload | openssl dgst -sha256`,
 #   (b) Debian's swupdate installing the same image (uncompressed in its .swu,
-#       type rawfile, installed-directly), as ../shared/notes describe.
-# For a 1 GiB and a 1 MiB image: MB/s, peak RSS, ratios.
-# Targets: >= 0.9 of (a); faster than (b) at both sizes; less memory than (b).
+#       type rawfile, installed-directly), as ../shared/notes describe,
+#   (c) otter-agent installing the same image from a format 1 package (one
+#       zstd stream, decompressed on one core, hashed on another),
+#   (d) otter-agent from a format 2 package with 4 MiB chunks (the span trade:
+#       stored size, speed and memory).
+# For a 1 GiB and a 1 MiB image: MB/s, peak RSS, package sizes, ratios.
+# Targets: >= 0.9 of (a); faster than (b) at both sizes; less memory than (b);
+# format 2 faster than format 1 on 2 cores.
 #   bench/install.sh [BIG_MIB]   (default 1024)
 set -euo pipefail
 big_mib=${1:-1024}
@@ -74,12 +80,22 @@ timed() { # timed OUTVAR_PREFIX CMD...: sets ${prefix}_s and ${prefix}_kb
   eval "${prefix}_s=$(echo "scale=4; ($end - $start) / 1000000000" | bc); ${prefix}_kb=$kb"
 }
 
+install_timed() { # install_timed PREFIX PACKAGE: a fresh device, timed install, checked boot
+  rm -rf dev; device "$work/dev"
+  timed "$1" "$bin/otter-agent" -c dev/agent.conf install "$2" --no-reboot
+  "$bin/otter-agent" bootsim --root dev | grep -q "update committed" || { echo "install of $2 did not commit"; exit 1; }
+}
+
 run_size() { # run_size MIB
   local mib=$1 bytes=$(( $1 * 1024 * 1024 ))
   content image.bin "$mib"
   "$bin/otter" pack --product bench --compatible bench-1 --version "$mib" --security-version 1 \
     --image rootfs=image.bin --key rel.key -o update.zip >/dev/null
-  unzip -p update.zip rootfs.img.zst > payload.zst
+  "$bin/otter" pack --product bench --compatible bench-1 --version "$mib" --security-version 1 \
+    --format 1 --image rootfs=image.bin --key rel.key -o update-v1.zip >/dev/null
+  "$bin/otter" pack --product bench --compatible bench-1 --version "$mib" --security-version 1 \
+    --chunk-size 4MiB --image rootfs=image.bin --key rel.key -o update-4m.zip >/dev/null
+  unzip -p update-v1.zip rootfs.img.zst > payload.zst
   # (b) swupdate's package: the image uncompressed, signed sw-description.
   local sum; sum=$(openssl dgst -sha256 -r image.bin | cut -d' ' -f1)
   cat > sw-description <<SWD
@@ -95,14 +111,18 @@ SWD
     -outform DER -nosmimecap -binary
   printf '%s\n' sw-description sw-description.sig image.bin | cpio -o -H newc > update.swu 2>/dev/null
   rm -f image.bin
-  cat update.zip payload.zst update.swu > /dev/null   # warm the page cache for everyone
+  cat update.zip update-v1.zip update-4m.zip payload.zst update.swu > /dev/null   # warm the page cache for everyone
 
-  local best_ref="" best_ott="" best_swu=""
+  local best_ref="" best_ott="" best_swu="" best_v1="" best_4m=""
   for _ in 1 2 3; do
     timed ref bash -c 'zstd -dc payload.zst | openssl dgst -sha256'
-    rm -rf dev; device "$work/dev"
-    timed ott "$bin/otter-agent" -c dev/agent.conf install update.zip --no-reboot
-    "$bin/otter-agent" bootsim --root dev | grep -q "update committed" || { echo "install did not commit"; exit 1; }
+    install_timed v1 update-v1.zip
+    install_timed m4 update-4m.zip
+    [ -z "$best_v1" ] || [ "$(echo "$v1_s < $best_v1" | bc)" = 1 ] && best_v1=$v1_s
+    [ -z "$best_4m" ] || [ "$(echo "$m4_s < $best_4m" | bc)" = 1 ] && best_4m=$m4_s
+    v1_peak=$(( ${v1_peak:-0} > v1_kb ? ${v1_peak:-0} : v1_kb ))
+    m4_peak=$(( ${m4_peak:-0} > m4_kb ? ${m4_peak:-0} : m4_kb ))
+    install_timed ott update.zip
     rm -f swu-slot; mkdir -p swu-tmp
     timed swu env TMPDIR="$work/swu-tmp" swupdate -k swu.crt -H test:1.0 -i update.swu
     cmp -s -n "$bytes" swu-slot dev/b || { echo "swupdate and otter wrote different bytes"; exit 1; }
@@ -117,11 +137,18 @@ SWD
   printf '(a) zstd -dc | openssl dgst -sha256 : %8s MB/s  %7.3f s\n' "$(mbs "$best_ref")" "$best_ref"
   printf 'otter-agent install (write+fsync)  : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_ott")" "$best_ott" "$(echo "$ott_peak / 1024" | bc -l)"
   printf '(b) swupdate rawfile install       : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_swu")" "$best_swu" "$(echo "$swu_peak / 1024" | bc -l)"
+  printf '(c) otter-agent, format 1 package   : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_v1")" "$best_v1" "$(echo "$v1_peak / 1024" | bc -l)"
+  printf '(d) otter-agent, 4 MiB chunks       : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_4m")" "$best_4m" "$(echo "$m4_peak / 1024" | bc -l)"
+  printf 'package bytes: format 2 (1 MiB) %d, format 2 (4 MiB) %d, format 1 %d: %.3f and %.3f of format 1\n' \
+    "$(stat -c %s update.zip)" "$(stat -c %s update-4m.zip)" "$(stat -c %s update-v1.zip)" \
+    "$(echo "$(stat -c %s update.zip) / $(stat -c %s update-v1.zip)" | bc -l)" \
+    "$(echo "$(stat -c %s update-4m.zip) / $(stat -c %s update-v1.zip)" | bc -l)"
   printf 'otter / (a) throughput ratio       : %8.3f  (target >= 0.9)\n' "$(echo "$best_ref / $best_ott" | bc -l)"
+  printf 'format 2 / format 1 speed-up (c)   : %8.2f x (target > 1 on 2 cores; %d cores here)\n' "$(echo "$best_v1 / $best_ott" | bc -l)" "$(nproc)"
   printf 'otter / (b) speed-up               : %8.2f x (target > 1)\n' "$(echo "$best_swu / $best_ott" | bc -l)"
   printf 'otter / (b) memory                 : %8.2f  (target < 1)\n' "$(echo "$ott_peak / $swu_peak" | bc -l)"
-  ott_peak=0; swu_peak=0
-  rm -f update.zip payload.zst update.swu swu-slot
+  ott_peak=0; swu_peak=0; v1_peak=0; m4_peak=0
+  rm -f update.zip update-v1.zip update-4m.zip payload.zst update.swu swu-slot
 }
 
 run_size 1

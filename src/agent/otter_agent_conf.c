@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "otter_file.h"
+#include "otter_origin.h"
 
 enum kind { K_STR, K_PATH, K_INT, K_ENUM };
 
@@ -69,12 +70,18 @@ static const struct key_def keys[] = {
     {"server", "proxy", K_STR, "", 0, 0, NULL, C(server_proxy)},
     /* Seconds without a byte before otter-fetch reconnects and resumes. */
     {"server", "stall_timeout", K_INT, "30", 1, 3600, NULL, C(server_stall_timeout)},
+    /* The user otter-fetch runs as when otter-agent runs as root ("" = root, as before):
+     * the process that speaks TLS and HTTP to the network holds no privilege. */
+    {"server", "fetch_user", K_STR, "", 0, 0, NULL, C(server_fetch_user)},
+    /* Origins (a CDN) that artifact links may point to besides the server's
+     * own: fetched without the token, pin, CA and client certificate. */
+    {"server", "artifact_origins", K_STR, "", 0, 0, NULL, C(server_artifact_origins)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
-_Static_assert(N_KEYS <= 32, "seen_keys is a 32-bit mask: widen it before adding keys");
+_Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
 static const char *const sections[] = {"device", "trust",  "state",  "rollback",
                                        "boot",   "health", "reboot", "server"};
@@ -88,8 +95,8 @@ struct parse {
     int line;
     int failed;
     otter_err *err;
-    uint32_t seen_keys;                                  /* global keys, by table index */
-    uint32_t seen_slot_keys[OTTER_AGENT_CONF_MAX_SLOTS]; /* slot keys, by table index */
+    uint64_t seen_keys;                                  /* global keys, by table index */
+    uint64_t seen_slot_keys[OTTER_AGENT_CONF_MAX_SLOTS]; /* slot keys, by table index */
     uint32_t seen_sections;
     int indented; /* the current line starts with blanks: maybe an inih continuation */
 };
@@ -275,7 +282,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
     int is_slot = strncmp(section, "slot.", 5) == 0;
     const char *want = is_slot ? "slot" : section;
     void *base = p->conf;
-    uint32_t *seen = &p->seen_keys;
+    uint64_t *seen = &p->seen_keys;
     if (is_slot) {
         const otter_slot_conf *s = otter_agent_conf_slot(p->conf, section + 5);
         if (!s) { /* the reader registers every valid slot section */
@@ -289,7 +296,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
     for (size_t i = 0; i < N_KEYS; i++) {
         if (strcmp(keys[i].section, want) != 0 || strcmp(keys[i].key, key) != 0)
             continue;
-        if (*seen & (1u << i)) {
+        if (*seen & ((uint64_t)1 << i)) {
             if (p->indented) /* inih hands us a continuation line as the same key again */
                 fail(p, OTTER_EFORMAT, "[%s] %s: continuation lines are not supported", section,
                      key);
@@ -297,7 +304,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
                 fail(p, OTTER_EFORMAT, "[%s] duplicate key '%s'", section, key);
             return 0;
         }
-        *seen |= 1u << i;
+        *seen |= (uint64_t)1 << i;
         if (convert(p, &keys[i], section, value, base) != 0)
             return 0;
         return check_tokens(p, section, key) == 0;
@@ -307,11 +314,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
 }
 
 /* Fills keys the file did not set with their defaults; required ones fail. */
-static int apply_defaults(struct parse *p, const char *want, void *base, uint32_t seen,
+static int apply_defaults(struct parse *p, const char *want, void *base, uint64_t seen,
                           const char *section)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
-        if (strcmp(keys[i].section, want) != 0 || (seen & (1u << i)))
+        if (strcmp(keys[i].section, want) != 0 || (seen & ((uint64_t)1 << i)))
             continue;
         if (!keys[i].def)
             return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] %s is required", p->name, section,
@@ -335,6 +342,10 @@ static int finish(struct parse *p)
         return otter_err_set(p->err, OTTER_EFORMAT,
                              "%s: [server] url is set: target_token or gateway_token is required",
                              p->name);
+    otter_err why;
+    if (otter_origin_check_conf(c->server_url, c->server_pin, c->server_ca,
+                                c->server_artifact_origins, &why) != 0)
+        return otter_err_set(p->err, OTTER_EFORMAT, "%s: %s", p->name, why.msg);
     if (p->conf->n_slots == 0)
         return otter_err_set(p->err, OTTER_EFORMAT, "%s: no [slot.NAME] section", p->name);
     for (size_t i = 0; i < p->conf->n_slots; i++) {

@@ -57,6 +57,8 @@ typedef struct otter_agent_conf {
     char *server_key;       /* [server] key: its private key (PEM) */
     long server_max_rate_kib; /* [server] max_rate_kib: download cap, 0 = none */
     char *server_proxy;     /* [server] proxy: libcurl proxy for downloads, "" = none */
+    char *server_fetch_user; /* [server] fetch_user: otter-fetch's user under root, "" = root */
+    char *server_artifact_origins; /* [server] artifact_origins: origins without the token, "" = none */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
 } otter_agent_conf;

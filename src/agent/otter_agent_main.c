@@ -278,7 +278,7 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
     }
     int ret = otter_source_sibling("otter-fetch", fetch, sizeof fetch, err);
     if (!ret)
-        ret = otter_source_spawn(fetch, src, args, nargs, s, err);
+        ret = otter_source_spawn(fetch, src, args, nargs, d->conf->server_fetch_user, s, err);
     if (!ret)
         otter_source_set_cancel(*s, &canceled);
     return ret;
@@ -420,7 +420,10 @@ static int cmd_simple(const char *conf, const char *cmd, int argc, char **argv)
         ret = otter_status_print(d, json, stdout, &err);
     else if (!ret && strcmp(cmd, "boot-check") == 0) {
         ret = otter_commit_boot_check(d, &outcome, &err);
-        if (!ret)
+        if (!ret && outcome == OTTER_CHECK_REFUSED)
+            printf("slot %c is below the anti-rollback counter: not kept, slot %c boots next\n",
+                   otter_bootchooser_letter(d->booted), otter_bootchooser_letter(1 - d->booted));
+        else if (!ret)
             printf("%s\n", outcome == OTTER_CHECK_NOTHING     ? "no update pending"
                            : outcome == OTTER_CHECK_COMMITTED ? "update committed"
                                                               : d->state->last.reason);
@@ -436,7 +439,10 @@ static int cmd_simple(const char *conf, const char *cmd, int argc, char **argv)
     otter_device_free(d);
     if (ret)
         return fail(&err);
-    return strcmp(cmd, "boot-check") == 0 && outcome == OTTER_CHECK_FAILED ? EXIT_REFUSED : EXIT_OK;
+    return strcmp(cmd, "boot-check") == 0 &&
+                   (outcome == OTTER_CHECK_FAILED || outcome == OTTER_CHECK_REFUSED)
+               ? EXIT_REFUSED
+               : EXIT_OK;
 }
 
 static int cmd_bootsim(const char *conf, int argc, char **argv)
@@ -467,7 +473,9 @@ static int cmd_bootsim(const char *conf, int argc, char **argv)
     printf("booted slot %c: %s\n", otter_bootchooser_letter(res.booted),
            res.outcome == OTTER_CHECK_COMMITTED ? "update committed"
            : res.outcome == OTTER_CHECK_FAILED  ? "update failed, kept the previous system"
-                                                : "no update pending");
+           : res.outcome == OTTER_CHECK_REFUSED
+               ? "below the anti-rollback counter: refused, the other slot boots next"
+               : "no update pending");
     return EXIT_OK;
 }
 

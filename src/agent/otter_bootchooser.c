@@ -107,6 +107,18 @@ void otter_bootchooser_mark_bad(otter_bootvars *v, int slot)
     v->n_order = 2;
 }
 
+void otter_bootchooser_retire(otter_bootvars *v, int slot)
+{
+    if (slot != OTTER_SLOT_A && slot != OTTER_SLOT_B)
+        return;
+    /* Out of the order, not only out of tries: boot scripts that find every
+     * slot out of tries reset the counters of the slots in BOOT_ORDER. */
+    v->left[slot] = 0;
+    v->order[0] = 1 - slot;
+    v->order[1] = slot;
+    v->n_order = 1;
+}
+
 char otter_bootchooser_letter(int slot)
 {
     return slot == OTTER_SLOT_A ? 'A' : slot == OTTER_SLOT_B ? 'B' : '?';

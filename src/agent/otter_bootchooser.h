@@ -51,6 +51,13 @@ void otter_bootchooser_mark_good(otter_bootvars *v, int slot, int tries);
 /* Slot must not boot again: counter 0 and moved last in BOOT_ORDER. */
 void otter_bootchooser_mark_bad(otter_bootvars *v, int slot);
 
+/*
+ * Slot must never boot again as it is (its system is below the
+ * anti-rollback counter): taken out of BOOT_ORDER, counter 0. Only
+ * otter_bootchooser_activate() (a new install into it) brings it back.
+ */
+void otter_bootchooser_retire(otter_bootvars *v, int slot);
+
 /* 'A' / 'B' for a slot index; '?' otherwise. */
 char otter_bootchooser_letter(int slot);
 

@@ -7,7 +7,21 @@
 #include <stdio.h>
 #include <string.h>
 
-static int update_bootvars(otter_device *d, int slot, int good, otter_err *err)
+/*
+ * Whether slot may not run with the counter at counter: its recorded
+ * security version is below it; unknown_too: a slot without a record
+ * counts as below too once the counter was raised at all.
+ */
+static int below_counter(const otter_device *d, int slot, uint64_t counter, int unknown_too)
+{
+    const otter_state_slot *s = &d->state->slots[slot];
+    if (!s->present)
+        return unknown_too && counter > 0;
+    return s->security_version < counter;
+}
+
+/* good: slot's tries reset, and the other slot retired when below counter; else slot marked bad. */
+static int update_bootvars(otter_device *d, int slot, int good, uint64_t counter, otter_err *err)
 {
     otter_bootvars v;
     int tries = (int)d->conf->boot_tries;
@@ -18,13 +32,15 @@ static int update_bootvars(otter_device *d, int slot, int good, otter_err *err)
         otter_bootchooser_mark_good(&v, slot, tries);
     else
         otter_bootchooser_mark_bad(&v, slot);
+    if (good && below_counter(d, 1 - slot, counter, 1))
+        otter_bootchooser_retire(&v, 1 - slot);
     return otter_boot_write_vars(d->boot, &v, err);
 }
 
 static int record_failure(otter_device *d, const char *reason, otter_err *err)
 {
     otter_state_pending *p = &d->state->pending;
-    int ret = update_bootvars(d, p->slot, 0, err);
+    int ret = update_bootvars(d, p->slot, 0, 0, err);
     otter_crash_point("commit-marked-bad");
     if (!ret)
         ret = otter_state_set_result(d->state, OTTER_RESULT_FAILURE, p->version, reason,
@@ -39,10 +55,13 @@ static int record_failure(otter_device *d, const char *reason, otter_err *err)
 static int commit(otter_device *d, otter_err *err)
 {
     otter_state_pending *p = &d->state->pending;
+    uint64_t counter = 0;
     int ret = otter_rollback_raise(d->rollback, p->security_version, err);
     otter_crash_point("commit-counter");
     if (!ret)
-        ret = update_bootvars(d, p->slot, 1, err);
+        ret = otter_rollback_get(d->rollback, &counter, err);
+    if (!ret)
+        ret = update_bootvars(d, p->slot, 1, counter, err);
     otter_crash_point("commit-marked-good");
     if (!ret)
         ret = otter_state_set_result(d->state, OTTER_RESULT_SUCCESS, p->version, "",
@@ -52,6 +71,39 @@ static int commit(otter_device *d, otter_err *err)
         ret = otter_device_save_state(d, err);
     }
     return ret;
+}
+
+/*
+ * The booted slot is below the counter (a bootloader fell back to it after
+ * a commit, or its boot order was reset): it is retired and the other slot
+ * activated when that one may run; the pending update, if any, stays
+ * pending for it. OTTER_EROLLBACK when neither slot may run.
+ */
+static int refuse_booted(otter_device *d, uint64_t counter, int *outcome, otter_err *err)
+{
+    int other = 1 - d->booted;
+    const otter_state_slot *s = &d->state->slots[d->booted];
+    if (!d->state->slots[other].present || below_counter(d, other, counter, 1))
+        return otter_err_set(err, OTTER_EROLLBACK,
+                             "slot %c holds security version %llu, below the counter %llu, and "
+                             "slot %c holds no system allowed to run",
+                             otter_bootchooser_letter(d->booted),
+                             (unsigned long long)s->security_version, (unsigned long long)counter,
+                             otter_bootchooser_letter(other));
+    otter_bootvars v;
+    int tries = (int)d->conf->boot_tries;
+    int ret = otter_boot_read_vars(d->boot, tries, &v, err);
+    if (ret)
+        return ret;
+    otter_bootchooser_activate(&v, other, tries);
+    otter_bootchooser_retire(&v, d->booted);
+    if ((ret = otter_boot_write_vars(d->boot, &v, err)) != 0)
+        return ret;
+    *outcome = OTTER_CHECK_REFUSED;
+    if (d->conf->reboot_command[0])
+        otter_install_run_command(d->conf->reboot_command, 60, other,
+                                  d->state->slots[other].version);
+    return 0;
 }
 
 int otter_commit_boot_check(otter_device *d, int *outcome, otter_err *err)
@@ -67,13 +119,20 @@ int otter_commit_boot_check(otter_device *d, int *outcome, otter_err *err)
                 return ret;
         }
     }
+    uint64_t counter = 0;
+    int ret = otter_rollback_get(d->rollback, &counter, err);
+    if (ret)
+        return ret;
+    /* The pending slot itself below the counter is a failed update (further down). */
+    if ((!p->present || p->slot != d->booted) && below_counter(d, d->booted, counter, 0))
+        return refuse_booted(d, counter, outcome, err);
     if (!p->present) {
         /* A normal boot of a good system: give its try counter back, as the
          * bootloader script counts every boot down. Written only when it
          * changed, to spare the flash holding the environment. */
         otter_bootvars v;
         int tries = (int)d->conf->boot_tries;
-        int ret = otter_boot_read_vars(d->boot, tries, &v, err);
+        ret = otter_boot_read_vars(d->boot, tries, &v, err);
         if (!ret && v.left[d->booted] != tries) {
             otter_bootchooser_mark_good(&v, d->booted, tries);
             ret = otter_boot_write_vars(d->boot, &v, err);
@@ -88,6 +147,19 @@ int otter_commit_boot_check(otter_device *d, int *outcome, otter_err *err)
         *outcome = OTTER_CHECK_FAILED;
         return record_failure(d, reason, err);
     }
+    if (p->security_version < counter) {
+        /* The counter went up after the install (another device tool, a
+         * restored state): this system may no longer run. */
+        snprintf(reason, sizeof reason,
+                 "slot %c holds security version %llu, below the counter %llu: not committed",
+                 otter_bootchooser_letter(p->slot), (unsigned long long)p->security_version,
+                 (unsigned long long)counter);
+        *outcome = OTTER_CHECK_FAILED;
+        ret = record_failure(d, reason, err);
+        if (!ret && d->conf->reboot_command[0])
+            otter_install_run_command(d->conf->reboot_command, 60, 1 - p->slot, "");
+        return ret;
+    }
     if (d->conf->health_command[0]) {
         int rc = otter_install_run_command(d->conf->health_command, d->conf->health_timeout,
                                            p->slot, p->version);
@@ -96,7 +168,7 @@ int otter_commit_boot_check(otter_device *d, int *outcome, otter_err *err)
                      rc == 124 ? "timed out, status" : "exit status", rc,
                      otter_bootchooser_letter(p->slot));
             *outcome = OTTER_CHECK_FAILED;
-            int ret = record_failure(d, reason, err);
+            ret = record_failure(d, reason, err);
             if (!ret && d->conf->reboot_command[0])
                 otter_install_run_command(d->conf->reboot_command, 60, 1 - p->slot, "");
             return ret;

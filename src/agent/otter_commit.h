@@ -8,8 +8,15 @@
  *               into the old slot;
  *               booted the other slot (tries ran out, or verified boot
  *               refused the new one): the failure is recorded.
+ *               The booted slot's security version below the counter (a
+ *               fallback after a commit, a reset boot order): never
+ *               committed nor kept; it leaves BOOT_ORDER and the other
+ *               slot boots (the pending one keeps its pending update).
  *   mark-good   raise the anti-rollback counter to the slot's
- *               security_version, make the boot order permanent, record success.
+ *               security_version, make the boot order permanent, record
+ *               success; the other slot leaves BOOT_ORDER when it holds a
+ *               system below the new counter (or an unknown one), so no
+ *               bootloader fallback can run it.
  *   rollback    boot the other slot when it holds a valid, allowed system.
  * Each step writes the boot variables before the state file, so a power
  * cut in between leaves a state the next boot-check resolves the same way.
@@ -23,6 +30,7 @@ enum otter_check_outcome {
     OTTER_CHECK_NOTHING = 0, /* no update pending */
     OTTER_CHECK_COMMITTED,   /* the new slot is good: committed */
     OTTER_CHECK_FAILED,      /* the new slot failed: recorded, old slot kept */
+    OTTER_CHECK_REFUSED,     /* the booted slot is below the counter: retired, the other boots next */
 };
 
 /* boot-check; *outcome says what happened. The reason of a failure is in d->state->last. */

@@ -53,6 +53,13 @@ static int check_package(otter_device *d, const otter_manifest *m, const otter_i
             return otter_err_set(err, OTTER_ECOMPAT,
                                  "image %s: handler %s does not fit slot class %s (%s)",
                                  img->name, img->handler, s->name, s->handler);
+        /* Format 1 judges an image at its end: a tar would be unpacked first. */
+        if (m->format == 1 && strcmp(img->handler, "archive") == 0)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "image %s: format 1 archive images are refused (the tar would "
+                                 "be unpacked before its digest is known); repack with otter "
+                                 "pack (format 2)",
+                                 img->name);
     }
     /* A/B switches every slot class at once: each needs its new copy. */
     for (size_t i = 0; i < d->conf->n_slots; i++) {
@@ -66,56 +73,122 @@ static int check_package(otter_device *d, const otter_manifest *m, const otter_i
     return 0;
 }
 
-/* Step 2 for one image: stream it into the slot; abort invalidates the slot. */
-static int write_image(otter_device *d, otter_pkg_reader *r, const otter_manifest_image *img,
-                       int side, const otter_install_opts *o, uint64_t *total, otter_err *err)
+/*
+ * What this install has opened: handlers stay open until the whole package
+ * was read (nothing may follow the last image, the zip must end cleanly),
+ * so a package refused after its last image never leaves a finished slot.
+ */
+typedef struct install_run {
+    otter_device *d;
+    int side;
+    int released; /* the inactive slot was marked invalid (before its first write) */
+    otter_handler *h[OTTER_IMAGES_MAX];
+    size_t n;
+    uint64_t total;
+} install_run;
+
+/*
+ * Before the first byte reaches the inactive slot: forget what it held and
+ * take it out of the boot order, durably. From here on a refusal (or a power
+ * cut) leaves a slot that nothing will boot, roll back to or report as a
+ * version; before here a refusal changes nothing at all.
+ */
+static int release_inactive_slot(install_run *run, otter_err *err)
 {
-    const char *path = otter_device_slot_path(d, img->target, side);
-    otter_handler *h = NULL;
-    int ret = o->verify_only ? 0 : otter_handler_open(img->handler, path, img->size, &h, err);
+    otter_device *d = run->d;
+    otter_state_clear_slot(d->state, run->side);
+    int ret = otter_device_save_state(d, err);
+    otter_bootvars v;
+    int tries = (int)d->conf->boot_tries;
+    if (!ret)
+        ret = otter_boot_read_vars(d->boot, tries, &v, err);
+    if (!ret) {
+        otter_bootchooser_mark_bad(&v, run->side);
+        ret = otter_boot_write_vars(d->boot, &v, err);
+    }
+    otter_crash_point("install-released");
+    if (!ret)
+        run->released = 1;
+    return ret;
+}
+
+static int open_handler(install_run *run, const otter_manifest_image *img, otter_handler **h,
+                        otter_err *err)
+{
+    int ret = run->released ? 0 : release_inactive_slot(run, err);
+    if (!ret)
+        ret = otter_handler_open(img->handler, otter_device_slot_path(run->d, img->target, run->side),
+                                 img->size, h, err);
     if (ret)
         return otter_err_prefix(err, "image %s: slot %c", img->name,
-                                otter_bootchooser_letter(side));
+                                otter_bootchooser_letter(run->side));
+    run->h[run->n++] = *h;
+    return 0;
+}
+
+/*
+ * Step 2 for one image: stream it into the slot. The handler opens with the
+ * first chunk the reader hands out (format 2: the first verified chunk), so
+ * a package refused at its first chunk has not touched the slot.
+ */
+static int write_image(install_run *run, otter_pkg_reader *r, const otter_manifest_image *img,
+                       const otter_install_opts *o, otter_err *err)
+{
+    otter_handler *h = NULL;
     uint64_t done = 0;
     const void *data;
     size_t len;
+    int ret;
     while ((ret = otter_pkg_read_chunk(r, &data, &len, err)) == 1) {
-        if (o->cancel && *o->cancel) {
-            ret = otter_err_set(err, OTTER_ECANCELED, "image %s: canceled", img->name);
-            break;
+        if (o->cancel && *o->cancel)
+            return otter_err_set(err, OTTER_ECANCELED, "image %s: canceled", img->name);
+        if (!o->verify_only) {
+            if (!h && (ret = open_handler(run, img, &h, err)) != 0)
+                return ret;
+            ret = otter_handler_write(h, data, len, err);
+            if (ret)
+                return otter_err_prefix(err, "image %s: slot %c", img->name,
+                                        otter_bootchooser_letter(run->side));
+            otter_crash_bytes("install-write", run->total + done, run->total + done + len);
         }
-        if (o->verify_only) { /* the core hashes; nothing to write */
-            done += len;
-            if (o->progress)
-                o->progress(o->progress_ctx, img->name, done, img->size);
-            continue;
-        }
-        ret = otter_handler_write(h, data, len, err);
-        if (ret) {
-            otter_err_prefix(err, "image %s: slot %c", img->name, otter_bootchooser_letter(side));
-            break;
-        }
-        otter_crash_bytes("install-write", *total + done, *total + done + len);
         done += len;
         if (o->progress)
             o->progress(o->progress_ctx, img->name, done, img->size);
     }
-    if (ret) {
-        if (h)
-            otter_handler_abort(h);
-        return ret;
-    }
-    if (o->verify_only) {
-        *total += done;
-        return 0;
-    }
-    /* The core matched size and SHA-256: now the slot may become durable. */
-    ret = otter_handler_finish(h, err);
     if (ret)
-        return otter_err_prefix(err, "image %s: slot %c", img->name, otter_bootchooser_letter(side));
-    *total += done;
-    otter_crash_point("install-image-done");
+        return ret;
+    /* An empty image still empties its slot. */
+    if (!o->verify_only && !h && (ret = open_handler(run, img, &h, err)) != 0)
+        return ret;
+    run->total += done;
     return 0;
+}
+
+/* The package was read whole: now the slots may become durable, in order. */
+static int finish_handlers(install_run *run, const otter_manifest *m, otter_err *err)
+{
+    int ret = 0;
+    size_t i = 0;
+    for (; !ret && i < run->n; i++) {
+        otter_handler *h = run->h[i];
+        run->h[i] = NULL;
+        ret = otter_handler_finish(h, err);
+        if (ret)
+            otter_err_prefix(err, "image %s: slot %c", m->images[i].name,
+                             otter_bootchooser_letter(run->side));
+        else
+            otter_crash_point("install-image-done");
+    }
+    return ret;
+}
+
+/* A refusal: every slot this install opened is invalidated. */
+static void abort_handlers(install_run *run)
+{
+    for (size_t i = 0; i < run->n; i++) {
+        otter_handler_abort(run->h[i]);
+        run->h[i] = NULL;
+    }
 }
 
 /* Step 3: record, then activate. The order matters for power loss (docs/agent.md). */
@@ -164,48 +237,41 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
-    int side = o->factory ? OTTER_SLOT_A : 1 - d->booted;
-    uint64_t total = 0;
+    install_run run = {.d = d, .side = o->factory ? OTTER_SLOT_A : 1 - d->booted};
     int ret = otter_pkg_reader_new(fn, ctx, name, OTTER_PKG_HASH_THREAD, &r, err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, d->trust, &m, NULL, err);
     if (!ret && (ret = check_package(d, m, o, err)) != 0)
         otter_err_prefix(err, "%s", name);
     while (!ret && (ret = otter_pkg_next_image(r, &img, err)) == 1)
-        ret = write_image(d, r, img, side, o, &total, err);
+        ret = write_image(&run, r, img, o, err);
+    if (!ret && o->verified && o->verified(o->verified_ctx, m->version) != 0)
+        ret = otter_err_set(err, OTTER_ECANCELED, "canceled before the slot switch");
+    if (!ret)
+        ret = finish_handlers(&run, m, err);
     if (ret) {
+        abort_handlers(&run);
         if (!strstr(err->msg, name))
             otter_err_prefix(err, "%s", name);
         goto out;
     }
-    if (o->verified && o->verified(o->verified_ctx, m->version) != 0) {
-        ret = otter_err_set(err, OTTER_ECANCELED, "%s: canceled before the slot switch", name);
-        goto out;
+    if (res) {
+        res->slot = run.side;
+        snprintf(res->version, sizeof res->version, "%s", m->version);
+        res->security_version = m->security_version;
+        res->bytes = run.total;
     }
-    if (o->verify_only) {
-        if (res) {
-            res->slot = side;
-            snprintf(res->version, sizeof res->version, "%s", m->version);
-            res->security_version = m->security_version;
-            res->bytes = total;
-        }
+    if (o->verify_only)
         goto out;
-    }
     size_t mlen = 0;
     const char *mbytes = otter_pkg_manifest_bytes(r, &mlen);
     char manifest_sha[OTTER_SHA256_HEX_LEN + 1];
     otter_sha256_hex(mbytes, mlen, manifest_sha);
-    ret = record_and_activate(d, m, manifest_sha, side, o, err);
+    ret = record_and_activate(d, m, manifest_sha, run.side, o, err);
     if (ret)
         goto out;
-    if (res) {
-        res->slot = side;
-        snprintf(res->version, sizeof res->version, "%s", m->version);
-        res->security_version = m->security_version;
-        res->bytes = total;
-    }
     if (!o->no_reboot && !o->factory && d->conf->reboot_command[0]) {
-        int rc = otter_install_run_command(d->conf->reboot_command, 60, side, m->version);
+        int rc = otter_install_run_command(d->conf->reboot_command, 60, run.side, m->version);
         if (rc != 0)
             ret = otter_err_set(err, OTTER_EIO, "reboot command exited with %d", rc);
     }

@@ -7,14 +7,21 @@
  *   1. verified manifest first (k-of-n signatures, product, model,
  *      security_version >= counter, not the running version, no pending update,
  *      an image for every slot class); nothing is written before this passes;
- *   2. each image streams into its inactive slot while the core hashes it;
- *      the first mismatch or short read aborts and invalidates the slot;
- *   3. only after every image matched and the zip ended cleanly: the state
- *      file records the new slot and the pending update (atomically), then
- *      the boot variables put the new slot first with [boot] tries, then the
- *      reboot command runs.
- * A refused package leaves the active slot, the state file, the boot
- * variables and the counter exactly as they were.
+ *   2. each image streams into its inactive slot, chunk by chunk, each
+ *      chunk only after its digests matched (format 2; format 1 images are
+ *      judged at their end, and format 1 archive images are refused). Right
+ *      before the first byte is written, the inactive slot is forgotten in
+ *      the state file and marked bad in the boot variables;
+ *   3. the slots are finished (made durable) only once the whole package
+ *      was read: no entry after the last image, a complete zip;
+ *   4. then the state file records the new slot and the pending update
+ *      (atomically), the boot variables put the new slot first with [boot]
+ *      tries, and the reboot command runs.
+ * A package refused before its first verified chunk leaves the active slot,
+ * the state file, the boot variables and the counter exactly as they were.
+ * Refused later, it leaves the active slot, the booted slot and the counter
+ * as they were, and the inactive slot invalidated: never holding refused
+ * content, never bootable, never reported or rolled back to.
  */
 #ifndef OTTER_INSTALL_H
 #define OTTER_INSTALL_H
@@ -33,8 +40,9 @@ typedef void (*otter_install_progress_fn)(void *ctx, const char *image, uint64_t
 
 /*
  * Called once every image matched and the zip ended cleanly, just before
- * anything is recorded or switched: the last moment an install can still
- * stop without a trace in the state. Non-zero stops it (OTTER_ECANCELED).
+ * the slots are finished and anything is recorded or switched: the last
+ * moment an install can still stop (the inactive slot is then invalidated).
+ * Non-zero stops it (OTTER_ECANCELED).
  */
 typedef int (*otter_install_verified_fn)(void *ctx, const char *version);
 

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +43,48 @@ int otter_source_sibling(const char *name, char *buf, size_t size, otter_err *er
     return 0;
 }
 
+/* The ids the child takes: run_as's, when we are root and run_as names a user (*drop set). */
+static int lookup_user(const char *run_as, uid_t *uid, gid_t *gid, int *drop, otter_err *err)
+{
+    *drop = 0;
+    if (!run_as || !*run_as || geteuid() != 0)
+        return 0;
+    errno = 0;
+    const struct passwd *pw = getpwnam(run_as);
+    if (!pw && errno)
+        return otter_err_sys(err, OTTER_EIO, errno, "fetch_user %s: cannot look it up", run_as);
+    if (!pw)
+        return otter_err_set(err, OTTER_EUSAGE, "fetch_user %s: no such user", run_as);
+    if (pw->pw_uid == 0)
+        return otter_err_set(err, OTTER_EUSAGE, "fetch_user %s: is root", run_as);
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    *drop = 1;
+    return 0;
+}
+
+/* In the child, before exec: no supplementary groups, then the group, then the user; and
+ * root must be gone for good (setuid(0) fails), or the child does not run at all. */
+static void drop_to(uid_t uid, gid_t gid)
+{
+    if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 || setuid(0) == 0) {
+        fprintf(stderr, "otter-agent: cannot drop privileges for otter-fetch: %s\n",
+                strerror(errno));
+        _exit(2);
+    }
+}
+
 int otter_source_spawn(const char *fetch_path, const char *url, const char *const *args,
-                       size_t nargs, otter_source **out, otter_err *err)
+                       size_t nargs, const char *run_as, otter_source **out, otter_err *err)
 {
     if (nargs > MAX_ARGS)
         return otter_err_set(err, OTTER_EUSAGE, "too many download options");
+    uid_t uid = 0;
+    gid_t gid = 0;
+    int drop;
+    int ret = lookup_user(run_as, &uid, &gid, &drop, err);
+    if (ret)
+        return ret;
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "pipe");
@@ -72,6 +111,8 @@ int otter_source_spawn(const char *fetch_path, const char *url, const char *cons
     }
     if (s->pid == 0) {
         dup2(p[1], 1);
+        if (drop)
+            drop_to(uid, gid);
         execv(fetch_path, (char *const *)argv);
         fprintf(stderr, "otter-agent: cannot run %s: %s\n", fetch_path, strerror(errno));
         _exit(2);

@@ -17,10 +17,15 @@ typedef struct otter_source otter_source;
 
 /*
  * Starts fetch_path (the otter-fetch program) for url with extra arguments
- * args[0..nargs) (e.g. "--ca", FILE). Caller frees with otter_source_free().
+ * args[0..nargs) (e.g. "--ca", FILE). When we run as root and run_as names
+ * a user ([server] fetch_user), the child drops to that user, its group and
+ * no supplementary groups before it runs: the network-facing process has no
+ * privilege. run_as NULL or "": the child keeps ours. Caller frees with
+ * otter_source_free(). Errors: OTTER_EUSAGE (no such user, or root),
+ * OTTER_EIO, OTTER_ENOMEM.
  */
 int otter_source_spawn(const char *fetch_path, const char *url, const char *const *args,
-                       size_t nargs, otter_source **out, otter_err *err);
+                       size_t nargs, const char *run_as, otter_source **out, otter_err *err);
 
 /*
  * A flag (set by a signal handler) that stops a read waiting for the

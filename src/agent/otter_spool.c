@@ -49,7 +49,9 @@ int otter_spool_open(const char *dir, uint64_t max_bytes, otter_pkg_read_fn inne
     /* A package from an earlier action must not be taken for this one. */
     if ((ret = otter_spool_clear(dir, err)) != 0)
         goto out;
-    s->fd = open(s->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* Cleared just above, so it must be new: O_EXCL|O_NOFOLLOW never writes through a
+       file or symlink that appeared at the fixed name in between. */
+    s->fd = open(s->part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (s->fd < 0) {
         ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", s->part);
         goto out;

@@ -117,17 +117,38 @@ int otter_file_sync_dir_of(const char *path, otter_err *err)
     return ret;
 }
 
+int otter_file_open_temp(const char *path, mode_t mode, char *tmp, size_t tmp_size, int *fd_out,
+                         otter_err *err)
+{
+    *fd_out = -1;
+    int n = snprintf(tmp, tmp_size, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
+    if (n < 0 || (size_t)n >= tmp_size)
+        return otter_err_set(err, OTTER_EUSAGE, "%s: path too long", path);
+    /* mkostemp: a random name opened O_CREAT|O_EXCL, so never an existing file, a hard link
+       or a symlink planted at a name someone guessed (the old "<path>.tmp.<pid>" was
+       opened O_TRUNC and followed one). It creates 0600; fchmod gives the caller's mode. */
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", tmp);
+    if (fchmod(fd, mode) < 0) {
+        int ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot chmod", tmp);
+        close(fd);
+        unlink(tmp);
+        return ret;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
 int otter_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                             otter_err *err)
 {
     char tmp[PATH_MAX];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return otter_err_set(err, OTTER_EUSAGE, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", tmp);
-    int ret = otter_file_write_full(fd, data, len, tmp, err);
+    int fd;
+    int ret = otter_file_open_temp(path, mode, tmp, sizeof tmp, &fd, err);
+    if (ret)
+        return ret;
+    ret = otter_file_write_full(fd, data, len, tmp, err);
     otter_crash_point("atomic-written");
     if (ret == 0 && fsync(fd) < 0)
         ret = otter_err_sys(err, OTTER_EIO, errno, "%s: fsync failed", tmp);

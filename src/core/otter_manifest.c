@@ -2,6 +2,7 @@
 #include "otter_manifest.h"
 #include "otter_encode.h"
 #include "otter_json.h"
+#include "otter_manifest_chunks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@ otter_manifest *otter_manifest_new(void)
 {
     otter_manifest *m = calloc(1, sizeof *m);
     if (m)
-        m->format = 1;
+        m->format = 2;
     return m;
 }
 
@@ -21,6 +22,8 @@ void otter_manifest_free(otter_manifest *m)
 {
     if (!m)
         return;
+    for (size_t i = 0; i < OTTER_IMAGES_MAX; i++)
+        free(m->images[i].chunks);
     free(m->pre_install);
     free(m->post_install);
     free(m);
@@ -88,10 +91,16 @@ static void copy_field(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src);
 }
 
-static int parse_image(json_t *obj, const char *where, otter_manifest_image *img, otter_err *err)
+static int parse_image(json_t *obj, int64_t format, const char *where, otter_manifest_image *img,
+                       otter_err *err)
 {
-    static const char *const known[] = {"name", "file", "handler", "target", "compression",
-                                        "size", "sha256", "delta_base_sha256", NULL};
+    static const char *const known_v1[] = {"name", "file", "handler", "target", "compression",
+                                           "size", "sha256", "delta_base_sha256", NULL};
+    static const char *const known_v2[] = {"name",   "file",   "handler",
+                                           "target", "compression",
+                                           "size",   "sha256", "delta_base_sha256",
+                                           OTTER_MANIFEST_CHUNK_KEYS, NULL};
+    const char *const *known = format == 1 ? known_v1 : known_v2;
     const char *name = NULL, *file = NULL, *handler = NULL, *target = NULL, *comp = NULL,
                *sha = NULL;
     int64_t size = 0;
@@ -136,7 +145,7 @@ static int parse_image(json_t *obj, const char *where, otter_manifest_image *img
     else
         return otter_err_set(err, OTTER_EFORMAT,
                              "%s.compression: \"%.64s\" is not \"zstd\" or \"none\"", where, comp);
-    return 0;
+    return format == 1 ? 0 : otter_manifest_chunks_parse(obj, where, img, err);
 }
 
 static int parse_hooks(json_t *obj, const char *where, otter_manifest *m, otter_err *err)
@@ -177,9 +186,10 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
     int ret = otter_json_known_keys(root, known, top, err);
     if (!ret)
         ret = otter_json_get_int(root, "format", 0, 0, INT32_MAX, top, &m->format, err);
-    if (!ret && m->format != 1)
-        return otter_err_set(err, OTTER_EFORMAT, "%s: format %lld is not supported (this reader knows 1)",
-                             file, (long long)m->format);
+    if (!ret && m->format != 1 && m->format != 2)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "%s: format %lld is not supported (this reader knows 1 and 2)", file,
+                             (long long)m->format);
     if (!ret)
         ret = otter_json_get_string(root, "product", 0, OTTER_IDENT_MAX, top, &product, err);
     if (!ret)
@@ -212,7 +222,7 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
     json_array_foreach(images, i, item) {
         char where[300];
         snprintf(where, sizeof where, "%s: images[%zu]", file, i);
-        ret = parse_image(item, where, &m->images[i], err);
+        ret = parse_image(item, m->format, where, &m->images[i], err);
         if (ret)
             return ret;
         m->image_count++;
@@ -294,12 +304,16 @@ static int validate_image(const otter_manifest *m, size_t i, otter_err *err)
                                  "images[%zu].target: slot class \"%s\" used twice", i,
                                  img->target);
     }
+    if (m->format == 2)
+        return otter_manifest_chunks_validate(img, i, err);
+    if (img->chunk_count)
+        return otter_err_set(err, OTTER_EFORMAT, "images[%zu]: a chunk table needs format 2", i);
     return 0;
 }
 
 int otter_manifest_validate(const otter_manifest *m, otter_err *err)
 {
-    if (m->format != 1)
+    if (m->format != 1 && m->format != 2)
         return otter_err_set(err, OTTER_EFORMAT, "format %lld is not supported", (long long)m->format);
     if (!otter_ident_valid(m->product))
         return otter_err_set(err, OTTER_EFORMAT, "product: \"%s\" is not a valid name", m->product);
@@ -336,14 +350,19 @@ int otter_manifest_validate(const otter_manifest *m, otter_err *err)
     return 0;
 }
 
-static json_t *image_json(const otter_manifest_image *img)
+static json_t *image_json(int64_t format, const otter_manifest_image *img)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o}", "name", img->name, "file",
+    json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o}", "name", img->name, "file",
                      img->file, "handler", img->handler, "target", img->target, "compression",
                      img->compression == OTTER_COMPRESSION_ZSTD ? "zstd" : "none", "size",
                      (json_int_t)img->size, "sha256", img->sha256, "delta_base_sha256",
                      img->delta_base_sha256[0] ? json_string(img->delta_base_sha256)
                                                : json_null());
+    if (obj && format == 2 && otter_manifest_chunks_to_json(img, obj) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
 }
 
 char *otter_manifest_serialize_new(const otter_manifest *m)
@@ -362,7 +381,7 @@ char *otter_manifest_serialize_new(const otter_manifest *m)
         if (json_array_append_new(compatible, json_string(m->compatible[i])) < 0)
             goto out;
     for (size_t i = 0; i < m->image_count; i++)
-        if (json_array_append_new(images, image_json(&m->images[i])) < 0)
+        if (json_array_append_new(images, image_json(m->format, &m->images[i])) < 0)
             goto out;
     out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 out:

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * manifest.json, format 1: what a package installs, for which hardware, and
+ * manifest.json, formats 1 and 2: what a package installs, for which hardware, and
  * the size and SHA-256 of every installed image. Parsed strictly (known keys
  * only, bounded lengths and counts) because it arrives from the network; the
  * signature covers its exact bytes, so a parsed manifest is only trusted
@@ -21,6 +21,11 @@
 #define OTTER_IMAGES_MAX 32
 #define OTTER_COMPATIBLE_MAX 256
 #define OTTER_HOOK_MAX 4096
+/* Format 2 chunk spans: powers of two in this range (docs/package-format.md). */
+#define OTTER_CHUNK_SIZE_MIN (64u * 1024)
+#define OTTER_CHUNK_SIZE_MAX (8u * 1024 * 1024)
+#define OTTER_CHUNK_SIZE_DEFAULT (1u * 1024 * 1024)
+#define OTTER_CHUNKS_MAX 65536 /* per image */
 /* Largest integer a JSON reader in any language keeps exactly (2^53 - 1). */
 #define OTTER_JSON_INT_MAX 9007199254740991LL
 
@@ -28,6 +33,15 @@ typedef enum otter_compression {
     OTTER_COMPRESSION_NONE = 0,
     OTTER_COMPRESSION_ZSTD = 1,
 } otter_compression;
+
+/* One entry of a format-2 image's chunk table (digests as raw bytes). */
+typedef struct otter_manifest_chunk {
+    uint32_t size;          /* installed bytes */
+    uint32_t stored_size;   /* bytes in the zip entry */
+    uint64_t stored_offset; /* from the start of the entry's data */
+    uint8_t sha256[OTTER_SHA256_LEN];        /* of the installed bytes */
+    uint8_t stored_sha256[OTTER_SHA256_LEN]; /* of the stored bytes (zstd only) */
+} otter_manifest_chunk;
 
 typedef struct otter_manifest_image {
     char name[OTTER_IDENT_MAX + 1];
@@ -38,6 +52,10 @@ typedef struct otter_manifest_image {
     uint64_t size;                                /* installed bytes */
     char sha256[OTTER_SHA256_HEX_LEN + 1];        /* of the installed bytes */
     char delta_base_sha256[OTTER_SHA256_HEX_LEN + 1]; /* "" when not a delta */
+    /* Format 2 only (chunk_count 0 and chunks NULL in format 1, or an empty image). */
+    uint32_t chunk_size;
+    size_t chunk_count;
+    otter_manifest_chunk *chunks; /* owned by the manifest */
 } otter_manifest_image;
 
 typedef struct otter_manifest {
@@ -54,7 +72,7 @@ typedef struct otter_manifest {
     char *post_install;
 } otter_manifest;
 
-/* A zeroed manifest with format 1 (caller frees); NULL on ENOMEM. */
+/* A zeroed manifest with format 2 (caller frees); NULL on ENOMEM. */
 otter_manifest *otter_manifest_new(void);
 void otter_manifest_free(otter_manifest *m);
 
@@ -65,6 +83,12 @@ void otter_manifest_free(otter_manifest *m);
  */
 int otter_manifest_parse(const char *buf, size_t len, const char *where, otter_manifest **out,
                          otter_err *err);
+
+/*
+ * Gives img a chunk table of count zeroed entries (freeing any old one).
+ * OTTER_ENOMEM or OTTER_EFORMAT (count above OTTER_CHUNKS_MAX).
+ */
+int otter_manifest_image_alloc_chunks(otter_manifest_image *img, size_t count, otter_err *err);
 
 /* Validates m with the same rules as the parser (for manifests built in code). */
 int otter_manifest_validate(const otter_manifest *m, otter_err *err);

@@ -35,6 +35,9 @@ enum otter_pkg_flags {
     OTTER_PKG_HASH_THREAD = 1 << 0,
     /* Allow reading without a trust root (otter inspect). Never on a device. */
     OTTER_PKG_UNVERIFIED = 1 << 1,
+    /* Format 2: also hash every image whole and check it against its sha256
+     * (otter verify, uploads). A device trusts the signed chunk digests. */
+    OTTER_PKG_FULL_DIGEST = 1 << 2,
 };
 
 /*
@@ -105,6 +108,8 @@ typedef struct otter_pkg_write_opts {
     const char *created; /* NULL: now */
     int level;           /* zstd level 1..19 */
     int threads;         /* zstd workers; 0 = one per core */
+    int format;          /* 1 or 2; 0 = 2 (chunk table) */
+    uint32_t chunk_size; /* format 2 span; 0 = OTTER_CHUNK_SIZE_DEFAULT */
     const otter_key *const *keys; /* signers; may be empty (sign later) */
     size_t key_count;
 } otter_pkg_write_opts;

@@ -4,65 +4,22 @@
  * Bytes flow: source callback -> libarchive (local headers, CRC-32) -> zstd
  * (or stored) -> SHA-256 on a second thread -> caller, in fixed buffers.
  */
-#include "otter_pkg.h"
+#include "otter_pkg_internal.h"
 #include "otter_encode.h"
-#include "otter_hashq.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zstd.h>
-
-#define IN_BLOCK (128 * 1024)
-#define CHUNK (256 * 1024)
-#define NBUFS 4
-/* 8 MiB window: what zstd -19 uses; a larger one is refused, which bounds memory. */
-#define WINDOW_LOG_MAX 23
-/* The end of central directory record plus a zip64 locator fit in here. */
-#define TAIL_KEEP 64
-/* Central directory and end records of at most 34 entries: far below this. */
-#define TRAILER_MAX (1024 * 1024)
-
-enum state { ST_START, ST_MANIFEST, ST_IMAGE, ST_BETWEEN, ST_DONE };
-
-struct otter_pkg_reader {
-    struct archive *a;
-    otter_pkg_read_fn fn;
-    void *ctx;
-    int fd; /* owned when >= 0 (open_file) */
-    char name[256];
-    unsigned flags;
-    int src_failed;
-    otter_err src_err;
-    uint8_t *inbuf;
-    uint64_t bytes_in;
-    uint8_t tail[TAIL_KEEP];
-    size_t tail_len;
-
-    char *manifest_bytes;
-    size_t manifest_len;
-    otter_manifest *manifest;
-    otter_sig_list *sigs;
-
-    enum state state;
-    int failed; /* sticky: the first error is repeated on every later call */
-    otter_err fail_err;
-    size_t next_index;
-    const otter_manifest_image *cur;
-    uint64_t entry_size, entry_consumed, out_total;
-    const uint8_t *blk;
-    size_t blk_len, blk_pos;
-    int entry_eof;
-    size_t zret; /* last ZSTD_decompressStream result: 0 = frame complete */
-    ZSTD_DCtx *dctx;
-    otter_hashq *hq;
-};
 
 /* ---- source plumbing ---- */
 
@@ -117,10 +74,7 @@ static ssize_t fd_read(void *ctx, void *buf, size_t len, otter_err *err)
 
 /* ---- errors ---- */
 
-static int fail(otter_pkg_reader *r, otter_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(otter_pkg_reader *r, otter_err *err, int code, const char *fmt, ...)
+int otter_pkg_rd_fail(otter_pkg_reader *r, otter_err *err, int code, const char *fmt, ...)
 {
     char msg[OTTER_ERR_MSG_MAX];
     va_list ap;
@@ -138,10 +92,10 @@ static int fail(otter_pkg_reader *r, otter_err *err, int code, const char *fmt, 
 static int fail_archive(otter_pkg_reader *r, otter_err *err, const char *what)
 {
     if (r->src_failed)
-        return fail(r, err, r->src_err.code ? r->src_err.code : OTTER_EIO, "%s: %s", what,
+        return otter_pkg_rd_fail(r, err, r->src_err.code ? r->src_err.code : OTTER_EIO, "%s: %s", what,
                     r->src_err.msg);
     const char *why = archive_error_string(r->a);
-    return fail(r, err, OTTER_EFORMAT, "%s: truncated or damaged zip (%s)", what,
+    return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: truncated or damaged zip (%s)", what,
                 why ? why : "unknown error");
 }
 
@@ -227,6 +181,8 @@ void otter_pkg_reader_free(otter_pkg_reader *r)
         close(r->fd);
     ZSTD_freeDCtx(r->dctx);
     otter_hashq_free(r->hq);
+    otter_chunkq_free(r->cq);
+    otter_sha256_free(r->whole);
     free(r->inbuf);
     free(r->manifest_bytes);
     otter_manifest_free(r->manifest);
@@ -259,20 +215,20 @@ static int next_entry(otter_pkg_reader *r, const char **name, otter_err *err)
         return fail_archive(r, err, "reading entry header");
     const char *n = archive_entry_pathname(e);
     if (!entry_name_ok(n))
-        return fail(r, err, OTTER_EFORMAT, "entry name \"%.64s\" refused (must be a plain file name, no '/' or '..')",
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry name \"%.64s\" refused (must be a plain file name, no '/' or '..')",
                     n ? n : "");
     if (archive_entry_filetype(e) != AE_IFREG)
-        return fail(r, err, OTTER_EFORMAT, "entry \"%s\" is not a regular file", n);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" is not a regular file", n);
     if (!archive_entry_size_is_set(e))
-        return fail(r, err, OTTER_EFORMAT,
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
                     "entry \"%s\" has no size in its local header (data descriptor): not streamable",
                     n);
     if (archive_entry_is_encrypted(e))
-        return fail(r, err, OTTER_EFORMAT, "entry \"%s\" is encrypted", n);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" is encrypted", n);
     /* libarchive names the entry's method in the format name. */
     const char *fmt = archive_format_name(r->a);
     if (!fmt || !strstr(fmt, "uncompressed"))
-        return fail(r, err, OTTER_EFORMAT, "entry \"%s\" is compressed (%s); entries must be stored",
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" is compressed (%s); entries must be stored",
                     n, fmt ? fmt : "unknown method");
     r->entry_size = (uint64_t)archive_entry_size(e);
     *name = n;
@@ -284,12 +240,12 @@ static int read_small_entry(otter_pkg_reader *r, const char *what, size_t max, c
                             size_t *out_len, otter_err *err)
 {
     if (r->entry_size > max)
-        return fail(r, err, OTTER_EFORMAT, "%s: too large (%llu bytes, limit %zu)", what,
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: too large (%llu bytes, limit %zu)", what,
                     (unsigned long long)r->entry_size, max);
     size_t len = (size_t)r->entry_size;
     char *buf = malloc(len + 1);
     if (!buf)
-        return fail(r, err, OTTER_ENOMEM, "%s: out of memory", what);
+        return otter_pkg_rd_fail(r, err, OTTER_ENOMEM, "%s: out of memory", what);
     size_t got = 0;
     for (;;) {
         la_ssize_t n = archive_read_data(r->a, buf + got, len + 1 - got);
@@ -305,7 +261,7 @@ static int read_small_entry(otter_pkg_reader *r, const char *what, size_t max, c
     }
     if (got != len) {
         free(buf);
-        return fail(r, err, OTTER_EFORMAT, "%s: %zu bytes, header says %zu", what, got, len);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: %zu bytes, header says %zu", what, got, len);
     }
     buf[len] = '\0';
     *out = buf;
@@ -320,9 +276,9 @@ static int expect_entry(otter_pkg_reader *r, const char *want, const char *posit
     if (rc < 0)
         return rc;
     if (rc == 0)
-        return fail(r, err, OTTER_EFORMAT, "no %s entry: expected %s", position, want);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "no %s entry: expected %s", position, want);
     if (strcmp(name, want) != 0)
-        return fail(r, err, OTTER_EFORMAT, "%s entry is \"%s\", expected %s", position, name,
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s entry is \"%s\", expected %s", position, name,
                     want);
     return 0;
 }
@@ -351,7 +307,7 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
     otter_err e;
     ret = otter_sig_list_parse(sig_bytes, sig_len, "manifest.sig", &r->sigs, &e);
     if (ret) {
-        fail(r, err, ret, "%s", e.msg);
+        otter_pkg_rd_fail(r, err, ret, "%s", e.msg);
         goto out;
     }
     /* Signatures first: untrusted JSON reaches the manifest parser only
@@ -359,7 +315,7 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
     if (trust) {
         ret = otter_trust_verify(trust, r->manifest_bytes, r->manifest_len, r->sigs, res, &e);
         if (ret) {
-            fail(r, err, ret, "manifest.sig: %s", e.msg);
+            otter_pkg_rd_fail(r, err, ret, "manifest.sig: %s", e.msg);
             goto out;
         }
     } else if (res) {
@@ -368,8 +324,23 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
     ret = otter_manifest_parse(r->manifest_bytes, r->manifest_len, "manifest.json", &r->manifest,
                                &e);
     if (ret) {
-        fail(r, err, ret, "%s", e.msg);
+        otter_pkg_rd_fail(r, err, ret, "%s", e.msg);
         goto out;
+    }
+#ifdef __GLIBC__
+    /* The parse tree of a large chunk table is gone: give its heap pages back
+     * before the chunk buffers are taken, so the two peaks do not add up. */
+    malloc_trim(0);
+#endif
+    if (r->manifest->format == 2) {
+        unsigned workers =
+            (r->flags & OTTER_PKG_HASH_THREAD) ? otter_chunkq_default_workers() : 0;
+        r->cq = otter_chunkq_new(workers);
+        r->whole = (r->flags & OTTER_PKG_FULL_DIGEST) ? otter_sha256_new() : NULL;
+        if (!r->cq || ((r->flags & OTTER_PKG_FULL_DIGEST) && !r->whole)) {
+            ret = otter_pkg_rd_fail(r, err, OTTER_ENOMEM, "out of memory");
+            goto out;
+        }
     }
     r->state = ST_MANIFEST;
     *m = r->manifest;
@@ -404,16 +375,16 @@ static int wrong_entry(otter_pkg_reader *r, const char *name, const char *expect
 {
     const otter_manifest *m = r->manifest;
     if (strcmp(name, "manifest.json") == 0 || strcmp(name, "manifest.sig") == 0)
-        return fail(r, err, OTTER_EFORMAT, "duplicate entry \"%s\"", name);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "duplicate entry \"%s\"", name);
     for (size_t i = 0; i < m->image_count; i++) {
         if (strcmp(m->images[i].file, name) != 0)
             continue;
         if (i < r->next_index)
-            return fail(r, err, OTTER_EFORMAT, "duplicate entry \"%s\"", name);
-        return fail(r, err, OTTER_EFORMAT, "entry \"%s\" out of order (expected \"%s\")", name,
+            return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "duplicate entry \"%s\"", name);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" out of order (expected \"%s\")", name,
                     expected);
     }
-    return fail(r, err, OTTER_EFORMAT, "unexpected entry \"%s\" (not in the manifest)", name);
+    return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "unexpected entry \"%s\" (not in the manifest)", name);
 }
 
 /*
@@ -427,21 +398,21 @@ static int check_trailer(otter_pkg_reader *r, otter_err *err)
     for (;;) {
         ssize_t n = pull(r);
         if (n < 0)
-            return fail(r, err, r->src_err.code, "reading the central directory: %s",
+            return otter_pkg_rd_fail(r, err, r->src_err.code, "reading the central directory: %s",
                         r->src_err.msg);
         if (n == 0)
             break;
         if (r->bytes_in - before > TRAILER_MAX)
-            return fail(r, err, OTTER_EFORMAT, "more than %d bytes after the last entry",
+            return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "more than %d bytes after the last entry",
                         TRAILER_MAX);
     }
     const uint8_t *eocd = r->tail + r->tail_len - 22;
     if (r->tail_len < 22 || memcmp(eocd, "PK\5\6", 4) != 0 || eocd[20] || eocd[21])
-        return fail(r, err, OTTER_EFORMAT,
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
                     "no end of central directory record at the end (truncated?)");
     unsigned entries = eocd[10] | (unsigned)eocd[11] << 8;
     if (entries != 0xffff && entries != r->manifest->image_count + 2)
-        return fail(r, err, OTTER_EFORMAT, "central directory lists %u entries, expected %zu",
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "central directory lists %u entries, expected %zu",
                     entries, r->manifest->image_count + 2);
     return 0;
 }
@@ -476,12 +447,12 @@ int otter_pkg_next_image(otter_pkg_reader *r, const otter_manifest_image **img, 
     }
     const otter_manifest_image *want = &r->manifest->images[r->next_index];
     if (rc == 0)
-        return fail(r, err, OTTER_EFORMAT, "missing entry \"%s\" for image %s (truncated?)",
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "missing entry \"%s\" for image %s (truncated?)",
                     want->file, want->name);
     if (strcmp(name, want->file) != 0)
         return wrong_entry(r, name, want->file, err);
     if (want->delta_base_sha256[0])
-        return fail(r, err, OTTER_EFORMAT,
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
                     "image %s: delta payloads are not supported by this reader", want->name);
     r->cur = want;
     r->next_index++;
@@ -493,12 +464,13 @@ int otter_pkg_next_image(otter_pkg_reader *r, const otter_manifest_image **img, 
     r->zret = 1;
     ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
     r->state = ST_IMAGE;
+    if (r->manifest->format == 2 && otter_pkg_v2_start_image(r, err) < 0)
+        return r->fail_err.code;
     *img = want;
     return 1;
 }
 
-/* Makes sure there is input to work on; sets entry_eof at the entry's end. */
-static int fill_input(otter_pkg_reader *r, otter_err *err)
+int otter_pkg_rd_fill_input(otter_pkg_reader *r, otter_err *err)
 {
     while (r->blk_pos == r->blk_len && !r->entry_eof) {
         const void *blk;
@@ -515,7 +487,7 @@ static int fill_input(otter_pkg_reader *r, otter_err *err)
             return fail_archive(r, err, what);
         }
         if ((uint64_t)offset != r->entry_consumed)
-            return fail(r, err, OTTER_EFORMAT, "image %s: sparse zip data refused", r->cur->name);
+            return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "image %s: sparse zip data refused", r->cur->name);
         r->entry_consumed += len;
         r->blk = blk;
         r->blk_len = len;
@@ -529,17 +501,17 @@ static int finish_image(otter_pkg_reader *r, otter_err *err)
 {
     const otter_manifest_image *img = r->cur;
     if (img->compression == OTTER_COMPRESSION_ZSTD && r->zret != 0)
-        return fail(r, err, OTTER_EFORMAT, "image %s: zstd stream ends early (truncated payload)",
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "image %s: zstd stream ends early (truncated payload)",
                     img->name);
     if (r->out_total != img->size)
-        return fail(r, err, OTTER_EDIGEST, "image %s: size mismatch (expected %llu bytes, got %llu)",
+        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST, "image %s: size mismatch (expected %llu bytes, got %llu)",
                     img->name, (unsigned long long)img->size, (unsigned long long)r->out_total);
     uint8_t md[OTTER_SHA256_LEN];
     char hex[OTTER_SHA256_HEX_LEN + 1];
     otter_hashq_finish(r->hq, md);
     otter_hex_encode(md, sizeof md, hex);
     if (strcmp(hex, img->sha256) != 0)
-        return fail(r, err, OTTER_EDIGEST, "image %s: sha256 mismatch (expected %s, got %s)",
+        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST, "image %s: sha256 mismatch (expected %s, got %s)",
                     img->name, img->sha256, hex);
     r->state = ST_BETWEEN;
     return 0;
@@ -551,6 +523,8 @@ int otter_pkg_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, ot
         return sticky(r, err);
     if (r->state != ST_IMAGE)
         return otter_err_set(err, OTTER_ESTATE, "%s: no image is being read", r->name);
+    if (r->manifest->format == 2)
+        return otter_pkg_v2_read_chunk(r, data, len, err);
     const otter_manifest_image *img = r->cur;
     uint8_t *out = otter_hashq_acquire(r->hq);
     /* Never produce more than one byte past the declared size. */
@@ -558,7 +532,7 @@ int otter_pkg_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, ot
     size_t cap = room < CHUNK ? (size_t)room : CHUNK;
     size_t produced = 0;
     while (produced == 0) {
-        int rc = fill_input(r, err);
+        int rc = otter_pkg_rd_fill_input(r, err);
         if (rc < 0)
             return rc;
         int no_input = r->blk_pos == r->blk_len;
@@ -574,7 +548,7 @@ int otter_pkg_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, ot
             ZSTD_outBuffer ob = {out, cap, 0};
             size_t zr = ZSTD_decompressStream(r->dctx, &ob, &in);
             if (ZSTD_isError(zr))
-                return fail(r, err, OTTER_EFORMAT, "image %s: zstd: %s", img->name,
+                return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "image %s: zstd: %s", img->name,
                             ZSTD_getErrorName(zr));
             /* No input left and nothing more came out: the stream is over,
              * and zret keeps what the last real step said. */
@@ -589,7 +563,7 @@ int otter_pkg_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, ot
         return finish_image(r, err) < 0 ? r->fail_err.code : 0;
     r->out_total += produced;
     if (r->out_total > img->size)
-        return fail(r, err, OTTER_EDIGEST, "image %s: larger than the declared %llu bytes",
+        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST, "image %s: larger than the declared %llu bytes",
                     img->name, (unsigned long long)img->size);
     otter_hashq_submit(r->hq, produced);
     *data = out;

@@ -8,6 +8,7 @@
 #include "otter_pkg.h"
 #include "otter_encode.h"
 #include "otter_file.h"
+#include "otter_pkg_chunker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,19 +112,52 @@ static ZSTD_CCtx *make_cctx(int level, int threads, uint64_t pledged)
     return cctx;
 }
 
+/* A new temporary payload file beside out_path (O_EXCL: never an existing file or link). */
+static int make_temp(const char *out_path, payload *pl, int *fd, otter_err *err)
+{
+    int n = snprintf(pl->path, sizeof pl->path, "%s.payload.XXXXXX", out_path);
+    if (n < 0 || (size_t)n >= sizeof pl->path)
+        return otter_err_set(err, OTTER_EUSAGE, "%s: path too long", out_path);
+    *fd = mkostemp(pl->path, O_CLOEXEC);
+    if (*fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", pl->path);
+    pl->is_temp = 1;
+    return 0;
+}
+
+/* Format 1: one zstd stream (or the raw input) per image. */
+static int encode_stream(const otter_pkg_write_opts *opts, const otter_pkg_input *in, int in_fd,
+                         uint64_t in_size, int out_fd, otter_manifest_image *img, payload *pl,
+                         otter_err *err)
+{
+    ZSTD_CCtx *cctx = NULL;
+    if (in->compress) {
+        cctx = make_cctx(opts->level, opts->threads, in_size);
+        if (!cctx)
+            return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
+    uint8_t md[OTTER_SHA256_LEN];
+    int ret = digest_and_compress(in_fd, in->path, cctx, out_fd, pl->path, md, &img->size, err);
+    if (!ret)
+        otter_hex_encode(md, sizeof md, img->sha256);
+    ZSTD_freeCCtx(cctx);
+    return ret;
+}
+
 /* Hashes (and compresses) one input into the manifest image and a payload file. */
-static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts,
+static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts, int format,
                          const otter_pkg_input *in, otter_manifest_image *img, payload *pl,
                          otter_err *err)
 {
     int ret = 0, in_fd = -1, out_fd = -1;
-    ZSTD_CCtx *cctx = NULL;
     snprintf(img->name, sizeof img->name, "%s", in->name);
     snprintf(img->handler, sizeof img->handler, "%s", in->handler ? in->handler : "raw");
     snprintf(img->target, sizeof img->target, "%s", in->target ? in->target : in->name);
     snprintf(img->file, sizeof img->file, "%.64s.%s%s", in->name, handler_ext(img->handler),
              in->compress ? ".zst" : "");
     img->compression = in->compress ? OTTER_COMPRESSION_ZSTD : OTTER_COMPRESSION_NONE;
+    if (format == 2)
+        img->chunk_size = opts->chunk_size ? opts->chunk_size : OTTER_CHUNK_SIZE_DEFAULT;
     in_fd = open(in->path, O_RDONLY | O_CLOEXEC);
     if (in_fd < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", in->path);
@@ -132,29 +166,20 @@ static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts,
         ret = otter_err_set(err, OTTER_EUSAGE, "%s: not a regular file", in->path);
         goto out;
     }
-    if (in->compress) {
-        snprintf(pl->path, sizeof pl->path, "%s.%s.tmp.%ld", out_path, img->name, (long)getpid());
-        pl->is_temp = 1;
-        out_fd = open(pl->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (out_fd < 0) {
-            ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", pl->path);
-            goto out;
-        }
-        cctx = make_cctx(opts->level, opts->threads, (uint64_t)st.st_size);
-        if (!cctx) {
-            ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
-            goto out;
-        }
-    } else {
+    if (in->compress)
+        ret = make_temp(out_path, pl, &out_fd, err);
+    else
         snprintf(pl->path, sizeof pl->path, "%s", in->path);
-    }
-    uint8_t md[OTTER_SHA256_LEN];
-    ret = digest_and_compress(in_fd, in->path, cctx, out_fd, pl->path, md, &img->size, err);
     if (ret)
         goto out;
-    otter_hex_encode(md, sizeof md, img->sha256);
+    if (format == 1)
+        ret = encode_stream(opts, in, in_fd, (uint64_t)st.st_size, out_fd, img, pl, err);
+    else
+        ret = otter_pkg_chunk_encode(in_fd, in->path, out_fd, pl->path, opts->level,
+                                     opts->threads, img, err);
+    if (!ret && !in->compress && img->size != (uint64_t)st.st_size)
+        ret = otter_err_set(err, OTTER_EIO, "%s: changed while it was packed", in->path);
 out:
-    ZSTD_freeCCtx(cctx);
     if (in_fd >= 0)
         close(in_fd);
     if (out_fd >= 0)
@@ -247,6 +272,12 @@ static int check_inputs(const otter_pkg_write_opts *opts, const otter_pkg_input 
         return otter_err_set(err, OTTER_EUSAGE, "%zu images, allowed 1..%d", n, OTTER_IMAGES_MAX);
     if (opts->level < 1 || opts->level > 19)
         return otter_err_set(err, OTTER_EUSAGE, "level %d out of range 1..19", opts->level);
+    if (opts->format != 0 && opts->format != 1 && opts->format != 2)
+        return otter_err_set(err, OTTER_EUSAGE, "format %d is not 1 or 2", opts->format);
+    uint32_t span = opts->chunk_size;
+    if (span && (span < OTTER_CHUNK_SIZE_MIN || span > OTTER_CHUNK_SIZE_MAX || (span & (span - 1))))
+        return otter_err_set(err, OTTER_EUSAGE,
+                             "chunk size %u is not a power of two from 64 KiB to 8 MiB", span);
     for (size_t i = 0; i < n; i++)
         if (!otter_ident_valid(inputs[i].name))
             return otter_err_set(err, OTTER_EUSAGE, "image name \"%s\" is not valid",
@@ -271,8 +302,10 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
     ret = check_inputs(opts, inputs, input_count, err);
     if (!ret)
         ret = build_manifest(opts, m, &mtime, err);
+    m->format = opts->format ? opts->format : 2;
     for (size_t i = 0; !ret && i < input_count; i++) {
-        ret = prepare_image(out_path, opts, &inputs[i], &m->images[i], &pls[i], err);
+        ret = prepare_image(out_path, opts, (int)m->format, &inputs[i], &m->images[i], &pls[i],
+                            err);
         m->image_count = i + 1;
     }
     if (!ret && (ret = otter_manifest_validate(m, err)) != 0)

@@ -152,12 +152,13 @@ int otter_api_new(otter_store *store, const otter_server_config *cfg, otter_api 
             return otter_err_prefix(err, "[trust] root");
         }
     }
-    /* 4096 keys bound the memory a name- or address-spraying attacker can make us use. */
-    api->throttle_user =
-        otter_throttle_new((unsigned)cfg->login_max_failures, cfg->login_window, 4096);
-    api->throttle_addr =
-        otter_throttle_new((unsigned)cfg->login_max_failures_addr, cfg->login_window, 4096);
-    if (!api->throttle_user || !api->throttle_addr) {
+    /* login_throttle_entries bound the memory a name- or address-spraying attacker can use. */
+    unsigned entries = (unsigned)cfg->login_throttle_entries;
+    api->throttle_pair = otter_throttle_new((unsigned)cfg->login_max_failures, cfg->login_delay,
+                                            cfg->login_window, entries);
+    api->throttle_addr = otter_throttle_new((unsigned)cfg->login_max_failures_addr,
+                                            cfg->login_delay, cfg->login_window, entries);
+    if (!api->throttle_pair || !api->throttle_addr) {
         otter_api_free(api);
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     }
@@ -170,7 +171,7 @@ void otter_api_free(otter_api *api)
     if (!api)
         return;
     otter_trust_free(api->trust);
-    otter_throttle_free(api->throttle_user);
+    otter_throttle_free(api->throttle_pair);
     otter_throttle_free(api->throttle_addr);
     pthread_mutex_destroy(&api->streams_lock);
     free(api);

@@ -18,7 +18,7 @@
 struct otter_api {
     otter_store *store;
     const otter_server_config *cfg;
-    otter_throttle *throttle_user; /* failed logins per user name */
+    otter_throttle *throttle_pair; /* failed logins per (user name, client address) */
     otter_throttle *throttle_addr; /* failed logins per client address */
     otter_trust *trust;            /* [trust] root for release uploads, or NULL */
     atomic_uint hashing;           /* password checks running now ([auth] login_concurrency) */
@@ -108,6 +108,8 @@ int api_users_create(struct call *c);
 int api_users_get(struct call *c);
 int api_users_delete(struct call *c);
 int api_users_password(struct call *c);
+/* 403 when an admin route would set the caller's own password (that needs the current one). */
+int api_refuse_own_password(struct call *c, const otter_user *target);
 int api_audit_list(struct call *c);
 
 int api_gateway_rotate(struct call *c);

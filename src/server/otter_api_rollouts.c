@@ -3,7 +3,7 @@
  * Approvals and staged rollouts over the management API. A release rolls
  * out in its tenant (by rollout or direct deployment) only once an
  * approver of that tenant approved it; revoking the approval pauses its
- * running rollouts. The rules of stages live in otter_rollout.c; this file
+ * running rollouts and withdraws its direct deployments not started yet. The rules of stages live in otter_rollout.c; this file
  * checks states, records who did what, and shapes the documents.
  */
 #include <stdio.h>
@@ -63,6 +63,23 @@ static int pause_for_revoke(void *ctx, const otter_rollout *r)
     return 0;
 }
 
+/* The decision's audit entry: {release, comment[, withdrawn]}. */
+static int audit_decision(struct call *c, const char *action, const char *object,
+                          const otter_approval *a, int64_t withdrawn, otter_err *err)
+{
+    json_t *detail = json_pack("{s:I, s:s}", "release", (json_int_t)a->release_id, "comment",
+                               a->comment);
+    if (detail && strcmp(a->state, "approved") != 0)
+        json_object_set_new(detail, "withdrawn", json_integer(withdrawn));
+    char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    json_decref(detail);
+    if (!text)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    int ret = api_audit(c, action, object, text, err);
+    free(text);
+    return ret;
+}
+
 /* approve, reject, revoke: from which states each may be taken. */
 static int decide(struct call *c, const char *verb, const char *state)
 {
@@ -88,21 +105,22 @@ static int decide(struct call *c, const char *verb, const char *state)
     char object[160], action[32];
     snprintf(object, sizeof object, "%s %s", r.product, r.version);
     snprintf(action, sizeof action, "release.%s", verb);
-    json_t *detail = json_pack("{s:I, s:s}", "release", (json_int_t)r.id, "comment", next.comment);
-    char *detail_text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    json_decref(detail);
-    if (!detail_text)
-        return api_fail(c, 500, "body", "out of memory");
+    int64_t withdrawn = 0;
     int ret = api_begin(c, &err);
     if (ret == 0)
         ret = otter_store_approval_set(c->api->store, &next, &err);
-    /* Not approved any more: nothing of it may keep rolling out. */
+    /*
+     * Not approved any more: nothing of it may keep rolling out. Running
+     * rollouts pause (their actions wait for a new approval); direct
+     * deployments no device has started are withdrawn (canceled).
+     */
     if (ret == 0 && strcmp(state, "approved") != 0)
         ret = otter_store_rollout_list(c->api->store, c->tenant.id, 0, r.id, pause_for_revoke, c,
                                        &err);
+    if (ret == 0 && strcmp(state, "approved") != 0)
+        ret = otter_store_release_withdraw_actions(c->api->store, r.id, c->now, &withdrawn, &err);
     if (ret == 0)
-        ret = api_audit(c, action, object, detail_text, &err);
-    free(detail_text);
+        ret = audit_decision(c, action, object, &next, withdrawn, &err);
     if (ret < 0)
         return api_fail_err(c, "path", &err);
     otter_rollout_touch();

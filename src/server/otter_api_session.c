@@ -7,31 +7,38 @@
 #include "otter_api_internal.h"
 #include "otter_auth.h"
 
-static void throttle_keys(struct call *c, const char *user, char *ukey, char *akey)
+/*
+ * Failures count per (account, client address) pair, so a stranger's
+ * guesses slow down the stranger, not the account's owner elsewhere; and
+ * per address, so one source trying many names slows down too.
+ */
+static void throttle_key(struct call *c, const char *user, char *pkey)
 {
-    snprintf(ukey, OTTER_THROTTLE_KEY_MAX, "u:%s", user);
-    snprintf(akey, OTTER_THROTTLE_KEY_MAX, "a:%s", c->req->client);
+    snprintf(pkey, OTTER_THROTTLE_KEY_MAX, "%s|%s", user, c->req->client);
 }
 
-/* 429 with Retry-After when user or address used up its failures; 0 when free to try. */
-static int throttled(struct call *c, const char *ukey, const char *akey)
+/*
+ * 429 with Retry-After while the pair or the address must wait; 0 when free
+ * to try. where_pair names the field of the pair's account in the request.
+ */
+static int throttled(struct call *c, const char *pkey, const char *where_pair)
 {
-    uint64_t wu = otter_throttle_check(c->api->throttle_user, ukey, (uint64_t)c->now);
-    uint64_t wa = otter_throttle_check(c->api->throttle_addr, akey, (uint64_t)c->now);
-    uint64_t wait = wu > wa ? wu : wa;
+    uint64_t wp = otter_throttle_check(c->api->throttle_pair, pkey, (uint64_t)c->now);
+    uint64_t wa = otter_throttle_check(c->api->throttle_addr, c->req->client, (uint64_t)c->now);
+    uint64_t wait = wp > wa ? wp : wa;
     if (!wait)
         return 0;
     snprintf(c->resp->retry_after, sizeof c->resp->retry_after, "%llu", (unsigned long long)wait);
-    return api_fail(c, 429, wu ? "body.username" : "client address",
+    return api_fail(c, 429, wp ? where_pair : "client address",
                     "too many failed logins; try again in %llu seconds", (unsigned long long)wait);
 }
 
-static void record_failure(struct call *c, const char *ukey, const char *akey, const char *user,
-                           const char *action)
+static void record_failure(struct call *c, const char *pkey, const char *user, const char *action)
 {
     otter_err err;
-    otter_throttle_fail(c->api->throttle_user, ukey, (uint64_t)c->now);
-    otter_throttle_fail(c->api->throttle_addr, akey, (uint64_t)c->now);
+    const char *addr = c->req->client;
+    otter_throttle_fail(c->api->throttle_pair, pkey, addr, (uint64_t)c->now);
+    otter_throttle_fail(c->api->throttle_addr, addr, addr, (uint64_t)c->now);
     /* Outside any transaction: the refused request must leave this trace anyway. */
     otter_audit_entry e = {
         .at = c->now, .actor = user, .action = action, .object = user, .client = c->req->client};
@@ -65,8 +72,35 @@ static void hash_leave(struct call *c)
 
 int otter_api_slow(const otter_http_request *req)
 {
-    return (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/api/v1/login") == 0) ||
+    return (strcmp(req->method, "POST") == 0 && (strcmp(req->path, "/api/v1/login") == 0 ||
+                                                 strcmp(req->path, "/api/v1/tokens") == 0)) ||
            (strcmp(req->method, "PUT") == 0 && strcmp(req->path, "/api/v1/me/password") == 0);
+}
+
+/*
+ * The caller proves they know their own password (throttled and audited as
+ * a login): 0 when it matched, else the status already answered. A stolen
+ * session must become neither a password oracle nor a longer-lived
+ * credential.
+ */
+static int check_own_password(struct call *c, const char *password, const char *where,
+                              const char *what)
+{
+    otter_err err;
+    int match = 0, status;
+    char pkey[OTTER_THROTTLE_KEY_MAX];
+    throttle_key(c, c->user.name, pkey);
+    if ((status = throttled(c, pkey, where)) != 0 || (status = hash_enter(c)) != 0)
+        return status;
+    int verified = otter_auth_password_verify(password, c->user.password_hash, &match, &err);
+    hash_leave(c);
+    if (verified < 0)
+        return api_fail_err(c, "body", &err);
+    if (!match) {
+        record_failure(c, pkey, c->user.name, "password.failed");
+        return api_fail(c, 403, where, "%s is wrong", what);
+    }
+    return 0;
 }
 
 /* Creates a token row for the caller (c->user) and returns the secret in token. */
@@ -92,9 +126,9 @@ int api_login(struct call *c)
     int found = 0, match = 0, status;
     const char *name = otter_reqjson_str(&c->body, "username");
     const char *password = otter_reqjson_str(&c->body, "password");
-    char ukey[OTTER_THROTTLE_KEY_MAX], akey[OTTER_THROTTLE_KEY_MAX];
-    throttle_keys(c, name, ukey, akey);
-    if ((status = throttled(c, ukey, akey)) != 0)
+    char pkey[OTTER_THROTTLE_KEY_MAX];
+    throttle_key(c, name, pkey);
+    if ((status = throttled(c, pkey, "body.username")) != 0)
         return status;
     if (otter_store_user_get(c->api->store, name, &c->user, &found, &err) < 0)
         return api_fail_err(c, "body", &err);
@@ -107,10 +141,10 @@ int api_login(struct call *c)
     if (verified < 0)
         return api_fail_err(c, "body", &err);
     if (!found || !match) {
-        record_failure(c, ukey, akey, name, "login.failed");
+        record_failure(c, pkey, name, "login.failed");
         return api_fail(c, 401, "body", "wrong user name or password");
     }
-    otter_throttle_reset(c->api->throttle_user, ukey);
+    otter_throttle_reset(c->api->throttle_pair, pkey);
     c->authed = 1;
     char token[OTTER_AUTH_TOKEN_MAX];
     otter_token t;
@@ -174,27 +208,14 @@ int api_me(struct call *c)
 int api_me_password(struct call *c)
 {
     otter_err err;
-    int match = 0, status;
-    const char *old = otter_reqjson_str(&c->body, "old_password");
+    int status;
     const char *new_pw = otter_reqjson_str(&c->body, "new_password");
-    char ukey[OTTER_THROTTLE_KEY_MAX], akey[OTTER_THROTTLE_KEY_MAX];
     char *hash = NULL;
-    throttle_keys(c, c->user.name, ukey, akey);
-    if ((status = throttled(c, ukey, akey)) != 0 || (status = hash_enter(c)) != 0)
+    if ((status = check_own_password(c, otter_reqjson_str(&c->body, "old_password"),
+                                     "body.old_password", "old password")) != 0)
         return status;
-    int verified = otter_auth_password_verify(old, c->user.password_hash, &match, &err);
-    if (verified == 0 && match)
-        verified = otter_auth_password_hash(new_pw, &hash, &err) < 0 ? 1 : 0;
-    hash_leave(c);
-    if (verified < 0)
-        return api_fail_err(c, "body", &err);
-    if (verified > 0)
+    if (otter_auth_password_hash(new_pw, &hash, &err) < 0)
         return api_fail(c, 400, "body.new_password", "%s", err.msg);
-    if (!match) {
-        /* A stolen session must not become a password oracle. */
-        record_failure(c, ukey, akey, c->user.name, "password.failed");
-        return api_fail(c, 403, "body.old_password", "old password is wrong");
-    }
     if (api_begin(c, &err) < 0 ||
         otter_store_user_set_password(c->api->store, c->user.id, hash, c->now, &err) < 0 ||
         otter_store_token_revoke_user(c->api->store, c->user.id, c->now, &err) < 0 ||
@@ -241,6 +262,11 @@ int api_tokens_create(struct call *c)
     if (ttl < 60 || ttl > max)
         return api_fail(c, 400, "body.expires_in", "expires_in must be 60..%lld seconds",
                         (long long)max);
+    /* An 8-hour session must not turn into a 365-day token without the password. */
+    int status = check_own_password(c, otter_reqjson_str(&c->body, "password"), "body.password",
+                                    "your password");
+    if (status)
+        return status;
     char token[OTTER_AUTH_TOKEN_MAX];
     otter_token t;
     int64_t id;

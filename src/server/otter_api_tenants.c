@@ -240,6 +240,8 @@ int api_members_password(struct call *c)
     int status = load_member(c, &u, &role);
     if (status)
         return status;
+    if ((status = api_refuse_own_password(c, &u)) != 0)
+        return status;
     /*
      * Setting a password hands over every tenant the user belongs to, so a
      * tenant admin may do it only when they administer all of them.

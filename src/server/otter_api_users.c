@@ -110,6 +110,8 @@ int api_users_password(struct call *c)
     int status = load_user(c, &u);
     if (status)
         return status;
+    if ((status = api_refuse_own_password(c, &u)) != 0)
+        return status;
     if (otter_auth_password_hash(otter_reqjson_str(&c->body, "password"), &hash, &err) < 0)
         return api_fail(c, 400, "body.password", "%s", err.msg);
     if (api_begin(c, &err) < 0 ||
@@ -121,6 +123,19 @@ int api_users_password(struct call *c)
         status = api_reply(c, 204, NULL);
     free(hash);
     return status;
+}
+
+/*
+ * An admin sets other users' passwords without their own (an admin
+ * operation); their own goes through PUT /me/password, which asks for the
+ * current one, so a stolen admin session cannot take over the account.
+ */
+int api_refuse_own_password(struct call *c, const otter_user *target)
+{
+    if (target->id != c->user.id)
+        return 0;
+    return api_fail(c, 403, "path",
+                    "to change your own password use PUT /api/v1/me/password with the current one");
 }
 
 /* ---- audit ---- */

@@ -107,15 +107,43 @@ static int reply(struct ddi_call *c, int status, json_t *doc)
     return status;
 }
 
-/* scheme://host from the request; Host is checked so it cannot inject into links. */
+static int valid_host(const char *host)
+{
+    return host && *host && strlen(host) <= 255 &&
+           strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
+               strlen(host);
+}
+
+/*
+ * The base of every link in the answer: [server] public_url when set.
+ * Else scheme://host of the request (Host is checked so it cannot inject
+ * into links); X-Forwarded-Proto and X-Forwarded-Host replace them only
+ * when the peer is one of [server] trusted_proxies: from anyone else they
+ * are ignored, or a client could have the server hand devices links to
+ * any host, or http:// links behind the TLS proxy.
+ */
 static int set_base(struct ddi_call *c)
 {
+    const otter_server_config *cfg = c->ddi->cfg;
+    if (cfg && cfg->public_url) {
+        snprintf(c->base, sizeof c->base, "%s", cfg->public_url);
+        return 0;
+    }
     const char *host = otter_http_header(c->req, "Host");
-    if (!host || !*host || strlen(host) > 255 ||
-        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
-            strlen(host))
+    const char *scheme = c->req->tls ? "https" : "http";
+    if (cfg && otter_server_config_trusted_proxy(cfg, c->req->client)) {
+        const char *fh = otter_http_header(c->req, "X-Forwarded-Host");
+        const char *fp = otter_http_header(c->req, "X-Forwarded-Proto");
+        if (fh)
+            host = fh;
+        if (fp && strcmp(fp, "https") != 0 && strcmp(fp, "http") != 0)
+            return ddi_fail(c, 400, "X-Forwarded-Proto must be http or https");
+        if (fp)
+            scheme = fp;
+    }
+    if (!valid_host(host))
         return ddi_fail(c, 400, "a valid Host header is required");
-    snprintf(c->base, sizeof c->base, "%s://%s", c->req->tls ? "https" : "http", host);
+    snprintf(c->base, sizeof c->base, "%s://%s", scheme, host);
     return 0;
 }
 
@@ -276,6 +304,21 @@ static int refuse_held_back(struct ddi_call *c, const otter_action *a)
     return 0;
 }
 
+int ddi_refuse_canceled(struct ddi_call *c, const otter_action *a)
+{
+    otter_err err;
+    otter_approval ap;
+    int found = 0;
+    if (otter_store_approval_get(c->ddi->store, a->release_id, &ap, &found, &err) < 0)
+        return fail_err(c, &err);
+    if (found && strcmp(ap.state, "approved") != 0)
+        return ddi_fail(c, 410,
+                        "action %lld was withdrawn: the approval of its release is %s; it will "
+                        "not be offered again",
+                        (long long)a->id, ap.state);
+    return ddi_fail(c, 404, "action %lld is canceled", (long long)a->id);
+}
+
 static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const otter_release *r)
 {
     char id[24];
@@ -312,8 +355,10 @@ static int deployment_base(struct ddi_call *c, int installed)
     int canceled = strcmp(a.status, "canceling") == 0 || strcmp(a.status, "canceled") == 0;
     if (installed && (canceled || is_open(&a)))
         return ddi_fail(c, 404, "action %lld is not closed", (long long)a.id);
+    if (!installed && strcmp(a.status, "canceling") == 0)
+        return ddi_fail(c, 404, "action %lld is being canceled", (long long)a.id);
     if (!installed && canceled)
-        return ddi_fail(c, 404, "action %lld is canceled", (long long)a.id);
+        return ddi_refuse_canceled(c, &a);
     if (!installed && (status = refuse_held_back(c, &a)) != 0)
         return status;
     if (otter_store_release_list(c->ddi->store, c->tenant.id, a.release_id, take_release, &o,

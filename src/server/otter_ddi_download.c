@@ -8,6 +8,9 @@
  * request (206); a request with several ranges gets the whole file (200),
  * which RFC 9110 allows; an unsatisfiable range gets 416. If-Range with a
  * stale ETag also gets the whole file. Bodies go out with sendfile.
+ * The device must have started an action of that release (fetched its
+ * deploymentBase): an action not offered yet, or withdrawn or canceled
+ * before it started, gives no bytes.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -36,14 +39,19 @@ static int take(void *ctx, const otter_release *r)
 
 struct uses {
     int64_t release_id;
-    int found;
+    int found;           /* the device has a started action of the release */
+    otter_action waiting; /* else its newest scheduled or canceled one (id 0: none) */
 };
 
 static int uses_release(void *ctx, const otter_action *a)
 {
     struct uses *u = ctx;
-    if (a->release_id == u->release_id)
+    if (a->release_id != u->release_id)
+        return 0;
+    if (strcmp(a->status, "scheduled") != 0 && strcmp(a->status, "canceled") != 0)
         u->found = 1;
+    else if (!u->waiting.id)
+        u->waiting = *a; /* newest first */
     return 0;
 }
 
@@ -111,6 +119,11 @@ int ddi_download(struct ddi_call *c)
         fprintf(stderr, "otter-server: ddi download: %s\n", err.msg);
         return ddi_fail(c, 500, "internal error");
     }
+    if (!u.found && u.waiting.id && strcmp(u.waiting.status, "canceled") == 0)
+        return ddi_refuse_canceled(c, &u.waiting);
+    if (!u.found && u.waiting.id)
+        return ddi_fail(c, 404, "action %lld has not started: fetch its deploymentBase first",
+                        (long long)u.waiting.id);
     if (!u.found || !o.found)
         return ddi_fail(c, 404, "no such artifact");
     /* hawkBit's md5sum link: FILENAME.MD5SUM holds "MD5  FILENAME" (md5sum -c input). */

@@ -43,6 +43,13 @@ struct ddi_call {
     char base[320];    /* scheme://host of the request, for absolute links */
 };
 
+/*
+ * Answers for a canceled action of the device: 410 "withdrawn" when its
+ * release is no longer approved in the tenant (the approval was revoked or
+ * rejected), else 404 "canceled". Returns the status (otter_ddi.c).
+ */
+int ddi_refuse_canceled(struct ddi_call *c, const otter_action *a);
+
 /* Sets a JSON error body and returns status. */
 int ddi_fail(struct ddi_call *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -23,7 +23,7 @@ typedef enum otter_req_kind {
     OTTER_REQ_ROLE_SET,        /* role */
     OTTER_REQ_PASSWORD_SET,    /* password */
     OTTER_REQ_PASSWORD_CHANGE, /* old_password, new_password */
-    OTTER_REQ_TOKEN_CREATE,    /* name, [expires_in] */
+    OTTER_REQ_TOKEN_CREATE,    /* name, password (the caller's), [expires_in] */
     OTTER_REQ_DEVICE_CREATE,   /* controller_id, model, [group], [name] */
     OTTER_REQ_GROUP_CREATE,    /* name */
     /* release, [devices] (names, joined by '\n'), [group], [download], [update],

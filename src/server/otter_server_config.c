@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_server_config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -60,13 +61,17 @@ static const struct entry table[] = {
     {"auth", "token_max_ttl", K_SECS, F(token_max_ttl), 0, "365d", 60, 3650 * DAY},
     {"auth", "login_max_failures", K_UINT, F(login_max_failures), 0, "5", 1, 1000},
     {"auth", "login_max_failures_addr", K_UINT, F(login_max_failures_addr), 0, "20", 1, 100000},
+    {"auth", "login_delay", K_SECS, F(login_delay), 0, "1", 1, DAY},
     {"auth", "login_window", K_SECS, F(login_window), 0, "5m", 1, DAY},
+    {"auth", "login_throttle_entries", K_UINT, F(login_throttle_entries), 0, "4096", 16, 1000000},
     {"auth", "login_concurrency", K_UINT, F(login_concurrency), 0, "2", 1, 256},
     {"ddi", "polling", K_SECS, F(ddi_polling), 0, "5m", 1, DAY},
     {"ddi", "poll_cache", K_UINT, F(ddi_poll_cache), 0, "262144", 0, 16777216},
     {"ddi", "max_feedback", K_UINT, F(ddi_max_feedback), 0, "1000", 10, 1000000},
     {"metrics", "enabled", K_BOOL, F(metrics_enabled), 0, "false", 0, 1},
     {"metrics", "token", K_STR, F(metrics_token), 0, NULL, 0, 0},
+    {"server", "public_url", K_STR, F(public_url), 0, NULL, 0, 0},
+    {"server", "trusted_proxies", K_STR, F(trusted_proxies), 0, NULL, 0, 0},
 };
 
 struct parse {
@@ -219,6 +224,85 @@ static int apply_defaults(otter_server_config *cfg, otter_err *err)
     return 0;
 }
 
+/*
+ * [server] public_url: http(s)://host[:port][/prefix], no trailing slash, no
+ * query, and only characters a link can carry unescaped in JSON (the base
+ * poll writes links without an encoder, otter_ddi_poll.c).
+ */
+static int check_public_url(const char *u, otter_err *err)
+{
+    size_t n = strlen(u);
+    size_t skip = strncmp(u, "https://", 8) == 0 ? 8 : strncmp(u, "http://", 7) == 0 ? 7 : 0;
+    if (!skip || n == skip || u[skip] == '/' || n > OTTER_SERVER_PUBLIC_URL_MAX)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "[server] public_url: use http(s)://host[:port][/path], at most %d "
+                             "bytes",
+                             OTTER_SERVER_PUBLIC_URL_MAX);
+    if (u[n - 1] == '/')
+        return otter_err_set(err, OTTER_EFORMAT, "[server] public_url: no trailing '/'");
+    for (size_t i = skip; i < n; i++)
+        if (!isalnum((unsigned char)u[i]) && !strchr("-._~:/[]@!$&'()*+,;=%", u[i]))
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "[server] public_url: character '%c' is not allowed", u[i]);
+    return 0;
+}
+
+#define PROXY_SEP ", \t"
+
+/* One entry of [server] trusted_proxies as 16 bytes (IPv4 as ::ffff:a.b.c.d); 0 or -1. */
+static int parse_addr(const char *s, size_t n, unsigned char out[16])
+{
+    char buf[INET6_ADDRSTRLEN + 1];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET6, buf, out) == 1)
+        return 0;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memcpy(out, mapped, 12);
+    return inet_pton(AF_INET, buf, out + 12) == 1 ? 0 : -1;
+}
+
+static int check_proxies(const char *list, otter_err *err)
+{
+    size_t count = 0;
+    for (const char *p = list; *p;) {
+        p += strspn(p, PROXY_SEP);
+        size_t n = strcspn(p, PROXY_SEP);
+        unsigned char a[16];
+        if (!n)
+            break;
+        if (parse_addr(p, n, a) < 0)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "[server] trusted_proxies: '%.*s' is not a numeric IPv4 or IPv6 "
+                                 "address",
+                                 (int)(n > 64 ? 64 : n), p);
+        if (++count > OTTER_SERVER_PROXIES_MAX)
+            return otter_err_set(err, OTTER_EFORMAT, "[server] trusted_proxies: at most %d",
+                                 OTTER_SERVER_PROXIES_MAX);
+        p += n;
+    }
+    return 0;
+}
+
+int otter_server_config_trusted_proxy(const otter_server_config *cfg, const char *client)
+{
+    unsigned char want[16], a[16];
+    if (!cfg->trusted_proxies || !client || parse_addr(client, strlen(client), want) < 0)
+        return 0;
+    for (const char *p = cfg->trusted_proxies; *p;) {
+        p += strspn(p, PROXY_SEP);
+        size_t n = strcspn(p, PROXY_SEP);
+        if (!n)
+            break;
+        if (parse_addr(p, n, a) == 0 && memcmp(a, want, 16) == 0)
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
 /* Rules that span keys, checked once the whole file is read. */
 static int validate(otter_server_config *cfg, otter_err *err)
 {
@@ -242,6 +326,11 @@ static int validate(otter_server_config *cfg, otter_err *err)
         return otter_err_set(err, OTTER_EFORMAT,
                              "[database] url: '%s' is neither sqlite:PATH nor postgres://...", url);
     }
+    int ret = cfg->public_url ? check_public_url(cfg->public_url, err) : 0;
+    if (!ret && cfg->trusted_proxies)
+        ret = check_proxies(cfg->trusted_proxies, err);
+    if (ret < 0)
+        return ret;
     if (cfg->max_body > cfg->max_upload)
         return otter_err_set(err, OTTER_EFORMAT, "[limits] max_body is larger than max_upload");
     if (cfg->metrics_token) {
@@ -349,6 +438,8 @@ void otter_server_config_free(otter_server_config *cfg)
     free(cfg->tls_key);
     free(cfg->db_url);
     free(cfg->artifacts_dir);
+    free(cfg->public_url);
+    free(cfg->trusted_proxies);
     free(cfg->trust_root);
     free(cfg->metrics_token);
     free(cfg);

@@ -18,6 +18,9 @@
 
 /* A server listens on at most this many addresses per scheme. */
 #define OTTER_SERVER_LISTEN_MAX 8
+/* [server] public_url length and trusted_proxies entries. */
+#define OTTER_SERVER_PUBLIC_URL_MAX 255
+#define OTTER_SERVER_PROXIES_MAX 16
 /* Config files are small; anything bigger is a mistake or an attack. */
 #define OTTER_SERVER_CONFIG_MAX_BYTES (256 * 1024)
 
@@ -49,9 +52,11 @@ typedef struct otter_server_config {
     /* [auth] */
     uint64_t session_ttl;             /* seconds a login token lives */
     uint64_t token_max_ttl;           /* upper bound for API token lifetime, seconds */
-    uint64_t login_max_failures;      /* failures per user name within login_window */
-    uint64_t login_max_failures_addr; /* failures per client address within login_window */
-    uint64_t login_window;            /* seconds */
+    uint64_t login_max_failures;      /* failures per (user name, address) before slowing down */
+    uint64_t login_max_failures_addr; /* failures per client address before slowing down */
+    uint64_t login_delay;             /* seconds of the first delay; it doubles per failure */
+    uint64_t login_window;            /* seconds: longest delay; idle time before forgetting */
+    uint64_t login_throttle_entries;  /* keys each throttle table holds (memory bound) */
     uint64_t login_concurrency;       /* password checks running at once; more get 503 */
     /* [ddi] */
     uint64_t ddi_polling;      /* seconds a device waits between polls (config.polling.sleep) */
@@ -60,6 +65,9 @@ typedef struct otter_server_config {
     /* [metrics] */
     uint64_t metrics_enabled; /* 1: GET /metrics answers (Prometheus text) */
     char *metrics_token;      /* a scrape must send "Authorization: Bearer <it>", or NULL */
+    /* [server] */
+    char *public_url;      /* base of every link the device API writes, or NULL: from Host */
+    char *trusted_proxies; /* addresses whose X-Forwarded-Proto/-Host count, or NULL: none */
 } otter_server_config;
 
 /*
@@ -84,6 +92,12 @@ void otter_server_config_free(otter_server_config *cfg);
  * free one, used by tests). OTTER_EFORMAT when malformed.
  */
 int otter_server_config_split_hostport(const char *s, char **host, unsigned *port, otter_err *err);
+
+/*
+ * 1 when client (a numeric address, as otter_http_request.client) is one
+ * of [server] trusted_proxies (IPv4 also in its ::ffff: mapped form), else 0.
+ */
+int otter_server_config_trusted_proxy(const otter_server_config *cfg, const char *client);
 
 /*
  * Returns the SQLite file path of a "sqlite:PATH" url (borrowed, points

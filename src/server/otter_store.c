@@ -757,6 +757,16 @@ int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64
     return counted_end(s, own, ret, ANY_DEVICE, err);
 }
 
+int otter_store_release_withdraw_actions(otter_store *s, int64_t release_id, int64_t now,
+                                         int64_t *withdrawn, otter_err *err)
+{
+    *withdrawn = 0;
+    int own, ret = counted_begin(s, &own, err);
+    if (ret == 0)
+        ret = s->ops->release_withdraw_actions(s, release_id, now, withdrawn, err);
+    return counted_end(s, own, ret, ANY_DEVICE, err);
+}
+
 int otter_store_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
                                      int64_t created_by, int64_t now, int64_t *retried,
                                      otter_err *err)

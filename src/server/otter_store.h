@@ -29,7 +29,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 7
+#define OTTER_STORE_SCHEMA_VERSION 8
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -537,6 +537,14 @@ int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_r
  */
 int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                        otter_err *err);
+/*
+ * Withdraws a release whose approval ended: its direct deployments' actions
+ * that no device has started (scheduled) become canceled. A rollout's
+ * scheduled actions stay: its pause holds them back until a new approval.
+ * *withdrawn: how many were canceled.
+ */
+int otter_store_release_withdraw_actions(otter_store *s, int64_t release_id, int64_t now,
+                                         int64_t *withdrawn, otter_err *err);
 /*
  * Gives each device whose action in the rollout failed (stages up to
  * up_to_stage) a new scheduled action in the same stage, unless the device

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
+#include "otter_encode.h"
 #include "otter_pkg.h"
 
 #include <getopt.h>
@@ -8,14 +9,18 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: otter inspect update.zip [--json]\n"
+    "usage: otter inspect update.zip [--json] [--chunks]\n"
     "\n"
     "Shows what a package holds: its manifest, who signed it (key ids and\n"
     "algorithms, not checked against any trust root: use `otter verify` for\n"
     "that), and for each image its installed size, stored size, compression\n"
-    "ratio and whether its bytes match the manifest's SHA-256.\n"
+    "ratio, its chunk table (format 2) and whether its bytes match the\n"
+    "manifest's SHA-256 digests (every chunk's and the whole image's).\n"
     "\n"
-    "  -j, --json   print one JSON object instead of text\n"
+    "  -j, --json   print one JSON object instead of text (the manifest in it\n"
+    "               carries the whole chunk table)\n"
+    "  -c, --chunks list every chunk: installed offset and size, stored offset\n"
+    "               and size, SHA-256 of the installed bytes\n"
     "  -h, --help   show this help\n";
 
 typedef struct image_stat {
@@ -24,10 +29,29 @@ typedef struct image_stat {
     char problem[OTTER_ERR_MSG_MAX];
 } image_stat;
 
+static void print_chunks(const otter_manifest_image *img, int list)
+{
+    if (!img->chunk_size)
+        return;
+    unsigned long long span = img->chunk_size;
+    printf("    chunks %zu of %llu %s\n", img->chunk_count,
+           span % (1024 * 1024) == 0 ? span >> 20 : span >> 10,
+           span % (1024 * 1024) == 0 ? "MiB" : "KiB");
+    for (size_t i = 0; list && i < img->chunk_count; i++) {
+        const otter_manifest_chunk *c = &img->chunks[i];
+        char hex[OTTER_SHA256_HEX_LEN + 1];
+        otter_hex_encode(c->sha256, sizeof c->sha256, hex);
+        printf("      %5zu  at %llu  %u bytes  stored at %llu  %u bytes  sha256 %s\n", i,
+               (unsigned long long)i * span, c->size, (unsigned long long)c->stored_offset,
+               c->stored_size, hex);
+    }
+}
+
 static void print_text(const char *path, const otter_manifest *m, const otter_sig_list *sigs,
-                       const image_stat *stats, size_t seen, uint64_t total)
+                       const image_stat *stats, size_t seen, uint64_t total, int list)
 {
     printf("package:          %s (%llu bytes)\n", path, (unsigned long long)total);
+    printf("format:           %lld\n", (long long)m->format);
     printf("product:          %s\n", m->product);
     printf("version:          %s\n", m->version);
     printf("security version: %lld\n", (long long)m->security_version);
@@ -50,6 +74,7 @@ static void print_text(const char *path, const otter_manifest *m, const otter_si
                    stats[i].stored ? (double)img->size / (double)stats[i].stored : 0.0);
         printf("    sha256 %s%s\n", img->sha256,
                i < seen ? (stats[i].digest_ok ? " (matches)" : " (MISMATCH)") : "");
+        print_chunks(img, list);
     }
 }
 
@@ -64,11 +89,13 @@ static void print_json(const char *path, const char *manifest, size_t manifest_l
     for (size_t i = 0; i < seen; i++) {
         const otter_manifest_image *img = &m->images[i];
         json_array_append_new(
-            images, json_pack("{s:s, s:I, s:I, s:f, s:b}", "name", img->name, "size",
+            images, json_pack("{s:s, s:I, s:I, s:f, s:b, s:I, s:I}", "name", img->name, "size",
                               (json_int_t)img->size, "stored", (json_int_t)stats[i].stored,
                               "ratio",
                               stats[i].stored ? (double)img->size / (double)stats[i].stored : 0.0,
-                              "digest_ok", stats[i].digest_ok));
+                              "digest_ok", stats[i].digest_ok, "chunk_size",
+                              (json_int_t)img->chunk_size, "chunks",
+                              (json_int_t)img->chunk_count));
     }
     json_t *root = json_pack("{s:s, s:I, s:o, s:o, s:o}", "package", path, "package_size",
                              (json_int_t)total, "manifest",
@@ -85,13 +112,15 @@ int otter_cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
+        {"chunks", no_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int as_json = 0, c;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+    int as_json = 0, list = 0, c;
+    while ((c = getopt_long(argc, argv, "jch", opts, NULL)) != -1) {
         switch (c) {
         case 'j': as_json = 1; break;
+        case 'c': list = 1; break;
         case 'h': fputs(help, stdout); return EXIT_OK;
         default: return otter_cli_usage_error("inspect", "bad option");
         }
@@ -105,7 +134,8 @@ int otter_cmd_inspect(int argc, char **argv)
     const otter_manifest_image *img = NULL;
     image_stat stats[OTTER_IMAGES_MAX] = {0};
     size_t seen = 0;
-    int ret = otter_pkg_reader_open_file(path, OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD, &r,
+    unsigned flags = OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST;
+    int ret = otter_pkg_reader_open_file(path, flags, &r,
                                          &err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, NULL, &m, NULL, &err);
@@ -130,7 +160,7 @@ int otter_cmd_inspect(int argc, char **argv)
         print_json(path, mbytes, mlen, m, otter_pkg_signatures(r), stats, seen,
                    otter_pkg_bytes_in(r));
     else
-        print_text(path, m, otter_pkg_signatures(r), stats, seen, otter_pkg_bytes_in(r));
+        print_text(path, m, otter_pkg_signatures(r), stats, seen, otter_pkg_bytes_in(r), list);
     int code = ret ? otter_cli_fail(&err) : EXIT_OK;
     otter_pkg_reader_free(r);
     return code;

@@ -12,11 +12,14 @@
 static const char help[] =
     "usage: otter pack --product P --compatible M1[,M2...] --version V --security-version N\n"
     "                  --image NAME=PATH[:handler=raw|archive|file][:target=SLOTCLASS][:compression=zstd|none] ...\n"
-    "                  [--key K.key ...] [--level 1..19] [--threads N] -o update.zip\n"
+    "                  [--key K.key ...] [--level 1..19] [--threads N]\n"
+    "                  [--chunk-size SIZE] [--format 1|2] -o update.zip\n"
     "\n"
-    "Builds an update package. Each image is compressed with zstd (multithreaded\n"
-    "for large images); the manifest records the size and SHA-256 of the\n"
-    "installed (decompressed) bytes, which the device checks while it streams.\n"
+    "Builds an update package (format 2, docs/package-format.md). Each image is\n"
+    "cut into chunks of --chunk-size installed bytes, each compressed with zstd\n"
+    "into an independent frame (on all cores); the signed manifest records the\n"
+    "size and SHA-256 of every chunk and of the whole installed image, so a\n"
+    "device checks each chunk before any byte of it reaches a slot.\n"
     "Entries are stored in stream order (manifest.json, manifest.sig, images).\n"
     "With --key the package is signed at once; otherwise sign it later with\n"
     "`otter sign` (a device refuses an unsigned package).\n"
@@ -33,6 +36,13 @@ static const char help[] =
     "  -k, --key FILE             sign with this private key (repeatable)\n"
     "  -l, --level N              zstd level 1..19 (default 3)\n"
     "  -T, --threads N            compression threads (default: all cores)\n"
+    "  -C, --chunk-size SIZE      installed bytes per chunk: a power of two from\n"
+    "                             64KiB to 8MiB (default 1MiB; larger chunks\n"
+    "                             compress better and need more memory on the\n"
+    "                             device: see docs/package-format.md)\n"
+    "  -F, --format N             2 (default) or 1: one stream per image, for\n"
+    "                             agents older than format 2 (no archive images on\n"
+    "                             agents that know format 2)\n"
     "  -o, --output FILE          package to write (replaced atomically)\n"
     "  -h, --help                 show this help\n";
 
@@ -92,6 +102,24 @@ static int split_models(otter_cli_list *models, char *arg)
     return 0;
 }
 
+/* "4MiB", "4M", "512KiB", "65536": a chunk span, or -1. */
+static long long parse_size(const char *arg)
+{
+    char *end = NULL;
+    long long n = strtoll(arg, &end, 10);
+    if (end == arg || n <= 0)
+        return -1;
+    if (strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0)
+        n *= 1024;
+    else if (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0)
+        n *= 1024 * 1024;
+    else if (*end)
+        return -1;
+    if (n < OTTER_CHUNK_SIZE_MIN || n > OTTER_CHUNK_SIZE_MAX || (n & (n - 1)))
+        return -1;
+    return n;
+}
+
 int otter_cmd_pack(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -103,6 +131,8 @@ int otter_cmd_pack(int argc, char **argv)
         {"key", required_argument, NULL, 'k'},
         {"level", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 'T'},
+        {"chunk-size", required_argument, NULL, 'C'},
+        {"format", required_argument, NULL, 'F'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -113,7 +143,7 @@ int otter_cmd_pack(int argc, char **argv)
     const char *out = NULL;
     int code = EXIT_TROUBLE, c;
     long long n;
-    while ((c = getopt_long(argc, argv, "p:c:V:s:i:k:l:T:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:c:V:s:i:k:l:T:C:F:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': wo.product = optarg; break;
         case 'c':
@@ -149,6 +179,21 @@ int otter_cmd_pack(int argc, char **argv)
                 goto out;
             }
             wo.threads = (int)n;
+            break;
+        case 'C':
+            if ((n = parse_size(optarg)) < 0) {
+                otter_cli_usage_error("pack", "--chunk-size: \"%s\" is not a power of two from "
+                                              "64KiB to 8MiB", optarg);
+                goto out;
+            }
+            wo.chunk_size = (uint32_t)n;
+            break;
+        case 'F':
+            if ((n = otter_cli_parse_int(optarg, 1, 2)) < 0) {
+                otter_cli_usage_error("pack", "--format: \"%s\" is not 1 or 2", optarg);
+                goto out;
+            }
+            wo.format = (int)n;
             break;
         case 'o': out = optarg; break;
         case 'h': fputs(help, stdout); code = EXIT_OK; goto out;

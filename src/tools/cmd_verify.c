@@ -75,7 +75,7 @@ int otter_cmd_verify(int argc, char **argv)
                         : otter_trust_from_pubkey_files(pubs.items, pubs.count,
                                                         (unsigned)threshold, &trust, &err);
     if (!ret)
-        ret = otter_pkg_reader_open_file(path, OTTER_PKG_HASH_THREAD, &r, &err);
+        ret = otter_pkg_reader_open_file(path, OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST, &r, &err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, trust, &m, &res, &err);
     if (!ret && (model || product) &&

@@ -19,12 +19,15 @@ fi
 otter_fetch="$bin/bin/otter-fetch"
 work="${OTTER_TEST_TMP:-/tmp}/http-source.$$"
 rm -rf "$work"; mkdir -p "$work/www" "$work/logs"; cd "$work"
+# Private like a checkout under /root (0700): nginx must serve it all the same (nginx_fixture.sh).
+chmod 700 "$work"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
             [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null
             [ -f tinyproxy.pid ] && kill "$(cat tinyproxy.pid)" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 source "$src/tests/integration/tls_fixture.sh"
+source "$src/tests/integration/nginx_fixture.sh"
 source "$src/tests/integration/agent/device_fixture.sh"   # also: fails, ok, bad
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
 make_tls "$work/tls"
@@ -51,6 +54,7 @@ start_nginx() { # picks free ports: HTTP, HTTPS, HTTPS-expired, HTTP-without-ran
     base=$((20000 + RANDOM % 30000))
     http=$base; https=$((base + 1)); expired=$((base + 2)); noranges=$((base + 3)); mtls=$((base + 4))
     cat > nginx.conf <<CONF
+$(nginx_user)
 daemon on;
 pid $work/nginx.pid;
 error_log $work/logs/error.log;
@@ -62,7 +66,8 @@ http {
   uwsgi_temp_path $work/logs; scgi_temp_path $work/logs;
   server { listen 127.0.0.1:$http; root $work/www; }
   server { listen 127.0.0.1:$https ssl; ssl_certificate $work/tls/srv.crt;
-           ssl_certificate_key $work/tls/srv.key; root $work/www; }
+           ssl_certificate_key $work/tls/srv.key; root $work/www;
+           location = /to-http.zip { return 302 http://127.0.0.1:$http/update.zip; } }
   server { listen 127.0.0.1:$expired ssl; ssl_certificate $work/tls/expired.crt;
            ssl_certificate_key $work/tls/srv.key; root $work/www; }
   server { listen 127.0.0.1:$noranges; max_ranges 0; root $work/www; }
@@ -143,6 +148,30 @@ tls_refused "wrong pin" "https://127.0.0.1:$https/update.zip" root.json --ca tls
   --pin "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 tls_refused "expired certificate" "https://127.0.0.1:$expired/update.zip" root.json --ca tls/ca.crt
 tls_refused "wrong CA" "https://127.0.0.1:$https/update.zip" root.json --ca tls/other-ca.crt
+
+# A redirect from https to http is refused: the rest of the download would
+# cross the network in clear. Nothing is written, the http server sees nothing.
+requests=$(wc -l < logs/access.log)
+rc=0; "$otter_fetch" "https://127.0.0.1:$https/to-http.zip" --ca tls/ca.crt --pin "$pin" \
+  > got.zip 2> fetch.err || rc=$?
+[ "$rc" = 2 ] && [ ! -s got.zip ] && grep -q "a redirect away from https is refused" fetch.err \
+  && ok "redirect from https to http refused: $(cat fetch.err)" || bad "https->http redirect: rc=$rc $(cat fetch.err)"
+expect "only the redirect itself was requested" "$(( $(wc -l < logs/access.log) - requests ))" 1
+
+# Every 206 must continue at the byte asked for (range_liar.py cuts the first
+# answer in half, then answers the Range request wrongly): refused, nothing
+# beyond the first half written.
+for mode in zero missing other; do
+  rm -f liar.port
+  python3 "$src/tests/tools/range_liar.py" www/update.zip liar.port "$mode" 2>>logs/liar.err & pids+=($!)
+  for _ in $(seq 100); do [ -s liar.port ] && break; sleep 0.05; done
+  rc=0; "$otter_fetch" "http://127.0.0.1:$(cat liar.port)/update.zip" > got.zip 2> fetch.err || rc=$?
+  [ "$rc" = 2 ] && grep -q "206 answer does not continue at byte $((size / 2))" fetch.err \
+    && [ "$(stat -c %s got.zip)" -le "$((size / 2))" ] \
+    && ok "206 with Content-Range $mode refused: $(cat fetch.err)" \
+    || bad "206 $mode: rc=$rc, $(stat -c %s got.zip) bytes, $(cat fetch.err)"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+done
 
 # HTTP errors that another attempt cannot fix: no retries.
 rc=0; out=$("$fetch" "http://127.0.0.1:$http/missing.zip" root.json 2>&1) || rc=$?

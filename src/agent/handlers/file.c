@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The "file" handler: the image is one file, replaced atomically. Bytes go
- * to "<target>.tmp.<pid>"; finish fsyncs it, renames it over the target and
- * fsyncs the directory, so after a crash the target is old or new, whole.
+ * to a new temp file beside it (otter_file_open_temp: a random name opened
+ * O_EXCL, so nothing planted at a guessed name is ever written through);
+ * finish fsyncs it, renames it over the target and fsyncs the directory, so
+ * after a crash the target is old or new, whole.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,17 +28,14 @@ static int file_open(void **out, const char *target, uint64_t declared_size, ott
     if (!c)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     int n = snprintf(c->target, sizeof c->target, "%s", target);
-    int m = snprintf(c->tmp, sizeof c->tmp, "%s.tmp.%ld", target, (long)getpid());
-    if (n < 0 || m < 0 || (size_t)m >= sizeof c->tmp) {
+    if (n < 0 || (size_t)n >= sizeof c->target) {
         free(c);
         return otter_err_set(err, OTTER_EUSAGE, "%s: path too long", target);
     }
-    c->fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (c->fd < 0) {
-        int e = errno;
+    int ret = otter_file_open_temp(target, 0644, c->tmp, sizeof c->tmp, &c->fd, err);
+    if (ret) {
         free(c);
-        return otter_err_sys(err, OTTER_EIO, e, "%s.tmp.%ld: cannot create", target,
-                             (long)getpid());
+        return ret;
     }
     *out = c;
     return 0;

@@ -6,6 +6,7 @@
 #include "otter_ddi_policy.h"
 #include "otter_device.h"
 #include "otter_install.h"
+#include "otter_origin.h"
 #include "otter_source.h"
 #include "otter_spool.h"
 #include "otter_state.h"
@@ -349,9 +350,13 @@ static int unrecord_switch(daemon_ctx *d, const char *action, otter_err *err)
 /*
  * Runs otter-agent with args for action; returns its exit status. A cancel
  * that stopped it is confirmed to the server here (*canceled set).
+ * to_server: the download is from the server's origin, so it gets the
+ * server's CA, pin and client certificate; an artifact origin (a CDN) gets
+ * none of them (the package signature is what protects its bytes).
  */
 static int run_agent(daemon_ctx *d, const char *action, const char *const *args, int download_only,
-                     int from_spool, char *why, size_t why_len, int *canceled, otter_err *err)
+                     int from_spool, int to_server, char *why, size_t why_len, int *canceled,
+                     otter_err *err)
 {
     char agent[PATH_MAX];
     char *argv[24];
@@ -364,15 +369,15 @@ static int run_agent(daemon_ctx *d, const char *action, const char *const *args,
     argv[n++] = (char *)d->conf_path;
     for (size_t i = 0; args[i] && n < 23; i++) {
         /* The download goes to the same server: trust it the same way. */
-        if (i == 1 && d->conf->server_ca[0]) {
+        if (i == 1 && to_server && d->conf->server_ca[0]) {
             argv[n++] = "--ca";
             argv[n++] = (char *)d->conf->server_ca;
         }
-        if (i == 1 && d->conf->server_pin[0]) {
+        if (i == 1 && to_server && d->conf->server_pin[0]) {
             argv[n++] = "--pin";
             argv[n++] = (char *)d->conf->server_pin;
         }
-        if (i == 1 && d->conf->server_cert[0] && d->conf->server_key[0]) {
+        if (i == 1 && to_server && d->conf->server_cert[0] && d->conf->server_key[0]) {
             argv[n++] = "--cert";
             argv[n++] = (char *)d->conf->server_cert;
             argv[n++] = "--key";
@@ -469,8 +474,26 @@ static const char *pass_auth(const char *header)
     return AUTH_ENV;
 }
 
-static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int from_spool,
-                   int reboot, otter_err *err)
+/*
+ * The download options of a child: "--header-env NAME URL" for the
+ * server's own origin, only "URL" for an artifact origin, which never gets
+ * the token (not even in the children's environment). args has room for 3.
+ */
+static void download_args(const char **args, int to_server, const char *auth, const char *url)
+{
+    size_t n = 0;
+    if (to_server) {
+        args[n++] = "--header-env";
+        args[n++] = pass_auth(auth);
+    } else {
+        unsetenv(AUTH_ENV);
+    }
+    args[n++] = url;
+    args[n] = NULL;
+}
+
+static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int to_server,
+                   int from_spool, int reboot, otter_err *err)
 {
     char auth[OTTER_DDI_MAX_AUTH], why[512], spool[PATH_MAX];
     int canceled = 0;
@@ -483,12 +506,13 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
         return ret;
     if (from_spool && (ret = otter_spool_path(d->conf->server_spool, spool, sizeof spool, err)) != 0)
         return ret;
-    const char *stream[] = {"install", "--json", "--no-reboot", "--confirm-switch",
-                            "--header-env", pass_auth(auth), url, NULL};
+    const char *stream[8] = {"install", "--json", "--no-reboot", "--confirm-switch"};
+    if (!from_spool)
+        download_args(stream + 4, to_server, auth, url);
     const char *local[] = {"install", "--json", "--no-reboot", "--confirm-switch", spool, NULL};
     say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
-    int rc = run_agent(d, dep->id, from_spool ? local : stream, 0, from_spool, why, sizeof why,
-                       &canceled, err);
+    int rc = run_agent(d, dep->id, from_spool ? local : stream, 0, from_spool, to_server, why,
+                       sizeof why, &canceled, err);
     if ((canceled || rc != 0) && (ret = unrecord_switch(d, dep->id, err)) != 0)
         return ret;
     if (canceled)
@@ -517,7 +541,7 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
 }
 
 /* Downloads and verifies into the spool; the install waits for the server's go. */
-static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url,
+static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int to_server,
                     const char *why_waiting, otter_err *err)
 {
     char auth[OTTER_DDI_MAX_AUTH], why[512], max[32];
@@ -530,10 +554,10 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *
         return ret;
     /* The server said how big the artifact is: a longer body is refused. */
     snprintf(max, sizeof max, "%llu", (unsigned long long)art->size);
-    const char *args[] = {"download", "--json", "--max-size", max, "--header-env", pass_auth(auth),
-                          url, NULL};
+    const char *args[8] = {"download", "--json", "--max-size", max};
+    download_args(args + 4, to_server, auth, url);
     say(d, "action %s: downloading into the spool (%s)", dep->id, why_waiting);
-    int rc = run_agent(d, dep->id, args, 1, 0, why, sizeof why, &canceled, err);
+    int rc = run_agent(d, dep->id, args, 1, 0, to_server, why, sizeof why, &canceled, err);
     if (canceled)
         return 0;
     if (rc != 0)
@@ -548,6 +572,25 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *
         ret = feedback(d, dep->id, "downloaded", "none", detail, err);
     }
     return ret;
+}
+
+/*
+ * 1 when the artifact link of action may be followed (*kind says with
+ * what); otherwise the refusal closes the action as a failure, sent to the
+ * server (kept until it is taken), and nothing is downloaded: returns 0 or
+ * the error of keeping or sending it.
+ */
+static int refuse_link(daemon_ctx *d, const char *action, const char *url, int *kind,
+                       otter_err *err)
+{
+    otter_err why;
+    if (otter_origin_check_link(d->conf->server_url, d->conf->server_artifact_origins, url, kind,
+                                &why) == 0)
+        return 1;
+    say(d, "action %s: %s", action, why.msg);
+    d->failed_rc = 1;
+    snprintf(d->failed_why, sizeof d->failed_why, "%s", why.msg);
+    return child_failed(d, action, 1, why.msg, err);
 }
 
 /*
@@ -613,10 +656,22 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
     const char *url = dep->chunks[0].artifacts[0].download;
     const char *waiting = !dep->maintenance_available ? "the maintenance window opens"
                                                       : "the server allows the update";
+    int kind = 0;
+    if ((step == OTTER_DDI_STEP_DOWNLOAD || step == OTTER_DDI_STEP_INSTALL_STREAM) &&
+        (ret = refuse_link(d, dep->id, url, &kind, err)) != 1)
+        goto out;
+    ret = 0;
+    int to_server = kind == OTTER_LINK_SERVER;
     switch (step) {
-    case OTTER_DDI_STEP_DOWNLOAD: ret = download(d, dep, url, waiting, err); break;
-    case OTTER_DDI_STEP_INSTALL_STREAM: ret = install(d, dep, url, 0, reboot, err); break;
-    case OTTER_DDI_STEP_INSTALL_SPOOL: ret = install(d, dep, url, 1, reboot, err); break;
+    case OTTER_DDI_STEP_DOWNLOAD:
+        ret = download(d, dep, url, to_server, waiting, err);
+        break;
+    case OTTER_DDI_STEP_INSTALL_STREAM:
+        ret = install(d, dep, url, to_server, 0, reboot, err);
+        break;
+    case OTTER_DDI_STEP_INSTALL_SPOOL:
+        ret = install(d, dep, url, 0, 1, reboot, err);
+        break;
     default:
         if (!s.switched)
             say(d, "action %s: %s", dep->id, otter_ddi_step_name(step));

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_ddi_http.h"
+#include "otter_origin.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -62,6 +63,19 @@ static int perform(const otter_ddi_conn *c, const char *method, const char *url,
                    sink *s, long *status, otter_err *err)
 {
     static int global_done;
+    /*
+     * The token goes to the server's own origin only, never over plain
+     * HTTP when a pin or CA is set: a link in an answer (a server behind a
+     * TLS proxy writes http://, a hostile one anything) cannot take it
+     * elsewhere. Artifact origins are the daemon's business: no token.
+     */
+    int kind = 0;
+    *status = 0;
+    int refused = otter_origin_check_conf(c->url, c->pin, c->ca_file, NULL, err);
+    if (!refused)
+        refused = otter_origin_check_link(c->url, NULL, url, &kind, err);
+    if (refused)
+        return refused;
     if (!global_done && curl_global_init(CURL_GLOBAL_DEFAULT) == 0)
         global_done = 1;
     CURL *e = curl_easy_init();

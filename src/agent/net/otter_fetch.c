@@ -33,6 +33,9 @@ struct otter_fetch {
     /* The first response's validator (ETag, else Last-Modified) for If-Range,
      * and this response's, to notice content that changed between attempts. */
     char validator[VALIDATOR_MAX], current_validator[VALIDATOR_MAX];
+    /* This response's Content-Range: first byte and complete length, -1 when absent. */
+    int64_t range_first, range_total;
+    int range_bad; /* a Content-Range header that does not parse */
     int response_seen;
     struct timespec last_byte; /* when this attempt last received body bytes */
     otter_err fail;
@@ -72,6 +75,45 @@ static char *dup_opt(const char *s, int *oom)
     return d;
 }
 
+/* Decimal digits at *p (at most 18: no overflow); -1 when there are none. */
+static int64_t digits(const char **p, const char *end)
+{
+    int64_t v = 0;
+    int n = 0;
+    while (*p < end && **p >= '0' && **p <= '9' && n < 18) {
+        v = v * 10 + (**p - '0');
+        (*p)++, n++;
+    }
+    return n ? v : -1;
+}
+
+/* "bytes FIRST-LAST/TOTAL" (TOTAL may be "*"): the only shape a resume can use. */
+static void parse_content_range(otter_fetch *h, const char *v, size_t len)
+{
+    const char *end = v + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    h->range_bad = 1;
+    if (end - v < 6 || strncasecmp(v, "bytes ", 6) != 0)
+        return;
+    v += 6;
+    int64_t first = digits(&v, end), last = -1, total = -1;
+    if (first < 0 || v >= end || *v++ != '-' || (last = digits(&v, end)) < first || v >= end ||
+        *v++ != '/')
+        return;
+    if (v < end && *v == '*')
+        v++;
+    else if ((total = digits(&v, end)) <= last)
+        return;
+    if (v != end)
+        return;
+    h->range_first = first;
+    h->range_total = total;
+    h->range_bad = 0;
+}
+
 static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 {
     otter_fetch *h = ctx;
@@ -79,6 +121,12 @@ static size_t on_header(char *line, size_t size, size_t n, void *ctx)
     /* A new status line starts a new response (after a redirect too). */
     if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
         h->current_validator[0] = '\0';
+        h->range_first = h->range_total = -1;
+        h->range_bad = 0;
+        return len;
+    }
+    if (len > 14 && strncasecmp(line, "Content-Range:", 14) == 0) {
+        parse_content_range(h, line + 14, len - 14);
         return len;
     }
     const char *names[] = {"ETag:", "Last-Modified:"};
@@ -109,6 +157,21 @@ static int check_response(otter_fetch *h)
     curl_off_t clen = -1;
     curl_easy_getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
     uint64_t have = h->offset + h->len;
+    /*
+     * Every 206 must start where we asked (byte 0 when we did not ask): a
+     * server, or anything on the path, that sends other bytes under 206
+     * would have them appended at the wrong offset.
+     */
+    if (status == 206 && (h->range_bad || h->range_first != (int64_t)have ||
+                          (h->range_total >= 0 && h->total >= 0 && h->range_total != h->total))) {
+        fail(h, NULL, OTTER_EIO, "206 answer does not continue at byte %llu (Content-Range %s)",
+             (unsigned long long)have,
+             h->range_bad                      ? "malformed"
+             : h->range_first < 0              ? "missing"
+             : h->range_first != (int64_t)have ? "starts elsewhere"
+                                               : "has another length");
+        return -1;
+    }
     if (have == 0) {
         snprintf(h->validator, sizeof h->validator, "%s", h->current_validator);
         h->total = clen >= 0 ? (int64_t)clen : -1;
@@ -214,8 +277,11 @@ static int start_attempt(otter_fetch *h, otter_err *err)
     h->skip = 0;
     h->curl_error[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, h->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* A download that starts on https stays on https: a redirect to http://
+     * would hand the rest (and any header libcurl keeps) to the network. */
+    int https = strncasecmp(h->url, "https://", 8) == 0;
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, https ? "https" : "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);
@@ -277,6 +343,10 @@ static int final_failure(otter_fetch *h, CURLcode rc, otter_err *err)
             return 0;
         return fail(h, err, OTTER_EIO, "HTTP %ld", status);
     case CURLE_UNSUPPORTED_PROTOCOL:
+        if (strncasecmp(h->url, "https://", 8) == 0)
+            return fail(h, err, OTTER_EIO, "a redirect away from https is refused (%s)",
+                        h->curl_error[0] ? h->curl_error : curl_easy_strerror(rc));
+        return fail(h, err, OTTER_EIO, "%s", curl_easy_strerror(rc));
     case CURLE_URL_MALFORMAT:
     case CURLE_TOO_MANY_REDIRECTS:
     case CURLE_OUT_OF_MEMORY:
@@ -295,8 +365,11 @@ static void sleep_ms(long ms)
 /* A finished attempt: end of body, a final error, or a retry. */
 static int attempt_done(otter_fetch *h, CURLcode rc, otter_err *err)
 {
-    if (h->failed)
-        return h->fail.code; /* set by a callback */
+    if (h->failed) { /* set by a callback */
+        if (err)
+            *err = h->fail;
+        return h->fail.code;
+    }
     /* libcurl reports success for a reply cut inside its headers: only the
      * announced length says the body is complete. */
     if (rc == CURLE_OK && h->total >= 0 && h->offset + h->len < (uint64_t)h->total) {

@@ -123,6 +123,8 @@ typedef struct otter_store_ops {
                                 int64_t created_by, int64_t now, int64_t *retried, otter_err *err);
     int (*rollout_cancel_actions)(otter_store *s, int64_t rollout_id, int64_t now,
                                   otter_err *err);
+    int (*release_withdraw_actions)(otter_store *s, int64_t release_id, int64_t now,
+                                    int64_t *withdrawn, otter_err *err);
     /*
      * The database's change log (otter_store_generation()). changes_log adds
      * one to the counter and records the devices the change touched under

@@ -547,5 +547,6 @@ const otter_store_ops otter_store_pg_ops = {
     .rollout_update = otter_pg_rollout_update,
     .rollout_counts = otter_pg_rollout_counts,
     .rollout_cancel_actions = otter_pg_rollout_cancel_actions,
+    .release_withdraw_actions = otter_pg_release_withdraw_actions,
     .rollout_retry_failed = otter_pg_rollout_retry_failed,
 };

@@ -179,5 +179,7 @@ int otter_pg_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up
                                   otter_err *err);
 int otter_pg_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                     otter_err *err);
+int otter_pg_release_withdraw_actions(otter_store *s, int64_t release_id, int64_t now,
+                                      int64_t *withdrawn, otter_err *err);
 
 #endif

@@ -205,6 +205,15 @@ int otter_pg_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t 
                         "ii", now, rollout_id);
 }
 
+int otter_pg_release_withdraw_actions(otter_store *s, int64_t release_id, int64_t now,
+                                      int64_t *withdrawn, otter_err *err)
+{
+    return otter_pg_run(OTTER_PG(s), "withdrawing actions", withdrawn, err,
+                        "UPDATE actions SET status = 'canceled', updated_at = $1"
+                        " WHERE release_id = $2 AND rollout_id IS NULL AND status = 'scheduled'",
+                        "ii", now, release_id);
+}
+
 /* As SQLite's: mark with the own id, copy, link each mark to its copy. */
 int otter_pg_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
                                   int64_t created_by, int64_t now, int64_t *retried, otter_err *err)

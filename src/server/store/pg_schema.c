@@ -275,5 +275,12 @@ static const char v7[] =
     "CREATE INDEX actions_rollout_counts"
     "  ON actions(rollout_id, superseded_by, stage, status, result);";
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7};
+/*
+ * Version 8: SQLite's tenant ids stop being reused (AUTOINCREMENT). An
+ * identity column never hands out a value twice, so nothing changes here;
+ * the step keeps both engines at one version number.
+ */
+static const char v8[] = "SELECT 1;";
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -280,6 +280,19 @@ static int sq_schema_version(otter_store *s, int *version, otter_err *err)
     return ret;
 }
 
+/* A migration must leave no dangling reference (foreign keys are off while it runs). */
+static int check_references(struct otter_sqlite *d, int version, otter_err *err)
+{
+    int64_t dangling = 0;
+    int ret = otter_sqlite_query(d, "checking references", otter_sqlite_int_row, &dangling, err,
+                                 "SELECT count(*) FROM pragma_foreign_key_check", "");
+    if (ret == 0 && dangling)
+        ret = otter_err_set(err, OTTER_ESTATE,
+                            "schema version %d: %lld rows would refer to rows that are gone",
+                            version, (long long)dangling);
+    return ret;
+}
+
 static int sq_migrate(otter_store *s, otter_err *err)
 {
     struct otter_sqlite *d = OTTER_SQLITE(s);
@@ -289,6 +302,13 @@ static int sq_migrate(otter_store *s, otter_err *err)
                      "CREATE TABLE IF NOT EXISTS schema_version ("
                      " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
                      "creating schema_version", err);
+    /*
+     * SQLite's way to rebuild a table others refer to: foreign keys off
+     * (outside the transaction; a DROP TABLE would cascade otherwise), the
+     * references checked before each COMMIT, and on again afterwards.
+     */
+    if (ret == 0)
+        ret = exec_plain(d, "PRAGMA foreign_keys=OFF", "migrating", err);
     while (ret == 0) {
         /* Re-read inside the write lock: two `init`s at once apply each migration once. */
         if ((ret = exec_plain(d, "BEGIN IMMEDIATE", "migrating", err)) < 0)
@@ -311,7 +331,8 @@ static int sq_migrate(otter_store *s, otter_err *err)
         }
         if ((ret = otter_sqlite_run(d, "recording schema version", NULL, err,
                                     "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
-                                    "ii", (int64_t)version + 1, (int64_t)time(NULL))) < 0)
+                                    "ii", (int64_t)version + 1, (int64_t)time(NULL))) < 0 ||
+            (ret = check_references(d, version + 1, err)) < 0)
             goto rollback;
         if ((ret = exec_plain(d, "COMMIT", "migrating", err)) < 0)
             goto rollback;
@@ -320,6 +341,9 @@ static int sq_migrate(otter_store *s, otter_err *err)
         sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
         break;
     }
+    if (sqlite3_exec(d->h, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK && ret == 0)
+        ret = otter_err_set(err, OTTER_EIO, "migrating: foreign keys back on: %s",
+                            sqlite3_errmsg(d->h));
     otter_sqlite_unlock(d);
     return ret;
 }
@@ -478,5 +502,6 @@ const otter_store_ops otter_store_sqlite_ops = {
     .rollout_update = otter_sqlite_rollout_update,
     .rollout_counts = otter_sqlite_rollout_counts,
     .rollout_cancel_actions = otter_sqlite_rollout_cancel_actions,
+    .release_withdraw_actions = otter_sqlite_release_withdraw_actions,
     .rollout_retry_failed = otter_sqlite_rollout_retry_failed,
 };

@@ -161,5 +161,7 @@ int otter_sqlite_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_
                                       otter_err *err);
 int otter_sqlite_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                         otter_err *err);
+int otter_sqlite_release_withdraw_actions(otter_store *s, int64_t release_id, int64_t now,
+                                          int64_t *withdrawn, otter_err *err);
 
 #endif

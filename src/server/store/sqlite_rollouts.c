@@ -217,6 +217,22 @@ int otter_sqlite_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int6
     return ret;
 }
 
+int otter_sqlite_release_withdraw_actions(otter_store *s, int64_t release_id, int64_t now,
+                                          int64_t *withdrawn, otter_err *err)
+{
+    struct otter_sqlite *d = OTTER_SQLITE(s);
+    int n = 0;
+    otter_sqlite_lock(d);
+    int ret = otter_sqlite_run(d, "withdrawing actions", &n, err,
+                               "UPDATE actions SET status = 'canceled', updated_at = ?"
+                               " WHERE release_id = ? AND rollout_id IS NULL"
+                               " AND status = 'scheduled'",
+                               "ii", now, release_id);
+    otter_sqlite_unlock(d);
+    *withdrawn = n;
+    return ret;
+}
+
 /*
  * Three steps in the caller's transaction: mark the failed actions to retry
  * with their own id (a valid reference, and already out of the counts), copy

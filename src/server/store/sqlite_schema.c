@@ -317,6 +317,30 @@ static const char v7[] =
     "CREATE INDEX actions_rollout_counts"
     "  ON actions(rollout_id, superseded_by, stage, status, result);";
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7};
+/*
+ * Version 8: a tenant id is never used twice. Without AUTOINCREMENT SQLite
+ * hands out max(id) + 1, so deleting the newest tenant gave its id to the
+ * next one, and with it the deleted tenant's audit log (kept by id). The
+ * table is rebuilt (the runner turns foreign keys off around migrations,
+ * else DROP TABLE would cascade into every tenant's rows), and the counter
+ * starts above every id the audit log still names, so ids deleted before
+ * this upgrade are not handed out either.
+ */
+static const char v8[] =
+    "CREATE TABLE tenants_v8 ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  gateway_token_sha256 TEXT UNIQUE,"
+    "  created_at INTEGER NOT NULL) STRICT;"
+    "INSERT INTO tenants_v8(id, name, gateway_token_sha256, created_at)"
+    "  SELECT id, name, gateway_token_sha256, created_at FROM tenants;"
+    "DROP TABLE tenants;"
+    "ALTER TABLE tenants_v8 RENAME TO tenants;"
+    "DELETE FROM sqlite_sequence WHERE name = 'tenants';"
+    "INSERT INTO sqlite_sequence(name, seq) SELECT 'tenants', max("
+    "  (SELECT coalesce(max(id), 0) FROM tenants),"
+    "  (SELECT coalesce(max(tenant_id), 0) FROM audit_log));";
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

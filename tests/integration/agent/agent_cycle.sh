@@ -104,6 +104,19 @@ printf '\x55' | dd of="$work/tampered.zip" bs=1 seek=$((size / 2)) conv=notrunc 
 head -c $((size * 2 / 3)) "$work/raw-v3.zip" > "$work/truncated.zip"
 cp "$work/raw-v3.zip" "$work/extra.zip"; echo extra > "$work/extra.txt"
 (cd "$work" && zip -q -0 extra.zip extra.txt)
+# The same image entry twice (zip -0 appends a second rootfs.img.zst).
+mkdir -p "$work/dup"; unzip -q -o "$work/raw-v3.zip" -d "$work/dup"
+cp "$work/raw-v3.zip" "$work/duplicate.zip"
+(cd "$work/dup" && mv rootfs.img.zst x && zip -q -0 "$work/duplicate.zip" x && \
+  printf '@ x\n@=rootfs.img.zst\n' | zipnote -w "$work/duplicate.zip")
+# Cut right after the image's last byte: every image arrived, the central directory did not.
+cut_at=$(python3 -c "
+import zipfile,sys
+z=zipfile.ZipFile(sys.argv[1]); i=z.getinfo('rootfs.img.zst')
+f=open(sys.argv[1],'rb'); f.seek(i.header_offset); h=f.read(30)
+print(i.header_offset+30+int.from_bytes(h[26:28],'little')+int.from_bytes(h[28:30],'little')+i.compress_size)
+" "$work/raw-v3.zip")
+head -c "$cut_at" "$work/raw-v3.zip" > "$work/no-directory.zip"
 check_refusal() { # NAME PACKAGE MESSAGE
   local before after rc=0 out
   before=$(fingerprint "$d")
@@ -122,8 +135,32 @@ check_refusal "wrong model" "$work/other-model.zip" 'model "gw-a" is not in comp
 check_refusal "downgrade below the counter" "$work/downgrade.zip" "security version 1 is below the device's counter 2"
 check_refusal "tampered payload" "$work/tampered.zip" "image rootfs"
 check_refusal "truncated file" "$work/truncated.zip" "truncated"
-check_refusal "extra entry" "$work/extra.zip" 'unexpected entry "extra.txt"'
 check_refusal "running version again" "$work/raw-v2.zip" "version 2.0 is already running"
+
+# Refused after the last image streamed: the inactive slot (A) must not keep
+# the refused image, nor be reported, booted or rolled back to; the running
+# slot, the booted slot and the counter stay as they were.
+check_refusal_after_write() { # NAME PACKAGE MESSAGE
+  local before after rc=0 out st order
+  before=$(active_fingerprint "$d")
+  out=$("$agent" -c "$d/agent.conf" install "$2" 2>&1) || rc=$?
+  after=$(active_fingerprint "$d")
+  st=$("$agent" -c "$d/agent.conf" status --json | tr -d ' \n')
+  order=$(sed -n 's/^BOOT_ORDER=//p; s/^BOOT_A_LEFT=/A_LEFT=/p' "$d/bootenv" | tr '\n' ' ')
+  if [ "$rc" = 1 ] && [[ $out == *"$3"* ]] && [ "$before" = "$after" ] &&
+     [ "$(head -c 4096 "$d/slots/rootfs-a" | tr -d '\0' | wc -c)" = 0 ] &&
+     [[ $st == *'"A":null'* ]] && [[ $order == *"A_LEFT=0"* ]]; then
+    ok "refused after the last image, slot A invalidated: $1 (${out##*otter-agent: })"
+  else
+    bad "refusal after write $1: rc=$rc active changed=$([ "$before" = "$after" ] && echo no || echo YES) A head=$(head -c 4096 "$d/slots/rootfs-a" | tr -d '\0' | wc -c) bootenv=$order status=$st $out"
+  fi
+  rc=0; out=$("$agent" -c "$d/agent.conf" rollback 2>&1) || rc=$?
+  [ "$rc" = 1 ] && ok "$1: rollback refused into the invalidated slot (${out##*otter-agent: })" \
+    || bad "$1: rollback after the refusal: rc=$rc $out"
+}
+check_refusal_after_write "extra entry" "$work/extra.zip" 'unexpected entry "extra.txt"'
+check_refusal_after_write "duplicate entry" "$work/duplicate.zip" 'duplicate entry "rootfs.img.zst"'
+check_refusal_after_write "cut before the central directory" "$work/no-directory.zip" "truncated"
 out=$("$agent" -c "$d/agent.conf" install "$work/raw-v3.zip" 2>&1) && ok "the good package still installs" \
   || bad "good package after refusals: $out"
 

@@ -117,12 +117,19 @@ cycle() { local rc=0; "$agentd" -c "$1/agent.conf" run --once > "$work/cycle.log
 booted() { sed -n 's/.*otter.slot=\([AB]\).*/\1/p' "$1/cmdline"; }
 
 # device_print DIR: digests of what a refused or canceled update must not touch:
-# state, counter, boot variables, command line and the running slot.
+# the state (all but the inactive slot's record: an install that had started
+# writing forgets it), the counter, the boot variables of the running slot,
+# the command line and the running slot. An update that switched, or that
+# made the running slot's record or tries change, shows here.
 device_print() {
-  local d=$1 run; run=$(booted "$d" | tr AB ab)
-  for f in state/state.json state/counter bootenv cmdline "$run"; do
-    if [ -e "$d/$f" ]; then sha256sum < "$d/$f"; else echo "absent $f"; fi
-  done | sha256sum | cut -d' ' -f1
+  local d=$1 run other; run=$(booted "$d"); other=$([ "$run" = A ] && echo B || echo A)
+  {
+    jq -S --arg o "$other" 'del(.slots[$o])' "$d/state/state.json" 2>/dev/null || echo "absent state"
+    for f in state/counter cmdline "$(tr AB ab <<< "$run")"; do
+      if [ -e "$d/$f" ]; then sha256sum < "$d/$f"; else echo "absent $f"; fi
+    done
+    sed -n "s/^BOOT_ORDER=\($run\).*/first \1/p; /^BOOT_${run}_LEFT=/p" "$d/bootenv" 2>/dev/null
+  } | sha256sum | cut -d' ' -f1
 }
 
 # start_proxy ARGS...: otter_faultproxy to the server; sets $proxy_url, log in $work/proxy.log.

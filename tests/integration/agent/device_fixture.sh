@@ -77,6 +77,18 @@ fingerprint() {
   } | sha256sum | cut -d' ' -f1
 }
 
+# active_fingerprint DIR: what no refusal may change, even one after the inactive
+# slot was written: the running slot, the booted slot (cmdline) and the counter
+active_fingerprint() {
+  local d=$1 booted
+  booted=$(sed -n 's/.*otter.slot=\([AB]\).*/\1/p' "$d/cmdline" 2>/dev/null | tr AB ab)
+  { sha256sum < "$d/cmdline"; sha256sum < "$d/state/counter"
+    if [ -d "$d/slots/rootfs-$booted" ]; then (cd "$d/slots/rootfs-$booted" && find . -type f -exec sha256sum {} + | sort)
+    else sha256sum < "$d/slots/rootfs-$booted"; fi
+    "$agent" -c "$d/agent.conf" status --json | tr -d ' \n' | sed -n 's/.*"booted":"\([AB]\)".*/\1/p'
+  } | sha256sum | cut -d' ' -f1
+}
+
 fails=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fails=$((fails + 1)); }

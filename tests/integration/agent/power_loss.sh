@@ -75,9 +75,11 @@ for i in $(seq 180); do
   trial pristine install "install-write@$(( (RANDOM * 32768 + RANDOM) % (size - 1) + 1 ))"
 done
 # Between the steps of the install, and inside every atomic write it makes.
-for p in install-image-done:1 install-recorded:1 install-activated:1 \
+for p in install-released:1 install-image-done:1 install-recorded:1 install-activated:1 \
          atomic-written:1 atomic-synced:1 atomic-renamed:1 \
-         atomic-written:2 atomic-synced:2 atomic-renamed:2; do
+         atomic-written:2 atomic-synced:2 atomic-renamed:2 \
+         atomic-written:3 atomic-synced:3 atomic-renamed:3 \
+         atomic-written:4 atomic-synced:4 atomic-renamed:4; do
   trial pristine install "$p"
 done
 # Between the steps of the first boot and its commit (boot env, cmdline,

@@ -94,7 +94,7 @@ expect "and the ticket opens no new one (401)" "$(req GET "$events?ticket=$ticke
 
 # An API token deleted: its stream ends.
 V=$(login view user-pass-12)
-jreq POST /api/v1/tokens "$V" '{"name":"ci"}' >/dev/null
+jreq POST /api/v1/tokens "$V" '{"name":"ci","password":"user-pass-12"}' >/dev/null
 tid=$(body .id)
 api_tok="Bearer $(body .token)"
 open_stream s6 "$api_tok"; p6=$stream_pid

@@ -94,6 +94,8 @@ int start_server(const char *name, const char *auth, int with_tls)
                 line[strcspn(line, "\n")] = '\0';
                 if (strncmp(line, "https:", 6) == 0)
                     snprintf(srv.tls_url, sizeof srv.tls_url, "%s", line);
+                else if (strncmp(line, "http://[", 8) == 0)
+                    snprintf(srv.url6, sizeof srv.url6, "%s", line);
                 else
                     snprintf(srv.url, sizeof srv.url, "%s", line);
             }

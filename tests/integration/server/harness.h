@@ -15,6 +15,7 @@ struct server {
     char dir[PATH_MAX];
     char db[PATH_MAX];
     char url[256];     /* http://127.0.0.1:PORT */
+    char url6[256];    /* http://[::1]:PORT when the test's config listens there too, else "" */
     char tls_url[256]; /* https://... or "" when TLS is not available */
     char cert[PATH_MAX];
     pid_t pid;

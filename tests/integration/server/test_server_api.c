@@ -69,7 +69,8 @@ static void test_login_me_logout(void **state)
 static void test_api_tokens(void **state)
 {
     json_t *doc = NULL;
-    assert_int_equal(req("POST", "/api/v1/tokens", admin_tok, "{\"name\":\"ci pipeline\"}", &doc),
+    assert_int_equal(req("POST", "/api/v1/tokens", admin_tok,
+                         "{\"name\":\"ci pipeline\",\"password\":\"" ADMIN_PW "\"}", &doc),
                      201);
     const char *secret = json_string_value(json_object_get(doc, "token"));
     assert_non_null(secret);
@@ -86,11 +87,13 @@ static void test_api_tokens(void **state)
     assert_null(json_object_get(json_array_get(list, 0), "token")); /* never shown again */
     json_decref(doc);
     assert_int_equal(
-        req("POST", "/api/v1/tokens", admin_tok, "{\"name\":\"x\",\"expires_in\":10}", NULL), 400);
+        req("POST", "/api/v1/tokens", admin_tok, "{\"name\":\"x\",\"password\":\"" ADMIN_PW "\",\"expires_in\":10}", NULL),
+        400);
     assert_int_equal(req("POST", "/api/v1/tokens", admin_tok,
-                         "{\"name\":\"x\",\"expires_in\":999999999999}", NULL),
+                         "{\"name\":\"x\",\"password\":\"" ADMIN_PW "\",\"expires_in\":999999999999}", NULL),
                      400);
-    assert_int_equal(req("POST", "/api/v1/tokens", admin_tok, "{\"name\":\"\"}", NULL), 400);
+    assert_int_equal(req("POST", "/api/v1/tokens", admin_tok, "{\"name\":\"\",\"password\":\"" ADMIN_PW "\"}", NULL),
+                     400);
     char path[64];
     snprintf(path, sizeof path, "/api/v1/tokens/%ld", id);
     assert_int_equal(req("DELETE", path, admin_tok, NULL, NULL), 204);
@@ -199,6 +202,69 @@ static void test_password_change(void **state)
     free(t);
 }
 
+/*
+ * A stolen session must not become a long-lived credential or the account:
+ * an API token needs the password again, and an admin's own password
+ * changes only with the current one (PUT /me/password), not through the
+ * admin routes that set other users' passwords.
+ */
+static void test_session_cannot_escalate(void **state)
+{
+    json_t *doc = NULL;
+    add_member("acme", "tokuser", "admin");
+    char *t = login("tokuser", PW);
+    expect_refused("POST", "/api/v1/tokens", t, "{\"name\":\"stolen\"}", 400, "body.password");
+    assert_int_equal(
+        req("POST", "/api/v1/tokens", t, "{\"name\":\"stolen\",\"password\":\"guess-1234\"}", &doc),
+        403);
+    assert_string_equal(err_where(doc), "body.password");
+    json_decref(doc);
+    /* A wrong password here is a failed login: audited, and counted by the throttle. */
+    assert_int_equal(req("GET", "/api/v1/audit?actor=tokuser&action=password.failed", admin_tok,
+                         NULL, &doc),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(doc, "entries")), 1);
+    json_decref(doc);
+    assert_int_equal(req("GET", "/api/v1/tokens", t, NULL, &doc), 200);
+    assert_int_equal(json_array_size(json_object_get(doc, "tokens")), 0);
+    json_decref(doc);
+    assert_int_equal(
+        req("POST", "/api/v1/tokens", t, "{\"name\":\"mine\",\"password\":\"" PW "\"}", NULL),
+        201);
+
+    /* The tenant admin sets a member's password, not their own. */
+    add_member("acme", "tokpeer", "viewer");
+    assert_int_equal(req("PUT", "/api/v1/tenants/acme/users/tokpeer/password", t,
+                         "{\"password\":\"peer-pass-123\"}", NULL),
+                     204);
+    expect_refused("PUT", "/api/v1/tenants/acme/users/tokuser/password", t,
+                   "{\"password\":\"taken-over-1\"}", 403, "path");
+    /* A global admin neither. */
+    expect_refused("PUT", "/api/v1/users/admin/password", admin_tok,
+                   "{\"password\":\"taken-over-1\"}", 403, "path");
+    assert_int_equal(req("GET", "/api/v1/me", t, NULL, NULL), 200);
+    free(t);
+    t = login("tokuser", PW);
+    free(t);
+}
+
+/* A new tenant never inherits a deleted one's id, and so never its audit log. */
+static void test_tenant_id_not_reused(void **state)
+{
+    json_t *doc = NULL;
+    add_tenant("oldco");
+    add_member("oldco", "oldco_admin", "admin");
+    assert_int_equal(req("DELETE", "/api/v1/tenants/oldco", admin_tok, NULL, NULL), 204);
+    add_tenant("newco");
+    assert_int_equal(req("GET", "/api/v1/tenants/newco/audit", admin_tok, NULL, &doc), 200);
+    json_t *entries = json_object_get(doc, "entries");
+    assert_int_equal(json_array_size(entries), 1);
+    json_t *e = json_array_get(entries, 0);
+    assert_string_equal(json_string_value(json_object_get(e, "action")), "tenant.create");
+    assert_string_equal(json_string_value(json_object_get(e, "tenant")), "newco");
+    json_decref(doc);
+}
+
 static void test_hostile_json(void **state)
 {
     const char *t = admin_tok;
@@ -295,7 +361,7 @@ static void test_sql_metacharacters(void **state)
         curl_free(esc);
 
         /* Free text is stored and returned literally. */
-        snprintf(body, sizeof body, "{\"name\":%s}", q);
+        snprintf(body, sizeof body, "{\"name\":%s,\"password\":\"" ADMIN_PW "\"}", q);
         assert_int_equal(req("POST", "/api/v1/tokens", t, body, &doc), 201);
         assert_string_equal(json_string_value(json_object_get(doc, "name")), evil[i]);
         json_decref(doc);
@@ -383,7 +449,8 @@ static void *worker(void *arg)
     const char *tok = arg;
     long bad = 0;
     for (int i = 0; i < ROUNDS; i++) {
-        if (req("POST", "/api/v1/tokens", tok, "{\"name\":\"parallel\"}", NULL) != 201)
+        if (req("POST", "/api/v1/tokens", tok, "{\"name\":\"parallel\",\"password\":\"" PW "\"}",
+                NULL) != 201)
             bad++;
         if (req("GET", "/api/v1/tenants/acme/users", tok, NULL, NULL) != 200)
             bad++;
@@ -532,6 +599,8 @@ int main(void)
         cmocka_unit_test(test_expired_token),
         cmocka_unit_test(test_audit_paging),
         cmocka_unit_test(test_password_change),
+        cmocka_unit_test(test_session_cannot_escalate),
+        cmocka_unit_test(test_tenant_id_not_reused),
         cmocka_unit_test(test_hostile_json),
         cmocka_unit_test(test_sql_metacharacters),
         cmocka_unit_test(test_bad_tokens),

@@ -116,7 +116,8 @@ static const struct endpoint endpoints[] = {
     {"GET", "/api/v1/me", NULL, NULL, ANY_USER(200), 0, 0},
     {"GET", "/api/v1/tenants", NULL, NULL, ANY_USER(200), 0, 0},
     {"GET", "/api/v1/tokens", NULL, NULL, ANY_USER(200), 0, 0},
-    {"POST", "/api/v1/tokens", NULL, "{\"name\":\"m_{a}\"}", ANY_USER(201), 1, 0},
+    {"POST", "/api/v1/tokens", NULL, "{\"name\":\"m_{a}\",\"password\":\"{pw}\"}", ANY_USER(201),
+     1, 0},
     {"DELETE", "/api/v1/tokens/{token}", NULL, NULL, ANY_USER(204), 1, 0},
     /*
      * A ticket is a credential, so its creation is audited (ticket.create, one
@@ -264,6 +265,8 @@ static void expand(char *out, size_t cap, const char *tmpl, int a)
             n += (size_t)snprintf(out + n, cap - n, "%s", actor_name[a]);
         else if (len == 1 && *key == 's')
             n += (size_t)snprintf(out + n, cap - n, "%s", actor_slug[a]);
+        else if (len == 2 && strncmp(key, "pw", 2) == 0) /* the password of tok's user */
+            n += (size_t)snprintf(out + n, cap - n, "%s", a == GADMIN ? ADMIN_PW : PW);
         else if (len == 1 && *key == 'n')
             n += (size_t)snprintf(out + n, cap - n, "%d", a);
         else
@@ -508,11 +511,11 @@ static void add_twin(int a)
     }
 }
 
-static char *api_token(const char *session, const char *name, long long *id)
+static char *api_token(const char *session, const char *password, const char *name, long long *id)
 {
-    char body[128];
+    char body[160];
     json_t *doc = NULL;
-    snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"%s\"}", name, password);
     assert_int_equal(req("POST", "/api/v1/tokens", session, body, &doc), 201);
     *id = json_integer_value(json_object_get(doc, "id"));
     char *t = strdup(json_string_value(json_object_get(doc, "token")));
@@ -557,7 +560,7 @@ static int setup(void **state)
         tok2[a] = login(a == GADMIN ? "admin" : actor_name[a], a == GADMIN ? ADMIN_PW : PW);
         snprintf(twin, sizeof twin, "pw_%s", actor_name[a]);
         tok3[a] = login(twin, PW);
-        free(api_token(tok[a], "del", &fx[a].token));
+        free(api_token(tok[a], a == GADMIN ? ADMIN_PW : PW, "del", &fx[a].token));
     }
     /* A day in the past: still in the table, still not revoked, only expired. */
     db_exec("UPDATE tokens SET expires_at = strftime('%s','now') - 86400 WHERE kind = 'session' "

@@ -16,9 +16,9 @@
 
 #define N_DEV 1000
 #define N_OTHER 20 /* another model: never targeted */
-
-static char cid[N_DEV + N_OTHER][16];
-static char tok[N_DEV + N_OTHER][96];
+#define N_EXTRA 3 /* devices of their own (add_device) */
+static char cid[N_DEV + N_OTHER + N_EXTRA][16];
+static char tok[N_DEV + N_OTHER + N_EXTRA][96];
 static char *op, *ap, *pub, *viewer;
 
 static uint32_t bucket(int64_t rollout, const char *controller)
@@ -608,6 +608,86 @@ static void test_revoke_pauses(void **state)
     json_decref(doc);
 }
 
+/* A device of its own (index N_DEV + N_OTHER + k in cid/tok), in no group any rollout targets. */
+static int add_device(int k)
+{
+    int dev = N_DEV + N_OTHER + k;
+    char body[160];
+    json_t *doc = NULL;
+    snprintf(cid[dev], sizeof cid[dev], "wd%d", k);
+    snprintf(body, sizeof body, "{\"controller_id\":\"%s\",\"model\":\"gw-a\"}", cid[dev]);
+    assert_int_equal(req("POST", "/api/v1/tenants/acme/devices", op, body, &doc), 201);
+    snprintf(tok[dev], sizeof tok[dev], "%s", json_string_value(json_object_get(doc, "token")));
+    json_decref(doc);
+    return dev;
+}
+
+static const char *action_status(int64_t id)
+{
+    static char status[32];
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/tenants/acme/actions/%lld", (long long)id);
+    json_t *doc = get(path, 200);
+    snprintf(status, sizeof status, "%s", json_string_value(json_object_get(doc, "status")));
+    json_decref(doc);
+    return status;
+}
+
+/*
+ * Revoking an approval withdraws the release's direct deployments that no
+ * device started: canceled, no longer offered, and their deploymentBase and
+ * artifact answer 410. A device that started keeps its action (an operator
+ * cancels it through DDI cancelAction if need be).
+ */
+static void test_revoke_withdraws_deployments(void **state)
+{
+    int64_t rel = upload("4.5");
+    approve(rel, "approve", ap, 200);
+    int started = add_device(0), known = add_device(1), unseen = add_device(2);
+    char body[256], path[160], art[128];
+    json_t *doc = NULL;
+    snprintf(body, sizeof body, "{\"release\":%lld,\"devices\":[\"%s\",\"%s\",\"%s\"]}",
+             (long long)rel, cid[started], cid[known], cid[unseen]);
+    assert_int_equal(req("POST", "/api/v1/tenants/acme/deployments", op, body, &doc), 201);
+    assert_int_equal(json_array_size(json_object_get(doc, "actions")), 3);
+    json_decref(doc);
+    snprintf(art, sizeof art, "/softwaremodules/%lld/artifacts/fw-4.5.swu", (long long)rel);
+    /* One device starts (reads its deploymentBase); another only learns its action's id. */
+    int64_t a_started = poll_offer(started), a_known = poll_offer(known);
+    assert_true(a_started > 0 && a_known > 0);
+    snprintf(path, sizeof path, "/deploymentBase/%lld", (long long)a_started);
+    assert_int_equal(ddi("GET", started, path, NULL, NULL), 200);
+
+    approve(rel, "revoke", ap, 200);
+    /* Withdrawn: canceled, not offered, deploymentBase and download answer 410. */
+    assert_int_equal(poll_offer(known), 0);
+    assert_int_equal(poll_offer(unseen), 0);
+    snprintf(path, sizeof path, "/deploymentBase/%lld", (long long)a_known);
+    assert_int_equal(ddi("GET", known, path, NULL, &doc), 410);
+    assert_non_null(strstr(json_string_value(json_object_get(doc, "error")), "withdrawn"));
+    json_decref(doc);
+    assert_int_equal(ddi("GET", known, art, NULL, NULL), 410);
+    assert_string_equal(action_status(a_known), "canceled");
+    /* The withdrawal is in the revocation's audit entry. */
+    assert_int_equal(
+        req("GET", "/api/v1/tenants/acme/audit?action=release.revoke&limit=1", admin_tok, NULL, &doc),
+        200);
+    json_t *detail = json_object_get(json_array_get(json_object_get(doc, "entries"), 0), "detail");
+    assert_int_equal(json_integer_value(json_object_get(detail, "withdrawn")), 2);
+    assert_int_equal(json_integer_value(json_object_get(detail, "release")), rel);
+    json_decref(doc);
+    /* The device that started goes on: its bytes, its feedback. */
+    assert_string_equal(action_status(a_started), "running");
+    assert_int_equal(ddi("GET", started, art, NULL, NULL), 200);
+    feedback(started, a_started, "success");
+    /* A new approval does not bring withdrawn actions back; a new deployment may. */
+    approve(rel, "approve", ap, 200);
+    assert_int_equal(poll_offer(known), 0);
+    assert_string_equal(action_status(a_known), "canceled");
+    snprintf(path, sizeof path, "/deploymentBase/%lld", (long long)a_known);
+    assert_int_equal(ddi("GET", known, path, NULL, NULL), 404);
+}
+
 /* ---- the event stream ---- */
 
 struct stream {
@@ -835,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_auto_pause_and_resume),
         cmocka_unit_test(test_resume_retry_failed),
         cmocka_unit_test(test_revoke_pauses),
+        cmocka_unit_test(test_revoke_withdraws_deployments),
         cmocka_unit_test(test_event_stream),
         cmocka_unit_test(test_event_stream_coalesced_changes),
         cmocka_unit_test(test_hostile_input),

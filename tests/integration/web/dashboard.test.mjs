@@ -233,6 +233,11 @@ await step('tenants and all accounts pages for the global admin', async () => {
 await step('API tokens: create shows the secret once, revoke removes it', async () => {
   await go(admin, 'API tokens');
   await admin.getByLabel('Token name').fill('ci-upload');
+  // A wrong password mints nothing; the right one does.
+  await admin.getByLabel('Your password').fill('not-the-password');
+  await admin.getByRole('button', { name: 'Create token' }).click();
+  await admin.getByRole('alert').filter({ hasText: 'your password is wrong' }).waitFor();
+  await admin.getByLabel('Your password').fill(ADMIN_PW);
   await admin.getByRole('button', { name: 'Create token' }).click();
   const secret = admin.locator('#new-token-secret');
   await secret.waitFor();
@@ -281,6 +286,10 @@ await step('tenant admin: tenant pages and audit, no server-wide admin', async (
   await shot(alice, 'reset-password');
   await dlg.getByRole('button', { name: 'Set password' }).click();
   await alice.getByText('The password of carol was reset.').waitFor();
+  // Her own password changes on "Your account", with the current one: no reset in her row.
+  const self = alice.locator('main tbody tr', { has: alice.locator('th', { hasText: /^alice$/ }) });
+  await self.getByLabel('Role of alice').waitFor();
+  assert.equal(await self.getByRole('button', { name: 'Reset password' }).count(), 0);
   assert.equal((await api('POST', '/login', { username: 'carol', password: PW.carol })).status, 401);
   const login = await expectStatus(api('POST', '/login', { username: 'carol', password: 'carol-password-2' }), 200);
   const me = await expectStatus(api('GET', '/me', null, login.token), 200);

@@ -199,6 +199,38 @@ static void test_server_tokens(void **state)
                    "agent.conf:24: [server] duplicate key 'gateway_token'");
 }
 
+/* The token goes to the server's origin only: what agent.conf allows around it. */
+static void test_server_origins(void **state)
+{
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    assert_otter_ok(parse(with("[server]\nurl = https://ota.example.com\ntarget_token = t\n"
+                               "pin = sha256//x\nartifact_origins = https://cdn.example.net, "
+                               "https://[::1]:9443\n"),
+                          &c, &err),
+                    err);
+    assert_string_equal(c->server_artifact_origins, "https://cdn.example.net, https://[::1]:9443");
+    otter_agent_conf_free(c);
+    assert_otter_error(
+        parse(with("[server]\nurl = http://ota.example.com\ntarget_token = t\npin = sha256//x\n"),
+              &c, &err),
+        err, OTTER_EFORMAT, "agent.conf: [server] url is plain http:// but pin is set");
+    assert_otter_error(
+        parse(with("[server]\nurl = http://ota.example.com\ntarget_token = t\nca = /ca.pem\n"), &c,
+              &err),
+        err, OTTER_EFORMAT, "agent.conf: [server] url is plain http:// but ca is set");
+    assert_otter_error(
+        parse(with("[server]\nurl = https://ota.example.com\ntarget_token = t\n"
+                   "artifact_origins = http://cdn.example.net\n"),
+              &c, &err),
+        err, OTTER_EFORMAT,
+        "agent.conf: [server] artifact_origins: http://cdn.example.net:80 is plain HTTP");
+    assert_otter_error(parse(with("[server]\nurl = https://ota.example.com\ntarget_token = t\n"
+                                  "artifact_origins = https://cdn.example.net/path\n"),
+                             &c, &err),
+                       err, OTTER_EFORMAT, "is not a bare origin");
+}
+
 static void test_file_wrapper(void **state)
 {
     otter_err err;
@@ -226,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_missing_and_limits),
         cmocka_unit_test(test_server_tokens),
+        cmocka_unit_test(test_server_origins),
         cmocka_unit_test(test_file_wrapper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,11 +82,36 @@ static void test_update_fallback_story(void **state)
     assert_int_equal(otter_bootchooser_letter(OTTER_SLOT_A), 'A');
 }
 
+/* A slot below the anti-rollback counter leaves BOOT_ORDER; a new install brings it back. */
+static void test_retire(void **state)
+{
+    (void)state;
+    otter_err err;
+    otter_bootvars v;
+    char order[8], a[4], b[4];
+    assert_otter_ok(otter_bootchooser_parse("B A", "3", "3", 3, &v, &err), err);
+    otter_bootchooser_retire(&v, OTTER_SLOT_A);
+    otter_bootchooser_format(&v, order, a, b);
+    assert_string_equal(order, "B");
+    assert_string_equal(a, "0");
+    /* Even with its counter reset (a boot script out of tries), A is not tried. */
+    v.left[0] = 3;
+    v.left[1] = 0;
+    assert_int_equal(otter_bootchooser_next(&v), OTTER_SLOT_NONE);
+    otter_bootchooser_activate(&v, OTTER_SLOT_A, 3);
+    otter_bootchooser_format(&v, order, a, b);
+    assert_string_equal(order, "A B");
+    otter_bootchooser_retire(&v, 7); /* not a slot: nothing changes */
+    otter_bootchooser_format(&v, order, a, b);
+    assert_string_equal(order, "A B");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_and_format),
         cmocka_unit_test(test_update_fallback_story),
+        cmocka_unit_test(test_retire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_test.h"
+
+#include <dirent.h>
 #include "otter_file.h"
 #include "otter_handler.h"
 #include "tar_build.h"
@@ -107,13 +109,25 @@ static void test_raw_file_slot(void **state)
                        "raw handler: /dev/null: not a block device or regular file");
 }
 
+/* Temp files of the file handler beside app.bin ("app.bin.tmp.*"). */
+static int temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, "app.bin.tmp.", 12) == 0;
+    closedir(d);
+    return n;
+}
+
 static void test_file_handler_atomic(void **state)
 {
     otter_err err;
     const char *dir = otter_test_dir("handler_file");
-    char slot[PATH_MAX], tmp[PATH_MAX + 32];
+    char slot[PATH_MAX];
     snprintf(slot, sizeof slot, "%s/app.bin", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", slot, (long)getpid());
     assert_otter_ok(otter_file_write_atomic(slot, "old", 3, 0644, &err), err);
 
     otter_handler *h = NULL;
@@ -123,12 +137,12 @@ static void test_file_handler_atomic(void **state)
     char *cur = slurp(slot, &len);
     assert_string_equal(cur, "old"); /* untouched until finish */
     free(cur);
-    assert_true(exists(tmp));
+    assert_int_equal(temps(dir), 1);
     assert_otter_ok(feed(h, "content", 6, 4, &err), err);
     cur = slurp(slot, &len);
     assert_string_equal(cur, "newconten");
     free(cur);
-    assert_false(exists(tmp));
+    assert_int_equal(temps(dir), 0);
 
     assert_otter_ok(otter_handler_open("file", slot, 9, &h, &err), err);
     assert_otter_ok(otter_handler_write(h, "half", 4, &err), err);
@@ -136,7 +150,31 @@ static void test_file_handler_atomic(void **state)
     cur = slurp(slot, &len);
     assert_string_equal(cur, "newconten");
     free(cur);
-    assert_false(exists(tmp));
+    assert_int_equal(temps(dir), 0);
+}
+
+static void test_file_handler_ignores_planted_link(void **state)
+{
+    /* A link at the temp name the handler used to take ("<slot>.tmp.<pid>"):
+     * the install still works and the link's target is never written. */
+    otter_err err;
+    const char *dir = otter_test_dir("handler_file_link");
+    char slot[PATH_MAX], victim[PATH_MAX], planted[PATH_MAX + 32];
+    snprintf(slot, sizeof slot, "%s/app.bin", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    snprintf(planted, sizeof planted, "%s.tmp.%ld", slot, (long)getpid());
+    assert_otter_ok(otter_file_write_atomic(victim, "keep", 4, 0644, &err), err);
+    assert_int_equal(symlink(victim, planted), 0);
+    otter_handler *h = NULL;
+    assert_otter_ok(otter_handler_open("file", slot, 3, &h, &err), err);
+    assert_otter_ok(feed(h, "new", 3, 3, &err), err);
+    size_t len;
+    char *cur = slurp(victim, &len);
+    assert_string_equal(cur, "keep");
+    free(cur);
+    cur = slurp(slot, &len);
+    assert_string_equal(cur, "new");
+    free(cur);
 }
 
 /* Builds the tars once per run (hostile ones included). */
@@ -278,7 +316,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unknown_handler),     cmocka_unit_test(test_raw_file_slot),
-        cmocka_unit_test(test_file_handler_atomic), cmocka_unit_test(test_archive_good),
+        cmocka_unit_test(test_file_handler_atomic),
+        cmocka_unit_test(test_file_handler_ignores_planted_link), cmocka_unit_test(test_archive_good),
         cmocka_unit_test(test_archive_hostile),     cmocka_unit_test(test_archive_through_symlink),
         cmocka_unit_test(test_archive_absolute_symlink_kept),
     };

@@ -28,6 +28,25 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len, otter_err *err)
     return (ssize_t)n;
 }
 
+/* unlink() is wrapped (-Wl,--wrap=unlink): with plant_victim set, the next unlink of a
+   "*.part" leaves a symlink to plant_victim at that name, as someone racing the spool
+   between its clear and its open could. */
+int __real_unlink(const char *path);
+int __wrap_unlink(const char *path);
+static const char *plant_victim;
+
+int __wrap_unlink(const char *path)
+{
+    int ret = __real_unlink(path);
+    size_t n = strlen(path);
+    if (plant_victim && n > 5 && strcmp(path + n - 5, ".part") == 0) {
+        if (symlink(plant_victim, path) != 0)
+            fail_msg("cannot plant %s", path);
+        plant_victim = NULL;
+    }
+    return ret;
+}
+
 static char *spool_file(const char *dir, const char *name)
 {
     static char path[PATH_MAX];
@@ -87,6 +106,38 @@ static void test_size_bound_and_abandon(void **state)
     assert_otter_ok(otter_spool_open(dir, 10, mem_read, &m2, &s, &err), err);
     assert_int_equal(access(spool_file(dir, "update.zip"), F_OK), -1);
     otter_spool_free(s);
+}
+
+/* A symlink that appears at update.zip.part after the clear is not written through
+   (it was: O_TRUNC without O_EXCL truncated and overwrote the victim). */
+static void test_open_refuses_planted_part(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], victim[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/spool", otter_test_dir("spool-planted"));
+    snprintf(victim, sizeof victim, "%s.victim", dir);
+    otter_err err;
+    assert_otter_ok(otter_file_write_atomic(victim, "precious", 8, 0600, &err), err);
+    mem_src m = {"0123456789abcdef", 16, 0, 16};
+    otter_spool *s = NULL;
+    plant_victim = victim;
+    assert_otter_error(otter_spool_open(dir, 100, mem_read, &m, &s, &err), err, OTTER_EIO,
+                       "update.zip.part: cannot create");
+    assert_null(s);
+    assert_null(plant_victim); /* the link was planted */
+    char *text = NULL;
+    size_t len = 0;
+    assert_otter_ok(otter_file_read_all(victim, 100, &text, &len, &err), err);
+    assert_int_equal(len, 8);
+    assert_memory_equal(text, "precious", 8);
+    free(text);
+    /* Nothing planted: the next open works. */
+    assert_otter_ok(otter_spool_open(dir, 100, mem_read, &m, &s, &err), err);
+    assert_otter_ok(otter_spool_commit(s, &err), err);
+    otter_spool_free(s);
+    assert_otter_ok(otter_file_read_all(spool_file(dir, "update.zip"), 100, &text, &len, &err), err);
+    assert_int_equal(len, 16);
+    free(text);
 }
 
 static void test_record(void **state)
@@ -165,6 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_keeps_every_byte),
         cmocka_unit_test(test_size_bound_and_abandon),
+        cmocka_unit_test(test_open_refuses_planted_part),
         cmocka_unit_test(test_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

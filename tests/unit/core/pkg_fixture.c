@@ -4,6 +4,9 @@
 
 #include <zip.h>
 
+int fx_format;
+uint32_t fx_chunk_size;
+
 void fx_write_content(const char *path, size_t len, unsigned seed)
 {
     FILE *f = fopen(path, "wb");
@@ -62,6 +65,8 @@ void fx_pack(const char *out, const char *dir, size_t rootfs_len, otter_key *con
         .created = "2026-11-25T10:00:00Z",
         .level = 3,
         .threads = 1,
+        .format = fx_format,
+        .chunk_size = fx_chunk_size,
         .keys = (const otter_key *const *)keys,
         .key_count = nkeys,
     };

@@ -17,6 +17,10 @@ void fx_write_content(const char *path, size_t len, unsigned seed);
 /* A trust root over keys[0..n) with threshold k (public halves). Caller frees. */
 otter_trust *fx_trust(otter_key *const *keys, size_t n, unsigned k);
 
+/* Format and chunk span fx_pack writes (0: the writer's defaults). */
+extern int fx_format;
+extern uint32_t fx_chunk_size;
+
 /* Packs images "rootfs" (zstd, rootfs_len bytes) and "app" (stored raw) signed by keys. */
 void fx_pack(const char *out, const char *dir, size_t rootfs_len, otter_key *const *keys,
              size_t nkeys);

@@ -77,8 +77,13 @@ static void test_unknown_keys_refused(void **state)
 
 static void test_fields_checked(void **state)
 {
+    expect("\"format\": 1", "\"format\": 3", OTTER_EFORMAT,
+           "format 3 is not supported (this reader knows 1 and 2)");
+    /* Format 2 images need their chunk table; format 1 images may not have one. */
     expect("\"format\": 1", "\"format\": 2", OTTER_EFORMAT,
-           "format 2 is not supported (this reader knows 1)");
+           "manifest.json: images[0]: missing \"chunk_size\"");
+    expect("\"delta_base_sha256\": null", "\"delta_base_sha256\": null, \"chunk_size\": 65536",
+           OTTER_EFORMAT, "manifest.json: images[0]: unknown key \"chunk_size\"");
     expect("\"product\": \"zx-gw-5g\", ", "", OTTER_EFORMAT, "manifest.json: missing \"product\"");
     expect("\"security_version\": 7", "\"security_version\": \"7\"", OTTER_EFORMAT,
            "manifest.json: security_version: expected an integer, got a string");
@@ -105,6 +110,98 @@ static void test_fields_checked(void **state)
     expect("\"zx-gw-5g-b\"]", "\"zx-gw-5g-a\"]", OTTER_EFORMAT,
            "compatible[1]: \"zx-gw-5g-a\" listed twice");
     expect("\"hooks\": {\"pre_install\": null, \"post_install\": null}", "\"hooks\": null", 0, "");
+}
+
+/* A format-2 manifest: 3 chunks of 64 KiB over 150000 bytes. */
+#define D64(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
+               c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+static const char valid_v2[] =
+    "{\"format\": 2, \"product\": \"gw\", \"compatible\": [\"gw-a\"], \"version\": \"2\",\n"
+    " \"security_version\": 1, \"created\": \"2026-11-25T10:00:00Z\",\n"
+    " \"images\": [{\"name\": \"rootfs\", \"file\": \"rootfs.img.zst\", \"handler\": \"raw\",\n"
+    "   \"target\": \"rootfs\", \"compression\": \"zstd\", \"size\": 150000,\n"
+    "   \"sha256\": \"" D64("a") "\", \"delta_base_sha256\": null, \"chunk_size\": 65536,\n"
+    "   \"chunks\": [\n"
+    "    {\"size\": 65536, \"sha256\": \"" D64("b") "\", \"stored_offset\": 0, \"stored_size\": 100,"
+    " \"stored_sha256\": \"" D64("c") "\"},\n"
+    "    {\"size\": 65536, \"sha256\": \"" D64("d") "\", \"stored_offset\": 100, \"stored_size\": 200,"
+    " \"stored_sha256\": \"" D64("e") "\"},\n"
+    "    {\"size\": 18928, \"sha256\": \"" D64("f") "\", \"stored_offset\": 300, \"stored_size\": 50,"
+    " \"stored_sha256\": \"" D64("0") "\"}]}],\n"
+    " \"hooks\": null}";
+
+/* Parses valid_v2 with one substring replaced (the n-th occurrence, from 1). */
+static void expect_v2(const char *from, int nth, const char *to, int code, const char *needle)
+{
+    const char *at = valid_v2;
+    for (int i = 0; i < nth; i++) {
+        at = strstr(i ? at + 1 : at, from);
+        if (!at)
+            fail_msg("fixture lacks occurrence %d of \"%s\"", nth, from);
+    }
+    char buf[8192];
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - valid_v2), valid_v2, to, at + strlen(from));
+    otter_err err;
+    otter_manifest *m = NULL;
+    int ret = otter_manifest_parse(buf, strlen(buf), "manifest.json", &m, &err);
+    if (code == 0) {
+        assert_otter_ok(ret, err);
+        otter_manifest_free(m);
+        return;
+    }
+    assert_otter_error(ret, err, code, needle);
+    assert_null(m);
+}
+
+static void test_chunk_table(void **state)
+{
+    otter_err err;
+    otter_manifest *m = NULL;
+    assert_otter_ok(otter_manifest_parse(valid_v2, strlen(valid_v2), "m", &m, &err), err);
+    assert_int_equal(m->format, 2);
+    assert_int_equal(m->images[0].chunk_size, 65536);
+    assert_int_equal(m->images[0].chunk_count, 3);
+    assert_int_equal(m->images[0].chunks[2].size, 18928);
+    assert_int_equal(m->images[0].chunks[2].stored_offset, 300);
+    assert_int_equal(m->images[0].chunks[1].sha256[0], 0xdd);
+    assert_int_equal(m->images[0].chunks[1].stored_sha256[31], 0xee);
+    /* It round-trips through the writer's serializer. */
+    char *text = otter_manifest_serialize_new(m);
+    otter_manifest *again = NULL;
+    assert_otter_ok(otter_manifest_parse(text, strlen(text), "again", &again, &err), err);
+    char *text2 = otter_manifest_serialize_new(again);
+    assert_string_equal(text, text2);
+    free(text);
+    free(text2);
+    otter_manifest_free(again);
+    otter_manifest_free(m);
+
+    expect_v2("\"chunk_size\": 65536", 1, "\"chunk_size\": 65537", OTTER_EFORMAT,
+              "images[0].chunk_size: 65537 is not a power of two from 65536 to 8388608");
+    expect_v2("\"chunk_size\": 65536", 1, "\"chunk_size\": 32768", OTTER_EFORMAT,
+              "images[0].chunk_size: 32768 out of range 65536..8388608");
+    expect_v2("\"size\": 150000", 1, "\"size\": 200000", OTTER_EFORMAT,
+              "images[0].chunks: 3 chunks, but 200000 bytes in 65536-byte chunks make 4");
+    expect_v2("\"size\": 18928", 1, "\"size\": 18927", OTTER_EFORMAT,
+              "images[0].chunks[2].size: 18927, expected 18928");
+    expect_v2("\"size\": 65536", 2, "\"size\": 65535", OTTER_EFORMAT,
+              "images[0].chunks[1].size: 65535, expected 65536");
+    expect_v2("\"stored_offset\": 100", 1, "\"stored_offset\": 99", OTTER_EFORMAT,
+              "images[0].chunks[1].stored_offset: 99, expected 100 (chunks are contiguous)");
+    expect_v2("\"stored_size\": 100", 1, "\"stored_size\": 0", OTTER_EFORMAT,
+              "images[0].chunks[0].stored_size: 0 out of range");
+    expect_v2("\"stored_size\": 100", 1, "\"stored_size\": 70000", OTTER_EFORMAT,
+              "images[0].chunks[0].stored_size: 70000 out of range 1..");
+    expect_v2(", \"stored_sha256\": \"" D64("c") "\"", 1, "", OTTER_EFORMAT,
+              "images[0].chunks[0]: missing \"stored_sha256\"");
+    expect_v2("\"sha256\": \"" D64("b") "\"", 1, "\"sha256\": \"" D64("B") "\"", OTTER_EFORMAT,
+              "images[0].chunks[0].sha256: expected 64 lower-case hex digits");
+    expect_v2("\"stored_size\": 100,", 1, "\"stored_size\": 100, \"method\": \"copy\",",
+              OTTER_EFORMAT, "images[0].chunks[0]: unknown key \"method\"");
+    expect_v2("{\"size\": 65536", 1, "[", OTTER_EFORMAT, "manifest.json: line");
+    /* Uncompressed chunks: stored bytes are the installed bytes, no second digest. */
+    expect_v2("\"compression\": \"zstd\"", 1, "\"compression\": \"none\"", OTTER_EFORMAT,
+              "images[0].chunks[0]: unknown key \"stored_sha256\"");
 }
 
 static void test_entry_names_refused(void **state)
@@ -170,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_syntax_errors_say_where),
         cmocka_unit_test(test_unknown_keys_refused),
         cmocka_unit_test(test_fields_checked),
+        cmocka_unit_test(test_chunk_table),
         cmocka_unit_test(test_entry_names_refused),
         cmocka_unit_test(test_images_unique),
         cmocka_unit_test(test_limits),

@@ -2,12 +2,23 @@
 /*
  * The package reader's contract: the verified manifest before any payload
  * byte, exact sizes and digests, and a precise refusal for every malformed
- * or hostile package.
+ * or hostile package. Built twice: PKG_FORMAT 1 (one stream per image) and
+ * 2 (chunk table, 64 KiB chunks so images span many); where the formats
+ * refuse the same damage at different points, V1V2 names both messages.
  */
 #include "otter_test.h"
 #include "pkg_fixture.h"
 
 #include "otter_sig.h"
+
+#ifndef PKG_FORMAT
+#define PKG_FORMAT 1
+#endif
+#if PKG_FORMAT == 1
+#define V1V2(v1, v2) v1
+#else
+#define V1V2(v1, v2) v2
+#endif
 
 enum { ED0, ED1, ED2, EC, RSA, NKEYS };
 
@@ -25,6 +36,8 @@ static int setup(void **state)
     snprintf(dir, sizeof dir, "%s", otter_test_dir("pkg"));
     snprintf(base, sizeof base, "%s/base.zip", dir);
     snprintf(bad, sizeof bad, "%s/bad.zip", dir);
+    fx_format = PKG_FORMAT;
+    fx_chunk_size = 64 * 1024;
     fx_pack(base, dir, 3 * 1024 * 1024 + 17, &keys[ED0], 1);
     trust_ed0 = fx_trust(&keys[ED0], 1, 1);
     return 0;
@@ -242,7 +255,8 @@ static void test_tampered_payload_with_fixed_crc_refused(void **state)
     size_t n = base_entries(e);
     ((uint8_t *)e[3].data)[10] ^= 0x20;
     fx_zip(bad, e, n);
-    expect_refusal(OTTER_EDIGEST, "image app: sha256 mismatch (expected ");
+    expect_refusal(OTTER_EDIGEST,
+                   V1V2("image app: sha256 mismatch (expected ", "image app: chunk 0: sha256 mismatch"));
     fx_entries_free(e, n);
 }
 
@@ -254,7 +268,9 @@ static void test_payload_larger_than_declared_refused(void **state)
     set_manifest(e, m, keys[ED0]);
     free(m);
     fx_zip(bad, e, n);
-    expect_refusal(OTTER_EDIGEST, "image app: larger than the declared 999 bytes");
+    expect_refusal(V1V2(OTTER_EDIGEST, OTTER_EFORMAT),
+                   V1V2("image app: larger than the declared 999 bytes",
+                        "manifest.json: images[1].chunks[0].size: 1000, expected 999"));
     fx_entries_free(e, n);
 }
 
@@ -266,7 +282,9 @@ static void test_payload_smaller_than_declared_refused(void **state)
     set_manifest(e, m, keys[ED0]);
     free(m);
     fx_zip(bad, e, n);
-    expect_refusal(OTTER_EDIGEST, "image app: size mismatch (expected 1001 bytes, got 1000)");
+    expect_refusal(V1V2(OTTER_EDIGEST, OTTER_EFORMAT),
+                   V1V2("image app: size mismatch (expected 1001 bytes, got 1000)",
+                        "manifest.json: images[1].chunks[0].size: 1000, expected 1001"));
     fx_entries_free(e, n);
 }
 
@@ -284,7 +302,8 @@ static void test_decompression_bomb_stops_at_declared_size(void **state)
     otter_pkg_input in[] = {{.name = "rootfs", .path = zeros, .compress = 1},
                             {.name = "app", .path = app, .handler = "file", .compress = 0}};
     otter_pkg_write_opts o = {.product = "gw", .compatible = models, .compatible_count = 1,
-                              .version = "1", .level = 19, .threads = 1};
+                              .version = "1", .level = 19, .threads = 1,
+                              .format = PKG_FORMAT, .chunk_size = 8 << 20};
     otter_err err;
     assert_otter_ok(otter_pkg_write(bad, &o, in, 2, &err), err);
     fx_entry e[8];
@@ -293,7 +312,10 @@ static void test_decompression_bomb_stops_at_declared_size(void **state)
     set_manifest(e, m, keys[ED0]);
     free(m);
     fx_zip(bad, e, n);
-    expect_refusal(OTTER_EDIGEST, "image rootfs: larger than the declared 4096 bytes");
+    /* Format 2 states each chunk's size too: the table no longer adds up. */
+    expect_refusal(V1V2(OTTER_EDIGEST, OTTER_EFORMAT),
+                   V1V2("image rootfs: larger than the declared 4096 bytes",
+                        "images[0].chunks: 8 chunks, but 4096 bytes in 8388608-byte chunks"));
     fx_entries_free(e, n);
 }
 

@@ -2,7 +2,6 @@
 #include "otter_test.h"
 #include "otter_auth.h"
 #include "otter_rbac.h"
-#include "otter_throttle.h"
 
 static void test_password_roundtrip(void **state)
 {
@@ -80,36 +79,6 @@ static void test_generated_password(void **state)
     assert_otter_ok(otter_auth_password_policy(p1, &err), err);
 }
 
-static void test_throttle(void **state)
-{
-    otter_throttle *t = otter_throttle_new(3, 60, 4);
-    assert_non_null(t);
-    assert_int_equal(otter_throttle_check(t, "u:alice", 1000), 0);
-    otter_throttle_fail(t, "u:alice", 1000);
-    otter_throttle_fail(t, "u:alice", 1010);
-    assert_int_equal(otter_throttle_check(t, "u:alice", 1010), 0);
-    otter_throttle_fail(t, "u:alice", 1020);
-    assert_int_equal(otter_throttle_check(t, "u:alice", 1020), 40);
-    assert_int_equal(otter_throttle_check(t, "u:bob", 1020), 0);
-    assert_int_equal(otter_throttle_check(t, "u:alice", 1059), 1);
-    assert_int_equal(otter_throttle_check(t, "u:alice", 1060), 0); /* window over */
-    otter_throttle_fail(t, "u:alice", 1061);                       /* new window */
-    assert_int_equal(otter_throttle_check(t, "u:alice", 1061), 0);
-    /* Reset forgets. */
-    otter_throttle_fail(t, "u:alice", 1062);
-    otter_throttle_fail(t, "u:alice", 1063);
-    assert_true(otter_throttle_check(t, "u:alice", 1063) > 0);
-    otter_throttle_reset(t, "u:alice");
-    assert_int_equal(otter_throttle_check(t, "u:alice", 1063), 0);
-    /* Bounded memory: more keys than slots evicts the stalest, never grows. */
-    char key[32];
-    for (int i = 0; i < 100; i++) {
-        snprintf(key, sizeof key, "a:10.0.0.%d", i);
-        otter_throttle_fail(t, key, 2000 + (uint64_t)i);
-    }
-    otter_throttle_free(t);
-}
-
 static void test_rbac(void **state)
 {
     otter_err err;
@@ -135,7 +104,6 @@ int main(void)
         cmocka_unit_test(test_password_policy_and_bad_hashes),
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_generated_password),
-        cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_rbac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

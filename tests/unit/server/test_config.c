@@ -31,6 +31,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg->threads, 4);
     assert_int_equal(cfg->session_ttl, 8 * 3600);
     assert_int_equal(cfg->login_window, 300);
+    assert_int_equal(cfg->login_delay, 1);
+    assert_int_equal(cfg->login_throttle_entries, 4096);
     assert_null(cfg->trust_root);
     otter_server_config_free(cfg);
 }
@@ -59,6 +61,8 @@ static void test_full_file(void **state)
                                         "[auth]\n"
                                         "session_ttl = 1h\n"
                                         "login_max_failures = 3\n"
+                                        "login_delay = 2s\n"
+                                        "login_throttle_entries = 16\n"
                                         "login_window = 1d\n");
     assert_int_equal(cfg->n_listen, 2);
     assert_string_equal(cfg->listen[1], "[::1]:8081");
@@ -74,6 +78,8 @@ static void test_full_file(void **state)
     assert_int_equal(cfg->session_ttl, 3600);
     assert_int_equal(cfg->login_max_failures, 3);
     assert_int_equal(cfg->login_window, 86400);
+    assert_int_equal(cfg->login_delay, 2);
+    assert_int_equal(cfg->login_throttle_entries, 16);
     otter_server_config_free(cfg);
 }
 
@@ -211,13 +217,43 @@ static void test_front_door_limits(void **state)
     expect_error("[ddi]\nmax_feedback = 9\n", "outside 10..1000000");
 }
 
+/* [server] public_url and trusted_proxies: the base of the links devices follow. */
+static void test_public_url_and_proxies(void **state)
+{
+    (void)state;
+    otter_server_config *cfg = parse_ok("");
+    assert_null(cfg->public_url);
+    assert_int_equal(otter_server_config_trusted_proxy(cfg, "127.0.0.1"), 0);
+    otter_server_config_free(cfg);
+    cfg = parse_ok("[server]\npublic_url = https://ota.example.com:8443/ddi\n"
+                   "trusted_proxies = 127.0.0.1, ::1 10.0.0.7\n");
+    assert_string_equal(cfg->public_url, "https://ota.example.com:8443/ddi");
+    assert_int_equal(otter_server_config_trusted_proxy(cfg, "127.0.0.1"), 1);
+    assert_int_equal(otter_server_config_trusted_proxy(cfg, "::ffff:127.0.0.1"), 1);
+    assert_int_equal(otter_server_config_trusted_proxy(cfg, "0:0:0:0:0:0:0:1"), 1);
+    assert_int_equal(otter_server_config_trusted_proxy(cfg, "10.0.0.7"), 1);
+    assert_int_equal(otter_server_config_trusted_proxy(cfg, "10.0.0.70"), 0);
+    assert_int_equal(otter_server_config_trusted_proxy(cfg, "127.0.0.2"), 0);
+    assert_int_equal(otter_server_config_trusted_proxy(cfg, "unknown"), 0);
+    otter_server_config_free(cfg);
+    expect_error("[server]\npublic_url = ota.example.com\n", "use http(s)://host");
+    expect_error("[server]\npublic_url = https://\n", "use http(s)://host");
+    expect_error("[server]\npublic_url = https://ota.example.com/\n", "no trailing '/'");
+    expect_error("[server]\npublic_url = https://ota.example.com/a\"b\n", "character '\"'");
+    expect_error("[server]\npublic_url = https://ota.example.com/a\\b\n", "character '\\'");
+    expect_error("[server]\ntrusted_proxies = 127.0.0.1, proxy.example\n",
+                 "'proxy.example' is not a numeric IPv4 or IPv6 address");
+    expect_error("[server]\ntrusted_proxies = 10.0.0.0/8\n", "is not a numeric");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),     cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_strictness),   cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_file_wrapper), cmocka_unit_test(test_split_hostport),
-        cmocka_unit_test(test_metrics),      cmocka_unit_test(test_front_door_limits),
+        cmocka_unit_test(test_metrics),      cmocka_unit_test(test_public_url_and_proxies),
+        cmocka_unit_test(test_front_door_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

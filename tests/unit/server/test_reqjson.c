@@ -48,8 +48,8 @@ static void test_accepts(void **state)
     parse_ok(OTTER_REQ_RESUME, "{\"retry_failed\":true}", &r);
     assert_true(otter_reqjson_bool(&r, "retry_failed"));
     otter_reqjson_clear(&r);
-    parse_ok(OTTER_REQ_TOKEN_CREATE, "{\"name\":\"d\\u00e9ploiement ' ; --\",\"expires_in\":60}",
-             &r);
+    parse_ok(OTTER_REQ_TOKEN_CREATE,
+             "{\"name\":\"d\\u00e9ploiement ' ; --\",\"password\":\"pw\",\"expires_in\":60}", &r);
     assert_string_equal(otter_reqjson_str(&r, "name"), "d\xc3\xa9ploiement ' ; --");
     assert_int_equal(otter_reqjson_int(&r, "expires_in"), 60);
     otter_reqjson_clear(&r);
@@ -86,6 +86,7 @@ static void test_refuses(void **state)
     REFUSE(OTTER_REQ_TOKEN_CREATE, "{\"name\":\"a\",\"expires_in\":1.5}", "body.expires_in",
            "non-negative integer");
     REFUSE(OTTER_REQ_TOKEN_CREATE, "{\"name\":\"tab\\there\"}", "body.name", "control character");
+    REFUSE(OTTER_REQ_TOKEN_CREATE, "{\"name\":\"ci\"}", "body.password", "required");
     REFUSE(OTTER_REQ_LOGIN, "{\"username\":\"a\",\"password\":\"\"}", "body.password", "1..1024");
     REFUSE(OTTER_REQ_ROLE_SET, "{\"role\":\"\"}", "body.role", "not a role");
     /* A hostile key is echoed only as a short, printable prefix. */
@@ -112,7 +113,8 @@ static void test_depth(void **state)
     REFUSE(OTTER_REQ_TENANT_CREATE, deep, "body", "nested deeper");
     /* Brackets inside strings do not count; escaped quotes do not end strings. */
     otter_reqjson r;
-    parse_ok(OTTER_REQ_TOKEN_CREATE, "{\"name\":\"[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[[[[[[[\"}", &r);
+    parse_ok(OTTER_REQ_TOKEN_CREATE,
+             "{\"name\":\"[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[[[[[[[\",\"password\":\"[[[\"}", &r);
     otter_reqjson_clear(&r);
     otter_err err;
     const char *three = "{\"name\":[[1]]}";

@@ -202,12 +202,58 @@ static void test_rollouts(void **state)
     otter_store_free(f.s);
 }
 
+/*
+ * An approval that ends withdraws the release's direct deployments that no
+ * device started; started ones and a rollout's actions (held back by its
+ * pause) stay.
+ */
+static void test_withdraw(void **state)
+{
+    struct fixture f;
+    otter_err err;
+    int found;
+    int64_t ro, act[4], n = -1;
+    setup(&f, "rollout_withdraw");
+    otter_rollout r = {
+        .tenant_id = f.tenant, .release_id = f.release, .created_by = f.user, .n_stages = 1};
+    snprintf(r.name, sizeof r.name, "wave");
+    snprintf(r.filter, sizeof r.filter, "{}");
+    r.stages[0] = (otter_rollout_stage){.percent = 100};
+    assert_otter_ok(otter_store_rollout_create(f.s, &r, 20, &ro, &err), err);
+    /* Direct on d0 (scheduled) and d1 (started); d2 in the rollout; a second direct on d0. */
+    otter_action a[4] = {
+        {.tenant_id = f.tenant, .device_id = f.dev[0], .release_id = f.release},
+        {.tenant_id = f.tenant, .device_id = f.dev[1], .release_id = f.release},
+        {.tenant_id = f.tenant, .device_id = f.dev[2], .release_id = f.release, .rollout_id = ro},
+        {.tenant_id = f.tenant, .device_id = f.dev[0], .release_id = f.release},
+    };
+    for (int i = 0; i < 4; i++)
+        assert_otter_ok(otter_store_action_create(f.s, &a[i], f.user, 30, &act[i], &err), err);
+    assert_otter_ok(otter_store_action_set_status(f.s, act[1], "running", "none", 31, &err), err);
+    assert_otter_ok(otter_store_release_withdraw_actions(f.s, f.release, 40, &n, &err), err);
+    assert_int_equal(n, 2);
+    static const char *const want[4] = {"canceled", "running", "scheduled", "canceled"};
+    for (int i = 0; i < 4; i++) {
+        otter_action got;
+        assert_otter_ok(otter_store_action_get(f.s, act[i], &got, &found, &err), err);
+        assert_true(found);
+        assert_string_equal(got.status, want[i]);
+    }
+    otter_action open;
+    assert_otter_ok(otter_store_action_open(f.s, f.dev[0], &open, &found, &err), err);
+    assert_false(found);
+    assert_otter_ok(otter_store_release_withdraw_actions(f.s, f.release, 41, &n, &err), err);
+    assert_int_equal(n, 0);
+    otter_store_free(f.s);
+}
+
 int main(void)
 {
     otter_test_store_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_approvals),
         cmocka_unit_test(test_rollouts),
+        cmocka_unit_test(test_withdraw),
     };
     return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -3,6 +3,7 @@
 #include "otter_test.h"
 #include "otter_store.h"
 #include "store_test.h"
+#include "sqlite_schema.h"
 
 #include <sys/stat.h>
 #include <time.h>
@@ -96,6 +97,76 @@ static void test_tenants(void **state)
     assert_true(found);
     assert_otter_ok(otter_store_tenant_delete(s, a, &found, &err), err);
     assert_false(found);
+    /*
+     * The newest tenant's id is not handed out again: the audit log keeps
+     * entries by tenant id, and a new tenant would inherit them.
+     */
+    int64_t c = 0;
+    assert_otter_ok(otter_store_tenant_delete(s, b, &found, &err), err);
+    assert_true(found);
+    assert_otter_ok(otter_store_tenant_create(s, "newcomer", 102, &c, &err), err);
+    assert_true(c > b);
+    otter_store_free(s);
+}
+
+static int count_member(void *ctx, const otter_member *m)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/*
+ * SQLite before schema 8 reused the newest deleted tenant's id. The upgrade
+ * rebuilds the table without losing what refers to it, and starts above
+ * every id the audit log names (ids deleted before the upgrade included).
+ * PostgreSQL's identity never reused one; its step 8 changes nothing.
+ */
+static void test_upgrade_keeps_tenant_ids(void **state)
+{
+    otter_err err;
+    otter_store *s = NULL;
+    if (otter_test_store_is_pg())
+        skip();
+    snprintf(url, sizeof url, "%s", otter_test_store_url("store_upgrade8"));
+    assert_otter_ok(otter_store_open(url, 1, 1000, &s, &err), err);
+    otter_store_free(s);
+    otter_test_store_exec(url, "CREATE TABLE schema_version ("
+                               " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT");
+    for (int v = 0; v < 7; v++) {
+        char sql[96];
+        otter_test_store_exec(url, otter_sqlite_migrations[v]);
+        snprintf(sql, sizeof sql, "INSERT INTO schema_version VALUES (%d, 0)", v + 1);
+        otter_test_store_exec(url, sql);
+    }
+    /* Tenant 3 was deleted long ago (only the audit log names it), tenant 2 just now. */
+    otter_test_store_exec(
+        url, "INSERT INTO tenants(id, name, created_at) VALUES (1, 'acme', 1), (2, 'gone', 1);"
+             "INSERT INTO users(id, name, password_hash, created_at, password_changed_at)"
+             "  VALUES (1, 'alice', '$y$h', 1, 1);"
+             "INSERT INTO memberships VALUES (1, 1, 'viewer');"
+             "INSERT INTO audit_log(at, tenant_id, tenant, action) VALUES"
+             "  (1, 2, 'gone', 'device.create'), (1, 3, 'older', 'device.create');"
+             "DELETE FROM tenants WHERE id = 2;");
+    assert_otter_ok(otter_store_open(url, 0, 1000, &s, &err), err);
+    assert_otter_ok(otter_store_migrate(s, &err), err);
+    int v = 0, n = 0, found = 0;
+    assert_otter_ok(otter_store_schema_version(s, &v, &err), err);
+    assert_int_equal(v, 8);
+    /* The rebuild cascaded into nothing: acme and its membership are still there. */
+    otter_tenant t;
+    assert_otter_ok(otter_store_tenant_get(s, "acme", &t, &found, &err), err);
+    assert_true(found);
+    assert_int_equal(t.id, 1);
+    assert_otter_ok(otter_store_member_list_user(s, 1, count_member, &n, &err), err);
+    assert_int_equal(n, 1);
+    int64_t id = 0;
+    assert_otter_ok(otter_store_tenant_create(s, "fresh", 2, &id, &err), err);
+    assert_true(id > 3);
+    /* Deleting a tenant still takes its rows along (foreign keys are on again). */
+    assert_otter_ok(otter_store_tenant_delete(s, 1, &found, &err), err);
+    n = 0;
+    assert_otter_ok(otter_store_member_list_user(s, 1, count_member, &n, &err), err);
+    assert_int_equal(n, 0);
     otter_store_free(s);
 }
 
@@ -513,6 +584,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_and_migrate),
         cmocka_unit_test(test_tenants),
+        cmocka_unit_test(test_upgrade_keeps_tenant_ids),
         cmocka_unit_test(test_users_and_memberships),
         cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_audit_and_transactions),

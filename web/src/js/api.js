@@ -182,8 +182,9 @@ export function createApi({
       request('PUT', '/me/password', { old_password: oldPassword, new_password: newPassword }),
 
     tokens: () => request('GET', '/tokens').then((d) => d.tokens),
-    createToken: (name, expiresIn) =>
-      request('POST', '/tokens', expiresIn ? { name, expires_in: expiresIn } : { name }),
+    /** A new API token needs the caller's password again (a session alone cannot mint one). */
+    createToken: (name, password, expiresIn) =>
+      request('POST', '/tokens', expiresIn ? { name, password, expires_in: expiresIn } : { name, password }),
     revokeToken: (id) => request('DELETE', `/tokens/${seg(id)}`),
 
     tenants: () => request('GET', '/tenants').then((d) => d.tenants),

@@ -124,13 +124,13 @@ test('audit: tenant scope uses the tenant path, global scope a query; empty filt
   assert.equal(page.next_before, 7);
 });
 
-test('token creation sends expires_in only when chosen', async () => {
+test('token creation sends the password, and expires_in only when chosen', async () => {
   const fetch = fakeFetch([[201, { token: 'ota_1' }], [201, { token: 'ota_2' }]]);
   const api = createApi({ fetch, storage: memoryStorage({ [TOKEN_KEY]: 't' }) });
-  await api.createToken('ci');
-  await api.createToken('ci', 3600);
-  assert.deepEqual(JSON.parse(fetch.calls[0].init.body), { name: 'ci' });
-  assert.deepEqual(JSON.parse(fetch.calls[1].init.body), { name: 'ci', expires_in: 3600 });
+  await api.createToken('ci', 'pw-1');
+  await api.createToken('ci', 'pw-1', 3600);
+  assert.deepEqual(JSON.parse(fetch.calls[0].init.body), { name: 'ci', password: 'pw-1' });
+  assert.deepEqual(JSON.parse(fetch.calls[1].init.body), { name: 'ci', password: 'pw-1', expires_in: 3600 });
 });
 
 test('a 401 about something other than the token keeps the session', async () => {

@@ -14,7 +14,9 @@ export async function renderAccounts({ api, state }) {
       { label: 'Global admin', cell: (u) => (u.is_admin ? h('span', { class: 'badge badge-admin' }, 'global admin') : 'no') },
       { label: 'Created', cell: (u) => when(u.created_at) },
       { label: 'Actions', cell: (u) => h('div', { class: 'row-actions' },
-        h('button', { type: 'button', class: 'secondary', on: { click: () => reset(u.username) } }, 'Reset password'),
+        // Your own password changes on "Your account", with the current one.
+        u.username === state.me.username ? null
+          : h('button', { type: 'button', class: 'secondary', on: { click: () => reset(u.username) } }, 'Reset password'),
         u.username === state.me.username ? null : h('button', {
           type: 'button', class: 'danger',
           on: {

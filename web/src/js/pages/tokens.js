@@ -39,13 +39,14 @@ export async function renderTokens({ api }) {
 
   const name = field('Token name', { required: true, maxlength: 64, autocomplete: 'off', hint: 'What uses it, e.g. “ci-release-upload”.' });
   const life = field('Lifetime', { kind: 'select', options: LIFETIMES });
+  const pw = field('Your password', { type: 'password', required: true, autocomplete: 'current-password', hint: 'Asked again: a token outlives your session.' });
   const form = h('form', { class: 'card inline-form', 'aria-labelledby': 'add-token-title' },
-    h('h2', { id: 'add-token-title' }, 'Create an API token'), name.row, life.row,
+    h('h2', { id: 'add-token-title' }, 'Create an API token'), name.row, life.row, pw.row,
     h('button', { type: 'submit', class: 'primary' }, 'Create token'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      const t = await busy(form, () => api.createToken(name.input.value.trim(), life.input.value ? Number(life.input.value) : undefined));
+      const t = await busy(form, () => api.createToken(name.input.value.trim(), pw.input.value, life.input.value ? Number(life.input.value) : undefined));
       form.reset();
       box.replaceChildren();
       const out = h('input', { id: 'new-token-secret', readonly: true, value: t.token, class: 'mono', spellcheck: 'false' });

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_chunkq.h"
+#include "otter_digest.h"
+#include "otter_encode.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define MAX_WORKERS 4
+#define MAX_SLOTS (MAX_WORKERS + 1)
+/* Frames hold at most OTTER_CHUNK_SIZE_MAX; their window never needs more. */
+#define WINDOW_LOG_MAX 23
+
+enum slot_state { FREE, FILLED, QUEUED, WORKING, DONE, HANDED };
+
+typedef struct slot {
+    enum slot_state state;
+    uint8_t *in, *out;
+    size_t in_cap, out_cap, in_len, out_len;
+    const otter_manifest_chunk *chunk;
+    otter_compression compression;
+    size_t index;
+    char what[OTTER_IDENT_MAX + 1];
+    int ret;
+    otter_err err;
+} slot;
+
+struct otter_chunkq {
+    slot slots[MAX_SLOTS];
+    size_t nslots;
+    /* Ring: slots [taken, submitted) are queued or in work, in order; the
+     * one at `filled` is being filled by the caller. */
+    size_t submitted, taken, next_job;
+    ZSTD_DCtx *inline_dctx;
+    unsigned workers;
+    pthread_t threads[MAX_WORKERS];
+    int stop;
+    pthread_mutex_t lock;
+    pthread_cond_t work, done;
+};
+
+static int grow(uint8_t **buf, size_t *cap, size_t want)
+{
+    if (*cap >= want)
+        return 0;
+    uint8_t *p = malloc(want);
+    if (!p)
+        return -1;
+    free(*buf);
+    *buf = p;
+    *cap = want;
+    return 0;
+}
+
+static int digest_is(const void *data, size_t len, const uint8_t *want)
+{
+    uint8_t md[OTTER_SHA256_LEN];
+    otter_sha256_buf(data, len, md);
+    return memcmp(md, want, sizeof md) == 0;
+}
+
+/* The whole check of one chunk: stored digest, one frame, size, installed digest. */
+static int check_chunk(slot *s, ZSTD_DCtx *dctx)
+{
+    const otter_manifest_chunk *c = s->chunk;
+    if (s->compression == OTTER_COMPRESSION_NONE) {
+        if (!digest_is(s->in, s->in_len, c->sha256))
+            return otter_err_set(&s->err, OTTER_EDIGEST, "image %s: chunk %zu: sha256 mismatch",
+                                 s->what, s->index);
+        s->out_len = s->in_len;
+        return 0;
+    }
+    /* No decoder sees a byte the signed table does not vouch for. */
+    if (!digest_is(s->in, s->in_len, c->stored_sha256))
+        return otter_err_set(&s->err, OTTER_EDIGEST,
+                             "image %s: chunk %zu: stored bytes sha256 mismatch", s->what,
+                             s->index);
+    if (ZSTD_findFrameCompressedSize(s->in, s->in_len) != s->in_len)
+        return otter_err_set(&s->err, OTTER_EFORMAT,
+                             "image %s: chunk %zu: not exactly one zstd frame", s->what, s->index);
+    size_t n = ZSTD_decompressDCtx(dctx, s->out, c->size, s->in, s->in_len);
+    if (ZSTD_isError(n))
+        return otter_err_set(&s->err, OTTER_EFORMAT, "image %s: chunk %zu: zstd: %s", s->what,
+                             s->index, ZSTD_getErrorName(n));
+    if (n != c->size)
+        return otter_err_set(&s->err, OTTER_EFORMAT,
+                             "image %s: chunk %zu: %zu bytes decoded, the table says %u", s->what,
+                             s->index, n, c->size);
+    if (!digest_is(s->out, n, c->sha256))
+        return otter_err_set(&s->err, OTTER_EDIGEST, "image %s: chunk %zu: sha256 mismatch",
+                             s->what, s->index);
+    s->out_len = n;
+    return 0;
+}
+
+static ZSTD_DCtx *new_dctx(void)
+{
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    if (d)
+        ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
+    return d;
+}
+
+static void *worker(void *arg)
+{
+    otter_chunkq *q = arg;
+    ZSTD_DCtx *dctx = new_dctx();
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (!q->stop && q->next_job == q->submitted)
+            pthread_cond_wait(&q->work, &q->lock);
+        if (q->stop)
+            break;
+        slot *s = &q->slots[q->next_job++ % q->nslots];
+        s->state = WORKING;
+        pthread_mutex_unlock(&q->lock);
+        s->ret = dctx ? check_chunk(s, dctx)
+                      : otter_err_set(&s->err, OTTER_ENOMEM, "out of memory");
+        pthread_mutex_lock(&q->lock);
+        s->state = DONE;
+        pthread_cond_broadcast(&q->done);
+    }
+    pthread_mutex_unlock(&q->lock);
+    ZSTD_freeDCtx(dctx);
+    return NULL;
+}
+
+unsigned otter_chunkq_default_workers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
+}
+
+otter_chunkq *otter_chunkq_new(unsigned workers)
+{
+    otter_chunkq *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->workers = workers > MAX_WORKERS ? MAX_WORKERS : workers;
+    q->nslots = q->workers + 1;
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->work, NULL);
+    pthread_cond_init(&q->done, NULL);
+    q->inline_dctx = q->workers ? NULL : new_dctx();
+    if (!q->workers && !q->inline_dctx) {
+        otter_chunkq_free(q);
+        return NULL;
+    }
+    for (unsigned i = 0; i < q->workers; i++) {
+        if (pthread_create(&q->threads[i], NULL, worker, q) != 0) {
+            q->workers = i; /* only those started are joined */
+            otter_chunkq_free(q);
+            return NULL;
+        }
+    }
+    return q;
+}
+
+void otter_chunkq_free(otter_chunkq *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->lock);
+    q->stop = 1;
+    pthread_cond_broadcast(&q->work);
+    pthread_mutex_unlock(&q->lock);
+    for (unsigned i = 0; i < q->workers; i++)
+        pthread_join(q->threads[i], NULL);
+    for (size_t i = 0; i < MAX_SLOTS; i++) {
+        free(q->slots[i].in);
+        free(q->slots[i].out);
+    }
+    ZSTD_freeDCtx(q->inline_dctx);
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->work);
+    pthread_cond_destroy(&q->done);
+    free(q);
+}
+
+size_t otter_chunkq_pending(const otter_chunkq *q)
+{
+    return q->submitted - q->taken;
+}
+
+int otter_chunkq_can_fill(const otter_chunkq *q)
+{
+    return q->slots[q->submitted % q->nslots].state == FREE;
+}
+
+uint8_t *otter_chunkq_fill(otter_chunkq *q, const otter_manifest_chunk *c,
+                          otter_compression compression, otter_err *err)
+{
+    slot *s = &q->slots[q->submitted % q->nslots];
+    if (s->state != FREE) {
+        otter_err_set(err, OTTER_ESTATE, "no free chunk slot");
+        return NULL;
+    }
+    /* A stored chunk is its own output when not compressed. */
+    if (grow(&s->in, &s->in_cap, c->stored_size) < 0 ||
+        (compression != OTTER_COMPRESSION_NONE && grow(&s->out, &s->out_cap, c->size) < 0)) {
+        otter_err_set(err, OTTER_ENOMEM, "out of memory for a %u-byte chunk", c->size);
+        return NULL;
+    }
+    s->in_len = c->stored_size;
+    return s->in;
+}
+
+void otter_chunkq_submit(otter_chunkq *q, const otter_manifest_chunk *c,
+                         otter_compression compression, size_t index, const char *what)
+{
+    pthread_mutex_lock(&q->lock);
+    slot *s = &q->slots[q->submitted % q->nslots];
+    s->chunk = c;
+    s->compression = compression;
+    s->index = index;
+    snprintf(s->what, sizeof s->what, "%s", what);
+    s->ret = 0;
+    s->state = QUEUED;
+    q->submitted++;
+    pthread_cond_signal(&q->work);
+    pthread_mutex_unlock(&q->lock);
+}
+
+static void release_handed(otter_chunkq *q)
+{
+    for (size_t i = 0; i < q->nslots; i++)
+        if (q->slots[i].state == HANDED)
+            q->slots[i].state = FREE;
+}
+
+void otter_chunkq_release(otter_chunkq *q)
+{
+    pthread_mutex_lock(&q->lock);
+    release_handed(q);
+    pthread_mutex_unlock(&q->lock);
+}
+
+int otter_chunkq_take(otter_chunkq *q, const void **data, size_t *len, otter_err *err)
+{
+    pthread_mutex_lock(&q->lock);
+    release_handed(q);
+    if (q->taken == q->submitted) {
+        pthread_mutex_unlock(&q->lock);
+        return otter_err_set(err, OTTER_ESTATE, "no chunk submitted");
+    }
+    slot *s = &q->slots[q->taken % q->nslots];
+    if (!q->workers) {
+        q->next_job++;
+        s->ret = check_chunk(s, q->inline_dctx);
+        s->state = DONE;
+    }
+    while (s->state != DONE)
+        pthread_cond_wait(&q->done, &q->lock);
+    q->taken++;
+    s->state = HANDED;
+    pthread_mutex_unlock(&q->lock);
+    if (s->ret) {
+        *err = s->err;
+        return s->ret;
+    }
+    *data = s->compression == OTTER_COMPRESSION_NONE ? s->in : s->out;
+    *len = s->out_len;
+    return 0;
+}
+
+void otter_chunkq_reset(otter_chunkq *q)
+{
+    pthread_mutex_lock(&q->lock);
+    /* Jobs not started are dropped; those in a worker finish first. */
+    q->next_job = q->submitted;
+    for (;;) {
+        int busy = 0;
+        for (size_t i = 0; i < q->nslots; i++)
+            busy |= q->slots[i].state == WORKING;
+        if (!busy)
+            break;
+        pthread_cond_wait(&q->done, &q->lock);
+    }
+    for (size_t i = 0; i < q->nslots; i++)
+        q->slots[i].state = FREE;
+    q->taken = q->submitted;
+    pthread_mutex_unlock(&q->lock);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Format-2 chunk checking on several cores (internal to libotter). The
+ * package reader fills a slot with one chunk's stored bytes and submits it;
+ * a worker checks the stored digest, decodes the single zstd frame into the
+ * slot's output buffer and checks the installed digest; the reader takes
+ * results strictly in submission order. A chunk is only ever handed out
+ * after both digests matched.
+ *
+ * Memory is fixed by the caller's table: (workers + 1) slots, each with an
+ * input buffer of the largest stored chunk and an output buffer of the
+ * chunk span, allocated on first use.
+ */
+#ifndef OTTER_CHUNKQ_H
+#define OTTER_CHUNKQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otter_err.h"
+#include "otter_manifest.h"
+
+typedef struct otter_chunkq otter_chunkq;
+
+/* workers == 0: chunks are checked inline in take() (no thread). NULL on ENOMEM. */
+otter_chunkq *otter_chunkq_new(unsigned workers);
+/* Stops the workers and frees every buffer. NULL is fine. */
+void otter_chunkq_free(otter_chunkq *q);
+
+/* The workers a reader should use on this machine: one per core, 1..4. */
+unsigned otter_chunkq_default_workers(void);
+
+/* True when a slot is free for fill(). */
+int otter_chunkq_can_fill(const otter_chunkq *q);
+/* Number of submitted chunks not yet taken. */
+size_t otter_chunkq_pending(const otter_chunkq *q);
+
+/*
+ * The input buffer (stored_size bytes) of the next free slot, for the
+ * caller to fill before submit(). NULL with err set on ENOMEM.
+ */
+uint8_t *otter_chunkq_fill(otter_chunkq *q, const otter_manifest_chunk *c,
+                          otter_compression compression, otter_err *err);
+
+/*
+ * Queues the filled slot: c (borrowed, must outlive the take) is the chunk's
+ * table entry, index and what (image name) are for messages.
+ */
+void otter_chunkq_submit(otter_chunkq *q, const otter_manifest_chunk *c,
+                         otter_compression compression, size_t index, const char *what);
+
+/*
+ * Waits for the oldest submitted chunk. 0 with data and len set (borrowed,
+ * valid until the next take or reset), or OTTER_EDIGEST / OTTER_EFORMAT
+ * with err naming the chunk. The slot handed out before is freed first.
+ */
+int otter_chunkq_take(otter_chunkq *q, const void **data, size_t *len, otter_err *err);
+
+/* Frees the slot handed out by the last take (its data is no longer used). */
+void otter_chunkq_release(otter_chunkq *q);
+
+/* Drops every queued chunk (waits for those in a worker's hands). */
+void otter_chunkq_reset(otter_chunkq *q);
+
+#endif

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_manifest_chunks.h"
+#include "otter_encode.h"
+#include "otter_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+int otter_manifest_image_alloc_chunks(otter_manifest_image *img, size_t count, otter_err *err)
+{
+    if (count > OTTER_CHUNKS_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "%zu chunks, at most %d", count,
+                             OTTER_CHUNKS_MAX);
+    otter_manifest_chunk *chunks = count ? calloc(count, sizeof *chunks) : NULL;
+    if (count && !chunks)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    free(img->chunks);
+    img->chunks = chunks;
+    img->chunk_count = count;
+    return 0;
+}
+
+/* Reads a 64-hex-digit field into raw bytes. */
+static int get_digest(const json_t *obj, const char *key, const char *where, uint8_t *out,
+                      otter_err *err)
+{
+    const char *hex = NULL;
+    int ret = otter_json_get_string(obj, key, 0, OTTER_SHA256_HEX_LEN, where, &hex, err);
+    if (ret)
+        return ret;
+    if (!otter_is_lower_hex(hex, OTTER_SHA256_HEX_LEN))
+        return otter_err_set(err, OTTER_EFORMAT, "%s.%s: expected 64 lower-case hex digits",
+                             where, key);
+    return otter_hex_decode(hex, out, OTTER_SHA256_LEN, err);
+}
+
+static int parse_chunk(const json_t *obj, const char *where, otter_compression compression,
+                       otter_manifest_chunk *c, otter_err *err)
+{
+    static const char *const zstd_keys[] = {"size",          "sha256",        "stored_offset",
+                                            "stored_size",   "stored_sha256", NULL};
+    static const char *const none_keys[] = {"size", "sha256", "stored_offset", "stored_size",
+                                            NULL};
+    int zstd = compression == OTTER_COMPRESSION_ZSTD;
+    int64_t size = 0, stored_size = 0, stored_offset = 0;
+    if (!json_is_object(obj))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: expected an object", where);
+    int ret = otter_json_known_keys(obj, zstd ? zstd_keys : none_keys, where, err);
+    if (!ret)
+        ret = otter_json_get_int(obj, "size", 0, 1, OTTER_CHUNK_SIZE_MAX, where, &size, err);
+    if (!ret)
+        ret = get_digest(obj, "sha256", where, c->sha256, err);
+    if (!ret)
+        ret = otter_json_get_int(obj, "stored_offset", 0, 0, OTTER_JSON_INT_MAX, where,
+                                 &stored_offset, err);
+    if (!ret)
+        ret = otter_json_get_int(obj, "stored_size", 0, 1,
+                                 (int64_t)ZSTD_COMPRESSBOUND(OTTER_CHUNK_SIZE_MAX), where,
+                                 &stored_size, err);
+    if (!ret && zstd)
+        ret = get_digest(obj, "stored_sha256", where, c->stored_sha256, err);
+    if (ret)
+        return ret;
+    c->size = (uint32_t)size;
+    c->stored_size = (uint32_t)stored_size;
+    c->stored_offset = (uint64_t)stored_offset;
+    if (!zstd)
+        memcpy(c->stored_sha256, c->sha256, sizeof c->sha256);
+    return 0;
+}
+
+int otter_manifest_chunks_parse(const json_t *obj, const char *where, otter_manifest_image *img,
+                                otter_err *err)
+{
+    int64_t span = 0;
+    json_t *arr = NULL;
+    int ret = otter_json_get_int(obj, "chunk_size", 0, OTTER_CHUNK_SIZE_MIN, OTTER_CHUNK_SIZE_MAX,
+                                 where, &span, err);
+    if (!ret)
+        ret = otter_json_get_array(obj, "chunks", 0, OTTER_CHUNKS_MAX, where, &arr, err);
+    if (!ret)
+        ret = otter_manifest_image_alloc_chunks(img, json_array_size(arr), err);
+    if (ret)
+        return ret;
+    img->chunk_size = (uint32_t)span;
+    size_t i;
+    json_t *item;
+    json_array_foreach(arr, i, item) {
+        char at[320];
+        snprintf(at, sizeof at, "%s.chunks[%zu]", where, i);
+        ret = parse_chunk(item, at, img->compression, &img->chunks[i], err);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}
+
+int otter_manifest_chunks_validate(const otter_manifest_image *img, size_t index, otter_err *err)
+{
+    uint32_t span = img->chunk_size;
+    if (span < OTTER_CHUNK_SIZE_MIN || span > OTTER_CHUNK_SIZE_MAX || (span & (span - 1)))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].chunk_size: %u is not a power of two from %u to %u",
+                             index, span, OTTER_CHUNK_SIZE_MIN, OTTER_CHUNK_SIZE_MAX);
+    uint64_t want = img->size / span + (img->size % span != 0);
+    if (img->chunk_count != want)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].chunks: %zu chunks, but %llu bytes in %u-byte chunks "
+                             "make %llu",
+                             index, img->chunk_count, (unsigned long long)img->size, span,
+                             (unsigned long long)want);
+    uint64_t stored_at = 0;
+    for (size_t i = 0; i < img->chunk_count; i++) {
+        const otter_manifest_chunk *c = &img->chunks[i];
+        uint64_t size = i + 1 < img->chunk_count ? span : img->size - (uint64_t)i * span;
+        if (c->size != size)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "images[%zu].chunks[%zu].size: %u, expected %llu", index, i,
+                                 c->size, (unsigned long long)size);
+        if (c->stored_offset != stored_at)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "images[%zu].chunks[%zu].stored_offset: %llu, expected %llu "
+                                 "(chunks are contiguous)",
+                                 index, i, (unsigned long long)c->stored_offset,
+                                 (unsigned long long)stored_at);
+        uint64_t max = img->compression == OTTER_COMPRESSION_ZSTD ? ZSTD_compressBound(c->size)
+                                                                  : c->size;
+        uint64_t min = img->compression == OTTER_COMPRESSION_ZSTD ? 1 : c->size;
+        if (c->stored_size < min || c->stored_size > max)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "images[%zu].chunks[%zu].stored_size: %u out of range %llu..%llu",
+                                 index, i, c->stored_size, (unsigned long long)min,
+                                 (unsigned long long)max);
+        stored_at += c->stored_size;
+    }
+    return 0;
+}
+
+static json_t *digest_json(const uint8_t *md)
+{
+    char hex[OTTER_SHA256_HEX_LEN + 1];
+    otter_hex_encode(md, OTTER_SHA256_LEN, hex);
+    return json_string(hex);
+}
+
+int otter_manifest_chunks_to_json(const otter_manifest_image *img, json_t *obj)
+{
+    json_t *arr = json_array();
+    if (!arr || json_object_set_new(obj, "chunk_size", json_integer(img->chunk_size)) < 0 ||
+        json_object_set_new(obj, "chunks", arr) < 0)
+        return -1;
+    for (size_t i = 0; i < img->chunk_count; i++) {
+        const otter_manifest_chunk *c = &img->chunks[i];
+        json_t *o = json_pack("{s:I, s:o, s:I, s:I}", "size", (json_int_t)c->size, "sha256",
+                              digest_json(c->sha256), "stored_offset",
+                              (json_int_t)c->stored_offset, "stored_size",
+                              (json_int_t)c->stored_size);
+        if (o && img->compression == OTTER_COMPRESSION_ZSTD &&
+            json_object_set_new(o, "stored_sha256", digest_json(c->stored_sha256)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (!o || json_array_append_new(arr, o) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The package reader's insides, shared by otter_pkg_read.c (zip entries,
+ * manifest, format 1 streams) and otter_pkg_read_chunks.c (format 2 chunks).
+ * Internal to libotter.
+ */
+#ifndef OTTER_PKG_INTERNAL_H
+#define OTTER_PKG_INTERNAL_H
+
+#include <archive.h>
+#include <zstd.h>
+
+#include "otter_chunkq.h"
+#include "otter_digest.h"
+#include "otter_hashq.h"
+#include "otter_pkg.h"
+
+#define IN_BLOCK (128 * 1024)
+#define CHUNK (256 * 1024)
+#define NBUFS 4
+/* 8 MiB window: what zstd -19 uses; a larger one is refused, which bounds memory. */
+#define WINDOW_LOG_MAX 23
+/* The end of central directory record plus a zip64 locator fit in here. */
+#define TAIL_KEEP 64
+/* Central directory and end records of at most 34 entries: far below this. */
+#define TRAILER_MAX (1024 * 1024)
+
+enum state { ST_START, ST_MANIFEST, ST_IMAGE, ST_BETWEEN, ST_DONE };
+
+struct otter_pkg_reader {
+    struct archive *a;
+    otter_pkg_read_fn fn;
+    void *ctx;
+    int fd; /* owned when >= 0 (open_file) */
+    char name[256];
+    unsigned flags;
+    int src_failed;
+    otter_err src_err;
+    uint8_t *inbuf;
+    uint64_t bytes_in;
+    uint8_t tail[TAIL_KEEP];
+    size_t tail_len;
+
+    char *manifest_bytes;
+    size_t manifest_len;
+    otter_manifest *manifest;
+    otter_sig_list *sigs;
+
+    enum state state;
+    int failed; /* sticky: the first error is repeated on every later call */
+    otter_err fail_err;
+    size_t next_index;
+    const otter_manifest_image *cur;
+    uint64_t entry_size, entry_consumed, out_total;
+    const uint8_t *blk;
+    size_t blk_len, blk_pos;
+    int entry_eof;
+    size_t zret; /* last ZSTD_decompressStream result: 0 = frame complete */
+    ZSTD_DCtx *dctx;
+    otter_hashq *hq;
+    /* Format 2: chunks checked on worker threads, taken in order. */
+    otter_chunkq *cq;
+    size_t chunks_filled; /* of the current image, read and submitted */
+    otter_sha256 *whole;  /* OTTER_PKG_FULL_DIGEST: all installed bytes */
+};
+
+/* Records the reader's first (sticky) error: "<package>: <message>". */
+int otter_pkg_rd_fail(otter_pkg_reader *r, otter_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Makes sure there is input to work on; sets entry_eof at the entry's end. */
+int otter_pkg_rd_fill_input(otter_pkg_reader *r, otter_err *err);
+
+/* Format 2: checks the entry against the chunk table at the image's start. */
+int otter_pkg_v2_start_image(otter_pkg_reader *r, otter_err *err);
+
+/* Format 2: otter_pkg_read_chunk() for the current image. */
+int otter_pkg_v2_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, otter_err *err);
+
+#endif
