@@ -174,6 +174,13 @@ static int open_handler(install_run *run, const otter_manifest_image *img, otter
         return otter_err_prefix(err, "image %s: slot %c", img->name,
                                 otter_bootchooser_letter(run->side));
     run->h[run->n++] = *h;
+    /* A file image's bytes go to a temp file first: a resume must find it. */
+    const char *partial = otter_handler_partial_path(*h);
+    if (run->rec && partial && strcmp(img->handler, "file") == 0) {
+        snprintf(run->rec->images[run->index].partial, sizeof run->rec->images[0].partial, "%s",
+                 partial);
+        keep_record(run);
+    }
     return 0;
 }
 
@@ -196,7 +203,8 @@ static int resume_handler(install_run *run, size_t index, uint64_t offset, otter
     const otter_resume_image *ri = &run->rec->images[index];
     int ret = otter_handler_resume(img->handler,
                                    otter_device_slot_path(run->d, img->target, run->side),
-                                   img->size, offset, ri->head, ri->head_len, h, err);
+                                   img->size, offset, ri->head, ri->head_len,
+                                   ri->partial[0] ? ri->partial : NULL, h, err);
     if (ret)
         return otter_err_prefix(err, "image %s: slot %c", img->name,
                                 otter_bootchooser_letter(run->side));
