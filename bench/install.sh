@@ -9,7 +9,8 @@
 #   (c) otter-agent installing the same image from a format 1 package (one
 #       zstd stream, decompressed on one core, hashed on another),
 #   (d) otter-agent from a format 2 package with 4 MiB chunks (the span trade:
-#       stored size, speed and memory).
+#       stored size, speed and memory),
+#   (e) otter-agent with [install] workers = 1 (the memory/speed trade).
 # For a 1 GiB and a 1 MiB image: MB/s, peak RSS, package sizes, ratios.
 # Targets: >= 0.9 of (a); faster than (b) at both sizes; less memory than (b);
 # format 2 faster than format 1 on 2 cores.
@@ -40,7 +41,7 @@ content() { # content FILE MIB: the machine's libraries, repeated to size
   done
 }
 
-device() { # device DIR: a raw A/B device with slot A flashed
+device() { # device DIR [WORKERS]: a raw A/B device with slot A flashed
   mkdir -p "$1/state"; : > "$1/a"; : > "$1/b"
   cat > "$1/agent.conf" <<CONF
 [device]
@@ -58,6 +59,8 @@ path = $1/bootenv
 cmdline = $1/cmdline
 [reboot]
 command =
+[install]
+workers = ${2:-0}
 [slot.rootfs]
 a = $1/a
 b = $1/b
@@ -80,8 +83,8 @@ timed() { # timed OUTVAR_PREFIX CMD...: sets ${prefix}_s and ${prefix}_kb
   eval "${prefix}_s=$(echo "scale=4; ($end - $start) / 1000000000" | bc); ${prefix}_kb=$kb"
 }
 
-install_timed() { # install_timed PREFIX PACKAGE: a fresh device, timed install, checked boot
-  rm -rf dev; device "$work/dev"
+install_timed() { # install_timed PREFIX PACKAGE [WORKERS]: a fresh device, timed install, checked boot
+  rm -rf dev; device "$work/dev" "${3:-0}"
   timed "$1" "$bin/otter-agent" -c dev/agent.conf install "$2" --no-reboot
   "$bin/otter-agent" bootsim --root dev | grep -q "update committed" || { echo "install of $2 did not commit"; exit 1; }
 }
@@ -113,11 +116,14 @@ SWD
   rm -f image.bin
   cat update.zip update-v1.zip update-4m.zip payload.zst update.swu > /dev/null   # warm the page cache for everyone
 
-  local best_ref="" best_ott="" best_swu="" best_v1="" best_4m=""
+  local best_ref="" best_ott="" best_swu="" best_v1="" best_4m="" best_w1=""
   for _ in 1 2 3; do
     timed ref bash -c 'zstd -dc payload.zst | openssl dgst -sha256'
     install_timed v1 update-v1.zip
     install_timed m4 update-4m.zip
+    install_timed w1 update.zip 1
+    [ -z "$best_w1" ] || [ "$(echo "$w1_s < $best_w1" | bc)" = 1 ] && best_w1=$w1_s
+    w1_peak=$(( ${w1_peak:-0} > w1_kb ? ${w1_peak:-0} : w1_kb ))
     [ -z "$best_v1" ] || [ "$(echo "$v1_s < $best_v1" | bc)" = 1 ] && best_v1=$v1_s
     [ -z "$best_4m" ] || [ "$(echo "$m4_s < $best_4m" | bc)" = 1 ] && best_4m=$m4_s
     v1_peak=$(( ${v1_peak:-0} > v1_kb ? ${v1_peak:-0} : v1_kb ))
@@ -139,6 +145,7 @@ SWD
   printf '(b) swupdate rawfile install       : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_swu")" "$best_swu" "$(echo "$swu_peak / 1024" | bc -l)"
   printf '(c) otter-agent, format 1 package   : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_v1")" "$best_v1" "$(echo "$v1_peak / 1024" | bc -l)"
   printf '(d) otter-agent, 4 MiB chunks       : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_4m")" "$best_4m" "$(echo "$m4_peak / 1024" | bc -l)"
+  printf '(e) otter-agent, [install] workers=1: %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_w1")" "$best_w1" "$(echo "$w1_peak / 1024" | bc -l)"
   printf 'package bytes: format 2 (1 MiB) %d, format 2 (4 MiB) %d, format 1 %d: %.3f and %.3f of format 1\n' \
     "$(stat -c %s update.zip)" "$(stat -c %s update-4m.zip)" "$(stat -c %s update-v1.zip)" \
     "$(echo "$(stat -c %s update.zip) / $(stat -c %s update-v1.zip)" | bc -l)" \
@@ -147,7 +154,7 @@ SWD
   printf 'format 2 / format 1 speed-up (c)   : %8.2f x (target > 1 on 2 cores; %d cores here)\n' "$(echo "$best_v1 / $best_ott" | bc -l)" "$(nproc)"
   printf 'otter / (b) speed-up               : %8.2f x (target > 1)\n' "$(echo "$best_swu / $best_ott" | bc -l)"
   printf 'otter / (b) memory                 : %8.2f  (target < 1)\n' "$(echo "$ott_peak / $swu_peak" | bc -l)"
-  ott_peak=0; swu_peak=0; v1_peak=0; m4_peak=0
+  ott_peak=0; swu_peak=0; v1_peak=0; m4_peak=0; w1_peak=0
   rm -f update.zip update-v1.zip update-4m.zip payload.zst update.swu swu-slot
 }
 

@@ -371,6 +371,8 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
     install_run run = {.d = d, .o = o, .side = o->factory ? OTTER_SLOT_A : 1 - d->booted};
     int ret = open_reader(d, fn, ctx, name, o, &r, err);
     run.r = r;
+    if (!ret && d->conf->install_workers > 0)
+        otter_pkg_reader_set_workers(r, (unsigned)d->conf->install_workers);
     if (!ret)
         ret = otter_pkg_read_manifest(r, d->trust, &m, NULL, err);
     run.m = m;
