@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+/* For ZSTD_DECOMPRESSION_MARGIN: a macro (arithmetic), nothing linked statically. */
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #define MAX_WORKERS 4
@@ -17,10 +19,16 @@
 
 enum slot_state { FREE, FILLED, QUEUED, WORKING, DONE, HANDED };
 
+/*
+ * One buffer a slot: a chunk decodes in place. The stored bytes go to the end
+ * of a buffer of the chunk's size plus zstd's decompression margin, and the
+ * frame is decoded to its start (zstd's in-place decompression), so a chunk
+ * needs its size plus about 128 KiB, not its size plus its stored size.
+ */
 typedef struct slot {
     enum slot_state state;
-    uint8_t *in, *out;
-    size_t in_cap, out_cap, in_len, out_len;
+    uint8_t *buf, *in;
+    size_t cap, in_len, out_len;
     const otter_manifest_chunk *chunk;
     otter_compression compression;
     size_t index;
@@ -68,7 +76,7 @@ static int check_chunk(slot *s, ZSTD_DCtx *dctx)
 {
     const otter_manifest_chunk *c = s->chunk;
     if (s->compression == OTTER_COMPRESSION_NONE) {
-        if (!digest_is(s->in, s->in_len, c->sha256))
+        if (!digest_is(s->buf, s->in_len, c->sha256))
             return otter_err_set(&s->err, OTTER_EDIGEST, "image %s: chunk %zu: sha256 mismatch",
                                  s->what, s->index);
         s->out_len = s->in_len;
@@ -82,7 +90,8 @@ static int check_chunk(slot *s, ZSTD_DCtx *dctx)
     if (ZSTD_findFrameCompressedSize(s->in, s->in_len) != s->in_len)
         return otter_err_set(&s->err, OTTER_EFORMAT,
                              "image %s: chunk %zu: not exactly one zstd frame", s->what, s->index);
-    size_t n = ZSTD_decompressDCtx(dctx, s->out, c->size, s->in, s->in_len);
+    /* Output capacity is the chunk's size: a frame that says more stops there. */
+    size_t n = ZSTD_decompressDCtx(dctx, s->buf, c->size, s->in, s->in_len);
     if (ZSTD_isError(n))
         return otter_err_set(&s->err, OTTER_EFORMAT, "image %s: chunk %zu: zstd: %s", s->what,
                              s->index, ZSTD_getErrorName(n));
@@ -90,7 +99,7 @@ static int check_chunk(slot *s, ZSTD_DCtx *dctx)
         return otter_err_set(&s->err, OTTER_EFORMAT,
                              "image %s: chunk %zu: %zu bytes decoded, the table says %u", s->what,
                              s->index, n, c->size);
-    if (!digest_is(s->out, n, c->sha256))
+    if (!digest_is(s->buf, n, c->sha256))
         return otter_err_set(&s->err, OTTER_EDIGEST, "image %s: chunk %zu: sha256 mismatch",
                              s->what, s->index);
     s->out_len = n;
@@ -170,10 +179,8 @@ void otter_chunkq_free(otter_chunkq *q)
     pthread_mutex_unlock(&q->lock);
     for (unsigned i = 0; i < q->workers; i++)
         pthread_join(q->threads[i], NULL);
-    for (size_t i = 0; i < MAX_SLOTS; i++) {
-        free(q->slots[i].in);
-        free(q->slots[i].out);
-    }
+    for (size_t i = 0; i < MAX_SLOTS; i++)
+        free(q->slots[i].buf);
     ZSTD_freeDCtx(q->inline_dctx);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->work);
@@ -199,13 +206,19 @@ uint8_t *otter_chunkq_fill(otter_chunkq *q, const otter_manifest_chunk *c,
         otter_err_set(err, OTTER_ESTATE, "no free chunk slot");
         return NULL;
     }
-    /* A stored chunk is its own output when not compressed. */
-    if (grow(&s->in, &s->in_cap, c->stored_size) < 0 ||
-        (compression != OTTER_COMPRESSION_NONE && grow(&s->out, &s->out_cap, c->size) < 0)) {
+    /* A stored chunk is its own output when not compressed; a frame goes to
+     * the end of its chunk's size plus the margin (in-place decoding). */
+    size_t need = c->stored_size;
+    if (compression != OTTER_COMPRESSION_NONE) {
+        size_t in_place = (size_t)c->size + ZSTD_DECOMPRESSION_MARGIN(c->size, ZSTD_BLOCKSIZE_MAX);
+        need = in_place > need ? in_place : need;
+    }
+    if (grow(&s->buf, &s->cap, need) < 0) {
         otter_err_set(err, OTTER_ENOMEM, "out of memory for a %u-byte chunk", c->size);
         return NULL;
     }
     s->in_len = c->stored_size;
+    s->in = s->buf + need - c->stored_size;
     return s->in;
 }
 
@@ -262,7 +275,7 @@ int otter_chunkq_take(otter_chunkq *q, const void **data, size_t *len, otter_err
         *err = s->err;
         return s->ret;
     }
-    *data = s->compression == OTTER_COMPRESSION_NONE ? s->in : s->out;
+    *data = s->buf;
     *len = s->out_len;
     return 0;
 }

@@ -7,9 +7,9 @@
  * results strictly in submission order. A chunk is only ever handed out
  * after both digests matched.
  *
- * Memory is fixed by the caller's table: (workers + 1) slots, each with an
- * input buffer of the largest stored chunk and an output buffer of the
- * chunk span, allocated on first use.
+ * Memory is fixed by the caller's table: (workers + 1) slots, each one
+ * buffer of the chunk span plus zstd's in-place decoding margin (about
+ * 128 KiB), allocated on first use.
  */
 #ifndef OTTER_CHUNKQ_H
 #define OTTER_CHUNKQ_H
