@@ -173,13 +173,14 @@ static void sleep_s(long s)
     nanosleep(&ts, NULL);
 }
 
-static int run(const char *conf_path, const otter_agent_conf *conf, int once, otter_err *err)
+static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
+               int once, otter_err *err)
 {
     otter_ddi_pacing pace = {0};
     srand((unsigned)(time(NULL) ^ getpid()));
     for (;;) {
         long interval = -1;
-        int ret = otter_daemon_cycle(conf_path, conf, &interval, err);
+        int ret = otter_daemon_cycle(conf_path, conf, broker, &interval, err);
         if (once)
             return ret;
         long s = otter_ddi_next_sleep(&pace, ret == 0, interval, (unsigned long)rand());
@@ -232,16 +233,19 @@ int main(int argc, char **argv)
     }
     otter_err err;
     otter_agent_conf *conf = NULL;
+    otter_broker *broker = NULL;
     int offered = 1;
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
     if (!ret && !strcmp(cmd, "check"))
         ret = check(conf, &err);
-    else if (!ret && ask)
-        ret = otter_daemon_ask(conf_path, conf, ask, no_reboot, &offered, &err);
+    /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
+    else if (!ret && !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
+        ret = otter_daemon_ask(conf_path, conf, broker, ask, no_reboot, &offered, &err);
     else if (!ret)
-        ret = run(conf_path, conf, once, &err);
+        ret = run(conf_path, conf, broker, once, &err);
     if (!ret && !offered)
         printf("no update offered\n");
+    otter_broker_free(broker);
     otter_agent_conf_free(conf);
     if (ret) {
         fprintf(stderr, "otter-agentd: %s\n", err.msg);
