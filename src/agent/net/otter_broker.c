@@ -247,6 +247,13 @@ int otter_broker_open(const char *conf_path, const otter_agent_conf *conf, otter
             ret = start_broker(b, err);
         if (!ret)
             ret = drop_to(uid, gid, err);
+    } else if (conf->server_daemon_user[0]) {
+        /* Started as that user already (no broker: nothing needs root then, or fails as
+         * it would). Its directory is its own to make. */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/daemon", conf->state_dir);
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", dir);
     }
     if (ret) {
         otter_broker_free(b);
