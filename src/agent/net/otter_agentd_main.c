@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * otter-agentd: the device's network side (hawkBit DDI). It links libcurl;
- * the installer (otter-agent) does not, and is run as a child for installs.
+ * the installer (otter-agent) does not, and is run as a child for installs
+ * (by a root broker when the daemon drops to [server] daemon_user).
  * This first step answers `check`: what does the server offer this device?
  */
 #include "otter_agent_conf.h"
@@ -81,7 +82,9 @@ static const char run_help[] =
     "is canceled before the switch, then runs [reboot] command.\n"
     "It then sleeps the server's polling interval +-10 %, or backs off 10 s ..\n"
     "10 min after errors. --once: one cycle, then exit (0 ok, 1 TLS refused,\n"
-    "2 other error). See docs/agent.md.\n";
+    "2 other error). With [server] daemon_user and started as root (run,\n"
+    "download, install), it forks a root installer broker that alone runs\n"
+    "otter-agent, and runs as that user itself. See docs/agent.md.\n";
 
 static const char ask_help[] =
     "usage: otter-agentd [--config agent.conf] download\n"
@@ -183,6 +186,9 @@ static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker
         int ret = otter_daemon_cycle(conf_path, conf, broker, &interval, err);
         if (once)
             return ret;
+        /* Without its root broker the daemon can never install: exit, and be restarted whole. */
+        if (!otter_broker_alive(broker))
+            return otter_err_set(err, OTTER_EIO, "the installer broker is gone");
         long s = otter_ddi_next_sleep(&pace, ret == 0, interval, (unsigned long)rand());
         if (ret)
             fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, s);

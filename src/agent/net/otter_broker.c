@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_ANSWER 16384
+#define MAX_ANSWER (128 * 1024) /* a status: eleven fields of up to 1 KiB, JSON-escaped */
 
 struct otter_broker {
     const char *conf_path;
@@ -68,9 +68,21 @@ int otter_broker_spawn(otter_broker *b, const otter_broker_req *req, int in_fd, 
 {
     if (b->sock < 0)
         return otter_broker_run_agent(b->conf_path, b->conf, req, in_fd, out_fd, &b->child, err);
-    char buf[256];
+    char buf[OTTER_ERR_MSG_MAX + 16];
     int fds[2] = {in_fd, out_fd};
     return ask(b, req, fds, 2, buf, sizeof buf, err);
+}
+
+int otter_broker_alive(otter_broker *b)
+{
+    if (b->sock < 0 || b->broker <= 0)
+        return 1;
+    pid_t r;
+    while ((r = waitpid(b->broker, NULL, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r == b->broker)
+        b->broker = -1; /* reaped: gone for good */
+    return r == 0;
 }
 
 void otter_broker_stop(otter_broker *b)

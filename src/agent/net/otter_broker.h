@@ -42,6 +42,9 @@ void otter_broker_free(otter_broker *b);
 /* 1 when requests go to a separate root process. */
 int otter_broker_is_remote(const otter_broker *b);
 
+/* 0 when the broker process has ended (the daemon can no longer install: it should exit). */
+int otter_broker_alive(otter_broker *b);
+
 /*
  * Starts otter-agent for req (OTTER_BROKER_INSTALL or _DOWNLOAD) with
  * in_fd as its standard input and out_fd as its standard output and error.

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,9 @@ int otter_broker_run_agent(const char *conf_path, const otter_agent_conf *conf,
         goto out;
     }
     if (*pid == 0) {
-        /* Messages and JSON lines share one pipe: JSON lines start with '{'. */
+        /* Messages and JSON lines share one pipe: JSON lines start with '{'. A
+         * daemon gone away ends the installer as it always did (the broker ignores SIGPIPE). */
+        signal(SIGPIPE, SIG_DFL);
         dup2(in_fd, 0);
         dup2(out_fd, 1);
         dup2(out_fd, 2);

@@ -14,7 +14,7 @@
 static void record_path(const otter_agent_conf *conf, char *out, size_t size)
 {
     snprintf(out, size, "%s%s/ddi.json", conf->state_dir,
-             conf->server_daemon_user[0] ? "/daemon" : "");
+             conf->server_daemon_user && conf->server_daemon_user[0] ? "/daemon" : "");
 }
 
 static int copy_field(json_t *root, const char *key, char *out, size_t size)
