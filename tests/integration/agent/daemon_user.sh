@@ -9,7 +9,31 @@
 # (otter-agent, which writes the slot) are root. Then the install completes,
 # the reboot command runs (as root), ddi.json is nobody's in <state>/daemon,
 # the boot simulator commits and the next cycle, nobody again, reads the state
-# through the broker and reports finished/success; configData follows.
+# through the broker and reports finished/success; configData follows. A
+# cancel during a held download: the broker stops the root installer (the
+# daemon could not signal it), nothing switches.
+# A cancel while the download is held: the daemon (nobody) cannot signal the root installer;
+# its broker stops it. The daemon ends while the proxy still holds the body (no release).
+rm -f "$work/held" "$work/release"
+act=$(deploy 3.0 gw-0001)
+before=$(device_print "$d")
+"$agentd" -c "$d/agent.conf" run --once > "$work/cancel.log" 2>&1 & dpid=$!
+for _ in $(seq 600); do [ -e "$work/held" ] && break; kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
+inst=$(pgrep -P "$(pgrep -P "$dpid" | head -1)" -x otter-agent || true)
+expect "operator cancels during the held download" \
+  "$(req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A")" 200
+for _ in $(seq 600); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
+[ ! -e "$work/release" ] && ! kill -0 "$dpid" 2>/dev/null \
+  && ok "the daemon ended while the download was still held: its broker stopped the installer" \
+  || bad "the daemon did not end before the download was released"
+rc=0; wait "$dpid" || rc=$?
+touch "$work/release"
+[ -n "$inst" ] && ! kill -0 "$inst" 2>/dev/null && ok "the root installer is gone" || bad "installer: '$inst'"
+grep -q "canceled before the slot switch" "$work/cancel.log" && ok "install stopped and cancel confirmed (rc=$rc)" \
+  || bad "cancel: $(cat "$work/cancel.log")"
+expect "action canceled on the server" "$(action "$act" .status)" canceled
+expect "nothing switched, state untouched" "$(device_print "$d")" "$before"
+
 # A daemon_user that does not exist, or root, is refused before any request.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
@@ -23,8 +47,11 @@ ddi_setup ddi-daemon-user
 d=$(mktemp -d /tmp/otter-daemon-user.XXXXXX); chmod 755 "$d"
 trap 'ddi_cleanup; rm -rf "$d"' EXIT
 ddi_pkg 2.0 2 3000000
-release 2.0 >/dev/null
-ddi_device "$d" gw-0001 "$URL" "daemon_user = nobody"
+ddi_pkg 3.0 3 3000000
+release 2.0 >/dev/null; release 3.0 >/dev/null
+# stall_timeout: otter-fetch waits out the held body instead of reconnecting.
+ddi_device "$d" gw-0001 "$URL" "daemon_user = nobody
+stall_timeout = 3600"
 
 # The proxy: passes requests through (Host kept, so the server's links point at it);
 # a body over 1 MiB is sent up to 1 MiB, then $work/held appears and the rest waits
@@ -106,6 +133,28 @@ expect "report cycle (nobody again) exits 0" "$(cycle "$d")" 0
 expect "finished/success after the reboot" "$(action "$act" '.status + "/" + .result')" finished/success
 expect "configData read by the broker follows the new slot" \
   "$(req GET /api/v1/tenants/acme/devices/gw-0001 "$A" >/dev/null; body '.attributes.version + "/" + .attributes.slot')" "2.0/B"
+
+# A cancel while the download is held: the daemon (nobody) cannot signal the root installer;
+# its broker stops it. The daemon ends while the proxy still holds the body (no release).
+rm -f "$work/held" "$work/release"
+act=$(deploy 3.0 gw-0001)
+before=$(device_print "$d")
+"$agentd" -c "$d/agent.conf" run --once > "$work/cancel.log" 2>&1 & dpid=$!
+for _ in $(seq 600); do [ -e "$work/held" ] && break; kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
+inst=$(pgrep -P "$(pgrep -P "$dpid" | head -1)" -x otter-agent || true)
+expect "operator cancels during the held download" \
+  "$(req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A")" 200
+for _ in $(seq 600); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
+[ ! -e "$work/release" ] && ! kill -0 "$dpid" 2>/dev/null \
+  && ok "the daemon ended while the download was still held: its broker stopped the installer" \
+  || bad "the daemon did not end before the download was released"
+rc=0; wait "$dpid" || rc=$?
+touch "$work/release"
+[ -n "$inst" ] && ! kill -0 "$inst" 2>/dev/null && ok "the root installer is gone" || bad "installer: '$inst'"
+grep -q "canceled before the slot switch" "$work/cancel.log" && ok "install stopped and cancel confirmed (rc=$rc)" \
+  || bad "cancel: $(cat "$work/cancel.log")"
+expect "action canceled on the server" "$(action "$act" .status)" canceled
+expect "nothing switched, state untouched" "$(device_print "$d")" "$before"
 
 # A daemon_user that does not exist, or root: refused before any request, nothing changes.
 for u in otter-no-such-user root; do
