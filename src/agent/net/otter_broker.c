@@ -35,11 +35,6 @@ struct otter_broker {
     pid_t child;     /* local: the running otter-agent, or -1 */
 };
 
-int otter_broker_is_remote(const otter_broker *b)
-{
-    return b->sock >= 0;
-}
-
 /* Sends req and reads the answer into buf; 0 for "ok"/"status", else the broker's error. */
 static int ask(otter_broker *b, const otter_broker_req *req, const int *fds, int nfds, char *buf,
                size_t size, otter_err *err)

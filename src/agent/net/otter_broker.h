@@ -39,9 +39,6 @@ int otter_broker_open(const char *conf_path, const otter_agent_conf *conf, otter
 /* Closes the socket (the broker exits once its child did) and frees; NULL is fine. */
 void otter_broker_free(otter_broker *b);
 
-/* 1 when requests go to a separate root process. */
-int otter_broker_is_remote(const otter_broker *b);
-
 /* 0 when the broker process has ended (the daemon can no longer install: it should exit). */
 int otter_broker_alive(otter_broker *b);
 

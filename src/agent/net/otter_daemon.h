@@ -14,8 +14,9 @@
  *   3. an offered deployment, as otter_ddi_policy decides: download into
  *      the spool (maintenance window closed, update skip), install from
  *      the spool or streaming, or nothing (download skip). Installs run
- *      `otter-agent install --json --confirm-switch` as a child (this
- *      process never writes slots): progress goes to the server as
+ *      `otter-agent install --json --confirm-switch` as a child of the
+ *      broker (otter_broker.h: root, when this process runs as [server]
+ *      daemon_user; this process never writes slots): progress goes to the server as
  *      proceeding feedback, "downloaded" when the package is verified, a
  *      cancel stops the child before the switch; then the action is
  *      remembered in ddi.json and the device reboots.
