@@ -176,8 +176,9 @@ static int lookup(const char *name, uid_t *uid, gid_t *gid, otter_err *err)
 
 /*
  * <state dir>/daemon, the user's own (0700): ddi.json lives there. A
- * ddi.json of a daemon that ran as root moves in, so a result waiting to be
- * reported survives the change. Never followed through a symlink.
+ * ddi.json of a daemon that ran as root moves in (replacing an older one),
+ * so a result waiting to be reported survives the change. Never followed
+ * through a symlink (rename and lchown act on a planted link itself).
  */
 static int prepare_dir(const otter_agent_conf *conf, uid_t uid, gid_t gid, otter_err *err)
 {
@@ -196,7 +197,8 @@ static int prepare_dir(const otter_agent_conf *conf, uid_t uid, gid_t gid, otter
     close(fd);
     if (bad)
         return otter_err_sys(err, OTTER_EIO, e, "%s: cannot give it to the daemon user", dir);
-    if (access(rec, F_OK) != 0 && access(old, F_OK) == 0 && rename(old, rec) < 0)
+    /* Only a root daemon writes <state dir>/ddi.json: when it is there, it is the newest. */
+    if (access(old, F_OK) == 0 && rename(old, rec) < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot move into %s", old, dir);
     if (lchown(rec, uid, gid) < 0 && errno != ENOENT)
         return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot give it to the daemon user", rec);

@@ -34,7 +34,23 @@ grep -q "canceled before the slot switch" "$work/cancel.log" && ok "install stop
 expect "action canceled on the server" "$(action "$act" .status)" canceled
 expect "nothing switched, state untouched" "$(device_print "$d")" "$before"
 
-# A daemon_user that does not exist, or root, is refused before any request.
+# Turning daemon_user on under a pending result: a root daemon installs 4.0 and keeps the
+# action in <state>/ddi.json; the next start as nobody moves it into <state>/daemon (over
+# the older record there) and reports the result.
+sed -i '/^daemon_user = /d' "$d/agent.conf"
+act=$(deploy 4.0 gw-0001)
+expect "a root daemon installs 4.0" "$(cycle "$d")" 0
+[ -s "$d/state/ddi.json" ] && ok "the root daemon keeps its record in the state dir" || bad "no state/ddi.json"
+echo "daemon_user = nobody" >> "$d/agent.conf"
+"$agent" bootsim --root "$d" >/dev/null
+expect "report cycle, nobody again" "$(cycle "$d")" 0
+expect "4.0 reported finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+[ ! -e "$d/state/ddi.json" ] && ok "the root daemon's record moved into the daemon's directory" \
+  || bad "state/ddi.json still there"
+
+# A root daemon's record (a pending result) moves into the daemon's directory
+# when daemon_user is turned on. A daemon_user that does not exist, or root,
+# is refused before any request.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
@@ -48,7 +64,8 @@ d=$(mktemp -d /tmp/otter-daemon-user.XXXXXX); chmod 755 "$d"
 trap 'ddi_cleanup; rm -rf "$d"' EXIT
 ddi_pkg 2.0 2 3000000
 ddi_pkg 3.0 3 3000000
-release 2.0 >/dev/null; release 3.0 >/dev/null
+ddi_pkg 4.0 4 300000
+release 2.0 >/dev/null; release 3.0 >/dev/null; release 4.0 >/dev/null
 # stall_timeout: otter-fetch waits out the held body instead of reconnecting.
 ddi_device "$d" gw-0001 "$URL" "daemon_user = nobody
 stall_timeout = 3600"
@@ -155,6 +172,20 @@ grep -q "canceled before the slot switch" "$work/cancel.log" && ok "install stop
   || bad "cancel: $(cat "$work/cancel.log")"
 expect "action canceled on the server" "$(action "$act" .status)" canceled
 expect "nothing switched, state untouched" "$(device_print "$d")" "$before"
+
+# Turning daemon_user on under a pending result: a root daemon installs 4.0 and keeps the
+# action in <state>/ddi.json; the next start as nobody moves it into <state>/daemon (over
+# the older record there) and reports the result.
+sed -i '/^daemon_user = /d' "$d/agent.conf"
+act=$(deploy 4.0 gw-0001)
+expect "a root daemon installs 4.0" "$(cycle "$d")" 0
+[ -s "$d/state/ddi.json" ] && ok "the root daemon keeps its record in the state dir" || bad "no state/ddi.json"
+echo "daemon_user = nobody" >> "$d/agent.conf"
+"$agent" bootsim --root "$d" >/dev/null
+expect "report cycle, nobody again" "$(cycle "$d")" 0
+expect "4.0 reported finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+[ ! -e "$d/state/ddi.json" ] && ok "the root daemon's record moved into the daemon's directory" \
+  || bad "state/ddi.json still there"
 
 # A daemon_user that does not exist, or root: refused before any request, nothing changes.
 for u in otter-no-such-user root; do
