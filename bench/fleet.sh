@@ -75,6 +75,7 @@ root = $work/root.json
 [limits]
 max_body = 16M
 max_connections = 4096
+max_connections_per_ip = 0
 [metrics]
 enabled = true
 CONF

@@ -17,6 +17,10 @@
 # Prints the load average before and after: figures taken on a busy machine are noisy.
 #   2b. the same polls while WRITES (10) devices a second send configData: no
 #      target, a figure on record (each write voids that device's cached poll).
+#   2c. the same polls while FLOODERS (16) clients send wrong-password logins
+#      (a new user name each, so the throttle never stops them): p99 next to
+#      the quiet run's, and how the logins were answered (503 = turned away
+#      by [auth] login_concurrency). Printed, not judged. FLOODERS=0 skips it.
 #   bench/server.sh [DEVICES] [SECONDS]   (default 100000 10); env CONNS, THREADS (server pool), WRITES,
 #   SAMPLES, REPEAT, SECTIONS: "all" (default) or "download" (3 alone: one device
 #   is provisioned, no polls), e.g. SECTIONS=download bench/server.sh
@@ -59,7 +63,12 @@ artifacts = $work/artifacts
 [limits]
 max_body = 16M
 max_connections = 4096
+# wrk's CONNS connections all come from 127.0.0.1.
+max_connections_per_ip = 0
 ${THREADS:+threads = $THREADS}
+[auth]
+# 2c's flood comes from one address too: the per-address throttle would stop it.
+login_max_failures_addr = 100000
 [metrics]
 enabled = true
 CONF
@@ -202,6 +211,36 @@ if [ "$writes" -gt 0 ]; then
     "$w_rps" "$w_p99" "$(echo "$w_rps / $o_rps" | bc -l)"
   printf '               (%d configData PUTs answered 2xx while wrk ran: %.1f/s; poll cache %d hits, %d misses)\n' \
     "$w_done" "$(echo "$w_done / $secs" | bc -l)" "$hits" "$misses"
+fi
+
+# ---- 2c. the same polls during a login flood (a figure on record) ----
+# yescrypt costs tens of ms of a pool thread per check; [auth] login_concurrency
+# bounds how many run at once (503 beyond), so the other threads keep polling.
+flooders=${FLOODERS:-16}
+if [ "$flooders" -gt 0 ]; then
+  seq 1 500 | awk -v url="$url" 'NR > 1 { print "next" } {
+    printf "url = \"%s/api/v1/login\"\nrequest = \"POST\"\noutput = \"/dev/null\"\n", url
+    # Per transfer: "next" resets every option given before it.
+    print "silent\nmax-time = 30\nwrite-out = \"%{http_code}\\n\""
+    print "header = \"Content-Type: application/json\""
+    printf "data = \"{\\\"username\\\":\\\"flood%d\\\",\\\"password\\\":\\\"wrong\\\"}\"\n", $1 }' > flood.curlrc
+  # Rounds of 500 logins, FLOODERS at a time, until wrk is done (the round running then ends).
+  rm -f flood.stop
+  (while [ ! -e flood.stop ]; do
+    curl -s -Z --parallel-max "$flooders" -K flood.curlrc || true
+  done) > flood.codes 2>/dev/null &
+  flooder=$!
+  run_wrk "$url" wrk-otter-flood.txt
+  touch flood.stop
+  wait "$flooder" 2>/dev/null || true
+  f_rps=$(awk '/^Requests\/sec/ { print $2 }' wrk-otter-flood.txt)
+  f_p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' wrk-otter-flood.txt)")
+  f_p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' wrk-otter-flood.txt)")
+  printf '\n== the same polls while %d clients flood POST /api/v1/login with wrong passwords\n' "$flooders"
+  printf 'otter-server : %9.0f polls/s  p50 %7.3f ms  p99 %7.3f ms  (quiet run: p99 %.3f ms)\n' \
+    "$f_rps" "$f_p50" "$f_p99" "$o_p99"
+  printf '               logins answered: %s\n' \
+    "$(sort flood.codes | uniq -c | awk '{ printf "%s%d x %s", (NR > 1 ? ", " : ""), $1, $2 }')"
 fi
 fi # SECTIONS=all
 

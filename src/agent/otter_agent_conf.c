@@ -46,6 +46,9 @@ static const struct key_def keys[] = {
     {"health", "command", K_STR, "", 0, 0, NULL, C(health_command)},
     {"health", "timeout", K_INT, "60", 1, 3600, NULL, C(health_timeout)},
     {"reboot", "command", K_STR, "/sbin/reboot", 0, 0, NULL, C(reboot_command)},
+    /* Threads that check and decode format 2 chunks: 0 = one per core (at most 4).
+     * Each costs a chunk of memory (docs/agent.md); 1 for a device short of RAM. */
+    {"install", "workers", K_INT, "0", 0, 4, NULL, C(install_workers)},
     /* The hawkBit DDI server (over the air); all empty on SD-card-only devices. */
     {"server", "url", K_STR, "", 0, 0, NULL, C(server_url)},
     {"server", "tenant", K_STR, "", 0, 0, NULL, C(server_tenant)},
@@ -86,8 +89,8 @@ static const struct key_def keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
-static const char *const sections[] = {"device", "trust",  "state",  "rollback",
-                                       "boot",   "health", "reboot", "server"};
+static const char *const sections[] = {"device", "trust",  "state",  "rollback", "boot",
+                                       "health", "reboot", "server", "install"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

@@ -42,6 +42,7 @@ typedef struct otter_agent_conf {
     char *health_command;   /* [health] command, "" = no check */
     long health_timeout;    /* [health] timeout, seconds */
     char *reboot_command;   /* [reboot] command */
+    long install_workers;   /* [install] workers: chunk threads, 0 = one per core (max 4) */
     char *server_url;       /* [server] url: base URL of the DDI server, "" = no server */
     char *server_tenant;    /* [server] tenant */
     char *server_controller; /* [server] controller_id */

@@ -38,7 +38,8 @@ int otter_handler_exists(const char *name)
 
 /* open (head NULL) or resume (at offset, with the held-back head). */
 static int start(const char *name, const char *target, uint64_t declared_size, uint64_t offset,
-                 const uint8_t *head, size_t head_len, otter_handler **out, otter_err *err)
+                 const uint8_t *head, size_t head_len, const char *partial, otter_handler **out,
+                 otter_err *err)
 {
     *out = NULL;
     const struct otter_handler_ops *ops = find(name);
@@ -56,7 +57,8 @@ static int start(const char *name, const char *target, uint64_t declared_size, u
     h->declared = declared_size;
     h->written = offset;
     snprintf(h->target, sizeof h->target, "%s", target);
-    int ret = head ? ops->resume(&h->ctx, target, declared_size, offset, head, head_len, err)
+    int ret = head ? ops->resume(&h->ctx, target, declared_size, offset, head, head_len,
+                                 partial ? partial : target, err)
                    : ops->open(&h->ctx, target, declared_size, err);
     if (ret) {
         free(h);
@@ -69,15 +71,21 @@ static int start(const char *name, const char *target, uint64_t declared_size, u
 int otter_handler_open(const char *name, const char *target, uint64_t declared_size,
                        otter_handler **out, otter_err *err)
 {
-    return start(name, target, declared_size, 0, NULL, 0, out, err);
+    return start(name, target, declared_size, 0, NULL, 0, NULL, out, err);
 }
 
 int otter_handler_resume(const char *name, const char *target, uint64_t declared_size,
                          uint64_t offset, const uint8_t *head, size_t head_len,
-                         otter_handler **out, otter_err *err)
+                         const char *partial, otter_handler **out, otter_err *err)
 {
     static const uint8_t none[1];
-    return start(name, target, declared_size, offset, head ? head : none, head_len, out, err);
+    return start(name, target, declared_size, offset, head ? head : none, head_len, partial, out,
+                 err);
+}
+
+const char *otter_handler_partial_path(const otter_handler *h)
+{
+    return h->ops->partial_path ? h->ops->partial_path(h->ctx) : NULL;
 }
 
 int otter_handler_write(otter_handler *h, const void *buf, size_t len, otter_err *err)

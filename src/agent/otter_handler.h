@@ -55,13 +55,18 @@ int otter_handler_finish(otter_handler *h, otter_err *err);
 
 /*
  * Continues writing declared_size bytes into target at offset: the bytes
- * before it are already in the slot (the caller re-hashed them), head holds
- * the first bytes the handler keeps back until finish (raw: 4 KiB). Only raw
- * can resume: OTTER_EUSAGE for the others. Then write/finish/abort as usual.
+ * before it are already there (the caller re-hashed them) in partial, the
+ * file otter_handler_partial_path() named for the unfinished slot (raw: the
+ * slot itself; file: its temp file beside the target, checked to be one);
+ * head holds the first bytes the raw handler keeps back until finish (4 KiB).
+ * archive cannot resume: OTTER_EUSAGE. Then write/finish/abort as usual.
  */
 int otter_handler_resume(const char *name, const char *target, uint64_t declared_size,
                          uint64_t offset, const uint8_t *head, size_t head_len,
-                         otter_handler **out, otter_err *err);
+                         const char *partial, otter_handler **out, otter_err *err);
+
+/* Where h keeps its unfinished bytes (borrowed), or NULL when it cannot resume. */
+const char *otter_handler_partial_path(const otter_handler *h);
 
 /* Discards the slot's partial content so it can never look valid; frees h. NULL is fine. */
 void otter_handler_abort(otter_handler *h);

@@ -15,10 +15,13 @@ struct otter_handler_ops {
     /* Invalidates the partial slot and frees ctx. */
     void (*abort)(void *ctx);
     /* Optional: continues an unfinished slot whose bytes before offset are
-     * already there (checked by the caller); head: its first bytes, which the
-     * handler had held back. NULL: the handler cannot resume. */
+     * already there (checked by the caller) in partial (the file that
+     * partial_path() named before); head: the first bytes the handler had
+     * held back. NULL: the handler cannot resume. */
     int (*resume)(void **ctx, const char *target, uint64_t declared_size, uint64_t offset,
-                  const uint8_t *head, size_t head_len, otter_err *err);
+                  const uint8_t *head, size_t head_len, const char *partial, otter_err *err);
+    /* Optional: where the unfinished bytes are (borrowed from ctx). */
+    const char *(*partial_path)(const void *ctx);
 };
 
 extern const struct otter_handler_ops otter_handler_raw;

@@ -174,6 +174,13 @@ static int open_handler(install_run *run, const otter_manifest_image *img, otter
         return otter_err_prefix(err, "image %s: slot %c", img->name,
                                 otter_bootchooser_letter(run->side));
     run->h[run->n++] = *h;
+    /* A file image's bytes go to a temp file first: a resume must find it. */
+    const char *partial = otter_handler_partial_path(*h);
+    if (run->rec && partial && strcmp(img->handler, "file") == 0) {
+        snprintf(run->rec->images[run->index].partial, sizeof run->rec->images[0].partial, "%s",
+                 partial);
+        keep_record(run);
+    }
     return 0;
 }
 
@@ -196,7 +203,8 @@ static int resume_handler(install_run *run, size_t index, uint64_t offset, otter
     const otter_resume_image *ri = &run->rec->images[index];
     int ret = otter_handler_resume(img->handler,
                                    otter_device_slot_path(run->d, img->target, run->side),
-                                   img->size, offset, ri->head, ri->head_len, h, err);
+                                   img->size, offset, ri->head, ri->head_len,
+                                   ri->partial[0] ? ri->partial : NULL, h, err);
     if (ret)
         return otter_err_prefix(err, "image %s: slot %c", img->name,
                                 otter_bootchooser_letter(run->side));
@@ -363,6 +371,8 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
     install_run run = {.d = d, .o = o, .side = o->factory ? OTTER_SLOT_A : 1 - d->booted};
     int ret = open_reader(d, fn, ctx, name, o, &r, err);
     run.r = r;
+    if (!ret && d->conf->install_workers > 0)
+        otter_pkg_reader_set_workers(r, (unsigned)d->conf->install_workers);
     if (!ret)
         ret = otter_pkg_read_manifest(r, d->trust, &m, NULL, err);
     run.m = m;

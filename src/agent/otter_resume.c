@@ -77,7 +77,7 @@ static int get_b64(const json_t *o, const char *key, size_t max, const char *whe
 
 static int parse_image(const json_t *o, const char *where, otter_resume_image *img, otter_err *err)
 {
-    static const char *const known[] = {"offset", "head", NULL};
+    static const char *const known[] = {"offset", "head", "partial", NULL};
     if (!json_is_object(o))
         return otter_err_set(err, OTTER_EFORMAT, "%s: expected an object", where);
     int ret = otter_json_known_keys(o, known, where, err);
@@ -89,11 +89,16 @@ static int parse_image(const json_t *o, const char *where, otter_resume_image *i
         img->offset = (uint64_t)v;
     }
     char *head = NULL;
-    if (!ret)
+    if (!ret && json_object_get(o, "head")) /* only a raw image has one */
         ret = get_b64(o, "head", OTTER_RESUME_HEAD, where, &head, &img->head_len, err);
-    if (!ret)
+    if (!ret && head)
         memcpy(img->head, head, img->head_len);
     free(head);
+    const char *partial = "";
+    if (!ret)
+        ret = otter_json_get_string(o, "partial", 1, OTTER_RESUME_PATH_MAX, where, &partial, err);
+    if (!ret)
+        snprintf(img->partial, sizeof img->partial, "%s", partial);
     return ret;
 }
 
@@ -178,9 +183,18 @@ char *otter_resume_to_json_new(const otter_resume *r)
     int ok = root != NULL;
     for (size_t i = 0; ok && i < r->n_images; i++) {
         const otter_resume_image *img = &r->images[i];
-        json_t *o = json_pack("{s:o, s:o}", "offset",
-                              img->has_offset ? json_integer((json_int_t)img->offset) : json_null(),
-                              "head", b64_json(img->head, img->head_len));
+        json_t *o = json_pack("{s:o}", "offset",
+                              img->has_offset ? json_integer((json_int_t)img->offset) : json_null());
+        if (o && img->head_len &&
+            json_object_set_new(o, "head", b64_json(img->head, img->head_len)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (o && img->partial[0] &&
+            json_object_set_new(o, "partial", json_string(img->partial)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
         ok = o && json_array_append_new(images, o) == 0;
     }
     char *text = ok ? json_dumps(root, JSON_COMPACT) : NULL;
@@ -208,15 +222,16 @@ void otter_resume_remove(const otter_device *d)
 }
 
 /*
- * The first chunk of img that the slot does not hold as the table says (the
- * head from the record stands in for the raw handler's held-back first
- * bytes); chunk_count when all of it is there.
+ * The first chunk of img that path does not hold as the table says (for a
+ * raw image the head from the record stands in for the handler's held-back
+ * first bytes); chunk_count when all of it is there.
  */
 static size_t first_missing(const char *path, const otter_manifest_image *img,
                             const otter_resume_image *ri)
 {
-    size_t head = img->size < OTTER_RESUME_HEAD ? (size_t)img->size : OTTER_RESUME_HEAD;
-    if (img->chunk_count && ri->head_len != head)
+    int raw = strcmp(img->handler, "raw") == 0;
+    size_t head = !raw ? 0 : img->size < OTTER_RESUME_HEAD ? (size_t)img->size : OTTER_RESUME_HEAD;
+    if (raw && img->chunk_count && ri->head_len != head)
         return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     uint8_t *buf = fd >= 0 ? malloc(img->chunk_size) : NULL;
@@ -227,7 +242,7 @@ static size_t first_missing(const char *path, const otter_manifest_image *img,
         ssize_t n = pread(fd, buf, c->size, (off_t)((uint64_t)i * img->chunk_size));
         if (n != (ssize_t)c->size && !(i == 0 && c->size <= head))
             break;
-        if (i == 0)
+        if (i == 0 && head)
             memcpy(buf, ri->head, head);
         uint8_t md[OTTER_SHA256_LEN];
         otter_sha256_buf(buf, c->size, md);
@@ -240,41 +255,42 @@ static size_t first_missing(const char *path, const otter_manifest_image *img,
     return readable || !img->chunk_count ? i : 0;
 }
 
+/* The last chunk of the images before `end` that have chunks: where a read resumes
+ * when everything before end is there. 0 when there is none. */
+static int last_chunk_before(const otter_manifest *m, size_t end, otter_resume_point *p)
+{
+    while (end > 0 && m->images[end - 1].chunk_count == 0)
+        end--;
+    if (end == 0)
+        return 0;
+    p->image = end - 1;
+    p->chunk = m->images[end - 1].chunk_count - 1;
+    return 1;
+}
+
 /* Where the stream continues: the first chunk any image lacks. 0: nowhere. */
 static int find_point(otter_device *d, const otter_resume *rec, const otter_manifest *m,
                       otter_resume_point *p)
 {
-    size_t k = 0;
-    for (; k < m->image_count; k++) {
+    for (size_t k = 0; k < m->image_count; k++) {
         const otter_manifest_image *img = &m->images[k];
-        if (k >= rec->n_images || !rec->images[k].has_offset) {
-            /* Its header never came: re-read the previous image's last chunk. */
-            while (k > 0 && m->images[k - 1].chunk_count == 0)
-                k--;
-            if (k == 0)
-                return 0;
-            p->image = k - 1;
-            p->chunk = m->images[k - 1].chunk_count - 1;
-            return 1;
-        }
-        size_t j = strcmp(img->handler, "raw") == 0
-                       ? first_missing(otter_device_slot_path(d, img->target, rec->side), img,
-                                       &rec->images[k])
-                       : 0;
+        /* Its header never came: read the previous image's last chunk again. */
+        if (k >= rec->n_images || !rec->images[k].has_offset)
+            return last_chunk_before(m, k, p);
+        const otter_resume_image *ri = &rec->images[k];
+        const char *partial = strcmp(img->handler, "raw") == 0
+                                  ? otter_device_slot_path(d, img->target, rec->side)
+                              : strcmp(img->handler, "file") == 0 && ri->partial[0] ? ri->partial
+                                                                                   : NULL;
+        size_t j = partial ? first_missing(partial, img, ri) : 0;
         if (j < img->chunk_count) {
             p->image = k;
             p->chunk = j;
             return 1;
         }
     }
-    /* Every chunk is there: the end of the zip was not; read the last chunk again. */
-    while (k > 0 && m->images[k - 1].chunk_count == 0)
-        k--;
-    if (k == 0)
-        return 0;
-    p->image = k - 1;
-    p->chunk = m->images[k - 1].chunk_count - 1;
-    return 1;
+    /* Every chunk is there, the end of the zip was not: read the last chunk again. */
+    return last_chunk_before(m, m->image_count, p);
 }
 
 /* The record's manifest, verified against the device's trust root. */

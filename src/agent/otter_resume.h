@@ -10,8 +10,9 @@
  * reboot, the same install re-hashes what the inactive slot already holds,
  * chunk by chunk against the signed table, and continues at the first chunk
  * that does not match, with an HTTP Range request from that chunk's first
- * stored byte. Raw slots only: a file slot's temp file and an archive slot's
- * directory start their image again (the resume point is that image's chunk 0).
+ * stored byte. Raw slots (the slot itself) and file slots (their temp file,
+ * named in the record) resume at any chunk; an archive slot's directory
+ * starts its image again (the resume point is that image's chunk 0).
  *
  * Nothing in the record is trusted: the manifest is verified against the
  * trust root again, and every byte that comes after the resume point is
@@ -30,14 +31,16 @@
 #include "otter_manifest.h"
 
 #define OTTER_RESUME_HEAD 4096            /* the raw handler's held-back head */
-#define OTTER_RESUME_MAX_BYTES (3u << 20) /* the record file */
+#define OTTER_RESUME_MAX_BYTES (4u << 20) /* the record file */
 #define OTTER_RESUME_URL_MAX 4096
+#define OTTER_RESUME_PATH_MAX 1024
 
 typedef struct otter_resume_image {
     int has_offset;
     uint64_t offset; /* package offset of the image entry's data */
     size_t head_len; /* 0 until chunk 0 of a raw image was verified */
     uint8_t head[OTTER_RESUME_HEAD];
+    char partial[OTTER_RESUME_PATH_MAX + 1]; /* file image: its temp file; "" otherwise */
 } otter_resume_image;
 
 typedef struct otter_resume {

@@ -71,6 +71,13 @@ int otter_pkg_reader_resume(otter_pkg_read_fn fn, void *ctx, const char *name, u
                             const otter_pkg_resume_point *p, otter_pkg_reader **out,
                             otter_err *err);
 
+/*
+ * Format 2: the threads that check and decode chunks (1..4; the default is one
+ * per core, at most 4; without OTTER_PKG_HASH_THREAD none). Call before
+ * otter_pkg_read_manifest. Each costs a chunk buffer.
+ */
+void otter_pkg_reader_set_workers(otter_pkg_reader *r, unsigned workers);
+
 /* A reader over a file (or "-" for stdin); the reader owns the descriptor. */
 int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reader **out,
                                otter_err *err);

@@ -78,6 +78,7 @@ struct otter_pkg_reader {
     otter_chunkq *cq;
     size_t chunks_filled; /* of the current image, read and submitted */
     otter_sha256 *whole;  /* OTTER_PKG_FULL_DIGEST: all installed bytes */
+    unsigned workers;     /* set_workers(); 0: the default */
 };
 
 /* Records the reader's first (sticky) error: "<package>: <message>". */

@@ -357,8 +357,9 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
     malloc_trim(0);
 #endif
     if (r->manifest->format == 2) {
-        unsigned workers =
-            (r->flags & OTTER_PKG_HASH_THREAD) ? otter_chunkq_default_workers() : 0;
+        unsigned workers = !(r->flags & OTTER_PKG_HASH_THREAD) ? 0
+                           : r->workers                      ? r->workers
+                                                             : otter_chunkq_default_workers();
         r->cq = otter_chunkq_new(workers);
         r->whole = (r->flags & OTTER_PKG_FULL_DIGEST) ? otter_sha256_new() : NULL;
         if (!r->cq || ((r->flags & OTTER_PKG_FULL_DIGEST) && !r->whole)) {
@@ -389,6 +390,11 @@ const otter_sig_list *otter_pkg_signatures(const otter_pkg_reader *r)
 uint64_t otter_pkg_entry_size(const otter_pkg_reader *r)
 {
     return r->entry_size;
+}
+
+void otter_pkg_reader_set_workers(otter_pkg_reader *r, unsigned workers)
+{
+    r->workers = workers;
 }
 
 uint64_t otter_pkg_entry_offset(const otter_pkg_reader *r)

@@ -143,6 +143,7 @@ int otter_api_new(otter_store *store, const otter_server_config *cfg, otter_api 
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     api->store = store;
     api->cfg = cfg;
+    pthread_mutex_init(&api->streams_lock, NULL);
     if (cfg->trust_root) {
         /* Read once at start: a broken root is a configuration error, not a 500 per upload. */
         int ret = otter_trust_load_file(cfg->trust_root, &api->trust, err);
@@ -172,6 +173,7 @@ void otter_api_free(otter_api *api)
     otter_trust_free(api->trust);
     otter_throttle_free(api->throttle_pair);
     otter_throttle_free(api->throttle_addr);
+    pthread_mutex_destroy(&api->streams_lock);
     free(api);
 }
 
@@ -343,6 +345,17 @@ static int token_shape_ok(const char *t)
     return strspn(t + 4, "0123456789abcdef") == 64;
 }
 
+int api_token_live(otter_store *store, const char *sha, int64_t now, int *live, otter_err *err)
+{
+    otter_token t;
+    int found = 0;
+    *live = 0;
+    if (otter_store_token_find(store, sha, &t, &found, err) < 0)
+        return -1;
+    *live = found && !t.revoked_at && t.expires_at > now;
+    return 0;
+}
+
 static int authenticate(struct call *c, const struct route *r)
 {
     otter_err err;
@@ -371,12 +384,17 @@ static int authenticate(struct call *c, const struct route *r)
     /* Tickets only as ?ticket=, and ?ticket= only takes tickets. */
     if ((strncmp(tok, OTTER_AUTH_TOKEN_PREFIX_TICKET, 3) == 0) != (tok == ticket))
         return api_fail(c, 401, where, "invalid or expired token");
-    char sha[OTTER_AUTH_SHA256_HEX];
-    otter_auth_token_hash(tok, sha);
-    if (otter_store_token_find(c->api->store, sha, &c->token, &found, &err) < 0)
+    otter_auth_token_hash(tok, c->token_sha);
+    if (otter_store_token_find(c->api->store, c->token_sha, &c->token, &found, &err) < 0)
         return api_fail_err(c, "header Authorization", &err);
     if (!found || c->token.revoked_at || c->token.expires_at <= c->now ||
         (c->token.kind == OTTER_TOKEN_TICKET) != (tok == ticket))
+        return api_fail(c, 401, where, "invalid or expired token");
+    /* A ticket lives no longer than the token that made it (api_tickets_create). */
+    if (c->token.kind == OTTER_TOKEN_TICKET && c->token.name[0] &&
+        api_token_live(c->api->store, c->token.name, c->now, &found, &err) < 0)
+        return api_fail_err(c, "query ticket", &err);
+    if (c->token.kind == OTTER_TOKEN_TICKET && c->token.name[0] && !found)
         return api_fail(c, 401, where, "invalid or expired token");
     if (otter_store_user_get_by_id(c->api->store, c->token.user_id, &c->user, &found, &err) < 0)
         return api_fail_err(c, "header Authorization", &err);
@@ -545,6 +563,8 @@ void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_respo
         if (status < 400) {
             if (otter_store_commit(c.api->store, &err) < 0)
                 status = api_fail_err(&c, "database", &err);
+            else
+                atomic_fetch_add(&c.api->writes, 1);
         } else {
             otter_store_rollback(c.api->store);
         }

@@ -34,6 +34,12 @@ void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_respo
  * authenticated and allowed; other requests are not streamed.
  */
 int otter_api_upload_open(void *ctx, const otter_http_request *req, void **sink, uint64_t *limit);
+
+/*
+ * 1 when req is one of the API's password checks (login, password change):
+ * a yescrypt verification, tens of milliseconds of CPU (otter_http's slow lane).
+ */
+int otter_api_slow(const otter_http_request *req);
 int otter_api_upload_write(void *sink, const void *data, size_t len);
 void otter_api_upload_close(void *sink);
 

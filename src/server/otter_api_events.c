@@ -4,8 +4,13 @@
  * One `stats` event at once, then one whenever the counts, the state or
  * the stage change, a comment line as keep-alive, and the end of the
  * stream when the caller's token expires or the rollout goes away (the
- * browser reconnects with a fresh ticket). The HTTP layer parks the
- * connection between pulls, so a quiet stream costs nothing.
+ * browser reconnects with a fresh ticket). The stream also ends once the
+ * caller may no longer read it: its token (or the token that made its
+ * ticket) revoked, its membership in the tenant gone, the user deleted;
+ * looked at again after every write through this server and every few
+ * seconds anyway (a write through another server). A user has at most
+ * [limits] max_streams_per_user streams open on one server. The HTTP
+ * layer parks the connection between pulls, so a quiet stream costs nothing.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,7 +27,13 @@
 #define RECHECK_MS 5000 /* a quiet stream still looks this often (several servers) */
 
 struct events {
+    otter_api *api;     /* borrowed: outlives every connection */
     otter_store *store; /* borrowed: outlives every connection */
+    int64_t user_id;
+    char token_sha[OTTER_AUTH_SHA256_HEX];
+    char parent_sha[OTTER_AUTH_SHA256_HEX]; /* of the token that made its ticket, or "" */
+    unsigned writes;                        /* api->writes at the last look at the caller */
+    int64_t last_auth_ms;
     int64_t tenant_id;
     int64_t rollout_id;
     int64_t expires_at;
@@ -148,12 +159,82 @@ static int next_event(struct events *e, uint64_t gen, int64_t now)
     return 1;
 }
 
+/* Whether the caller may still read the stream: 1 yes, 0 no (or the store failed: end it). */
+static int caller_allowed(struct events *e, int64_t now)
+{
+    otter_err err;
+    otter_user u;
+    otter_role role = OTTER_ROLE_NONE;
+    int live = 0, found = 0;
+    if (api_token_live(e->store, e->token_sha, now, &live, &err) < 0 || !live)
+        return 0;
+    if (e->parent_sha[0] &&
+        (api_token_live(e->store, e->parent_sha, now, &live, &err) < 0 || !live))
+        return 0;
+    if (otter_store_user_get_by_id(e->store, e->user_id, &u, &found, &err) < 0 || !found)
+        return 0;
+    if (u.is_admin)
+        return 1;
+    return otter_store_member_get(e->store, e->user_id, e->tenant_id, &role, &err) == 0 &&
+           role != OTTER_ROLE_NONE;
+}
+
+/* Looks at the caller after a write through this server (paced), and every RECHECK_MS. */
+static int still_allowed(struct events *e, int64_t now)
+{
+    int64_t ms = now_ms();
+    unsigned writes = atomic_load(&e->api->writes);
+    if ((writes == e->writes || ms - e->last_auth_ms < RECOMPUTE_MIN_MS) &&
+        ms - e->last_auth_ms < RECHECK_MS)
+        return 1;
+    e->writes = writes;
+    e->last_auth_ms = ms;
+    return caller_allowed(e, now);
+}
+
+/* Counts a stream of user_id; 0, or -1 when the user has max_streams_per_user open already. */
+static int streams_enter(otter_api *api, int64_t user_id)
+{
+    int ret = -1;
+    size_t free_slot = OTTER_HTTP_STREAMS_MAX;
+    pthread_mutex_lock(&api->streams_lock);
+    for (size_t i = 0; i < OTTER_HTTP_STREAMS_MAX; i++) {
+        if (api->streams[i].user_id == user_id) {
+            if (api->streams[i].n < api->cfg->max_streams_per_user) {
+                api->streams[i].n++;
+                ret = 0;
+            }
+            goto out;
+        }
+        if (!api->streams[i].user_id && free_slot == OTTER_HTTP_STREAMS_MAX)
+            free_slot = i;
+    }
+    /* Every slot holds a user: the HTTP layer refuses that many streams anyway. */
+    if (free_slot < OTTER_HTTP_STREAMS_MAX) {
+        api->streams[free_slot].user_id = user_id;
+        api->streams[free_slot].n = 1;
+        ret = 0;
+    }
+out:
+    pthread_mutex_unlock(&api->streams_lock);
+    return ret;
+}
+
+static void streams_leave(otter_api *api, int64_t user_id)
+{
+    pthread_mutex_lock(&api->streams_lock);
+    for (size_t i = 0; i < OTTER_HTTP_STREAMS_MAX; i++)
+        if (api->streams[i].user_id == user_id && --api->streams[i].n == 0)
+            api->streams[i].user_id = 0;
+    pthread_mutex_unlock(&api->streams_lock);
+}
+
 static long events_pull(void *ctx, char *buf, size_t cap)
 {
     struct events *e = ctx;
     int64_t now = (int64_t)time(NULL);
     if (e->out_pos == e->out_len) {
-        if (now >= e->expires_at)
+        if (now >= e->expires_at || !still_allowed(e, now))
             return -1;
         int64_t ms = now_ms();
         uint64_t gen = otter_rollout_generation();
@@ -187,6 +268,7 @@ static long events_pull(void *ctx, char *buf, size_t cap)
 static void events_release(void *ctx)
 {
     struct events *e = ctx;
+    streams_leave(e->api, e->user_id);
     free(e->out);
     free(e);
 }
@@ -207,6 +289,22 @@ int api_rollouts_events(struct call *c)
         free(e);
         return api_fail(c, 404, "path", "no rollout '%.20s'", c->param[0]);
     }
+    if (streams_enter(c->api, c->user.id) < 0) {
+        free(e);
+        snprintf(c->resp->retry_after, sizeof c->resp->retry_after, "%d", RECHECK_MS / 1000);
+        return api_fail(c, 429, "path",
+                        "%s has %llu event streams open, the most allowed ([limits] "
+                        "max_streams_per_user)",
+                        c->user.name, (unsigned long long)c->api->cfg->max_streams_per_user);
+    }
+    /* From here the stream is counted: events_release() gives it back in every case. */
+    e->api = c->api;
+    e->user_id = c->user.id;
+    snprintf(e->token_sha, sizeof e->token_sha, "%s", c->token_sha);
+    if (c->token.kind == OTTER_TOKEN_TICKET && strlen(c->token.name) == OTTER_AUTH_SHA256_HEX - 1)
+        snprintf(e->parent_sha, sizeof e->parent_sha, "%s", c->token.name);
+    e->writes = atomic_load(&c->api->writes);
+    e->last_auth_ms = now_ms();
     e->store = c->api->store;
     e->tenant_id = c->tenant.id;
     e->rollout_id = id;

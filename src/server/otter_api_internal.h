@@ -4,9 +4,13 @@
 #define OTTER_API_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "otter_api.h"
+#include "otter_auth.h"
+#include "otter_http.h"
 #include "otter_reqjson.h"
 #include "otter_throttle.h"
 #include "otter_trust.h"
@@ -17,6 +21,15 @@ struct otter_api {
     otter_throttle *throttle_pair; /* failed logins per (user name, client address) */
     otter_throttle *throttle_addr; /* failed logins per client address */
     otter_trust *trust;            /* [trust] root for release uploads, or NULL */
+    atomic_uint hashing;           /* password checks running now ([auth] login_concurrency) */
+    /* Bumped by every committed write: event streams then look at their caller again. */
+    atomic_uint writes;
+    /* Open event streams per user ([limits] max_streams_per_user), this server only. */
+    pthread_mutex_t streams_lock;
+    struct {
+        int64_t user_id; /* 0: free */
+        unsigned n;
+    } streams[OTTER_HTTP_STREAMS_MAX];
 };
 
 #define API_PARAM_MAX 2
@@ -33,6 +46,7 @@ struct call {
     int authed;
     otter_user user;
     otter_token token;
+    char token_sha[OTTER_AUTH_SHA256_HEX]; /* of the credential presented */
     /* the {tenant} of the path, resolved and checked */
     int has_tenant;
     otter_tenant tenant;
@@ -146,6 +160,9 @@ int api_approval_get(struct call *c, int64_t release_id, otter_approval *a, otte
 json_t *api_approval_doc(const otter_approval *a);
 /* Answers 409 (and returns it) unless release r is approved in the caller's tenant. */
 int api_require_approved(struct call *c, const otter_release *r, const char *where);
+
+/* *live = 1 when the token with hash sha is neither revoked nor expired at now. */
+int api_token_live(otter_store *store, const char *sha, int64_t now, int *live, otter_err *err);
 
 /* Parses a positive integer id from a path parameter; 0 when it is not one. */
 int64_t api_id_param(const char *s);

@@ -47,6 +47,37 @@ static void record_failure(struct call *c, const char *pkey, const char *user, c
 }
 
 /*
+ * A yescrypt check costs tens of milliseconds of CPU. The HTTP layer runs
+ * these requests on a slow lane of [auth] login_concurrency threads per
+ * listener (otter_api_slow()), so they never hold the pool that answers
+ * device polls; this bound is the same number for the whole process (two
+ * listeners, or a caller without the lane): one more check is refused at
+ * once with 503 and Retry-After. Returns 0 with a slot taken (give it back
+ * with hash_leave), else the status.
+ */
+static int hash_enter(struct call *c)
+{
+    unsigned running = atomic_fetch_add(&c->api->hashing, 1);
+    if (running < c->api->cfg->login_concurrency)
+        return 0;
+    atomic_fetch_sub(&c->api->hashing, 1);
+    snprintf(c->resp->retry_after, sizeof c->resp->retry_after, "1");
+    return api_fail(c, 503, "body", "too many password checks at once; try again in a second");
+}
+
+static void hash_leave(struct call *c)
+{
+    atomic_fetch_sub(&c->api->hashing, 1);
+}
+
+int otter_api_slow(const otter_http_request *req)
+{
+    return (strcmp(req->method, "POST") == 0 && (strcmp(req->path, "/api/v1/login") == 0 ||
+                                                 strcmp(req->path, "/api/v1/tokens") == 0)) ||
+           (strcmp(req->method, "PUT") == 0 && strcmp(req->path, "/api/v1/me/password") == 0);
+}
+
+/*
  * The caller proves they know their own password (throttled and audited as
  * a login): 0 when it matched, else the status already answered. A stolen
  * session must become neither a password oracle nor a longer-lived
@@ -59,9 +90,11 @@ static int check_own_password(struct call *c, const char *password, const char *
     int match = 0, status;
     char pkey[OTTER_THROTTLE_KEY_MAX];
     throttle_key(c, c->user.name, pkey);
-    if ((status = throttled(c, pkey, where)) != 0)
+    if ((status = throttled(c, pkey, where)) != 0 || (status = hash_enter(c)) != 0)
         return status;
-    if (otter_auth_password_verify(password, c->user.password_hash, &match, &err) < 0)
+    int verified = otter_auth_password_verify(password, c->user.password_hash, &match, &err);
+    hash_leave(c);
+    if (verified < 0)
         return api_fail_err(c, "body", &err);
     if (!match) {
         record_failure(c, pkey, c->user.name, "password.failed");
@@ -99,9 +132,13 @@ int api_login(struct call *c)
         return status;
     if (otter_store_user_get(c->api->store, name, &c->user, &found, &err) < 0)
         return api_fail_err(c, "body", &err);
+    if ((status = hash_enter(c)) != 0)
+        return status;
     /* Verify even for unknown users (against a decoy) so timing does not tell them apart. */
-    if (otter_auth_password_verify(password, found ? c->user.password_hash : NULL, &match, &err) <
-        0)
+    int verified =
+        otter_auth_password_verify(password, found ? c->user.password_hash : NULL, &match, &err);
+    hash_leave(c);
+    if (verified < 0)
         return api_fail_err(c, "body", &err);
     if (!found || !match) {
         record_failure(c, pkey, name, "login.failed");
@@ -264,7 +301,9 @@ int api_tokens_delete(struct call *c)
  * A ticket lets a browser's EventSource (which cannot send an
  * Authorization header) open event streams as the caller: short-lived,
  * accepted only as ?ticket= and only by the stream routes, so a ticket
- * that leaks into a log grants a few minutes of read-only events.
+ * that leaks into a log grants a few minutes of read-only events. Its
+ * name is the SHA-256 of the token that made it: revoking that token (a
+ * logout) ends the ticket and the event streams it opened too.
  */
 int api_tickets_create(struct call *c)
 {
@@ -276,7 +315,7 @@ int api_tickets_create(struct call *c)
         return api_fail(c, 403, "header Authorization", "a ticket cannot make tickets");
     char detail[48];
     if (api_begin(c, &err) < 0 ||
-        issue_token(c, OTTER_TOKEN_TICKET, "", API_TICKET_TTL, token, &id, &t, &err) < 0)
+        issue_token(c, OTTER_TOKEN_TICKET, c->token_sha, API_TICKET_TTL, token, &id, &t, &err) < 0)
         return api_fail_err(c, "body", &err);
     /* A ticket is a credential too: who got one, when, from where. */
     snprintf(detail, sizeof detail, "{\"ticket\":%lld}", (long long)id);

@@ -440,6 +440,31 @@ fail:
     free(r);
 }
 
+/*
+ * Bounded growth: an action keeps at most [ddi] max_feedback rows. Past
+ * that, a message that leaves the action open is refused with 403, which
+ * is hawkBit's answer to its own quota (maxStatusEntriesPerAction): DDI
+ * clients take it as final and do not retry, while 429/503 would have them
+ * send it again forever. A message that closes the action is always taken
+ * (one row more at most: the action is closed after it), or a chatty
+ * device could never report its result.
+ */
+static int feedback_quota(struct ddi_call *c, const otter_action *a, const char *status,
+                          otter_err *err)
+{
+    int64_t n = 0;
+    if (strcmp(status, "running") != 0 && strcmp(status, "canceling") != 0)
+        return 0;
+    if (otter_store_feedback_count(c->ddi->store, a->id, &n, err) < 0)
+        return fail_err(c, err);
+    if ((uint64_t)n < c->ddi->cfg->ddi_max_feedback)
+        return 0;
+    return ddi_fail(c, 403,
+                    "action %lld has %lld feedback messages, the most kept ([ddi] "
+                    "max_feedback); only its closing result is taken now",
+                    (long long)a->id, (long long)n);
+}
+
 static int feedback(struct ddi_call *c, int cancel)
 {
     otter_err err;
@@ -484,6 +509,10 @@ static int feedback(struct ddi_call *c, int cancel)
                           .details = f.details};
     if (otter_store_begin(c->ddi->store, &err) < 0) {
         ret = fail_err(c, &err);
+        goto out;
+    }
+    if ((ret = feedback_quota(c, &a, status, &err)) != 0) {
+        otter_store_rollback(c->ddi->store);
         goto out;
     }
     if (otter_store_feedback_add(c->ddi->store, &row, &err) < 0 ||

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "otter_http_guard.h"
+#include "otter_http_lane.h"
 #include "otter_server_config.h"
 
 struct otter_http {
@@ -25,6 +27,9 @@ struct otter_http {
     int tls;
     const otter_http_upload *upload;
     const otter_http_observer *observer;
+    otter_http_guard *guard; /* head checks and the head deadline */
+    otter_http_lane *lane;   /* where slow handlers run, or NULL */
+    int (*slow)(void *ctx, const otter_http_request *req);
     /*
      * Streams with nothing to say are parked (MHD_suspend_connection) and
      * woken together by the ticker thread, so a quiet stream costs neither
@@ -69,6 +74,12 @@ struct pending {
     int head;
     uint64_t body_bytes;
     uint64_t start_ns;
+    /* The slow lane: 1 while the handler runs there, 2 when its answer waits, 3 sent. */
+    int lane;
+    const char *method; /* MHD's, valid for the request */
+    struct otter_http *h;
+    struct MHD_Connection *c;
+    otter_http_response lane_resp;
 };
 
 static uint64_t now_ns(void)
@@ -223,6 +234,8 @@ static void *ticker_main(void *arg)
         for (size_t i = 0; i < h->n_parked; i++)
             MHD_resume_connection(h->parked[i]);
         h->n_parked = 0;
+        /* The same tick shuts down connections whose request head is late. */
+        otter_http_guard_reap(h->guard);
         if (h->closing)
             break;
         struct timespec until;
@@ -313,6 +326,21 @@ static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *
     return ret;
 }
 
+static const char *const close_connection[] = {"Connection", "close", NULL};
+
+/* Refuses a request whose head is malformed and closes the connection after the answer. */
+static enum MHD_Result send_bad_head(struct MHD_Connection *c, struct pending *p, int status,
+                                     const char *why)
+{
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"where\":\"header\"}}",
+             status == 501 ? "not_implemented" : "bad_request", why);
+    otter_http_response r = {
+        .status = status, .body = strdup(body), .static_headers = close_connection};
+    return send_response(c, &r, p);
+}
+
 static enum MHD_Result send_413(struct MHD_Connection *c, struct pending *p)
 {
     otter_http_response r = {.status = 413, .body = strdup(too_large_body)};
@@ -379,6 +407,64 @@ static void client_address(struct MHD_Connection *c, char *out, size_t cap)
         snprintf(out, cap, "unknown");
 }
 
+/* Sends what a handler answered: its stream, or its response. */
+static enum MHD_Result answer(struct otter_http *h, struct MHD_Connection *c,
+                              otter_http_response *resp, struct pending *p)
+{
+    if (resp->stream.pull) {
+        if (resp->status == 200)
+            return send_stream(h, c, resp);
+        resp->stream.release(resp->stream.ctx);
+        resp->stream.pull = NULL;
+    }
+    if (resp->status < 100 || resp->status > 599)
+        resp->status = 500;
+    return send_response(c, resp, p);
+}
+
+/* On a lane thread: the handler, then the connection goes back to MHD with the answer. */
+static void lane_run(void *arg)
+{
+    struct pending *p = arg;
+    otter_http_request req = {.method = p->method,
+                              .path = p->path,
+                              .client = p->client,
+                              .body = p->buf,
+                              .body_len = p->len,
+                              .tls = p->h->tls,
+                              .upload = p->sink,
+                              .conn = p->c};
+    p->h->handler(p->h->ctx, &req, &p->lane_resp);
+    p->lane = 2; /* MHD_resume_connection orders this before MHD's next call */
+    MHD_resume_connection(p->c);
+}
+
+static const char lane_full_body[] =
+    "{\"error\":{\"code\":\"unavailable\","
+    "\"message\":\"too many password checks waiting, try again in a second\",\"where\":\"path\"}}";
+
+/*
+ * Parks a slow request (suspended: no pool thread waits for it) until its
+ * handler ran on the lane. Suspended before it is queued, so the lane
+ * cannot resume it first; a full lane answers 503 at once.
+ */
+static enum MHD_Result park(struct otter_http *h, struct MHD_Connection *c, const char *method,
+                            struct pending *p)
+{
+    p->h = h;
+    p->c = c;
+    p->method = method;
+    p->lane = 1;
+    MHD_suspend_connection(c);
+    if (otter_http_lane_submit(h->lane, lane_run, p) < 0) {
+        p->lane_resp = (otter_http_response){.status = 503, .body = strdup(lane_full_body)};
+        snprintf(p->lane_resp.retry_after, sizeof p->lane_resp.retry_after, "1");
+        p->lane = 2;
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -405,6 +491,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         if (h->observer)
             p->route = h->observer->classify(h->observer->ctx, p->path);
+        otter_http_guard_head_in(h->guard, c);
+        const char *why = NULL;
+        int bad = otter_http_guard_check_head(c, version, &why);
+        if (bad) {
+            /* Nothing after a head like this is read: its body, a request behind it. */
+            p->answered = 1;
+            return send_bad_head(c, p, bad, why);
+        }
         uint64_t limit = h->max_body;
         if (h->upload) {
             otter_http_request pre = {
@@ -481,6 +575,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (p->too_large)
         return send_413(c, p);
+    if (p->lane == 2) {
+        p->lane = 3;
+        return answer(h, c, &p->lane_resp, p);
+    }
+    if (p->lane)
+        return MHD_YES;
 
     otter_http_request req = {.method = method,
                               .path = p->path,
@@ -490,17 +590,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                               .tls = h->tls,
                               .upload = p->sink,
                               .conn = c};
+    if (h->lane && h->slow(h->ctx, &req))
+        return park(h, c, method, p);
     otter_http_response resp = {0};
     h->handler(h->ctx, &req, &resp);
-    if (resp.stream.pull) {
-        if (resp.status == 200)
-            return send_stream(h, c, &resp);
-        resp.stream.release(resp.stream.ctx);
-        resp.stream.pull = NULL;
-    }
-    if (resp.status < 100 || resp.status > 599)
-        resp.status = 500;
-    return send_response(c, &resp, p);
+    return answer(h, c, &resp, p);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -508,6 +602,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     struct otter_http *h = cls;
     struct pending *p = *con_cls;
+    otter_http_guard_request_done(h->guard, c);
     if (p) {
         if (h->observer && p->status)
             h->observer->done(h->observer->ctx, p->route, p->status,
@@ -515,6 +610,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                               now_ns() - p->start_ns);
         if (p->sink)
             h->upload->close(p->sink);
+        if (p->lane == 2) { /* answered on the lane, never sent (the daemon stopped) */
+            if (p->lane_resp.stream.pull)
+                p->lane_resp.stream.release(p->lane_resp.stream.ctx);
+            response_clear(&p->lane_resp);
+        }
         free(p->buf);
         free(p->path);
         free(p);
@@ -526,9 +626,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                           enum MHD_ConnectionNotificationCode code)
 {
     struct otter_http *h = cls;
-    (void)c;
-    (void)socket_context;
-    h->observer->connection(h->observer->ctx, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        otter_http_guard_started(h->guard, c, socket_context);
+    else
+        otter_http_guard_closed(h->guard, socket_context);
+    if (h->observer)
+        h->observer->connection(h->observer->ctx, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
 }
 
 static int resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t *sslen,
@@ -582,6 +685,17 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     h->tls = tls;
     h->upload = opts->upload;
     h->observer = opts->observer;
+    h->guard = otter_http_guard_new(opts->head_timeout ? opts->head_timeout : 30);
+    h->slow = opts->slow;
+    /* A small queue: a burst of logins waits a moment, a flood gets 503. */
+    if (opts->slow)
+        h->lane = otter_http_lane_new(opts->slow_threads, 4 * opts->slow_threads);
+    if (!h->guard || (opts->slow && !h->lane)) {
+        otter_http_guard_free(h->guard);
+        otter_http_lane_free(h->lane);
+        free(h);
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
     pthread_mutex_init(&h->streams_lock, NULL);
     pthread_cond_init(&h->streams_cond, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
@@ -590,7 +704,7 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     if (tls)
         flags |= MHD_USE_TLS;
     /* Options are appended in order; the TLS pair only when configured. */
-    struct MHD_OptionItem o[12];
+    struct MHD_OptionItem o[14];
     size_t n = 0;
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
@@ -598,8 +712,11 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_keep_nul, NULL};
-    if (h->observer)
-        o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
+    /* Beyond it, MHD closes a new connection from that address at once (0: no limit). */
+    if (opts->max_connections_per_ip)
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                         opts->max_connections_per_ip, NULL};
     if (tls) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};
@@ -616,6 +733,8 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
     if (!h->d) {
         pthread_cond_destroy(&h->streams_cond);
         pthread_mutex_destroy(&h->streams_lock);
+        otter_http_guard_free(h->guard);
+        otter_http_lane_free(h->lane);
         free(h);
         return otter_err_set(err, OTTER_EIO,
                              "cannot listen on %s%s (address in use, not local, or bad TLS "
@@ -644,8 +763,11 @@ void otter_http_stop(otter_http *h)
     /* The ticker wakes every parked stream once more; they end instead of parking. */
     if (h->ticker_started)
         pthread_join(h->ticker, NULL);
+    /* Runs what is queued: every parked request is resumed before MHD stops. */
+    otter_http_lane_free(h->lane);
     MHD_stop_daemon(h->d);
     pthread_cond_destroy(&h->streams_cond);
     pthread_mutex_destroy(&h->streams_lock);
+    otter_http_guard_free(h->guard);
     free(h);
 }

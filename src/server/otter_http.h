@@ -124,13 +124,24 @@ typedef struct otter_http_observer {
 
 typedef struct otter_http_opts {
     unsigned threads;
-    unsigned connection_timeout; /* seconds */
+    unsigned connection_timeout; /* seconds of silence before a connection is closed */
+    unsigned head_timeout;       /* seconds for a whole request head (0: 30) */
     unsigned max_connections;
+    unsigned max_connections_per_ip; /* 0: no limit */
     uint64_t max_body;
     const char *cert_pem; /* TLS when both set: PEM text, not paths */
     const char *key_pem;
     const otter_http_upload *upload;     /* NULL: every body is collected in memory */
     const otter_http_observer *observer; /* NULL: no accounting */
+    /*
+     * Slow requests (password checks): slow(ctx, req) says which; their
+     * handler runs on slow_threads threads of their own while the
+     * connection is parked, so the pool keeps answering everyone else; with
+     * 4 x slow_threads waiting already, one more gets 503 at once. NULL:
+     * every handler runs on the pool.
+     */
+    int (*slow)(void *ctx, const otter_http_request *req);
+    unsigned slow_threads;
 } otter_http_opts;
 
 /* A header or query argument value (borrowed for the duration of the handler), or NULL. */

@@ -317,6 +317,13 @@ static int dispatch_upload_open(void *ctx, const otter_http_request *req, void *
     return otter_api_upload_open(d->api, req, sink, limit);
 }
 
+/* The password checks: handlers that take a pool thread for tens of milliseconds. */
+static int dispatch_slow(void *ctx, const otter_http_request *req)
+{
+    (void)ctx;
+    return !otter_ddi_match(req->path) && otter_api_slow(req);
+}
+
 static const otter_http_upload upload_hooks = {
     .open = dispatch_upload_open,
     .write = otter_api_upload_write,
@@ -397,11 +404,15 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
             const char *addr = tls ? cfg->listen_tls[i] : cfg->listen[i];
             otter_http_opts o = {.threads = (unsigned)cfg->threads,
                                  .connection_timeout = (unsigned)cfg->connection_timeout,
+                                 .head_timeout = (unsigned)cfg->head_timeout,
                                  .max_connections = (unsigned)cfg->max_connections,
+                                 .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
                                  .max_body = cfg->max_body,
                                  .cert_pem = tls ? cert : NULL,
                                  .key_pem = tls ? key : NULL,
                                  .upload = &upload_hooks,
+                                 .slow = dispatch_slow,
+                                 .slow_threads = (unsigned)cfg->login_concurrency,
                                  .observer = metrics ? &observer : NULL};
             if ((ret = otter_http_start(addr, &o, dispatch, &d, &listeners[n], err)) < 0)
                 goto out;

@@ -40,12 +40,15 @@ typedef struct otter_server_config {
     /* [trust] */
     char *trust_root; /* path to the trust root used to verify uploads, or NULL */
     /* [limits] */
-    uint64_t max_body;           /* bytes of a management API request body */
-    uint64_t max_upload;         /* bytes of a release upload */
-    uint64_t threads;            /* thread pool size per listener */
-    uint64_t json_depth;         /* nesting depth allowed in request JSON */
-    uint64_t connection_timeout; /* seconds of inactivity before a connection is closed */
-    uint64_t max_connections;    /* concurrent connections per listener */
+    uint64_t max_body;               /* bytes of a management API request body */
+    uint64_t max_upload;             /* bytes of a release upload */
+    uint64_t threads;                /* thread pool size per listener */
+    uint64_t json_depth;             /* nesting depth allowed in request JSON */
+    uint64_t connection_timeout;     /* seconds of inactivity before a connection is closed */
+    uint64_t max_connections;        /* concurrent connections per listener */
+    uint64_t max_connections_per_ip; /* concurrent connections per client address, 0 = no limit */
+    uint64_t head_timeout;           /* seconds for a whole request head (slow clients) */
+    uint64_t max_streams_per_user;   /* open event streams per user (per server instance) */
     /* [auth] */
     uint64_t session_ttl;             /* seconds a login token lives */
     uint64_t token_max_ttl;           /* upper bound for API token lifetime, seconds */
@@ -54,9 +57,11 @@ typedef struct otter_server_config {
     uint64_t login_delay;             /* seconds of the first delay; it doubles per failure */
     uint64_t login_window;            /* seconds: longest delay; idle time before forgetting */
     uint64_t login_throttle_entries;  /* keys each throttle table holds (memory bound) */
+    uint64_t login_concurrency;       /* password checks running at once; more get 503 */
     /* [ddi] */
-    uint64_t ddi_polling; /* seconds a device waits between polls (config.polling.sleep) */
-    uint64_t ddi_poll_cache; /* entries of the base poll cache (otter_pollcache.h), 0 = off */
+    uint64_t ddi_polling;      /* seconds a device waits between polls (config.polling.sleep) */
+    uint64_t ddi_poll_cache;   /* entries of the base poll cache (otter_pollcache.h), 0 = off */
+    uint64_t ddi_max_feedback; /* feedback rows kept per action; more get 403 (closing ones pass) */
     /* [metrics] */
     uint64_t metrics_enabled; /* 1: GET /metrics answers (Prometheus text) */
     char *metrics_token;      /* a scrape must send "Authorization: Bearer <it>", or NULL */

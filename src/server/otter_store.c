@@ -689,6 +689,11 @@ int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err 
     return s->ops->feedback_add(s, f, err);
 }
 
+int otter_store_feedback_count(otter_store *s, int64_t action_id, int64_t *count, otter_err *err)
+{
+    return s->ops->feedback_count(s, action_id, count, err);
+}
+
 int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
                               void *ctx, otter_err *err)
 {

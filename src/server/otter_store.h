@@ -443,6 +443,8 @@ int otter_store_action_set_maintenance(otter_store *s, int64_t id, const char *w
                                        otter_err *err);
 /* Appends feedback and remembers its execution/finished on the action. */
 int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
+/* The number of feedback rows stored for action_id. */
+int otter_store_feedback_count(otter_store *s, int64_t action_id, int64_t *count, otter_err *err);
 int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
                               void *ctx, otter_err *err);
 

@@ -355,4 +355,4 @@ static void archive_abort(void *ctx)
 }
 
 const struct otter_handler_ops otter_handler_archive = {"archive", archive_open, archive_write,
-                                                        archive_finish, archive_abort, NULL};
+                                                        archive_finish, archive_abort, NULL, NULL};

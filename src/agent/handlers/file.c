@@ -11,6 +11,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "otter_file.h"
@@ -75,5 +77,65 @@ static void file_abort(void *ctx)
     free(c);
 }
 
-const struct otter_handler_ops otter_handler_file = {"file", file_open, file_write, file_finish,
-                                                     file_abort, NULL};
+/* A temp file this handler made for target: "<target>.tmp.<pid>.<6 of [A-Za-z0-9]>". */
+static int is_our_temp(const char *target, const char *partial)
+{
+    size_t n = strlen(target);
+    if (strncmp(partial, target, n) != 0 || strncmp(partial + n, ".tmp.", 5) != 0)
+        return 0;
+    const char *p = partial + n + 5;
+    size_t digits = strspn(p, "0123456789");
+    if (digits == 0 || p[digits] != '.')
+        return 0;
+    p += digits + 1;
+    return strlen(p) == 6 &&
+           strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") == 6;
+}
+
+/*
+ * Continues the temp file of an unfinished install: its bytes up to offset
+ * were re-hashed by the caller; anything after them is cut off. Only a temp
+ * file of this target (by name, a regular file, not a link) is taken.
+ */
+static int file_resume(void **out, const char *target, uint64_t declared_size, uint64_t offset,
+                       const uint8_t *head, size_t head_len, const char *partial, otter_err *err)
+{
+    (void)declared_size;
+    (void)head;
+    (void)head_len;
+    if (!is_our_temp(target, partial))
+        return otter_err_set(err, OTTER_EUSAGE, "%s: not a temp file of %s", partial, target);
+    struct file_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    snprintf(c->target, sizeof c->target, "%s", target);
+    snprintf(c->tmp, sizeof c->tmp, "%s", partial);
+    c->fd = open(partial, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    int ret = 0;
+    if (c->fd < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", partial);
+    else if (fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < offset)
+        ret = otter_err_set(err, OTTER_EUSAGE, "%s: not a regular file of at least %llu bytes",
+                            partial, (unsigned long long)offset);
+    else if (ftruncate(c->fd, (off_t)offset) < 0 || lseek(c->fd, (off_t)offset, SEEK_SET) < 0)
+        ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot continue at %llu", partial,
+                            (unsigned long long)offset);
+    if (ret) {
+        if (c->fd >= 0)
+            close(c->fd);
+        free(c);
+        return ret;
+    }
+    *out = c;
+    return 0;
+}
+
+static const char *file_partial(const void *ctx)
+{
+    return ((const struct file_ctx *)ctx)->tmp;
+}
+
+const struct otter_handler_ops otter_handler_file = {"file",      file_open,   file_write,
+                                                     file_finish, file_abort,  file_resume,
+                                                     file_partial};

@@ -117,8 +117,9 @@ static int raw_open(void **out, const char *target, uint64_t declared_size, otte
  * was held back. Nothing is truncated or zeroed.
  */
 static int raw_resume(void **out, const char *target, uint64_t declared_size, uint64_t offset,
-                      const uint8_t *head, size_t head_len, otter_err *err)
+                      const uint8_t *head, size_t head_len, const char *partial, otter_err *err)
 {
+    (void)partial; /* the slot itself */
     size_t want = declared_size < HEAD ? (size_t)declared_size : HEAD;
     if (head_len != want || offset < head_len)
         return otter_err_set(err, OTTER_EUSAGE, "%s: resume needs the first %zu bytes", target,
@@ -221,5 +222,10 @@ static void raw_abort(void *ctx)
     free(c);
 }
 
-const struct otter_handler_ops otter_handler_raw = {"raw",       raw_open,  raw_write,
-                                                    raw_finish, raw_abort, raw_resume};
+static const char *raw_partial(const void *ctx)
+{
+    return ((const struct raw_ctx *)ctx)->path;
+}
+
+const struct otter_handler_ops otter_handler_raw = {"raw",      raw_open,   raw_write,  raw_finish,
+                                                    raw_abort, raw_resume, raw_partial};

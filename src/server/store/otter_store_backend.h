@@ -106,6 +106,7 @@ typedef struct otter_store_ops {
     int (*action_set_maintenance)(otter_store *s, int64_t id, const char *window, int64_t now,
                                   otter_err *err);
     int (*feedback_add)(otter_store *s, const otter_feedback *f, otter_err *err);
+    int (*feedback_count)(otter_store *s, int64_t action_id, int64_t *count, otter_err *err);
     int (*feedback_list)(otter_store *s, int64_t action_id, otter_store_feedback_cb cb, void *ctx,
                          otter_err *err);
     int (*approval_get)(otter_store *s, int64_t release_id, otter_approval *out, int *found,

@@ -538,6 +538,7 @@ const otter_store_ops otter_store_pg_ops = {
     .action_set_status = otter_pg_action_set_status,
     .action_set_maintenance = otter_pg_action_set_maintenance,
     .feedback_add = otter_pg_feedback_add,
+    .feedback_count = otter_pg_feedback_count,
     .feedback_list = otter_pg_feedback_list,
     .approval_get = otter_pg_approval_get,
     .approval_set = otter_pg_approval_set,

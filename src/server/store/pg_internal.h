@@ -159,6 +159,7 @@ int otter_pg_action_set_maintenance(otter_store *s, int64_t id, const char *wind
 int otter_pg_action_set_status(otter_store *s, int64_t id, const char *status, const char *result,
                                int64_t now, otter_err *err);
 int otter_pg_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
+int otter_pg_feedback_count(otter_store *s, int64_t action_id, int64_t *count, otter_err *err);
 int otter_pg_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb, void *ctx,
                            otter_err *err);
 

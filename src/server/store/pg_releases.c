@@ -315,6 +315,14 @@ int otter_pg_feedback_add(otter_store *s, const otter_feedback *f, otter_err *er
     return otter_pg_tx_close(d, own, ret, err);
 }
 
+int otter_pg_feedback_count(otter_store *s, int64_t action_id, int64_t *count, otter_err *err)
+{
+    *count = 0;
+    return otter_pg_query(OTTER_PG(s), "counting feedback", otter_pg_int_row, count, err,
+                          "SELECT count(*) FROM action_feedback WHERE action_id = $1", "i",
+                          action_id);
+}
+
 struct feedback_walk {
     otter_store_feedback_cb cb;
     void *ctx;

@@ -493,6 +493,7 @@ const otter_store_ops otter_store_sqlite_ops = {
     .action_set_status = otter_sqlite_action_set_status,
     .action_set_maintenance = otter_sqlite_action_set_maintenance,
     .feedback_add = otter_sqlite_feedback_add,
+    .feedback_count = otter_sqlite_feedback_count,
     .feedback_list = otter_sqlite_feedback_list,
     .approval_get = otter_sqlite_approval_get,
     .approval_set = otter_sqlite_approval_set,

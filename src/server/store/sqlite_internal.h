@@ -139,6 +139,7 @@ int otter_sqlite_action_set_status(otter_store *s, int64_t id, const char *statu
 int otter_sqlite_action_set_maintenance(otter_store *s, int64_t id, const char *window, int64_t now,
                                         otter_err *err);
 int otter_sqlite_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err);
+int otter_sqlite_feedback_count(otter_store *s, int64_t action_id, int64_t *count, otter_err *err);
 int otter_sqlite_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
                                void *ctx, otter_err *err);
 

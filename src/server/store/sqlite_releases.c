@@ -302,6 +302,14 @@ int otter_sqlite_feedback_add(otter_store *s, const otter_feedback *f, otter_err
     return ret;
 }
 
+int otter_sqlite_feedback_count(otter_store *s, int64_t action_id, int64_t *count, otter_err *err)
+{
+    *count = 0;
+    return otter_sqlite_query(OTTER_SQLITE(s), "counting feedback", otter_sqlite_int_row, count,
+                              err, "SELECT count(*) FROM action_feedback WHERE action_id = ?", "i",
+                              action_id);
+}
+
 struct feedback_walk {
     otter_store_feedback_cb cb;
     void *ctx;

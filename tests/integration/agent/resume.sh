@@ -44,19 +44,23 @@ done
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
 
 make_content "$work/v1.img" 100000 1
-make_pkg "$work/v1.zip" 1.0 1 "$work/v1.img" raw
+make_pkg "$work/v1-raw.zip" 1.0 1 "$work/v1.img" raw
+make_pkg "$work/v1-file.zip" 1.0 1 "$work/v1.img" file
 make_content "$work/v2.img" 3000000 2
-"$otter" pack --product gw --compatible gw-a --version 2.0 --security-version 2 --chunk-size 64KiB \
-  --image "rootfs=$work/v2.img" --key "$work/keys/r1.key" --key "$work/keys/r2.key" \
-  -o "$work/www/update.zip" >/dev/null
+for handler in raw file; do
+  "$otter" pack --product gw --compatible gw-a --version 2.0 --security-version 2 --chunk-size 64KiB \
+    --image "rootfs=$work/v2.img:handler=$handler" --key "$work/keys/r1.key" --key "$work/keys/r2.key" \
+    -o "$work/www/update-$handler.zip" >/dev/null
+done
+cp "$work/www/update-raw.zip" "$work/www/update.zip"
 url="http://127.0.0.1:$port/update.zip"
 size=$(stat -c %s "$work/www/update.zip")
 
-# chunk_from N: the package byte where chunk N of rootfs starts (entry data offset + stored_offset).
+# chunk_from N [PACKAGE]: the package byte where chunk N of rootfs starts (entry data offset + stored_offset).
 chunk_from() {
-  python3 - "$work/www/update.zip" "$1" <<'PY'
+  python3 - "${2:-$work/www/update.zip}" "$1" <<'PY'
 import json, sys, zipfile
-z = zipfile.ZipFile(sys.argv[1]); info = z.getinfo("rootfs.img.zst")
+z = zipfile.ZipFile(sys.argv[1]); info = z.infolist()[2]
 f = open(sys.argv[1], "rb"); f.seek(info.header_offset); h = f.read(30)
 data = info.header_offset + 30 + int.from_bytes(h[26:28], "little") + int.from_bytes(h[28:30], "little")
 m = json.loads(z.read("manifest.json"))
@@ -64,14 +68,14 @@ print(data + m["images"][0]["chunks"][int(sys.argv[2])]["stored_offset"])
 PY
 }
 
-# cut DIR: a fresh device on 1.0, then an install of 2.0 killed after installed byte 1,000,000
-# (chunk 15 of 64 KiB written: chunks 0..15 are in slot B).
+# cut DIR [HANDLER]: a fresh device on 1.0, then an install of 2.0 killed after installed byte
+# 1,000,000 (chunk 15 of 64 KiB written: chunks 0..15 are in slot B, or in its temp file).
 cut() {
-  local d=$1 rc=0
-  rm -rf "$d"; make_device "$d" raw
-  "$agent" -c "$d/agent.conf" factory "$work/v1.zip" >/dev/null
+  local d=$1 handler=${2:-raw} rc=0
+  rm -rf "$d"; make_device "$d" "$handler"
+  "$agent" -c "$d/agent.conf" factory "$work/v1-$handler.zip" >/dev/null
   "$agent" bootsim --root "$d" >/dev/null
-  (OTTER_CRASH_AT=install-write@1000000 exec "$agent" -c "$d/agent.conf" install "$url" --no-reboot \
+  (OTTER_CRASH_AT=install-write@1000000 exec "$agent" -c "$d/agent.conf" install "${3:-$url}" --no-reboot \
     >/dev/null 2>&1) || rc=$?
   expect "killed mid-write" "$rc" 137
   [ -s "$d/state/resume.json" ] && ok "the resume record survived the kill" || bad "no resume record"
@@ -114,7 +118,25 @@ out=$("$agent" -c "$d/agent.conf" install "$url" --no-reboot 2>&1) || bad "insta
 expect "nginx: the whole package" "$(last_log)" "200 range=[-] sent=$size"
 finish "$d" "after a damaged record"
 
-# 4. otter-fetch --offset against a server that ignores Range: the body from that byte all the same.
+# 4. A file slot: its bytes wait in a temp file beside the slot; the record names it and the
+#    resume continues it (a Range from chunk 16 again), then renames it over the slot.
+d="$work/dev-file"
+cut "$d" file "http://127.0.0.1:$port/update-file.zip"
+grep -q '"partial":"'"$d"'/slots/rootfs-b.tmp.' "$d/state/resume.json" \
+  && ok "file slot: the record names its temp file" || bad "file slot record: $(head -c 300 "$d/state/resume.json")"
+from=$(chunk_from 16 "$work/www/update-file.zip")
+out=$("$agent" -c "$d/agent.conf" install "http://127.0.0.1:$port/update-file.zip" --no-reboot 2>&1) \
+  || bad "resumed file install failed: $out"
+[[ $out == *"resuming at image rootfs chunk 16 (package byte $from)"* ]] \
+  && ok "file slot: resumed at chunk 16" || bad "file slot resume point: $out"
+expect "file slot: nginx Range from chunk 16" "$(last_log)" \
+  "206 range=[bytes=$from-] sent=$(( $(stat -c %s "$work/www/update-file.zip") - from ))"
+out=$("$agent" bootsim --root "$d")
+[[ $out == *"booted slot B: update committed"* ]] && cmp -s "$work/v2.img" "$d/slots/rootfs-b" \
+  && [ -z "$(ls "$d/slots" | grep tmp || true)" ] && ok "file slot: 2.0 committed, no temp file left" \
+  || bad "file slot: $out $(ls "$d/slots")"
+
+# 5. otter-fetch --offset against a server that ignores Range: the body from that byte all the same.
 from=$(chunk_from 16)
 "$OTTER_BUILD_DIR/bin/otter-fetch" --offset "$from" "http://127.0.0.1:$noranges/update.zip" > "$work/tail.bin"
 tail -c +"$((from + 1))" "$work/www/update.zip" | cmp -s - "$work/tail.bin" \

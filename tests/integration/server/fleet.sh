@@ -25,16 +25,21 @@ pack() { # pack VERSION OUT [--key K]
 pack 1.0 "$keys/signed.zip" --key "$keys/rel.key"
 pack 1.1 "$keys/unsigned.zip"
 pack 1.2 "$keys/foreign-key.zip" --key "$keys/other.key"
+# flip_byte FILE OFFSET: XOR, not a fixed value (writing 0xff over a 0xff changes nothing).
+flip_byte() {
+  python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)
+f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"
+}
 cp "$keys/signed.zip" "$keys/tampered.zip"
 # Flip one byte inside the payload (well past manifest and signatures).
 size=$(stat -c %s "$keys/tampered.zip")
-printf '\xff' | dd of="$keys/tampered.zip" bs=1 seek=$((size / 2)) conv=notrunc status=none
+flip_byte "$keys/tampered.zip" $((size / 2))
 head -c $((size / 2)) "$keys/signed.zip" > "$keys/truncated.zip"
 # A stored (uncompressed) image with one byte changed: only the signed SHA-256 can tell.
 "$otter" pack --product gw --compatible gw-a --version 1.3 --security-version 3 \
   --image rootfs="$keys/rootfs.img":compression=none --key "$keys/rel.key" -o "$keys/stored.zip" >/dev/null
 cp "$keys/stored.zip" "$keys/tampered-stored.zip"
-printf '\x00' | dd of="$keys/tampered-stored.zip" bs=1 seek=$(($(stat -c %s "$keys/stored.zip") / 2)) conv=notrunc status=none
+flip_byte "$keys/tampered-stored.zip" $(($(stat -c %s "$keys/stored.zip") / 2))
 printf 'not a zip at all' > "$keys/garbage.zip"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
@@ -158,7 +163,7 @@ expect "no token, 50 MB body: 401 at once" "$(req POST /api/v1/tenants/acme/rele
 expect "answered without reading the body (< 10 s at 1 MB/s)" "$(( $(date +%s) - start < 10 ))" 1
 rm -f "$keys/huge.bin"
 for pair in "unsigned:not signed" "foreign-key:not in the trust root" "tampered:image rootfs" \
-            "tampered-stored:bad CRC" "truncated:Truncated ZIP" "garbage:not a zip package"; do
+            "tampered-stored:sha256 mismatch" "truncated:Truncated ZIP" "garbage:not a zip package"; do
   bad=${pair%%:*}
   code=$(req POST /api/v1/tenants/acme/releases "$PUB" --data-binary @"$keys/$bad.zip")
   expect "$bad package refused (422)" "$code" 422

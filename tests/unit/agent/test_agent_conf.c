@@ -47,6 +47,7 @@ static void test_good_config_and_defaults(void **state)
     assert_string_equal(c->health_command, "/usr/bin/check --quick");
     assert_int_equal(c->health_timeout, 30);
     assert_string_equal(c->reboot_command, "/sbin/reboot");
+    assert_int_equal(c->install_workers, 0);
     assert_int_equal(c->n_slots, 2);
     const otter_slot_conf *s = otter_agent_conf_slot(c, "rootfs");
     assert_non_null(s);
@@ -133,6 +134,8 @@ static void test_bad_values(void **state)
                    "agent.conf:2: [rollback] backend: 'tpm' is not one of file");
     expect_refusal("[device]\nproduct = a\tb\n",
                    "agent.conf:2: [device] product: control character in value");
+    expect_refusal("[install]\nworkers = 5\n",
+                   "agent.conf:2: [install] workers: 5 is out of range (0..4)");
 }
 
 static void test_missing_and_limits(void **state)

@@ -11,14 +11,16 @@ static const char valid[] =
     "   \"delta_base_sha256\": null}],\n"
     " \"hooks\": {\"pre_install\": null, \"post_install\": null}}";
 
-/* Parses valid with one substring replaced; expects code and a message part. */
-static void expect(const char *from, const char *to, int code, const char *needle)
+/* Parses doc with the nth (from 1) occurrence of from replaced by to; expects code and a message part. */
+static void expect_in(const char *doc, const char *from, int nth, const char *to, int code,
+                      const char *needle)
 {
-    const char *at = strstr(valid, from);
-    if (!at)
-        fail_msg("fixture lacks \"%s\"", from);
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - valid), valid, to, at + strlen(from));
+    const char *at = doc;
+    for (int i = 0; i < nth; i++)
+        if (!(at = strstr(i ? at + 1 : at, from)))
+            fail_msg("fixture lacks occurrence %d of \"%s\"", nth, from);
+    char buf[8192];
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - doc), doc, to, at + strlen(from));
     otter_err err;
     otter_manifest *m = NULL;
     int ret = otter_manifest_parse(buf, strlen(buf), "manifest.json", &m, &err);
@@ -29,6 +31,11 @@ static void expect(const char *from, const char *to, int code, const char *needl
     }
     assert_otter_error(ret, err, code, needle);
     assert_null(m);
+}
+
+static void expect(const char *from, const char *to, int code, const char *needle)
+{
+    expect_in(valid, from, 1, to, code, needle);
 }
 
 static void test_valid_parses_and_round_trips(void **state)
@@ -130,27 +137,9 @@ static const char valid_v2[] =
     " \"stored_sha256\": \"" D64("0") "\"}]}],\n"
     " \"hooks\": null}";
 
-/* Parses valid_v2 with one substring replaced (the n-th occurrence, from 1). */
 static void expect_v2(const char *from, int nth, const char *to, int code, const char *needle)
 {
-    const char *at = valid_v2;
-    for (int i = 0; i < nth; i++) {
-        at = strstr(i ? at + 1 : at, from);
-        if (!at)
-            fail_msg("fixture lacks occurrence %d of \"%s\"", nth, from);
-    }
-    char buf[8192];
-    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - valid_v2), valid_v2, to, at + strlen(from));
-    otter_err err;
-    otter_manifest *m = NULL;
-    int ret = otter_manifest_parse(buf, strlen(buf), "manifest.json", &m, &err);
-    if (code == 0) {
-        assert_otter_ok(ret, err);
-        otter_manifest_free(m);
-        return;
-    }
-    assert_otter_error(ret, err, code, needle);
-    assert_null(m);
+    expect_in(valid_v2, from, nth, to, code, needle);
 }
 
 static void test_chunk_table(void **state)

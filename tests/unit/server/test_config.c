@@ -192,6 +192,31 @@ static void test_metrics(void **state)
     expect_error("[metrics]\nenabled = true\ntoken = 0123456789\tabcdefgh\n", "visible ASCII");
 }
 
+/* The front door's limits (issue 11 §4): defaults, 0 where it means "off", bounds. */
+static void test_front_door_limits(void **state)
+{
+    otter_server_config *cfg = parse_ok("");
+    assert_int_equal(cfg->max_connections_per_ip, 64);
+    assert_int_equal(cfg->head_timeout, 10);
+    assert_int_equal(cfg->max_streams_per_user, 8);
+    assert_int_equal(cfg->login_concurrency, 2);
+    assert_int_equal(cfg->ddi_max_feedback, 1000);
+    otter_server_config_free(cfg);
+    cfg = parse_ok("[limits]\nmax_connections_per_ip = 0\nhead_timeout = 1m\n"
+                   "max_streams_per_user = 256\n[auth]\nlogin_concurrency = 1\n"
+                   "[ddi]\nmax_feedback = 10\n");
+    assert_int_equal(cfg->max_connections_per_ip, 0);
+    assert_int_equal(cfg->head_timeout, 60);
+    assert_int_equal(cfg->max_streams_per_user, 256);
+    assert_int_equal(cfg->login_concurrency, 1);
+    assert_int_equal(cfg->ddi_max_feedback, 10);
+    otter_server_config_free(cfg);
+    expect_error("[limits]\nhead_timeout = 0\n", "outside 1..3600");
+    expect_error("[limits]\nmax_streams_per_user = 0\n", "outside 1..256");
+    expect_error("[auth]\nlogin_concurrency = 0\n", "outside 1..256");
+    expect_error("[ddi]\nmax_feedback = 9\n", "outside 10..1000000");
+}
+
 /* [server] public_url and trusted_proxies: the base of the links devices follow. */
 static void test_public_url_and_proxies(void **state)
 {
@@ -228,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_strictness),   cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_file_wrapper), cmocka_unit_test(test_split_hostport),
         cmocka_unit_test(test_metrics),      cmocka_unit_test(test_public_url_and_proxies),
+        cmocka_unit_test(test_front_door_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,7 +174,15 @@ static void test_releases_and_actions(void **state)
                         .finished = "success",
                         .progress_cnt = -1,
                         .progress_of = -1};
+    int64_t n_feedback = -1;
+    assert_otter_ok(otter_store_feedback_count(s, a1, &n_feedback, &err), err);
+    assert_int_equal(n_feedback, 0);
     assert_otter_ok(otter_store_feedback_add(s, &f, &err), err);
+    /* Counted per action ([ddi] max_feedback): a1's row, none of a2's. */
+    assert_otter_ok(otter_store_feedback_count(s, a1, &n_feedback, &err), err);
+    assert_int_equal(n_feedback, 1);
+    assert_otter_ok(otter_store_feedback_count(s, a2, &n_feedback, &err), err);
+    assert_int_equal(n_feedback, 0);
     assert_otter_ok(otter_store_action_set_status(s, a1, "finished", "success", 40, &err), err);
     assert_otter_ok(otter_store_action_get(s, a1, &got_a, &found, &err), err);
     assert_string_equal(got_a.last_execution, "closed");
