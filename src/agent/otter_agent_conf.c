@@ -76,6 +76,9 @@ static const struct key_def keys[] = {
     /* The user otter-fetch runs as when otter-agent runs as root ("" = root, as before):
      * the process that speaks TLS and HTTP to the network holds no privilege. */
     {"server", "fetch_user", K_STR, "", 0, 0, NULL, C(server_fetch_user)},
+    /* The user otter-agentd drops to once its root installer broker is forked ("" = it
+     * stays root): polls, feedback and the server's JSON run without privilege. */
+    {"server", "daemon_user", K_STR, "", 0, 0, NULL, C(server_daemon_user)},
     /* Origins (a CDN) that artifact links may point to besides the server's
      * own: fetched without the token, pin, CA and client certificate. */
     {"server", "artifact_origins", K_STR, "", 0, 0, NULL, C(server_artifact_origins)},

@@ -59,6 +59,7 @@ typedef struct otter_agent_conf {
     long server_max_rate_kib; /* [server] max_rate_kib: download cap, 0 = none */
     char *server_proxy;     /* [server] proxy: libcurl proxy for downloads, "" = none */
     char *server_fetch_user; /* [server] fetch_user: otter-fetch's user under root, "" = root */
+    char *server_daemon_user; /* [server] daemon_user: otter-agentd's user after the broker fork */
     char *server_artifact_origins; /* [server] artifact_origins: origins without the token, "" = none */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;

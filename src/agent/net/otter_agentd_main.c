@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * otter-agentd: the device's network side (hawkBit DDI). It links libcurl;
- * the installer (otter-agent) does not, and is run as a child for installs.
+ * the installer (otter-agent) does not, and is run as a child for installs
+ * (by a root broker when the daemon drops to [server] daemon_user).
  * This first step answers `check`: what does the server offer this device?
  */
 #include "otter_agent_conf.h"
@@ -81,7 +82,9 @@ static const char run_help[] =
     "is canceled before the switch, then runs [reboot] command.\n"
     "It then sleeps the server's polling interval +-10 %, or backs off 10 s ..\n"
     "10 min after errors. --once: one cycle, then exit (0 ok, 1 TLS refused,\n"
-    "2 other error). See docs/agent.md.\n";
+    "2 other error). With [server] daemon_user and started as root (run,\n"
+    "download, install), it forks a root installer broker that alone runs\n"
+    "otter-agent, and runs as that user itself. See docs/agent.md.\n";
 
 static const char ask_help[] =
     "usage: otter-agentd [--config agent.conf] download\n"
@@ -173,15 +176,19 @@ static void sleep_s(long s)
     nanosleep(&ts, NULL);
 }
 
-static int run(const char *conf_path, const otter_agent_conf *conf, int once, otter_err *err)
+static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
+               int once, otter_err *err)
 {
     otter_ddi_pacing pace = {0};
     srand((unsigned)(time(NULL) ^ getpid()));
     for (;;) {
         long interval = -1;
-        int ret = otter_daemon_cycle(conf_path, conf, &interval, err);
+        int ret = otter_daemon_cycle(conf_path, conf, broker, &interval, err);
         if (once)
             return ret;
+        /* Without its root broker the daemon can never install: exit, and be restarted whole. */
+        if (!otter_broker_alive(broker))
+            return otter_err_set(err, OTTER_EIO, "the installer broker is gone");
         long s = otter_ddi_next_sleep(&pace, ret == 0, interval, (unsigned long)rand());
         if (ret)
             fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, s);
@@ -232,16 +239,19 @@ int main(int argc, char **argv)
     }
     otter_err err;
     otter_agent_conf *conf = NULL;
+    otter_broker *broker = NULL;
     int offered = 1;
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
     if (!ret && !strcmp(cmd, "check"))
         ret = check(conf, &err);
-    else if (!ret && ask)
-        ret = otter_daemon_ask(conf_path, conf, ask, no_reboot, &offered, &err);
+    /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
+    else if (!ret && !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
+        ret = otter_daemon_ask(conf_path, conf, broker, ask, no_reboot, &offered, &err);
     else if (!ret)
-        ret = run(conf_path, conf, once, &err);
+        ret = run(conf_path, conf, broker, once, &err);
     if (!ret && !offered)
         printf("no update offered\n");
+    otter_broker_free(broker);
     otter_agent_conf_free(conf);
     if (ret) {
         fprintf(stderr, "otter-agentd: %s\n", err.msg);

@@ -1,18 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_daemon.h"
+#include "otter_broker.h"
 #include "otter_daemon_child.h"
 #include "otter_ddi.h"
 #include "otter_ddi_http.h"
 #include "otter_ddi_policy.h"
-#include "otter_device.h"
-#include "otter_install.h"
+#include "otter_digest.h"
 #include "otter_origin.h"
-#include "otter_source.h"
-#include "otter_spool.h"
-#include "otter_state.h"
-#include "otter_bootchooser.h"
 
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +17,9 @@
 typedef struct daemon_ctx {
     const char *conf_path;
     const otter_agent_conf *conf;
+    otter_broker *broker; /* does what needs root: installs, spool, reboot, status */
+    otter_daemon_status st; /* the device, read once per cycle (device_status) */
+    int have_st;
     otter_ddi_conn c;
     char base[OTTER_DDI_MAX_URL];
     otter_daemon_record rec;
@@ -102,6 +100,16 @@ static int report_refusal(daemon_ctx *d, otter_err *err)
                          d->rec.refused, status);
 }
 
+/* The device's state and configData values, read as root (by the broker) once per cycle. */
+static int device_status(daemon_ctx *d, otter_err *err)
+{
+    if (d->have_st)
+        return 0;
+    int ret = otter_broker_status(d->broker, &d->st, err);
+    d->have_st = ret == 0;
+    return ret;
+}
+
 /* Step 1: report a refusal, and what boot-check decided about the update we switched to. */
 static int report_result(daemon_ctx *d, otter_err *err)
 {
@@ -110,34 +118,31 @@ static int report_result(daemon_ctx *d, otter_err *err)
         return rret;
     if (!d->rec.action[0])
         return 0;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/state.json", d->conf->state_dir);
-    otter_state *s = NULL;
-    int ret = otter_state_load(path, &s, err);
+    int ret = device_status(d, err);
     if (ret)
         return ret;
-    /* Still pending: the reboot has not happened (or boot-check not run). */
-    if (s->pending.present) {
-        otter_state_free(s);
-        return 0;
+    if (d->st.state_err.code) {
+        *err = d->st.state_err;
+        return err->code;
     }
-    if (!s->last.version || strcmp(s->last.version, d->rec.version) != 0) {
+    /* Still pending: the reboot has not happened (or boot-check not run). */
+    if (d->st.pending)
+        return 0;
+    if (strcmp(d->st.last_version, d->rec.version) != 0) {
         /*
          * Nothing pending and no result for it: the switch recorded ahead
          * never happened (the daemon died before its installer switched).
          * Forget it; the server still offers the action, so it is installed again.
          */
-        otter_state_free(s);
         say(d, "action %s: the switch to %s never happened; it is installed again", d->rec.action,
             d->rec.version);
         d->rec.action[0] = d->rec.version[0] = '\0';
         return otter_daemon_record_save(d->conf, &d->rec, err);
     }
-    int success = s->last.status == OTTER_RESULT_SUCCESS;
+    int success = d->st.last_success;
     long status = 0;
     ret = feedback_to(d, "deploymentBase", d->rec.action, "closed", success ? "success" : "failure",
-                      0, 0, success ? "update committed" : s->last.reason, &status, err);
-    otter_state_free(s);
+                      0, 0, success ? "update committed" : d->st.last_reason, &status, err);
     if (ret)
         return ret; /* no answer: kept, sent next time */
     if (result_done(status)) {
@@ -154,31 +159,20 @@ static int report_result(daemon_ctx *d, otter_err *err)
  */
 static int send_config(daemon_ctx *d, const char *link, int *sent_once, otter_err *err)
 {
-    otter_device *dev = NULL;
-    /* The booted slot when the command line tells it; the rest regardless. */
-    int ret = otter_device_open(d->conf_path, 1, &dev, err);
-    if (ret)
-        ret = otter_device_open(d->conf_path, 0, &dev, err);
+    int ret = device_status(d, err);
     if (ret)
         return ret;
-    uint64_t counter = 0;
-    char counter_s[24], slot[2] = {'?', '\0'};
-    otter_rollback_get(dev->rollback, &counter, err);
-    snprintf(counter_s, sizeof counter_s, "%llu", (unsigned long long)counter);
-    if (dev->booted != OTTER_SLOT_NONE)
-        slot[0] = otter_bootchooser_letter(dev->booted);
-    const otter_state_slot *a = &dev->state->slots[0], *b = &dev->state->slots[1];
-    const otter_state_slot *run = dev->booted == OTTER_SLOT_NONE ? NULL : &dev->state->slots[dev->booted];
-    const char *keys[] = {"product", "model", "slot", "version", "version_a", "version_b",
-                          "security_counter"};
-    const char *values[] = {dev->conf->product, dev->conf->model, slot,
-                            run && run->present ? run->version : "",
-                            a->present ? a->version : "", b->present ? b->version : "", counter_s};
-    char *json = otter_ddi_config_data_new(keys, values, 7);
+    if (d->st.config_err.code) {
+        *err = d->st.config_err;
+        return err->code;
+    }
+    const char *values[OTTER_DAEMON_N_CONFIG];
+    for (int i = 0; i < OTTER_DAEMON_N_CONFIG; i++)
+        values[i] = d->st.config[i];
+    char *json = otter_ddi_config_data_new(otter_daemon_config_keys, values, OTTER_DAEMON_N_CONFIG);
     char digest[65] = "";
     if (json)
         otter_sha256_hex(json, strlen(json), digest);
-    otter_device_free(dev);
     if (!json)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     if (!link[0] && *sent_once && strcmp(digest, d->rec.config) == 0) {
@@ -226,7 +220,7 @@ static int answer_cancel(daemon_ctx *d, const char *link, otter_err *err)
                            "already installed and switched; waiting for the reboot", &st, err);
     }
     if (strcmp(d->rec.spooled, c.stop_id) == 0) {
-        ret = otter_spool_clear(d->conf->server_spool, err);
+        ret = otter_broker_clear_spool(d->broker, err);
         d->rec.spooled[0] = '\0';
         if (!ret)
             ret = otter_daemon_record_save(d->conf, &d->rec, err);
@@ -348,49 +342,22 @@ static int unrecord_switch(daemon_ctx *d, const char *action, otter_err *err)
 }
 
 /*
- * Runs otter-agent with args for action; returns its exit status. A cancel
- * that stopped it is confirmed to the server here (*canceled set).
- * to_server: the download is from the server's origin, so it gets the
- * server's CA, pin and client certificate; an artifact origin (a CDN) gets
- * none of them (the package signature is what protects its bytes).
+ * Runs otter-agent for req (an install or a download of action) through
+ * the broker; returns its exit status. A cancel that stopped it is
+ * confirmed to the server here (*canceled set). The broker decides by the
+ * URL's origin whether the server's CA, pin, client certificate and token
+ * go with the download; an artifact origin (a CDN) gets none of them (the
+ * package signature is what protects its bytes).
  */
-static int run_agent(daemon_ctx *d, const char *action, const char *const *args, int download_only,
-                     int from_spool, int to_server, char *why, size_t why_len, int *canceled,
-                     otter_err *err)
+static int run_agent(daemon_ctx *d, const char *action, const otter_broker_req *req,
+                     char *why, size_t why_len, int *canceled, otter_err *err)
 {
-    char agent[PATH_MAX];
-    char *argv[24];
-    size_t n = 0;
-    int ret = otter_source_sibling("otter-agent", agent, sizeof agent, err);
-    if (ret)
-        return ret;
-    argv[n++] = agent;
-    argv[n++] = "--config";
-    argv[n++] = (char *)d->conf_path;
-    for (size_t i = 0; args[i] && n < 23; i++) {
-        /* The download goes to the same server: trust it the same way. */
-        if (i == 1 && to_server && d->conf->server_ca[0]) {
-            argv[n++] = "--ca";
-            argv[n++] = (char *)d->conf->server_ca;
-        }
-        if (i == 1 && to_server && d->conf->server_pin[0]) {
-            argv[n++] = "--pin";
-            argv[n++] = (char *)d->conf->server_pin;
-        }
-        if (i == 1 && to_server && d->conf->server_cert[0] && d->conf->server_key[0]) {
-            argv[n++] = "--cert";
-            argv[n++] = (char *)d->conf->server_cert;
-            argv[n++] = "--key";
-            argv[n++] = (char *)d->conf->server_key;
-        }
-        argv[n++] = (char *)args[i];
-    }
-    argv[n] = NULL;
+    int download_only = req->op == OTTER_BROKER_DOWNLOAD, from_spool = req->from_spool;
     run_ctx r = {.d = d, .action = action, .percent = -1, .last_check = mono_s(),
                  .download_only = download_only, .from_spool = from_spool};
     otter_daemon_child_ops ops = {on_progress, on_verified, on_tick, &r};
     int stopped = 0;
-    int rc = otter_daemon_child_run(argv, &ops, why, why_len, &stopped);
+    int rc = otter_daemon_child_run(d->broker, req, &ops, why, why_len, &stopped);
     *canceled = stopped && rc != 0;
     if (rc != 0) {
         d->failed_rc = rc;
@@ -442,7 +409,7 @@ static int forget_spool(daemon_ctx *d, otter_err *err)
     if (!d->rec.spooled[0])
         return 0;
     d->rec.spooled[0] = '\0';
-    int ret = otter_spool_clear(d->conf->server_spool, err);
+    int ret = otter_broker_clear_spool(d->broker, err);
     return ret ? ret : otter_daemon_record_save(d->conf, &d->rec, err);
 }
 
@@ -459,60 +426,21 @@ static int fetch_deployment(daemon_ctx *d, const char *url, otter_ddi_deployment
 }
 
 /* Installs (streaming or from the spool) and switches; then record, report, reboot. */
-/*
- * The DDI Authorization header for a child's download, by the name of the
- * environment variable that holds it: a token in the arguments would be
- * readable by every local user (/proc/PID/cmdline); the environment is the
- * process owner's. The daemon is single-threaded, so setenv is safe here.
- */
-#define AUTH_ENV "OTTER_DDI_AUTHORIZATION"
-
-static const char *pass_auth(const char *header)
+static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int from_spool,
+                   int reboot, otter_err *err)
 {
-    if (setenv(AUTH_ENV, header, 1) != 0)
-        return "OTTER_DDI_AUTHORIZATION_UNSET"; /* the child then says it is missing */
-    return AUTH_ENV;
-}
-
-/*
- * The download options of a child: "--header-env NAME URL" for the
- * server's own origin, only "URL" for an artifact origin, which never gets
- * the token (not even in the children's environment). args has room for 3.
- */
-static void download_args(const char **args, int to_server, const char *auth, const char *url)
-{
-    size_t n = 0;
-    if (to_server) {
-        args[n++] = "--header-env";
-        args[n++] = pass_auth(auth);
-    } else {
-        unsetenv(AUTH_ENV);
-    }
-    args[n++] = url;
-    args[n] = NULL;
-}
-
-static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int to_server,
-                   int from_spool, int reboot, otter_err *err)
-{
-    char auth[OTTER_DDI_MAX_AUTH], why[512], spool[PATH_MAX];
+    char why[512];
     int canceled = 0;
-    int ret = otter_ddi_auth_header(&d->c, auth, sizeof auth, err);
-    if (!ret)
-        ret = feedback(d, dep->id, "proceeding", "none",
+    int ret = feedback(d, dep->id, "proceeding", "none",
                        from_spool ? "installing the downloaded package" : "downloading and installing",
                        err);
     if (ret)
         return ret;
-    if (from_spool && (ret = otter_spool_path(d->conf->server_spool, spool, sizeof spool, err)) != 0)
-        return ret;
-    const char *stream[8] = {"install", "--json", "--no-reboot", "--confirm-switch"};
+    otter_broker_req req = {.op = OTTER_BROKER_INSTALL, .from_spool = from_spool};
     if (!from_spool)
-        download_args(stream + 4, to_server, auth, url);
-    const char *local[] = {"install", "--json", "--no-reboot", "--confirm-switch", spool, NULL};
+        snprintf(req.url, sizeof req.url, "%s", url);
     say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
-    int rc = run_agent(d, dep->id, from_spool ? local : stream, 0, from_spool, to_server, why,
-                       sizeof why, &canceled, err);
+    int rc = run_agent(d, dep->id, &req, why, sizeof why, &canceled, err);
     if ((canceled || rc != 0) && (ret = unrecord_switch(d, dep->id, err)) != 0)
         return ret;
     if (canceled)
@@ -530,34 +458,31 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
     d->rec.retry[0] = '\0';
     d->rec.retries = 0;
     /* Only a spool we used is emptied: a streaming install never touches it. */
-    ret = from_spool ? otter_spool_clear(d->conf->server_spool, err) : 0;
+    ret = from_spool ? otter_broker_clear_spool(d->broker, err) : 0;
     if (!ret)
         ret = otter_daemon_record_save(d->conf, &d->rec, err);
     if (!ret)
         ret = feedback(d, dep->id, "proceeding", "none", "installed; rebooting into it", err);
     if (!ret && reboot && d->conf->reboot_command[0])
-        otter_install_run_command(d->conf->reboot_command, 60, OTTER_SLOT_NONE, d->rec.version);
+        otter_broker_reboot(d->broker, d->rec.version);
     return ret;
 }
 
 /* Downloads and verifies into the spool; the install waits for the server's go. */
-static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int to_server,
+static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url,
                     const char *why_waiting, otter_err *err)
 {
-    char auth[OTTER_DDI_MAX_AUTH], why[512], max[32];
+    char why[512];
     int canceled = 0;
     const otter_ddi_artifact *art = &dep->chunks[0].artifacts[0];
-    int ret = otter_ddi_auth_header(&d->c, auth, sizeof auth, err);
-    if (!ret)
-        ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
+    int ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
     if (ret)
         return ret;
     /* The server said how big the artifact is: a longer body is refused. */
-    snprintf(max, sizeof max, "%llu", (unsigned long long)art->size);
-    const char *args[8] = {"download", "--json", "--max-size", max};
-    download_args(args + 4, to_server, auth, url);
+    otter_broker_req req = {.op = OTTER_BROKER_DOWNLOAD, .max_size = art->size};
+    snprintf(req.url, sizeof req.url, "%s", url);
     say(d, "action %s: downloading into the spool (%s)", dep->id, why_waiting);
-    int rc = run_agent(d, dep->id, args, 1, 0, to_server, why, sizeof why, &canceled, err);
+    int rc = run_agent(d, dep->id, &req, why, sizeof why, &canceled, err);
     if (canceled)
         return 0;
     if (rc != 0)
@@ -661,16 +586,15 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
         (ret = refuse_link(d, dep->id, url, &kind, err)) != 1)
         goto out;
     ret = 0;
-    int to_server = kind == OTTER_LINK_SERVER;
     switch (step) {
     case OTTER_DDI_STEP_DOWNLOAD:
-        ret = download(d, dep, url, to_server, waiting, err);
+        ret = download(d, dep, url, waiting, err);
         break;
     case OTTER_DDI_STEP_INSTALL_STREAM:
-        ret = install(d, dep, url, to_server, 0, reboot, err);
+        ret = install(d, dep, url, 0, reboot, err);
         break;
     case OTTER_DDI_STEP_INSTALL_SPOOL:
-        ret = install(d, dep, url, 0, 1, reboot, err);
+        ret = install(d, dep, url, 1, reboot, err);
         break;
     default:
         if (!s.switched)
@@ -684,11 +608,12 @@ out:
 
 /* Opens the context and reads ddi.json; then report and poll (steps 1 and 2). */
 static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *conf,
-                 otter_ddi_base *base, otter_err *err)
+                 otter_broker *broker, otter_ddi_base *base, otter_err *err)
 {
     memset(d, 0, sizeof *d);
     d->conf_path = conf_path;
     d->conf = conf;
+    d->broker = broker;
     d->verbose = 1;
     d->c = (otter_ddi_conn){.url = conf->server_url, .tenant = conf->server_tenant,
                             .controller = conf->server_controller, .token = conf->server_token,
@@ -714,14 +639,14 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     return ret;
 }
 
-int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, long *sleep_seconds,
-                       otter_err *err)
+int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
+                       long *sleep_seconds, otter_err *err)
 {
     static int config_sent; /* once per daemon start, i.e. per boot */
     daemon_ctx d;
     otter_ddi_base base;
     *sleep_seconds = -1;
-    int ret = begin(&d, conf_path, conf, &base, err);
+    int ret = begin(&d, conf_path, conf, broker, &base, err);
     if (ret)
         return ret;
     *sleep_seconds = base.sleep_seconds;
@@ -741,13 +666,13 @@ int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, long
     return ret;
 }
 
-int otter_daemon_ask(const char *conf_path, const otter_agent_conf *conf, int what, int no_reboot,
-                     int *offered, otter_err *err)
+int otter_daemon_ask(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
+                     int what, int no_reboot, int *offered, otter_err *err)
 {
     daemon_ctx d;
     otter_ddi_base base;
     *offered = 0;
-    int ret = begin(&d, conf_path, conf, &base, err);
+    int ret = begin(&d, conf_path, conf, broker, &base, err);
     d.show_progress = 1;
     if (!ret && base.cancel[0])
         ret = answer_cancel(&d, base.cancel, err);

@@ -14,8 +14,9 @@
  *   3. an offered deployment, as otter_ddi_policy decides: download into
  *      the spool (maintenance window closed, update skip), install from
  *      the spool or streaming, or nothing (download skip). Installs run
- *      `otter-agent install --json --confirm-switch` as a child (this
- *      process never writes slots): progress goes to the server as
+ *      `otter-agent install --json --confirm-switch` as a child of the
+ *      broker (otter_broker.h: root, when this process runs as [server]
+ *      daemon_user; this process never writes slots): progress goes to the server as
  *      proceeding feedback, "downloaded" when the package is verified, a
  *      cancel stops the child before the switch; then the action is
  *      remembered in ddi.json and the device reboots.
@@ -24,6 +25,7 @@
 #define OTTER_DAEMON_H
 
 #include "otter_agent_conf.h"
+#include "otter_broker.h"
 #include "otter_ddi.h"
 #include "otter_err.h"
 
@@ -58,9 +60,13 @@ int otter_daemon_record_save(const otter_agent_conf *conf, const otter_daemon_re
  */
 int otter_daemon_record_failed(otter_daemon_record *r, const char *action);
 
-/* One cycle; *sleep_seconds gets the server's polling interval (or -1). */
-int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, long *sleep_seconds,
-                       otter_err *err);
+/*
+ * One cycle; *sleep_seconds gets the server's polling interval (or -1).
+ * broker (borrowed) does what needs root: installs, the spool, the reboot,
+ * reading the device's state (otter_broker.h).
+ */
+int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
+                       long *sleep_seconds, otter_err *err);
 
 enum { OTTER_DAEMON_ASK_DOWNLOAD = 1, OTTER_DAEMON_ASK_INSTALL = 2 };
 
@@ -71,7 +77,7 @@ enum { OTTER_DAEMON_ASK_DOWNLOAD = 1, OTTER_DAEMON_ASK_INSTALL = 2 };
  * install back: OTTER_ESTATE). Progress on standard error. Feedback goes
  * to the server as in the daemon. *offered is 0 when nothing is offered.
  */
-int otter_daemon_ask(const char *conf_path, const otter_agent_conf *conf, int what, int no_reboot,
-                     int *offered, otter_err *err);
+int otter_daemon_ask(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
+                     int what, int no_reboot, int *offered, otter_err *err);
 
 #endif

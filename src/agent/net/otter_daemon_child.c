@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,7 +17,7 @@
 typedef struct follow {
     const otter_daemon_child_ops *ops;
     int to_child; /* its standard input, for the switch answer */
-    pid_t pid;
+    otter_broker *broker; /* started it, stops it, knows its exit status */
     int stopped;
     char *why;
     size_t why_len;
@@ -27,7 +26,7 @@ typedef struct follow {
 static void stop_child(follow *f)
 {
     if (!f->stopped)
-        kill(f->pid, SIGTERM);
+        otter_broker_stop(f->broker);
     f->stopped = 1;
 }
 
@@ -57,6 +56,16 @@ static void on_line(follow *f, char *line)
     json_decref(j);
 }
 
+static void close_all(int *out, int *in)
+{
+    for (int i = 0; i < 2; i++) {
+        if (out[i] >= 0)
+            close(out[i]);
+        if (in[i] >= 0)
+            close(in[i]);
+    }
+}
+
 static long now_ms(void)
 {
     struct timespec ts;
@@ -64,28 +73,24 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int otter_daemon_child_run(char *const *argv, const otter_daemon_child_ops *ops, char *why,
-                           size_t why_len, int *stopped)
+int otter_daemon_child_run(otter_broker *broker, const otter_broker_req *req,
+                           const otter_daemon_child_ops *ops, char *why, size_t why_len,
+                           int *stopped)
 {
     int out[2] = {-1, -1}, in[2] = {-1, -1};
     char *buf = malloc(LINE_MAX_BYTES);
-    follow f = {.ops = ops, .why = why, .why_len = why_len, .to_child = -1};
-    int status = 0;
+    follow f = {.ops = ops, .why = why, .why_len = why_len, .to_child = -1, .broker = broker};
+    otter_err err;
     *stopped = 0;
     snprintf(why, why_len, "otter-agent failed");
     if (!buf || pipe2(out, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0)
         goto fail;
-    f.pid = fork();
-    if (f.pid < 0)
-        goto fail;
-    if (f.pid == 0) {
-        /* Messages and JSON lines share one pipe: JSON lines start with '{'. */
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(out[1], 2);
-        execv(argv[0], argv);
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(2);
+    if (otter_broker_spawn(broker, req, in[0], out[1], &err) != 0) {
+        /* A link the broker refuses is a refusal (1), like the installer's own. */
+        snprintf(why, why_len, "%s", err.msg);
+        close_all(out, in);
+        free(buf);
+        return otter_err_is_refusal(err.code) ? 1 : 2;
     }
     close(out[1]);
     close(in[0]);
@@ -127,21 +132,15 @@ int otter_daemon_child_run(char *const *argv, const otter_daemon_child_ops *ops,
         buf[used] = '\0';
         on_line(&f, buf);
     }
-    while (waitpid(f.pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int rc = otter_broker_wait(broker);
     *stopped = f.stopped;
     close(out[0]);
     close(in[1]);
     free(buf);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+    return rc;
 fail:
     snprintf(why, why_len, "cannot start otter-agent: %s", strerror(errno));
-    for (int i = 0; i < 2; i++) {
-        if (out[i] >= 0)
-            close(out[i]);
-        if (in[i] >= 0)
-            close(in[i]);
-    }
+    close_all(out, in);
     free(buf);
     return 2;
 }

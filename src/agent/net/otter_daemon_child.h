@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otter_broker.h"
+
 typedef struct otter_daemon_child_ops {
     void (*progress)(void *ctx, const char *image, uint64_t done, uint64_t total);
     int (*verified)(void *ctx, const char *version); /* 1: switch, 0: stop */
@@ -23,12 +25,14 @@ typedef struct otter_daemon_child_ops {
 } otter_daemon_child_ops;
 
 /*
- * Runs argv (argv[0] is the program's path; NULL-terminated) and returns
- * its exit status (2 when it could not run or was killed). why gets its
+ * Has broker run otter-agent for req with our pipes as its standard input
+ * and output, follows it and returns its exit status (2 when it could not
+ * run or was killed; 1 when the broker refused the request). why gets its
  * last message line; *stopped is set when the child was stopped by tick
  * or by a "no" from verified.
  */
-int otter_daemon_child_run(char *const *argv, const otter_daemon_child_ops *ops, char *why,
-                           size_t why_len, int *stopped);
+int otter_daemon_child_run(otter_broker *broker, const otter_broker_req *req,
+                           const otter_daemon_child_ops *ops, char *why, size_t why_len,
+                           int *stopped);
 
 #endif

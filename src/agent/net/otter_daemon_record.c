@@ -10,9 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A daemon that drops to [server] daemon_user keeps it in its own directory (otter_broker_open). */
 static void record_path(const otter_agent_conf *conf, char *out, size_t size)
 {
-    snprintf(out, size, "%s/ddi.json", conf->state_dir);
+    snprintf(out, size, "%s%s/ddi.json", conf->state_dir,
+             conf->server_daemon_user && conf->server_daemon_user[0] ? "/daemon" : "");
 }
 
 static int copy_field(json_t *root, const char *key, char *out, size_t size)
