@@ -317,6 +317,14 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
         goto out;
     }
+    /* Every reader refuses a larger one: say so here, with the way out. */
+    if (strlen(manifest_json) > OTTER_MANIFEST_MAX) {
+        ret = otter_err_set(err, OTTER_EUSAGE,
+                            "manifest.json would be %zu bytes, readers take at most %d: fewer "
+                            "chunks (a larger --chunk-size) or fewer images",
+                            strlen(manifest_json), OTTER_MANIFEST_MAX);
+        goto out;
+    }
     for (size_t i = 0; i < opts->key_count; i++) {
         ret = otter_sig_list_sign(sigs, opts->keys[i], manifest_json, strlen(manifest_json), err);
         if (ret)
