@@ -377,6 +377,27 @@ static void test_whole_digest_checked_by_tools_only(void **state)
     free(out);
 }
 
+static void test_pack_refuses_a_manifest_readers_refuse(void **state)
+{
+    /* 256 MiB of zeros in 64 KiB chunks: 4,096 chunks, a manifest over 1 MiB. */
+    char zeros[PATH_MAX], out[PATH_MAX];
+    snprintf(zeros, sizeof zeros, "%s/zeros-256m.img", dir);
+    snprintf(out, sizeof out, "%s/too-many-chunks.zip", dir);
+    FILE *f = fopen(zeros, "wb");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), 256 << 20), 0);
+    fclose(f);
+    const char *models[] = {"m"};
+    otter_pkg_input in[] = {{.name = "rootfs", .path = zeros, .compress = 1}};
+    otter_pkg_write_opts o = {.product = "gw", .compatible = models, .compatible_count = 1,
+                              .version = "1", .level = 1, .chunk_size = SPAN};
+    otter_err err;
+    assert_otter_error(otter_pkg_write(out, &o, in, 1, &err), err, OTTER_EUSAGE,
+                       "readers take at most 1048576: fewer chunks (a larger --chunk-size)");
+    assert_int_equal(access(out, F_OK), -1);
+    unlink(zeros);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_frame_larger_than_its_chunk_refused),
         cmocka_unit_test(test_entry_longer_than_table_refused),
         cmocka_unit_test(test_whole_digest_checked_by_tools_only),
+        cmocka_unit_test(test_pack_refuses_a_manifest_readers_refuse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
