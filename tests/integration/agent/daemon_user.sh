@@ -12,42 +12,6 @@
 # through the broker and reports finished/success; configData follows. A
 # cancel during a held download: the broker stops the root installer (the
 # daemon could not signal it), nothing switches.
-# A cancel while the download is held: the daemon (nobody) cannot signal the root installer;
-# its broker stops it. The daemon ends while the proxy still holds the body (no release).
-rm -f "$work/held" "$work/release"
-act=$(deploy 3.0 gw-0001)
-before=$(device_print "$d")
-"$agentd" -c "$d/agent.conf" run --once > "$work/cancel.log" 2>&1 & dpid=$!
-for _ in $(seq 600); do [ -e "$work/held" ] && break; kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
-inst=$(pgrep -P "$(pgrep -P "$dpid" | head -1)" -x otter-agent || true)
-expect "operator cancels during the held download" \
-  "$(req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A")" 200
-for _ in $(seq 600); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.05; done
-[ ! -e "$work/release" ] && ! kill -0 "$dpid" 2>/dev/null \
-  && ok "the daemon ended while the download was still held: its broker stopped the installer" \
-  || bad "the daemon did not end before the download was released"
-rc=0; wait "$dpid" || rc=$?
-touch "$work/release"
-[ -n "$inst" ] && ! kill -0 "$inst" 2>/dev/null && ok "the root installer is gone" || bad "installer: '$inst'"
-grep -q "canceled before the slot switch" "$work/cancel.log" && ok "install stopped and cancel confirmed (rc=$rc)" \
-  || bad "cancel: $(cat "$work/cancel.log")"
-expect "action canceled on the server" "$(action "$act" .status)" canceled
-expect "nothing switched, state untouched" "$(device_print "$d")" "$before"
-
-# Turning daemon_user on under a pending result: a root daemon installs 4.0 and keeps the
-# action in <state>/ddi.json; the next start as nobody moves it into <state>/daemon (over
-# the older record there) and reports the result.
-sed -i '/^daemon_user = /d' "$d/agent.conf"
-act=$(deploy 4.0 gw-0001)
-expect "a root daemon installs 4.0" "$(cycle "$d")" 0
-[ -s "$d/state/ddi.json" ] && ok "the root daemon keeps its record in the state dir" || bad "no state/ddi.json"
-echo "daemon_user = nobody" >> "$d/agent.conf"
-"$agent" bootsim --root "$d" >/dev/null
-expect "report cycle, nobody again" "$(cycle "$d")" 0
-expect "4.0 reported finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
-[ ! -e "$d/state/ddi.json" ] && ok "the root daemon's record moved into the daemon's directory" \
-  || bad "state/ddi.json still there"
-
 # A root daemon's record (a pending result) moves into the daemon's directory
 # when daemon_user is turned on. A daemon_user that does not exist, or root,
 # is refused before any request.
