@@ -19,12 +19,15 @@ set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/tls_fixture.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
+source "$OTTER_SOURCE_DIR/tests/integration/nginx_fixture.sh"
 command -v nginx >/dev/null || { echo "nginx missing: run make deps"; exit 1; }
 ddi_setup ddi-origin "[server]
 trusted_proxies = 127.0.0.1
 [http]
 listen = [::1]:0"
 trap 'ddi_cleanup; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; true' EXIT
+# Private like a checkout under /root (0700): nginx must serve the CDN files all the same.
+chmod 700 "$work"
 ddi_pkg 2.0 2 300000; release 2.0 >/dev/null
 V6_URL=$(grep '^http://\[::1\]' "$work/ready" | head -1)
 [ -n "$V6_URL" ] || { bad "no listener on ::1: $(cat "$work/ready")"; finish; }
@@ -53,6 +56,7 @@ start_nginx() {
     local base=$((20000 + RANDOM % 30000))
     plain=$base; fwd=$((base + 1)); rw=$((base + 2)); cdn=$((base + 3))
     cat > "$work/nginx.conf" <<CONF
+$(nginx_user)
 daemon on;
 pid $work/nginx.pid;
 error_log $work/nginx/error.log;
