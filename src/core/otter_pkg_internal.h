@@ -108,6 +108,9 @@ int otter_pkg_resume_fill(otter_pkg_reader *r, otter_err *err);
 /* Makes sure there is input to work on; sets entry_eof at the entry's end. */
 int otter_pkg_rd_fill_input(otter_pkg_reader *r, otter_err *err);
 
+/* Format 1: otter_pkg_read_chunk() for the current image. */
+int otter_pkg_v1_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, otter_err *err);
+
 /* Format 2: checks the entry against the chunk table at the image's start. */
 int otter_pkg_v2_start_image(otter_pkg_reader *r, otter_err *err);
 
