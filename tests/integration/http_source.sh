@@ -49,21 +49,10 @@ head -c 2000000 "$(ldd "$(command -v openssl)" | awk '/libcrypto/ {print $3}')" 
   --image rootfs=rootfs.img --key k.key -o www/update.zip >/dev/null
 size=$(stat -c %s www/update.zip)
 
-start_nginx() { # picks free ports: HTTP, HTTPS, HTTPS-expired, HTTP-without-ranges, HTTPS-client-cert
-  for _ in $(seq 20); do
-    base=$((20000 + RANDOM % 30000))
-    http=$base; https=$((base + 1)); expired=$((base + 2)); noranges=$((base + 3)); mtls=$((base + 4))
-    cat > nginx.conf <<CONF
-$(nginx_user)
-daemon on;
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-worker_processes 1;
-events { worker_connections 256; }
-http {
+source_servers() { # source_servers BASE: HTTP, HTTPS, HTTPS-expired, HTTP-without-ranges, HTTPS-client-cert
+  local http=$1 https=$(($1 + 1)) expired=$(($1 + 2)) noranges=$(($1 + 3)) mtls=$(($1 + 4))
+  cat <<CONF
   access_log $work/logs/access.log;
-  client_body_temp_path $work/logs; proxy_temp_path $work/logs; fastcgi_temp_path $work/logs;
-  uwsgi_temp_path $work/logs; scgi_temp_path $work/logs;
   server { listen 127.0.0.1:$http; root $work/www; }
   server { listen 127.0.0.1:$https ssl; ssl_certificate $work/tls/srv.crt;
            ssl_certificate_key $work/tls/srv.key; root $work/www;
@@ -75,13 +64,11 @@ http {
   server { listen 127.0.0.1:$mtls ssl; ssl_certificate $work/tls/srv.crt;
            ssl_certificate_key $work/tls/srv.key; ssl_client_certificate $work/tls/ca.crt;
            ssl_verify_client on; access_log $work/logs/mtls.log mtls; root $work/www; }
-}
 CONF
-    if nginx -p "$work" -c "$work/nginx.conf" 2>/dev/null; then return 0; fi
-  done
-  echo "cannot start nginx"; return 1
 }
-start_nginx
+nginx_start "$work" "$work/logs" source_servers || exit 1
+http=$nginx_base; https=$((nginx_base + 1)); expired=$((nginx_base + 2))
+noranges=$((nginx_base + 3)); mtls=$((nginx_base + 4))
 
 start_proxy() { # start_proxy TARGET_PORT ARGS... -> sets $pport
   rm -f port

@@ -51,22 +51,11 @@ expect "forged forwarded headers from an untrusted address are ignored" "$(forge
 # nginx: TLS without forwarded headers ($plain), TLS with them ($fwd), plain HTTP
 # rewriting artifact links to the "CDN" ($rw), and the CDN serving files ($cdn).
 mkdir -p "$work/nginx" "$work/cdn"
-start_nginx() {
-  for _ in $(seq 20); do
-    local base=$((20000 + RANDOM % 30000))
-    plain=$base; fwd=$((base + 1)); rw=$((base + 2)); cdn=$((base + 3))
-    cat > "$work/nginx.conf" <<CONF
-$(nginx_user)
-daemon on;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-worker_processes 1;
-events { worker_connections 256; }
-http {
+origin_servers() { # origin_servers BASE: $plain, $fwd, $rw, $cdn from BASE
+  local plain=$1 fwd=$(($1 + 1)) rw=$(($1 + 2)) cdn=$(($1 + 3))
+  cat <<CONF
   log_format auth '\$server_port \$status \$request_method \$uri auth=[\$http_authorization]';
   access_log $work/nginx/access.log auth;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
   proxy_set_header Host \$http_host;
   server { listen 127.0.0.1:$plain ssl; ssl_certificate $work/tls/srv.crt;
            ssl_certificate_key $work/tls/srv.key; location / { proxy_pass $URL; } }
@@ -82,13 +71,10 @@ http {
                         sub_filter 'http://127.0.0.1:$rw/acme/controller/v1/gw-0003/softwaremodules/'
                                    'http://127.0.0.1:$cdn/files/'; } }
   server { listen 127.0.0.1:$cdn; root $work/cdn; }
-}
 CONF
-    if nginx -p "$work" -c "$work/nginx.conf" 2>/dev/null; then return 0; fi
-  done
-  echo "cannot start nginx"; exit 1
 }
-start_nginx
+nginx_start "$work" "$work/nginx" origin_servers || exit 1
+plain=$nginx_base; fwd=$((nginx_base + 1)); rw=$((nginx_base + 2)); cdn=$((nginx_base + 3))
 nginx_log() { grep "^$1 " "$work/nginx/access.log" || true; }
 
 # 2. Behind the TLS proxy without forwarded headers the server writes http:// links.

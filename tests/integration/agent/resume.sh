@@ -20,27 +20,16 @@ source "$OTTER_SOURCE_DIR/tests/integration/agent/device_fixture.sh"
 expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
 make_keys
 
-for _ in $(seq 20); do
-  port=$((20000 + RANDOM % 30000)); noranges=$((port + 1))
-  cat > "$work/nginx.conf" <<CONF
-$(nginx_user)
-daemon on;
-pid $work/nginx.pid;
-error_log $work/logs/error.log;
-worker_processes 1;
-events { worker_connections 64; }
-http {
+range_servers() { # range_servers BASE: Range honoured on BASE, ignored on BASE+1
+  cat <<CONF
   log_format ranges '\$status range=[\$http_range] sent=\$body_bytes_sent';
   access_log $work/logs/access.log ranges;
-  client_body_temp_path $work/logs; proxy_temp_path $work/logs; fastcgi_temp_path $work/logs;
-  uwsgi_temp_path $work/logs; scgi_temp_path $work/logs;
-  server { listen 127.0.0.1:$port; root $work/www; }
-  server { listen 127.0.0.1:$noranges; max_ranges 0; root $work/www; }
-}
+  server { listen 127.0.0.1:$1; root $work/www; }
+  server { listen 127.0.0.1:$(($1 + 1)); max_ranges 0; root $work/www; }
 CONF
-  nginx -p "$work" -c "$work/nginx.conf" 2>/dev/null && break
-done
-[ -f "$work/nginx.pid" ] || { echo "cannot start nginx"; exit 1; }
+}
+nginx_start "$work" "$work/logs" range_servers || exit 1
+port=$nginx_base; noranges=$((nginx_base + 1))
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
 
 make_content "$work/v1.img" 100000 1
