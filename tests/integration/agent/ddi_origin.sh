@@ -25,7 +25,8 @@ ddi_setup ddi-origin "[server]
 trusted_proxies = 127.0.0.1
 [http]
 listen = [::1]:0"
-trap 'ddi_cleanup; [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; true' EXIT
+# nginx first: ddi_cleanup removes $work, and with it the pid file (nginx was left running).
+trap '[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; ddi_cleanup; true' EXIT
 # Private like a checkout under /root (0700): nginx must serve the CDN files all the same.
 chmod 700 "$work"
 ddi_pkg 2.0 2 300000; release 2.0 >/dev/null
