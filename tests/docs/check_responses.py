@@ -200,7 +200,7 @@ def check(spec, entry):
     responses = op.get("responses") or {}
     response = responses.get(str(status), responses.get("default"))
     if response is None:
-        return [f"{where}: status {status} is not declared for {method} {tpl} "
+        return [f"{method} {tpl} -> {status}: status {status} is not declared "
                 f"(declared: {', '.join(sorted(responses))})"]
     check_body(spec, response, entry, f"{method} {tpl} -> {status}", problems)
     return problems
