@@ -167,6 +167,12 @@ def check_body(spec, response, entry, where, problems):
         problems.append(f"{where}: body {at}: {err.message[:300]}")
 
 
+def in_scope(path):
+    """This spec's paths: the management API and /metrics (not the DDI device API, not the
+    dashboard)."""
+    return path.startswith("/api/") or path == "/metrics"
+
+
 def generic(spec, name, entry, where):
     """Problems of an answer outside the operations (unknown path, unlisted method)."""
     response = (spec.doc.get("components", {}).get("responses") or {}).get(name)
@@ -183,6 +189,8 @@ def check(spec, entry):
     path = urlsplit(entry["path"]).path
     where = f"{method} {path} -> {status}"  # with the template once it is known
     problems = []
+    if not in_scope(path):
+        return problems
     if status < 100:
         return problems  # no answer (connection refused or reset): nothing to check
     tpl, item = spec.match(path)
@@ -222,8 +230,7 @@ def main(argv):
             except ValueError as e:
                 problems[f"{argv[2]}:{n}: not a JSON line ({e})"] = (1, "")
                 continue
-            path = urlsplit(entry["path"]).path
-            if not (path.startswith("/api/") or path == "/metrics"):
+            if not in_scope(urlsplit(entry["path"]).path):
                 continue
             checked += 1
             for p in check(spec, entry):

@@ -143,7 +143,7 @@ struct buf {
  * path, status, content type, headers, body when it is JSON) for the checker
  * to validate against docs/api/openapi.yaml after the tests ran.
  */
-/* Keeps "Name: value" in headers (a JSON object, NULL when not logging) under its lower-case name. */
+/* Keeps "Name: value" in headers (a JSON object; NULL: not logging) under its lower-case name. */
 static void log_header(json_t *headers, const char *data, size_t len)
 {
     const char *colon = memchr(data, ':', len);
