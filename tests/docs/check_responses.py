@@ -50,6 +50,7 @@ class Spec:
             self.templates.append((params, re.compile(rx + "$"), tpl, item))
         self.templates.sort(key=lambda t: t[0])  # literal segments first
         self.cache = {}
+        self.answered = set()  # (METHOD, template, status) seen, for the coverage line
 
     def ref(self, ref):
         node = self.doc
@@ -205,6 +206,7 @@ def check(spec, entry):
         if status != 405:
             return [f"{where}: {tpl} has no {method}, and the answer is not 405"]
         return generic(spec, "MethodNotAllowed", entry, where)
+    spec.answered.add((method if method != "HEAD" else "GET", tpl, str(status)))
     responses = op.get("responses") or {}
     response = responses.get(str(status), responses.get("default"))
     if response is None:
@@ -240,6 +242,12 @@ def main(argv):
                 problems[p] = (times + 1, example)
     for p, (times, example) in problems.items():
         print(f"{p}\n    {times} time(s), e.g. {example}")
+    ops = [(m.upper(), tpl) for tpl, item in spec.doc["paths"].items() for m in item
+           if m in METHODS]
+    seen_ops = {(m, t) for m, t, _ in spec.answered}
+    statuses = sum(len(spec.doc["paths"][t][m.lower()].get("responses") or {}) for m, t in ops)
+    print(f"coverage: {len(seen_ops & set(ops))} of {len(ops)} operations and "
+          f"{len(spec.answered)} of {statuses} declared (operation, status) answers were seen")
     print(f"{argv[2]}: {checked} responses checked against {argv[1]}, {len(problems)} problem(s)")
     if checked < minimum:
         print(f"fewer than {minimum} responses logged: did the integration tests run "
