@@ -142,6 +142,8 @@ int api_login(struct call *c)
         return api_fail_err(c, "body", &err);
     if (!found || !match) {
         record_failure(c, pkey, name, "login.failed");
+        /* Every 401 names its scheme (RFC 9110 11.6.1): a client learns to send a Bearer token. */
+        c->resp->www_authenticate = "Bearer realm=\"otter\"";
         return api_fail(c, 401, "body", "wrong user name or password");
     }
     otter_throttle_reset(c->api->throttle_pair, pkey);
@@ -275,8 +277,9 @@ int api_tokens_create(struct call *c)
         api_audit(c, "token.create", name, NULL, &err) < 0)
         return api_fail_err(c, "body", &err);
     return api_reply(c, 201,
-                     json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name, "token",
-                               token, "expires_at", api_time(t.expires_at)));
+                     json_pack("{s:I, s:s, s:s, s:o, s:o}", "id", (json_int_t)id, "name", name,
+                               "token", token, "created_at", api_time(t.created_at), "expires_at",
+                               api_time(t.expires_at)));
 }
 
 int api_tokens_delete(struct call *c)

@@ -8,12 +8,15 @@
  */
 #include "otter_metrics.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "otter_auth.h"
 #include "otter_ddi.h"
@@ -229,6 +232,92 @@ static void put_histogram(struct text *t, const otter_metrics *m)
     }
 }
 
+/* ---- process_*: what every Prometheus client library exports, read from /proc ---- */
+
+/* Reads a small /proc file into buf (NUL-terminated); its length, or -1. */
+static ssize_t read_proc(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    for (ssize_t r; n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) != 0; n += (size_t)r)
+        if (r < 0) {
+            close(fd);
+            return -1;
+        }
+    close(fd);
+    buf[n] = '\0';
+    return (ssize_t)n;
+}
+
+/* The value after "key" on its line of /proc/stat-like text, or -1. */
+static long long proc_field(const char *text, const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *p = text; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, key, k) == 0)
+            return strtoll(p + k, NULL, 10);
+    return -1;
+}
+
+/* /proc/self/stat: CPU time, start time, virtual and resident size (proc(5)). */
+static void put_process_stat(struct text *t)
+{
+    char stat[1024], sys[8192];
+    const char *close_paren;
+    unsigned long long ut, st, start, vsize, rss;
+    long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    /* The command name (field 2) may hold spaces and ')': the fields follow its last ')'. */
+    if (read_proc("/proc/self/stat", stat, sizeof stat) < 0 ||
+        !(close_paren = strrchr(stat, ')')) || tick <= 0 || page <= 0 ||
+        sscanf(close_paren + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+               "%llu %llu %llu",
+               &ut, &st, &start, &vsize, &rss) != 5)
+        return; /* no /proc: the series are left out, as the client libraries do */
+    put(t,
+        "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+        "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n"
+        "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+        "# TYPE process_virtual_memory_bytes gauge\nprocess_virtual_memory_bytes %llu\n"
+        "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+        "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %llu\n",
+        (double)(ut + st) / (double)tick, vsize, rss * (unsigned long long)page);
+    long long btime = read_proc("/proc/stat", sys, sizeof sys) < 0 ? -1 : proc_field(sys, "btime ");
+    if (btime >= 0)
+        put(t,
+            "# HELP process_start_time_seconds Start time of the process since unix epoch in "
+            "seconds.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %.2f\n",
+            (double)btime + (double)start / (double)tick);
+}
+
+/* Open descriptors (/proc/self/fd, without the one reading it) and their soft limit. */
+static void put_process_fds(struct text *t)
+{
+    char limits[4096];
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        long long n = 0;
+        for (struct dirent *e; (e = readdir(d));)
+            if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
+                n++;
+        closedir(d);
+        put(t,
+            "# HELP process_open_fds Number of open file descriptors.\n"
+            "# TYPE process_open_fds gauge\nprocess_open_fds %lld\n",
+            n);
+    }
+    long long max = read_proc("/proc/self/limits", limits, sizeof limits) < 0
+                        ? -1
+                        : proc_field(limits, "Max open files ");
+    if (max >= 0)
+        put(t,
+            "# HELP process_max_fds Maximum number of open file descriptors.\n"
+            "# TYPE process_max_fds gauge\nprocess_max_fds %lld\n",
+            max);
+}
+
 int otter_metrics_render(const otter_metrics *m, char **out, size_t *len, otter_err *err)
 {
     struct text t = {.buf = malloc(16384), .cap = 16384};
@@ -275,6 +364,8 @@ int otter_metrics_render(const otter_metrics *m, char **out, size_t *len, otter_
         "# TYPE otter_process_start_time_seconds gauge\notter_process_start_time_seconds %lld\n",
         (long long)atomic_load_explicit(&m->open_connections, memory_order_relaxed),
         (long long)m->start_time);
+    put_process_stat(&t);
+    put_process_fds(&t);
     if (t.failed) {
         free(t.buf);
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");

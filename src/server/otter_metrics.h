@@ -3,8 +3,9 @@
  * The server's Prometheus metrics (GET /metrics, text exposition format
  * 0.0.4): request counts and a latency histogram per route family, DDI
  * polls, downloads and their bytes, feedback by result and by execution,
- * management API answers by status class, open connections and the process
- * start time. Every counter is a C11 atomic updated with relaxed order, so
+ * management API answers by status class, open connections, the process
+ * start time and the standard process_* series (CPU, memory, descriptors,
+ * read from /proc at each scrape). Every counter is a C11 atomic updated with relaxed order, so
  * recording takes no lock and the poll path never waits on a scrape; a
  * scrape reads each counter once (a histogram read during updates may be a
  * few requests behind in some buckets, never torn).

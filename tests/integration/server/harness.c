@@ -7,12 +7,14 @@
  */
 #include "harness.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -135,6 +137,61 @@ struct buf {
     size_t n;
 };
 
+/*
+ * The API contract check (tests/docs/check_responses.py): with OTTER_API_LOG
+ * set, every response is appended to that file as one JSON line (method,
+ * path, status, content type, headers, body when it is JSON) for the checker
+ * to validate against docs/api/openapi.yaml after the tests ran.
+ */
+/* Keeps "Name: value" in headers (a JSON object; NULL: not logging) under its lower-case name. */
+static void log_header(json_t *headers, const char *data, size_t len)
+{
+    const char *colon = memchr(data, ':', len);
+    if (!headers || !colon || colon == data)
+        return;
+    char name[128];
+    size_t n = (size_t)(colon - data) < sizeof name - 1 ? (size_t)(colon - data) : sizeof name - 1;
+    for (size_t i = 0; i < n; i++)
+        name[i] = (char)tolower((unsigned char)data[i]);
+    name[n] = '\0';
+    const char *v = colon + 1, *end = data + len;
+    while (v < end && *v == ' ')
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    json_object_set_new(headers, name, json_stringn(v, (size_t)(end - v)));
+}
+
+static void log_response(const char *method, const char *path, long status, json_t *headers,
+                         const char *body, size_t body_len)
+{
+    const char *file = getenv("OTTER_API_LOG");
+    if (!file || !*file || !headers)
+        return;
+    const char *ct = json_string_value(json_object_get(headers, "content-type"));
+    int is_json = ct && strncasecmp(ct, "application/json", 16) == 0;
+    json_t *e = json_pack("{s:s, s:s, s:I, s:o, s:O, s:s}", "method", method, "path", path,
+                          "status", (json_int_t)status, "content_type",
+                          ct ? json_string(ct) : json_null(), "headers", headers, "test",
+                          program_invocation_short_name);
+    /* Non-JSON bodies (artifacts, metrics text) are logged as present or not. */
+    json_t *b = !body_len ? json_null()
+                : is_json ? json_stringn(body, body_len)
+                          : json_string("(not JSON)");
+    json_object_set_new(e, "body", b ? b : json_string("(not UTF-8)"));
+    char *line = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    /* flock: the tests run in parallel (and threads here), each line must stay whole. */
+    FILE *f = line ? fopen(file, "a") : NULL;
+    int ok = f && flock(fileno(f), LOCK_EX) == 0 && fprintf(f, "%s\n", line) >= 0 &&
+             fflush(f) == 0;
+    if (f && fclose(f) != 0) /* closing releases the lock */
+        ok = 0;
+    free(line);
+    if (!ok)
+        fail_msg("OTTER_API_LOG %s: cannot append a response", file);
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
     struct buf *b = ctx;
@@ -155,6 +212,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
     if (len > 13 && strncasecmp(data, "Retry-After: ", 13) == 0)
         snprintf(retry_after, sizeof retry_after, "%.*s", (int)strcspn(data + 13, "\r\n"),
                  data + 13);
+    log_header(ctx, data, len);
     return len;
 }
 
@@ -181,6 +239,8 @@ static long request_any(const char *base, const char *method, const char *path, 
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    json_t *headers = getenv("OTTER_API_LOG") ? json_object() : NULL;
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, headers);
     if (srv.cert[0])
         curl_easy_setopt(c, CURLOPT_CAINFO, srv.cert);
     if (auth) {
@@ -204,6 +264,9 @@ static long request_any(const char *base, const char *method, const char *path, 
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     else
         fprintf(stderr, "curl %s %s: %s\n", method, url, curl_easy_strerror(rc));
+    if (rc == CURLE_OK)
+        log_response(method, path, status, headers, b.p, b.n);
+    json_decref(headers);
     if (out)
         *out = b.p ? json_loads(b.p, 0, NULL) : NULL;
     /*

@@ -124,9 +124,32 @@ stop_server() {
 # req METHOD PATH AUTH [curl args...]: body in $work/body, headers in $work/headers; prints status.
 req() {
   local method=$1 path=$2 auth=$3; shift 3
-  local a=()
+  local a=() status rc=0
   [ -n "$auth" ] && a=(-H "Authorization: $auth")
-  curl -s -m 20 -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$method" "${a[@]}" "$@" "$URL$path"
+  status=$(curl -s -m 20 -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$method" "${a[@]}" "$@" "$URL$path") || rc=$?
+  printf '%s' "$status"
+  if [ -n "${OTTER_API_LOG:-}" ] && [ "$rc" = 0 ]; then api_log "$method" "$path" "$status"; fi
+  return "$rc"
+}
+# api_log METHOD PATH STATUS: appends the answer in $work/{headers,body} to $OTTER_API_LOG
+# as one JSON line, for the contract check (tests/docs/check_responses.py).
+api_log() {
+  local ct body=(--argjson body null)
+  ct=$(header Content-Type)
+  if [ -s "$work/body" ]; then
+    case "${ct,,}" in
+      application/json*) body=(--rawfile body "$work/body") ;;
+      *) body=(--arg body "(not JSON)") ;;
+    esac
+  fi
+  { flock -x 9
+    jq -cn --arg method "$1" --arg path "$2" --argjson status "$3" --arg ct "$ct" \
+      --arg test "$(basename "$0" .sh)" --rawfile h "$work/headers" "${body[@]}" \
+      '{method: $method, path: $path, status: $status, test: $test, body: $body,
+        content_type: (if $ct == "" then null else $ct end),
+        headers: ([$h | split("\r\n")[] | capture("^(?<k>[^: ]+): (?<v>.*)$")
+                   | {key: (.k | ascii_downcase), value: .v}] | from_entries)}' >&9
+  } 9>>"$OTTER_API_LOG"
 }
 # jreq METHOD PATH AUTH JSON: a JSON request.
 jreq() { req "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4"; }

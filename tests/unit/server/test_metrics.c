@@ -3,9 +3,14 @@
  * The Prometheus text of otter_metrics: route families, exact sample lines
  * after known recordings (cumulative buckets, count equal to +Inf, sum in
  * seconds), the exposition format's line grammar, and concurrent updates
- * from several threads adding up exactly.
+ * from several threads adding up exactly; the standard process_* series
+ * read from /proc.
  */
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "otter_test.h"
 #include "otter_metrics.h"
@@ -220,6 +225,90 @@ static void test_concurrent(void **state)
     otter_metrics_free(m);
 }
 
+/* The value of the unlabelled sample name, after checking its # TYPE is kind. */
+static double sample(const char *text, const char *name, const char *kind)
+{
+    char want[128];
+    snprintf(want, sizeof want, "# TYPE %s %s", name, kind);
+    has_line(text, want);
+    size_t n = strlen(name);
+    for (const char *p = text; (p = strstr(p, name)); p++)
+        if ((p == text || p[-1] == '\n') && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    fail_msg("no sample %s", name);
+    return -1;
+}
+
+static double process_sample(const otter_metrics *m, const char *name, const char *kind)
+{
+    char *t = render(m);
+    double v = sample(t, name, kind);
+    free(t);
+    return v;
+}
+
+static double cpu_seconds_used(void)
+{
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * The standard process_* series, under their usual names and types, move
+ * with what this process does: descriptors opened, the descriptor limit
+ * lowered, memory mapped and touched, CPU burnt.
+ */
+static void test_process(void **state)
+{
+    otter_err err;
+    otter_metrics *m = NULL;
+    assert_otter_ok(otter_metrics_new(1, NULL, &m, &err), err);
+
+    double fds = process_sample(m, "process_open_fds", "gauge");
+    int extra[5];
+    for (int i = 0; i < 5; i++)
+        assert_true((extra[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
+    assert_true(process_sample(m, "process_open_fds", "gauge") == fds + 5);
+    for (int i = 0; i < 5; i++)
+        close(extra[i]);
+    assert_true(process_sample(m, "process_open_fds", "gauge") == fds);
+
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 300;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    double max = process_sample(m, "process_max_fds", "gauge");
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_true(max == 300);
+
+    const size_t size = 64u << 20;
+    double vsz = process_sample(m, "process_virtual_memory_bytes", "gauge");
+    double rss = process_sample(m, "process_resident_memory_bytes", "gauge");
+    char *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(mem != MAP_FAILED);
+    memset(mem, 1, size); /* resident now */
+    assert_true(process_sample(m, "process_virtual_memory_bytes", "gauge") >= vsz + (double)size);
+    assert_true(process_sample(m, "process_resident_memory_bytes", "gauge") >=
+                rss + (double)size / 2);
+    munmap(mem, size);
+
+    double cpu = process_sample(m, "process_cpu_seconds_total", "counter");
+    volatile unsigned long spin = 0;
+    for (double until = cpu_seconds_used() + 0.3; cpu_seconds_used() < until;)
+        for (int i = 0; i < 100000; i++)
+            spin += (unsigned long)i;
+    assert_true(process_sample(m, "process_cpu_seconds_total", "counter") >= cpu + 0.25);
+
+    /* Unix seconds (not ticks since boot), and not in the future. */
+    double start = process_sample(m, "process_start_time_seconds", "gauge");
+    time_t now = time(NULL);
+    assert_true(start <= (double)now + 1 && start > (double)now - 86400);
+    otter_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_samples),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
