@@ -52,6 +52,10 @@ const char *err_where(const json_t *doc);
 long req(const char *method, const char *path, const char *token, const char *body, json_t **out);
 /* POSTs total bytes of whitespace to path with chunked encoding (no Content-Length). */
 long request_chunked(const char *path, const char *token, size_t total);
+/* harness_db.c, for harness.c: picks srv.db_url for a run named name (a fresh PostgreSQL
+ * database dropped first, or the SQLite file in srv.dir); drops it again at the end. */
+void harness_db_choose(const char *name);
+void harness_db_drop(void);
 /* 1 when the run is on PostgreSQL (OTTER_TEST_STORE=postgres; OTTER_TEST_PG_URL, exit 77
  * without it, exit 1 without it when CI=true), 0 on SQLite (the default). */
 int db_is_pg(void);
