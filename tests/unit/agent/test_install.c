@@ -9,7 +9,8 @@
  * the boot variables byte for byte as they were; one refused later
  * (truncated, a flipped byte) leaves the active slot, the counter and the
  * boot order alone and nothing pending. mark-good and rollback refuse what
- * they must.
+ * they must; boot-check does not commit a slot whose health check fails or
+ * whose security version fell below the counter meanwhile.
  */
 #include "otter_test.h"
 
@@ -24,6 +25,7 @@
 
 static char dir[PATH_MAX], conf[PATH_MAX + 16];
 static otter_key *k1, *k2;
+static char conf_text[8192]; /* agent.conf as group_setup wrote it */
 
 static const char *at(const char *name)
 {
@@ -147,8 +149,8 @@ static int group_setup(void **state)
     otter_trust_free(t);
     spit(at("root.json"), json, strlen(json));
     free(json);
-    char text[8192];
-    snprintf(text, sizeof text,
+    char *text = conf_text;
+    snprintf(conf_text, sizeof conf_text,
              "[device]\nproduct = gw\nmodel = gw-a\n[trust]\nroot = %s/root.json\n"
              "[state]\ndir = %s/state\n[rollback]\npath = %s/state/counter\n"
              "[boot]\nbackend = file\npath = %s/bootenv\ncmdline = %s/cmdline\n"
@@ -169,6 +171,8 @@ static int group_setup(void **state)
     pkg("trunc", "3.2", 3, "gw-a", 2);
     pkg("flip", "3.3", 3, "gw-a", 2);
     pkg("v3", "3.4", 3, "gw-a", 2);
+    pkg("v4", "4.0", 4, "gw-a", 2);
+    pkg("v5", "5.0", 5, "gw-a", 2);
     /* Cut short: the last third of the zip is gone. */
     size_t len = 0;
     FILE *f = fopen(at("trunc.zip"), "r");
@@ -363,6 +367,62 @@ static void test_pending_then_rollback_refused(void **state)
     free(after);
 }
 
+/* ---- boot-check refuses to commit ---- */
+
+/* An update installed into B, then one power-on with extra agent.conf lines; prints the
+ * reason boot-check recorded. The counter and the running slot A stay. */
+static void boot_check_fails(const char *name, const char *extra, const char *says)
+{
+    otter_err err;
+    assert_otter_ok(install(name, 0, &err), err);
+    char text[sizeof conf_text + 256];
+    snprintf(text, sizeof text, "%s%s", conf_text, extra);
+    spit(conf, text, strlen(text));
+    uint64_t before = counter();
+    otter_bootsim_result r;
+    assert_otter_ok(otter_bootsim_boot(conf, &r, &err), err);
+    spit(conf, conf_text, strlen(conf_text));
+    assert_int_equal(r.booted, OTTER_SLOT_B);
+    assert_int_equal(r.outcome, OTTER_CHECK_FAILED);
+    assert_int_equal(counter(), before);
+    otter_device *d = NULL;
+    assert_otter_ok(otter_device_open(conf, 1, &d, &err), err);
+    assert_false(d->state->pending.present);
+    assert_int_equal(d->state->last.status, OTTER_RESULT_FAILURE);
+    if (!strstr(d->state->last.reason, says))
+        fail_msg("recorded reason '%s', want '%s'", d->state->last.reason, says);
+    otter_device_free(d);
+    /* B is marked bad: the next power-on runs A again, nothing pending. */
+    assert_otter_ok(otter_bootsim_boot(conf, &r, &err), err);
+    assert_int_equal(r.booted, OTTER_SLOT_A);
+    assert_int_equal(r.outcome, OTTER_CHECK_NOTHING);
+}
+
+static void test_health_check_fails(void **state)
+{
+    (void)state;
+    boot_check_fails("v4", "[health]\ncommand = exit 3\n", "health check failed (exit status 3) on slot B");
+}
+
+/* The counter went up between the install and the boot (another tool, a restored state). */
+static void test_counter_raised_before_commit(void **state)
+{
+    (void)state;
+    otter_err err;
+    assert_otter_ok(install("v5", 0, &err), err);
+    spit(at("state/counter"), "6\n", 2);
+    otter_bootsim_result r;
+    assert_otter_ok(otter_bootsim_boot(conf, &r, &err), err);
+    assert_int_equal(r.outcome, OTTER_CHECK_FAILED);
+    assert_int_equal(counter(), 6);
+    otter_device *d = NULL;
+    assert_otter_ok(otter_device_open(conf, 1, &d, &err), err);
+    assert_false(d->state->pending.present);
+    if (!strstr(d->state->last.reason, "below the counter 6: not committed"))
+        fail_msg("recorded reason: %s", d->state->last.reason);
+    otter_device_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +434,8 @@ int main(void)
         cmocka_unit_test(test_refused_truncated),
         cmocka_unit_test(test_refused_flipped_byte),
         cmocka_unit_test(test_pending_then_rollback_refused),
+        cmocka_unit_test(test_health_check_fails),
+        cmocka_unit_test(test_counter_raised_before_commit),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
