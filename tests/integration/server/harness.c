@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Test harness for the server integration tests: runs `otter-server init`
- * and `serve` on 127.0.0.1 with an ephemeral port and a real SQLite file,
- * talks to it with libcurl (10 s timeout per request) and snapshots the
- * database so tests can check that a refused request changed nothing.
+ * and `serve` on 127.0.0.1 with an ephemeral port and a real SQLite file
+ * (or, with OTTER_TEST_STORE=postgres, a fresh database on the PostgreSQL
+ * of OTTER_TEST_PG_URL: harness_db.c), talks to it with libcurl (10 s
+ * timeout per request); harness_db.c snapshots the database so tests can
+ * check that a refused request changed nothing.
  */
 #include "harness.h"
 
@@ -13,7 +15,6 @@
 #include <jansson.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -64,7 +65,7 @@ int start_server(const char *name, const char *auth, int with_tls)
 {
     memset(&srv, 0, sizeof srv);
     snprintf(srv.dir, sizeof srv.dir, "%s", otter_test_dir(name));
-    snprintf(srv.db, sizeof srv.db, "%s/otter.db", srv.dir);
+    harness_db_choose(name);
     char conf[PATH_MAX], ready[PATH_MAX], key[PATH_MAX], text[4 * PATH_MAX];
     char tls[3 * PATH_MAX] = "";
     snprintf(conf, sizeof conf, "%s/server.conf", srv.dir);
@@ -74,11 +75,11 @@ int start_server(const char *name, const char *auth, int with_tls)
                  srv.cert, key);
     snprintf(text, sizeof text,
              "[http]\nlisten = 127.0.0.1:0\n%s"
-             "[database]\nurl = sqlite:%s\n"
+             "[database]\nurl = %s\n"
              "[storage]\nartifacts = %s/artifacts\n"
              "[limits]\nmax_body = 4K\nthreads = 2\njson_depth = 8\nconnection_timeout = 10\n"
              "[auth]\n%s",
-             tls, srv.db, srv.dir, auth);
+             tls, srv.db_url, srv.dir, auth);
     write_file(conf, text);
 
     setenv("OTTER_ADMIN_PASSWORD", ADMIN_PW, 1);
@@ -372,79 +373,6 @@ char *login(const char *user, const char *password)
     return tok;
 }
 
-/* ---- database snapshots: "nothing changed" is checked, not assumed ---- */
-
-/* Every row of the named tables (NULL: every table), one line per row. */
-static char *snapshot_tables(const char *const *names, size_t n_names)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *list = NULL;
-    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (!names)
-        assert_int_equal(sqlite3_prepare_v2(db,
-                                            "SELECT name FROM sqlite_master WHERE type = 'table' "
-                                            "AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                                            -1, &list, NULL),
-                         SQLITE_OK);
-    size_t cap = 1 << 16, n = 0;
-    char *s = malloc(cap);
-    assert_non_null(s);
-    s[0] = '\0';
-    for (size_t t = 0;; t++) {
-        const char *table;
-        if (names && t == n_names)
-            break;
-        if (!names && sqlite3_step(list) != SQLITE_ROW)
-            break;
-        table = names ? names[t] : (const char *)sqlite3_column_text(list, 0);
-        char sql[256];
-        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" ORDER BY 1", table);
-        sqlite3_stmt *st = NULL;
-        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            for (int i = 0; i < sqlite3_column_count(st); i++) {
-                const char *v = (const char *)sqlite3_column_text(st, i);
-                size_t len = (v ? strlen(v) : 4) + 2;
-                while (n + len + 1 > cap) {
-                    cap *= 2;
-                    s = realloc(s, cap);
-                    assert_non_null(s);
-                }
-                n += (size_t)sprintf(s + n, "%s|", v ? v : "NULL");
-            }
-            s[n++] = '\n';
-            s[n] = '\0';
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_finalize(list);
-    sqlite3_close(db);
-    return s;
-}
-
-char *snapshot(void)
-{
-    static const char *const tables[] = {"tenants", "users", "memberships", "tokens", "audit_log"};
-    return snapshot_tables(tables, sizeof tables / sizeof *tables);
-}
-
-char *snapshot_all(void)
-{
-    return snapshot_tables(NULL, 0);
-}
-
-void db_exec(const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *msg = NULL;
-    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-    sqlite3_close(db);
-}
-
 /* ---- fixtures ---- */
 
 int setup_server(const char *name, const char *auth, int with_tls)
@@ -461,6 +389,7 @@ int teardown_server(void)
     free(admin_tok);
     admin_tok = NULL;
     int ret = stop_server();
+    harness_db_drop();
     curl_global_cleanup();
     return ret;
 }

@@ -13,7 +13,9 @@
 
 struct server {
     char dir[PATH_MAX];
-    char db[PATH_MAX];
+    char db[PATH_MAX];            /* the SQLite file ("" on PostgreSQL) */
+    char db_url[PATH_MAX + 64];   /* [database] url: sqlite:FILE or postgresql://.../otter_it_... */
+    char pg_name[64];             /* the run's PostgreSQL database, or "" */
     char url[256];     /* http://127.0.0.1:PORT */
     char url6[256];    /* http://[::1]:PORT when the test's config listens there too, else "" */
     char tls_url[256]; /* https://... or "" when TLS is not available */
@@ -50,8 +52,19 @@ const char *err_where(const json_t *doc);
 long req(const char *method, const char *path, const char *token, const char *body, json_t **out);
 /* POSTs total bytes of whitespace to path with chunked encoding (no Content-Length). */
 long request_chunked(const char *path, const char *token, size_t total);
+/* harness_db.c, for harness.c: picks srv.db_url for a run named name (a fresh PostgreSQL
+ * database dropped first, or the SQLite file in srv.dir); drops it again at the end. */
+void harness_db_choose(const char *name);
+void harness_db_drop(void);
+/* 1 when the run is on PostgreSQL (OTTER_TEST_STORE=postgres; OTTER_TEST_PG_URL, exit 77
+ * without it, exit 1 without it when CI=true), 0 on SQLite (the default). */
+int db_is_pg(void);
 /* Runs one SQL statement on the server's database from outside (to age tokens, ...). */
 void db_exec(const char *sql);
+/* The first value of a one-value query (a count) on the server's database; -1 without a row. */
+long db_count(const char *sql);
+/* The names of the database's tables, sorted, one per line (caller frees). */
+char *db_table_names(void);
 /* Logs in; returns the token (caller frees). Fails the test unless 200. */
 char *login(const char *user, const char *password);
 /* Every row of tenants, users, memberships, tokens and audit_log as text (caller frees). */

@@ -12,7 +12,6 @@
 #include "harness.h"
 
 #include <curl/curl.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 
 #define TENANT "/api/v1/tenants/acme"
@@ -73,58 +72,35 @@ static char *esc(const char *v)
     return e;
 }
 
-static long raw_sql_count(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return n;
-}
-
 /* "table=rows;" for every table: a refused request must leave every table alone. */
 static char *fingerprint(char *names_only, size_t cap)
 {
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT name FROM sqlite_master WHERE type = 'table'"
-                                        " ORDER BY name",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    char *names = db_table_names();
     size_t fcap = 8192, n = 0, m = 0;
     char *s = calloc(1, fcap);
     assert_non_null(s);
     if (names_only)
         names_only[0] = '\0';
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
+    for (char *name = names, *nl; (nl = strchr(name, '\n')) != NULL; name = nl + 1) {
+        *nl = '\0';
         char sql[256];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM \"%s\"", name);
-        n += (size_t)snprintf(s + n, fcap - n, "%s=%ld;", name, raw_sql_count(db, sql));
+        n += (size_t)snprintf(s + n, fcap - n, "%s=%ld;", name, db_count(sql));
         assert_true(n < fcap);
         if (names_only) {
             m += (size_t)snprintf(names_only + m, cap - m, "%s;", name);
             assert_true(m < cap);
         }
     }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    free(names);
     return s;
 }
 
 static long count_rows(const char *table)
 {
-    sqlite3 *db = NULL;
     char sql[128];
-    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    long n = raw_sql_count(db, sql);
-    sqlite3_close(db);
-    return n;
+    return db_count(sql);
 }
 
 /*

@@ -13,7 +13,6 @@
 #include "harness.h"
 
 #include <curl/curl.h>
-#include <sqlite3.h>
 
 #include "otter_api.h"
 
@@ -280,17 +279,7 @@ static void expand(char *out, size_t cap, const char *tmpl, int a)
 
 static long audit_count(void)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    long n = -1;
-    assert_int_equal(sqlite3_open_v2(srv.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_log", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    return db_count("SELECT count(*) FROM audit_log");
 }
 
 /* ---- requests ---- */
@@ -563,8 +552,12 @@ static int setup(void **state)
         free(api_token(tok[a], a == GADMIN ? ADMIN_PW : PW, "del", &fx[a].token));
     }
     /* A day in the past: still in the table, still not revoked, only expired. */
-    db_exec("UPDATE tokens SET expires_at = strftime('%s','now') - 86400 WHERE kind = 'session' "
-            "AND user_id IN (SELECT id FROM users WHERE name IN ('expired', 'pw_expired'))");
+    db_exec(db_is_pg()
+                ? "UPDATE tokens SET expires_at = extract(epoch FROM now())::bigint - 86400"
+                  " WHERE kind = 'session'"
+                  " AND user_id IN (SELECT id FROM users WHERE name IN ('expired', 'pw_expired'))"
+                : "UPDATE tokens SET expires_at = strftime('%s','now') - 86400 WHERE kind = 'session'"
+                  " AND user_id IN (SELECT id FROM users WHERE name IN ('expired', 'pw_expired'))");
 
     /* Shared fleet objects for reads: an approved release, a draft rollout, an open action. */
     bulk("acme", "shared,m1,sharedgrp\n");
