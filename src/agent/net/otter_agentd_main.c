@@ -13,6 +13,8 @@
 #include "otter_help_otter_agentd.h"
 #include "otter_usage.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,7 +124,27 @@ static const char *help_of(const char *cmd)
            : !strcmp(cmd, "run")      ? otter_help_otter_agentd_run
            : !strcmp(cmd, "download") ? otter_help_otter_agentd_download
            : !strcmp(cmd, "install")  ? otter_help_otter_agentd_install
+           : !strcmp(cmd, "broker")   ? otter_help_otter_agentd_broker
                                       : NULL;
+}
+
+/* `broker`: the connection on standard input is the daemon's; stdin and stdout become
+   /dev/null so that nothing but the broker's answers reaches the socket. */
+static int serve_broker(const char *conf_path, const otter_agent_conf *conf, otter_err *err)
+{
+    int sock = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    if (sock < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "broker: no connection on standard input");
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) {
+        int e = errno;
+        close(sock);
+        return otter_err_sys(err, OTTER_EIO, e, "/dev/null");
+    }
+    close(null);
+    int ret = otter_broker_serve_peer(sock, conf_path, conf, err);
+    close(sock);
+    return ret;
 }
 
 int main(int argc, char **argv)
@@ -175,6 +197,8 @@ int main(int argc, char **argv)
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
     if (!ret && !strcmp(cmd, "check"))
         ret = check(conf, &err);
+    else if (!ret && !strcmp(cmd, "broker"))
+        ret = serve_broker(conf_path, conf, &err);
     /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
     else if (!ret && !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
         ret = otter_daemon_ask(conf_path, conf, broker, ask, no_reboot, &offered, &err);
