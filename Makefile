@@ -19,7 +19,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   libarchive-dev libzstd-dev libsqlite3-dev libpq-dev libinih-dev libubootenv-dev \
   libcmocka-dev libcrypt-dev \
   zstd zip unzip openssl curl grub-common libubootenv-tool valgrind nginx-light time bc \
-  jq sqlite3 swupdate cpio chromium postgresql tinyproxy-bin python3-yaml python3-jsonschema
+  jq sqlite3 swupdate cpio chromium postgresql tinyproxy-bin python3-yaml python3-jsonschema \
+  shellcheck systemd groff-base man-db
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean
 

@@ -24,10 +24,11 @@ server="$build/src/server/otter-server"
 sim="$build/tests/tools/otter_fleetsim"
 otter="$build/bin/otter"
 agent="$build/bin/otter-agent"
-[ -x "$server" ] && [ -x "$sim" ] && [ -x "$agent" ] || make -C "$top" build >/dev/null
+if ! [ -x "$server" ] || ! [ -x "$sim" ] || ! [ -x "$agent" ]; then make -C "$top" build >/dev/null; fi
 need=()
 for p in jq curl zstd openssl bc unzip; do command -v "$p" >/dev/null || need+=("$p"); done
 [ ${#need[@]} -eq 0 ] || apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
+# shellcheck source=/dev/null # linted on its own (.ci/shellcheck.sh)
 source "$top/tests/integration/tls_fixture.sh"
 
 work=$(mktemp -d /var/tmp/otter-bench-fleet.XXXXXX)
@@ -84,7 +85,7 @@ OTTER_ADMIN_PASSWORD=bench-admin-pw "$server" init --config server.conf >/dev/nu
 server_pid=$!
 for _ in $(seq 100); do [ -s ready ] && [ "$(wc -l < ready)" -ge 2 ] && break; sleep 0.1; done
 url=$(grep '^http:' ready) turl=$(grep '^https:' ready)
-[ -n "$url" ] && [ -n "$turl" ] || { echo "otter-server did not start"; cat server.log; exit 1; }
+if [ -z "$url" ] || [ -z "$turl" ]; then echo "otter-server did not start"; cat server.log; exit 1; fi
 api() { # api METHOD PATH [curl args]: JSON answer on stdout
   local m=$1 p=$2; shift 2
   curl -s -m 600 -X "$m" -H "Authorization: Bearer $tok" "$@" "$url/api/v1$p"

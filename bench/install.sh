@@ -93,6 +93,8 @@ install_timed() { # install_timed PREFIX PACKAGE [WORKERS] [SLOTDIR]: a fresh de
   "$bin/otter-agent" bootsim --root dev | grep -q "update committed" || { echo "install of $2 did not commit"; exit 1; }
 }
 
+# The ${prefix}_s and ${prefix}_kb variables it reads are set by timed() (eval).
+# shellcheck disable=SC2154
 run_size() { # run_size MIB
   local mib=$1 bytes=$(( $1 * 1024 * 1024 ))
   content image.bin "$mib"

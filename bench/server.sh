@@ -266,9 +266,11 @@ sample() { # sample URL [curl args]: REPEAT downloads over one connection to /de
   got=$(curl -s -m 300 -w '%{http_code} %{size_download} %{num_connects}\n' "${outs[@]}" "$@" "${urls[@]}")
   t1=$(date +%s%N)
   # Every transfer whole and 200; one connect in all (the rest reuse it).
-  [ "$(grep -c "^200 $size " <<< "$got")" = "$repeat" ] &&
-    [ "$(awk '{ n += $3 } END { print n }' <<< "$got")" = 1 ] ||
-    { echo "download sample from $u:"; echo "$got"; exit 1; } >&2
+  if [ "$(grep -c "^200 $size " <<< "$got")" != "$repeat" ] ||
+     [ "$(awk '{ n += $3 } END { print n }' <<< "$got")" != 1 ]; then
+    { echo "download sample from $u:"; echo "$got"; } >&2
+    exit 1
+  fi
   echo "$repeat * $size * 1000000000 / ($t1 - $t0)" | bc
 }
 stats() { # stats FILE: median min max of its lines, MB/s

@@ -24,7 +24,6 @@ set -euo pipefail
 
 build=${1:-build}
 build=$(cd "$build" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
 N=${DEMO_DEVICES:-24}
 FAIL=${DEMO_FAIL:-0}
 PORT=${DEMO_PORT:-8080}
@@ -38,8 +37,12 @@ agent="$build/bin/otter-agent"
 agentd="$build/bin/otter-agentd"
 server="$build/src/server/otter-server"
 
-[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 4 ] && [ "$N" -le 500 ] || { echo "DEMO_DEVICES: 4..500" >&2; exit 2; }
-[[ $FAIL =~ ^[0-9]+$ ]] && [ "$FAIL" -lt "$N" ] || { echo "DEMO_FAIL: 0..DEMO_DEVICES-1" >&2; exit 2; }
+if ! [[ $N =~ ^[0-9]+$ ]] || [ "$N" -lt 4 ] || [ "$N" -gt 500 ]; then
+  echo "DEMO_DEVICES: 4..500" >&2; exit 2
+fi
+if ! [[ $FAIL =~ ^[0-9]+$ ]] || [ "$FAIL" -ge "$N" ]; then
+  echo "DEMO_FAIL: 0..DEMO_DEVICES-1" >&2; exit 2
+fi
 for b in "$otter" "$agent" "$agentd" "$server"; do
   [ -x "$b" ] || { echo "demo: $b missing: run 'make build' first (make demo does)" >&2; exit 2; }
 done
@@ -47,8 +50,8 @@ done
 pids=()
 cleanup() {
   trap - INT TERM EXIT
-  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
-  [ -n "${server_pid:-}" ] && kill -TERM "$server_pid" 2>/dev/null || true
+  if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
+  if [ -n "${server_pid:-}" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   echo
   echo "demo stopped (files kept in $work)"
@@ -107,10 +110,10 @@ say "otter-server on $URL (SQLite $work/otter.db)"
 
 # api METHOD PATH AUTH [JSON]: prints the body, fails on an HTTP error.
 api() {
-  local a=() d=()
-  [ -n "$3" ] && a=(-H "Authorization: Bearer $3")
-  [ $# -ge 4 ] && d=(-H 'Content-Type: application/json' --data-binary "$4")
-  curl -sS -m 30 --fail-with-body "${a[@]}" "${d[@]}" -X "$1" "$URL$2"
+  local auth=() body=()
+  if [ -n "$3" ]; then auth=(-H "Authorization: Bearer $3"); fi
+  if [ $# -ge 4 ]; then body=(-H 'Content-Type: application/json' --data-binary "$4"); fi
+  curl -sS -m 30 --fail-with-body "${auth[@]}" "${body[@]}" -X "$1" "$URL$2"
 }
 token() { api POST /api/v1/login "" "{\"username\":\"$1\",\"password\":\"$2\"}" | jq -r .token; }
 
@@ -174,11 +177,11 @@ say "$N simulated devices on 1.0 (file slots A/B, boot simulator)"
 
 # One device: poll, install what is offered, "reboot" when asked, report.
 device_loop() {
-  local d=$1 n
+  local d=$1
   sleep "$(awk -v s="$RANDOM" -v p="$POLL" 'BEGIN { srand(s); printf "%.2f", rand() * p }')"
   while :; do
     "$agentd" -c "$d/agent.conf" run --once >>"$d/agentd.log" 2>&1 || true
-    for n in 1 2 3 4; do # an update, and a fallback after a failed health check
+    for _ in 1 2 3 4; do # an update, and a fallback after a failed health check
       [ -e "$d/reboot-requested" ] || break
       rm -f "$d/reboot-requested"
       "$agent" bootsim --root "$d" >>"$d/boot.log" 2>&1 || true

@@ -9,6 +9,8 @@
 #include "otter_source.h"
 #include "otter_spool.h"
 #include "otter_status.h"
+#include "otter_help_otter_agent.h"
+#include "otter_usage.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,114 +21,33 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: otter-agent [--config agent.conf] COMMAND [OPTIONS]\n"
-    "\n"
-    "The Otter device agent: installs verified updates into the inactive A/B\n"
-    "slot, switches slots with a boot-count fallback, and commits or rolls back.\n"
-    "\n"
-    "Commands:\n"
-    "  check              what the update server offers this device: release, size,\n"
-    "                     download/update modes, maintenance window\n"
-    "  download [URL]     download and verify a package into the spool, install later;\n"
-    "                     without URL: the package the server offers\n"
-    "  install FILE|URL   install a package (SD card, USB stick, manual download)\n"
-    "  install --from-server  install what the server offers (or what was downloaded)\n"
-    "      --force        also when this version is already running\n"
-    "      --no-reboot    do not run the reboot command afterwards\n"
-    "      --json         progress and result as JSON lines (for a UI)\n"
-    "      --ca FILE      (URL) CA certificates; --pin sha256//...  pinned server key\n"
-    "      --header 'Name: value'  (URL) a request header, e.g. the DDI TargetToken\n"
-    "      --header-env NAME  (URL) the same, read from environment variable NAME\n"
-    "                     (a token on the command line is visible to every local user)\n"
-    "  run [--once]       the over-the-air daemon (otter-agentd run): report the last\n"
-    "                     result, poll the server, download, install, reboot;\n"
-    "                     --once: one cycle, then exit\n"
-    "  status [--json]    booted slot, versions per slot, pending update, counter,\n"
-    "                     last result\n"
-    "  boot-check         run at start-up: commit a pending update after its health\n"
-    "                     check, or record its failure\n"
-    "  mark-good          commit the running, pending update now (no health check)\n"
-    "  rollback [--no-reboot]  boot the other slot if it holds a valid system\n"
-    "  factory FILE       flash slot A with a package and commit it (manufacture)\n"
-    "  bootsim --root DIR play the bootloader of a simulated device (DIR/agent.conf):\n"
-    "                     pick a slot, count a try, verify its digests, boot-check\n"
-    "\n"
-    "Options:\n"
-    "  -c, --config FILE  agent configuration (default /etc/otter/agent.conf)\n"
-    "  -h, --help         this help; `otter-agent COMMAND --help` for a command\n"
-    "\n"
-    "Exit status: 0 success; 1 refused (signature, digest, model, downgrade, state);\n"
-    "2 usage or I/O error. See docs/agent.md.\n";
+#define PROG "otter-agent"
 
-static const char install_usage[] =
-    "usage: otter-agent [--config agent.conf] install [OPTIONS] FILE|URL|-\n"
-    "       otter-agent [--config agent.conf] install --from-server [--json] [--no-reboot]\n"
-    "\n"
-    "Installs a signed update package into the inactive slot and switches to it.\n"
-    "The manifest is checked first (k-of-n signatures against [trust] root,\n"
-    "product, model, security version >= the rollback counter, not the running\n"
-    "version, no update pending); nothing is written before that passes. Each\n"
-    "image then streams into its slot while its SHA-256 is computed; only when\n"
-    "every image matched is the new slot recorded and put first in the boot\n"
-    "order, and [reboot] command run. A refused package changes nothing the\n"
-    "device boots from.\n"
-    "\n"
-    "FILE is a path (SD card, USB stick, the spool) or - for standard input.\n"
-    "URL (http:// or https://) is downloaded by otter-fetch, a separate process:\n"
-    "libcurl never runs in the process that writes slots. A dropped or stalled\n"
-    "connection ([server] stall_timeout) resumes from the last byte.\n"
-    "\n"
-    "--from-server asks the DDI server in [server] (through otter-agentd): the\n"
-    "package already downloaded into the spool for the offered action, or else\n"
-    "the offered package itself, with progress; the server is told the outcome.\n"
-    "\n"
-    "Options:\n"
-    "  --force            also when this version is already running\n"
-    "  --no-reboot        do not run [reboot] command afterwards (boot-check commits\n"
-    "                     after the next boot either way)\n"
-    "  --json             progress and result as JSON lines on standard output:\n"
-    "                     {\"event\": \"progress\", \"image\", \"done\", \"total\"} per percent,\n"
-    "                     {\"event\": \"result\", \"ok\", \"message\"} at the end\n"
-    "  --ca FILE          (URL) CA certificates for the server\n"
-    "  --pin sha256//B64  (URL) pinned server public key(s), ';'-separated\n"
-    "  --header 'N: v'    (URL) a request header, e.g. Authorization: TargetToken ...\n"
-    "  --header-env NAME  (URL) the same, from environment variable NAME: a secret on\n"
-    "                     the command line is visible to every local user (ps)\n"
-    "  --cert F --key F   (URL) TLS client certificate and key (PEM)\n"
-    "  [server] stall_timeout, max_rate_kib and proxy in agent.conf apply to every\n"
-    "  URL download.\n"
-    "  --confirm-switch   (for otter-agentd) print {\"event\": \"verified\"} once every\n"
-    "                     image matched and switch only after reading \"switch\" on\n"
-    "                     standard input; anything else stops with nothing switched\n"
-    "\n"
-    "SIGTERM or SIGINT stops the install cleanly before the switch (the slot\n"
-    "being written is invalidated; state and boot variables are untouched).\n"
-    "Exit status: 0 installed; 1 refused (signature, digest, model, downgrade,\n"
-    "state); 2 usage, I/O or download error, or stopped.\n";
+/* Each command's --help (src/cli/help/otter-agent.CMD.txt). */
+static const struct {
+    const char *cmd, *text;
+} helps[] = {
+    {"install", otter_help_otter_agent_install},       {"download", otter_help_otter_agent_download},
+    {"factory", otter_help_otter_agent_factory},       {"check", otter_help_otter_agent_check},
+    {"run", otter_help_otter_agent_run},               {"status", otter_help_otter_agent_status},
+    {"boot-check", otter_help_otter_agent_boot_check}, {"mark-good", otter_help_otter_agent_mark_good},
+    {"rollback", otter_help_otter_agent_rollback},     {"bootsim", otter_help_otter_agent_bootsim},
+};
 
-static const char download_usage[] =
-    "usage: otter-agent [--config agent.conf] download [--json] [OPTIONS] URL|FILE\n"
-    "       otter-agent [--config agent.conf] download [--json]\n"
-    "\n"
-    "Downloads a package and verifies it as an install would (signatures,\n"
-    "product, model, security version, every image's size and SHA-256) without\n"
-    "writing any slot, into [server] spool/update.zip. The spool holds one\n"
-    "package; a new download replaces it. At most [server] spool_max_mb (or\n"
-    "--max-size BYTES, whichever is smaller) is written; a larger package is\n"
-    "refused and removed. Install it later with\n"
-    "`otter-agent install SPOOL/update.zip` (verified again) or\n"
-    "`otter-agent install --from-server`.\n"
-    "\n"
-    "Without URL, otter-agentd asks the DDI server in [server] for the offered\n"
-    "package, downloads it into the spool with progress and tells the server\n"
-    "it was downloaded.\n"
-    "\n"
-    "Options: --json, --ca FILE, --pin sha256//..., --header 'N: v', --header-env NAME\n"
-    "  as for install;\n"
-    "  --max-size BYTES   refuse a package larger than this\n"
-    "\n"
-    "Exit status: 0 downloaded and verified; 1 refused; 2 usage, I/O or download error.\n";
+static const char *help_of(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++)
+        if (strcmp(helps[i].cmd, cmd) == 0)
+            return helps[i].text;
+    return NULL;
+}
+
+/* A command's argument it does not take: an option or an extra operand. */
+static int bad_argument(const char *cmd, const char *arg)
+{
+    return otter_usage_error(PROG, cmd, arg[0] == '-' ? "unknown option \"%s\""
+                                                      : "unexpected argument \"%s\"", arg);
+}
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_TROUBLE = 2 };
 
@@ -307,7 +228,10 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
         {"header-env", required_argument, NULL, 'E'}, {NULL, 0, NULL, 0},
     };
     const char *name = mode == MODE_DOWNLOAD ? "download" : mode == MODE_FACTORY ? "factory" : "install";
-    for (int i = 1; i < argc; i++) /* the person-at-the-device forms live in otter-agentd */
+    int help = 0;
+    for (int i = 1; i < argc; i++)
+        help |= otter_usage_is_help(argv[i]);
+    for (int i = 1; i < argc && !help; i++) /* the person-at-the-device forms live in otter-agentd */
         if (strcmp(argv[i], "--from-server") == 0 && mode == MODE_INSTALL)
             return exec_sibling("otter-agentd", conf, "install", argc, argv, i);
     if (mode == MODE_DOWNLOAD && (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0)))
@@ -319,7 +243,7 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
                *key = NULL;
     unsigned long long max_size = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "fnjh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":fnjh", opts, NULL)) != -1) {
         switch (c) {
         case 'f': o.force = 1; break;
         case 'n': o.no_reboot = 1; break;
@@ -332,18 +256,15 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
         case 'M': max_size = strtoull(optarg, NULL, 10); break;
         case 'c': cert = optarg; break;
         case 'k': key = optarg; break;
-        case 'h': fputs(mode == MODE_DOWNLOAD ? download_usage : install_usage, stdout); return EXIT_OK;
-        default: return EXIT_TROUBLE;
+        case 'h': fputs(help_of(name), stdout); return EXIT_OK;
+        default: return otter_usage_bad_option(PROG, name, c, argv);
         }
     }
     if (optind + 1 != argc) {
-        fprintf(stderr, "otter-agent: %s needs exactly one package\n", name);
-        return EXIT_TROUBLE;
+        return otter_usage_error(PROG, name, "expected exactly one package");
     }
     if (header && header_env) {
-        fprintf(stderr, "otter-agent: %s: --header and --header-env: one request header at most\n",
-                name);
-        return EXIT_TROUBLE;
+        return otter_usage_error(PROG, name, "--header and --header-env: one request header at most");
     }
     const char *src = argv[optind];
     o.progress = show_progress;
@@ -429,13 +350,11 @@ static int cmd_simple(const char *conf, const char *cmd, int argc, char **argv)
             json = 1;
         else if (strcmp(argv[i], "--no-reboot") == 0 && strcmp(cmd, "rollback") == 0)
             no_reboot = 1;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
+        else if (otter_usage_is_help(argv[i])) {
+            fputs(help_of(cmd), stdout);
             return EXIT_OK;
-        } else {
-            fprintf(stderr, "otter-agent %s: unexpected argument \"%s\"\n", cmd, argv[i]);
-            return EXIT_TROUBLE;
-        }
+        } else
+            return bad_argument(cmd, argv[i]);
     }
     otter_err err;
     otter_device *d = NULL;
@@ -478,12 +397,13 @@ static int cmd_bootsim(const char *conf, int argc, char **argv)
         if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
             snprintf(path, sizeof path, "%s/agent.conf", argv[++i]);
             use = path;
-        } else if (strcmp(argv[i], "--help") == 0) {
-            fputs(usage, stdout);
+        } else if (otter_usage_is_help(argv[i])) {
+            fputs(otter_help_otter_agent_bootsim, stdout);
             return EXIT_OK;
+        } else if (strcmp(argv[i], "--root") == 0) {
+            return otter_usage_error(PROG, "bootsim", "option \"--root\" needs a value");
         } else {
-            fprintf(stderr, "otter-agent bootsim: unexpected argument \"%s\"\n", argv[i]);
-            return EXIT_TROUBLE;
+            return bad_argument("bootsim", argv[i]);
         }
     }
     otter_err err;
@@ -508,22 +428,23 @@ int main(int argc, char **argv)
 {
     const char *conf = "/etc/otter/agent.conf";
     int i = 1;
+    opterr = 0; /* bad options are named by otter_usage_bad_option */
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc)
+        if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) {
+            if (i + 1 == argc)
+                return otter_usage_error(PROG, NULL, "option \"%s\" needs a value", argv[i]);
             conf = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage, stdout);
+        } else if (otter_usage_is_help(argv[i])) {
+            fputs(otter_help_otter_agent, stdout);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("otter-agent %s\n", OTTER_VERSION);
-            return EXIT_OK;
+            return otter_usage_version(PROG);
         } else {
-            fprintf(stderr, "otter-agent: unknown option \"%s\"\n\n%s", argv[i], usage);
-            return EXIT_TROUBLE;
+            return otter_usage_error(PROG, NULL, "unknown option \"%s\"", argv[i]);
         }
     }
     if (i == argc) {
-        fputs(usage, stderr);
+        fputs(otter_help_otter_agent, stderr);
         return EXIT_TROUBLE;
     }
     const char *cmd = argv[i];
@@ -535,14 +456,20 @@ int main(int argc, char **argv)
         return cmd_install(conf, argc, argv, MODE_FACTORY);
     if (strcmp(cmd, "download") == 0)
         return cmd_install(conf, argc, argv, MODE_DOWNLOAD);
-    /* The network side is otter-agentd's: libcurl never runs in this process. */
-    if (strcmp(cmd, "check") == 0 || strcmp(cmd, "run") == 0)
+    /* The network side is otter-agentd's: libcurl never runs in this process. Its usage is
+       this program's, though: `otter-agent run --help` says how otter-agent runs it. */
+    if (strcmp(cmd, "check") == 0 || strcmp(cmd, "run") == 0) {
+        for (int j = 1; j < argc; j++)
+            if (otter_usage_is_help(argv[j])) {
+                fputs(help_of(cmd), stdout);
+                return EXIT_OK;
+            }
         return exec_sibling("otter-agentd", conf, cmd, argc, argv, 0);
+    }
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "boot-check") == 0 ||
         strcmp(cmd, "mark-good") == 0 || strcmp(cmd, "rollback") == 0)
         return cmd_simple(conf, cmd, argc, argv);
     if (strcmp(cmd, "bootsim") == 0)
         return cmd_bootsim(conf, argc, argv);
-    fprintf(stderr, "otter-agent: unknown command \"%s\"\n\n%s", cmd, usage);
-    return EXIT_TROUBLE;
+    return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* otter-server: command line only; the work is in otter_server_lib. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,89 +8,12 @@
 
 #include "otter_server.h"
 #include "otter_server_config.h"
+#include "otter_help_otter_server.h"
+#include "otter_usage.h"
 
 #define DEFAULT_CONFIG "/etc/otter/server.conf"
 
-static const char usage_main[] =
-    "Usage: otter-server [--help] [--version] COMMAND [OPTIONS]\n"
-    "\n"
-    "The Otter update server: management API (users, tenants, roles, audit)\n"
-    "today; device API, releases and rollouts as they land.\n"
-    "\n"
-    "Commands:\n"
-    "  init      create or migrate the database and create the first admin\n"
-    "  serve     serve the HTTP/HTTPS API until SIGINT or SIGTERM\n"
-    "  user      offline user administration (add, passwd, list)\n"
-    "\n"
-    "Every command takes --config FILE (default " DEFAULT_CONFIG ")\n"
-    "and --help. The configuration is described in docs/server.md.\n"
-    "\n"
-    "Exit status: 0 success, 1 failure, 2 usage error.\n";
-
-static const char usage_init[] =
-    "Usage: otter-server init [--config FILE] [--admin NAME]\n"
-    "\n"
-    "Creates the database named by [database] url, or migrates it to the\n"
-    "schema this server needs, and creates [storage] artifacts. When the\n"
-    "database has no global admin yet, creates one named NAME (default\n"
-    "\"admin\"). Its password is taken from the environment variable\n"
-    "OTTER_ADMIN_PASSWORD, or generated and printed once on stdout.\n"
-    "Running init again is safe: it changes nothing that is current.\n"
-    "\n"
-    "Options:\n"
-    "  -c, --config FILE   server configuration (default " DEFAULT_CONFIG ")\n"
-    "  -a, --admin NAME    name of the first global admin (default admin)\n"
-    "  -h, --help          show this text\n";
-
-static const char usage_serve[] =
-    "Usage: otter-server serve [--config FILE] [--ready-file FILE]\n"
-    "\n"
-    "Serves the API on every [http] listen (HTTP) and listen_tls (HTTPS)\n"
-    "address until SIGINT or SIGTERM. The database must have been created\n"
-    "by `otter-server init` with this version.\n"
-    "\n"
-    "Options:\n"
-    "  -c, --config FILE       server configuration (default " DEFAULT_CONFIG ")\n"
-    "  -r, --ready-file FILE   once listening, write the base URLs there, one per\n"
-    "                          line (with port 0 this tells which port was chosen)\n"
-    "  -h, --help              show this text\n";
-
-static const char usage_user[] =
-    "Usage: otter-server user add [--config FILE] [--admin] [--tenant T --role R]\n"
-    "                             [--password-stdin] NAME\n"
-    "       otter-server user passwd [--config FILE] [--password-stdin] NAME\n"
-    "       otter-server user list [--config FILE]\n"
-    "\n"
-    "Offline user administration on the database (the server may be running).\n"
-    "  add      creates user NAME; --admin makes a global admin; --tenant and\n"
-    "           --role (admin, publisher, approver, operator, viewer) add a role\n"
-    "  passwd   sets the password of NAME and revokes all their tokens\n"
-    "  list     prints every user with their roles\n"
-    "\n"
-    "The password is read from stdin (one line) with --password-stdin, else\n"
-    "taken from OTTER_PASSWORD, else generated and printed once.\n"
-    "\n"
-    "Options:\n"
-    "  -c, --config FILE    server configuration (default " DEFAULT_CONFIG ")\n"
-    "  -A, --admin          (add) make the user a global admin\n"
-    "  -t, --tenant NAME    (add) tenant to add the user to\n"
-    "  -R, --role ROLE      (add) role in that tenant\n"
-    "  -p, --password-stdin read the password from stdin\n"
-    "  -h, --help           show this text\n";
-
-static int usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *usage, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "otter-server: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n\n%s", usage);
-    return 2;
-}
+#define PROG "otter-server"
 
 static int fail(const otter_err *err)
 {
@@ -121,7 +43,7 @@ static int cmd_init(int argc, char **argv)
                                          {0}};
     const char *config = NULL, *admin = "admin";
     int c;
-    while ((c = getopt_long(argc, argv, "c:a:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config = optarg;
@@ -130,14 +52,14 @@ static int cmd_init(int argc, char **argv)
             admin = optarg;
             break;
         case 'h':
-            fputs(usage_init, stdout);
+            fputs(otter_help_otter_server_init, stdout);
             return 0;
         default:
-            return usage_error(usage_init, "bad option");
+            return otter_usage_bad_option(PROG, "init", c, argv);
         }
     }
     if (optind != argc)
-        return usage_error(usage_init, "unexpected argument '%s'", argv[optind]);
+        return otter_usage_error(PROG, "init", "unexpected argument \"%s\"", argv[optind]);
     otter_err err;
     otter_server_config *cfg = NULL;
     int ret = load_config(config, &cfg, &err);
@@ -155,7 +77,7 @@ static int cmd_serve(int argc, char **argv)
                                          {0}};
     const char *config = NULL, *ready = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "c:r:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config = optarg;
@@ -164,14 +86,14 @@ static int cmd_serve(int argc, char **argv)
             ready = optarg;
             break;
         case 'h':
-            fputs(usage_serve, stdout);
+            fputs(otter_help_otter_server_serve, stdout);
             return 0;
         default:
-            return usage_error(usage_serve, "bad option");
+            return otter_usage_bad_option(PROG, "serve", c, argv);
         }
     }
     if (optind != argc)
-        return usage_error(usage_serve, "unexpected argument '%s'", argv[optind]);
+        return otter_usage_error(PROG, "serve", "unexpected argument \"%s\"", argv[optind]);
     otter_err err;
     otter_server_config *cfg = NULL;
     int ret = load_config(config, &cfg, &err);
@@ -192,8 +114,8 @@ static int cmd_user(int argc, char **argv)
                                          {0}};
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2)
-            return usage_error(usage_user, "user: missing sub-command");
-        fputs(usage_user, stdout);
+            return otter_usage_error(PROG, "user", "expected a command: add, passwd or list");
+        fputs(otter_help_otter_server_user, stdout);
         return 0;
     }
     const char *sub = argv[1];
@@ -201,7 +123,7 @@ static int cmd_user(int argc, char **argv)
     int is_admin = 0, from_stdin = 0, c;
     argc--;
     argv++;
-    while ((c = getopt_long(argc, argv, "c:At:R:ph", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:At:R:ph", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config = optarg;
@@ -219,22 +141,24 @@ static int cmd_user(int argc, char **argv)
             from_stdin = 1;
             break;
         case 'h':
-            fputs(usage_user, stdout);
+            fputs(otter_help_otter_server_user, stdout);
             return 0;
         default:
-            return usage_error(usage_user, "bad option");
+            return otter_usage_bad_option(PROG, "user", c, argv);
         }
     }
     int is_list = strcmp(sub, "list") == 0;
+    if (sub[0] == '-')
+        return otter_usage_error(PROG, "user", "unknown option \"%s\"", sub);
     if (!is_list && strcmp(sub, "add") != 0 && strcmp(sub, "passwd") != 0)
-        return usage_error(usage_user, "user: unknown sub-command '%s'", sub);
+        return otter_usage_error(PROG, "user", "unknown command \"%s\" (add, passwd or list)", sub);
     if (argc - optind != (is_list ? 0 : 1))
-        return usage_error(usage_user, "user %s: wrong number of arguments", sub);
+        return otter_usage_error(PROG, "user", "%s: wrong number of arguments", sub);
     char buf[1100];
     const char *password = getenv("OTTER_PASSWORD");
     if (from_stdin) {
         if (read_password(buf, sizeof buf) < 0)
-            return usage_error(usage_user, "no password on stdin");
+            return otter_usage_error(PROG, "user", "no password on stdin");
         password = buf;
     }
     otter_err err;
@@ -254,22 +178,23 @@ static int cmd_user(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    opterr = 0; /* bad options are named by otter_usage_bad_option */
     if (argc < 2)
-        return usage_error(usage_main, "missing command");
+        return otter_usage_error(PROG, NULL, "expected a command: init, serve or user");
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage_main, stdout);
+    if (otter_usage_is_help(cmd) || strcmp(cmd, "help") == 0) {
+        fputs(otter_help_otter_server, stdout);
         return 0;
     }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("otter-server %s\n", OTTER_VERSION);
-        return 0;
-    }
+    if (strcmp(cmd, "--version") == 0)
+        return otter_usage_version(PROG);
     if (strcmp(cmd, "init") == 0)
         return cmd_init(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "user") == 0)
         return cmd_user(argc - 1, argv + 1);
-    return usage_error(usage_main, "unknown command '%s'", cmd);
+    if (cmd[0] == '-')
+        return otter_usage_error(PROG, NULL, "unknown option \"%s\"", cmd);
+    return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
+#include "otter_help_otter.h"
 #include "otter_encode.h"
 #include "otter_pkg.h"
 
@@ -7,21 +8,6 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char help[] =
-    "usage: otter inspect update.zip [--json] [--chunks]\n"
-    "\n"
-    "Shows what a package holds: its manifest, who signed it (key ids and\n"
-    "algorithms, not checked against any trust root: use `otter verify` for\n"
-    "that), and for each image its installed size, stored size, compression\n"
-    "ratio, its chunk table (format 2) and whether its bytes match the\n"
-    "manifest's SHA-256 digests (every chunk's and the whole image's).\n"
-    "\n"
-    "  -j, --json   print one JSON object instead of text (the manifest in it\n"
-    "               carries the whole chunk table)\n"
-    "  -c, --chunks list every chunk: installed offset and size, stored offset\n"
-    "               and size, SHA-256 of the installed bytes\n"
-    "  -h, --help   show this help\n";
 
 typedef struct image_stat {
     uint64_t stored;
@@ -117,12 +103,12 @@ int otter_cmd_inspect(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int as_json = 0, list = 0, c;
-    while ((c = getopt_long(argc, argv, "jch", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jch", opts, NULL)) != -1) {
         switch (c) {
         case 'j': as_json = 1; break;
         case 'c': list = 1; break;
-        case 'h': fputs(help, stdout); return EXIT_OK;
-        default: return otter_cli_usage_error("inspect", "bad option");
+        case 'h': fputs(otter_help_otter_inspect, stdout); return EXIT_OK;
+        default: return otter_cli_bad_option("inspect", c, argv);
         }
     }
     if (optind + 1 != argc)

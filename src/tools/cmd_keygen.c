@@ -1,22 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
+#include "otter_help_otter.h"
 #include "otter_key.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char help[] =
-    "usage: otter keygen --type ed25519|ecdsa-p256|rsa-3072 --out NAME\n"
-    "\n"
-    "Creates a signing key pair: NAME.key (private, PKCS#8 PEM, mode 0600) and\n"
-    "NAME.pub (public, SubjectPublicKeyInfo PEM), and prints the key id: the\n"
-    "hex SHA-256 of the public key's DER encoding. Existing files are never\n"
-    "overwritten. Keep NAME.key offline; give NAME.pub to `otter root new`.\n"
-    "\n"
-    "  -t, --type TYPE   ed25519 (default), ecdsa-p256 or rsa-3072\n"
-    "  -o, --out NAME    path prefix of the two files\n"
-    "  -h, --help        show this help\n";
 
 int otter_cmd_keygen(int argc, char **argv)
 {
@@ -28,12 +17,12 @@ int otter_cmd_keygen(int argc, char **argv)
     };
     const char *type = "ed25519", *out = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 't': type = optarg; break;
         case 'o': out = optarg; break;
-        case 'h': fputs(help, stdout); return EXIT_OK;
-        default: return otter_cli_usage_error("keygen", "bad option");
+        case 'h': fputs(otter_help_otter_keygen, stdout); return EXIT_OK;
+        default: return otter_cli_bad_option("keygen", c, argv);
         }
     }
     if (optind != argc)

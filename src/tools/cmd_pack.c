@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
+#include "otter_help_otter.h"
 #include "otter_key.h"
 #include "otter_manifest.h"
 #include "otter_pkg.h"
@@ -8,43 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char help[] =
-    "usage: otter pack --product P --compatible M1[,M2...] --version V --security-version N\n"
-    "                  --image NAME=PATH[:handler=raw|archive|file][:target=SLOTCLASS][:compression=zstd|none] ...\n"
-    "                  [--key K.key ...] [--level 1..19] [--threads N]\n"
-    "                  [--chunk-size SIZE] [--format 1|2] -o update.zip\n"
-    "\n"
-    "Builds an update package (format 2, docs/package-format.md). Each image is\n"
-    "cut into chunks of --chunk-size installed bytes, each compressed with zstd\n"
-    "into an independent frame (on all cores); the signed manifest records the\n"
-    "size and SHA-256 of every chunk and of the whole installed image, so a\n"
-    "device checks each chunk before any byte of it reaches a slot.\n"
-    "Entries are stored in stream order (manifest.json, manifest.sig, images).\n"
-    "With --key the package is signed at once; otherwise sign it later with\n"
-    "`otter sign` (a device refuses an unsigned package).\n"
-    "\n"
-    "  -p, --product P            product family the package is for\n"
-    "  -c, --compatible M,...     hardware models that may install it (repeatable)\n"
-    "  -V, --version V            version string of the release\n"
-    "  -s, --security-version N   anti-rollback level; devices refuse packages\n"
-    "                             below their counter\n"
-    "  -i, --image SPEC           NAME=PATH with options separated by ':':\n"
-    "                               handler=raw (default), archive (tar) or file\n"
-    "                               target=SLOTCLASS (default: NAME)\n"
-    "                               compression=zstd (default) or none\n"
-    "  -k, --key FILE             sign with this private key (repeatable)\n"
-    "  -l, --level N              zstd level 1..19 (default 3)\n"
-    "  -T, --threads N            compression threads (default: all cores)\n"
-    "  -C, --chunk-size SIZE      installed bytes per chunk: a power of two from\n"
-    "                             64KiB to 8MiB (default 1MiB; larger chunks\n"
-    "                             compress better and need more memory on the\n"
-    "                             device: see docs/package-format.md)\n"
-    "  -F, --format N             2 (default) or 1: one stream per image, for\n"
-    "                             agents older than format 2 (no archive images on\n"
-    "                             agents that know format 2)\n"
-    "  -o, --output FILE          package to write (replaced atomically)\n"
-    "  -h, --help                 show this help\n";
 
 /* Storage for parsed --image specs; the strings point into dup'd argv copies. */
 typedef struct image_specs {
@@ -143,7 +107,7 @@ int otter_cmd_pack(int argc, char **argv)
     const char *out = NULL;
     int code = EXIT_TROUBLE, c;
     long long n;
-    while ((c = getopt_long(argc, argv, "p:c:V:s:i:k:l:T:C:F:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:c:V:s:i:k:l:T:C:F:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': wo.product = optarg; break;
         case 'c':
@@ -196,8 +160,8 @@ int otter_cmd_pack(int argc, char **argv)
             wo.format = (int)n;
             break;
         case 'o': out = optarg; break;
-        case 'h': fputs(help, stdout); code = EXIT_OK; goto out;
-        default: otter_cli_usage_error("pack", "bad option"); goto out;
+        case 'h': fputs(otter_help_otter_pack, stdout); code = EXIT_OK; goto out;
+        default: otter_cli_bad_option("pack", c, argv); goto out;
         }
     }
     if (optind != argc) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
+#include "otter_help_otter.h"
 #include "otter_file.h"
 #include "otter_trust.h"
 
@@ -9,35 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char help[] =
-    "usage: otter root new --pubkey K1.pub [--pubkey K2.pub ...] --threshold N [--version V] -o root.json\n"
-    "       otter root sign root.json --key K.key [--key K2.key ...] [--sig FILE]\n"
-    "       otter root verify NEW-root.json --trust CURRENT-root.json [--sig FILE]\n"
-    "\n"
-    "Creates a trust root: the release public keys a device (or server) accepts\n"
-    "and how many of them must sign a package (k-of-n). Install root.json on the\n"
-    "devices at manufacture; `otter verify --trust root.json` checks a package the\n"
-    "way a device will.\n"
-    "\n"
-    "Rotation: to replace a root (new keys, new threshold), write the new root\n"
-    "with --version one higher, then have a threshold of the CURRENT root's key\n"
-    "holders AND a threshold of the NEW root's key holders run `otter root sign`\n"
-    "on it (signatures go to root.json.sig). `otter root verify` applies the\n"
-    "rule devices apply before they switch to a new root.\n"
-    "\n"
-    "new:\n"
-    "  -p, --pubkey FILE    public key (PEM); repeat for each key\n"
-    "  -t, --threshold N    signatures required, 1..number of keys (default 1)\n"
-    "      --version N      root version, raised by each rotation (default 1)\n"
-    "  -o, --out FILE       where to write root.json (refuses to overwrite)\n"
-    "sign:\n"
-    "  -k, --key FILE       private key (PEM); repeatable\n"
-    "  -s, --sig FILE       signature file (default: ROOT.sig), updated atomically\n"
-    "verify:\n"
-    "  -r, --trust FILE     the root devices have now\n"
-    "  -s, --sig FILE       signature file (default: NEW.sig)\n"
-    "  -h, --help           show this help\n";
 
 static int root_new(int argc, char **argv)
 {
@@ -53,7 +25,7 @@ static int root_new(int argc, char **argv)
     long long threshold = 1, version = 1;
     const char *out = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "p:t:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:t:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (otter_cli_list_add(&pubs, "root new", "keys", optarg) < 0)
@@ -71,8 +43,8 @@ static int root_new(int argc, char **argv)
                 return otter_cli_usage_error("root new", "--version: \"%s\" is not valid", optarg);
             break;
         case 'o': out = optarg; break;
-        case 'h': fputs(help, stdout); return EXIT_OK;
-        default: return otter_cli_usage_error("root new", "bad option");
+        case 'h': fputs(otter_help_otter_root, stdout); return EXIT_OK;
+        default: return otter_cli_bad_option("root new", c, argv);
         }
     }
     if (optind != argc)
@@ -145,7 +117,7 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
     otter_cli_list keys = {0};
     const char *sig_opt = NULL, *current = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "k:s:r:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:s:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             if (otter_cli_list_add(&keys, cmd, "keys", optarg) < 0)
@@ -153,8 +125,8 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
             break;
         case 's': sig_opt = optarg; break;
         case 'r': current = optarg; break;
-        case 'h': fputs(help, stdout); return EXIT_OK;
-        default: return otter_cli_usage_error(cmd, "bad option");
+        case 'h': fputs(otter_help_otter_root, stdout); return EXIT_OK;
+        default: return otter_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind + 1 != argc)
@@ -214,8 +186,13 @@ int otter_cmd_root(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "verify") == 0)
         return root_sign_or_verify(argc - 1, argv + 1, 0);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs(help, stdout);
+        fputs(otter_help_otter_root, stdout);
         return EXIT_OK;
     }
-    return otter_cli_usage_error("root", "expected a subcommand: new, sign or verify");
+    if (argc >= 2 && argv[1][0] == '-')
+        return otter_cli_usage_error("root", "unknown option \"%s\"", argv[1]);
+    if (argc >= 2)
+        return otter_cli_usage_error("root", "unknown command \"%s\" (new, sign or verify)",
+                                     argv[1]);
+    return otter_cli_usage_error("root", "expected a command: new, sign or verify");
 }

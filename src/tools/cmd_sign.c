@@ -1,23 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
+#include "otter_help_otter.h"
 #include "otter_key.h"
 #include "otter_pkg.h"
 
 #include <getopt.h>
 #include <stdio.h>
-
-static const char help[] =
-    "usage: otter sign update.zip --key K.key [--key K2.key ...]\n"
-    "\n"
-    "Adds a signature by each key over the package's exact manifest.json bytes\n"
-    "to manifest.sig. Signatures already there are kept; signing again with the\n"
-    "same key replaces its signature. Several signers can sign one after the\n"
-    "other (k-of-n): the keys never need to be on one machine. The package is\n"
-    "rewritten to a temporary file and renamed into place, so it is never left\n"
-    "half-written.\n"
-    "\n"
-    "  -k, --key FILE   private key (PEM); repeat for several signers\n"
-    "  -h, --help       show this help\n";
 
 int otter_cmd_sign(int argc, char **argv)
 {
@@ -28,14 +16,14 @@ int otter_cmd_sign(int argc, char **argv)
     };
     otter_cli_list keys = {0};
     int c;
-    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:h", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             if (otter_cli_list_add(&keys, "sign", "keys", optarg) < 0)
                 return EXIT_TROUBLE;
             break;
-        case 'h': fputs(help, stdout); return EXIT_OK;
-        default: return otter_cli_usage_error("sign", "bad option");
+        case 'h': fputs(otter_help_otter_sign, stdout); return EXIT_OK;
+        default: return otter_cli_bad_option("sign", c, argv);
         }
     }
     if (optind + 1 != argc)

@@ -1,30 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
+#include "otter_help_otter.h"
 #include "otter_pkg.h"
 #include "otter_trust.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char help[] =
-    "usage: otter verify update.zip (--pubkey K.pub ... [--threshold N] | --trust root.json)\n"
-    "                    [--model M] [--product P]\n"
-    "\n"
-    "Checks a package exactly as a device does, streaming it once: the\n"
-    "signatures over manifest.json (at least N distinct trusted keys), the\n"
-    "manifest's format, the hardware model, then every image's size and SHA-256\n"
-    "of its installed bytes, and that the zip holds nothing else. Nothing is\n"
-    "written. Use \"-\" to read the package from standard input.\n"
-    "\n"
-    "  -p, --pubkey FILE     trusted public key (PEM); repeatable\n"
-    "  -t, --threshold N     signatures required with --pubkey (default 1)\n"
-    "  -r, --trust FILE      trust root (root.json) instead of --pubkey\n"
-    "  -m, --model M         refuse unless M is in the package's compatible list\n"
-    "  -P, --product P       refuse unless the package is for product P\n"
-    "  -h, --help            show this help\n"
-    "\n"
-    "Exit status: 0 valid; 1 refused (the reason is printed); 2 usage or I/O error.\n";
 
 int otter_cmd_verify(int argc, char **argv)
 {
@@ -41,7 +23,7 @@ int otter_cmd_verify(int argc, char **argv)
     long long threshold = 1;
     const char *root_path = NULL, *model = NULL, *product = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "p:t:r:m:P:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:t:r:m:P:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (otter_cli_list_add(&pubs, "verify", "keys", optarg) < 0)
@@ -56,8 +38,8 @@ int otter_cmd_verify(int argc, char **argv)
         case 'r': root_path = optarg; break;
         case 'm': model = optarg; break;
         case 'P': product = optarg; break;
-        case 'h': fputs(help, stdout); return EXIT_OK;
-        default: return otter_cli_usage_error("verify", "bad option");
+        case 'h': fputs(otter_help_otter_verify, stdout); return EXIT_OK;
+        default: return otter_cli_bad_option("verify", c, argv);
         }
     }
     if (optind + 1 != argc)

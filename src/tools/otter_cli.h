@@ -20,6 +20,10 @@ int otter_cli_fail(const otter_err *err);
 /* Prints "otter <cmd>: <message>" and a hint to stderr; returns EXIT_TROUBLE. */
 int otter_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* For getopt_long's '?' or ':' (opterr is 0): "otter <cmd>: unknown option ..."; returns
+   EXIT_TROUBLE. */
+int otter_cli_bad_option(const char *cmd, int c, char **argv);
+
 /* Keeps up to max strings from repeated options. */
 typedef struct otter_cli_list {
     const char *items[64];

@@ -36,7 +36,7 @@ system_cluster() {
   local line ver name port status
   line=$(pg_lsclusters --no-header 2>/dev/null | head -1 || true)
   if [ -z "$line" ]; then
-    ver=$(ls /usr/lib/postgresql | sort -V | tail -1)
+    ver=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -1)
     [ -n "$ver" ] || die "no PostgreSQL server installed (make deps installs it)"
     log "creating cluster $ver/main"
     pg_createcluster "$ver" main >&2
@@ -60,7 +60,7 @@ system_cluster() {
 
 private_cluster() {
   local dir=$1 bin
-  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  bin=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -1)
   [ -n "$bin" ] || die "no PostgreSQL server installed (make deps installs it)"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)

@@ -10,7 +10,11 @@
 #include "otter_ddi_http.h"
 #include "otter_daemon.h"
 #include "otter_ddi_policy.h"
+#include "otter_help_otter_agentd.h"
+#include "otter_usage.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,90 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: otter-agentd [--config agent.conf] COMMAND [OPTIONS]\n"
-    "\n"
-    "The device's network side: talks hawkBit DDI to the server in [server] of\n"
-    "agent.conf (TargetToken or GatewayToken, CA, pins) and runs otter-agent,\n"
-    "which never links libcurl, for everything that writes slots.\n"
-    "\n"
-    "Commands:\n"
-    "  check              ask the server once what it offers this device: the polling\n"
-    "                     interval and, for a waiting deployment, its action id,\n"
-    "                     download/update modes, maintenance window, release (name,\n"
-    "                     version) and artifact (file, size, SHA-256, URL)\n"
-    "  download [--json]  download and verify the offered package into [server] spool\n"
-    "                     now, whatever the server's modes say; progress on stderr;\n"
-    "                     the server is told \"downloaded\"\n"
-    "  install [--no-reboot]  install the offered package (the spooled copy when it\n"
-    "                     was downloaded already, else streaming), with progress;\n"
-    "                     then reboot; boot-check commits and the next `run` reports\n"
-    "                     the result. Refused while the maintenance window is closed.\n"
-    "  run [--once]       the update daemon: report the last update's result once the\n"
-    "                     server takes it, send configData, poll at the server's\n"
-    "                     interval (+-10 % jitter; back-off 10 s .. 10 min on errors),\n"
-    "                     follow download/update modes, maintenance windows and\n"
-    "                     cancelAction, install, reboot. --once: one cycle.\n"
-    "\n"
-    "Options:\n"
-    "  -c, --config FILE  agent configuration (default /etc/otter/agent.conf)\n"
-    "  -h, --help         this help\n"
-    "\n"
-    "Exit status: 0 ok (offered or not); 1 refused (TLS verification, package,\n"
-    "closed maintenance window); 2 other error. See docs/agent.md.\n";
-
-static const char check_help[] =
-    "usage: otter-agentd [--config agent.conf] check\n"
-    "       otter-agent  [--config agent.conf] check\n"
-    "\n"
-    "Polls the DDI server in [server] once, as the daemon would, and prints what it\n"
-    "offers this device; changes nothing on the device and sends nothing but the\n"
-    "poll. For a waiting deployment: the action id; the download and update modes\n"
-    "(forced, attempt, skip) and whether the maintenance window is closed; each\n"
-    "chunk's name and version with its artifact (file name, size in bytes,\n"
-    "SHA-256, download URL); and what `otter-agentd run` will do with it\n"
-    "(download and install, download now and install later, wait, nothing).\n"
-    "\n"
-    "Exit status: 0 answered (offered or not); 1 TLS verification refused (pin,\n"
-    "CA, expired certificate); 2 other error (unreachable, HTTP 401, ...).\n";
-
-static const char run_help[] =
-    "usage: otter-agentd [--config agent.conf] run [--once]\n"
-    "       otter-agent  [--config agent.conf] run [--once]\n"
-    "\n"
-    "The over-the-air daemon. Each cycle: (1) report the result of the update\n"
-    "installed before the last reboot (closed success/failure, once the health\n"
-    "check decided; kept in <state dir>/ddi.json until the server takes it);\n"
-    "(2) poll; send configData (product, model, slot, versions, counter) when\n"
-    "asked, after a start and on any change; answer cancelAction (confirm unless\n"
-    "the slot switch happened, then reject); (3) for an offered deployment, follow\n"
-    "its download/update modes and maintenance window: download and install in\n"
-    "one pass, download into [server] spool now and install when allowed, or\n"
-    "wait. While installing it reports progress (every 5 % or 2 s), 'downloaded'\n"
-    "when the package is verified, stops the installer cleanly when the action\n"
-    "is canceled before the switch, then runs [reboot] command.\n"
-    "It then sleeps the server's polling interval +-10 %, or backs off 10 s ..\n"
-    "10 min after errors. --once: one cycle, then exit (0 ok, 1 TLS refused,\n"
-    "2 other error). With [server] daemon_user and started as root (run,\n"
-    "download, install), it forks a root installer broker that alone runs\n"
-    "otter-agent, and runs as that user itself. See docs/agent.md.\n";
-
-static const char ask_help[] =
-    "usage: otter-agentd [--config agent.conf] download\n"
-    "       otter-agentd [--config agent.conf] install [--no-reboot]\n"
-    "       otter-agent  [--config agent.conf] download | install --from-server\n"
-    "\n"
-    "For a person at the device, whatever the server's download/update modes say.\n"
-    "download: fetches the offered package and verifies it (signatures, model,\n"
-    "security version, every image's SHA-256) into [server] spool, with progress\n"
-    "on standard error; the server is told 'downloaded'.\n"
-    "install: installs the offered package (the spooled copy when it is there,\n"
-    "else streaming), with progress, then runs [reboot] command (--no-reboot:\n"
-    "not); boot-check commits after the reboot and `otter-agentd run` reports the\n"
-    "result. A closed maintenance window refuses the install (exit 1).\n"
-    "\n"
-    "Exit status: 0 done or nothing offered; 1 refused (package, TLS, window);\n"
-    "2 other error.\n";
+#define PROG "otter-agentd"
 
 static const char *mode_name(int m)
 {
@@ -196,29 +117,65 @@ static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker
     }
 }
 
+/* The command's --help text (src/cli/help/otter-agentd.CMD.txt); NULL for no such command. */
+static const char *help_of(const char *cmd)
+{
+    return !strcmp(cmd, "check")      ? otter_help_otter_agentd_check
+           : !strcmp(cmd, "run")      ? otter_help_otter_agentd_run
+           : !strcmp(cmd, "download") ? otter_help_otter_agentd_download
+           : !strcmp(cmd, "install")  ? otter_help_otter_agentd_install
+           : !strcmp(cmd, "broker")   ? otter_help_otter_agentd_broker
+                                      : NULL;
+}
+
+/* `broker`: the connection on standard input is the daemon's; stdin and stdout become
+   /dev/null so that nothing but the broker's answers reaches the socket. */
+static int serve_broker(const char *conf_path, const otter_agent_conf *conf, otter_err *err)
+{
+    int sock = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    if (sock < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "broker: no connection on standard input");
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) {
+        int e = errno;
+        close(sock);
+        return otter_err_sys(err, OTTER_EIO, e, "/dev/null");
+    }
+    close(null);
+    int ret = otter_broker_serve_peer(sock, conf_path, conf, err);
+    close(sock);
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     const char *conf_path = "/etc/otter/agent.conf";
     int i = 1;
-    if (i + 1 < argc && (!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c"))) {
-        conf_path = argv[i + 1];
-        i += 2;
-    }
-    if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
-        fputs(usage, stdout);
-        return 0;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) {
+            if (i + 1 == argc)
+                return otter_usage_error(PROG, NULL, "option \"%s\" needs a value", argv[i]);
+            conf_path = argv[++i];
+        } else if (otter_usage_is_help(argv[i])) {
+            fputs(otter_help_otter_agentd, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            return otter_usage_version(PROG);
+        } else {
+            return otter_usage_error(PROG, NULL, "unknown option \"%s\"", argv[i]);
+        }
     }
     if (i == argc) {
-        fputs(usage, stderr);
+        fputs(otter_help_otter_agentd, stderr);
         return 2;
     }
     const char *cmd = argv[i];
+    if (!help_of(cmd))
+        return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
     int once = 0, no_reboot = 0;
     for (int j = i + 1; j < argc; j++) {
-        if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
-            fputs(!strcmp(cmd, "check") ? check_help : !strcmp(cmd, "run") ? run_help
-                  : !strcmp(cmd, "download") || !strcmp(cmd, "install") ? ask_help : usage,
-                  stdout);
+        if (otter_usage_is_help(argv[j])) {
+            fputs(help_of(cmd), stdout);
             return 0;
         } else if (!strcmp(argv[j], "--once") && !strcmp(cmd, "run"))
             once = 1;
@@ -226,17 +183,13 @@ int main(int argc, char **argv)
             no_reboot = 1;
         else if (!strcmp(argv[j], "--json") && (!strcmp(cmd, "install") || !strcmp(cmd, "download")))
             ; /* progress is already one line per step, readable by a UI */
-        else {
-            fprintf(stderr, "otter-agentd %s: unexpected argument \"%s\"\n", cmd, argv[j]);
-            return 2;
-        }
+        else
+            return otter_usage_error(PROG, cmd, argv[j][0] == '-' ? "unknown option \"%s\""
+                                                                  : "unexpected argument \"%s\"",
+                                     argv[j]);
     }
     int ask = !strcmp(cmd, "download") ? OTTER_DAEMON_ASK_DOWNLOAD
               : !strcmp(cmd, "install") ? OTTER_DAEMON_ASK_INSTALL : 0;
-    if (!ask && strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0) {
-        fprintf(stderr, "otter-agentd: unknown command \"%s\"\n\n%s", cmd, usage);
-        return 2;
-    }
     otter_err err;
     otter_agent_conf *conf = NULL;
     otter_broker *broker = NULL;
@@ -244,6 +197,8 @@ int main(int argc, char **argv)
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
     if (!ret && !strcmp(cmd, "check"))
         ret = check(conf, &err);
+    else if (!ret && !strcmp(cmd, "broker"))
+        ret = serve_broker(conf_path, conf, &err);
     /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
     else if (!ret && !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
         ret = otter_daemon_ask(conf_path, conf, broker, ask, no_reboot, &offered, &err);

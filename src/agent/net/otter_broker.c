@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +72,10 @@ int otter_broker_spawn(otter_broker *b, const otter_broker_req *req, int in_fd, 
 
 int otter_broker_alive(otter_broker *b)
 {
+    if (b->sock >= 0 && b->broker <= 0) { /* a broker service: alive while its socket is */
+        struct pollfd p = {b->sock, 0, 0};
+        return poll(&p, 1, 0) == 0 || !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
+    }
     if (b->sock < 0 || b->broker <= 0)
         return 1;
     pid_t r;
@@ -237,6 +243,47 @@ static int start_broker(otter_broker *b, otter_err *err)
     return 0;
 }
 
+/* A daemon started as daemon_user: its broker is a service listening at path. */
+static int connect_broker(otter_broker *b, const char *path, otter_err *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path)
+        return otter_err_set(err, OTTER_EUSAGE, "OTTER_BROKER_SOCKET %s: path too long", path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "socket");
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(fd);
+        return otter_err_sys(err, OTTER_EIO, e, "installer broker %s: cannot connect", path);
+    }
+    b->sock = fd;
+    return 0;
+}
+
+int otter_broker_serve_peer(int sock, const char *conf_path, const otter_agent_conf *conf,
+                            otter_err *err)
+{
+    uid_t uid;
+    gid_t gid;
+    struct ucred peer;
+    socklen_t len = sizeof peer;
+    if (!conf->server_daemon_user[0])
+        return otter_err_set(err, OTTER_EUSAGE, "broker: [server] daemon_user is not set");
+    int ret = lookup(conf->server_daemon_user, &uid, &gid, err);
+    if (ret)
+        return ret;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "broker: no peer credentials on the socket");
+    /* Only the daemon may ask: any other local user would get installs and reboots. */
+    if (peer.uid != uid)
+        return otter_err_set(err, OTTER_EUSAGE, "broker: peer uid %u is not daemon_user %s",
+                             (unsigned)peer.uid, conf->server_daemon_user);
+    otter_broker_serve(sock, conf_path, conf);
+    return 0;
+}
+
 int otter_broker_open(const char *conf_path, const otter_agent_conf *conf, otter_broker **out,
                       otter_err *err)
 {
@@ -257,12 +304,16 @@ int otter_broker_open(const char *conf_path, const otter_agent_conf *conf, otter
         if (!ret)
             ret = drop_to(uid, gid, err);
     } else if (conf->server_daemon_user[0]) {
-        /* Started as that user already (no broker: nothing needs root then, or fails as
-         * it would). Its directory is its own to make. */
+        /* Started as that user already: its broker is a service (OTTER_BROKER_SOCKET), or
+         * there is none (nothing needs root then, or fails as it would). Its directory is
+         * its own to make. */
         char dir[PATH_MAX];
+        const char *sock = getenv("OTTER_BROKER_SOCKET");
         snprintf(dir, sizeof dir, "%s/daemon", conf->state_dir);
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
             ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", dir);
+        if (!ret && sock && *sock)
+            ret = connect_broker(b, sock, err);
     }
     if (ret) {
         otter_broker_free(b);

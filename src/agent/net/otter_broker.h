@@ -13,6 +13,12 @@
  *   - clear the spool; run [reboot] command; read the device's status.
  * Without a daemon_user the same calls run in the daemon itself (a "local"
  * handle), as root, exactly as before: one code path for both.
+ *
+ * The broker may also be a service of its own (packaging/systemd:
+ * otter-installer.socket and otter-installer@.service, `otter-agentd broker`
+ * on each accepted connection), so that the daemon's unit never holds root:
+ * a daemon started as daemon_user with OTTER_BROKER_SOCKET=PATH in its
+ * environment connects there instead of forking.
  */
 #ifndef OTTER_BROKER_H
 #define OTTER_BROKER_H
@@ -35,6 +41,14 @@ typedef struct otter_broker otter_broker;
  */
 int otter_broker_open(const char *conf_path, const otter_agent_conf *conf, otter_broker **out,
                       otter_err *err);
+
+/*
+ * `otter-agentd broker`: checks that the peer on sock (an accepted connection on the
+ * installer socket) is [server] daemon_user, then serves it (otter_broker_serve).
+ * OTTER_EUSAGE: no daemon_user, or the peer is someone else; OTTER_EIO: no peer credentials.
+ */
+int otter_broker_serve_peer(int sock, const char *conf_path, const otter_agent_conf *conf,
+                            otter_err *err);
 
 /* Closes the socket (the broker exits once its child did) and frees; NULL is fine. */
 void otter_broker_free(otter_broker *b);

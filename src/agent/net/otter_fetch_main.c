@@ -7,6 +7,8 @@
  * the slot-writing process's memory.
  */
 #include "otter_fetch.h"
+#include "otter_help_otter_fetch.h"
+#include "otter_usage.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -16,22 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char help[] =
-    "usage: otter-fetch URL [--ca FILE] [--pin sha256//BASE64[;...]] [--cert FILE --key FILE]\n"
-    "                   [--header 'Name: value' | --header-env NAME] [--retries N]\n"
-    "                   [--stall SECONDS] [--limit BYTES/S] [--proxy PROXY] [--offset N]\n"
-    "\n"
-    "Writes the body of URL to standard output. A dropped or stalled connection\n"
-    "resumes from the last byte with an HTTP Range request (--retries: how many\n"
-    "reconnects in a row may bring no new byte, default 10; a reconnect that\n"
-    "brought bytes resets the count and the back-off); a certificate or pin\n"
-    "mismatch fails before any byte is written.\n"
-    "--header-env NAME takes the header from environment variable NAME instead of\n"
-    "the command line, where every local user could read a secret token (ps).\n"
-    "--offset N writes the body from byte N on (an HTTP Range request; a server\n"
-    "that ignores Range is read from the start and the first N bytes dropped):\n"
-    "how otter-agent resumes a package at its first missing chunk after a reboot.\n"
-    "Exit status: 0 complete; 1 TLS verification refused; 2 other failure.\n";
+#define PROG "otter-fetch"
 
 int main(int argc, char **argv)
 {
@@ -42,11 +29,13 @@ int main(int argc, char **argv)
         {"stall", required_argument, NULL, 's'},  {"limit", required_argument, NULL, 'l'},
         {"proxy", required_argument, NULL, 'x'},  {"header-env", required_argument, NULL, 'E'},
         {"offset", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
     };
     otter_fetch_opts o = {.max_retries = 10};
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0; /* bad options are named by otter_usage_bad_option */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'C': o.ca_file = optarg; break;
         case 'P': o.pinned_pubkey = optarg; break;
@@ -62,8 +51,7 @@ int main(int argc, char **argv)
             errno = 0;
             unsigned long long n = strtoull(optarg, &end, 10);
             if (errno || end == optarg || *end || optarg[0] == '-') {
-                fprintf(stderr, "otter-fetch: --offset: \"%s\" is not a byte offset\n", optarg);
-                return 2;
+                return otter_usage_error(PROG, NULL, "--offset: \"%s\" is not a byte offset", optarg);
             }
             o.start_offset = n;
             break;
@@ -76,14 +64,15 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'h': fputs(help, stdout); return 0;
-        default: fputs(help, stderr); return 2;
+        case 'h': fputs(otter_help_otter_fetch, stdout); return 0;
+        case 'v': return otter_usage_version(PROG);
+        default: return otter_usage_bad_option(PROG, NULL, c, argv);
         }
     }
-    if (optind + 1 != argc) {
-        fputs(help, stderr);
-        return 2;
-    }
+    if (optind == argc)
+        return otter_usage_error(PROG, NULL, "expected a URL");
+    if (optind + 1 != argc)
+        return otter_usage_error(PROG, NULL, "unexpected argument \"%s\"", argv[optind + 1]);
     signal(SIGPIPE, SIG_IGN); /* a reader that stops is an EPIPE, not a crash */
     o.url = argv[optind];
     otter_err err;

@@ -95,8 +95,8 @@ expect "action still running before the reboot" "$(body .status)" running
 out=$("$agent" bootsim --root "$work/dev")
 expect "new slot boots and commits" "$out" "booted slot B: update committed"
 # The report cycle through otter-agent: the same daemon, the same outcome.
-expect "otter-agent run --help is otter-agentd's" "$("$agent" -c "$work/dev/agent.conf" run --help)" \
-  "$("$agentd" -c "$work/dev/agent.conf" run --help)"
+[[ $("$agent" -c "$work/dev/agent.conf" run --help) == "usage: otter-agent [--config agent.conf] run"* ]] \
+  && ok "otter-agent run --help is otter-agent's own" || bad "otter-agent run --help"
 rc=0; out=$("$agent" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
 expect "otter-agent run --once exits 0 like otter-agentd run --once" "$rc" 0
 req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
@@ -107,7 +107,7 @@ req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
 expect "no second closed feedback" "$(body '[.feedback[] | select(.execution == "closed")] | length')" 1
 
 rc=0; out=$("$agent" -c "$work/dev/agent.conf" run --once --bogus 2>&1) || rc=$?
-[ "$rc" = 2 ] && [[ $out == *'otter-agentd run: unexpected argument "--bogus"'* ]] \
+[ "$rc" = 2 ] && [[ $out == *'otter-agentd run: unknown option "--bogus"'* ]] \
   && ok "otter-agent run passes its options to otter-agentd run" || bad "run --bogus: rc=$rc $out"
 
 # GatewayToken: one token for the tenant, every DDI request and the download carry it.

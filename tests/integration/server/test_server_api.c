@@ -561,7 +561,7 @@ static void test_cli(void **state)
                              {"user", "--help", NULL}};
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(run_cli(help[i], NULL, out, sizeof out), 0);
-        assert_non_null(strstr(out, "Usage: otter-server"));
+        assert_non_null(strstr(out, "usage: otter-server"));
     }
     const char *bogus[] = {"frobnicate", NULL};
     assert_int_equal(run_cli(bogus, NULL, out, sizeof out), 2);
