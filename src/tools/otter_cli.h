@@ -8,6 +8,9 @@
 /* Exit codes: 0 ok, 1 the package (or key, or root) is refused, 2 usage or I/O error. */
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_TROUBLE = 2 };
 
+/* The whole tool: argv[0] is "otter", argv[1] the command. Returns the exit status. */
+int otter_tool_main(int argc, char **argv);
+
 int otter_cmd_keygen(int argc, char **argv);
 int otter_cmd_pack(int argc, char **argv);
 int otter_cmd_sign(int argc, char **argv);
