@@ -59,6 +59,14 @@ int otter_chunkq_take(otter_chunkq *q, const void **data, size_t *len, otter_err
 /* Frees the slot handed out by the last take (its data is no longer used). */
 void otter_chunkq_release(otter_chunkq *q);
 
+/*
+ * Delta images: the source that copy, zstd-patch and bsdiff chunks submitted
+ * from now on read their range from (fd borrowed; -1: none, such chunks are
+ * refused), and the image's chunk_size (a bsdiff patch's bound). A worker
+ * adds one patch buffer of at most 2 x chunk_size + 64 KiB.
+ */
+void otter_chunkq_set_source(otter_chunkq *q, int fd, uint32_t chunk_size);
+
 /* Drops every queued chunk (waits for those in a worker's hands). */
 void otter_chunkq_reset(otter_chunkq *q);
 
