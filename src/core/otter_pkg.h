@@ -181,6 +181,16 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
                     const otter_pkg_input *inputs, size_t input_count, otter_err *err);
 
 /*
+ * Writes a package from a complete manifest m (validated here first): image
+ * i's entry is the file payload_paths[i], whose bytes must be exactly its
+ * stored chunks (or stream). Signed by keys (may be none); written through a
+ * temporary file renamed into place. `otter delta` builds packages this way.
+ */
+int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
+                             const char *const *payload_paths, const otter_key *const *keys,
+                             size_t key_count, otter_err *err);
+
+/*
  * Adds signatures by keys to an existing package (replacing manifest.sig),
  * atomically: the package is rewritten to a temporary file and renamed.
  * The manifest bytes are not changed.
