@@ -4,7 +4,8 @@
  * otherwise zstd-patch and bsdiff against up to two source ranges (the
  * window of the source holding most of the chunk's 64-byte blocks, and the
  * one around the chunk's own offset) and plain zstd, and the smallest stored size wins
- * (ties go to the simpler method). The winner is decoded again with the
+ * at a fast zstd level (ties go to the simpler method); the winner is
+ * compressed again at the level asked for, and decoded again with the
  * device's decoder and compared before it is kept.
  */
 #include "otter_delta_encode.h"
@@ -28,6 +29,8 @@ typedef struct result {
     uint32_t src_len;
     uint8_t *stored; /* owned; NULL for copy */
     size_t stored_len;
+    uint8_t *patch; /* bsdiff: the OTDIFF1 patch before compression (owned) */
+    size_t patch_len;
 } result;
 
 typedef struct job {
@@ -61,6 +64,18 @@ static unsigned log2_ceil(size_t n)
     return l;
 }
 
+/*
+ * Candidates are compared at a fast level (the ranking barely changes with
+ * the level, the time does: a 4 MiB prefix at level 19 costs seconds), and
+ * only the winner is compressed again at the level asked for.
+ */
+#define TRIAL_LEVEL 3
+
+static int trial_level(const job *j)
+{
+    return j->level < TRIAL_LEVEL ? j->level : TRIAL_LEVEL;
+}
+
 /* One zstd frame of src (with prefix when given); NULL on failure. */
 static uint8_t *compress(tools *t, int level, const uint8_t *prefix, size_t prefix_len,
                          const uint8_t *src, size_t n, size_t *out_len)
@@ -92,13 +107,17 @@ static uint8_t *compress(tools *t, int level, const uint8_t *prefix, size_t pref
 /* Keeps cand in best when it is smaller (frees the loser). */
 static void consider(result *best, result cand)
 {
-    if (!cand.stored)
+    if (!cand.stored) {
+        free(cand.patch);
         return;
+    }
     if (!best->stored || cand.stored_len < best->stored_len) {
         free(best->stored);
+        free(best->patch);
         *best = cand;
     } else {
         free(cand.stored);
+        free(cand.patch);
     }
 }
 
@@ -119,20 +138,43 @@ static void try_range(const job *j, tools *t, const uint8_t *chunk, size_t n, ui
                       uint32_t len, result *best)
 {
     const uint8_t *src = j->old + off;
-    result c = {OTTER_METHOD_ZSTD_PATCH, off, len, NULL, 0};
-    c.stored = compress(t, j->level, src, len, chunk, n, &c.stored_len);
+    result c = {OTTER_METHOD_ZSTD_PATCH, off, len, NULL, 0, NULL, 0};
+    c.stored = compress(t, trial_level(j), src, len, chunk, n, &c.stored_len);
     consider(best, c);
     uint8_t *patch = NULL;
     size_t patch_len = 0;
     otter_err e;
     if (otter_delta_diff(src, len, chunk, n, &patch, &patch_len, &e) != 0)
         return;
-    if (patch_len <= OTTER_DELTA_PATCH_MAX(j->span)) {
-        result b = {OTTER_METHOD_BSDIFF, off, len, NULL, 0};
-        b.stored = compress(t, j->level, NULL, 0, patch, patch_len, &b.stored_len);
-        consider(best, b);
+    if (patch_len > OTTER_DELTA_PATCH_MAX(j->span)) {
+        free(patch);
+        return;
     }
-    free(patch);
+    result b = {OTTER_METHOD_BSDIFF, off, len, NULL, 0, patch, patch_len};
+    b.stored = compress(t, trial_level(j), NULL, 0, patch, patch_len, &b.stored_len);
+    consider(best, b);
+}
+
+/* The winner again at the level asked for (the trials ran at a fast one). */
+static void finish(const job *j, tools *t, const uint8_t *chunk, size_t n, result *best)
+{
+    if (j->level <= trial_level(j) || best->method == OTTER_METHOD_COPY)
+        return;
+    result f = *best;
+    if (best->method == OTTER_METHOD_BSDIFF)
+        f.stored = compress(t, j->level, NULL, 0, best->patch, best->patch_len, &f.stored_len);
+    else if (best->method == OTTER_METHOD_ZSTD_PATCH)
+        f.stored = compress(t, j->level, j->old + best->src_off, best->src_len, chunk, n,
+                            &f.stored_len);
+    else
+        f.stored = compress(t, j->level, NULL, 0, chunk, n, &f.stored_len);
+    if (f.stored && f.stored_len < best->stored_len) {
+        free(best->stored);
+        best->stored = f.stored;
+        best->stored_len = f.stored_len;
+    } else {
+        free(f.stored);
+    }
 }
 
 /* The device's decoder on the winner: a maker bug must not reach a package. */
@@ -160,11 +202,11 @@ static int encode_chunk(const job *j, tools *t, size_t i, result *best, otter_er
     const uint8_t *chunk = j->nw + at;
     memset(best, 0, sizeof *best);
     if (j->copy_found[i]) {
-        *best = (result){OTTER_METHOD_COPY, j->copy_at[i], (uint32_t)n, NULL, 0};
+        *best = (result){OTTER_METHOD_COPY, j->copy_at[i], (uint32_t)n, NULL, 0, NULL, 0};
         return 0;
     }
-    result z = {OTTER_METHOD_ZSTD, 0, 0, NULL, 0};
-    z.stored = compress(t, j->level, NULL, 0, chunk, n, &z.stored_len);
+    result z = {OTTER_METHOD_ZSTD, 0, 0, NULL, 0, NULL, 0};
+    z.stored = compress(t, trial_level(j), NULL, 0, chunk, n, &z.stored_len);
     if (!z.stored)
         return otter_err_set(err, OTTER_ENOMEM, "chunk %zu: zstd failed", i);
     consider(best, z);
@@ -177,6 +219,9 @@ static int encode_chunk(const job *j, tools *t, size_t i, result *best, otter_er
         if (off1 != off0 || len1 != len0)
             try_range(j, t, chunk, n, off1, len1, best);
     }
+    finish(j, t, chunk, n, best);
+    free(best->patch);
+    best->patch = NULL;
     int ret = decodes_back(j, t, best, chunk, n, err);
     if (ret)
         otter_err_prefix(err, "chunk %zu", i);

@@ -72,6 +72,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"keygen", otter_cmd_keygen}, {"pack", otter_cmd_pack},       {"sign", otter_cmd_sign},
         {"verify", otter_cmd_verify}, {"inspect", otter_cmd_inspect}, {"root", otter_cmd_root},
+        {"delta", otter_cmd_delta},
     };
     if (argc < 2) {
         fputs(usage, stderr);
