@@ -178,8 +178,16 @@ static void print_json(const char *path, const char *manifest, size_t manifest_l
     for (size_t i = 0; i < sigs->count; i++)
         json_array_append_new(signatures, json_pack("{s:s, s:s}", "keyid", sigs->entries[i].keyid,
                                                     "alg", sigs->entries[i].alg));
-    for (size_t i = 0; i < seen; i++) {
+    for (size_t i = 0; i < m->image_count; i++) {
         const otter_manifest_image *img = &m->images[i];
+        if (i >= seen) { /* a delta image without --source, and those after it */
+            json_t *o = json_pack("{s:s, s:I, s:b}", "name", img->name, "size",
+                                  (json_int_t)img->size, "checked", 0);
+            if (o && otter_manifest_image_is_delta(img))
+                json_object_set_new(o, "delta", delta_json(img));
+            json_array_append_new(images, o);
+            continue;
+        }
         json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:b, s:I, s:I}", "name", img->name, "size",
                               (json_int_t)img->size, "stored", (json_int_t)stats[i].stored,
                               "ratio",
