@@ -12,10 +12,23 @@ typedef struct entry {
     uint64_t off_plus1; /* 0: empty */
 } entry;
 
+/*
+ * The block index keeps a 64-byte block every STRIDE bytes of the old image
+ * in 8 bytes (a hash tag and the block's number): 8 to 16 bytes of table
+ * per 256 bytes of image (a 1 GiB image: 32 to 64 MiB). Each position of a
+ * new chunk is looked up, so every indexed block is found wherever it moved.
+ */
+#define STRIDE 256
+
+typedef struct bentry {
+    uint32_t tag;
+    uint32_t block_plus1; /* 0: empty; blocks of STRIDE bytes: images up to 1 TiB */
+} bentry;
+
 struct otter_delta_index {
     const uint8_t *old;
     size_t old_len;
-    entry *tab;
+    bentry *tab;
     size_t mask;
     unsigned shift;
 };
@@ -36,8 +49,8 @@ static uint64_t pow_mul(size_t n)
     return r;
 }
 
-/* Table of at least 2 x n slots; *shift turns a hash's top bits into a slot. */
-static entry *new_table(size_t n, size_t *mask, unsigned *shift)
+/* Table of at least 2 x n slots of elem bytes; *shift turns a hash's top bits into a slot. */
+static void *new_table(size_t n, size_t elem, size_t *mask, unsigned *shift)
 {
     size_t size = 16;
     unsigned bits = 4;
@@ -47,7 +60,12 @@ static entry *new_table(size_t n, size_t *mask, unsigned *shift)
     }
     *mask = size - 1;
     *shift = 64 - bits;
-    return calloc(size, sizeof(entry));
+    return calloc(size, elem);
+}
+
+static uint32_t tag_of(uint64_t h)
+{
+    return (uint32_t)h | 1; /* never 0 */
 }
 
 static size_t slot_of(uint64_t h, unsigned shift)
@@ -62,21 +80,35 @@ otter_delta_index *otter_delta_index_new(const uint8_t *old, size_t old_len)
         return NULL;
     ix->old = old;
     ix->old_len = old_len;
-    size_t blocks = old_len / OTTER_DELTA_BLOCK;
-    ix->tab = new_table(blocks, &ix->mask, &ix->shift);
-    if (!ix->tab) {
+    size_t blocks = old_len < OTTER_DELTA_BLOCK ? 0 : (old_len - OTTER_DELTA_BLOCK) / STRIDE + 1;
+    ix->tab = new_table(blocks, sizeof(bentry), &ix->mask, &ix->shift);
+    if (!ix->tab || blocks > UINT32_MAX - 1) {
+        free(ix->tab);
         free(ix);
         return NULL;
     }
     for (size_t b = 0; b < blocks; b++) {
-        uint64_t h = hash_of(old + b * OTTER_DELTA_BLOCK, OTTER_DELTA_BLOCK);
+        uint64_t h = hash_of(old + b * STRIDE, OTTER_DELTA_BLOCK);
         size_t s = slot_of(h, ix->shift);
-        while (ix->tab[s].off_plus1 && ix->tab[s].hash != h)
+        while (ix->tab[s].block_plus1 && ix->tab[s].tag != tag_of(h))
             s = (s + 1) & ix->mask;
-        if (!ix->tab[s].off_plus1) /* the first block with these bytes wins */
-            ix->tab[s] = (entry){h, b * OTTER_DELTA_BLOCK + 1};
+        if (!ix->tab[s].block_plus1) /* the first block with these bytes wins */
+            ix->tab[s] = (bentry){tag_of(h), (uint32_t)b + 1};
     }
     return ix;
+}
+
+/* The old offset of an indexed block with hash h and these bytes, or -1. */
+static int64_t find_block(const otter_delta_index *ix, uint64_t h, const uint8_t *bytes)
+{
+    size_t s = slot_of(h, ix->shift);
+    for (; ix->tab[s].block_plus1; s = (s + 1) & ix->mask) {
+        if (ix->tab[s].tag != tag_of(h))
+            continue;
+        size_t off = (size_t)(ix->tab[s].block_plus1 - 1) * STRIDE;
+        return memcmp(ix->old + off, bytes, OTTER_DELTA_BLOCK) == 0 ? (int64_t)off : -1;
+    }
+    return -1;
 }
 
 void otter_delta_index_free(otter_delta_index *ix)
@@ -116,9 +148,9 @@ int otter_delta_index_range(const otter_delta_index *ix, const uint8_t *chunk, s
     const uint64_t top = pow_mul(OTTER_DELTA_BLOCK - 1);
     uint64_t h = hash_of(chunk, OTTER_DELTA_BLOCK);
     for (size_t q = 0; q + OTTER_DELTA_BLOCK <= n && count < cap;) {
-        const entry *e = lookup(ix->tab, ix->mask, ix->shift, h);
-        if (e && memcmp(ix->old + e->off_plus1 - 1, chunk + q, OTTER_DELTA_BLOCK) == 0) {
-            d[count++] = (int64_t)(e->off_plus1 - 1);
+        int64_t off = find_block(ix, h, chunk + q);
+        if (off >= 0) {
+            d[count++] = off;
             /* the next block starts after this one: no overlapping votes */
             q += OTTER_DELTA_BLOCK;
             if (q + OTTER_DELTA_BLOCK <= n)
@@ -159,7 +191,7 @@ static int find_size(const uint8_t *old, size_t old_len, const uint8_t *nw, uint
     unsigned shift;
     if (!n || w > old_len)
         return 0;
-    entry *tab = new_table(n, &mask, &shift);
+    entry *tab = new_table(n, sizeof(entry), &mask, &shift);
     if (!tab)
         return -1;
     for (size_t i = first; i < last; i++) {
