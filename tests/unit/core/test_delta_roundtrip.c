@@ -353,6 +353,94 @@ static void test_wrong_or_missing_source_refused(void **state)
     free(want);
 }
 
+/* Packs the images (name, path, handler, compress) of one release. */
+static void pack_many(const char *out, const char *version, const otter_pkg_input *in, size_t n)
+{
+    const char *models[] = {"m"};
+    const otter_key *keys[] = {key};
+    otter_pkg_write_opts wo = {.product = "p", .compatible = models, .compatible_count = 1,
+                               .version = version, .security_version = 1, .level = 3,
+                               .threads = 1, .chunk_size = SPAN, .keys = keys, .key_count = 1};
+    otter_err err;
+    assert_otter_ok(otter_pkg_write(out, &wo, in, n, &err), err);
+}
+
+static void test_mixed_package(void **state)
+{
+    char p[6][PATH_MAX], op[PATH_MAX], np[PATH_MAX], dp[PATH_MAX];
+    const char *names[6] = {"m.rootfs.old", "m.app.old", "m.rootfs.new", "m.app.new", "m.extra",
+                            "m.conf.new"};
+    uint8_t *a = malloc(LEN), *b = malloc(LEN), *app = malloc(3000), *app2 = malloc(3000),
+            *extra = malloc(5000);
+    gen(a, LEN, 9);
+    memcpy(b, a, LEN);
+    b[5 * SPAN + 9] ^= 0x5a;
+    gen(app, 3000, 10);
+    memcpy(app2, app, 3000);
+    memcpy(app2 + 100, "v2", 2);
+    gen(extra, 5000, 11);
+    const uint8_t *data[6] = {a, app, b, app2, extra, extra};
+    size_t lens[6] = {LEN, 3000, LEN, 3000, 5000, 5000};
+    for (int i = 0; i < 6; i++) {
+        snprintf(p[i], sizeof p[i], "%s/%s", dir, names[i]);
+        fx_spit(p[i], data[i], lens[i]);
+    }
+    snprintf(op, sizeof op, "%s/m.old.zip", dir);
+    snprintf(np, sizeof np, "%s/m.new.zip", dir);
+    snprintf(dp, sizeof dp, "%s/m.delta.zip", dir);
+    otter_pkg_input old_in[] = {
+        {.name = "rootfs", .path = p[0], .handler = "raw", .compress = 1},
+        {.name = "app", .path = p[1], .handler = "file", .compress = 0},
+        {.name = "conf", .path = p[4], .handler = "file", .target = "conf-a", .compress = 1},
+    };
+    otter_pkg_input new_in[] = {
+        {.name = "rootfs", .path = p[2], .handler = "raw", .compress = 1},
+        {.name = "app", .path = p[3], .handler = "file", .compress = 0},
+        {.name = "extra", .path = p[4], .handler = "raw", .compress = 1}, /* new: no base */
+        {.name = "conf", .path = p[5], .handler = "file", .target = "conf-b", .compress = 1},
+    };
+    pack_many(op, "1.0", old_in, 3);
+    pack_many(np, "2.0", new_in, 4);
+    make_delta(op, np, dp);
+
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    const otter_manifest_image *img = NULL;
+    otter_err err;
+    int fd_root = open(p[0], O_RDONLY | O_CLOEXEC), fd_app = open(p[1], O_RDONLY | O_CLOEXEC);
+    assert_otter_ok(otter_pkg_reader_open_file(dp, OTTER_PKG_HASH_THREAD, &r, &err), err);
+    assert_otter_ok(otter_pkg_reader_set_source(r, "app", fd_app, &err), err);
+    assert_otter_ok(otter_pkg_reader_set_source(r, "rootfs", fd_root, &err), err);
+    assert_otter_ok(otter_pkg_read_manifest(r, trust, &m, NULL, &err), err);
+    assert_string_equal(m->delta_from, "1.0");
+    assert_string_equal(m->version, "2.0");
+    const uint8_t *want[4] = {b, app2, extra, extra};
+    const size_t want_len[4] = {LEN, 3000, 5000, 5000};
+    const int is_delta[4] = {1, 1, 0, 0}; /* conf moved to another target: no base */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(otter_pkg_next_image(r, &img, &err), 1);
+        assert_int_equal(otter_manifest_image_is_delta(img), is_delta[i]);
+        size_t got = 0, len;
+        const void *d;
+        int rc;
+        while ((rc = otter_pkg_read_chunk(r, &d, &len, &err)) == 1) {
+            assert_memory_equal(d, want[i] + got, len);
+            got += len;
+        }
+        assert_otter_ok(rc, err);
+        assert_int_equal(got, want_len[i]);
+    }
+    assert_int_equal(otter_pkg_next_image(r, &img, &err), 0);
+    otter_pkg_reader_free(r);
+    close(fd_root);
+    close(fd_app);
+    free(a);
+    free(b);
+    free(app);
+    free(app2);
+    free(extra);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_shuffled_blocks),
         cmocka_unit_test(test_unrelated),
         cmocka_unit_test(test_empty_and_one_byte),
+        cmocka_unit_test(test_mixed_package),
         cmocka_unit_test(test_tampered_chunk_never_reaches_the_caller),
         cmocka_unit_test(test_wrong_or_missing_source_refused),
     };
