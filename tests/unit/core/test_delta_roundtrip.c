@@ -441,6 +441,110 @@ static void test_mixed_package(void **state)
     free(extra);
 }
 
+typedef struct mem_src {
+    const uint8_t *data;
+    size_t len, pos;
+} mem_src;
+
+static ssize_t mem_read(void *ctx, void *buf, size_t len, otter_err *err)
+{
+    mem_src *m = ctx;
+    size_t n = m->len - m->pos < len ? m->len - m->pos : len;
+    memcpy(buf, m->data + m->pos, n);
+    m->pos += n;
+    return (ssize_t)n;
+}
+
+/* Resumes the delta (bytes pkg, len; manifest and sig in e) at chunk j of image 0. */
+static int resume_at(const uint8_t *pkg, size_t len, const fx_entry *e, uint64_t entry_offset,
+                     size_t j, uint64_t from, int src_fd, uint8_t *out, size_t *got,
+                     otter_err *err)
+{
+    otter_pkg_resume_point p = {e[0].data, e[0].len, e[1].data, e[1].len, 0, j, entry_offset};
+    mem_src src = {pkg + from, len - from, 0};
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    const otter_manifest_image *img = NULL;
+    int ret = otter_pkg_reader_resume(mem_read, &src, "resumed", OTTER_PKG_HASH_THREAD, &p, &r,
+                                      err);
+    if (!ret)
+        ret = otter_pkg_reader_set_source(r, "rootfs", src_fd, err);
+    if (!ret)
+        ret = otter_pkg_read_manifest(r, trust, &m, NULL, err);
+    if (!ret && (ret = otter_pkg_next_image(r, &img, err)) == 1) {
+        const void *d;
+        size_t l;
+        *got = 0;
+        while ((ret = otter_pkg_read_chunk(r, &d, &l, err)) == 1) {
+            memcpy(out + *got, d, l);
+            *got += l;
+        }
+    }
+    if (!ret)
+        ret = otter_pkg_next_image(r, &img, err);
+    otter_pkg_reader_free(r);
+    return ret;
+}
+
+static void test_resume_at_every_chunk(void **state)
+{
+    char o[PATH_MAX], n[PATH_MAX], op[PATH_MAX], np[PATH_MAX], dp[PATH_MAX], other[PATH_MAX];
+    size_t new_len = LEN + SPAN;
+    uint8_t *a = malloc(new_len), *b = malloc(new_len), *out = malloc(new_len);
+    gen(a, new_len, 12);
+    memcpy(b, a, new_len);
+    b[2 * SPAN + 77] ^= 1; /* chunks 2 and 5 patched, the rest copied, one appended */
+    b[5 * SPAN + 3] ^= 1;
+    snprintf(o, sizeof o, "%s/r.old.img", dir);
+    snprintf(n, sizeof n, "%s/r.new.img", dir);
+    snprintf(other, sizeof other, "%s/r.other.img", dir);
+    snprintf(op, sizeof op, "%s/r.old.zip", dir);
+    snprintf(np, sizeof np, "%s/r.new.zip", dir);
+    snprintf(dp, sizeof dp, "%s/r.delta.zip", dir);
+    fx_spit(o, a, LEN);
+    fx_spit(other, b, LEN);
+    fx_spit(n, b, new_len);
+    pack(op, "1.0", o, "raw");
+    pack(np, "2.0", n, "raw");
+    make_delta(op, np, dp);
+
+    size_t len = 0;
+    uint8_t *pkg = fx_slurp(dp, &len);
+    fx_entry e[4];
+    size_t ne = fx_unzip(dp, e, 4);
+    otter_err err;
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    const otter_manifest_image *img = NULL;
+    int fd = open(o, O_RDONLY | O_CLOEXEC), bad_fd = open(other, O_RDONLY | O_CLOEXEC);
+    assert_otter_ok(otter_pkg_reader_open_file(dp, 0, &r, &err), err);
+    assert_otter_ok(otter_pkg_reader_set_source(r, "rootfs", fd, &err), err);
+    assert_otter_ok(otter_pkg_read_manifest(r, trust, &m, NULL, &err), err);
+    assert_int_equal(otter_pkg_next_image(r, &img, &err), 1);
+    uint64_t at = otter_pkg_entry_offset(r);
+    size_t copies = 0;
+    for (size_t j = 0; j < img->chunk_count; j++) {
+        size_t got = 0;
+        uint64_t from = at + img->chunks[j].stored_offset;
+        copies += img->chunks[j].method == OTTER_METHOD_COPY;
+        assert_otter_ok(resume_at(pkg, len, e, at, j, from, fd, out, &got, &err), err);
+        assert_int_equal(got, new_len - j * SPAN);
+        assert_memory_equal(out, b + j * SPAN, got);
+        /* the source is checked again after the power cut */
+        assert_otter_error(resume_at(pkg, len, e, at, j, from, bad_fd, out, &got, &err), err,
+                           OTTER_EDIGEST, "source mismatch");
+    }
+    assert_true(copies >= 8);
+    otter_pkg_reader_free(r);
+    fx_entries_free(e, ne);
+    close(fd);
+    close(bad_fd);
+    free(pkg);
+    free(a);
+    free(b);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_unrelated),
         cmocka_unit_test(test_empty_and_one_byte),
         cmocka_unit_test(test_mixed_package),
+        cmocka_unit_test(test_resume_at_every_chunk),
         cmocka_unit_test(test_tampered_chunk_never_reaches_the_caller),
         cmocka_unit_test(test_wrong_or_missing_source_refused),
     };
