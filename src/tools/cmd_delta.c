@@ -2,6 +2,7 @@
 #include "otter_cli.h"
 #include "otter_delta_make.h"
 #include "otter_key.h"
+#include "otter_pkg.h"
 #include "otter_trust.h"
 
 #include <getopt.h>
@@ -58,6 +59,31 @@ static long long file_size(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* What was written: how many images are deltas, and the size against the full package. */
+static void print_summary(const char *out, const char *full_path, size_t signatures)
+{
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    otter_err err;
+    size_t deltas = 0;
+    if (otter_pkg_reader_open_file(out, OTTER_PKG_UNVERIFIED, &r, &err) == 0 &&
+        otter_pkg_read_manifest(r, NULL, &m, NULL, &err) == 0)
+        for (size_t i = 0; i < m->image_count; i++)
+            deltas += otter_manifest_image_is_delta(&m->images[i]);
+    long long full = file_size(full_path), delta = file_size(out);
+    printf("%s: %zu of %zu image%s as deltas from %s, %lld bytes; %s %lld bytes (%.1f%%); "
+           "%zu signature%s\n",
+           out, deltas, m ? m->image_count : 0, m && m->image_count == 1 ? "" : "s",
+           m && m->delta_from[0] ? m->delta_from : "-", delta, full_path, full,
+           full > 0 ? 100.0 * (double)delta / (double)full : 0.0, signatures,
+           signatures == 1 ? "" : "s");
+    if (m && !deltas)
+        fprintf(stderr, "otter delta: no image of %s has a base in the old release: %s is a "
+                        "full package\n",
+                full_path, out);
+    otter_pkg_reader_free(r);
 }
 
 int otter_cmd_delta(int argc, char **argv)
@@ -129,12 +155,8 @@ int otter_cmd_delta(int argc, char **argv)
     if (!ret)
         ret = otter_delta_make(out, &o, &err);
     int code = ret ? otter_cli_fail(&err) : EXIT_OK;
-    if (!ret) {
-        long long full = file_size(o.to), delta = file_size(out);
-        printf("%s: %lld bytes, %s %lld bytes (%.1f%%), %zu signature%s\n", out, delta, o.to,
-               full, full > 0 ? 100.0 * (double)delta / (double)full : 0.0, keys.count,
-               keys.count == 1 ? "" : "s");
-    }
+    if (!ret)
+        print_summary(out, o.to, keys.count);
     for (size_t i = 0; i < keys.count; i++)
         otter_key_free(loaded[i]);
     otter_trust_free(trust);

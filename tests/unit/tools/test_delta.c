@@ -79,7 +79,7 @@ static void test_delta_made_and_inspected(void **state)
                          "$OTTER delta --from old.zip --to new.zip --root root.json --key rel.key "
                          "--level 3 --threads 2 -o delta.zip"),
                      0);
-    assert_non_null(strstr(out, "delta.zip: "));
+    assert_non_null(strstr(out, "delta.zip: 1 of 1 image as deltas from 1.0, "));
     /* checked against its base: every chunk and the image digest */
     assert_int_equal(run(out, sizeof out, "$OTTER inspect delta.zip --source rootfs=old.img "
                                           "--full new.zip"),
