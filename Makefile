@@ -17,7 +17,7 @@ JOBS       ?= $(shell nproc)
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libzip-dev \
   libarchive-dev libzstd-dev libsqlite3-dev libpq-dev libinih-dev libubootenv-dev \
-  libcmocka-dev libcrypt-dev \
+  libcmocka-dev libcrypt-dev libdivsufsort-dev \
   zstd zip unzip openssl curl grub-common libubootenv-tool valgrind nginx-light time bc \
   jq sqlite3 swupdate cpio chromium postgresql tinyproxy-bin python3-yaml python3-jsonschema \
   shellcheck systemd groff-base man-db

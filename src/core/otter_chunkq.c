@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_chunkq.h"
+#include "otter_delta.h"
 #include "otter_digest.h"
 #include "otter_encode.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,8 @@ typedef struct slot {
     const otter_manifest_chunk *chunk;
     otter_compression compression;
     size_t index;
+    int src_fd;          /* delta images: the source (borrowed), else -1 */
+    uint32_t chunk_span; /* the image's chunk_size (bounds a bsdiff patch) */
     char what[OTTER_IDENT_MAX + 1];
     int ret;
     otter_err err;
@@ -44,6 +50,9 @@ struct otter_chunkq {
      * one at `filled` is being filled by the caller. */
     size_t submitted, taken, next_job;
     ZSTD_DCtx *inline_dctx;
+    otter_delta_dec *inline_delta;
+    int src_fd;          /* set_source(): copied into each submitted slot */
+    uint32_t chunk_span;
     unsigned workers;
     pthread_t threads[MAX_WORKERS];
     int stop;
@@ -71,10 +80,81 @@ static int digest_is(const void *data, size_t len, const uint8_t *want)
     return memcmp(md, want, sizeof md) == 0;
 }
 
-/* The whole check of one chunk: stored digest, one frame, size, installed digest. */
-static int check_chunk(slot *s, ZSTD_DCtx *dctx)
+/* Reads exactly len bytes at off (a copy chunk's range) into buf. */
+static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t off, otter_err *err)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return otter_err_sys(err, OTTER_EIO, errno, "reading the source");
+        if (n == 0)
+            return otter_err_set(err, OTTER_EDIGEST, "the source ends at %llu, before its range",
+                                 (unsigned long long)(off + got));
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+/* A patch method: the range is mapped read-only (never copied to the heap) and decoded against. */
+static int decode_mapped(slot *s, otter_delta_dec *dd, otter_err *err)
 {
     const otter_manifest_chunk *c = s->chunk;
+    struct stat st;
+    /* A regular file shorter than the range would fault on access: refuse first. */
+    if (fstat(s->src_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size < c->source_offset + c->source_size)
+        return otter_err_set(err, OTTER_EDIGEST, "the source (%lld bytes) is shorter than its range",
+                             (long long)st.st_size);
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t start = c->source_offset / page * page;
+    size_t lead = (size_t)(c->source_offset - start), map_len = lead + c->source_size;
+    void *map = mmap(NULL, map_len, PROT_READ, MAP_SHARED, s->src_fd, (off_t)start);
+    if (map == MAP_FAILED)
+        return otter_err_sys(err, OTTER_EIO, errno, "mapping the source range");
+    int ret = otter_delta_decode(dd, c->method, s->chunk_span, s->in, s->in_len,
+                                 (const uint8_t *)map + lead, c->source_size, s->buf, c->size, err);
+    munmap(map, map_len);
+    return ret;
+}
+
+/* A delta chunk: stored digest first, then the bytes made from the source range. */
+static int check_delta_chunk(slot *s, otter_delta_dec *dd)
+{
+    const otter_manifest_chunk *c = s->chunk;
+    otter_err e;
+    int ret;
+    if (c->method != OTTER_METHOD_COPY && !digest_is(s->in, s->in_len, c->stored_sha256))
+        return otter_err_set(&s->err, OTTER_EDIGEST,
+                             "image %s: chunk %zu: stored bytes sha256 mismatch", s->what,
+                             s->index);
+    if (s->src_fd < 0)
+        ret = otter_err_set(&e, OTTER_ESTATE, "a %s chunk, but no source was given",
+                            otter_chunk_method_name(c->method));
+    else if (!dd)
+        ret = otter_err_set(&e, OTTER_ENOMEM, "out of memory");
+    else if (c->method == OTTER_METHOD_COPY)
+        ret = pread_full(s->src_fd, s->buf, c->size, c->source_offset, &e);
+    else
+        ret = decode_mapped(s, dd, &e);
+    if (ret)
+        return otter_err_set(&s->err, ret, "image %s: chunk %zu (%s): %s", s->what, s->index,
+                             otter_chunk_method_name(c->method), e.msg);
+    if (!digest_is(s->buf, c->size, c->sha256))
+        return otter_err_set(&s->err, OTTER_EDIGEST, "image %s: chunk %zu: sha256 mismatch",
+                             s->what, s->index);
+    s->out_len = c->size;
+    return 0;
+}
+
+/* The whole check of one chunk: stored digest, one frame, size, installed digest. */
+static int check_chunk(slot *s, ZSTD_DCtx *dctx, otter_delta_dec *dd)
+{
+    const otter_manifest_chunk *c = s->chunk;
+    if (c->method != OTTER_METHOD_ZSTD)
+        return check_delta_chunk(s, dd);
     if (s->compression == OTTER_COMPRESSION_NONE) {
         if (!digest_is(s->buf, s->in_len, c->sha256))
             return otter_err_set(&s->err, OTTER_EDIGEST, "image %s: chunk %zu: sha256 mismatch",
@@ -118,6 +198,7 @@ static void *worker(void *arg)
 {
     otter_chunkq *q = arg;
     ZSTD_DCtx *dctx = new_dctx();
+    otter_delta_dec *dd = otter_delta_dec_new(); /* a patch buffer per worker */
     pthread_mutex_lock(&q->lock);
     for (;;) {
         while (!q->stop && q->next_job == q->submitted)
@@ -127,7 +208,7 @@ static void *worker(void *arg)
         slot *s = &q->slots[q->next_job++ % q->nslots];
         s->state = WORKING;
         pthread_mutex_unlock(&q->lock);
-        s->ret = dctx ? check_chunk(s, dctx)
+        s->ret = dctx ? check_chunk(s, dctx, dd)
                       : otter_err_set(&s->err, OTTER_ENOMEM, "out of memory");
         pthread_mutex_lock(&q->lock);
         s->state = DONE;
@@ -135,6 +216,7 @@ static void *worker(void *arg)
     }
     pthread_mutex_unlock(&q->lock);
     ZSTD_freeDCtx(dctx);
+    otter_delta_dec_free(dd);
     return NULL;
 }
 
@@ -154,8 +236,10 @@ otter_chunkq *otter_chunkq_new(unsigned workers)
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->work, NULL);
     pthread_cond_init(&q->done, NULL);
+    q->src_fd = -1;
     q->inline_dctx = q->workers ? NULL : new_dctx();
-    if (!q->workers && !q->inline_dctx) {
+    q->inline_delta = q->workers ? NULL : otter_delta_dec_new();
+    if (!q->workers && (!q->inline_dctx || !q->inline_delta)) {
         otter_chunkq_free(q);
         return NULL;
     }
@@ -182,6 +266,7 @@ void otter_chunkq_free(otter_chunkq *q)
     for (size_t i = 0; i < MAX_SLOTS; i++)
         free(q->slots[i].buf);
     ZSTD_freeDCtx(q->inline_dctx);
+    otter_delta_dec_free(q->inline_delta);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->work);
     pthread_cond_destroy(&q->done);
@@ -230,6 +315,8 @@ void otter_chunkq_submit(otter_chunkq *q, const otter_manifest_chunk *c,
     s->chunk = c;
     s->compression = compression;
     s->index = index;
+    s->src_fd = q->src_fd;
+    s->chunk_span = q->chunk_span;
     snprintf(s->what, sizeof s->what, "%s", what);
     s->ret = 0;
     s->state = QUEUED;
@@ -263,7 +350,7 @@ int otter_chunkq_take(otter_chunkq *q, const void **data, size_t *len, otter_err
     slot *s = &q->slots[q->taken % q->nslots];
     if (!q->workers) {
         q->next_job++;
-        s->ret = check_chunk(s, q->inline_dctx);
+        s->ret = check_chunk(s, q->inline_dctx, q->inline_delta);
         s->state = DONE;
     }
     while (s->state != DONE)
@@ -296,5 +383,13 @@ void otter_chunkq_reset(otter_chunkq *q)
     for (size_t i = 0; i < q->nslots; i++)
         q->slots[i].state = FREE;
     q->taken = q->submitted;
+    pthread_mutex_unlock(&q->lock);
+}
+
+void otter_chunkq_set_source(otter_chunkq *q, int fd, uint32_t chunk_size)
+{
+    pthread_mutex_lock(&q->lock);
+    q->src_fd = fd;
+    q->chunk_span = chunk_size;
     pthread_mutex_unlock(&q->lock);
 }

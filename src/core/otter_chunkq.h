@@ -9,7 +9,11 @@
  *
  * Memory is fixed by the caller's table: (workers + 1) slots, each one
  * buffer of the chunk span plus zstd's in-place decoding margin (about
- * 128 KiB), allocated on first use.
+ * 128 KiB), allocated on first use. Delta chunks (otter_chunkq_set_source)
+ * add one patch buffer per worker (at most 2 x chunk_size + 64 KiB, bsdiff
+ * only); their source ranges are read with pread (copy) or mapped
+ * read-only for the duration of one chunk (patch methods), never copied
+ * into the heap.
  */
 #ifndef OTTER_CHUNKQ_H
 #define OTTER_CHUNKQ_H
@@ -58,6 +62,14 @@ int otter_chunkq_take(otter_chunkq *q, const void **data, size_t *len, otter_err
 
 /* Frees the slot handed out by the last take (its data is no longer used). */
 void otter_chunkq_release(otter_chunkq *q);
+
+/*
+ * Delta images: the source that copy, zstd-patch and bsdiff chunks submitted
+ * from now on read their range from (fd borrowed; -1: none, such chunks are
+ * refused), and the image's chunk_size (a bsdiff patch's bound). A worker
+ * adds one patch buffer of at most 2 x chunk_size + 64 KiB.
+ */
+void otter_chunkq_set_source(otter_chunkq *q, int fd, uint32_t chunk_size);
 
 /* Drops every queued chunk (waits for those in a worker's hands). */
 void otter_chunkq_reset(otter_chunkq *q);

@@ -91,6 +91,25 @@ static void copy_field(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src);
 }
 
+/* delta_base_size: required in a delta image, refused in any other. */
+static int parse_delta_base_size(const json_t *obj, const char *where, otter_manifest_image *img,
+                                 otter_err *err)
+{
+    int64_t base = 0;
+    if (!img->delta_base_sha256[0]) {
+        if (json_object_get(obj, "delta_base_size"))
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "%s.delta_base_size: only a delta image (delta_base_sha256 set) "
+                                 "has one",
+                                 where);
+        return 0;
+    }
+    int ret = otter_json_get_int(obj, "delta_base_size", 0, 1, OTTER_JSON_INT_MAX, where, &base,
+                                 err);
+    img->delta_base_size = (uint64_t)base;
+    return ret;
+}
+
 static int parse_image(json_t *obj, int64_t format, const char *where, otter_manifest_image *img,
                        otter_err *err)
 {
@@ -99,7 +118,7 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
     static const char *const known_v2[] = {"name",   "file",   "handler",
                                            "target", "compression",
                                            "size",   "sha256", "delta_base_sha256",
-                                           OTTER_MANIFEST_CHUNK_KEYS, NULL};
+                                           "delta_base_size", OTTER_MANIFEST_CHUNK_KEYS, NULL};
     const char *const *known = format == 1 ? known_v1 : known_v2;
     const char *name = NULL, *file = NULL, *handler = NULL, *target = NULL, *comp = NULL,
                *sha = NULL;
@@ -131,7 +150,13 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
                                  where);
         copy_field(img->delta_base_sha256, sizeof img->delta_base_sha256,
                    json_string_value(delta));
+        if (format == 1)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "%s.delta_base_sha256: delta images need format 2", where);
     }
+    ret = parse_delta_base_size(obj, where, img, err);
+    if (ret)
+        return ret;
     copy_field(img->name, sizeof img->name, name);
     copy_field(img->file, sizeof img->file, file);
     copy_field(img->handler, sizeof img->handler, handler);
@@ -176,10 +201,11 @@ static int parse_hooks(json_t *obj, const char *where, otter_manifest *m, otter_
 static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_err *err)
 {
     static const char *const known[] = {"format", "product", "compatible", "version",
-                                        "security_version", "created", "images", "hooks", NULL};
+                                        "security_version", "created", "images", "hooks",
+                                        "delta_from", NULL};
     char top[256];
     snprintf(top, sizeof top, "%s:", file);
-    const char *product = NULL, *version = NULL, *created = NULL;
+    const char *product = NULL, *version = NULL, *created = NULL, *delta_from = NULL;
     json_t *compatible = NULL, *images = NULL;
     if (!json_is_object(root))
         return otter_err_set(err, OTTER_EFORMAT, "%s: expected a JSON object", file);
@@ -204,8 +230,12 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
         ret = otter_json_get_string(root, "created", 0, 20, top, &created, err);
     if (!ret)
         ret = otter_json_get_array(root, "images", 1, OTTER_IMAGES_MAX, top, &images, err);
+    if (!ret)
+        ret = otter_json_get_string(root, "delta_from", 1, OTTER_IDENT_MAX, top, &delta_from, err);
     if (ret)
         return ret;
+    if (delta_from)
+        copy_field(m->delta_from, sizeof m->delta_from, delta_from);
     copy_field(m->product, sizeof m->product, product);
     copy_field(m->version, sizeof m->version, version);
     copy_field(m->created, sizeof m->created, created);
@@ -265,6 +295,33 @@ out:
     return ret;
 }
 
+/* The image-level rules of a delta image (docs/package-format.md, "Delta images"). */
+static int validate_delta_image(const otter_manifest *m, size_t i, otter_err *err)
+{
+    const otter_manifest_image *img = &m->images[i];
+    if (!img->delta_base_sha256[0]) {
+        if (img->delta_base_size)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "images[%zu].delta_base_size: only a delta image has one", i);
+        return 0;
+    }
+    if (m->format != 2)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].delta_base_sha256: delta images need format 2", i);
+    if (img->delta_base_size < 1 || img->delta_base_size > (uint64_t)OTTER_JSON_INT_MAX)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].delta_base_size: out of range 1..2^53-1", i);
+    if (img->compression != OTTER_COMPRESSION_ZSTD)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].compression: a delta image is zstd", i);
+    if (strcmp(img->handler, "raw") != 0 && strcmp(img->handler, "file") != 0)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].handler: \"%s\" cannot be a delta (raw or file: the "
+                             "source is read by offset from the active slot)",
+                             i, img->handler);
+    return 0;
+}
+
 static int validate_image(const otter_manifest *m, size_t i, otter_err *err)
 {
     const otter_manifest_image *img = &m->images[i];
@@ -291,6 +348,9 @@ static int validate_image(const otter_manifest *m, size_t i, otter_err *err)
     if (img->delta_base_sha256[0] && !otter_is_lower_hex(img->delta_base_sha256, 64))
         return otter_err_set(err, OTTER_EFORMAT,
                              "images[%zu].delta_base_sha256: expected 64 lower-case hex digits", i);
+    int ret = validate_delta_image(m, i, err);
+    if (ret)
+        return ret;
     for (size_t j = 0; j < i; j++) {
         const otter_manifest_image *other = &m->images[j];
         if (strcmp(other->name, img->name) == 0)
@@ -342,11 +402,20 @@ int otter_manifest_validate(const otter_manifest *m, otter_err *err)
     if (m->image_count < 1 || m->image_count > OTTER_IMAGES_MAX)
         return otter_err_set(err, OTTER_EFORMAT, "images: %zu images, allowed 1..%d",
                              m->image_count, OTTER_IMAGES_MAX);
+    int deltas = 0;
     for (size_t i = 0; i < m->image_count; i++) {
         int ret = validate_image(m, i, err);
         if (ret)
             return ret;
+        deltas += otter_manifest_image_is_delta(&m->images[i]);
     }
+    if (deltas && !otter_version_valid(m->delta_from))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "delta_from: %s (required with delta images: the release they apply "
+                             "to)",
+                             m->delta_from[0] ? "not a valid version" : "missing");
+    if (!deltas && m->delta_from[0])
+        return otter_err_set(err, OTTER_EFORMAT, "delta_from: set, but no image is a delta");
     return 0;
 }
 
@@ -358,6 +427,11 @@ static json_t *image_json(int64_t format, const otter_manifest_image *img)
                      (json_int_t)img->size, "sha256", img->sha256, "delta_base_sha256",
                      img->delta_base_sha256[0] ? json_string(img->delta_base_sha256)
                                                : json_null());
+    if (obj && img->delta_base_size &&
+        json_object_set_new(obj, "delta_base_size", json_integer((json_int_t)img->delta_base_size)) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
     if (obj && format == 2 && otter_manifest_chunks_to_json(img, obj) < 0) {
         json_decref(obj);
         return NULL;
@@ -377,6 +451,8 @@ char *otter_manifest_serialize_new(const otter_manifest *m)
     char *out = NULL;
     if (!root)
         return NULL;
+    if (m->delta_from[0] && json_object_set_new(root, "delta_from", json_string(m->delta_from)) < 0)
+        goto out;
     for (size_t i = 0; i < m->compatible_count; i++)
         if (json_array_append_new(compatible, json_string(m->compatible[i])) < 0)
             goto out;
@@ -400,6 +476,11 @@ int otter_manifest_check_device(const otter_manifest *m, const char *product, co
             return 0;
     return otter_err_set(err, OTTER_ECOMPAT, "model \"%.64s\" is not in compatible (%s%s)", model,
                          m->compatible[0], m->compatible_count > 1 ? ", ..." : "");
+}
+
+int otter_manifest_image_is_delta(const otter_manifest_image *img)
+{
+    return img->delta_base_sha256[0] != '\0';
 }
 
 const otter_manifest_image *otter_manifest_find_image(const otter_manifest *m, const char *name)

@@ -34,11 +34,23 @@ typedef enum otter_compression {
     OTTER_COMPRESSION_ZSTD = 1,
 } otter_compression;
 
+/* How a chunk's installed bytes are made (docs/package-format.md, "Delta images"). */
+typedef enum otter_chunk_method {
+    OTTER_METHOD_ZSTD = 0,       /* a zstd frame (or, with compression none, the bytes) */
+    OTTER_METHOD_COPY = 1,       /* the source range itself; no stored bytes */
+    OTTER_METHOD_ZSTD_PATCH = 2, /* a zstd frame with the source range as prefix */
+    OTTER_METHOD_BSDIFF = 3,     /* a zstd frame holding an OTDIFF1 patch */
+} otter_chunk_method;
+
 /* One entry of a format-2 image's chunk table (digests as raw bytes). */
 typedef struct otter_manifest_chunk {
     uint32_t size;          /* installed bytes */
-    uint32_t stored_size;   /* bytes in the zip entry */
+    uint32_t stored_size;   /* bytes in the zip entry (0 for copy) */
     uint64_t stored_offset; /* from the start of the entry's data */
+    /* Delta images only (method zstd and source 0/0 otherwise). */
+    otter_chunk_method method;
+    uint32_t source_size;   /* bytes of the source range, <= 4 x chunk_size */
+    uint64_t source_offset; /* where it starts in the source (the active slot) */
     uint8_t sha256[OTTER_SHA256_LEN];        /* of the installed bytes */
     uint8_t stored_sha256[OTTER_SHA256_LEN]; /* of the stored bytes (zstd only) */
 } otter_manifest_chunk;
@@ -52,6 +64,7 @@ typedef struct otter_manifest_image {
     uint64_t size;                                /* installed bytes */
     char sha256[OTTER_SHA256_HEX_LEN + 1];        /* of the installed bytes */
     char delta_base_sha256[OTTER_SHA256_HEX_LEN + 1]; /* "" when not a delta */
+    uint64_t delta_base_size; /* bytes of the source a delta applies to; 0 when not one */
     /* Format 2 only (chunk_count 0 and chunks NULL in format 1, or an empty image). */
     uint32_t chunk_size;
     size_t chunk_count;
@@ -64,6 +77,7 @@ typedef struct otter_manifest {
     size_t compatible_count;
     char compatible[OTTER_COMPATIBLE_MAX][OTTER_IDENT_MAX + 1];
     char version[OTTER_IDENT_MAX + 1];
+    char delta_from[OTTER_IDENT_MAX + 1]; /* "" unless an image is a delta */
     int64_t security_version;
     char created[32]; /* YYYY-MM-DDTHH:MM:SSZ */
     size_t image_count;
@@ -102,6 +116,12 @@ char *otter_manifest_serialize_new(const otter_manifest *m);
  */
 int otter_manifest_check_device(const otter_manifest *m, const char *product, const char *model,
                                 otter_err *err);
+
+/* True when img is a delta image (its bytes are made from a source slot). */
+int otter_manifest_image_is_delta(const otter_manifest_image *img);
+
+/* "zstd", "copy", "zstd-patch" or "bsdiff". */
+const char *otter_chunk_method_name(otter_chunk_method method);
 
 /* Borrowed image with that name, or NULL. */
 const otter_manifest_image *otter_manifest_find_image(const otter_manifest *m, const char *name);

@@ -78,6 +78,28 @@ int otter_pkg_reader_resume(otter_pkg_read_fn fn, void *ctx, const char *name, u
  */
 void otter_pkg_reader_set_workers(otter_pkg_reader *r, unsigned workers);
 
+/*
+ * Delta images (docs/package-format.md, "Delta images"): fd is the source of
+ * image `image`, the active slot of its target (borrowed, open until the
+ * reader is freed; read with pread and mmap, its offset is not used). When
+ * next_image reaches a delta image, the first delta_base_size bytes of its
+ * source are hashed and compared with delta_base_sha256 before any chunk is
+ * read: OTTER_EDIGEST "source mismatch" otherwise, and a delta image without
+ * a source is refused (OTTER_EUSAGE). A caller that must know before it
+ * writes anything (the agent) checks every delta image first with
+ * otter_pkg_source_matches(). OTTER_EUSAGE for a bad name or too many.
+ */
+int otter_pkg_reader_set_source(otter_pkg_reader *r, const char *image, int fd, otter_err *err);
+
+/*
+ * 0 when the first base_size bytes of fd (read with pread from offset 0)
+ * have SHA-256 sha256_hex; OTTER_EDIGEST when fd is shorter or differs
+ * (message: "source mismatch: ..."), OTTER_EIO on a read error. `what`
+ * names the source in messages ("active slot rootfs").
+ */
+int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex,
+                             const char *what, otter_err *err);
+
 /* A reader over a file (or "-" for stdin); the reader owns the descriptor. */
 int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reader **out,
                                otter_err *err);
@@ -157,6 +179,16 @@ typedef struct otter_pkg_write_opts {
  */
 int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
                     const otter_pkg_input *inputs, size_t input_count, otter_err *err);
+
+/*
+ * Writes a package from a complete manifest m (validated here first): image
+ * i's entry is the file payload_paths[i], whose bytes must be exactly its
+ * stored chunks (or stream). Signed by keys (may be none); written through a
+ * temporary file renamed into place. `otter delta` builds packages this way.
+ */
+int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
+                             const char *const *payload_paths, const otter_key *const *keys,
+                             size_t key_count, otter_err *err);
 
 /*
  * Adds signatures by keys to an existing package (replacing manifest.sig),

@@ -79,6 +79,12 @@ struct otter_pkg_reader {
     size_t chunks_filled; /* of the current image, read and submitted */
     otter_sha256 *whole;  /* OTTER_PKG_FULL_DIGEST: all installed bytes */
     unsigned workers;     /* set_workers(); 0: the default */
+    /* Delta images: set_source()'s descriptors (borrowed), by image name. */
+    struct {
+        char image[OTTER_IDENT_MAX + 1];
+        int fd;
+    } sources[OTTER_IMAGES_MAX];
+    size_t source_count;
 };
 
 /* Records the reader's first (sticky) error: "<package>: <message>". */
@@ -113,6 +119,10 @@ int otter_pkg_v1_read_chunk(otter_pkg_reader *r, const void **data, size_t *len,
 
 /* Format 2: checks the entry against the chunk table at the image's start. */
 int otter_pkg_v2_start_image(otter_pkg_reader *r, otter_err *err);
+
+/* Delta images: at the image's start, the source given for it is checked
+ * against delta_base_sha256 and handed to the chunk queue (-1 for others). */
+int otter_pkg_delta_start_image(otter_pkg_reader *r, otter_err *err);
 
 /* Format 2: otter_pkg_read_chunk() for the current image. */
 int otter_pkg_v2_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, otter_err *err);

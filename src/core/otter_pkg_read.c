@@ -494,9 +494,6 @@ int otter_pkg_next_image(otter_pkg_reader *r, const otter_manifest_image **img, 
                     want->file, want->name);
     if (strcmp(name, want->file) != 0)
         return wrong_entry(r, name, want->file, err);
-    if (want->delta_base_sha256[0])
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
-                    "image %s: delta payloads are not supported by this reader", want->name);
     r->cur = want;
     r->next_index++;
     r->out_total = 0;

@@ -25,6 +25,8 @@ int otter_pkg_v2_start_image(otter_pkg_reader *r, otter_err *err)
                                  (unsigned long long)stored);
     r->chunks_filled = 0;
     otter_chunkq_reset(r->cq);
+    if (otter_pkg_delta_start_image(r, err) < 0)
+        return r->fail_err.code;
     if (r->whole)
         otter_sha256_reset(r->whole);
     return 0;

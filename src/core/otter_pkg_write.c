@@ -285,29 +285,15 @@ static int check_inputs(const otter_pkg_write_opts *opts, const otter_pkg_input 
     return 0;
 }
 
-int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
-                    const otter_pkg_input *inputs, size_t input_count, otter_err *err)
+int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
+                             const char *const *payload_paths, const otter_key *const *keys,
+                             size_t key_count, otter_err *err)
 {
-    otter_manifest *m = otter_manifest_new();
     otter_sig_list *sigs = otter_sig_list_new();
-    payload *pls = calloc(input_count ? input_count : 1, sizeof *pls);
     char *manifest_json = NULL, *sig_json = NULL;
     zip_t *za = NULL;
-    time_t mtime = 0;
-    int ret = OTTER_ENOMEM;
-    if (!m || !sigs || !pls) {
-        otter_err_set(err, ret, "out of memory");
-        goto out;
-    }
-    ret = check_inputs(opts, inputs, input_count, err);
-    if (!ret)
-        ret = build_manifest(opts, m, &mtime, err);
-    m->format = opts->format ? opts->format : 2;
-    for (size_t i = 0; !ret && i < input_count; i++) {
-        ret = prepare_image(out_path, opts, (int)m->format, &inputs[i], &m->images[i], &pls[i],
-                            err);
-        m->image_count = i + 1;
-    }
+    time_t mtime = time(NULL);
+    int ret = sigs ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
     if (!ret && (ret = otter_manifest_validate(m, err)) != 0)
         otter_err_prefix(err, "manifest");
     if (ret)
@@ -325,8 +311,8 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
                             strlen(manifest_json), OTTER_MANIFEST_MAX);
         goto out;
     }
-    for (size_t i = 0; i < opts->key_count; i++) {
-        ret = otter_sig_list_sign(sigs, opts->keys[i], manifest_json, strlen(manifest_json), err);
+    for (size_t i = 0; i < key_count; i++) {
+        ret = otter_sig_list_sign(sigs, keys[i], manifest_json, strlen(manifest_json), err);
         if (ret)
             goto out;
     }
@@ -343,8 +329,8 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
     if (!ret)
         ret = add_entry(za, out_path, "manifest.sig",
                         zip_source_buffer(za, sig_json, strlen(sig_json), 0), mtime, err);
-    for (size_t i = 0; !ret && i < input_count; i++)
-        ret = add_entry(za, out_path, m->images[i].file, zip_source_file(za, pls[i].path, 0, -1),
+    for (size_t i = 0; !ret && i < m->image_count; i++)
+        ret = add_entry(za, out_path, m->images[i].file, zip_source_file(za, payload_paths[i], 0, -1),
                         mtime, err);
     if (ret)
         goto out;
@@ -353,13 +339,43 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
 out:
     if (za)
         zip_discard(za);
+    free(manifest_json);
+    free(sig_json);
+    otter_sig_list_free(sigs);
+    return ret;
+}
+
+int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
+                    const otter_pkg_input *inputs, size_t input_count, otter_err *err)
+{
+    otter_manifest *m = otter_manifest_new();
+    payload *pls = calloc(input_count ? input_count : 1, sizeof *pls);
+    time_t mtime = 0;
+    int ret = OTTER_ENOMEM;
+    if (!m || !pls) {
+        otter_err_set(err, ret, "out of memory");
+        goto out;
+    }
+    ret = check_inputs(opts, inputs, input_count, err);
+    if (!ret)
+        ret = build_manifest(opts, m, &mtime, err);
+    m->format = opts->format ? opts->format : 2;
+    for (size_t i = 0; !ret && i < input_count; i++) {
+        ret = prepare_image(out_path, opts, (int)m->format, &inputs[i], &m->images[i], &pls[i],
+                            err);
+        m->image_count = i + 1;
+    }
+    if (ret)
+        goto out;
+    const char *paths[OTTER_IMAGES_MAX];
+    for (size_t i = 0; i < input_count; i++)
+        paths[i] = pls[i].path;
+    ret = otter_pkg_write_manifest(out_path, m, paths, opts->keys, opts->key_count, err);
+out:
     for (size_t i = 0; pls && i < input_count; i++)
         if (pls[i].is_temp)
             unlink(pls[i].path);
     free(pls);
-    free(manifest_json);
-    free(sig_json);
-    otter_sig_list_free(sigs);
     otter_manifest_free(m);
     return ret;
 }

@@ -4,10 +4,65 @@
 #include "otter_encode.h"
 #include "otter_pkg.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Per method of one delta image: chunks, installed and stored bytes. */
+typedef struct method_mix {
+    size_t chunks[4];
+    uint64_t installed[4], stored[4], stored_total;
+} method_mix;
+
+static method_mix mix_of(const otter_manifest_image *img)
+{
+    method_mix x = {0};
+    for (size_t i = 0; i < img->chunk_count; i++) {
+        const otter_manifest_chunk *c = &img->chunks[i];
+        x.chunks[c->method]++;
+        x.installed[c->method] += c->size;
+        x.stored[c->method] += c->stored_size;
+        x.stored_total += c->stored_size;
+    }
+    return x;
+}
+
+/* The full image's stored size in the --full package (its chunk table), or 0. */
+static uint64_t full_stored(const otter_manifest *full, const otter_manifest_image *img)
+{
+    const otter_manifest_image *f = full ? otter_manifest_find_image(full, img->name) : NULL;
+    uint64_t n = 0;
+    for (size_t i = 0; f && i < f->chunk_count; i++)
+        n += f->chunks[i].stored_size;
+    return n;
+}
+
+static void print_delta(const otter_manifest *m, const otter_manifest_image *img,
+                        const otter_manifest *full)
+{
+    if (!otter_manifest_image_is_delta(img))
+        return;
+    method_mix x = mix_of(img);
+    printf("    delta from release %s: base sha256 %s, %llu bytes\n", m->delta_from,
+           img->delta_base_sha256, (unsigned long long)img->delta_base_size);
+    for (int k = 0; k < 4; k++)
+        if (x.chunks[k])
+            printf("      %-10s %5zu chunk%s  %llu bytes installed, %llu stored\n",
+                   otter_chunk_method_name((otter_chunk_method)k), x.chunks[k],
+                   x.chunks[k] == 1 ? " " : "s", (unsigned long long)x.installed[k],
+                   (unsigned long long)x.stored[k]);
+    uint64_t against = full_stored(full, img);
+    const char *what = against ? "the full image's stored" : "the installed";
+    if (!against)
+        against = img->size;
+    printf("      saved %lld bytes against %s %llu (%.1f%%)\n",
+           (long long)against - (long long)x.stored_total, what, (unsigned long long)against,
+           against ? 100.0 * ((double)against - (double)x.stored_total) / (double)against : 0.0);
+}
 
 typedef struct image_stat {
     uint64_t stored;
@@ -27,14 +82,19 @@ static void print_chunks(const otter_manifest_image *img, int list)
         const otter_manifest_chunk *c = &img->chunks[i];
         char hex[OTTER_SHA256_HEX_LEN + 1];
         otter_hex_encode(c->sha256, sizeof c->sha256, hex);
-        printf("      %5zu  at %llu  %u bytes  stored at %llu  %u bytes  sha256 %s\n", i,
+        printf("      %5zu  at %llu  %u bytes  stored at %llu  %u bytes  sha256 %s", i,
                (unsigned long long)i * span, c->size, (unsigned long long)c->stored_offset,
                c->stored_size, hex);
+        if (c->method != OTTER_METHOD_ZSTD)
+            printf("  %s from %llu (%u bytes)", otter_chunk_method_name(c->method),
+                   (unsigned long long)c->source_offset, c->source_size);
+        printf("\n");
     }
 }
 
 static void print_text(const char *path, const otter_manifest *m, const otter_sig_list *sigs,
-                       const image_stat *stats, size_t seen, uint64_t total, int list)
+                       const image_stat *stats, size_t seen, uint64_t total, int list,
+                       const otter_manifest *full)
 {
     printf("package:          %s (%llu bytes)\n", path, (unsigned long long)total);
     printf("format:           %lld\n", (long long)m->format);
@@ -42,6 +102,8 @@ static void print_text(const char *path, const otter_manifest *m, const otter_si
     printf("version:          %s\n", m->version);
     printf("security version: %lld\n", (long long)m->security_version);
     printf("created:          %s\n", m->created);
+    if (m->delta_from[0])
+        printf("delta from:       %s\n", m->delta_from);
     printf("compatible:      ");
     for (size_t i = 0; i < m->compatible_count; i++)
         printf(" %s", m->compatible[i]);
@@ -59,34 +121,58 @@ static void print_text(const char *path, const otter_manifest *m, const otter_si
                    (unsigned long long)img->size, (unsigned long long)stats[i].stored,
                    stats[i].stored ? (double)img->size / (double)stats[i].stored : 0.0);
         printf("    sha256 %s%s\n", img->sha256,
-               i < seen ? (stats[i].digest_ok ? " (matches)" : " (MISMATCH)") : "");
+               i < seen ? (stats[i].digest_ok ? " (matches)" : " (MISMATCH)")
+                        : " (not checked: a delta image needs --source)");
+        print_delta(m, img, full);
         print_chunks(img, list);
     }
 }
 
+static json_t *delta_json(const otter_manifest_image *img)
+{
+    method_mix x = mix_of(img);
+    json_t *methods = json_object();
+    for (int k = 0; k < 4; k++)
+        if (x.chunks[k])
+            json_object_set_new(methods, otter_chunk_method_name((otter_chunk_method)k),
+                                json_pack("{s:I, s:I, s:I}", "chunks", (json_int_t)x.chunks[k],
+                                          "installed", (json_int_t)x.installed[k], "stored",
+                                          (json_int_t)x.stored[k]));
+    return json_pack("{s:s, s:I, s:o, s:I}", "base_sha256", img->delta_base_sha256, "base_size",
+                     (json_int_t)img->delta_base_size, "methods", methods, "stored",
+                     (json_int_t)x.stored_total);
+}
+
 static void print_json(const char *path, const char *manifest, size_t manifest_len,
-                       const otter_manifest *m, const otter_sig_list *sigs,
-                       const image_stat *stats, size_t seen, uint64_t total)
+                       const otter_manifest *m, const otter_sig_list *sigs, const image_stat *stats,
+                       size_t seen, uint64_t total)
 {
     json_t *signatures = json_array(), *images = json_array();
     for (size_t i = 0; i < sigs->count; i++)
         json_array_append_new(signatures, json_pack("{s:s, s:s}", "keyid", sigs->entries[i].keyid,
                                                     "alg", sigs->entries[i].alg));
-    for (size_t i = 0; i < seen; i++) {
+    for (size_t i = 0; i < m->image_count; i++) {
         const otter_manifest_image *img = &m->images[i];
-        json_array_append_new(
-            images, json_pack("{s:s, s:I, s:I, s:f, s:b, s:I, s:I}", "name", img->name, "size",
-                              (json_int_t)img->size, "stored", (json_int_t)stats[i].stored,
-                              "ratio",
+        if (i >= seen) { /* a delta image without --source, and those after it */
+            json_t *o = json_pack("{s:s, s:I, s:b}", "name", img->name, "size",
+                                  (json_int_t)img->size, "checked", 0);
+            if (o && otter_manifest_image_is_delta(img))
+                json_object_set_new(o, "delta", delta_json(img));
+            json_array_append_new(images, o);
+            continue;
+        }
+        json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:b, s:I, s:I}", "name", img->name, "size",
+                              (json_int_t)img->size, "stored", (json_int_t)stats[i].stored, "ratio",
                               stats[i].stored ? (double)img->size / (double)stats[i].stored : 0.0,
                               "digest_ok", stats[i].digest_ok, "chunk_size",
-                              (json_int_t)img->chunk_size, "chunks",
-                              (json_int_t)img->chunk_count));
+                              (json_int_t)img->chunk_size, "chunks", (json_int_t)img->chunk_count);
+        if (o && otter_manifest_image_is_delta(img))
+            json_object_set_new(o, "delta", delta_json(img));
+        json_array_append_new(images, o);
     }
-    json_t *root = json_pack("{s:s, s:I, s:o, s:o, s:o}", "package", path, "package_size",
-                             (json_int_t)total, "manifest",
-                             json_loadb(manifest, manifest_len, 0, NULL), "signatures", signatures,
-                             "images", images);
+    json_t *root = json_pack(
+        "{s:s, s:I, s:o, s:o, s:o}", "package", path, "package_size", (json_int_t)total, "manifest",
+        json_loadb(manifest, manifest_len, 0, NULL), "signatures", signatures, "images", images);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     if (text)
         printf("%s\n", text);
@@ -94,21 +180,75 @@ static void print_json(const char *path, const char *manifest, size_t manifest_l
     json_decref(root);
 }
 
+/* --source IMAGE=PATH: opened read-only and given to the reader. */
+static int add_source(otter_pkg_reader *r, const char *spec, int *fd, otter_err *err)
+{
+    char name[OTTER_IDENT_MAX + 1];
+    const char *eq = strchr(spec, '=');
+    snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
+    *fd = open(eq + 1, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", eq + 1);
+    return otter_pkg_reader_set_source(r, name, *fd, err);
+}
+
+static int has_source(const otter_cli_list *sources, const char *image)
+{
+    size_t n = strlen(image);
+    for (size_t i = 0; i < sources->count; i++)
+        if (strncmp(sources->items[i], image, n) == 0 && sources->items[i][n] == '=')
+            return 1;
+    return 0;
+}
+
+/* The manifest of the --full package (its signatures are not checked: only sizes are used). */
+static int read_full_manifest(const char *path, otter_manifest **out, otter_err *err)
+{
+    otter_pkg_reader *r = NULL;
+    const otter_manifest *m = NULL;
+    size_t len = 0;
+    int ret = otter_pkg_reader_open_file(path, OTTER_PKG_UNVERIFIED, &r, err);
+    if (!ret)
+        ret = otter_pkg_read_manifest(r, NULL, &m, NULL, err);
+    if (!ret) {
+        const char *bytes = otter_pkg_manifest_bytes(r, &len);
+        ret = otter_manifest_parse(bytes, len, path, out, err);
+    }
+    otter_pkg_reader_free(r);
+    return ret;
+}
+
 int otter_cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"chunks", no_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'j'},         {"chunks", no_argument, NULL, 'c'},
+        {"source", required_argument, NULL, 's'}, {"full", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int as_json = 0, list = 0, c;
-    while ((c = getopt_long(argc, argv, ":jch", opts, NULL)) != -1) {
+    otter_cli_list sources = {0};
+    const char *full_path = NULL;
+    while ((c = getopt_long(argc, argv, ":jcs:f:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': as_json = 1; break;
-        case 'c': list = 1; break;
-        case 'h': fputs(otter_help_otter_inspect, stdout); return EXIT_OK;
-        default: return otter_cli_bad_option("inspect", c, argv);
+        case 'j':
+            as_json = 1;
+            break;
+        case 'c':
+            list = 1;
+            break;
+        case 's':
+            if (!strchr(optarg, '=') ||
+                otter_cli_list_add(&sources, "inspect", "sources", optarg) < 0)
+                return otter_cli_usage_error("inspect", "--source: expected IMAGE=PATH");
+            break;
+        case 'f':
+            full_path = optarg;
+            break;
+        case 'h':
+            fputs(otter_help_otter_inspect, stdout);
+            return EXIT_OK;
+        default:
+            return otter_cli_bad_option("inspect", c, argv);
         }
     }
     if (optind + 1 != argc)
@@ -121,15 +261,27 @@ int otter_cmd_inspect(int argc, char **argv)
     image_stat stats[OTTER_IMAGES_MAX] = {0};
     size_t seen = 0;
     unsigned flags = OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST;
-    int ret = otter_pkg_reader_open_file(path, flags, &r,
-                                         &err);
+    int ret = otter_pkg_reader_open_file(path, flags, &r, &err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, NULL, &m, NULL, &err);
     if (ret) {
         otter_pkg_reader_free(r);
         return otter_cli_fail(&err);
     }
-    while ((ret = otter_pkg_next_image(r, &img, &err)) == 1) {
+    int fds[64];
+    size_t nfds = 0;
+    otter_manifest *full = NULL;
+    if (full_path && (ret = read_full_manifest(full_path, &full, &err)) != 0) {
+        otter_pkg_reader_free(r);
+        return otter_cli_fail(&err);
+    }
+    for (size_t i = 0; !ret && i < sources.count; i++)
+        ret = add_source(r, sources.items[i], &fds[nfds++], &err);
+    /* A delta image without its source cannot be checked: stop before it. */
+    while (!ret &&
+           !(seen < m->image_count && otter_manifest_image_is_delta(&m->images[seen]) &&
+             !has_source(&sources, m->images[seen].name)) &&
+           (ret = otter_pkg_next_image(r, &img, &err)) == 1) {
         image_stat *st = &stats[seen++];
         st->stored = otter_pkg_entry_size(r);
         const void *data;
@@ -146,8 +298,13 @@ int otter_cmd_inspect(int argc, char **argv)
         print_json(path, mbytes, mlen, m, otter_pkg_signatures(r), stats, seen,
                    otter_pkg_bytes_in(r));
     else
-        print_text(path, m, otter_pkg_signatures(r), stats, seen, otter_pkg_bytes_in(r), list);
+        print_text(path, m, otter_pkg_signatures(r), stats, seen, otter_pkg_bytes_in(r), list,
+                   full);
     int code = ret ? otter_cli_fail(&err) : EXIT_OK;
     otter_pkg_reader_free(r);
+    otter_manifest_free(full);
+    for (size_t i = 0; i < nfds; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
     return code;
 }

@@ -17,6 +17,7 @@ int otter_cmd_sign(int argc, char **argv);
 int otter_cmd_verify(int argc, char **argv);
 int otter_cmd_inspect(int argc, char **argv);
 int otter_cmd_root(int argc, char **argv);
+int otter_cmd_delta(int argc, char **argv);
 
 /* Prints "otter: <message>" to stderr and maps the error code to an exit code. */
 int otter_cli_fail(const otter_err *err);

@@ -15,8 +15,7 @@
 int otter_cli_fail(const otter_err *err)
 {
     fprintf(stderr, "otter: %s\n", err->msg);
-    return otter_err_is_refusal(err->code) || err->code == OTTER_ESIG ? EXIT_REFUSED
-                                                                      : EXIT_TROUBLE;
+    return otter_err_is_refusal(err->code) || err->code == OTTER_ESIG ? EXIT_REFUSED : EXIT_TROUBLE;
 }
 
 int otter_cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -63,6 +62,7 @@ int otter_tool_main(int argc, char **argv)
     } commands[] = {
         {"keygen", otter_cmd_keygen}, {"pack", otter_cmd_pack},       {"sign", otter_cmd_sign},
         {"verify", otter_cmd_verify}, {"inspect", otter_cmd_inspect}, {"root", otter_cmd_root},
+        {"delta", otter_cmd_delta},
     };
     opterr = 0; /* each command names a bad option itself (otter_cli_bad_option) */
     if (argc < 2) {

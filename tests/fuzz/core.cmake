@@ -3,3 +3,5 @@
 foreach(name fuzz_manifest fuzz_sig fuzz_trust fuzz_pkg)
   otter_fuzz_target(${name} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/${name}.c LIBS otter)
 endforeach()
+# The delta decoder (issue #12): OTDIFF1 patches and zstd-patch/bsdiff frames against a fixed source.
+otter_fuzz_target(fuzz_delta SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_delta.c LIBS otter)

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_delta.h"
+
+#include <stdlib.h>
+#include <string.h>
+/* ZSTD_getFrameHeader (the window size check): exported by libzstd, declared as advanced API. */
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
+struct otter_delta_dec {
+    ZSTD_DCtx *dctx;
+    uint8_t *patch;
+    size_t patch_cap;
+};
+
+otter_delta_dec *otter_delta_dec_new(void)
+{
+    otter_delta_dec *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->dctx = ZSTD_createDCtx();
+    if (!d->dctx) {
+        free(d);
+        return NULL;
+    }
+    ZSTD_DCtx_setParameter(d->dctx, ZSTD_d_windowLogMax, OTTER_DELTA_WINDOW_LOG_MAX);
+    return d;
+}
+
+void otter_delta_dec_free(otter_delta_dec *d)
+{
+    if (!d)
+        return;
+    ZSTD_freeDCtx(d->dctx);
+    free(d->patch);
+    free(d);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int64_t get_i64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return (int64_t)v;
+}
+
+/* The header and control section: count fits, and the sections add up exactly. */
+static int check_layout(const uint8_t *patch, size_t len, size_t out_len, uint32_t chunk_size,
+                        uint32_t *count, otter_err *err)
+{
+    if (len < OTTER_DELTA_HEADER_LEN || memcmp(patch, OTTER_DELTA_MAGIC, OTTER_DELTA_MAGIC_LEN))
+        return otter_err_set(err, OTTER_EFORMAT, "bsdiff: not an OTDIFF1 patch (bad magic)");
+    uint32_t n = get_u32(patch + OTTER_DELTA_MAGIC_LEN);
+    if (n > chunk_size)
+        return otter_err_set(err, OTTER_EFORMAT, "bsdiff: %u control triples, at most %u", n,
+                             chunk_size);
+    uint64_t ctl_end = OTTER_DELTA_HEADER_LEN + (uint64_t)n * OTTER_DELTA_TRIPLE_LEN;
+    if (ctl_end > len)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "bsdiff: %u control triples need %llu bytes, the patch has %zu", n,
+                             (unsigned long long)ctl_end, len);
+    uint64_t adds = 0, inserts = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *t = patch + OTTER_DELTA_HEADER_LEN + (size_t)i * OTTER_DELTA_TRIPLE_LEN;
+        adds += get_u32(t);
+        inserts += get_u32(t + 4);
+    }
+    if (adds + inserts != out_len)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "bsdiff: the triples make %llu bytes, the chunk has %zu",
+                             (unsigned long long)(adds + inserts), out_len);
+    if (ctl_end + adds + inserts != len)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "bsdiff: sections not consumed exactly (%llu bytes of control, add "
+                             "and insert, the patch has %zu)",
+                             (unsigned long long)(ctl_end + adds + inserts), len);
+    *count = n;
+    return 0;
+}
+
+int otter_delta_patch_apply(const uint8_t *patch, size_t patch_len, const uint8_t *src,
+                            size_t src_len, uint8_t *out, size_t out_len, uint32_t chunk_size,
+                            otter_err *err)
+{
+    uint32_t count = 0;
+    int ret = check_layout(patch, patch_len, out_len, chunk_size, &count, err);
+    if (ret)
+        return ret;
+    const uint8_t *ctl = patch + OTTER_DELTA_HEADER_LEN;
+    const uint8_t *diff = ctl + (size_t)count * OTTER_DELTA_TRIPLE_LEN;
+    uint64_t add_total = 0;
+    for (uint32_t i = 0; i < count; i++)
+        add_total += get_u32(ctl + (size_t)i * OTTER_DELTA_TRIPLE_LEN);
+    const uint8_t *extra = diff + add_total;
+    uint64_t p = 0; /* source position, always within 0..src_len */
+    size_t o = 0;
+    for (uint32_t i = 0; i < count; i++, ctl += OTTER_DELTA_TRIPLE_LEN) {
+        uint32_t add = get_u32(ctl), insert = get_u32(ctl + 4);
+        int64_t seek = get_i64(ctl + 8);
+        if (add > src_len - p)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "bsdiff: triple %u reads %u source bytes at %llu, the range "
+                                 "has %zu",
+                                 i, add, (unsigned long long)p, src_len);
+        for (uint32_t k = 0; k < add; k++)
+            out[o + k] = (uint8_t)(src[p + k] + diff[k]);
+        o += add;
+        diff += add;
+        p += add;
+        memcpy(out + o, extra, insert);
+        o += insert;
+        extra += insert;
+        /* p stays inside 0..src_len: compare without overflowing. */
+        if ((seek < 0 && (uint64_t)0 - (uint64_t)seek > p) ||
+            (seek > 0 && (uint64_t)seek > src_len - p))
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "bsdiff: triple %u seeks %lld from %llu, outside the source "
+                                 "range of %zu bytes",
+                                 i, (long long)seek, (unsigned long long)p, src_len);
+        p = (uint64_t)((int64_t)p + seek);
+    }
+    return 0;
+}
+
+/* Decodes exactly one zstd frame of stored into out (out_len bytes exactly). */
+static int decode_frame(otter_delta_dec *d, const char *what, const uint8_t *stored,
+                        size_t stored_len, const void *prefix, size_t prefix_len, uint8_t *out,
+                        size_t out_len, otter_err *err)
+{
+    if (ZSTD_findFrameCompressedSize(stored, stored_len) != stored_len)
+        return otter_err_set(err, OTTER_EFORMAT, "%s: not exactly one zstd frame", what);
+    ZSTD_frameHeader fh;
+    if (ZSTD_getFrameHeader(&fh, stored, stored_len) != 0 || fh.frameType != ZSTD_frame)
+        return otter_err_set(err, OTTER_EFORMAT, "%s: bad zstd frame header", what);
+    if (fh.windowSize > (1ull << OTTER_DELTA_WINDOW_LOG_MAX))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: zstd window of %llu bytes, at most %llu",
+                             what, (unsigned long long)fh.windowSize,
+                             1ull << OTTER_DELTA_WINDOW_LOG_MAX);
+    ZSTD_DCtx_reset(d->dctx, ZSTD_reset_session_only);
+    size_t rc = prefix ? ZSTD_DCtx_refPrefix(d->dctx, prefix, prefix_len) : 0;
+    if (ZSTD_isError(rc))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: zstd: %s", what, ZSTD_getErrorName(rc));
+    /* Capacity is the expected size: a frame that says more stops there. */
+    size_t n = ZSTD_decompressDCtx(d->dctx, out, out_len, stored, stored_len);
+    if (ZSTD_isError(n))
+        return otter_err_set(err, OTTER_EFORMAT, "%s: zstd: %s", what, ZSTD_getErrorName(n));
+    if (n != out_len)
+        return otter_err_set(err, OTTER_EFORMAT, "%s: %zu bytes decoded, expected %zu", what, n,
+                             out_len);
+    return 0;
+}
+
+/* bsdiff: the frame's content is the patch; its size is known only from the frame. */
+static int decode_bsdiff(otter_delta_dec *d, uint32_t chunk_size, const uint8_t *stored,
+                         size_t stored_len, const uint8_t *src, size_t src_len, uint8_t *out,
+                         size_t out_len, otter_err *err)
+{
+    size_t max = OTTER_DELTA_PATCH_MAX(chunk_size);
+    unsigned long long len = ZSTD_getFrameContentSize(stored, stored_len);
+    if (len == ZSTD_CONTENTSIZE_ERROR || len == ZSTD_CONTENTSIZE_UNKNOWN)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "bsdiff: the zstd frame does not state its content size");
+    if (len > max)
+        return otter_err_set(err, OTTER_EFORMAT, "bsdiff: patch of %llu bytes, at most %zu", len,
+                             max);
+    if (d->patch_cap < len || !d->patch) {
+        uint8_t *p = malloc(len ? (size_t)len : 1);
+        if (!p)
+            return otter_err_set(err, OTTER_ENOMEM, "out of memory for a %llu-byte patch", len);
+        free(d->patch);
+        d->patch = p;
+        d->patch_cap = (size_t)len;
+    }
+    int ret = decode_frame(d, "bsdiff", stored, stored_len, NULL, 0, d->patch, (size_t)len, err);
+    if (!ret)
+        ret = otter_delta_patch_apply(d->patch, (size_t)len, src, src_len, out, out_len,
+                                      chunk_size, err);
+    return ret;
+}
+
+int otter_delta_decode(otter_delta_dec *d, otter_chunk_method method, uint32_t chunk_size,
+                       const uint8_t *stored, size_t stored_len, const uint8_t *src,
+                       size_t src_len, uint8_t *out, size_t out_len, otter_err *err)
+{
+    switch (method) {
+    case OTTER_METHOD_COPY:
+        if (stored_len != 0 || src_len != out_len)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "copy: %zu stored bytes and a %zu-byte range for %zu bytes",
+                                 stored_len, src_len, out_len);
+        memcpy(out, src, out_len);
+        return 0;
+    case OTTER_METHOD_ZSTD_PATCH:
+        if (!src_len)
+            return otter_err_set(err, OTTER_EFORMAT, "zstd-patch: empty source range");
+        return decode_frame(d, "zstd-patch", stored, stored_len, src, src_len, out, out_len, err);
+    case OTTER_METHOD_BSDIFF:
+        return decode_bsdiff(d, chunk_size, stored, stored_len, src, src_len, out, out_len, err);
+    default:
+        return otter_err_set(err, OTTER_EFORMAT, "method %d is not a delta method", (int)method);
+    }
+}
