@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "otter_api_internal.h"
+#include "otter_fleet.h"
 
 static int word_in(const char *w, const char *const *allowed)
 {
@@ -208,19 +209,19 @@ int api_actions_cancel(struct call *c)
      * Not yet seen by the device: canceled at once. Already running: the
      * device is told through DDI cancelAction and confirms with feedback.
      */
-    const char *next = strcmp(a.status, "scheduled") == 0 ? "canceled"
-                       : strcmp(a.status, "running") == 0 ? "canceling"
-                                                          : NULL;
-    if (!next)
-        return api_fail(c, 409, "path", "action %lld is %s and cannot be canceled", (long long)a.id,
-                        a.status);
+    otter_action_state next;
+    otter_action_result result;
+    int moved = 0;
+    if (otter_action_step(&a, OTTER_ACTION_EV_CANCEL, &next, &result, &moved, &err) < 0)
+        return api_fail(c, 409, "path", "%s", err.msg);
     char object[32];
     snprintf(object, sizeof object, "%lld", (long long)a.id);
     if (api_begin(c, &err) < 0 ||
-        otter_store_action_set_status(c->api->store, a.id, next, "none", c->now, &err) < 0 ||
+        otter_store_action_set_status(c->api->store, a.id, otter_action_state_word(next),
+                                      otter_action_result_word(result), c->now, &err) < 0 ||
         api_audit(c, "action.cancel", object, NULL, &err) < 0)
         return api_fail_err(c, "path", &err);
-    snprintf(a.status, sizeof a.status, "%s", next);
+    snprintf(a.status, sizeof a.status, "%s", otter_action_state_word(next));
     a.updated_at = c->now;
     return api_reply(c, 200, api_action_doc(c, &a, 0));
 }
@@ -241,7 +242,8 @@ int api_actions_maintenance(struct call *c)
     const char *w = otter_reqjson_str(&c->body, "maintenance_window");
     if (!word_in(w, windows))
         return api_fail(c, 400, "body.maintenance_window", "available or unavailable");
-    if (strcmp(a.status, "scheduled") != 0 && strcmp(a.status, "running") != 0)
+    otter_action_state st = otter_action_state_of(&a);
+    if (st != OTTER_ACTION_SCHEDULED && st != OTTER_ACTION_RUNNING)
         return api_fail(c, 409, "path", "action %lld is %s: its window no longer matters",
                         (long long)a.id, a.status);
     char object[32], detail[64];

@@ -17,6 +17,7 @@
 #include "otter_auth.h"
 #include "otter_ddi_internal.h"
 #include "otter_digest.h"
+#include "otter_fleet.h"
 
 /* Answer text: 3 links of at most ~470 bytes each plus the frame. */
 #define ANSWER_MAX 2048
@@ -109,7 +110,7 @@ static int load_facts(struct ddi_call *c, otter_pollcache_facts *f)
         .open_action = has_open ? open_a.id : 0,
         .installed_action = has_inst ? inst.id : 0,
         .last_seen = c->seen_noted ? c->now : c->dev->last_seen,
-        .canceling = has_open && strcmp(open_a.status, "canceling") == 0,
+        .canceling = has_open && otter_action_state_of(&open_a) == OTTER_ACTION_CANCELING,
         .config_sent = c->dev->config_sent,
     };
     return 0;
