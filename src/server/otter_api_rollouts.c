@@ -3,8 +3,9 @@
  * Approvals and staged rollouts over the management API. A release rolls
  * out in its tenant (by rollout or direct deployment) only once an
  * approver of that tenant approved it; revoking the approval pauses its
- * running rollouts and withdraws its direct deployments not started yet. The rules of stages live in otter_rollout.c; this file
- * checks states, records who did what, and shapes the documents.
+ * running rollouts and withdraws its direct deployments not started yet.
+ * Which moves are allowed is otter_fleet's rule; this file makes their
+ * side effects, records who did what, and shapes the documents.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@ int api_approval_get(struct call *c, int64_t release_id, otter_approval *a, otte
     int found = 0;
     int ret = otter_store_approval_get(c->api->store, release_id, a, &found, err);
     if (ret == 0 && !found)
-        snprintf(a->state, sizeof a->state, "%s", otter_approval_state_word(OTTER_APPROVAL_PENDING));
+        snprintf(a->state, sizeof a->state, "%s",
+                 otter_approval_state_word(OTTER_APPROVAL_PENDING));
     return ret;
 }
 

@@ -189,10 +189,12 @@ static int tally_cb(void *ctx, const otter_rollout_count *c)
     if (c->stage < 0 || (size_t)c->stage >= t->r->n_stages)
         return 0; /* not ours to count: cannot happen with actions made by a plan */
     otter_rollout_tally *g = &t->st->stage[c->stage];
-    int64_t *slots[] = {[OTTER_TALLY_WAITING] = &g->waiting,   [OTTER_TALLY_SCHEDULED] = &g->scheduled,
-                        [OTTER_TALLY_RUNNING] = &g->running,   [OTTER_TALLY_SUCCESS] = &g->success,
-                        [OTTER_TALLY_FAILURE] = &g->failure,   [OTTER_TALLY_CANCELED] = &g->canceled};
-    int64_t *slot = slots[otter_action_tally_of(c->status, c->result, c->stage <= t->r->current_stage)];
+    int64_t *slots[] = {
+        [OTTER_TALLY_WAITING] = &g->waiting, [OTTER_TALLY_SCHEDULED] = &g->scheduled,
+        [OTTER_TALLY_RUNNING] = &g->running, [OTTER_TALLY_SUCCESS] = &g->success,
+        [OTTER_TALLY_FAILURE] = &g->failure, [OTTER_TALLY_CANCELED] = &g->canceled};
+    int reached = c->stage <= t->r->current_stage;
+    int64_t *slot = slots[otter_action_tally_of(c->status, c->result, reached)];
     *slot += c->count;
     g->devices += c->count;
     return 0;

@@ -246,7 +246,8 @@ static void test_approval_decide(void **state)
 static void test_rollout_table(void **state)
 {
     (void)state;
-    /* want[event][from], -1 = refused; from: draft, running, paused, finished, canceled, unknown. */
+    /* want[event][from], -1 = refused; from: draft, running, paused, finished, canceled,
+       unknown. */
     static const int want[OTTER_ROLLOUT_EVENTS][OTTER_ROLLOUT_UNKNOWN + 1] = {
         [RE(START)] = {RS(RUNNING), -1, -1, -1, -1, -1},
         [RE(PAUSE)] = {-1, RS(PAUSED), -1, -1, -1, -1},
