@@ -84,6 +84,42 @@ static int assign_group(struct deploy *dp, const char *group, otter_err *err)
     }
 }
 
+/* Assigns the release to every device of group; 0, or the status already answered. */
+static int assign_named_group(struct deploy *dp, const char *group)
+{
+    struct call *c = dp->c;
+    otter_err err;
+    otter_group g;
+    int found = 0;
+    if (otter_store_group_get(c->api->store, c->tenant.id, group, &g, &found, &err) < 0)
+        return api_fail_err(c, "body.group", &err);
+    if (!found)
+        return api_fail(c, 400, "body.group", "no group '%s'", group);
+    if (assign_group(dp, group, &err) < 0)
+        return api_fail_err(c, "body.group", &err);
+    return 0;
+}
+
+/* Assigns the release to each device named in devices (one controller id a line). */
+static int assign_names(struct deploy *dp, const char *devices, otter_device *d)
+{
+    struct call *c = dp->c;
+    otter_err err;
+    for (const char *p = devices; *p;) {
+        size_t n = strcspn(p, "\n");
+        char cid[OTTER_STORE_NAME_MAX + 1];
+        int found = 0;
+        snprintf(cid, sizeof cid, "%.*s", (int)n, p);
+        p += n + (p[n] == '\n');
+        if (otter_store_device_get(c->api->store, c->tenant.id, cid, d, &found, &err) < 0 ||
+            (found && assign(dp, d, &err) < 0))
+            return api_fail_err(c, "body.devices", &err);
+        if (!found)
+            return api_fail(c, 400, "body.devices", "no device '%s'", cid);
+    }
+    return 0;
+}
+
 int api_deployments_create(struct call *c)
 {
     static const char *const modes[] = {"skip", "attempt", "forced", NULL};
@@ -125,39 +161,8 @@ int api_deployments_create(struct call *c)
         status = api_fail_err(c, "body", &err);
         goto out;
     }
-    if (group) {
-        otter_group g;
-        int found = 0;
-        if (otter_store_group_get(c->api->store, c->tenant.id, group, &g, &found, &err) < 0) {
-            status = api_fail_err(c, "body.group", &err);
-            goto out;
-        }
-        if (!found) {
-            status = api_fail(c, 400, "body.group", "no group '%s'", group);
-            goto out;
-        }
-        if (assign_group(&dp, group, &err) < 0) {
-            status = api_fail_err(c, "body.group", &err);
-            goto out;
-        }
-    } else {
-        for (const char *p = devices; *p;) {
-            size_t n = strcspn(p, "\n");
-            char cid[OTTER_STORE_NAME_MAX + 1];
-            int found = 0;
-            snprintf(cid, sizeof cid, "%.*s", (int)n, p);
-            p += n + (p[n] == '\n');
-            if (otter_store_device_get(c->api->store, c->tenant.id, cid, d, &found, &err) < 0 ||
-                (found && assign(&dp, d, &err) < 0)) {
-                status = api_fail_err(c, "body.devices", &err);
-                goto out;
-            }
-            if (!found) {
-                status = api_fail(c, 400, "body.devices", "no device '%s'", cid);
-                goto out;
-            }
-        }
-    }
+    if ((status = group ? assign_named_group(&dp, group) : assign_names(&dp, devices, d)) != 0)
+        goto out;
     char detail[160];
     snprintf(detail, sizeof detail, "{\"release\":%lld,\"actions\":%zu}", (long long)r.id,
              json_array_size(dp.created));
