@@ -255,7 +255,7 @@ int otter_approval_next(otter_approval_state from, otter_approval_event ev,
 int otter_approval_decide(int64_t release_id, otter_approval *a, otter_approval_event ev,
                           otter_err *err)
 {
-    otter_approval_state to;
+    otter_approval_state to = OTTER_APPROVAL_UNKNOWN;
     if (otter_approval_next(otter_approval_state_of(a), ev, &to, err) < 0)
         return ev == OTTER_APPROVAL_EV_REVOKE
                    ? otter_err_set(err, OTTER_ESTATE,
@@ -348,7 +348,7 @@ int otter_rollout_next(otter_rollout_state from, otter_rollout_event ev, otter_r
 int otter_rollout_apply(otter_rollout *r, otter_rollout_event ev, const char *reason,
                         otter_err *err)
 {
-    otter_rollout_state to;
+    otter_rollout_state to = OTTER_ROLLOUT_UNKNOWN;
     int opens_stage = ev == OTTER_ROLLOUT_EV_ADVANCE || ev == OTTER_ROLLOUT_EV_STAGE_PASSED;
     if (otter_rollout_next(otter_rollout_state_of(r), ev, &to, err) < 0)
         return otter_err_set(err, OTTER_ESTATE, "rollout %lld is %s: cannot %s it",
