@@ -17,6 +17,7 @@
 #include "otter_api_internal.h"
 #include "otter_artifact.h"
 #include "otter_auth.h"
+#include "otter_encode.h"
 
 enum access {
     A_PUBLIC, /* no authentication (login) */
@@ -342,7 +343,7 @@ static int token_shape_ok(const char *t)
         strncmp(t, OTTER_AUTH_TOKEN_PREFIX_API, 3) != 0 &&
         strncmp(t, OTTER_AUTH_TOKEN_PREFIX_TICKET, 3) != 0)
         return 0;
-    return strspn(t + 4, "0123456789abcdef") == 64;
+    return otter_is_lower_hex(t + 4, 64);
 }
 
 int api_token_live(otter_store *store, const char *sha, int64_t now, int *live, otter_err *err)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "otter_api_internal.h"
+#include "otter_fleet.h"
 
 static int word_in(const char *w, const char *const *allowed)
 {
@@ -83,6 +84,42 @@ static int assign_group(struct deploy *dp, const char *group, otter_err *err)
     }
 }
 
+/* Assigns the release to every device of group; 0, or the status already answered. */
+static int assign_named_group(struct deploy *dp, const char *group)
+{
+    struct call *c = dp->c;
+    otter_err err;
+    otter_group g;
+    int found = 0;
+    if (otter_store_group_get(c->api->store, c->tenant.id, group, &g, &found, &err) < 0)
+        return api_fail_err(c, "body.group", &err);
+    if (!found)
+        return api_fail(c, 400, "body.group", "no group '%s'", group);
+    if (assign_group(dp, group, &err) < 0)
+        return api_fail_err(c, "body.group", &err);
+    return 0;
+}
+
+/* Assigns the release to each device named in devices (one controller id a line). */
+static int assign_names(struct deploy *dp, const char *devices, otter_device *d)
+{
+    struct call *c = dp->c;
+    otter_err err;
+    for (const char *p = devices; *p;) {
+        size_t n = strcspn(p, "\n");
+        char cid[OTTER_STORE_NAME_MAX + 1];
+        int found = 0;
+        snprintf(cid, sizeof cid, "%.*s", (int)n, p);
+        p += n + (p[n] == '\n');
+        if (otter_store_device_get(c->api->store, c->tenant.id, cid, d, &found, &err) < 0 ||
+            (found && assign(dp, d, &err) < 0))
+            return api_fail_err(c, "body.devices", &err);
+        if (!found)
+            return api_fail(c, 400, "body.devices", "no device '%s'", cid);
+    }
+    return 0;
+}
+
 int api_deployments_create(struct call *c)
 {
     static const char *const modes[] = {"skip", "attempt", "forced", NULL};
@@ -124,39 +161,8 @@ int api_deployments_create(struct call *c)
         status = api_fail_err(c, "body", &err);
         goto out;
     }
-    if (group) {
-        otter_group g;
-        int found = 0;
-        if (otter_store_group_get(c->api->store, c->tenant.id, group, &g, &found, &err) < 0) {
-            status = api_fail_err(c, "body.group", &err);
-            goto out;
-        }
-        if (!found) {
-            status = api_fail(c, 400, "body.group", "no group '%s'", group);
-            goto out;
-        }
-        if (assign_group(&dp, group, &err) < 0) {
-            status = api_fail_err(c, "body.group", &err);
-            goto out;
-        }
-    } else {
-        for (const char *p = devices; *p;) {
-            size_t n = strcspn(p, "\n");
-            char cid[OTTER_STORE_NAME_MAX + 1];
-            int found = 0;
-            snprintf(cid, sizeof cid, "%.*s", (int)n, p);
-            p += n + (p[n] == '\n');
-            if (otter_store_device_get(c->api->store, c->tenant.id, cid, d, &found, &err) < 0 ||
-                (found && assign(&dp, d, &err) < 0)) {
-                status = api_fail_err(c, "body.devices", &err);
-                goto out;
-            }
-            if (!found) {
-                status = api_fail(c, 400, "body.devices", "no device '%s'", cid);
-                goto out;
-            }
-        }
-    }
+    if ((status = group ? assign_named_group(&dp, group) : assign_names(&dp, devices, d)) != 0)
+        goto out;
     char detail[160];
     snprintf(detail, sizeof detail, "{\"release\":%lld,\"actions\":%zu}", (long long)r.id,
              json_array_size(dp.created));
@@ -208,19 +214,19 @@ int api_actions_cancel(struct call *c)
      * Not yet seen by the device: canceled at once. Already running: the
      * device is told through DDI cancelAction and confirms with feedback.
      */
-    const char *next = strcmp(a.status, "scheduled") == 0 ? "canceled"
-                       : strcmp(a.status, "running") == 0 ? "canceling"
-                                                          : NULL;
-    if (!next)
-        return api_fail(c, 409, "path", "action %lld is %s and cannot be canceled", (long long)a.id,
-                        a.status);
+    otter_action_state next;
+    otter_action_result result;
+    int moved = 0;
+    if (otter_action_step(&a, OTTER_ACTION_EV_CANCEL, &next, &result, &moved, &err) < 0)
+        return api_fail(c, 409, "path", "%s", err.msg);
     char object[32];
     snprintf(object, sizeof object, "%lld", (long long)a.id);
     if (api_begin(c, &err) < 0 ||
-        otter_store_action_set_status(c->api->store, a.id, next, "none", c->now, &err) < 0 ||
+        otter_store_action_set_status(c->api->store, a.id, otter_action_state_word(next),
+                                      otter_action_result_word(result), c->now, &err) < 0 ||
         api_audit(c, "action.cancel", object, NULL, &err) < 0)
         return api_fail_err(c, "path", &err);
-    snprintf(a.status, sizeof a.status, "%s", next);
+    snprintf(a.status, sizeof a.status, "%s", otter_action_state_word(next));
     a.updated_at = c->now;
     return api_reply(c, 200, api_action_doc(c, &a, 0));
 }
@@ -241,7 +247,8 @@ int api_actions_maintenance(struct call *c)
     const char *w = otter_reqjson_str(&c->body, "maintenance_window");
     if (!word_in(w, windows))
         return api_fail(c, 400, "body.maintenance_window", "available or unavailable");
-    if (strcmp(a.status, "scheduled") != 0 && strcmp(a.status, "running") != 0)
+    otter_action_state st = otter_action_state_of(&a);
+    if (st != OTTER_ACTION_SCHEDULED && st != OTTER_ACTION_RUNNING)
         return api_fail(c, 409, "path", "action %lld is %s: its window no longer matters",
                         (long long)a.id, a.status);
     char object[32], detail[64];

@@ -110,6 +110,13 @@ int api_users_delete(struct call *c);
 int api_users_password(struct call *c);
 /* 403 when an admin route would set the caller's own password (that needs the current one). */
 int api_refuse_own_password(struct call *c, const otter_user *target);
+
+/*
+ * The password rule for a new password in body field field ("password"):
+ * 0 with *hash set (caller frees), else the 400 already answered
+ * (where: "body.<field>").
+ */
+int api_password_new(struct call *c, const char *field, char **hash);
 int api_audit_list(struct call *c);
 
 int api_gateway_rotate(struct call *c);

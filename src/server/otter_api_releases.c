@@ -16,6 +16,7 @@
 
 #include "otter_api_internal.h"
 #include "otter_artifact.h"
+#include "otter_fleet.h"
 #include "otter_manifest.h"
 #include "otter_pkg.h"
 
@@ -203,7 +204,9 @@ int api_releases_upload(struct call *c)
     r.created_at = c->now;
     status = api_reply(c, 201, release_doc(&r));
     if (c->out) {
-        otter_approval pending = {.state = "pending"};
+        otter_approval pending = {0};
+        snprintf(pending.state, sizeof pending.state, "%s",
+                 otter_approval_state_word(OTTER_APPROVAL_PENDING));
         json_object_set_new(c->out, "approval", api_approval_doc(&pending));
     }
 out:

@@ -3,14 +3,16 @@
  * Approvals and staged rollouts over the management API. A release rolls
  * out in its tenant (by rollout or direct deployment) only once an
  * approver of that tenant approved it; revoking the approval pauses its
- * running rollouts and withdraws its direct deployments not started yet. The rules of stages live in otter_rollout.c; this file
- * checks states, records who did what, and shapes the documents.
+ * running rollouts and withdraws its direct deployments not started yet.
+ * Which moves are allowed is otter_fleet's rule; this file makes their
+ * side effects, records who did what, and shapes the documents.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "otter_api_internal.h"
+#include "otter_fleet.h"
 #include "otter_rollout.h"
 
 /* ---- approvals ---- */
@@ -20,13 +22,14 @@ int api_approval_get(struct call *c, int64_t release_id, otter_approval *a, otte
     int found = 0;
     int ret = otter_store_approval_get(c->api->store, release_id, a, &found, err);
     if (ret == 0 && !found)
-        snprintf(a->state, sizeof a->state, "pending");
+        snprintf(a->state, sizeof a->state, "%s",
+                 otter_approval_state_word(OTTER_APPROVAL_PENDING));
     return ret;
 }
 
 json_t *api_approval_doc(const otter_approval *a)
 {
-    int decided = strcmp(a->state, "pending") != 0;
+    int decided = otter_approval_state_of(a) != OTTER_APPROVAL_PENDING;
     return json_pack("{s:s, s:o, s:o, s:s}", "state", a->state, "by",
                      decided ? json_string(a->decided_by_name) : json_null(), "at",
                      decided ? api_time(a->decided_at) : json_null(), "comment", a->comment);
@@ -39,7 +42,7 @@ int api_require_approved(struct call *c, const otter_release *r, const char *whe
     otter_approval a;
     if (api_approval_get(c, r->id, &a, &err) < 0)
         return api_fail_err(c, where, &err);
-    if (strcmp(a.state, "approved") != 0)
+    if (!otter_approval_allows_rollout(otter_approval_state_of(&a)))
         return api_fail(c, 409, where,
                         "release %lld (%s %s) is %s in tenant '%s': an approver must approve it "
                         "first",
@@ -51,12 +54,11 @@ static int pause_for_revoke(void *ctx, const otter_rollout *r)
 {
     struct call *c = ctx;
     otter_err err;
-    if (strcmp(r->state, "running") != 0)
+    if (otter_rollout_state_of(r) != OTTER_ROLLOUT_RUNNING)
         return 0;
     otter_rollout p = *r;
-    snprintf(p.state, sizeof p.state, "paused");
-    snprintf(p.pause_reason, sizeof p.pause_reason, "approval revoked");
-    if (otter_store_rollout_update(c->api->store, &p, c->now, &err) < 0) {
+    if (otter_rollout_apply(&p, OTTER_ROLLOUT_EV_APPROVAL_REVOKED, "approval revoked", &err) < 0 ||
+        otter_store_rollout_update(c->api->store, &p, c->now, &err) < 0) {
         fprintf(stderr, "otter-server: pausing rollout %lld: %s\n", (long long)r->id, err.msg);
         return err.code;
     }
@@ -69,7 +71,7 @@ static int audit_decision(struct call *c, const char *action, const char *object
 {
     json_t *detail = json_pack("{s:I, s:s}", "release", (json_int_t)a->release_id, "comment",
                                a->comment);
-    if (detail && strcmp(a->state, "approved") != 0)
+    if (detail && !otter_approval_allows_rollout(otter_approval_state_of(a)))
         json_object_set_new(detail, "withdrawn", json_integer(withdrawn));
     char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
     json_decref(detail);
@@ -80,8 +82,8 @@ static int audit_decision(struct call *c, const char *action, const char *object
     return ret;
 }
 
-/* approve, reject, revoke: from which states each may be taken. */
-static int decide(struct call *c, const char *verb, const char *state)
+/* approve, reject, revoke: which states each may be taken from is otter_fleet's rule. */
+static int decide(struct call *c, otter_approval_event ev)
 {
     otter_err err;
     otter_release r;
@@ -91,21 +93,18 @@ static int decide(struct call *c, const char *verb, const char *state)
         return status;
     if (api_approval_get(c, r.id, &a, &err) < 0)
         return api_fail_err(c, "path", &err);
-    int revoke = strcmp(verb, "revoke") == 0;
-    if (revoke && strcmp(a.state, "approved") != 0)
-        return api_fail(c, 409, "path", "release %lld is %s: only an approval can be revoked",
-                        (long long)r.id, a.state);
-    if (!revoke && strcmp(a.state, state) == 0)
-        return api_fail(c, 409, "path", "release %lld is already %s", (long long)r.id, a.state);
     const char *comment = otter_reqjson_str(&c->body, "comment");
     otter_approval next = {.release_id = r.id, .decided_by = c->user.id, .decided_at = c->now};
-    snprintf(next.state, sizeof next.state, "%s", state);
+    snprintf(next.state, sizeof next.state, "%s", a.state);
+    if (otter_approval_decide(r.id, &next, ev, &err) < 0)
+        return api_fail(c, 409, "path", "%s", err.msg);
     snprintf(next.decided_by_name, sizeof next.decided_by_name, "%s", c->user.name);
     snprintf(next.comment, sizeof next.comment, "%s", comment ? comment : "");
     char object[160], action[32];
     snprintf(object, sizeof object, "%s %s", r.product, r.version);
-    snprintf(action, sizeof action, "release.%s", verb);
+    snprintf(action, sizeof action, "release.%s", otter_approval_event_verb(ev));
     int64_t withdrawn = 0;
+    int stops = !otter_approval_allows_rollout(otter_approval_state_of(&next));
     int ret = api_begin(c, &err);
     if (ret == 0)
         ret = otter_store_approval_set(c->api->store, &next, &err);
@@ -114,10 +113,10 @@ static int decide(struct call *c, const char *verb, const char *state)
      * rollouts pause (their actions wait for a new approval); direct
      * deployments no device has started are withdrawn (canceled).
      */
-    if (ret == 0 && strcmp(state, "approved") != 0)
+    if (ret == 0 && stops)
         ret = otter_store_rollout_list(c->api->store, c->tenant.id, 0, r.id, pause_for_revoke, c,
                                        &err);
-    if (ret == 0 && strcmp(state, "approved") != 0)
+    if (ret == 0 && stops)
         ret = otter_store_release_withdraw_actions(c->api->store, r.id, c->now, &withdrawn, &err);
     if (ret == 0)
         ret = audit_decision(c, action, object, &next, withdrawn, &err);
@@ -129,23 +128,23 @@ static int decide(struct call *c, const char *verb, const char *state)
 
 int api_release_approve(struct call *c)
 {
-    return decide(c, "approve", "approved");
+    return decide(c, OTTER_APPROVAL_EV_APPROVE);
 }
 
 int api_release_reject(struct call *c)
 {
-    return decide(c, "reject", "rejected");
+    return decide(c, OTTER_APPROVAL_EV_REJECT);
 }
 
 int api_release_revoke(struct call *c)
 {
-    return decide(c, "revoke", "revoked");
+    return decide(c, OTTER_APPROVAL_EV_REVOKE);
 }
 
 struct approvals_walk {
     struct call *c;
     json_t *arr;
-    const char *state; /* NULL = every state */
+    const char *state; /* NULL = every state, else a valid state word */
     otter_err err;
 };
 
@@ -168,8 +167,7 @@ static int add_approval(void *ctx, const otter_release *r)
 int api_approvals_list(struct call *c)
 {
     struct approvals_walk w = {.c = c, .arr = json_array(), .state = otter_http_query(c->req, "state")};
-    if (w.state && strcmp(w.state, "pending") != 0 && strcmp(w.state, "approved") != 0 &&
-        strcmp(w.state, "rejected") != 0 && strcmp(w.state, "revoked") != 0) {
+    if (w.state && otter_approval_state_parse(w.state) == OTTER_APPROVAL_UNKNOWN) {
         json_decref(w.arr);
         return api_fail(c, 400, "query.state", "state is pending, approved, rejected or revoked");
     }
@@ -377,6 +375,42 @@ int api_rollouts_stats(struct call *c)
 }
 
 /*
+ * What a move does besides its new state (set by otter_rollout_apply):
+ * start targets the devices and makes their actions; resume accepts the
+ * failures so far or retries them; cancel cancels the open actions.
+ */
+static int steer_effects(struct call *c, otter_rollout *r, otter_rollout_event ev,
+                         const otter_release *rel, int64_t *retried, otter_err *err)
+{
+    if (ev == OTTER_ROLLOUT_EV_START) {
+        otter_rollout_plan plan;
+        json_t *filter = json_loads(r->filter, 0, NULL);
+        int ret = filter ? otter_rollout_plan_make(c->api->store, r, filter, rel->version, 1,
+                                                   c->user.id, c->now, &plan, err)
+                         : otter_err_set(err, OTTER_EFORMAT, "stored filter is not JSON");
+        json_decref(filter);
+        if (ret == 0)
+            r->devices = plan.devices;
+        return ret;
+    }
+    if (ev == OTTER_ROLLOUT_EV_RESUME) {
+        otter_rollout_stats now_st;
+        int ret = 0;
+        if (otter_reqjson_bool(&c->body, "retry_failed") &&
+            (ret = otter_store_rollout_retry_failed(c->api->store, r->id, r->current_stage,
+                                                    c->user.id, c->now, retried, err)) < 0)
+            return ret;
+        if ((ret = otter_rollout_stats_get(c->api->store, r, &now_st, err)) < 0)
+            return ret;
+        r->accepted_failures = now_st.total.failure;
+        return 0;
+    }
+    if (ev == OTTER_ROLLOUT_EV_CANCEL)
+        return otter_store_rollout_cancel_actions(c->api->store, r->id, c->now, err);
+    return 0;
+}
+
+/*
  * start, pause, resume, advance, cancel: each checks the state it leaves,
  * writes the new one with an audit entry, and lets the automatic rules run
  * at once (a resumed rollout whose stage is already judged moves on).
@@ -384,74 +418,32 @@ int api_rollouts_stats(struct call *c)
  * with retry_failed, gives the failed devices a new action instead: after
  * the cause is fixed, their stage can still pass its success rule.
  */
-static int steer(struct call *c, const char *verb)
+static int steer(struct call *c, otter_rollout_event ev)
 {
     otter_err err;
     otter_rollout *r;
     otter_release rel;
     int64_t retried = -1; /* -1: no retry asked */
+    char reason[OTTER_STORE_REASON_MAX + 1];
     int status = load_rollout(c, &r);
     if (status)
         return status;
-    const char *st = r->state;
-    int running = strcmp(st, "running") == 0, paused = strcmp(st, "paused") == 0;
-    int ok = strcmp(verb, "start") == 0    ? strcmp(st, "draft") == 0
-             : strcmp(verb, "pause") == 0  ? running
-             : strcmp(verb, "resume") == 0 ? paused
-             : strcmp(verb, "advance") == 0
-                 ? (running || paused) && (size_t)r->current_stage + 1 < r->n_stages
-             : strcmp(verb, "cancel") == 0 ? strcmp(st, "draft") == 0 || running || paused
-                                           : 0;
-    if (!ok) {
-        status = api_fail(c, 409, "path",
-                          strcmp(verb, "advance") == 0 && (running || paused)
-                              ? "rollout %lld is at its last stage (%s)"
-                              : "rollout %lld is %s: cannot %s it",
-                          (long long)r->id, st, verb);
+    /* The move is otter_fleet's to allow; side effects below are made in the same transaction. */
+    snprintf(reason, sizeof reason, "paused by %s", c->user.name);
+    if (otter_rollout_apply(r, ev, reason, &err) < 0) {
+        status = api_fail(c, 409, "path", "%s", err.msg);
         goto out;
     }
-    if (strcmp(verb, "start") == 0 || strcmp(verb, "resume") == 0) {
+    if (ev == OTTER_ROLLOUT_EV_START || ev == OTTER_ROLLOUT_EV_RESUME) {
         if ((status = api_load_release(c, r->release_id, &rel)) != 0 ||
             (status = api_require_approved(c, &rel, "path")) != 0)
             goto out;
     }
-    if (api_begin(c, &err) < 0)
+    if (api_begin(c, &err) < 0 || steer_effects(c, r, ev, &rel, &retried, &err) < 0)
         goto fail;
-    if (strcmp(verb, "start") == 0) {
-        otter_rollout_plan plan;
-        json_t *filter = json_loads(r->filter, 0, NULL);
-        int ret = filter ? otter_rollout_plan_make(c->api->store, r, filter, rel.version, 1,
-                                                   c->user.id, c->now, &plan, &err)
-                         : otter_err_set(&err, OTTER_EFORMAT, "stored filter is not JSON");
-        json_decref(filter);
-        if (ret < 0)
-            goto fail;
-        r->devices = plan.devices;
-        snprintf(r->state, sizeof r->state, "running");
-    } else if (strcmp(verb, "pause") == 0) {
-        snprintf(r->state, sizeof r->state, "paused");
-        snprintf(r->pause_reason, sizeof r->pause_reason, "paused by %s", c->user.name);
-    } else if (strcmp(verb, "resume") == 0) {
-        otter_rollout_stats now_st;
-        if (otter_reqjson_bool(&c->body, "retry_failed") &&
-            otter_store_rollout_retry_failed(c->api->store, r->id, r->current_stage, c->user.id,
-                                             c->now, &retried, &err) < 0)
-            goto fail;
-        if (otter_rollout_stats_get(c->api->store, r, &now_st, &err) < 0)
-            goto fail;
-        snprintf(r->state, sizeof r->state, "running");
-        r->pause_reason[0] = '\0';
-        r->accepted_failures = now_st.total.failure;
-    } else if (strcmp(verb, "advance") == 0) {
-        r->current_stage++;
-    } else {
-        snprintf(r->state, sizeof r->state, "canceled");
-        if (otter_store_rollout_cancel_actions(c->api->store, r->id, c->now, &err) < 0)
-            goto fail;
-    }
     int changed = 0;
     char action[32], detail[96];
-    snprintf(action, sizeof action, "rollout.%s", verb);
+    snprintf(action, sizeof action, "rollout.%s", otter_rollout_event_verb(ev));
     if (retried >= 0)
         snprintf(detail, sizeof detail, "{\"rollout\":%lld,\"stage\":%lld,\"retried\":%lld}",
                  (long long)r->id, (long long)r->current_stage, (long long)retried);
@@ -478,25 +470,25 @@ out:
 
 int api_rollouts_start(struct call *c)
 {
-    return steer(c, "start");
+    return steer(c, OTTER_ROLLOUT_EV_START);
 }
 
 int api_rollouts_pause(struct call *c)
 {
-    return steer(c, "pause");
+    return steer(c, OTTER_ROLLOUT_EV_PAUSE);
 }
 
 int api_rollouts_resume(struct call *c)
 {
-    return steer(c, "resume");
+    return steer(c, OTTER_ROLLOUT_EV_RESUME);
 }
 
 int api_rollouts_advance(struct call *c)
 {
-    return steer(c, "advance");
+    return steer(c, OTTER_ROLLOUT_EV_ADVANCE);
 }
 
 int api_rollouts_cancel(struct call *c)
 {
-    return steer(c, "cancel");
+    return steer(c, OTTER_ROLLOUT_EV_CANCEL);
 }

@@ -211,13 +211,12 @@ int api_me_password(struct call *c)
 {
     otter_err err;
     int status;
-    const char *new_pw = otter_reqjson_str(&c->body, "new_password");
     char *hash = NULL;
     if ((status = check_own_password(c, otter_reqjson_str(&c->body, "old_password"),
                                      "body.old_password", "old password")) != 0)
         return status;
-    if (otter_auth_password_hash(new_pw, &hash, &err) < 0)
-        return api_fail(c, 400, "body.new_password", "%s", err.msg);
+    if ((status = api_password_new(c, "new_password", &hash)) != 0)
+        return status;
     if (api_begin(c, &err) < 0 ||
         otter_store_user_set_password(c->api->store, c->user.id, hash, c->now, &err) < 0 ||
         otter_store_token_revoke_user(c->api->store, c->user.id, c->now, &err) < 0 ||

@@ -142,8 +142,8 @@ int api_members_create(struct call *c)
     const char *name = otter_reqjson_str(&c->body, "username");
     if ((status = role_from_body(c, &role)) != 0)
         return status;
-    if (otter_auth_password_hash(otter_reqjson_str(&c->body, "password"), &hash, &err) < 0)
-        return api_fail(c, 400, "body.password", "%s", err.msg);
+    if ((status = api_password_new(c, "password", &hash)) != 0)
+        return status;
     char detail[64];
     snprintf(detail, sizeof detail, "{\"role\":\"%s\"}", otter_rbac_role_name(role));
     if (api_begin(c, &err) < 0 ||
@@ -256,8 +256,8 @@ int api_members_password(struct call *c)
                             "'%s' belongs to tenants you do not administer; ask a global admin",
                             u.name);
     }
-    if (otter_auth_password_hash(otter_reqjson_str(&c->body, "password"), &hash, &err) < 0)
-        return api_fail(c, 400, "body.password", "%s", err.msg);
+    if ((status = api_password_new(c, "password", &hash)) != 0)
+        return status;
     if (api_begin(c, &err) < 0 ||
         otter_store_user_set_password(c->api->store, u.id, hash, c->now, &err) < 0 ||
         otter_store_token_revoke_user(c->api->store, u.id, c->now, &err) < 0 ||

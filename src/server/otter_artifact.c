@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "otter_digest.h"
+#include "otter_encode.h"
+
 struct otter_artifact_sink {
     const char *dir;
     char path[4096];
@@ -79,16 +82,6 @@ int otter_artifact_sink_write(otter_artifact_sink *s, const void *data, size_t l
     return 0;
 }
 
-static void hex(const unsigned char *d, unsigned n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int otter_artifact_sink_finish(otter_artifact_sink *s, otter_artifact_hashes *h, otter_err *err)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
@@ -101,7 +94,7 @@ int otter_artifact_sink_finish(otter_artifact_sink *s, otter_artifact_hashes *h,
     for (int i = 0; i < 3; i++) {
         if (EVP_DigestFinal_ex(s->md[i], d, &n) != 1)
             return otter_err_set(err, OTTER_EIO, "digest failed");
-        hex(d, n, outs[i]);
+        otter_hex_encode(d, n, outs[i]);
     }
     s->h.size = s->size;
     *h = s->h;
@@ -115,7 +108,7 @@ const char *otter_artifact_sink_path(const otter_artifact_sink *s)
 
 int otter_artifact_path(const char *dir, const char *sha256, char *buf, size_t cap, otter_err *err)
 {
-    if (strlen(sha256) != 64 || strspn(sha256, "0123456789abcdef") != 64)
+    if (!otter_is_lower_hex(sha256, OTTER_SHA256_HEX_LEN))
         return otter_err_set(err, OTTER_EUSAGE, "not a SHA-256: '%.70s'", sha256);
     if ((size_t)snprintf(buf, cap, "%s/%s", dir, sha256) >= cap)
         return otter_err_set(err, OTTER_EUSAGE, "artifacts directory path too long");

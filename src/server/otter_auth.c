@@ -4,12 +4,13 @@
 #include <crypt.h>
 #include <errno.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "otter_digest.h"
+#include "otter_encode.h"
 
 int otter_auth_password_policy(const char *password, otter_err *err)
 {
@@ -91,49 +92,16 @@ int otter_auth_password_verify(const char *password, const char *stored, int *ma
     return 0;
 }
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-/*
- * SHA-256 fetched from the provider once: EVP_sha256() makes every digest
- * look the algorithm up again under OpenSSL 3's global lock, and each
- * device poll hashes its token.
- */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
+/* SHA-256 is libotter's (otter_digest.h), which fetches the algorithm from the provider once. */
 int otter_auth_token_digest(const char *token, unsigned char md[32])
 {
-    unsigned int mdlen = 0;
-    pthread_once(&sha256_once, sha256_fetch);
-    if (!EVP_Digest(token, strlen(token), md, &mdlen, sha256_md ? sha256_md : EVP_sha256(), NULL) ||
-        mdlen != 32)
-        return OTTER_EIO;
+    otter_sha256_buf(token, strlen(token), md);
     return 0;
 }
 
 void otter_auth_token_hash(const char *token, char sha[OTTER_AUTH_SHA256_HEX])
 {
-    unsigned char md[32];
-    if (otter_auth_token_digest(token, md) < 0) {
-        /* Cannot happen with a working libcrypto; an unmatchable value keeps us safe. */
-        memset(sha, 'x', OTTER_AUTH_SHA256_HEX - 1);
-        sha[OTTER_AUTH_SHA256_HEX - 1] = '\0';
-        return;
-    }
-    to_hex(md, 32, sha);
+    otter_sha256_hex(token, strlen(token), sha);
 }
 
 int otter_auth_token_new(const char *prefix, char *token, size_t cap,
@@ -145,7 +113,7 @@ int otter_auth_token_new(const char *prefix, char *token, size_t cap,
         return otter_err_set(err, OTTER_EUSAGE, "token buffer too small");
     if (RAND_bytes(raw, sizeof raw) != 1)
         return otter_err_set(err, OTTER_EIO, "RAND_bytes failed");
-    to_hex(raw, sizeof raw, hex);
+    otter_hex_encode(raw, sizeof raw, hex);
     snprintf(token, cap, "%s_%s", prefix, hex);
     otter_auth_token_hash(token, sha);
     OPENSSL_cleanse(raw, sizeof raw);

@@ -3,9 +3,9 @@
  * hawkBit DDI v1 for devices: authenticate (TargetToken or GatewayToken),
  * record that the device was seen, then answer the base poll, the
  * deployment of its open action, its feedback, configData and cancelation.
- * Action lifecycle (docs/ddi.md): scheduled -> running (deploymentBase read
- * or feedback) -> finished | error | canceled; canceling while the device
- * is told to stop. Every write runs in one store transaction.
+ * The action lifecycle (docs/ddi.md) is otter_fleet's: this file turns
+ * requests into its events and stores what it answers. Every write runs
+ * in one store transaction.
  */
 #include "otter_ddi.h"
 
@@ -20,6 +20,7 @@
 #include "otter_ddi_internal.h"
 #include "otter_ddi_json.h"
 #include "otter_digest.h"
+#include "otter_fleet.h"
 #include "otter_reqjson.h"
 #include "otter_rollout.h"
 
@@ -91,7 +92,7 @@ int ddi_fail(struct ddi_call *c, int status, const char *fmt, ...)
     return status;
 }
 
-static int fail_err(struct ddi_call *c, const otter_err *err)
+int ddi_fail_err(struct ddi_call *c, const otter_err *err)
 {
     fprintf(stderr, "otter-server: ddi %s %s: %s\n", c->req->method, c->req->path, err->msg);
     return ddi_fail(c, 500, "internal error");
@@ -162,85 +163,6 @@ static json_t *href(struct ddi_call *c, const char *fmt, ...)
     return json_pack("{s:s}", "href", url);
 }
 
-/* ---- authentication ---- */
-
-/*
- * The device named in the path, authenticated. Every failure is the same
- * 401 (unknown tenant, unknown device, wrong or other tenant's token), so a
- * caller learns nothing by probing. A valid GatewayToken with an unknown
- * controller id registers the device on its first poll.
- */
-const char *ddi_token(const otter_http_request *req, int *gateway)
-{
-    const char *h = otter_http_header(req, "Authorization");
-    *gateway = 0;
-    if (!h)
-        return NULL;
-    *gateway = strncasecmp(h, "GatewayToken ", 13) == 0;
-    if (!*gateway && strncasecmp(h, "TargetToken ", 12) != 0)
-        return NULL;
-    const char *tok = h + (*gateway ? 13 : 12);
-    while (*tok == ' ')
-        tok++;
-    return *tok && strlen(tok) <= 256 ? tok : NULL;
-}
-
-int ddi_authenticate(struct ddi_call *c, const char *tenant, const char *cid)
-{
-    otter_err err;
-    int found = 0, ok = 0, gateway = 0;
-    /* On the heap (attributes are 8 KiB) and only here: a cached poll needs no device row. */
-    if (!c->dev && !(c->dev = calloc(1, sizeof *c->dev)))
-        return ddi_fail(c, 500, "out of memory");
-    const char *h = otter_http_header(c->req, "Authorization");
-    char sha[OTTER_AUTH_SHA256_HEX];
-    c->resp->www_authenticate = "TargetToken realm=\"otter\"";
-    if (!h || !otter_reqjson_name_ok(tenant) || !otter_reqjson_name_ok(cid))
-        return ddi_fail(c, 401, "authentication required");
-    if (strncasecmp(h, "GatewayToken ", 13) != 0 && strncasecmp(h, "TargetToken ", 12) != 0)
-        return ddi_fail(c, 401, "expected 'Authorization: TargetToken T' or 'GatewayToken T'");
-    const char *tok = ddi_token(c->req, &gateway);
-    if (!tok)
-        return ddi_fail(c, 401, "invalid token");
-    otter_auth_token_hash(tok, sha);
-    if (otter_store_tenant_get(c->ddi->store, tenant, &c->tenant, &found, &err) < 0)
-        return fail_err(c, &err);
-    if (!found)
-        return ddi_fail(c, 401, "invalid token");
-    if (!gateway) {
-        if (otter_store_device_find_token(c->ddi->store, sha, c->dev, &found, &err) < 0)
-            return fail_err(c, &err);
-        if (!found || c->dev->tenant_id != c->tenant.id || strcmp(c->dev->controller_id, cid))
-            return ddi_fail(c, 401, "invalid token");
-    } else {
-        if (otter_store_tenant_check_gateway(c->ddi->store, c->tenant.id, sha, &ok, &err) < 0)
-            return fail_err(c, &err);
-        if (!ok)
-            return ddi_fail(c, 401, "invalid token");
-        if (otter_store_device_get(c->ddi->store, c->tenant.id, cid, c->dev, &found, &err) < 0)
-            return fail_err(c, &err);
-        if (!found) {
-            int64_t id;
-            if (c->nseg != 0 || strcmp(c->req->method, "GET") != 0)
-                return ddi_fail(c, 404, "unknown device '%s' (poll first to register)", cid);
-            if (otter_store_device_create(c->ddi->store, c->tenant.id, cid, NULL, NULL, NULL,
-                                          c->now, &id, &err) < 0 ||
-                otter_store_device_get(c->ddi->store, c->tenant.id, cid, c->dev, &found, &err) < 0)
-                return fail_err(c, &err);
-            fprintf(stderr, "otter-server: tenant %s: device %s registered through its gateway\n",
-                    tenant, cid);
-        }
-    }
-    c->resp->www_authenticate = NULL;
-    /*
-     * last_seen to within DDI_LAST_SEEN_SLACK seconds, written in batches
-     * (otter_ddi_seen.h): a transaction per poll made polls fsync-bound.
-     */
-    if (c->now - c->dev->last_seen >= DDI_LAST_SEEN_SLACK)
-        c->seen_noted = ddi_seen_note(c->ddi->seen, c->dev->id, c->now);
-    return 0;
-}
-
 /* ---- deploymentBase / installedBase ---- */
 
 struct one_release {
@@ -257,12 +179,6 @@ static int take_release(void *ctx, const otter_release *r)
     return 0;
 }
 
-static int is_open(const otter_action *a)
-{
-    return strcmp(a->status, "scheduled") == 0 || strcmp(a->status, "running") == 0 ||
-           strcmp(a->status, "canceling") == 0;
-}
-
 /* The device's action {id} (404 otherwise). */
 static int load_action(struct ddi_call *c, const char *id_text, otter_action *a)
 {
@@ -273,7 +189,7 @@ static int load_action(struct ddi_call *c, const char *id_text, otter_action *a)
     if (!*id_text || *end || id <= 0)
         return ddi_fail(c, 404, "no such action");
     if (otter_store_action_get(c->ddi->store, id, a, &found, &err) < 0)
-        return fail_err(c, &err);
+        return ddi_fail_err(c, &err);
     if (!found || a->device_id != c->dev->id)
         return ddi_fail(c, 404, "no action %lld for this device", id);
     return 0;
@@ -292,10 +208,10 @@ static int refuse_held_back(struct ddi_call *c, const otter_action *a)
     otter_err err;
     otter_action offered;
     int found = 0;
-    if (!a->rollout_id || strcmp(a->status, "scheduled") != 0)
+    if (!a->rollout_id || otter_action_state_of(a) != OTTER_ACTION_SCHEDULED)
         return 0;
     if (otter_store_action_open(c->ddi->store, c->dev->id, &offered, &found, &err) < 0)
-        return fail_err(c, &err);
+        return ddi_fail_err(c, &err);
     if (!found || offered.id != a->id)
         return ddi_fail(c, 404,
                         "action %lld is not offered now: its rollout is paused or has not "
@@ -310,8 +226,8 @@ int ddi_refuse_canceled(struct ddi_call *c, const otter_action *a)
     otter_approval ap;
     int found = 0;
     if (otter_store_approval_get(c->ddi->store, a->release_id, &ap, &found, &err) < 0)
-        return fail_err(c, &err);
-    if (found && strcmp(ap.state, "approved") != 0)
+        return ddi_fail_err(c, &err);
+    if (found && !otter_approval_allows_rollout(otter_approval_state_of(&ap)))
         return ddi_fail(c, 410,
                         "action %lld was withdrawn: the approval of its release is %s; it will "
                         "not be offered again",
@@ -346,71 +262,37 @@ static int deployment_base(struct ddi_call *c, int installed)
 {
     otter_err err;
     otter_action a;
+    otter_action_state to, st;
+    otter_action_result result;
     struct one_release o = {0};
-    int status = load_action(c, c->seg[1], &a);
+    int moved = 0, status = load_action(c, c->seg[1], &a);
     if (status)
         return status;
-    /* As hawkBit: deploymentBase of any action not being canceled, installedBase of a closed one.
-     */
-    int canceled = strcmp(a.status, "canceling") == 0 || strcmp(a.status, "canceled") == 0;
-    if (installed && (canceled || is_open(&a)))
+    st = otter_action_state_of(&a);
+    /* As hawkBit: installedBase of a closed action, not canceled. */
+    if (installed && (otter_action_is_canceled(st) || otter_action_is_open(st)))
         return ddi_fail(c, 404, "action %lld is not closed", (long long)a.id);
-    if (!installed && strcmp(a.status, "canceling") == 0)
-        return ddi_fail(c, 404, "action %lld is being canceled", (long long)a.id);
-    if (!installed && canceled)
+    if (!installed && st == OTTER_ACTION_CANCELED)
         return ddi_refuse_canceled(c, &a);
+    if (!installed && otter_action_step(&a, OTTER_ACTION_EV_DEPLOYMENT_READ, &to, &result, &moved,
+                                        &err) < 0)
+        return ddi_fail(c, 404, "%s", err.msg);
     if (!installed && (status = refuse_held_back(c, &a)) != 0)
         return status;
     if (otter_store_release_list(c->ddi->store, c->tenant.id, a.release_id, take_release, &o,
                                  &err) < 0)
-        return fail_err(c, &err);
+        return ddi_fail_err(c, &err);
     if (!o.found)
         return ddi_fail(c, 404, "the release of action %lld is gone", (long long)a.id);
-    if (!installed && strcmp(a.status, "scheduled") == 0) {
-        /* The device has seen its deployment: the action runs from now on. */
-        if (otter_store_action_set_status(c->ddi->store, a.id, "running", "none", c->now, &err) < 0)
-            return fail_err(c, &err);
-    }
+    /* The device has seen its deployment: a scheduled action runs from now on. */
+    if (!installed && moved &&
+        otter_store_action_set_status(c->ddi->store, a.id, otter_action_state_word(to),
+                                      otter_action_result_word(result), c->now, &err) < 0)
+        return ddi_fail_err(c, &err);
     return reply(c, 200, deployment_doc(c, &a, &o.r));
 }
 
 /* ---- feedback ---- */
-
-/* What a deployment feedback does to the action: status and result after it. */
-static void deployment_transition(const otter_action *a, const otter_ddi_feedback *f,
-                                  const char **status, const char **result)
-{
-    *status = strcmp(a->status, "canceling") == 0 ? "canceling" : "running";
-    *result = "none";
-    if (strcmp(f->execution, "closed") == 0) {
-        /* As hawkBit: closed without a result (none) is handled like success. */
-        int failed = strcmp(f->finished, "failure") == 0;
-        *status = failed ? "error" : "finished";
-        *result = failed ? "failure" : "success";
-    } else if (strcmp(f->execution, "canceled") == 0) {
-        *status = "canceled";
-    }
-}
-
-/*
- * What a cancelAction feedback does: closed (or canceled) confirms; closed
- * with failure means the device could not stop and the action ends in
- * error (as hawkBit does); rejected refuses the cancel and the action runs
- * on.
- */
-static void cancel_transition(const otter_ddi_feedback *f, const char **status, const char **result)
-{
-    *status = "canceling";
-    *result = "none";
-    if (strcmp(f->execution, "rejected") == 0) {
-        *status = "running";
-    } else if (strcmp(f->execution, "closed") == 0 && strcmp(f->finished, "failure") == 0) {
-        *status = "error";
-        *result = "failure";
-    } else if (strcmp(f->execution, "closed") == 0 || strcmp(f->execution, "canceled") == 0) {
-        *status = "canceled";
-    }
-}
 
 /*
  * After a rollout's action moved: let the rollout's automatic rules run
@@ -449,14 +331,14 @@ fail:
  * (one row more at most: the action is closed after it), or a chatty
  * device could never report its result.
  */
-static int feedback_quota(struct ddi_call *c, const otter_action *a, const char *status,
+static int feedback_quota(struct ddi_call *c, const otter_action *a, otter_action_state to,
                           otter_err *err)
 {
     int64_t n = 0;
-    if (strcmp(status, "running") != 0 && strcmp(status, "canceling") != 0)
+    if (!otter_action_is_open(to))
         return 0;
     if (otter_store_feedback_count(c->ddi->store, a->id, &n, err) < 0)
-        return fail_err(c, err);
+        return ddi_fail_err(c, err);
     if ((uint64_t)n < c->ddi->cfg->ddi_max_feedback)
         return 0;
     return ddi_fail(c, 403,
@@ -465,13 +347,46 @@ static int feedback_quota(struct ddi_call *c, const otter_action *a, const char 
                     (long long)a->id, (long long)n);
 }
 
+/* Stores feedback f on a and a's move to (to, result) when moved, in one transaction. */
+static int feedback_store(struct ddi_call *c, const otter_action *a, const otter_ddi_feedback *f,
+                          int cancel, otter_action_state to, otter_action_result result,
+                          int moved)
+{
+    otter_err err;
+    int ret;
+    otter_feedback row = {.action_id = a->id,
+                          .at = c->now,
+                          .kind = cancel ? "cancel" : "deployment",
+                          .execution = f->execution,
+                          .finished = f->finished,
+                          .progress_cnt = f->progress_cnt,
+                          .progress_of = f->progress_of,
+                          .details = f->details};
+    if (otter_store_begin(c->ddi->store, &err) < 0)
+        return ddi_fail_err(c, &err);
+    if ((ret = feedback_quota(c, a, to, &err)) != 0) {
+        otter_store_rollback(c->ddi->store);
+        return ret;
+    }
+    if (otter_store_feedback_add(c->ddi->store, &row, &err) < 0 ||
+        (moved && otter_store_action_set_status(c->ddi->store, a->id, otter_action_state_word(to),
+                                                otter_action_result_word(result), c->now,
+                                                &err) < 0) ||
+        otter_store_commit(c->ddi->store, &err) < 0) {
+        otter_store_rollback(c->ddi->store);
+        return ddi_fail_err(c, &err);
+    }
+    return 0;
+}
+
 static int feedback(struct ddi_call *c, int cancel)
 {
     otter_err err;
     otter_action a;
     otter_ddi_feedback f;
-    const char *status, *result;
-    int ret = load_action(c, c->seg[1], &a);
+    otter_action_state to;
+    otter_action_result result;
+    int moved = 0, ret = load_action(c, c->seg[1], &a);
     if (ret)
         return ret;
     if (otter_ddi_feedback_parse(c->req->body, c->req->body_len, &f, &err) < 0)
@@ -481,7 +396,7 @@ static int feedback(struct ddi_call *c, int cancel)
                        (long long)a.id);
         goto out;
     }
-    if (!is_open(&a)) {
+    if (!otter_action_is_open(otter_action_state_of(&a))) {
         /* A retry of the message that closed it is answered like the first one. */
         int replay =
             strcmp(a.last_execution, f.execution) == 0 && strcmp(a.last_finished, f.finished) == 0;
@@ -489,48 +404,23 @@ static int feedback(struct ddi_call *c, int cancel)
                      : ddi_fail(c, 410, "action %lld is %s", (long long)a.id, a.status);
         goto out;
     }
-    if (cancel && strcmp(a.status, "canceling") != 0) {
-        ret = ddi_fail(c, 410, "action %lld is not being canceled", (long long)a.id);
+    if (otter_action_step(&a, otter_action_feedback_event(cancel, f.execution, f.finished), &to,
+                          &result, &moved, &err) < 0) {
+        ret = ddi_fail(c, 410, "%s", err.msg);
         goto out;
     }
     if (!cancel && (ret = refuse_held_back(c, &a)) != 0)
         goto out;
-    if (cancel)
-        cancel_transition(&f, &status, &result);
-    else
-        deployment_transition(&a, &f, &status, &result);
-    otter_feedback row = {.action_id = a.id,
-                          .at = c->now,
-                          .kind = cancel ? "cancel" : "deployment",
-                          .execution = f.execution,
-                          .finished = f.finished,
-                          .progress_cnt = f.progress_cnt,
-                          .progress_of = f.progress_of,
-                          .details = f.details};
-    if (otter_store_begin(c->ddi->store, &err) < 0) {
-        ret = fail_err(c, &err);
+    if ((ret = feedback_store(c, &a, &f, cancel, to, result, moved)) != 0)
         goto out;
-    }
-    if ((ret = feedback_quota(c, &a, status, &err)) != 0) {
-        otter_store_rollback(c->ddi->store);
-        goto out;
-    }
-    if (otter_store_feedback_add(c->ddi->store, &row, &err) < 0 ||
-        ((strcmp(status, a.status) != 0 || strcmp(result, a.result) != 0) &&
-         otter_store_action_set_status(c->ddi->store, a.id, status, result, c->now, &err) < 0) ||
-        otter_store_commit(c->ddi->store, &err) < 0) {
-        otter_store_rollback(c->ddi->store);
-        ret = fail_err(c, &err);
-        goto out;
-    }
     otter_metrics_feedback(c->ddi->metrics, f.execution, f.finished);
-    if (a.rollout_id && (strcmp(status, a.status) != 0 || strcmp(result, a.result) != 0)) {
+    if (a.rollout_id && moved) {
         /*
          * Event streams show every move; the rules only change their verdict
          * when an action closes (judging counts the whole rollout's actions).
          */
         otter_rollout_touch();
-        if (strcmp(status, "running") != 0 && strcmp(status, "canceling") != 0)
+        if (!otter_action_is_open(to))
             rollout_feedback(c, a.rollout_id);
     }
     /* 200, not 204: some clients (SWUpdate) take anything else as a failure. */
@@ -548,7 +438,7 @@ static int cancel_action(struct ddi_call *c)
     int status = load_action(c, c->seg[1], &a);
     if (status)
         return status;
-    if (strcmp(a.status, "canceling") != 0 && strcmp(a.status, "canceled") != 0)
+    if (!otter_action_is_canceled(otter_action_state_of(&a)))
         return ddi_fail(c, 404, "action %lld is not being canceled", (long long)a.id);
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)a.id);
@@ -565,7 +455,7 @@ static int config_data(struct ddi_call *c)
     int ret = otter_store_device_set_attributes(c->ddi->store, c->dev->id, attrs, &err);
     free(attrs);
     if (ret < 0)
-        return err.code == OTTER_EFORMAT ? ddi_fail(c, 400, "%s", err.msg) : fail_err(c, &err);
+        return err.code == OTTER_EFORMAT ? ddi_fail(c, 400, "%s", err.msg) : ddi_fail_err(c, &err);
     return reply(c, 200, NULL);
 }
 

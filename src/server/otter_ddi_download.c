@@ -22,6 +22,7 @@
 
 #include "otter_artifact.h"
 #include "otter_ddi_internal.h"
+#include "otter_fleet.h"
 
 struct dl_release {
     otter_release r;
@@ -48,7 +49,7 @@ static int uses_release(void *ctx, const otter_action *a)
     struct uses *u = ctx;
     if (a->release_id != u->release_id)
         return 0;
-    if (strcmp(a->status, "scheduled") != 0 && strcmp(a->status, "canceled") != 0)
+    if (otter_action_is_started(otter_action_state_of(a)))
         u->found = 1;
     else if (!u->waiting.id)
         u->waiting = *a; /* newest first */
@@ -119,7 +120,7 @@ int ddi_download(struct ddi_call *c)
         fprintf(stderr, "otter-server: ddi download: %s\n", err.msg);
         return ddi_fail(c, 500, "internal error");
     }
-    if (!u.found && u.waiting.id && strcmp(u.waiting.status, "canceled") == 0)
+    if (!u.found && u.waiting.id && otter_action_state_of(&u.waiting) == OTTER_ACTION_CANCELED)
         return ddi_refuse_canceled(c, &u.waiting);
     if (!u.found && u.waiting.id)
         return ddi_fail(c, 404, "action %lld has not started: fetch its deploymentBase first",

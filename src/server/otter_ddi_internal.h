@@ -50,6 +50,9 @@ struct ddi_call {
  */
 int ddi_refuse_canceled(struct ddi_call *c, const otter_action *a);
 
+/* Logs err and answers 500 "internal error" (its status returned). */
+int ddi_fail_err(struct ddi_call *c, const otter_err *err);
+
 /* Sets a JSON error body and returns status. */
 int ddi_fail(struct ddi_call *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

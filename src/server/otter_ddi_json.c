@@ -5,12 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "otter_fleet.h"
 #include "otter_reqjson.h"
-
-static const char *const executions[] = {"closed",     "proceeding", "canceled",
-                                         "scheduled",  "rejected",   "resumed",
-                                         "downloaded", "download",   NULL};
-static const char *const finishes[] = {"success", "failure", "none", NULL};
 
 static int one_of(const char *s, const char *const *words)
 {
@@ -109,7 +105,7 @@ static int parse_status(json_t *st, otter_ddi_feedback *out, otter_err *err)
     if (only_keys(st, keys, "status", err) < 0)
         return OTTER_EFORMAT;
     json_t *ex = json_object_get(st, "execution");
-    if (!plain_string(ex, 15) || !one_of(json_string_value(ex), executions))
+    if (!plain_string(ex, 15) || !otter_action_execution_known(json_string_value(ex)))
         return otter_err_set(err, OTTER_EFORMAT,
                              "status.execution must be closed, proceeding, canceled, scheduled, "
                              "rejected, resumed, downloaded or download");
@@ -123,7 +119,7 @@ static int parse_status(json_t *st, otter_ddi_feedback *out, otter_err *err)
     if (only_keys(res, rkeys, "status.result", err) < 0)
         return OTTER_EFORMAT;
     json_t *fin = json_object_get(res, "finished");
-    if (!plain_string(fin, 15) || !one_of(json_string_value(fin), finishes))
+    if (!plain_string(fin, 15) || !otter_action_finished_known(json_string_value(fin)))
         return otter_err_set(err, OTTER_EFORMAT,
                              "status.result.finished must be success, failure or none");
     snprintf(out->finished, sizeof out->finished, "%s", json_string_value(fin));

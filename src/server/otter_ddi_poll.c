@@ -17,6 +17,8 @@
 #include "otter_auth.h"
 #include "otter_ddi_internal.h"
 #include "otter_digest.h"
+#include "otter_encode.h"
+#include "otter_fleet.h"
 
 /* Answer text: 3 links of at most ~470 bytes each plus the frame. */
 #define ANSWER_MAX 2048
@@ -109,7 +111,7 @@ static int load_facts(struct ddi_call *c, otter_pollcache_facts *f)
         .open_action = has_open ? open_a.id : 0,
         .installed_action = has_inst ? inst.id : 0,
         .last_seen = c->seen_noted ? c->now : c->dev->last_seen,
-        .canceling = has_open && strcmp(open_a.status, "canceling") == 0,
+        .canceling = has_open && otter_action_state_of(&open_a) == OTTER_ACTION_CANCELING,
         .config_sent = c->dev->config_sent,
     };
     return 0;
@@ -199,22 +201,6 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int unhex(const char *hex, unsigned char *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        int v = 0;
-        for (int j = 0; j < 2; j++) {
-            char ch = hex[2 * i + (size_t)j];
-            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-            if (d < 0)
-                return -1;
-            v = v * 16 + d;
-        }
-        out[i] = (unsigned char)v;
-    }
-    return hex[2 * n] == '\0' ? 0 : -1;
-}
-
 static int warm_row(void *ctx, const otter_poll_row *r)
 {
     struct warm_load *w = ctx;
@@ -227,7 +213,9 @@ static int warm_row(void *ctx, const otter_poll_row *r)
         w->stopped = 1;
         return OTTER_ESTATE;
     }
-    if (unhex(r->token_sha256, key, sizeof key) < 0)
+    /* Stored hashes are lower-case hex (otter_auth_token_hash); anything else is not cached. */
+    if (!otter_is_lower_hex(r->token_sha256, 2 * sizeof key) ||
+        otter_hex_decode(r->token_sha256, key, sizeof key, NULL) < 0)
         return 0;
     otter_pollcache_facts f = {.device_id = r->device_id,
                                .open_action = r->open_action,

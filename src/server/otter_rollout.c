@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "otter_digest.h"
+#include "otter_fleet.h"
 
 #define FILTER_LIST_MAX 64
 #define FILTER_ATTRS_MAX 16
@@ -188,17 +189,12 @@ static int tally_cb(void *ctx, const otter_rollout_count *c)
     if (c->stage < 0 || (size_t)c->stage >= t->r->n_stages)
         return 0; /* not ours to count: cannot happen with actions made by a plan */
     otter_rollout_tally *g = &t->st->stage[c->stage];
-    int64_t *slot = NULL;
-    if (strcmp(c->status, "scheduled") == 0)
-        slot = c->stage > t->r->current_stage ? &g->waiting : &g->scheduled;
-    else if (strcmp(c->status, "running") == 0 || strcmp(c->status, "canceling") == 0)
-        slot = &g->running;
-    else if (strcmp(c->status, "finished") == 0)
-        slot = strcmp(c->result, "failure") == 0 ? &g->failure : &g->success;
-    else if (strcmp(c->status, "error") == 0)
-        slot = &g->failure;
-    else
-        slot = &g->canceled;
+    int64_t *slots[] = {
+        [OTTER_TALLY_WAITING] = &g->waiting, [OTTER_TALLY_SCHEDULED] = &g->scheduled,
+        [OTTER_TALLY_RUNNING] = &g->running, [OTTER_TALLY_SUCCESS] = &g->success,
+        [OTTER_TALLY_FAILURE] = &g->failure, [OTTER_TALLY_CANCELED] = &g->canceled};
+    int reached = c->stage <= t->r->current_stage;
+    int64_t *slot = slots[otter_action_tally_of(c->status, c->result, reached)];
     *slot += c->count;
     g->devices += c->count;
     return 0;
@@ -415,67 +411,28 @@ out:
     return ret;
 }
 
-/* ---- the automatic rules ---- */
-
-static int64_t sample_of(const otter_rollout_stage *g, int64_t size)
-{
-    return g->min_devices > 0 && g->min_devices < size ? g->min_devices : size;
-}
-
-static int stage_failing(const otter_rollout_stage *g, const otter_rollout_tally *t)
-{
-    int64_t done = t->success + t->failure;
-    int64_t base = done > sample_of(g, t->devices) ? done : sample_of(g, t->devices);
-    return g->failure_threshold > 0 && t->failure > 0 &&
-           t->failure * 100 >= (int64_t)g->failure_threshold * base;
-}
-
-static int stage_passed(const otter_rollout_stage *g, const otter_rollout_tally *t)
-{
-    int64_t done = t->success + t->failure;
-    return done >= sample_of(g, t->devices) &&
-           t->success * 100 >= (int64_t)g->success_threshold * done;
-}
+/* ---- the automatic rules (judged in otter_fleet.c) ---- */
 
 int otter_rollout_evaluate(otter_store *s, otter_rollout *r, int64_t now, int *changed,
                            otter_err *err)
 {
     otter_rollout_stats st;
+    otter_rollout_event ev;
+    char reason[OTTER_FLEET_REASON_MAX];
     int ret;
     *changed = 0;
     /* Each pass may open the next stage, which may already be judged (e.g. empty). */
-    for (size_t pass = 0; pass <= r->n_stages && strcmp(r->state, "running") == 0; pass++) {
+    for (size_t pass = 0; pass <= r->n_stages; pass++) {
+        if (otter_rollout_state_of(r) != OTTER_ROLLOUT_RUNNING)
+            break;
         if ((ret = otter_rollout_stats_get(s, r, &st, err)) < 0)
             return ret;
-        int moved = 0;
-        /* Failures an operator resumed past do not pause again; a new one re-checks. */
-        int64_t new_failures = st.total.failure - r->accepted_failures;
-        for (int64_t i = 0; new_failures > 0 && i <= r->current_stage && (size_t)i < r->n_stages;
-             i++) {
-            const otter_rollout_tally *t = &st.stage[i];
-            if (stage_failing(&r->stages[i], t)) {
-                snprintf(r->state, sizeof r->state, "paused");
-                snprintf(r->pause_reason, sizeof r->pause_reason,
-                         "failure threshold of stage %lld reached (%lld of %lld devices failed)",
-                         (long long)i + 1, (long long)t->failure, (long long)t->devices);
-                moved = 1;
-                break;
-            }
-        }
-        if (!moved && (size_t)r->current_stage + 1 < r->n_stages &&
-            stage_passed(&r->stages[r->current_stage], &st.stage[r->current_stage])) {
-            r->current_stage++;
-            moved = 1;
-        } else if (!moved && (size_t)r->current_stage + 1 >= r->n_stages &&
-                   st.total.waiting + st.total.scheduled + st.total.running == 0) {
-            snprintf(r->state, sizeof r->state, "finished");
-            moved = 1;
-        }
-        if (!moved)
+        if (!otter_rollout_judge(r, &st, &ev, reason))
             break;
-        *changed = 1;
-        if ((ret = otter_store_rollout_update(s, r, now, err)) < 0)
+        if ((ret = otter_rollout_apply(r, ev, reason, err)) < 0 ||
+            (ret = otter_store_rollout_update(s, r, now, err)) < 0)
             return ret;
+        *changed = 1;
     }
     if (*changed)
         otter_rollout_touch();
@@ -500,8 +457,9 @@ json_t *otter_rollout_stats_doc(const otter_rollout *r, const otter_rollout_stat
         const char *state = (int64_t)i < r->current_stage    ? "done"
                             : (int64_t)i == r->current_stage ? "current"
                                                              : "waiting";
-        if (strcmp(r->state, "finished") == 0 || strcmp(r->state, "draft") == 0)
-            state = strcmp(r->state, "finished") == 0 ? "done" : "waiting";
+        otter_rollout_state rs = otter_rollout_state_of(r);
+        if (rs == OTTER_ROLLOUT_FINISHED || rs == OTTER_ROLLOUT_DRAFT)
+            state = rs == OTTER_ROLLOUT_FINISHED ? "done" : "waiting";
         if (!g || json_object_set_new(g, "index", json_integer((json_int_t)i)) < 0 ||
             json_object_set_new(g, "percent", json_integer(r->stages[i].percent)) < 0 ||
             json_object_set_new(g, "state", json_string(state)) < 0 ||

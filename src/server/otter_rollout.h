@@ -16,7 +16,8 @@
  * is the same order, but its stage sizes carry sampling noise: ±1.6 % of
  * 1,000 devices at 50 %.)
  *
- * Judging a stage (see docs/rollouts.md): size = devices in the stage,
+ * Judging a stage (see docs/rollouts.md; the verdict is otter_rollout_judge
+ * in otter_fleet.c): size = devices in the stage,
  * done = succeeded + failed, sample = min_devices when 0 < min_devices <
  * size, else size.
  *   pause   when failure_threshold > 0, failed > 0 and
@@ -100,8 +101,9 @@ int otter_rollout_plan_make(otter_store *s, const otter_rollout *r, const json_t
 
 /*
  * Applies the automatic rules to a running rollout (advance, pause,
- * finish), updating it in the store; *changed = 1 when its state or stage
- * moved. The caller holds a transaction.
+ * finish: otter_rollout_judge's verdict, otter_rollout_apply's move),
+ * updating it in the store; *changed = 1 when its state or stage moved.
+ * The caller holds a transaction.
  */
 int otter_rollout_evaluate(otter_store *s, otter_rollout *r, int64_t now, int *changed,
                            otter_err *err);

@@ -185,5 +185,15 @@ if [ -n "$pg_db" ]; then
   else bad "device deleted through A still polls on B after $ms ms"; fi
   stop_server_b
 fi
+
+# ---- a restarted server fills its cache in bulk from the stored token hashes (warm_row) ----
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+rm -f "$work/ready"
+"$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready" 2>>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+URL=$(head -1 "$work/ready")
+expect "restarted: d4's first poll is answered from the bulk-loaded cache" "$(cached poll d4 "$t4")" hit
 stop_server
 finish

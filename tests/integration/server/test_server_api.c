@@ -203,6 +203,30 @@ static void test_password_change(void **state)
 }
 
 /*
+ * One password rule (api_password_new over otter_auth_password_policy) on
+ * every path that sets a password, not only /me/password: creating a user
+ * or member and an admin's reset, each refused at body.password.
+ */
+static void test_password_rule_everywhere(void **state)
+{
+    add_member("acme", "ruleuser", "viewer");
+    expect_refused("POST", "/api/v1/users", admin_tok,
+                   "{\"username\":\"rule-new\",\"password\":\"short\"}", 400, "body.password");
+    expect_refused("POST", "/api/v1/tenants/acme/users", admin_tok,
+                   "{\"username\":\"rule-member\",\"password\":\"1234567\",\"role\":\"viewer\"}",
+                   400, "body.password");
+    expect_refused("PUT", "/api/v1/users/ruleuser/password", admin_tok,
+                   "{\"password\":\"short\"}", 400, "body.password");
+    expect_refused("PUT", "/api/v1/tenants/acme/users/ruleuser/password", admin_tok,
+                   "{\"password\":\"short\"}", 400, "body.password");
+    /* None of them left a user or a new password behind. */
+    assert_int_equal(req("GET", "/api/v1/users/rule-new", admin_tok, NULL, NULL), 404);
+    assert_int_equal(req("GET", "/api/v1/users/rule-member", admin_tok, NULL, NULL), 404);
+    char *t = login("ruleuser", PW);
+    free(t);
+}
+
+/*
  * A stolen session must not become a long-lived credential or the account:
  * an API token needs the password again, and an admin's own password
  * changes only with the current one (PUT /me/password), not through the
@@ -599,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_expired_token),
         cmocka_unit_test(test_audit_paging),
         cmocka_unit_test(test_password_change),
+        cmocka_unit_test(test_password_rule_everywhere),
         cmocka_unit_test(test_session_cannot_escalate),
         cmocka_unit_test(test_tenant_id_not_reused),
         cmocka_unit_test(test_hostile_json),

@@ -104,3 +104,5 @@ export async function busy(form, fn) {
 
 /** User and tenant names as the server takes them (1..64 of A-Z a-z 0-9 . _ @ -); `v`-flag safe. */
 export const NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._@\\-]*';
+/** The server's password rule (otter_auth_password_policy, 8..1024): forms check its minimum first. */
+export const PASSWORD_MIN = 8;

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Who you are (GET /me) and changing your own password.
 import { h } from '../dom.js';
-import { busy, field, showError, table, when } from '../ui.js';
+import { PASSWORD_MIN, busy, field, showError, table, when } from '../ui.js';
 
 export function renderAccount(ctx) {
   const { api, state } = ctx;
   const me = state.me;
   const box = h('div', { class: 'form-msg', 'aria-live': 'polite' });
   const oldPw = field('Current password', { type: 'password', required: true, autocomplete: 'current-password' });
-  const newPw = field('New password', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password', hint: '8 characters or more. Every session and API token of yours is revoked.' });
+  const newPw = field('New password', { type: 'password', required: true, minlength: PASSWORD_MIN, autocomplete: 'new-password', hint: `${PASSWORD_MIN} characters or more. Every session and API token of yours is revoked.` });
   const form = h('form', { class: 'card inline-form', 'aria-labelledby': 'pw-title' },
     h('h2', { id: 'pw-title' }, 'Change your password'), oldPw.row, newPw.row,
     h('button', { type: 'submit', class: 'primary' }, 'Change password'));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every account on the server (global admins): create, reset password, delete.
 import { h } from '../dom.js';
-import { NAME_PATTERN, busy, confirmDanger, field, openDialog, showError, showOk, table, when } from '../ui.js';
+import { NAME_PATTERN, PASSWORD_MIN, busy, confirmDanger, field, openDialog, showError, showOk, table, when } from '../ui.js';
 
 export async function renderAccounts({ api, state }) {
   const box = h('div', { class: 'form-msg', 'aria-live': 'polite' });
@@ -33,7 +33,7 @@ export async function renderAccounts({ api, state }) {
   }
 
   function reset(username) {
-    const pw = field('New password', { type: 'password', autocomplete: 'new-password', minlength: 8, required: true, hint: 'The user’s sessions and API tokens are revoked.' });
+    const pw = field('New password', { type: 'password', autocomplete: 'new-password', minlength: PASSWORD_MIN, required: true, hint: 'The user’s sessions and API tokens are revoked.' });
     openDialog({
       title: `Reset the password of ${username}`, body: pw.row, confirmLabel: 'Set password',
       onConfirm: async () => {
@@ -45,7 +45,7 @@ export async function renderAccounts({ api, state }) {
   }
 
   const name = field('User name', { required: true, autocomplete: 'off', maxlength: 64, pattern: NAME_PATTERN });
-  const pw = field('Password', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' });
+  const pw = field('Password', { type: 'password', required: true, minlength: PASSWORD_MIN, autocomplete: 'new-password' });
   const admin = h('input', { type: 'checkbox', id: 'new-account-admin' });
   const form = h('form', { class: 'card inline-form', 'aria-labelledby': 'add-account-title' },
     h('h2', { id: 'add-account-title' }, 'Create an account'), name.row, pw.row,

@@ -4,7 +4,7 @@
 // members; everyone else reads.
 import { h } from '../dom.js';
 import { ROLES } from '../perm.js';
-import { NAME_PATTERN, busy, confirmDanger, empty, field, openDialog, showError, showOk, table } from '../ui.js';
+import { NAME_PATTERN, PASSWORD_MIN, busy, confirmDanger, empty, field, openDialog, showError, showOk, table } from '../ui.js';
 
 export async function renderMembers(ctx) {
   const { api, state, caps } = ctx;
@@ -65,7 +65,7 @@ export async function renderMembers(ctx) {
   }
 
   function resetPassword(username) {
-    const pw = field('New password', { type: 'password', autocomplete: 'new-password', minlength: 8, required: true, hint: '8 characters or more. The user’s sessions and API tokens are revoked.' });
+    const pw = field('New password', { type: 'password', autocomplete: 'new-password', minlength: PASSWORD_MIN, required: true, hint: `${PASSWORD_MIN} characters or more. The user’s sessions and API tokens are revoked.` });
     openDialog({
       title: `Reset the password of ${username}`,
       body: pw.row,
@@ -88,7 +88,7 @@ export async function renderMembers(ctx) {
 function addForms({ api, state }, box, refresh) {
   const tenant = state.tenant;
   const name = field('User name', { name: 'username', required: true, autocomplete: 'off', maxlength: 64, pattern: NAME_PATTERN, hint: 'Letters, digits and . _ @ -' });
-  const pw = field('Password', { name: 'password', type: 'password', required: true, minlength: 8, autocomplete: 'new-password', hint: '8 characters or more; tell the user over another channel.' });
+  const pw = field('Password', { name: 'password', type: 'password', required: true, minlength: PASSWORD_MIN, autocomplete: 'new-password', hint: `${PASSWORD_MIN} characters or more; tell the user over another channel.` });
   const role = field('Role', { kind: 'select', name: 'role', options: ROLES });
   const form = h('form', { class: 'card inline-form', 'aria-labelledby': 'add-user-title' },
     h('h2', { id: 'add-user-title' }, 'Add a user'), name.row, pw.row, role.row,
