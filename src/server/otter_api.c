@@ -195,99 +195,6 @@ otter_api_route_info otter_api_route(size_t i)
                                   r->body != OTTER_REQ_NONE};
 }
 
-/* ---- helpers shared with the handlers ---- */
-
-int api_reply(struct call *c, int status, json_t *doc)
-{
-    json_decref(c->out);
-    c->out = doc;
-    return status;
-}
-
-static const char *error_code(int status)
-{
-    switch (status) {
-    case 400: return "bad_request";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 409: return "conflict";
-    case 410: return "gone";
-    case 411: return "length_required";
-    case 413: return "payload_too_large";
-    case 415: return "unsupported_media_type";
-    case 422: return "unprocessable_entity";
-    case 429: return "too_many_requests";
-    case 503: return "unavailable";
-    default: return status >= 500 ? "internal_error" : "error";
-    }
-}
-
-int api_fail(struct call *c, int status, const char *where, const char *fmt, ...)
-{
-    char msg[OTTER_ERR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return api_reply(c, status,
-                     json_pack("{s:{s:s, s:s, s:s}}", "error", "code", error_code(status),
-                               "message", msg, "where", where));
-}
-
-void api_fail_where(struct call *c, const char *where)
-{
-    json_t *e = json_object_get(c->out, "error");
-    if (json_is_object(e))
-        json_object_set_new(e, "where", json_string(where));
-}
-
-int api_fail_err(struct call *c, const char *where, const otter_err *err)
-{
-    if (err->code == OTTER_ESTATE)
-        return api_fail(c, 409, where, "%s", err->msg);
-    if (err->code == OTTER_EFORMAT || err->code == OTTER_EUSAGE)
-        return api_fail(c, 400, where, "%s", err->msg);
-    fprintf(stderr, "otter-server: %s %s: %s\n", c->req->method, c->req->path, err->msg);
-    return api_fail(c, 500, where, "internal error: %s", err->msg);
-}
-
-int api_begin(struct call *c, otter_err *err)
-{
-    int ret = otter_store_begin(c->api->store, err);
-    if (ret == 0)
-        c->in_tx = 1;
-    return ret;
-}
-
-int api_audit(struct call *c, const char *action, const char *object, const char *detail,
-              otter_err *err)
-{
-    otter_audit_entry e = {
-        .at = c->now,
-        .actor_id = c->authed ? c->user.id : 0,
-        .actor = c->authed ? c->user.name : NULL,
-        .tenant_id = c->has_tenant ? c->tenant.id : 0,
-        .tenant = c->has_tenant ? c->tenant.name : NULL,
-        .action = action,
-        .object = object,
-        .detail = detail,
-        .client = c->req->client,
-    };
-    return otter_store_audit_append(c->api->store, &e, err);
-}
-
-json_t *api_time(int64_t t)
-{
-    char buf[32];
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return json_null();
-    return json_string(buf);
-}
-
 /* ---- dispatch ---- */
 
 /* Splits a copy of path at '/' into at most SEGMENTS_MAX segments; -1 if too many or too long. */
@@ -344,17 +251,6 @@ static int token_shape_ok(const char *t)
         strncmp(t, OTTER_AUTH_TOKEN_PREFIX_TICKET, 3) != 0)
         return 0;
     return otter_is_lower_hex(t + 4, 64);
-}
-
-int api_token_live(otter_store *store, const char *sha, int64_t now, int *live, otter_err *err)
-{
-    otter_token t;
-    int found = 0;
-    *live = 0;
-    if (otter_store_token_find(store, sha, &t, &found, err) < 0)
-        return -1;
-    *live = found && !t.revoked_at && t.expires_at > now;
-    return 0;
 }
 
 static int authenticate(struct call *c, const struct route *r)

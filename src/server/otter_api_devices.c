@@ -13,17 +13,7 @@
 #include "otter_auth.h"
 
 #define BULK_MAX_DEVICES 10000
-#define BULK_MAX_ERRORS 50 /* line errors reported at most */
-
-int64_t api_id_param(const char *s)
-{
-    char *end = NULL;
-    if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
-        return 0;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    return errno || *end ? 0 : (int64_t)v;
-}
+#define BULK_MAX_ERRORS 50 
 
 int api_load_device(struct call *c, const char *controller_id, otter_device *d)
 {

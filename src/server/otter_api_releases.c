@@ -250,28 +250,6 @@ int api_releases_list(struct call *c)
     return api_reply(c, 200, json_pack("{s:o}", "releases", arr));
 }
 
-static int copy_release(void *ctx, const otter_release *r)
-{
-    otter_release *out = ctx;
-    *out = *r;
-    out->manifest = out->meta = NULL; /* borrowed from the row: gone after this call */
-    return 0;
-}
-
-/* Loads release {id} of the tenant (without manifest and meta) or answers 404. */
-int api_load_release(struct call *c, int64_t id, otter_release *r)
-{
-    otter_err err;
-    r->id = 0;
-    if (id <= 0)
-        return api_fail(c, 404, "path", "no such release");
-    if (otter_store_release_list(c->api->store, c->tenant.id, id, copy_release, r, &err) < 0)
-        return api_fail_err(c, "path", &err);
-    if (r->id == 0)
-        return api_fail(c, 404, "path", "no release %lld", (long long)id);
-    return 0;
-}
-
 int api_releases_get(struct call *c)
 {
     otter_err err;

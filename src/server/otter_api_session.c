@@ -173,31 +173,6 @@ int api_logout(struct call *c)
     return api_reply(c, 204, NULL);
 }
 
-static int add_membership(void *ctx, const otter_member *m)
-{
-    json_t *arr = ctx;
-    return json_array_append_new(arr, json_pack("{s:s, s:s}", "tenant", m->tenant, "role",
-                                                otter_rbac_role_name(m->role))) == 0
-               ? 0
-               : OTTER_ENOMEM;
-}
-
-/* {username, is_admin, created_at, memberships[]} of user u. */
-int api_user_doc(struct call *c, const otter_user *u, json_t **out, otter_err *err)
-{
-    json_t *ms = json_array();
-    int ret = ms ? otter_store_member_list_user(c->api->store, u->id, add_membership, ms, err)
-                 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    if (ret < 0) {
-        json_decref(ms);
-        return ret;
-    }
-    *out = json_pack("{s:s, s:b, s:o, s:o, s:o}", "username", u->name, "is_admin", u->is_admin,
-                     "created_at", api_time(u->created_at), "password_changed_at",
-                     api_time(u->password_changed_at), "memberships", ms);
-    return *out ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
-}
-
 int api_me(struct call *c)
 {
     otter_err err;

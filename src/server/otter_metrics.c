@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "otter_auth.h"
-#include "otter_ddi.h"
 
 /* Upper bounds of the latency buckets, in nanoseconds (0.5 ms .. 5 s), then +Inf. */
 static const uint64_t bucket_ns[] = {500000,     1000000,    2500000,   5000000,   10000000,
@@ -61,13 +60,13 @@ struct otter_metrics {
     atomic_int_fast64_t open_connections;
 };
 
-otter_metrics_route otter_metrics_route_of(const char *path)
+otter_metrics_route otter_metrics_route_of(const char *path, int is_ddi)
 {
     if (strcmp(path, "/metrics") == 0)
         return OTTER_ROUTE_METRICS;
-    if (strncmp(path, "/api/", 5) == 0 && !otter_ddi_match(path))
+    if (strncmp(path, "/api/", 5) == 0 && !is_ddi)
         return OTTER_ROUTE_API;
-    if (!otter_ddi_match(path))
+    if (!is_ddi)
         return OTTER_ROUTE_WEB;
     /* /{tenant}/controller/v1/{cid}[/rest]: count the segments after v1/. */
     const char *p = strstr(path + 1, "/controller/v1/") + 15;

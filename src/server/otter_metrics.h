@@ -33,8 +33,9 @@ typedef enum otter_metrics_route {
     OTTER_ROUTE_COUNT
 } otter_metrics_route;
 
-/* The family of a request path (percent-decoded, no query). */
-otter_metrics_route otter_metrics_route_of(const char *path);
+/* The family of a request path (percent-decoded, no query); is_ddi: otter_ddi_match(path),
+ * which the caller knows (metrics knows no protocol). */
+otter_metrics_route otter_metrics_route_of(const char *path, int is_ddi);
 
 /* The label text of a route family ("ddi_poll", ...). */
 const char *otter_metrics_route_name(otter_metrics_route r);

@@ -334,7 +334,7 @@ static const otter_http_upload upload_hooks = {
 static int observe_classify(void *ctx, const char *path)
 {
     (void)ctx;
-    return (int)otter_metrics_route_of(path);
+    return (int)otter_metrics_route_of(path, otter_ddi_match(path));
 }
 
 static void observe_done(void *ctx, int route, int status, int completed, int head,
