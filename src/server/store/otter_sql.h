@@ -8,6 +8,7 @@
  *   otter_sql_write/insert()    a write a DDI poll can see: needs the
  *                               otter_change of otter_changes.h, so it is
  *                               counted and logged for other servers
+ *   otter_sql_change/_insert()  the same for one statement in its own change
  *   otter_sql_write/insert_quiet()  a write no poll answer depends on
  *                               (accounts, audit, last_seen, feedback)
  *
@@ -27,14 +28,22 @@ struct otter_store {
     otter_changes *changes; /* what this server knows changed (otter_changes.c) */
 };
 
-int otter_sql_read(otter_store *s, const char *what, otter_sqlrow_fn row, void *ctx,
-                   otter_err *err, const char *sql, const char *types, ...);
+int otter_sql_read(otter_store *s, const char *what, otter_sqlrow_fn row, void *ctx, otter_err *err,
+                   const char *sql, const char *types, ...);
 
 /* *changes (may be NULL): rows touched. */
 int otter_sql_write(const otter_change *ch, const char *what, int64_t *changes, otter_err *err,
                     const char *sql, const char *types, ...);
 int otter_sql_insert(const otter_change *ch, const char *what, int64_t *id, otter_err *err,
                      const char *sql, const char *types, ...);
+/*
+ * A counted write of one statement: otter_change_begin(), the write, and
+ * otter_change_end() noting device_id (or OTTER_CHANGE_ANY_DEVICE).
+ */
+int otter_sql_change(otter_store *s, int64_t device_id, const char *what, int64_t *changes,
+                     otter_err *err, const char *sql, const char *types, ...);
+int otter_sql_change_insert(otter_store *s, int64_t device_id, const char *what, int64_t *id,
+                            otter_err *err, const char *sql, const char *types, ...);
 int otter_sql_write_quiet(otter_store *s, const char *what, int64_t *changes, otter_err *err,
                           const char *sql, const char *types, ...);
 int otter_sql_insert_quiet(otter_store *s, const char *what, int64_t *id, otter_err *err,

@@ -64,8 +64,7 @@ typedef struct otter_sqldrv {
     const char *lock_rows;
 
     /* ---- connection, schema (per engine) ---- */
-    int (*open)(void **conn, const char *url, int create, unsigned busy_timeout_ms,
-                otter_err *err);
+    int (*open)(void **conn, const char *url, int create, unsigned busy_timeout_ms, otter_err *err);
     void (*close)(void *conn);
     int (*schema_version)(void *conn, int *version, otter_err *err);
     int (*migrate)(void *conn, otter_err *err);

@@ -51,8 +51,8 @@ static int vexec(otter_store *s, const char *what, int read_only, otter_sqlrow_f
     return s->drv->exec(s->conn, what, read_only, sql, args, n, row, ctx, changes, err);
 }
 
-int otter_sql_read(otter_store *s, const char *what, otter_sqlrow_fn row, void *ctx,
-                   otter_err *err, const char *sql, const char *types, ...)
+int otter_sql_read(otter_store *s, const char *what, otter_sqlrow_fn row, void *ctx, otter_err *err,
+                   const char *sql, const char *types, ...)
 {
     va_list ap;
     va_start(ap, types);
@@ -96,6 +96,37 @@ int otter_sql_insert(const otter_change *ch, const char *what, int64_t *id, otte
     if (ret == 0)
         *id = got;
     return ret;
+}
+
+int otter_sql_change(otter_store *s, int64_t device_id, const char *what, int64_t *changes,
+                     otter_err *err, const char *sql, const char *types, ...)
+{
+    otter_change ch;
+    int ret = otter_change_begin(s, &ch, err);
+    if (ret == 0) {
+        va_list ap;
+        va_start(ap, types);
+        ret = vexec(s, what, 0, NULL, NULL, changes, err, sql, types, ap);
+        va_end(ap);
+    }
+    return otter_change_end(&ch, ret, device_id, err);
+}
+
+int otter_sql_change_insert(otter_store *s, int64_t device_id, const char *what, int64_t *id,
+                            otter_err *err, const char *sql, const char *types, ...)
+{
+    otter_change ch;
+    int64_t got = 0;
+    int ret = otter_change_begin(s, &ch, err);
+    if (ret == 0) {
+        va_list ap;
+        va_start(ap, types);
+        ret = vexec(s, what, 0, otter_sql_int_row, &got, NULL, err, sql, types, ap);
+        va_end(ap);
+    }
+    if (ret == 0)
+        *id = got;
+    return otter_change_end(&ch, ret, device_id, err);
 }
 
 int otter_sql_write_quiet(otter_store *s, const char *what, int64_t *changes, otter_err *err,

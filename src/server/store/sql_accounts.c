@@ -15,13 +15,9 @@
 int otter_store_tenant_create(otter_store *s, const char *name, int64_t now, int64_t *id,
                               otter_err *err)
 {
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_insert(&ch, "creating tenant", id, err,
-                               "INSERT INTO tenants(name, created_at) VALUES (?, ?) RETURNING id",
-                               "ti", name, now);
-    return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
+    return otter_sql_change_insert(
+        s, OTTER_CHANGE_ANY_DEVICE, "creating tenant", id, err,
+        "INSERT INTO tenants(name, created_at) VALUES (?, ?) RETURNING id", "ti", name, now);
 }
 
 struct tenant_walk {
@@ -60,13 +56,10 @@ int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, 
 int otter_store_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
     int64_t n = 0;
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_write(&ch, "deleting tenant", &n, err, "DELETE FROM tenants WHERE id = ?",
-                              "i", id);
+    int ret = otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "deleting tenant", &n, err,
+                               "DELETE FROM tenants WHERE id = ?", "i", id);
     *found = n > 0;
-    return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
+    return ret;
 }
 
 int otter_store_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err)
@@ -120,8 +113,8 @@ int otter_store_user_get(otter_store *s, const char *name, otter_user *out, int 
                          otter_err *err)
 {
     struct user_walk w = {.one = out};
-    int ret = otter_sql_read(s, "reading user", user_row, &w, err, USER_COLS " WHERE name = ?",
-                             "t", name);
+    int ret = otter_sql_read(s, "reading user", user_row, &w, err, USER_COLS " WHERE name = ?", "t",
+                             name);
     *found = w.found;
     return ret;
 }
@@ -235,17 +228,17 @@ static int member_row(const otter_sqlrow *st, void *ctx, otter_err *err)
     return w->cb(w->ctx, &m);
 }
 
-static int member_list(otter_store *s, int64_t tenant_id, int64_t user_id,
-                       otter_store_member_cb cb, void *ctx, otter_err *err)
+static int member_list(otter_store *s, int64_t tenant_id, int64_t user_id, otter_store_member_cb cb,
+                       void *ctx, otter_err *err)
 {
     struct member_walk w = {cb, ctx};
     return otter_sql_read(s, "listing memberships", member_row, &w, err,
-                              "SELECT m.user_id, u.name, u.is_admin, m.tenant_id, t.name, m.role"
-                              " FROM memberships m JOIN users u ON u.id = m.user_id"
-                              " JOIN tenants t ON t.id = m.tenant_id"
-                              " WHERE (?1 = 0 OR m.tenant_id = ?1) AND (?2 = 0 OR m.user_id = ?2)"
-                              " ORDER BY t.name, u.name",
-                              "ii", tenant_id, user_id);
+                          "SELECT m.user_id, u.name, u.is_admin, m.tenant_id, t.name, m.role"
+                          " FROM memberships m JOIN users u ON u.id = m.user_id"
+                          " JOIN tenants t ON t.id = m.tenant_id"
+                          " WHERE (?1 = 0 OR m.tenant_id = ?1) AND (?2 = 0 OR m.user_id = ?2)"
+                          " ORDER BY t.name, u.name",
+                          "ii", tenant_id, user_id);
 }
 
 int otter_store_member_list_tenant(otter_store *s, int64_t tenant_id, otter_store_member_cb cb,
@@ -292,7 +285,7 @@ static int token_row(const otter_sqlrow *st, void *ctx, otter_err *err)
     t.id = otter_sql_int(st, 0);
     t.user_id = otter_sql_int(st, 1);
     const char *kind = otter_sql_text(st, 2);
-    t.kind = !kind                        ? OTTER_TOKEN_SESSION
+    t.kind = !kind                         ? OTTER_TOKEN_SESSION
              : strcmp(kind, "api") == 0    ? OTTER_TOKEN_API
              : strcmp(kind, "ticket") == 0 ? OTTER_TOKEN_TICKET
                                            : OTTER_TOKEN_SESSION;
@@ -354,9 +347,9 @@ int otter_store_token_list(otter_store *s, int64_t user_id, otter_token_kind kin
 {
     struct token_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "listing tokens", token_row, &w, err,
-                              TOKEN_COLS " WHERE user_id = ? AND kind = ? AND revoked_at IS NULL"
-                                         " AND expires_at > ? ORDER BY id",
-                              "iti", user_id, kind_name(kind), now);
+                          TOKEN_COLS " WHERE user_id = ? AND kind = ? AND revoked_at IS NULL"
+                                     " AND expires_at > ? ORDER BY id",
+                          "iti", user_id, kind_name(kind), now);
 }
 
 /* ---- audit ---- */

@@ -14,13 +14,9 @@
 int otter_store_tenant_set_gateway(otter_store *s, int64_t tenant_id, const char *sha,
                                    otter_err *err)
 {
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_write(&ch, "setting gateway token", NULL, err,
-                              "UPDATE tenants SET gateway_token_sha256 = ? WHERE id = ?", "ti", sha,
-                              tenant_id);
-    return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
+    return otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "setting gateway token", NULL, err,
+                            "UPDATE tenants SET gateway_token_sha256 = ? WHERE id = ?", "ti", sha,
+                            tenant_id);
 }
 
 int otter_store_tenant_check_gateway(otter_store *s, int64_t tenant_id, const char *sha, int *ok,
@@ -144,13 +140,10 @@ int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_
 int otter_store_device_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
     int64_t n = 0;
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_write(&ch, "deleting device", &n, err, "DELETE FROM devices WHERE id = ?",
-                              "i", id);
+    int ret = otter_sql_change(s, id, "deleting device", &n, err,
+                               "DELETE FROM devices WHERE id = ?", "i", id);
     *found = n > 0;
-    return otter_change_end(&ch, ret, id, err);
+    return ret;
 }
 
 /* Quiet: the poll cache keeps last_seen itself (otter_ddi_seen.c). */
@@ -165,13 +158,9 @@ int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *js
     if (strlen(json) > OTTER_STORE_ATTR_MAX)
         return otter_err_set(err, OTTER_EFORMAT, "attributes larger than %d bytes",
                              OTTER_STORE_ATTR_MAX);
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_write(&ch, "storing attributes", NULL, err,
-                              "UPDATE devices SET attributes = ?, config_sent = 1 WHERE id = ?",
-                              "ti", json, id);
-    return otter_change_end(&ch, ret, id, err);
+    return otter_sql_change(s, id, "storing attributes", NULL, err,
+                            "UPDATE devices SET attributes = ?, config_sent = 1 WHERE id = ?", "ti",
+                            json, id);
 }
 
 /* ---- groups ---- */
@@ -179,13 +168,10 @@ int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *js
 int otter_store_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
                              otter_err *err)
 {
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_insert(&ch, "creating group", id, err,
-                               "INSERT INTO device_groups(tenant_id, name) VALUES (?, ?) RETURNING id",
-                               "it", tenant_id, name);
-    return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
+    return otter_sql_change_insert(
+        s, OTTER_CHANGE_ANY_DEVICE, "creating group", id, err,
+        "INSERT INTO device_groups(tenant_id, name) VALUES (?, ?) RETURNING id", "it", tenant_id,
+        name);
 }
 
 struct group_walk {
@@ -242,13 +228,10 @@ int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_
 int otter_store_group_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
     int64_t n = 0;
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_write(&ch, "deleting group", &n, err,
-                              "DELETE FROM device_groups WHERE id = ?", "i", id);
+    int ret = otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "deleting group", &n, err,
+                               "DELETE FROM device_groups WHERE id = ?", "i", id);
     *found = n > 0;
-    return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
+    return ret;
 }
 
 /* Adds (ON CONFLICT: another server may add it too) or removes a member. */
@@ -256,16 +239,14 @@ static int group_member(otter_store *s, int64_t group_id, int64_t device_id, int
                         otter_err *err)
 {
     int64_t n = 0;
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_write(&ch, add ? "adding group member" : "removing group member", &n, err,
-                              add ? "INSERT INTO group_members(group_id, device_id) VALUES (?, ?)"
-                                    " ON CONFLICT DO NOTHING"
-                                  : "DELETE FROM group_members WHERE group_id = ? AND device_id = ?",
-                              "ii", group_id, device_id);
+    int ret = otter_sql_change(
+        s, device_id, add ? "adding group member" : "removing group member", &n, err,
+        add ? "INSERT INTO group_members(group_id, device_id) VALUES (?, ?)"
+              " ON CONFLICT DO NOTHING"
+            : "DELETE FROM group_members WHERE group_id = ? AND device_id = ?",
+        "ii", group_id, device_id);
     *found = n > 0;
-    return otter_change_end(&ch, ret, device_id, err);
+    return ret;
 }
 
 int otter_store_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err)

@@ -17,13 +17,13 @@ int otter_store_release_create(otter_store *s, const otter_release *r, int64_t c
     otter_change ch;
     int ret = otter_change_begin(s, &ch, err);
     if (ret == 0)
-        ret = otter_sql_insert(&ch, "creating release", id, err,
-                               "INSERT INTO releases(tenant_id, product, version, security_version,"
-                               " kind, manifest, meta, created_by, created_at)"
-                               " VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?) RETURNING id",
-                               "ittitttii", r->tenant_id, r->product, r->version,
-                               r->security_version, r->kind, r->manifest, r->meta ? r->meta : "{}",
-                               created_by, now);
+        ret =
+            otter_sql_insert(&ch, "creating release", id, err,
+                             "INSERT INTO releases(tenant_id, product, version, security_version,"
+                             " kind, manifest, meta, created_by, created_at)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?) RETURNING id",
+                             "ittitttii", r->tenant_id, r->product, r->version, r->security_version,
+                             r->kind, r->manifest, r->meta ? r->meta : "{}", created_by, now);
     if (ret == 0)
         ret = otter_sql_write(&ch, "creating artifact", NULL, err,
                               "INSERT INTO artifacts(release_id, filename, size, sha256, sha1, md5)"
@@ -84,8 +84,8 @@ static int release_delete(const otter_change *ch, int64_t id, int64_t *n, int64_
     int64_t exists = 0, used = 0;
     snprintf(lock, sizeof lock, "SELECT count(*) FROM (SELECT 1 FROM releases WHERE id = ?%s) x",
              ch->s->drv->lock_rows);
-    int ret = otter_sql_read(ch->s, "locking release", otter_sql_int_row, &exists, err, lock, "i",
-                             id);
+    int ret =
+        otter_sql_read(ch->s, "locking release", otter_sql_int_row, &exists, err, lock, "i", id);
     if (ret == 0 && exists)
         ret = otter_sql_read(ch->s, "checking release use", otter_sql_int_row, &used, err,
                              "SELECT count(*) FROM actions WHERE release_id = ?", "i", id);
@@ -126,19 +126,15 @@ int otter_store_release_delete(otter_store *s, int64_t id, int *found, int *sha_
 int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_insert(
-            &ch, "creating action", id, err,
-            "INSERT INTO actions(tenant_id, device_id, release_id, rollout_id, stage, download,"
-            " update_mode, maintenance_window, created_by, created_at, updated_at)"
-            " VALUES (?, ?, ?, nullif(?, 0), nullif(?, -1), ?, ?, nullif(?, ''), nullif(?, 0),"
-            " ?, ?10) RETURNING id",
-            "iiiiitttii", a->tenant_id, a->device_id, a->release_id, a->rollout_id,
-            a->rollout_id ? a->stage : (int64_t)-1, a->download[0] ? a->download : "forced",
-            a->update[0] ? a->update : "forced", a->maintenance, created_by, now);
-    return otter_change_end(&ch, ret, a->device_id, err);
+    return otter_sql_change_insert(
+        s, a->device_id, "creating action", id, err,
+        "INSERT INTO actions(tenant_id, device_id, release_id, rollout_id, stage, download,"
+        " update_mode, maintenance_window, created_by, created_at, updated_at)"
+        " VALUES (?, ?, ?, nullif(?, 0), nullif(?, -1), ?, ?, nullif(?, ''), nullif(?, 0),"
+        " ?, ?10) RETURNING id",
+        "iiiiitttii", a->tenant_id, a->device_id, a->release_id, a->rollout_id,
+        a->rollout_id ? a->stage : (int64_t)-1, a->download[0] ? a->download : "forced",
+        a->update[0] ? a->update : "forced", a->maintenance, created_by, now);
 }
 
 #define ACTION_COLS                                                                                \
@@ -327,14 +323,10 @@ int otter_store_action_set_maintenance(otter_store *s, int64_t id, const char *w
                                        otter_err *err)
 {
     int64_t device_id = action_device(s, id);
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_write(&ch, "updating action", NULL, err,
-                              "UPDATE actions SET maintenance_window = nullif(?, ''),"
-                              " updated_at = ? WHERE id = ?",
-                              "tii", window, now, id);
-    return otter_change_end(&ch, ret, device_id, err);
+    return otter_sql_change(s, device_id, "updating action", NULL, err,
+                            "UPDATE actions SET maintenance_window = nullif(?, ''),"
+                            " updated_at = ? WHERE id = ?",
+                            "tii", window, now, id);
 }
 
 int otter_store_feedback_add(otter_store *s, const otter_feedback *f, otter_err *err)

@@ -41,20 +41,16 @@ int otter_store_approval_get(otter_store *s, int64_t release_id, otter_approval 
 
 int otter_store_approval_set(otter_store *s, const otter_approval *a, otter_err *err)
 {
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
     /* One upsert: two servers deciding at once leave one decision, never a clash. */
-    if (ret == 0)
-        ret = otter_sql_write(
-            &ch, "recording approval", NULL, err,
-            "INSERT INTO approvals(release_id, state, decided_by, decided_by_name, decided_at,"
-            " comment) VALUES (?, ?, nullif(?, 0), ?, ?, ?) ON CONFLICT (release_id) DO UPDATE SET"
-            " state = excluded.state, decided_by = excluded.decided_by,"
-            " decided_by_name = excluded.decided_by_name, decided_at = excluded.decided_at,"
-            " comment = excluded.comment",
-            "ititit", a->release_id, a->state, a->decided_by, a->decided_by_name, a->decided_at,
-            a->comment);
-    return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
+    return otter_sql_change(
+        s, OTTER_CHANGE_ANY_DEVICE, "recording approval", NULL, err,
+        "INSERT INTO approvals(release_id, state, decided_by, decided_by_name, decided_at,"
+        " comment) VALUES (?, ?, nullif(?, 0), ?, ?, ?) ON CONFLICT (release_id) DO UPDATE SET"
+        " state = excluded.state, decided_by = excluded.decided_by,"
+        " decided_by_name = excluded.decided_by_name, decided_at = excluded.decided_at,"
+        " comment = excluded.comment",
+        "ititit", a->release_id, a->state, a->decided_by, a->decided_by_name, a->decided_at,
+        a->comment);
 }
 
 /* ---- rollouts ---- */
@@ -172,8 +168,7 @@ int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_
     return ret;
 }
 
-int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
-                               otter_err *err)
+int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now, otter_err *err)
 {
     otter_change ch;
     int ret = otter_change_begin(s, &ch, err);
@@ -216,31 +211,23 @@ int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_r
 int otter_store_rollout_cancel_actions(otter_store *s, int64_t rollout_id, int64_t now,
                                        otter_err *err)
 {
-    otter_change ch;
-    int ret = otter_change_begin(s, &ch, err);
     /* Scheduled actions the device never saw end at once; started ones ask the device. */
-    if (ret == 0)
-        ret = otter_sql_write(&ch, "canceling rollout actions", NULL, err,
-                              "UPDATE actions SET status = CASE status WHEN 'scheduled' THEN"
-                              " 'canceled' ELSE 'canceling' END, updated_at = ?"
-                              " WHERE rollout_id = ? AND status IN ('scheduled','running')",
-                              "ii", now, rollout_id);
-    return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
+    return otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "canceling rollout actions", NULL, err,
+                            "UPDATE actions SET status = CASE status WHEN 'scheduled' THEN"
+                            " 'canceled' ELSE 'canceling' END, updated_at = ?"
+                            " WHERE rollout_id = ? AND status IN ('scheduled','running')",
+                            "ii", now, rollout_id);
 }
 
 int otter_store_release_withdraw_actions(otter_store *s, int64_t release_id, int64_t now,
                                          int64_t *withdrawn, otter_err *err)
 {
-    otter_change ch;
     *withdrawn = 0;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0)
-        ret = otter_sql_write(&ch, "withdrawing actions", withdrawn, err,
-                              "UPDATE actions SET status = 'canceled', updated_at = ?"
-                              " WHERE release_id = ? AND rollout_id IS NULL"
-                              " AND status = 'scheduled'",
-                              "ii", now, release_id);
-    return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
+    return otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "withdrawing actions", withdrawn, err,
+                            "UPDATE actions SET status = 'canceled', updated_at = ?"
+                            " WHERE release_id = ? AND rollout_id IS NULL"
+                            " AND status = 'scheduled'",
+                            "ii", now, release_id);
 }
 
 /*
