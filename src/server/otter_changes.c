@@ -167,7 +167,7 @@ static int log_change(otter_store *s, const int64_t *devices, size_t n, int64_t 
                       otter_err *err)
 {
     *count = 0;
-    int ret = otter_sql_insert_quiet(s, "counting a change", count, err,
+    int ret = otter_sql_write_quiet(s, "counting a change", count, err,
                                      "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n",
                                      "");
     for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)

@@ -5,15 +5,15 @@
  * column accessors, and the three kinds of statement:
  *
  *   otter_sql_read()            SELECT (SQLite refuses one that writes)
- *   otter_sql_write/insert()    a write a DDI poll can see: needs the
- *                               otter_change of otter_changes.h, so it is
- *                               counted and logged for other servers
- *   otter_sql_change/_insert()  the same for one statement in its own change
- *   otter_sql_write/insert_quiet()  a write no poll answer depends on
- *                               (accounts, audit, last_seen, feedback)
+ *   otter_sql_write()        a write a DDI poll can see: needs the
+ *                            otter_change of otter_changes.h, so it is
+ *                            counted and logged for other servers
+ *   otter_sql_change()       the same for one statement in its own change
+ *   otter_sql_write_quiet()  a write no poll answer depends on (accounts,
+ *                            audit, last_seen, feedback)
  *
  * Arguments are described by types, in order: 'i' int64_t, 't' const
- * char * (NULL binds SQL NULL). An insert's sql ends in "RETURNING id".
+ * char * (NULL binds SQL NULL).
  */
 #ifndef OTTER_SQL_H
 #define OTTER_SQL_H
@@ -31,23 +31,21 @@ struct otter_store {
 int otter_sql_read(otter_store *s, const char *what, otter_sqlrow_fn row, void *ctx, otter_err *err,
                    const char *sql, const char *types, ...);
 
-/* *changes (may be NULL): rows touched. */
-int otter_sql_write(const otter_change *ch, const char *what, int64_t *changes, otter_err *err,
+/*
+ * *out (may be NULL): the first column of the first row the statement
+ * returns (its "RETURNING id"), or when it returns none the number of rows
+ * it touched; left as it was when the statement fails.
+ */
+int otter_sql_write(const otter_change *ch, const char *what, int64_t *out, otter_err *err,
                     const char *sql, const char *types, ...);
-int otter_sql_insert(const otter_change *ch, const char *what, int64_t *id, otter_err *err,
-                     const char *sql, const char *types, ...);
 /*
  * A counted write of one statement: otter_change_begin(), the write, and
  * otter_change_end() noting device_id (or OTTER_CHANGE_ANY_DEVICE).
  */
-int otter_sql_change(otter_store *s, int64_t device_id, const char *what, int64_t *changes,
+int otter_sql_change(otter_store *s, int64_t device_id, const char *what, int64_t *out,
                      otter_err *err, const char *sql, const char *types, ...);
-int otter_sql_change_insert(otter_store *s, int64_t device_id, const char *what, int64_t *id,
-                            otter_err *err, const char *sql, const char *types, ...);
-int otter_sql_write_quiet(otter_store *s, const char *what, int64_t *changes, otter_err *err,
+int otter_sql_write_quiet(otter_store *s, const char *what, int64_t *out, otter_err *err,
                           const char *sql, const char *types, ...);
-int otter_sql_insert_quiet(otter_store *s, const char *what, int64_t *id, otter_err *err,
-                           const char *sql, const char *types, ...);
 
 /*
  * A quiet call made of several statements runs in one transaction: the
@@ -56,6 +54,21 @@ int otter_sql_insert_quiet(otter_store *s, const char *what, int64_t *id, otter_
  */
 int otter_sql_tx_open(otter_store *s, int *own, otter_err *err);
 int otter_sql_tx_close(otter_store *s, int own, int ret, otter_err *err);
+
+/*
+ * Where a row function puts what it read: the one row of a lookup into
+ * *one (found = 1), or each row of a listing to cb(ctx, row).
+ */
+#define OTTER_SQL_WALK(type, cb_type)                                                              \
+    struct {                                                                                       \
+        cb_type cb;                                                                                \
+        void *ctx;                                                                                 \
+        type *one;                                                                                 \
+        int found;                                                                                 \
+    }
+/* Hands row value v to walk w (into w->one, else to w->cb); 0 or what cb returns. */
+#define OTTER_SQL_EMIT(w, v)                                                                       \
+    ((w)->found = 1, (w)->one ? (*(w)->one = (v), 0) : (w)->cb((w)->ctx, &(v)))
 
 /* Column accessors (NULL reads as 0 / NULL); text is borrowed for the row callback. */
 int64_t otter_sql_int(const otter_sqlrow *r, int col);

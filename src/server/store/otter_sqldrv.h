@@ -69,14 +69,11 @@ typedef struct otter_sqldrv {
     int (*schema_version)(void *conn, int *version, otter_err *err);
     int (*migrate)(void *conn, otter_err *err);
 
-    /*
-     * A write transaction; the calling thread holds the connection from
-     * begin to commit or rollback. in_tx: one is open.
+    /* A write transaction; the calling thread holds the connection from begin to commit/rollback.
      */
     int (*begin)(void *conn, otter_err *err);
     int (*commit)(void *conn, otter_err *err);
     void (*rollback)(void *conn);
-    int (*in_tx)(void *conn);
 
     /*
      * Prepares sql, binds n args by position, steps through the rows

@@ -43,9 +43,6 @@
 #define WRITE_LOCK_KEY INT64_C(0x6f74746572)
 #define MIGRATE_LOCK_KEY INT64_C(0x6f747465726d6967)
 
-#define otter_pg_lock(d) pthread_mutex_lock(&(d)->lock)
-#define otter_pg_unlock(d) pthread_mutex_unlock(&(d)->lock)
-
 /* libpq's messages end in a newline and may span lines; one line reads better in our errors. */
 const char *otter_pg_one_line(const char *msg, char *buf, size_t cap)
 {
@@ -213,7 +210,7 @@ static int pg_exec(void *conn, const char *what, int read_only, const char *sql,
     struct otter_pg *d = conn;
     PGresult *res = NULL;
     (void)read_only; /* SQLite checks it for both: the statements are the same */
-    otter_pg_lock(d);
+    pthread_mutex_lock(&d->lock);
     int ret = run(d, what, &res, sql, args, n, err);
     otter_sqlrow r = {&otter_sqldrv_pg, res, 0};
     for (int i = 0; ret == 0 && row && i < PQntuples(res); i++) {
@@ -223,7 +220,7 @@ static int pg_exec(void *conn, const char *what, int read_only, const char *sql,
     if (ret == 0 && changes)
         *changes = strtoll(PQcmdTuples(res), NULL, 10); /* "" for statements without a count */
     PQclear(res);
-    otter_pg_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
@@ -314,9 +311,9 @@ static int pg_migrate(void *conn, otter_err *err)
 {
     struct otter_pg *d = conn;
     int ret = 0, version = 0;
-    otter_pg_lock(d);
+    pthread_mutex_lock(&d->lock);
     if (d->in_tx) {
-        otter_pg_unlock(d);
+        pthread_mutex_unlock(&d->lock);
         return otter_err_set(err, OTTER_EUSAGE, "migrating inside a store transaction");
     }
     while (ret == 0) {
@@ -360,7 +357,7 @@ static int pg_migrate(void *conn, otter_err *err)
         d->own_tx = 0;
         break;
     }
-    otter_pg_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
@@ -369,14 +366,14 @@ static int pg_migrate(void *conn, otter_err *err)
 static int pg_begin(void *conn, otter_err *err)
 {
     struct otter_pg *d = conn;
-    otter_pg_lock(d);
+    pthread_mutex_lock(&d->lock);
     if (d->in_tx) {
-        otter_pg_unlock(d);
+        pthread_mutex_unlock(&d->lock);
         return otter_err_set(err, OTTER_EUSAGE, "store transaction already open");
     }
     int ret = write_begin(d, "beginning transaction", err);
     if (ret < 0) {
-        otter_pg_unlock(d);
+        pthread_mutex_unlock(&d->lock);
         return ret;
     }
     d->in_tx = 1;
@@ -399,7 +396,7 @@ static int pg_commit(void *conn, otter_err *err)
         rollback_quiet(d);
     d->in_tx = 0;
     d->tx_failed = 0;
-    otter_pg_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
@@ -412,12 +409,7 @@ static void pg_rollback(void *conn)
     rollback_quiet(d);
     d->in_tx = 0;
     d->tx_failed = 0;
-    otter_pg_unlock(d);
-}
-
-static int pg_in_tx(void *conn)
-{
-    return ((struct otter_pg *)conn)->in_tx;
+    pthread_mutex_unlock(&d->lock);
 }
 
 const otter_sqldrv otter_sqldrv_pg = {
@@ -440,7 +432,6 @@ const otter_sqldrv otter_sqldrv_pg = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .in_tx = pg_in_tx,
     .exec = pg_exec,
     .col_int = pg_col_int,
     .col_text = pg_col_text,

@@ -22,10 +22,11 @@ int otter_sql_fail(otter_err *err, otter_sql_failure why, const char *what, cons
     }
 }
 
-/* The arguments types describes, from ap into args; their count or OTTER_EUSAGE. */
-static int collect(otter_sqlarg *args, const char *what, const char *types, va_list ap,
-                   otter_err *err)
+/* Runs sql with the arguments types describes, from ap: the one path of every statement. */
+static int vexec(otter_store *s, const char *what, int read_only, otter_sqlrow_fn row, void *ctx,
+                 int64_t *changes, otter_err *err, const char *sql, const char *types, va_list ap)
 {
+    otter_sqlarg args[OTTER_SQL_MAX_ARGS];
     int n = (int)strlen(types);
     if (n > OTTER_SQL_MAX_ARGS)
         return otter_err_set(err, OTTER_EUSAGE, "%s: %d parameters (at most %d)", what, n,
@@ -37,17 +38,6 @@ static int collect(otter_sqlarg *args, const char *what, const char *types, va_l
         else
             args[i].i = va_arg(ap, int64_t);
     }
-    return n;
-}
-
-/* Runs sql with the arguments of ap: the one path of every statement. */
-static int vexec(otter_store *s, const char *what, int read_only, otter_sqlrow_fn row, void *ctx,
-                 int64_t *changes, otter_err *err, const char *sql, const char *types, va_list ap)
-{
-    otter_sqlarg args[OTTER_SQL_MAX_ARGS];
-    int n = collect(args, what, types, ap, err);
-    if (n < 0)
-        return n;
     return s->drv->exec(s->conn, what, read_only, sql, args, n, row, ctx, changes, err);
 }
 
@@ -61,44 +51,46 @@ int otter_sql_read(otter_store *s, const char *what, otter_sqlrow_fn row, void *
     return ret;
 }
 
-/* A counted write needs a change that otter_change_begin() started and did not end. */
-static int check_change(const otter_change *ch, const char *what, otter_err *err)
+struct first {
+    int64_t v;
+    int got;
+};
+
+static int first_row(const otter_sqlrow *r, void *ctx, otter_err *err)
 {
-    if (!ch || !ch->s)
-        return otter_err_set(err, OTTER_EUSAGE, "%s: a counted write outside its change", what);
+    struct first *f = ctx;
+    (void)err;
+    if (!f->got)
+        *f = (struct first){otter_sql_int(r, 0), 1};
     return 0;
 }
 
-int otter_sql_write(const otter_change *ch, const char *what, int64_t *changes, otter_err *err,
+/* A write; *out as otter_sql.h says. */
+static int vwrite(otter_store *s, const char *what, int64_t *out, otter_err *err, const char *sql,
+                  const char *types, va_list ap)
+{
+    struct first f = {0, 0};
+    int64_t changes = 0;
+    int ret = vexec(s, what, 0, first_row, &f, &changes, err, sql, types, ap);
+    if (ret == 0 && out)
+        *out = f.got ? f.v : changes;
+    return ret;
+}
+
+int otter_sql_write(const otter_change *ch, const char *what, int64_t *out, otter_err *err,
                     const char *sql, const char *types, ...)
 {
-    int ret = check_change(ch, what, err);
-    if (ret < 0)
-        return ret;
+    /* A counted write needs a change that otter_change_begin() started and did not end. */
+    if (!ch || !ch->s)
+        return otter_err_set(err, OTTER_EUSAGE, "%s: a counted write outside its change", what);
     va_list ap;
     va_start(ap, types);
-    ret = vexec(ch->s, what, 0, NULL, NULL, changes, err, sql, types, ap);
+    int ret = vwrite(ch->s, what, out, err, sql, types, ap);
     va_end(ap);
     return ret;
 }
 
-int otter_sql_insert(const otter_change *ch, const char *what, int64_t *id, otter_err *err,
-                     const char *sql, const char *types, ...)
-{
-    int ret = check_change(ch, what, err);
-    if (ret < 0)
-        return ret;
-    va_list ap;
-    va_start(ap, types);
-    int64_t got = 0; /* *id stays as it was when the insert fails */
-    ret = vexec(ch->s, what, 0, otter_sql_int_row, &got, NULL, err, sql, types, ap);
-    va_end(ap);
-    if (ret == 0)
-        *id = got;
-    return ret;
-}
-
-int otter_sql_change(otter_store *s, int64_t device_id, const char *what, int64_t *changes,
+int otter_sql_change(otter_store *s, int64_t device_id, const char *what, int64_t *out,
                      otter_err *err, const char *sql, const char *types, ...)
 {
     otter_change ch;
@@ -106,49 +98,19 @@ int otter_sql_change(otter_store *s, int64_t device_id, const char *what, int64_
     if (ret == 0) {
         va_list ap;
         va_start(ap, types);
-        ret = vexec(s, what, 0, NULL, NULL, changes, err, sql, types, ap);
+        ret = vwrite(s, what, out, err, sql, types, ap);
         va_end(ap);
     }
     return otter_change_end(&ch, ret, device_id, err);
 }
 
-int otter_sql_change_insert(otter_store *s, int64_t device_id, const char *what, int64_t *id,
-                            otter_err *err, const char *sql, const char *types, ...)
-{
-    otter_change ch;
-    int64_t got = 0;
-    int ret = otter_change_begin(s, &ch, err);
-    if (ret == 0) {
-        va_list ap;
-        va_start(ap, types);
-        ret = vexec(s, what, 0, otter_sql_int_row, &got, NULL, err, sql, types, ap);
-        va_end(ap);
-    }
-    if (ret == 0)
-        *id = got;
-    return otter_change_end(&ch, ret, device_id, err);
-}
-
-int otter_sql_write_quiet(otter_store *s, const char *what, int64_t *changes, otter_err *err,
+int otter_sql_write_quiet(otter_store *s, const char *what, int64_t *out, otter_err *err,
                           const char *sql, const char *types, ...)
 {
     va_list ap;
     va_start(ap, types);
-    int ret = vexec(s, what, 0, NULL, NULL, changes, err, sql, types, ap);
+    int ret = vwrite(s, what, out, err, sql, types, ap);
     va_end(ap);
-    return ret;
-}
-
-int otter_sql_insert_quiet(otter_store *s, const char *what, int64_t *id, otter_err *err,
-                           const char *sql, const char *types, ...)
-{
-    va_list ap;
-    va_start(ap, types);
-    int64_t got = 0;
-    int ret = vexec(s, what, 0, otter_sql_int_row, &got, NULL, err, sql, types, ap);
-    va_end(ap);
-    if (ret == 0)
-        *id = got;
     return ret;
 }
 

@@ -15,38 +15,28 @@
 int otter_store_tenant_create(otter_store *s, const char *name, int64_t now, int64_t *id,
                               otter_err *err)
 {
-    return otter_sql_change_insert(
-        s, OTTER_CHANGE_ANY_DEVICE, "creating tenant", id, err,
-        "INSERT INTO tenants(name, created_at) VALUES (?, ?) RETURNING id", "ti", name, now);
+    return otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "creating tenant", id, err,
+                            "INSERT INTO tenants(name, created_at) VALUES (?, ?) RETURNING id",
+                            "ti", name, now);
 }
 
-struct tenant_walk {
-    otter_store_tenant_cb cb;
-    void *ctx;
-    otter_tenant *one; /* when set, fill it instead of calling cb */
-    int found;
-};
+typedef OTTER_SQL_WALK(otter_tenant, otter_store_tenant_cb) tenant_walk;
 
 static int tenant_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct tenant_walk *w = ctx;
+    tenant_walk *w = ctx;
     otter_tenant t = {0};
     t.id = otter_sql_int(st, 0);
     if (otter_sql_copy(st, 1, t.name, sizeof t.name, err) < 0)
         return OTTER_EFORMAT;
     t.created_at = otter_sql_int(st, 2);
-    w->found = 1;
-    if (w->one) {
-        *w->one = t;
-        return 0;
-    }
-    return w->cb(w->ctx, &t);
+    return OTTER_SQL_EMIT(w, t);
 }
 
 int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
                            otter_err *err)
 {
-    struct tenant_walk w = {.one = out};
+    tenant_walk w = {.one = out};
     int ret = otter_sql_read(s, "reading tenant", tenant_row, &w, err,
                              "SELECT id, name, created_at FROM tenants WHERE name = ?", "t", name);
     *found = w.found;
@@ -64,7 +54,7 @@ int otter_store_tenant_delete(otter_store *s, int64_t id, int *found, otter_err 
 
 int otter_store_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err)
 {
-    struct tenant_walk w = {.cb = cb, .ctx = ctx};
+    tenant_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "listing tenants", tenant_row, &w, err,
                           "SELECT id, name, created_at FROM tenants ORDER BY name", "");
 }
@@ -74,22 +64,17 @@ int otter_store_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx,
 int otter_store_user_create(otter_store *s, const char *name, const char *hash, int is_admin,
                             int64_t now, int64_t *id, otter_err *err)
 {
-    return otter_sql_insert_quiet(s, "creating user", id, err,
-                                  "INSERT INTO users(name, password_hash, is_admin, created_at,"
-                                  " password_changed_at) VALUES (?, ?, ?, ?, ?4) RETURNING id",
-                                  "ttii", name, hash, (int64_t)(is_admin != 0), now);
+    return otter_sql_write_quiet(s, "creating user", id, err,
+                                 "INSERT INTO users(name, password_hash, is_admin, created_at,"
+                                 " password_changed_at) VALUES (?, ?, ?, ?, ?4) RETURNING id",
+                                 "ttii", name, hash, (int64_t)(is_admin != 0), now);
 }
 
-struct user_walk {
-    otter_store_user_cb cb;
-    void *ctx;
-    otter_user *one;
-    int found;
-};
+typedef OTTER_SQL_WALK(otter_user, otter_store_user_cb) user_walk;
 
 static int user_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct user_walk *w = ctx;
+    user_walk *w = ctx;
     otter_user u = {0};
     u.id = otter_sql_int(st, 0);
     if (otter_sql_copy(st, 1, u.name, sizeof u.name, err) < 0 ||
@@ -98,12 +83,7 @@ static int user_row(const otter_sqlrow *st, void *ctx, otter_err *err)
     u.is_admin = otter_sql_int(st, 2) != 0;
     u.created_at = otter_sql_int(st, 3);
     u.password_changed_at = otter_sql_int(st, 4);
-    w->found = 1;
-    if (w->one) {
-        *w->one = u;
-        return 0;
-    }
-    return w->cb(w->ctx, &u);
+    return OTTER_SQL_EMIT(w, u);
 }
 
 #define USER_COLS                                                                                  \
@@ -112,7 +92,7 @@ static int user_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_user_get(otter_store *s, const char *name, otter_user *out, int *found,
                          otter_err *err)
 {
-    struct user_walk w = {.one = out};
+    user_walk w = {.one = out};
     int ret = otter_sql_read(s, "reading user", user_row, &w, err, USER_COLS " WHERE name = ?", "t",
                              name);
     *found = w.found;
@@ -122,7 +102,7 @@ int otter_store_user_get(otter_store *s, const char *name, otter_user *out, int 
 int otter_store_user_get_by_id(otter_store *s, int64_t id, otter_user *out, int *found,
                                otter_err *err)
 {
-    struct user_walk w = {.one = out};
+    user_walk w = {.one = out};
     int ret =
         otter_sql_read(s, "reading user", user_row, &w, err, USER_COLS " WHERE id = ?", "i", id);
     *found = w.found;
@@ -160,7 +140,7 @@ int otter_store_user_count_admins(otter_store *s, int64_t *count, otter_err *err
 
 int otter_store_user_list(otter_store *s, otter_store_user_cb cb, void *ctx, otter_err *err)
 {
-    struct user_walk w = {.cb = cb, .ctx = ctx};
+    user_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "listing users", user_row, &w, err, USER_COLS " ORDER BY name", "");
 }
 
@@ -209,14 +189,11 @@ int otter_store_member_delete(otter_store *s, int64_t user_id, int64_t tenant_id
     return ret;
 }
 
-struct member_walk {
-    otter_store_member_cb cb;
-    void *ctx;
-};
+typedef OTTER_SQL_WALK(otter_member, otter_store_member_cb) member_walk;
 
 static int member_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct member_walk *w = ctx;
+    member_walk *w = ctx;
     otter_member m = {0};
     m.user_id = otter_sql_int(st, 0);
     m.user = otter_sql_text(st, 1);
@@ -231,7 +208,7 @@ static int member_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 static int member_list(otter_store *s, int64_t tenant_id, int64_t user_id, otter_store_member_cb cb,
                        void *ctx, otter_err *err)
 {
-    struct member_walk w = {cb, ctx};
+    member_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "listing memberships", member_row, &w, err,
                           "SELECT m.user_id, u.name, u.is_admin, m.tenant_id, t.name, m.role"
                           " FROM memberships m JOIN users u ON u.id = m.user_id"
@@ -263,7 +240,7 @@ static const char *kind_name(otter_token_kind kind)
 int otter_store_token_create(otter_store *s, const otter_token *t, const char *sha256_hex,
                              int64_t *id, otter_err *err)
 {
-    return otter_sql_insert_quiet(
+    return otter_sql_write_quiet(
         s, "storing token", id, err,
         "INSERT INTO tokens(user_id, kind, name, token_sha256, created_at, expires_at)"
         " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -271,16 +248,11 @@ int otter_store_token_create(otter_store *s, const otter_token *t, const char *s
         t->expires_at);
 }
 
-struct token_walk {
-    otter_store_token_cb cb;
-    void *ctx;
-    otter_token *one;
-    int found;
-};
+typedef OTTER_SQL_WALK(otter_token, otter_store_token_cb) token_walk;
 
 static int token_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct token_walk *w = ctx;
+    token_walk *w = ctx;
     otter_token t = {0};
     t.id = otter_sql_int(st, 0);
     t.user_id = otter_sql_int(st, 1);
@@ -294,12 +266,7 @@ static int token_row(const otter_sqlrow *st, void *ctx, otter_err *err)
     t.created_at = otter_sql_int(st, 4);
     t.expires_at = otter_sql_int(st, 5);
     t.revoked_at = otter_sql_int(st, 6); /* NULL reads as 0: live */
-    w->found = 1;
-    if (w->one) {
-        *w->one = t;
-        return 0;
-    }
-    return w->cb(w->ctx, &t);
+    return OTTER_SQL_EMIT(w, t);
 }
 
 #define TOKEN_COLS "SELECT id, user_id, kind, name, created_at, expires_at, revoked_at FROM tokens"
@@ -307,7 +274,7 @@ static int token_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_token_find(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
                            otter_err *err)
 {
-    struct token_walk w = {.one = out};
+    token_walk w = {.one = out};
     int ret = otter_sql_read(s, "looking up token", token_row, &w, err,
                              TOKEN_COLS " WHERE token_sha256 = ?", "t", sha256_hex);
     *found = w.found;
@@ -345,7 +312,7 @@ int otter_store_token_revoke_user(otter_store *s, int64_t user_id, int64_t now, 
 int otter_store_token_list(otter_store *s, int64_t user_id, otter_token_kind kind, int64_t now,
                            otter_store_token_cb cb, void *ctx, otter_err *err)
 {
-    struct token_walk w = {.cb = cb, .ctx = ctx};
+    token_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "listing tokens", token_row, &w, err,
                           TOKEN_COLS " WHERE user_id = ? AND kind = ? AND revoked_at IS NULL"
                                      " AND expires_at > ? ORDER BY id",
@@ -364,14 +331,11 @@ int otter_store_audit_append(otter_store *s, const otter_audit_entry *e, otter_e
         e->detail, e->client);
 }
 
-struct audit_walk {
-    otter_store_audit_cb cb;
-    void *ctx;
-};
+typedef OTTER_SQL_WALK(otter_audit_entry, otter_store_audit_cb) audit_walk;
 
 static int audit_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct audit_walk *w = ctx;
+    audit_walk *w = ctx;
     otter_audit_entry e = {
         .id = otter_sql_int(st, 0),
         .at = otter_sql_int(st, 1),
@@ -390,7 +354,7 @@ static int audit_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_store_audit_cb cb,
                            void *ctx, otter_err *err)
 {
-    struct audit_walk w = {cb, ctx};
+    audit_walk w = {.cb = cb, .ctx = ctx};
     if (f->limit < 1 || f->limit > 1000)
         return otter_err_set(err, OTTER_EUSAGE, "audit limit %u outside 1..1000", f->limit);
     /* One fixed statement: an unset filter binds a value that makes its clause true. */

@@ -38,19 +38,14 @@ int otter_store_device_create(otter_store *s, int64_t tenant_id, const char *con
     otter_change ch;
     int ret = otter_change_begin(s, &ch, err);
     if (ret == 0)
-        ret = otter_sql_insert(&ch, "creating device", id, err,
-                               "INSERT INTO devices(tenant_id, controller_id, model, name,"
-                               " token_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                               "itttti", tenant_id, controller_id, model, name, token_sha256, now);
+        ret = otter_sql_write(&ch, "creating device", id, err,
+                              "INSERT INTO devices(tenant_id, controller_id, model, name,"
+                              " token_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                              "itttti", tenant_id, controller_id, model, name, token_sha256, now);
     return otter_change_end(&ch, ret, ret == 0 ? *id : OTTER_CHANGE_ANY_DEVICE, err);
 }
 
-struct device_walk {
-    otter_store_device_cb cb;
-    void *ctx;
-    otter_device *one;
-    int found;
-};
+typedef OTTER_SQL_WALK(otter_device, otter_store_device_cb) device_walk;
 
 #define DEVICE_COLS                                                                                \
     "SELECT d.id, d.tenant_id, d.controller_id, coalesce(d.model, ''), coalesce(d.name, ''),"      \
@@ -60,7 +55,7 @@ struct device_walk {
 
 static int device_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct device_walk *w = ctx;
+    device_walk *w = ctx;
     otter_device *dev = w->one;
     otter_device *tmp = NULL;
     int ret = 0;
@@ -95,7 +90,7 @@ out:
 int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
                            otter_device *out, int *found, otter_err *err)
 {
-    struct device_walk w = {.one = out};
+    device_walk w = {.one = out};
     int ret = otter_sql_read(s, "reading device", device_row, &w, err,
                              DEVICE_COLS " WHERE d.tenant_id = ? AND d.controller_id = ?", "it",
                              tenant_id, controller_id);
@@ -106,7 +101,7 @@ int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *contro
 int otter_store_device_find_token(otter_store *s, const char *sha256_hex, otter_device *out,
                                   int *found, otter_err *err)
 {
-    struct device_walk w = {.one = out};
+    device_walk w = {.one = out};
     int ret = otter_sql_read(s, "reading device", device_row, &w, err,
                              DEVICE_COLS " WHERE d.token_sha256 = ?", "t", sha256_hex);
     *found = w.found;
@@ -116,7 +111,7 @@ int otter_store_device_find_token(otter_store *s, const char *sha256_hex, otter_
 int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
                             void *ctx, otter_err *err)
 {
-    struct device_walk w = {.cb = cb, .ctx = ctx};
+    device_walk w = {.cb = cb, .ctx = ctx};
     char sql[1024]; /* fixed text and the engine's attribute test: never data */
     if (f->limit < 1 || f->limit > 1000)
         return otter_err_set(err, OTTER_EUSAGE, "device limit %u outside 1..1000", f->limit);
@@ -168,37 +163,26 @@ int otter_store_device_set_attributes(otter_store *s, int64_t id, const char *js
 int otter_store_group_create(otter_store *s, int64_t tenant_id, const char *name, int64_t *id,
                              otter_err *err)
 {
-    return otter_sql_change_insert(
-        s, OTTER_CHANGE_ANY_DEVICE, "creating group", id, err,
-        "INSERT INTO device_groups(tenant_id, name) VALUES (?, ?) RETURNING id", "it", tenant_id,
-        name);
+    return otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "creating group", id, err,
+                            "INSERT INTO device_groups(tenant_id, name) VALUES (?, ?) RETURNING id",
+                            "it", tenant_id, name);
 }
 
-struct group_walk {
-    otter_store_group_cb cb;
-    void *ctx;
-    otter_group *one;
-    int found;
-};
+typedef OTTER_SQL_WALK(otter_group, otter_store_group_cb) group_walk;
 
 static int group_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct group_walk *w = ctx;
+    group_walk *w = ctx;
     otter_group g = {0};
     g.id = otter_sql_int(st, 0);
     if (otter_sql_copy(st, 1, g.name, sizeof g.name, err) < 0)
         return OTTER_EFORMAT;
     g.members = otter_sql_int(st, 2);
-    w->found = 1;
-    if (w->one) {
-        *w->one = g;
-        return 0;
-    }
-    return w->cb(w->ctx, &g);
+    return OTTER_SQL_EMIT(w, g);
 }
 
 /* One by name when name != NULL (into w->one), else all of the tenant. */
-static int group_list(otter_store *s, int64_t tenant_id, const char *name, struct group_walk *w,
+static int group_list(otter_store *s, int64_t tenant_id, const char *name, group_walk *w,
                       otter_err *err)
 {
     return otter_sql_read(s, "listing groups", group_row, w, err,
@@ -212,7 +196,7 @@ static int group_list(otter_store *s, int64_t tenant_id, const char *name, struc
 int otter_store_group_get(otter_store *s, int64_t tenant_id, const char *name, otter_group *out,
                           int *found, otter_err *err)
 {
-    struct group_walk w = {.one = out};
+    group_walk w = {.one = out};
     int ret = group_list(s, tenant_id, name, &w, err);
     *found = w.found;
     return ret;
@@ -221,7 +205,7 @@ int otter_store_group_get(otter_store *s, int64_t tenant_id, const char *name, o
 int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_cb cb, void *ctx,
                            otter_err *err)
 {
-    struct group_walk w = {.cb = cb, .ctx = ctx};
+    group_walk w = {.cb = cb, .ctx = ctx};
     return group_list(s, tenant_id, NULL, &w, err);
 }
 

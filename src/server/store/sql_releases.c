@@ -18,12 +18,12 @@ int otter_store_release_create(otter_store *s, const otter_release *r, int64_t c
     int ret = otter_change_begin(s, &ch, err);
     if (ret == 0)
         ret =
-            otter_sql_insert(&ch, "creating release", id, err,
-                             "INSERT INTO releases(tenant_id, product, version, security_version,"
-                             " kind, manifest, meta, created_by, created_at)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?) RETURNING id",
-                             "ittitttii", r->tenant_id, r->product, r->version, r->security_version,
-                             r->kind, r->manifest, r->meta ? r->meta : "{}", created_by, now);
+            otter_sql_write(&ch, "creating release", id, err,
+                            "INSERT INTO releases(tenant_id, product, version, security_version,"
+                            " kind, manifest, meta, created_by, created_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, nullif(?, 0), ?) RETURNING id",
+                            "ittitttii", r->tenant_id, r->product, r->version, r->security_version,
+                            r->kind, r->manifest, r->meta ? r->meta : "{}", created_by, now);
     if (ret == 0)
         ret = otter_sql_write(&ch, "creating artifact", NULL, err,
                               "INSERT INTO artifacts(release_id, filename, size, sha256, sha1, md5)"
@@ -32,14 +32,11 @@ int otter_store_release_create(otter_store *s, const otter_release *r, int64_t c
     return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
 }
 
-struct release_walk {
-    otter_store_release_cb cb;
-    void *ctx;
-};
+typedef OTTER_SQL_WALK(otter_release, otter_store_release_cb) release_walk;
 
 static int release_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct release_walk *w = ctx;
+    release_walk *w = ctx;
     otter_release r = {0};
     r.id = otter_sql_int(st, 0);
     r.tenant_id = otter_sql_int(st, 1);
@@ -62,7 +59,7 @@ static int release_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
                              otter_store_release_cb cb, void *ctx, otter_err *err)
 {
-    struct release_walk w = {cb, ctx};
+    release_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(
         s, "listing releases", release_row, &w, err,
         "SELECT r.id, r.tenant_id, r.product, r.version, r.security_version, r.kind, r.manifest,"
@@ -126,7 +123,7 @@ int otter_store_release_delete(otter_store *s, int64_t id, int *found, int *sha_
 int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,
                               int64_t now, int64_t *id, otter_err *err)
 {
-    return otter_sql_change_insert(
+    return otter_sql_change(
         s, a->device_id, "creating action", id, err,
         "INSERT INTO actions(tenant_id, device_id, release_id, rollout_id, stage, download,"
         " update_mode, maintenance_window, created_by, created_at, updated_at)"
@@ -144,16 +141,11 @@ int otter_store_action_create(otter_store *s, const otter_action *a, int64_t cre
     " coalesce(a.last_finished, ''), a.created_at, a.updated_at, coalesce(a.superseded_by, 0)"     \
     " FROM actions a"
 
-struct action_walk {
-    otter_store_action_cb cb;
-    void *ctx;
-    otter_action *one;
-    int found;
-};
+typedef OTTER_SQL_WALK(otter_action, otter_store_action_cb) action_walk;
 
 static int action_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct action_walk *w = ctx;
+    action_walk *w = ctx;
     otter_action a = {0};
     a.id = otter_sql_int(st, 0);
     a.tenant_id = otter_sql_int(st, 1);
@@ -172,12 +164,7 @@ static int action_row(const otter_sqlrow *st, void *ctx, otter_err *err)
     a.created_at = otter_sql_int(st, 13);
     a.updated_at = otter_sql_int(st, 14);
     a.superseded_by = otter_sql_int(st, 15);
-    w->found = 1;
-    if (w->one) {
-        *w->one = a;
-        return 0;
-    }
-    return w->cb(w->ctx, &a);
+    return OTTER_SQL_EMIT(w, a);
 }
 
 /*
@@ -205,7 +192,7 @@ static int action_get(otter_store *s, int which, int64_t id, otter_action *out, 
         ACTION_COLS " WHERE a.device_id = ? AND a.status IN ('scheduled','running','canceling')"
                     " ORDER BY a.id LIMIT 1",
     };
-    struct action_walk w = {.one = out};
+    action_walk w = {.one = out};
     int ret = otter_sql_read(s, "reading action", action_row, &w, err, action_sql[which], "i", id);
     *found = w.found;
     return ret;
@@ -258,15 +245,12 @@ static int64_t action_device(otter_store *s, int64_t id)
     " d.config_sent FROM devices d JOIN tenants t ON t.id = d.tenant_id"                           \
     " WHERE d.token_sha256 IS NOT NULL LIMIT "
 
-struct poll_walk {
-    otter_store_poll_row_cb cb;
-    void *ctx;
-};
+typedef OTTER_SQL_WALK(otter_poll_row, otter_store_poll_row_cb) poll_walk;
 
 static int poll_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
     (void)err;
-    struct poll_walk *w = ctx;
+    poll_walk *w = ctx;
     /* The offered action comes as id * 2 + (being canceled): one subquery, not two. */
     int64_t offered = otter_sql_int(st, 5);
     otter_poll_row r = {.token_sha256 = otter_sql_text(st, 0),
@@ -286,7 +270,7 @@ static int poll_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_device_poll_rows(otter_store *s, int64_t limit, otter_store_poll_row_cb cb,
                                  void *ctx, otter_err *err)
 {
-    struct poll_walk w = {cb, ctx};
+    poll_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "reading what polls need", poll_row, &w, err, POLL_ROWS_SQL "?", "i",
                           limit);
 }
@@ -294,7 +278,7 @@ int otter_store_device_poll_rows(otter_store *s, int64_t limit, otter_store_poll
 int otter_store_action_list_device(otter_store *s, int64_t device_id, otter_store_action_cb cb,
                                    void *ctx, otter_err *err)
 {
-    struct action_walk w = {.cb = cb, .ctx = ctx};
+    action_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "listing actions", action_row, &w, err,
                           ACTION_COLS " WHERE a.device_id = ? ORDER BY a.id DESC", "i", device_id);
 }
@@ -357,14 +341,11 @@ int otter_store_feedback_count(otter_store *s, int64_t action_id, int64_t *count
                           action_id);
 }
 
-struct feedback_walk {
-    otter_store_feedback_cb cb;
-    void *ctx;
-};
+typedef OTTER_SQL_WALK(otter_feedback, otter_store_feedback_cb) feedback_walk;
 
 static int feedback_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
-    struct feedback_walk *w = ctx;
+    feedback_walk *w = ctx;
     otter_feedback f = {
         .id = otter_sql_int(st, 0),
         .action_id = otter_sql_int(st, 1),
@@ -382,7 +363,7 @@ static int feedback_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_feedback_cb cb,
                               void *ctx, otter_err *err)
 {
-    struct feedback_walk w = {cb, ctx};
+    feedback_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "listing feedback", feedback_row, &w, err,
                           "SELECT id, action_id, at, kind, execution, finished,"
                           " coalesce(progress_cnt, -1), coalesce(progress_of, -1), details"

@@ -58,7 +58,7 @@ int otter_store_approval_set(otter_store *s, const otter_approval *a, otter_err 
 static int rollout_create(const otter_change *ch, const otter_rollout *r, int64_t now, int64_t *id,
                           otter_err *err)
 {
-    int ret = otter_sql_insert(
+    int ret = otter_sql_write(
         ch, "creating rollout", id, err,
         "INSERT INTO rollouts(tenant_id, release_id, name, target_filter, download, update_mode,"
         " maintenance_window, created_by, created_by_name, created_at, updated_at)"
@@ -181,15 +181,12 @@ int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t n
     return otter_change_end(&ch, ret, OTTER_CHANGE_ANY_DEVICE, err);
 }
 
-struct count_walk {
-    otter_store_rollout_count_cb cb;
-    void *ctx;
-};
+typedef OTTER_SQL_WALK(otter_rollout_count, otter_store_rollout_count_cb) count_walk;
 
 static int count_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
     (void)err;
-    struct count_walk *w = ctx;
+    count_walk *w = ctx;
     otter_rollout_count c = {.stage = otter_sql_int(st, 0),
                              .status = otter_sql_text(st, 1),
                              .result = otter_sql_text(st, 2),
@@ -200,7 +197,7 @@ static int count_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
                                void *ctx, otter_err *err)
 {
-    struct count_walk w = {cb, ctx};
+    count_walk w = {.cb = cb, .ctx = ctx};
     return otter_sql_read(s, "counting rollout actions", count_row, &w, err,
                           "SELECT coalesce(stage, 0), status, result, count(*) FROM actions"
                           " WHERE rollout_id = ? AND superseded_by IS NULL"

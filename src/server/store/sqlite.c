@@ -358,11 +358,6 @@ static void sq_rollback(void *conn)
     pthread_mutex_unlock(&d->lock);
 }
 
-static int sq_in_tx(void *conn)
-{
-    return ((struct otter_sqlite *)conn)->in_tx;
-}
-
 const otter_sqldrv otter_sqldrv_sqlite = {
     .engine = "sqlite",
     .url_prefix = "sqlite:",
@@ -376,7 +371,6 @@ const otter_sqldrv otter_sqldrv_sqlite = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .in_tx = sq_in_tx,
     .exec = sq_exec,
     .col_int = sq_col_int,
     .col_text = sq_col_text,
