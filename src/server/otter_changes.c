@@ -37,7 +37,8 @@ struct otter_changes {
     int64_t db_count;           /* the log's count applied so far; only the reading thread */
     int db_count_known;
     atomic_uint log_writes; /* this server's log entries, to drop old ones now and then */
-    /* Counts this server logged and committed (at count % size), so reading them back is no change. */
+    /* Counts this server logged and committed (at count % size), so reading them back is no change.
+     */
     _Atomic int64_t own_counts[OWN_COUNTS];
 };
 
@@ -167,9 +168,9 @@ static int log_change(otter_store *s, const int64_t *devices, size_t n, int64_t 
                       otter_err *err)
 {
     *count = 0;
-    int ret = otter_sql_write_quiet(s, "counting a change", count, err,
-                                     "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n",
-                                     "");
+    int ret =
+        otter_sql_write_quiet(s, "counting a change", count, err,
+                              "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
     for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
         ret = otter_sql_write_quiet(s, "logging a change", NULL, err,
                                     "INSERT INTO change_log(seq, device_id) VALUES (?, ?)"
@@ -195,7 +196,8 @@ int otter_store_commit(otter_store *s, otter_err *err)
         return ret;
     }
     ret = s->drv->commit(s->conn, err);
-    /* Only once committed: a count rolled back is given to the next change, maybe another server's. */
+    /* Only once committed: a count rolled back is given to the next change, maybe another server's.
+     */
     if (dirty && ret == 0)
         atomic_store(own_slot(s->changes, count), count);
     if (dirty)
@@ -227,7 +229,8 @@ static int log_entry(const otter_sqlrow *row, void *ctx, otter_err *err)
     struct log_read *r = ctx;
     int64_t count = otter_sql_int(row, 0), device_id = otter_sql_int(row, 1);
     (void)err;
-    /* Counts are dense (one per logged change, committed in order): a jump means dropped entries. */
+    /* Counts are dense (one per logged change, committed in order): a jump means dropped entries.
+     */
     if (count > r->last + 1)
         r->wide = 1;
     r->last = count;

@@ -135,35 +135,34 @@ static int ensure_conn(struct otter_pg *d, const char *what, otter_err *err)
 /*
  * The store's SQL with SQLite's placeholders ("?" is the next number, "?N"
  * parameter N) as PostgreSQL's "$N"; quoted literals are copied as they
- * are. Caller frees.
+ * are. Caller frees; NULL when out of memory or a number is above
+ * OTTER_SQL_MAX_ARGS (so "$N" is never longer than "?" + 2).
  */
 static char *rewrite(const char *sql)
 {
-    size_t len = strlen(sql);
-    char *out = malloc(len * 3 + 1), *o = out; /* "?" becomes at most "$NN" */
+    char *out = malloc(strlen(sql) * 3 + 1), *o = out;
     int next = 0;
     char quote = 0;
-    if (!out)
-        return NULL;
-    for (const char *p = sql; *p; p++) {
-        if (quote) {
-            quote = *p == quote ? 0 : quote;
-        } else if (*p == '\'' || *p == '"') {
-            quote = *p;
+    for (const char *p = sql; out && *p; p++) {
+        if (quote || *p == '\'' || *p == '"') {
+            quote = !quote ? *p : *p == quote ? 0 : quote;
         } else if (*p == '?') {
-            char *end;
-            long n = strtol(p + 1, &end, 10);
-            if (end == p + 1)
-                n = ++next;
-            else if (n > next)
-                next = (int)n;
-            o += sprintf(o, "$%ld", n);
-            p = end - 1;
+            int n = 0;
+            while (p[1] >= '0' && p[1] <= '9' && n <= OTTER_SQL_MAX_ARGS)
+                n = n * 10 + *++p - '0';
+            n = n ? n : ++next;
+            next = n > next ? n : next;
+            if (n > OTTER_SQL_MAX_ARGS) {
+                free(out);
+                return NULL;
+            }
+            o += sprintf(o, "$%d", n);
             continue;
         }
         *o++ = *p;
     }
-    *o = '\0';
+    if (out)
+        *o = '\0';
     return out;
 }
 
@@ -190,7 +189,7 @@ static int run(struct otter_pg *d, const char *what, PGresult **out, const char 
         return ret;
     char *text = rewrite(sql);
     if (!text)
-        return otter_err_set(err, OTTER_ENOMEM, "%s: out of memory", what);
+        return otter_err_set(err, OTTER_EUSAGE, "%s: out of memory or a bad placeholder", what);
     PGresult *res = PQexecParams(d->conn, text, n, oids, values, NULL, NULL, 0);
     free(text);
     ExecStatusType st = PQresultStatus(res);
@@ -252,8 +251,7 @@ static int query_int(struct otter_pg *d, const char *what, const char *sql, int6
 }
 
 /* A statement with one int parameter and no rows. */
-static int run_int(struct otter_pg *d, const char *what, const char *sql, int64_t v,
-                   otter_err *err)
+static int run_int(struct otter_pg *d, const char *what, const char *sql, int64_t v, otter_err *err)
 {
     otter_sqlarg a = {'i', v, NULL};
     return pg_exec(d, what, 0, sql, &a, 1, NULL, NULL, NULL, err);
