@@ -25,10 +25,10 @@
  * optional filters ("$3 IS NULL OR model = $3") fold away instead of
  * leaving a generic plan that must scan for every combination. A
  * connection found broken outside a transaction is reset before the next
- * statement. This file holds statements, transactions and the schema
- * version; pg_connect.c opens and closes, the queries are in
- * pg_accounts.c, pg_fleet.c, pg_releases.c and pg_rollouts.c, the
- * migrations in pg_schema.c.
+ * statement. This file is the driver of otter_sqldrv.h: statements
+ * (the store's "?" placeholders rewritten to "$N"), transactions and the
+ * schema version; pg_connect.c opens and closes, the migrations are in
+ * pg_schema.c, the queries (shared with SQLite) in sql_*.c.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -39,20 +39,9 @@
 
 #include "pg_internal.h"
 
-#define MAX_PARAMS 16
 /* Advisory lock keys ("otter" and "ottermig" in ASCII), per database. */
 #define WRITE_LOCK_KEY INT64_C(0x6f74746572)
 #define MIGRATE_LOCK_KEY INT64_C(0x6f747465726d6967)
-
-void otter_pg_lock(struct otter_pg *d)
-{
-    pthread_mutex_lock(&d->lock);
-}
-
-void otter_pg_unlock(struct otter_pg *d)
-{
-    pthread_mutex_unlock(&d->lock);
-}
 
 /* libpq's messages end in a newline and may span lines; one line reads better in our errors. */
 const char *otter_pg_one_line(const char *msg, char *buf, size_t cap)
@@ -81,19 +70,20 @@ static int pg_fail(struct otter_pg *d, const PGresult *res, const char *what, ot
         return otter_err_set(err, OTTER_EIO,
                              "%s: connection to PostgreSQL lost (%s); the next call reconnects",
                              what, msg);
-    if (state && strcmp(state, "23505") == 0)
-        return otter_err_set(err, OTTER_ESTATE, "%s: already exists", what);
-    if (state && strncmp(state, "23", 2) == 0) /* foreign key, check, not null */
-        return otter_err_set(err, OTTER_ESTATE, "%s: refused by the database: %s", what, msg);
-    if (state && strncmp(state, "22", 2) == 0) /* data exception, e.g. bytes that are not UTF-8 */
-        return otter_err_set(err, OTTER_EFORMAT, "%s: refused by the database: %s", what, msg);
-    if (state &&
-        (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
-        return otter_err_set(err, OTTER_EIO, "%s: database busy, try again (%s)", what, msg);
     if (state && strcmp(state, "25P02") == 0)
         return otter_err_set(err, OTTER_EIO,
                              "%s: the transaction failed earlier and must be rolled back", what);
-    return otter_err_set(err, OTTER_EIO, "%s: postgres: %s", what, msg);
+    otter_sql_failure why = OTTER_SQL_OTHER;
+    if (state && strcmp(state, "23505") == 0)
+        why = OTTER_SQL_UNIQUE;
+    else if (state && strncmp(state, "23", 2) == 0) /* foreign key, check, not null */
+        why = OTTER_SQL_CONSTRAINT;
+    else if (state && strncmp(state, "22", 2) == 0) /* data exception, e.g. not UTF-8 */
+        why = OTTER_SQL_BADDATA;
+    else if (state && (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 ||
+                       strcmp(state, "40P01") == 0))
+        why = OTTER_SQL_BUSY;
+    return otter_sql_fail(err, why, what, "postgres", msg);
 }
 
 /* Notices ("relation exists, skipping") are not errors and must not reach stderr. */
@@ -142,24 +132,54 @@ static int ensure_conn(struct otter_pg *d, const char *what, otter_err *err)
     return otter_pg_session_setup(d, err);
 }
 
-/* Binds the parameters described by types and runs sql; *out gets the result on success. */
-static int vexec(struct otter_pg *d, const char *what, PGresult **out, otter_err *err,
-                 const char *sql, const char *types, va_list ap)
+/*
+ * The store's SQL with SQLite's placeholders ("?" is the next number, "?N"
+ * parameter N) as PostgreSQL's "$N"; quoted literals are copied as they
+ * are. Caller frees; NULL when out of memory or a number is above
+ * OTTER_SQL_MAX_ARGS (so "$N" is never longer than "?" + 2).
+ */
+static char *rewrite(const char *sql)
 {
-    const char *values[MAX_PARAMS];
-    Oid oids[MAX_PARAMS];
-    char nums[MAX_PARAMS][24];
-    int n = (int)strlen(types);
+    char *out = malloc(strlen(sql) * 3 + 1), *o = out;
+    int next = 0;
+    char quote = 0;
+    for (const char *p = sql; out && *p; p++) {
+        if (quote || *p == '\'' || *p == '"') {
+            quote = !quote ? *p : *p == quote ? 0 : quote;
+        } else if (*p == '?') {
+            int n = 0;
+            while (p[1] >= '0' && p[1] <= '9' && n <= OTTER_SQL_MAX_ARGS)
+                n = n * 10 + *++p - '0';
+            n = n ? n : ++next;
+            next = n > next ? n : next;
+            if (n > OTTER_SQL_MAX_ARGS) {
+                free(out);
+                return NULL;
+            }
+            o += sprintf(o, "$%d", n);
+            continue;
+        }
+        *o++ = *p;
+    }
+    if (out)
+        *o = '\0';
+    return out;
+}
+
+/* Runs sql with its parameters; *out gets the result on success. */
+static int run(struct otter_pg *d, const char *what, PGresult **out, const char *sql,
+               const otter_sqlarg *args, int n, otter_err *err)
+{
+    const char *values[OTTER_SQL_MAX_ARGS];
+    Oid oids[OTTER_SQL_MAX_ARGS];
+    char nums[OTTER_SQL_MAX_ARGS][24];
     *out = NULL;
-    if (n > MAX_PARAMS)
-        return otter_err_set(err, OTTER_EUSAGE, "%s: %d parameters (at most %d)", what, n,
-                             MAX_PARAMS);
-    for (int i = 0; i < n; i++) {
-        if (types[i] == 't') {
-            values[i] = va_arg(ap, const char *);
+    for (int i = 0; i < n && i < OTTER_SQL_MAX_ARGS; i++) {
+        if (args[i].type == 't') {
+            values[i] = args[i].t;
             oids[i] = OTTER_PG_OID_TEXT;
         } else {
-            snprintf(nums[i], sizeof nums[i], "%" PRId64, va_arg(ap, int64_t));
+            snprintf(nums[i], sizeof nums[i], "%" PRId64, args[i].i);
             values[i] = nums[i];
             oids[i] = OTTER_PG_OID_INT8;
         }
@@ -167,7 +187,11 @@ static int vexec(struct otter_pg *d, const char *what, PGresult **out, otter_err
     int ret = ensure_conn(d, what, err);
     if (ret < 0)
         return ret;
-    PGresult *res = PQexecParams(d->conn, sql, n, oids, values, NULL, NULL, 0);
+    char *text = rewrite(sql);
+    if (!text)
+        return otter_err_set(err, OTTER_EUSAGE, "%s: out of memory or a bad placeholder", what);
+    PGresult *res = PQexecParams(d->conn, text, n, oids, values, NULL, NULL, 0);
+    free(text);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         ret = pg_fail(d, res, what, err);
@@ -178,70 +202,59 @@ static int vexec(struct otter_pg *d, const char *what, PGresult **out, otter_err
     return 0;
 }
 
-int otter_pg_run(struct otter_pg *d, const char *what, int64_t *changes, otter_err *err,
-                 const char *sql, const char *types, ...)
+static int pg_exec(void *conn, const char *what, int read_only, const char *sql,
+                   const otter_sqlarg *args, int n, otter_sqlrow_fn row, void *ctx,
+                   int64_t *changes, otter_err *err)
 {
+    struct otter_pg *d = conn;
     PGresult *res = NULL;
-    va_list ap;
-    va_start(ap, types);
-    otter_pg_lock(d);
-    int ret = vexec(d, what, &res, err, sql, types, ap);
-    va_end(ap);
+    (void)read_only; /* SQLite checks it for both: the statements are the same */
+    pthread_mutex_lock(&d->lock);
+    int ret = run(d, what, &res, sql, args, n, err);
+    otter_sqlrow r = {&otter_sqldrv_pg, res, 0};
+    for (int i = 0; ret == 0 && row && i < PQntuples(res); i++) {
+        r.i = i;
+        ret = row(&r, ctx, err);
+    }
     if (ret == 0 && changes)
         *changes = strtoll(PQcmdTuples(res), NULL, 10); /* "" for statements without a count */
     PQclear(res);
-    otter_pg_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
-int otter_pg_query(struct otter_pg *d, const char *what, otter_pg_row_fn row, void *ctx,
-                   otter_err *err, const char *sql, const char *types, ...)
+static int64_t pg_col_int(const otter_sqlrow *r, int col)
 {
-    PGresult *res = NULL;
-    va_list ap;
-    va_start(ap, types);
-    otter_pg_lock(d);
-    int ret = vexec(d, what, &res, err, sql, types, ap);
-    va_end(ap);
-    for (int i = 0; ret == 0 && i < PQntuples(res); i++)
-        ret = row(res, i, ctx, err);
-    PQclear(res);
-    otter_pg_unlock(d);
-    return ret;
-}
-
-int64_t otter_pg_int(const PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col))
+    if (PQgetisnull(r->h, r->i, col))
         return 0;
-    const char *v = PQgetvalue(res, row, col);
+    const char *v = PQgetvalue(r->h, r->i, col);
     if (v[0] == 't' || v[0] == 'f') /* booleans, e.g. from EXISTS */
         return v[0] == 't';
     return strtoll(v, NULL, 10);
 }
 
-const char *otter_pg_str(const PGresult *res, int row, int col)
+static const char *pg_col_text(const otter_sqlrow *r, int col)
 {
-    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+    return PQgetisnull(r->h, r->i, col) ? NULL : PQgetvalue(r->h, r->i, col);
 }
 
-/* Copies a text column into a bounded buffer; a longer value is corrupt data, not truncated. */
-int otter_pg_copy(const PGresult *res, int row, int col, char *buf, size_t cap, otter_err *err)
+static int pg_col_is_null(const otter_sqlrow *r, int col)
 {
-    const char *v = otter_pg_str(res, row, col);
-    size_t n = v ? (size_t)PQgetlength(res, row, col) : 0;
-    if (n >= cap)
-        return otter_err_set(err, OTTER_EFORMAT, "stored value in column %d longer than %zu", col,
-                             cap - 1);
-    memcpy(buf, v ? v : "", n);
-    buf[n] = '\0';
-    return 0;
+    return PQgetisnull(r->h, r->i, col);
 }
 
-int otter_pg_int_row(const PGresult *res, int row, void *ctx, otter_err *err)
+/* Column 0 of a statement, for the schema code. */
+static int query_int(struct otter_pg *d, const char *what, const char *sql, int64_t *out,
+                     otter_err *err)
 {
-    *(int64_t *)ctx = otter_pg_int(res, row, 0);
-    return 0;
+    return pg_exec(d, what, 1, sql, NULL, 0, otter_sql_int_row, out, NULL, err);
+}
+
+/* A statement with one int parameter and no rows. */
+static int run_int(struct otter_pg *d, const char *what, const char *sql, int64_t v, otter_err *err)
+{
+    otter_sqlarg a = {'i', v, NULL};
+    return pg_exec(d, what, 0, sql, &a, 1, NULL, NULL, NULL, err);
 }
 
 /* Runs fixed SQL text without parameters (BEGIN, COMMIT, a migration). */
@@ -271,62 +284,34 @@ static void rollback_quiet(struct otter_pg *d)
 static int write_begin(struct otter_pg *d, const char *what, otter_err *err)
 {
     int ret = exec_plain(d, "BEGIN", what, err);
-    if (ret == 0 && (ret = otter_pg_run(d, what, NULL, err, "SELECT pg_advisory_xact_lock($1)", "i",
-                                        WRITE_LOCK_KEY)) < 0)
+    if (ret == 0 &&
+        (ret = run_int(d, what, "SELECT pg_advisory_xact_lock(?)", WRITE_LOCK_KEY, err)) < 0)
         rollback_quiet(d);
-    return ret;
-}
-
-int otter_pg_tx_open(struct otter_pg *d, int *own, otter_err *err)
-{
-    otter_pg_lock(d);
-    *own = !d->in_tx;
-    if (!*own)
-        return 0;
-    int ret = write_begin(d, "beginning transaction", err);
-    if (ret < 0) {
-        otter_pg_unlock(d);
-        return ret;
-    }
-    d->own_tx = 1;
-    return 0;
-}
-
-int otter_pg_tx_close(struct otter_pg *d, int own, int ret, otter_err *err)
-{
-    if (own) {
-        if (ret == 0)
-            ret = exec_plain(d, "COMMIT", "committing", err);
-        if (ret < 0)
-            rollback_quiet(d);
-        d->own_tx = 0;
-    }
-    otter_pg_unlock(d);
     return ret;
 }
 
 /* ---- schema ---- */
 
-static int pg_schema_version(otter_store *s, int *version, otter_err *err)
+static int pg_schema_version(void *conn, int *version, otter_err *err)
 {
-    struct otter_pg *d = OTTER_PG(s);
+    struct otter_pg *d = conn;
     int64_t has = 0, v = 0;
-    int ret = otter_pg_query(d, "reading schema version", otter_pg_int_row, &has, err,
-                             "SELECT to_regclass('schema_version') IS NOT NULL", "");
+    int ret = query_int(d, "reading schema version",
+                        "SELECT to_regclass('schema_version') IS NOT NULL", &has, err);
     if (ret == 0 && has)
-        ret = otter_pg_query(d, "reading schema version", otter_pg_int_row, &v, err,
-                             "SELECT coalesce(max(version), 0) FROM schema_version", "");
+        ret = query_int(d, "reading schema version",
+                        "SELECT coalesce(max(version), 0) FROM schema_version", &v, err);
     *version = (int)v;
     return ret;
 }
 
-static int pg_migrate(otter_store *s, otter_err *err)
+static int pg_migrate(void *conn, otter_err *err)
 {
-    struct otter_pg *d = OTTER_PG(s);
+    struct otter_pg *d = conn;
     int ret = 0, version = 0;
-    otter_pg_lock(d);
+    pthread_mutex_lock(&d->lock);
     if (d->in_tx) {
-        otter_pg_unlock(d);
+        pthread_mutex_unlock(&d->lock);
         return otter_err_set(err, OTTER_EUSAGE, "migrating inside a store transaction");
     }
     while (ret == 0) {
@@ -334,13 +319,13 @@ static int pg_migrate(otter_store *s, otter_err *err)
         if ((ret = exec_plain(d, "BEGIN", "migrating", err)) < 0)
             break;
         d->own_tx = 1;
-        if ((ret = otter_pg_run(d, "migrating", NULL, err, "SELECT pg_advisory_xact_lock($1)", "i",
-                                MIGRATE_LOCK_KEY)) < 0 ||
+        if ((ret = run_int(d, "migrating", "SELECT pg_advisory_xact_lock(?)", MIGRATE_LOCK_KEY,
+                           err)) < 0 ||
             (ret = exec_plain(d,
                               "CREATE TABLE IF NOT EXISTS schema_version ("
                               " version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
                               "creating schema_version", err)) < 0 ||
-            (ret = pg_schema_version(s, &version, err)) < 0)
+            (ret = pg_schema_version(d, &version, err)) < 0)
             goto rollback;
         if ((size_t)version > otter_pg_n_migrations) {
             ret = otter_err_set(err, OTTER_ESTATE,
@@ -357,9 +342,10 @@ static int pg_migrate(otter_store *s, otter_err *err)
             otter_err_prefix(err, "schema version %d", version + 1);
             goto rollback;
         }
-        if ((ret = otter_pg_run(d, "recording schema version", NULL, err,
-                                "INSERT INTO schema_version(version, applied_at) VALUES ($1, $2)",
-                                "ii", (int64_t)version + 1, (int64_t)time(NULL))) < 0 ||
+        otter_sqlarg rec[] = {{'i', version + 1, NULL}, {'i', (int64_t)time(NULL), NULL}};
+        if ((ret = pg_exec(d, "recording schema version", 0,
+                           "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)", rec, 2,
+                           NULL, NULL, NULL, err)) < 0 ||
             (ret = exec_plain(d, "COMMIT", "migrating", err)) < 0)
             goto rollback;
         d->own_tx = 0;
@@ -369,23 +355,23 @@ static int pg_migrate(otter_store *s, otter_err *err)
         d->own_tx = 0;
         break;
     }
-    otter_pg_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
 /* ---- transactions ---- */
 
-static int pg_begin(otter_store *s, otter_err *err)
+static int pg_begin(void *conn, otter_err *err)
 {
-    struct otter_pg *d = OTTER_PG(s);
-    otter_pg_lock(d);
+    struct otter_pg *d = conn;
+    pthread_mutex_lock(&d->lock);
     if (d->in_tx) {
-        otter_pg_unlock(d);
+        pthread_mutex_unlock(&d->lock);
         return otter_err_set(err, OTTER_EUSAGE, "store transaction already open");
     }
     int ret = write_begin(d, "beginning transaction", err);
     if (ret < 0) {
-        otter_pg_unlock(d);
+        pthread_mutex_unlock(&d->lock);
         return ret;
     }
     d->in_tx = 1;
@@ -393,9 +379,9 @@ static int pg_begin(otter_store *s, otter_err *err)
     return 0; /* the lock stays held until commit or rollback */
 }
 
-static int pg_commit(otter_store *s, otter_err *err)
+static int pg_commit(void *conn, otter_err *err)
 {
-    struct otter_pg *d = OTTER_PG(s);
+    struct otter_pg *d = conn;
     int ret;
     if (!d->in_tx)
         return otter_err_set(err, OTTER_EUSAGE, "committing: no store transaction open");
@@ -408,83 +394,35 @@ static int pg_commit(otter_store *s, otter_err *err)
         rollback_quiet(d);
     d->in_tx = 0;
     d->tx_failed = 0;
-    otter_pg_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
-static void pg_rollback(otter_store *s)
+static void pg_rollback(void *conn)
 {
-    struct otter_pg *d = OTTER_PG(s);
+    struct otter_pg *d = conn;
     /* Callers may roll back after a failed commit, which already ended the transaction. */
     if (!d->in_tx)
         return;
     rollback_quiet(d);
     d->in_tx = 0;
     d->tx_failed = 0;
-    otter_pg_unlock(d);
+    pthread_mutex_unlock(&d->lock);
 }
 
-/*
- * One count for the change, an entry per device (0: any device); see
- * otter_store_backend.h. The counter's row lock is held to the commit, so
- * counts commit in order: a reader that sees count c has seen all below.
- */
-static int pg_changes_log(otter_store *s, const int64_t *devices, size_t n, int64_t *count,
-                          otter_err *err)
-{
-    struct otter_pg *d = OTTER_PG(s);
-    /* Always inside the writer's transaction (otter_store.c): the entry commits with the write. */
-    if (!d->in_tx)
-        return otter_err_set(err, OTTER_EUSAGE, "change log written outside a transaction");
-    *count = 0;
-    int ret = otter_pg_query(d, "counting a change", otter_pg_int_row, count, err,
-                             "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
-    for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
-        ret = otter_pg_run(d, "logging a change", NULL, err,
-                           "INSERT INTO change_log(seq, device_id) VALUES ($1, $2)"
-                           " ON CONFLICT DO NOTHING",
-                           "ii", *count, n ? devices[i] : (int64_t)0);
-    if (ret == 0 && atomic_fetch_add(&s->log_writes, 1) % 256 == 255)
-        ret = otter_pg_run(d, "dropping old change log entries", NULL, err,
-                           "DELETE FROM change_log WHERE seq <= $1", "i",
-                           *count - OTTER_STORE_CHANGES_KEPT);
-    return ret;
-}
-
-static int pg_changes_read(otter_store *s, int64_t *counter, otter_err *err)
-{
-    *counter = 0;
-    return otter_pg_query(OTTER_PG(s), "reading the change counter", otter_pg_int_row, counter, err,
-                          "SELECT n FROM change_counter WHERE id = 1", "");
-}
-
-struct change_walk {
-    int (*cb)(void *ctx, int64_t count, int64_t device_id);
-    void *ctx;
-};
-
-static int change_row(const PGresult *res, int row, void *ctx, otter_err *err)
-{
-    struct change_walk *w = ctx;
-    (void)err;
-    return w->cb(w->ctx, otter_pg_int(res, row, 0), otter_pg_int(res, row, 1));
-}
-
-static int pg_changes_since(otter_store *s, int64_t after, int64_t limit,
-                            int (*cb)(void *ctx, int64_t count, int64_t device_id), void *ctx,
-                            otter_err *err)
-{
-    struct change_walk w = {cb, ctx};
-    return otter_pg_query(OTTER_PG(s), "reading the change log", change_row, &w, err,
-                          "SELECT seq, device_id FROM change_log WHERE seq > $1"
-                          " ORDER BY seq, device_id LIMIT $2",
-                          "ii", after, limit);
-}
-
-const otter_store_ops otter_store_pg_ops = {
+const otter_sqldrv otter_sqldrv_pg = {
     .engine = "postgres",
     .url_prefix = "postgresql://",
     .url_alias = "postgres://",
+    /*
+     * attributes stays TEXT (kept byte for byte as the device sent it) and
+     * is read as jsonb only for this filter; like SQLite's json_extract,
+     * only string attributes compare equal.
+     */
+    .attr_equals = "(jsonb_typeof(d.attributes::jsonb -> ?6) = 'string'"
+                   " AND d.attributes::jsonb ->> ?6 = ?7)",
+    /* Writers of several servers: a row checked and then deleted is locked in between. */
+    .lock_rows = " FOR UPDATE",
     .open = otter_pg_open,
     .close = otter_pg_close,
     .schema_version = pg_schema_version,
@@ -492,61 +430,8 @@ const otter_store_ops otter_store_pg_ops = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .changes_log = pg_changes_log,
-    .changes_read = pg_changes_read,
-    .changes_since = pg_changes_since,
-    .tenant_create = otter_pg_tenant_create,
-    .tenant_get = otter_pg_tenant_get,
-    .tenant_delete = otter_pg_tenant_delete,
-    .tenant_list = otter_pg_tenant_list,
-    .user_create = otter_pg_user_create,
-    .user_get = otter_pg_user_get,
-    .user_set_password = otter_pg_user_set_password,
-    .user_delete = otter_pg_user_delete,
-    .user_count_admins = otter_pg_user_count_admins,
-    .user_list = otter_pg_user_list,
-    .member_set = otter_pg_member_set,
-    .member_get = otter_pg_member_get,
-    .member_delete = otter_pg_member_delete,
-    .member_list = otter_pg_member_list,
-    .token_create = otter_pg_token_create,
-    .token_find = otter_pg_token_find,
-    .token_revoke = otter_pg_token_revoke,
-    .token_list = otter_pg_token_list,
-    .audit_append = otter_pg_audit_append,
-    .audit_list = otter_pg_audit_list,
-    .tenant_set_gateway = otter_pg_tenant_set_gateway,
-    .tenant_check_gateway = otter_pg_tenant_check_gateway,
-    .device_create = otter_pg_device_create,
-    .device_get = otter_pg_device_get,
-    .device_list = otter_pg_device_list,
-    .device_delete = otter_pg_device_delete,
-    .device_seen = otter_pg_device_seen,
-    .device_set_attributes = otter_pg_device_set_attributes,
-    .group_create = otter_pg_group_create,
-    .group_list = otter_pg_group_list,
-    .group_delete = otter_pg_group_delete,
-    .group_add = otter_pg_group_add,
-    .group_remove = otter_pg_group_remove,
-    .release_create = otter_pg_release_create,
-    .release_list = otter_pg_release_list,
-    .release_delete = otter_pg_release_delete,
-    .action_create = otter_pg_action_create,
-    .action_get = otter_pg_action_get,
-    .device_poll_rows = otter_pg_device_poll_rows,
-    .action_list_device = otter_pg_action_list_device,
-    .action_set_status = otter_pg_action_set_status,
-    .action_set_maintenance = otter_pg_action_set_maintenance,
-    .feedback_add = otter_pg_feedback_add,
-    .feedback_count = otter_pg_feedback_count,
-    .feedback_list = otter_pg_feedback_list,
-    .approval_get = otter_pg_approval_get,
-    .approval_set = otter_pg_approval_set,
-    .rollout_create = otter_pg_rollout_create,
-    .rollout_list = otter_pg_rollout_list,
-    .rollout_update = otter_pg_rollout_update,
-    .rollout_counts = otter_pg_rollout_counts,
-    .rollout_cancel_actions = otter_pg_rollout_cancel_actions,
-    .release_withdraw_actions = otter_pg_release_withdraw_actions,
-    .rollout_retry_failed = otter_pg_rollout_retry_failed,
+    .exec = pg_exec,
+    .col_int = pg_col_int,
+    .col_text = pg_col_text,
+    .col_is_null = pg_col_is_null,
 };

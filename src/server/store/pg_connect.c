@@ -97,7 +97,7 @@ out:
     return ret;
 }
 
-int otter_pg_open(otter_store *s, const char *url, int create, unsigned busy_timeout_ms,
+int otter_pg_open(void **conn, const char *url, int create, unsigned busy_timeout_ms,
                   otter_err *err)
 {
     int ret = OTTER_EIO;
@@ -128,7 +128,7 @@ int otter_pg_open(otter_store *s, const char *url, int create, unsigned busy_tim
         goto out;
     if ((ret = otter_pg_session_setup(d, err)) < 0)
         goto out;
-    s->impl = d;
+    *conn = d;
     d = NULL;
     ret = 0;
 out:
@@ -140,13 +140,12 @@ out:
     return ret;
 }
 
-void otter_pg_close(otter_store *s)
+void otter_pg_close(void *conn)
 {
-    struct otter_pg *d = OTTER_PG(s);
+    struct otter_pg *d = conn;
     if (!d)
         return;
     PQfinish(d->conn);
     pthread_mutex_destroy(&d->lock);
     free(d);
-    s->impl = NULL;
 }

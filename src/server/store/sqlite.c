@@ -1,98 +1,52 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * SQLite back-end of the store: one connection in WAL mode, shared by the
- * server's threads under a recursive mutex (a transaction keeps it from
- * begin to commit, so concurrent requests never interleave inside one).
- * Every statement is prepared with bound parameters; no SQL is ever built
- * from request data. This file holds the connection, the schema and
- * transactions; the queries are in sqlite_accounts.c.
+ * SQLite driver of the store (otter_sqldrv.h): one connection in WAL mode,
+ * shared by the server's threads under a recursive mutex (a transaction
+ * keeps it from begin to commit, so concurrent requests never interleave
+ * inside one). Every statement is prepared with bound parameters and kept
+ * for reuse; no SQL is ever built from request data. This file holds the
+ * connection, the schema and transactions; the queries are in sql_*.c.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "sqlite_internal.h"
+#include "otter_sql.h"
 #include "sqlite_schema.h"
 
-#define OTTER_SQLITE(s) ((struct otter_sqlite *)(s)->impl)
+#define STMT_CACHE 128
 
-void otter_sqlite_lock(struct otter_sqlite *d)
-{
-    pthread_mutex_lock(&d->lock);
-}
-
-void otter_sqlite_unlock(struct otter_sqlite *d)
-{
-    pthread_mutex_unlock(&d->lock);
-}
+struct otter_sqlite {
+    sqlite3 *h;
+    /* Prepared statements kept for reuse (parsing was most of a poll's CPU), by SQL text. */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+        int busy;
+    } stmts[STMT_CACHE];
+    int n_stmts;
+    pthread_mutex_t lock; /* recursive: store calls nest inside a transaction */
+    int in_tx;
+};
 
 /* Maps an SQLite failure to our codes; unique clashes become OTTER_ESTATE. */
-int otter_sqlite_error(struct otter_sqlite *d, const char *what, otter_err *err)
+static int sq_fail(struct otter_sqlite *d, const char *what, otter_err *err)
 {
     int ext = sqlite3_extended_errcode(d->h);
-    if ((ext & 0xff) == SQLITE_CONSTRAINT) {
-        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-            return otter_err_set(err, OTTER_ESTATE, "%s: already exists", what);
-        return otter_err_set(err, OTTER_ESTATE, "%s: refused by the database: %s", what,
-                             sqlite3_errmsg(d->h));
-    }
-    if ((ext & 0xff) == SQLITE_BUSY || (ext & 0xff) == SQLITE_LOCKED)
-        return otter_err_set(err, OTTER_EIO, "%s: database busy, try again", what);
-    return otter_err_set(err, OTTER_EIO, "%s: sqlite: %s", what, sqlite3_errmsg(d->h));
-}
-
-static void release(struct otter_sqlite *d, sqlite3_stmt *st);
-
-/*
- * Prepares sql and binds the arguments described by types, in order:
- * 't' const char * (NULL binds SQL NULL), 'i' int64_t.
- */
-static int vprepare(struct otter_sqlite *d, const char *what, sqlite3_stmt **st, otter_err *err,
-                    const char *sql, const char *types, va_list ap)
-{
-    *st = NULL;
-    int slot = -1;
-    for (int i = 0; i < d->n_stmts && slot < 0; i++)
-        if (!d->stmts[i].busy && (d->stmts[i].sql == sql || strcmp(d->stmts[i].sql, sql) == 0))
-            slot = i;
-    if (slot >= 0) {
-        *st = d->stmts[slot].st;
-        d->stmts[slot].busy = 1;
-    } else {
-        if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
-            return otter_sqlite_error(d, what, err);
-        char *copy = d->n_stmts < OTTER_SQLITE_STMT_CACHE ? strdup(sql) : NULL;
-        if (copy) {
-            d->stmts[d->n_stmts].sql = copy;
-            d->stmts[d->n_stmts].st = *st;
-            d->stmts[d->n_stmts].busy = 1;
-            d->n_stmts++;
-        }
-    }
-    for (int i = 0; types[i]; i++) {
-        int rc;
-        if (types[i] == 't') {
-            const char *v = va_arg(ap, const char *);
-            rc = v ? sqlite3_bind_text(*st, i + 1, v, -1, SQLITE_TRANSIENT)
-                   : sqlite3_bind_null(*st, i + 1);
-        } else {
-            rc = sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
-        }
-        if (rc != SQLITE_OK) {
-            int ret = otter_sqlite_error(d, what, err);
-            release(d, *st);
-            *st = NULL;
-            return ret;
-        }
-    }
-    return 0;
+    otter_sql_failure why = OTTER_SQL_OTHER;
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        why = OTTER_SQL_UNIQUE;
+    else if ((ext & 0xff) == SQLITE_CONSTRAINT)
+        why = OTTER_SQL_CONSTRAINT;
+    else if ((ext & 0xff) == SQLITE_BUSY || (ext & 0xff) == SQLITE_LOCKED)
+        why = OTTER_SQL_BUSY;
+    return otter_sql_fail(err, why, what, "sqlite", sqlite3_errmsg(d->h));
 }
 
 /* Gives a statement back: a cached one is reset for its next use, another finalized. */
@@ -108,66 +62,91 @@ static void release(struct otter_sqlite *d, sqlite3_stmt *st)
     sqlite3_finalize(st);
 }
 
-/* Runs a statement that returns no rows; *changes (may be NULL) gets the rows it touched. */
-int otter_sqlite_run(struct otter_sqlite *d, const char *what, int *changes, otter_err *err,
-                     const char *sql, const char *types, ...)
+/* A cached statement for sql that is not in use, or a new one (kept while the cache has room). */
+static int prepare(struct otter_sqlite *d, const char *what, const char *sql, sqlite3_stmt **st,
+                   otter_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    va_list ap;
-    va_start(ap, types);
-    otter_sqlite_lock(d);
-    int ret = vprepare(d, what, &st, err, sql, types, ap);
-    va_end(ap);
-    if (ret == 0 && sqlite3_step(st) != SQLITE_DONE)
-        ret = otter_sqlite_error(d, what, err);
-    if (ret == 0 && changes)
-        *changes = sqlite3_changes(d->h);
-    release(d, st);
-    otter_sqlite_unlock(d);
-    return ret;
+    for (int i = 0; i < d->n_stmts; i++)
+        if (!d->stmts[i].busy && (d->stmts[i].sql == sql || strcmp(d->stmts[i].sql, sql) == 0)) {
+            *st = d->stmts[i].st;
+            d->stmts[i].busy = 1;
+            return 0;
+        }
+    if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return sq_fail(d, what, err);
+    char *copy = d->n_stmts < STMT_CACHE ? strdup(sql) : NULL;
+    if (copy) {
+        d->stmts[d->n_stmts].sql = copy;
+        d->stmts[d->n_stmts].st = *st;
+        d->stmts[d->n_stmts].busy = 1;
+        d->n_stmts++;
+    }
+    return 0;
 }
 
-/* Runs a query and calls row for each result row; a negative row() stops and is returned. */
-int otter_sqlite_query(struct otter_sqlite *d, const char *what, otter_sqlite_row_fn row, void *ctx,
-                       otter_err *err, const char *sql, const char *types, ...)
+static int bind(struct otter_sqlite *d, sqlite3_stmt *st, const char *what,
+                const otter_sqlarg *args, int n, otter_err *err)
 {
+    for (int i = 0; i < n; i++) {
+        int rc = args[i].type == 'i' ? sqlite3_bind_int64(st, i + 1, args[i].i)
+                 : args[i].t         ? sqlite3_bind_text(st, i + 1, args[i].t, -1, SQLITE_TRANSIENT)
+                                     : sqlite3_bind_null(st, i + 1);
+        if (rc != SQLITE_OK)
+            return sq_fail(d, what, err);
+    }
+    return 0;
+}
+
+static int sq_exec(void *conn, const char *what, int read_only, const char *sql,
+                   const otter_sqlarg *args, int n, otter_sqlrow_fn row, void *ctx,
+                   int64_t *changes, otter_err *err)
+{
+    struct otter_sqlite *d = conn;
     sqlite3_stmt *st = NULL;
-    va_list ap;
-    va_start(ap, types);
-    otter_sqlite_lock(d);
-    int ret = vprepare(d, what, &st, err, sql, types, ap);
-    va_end(ap);
+    pthread_mutex_lock(&d->lock);
+    int ret = prepare(d, what, sql, &st, err);
+    /* A read that writes would skip the change tracking of otter_sql_write(): a bug, said so. */
+    if (ret == 0 && read_only && !sqlite3_stmt_readonly(st))
+        ret = otter_err_set(err, OTTER_EUSAGE, "%s: a statement that writes, run as a read", what);
+    if (ret == 0)
+        ret = bind(d, st, what, args, n, err);
+    otter_sqlrow r = {&otter_sqldrv_sqlite, st, 0};
     while (ret == 0) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
             break;
-        if (rc != SQLITE_ROW) {
-            ret = otter_sqlite_error(d, what, err);
-            break;
-        }
-        ret = row(st, ctx, err);
+        if (rc != SQLITE_ROW)
+            ret = sq_fail(d, what, err);
+        else if (row)
+            ret = row(&r, ctx, err);
     }
+    if (ret == 0 && changes)
+        *changes = sqlite3_changes(d->h);
     release(d, st);
-    otter_sqlite_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
-const char *otter_sqlite_col_str(sqlite3_stmt *st, int i)
+static int64_t sq_col_int(const otter_sqlrow *r, int col)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return sqlite3_column_int64(r->h, col);
 }
 
-/* Copies a text column into a bounded buffer; a longer value is corrupt data, not truncated. */
-int otter_sqlite_col_copy(sqlite3_stmt *st, int i, char *buf, size_t cap, otter_err *err)
+static const char *sq_col_text(const otter_sqlrow *r, int col)
 {
-    const char *v = otter_sqlite_col_str(st, i);
-    size_t n = v ? strlen(v) : 0;
-    if (n >= cap)
-        return otter_err_set(err, OTTER_EFORMAT, "stored value in column %d longer than %zu", i,
-                             cap - 1);
-    memcpy(buf, v ? v : "", n);
-    buf[n] = '\0';
-    return 0;
+    return (const char *)sqlite3_column_text(r->h, col);
+}
+
+static int sq_col_is_null(const otter_sqlrow *r, int col)
+{
+    return sqlite3_column_type(r->h, col) == SQLITE_NULL;
+}
+
+/* Column 0 of a statement without parameters, for the schema code. */
+static int query_int(struct otter_sqlite *d, const char *what, const char *sql, int64_t *out,
+                     otter_err *err)
+{
+    return sq_exec(d, what, 1, sql, NULL, 0, otter_sql_int_row, out, NULL, err);
 }
 
 static int exec_plain(struct otter_sqlite *d, const char *sql, const char *what, otter_err *err)
@@ -183,7 +162,7 @@ static int exec_plain(struct otter_sqlite *d, const char *sql, const char *what,
 
 /* ---- open, close, schema ---- */
 
-static int sq_open(otter_store *s, const char *url, int create, unsigned busy_timeout_ms,
+static int sq_open(void **conn, const char *url, int create, unsigned busy_timeout_ms,
                    otter_err *err)
 {
     const char *path = url + strlen("sqlite:");
@@ -232,7 +211,7 @@ static int sq_open(otter_store *s, const char *url, int create, unsigned busy_ti
         otter_err_prefix(err, "%s", path);
         goto out;
     }
-    s->impl = d;
+    *conn = d;
     d = NULL;
     ret = 0;
 out:
@@ -244,9 +223,9 @@ out:
     return ret;
 }
 
-static void sq_close(otter_store *s)
+static void sq_close(void *conn)
 {
-    struct otter_sqlite *d = OTTER_SQLITE(s);
+    struct otter_sqlite *d = conn;
     if (!d)
         return;
     for (int i = 0; i < d->n_stmts; i++) {
@@ -256,26 +235,19 @@ static void sq_close(otter_store *s)
     sqlite3_close(d->h);
     pthread_mutex_destroy(&d->lock);
     free(d);
-    s->impl = NULL;
 }
 
-int otter_sqlite_int_row(sqlite3_stmt *st, void *ctx, otter_err *err)
+static int sq_schema_version(void *conn, int *version, otter_err *err)
 {
-    *(int64_t *)ctx = sqlite3_column_int64(st, 0);
-    return 0;
-}
-
-static int sq_schema_version(otter_store *s, int *version, otter_err *err)
-{
-    struct otter_sqlite *d = OTTER_SQLITE(s);
+    struct otter_sqlite *d = conn;
     int64_t has = 0, v = 0;
-    int ret = otter_sqlite_query(d, "reading schema version", otter_sqlite_int_row, &has, err,
-                                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-                                 " AND name = 'schema_version'",
-                                 "");
+    int ret = query_int(d, "reading schema version",
+                        "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                        " AND name = 'schema_version'",
+                        &has, err);
     if (ret == 0 && has)
-        ret = otter_sqlite_query(d, "reading schema version", otter_sqlite_int_row, &v, err,
-                                 "SELECT coalesce(max(version), 0) FROM schema_version", "");
+        ret = query_int(d, "reading schema version",
+                        "SELECT coalesce(max(version), 0) FROM schema_version", &v, err);
     *version = (int)v;
     return ret;
 }
@@ -284,8 +256,8 @@ static int sq_schema_version(otter_store *s, int *version, otter_err *err)
 static int check_references(struct otter_sqlite *d, int version, otter_err *err)
 {
     int64_t dangling = 0;
-    int ret = otter_sqlite_query(d, "checking references", otter_sqlite_int_row, &dangling, err,
-                                 "SELECT count(*) FROM pragma_foreign_key_check", "");
+    int ret = query_int(d, "checking references", "SELECT count(*) FROM pragma_foreign_key_check",
+                        &dangling, err);
     if (ret == 0 && dangling)
         ret = otter_err_set(err, OTTER_ESTATE,
                             "schema version %d: %lld rows would refer to rows that are gone",
@@ -293,11 +265,11 @@ static int check_references(struct otter_sqlite *d, int version, otter_err *err)
     return ret;
 }
 
-static int sq_migrate(otter_store *s, otter_err *err)
+static int sq_migrate(void *conn, otter_err *err)
 {
-    struct otter_sqlite *d = OTTER_SQLITE(s);
+    struct otter_sqlite *d = conn;
     int ret, version = 0;
-    otter_sqlite_lock(d);
+    pthread_mutex_lock(&d->lock);
     ret = exec_plain(d,
                      "CREATE TABLE IF NOT EXISTS schema_version ("
                      " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
@@ -313,7 +285,7 @@ static int sq_migrate(otter_store *s, otter_err *err)
         /* Re-read inside the write lock: two `init`s at once apply each migration once. */
         if ((ret = exec_plain(d, "BEGIN IMMEDIATE", "migrating", err)) < 0)
             break;
-        if ((ret = sq_schema_version(s, &version, err)) < 0)
+        if ((ret = sq_schema_version(d, &version, err)) < 0)
             goto rollback;
         if ((size_t)version > otter_sqlite_n_migrations) {
             ret = otter_err_set(err, OTTER_ESTATE,
@@ -329,9 +301,10 @@ static int sq_migrate(otter_store *s, otter_err *err)
             otter_err_prefix(err, "schema version %d", version + 1);
             goto rollback;
         }
-        if ((ret = otter_sqlite_run(d, "recording schema version", NULL, err,
-                                    "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)",
-                                    "ii", (int64_t)version + 1, (int64_t)time(NULL))) < 0 ||
+        otter_sqlarg rec[] = {{'i', version + 1, NULL}, {'i', (int64_t)time(NULL), NULL}};
+        if ((ret = sq_exec(d, "recording schema version", 0,
+                           "INSERT INTO schema_version(version, applied_at) VALUES (?, ?)", rec, 2,
+                           NULL, NULL, NULL, err)) < 0 ||
             (ret = check_references(d, version + 1, err)) < 0)
             goto rollback;
         if ((ret = exec_plain(d, "COMMIT", "migrating", err)) < 0)
@@ -344,102 +317,53 @@ static int sq_migrate(otter_store *s, otter_err *err)
     if (sqlite3_exec(d->h, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK && ret == 0)
         ret = otter_err_set(err, OTTER_EIO, "migrating: foreign keys back on: %s",
                             sqlite3_errmsg(d->h));
-    otter_sqlite_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
-static int sq_begin(otter_store *s, otter_err *err)
+static int sq_begin(void *conn, otter_err *err)
 {
-    struct otter_sqlite *d = OTTER_SQLITE(s);
-    otter_sqlite_lock(d);
+    struct otter_sqlite *d = conn;
+    pthread_mutex_lock(&d->lock);
     if (d->in_tx) {
-        otter_sqlite_unlock(d);
+        pthread_mutex_unlock(&d->lock);
         return otter_err_set(err, OTTER_EUSAGE, "store transaction already open");
     }
     /* IMMEDIATE takes the write lock now, so the transaction cannot fail half-way with BUSY. */
     int ret = exec_plain(d, "BEGIN IMMEDIATE", "beginning transaction", err);
     if (ret < 0) {
-        otter_sqlite_unlock(d);
+        pthread_mutex_unlock(&d->lock);
         return ret;
     }
     d->in_tx = 1;
     return 0; /* the lock stays held until commit or rollback */
 }
 
-static int sq_commit(otter_store *s, otter_err *err)
+static int sq_commit(void *conn, otter_err *err)
 {
-    struct otter_sqlite *d = OTTER_SQLITE(s);
+    struct otter_sqlite *d = conn;
     int ret = exec_plain(d, "COMMIT", "committing", err);
     if (ret < 0)
         sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
     d->in_tx = 0;
-    otter_sqlite_unlock(d);
+    pthread_mutex_unlock(&d->lock);
     return ret;
 }
 
-static void sq_rollback(otter_store *s)
+static void sq_rollback(void *conn)
 {
-    struct otter_sqlite *d = OTTER_SQLITE(s);
+    struct otter_sqlite *d = conn;
     sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
     d->in_tx = 0;
-    otter_sqlite_unlock(d);
+    pthread_mutex_unlock(&d->lock);
 }
 
-/* One count for the change, an entry per device (0: any device); see otter_store_backend.h. */
-static int sq_changes_log(otter_store *s, const int64_t *devices, size_t n, int64_t *count,
-                          otter_err *err)
-{
-    struct otter_sqlite *d = OTTER_SQLITE(s);
-    /* Always inside the writer's transaction (otter_store.c): the entry commits with the write. */
-    if (!d->in_tx)
-        return otter_err_set(err, OTTER_EUSAGE, "change log written outside a transaction");
-    *count = 0;
-    int ret = otter_sqlite_query(d, "counting a change", otter_sqlite_int_row, count, err,
-                                 "UPDATE change_counter SET n = n + 1 WHERE id = 1 RETURNING n", "");
-    for (size_t i = 0; ret == 0 && i < (n ? n : 1); i++)
-        ret = otter_sqlite_run(d, "logging a change", NULL, err,
-                               "INSERT OR IGNORE INTO change_log(seq, device_id) VALUES (?, ?)",
-                               "ii", *count, n ? devices[i] : (int64_t)0);
-    if (ret == 0 && atomic_fetch_add(&s->log_writes, 1) % 256 == 255)
-        ret = otter_sqlite_run(d, "dropping old change log entries", NULL, err,
-                               "DELETE FROM change_log WHERE seq <= ?", "i",
-                               *count - OTTER_STORE_CHANGES_KEPT);
-    return ret;
-}
-
-static int sq_changes_read(otter_store *s, int64_t *counter, otter_err *err)
-{
-    *counter = 0;
-    return otter_sqlite_query(OTTER_SQLITE(s), "reading the change counter", otter_sqlite_int_row,
-                              counter, err, "SELECT n FROM change_counter WHERE id = 1", "");
-}
-
-struct change_walk {
-    int (*cb)(void *ctx, int64_t count, int64_t device_id);
-    void *ctx;
-};
-
-static int change_row(sqlite3_stmt *st, void *ctx, otter_err *err)
-{
-    struct change_walk *w = ctx;
-    (void)err;
-    return w->cb(w->ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
-}
-
-static int sq_changes_since(otter_store *s, int64_t after, int64_t limit,
-                            int (*cb)(void *ctx, int64_t count, int64_t device_id), void *ctx,
-                            otter_err *err)
-{
-    struct change_walk w = {cb, ctx};
-    return otter_sqlite_query(OTTER_SQLITE(s), "reading the change log", change_row, &w, err,
-                              "SELECT seq, device_id FROM change_log WHERE seq > ?"
-                              " ORDER BY seq, device_id LIMIT ?",
-                              "ii", after, limit);
-}
-
-const otter_store_ops otter_store_sqlite_ops = {
+const otter_sqldrv otter_sqldrv_sqlite = {
     .engine = "sqlite",
     .url_prefix = "sqlite:",
+    /* json_extract yields the attribute's value; like PostgreSQL's, only strings compare equal. */
+    .attr_equals = "json_extract(d.attributes, '$.\"' || ?6 || '\"') = ?7",
+    .lock_rows = "", /* BEGIN IMMEDIATE: the one writer holds the whole database */
     .open = sq_open,
     .close = sq_close,
     .schema_version = sq_schema_version,
@@ -447,61 +371,8 @@ const otter_store_ops otter_store_sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .changes_log = sq_changes_log,
-    .changes_read = sq_changes_read,
-    .changes_since = sq_changes_since,
-    .tenant_create = otter_sqlite_tenant_create,
-    .tenant_get = otter_sqlite_tenant_get,
-    .tenant_delete = otter_sqlite_tenant_delete,
-    .tenant_list = otter_sqlite_tenant_list,
-    .user_create = otter_sqlite_user_create,
-    .user_get = otter_sqlite_user_get,
-    .user_set_password = otter_sqlite_user_set_password,
-    .user_delete = otter_sqlite_user_delete,
-    .user_count_admins = otter_sqlite_user_count_admins,
-    .user_list = otter_sqlite_user_list,
-    .member_set = otter_sqlite_member_set,
-    .member_get = otter_sqlite_member_get,
-    .member_delete = otter_sqlite_member_delete,
-    .member_list = otter_sqlite_member_list,
-    .token_create = otter_sqlite_token_create,
-    .token_find = otter_sqlite_token_find,
-    .token_revoke = otter_sqlite_token_revoke,
-    .token_list = otter_sqlite_token_list,
-    .audit_append = otter_sqlite_audit_append,
-    .audit_list = otter_sqlite_audit_list,
-    .tenant_set_gateway = otter_sqlite_tenant_set_gateway,
-    .tenant_check_gateway = otter_sqlite_tenant_check_gateway,
-    .device_create = otter_sqlite_device_create,
-    .device_get = otter_sqlite_device_get,
-    .device_list = otter_sqlite_device_list,
-    .device_delete = otter_sqlite_device_delete,
-    .device_seen = otter_sqlite_device_seen,
-    .device_set_attributes = otter_sqlite_device_set_attributes,
-    .group_create = otter_sqlite_group_create,
-    .group_list = otter_sqlite_group_list,
-    .group_delete = otter_sqlite_group_delete,
-    .group_add = otter_sqlite_group_add,
-    .group_remove = otter_sqlite_group_remove,
-    .release_create = otter_sqlite_release_create,
-    .release_list = otter_sqlite_release_list,
-    .release_delete = otter_sqlite_release_delete,
-    .action_create = otter_sqlite_action_create,
-    .action_get = otter_sqlite_action_get,
-    .device_poll_rows = otter_sqlite_device_poll_rows,
-    .action_list_device = otter_sqlite_action_list_device,
-    .action_set_status = otter_sqlite_action_set_status,
-    .action_set_maintenance = otter_sqlite_action_set_maintenance,
-    .feedback_add = otter_sqlite_feedback_add,
-    .feedback_count = otter_sqlite_feedback_count,
-    .feedback_list = otter_sqlite_feedback_list,
-    .approval_get = otter_sqlite_approval_get,
-    .approval_set = otter_sqlite_approval_set,
-    .rollout_create = otter_sqlite_rollout_create,
-    .rollout_list = otter_sqlite_rollout_list,
-    .rollout_update = otter_sqlite_rollout_update,
-    .rollout_counts = otter_sqlite_rollout_counts,
-    .rollout_cancel_actions = otter_sqlite_rollout_cancel_actions,
-    .release_withdraw_actions = otter_sqlite_release_withdraw_actions,
-    .rollout_retry_failed = otter_sqlite_rollout_retry_failed,
+    .exec = sq_exec,
+    .col_int = sq_col_int,
+    .col_text = sq_col_text,
+    .col_is_null = sq_col_is_null,
 };
