@@ -18,6 +18,8 @@
 #ifndef OTTER_SQL_H
 #define OTTER_SQL_H
 
+#include <stdarg.h>
+
 #include "otter_changes.h"
 #include "otter_sqldrv.h"
 #include "otter_store.h"
@@ -54,6 +56,10 @@ int otter_sql_write_quiet(otter_store *s, const char *what, int64_t *out, otter_
  */
 int otter_sql_tx_open(otter_store *s, int *own, otter_err *err);
 int otter_sql_tx_close(otter_store *s, int own, int ret, otter_err *err);
+
+/* The write under otter_sql_write/_change/_quiet (sql.c); for sql_counted.c. */
+int otter_sql_vwrite(otter_store *s, const char *what, int64_t *out, otter_err *err,
+                     const char *sql, const char *types, va_list ap);
 
 /*
  * Where a row function puts what it read: the one row of a lookup into

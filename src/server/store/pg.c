@@ -27,7 +27,8 @@
  * connection found broken outside a transaction is reset before the next
  * statement. This file is the driver of otter_sqldrv.h: statements
  * (the store's "?" placeholders rewritten to "$N"), transactions and the
- * schema version; pg_connect.c opens and closes, the migrations are in
+ * schema version; pg_connect.c opens and closes, pg_session.c maps errors
+ * and sets a session up, the migrations are in
  * pg_schema.c, the queries (shared with SQLite) in sql_*.c.
  */
 #include <inttypes.h>
@@ -42,76 +43,6 @@
 /* Advisory lock keys ("otter" and "ottermig" in ASCII), per database. */
 #define WRITE_LOCK_KEY INT64_C(0x6f74746572)
 #define MIGRATE_LOCK_KEY INT64_C(0x6f747465726d6967)
-
-/* libpq's messages end in a newline and may span lines; one line reads better in our errors. */
-const char *otter_pg_one_line(const char *msg, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", msg ? msg : "?");
-    for (char *p = buf; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    size_t n = strlen(buf);
-    while (n && buf[n - 1] == ' ')
-        buf[--n] = '\0';
-    return buf;
-}
-
-/* Maps a failed statement to our codes by SQLSTATE; unique clashes become OTTER_ESTATE. */
-static int pg_fail(struct otter_pg *d, const PGresult *res, const char *what, otter_err *err)
-{
-    char buf[512];
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *msg =
-        otter_pg_one_line(primary ? primary : PQerrorMessage(d->conn), buf, sizeof buf);
-    if (d->in_tx)
-        d->tx_failed = 1;
-    if (PQstatus(d->conn) != CONNECTION_OK)
-        return otter_err_set(err, OTTER_EIO,
-                             "%s: connection to PostgreSQL lost (%s); the next call reconnects",
-                             what, msg);
-    if (state && strcmp(state, "25P02") == 0)
-        return otter_err_set(err, OTTER_EIO,
-                             "%s: the transaction failed earlier and must be rolled back", what);
-    otter_sql_failure why = OTTER_SQL_OTHER;
-    if (state && strcmp(state, "23505") == 0)
-        why = OTTER_SQL_UNIQUE;
-    else if (state && strncmp(state, "23", 2) == 0) /* foreign key, check, not null */
-        why = OTTER_SQL_CONSTRAINT;
-    else if (state && strncmp(state, "22", 2) == 0) /* data exception, e.g. not UTF-8 */
-        why = OTTER_SQL_BADDATA;
-    else if (state && (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 ||
-                       strcmp(state, "40P01") == 0))
-        why = OTTER_SQL_BUSY;
-    return otter_sql_fail(err, why, what, "postgres", msg);
-}
-
-/* Notices ("relation exists, skipping") are not errors and must not reach stderr. */
-static void quiet_notice(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
-/* Per-session settings; run again after every reconnect (a reset loses them). */
-int otter_pg_session_setup(struct otter_pg *d, otter_err *err)
-{
-    char timeout[32];
-    /* lock_timeout 0 would mean "wait forever"; busy_timeout 0 means "do not wait". */
-    snprintf(timeout, sizeof timeout, "%ums", d->lock_timeout_ms ? d->lock_timeout_ms : 1);
-    PQsetNoticeProcessor(d->conn, quiet_notice, NULL);
-    if (PQsetClientEncoding(d->conn, "UTF8") != 0)
-        return pg_fail(d, NULL, "setting client encoding", err);
-    const char *values[] = {timeout};
-    const Oid types[] = {OTTER_PG_OID_TEXT};
-    PGresult *res = PQexecParams(d->conn, "SELECT set_config('lock_timeout', $1, false)", 1, types,
-                                 values, NULL, NULL, 0);
-    int ret = 0;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        ret = pg_fail(d, res, "configuring session", err);
-    PQclear(res);
-    return ret;
-}
 
 /* Reconnects a broken connection, never inside a transaction (its work is gone). */
 static int ensure_conn(struct otter_pg *d, const char *what, otter_err *err)
@@ -194,7 +125,7 @@ static int run(struct otter_pg *d, const char *what, PGresult **out, const char 
     free(text);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        ret = pg_fail(d, res, what, err);
+        ret = otter_pg_fail(d, res, what, err);
         PQclear(res);
         return ret;
     }
@@ -266,7 +197,7 @@ static int exec_plain(struct otter_pg *d, const char *sql, const char *what, ott
     PGresult *res = PQexec(d->conn, sql);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        ret = pg_fail(d, res, what, err);
+        ret = otter_pg_fail(d, res, what, err);
     /* COMMIT of a transaction that had failed answers ROLLBACK, not an error. */
     else if (strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0)
         ret = otter_err_set(err, OTTER_EIO, "%s: the transaction was rolled back", what);

@@ -32,6 +32,8 @@ void otter_pg_close(void *conn);
 
 /* Per-session settings, after connecting and after every reconnect. */
 int otter_pg_session_setup(struct otter_pg *d, otter_err *err);
+/* A failed statement (res may be NULL) as an otter error; marks the transaction failed. */
+int otter_pg_fail(struct otter_pg *d, const PGresult *res, const char *what, otter_err *err);
 
 /* msg on one line in buf (libpq's end in a newline); returns buf. */
 const char *otter_pg_one_line(const char *msg, char *buf, size_t cap);
