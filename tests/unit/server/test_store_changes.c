@@ -258,7 +258,7 @@ static void test_every_function_is_classified(void **state)
     char path[PATH_MAX], line[512];
     const char *src = getenv("OTTER_SOURCE_DIR");
     assert_non_null(src);
-    snprintf(path, sizeof path, "%s/src/server/otter_store.h", src);
+    snprintf(path, sizeof path, "%s/src/server/store/otter_store.h", src);
     FILE *h = fopen(path, "r");
     assert_non_null(h);
     int seen = 0;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/otter_sql.h"
+#include "otter_sql.h"
 
 /* Every engine built into this server; the url prefix chooses. */
 static const otter_sqldrv *const drivers[] = {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "store/otter_sql.h"
+#include "otter_sql.h"
 
 #define ANY_DEVICE OTTER_CHANGE_ANY_DEVICE
 #define TX_DEVICES_MAX 64 /* more devices in one transaction count as any device */
