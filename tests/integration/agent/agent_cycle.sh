@@ -177,5 +177,4 @@ out=$("$agent" bootsim --root "$d")
 [[ $out == "booted slot A: no update pending" ]] && ok "rollback boots the other slot (3.1 -> 3.0)" \
   || bad "rollback: $out"
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+finish

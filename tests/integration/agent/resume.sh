@@ -17,7 +17,6 @@ cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/n
 trap cleanup EXIT
 source "$OTTER_SOURCE_DIR/tests/integration/nginx_fixture.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/device_fixture.sh"
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
 make_keys
 
 range_servers() { # range_servers BASE: Range honoured on BASE, ignored on BASE+1
@@ -134,5 +133,4 @@ tail -c +"$((from + 1))" "$work/www/update.zip" | cmp -s - "$work/tail.bin" \
 "$OTTER_BUILD_DIR/bin/otter-fetch" --offset "$from" "$url" | cmp -s - "$work/tail.bin" \
   && ok "otter-fetch --offset with Range: the same bytes" || bad "otter-fetch --offset with Range differs"
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+finish
