@@ -70,7 +70,7 @@ cut() {
 }
 
 last_log() { tail -n 1 "$work/logs/access.log"; }
-finish() { # finish DIR NAME: the resumed install committed, slot B holds 2.0 byte for byte
+committed() { # committed DIR NAME: the resumed install committed, slot B holds 2.0 byte for byte
   local d=$1 out
   out=$("$agent" bootsim --root "$d")
   [[ $out == *"booted slot B: update committed"* ]] && cmp -s -n 3000000 "$work/v2.img" "$d/slots/rootfs-b" \
@@ -86,7 +86,7 @@ out=$("$agent" -c "$d/agent.conf" install "$url" --no-reboot 2>&1) || bad "resum
 [[ $out == *"resuming at image rootfs chunk 16 (package byte $from)"* ]] \
   && ok "resumed at chunk 16 (byte $from of $size)" || bad "resume point: $out"
 expect "nginx got one Range request from chunk 16" "$(last_log)" "206 range=[bytes=$from-] sent=$((size - from))"
-finish "$d" "after the cut"
+committed "$d" "after the cut"
 
 # 2. A slot byte lost after the cut (chunk 5): the re-hash finds it, the Range starts there.
 cut "$d"
@@ -96,7 +96,7 @@ out=$("$agent" -c "$d/agent.conf" install "$url" --no-reboot 2>&1) || bad "resum
 [[ $out == *"resuming at image rootfs chunk 5 (package byte $from)"* ]] \
   && ok "damaged chunk 5: resumed there" || bad "damaged slot: $out"
 expect "nginx: Range from chunk 5" "$(last_log)" "206 range=[bytes=$from-] sent=$((size - from))"
-finish "$d" "after a damaged chunk"
+committed "$d" "after a damaged chunk"
 
 # 3. A damaged record is no resume: the install starts at byte 0 and succeeds.
 cut "$d"
@@ -104,7 +104,7 @@ echo '{"format": 1, "url": ' > "$d/state/resume.json"
 out=$("$agent" -c "$d/agent.conf" install "$url" --no-reboot 2>&1) || bad "install after a bad record: $out"
 [[ $out == *"starting from byte 0"* ]] && ok "damaged record: started from byte 0" || bad "bad record: $out"
 expect "nginx: the whole package" "$(last_log)" "200 range=[-] sent=$size"
-finish "$d" "after a damaged record"
+committed "$d" "after a damaged record"
 
 # 4. A file slot: its bytes wait in a temp file beside the slot; the record names it and the
 #    resume continues it (a Range from chunk 16 again), then renames it over the slot.

@@ -148,7 +148,8 @@ upload() {
 }
 header() { grep -i "^$1:" "$work/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
-login() { # login USER PASSWORD -> prints "Bearer TOKEN"
-  jreq POST /api/v1/login "" "{\"username\":\"$1\",\"password\":\"$2\"}" >/dev/null
+login() { # login USER PASSWORD -> prints "Bearer TOKEN"; any answer but 200 stops the test (die)
+  local code; code=$(jreq POST /api/v1/login "" "{\"username\":\"$1\",\"password\":\"$2\"}")
+  [ "$code" = 200 ] || die "login of $1 answered $code: $(head -c 300 "$work/body")"
   echo "Bearer $(body .token)"
 }
