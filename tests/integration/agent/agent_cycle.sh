@@ -123,7 +123,7 @@ check_refusal() { # NAME PACKAGE MESSAGE
   out=$("$agent" -c "$d/agent.conf" install "$2" 2>&1) || rc=$?
   after=$(fingerprint "$d")
   if [ "$rc" = 1 ] && [ "$before" = "$after" ] && [[ $out == *"$3"* ]] &&
-     [ -z "$(ls "$d/state" | grep tmp || true)" ]; then
+     ! compgen -G "$d/state/*tmp*" >/dev/null; then
     ok "refused, nothing changed: $1 (${out##*otter-agent: })"
   else
     bad "refusal $1: rc=$rc changed=$([ "$before" = "$after" ] && echo no || echo YES) $out"

@@ -106,6 +106,7 @@ device_print() {
 }
 
 # start_proxy ARGS...: otter_faultproxy to the server; sets $proxy_url, log in $work/proxy.log.
+# shellcheck disable=SC2034 # proxy_url is for the calling test
 start_proxy() {
   rm -f "$work/proxy.port" "$work/proxy.log"
   "$proxy_bin" --target "${HOSTPORT##*:}" --port-file "$work/proxy.port" --log "$work/proxy.log" "$@" &
@@ -128,6 +129,7 @@ restart_server() {
 
 # ddi_https: the same server also on HTTPS with a certificate of the test CA
 # (make_tls, tests/integration/tls_fixture.sh, into $work/tls); sets TLS_URL and pin.
+# shellcheck disable=SC2034 # pin is for the calling test
 ddi_https() {
   make_tls "$work/tls"
   pin=$(cat "$work/tls/pin")
