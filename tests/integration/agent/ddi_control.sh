@@ -80,7 +80,7 @@ ddi_url "$d" "$proxy_url"
 act=$(deploy 9.0 gw-0001)
 before=$(device_print "$d")
 "$agentd" -c "$d/agent.conf" run --once > "$work/refuse.log" 2>&1 & dpid=$!
-for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.05; done
+proxy_stalled
 # Mid-download: the token is in no process's arguments (every local user can read those).
 awk -F' *= *' '$1 == "target_token" { print $2 }' "$d/agent.conf" > "$work/token.pat"
 if pgrep -f 'otter-fetch' >/dev/null; then
@@ -220,7 +220,7 @@ ddi_url "$d" "$proxy_url"
 act=$(deploy 6.0 gw-0001)
 before=$(device_print "$d")
 "$agentd" -c "$d/agent.conf" run --once > "$work/cancel.log" 2>&1 & dpid=$!
-for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.1; done
+proxy_stalled
 expect "operator cancels during the download" \
   "$(req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A")" 200
 rc=0; wait "$dpid" || rc=$?
@@ -239,7 +239,7 @@ start_proxy --stall "$((size / 2))" --stall-ms 1000 --stall-any
 ddi_url "$d" "$proxy_url"
 act=$(deploy 8.0 gw-0001)
 "$agentd" -c "$d/agent.conf" run --once > "$work/cancel.log" 2>&1 & dpid=$!
-for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.05; done
+proxy_stalled
 req POST "/api/v1/tenants/acme/actions/$act/cancel" "$A" >/dev/null
 wait "$dpid" || true
 grep -q "canceled before the slot switch" "$work/cancel.log" && ok "late cancel caught before the switch" \

@@ -115,6 +115,13 @@ start_proxy() {
   [ -s "$work/proxy.port" ] || die "otter_faultproxy wrote no port file in 5 s: $(cat "$work/proxy.log" 2>/dev/null)"
   proxy_url="http://127.0.0.1:$(cat "$work/proxy.port")"
 }
+# proxy_stalled: waits (10 s at most) until the proxy holds a response (its log says stall);
+# a download that never reached the stall would test nothing: the test stops (die).
+proxy_stalled() {
+  local _n
+  for _n in $(seq 200); do grep -q stall "$work/proxy.log" 2>/dev/null && return 0; sleep 0.05; done
+  die "the proxy never stalled in 10 s: $(tail -3 "$work/proxy.log" 2>/dev/null)"
+}
 stop_proxy() { kill "${proxy_pids[-1]}" 2>/dev/null || true; wait "${proxy_pids[-1]}" 2>/dev/null || true; }
 
 # restart_server: the same database and files, a new port (URL, HOSTPORT updated).
