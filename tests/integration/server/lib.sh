@@ -123,13 +123,14 @@ jreq() { req "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$
 body() { jq -r "$1" "$work/body"; }
 # approve TENANT RELEASE_ID AUTH: an approver (or global admin) signs the release off for the tenant.
 approve() { jreq POST "/api/v1/tenants/$1/releases/$2/approve" "$3" '{"comment":"tested"}'; }
-# metrics_settle TOKEN: waits (5 s at most, then die) until the only open connection of the
+# metrics_settle [TOKEN]: waits (5 s at most, then die) until the only open connection of the
 # server is this scrape's own: every earlier request has gone out and is counted in /metrics
 # (a request is counted once its response went out, a moment after the client saw it).
 metrics_settle() {
-  local _n
+  local _n auth=()
+  [ -n "${1:-}" ] && auth=(-H "Authorization: Bearer $1")
   for _n in $(seq 100); do
-    [ "$(curl -s -m 20 -H "Authorization: Bearer $1" "$URL/metrics" |
+    [ "$(curl -s -m 20 "${auth[@]}" "$URL/metrics" |
       awk '$1 == "otter_http_open_connections" { print $2 }')" = 1 ] && return 0
     sleep 0.05
   done
