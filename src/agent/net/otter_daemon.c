@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_daemon.h"
 #include "otter_broker.h"
+#include "otter_crash.h"
 #include "otter_daemon_child.h"
 #include "otter_ddi.h"
 #include "otter_ddi_http.h"
@@ -441,6 +442,9 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
         snprintf(req.url, sizeof req.url, "%s", url);
     say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
     int rc = run_agent(d, dep->id, &req, why, sizeof why, &canceled, err);
+    /* Test builds: a daemon killed once its installer switched, before its own record below. */
+    if (rc == 0 && !canceled)
+        otter_crash_point("daemon-installed");
     if ((canceled || rc != 0) && (ret = unrecord_switch(d, dep->id, err)) != 0)
         return ret;
     if (canceled)
