@@ -74,6 +74,7 @@ demo_procs_gone() { ! pgrep -f "$demo_dir/(server.conf|devices/)" >/dev/null; }
 stop_demo() {
   if [ "$2" = INT ]; then kill -INT -- "-$demo_pid"; else kill -"$2" "$demo_pid"; fi
   local rc=0
+  # shellcheck disable=SC2016 # expanded by eval at each try
   if wait_until 20 eval '! kill -0 "$demo_pid" 2>/dev/null'; then
     wait "$demo_pid" || rc=$?
     expect "$1: SIG$2 stops the demo (exit 130)" "$rc" 130
@@ -111,6 +112,7 @@ expect "server's versions match the devices' state" "$(compare_devices)" 0
 # 3. Failure, then the cause fixed and the paused rollout resumed.
 start_demo resume 12 3
 # The demo writes "result" once its rollout ended (here: paused) and then keeps serving.
+# shellcheck disable=SC2016 # expanded by eval at each try
 wait_until 400 eval '[ -s "$demo_dir/result" ] || ! kill -0 "$demo_pid" 2>/dev/null' || true
 grep -v '^rootfs:' "$OTTER_TEST_TMP/demo-resume.log" | tail -12
 expect "resume: the rollout paused at the failure threshold" \

@@ -83,7 +83,7 @@ out=$("$fetch" "http://127.0.0.1:$http/update.zip" root.json) && [[ $out == OK*r
 
 # Connection cut at random offsets: every one resumes with Range and verifies.
 survived=0; tried=0
-for i in $(seq 60); do
+for _ in $(seq 60); do
   cut=$(( (RANDOM * 32768 + RANDOM) % size + 1 ))
   start_proxy "$http" --cut "$cut"
   tried=$((tried + 1))
@@ -192,7 +192,8 @@ rc=0; "$otter_fetch" "$mtls_url" --ca tls/ca.crt --pin "$pin" --cert tls/client.
 [ "$rc" = 0 ] && cmp -s got.zip www/update.zip && ok "client certificate of the test CA: downloaded, identical" \
   || bad "client certificate: rc=$rc $(cat fetch.err)"
 for who in "no client certificate:" "client certificate of another CA:--cert tls/stranger.crt --key tls/stranger.key"; do
-  rc=0; "$otter_fetch" "$mtls_url" --ca tls/ca.crt --pin "$pin" ${who#*:} > got.zip 2> fetch.err || rc=$?
+  read -ra opts <<< "${who#*:}" # the options of that case (none in the first)
+  rc=0; "$otter_fetch" "$mtls_url" --ca tls/ca.crt --pin "$pin" "${opts[@]}" > got.zip 2> fetch.err || rc=$?
   [ "$rc" = 2 ] && [ ! -s got.zip ] && grep -q "400" fetch.err && ok "${who%%:*} refused (no byte): $(cat fetch.err)" \
     || bad "${who%%:*}: rc=$rc, $(stat -c %s got.zip) bytes, $(cat fetch.err)"
 done

@@ -143,8 +143,8 @@ act=$(deploy "$v" gw-0001)
 "$agentd" -c "$d/agent.conf" run --once > "$work/dead.log" 2>&1 & dpid=$!
 proxy_stalled
 ppid_=${proxy_pids[-1]}
-kids=$(pgrep -P "$ppid_" || true)
-kill -KILL "$ppid_" $kids 2>/dev/null || true
+mapfile -t kids < <(pgrep -P "$ppid_" || true)
+kill -KILL "$ppid_" "${kids[@]}" 2>/dev/null || true
 wait "$ppid_" 2>/dev/null || true
 rc=0; wait "$dpid" || rc=$?
 [ "$rc" = 2 ] && grep -q "attempt 1 of 3 failed, trying again" "$work/dead.log" \

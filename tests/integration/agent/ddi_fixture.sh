@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # otter, work, fails, server_bin: set by server/lib.sh and the test
 # SPDX-License-Identifier: Apache-2.0
 # Sourced by the over-the-air tests (after tests/integration/server/lib.sh):
 # release keys and packages, a real otter-server polled every second, a

@@ -263,7 +263,7 @@ expect "another device's action (404)" "$(req GET "/acme/controller/v1/b1/deploy
 expect "non-numeric action (404)" "$(req GET "$D/deploymentBase/1x" "TargetToken $T1")" 404
 
 # ---- DDI: download ----
-P=${DL#$URL}
+P=${DL#"$URL"}
 expect "GET artifact (200)" "$(req GET "$P" "TargetToken $T1"; sha256sum "$work/body" | cut -d' ' -f1)" "200$SHA"
 expect "Accept-Ranges" "$(header Accept-Ranges)" bytes
 AETAG=$(header ETag)
@@ -374,6 +374,7 @@ poll_and_close() { # poll_and_close CID TOKEN: poll, read the deployment, report
 }
 export -f poll_and_close
 export URL
+# shellcheck disable=SC2016 # \$0 \$1: the inner bash's arguments
 codes=$(xargs -P 16 -L 1 bash -c 'poll_and_close "$0" "$1"' < "$work/load.tokens" | sort | uniq -c | tr -s ' ')
 expect "40 devices in parallel: every feedback 200" "$codes" " 40 200"
 expect "40 actions finished/success" "$(db "SELECT count(*) FROM actions a JOIN devices d ON d.id = a.device_id WHERE d.controller_id LIKE 'p%' AND a.status = 'finished' AND a.result = 'success'")" 40

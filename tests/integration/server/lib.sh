@@ -6,6 +6,7 @@
 # OTTER_TEST_STORE=postgres the server gets a fresh database on the
 # PostgreSQL of OTTER_TEST_PG_URL instead (exit 77 = skipped without it,
 # failure when CI=true); db SQL queries whichever it is.
+# shellcheck disable=SC2034 # otter, HOSTPORT, ...: for the tests that source this file
 set -euo pipefail
 
 server_bin="$OTTER_BUILD_DIR/src/server/otter-server"

@@ -80,7 +80,7 @@ expect "histogram +Inf bucket equals count" \
 # ---- download: one full GET, one range, one HEAD ----
 req GET "$D/deploymentBase/$AID" "TargetToken $T1" >/dev/null
 DL=$(body '.deployment.chunks[0].artifacts[0]._links.download.href')
-P=${DL#$URL}
+P=${DL#"$URL"}
 SIZE=$(stat -c %s "$keys/update.zip")
 metric_settle
 dl0=$(metric otter_ddi_downloads_total)
