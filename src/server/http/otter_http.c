@@ -14,84 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "otter_http_guard.h"
-#include "otter_http_lane.h"
+#include "otter_http_internal.h"
 #include "otter_server_config.h"
-
-struct otter_http {
-    struct MHD_Daemon *d;
-    otter_http_handler handler;
-    void *ctx;
-    uint64_t max_body;
-    unsigned port;
-    int tls;
-    const otter_http_upload *upload;
-    const otter_http_observer *observer;
-    otter_http_guard *guard; /* head checks and the head deadline */
-    otter_http_lane *lane;   /* where slow handlers run, or NULL */
-    int (*slow)(void *ctx, const otter_http_request *req);
-    /*
-     * Streams with nothing to say are parked (MHD_suspend_connection) and
-     * woken together by the ticker thread, so a quiet stream costs neither
-     * a thread nor a busy loop. MHD must not be stopped with a connection
-     * parked: stopping sets closing under the lock, wakes everyone, and
-     * streams end instead of parking again.
-     */
-    pthread_mutex_t streams_lock;
-    pthread_cond_t streams_cond;
-    struct MHD_Connection *parked[OTTER_HTTP_STREAMS_MAX];
-    size_t n_parked;
-    size_t n_streams;
-    int closing;
-    int ticker_started;
-    pthread_t ticker;
-};
-
-/* One open stream: what pull() needs to park its connection. */
-struct stream_conn {
-    struct otter_http *h;
-    struct MHD_Connection *c;
-    otter_http_stream s;
-};
-
-/* Per-request state between the calls MHD makes while the body arrives. */
-struct pending {
-    char *buf;
-    size_t len;
-    size_t cap;
-    int too_large;
-    int answered;   /* a response was queued before the body (refused upload) */
-    int refused;    /* refused upload whose small body is read and dropped first */
-    void *sink;     /* streamed body (upload->open said so) */
-    uint64_t limit; /* bytes the sink accepts */
-    uint64_t streamed;
-    int sink_failed;
-    char *path;
-    char client[INET6_ADDRSTRLEN + 8];
-    /* For the observer: what was answered, and when the headers came in. */
-    int route;
-    int status;
-    int head;
-    uint64_t body_bytes;
-    uint64_t start_ns;
-    /* The slow lane: 1 while the handler runs there, 2 when its answer waits, 3 sent. */
-    int lane;
-    const char *method; /* MHD's, valid for the request */
-    struct otter_http *h;
-    struct MHD_Connection *c;
-    otter_http_response lane_resp;
-};
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static const char too_large_body[] =
-    "{\"error\":{\"code\":\"payload_too_large\","
-    "\"message\":\"request body larger than the configured limit\",\"where\":\"body\"}}";
 
 const char *otter_http_header(const otter_http_request *req, const char *name)
 {
@@ -120,142 +44,6 @@ int otter_http_add_header(otter_http_response *resp, const char *name, const cha
     resp->n_headers++;
     return 0;
 }
-
-static void response_clear(otter_http_response *r)
-{
-    free(r->body);
-    r->body = NULL;
-    for (size_t i = 0; i < r->n_headers; i++)
-        free(r->headers[i].value);
-    r->n_headers = 0;
-    if (r->fd_set && r->fd >= 0)
-        close(r->fd);
-    r->fd_set = 0;
-}
-
-/* Queues r (and frees what it owns); p, when given, keeps status and length for the observer. */
-/* The handler's headers and the ones every answer carries; frees r's owned parts. */
-static void add_headers(struct MHD_Response *resp, otter_http_response *r,
-                        const char *default_type)
-{
-    for (size_t i = 0; i < r->n_headers; i++)
-        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-    response_clear(r);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            r->content_type ? r->content_type : default_type);
-    MHD_add_response_header(resp, "Cache-Control",
-                            r->cache_control ? r->cache_control : "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-}
-
-static enum MHD_Result send_response(struct MHD_Connection *c, otter_http_response *r,
-                                     struct pending *p)
-{
-    const char *body = r->body ? r->body : "";
-    size_t len = r->body ? (r->body_len ? r->body_len : strlen(r->body)) : 0;
-    struct MHD_Response *resp;
-    if (p) {
-        p->status = r->status;
-        p->body_bytes = r->fd_set ? r->fd_len : r->static_body ? r->body_len : len;
-    }
-    if (r->fd_set) {
-        /* MHD owns the descriptor from here (closed when the response is destroyed). */
-        resp = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_offset);
-        if (resp)
-            r->fd_set = 0;
-    } else if (r->static_body) {
-        /* Embedded bytes live as long as the program: sent in place. */
-        resp = MHD_create_response_from_buffer(r->body_len, (void *)r->static_body,
-                                               MHD_RESPMEM_PERSISTENT);
-    } else {
-        /* MHD copies the buffer; we free ours in every case. */
-        resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-    }
-    if (!resp) {
-        response_clear(r);
-        return MHD_NO;
-    }
-    add_headers(resp, r, "application/json");
-    if (r->retry_after[0])
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
-    if (r->www_authenticate)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_authenticate);
-    if (r->etag)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
-    for (const char *const *h = r->static_headers; h && h[0] && h[1]; h += 2)
-        MHD_add_response_header(resp, h[0], h[1]);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    (void)pos;
-    struct stream_conn *sc = cls;
-    struct otter_http *h = sc->h;
-    pthread_mutex_lock(&h->streams_lock);
-    int closing = h->closing;
-    pthread_mutex_unlock(&h->streams_lock);
-    if (closing)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    long n = sc->s.pull(sc->s.ctx, buf, max);
-    if (n > 0)
-        return (ssize_t)n;
-    if (n < 0)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    pthread_mutex_lock(&h->streams_lock);
-    if (h->closing) {
-        pthread_mutex_unlock(&h->streams_lock);
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    /* At most OTTER_HTTP_STREAMS_MAX streams exist, so there is always room. */
-    h->parked[h->n_parked++] = sc->c;
-    MHD_suspend_connection(sc->c);
-    pthread_mutex_unlock(&h->streams_lock);
-    return 0;
-}
-
-static void stream_free(void *cls)
-{
-    struct stream_conn *sc = cls;
-    pthread_mutex_lock(&sc->h->streams_lock);
-    sc->h->n_streams--;
-    pthread_mutex_unlock(&sc->h->streams_lock);
-    sc->s.release(sc->s.ctx);
-    free(sc);
-}
-
-static void *ticker_main(void *arg)
-{
-    struct otter_http *h = arg;
-    pthread_mutex_lock(&h->streams_lock);
-    for (;;) {
-        for (size_t i = 0; i < h->n_parked; i++)
-            MHD_resume_connection(h->parked[i]);
-        h->n_parked = 0;
-        /* The same tick shuts down connections whose request head is late. */
-        otter_http_guard_reap(h->guard);
-        if (h->closing)
-            break;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += OTTER_HTTP_STREAM_TICK_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!h->closing &&
-               pthread_cond_timedwait(&h->streams_cond, &h->streams_lock, &until) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock(&h->streams_lock);
-    return NULL;
-}
-
-static const char too_many_streams_body[] =
-    "{\"error\":{\"code\":\"unavailable\","
-    "\"message\":\"too many open event streams, try again later\",\"where\":\"path\"}}";
 
 static int hex_digit(char c)
 {
@@ -286,65 +74,6 @@ static size_t unescape_keep_nul(void *cls, struct MHD_Connection *c, char *s)
     }
     *out = '\0';
     return (size_t)(out - s);
-}
-
-/* Queues a streamed response; the stream is released in every case. */
-static enum MHD_Result send_stream(struct otter_http *h, struct MHD_Connection *c,
-                                   otter_http_response *r)
-{
-    struct stream_conn *sc = calloc(1, sizeof *sc);
-    pthread_mutex_lock(&h->streams_lock);
-    int full = h->n_streams >= OTTER_HTTP_STREAMS_MAX || h->closing;
-    if (!full && sc)
-        h->n_streams++;
-    pthread_mutex_unlock(&h->streams_lock);
-    if (full || !sc) {
-        r->stream.release(r->stream.ctx);
-        r->stream.pull = NULL;
-        free(sc);
-        response_clear(r);
-        otter_http_response busy = {.status = 503, .body = strdup(too_many_streams_body)};
-        snprintf(busy.retry_after, sizeof busy.retry_after, "5");
-        return send_response(c, &busy, NULL); /* event streams are not counted */
-    }
-    sc->h = h;
-    sc->c = c;
-    sc->s = r->stream;
-    r->stream.pull = NULL;
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, sc, stream_free);
-    if (!resp) {
-        stream_free(sc);
-        response_clear(r);
-        return MHD_NO;
-    }
-    add_headers(resp, r, "text/event-stream");
-    /* Tells proxies that buffer (nginx) to pass events through at once. */
-    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-    enum MHD_Result ret = MHD_queue_response(c, 200, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static const char *const close_connection[] = {"Connection", "close", NULL};
-
-/* Refuses a request whose head is malformed and closes the connection after the answer. */
-static enum MHD_Result send_bad_head(struct MHD_Connection *c, struct pending *p, int status,
-                                     const char *why)
-{
-    char body[256];
-    snprintf(body, sizeof body,
-             "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"where\":\"header\"}}",
-             status == 501 ? "not_implemented" : "bad_request", why);
-    otter_http_response r = {
-        .status = status, .body = strdup(body), .static_headers = close_connection};
-    return send_response(c, &r, p);
-}
-
-static enum MHD_Result send_413(struct MHD_Connection *c, struct pending *p)
-{
-    otter_http_response r = {.status = 413, .body = strdup(too_large_body)};
-    return send_response(c, &r, p);
 }
 
 /*
@@ -389,7 +118,7 @@ static enum MHD_Result send_refusal(struct otter_http *h, struct MHD_Connection 
     h->handler(h->ctx, pre, &resp);
     if (resp.status < 400 || resp.status > 599)
         resp.status = 500;
-    return send_response(c, &resp, p);
+    return otter_http_send_response(c, &resp, p);
 }
 
 /* The peer's numeric address; inet_ntop, as getnameinfo() cost a visible share of a poll. */
@@ -413,13 +142,13 @@ static enum MHD_Result answer(struct otter_http *h, struct MHD_Connection *c,
 {
     if (resp->stream.pull) {
         if (resp->status == 200)
-            return send_stream(h, c, resp);
+            return otter_http_send_stream(h, c, resp);
         resp->stream.release(resp->stream.ctx);
         resp->stream.pull = NULL;
     }
     if (resp->status < 100 || resp->status > 599)
         resp->status = 500;
-    return send_response(c, resp, p);
+    return otter_http_send_response(c, resp, p);
 }
 
 /* On a lane thread: the handler, then the connection goes back to MHD with the answer. */
@@ -465,107 +194,110 @@ static enum MHD_Result park(struct otter_http *h, struct MHD_Connection *c, cons
     return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+/* The first call, with the head only: checks it, opens an upload, refuses a declared oversize body.
+ */
+static enum MHD_Result on_head(struct otter_http *h, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, void **con_cls)
 {
-    struct otter_http *h = cls;
-    struct pending *p = *con_cls;
-
-    if (!p) {
-        /* First call: headers only. Refuse a declared oversize body before it is sent. */
-        p = calloc(1, sizeof *p);
-        if (!p)
-            return MHD_NO;
-        *con_cls = p;
-        p->start_ns = now_ns();
-        p->head = strcmp(method, "HEAD") == 0;
-        client_address(c, p->client, sizeof p->client);
-        /*
-         * MHD has cut the query off and decoded the path: a '?' here was sent
-         * as %3F and is part of a name (cutting there made DELETE
-         * …/devices/a%3Fb delete device a).
-         */
-        p->path = strdup(url);
-        if (!p->path)
-            return MHD_NO;
-        if (h->observer)
-            p->route = h->observer->classify(h->observer->ctx, p->path);
-        otter_http_guard_head_in(h->guard, c);
-        const char *why = NULL;
-        int bad = otter_http_guard_check_head(c, version, &why);
-        if (bad) {
-            /* Nothing after a head like this is read: its body, a request behind it. */
-            p->answered = 1;
-            return send_bad_head(c, p, bad, why);
-        }
-        uint64_t limit = h->max_body;
-        if (h->upload) {
-            otter_http_request pre = {
-                .method = method, .path = p->path, .client = p->client, .tls = h->tls, .conn = c};
-            int how = h->upload->open(h->ctx, &pre, &p->sink, &p->limit);
-            if (how > 0 && p->sink)
-                limit = p->limit;
-            else
-                p->sink = NULL;
-            if (how < 0) {
-                if (drop_body_first(c)) {
-                    p->refused = 1;
-                    return MHD_YES;
-                }
-                /*
-                 * Refused before its body: answer now (the handler sees no body and
-                 * says why), so an unauthorized client cannot make us read gigabytes.
-                 */
-                p->answered = 1;
-                return send_refusal(h, c, &pre, p);
-            }
-        }
-        unsigned long long declared;
-        if (declared_length(c, &declared) && declared > limit) {
-            p->too_large = 1;
-            return send_413(c, p);
-        }
-        return MHD_YES;
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return MHD_NO;
+    *con_cls = p;
+    p->start_ns = otter_http_now_ns();
+    p->head = strcmp(method, "HEAD") == 0;
+    client_address(c, p->client, sizeof p->client);
+    /*
+     * MHD has cut the query off and decoded the path: a '?' here was sent
+     * as %3F and is part of a name (cutting there made DELETE
+     * …/devices/a%3Fb delete device a).
+     */
+    p->path = strdup(url);
+    if (!p->path)
+        return MHD_NO;
+    if (h->observer)
+        p->route = h->observer->classify(h->observer->ctx, p->path);
+    otter_http_guard_head_in(h->guard, c);
+    const char *why = NULL;
+    int bad = otter_http_guard_check_head(c, version, &why);
+    if (bad) {
+        /* Nothing after a head like this is read: its body, a request behind it. */
+        p->answered = 1;
+        return otter_http_send_bad_head(c, p, bad, why);
     }
-    if (*upload_data_size) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
-        if (p->too_large || p->answered || p->refused)
-            return MHD_YES; /* over the limit, answered or refused: drop */
-        if (p->sink) {
-            if (n > p->limit - p->streamed) {
-                p->too_large = 1;
+    uint64_t limit = h->max_body;
+    if (h->upload) {
+        otter_http_request pre = {
+            .method = method, .path = p->path, .client = p->client, .tls = h->tls, .conn = c};
+        int how = h->upload->open(h->ctx, &pre, &p->sink, &p->limit);
+        if (how > 0 && p->sink)
+            limit = p->limit;
+        else
+            p->sink = NULL;
+        if (how < 0) {
+            if (drop_body_first(c)) {
+                p->refused = 1;
                 return MHD_YES;
             }
-            p->streamed += n;
-            if (!p->sink_failed && h->upload->write(p->sink, upload_data, n) < 0)
-                p->sink_failed = 1;
-            return MHD_YES;
+            /*
+             * Refused before its body: answer now (the handler sees no body and
+             * says why), so an unauthorized client cannot make us read gigabytes.
+             */
+            p->answered = 1;
+            return send_refusal(h, c, &pre, p);
         }
-        if (n > h->max_body - p->len) {
+    }
+    unsigned long long declared;
+    if (declared_length(c, &declared) && declared > limit) {
+        p->too_large = 1;
+        return otter_http_send_413(c, p);
+    }
+    return MHD_YES;
+}
+
+/* A piece of the body: to the upload sink, into the buffer, or dropped (over the limit, refused).
+ */
+static enum MHD_Result on_body(struct otter_http *h, struct pending *p, const char *data, size_t n)
+{
+    if (p->too_large || p->answered || p->refused)
+        return MHD_YES; /* over the limit, answered or refused: drop */
+    if (p->sink) {
+        if (n > p->limit - p->streamed) {
             p->too_large = 1;
-            free(p->buf);
-            p->buf = NULL;
-            p->len = p->cap = 0;
             return MHD_YES;
         }
-        if (p->len + n > p->cap) {
-            size_t cap = p->cap ? p->cap : 1024;
-            while (cap < p->len + n)
-                cap *= 2;
-            if (cap > h->max_body)
-                cap = h->max_body;
-            char *nb = realloc(p->buf, cap);
-            if (!nb)
-                return MHD_NO;
-            p->buf = nb;
-            p->cap = cap;
-        }
-        memcpy(p->buf + p->len, upload_data, n);
-        p->len += n;
+        p->streamed += n;
+        if (!p->sink_failed && h->upload->write(p->sink, data, n) < 0)
+            p->sink_failed = 1;
         return MHD_YES;
     }
+    if (n > h->max_body - p->len) {
+        p->too_large = 1;
+        free(p->buf);
+        p->buf = NULL;
+        p->len = p->cap = 0;
+        return MHD_YES;
+    }
+    if (p->len + n > p->cap) {
+        size_t cap = p->cap ? p->cap : 1024;
+        while (cap < p->len + n)
+            cap *= 2;
+        if (cap > h->max_body)
+            cap = h->max_body;
+        char *nb = realloc(p->buf, cap);
+        if (!nb)
+            return MHD_NO;
+        p->buf = nb;
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, data, n);
+    p->len += n;
+    return MHD_YES;
+}
+
+/* The body is complete (or there was none): refuse, park on the slow lane, or run the handler. */
+static enum MHD_Result on_end(struct otter_http *h, struct MHD_Connection *c, const char *method,
+                              struct pending *p)
+{
     if (p->answered)
         return MHD_YES;
     if (p->refused) {
@@ -574,7 +306,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_refusal(h, c, &pre, p);
     }
     if (p->too_large)
-        return send_413(c, p);
+        return otter_http_send_413(c, p);
     if (p->lane == 2) {
         p->lane = 3;
         return answer(h, c, &p->lane_resp, p);
@@ -597,6 +329,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return answer(h, c, &resp, p);
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct otter_http *h = cls;
+    if (!*con_cls)
+        return on_head(h, c, url, method, version, con_cls);
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        return on_body(h, *con_cls, upload_data, n);
+    }
+    return on_end(h, c, method, *con_cls);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -607,13 +354,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         if (h->observer && p->status)
             h->observer->done(h->observer->ctx, p->route, p->status,
                               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, p->head, p->body_bytes,
-                              now_ns() - p->start_ns);
+                              otter_http_now_ns() - p->start_ns);
         if (p->sink)
             h->upload->close(p->sink);
         if (p->lane == 2) { /* answered on the lane, never sent (the daemon stopped) */
             if (p->lane_resp.stream.pull)
                 p->lane_resp.stream.release(p->lane_resp.stream.ctx);
-            response_clear(&p->lane_resp);
+            otter_http_response_clear(&p->lane_resp);
         }
         free(p->buf);
         free(p->path);
@@ -663,6 +410,30 @@ static int resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t 
     return ret;
 }
 
+/* MHD's options for h, in order, ended by MHD_OPTION_END; the TLS pair only when configured. */
+static void daemon_options(const otter_http_opts *opts, struct otter_http *h,
+                           struct sockaddr_storage *ss, int tls, struct MHD_OptionItem o[14])
+{
+    size_t n = 0;
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, ss};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h};
+    o[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_keep_nul, NULL};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
+    /* Beyond it, MHD closes a new connection from that address at once (0: no limit). */
+    if (opts->max_connections_per_ip)
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                         opts->max_connections_per_ip, NULL};
+    if (tls) {
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
+        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};
+    }
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+}
+
 int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_http_handler handler,
                      void *ctx, otter_http **out, otter_err *err)
 {
@@ -703,28 +474,11 @@ int otter_http_start(const char *hostport, const otter_http_opts *opts, otter_ht
         flags |= MHD_USE_IPv6;
     if (tls)
         flags |= MHD_USE_TLS;
-    /* Options are appended in order; the TLS pair only when configured. */
     struct MHD_OptionItem o[14];
-    size_t n = 0;
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, NULL};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_keep_nul, NULL};
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h};
-    /* Beyond it, MHD closes a new connection from that address at once (0: no limit). */
-    if (opts->max_connections_per_ip)
-        o[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                         opts->max_connections_per_ip, NULL};
-    if (tls) {
-        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
-        o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};
-    }
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    daemon_options(opts, h, &ss, tls, o);
     h->d =
         MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
-    if (h->d && pthread_create(&h->ticker, NULL, ticker_main, h) == 0)
+    if (h->d && pthread_create(&h->ticker, NULL, otter_http_ticker_main, h) == 0)
         h->ticker_started = 1;
     else if (h->d) {
         MHD_stop_daemon(h->d);
