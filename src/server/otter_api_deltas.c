@@ -39,7 +39,8 @@ static int find_release(void *ctx, const otter_release *r)
 {
     struct rel_find *f = ctx;
     if (f->found || (f->id && r->id != f->id) ||
-        (f->version && (strcmp(r->product, f->product) != 0 || strcmp(r->version, f->version) != 0)))
+        (f->version &&
+         (strcmp(r->product, f->product) != 0 || strcmp(r->version, f->version) != 0)))
         return 0;
     f->r = *r;
     f->r.manifest = f->r.meta = NULL;
@@ -101,9 +102,8 @@ static int check_manifest(struct dcheck *k, const otter_manifest *m, otter_err *
     const otter_release *rel = k->rel;
     size_t deltas = 0;
     if (strcmp(m->product, rel->product) != 0 || strcmp(m->version, rel->version) != 0)
-        return otter_err_set(err, OTTER_EFORMAT,
-                             "delta is for %s %s, not for this release (%s %s)", m->product,
-                             m->version, rel->product, rel->version);
+        return otter_err_set(err, OTTER_EFORMAT, "delta is for %s %s, not for this release (%s %s)",
+                             m->product, m->version, rel->product, rel->version);
     if (m->security_version != rel->security_version)
         return otter_err_set(err, OTTER_EFORMAT,
                              "delta has security_version %lld, the release %lld",
@@ -114,9 +114,8 @@ static int check_manifest(struct dcheck *k, const otter_manifest *m, otter_err *
         return otter_err_set(err, OTTER_EFORMAT,
                              "not a delta package: no image is a delta (upload it as a release)");
     if (!k->from.found)
-        return otter_err_set(err, OTTER_EFORMAT,
-                             "delta_from %s: this tenant has no release %s %s", m->delta_from,
-                             m->product, m->delta_from);
+        return otter_err_set(err, OTTER_EFORMAT, "delta_from %s: this tenant has no release %s %s",
+                             m->delta_from, m->product, m->delta_from);
     if (k->from.r.id == rel->id || strcmp(k->from.r.kind, "otter") != 0)
         return otter_err_set(err, OTTER_EFORMAT, "delta_from %s is not an earlier Otter release",
                              m->delta_from);
@@ -249,9 +248,8 @@ static int verify_delta(struct dcheck *k, const char *path, otter_delta *d, otte
         goto out;
     k->from.product = m->product;
     k->from.version = m->delta_from;
-    if (m->delta_from[0] &&
-        (ret = otter_store_release_list(k->c->api->store, k->c->tenant.id, 0, find_release,
-                                        &k->from, err)) < 0)
+    if (m->delta_from[0] && (ret = otter_store_release_list(k->c->api->store, k->c->tenant.id, 0,
+                                                            find_release, &k->from, err)) < 0)
         goto out;
     if ((ret = check_manifest(k, m, err)) < 0 || (ret = unpack_sources(k, m, err)) < 0 ||
         (ret = read_through(k, rd, err)) < 0)
@@ -309,8 +307,8 @@ int api_deltas_upload(struct call *c)
     otter_artifact_sink *sink = c->req->upload;
     if (!sink)
         return api_fail(c, 500, "body", "the upload could not be stored (see the server log)");
-    if (rf.id && otter_store_release_list(c->api->store, c->tenant.id, rf.id, find_release, &rf,
-                                          &err) < 0)
+    if (rf.id &&
+        otter_store_release_list(c->api->store, c->tenant.id, rf.id, find_release, &rf, &err) < 0)
         return api_fail_err(c, "path", &err);
     if (!rf.found) {
         status = api_fail(c, 404, "path", "no release '%.20s'", c->param[0]);
@@ -330,8 +328,9 @@ int api_deltas_upload(struct call *c)
         goto out;
     }
     if (!c->api->trust) {
-        status = api_fail(c, 422, "body", "this server has no [trust] root: it cannot verify "
-                                          "packages");
+        status = api_fail(c, 422, "body",
+                          "this server has no [trust] root: it cannot verify "
+                          "packages");
         goto out;
     }
     k.rel = &rf.r;
