@@ -308,8 +308,10 @@ int api_deltas_upload(struct call *c)
     if (!sink)
         return api_fail(c, 500, "body", "the upload could not be stored (see the server log)");
     if (rf.id &&
-        otter_store_release_list(c->api->store, c->tenant.id, rf.id, find_release, &rf, &err) < 0)
-        return api_fail_err(c, "path", &err);
+        otter_store_release_list(c->api->store, c->tenant.id, rf.id, find_release, &rf, &err) < 0) {
+        status = api_fail_err(c, "path", &err);
+        goto out;
+    }
     if (!rf.found) {
         status = api_fail(c, 404, "path", "no release '%.20s'", c->param[0]);
         goto out;
