@@ -34,8 +34,8 @@ int otter_pkg_reader_set_source(otter_pkg_reader *r, const char *image, int fd, 
     return 0;
 }
 
-int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex,
-                             const char *what, otter_err *err)
+int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex, const char *what,
+                             otter_err *err)
 {
     int ret = 0;
     uint8_t *buf = malloc(HASH_BLOCK);
