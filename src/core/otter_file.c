@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_file.h"
 #include "otter_crash.h"
+#include "otter_fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,9 +122,9 @@ int otter_file_open_temp(const char *path, mode_t mode, char *tmp, size_t tmp_si
                          otter_err *err)
 {
     *fd_out = -1;
-    int n = snprintf(tmp, tmp_size, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
-    if (n < 0 || (size_t)n >= tmp_size)
-        return otter_err_set(err, OTTER_EUSAGE, "%s: path too long", path);
+    if (otter_fmt(tmp, tmp_size, err, "temporary file name", "%s.tmp.%ld.XXXXXX", path,
+                  (long)getpid()) < 0)
+        return otter_err_prefix(err, "%s", path);
     /* mkostemp: a random name opened O_CREAT|O_EXCL, so never an existing file, a hard link
        or a symlink planted at a name someone guessed (the old "<path>.tmp.<pid>" was
        opened O_TRUNC and followed one). It creates 0600; fchmod gives the caller's mode. */

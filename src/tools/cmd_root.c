@@ -3,6 +3,7 @@
 #include "otter_help_otter.h"
 #include "otter_file.h"
 #include "otter_trust.h"
+#include "otter_fmt.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -144,8 +145,10 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
         return otter_cli_usage_error(cmd, sign ? "--key is required" : "--trust is required");
     const char *path = argv[optind];
     char sig_path[4096];
-    snprintf(sig_path, sizeof sig_path, "%s%s", sig_opt ? sig_opt : path, sig_opt ? "" : ".sig");
     otter_err err;
+    if (otter_fmt(sig_path, sizeof sig_path, &err, "signature file name", "%s%s",
+                  sig_opt ? sig_opt : path, sig_opt ? "" : ".sig") < 0)
+        return otter_cli_fail(&err);
     char *bytes = NULL, *out = NULL;
     size_t len = 0;
     otter_sig_list *sigs = NULL;

@@ -23,6 +23,7 @@
 #include "otter_artifact.h"
 #include "otter_manifest.h"
 #include "otter_pkg.h"
+#include "otter_fmt.h"
 
 /* ---- finding releases with their image list ---- */
 
@@ -148,7 +149,9 @@ static int check_manifest(struct dcheck *k, const otter_manifest *m, otter_err *
 static int temp_file(struct dcheck *k, otter_err *err)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/.delta-source-XXXXXX", k->c->api->cfg->artifacts_dir);
+    if (otter_fmt(path, sizeof path, err, "temporary file in the artifacts directory",
+                  "%s/.delta-source-XXXXXX", k->c->api->cfg->artifacts_dir) < 0)
+        return err->code;
     int fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "creating a temporary file");

@@ -23,6 +23,7 @@
 #include "otter_fleet.h"
 #include "otter_reqjson.h"
 #include "otter_rollout.h"
+#include "otter_fmt.h"
 
 #define PATH_MAX_BYTES 512
 
@@ -130,8 +131,11 @@ static json_t *href(struct ddi_call *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(tail, sizeof tail, fmt, ap);
     va_end(ap);
-    snprintf(url, sizeof url, "%s/%s/controller/v1/%s%s", c->base, c->tenant.name,
-             c->dev->controller_id, tail);
+    otter_err err;
+    /* A link cut short would name another resource: none (the answer fails) instead. */
+    if (otter_fmt(url, sizeof url, &err, "link", "%s/%s/controller/v1/%s%s", c->base,
+                  c->tenant.name, c->dev->controller_id, tail) < 0)
+        return NULL;
     return json_pack("{s:s}", "href", url);
 }
 

@@ -13,6 +13,7 @@
 
 #include "otter_digest.h"
 #include "otter_encode.h"
+#include "otter_fmt.h"
 
 struct otter_artifact_sink {
     const char *dir;
@@ -42,10 +43,9 @@ int otter_artifact_sink_new(const char *dir, otter_artifact_sink **out, otter_er
             goto out;
         }
     }
-    if ((size_t)snprintf(s->path, sizeof s->path, "%s/.upload-XXXXXX", dir) >= sizeof s->path) {
-        ret = otter_err_set(err, OTTER_EUSAGE, "artifacts directory path too long");
+    if ((ret = otter_fmt(s->path, sizeof s->path, err, "artifacts directory path",
+                         "%s/.upload-XXXXXX", dir)) < 0)
         goto out;
-    }
     s->fd = mkostemp(s->path, O_CLOEXEC);
     if (s->fd < 0) {
         ret = otter_err_sys(err, OTTER_EIO, errno, "creating a temporary file in %s", dir);
@@ -110,9 +110,7 @@ int otter_artifact_path(const char *dir, const char *sha256, char *buf, size_t c
 {
     if (!otter_is_lower_hex(sha256, OTTER_SHA256_HEX_LEN))
         return otter_err_set(err, OTTER_EUSAGE, "not a SHA-256: '%.70s'", sha256);
-    if ((size_t)snprintf(buf, cap, "%s/%s", dir, sha256) >= cap)
-        return otter_err_set(err, OTTER_EUSAGE, "artifacts directory path too long");
-    return 0;
+    return otter_fmt(buf, cap, err, "artifacts directory path", "%s/%s", dir, sha256);
 }
 
 static int fsync_dir(const char *dir, otter_err *err)
