@@ -83,6 +83,7 @@ int otter_err_is_refusal(int code)
     case OTTER_EDIGEST:
     case OTTER_ECOMPAT:
     case OTTER_EROLLBACK:
+    case OTTER_ESOURCE:
         return 1;
     default:
         return 0;
@@ -103,6 +104,7 @@ const char *otter_code_name(int code)
     case OTTER_EUSAGE: return "usage";
     case OTTER_ESTATE: return "state";
     case OTTER_ECANCELED: return "canceled";
+    case OTTER_ESOURCE: return "source";
     default: return "unknown";
     }
 }

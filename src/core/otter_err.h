@@ -22,7 +22,8 @@ enum otter_code {
     OTTER_EROLLBACK = -7, /* security version below the device counter: refused */
     OTTER_EUSAGE = -8,    /* bad argument from the caller or the command line */
     OTTER_ESTATE = -9,    /* operation not allowed in the current state */
-    OTTER_ECANCELED = -10 /* stopped on request */
+    OTTER_ECANCELED = -10, /* stopped on request */
+    OTTER_ESOURCE = -11    /* a delta's source (the running slot) is not its base: refused */
 };
 
 #define OTTER_ERR_MSG_MAX 1024

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# otter-agent installs a delta package (otter delta) on simulated devices:
+#   1. on the release it was made from (raw and file slots): installed, the
+#      boot simulator commits it, and the new slot is byte for byte the slot a
+#      full install of the same release writes;
+#   2. on a running slot that is not the delta's base (one byte changed):
+#      refused with exit status 3 before anything is written — the running
+#      slot, the inactive slot, the state file, the boot variables and the
+#      counter are byte for byte as they were — and the message names the
+#      image, the slot's path and the release the delta is from; the full
+#      package then installs and commits as usual;
+#   3. a factory install refuses a delta (there is no running slot to read).
+set -euo pipefail
+work="${OTTER_TEST_TMP:-/tmp}/agent-delta.$$"
+rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
+source "$OTTER_SOURCE_DIR/tests/integration/agent/device_fixture.sh"
+make_keys
+
+# v2: v1 with a few bytes changed in two places and 100 kB appended.
+make_content "$work/v1.img" 1500000 1
+cp "$work/v1.img" "$work/v2.img"
+printf 'OTTER-2.0' | dd of="$work/v2.img" bs=1 seek=70000 conv=notrunc status=none
+printf 'patched' | dd of="$work/v2.img" bs=1 seek=900000 conv=notrunc status=none
+head -c 100000 /dev/urandom >> "$work/v2.img"
+size2=$(stat -c %s "$work/v2.img")
+for handler in raw file; do
+  for v in 1 2; do
+    "$otter" pack --product gw --compatible gw-a --version "$v.0" --security-version "$v" \
+      --chunk-size 64KiB --image "rootfs=$work/v$v.img:handler=$handler" \
+      --key "$work/keys/r1.key" --key "$work/keys/r2.key" -o "$work/$handler-v$v.zip" >/dev/null
+  done
+  "$otter" delta --from "$work/$handler-v1.zip" --to "$work/$handler-v2.zip" --root "$work/keys/root.json" \
+    --key "$work/keys/r1.key" --key "$work/keys/r2.key" --level 3 -o "$work/$handler-delta.zip" >/dev/null
+done
+full=$(stat -c %s "$work/raw-v2.zip"); delta=$(stat -c %s "$work/raw-delta.zip")
+[ "$delta" -lt $((full / 4)) ] && ok "the delta is smaller ($delta bytes, full package $full)" \
+  || bad "delta $delta bytes, full $full"
+
+# device DIR HANDLER: a device on 1.0 (factory into A, booted and committed)
+device() {
+  rm -rf "$1"; make_device "$1" "$2"
+  "$agent" -c "$1/agent.conf" factory "$work/$2-v1.zip" >/dev/null
+  "$agent" bootsim --root "$1" >/dev/null
+}
+# everything: the whole device, both slots included
+everything() { (cd "$1" && find . -type f ! -name reboot-requested -exec sha256sum {} + | sort | sha256sum); }
+
+for handler in raw file; do
+  # 1. The right source: installed, committed, byte for byte what a full install writes.
+  d="$work/$handler-delta"; device "$d" "$handler"
+  out=$("$agent" -c "$d/agent.conf" install "$work/$handler-delta.zip" 2>&1) \
+    && ok "$handler: the delta installs on 1.0" || bad "$handler: delta install: $out"
+  out=$("$agent" bootsim --root "$d" 2>&1)
+  [[ $out == "booted slot B: update committed" ]] && ok "$handler: the boot simulator commits it" \
+    || bad "$handler: boot: $out"
+  f="$work/$handler-full"; device "$f" "$handler"
+  "$agent" -c "$f/agent.conf" install "$work/$handler-v2.zip" >/dev/null 2>&1
+  cmp -s "$d/slots/rootfs-b" "$f/slots/rootfs-b" && cmp -s -n "$size2" "$work/v2.img" "$d/slots/rootfs-b" \
+    && ok "$handler: slot B is byte for byte the full install's (and 2.0's image)" \
+    || bad "$handler: slot B differs from the full install"
+
+  # 2. A modified running slot: refused with exit 3 before anything is written.
+  d="$work/$handler-modified"; device "$d" "$handler"
+  printf '\x01' | dd of="$d/slots/rootfs-a" bs=1 seek=1000 conv=notrunc status=none
+  before=$(everything "$d")
+  rc=0; out=$("$agent" -c "$d/agent.conf" install "$work/$handler-delta.zip" 2>&1) || rc=$?
+  [ "$rc" = 3 ] && ok "$handler: a modified running slot: exit 3" || bad "$handler: exit $rc: $out"
+  [ "$(everything "$d")" = "$before" ] \
+    && ok "$handler: refused with nothing changed (both slots, state, boot variables, counter)" \
+    || bad "$handler: the refusal changed the device"
+  [[ $out == *"image rootfs"* && $out == *"$d/slots/rootfs-a"* && $out == *"delta from release 1.0"* \
+     && $out == *"source mismatch"* ]] && ok "$handler: the message names image, slot and release" \
+    || bad "$handler: message: $out"
+  out=$("$agent" -c "$d/agent.conf" install "$work/$handler-v2.zip" 2>&1) && \
+    [[ $("$agent" bootsim --root "$d" 2>&1) == "booted slot B: update committed" ]] \
+    && ok "$handler: the full package installs and commits there" || bad "$handler: full after refusal: $out"
+done
+
+# 3. No running slot, no delta.
+d="$work/factory"; rm -rf "$d"; make_device "$d" raw
+rc=0; out=$("$agent" -c "$d/agent.conf" factory "$work/raw-delta.zip" 2>&1) || rc=$?
+[ "$rc" = 1 ] && [[ $out == *"needs a running slot"* ]] && ok "factory: a delta is refused" \
+  || bad "factory delta: exit $rc: $out"
+
+echo "$fails failures"
+[ "$fails" = 0 ]
