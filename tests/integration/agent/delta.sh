@@ -10,7 +10,10 @@
 #      counter are byte for byte as they were — and the message names the
 #      image, the slot's path and the release the delta is from; the full
 #      package then installs and commits as usual;
-#   3. a factory install refuses a delta (there is no running slot to read).
+#   3. a package whose first image (an archive, stored in full) comes before
+#      its delta image: the delta's source is judged before the first image
+#      is extracted, so a mismatch still changes nothing;
+#   4. a factory install refuses a delta (there is no running slot to read).
 set -euo pipefail
 work="${OTTER_TEST_TMP:-/tmp}/agent-delta.$$"
 rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
@@ -77,7 +80,40 @@ for handler in raw file; do
     && ok "$handler: the full package installs and commits there" || bad "$handler: full after refusal: $out"
 done
 
-# 3. No running slot, no delta.
+# 3. Two images, the delta second: a changed source is refused before the first is written.
+mkdir -p "$work/tree1/etc" "$work/tree2/etc"
+echo "app 1" > "$work/tree1/etc/app"; echo "app 2" > "$work/tree2/etc/app"
+tar -C "$work/tree1" -cf "$work/app1.tar" .; tar -C "$work/tree2" -cf "$work/app2.tar" .
+for v in 1 2; do
+  "$otter" pack --product gw --compatible gw-a --version "$v.0" --security-version "$v" --chunk-size 64KiB \
+    --image "app=$work/app$v.tar:handler=archive" --image "rootfs=$work/v$v.img:handler=raw" \
+    --key "$work/keys/r1.key" --key "$work/keys/r2.key" -o "$work/two-v$v.zip" >/dev/null
+done
+"$otter" delta --from "$work/two-v1.zip" --to "$work/two-v2.zip" --root "$work/keys/root.json" \
+  --key "$work/keys/r1.key" --key "$work/keys/r2.key" --level 3 -o "$work/two-delta.zip" >/dev/null
+two_device() {
+  rm -rf "$1"; make_device "$1" raw
+  mkdir -p "$1/slots/app-a" "$1/slots/app-b"
+  printf '[slot.app]\na = %s\nb = %s\nhandler = archive\n' "$1/slots/app-a" "$1/slots/app-b" >> "$1/agent.conf"
+  "$agent" -c "$1/agent.conf" factory "$work/two-v1.zip" >/dev/null
+  "$agent" bootsim --root "$1" >/dev/null
+  # What a refusal must not touch in slot B: something an extraction would replace.
+  echo "left by an earlier release" > "$1/slots/app-b/old"
+}
+d="$work/two"; two_device "$d"
+out=$("$agent" -c "$d/agent.conf" install "$work/two-delta.zip" 2>&1) \
+  && [[ $("$agent" bootsim --root "$d" 2>&1) == "booted slot B: update committed" ]] \
+  && cmp -s -n "$size2" "$work/v2.img" "$d/slots/rootfs-b" && [ "$(cat "$d/slots/app-b/etc/app")" = "app 2" ] \
+  && ok "two images: the delta after a full archive image installs and commits" || bad "two images: $out"
+two_device "$d"
+printf '\x01' | dd of="$d/slots/rootfs-a" bs=1 seek=1000 conv=notrunc status=none
+before=$(everything "$d")
+rc=0; out=$("$agent" -c "$d/agent.conf" install "$work/two-delta.zip" 2>&1) || rc=$?
+[ "$rc" = 3 ] && [ "$(everything "$d")" = "$before" ] \
+  && ok "two images: a changed source of the second is refused before the first is extracted" \
+  || bad "two images: exit $rc, changed: $( [ "$(everything "$d")" = "$before" ] && echo no || echo yes): $out"
+
+# 4. No running slot, no delta.
 d="$work/factory"; rm -rf "$d"; make_device "$d" raw
 rc=0; out=$("$agent" -c "$d/agent.conf" factory "$work/raw-delta.zip" 2>&1) || rc=$?
 [ "$rc" = 1 ] && [[ $out == *"needs a running slot"* ]] && ok "factory: a delta is refused" \
