@@ -22,8 +22,8 @@ int otter_ddi_pick_artifacts(const otter_ddi_deployment *dep, otter_ddi_pick *p,
     const otter_ddi_chunk *c = &dep->chunks[0];
     for (size_t i = 0; i < c->n_artifacts; i++) {
         const otter_ddi_artifact *a = &c->artifacts[i];
-        const otter_ddi_artifact **slot = otter_ddi_is_delta_name(a->filename) ? &p->delta
-                                                                               : &p->full;
+        const otter_ddi_artifact **slot =
+            otter_ddi_is_delta_name(a->filename) ? &p->delta : &p->full;
         if (*slot) {
             memset(p, 0, sizeof *p);
             return otter_err_set(err, OTTER_EFORMAT,
