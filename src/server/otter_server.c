@@ -348,6 +348,56 @@ static void observe_connection(void *ctx, int delta)
     otter_metrics_connection(ctx, delta);
 }
 
+/* Uploads interrupted by a crash left temporary files; a day old is surely abandoned. */
+static void sweep_uploads(const otter_server_config *cfg)
+{
+    otter_err err;
+    unsigned swept = 0;
+    if (otter_artifact_sweep(cfg->artifacts_dir, (int64_t)time(NULL), 24 * 3600, &swept, &err) < 0)
+        fprintf(stderr, "otter-server: warning: %s\n", err.msg);
+    else if (swept)
+        fprintf(stderr, "otter-server: removed %u abandoned upload(s)\n", swept);
+}
+
+/*
+ * One listener per configured address, plain then TLS; each one's base URL
+ * (at most 127 bytes) is appended to urls as a line. listeners[0..*n) are
+ * the caller's to stop, also on failure.
+ */
+static int start_listeners(const otter_server_config *cfg, struct dispatch *d, const char *cert,
+                           const char *key, const otter_http_observer *observer,
+                           otter_http **listeners, size_t *n, char *urls, size_t *urls_len,
+                           otter_err *err)
+{
+    int ret;
+    for (int tls = 0; tls < 2; tls++) {
+        size_t count = tls ? cfg->n_listen_tls : cfg->n_listen;
+        for (size_t i = 0; i < count; i++) {
+            const char *addr = tls ? cfg->listen_tls[i] : cfg->listen[i];
+            otter_http_opts o = {.threads = (unsigned)cfg->threads,
+                                 .connection_timeout = (unsigned)cfg->connection_timeout,
+                                 .head_timeout = (unsigned)cfg->head_timeout,
+                                 .max_connections = (unsigned)cfg->max_connections,
+                                 .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
+                                 .max_body = cfg->max_body,
+                                 .cert_pem = tls ? cert : NULL,
+                                 .key_pem = tls ? key : NULL,
+                                 .upload = &upload_hooks,
+                                 .slow = dispatch_slow,
+                                 .slow_threads = (unsigned)cfg->login_concurrency,
+                                 .observer = observer};
+            if ((ret = otter_http_start(addr, &o, dispatch, d, &listeners[*n], err)) < 0)
+                return ret;
+            char url[128];
+            base_url(addr, tls, otter_http_port(listeners[*n]), url, sizeof url);
+            (*n)++;
+            fprintf(stderr, "otter-server: listening on %s\n", url);
+            *urls_len += (size_t)snprintf(urls + *urls_len, 128, "%s\n", url);
+        }
+    }
+    return 0;
+}
+
 int otter_server_serve(const otter_server_config *cfg, const char *ready_file, otter_err *err)
 {
     otter_store *s = NULL;
@@ -375,12 +425,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
         ((ret = otter_file_read_all(cfg->tls_cert, PEM_MAX_BYTES, &cert, &len, err)) < 0 ||
          (ret = otter_file_read_all(cfg->tls_key, PEM_MAX_BYTES, &key, &len, err)) < 0))
         goto out;
-    /* Uploads interrupted by a crash left temporary files; a day old is surely abandoned. */
-    unsigned swept = 0;
-    if (otter_artifact_sweep(cfg->artifacts_dir, (int64_t)time(NULL), 24 * 3600, &swept, err) < 0)
-        fprintf(stderr, "otter-server: warning: %s\n", err->msg);
-    else if (swept)
-        fprintf(stderr, "otter-server: removed %u abandoned upload(s)\n", swept);
+    sweep_uploads(cfg);
     if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
         (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0)
         goto out;
@@ -398,31 +443,9 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
         goto out;
     }
-    for (int tls = 0; tls < 2; tls++) {
-        size_t count = tls ? cfg->n_listen_tls : cfg->n_listen;
-        for (size_t i = 0; i < count; i++) {
-            const char *addr = tls ? cfg->listen_tls[i] : cfg->listen[i];
-            otter_http_opts o = {.threads = (unsigned)cfg->threads,
-                                 .connection_timeout = (unsigned)cfg->connection_timeout,
-                                 .head_timeout = (unsigned)cfg->head_timeout,
-                                 .max_connections = (unsigned)cfg->max_connections,
-                                 .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
-                                 .max_body = cfg->max_body,
-                                 .cert_pem = tls ? cert : NULL,
-                                 .key_pem = tls ? key : NULL,
-                                 .upload = &upload_hooks,
-                                 .slow = dispatch_slow,
-                                 .slow_threads = (unsigned)cfg->login_concurrency,
-                                 .observer = metrics ? &observer : NULL};
-            if ((ret = otter_http_start(addr, &o, dispatch, &d, &listeners[n], err)) < 0)
-                goto out;
-            char url[128];
-            base_url(addr, tls, otter_http_port(listeners[n]), url, sizeof url);
-            n++;
-            fprintf(stderr, "otter-server: listening on %s\n", url);
-            urls_len += (size_t)snprintf(urls + urls_len, 128, "%s\n", url);
-        }
-    }
+    if ((ret = start_listeners(cfg, &d, cert, key, metrics ? &observer : NULL, listeners, &n, urls,
+                               &urls_len, err)) < 0)
+        goto out;
     if (ready_file && (ret = otter_file_write_atomic(ready_file, urls, urls_len, 0644, err)) < 0)
         goto out;
     int sig = 0;

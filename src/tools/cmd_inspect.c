@@ -218,6 +218,31 @@ static int read_full_manifest(const char *path, otter_manifest **out, otter_err 
     return ret;
 }
 
+/*
+ * Reads every image through (checking its digests) into stats[*seen...]; stops
+ * before a delta image whose source was not given (it cannot be checked).
+ */
+static int read_images(otter_pkg_reader *r, const otter_manifest *m, const otter_cli_list *sources,
+                       image_stat *stats, size_t *seen, otter_err *err)
+{
+    const otter_manifest_image *img = NULL;
+    int ret = 0;
+    while (!(*seen < m->image_count && otter_manifest_image_is_delta(&m->images[*seen]) &&
+             !has_source(sources, m->images[*seen].name)) &&
+           (ret = otter_pkg_next_image(r, &img, err)) == 1) {
+        image_stat *st = &stats[(*seen)++];
+        st->stored = otter_pkg_entry_size(r);
+        const void *data;
+        size_t len;
+        while ((ret = otter_pkg_read_chunk(r, &data, &len, err)) == 1)
+            ;
+        st->digest_ok = ret == 0;
+        if (ret)
+            break;
+    }
+    return ret;
+}
+
 int otter_cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -257,7 +282,6 @@ int otter_cmd_inspect(int argc, char **argv)
     otter_err err;
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
-    const otter_manifest_image *img = NULL;
     image_stat stats[OTTER_IMAGES_MAX] = {0};
     size_t seen = 0;
     unsigned flags = OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST;
@@ -277,21 +301,8 @@ int otter_cmd_inspect(int argc, char **argv)
     }
     for (size_t i = 0; !ret && i < sources.count; i++)
         ret = add_source(r, sources.items[i], &fds[nfds++], &err);
-    /* A delta image without its source cannot be checked: stop before it. */
-    while (!ret &&
-           !(seen < m->image_count && otter_manifest_image_is_delta(&m->images[seen]) &&
-             !has_source(&sources, m->images[seen].name)) &&
-           (ret = otter_pkg_next_image(r, &img, &err)) == 1) {
-        image_stat *st = &stats[seen++];
-        st->stored = otter_pkg_entry_size(r);
-        const void *data;
-        size_t len;
-        while ((ret = otter_pkg_read_chunk(r, &data, &len, &err)) == 1)
-            ;
-        st->digest_ok = ret == 0;
-        if (ret)
-            break;
-    }
+    if (!ret)
+        ret = read_images(r, m, &sources, stats, &seen, &err);
     size_t mlen = 0;
     const char *mbytes = otter_pkg_manifest_bytes(r, &mlen);
     if (as_json)

@@ -52,7 +52,8 @@ static int parse_image(image_specs *specs, const char *arg)
         return otter_cli_usage_error("pack", "--image \"%s\": expected NAME=PATH", arg);
     if (in->handler && strcmp(in->handler, "raw") && strcmp(in->handler, "archive") &&
         strcmp(in->handler, "file"))
-        return otter_cli_usage_error("pack", "--image %s: handler \"%s\" is not raw, archive or file",
+        return otter_cli_usage_error("pack",
+                                     "--image %s: handler \"%s\" is not raw, archive or file",
                                      in->name, in->handler);
     return 0;
 }
@@ -84,6 +85,108 @@ static long long parse_size(const char *arg)
     return n;
 }
 
+/* What the command line says to pack. */
+typedef struct pack_args {
+    image_specs specs;
+    otter_cli_list models, keys;
+    otter_pkg_write_opts wo;
+    const char *out;
+} pack_args;
+
+/* One option into a: 0 taken, 1 help printed, -1 a usage error (printed). */
+static int pack_option(int c, char **argv, pack_args *a)
+{
+    long long n;
+    switch (c) {
+    case 'p':
+        a->wo.product = optarg;
+        return 0;
+    case 'c':
+        return split_models(&a->models, optarg) < 0 ? -1 : 0;
+    case 'V':
+        a->wo.version = optarg;
+        return 0;
+    case 's':
+        if ((n = otter_cli_parse_int(optarg, 0, OTTER_JSON_INT_MAX)) < 0) {
+            otter_cli_usage_error("pack", "--security-version: \"%s\" is not a number", optarg);
+            return -1;
+        }
+        a->wo.security_version = n;
+        return 0;
+    case 'i':
+        return parse_image(&a->specs, optarg) != 0 ? -1 : 0;
+    case 'k':
+        return otter_cli_list_add(&a->keys, "pack", "keys", optarg) < 0 ? -1 : 0;
+    case 'l':
+        if ((n = otter_cli_parse_int(optarg, 1, 19)) < 0) {
+            otter_cli_usage_error("pack", "--level: \"%s\" is not 1..19", optarg);
+            return -1;
+        }
+        a->wo.level = (int)n;
+        return 0;
+    case 'T':
+        if ((n = otter_cli_parse_int(optarg, 1, 256)) < 0) {
+            otter_cli_usage_error("pack", "--threads: \"%s\" is not 1..256", optarg);
+            return -1;
+        }
+        a->wo.threads = (int)n;
+        return 0;
+    case 'C':
+        if ((n = parse_size(optarg)) < 0) {
+            otter_cli_usage_error("pack",
+                                  "--chunk-size: \"%s\" is not a power of two from "
+                                  "64KiB to 8MiB",
+                                  optarg);
+            return -1;
+        }
+        a->wo.chunk_size = (uint32_t)n;
+        return 0;
+    case 'F':
+        if ((n = otter_cli_parse_int(optarg, 1, 2)) < 0) {
+            otter_cli_usage_error("pack", "--format: \"%s\" is not 1 or 2", optarg);
+            return -1;
+        }
+        a->wo.format = (int)n;
+        return 0;
+    case 'o':
+        a->out = optarg;
+        return 0;
+    case 'h':
+        fputs(otter_help_otter_pack, stdout);
+        return 1;
+    default:
+        otter_cli_bad_option("pack", c, argv);
+        return -1;
+    }
+}
+
+/* Loads the signing keys and writes the package; the exit status. */
+static int pack_write(pack_args *a)
+{
+    otter_key *loaded[64] = {0};
+    otter_err err;
+    int ret = 0, code;
+    for (size_t i = 0; !ret && i < a->keys.count; i++)
+        ret = otter_key_load_private_file(a->keys.items[i], &loaded[i], &err);
+    a->wo.compatible = a->models.items;
+    a->wo.compatible_count = a->models.count;
+    a->wo.keys = (const otter_key *const *)loaded;
+    a->wo.key_count = a->keys.count;
+    if (!ret)
+        ret = otter_pkg_write(a->out, &a->wo, a->specs.inputs, a->specs.count, &err);
+    if (ret) {
+        code = otter_cli_fail(&err);
+    } else {
+        printf("%s: %s %s, %zu image%s, %zu signature%s\n", a->out, a->wo.product, a->wo.version,
+               a->specs.count, a->specs.count == 1 ? "" : "s", a->keys.count,
+               a->keys.count == 1 ? "" : "s");
+        code = EXIT_OK;
+    }
+    for (size_t i = 0; i < a->keys.count; i++)
+        otter_key_free(loaded[i]);
+    return code;
+}
+
 int otter_cmd_pack(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -101,101 +204,21 @@ int otter_cmd_pack(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    image_specs specs = {0};
-    otter_cli_list models = {0}, keys = {0};
-    otter_pkg_write_opts wo = {.level = 3, .security_version = -1};
-    const char *out = NULL;
-    int code = EXIT_TROUBLE, c;
-    long long n;
-    while ((c = getopt_long(argc, argv, ":p:c:V:s:i:k:l:T:C:F:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p': wo.product = optarg; break;
-        case 'c':
-            if (split_models(&models, optarg) < 0)
-                goto out;
-            break;
-        case 'V': wo.version = optarg; break;
-        case 's':
-            if ((n = otter_cli_parse_int(optarg, 0, OTTER_JSON_INT_MAX)) < 0) {
-                otter_cli_usage_error("pack", "--security-version: \"%s\" is not a number", optarg);
-                goto out;
-            }
-            wo.security_version = n;
-            break;
-        case 'i':
-            if (parse_image(&specs, optarg) != 0)
-                goto out;
-            break;
-        case 'k':
-            if (otter_cli_list_add(&keys, "pack", "keys", optarg) < 0)
-                goto out;
-            break;
-        case 'l':
-            if ((n = otter_cli_parse_int(optarg, 1, 19)) < 0) {
-                otter_cli_usage_error("pack", "--level: \"%s\" is not 1..19", optarg);
-                goto out;
-            }
-            wo.level = (int)n;
-            break;
-        case 'T':
-            if ((n = otter_cli_parse_int(optarg, 1, 256)) < 0) {
-                otter_cli_usage_error("pack", "--threads: \"%s\" is not 1..256", optarg);
-                goto out;
-            }
-            wo.threads = (int)n;
-            break;
-        case 'C':
-            if ((n = parse_size(optarg)) < 0) {
-                otter_cli_usage_error("pack", "--chunk-size: \"%s\" is not a power of two from "
-                                              "64KiB to 8MiB", optarg);
-                goto out;
-            }
-            wo.chunk_size = (uint32_t)n;
-            break;
-        case 'F':
-            if ((n = otter_cli_parse_int(optarg, 1, 2)) < 0) {
-                otter_cli_usage_error("pack", "--format: \"%s\" is not 1 or 2", optarg);
-                goto out;
-            }
-            wo.format = (int)n;
-            break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(otter_help_otter_pack, stdout); code = EXIT_OK; goto out;
-        default: otter_cli_bad_option("pack", c, argv); goto out;
-        }
-    }
-    if (optind != argc) {
+    pack_args a = {.wo = {.level = 3, .security_version = -1}};
+    int code = EXIT_TROUBLE, c, r = 0;
+    while (r == 0 && (c = getopt_long(argc, argv, ":p:c:V:s:i:k:l:T:C:F:o:h", opts, NULL)) != -1)
+        r = pack_option(c, argv, &a);
+    if (r != 0)
+        code = r > 0 ? EXIT_OK : EXIT_TROUBLE;
+    else if (optind != argc)
         otter_cli_usage_error("pack", "unexpected argument \"%s\"", argv[optind]);
-        goto out;
-    }
-    if (!wo.product || !wo.version || wo.security_version < 0 || models.count == 0 ||
-        specs.count == 0 || !out) {
+    else if (!a.wo.product || !a.wo.version || a.wo.security_version < 0 || a.models.count == 0 ||
+             a.specs.count == 0 || !a.out)
         otter_cli_usage_error("pack", "--product, --compatible, --version, --security-version, "
                                       "--image and -o are required");
-        goto out;
-    }
-    otter_key *loaded[64] = {0};
-    otter_err err;
-    int ret = 0;
-    for (size_t i = 0; !ret && i < keys.count; i++)
-        ret = otter_key_load_private_file(keys.items[i], &loaded[i], &err);
-    wo.compatible = models.items;
-    wo.compatible_count = models.count;
-    wo.keys = (const otter_key *const *)loaded;
-    wo.key_count = keys.count;
-    if (!ret)
-        ret = otter_pkg_write(out, &wo, specs.inputs, specs.count, &err);
-    if (ret) {
-        code = otter_cli_fail(&err);
-    } else {
-        printf("%s: %s %s, %zu image%s, %zu signature%s\n", out, wo.product, wo.version,
-               specs.count, specs.count == 1 ? "" : "s", keys.count, keys.count == 1 ? "" : "s");
-        code = EXIT_OK;
-    }
-    for (size_t i = 0; i < keys.count; i++)
-        otter_key_free(loaded[i]);
-out:
-    for (size_t i = 0; i < specs.count; i++)
-        free(specs.copies[i]);
+    else
+        code = pack_write(&a);
+    for (size_t i = 0; i < a.specs.count; i++)
+        free(a.specs.copies[i]);
     return code;
 }

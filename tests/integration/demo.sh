@@ -19,15 +19,14 @@
 #  4. Ctrl-C while a rollout is running: the demo exits and leaves no
 #     server, device loop or otter-agentd behind.
 set -euo pipefail
-fails=0
+source "$OTTER_SOURCE_DIR/tests/integration/lib/check.sh"
 mkdir -p "$OTTER_TEST_TMP"
 demo_dir="$OTTER_BUILD_DIR/demo"
 agent="$OTTER_BUILD_DIR/bin/otter-agent"
-check() { if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: got '$2', want '$3'"; fails=$((fails + 1)); fi; }
 run() { # NAME DEVICES FAIL FIX
   DEMO_EXIT=1 DEMO_PORT=0 DEMO_POLL=1 DEMO_DEVICES=$2 DEMO_FAIL=$3 DEMO_FIX=$4 DEMO_TIMEOUT=600 \
     bash "$OTTER_SOURCE_DIR/demo/demo.sh" "$OTTER_BUILD_DIR" > "$OTTER_TEST_TMP/demo-$1.log" 2>&1 || {
-    echo "FAIL demo $1 exited with an error"; tail -30 "$OTTER_TEST_TMP/demo-$1.log"; fails=$((fails + 1)); }
+    bad "demo $1 exited with an error"; tail -30 "$OTTER_TEST_TMP/demo-$1.log"; }
   grep -v '^rootfs:' "$OTTER_TEST_TMP/demo-$1.log" | tail -14
 }
 sql() { sqlite3 -cmd '.timeout 5000' "$demo_dir/otter.db" "$1"; } # also while the demo's server writes
@@ -75,46 +74,48 @@ demo_procs_gone() { ! pgrep -f "$demo_dir/(server.conf|devices/)" >/dev/null; }
 stop_demo() {
   if [ "$2" = INT ]; then kill -INT -- "-$demo_pid"; else kill -"$2" "$demo_pid"; fi
   local rc=0
+  # shellcheck disable=SC2016 # expanded by eval at each try
   if wait_until 20 eval '! kill -0 "$demo_pid" 2>/dev/null'; then
     wait "$demo_pid" || rc=$?
-    check "$1: SIG$2 stops the demo (exit 130)" "$rc" 130
+    expect "$1: SIG$2 stops the demo (exit 130)" "$rc" 130
   else
-    check "$1: SIG$2 stops the demo" running exited
+    expect "$1: SIG$2 stops the demo" running exited
     kill -KILL -- "-$demo_pid" 2>/dev/null || true
   fi
   # A device loop's last sleep (DEMO_POLL=1 s) may outlive it briefly; a loop never ends.
   wait_until 5 group_gone && wait_until 5 demo_procs_gone || {
     echo "  left behind:"; pgrep -a -g "$demo_pid" || true; pgrep -af "$demo_dir/(server.conf|devices/)" || true; }
-  check "$1: nothing of the demo's process group is left" "$(pgrep -g "$demo_pid" | wc -l)" 0
-  check "$1: no otter-server or otter-agentd of the demo is left" "$(pgrep -f "$demo_dir/(server.conf|devices/)" | wc -l)" 0
+  expect "$1: nothing of the demo's process group is left" "$(pgrep -g "$demo_pid" | wc -l)" 0
+  expect "$1: no otter-server or otter-agentd of the demo is left" "$(pgrep -f "$demo_dir/(server.conf|devices/)" | wc -l)" 0
 }
 
 run staged 50 0 0
-check "every device on 2.0" "$(cat "$demo_dir/result" 2>/dev/null)" 50
-check "rollout finished" "$(sql "SELECT state FROM rollouts")" finished
-check "50 actions closed with success" "$(sql "SELECT count(*) FROM actions WHERE status = 'finished' AND result = 'success'")" 50
-check "exactly one closed feedback per action" \
+expect "every device on 2.0" "$(cat "$demo_dir/result" 2>/dev/null)" 50
+expect "rollout finished" "$(sql "SELECT state FROM rollouts")" finished
+expect "50 actions closed with success" "$(sql "SELECT count(*) FROM actions WHERE status = 'finished' AND result = 'success'")" 50
+expect "exactly one closed feedback per action" \
   "$(sql "SELECT count(*) FROM action_feedback WHERE execution = 'closed'")" 50
-check "server's versions match the devices' state" "$(compare_devices)" 0
+expect "server's versions match the devices' state" "$(compare_devices)" 0
 
 run fail-fix 12 3 1
-check "first rollout paused, then canceled" "$(sql "SELECT state FROM rollouts WHERE name = 'demo-wave'")" canceled
-check "the pause was the failure threshold" \
+expect "first rollout paused, then canceled" "$(sql "SELECT state FROM rollouts WHERE name = 'demo-wave'")" canceled
+expect "the pause was the failure threshold" \
   "$(sql "SELECT pause_reason LIKE 'failure threshold of stage 2%' FROM rollouts WHERE name = 'demo-wave'")" 1
-check "three failures reported on 2.0" \
+expect "three failures reported on 2.0" \
   "$(sql "SELECT count(*) FROM actions a JOIN releases r ON r.id = a.release_id WHERE r.version = '2.0' AND a.result = 'failure'")" 3
-check "the last stage of 2.0 never opened" \
+expect "the last stage of 2.0 never opened" \
   "$(sql "SELECT count(*) FROM actions a JOIN rollouts r ON r.id = a.rollout_id WHERE r.name = 'demo-wave' AND a.stage = 2 AND a.result != 'none'")" 0
-check "the fix reached every device" "$(cat "$demo_dir/result" 2>/dev/null)" 12
-check "fix rollout finished" "$(sql "SELECT state FROM rollouts WHERE name = 'demo-fix'")" finished
-check "server's versions match the devices' state" "$(compare_devices)" 0
+expect "the fix reached every device" "$(cat "$demo_dir/result" 2>/dev/null)" 12
+expect "fix rollout finished" "$(sql "SELECT state FROM rollouts WHERE name = 'demo-fix'")" finished
+expect "server's versions match the devices' state" "$(compare_devices)" 0
 
 # 3. Failure, then the cause fixed and the paused rollout resumed.
 start_demo resume 12 3
 # The demo writes "result" once its rollout ended (here: paused) and then keeps serving.
+# shellcheck disable=SC2016 # expanded by eval at each try
 wait_until 400 eval '[ -s "$demo_dir/result" ] || ! kill -0 "$demo_pid" 2>/dev/null' || true
 grep -v '^rootfs:' "$OTTER_TEST_TMP/demo-resume.log" | tail -12
-check "resume: the rollout paused at the failure threshold" \
+expect "resume: the rollout paused at the failure threshold" \
   "$(sql "SELECT state || ' ' || (pause_reason LIKE 'failure threshold of stage 2%') FROM rollouts WHERE name = 'demo-wave'")" "paused 1"
 URL=$(head -1 "$demo_dir/ready")
 OP=$(curl -sS -m 30 --fail-with-body -H 'Content-Type: application/json' \
@@ -129,7 +130,7 @@ failed=$(sql "SELECT d.controller_id FROM actions a JOIN devices d ON d.id = a.d
   WHERE r.name = 'demo-wave' AND a.result = 'failure' ORDER BY 1")
 set_to_fail=$(awk '{print $2}' "$demo_dir/failing" | sort)
 nfailed=$(echo "$failed" | grep -c . || true)
-check "resume: some devices failed, all of them set to fail" \
+expect "resume: some devices failed, all of them set to fail" \
   "$([ "$nfailed" -ge 1 ] && comm -23 <(echo "$failed") <(echo "$set_to_fail") | wc -l)" 0
 back=0
 for cid in $failed; do
@@ -137,39 +138,39 @@ for cid in $failed; do
   v="$(jq -r '.slots[.booted].version + " pending=" + (.pending | tostring) + " last=" + .last.result + "/" + .last.version' <<< "$st") server=$(server_version "$cid")"
   if [ "$v" = "1.0 pending=null last=failure/2.0 server=1.0" ]; then back=$((back + 1)); else echo "  $cid after the pause: $v"; fi
 done
-check "resume: right after the pause each failed device runs 1.0 again (own state, server)" "$back" "$nfailed"
-check "resume: no device runs 2.0 while failing" "$(sql "SELECT count(*) FROM devices d JOIN releases r ON r.id = d.installed_release_id
+expect "resume: right after the pause each failed device runs 1.0 again (own state, server)" "$back" "$nfailed"
+expect "resume: no device runs 2.0 while failing" "$(sql "SELECT count(*) FROM devices d JOIN releases r ON r.id = d.installed_release_id
   WHERE r.version = '2.0' AND d.controller_id IN ($(awk '{printf "%s'\''%s'\''", (NR > 1 ? "," : ""), $2}' "$demo_dir/failing"))")" 0
 # The cause fixed: the devices set to fail pass their health check again (as demo.sh writes it for the others).
 for cid in $set_to_fail; do
   printf '#!/bin/sh\n# the demo health check: passes\nexit 0\n' > "$demo_dir/devices/$cid/health"
 done
-check "resume: POST .../resume with retry_failed answers running, retrying each failed device" \
+expect "resume: POST .../resume with retry_failed answers running, retrying each failed device" \
   "$(api POST "/rollouts/$RID/resume" '{"retry_failed":true}' | jq -r '"\(.state) \(.retried)"')" "running $nfailed"
 rollout_finished() { [ "$(api GET "/rollouts/$RID" | jq -r .state)" = finished ]; }
 wait_until 180 rollout_finished || true
-check "resume: the resumed rollout advanced and finished by itself" \
+expect "resume: the resumed rollout advanced and finished by itself" \
   "$(api GET "/rollouts/$RID" | jq -r '"\(.state) \(.current_stage)"')" "finished 2"
-check "resume: no failure left to accept" "$(sql "SELECT accepted_failures FROM rollouts WHERE id = $RID")" 0
-check "resume: every device reached 2.0 through the rollout" \
+expect "resume: no failure left to accept" "$(sql "SELECT accepted_failures FROM rollouts WHERE id = $RID")" 0
+expect "resume: every device reached 2.0 through the rollout" \
   "$(sql "SELECT count(*) FROM actions WHERE rollout_id = $RID AND status = 'finished' AND result = 'success'")" 12
-check "resume: each failed action stays, pointing at its successful retry" \
+expect "resume: each failed action stays, pointing at its successful retry" \
   "$(sql "SELECT count(*) FROM actions a JOIN actions n ON n.id = a.superseded_by WHERE a.rollout_id = $RID
     AND a.result = 'failure' AND n.result = 'success' AND n.device_id = a.device_id")" "$nfailed"
 on_20() { [ "$(api GET "/devices?version=2.0&limit=1000" | jq '.devices | length')" = 12 ]; }
 wait_until 60 on_20 || true
-check "resume: every device on 2.0 (server)" "$(api GET "/devices?version=2.0&limit=1000" | jq '.devices | length')" 12
-check "resume: server's versions match the devices' state" "$(compare_devices)" 0
-check "resume: each device's own state says 2.0" \
+expect "resume: every device on 2.0 (server)" "$(api GET "/devices?version=2.0&limit=1000" | jq '.devices | length')" 12
+expect "resume: server's versions match the devices' state" "$(compare_devices)" 0
+expect "resume: each device's own state says 2.0" \
   "$(for d in "$demo_dir"/devices/*; do own_version "$d"; done | sort | uniq -c | awk '{print $1 " " $2}')" "12 2.0"
-check "resume: the resume is audited" "$(sql "SELECT count(*) FROM audit_log WHERE action = 'rollout.resume'")" 1
+expect "resume: the resume is audited" "$(sql "SELECT count(*) FROM audit_log WHERE action = 'rollout.resume'")" 1
 stop_demo resume TERM
 
 # 4. Ctrl-C while the rollout runs.
 start_demo ctrl-c 6 0
 running() { grep -q 'RUNNING stage' "$OTTER_TEST_TMP/demo-ctrl-c.log"; }
 wait_until 120 running || true
-check "ctrl-c: the rollout was running" "$(grep -c 'RUNNING stage' "$OTTER_TEST_TMP/demo-ctrl-c.log" | sed 's/^[1-9][0-9]*$/yes/')" yes
-check "ctrl-c: the server and the 6 device loops were running" "$(( $(pgrep -g "$demo_pid" | wc -l) > 7 ))" 1
+expect "ctrl-c: the rollout was running" "$(grep -c 'RUNNING stage' "$OTTER_TEST_TMP/demo-ctrl-c.log" | sed 's/^[1-9][0-9]*$/yes/')" yes
+expect "ctrl-c: the server and the 6 device loops were running" "$(( $(pgrep -g "$demo_pid" | wc -l) > 7 ))" 1
 stop_demo ctrl-c INT
-[ "$fails" = 0 ]
+finish

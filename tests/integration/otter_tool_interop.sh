@@ -10,16 +10,15 @@ work="${OTTER_TEST_TMP:-/tmp}/tool-interop.$$"
 rm -rf "$work"; mkdir -p "$work"; cd "$work"
 trap 'rm -rf "$work"' EXIT
 
-fails=0
+source "$OTTER_SOURCE_DIR/tests/integration/lib/check.sh"
 check() { # check NAME EXPECTED_EXIT EXPECTED_STDERR_PART -- command...
   local name=$1 want=$2 part=$3; shift 4
   local rc=0
   "$@" >out.txt 2>err.txt || rc=$?
   if [ "$rc" != "$want" ] || ! grep -qF -- "$part" err.txt out.txt; then
-    echo "FAIL $name: exit $rc (want $want), output:"; cat out.txt err.txt
-    fails=$((fails + 1))
+    bad "$name: exit $rc (want $want), output:"; cat out.txt err.txt
   else
-    echo "ok   $name"
+    ok "$name"
   fi
 }
 
@@ -29,7 +28,7 @@ cat /etc/os-release /etc/os-release > app.conf
 "$otter" keygen --type ed25519 --out ed >/dev/null
 "$otter" keygen --type ecdsa-p256 --out ec >/dev/null
 "$otter" keygen --type rsa-3072 --out rsa >/dev/null
-[ "$(stat -c %a ed.key)" = 600 ] || { echo "FAIL key mode"; fails=$((fails + 1)); }
+[ "$(stat -c %a ed.key)" = 600 ] || bad "key mode"
 
 "$otter" pack --product gw --compatible gw-a,gw-b --version 2.0.0 --security-version 4 \
   --image rootfs=rootfs.img:target=rootfs --image app=app.conf:handler=file:compression=none \
@@ -38,10 +37,10 @@ cat /etc/os-release /etc/os-release > app.conf
 # unzip lists exactly our entries, in stream order, all stored.
 unzip -Z1 update.zip > list.txt
 printf 'manifest.json\nmanifest.sig\nrootfs.img.zst\napp.bin\n' | diff - list.txt \
-  && echo "ok   unzip -l lists the entries in order" || { echo "FAIL unzip order"; fails=$((fails + 1)); }
+  && ok "unzip -l lists the entries in order" || bad "unzip order"
 [ "$(unzip -v update.zip | grep -c ' Stored ')" = 4 ] \
-  && echo "ok   all entries stored" || { echo "FAIL an entry is compressed"; fails=$((fails + 1)); }
-unzip -tq update.zip >/dev/null && echo "ok   unzip -t: CRCs good" || { echo "FAIL unzip -t"; fails=$((fails + 1)); }
+  && ok "all entries stored" || bad "an entry is compressed"
+unzip -tq update.zip >/dev/null && ok "unzip -t: CRCs good" || bad "unzip -t"
 
 # openssl accepts otter's signatures over the exact manifest bytes.
 "$otter" sign update.zip --key ec.key --key rsa.key >/dev/null
@@ -110,7 +109,7 @@ check "flipped payload byte" 1 "flipped.zip: image rootfs:" -- "$otter" verify f
 check "tampered manifest" 1 "does not verify" -- "$otter" verify tampered.zip --trust root.json
 (cd x && zip -q ../deflated.zip manifest.json manifest.sig rootfs.img.zst app.bin)
 check "deflated entries" 1 "is compressed" -- "$otter" verify deflated.zip --trust root.json
-[ "$(wc -l < err.txt)" = 1 ] && echo "ok   one line per refusal" || { echo "FAIL multi-line refusal"; fails=$((fails + 1)); }
+[ "$(wc -l < err.txt)" = 1 ] && ok "one line per refusal" || bad "multi-line refusal"
 
 # Root rotation: a threshold of the current keys and of the new keys must sign.
 "$otter" keygen --type ecdsa-p256 --out next1 >/dev/null
@@ -140,5 +139,4 @@ for cmd in keygen pack sign verify inspect root; do
 done
 check "otter --help" 0 "Commands:" -- "$otter" --help
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+finish

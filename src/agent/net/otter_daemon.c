@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_daemon.h"
 #include "otter_broker.h"
+#include "otter_crash.h"
 #include "otter_daemon_child.h"
 #include "otter_ddi.h"
 #include "otter_ddi_delta.h"
@@ -468,6 +469,9 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_d
     /* A delta in the spool that no longer fits is dropped; the full one streams in. */
     int rc = run_pick(d, dep->id, pick, OTTER_BROKER_INSTALL, from_spool, why, sizeof why,
                       &canceled, note, sizeof note, err);
+    /* Test builds: a daemon killed once its installer switched, before its own record below. */
+    if (rc == 0 && !canceled)
+        otter_crash_point("daemon-installed");
     if ((canceled || rc != 0) && (ret = unrecord_switch(d, dep->id, err)) != 0)
         return ret;
     if (canceled)

@@ -20,6 +20,25 @@
 
 #define PROG "otter-fetch"
 
+/* The whole body to standard output, as it arrives. */
+static int copy_to_stdout(otter_fetch *f, otter_err *err)
+{
+    static char buf[64 * 1024];
+    for (;;) {
+        ssize_t n = otter_fetch_read(f, buf, sizeof buf, err);
+        if (n <= 0)
+            return (int)n;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(1, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return otter_err_sys(err, OTTER_EIO, errno, "writing standard output");
+            off += w;
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -28,30 +47,48 @@ int main(int argc, char **argv)
         {"header", required_argument, NULL, 'H'}, {"retries", required_argument, NULL, 'r'},
         {"stall", required_argument, NULL, 's'},  {"limit", required_argument, NULL, 'l'},
         {"proxy", required_argument, NULL, 'x'},  {"header-env", required_argument, NULL, 'E'},
-        {"offset", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'v'},
-        {NULL, 0, NULL, 0},
+        {"offset", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},      {NULL, 0, NULL, 0},
     };
     otter_fetch_opts o = {.max_retries = 10};
     int c;
     opterr = 0; /* bad options are named by otter_usage_bad_option */
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
-        case 'C': o.ca_file = optarg; break;
-        case 'P': o.pinned_pubkey = optarg; break;
-        case 'c': o.client_cert = optarg; break;
-        case 'k': o.client_key = optarg; break;
-        case 'H': o.auth_header = optarg; break;
-        case 'r': o.max_retries = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 's': o.stall_timeout = strtol(optarg, NULL, 10); break;
-        case 'l': o.max_recv_speed = strtol(optarg, NULL, 10); break;
-        case 'x': o.proxy = optarg; break;
+        case 'C':
+            o.ca_file = optarg;
+            break;
+        case 'P':
+            o.pinned_pubkey = optarg;
+            break;
+        case 'c':
+            o.client_cert = optarg;
+            break;
+        case 'k':
+            o.client_key = optarg;
+            break;
+        case 'H':
+            o.auth_header = optarg;
+            break;
+        case 'r':
+            o.max_retries = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 's':
+            o.stall_timeout = strtol(optarg, NULL, 10);
+            break;
+        case 'l':
+            o.max_recv_speed = strtol(optarg, NULL, 10);
+            break;
+        case 'x':
+            o.proxy = optarg;
+            break;
         case 'o': {
             char *end = NULL;
             errno = 0;
             unsigned long long n = strtoull(optarg, &end, 10);
             if (errno || end == optarg || *end || optarg[0] == '-') {
-                return otter_usage_error(PROG, NULL, "--offset: \"%s\" is not a byte offset", optarg);
+                return otter_usage_error(PROG, NULL, "--offset: \"%s\" is not a byte offset",
+                                         optarg);
             }
             o.start_offset = n;
             break;
@@ -64,9 +101,13 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'h': fputs(otter_help_otter_fetch, stdout); return 0;
-        case 'v': return otter_usage_version(PROG);
-        default: return otter_usage_bad_option(PROG, NULL, c, argv);
+        case 'h':
+            fputs(otter_help_otter_fetch, stdout);
+            return 0;
+        case 'v':
+            return otter_usage_version(PROG);
+        default:
+            return otter_usage_bad_option(PROG, NULL, c, argv);
         }
     }
     if (optind == argc)
@@ -78,26 +119,8 @@ int main(int argc, char **argv)
     otter_err err;
     otter_fetch *f = NULL;
     int ret = otter_fetch_new(&o, &f, &err);
-    static char buf[64 * 1024];
-    while (!ret) {
-        ssize_t n = otter_fetch_read(f, buf, sizeof buf, &err);
-        if (n < 0) {
-            ret = (int)n;
-            break;
-        }
-        if (n == 0)
-            break;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(1, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                ret = otter_err_sys(&err, OTTER_EIO, errno, "writing standard output");
-                break;
-            }
-            off += w;
-        }
-    }
+    if (!ret)
+        ret = copy_to_stdout(f, &err);
     otter_fetch_free(f);
     if (ret) {
         fprintf(stderr, "otter-fetch: %s\n", err.msg);

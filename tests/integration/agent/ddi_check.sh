@@ -11,6 +11,7 @@
 # TargetToken and runs the same cycle; agent.conf with both tokens is refused.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
+source "$OTTER_SOURCE_DIR/tests/integration/lib/agent_conf.sh"
 need_packages jq curl
 agentd="$OTTER_BUILD_DIR/bin/otter-agentd"
 
@@ -37,41 +38,16 @@ TOKEN=$(body .token)
 
 conf() { # conf TOKEN [KEY] [DIR] [CONTROLLER] -> DIR/agent.conf (default: $work/dev, gw-0001, target_token)
   local dev=${3:-$work/dev}
-  mkdir -p "$dev/state"; : > "$dev/a"; : > "$dev/b"
-  cat > "$dev/agent.conf" <<CONF
-[device]
-product = gw
-model = gw-a
-[trust]
-root = $keys/root.json
-[state]
-dir = $dev/state
-[rollback]
-path = $dev/state/counter
-[boot]
-backend = file
-path = $dev/bootenv
-cmdline = $dev/cmdline
-[reboot]
-command = touch $dev/reboot-requested
-[slot.rootfs]
-a = $dev/a
-b = $dev/b
-[server]
-url = $URL
-tenant = acme
-controller_id = ${4:-gw-0001}
-${2:-target_token} = $1
-CONF
+  mkdir -p "$dev"; : > "$dev/a"; : > "$dev/b"
+  agent_conf "$dev" "$keys/root.json" "$dev/a" "$dev/b"
+  agent_conf_server "$dev" "$URL" "${4:-gw-0001}" "${2:-target_token}" "$1"
 }
 conf "$TOKEN"
 out=$("$agentd" -c "$work/dev/agent.conf" check 2>&1) || true
 [[ $out == *"no update offered"* ]] && [[ $out == *"poll every"* ]] && ok "nothing offered before a deployment" \
   || bad "before deployment: $out"
 
-expect "release uploaded" "$(req POST /api/v1/tenants/acme/releases "$A" --data-binary @"$keys/update.zip")" 201
-R=$(body .id)
-approve acme "$R" "$A" >/dev/null
+R=$(upload acme "$A" "$keys/update.zip")
 expect "deployment created" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
   "{\"release\":$R,\"devices\":[\"gw-0001\"]}")" 201
 sha=$(sha256sum "$keys/update.zip" | cut -d' ' -f1)

@@ -119,7 +119,7 @@ ddi_url "$d" "$proxy_url"
 before=$(device_print "$d"); was=$(booted "$d")
 act=$(deploy "$v" gw-0001)
 setsid "$agentd" -c "$d/agent.conf" run > "$work/daemon.log" 2>&1 & daemon_pgid=$!
-for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.1; done
+proxy_stalled
 kill -KILL -- "-$daemon_pgid"; wait "$daemon_pgid" 2>/dev/null || true; daemon_pgid=
 pgrep -f "otter-fetch.*${proxy_url#http://}" >/dev/null && bad "a child outlived the power cut" || ok "no child outlived the power cut"
 expect "killed mid-download: nothing switched" "$(device_print "$d")" "$before"
@@ -141,10 +141,10 @@ start_proxy --stall "$((size / 2))" --stall-ms 1500 --stall-any
 ddi_url "$d" "$proxy_url"
 act=$(deploy "$v" gw-0001)
 "$agentd" -c "$d/agent.conf" run --once > "$work/dead.log" 2>&1 & dpid=$!
-for _ in $(seq 100); do grep -q stall "$work/proxy.log" 2>/dev/null && break; sleep 0.1; done
+proxy_stalled
 ppid_=${proxy_pids[-1]}
-kids=$(pgrep -P "$ppid_" || true)
-kill -KILL "$ppid_" $kids 2>/dev/null || true
+mapfile -t kids < <(pgrep -P "$ppid_" || true)
+kill -KILL "$ppid_" "${kids[@]}" 2>/dev/null || true
 wait "$ppid_" 2>/dev/null || true
 rc=0; wait "$dpid" || rc=$?
 [ "$rc" = 2 ] && grep -q "attempt 1 of 3 failed, trying again" "$work/dead.log" \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # otter, work, fails, server_bin: set by server/lib.sh and the test
 # SPDX-License-Identifier: Apache-2.0
 # Sourced by the over-the-air tests (after tests/integration/server/lib.sh):
 # release keys and packages, a real otter-server polled every second, a
@@ -8,6 +9,7 @@ agentd="$OTTER_BUILD_DIR/bin/otter-agentd"
 agent="$OTTER_BUILD_DIR/bin/otter-agent"
 proxy_bin="$OTTER_BUILD_DIR/tests/tools/otter_faultproxy"
 need_packages jq curl sqlite3
+source "$OTTER_SOURCE_DIR/tests/integration/lib/agent_conf.sh"
 
 # ddi_setup NAME [EXTRA_SERVER_CONF]: keys in $keys, server up, $A the admin, tenant acme.
 ddi_setup() {
@@ -24,7 +26,8 @@ root = $keys/root.json
 polling = 1s
 ${2:-}"
   A=$(login admin "$ADMIN_PW")
-  jreq POST /api/v1/tenants "$A" '{"name":"acme"}' >/dev/null
+  local code; code=$(jreq POST /api/v1/tenants "$A" '{"name":"acme"}')
+  [ "$code" = 201 ] || die "tenant acme: answered $code: $(head -c 300 "$work/body")"
 }
 
 ddi_cleanup() {
@@ -49,34 +52,9 @@ ddi_device() {
   expect "device $id provisioned" "$(jreq POST /api/v1/tenants/acme/devices "$A" \
     "{\"controller_id\":\"$id\",\"model\":\"gw-a\"}")" 201
   local token; token=$(body .token)
-  mkdir -p "$d/state"; : > "$d/a"; : > "$d/b"
-  cat > "$d/agent.conf" <<CONF
-[device]
-product = gw
-model = gw-a
-[trust]
-root = $keys/root.json
-[state]
-dir = $d/state
-[rollback]
-path = $d/state/counter
-[boot]
-backend = file
-path = $d/bootenv
-cmdline = $d/cmdline
-[reboot]
-command = touch $d/reboot-requested
-[slot.rootfs]
-a = $d/a
-b = $d/b
-[server]
-url = $url
-tenant = acme
-controller_id = $id
-target_token = $token
-spool = $d/spool
-${4:-}
-CONF
+  mkdir -p "$d"; : > "$d/a"; : > "$d/b"
+  agent_conf "$d" "$keys/root.json" "$d/a" "$d/b"
+  agent_conf_server "$d" "$url" "$id" target_token "$token" "${4:-}"
   "$agent" -c "$d/agent.conf" factory "$keys/1.0.zip" >/dev/null 2>&1
   "$agent" bootsim --root "$d" >/dev/null
 }
@@ -89,20 +67,16 @@ ddi_url() { sed -i "s|^url = .*|url = $2|" "$1/agent.conf"; }
 declare -A release_ids
 release() {
   if [ -z "${release_ids[$1]:-}" ]; then
-    req POST /api/v1/tenants/acme/releases "$A" --data-binary @"$keys/$1.zip" >/dev/null
-    release_ids[$1]=$(body .id)
-    # Direct deployments need the tenant's approval (servers with approvals;
-    # an older server answers 404 here and deploys without).
-    jreq POST "/api/v1/tenants/acme/releases/${release_ids[$1]}/approve" "$A" '{"comment":"tested"}' >/dev/null || true
+    release_ids[$1]=$(upload acme "$A" "$keys/$1.zip") # uploaded and approved, or the test stops
   fi
   echo "${release_ids[$1]}"
 }
 
 # deploy VERSION CONTROLLER [EXTRA_JSON_FIELDS]: prints the action id.
 deploy() {
-  local r; r=$(release "$1")
-  jreq POST /api/v1/tenants/acme/deployments "$A" \
-    "{\"release\":$r,\"devices\":[\"$2\"]${3:+,$3}}" >/dev/null
+  local r code; r=$(release "$1")
+  code=$(jreq POST /api/v1/tenants/acme/deployments "$A" "{\"release\":$r,\"devices\":[\"$2\"]${3:+,$3}}")
+  [ "$code" = 201 ] || die "deployment of $1 to $2 answered $code: $(head -c 300 "$work/body")"
   body '.actions[0].id'
 }
 
@@ -133,12 +107,21 @@ device_print() {
 }
 
 # start_proxy ARGS...: otter_faultproxy to the server; sets $proxy_url, log in $work/proxy.log.
+# shellcheck disable=SC2034 # proxy_url is for the calling test
 start_proxy() {
   rm -f "$work/proxy.port" "$work/proxy.log"
   "$proxy_bin" --target "${HOSTPORT##*:}" --port-file "$work/proxy.port" --log "$work/proxy.log" "$@" &
   proxy_pids+=($!)
-  for _ in $(seq 100); do [ -s "$work/proxy.port" ] && break; sleep 0.02; done
+  for _ in $(seq 250); do [ -s "$work/proxy.port" ] && break; sleep 0.02; done
+  [ -s "$work/proxy.port" ] || die "otter_faultproxy wrote no port file in 5 s: $(cat "$work/proxy.log" 2>/dev/null)"
   proxy_url="http://127.0.0.1:$(cat "$work/proxy.port")"
+}
+# proxy_stalled: waits (10 s at most) until the proxy holds a response (its log says stall);
+# a download that never reached the stall would test nothing: the test stops (die).
+proxy_stalled() {
+  local _n
+  for _n in $(seq 200); do grep -q stall "$work/proxy.log" 2>/dev/null && return 0; sleep 0.05; done
+  die "the proxy never stalled in 10 s: $(tail -3 "$work/proxy.log" 2>/dev/null)"
 }
 stop_proxy() { kill "${proxy_pids[-1]}" 2>/dev/null || true; wait "${proxy_pids[-1]}" 2>/dev/null || true; }
 
@@ -148,11 +131,13 @@ restart_server() {
   "$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready" 2>>"$work/server.log" &
   server_pid=$!
   for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+  [ -s "$work/ready" ] || die "the restarted server wrote no ready file in 10 s: $(tail -5 "$work/server.log")"
   URL=$(head -1 "$work/ready"); HOSTPORT=${URL#http://}
 }
 
 # ddi_https: the same server also on HTTPS with a certificate of the test CA
 # (make_tls, tests/integration/tls_fixture.sh, into $work/tls); sets TLS_URL and pin.
+# shellcheck disable=SC2034 # pin is for the calling test
 ddi_https() {
   make_tls "$work/tls"
   pin=$(cat "$work/tls/pin")

@@ -4,6 +4,8 @@
 # and packages. Needs $OTTER_BUILD_DIR and a work directory $work.
 otter="$OTTER_BUILD_DIR/bin/otter"
 agent="$OTTER_BUILD_DIR/bin/otter-agent"
+source "$OTTER_SOURCE_DIR/tests/integration/lib/check.sh"
+source "$OTTER_SOURCE_DIR/tests/integration/lib/agent_conf.sh"
 
 # make_keys: release keys r1..r3 and a 2-of-3 root in $work/keys
 make_keys() {
@@ -32,36 +34,12 @@ make_pkg() {
 # make_device DIR HANDLER [HEALTH_COMMAND]: agent.conf, slots, state dir
 make_device() {
   local d=$1 handler=$2 health=${3:-}
-  mkdir -p "$d/state" "$d/slots"
+  mkdir -p "$d/slots"
   case $handler in
     archive) mkdir -p "$d/slots/rootfs-a" "$d/slots/rootfs-b" ;;
     *) : > "$d/slots/rootfs-a"; : > "$d/slots/rootfs-b" ;;
   esac
-  cat > "$d/agent.conf" <<CONF
-[device]
-product = gw
-model = gw-a
-[trust]
-root = $work/keys/root.json
-[state]
-dir = $d/state
-[rollback]
-path = $d/state/counter
-[boot]
-backend = file
-path = $d/bootenv
-cmdline = $d/cmdline
-tries = 3
-[health]
-command = $health
-timeout = 10
-[reboot]
-command = touch $d/reboot-requested
-[slot.rootfs]
-a = $d/slots/rootfs-a
-b = $d/slots/rootfs-b
-handler = $handler
-CONF
+  agent_conf "$d" "$work/keys/root.json" "$d/slots/rootfs-a" "$d/slots/rootfs-b" "$handler" "$health"
 }
 
 # fingerprint DIR: digests of everything a refused install must not touch
@@ -89,6 +67,3 @@ active_fingerprint() {
   } | sha256sum | cut -d' ' -f1
 }
 
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }

@@ -14,7 +14,6 @@ cleanup() { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
             [ -z "$bindir" ] || rm -rf "$bindir"; rm -rf "$work"; }
 trap cleanup EXIT
 source "$OTTER_SOURCE_DIR/tests/integration/agent/device_fixture.sh"
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
 if [ "$(id -u)" != 0 ]; then # switching users needs root; CI runs as root
   echo "fetch_user: needs root to switch users"; [ "${CI:-}" = true ] && exit 1; exit 77
 fi
@@ -95,5 +94,4 @@ rc=0; out=$("$agent_copy" -c "$d/agent.conf" install "http://127.0.0.1:$port/upd
 [ ! -e "$work/held" ] && ok "nothing was fetched" || bad "it fetched anyway"
 expect "the device is untouched" "$(fingerprint "$d")" "$before"
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+finish

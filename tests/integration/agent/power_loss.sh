@@ -77,7 +77,7 @@ trial() { # trial SNAPSHOT PHASE SPEC
 }
 
 # While the slot is written: random byte offsets.
-for i in $(seq 180); do
+for _ in $(seq 180); do
   trial pristine install "install-write@$(( (RANDOM * 32768 + RANDOM) % (size - 1) + 1 ))"
 done
 # Between the steps of the install, and inside every atomic write it makes.

@@ -24,10 +24,7 @@ jreq POST /api/v1/tenants/acme/users "$ADM" '{"username":"view","password":"user
 jreq POST /api/v1/tenants/acme/devices "$ADM" '{"controller_id":"d1","model":"gw-a"}' >/dev/null
 T1=$(body .token)
 head -c 4096 /dev/urandom > "$work/a.bin"
-req POST "/api/v1/tenants/acme/releases?type=foreign&filename=a.bin&version=2.0" "$ADM" \
-  --data-binary @"$work/a.bin" >/dev/null
-rel=$(body .id)
-approve acme "$rel" "$ADM" >/dev/null
+rel=$(upload acme "$ADM" "$work/a.bin" "type=foreign&filename=a.bin&version=2.0")
 
 # ---- feedback rows per action ----
 jreq POST /api/v1/tenants/acme/deployments "$ADM" "{\"release\":$rel,\"devices\":[\"d1\"]}" >/dev/null

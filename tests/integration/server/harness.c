@@ -70,7 +70,12 @@ int start_server(const char *name, const char *auth, int with_tls)
     char tls[3 * PATH_MAX] = "";
     snprintf(conf, sizeof conf, "%s/server.conf", srv.dir);
     snprintf(ready, sizeof ready, "%s/ready", srv.dir);
-    if (with_tls && make_cert(srv.dir, srv.cert, key) == 0)
+    if (with_tls && make_cert(srv.dir, srv.cert, key) != 0) {
+        /* A TLS test that cannot make its certificate fails; it is never skipped. */
+        print_error("%s: openssl could not make a test certificate in %s\n", name, srv.dir);
+        return -1;
+    }
+    if (with_tls)
         snprintf(tls, sizeof tls, "listen_tls = 127.0.0.1:0\ntls_cert = %s\ntls_key = %s\n",
                  srv.cert, key);
     snprintf(text, sizeof text,
@@ -103,7 +108,9 @@ int start_server(const char *name, const char *auth, int with_tls)
                     snprintf(srv.url, sizeof srv.url, "%s", line);
             }
             fclose(f);
-            return srv.url[0] ? 0 : -1;
+            if (with_tls && !srv.tls_url[0])
+                print_error("%s: the server's ready file lists no https URL\n", name);
+            return srv.url[0] && (!with_tls || srv.tls_url[0]) ? 0 : -1;
         }
         usleep(50000);
     }

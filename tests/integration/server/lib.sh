@@ -6,13 +6,13 @@
 # OTTER_TEST_STORE=postgres the server gets a fresh database on the
 # PostgreSQL of OTTER_TEST_PG_URL instead (exit 77 = skipped without it,
 # failure when CI=true); db SQL queries whichever it is.
+# shellcheck disable=SC2034 # otter, HOSTPORT, ...: for the tests that source this file
 set -euo pipefail
 
 server_bin="$OTTER_BUILD_DIR/src/server/otter-server"
 otter="$OTTER_BUILD_DIR/bin/otter"
 ADMIN_PW='admin-pass-1'
-fails=0
-passes=0
+source "$OTTER_SOURCE_DIR/tests/integration/lib/check.sh"
 
 # Installs Debian packages the test drives, when missing and we are root.
 need_packages() {
@@ -24,15 +24,6 @@ need_packages() {
   if [ "$(id -u)" != 0 ]; then echo "missing packages: ${missing[*]} (run make deps as root)"; exit 1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
     { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
-}
-
-ok() { echo "ok   $1"; passes=$((passes + 1)); }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
-# expect NAME ACTUAL WANT
-expect() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; if [ -s "$work/body" ]; then head -c 600 "$work/body"; echo; fi; fi; }
-finish() {
-  echo "$passes passed, $fails failed"
-  [ "$fails" = 0 ]
 }
 
 pg_db=
@@ -156,9 +147,34 @@ jreq() { req "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$
 body() { jq -r "$1" "$work/body"; }
 # approve TENANT RELEASE_ID AUTH: an approver (or global admin) signs the release off for the tenant.
 approve() { jreq POST "/api/v1/tenants/$1/releases/$2/approve" "$3" '{"comment":"tested"}'; }
+# metrics_settle [TOKEN]: waits (5 s at most, then die) until the only open connection of the
+# server is this scrape's own: every earlier request has gone out and is counted in /metrics
+# (a request is counted once its response went out, a moment after the client saw it).
+metrics_settle() {
+  local _n auth=()
+  [ -n "${1:-}" ] && auth=(-H "Authorization: Bearer $1")
+  for _n in $(seq 100); do
+    [ "$(curl -s -m 20 "${auth[@]}" "$URL/metrics" |
+      awk '$1 == "otter_http_open_connections" { print $2 }')" = 1 ] && return 0
+    sleep 0.05
+  done
+  die "/metrics: connections still open after 5 s"
+}
+# upload TENANT AUTH FILE [QUERY]: a release uploaded (201) and approved (200), its id printed;
+# any other answer stops the test (die), also from inside $(...).
+upload() {
+  local code
+  code=$(req POST "/api/v1/tenants/$1/releases${4:+?$4}" "$2" --data-binary @"$3")
+  [ "$code" = 201 ] || die "upload of $3 to $1 answered $code: $(head -c 300 "$work/body")"
+  local id; id=$(body .id)
+  code=$(approve "$1" "$id" "$2")
+  [ "$code" = 200 ] || die "approval of release $id ($1) answered $code: $(head -c 300 "$work/body")"
+  echo "$id"
+}
 header() { grep -i "^$1:" "$work/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
-login() { # login USER PASSWORD -> prints "Bearer TOKEN"
-  jreq POST /api/v1/login "" "{\"username\":\"$1\",\"password\":\"$2\"}" >/dev/null
+login() { # login USER PASSWORD -> prints "Bearer TOKEN"; any answer but 200 stops the test (die)
+  local code; code=$(jreq POST /api/v1/login "" "{\"username\":\"$1\",\"password\":\"$2\"}")
+  [ "$code" = 200 ] || die "login of $1 answered $code: $(head -c 300 "$work/body")"
   echo "Bearer $(body .token)"
 }

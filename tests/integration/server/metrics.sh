@@ -42,7 +42,7 @@ metric() { curl -s -m 20 -H "Authorization: Bearer $MT" "$URL/metrics" |
   awk -v k="$1" '$1 == k { print $2; found = 1 } END { if (!found) print "missing" }'; }
 open_conns() { metric otter_http_open_connections; }
 # Every earlier connection closed (curl exits) and accounted: only the scrape's own is open.
-metric_settle() { for _ in $(seq 100); do [ "$(open_conns)" = 1 ] && return 0; sleep 0.05; done; }
+metric_settle() { metrics_settle "$MT"; }
 delta() { # delta NAME BEFORE: prints now - BEFORE
   local now; now=$(metric "$1"); echo $(( now - $2 )); }
 
@@ -51,9 +51,7 @@ A=$(login admin "$ADMIN_PW")
 jreq POST /api/v1/tenants "$A" '{"name":"acme"}' >/dev/null
 jreq POST /api/v1/tenants/acme/devices "$A" '{"controller_id":"d1","model":"gw-a"}' >/dev/null
 T1=$(body .token)
-req POST /api/v1/tenants/acme/releases "$A" --data-binary @"$keys/update.zip" >/dev/null
-R1=$(body .id)
-approve acme "$R1" "$A" >/dev/null
+R1=$(upload acme "$A" "$keys/update.zip")
 jreq POST /api/v1/tenants/acme/deployments "$A" "{\"release\":$R1,\"devices\":[\"d1\"]}" >/dev/null
 AID=$(body '.actions[0].id')
 D=/acme/controller/v1/d1
@@ -82,7 +80,7 @@ expect "histogram +Inf bucket equals count" \
 # ---- download: one full GET, one range, one HEAD ----
 req GET "$D/deploymentBase/$AID" "TargetToken $T1" >/dev/null
 DL=$(body '.deployment.chunks[0].artifacts[0]._links.download.href')
-P=${DL#$URL}
+P=${DL#"$URL"}
 SIZE=$(stat -c %s "$keys/update.zip")
 metric_settle
 dl0=$(metric otter_ddi_downloads_total)

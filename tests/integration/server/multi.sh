@@ -49,14 +49,14 @@ for i in $(seq 1 8); do
   at "$URL_A" POST /api/v1/tenants "$ADM" "{\"name\":\"race$i\"}" > "$work/a.$i" & p1=$!
   at "$URL_B" POST /api/v1/tenants "$ADM" "{\"name\":\"race$i\"}" > "$work/b.$i" & p2=$!
   wait "$p1" "$p2" # not a bare wait: the servers are children too
-  echo "$(cat "$work/a.$i" "$work/b.$i" | fold -w3 | sort | tr '\n' ' ')" >> "$work/codes"
+  printf '%s\n' "$(cat "$work/a.$i" "$work/b.$i" | fold -w3 | sort | tr '\n' ' ')" >> "$work/codes"
 done
 expect "8 races: one 201 and one 409 each" "$(sort "$work/codes" | uniq -c | tr -s ' ')" " 8 201 409 "
 expect "each tenant once" "$(db "SELECT count(*) FROM tenants WHERE name LIKE 'race%'")" 8
 
 # ---- two admins deleting each other through different servers ----
-survivor=admin
-stok=$ADM
+survivor="admin"
+stok="$ADM"
 for round in 1 2 3 4 5; do
   other="adm$round"
   at "$URL_A" POST /api/v1/users "$stok" "{\"username\":\"$other\",\"password\":\"pass-$other\",\"is_admin\":true}" >/dev/null
@@ -79,6 +79,7 @@ done
 # ---- parallel provisioning through both servers into a new group ----
 OPT=$stok
 export URL_A URL_B OPT
+# shellcheck disable=SC2016 # expanded by the inner bash
 seq 1 24 | xargs -P 8 -I{} bash -c '
   u=$URL_A; [ $(({} % 2)) = 0 ] && u=$URL_B
   curl -s -m 20 -o /dev/null -w "%{http_code}\n" -H "Authorization: $OPT" -H "Content-Type: application/json" \

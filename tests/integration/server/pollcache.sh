@@ -47,10 +47,7 @@ expect "configData link gone on the next poll" "$(links)" ""
 
 # A rollout: started -> offered; paused -> not offered; resumed -> offered again.
 head -c 4096 /dev/urandom > "$work/a.bin"
-req POST "/api/v1/tenants/acme/releases?type=foreign&filename=a.bin&version=2.0" "$ADM" \
-  --data-binary @"$work/a.bin" >/dev/null
-rel=$(body .id)
-approve acme "$rel" "$ADM" >/dev/null
+rel=$(upload acme "$ADM" "$work/a.bin" "type=foreign&filename=a.bin&version=2.0")
 jreq POST /api/v1/tenants/acme/rollouts "$ADM" \
   "{\"name\":\"r1\",\"release\":$rel,\"filter\":{\"models\":[\"gw-a\"]},\"stages\":[{\"percent\":100,\"success_threshold\":0,\"failure_threshold\":100}]}" >/dev/null
 ro=$(body .id)
@@ -98,9 +95,6 @@ expect "rotated: new gateway token polls" "$(gpoll "$g2")" 200
 
 # Scoped: one device's write sends that device's next poll to the store, not the fleet's.
 metric() { curl -s -m 20 "$URL/metrics" | awk -v k="otter_ddi_poll_cache_total{result=\"$1\"}" '$1 == k { print $2 }'; }
-# The gateway rotation above touched any device: the loader reloads the cache, at most once
-# a second. Let that happen first, so what follows is answered by the scoped stamps alone.
-sleep 2
 t3=$(new_device d3)
 t4=$(new_device d4)
 poll d3 "$t3" >/dev/null
@@ -119,6 +113,11 @@ cached() {
   done
   echo "never current"
 }
+# The gateway rotation above touched every device: the loader reloads the cache, at most once
+# a second. Wait for that first (d1 answered from the cache again, 10 s at most), so what
+# follows is answered by the scoped stamps alone.
+for _ in $(seq 10); do [ "$(cached poll d1 "$t1")" = hit ] && break; done
+expect "the cache reloaded after the rotation: d1 from the cache" "$(cached poll d1 "$t1")" hit
 expect "d3 answered from the cache" "$(cached poll d3 "$t3")" hit
 code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: TargetToken $t4" \
   -H 'Content-Type: application/json' -d '{"data":{"version":"1.0"},"mode":"merge"}' \

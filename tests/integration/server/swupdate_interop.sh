@@ -113,11 +113,7 @@ expect "the poll now offers installedBase" "$(req GET /acme/controller/v1/gw-000
 expect "gateway token" "$(req POST /api/v1/tenants/acme/gateway-token "$A")" 201
 GW=$(body .token)
 jreq POST /api/v1/tenants/acme/devices "$A" '{"controller_id":"gw-0002","model":"gw-a"}' >/dev/null
-expect "bad .swu uploaded" "$(req POST \
-  '/api/v1/tenants/acme/releases?type=foreign&filename=gw.swu&version=1.0.1' "$A" \
-  --data-binary @"$work/swu/bad.swu")" 201
-BAD=$(body .id)
-approve acme "$BAD" "$A" >/dev/null
+BAD=$(upload acme "$A" "$work/swu/bad.swu" "type=foreign&filename=gw.swu&version=1.0.1")
 expect "assigned" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
   "{\"release\":$BAD,\"devices\":[\"gw-0002\"]}")" 201
 AID=$(body '.actions[0].id')

@@ -516,10 +516,8 @@ static void test_concurrency(void **state)
 
 static void test_tls(void **state)
 {
-    if (!srv.tls_url[0]) {
-        print_message("TLS not available (libmicrohttpd without TLS or no openssl): skipped\n");
-        skip();
-    }
+    if (!srv.tls_url[0]) /* start_server fails first; never skipped */
+        fail_msg("the server has no https listener (certificate or TLS missing)");
     char auth[256];
     snprintf(auth, sizeof auth, "Bearer %s", admin_tok);
     json_t *doc = NULL;

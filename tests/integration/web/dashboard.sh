@@ -42,6 +42,7 @@ else
   find "$OUT" -maxdepth 1 -name "$TEST-*.png" -delete
 fi
 SERVER_PID=
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   if [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true

@@ -3,7 +3,10 @@
  * Memory stays constant whatever the image size: 256 MiB go through the raw
  * and archive handlers in 64 KiB chunks while the peak RSS may grow by a
  * small fraction of that. The tar stream is produced on the fly by
- * libarchive's writer, whose output callback feeds the handler.
+ * libarchive's writer, whose output callback feeds the handler. ru_maxrss
+ * is the peak of the whole process so far, so each case runs in a child
+ * process of its own: a case after another would measure its growth above
+ * the other's peak, and any growth below that peak would go unseen.
  */
 #include "otter_test.h"
 #include "otter_handler.h"
@@ -12,6 +15,8 @@
 #include <archive_entry.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define BIG (256u << 20)
 #define CHUNK 65536
@@ -115,11 +120,36 @@ static void test_archive_big(void **state)
     unlink(path);
 }
 
+/* Runs test alone in a forked child (its own ru_maxrss); returns its cmocka status. */
+static int run_alone(const struct CMUnitTest *tests, size_t n, size_t i)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return 1;
+    }
+    if (pid == 0) {
+        cmocka_set_test_filter(tests[i].name);
+        _exit(_cmocka_run_group_tests(tests[i].name, tests, n, NULL, NULL) ? 1 : 0);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) {
+        fprintf(stderr, "%s: the child died (status %d)\n", tests[i].name, st);
+        return 1;
+    }
+    return WEXITSTATUS(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_big),
         cmocka_unit_test(test_archive_big),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    size_t n = sizeof tests / sizeof tests[0];
+    int failed = 0;
+    for (size_t i = 0; i < n; i++)
+        failed += run_alone(tests, n, i) != 0;
+    return failed ? 1 : 0;
 }
