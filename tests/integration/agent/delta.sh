@@ -13,7 +13,10 @@
 #   3. a package whose first image (an archive, stored in full) comes before
 #      its delta image: the delta's source is judged before the first image
 #      is extracted, so a mismatch still changes nothing;
-#   4. a factory install refuses a delta (there is no running slot to read).
+#   4. a factory install refuses a delta (there is no running slot to read);
+#   5. `otter-agent download` (the spool, otter-agentd's download-now-install-
+#      later) checks the source too: exit 3 and an empty spool on a changed
+#      slot; on the right one the spooled delta installs later.
 set -euo pipefail
 work="${OTTER_TEST_TMP:-/tmp}/agent-delta.$$"
 rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
@@ -118,6 +121,20 @@ d="$work/factory"; rm -rf "$d"; make_device "$d" raw
 rc=0; out=$("$agent" -c "$d/agent.conf" factory "$work/raw-delta.zip" 2>&1) || rc=$?
 [ "$rc" = 1 ] && [[ $out == *"needs a running slot"* ]] && ok "factory: a delta is refused" \
   || bad "factory delta: exit $rc: $out"
+
+# 5. The spool: verified downloads of a delta check the source as an install does.
+d="$work/spool"; device "$d" raw
+printf '[server]\nspool = %s\n' "$d/spool" >> "$d/agent.conf"
+cp "$d/slots/rootfs-a" "$work/slot-a"
+printf '\x01' | dd of="$d/slots/rootfs-a" bs=1 seek=1000 conv=notrunc status=none
+rc=0; out=$("$agent" -c "$d/agent.conf" download "$work/raw-delta.zip" 2>&1) || rc=$?
+[ "$rc" = 3 ] && [ ! -e "$d/spool/update.zip" ] && ok "download: a changed source is refused (exit 3), nothing spooled" \
+  || bad "download on a changed source: exit $rc: $out"
+cp "$work/slot-a" "$d/slots/rootfs-a"
+out=$("$agent" -c "$d/agent.conf" download "$work/raw-delta.zip" 2>&1) && cmp -s "$work/raw-delta.zip" "$d/spool/update.zip" \
+  && out=$("$agent" -c "$d/agent.conf" install "$d/spool/update.zip" 2>&1) \
+  && [[ $("$agent" bootsim --root "$d" 2>&1) == "booted slot B: update committed" ]] \
+  && ok "download: the delta is spooled and installs from the spool" || bad "spooled delta: $out"
 
 echo "$fails failures"
 [ "$fails" = 0 ]
