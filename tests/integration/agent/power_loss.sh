@@ -91,7 +91,7 @@ done
 # The delta, applied from slot A into slot B: the same cuts, fewer of them.
 pkg="$work/v2-delta.zip"
 delta_points=$points
-for i in $(seq 30); do
+for _ in $(seq 30); do
   trial pristine install "install-write@$(( (RANDOM * 32768 + RANDOM) % (size - 1) + 1 ))"
 done
 for p in install-released:1 install-image-done:1 install-recorded:1 install-activated:1 \
