@@ -32,7 +32,7 @@ devices=${1:-100000}
 secs=${2:-10}
 conns=${CONNS:-64}
 top=$(cd "$(dirname "$0")/.." && pwd)
-server="$top/build/src/server/otter-server"
+server=${OTTER_SERVER:-"$top/build/src/server/otter-server"} # OTTER_SERVER: another build (bench/compare.sh)
 [ -x "$server" ] || make -C "$top" build >/dev/null
 need=()
 for p in wrk jq curl bc; do command -v "$p" >/dev/null || need+=("$p"); done

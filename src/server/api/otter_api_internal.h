@@ -137,6 +137,12 @@ int api_releases_upload(struct call *c);
 int api_releases_get(struct call *c);
 int api_releases_delete(struct call *c);
 int api_releases_download(struct call *c);
+int api_deltas_upload(struct call *c);
+int api_deltas_list(struct call *c);
+int api_deltas_download(struct call *c);
+int api_deltas_delete(struct call *c);
+/* The deltas of release_id as a new array of documents (otter_api_deltas.c). */
+int api_deltas_of(struct call *c, int64_t release_id, json_t **arr, otter_err *err);
 int api_deployments_create(struct call *c);
 int api_tickets_create(struct call *c);
 int api_approvals_list(struct call *c);

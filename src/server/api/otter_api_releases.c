@@ -231,6 +231,11 @@ static int add_release(void *ctx, const otter_release *r)
     int ret = doc ? api_approval_get(w->c, r->id, &a, w->err) : OTTER_ENOMEM;
     if (ret == 0)
         ret = json_object_set_new(doc, "approval", api_approval_doc(&a)) == 0 ? 0 : OTTER_ENOMEM;
+    json_t *deltas = NULL;
+    if (ret == 0)
+        ret = api_deltas_of(w->c, r->id, &deltas, w->err);
+    if (ret == 0)
+        ret = json_object_set_new(doc, "deltas", deltas) == 0 ? 0 : OTTER_ENOMEM;
     if (ret == 0)
         return json_array_append_new(w->arr, doc) == 0 ? 0 : OTTER_ENOMEM;
     json_decref(doc);

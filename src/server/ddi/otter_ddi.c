@@ -192,27 +192,81 @@ static int refuse_held_back(struct ddi_call *c, const otter_action *a)
     return 0;
 }
 
-static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const otter_release *r)
+#define ARTIFACT_PATH "/softwaremodules/%lld/artifacts/%s"
+
+/* One entry of a chunk's artifacts: name, hashes, size and the links to fetch it. */
+static json_t *artifact_doc(struct ddi_call *c, int64_t release_id, const char *filename,
+                            const char *sha1, const char *md5, const char *sha256, int64_t size)
+{
+    long long rid = (long long)release_id;
+    return json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o, s:o, s:o}}", "filename", filename, "hashes",
+        "sha1", sha1, "md5", md5, "sha256", sha256, "size", (json_int_t)size, "_links", "download",
+        href(c, ARTIFACT_PATH, rid, filename), "download-http", href(c, ARTIFACT_PATH, rid, filename),
+        "md5sum", href(c, ARTIFACT_PATH ".MD5SUM", rid, filename), "md5sum-http",
+        href(c, ARTIFACT_PATH ".MD5SUM", rid, filename));
+}
+
+/* delta: offered second (docs/ddi.md "Delta artifacts"), or NULL. */
+static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const otter_release *r,
+                              const otter_delta *delta)
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)a->id);
-#define ARTIFACT_PATH "/softwaremodules/%lld/artifacts/%s"
-    long long rid = (long long)r->id;
-    json_t *art = json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o, s:o, s:o}}", "filename", r->filename, "hashes",
-        "sha1", r->sha1, "md5", r->md5, "sha256", r->sha256, "size", (json_int_t)r->size, "_links",
-        "download", href(c, ARTIFACT_PATH, rid, r->filename), "download-http",
-        href(c, ARTIFACT_PATH, rid, r->filename), "md5sum",
-        href(c, ARTIFACT_PATH ".MD5SUM", rid, r->filename), "md5sum-http",
-        href(c, ARTIFACT_PATH ".MD5SUM", rid, r->filename));
-#undef ARTIFACT_PATH
-    json_t *chunk = json_pack("{s:s, s:s, s:s, s:[o]}", "part", "os", "version", r->version, "name",
-                              r->product, "artifacts", art);
+    json_t *arts = json_pack("[o]", artifact_doc(c, r->id, r->filename, r->sha1, r->md5,
+                                                 r->sha256, r->size));
+    if (arts && delta)
+        json_array_append_new(arts, artifact_doc(c, r->id, delta->filename, delta->sha1,
+                                                 delta->md5, delta->sha256, delta->size));
+    json_t *chunk = json_pack("{s:s, s:s, s:s, s:o}", "part", "os", "version", r->version, "name",
+                              r->product, "artifacts", arts);
     json_t *dep = json_pack("{s:s, s:s, s:[o]}", "download", a->download, "update", a->update,
                             "chunks", chunk);
     if (dep && a->maintenance[0])
         json_object_set_new(dep, "maintenanceWindow", json_string(a->maintenance));
     return json_pack("{s:s, s:o}", "id", id, "deployment", dep);
+}
+
+struct delta_pick {
+    const char *from_version;
+    otter_delta d;
+    int found;
+};
+
+static int pick_delta(void *ctx, const otter_delta *d)
+{
+    struct delta_pick *p = ctx;
+    if (!p->found && strcmp(d->from_version, p->from_version) == 0) {
+        p->d = *d;
+        p->found = 1;
+    }
+    return 0;
+}
+
+/*
+ * The delta of release_id this device gets (docs/ddi.md "Delta artifacts"):
+ * only when its configData says otter.delta = "1" and its version is a
+ * delta's from_version. *found = 0 for every other device, foreign DDI
+ * clients included, which then see exactly the one full artifact.
+ */
+int ddi_delta_for(struct ddi_call *c, int64_t release_id, otter_delta *out, int *found,
+                  otter_err *err)
+{
+    *found = 0;
+    json_t *attrs = json_loads(c->dev->attributes[0] ? c->dev->attributes : "{}", 0, NULL);
+    const char *cap = json_string_value(json_object_get(attrs, "otter.delta"));
+    const char *version = json_string_value(json_object_get(attrs, "version"));
+    int ret = 0;
+    if (cap && strcmp(cap, "1") == 0 && version && *version) {
+        struct delta_pick p = {.from_version = version};
+        ret = otter_store_delta_list(c->ddi->store, release_id, 0, pick_delta, &p, err);
+        if (ret == 0 && p.found) {
+            *out = p.d;
+            *found = 1;
+        }
+    }
+    json_decref(attrs);
+    return ret;
 }
 
 static int deployment_base(struct ddi_call *c, int installed)
@@ -241,12 +295,16 @@ static int deployment_base(struct ddi_call *c, int installed)
         return ddi_fail_err(c, &err);
     if (!o.found)
         return ddi_fail(c, 404, "the release of action %lld is gone", (long long)a.id);
+    otter_delta delta;
+    int has_delta = 0;
+    if (!installed && ddi_delta_for(c, o.r.id, &delta, &has_delta, &err) < 0)
+        return ddi_fail_err(c, &err);
     /* The device has seen its deployment: a scheduled action runs from now on. */
     if (!installed && moved &&
         otter_store_action_set_status(c->ddi->store, a.id, otter_action_state_word(to),
                                       otter_action_result_word(result), c->now, &err) < 0)
         return ddi_fail_err(c, &err);
-    return reply(c, 200, deployment_doc(c, &a, &o.r));
+    return reply(c, 200, deployment_doc(c, &a, &o.r, has_delta ? &delta : NULL));
 }
 
 /* ---- feedback ---- */

@@ -102,6 +102,45 @@ static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *
     return 1;
 }
 
+/* The file a download names: its name, digests, and whether the .MD5SUM was asked for. */
+struct served {
+    char filename[OTTER_STORE_FILENAME_MAX + 1];
+    char sha256[65];
+    char md5[33];
+    int md5sum;
+    const char *asked; /* the path's file name */
+};
+
+/* Fills f when name (or name.MD5SUM) is what was asked for. */
+static void match_file(struct served *f, const char *name, const char *sha256, const char *md5)
+{
+    size_t n = strlen(name);
+    int plain = strcmp(f->asked, name) == 0;
+    int sum = strncmp(f->asked, name, n) == 0 && strcmp(f->asked + n, ".MD5SUM") == 0;
+    if (f->filename[0] || (!plain && !sum))
+        return;
+    snprintf(f->filename, sizeof f->filename, "%s", name);
+    snprintf(f->sha256, sizeof f->sha256, "%s", sha256);
+    snprintf(f->md5, sizeof f->md5, "%s", md5);
+    f->md5sum = sum;
+}
+
+static int match_delta(void *ctx, const otter_delta *d)
+{
+    match_file(ctx, d->filename, d->sha256, d->md5);
+    return 0;
+}
+
+/* The release's full artifact or delta that c names; f->filename "" when none. */
+static int pick_file(struct ddi_call *c, const otter_release *r, struct served *f, otter_err *err)
+{
+    f->asked = c->seg[3];
+    match_file(f, r->filename, r->sha256, r->md5);
+    if (f->filename[0])
+        return 0;
+    return otter_store_delta_list(c->ddi->store, r->id, 0, match_delta, f, err);
+}
+
 int ddi_download(struct ddi_call *c)
 {
     otter_err err;
@@ -127,21 +166,24 @@ int ddi_download(struct ddi_call *c)
                         (long long)u.waiting.id);
     if (!u.found || !o.found)
         return ddi_fail(c, 404, "no such artifact");
-    /* hawkBit's md5sum link: FILENAME.MD5SUM holds "MD5  FILENAME" (md5sum -c input). */
-    size_t fn = strlen(o.r.filename);
-    if (strncmp(c->seg[3], o.r.filename, fn) == 0 && strcmp(c->seg[3] + fn, ".MD5SUM") == 0) {
-        size_t cap = strlen(o.r.md5) + fn + 4;
+    /* The full artifact, or one of the release's deltas (docs/ddi.md "Delta artifacts"). */
+    struct served f = {0};
+    if (pick_file(c, &o.r, &f, &err) < 0)
+        return ddi_fail_err(c, &err);
+    if (!f.filename[0])
+        return ddi_fail(c, 404, "no such artifact");
+    if (f.md5sum) {
+        /* hawkBit's md5sum link: FILENAME.MD5SUM holds "MD5  FILENAME" (md5sum -c input). */
+        size_t cap = strlen(f.md5) + strlen(f.filename) + 4;
         free(c->resp->body);
         c->resp->body_len = 0;
         if (!(c->resp->body = malloc(cap)))
             return ddi_fail(c, 500, "out of memory");
-        c->resp->body_len = (size_t)snprintf(c->resp->body, cap, "%s  %s\n", o.r.md5, o.r.filename);
+        c->resp->body_len = (size_t)snprintf(c->resp->body, cap, "%s  %s\n", f.md5, f.filename);
         c->resp->content_type = "text/plain";
         return 200;
     }
-    if (strcmp(o.r.filename, c->seg[3]) != 0)
-        return ddi_fail(c, 404, "no such artifact");
-    if (otter_artifact_path(c->ddi->cfg->artifacts_dir, o.r.sha256, path, sizeof path, &err) < 0)
+    if (otter_artifact_path(c->ddi->cfg->artifacts_dir, f.sha256, path, sizeof path, &err) < 0)
         return ddi_fail(c, 500, "internal error");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -151,7 +193,7 @@ int ddi_download(struct ddi_call *c)
         return ddi_fail(c, 500, "artifact file missing");
     }
     uint64_t size = (uint64_t)st.st_size, first = 0, last = size ? size - 1 : 0;
-    snprintf(etag, sizeof etag, "\"%s\"", o.r.sha256);
+    snprintf(etag, sizeof etag, "\"%s\"", f.sha256);
     otter_http_add_header(c->resp, "ETag", etag);
     otter_http_add_header(c->resp, "Accept-Ranges", "bytes");
     const char *inm = otter_http_header(c->req, "If-None-Match");
@@ -178,7 +220,7 @@ int ddi_download(struct ddi_call *c)
         otter_http_add_header(c->resp, "Content-Range", cr);
     }
     char disp[OTTER_STORE_FILENAME_MAX + 40];
-    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", o.r.filename);
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", f.filename);
     otter_http_add_header(c->resp, "Content-Disposition", disp);
     c->resp->content_type = "application/octet-stream";
     c->resp->fd_set = 1;

@@ -93,6 +93,15 @@ int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid);
 int ddi_warm_start(otter_ddi *ddi, otter_err *err);
 void ddi_warm_stop(otter_ddi *ddi);
 
+/*
+ * The delta of release_id offered to c->dev (docs/ddi.md "Delta
+ * artifacts"): *found = 1 with *out when the device sent configData
+ * otter.delta = "1" and its version is one of the release's deltas'
+ * from_version; 0 for every other device (otter_ddi.c).
+ */
+int ddi_delta_for(struct ddi_call *c, int64_t release_id, otter_delta *out, int *found,
+                  otter_err *err);
+
 /* GET/HEAD softwaremodules/{id}/artifacts/{filename} (otter_ddi_download.c). */
 int ddi_download(struct ddi_call *c);
 

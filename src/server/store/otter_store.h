@@ -29,7 +29,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 8
+#define OTTER_STORE_SCHEMA_VERSION 9
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -385,11 +385,49 @@ int otter_store_release_create(otter_store *s, const otter_release *r, int64_t c
 int otter_store_release_list(otter_store *s, int64_t tenant_id, int64_t release_id,
                              otter_store_release_cb cb, void *ctx, otter_err *err);
 /*
- * Deletes a release; OTTER_ESTATE when an action uses it. *sha_unused = 1
+ * Deletes a release; OTTER_ESTATE when an action uses it or a delta is made
+ * to or from it (delete those first). *sha_unused = 1
  * when no other artifact has the same content (the file may go).
  */
 int otter_store_release_delete(otter_store *s, int64_t id, int *found, int *sha_unused,
                                otter_err *err);
+
+/*
+ * A delta package of a release (issue #12): made by `otter delta` from
+ * release from_release_id (version from_version) of the same tenant,
+ * verified on upload, offered by DDI to devices that run from_version.
+ */
+typedef struct otter_delta {
+    int64_t id;
+    int64_t release_id;
+    int64_t from_release_id;
+    char from_version[OTTER_STORE_NAME_MAX + 1];
+    char filename[OTTER_STORE_FILENAME_MAX + 1];
+    int64_t size;
+    char sha256[65];
+    char sha1[41];
+    char md5[33];
+    int64_t created_at;
+} otter_delta;
+
+typedef int (*otter_store_delta_cb)(void *ctx, const otter_delta *d);
+
+/*
+ * Records delta d (id and created_at ignored) of release d->release_id.
+ * OTTER_ESTATE when the release already has a delta from that release.
+ * Quiet: no base poll answer shows deltas (deploymentBase is never cached).
+ */
+int otter_store_delta_create(otter_store *s, const otter_delta *d, int64_t created_by, int64_t now,
+                             int64_t *id, otter_err *err);
+/* The deltas of release_id, oldest base first; only delta_id when it is not 0. */
+int otter_store_delta_list(otter_store *s, int64_t release_id, int64_t delta_id,
+                           otter_store_delta_cb cb, void *ctx, otter_err *err);
+/*
+ * Deletes delta id of release_id. *sha_unused = 1 when no other delta or
+ * artifact has the same content (the file may go).
+ */
+int otter_store_delta_delete(otter_store *s, int64_t release_id, int64_t id, int *found,
+                             int *sha_unused, otter_err *err);
 
 /* Actions. a: tenant, device, release, rollout, stage, download, update, maintenance. */
 int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,

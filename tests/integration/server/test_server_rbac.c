@@ -79,6 +79,11 @@ struct endpoint {
     {                                                                                              \
         200, 200, 200, 200, 200, 200, 404, 401, 401                                                \
     }
+/* Any role in acme gets s (e.g. 404 for an object that is not there). */
+#define TENANT_ANY(s)                                                                              \
+    {                                                                                              \
+        s, s, s, s, s, s, 404, 401, 401                                                            \
+    }
 #define TENANT_ADMIN(s)                                                                            \
     {                                                                                              \
         s, s, 403, 403, 403, 403, 404, 401, 401                                                    \
@@ -172,6 +177,16 @@ static const struct endpoint endpoints[] = {
     {"GET", T "/releases/{rel}", NULL, NULL, TENANT_READ, 0, 0},
     {"GET", T "/releases/{rel}/artifact", NULL, NULL, TENANT_READ, 0, 0},
     {"DELETE", T "/releases/{rel_del}", NULL, NULL, TENANT_PUBLISHER(204), 1, 0},
+    /*
+     * Deltas of a release: the role is checked before the body or the delta
+     * is looked at (allowed roles then get the upload's 422 or the missing
+     * delta's 404); delta.sh has the allowed calls that succeed.
+     */
+    {"GET", T "/releases/{rel}/deltas", NULL, NULL, TENANT_READ, 0, 0},
+    {"POST", T "/releases/{rel}/deltas", "application/octet-stream", "not a delta of {a}",
+     TENANT_PUBLISHER(422), 0, 0},
+    {"GET", T "/releases/{rel}/deltas/999999", NULL, NULL, TENANT_ANY(404), 0, 0},
+    {"DELETE", T "/releases/{rel}/deltas/999999", NULL, NULL, TENANT_PUBLISHER(404), 0, 0},
     {"GET", T "/approvals", NULL, NULL, TENANT_READ, 0, 0},
     {"POST", T "/releases/{rel_ok}/approve", NULL, "{\"comment\":\"ok\"}", TENANT_APPROVER(200), 1,
      0},
@@ -795,6 +810,9 @@ static const struct probe beta_probes[] = {
     {"GET", "/releases/{brel}", NULL, 1, NULL},
     {"GET", "/releases/{bapp}/artifact", NULL, 1, NULL},
     {"DELETE", "/releases/{brel}", NULL, 0, NULL},
+    {"GET", "/releases/{brel}/deltas", NULL, 1, NULL},
+    {"GET", "/releases/{brel}/deltas/1", NULL, 1, NULL},
+    {"DELETE", "/releases/{brel}/deltas/1", NULL, 0, NULL},
     {"POST", "/releases/{brel}/approve", "{}", 0, NULL},
     {"POST", "/releases/{brel}/reject", "{}", 0, NULL},
     {"POST", "/releases/{bapp}/revoke", "{}", 0, NULL},

@@ -63,6 +63,9 @@ head -c 3000000 /dev/urandom >"$DIR/rootfs-2.img"
 # Stored (not compressed): big enough for the upload progress bar to move.
 "$OTTER" pack --product gw --compatible gw-a,gw-b --version 2.0.0 --security-version 4 \
   --image rootfs="$DIR/rootfs-2.img":compression=none --key "$DIR/release.key" -o "$DIR/gw-2.0.0.zip" >/dev/null
+# A delta package from 1.0.0 to 2.0.0 (the release page lists it).
+"$OTTER" delta --from "$DIR/gw-1.0.0.zip" --to "$DIR/gw-2.0.0.zip" --key "$DIR/release.key" \
+  --root "$DIR/root.json" -o "$DIR/gw-2.0.0.from-1.0.0.delta.zip" >/dev/null
 "$OTTER" pack --product gw --compatible gw-a --version 2.0.1 --security-version 4 \
   --image rootfs="$DIR/rootfs-1.img" -o "$DIR/unsigned.zip" >/dev/null
 

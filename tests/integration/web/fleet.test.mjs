@@ -321,6 +321,14 @@ await step('publisher uploads update.zip with a progress bar; signers, size, mod
   assert.ok(text.includes('4'), text);
   assert.ok(text.includes('2.9 MiB'), text);
   assert.ok(text.includes(`${rel2.signers[0].slice(0, 12)}…`), text);
+  // A delta package of 2.0.0 from 1.0.0 (uploaded through the API) is listed with the release.
+  const delta = await expectStatus(api('POST', `/tenants/${T}/releases/${rel2.id}/deltas`,
+    readFileSync(path.join(PKG, 'gw-2.0.0.from-1.0.0.delta.zip')), tokens.pat, { raw: true, type: 'application/octet-stream' }), 201);
+  assert.equal(delta.from_version, '1.0.0');
+  await go(pat, 'Fleet');
+  await go(pat, 'Releases');
+  const withDelta = await pat.locator('main tbody tr', { hasText: '2.0.0' }).textContent();
+  assert.ok(withDelta.includes('from 1.0.0'), withDelta);
   await shot(pat, 'releases');
   assert.equal(await pat.getByRole('button', { name: /^Approve/ }).count(), 0, 'a publisher does not approve');
   await requireEndpoint('approvals', 'GET', `/tenants/${T}/approvals?state=pending`);

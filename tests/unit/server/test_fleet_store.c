@@ -367,6 +367,92 @@ static void test_poll_rows(void **state)
     otter_store_free(s);
 }
 
+static int take_delta(void *ctx, const otter_delta *d)
+{
+    otter_delta *out = ctx;
+    out[out[0].id ? 1 : 0] = *d; /* the first two */
+    return 0;
+}
+
+/*
+ * Deltas of a release: created, listed (all or one), refused twice from
+ * the same base or under the same name; their releases cannot be deleted
+ * while they exist; deleting one says whether its file may go.
+ */
+static void test_deltas(void **state)
+{
+    int64_t t, r1, r2, r3, d1, d2, dup;
+    otter_err err;
+    int found = 0, unused = 0;
+    otter_store *s = open_fresh("fleet_deltas", &t);
+    otter_release r = {.tenant_id = t, .size = 10, .meta = "{}"};
+    snprintf(r.product, sizeof r.product, "gw");
+    snprintf(r.kind, sizeof r.kind, "otter");
+    memset(r.sha1, 'b', 40);
+    memset(r.md5, 'c', 32);
+    const char *versions[] = {"1.0", "1.1", "1.2"};
+    int64_t *ids[] = {&r1, &r2, &r3};
+    for (int i = 0; i < 3; i++) {
+        snprintf(r.version, sizeof r.version, "%s", versions[i]);
+        snprintf(r.filename, sizeof r.filename, "gw-%s.zip", versions[i]);
+        memset(r.sha256, 'a' + i, 64);
+        assert_otter_ok(otter_store_release_create(s, &r, 0, 20, ids[i], &err), err);
+    }
+    otter_delta d = {.release_id = r3, .from_release_id = r2, .size = 5};
+    snprintf(d.from_version, sizeof d.from_version, "1.1");
+    snprintf(d.filename, sizeof d.filename, "gw-1.2.from-1.1.delta.zip");
+    memset(d.sha256, 'e', 64);
+    memset(d.sha1, 'f', 40);
+    memset(d.md5, '0', 32);
+    assert_otter_ok(otter_store_delta_create(s, &d, 0, 30, &d2, &err), err);
+    assert_otter_error(otter_store_delta_create(s, &d, 0, 30, &dup, &err), err, OTTER_ESTATE, "");
+    d.from_release_id = r1; /* another base, same file name */
+    assert_otter_error(otter_store_delta_create(s, &d, 0, 30, &dup, &err), err, OTTER_ESTATE, "");
+    snprintf(d.from_version, sizeof d.from_version, "1.0");
+    snprintf(d.filename, sizeof d.filename, "gw-1.2.from-1.0.delta.zip");
+    /* The same bytes as the full artifact of 1.0 (content-addressed files are shared). */
+    memset(d.sha256, 'a', 64);
+    assert_otter_ok(otter_store_delta_create(s, &d, 0, 31, &d1, &err), err);
+
+    otter_delta got[2] = {{0}};
+    assert_otter_ok(otter_store_delta_list(s, r3, 0, take_delta, got, &err), err);
+    assert_int_equal(got[0].id, d1); /* oldest base first */
+    assert_int_equal(got[0].from_release_id, r1);
+    assert_string_equal(got[0].from_version, "1.0");
+    assert_int_equal(got[0].created_at, 31);
+    assert_int_equal(got[1].id, d2);
+    assert_string_equal(got[1].filename, "gw-1.2.from-1.1.delta.zip");
+    assert_int_equal(got[1].size, 5);
+    assert_int_equal(strlen(got[1].sha256), 64);
+    assert_int_equal(strlen(got[1].sha1), 40);
+    assert_int_equal(strlen(got[1].md5), 32);
+    memset(got, 0, sizeof got);
+    assert_otter_ok(otter_store_delta_list(s, r3, d2, take_delta, got, &err), err);
+    assert_int_equal(got[0].id, d2);
+    assert_int_equal(got[1].id, 0);
+    memset(got, 0, sizeof got);
+    assert_otter_ok(otter_store_delta_list(s, r2, 0, take_delta, got, &err), err);
+    assert_int_equal(got[0].id, 0);
+
+    /* Neither the release nor a base goes while deltas are made to or from it. */
+    assert_otter_error(otter_store_release_delete(s, r3, &found, &unused, &err), err, OTTER_ESTATE,
+                       "delta");
+    assert_otter_error(otter_store_release_delete(s, r2, &found, &unused, &err), err, OTTER_ESTATE,
+                       "delta");
+    /* Another release's id does not delete it. */
+    assert_otter_ok(otter_store_delta_delete(s, r2, d2, &found, &unused, &err), err);
+    assert_false(found);
+    assert_otter_ok(otter_store_delta_delete(s, r3, d2, &found, &unused, &err), err);
+    assert_true(found);
+    assert_true(unused);
+    assert_otter_ok(otter_store_delta_delete(s, r3, d1, &found, &unused, &err), err);
+    assert_true(found);
+    assert_false(unused); /* release 1.0's artifact has the same bytes */
+    assert_otter_ok(otter_store_release_delete(s, r3, &found, &unused, &err), err);
+    assert_true(found);
+    otter_store_free(s);
+}
+
 int main(void)
 {
     otter_test_store_init();
@@ -375,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_releases_and_actions),
         cmocka_unit_test(test_tenant_delete_cascades),
         cmocka_unit_test(test_poll_rows),
+        cmocka_unit_test(test_deltas),
     };
     return otter_test_store_done(cmocka_run_group_tests(tests, NULL, NULL));
 }

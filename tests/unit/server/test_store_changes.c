@@ -72,6 +72,19 @@ static int w_release_create(struct fx *f, otter_err *e)
                        .filename = "u.zip", .size = 1, .sha256 = "aa", .sha1 = "bb", .md5 = "cc"};
     return otter_store_release_create(f->s, &r, 0, 4, &f->release, e);
 }
+static int w_delta_create(struct fx *f, otter_err *e)
+{
+    otter_delta d = {.release_id = f->release, .from_release_id = f->release,
+                     .from_version = "0", .filename = "d.zip", .size = 1, .sha256 = "dd",
+                     .sha1 = "ee", .md5 = "ff"};
+    return otter_store_delta_create(f->s, &d, 0, 4, &f->spare, e);
+}
+static int w_delta_delete(struct fx *f, otter_err *e)
+{
+    int found, unused;
+    int ret = otter_store_delta_delete(f->s, f->release, f->spare, &found, &unused, e);
+    return ret == 0 && !found ? otter_err_set(e, OTTER_EIO, "delta not deleted") : ret;
+}
 static int w_action_create(struct fx *f, otter_err *e)
 {
     otter_action a = {.tenant_id = f->tenant, .device_id = f->device, .release_id = f->release};
@@ -186,7 +199,8 @@ static const struct write {
     W(tenant_create, ANY),          W(tenant_delete, ANY),         W(tenant_set_gateway, ANY),
     W(device_create, DEV),          W(device_set_attributes, DEV), W(device_seen, QUIET),
     W(group_create, ANY),           W(group_add, DEV),             W(group_remove, DEV),
-    W(group_delete, ANY),           W(release_create, ANY),        W(action_create, DEV),
+    W(group_delete, ANY),           W(release_create, ANY),        W(delta_create, QUIET),
+    W(delta_delete, QUIET),         W(action_create, DEV),
     W(action_set_maintenance, DEV), W(feedback_add, QUIET),        W(action_set_status, DEV),
     W(approval_set, ANY),           W(rollout_create, ANY),        W(rollout_update, ANY),
     W(rollout_retry_failed, ANY),   W(rollout_cancel_actions, ANY),
@@ -206,7 +220,7 @@ static const char *const not_writes[] = {
     "tenant_check_gateway", "device_get", "device_find_token", "device_list", "group_get",
     "group_list", "release_list", "action_get", "action_open", "action_pending",
     "action_installed", "device_poll_rows", "action_list_device", "feedback_count",
-    "feedback_list", "approval_get", "rollout_list", "rollout_counts",
+    "feedback_list", "approval_get", "rollout_list", "rollout_counts", "delta_list",
 };
 
 static uint64_t stamp(otter_store *s)

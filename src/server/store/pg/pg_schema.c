@@ -282,5 +282,23 @@ static const char v7[] =
  */
 static const char v8[] = "SELECT 1;";
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8};
+/* Version 9: delta packages of a release (as SQLite's v9). */
+static const char v9[] =
+    "CREATE TABLE release_deltas (" ID
+    "  release_id BIGINT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  from_release_id BIGINT NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  from_version TEXT" C " NOT NULL,"
+    "  filename TEXT" C " NOT NULL,"
+    "  size BIGINT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  sha1 TEXT NOT NULL,"
+    "  md5 TEXT NOT NULL,"
+    "  created_by BIGINT REFERENCES users(id) ON DELETE SET NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  UNIQUE (release_id, from_release_id),"
+    "  UNIQUE (release_id, filename));"
+    "CREATE INDEX release_deltas_from ON release_deltas(from_release_id);"
+    "CREATE INDEX release_deltas_sha256 ON release_deltas(sha256);";
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

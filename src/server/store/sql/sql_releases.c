@@ -78,7 +78,7 @@ static int release_delete(const otter_change *ch, int64_t id, int64_t *n, int64_
                           otter_err *err)
 {
     char lock[128];
-    int64_t exists = 0, used = 0;
+    int64_t exists = 0, used = 0, deltas = 0;
     snprintf(lock, sizeof lock, "SELECT count(*) FROM (SELECT 1 FROM releases WHERE id = ?%s) x",
              ch->s->drv->lock_rows);
     int ret =
@@ -89,6 +89,15 @@ static int release_delete(const otter_change *ch, int64_t id, int64_t *n, int64_
     if (ret == 0 && used)
         ret = otter_err_set(err, OTTER_ESTATE, "release %lld is used by %lld action(s)",
                             (long long)id, (long long)used);
+    if (ret == 0 && exists)
+        ret = otter_sql_read(ch->s, "checking delta use", otter_sql_int_row, &deltas, err,
+                             "SELECT count(*) FROM release_deltas"
+                             " WHERE release_id = ?1 OR from_release_id = ?1",
+                             "i", id);
+    if (ret == 0 && deltas)
+        ret = otter_err_set(err, OTTER_ESTATE,
+                            "release %lld has %lld delta(s) made to or from it: delete them first",
+                            (long long)id, (long long)deltas);
     if (ret == 0 && exists)
         ret = otter_sql_read(ch->s, "checking artifact use", otter_sql_int_row, others, err,
                              "SELECT count(*) FROM artifacts WHERE sha256 IN"

@@ -341,6 +341,32 @@ static const char v8[] =
     "  (SELECT coalesce(max(id), 0) FROM tenants),"
     "  (SELECT coalesce(max(tenant_id), 0) FROM audit_log));";
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8};
+/*
+ * Version 9: delta packages of a release (issue #12), each from one earlier
+ * release of the same tenant, stored content-addressed like the full
+ * artifact and offered by DDI to devices that run from_version. A release
+ * with deltas to or from it is not deleted (otter_store_release_delete
+ * refuses), so no delta file is left without its row; the cascades only
+ * serve a tenant's deletion.
+ */
+static const char v9[] =
+    "CREATE TABLE release_deltas ("
+    "  id INTEGER PRIMARY KEY,"
+    "  release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  from_release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,"
+    "  from_version TEXT NOT NULL,"
+    "  filename TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  sha1 TEXT NOT NULL,"
+    "  md5 TEXT NOT NULL,"
+    "  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (release_id, from_release_id),"
+    "  UNIQUE (release_id, filename)) STRICT;"
+    "CREATE INDEX release_deltas_from ON release_deltas(from_release_id);"
+    "CREATE INDEX release_deltas_sha256 ON release_deltas(sha256);";
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

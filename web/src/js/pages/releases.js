@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Releases: the tenant's signed packages with signers, size, compatible models,
-// security version and approval. Publishers (and admins) upload update.zip
+// security version, approval and delta packages (from which versions, how big). Publishers (and admins) upload update.zip
 // with a progress bar; approvers (and admins) approve, reject or revoke here
 // too (the Approvals page lists what waits for them).
 import { h } from '../dom.js';
@@ -56,6 +56,16 @@ function signersCell(r) {
   if (r.type === 'foreign') return h('span', { class: 'muted' }, 'not verified (foreign)');
   if (!s.length) return '—';
   return h('ul', { class: 'plain' }, s.map((k) => h('li', {}, h('code', { title: k }, `${k.slice(0, 12)}…`))));
+}
+
+/** The release's delta packages (otter delta): base version and size against the full file. */
+function deltasCell(r) {
+  const ds = r.deltas || [];
+  if (!ds.length) return '—';
+  const full = r.artifact?.size;
+  return h('ul', { class: 'plain' }, ds.map((d) => h('li', { class: 'nowrap', title: d.filename },
+    `from ${d.from_version} · ${formatBytes(d.size)}`,
+    full ? h('span', { class: 'muted small' }, ` (${Math.round((100 * d.size) / full)} % of full)`) : null)));
 }
 
 function uploadForm(ctx, box, refresh) {
@@ -128,6 +138,7 @@ export async function renderReleases(ctx) {
       { label: 'Compatible models', cell: (r) => (r.compatible && r.compatible.length ? r.compatible.join(', ') : '—') },
       { label: 'Size', cell: (r) => formatBytes(r.artifact?.size) },
       { label: 'Signers', cell: signersCell },
+      { label: 'Deltas', cell: deltasCell },
       { label: 'Uploaded', cell: (r) => when(r.created_at) },
     ];
     listArea.replaceChildren(releases.length
