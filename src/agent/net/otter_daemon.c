@@ -447,7 +447,8 @@ static int run_pick(daemon_ctx *d, const char *action, const otter_ddi_pick *pic
     int spool = op == OTTER_BROKER_DOWNLOAD;
     otter_ddi_fallback_detail(note, note_len, why,
                               spool ? "downloaded the full package" : "installed the full package");
-    say(d, "action %s: delta refused (%s); taking the full package", action, why);
+    say(d, "action %s: delta refused (%s); taking the full package %s", action, why,
+        pick->full->filename);
     d->failed_rc = 0;
     req = (otter_broker_req){.op = op, .max_size = pick->full->size};
     snprintf(req.url, sizeof req.url, "%s", pick->full->download);
@@ -465,7 +466,10 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_d
                        err);
     if (ret)
         return ret;
-    say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
+    if (from_spool)
+        say(d, "action %s: installing the spooled package", dep->id);
+    else
+        say(d, "action %s: installing %s", dep->id, otter_ddi_first_artifact(pick)->filename);
     /* A delta in the spool that no longer fits is dropped; the full one streams in. */
     int rc = run_pick(d, dep->id, pick, OTTER_BROKER_INSTALL, from_spool, why, sizeof why,
                       &canceled, note, sizeof note, err);
@@ -508,7 +512,8 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_
     int ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
     if (ret)
         return ret;
-    say(d, "action %s: downloading into the spool (%s)", dep->id, why_waiting);
+    say(d, "action %s: downloading %s into the spool (%s)", dep->id,
+        otter_ddi_first_artifact(pick)->filename, why_waiting);
     /* The server said how big the artifact is: a longer body is refused. */
     int rc = run_pick(d, dep->id, pick, OTTER_BROKER_DOWNLOAD, 0, why, sizeof why, &canceled,
                       note, sizeof note, err);
