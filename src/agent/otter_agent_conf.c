@@ -270,9 +270,10 @@ static int check_tokens(struct parse *p, const char *section, const char *key)
     if (strcmp(section, "server") != 0 || !c->server_token || !c->server_gateway_token ||
         !c->server_token[0] || !c->server_gateway_token[0])
         return 0;
-    return fail(p, OTTER_EFORMAT, "[server] %s: %s is set too; set exactly one of target_token "
-                "and gateway_token", key, strcmp(key, "target_token") == 0 ? "gateway_token"
-                                                                           : "target_token");
+    return fail(p, OTTER_EFORMAT,
+                "[server] %s: %s is set too; set exactly one of target_token "
+                "and gateway_token",
+                key, strcmp(key, "target_token") == 0 ? "gateway_token" : "target_token");
 }
 
 /* inih callback: one key = value in the current section. Nonzero = continue. */

@@ -29,38 +29,39 @@ typedef struct otter_slot_conf {
 } otter_slot_conf;
 
 typedef struct otter_agent_conf {
-    char *product;          /* [device] product */
-    char *model;            /* [device] model */
-    char *trust_root;       /* [trust] root: path of root.json */
-    char *state_dir;        /* [state] dir */
-    char *rollback_backend; /* [rollback] backend: "file" */
-    char *rollback_path;    /* [rollback] path */
-    char *boot_backend;     /* [boot] backend: "file", "grub" or "uboot" */
-    char *boot_path;        /* [boot] path: env file, grubenv or fw_env.config */
-    long boot_tries;        /* [boot] tries */
-    char *boot_cmdline;     /* [boot] cmdline: where the bootloader says which slot booted */
-    char *health_command;   /* [health] command, "" = no check */
-    long health_timeout;    /* [health] timeout, seconds */
-    char *reboot_command;   /* [reboot] command */
-    long install_workers;   /* [install] workers: chunk threads, 0 = one per core (max 4) */
-    char *server_url;       /* [server] url: base URL of the DDI server, "" = no server */
-    char *server_tenant;    /* [server] tenant */
-    char *server_controller; /* [server] controller_id */
-    char *server_token;     /* [server] target_token, "" = none */
+    char *product;              /* [device] product */
+    char *model;                /* [device] model */
+    char *trust_root;           /* [trust] root: path of root.json */
+    char *state_dir;            /* [state] dir */
+    char *rollback_backend;     /* [rollback] backend: "file" */
+    char *rollback_path;        /* [rollback] path */
+    char *boot_backend;         /* [boot] backend: "file", "grub" or "uboot" */
+    char *boot_path;            /* [boot] path: env file, grubenv or fw_env.config */
+    long boot_tries;            /* [boot] tries */
+    char *boot_cmdline;         /* [boot] cmdline: where the bootloader says which slot booted */
+    char *health_command;       /* [health] command, "" = no check */
+    long health_timeout;        /* [health] timeout, seconds */
+    char *reboot_command;       /* [reboot] command */
+    long install_workers;       /* [install] workers: chunk threads, 0 = one per core (max 4) */
+    char *server_url;           /* [server] url: base URL of the DDI server, "" = no server */
+    char *server_tenant;        /* [server] tenant */
+    char *server_controller;    /* [server] controller_id */
+    char *server_token;         /* [server] target_token, "" = none */
     char *server_gateway_token; /* [server] gateway_token, "" = none (one of the two, with a url) */
-    char *server_ca;        /* [server] ca: CA file, "" = system store */
-    char *server_pin;       /* [server] pin: sha256//... pins, "" = none */
-    char *server_attempt;   /* [server] attempt: "forced" or "skip" (what DDI "attempt" means here) */
-    char *server_spool;     /* [server] spool: directory for packages downloaded ahead */
-    long server_spool_max_mb; /* [server] spool_max_mb: largest package the spool takes */
+    char *server_ca;            /* [server] ca: CA file, "" = system store */
+    char *server_pin;           /* [server] pin: sha256//... pins, "" = none */
+    char *server_attempt; /* [server] attempt: "forced" or "skip" (what DDI "attempt" means here) */
+    char *server_spool;   /* [server] spool: directory for packages downloaded ahead */
+    long server_spool_max_mb;  /* [server] spool_max_mb: largest package the spool takes */
     long server_stall_timeout; /* [server] stall_timeout: seconds without a byte, then resume */
-    char *server_cert;      /* [server] cert: client certificate (PEM), "" = none */
-    char *server_key;       /* [server] key: its private key (PEM) */
-    long server_max_rate_kib; /* [server] max_rate_kib: download cap, 0 = none */
-    char *server_proxy;     /* [server] proxy: libcurl proxy for downloads, "" = none */
-    char *server_fetch_user; /* [server] fetch_user: otter-fetch's user under root, "" = root */
-    char *server_daemon_user; /* [server] daemon_user: otter-agentd's user after the broker fork */
-    char *server_artifact_origins; /* [server] artifact_origins: origins without the token, "" = none */
+    char *server_cert;         /* [server] cert: client certificate (PEM), "" = none */
+    char *server_key;          /* [server] key: its private key (PEM) */
+    long server_max_rate_kib;  /* [server] max_rate_kib: download cap, 0 = none */
+    char *server_proxy;        /* [server] proxy: libcurl proxy for downloads, "" = none */
+    char *server_fetch_user;   /* [server] fetch_user: otter-fetch's user under root, "" = root */
+    char *server_daemon_user;  /* [server] daemon_user: otter-agentd's user after the broker fork */
+    char *server_artifact_origins; /* [server] artifact_origins: origins without the token, "" =
+                                      none */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
 } otter_agent_conf;

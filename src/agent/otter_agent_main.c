@@ -27,11 +27,16 @@
 static const struct {
     const char *cmd, *text;
 } helps[] = {
-    {"install", otter_help_otter_agent_install},       {"download", otter_help_otter_agent_download},
-    {"factory", otter_help_otter_agent_factory},       {"check", otter_help_otter_agent_check},
-    {"run", otter_help_otter_agent_run},               {"status", otter_help_otter_agent_status},
-    {"boot-check", otter_help_otter_agent_boot_check}, {"mark-good", otter_help_otter_agent_mark_good},
-    {"rollback", otter_help_otter_agent_rollback},     {"bootsim", otter_help_otter_agent_bootsim},
+    {"install", otter_help_otter_agent_install},
+    {"download", otter_help_otter_agent_download},
+    {"factory", otter_help_otter_agent_factory},
+    {"check", otter_help_otter_agent_check},
+    {"run", otter_help_otter_agent_run},
+    {"status", otter_help_otter_agent_status},
+    {"boot-check", otter_help_otter_agent_boot_check},
+    {"mark-good", otter_help_otter_agent_mark_good},
+    {"rollback", otter_help_otter_agent_rollback},
+    {"bootsim", otter_help_otter_agent_bootsim},
 };
 
 static const char *help_of(const char *cmd)
@@ -45,8 +50,8 @@ static const char *help_of(const char *cmd)
 /* A command's argument it does not take: an option or an extra operand. */
 static int bad_argument(const char *cmd, const char *arg)
 {
-    return otter_usage_error(PROG, cmd, arg[0] == '-' ? "unknown option \"%s\""
-                                                      : "unexpected argument \"%s\"", arg);
+    return otter_usage_error(
+        PROG, cmd, arg[0] == '-' ? "unknown option \"%s\"" : "unexpected argument \"%s\"", arg);
 }
 
 /* EXIT_SOURCE: a delta whose base is not the running slot; otter-agentd falls back on it. */
@@ -58,7 +63,7 @@ static int fail(const otter_err *err)
     if (err->code == OTTER_ESOURCE)
         return EXIT_SOURCE;
     return otter_err_is_refusal(err->code) || err->code == OTTER_ESTATE ? EXIT_REFUSED
-                                                                       : EXIT_TROUBLE;
+                                                                        : EXIT_TROUBLE;
 }
 
 typedef struct progress {
@@ -83,8 +88,8 @@ static void show_progress(void *ctx, const char *image, uint64_t done, uint64_t 
         fflush(stdout);
     } else if (p->tty) {
         int bar = percent * 30 / 100;
-        fprintf(stderr, "\r%-12.12s [%.*s%*s] %3d%%", image, bar,
-                "##############################", 30 - bar, "", percent);
+        fprintf(stderr, "\r%-12.12s [%.*s%*s] %3d%%", image, bar, "##############################",
+                30 - bar, "", percent);
         if (done == total)
             fputc('\n', stderr);
     } else if (percent / 10 != p->last_percent / 10 || p->last_percent < 0) {
@@ -222,25 +227,35 @@ static int is_url(const char *s)
 static int cmd_install(const char *conf, int argc, char **argv, int mode)
 {
     static const struct option opts[] = {
-        {"force", no_argument, NULL, 'f'},     {"no-reboot", no_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},      {"ca", required_argument, NULL, 'C'},
-        {"pin", required_argument, NULL, 'P'}, {"header", required_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},      {"confirm-switch", no_argument, NULL, 'S'},
-        {"max-size", required_argument, NULL, 'M'}, {"from-server", no_argument, NULL, 'F'},
-        {"cert", required_argument, NULL, 'c'},     {"key", required_argument, NULL, 'k'},
-        {"header-env", required_argument, NULL, 'E'}, {NULL, 0, NULL, 0},
+        {"force", no_argument, NULL, 'f'},
+        {"no-reboot", no_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"ca", required_argument, NULL, 'C'},
+        {"pin", required_argument, NULL, 'P'},
+        {"header", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {"confirm-switch", no_argument, NULL, 'S'},
+        {"max-size", required_argument, NULL, 'M'},
+        {"from-server", no_argument, NULL, 'F'},
+        {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},
+        {"header-env", required_argument, NULL, 'E'},
+        {NULL, 0, NULL, 0},
     };
-    const char *name = mode == MODE_DOWNLOAD ? "download" : mode == MODE_FACTORY ? "factory" : "install";
+    const char *name = mode == MODE_DOWNLOAD  ? "download"
+                       : mode == MODE_FACTORY ? "factory"
+                                              : "install";
     int help = 0;
     for (int i = 1; i < argc; i++)
         help |= otter_usage_is_help(argv[i]);
-    for (int i = 1; i < argc && !help; i++) /* the person-at-the-device forms live in otter-agentd */
+    for (int i = 1; i < argc && !help;
+         i++) /* the person-at-the-device forms live in otter-agentd */
         if (strcmp(argv[i], "--from-server") == 0 && mode == MODE_INSTALL)
             return exec_sibling("otter-agentd", conf, "install", argc, argv, i);
     if (mode == MODE_DOWNLOAD && (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0)))
         return exec_sibling("otter-agentd", conf, "download", argc, argv, 0);
-    otter_install_opts o = {.factory = mode == MODE_FACTORY, .verify_only = mode == MODE_DOWNLOAD,
-                            .cancel = &canceled};
+    otter_install_opts o = {
+        .factory = mode == MODE_FACTORY, .verify_only = mode == MODE_DOWNLOAD, .cancel = &canceled};
     progress p = {.tty = isatty(2), .last_percent = -1};
     const char *ca = NULL, *pin = NULL, *header = NULL, *header_env = NULL, *cert = NULL,
                *key = NULL;
@@ -248,26 +263,52 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     int c;
     while ((c = getopt_long(argc, argv, ":fnjh", opts, NULL)) != -1) {
         switch (c) {
-        case 'f': o.force = 1; break;
-        case 'n': o.no_reboot = 1; break;
-        case 'j': p.json = 1; break;
-        case 'C': ca = optarg; break;
-        case 'P': pin = optarg; break;
-        case 'H': header = optarg; break;
-        case 'E': header_env = optarg; break;
-        case 'S': o.verified = confirm_switch; break;
-        case 'M': max_size = strtoull(optarg, NULL, 10); break;
-        case 'c': cert = optarg; break;
-        case 'k': key = optarg; break;
-        case 'h': fputs(help_of(name), stdout); return EXIT_OK;
-        default: return otter_usage_bad_option(PROG, name, c, argv);
+        case 'f':
+            o.force = 1;
+            break;
+        case 'n':
+            o.no_reboot = 1;
+            break;
+        case 'j':
+            p.json = 1;
+            break;
+        case 'C':
+            ca = optarg;
+            break;
+        case 'P':
+            pin = optarg;
+            break;
+        case 'H':
+            header = optarg;
+            break;
+        case 'E':
+            header_env = optarg;
+            break;
+        case 'S':
+            o.verified = confirm_switch;
+            break;
+        case 'M':
+            max_size = strtoull(optarg, NULL, 10);
+            break;
+        case 'c':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'h':
+            fputs(help_of(name), stdout);
+            return EXIT_OK;
+        default:
+            return otter_usage_bad_option(PROG, name, c, argv);
         }
     }
     if (optind + 1 != argc) {
         return otter_usage_error(PROG, name, "expected exactly one package");
     }
     if (header && header_env) {
-        return otter_usage_error(PROG, name, "--header and --header-env: one request header at most");
+        return otter_usage_error(PROG, name,
+                                 "--header and --header-env: one request header at most");
     }
     const char *src = argv[optind];
     o.progress = show_progress;
@@ -332,7 +373,8 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     if (p.json)
         printf("{\"event\": \"result\", \"ok\": %s, \"message\": \"%s\"}\n", ret ? "false" : "true",
                ret ? err.code == OTTER_EFORMAT ? "package refused" : otter_code_name(err.code)
-               : mode == MODE_DOWNLOAD ? "downloaded" : "installed");
+               : mode == MODE_DOWNLOAD ? "downloaded"
+                                       : "installed");
     if (!ret && !p.json && mode == MODE_DOWNLOAD)
         printf("version %s downloaded and verified into %s/update.zip\n", res.version,
                d->conf->server_spool);
@@ -340,7 +382,9 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
         printf("%s %s installed in slot %c (%llu bytes)%s\n",
                mode == MODE_FACTORY ? "factory image" : "version", res.version,
                otter_bootchooser_letter(res.slot), (unsigned long long)res.bytes,
-               mode == MODE_FACTORY ? "" : o.no_reboot ? "; reboot to try it" : "; rebooting");
+               mode == MODE_FACTORY ? ""
+               : o.no_reboot        ? "; reboot to try it"
+                                    : "; rebooting");
     otter_device_free(d);
     return code;
 }

@@ -18,8 +18,8 @@
 #define HASH_BLOCK (256 * 1024)
 
 /* SHA-256 of the first size bytes at path; -1 with why when it has fewer. */
-static int hash_prefix(const char *path, uint64_t size, int whole_file, char hex[65],
-                       char *why, size_t why_len)
+static int hash_prefix(const char *path, uint64_t size, int whole_file, char hex[65], char *why,
+                       size_t why_len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

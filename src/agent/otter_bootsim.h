@@ -19,10 +19,10 @@
 #include "otter_err.h"
 
 typedef struct otter_bootsim_result {
-    int booted;               /* OTTER_SLOT_A/B */
-    int outcome;              /* enum otter_check_outcome of the boot-check */
-    int refused[2];           /* slots verified boot refused this time */
-    char refusal[2][256];     /* why */
+    int booted;           /* OTTER_SLOT_A/B */
+    int outcome;          /* enum otter_check_outcome of the boot-check */
+    int refused[2];       /* slots verified boot refused this time */
+    char refusal[2][256]; /* why */
 } otter_bootsim_result;
 
 int otter_bootsim_boot(const char *conf_path, otter_bootsim_result *res, otter_err *err);

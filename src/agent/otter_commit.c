@@ -141,9 +141,10 @@ int otter_commit_boot_check(otter_device *d, int *outcome, otter_err *err)
     }
     char reason[256];
     if (p->slot != d->booted) {
-        snprintf(reason, sizeof reason,
-                 "slot %c did not boot (tries ran out or verified boot refused it); running slot %c",
-                 otter_bootchooser_letter(p->slot), otter_bootchooser_letter(d->booted));
+        snprintf(
+            reason, sizeof reason,
+            "slot %c did not boot (tries ran out or verified boot refused it); running slot %c",
+            otter_bootchooser_letter(p->slot), otter_bootchooser_letter(d->booted));
         *outcome = OTTER_CHECK_FAILED;
         return record_failure(d, reason, err);
     }
@@ -184,9 +185,9 @@ int otter_commit_mark_good(otter_device *d, otter_err *err)
     if (!p->present)
         return otter_err_set(err, OTTER_ESTATE, "no update is pending");
     if (p->slot != d->booted)
-        return otter_err_set(err, OTTER_ESTATE,
-                             "the pending update is in slot %c but slot %c is running",
-                             otter_bootchooser_letter(p->slot), otter_bootchooser_letter(d->booted));
+        return otter_err_set(
+            err, OTTER_ESTATE, "the pending update is in slot %c but slot %c is running",
+            otter_bootchooser_letter(p->slot), otter_bootchooser_letter(d->booted));
     return commit(d, err);
 }
 

@@ -30,7 +30,7 @@ enum otter_check_outcome {
     OTTER_CHECK_NOTHING = 0, /* no update pending */
     OTTER_CHECK_COMMITTED,   /* the new slot is good: committed */
     OTTER_CHECK_FAILED,      /* the new slot failed: recorded, old slot kept */
-    OTTER_CHECK_REFUSED,     /* the booted slot is below the counter: retired, the other boots next */
+    OTTER_CHECK_REFUSED, /* the booted slot is below the counter: retired, the other boots next */
 };
 
 /* boot-check; *outcome says what happened. The reason of a failure is in d->state->last. */

@@ -40,8 +40,7 @@ static int read_booted(const char *path, int *booted, otter_err *err)
     return 0;
 }
 
-int otter_device_open(const char *conf_path, int need_booted, otter_device **out,
-                      otter_err *err)
+int otter_device_open(const char *conf_path, int need_booted, otter_device **out, otter_err *err)
 {
     otter_device *d = calloc(1, sizeof *d);
     if (!d)

@@ -32,8 +32,7 @@ typedef struct otter_device {
  * when the command line does not name the booted slot; the boot simulator
  * opens with 0 because it is the one that decides. Caller frees.
  */
-int otter_device_open(const char *conf_path, int need_booted, otter_device **out,
-                      otter_err *err);
+int otter_device_open(const char *conf_path, int need_booted, otter_device **out, otter_err *err);
 void otter_device_free(otter_device *d);
 
 /*

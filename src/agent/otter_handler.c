@@ -48,8 +48,8 @@ static int start(const char *name, const char *target, uint64_t declared_size, u
     if (head && !ops->resume)
         return otter_err_set(err, OTTER_EUSAGE, "the %s handler cannot resume", name);
     if (offset > declared_size)
-        return otter_err_set(err, OTTER_EUSAGE, "%s: resume at %" PRIu64 " past %" PRIu64,
-                             target, offset, declared_size);
+        return otter_err_set(err, OTTER_EUSAGE, "%s: resume at %" PRIu64 " past %" PRIu64, target,
+                             offset, declared_size);
     otter_handler *h = calloc(1, sizeof *h);
     if (!h)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
@@ -75,8 +75,8 @@ int otter_handler_open(const char *name, const char *target, uint64_t declared_s
 }
 
 int otter_handler_resume(const char *name, const char *target, uint64_t declared_size,
-                         uint64_t offset, const uint8_t *head, size_t head_len,
-                         const char *partial, otter_handler **out, otter_err *err)
+                         uint64_t offset, const uint8_t *head, size_t head_len, const char *partial,
+                         otter_handler **out, otter_err *err)
 {
     static const uint8_t none[1];
     return start(name, target, declared_size, offset, head ? head : none, head_len, partial, out,

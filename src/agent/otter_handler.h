@@ -62,8 +62,8 @@ int otter_handler_finish(otter_handler *h, otter_err *err);
  * archive cannot resume: OTTER_EUSAGE. Then write/finish/abort as usual.
  */
 int otter_handler_resume(const char *name, const char *target, uint64_t declared_size,
-                         uint64_t offset, const uint8_t *head, size_t head_len,
-                         const char *partial, otter_handler **out, otter_err *err);
+                         uint64_t offset, const uint8_t *head, size_t head_len, const char *partial,
+                         otter_handler **out, otter_err *err);
 
 /* Where h keeps its unfinished bytes (borrowed), or NULL when it cannot resume. */
 const char *otter_handler_partial_path(const otter_handler *h);

@@ -53,8 +53,8 @@ static int check_package(otter_device *d, const otter_manifest *m, const otter_i
                                  img->name, img->target);
         if (strcmp(s->handler, img->handler) != 0)
             return otter_err_set(err, OTTER_ECOMPAT,
-                                 "image %s: handler %s does not fit slot class %s (%s)",
-                                 img->name, img->handler, s->name, s->handler);
+                                 "image %s: handler %s does not fit slot class %s (%s)", img->name,
+                                 img->handler, s->name, s->handler);
         /* Format 1 judges an image at its end: a tar would be unpacked first. */
         if (m->format == 1 && strcmp(img->handler, "archive") == 0)
             return otter_err_set(err, OTTER_EFORMAT,
@@ -169,8 +169,9 @@ static int open_handler(install_run *run, const otter_manifest_image *img, otter
 {
     int ret = run->released ? 0 : release_inactive_slot(run, err);
     if (!ret)
-        ret = otter_handler_open(img->handler, otter_device_slot_path(run->d, img->target, run->side),
-                                 img->size, h, err);
+        ret =
+            otter_handler_open(img->handler, otter_device_slot_path(run->d, img->target, run->side),
+                               img->size, h, err);
     if (ret)
         return otter_err_prefix(err, "image %s: slot %c", img->name,
                                 otter_bootchooser_letter(run->side));
@@ -202,10 +203,9 @@ static int resume_handler(install_run *run, size_t index, uint64_t offset, otter
 {
     const otter_manifest_image *img = &run->m->images[index];
     const otter_resume_image *ri = &run->rec->images[index];
-    int ret = otter_handler_resume(img->handler,
-                                   otter_device_slot_path(run->d, img->target, run->side),
-                                   img->size, offset, ri->head, ri->head_len,
-                                   ri->partial[0] ? ri->partial : NULL, h, err);
+    int ret = otter_handler_resume(
+        img->handler, otter_device_slot_path(run->d, img->target, run->side), img->size, offset,
+        ri->head, ri->head_len, ri->partial[0] ? ri->partial : NULL, h, err);
     if (ret)
         return otter_err_prefix(err, "image %s: slot %c", img->name,
                                 otter_bootchooser_letter(run->side));
@@ -358,8 +358,9 @@ static int open_reader(otter_device *d, otter_pkg_read_fn fn, void *ctx, const c
         return otter_pkg_reader_new(fn, ctx, name, OTTER_PKG_HASH_THREAD, r, err);
     const otter_resume *rec = o->resume;
     const otter_resume_point *p = o->resume_point;
-    otter_pkg_resume_point at = {rec->manifest, rec->manifest_len, rec->sig, rec->sig_len,
-                                 p->image,      p->chunk,          rec->images[p->image].offset};
+    otter_pkg_resume_point at = {
+        rec->manifest, rec->manifest_len,           rec->sig, rec->sig_len, p->image,
+        p->chunk,      rec->images[p->image].offset};
     return otter_pkg_reader_resume(fn, ctx, name, OTTER_PKG_HASH_THREAD, &at, r, err);
 }
 

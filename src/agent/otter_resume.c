@@ -104,8 +104,7 @@ static int parse_image(const json_t *o, const char *where, otter_resume_image *i
 
 static int parse_root(const json_t *root, const char *name, otter_resume *r, otter_err *err)
 {
-    static const char *const known[] = {"format", "url", "side", "manifest", "sig", "images",
-                                        NULL};
+    static const char *const known[] = {"format", "url", "side", "manifest", "sig", "images", NULL};
     char where[300];
     snprintf(where, sizeof where, "%s:", name);
     int64_t format = 0;
@@ -136,7 +135,8 @@ static int parse_root(const json_t *root, const char *name, otter_resume *r, ott
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     size_t i;
     json_t *item;
-    json_array_foreach(images, i, item) {
+    json_array_foreach(images, i, item)
+    {
         char at[320];
         snprintf(at, sizeof at, "%s images[%zu]", name, i);
         if ((ret = parse_image(item, at, &r->images[i], err)) != 0)
@@ -177,14 +177,16 @@ char *otter_resume_to_json_new(const otter_resume *r)
 {
     char side[2] = {otter_bootchooser_letter(r->side), '\0'};
     json_t *images = json_array();
-    json_t *root = json_pack("{s:i, s:s, s:s, s:o, s:o, s:o}", "format", RESUME_FORMAT, "url",
-                             r->url, "side", side, "manifest", b64_json(r->manifest, r->manifest_len),
-                             "sig", b64_json(r->sig, r->sig_len), "images", images);
+    json_t *root =
+        json_pack("{s:i, s:s, s:s, s:o, s:o, s:o}", "format", RESUME_FORMAT, "url", r->url, "side",
+                  side, "manifest", b64_json(r->manifest, r->manifest_len), "sig",
+                  b64_json(r->sig, r->sig_len), "images", images);
     int ok = root != NULL;
     for (size_t i = 0; ok && i < r->n_images; i++) {
         const otter_resume_image *img = &r->images[i];
-        json_t *o = json_pack("{s:o}", "offset",
-                              img->has_offset ? json_integer((json_int_t)img->offset) : json_null());
+        json_t *o =
+            json_pack("{s:o}", "offset",
+                      img->has_offset ? json_integer((json_int_t)img->offset) : json_null());
         if (o && img->head_len &&
             json_object_set_new(o, "head", b64_json(img->head, img->head_len)) < 0) {
             json_decref(o);
@@ -281,7 +283,7 @@ static int find_point(otter_device *d, const otter_resume *rec, const otter_mani
         const char *partial = strcmp(img->handler, "raw") == 0
                                   ? otter_device_slot_path(d, img->target, rec->side)
                               : strcmp(img->handler, "file") == 0 && ri->partial[0] ? ri->partial
-                                                                                   : NULL;
+                                                                                    : NULL;
         size_t j = partial ? first_missing(partial, img, ri) : 0;
         if (j < img->chunk_count) {
             p->image = k;

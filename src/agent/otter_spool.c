@@ -28,8 +28,8 @@ int otter_spool_path(const char *dir, char *buf, size_t size, otter_err *err)
     return 0;
 }
 
-int otter_spool_open(const char *dir, uint64_t max_bytes, otter_pkg_read_fn inner,
-                     void *inner_ctx, otter_spool **out, otter_err *err)
+int otter_spool_open(const char *dir, uint64_t max_bytes, otter_pkg_read_fn inner, void *inner_ctx,
+                     otter_spool **out, otter_err *err)
 {
     otter_spool *s = calloc(1, sizeof *s);
     int ret = OTTER_ENOMEM;
@@ -71,7 +71,8 @@ ssize_t otter_spool_read(void *ctx, void *buf, size_t len, otter_err *err)
     if (n <= 0)
         return n;
     if (s->written + (uint64_t)n > s->max)
-        return otter_err_set(err, OTTER_EFORMAT, "package larger than the spool's limit (%llu bytes)",
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "package larger than the spool's limit (%llu bytes)",
                              (unsigned long long)s->max);
     int ret = otter_file_write_full(s->fd, buf, (size_t)n, s->part, err);
     if (ret)

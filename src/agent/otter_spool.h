@@ -28,8 +28,8 @@ typedef struct otter_spool otter_spool;
  * Starts a spool file in dir (created 0700 when missing) fed from inner
  * (borrowed; it must outlive the spool). Caller frees with otter_spool_free().
  */
-int otter_spool_open(const char *dir, uint64_t max_bytes, otter_pkg_read_fn inner,
-                     void *inner_ctx, otter_spool **out, otter_err *err);
+int otter_spool_open(const char *dir, uint64_t max_bytes, otter_pkg_read_fn inner, void *inner_ctx,
+                     otter_spool **out, otter_err *err);
 
 /* otter_pkg_read_fn: reads from inner and appends to the part file. */
 ssize_t otter_spool_read(void *spool, void *buf, size_t len, otter_err *err);

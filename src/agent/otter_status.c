@@ -38,13 +38,11 @@ int otter_status_print(otter_device *d, int json, FILE *out, otter_err *err)
         json_t *root = json_pack(
             "{s:s, s:s, s:s, s:{s:o, s:o}, s:I, s:{s:s, s:s, s:s}, s:o, s:{s:s, s:s?, s:s?, s:I}}",
             "product", d->conf->product, "model", d->conf->model, "booted", booted, "slots", "A",
-            slot_json(&s->slots[0]), "B", slot_json(&s->slots[1]), "counter",
-            (json_int_t)counter, "boot", "order", order, "A_left", a_left, "B_left", b_left,
-            "pending",
+            slot_json(&s->slots[0]), "B", slot_json(&s->slots[1]), "counter", (json_int_t)counter,
+            "boot", "order", order, "A_left", a_left, "B_left", b_left, "pending",
             s->pending.present
-                ? json_pack("{s:s, s:s, s:I}", "slot",
-                            s->pending.slot == OTTER_SLOT_A ? "A" : "B", "version",
-                            s->pending.version, "security_version",
+                ? json_pack("{s:s, s:s, s:I}", "slot", s->pending.slot == OTTER_SLOT_A ? "A" : "B",
+                            "version", s->pending.version, "security_version",
                             (json_int_t)s->pending.security_version)
                 : json_null(),
             "last", "result", result_name(s->last.status), "version", s->last.version, "reason",

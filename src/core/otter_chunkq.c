@@ -51,7 +51,7 @@ struct otter_chunkq {
     size_t submitted, taken, next_job;
     ZSTD_DCtx *inline_dctx;
     otter_delta_dec *inline_delta;
-    int src_fd;          /* set_source(): copied into each submitted slot */
+    int src_fd; /* set_source(): copied into each submitted slot */
     uint32_t chunk_span;
     unsigned workers;
     pthread_t threads[MAX_WORKERS];
@@ -106,7 +106,8 @@ static int decode_mapped(slot *s, otter_delta_dec *dd, otter_err *err)
     /* A regular file shorter than the range would fault on access: refuse first. */
     if (fstat(s->src_fd, &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size < c->source_offset + c->source_size)
-        return otter_err_set(err, OTTER_EDIGEST, "the source (%lld bytes) is shorter than its range",
+        return otter_err_set(err, OTTER_EDIGEST,
+                             "the source (%lld bytes) is shorter than its range",
                              (long long)st.st_size);
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     uint64_t start = c->source_offset / page * page;
@@ -208,8 +209,8 @@ static void *worker(void *arg)
         slot *s = &q->slots[q->next_job++ % q->nslots];
         s->state = WORKING;
         pthread_mutex_unlock(&q->lock);
-        s->ret = dctx ? check_chunk(s, dctx, dd)
-                      : otter_err_set(&s->err, OTTER_ENOMEM, "out of memory");
+        s->ret =
+            dctx ? check_chunk(s, dctx, dd) : otter_err_set(&s->err, OTTER_ENOMEM, "out of memory");
         pthread_mutex_lock(&q->lock);
         s->state = DONE;
         pthread_cond_broadcast(&q->done);
@@ -284,7 +285,7 @@ int otter_chunkq_can_fill(const otter_chunkq *q)
 }
 
 uint8_t *otter_chunkq_fill(otter_chunkq *q, const otter_manifest_chunk *c,
-                          otter_compression compression, otter_err *err)
+                           otter_compression compression, otter_err *err)
 {
     slot *s = &q->slots[q->submitted % q->nslots];
     if (s->state != FREE) {

@@ -44,7 +44,7 @@ size_t otter_chunkq_pending(const otter_chunkq *q);
  * caller to fill before submit(). NULL with err set on ENOMEM.
  */
 uint8_t *otter_chunkq_fill(otter_chunkq *q, const otter_manifest_chunk *c,
-                          otter_compression compression, otter_err *err);
+                           otter_compression compression, otter_err *err);
 
 /*
  * Queues the filled slot: c (borrowed, must outlive the take) is the chunk's

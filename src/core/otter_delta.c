@@ -178,14 +178,14 @@ static int decode_bsdiff(otter_delta_dec *d, uint32_t chunk_size, const uint8_t 
     }
     int ret = decode_frame(d, "bsdiff", stored, stored_len, NULL, 0, d->patch, (size_t)len, err);
     if (!ret)
-        ret = otter_delta_patch_apply(d->patch, (size_t)len, src, src_len, out, out_len,
-                                      chunk_size, err);
+        ret = otter_delta_patch_apply(d->patch, (size_t)len, src, src_len, out, out_len, chunk_size,
+                                      err);
     return ret;
 }
 
 int otter_delta_decode(otter_delta_dec *d, otter_chunk_method method, uint32_t chunk_size,
-                       const uint8_t *stored, size_t stored_len, const uint8_t *src,
-                       size_t src_len, uint8_t *out, size_t out_len, otter_err *err)
+                       const uint8_t *stored, size_t stored_len, const uint8_t *src, size_t src_len,
+                       uint8_t *out, size_t out_len, otter_err *err)
 {
     switch (method) {
     case OTTER_METHOD_COPY:

@@ -16,10 +16,10 @@
 #include "otter_err.h"
 #include "otter_manifest.h"
 
-#define OTTER_DELTA_MAGIC "OTDIFF1"  /* 8 bytes with its NUL */
+#define OTTER_DELTA_MAGIC "OTDIFF1" /* 8 bytes with its NUL */
 #define OTTER_DELTA_MAGIC_LEN 8
-#define OTTER_DELTA_HEADER_LEN 12    /* magic + u32 count */
-#define OTTER_DELTA_TRIPLE_LEN 16    /* u32 add, u32 insert, i64 seek */
+#define OTTER_DELTA_HEADER_LEN 12 /* magic + u32 count */
+#define OTTER_DELTA_TRIPLE_LEN 16 /* u32 add, u32 insert, i64 seek */
 /* zstd-patch frames may span prefix and output: 64 MiB, for that method only. */
 #define OTTER_DELTA_WINDOW_LOG_MAX 26
 
@@ -53,7 +53,7 @@ int otter_delta_patch_apply(const uint8_t *patch, size_t patch_len, const uint8_
  * ZSTD_DECOMPRESSION_MARGIN). OTTER_EFORMAT, OTTER_ENOMEM.
  */
 int otter_delta_decode(otter_delta_dec *d, otter_chunk_method method, uint32_t chunk_size,
-                       const uint8_t *stored, size_t stored_len, const uint8_t *src,
-                       size_t src_len, uint8_t *out, size_t out_len, otter_err *err);
+                       const uint8_t *stored, size_t stored_len, const uint8_t *src, size_t src_len,
+                       uint8_t *out, size_t out_len, otter_err *err);
 
 #endif

@@ -33,8 +33,8 @@ static size_t common_len(const uint8_t *a, size_t an, const uint8_t *b, size_t b
 }
 
 /* Longest match of q in old through its suffix array: *pos and *len. */
-static void longest_match(const uint8_t *old, size_t old_len, const saidx_t *sa,
-                          const uint8_t *q, size_t qn, size_t *pos, size_t *len)
+static void longest_match(const uint8_t *old, size_t old_len, const saidx_t *sa, const uint8_t *q,
+                          size_t qn, size_t *pos, size_t *len)
 {
     size_t lo = 0, hi = old_len - 1;
     while (hi - lo > 1) {
@@ -47,7 +47,8 @@ static void longest_match(const uint8_t *old, size_t old_len, const saidx_t *sa,
             hi = mid;
     }
     size_t a = (size_t)sa[lo], b = (size_t)sa[hi];
-    size_t la = common_len(old + a, old_len - a, q, qn), lb = common_len(old + b, old_len - b, q, qn);
+    size_t la = common_len(old + a, old_len - a, q, qn),
+           lb = common_len(old + b, old_len - b, q, qn);
     *pos = la >= lb ? a : b;
     *len = la >= lb ? la : lb;
 }
@@ -102,8 +103,8 @@ static void put_i64(uint8_t *p, int64_t v)
 }
 
 /* Finds the segments; *segs is new memory. */
-static int find_segments(const uint8_t *old, size_t old_len, const saidx_t *sa,
-                         const uint8_t *nw, size_t new_len, segment **segs, size_t *count)
+static int find_segments(const uint8_t *old, size_t old_len, const saidx_t *sa, const uint8_t *nw,
+                         size_t new_len, segment **segs, size_t *count)
 {
     size_t cap = new_len / MIN_MATCH + 2, n = 0, i = 0, done = 0;
     segment *s = malloc(cap * sizeof *s);
@@ -171,8 +172,8 @@ static int lay_out(const uint8_t *old, const uint8_t *nw, size_t new_len, const 
     return 0;
 }
 
-int otter_delta_diff(const uint8_t *old, size_t old_len, const uint8_t *new_bytes,
-                     size_t new_len, uint8_t **patch, size_t *patch_len, otter_err *err)
+int otter_delta_diff(const uint8_t *old, size_t old_len, const uint8_t *new_bytes, size_t new_len,
+                     uint8_t **patch, size_t *patch_len, otter_err *err)
 {
     if (old_len < 1 || old_len > INT32_MAX || new_len < 1 || new_len > OTTER_CHUNK_SIZE_MAX)
         return otter_err_set(err, OTTER_EUSAGE, "diff: sizes out of range (%zu, %zu)", old_len,

@@ -18,7 +18,7 @@
  * bytes) into new (1..chunk_size bytes). *patch is new memory (caller
  * frees). OTTER_ENOMEM, OTTER_EUSAGE (sizes).
  */
-int otter_delta_diff(const uint8_t *old, size_t old_len, const uint8_t *new_bytes,
-                     size_t new_len, uint8_t **patch, size_t *patch_len, otter_err *err);
+int otter_delta_diff(const uint8_t *old, size_t old_len, const uint8_t *new_bytes, size_t new_len,
+                     uint8_t **patch, size_t *patch_len, otter_err *err);
 
 #endif

@@ -90,9 +90,9 @@ static uint8_t *compress(tools *t, int level, const uint8_t *prefix, size_t pref
         /* The window must reach back over the whole prefix: at most 2^26, the reader's bound. */
         unsigned wlog = log2_ceil(prefix_len + n);
         ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_windowLog,
-                               wlog < 10 ? 10 : wlog > OTTER_DELTA_WINDOW_LOG_MAX
-                                                    ? OTTER_DELTA_WINDOW_LOG_MAX
-                                                    : (int)wlog);
+                               wlog < 10                           ? 10
+                               : wlog > OTTER_DELTA_WINDOW_LOG_MAX ? OTTER_DELTA_WINDOW_LOG_MAX
+                                                                   : (int)wlog);
         ZSTD_CCtx_refPrefix(t->cctx, prefix, prefix_len);
     }
     size_t z = ZSTD_compress2(t->cctx, out, cap, src, n);
@@ -164,8 +164,8 @@ static void finish(const job *j, tools *t, const uint8_t *chunk, size_t n, resul
     if (best->method == OTTER_METHOD_BSDIFF)
         f.stored = compress(t, j->level, NULL, 0, best->patch, best->patch_len, &f.stored_len);
     else if (best->method == OTTER_METHOD_ZSTD_PATCH)
-        f.stored = compress(t, j->level, j->old + best->src_off, best->src_len, chunk, n,
-                            &f.stored_len);
+        f.stored =
+            compress(t, j->level, j->old + best->src_off, best->src_len, chunk, n, &f.stored_len);
     else
         f.stored = compress(t, j->level, NULL, 0, chunk, n, &f.stored_len);
     if (f.stored && f.stored_len < best->stored_len) {
@@ -240,9 +240,8 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&j->lock);
         if (stop)
             break;
-        int ret = t.cctx && t.dec && t.check
-                      ? encode_chunk(j, &t, i, &j->res[i], &e)
-                      : otter_err_set(&e, OTTER_ENOMEM, "out of memory");
+        int ret = t.cctx && t.dec && t.check ? encode_chunk(j, &t, i, &j->res[i], &e)
+                                             : otter_err_set(&e, OTTER_ENOMEM, "out of memory");
         if (ret) {
             pthread_mutex_lock(&j->lock);
             if (!j->failed)
@@ -284,8 +283,8 @@ static int run_pool(job *j, int threads, otter_err *err)
 }
 
 /* The chosen results into the chunk table and the payload file, in order. */
-static int write_results(const job *j, otter_manifest_image *img, int out_fd,
-                         const char *out_path, otter_err *err)
+static int write_results(const job *j, otter_manifest_image *img, int out_fd, const char *out_path,
+                         otter_err *err)
 {
     uint64_t stored_at = 0;
     for (size_t i = 0; i < j->count; i++) {
@@ -317,8 +316,13 @@ int otter_delta_encode_image(const uint8_t *old, size_t old_len, const uint8_t *
 {
     uint32_t span = img->chunk_size;
     size_t count = new_len / span + (new_len % span != 0);
-    job j = {.old = old, .nw = new_bytes, .old_len = old_len, .new_len = new_len, .span = span,
-             .level = level, .count = count};
+    job j = {.old = old,
+             .nw = new_bytes,
+             .old_len = old_len,
+             .new_len = new_len,
+             .span = span,
+             .level = level,
+             .count = count};
     uint8_t *found = calloc(count, 1);
     uint64_t *where = calloc(count, sizeof *where);
     j.res = calloc(count, sizeof *j.res);

@@ -236,8 +236,8 @@ int otter_delta_find_copies(const uint8_t *old, size_t old_len, const uint8_t *n
         size_t w = i < full ? span : tail;
         for (size_t j = 0; !found[i] && j < i; j++) {
             size_t wj = j < full ? span : tail;
-            if (found[j] && wj == w && memcmp(new_bytes + i * (size_t)span,
-                                              new_bytes + j * (size_t)span, w) == 0) {
+            if (found[j] && wj == w &&
+                memcmp(new_bytes + i * (size_t)span, new_bytes + j * (size_t)span, w) == 0) {
                 found[i] = 1;
                 where[i] = where[j];
             }

@@ -38,8 +38,7 @@ static void side_free(side *s)
     otter_manifest_free(s->m);
 }
 
-static int temp_beside(const char *out_path, const char *what, char *path, int *fd,
-                       otter_err *err)
+static int temp_beside(const char *out_path, const char *what, char *path, int *fd, otter_err *err)
 {
     int n = snprintf(path, PATH_MAX, "%s.%s.XXXXXX", out_path, what);
     if (n < 0 || n >= PATH_MAX)
@@ -70,8 +69,8 @@ static int read_side(const char *pkg, const char *tag, const char *out_path,
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
-    int ret = otter_pkg_reader_open_file(pkg, OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST, &r,
-                                         err);
+    int ret =
+        otter_pkg_reader_open_file(pkg, OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST, &r, err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, trust, &m, NULL, err);
     if (!ret) { /* our own copy: the reader's goes with it */

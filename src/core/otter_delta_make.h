@@ -14,9 +14,9 @@
 #include "otter_trust.h"
 
 typedef struct otter_delta_make_opts {
-    const char *from;          /* the release devices run (OLD.zip) */
-    const char *to;            /* the release they update to (NEW.zip) */
-    const otter_trust *trust;  /* both are verified against it first */
+    const char *from;             /* the release devices run (OLD.zip) */
+    const char *to;               /* the release they update to (NEW.zip) */
+    const otter_trust *trust;     /* both are verified against it first */
     const otter_key *const *keys; /* signers of the delta; may be none (sign later) */
     size_t key_count;
     int level;   /* zstd level 1..19 for every frame written */

@@ -73,7 +73,8 @@ int otter_base64_decode_new(const char *in, size_t max_out, uint8_t **out, size_
     for (size_t i = 0; i < n; i++) {
         char c = in[i];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '+' || c == '/' || (c == '=' && i >= n - 2 && (i == n - 1 || in[n - 1] == '='));
+                 c == '+' || c == '/' ||
+                 (c == '=' && i >= n - 2 && (i == n - 1 || in[n - 1] == '='));
         if (!ok)
             return otter_err_set(err, OTTER_EFORMAT, "invalid base64 character at offset %zu", i);
     }

@@ -93,18 +93,31 @@ int otter_err_is_refusal(int code)
 const char *otter_code_name(int code)
 {
     switch (code) {
-    case OTTER_OK: return "ok";
-    case OTTER_EIO: return "io";
-    case OTTER_ENOMEM: return "nomem";
-    case OTTER_EFORMAT: return "format";
-    case OTTER_ESIG: return "signature";
-    case OTTER_EDIGEST: return "digest";
-    case OTTER_ECOMPAT: return "compatibility";
-    case OTTER_EROLLBACK: return "rollback";
-    case OTTER_EUSAGE: return "usage";
-    case OTTER_ESTATE: return "state";
-    case OTTER_ECANCELED: return "canceled";
-    case OTTER_ESOURCE: return "source";
-    default: return "unknown";
+    case OTTER_OK:
+        return "ok";
+    case OTTER_EIO:
+        return "io";
+    case OTTER_ENOMEM:
+        return "nomem";
+    case OTTER_EFORMAT:
+        return "format";
+    case OTTER_ESIG:
+        return "signature";
+    case OTTER_EDIGEST:
+        return "digest";
+    case OTTER_ECOMPAT:
+        return "compatibility";
+    case OTTER_EROLLBACK:
+        return "rollback";
+    case OTTER_EUSAGE:
+        return "usage";
+    case OTTER_ESTATE:
+        return "state";
+    case OTTER_ECANCELED:
+        return "canceled";
+    case OTTER_ESOURCE:
+        return "source";
+    default:
+        return "unknown";
     }
 }

@@ -37,8 +37,8 @@ int otter_file_read_all(const char *path, size_t max, char **out, size_t *out_le
     for (;;) {
         if (len == cap) {
             if (cap > max) {
-                ret = otter_err_set(err, OTTER_EFORMAT, "%s: too large (limit %zu bytes)", path,
-                                    max);
+                ret =
+                    otter_err_set(err, OTTER_EFORMAT, "%s: too large (limit %zu bytes)", path, max);
                 goto out;
             }
             size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;

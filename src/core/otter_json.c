@@ -45,7 +45,8 @@ int otter_json_known_keys(const json_t *obj, const char *const *known, const cha
 {
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         (void)value;
         int ok = 0;
         for (const char *const *k = known; *k; k++)
@@ -63,14 +64,21 @@ int otter_json_known_keys(const json_t *obj, const char *const *known, const cha
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -87,13 +95,12 @@ static int lookup(const json_t *obj, const char *key, int optional, json_type ty
     if (!*v) {
         if (optional)
             return 0;
-        return otter_err_set(err, OTTER_EFORMAT, "%s: missing \"%s\"",
-                             object_path(p, 256, where), key);
+        return otter_err_set(err, OTTER_EFORMAT, "%s: missing \"%s\"", object_path(p, 256, where),
+                             key);
     }
     field_path(p, 256, where, key);
     if (json_typeof(*v) != type)
-        return otter_err_set(err, OTTER_EFORMAT, "%s: expected %s, got %s", p, what,
-                             type_name(*v));
+        return otter_err_set(err, OTTER_EFORMAT, "%s: expected %s, got %s", p, what, type_name(*v));
     return 1;
 }
 

@@ -66,15 +66,15 @@ static int created_valid(const char *s)
 {
     int y, mo, d, h, mi, se;
     char z;
-    if (strlen(s) != 20 || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7)
+    if (strlen(s) != 20 ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &se, &z) != 7)
         return 0;
     for (int i = 0; i < 20; i++) {
         static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
         if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
             return 0;
     }
-    return y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 &&
-           se <= 60;
+    return y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && se <= 60;
 }
 
 static int in_list(const char *s, const char *const *list)
@@ -104,8 +104,8 @@ static int parse_delta_base_size(const json_t *obj, const char *where, otter_man
                                  where);
         return 0;
     }
-    int ret = otter_json_get_int(obj, "delta_base_size", 0, 1, OTTER_JSON_INT_MAX, where, &base,
-                                 err);
+    int ret =
+        otter_json_get_int(obj, "delta_base_size", 0, 1, OTTER_JSON_INT_MAX, where, &base, err);
     img->delta_base_size = (uint64_t)base;
     return ret;
 }
@@ -113,12 +113,13 @@ static int parse_delta_base_size(const json_t *obj, const char *where, otter_man
 static int parse_image(json_t *obj, int64_t format, const char *where, otter_manifest_image *img,
                        otter_err *err)
 {
-    static const char *const known_v1[] = {"name", "file", "handler", "target", "compression",
-                                           "size", "sha256", "delta_base_sha256", NULL};
-    static const char *const known_v2[] = {"name",   "file",   "handler",
-                                           "target", "compression",
-                                           "size",   "sha256", "delta_base_sha256",
-                                           "delta_base_size", OTTER_MANIFEST_CHUNK_KEYS, NULL};
+    static const char *const known_v1[] = {"name",        "file", "handler", "target",
+                                           "compression", "size", "sha256",  "delta_base_sha256",
+                                           NULL};
+    static const char *const known_v2[] = {
+        "name", "file",   "handler",           "target",          "compression",
+        "size", "sha256", "delta_base_sha256", "delta_base_size", OTTER_MANIFEST_CHUNK_KEYS,
+        NULL};
     const char *const *known = format == 1 ? known_v1 : known_v2;
     const char *name = NULL, *file = NULL, *handler = NULL, *target = NULL, *comp = NULL,
                *sha = NULL;
@@ -148,8 +149,7 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
             return otter_err_set(err, OTTER_EFORMAT,
                                  "%s.delta_base_sha256: expected null or 64 lower-case hex digits",
                                  where);
-        copy_field(img->delta_base_sha256, sizeof img->delta_base_sha256,
-                   json_string_value(delta));
+        copy_field(img->delta_base_sha256, sizeof img->delta_base_sha256, json_string_value(delta));
         if (format == 1)
             return otter_err_set(err, OTTER_EFORMAT,
                                  "%s.delta_base_sha256: delta images need format 2", where);
@@ -189,8 +189,8 @@ static int parse_hooks(json_t *obj, const char *where, otter_manifest *m, otter_
         if (!json_is_string(v) || json_string_length(v) == 0 ||
             json_string_length(v) > OTTER_HOOK_MAX)
             return otter_err_set(err, OTTER_EFORMAT,
-                                 "%s.%s: expected null or a string of 1..%d bytes", where,
-                                 known[i], OTTER_HOOK_MAX);
+                                 "%s.%s: expected null or a string of 1..%d bytes", where, known[i],
+                                 OTTER_HOOK_MAX);
         *dst[i] = strdup(json_string_value(v));
         if (!*dst[i])
             return otter_err_set(err, OTTER_ENOMEM, "out of memory");
@@ -200,9 +200,9 @@ static int parse_hooks(json_t *obj, const char *where, otter_manifest *m, otter_
 
 static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_err *err)
 {
-    static const char *const known[] = {"format", "product", "compatible", "version",
-                                        "security_version", "created", "images", "hooks",
-                                        "delta_from", NULL};
+    static const char *const known[] = {"format",           "product", "compatible", "version",
+                                        "security_version", "created", "images",     "hooks",
+                                        "delta_from",       NULL};
     char top[256];
     snprintf(top, sizeof top, "%s:", file);
     const char *product = NULL, *version = NULL, *created = NULL, *delta_from = NULL;
@@ -241,7 +241,8 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
     copy_field(m->created, sizeof m->created, created);
     size_t i;
     json_t *item;
-    json_array_foreach(compatible, i, item) {
+    json_array_foreach(compatible, i, item)
+    {
         if (!json_is_string(item) || json_string_length(item) > OTTER_IDENT_MAX)
             return otter_err_set(err, OTTER_EFORMAT,
                                  "%s: compatible[%zu]: expected a model name of 1..%d characters",
@@ -249,7 +250,8 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
         copy_field(m->compatible[i], sizeof m->compatible[i], json_string_value(item));
         m->compatible_count++;
     }
-    json_array_foreach(images, i, item) {
+    json_array_foreach(images, i, item)
+    {
         char where[300];
         snprintf(where, sizeof where, "%s: images[%zu]", file, i);
         ret = parse_image(item, m->format, where, &m->images[i], err);
@@ -312,8 +314,8 @@ static int validate_delta_image(const otter_manifest *m, size_t i, otter_err *er
         return otter_err_set(err, OTTER_EFORMAT,
                              "images[%zu].delta_base_size: out of range 1..2^53-1", i);
     if (img->compression != OTTER_COMPRESSION_ZSTD)
-        return otter_err_set(err, OTTER_EFORMAT,
-                             "images[%zu].compression: a delta image is zstd", i);
+        return otter_err_set(err, OTTER_EFORMAT, "images[%zu].compression: a delta image is zstd",
+                             i);
     if (strcmp(img->handler, "raw") != 0 && strcmp(img->handler, "file") != 0)
         return otter_err_set(err, OTTER_EFORMAT,
                              "images[%zu].handler: \"%s\" cannot be a delta (raw or file: the "
@@ -374,7 +376,8 @@ static int validate_image(const otter_manifest *m, size_t i, otter_err *err)
 int otter_manifest_validate(const otter_manifest *m, otter_err *err)
 {
     if (m->format != 1 && m->format != 2)
-        return otter_err_set(err, OTTER_EFORMAT, "format %lld is not supported", (long long)m->format);
+        return otter_err_set(err, OTTER_EFORMAT, "format %lld is not supported",
+                             (long long)m->format);
     if (!otter_ident_valid(m->product))
         return otter_err_set(err, OTTER_EFORMAT, "product: \"%s\" is not a valid name", m->product);
     if (m->compatible_count < 1 || m->compatible_count > OTTER_COMPATIBLE_MAX)
@@ -387,8 +390,8 @@ int otter_manifest_validate(const otter_manifest *m, otter_err *err)
                                  m->compatible[i]);
         for (size_t j = 0; j < i; j++)
             if (strcmp(m->compatible[i], m->compatible[j]) == 0)
-                return otter_err_set(err, OTTER_EFORMAT, "compatible[%zu]: \"%s\" listed twice",
-                                     i, m->compatible[i]);
+                return otter_err_set(err, OTTER_EFORMAT, "compatible[%zu]: \"%s\" listed twice", i,
+                                     m->compatible[i]);
     }
     if (!otter_version_valid(m->version))
         return otter_err_set(err, OTTER_EFORMAT, "version: \"%s\" is not a valid version",
@@ -421,14 +424,15 @@ int otter_manifest_validate(const otter_manifest *m, otter_err *err)
 
 static json_t *image_json(int64_t format, const otter_manifest_image *img)
 {
-    json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o}", "name", img->name, "file",
-                     img->file, "handler", img->handler, "target", img->target, "compression",
-                     img->compression == OTTER_COMPRESSION_ZSTD ? "zstd" : "none", "size",
-                     (json_int_t)img->size, "sha256", img->sha256, "delta_base_sha256",
-                     img->delta_base_sha256[0] ? json_string(img->delta_base_sha256)
-                                               : json_null());
+    json_t *obj =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o}", "name", img->name, "file", img->file,
+                  "handler", img->handler, "target", img->target, "compression",
+                  img->compression == OTTER_COMPRESSION_ZSTD ? "zstd" : "none", "size",
+                  (json_int_t)img->size, "sha256", img->sha256, "delta_base_sha256",
+                  img->delta_base_sha256[0] ? json_string(img->delta_base_sha256) : json_null());
     if (obj && img->delta_base_size &&
-        json_object_set_new(obj, "delta_base_size", json_integer((json_int_t)img->delta_base_size)) < 0) {
+        json_object_set_new(obj, "delta_base_size",
+                            json_integer((json_int_t)img->delta_base_size)) < 0) {
         json_decref(obj);
         return NULL;
     }

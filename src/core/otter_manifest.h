@@ -16,7 +16,7 @@
 #include "otter_err.h"
 
 #define OTTER_MANIFEST_MAX (1024 * 1024)
-#define OTTER_IDENT_MAX 64    /* product, model, image name, target, version */
+#define OTTER_IDENT_MAX 64 /* product, model, image name, target, version */
 #define OTTER_FILE_NAME_MAX 128
 #define OTTER_IMAGES_MAX 32
 #define OTTER_COMPATIBLE_MAX 256
@@ -49,8 +49,8 @@ typedef struct otter_manifest_chunk {
     uint64_t stored_offset; /* from the start of the entry's data */
     /* Delta images only (method zstd and source 0/0 otherwise). */
     otter_chunk_method method;
-    uint32_t source_size;   /* bytes of the source range, <= 4 x chunk_size */
-    uint64_t source_offset; /* where it starts in the source (the active slot) */
+    uint32_t source_size;                    /* bytes of the source range, <= 4 x chunk_size */
+    uint64_t source_offset;                  /* where it starts in the source (the active slot) */
     uint8_t sha256[OTTER_SHA256_LEN];        /* of the installed bytes */
     uint8_t stored_sha256[OTTER_SHA256_LEN]; /* of the stored bytes (zstd only) */
 } otter_manifest_chunk;
@@ -61,8 +61,8 @@ typedef struct otter_manifest_image {
     char handler[OTTER_IDENT_MAX + 1];  /* raw | archive | file */
     char target[OTTER_IDENT_MAX + 1];   /* slot class */
     otter_compression compression;
-    uint64_t size;                                /* installed bytes */
-    char sha256[OTTER_SHA256_HEX_LEN + 1];        /* of the installed bytes */
+    uint64_t size;                                    /* installed bytes */
+    char sha256[OTTER_SHA256_HEX_LEN + 1];            /* of the installed bytes */
     char delta_base_sha256[OTTER_SHA256_HEX_LEN + 1]; /* "" when not a delta */
     uint64_t delta_base_size; /* bytes of the source a delta applies to; 0 when not one */
     /* Format 2 only (chunk_count 0 and chunks NULL in format 1, or an empty image). */

@@ -11,8 +11,7 @@
 int otter_manifest_image_alloc_chunks(otter_manifest_image *img, size_t count, otter_err *err)
 {
     if (count > OTTER_CHUNKS_MAX)
-        return otter_err_set(err, OTTER_EFORMAT, "%zu chunks, at most %d", count,
-                             OTTER_CHUNKS_MAX);
+        return otter_err_set(err, OTTER_EFORMAT, "%zu chunks, at most %d", count, OTTER_CHUNKS_MAX);
     otter_manifest_chunk *chunks = count ? calloc(count, sizeof *chunks) : NULL;
     if (count && !chunks)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
@@ -31,8 +30,8 @@ static int get_digest(const json_t *obj, const char *key, const char *where, uin
     if (ret)
         return ret;
     if (!otter_is_lower_hex(hex, OTTER_SHA256_HEX_LEN))
-        return otter_err_set(err, OTTER_EFORMAT, "%s.%s: expected 64 lower-case hex digits",
-                             where, key);
+        return otter_err_set(err, OTTER_EFORMAT, "%s.%s: expected 64 lower-case hex digits", where,
+                             key);
     return otter_hex_decode(hex, out, OTTER_SHA256_LEN, err);
 }
 
@@ -58,15 +57,15 @@ static int parse_delta_fields(const json_t *obj, const char *where, otter_manife
             i++;
         if (!method_names[i])
             return otter_err_set(err, OTTER_EFORMAT,
-                                 "%s.method: \"%s\" is not zstd, copy, zstd-patch or bsdiff",
-                                 where, method);
+                                 "%s.method: \"%s\" is not zstd, copy, zstd-patch or bsdiff", where,
+                                 method);
         c->method = (otter_chunk_method)i;
     }
     json_t *src = json_object_get(obj, "source");
     if (c->method == OTTER_METHOD_ZSTD) {
         if (src)
-            return otter_err_set(err, OTTER_EFORMAT,
-                                 "%s.source: not allowed with method zstd", where);
+            return otter_err_set(err, OTTER_EFORMAT, "%s.source: not allowed with method zstd",
+                                 where);
         return 0;
     }
     if (!src)
@@ -91,20 +90,22 @@ static int parse_delta_fields(const json_t *obj, const char *where, otter_manife
 static int parse_chunk(const json_t *obj, const char *where, const otter_manifest_image *img,
                        otter_manifest_chunk *c, otter_err *err)
 {
-    static const char *const zstd_keys[] = {"size",          "sha256",        "stored_offset",
-                                            "stored_size",   "stored_sha256", NULL};
-    static const char *const none_keys[] = {"size", "sha256", "stored_offset", "stored_size",
-                                            NULL};
-    static const char *const delta_keys[] = {"size",        "sha256",        "stored_offset",
-                                             "stored_size", "stored_sha256", "method",
-                                             "source",      NULL};
+    static const char *const zstd_keys[] = {"size",        "sha256",        "stored_offset",
+                                            "stored_size", "stored_sha256", NULL};
+    static const char *const none_keys[] = {"size", "sha256", "stored_offset", "stored_size", NULL};
+    static const char *const delta_keys[] = {
+        "size",          "sha256", "stored_offset", "stored_size",
+        "stored_sha256", "method", "source",        NULL};
     int delta = otter_manifest_image_is_delta(img);
     int zstd = img->compression == OTTER_COMPRESSION_ZSTD;
     int64_t size = 0, stored_size = 0, stored_offset = 0;
     if (!json_is_object(obj))
         return otter_err_set(err, OTTER_EFORMAT, "%s: expected an object", where);
-    int ret = otter_json_known_keys(obj, delta ? delta_keys : zstd ? zstd_keys : none_keys, where,
-                                    err);
+    int ret = otter_json_known_keys(obj,
+                                    delta  ? delta_keys
+                                    : zstd ? zstd_keys
+                                           : none_keys,
+                                    where, err);
     if (!ret && delta)
         ret = parse_delta_fields(obj, where, c, err);
     if (!ret)
@@ -152,7 +153,8 @@ int otter_manifest_chunks_parse(const json_t *obj, const char *where, otter_mani
     img->chunk_size = (uint32_t)span;
     size_t i;
     json_t *item;
-    json_array_foreach(arr, i, item) {
+    json_array_foreach(arr, i, item)
+    {
         char at[320];
         snprintf(at, sizeof at, "%s.chunks[%zu]", where, i);
         ret = parse_chunk(item, at, img, &img->chunks[i], err);
@@ -175,8 +177,8 @@ static int validate_delta_chunk(const otter_manifest_image *img, size_t index, s
         return 0;
     }
     if ((unsigned)c->method > OTTER_METHOD_BSDIFF)
-        return otter_err_set(err, OTTER_EFORMAT, "images[%zu].chunks[%zu].method: unknown",
-                             index, i);
+        return otter_err_set(err, OTTER_EFORMAT, "images[%zu].chunks[%zu].method: unknown", index,
+                             i);
     if (c->method == OTTER_METHOD_ZSTD) {
         if (c->source_size || c->source_offset)
             return otter_err_set(err, OTTER_EFORMAT,
@@ -236,8 +238,8 @@ int otter_manifest_chunks_validate(const otter_manifest_image *img, size_t index
         int ret = validate_delta_chunk(img, index, i, c, err);
         if (ret)
             return ret;
-        uint64_t max = img->compression == OTTER_COMPRESSION_ZSTD ? ZSTD_compressBound(c->size)
-                                                                  : c->size;
+        uint64_t max =
+            img->compression == OTTER_COMPRESSION_ZSTD ? ZSTD_compressBound(c->size) : c->size;
         uint64_t min = img->compression == OTTER_COMPRESSION_ZSTD ? 1 : c->size;
         if (c->method == OTTER_METHOD_COPY)
             min = max = 0;
@@ -267,9 +269,8 @@ int otter_manifest_chunks_to_json(const otter_manifest_image *img, json_t *obj)
     for (size_t i = 0; i < img->chunk_count; i++) {
         const otter_manifest_chunk *c = &img->chunks[i];
         json_t *o = json_pack("{s:I, s:o, s:I, s:I}", "size", (json_int_t)c->size, "sha256",
-                              digest_json(c->sha256), "stored_offset",
-                              (json_int_t)c->stored_offset, "stored_size",
-                              (json_int_t)c->stored_size);
+                              digest_json(c->sha256), "stored_offset", (json_int_t)c->stored_offset,
+                              "stored_size", (json_int_t)c->stored_size);
         if (o && img->compression == OTTER_COMPRESSION_ZSTD && c->method != OTTER_METHOD_COPY &&
             json_object_set_new(o, "stored_sha256", digest_json(c->stored_sha256)) < 0) {
             json_decref(o);

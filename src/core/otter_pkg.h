@@ -107,8 +107,8 @@ int otter_pkg_reader_set_source_checked(otter_pkg_reader *r, const char *image, 
  * (message: "source mismatch: ..."), OTTER_EIO on a read error. `what`
  * names the source in messages ("active slot rootfs").
  */
-int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex,
-                             const char *what, otter_err *err);
+int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex, const char *what,
+                             otter_err *err);
 
 /* A reader over a file (or "-" for stdin); the reader owns the descriptor. */
 int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reader **out,
@@ -121,8 +121,8 @@ int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reade
  * (may be NULL) receives the signers. No payload byte is read before this
  * returns 0.
  */
-int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
-                            const otter_manifest **m, otter_trust_result *res, otter_err *err);
+int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust, const otter_manifest **m,
+                            otter_trust_result *res, otter_err *err);
 
 /* Borrowed after read_manifest: the exact manifest bytes and the signatures. */
 const char *otter_pkg_manifest_bytes(const otter_pkg_reader *r, size_t *len);
@@ -173,11 +173,11 @@ typedef struct otter_pkg_write_opts {
     size_t compatible_count;
     const char *version;
     int64_t security_version;
-    const char *created; /* NULL: now */
-    int level;           /* zstd level 1..19 */
-    int threads;         /* zstd workers; 0 = one per core */
-    int format;          /* 1 or 2; 0 = 2 (chunk table) */
-    uint32_t chunk_size; /* format 2 span; 0 = OTTER_CHUNK_SIZE_DEFAULT */
+    const char *created;          /* NULL: now */
+    int level;                    /* zstd level 1..19 */
+    int threads;                  /* zstd workers; 0 = one per core */
+    int format;                   /* 1 or 2; 0 = 2 (chunk table) */
+    uint32_t chunk_size;          /* format 2 span; 0 = OTTER_CHUNK_SIZE_DEFAULT */
     const otter_key *const *keys; /* signers; may be empty (sign later) */
     size_t key_count;
 } otter_pkg_write_opts;

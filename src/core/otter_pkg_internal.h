@@ -63,11 +63,11 @@ struct otter_pkg_reader {
     uint64_t resume_offset; /* package offset of that entry's data */
     char *resume_sig;
     size_t resume_sig_len;
-    int raw_mode;           /* reading the resumed entry without libarchive */
-    uint64_t raw_left;      /* its stored bytes not yet pulled */
-    uint8_t *leftover;      /* bytes after it, pulled with its last block */
+    int raw_mode;      /* reading the resumed entry without libarchive */
+    uint64_t raw_left; /* its stored bytes not yet pulled */
+    uint8_t *leftover; /* bytes after it, pulled with its last block */
     size_t leftover_len;
-    int archive_closed;     /* resumed in the last image: libarchive never opens */
+    int archive_closed; /* resumed in the last image: libarchive never opens */
     const uint8_t *blk;
     size_t blk_len, blk_pos;
     int entry_eof;

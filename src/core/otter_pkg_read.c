@@ -98,11 +98,11 @@ int otter_pkg_rd_fail(otter_pkg_reader *r, otter_err *err, int code, const char 
 static int fail_archive(otter_pkg_reader *r, otter_err *err, const char *what)
 {
     if (r->src_failed)
-        return otter_pkg_rd_fail(r, err, r->src_err.code ? r->src_err.code : OTTER_EIO, "%s: %s", what,
-                    r->src_err.msg);
+        return otter_pkg_rd_fail(r, err, r->src_err.code ? r->src_err.code : OTTER_EIO, "%s: %s",
+                                 what, r->src_err.msg);
     const char *why = archive_error_string(r->a);
     return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: truncated or damaged zip (%s)", what,
-                why ? why : "unknown error");
+                             why ? why : "unknown error");
 }
 
 static int sticky(otter_pkg_reader *r, otter_err *err)
@@ -115,7 +115,7 @@ static int sticky(otter_pkg_reader *r, otter_err *err)
 /* ---- life cycle ---- */
 
 int otter_pkg_rd_init(otter_pkg_reader *r, otter_pkg_read_fn fn, void *ctx, const char *name,
-                       unsigned flags, otter_err *err)
+                      unsigned flags, otter_err *err)
 {
     r->fn = fn;
     r->ctx = ctx;
@@ -227,21 +227,23 @@ static int next_entry(otter_pkg_reader *r, const char **name, otter_err *err)
         return fail_archive(r, err, "reading entry header");
     const char *n = archive_entry_pathname(e);
     if (!entry_name_ok(n))
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry name \"%.64s\" refused (must be a plain file name, no '/' or '..')",
-                    n ? n : "");
+        return otter_pkg_rd_fail(
+            r, err, OTTER_EFORMAT,
+            "entry name \"%.64s\" refused (must be a plain file name, no '/' or '..')", n ? n : "");
     if (archive_entry_filetype(e) != AE_IFREG)
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" is not a regular file", n);
     if (!archive_entry_size_is_set(e))
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
-                    "entry \"%s\" has no size in its local header (data descriptor): not streamable",
-                    n);
+        return otter_pkg_rd_fail(
+            r, err, OTTER_EFORMAT,
+            "entry \"%s\" has no size in its local header (data descriptor): not streamable", n);
     if (archive_entry_is_encrypted(e))
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" is encrypted", n);
     /* libarchive names the entry's method in the format name. */
     const char *fmt = archive_format_name(r->a);
     if (!fmt || !strstr(fmt, "uncompressed"))
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" is compressed (%s); entries must be stored",
-                    n, fmt ? fmt : "unknown method");
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
+                                 "entry \"%s\" is compressed (%s); entries must be stored", n,
+                                 fmt ? fmt : "unknown method");
     r->entry_size = (uint64_t)archive_entry_size(e);
     /* libarchive has consumed the local header: its position is where the
      * entry's data starts in the package (what a resume asks a Range from). */
@@ -255,8 +257,8 @@ static int read_small_entry(otter_pkg_reader *r, const char *what, size_t max, c
                             size_t *out_len, otter_err *err)
 {
     if (r->entry_size > max)
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: too large (%llu bytes, limit %zu)", what,
-                    (unsigned long long)r->entry_size, max);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: too large (%llu bytes, limit %zu)",
+                                 what, (unsigned long long)r->entry_size, max);
     size_t len = (size_t)r->entry_size;
     char *buf = malloc(len + 1);
     if (!buf)
@@ -276,7 +278,8 @@ static int read_small_entry(otter_pkg_reader *r, const char *what, size_t max, c
     }
     if (got != len) {
         free(buf);
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: %zu bytes, header says %zu", what, got, len);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: %zu bytes, header says %zu", what, got,
+                                 len);
     }
     buf[len] = '\0';
     *out = buf;
@@ -293,13 +296,13 @@ static int expect_entry(otter_pkg_reader *r, const char *want, const char *posit
     if (rc == 0)
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "no %s entry: expected %s", position, want);
     if (strcmp(name, want) != 0)
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s entry is \"%s\", expected %s", position, name,
-                    want);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s entry is \"%s\", expected %s", position,
+                                 name, want);
     return 0;
 }
 
-int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
-                            const otter_manifest **m, otter_trust_result *res, otter_err *err)
+int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust, const otter_manifest **m,
+                            otter_trust_result *res, otter_err *err)
 {
     if (r->failed)
         return sticky(r, err);
@@ -322,8 +325,8 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
         if (!ret)
             ret = expect_entry(r, "manifest.sig", "second", err);
         if (!ret)
-            ret = read_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes, &sig_len,
-                                   err);
+            ret =
+                read_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes, &sig_len, err);
     }
     if (ret)
         goto out;
@@ -344,8 +347,8 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
     } else if (res) {
         memset(res, 0, sizeof *res);
     }
-    ret = otter_manifest_parse(r->manifest_bytes, r->manifest_len, "manifest.json", &r->manifest,
-                               &e);
+    ret =
+        otter_manifest_parse(r->manifest_bytes, r->manifest_len, "manifest.json", &r->manifest, &e);
     if (ret) {
         otter_pkg_rd_fail(r, err, ret, "%s", e.msg);
         goto out;
@@ -357,8 +360,8 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust,
 #endif
     if (r->manifest->format == 2) {
         unsigned workers = !(r->flags & OTTER_PKG_HASH_THREAD) ? 0
-                           : r->workers                      ? r->workers
-                                                             : otter_chunkq_default_workers();
+                           : r->workers                        ? r->workers
+                                                               : otter_chunkq_default_workers();
         r->cq = otter_chunkq_new(workers);
         r->whole = (r->flags & OTTER_PKG_FULL_DIGEST) ? otter_sha256_new() : NULL;
         if (!r->cq || ((r->flags & OTTER_PKG_FULL_DIGEST) && !r->whole)) {
@@ -417,10 +420,11 @@ static int wrong_entry(otter_pkg_reader *r, const char *name, const char *expect
             continue;
         if (i < r->next_index)
             return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "duplicate entry \"%s\"", name);
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "entry \"%s\" out of order (expected \"%s\")", name,
-                    expected);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
+                                 "entry \"%s\" out of order (expected \"%s\")", name, expected);
     }
-    return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "unexpected entry \"%s\" (not in the manifest)", name);
+    return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "unexpected entry \"%s\" (not in the manifest)",
+                             name);
 }
 
 /*
@@ -435,21 +439,22 @@ static int check_trailer(otter_pkg_reader *r, otter_err *err)
         ssize_t n = otter_pkg_rd_pull(r);
         if (n < 0)
             return otter_pkg_rd_fail(r, err, r->src_err.code, "reading the central directory: %s",
-                        r->src_err.msg);
+                                     r->src_err.msg);
         if (n == 0)
             break;
         if (r->bytes_in - before > TRAILER_MAX)
-            return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "more than %d bytes after the last entry",
-                        TRAILER_MAX);
+            return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
+                                     "more than %d bytes after the last entry", TRAILER_MAX);
     }
     const uint8_t *eocd = r->tail + r->tail_len - 22;
     if (r->tail_len < 22 || memcmp(eocd, "PK\5\6", 4) != 0 || eocd[20] || eocd[21])
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
-                    "no end of central directory record at the end (truncated?)");
+                                 "no end of central directory record at the end (truncated?)");
     unsigned entries = eocd[10] | (unsigned)eocd[11] << 8;
     if (entries != 0xffff && entries != r->manifest->image_count + 2)
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "central directory lists %u entries, expected %zu",
-                    entries, r->manifest->image_count + 2);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
+                                 "central directory lists %u entries, expected %zu", entries,
+                                 r->manifest->image_count + 2);
     return 0;
 }
 
@@ -490,8 +495,9 @@ int otter_pkg_next_image(otter_pkg_reader *r, const otter_manifest_image **img, 
     }
     const otter_manifest_image *want = &r->manifest->images[r->next_index];
     if (rc == 0)
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "missing entry \"%s\" for image %s (truncated?)",
-                    want->file, want->name);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
+                                 "missing entry \"%s\" for image %s (truncated?)", want->file,
+                                 want->name);
     if (strcmp(name, want->file) != 0)
         return wrong_entry(r, name, want->file, err);
     r->cur = want;
@@ -529,7 +535,8 @@ int otter_pkg_rd_fill_input(otter_pkg_reader *r, otter_err *err)
             return fail_archive(r, err, what);
         }
         if ((uint64_t)offset != r->entry_consumed)
-            return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "image %s: sparse zip data refused", r->cur->name);
+            return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "image %s: sparse zip data refused",
+                                     r->cur->name);
         r->entry_consumed += len;
         r->blk = blk;
         r->blk_len = len;

@@ -19,10 +19,9 @@ int otter_pkg_v2_start_image(otter_pkg_reader *r, otter_err *err)
         stored = last->stored_offset + last->stored_size;
     }
     if (r->entry_size != stored)
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
-                                 "image %s: entry holds %llu bytes, its chunk table %llu",
-                                 img->name, (unsigned long long)r->entry_size,
-                                 (unsigned long long)stored);
+        return otter_pkg_rd_fail(
+            r, err, OTTER_EFORMAT, "image %s: entry holds %llu bytes, its chunk table %llu",
+            img->name, (unsigned long long)r->entry_size, (unsigned long long)stored);
     r->chunks_filled = 0;
     otter_chunkq_reset(r->cq);
     if (otter_pkg_delta_start_image(r, err) < 0)
@@ -84,10 +83,9 @@ static int end_image(otter_pkg_reader *r, otter_err *err)
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
                                  "image %s: bytes after the last chunk of the table", img->name);
     if (r->out_total != img->size)
-        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST,
-                                 "image %s: size mismatch (expected %llu bytes, got %llu)",
-                                 img->name, (unsigned long long)img->size,
-                                 (unsigned long long)r->out_total);
+        return otter_pkg_rd_fail(
+            r, err, OTTER_EDIGEST, "image %s: size mismatch (expected %llu bytes, got %llu)",
+            img->name, (unsigned long long)img->size, (unsigned long long)r->out_total);
     if (r->whole) {
         uint8_t md[OTTER_SHA256_LEN];
         char hex[OTTER_SHA256_HEX_LEN + 1];

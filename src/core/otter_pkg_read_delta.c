@@ -16,8 +16,7 @@
 
 #define HASH_BLOCK (1024 * 1024)
 
-static int set_source(otter_pkg_reader *r, const char *image, int fd, int checked,
-                      otter_err *err)
+static int set_source(otter_pkg_reader *r, const char *image, int fd, int checked, otter_err *err)
 {
     if (!otter_ident_valid(image) || fd < 0)
         return otter_err_set(err, OTTER_EUSAGE, "%s: set_source: bad image name or descriptor",
@@ -47,8 +46,8 @@ int otter_pkg_reader_set_source_checked(otter_pkg_reader *r, const char *image, 
     return set_source(r, image, fd, 1, err);
 }
 
-int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex,
-                             const char *what, otter_err *err)
+int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex, const char *what,
+                             otter_err *err)
 {
     int ret = 0;
     uint8_t *buf = malloc(HASH_BLOCK);

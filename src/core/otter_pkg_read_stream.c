@@ -15,18 +15,20 @@ static int finish_image(otter_pkg_reader *r, otter_err *err)
 {
     const otter_manifest_image *img = r->cur;
     if (img->compression == OTTER_COMPRESSION_ZSTD && r->zret != 0)
-        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "image %s: zstd stream ends early (truncated payload)",
-                    img->name);
+        return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
+                                 "image %s: zstd stream ends early (truncated payload)", img->name);
     if (r->out_total != img->size)
-        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST, "image %s: size mismatch (expected %llu bytes, got %llu)",
-                    img->name, (unsigned long long)img->size, (unsigned long long)r->out_total);
+        return otter_pkg_rd_fail(
+            r, err, OTTER_EDIGEST, "image %s: size mismatch (expected %llu bytes, got %llu)",
+            img->name, (unsigned long long)img->size, (unsigned long long)r->out_total);
     uint8_t md[OTTER_SHA256_LEN];
     char hex[OTTER_SHA256_HEX_LEN + 1];
     otter_hashq_finish(r->hq, md);
     otter_hex_encode(md, sizeof md, hex);
     if (strcmp(hex, img->sha256) != 0)
-        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST, "image %s: sha256 mismatch (expected %s, got %s)",
-                    img->name, img->sha256, hex);
+        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST,
+                                 "image %s: sha256 mismatch (expected %s, got %s)", img->name,
+                                 img->sha256, hex);
     r->state = ST_BETWEEN;
     return 0;
 }
@@ -57,7 +59,7 @@ int otter_pkg_v1_read_chunk(otter_pkg_reader *r, const void **data, size_t *len,
             size_t zr = ZSTD_decompressStream(r->dctx, &ob, &in);
             if (ZSTD_isError(zr))
                 return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "image %s: zstd: %s", img->name,
-                            ZSTD_getErrorName(zr));
+                                         ZSTD_getErrorName(zr));
             /* No input left and nothing more came out: the stream is over,
              * and zret keeps what the last real step said. */
             if (no_input && ob.pos == 0)
@@ -71,8 +73,9 @@ int otter_pkg_v1_read_chunk(otter_pkg_reader *r, const void **data, size_t *len,
         return finish_image(r, err) < 0 ? r->fail_err.code : 0;
     r->out_total += produced;
     if (r->out_total > img->size)
-        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST, "image %s: larger than the declared %llu bytes",
-                    img->name, (unsigned long long)img->size);
+        return otter_pkg_rd_fail(r, err, OTTER_EDIGEST,
+                                 "image %s: larger than the declared %llu bytes", img->name,
+                                 (unsigned long long)img->size);
     otter_hashq_submit(r->hq, produced);
     *data = out;
     *len = produced;

@@ -13,8 +13,7 @@
 #include <string.h>
 
 int otter_pkg_reader_resume(otter_pkg_read_fn fn, void *ctx, const char *name, unsigned flags,
-                            const otter_pkg_resume_point *p, otter_pkg_reader **out,
-                            otter_err *err)
+                            const otter_pkg_resume_point *p, otter_pkg_reader **out, otter_err *err)
 {
     if (flags & OTTER_PKG_FULL_DIGEST)
         return otter_err_set(err, OTTER_EUSAGE, "%s: a resumed read cannot hash images whole",

@@ -43,8 +43,8 @@ static const char *handler_ext(const char *handler)
 
 /* Reads in fully, hashing and counting, and (with cctx) writes zstd to out_fd. */
 static int digest_and_compress(int in_fd, const char *in_path, ZSTD_CCtx *cctx, int out_fd,
-                               const char *out_path, uint8_t md[OTTER_SHA256_LEN],
-                               uint64_t *size, otter_err *err)
+                               const char *out_path, uint8_t md[OTTER_SHA256_LEN], uint64_t *size,
+                               otter_err *err)
 {
     int ret = OTTER_ENOMEM;
     uint8_t *ibuf = malloc(IO_BLOCK), *obuf = malloc(IO_BLOCK);
@@ -175,8 +175,8 @@ static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts,
     if (format == 1)
         ret = encode_stream(opts, in, in_fd, (uint64_t)st.st_size, out_fd, img, pl, err);
     else
-        ret = otter_pkg_chunk_encode(in_fd, in->path, out_fd, pl->path, opts->level,
-                                     opts->threads, img, err);
+        ret = otter_pkg_chunk_encode(in_fd, in->path, out_fd, pl->path, opts->level, opts->threads,
+                                     img, err);
     if (!ret && !in->compress && img->size != (uint64_t)st.st_size)
         ret = otter_err_set(err, OTTER_EIO, "%s: changed while it was packed", in->path);
 out:
@@ -201,8 +201,8 @@ static int open_zip(const char *path, int flags, zip_t **za, otter_err *err)
         return 0;
     zip_error_t ze;
     zip_error_init_with_code(&ze, zerr);
-    int ret = otter_err_set(err, OTTER_EIO, "%s: cannot open as zip: %s", path,
-                            zip_error_strerror(&ze));
+    int ret =
+        otter_err_set(err, OTTER_EIO, "%s: cannot open as zip: %s", path, zip_error_strerror(&ze));
     zip_error_fini(&ze);
     return ret;
 }
@@ -265,8 +265,8 @@ static int build_manifest(const otter_pkg_write_opts *opts, otter_manifest *m, t
 }
 
 /* Checks values up front so a typo fails before minutes of compression. */
-static int check_inputs(const otter_pkg_write_opts *opts, const otter_pkg_input *inputs,
-                        size_t n, otter_err *err)
+static int check_inputs(const otter_pkg_write_opts *opts, const otter_pkg_input *inputs, size_t n,
+                        otter_err *err)
 {
     if (n < 1 || n > OTTER_IMAGES_MAX)
         return otter_err_set(err, OTTER_EUSAGE, "%zu images, allowed 1..%d", n, OTTER_IMAGES_MAX);
@@ -330,8 +330,8 @@ int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
         ret = add_entry(za, out_path, "manifest.sig",
                         zip_source_buffer(za, sig_json, strlen(sig_json), 0), mtime, err);
     for (size_t i = 0; !ret && i < m->image_count; i++)
-        ret = add_entry(za, out_path, m->images[i].file, zip_source_file(za, payload_paths[i], 0, -1),
-                        mtime, err);
+        ret = add_entry(za, out_path, m->images[i].file,
+                        zip_source_file(za, payload_paths[i], 0, -1), mtime, err);
     if (ret)
         goto out;
     ret = close_zip(za, out_path, err);
@@ -361,8 +361,8 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
         ret = build_manifest(opts, m, &mtime, err);
     m->format = opts->format ? opts->format : 2;
     for (size_t i = 0; !ret && i < input_count; i++) {
-        ret = prepare_image(out_path, opts, (int)m->format, &inputs[i], &m->images[i], &pls[i],
-                            err);
+        ret =
+            prepare_image(out_path, opts, (int)m->format, &inputs[i], &m->images[i], &pls[i], err);
         m->image_count = i + 1;
     }
     if (ret)
@@ -380,8 +380,7 @@ out:
     return ret;
 }
 
-int otter_pkg_sign(const char *path, const otter_key *const *keys, size_t key_count,
-                   otter_err *err)
+int otter_pkg_sign(const char *path, const otter_key *const *keys, size_t key_count, otter_err *err)
 {
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;

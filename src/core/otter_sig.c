@@ -72,7 +72,8 @@ int otter_sig_list_parse(const char *buf, size_t len, const char *where, otter_s
     }
     size_t i;
     json_t *item;
-    json_array_foreach(root, i, item) {
+    json_array_foreach(root, i, item)
+    {
         char path[128];
         snprintf(path, sizeof path, "%s: [%zu]", where, i);
         ret = parse_entry(item, path, &list->entries[i], err);
@@ -118,9 +119,8 @@ char *otter_sig_list_serialize_new(const otter_sig_list *list)
     for (size_t i = 0; i < list->count; i++) {
         const otter_sig_entry *e = &list->entries[i];
         char *b64 = otter_base64_encode_new(e->sig, e->sig_len);
-        json_t *item = b64 ? json_pack("{s:s, s:s, s:s}", "keyid", e->keyid, "alg", e->alg,
-                                       "sig", b64)
-                           : NULL;
+        json_t *item =
+            b64 ? json_pack("{s:s, s:s, s:s}", "keyid", e->keyid, "alg", e->alg, "sig", b64) : NULL;
         free(b64);
         if (!item || json_array_append_new(root, item) < 0)
             goto out;

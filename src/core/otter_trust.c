@@ -55,8 +55,7 @@ int otter_trust_from_pubkey_files(const char *const *paths, size_t n, unsigned t
                                   otter_trust **out, otter_err *err)
 {
     if (threshold > n)
-        return otter_err_set(err, OTTER_EUSAGE, "threshold %u exceeds the %zu keys", threshold,
-                             n);
+        return otter_err_set(err, OTTER_EUSAGE, "threshold %u exceeds the %zu keys", threshold, n);
     otter_trust *t = NULL;
     int ret = otter_trust_new(threshold, &t, err);
     for (size_t i = 0; !ret && i < n; i++) {
@@ -95,8 +94,9 @@ static int parse_key(json_t *item, const char *where, otter_trust *t, otter_err 
     if (ret)
         return ret;
     if (strcmp(otter_key_id(key), keyid) != 0) {
-        ret = otter_err_set(err, OTTER_EFORMAT, "%s.keyid: %.16s... does not match its key %.16s...",
-                            where, keyid, otter_key_id(key));
+        ret =
+            otter_err_set(err, OTTER_EFORMAT, "%s.keyid: %.16s... does not match its key %.16s...",
+                          where, keyid, otter_key_id(key));
         otter_key_free(key);
         return ret;
     }
@@ -135,8 +135,8 @@ int otter_trust_parse(const char *buf, size_t len, const char *where, otter_trus
     if (!ret)
         ret = otter_json_get_int(root, "version", 0, 1, INT32_MAX, top, &version, err);
     if (!ret)
-        ret = otter_json_get_int(root, "threshold", 0, 1, OTTER_TRUST_KEYS_MAX, top, &threshold,
-                                 err);
+        ret =
+            otter_json_get_int(root, "threshold", 0, 1, OTTER_TRUST_KEYS_MAX, top, &threshold, err);
     if (!ret)
         ret = otter_json_get_array(root, "keys", 1, OTTER_TRUST_KEYS_MAX, top, &keys, err);
     if (!ret)
@@ -146,7 +146,8 @@ int otter_trust_parse(const char *buf, size_t len, const char *where, otter_trus
     t->version = version;
     size_t i;
     json_t *item;
-    json_array_foreach(keys, i, item) {
+    json_array_foreach(keys, i, item)
+    {
         char path[128];
         snprintf(path, sizeof path, "%s: keys[%zu]", where, i);
         ret = parse_key(item, path, t, err);
@@ -254,14 +255,14 @@ int otter_trust_verify(const otter_trust *trust, const void *data, size_t len,
             continue;
         if (!key) {
             if (!why.code)
-                otter_err_set(&why, OTTER_ESIG, "key %.16s... is not in the trust root",
-                              e->keyid);
+                otter_err_set(&why, OTTER_ESIG, "key %.16s... is not in the trust root", e->keyid);
             continue;
         }
         if (strcmp(e->alg, otter_key_alg(key)) != 0) {
             if (!why.code)
-                otter_err_set(&why, OTTER_ESIG, "signature by key %.16s... claims alg \"%s\", key is %s",
-                              e->keyid, e->alg, otter_key_alg(key));
+                otter_err_set(&why, OTTER_ESIG,
+                              "signature by key %.16s... claims alg \"%s\", key is %s", e->keyid,
+                              e->alg, otter_key_alg(key));
             continue;
         }
         otter_err verr;

@@ -43,6 +43,90 @@ static void print_summary(const char *out, const char *full_path, size_t signatu
     otter_pkg_reader_free(r);
 }
 
+/* What the command line says. */
+typedef struct delta_args {
+    otter_cli_list pubs, keys;
+    otter_delta_make_opts o;
+    const char *root_path, *out;
+    long long threshold;
+} delta_args;
+
+/* One option into a: 0 taken, 1 help printed, -1 a usage error (printed). */
+static int delta_option(int c, char **argv, delta_args *a)
+{
+    long long n;
+    switch (c) {
+    case 'f':
+        a->o.from = optarg;
+        return 0;
+    case 't':
+        a->o.to = optarg;
+        return 0;
+    case 'r':
+        a->root_path = optarg;
+        return 0;
+    case 'p':
+        return otter_cli_list_add(&a->pubs, "delta", "public keys", optarg) < 0 ? -1 : 0;
+    case 'n':
+        if ((a->threshold = otter_cli_parse_int(optarg, 1, OTTER_TRUST_KEYS_MAX)) < 0) {
+            otter_cli_usage_error("delta", "--threshold: \"%s\" is not 1..%d", optarg,
+                                  OTTER_TRUST_KEYS_MAX);
+            return -1;
+        }
+        return 0;
+    case 'k':
+        return otter_cli_list_add(&a->keys, "delta", "keys", optarg) < 0 ? -1 : 0;
+    case 'l':
+        if ((n = otter_cli_parse_int(optarg, 1, 19)) < 0) {
+            otter_cli_usage_error("delta", "--level: \"%s\" is not 1..19", optarg);
+            return -1;
+        }
+        a->o.level = (int)n;
+        return 0;
+    case 'T':
+        if ((n = otter_cli_parse_int(optarg, 1, 256)) < 0) {
+            otter_cli_usage_error("delta", "--threads: \"%s\" is not 1..256", optarg);
+            return -1;
+        }
+        a->o.threads = (int)n;
+        return 0;
+    case 'o':
+        a->out = optarg;
+        return 0;
+    case 'h':
+        fputs(otter_help_otter_delta, stdout);
+        return 1;
+    default:
+        otter_cli_bad_option("delta", c, argv);
+        return -1;
+    }
+}
+
+/* Loads the trust and the signing keys, makes the delta; the exit status. */
+static int delta_run(delta_args *a)
+{
+    otter_err err;
+    otter_trust *trust = NULL;
+    otter_key *loaded[64] = {0};
+    int ret = a->root_path ? otter_trust_load_file(a->root_path, &trust, &err)
+                           : otter_trust_from_pubkey_files(a->pubs.items, a->pubs.count,
+                                                           (unsigned)a->threshold, &trust, &err);
+    for (size_t i = 0; !ret && i < a->keys.count; i++)
+        ret = otter_key_load_private_file(a->keys.items[i], &loaded[i], &err);
+    a->o.trust = trust;
+    a->o.keys = (const otter_key *const *)loaded;
+    a->o.key_count = a->keys.count;
+    if (!ret)
+        ret = otter_delta_make(a->out, &a->o, &err);
+    int code = ret ? otter_cli_fail(&err) : EXIT_OK;
+    if (!ret)
+        print_summary(a->out, a->o.to, a->keys.count);
+    for (size_t i = 0; i < a->keys.count; i++)
+        otter_key_free(loaded[i]);
+    otter_trust_free(trust);
+    return code;
+}
+
 int otter_cmd_delta(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -58,80 +142,18 @@ int otter_cmd_delta(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    otter_cli_list pubs = {0}, keys = {0};
-    otter_delta_make_opts o = {.level = 19};
-    const char *root_path = NULL, *out = NULL;
-    long long n, threshold = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":f:t:r:p:n:k:l:T:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            o.from = optarg;
-            break;
-        case 't':
-            o.to = optarg;
-            break;
-        case 'r':
-            root_path = optarg;
-            break;
-        case 'p':
-            if (otter_cli_list_add(&pubs, "delta", "public keys", optarg) < 0)
-                return EXIT_TROUBLE;
-            break;
-        case 'n':
-            if ((threshold = otter_cli_parse_int(optarg, 1, OTTER_TRUST_KEYS_MAX)) < 0)
-                return otter_cli_usage_error("delta", "--threshold: \"%s\" is not 1..%d", optarg,
-                                             OTTER_TRUST_KEYS_MAX);
-            break;
-        case 'k':
-            if (otter_cli_list_add(&keys, "delta", "keys", optarg) < 0)
-                return EXIT_TROUBLE;
-            break;
-        case 'l':
-            if ((n = otter_cli_parse_int(optarg, 1, 19)) < 0)
-                return otter_cli_usage_error("delta", "--level: \"%s\" is not 1..19", optarg);
-            o.level = (int)n;
-            break;
-        case 'T':
-            if ((n = otter_cli_parse_int(optarg, 1, 256)) < 0)
-                return otter_cli_usage_error("delta", "--threads: \"%s\" is not 1..256", optarg);
-            o.threads = (int)n;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'h':
-            fputs(otter_help_otter_delta, stdout);
-            return EXIT_OK;
-        default:
-            return otter_cli_bad_option("delta", c, argv);
-        }
-    }
+    delta_args a = {.o = {.level = 19}, .threshold = 1};
+    int c, r = 0;
+    while (r == 0 && (c = getopt_long(argc, argv, ":f:t:r:p:n:k:l:T:o:h", opts, NULL)) != -1)
+        r = delta_option(c, argv, &a);
+    if (r != 0)
+        return r > 0 ? EXIT_OK : EXIT_TROUBLE;
     if (optind != argc)
         return otter_cli_usage_error("delta", "unexpected argument \"%s\"", argv[optind]);
-    if (!o.from || !o.to || !out)
+    if (!a.o.from || !a.o.to || !a.out)
         return otter_cli_usage_error("delta", "--from, --to and -o are required");
-    if (!root_path == !pubs.count)
+    if (!a.root_path == !a.pubs.count)
         return otter_cli_usage_error("delta", "give either --root or --pubkey (both packages "
                                               "are verified before anything is made)");
-    otter_err err;
-    otter_trust *trust = NULL;
-    otter_key *loaded[64] = {0};
-    int ret = root_path ? otter_trust_load_file(root_path, &trust, &err)
-                        : otter_trust_from_pubkey_files(pubs.items, pubs.count, (unsigned)threshold,
-                                                        &trust, &err);
-    for (size_t i = 0; !ret && i < keys.count; i++)
-        ret = otter_key_load_private_file(keys.items[i], &loaded[i], &err);
-    o.trust = trust;
-    o.keys = (const otter_key *const *)loaded;
-    o.key_count = keys.count;
-    if (!ret)
-        ret = otter_delta_make(out, &o, &err);
-    int code = ret ? otter_cli_fail(&err) : EXIT_OK;
-    if (!ret)
-        print_summary(out, o.to, keys.count);
-    for (size_t i = 0; i < keys.count; i++)
-        otter_key_free(loaded[i]);
-    otter_trust_free(trust);
-    return code;
+    return delta_run(&a);
 }

@@ -19,10 +19,17 @@ int otter_cmd_keygen(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":t:o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 't': type = optarg; break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(otter_help_otter_keygen, stdout); return EXIT_OK;
-        default: return otter_cli_bad_option("keygen", c, argv);
+        case 't':
+            type = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs(otter_help_otter_keygen, stdout);
+            return EXIT_OK;
+        default:
+            return otter_cli_bad_option("keygen", c, argv);
         }
     }
     if (optind != argc)

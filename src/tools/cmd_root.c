@@ -14,12 +14,9 @@
 static int root_new(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"pubkey", required_argument, NULL, 'p'},
-        {"threshold", required_argument, NULL, 't'},
-        {"version", required_argument, NULL, 'V'},
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"pubkey", required_argument, NULL, 'p'},  {"threshold", required_argument, NULL, 't'},
+        {"version", required_argument, NULL, 'V'}, {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     otter_cli_list pubs = {0};
     long long threshold = 1, version = 1;
@@ -34,17 +31,22 @@ static int root_new(int argc, char **argv)
         case 't':
             threshold = otter_cli_parse_int(optarg, 1, OTTER_TRUST_KEYS_MAX);
             if (threshold < 0)
-                return otter_cli_usage_error("root new", "--threshold: \"%s\" is not 1..%d",
-                                             optarg, OTTER_TRUST_KEYS_MAX);
+                return otter_cli_usage_error("root new", "--threshold: \"%s\" is not 1..%d", optarg,
+                                             OTTER_TRUST_KEYS_MAX);
             break;
         case 'V':
             version = otter_cli_parse_int(optarg, 1, INT32_MAX);
             if (version < 0)
                 return otter_cli_usage_error("root new", "--version: \"%s\" is not valid", optarg);
             break;
-        case 'o': out = optarg; break;
-        case 'h': fputs(otter_help_otter_root, stdout); return EXIT_OK;
-        default: return otter_cli_bad_option("root new", c, argv);
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs(otter_help_otter_root, stdout);
+            return EXIT_OK;
+        default:
+            return otter_cli_bad_option("root new", c, argv);
         }
     }
     if (optind != argc)
@@ -57,8 +59,8 @@ static int root_new(int argc, char **argv)
     otter_err err;
     otter_trust *trust = NULL;
     char *json = NULL;
-    int ret = otter_trust_from_pubkey_files(pubs.items, pubs.count, (unsigned)threshold, &trust,
-                                            &err);
+    int ret =
+        otter_trust_from_pubkey_files(pubs.items, pubs.count, (unsigned)threshold, &trust, &err);
     if (!ret)
         ret = otter_trust_set_version(trust, version, &err);
     if (!ret) {
@@ -123,10 +125,17 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
             if (otter_cli_list_add(&keys, cmd, "keys", optarg) < 0)
                 return EXIT_TROUBLE;
             break;
-        case 's': sig_opt = optarg; break;
-        case 'r': current = optarg; break;
-        case 'h': fputs(otter_help_otter_root, stdout); return EXIT_OK;
-        default: return otter_cli_bad_option(cmd, c, argv);
+        case 's':
+            sig_opt = optarg;
+            break;
+        case 'r':
+            current = optarg;
+            break;
+        case 'h':
+            fputs(otter_help_otter_root, stdout);
+            return EXIT_OK;
+        default:
+            return otter_cli_bad_option(cmd, c, argv);
         }
     }
     if (optind + 1 != argc)

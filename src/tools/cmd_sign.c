@@ -22,8 +22,11 @@ int otter_cmd_sign(int argc, char **argv)
             if (otter_cli_list_add(&keys, "sign", "keys", optarg) < 0)
                 return EXIT_TROUBLE;
             break;
-        case 'h': fputs(otter_help_otter_sign, stdout); return EXIT_OK;
-        default: return otter_cli_bad_option("sign", c, argv);
+        case 'h':
+            fputs(otter_help_otter_sign, stdout);
+            return EXIT_OK;
+        default:
+            return otter_cli_bad_option("sign", c, argv);
         }
     }
     if (optind + 1 != argc)

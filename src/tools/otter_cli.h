@@ -22,7 +22,8 @@ int otter_cmd_delta(int argc, char **argv);
 /* Prints "otter: <message>" to stderr and maps the error code to an exit code. */
 int otter_cli_fail(const otter_err *err);
 /* Prints "otter <cmd>: <message>" and a hint to stderr; returns EXIT_TROUBLE. */
-int otter_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int otter_cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* For getopt_long's '?' or ':' (opterr is 0): "otter <cmd>: unknown option ..."; returns
    EXIT_TROUBLE. */

@@ -28,9 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         for (size_t i = 0; i < r.n_stages; i++) {
             const otter_rollout_stage *g = &r.stages[i];
-            if (g->percent < 1 || g->percent > 100 || (i && g->percent <= r.stages[i - 1].percent) ||
-                g->success_threshold < 0 || g->success_threshold > 100 ||
-                g->failure_threshold < 0 || g->failure_threshold > 100 || g->min_devices < 0)
+            if (g->percent < 1 || g->percent > 100 ||
+                (i && g->percent <= r.stages[i - 1].percent) || g->success_threshold < 0 ||
+                g->success_threshold > 100 || g->failure_threshold < 0 ||
+                g->failure_threshold > 100 || g->min_devices < 0)
                 __builtin_trap();
         }
         if (otter_rollout_filter_check(filter, "fuzz", &err) < 0 ||

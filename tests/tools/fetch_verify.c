@@ -15,7 +15,8 @@
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: fetch_verify URL ROOT.json [--ca F] [--pin P] [--retries N] [--stall S]\n");
+        fprintf(stderr,
+                "usage: fetch_verify URL ROOT.json [--ca F] [--pin P] [--retries N] [--stall S]\n");
         return 2;
     }
     otter_fetch_opts o = {.url = argv[1], .max_retries = 5, .retry_delay_ms = 20};
@@ -40,7 +41,8 @@ int main(int argc, char **argv)
     if (!ret)
         ret = otter_fetch_new(&o, &http, &err);
     if (!ret)
-        ret = otter_pkg_reader_new(otter_fetch_read, http, argv[1], OTTER_PKG_HASH_THREAD, &r, &err);
+        ret =
+            otter_pkg_reader_new(otter_fetch_read, http, argv[1], OTTER_PKG_HASH_THREAD, &r, &err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, trust, &m, NULL, &err);
     while (!ret && (ret = otter_pkg_next_image(r, &img, &err)) == 1) {

@@ -144,8 +144,7 @@ static void proxy(int client, int target_port, int index)
             if (cut >= 0 && (long long)room > cut - sent)
                 room = (size_t)(cut - sent);
             int stalls = index == 0 || stall_any;
-            if (stalls && stall_at >= sent && (long long)room > stall_at - sent &&
-                stall_at > sent)
+            if (stalls && stall_at >= sent && (long long)room > stall_at - sent && stall_at > sent)
                 room = (size_t)(stall_at - sent);
             if (stalls && stall_at == sent) {
                 log_event("stall", index, sent);

@@ -45,7 +45,7 @@ static inline const char *otter_test_dir(const char *name)
     do {                                                                                           \
         int ret_ = (ret);                                                                          \
         if (ret_ != 0)                                                                             \
-            fail_msg("expected success, got %d: %s", ret_, (err).msg);                            \
+            fail_msg("expected success, got %d: %s", ret_, (err).msg);                             \
     } while (0)
 
 #endif

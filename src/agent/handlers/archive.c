@@ -354,5 +354,5 @@ static void archive_abort(void *ctx)
     free(c);
 }
 
-const struct otter_handler_ops otter_handler_archive = {"archive", archive_open, archive_write,
-                                                        archive_finish, archive_abort, NULL, NULL};
+const struct otter_handler_ops otter_handler_archive = {
+    "archive", archive_open, archive_write, archive_finish, archive_abort, NULL, NULL};

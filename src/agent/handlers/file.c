@@ -136,6 +136,5 @@ static const char *file_partial(const void *ctx)
     return ((const struct file_ctx *)ctx)->tmp;
 }
 
-const struct otter_handler_ops otter_handler_file = {"file",      file_open,   file_write,
-                                                     file_finish, file_abort,  file_resume,
-                                                     file_partial};
+const struct otter_handler_ops otter_handler_file = {
+    "file", file_open, file_write, file_finish, file_abort, file_resume, file_partial};

@@ -227,5 +227,5 @@ static const char *raw_partial(const void *ctx)
     return ((const struct raw_ctx *)ctx)->path;
 }
 
-const struct otter_handler_ops otter_handler_raw = {"raw",      raw_open,   raw_write,  raw_finish,
+const struct otter_handler_ops otter_handler_raw = {"raw",     raw_open,   raw_write,  raw_finish,
                                                     raw_abort, raw_resume, raw_partial};

@@ -32,11 +32,15 @@ static const char *mode_name(int m)
 
 static int check(const otter_agent_conf *conf, otter_err *err)
 {
-    otter_ddi_conn c = {.url = conf->server_url, .tenant = conf->server_tenant,
-                        .controller = conf->server_controller, .token = conf->server_token,
+    otter_ddi_conn c = {.url = conf->server_url,
+                        .tenant = conf->server_tenant,
+                        .controller = conf->server_controller,
+                        .token = conf->server_token,
                         .gateway_token = conf->server_gateway_token,
-                        .ca_file = conf->server_ca, .pin = conf->server_pin,
-                        .cert = conf->server_cert, .key = conf->server_key,
+                        .ca_file = conf->server_ca,
+                        .pin = conf->server_pin,
+                        .cert = conf->server_cert,
+                        .key = conf->server_key,
                         .proxy = conf->server_proxy};
     char base_url[OTTER_DDI_MAX_URL];
     char *body = NULL;
@@ -65,19 +69,22 @@ static int check(const otter_agent_conf *conf, otter_err *err)
         ret = otter_ddi_parse_deployment(body, len, dep, err);
     if (!ret) {
         printf("action %s: download %s, update %s%s\n", dep->id, mode_name(dep->download),
-               mode_name(dep->update), dep->maintenance_available ? "" : ", maintenance window closed");
+               mode_name(dep->update),
+               dep->maintenance_available ? "" : ", maintenance window closed");
         otter_daemon_record rec;
         otter_err rerr;
         int have = otter_daemon_record_load(conf, &rec, &rerr) == 0;
-        otter_ddi_situation s = {
-            .download = dep->download, .update = dep->update,
-            .maintenance_available = dep->maintenance_available,
-            .attempt = strcmp(conf->server_attempt, "skip") == 0 ? OTTER_DDI_SKIP : OTTER_DDI_FORCED,
-            .spooled = have && strcmp(rec.spooled, dep->id) == 0,
-            .switched = have && strcmp(rec.action, dep->id) == 0};
+        otter_ddi_situation s = {.download = dep->download,
+                                 .update = dep->update,
+                                 .maintenance_available = dep->maintenance_available,
+                                 .attempt = strcmp(conf->server_attempt, "skip") == 0
+                                                ? OTTER_DDI_SKIP
+                                                : OTTER_DDI_FORCED,
+                                 .spooled = have && strcmp(rec.spooled, dep->id) == 0,
+                                 .switched = have && strcmp(rec.action, dep->id) == 0};
         int refused = have && strcmp(rec.refused, dep->id) == 0;
         printf("daemon: %s\n", s.switched ? "installed; waiting for the reboot's verdict"
-                                : refused ? "refused; the failure waits to be sent"
+                               : refused  ? "refused; the failure waits to be sent"
                                           : otter_ddi_step_name(otter_ddi_decide(&s)));
         for (size_t i = 0; i < dep->n_chunks; i++)
             for (size_t j = 0; j < dep->chunks[i].n_artifacts; j++) {
@@ -92,7 +99,8 @@ static int check(const otter_agent_conf *conf, otter_err *err)
             printf("daemon refuses the offer: %s\n", perr.msg);
         else if (pick.delta)
             printf("daemon takes the delta %s (the full package when this device's running slot "
-                   "is not its base)\n", pick.delta->filename);
+                   "is not its base)\n",
+                   pick.delta->filename);
     }
     free(body);
     free(dep);
@@ -105,8 +113,8 @@ static void sleep_s(long s)
     nanosleep(&ts, NULL);
 }
 
-static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
-               int once, otter_err *err)
+static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker, int once,
+               otter_err *err)
 {
     otter_ddi_pacing pace = {0};
     srand((unsigned)(time(NULL) ^ getpid()));
@@ -189,15 +197,18 @@ int main(int argc, char **argv)
             once = 1;
         else if (!strcmp(argv[j], "--no-reboot") && !strcmp(cmd, "install"))
             no_reboot = 1;
-        else if (!strcmp(argv[j], "--json") && (!strcmp(cmd, "install") || !strcmp(cmd, "download")))
+        else if (!strcmp(argv[j], "--json") &&
+                 (!strcmp(cmd, "install") || !strcmp(cmd, "download")))
             ; /* progress is already one line per step, readable by a UI */
         else
-            return otter_usage_error(PROG, cmd, argv[j][0] == '-' ? "unknown option \"%s\""
-                                                                  : "unexpected argument \"%s\"",
+            return otter_usage_error(PROG, cmd,
+                                     argv[j][0] == '-' ? "unknown option \"%s\""
+                                                       : "unexpected argument \"%s\"",
                                      argv[j]);
     }
-    int ask = !strcmp(cmd, "download") ? OTTER_DAEMON_ASK_DOWNLOAD
-              : !strcmp(cmd, "install") ? OTTER_DAEMON_ASK_INSTALL : 0;
+    int ask = !strcmp(cmd, "download")  ? OTTER_DAEMON_ASK_DOWNLOAD
+              : !strcmp(cmd, "install") ? OTTER_DAEMON_ASK_INSTALL
+                                        : 0;
     otter_err err;
     otter_agent_conf *conf = NULL;
     otter_broker *broker = NULL;

@@ -32,9 +32,9 @@
 struct otter_broker {
     const char *conf_path;
     const otter_agent_conf *conf;
-    int sock;        /* to the broker; -1: local */
-    pid_t broker;    /* the broker process, or -1 */
-    pid_t child;     /* local: the running otter-agent, or -1 */
+    int sock;     /* to the broker; -1: local */
+    pid_t broker; /* the broker process, or -1 */
+    pid_t child;  /* local: the running otter-agent, or -1 */
 };
 
 /* Sends req and reads the answer into buf; 0 for "ok"/"status", else the broker's error. */
@@ -290,8 +290,8 @@ int otter_broker_open(const char *conf_path, const otter_agent_conf *conf, otter
     otter_broker *b = calloc(1, sizeof *b);
     if (!b)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    *b = (otter_broker){.conf_path = conf_path, .conf = conf, .sock = -1, .broker = -1,
-                        .child = -1};
+    *b =
+        (otter_broker){.conf_path = conf_path, .conf = conf, .sock = -1, .broker = -1, .child = -1};
     uid_t uid = 0;
     gid_t gid = 0;
     int ret = 0;

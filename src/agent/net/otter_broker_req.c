@@ -74,7 +74,8 @@ int otter_broker_req_parse(const char *buf, size_t len, otter_broker_req *req, o
         return otter_err_set(err, OTTER_EFORMAT, "broker request: not one to three words");
     for (int i = 0; i < n; i++)
         if (!word_ok(w[i], wl[i]))
-            return otter_err_set(err, OTTER_EFORMAT, "broker request: word %d is not printable", i + 1);
+            return otter_err_set(err, OTTER_EFORMAT, "broker request: word %d is not printable",
+                                 i + 1);
     if (n == 1 && is(w[0], wl[0], "stop"))
         req->op = OTTER_BROKER_STOP;
     else if (n == 1 && is(w[0], wl[0], "clear-spool"))

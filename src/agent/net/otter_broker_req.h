@@ -38,11 +38,11 @@ enum otter_broker_op {
 };
 
 typedef struct otter_broker_req {
-    int op;                                /* enum otter_broker_op */
-    int from_spool;                        /* install: the spool's package, not url */
-    uint64_t max_size;                     /* download: the artifact's size from the server */
-    char url[OTTER_DDI_MAX_URL];           /* install (streaming), download */
-    char version[OTTER_DDI_MAX_NAME + 1];  /* reboot */
+    int op;                               /* enum otter_broker_op */
+    int from_spool;                       /* install: the spool's package, not url */
+    uint64_t max_size;                    /* download: the artifact's size from the server */
+    char url[OTTER_DDI_MAX_URL];          /* install (streaming), download */
+    char version[OTTER_DDI_MAX_NAME + 1]; /* reboot */
 } otter_broker_req;
 
 /*

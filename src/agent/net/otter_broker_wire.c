@@ -37,8 +37,8 @@ ssize_t otter_broker_wire_recv(int sock, char *buf, size_t size, int *fds, int *
         struct cmsghdr h;
         char buf[CMSG_SPACE(4 * sizeof(int))];
     } u;
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                       .msg_controllen = sizeof u.buf};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
     ssize_t n;
     *nfds = 0;
     while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)

@@ -19,7 +19,7 @@
 typedef struct daemon_ctx {
     const char *conf_path;
     const otter_agent_conf *conf;
-    otter_broker *broker; /* does what needs root: installs, spool, reboot, status */
+    otter_broker *broker;   /* does what needs root: installs, spool, reboot, status */
     otter_daemon_status st; /* the device, read once per cycle (device_status) */
     int have_st;
     otter_ddi_conn c;
@@ -50,8 +50,8 @@ static int feedback_to(const daemon_ctx *d, const char *kind, const char *action
                        const char *detail, long *status, otter_err *err)
 {
     const char *details[] = {detail, NULL};
-    char *json = otter_ddi_feedback_new(action, execution, finished, cnt, of,
-                                        detail ? details : NULL);
+    char *json =
+        otter_ddi_feedback_new(action, execution, finished, cnt, of, detail ? details : NULL);
     char url[OTTER_DDI_MAX_URL + 256];
     if (!json)
         return otter_err_set(err, OTTER_EUSAGE, "bad feedback values");
@@ -351,19 +351,24 @@ static int unrecord_switch(daemon_ctx *d, const char *action, otter_err *err)
  * go with the download; an artifact origin (a CDN) gets none of them (the
  * package signature is what protects its bytes).
  */
-static int run_agent(daemon_ctx *d, const char *action, const otter_broker_req *req,
-                     char *why, size_t why_len, int *canceled, otter_err *err)
+static int run_agent(daemon_ctx *d, const char *action, const otter_broker_req *req, char *why,
+                     size_t why_len, int *canceled, otter_err *err)
 {
     int download_only = req->op == OTTER_BROKER_DOWNLOAD, from_spool = req->from_spool;
-    run_ctx r = {.d = d, .action = action, .percent = -1, .last_check = mono_s(),
-                 .download_only = download_only, .from_spool = from_spool};
+    run_ctx r = {.d = d,
+                 .action = action,
+                 .percent = -1,
+                 .last_check = mono_s(),
+                 .download_only = download_only,
+                 .from_spool = from_spool};
     otter_daemon_child_ops ops = {on_progress, on_verified, on_tick, &r};
     int stopped = 0;
     int rc = otter_daemon_child_run(d->broker, req, &ops, why, why_len, &stopped);
     *canceled = stopped && rc != 0;
     if (rc != 0) {
         d->failed_rc = rc;
-        snprintf(d->failed_why, sizeof d->failed_why, "%s", *canceled ? "canceled by the server" : why);
+        snprintf(d->failed_why, sizeof d->failed_why, "%s",
+                 *canceled ? "canceled by the server" : why);
     }
     if (*canceled && r.cancel_id[0]) {
         long st = 0;
@@ -461,9 +466,9 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_d
 {
     char why[512], note[700] = "installed; rebooting into it";
     int canceled = 0;
-    int ret = feedback(d, dep->id, "proceeding", "none",
-                       from_spool ? "installing the downloaded package" : "downloading and installing",
-                       err);
+    int ret = feedback(
+        d, dep->id, "proceeding", "none",
+        from_spool ? "installing the downloaded package" : "downloading and installing", err);
     if (ret)
         return ret;
     if (from_spool)
@@ -515,8 +520,8 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_
     say(d, "action %s: downloading %s into the spool (%s)", dep->id,
         otter_ddi_first_artifact(pick)->filename, why_waiting);
     /* The server said how big the artifact is: a longer body is refused. */
-    int rc = run_pick(d, dep->id, pick, OTTER_BROKER_DOWNLOAD, 0, why, sizeof why, &canceled,
-                      note, sizeof note, err);
+    int rc = run_pick(d, dep->id, pick, OTTER_BROKER_DOWNLOAD, 0, why, sizeof why, &canceled, note,
+                      sizeof note, err);
     if (canceled)
         return 0;
     if (rc != 0)
@@ -586,7 +591,8 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
         goto out;
     }
     otter_ddi_situation s = {
-        .download = dep->download, .update = dep->update,
+        .download = dep->download,
+        .update = dep->update,
         .maintenance_available = dep->maintenance_available,
         .attempt = strcmp(d->conf->server_attempt, "skip") == 0 ? OTTER_DDI_SKIP : OTTER_DDI_FORCED,
         .spooled = d->rec.spooled[0] != '\0',
@@ -602,7 +608,8 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
             s.update = OTTER_DDI_SKIP;
         step = otter_ddi_decide(&s);
         if (want == OTTER_DDI_STEP_DOWNLOAD && step != OTTER_DDI_STEP_DOWNLOAD) {
-            say(d, "action %s: %s", dep->id, s.spooled ? "already downloaded" : "nothing to download");
+            say(d, "action %s: %s", dep->id,
+                s.spooled ? "already downloaded" : "nothing to download");
             goto out;
         }
         if (want != OTTER_DDI_STEP_DOWNLOAD &&
@@ -654,11 +661,15 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     d->conf = conf;
     d->broker = broker;
     d->verbose = 1;
-    d->c = (otter_ddi_conn){.url = conf->server_url, .tenant = conf->server_tenant,
-                            .controller = conf->server_controller, .token = conf->server_token,
+    d->c = (otter_ddi_conn){.url = conf->server_url,
+                            .tenant = conf->server_tenant,
+                            .controller = conf->server_controller,
+                            .token = conf->server_token,
                             .gateway_token = conf->server_gateway_token,
-                            .ca_file = conf->server_ca, .pin = conf->server_pin,
-                            .cert = conf->server_cert, .key = conf->server_key,
+                            .ca_file = conf->server_ca,
+                            .pin = conf->server_pin,
+                            .cert = conf->server_cert,
+                            .key = conf->server_key,
                             .proxy = conf->server_proxy};
     char *body = NULL;
     size_t len = 0;
@@ -673,8 +684,9 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
         ret = otter_ddi_parse_base(body, len, base, err);
     free(body);
     /* Look for a cancel as often as the server wants polls, within 2 s .. 1 min. */
-    d->cancel_every = ret || base->sleep_seconds < 2 ? 2 : base->sleep_seconds > 60 ? 60
-                                                                                 : base->sleep_seconds;
+    d->cancel_every = ret || base->sleep_seconds < 2 ? 2
+                      : base->sleep_seconds > 60     ? 60
+                                                     : base->sleep_seconds;
     return ret;
 }
 
@@ -700,7 +712,8 @@ int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otte
         /* The action is gone (canceled before we saw it, or closed): so are its leftovers. */
         d.rec.retry[0] = '\0';
         d.rec.retries = 0;
-        ret = d.rec.spooled[0] ? forget_spool(&d, err) : otter_daemon_record_save(conf, &d.rec, err);
+        ret =
+            d.rec.spooled[0] ? forget_spool(&d, err) : otter_daemon_record_save(conf, &d.rec, err);
     }
     return ret;
 }

@@ -34,13 +34,13 @@
 
 /* <state dir>/ddi.json: what the daemon must remember across reboots. */
 typedef struct otter_daemon_record {
-    char action[OTTER_DDI_MAX_NAME + 1];  /* switched to; result not yet taken by the server */
-    char version[OTTER_DDI_MAX_NAME + 1]; /* its version */
-    char spooled[OTTER_DDI_MAX_NAME + 1]; /* the action whose package waits in the spool */
-    char config[65];                      /* SHA-256 of the configData the server last took */
-    char retry[OTTER_DDI_MAX_NAME + 1];   /* the action whose download failed ... */
-    long retries;                         /* ... this many times in a row (network, I/O) */
-    char refused[OTTER_DDI_MAX_NAME + 1]; /* closed by a refusal the server has not taken yet */
+    char action[OTTER_DDI_MAX_NAME + 1];    /* switched to; result not yet taken by the server */
+    char version[OTTER_DDI_MAX_NAME + 1];   /* its version */
+    char spooled[OTTER_DDI_MAX_NAME + 1];   /* the action whose package waits in the spool */
+    char config[65];                        /* SHA-256 of the configData the server last took */
+    char retry[OTTER_DDI_MAX_NAME + 1];     /* the action whose download failed ... */
+    long retries;                           /* ... this many times in a row (network, I/O) */
+    char refused[OTTER_DDI_MAX_NAME + 1];   /* closed by a refusal the server has not taken yet */
     char refusal[OTTER_DAEMON_MAX_REFUSAL]; /* its reason: the detail of that closed/failure */
 } otter_daemon_record;
 

@@ -16,7 +16,7 @@
 
 typedef struct follow {
     const otter_daemon_child_ops *ops;
-    int to_child; /* its standard input, for the switch answer */
+    int to_child;         /* its standard input, for the switch answer */
     otter_broker *broker; /* started it, stops it, knows its exit status */
     int stopped;
     char *why;

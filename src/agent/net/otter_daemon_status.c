@@ -53,9 +53,14 @@ static void read_config(const char *conf_path, otter_daemon_status *st)
     const otter_state_slot *a = &dev->state->slots[0], *b = &dev->state->slots[1];
     const otter_state_slot *run =
         dev->booted == OTTER_SLOT_NONE ? NULL : &dev->state->slots[dev->booted];
-    const char *values[OTTER_DAEMON_N_CONFIG] = {
-        dev->conf->product, dev->conf->model, slot, run && run->present ? run->version : "",
-        a->present ? a->version : "", b->present ? b->version : "", counter_s, "1"};
+    const char *values[OTTER_DAEMON_N_CONFIG] = {dev->conf->product,
+                                                 dev->conf->model,
+                                                 slot,
+                                                 run && run->present ? run->version : "",
+                                                 a->present ? a->version : "",
+                                                 b->present ? b->version : "",
+                                                 counter_s,
+                                                 "1"};
     for (int i = 0; i < OTTER_DAEMON_N_CONFIG; i++)
         copy(st->config[i], values[i]);
     otter_device_free(dev);
@@ -79,12 +84,12 @@ char *otter_daemon_status_to_json(const otter_daemon_status *st)
     json_t *cfg = json_array();
     for (int i = 0; cfg && i < OTTER_DAEMON_N_CONFIG; i++)
         json_array_append_new(cfg, json_string(st->config[i]));
-    json_t *root = cfg ? json_pack("{s:o, s:b, s:b, s:s, s:s, s:o, s:o}", "state_err",
-                                   err_json(&st->state_err), "pending", st->pending,
-                                   "last_success", st->last_success, "last_version",
-                                   st->last_version, "last_reason", st->last_reason,
-                                   "config_err", err_json(&st->config_err), "config", cfg)
-                       : NULL;
+    json_t *root =
+        cfg ? json_pack("{s:o, s:b, s:b, s:s, s:s, s:o, s:o}", "state_err",
+                        err_json(&st->state_err), "pending", st->pending, "last_success",
+                        st->last_success, "last_version", st->last_version, "last_reason",
+                        st->last_reason, "config_err", err_json(&st->config_err), "config", cfg)
+            : NULL;
     char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     return text;
@@ -108,10 +113,10 @@ int otter_daemon_status_from_json(const char *buf, size_t len, otter_daemon_stat
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
     json_t *se = NULL, *ce = NULL, *cfg = NULL;
     const char *lv = NULL, *lr = NULL;
-    int ok = root && json_unpack(root, "{s:o, s:b, s:b, s:s, s:s, s:o, s:o}", "state_err", &se,
-                                 "pending", &st->pending, "last_success", &st->last_success,
-                                 "last_version", &lv, "last_reason", &lr, "config_err", &ce,
-                                 "config", &cfg) == 0;
+    int ok = root &&
+             json_unpack(root, "{s:o, s:b, s:b, s:s, s:s, s:o, s:o}", "state_err", &se, "pending",
+                         &st->pending, "last_success", &st->last_success, "last_version", &lv,
+                         "last_reason", &lr, "config_err", &ce, "config", &cfg) == 0;
     ok = ok && take_err(se, &st->state_err) == 0 && take_err(ce, &st->config_err) == 0 &&
          json_is_array(cfg) && json_array_size(cfg) == OTTER_DAEMON_N_CONFIG;
     for (size_t i = 0; ok && i < OTTER_DAEMON_N_CONFIG; i++) {

@@ -21,9 +21,9 @@
 extern const char *const otter_daemon_config_keys[OTTER_DAEMON_N_CONFIG];
 
 typedef struct otter_daemon_status {
-    otter_err state_err;  /* code 0: the state fields below were read */
-    int pending;          /* an update waits for its reboot and boot-check */
-    int last_success;     /* the last result was a success */
+    otter_err state_err;                         /* code 0: the state fields below were read */
+    int pending;                                 /* an update waits for its reboot and boot-check */
+    int last_success;                            /* the last result was a success */
     char last_version[OTTER_DAEMON_STATUS_TEXT]; /* "" : no result yet */
     char last_reason[OTTER_DAEMON_STATUS_TEXT];
     otter_err config_err; /* code 0: config[] was read */

@@ -10,8 +10,8 @@
 static int load(const char *buf, size_t len, const char *what, json_t **out, otter_err *err)
 {
     if (len > OTTER_DDI_MAX_BODY)
-        return otter_err_set(err, OTTER_EFORMAT, "%s: reply too large (%zu bytes, limit %d)",
-                             what, len, OTTER_DDI_MAX_BODY);
+        return otter_err_set(err, OTTER_EFORMAT, "%s: reply too large (%zu bytes, limit %d)", what,
+                             len, OTTER_DDI_MAX_BODY);
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -154,8 +154,9 @@ static int parse_artifact(json_t *a, otter_ddi_artifact *out, const char *where,
         ret = get_str(hashes, "sha1", 0, out->sha1, sizeof out->sha1, hpath, err);
     if (!ret)
         ret = get_str(hashes, "md5", 0, out->md5, sizeof out->md5, hpath, err);
-    if (!ret && ((out->sha256[0] && !is_hex(out->sha256, 64)) ||
-                 (out->sha1[0] && !is_hex(out->sha1, 40)) || (out->md5[0] && !is_hex(out->md5, 32))))
+    if (!ret &&
+        ((out->sha256[0] && !is_hex(out->sha256, 64)) || (out->sha1[0] && !is_hex(out->sha1, 40)) ||
+         (out->md5[0] && !is_hex(out->md5, 32))))
         ret = otter_err_set(err, OTTER_EFORMAT, "%s: a hash is not hex of the right length", hpath);
     json_t *links = json_object_get(a, "_links");
     if (!ret)
@@ -176,7 +177,8 @@ static int parse_chunks(json_t *chunks, otter_ddi_deployment *out, otter_err *er
                              OTTER_DDI_MAX_CHUNKS);
     size_t i;
     json_t *c;
-    json_array_foreach(chunks, i, c) {
+    json_array_foreach(chunks, i, c)
+    {
         otter_ddi_chunk *ch = &out->chunks[i];
         char where[128];
         snprintf(where, sizeof where, "deploymentBase: deployment.chunks[%zu]", i);
@@ -189,13 +191,14 @@ static int parse_chunks(json_t *chunks, otter_ddi_deployment *out, otter_err *er
             ret = get_str(c, "name", 0, ch->name, sizeof ch->name, where, err);
         json_t *arts = json_object_get(c, "artifacts");
         if (!ret && (!json_is_array(arts) || json_array_size(arts) > OTTER_DDI_MAX_ARTIFACTS))
-            ret = otter_err_set(err, OTTER_EFORMAT, "%s.artifacts: expected 0..%d artifacts",
-                                where, OTTER_DDI_MAX_ARTIFACTS);
+            ret = otter_err_set(err, OTTER_EFORMAT, "%s.artifacts: expected 0..%d artifacts", where,
+                                OTTER_DDI_MAX_ARTIFACTS);
         if (ret)
             return ret;
         size_t j;
         json_t *a;
-        json_array_foreach(arts, j, a) {
+        json_array_foreach(arts, j, a)
+        {
             char awhere[160];
             snprintf(awhere, sizeof awhere, "%s.artifacts[%zu]", where, j);
             ret = parse_artifact(a, &ch->artifacts[j], awhere, err);
@@ -261,9 +264,9 @@ static int one_of(const char *v, const char *const *list)
 char *otter_ddi_feedback_new(const char *action_id, const char *execution, const char *finished,
                              unsigned cnt, unsigned of, const char *const *details)
 {
-    static const char *const executions[] = {"closed",  "proceeding", "canceled",
-                                             "scheduled", "rejected", "resumed",
-                                             "downloaded", "download", NULL};
+    static const char *const executions[] = {"closed",     "proceeding", "canceled",
+                                             "scheduled",  "rejected",   "resumed",
+                                             "downloaded", "download",   NULL};
     static const char *const results[] = {"success", "failure", "none", NULL};
     if (!one_of(execution, executions) || !one_of(finished, results))
         return NULL;

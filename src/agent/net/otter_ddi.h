@@ -58,7 +58,7 @@ typedef struct otter_ddi_deployment {
     char id[OTTER_DDI_MAX_NAME + 1]; /* the action id */
     int download;                    /* enum otter_ddi_mode */
     int update;
-    int maintenance_available;       /* 1 unless maintenanceWindow is "unavailable" */
+    int maintenance_available; /* 1 unless maintenanceWindow is "unavailable" */
     size_t n_chunks;
     otter_ddi_chunk chunks[OTTER_DDI_MAX_CHUNKS];
 } otter_ddi_deployment;

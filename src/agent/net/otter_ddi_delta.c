@@ -25,11 +25,11 @@ int otter_ddi_pick_artifacts(const otter_ddi_deployment *dep, otter_ddi_pick *p,
         const otter_ddi_artifact **slot =
             otter_ddi_is_delta_name(a->filename) ? &p->delta : &p->full;
         if (*slot) {
-            int ret = otter_err_set(err, OTTER_EFORMAT,
-                                    "an Otter device takes one update.zip per deployment: two %s "
-                                    "artifacts (%s, %s)",
-                                    slot == &p->delta ? "delta" : "full", (*slot)->filename,
-                                    a->filename);
+            int ret =
+                otter_err_set(err, OTTER_EFORMAT,
+                              "an Otter device takes one update.zip per deployment: two %s "
+                              "artifacts (%s, %s)",
+                              slot == &p->delta ? "delta" : "full", (*slot)->filename, a->filename);
             memset(p, 0, sizeof *p); /* after the message: it names what *slot points to */
             return ret;
         }

@@ -33,8 +33,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
 
 int otter_ddi_base_url(const otter_ddi_conn *c, char *out, size_t size, otter_err *err)
 {
-    if (!c->url || !c->url[0] || !c->tenant || !c->tenant[0] || !c->controller ||
-        !c->controller[0])
+    if (!c->url || !c->url[0] || !c->tenant || !c->tenant[0] || !c->controller || !c->controller[0])
         return otter_err_set(err, OTTER_EUSAGE,
                              "no server configured ([server] url, tenant and controller_id)");
     if ((size_t)snprintf(out, size, "%s/%s/controller/v1/%s", c->url, c->tenant, c->controller) >=
@@ -123,7 +122,8 @@ static int perform(const otter_ddi_conn *c, const char *method, const char *url,
         ret = otter_err_set(err, OTTER_ESIG, "%s: TLS verification failed: %s", url,
                             error[0] ? error : curl_easy_strerror(rc));
     else if (rc != CURLE_OK)
-        ret = otter_err_set(err, OTTER_EIO, "%s: %s", url, error[0] ? error : curl_easy_strerror(rc));
+        ret =
+            otter_err_set(err, OTTER_EIO, "%s: %s", url, error[0] ? error : curl_easy_strerror(rc));
     curl_slist_free_all(h);
     curl_easy_cleanup(e);
     return ret;
@@ -146,8 +146,8 @@ int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t 
     return ret;
 }
 
-int otter_ddi_send(const otter_ddi_conn *c, const char *method, const char *url,
-                   const char *json, long *status, otter_err *err)
+int otter_ddi_send(const otter_ddi_conn *c, const char *method, const char *url, const char *json,
+                   long *status, otter_err *err)
 {
     sink s = {0};
     int ret = perform(c, method, url, json, &s, status, err);

@@ -16,17 +16,17 @@
 #define OTTER_DDI_MAX_AUTH 1100
 
 typedef struct otter_ddi_conn {
-    const char *url;        /* https://server:port (no trailing slash) */
+    const char *url; /* https://server:port (no trailing slash) */
     const char *tenant;
-    const char *controller; /* controller id */
-    const char *token;      /* TargetToken (the device's own), or NULL/"" */
+    const char *controller;    /* controller id */
+    const char *token;         /* TargetToken (the device's own), or NULL/"" */
     const char *gateway_token; /* GatewayToken (the tenant's), or NULL/"": used when set */
-    const char *ca_file;    /* NULL or "": the system store */
-    const char *pin;        /* NULL or "": no pinning */
-    const char *cert;       /* NULL or "": no client certificate (PEM) */
-    const char *key;        /* its key (PEM) */
-    const char *proxy;      /* NULL or "": no proxy (libcurl's proxy string otherwise) */
-    long timeout;           /* seconds for one request; 0: 30 */
+    const char *ca_file;       /* NULL or "": the system store */
+    const char *pin;           /* NULL or "": no pinning */
+    const char *cert;          /* NULL or "": no client certificate (PEM) */
+    const char *key;           /* its key (PEM) */
+    const char *proxy;         /* NULL or "": no proxy (libcurl's proxy string otherwise) */
+    long timeout;              /* seconds for one request; 0: 30 */
 } otter_ddi_conn;
 
 /* The controller's base URL: URL/TENANT/controller/v1/CONTROLLER. */
@@ -54,7 +54,7 @@ int otter_ddi_get(const otter_ddi_conn *c, const char *url, char **body, size_t 
  * (0 when no answer came); returns 0 for any answer, OTTER_ESIG / OTTER_EIO
  * when none came. The reply body is discarded.
  */
-int otter_ddi_send(const otter_ddi_conn *c, const char *method, const char *url,
-                   const char *json, long *status, otter_err *err);
+int otter_ddi_send(const otter_ddi_conn *c, const char *method, const char *url, const char *json,
+                   long *status, otter_err *err);
 
 #endif

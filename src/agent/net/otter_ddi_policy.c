@@ -61,10 +61,15 @@ long otter_ddi_next_sleep(otter_ddi_pacing *p, int ok, long interval, unsigned l
 const char *otter_ddi_step_name(int step)
 {
     switch (step) {
-    case OTTER_DDI_STEP_DOWNLOAD: return "downloading now, installing when allowed";
-    case OTTER_DDI_STEP_WAIT: return "downloaded; waiting for the server to allow the install";
-    case OTTER_DDI_STEP_INSTALL_STREAM: return "downloading and installing";
-    case OTTER_DDI_STEP_INSTALL_SPOOL: return "installing the downloaded package";
-    default: return "nothing to do";
+    case OTTER_DDI_STEP_DOWNLOAD:
+        return "downloading now, installing when allowed";
+    case OTTER_DDI_STEP_WAIT:
+        return "downloaded; waiting for the server to allow the install";
+    case OTTER_DDI_STEP_INSTALL_STREAM:
+        return "downloading and installing";
+    case OTTER_DDI_STEP_INSTALL_SPOOL:
+        return "installing the downloaded package";
+    default:
+        return "nothing to do";
     }
 }

@@ -54,9 +54,9 @@ enum otter_ddi_cancel_answer {
 int otter_ddi_decide_cancel(const char *stop_id, const char *switched_action);
 
 #define OTTER_DDI_POLL_DEFAULT 300 /* s: when the server named no interval */
-#define OTTER_DDI_POLL_MAX 359999   /* s: 99:59:59, the most polling.sleep can say */
-#define OTTER_DDI_BACKOFF_MIN 10    /* s: the first wait after an error */
-#define OTTER_DDI_BACKOFF_MAX 600   /* s: the longest */
+#define OTTER_DDI_POLL_MAX 359999  /* s: 99:59:59, the most polling.sleep can say */
+#define OTTER_DDI_BACKOFF_MIN 10   /* s: the first wait after an error */
+#define OTTER_DDI_BACKOFF_MAX 600  /* s: the longest */
 
 /* The daemon's pacing between cycles; zero-initialised it is at the start. */
 typedef struct otter_ddi_pacing {

@@ -25,8 +25,8 @@ struct otter_fetch {
     uint64_t offset;   /* body bytes handed to the reader */
     uint64_t skip;     /* bytes to drop at the start of this response (Range ignored) */
     int attached, finished, paused, failed;
-    unsigned resumes;  /* reconnects in all */
-    unsigned failures; /* reconnects in a row without a new byte: what max_retries bounds */
+    unsigned resumes;      /* reconnects in all */
+    unsigned failures;     /* reconnects in a row without a new byte: what max_retries bounds */
     uint64_t attempt_from; /* body bytes we had when this attempt started */
     long backoff_ms;
     int64_t total;
@@ -37,7 +37,7 @@ struct otter_fetch {
     int64_t range_first, range_total;
     int range_bad; /* a Content-Range header that does not parse */
     int response_seen;
-    int first_seen; /* the first response was judged (validator, total) */
+    int first_seen;            /* the first response was judged (validator, total) */
     struct timespec last_byte; /* when this attempt last received body bytes */
     otter_err fail;
 };

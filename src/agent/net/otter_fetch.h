@@ -27,18 +27,18 @@
 
 typedef struct otter_fetch_opts {
     const char *url;
-    const char *ca_file;        /* NULL: the system's CA store */
-    const char *pinned_pubkey;  /* "sha256//BASE64[;sha256//BASE64...]" or NULL */
-    const char *client_cert;    /* PEM, optional */
-    const char *client_key;     /* PEM, optional */
-    const char *auth_header;    /* e.g. "Authorization: TargetToken abc", optional */
-    const char *proxy;          /* libcurl proxy string, optional */
-    long connect_timeout;       /* seconds; 0: 10 */
-    long stall_timeout;         /* seconds without a byte before retrying; 0: 30 */
-    unsigned max_retries;       /* reconnects in a row that bring no new byte; 0 means none */
-    long max_recv_speed;        /* bytes per second, 0: unlimited */
-    long retry_delay_ms;        /* first back-off; doubles up to 5 s; 0: 200 */
-    uint64_t start_offset;      /* the body from this byte on (Range); 0: all of it */
+    const char *ca_file;       /* NULL: the system's CA store */
+    const char *pinned_pubkey; /* "sha256//BASE64[;sha256//BASE64...]" or NULL */
+    const char *client_cert;   /* PEM, optional */
+    const char *client_key;    /* PEM, optional */
+    const char *auth_header;   /* e.g. "Authorization: TargetToken abc", optional */
+    const char *proxy;         /* libcurl proxy string, optional */
+    long connect_timeout;      /* seconds; 0: 10 */
+    long stall_timeout;        /* seconds without a byte before retrying; 0: 30 */
+    unsigned max_retries;      /* reconnects in a row that bring no new byte; 0 means none */
+    long max_recv_speed;       /* bytes per second, 0: unlimited */
+    long retry_delay_ms;       /* first back-off; doubles up to 5 s; 0: 200 */
+    uint64_t start_offset;     /* the body from this byte on (Range); 0: all of it */
 } otter_fetch_opts;
 
 typedef struct otter_fetch otter_fetch;

@@ -39,6 +39,70 @@ static int copy_to_stdout(otter_fetch *f, otter_err *err)
     }
 }
 
+/* Ends option parsing with an exit status. */
+static int stop_with(int *code, int status)
+{
+    *code = status;
+    return 1;
+}
+
+/* One option into o: 0 taken, 1 stop with *code (help, version, a usage error). */
+static int fetch_option(int c, char **argv, otter_fetch_opts *o, int *code)
+{
+    char *end = NULL;
+    switch (c) {
+    case 'C':
+        o->ca_file = optarg;
+        return 0;
+    case 'P':
+        o->pinned_pubkey = optarg;
+        return 0;
+    case 'c':
+        o->client_cert = optarg;
+        return 0;
+    case 'k':
+        o->client_key = optarg;
+        return 0;
+    case 'H':
+        o->auth_header = optarg;
+        return 0;
+    case 'r':
+        o->max_retries = (unsigned)strtoul(optarg, NULL, 10);
+        return 0;
+    case 's':
+        o->stall_timeout = strtol(optarg, NULL, 10);
+        return 0;
+    case 'l':
+        o->max_recv_speed = strtol(optarg, NULL, 10);
+        return 0;
+    case 'x':
+        o->proxy = optarg;
+        return 0;
+    case 'o':
+        errno = 0;
+        o->start_offset = strtoull(optarg, &end, 10);
+        if (errno || end == optarg || *end || optarg[0] == '-')
+            return stop_with(
+                code,
+                otter_usage_error(PROG, NULL, "--offset: \"%s\" is not a byte offset", optarg));
+        return 0;
+    case 'E':
+        o->auth_header = getenv(optarg);
+        if (!o->auth_header || !*o->auth_header) {
+            fprintf(stderr, "otter-fetch: --header-env %s: no such environment variable\n", optarg);
+            return stop_with(code, 2);
+        }
+        return 0;
+    case 'h':
+        fputs(otter_help_otter_fetch, stdout);
+        return stop_with(code, 0);
+    case 'v':
+        return stop_with(code, otter_usage_version(PROG));
+    default:
+        return stop_with(code, otter_usage_bad_option(PROG, NULL, c, argv));
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -53,63 +117,11 @@ int main(int argc, char **argv)
     otter_fetch_opts o = {.max_retries = 10};
     int c;
     opterr = 0; /* bad options are named by otter_usage_bad_option */
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'C':
-            o.ca_file = optarg;
-            break;
-        case 'P':
-            o.pinned_pubkey = optarg;
-            break;
-        case 'c':
-            o.client_cert = optarg;
-            break;
-        case 'k':
-            o.client_key = optarg;
-            break;
-        case 'H':
-            o.auth_header = optarg;
-            break;
-        case 'r':
-            o.max_retries = (unsigned)strtoul(optarg, NULL, 10);
-            break;
-        case 's':
-            o.stall_timeout = strtol(optarg, NULL, 10);
-            break;
-        case 'l':
-            o.max_recv_speed = strtol(optarg, NULL, 10);
-            break;
-        case 'x':
-            o.proxy = optarg;
-            break;
-        case 'o': {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long n = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-') {
-                return otter_usage_error(PROG, NULL, "--offset: \"%s\" is not a byte offset",
-                                         optarg);
-            }
-            o.start_offset = n;
-            break;
-        }
-        case 'E':
-            o.auth_header = getenv(optarg);
-            if (!o.auth_header || !*o.auth_header) {
-                fprintf(stderr, "otter-fetch: --header-env %s: no such environment variable\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            fputs(otter_help_otter_fetch, stdout);
-            return 0;
-        case 'v':
-            return otter_usage_version(PROG);
-        default:
-            return otter_usage_bad_option(PROG, NULL, c, argv);
-        }
-    }
+    int stop = 0, code = 0;
+    while (!stop && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
+        stop = fetch_option(c, argv, &o, &code);
+    if (stop)
+        return code;
     if (optind == argc)
         return otter_usage_error(PROG, NULL, "expected a URL");
     if (optind + 1 != argc)

@@ -13,7 +13,7 @@
 #include "otter_auth.h"
 
 #define BULK_MAX_DEVICES 10000
-#define BULK_MAX_ERRORS 50 
+#define BULK_MAX_ERRORS 50
 
 int api_load_device(struct call *c, const char *controller_id, otter_device *d)
 {

@@ -48,7 +48,7 @@ struct events {
     int64_t last_stage;
     char last_reason[OTTER_STORE_REASON_MAX + 1];
     int64_t last_look; /* wall-clock second of the previous look at the rollout */
-    char *out; /* pending bytes */
+    char *out;         /* pending bytes */
     size_t out_len, out_pos;
     otter_rollout r; /* scratch */
 };

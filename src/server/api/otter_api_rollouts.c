@@ -69,8 +69,8 @@ static int pause_for_revoke(void *ctx, const otter_rollout *r)
 static int audit_decision(struct call *c, const char *action, const char *object,
                           const otter_approval *a, int64_t withdrawn, otter_err *err)
 {
-    json_t *detail = json_pack("{s:I, s:s}", "release", (json_int_t)a->release_id, "comment",
-                               a->comment);
+    json_t *detail =
+        json_pack("{s:I, s:s}", "release", (json_int_t)a->release_id, "comment", a->comment);
     if (detail && !otter_approval_allows_rollout(otter_approval_state_of(a)))
         json_object_set_new(detail, "withdrawn", json_integer(withdrawn));
     char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
@@ -166,7 +166,8 @@ static int add_approval(void *ctx, const otter_release *r)
 
 int api_approvals_list(struct call *c)
 {
-    struct approvals_walk w = {.c = c, .arr = json_array(), .state = otter_http_query(c->req, "state")};
+    struct approvals_walk w = {
+        .c = c, .arr = json_array(), .state = otter_http_query(c->req, "state")};
     if (w.state && otter_approval_state_parse(w.state) == OTTER_APPROVAL_UNKNOWN) {
         json_decref(w.arr);
         return api_fail(c, 400, "query.state", "state is pending, approved, rejected or revoked");
@@ -279,8 +280,8 @@ int api_rollouts_preview(struct call *c)
         return status;
     /* Buckets depend on the rollout id: preview with the id the rollout will most likely get. */
     r->id = 0;
-    int ret = otter_rollout_plan_make(c->api->store, r, filter, rel.version, 0, 0, c->now, &plan,
-                                      &err);
+    int ret =
+        otter_rollout_plan_make(c->api->store, r, filter, rel.version, 0, 0, c->now, &plan, &err);
     json_t *stages = json_array();
     for (size_t i = 0; ret == 0 && stages && i < r->n_stages; i++)
         json_array_append_new(stages, json_pack("{s:I, s:i, s:I}", "index", (json_int_t)i,
@@ -314,7 +315,8 @@ int api_rollouts_create(struct call *c)
     snprintf(r->created_by_name, sizeof r->created_by_name, "%s", c->user.name);
     char detail[96];
     snprintf(detail, sizeof detail, "{\"release\":%lld}", (long long)rel.id);
-    if (api_begin(c, &err) < 0 || otter_store_rollout_create(c->api->store, r, c->now, &id, &err) < 0 ||
+    if (api_begin(c, &err) < 0 ||
+        otter_store_rollout_create(c->api->store, r, c->now, &id, &err) < 0 ||
         api_audit(c, "rollout.create", r->name, detail, &err) < 0) {
         free(r);
         return api_fail_err(c, "body", &err);

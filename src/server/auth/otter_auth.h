@@ -19,8 +19,8 @@
 #define OTTER_AUTH_TOKEN_PREFIX_SESSION "ots"
 #define OTTER_AUTH_TOKEN_PREFIX_API "ota"
 #define OTTER_AUTH_TOKEN_PREFIX_TICKET "otk" /* event-stream tickets (?ticket=) */
-#define OTTER_AUTH_TOKEN_MAX 80  /* bytes including NUL */
-#define OTTER_AUTH_SHA256_HEX 65 /* 64 hex digits + NUL */
+#define OTTER_AUTH_TOKEN_MAX 80              /* bytes including NUL */
+#define OTTER_AUTH_SHA256_HEX 65             /* 64 hex digits + NUL */
 
 /* OTTER_EFORMAT when password is shorter/longer than the bounds above. */
 int otter_auth_password_policy(const char *password, otter_err *err);

@@ -49,7 +49,8 @@ void otter_throttle_free(otter_throttle *t)
     free(t);
 }
 
-/* Seconds a key with this many failures waits after its last one: 0, then first, 2 first ... window. */
+/* Seconds a key with this many failures waits after its last one: 0, then first, 2 first ...
+ * window. */
 static uint64_t delay_of(const otter_throttle *t, unsigned failures)
 {
     if (failures < t->max_failures)
@@ -94,8 +95,8 @@ static struct slot *take_slot(otter_throttle *t, const char *group, uint64_t now
     for (unsigned i = 1; i < t->capacity && best_rank > 0; i++) {
         struct slot *s = &t->slots[i];
         unsigned r = keep_rank(t, s, group, now);
-        int weaker = s->failures < best->failures ||
-                     (s->failures == best->failures && s->last < best->last);
+        int weaker =
+            s->failures < best->failures || (s->failures == best->failures && s->last < best->last);
         if (r < best_rank || (r == best_rank && weaker)) {
             best = s;
             best_rank = r;

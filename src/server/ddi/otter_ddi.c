@@ -199,12 +199,12 @@ static json_t *artifact_doc(struct ddi_call *c, int64_t release_id, const char *
                             const char *sha1, const char *md5, const char *sha256, int64_t size)
 {
     long long rid = (long long)release_id;
-    return json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o, s:o, s:o}}", "filename", filename, "hashes",
-        "sha1", sha1, "md5", md5, "sha256", sha256, "size", (json_int_t)size, "_links", "download",
-        href(c, ARTIFACT_PATH, rid, filename), "download-http", href(c, ARTIFACT_PATH, rid, filename),
-        "md5sum", href(c, ARTIFACT_PATH ".MD5SUM", rid, filename), "md5sum-http",
-        href(c, ARTIFACT_PATH ".MD5SUM", rid, filename));
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o, s:o, s:o}}", "filename", filename,
+                     "hashes", "sha1", sha1, "md5", md5, "sha256", sha256, "size", (json_int_t)size,
+                     "_links", "download", href(c, ARTIFACT_PATH, rid, filename), "download-http",
+                     href(c, ARTIFACT_PATH, rid, filename), "md5sum",
+                     href(c, ARTIFACT_PATH ".MD5SUM", rid, filename), "md5sum-http",
+                     href(c, ARTIFACT_PATH ".MD5SUM", rid, filename));
 }
 
 /* delta: offered second (docs/ddi.md "Delta artifacts"), or NULL. */
@@ -213,11 +213,11 @@ static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const o
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)a->id);
-    json_t *arts = json_pack("[o]", artifact_doc(c, r->id, r->filename, r->sha1, r->md5,
-                                                 r->sha256, r->size));
+    json_t *arts =
+        json_pack("[o]", artifact_doc(c, r->id, r->filename, r->sha1, r->md5, r->sha256, r->size));
     if (arts && delta)
-        json_array_append_new(arts, artifact_doc(c, r->id, delta->filename, delta->sha1,
-                                                 delta->md5, delta->sha256, delta->size));
+        json_array_append_new(arts, artifact_doc(c, r->id, delta->filename, delta->sha1, delta->md5,
+                                                 delta->sha256, delta->size));
     json_t *chunk = json_pack("{s:s, s:s, s:s, s:o}", "part", "os", "version", r->version, "name",
                               r->product, "artifacts", arts);
     json_t *dep = json_pack("{s:s, s:s, s:[o]}", "download", a->download, "update", a->update,
@@ -285,8 +285,8 @@ static int deployment_base(struct ddi_call *c, int installed)
         return ddi_fail(c, 404, "action %lld is not closed", (long long)a.id);
     if (!installed && st == OTTER_ACTION_CANCELED)
         return ddi_refuse_canceled(c, &a);
-    if (!installed && otter_action_step(&a, OTTER_ACTION_EV_DEPLOYMENT_READ, &to, &result, &moved,
-                                        &err) < 0)
+    if (!installed &&
+        otter_action_step(&a, OTTER_ACTION_EV_DEPLOYMENT_READ, &to, &result, &moved, &err) < 0)
         return ddi_fail(c, 404, "%s", err.msg);
     if (!installed && (status = refuse_held_back(c, &a)) != 0)
         return status;
@@ -364,8 +364,7 @@ static int feedback_quota(struct ddi_call *c, const otter_action *a, otter_actio
 
 /* Stores feedback f on a and a's move to (to, result) when moved, in one transaction. */
 static int feedback_store(struct ddi_call *c, const otter_action *a, const otter_ddi_feedback *f,
-                          int cancel, otter_action_state to, otter_action_result result,
-                          int moved)
+                          int cancel, otter_action_state to, otter_action_result result, int moved)
 {
     otter_err err;
     int ret;
@@ -384,9 +383,9 @@ static int feedback_store(struct ddi_call *c, const otter_action *a, const otter
         return ret;
     }
     if (otter_store_feedback_add(c->ddi->store, &row, &err) < 0 ||
-        (moved && otter_store_action_set_status(c->ddi->store, a->id, otter_action_state_word(to),
-                                                otter_action_result_word(result), c->now,
-                                                &err) < 0) ||
+        (moved &&
+         otter_store_action_set_status(c->ddi->store, a->id, otter_action_state_word(to),
+                                       otter_action_result_word(result), c->now, &err) < 0) ||
         otter_store_commit(c->ddi->store, &err) < 0) {
         otter_store_rollback(c->ddi->store);
         return ddi_fail_err(c, &err);

@@ -40,7 +40,7 @@ static int take(void *ctx, const otter_release *r)
 
 struct uses {
     int64_t release_id;
-    int found;           /* the device has a started action of the release */
+    int found;            /* the device has a started action of the release */
     otter_action waiting; /* else its newest scheduled or canceled one (id 0: none) */
 };
 
@@ -141,13 +141,15 @@ static int pick_file(struct ddi_call *c, const otter_release *r, struct served *
     return otter_store_delta_list(c->ddi->store, r->id, 0, match_delta, f, err);
 }
 
-int ddi_download(struct ddi_call *c)
+/*
+ * The file c names, if the device may have it: an action of the device for
+ * that release that it started; 0 and f filled, else the answer's status.
+ */
+static int find_served(struct ddi_call *c, struct served *f)
 {
     otter_err err;
     struct dl_release o = {0};
     struct uses u = {0};
-    char path[4200], etag[80], cr[96];
-    struct stat st;
     char *end = NULL;
     long long rid = strtoll(c->seg[1], &end, 10);
     if (!c->seg[1][0] || *end || rid <= 0)
@@ -167,23 +169,33 @@ int ddi_download(struct ddi_call *c)
     if (!u.found || !o.found)
         return ddi_fail(c, 404, "no such artifact");
     /* The full artifact, or one of the release's deltas (docs/ddi.md "Delta artifacts"). */
-    struct served f = {0};
-    if (pick_file(c, &o.r, &f, &err) < 0)
+    if (pick_file(c, &o.r, f, &err) < 0)
         return ddi_fail_err(c, &err);
-    if (!f.filename[0])
+    if (!f->filename[0])
         return ddi_fail(c, 404, "no such artifact");
-    if (f.md5sum) {
-        /* hawkBit's md5sum link: FILENAME.MD5SUM holds "MD5  FILENAME" (md5sum -c input). */
-        size_t cap = strlen(f.md5) + strlen(f.filename) + 4;
-        free(c->resp->body);
-        c->resp->body_len = 0;
-        if (!(c->resp->body = malloc(cap)))
-            return ddi_fail(c, 500, "out of memory");
-        c->resp->body_len = (size_t)snprintf(c->resp->body, cap, "%s  %s\n", f.md5, f.filename);
-        c->resp->content_type = "text/plain";
-        return 200;
-    }
-    if (otter_artifact_path(c->ddi->cfg->artifacts_dir, f.sha256, path, sizeof path, &err) < 0)
+    return 0;
+}
+
+/* hawkBit's md5sum link: FILENAME.MD5SUM holds "MD5  FILENAME" (md5sum -c input). */
+static int send_md5sum(struct ddi_call *c, const struct served *f)
+{
+    size_t cap = strlen(f->md5) + strlen(f->filename) + 4;
+    free(c->resp->body);
+    c->resp->body_len = 0;
+    if (!(c->resp->body = malloc(cap)))
+        return ddi_fail(c, 500, "out of memory");
+    c->resp->body_len = (size_t)snprintf(c->resp->body, cap, "%s  %s\n", f->md5, f->filename);
+    c->resp->content_type = "text/plain";
+    return 200;
+}
+
+/* The file itself (sendfile), with ETag, If-None-Match, one Range and If-Range. */
+static int send_file(struct ddi_call *c, const struct served *f)
+{
+    otter_err err;
+    char path[4200], etag[80], cr[96];
+    struct stat st;
+    if (otter_artifact_path(c->ddi->cfg->artifacts_dir, f->sha256, path, sizeof path, &err) < 0)
         return ddi_fail(c, 500, "internal error");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -193,7 +205,7 @@ int ddi_download(struct ddi_call *c)
         return ddi_fail(c, 500, "artifact file missing");
     }
     uint64_t size = (uint64_t)st.st_size, first = 0, last = size ? size - 1 : 0;
-    snprintf(etag, sizeof etag, "\"%s\"", f.sha256);
+    snprintf(etag, sizeof etag, "\"%s\"", f->sha256);
     otter_http_add_header(c->resp, "ETag", etag);
     otter_http_add_header(c->resp, "Accept-Ranges", "bytes");
     const char *inm = otter_http_header(c->req, "If-None-Match");
@@ -220,7 +232,7 @@ int ddi_download(struct ddi_call *c)
         otter_http_add_header(c->resp, "Content-Range", cr);
     }
     char disp[OTTER_STORE_FILENAME_MAX + 40];
-    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", f.filename);
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", f->filename);
     otter_http_add_header(c->resp, "Content-Disposition", disp);
     c->resp->content_type = "application/octet-stream";
     c->resp->fd_set = 1;
@@ -228,4 +240,13 @@ int ddi_download(struct ddi_call *c)
     c->resp->fd_offset = first;
     c->resp->fd_len = size ? last - first + 1 : 0;
     return status;
+}
+
+int ddi_download(struct ddi_call *c)
+{
+    struct served f = {0};
+    int status = find_served(c, &f);
+    if (status)
+        return status;
+    return f.md5sum ? send_md5sum(c, &f) : send_file(c, &f);
 }

@@ -124,8 +124,8 @@ static void drop(struct shard *s, struct node **link, struct node *n)
 }
 
 int otter_pollcache_get(otter_pollcache *pc, const unsigned char key[OTTER_POLLCACHE_KEY_LEN],
-                        const char *tenant, const char *controller_id,
-                        otter_pollcache_facts *out, uint64_t *gen)
+                        const char *tenant, const char *controller_id, otter_pollcache_facts *out,
+                        uint64_t *gen)
 {
     uint64_t h = key_hash(key);
     struct shard *s = shard_of(pc, h);

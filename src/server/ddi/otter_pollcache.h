@@ -58,8 +58,8 @@ void otter_pollcache_free(otter_pollcache *pc);
  * against the store). Whether the stamp is still good is the caller's call.
  */
 int otter_pollcache_get(otter_pollcache *pc, const unsigned char key[OTTER_POLLCACHE_KEY_LEN],
-                        const char *tenant, const char *controller_id,
-                        otter_pollcache_facts *out, uint64_t *gen);
+                        const char *tenant, const char *controller_id, otter_pollcache_facts *out,
+                        uint64_t *gen);
 
 /*
  * Caches facts for key, stamped with gen (the generation read before the

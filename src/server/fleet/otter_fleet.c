@@ -12,13 +12,14 @@ static const char *const action_words[] = {
     [OTTER_ACTION_CANCELING] = "canceling", [OTTER_ACTION_FINISHED] = "finished",
     [OTTER_ACTION_ERROR] = "error",         [OTTER_ACTION_CANCELED] = "canceled",
     [OTTER_ACTION_UNKNOWN] = "unknown"};
-static const char *const result_words[] = {
-    [OTTER_RESULT_NONE] = "none", [OTTER_RESULT_SUCCESS] = "success",
-    [OTTER_RESULT_FAILURE] = "failure"};
-static const char *const approval_words[] = {
-    [OTTER_APPROVAL_PENDING] = "pending",   [OTTER_APPROVAL_APPROVED] = "approved",
-    [OTTER_APPROVAL_REJECTED] = "rejected", [OTTER_APPROVAL_REVOKED] = "revoked",
-    [OTTER_APPROVAL_UNKNOWN] = "unknown"};
+static const char *const result_words[] = {[OTTER_RESULT_NONE] = "none",
+                                           [OTTER_RESULT_SUCCESS] = "success",
+                                           [OTTER_RESULT_FAILURE] = "failure"};
+static const char *const approval_words[] = {[OTTER_APPROVAL_PENDING] = "pending",
+                                             [OTTER_APPROVAL_APPROVED] = "approved",
+                                             [OTTER_APPROVAL_REJECTED] = "rejected",
+                                             [OTTER_APPROVAL_REVOKED] = "revoked",
+                                             [OTTER_APPROVAL_UNKNOWN] = "unknown"};
 static const char *const rollout_words[] = {
     [OTTER_ROLLOUT_DRAFT] = "draft",       [OTTER_ROLLOUT_RUNNING] = "running",
     [OTTER_ROLLOUT_PAUSED] = "paused",     [OTTER_ROLLOUT_FINISHED] = "finished",
@@ -90,10 +91,10 @@ otter_action_state otter_action_state_of(const otter_action *a)
 int otter_action_next(otter_action_state from, otter_action_event ev, otter_action_state *to,
                       otter_err *err)
 {
-    int next = (int)ev >= 0 && ev < OTTER_ACTION_EVENTS && (int)from >= 0 &&
-                       from < OTTER_ACTION_UNKNOWN
-                   ? action_next[ev][from]
-                   : NONE;
+    int next =
+        (int)ev >= 0 && ev < OTTER_ACTION_EVENTS && (int)from >= 0 && from < OTTER_ACTION_UNKNOWN
+            ? action_next[ev][from]
+            : NONE;
     if (next == NONE)
         return otter_err_set(err, OTTER_ESTATE, "%s", otter_action_state_word(from));
     *to = (otter_action_state)next;
@@ -103,10 +104,13 @@ int otter_action_next(otter_action_state from, otter_action_event ev, otter_acti
 otter_action_result otter_action_event_result(otter_action_event ev)
 {
     switch (ev) {
-    case OTTER_ACTION_EV_FEEDBACK_SUCCESS: return OTTER_RESULT_SUCCESS;
+    case OTTER_ACTION_EV_FEEDBACK_SUCCESS:
+        return OTTER_RESULT_SUCCESS;
     case OTTER_ACTION_EV_FEEDBACK_FAILURE:
-    case OTTER_ACTION_EV_CANCEL_FAILED: return OTTER_RESULT_FAILURE;
-    default: return OTTER_RESULT_NONE;
+    case OTTER_ACTION_EV_CANCEL_FAILED:
+        return OTTER_RESULT_FAILURE;
+    default:
+        return OTTER_RESULT_NONE;
     }
 }
 
@@ -117,8 +121,8 @@ int otter_action_step(const otter_action *a, otter_action_event ev, otter_action
     long long id = (long long)a->id;
     if (otter_action_next(from, ev, to, err) < 0) {
         if (ev == OTTER_ACTION_EV_CANCEL)
-            return otter_err_set(err, OTTER_ESTATE, "action %lld is %s and cannot be canceled",
-                                 id, a->status);
+            return otter_err_set(err, OTTER_ESTATE, "action %lld is %s and cannot be canceled", id,
+                                 a->status);
         if (ev >= OTTER_ACTION_EV_CANCEL_PROGRESS && otter_action_is_open(from))
             return otter_err_set(err, OTTER_ESTATE, "action %lld is not being canceled", id);
         if (from == OTTER_ACTION_CANCELING)
@@ -135,9 +139,8 @@ int otter_action_step(const otter_action *a, otter_action_event ev, otter_action
     return 0;
 }
 
-static const char *const executions[] = {"closed",     "proceeding", "canceled",
-                                         "scheduled",  "rejected",   "resumed",
-                                         "downloaded", "download"};
+static const char *const executions[] = {"closed",   "proceeding", "canceled",   "scheduled",
+                                         "rejected", "resumed",    "downloaded", "download"};
 
 int otter_action_execution_known(const char *word)
 {
@@ -155,8 +158,8 @@ otter_action_event otter_action_feedback_event(int cancel, const char *execution
     int closed = strcmp(execution, "closed") == 0, failed = strcmp(finished, "failure") == 0;
     int canceled = strcmp(execution, "canceled") == 0;
     if (!cancel)
-        return closed     ? (failed ? OTTER_ACTION_EV_FEEDBACK_FAILURE
-                                    : OTTER_ACTION_EV_FEEDBACK_SUCCESS)
+        return closed
+                   ? (failed ? OTTER_ACTION_EV_FEEDBACK_FAILURE : OTTER_ACTION_EV_FEEDBACK_SUCCESS)
                : canceled ? OTTER_ACTION_EV_FEEDBACK_CANCELED
                           : OTTER_ACTION_EV_FEEDBACK_PROGRESS;
     if (strcmp(execution, "rejected") == 0)
@@ -184,14 +187,18 @@ int otter_action_is_canceled(otter_action_state s)
 otter_action_tally otter_action_tally_of(const char *status, const char *result, int reached)
 {
     switch (otter_action_state_parse(status)) {
-    case OTTER_ACTION_SCHEDULED: return reached ? OTTER_TALLY_SCHEDULED : OTTER_TALLY_WAITING;
+    case OTTER_ACTION_SCHEDULED:
+        return reached ? OTTER_TALLY_SCHEDULED : OTTER_TALLY_WAITING;
     case OTTER_ACTION_RUNNING:
-    case OTTER_ACTION_CANCELING: return OTTER_TALLY_RUNNING;
+    case OTTER_ACTION_CANCELING:
+        return OTTER_TALLY_RUNNING;
     case OTTER_ACTION_FINISHED:
         return strcmp(result, result_words[OTTER_RESULT_FAILURE]) == 0 ? OTTER_TALLY_FAILURE
-                                                                      : OTTER_TALLY_SUCCESS;
-    case OTTER_ACTION_ERROR: return OTTER_TALLY_FAILURE;
-    default: return OTTER_TALLY_CANCELED;
+                                                                       : OTTER_TALLY_SUCCESS;
+    case OTTER_ACTION_ERROR:
+        return OTTER_TALLY_FAILURE;
+    default:
+        return OTTER_TALLY_CANCELED;
     }
 }
 
@@ -335,10 +342,10 @@ const char *otter_rollout_event_verb(otter_rollout_event ev)
 int otter_rollout_next(otter_rollout_state from, otter_rollout_event ev, otter_rollout_state *to,
                        otter_err *err)
 {
-    int next = (int)ev >= 0 && ev < OTTER_ROLLOUT_EVENTS && (int)from >= 0 &&
-                       from < OTTER_ROLLOUT_UNKNOWN
-                   ? rollout_next[ev][from]
-                   : NONE;
+    int next =
+        (int)ev >= 0 && ev < OTTER_ROLLOUT_EVENTS && (int)from >= 0 && from < OTTER_ROLLOUT_UNKNOWN
+            ? rollout_next[ev][from]
+            : NONE;
     if (next == NONE)
         return otter_err_set(err, OTTER_ESTATE, "%s", otter_rollout_state_word(from));
     *to = (otter_rollout_state)next;

@@ -174,9 +174,9 @@ typedef enum otter_rollout_event {
     OTTER_ROLLOUT_EV_ADVANCE, /* opens the next stage; state unchanged */
     OTTER_ROLLOUT_EV_CANCEL,
     /* the automatic rules' and the approval's */
-    OTTER_ROLLOUT_EV_FAILURES,        /* a stage reached its failure threshold: pause */
-    OTTER_ROLLOUT_EV_STAGE_PASSED,    /* the current stage passed: open the next */
-    OTTER_ROLLOUT_EV_COMPLETE,        /* last stage current, no action open: finish */
+    OTTER_ROLLOUT_EV_FAILURES,         /* a stage reached its failure threshold: pause */
+    OTTER_ROLLOUT_EV_STAGE_PASSED,     /* the current stage passed: open the next */
+    OTTER_ROLLOUT_EV_COMPLETE,         /* last stage current, no action open: finish */
     OTTER_ROLLOUT_EV_APPROVAL_REVOKED, /* its release lost its approval: pause */
     OTTER_ROLLOUT_EVENTS
 } otter_rollout_event;

@@ -46,10 +46,8 @@ static const struct spec specs[OTTER_REQ_KIND_COUNT] = {
     [OTTER_REQ_PASSWORD_SET] = {"password", {{"password", F_SECRET, 1}}},
     [OTTER_REQ_PASSWORD_CHANGE] = {"password change",
                                    {{"old_password", F_SECRET, 1}, {"new_password", F_SECRET, 1}}},
-    [OTTER_REQ_TOKEN_CREATE] = {"token",
-                                {{"name", F_LABEL, 1},
-                                 {"password", F_SECRET, 1},
-                                 {"expires_in", F_INT, 0}}},
+    [OTTER_REQ_TOKEN_CREATE] =
+        {"token", {{"name", F_LABEL, 1}, {"password", F_SECRET, 1}, {"expires_in", F_INT, 0}}},
     [OTTER_REQ_DEVICE_CREATE] = {"device",
                                  {{"controller_id", F_NAME, 1},
                                   {"model", F_NAME, 1},

@@ -121,8 +121,8 @@ static int in_list(const json_t *list, const char *s)
 static void device_version(const otter_device *d, const json_t *attrs, char *out, size_t cap)
 {
     const json_t *v = json_is_object(attrs) ? json_object_get(attrs, "version") : NULL;
-    snprintf(out, cap, "%s", json_is_string(v) && json_string_length(v) ? json_string_value(v)
-                                                                        : d->version);
+    snprintf(out, cap, "%s",
+             json_is_string(v) && json_string_length(v) ? json_string_value(v) : d->version);
 }
 
 /* The product a device runs: reported in configData ("product"), else the installed release's. */

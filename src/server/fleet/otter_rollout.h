@@ -42,7 +42,6 @@
 
 uint32_t otter_rollout_bucket(int64_t rollout_id, const char *controller_id);
 
-
 /*
  * Checks a filter document: an object with optional "models", "groups",
  * "versions" (arrays of 1..64 strings) and "attributes" (object of string
@@ -82,11 +81,11 @@ int otter_rollout_load(otter_store *s, int64_t tenant_id, int64_t id, otter_roll
 
 /* What targeting found. */
 typedef struct otter_rollout_plan {
-    int64_t devices;                              /* targeted */
-    int64_t per_stage[OTTER_ROLLOUT_STAGES_MAX];  /* targeted per stage */
-    int64_t busy;                                 /* matched but working on another action */
-    int64_t current;                              /* matched but already on the release */
-    int64_t outside;                              /* matched but beyond the last stage's percent */
+    int64_t devices;                             /* targeted */
+    int64_t per_stage[OTTER_ROLLOUT_STAGES_MAX]; /* targeted per stage */
+    int64_t busy;                                /* matched but working on another action */
+    int64_t current;                             /* matched but already on the release */
+    int64_t outside;                             /* matched but beyond the last stage's percent */
 } otter_rollout_plan;
 
 /*
@@ -126,12 +125,11 @@ uint64_t otter_rollout_generation(void);
  * filter (new reference).
  */
 #define OTTER_ROLLOUT_WHERE_MAX 64
-int otter_rollout_request_parse(const char *buf, size_t len, unsigned max_depth,
-                                otter_rollout *out, json_t **filter,
-                                char where[OTTER_ROLLOUT_WHERE_MAX], otter_err *err);
+int otter_rollout_request_parse(const char *buf, size_t len, unsigned max_depth, otter_rollout *out,
+                                json_t **filter, char where[OTTER_ROLLOUT_WHERE_MAX],
+                                otter_err *err);
 
 /* Stats as the API's JSON document (new reference). */
-json_t *otter_rollout_stats_doc(const otter_rollout *r, const otter_rollout_stats *st,
-                                json_t *at);
+json_t *otter_rollout_stats_doc(const otter_rollout *r, const otter_rollout_stats *st, json_t *at);
 
 #endif

@@ -68,10 +68,10 @@ typedef struct otter_http_response {
     uint64_t fd_offset;
     uint64_t fd_len;
     /* For static files (the dashboard); other handlers leave these zero. */
-    const unsigned char *static_body;   /* sent instead of body (body_len bytes); not freed */
-    const char *cache_control;          /* static string; default "no-store" */
-    const char *etag;                   /* static string or NULL: an ETag header */
-    const char *const *static_headers;  /* static {name, value, ..., NULL} list of more headers */
+    const unsigned char *static_body;  /* sent instead of body (body_len bytes); not freed */
+    const char *cache_control;         /* static string; default "no-store" */
+    const char *etag;                  /* static string or NULL: an ETag header */
+    const char *const *static_headers; /* static {name, value, ..., NULL} list of more headers */
     /* A streamed body instead of `body` when stream.pull is set (status must be 200). */
     otter_http_stream stream;
 } otter_http_response;

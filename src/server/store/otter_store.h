@@ -522,7 +522,7 @@ typedef struct otter_rollout {
     char update[OTTER_STORE_WORD_MAX + 1];
     char maintenance[OTTER_STORE_WORD_MAX + 1]; /* "", available, unavailable */
     int64_t devices;                            /* targeted when started */
-    int64_t accepted_failures; /* failures so far when an operator last resumed */
+    int64_t accepted_failures;                  /* failures so far when an operator last resumed */
     int64_t created_by;
     char created_by_name[OTTER_STORE_NAME_MAX + 1];
     int64_t created_at;
@@ -564,8 +564,7 @@ int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_
                              int64_t release_id, otter_store_rollout_cb cb, void *ctx,
                              otter_err *err);
 /* Sets state, pause reason, current stage, targeted device count and accepted failures. */
-int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now,
-                               otter_err *err);
+int otter_store_rollout_update(otter_store *s, const otter_rollout *r, int64_t now, otter_err *err);
 /* The rollout's actions counted by (stage, status, result). */
 int otter_store_rollout_counts(otter_store *s, int64_t rollout_id, otter_store_rollout_count_cb cb,
                                void *ctx, otter_err *err);

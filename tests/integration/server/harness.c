@@ -178,10 +178,10 @@ static void log_response(const char *method, const char *path, long status, json
         return;
     const char *ct = json_string_value(json_object_get(headers, "content-type"));
     int is_json = ct && strncasecmp(ct, "application/json", 16) == 0;
-    json_t *e = json_pack("{s:s, s:s, s:I, s:o, s:O, s:s}", "method", method, "path", path,
-                          "status", (json_int_t)status, "content_type",
-                          ct ? json_string(ct) : json_null(), "headers", headers, "test",
-                          program_invocation_short_name);
+    json_t *e =
+        json_pack("{s:s, s:s, s:I, s:o, s:O, s:s}", "method", method, "path", path, "status",
+                  (json_int_t)status, "content_type", ct ? json_string(ct) : json_null(), "headers",
+                  headers, "test", program_invocation_short_name);
     /* Non-JSON bodies (artifacts, metrics text) are logged as present or not. */
     json_t *b = !body_len ? json_null()
                 : is_json ? json_stringn(body, body_len)
@@ -191,8 +191,7 @@ static void log_response(const char *method, const char *path, long status, json
     json_decref(e);
     /* flock: the tests run in parallel (and threads here), each line must stay whole. */
     FILE *f = line ? fopen(file, "a") : NULL;
-    int ok = f && flock(fileno(f), LOCK_EX) == 0 && fprintf(f, "%s\n", line) >= 0 &&
-             fflush(f) == 0;
+    int ok = f && flock(fileno(f), LOCK_EX) == 0 && fprintf(f, "%s\n", line) >= 0 && fflush(f) == 0;
     if (f && fclose(f) != 0) /* closing releases the lock */
         ok = 0;
     free(line);

@@ -13,10 +13,10 @@
 
 struct server {
     char dir[PATH_MAX];
-    char db[PATH_MAX];            /* the SQLite file ("" on PostgreSQL) */
-    char db_url[PATH_MAX + 64];   /* [database] url: sqlite:FILE or postgresql://.../otter_it_... */
-    char pg_name[64];             /* the run's PostgreSQL database, or "" */
-    char url[256];     /* http://127.0.0.1:PORT */
+    char db[PATH_MAX];          /* the SQLite file ("" on PostgreSQL) */
+    char db_url[PATH_MAX + 64]; /* [database] url: sqlite:FILE or postgresql://.../otter_it_... */
+    char pg_name[64];           /* the run's PostgreSQL database, or "" */
+    char url[256];              /* http://127.0.0.1:PORT */
     char url6[256];    /* http://[::1]:PORT when the test's config listens there too, else "" */
     char tls_url[256]; /* https://... or "" when TLS is not available */
     char cert[PATH_MAX];

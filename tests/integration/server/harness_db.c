@@ -205,7 +205,8 @@ static char *snapshot_tables(const char *const *names, size_t n_names)
         char sql[256];
         /* PostgreSQL has no row order without one: the whole row as text sorts it. */
         snprintf(sql, sizeof sql,
-                 db_is_pg() ? "SELECT * FROM \"%s\" AS r ORDER BY r::text" : "SELECT * FROM \"%s\" ORDER BY 1",
+                 db_is_pg() ? "SELECT * FROM \"%s\" AS r ORDER BY r::text"
+                            : "SELECT * FROM \"%s\" ORDER BY 1",
                  table);
         query_rows(sql, &t);
     }

@@ -120,8 +120,8 @@ static const struct endpoint endpoints[] = {
     {"GET", "/api/v1/me", NULL, NULL, ANY_USER(200), 0, 0},
     {"GET", "/api/v1/tenants", NULL, NULL, ANY_USER(200), 0, 0},
     {"GET", "/api/v1/tokens", NULL, NULL, ANY_USER(200), 0, 0},
-    {"POST", "/api/v1/tokens", NULL, "{\"name\":\"m_{a}\",\"password\":\"{pw}\"}", ANY_USER(201),
-     1, 0},
+    {"POST", "/api/v1/tokens", NULL, "{\"name\":\"m_{a}\",\"password\":\"{pw}\"}", ANY_USER(201), 1,
+     0},
     {"DELETE", "/api/v1/tokens/{token}", NULL, NULL, ANY_USER(204), 1, 0},
     /*
      * A ticket is a credential, so its creation is audited (ticket.create, one
@@ -567,12 +567,13 @@ static int setup(void **state)
         free(api_token(tok[a], a == GADMIN ? ADMIN_PW : PW, "del", &fx[a].token));
     }
     /* A day in the past: still in the table, still not revoked, only expired. */
-    db_exec(db_is_pg()
-                ? "UPDATE tokens SET expires_at = extract(epoch FROM now())::bigint - 86400"
-                  " WHERE kind = 'session'"
-                  " AND user_id IN (SELECT id FROM users WHERE name IN ('expired', 'pw_expired'))"
-                : "UPDATE tokens SET expires_at = strftime('%s','now') - 86400 WHERE kind = 'session'"
-                  " AND user_id IN (SELECT id FROM users WHERE name IN ('expired', 'pw_expired'))");
+    db_exec(
+        db_is_pg()
+            ? "UPDATE tokens SET expires_at = extract(epoch FROM now())::bigint - 86400"
+              " WHERE kind = 'session'"
+              " AND user_id IN (SELECT id FROM users WHERE name IN ('expired', 'pw_expired'))"
+            : "UPDATE tokens SET expires_at = strftime('%s','now') - 86400 WHERE kind = 'session'"
+              " AND user_id IN (SELECT id FROM users WHERE name IN ('expired', 'pw_expired'))");
 
     /* Shared fleet objects for reads: an approved release, a draft rollout, an open action. */
     bulk("acme", "shared,m1,sharedgrp\n");

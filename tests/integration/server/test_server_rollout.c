@@ -16,7 +16,7 @@
 
 #define N_DEV 1000
 #define N_OTHER 20 /* another model: never targeted */
-#define N_EXTRA 3 /* devices of their own (add_device) */
+#define N_EXTRA 3  /* devices of their own (add_device) */
 static char cid[N_DEV + N_OTHER + N_EXTRA][16];
 static char tok[N_DEV + N_OTHER + N_EXTRA][96];
 static char *op, *ap, *pub, *viewer;
@@ -184,8 +184,8 @@ static int setup(void **state)
         json_t *doc = NULL;
         char auth[128];
         snprintf(auth, sizeof auth, "Bearer %s", op);
-        long st = request_full(srv.url, "POST", "/api/v1/tenants/acme/devices/bulk", auth, csv,
-                               len, "text/csv", &doc);
+        long st = request_full(srv.url, "POST", "/api/v1/tenants/acme/devices/bulk", auth, csv, len,
+                               "text/csv", &doc);
         free(csv);
         json_t *devs = json_object_get(doc, "devices");
         if (st != 201 || json_array_size(devs) != (size_t)(last - first)) {
@@ -232,8 +232,8 @@ static void test_approval_gates(void **state)
     approve(rel, "approve", pub, 403);
     approve(rel, "revoke", ap, 409); /* nothing to revoke yet */
     approve(rel, "reject", ap, 200);
-    assert_int_equal(req("GET", "/api/v1/tenants/acme/approvals?state=rejected", viewer, NULL, &doc),
-                     200);
+    assert_int_equal(
+        req("GET", "/api/v1/tenants/acme/approvals?state=rejected", viewer, NULL, &doc), 200);
     assert_int_equal(json_array_size(json_object_get(doc, "approvals")), 1);
     json_decref(doc);
     approve(rel, "approve", ap, 200);
@@ -250,8 +250,7 @@ static void test_approval_gates(void **state)
                          "{\"percent\":40}]}",
                          &doc),
                      400);
-    assert_string_equal(err_where(doc),
-                        "body.stages[1].percent");
+    assert_string_equal(err_where(doc), "body.stages[1].percent");
     json_decref(doc);
     assert_int_equal(req("POST", "/api/v1/tenants/acme/rollouts", op,
                          "{\"name\":\"x\",\"release\":1,\"stages\":[{\"percent\":50}],"
@@ -343,9 +342,8 @@ static void test_staged_rollout_1000(void **state)
                      N_DEV);
     json_decref(doc);
     /* Every targeted device now runs 2.0; the others did not move. */
-    assert_int_equal(req("GET", "/api/v1/tenants/acme/devices?version=2.0&limit=1000", op, NULL,
-                         &doc),
-                     200);
+    assert_int_equal(
+        req("GET", "/api/v1/tenants/acme/devices?version=2.0&limit=1000", op, NULL, &doc), 200);
     assert_int_equal(json_array_size(json_object_get(doc, "devices")), N_DEV);
     json_decref(doc);
 }
@@ -669,9 +667,9 @@ static void test_revoke_withdraws_deployments(void **state)
     assert_int_equal(ddi("GET", known, art, NULL, NULL), 410);
     assert_string_equal(action_status(a_known), "canceled");
     /* The withdrawal is in the revocation's audit entry. */
-    assert_int_equal(
-        req("GET", "/api/v1/tenants/acme/audit?action=release.revoke&limit=1", admin_tok, NULL, &doc),
-        200);
+    assert_int_equal(req("GET", "/api/v1/tenants/acme/audit?action=release.revoke&limit=1",
+                         admin_tok, NULL, &doc),
+                     200);
     json_t *detail = json_object_get(json_array_get(json_object_get(doc, "entries"), 0), "detail");
     assert_int_equal(json_integer_value(json_object_get(detail, "withdrawn")), 2);
     assert_int_equal(json_integer_value(json_object_get(detail, "release")), rel);
@@ -854,8 +852,8 @@ static void test_event_stream_coalesced_changes(void **state)
 /* SQL metacharacters in every string of the new requests: refused by rule or kept literally. */
 static void test_hostile_input(void **state)
 {
-    static const char *const evil[] = {"a'; DROP TABLE rollouts;--", "x\" OR \"1\"=\"1", "%",
-                                       "_", "Robert'); DELETE FROM actions;--"};
+    static const char *const evil[] = {"a'; DROP TABLE rollouts;--", "x\" OR \"1\"=\"1", "%", "_",
+                                       "Robert'); DELETE FROM actions;--"};
     int64_t rel = upload("6.0");
     for (size_t i = 0; i < sizeof evil / sizeof *evil; i++) {
         json_t *js = json_string(evil[i]);

@@ -9,7 +9,7 @@
 #include "harness.h"
 
 #define AUTH(addr_max)                                                                             \
-    "login_max_failures = 3\nlogin_max_failures_addr = " addr_max "\nlogin_delay = 30\n"          \
+    "login_max_failures = 3\nlogin_max_failures_addr = " addr_max "\nlogin_delay = 30\n"           \
     "login_window = 60\nlogin_throttle_entries = 16\n[http]\nlisten = [::1]:0\n"
 
 static int setup_pair(void **state)
@@ -50,9 +50,9 @@ static void expect_in(const char *base, const char *user, const char *password)
 {
     json_t *doc = NULL;
     assert_int_equal(try_login(base, user, password, &doc), 200);
-    assert_int_equal(req("POST", "/api/v1/logout", json_string_value(json_object_get(doc, "token")),
-                         NULL, NULL),
-                     204);
+    assert_int_equal(
+        req("POST", "/api/v1/logout", json_string_value(json_object_get(doc, "token")), NULL, NULL),
+        204);
     json_decref(doc);
 }
 

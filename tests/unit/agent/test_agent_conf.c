@@ -173,13 +173,13 @@ static void test_server_tokens(void **state)
 {
     otter_err err;
     otter_agent_conf *c = NULL;
-    assert_otter_ok(parse(with("[server]\nurl = http://127.0.0.1:1\ngateway_token = gw1\n"), &c,
-                          &err), err);
+    assert_otter_ok(
+        parse(with("[server]\nurl = http://127.0.0.1:1\ngateway_token = gw1\n"), &c, &err), err);
     assert_string_equal(c->server_gateway_token, "gw1");
     assert_string_equal(c->server_token, "");
     otter_agent_conf_free(c);
-    assert_otter_ok(parse(with("[server]\nurl = http://127.0.0.1:1\ntarget_token = t1\n"), &c,
-                          &err), err);
+    assert_otter_ok(
+        parse(with("[server]\nurl = http://127.0.0.1:1\ntarget_token = t1\n"), &c, &err), err);
     assert_string_equal(c->server_token, "t1");
     assert_string_equal(c->server_gateway_token, "");
     otter_agent_conf_free(c);

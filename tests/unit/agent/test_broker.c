@@ -19,9 +19,13 @@ static void test_req_accepted(void **state)
     otter_err err;
     otter_broker_req r;
     char out[OTTER_BROKER_MAX_REQ + 1];
-    const char *good[] = {"install spool", "install https://srv.example:8443/a/b?c=d",
-                          "download 3000000 http://127.0.0.1:9/x", "stop", "clear-spool",
-                          "reboot 2.0", "status"};
+    const char *good[] = {"install spool",
+                          "install https://srv.example:8443/a/b?c=d",
+                          "download 3000000 http://127.0.0.1:9/x",
+                          "stop",
+                          "clear-spool",
+                          "reboot 2.0",
+                          "status"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_otter_ok(otter_broker_req_parse(good[i], strlen(good[i]), &r, &err), err);
         assert_otter_ok(otter_broker_req_format(&r, out, sizeof out, &err), err);

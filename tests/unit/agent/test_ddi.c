@@ -51,8 +51,8 @@ static void test_base_poll(void **state)
     free(bad);
     assert_otter_error(otter_ddi_parse_base("[1]", 3, &b, &err), err, OTTER_EFORMAT,
                        "base poll: expected a JSON object");
-    assert_otter_error(otter_ddi_parse_base("{\"a\":1,\"a\":2}", 13, &b, &err), err,
-                       OTTER_EFORMAT, "duplicate object key");
+    assert_otter_error(otter_ddi_parse_base("{\"a\":1,\"a\":2}", 13, &b, &err), err, OTTER_EFORMAT,
+                       "duplicate object key");
     assert_int_equal(otter_ddi_parse_sleep("99:59:59"), 99 * 3600 + 59 * 60 + 59);
     assert_int_equal(otter_ddi_parse_sleep("00:60:00"), -1);
 }
@@ -77,9 +77,11 @@ static void test_deployment(void **state)
     struct {
         const char *from, *to, *needle;
     } cases[] = {
-        {"\"forced\"", "\"sometimes\"", "deployment.download: \"sometimes\" is not skip, attempt or forced"},
+        {"\"forced\"", "\"sometimes\"",
+         "deployment.download: \"sometimes\" is not skip, attempt or forced"},
         {"\"size\":11", "\"size\":-1", "artifacts[0].size: expected a non-negative integer"},
-        {"\"filename\":\"update.zip\"", "\"filename\":\"../../etc/passwd\"", "is not a plain file name"},
+        {"\"filename\":\"update.zip\"", "\"filename\":\"../../etc/passwd\"",
+         "is not a plain file name"},
         {"\"sha1\":\"2ef7", "\"sha1\":\"zzz7", "hashes: a hash is not hex of the right length"},
         {"\"id\":\"3\",", "", "deploymentBase.id: missing"},
         {"\"https://h/a/update.zip\"", "\"ftp://h/a\"", "_links.download.href: not an http(s) URL"},
@@ -120,7 +122,8 @@ static void test_feedback_and_config(void **state)
     assert_string_equal(json_string_value(json_object_get(status, "execution")), "proceeding");
     json_t *result = json_object_get(status, "result");
     assert_string_equal(json_string_value(json_object_get(result, "finished")), "none");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(result, "progress"), "of")), 5);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(result, "progress"), "of")),
+                     5);
     assert_int_equal(strlen(json_string_value(json_object_get(j, "time"))), 15);
     json_decref(j);
     free(fb);

@@ -92,7 +92,8 @@ static void test_refused_offers(void **state)
     const char *two_delta_only[] = {"x.from-1.delta.zip", "x.from-2.delta.zip"};
     offer(two_delta_only, 2);
     assert_int_equal(otter_ddi_pick_artifacts(&dep, &p, &err), OTTER_EFORMAT);
-    assert_non_null(strstr(err.msg, "two delta artifacts (x.from-1.delta.zip, x.from-2.delta.zip)"));
+    assert_non_null(
+        strstr(err.msg, "two delta artifacts (x.from-1.delta.zip, x.from-2.delta.zip)"));
     const char *delta_only[] = {"gw-2.0.from-1.0.delta.zip"};
     offer(delta_only, 1);
     assert_int_equal(otter_ddi_pick_artifacts(&dep, &p, &err), OTTER_EFORMAT);

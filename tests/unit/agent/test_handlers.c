@@ -315,10 +315,13 @@ static void test_archive_through_symlink(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unknown_handler),     cmocka_unit_test(test_raw_file_slot),
+        cmocka_unit_test(test_unknown_handler),
+        cmocka_unit_test(test_raw_file_slot),
         cmocka_unit_test(test_file_handler_atomic),
-        cmocka_unit_test(test_file_handler_ignores_planted_link), cmocka_unit_test(test_archive_good),
-        cmocka_unit_test(test_archive_hostile),     cmocka_unit_test(test_archive_through_symlink),
+        cmocka_unit_test(test_file_handler_ignores_planted_link),
+        cmocka_unit_test(test_archive_good),
+        cmocka_unit_test(test_archive_hostile),
+        cmocka_unit_test(test_archive_through_symlink),
         cmocka_unit_test(test_archive_absolute_symlink_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

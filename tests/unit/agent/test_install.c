@@ -72,15 +72,16 @@ static void digest(const char *path, char out[65])
  * are invalidated then; the boot order is checked apart). */
 static char *device_print(int with_inactive)
 {
-    static const char *const files[] = {"a", "b", "state/state.json", "state/counter", "bootenv",
-                                        "cmdline"};
+    static const char *const files[] = {"a",       "b",      "state/state.json", "state/counter",
+                                        "bootenv", "cmdline"};
     char *s = calloc(1, 1024);
     assert_non_null(s);
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char d[65];
         /* The inactive slot (A after the update to B) is left out when asked to. */
-        if (!with_inactive && (strcmp(files[i], "a") == 0 || strcmp(files[i], "state/state.json") == 0 ||
-                               strcmp(files[i], "bootenv") == 0))
+        if (!with_inactive &&
+            (strcmp(files[i], "a") == 0 || strcmp(files[i], "state/state.json") == 0 ||
+             strcmp(files[i], "bootenv") == 0))
             continue;
         digest(at(files[i]), d);
         strcat(s, files[i]);
@@ -92,8 +93,7 @@ static char *device_print(int with_inactive)
 }
 
 /* pkg NAME VERSION SECVER MODEL NKEYS: a package of a 200 kB image signed by k1 (and k2). */
-static void pkg(const char *name, const char *version, int64_t secver, const char *model,
-                int nkeys)
+static void pkg(const char *name, const char *version, int64_t secver, const char *model, int nkeys)
 {
     char img[64];
     snprintf(img, sizeof img, "%s.img", name);
@@ -106,11 +106,17 @@ static void pkg(const char *name, const char *version, int64_t secver, const cha
     free(data);
     const char *models[] = {model};
     const otter_key *keys[] = {k1, k2};
-    otter_pkg_input in = {.name = "rootfs", .path = at(img), .handler = "raw",
-                          .target = "rootfs", .compress = 1};
-    otter_pkg_write_opts o = {.product = "gw", .compatible = models, .compatible_count = 1,
-                              .version = version, .security_version = secver, .level = 3,
-                              .chunk_size = 64 * 1024, .keys = keys, .key_count = (size_t)nkeys};
+    otter_pkg_input in = {
+        .name = "rootfs", .path = at(img), .handler = "raw", .target = "rootfs", .compress = 1};
+    otter_pkg_write_opts o = {.product = "gw",
+                              .compatible = models,
+                              .compatible_count = 1,
+                              .version = version,
+                              .security_version = secver,
+                              .level = 3,
+                              .chunk_size = 64 * 1024,
+                              .keys = keys,
+                              .key_count = (size_t)nkeys};
     otter_err err;
     char zip[64];
     snprintf(zip, sizeof zip, "%s.zip", name);
@@ -237,7 +243,7 @@ static void test_factory_then_update_commits(void **state)
     assert_otter_ok(install("v2", 0, &err), err);
     assert_true(files_equal(at("b"), at("v2.img")));
     assert_true(files_equal(at("a"), at("v1.img"))); /* the running slot untouched */
-    assert_int_equal(counter(), 1);                   /* raised only by the commit */
+    assert_int_equal(counter(), 1);                  /* raised only by the commit */
     otter_device *d = NULL;
     assert_otter_ok(otter_device_open(conf, 1, &d, &err), err);
     assert_true(d->state->pending.present);
@@ -360,7 +366,8 @@ static void test_pending_then_rollback_refused(void **state)
     assert_otter_ok(otter_device_open(conf, 1, &d, &err), err);
     int ret = otter_commit_rollback(d, 1, &err);
     otter_device_free(d);
-    assert_otter_error(ret, err, OTTER_EROLLBACK, "slot B has security version 2, below the counter 3");
+    assert_otter_error(ret, err, OTTER_EROLLBACK,
+                       "slot B has security version 2, below the counter 3");
     char *after = device_print(1);
     assert_string_equal(after, before);
     free(before);
@@ -401,7 +408,8 @@ static void boot_check_fails(const char *name, const char *extra, const char *sa
 static void test_health_check_fails(void **state)
 {
     (void)state;
-    boot_check_fails("v4", "[health]\ncommand = exit 3\n", "health check failed (exit status 3) on slot B");
+    boot_check_fails("v4", "[health]\ncommand = exit 3\n",
+                     "health check failed (exit status 3) on slot B");
 }
 
 /* The counter went up between the install and the boot (another tool, a restored state). */

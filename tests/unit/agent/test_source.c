@@ -104,8 +104,8 @@ static void test_child_verdict(void **state)
         const char *fetch = script(name, cases[i].body);
         otter_source *s = NULL;
         otter_err err;
-        assert_otter_ok(otter_source_spawn(fetch, "http://127.0.0.1/u.zip", NULL, 0, NULL, &s, &err),
-                        err);
+        assert_otter_ok(
+            otter_source_spawn(fetch, "http://127.0.0.1/u.zip", NULL, 0, NULL, &s, &err), err);
         char buf[256];
         size_t got;
         ssize_t n = drain(s, buf, sizeof buf, &got, &err);
@@ -115,9 +115,9 @@ static void test_child_verdict(void **state)
     /* A program that cannot be run at all. */
     otter_source *s = NULL;
     otter_err err;
-    assert_otter_ok(otter_source_spawn(at("no-such-fetch"), "http://127.0.0.1/u.zip", NULL, 0, NULL,
-                                       &s, &err),
-                    err);
+    assert_otter_ok(
+        otter_source_spawn(at("no-such-fetch"), "http://127.0.0.1/u.zip", NULL, 0, NULL, &s, &err),
+        err);
     char buf[64];
     size_t got;
     assert_otter_error((int)drain(s, buf, sizeof buf, &got, &err), err, OTTER_EIO, "exit status 2");
@@ -156,9 +156,9 @@ static void test_too_many_arguments(void **state)
         args[i] = "--x";
     otter_source *s = NULL;
     otter_err err;
-    assert_otter_error(otter_source_spawn("/bin/true", "http://127.0.0.1/u.zip", args, 64, NULL, &s,
-                                          &err),
-                       err, OTTER_EUSAGE, "too many download options");
+    assert_otter_error(
+        otter_source_spawn("/bin/true", "http://127.0.0.1/u.zip", args, 64, NULL, &s, &err), err,
+        OTTER_EUSAGE, "too many download options");
     assert_null(s);
 }
 

@@ -71,7 +71,8 @@ static void test_commit_keeps_every_byte(void **state)
     otter_spool_free(s);
     char *text = NULL;
     size_t len = 0;
-    assert_otter_ok(otter_file_read_all(spool_file(dir, "update.zip"), 100, &text, &len, &err), err);
+    assert_otter_ok(otter_file_read_all(spool_file(dir, "update.zip"), 100, &text, &len, &err),
+                    err);
     assert_int_equal(len, 16);
     assert_memory_equal(text, "0123456789abcdef", 16);
     free(text);
@@ -101,7 +102,8 @@ static void test_size_bound_and_abandon(void **state)
     assert_int_equal(access(spool_file(dir, "update.zip.part"), F_OK), -1);
     assert_int_equal(access(spool_file(dir, "update.zip"), F_OK), -1);
     /* An older package is never taken for a new download's. */
-    assert_otter_ok(otter_file_write_atomic(spool_file(dir, "update.zip"), "old", 3, 0600, &err), err);
+    assert_otter_ok(otter_file_write_atomic(spool_file(dir, "update.zip"), "old", 3, 0600, &err),
+                    err);
     mem_src m2 = {"x", 1, 0, 1};
     assert_otter_ok(otter_spool_open(dir, 10, mem_read, &m2, &s, &err), err);
     assert_int_equal(access(spool_file(dir, "update.zip"), F_OK), -1);
@@ -135,7 +137,8 @@ static void test_open_refuses_planted_part(void **state)
     assert_otter_ok(otter_spool_open(dir, 100, mem_read, &m, &s, &err), err);
     assert_otter_ok(otter_spool_commit(s, &err), err);
     otter_spool_free(s);
-    assert_otter_ok(otter_file_read_all(spool_file(dir, "update.zip"), 100, &text, &len, &err), err);
+    assert_otter_ok(otter_file_read_all(spool_file(dir, "update.zip"), 100, &text, &len, &err),
+                    err);
     assert_int_equal(len, 16);
     free(text);
 }
@@ -181,7 +184,7 @@ static void test_record(void **state)
     assert_int_equal(otter_daemon_record_failed(&back, "9"), 1);
     assert_int_equal(otter_daemon_record_failed(&back, "9"), 0); /* third: give up */
     assert_string_equal(back.retry, "");
-    assert_int_equal(otter_daemon_record_failed(&back, "9"), 1); /* a new count */
+    assert_int_equal(otter_daemon_record_failed(&back, "9"), 1);  /* a new count */
     assert_int_equal(otter_daemon_record_failed(&back, "10"), 1); /* another action: restarts */
     assert_int_equal(back.retries, 1);
     const char *toomany = "{\"retry\":\"9\",\"retries\":7}";

@@ -19,8 +19,8 @@ void fx_write_content(const char *path, size_t len, unsigned seed)
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
-        int n = snprintf(line, sizeof line, "block %u value %08x\n", (unsigned)(done / 4096),
-                         x % 1000);
+        int n =
+            snprintf(line, sizeof line, "block %u value %08x\n", (unsigned)(done / 4096), x % 1000);
         size_t take = (size_t)n < len - done ? (size_t)n : len - done;
         fwrite(line, 1, take, f);
         done += take;

@@ -69,7 +69,7 @@ static void test_valid_patch_applies(void **state)
     uint8_t out[30];
     otter_err err;
     begin(&p, 2);
-    triple(&p, 10, 5, 90);  /* src[0..10) + 1, "xxxxx", then p = 100 */
+    triple(&p, 10, 5, 90);   /* src[0..10) + 1, "xxxxx", then p = 100 */
     triple(&p, 15, 0, -115); /* src[100..115) + 0, back to p = 0 */
     bytes(&p, 1, 10);
     bytes(&p, 0, 15);
@@ -167,18 +167,18 @@ static void test_frames_checked(void **state)
     assert_non_null(d);
     /* bsdiff: content above 2 x chunk_size + 64 KiB refused before it is decoded */
     size_t z = frame_of(big, sizeof big, frame, sizeof frame);
-    assert_otter_error(otter_delta_decode(d, OTTER_METHOD_BSDIFF, SPAN, frame, z, src, sizeof src,
-                                          out, 4, &err),
-                       err, OTTER_EFORMAT, "bsdiff: patch of 196609 bytes, at most 196608");
+    assert_otter_error(
+        otter_delta_decode(d, OTTER_METHOD_BSDIFF, SPAN, frame, z, src, sizeof src, out, 4, &err),
+        err, OTTER_EFORMAT, "bsdiff: patch of 196609 bytes, at most 196608");
     /* a valid patch in a frame applies; with a byte after the frame it is refused */
     patch p;
     begin(&p, 1);
     triple(&p, 8, 0, 0);
     bytes(&p, 0, 8);
     z = frame_of(p.b, p.len, frame, sizeof frame);
-    assert_otter_ok(otter_delta_decode(d, OTTER_METHOD_BSDIFF, SPAN, frame, z, src, sizeof src,
-                                       out, 8, &err),
-                    err);
+    assert_otter_ok(
+        otter_delta_decode(d, OTTER_METHOD_BSDIFF, SPAN, frame, z, src, sizeof src, out, 8, &err),
+        err);
     assert_memory_equal(out, src, 8);
     frame[z] = 0;
     assert_otter_error(otter_delta_decode(d, OTTER_METHOD_BSDIFF, SPAN, frame, z + 1, src,
@@ -189,13 +189,13 @@ static void test_frames_checked(void **state)
     assert_otter_error(otter_delta_decode(d, OTTER_METHOD_ZSTD_PATCH, SPAN, frame, z, src,
                                           sizeof src, out, 32, &err),
                        err, OTTER_EFORMAT, "zstd-patch: zstd");
-    assert_otter_ok(otter_delta_decode(d, OTTER_METHOD_ZSTD_PATCH, SPAN, frame, z, src,
-                                       sizeof src, out, 64, &err),
+    assert_otter_ok(otter_delta_decode(d, OTTER_METHOD_ZSTD_PATCH, SPAN, frame, z, src, sizeof src,
+                                       out, 64, &err),
                     err);
     /* copy: the range is the chunk */
-    assert_otter_error(otter_delta_decode(d, OTTER_METHOD_COPY, SPAN, NULL, 0, src, 10, out, 11,
-                                          &err),
-                       err, OTTER_EFORMAT, "copy:");
+    assert_otter_error(
+        otter_delta_decode(d, OTTER_METHOD_COPY, SPAN, NULL, 0, src, 10, out, 11, &err), err,
+        OTTER_EFORMAT, "copy:");
     otter_delta_dec_free(d);
 }
 

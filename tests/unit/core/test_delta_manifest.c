@@ -14,7 +14,8 @@ static const char valid[] =
     "{\"format\": 2, \"product\": \"p\", \"compatible\": [\"m\"], \"version\": \"2.0\",\n"
     " \"security_version\": 1, \"created\": \"2026-12-07T08:51:42Z\", \"delta_from\": \"1.0\",\n"
     " \"images\": [{\"name\": \"rootfs\", \"file\": \"rootfs.img.zst\", \"handler\": \"raw\",\n"
-    "   \"target\": \"rootfs\", \"compression\": \"zstd\", \"size\": 200000, \"sha256\": \"" H64 "\",\n"
+    "   \"target\": \"rootfs\", \"compression\": \"zstd\", \"size\": 200000, \"sha256\": \"" H64
+    "\",\n"
     "   \"delta_base_sha256\": \"" S64 "\", \"delta_base_size\": 300000, \"chunk_size\": 65536,\n"
     "   \"chunks\": [\n"
     "    {\"size\": 65536, \"sha256\": \"" H64 "\", \"stored_offset\": 0, \"stored_size\": 0,\n"
@@ -109,7 +110,8 @@ static void test_image_rules(void **state)
 static void test_top_level_rules(void **state)
 {
     expect(" \"delta_from\": \"1.0\",", "", "delta_from: missing");
-    expect("\"delta_from\": \"1.0\"", "\"delta_from\": \"../x\"", "delta_from: not a valid version");
+    expect("\"delta_from\": \"1.0\"", "\"delta_from\": \"../x\"",
+           "delta_from: not a valid version");
     expect("\"delta_from\": \"1.0\"", "\"delta_from\": 1", "delta_from");
     expect("\"format\": 2", "\"format\": 1", "delta");
 }
@@ -139,7 +141,8 @@ static void test_chunk_rules(void **state)
            "images[0].chunks[1].source.size: 0 out of range");
     expect("\"offset\": 1000,", "\"offset\": 1000, \"sha256\": 1,",
            "images[0].chunks[0].source: unknown key \"sha256\"");
-    expect("\"offset\": 1000,", "\"offset\": -1,", "images[0].chunks[0].source.offset: -1 out of range");
+    expect("\"offset\": 1000,", "\"offset\": -1,",
+           "images[0].chunks[0].source.offset: -1 out of range");
     /* patch methods store a frame: stored_size >= 1 and its digest */
     expect("\"stored_size\": 100,\n     \"stored_sha256\": \"" S64 "\", ",
            "\"stored_size\": 100,\n     ", "images[0].chunks[1]: missing \"stored_sha256\"");
@@ -147,8 +150,8 @@ static void test_chunk_rules(void **state)
            "\"stored_offset\": 100, \"stored_size\": 0",
            "images[0].chunks[2].stored_size: 0 out of range 1..");
     /* a zstd chunk has no source */
-    expect("\"stored_sha256\": \"" S64 "\"}]}", "\"stored_sha256\": \"" S64
-           "\", \"source\": {\"offset\": 0, \"size\": 1}}]}",
+    expect("\"stored_sha256\": \"" S64 "\"}]}",
+           "\"stored_sha256\": \"" S64 "\", \"source\": {\"offset\": 0, \"size\": 1}}]}",
            "images[0].chunks[3].source: not allowed with method zstd");
     /* method and source only in delta images */
     expect("\"stored_size\": 10}", "\"stored_size\": 10, \"method\": \"copy\"}",

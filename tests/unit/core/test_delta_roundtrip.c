@@ -54,9 +54,16 @@ static void pack(const char *out, const char *version, const char *img_path, con
     const char *models[] = {"m"};
     otter_pkg_input in = {.name = "rootfs", .path = img_path, .handler = handler, .compress = 1};
     const otter_key *keys[] = {key};
-    otter_pkg_write_opts wo = {.product = "p", .compatible = models, .compatible_count = 1,
-                               .version = version, .security_version = 1, .level = 3,
-                               .threads = 1, .chunk_size = SPAN, .keys = keys, .key_count = 1};
+    otter_pkg_write_opts wo = {.product = "p",
+                               .compatible = models,
+                               .compatible_count = 1,
+                               .version = version,
+                               .security_version = 1,
+                               .level = 3,
+                               .threads = 1,
+                               .chunk_size = SPAN,
+                               .keys = keys,
+                               .key_count = 1};
     otter_err err;
     assert_otter_ok(otter_pkg_write(out, &wo, &in, 1, &err), err);
 }
@@ -64,8 +71,13 @@ static void pack(const char *out, const char *version, const char *img_path, con
 static void make_delta(const char *old_pkg, const char *new_pkg, const char *out)
 {
     const otter_key *keys[] = {key};
-    otter_delta_make_opts o = {.from = old_pkg, .to = new_pkg, .trust = trust, .keys = keys,
-                               .key_count = 1, .level = 3, .threads = 2};
+    otter_delta_make_opts o = {.from = old_pkg,
+                               .to = new_pkg,
+                               .trust = trust,
+                               .keys = keys,
+                               .key_count = 1,
+                               .level = 3,
+                               .threads = 2};
     otter_err err;
     assert_otter_ok(otter_delta_make(out, &o, &err), err);
 }
@@ -81,8 +93,8 @@ typedef struct mix {
  * Reads pkg like a device with source_path as the source of rootfs and
  * compares every installed byte with want. Returns the method mix.
  */
-static mix read_back(const char *pkg, const char *source_path, const uint8_t *want,
-                     size_t want_len, unsigned flags)
+static mix read_back(const char *pkg, const char *source_path, const uint8_t *want, size_t want_len,
+                     unsigned flags)
 {
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
@@ -222,7 +234,8 @@ static void test_empty_and_one_byte(void **state)
     free(a);
 }
 
-/* A delta whose chunks are all patches (a 7-byte insert near the start, one byte changed in each chunk). */
+/* A delta whose chunks are all patches (a 7-byte insert near the start, one byte changed in each
+ * chunk). */
 static void make_inserted(char *old_img, char *delta, uint8_t **want, size_t *want_len)
 {
     char op[PATH_MAX], np[PATH_MAX], n[PATH_MAX];
@@ -249,8 +262,8 @@ static void make_inserted(char *old_img, char *delta, uint8_t **want, size_t *wa
 }
 
 /* Opens pkg with source_path (or none) as rootfs's source, through next_image. */
-static int open_with_source(const char *pkg, const char *source_path, otter_pkg_reader **r,
-                            int *fd, otter_err *err)
+static int open_with_source(const char *pkg, const char *source_path, otter_pkg_reader **r, int *fd,
+                            otter_err *err)
 {
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
@@ -343,9 +356,8 @@ static void test_wrong_or_missing_source_refused(void **state)
                     err);
     close(fd);
     fd = open(other, O_RDONLY | O_CLOEXEC);
-    assert_otter_error(otter_pkg_source_matches(fd, img->delta_base_size,
-                                                img->delta_base_sha256, "active slot rootfs",
-                                                &err),
+    assert_otter_error(otter_pkg_source_matches(fd, img->delta_base_size, img->delta_base_sha256,
+                                                "active slot rootfs", &err),
                        err, OTTER_EDIGEST, "source mismatch: active slot rootfs is not the base");
     close(fd);
     otter_pkg_reader_free(r);
@@ -358,9 +370,16 @@ static void pack_many(const char *out, const char *version, const otter_pkg_inpu
 {
     const char *models[] = {"m"};
     const otter_key *keys[] = {key};
-    otter_pkg_write_opts wo = {.product = "p", .compatible = models, .compatible_count = 1,
-                               .version = version, .security_version = 1, .level = 3,
-                               .threads = 1, .chunk_size = SPAN, .keys = keys, .key_count = 1};
+    otter_pkg_write_opts wo = {.product = "p",
+                               .compatible = models,
+                               .compatible_count = 1,
+                               .version = version,
+                               .security_version = 1,
+                               .level = 3,
+                               .threads = 1,
+                               .chunk_size = SPAN,
+                               .keys = keys,
+                               .key_count = 1};
     otter_err err;
     assert_otter_ok(otter_pkg_write(out, &wo, in, n, &err), err);
 }
@@ -368,8 +387,8 @@ static void pack_many(const char *out, const char *version, const otter_pkg_inpu
 static void test_mixed_package(void **state)
 {
     char p[6][PATH_MAX], op[PATH_MAX], np[PATH_MAX], dp[PATH_MAX];
-    const char *names[6] = {"m.rootfs.old", "m.app.old", "m.rootfs.new", "m.app.new", "m.extra",
-                            "m.conf.new"};
+    const char *names[6] = {"m.rootfs.old", "m.app.old", "m.rootfs.new",
+                            "m.app.new",    "m.extra",   "m.conf.new"};
     uint8_t *a = malloc(LEN), *b = malloc(LEN), *app = malloc(3000), *app2 = malloc(3000),
             *extra = malloc(5000);
     gen(a, LEN, 9);
@@ -457,16 +476,15 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len, otter_err *err)
 
 /* Resumes the delta (bytes pkg, len; manifest and sig in e) at chunk j of image 0. */
 static int resume_at(const uint8_t *pkg, size_t len, const fx_entry *e, uint64_t entry_offset,
-                     size_t j, uint64_t from, int src_fd, uint8_t *out, size_t *got,
-                     otter_err *err)
+                     size_t j, uint64_t from, int src_fd, uint8_t *out, size_t *got, otter_err *err)
 {
     otter_pkg_resume_point p = {e[0].data, e[0].len, e[1].data, e[1].len, 0, j, entry_offset};
     mem_src src = {pkg + from, len - from, 0};
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
-    int ret = otter_pkg_reader_resume(mem_read, &src, "resumed", OTTER_PKG_HASH_THREAD, &p, &r,
-                                      err);
+    int ret =
+        otter_pkg_reader_resume(mem_read, &src, "resumed", OTTER_PKG_HASH_THREAD, &p, &r, err);
     if (!ret)
         ret = otter_pkg_reader_set_source(r, "rootfs", src_fd, err);
     if (!ret)

@@ -11,7 +11,8 @@ static const char valid[] =
     "   \"delta_base_sha256\": null}],\n"
     " \"hooks\": {\"pre_install\": null, \"post_install\": null}}";
 
-/* Parses doc with the nth (from 1) occurrence of from replaced by to; expects code and a message part. */
+/* Parses doc with the nth (from 1) occurrence of from replaced by to; expects code and a message
+ * part. */
 static void expect_in(const char *doc, const char *from, int nth, const char *to, int code,
                       const char *needle)
 {
@@ -112,30 +113,39 @@ static void test_fields_checked(void **state)
            "version: \"2.4.1; rm -rf /\" is not a valid version");
     expect("\"delta_base_sha256\": null", "\"delta_base_sha256\": 5", OTTER_EFORMAT,
            "delta_base_sha256: expected null or 64 lower-case hex digits");
-    expect("\"compatible\": [\"zx-gw-5g-a\", \"zx-gw-5g-b\"]", "\"compatible\": []",
-           OTTER_EFORMAT, "compatible: 0 entries, allowed 1..256");
+    expect("\"compatible\": [\"zx-gw-5g-a\", \"zx-gw-5g-b\"]", "\"compatible\": []", OTTER_EFORMAT,
+           "compatible: 0 entries, allowed 1..256");
     expect("\"zx-gw-5g-b\"]", "\"zx-gw-5g-a\"]", OTTER_EFORMAT,
            "compatible[1]: \"zx-gw-5g-a\" listed twice");
     expect("\"hooks\": {\"pre_install\": null, \"post_install\": null}", "\"hooks\": null", 0, "");
 }
 
 /* A format-2 manifest: 3 chunks of 64 KiB over 150000 bytes. */
-#define D64(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
-               c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define D64(c)                                                                                     \
+    c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
+        c c c c c c c c c c c c c c c c c
 static const char valid_v2[] =
     "{\"format\": 2, \"product\": \"gw\", \"compatible\": [\"gw-a\"], \"version\": \"2\",\n"
     " \"security_version\": 1, \"created\": \"2026-11-25T10:00:00Z\",\n"
     " \"images\": [{\"name\": \"rootfs\", \"file\": \"rootfs.img.zst\", \"handler\": \"raw\",\n"
     "   \"target\": \"rootfs\", \"compression\": \"zstd\", \"size\": 150000,\n"
-    "   \"sha256\": \"" D64("a") "\", \"delta_base_sha256\": null, \"chunk_size\": 65536,\n"
-    "   \"chunks\": [\n"
-    "    {\"size\": 65536, \"sha256\": \"" D64("b") "\", \"stored_offset\": 0, \"stored_size\": 100,"
-    " \"stored_sha256\": \"" D64("c") "\"},\n"
-    "    {\"size\": 65536, \"sha256\": \"" D64("d") "\", \"stored_offset\": 100, \"stored_size\": 200,"
-    " \"stored_sha256\": \"" D64("e") "\"},\n"
-    "    {\"size\": 18928, \"sha256\": \"" D64("f") "\", \"stored_offset\": 300, \"stored_size\": 50,"
-    " \"stored_sha256\": \"" D64("0") "\"}]}],\n"
-    " \"hooks\": null}";
+    "   \"sha256\": \"" D64(
+        "a") "\", \"delta_base_sha256\": null, \"chunk_size\": 65536,\n"
+             "   \"chunks\": [\n"
+             "    {\"size\": 65536, \"sha256\": \"" D64(
+                 "b") "\", \"stored_offset\": 0, \"stored_size\": 100,"
+                      " \"stored_sha256\": \"" D64(
+                          "c") "\"},\n"
+                               "    {\"size\": 65536, \"sha256\": \"" D64(
+                                   "d") "\", \"stored_offset\": 100, \"stored_size\": 200,"
+                                        " \"stored_sha256\": \"" D64(
+                                            "e") "\"},\n"
+                                                 "    {\"size\": 18928, \"sha256\": \"" D64(
+                                                     "f") "\", \"stored_offset\": 300, "
+                                                          "\"stored_size\": 50,"
+                                                          " \"stored_sha256\": \"" D64(
+                                                              "0") "\"}]}],\n"
+                                                                   " \"hooks\": null}";
 
 static void expect_v2(const char *from, int nth, const char *to, int code, const char *needle)
 {
@@ -205,9 +215,10 @@ static void test_entry_names_refused(void **state)
 
 static void test_images_unique(void **state)
 {
-    const char *img = "{\"name\": \"rootfs\", \"file\": \"rootfs.img.zst\", \"handler\": \"raw\","
-                      " \"target\": \"rootfs\", \"compression\": \"zstd\", \"size\": 1,"
-                      " \"sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}";
+    const char *img =
+        "{\"name\": \"rootfs\", \"file\": \"rootfs.img.zst\", \"handler\": \"raw\","
+        " \"target\": \"rootfs\", \"compression\": \"zstd\", \"size\": 1,"
+        " \"sha256\": \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}";
     char twice[1024];
     snprintf(twice, sizeof twice, "\"images\": [%s, %s, ", img, img);
     expect("\"images\": [", twice, OTTER_EFORMAT, "images[1].name: \"rootfs\" used twice");

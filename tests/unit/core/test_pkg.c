@@ -212,7 +212,8 @@ static void test_unknown_key_refused(void **state)
 {
     fx_pack(bad, dir, 1000, &keys[ED1], 1);
     char want[128];
-    snprintf(want, sizeof want, "0 of 1 required signatures valid: key %.16s... is not in the trust root",
+    snprintf(want, sizeof want,
+             "0 of 1 required signatures valid: key %.16s... is not in the trust root",
              otter_key_id(keys[ED1]));
     expect_refusal(OTTER_ESIG, want);
 }
@@ -227,7 +228,8 @@ static void test_tampered_manifest_refused(void **state)
     e[0].len = strlen(m);
     fx_zip(bad, e, n);
     char want[128];
-    snprintf(want, sizeof want, "signature by key %.16s... does not verify", otter_key_id(keys[ED0]));
+    snprintf(want, sizeof want, "signature by key %.16s... does not verify",
+             otter_key_id(keys[ED0]));
     expect_refusal(OTTER_ESIG, want);
     fx_entries_free(e, n);
 }
@@ -255,8 +257,8 @@ static void test_tampered_payload_with_fixed_crc_refused(void **state)
     size_t n = base_entries(e);
     ((uint8_t *)e[3].data)[10] ^= 0x20;
     fx_zip(bad, e, n);
-    expect_refusal(OTTER_EDIGEST,
-                   V1V2("image app: sha256 mismatch (expected ", "image app: chunk 0: sha256 mismatch"));
+    expect_refusal(OTTER_EDIGEST, V1V2("image app: sha256 mismatch (expected ",
+                                       "image app: chunk 0: sha256 mismatch"));
     fx_entries_free(e, n);
 }
 
@@ -301,9 +303,14 @@ static void test_decompression_bomb_stops_at_declared_size(void **state)
     const char *models[] = {"model-a"};
     otter_pkg_input in[] = {{.name = "rootfs", .path = zeros, .compress = 1},
                             {.name = "app", .path = app, .handler = "file", .compress = 0}};
-    otter_pkg_write_opts o = {.product = "gw", .compatible = models, .compatible_count = 1,
-                              .version = "1", .level = 19, .threads = 1,
-                              .format = PKG_FORMAT, .chunk_size = 8 << 20};
+    otter_pkg_write_opts o = {.product = "gw",
+                              .compatible = models,
+                              .compatible_count = 1,
+                              .version = "1",
+                              .level = 19,
+                              .threads = 1,
+                              .format = PKG_FORMAT,
+                              .chunk_size = 8 << 20};
     otter_err err;
     assert_otter_ok(otter_pkg_write(bad, &o, in, 2, &err), err);
     fx_entry e[8];

@@ -202,7 +202,8 @@ static int resume_read(const uint8_t *pkg, size_t len, uint64_t from, size_t ima
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
-    int ret = otter_pkg_reader_resume(mem_read, &src, "resumed", OTTER_PKG_HASH_THREAD, &p, &r, err);
+    int ret =
+        otter_pkg_reader_resume(mem_read, &src, "resumed", OTTER_PKG_HASH_THREAD, &p, &r, err);
     fx_entries_free(e, n);
     if (!ret)
         ret = otter_pkg_read_manifest(r, trust, &m, NULL, err);
@@ -255,7 +256,8 @@ static void test_resume_at_every_chunk(void **state)
     otter_pkg_reader_free(r);
     /* Cut before the central directory: still a refusal after a resume. */
     size_t got = 0;
-    assert_true(otter_err_is_refusal(resume_read(pkg, len - 30, len - 30 - 1000, 1, 0, 0, out, &got, &err)));
+    assert_true(otter_err_is_refusal(
+        resume_read(pkg, len - 30, len - 30 - 1000, 1, 0, 0, out, &got, &err)));
     free(out);
     free(want);
     free(pkg);
@@ -304,7 +306,8 @@ static void replace_chunk0(parts *p, const void *frame, size_t len)
     c->stored_size = (uint32_t)len;
     otter_sha256_buf(frame, len, c->stored_sha256);
     for (size_t i = 1; i < img->chunk_count; i++)
-        img->chunks[i].stored_offset = img->chunks[i - 1].stored_offset + img->chunks[i - 1].stored_size;
+        img->chunks[i].stored_offset =
+            img->chunks[i - 1].stored_offset + img->chunks[i - 1].stored_size;
 }
 
 static void test_two_frames_in_a_chunk_refused(void **state)
@@ -389,8 +392,12 @@ static void test_pack_refuses_a_manifest_readers_refuse(void **state)
     fclose(f);
     const char *models[] = {"m"};
     otter_pkg_input in[] = {{.name = "rootfs", .path = zeros, .compress = 1}};
-    otter_pkg_write_opts o = {.product = "gw", .compatible = models, .compatible_count = 1,
-                              .version = "1", .level = 1, .chunk_size = SPAN};
+    otter_pkg_write_opts o = {.product = "gw",
+                              .compatible = models,
+                              .compatible_count = 1,
+                              .version = "1",
+                              .level = 1,
+                              .chunk_size = SPAN};
     otter_err err;
     assert_otter_error(otter_pkg_write(out, &o, in, 1, &err), err, OTTER_EUSAGE,
                        "readers take at most 1048576: fewer chunks (a larger --chunk-size)");

@@ -24,7 +24,8 @@ static void test_keygen_save_load_sign_verify(void **state)
         assert_string_equal(otter_key_alg(key), algs[i]);
         assert_otter_ok(otter_key_save_pair(key, name, &err), err);
         /* Never overwrite a key. */
-        assert_otter_error(otter_key_save_pair(key, name, &err), err, OTTER_EUSAGE, "cannot create");
+        assert_otter_error(otter_key_save_pair(key, name, &err), err, OTTER_EUSAGE,
+                           "cannot create");
         snprintf(path, sizeof path, "%s.key", name);
         struct stat st;
         assert_int_equal(stat(path, &st), 0);
@@ -56,7 +57,8 @@ static void test_weak_keys_refused(void **state)
     snprintf(path, sizeof path, "%s/rsa2048.pub", dir);
     snprintf(cmd, sizeof cmd,
              "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null | "
-             "openssl pkey -pubout -out %s", path);
+             "openssl pkey -pubout -out %s",
+             path);
     assert_int_equal(system(cmd), 0);
     otter_err err;
     otter_key *key = NULL;
@@ -65,7 +67,8 @@ static void test_weak_keys_refused(void **state)
     snprintf(path, sizeof path, "%s/p384.pub", dir);
     snprintf(cmd, sizeof cmd,
              "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 2>/dev/null | "
-             "openssl pkey -pubout -out %s", path);
+             "openssl pkey -pubout -out %s",
+             path);
     assert_int_equal(system(cmd), 0);
     assert_otter_error(otter_key_load_public_file(path, &key, &err), err, OTTER_ESIG,
                        "EC key on curve secp384r1 refused (only P-256)");
@@ -207,14 +210,14 @@ static void test_sig_list_refusals(void **state)
 {
     otter_err err;
     otter_sig_list *l = NULL;
-    assert_otter_error(otter_sig_list_parse("{}", 2, "manifest.sig", &l, &err), err,
-                       OTTER_EFORMAT, "manifest.sig: expected a JSON list of signatures");
+    assert_otter_error(otter_sig_list_parse("{}", 2, "manifest.sig", &l, &err), err, OTTER_EFORMAT,
+                       "manifest.sig: expected a JSON list of signatures");
     const char *bad_hex = "[{\"keyid\": \"XY\", \"alg\": \"ed25519\", \"sig\": \"AAAA\"}]";
     assert_otter_error(otter_sig_list_parse(bad_hex, strlen(bad_hex), "manifest.sig", &l, &err),
                        err, OTTER_EFORMAT, "manifest.sig: [0].keyid: expected 64 lower-case hex");
     char big[200];
-    snprintf(big, sizeof big,
-             "[{\"keyid\": \"%064d\", \"alg\": \"ed25519\", \"sig\": \"A===\"}]", 0);
+    snprintf(big, sizeof big, "[{\"keyid\": \"%064d\", \"alg\": \"ed25519\", \"sig\": \"A===\"}]",
+             0);
     assert_otter_error(otter_sig_list_parse(big, strlen(big), "manifest.sig", &l, &err), err,
                        OTTER_EFORMAT, "manifest.sig: [0].sig: invalid base64");
 }

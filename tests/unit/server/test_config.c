@@ -249,10 +249,10 @@ static void test_public_url_and_proxies(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),     cmocka_unit_test(test_full_file),
-        cmocka_unit_test(test_strictness),   cmocka_unit_test(test_hostile_bytes),
-        cmocka_unit_test(test_file_wrapper), cmocka_unit_test(test_split_hostport),
-        cmocka_unit_test(test_metrics),      cmocka_unit_test(test_public_url_and_proxies),
+        cmocka_unit_test(test_defaults),          cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_strictness),        cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_file_wrapper),      cmocka_unit_test(test_split_hostport),
+        cmocka_unit_test(test_metrics),           cmocka_unit_test(test_public_url_and_proxies),
         cmocka_unit_test(test_front_door_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,8 +44,7 @@ static const struct action_move action_legal[] = {
     {AS(CANCELING), AE(CANCEL_FAILED), AS(ERROR)},
 };
 
-static int action_expected(otter_action_state from, otter_action_event ev,
-                           otter_action_state *to)
+static int action_expected(otter_action_state from, otter_action_event ev, otter_action_state *to)
 {
     for (size_t i = 0; i < sizeof action_legal / sizeof *action_legal; i++)
         if (action_legal[i].from == from && action_legal[i].ev == ev) {
@@ -63,8 +62,8 @@ static void test_action_table(void **state)
         for (int ev = 0; ev < OTTER_ACTION_EVENTS; ev++) {
             otter_err err;
             otter_action_state to = OTTER_ACTION_UNKNOWN, want;
-            int ret = otter_action_next((otter_action_state)from, (otter_action_event)ev, &to,
-                                        &err);
+            int ret =
+                otter_action_next((otter_action_state)from, (otter_action_event)ev, &to, &err);
             if (action_expected((otter_action_state)from, (otter_action_event)ev, &want)) {
                 assert_otter_ok(ret, err);
                 assert_int_equal(to, want);
@@ -200,8 +199,8 @@ static void test_approval_table(void **state)
         for (int from = 0; from <= OTTER_APPROVAL_UNKNOWN; from++) {
             otter_err err;
             otter_approval_state to = OTTER_APPROVAL_UNKNOWN;
-            int ret = otter_approval_next((otter_approval_state)from, (otter_approval_event)ev,
-                                          &to, &err);
+            int ret = otter_approval_next((otter_approval_state)from, (otter_approval_event)ev, &to,
+                                          &err);
             if (want[ev][from] < 0) {
                 assert_int_equal(ret, OTTER_ESTATE);
             } else {
@@ -263,8 +262,8 @@ static void test_rollout_table(void **state)
         for (int from = 0; from <= OTTER_ROLLOUT_UNKNOWN; from++) {
             otter_err err;
             otter_rollout_state to = OTTER_ROLLOUT_UNKNOWN;
-            int ret = otter_rollout_next((otter_rollout_state)from, (otter_rollout_event)ev, &to,
-                                         &err);
+            int ret =
+                otter_rollout_next((otter_rollout_state)from, (otter_rollout_event)ev, &to, &err);
             if (want[ev][from] < 0) {
                 assert_int_equal(ret, OTTER_ESTATE);
             } else {

@@ -46,17 +46,14 @@ static void test_route_of(void **state)
 {
     assert_int_equal(route_of("/acme/controller/v1/d1"), OTTER_ROUTE_DDI_POLL);
     assert_int_equal(route_of("/acme/controller/v1/d1/"), OTTER_ROUTE_DDI_POLL);
-    assert_int_equal(
-        route_of("/acme/controller/v1/d1/softwaremodules/3/artifacts/u.zip"),
-        OTTER_ROUTE_DDI_DOWNLOAD);
+    assert_int_equal(route_of("/acme/controller/v1/d1/softwaremodules/3/artifacts/u.zip"),
+                     OTTER_ROUTE_DDI_DOWNLOAD);
     assert_int_equal(route_of("/acme/controller/v1/d1/deploymentBase/7/feedback"),
                      OTTER_ROUTE_DDI_FEEDBACK);
     assert_int_equal(route_of("/acme/controller/v1/d1/cancelAction/7/feedback"),
                      OTTER_ROUTE_DDI_FEEDBACK);
-    assert_int_equal(route_of("/acme/controller/v1/d1/deploymentBase/7"),
-                     OTTER_ROUTE_DDI_OTHER);
-    assert_int_equal(route_of("/acme/controller/v1/d1/configData"),
-                     OTTER_ROUTE_DDI_OTHER);
+    assert_int_equal(route_of("/acme/controller/v1/d1/deploymentBase/7"), OTTER_ROUTE_DDI_OTHER);
+    assert_int_equal(route_of("/acme/controller/v1/d1/configData"), OTTER_ROUTE_DDI_OTHER);
     /* A tenant called "api" has its DDI under /api/controller/v1/: that is DDI. */
     assert_int_equal(route_of("/api/controller/v1/d1"), OTTER_ROUTE_DDI_POLL);
     assert_int_equal(route_of("/api/v1/me"), OTTER_ROUTE_API);
@@ -319,10 +316,8 @@ static void test_process(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route_of),
-        cmocka_unit_test(test_samples),
-        cmocka_unit_test(test_format),
-        cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_route_of), cmocka_unit_test(test_samples),
+        cmocka_unit_test(test_format),   cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

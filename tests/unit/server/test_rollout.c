@@ -89,9 +89,9 @@ static int close_some(void *ctx, const otter_device *d)
     if (!found || a.rollout_id != c->rollout || a.stage != c->stage)
         return 0;
     int ok = strcmp(c->result, "success") == 0;
-    assert_otter_ok(otter_store_action_set_status(c->s, a.id, ok ? "finished" : "error",
-                                                  c->result, 7, &err),
-                    err);
+    assert_otter_ok(
+        otter_store_action_set_status(c->s, a.id, ok ? "finished" : "error", c->result, 7, &err),
+        err);
     c->left--;
     c->done++;
     return 0;
@@ -274,8 +274,7 @@ static void test_store_contract(void **state)
     assert_int_equal(r.stages[0].percent, 50);
     otter_rollout dup = r;
     int64_t other;
-    assert_otter_error(otter_store_rollout_create(s, &dup, 5, &other, &err), err, OTTER_ESTATE,
-                       "");
+    assert_otter_error(otter_store_rollout_create(s, &dup, 5, &other, &err), err, OTTER_ESTATE, "");
     close_stage(s, t, id, 0, "success", 1);
     assert_otter_ok(otter_store_rollout_cancel_actions(s, id, 10, &err), err);
     otter_rollout_stats st;
@@ -417,8 +416,7 @@ static void test_request_parse(void **state)
         {"{\"name\":\"w\",\"release\":1,\"stages\":[{\"percent\":50,\"x\":1}]}", "body.stages[0]",
          "x"},
         {"{\"name\":\"w w\",\"release\":1,\"stages\":[{\"percent\":50}]}", "body.name", "1..64"},
-        {"{\"name\":\"w\",\"release\":0,\"stages\":[{\"percent\":50}]}", "body.release",
-         "release"},
+        {"{\"name\":\"w\",\"release\":0,\"stages\":[{\"percent\":50}]}", "body.release", "release"},
         {"{\"name\":\"w\",\"release\":1,\"stages\":[{\"percent\":50}],\"update\":\"now\"}",
          "body.update", "skip, attempt or forced"},
         {"{\"name\":\"w\",\"release\":1,\"stages\":[{\"percent\":50}],\"filter\":{\"groups\":[]}}",
@@ -430,8 +428,8 @@ static void test_request_parse(void **state)
          "duplicate"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int ret = otter_rollout_request_parse(bad[i].body, strlen(bad[i].body), 16, &r, &f, where,
-                                              &err);
+        int ret =
+            otter_rollout_request_parse(bad[i].body, strlen(bad[i].body), 16, &r, &f, where, &err);
         if (ret != OTTER_EFORMAT || strcmp(where, bad[i].where) != 0 ||
             !strstr(err.msg, bad[i].msg))
             fail_msg("case %zu: ret %d where '%s' msg '%s'", i, ret, where, err.msg);

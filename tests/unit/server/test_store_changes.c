@@ -68,15 +68,27 @@ static int w_group_delete(struct fx *f, otter_err *e)
 }
 static int w_release_create(struct fx *f, otter_err *e)
 {
-    otter_release r = {.tenant_id = f->tenant, .product = "p", .version = "1", .kind = "otter",
-                       .filename = "u.zip", .size = 1, .sha256 = "aa", .sha1 = "bb", .md5 = "cc"};
+    otter_release r = {.tenant_id = f->tenant,
+                       .product = "p",
+                       .version = "1",
+                       .kind = "otter",
+                       .filename = "u.zip",
+                       .size = 1,
+                       .sha256 = "aa",
+                       .sha1 = "bb",
+                       .md5 = "cc"};
     return otter_store_release_create(f->s, &r, 0, 4, &f->release, e);
 }
 static int w_delta_create(struct fx *f, otter_err *e)
 {
-    otter_delta d = {.release_id = f->release, .from_release_id = f->release,
-                     .from_version = "0", .filename = "d.zip", .size = 1, .sha256 = "dd",
-                     .sha1 = "ee", .md5 = "ff"};
+    otter_delta d = {.release_id = f->release,
+                     .from_release_id = f->release,
+                     .from_version = "0",
+                     .filename = "d.zip",
+                     .size = 1,
+                     .sha256 = "dd",
+                     .sha1 = "ee",
+                     .md5 = "ff"};
     return otter_store_delta_create(f->s, &d, 0, 4, &f->spare, e);
 }
 static int w_delta_delete(struct fx *f, otter_err *e)
@@ -96,8 +108,12 @@ static int w_action_set_maintenance(struct fx *f, otter_err *e)
 }
 static int w_feedback_add(struct fx *f, otter_err *e)
 {
-    otter_feedback fb = {.action_id = f->action, .at = 6, .kind = "deployment",
-                         .execution = "proceeding", .finished = "none", .progress_cnt = -1,
+    otter_feedback fb = {.action_id = f->action,
+                         .at = 6,
+                         .kind = "deployment",
+                         .execution = "proceeding",
+                         .finished = "none",
+                         .progress_cnt = -1,
                          .progress_of = -1};
     return otter_store_feedback_add(f->s, &fb, e);
 }
@@ -112,8 +128,11 @@ static int w_approval_set(struct fx *f, otter_err *e)
 }
 static int w_rollout_create(struct fx *f, otter_err *e)
 {
-    otter_rollout r = {.tenant_id = f->tenant, .release_id = f->release, .name = "r",
-                       .n_stages = 1, .stages = {{100, 100, 0, 0}}};
+    otter_rollout r = {.tenant_id = f->tenant,
+                       .release_id = f->release,
+                       .name = "r",
+                       .n_stages = 1,
+                       .stages = {{100, 100, 0, 0}}};
     return otter_store_rollout_create(f->s, &r, 8, &f->rollout, e);
 }
 static int w_rollout_update(struct fx *f, otter_err *e)
@@ -195,32 +214,92 @@ static const struct write {
     write_fn fn;
     int scope;
 } writes[] = {
-#define W(name, scope) {#name, w_##name, scope}
-    W(tenant_create, ANY),          W(tenant_delete, ANY),         W(tenant_set_gateway, ANY),
-    W(device_create, DEV),          W(device_set_attributes, DEV), W(device_seen, QUIET),
-    W(group_create, ANY),           W(group_add, DEV),             W(group_remove, DEV),
-    W(group_delete, ANY),           W(release_create, ANY),        W(delta_create, QUIET),
-    W(delta_delete, QUIET),         W(action_create, DEV),
-    W(action_set_maintenance, DEV), W(feedback_add, QUIET),        W(action_set_status, DEV),
-    W(approval_set, ANY),           W(rollout_create, ANY),        W(rollout_update, ANY),
-    W(rollout_retry_failed, ANY),   W(rollout_cancel_actions, ANY),
-    W(release_withdraw_actions, ANY), W(user_create, QUIET),       W(user_set_password, QUIET),
-    W(member_set, QUIET),           W(member_delete, QUIET),       W(token_create, QUIET),
-    W(token_revoke, QUIET),         W(token_revoke_user, QUIET),   W(audit_append, QUIET),
-    W(user_delete, QUIET),          W(release_delete, QUIET),      W(device_delete, DEV),
+#define W(name, scope)                                                                             \
+    {                                                                                              \
+#name, w_##name, scope                                                                     \
+    }
+    W(tenant_create, ANY),
+    W(tenant_delete, ANY),
+    W(tenant_set_gateway, ANY),
+    W(device_create, DEV),
+    W(device_set_attributes, DEV),
+    W(device_seen, QUIET),
+    W(group_create, ANY),
+    W(group_add, DEV),
+    W(group_remove, DEV),
+    W(group_delete, ANY),
+    W(release_create, ANY),
+    W(delta_create, QUIET),
+    W(delta_delete, QUIET),
+    W(action_create, DEV),
+    W(action_set_maintenance, DEV),
+    W(feedback_add, QUIET),
+    W(action_set_status, DEV),
+    W(approval_set, ANY),
+    W(rollout_create, ANY),
+    W(rollout_update, ANY),
+    W(rollout_retry_failed, ANY),
+    W(rollout_cancel_actions, ANY),
+    W(release_withdraw_actions, ANY),
+    W(user_create, QUIET),
+    W(user_set_password, QUIET),
+    W(member_set, QUIET),
+    W(member_delete, QUIET),
+    W(token_create, QUIET),
+    W(token_revoke, QUIET),
+    W(token_revoke_user, QUIET),
+    W(audit_append, QUIET),
+    W(user_delete, QUIET),
+    W(release_delete, QUIET),
+    W(device_delete, DEV),
 #undef W
 };
 
 /* Everything else otter_store.h declares: reads, and the store's own lifecycle. */
 static const char *const not_writes[] = {
-    "open", "free", "engine", "schema_version", "migrate", "begin", "commit", "rollback",
-    "generation", "generation_known", "unchanged_since", "generation_wide", "tenant_get",
-    "tenant_list", "user_get", "user_get_by_id", "user_count_admins", "user_list", "member_get",
-    "member_list_tenant", "member_list_user", "token_find", "token_list", "audit_list",
-    "tenant_check_gateway", "device_get", "device_find_token", "device_list", "group_get",
-    "group_list", "release_list", "action_get", "action_open", "action_pending",
-    "action_installed", "device_poll_rows", "action_list_device", "feedback_count",
-    "feedback_list", "approval_get", "rollout_list", "rollout_counts", "delta_list",
+    "open",
+    "free",
+    "engine",
+    "schema_version",
+    "migrate",
+    "begin",
+    "commit",
+    "rollback",
+    "generation",
+    "generation_known",
+    "unchanged_since",
+    "generation_wide",
+    "tenant_get",
+    "tenant_list",
+    "user_get",
+    "user_get_by_id",
+    "user_count_admins",
+    "user_list",
+    "member_get",
+    "member_list_tenant",
+    "member_list_user",
+    "token_find",
+    "token_list",
+    "audit_list",
+    "tenant_check_gateway",
+    "device_get",
+    "device_find_token",
+    "device_list",
+    "group_get",
+    "group_list",
+    "release_list",
+    "action_get",
+    "action_open",
+    "action_pending",
+    "action_installed",
+    "device_poll_rows",
+    "action_list_device",
+    "feedback_count",
+    "feedback_list",
+    "approval_get",
+    "rollout_list",
+    "rollout_counts",
+    "delta_list",
 };
 
 static uint64_t stamp(otter_store *s)

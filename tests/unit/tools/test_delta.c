@@ -65,7 +65,8 @@ static int setup(void **state)
             "&& $OTTER root new --pubkey rel.pub --threshold 1 -o root.json && "
             "$OTTER pack -p p -c m -V 1.0 -s 1 -i rootfs=old.img -C 64KiB -k rel.key -o old.zip && "
             "$OTTER pack -p p -c m -V 1.1 -s 1 -i rootfs=new.img -C 64KiB -k rel.key -o new.zip && "
-            "$OTTER pack -p p -c m -V 1.0 -s 1 -i rootfs=old.img -C 64KiB -k other.key -o foreign.zip") != 0) {
+            "$OTTER pack -p p -c m -V 1.0 -s 1 -i rootfs=old.img -C 64KiB -k other.key -o "
+            "foreign.zip") != 0) {
         fprintf(stderr, "%s\n", out);
         return -1;
     }
@@ -81,8 +82,9 @@ static void test_delta_made_and_inspected(void **state)
                      0);
     assert_non_null(strstr(out, "delta.zip: 1 of 1 image as deltas from 1.0, "));
     /* checked against its base: every chunk and the image digest */
-    assert_int_equal(run(out, sizeof out, "$OTTER inspect delta.zip --source rootfs=old.img "
-                                          "--full new.zip"),
+    assert_int_equal(run(out, sizeof out,
+                         "$OTTER inspect delta.zip --source rootfs=old.img "
+                         "--full new.zip"),
                      0);
     assert_non_null(strstr(out, "delta from:       1.0"));
     assert_non_null(strstr(out, "(matches)"));

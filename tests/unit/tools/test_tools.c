@@ -47,7 +47,8 @@ static int run(int (*cmd)(int, char **), const char *name, ...)
     fflush(stdout);
     fflush(stderr);
     int save_out = dup(1), save_err = dup(2);
-    int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+        fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(save_out >= 0 && save_err >= 0 && fo >= 0 && fe >= 0);
     dup2(fo, 1);
     dup2(fe, 2);
@@ -125,7 +126,8 @@ static void test_keygen_refusals(void **state)
     (void)state;
     assert_int_equal(run(otter_cmd_keygen, "keygen", NULL), EXIT_TROUBLE);
     assert_contains(err_text, "--out NAME is required");
-    assert_int_equal(run(otter_cmd_keygen, "keygen", "--out", at("x"), "extra", NULL), EXIT_TROUBLE);
+    assert_int_equal(run(otter_cmd_keygen, "keygen", "--out", at("x"), "extra", NULL),
+                     EXIT_TROUBLE);
     assert_contains(err_text, "unexpected argument \"extra\"");
     assert_int_equal(run(otter_cmd_keygen, "keygen", "--type", "dsa-512", "--out", at("x"), NULL),
                      EXIT_TROUBLE);
@@ -158,8 +160,8 @@ static void test_pack(void **state)
     char spec[PATH_MAX + 16];
     snprintf(spec, sizeof spec, "rootfs=%s", at("rootfs.img"));
     assert_int_equal(run(otter_cmd_pack, "pack", "-p", "gw", "-c", "gw-a", "-c", "gw-b", "-V",
-                         "2.0", "-s", "7", "-i", spec, "--chunk-size", "64KiB", "-k",
-                         at("k1.key"), "-o", at("p.zip"), NULL),
+                         "2.0", "-s", "7", "-i", spec, "--chunk-size", "64KiB", "-k", at("k1.key"),
+                         "-o", at("p.zip"), NULL),
                      EXIT_OK);
     assert_contains(out_text, "p.zip: gw 2.0, 1 image, 1 signature");
     struct stat st;
@@ -232,7 +234,8 @@ static void test_sign_verify_threshold(void **state)
     assert_int_equal(run(otter_cmd_verify, "verify", at("u.zip"), "--pubkey", at("k1.pub"), NULL),
                      EXIT_REFUSED);
     assert_contains(err_text, "not signed");
-    assert_int_equal(run(otter_cmd_sign, "sign", at("u.zip"), "--key", at("k1.key"), NULL), EXIT_OK);
+    assert_int_equal(run(otter_cmd_sign, "sign", at("u.zip"), "--key", at("k1.key"), NULL),
+                     EXIT_OK);
     assert_contains(out_text, "signed by ");
     /* One signature against 2 of {k1, k3}: refused with the count. */
     assert_int_equal(run(otter_cmd_verify, "verify", at("u.zip"), "-p", at("k1.pub"), "-p",
@@ -246,19 +249,21 @@ static void test_sign_verify_threshold(void **state)
     assert_int_equal(run(otter_cmd_verify, "verify", at("u.zip"), "-p", at("k1.pub"), "-p",
                          at("k3.pub"), "--threshold", "2", NULL),
                      EXIT_OK);
-    assert_contains(out_text, "OK: gw 2.0 (security version 7), 1 image, signed by 2 of 2 required");
+    assert_contains(out_text,
+                    "OK: gw 2.0 (security version 7), 1 image, signed by 2 of 2 required");
     /* The same through a trust root: 2 of 2 passes, 3 of 3 (k2 has not signed) does not. */
     assert_int_equal(run(otter_cmd_root, "root", "new", "--pubkey", at("k1.pub"), "--pubkey",
                          at("k3.pub"), "--threshold", "2", "-o", at("root2.json"), NULL),
                      EXIT_OK);
-    assert_int_equal(run(otter_cmd_verify, "verify", at("u.zip"), "--trust", at("root2.json"), NULL),
-                     EXIT_OK);
+    assert_int_equal(
+        run(otter_cmd_verify, "verify", at("u.zip"), "--trust", at("root2.json"), NULL), EXIT_OK);
     assert_int_equal(run(otter_cmd_root, "root", "new", "--pubkey", at("k1.pub"), "--pubkey",
                          at("k2.pub"), "--pubkey", at("k3.pub"), "--threshold", "3", "-o",
                          at("root3.json"), NULL),
                      EXIT_OK);
-    assert_int_equal(run(otter_cmd_verify, "verify", at("u.zip"), "--trust", at("root3.json"), NULL),
-                     EXIT_REFUSED);
+    assert_int_equal(
+        run(otter_cmd_verify, "verify", at("u.zip"), "--trust", at("root3.json"), NULL),
+        EXIT_REFUSED);
     assert_contains(err_text, "2 of 3 required signatures valid");
     /* Hardware: --model outside compatible is refused. */
     assert_int_equal(run(otter_cmd_verify, "verify", at("u.zip"), "-r", at("root2.json"), "--model",
@@ -280,14 +285,13 @@ static void test_verify_refusals(void **state)
                      EXIT_TROUBLE);
     assert_int_equal(run(otter_cmd_verify, "verify", "-p", at("k1.pub"), NULL), EXIT_TROUBLE);
     assert_contains(err_text, "expected exactly one package");
-    assert_int_equal(run(otter_cmd_verify, "verify", at("u.zip"), "-p", at("k1.pub"), "-t", "0",
-                         NULL),
-                     EXIT_TROUBLE);
+    assert_int_equal(
+        run(otter_cmd_verify, "verify", at("u.zip"), "-p", at("k1.pub"), "-t", "0", NULL),
+        EXIT_TROUBLE);
     assert_contains(err_text, "--threshold: \"0\" is not");
     /* A threshold above the number of keys can never be met: not a valid trust set. */
-    assert_int_not_equal(run(otter_cmd_verify, "verify", at("u.zip"), "-p", at("k1.pub"), "-t", "2",
-                             NULL),
-                         EXIT_OK);
+    assert_int_not_equal(
+        run(otter_cmd_verify, "verify", at("u.zip"), "-p", at("k1.pub"), "-t", "2", NULL), EXIT_OK);
     /* A damaged package: one flipped byte in the middle of the image. */
     char cmd[3 * PATH_MAX];
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", at("u.zip"), at("flip.zip"));
@@ -365,10 +369,14 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keygen),           cmocka_unit_test(test_keygen_refusals),
-        cmocka_unit_test(test_pack),             cmocka_unit_test(test_pack_refusals),
-        cmocka_unit_test(test_sign_verify_threshold), cmocka_unit_test(test_verify_refusals),
-        cmocka_unit_test(test_sign_refusals),    cmocka_unit_test(test_inspect),
+        cmocka_unit_test(test_keygen),
+        cmocka_unit_test(test_keygen_refusals),
+        cmocka_unit_test(test_pack),
+        cmocka_unit_test(test_pack_refusals),
+        cmocka_unit_test(test_sign_verify_threshold),
+        cmocka_unit_test(test_verify_refusals),
+        cmocka_unit_test(test_sign_refusals),
+        cmocka_unit_test(test_inspect),
         cmocka_unit_test(test_root_refusals),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -17,13 +17,11 @@
 #define C " COLLATE \"C\""
 
 static const char v1[] =
-    "CREATE TABLE tenants (" ID
-    "  name TEXT" C " NOT NULL UNIQUE,"
+    "CREATE TABLE tenants (" ID "  name TEXT" C " NOT NULL UNIQUE,"
     "  gateway_token_sha256 TEXT UNIQUE," /* DDI GatewayToken, hashed */
     "  created_at BIGINT NOT NULL);"
 
-    "CREATE TABLE users (" ID
-    "  name TEXT" C " NOT NULL UNIQUE,"
+    "CREATE TABLE users (" ID "  name TEXT" C " NOT NULL UNIQUE,"
     "  password_hash TEXT NOT NULL,"
     "  is_admin BIGINT NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),"
     "  created_at BIGINT NOT NULL,"
@@ -37,8 +35,7 @@ static const char v1[] =
     "CREATE INDEX memberships_tenant ON memberships(tenant_id);"
 
     /* Sessions and API tokens: only the SHA-256 of the secret is kept. */
-    "CREATE TABLE tokens (" ID
-    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "CREATE TABLE tokens (" ID "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
     "  kind TEXT NOT NULL CHECK (kind IN ('session','api')),"
     "  name TEXT NOT NULL DEFAULT '',"
     "  token_sha256 TEXT NOT NULL UNIQUE,"
@@ -48,8 +45,7 @@ static const char v1[] =
     "CREATE INDEX tokens_user ON tokens(user_id, kind);"
 
     /* Names are copied, not referenced: the log outlives deleted users and tenants. */
-    "CREATE TABLE audit_log (" ID
-    "  at BIGINT NOT NULL,"
+    "CREATE TABLE audit_log (" ID "  at BIGINT NOT NULL,"
     "  actor_id BIGINT,"
     "  actor TEXT,"
     "  tenant_id BIGINT,"
@@ -258,8 +254,9 @@ static const char v4[] = "CREATE TABLE change_counter ("
  * the table (SQLite at 100,000 actions: 68 ms of CPU per count -> 2-5 ms).
  * It starts with (rollout_id, stage), so that index goes.
  */
-static const char v5[] = "CREATE INDEX actions_rollout_counts ON actions(rollout_id, stage, status, result);"
-                         "DROP INDEX actions_rollout_stage;";
+static const char v5[] =
+    "CREATE INDEX actions_rollout_counts ON actions(rollout_id, stage, status, result);"
+    "DROP INDEX actions_rollout_stage;";
 
 /* Version 6: the change log (as SQLite's v6). */
 static const char v6[] = "CREATE TABLE change_log ("
@@ -268,12 +265,11 @@ static const char v6[] = "CREATE TABLE change_log ("
                          "  PRIMARY KEY (seq, device_id));";
 
 /* Version 7: failed actions a retry replaced (as SQLite's v7). */
-static const char v7[] =
-    "ALTER TABLE actions ADD COLUMN"
-    "  superseded_by BIGINT REFERENCES actions(id) ON DELETE SET NULL;"
-    "DROP INDEX actions_rollout_counts;"
-    "CREATE INDEX actions_rollout_counts"
-    "  ON actions(rollout_id, superseded_by, stage, status, result);";
+static const char v7[] = "ALTER TABLE actions ADD COLUMN"
+                         "  superseded_by BIGINT REFERENCES actions(id) ON DELETE SET NULL;"
+                         "DROP INDEX actions_rollout_counts;"
+                         "CREATE INDEX actions_rollout_counts"
+                         "  ON actions(rollout_id, superseded_by, stage, status, result);";
 
 /*
  * Version 8: SQLite's tenant ids stop being reused (AUTOINCREMENT). An

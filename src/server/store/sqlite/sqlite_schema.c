@@ -290,8 +290,9 @@ static const char v4[] = "CREATE TABLE change_counter ("
  * the table (SQLite at 100,000 actions: 68 ms of CPU per count -> 2-5 ms).
  * It starts with (rollout_id, stage), so that index goes.
  */
-static const char v5[] = "CREATE INDEX actions_rollout_counts ON actions(rollout_id, stage, status, result);"
-                         "DROP INDEX actions_rollout_stage;";
+static const char v5[] =
+    "CREATE INDEX actions_rollout_counts ON actions(rollout_id, stage, status, result);"
+    "DROP INDEX actions_rollout_stage;";
 
 /*
  * Version 6: what each change touched, under its count, so a server
@@ -310,12 +311,11 @@ static const char v6[] = "CREATE TABLE change_log ("
  * with the action that replaced it, and leaves the rollout's counts: the
  * count index takes the mark second, so those counts stay index-only.
  */
-static const char v7[] =
-    "ALTER TABLE actions ADD COLUMN"
-    "  superseded_by INTEGER REFERENCES actions(id) ON DELETE SET NULL;"
-    "DROP INDEX actions_rollout_counts;"
-    "CREATE INDEX actions_rollout_counts"
-    "  ON actions(rollout_id, superseded_by, stage, status, result);";
+static const char v7[] = "ALTER TABLE actions ADD COLUMN"
+                         "  superseded_by INTEGER REFERENCES actions(id) ON DELETE SET NULL;"
+                         "DROP INDEX actions_rollout_counts;"
+                         "CREATE INDEX actions_rollout_counts"
+                         "  ON actions(rollout_id, superseded_by, stage, status, result);";
 
 /*
  * Version 8: a tenant id is never used twice. Without AUTOINCREMENT SQLite
@@ -326,20 +326,19 @@ static const char v7[] =
  * starts above every id the audit log still names, so ids deleted before
  * this upgrade are not handed out either.
  */
-static const char v8[] =
-    "CREATE TABLE tenants_v8 ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  name TEXT NOT NULL UNIQUE,"
-    "  gateway_token_sha256 TEXT UNIQUE,"
-    "  created_at INTEGER NOT NULL) STRICT;"
-    "INSERT INTO tenants_v8(id, name, gateway_token_sha256, created_at)"
-    "  SELECT id, name, gateway_token_sha256, created_at FROM tenants;"
-    "DROP TABLE tenants;"
-    "ALTER TABLE tenants_v8 RENAME TO tenants;"
-    "DELETE FROM sqlite_sequence WHERE name = 'tenants';"
-    "INSERT INTO sqlite_sequence(name, seq) SELECT 'tenants', max("
-    "  (SELECT coalesce(max(id), 0) FROM tenants),"
-    "  (SELECT coalesce(max(tenant_id), 0) FROM audit_log));";
+static const char v8[] = "CREATE TABLE tenants_v8 ("
+                         "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                         "  name TEXT NOT NULL UNIQUE,"
+                         "  gateway_token_sha256 TEXT UNIQUE,"
+                         "  created_at INTEGER NOT NULL) STRICT;"
+                         "INSERT INTO tenants_v8(id, name, gateway_token_sha256, created_at)"
+                         "  SELECT id, name, gateway_token_sha256, created_at FROM tenants;"
+                         "DROP TABLE tenants;"
+                         "ALTER TABLE tenants_v8 RENAME TO tenants;"
+                         "DELETE FROM sqlite_sequence WHERE name = 'tenants';"
+                         "INSERT INTO sqlite_sequence(name, seq) SELECT 'tenants', max("
+                         "  (SELECT coalesce(max(id), 0) FROM tenants),"
+                         "  (SELECT coalesce(max(tenant_id), 0) FROM audit_log));";
 
 /*
  * Version 9: delta packages of a release (issue #12), each from one earlier
