@@ -54,11 +54,14 @@ static int bad_argument(const char *cmd, const char *arg)
         PROG, cmd, arg[0] == '-' ? "unknown option \"%s\"" : "unexpected argument \"%s\"", arg);
 }
 
-enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_TROUBLE = 2 };
+/* EXIT_SOURCE: a delta whose base is not the running slot; otter-agentd falls back on it. */
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_TROUBLE = 2, EXIT_SOURCE = 3 };
 
 static int fail(const otter_err *err)
 {
     fprintf(stderr, "otter-agent: %s\n", err->msg);
+    if (err->code == OTTER_ESOURCE)
+        return EXIT_SOURCE;
     return otter_err_is_refusal(err->code) || err->code == OTTER_ESTATE ? EXIT_REFUSED
                                                                         : EXIT_TROUBLE;
 }

@@ -4,6 +4,7 @@
 #include "otter_crash.h"
 #include "otter_digest.h"
 #include "otter_handler.h"
+#include "otter_install_delta.h"
 #include "otter_sig.h"
 
 #include <errno.h>
@@ -369,6 +370,7 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
+    otter_install_sources sources = {0};
     install_run run = {.d = d, .o = o, .side = o->factory ? OTTER_SLOT_A : 1 - d->booted};
     int ret = open_reader(d, fn, ctx, name, o, &r, err);
     run.r = r;
@@ -378,6 +380,11 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
         ret = otter_pkg_read_manifest(r, d->trust, &m, NULL, err);
     run.m = m;
     if (!ret && (ret = check_package(d, m, o, err)) != 0)
+        otter_err_prefix(err, "%s", name);
+    /* Delta images: their sources are checked here, once, before anything is written
+     * (a resume checks them again: the record keeps the manifest, not the answer). */
+    if (!ret && (ret = otter_install_delta_open(d, m, o->factory ? OTTER_SLOT_NONE : d->booted, r,
+                                                &sources, err)) != 0)
         otter_err_prefix(err, "%s", name);
     if (!ret && o->resume)
         ret = resume_whole_images(&run, err);
@@ -420,6 +427,7 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
 out:
     otter_resume_free(run.rec);
     otter_pkg_reader_free(r);
+    otter_install_delta_close(&sources); /* after the reader: it reads them until freed */
     return ret;
 }
 

@@ -6,7 +6,10 @@
  *
  *   1. verified manifest first (k-of-n signatures, product, model,
  *      security_version >= counter, not the running version, no pending update,
- *      an image for every slot class); nothing is written before this passes;
+ *      an image for every slot class) and, for each delta image, its source
+ *      (the active slot of its target) against the signed base digest
+ *      (otter_install_delta.h: OTTER_ESOURCE on a mismatch); nothing is
+ *      written before this passes;
  *   2. each image streams into its inactive slot, chunk by chunk, each
  *      chunk only after its digests matched (format 2; format 1 images are
  *      judged at their end, and format 1 archive images are refused). Right

@@ -83,6 +83,7 @@ int otter_err_is_refusal(int code)
     case OTTER_EDIGEST:
     case OTTER_ECOMPAT:
     case OTTER_EROLLBACK:
+    case OTTER_ESOURCE:
         return 1;
     default:
         return 0;
@@ -114,6 +115,8 @@ const char *otter_code_name(int code)
         return "state";
     case OTTER_ECANCELED:
         return "canceled";
+    case OTTER_ESOURCE:
+        return "source";
     default:
         return "unknown";
     }

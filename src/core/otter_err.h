@@ -13,16 +13,17 @@
 
 enum otter_code {
     OTTER_OK = 0,
-    OTTER_EIO = -1,       /* the system failed us: open, read, write, fsync */
-    OTTER_ENOMEM = -2,    /* allocation failed */
-    OTTER_EFORMAT = -3,   /* malformed or hostile input: refused */
-    OTTER_ESIG = -4,      /* signature or trust failure: refused */
-    OTTER_EDIGEST = -5,   /* size or SHA-256 mismatch: refused */
-    OTTER_ECOMPAT = -6,   /* built for another product or model: refused */
-    OTTER_EROLLBACK = -7, /* security version below the device counter: refused */
-    OTTER_EUSAGE = -8,    /* bad argument from the caller or the command line */
-    OTTER_ESTATE = -9,    /* operation not allowed in the current state */
-    OTTER_ECANCELED = -10 /* stopped on request */
+    OTTER_EIO = -1,        /* the system failed us: open, read, write, fsync */
+    OTTER_ENOMEM = -2,     /* allocation failed */
+    OTTER_EFORMAT = -3,    /* malformed or hostile input: refused */
+    OTTER_ESIG = -4,       /* signature or trust failure: refused */
+    OTTER_EDIGEST = -5,    /* size or SHA-256 mismatch: refused */
+    OTTER_ECOMPAT = -6,    /* built for another product or model: refused */
+    OTTER_EROLLBACK = -7,  /* security version below the device counter: refused */
+    OTTER_EUSAGE = -8,     /* bad argument from the caller or the command line */
+    OTTER_ESTATE = -9,     /* operation not allowed in the current state */
+    OTTER_ECANCELED = -10, /* stopped on request */
+    OTTER_ESOURCE = -11    /* a delta's source (the running slot) is not its base: refused */
 };
 
 #define OTTER_ERR_MSG_MAX 1024

@@ -92,6 +92,16 @@ void otter_pkg_reader_set_workers(otter_pkg_reader *r, unsigned workers);
 int otter_pkg_reader_set_source(otter_pkg_reader *r, const char *image, int fd, otter_err *err);
 
 /*
+ * Like set_source, for a caller that has already compared the source with
+ * the image's base (otter_pkg_source_matches against this reader's
+ * manifest): the reader does not hash it a second time. Each chunk is
+ * still checked against its installed digest, so a source that changes
+ * afterwards can only make the image fail, never install other bytes.
+ */
+int otter_pkg_reader_set_source_checked(otter_pkg_reader *r, const char *image, int fd,
+                                        otter_err *err);
+
+/*
  * 0 when the first base_size bytes of fd (read with pread from offset 0)
  * have SHA-256 sha256_hex; OTTER_EDIGEST when fd is shorter or differs
  * (message: "source mismatch: ..."), OTTER_EIO on a read error. `what`

@@ -83,6 +83,7 @@ struct otter_pkg_reader {
     struct {
         char image[OTTER_IDENT_MAX + 1];
         int fd;
+        int checked; /* the caller compared it with the base already */
     } sources[OTTER_IMAGES_MAX];
     size_t source_count;
 };

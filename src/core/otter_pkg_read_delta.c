@@ -16,7 +16,7 @@
 
 #define HASH_BLOCK (1024 * 1024)
 
-int otter_pkg_reader_set_source(otter_pkg_reader *r, const char *image, int fd, otter_err *err)
+static int set_source(otter_pkg_reader *r, const char *image, int fd, int checked, otter_err *err)
 {
     if (!otter_ident_valid(image) || fd < 0)
         return otter_err_set(err, OTTER_EUSAGE, "%s: set_source: bad image name or descriptor",
@@ -29,9 +29,21 @@ int otter_pkg_reader_set_source(otter_pkg_reader *r, const char *image, int fd, 
                              OTTER_IMAGES_MAX);
     snprintf(r->sources[i].image, sizeof r->sources[i].image, "%s", image);
     r->sources[i].fd = fd;
+    r->sources[i].checked = checked;
     if (i == r->source_count)
         r->source_count++;
     return 0;
+}
+
+int otter_pkg_reader_set_source(otter_pkg_reader *r, const char *image, int fd, otter_err *err)
+{
+    return set_source(r, image, fd, 0, err);
+}
+
+int otter_pkg_reader_set_source_checked(otter_pkg_reader *r, const char *image, int fd,
+                                        otter_err *err)
+{
+    return set_source(r, image, fd, 1, err);
 }
 
 int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex, const char *what,
@@ -85,15 +97,21 @@ int otter_pkg_delta_start_image(otter_pkg_reader *r, otter_err *err)
         otter_chunkq_set_source(r->cq, -1, img->chunk_size);
         return 0;
     }
-    int fd = -1;
+    int fd = -1, checked = 0;
     for (size_t i = 0; i < r->source_count; i++)
-        if (strcmp(r->sources[i].image, img->name) == 0)
+        if (strcmp(r->sources[i].image, img->name) == 0) {
             fd = r->sources[i].fd;
+            checked = r->sources[i].checked;
+        }
     if (fd < 0)
         return otter_pkg_rd_fail(r, err, OTTER_EUSAGE,
                                  "image %s is a delta from release %s: it needs its source (the "
                                  "active slot of %s), none was given",
                                  img->name, r->manifest->delta_from, img->target);
+    if (checked) {
+        otter_chunkq_set_source(r->cq, fd, img->chunk_size);
+        return 0;
+    }
     char what[OTTER_IDENT_MAX + 32];
     snprintf(what, sizeof what, "the source of image %s", img->name);
     otter_err e;

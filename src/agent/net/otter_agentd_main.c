@@ -7,6 +7,7 @@
  */
 #include "otter_agent_conf.h"
 #include "otter_ddi.h"
+#include "otter_ddi_delta.h"
 #include "otter_ddi_http.h"
 #include "otter_daemon.h"
 #include "otter_ddi_policy.h"
@@ -92,6 +93,14 @@ static int check(const otter_agent_conf *conf, otter_err *err)
                        dep->chunks[i].version, a->filename, (unsigned long long)a->size,
                        a->sha256[0] ? a->sha256 : "(none)", a->download);
             }
+        otter_ddi_pick pick;
+        otter_err perr;
+        if (otter_ddi_pick_artifacts(dep, &pick, &perr) != 0)
+            printf("daemon refuses the offer: %s\n", perr.msg);
+        else if (pick.delta)
+            printf("daemon takes the delta %s (the full package when this device's running slot "
+                   "is not its base)\n",
+                   pick.delta->filename);
     }
     free(body);
     free(dep);

@@ -4,6 +4,7 @@
 #include "otter_crash.h"
 #include "otter_daemon_child.h"
 #include "otter_ddi.h"
+#include "otter_ddi_delta.h"
 #include "otter_ddi_http.h"
 #include "otter_ddi_policy.h"
 #include "otter_digest.h"
@@ -431,22 +432,52 @@ static int fetch_deployment(daemon_ctx *d, const char *url, otter_ddi_deployment
     return ret;
 }
 
-/* Installs (streaming or from the spool) and switches; then record, report, reboot. */
-static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url, int from_spool,
-                   int reboot, otter_err *err)
+/*
+ * Has the installer take art (or the spool's package), and, when that was
+ * a delta whose base is not the running slot (nothing written), the full
+ * artifact instead: *note then says so for the feedback. The child's exit
+ * status; why its last message.
+ */
+static int run_pick(daemon_ctx *d, const char *action, const otter_ddi_pick *pick, int op,
+                    int from_spool, char *why, size_t why_len, int *canceled, char *note,
+                    size_t note_len, otter_err *err)
 {
-    char why[512];
+    const otter_ddi_artifact *art = from_spool ? pick->delta : otter_ddi_first_artifact(pick);
+    otter_broker_req req = {.op = op, .from_spool = from_spool, .max_size = art ? art->size : 0};
+    if (!from_spool)
+        snprintf(req.url, sizeof req.url, "%s", art->download);
+    int rc = run_agent(d, action, &req, why, why_len, canceled, err);
+    if (*canceled || !otter_ddi_falls_back(pick, art, rc))
+        return rc;
+    int spool = op == OTTER_BROKER_DOWNLOAD;
+    otter_ddi_fallback_detail(note, note_len, why,
+                              spool ? "downloaded the full package" : "installed the full package");
+    say(d, "action %s: delta refused (%s); taking the full package %s", action, why,
+        pick->full->filename);
+    d->failed_rc = 0;
+    req = (otter_broker_req){.op = op, .max_size = pick->full->size};
+    snprintf(req.url, sizeof req.url, "%s", pick->full->download);
+    return run_agent(d, action, &req, why, why_len, canceled, err);
+}
+
+/* Installs (streaming or from the spool) and switches; then record, report, reboot. */
+static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_ddi_pick *pick,
+                   int from_spool, int reboot, otter_err *err)
+{
+    char why[512], note[700] = "installed; rebooting into it";
     int canceled = 0;
     int ret = feedback(
         d, dep->id, "proceeding", "none",
         from_spool ? "installing the downloaded package" : "downloading and installing", err);
     if (ret)
         return ret;
-    otter_broker_req req = {.op = OTTER_BROKER_INSTALL, .from_spool = from_spool};
-    if (!from_spool)
-        snprintf(req.url, sizeof req.url, "%s", url);
-    say(d, "action %s: %s", dep->id, from_spool ? "installing the spooled package" : "installing");
-    int rc = run_agent(d, dep->id, &req, why, sizeof why, &canceled, err);
+    if (from_spool)
+        say(d, "action %s: installing the spooled package", dep->id);
+    else
+        say(d, "action %s: installing %s", dep->id, otter_ddi_first_artifact(pick)->filename);
+    /* A delta in the spool that no longer fits is dropped; the full one streams in. */
+    int rc = run_pick(d, dep->id, pick, OTTER_BROKER_INSTALL, from_spool, why, sizeof why,
+                      &canceled, note, sizeof note, err);
     /* Test builds: a daemon killed once its installer switched, before its own record below. */
     if (rc == 0 && !canceled)
         otter_crash_point("daemon-installed");
@@ -471,27 +502,26 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const char *u
     if (!ret)
         ret = otter_daemon_record_save(d->conf, &d->rec, err);
     if (!ret)
-        ret = feedback(d, dep->id, "proceeding", "none", "installed; rebooting into it", err);
+        ret = feedback(d, dep->id, "proceeding", "none", note, err);
     if (!ret && reboot && d->conf->reboot_command[0])
         otter_broker_reboot(d->broker, d->rec.version);
     return ret;
 }
 
 /* Downloads and verifies into the spool; the install waits for the server's go. */
-static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *url,
+static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_ddi_pick *pick,
                     const char *why_waiting, otter_err *err)
 {
-    char why[512];
+    char why[512], note[700] = "downloaded and verified";
     int canceled = 0;
-    const otter_ddi_artifact *art = &dep->chunks[0].artifacts[0];
     int ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
     if (ret)
         return ret;
+    say(d, "action %s: downloading %s into the spool (%s)", dep->id,
+        otter_ddi_first_artifact(pick)->filename, why_waiting);
     /* The server said how big the artifact is: a longer body is refused. */
-    otter_broker_req req = {.op = OTTER_BROKER_DOWNLOAD, .max_size = art->size};
-    snprintf(req.url, sizeof req.url, "%s", url);
-    say(d, "action %s: downloading into the spool (%s)", dep->id, why_waiting);
-    int rc = run_agent(d, dep->id, &req, why, sizeof why, &canceled, err);
+    int rc = run_pick(d, dep->id, pick, OTTER_BROKER_DOWNLOAD, 0, why, sizeof why, &canceled, note,
+                      sizeof note, err);
     if (canceled)
         return 0;
     if (rc != 0)
@@ -501,8 +531,8 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const char *
     d->rec.retries = 0;
     ret = otter_daemon_record_save(d->conf, &d->rec, err);
     if (!ret) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "downloaded and verified; installing when %s", why_waiting);
+        char detail[1024];
+        snprintf(detail, sizeof detail, "%s; installing when %s", note, why_waiting);
         ret = feedback(d, dep->id, "downloaded", "none", detail, err);
     }
     return ret;
@@ -554,9 +584,10 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
             d->rec.action);
         goto out;
     }
-    if (dep->n_chunks != 1 || dep->chunks[0].n_artifacts != 1) {
-        ret = feedback(d, dep->id, "closed", "failure",
-                       "an Otter device takes one update.zip per deployment", err);
+    otter_ddi_pick pick;
+    otter_err why;
+    if (otter_ddi_pick_artifacts(dep, &pick, &why) != 0) {
+        ret = feedback(d, dep->id, "closed", "failure", why.msg, err);
         goto out;
     }
     otter_ddi_situation s = {
@@ -589,23 +620,27 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
             goto out;
         }
     }
-    const char *url = dep->chunks[0].artifacts[0].download;
     const char *waiting = !dep->maintenance_available ? "the maintenance window opens"
                                                       : "the server allows the update";
     int kind = 0;
-    if ((step == OTTER_DDI_STEP_DOWNLOAD || step == OTTER_DDI_STEP_INSTALL_STREAM) &&
-        (ret = refuse_link(d, dep->id, url, &kind, err)) != 1)
-        goto out;
+    /* Both links before either is followed: the fallback may need the full one. */
+    if (step == OTTER_DDI_STEP_DOWNLOAD || step == OTTER_DDI_STEP_INSTALL_STREAM ||
+        (step == OTTER_DDI_STEP_INSTALL_SPOOL && pick.delta)) {
+        if ((ret = refuse_link(d, dep->id, pick.full->download, &kind, err)) != 1)
+            goto out;
+        if (pick.delta && (ret = refuse_link(d, dep->id, pick.delta->download, &kind, err)) != 1)
+            goto out;
+    }
     ret = 0;
     switch (step) {
     case OTTER_DDI_STEP_DOWNLOAD:
-        ret = download(d, dep, url, waiting, err);
+        ret = download(d, dep, &pick, waiting, err);
         break;
     case OTTER_DDI_STEP_INSTALL_STREAM:
-        ret = install(d, dep, url, 0, reboot, err);
+        ret = install(d, dep, &pick, 0, reboot, err);
         break;
     case OTTER_DDI_STEP_INSTALL_SPOOL:
-        ret = install(d, dep, url, 1, reboot, err);
+        ret = install(d, dep, &pick, 1, reboot, err);
         break;
     default:
         if (!s.switched)

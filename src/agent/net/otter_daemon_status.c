@@ -11,7 +11,9 @@
 #include <string.h>
 
 const char *const otter_daemon_config_keys[OTTER_DAEMON_N_CONFIG] = {
-    "product", "model", "slot", "version", "version_a", "version_b", "security_counter"};
+    "product", "model", "slot", "version", "version_a", "version_b", "security_counter",
+    /* docs/ddi.md "Delta artifacts": this agent applies deltas and falls back by itself. */
+    "otter.delta"};
 
 static void copy(char *out, const char *in)
 {
@@ -57,7 +59,8 @@ static void read_config(const char *conf_path, otter_daemon_status *st)
                                                  run && run->present ? run->version : "",
                                                  a->present ? a->version : "",
                                                  b->present ? b->version : "",
-                                                 counter_s};
+                                                 counter_s,
+                                                 "1"};
     for (int i = 0; i < OTTER_DAEMON_N_CONFIG; i++)
         copy(st->config[i], values[i]);
     otter_device_free(dev);

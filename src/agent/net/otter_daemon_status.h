@@ -15,7 +15,7 @@
 #include "otter_err.h"
 
 #define OTTER_DAEMON_STATUS_TEXT 1025
-#define OTTER_DAEMON_N_CONFIG 7
+#define OTTER_DAEMON_N_CONFIG 8
 
 /* The configData keys, in the order of otter_daemon_status.config. */
 extern const char *const otter_daemon_config_keys[OTTER_DAEMON_N_CONFIG];

@@ -37,8 +37,8 @@ n=$(action "$act" '[.feedback[] | select(.execution == "proceeding" and .progres
   || bad "progress feedback: $n messages"
 expect "downloaded feedback once the package verified" \
   "$(action "$act" '[.feedback[] | select(.execution == "downloaded")] | length')" 1
-expect "configData sent (version, slot, counter)" \
-  "$(req GET /api/v1/tenants/acme/devices/gw-0001 "$A" >/dev/null; body '.attributes.version + "/" + .attributes.slot')" "1.0/A"
+expect "configData sent (version, slot, the delta capability otter.delta)" \
+  "$(req GET /api/v1/tenants/acme/devices/gw-0001 "$A" >/dev/null; body '.attributes.version + "/" + .attributes.slot + "/" + .attributes["otter.delta"]')" "1.0/A/1"
 "$agent" bootsim --root "$d" >/dev/null
 expect "report cycle exits 0" "$(cycle "$d")" 0
 expect "finished/success after the reboot" "$(action "$act" '.status + "/" + .result')" finished/success

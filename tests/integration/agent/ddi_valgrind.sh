@@ -42,6 +42,22 @@ expect "the update went into the inactive slot" "$(cmp -s "$d/b" "$keys/2.0.img"
 "$agent" bootsim --root "$d" >/dev/null
 vg "after the reboot: commit and closing feedback" 0 "$agentd" -c "$d/agent.conf" run --once
 expect "finished/success on the server" "$(action "$act" '.status + "/" + .result')" finished/success
+# A delta on release 2.0 and a device whose running slot was modified: the daemon tries the
+# delta, the installer refuses it (source mismatch) and the full package goes in, all clean.
+release 1.0 >/dev/null
+expect "delta 1.0 -> 2.0 uploaded" "$("$otter" delta --from "$keys/1.0.zip" --to "$keys/2.0.zip" \
+  --root "$keys/root.json" --key "$keys/r1.key" --level 3 -o "$keys/delta.zip" >/dev/null
+  req POST "/api/v1/tenants/acme/releases/$(release 2.0)/deltas" "$A" --data-binary @"$keys/delta.zip")" 201
+d2="$work/dev2"
+ddi_device "$d2" gw-0002 "$TLS_URL" "ca = $work/tls/ca.crt
+pin = $pin"
+printf '\x01' | dd of="$d2/a" bs=1 seek=1000 conv=notrunc status=none
+"$agentd" -c "$d2/agent.conf" run --once >/dev/null 2>&1 # configData: version 1.0, otter.delta
+act2=$(deploy 2.0 gw-0002)
+vg "delta refused, the full package installed" 0 "$agentd" -c "$d2/agent.conf" run --once
+grep -q "taking the full package" "$work/out-delta refused, the full package installed.log" \
+  && cmp -s "$d2/b" "$keys/2.0.img" && ok "the fallback installed 2.0 (action $act2)" \
+  || bad "delta fallback: $(cat "$work/out-delta refused, the full package installed.log")"
 cp "$d/agent.conf" "$work/agent.conf.good"
 sed -i "s|^pin = .*|pin = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=|" "$d/agent.conf"
 vg "wrong pin refused" 1 "$agentd" -c "$d/agent.conf" run --once

@@ -5,8 +5,11 @@
 # table (format 2), held while the manifest is parsed: at most 2 KiB a chunk
 # (1 GiB at the default 1 MiB chunks: 1024 chunks). So: at most 16 MiB plus
 # the table, and a 64 MiB and a 1 GiB install differ by at most 1 MiB plus the
-# difference of their tables. And the agent is valgrind-clean (install, boot
-# simulator, status, refusal).
+# difference of their tables. A delta apply (a 256 MiB image made from the
+# running slot: copies, patches, shifted and new chunks) stays within 32 MiB:
+# chunk slots + patch buffers + the source ranges mapped while a chunk
+# decodes (docs/agent.md, "Delta installs"). And the agent is valgrind-clean
+# (install, delta install and its refusal, boot simulator, status, refusal).
 set -euo pipefail
 work="${OTTER_TEST_TMP:-/tmp}/agent-memory.$$"
 rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
@@ -55,6 +58,36 @@ growth=$(( 1024 + 2 * (large_chunks - small_chunks) ))
 [ "$diff" -le "$growth" ] && ok "memory does not grow with the stream: 64 MiB vs 1 GiB differ by $diff KiB (<= $growth)" \
   || bad "RSS grows: $small -> $large KiB (allowed $growth)"
 
+# A delta apply of a 256 MiB image: v2 is v1 with bytes changed in six chunks, 3000 bytes
+# inserted at 120 MiB (every later chunk moves) and 2 MiB of new data appended.
+d="$work/dev-delta"; make_device "$d" raw
+echo "[install]" >> "$d/agent.conf"; echo "workers = 2" >> "$d/agent.conf"
+big_image "$work/d1.img" 256
+python3 - "$work/d1.img" "$work/d2.img" <<'PY'
+import os, sys
+v = bytearray(open(sys.argv[1], "rb").read()); M = 1 << 20
+for c in (3, 40, 90, 150, 200, 240):
+    for k in range(20):
+        v[c * M + 4099 * k + 17] ^= 0x5A
+v[120 * M:120 * M] = os.urandom(3000)
+open(sys.argv[2], "wb").write(v + os.urandom(2 * M))
+PY
+make_pkg "$work/d1.zip" 1.0 1 "$work/d1.img" raw
+make_pkg "$work/d2.zip" 2.0 2 "$work/d2.img" raw
+"$otter" delta --from "$work/d1.zip" --to "$work/d2.zip" --root "$work/keys/root.json" \
+  --key "$work/keys/r1.key" --key "$work/keys/r2.key" --level 3 -o "$work/d-delta.zip" >/dev/null
+"$agent" -c "$d/agent.conf" factory "$work/d1.zip" >/dev/null 2>&1
+"$agent" bootsim --root "$d" >/dev/null
+rm -f "$work/d1.zip" "$work/d1.img"
+/usr/bin/time -f %M -o "$work/rss-delta" "$agent" -c "$d/agent.conf" install "$work/d-delta.zip" --no-reboot >/dev/null
+out=$("$agent" bootsim --root "$d")
+[[ $out == *"update committed"* ]] && cmp -s -n "$(stat -c %s "$work/d2.img")" "$work/d2.img" "$d/slots/rootfs-b" \
+  && ok "256 MiB delta applied and committed, slot B byte for byte" || bad "256 MiB delta: $out"
+rss=$(cat "$work/rss-delta")
+echo "peak RSS of a 256 MiB delta apply ($(stat -c %s "$work/d-delta.zip") bytes of package, 2 workers): $rss KiB"
+[ "$rss" -le $((32 * 1024)) ] && ok "delta apply peak RSS $rss KiB <= 32 MiB" || bad "delta apply RSS $rss KiB > 32 MiB"
+rm -rf "$d" "$work/d2.img" "$work/d2.zip" "$work/d-delta.zip"
+
 if ! command -v valgrind >/dev/null; then
   bad "valgrind is missing (make deps installs it): the agent's memcheck run cannot be skipped"
 else
@@ -70,5 +103,18 @@ else
   vg "$agent" bootsim --root "$d" >/dev/null 2>&1 &&
   vg "$agent" -c "$d/agent.conf" status --json >/dev/null 2>&1 \
     && ok "valgrind: factory, boot, refusal, install, commit, status are clean" || bad "valgrind reported errors"
+  # A delta: refused on a changed running slot (exit 3), then applied and committed.
+  d="$work/vg-delta"; make_device "$d" raw
+  "$otter" delta --from "$work/v1.zip" --to "$work/v2.zip" --root "$work/keys/root.json" \
+    --key "$work/keys/r1.key" --key "$work/keys/r2.key" --level 3 -o "$work/v2-delta.zip" >/dev/null
+  "$agent" -c "$d/agent.conf" factory "$work/v1.zip" >/dev/null 2>&1
+  "$agent" bootsim --root "$d" >/dev/null 2>&1
+  cp "$d/slots/rootfs-a" "$work/slot-a"
+  printf '\x01' | dd of="$d/slots/rootfs-a" bs=1 seek=99 conv=notrunc status=none
+  { vg "$agent" -c "$d/agent.conf" install "$work/v2-delta.zip" >/dev/null 2>&1; [ $? = 3 ]; } &&
+  cp "$work/slot-a" "$d/slots/rootfs-a" &&
+  vg "$agent" -c "$d/agent.conf" install "$work/v2-delta.zip" >/dev/null 2>&1 &&
+  [[ $(vg "$agent" bootsim --root "$d" 2>&1) == *"update committed"* ]] \
+    && ok "valgrind: a delta refused (changed source) and applied are clean" || bad "valgrind: delta install"
 fi
 finish

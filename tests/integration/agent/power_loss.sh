@@ -5,7 +5,10 @@
 # of the commit, including inside the state-file and boot-env writes. After
 # each kill the boot simulator powers the device on: it must boot a valid
 # (digest-verified) slot with a consistent state, and a retried install must
-# succeed. Prints the number of kill points survived.
+# succeed. The same for a delta package (otter delta 1.0 -> 2.0): killed
+# while it is applied from the running slot, the retry checks that source
+# again and applies it (slot A was never written). Prints the number of
+# kill points survived.
 set -euo pipefail
 work="${OTTER_TEST_TMP:-/tmp}/power-loss.$$"
 rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
@@ -16,6 +19,9 @@ make_content "$work/v2.img" 900000 2
 make_pkg "$work/v1.zip" 1.0 1 "$work/v1.img" raw
 make_pkg "$work/v2.zip" 2.0 2 "$work/v2.img" raw
 size=$(stat -c %s "$work/v2.img")
+"$otter" delta --from "$work/v1.zip" --to "$work/v2.zip" --root "$work/keys/root.json" \
+  --key "$work/keys/r1.key" --key "$work/keys/r2.key" --level 3 -o "$work/v2-delta.zip" >/dev/null
+pkg="$work/v2.zip" # what the trials install (and a retry installs again)
 
 # Pristine device: factory 1.0 booted from A.
 make_device "$work/pristine" raw
@@ -45,7 +51,7 @@ survive() { # survive SPEC -> 0 when the device recovered
   out=$("$agent" bootsim --root "$d" 2>&1) || { echo "  $1: no boot: $out"; return 1; }
   case $out in
     "booted slot A:"*)
-      out=$("$agent" -c "$d/agent.conf" install "$work/v2.zip" 2>&1) || { echo "  $1: retry: $out"; return 1; }
+      out=$("$agent" -c "$d/agent.conf" install "$pkg" 2>&1) || { echo "  $1: retry: $out"; return 1; }
       out=$("$agent" bootsim --root "$d" 2>&1)
       [[ $out == "booted slot B: update committed" ]] || { echo "  $1: retry boot: $out"; return 1; } ;;
     "booted slot B:"*) ;;
@@ -61,7 +67,7 @@ trial() { # trial SNAPSHOT PHASE SPEC
   fresh "$1"
   local rc=0
   if [ "$2" = install ]; then
-    (OTTER_CRASH_AT="$3" exec "$agent" -c "$d/agent.conf" install "$work/v2.zip" >/dev/null 2>&1) || rc=$?
+    (OTTER_CRASH_AT="$3" exec "$agent" -c "$d/agent.conf" install "$pkg" >/dev/null 2>&1) || rc=$?
   else
     (OTTER_CRASH_AT="$3" exec "$agent" bootsim --root "$d" >/dev/null 2>&1) || rc=$?
   fi
@@ -82,6 +88,18 @@ for p in install-released:1 install-image-done:1 install-recorded:1 install-acti
          atomic-written:4 atomic-synced:4 atomic-renamed:4; do
   trial pristine install "$p"
 done
+# The delta, applied from slot A into slot B: the same cuts, fewer of them.
+pkg="$work/v2-delta.zip"
+delta_points=$points
+for _ in $(seq 30); do
+  trial pristine install "install-write@$(( (RANDOM * 32768 + RANDOM) % (size - 1) + 1 ))"
+done
+for p in install-released:1 install-image-done:1 install-recorded:1 install-activated:1 \
+         atomic-written:1 atomic-renamed:1 atomic-written:2 atomic-renamed:2; do
+  trial pristine install "$p"
+done
+delta_points=$((points - delta_points))
+pkg="$work/v2.zip"
 # Between the steps of the first boot and its commit (boot env, cmdline,
 # counter, state: every atomic write the boot simulator and boot-check make).
 for p in commit-counter:1 commit-marked-good:1; do trial installed boot "$p"; done
@@ -89,5 +107,5 @@ for k in 1 2 3 4 5; do
   for p in atomic-written atomic-synced atomic-renamed; do trial installed boot "$p:$k"; done
 done
 
-echo "kill points survived: $survived of $points"
-[ "$failed" = 0 ] && [ "$points" -ge 200 ]
+echo "kill points survived: $survived of $points ($delta_points of them applying a delta)"
+[ "$failed" = 0 ] && [ "$points" -ge 200 ] && [ "$delta_points" -ge 38 ]

@@ -7,7 +7,10 @@
 # asks nginx for the rest with a Range request starting at that chunk's first
 # stored byte (nginx's log shows it). A slot byte damaged after the cut moves
 # the resume point back to its chunk; a damaged record means a fresh start;
-# otter-fetch --offset copes with a server that ignores Range.
+# otter-fetch --offset copes with a server that ignores Range. A delta
+# package cut the same way resumes the same way, and its source (the
+# running slot) is checked again first: changed meanwhile, it is refused
+# (exit 3) and nothing more is written.
 set -euo pipefail
 command -v nginx >/dev/null || { echo "nginx missing: run make deps"; exit 1; }
 command -v python3 >/dev/null || { echo "python3 missing"; exit 1; }
@@ -41,6 +44,8 @@ for handler in raw file; do
     -o "$work/www/update-$handler.zip" >/dev/null
 done
 cp "$work/www/update-raw.zip" "$work/www/update.zip"
+"$otter" delta --from "$work/v1-raw.zip" --to "$work/www/update-raw.zip" --root "$work/keys/root.json" \
+  --key "$work/keys/r1.key" --key "$work/keys/r2.key" --level 3 -o "$work/www/delta.zip" >/dev/null
 url="http://127.0.0.1:$port/update.zip"
 size=$(stat -c %s "$work/www/update.zip")
 
@@ -123,6 +128,28 @@ out=$("$agent" bootsim --root "$d")
 [[ $out == *"booted slot B: update committed"* ]] && cmp -s "$work/v2.img" "$d/slots/rootfs-b" \
   && ! compgen -G "$d/slots/*tmp*" >/dev/null && ok "file slot: 2.0 committed, no temp file left" \
   || bad "file slot: $out $(ls "$d/slots")"
+
+# 6. A delta cut mid-apply: the resume re-checks its source, then continues at chunk 16.
+d="$work/dev-delta"; durl="http://127.0.0.1:$port/delta.zip"
+cut "$d" raw "$durl"
+from=$(chunk_from 16 "$work/www/delta.zip")
+out=$("$agent" -c "$d/agent.conf" install "$durl" --no-reboot 2>&1) || bad "resumed delta failed: $out"
+[[ $out == *"resuming at image rootfs chunk 16 (package byte $from)"* ]] \
+  && ok "delta: resumed at chunk 16" || bad "delta resume point: $out"
+expect "delta: nginx Range from chunk 16" "$(last_log)" \
+  "206 range=[bytes=$from-] sent=$(( $(stat -c %s "$work/www/delta.zip") - from ))"
+finish "$d" "delta after the cut"
+
+# 7. The running slot changed while the device was off: the resumed delta is refused before
+#    it writes on (exit 3); slot B, the state file, boot variables and counter stay as the cut left them.
+cut "$d" raw "$durl"
+printf '\x01' | dd of="$d/slots/rootfs-a" bs=1 seek=500 conv=notrunc status=none
+before=$(cd "$d" && find . -type f -exec sha256sum {} + | sort | sha256sum)
+rc=0; out=$("$agent" -c "$d/agent.conf" install "$durl" --no-reboot 2>&1) || rc=$?
+[ "$rc" = 3 ] && [[ $out == *"source mismatch"*"$d/slots/rootfs-a"* ]] \
+  && ok "delta: a changed source is refused at the resume (exit 3)" || bad "changed source at resume: exit $rc: $out"
+[ "$(cd "$d" && find . -type f -exec sha256sum {} + | sort | sha256sum)" = "$before" ] \
+  && ok "delta: the refused resume wrote nothing" || bad "delta: the refused resume changed the device"
 
 # 5. otter-fetch --offset against a server that ignores Range: the body from that byte all the same.
 from=$(chunk_from 16)
