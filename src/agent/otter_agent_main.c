@@ -224,6 +224,180 @@ static int is_url(const char *s)
     return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
 }
 
+/* What the command line says, besides the package. */
+typedef struct install_args {
+    otter_install_opts o;
+    progress p;
+    const char *ca, *pin, *header, *header_env, *cert, *key;
+    unsigned long long max_size;
+} install_args;
+
+/* One option into a: 0 taken, 1 stop with *code (help or a usage error). */
+static int install_option(int c, char **argv, const char *name, install_args *a, int *code)
+{
+    char *end = NULL;
+    switch (c) {
+    case 'f':
+        a->o.force = 1;
+        return 0;
+    case 'n':
+        a->o.no_reboot = 1;
+        return 0;
+    case 'j':
+        a->p.json = 1;
+        return 0;
+    case 'C':
+        a->ca = optarg;
+        return 0;
+    case 'P':
+        a->pin = optarg;
+        return 0;
+    case 'H':
+        a->header = optarg;
+        return 0;
+    case 'E':
+        a->header_env = optarg;
+        return 0;
+    case 'S':
+        a->o.verified = confirm_switch;
+        return 0;
+    case 'M':
+        errno = 0;
+        a->max_size = strtoull(optarg, &end, 10);
+        if (errno || end == optarg || *end || optarg[0] == '-') {
+            *code = otter_usage_error(PROG, name, "--max-size: \"%s\" is not a number of bytes",
+                                      optarg);
+            return 1;
+        }
+        return 0;
+    case 'c':
+        a->cert = optarg;
+        return 0;
+    case 'k':
+        a->key = optarg;
+        return 0;
+    case 'h':
+        fputs(help_of(name), stdout);
+        *code = EXIT_OK;
+        return 1;
+    default:
+        *code = otter_usage_bad_option(PROG, name, c, argv);
+        return 1;
+    }
+}
+
+/* Where the package's bytes come from: a file, a URL (otter-fetch), through the spool. */
+typedef struct package_input {
+    otter_pkg_read_fn fn;
+    void *ctx;
+    FILE *f;
+    otter_source *s;
+    otter_spool *spool;
+    otter_resume *rec;
+    otter_manifest *rec_manifest;
+    otter_resume_point point;
+} package_input;
+
+/* After a reboot: keep what the inactive slot already holds (otter_resume.h). */
+static void plan_resume(otter_device *d, const char *src, install_args *a, package_input *in)
+{
+    char why[OTTER_ERR_MSG_MAX];
+    a->o.record_url = src;
+    if (otter_resume_plan(d, src, &in->rec, &in->rec_manifest, &in->point, why, sizeof why)) {
+        a->o.resume = in->rec;
+        a->o.resume_point = &in->point;
+        fprintf(stderr, "otter-agent: resuming at image %s chunk %zu (package byte %llu)\n",
+                in->rec_manifest->images[in->point.image].name, in->point.chunk,
+                (unsigned long long)in->point.from);
+    } else if (strcmp(why, "no resume record") != 0) {
+        fprintf(stderr, "otter-agent: starting from byte 0: %s\n", why);
+    }
+}
+
+static int open_package(otter_device *d, const char *src, int mode, install_args *a,
+                        package_input *in, otter_err *err)
+{
+    int ret = 0;
+    in->fn = otter_install_file_read;
+    if (is_url(src) && mode == MODE_INSTALL)
+        plan_resume(d, src, a, in);
+    if (is_url(src)) {
+        /* The download runs in its own process (otter-fetch): see otter_source.h. */
+        ret = open_url(d, src, a->ca, a->pin, a->header, a->header_env, a->cert, a->key,
+                       in->point.from, &in->s, err);
+        in->fn = otter_source_read;
+        in->ctx = in->s;
+    } else {
+        in->f = strcmp(src, "-") == 0 ? stdin : fopen(src, "rb");
+        if (!in->f)
+            ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", src);
+        in->ctx = in->f;
+    }
+    if (!ret && mode == MODE_DOWNLOAD) {
+        uint64_t limit = (uint64_t)d->conf->server_spool_max_mb << 20;
+        if (a->max_size && a->max_size < limit)
+            limit = a->max_size;
+        ret = otter_spool_open(d->conf->server_spool, limit, in->fn, in->ctx, &in->spool, err);
+        in->fn = otter_spool_read;
+        in->ctx = in->spool;
+    }
+    return ret;
+}
+
+static void close_package(package_input *in)
+{
+    otter_spool_free(in->spool);
+    otter_source_free(in->s);
+    otter_resume_free(in->rec);
+    otter_manifest_free(in->rec_manifest);
+    if (in->f && in->f != stdin)
+        fclose(in->f);
+}
+
+static void print_result(const otter_device *d, int mode, const install_args *a,
+                         const otter_install_result *res, int ret, const otter_err *err)
+{
+    if (a->p.json)
+        printf("{\"event\": \"result\", \"ok\": %s, \"message\": \"%s\"}\n", ret ? "false" : "true",
+               ret ? err->code == OTTER_EFORMAT ? "package refused" : otter_code_name(err->code)
+               : mode == MODE_DOWNLOAD ? "downloaded"
+                                       : "installed");
+    if (!ret && !a->p.json && mode == MODE_DOWNLOAD)
+        printf("version %s downloaded and verified into %s/update.zip\n", res->version,
+               d->conf->server_spool);
+    else if (!ret && !a->p.json)
+        printf("%s %s installed in slot %c (%llu bytes)%s\n",
+               mode == MODE_FACTORY ? "factory image" : "version", res->version,
+               otter_bootchooser_letter(res->slot), (unsigned long long)res->bytes,
+               mode == MODE_FACTORY ? ""
+               : a->o.no_reboot     ? "; reboot to try it"
+                                    : "; rebooting");
+}
+
+/* Opens the device and the package, installs (or downloads into the spool), says the result. */
+static int run_install(const char *conf, const char *src, int mode, install_args *a)
+{
+    otter_err err;
+    otter_device *d = NULL;
+    otter_install_result res;
+    package_input in = {0};
+    a->o.progress = show_progress;
+    a->o.progress_ctx = &a->p;
+    catch_cancel();
+    int ret = otter_device_open(conf, mode != MODE_FACTORY, &d, &err);
+    if (!ret)
+        ret = open_package(d, src, mode, a, &in, &err);
+    if (!ret)
+        ret = otter_install_stream(d, in.fn, in.ctx, src, &a->o, &res, &err);
+    if (!ret && in.spool)
+        ret = otter_spool_commit(in.spool, &err);
+    close_package(&in);
+    int code = ret ? fail(&err) : EXIT_OK;
+    print_result(d, mode, a, &res, ret, &err);
+    otter_device_free(d);
+    return code;
+}
+
 static int cmd_install(const char *conf, int argc, char **argv, int mode)
 {
     static const struct option opts[] = {
@@ -248,145 +422,28 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     int help = 0;
     for (int i = 1; i < argc; i++)
         help |= otter_usage_is_help(argv[i]);
-    for (int i = 1; i < argc && !help;
-         i++) /* the person-at-the-device forms live in otter-agentd */
+    /* the person-at-the-device forms live in otter-agentd */
+    for (int i = 1; i < argc && !help; i++)
         if (strcmp(argv[i], "--from-server") == 0 && mode == MODE_INSTALL)
             return exec_sibling("otter-agentd", conf, "install", argc, argv, i);
     if (mode == MODE_DOWNLOAD && (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0)))
         return exec_sibling("otter-agentd", conf, "download", argc, argv, 0);
-    otter_install_opts o = {
-        .factory = mode == MODE_FACTORY, .verify_only = mode == MODE_DOWNLOAD, .cancel = &canceled};
-    progress p = {.tty = isatty(2), .last_percent = -1};
-    const char *ca = NULL, *pin = NULL, *header = NULL, *header_env = NULL, *cert = NULL,
-               *key = NULL;
-    unsigned long long max_size = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":fnjh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            o.force = 1;
-            break;
-        case 'n':
-            o.no_reboot = 1;
-            break;
-        case 'j':
-            p.json = 1;
-            break;
-        case 'C':
-            ca = optarg;
-            break;
-        case 'P':
-            pin = optarg;
-            break;
-        case 'H':
-            header = optarg;
-            break;
-        case 'E':
-            header_env = optarg;
-            break;
-        case 'S':
-            o.verified = confirm_switch;
-            break;
-        case 'M':
-            max_size = strtoull(optarg, NULL, 10);
-            break;
-        case 'c':
-            cert = optarg;
-            break;
-        case 'k':
-            key = optarg;
-            break;
-        case 'h':
-            fputs(help_of(name), stdout);
-            return EXIT_OK;
-        default:
-            return otter_usage_bad_option(PROG, name, c, argv);
-        }
-    }
-    if (optind + 1 != argc) {
+    install_args a = {
+        .o = {.factory = mode == MODE_FACTORY,
+              .verify_only = mode == MODE_DOWNLOAD,
+              .cancel = &canceled},
+        .p = {.tty = isatty(2), .last_percent = -1},
+    };
+    int c, code = EXIT_OK;
+    while ((c = getopt_long(argc, argv, ":fnjh", opts, NULL)) != -1)
+        if (install_option(c, argv, name, &a, &code))
+            return code;
+    if (optind + 1 != argc)
         return otter_usage_error(PROG, name, "expected exactly one package");
-    }
-    if (header && header_env) {
+    if (a.header && a.header_env)
         return otter_usage_error(PROG, name,
                                  "--header and --header-env: one request header at most");
-    }
-    const char *src = argv[optind];
-    o.progress = show_progress;
-    o.progress_ctx = &p;
-    catch_cancel();
-    otter_err err;
-    otter_device *d = NULL;
-    otter_install_result res;
-    otter_source *s = NULL;
-    otter_spool *spool = NULL;
-    otter_pkg_read_fn fn = otter_install_file_read;
-    void *ctx = NULL;
-    FILE *f = NULL;
-    otter_resume *rec = NULL;
-    otter_manifest *rec_manifest = NULL;
-    otter_resume_point point = {0};
-    int ret = otter_device_open(conf, mode != MODE_FACTORY, &d, &err);
-    if (!ret && is_url(src) && mode == MODE_INSTALL) {
-        /* After a reboot: keep what the inactive slot already holds (otter_resume.h). */
-        char why[OTTER_ERR_MSG_MAX];
-        o.record_url = src;
-        if (otter_resume_plan(d, src, &rec, &rec_manifest, &point, why, sizeof why)) {
-            o.resume = rec;
-            o.resume_point = &point;
-            fprintf(stderr, "otter-agent: resuming at image %s chunk %zu (package byte %llu)\n",
-                    rec_manifest->images[point.image].name, point.chunk,
-                    (unsigned long long)point.from);
-        } else if (strcmp(why, "no resume record") != 0) {
-            fprintf(stderr, "otter-agent: starting from byte 0: %s\n", why);
-        }
-    }
-    if (!ret && is_url(src)) {
-        /* The download runs in its own process (otter-fetch): see otter_source.h. */
-        ret = open_url(d, src, ca, pin, header, header_env, cert, key, point.from, &s, &err);
-        fn = otter_source_read;
-        ctx = s;
-    } else if (!ret) {
-        f = strcmp(src, "-") == 0 ? stdin : fopen(src, "rb");
-        if (!f)
-            ret = otter_err_sys(&err, OTTER_EIO, errno, "%s: cannot open", src);
-        ctx = f;
-    }
-    if (!ret && mode == MODE_DOWNLOAD) {
-        uint64_t limit = (uint64_t)d->conf->server_spool_max_mb << 20;
-        if (max_size && max_size < limit)
-            limit = max_size;
-        ret = otter_spool_open(d->conf->server_spool, limit, fn, ctx, &spool, &err);
-        fn = otter_spool_read;
-        ctx = spool;
-    }
-    if (!ret)
-        ret = otter_install_stream(d, fn, ctx, src, &o, &res, &err);
-    if (!ret && spool)
-        ret = otter_spool_commit(spool, &err);
-    otter_spool_free(spool);
-    otter_source_free(s);
-    otter_resume_free(rec);
-    otter_manifest_free(rec_manifest);
-    if (f && f != stdin)
-        fclose(f);
-    int code = ret ? fail(&err) : EXIT_OK;
-    if (p.json)
-        printf("{\"event\": \"result\", \"ok\": %s, \"message\": \"%s\"}\n", ret ? "false" : "true",
-               ret ? err.code == OTTER_EFORMAT ? "package refused" : otter_code_name(err.code)
-               : mode == MODE_DOWNLOAD ? "downloaded"
-                                       : "installed");
-    if (!ret && !p.json && mode == MODE_DOWNLOAD)
-        printf("version %s downloaded and verified into %s/update.zip\n", res.version,
-               d->conf->server_spool);
-    else if (!ret && !p.json)
-        printf("%s %s installed in slot %c (%llu bytes)%s\n",
-               mode == MODE_FACTORY ? "factory image" : "version", res.version,
-               otter_bootchooser_letter(res.slot), (unsigned long long)res.bytes,
-               mode == MODE_FACTORY ? ""
-               : o.no_reboot        ? "; reboot to try it"
-                                    : "; rebooting");
-    otter_device_free(d);
-    return code;
+    return run_install(conf, argv[optind], mode, &a);
 }
 
 static int cmd_simple(const char *conf, const char *cmd, int argc, char **argv)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_daemon.h"
+#include "otter_daemon_internal.h"
 #include "otter_broker.h"
 #include "otter_crash.h"
 #include "otter_daemon_child.h"
@@ -15,224 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct daemon_ctx {
-    const char *conf_path;
-    const otter_agent_conf *conf;
-    otter_broker *broker;   /* does what needs root: installs, spool, reboot, status */
-    otter_daemon_status st; /* the device, read once per cycle (device_status) */
-    int have_st;
-    otter_ddi_conn c;
-    char base[OTTER_DDI_MAX_URL];
-    otter_daemon_record rec;
-    long cancel_every; /* seconds between cancel checks while a child runs */
-    int verbose;
-    int show_progress; /* a person is watching: progress lines on stderr */
-    int failed_rc;     /* the child's exit status when it failed or was stopped */
-    char failed_why[512];
-} daemon_ctx;
-
-/* One log line on stderr (the journal, or the person at the device). */
-__attribute__((format(printf, 2, 3))) static void say(const daemon_ctx *d, const char *fmt, ...)
-{
-    if (!d->verbose)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("otter-agentd: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-static int feedback_to(const daemon_ctx *d, const char *kind, const char *action,
-                       const char *execution, const char *finished, unsigned cnt, unsigned of,
-                       const char *detail, long *status, otter_err *err)
-{
-    const char *details[] = {detail, NULL};
-    char *json =
-        otter_ddi_feedback_new(action, execution, finished, cnt, of, detail ? details : NULL);
-    char url[OTTER_DDI_MAX_URL + 256];
-    if (!json)
-        return otter_err_set(err, OTTER_EUSAGE, "bad feedback values");
-    snprintf(url, sizeof url, "%s/%s/%s/feedback", d->base, kind, action);
-    int ret = otter_ddi_send(&d->c, "POST", url, json, status, err);
-    free(json);
-    return ret;
-}
-
-static int feedback(const daemon_ctx *d, const char *action, const char *execution,
-                    const char *finished, const char *detail, otter_err *err)
-{
-    long st = 0;
-    return feedback_to(d, "deploymentBase", action, execution, finished, 0, 0, detail, &st, err);
-}
-
-/*
- * Whether a kept result is done with, by the server's answer to it: 200
- * taken; 410 the action is closed already (an earlier send arrived, its
- * answer did not); 404 the server knows no such action (deleted with its
- * device, or a server with another database): nobody is left to tell, and
- * keeping it would have the device resend it forever and never poll again.
- */
-static int result_done(long status)
-{
-    return status == 200 || status == 404 || status == 410;
-}
-
-/*
- * The closed/failure of an install the installer refused, kept in ddi.json
- * until the server is done with it (result_done()). Without an answer it
- * stays for the next cycle, which sends it before it polls.
- */
-static int report_refusal(daemon_ctx *d, otter_err *err)
-{
-    if (!d->rec.refused[0])
-        return 0;
-    long status = 0;
-    int ret = feedback_to(d, "deploymentBase", d->rec.refused, "closed", "failure", 0, 0,
-                          d->rec.refusal[0] ? d->rec.refusal : "refused", &status, err);
-    if (ret)
-        return ret;
-    if (result_done(status)) {
-        d->rec.refused[0] = d->rec.refusal[0] = '\0';
-        return otter_daemon_record_save(d->conf, &d->rec, err);
-    }
-    return otter_err_set(err, OTTER_EIO, "action %s: refusal feedback answered HTTP %ld; kept",
-                         d->rec.refused, status);
-}
-
-/* The device's state and configData values, read as root (by the broker) once per cycle. */
-static int device_status(daemon_ctx *d, otter_err *err)
-{
-    if (d->have_st)
-        return 0;
-    int ret = otter_broker_status(d->broker, &d->st, err);
-    d->have_st = ret == 0;
-    return ret;
-}
-
-/* Step 1: report a refusal, and what boot-check decided about the update we switched to. */
-static int report_result(daemon_ctx *d, otter_err *err)
-{
-    int rret = report_refusal(d, err);
-    if (rret)
-        return rret;
-    if (!d->rec.action[0])
-        return 0;
-    int ret = device_status(d, err);
-    if (ret)
-        return ret;
-    if (d->st.state_err.code) {
-        *err = d->st.state_err;
-        return err->code;
-    }
-    /* Still pending: the reboot has not happened (or boot-check not run). */
-    if (d->st.pending)
-        return 0;
-    if (strcmp(d->st.last_version, d->rec.version) != 0) {
-        /*
-         * Nothing pending and no result for it: the switch recorded ahead
-         * never happened (the daemon died before its installer switched).
-         * Forget it; the server still offers the action, so it is installed again.
-         */
-        say(d, "action %s: the switch to %s never happened; it is installed again", d->rec.action,
-            d->rec.version);
-        d->rec.action[0] = d->rec.version[0] = '\0';
-        return otter_daemon_record_save(d->conf, &d->rec, err);
-    }
-    int success = d->st.last_success;
-    long status = 0;
-    ret = feedback_to(d, "deploymentBase", d->rec.action, "closed", success ? "success" : "failure",
-                      0, 0, success ? "update committed" : d->st.last_reason, &status, err);
-    if (ret)
-        return ret; /* no answer: kept, sent next time */
-    if (result_done(status)) {
-        d->rec.action[0] = d->rec.version[0] = '\0';
-        return otter_daemon_record_save(d->conf, &d->rec, err);
-    }
-    return otter_err_set(err, OTTER_EIO, "result feedback answered HTTP %ld; kept", status);
-}
-
-/*
- * configData: what the operator sees about the device. Sent when the
- * server asks, after each start of the daemon (a boot), and whenever a
- * value changed (a new version, a switched slot, a raised counter).
- */
-static int send_config(daemon_ctx *d, const char *link, int *sent_once, otter_err *err)
-{
-    int ret = device_status(d, err);
-    if (ret)
-        return ret;
-    if (d->st.config_err.code) {
-        *err = d->st.config_err;
-        return err->code;
-    }
-    const char *values[OTTER_DAEMON_N_CONFIG];
-    for (int i = 0; i < OTTER_DAEMON_N_CONFIG; i++)
-        values[i] = d->st.config[i];
-    char *json = otter_ddi_config_data_new(otter_daemon_config_keys, values, OTTER_DAEMON_N_CONFIG);
-    char digest[65] = "";
-    if (json)
-        otter_sha256_hex(json, strlen(json), digest);
-    if (!json)
-        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    if (!link[0] && *sent_once && strcmp(digest, d->rec.config) == 0) {
-        free(json);
-        return 0;
-    }
-    char url[OTTER_DDI_MAX_URL + 16];
-    if (link[0])
-        snprintf(url, sizeof url, "%s", link);
-    else
-        snprintf(url, sizeof url, "%s/configData", d->base);
-    long st = 0;
-    ret = otter_ddi_send(&d->c, "PUT", url, json, &st, err);
-    free(json);
-    if (ret || st != 200)
-        return ret; /* tried again next cycle */
-    *sent_once = 1;
-    snprintf(d->rec.config, sizeof d->rec.config, "%s", digest);
-    return otter_daemon_record_save(d->conf, &d->rec, err);
-}
-
-/* The stopId of the cancelAction at link; 0 when found. */
-static int cancel_target(const daemon_ctx *d, const char *link, otter_ddi_cancel *c, otter_err *err)
-{
-    char *body = NULL;
-    size_t len = 0;
-    int ret = otter_ddi_get(&d->c, link, &body, &len, err);
-    if (!ret)
-        ret = otter_ddi_parse_cancel(body, len, c, err);
-    free(body);
-    return ret;
-}
-
-/* A cancelAction seen while nothing of ours runs: confirm, or reject once switched. */
-static int answer_cancel(daemon_ctx *d, const char *link, otter_err *err)
-{
-    otter_ddi_cancel c;
-    int ret = cancel_target(d, link, &c, err);
-    if (ret)
-        return ret;
-    long st = 0;
-    if (otter_ddi_decide_cancel(c.stop_id, d->rec.action) == OTTER_DDI_CANCEL_REJECT) {
-        say(d, "cancel of action %s rejected: %s", c.stop_id, "the slot switch already happened");
-        return feedback_to(d, "cancelAction", c.id, "rejected", "none", 0, 0,
-                           "already installed and switched; waiting for the reboot", &st, err);
-    }
-    if (strcmp(d->rec.spooled, c.stop_id) == 0) {
-        ret = otter_broker_clear_spool(d->broker, err);
-        d->rec.spooled[0] = '\0';
-        if (!ret)
-            ret = otter_daemon_record_save(d->conf, &d->rec, err);
-        if (ret)
-            return ret;
-    }
-    say(d, "action %s canceled", c.stop_id);
-    return feedback_to(d, "cancelAction", c.id, "closed", "success", 0, 0,
-                       "canceled before the slot switch", &st, err);
-}
 
 /* Following one child (install or download) of one action. */
 typedef struct run_ctx {
@@ -271,8 +54,8 @@ static void on_progress(void *ctx, const char *image, uint64_t done, uint64_t to
     long st = 0;
     otter_err err;
     /* Lost progress is not worth a retry: the next step says more. */
-    feedback_to(r->d, "deploymentBase", r->action, "proceeding", "none", (unsigned)percent, 100,
-                detail, &st, &err);
+    daemon_feedback_to(r->d, "deploymentBase", r->action, "proceeding", "none", (unsigned)percent,
+                       100, detail, &st, &err);
 }
 
 /* Polls for a cancelAction aimed at our action; 1 when there is one. */
@@ -286,7 +69,8 @@ static int cancel_requested(run_ctx *r)
     if (otter_ddi_get(&r->d->c, r->d->base, &body, &len, &err) == 0 &&
         otter_ddi_parse_base(body, len, &b, &err) == 0 && b.cancel[0]) {
         otter_ddi_cancel c;
-        if (cancel_target(r->d, b.cancel, &c, &err) == 0 && strcmp(c.stop_id, r->action) == 0) {
+        if (daemon_cancel_target(r->d, b.cancel, &c, &err) == 0 &&
+            strcmp(c.stop_id, r->action) == 0) {
             snprintf(r->cancel_id, sizeof r->cancel_id, "%s", c.id);
             hit = 1;
         }
@@ -313,9 +97,10 @@ static int on_verified(void *ctx, const char *version)
     char detail[OTTER_DDI_MAX_NAME + 64];
     snprintf(detail, sizeof detail, "version %s downloaded and verified", version);
     if (!r->from_spool)
-        feedback(r->d, r->action, "downloaded", "none", detail, &err);
+        daemon_feedback(r->d, r->action, "downloaded", "none", detail, &err);
     if (cancel_requested(r)) {
-        say(r->d, "action %s: cancel found after verification, before the switch", r->action);
+        daemon_say(r->d, "action %s: cancel found after verification, before the switch",
+                   r->action);
         return 0;
     }
     if (r->download_only)
@@ -330,7 +115,7 @@ static int on_verified(void *ctx, const char *version)
     snprintf(r->d->rec.action, sizeof r->d->rec.action, "%s", r->action);
     snprintf(r->d->rec.version, sizeof r->d->rec.version, "%s", version);
     if (otter_daemon_record_save(r->d->conf, &r->d->rec, &err) != 0)
-        say(r->d, "action %s: cannot record the switch ahead: %s", r->action, err.msg);
+        daemon_say(r->d, "action %s: cannot record the switch ahead: %s", r->action, err.msg);
     return 1;
 }
 
@@ -372,9 +157,9 @@ static int run_agent(daemon_ctx *d, const char *action, const otter_broker_req *
     }
     if (*canceled && r.cancel_id[0]) {
         long st = 0;
-        say(d, "action %s canceled before the slot switch", action);
-        feedback_to(d, "cancelAction", r.cancel_id, "closed", "success", 0, 0,
-                    "canceled before the slot switch; nothing installed", &st, err);
+        daemon_say(d, "action %s canceled before the slot switch", action);
+        daemon_feedback_to(d, "cancelAction", r.cancel_id, "closed", "success", 0, 0,
+                           "canceled before the slot switch; nothing installed", &st, err);
     }
     return rc;
 }
@@ -397,7 +182,7 @@ static int child_failed(daemon_ctx *d, const char *action, int rc, const char *w
         if (ret)
             return ret;
         otter_err ferr; /* the server may be what failed: the record counts anyway */
-        feedback(d, action, "proceeding", "none", detail, &ferr);
+        daemon_feedback(d, action, "proceeding", "none", detail, &ferr);
         return otter_err_set(err, OTTER_EIO, "action %s: %s", action, detail);
     }
     if (d->rec.retry[0] && strcmp(d->rec.retry, action) == 0) {
@@ -408,7 +193,7 @@ static int child_failed(daemon_ctx *d, const char *action, int rc, const char *w
     snprintf(d->rec.refused, sizeof d->rec.refused, "%s", action);
     snprintf(d->rec.refusal, sizeof d->rec.refusal, "%s", why);
     int ret = otter_daemon_record_save(d->conf, &d->rec, err);
-    return ret ? ret : report_refusal(d, err);
+    return ret ? ret : daemon_report_refusal(d, err);
 }
 
 static int forget_spool(daemon_ctx *d, otter_err *err)
@@ -452,8 +237,8 @@ static int run_pick(daemon_ctx *d, const char *action, const otter_ddi_pick *pic
     int spool = op == OTTER_BROKER_DOWNLOAD;
     otter_ddi_fallback_detail(note, note_len, why,
                               spool ? "downloaded the full package" : "installed the full package");
-    say(d, "action %s: delta refused (%s); taking the full package %s", action, why,
-        pick->full->filename);
+    daemon_say(d, "action %s: delta refused (%s); taking the full package %s", action, why,
+               pick->full->filename);
     d->failed_rc = 0;
     req = (otter_broker_req){.op = op, .max_size = pick->full->size};
     snprintf(req.url, sizeof req.url, "%s", pick->full->download);
@@ -466,15 +251,16 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_d
 {
     char why[512], note[700] = "installed; rebooting into it";
     int canceled = 0;
-    int ret = feedback(
+    int ret = daemon_feedback(
         d, dep->id, "proceeding", "none",
         from_spool ? "installing the downloaded package" : "downloading and installing", err);
     if (ret)
         return ret;
     if (from_spool)
-        say(d, "action %s: installing the spooled package", dep->id);
+        daemon_say(d, "action %s: installing the spooled package", dep->id);
     else
-        say(d, "action %s: installing %s", dep->id, otter_ddi_first_artifact(pick)->filename);
+        daemon_say(d, "action %s: installing %s", dep->id,
+                   otter_ddi_first_artifact(pick)->filename);
     /* A delta in the spool that no longer fits is dropped; the full one streams in. */
     int rc = run_pick(d, dep->id, pick, OTTER_BROKER_INSTALL, from_spool, why, sizeof why,
                       &canceled, note, sizeof note, err);
@@ -486,7 +272,7 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_d
     if (canceled)
         return forget_spool(d, err);
     if (rc != 0) {
-        say(d, "install refused: %s", why);
+        daemon_say(d, "install refused: %s", why);
         /* A spooled package that does not install is dropped: the next try downloads afresh. */
         if (from_spool && (ret = forget_spool(d, err)) != 0)
             return ret;
@@ -502,7 +288,7 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_d
     if (!ret)
         ret = otter_daemon_record_save(d->conf, &d->rec, err);
     if (!ret)
-        ret = feedback(d, dep->id, "proceeding", "none", note, err);
+        ret = daemon_feedback(d, dep->id, "proceeding", "none", note, err);
     if (!ret && reboot && d->conf->reboot_command[0])
         otter_broker_reboot(d->broker, d->rec.version);
     return ret;
@@ -514,11 +300,12 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_
 {
     char why[512], note[700] = "downloaded and verified";
     int canceled = 0;
-    int ret = feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
+    int ret =
+        daemon_feedback(d, dep->id, "proceeding", "none", "downloading; the install waits", err);
     if (ret)
         return ret;
-    say(d, "action %s: downloading %s into the spool (%s)", dep->id,
-        otter_ddi_first_artifact(pick)->filename, why_waiting);
+    daemon_say(d, "action %s: downloading %s into the spool (%s)", dep->id,
+               otter_ddi_first_artifact(pick)->filename, why_waiting);
     /* The server said how big the artifact is: a longer body is refused. */
     int rc = run_pick(d, dep->id, pick, OTTER_BROKER_DOWNLOAD, 0, why, sizeof why, &canceled, note,
                       sizeof note, err);
@@ -533,7 +320,7 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_
     if (!ret) {
         char detail[1024];
         snprintf(detail, sizeof detail, "%s; installing when %s", note, why_waiting);
-        ret = feedback(d, dep->id, "downloaded", "none", detail, err);
+        ret = daemon_feedback(d, dep->id, "downloaded", "none", detail, err);
     }
     return ret;
 }
@@ -551,10 +338,51 @@ static int refuse_link(daemon_ctx *d, const char *action, const char *url, int *
     if (otter_origin_check_link(d->conf->server_url, d->conf->server_artifact_origins, url, kind,
                                 &why) == 0)
         return 1;
-    say(d, "action %s: %s", action, why.msg);
+    daemon_say(d, "action %s: %s", action, why.msg);
     d->failed_rc = 1;
     snprintf(d->failed_why, sizeof d->failed_why, "%s", why.msg);
     return child_failed(d, action, 1, why.msg, err);
+}
+
+/*
+ * What to do with an offered deployment (otter_ddi_decide over the server's
+ * modes, the window and what this device holds); want as for deploy().
+ * 0 and *step; 1 when there is nothing to do now (said why); or an error.
+ */
+static int decide_step(daemon_ctx *d, const otter_ddi_deployment *dep, int want, int *step,
+                       int *switched, otter_err *err)
+{
+    otter_ddi_situation s = {
+        .download = dep->download,
+        .update = dep->update,
+        .maintenance_available = dep->maintenance_available,
+        .attempt = strcmp(d->conf->server_attempt, "skip") == 0 ? OTTER_DDI_SKIP : OTTER_DDI_FORCED,
+        .spooled = d->rec.spooled[0] != '\0',
+        .switched = strcmp(d->rec.action, dep->id) == 0,
+    };
+    *step = otter_ddi_decide(&s);
+    *switched = s.switched;
+    if (want >= 0 && !s.switched) {
+        /* A person at the device decides "attempt" and "skip"; a closed
+         * maintenance window still holds the install back. */
+        s.attempt = OTTER_DDI_FORCED;
+        s.download = s.update = OTTER_DDI_FORCED;
+        if (want == OTTER_DDI_STEP_DOWNLOAD)
+            s.update = OTTER_DDI_SKIP;
+        *step = otter_ddi_decide(&s);
+        if (want == OTTER_DDI_STEP_DOWNLOAD && *step != OTTER_DDI_STEP_DOWNLOAD) {
+            daemon_say(d, "action %s: %s", dep->id,
+                       s.spooled ? "already downloaded" : "nothing to download");
+            return 1;
+        }
+        if (want != OTTER_DDI_STEP_DOWNLOAD &&
+            (*step == OTTER_DDI_STEP_DOWNLOAD || *step == OTTER_DDI_STEP_WAIT)) {
+            return otter_err_set(err, OTTER_ESTATE,
+                                 "the server's maintenance window is closed: download only "
+                                 "(otter-agent download), install when it opens");
+        }
+    }
+    return 0;
 }
 
 /*
@@ -575,50 +403,25 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
         goto out;
     if (strcmp(d->rec.refused, dep->id) == 0) {
         /* Refused already; offered again only because the server has not heard it yet. */
-        say(d, "action %s: refused, the result waits to be sent", dep->id);
+        daemon_say(d, "action %s: refused, the result waits to be sent", dep->id);
         goto out;
     }
     if (d->rec.action[0] && strcmp(d->rec.action, dep->id) != 0) {
         /* Another update is switched to and waits for its reboot: one at a time. */
-        say(d, "action %s waits: action %s is installed and waits for the reboot", dep->id,
-            d->rec.action);
+        daemon_say(d, "action %s waits: action %s is installed and waits for the reboot", dep->id,
+                   d->rec.action);
         goto out;
     }
     otter_ddi_pick pick;
     otter_err why;
     if (otter_ddi_pick_artifacts(dep, &pick, &why) != 0) {
-        ret = feedback(d, dep->id, "closed", "failure", why.msg, err);
+        ret = daemon_feedback(d, dep->id, "closed", "failure", why.msg, err);
         goto out;
     }
-    otter_ddi_situation s = {
-        .download = dep->download,
-        .update = dep->update,
-        .maintenance_available = dep->maintenance_available,
-        .attempt = strcmp(d->conf->server_attempt, "skip") == 0 ? OTTER_DDI_SKIP : OTTER_DDI_FORCED,
-        .spooled = d->rec.spooled[0] != '\0',
-        .switched = strcmp(d->rec.action, dep->id) == 0,
-    };
-    int step = otter_ddi_decide(&s);
-    if (want >= 0 && !s.switched) {
-        /* A person at the device decides "attempt" and "skip"; a closed
-         * maintenance window still holds the install back. */
-        s.attempt = OTTER_DDI_FORCED;
-        s.download = s.update = OTTER_DDI_FORCED;
-        if (want == OTTER_DDI_STEP_DOWNLOAD)
-            s.update = OTTER_DDI_SKIP;
-        step = otter_ddi_decide(&s);
-        if (want == OTTER_DDI_STEP_DOWNLOAD && step != OTTER_DDI_STEP_DOWNLOAD) {
-            say(d, "action %s: %s", dep->id,
-                s.spooled ? "already downloaded" : "nothing to download");
-            goto out;
-        }
-        if (want != OTTER_DDI_STEP_DOWNLOAD &&
-            (step == OTTER_DDI_STEP_DOWNLOAD || step == OTTER_DDI_STEP_WAIT)) {
-            ret = otter_err_set(err, OTTER_ESTATE,
-                                "the server's maintenance window is closed: download only "
-                                "(otter-agent download), install when it opens");
-            goto out;
-        }
+    int step, switched;
+    if ((ret = decide_step(d, dep, want, &step, &switched, err)) != 0) {
+        ret = ret > 0 ? 0 : ret;
+        goto out;
     }
     const char *waiting = !dep->maintenance_available ? "the maintenance window opens"
                                                       : "the server allows the update";
@@ -643,8 +446,8 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
         ret = install(d, dep, &pick, 1, reboot, err);
         break;
     default:
-        if (!s.switched)
-            say(d, "action %s: %s", dep->id, otter_ddi_step_name(step));
+        if (!switched)
+            daemon_say(d, "action %s: %s", dep->id, otter_ddi_step_name(step));
         break;
     }
 out:
@@ -677,7 +480,7 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     if (!ret)
         ret = otter_daemon_record_load(conf, &d->rec, err);
     if (!ret)
-        ret = report_result(d, err);
+        ret = daemon_report_result(d, err);
     if (!ret)
         ret = otter_ddi_get(&d->c, d->base, &body, &len, err);
     if (!ret)
@@ -702,10 +505,10 @@ int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otte
         return ret;
     *sleep_seconds = base.sleep_seconds;
     otter_err cerr;
-    if (send_config(&d, base.config_data, &config_sent, &cerr) != 0)
+    if (daemon_send_config(&d, base.config_data, &config_sent, &cerr) != 0)
         fprintf(stderr, "otter-agentd: configData: %s (sent again next time)\n", cerr.msg);
     if (base.cancel[0])
-        ret = answer_cancel(&d, base.cancel, err);
+        ret = daemon_answer_cancel(&d, base.cancel, err);
     if (!ret && base.deployment[0])
         ret = deploy(&d, base.deployment, -1, 1, err);
     else if (!ret && !base.cancel[0] && (d.rec.spooled[0] || d.rec.retry[0])) {
@@ -727,7 +530,7 @@ int otter_daemon_ask(const char *conf_path, const otter_agent_conf *conf, otter_
     int ret = begin(&d, conf_path, conf, broker, &base, err);
     d.show_progress = 1;
     if (!ret && base.cancel[0])
-        ret = answer_cancel(&d, base.cancel, err);
+        ret = daemon_answer_cancel(&d, base.cancel, err);
     if (ret || !base.deployment[0])
         return ret;
     *offered = 1;
