@@ -141,18 +141,25 @@ static void try_range(const job *j, tools *t, const uint8_t *chunk, size_t n, ui
     result c = {OTTER_METHOD_ZSTD_PATCH, off, len, NULL, 0, NULL, 0};
     c.stored = compress(t, trial_level(j), src, len, chunk, n, &c.stored_len);
     consider(best, c);
-    uint8_t *patch = NULL;
-    size_t patch_len = 0;
-    otter_err e;
-    if (otter_delta_diff(src, len, chunk, n, &patch, &patch_len, &e) != 0)
+    int32_t *sa = otter_delta_suffixes(src, len);
+    if (!sa)
         return;
-    if (patch_len > OTTER_DELTA_PATCH_MAX(j->span)) {
-        free(patch);
-        return;
+    static const unsigned sticky[] = {OTTER_DELTA_STICKY_LOW, OTTER_DELTA_STICKY_HIGH};
+    for (size_t k = 0; k < sizeof sticky / sizeof sticky[0]; k++) {
+        uint8_t *patch = NULL;
+        size_t patch_len = 0;
+        otter_err e;
+        if (otter_delta_diff(src, len, sa, chunk, n, sticky[k], &patch, &patch_len, &e) != 0)
+            break;
+        if (patch_len > OTTER_DELTA_PATCH_MAX(j->span)) {
+            free(patch);
+            continue;
+        }
+        result b = {OTTER_METHOD_BSDIFF, off, len, NULL, 0, patch, patch_len};
+        b.stored = compress(t, trial_level(j), NULL, 0, patch, patch_len, &b.stored_len);
+        consider(best, b);
     }
-    result b = {OTTER_METHOD_BSDIFF, off, len, NULL, 0, patch, patch_len};
-    b.stored = compress(t, trial_level(j), NULL, 0, patch, patch_len, &b.stored_len);
-    consider(best, b);
+    free(sa);
 }
 
 /* The winner again at the level asked for (the trials ran at a fast one). */
@@ -210,13 +217,19 @@ static int encode_chunk(const job *j, tools *t, size_t i, result *best, otter_er
     if (!z.stored)
         return otter_err_set(err, OTTER_ENOMEM, "chunk %zu: zstd failed", i);
     consider(best, z);
+    /*
+     * The range around the chunk's own offset (right for small updates: the
+     * bytes moved little), and the window of the source that holds most of
+     * the chunk's blocks when it lies elsewhere (moved content).
+     */
     uint64_t off0, off1, start = 0;
     uint32_t len0, len1;
     range_for(j, (int64_t)at, n, &off0, &len0);
     try_range(j, t, chunk, n, off0, len0, best);
     if (otter_delta_index_range(j->ix, chunk, n, len0, &start)) {
         range_for(j, (int64_t)start, len0, &off1, &len1);
-        if (off1 != off0 || len1 != len0)
+        uint64_t apart = off1 > off0 ? off1 - off0 : off0 - off1;
+        if (apart > len0 / 4)
             try_range(j, t, chunk, n, off1, len1, best);
     }
     finish(j, t, chunk, n, best);
