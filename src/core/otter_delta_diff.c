@@ -20,6 +20,8 @@ _Static_assert(sizeof(saidx_t) == sizeof(int32_t), "saidx_t is int32_t");
 
 /* Shorter exact matches are common by chance in unrelated data. */
 #define MIN_MATCH 16
+/* The longest match looked for; longer ones continue as the diagonal. */
+#define MATCH_MAX 4096
 /* How many bytes of a match are compared with the current diagonal. */
 #define PROBE 256
 
@@ -132,7 +134,9 @@ static size_t find_anchors(const uint8_t *old, size_t old_len, const saidx_t *sa
     int have = 0;
     while (i < new_len) {
         size_t pos, len;
-        longest_match(old, old_len, sa, nw + i, new_len - i, &pos, &len);
+        /* compares stop at MATCH_MAX bytes: a long match costs each search step that much */
+        longest_match(old, old_len, sa, nw + i, new_len - i < MATCH_MAX ? new_len - i : MATCH_MAX,
+                      &pos, &len);
         size_t probe = len < PROBE ? len : PROBE;
         size_t same = have ? diag_same(old, old_len, nw, i, probe, off) : 0;
         if (len >= MIN_MATCH && probe > same + sticky) {
@@ -141,7 +145,8 @@ static size_t find_anchors(const uint8_t *old, size_t old_len, const saidx_t *sa
             have = 1;
             i += len;
         } else if (have && probe && same == probe) {
-            i += probe; /* the current diagonal holds these bytes */
+            /* the current diagonal holds these bytes (all len when the match is on it) */
+            i += (int64_t)pos - (int64_t)i == off ? len : probe;
         } else {
             i++;
         }

@@ -71,6 +71,12 @@ static unsigned log2_ceil(size_t n)
  */
 #define TRIAL_LEVEL 3
 
+/* Table sizes (log2 entries) of the final frames, without and with a prefix: see compress(). */
+#define CHAIN_LOG 20
+#define HASH_LOG 19
+#define PREFIX_CHAIN_LOG 22
+#define PREFIX_HASH_LOG 21
+
 static int trial_level(const job *j)
 {
     return j->level < TRIAL_LEVEL ? j->level : TRIAL_LEVEL;
@@ -86,6 +92,16 @@ static uint8_t *compress(tools *t, int level, const uint8_t *prefix, size_t pref
         return NULL;
     ZSTD_CCtx_reset(t->cctx, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_compressionLevel, level);
+    /*
+     * Level 19's tables as zstd sizes them take 32 MiB per worker for a
+     * 1 MiB chunk and 80 MiB with a 4 MiB prefix (chain log 24, hash log
+     * 22); capped as here they take 11 and 24 MiB, and the frames of the
+     * measured pairs stay the same size within a few bytes (docs/delta.md).
+     */
+    if (level > TRIAL_LEVEL) {
+        ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_chainLog, prefix ? PREFIX_CHAIN_LOG : CHAIN_LOG);
+        ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_hashLog, prefix ? PREFIX_HASH_LOG : HASH_LOG);
+    }
     if (prefix) {
         /* The window must reach back over the whole prefix: at most 2^26, the reader's bound. */
         unsigned wlog = log2_ceil(prefix_len + n);
