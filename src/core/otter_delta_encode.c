@@ -71,6 +71,12 @@ static unsigned log2_ceil(size_t n)
  */
 #define TRIAL_LEVEL 3
 
+/* Table sizes (log2 entries) of the final frames, without and with a prefix: see compress(). */
+#define CHAIN_LOG 20
+#define HASH_LOG 19
+#define PREFIX_CHAIN_LOG 22
+#define PREFIX_HASH_LOG 21
+
 static int trial_level(const job *j)
 {
     return j->level < TRIAL_LEVEL ? j->level : TRIAL_LEVEL;
@@ -86,6 +92,16 @@ static uint8_t *compress(tools *t, int level, const uint8_t *prefix, size_t pref
         return NULL;
     ZSTD_CCtx_reset(t->cctx, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_compressionLevel, level);
+    /*
+     * Level 19's tables as zstd sizes them take 32 MiB per worker for a
+     * 1 MiB chunk and 80 MiB with a 4 MiB prefix (chain log 24, hash log
+     * 22); capped as here they take 11 and 24 MiB, and the frames of the
+     * measured pairs stay the same size within a few bytes (docs/delta.md).
+     */
+    if (level > TRIAL_LEVEL) {
+        ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_chainLog, prefix ? PREFIX_CHAIN_LOG : CHAIN_LOG);
+        ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_hashLog, prefix ? PREFIX_HASH_LOG : HASH_LOG);
+    }
     if (prefix) {
         /* The window must reach back over the whole prefix: at most 2^26, the reader's bound. */
         unsigned wlog = log2_ceil(prefix_len + n);
@@ -141,18 +157,25 @@ static void try_range(const job *j, tools *t, const uint8_t *chunk, size_t n, ui
     result c = {OTTER_METHOD_ZSTD_PATCH, off, len, NULL, 0, NULL, 0};
     c.stored = compress(t, trial_level(j), src, len, chunk, n, &c.stored_len);
     consider(best, c);
-    uint8_t *patch = NULL;
-    size_t patch_len = 0;
-    otter_err e;
-    if (otter_delta_diff(src, len, chunk, n, &patch, &patch_len, &e) != 0)
+    int32_t *sa = otter_delta_suffixes(src, len);
+    if (!sa)
         return;
-    if (patch_len > OTTER_DELTA_PATCH_MAX(j->span)) {
-        free(patch);
-        return;
+    static const unsigned sticky[] = {OTTER_DELTA_STICKY_LOW, OTTER_DELTA_STICKY_HIGH};
+    for (size_t k = 0; k < sizeof sticky / sizeof sticky[0]; k++) {
+        uint8_t *patch = NULL;
+        size_t patch_len = 0;
+        otter_err e;
+        if (otter_delta_diff(src, len, sa, chunk, n, sticky[k], &patch, &patch_len, &e) != 0)
+            break;
+        if (patch_len > OTTER_DELTA_PATCH_MAX(j->span)) {
+            free(patch);
+            continue;
+        }
+        result b = {OTTER_METHOD_BSDIFF, off, len, NULL, 0, patch, patch_len};
+        b.stored = compress(t, trial_level(j), NULL, 0, patch, patch_len, &b.stored_len);
+        consider(best, b);
     }
-    result b = {OTTER_METHOD_BSDIFF, off, len, NULL, 0, patch, patch_len};
-    b.stored = compress(t, trial_level(j), NULL, 0, patch, patch_len, &b.stored_len);
-    consider(best, b);
+    free(sa);
 }
 
 /* The winner again at the level asked for (the trials ran at a fast one). */
@@ -210,13 +233,19 @@ static int encode_chunk(const job *j, tools *t, size_t i, result *best, otter_er
     if (!z.stored)
         return otter_err_set(err, OTTER_ENOMEM, "chunk %zu: zstd failed", i);
     consider(best, z);
+    /*
+     * The range around the chunk's own offset (right for small updates: the
+     * bytes moved little), and the window of the source that holds most of
+     * the chunk's blocks when it lies elsewhere (moved content).
+     */
     uint64_t off0, off1, start = 0;
     uint32_t len0, len1;
     range_for(j, (int64_t)at, n, &off0, &len0);
     try_range(j, t, chunk, n, off0, len0, best);
     if (otter_delta_index_range(j->ix, chunk, n, len0, &start)) {
         range_for(j, (int64_t)start, len0, &off1, &len1);
-        if (off1 != off0 || len1 != len0)
+        uint64_t apart = off1 > off0 ? off1 - off0 : off0 - off1;
+        if (apart > len0 / 4)
             try_range(j, t, chunk, n, off1, len1, best);
     }
     finish(j, t, chunk, n, best);
