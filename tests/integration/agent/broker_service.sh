@@ -30,6 +30,12 @@ ddi_device "$d" gw-0001 "$URL" "daemon_user = nobody"
 chmod 644 "$d/agent.conf"
 install -d -o nobody -g "$nobody_gid" -m 0700 "$d/state/daemon"
 
+# The daemon is started as nobody (no root exec that drops later), so nobody must be able to
+# run it: the build tree may sit in a 0700 home (a clean clone in /root), copy what it runs.
+install -d -m 755 "$d/bin"
+install -m 755 "$agentd" "$OTTER_BUILD_DIR/bin/otter-agent" "$OTTER_BUILD_DIR/bin/otter-fetch" "$d/bin/"
+nobody_agentd=$d/bin/otter-agentd
+
 sock=$d/installer.sock
 systemd-socket-activate --seqpacket --accept --inetd -l "$sock" \
   "$agentd" -c "$d/agent.conf" broker 2>"$work/broker.log" &
@@ -42,7 +48,7 @@ as_nobody() { setpriv --reuid=nobody --regid="$nobody_gid" --clear-groups "$@"; 
 
 act=$(deploy 2.0 gw-0001)
 rc=0
-as_nobody env OTTER_BROKER_SOCKET="$sock" "$agentd" -c "$d/agent.conf" run --once \
+as_nobody env OTTER_BROKER_SOCKET="$sock" "$nobody_agentd" -c "$d/agent.conf" run --once \
   >"$work/daemon.log" 2>&1 || rc=$?
 expect "the daemon (nobody) installs through the broker service: $(tail -1 "$work/daemon.log")" "$rc" 0
 expect "slot B holds 2.0" "$(head -c 11 "$d/b")" "version 2.0"
@@ -52,7 +58,7 @@ expect "the daemon's directory is nobody's" "$(stat -c '%U %a' "$d/state/daemon"
 "$agent" bootsim --root "$d" >/dev/null
 expect "boot-check commits 2.0 on slot B" "$(booted "$d")" B
 rc=0
-as_nobody env OTTER_BROKER_SOCKET="$sock" "$agentd" -c "$d/agent.conf" run --once \
+as_nobody env OTTER_BROKER_SOCKET="$sock" "$nobody_agentd" -c "$d/agent.conf" run --once \
   >"$work/daemon.log" 2>&1 || rc=$?
 expect "report cycle (nobody, status through the broker) exits 0" "$rc" 0
 expect "finished/success after the reboot" "$(action "$act" '.status + "/" + .result')" finished/success
