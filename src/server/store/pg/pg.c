@@ -32,7 +32,6 @@
  * SQLite) in sql_*.c.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
