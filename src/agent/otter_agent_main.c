@@ -11,6 +11,7 @@
 #include "otter_status.h"
 #include "otter_help_otter_agent.h"
 #include "otter_usage.h"
+#include "otter_fmt.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -499,7 +500,9 @@ static int cmd_bootsim(const char *conf, int argc, char **argv)
     const char *use = conf;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
-            snprintf(path, sizeof path, "%s/agent.conf", argv[++i]);
+            otter_err err;
+            if (otter_fmt(path, sizeof path, &err, "--root", "%s/agent.conf", argv[++i]) < 0)
+                return otter_usage_error(PROG, "bootsim", "%s", err.msg);
             use = path;
         } else if (otter_usage_is_help(argv[i])) {
             fputs(otter_help_otter_agent_bootsim, stdout);

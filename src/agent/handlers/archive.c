@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "otter_handler_impl.h"
+#include "otter_fmt.h"
 
 #define READ_BLOCK 65536
 
@@ -144,14 +145,17 @@ static int vet_entry(struct archive_ctx *c, struct archive_entry *e, otter_err *
          * slot. Only links to what is not a symlink are allowed.
          */
         struct stat st;
-        snprintf(full, sizeof full, "%s/%s", c->dir, hard);
+        if (otter_fmt(full, sizeof full, err, "hardlink target in the slot", "%s/%s", c->dir,
+                      hard) < 0)
+            return otter_err_prefix(err, "tar entry '%.200s'", name);
         if (lstat(full, &st) == 0 && S_ISLNK(st.st_mode))
             return otter_err_set(err, OTTER_EFORMAT,
                                  "tar entry '%.200s': hardlink to symlink '%.200s' refused", name,
                                  hard);
         archive_entry_copy_hardlink(e, full);
     }
-    snprintf(full, sizeof full, "%s/%s", c->dir, name);
+    if (otter_fmt(full, sizeof full, err, "path in the slot", "%s/%s", c->dir, name) < 0)
+        return otter_err_prefix(err, "tar entry '%.200s'", name);
     archive_entry_copy_pathname(e, full);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "otter_broker_wire.h"
 #include "otter_install.h"
 #include "otter_spool.h"
+#include "otter_fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -309,8 +310,8 @@ int otter_broker_open(const char *conf_path, const otter_agent_conf *conf, otter
          * its own to make. */
         char dir[PATH_MAX];
         const char *sock = getenv("OTTER_BROKER_SOCKET");
-        snprintf(dir, sizeof dir, "%s/daemon", conf->state_dir);
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        ret = otter_fmt(dir, sizeof dir, err, "daemon directory", "%s/daemon", conf->state_dir);
+        if (!ret && mkdir(dir, 0700) < 0 && errno != EEXIST)
             ret = otter_err_sys(err, OTTER_EIO, errno, "%s: cannot create", dir);
         if (!ret && sock && *sock)
             ret = connect_broker(b, sock, err);

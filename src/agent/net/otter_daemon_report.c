@@ -7,6 +7,7 @@
 #include "otter_daemon_internal.h"
 #include "otter_ddi_policy.h"
 #include "otter_digest.h"
+#include "otter_fmt.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,8 +36,10 @@ int daemon_feedback_to(const daemon_ctx *d, const char *kind, const char *action
     char url[OTTER_DDI_MAX_URL + 256];
     if (!json)
         return otter_err_set(err, OTTER_EUSAGE, "bad feedback values");
-    snprintf(url, sizeof url, "%s/%s/%s/feedback", d->base, kind, action);
-    int ret = otter_ddi_send(&d->c, "POST", url, json, status, err);
+    int ret =
+        otter_fmt(url, sizeof url, err, "feedback URL", "%s/%s/%s/feedback", d->base, kind, action);
+    if (!ret)
+        ret = otter_ddi_send(&d->c, "POST", url, json, status, err);
     free(json);
     return ret;
 }
@@ -164,12 +167,11 @@ int daemon_send_config(daemon_ctx *d, const char *link, int *sent_once, otter_er
         return 0;
     }
     char url[OTTER_DDI_MAX_URL + 16];
-    if (link[0])
-        snprintf(url, sizeof url, "%s", link);
-    else
-        snprintf(url, sizeof url, "%s/configData", d->base);
     long st = 0;
-    ret = otter_ddi_send(&d->c, "PUT", url, json, &st, err);
+    ret = link[0] ? otter_fmt(url, sizeof url, err, "configData URL", "%s", link)
+                  : otter_fmt(url, sizeof url, err, "configData URL", "%s/configData", d->base);
+    if (!ret)
+        ret = otter_ddi_send(&d->c, "PUT", url, json, &st, err);
     free(json);
     if (ret || st != 200)
         return ret; /* tried again next cycle */

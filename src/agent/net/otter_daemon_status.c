@@ -4,6 +4,7 @@
 #include "otter_device.h"
 #include "otter_digest.h"
 #include "otter_state.h"
+#include "otter_fmt.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -24,8 +25,9 @@ static void read_state(const otter_agent_conf *conf, otter_daemon_status *st)
 {
     char path[PATH_MAX];
     otter_state *s = NULL;
-    snprintf(path, sizeof path, "%s/state.json", conf->state_dir);
-    if (otter_state_load(path, &s, &st->state_err) != 0)
+    if (otter_fmt(path, sizeof path, &st->state_err, "state file path", "%s/state.json",
+                  conf->state_dir) != 0 ||
+        otter_state_load(path, &s, &st->state_err) != 0)
         return;
     st->pending = s->pending.present;
     st->last_success = s->last.status == OTTER_RESULT_SUCCESS;

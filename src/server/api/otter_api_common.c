@@ -7,6 +7,9 @@
  * it calls neither, so no two API files depend on each other in a circle.
  */
 #include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include <time.h>
 
 #include "otter_api_internal.h"
+#include "otter_artifact.h"
 #include "otter_rbac.h"
 
 int api_reply(struct call *c, int status, json_t *doc)
@@ -189,4 +193,31 @@ int api_user_doc(struct call *c, const otter_user *u, json_t **out, otter_err *e
                      "created_at", api_time(u->created_at), "password_changed_at",
                      api_time(u->password_changed_at), "memberships", ms);
     return *out ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
+}
+
+/*
+ * Answers with the stored artifact sha256 as an attachment named filename
+ * (sendfile); what names the object in the error when the file is missing.
+ */
+int api_send_artifact(struct call *c, const char *sha256, const char *filename, const char *what)
+{
+    otter_err err;
+    char path[4200], disp[OTTER_STORE_FILENAME_MAX + 40];
+    struct stat st;
+    if (otter_artifact_path(c->api->cfg->artifacts_dir, sha256, path, sizeof path, &err) < 0)
+        return api_fail_err(c, "path", &err);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return api_fail(c, 500, "path", "the file of %s is missing", what);
+    }
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
+    c->resp->fd_set = 1;
+    c->resp->fd = fd;
+    c->resp->fd_offset = 0;
+    c->resp->fd_len = (uint64_t)st.st_size;
+    c->resp->content_type = "application/octet-stream";
+    otter_http_add_header(c->resp, "Content-Disposition", disp);
+    return 200;
 }

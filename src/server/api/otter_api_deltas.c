@@ -418,31 +418,14 @@ static int get_delta(struct call *c, otter_release *r, otter_delta *d)
 
 int api_deltas_download(struct call *c)
 {
-    otter_err err;
     otter_release r;
     otter_delta d;
-    char path[4200];
-    struct stat st;
+    char what[64];
     int status = get_delta(c, &r, &d);
     if (status)
         return status;
-    if (otter_artifact_path(c->api->cfg->artifacts_dir, d.sha256, path, sizeof path, &err) < 0)
-        return api_fail_err(c, "path", &err);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return api_fail(c, 500, "path", "file of delta %lld is missing", (long long)d.id);
-    }
-    char disp[OTTER_STORE_FILENAME_MAX + 40];
-    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", d.filename);
-    c->resp->fd_set = 1;
-    c->resp->fd = fd;
-    c->resp->fd_offset = 0;
-    c->resp->fd_len = (uint64_t)st.st_size;
-    c->resp->content_type = "application/octet-stream";
-    otter_http_add_header(c->resp, "Content-Disposition", disp);
-    return 200;
+    snprintf(what, sizeof what, "delta %lld", (long long)d.id);
+    return api_send_artifact(c, d.sha256, d.filename, what);
 }
 
 int api_deltas_delete(struct call *c)

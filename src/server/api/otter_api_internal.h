@@ -186,4 +186,7 @@ json_t *api_action_doc(struct call *c, const otter_action *a, int with_feedback)
 /* Loads release id of the current tenant (manifest and meta not kept) or answers 404. */
 int api_load_release(struct call *c, int64_t id, otter_release *r);
 
+/* 200 with the stored artifact sha256 sent as the attachment filename; 500 when it is gone. */
+int api_send_artifact(struct call *c, const char *sha256, const char *filename, const char *what);
+
 #endif

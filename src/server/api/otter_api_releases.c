@@ -277,31 +277,13 @@ int api_releases_get(struct call *c)
 
 int api_releases_download(struct call *c)
 {
-    otter_err err;
     otter_release r;
-    char path[4200];
-    struct stat st;
+    char what[64];
     int status = api_load_release(c, api_id_param(c->param[0]), &r);
     if (status)
         return status;
-    if (otter_artifact_path(c->api->cfg->artifacts_dir, r.sha256, path, sizeof path, &err) < 0)
-        return api_fail_err(c, "path", &err);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return api_fail(c, 500, "path", "artifact file of release %lld is missing",
-                        (long long)r.id);
-    }
-    char disp[OTTER_STORE_FILENAME_MAX + 40];
-    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", r.filename);
-    c->resp->fd_set = 1;
-    c->resp->fd = fd;
-    c->resp->fd_offset = 0;
-    c->resp->fd_len = (uint64_t)st.st_size;
-    c->resp->content_type = "application/octet-stream";
-    otter_http_add_header(c->resp, "Content-Disposition", disp);
-    return 200;
+    snprintf(what, sizeof what, "release %lld", (long long)r.id);
+    return api_send_artifact(c, r.sha256, r.filename, what);
 }
 
 int api_releases_delete(struct call *c)

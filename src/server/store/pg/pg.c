@@ -27,12 +27,11 @@
  * connection found broken outside a transaction is reset before the next
  * statement. This file is the driver of otter_sqldrv.h: statements
  * (the store's "?" placeholders rewritten to "$N"), transactions and the
- * schema version; pg_connect.c opens and closes, pg_session.c maps errors
- * and sets a session up, the migrations are in
- * pg_schema.c, the queries (shared with SQLite) in sql_*.c.
+ * schema version; pg_connect.c opens and closes, maps errors and sets a
+ * session up, the migrations are in pg_schema.c, the queries (shared with
+ * SQLite) in sql_*.c.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -57,7 +57,7 @@ int otter_sql_write_quiet(otter_store *s, const char *what, int64_t *out, otter_
 int otter_sql_tx_open(otter_store *s, int *own, otter_err *err);
 int otter_sql_tx_close(otter_store *s, int own, int ret, otter_err *err);
 
-/* The write under otter_sql_write/_change/_quiet (sql.c); for sql_counted.c. */
+/* The write under otter_sql_write/_change/_quiet (sql.c); for otter_changes.c. */
 int otter_sql_vwrite(otter_store *s, const char *what, int64_t *out, otter_err *err,
                      const char *sql, const char *types, va_list ap);
 
@@ -70,11 +70,28 @@ int otter_sql_vwrite(otter_store *s, const char *what, int64_t *out, otter_err *
         cb_type cb;                                                                                \
         void *ctx;                                                                                 \
         type *one;                                                                                 \
-        int found;                                                                                 \
+        int *found; /* a lookup's caller's flag, or NULL */                                        \
     }
 /* Hands row value v to walk w (into w->one, else to w->cb); 0 or what cb returns. */
 #define OTTER_SQL_EMIT(w, v)                                                                       \
-    ((w)->found = 1, (w)->one ? (*(w)->one = (v), 0) : (w)->cb((w)->ctx, &(v)))
+    (otter_sql_mark((w)->found), (w)->one ? (*(w)->one = (v), 0) : (w)->cb((w)->ctx, &(v)))
+/* A lookup's walk: {.one = out, .found = otter_sql_unfound(found)}, *found 0 until a row. */
+static inline int *otter_sql_unfound(int *found)
+{
+    *found = 0;
+    return found;
+}
+static inline void otter_sql_mark(int *found)
+{
+    if (found)
+        *found = 1;
+}
+/* return otter_sql_rows_found(otter_sql_write..(.., &n, ..), &n, found): *found = rows > 0. */
+static inline int otter_sql_rows_found(int ret, const int64_t *rows, int *found)
+{
+    *found = ret == 0 && *rows > 0;
+    return ret;
+}
 
 /* Column accessors (NULL reads as 0 / NULL); text is borrowed for the row callback. */
 int64_t otter_sql_int(const otter_sqlrow *r, int col);

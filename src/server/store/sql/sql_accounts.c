@@ -36,20 +36,17 @@ static int tenant_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_tenant_get(otter_store *s, const char *name, otter_tenant *out, int *found,
                            otter_err *err)
 {
-    tenant_walk w = {.one = out};
-    int ret = otter_sql_read(s, "reading tenant", tenant_row, &w, err,
-                             "SELECT id, name, created_at FROM tenants WHERE name = ?", "t", name);
-    *found = w.found;
-    return ret;
+    tenant_walk w = {.one = out, .found = otter_sql_unfound(found)};
+    return otter_sql_read(s, "reading tenant", tenant_row, &w, err,
+                          "SELECT id, name, created_at FROM tenants WHERE name = ?", "t", name);
 }
 
 int otter_store_tenant_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "deleting tenant", &n, err,
-                               "DELETE FROM tenants WHERE id = ?", "i", id);
-    *found = n > 0;
-    return ret;
+    return otter_sql_rows_found(otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "deleting tenant", &n,
+                                                 err, "DELETE FROM tenants WHERE id = ?", "i", id),
+                                &n, found);
 }
 
 int otter_store_tenant_list(otter_store *s, otter_store_tenant_cb cb, void *ctx, otter_err *err)
@@ -92,21 +89,16 @@ static int user_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_user_get(otter_store *s, const char *name, otter_user *out, int *found,
                          otter_err *err)
 {
-    user_walk w = {.one = out};
-    int ret = otter_sql_read(s, "reading user", user_row, &w, err, USER_COLS " WHERE name = ?", "t",
-                             name);
-    *found = w.found;
-    return ret;
+    user_walk w = {.one = out, .found = otter_sql_unfound(found)};
+    return otter_sql_read(s, "reading user", user_row, &w, err, USER_COLS " WHERE name = ?", "t",
+                          name);
 }
 
 int otter_store_user_get_by_id(otter_store *s, int64_t id, otter_user *out, int *found,
                                otter_err *err)
 {
-    user_walk w = {.one = out};
-    int ret =
-        otter_sql_read(s, "reading user", user_row, &w, err, USER_COLS " WHERE id = ?", "i", id);
-    *found = w.found;
-    return ret;
+    user_walk w = {.one = out, .found = otter_sql_unfound(found)};
+    return otter_sql_read(s, "reading user", user_row, &w, err, USER_COLS " WHERE id = ?", "i", id);
 }
 
 int otter_store_user_set_password(otter_store *s, int64_t id, const char *hash, int64_t now,
@@ -125,10 +117,9 @@ int otter_store_user_set_password(otter_store *s, int64_t id, const char *hash, 
 int otter_store_user_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_sql_write_quiet(s, "deleting user", &n, err, "DELETE FROM users WHERE id = ?",
-                                    "i", id);
-    *found = n > 0;
-    return ret;
+    return otter_sql_rows_found(otter_sql_write_quiet(s, "deleting user", &n, err,
+                                                      "DELETE FROM users WHERE id = ?", "i", id),
+                                &n, found);
 }
 
 int otter_store_user_count_admins(otter_store *s, int64_t *count, otter_err *err)
@@ -182,11 +173,11 @@ int otter_store_member_delete(otter_store *s, int64_t user_id, int64_t tenant_id
                               otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_sql_write_quiet(s, "removing membership", &n, err,
-                                    "DELETE FROM memberships WHERE user_id = ? AND tenant_id = ?",
-                                    "ii", user_id, tenant_id);
-    *found = n > 0;
-    return ret;
+    return otter_sql_rows_found(
+        otter_sql_write_quiet(s, "removing membership", &n, err,
+                              "DELETE FROM memberships WHERE user_id = ? AND tenant_id = ?", "ii",
+                              user_id, tenant_id),
+        &n, found);
 }
 
 typedef OTTER_SQL_WALK(otter_member, otter_store_member_cb) member_walk;
@@ -274,11 +265,9 @@ static int token_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 int otter_store_token_find(otter_store *s, const char *sha256_hex, otter_token *out, int *found,
                            otter_err *err)
 {
-    token_walk w = {.one = out};
-    int ret = otter_sql_read(s, "looking up token", token_row, &w, err,
-                             TOKEN_COLS " WHERE token_sha256 = ?", "t", sha256_hex);
-    *found = w.found;
-    return ret;
+    token_walk w = {.one = out, .found = otter_sql_unfound(found)};
+    return otter_sql_read(s, "looking up token", token_row, &w, err,
+                          TOKEN_COLS " WHERE token_sha256 = ?", "t", sha256_hex);
 }
 
 /* id 0: every live token of user_id. */
@@ -286,13 +275,13 @@ static int token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now
                         otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_sql_write_quiet(
-        s, "revoking token", &n, err,
-        "UPDATE tokens SET revoked_at = ?3 WHERE (?1 = 0 OR id = ?1) AND user_id = ?2"
-        " AND revoked_at IS NULL",
-        "iii", id, user_id, now);
-    *found = n > 0;
-    return ret;
+    return otter_sql_rows_found(
+        otter_sql_write_quiet(
+            s, "revoking token", &n, err,
+            "UPDATE tokens SET revoked_at = ?3 WHERE (?1 = 0 OR id = ?1) AND user_id = ?2"
+            " AND revoked_at IS NULL",
+            "iii", id, user_id, now),
+        &n, found);
 }
 
 int otter_store_token_revoke(otter_store *s, int64_t id, int64_t user_id, int64_t now, int *found,

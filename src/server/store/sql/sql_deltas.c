@@ -5,9 +5,6 @@
  * base poll (the only cached DDI answer) does not show deltas; the
  * deploymentBase that offers them is read from the store every time.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "otter_sql.h"
 

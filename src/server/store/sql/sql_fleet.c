@@ -79,7 +79,7 @@ static int device_row(const otter_sqlrow *st, void *ctx, otter_err *err)
     dev->config_sent = otter_sql_int(st, 7) != 0;
     dev->last_seen = otter_sql_int(st, 8);
     dev->created_at = otter_sql_int(st, 9);
-    w->found = 1;
+    otter_sql_mark(w->found);
     if (!w->one)
         ret = w->cb(w->ctx, dev);
 out:
@@ -90,22 +90,18 @@ out:
 int otter_store_device_get(otter_store *s, int64_t tenant_id, const char *controller_id,
                            otter_device *out, int *found, otter_err *err)
 {
-    device_walk w = {.one = out};
-    int ret = otter_sql_read(s, "reading device", device_row, &w, err,
-                             DEVICE_COLS " WHERE d.tenant_id = ? AND d.controller_id = ?", "it",
-                             tenant_id, controller_id);
-    *found = w.found;
-    return ret;
+    device_walk w = {.one = out, .found = otter_sql_unfound(found)};
+    return otter_sql_read(s, "reading device", device_row, &w, err,
+                          DEVICE_COLS " WHERE d.tenant_id = ? AND d.controller_id = ?", "it",
+                          tenant_id, controller_id);
 }
 
 int otter_store_device_find_token(otter_store *s, const char *sha256_hex, otter_device *out,
                                   int *found, otter_err *err)
 {
-    device_walk w = {.one = out};
-    int ret = otter_sql_read(s, "reading device", device_row, &w, err,
-                             DEVICE_COLS " WHERE d.token_sha256 = ?", "t", sha256_hex);
-    *found = w.found;
-    return ret;
+    device_walk w = {.one = out, .found = otter_sql_unfound(found)};
+    return otter_sql_read(s, "reading device", device_row, &w, err,
+                          DEVICE_COLS " WHERE d.token_sha256 = ?", "t", sha256_hex);
 }
 
 int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_store_device_cb cb,
@@ -135,10 +131,9 @@ int otter_store_device_list(otter_store *s, const otter_device_filter *f, otter_
 int otter_store_device_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_sql_change(s, id, "deleting device", &n, err,
-                               "DELETE FROM devices WHERE id = ?", "i", id);
-    *found = n > 0;
-    return ret;
+    return otter_sql_rows_found(otter_sql_change(s, id, "deleting device", &n, err,
+                                                 "DELETE FROM devices WHERE id = ?", "i", id),
+                                &n, found);
 }
 
 /* Quiet: the poll cache keeps last_seen itself (otter_ddi_seen.c). */
@@ -196,10 +191,8 @@ static int group_list(otter_store *s, int64_t tenant_id, const char *name, group
 int otter_store_group_get(otter_store *s, int64_t tenant_id, const char *name, otter_group *out,
                           int *found, otter_err *err)
 {
-    group_walk w = {.one = out};
-    int ret = group_list(s, tenant_id, name, &w, err);
-    *found = w.found;
-    return ret;
+    group_walk w = {.one = out, .found = otter_sql_unfound(found)};
+    return group_list(s, tenant_id, name, &w, err);
 }
 
 int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_cb cb, void *ctx,
@@ -212,10 +205,10 @@ int otter_store_group_list(otter_store *s, int64_t tenant_id, otter_store_group_
 int otter_store_group_delete(otter_store *s, int64_t id, int *found, otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "deleting group", &n, err,
-                               "DELETE FROM device_groups WHERE id = ?", "i", id);
-    *found = n > 0;
-    return ret;
+    return otter_sql_rows_found(otter_sql_change(s, OTTER_CHANGE_ANY_DEVICE, "deleting group", &n,
+                                                 err, "DELETE FROM device_groups WHERE id = ?", "i",
+                                                 id),
+                                &n, found);
 }
 
 /* Adds (ON CONFLICT: another server may add it too) or removes a member. */
@@ -223,14 +216,14 @@ static int group_member(otter_store *s, int64_t group_id, int64_t device_id, int
                         otter_err *err)
 {
     int64_t n = 0;
-    int ret = otter_sql_change(
-        s, device_id, add ? "adding group member" : "removing group member", &n, err,
-        add ? "INSERT INTO group_members(group_id, device_id) VALUES (?, ?)"
-              " ON CONFLICT DO NOTHING"
-            : "DELETE FROM group_members WHERE group_id = ? AND device_id = ?",
-        "ii", group_id, device_id);
-    *found = n > 0;
-    return ret;
+    return otter_sql_rows_found(
+        otter_sql_change(s, device_id, add ? "adding group member" : "removing group member", &n,
+                         err,
+                         add ? "INSERT INTO group_members(group_id, device_id) VALUES (?, ?)"
+                               " ON CONFLICT DO NOTHING"
+                             : "DELETE FROM group_members WHERE group_id = ? AND device_id = ?",
+                         "ii", group_id, device_id),
+        &n, found);
 }
 
 int otter_store_group_add(otter_store *s, int64_t group_id, int64_t device_id, otter_err *err)

@@ -201,10 +201,8 @@ static int action_get(otter_store *s, int which, int64_t id, otter_action *out, 
         ACTION_COLS " WHERE a.device_id = ? AND a.status IN ('scheduled','running','canceling')"
                     " ORDER BY a.id LIMIT 1",
     };
-    action_walk w = {.one = out};
-    int ret = otter_sql_read(s, "reading action", action_row, &w, err, action_sql[which], "i", id);
-    *found = w.found;
-    return ret;
+    action_walk w = {.one = out, .found = otter_sql_unfound(found)};
+    return otter_sql_read(s, "reading action", action_row, &w, err, action_sql[which], "i", id);
 }
 
 int otter_store_action_get(otter_store *s, int64_t id, otter_action *out, int *found,
