@@ -20,6 +20,8 @@ _Static_assert(sizeof(saidx_t) == sizeof(int32_t), "saidx_t is int32_t");
 
 /* Shorter exact matches are common by chance in unrelated data. */
 #define MIN_MATCH 16
+/* Positions skipped where no match starts (see find_anchors). */
+#define NO_MATCH_STEP 4
 /* The longest match looked for; longer ones continue as the diagonal. */
 #define MATCH_MAX 4096
 /* How many bytes of a match are compared with the current diagonal. */
@@ -148,7 +150,12 @@ static size_t find_anchors(const uint8_t *old, size_t old_len, const saidx_t *sa
             /* the current diagonal holds these bytes (all len when the match is on it) */
             i += (int64_t)pos - (int64_t)i == off ? len : probe;
         } else {
-            i++;
+            /*
+             * No match here: a match of MIN_MATCH + NO_MATCH_STEP - 1 bytes or
+             * more is still met inside, and its segment grows back to its
+             * start; unrelated data is scanned NO_MATCH_STEP times faster.
+             */
+            i += len < MIN_MATCH ? NO_MATCH_STEP : 1;
         }
     }
     return n;
