@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * How the diff is found: the longest exact match of the new bytes at the
- * current position is looked up in the suffix array of the old range
- * (binary search); a match of at least MIN_MATCH bytes starts a segment,
- * which then grows forward and backward along its diagonal while the bytes
- * still mostly agree (a changed pointer or constant inside a moved block
- * costs a non-zero add byte, not a new segment). Bytes between segments
- * are inserted. Each segment becomes one control triple.
+ * How the diff is found: the scan follows one diagonal (old offset - new
+ * offset) and looks up the longest exact match of the new bytes at each
+ * position in the suffix array of the old range (binary search); a match of
+ * at least MIN_MATCH bytes that beats the current diagonal over the same
+ * bytes by more than `sticky` bytes becomes an anchor on a new diagonal (a
+ * changed pointer or constant inside a moved block costs a non-zero add
+ * byte, not a new segment). Each anchor then grows over the gaps to its
+ * neighbours to its best point; bytes left between segments are inserted.
+ * Each segment becomes one control triple.
  */
 #include "otter_delta_diff.h"
 #include "otter_delta.h"
