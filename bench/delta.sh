@@ -40,7 +40,7 @@ debs=/var/tmp/otter-bench-delta-debs # downloads are kept between runs
 mkdir -p "$debs"
 work=$(mktemp -d /var/tmp/otter-bench-delta.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-read -ra libs < <(pkg-config --libs openssl jansson libarchive libzip libzstd)
+read -ra libs <<< "$(pkg-config --libs openssl jansson libarchive libzip libzstd)"
 cc -O2 -Wall -Wextra -Werror -I"$top/src/core" "$top/bench/delta_apply.c" \
   "$top/build/src/core/libotter.a" "${libs[@]}" -lpthread -o "$work/delta_apply"
 cd "$work"
@@ -49,10 +49,10 @@ cd "$work"
 
 fetch() { # fetch PKG VERSION DIR: the package extracted into DIR
   local deb
-  deb=$(compgen -G "$debs/${1}_${2//:/%3a}_*.deb" | head -1 || true)
+  deb=$(find "$debs" -name "${1}_${2//:/%3a}_*.deb" | head -1)
   if [ -z "$deb" ]; then
     (cd "$debs" && apt-get download "$1=$2" >/dev/null 2>&1)
-    deb=$(compgen -G "$debs/${1}_${2//:/%3a}_*.deb" | head -1)
+    deb=$(find "$debs" -name "${1}_${2//:/%3a}_*.deb" | head -1)
   fi
   mkdir -p "$3"; dpkg-deb -x "$deb" "$3"
 }
@@ -153,6 +153,7 @@ want ext4 || exit 0
 for side in old new; do
   mkdir -p "tree.$side"
   for p in py ssl; do cp -a "$p.$side/." "tree.$side/"; done
+  find "tree.$side" -exec touch -h -d @1700000000 {} + # the directories made here too
   E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -F -t ext4 -b 4096 -U 6f7e1d2c-0000-4000-8000-000000000001 \
     -E root_owner=0:0,hash_seed=6f7e1d2c-0000-4000-8000-000000000002 -d "tree.$side" "fs.$side.img" 24M >/dev/null
 done

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * How the diff is found: the longest exact match of the new bytes at the
- * current position is looked up in the suffix array of the old range
- * (binary search); a match of at least MIN_MATCH bytes starts a segment,
- * which then grows forward and backward along its diagonal while the bytes
- * still mostly agree (a changed pointer or constant inside a moved block
- * costs a non-zero add byte, not a new segment). Bytes between segments
- * are inserted. Each segment becomes one control triple.
+ * How the diff is found: the scan follows one diagonal (old offset - new
+ * offset) and looks up the longest exact match of the new bytes at each
+ * position in the suffix array of the old range (binary search); a match of
+ * at least MIN_MATCH bytes that beats the current diagonal over the same
+ * bytes by more than `sticky` bytes becomes an anchor on a new diagonal (a
+ * changed pointer or constant inside a moved block costs a non-zero add
+ * byte, not a new segment). Each anchor then grows over the gaps to its
+ * neighbours to its best point; bytes left between segments are inserted.
+ * Each segment becomes one control triple.
  */
 #include "otter_delta_diff.h"
 #include "otter_delta.h"
@@ -20,6 +22,8 @@ _Static_assert(sizeof(saidx_t) == sizeof(int32_t), "saidx_t is int32_t");
 
 /* Shorter exact matches are common by chance in unrelated data. */
 #define MIN_MATCH 16
+/* Positions skipped where no match starts (see find_anchors). */
+#define NO_MATCH_STEP 4
 /* The longest match looked for; longer ones continue as the diagonal. */
 #define MATCH_MAX 4096
 /* How many bytes of a match are compared with the current diagonal. */
@@ -149,7 +153,12 @@ static size_t find_anchors(const uint8_t *old, size_t old_len, const saidx_t *sa
             /* the current diagonal holds these bytes (all len when the match is on it) */
             i += (int64_t)pos - (int64_t)i == off ? len : probe;
         } else {
-            i++;
+            /*
+             * No match here: a match of MIN_MATCH + NO_MATCH_STEP - 1 bytes or
+             * more is still met inside, and its segment grows back to its
+             * start; unrelated data is scanned NO_MATCH_STEP times faster.
+             */
+            i += len < MIN_MATCH ? NO_MATCH_STEP : 1;
         }
     }
     return n;
