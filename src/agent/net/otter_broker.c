@@ -266,8 +266,9 @@ static int connect_broker(otter_broker *b, const char *path, otter_err *err)
 int otter_broker_serve_peer(int sock, const char *conf_path, const otter_agent_conf *conf,
                             otter_err *err)
 {
-    uid_t uid;
-    gid_t gid;
+    /* Set by lookup(); the initial values match no peer (-O3 cannot see that it always sets). */
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
     struct ucred peer;
     socklen_t len = sizeof peer;
     if (!conf->server_daemon_user[0])
