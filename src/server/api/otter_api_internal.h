@@ -117,6 +117,8 @@ int api_refuse_own_password(struct call *c, const otter_user *target);
  * (where: "body.<field>").
  */
 int api_password_new(struct call *c, const char *field, char **hash);
+/* The new password of body field for u: tokens revoked, audited; 204 or the refusal. */
+int api_password_set(struct call *c, const otter_user *u, const char *field);
 int api_audit_list(struct call *c);
 
 int api_gateway_rotate(struct call *c);

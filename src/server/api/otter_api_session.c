@@ -184,23 +184,11 @@ int api_me(struct call *c)
 
 int api_me_password(struct call *c)
 {
-    otter_err err;
     int status;
-    char *hash = NULL;
     if ((status = check_own_password(c, otter_reqjson_str(&c->body, "old_password"),
                                      "body.old_password", "old password")) != 0)
         return status;
-    if ((status = api_password_new(c, "new_password", &hash)) != 0)
-        return status;
-    if (api_begin(c, &err) < 0 ||
-        otter_store_user_set_password(c->api->store, c->user.id, hash, c->now, &err) < 0 ||
-        otter_store_token_revoke_user(c->api->store, c->user.id, c->now, &err) < 0 ||
-        api_audit(c, "user.password", c->user.name, NULL, &err) < 0)
-        status = api_fail_err(c, "body", &err);
-    else
-        status = api_reply(c, 204, NULL);
-    free(hash);
-    return status;
+    return api_password_set(c, &c->user, "new_password");
 }
 
 static int add_token(void *ctx, const otter_token *t)

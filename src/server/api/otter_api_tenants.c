@@ -236,7 +236,6 @@ int api_members_password(struct call *c)
     otter_err err;
     otter_user u;
     otter_role role;
-    char *hash = NULL;
     int status = load_member(c, &u, &role);
     if (status)
         return status;
@@ -256,15 +255,5 @@ int api_members_password(struct call *c)
                             "'%s' belongs to tenants you do not administer; ask a global admin",
                             u.name);
     }
-    if ((status = api_password_new(c, "password", &hash)) != 0)
-        return status;
-    if (api_begin(c, &err) < 0 ||
-        otter_store_user_set_password(c->api->store, u.id, hash, c->now, &err) < 0 ||
-        otter_store_token_revoke_user(c->api->store, u.id, c->now, &err) < 0 ||
-        api_audit(c, "user.password", u.name, NULL, &err) < 0)
-        status = api_fail_err(c, "body", &err);
-    else
-        status = api_reply(c, 204, NULL);
-    free(hash);
-    return status;
+    return api_password_set(c, &u, "password");
 }

@@ -104,25 +104,13 @@ int api_users_delete(struct call *c)
 
 int api_users_password(struct call *c)
 {
-    otter_err err;
     otter_user u;
-    char *hash = NULL;
     int status = load_user(c, &u);
     if (status)
         return status;
     if ((status = api_refuse_own_password(c, &u)) != 0)
         return status;
-    if ((status = api_password_new(c, "password", &hash)) != 0)
-        return status;
-    if (api_begin(c, &err) < 0 ||
-        otter_store_user_set_password(c->api->store, u.id, hash, c->now, &err) < 0 ||
-        otter_store_token_revoke_user(c->api->store, u.id, c->now, &err) < 0 ||
-        api_audit(c, "user.password", u.name, NULL, &err) < 0)
-        status = api_fail_err(c, "body", &err);
-    else
-        status = api_reply(c, 204, NULL);
-    free(hash);
-    return status;
+    return api_password_set(c, &u, "password");
 }
 
 /*
@@ -138,6 +126,28 @@ int api_password_new(struct call *c, const char *field, char **hash)
     if (otter_auth_password_hash(otter_reqjson_str(&c->body, field), hash, &err) < 0)
         return api_fail(c, 400, where, "%s", err.msg);
     return 0;
+}
+
+/*
+ * Gives user u the new password of body field (policy checked), ends every
+ * session and token of u, audits it; 204, or the refusal.
+ */
+int api_password_set(struct call *c, const otter_user *u, const char *field)
+{
+    otter_err err;
+    char *hash = NULL;
+    int status = api_password_new(c, field, &hash);
+    if (status != 0)
+        return status;
+    if (api_begin(c, &err) < 0 ||
+        otter_store_user_set_password(c->api->store, u->id, hash, c->now, &err) < 0 ||
+        otter_store_token_revoke_user(c->api->store, u->id, c->now, &err) < 0 ||
+        api_audit(c, "user.password", u->name, NULL, &err) < 0)
+        status = api_fail_err(c, "body", &err);
+    else
+        status = api_reply(c, 204, NULL);
+    free(hash);
+    return status;
 }
 
 /*
