@@ -31,6 +31,30 @@ int otter_key_generate(const char *type, otter_key **out, otter_err *err);
 /* Loads an unencrypted PEM private key (PKCS#8 or traditional) from path. */
 int otter_key_load_private_file(const char *path, otter_key **out, otter_err *err);
 
+/*
+ * Supplies a passphrase: writes at most size bytes to buf and returns their
+ * count, or a negative otter code with err filled (no passphrase to give).
+ */
+typedef int (*otter_key_pass_fn)(void *arg, char *buf, size_t size, otter_err *err);
+
+/*
+ * Like otter_key_load_private_file, and an encrypted PKCS#8 key is decrypted
+ * with the passphrase pass(arg) gives; pass is called only for an encrypted
+ * key. A wrong passphrase is OTTER_EUSAGE ("wrong passphrase").
+ */
+int otter_key_load_private_file_pass(const char *path, otter_key_pass_fn pass, void *arg,
+                                     otter_key **out, otter_err *err);
+
+/*
+ * Wraps a private key held elsewhere (an OpenSSL EVP_PKEY whose operations a
+ * token carries out, e.g. libp11's). Takes ownership of pkey; release(arg) is
+ * called after pkey is freed (NULL: nothing), also when this fails. The scheme
+ * and key id come from the public half.
+ */
+struct evp_pkey_st;
+int otter_key_from_private_pkey(struct evp_pkey_st *pkey, void (*release)(void *), void *arg,
+                                otter_key **out, otter_err *err);
+
 /* Loads a PEM SubjectPublicKeyInfo from memory; `where` names it in errors. */
 int otter_key_load_public_pem(const char *pem, size_t len, const char *where, otter_key **out,
                               otter_err *err);
@@ -41,6 +65,13 @@ int otter_key_load_public_file(const char *path, otter_key **out, otter_err *err
  * (SPKI PEM). The private key needs to be a private key.
  */
 int otter_key_save_pair(const otter_key *key, const char *name, otter_err *err);
+
+/*
+ * Like otter_key_save_pair; with a passphrase (pass_len > 0) NAME.key is an
+ * encrypted PKCS#8 PEM (PBES2: PBKDF2-HMAC-SHA256, AES-256-CBC).
+ */
+int otter_key_save_pair_pass(const otter_key *key, const char *name, const char *pass,
+                             size_t pass_len, otter_err *err);
 
 /* PEM of the public key as a new string (caller frees); NULL on ENOMEM. */
 char *otter_key_public_pem_new(const otter_key *key);

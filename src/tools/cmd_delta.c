@@ -3,6 +3,7 @@
 #include "otter_help_otter.h"
 #include "otter_delta_make.h"
 #include "otter_key.h"
+#include "otter_keysrc.h"
 #include "otter_pkg.h"
 #include "otter_trust.h"
 
@@ -46,6 +47,7 @@ static void print_summary(const char *out, const char *full_path, size_t signatu
 /* What the command line says. */
 typedef struct delta_args {
     otter_cli_list pubs, keys;
+    otter_keysrc keysrc;
     otter_delta_make_opts o;
     const char *root_path, *out;
     long long threshold;
@@ -55,6 +57,8 @@ typedef struct delta_args {
 static int delta_option(int c, char **argv, delta_args *a)
 {
     long long n;
+    if (otter_keysrc_option(&a->keysrc, c, optarg))
+        return 0;
     switch (c) {
     case 'f':
         a->o.from = optarg;
@@ -112,7 +116,7 @@ static int delta_run(delta_args *a)
                            : otter_trust_from_pubkey_files(a->pubs.items, a->pubs.count,
                                                            (unsigned)a->threshold, &trust, &err);
     for (size_t i = 0; !ret && i < a->keys.count; i++)
-        ret = otter_key_load_private_file(a->keys.items[i], &loaded[i], &err);
+        ret = otter_keysrc_load(&a->keysrc, a->keys.items[i], &loaded[i], &err);
     a->o.trust = trust;
     a->o.keys = (const otter_key *const *)loaded;
     a->o.key_count = a->keys.count;
@@ -136,6 +140,7 @@ int otter_cmd_delta(int argc, char **argv)
         {"pubkey", required_argument, NULL, 'p'},
         {"threshold", required_argument, NULL, 'n'},
         {"key", required_argument, NULL, 'k'},
+        OTTER_KEYSRC_OPTIONS,
         {"level", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 'T'},
         {"output", required_argument, NULL, 'o'},

@@ -2,6 +2,7 @@
 #include "otter_cli.h"
 #include "otter_help_otter.h"
 #include "otter_key.h"
+#include "otter_keysrc.h"
 #include "otter_manifest.h"
 #include "otter_pkg.h"
 
@@ -89,6 +90,7 @@ static long long parse_size(const char *arg)
 typedef struct pack_args {
     image_specs specs;
     otter_cli_list models, keys;
+    otter_keysrc keysrc;
     otter_pkg_write_opts wo;
     const char *out;
 } pack_args;
@@ -97,6 +99,8 @@ typedef struct pack_args {
 static int pack_option(int c, char **argv, pack_args *a)
 {
     long long n;
+    if (otter_keysrc_option(&a->keysrc, c, optarg))
+        return 0;
     switch (c) {
     case 'p':
         a->wo.product = optarg;
@@ -167,7 +171,7 @@ static int pack_write(pack_args *a)
     otter_err err;
     int ret = 0, code;
     for (size_t i = 0; !ret && i < a->keys.count; i++)
-        ret = otter_key_load_private_file(a->keys.items[i], &loaded[i], &err);
+        ret = otter_keysrc_load(&a->keysrc, a->keys.items[i], &loaded[i], &err);
     a->wo.compatible = a->models.items;
     a->wo.compatible_count = a->models.count;
     a->wo.keys = (const otter_key *const *)loaded;
@@ -196,6 +200,7 @@ int otter_cmd_pack(int argc, char **argv)
         {"security-version", required_argument, NULL, 's'},
         {"image", required_argument, NULL, 'i'},
         {"key", required_argument, NULL, 'k'},
+        OTTER_KEYSRC_OPTIONS,
         {"level", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 'T'},
         {"chunk-size", required_argument, NULL, 'C'},

@@ -3,6 +3,7 @@
 #include "otter_help_otter.h"
 #include "otter_file.h"
 #include "otter_trust.h"
+#include "otter_keysrc.h"
 #include "otter_fmt.h"
 
 #include <errno.h>
@@ -114,13 +115,17 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
         {"key", required_argument, NULL, 'k'},
         {"sig", required_argument, NULL, 's'},
         {"trust", required_argument, NULL, 'r'},
+        OTTER_KEYSRC_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     otter_cli_list keys = {0};
+    otter_keysrc src = {0};
     const char *sig_opt = NULL, *current = NULL;
     int c;
     while ((c = getopt_long(argc, argv, ":k:s:r:h", opts, NULL)) != -1) {
+        if (otter_keysrc_option(&src, c, optarg))
+            continue;
         switch (c) {
         case 'k':
             if (otter_cli_list_add(&keys, cmd, "keys", optarg) < 0)
@@ -158,7 +163,7 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
         ret = otter_trust_parse(bytes, len, path, &parsed, &err);
         for (size_t i = 0; !ret && i < keys.count; i++) {
             otter_key *key = NULL;
-            ret = otter_key_load_private_file(keys.items[i], &key, &err);
+            ret = otter_keysrc_load(&src, keys.items[i], &key, &err);
             if (!ret)
                 ret = otter_sig_list_sign(sigs, key, bytes, len, &err);
             otter_key_free(key);

@@ -2,6 +2,7 @@
 #include "otter_cli.h"
 #include "otter_help_otter.h"
 #include "otter_key.h"
+#include "otter_keysrc.h"
 #include "otter_pkg.h"
 
 #include <getopt.h>
@@ -11,12 +12,16 @@ int otter_cmd_sign(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'},
+        OTTER_KEYSRC_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     otter_cli_list keys = {0};
+    otter_keysrc src = {0};
     int c;
     while ((c = getopt_long(argc, argv, ":k:h", opts, NULL)) != -1) {
+        if (otter_keysrc_option(&src, c, optarg))
+            continue;
         switch (c) {
         case 'k':
             if (otter_cli_list_add(&keys, "sign", "keys", optarg) < 0)
@@ -38,7 +43,7 @@ int otter_cmd_sign(int argc, char **argv)
     otter_err err;
     int ret = 0;
     for (size_t i = 0; !ret && i < keys.count; i++)
-        ret = otter_key_load_private_file(keys.items[i], &loaded[i], &err);
+        ret = otter_keysrc_load(&src, keys.items[i], &loaded[i], &err);
     if (!ret)
         ret = otter_pkg_sign(path, (const otter_key *const *)loaded, keys.count, &err);
     int code = ret ? otter_cli_fail(&err) : EXIT_OK;
