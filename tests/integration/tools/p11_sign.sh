@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Release keys that never leave a token: `otter pack`, `otter sign`, `otter root sign` and
+# `otter delta` sign with PKCS#11 keys named by RFC 7512 URIs (SoftHSM2, libp11), the PIN
+# from --pin-file; each signature verifies with the public key exported from the token
+# (pkcs11-tool --read-object, openssl pkey). RSA-3072 and P-256 sign; Ed25519 on a token
+# gives the clear error of libp11 0.4.12; a wrong PIN, a missing key or token and a PIN in
+# the URI are refused with one line saying so. Encrypted PKCS#8 key files sign with the
+# right passphrase (file or terminal prompt, no echo) and refuse a wrong one.
+set -euo pipefail
+otter="$OTTER_BUILD_DIR/bin/otter"
+work="${OTTER_TEST_TMP:-/tmp}/p11-sign.$$"
+rm -rf "$work"; mkdir -p "$work"; cd "$work"
+trap 'rm -rf "$work"' EXIT
+source "$OTTER_SOURCE_DIR/tests/integration/lib/check.sh"
+source "$OTTER_SOURCE_DIR/tests/integration/tools/p11_fixture.sh"
+
+# refused NAME WANT_EXIT MESSAGE_PART -- command...: the exit code and one stderr line.
+refused() {
+  local name=$1 want=$2 part=$3 rc=0; shift 4
+  "$@" >out.txt 2>err.txt || rc=$?
+  if [ "$rc" = "$want" ] && grep -qF -- "$part" err.txt && [ "$(wc -l <err.txt)" = 1 ]; then
+    ok "$name"
+  else
+    bad "$name: exit $rc (want $want), stderr: $(cat err.txt)"
+  fi
+}
+
+p11_init
+p11_token rel 1234
+p11_keypair rel 1234 rsa:3072 rel-rsa 01
+p11_keypair rel 1234 EC:prime256v1 rel-ec 02
+p11_token edtok 1234
+p11_keypair edtok 1234 EC:edwards25519 rel-ed 03
+p11_pubkey rel 01 rsa.pub
+p11_pubkey rel 02 ec.pub
+printf '1234\n' >pin
+printf '0000\n' >wrong-pin
+head -c 300000 "$otter" >rootfs.img
+
+pack() { # pack OUT [key options...]
+  local out=$1; shift
+  "$otter" pack --product gw --compatible gw-a --version 1.0.0 --security-version 1 \
+    --image rootfs=rootfs.img "$@" -o "$out"
+}
+
+# pack signs on the token (RSA-3072, PSS); the exported public key verifies it, alone.
+pack rsa.zip --key "pkcs11:token=rel;object=rel-rsa;type=private" --pin-file pin >/dev/null \
+  && ok "pack signs with an RSA-3072 key on the token" || bad "pack with a PKCS#11 RSA key"
+expect "RSA-3072 signature verifies with the key read from the token" \
+  "$("$otter" verify rsa.zip --pubkey rsa.pub >/dev/null 2>&1; echo $?)" 0
+# sign adds a P-256 signature made on the token, named by id (percent-encoded) this time.
+cp rsa.zip both.zip
+"$otter" sign both.zip --key "pkcs11:token=rel;id=%02" --pin-file pin >/dev/null \
+  && ok "sign with a P-256 key on the token, by id" || bad "sign with a PKCS#11 EC key"
+expect "P-256 signature verifies with the key read from the token" \
+  "$("$otter" verify both.zip --pubkey ec.pub >/dev/null 2>&1; echo $?)" 0
+expect "both token signatures count for a 2-of-2 threshold" \
+  "$("$otter" verify both.zip --pubkey ec.pub --pubkey rsa.pub --threshold 2 >/dev/null 2>&1; echo $?)" 0
+# openssl_ec_ok ZIP: openssl verifies the package's P-256 signature with ec.pub.
+openssl_ec_ok() {
+  rm -rf x && mkdir x && (cd x && unzip -q "../$1")
+  grep -A3 '"alg": "ecdsa-p256-sha256"' x/manifest.sig | sed -n 's/.*"sig": "\(.*\)".*/\1/p' \
+    | openssl base64 -d -A >ec.sig
+  openssl dgst -sha256 -verify ec.pub -signature ec.sig x/manifest.json >/dev/null
+}
+openssl_ec_ok both.zip && ok "openssl verifies the token's P-256 signature" \
+  || bad "openssl on the token's signature"
+# A package nobody signed on the token does not verify with the token's key.
+pack plain.zip >/dev/null
+refused "an unsigned package is refused by the token's key" 1 "not signed" -- \
+  "$otter" verify plain.zip --pubkey ec.pub
+
+# root sign and delta sign on the token too.
+"$otter" root new --pubkey ec.pub --pubkey rsa.pub --threshold 2 -o root.json >/dev/null
+"$otter" root sign root.json --key "pkcs11:token=rel;object=rel-ec" \
+  --key "pkcs11:token=rel;object=rel-rsa" --pin-file pin >/dev/null \
+  && ok "root sign with two token keys" || bad "root sign with PKCS#11 keys"
+expect "root.json.sig holds both token signatures" "$(grep -c '"keyid"' root.json.sig)" 2
+head -c 100000 /dev/zero >>rootfs.img
+pack new.zip --key "pkcs11:token=rel;object=rel-ec" --pin-file pin >/dev/null
+"$otter" delta --from both.zip --to new.zip --pubkey ec.pub \
+  --key "pkcs11:token=rel;object=rel-ec" --pin-file pin -o delta.zip >/dev/null \
+  && ok "delta signs with a token key" || bad "delta with a PKCS#11 key"
+openssl_ec_ok delta.zip && ok "openssl verifies the delta's token signature" \
+  || bad "the delta's signature"
+
+# Refusals, each with the reason.
+refused "a wrong PIN" 2 'token "rel": wrong PIN' -- \
+  "$otter" sign plain.zip --key "pkcs11:token=rel;object=rel-ec" --pin-file wrong-pin
+refused "a missing key object" 2 'token "rel": no private key with object="absent"' -- \
+  "$otter" sign plain.zip --key "pkcs11:token=rel;object=absent" --pin-file pin
+refused "a missing token" 2 'no token with token="absent"' -- \
+  "$otter" sign plain.zip --key "pkcs11:token=absent;object=rel-ec" --pin-file pin
+refused "a PIN in the URI" 2 'pin-value refused: a PIN never goes on the command line' -- \
+  "$otter" sign plain.zip --key "pkcs11:token=rel;object=rel-ec;pin-value=1234"
+refused "no PIN file and no terminal" 2 'no terminal to ask on: give --pin-file' -- \
+  setsid "$otter" sign plain.zip --key "pkcs11:token=rel;object=rel-ec"
+refused "no module" 2 'no PKCS#11 module' -- \
+  env -u PKCS11_MODULE_PATH "$otter" sign plain.zip --key "pkcs11:token=rel;object=rel-ec" \
+  --pin-file pin
+# Measured: libp11 0.4.12 (Debian 12) cannot list the keys of a token holding an Ed25519 key.
+refused "Ed25519 on a token: the clear libp11 0.4.12 error" 2 \
+  'libp11 0.4.12 cannot read a token that holds an Ed25519 key' -- \
+  "$otter" sign plain.zip --key "pkcs11:token=edtok;object=rel-ed" --pin-file pin
+expect "a refused signer leaves the package unsigned" "$(unzip -p plain.zip manifest.sig)" "[]"
+
+# Encrypted PKCS#8 key files.
+printf 'correct horse battery\n' >pass
+printf 'wrong\n' >wrong-pass
+"$otter" keygen --type ecdsa-p256 --encrypt --passphrase-file pass --out enc >/dev/null
+expect "keygen --encrypt writes an encrypted PKCS#8 PEM" "$(head -1 enc.key)" \
+  "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+openssl pkey -in enc.key -passin file:pass -noout && ok "openssl opens it with the passphrase" \
+  || bad "openssl cannot open the encrypted key"
+cp plain.zip enc.zip
+refused "a wrong passphrase" 2 "enc.key: wrong passphrase" -- \
+  "$otter" sign enc.zip --key enc.key --passphrase-file wrong-pass
+refused "no passphrase and no terminal" 2 "no terminal to ask on: give --passphrase-file" -- \
+  setsid "$otter" sign enc.zip --key enc.key
+"$otter" sign enc.zip --key enc.key --passphrase-file pass >/dev/null \
+  && ok "the right passphrase signs" || bad "sign with an encrypted key"
+expect "the encrypted key's signature verifies" \
+  "$("$otter" verify enc.zip --pubkey enc.pub >/dev/null 2>&1; echo $?)" 0
+# An encrypted key made by openssl (not by otter) works the same.
+openssl genpkey -algorithm ed25519 -out ossl-plain.pem
+openssl pkcs8 -topk8 -v2 aes-256-cbc -in ossl-plain.pem -passout file:pass -out ossl.key
+openssl pkey -in ossl-plain.pem -pubout -out ossl.pub
+pack ossl.zip --key ossl.key --passphrase-file pass >/dev/null \
+  && ok "pack with an openssl-encrypted PKCS#8 key" || bad "pack with openssl's encrypted key"
+expect "its signature verifies" "$("$otter" verify ossl.zip --pubkey ossl.pub >/dev/null 2>&1; echo $?)" 0
+
+finish
