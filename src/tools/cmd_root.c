@@ -108,6 +108,21 @@ static int read_signed_root(const char *path, const char *sig_path, char **bytes
     return ret;
 }
 
+/* Adds each key's signature over the root's bytes to sigs (keys from files or tokens). */
+static int sign_with_keys(const otter_keysrc *src, const otter_cli_list *keys, otter_sig_list *sigs,
+                          const char *bytes, size_t len, otter_err *err)
+{
+    int ret = 0;
+    for (size_t i = 0; !ret && i < keys->count; i++) {
+        otter_key *key = NULL;
+        ret = otter_keysrc_load(src, keys->items[i], &key, err);
+        if (!ret)
+            ret = otter_sig_list_sign(sigs, key, bytes, len, err);
+        otter_key_free(key);
+    }
+    return ret;
+}
+
 static int root_sign_or_verify(int argc, char **argv, int sign)
 {
     const char *cmd = sign ? "root sign" : "root verify";
@@ -115,7 +130,8 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
         {"key", required_argument, NULL, 'k'},
         {"sig", required_argument, NULL, 's'},
         {"trust", required_argument, NULL, 'r'},
-        OTTER_KEYSRC_OPTIONS,
+        {"pin-file", required_argument, NULL, OTTER_KEYSRC_OPT_PIN_FILE},
+        {"passphrase-file", required_argument, NULL, OTTER_KEYSRC_OPT_PASS_FILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -161,13 +177,8 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
     int ret = read_signed_root(path, sig_path, &bytes, &len, &sigs, &err);
     if (!ret && sign) {
         ret = otter_trust_parse(bytes, len, path, &parsed, &err);
-        for (size_t i = 0; !ret && i < keys.count; i++) {
-            otter_key *key = NULL;
-            ret = otter_keysrc_load(&src, keys.items[i], &key, &err);
-            if (!ret)
-                ret = otter_sig_list_sign(sigs, key, bytes, len, &err);
-            otter_key_free(key);
-        }
+        if (!ret)
+            ret = sign_with_keys(&src, &keys, sigs, bytes, len, &err);
         if (!ret && !(out = otter_sig_list_serialize_new(sigs)))
             ret = otter_err_set(&err, OTTER_ENOMEM, "out of memory");
         if (!ret)

@@ -20,9 +20,10 @@ p11_init() {
     if [ "${CI:-}" = true ]; then exit 1; fi
     exit 77
   fi
-  mkdir -p "$work/tokens"
-  printf 'directories.tokendir = %s\nlog.level = ERROR\n' "$work/tokens" >"$work/softhsm2.conf"
-  export SOFTHSM2_CONF=$work/softhsm2.conf
+  p11_dir=${work:?p11_fixture.sh: the test sets work first}/softhsm
+  mkdir -p "$p11_dir/tokens"
+  printf 'directories.tokendir = %s\nlog.level = ERROR\n' "$p11_dir/tokens" >"$p11_dir/softhsm2.conf"
+  export SOFTHSM2_CONF=$p11_dir/softhsm2.conf
   export PKCS11_MODULE_PATH=$p11_module
 }
 
@@ -38,6 +39,6 @@ p11_keypair() {
 
 p11_pubkey() {
   pkcs11-tool --module "$p11_module" --token-label "$1" --read-object --type pubkey --id "$2" \
-    -o "$work/pub.der" >/dev/null 2>&1 || die "pkcs11-tool --read-object $2 on $1"
-  openssl pkey -pubin -inform DER -in "$work/pub.der" -out "$3" || die "openssl pkey $3"
+    -o "$p11_dir/pub.der" >/dev/null 2>&1 || die "pkcs11-tool --read-object $2 on $1"
+  openssl pkey -pubin -inform DER -in "$p11_dir/pub.der" -out "$3" || die "openssl pkey $3"
 }

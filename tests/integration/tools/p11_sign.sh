@@ -26,6 +26,29 @@ refused() {
   fi
 }
 
+# on_tty OUTFILE ANSWER... -- command...: runs command on a terminal of its own (script(1));
+# types each ANSWER and Enter once a prompt ending in ": " shows (waits at most 30 s per
+# character); everything the terminal showed lands in OUTFILE. Returns the command's status.
+on_tty() {
+  local out=$1 cmd seen='' c rc=0 answers=()
+  shift
+  while [ "$1" != -- ]; do answers+=("$1"); shift; done
+  shift
+  printf -v cmd '%q ' "$@"
+  coproc TTY { script -qfec "$cmd" /dev/null; }
+  local pid=$TTY_PID in keys
+  exec {in}<&"${TTY[0]}" {keys}>&"${TTY[1]}"
+  for a in "${answers[@]}"; do
+    while [[ $seen != *": " ]] && IFS= read -r -d '' -n1 -t 30 -u "$in" c; do seen+=$c; done
+    printf '%s\r' "$a" >&"$keys"
+    printf '%s' "$seen" >>"$out"; seen=''
+  done
+  cat <&"$in" >>"$out" || true
+  wait "$pid" || rc=$?
+  exec {in}<&- {keys}>&-
+  return "$rc"
+}
+
 p11_init
 p11_token rel 1234
 p11_keypair rel 1234 rsa:3072 rel-rsa 01
@@ -99,6 +122,19 @@ refused "no PIN file and no terminal" 2 'no terminal to ask on: give --pin-file'
 refused "no module" 2 'no PKCS#11 module' -- \
   env -u PKCS11_MODULE_PATH "$otter" sign plain.zip --key "pkcs11:token=rel;object=rel-ec" \
   --pin-file pin
+# The PIN typed at the terminal: asked for by token name, never echoed.
+cp plain.zip tty.zip
+on_tty tty-pin.txt 1234 -- "$otter" sign tty.zip --key "pkcs11:token=rel;object=rel-ec" \
+  && ok "the PIN typed at the prompt signs" || bad "PIN prompt: $(cat tty-pin.txt)"
+grep -q 'PIN for token "rel": ' tty-pin.txt && ok "the prompt names the token" \
+  || bad "no PIN prompt: $(cat tty-pin.txt)"
+grep -q 1234 tty-pin.txt && bad "the PIN was echoed: $(cat tty-pin.txt)" || ok "the PIN is not echoed"
+expect "and the package verifies" \
+  "$("$otter" verify tty.zip --pubkey ec.pub >/dev/null 2>&1; echo $?)" 0
+rc=0; on_tty tty-bad.txt 4321 -- "$otter" sign tty.zip --key "pkcs11:token=rel;object=rel-rsa" || rc=$?
+expect "a wrong PIN at the prompt: exit 2" "$rc" 2
+grep -q 'wrong PIN' tty-bad.txt && ok "a wrong PIN at the prompt says so" || bad "$(cat tty-bad.txt)"
+
 # Measured: libp11 0.4.12 (Debian 12) cannot list the keys of a token holding an Ed25519 key.
 refused "Ed25519 on a token: the clear libp11 0.4.12 error" 2 \
   'libp11 0.4.12 cannot read a token that holds an Ed25519 key' -- \
@@ -120,6 +156,21 @@ refused "no passphrase and no terminal" 2 "no terminal to ask on: give --passphr
   setsid "$otter" sign enc.zip --key enc.key
 "$otter" sign enc.zip --key enc.key --passphrase-file pass >/dev/null \
   && ok "the right passphrase signs" || bad "sign with an encrypted key"
+# Typed at the prompt: keygen asks twice, sign once; nothing echoed.
+on_tty tty-keygen.txt 'typed secret' 'typed secret' -- "$otter" keygen --type ed25519 --encrypt \
+  --out typed >/dev/null && ok "keygen --encrypt with the passphrase typed twice" \
+  || bad "keygen prompt: $(cat tty-keygen.txt)"
+rc=0; on_tty tty-differ.txt 'typed secret' 'other' -- "$otter" keygen --encrypt --out differ || rc=$?
+expect "two different passphrases: refused" "$rc/$(grep -c 'passphrases differ' tty-differ.txt)" 2/1
+[ ! -e differ.key ] && ok "and no key file written" || bad "differ.key written"
+on_tty tty-pass.txt 'typed secret' -- "$otter" sign enc.zip --key typed.key >/dev/null \
+  && ok "the passphrase typed at the prompt signs" || bad "passphrase prompt: $(cat tty-pass.txt)"
+grep -q 'Passphrase for typed.key: ' tty-pass.txt && ok "the prompt names the key file" \
+  || bad "no passphrase prompt: $(cat tty-pass.txt)"
+cat tty-keygen.txt tty-pass.txt | grep -q 'typed secret' && bad "a passphrase was echoed" \
+  || ok "passphrases are not echoed"
+expect "the typed key's signature verifies" \
+  "$("$otter" verify enc.zip --pubkey typed.pub >/dev/null 2>&1; echo $?)" 0
 expect "the encrypted key's signature verifies" \
   "$("$otter" verify enc.zip --pubkey enc.pub >/dev/null 2>&1; echo $?)" 0
 # An encrypted key made by openssl (not by otter) works the same.
