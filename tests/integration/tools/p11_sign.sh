@@ -89,6 +89,11 @@ openssl_ec_ok() {
 }
 openssl_ec_ok both.zip && ok "openssl verifies the token's P-256 signature" \
   || bad "openssl on the token's signature"
+# Two token keys in one command: both sessions open at once.
+pack two.zip --key "pkcs11:token=rel;object=rel-ec" --key "pkcs11:token=rel;object=rel-rsa" \
+  --pin-file pin >/dev/null && ok "pack with two token keys at once" || bad "pack with two token keys"
+expect "both verify" \
+  "$("$otter" verify two.zip --pubkey ec.pub --pubkey rsa.pub --threshold 2 >/dev/null 2>&1; echo $?)" 0
 # A package nobody signed on the token does not verify with the token's key.
 pack plain.zip >/dev/null
 refused "an unsigned package is refused by the token's key" 1 "not signed" -- \
