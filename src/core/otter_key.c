@@ -186,7 +186,9 @@ static int pem_pass(char *buf, int size, int rwflag, void *u)
 /* Why a private key PEM did not load, in words a signer can act on. */
 static int load_error(const char *pem, const pass_ctx *pc, otter_err *err)
 {
-    int encrypted = strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL;
+    /* PKCS#8 or a traditional PEM with a DEK-Info header. */
+    int encrypted = strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL ||
+                    strstr(pem, "Proc-Type: 4,ENCRYPTED") != NULL;
     if (pc->failed) {
         ERR_clear_error();
         return err ? err->code : OTTER_EUSAGE;
