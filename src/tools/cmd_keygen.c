@@ -24,7 +24,7 @@ static int keygen(const char *type, const char *out, int encrypt, const char *pa
     int ret = otter_key_generate(type, key, err);
     if (!ret)
         ret = otter_key_save_pair_pass(*key, out, pass, (size_t)n, err);
-    memset(pass, 0, sizeof pass);
+    otter_keysrc_wipe(pass, sizeof pass);
     return ret;
 }
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,11 @@
 
 /* A PIN or passphrase file is one line; anything larger is the wrong file. */
 #define SECRET_FILE_MAX 1024
+
+void otter_keysrc_wipe(void *p, size_t n)
+{
+    OPENSSL_cleanse(p, n);
+}
 
 int otter_keysrc_option(otter_keysrc *src, int c, const char *arg)
 {
@@ -35,6 +41,7 @@ static int secret_from_file(const char *path, const char *what, char *buf, size_
     int ret = otter_file_read_all(path, SECRET_FILE_MAX, &data, &len, err);
     if (ret)
         return otter_err_prefix(err, "%s file", what);
+    size_t file_len = len;
     char *nl = memchr(data, '\n', len);
     if (nl)
         len = (size_t)(nl - data);
@@ -46,7 +53,7 @@ static int secret_from_file(const char *path, const char *what, char *buf, size_
         ret = otter_err_set(err, OTTER_EUSAGE, "%s: %s longer than %zu bytes", path, what, size);
     else
         memcpy(buf, data, len);
-    memset(data, 0, len);
+    OPENSSL_cleanse(data, file_len);
     free(data);
     return ret ? ret : (int)len;
 }
@@ -141,7 +148,7 @@ int otter_keysrc_new_passphrase(const char *pass_file, const char *what, char *b
     int m = secret_from_tty("The same passphrase again", "--passphrase-file", again,
                             sizeof again < size ? sizeof again : size, err);
     int same = m == n && memcmp(buf, again, (size_t)n) == 0;
-    memset(again, 0, sizeof again);
+    OPENSSL_cleanse(again, sizeof again);
     if (m < 0)
         return m;
     return same ? n : otter_err_set(err, OTTER_EUSAGE, "the two passphrases differ");

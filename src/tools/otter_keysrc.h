@@ -47,4 +47,7 @@ int otter_keysrc_load(const otter_keysrc *src, const char *spec, otter_key **out
 int otter_keysrc_new_passphrase(const char *pass_file, const char *what, char *buf, size_t size,
                                 otter_err *err);
 
+/* Overwrites n bytes at p (a PIN or passphrase) so the compiler cannot drop it. */
+void otter_keysrc_wipe(void *p, size_t n);
+
 #endif
