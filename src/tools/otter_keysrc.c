@@ -5,6 +5,7 @@
 #include "otter_p11_uri.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -58,6 +59,38 @@ static int secret_from_file(const char *path, const char *what, char *buf, size_
     return ret ? ret : (int)len;
 }
 
+/* The terminal settings to put back if a signal (Ctrl-C) ends us at the prompt. */
+static volatile sig_atomic_t guarded_fd = -1;
+static struct termios guarded_tty;
+static const int guarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static struct sigaction saved_actions[sizeof guarded_signals / sizeof guarded_signals[0]];
+
+static void restore_tty_and_die(int sig)
+{
+    if (guarded_fd >= 0)
+        tcsetattr(guarded_fd, TCSAFLUSH, &guarded_tty);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* on: echo is about to go off on fd (old: the settings to restore); off: it is back. */
+static void guard_signals(int fd, const struct termios *old, int on)
+{
+    size_t n = sizeof guarded_signals / sizeof guarded_signals[0];
+    if (on) {
+        guarded_tty = *old;
+        guarded_fd = fd;
+        struct sigaction sa = {.sa_handler = restore_tty_and_die};
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < n; i++)
+            sigaction(guarded_signals[i], &sa, &saved_actions[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        sigaction(guarded_signals[i], &saved_actions[i], NULL);
+    guarded_fd = -1;
+}
+
 /* Reads one line from the terminal with echo off; its length or a negative code. */
 static int secret_from_tty(const char *prompt, const char *option, char *buf, size_t size,
                            otter_err *err)
@@ -70,6 +103,7 @@ static int secret_from_tty(const char *prompt, const char *option, char *buf, si
     if (have_tty) {
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        guard_signals(fd, &old, 1);
         tcsetattr(fd, TCSAFLUSH, &quiet);
     }
     dprintf(fd, "%s: ", prompt);
@@ -88,8 +122,10 @@ static int secret_from_tty(const char *prompt, const char *option, char *buf, si
         }
         buf[len++] = c;
     }
-    if (have_tty)
+    if (have_tty) {
         tcsetattr(fd, TCSAFLUSH, &old);
+        guard_signals(fd, &old, 0);
+    }
     dprintf(fd, "\n");
     close(fd);
     if (!ret && len == 0)

@@ -140,6 +140,15 @@ rc=0; on_tty tty-bad.txt 4321 -- "$otter" sign tty.zip --key "pkcs11:token=rel;o
 expect "a wrong PIN at the prompt: exit 2" "$rc" 2
 grep -q 'wrong PIN' tty-bad.txt && ok "a wrong PIN at the prompt says so" || bad "$(cat tty-bad.txt)"
 
+# Ctrl-C at the prompt: the command dies of SIGINT, and the terminal echoes again after it.
+rc=0
+# shellcheck disable=SC2016 # $0 is for the inner bash: the otter binary passed after the script
+on_tty tty-int.txt $'\003' -- bash -c 'trap "stty -a; exit 130" INT; "$0" sign tty.zip --key \
+  "pkcs11:token=rel;object=rel-rsa"' "$otter" || rc=$?
+expect "Ctrl-C at the PIN prompt stops the command" "$rc" 130
+grep -qE '(^| )echo( |;|$)' tty-int.txt && ok "and the terminal echoes again" \
+  || bad "echo left off after Ctrl-C: $(cat tty-int.txt)"
+
 # Measured: libp11 0.4.12 (Debian 12) cannot list the keys of a token holding an Ed25519 key.
 refused "Ed25519 on a token: the clear libp11 0.4.12 error" 2 \
   'libp11 0.4.12 cannot read a token that holds an Ed25519 key' -- \
