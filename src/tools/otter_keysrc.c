@@ -82,8 +82,12 @@ static void guard_signals(int fd, const struct termios *old, int on)
         guarded_fd = fd;
         struct sigaction sa = {.sa_handler = restore_tty_and_die};
         sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             sigaction(guarded_signals[i], &sa, &saved_actions[i]);
+            /* A signal the caller ignores (nohup) stays ignored. */
+            if (saved_actions[i].sa_handler == SIG_IGN)
+                sigaction(guarded_signals[i], &saved_actions[i], NULL);
+        }
         return;
     }
     for (size_t i = 0; i < n; i++)
