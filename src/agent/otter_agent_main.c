@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* otter-agent: the device side. A thin command line over otter_agent_lib. */
+#include "otter_agent_tpm_cmd.h"
 #include "otter_bootchooser.h"
 #include "otter_bootsim.h"
 #include "otter_commit.h"
@@ -38,6 +39,7 @@ static const struct {
     {"mark-good", otter_help_otter_agent_mark_good},
     {"rollback", otter_help_otter_agent_rollback},
     {"bootsim", otter_help_otter_agent_bootsim},
+    {"tpm", otter_help_otter_agent_tpm},
 };
 
 static const char *help_of(const char *cmd)
@@ -578,5 +580,7 @@ int main(int argc, char **argv)
         return cmd_simple(conf, cmd, argc, argv);
     if (strcmp(cmd, "bootsim") == 0)
         return cmd_bootsim(conf, argc, argv);
+    if (strcmp(cmd, "tpm") == 0)
+        return otter_agent_cmd_tpm(conf, argc, argv);
     return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
 }

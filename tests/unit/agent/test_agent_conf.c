@@ -44,6 +44,8 @@ static void test_good_config_and_defaults(void **state)
     assert_int_equal(c->boot_tries, 3);
     assert_string_equal(c->rollback_backend, "file");
     assert_string_equal(c->rollback_path, "/var/lib/otter/rollback");
+    assert_string_equal(c->tpm_tcti, "device:/dev/tpmrm0");
+    assert_string_equal(c->tpm_nv_index, "0x01800a00");
     assert_string_equal(c->health_command, "/usr/bin/check --quick");
     assert_int_equal(c->health_timeout, 30);
     assert_string_equal(c->reboot_command, "/sbin/reboot");
@@ -130,8 +132,11 @@ static void test_bad_values(void **state)
                    "agent.conf:2: [health] timeout: '99999999999999999999' is not a number");
     expect_refusal("[boot]\nbackend = lilo\n",
                    "agent.conf:2: [boot] backend: 'lilo' is not one of file|grub|uboot");
-    expect_refusal("[rollback]\nbackend = tpm\n",
-                   "agent.conf:2: [rollback] backend: 'tpm' is not one of file");
+    expect_refusal("[rollback]\nbackend = rpmb\n",
+                   "agent.conf:2: [rollback] backend: 'rpmb' is not one of file|tpm");
+    expect_refusal("[tpm]\nnv_index = 0x81000001\n",
+                   "agent.conf:2: [tpm] nv_index: TPM NV index '0x81000001': want hex "
+                   "0x01800000-0x01bfffff (owner range)");
     expect_refusal("[device]\nproduct = a\tb\n",
                    "agent.conf:2: [device] product: control character in value");
     expect_refusal("[install]\nworkers = 5\n",
