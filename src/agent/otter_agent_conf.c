@@ -354,9 +354,12 @@ static int finish(struct parse *p)
             return ret;
     }
     const otter_agent_conf *c = p->conf;
-    if (c->server_url[0] && !c->server_token[0] && !c->server_gateway_token[0])
+    /* A device certificate (mutual TLS) may be the device's only credential. */
+    if (c->server_url[0] && !c->server_token[0] && !c->server_gateway_token[0] &&
+        !(c->server_cert[0] && c->server_key[0]))
         return otter_err_set(p->err, OTTER_EFORMAT,
-                             "%s: [server] url is set: target_token or gateway_token is required",
+                             "%s: [server] url is set: target_token, gateway_token or a client "
+                             "certificate (cert and key) is required",
                              p->name);
     otter_err why;
     if (otter_origin_check_conf(c->server_url, c->server_pin, c->server_ca,

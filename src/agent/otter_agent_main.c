@@ -40,6 +40,7 @@ static const struct {
     {"rollback", otter_help_otter_agent_rollback},
     {"bootsim", otter_help_otter_agent_bootsim},
     {"tpm", otter_help_otter_agent_tpm},
+    {"identity", otter_help_otter_agent_identity},
 };
 
 static const char *help_of(const char *cmd)
@@ -170,7 +171,7 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
                     uint64_t from, otter_source **s, otter_err *err)
 {
     char fetch[PATH_MAX], stall[24], rate[24], offset[24];
-    const char *args[20];
+    const char *args[24];
     size_t nargs = 0;
     if (ca) {
         args[nargs++] = "--ca";
@@ -208,6 +209,8 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
     if (key) {
         args[nargs++] = "--key";
         args[nargs++] = key;
+        args[nargs++] = "--tcti"; /* for a TPM-held key */
+        args[nargs++] = d->conf->tpm_tcti;
     }
     if (from) { /* a resumed install: the package from its first missing chunk */
         snprintf(offset, sizeof offset, "%llu", (unsigned long long)from);
@@ -582,5 +585,7 @@ int main(int argc, char **argv)
         return cmd_bootsim(conf, argc, argv);
     if (strcmp(cmd, "tpm") == 0)
         return otter_agent_cmd_tpm(conf, argc, argv);
+    if (strcmp(cmd, "identity") == 0)
+        return otter_agent_cmd_identity(conf, argc, argv);
     return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
 }

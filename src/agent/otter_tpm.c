@@ -26,7 +26,7 @@ static TSS2_RC rc_base(TSS2_RC rc)
 
 static int tss_fail(TSS2_RC rc, const char *what, uint32_t index, otter_err *err)
 {
-    return otter_err_set(err, OTTER_EIO, "TPM %s (NV index 0x%08" PRIx32 "): %s", what, index,
+    return otter_err_set(err, OTTER_EIO, "TPM %s (index 0x%08" PRIx32 "): %s", what, index,
                          Tss2_RC_Decode(rc));
 }
 
@@ -194,4 +194,78 @@ int otter_tpm_counter_provision(otter_tpm *t, uint32_t index, uint64_t *value, o
         ret = read_open(t, index, nv, value, err);
     Esys_TR_Close(t->esys, &nv);
     return ret;
+}
+
+/* The storage primary key: the TCG "SRK" ECC template (the same key each time from
+ * the owner seed), only to create the device key under it. */
+static const TPM2B_PUBLIC srk_template = {
+    .publicArea = {
+        .type = TPM2_ALG_ECC,
+        .nameAlg = TPM2_ALG_SHA256,
+        .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                            TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                            TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_NODA,
+        .parameters.eccDetail = {.symmetric = {.algorithm = TPM2_ALG_AES,
+                                               .keyBits.aes = 128,
+                                               .mode.aes = TPM2_ALG_CFB},
+                                 .scheme = {.scheme = TPM2_ALG_NULL},
+                                 .curveID = TPM2_ECC_NIST_P256,
+                                 .kdf = {.scheme = TPM2_ALG_NULL}},
+    }};
+
+/* The device key: ECDSA P-256 for signing only, created in the TPM (sensitive data
+ * origin), bound to it (fixedTPM: it cannot be duplicated out). */
+static const TPM2B_PUBLIC key_template = {
+    .publicArea = {
+        .type = TPM2_ALG_ECC,
+        .nameAlg = TPM2_ALG_SHA256,
+        .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                            TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                            TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_NODA,
+        .parameters.eccDetail = {.symmetric = {.algorithm = TPM2_ALG_NULL},
+                                 .scheme = {.scheme = TPM2_ALG_NULL},
+                                 .curveID = TPM2_ECC_NIST_P256,
+                                 .kdf = {.scheme = TPM2_ALG_NULL}},
+    }};
+
+int otter_tpm_key_persist(otter_tpm *t, uint32_t handle, otter_err *err)
+{
+    ESYS_TR primary = ESYS_TR_NONE, key = ESYS_TR_NONE, persist = ESYS_TR_NONE;
+    TPM2B_SENSITIVE_CREATE sens = {.size = 0};
+    TPM2B_DATA outside = {.size = 0};
+    TPML_PCR_SELECTION pcrs = {.count = 0};
+    TPM2B_PRIVATE *priv = NULL;
+    TPM2B_PUBLIC *pub = NULL;
+    TSS2_RC rc =
+        Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &persist);
+    if (rc == TSS2_RC_SUCCESS) {
+        Esys_TR_Close(t->esys, &persist);
+        return otter_err_set(err, OTTER_ESTATE,
+                             "TPM handle 0x%08" PRIx32 " holds a key already: a device key is "
+                             "not replaced (tpm2_evictcontrol it first to make a new identity)",
+                             handle);
+    }
+    const char *what = "cannot create the storage primary key";
+    rc =
+        Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                           &sens, &srk_template, &outside, &pcrs, &primary, NULL, NULL, NULL, NULL);
+    if (rc == TSS2_RC_SUCCESS && (what = "cannot create the key") != NULL)
+        rc = Esys_Create(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
+                         &key_template, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+    if (rc == TSS2_RC_SUCCESS && (what = "cannot load the key") != NULL)
+        rc = Esys_Load(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub,
+                       &key);
+    if (rc == TSS2_RC_SUCCESS && (what = "cannot make the key persistent") != NULL)
+        rc = Esys_EvictControl(t->esys, ESYS_TR_RH_OWNER, key, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                               ESYS_TR_NONE, handle, &persist);
+    /* Without a resource manager (swtpm, small TPMs) nothing else frees the slots. */
+    if (key != ESYS_TR_NONE)
+        Esys_FlushContext(t->esys, key);
+    if (primary != ESYS_TR_NONE)
+        Esys_FlushContext(t->esys, primary);
+    if (persist != ESYS_TR_NONE)
+        Esys_TR_Close(t->esys, &persist);
+    Esys_Free(priv);
+    Esys_Free(pub);
+    return rc == TSS2_RC_SUCCESS ? 0 : tss_fail(rc, what, handle, err);
 }

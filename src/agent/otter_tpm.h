@@ -62,4 +62,10 @@ int otter_tpm_counter_increment(otter_tpm *t, uint32_t index, otter_err *err);
  * written. Idempotent. *value: the counter after it. Errors: as above. */
 int otter_tpm_counter_provision(otter_tpm *t, uint32_t index, uint64_t *value, otter_err *err);
 
+/* Creates the device's TLS key in the TPM (ECDSA P-256, sign only, fixedTPM: it
+ * never leaves the chip) under the owner's storage primary key and makes it
+ * persistent at handle (0x81000000-0x817fffff). Refused (OTTER_ESTATE) when the
+ * handle is taken. Errors: also OTTER_EIO. */
+int otter_tpm_key_persist(otter_tpm *t, uint32_t handle, otter_err *err);
+
 #endif

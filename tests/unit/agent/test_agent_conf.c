@@ -200,9 +200,14 @@ static void test_server_tokens(void **state)
                    "agent.conf:24: [server] target_token: gateway_token is set too; set exactly "
                    "one of target_token and gateway_token");
     expect_refusal(with("[server]\nurl = http://127.0.0.1:1\n"),
-                   "agent.conf: [server] url is set: target_token or gateway_token is required");
+                   "agent.conf: [server] url is set: target_token, gateway_token or a client "
+                   "certificate (cert and key) is required");
     expect_refusal(with("[server]\nurl = http://127.0.0.1:1\ntarget_token =\ngateway_token =\n"),
-                   "agent.conf: [server] url is set: target_token or gateway_token is required");
+                   "agent.conf: [server] url is set: target_token, gateway_token or a client "
+                   "certificate (cert and key) is required");
+    expect_refusal(with("[server]\nurl = http://127.0.0.1:1\ncert = /c.pem\n"),
+                   "agent.conf: [server] url is set: target_token, gateway_token or a client "
+                   "certificate (cert and key) is required");
     expect_refusal(with("[server]\ngateway_token = gw1\ngateway_token = gw2\n"),
                    "agent.conf:24: [server] duplicate key 'gateway_token'");
 }
