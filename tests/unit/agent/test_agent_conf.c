@@ -188,6 +188,17 @@ static void test_server_tokens(void **state)
     assert_string_equal(c->server_token, "t1");
     assert_string_equal(c->server_gateway_token, "");
     otter_agent_conf_free(c);
+    /* A device certificate alone (mutual TLS), its key in the TPM. */
+    assert_otter_ok(parse(with("[server]\nurl = https://127.0.0.1:1\ncert = /c.pem\n"
+                               "key = handle:0x81000a00\n[tpm]\nnv_index = 0x01BFFFFF\n"
+                               "tcti = swtpm:port=2321\n"),
+                          &c, &err),
+                    err);
+    assert_string_equal(c->server_key, "handle:0x81000a00");
+    assert_string_equal(c->server_token, "");
+    assert_string_equal(c->tpm_nv_index, "0x01BFFFFF");
+    assert_string_equal(c->tpm_tcti, "swtpm:port=2321");
+    otter_agent_conf_free(c);
     /* No server at all (SD card only): no token either. */
     assert_otter_ok(parse(good, &c, &err), err);
     assert_string_equal(c->server_gateway_token, "");
