@@ -76,17 +76,19 @@ static int tpm_load(const otter_rollback *r, uint64_t *value, otter_err *err)
     return ret;
 }
 
+/* Re-reads before each increment: two raises at once cannot add their steps up. */
 static int tpm_store(const otter_rollback *r, uint64_t value, otter_err *err)
 {
     otter_tpm *t = NULL;
-    uint64_t counter = 0, steps = 0;
+    uint64_t counter = 0, steps = 1;
     int ret = otter_tpm_open(r->path, &t, err);
-    if (!ret)
+    while (!ret && steps > 0) {
         ret = otter_tpm_counter_read(t, r->nv_index, &counter, err);
-    if (!ret)
-        ret = otter_tpm_steps_to(counter, value, &steps, err);
-    for (uint64_t i = 0; !ret && i < steps; i++)
-        ret = otter_tpm_counter_increment(t, r->nv_index, err);
+        if (!ret)
+            ret = otter_tpm_steps_to(counter, value, &steps, err);
+        if (!ret && steps > 0)
+            ret = otter_tpm_counter_increment(t, r->nv_index, err);
+    }
     otter_tpm_free(t);
     return ret;
 }
