@@ -47,6 +47,16 @@ int otter_tpm_key_is_tpm(const char *key)
     return strcmp(head, TSS2_PEM) == 0;
 }
 
+static OSSL_PROVIDER *tpm2_prov, *default_prov;
+
+/* At exit: the provider's teardown closes its TPM connection (and frees it). */
+static void unload_providers(void)
+{
+    OSSL_PROVIDER_unload(tpm2_prov);
+    OSSL_PROVIDER_unload(default_prov);
+    tpm2_prov = default_prov = NULL;
+}
+
 int otter_tpm_key_init(const char *tcti, otter_err *err)
 {
     static int loaded;
@@ -60,14 +70,15 @@ int otter_tpm_key_init(const char *tcti, otter_err *err)
      * looks at the key's provider, and the default ECDSA cannot use a key that never
      * leaves the TPM. Digests and key exchange stay in the default provider: in the TPM
      * they would take its few object slots (swtpm has 3). */
-    if (!OSSL_PROVIDER_load(NULL, "default"))
+    if (!(default_prov = OSSL_PROVIDER_load(NULL, "default")))
         return ssl_fail(err, OTTER_EIO, "cannot load the OpenSSL provider", "default");
-    if (!OSSL_PROVIDER_load(NULL, "tpm2"))
+    if (!(tpm2_prov = OSSL_PROVIDER_load(NULL, "tpm2")))
         return ssl_fail(err, OTTER_EIO,
                         "cannot load the OpenSSL provider (apt-get install tpm2-openssl)", "tpm2");
     if (!EVP_set_default_properties(NULL, "?tpm2.signature"))
         return ssl_fail(err, OTTER_EIO, "cannot prefer the provider", "tpm2");
     loaded = 1;
+    atexit(unload_providers);
     return 0;
 }
 
