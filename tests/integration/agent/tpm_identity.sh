@@ -10,6 +10,8 @@
 #     is the credential) and otter-fetch both log in; without a client certificate, or
 #     with a key whose certificate another CA issued, the peer refuses them.
 #  3. The file-key fallback (`identity create --software`): a PEM key, the same login.
+#  4. A TPM-wrapped key blob (key = a path, no --software): made in the TPM, its CSR
+#     signed there; no TPM object is left loaded after any of it (no resource manager).
 set -euo pipefail
 work="${OTTER_TEST_TMP:-/tmp}/tpm-identity.$$"
 rm -rf "$work"; mkdir -p "$work"
@@ -106,4 +108,13 @@ run "$f" identity install "$work/file.crt" >/dev/null
 expect "otter-agentd logs in with the file key" "$(run "$f" check)" \
   "0 server: $url/acme/controller/v1/dev-8 (poll every 60 s)
 no update offered"
+
+# 4. A TPM-wrapped key blob.
+b="$work/blobdev"; device "$b" dev-9 "$work/blobdev/device.key"
+expect "identity create (TPM key blob)" "$(run "$b" identity create --csr "$b/device.csr")" "0 "
+expect "the blob is TPM-wrapped" "$(head -1 "$b/device.key")" "-----BEGIN TSS2 PRIVATE KEY-----"
+expect "its CSR is signed by it" \
+  "$(openssl req -in "$b/device.csr" -verify -noout -subject 2>&1 | tr '\n' ' ')" \
+  "Certificate request self-signature verify OK subject=CN = dev-9 "
+expect "no TPM object left loaded" "$(TPM2TOOLS_TCTI=$swtpm_tcti tpm2_getcap handles-transient)" ""
 finish
