@@ -95,7 +95,7 @@ static const struct key_def keys[] = {
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
 static const char *const sections[] = {"device", "trust",  "state",  "rollback", "boot",
-                                       "health", "reboot", "server", "install", "tpm"};
+                                       "health", "reboot", "server", "install",  "tpm"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {
@@ -259,7 +259,8 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
         return fail(p, OTTER_EFORMAT, "[%s] %s: value too long", sec, k->key);
     otter_err ierr;
     uint32_t index;
-    if (strcmp(k->section, "tpm") == 0 && k->offset == C(tpm_nv_index) && otter_tpm_parse_index(value, &index, &ierr) != 0)
+    if (strcmp(k->section, "tpm") == 0 && k->offset == C(tpm_nv_index) &&
+        otter_tpm_parse_index(value, &index, &ierr) != 0)
         return fail(p, OTTER_EFORMAT, "[%s] %s: %s", sec, k->key, ierr.msg);
     char **field = (char **)((char *)base + k->offset);
     *field = strdup(value);

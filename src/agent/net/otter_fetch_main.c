@@ -109,13 +109,20 @@ static int fetch_option(int c, char **argv, otter_fetch_opts *o, int *code)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"ca", required_argument, NULL, 'C'},     {"pin", required_argument, NULL, 'P'},
-        {"cert", required_argument, NULL, 'c'},   {"key", required_argument, NULL, 'k'},
-        {"header", required_argument, NULL, 'H'}, {"retries", required_argument, NULL, 'r'},
-        {"stall", required_argument, NULL, 's'},  {"limit", required_argument, NULL, 'l'},
-        {"proxy", required_argument, NULL, 'x'},  {"header-env", required_argument, NULL, 'E'},
-        {"offset", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'v'},      {"tcti", required_argument, NULL, 'T'},
+        {"ca", required_argument, NULL, 'C'},
+        {"pin", required_argument, NULL, 'P'},
+        {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},
+        {"header", required_argument, NULL, 'H'},
+        {"retries", required_argument, NULL, 'r'},
+        {"stall", required_argument, NULL, 's'},
+        {"limit", required_argument, NULL, 'l'},
+        {"proxy", required_argument, NULL, 'x'},
+        {"header-env", required_argument, NULL, 'E'},
+        {"offset", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},
+        {"tcti", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     otter_fetch_opts o = {.max_retries = 10};

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # work: set by the test
 # SPDX-License-Identifier: Apache-2.0
 # Sourced by the TPM tests: swtpm (Debian's software TPM 2.0) on 127.0.0.1.
 # Its state directory is the TPM's NVRAM: it lives outside every device directory,
@@ -24,6 +25,7 @@ swtpm_start() {
   local nv=$1 try i
   mkdir -p "$nv"
   for try in 1 2 3 4 5; do
+    : "start attempt $try"
     rm -f "$work/swtpm.port"
     python3 - "$nv" "$work/swtpm.port" <<'PY' &
 import os, socket, sys
@@ -50,13 +52,14 @@ os.execvp("swtpm", ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + nv,
                     "--flags", "not-need-init,startup-clear"])
 PY
     swtpm_pid=$!
-    for i in $(seq 1 400); do [ -s "$work/swtpm.port" ] && break; kill -0 "$swtpm_pid" 2>/dev/null || break; sleep 0.05; done
+    for i in $(seq 1 400); do [ -s "$work/swtpm.port" ] && break; : "$i"; kill -0 "$swtpm_pid" 2>/dev/null || break; sleep 0.05; done
     [ -s "$work/swtpm.port" ] || continue
     read -r swtpm_port < "$work/swtpm.port"
     # Ready when the command port answers (bounded); a dead swtpm lost its port: retry.
     for i in $(seq 1 400); do
       kill -0 "$swtpm_pid" 2>/dev/null || break
       if (exec 3<>"/dev/tcp/127.0.0.1/$swtpm_port") 2>/dev/null; then
+        # shellcheck disable=SC2034 # swtpm_tcti is for the calling test
         swtpm_tcti="swtpm:host=127.0.0.1,port=$swtpm_port"
         return 0
       fi

@@ -17,7 +17,7 @@ work="${OTTER_TEST_TMP:-/tmp}/tpm-identity.$$"
 rm -rf "$work"; mkdir -p "$work"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/device_fixture.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/tpm_fixture.sh"
-need_tpm_tools
+need_tpm_tools openssl
 [ -e /usr/lib/x86_64-linux-gnu/ossl-modules/tpm2.so ] || [ -n "$(find /usr/lib -name tpm2.so -path '*ossl-modules*' 2>/dev/null)" ] \
   || { [ "${CI:-}" = true ] && { echo "FAIL: tpm2-openssl missing" >&2; exit 1; }; echo "SKIP: tpm2-openssl missing" >&2; exit 77; }
 fetch="$OTTER_BUILD_DIR/bin/otter-fetch"
