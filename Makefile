@@ -21,7 +21,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   zstd zip unzip openssl curl grub-common libubootenv-tool valgrind nginx-light time bc \
   jq sqlite3 swupdate cpio chromium postgresql tinyproxy-bin python3-yaml python3-jsonschema \
   shellcheck systemd groff-base man-db clang-format \
-  libp11-dev softhsm2 opensc
+  libp11-dev softhsm2 opensc \
+  libtss2-dev swtpm swtpm-tools tpm2-tools tpm2-openssl
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean
 

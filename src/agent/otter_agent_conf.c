@@ -12,6 +12,7 @@
 
 #include "otter_file.h"
 #include "otter_origin.h"
+#include "otter_tpm.h"
 
 enum kind { K_STR, K_PATH, K_INT, K_ENUM };
 
@@ -34,8 +35,12 @@ static const struct key_def keys[] = {
     {"device", "model", K_STR, NULL, 0, 0, NULL, C(model)},
     {"trust", "root", K_PATH, "/etc/otter/root.json", 0, 0, NULL, C(trust_root)},
     {"state", "dir", K_PATH, "/var/lib/otter", 0, 0, NULL, C(state_dir)},
-    {"rollback", "backend", K_ENUM, "file", 0, 0, "file", C(rollback_backend)},
+    {"rollback", "backend", K_ENUM, "file", 0, 0, "file|tpm", C(rollback_backend)},
     {"rollback", "path", K_PATH, "/var/lib/otter/rollback", 0, 0, NULL, C(rollback_path)},
+    /* The TPM 2.0 (rollback backend = tpm, TPM-held client keys): a tpm2-tss TCTI
+     * ("device:/dev/tpmrm0", "swtpm:host=127.0.0.1,port=2321") and the counter's index. */
+    {"tpm", "tcti", K_STR, "device:/dev/tpmrm0", 0, 0, NULL, C(tpm_tcti)},
+    {"tpm", "nv_index", K_STR, "0x01800a00", 0, 0, NULL, C(tpm_nv_index)},
     {"boot", "backend", K_ENUM, NULL, 0, 0, "file|grub|uboot", C(boot_backend)},
     {"boot", "path", K_PATH, NULL, 0, 0, NULL, C(boot_path)},
     /* One digit: U-Boot's setexpr counts in hex, so 10 and up would go wrong there. */
@@ -90,7 +95,7 @@ static const struct key_def keys[] = {
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
 static const char *const sections[] = {"device", "trust",  "state",  "rollback", "boot",
-                                       "health", "reboot", "server", "install"};
+                                       "health", "reboot", "server", "install",  "tpm"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {
@@ -252,6 +257,11 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
     }
     if (strlen(value) > OTTER_AGENT_CONF_MAX_VALUE)
         return fail(p, OTTER_EFORMAT, "[%s] %s: value too long", sec, k->key);
+    otter_err ierr;
+    uint32_t index;
+    if (strcmp(k->section, "tpm") == 0 && k->offset == C(tpm_nv_index) &&
+        otter_tpm_parse_index(value, &index, &ierr) != 0)
+        return fail(p, OTTER_EFORMAT, "[%s] %s: %s", sec, k->key, ierr.msg);
     char **field = (char **)((char *)base + k->offset);
     *field = strdup(value);
     if (!*field)
@@ -345,9 +355,12 @@ static int finish(struct parse *p)
             return ret;
     }
     const otter_agent_conf *c = p->conf;
-    if (c->server_url[0] && !c->server_token[0] && !c->server_gateway_token[0])
+    /* A device certificate (mutual TLS) may be the device's only credential. */
+    if (c->server_url[0] && !c->server_token[0] && !c->server_gateway_token[0] &&
+        !(c->server_cert[0] && c->server_key[0]))
         return otter_err_set(p->err, OTTER_EFORMAT,
-                             "%s: [server] url is set: target_token or gateway_token is required",
+                             "%s: [server] url is set: target_token, gateway_token or a client "
+                             "certificate (cert and key) is required",
                              p->name);
     otter_err why;
     if (otter_origin_check_conf(c->server_url, c->server_pin, c->server_ca,

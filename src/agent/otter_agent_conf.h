@@ -33,8 +33,10 @@ typedef struct otter_agent_conf {
     char *model;                /* [device] model */
     char *trust_root;           /* [trust] root: path of root.json */
     char *state_dir;            /* [state] dir */
-    char *rollback_backend;     /* [rollback] backend: "file" */
+    char *rollback_backend;     /* [rollback] backend: "file" or "tpm" */
     char *rollback_path;        /* [rollback] path */
+    char *tpm_tcti;             /* [tpm] tcti: tpm2-tss TCTI string */
+    char *tpm_nv_index;         /* [tpm] nv_index: the rollback counter's NV index (hex) */
     char *boot_backend;         /* [boot] backend: "file", "grub" or "uboot" */
     char *boot_path;            /* [boot] path: env file, grubenv or fw_env.config */
     long boot_tries;            /* [boot] tries */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* otter-agent: the device side. A thin command line over otter_agent_lib. */
+#include "otter_agent_tpm_cmd.h"
 #include "otter_bootchooser.h"
 #include "otter_bootsim.h"
 #include "otter_commit.h"
@@ -38,6 +39,8 @@ static const struct {
     {"mark-good", otter_help_otter_agent_mark_good},
     {"rollback", otter_help_otter_agent_rollback},
     {"bootsim", otter_help_otter_agent_bootsim},
+    {"tpm", otter_help_otter_agent_tpm},
+    {"identity", otter_help_otter_agent_identity},
 };
 
 static const char *help_of(const char *cmd)
@@ -168,7 +171,7 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
                     uint64_t from, otter_source **s, otter_err *err)
 {
     char fetch[PATH_MAX], stall[24], rate[24], offset[24];
-    const char *args[20];
+    const char *args[24];
     size_t nargs = 0;
     if (ca) {
         args[nargs++] = "--ca";
@@ -206,6 +209,8 @@ static int open_url(const otter_device *d, const char *src, const char *ca, cons
     if (key) {
         args[nargs++] = "--key";
         args[nargs++] = key;
+        args[nargs++] = "--tcti"; /* for a TPM-held key */
+        args[nargs++] = d->conf->tpm_tcti;
     }
     if (from) { /* a resumed install: the package from its first missing chunk */
         snprintf(offset, sizeof offset, "%llu", (unsigned long long)from);
@@ -578,5 +583,9 @@ int main(int argc, char **argv)
         return cmd_simple(conf, cmd, argc, argv);
     if (strcmp(cmd, "bootsim") == 0)
         return cmd_bootsim(conf, argc, argv);
+    if (strcmp(cmd, "tpm") == 0)
+        return otter_agent_cmd_tpm(conf, argc, argv);
+    if (strcmp(cmd, "identity") == 0)
+        return otter_agent_cmd_identity(conf, argc, argv);
     return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
 }

@@ -55,8 +55,7 @@ int otter_device_open(const char *conf_path, int need_booted, otter_device **out
     if (!ret)
         ret = otter_state_load(d->state_path, &d->state, err);
     if (!ret)
-        ret = otter_rollback_open(d->conf->rollback_backend, d->conf->rollback_path, &d->rollback,
-                                  err);
+        ret = otter_rollback_open_conf(d->conf, &d->rollback, err);
     if (!ret)
         ret = otter_boot_open(d->conf->boot_backend, d->conf->boot_path, &d->boot, err);
     if (!ret && need_booted) {

@@ -2,8 +2,10 @@
 /*
  * The anti-rollback store: one monotonic counter (the lowest
  * security_version the device still accepts). Back-ends sit behind one
- * vtable chosen from a static table: "file" now (a counter file replaced
- * atomically); TPM NV indexes or eMMC RPMB fit the same three operations.
+ * vtable chosen from a static table: "file" (a counter file replaced
+ * atomically: whoever can write it can lower it) and "tpm" (a TPM 2.0 NV
+ * counter, otter_tpm.h: the TPM is the only copy, nothing on disk); eMMC
+ * RPMB would fit the same three operations.
  * The counter only goes up: a lower value is refused, an equal one is a
  * no-op.
  */
@@ -12,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "otter_agent_conf.h"
 #include "otter_err.h"
 
 typedef struct otter_rollback otter_rollback;
@@ -24,6 +27,18 @@ typedef struct otter_rollback otter_rollback;
  */
 int otter_rollback_open(const char *backend, const char *path, otter_rollback **out,
                         otter_err *err);
+
+/*
+ * Opens the "tpm" back-end: the NV counter nv_index (hex, owner range) of the
+ * TPM behind tcti (a tpm2-tss TCTI string). Nothing is connected yet: each
+ * get and raise talks to the TPM. Errors: OTTER_EUSAGE (bad index),
+ * OTTER_ENOMEM.
+ */
+int otter_rollback_open_tpm(const char *tcti, const char *nv_index, otter_rollback **out,
+                            otter_err *err);
+
+/* The back-end conf names ([rollback] backend, path; [tpm] tcti, nv_index). */
+int otter_rollback_open_conf(const otter_agent_conf *conf, otter_rollback **out, otter_err *err);
 
 /* Frees r. NULL is fine. */
 void otter_rollback_free(otter_rollback *r);

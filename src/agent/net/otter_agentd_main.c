@@ -41,6 +41,7 @@ static int check(const otter_agent_conf *conf, otter_err *err)
                         .pin = conf->server_pin,
                         .cert = conf->server_cert,
                         .key = conf->server_key,
+                        .tcti = conf->tpm_tcti,
                         .proxy = conf->server_proxy};
     char base_url[OTTER_DDI_MAX_URL];
     char *body = NULL;

@@ -473,6 +473,7 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
                             .pin = conf->server_pin,
                             .cert = conf->server_cert,
                             .key = conf->server_key,
+                            .tcti = conf->tpm_tcti,
                             .proxy = conf->server_proxy};
     char *body = NULL;
     size_t len = 0;

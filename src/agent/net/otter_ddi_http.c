@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_ddi_http.h"
+#include "otter_tls_client.h"
 #include "otter_origin.h"
 
 #include <curl/curl.h>
@@ -107,10 +108,8 @@ static int perform(const otter_ddi_conn *c, const char *method, const char *url,
         curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, c->pin);
     if (c->proxy && c->proxy[0])
         curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
-    if (c->cert && c->cert[0])
-        curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
-    if (c->key && c->key[0])
-        curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
+    otter_tls_client tls = {.cert = c->cert, .key = c->key, .tcti = c->tcti};
+    otter_tls_client_apply(e, &tls);
     CURLcode rc = curl_easy_perform(e);
     *status = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);

@@ -24,7 +24,8 @@ typedef struct otter_ddi_conn {
     const char *ca_file;       /* NULL or "": the system store */
     const char *pin;           /* NULL or "": no pinning */
     const char *cert;          /* NULL or "": no client certificate (PEM) */
-    const char *key;           /* its key (PEM) */
+    const char *key;           /* its key (PEM), TPM key blob or handle (otter_tls_client.h) */
+    const char *tcti;          /* the TPM's TCTI for a TPM key; NULL or "": default */
     const char *proxy;         /* NULL or "": no proxy (libcurl's proxy string otherwise) */
     long timeout;              /* seconds for one request; 0: 30 */
 } otter_ddi_conn;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_fetch.h"
+#include "otter_tls_client.h"
 
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -17,7 +18,8 @@ struct otter_fetch {
     CURL *easy;
     struct curl_slist *headers;
     otter_fetch_opts o;
-    char *url, *ca_file, *pin, *cert, *key, *auth, *proxy;
+    char *url, *ca_file, *pin, *cert, *key, *auth, *proxy, *tcti;
+    otter_tls_client tls; /* points into cert, key, tcti */
     char curl_error[CURL_ERROR_SIZE];
 
     uint8_t *buf;
@@ -243,6 +245,8 @@ int otter_fetch_new(const otter_fetch_opts *o, otter_fetch **out, otter_err *err
     h->pin = dup_opt(o->pinned_pubkey, &oom);
     h->cert = dup_opt(o->client_cert, &oom);
     h->key = dup_opt(o->client_key, &oom);
+    h->tcti = dup_opt(o->tpm_tcti, &oom);
+    h->tls = (otter_tls_client){.cert = h->cert, .key = h->key, .tcti = h->tcti};
     h->auth = dup_opt(o->auth_header, &oom);
     h->proxy = dup_opt(o->proxy, &oom);
     h->buf = malloc(OTTER_FETCH_BUFFER);
@@ -305,10 +309,7 @@ static int start_attempt(otter_fetch *h, otter_err *err)
         curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     if (h->pin)
         curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, h->pin);
-    if (h->cert)
-        curl_easy_setopt(e, CURLOPT_SSLCERT, h->cert);
-    if (h->key)
-        curl_easy_setopt(e, CURLOPT_SSLKEY, h->key);
+    otter_tls_client_apply(e, &h->tls);
     if (h->proxy)
         curl_easy_setopt(e, CURLOPT_PROXY, h->proxy);
     if (h->o.max_recv_speed > 0)
@@ -496,6 +497,7 @@ void otter_fetch_free(otter_fetch *h)
     free(h->pin);
     free(h->cert);
     free(h->key);
+    free(h->tcti);
     free(h->auth);
     free(h->proxy);
     free(h->buf);

@@ -30,7 +30,8 @@ typedef struct otter_fetch_opts {
     const char *ca_file;       /* NULL: the system's CA store */
     const char *pinned_pubkey; /* "sha256//BASE64[;sha256//BASE64...]" or NULL */
     const char *client_cert;   /* PEM, optional */
-    const char *client_key;    /* PEM, optional */
+    const char *client_key;    /* PEM, TPM key blob or handle (otter_tls_client.h), optional */
+    const char *tpm_tcti;      /* the TPM's TCTI for a TPM key, optional */
     const char *auth_header;   /* e.g. "Authorization: TargetToken abc", optional */
     const char *proxy;         /* libcurl proxy string, optional */
     long connect_timeout;      /* seconds; 0: 10 */

@@ -63,6 +63,9 @@ static int fetch_option(int c, char **argv, otter_fetch_opts *o, int *code)
     case 'k':
         o->client_key = optarg;
         return 0;
+    case 'T':
+        o->tpm_tcti = optarg;
+        return 0;
     case 'H':
         o->auth_header = optarg;
         return 0;
@@ -106,13 +109,21 @@ static int fetch_option(int c, char **argv, otter_fetch_opts *o, int *code)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"ca", required_argument, NULL, 'C'},     {"pin", required_argument, NULL, 'P'},
-        {"cert", required_argument, NULL, 'c'},   {"key", required_argument, NULL, 'k'},
-        {"header", required_argument, NULL, 'H'}, {"retries", required_argument, NULL, 'r'},
-        {"stall", required_argument, NULL, 's'},  {"limit", required_argument, NULL, 'l'},
-        {"proxy", required_argument, NULL, 'x'},  {"header-env", required_argument, NULL, 'E'},
-        {"offset", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'v'},      {NULL, 0, NULL, 0},
+        {"ca", required_argument, NULL, 'C'},
+        {"pin", required_argument, NULL, 'P'},
+        {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},
+        {"header", required_argument, NULL, 'H'},
+        {"retries", required_argument, NULL, 'r'},
+        {"stall", required_argument, NULL, 's'},
+        {"limit", required_argument, NULL, 'l'},
+        {"proxy", required_argument, NULL, 'x'},
+        {"header-env", required_argument, NULL, 'E'},
+        {"offset", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},
+        {"tcti", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
     };
     otter_fetch_opts o = {.max_retries = 10};
     int c;

@@ -44,6 +44,8 @@ static void test_good_config_and_defaults(void **state)
     assert_int_equal(c->boot_tries, 3);
     assert_string_equal(c->rollback_backend, "file");
     assert_string_equal(c->rollback_path, "/var/lib/otter/rollback");
+    assert_string_equal(c->tpm_tcti, "device:/dev/tpmrm0");
+    assert_string_equal(c->tpm_nv_index, "0x01800a00");
     assert_string_equal(c->health_command, "/usr/bin/check --quick");
     assert_int_equal(c->health_timeout, 30);
     assert_string_equal(c->reboot_command, "/sbin/reboot");
@@ -130,8 +132,11 @@ static void test_bad_values(void **state)
                    "agent.conf:2: [health] timeout: '99999999999999999999' is not a number");
     expect_refusal("[boot]\nbackend = lilo\n",
                    "agent.conf:2: [boot] backend: 'lilo' is not one of file|grub|uboot");
-    expect_refusal("[rollback]\nbackend = tpm\n",
-                   "agent.conf:2: [rollback] backend: 'tpm' is not one of file");
+    expect_refusal("[rollback]\nbackend = rpmb\n",
+                   "agent.conf:2: [rollback] backend: 'rpmb' is not one of file|tpm");
+    expect_refusal("[tpm]\nnv_index = 0x81000001\n",
+                   "agent.conf:2: [tpm] nv_index: TPM NV index '0x81000001': want hex "
+                   "0x01800000-0x01bfffff (owner range)");
     expect_refusal("[device]\nproduct = a\tb\n",
                    "agent.conf:2: [device] product: control character in value");
     expect_refusal("[install]\nworkers = 5\n",
@@ -183,6 +188,17 @@ static void test_server_tokens(void **state)
     assert_string_equal(c->server_token, "t1");
     assert_string_equal(c->server_gateway_token, "");
     otter_agent_conf_free(c);
+    /* A device certificate alone (mutual TLS), its key in the TPM. */
+    assert_otter_ok(parse(with("[server]\nurl = https://127.0.0.1:1\ncert = /c.pem\n"
+                               "key = handle:0x81000a00\n[tpm]\nnv_index = 0x01BFFFFF\n"
+                               "tcti = swtpm:port=2321\n"),
+                          &c, &err),
+                    err);
+    assert_string_equal(c->server_key, "handle:0x81000a00");
+    assert_string_equal(c->server_token, "");
+    assert_string_equal(c->tpm_nv_index, "0x01BFFFFF");
+    assert_string_equal(c->tpm_tcti, "swtpm:port=2321");
+    otter_agent_conf_free(c);
     /* No server at all (SD card only): no token either. */
     assert_otter_ok(parse(good, &c, &err), err);
     assert_string_equal(c->server_gateway_token, "");
@@ -195,9 +211,14 @@ static void test_server_tokens(void **state)
                    "agent.conf:24: [server] target_token: gateway_token is set too; set exactly "
                    "one of target_token and gateway_token");
     expect_refusal(with("[server]\nurl = http://127.0.0.1:1\n"),
-                   "agent.conf: [server] url is set: target_token or gateway_token is required");
+                   "agent.conf: [server] url is set: target_token, gateway_token or a client "
+                   "certificate (cert and key) is required");
     expect_refusal(with("[server]\nurl = http://127.0.0.1:1\ntarget_token =\ngateway_token =\n"),
-                   "agent.conf: [server] url is set: target_token or gateway_token is required");
+                   "agent.conf: [server] url is set: target_token, gateway_token or a client "
+                   "certificate (cert and key) is required");
+    expect_refusal(with("[server]\nurl = http://127.0.0.1:1\ncert = /c.pem\n"),
+                   "agent.conf: [server] url is set: target_token, gateway_token or a client "
+                   "certificate (cert and key) is required");
     expect_refusal(with("[server]\ngateway_token = gw1\ngateway_token = gw2\n"),
                    "agent.conf:24: [server] duplicate key 'gateway_token'");
 }

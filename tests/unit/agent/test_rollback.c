@@ -2,6 +2,7 @@
 #include "otter_test.h"
 #include "otter_file.h"
 #include "otter_rollback.h"
+#include "otter_tpm.h"
 
 static void test_raise_only(void **state)
 {
@@ -58,11 +59,71 @@ static void test_corrupt_is_not_zero(void **state)
     otter_rollback_free(r);
 }
 
+/* The TPM mapping: level = counter - 1 (the provisioning increment is level 0). */
+static void test_tpm_mapping(void **state)
+{
+    (void)state;
+    otter_err err;
+    uint64_t level = 99, steps = 99;
+    assert_otter_ok(otter_tpm_level_of(1, &level, &err), err);
+    assert_int_equal(level, 0);
+    assert_otter_ok(otter_tpm_level_of(UINT64_MAX, &level, &err), err);
+    assert_true(level == UINT64_MAX - 1);
+    level = 99;
+    assert_otter_error(otter_tpm_level_of(0, &level, &err), err, OTTER_EFORMAT,
+                       "TPM counter reads 0: not a provisioned counter");
+    assert_int_equal(level, 99);
+
+    assert_otter_ok(otter_tpm_steps_to(1, 0, &steps, &err), err);
+    assert_int_equal(steps, 0);
+    assert_otter_ok(otter_tpm_steps_to(4, 3, &steps, &err), err); /* equal: no write */
+    assert_int_equal(steps, 0);
+    assert_otter_ok(otter_tpm_steps_to(2, 3, &steps, &err), err);
+    assert_int_equal(steps, 2);
+    /* A counter that started high (a TPM whose counters were used before). */
+    assert_otter_ok(otter_tpm_steps_to(1001, 1005, &steps, &err), err);
+    assert_int_equal(steps, 5);
+    steps = 99;
+    assert_otter_error(otter_tpm_steps_to(4, 2, &steps, &err), err, OTTER_EROLLBACK,
+                       "refusing to lower the TPM rollback counter from 3 to 2");
+    assert_otter_error(otter_tpm_steps_to(1, OTTER_TPM_MAX_STEPS + 1, &steps, &err), err,
+                       OTTER_EUSAGE,
+                       "raising the TPM counter from 0 to 4097 takes more than 4096 increments"
+                       " (NV writes): refused");
+    assert_otter_error(otter_tpm_steps_to(UINT64_MAX, UINT64_MAX, &steps, &err), err, OTTER_EUSAGE,
+                       "security version 18446744073709551615 is past the TPM counter");
+    assert_otter_error(otter_tpm_steps_to(0, 1, &steps, &err), err, OTTER_EFORMAT,
+                       "TPM counter reads 0: not a provisioned counter");
+    assert_int_equal(steps, 99);
+    assert_otter_ok(otter_tpm_steps_to(1, OTTER_TPM_MAX_STEPS, &steps, &err), err);
+    assert_int_equal(steps, OTTER_TPM_MAX_STEPS);
+}
+
+static void test_tpm_index(void **state)
+{
+    (void)state;
+    otter_err err;
+    uint32_t index = 0;
+    assert_otter_ok(otter_tpm_parse_index("0x01800a00", &index, &err), err);
+    assert_int_equal(index, 0x01800a00);
+    assert_otter_ok(otter_tpm_parse_index("0x01BFFFFF", &index, &err), err);
+    const char *bad[] = {"",           "0x",          "01800a00",   "0x017fffff",
+                         "0x01c00000", "0x01800a00 ", "0x1800a00g", "0x81000001"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char want[128];
+        snprintf(want, sizeof want,
+                 "TPM NV index '%s': want hex 0x01800000-0x01bfffff (owner range)", bad[i]);
+        assert_otter_error(otter_tpm_parse_index(bad[i], &index, &err), err, OTTER_EUSAGE, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raise_only),
         cmocka_unit_test(test_corrupt_is_not_zero),
+        cmocka_unit_test(test_tpm_mapping),
+        cmocka_unit_test(test_tpm_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
