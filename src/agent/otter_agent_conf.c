@@ -82,6 +82,8 @@ static const struct key_def keys[] = {
     /* Origins (a CDN) that artifact links may point to besides the server's
      * own: fetched without the token, pin, CA and client certificate. */
     {"server", "artifact_origins", K_STR, "", 0, 0, NULL, C(server_artifact_origins)},
+    /* Encrypted images: the device's decryption key (PEM, X25519 or RSA), "" = none. */
+    {"crypt", "key", K_STR, "", 0, 0, NULL, C(crypt_key)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
@@ -90,7 +92,8 @@ static const struct key_def keys[] = {
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
 static const char *const sections[] = {"device", "trust",  "state",  "rollback", "boot",
-                                       "health", "reboot", "server", "install"};
+                                       "health", "reboot", "server", "install",
+                                       "crypt"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {
@@ -353,6 +356,9 @@ static int finish(struct parse *p)
     if (otter_origin_check_conf(c->server_url, c->server_pin, c->server_ca,
                                 c->server_artifact_origins, &why) != 0)
         return otter_err_set(p->err, OTTER_EFORMAT, "%s: %s", p->name, why.msg);
+    if (c->crypt_key[0] && c->crypt_key[0] != '/')
+        return otter_err_set(p->err, OTTER_EFORMAT, "%s: [crypt] key: '%s' is not an absolute path",
+                             p->name, c->crypt_key);
     if (p->conf->n_slots == 0)
         return otter_err_set(p->err, OTTER_EFORMAT, "%s: no [slot.NAME] section", p->name);
     for (size_t i = 0; i < p->conf->n_slots; i++) {
