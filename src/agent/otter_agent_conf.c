@@ -92,8 +92,7 @@ static const struct key_def keys[] = {
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
 static const char *const sections[] = {"device", "trust",  "state",  "rollback", "boot",
-                                       "health", "reboot", "server", "install",
-                                       "crypt"};
+                                       "health", "reboot", "server", "install",  "crypt"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

@@ -91,8 +91,8 @@ typedef struct install_run {
     otter_handler *h[OTTER_IMAGES_MAX];
     size_t n;
     uint64_t total;
-    size_t index;      /* of the image being written */
-    otter_resume *rec; /* the resume record kept while writing (URL installs) */
+    size_t index;        /* of the image being written */
+    otter_resume *rec;   /* the resume record kept while writing (URL installs) */
     otter_crypt_key *ck; /* [crypt] key: opens encrypted images (NULL: none configured) */
 } install_run;
 
@@ -431,7 +431,7 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
 out:
     otter_resume_free(run.rec);
     otter_pkg_reader_free(r);
-    otter_crypt_key_free(run.ck); /* after the reader: it holds the key */
+    otter_crypt_key_free(run.ck);        /* after the reader: it holds the key */
     otter_install_delta_close(&sources); /* after the reader: it reads them until freed */
     return ret;
 }

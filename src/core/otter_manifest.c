@@ -119,10 +119,18 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
     static const char *const known_v1[] = {"name",        "file", "handler", "target",
                                            "compression", "size", "sha256",  "delta_base_sha256",
                                            NULL};
-    static const char *const known_v2[] = {
-        "name", "file",   "handler",           "target",          "compression",
-        "size", "sha256", "delta_base_sha256", "delta_base_size", OTTER_MANIFEST_CHUNK_KEYS,
-        OTTER_MANIFEST_CRYPT_KEYS, NULL};
+    static const char *const known_v2[] = {"name",
+                                           "file",
+                                           "handler",
+                                           "target",
+                                           "compression",
+                                           "size",
+                                           "sha256",
+                                           "delta_base_sha256",
+                                           "delta_base_size",
+                                           OTTER_MANIFEST_CHUNK_KEYS,
+                                           OTTER_MANIFEST_CRYPT_KEYS,
+                                           NULL};
     const char *const *known = format == 1 ? known_v1 : known_v2;
     const char *name = NULL, *file = NULL, *handler = NULL, *target = NULL, *comp = NULL,
                *sha = NULL;
@@ -446,7 +454,8 @@ static json_t *image_json(int64_t format, const otter_manifest_image *img)
         return NULL;
     }
     if (obj && format == 2 &&
-        (otter_manifest_crypt_to_json(img, obj) < 0 || otter_manifest_chunks_to_json(img, obj) < 0)) {
+        (otter_manifest_crypt_to_json(img, obj) < 0 ||
+         otter_manifest_chunks_to_json(img, obj) < 0)) {
         json_decref(obj);
         return NULL;
     }

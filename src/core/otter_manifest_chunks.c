@@ -104,9 +104,9 @@ static int parse_chunk(const json_t *obj, const char *where, const otter_manifes
     if (!json_is_object(obj))
         return otter_err_set(err, OTTER_EFORMAT, "%s: expected an object", where);
     int ret = otter_json_known_keys(obj,
-                                    delta  ? delta_keys
+                                    delta            ? delta_keys
                                     : zstd || sealed ? zstd_keys
-                                           : none_keys,
+                                                     : none_keys,
                                     where, err);
     if (!ret && delta)
         ret = parse_delta_fields(obj, where, c, err);
@@ -122,8 +122,7 @@ static int parse_chunk(const json_t *obj, const char *where, const otter_manifes
         ret = otter_json_get_int(obj, "stored_size", 0, delta ? 0 : 1,
                                  (int64_t)ZSTD_COMPRESSBOUND(OTTER_CHUNK_SIZE_MAX) +
                                      OTTER_CRYPT_TAG_LEN,
-                                 where,
-                                 &stored_size, err);
+                                 where, &stored_size, err);
     int copy = delta && c->method == OTTER_METHOD_COPY;
     if (!ret && copy && json_object_get(obj, "stored_sha256"))
         ret = otter_err_set(err, OTTER_EFORMAT,

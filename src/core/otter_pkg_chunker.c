@@ -21,7 +21,7 @@ typedef struct slot {
     ZSTD_CCtx *cctx;
     int level;
     int compress;
-    size_t zerr; /* a ZSTD error code, 0 when fine */
+    size_t zerr;                 /* a ZSTD error code, 0 when fine */
     const otter_crypt_image *ci; /* encrypted images: the key, else NULL */
     uint32_t index;              /* the chunk's index (the nonce and the AAD) */
     int seal_failed;
@@ -126,8 +126,8 @@ static int emit_batch(slot *slots, int n, int out_fd, const char *out_path,
             return otter_err_set(err, OTTER_EIO, "image %s: zstd: %s", img->name,
                                  ZSTD_getErrorName(s->zerr));
         if (s->seal_failed)
-            return otter_err_set(err, OTTER_EIO, "image %s: chunk %u: encryption failed",
-                                 img->name, s->index);
+            return otter_err_set(err, OTTER_EIO, "image %s: chunk %u: encryption failed", img->name,
+                                 s->index);
         otter_sha256_update(whole, s->in, s->in_len);
         s->chunk.stored_offset = *stored_at;
         *stored_at += s->chunk.stored_size;
@@ -177,7 +177,9 @@ int otter_pkg_chunk_encode_sealed(int in_fd, const char *in_path, int out_fd, co
         s->level = level;
         s->in = malloc(span);
         s->ci = ci;
-        s->out_cap = (compress ? ZSTD_compressBound(span) : ci ? span : 0) +
+        s->out_cap = (compress ? ZSTD_compressBound(span)
+                      : ci     ? span
+                               : 0) +
                      (ci ? OTTER_CRYPT_TAG_LEN : 0);
         s->out = s->out_cap ? malloc(s->out_cap) : NULL;
         s->cctx = compress ? ZSTD_createCCtx() : NULL;

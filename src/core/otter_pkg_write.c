@@ -152,8 +152,8 @@ static int encode_stream(const otter_pkg_write_opts *opts, const otter_pkg_input
  * wrapped for every recipient into img->encryption; ci gets what the chunks
  * need (the caller wipes ci->key). chunks: the count in_size makes.
  */
-static int seal_setup(const otter_pkg_write_opts *opts, otter_manifest_image *img,
-                      uint64_t in_size, otter_crypt_image *ci, otter_err *err)
+static int seal_setup(const otter_pkg_write_opts *opts, otter_manifest_image *img, uint64_t in_size,
+                      otter_crypt_image *ci, otter_err *err)
 {
     otter_manifest_encryption *e = calloc(1, sizeof *e);
     if (!e)
@@ -324,8 +324,8 @@ static int check_inputs(const otter_pkg_write_opts *opts, const otter_pkg_input 
     if (opts->recipient_count && opts->format == 1)
         return otter_err_set(err, OTTER_EUSAGE, "encrypted images need format 2");
     if (opts->recipient_count > OTTER_CRYPT_RECIPIENTS_MAX)
-        return otter_err_set(err, OTTER_EUSAGE, "%zu recipients, at most %d",
-                             opts->recipient_count, OTTER_CRYPT_RECIPIENTS_MAX);
+        return otter_err_set(err, OTTER_EUSAGE, "%zu recipients, at most %d", opts->recipient_count,
+                             OTTER_CRYPT_RECIPIENTS_MAX);
     uint32_t span = opts->chunk_size;
     if (span && (span < OTTER_CHUNK_SIZE_MIN || span > OTTER_CHUNK_SIZE_MAX || (span & (span - 1))))
         return otter_err_set(err, OTTER_EUSAGE,

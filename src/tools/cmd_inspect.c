@@ -109,9 +109,9 @@ static json_t *encryption_json(const otter_manifest_image *img)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < img->encryption->recipient_count; i++)
-        json_array_append_new(arr, json_pack("{s:s, s:s}", "keyid",
-                                             img->encryption->recipients[i].keyid, "alg",
-                                             otter_wrap_alg_name(img->encryption->recipients[i].alg)));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s}", "keyid", img->encryption->recipients[i].keyid, "alg",
+                           otter_wrap_alg_name(img->encryption->recipients[i].alg)));
     return json_pack("{s:s, s:o}", "alg", "aes-256-gcm", "recipients", arr);
 }
 
@@ -143,8 +143,9 @@ static void print_text(const char *path, const otter_manifest *m, const otter_si
             printf("    installed %llu bytes, stored %llu bytes, ratio %.2f\n",
                    (unsigned long long)img->size, (unsigned long long)stats[i].stored,
                    stats[i].stored ? (double)img->size / (double)stats[i].stored : 0.0);
-        const char *ok = img->encryption ? " (not checked: encrypted; every ciphertext chunk matches)"
-                                         : " (matches)";
+        const char *ok = img->encryption
+                             ? " (not checked: encrypted; every ciphertext chunk matches)"
+                             : " (matches)";
         printf("    sha256 %s%s\n", img->sha256,
                i < seen ? (stats[i].digest_ok ? ok : " (MISMATCH)")
                         : " (not checked: a delta image needs --source)");
@@ -312,8 +313,8 @@ int otter_cmd_inspect(int argc, char **argv)
     const otter_manifest *m = NULL;
     image_stat stats[OTTER_IMAGES_MAX] = {0};
     size_t seen = 0;
-    unsigned flags = OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST |
-                     OTTER_PKG_CIPHERTEXT;
+    unsigned flags =
+        OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST | OTTER_PKG_CIPHERTEXT;
     int ret = otter_pkg_reader_open_file(path, flags, &r, &err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, NULL, &m, NULL, &err);
