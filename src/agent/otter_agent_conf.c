@@ -83,7 +83,7 @@ static const struct key_def keys[] = {
      * own: fetched without the token, pin, CA and client certificate. */
     {"server", "artifact_origins", K_STR, "", 0, 0, NULL, C(server_artifact_origins)},
     /* Encrypted images: the device's decryption key (PEM, X25519 or RSA), "" = none. */
-    {"crypt", "key", K_STR, "", 0, 0, NULL, C(crypt_key)},
+    {"crypt", "key", K_PATH, "", 0, 0, NULL, C(crypt_key)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
@@ -233,7 +233,9 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
         *(long *)((char *)base + k->offset) = v;
         return 0;
     }
-    if (k->kind == K_PATH && value[0] != '/')
+    /* A path whose default is "" (none, [crypt] key) may be left empty. */
+    int none = k->kind == K_PATH && !value[0] && k->def && !k->def[0];
+    if (k->kind == K_PATH && value[0] != '/' && !none)
         return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not an absolute path", sec, k->key, value);
     if (k->kind == K_PATH && strlen(value) >= PATH_MAX)
         return fail(p, OTTER_EFORMAT, "[%s] %s: path too long", sec, k->key);
@@ -355,9 +357,6 @@ static int finish(struct parse *p)
     if (otter_origin_check_conf(c->server_url, c->server_pin, c->server_ca,
                                 c->server_artifact_origins, &why) != 0)
         return otter_err_set(p->err, OTTER_EFORMAT, "%s: %s", p->name, why.msg);
-    if (c->crypt_key[0] && c->crypt_key[0] != '/')
-        return otter_err_set(p->err, OTTER_EFORMAT, "%s: [crypt] key: '%s' is not an absolute path",
-                             p->name, c->crypt_key);
     if (p->conf->n_slots == 0)
         return otter_err_set(p->err, OTTER_EFORMAT, "%s: no [slot.NAME] section", p->name);
     for (size_t i = 0; i < p->conf->n_slots; i++) {
