@@ -12,11 +12,15 @@
 #       stored size, speed and memory),
 #   (e) otter-agent with [install] workers = 1 (the memory/speed trade),
 #   and format 2 against format 1 with the slots in RAM (tmpfs), where the CPU,
-#   not this machine's disk (~500 MB/s write + fsync), bounds the install.
+#   not this machine's disk (~500 MB/s write + fsync), bounds the install;
+#   (f) an encrypted package (AES-256-GCM per chunk, X25519 recipient, the
+#       device's [crypt] key) against the same clear one, on disk and in tmpfs
+#       (target: encrypted / clear throughput >= 0.9).
 # For a 1 GiB and a 1 MiB image: MB/s, peak RSS, package sizes, ratios.
 # Targets: >= 0.9 of (a); faster than (b) at both sizes; less memory than (b);
 # format 2 faster than format 1 on 2 cores.
 #   bench/install.sh [BIG_MIB]   (default 1024)
+#   OTTER_BENCH_ONLY=crypt bench/install.sh [BIG_MIB]   only (f)
 set -euo pipefail
 big_mib=${1:-1024}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,7 +48,7 @@ content() { # content FILE MIB: the machine's libraries, repeated to size
   done
 }
 
-device() { # device DIR [WORKERS] [SLOTDIR]: a raw A/B device with slot A flashed (slots in SLOTDIR, default DIR)
+device() { # device DIR [WORKERS] [SLOTDIR] [CRYPT_KEY]: a raw A/B device with slot A flashed (slots in SLOTDIR, default DIR)
   local slots=${3:-$1}
   mkdir -p "$1/state" "$slots"; : > "$slots/a"; : > "$slots/b"
   cat > "$1/agent.conf" <<CONF
@@ -70,6 +74,7 @@ a = $slots/a
 b = $slots/b
 handler = raw
 CONF
+  [ -z "${4:-}" ] || printf '[crypt]\nkey = %s\n' "$4" >> "$1/agent.conf"
   head -c 4096 /dev/urandom > factory.img
   "$bin/otter" pack --product bench --compatible bench-1 --version 0 --security-version 0 \
     --image rootfs=factory.img --key rel.key -o factory.zip >/dev/null
@@ -87,8 +92,8 @@ timed() { # timed OUTVAR_PREFIX CMD...: sets ${prefix}_s and ${prefix}_kb
   eval "${prefix}_s=$(echo "scale=4; ($end - $start) / 1000000000" | bc); ${prefix}_kb=$kb"
 }
 
-install_timed() { # install_timed PREFIX PACKAGE [WORKERS] [SLOTDIR]: a fresh device, timed install, checked boot
-  rm -rf dev; device "$work/dev" "${3:-0}" "${4:-}"
+install_timed() { # install_timed PREFIX PACKAGE [WORKERS] [SLOTDIR] [CRYPT_KEY]: a fresh device, timed install, checked boot
+  rm -rf dev; device "$work/dev" "${3:-0}" "${4:-}" "${5:-}"
   timed "$1" "$bin/otter-agent" -c dev/agent.conf install "$2" --no-reboot
   "$bin/otter-agent" bootsim --root dev | grep -q "update committed" || { echo "install of $2 did not commit"; exit 1; }
 }
@@ -171,5 +176,46 @@ SWD
   rm -f update.zip update-v1.zip update-4m.zip payload.zst update.swu swu-slot
 }
 
-run_size 1
-run_size "$big_mib"
+# (f) Encrypted against clear, the same image and chunk size, best of 3 each, on disk and in tmpfs.
+# shellcheck disable=SC2154
+run_crypt() { # run_crypt MIB
+  local mib=$1 bytes=$(( $1 * 1024 * 1024 )) best_c="" best_e="" best_tc="" best_te="" c_peak=0 e_peak=0
+  [ -s crypt.key ] || { openssl genpkey -algorithm X25519 -out crypt.key 2>/dev/null
+    openssl pkey -in crypt.key -pubout -out crypt.pub; }
+  content image.bin "$mib"
+  "$bin/otter" pack --product bench --compatible bench-1 --version "$mib" --security-version 1 \
+    --image rootfs=image.bin --key rel.key -o clear.zip >/dev/null
+  "$bin/otter" pack --product bench --compatible bench-1 --version "$mib" --security-version 1 \
+    --image rootfs=image.bin --key rel.key --encrypt-for crypt.pub -o enc.zip >/dev/null
+  rm -f image.bin
+  cat clear.zip enc.zip > /dev/null
+  for _ in 1 2 3; do
+    install_timed cl clear.zip
+    [ -z "$best_c" ] || [ "$(echo "$cl_s < $best_c" | bc)" = 1 ] && best_c=$cl_s
+    c_peak=$(( c_peak > cl_kb ? c_peak : cl_kb )); local clear_b; clear_b=$(sha256sum < dev/b)
+    install_timed en enc.zip 0 "" "$work/crypt.key"
+    [ -z "$best_e" ] || [ "$(echo "$en_s < $best_e" | bc)" = 1 ] && best_e=$en_s
+    e_peak=$(( e_peak > en_kb ? e_peak : en_kb ))
+    [ "$(sha256sum < dev/b)" = "$clear_b" ] || { echo "encrypted and clear installs differ"; exit 1; }
+    install_timed tc clear.zip 0 "$shm"; rm -f "$shm/a" "$shm/b"
+    install_timed te enc.zip 0 "$shm" "$work/crypt.key"; rm -f "$shm/a" "$shm/b"
+    [ -z "$best_tc" ] || [ "$(echo "$tc_s < $best_tc" | bc)" = 1 ] && best_tc=$tc_s
+    [ -z "$best_te" ] || [ "$(echo "$te_s < $best_te" | bc)" = 1 ] && best_te=$te_s
+  done
+  mbs() { echo "scale=1; $bytes / 1000000 / $1" | bc -l; }
+  printf '\n== (f) %d MiB image: encrypted vs clear (1 MiB chunks, %d cores)\n' "$mib" "$(nproc)"
+  printf 'clear install (write+fsync)        : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_c")" "$best_c" "$(echo "$c_peak / 1024" | bc -l)"
+  printf 'encrypted install (write+fsync)    : %8s MB/s  %7.3f s  peak RSS %6.1f MiB\n' "$(mbs "$best_e")" "$best_e" "$(echo "$e_peak / 1024" | bc -l)"
+  printf 'slots in tmpfs: clear %s MB/s, encrypted %s MB/s\n' "$(mbs "$best_tc")" "$(mbs "$best_te")"
+  printf 'encrypted / clear throughput       : %8.3f on disk, %.3f in tmpfs (target >= 0.9)\n' \
+    "$(echo "$best_c / $best_e" | bc -l)" "$(echo "$best_tc / $best_te" | bc -l)"
+  printf 'package bytes: encrypted %d, clear %d\n' "$(stat -c %s enc.zip)" "$(stat -c %s clear.zip)"
+  rm -f clear.zip enc.zip
+}
+
+if [ "${OTTER_BENCH_ONLY:-}" != crypt ]; then
+  run_size 1
+  run_size "$big_mib"
+fi
+run_crypt 1
+run_crypt "$big_mib"

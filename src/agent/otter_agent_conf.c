@@ -87,6 +87,8 @@ static const struct key_def keys[] = {
     /* Origins (a CDN) that artifact links may point to besides the server's
      * own: fetched without the token, pin, CA and client certificate. */
     {"server", "artifact_origins", K_STR, "", 0, 0, NULL, C(server_artifact_origins)},
+    /* Encrypted images: the device's decryption key (PEM, X25519 or RSA), "" = none. */
+    {"crypt", "key", K_PATH, "", 0, 0, NULL, C(crypt_key)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
@@ -95,7 +97,8 @@ static const struct key_def keys[] = {
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
 static const char *const sections[] = {"device", "trust",  "state",  "rollback", "boot",
-                                       "health", "reboot", "server", "install",  "tpm"};
+                                       "health", "reboot", "server", "install",  "tpm",
+                                       "crypt"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {
@@ -236,7 +239,9 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
         *(long *)((char *)base + k->offset) = v;
         return 0;
     }
-    if (k->kind == K_PATH && value[0] != '/')
+    /* A path whose default is "" (none, [crypt] key) may be left empty. */
+    int none = k->kind == K_PATH && !value[0] && k->def && !k->def[0];
+    if (k->kind == K_PATH && value[0] != '/' && !none)
         return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not an absolute path", sec, k->key, value);
     if (k->kind == K_PATH && strlen(value) >= PATH_MAX)
         return fail(p, OTTER_EFORMAT, "[%s] %s: path too long", sec, k->key);

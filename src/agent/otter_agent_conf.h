@@ -64,6 +64,7 @@ typedef struct otter_agent_conf {
     char *server_daemon_user;  /* [server] daemon_user: otter-agentd's user after the broker fork */
     char *server_artifact_origins; /* [server] artifact_origins: origins without the token, "" =
                                       none */
+    char *crypt_key; /* [crypt] key: private key opening encrypted images, "" = none */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
 } otter_agent_conf;

@@ -4,6 +4,7 @@
 #include "otter_crash.h"
 #include "otter_digest.h"
 #include "otter_handler.h"
+#include "otter_install_crypt.h"
 #include "otter_install_delta.h"
 #include "otter_sig.h"
 
@@ -90,8 +91,9 @@ typedef struct install_run {
     otter_handler *h[OTTER_IMAGES_MAX];
     size_t n;
     uint64_t total;
-    size_t index;      /* of the image being written */
-    otter_resume *rec; /* the resume record kept while writing (URL installs) */
+    size_t index;        /* of the image being written */
+    otter_resume *rec;   /* the resume record kept while writing (URL installs) */
+    otter_crypt_key *ck; /* [crypt] key: opens encrypted images (NULL: none configured) */
 } install_run;
 
 /* Saves the resume record, when there is one; a failure only costs a later resume. */
@@ -374,6 +376,8 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
     install_run run = {.d = d, .o = o, .side = o->factory ? OTTER_SLOT_A : 1 - d->booted};
     int ret = open_reader(d, fn, ctx, name, o, &r, err);
     run.r = r;
+    if (!ret)
+        ret = otter_install_crypt_open(d, r, &run.ck, err);
     if (!ret && d->conf->install_workers > 0)
         otter_pkg_reader_set_workers(r, (unsigned)d->conf->install_workers);
     if (!ret)
@@ -427,6 +431,7 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
 out:
     otter_resume_free(run.rec);
     otter_pkg_reader_free(r);
+    otter_crypt_key_free(run.ck);        /* after the reader: it holds the key */
     otter_install_delta_close(&sources); /* after the reader: it reads them until freed */
     return ret;
 }

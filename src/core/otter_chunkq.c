@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_chunkq.h"
+#include "otter_crypt.h"
 #include "otter_delta.h"
 #include "otter_digest.h"
 #include "otter_encode.h"
@@ -38,6 +39,10 @@ typedef struct slot {
     size_t index;
     int src_fd;          /* delta images: the source (borrowed), else -1 */
     uint32_t chunk_span; /* the image's chunk_size (bounds a bsdiff patch) */
+    /* Encrypted images: the image's key (borrowed), or cipher_only (no key). */
+    const otter_crypt_image *crypt;
+    int cipher_only;
+    const uint8_t *out; /* what take() hands out: buf, or in for cipher_only */
     char what[OTTER_IDENT_MAX + 1];
     int ret;
     otter_err err;
@@ -53,6 +58,8 @@ struct otter_chunkq {
     otter_delta_dec *inline_delta;
     int src_fd; /* set_source(): copied into each submitted slot */
     uint32_t chunk_span;
+    const otter_crypt_image *crypt; /* set_crypt(): likewise */
+    int cipher_only;
     unsigned workers;
     pthread_t threads[MAX_WORKERS];
     int stop;
@@ -150,12 +157,42 @@ static int check_delta_chunk(slot *s, otter_delta_dec *dd)
     return 0;
 }
 
+/*
+ * An encrypted chunk: the ciphertext's signed digest first, then (with a key)
+ * decryption in place and the GCM tag. 1: done (cipher_only: the ciphertext
+ * is handed out), 0: go on with the clear bytes, or a negative code.
+ */
+static int open_sealed(slot *s)
+{
+    const otter_manifest_chunk *c = s->chunk;
+    if (!digest_is(s->in, s->in_len, c->stored_sha256))
+        return otter_err_set(&s->err, OTTER_EDIGEST,
+                             "image %s: chunk %zu: ciphertext sha256 mismatch", s->what, s->index);
+    if (s->cipher_only) {
+        s->out = s->in;
+        s->out_len = s->in_len;
+        return 1;
+    }
+    otter_err e;
+    if (otter_crypt_chunk_open(s->crypt, (uint32_t)s->index, s->in, s->in_len, &e) != 0)
+        return otter_err_set(&s->err, e.code, "image %s: %s", s->what, e.msg);
+    s->in_len -= OTTER_CRYPT_TAG_LEN;
+    return 0;
+}
+
 /* The whole check of one chunk: stored digest, one frame, size, installed digest. */
 static int check_chunk(slot *s, ZSTD_DCtx *dctx, otter_delta_dec *dd)
 {
     const otter_manifest_chunk *c = s->chunk;
+    s->out = s->buf;
     if (c->method != OTTER_METHOD_ZSTD)
         return check_delta_chunk(s, dd);
+    int sealed = s->crypt || s->cipher_only;
+    if (sealed) {
+        int rc = open_sealed(s);
+        if (rc)
+            return rc < 0 ? rc : 0;
+    }
     if (s->compression == OTTER_COMPRESSION_NONE) {
         if (!digest_is(s->buf, s->in_len, c->sha256))
             return otter_err_set(&s->err, OTTER_EDIGEST, "image %s: chunk %zu: sha256 mismatch",
@@ -163,8 +200,9 @@ static int check_chunk(slot *s, ZSTD_DCtx *dctx, otter_delta_dec *dd)
         s->out_len = s->in_len;
         return 0;
     }
-    /* No decoder sees a byte the signed table does not vouch for. */
-    if (!digest_is(s->in, s->in_len, c->stored_sha256))
+    /* No decoder sees a byte the signed table does not vouch for (when sealed:
+     * the signed ciphertext, opened under its tag). */
+    if (!sealed && !digest_is(s->in, s->in_len, c->stored_sha256))
         return otter_err_set(&s->err, OTTER_EDIGEST,
                              "image %s: chunk %zu: stored bytes sha256 mismatch", s->what,
                              s->index);
@@ -297,6 +335,10 @@ uint8_t *otter_chunkq_fill(otter_chunkq *q, const otter_manifest_chunk *c,
     size_t need = c->stored_size;
     if (compression != OTTER_COMPRESSION_NONE) {
         size_t in_place = (size_t)c->size + ZSTD_DECOMPRESSION_MARGIN(c->size, ZSTD_BLOCKSIZE_MAX);
+        /* Encrypted: the tag follows the frame, so the frame still ends where
+         * in-place decoding needs it once the tag is stripped. */
+        if (q->crypt)
+            in_place += OTTER_CRYPT_TAG_LEN;
         need = in_place > need ? in_place : need;
     }
     if (grow(&s->buf, &s->cap, need) < 0) {
@@ -318,6 +360,8 @@ void otter_chunkq_submit(otter_chunkq *q, const otter_manifest_chunk *c,
     s->index = index;
     s->src_fd = q->src_fd;
     s->chunk_span = q->chunk_span;
+    s->crypt = q->crypt;
+    s->cipher_only = q->cipher_only;
     snprintf(s->what, sizeof s->what, "%s", what);
     s->ret = 0;
     s->state = QUEUED;
@@ -363,7 +407,7 @@ int otter_chunkq_take(otter_chunkq *q, const void **data, size_t *len, otter_err
         *err = s->err;
         return s->ret;
     }
-    *data = s->buf;
+    *data = s->out;
     *len = s->out_len;
     return 0;
 }
@@ -392,5 +436,13 @@ void otter_chunkq_set_source(otter_chunkq *q, int fd, uint32_t chunk_size)
     pthread_mutex_lock(&q->lock);
     q->src_fd = fd;
     q->chunk_span = chunk_size;
+    pthread_mutex_unlock(&q->lock);
+}
+
+void otter_chunkq_set_crypt(otter_chunkq *q, const otter_crypt_image *ci, int cipher_only)
+{
+    pthread_mutex_lock(&q->lock);
+    q->crypt = ci;
+    q->cipher_only = cipher_only;
     pthread_mutex_unlock(&q->lock);
 }

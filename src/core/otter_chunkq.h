@@ -71,6 +71,17 @@ void otter_chunkq_release(otter_chunkq *q);
  */
 void otter_chunkq_set_source(otter_chunkq *q, int fd, uint32_t chunk_size);
 
+/*
+ * Encrypted images (docs/package-format.md, "Encrypted images"): chunks
+ * submitted from now on are ciphertext. With ci (borrowed, must outlive
+ * them) each is checked against its stored digest, decrypted in place, its
+ * GCM tag checked, then handled as a clear chunk. cipher_only (no key: a
+ * verifier) checks the ciphertext digest and hands out the ciphertext.
+ * NULL and 0: clear chunks. Call before fill().
+ */
+struct otter_crypt_image;
+void otter_chunkq_set_crypt(otter_chunkq *q, const struct otter_crypt_image *ci, int cipher_only);
+
 /* Drops every queued chunk (waits for those in a worker's hands). */
 void otter_chunkq_reset(otter_chunkq *q);
 

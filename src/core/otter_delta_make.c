@@ -69,10 +69,17 @@ static int read_side(const char *pkg, const char *tag, const char *out_path,
     otter_pkg_reader *r = NULL;
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
-    int ret =
-        otter_pkg_reader_open_file(pkg, OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST, &r, err);
+    /* CIPHERTEXT only so that an encrypted image is refused below by name. */
+    unsigned flags = OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST | OTTER_PKG_CIPHERTEXT;
+    int ret = otter_pkg_reader_open_file(pkg, flags, &r, err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, trust, &m, NULL, err);
+    for (size_t i = 0; !ret && i < m->image_count; i++)
+        if (m->images[i].encryption)
+            ret = otter_err_set(err, OTTER_EUSAGE,
+                                "%s: image %s: encrypted images cannot be delta bases or targets "
+                                "yet (docs/package-format.md, \"Encrypted images\")",
+                                pkg, m->images[i].name);
     if (!ret) { /* our own copy: the reader's goes with it */
         size_t len = 0;
         const char *bytes = otter_pkg_manifest_bytes(r, &len);

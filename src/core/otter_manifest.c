@@ -3,6 +3,7 @@
 #include "otter_encode.h"
 #include "otter_json.h"
 #include "otter_manifest_chunks.h"
+#include "otter_manifest_crypt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,10 @@ void otter_manifest_free(otter_manifest *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < OTTER_IMAGES_MAX; i++)
+    for (size_t i = 0; i < OTTER_IMAGES_MAX; i++) {
         free(m->images[i].chunks);
+        free(m->images[i].encryption); /* holds no secret: wrapped keys only */
+    }
     free(m->pre_install);
     free(m->post_install);
     free(m);
@@ -116,10 +119,18 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
     static const char *const known_v1[] = {"name",        "file", "handler", "target",
                                            "compression", "size", "sha256",  "delta_base_sha256",
                                            NULL};
-    static const char *const known_v2[] = {
-        "name", "file",   "handler",           "target",          "compression",
-        "size", "sha256", "delta_base_sha256", "delta_base_size", OTTER_MANIFEST_CHUNK_KEYS,
-        NULL};
+    static const char *const known_v2[] = {"name",
+                                           "file",
+                                           "handler",
+                                           "target",
+                                           "compression",
+                                           "size",
+                                           "sha256",
+                                           "delta_base_sha256",
+                                           "delta_base_size",
+                                           OTTER_MANIFEST_CHUNK_KEYS,
+                                           OTTER_MANIFEST_CRYPT_KEYS,
+                                           NULL};
     const char *const *known = format == 1 ? known_v1 : known_v2;
     const char *name = NULL, *file = NULL, *handler = NULL, *target = NULL, *comp = NULL,
                *sha = NULL;
@@ -170,7 +181,11 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
     else
         return otter_err_set(err, OTTER_EFORMAT,
                              "%s.compression: \"%.64s\" is not \"zstd\" or \"none\"", where, comp);
-    return format == 1 ? 0 : otter_manifest_chunks_parse(obj, where, img, err);
+    if (format == 1)
+        return 0;
+    /* Encryption first: the chunk table's rules depend on it. */
+    ret = otter_manifest_crypt_parse(obj, where, img, err);
+    return ret ? ret : otter_manifest_chunks_parse(obj, where, img, err);
 }
 
 static int parse_hooks(json_t *obj, const char *where, otter_manifest *m, otter_err *err)
@@ -351,6 +366,8 @@ static int validate_image(const otter_manifest *m, size_t i, otter_err *err)
         return otter_err_set(err, OTTER_EFORMAT,
                              "images[%zu].delta_base_sha256: expected 64 lower-case hex digits", i);
     int ret = validate_delta_image(m, i, err);
+    if (!ret)
+        ret = otter_manifest_crypt_validate(m, i, err);
     if (ret)
         return ret;
     for (size_t j = 0; j < i; j++) {
@@ -436,7 +453,9 @@ static json_t *image_json(int64_t format, const otter_manifest_image *img)
         json_decref(obj);
         return NULL;
     }
-    if (obj && format == 2 && otter_manifest_chunks_to_json(img, obj) < 0) {
+    if (obj && format == 2 &&
+        (otter_manifest_crypt_to_json(img, obj) < 0 ||
+         otter_manifest_chunks_to_json(img, obj) < 0)) {
         json_decref(obj);
         return NULL;
     }

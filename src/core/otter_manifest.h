@@ -69,6 +69,8 @@ typedef struct otter_manifest_image {
     uint32_t chunk_size;
     size_t chunk_count;
     otter_manifest_chunk *chunks; /* owned by the manifest */
+    /* Encrypted images (otter_crypt.h): NULL when clear; owned by the manifest. */
+    struct otter_manifest_encryption *encryption;
 } otter_manifest_image;
 
 typedef struct otter_manifest {

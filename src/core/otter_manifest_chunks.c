@@ -2,6 +2,7 @@
 #include "otter_manifest_chunks.h"
 #include "otter_encode.h"
 #include "otter_json.h"
+#include "otter_manifest_crypt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,13 +99,14 @@ static int parse_chunk(const json_t *obj, const char *where, const otter_manifes
         "stored_sha256", "method", "source",        NULL};
     int delta = otter_manifest_image_is_delta(img);
     int zstd = img->compression == OTTER_COMPRESSION_ZSTD;
+    int sealed = img->encryption != NULL; /* stored bytes are ciphertext: their own digest */
     int64_t size = 0, stored_size = 0, stored_offset = 0;
     if (!json_is_object(obj))
         return otter_err_set(err, OTTER_EFORMAT, "%s: expected an object", where);
     int ret = otter_json_known_keys(obj,
-                                    delta  ? delta_keys
-                                    : zstd ? zstd_keys
-                                           : none_keys,
+                                    delta            ? delta_keys
+                                    : zstd || sealed ? zstd_keys
+                                                     : none_keys,
                                     where, err);
     if (!ret && delta)
         ret = parse_delta_fields(obj, where, c, err);
@@ -118,21 +120,22 @@ static int parse_chunk(const json_t *obj, const char *where, const otter_manifes
     /* A copy chunk stores nothing: 0 is its only size (checked in validate). */
     if (!ret)
         ret = otter_json_get_int(obj, "stored_size", 0, delta ? 0 : 1,
-                                 (int64_t)ZSTD_COMPRESSBOUND(OTTER_CHUNK_SIZE_MAX), where,
-                                 &stored_size, err);
+                                 (int64_t)ZSTD_COMPRESSBOUND(OTTER_CHUNK_SIZE_MAX) +
+                                     OTTER_CRYPT_TAG_LEN,
+                                 where, &stored_size, err);
     int copy = delta && c->method == OTTER_METHOD_COPY;
     if (!ret && copy && json_object_get(obj, "stored_sha256"))
         ret = otter_err_set(err, OTTER_EFORMAT,
                             "%s.stored_sha256: not allowed with method copy (nothing is stored)",
                             where);
-    if (!ret && zstd && !copy)
+    if (!ret && (zstd || sealed) && !copy)
         ret = get_digest(obj, "stored_sha256", where, c->stored_sha256, err);
     if (ret)
         return ret;
     c->size = (uint32_t)size;
     c->stored_size = (uint32_t)stored_size;
     c->stored_offset = (uint64_t)stored_offset;
-    if (!zstd)
+    if (!zstd && !sealed)
         memcpy(c->stored_sha256, c->sha256, sizeof c->sha256);
     return 0;
 }
@@ -243,6 +246,8 @@ int otter_manifest_chunks_validate(const otter_manifest_image *img, size_t index
         uint64_t min = img->compression == OTTER_COMPRESSION_ZSTD ? 1 : c->size;
         if (c->method == OTTER_METHOD_COPY)
             min = max = 0;
+        min += otter_manifest_crypt_overhead(img); /* the GCM tag after the ciphertext */
+        max += otter_manifest_crypt_overhead(img);
         if (c->stored_size < min || c->stored_size > max)
             return otter_err_set(err, OTTER_EFORMAT,
                                  "images[%zu].chunks[%zu].stored_size: %u out of range %llu..%llu",
@@ -271,7 +276,8 @@ int otter_manifest_chunks_to_json(const otter_manifest_image *img, json_t *obj)
         json_t *o = json_pack("{s:I, s:o, s:I, s:I}", "size", (json_int_t)c->size, "sha256",
                               digest_json(c->sha256), "stored_offset", (json_int_t)c->stored_offset,
                               "stored_size", (json_int_t)c->stored_size);
-        if (o && img->compression == OTTER_COMPRESSION_ZSTD && c->method != OTTER_METHOD_COPY &&
+        if (o && (img->compression == OTTER_COMPRESSION_ZSTD || img->encryption) &&
+            c->method != OTTER_METHOD_COPY &&
             json_object_set_new(o, "stored_sha256", digest_json(c->stored_sha256)) < 0) {
             json_decref(o);
             o = NULL;

@@ -38,6 +38,11 @@ enum otter_pkg_flags {
     /* Format 2: also hash every image whole and check it against its sha256
      * (otter verify, uploads). A device trusts the signed chunk digests. */
     OTTER_PKG_FULL_DIGEST = 1 << 2,
+    /* Encrypted images without a key (otter verify, inspect, the server):
+     * each chunk's ciphertext is checked against its signed stored_sha256
+     * and handed out as ciphertext; installed sizes and digests, which need
+     * the content, are not checked. Never on a device. */
+    OTTER_PKG_CIPHERTEXT = 1 << 3,
 };
 
 /*
@@ -110,6 +115,18 @@ int otter_pkg_reader_set_source_checked(otter_pkg_reader *r, const char *image, 
 int otter_pkg_source_matches(int fd, uint64_t base_size, const char *sha256_hex, const char *what,
                              otter_err *err);
 
+/*
+ * Encrypted images (docs/package-format.md, "Encrypted images"): the
+ * recipient key that opens them (borrowed; must outlive the reader). Call
+ * before otter_pkg_read_manifest, which then unwraps every encrypted
+ * image's content key before it returns, so that a device that is not a
+ * recipient is refused before it writes anything: OTTER_ESIG "image X: not
+ * a recipient (...)". Without a key (and without OTTER_PKG_CIPHERTEXT) a
+ * package with an encrypted image is refused there too.
+ */
+struct otter_crypt_key;
+void otter_pkg_reader_set_decryption_key(otter_pkg_reader *r, const struct otter_crypt_key *key);
+
 /* A reader over a file (or "-" for stdin); the reader owns the descriptor. */
 int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reader **out,
                                otter_err *err);
@@ -180,6 +197,10 @@ typedef struct otter_pkg_write_opts {
     uint32_t chunk_size;          /* format 2 span; 0 = OTTER_CHUNK_SIZE_DEFAULT */
     const otter_key *const *keys; /* signers; may be empty (sign later) */
     size_t key_count;
+    /* Encrypted images (format 2 only): every image is encrypted under its
+     * own random content key, wrapped for each of these public keys. */
+    const struct otter_crypt_pubkey *const *recipients;
+    size_t recipient_count;
 } otter_pkg_write_opts;
 
 /*

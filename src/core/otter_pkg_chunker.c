@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_pkg_chunker.h"
+#include "otter_crypt.h"
 #include "otter_digest.h"
 #include "otter_encode.h"
 #include "otter_file.h"
@@ -20,16 +21,36 @@ typedef struct slot {
     ZSTD_CCtx *cctx;
     int level;
     int compress;
-    size_t zerr; /* a ZSTD error code, 0 when fine */
+    size_t zerr;                 /* a ZSTD error code, 0 when fine */
+    const otter_crypt_image *ci; /* encrypted images: the key, else NULL */
+    uint32_t index;              /* the chunk's index (the nonce and the AAD) */
+    int seal_failed;
     otter_manifest_chunk chunk;
     pthread_t thread;
 } slot;
+
+/* Encrypted: the clear stored bytes (a frame, or the input) sealed in out, tag appended. */
+static void seal_slot(slot *s)
+{
+    size_t n = s->compress ? s->out_len : s->in_len;
+    if (!s->compress)
+        memcpy(s->out, s->in, n);
+    otter_err e;
+    s->seal_failed = otter_crypt_chunk_seal(s->ci, s->index, s->out, n, &e) != 0;
+    s->out_len = n + OTTER_CRYPT_TAG_LEN;
+    s->chunk.stored_size = (uint32_t)s->out_len;
+    otter_sha256_buf(s->out, s->out_len, s->chunk.stored_sha256);
+}
 
 static void *encode_slot(void *arg)
 {
     slot *s = arg;
     otter_sha256_buf(s->in, s->in_len, s->chunk.sha256);
     s->chunk.size = (uint32_t)s->in_len;
+    if (!s->compress && s->ci) {
+        seal_slot(s);
+        return NULL;
+    }
     if (!s->compress) {
         s->chunk.stored_size = (uint32_t)s->in_len;
         memcpy(s->chunk.stored_sha256, s->chunk.sha256, OTTER_SHA256_LEN);
@@ -43,6 +64,8 @@ static void *encode_slot(void *arg)
     s->out_len = n;
     s->chunk.stored_size = (uint32_t)n;
     otter_sha256_buf(s->out, n, s->chunk.stored_sha256);
+    if (s->ci)
+        seal_slot(s);
     return NULL;
 }
 
@@ -102,10 +125,13 @@ static int emit_batch(slot *slots, int n, int out_fd, const char *out_path,
         if (s->zerr)
             return otter_err_set(err, OTTER_EIO, "image %s: zstd: %s", img->name,
                                  ZSTD_getErrorName(s->zerr));
+        if (s->seal_failed)
+            return otter_err_set(err, OTTER_EIO, "image %s: chunk %u: encryption failed", img->name,
+                                 s->index);
         otter_sha256_update(whole, s->in, s->in_len);
         s->chunk.stored_offset = *stored_at;
         *stored_at += s->chunk.stored_size;
-        if (s->compress) {
+        if (s->compress || s->ci) {
             int ret = otter_file_write_full(out_fd, s->out, s->out_len, out_path, err);
             if (ret)
                 return ret;
@@ -130,6 +156,14 @@ static void free_slots(slot *slots, int n)
 int otter_pkg_chunk_encode(int in_fd, const char *in_path, int out_fd, const char *out_path,
                            int level, int threads, otter_manifest_image *img, otter_err *err)
 {
+    return otter_pkg_chunk_encode_sealed(in_fd, in_path, out_fd, out_path, level, threads, NULL,
+                                         img, err);
+}
+
+int otter_pkg_chunk_encode_sealed(int in_fd, const char *in_path, int out_fd, const char *out_path,
+                                  int level, int threads, const otter_crypt_image *ci,
+                                  otter_manifest_image *img, otter_err *err)
+{
     slot slots[MAX_WORKERS];
     int workers = workers_for(threads), compress = img->compression == OTTER_COMPRESSION_ZSTD;
     size_t span = img->chunk_size, cap = 0;
@@ -142,10 +176,14 @@ int otter_pkg_chunk_encode(int in_fd, const char *in_path, int out_fd, const cha
         s->compress = compress;
         s->level = level;
         s->in = malloc(span);
-        s->out_cap = compress ? ZSTD_compressBound(span) : 0;
-        s->out = compress ? malloc(s->out_cap) : NULL;
+        s->ci = ci;
+        s->out_cap = (compress ? ZSTD_compressBound(span)
+                      : ci     ? span
+                               : 0) +
+                     (ci ? OTTER_CRYPT_TAG_LEN : 0);
+        s->out = s->out_cap ? malloc(s->out_cap) : NULL;
         s->cctx = compress ? ZSTD_createCCtx() : NULL;
-        if (!s->in || (compress && (!s->out || !s->cctx)))
+        if (!s->in || (s->out_cap && !s->out) || (compress && !s->cctx))
             ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
     }
     img->size = 0;
@@ -162,6 +200,8 @@ int otter_pkg_chunk_encode(int in_fd, const char *in_path, int out_fd, const cha
         /* Spawn failures fall back to encoding on this thread. */
         for (int i = 0; !ret && i < n; i++) {
             slots[i].zerr = 0;
+            slots[i].seal_failed = 0;
+            slots[i].index = (uint32_t)(img->chunk_count + (size_t)i);
             if (n > 1 && pthread_create(&slots[i].thread, NULL, encode_slot, &slots[i]) == 0)
                 started |= 1 << i;
             else

@@ -17,7 +17,17 @@
  * Paths are for messages. OTTER_EIO, OTTER_ENOMEM, OTTER_EFORMAT (too many
  * chunks).
  */
+struct otter_crypt_image;
 int otter_pkg_chunk_encode(int in_fd, const char *in_path, int out_fd, const char *out_path,
                            int level, int threads, otter_manifest_image *img, otter_err *err);
+
+/*
+ * The same, encrypting every chunk under ci (docs/package-format.md,
+ * "Encrypted images"; ci->chunk_count must be the count the input makes):
+ * the ciphertext and tag always go to out_fd, whatever the compression.
+ */
+int otter_pkg_chunk_encode_sealed(int in_fd, const char *in_path, int out_fd, const char *out_path,
+                                  int level, int threads, const struct otter_crypt_image *ci,
+                                  otter_manifest_image *img, otter_err *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include "otter_chunkq.h"
+#include "otter_crypt.h"
 #include "otter_digest.h"
 #include "otter_hashq.h"
 #include "otter_pkg.h"
@@ -86,6 +87,12 @@ struct otter_pkg_reader {
         int checked; /* the caller compared it with the base already */
     } sources[OTTER_IMAGES_MAX];
     size_t source_count;
+    /* Encrypted images: set_decryption_key()'s key (borrowed) and, after
+     * read_manifest, each encrypted image's unwrapped content key (wiped at
+     * free); cipher_only while the current image is read without one. */
+    const otter_crypt_key *crypt_key;
+    otter_crypt_image *crypt; /* OTTER_IMAGES_MAX entries, NULL when no image is encrypted */
+    int cipher_only;
 };
 
 /* Records the reader's first (sticky) error: "<package>: <message>". */
@@ -124,6 +131,16 @@ int otter_pkg_v2_start_image(otter_pkg_reader *r, otter_err *err);
 /* Delta images: at the image's start, the source given for it is checked
  * against delta_base_sha256 and handed to the chunk queue (-1 for others). */
 int otter_pkg_delta_start_image(otter_pkg_reader *r, otter_err *err);
+
+/* Encrypted images: unwraps every content key right after the manifest was
+ * verified, or refuses (not a recipient, no key). */
+int otter_pkg_crypt_unwrap_all(otter_pkg_reader *r, otter_err *err);
+
+/* Encrypted images: at the image's start, its key (or cipher-only) to the chunk queue. */
+int otter_pkg_crypt_start_image(otter_pkg_reader *r, otter_err *err);
+
+/* Wipes and frees the content keys. */
+void otter_pkg_crypt_free(otter_pkg_reader *r);
 
 /* Format 2: otter_pkg_read_chunk() for the current image. */
 int otter_pkg_v2_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, otter_err *err);

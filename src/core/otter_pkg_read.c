@@ -193,6 +193,7 @@ void otter_pkg_reader_free(otter_pkg_reader *r)
     otter_hashq_free(r->hq);
     otter_chunkq_free(r->cq);
     otter_sha256_free(r->whole);
+    otter_pkg_crypt_free(r);
     free(r->inbuf);
     free(r->leftover);
     free(r->resume_sig);
@@ -370,6 +371,8 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust, const
         }
     }
     if (r->resume && (ret = otter_pkg_resume_check(r, err)) != 0)
+        goto out;
+    if ((ret = otter_pkg_crypt_unwrap_all(r, err)) != 0)
         goto out;
     r->state = ST_MANIFEST;
     *m = r->manifest;

@@ -9,6 +9,9 @@
 #include "otter_encode.h"
 #include "otter_file.h"
 #include "otter_pkg_chunker.h"
+#include "otter_crypt.h"
+
+#include <openssl/crypto.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -144,6 +147,49 @@ static int encode_stream(const otter_pkg_write_opts *opts, const otter_pkg_input
     return ret;
 }
 
+/*
+ * Encrypted images: a random content key and nonce prefix for img, the key
+ * wrapped for every recipient into img->encryption; ci gets what the chunks
+ * need (the caller wipes ci->key). chunks: the count in_size makes.
+ */
+static int seal_setup(const otter_pkg_write_opts *opts, otter_manifest_image *img, uint64_t in_size,
+                      otter_crypt_image *ci, otter_err *err)
+{
+    otter_manifest_encryption *e = calloc(1, sizeof *e);
+    if (!e)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    img->encryption = e;
+    int ret = otter_crypt_random(ci->key, sizeof ci->key, err);
+    if (!ret)
+        ret = otter_crypt_random(e->nonce_prefix, sizeof e->nonce_prefix, err);
+    for (size_t i = 0; !ret && i < opts->recipient_count; i++)
+        ret = otter_crypt_wrap(opts->recipients[i], ci->key, &e->recipients[i], err);
+    e->recipient_count = opts->recipient_count;
+    memcpy(ci->nonce_prefix, e->nonce_prefix, sizeof ci->nonce_prefix);
+    snprintf(ci->name, sizeof ci->name, "%s", img->name);
+    ci->chunk_count = (uint32_t)(in_size / img->chunk_size + (in_size % img->chunk_size != 0));
+    return ret;
+}
+
+/* Format 2 payload: clear, or sealed for the recipients. */
+static int encode_chunks(const otter_pkg_write_opts *opts, const otter_pkg_input *in,
+                         uint64_t in_size, int in_fd, int out_fd, otter_manifest_image *img,
+                         payload *pl, otter_err *err)
+{
+    if (!opts->recipient_count)
+        return otter_pkg_chunk_encode(in_fd, in->path, out_fd, pl->path, opts->level, opts->threads,
+                                      img, err);
+    otter_crypt_image ci = {0};
+    int ret = seal_setup(opts, img, in_size, &ci, err);
+    if (!ret)
+        ret = otter_pkg_chunk_encode_sealed(in_fd, in->path, out_fd, pl->path, opts->level,
+                                            opts->threads, &ci, img, err);
+    if (!ret && img->chunk_count != ci.chunk_count)
+        ret = otter_err_set(err, OTTER_EIO, "%s: changed while it was packed", in->path);
+    OPENSSL_cleanse(&ci, sizeof ci);
+    return ret;
+}
+
 /* Hashes (and compresses) one input into the manifest image and a payload file. */
 static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts, int format,
                          const otter_pkg_input *in, otter_manifest_image *img, payload *pl,
@@ -153,8 +199,10 @@ static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts,
     snprintf(img->name, sizeof img->name, "%s", in->name);
     snprintf(img->handler, sizeof img->handler, "%s", in->handler ? in->handler : "raw");
     snprintf(img->target, sizeof img->target, "%s", in->target ? in->target : in->name);
-    snprintf(img->file, sizeof img->file, "%.64s.%s%s", in->name, handler_ext(img->handler),
-             in->compress ? ".zst" : "");
+    /* An encrypted payload is never the input file itself; its entry says what it is. */
+    int sealed = format == 2 && opts->recipient_count > 0;
+    snprintf(img->file, sizeof img->file, "%.64s.%s%s%s", in->name, handler_ext(img->handler),
+             in->compress ? ".zst" : "", sealed ? ".enc" : "");
     img->compression = in->compress ? OTTER_COMPRESSION_ZSTD : OTTER_COMPRESSION_NONE;
     if (format == 2)
         img->chunk_size = opts->chunk_size ? opts->chunk_size : OTTER_CHUNK_SIZE_DEFAULT;
@@ -166,7 +214,7 @@ static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts,
         ret = otter_err_set(err, OTTER_EUSAGE, "%s: not a regular file", in->path);
         goto out;
     }
-    if (in->compress)
+    if (in->compress || sealed)
         ret = make_temp(out_path, pl, &out_fd, err);
     else
         snprintf(pl->path, sizeof pl->path, "%s", in->path);
@@ -175,8 +223,7 @@ static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts,
     if (format == 1)
         ret = encode_stream(opts, in, in_fd, (uint64_t)st.st_size, out_fd, img, pl, err);
     else
-        ret = otter_pkg_chunk_encode(in_fd, in->path, out_fd, pl->path, opts->level, opts->threads,
-                                     img, err);
+        ret = encode_chunks(opts, in, (uint64_t)st.st_size, in_fd, out_fd, img, pl, err);
     if (!ret && !in->compress && img->size != (uint64_t)st.st_size)
         ret = otter_err_set(err, OTTER_EIO, "%s: changed while it was packed", in->path);
 out:
@@ -274,6 +321,11 @@ static int check_inputs(const otter_pkg_write_opts *opts, const otter_pkg_input 
         return otter_err_set(err, OTTER_EUSAGE, "level %d out of range 1..19", opts->level);
     if (opts->format != 0 && opts->format != 1 && opts->format != 2)
         return otter_err_set(err, OTTER_EUSAGE, "format %d is not 1 or 2", opts->format);
+    if (opts->recipient_count && opts->format == 1)
+        return otter_err_set(err, OTTER_EUSAGE, "encrypted images need format 2");
+    if (opts->recipient_count > OTTER_CRYPT_RECIPIENTS_MAX)
+        return otter_err_set(err, OTTER_EUSAGE, "%zu recipients, at most %d", opts->recipient_count,
+                             OTTER_CRYPT_RECIPIENTS_MAX);
     uint32_t span = opts->chunk_size;
     if (span && (span < OTTER_CHUNK_SIZE_MIN || span > OTTER_CHUNK_SIZE_MAX || (span & (span - 1))))
         return otter_err_set(err, OTTER_EUSAGE,
@@ -389,7 +441,8 @@ int otter_pkg_sign(const char *path, const otter_key *const *keys, size_t key_co
     zip_t *za = NULL;
     int ret = sigs ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
     if (!ret)
-        ret = otter_pkg_reader_open_file(path, OTTER_PKG_UNVERIFIED, &r, err);
+        ret = otter_pkg_reader_open_file(path, OTTER_PKG_UNVERIFIED | OTTER_PKG_CIPHERTEXT, &r,
+                                         err); /* signing needs no content key */
     if (!ret)
         ret = otter_pkg_read_manifest(r, NULL, &m, NULL, err);
     if (ret)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
 #include "otter_help_otter.h"
+#include "otter_crypt.h"
 #include "otter_encode.h"
 #include "otter_pkg.h"
 
@@ -92,6 +93,28 @@ static void print_chunks(const otter_manifest_image *img, int list)
     }
 }
 
+/* Encrypted images: the scheme and the recipients' key ids; never a key, wrapped or not. */
+static void print_encryption(const otter_manifest_image *img)
+{
+    const otter_manifest_encryption *e = img->encryption;
+    if (!e)
+        return;
+    printf("    encrypted aes-256-gcm for %zu recipient%s:\n", e->recipient_count,
+           e->recipient_count == 1 ? "" : "s");
+    for (size_t i = 0; i < e->recipient_count; i++)
+        printf("      %s  %s\n", e->recipients[i].keyid, otter_wrap_alg_name(e->recipients[i].alg));
+}
+
+static json_t *encryption_json(const otter_manifest_image *img)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < img->encryption->recipient_count; i++)
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s}", "keyid", img->encryption->recipients[i].keyid, "alg",
+                           otter_wrap_alg_name(img->encryption->recipients[i].alg)));
+    return json_pack("{s:s, s:o}", "alg", "aes-256-gcm", "recipients", arr);
+}
+
 static void print_text(const char *path, const otter_manifest *m, const otter_sig_list *sigs,
                        const image_stat *stats, size_t seen, uint64_t total, int list,
                        const otter_manifest *full)
@@ -120,9 +143,13 @@ static void print_text(const char *path, const otter_manifest *m, const otter_si
             printf("    installed %llu bytes, stored %llu bytes, ratio %.2f\n",
                    (unsigned long long)img->size, (unsigned long long)stats[i].stored,
                    stats[i].stored ? (double)img->size / (double)stats[i].stored : 0.0);
+        const char *ok = img->encryption
+                             ? " (not checked: encrypted; every ciphertext chunk matches)"
+                             : " (matches)";
         printf("    sha256 %s%s\n", img->sha256,
-               i < seen ? (stats[i].digest_ok ? " (matches)" : " (MISMATCH)")
+               i < seen ? (stats[i].digest_ok ? ok : " (MISMATCH)")
                         : " (not checked: a delta image needs --source)");
+        print_encryption(img);
         print_delta(m, img, full);
         print_chunks(img, list);
     }
@@ -168,6 +195,8 @@ static void print_json(const char *path, const char *manifest, size_t manifest_l
                               (json_int_t)img->chunk_size, "chunks", (json_int_t)img->chunk_count);
         if (o && otter_manifest_image_is_delta(img))
             json_object_set_new(o, "delta", delta_json(img));
+        if (o && img->encryption)
+            json_object_set_new(o, "encryption", encryption_json(img));
         json_array_append_new(images, o);
     }
     json_t *root = json_pack(
@@ -284,7 +313,8 @@ int otter_cmd_inspect(int argc, char **argv)
     const otter_manifest *m = NULL;
     image_stat stats[OTTER_IMAGES_MAX] = {0};
     size_t seen = 0;
-    unsigned flags = OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST;
+    unsigned flags =
+        OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST | OTTER_PKG_CIPHERTEXT;
     int ret = otter_pkg_reader_open_file(path, flags, &r, &err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, NULL, &m, NULL, &err);

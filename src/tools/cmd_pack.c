@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
+#include "otter_crypt.h"
 #include "otter_help_otter.h"
 #include "otter_key.h"
 #include "otter_keysrc.h"
@@ -91,6 +92,7 @@ typedef struct pack_args {
     image_specs specs;
     otter_cli_list models, keys;
     otter_keysrc keysrc;
+    otter_cli_list encrypt_for; /* --encrypt-for: recipients' public keys */
     otter_pkg_write_opts wo;
     const char *out;
 } pack_args;
@@ -155,6 +157,8 @@ static int pack_option(int c, char **argv, pack_args *a)
     case 'o':
         a->out = optarg;
         return 0;
+    case 'E':
+        return otter_cli_list_add(&a->encrypt_for, "pack", "recipients", optarg) < 0 ? -1 : 0;
     case 'h':
         fputs(otter_help_otter_pack, stdout);
         return 1;
@@ -164,12 +168,26 @@ static int pack_option(int c, char **argv, pack_args *a)
     }
 }
 
+/* --encrypt-for: the recipients' public keys (PEM) into pk[]. */
+static int load_recipients(const pack_args *a, otter_crypt_pubkey **pk, otter_err *err)
+{
+    for (size_t i = 0; i < a->encrypt_for.count; i++) {
+        int ret = otter_crypt_pubkey_load_file(a->encrypt_for.items[i], &pk[i], err);
+        if (ret)
+            return otter_err_prefix(err, "--encrypt-for %s", a->encrypt_for.items[i]);
+    }
+    return 0;
+}
+
 /* Loads the signing keys and writes the package; the exit status. */
 static int pack_write(pack_args *a)
 {
     otter_key *loaded[64] = {0};
+    otter_crypt_pubkey *recipients[64] = {0};
     otter_err err;
-    int ret = 0, code;
+    int ret = load_recipients(a, recipients, &err), code;
+    a->wo.recipients = (const otter_crypt_pubkey *const *)recipients;
+    a->wo.recipient_count = a->encrypt_for.count;
     for (size_t i = 0; !ret && i < a->keys.count; i++)
         ret = otter_keysrc_load(&a->keysrc, a->keys.items[i], &loaded[i], &err);
     a->wo.compatible = a->models.items;
@@ -188,6 +206,8 @@ static int pack_write(pack_args *a)
     }
     for (size_t i = 0; i < a->keys.count; i++)
         otter_key_free(loaded[i]);
+    for (size_t i = 0; i < a->encrypt_for.count; i++)
+        otter_crypt_pubkey_free(recipients[i]);
     return code;
 }
 
@@ -206,12 +226,13 @@ int otter_cmd_pack(int argc, char **argv)
         {"chunk-size", required_argument, NULL, 'C'},
         {"format", required_argument, NULL, 'F'},
         {"output", required_argument, NULL, 'o'},
+        {"encrypt-for", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     pack_args a = {.wo = {.level = 3, .security_version = -1}};
     int code = EXIT_TROUBLE, c, r = 0;
-    while (r == 0 && (c = getopt_long(argc, argv, ":p:c:V:s:i:k:l:T:C:F:o:h", opts, NULL)) != -1)
+    while (r == 0 && (c = getopt_long(argc, argv, ":p:c:V:s:i:k:l:T:C:F:o:E:h", opts, NULL)) != -1)
         r = pack_option(c, argv, &a);
     if (r != 0)
         code = r > 0 ? EXIT_OK : EXIT_TROUBLE;

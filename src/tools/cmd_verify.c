@@ -8,6 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Encrypted images: what was checked without their key. */
+static void print_encrypted(const char *path, const otter_manifest *m)
+{
+    for (size_t i = 0; i < m->image_count; i++)
+        if (m->images[i].encryption)
+            printf("%s: image %s is encrypted: signatures and every ciphertext chunk checked; "
+                   "installed digests need a recipient's key (the device checks them)\n",
+                   path, m->images[i].name);
+}
+
 /* Reads the whole package against trust (every digest); prints the verdict; the exit status. */
 static int verify_package(const char *path, const otter_trust *trust, const char *model,
                           const char *product)
@@ -17,8 +27,9 @@ static int verify_package(const char *path, const otter_trust *trust, const char
     const otter_manifest *m = NULL;
     const otter_manifest_image *img = NULL;
     otter_trust_result res;
-    int ret =
-        otter_pkg_reader_open_file(path, OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST, &r, &err);
+    /* Encrypted images are checked as ciphertext: no key is needed, none is read. */
+    unsigned flags = OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST | OTTER_PKG_CIPHERTEXT;
+    int ret = otter_pkg_reader_open_file(path, flags, &r, &err);
     if (!ret)
         ret = otter_pkg_read_manifest(r, trust, &m, &res, &err);
     if (!ret && (model || product) &&
@@ -38,6 +49,7 @@ static int verify_package(const char *path, const otter_trust *trust, const char
         for (size_t i = 0; i < res.valid; i++)
             printf(" %.16s", res.signers[i]);
         printf("\n");
+        print_encrypted(path, m);
     }
     otter_pkg_reader_free(r);
     return code;

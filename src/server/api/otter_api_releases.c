@@ -46,7 +46,8 @@ static int verify_package(const char *path, const otter_trust *trust, otter_rele
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return otter_err_sys(err, OTTER_EIO, errno, "opening the upload");
-    unsigned flags = OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST;
+    /* Encrypted images are checked as ciphertext: the server never holds a key. */
+    unsigned flags = OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST | OTTER_PKG_CIPHERTEXT;
     if ((ret = otter_pkg_reader_new(read_fd, &fd, "update.zip", flags, &rd, err)) < 0 ||
         (ret = otter_pkg_read_manifest(rd, trust, &m, &res, err)) < 0)
         goto out;

@@ -9,7 +9,8 @@
 # running slot: copies, patches, shifted and new chunks) stays within 32 MiB:
 # chunk slots + patch buffers + the source ranges mapped while a chunk
 # decodes (docs/agent.md, "Delta installs"). And the agent is valgrind-clean
-# (install, delta install and its refusal, boot simulator, status, refusal).
+# (install, delta install and its refusal, encrypted install and its refusal,
+# boot simulator, status, refusal).
 set -euo pipefail
 work="${OTTER_TEST_TMP:-/tmp}/agent-memory.$$"
 rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
@@ -116,5 +117,22 @@ else
   vg "$agent" -c "$d/agent.conf" install "$work/v2-delta.zip" >/dev/null 2>&1 &&
   [[ $(vg "$agent" bootsim --root "$d" 2>&1) == *"update committed"* ]] \
     && ok "valgrind: a delta refused (changed source) and applied are clean" || bad "valgrind: delta install"
+  # An encrypted image (issue 13): refused for another key (exit 1), then installed and committed.
+  d="$work/vg-crypt"; make_device "$d" raw
+  openssl genpkey -algorithm X25519 -out "$work/crypt.key" 2>/dev/null
+  openssl genpkey -algorithm X25519 -out "$work/crypt-other.key" 2>/dev/null
+  openssl pkey -in "$work/crypt.key" -pubout -out "$work/crypt.pub"
+  "$otter" pack --product gw --compatible gw-a --version 2.0 --security-version 2 \
+    --image "rootfs=$work/v2.img" --key "$work/keys/r1.key" --key "$work/keys/r2.key" \
+    --encrypt-for "$work/crypt.pub" -o "$work/v2-enc.zip" >/dev/null
+  "$agent" -c "$d/agent.conf" factory "$work/v1.zip" >/dev/null 2>&1
+  "$agent" bootsim --root "$d" >/dev/null 2>&1
+  printf '[crypt]\nkey = %s\n' "$work/crypt-other.key" >> "$d/agent.conf"
+  { vg "$agent" -c "$d/agent.conf" install "$work/v2-enc.zip" >/dev/null 2>&1; [ $? = 1 ]; } &&
+  sed -i "s|^key = .*|key = $work/crypt.key|" "$d/agent.conf" &&
+  vg "$agent" -c "$d/agent.conf" install "$work/v2-enc.zip" >/dev/null 2>&1 &&
+  [[ $(vg "$agent" bootsim --root "$d" 2>&1) == *"update committed"* ]] \
+    && ok "valgrind: an encrypted image refused (another key) and installed are clean" \
+    || bad "valgrind: encrypted install"
 fi
 finish

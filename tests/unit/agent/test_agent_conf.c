@@ -50,6 +50,7 @@ static void test_good_config_and_defaults(void **state)
     assert_int_equal(c->health_timeout, 30);
     assert_string_equal(c->reboot_command, "/sbin/reboot");
     assert_int_equal(c->install_workers, 0);
+    assert_string_equal(c->crypt_key, ""); /* no [crypt]: encrypted images are refused */
     assert_int_equal(c->n_slots, 2);
     const otter_slot_conf *s = otter_agent_conf_slot(c, "rootfs");
     assert_non_null(s);
@@ -141,6 +142,9 @@ static void test_bad_values(void **state)
                    "agent.conf:2: [device] product: control character in value");
     expect_refusal("[install]\nworkers = 5\n",
                    "agent.conf:2: [install] workers: 5 is out of range (0..4)");
+    expect_refusal("[crypt]\nkey = device.key\n",
+                   "agent.conf:2: [crypt] key: 'device.key' is not an absolute path");
+    expect_refusal("[crypt]\nsecret = /k\n", "agent.conf:2: [crypt] unknown key 'secret'");
 }
 
 static void test_missing_and_limits(void **state)
