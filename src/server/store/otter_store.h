@@ -29,7 +29,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 9
+#define OTTER_STORE_SCHEMA_VERSION 10
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -249,6 +249,7 @@ int otter_store_audit_list(otter_store *s, const otter_audit_filter *f, otter_st
 #define OTTER_STORE_ATTR_MAX 8192    /* configData attributes as JSON text */
 #define OTTER_STORE_FILENAME_MAX 128 /* artifact file names */
 #define OTTER_STORE_WORD_MAX 15      /* status words: "scheduled", "success", ... */
+#define OTTER_STORE_CONSENT_MAX 23   /* consent modes: "download_then_ask" */
 
 typedef struct otter_device {
     int64_t id;
@@ -321,6 +322,12 @@ typedef struct otter_action {
     int64_t created_at;
     int64_t updated_at;
     int64_t superseded_by; /* the action that retried this failed one, 0 = none */
+    /* Consent (docs/ddi.md "User consent"). */
+    char consent[OTTER_STORE_CONSENT_MAX + 1];  /* auto, download_then_ask, ask */
+    char confirm[OTTER_STORE_WORD_MAX + 1];     /* none, waiting, confirmed, denied */
+    char user_choice[OTTER_STORE_WORD_MAX + 1]; /* "", waiting, postponed, started, declined */
+    int64_t user_until;                         /* end of a postponement, 0 = none */
+    int awaiting; /* read only: waiting or denied, and the device has no auto-confirm */
 } otter_action;
 
 /* One feedback message of a device about an action. details: JSON array text. */
@@ -429,7 +436,10 @@ int otter_store_delta_list(otter_store *s, int64_t release_id, int64_t delta_id,
 int otter_store_delta_delete(otter_store *s, int64_t release_id, int64_t id, int *found,
                              int *sha_unused, otter_err *err);
 
-/* Actions. a: tenant, device, release, rollout, stage, download, update, maintenance. */
+/*
+ * Actions. a: tenant, device, release, rollout, stage, download, update,
+ * maintenance, consent ("" = auto; ask starts it waiting for confirmation).
+ */
 int otter_store_action_create(otter_store *s, const otter_action *a, int64_t created_by,
                               int64_t now, int64_t *id, otter_err *err);
 int otter_store_action_get(otter_store *s, int64_t id, otter_action *out, int *found,
@@ -462,6 +472,7 @@ typedef struct otter_poll_row {
     int64_t last_seen;
     int64_t open_action;      /* as otter_store_action_open(), 0 when none */
     int canceling;            /* open_action is being canceled */
+    int confirming;           /* open_action waits for the device's confirmation */
     int64_t installed_action; /* as otter_store_action_installed(), 0 when none */
     int config_sent;
 } otter_poll_row;
@@ -521,6 +532,7 @@ typedef struct otter_rollout {
     char download[OTTER_STORE_WORD_MAX + 1];
     char update[OTTER_STORE_WORD_MAX + 1];
     char maintenance[OTTER_STORE_WORD_MAX + 1]; /* "", available, unavailable */
+    char consent[OTTER_STORE_CONSENT_MAX + 1];  /* auto (""), download_then_ask, ask */
     int64_t devices;                            /* targeted when started */
     int64_t accepted_failures;                  /* failures so far when an operator last resumed */
     int64_t created_by;
@@ -592,5 +604,39 @@ int otter_store_release_withdraw_actions(otter_store *s, int64_t release_id, int
 int otter_store_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
                                      int64_t created_by, int64_t now, int64_t *retried,
                                      otter_err *err);
+
+/* ---- Consent (issue #17, docs/ddi.md "User consent") ---- */
+
+/* Sets the action's confirmation: waiting, confirmed or denied. */
+int otter_store_action_set_confirm(otter_store *s, int64_t id, const char *confirm, int64_t now,
+                                   otter_err *err);
+/* Records the user's choice (waiting, postponed, started, declined) and until (0 = none). */
+int otter_store_action_set_user(otter_store *s, int64_t id, const char *choice, int64_t until,
+                                int64_t now, otter_err *err);
+
+/* hawkBit's auto-confirm of a device: active when a row exists. */
+typedef struct otter_autoconfirm {
+    char initiator[OTTER_STORE_LABEL_MAX + 1];
+    char remark[OTTER_STORE_COMMENT_MAX + 1];
+    int64_t activated_at;
+} otter_autoconfirm;
+int otter_store_autoconfirm_get(otter_store *s, int64_t device_id, otter_autoconfirm *out,
+                                int *found, otter_err *err);
+/* Activates (replacing a previous activation); actions waiting or denied become confirmed. */
+int otter_store_autoconfirm_set(otter_store *s, int64_t device_id, const otter_autoconfirm *a,
+                                int64_t now, otter_err *err);
+int otter_store_autoconfirm_delete(otter_store *s, int64_t device_id, otter_err *err);
+
+/*
+ * The rollout's users' choices: open actions waiting for the user (asked
+ * and offered, or downloaded and waiting for Start), postponed, declined
+ * (denied); started counts every action whose user started it. Superseded
+ * actions are left out.
+ */
+typedef struct otter_rollout_user_counts {
+    int64_t waiting, postponed, declined, started;
+} otter_rollout_user_counts;
+int otter_store_rollout_user_counts(otter_store *s, int64_t rollout_id,
+                                    otter_rollout_user_counts *out, otter_err *err);
 
 #endif

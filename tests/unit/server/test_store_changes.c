@@ -121,6 +121,24 @@ static int w_action_set_status(struct fx *f, otter_err *e)
 {
     return otter_store_action_set_status(f->s, f->action, "finished", "failure", 7, e);
 }
+/* Consent (issue #17): what the poll offers (confirmationBase or deploymentBase) moves. */
+static int w_action_set_confirm(struct fx *f, otter_err *e)
+{
+    return otter_store_action_set_confirm(f->s, f->action, "confirmed", 7, e);
+}
+static int w_action_set_user(struct fx *f, otter_err *e)
+{
+    return otter_store_action_set_user(f->s, f->action, "waiting", 0, 7, e);
+}
+static int w_autoconfirm_set(struct fx *f, otter_err *e)
+{
+    otter_autoconfirm a = {.initiator = "dev", .remark = "r", .activated_at = 7};
+    return otter_store_autoconfirm_set(f->s, f->device, &a, 7, e);
+}
+static int w_autoconfirm_delete(struct fx *f, otter_err *e)
+{
+    return otter_store_autoconfirm_delete(f->s, f->device, e);
+}
 static int w_approval_set(struct fx *f, otter_err *e)
 {
     otter_approval a = {.release_id = f->release, .state = "approved", .decided_at = 7};
@@ -235,6 +253,10 @@ static const struct write {
     W(action_set_maintenance, DEV),
     W(feedback_add, QUIET),
     W(action_set_status, DEV),
+    W(action_set_confirm, DEV),
+    W(action_set_user, QUIET),
+    W(autoconfirm_set, DEV),
+    W(autoconfirm_delete, DEV),
     W(approval_set, ANY),
     W(rollout_create, ANY),
     W(rollout_update, ANY),
@@ -296,6 +318,8 @@ static const char *const not_writes[] = {
     "action_list_device",
     "feedback_count",
     "feedback_list",
+    "autoconfirm_get",
+    "rollout_user_counts",
     "approval_get",
     "rollout_list",
     "rollout_counts",
