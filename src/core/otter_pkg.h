@@ -180,6 +180,7 @@ typedef struct otter_pkg_write_opts {
     uint32_t chunk_size;          /* format 2 span; 0 = OTTER_CHUNK_SIZE_DEFAULT */
     const otter_key *const *keys; /* signers; may be empty (sign later) */
     size_t key_count;
+    const otter_manifest_notes *notes; /* release notes to sign in (issue #17); NULL = none */
 } otter_pkg_write_opts;
 
 /*

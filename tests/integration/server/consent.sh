@@ -11,7 +11,7 @@
 # rollout's stats, and the release notes of a signed manifest travelling
 # from `otter pack --notes` to the management API and DDI chunk metadata.
 source "$(dirname "$0")/lib.sh"
-need_packages jq curl sqlite3
+need_packages jq curl sqlite3 python3
 
 keys="${OTTER_TEST_TMP:-/tmp}/consent-keys.$$"
 rm -rf "$keys"; mkdir -p "$keys"
@@ -165,6 +165,47 @@ expect "r3 postpones (200)" "$(fb r3 "$A3" 'otter.user=postponed;until=2030-01-0
 expect "stats: one postponed" "$(stats)" "0 1 1 1"
 expect "per device: r1's history shows the decline" \
   "$(req GET /api/v1/tenants/acme/devices/r1/history "$OP" >/dev/null; body '.actions[0].user.choice')" declined
+
+# ---- release notes: signed in the manifest, shown by the API, sent as DDI chunk metadata ----
+printf 'Fixes the Wi-Fi drop.\nFaster boot.' > "$keys/en.txt"
+printf '修复 Wi-Fi 断开。' > "$keys/zh.txt"
+head -c 100000 /dev/urandom > "$keys/v2.img"
+"$otter" pack --product gw --compatible gw-a --version 1.1 --security-version 4 \
+  --image rootfs="$keys/v2.img" --key "$keys/rel.key" --notes en="$keys/en.txt" --notes zh-CN="$keys/zh.txt" \
+  -o "$keys/1.1.zip" >/dev/null
+expect "otter inspect shows the signed notes" "$("$otter" inspect "$keys/1.1.zip" | grep -c -e '^notes: .*2 languages (signed)' -e 'Fixes the Wi-Fi drop.')" 2
+# The same package with one byte of the English notes changed, the signature kept.
+python3 - "$keys/1.1.zip" "$keys/tampered.zip" <<'PY'
+import sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
+    for info in zin.infolist():
+        data = zin.read(info.filename)
+        if info.filename == "manifest.json":
+            assert b"Wi-Fi drop" in data
+            data = data.replace(b"Wi-Fi drop", b"Wi-Fi dpor")
+        zout.writestr(info, data)
+PY
+expect "tampered notes: otter verify refuses the signature" \
+  "$("$otter" verify "$keys/tampered.zip" --trust "$keys/root.json" 2>&1 >/dev/null | grep -c 'does not verify')" 1
+expect "the untampered package verifies" "$("$otter" verify "$keys/1.1.zip" --trust "$keys/root.json" >/dev/null 2>&1; echo $?)" 0
+expect "tampered notes: the server refuses the upload (422)" "$(req POST /api/v1/tenants/acme/releases "$A" --data-binary @"$keys/tampered.zip")" 422
+R2=$(upload acme "$A" "$keys/1.1.zip")
+expect "API: the release's notes" "$(req GET "/api/v1/tenants/acme/releases/$R2" "$OP" >/dev/null; body '.notes.en + "|" + .notes["zh-CN"]')" \
+  "$(printf 'Fixes the Wi-Fi drop.\nFaster boot.|修复 Wi-Fi 断开。')"
+expect "API: a release without notes has none" "$(req GET "/api/v1/tenants/acme/releases/$R1" "$OP" >/dev/null; body .notes)" null
+# The auto device installs 1.0 (security version 3); 1.1 (4) is a security update for it.
+close_ok() { ddi POST "$1" "/deploymentBase/$2/feedback" "{\"id\":\"$2\",\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"}}}"; }
+expect "auto installs 1.0 (200)" "$(close_ok auto "$AUTO")" 200
+expect "1.1 to auto, asking (201)" "$(jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R2,\"devices\":[\"auto\"],\"consent\":\"ask\"}")" 201
+N=$(body '.actions[0].id')
+expect "DDI: confirmationBase carries the notes" \
+  "$(ddi GET auto "/confirmationBase/$N" >/dev/null; body '[.confirmation.chunks[0].metadata[] | select(.key | startswith("otter.notes.")) | "\(.key)=\(.value)"] | join("|")')" \
+  "$(printf 'otter.notes.en=Fixes the Wi-Fi drop.\nFaster boot.|otter.notes.zh-CN=修复 Wi-Fi 断开。')"
+expect "DDI: a security update for this device" \
+  "$(body '.confirmation.chunks[0].metadata[] | select(.key == "otter.security") | .value')" 1
+expect "DDI: size of the download" \
+  "$(body '.confirmation.chunks[0].metadata[] | select(.key == "otter.size") | .value')" "$(stat -c %s "$keys/1.1.zip")"
 
 stop_server
 finish
