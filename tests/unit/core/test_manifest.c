@@ -70,7 +70,8 @@ static void test_notes(void **state)
     expect(hooks, " \"notes\": {\"en-\": \"x\"}, \"hooks\":", OTTER_EFORMAT,
            "is not a language tag");
     expect(hooks, " \"notes\": {\"en\": \"\"}, \"hooks\":", OTTER_EFORMAT, "1..8192 bytes");
-    expect(hooks, " \"notes\": {\"en\": \"a\\u0000b\"}, \"hooks\":", OTTER_EFORMAT, "is not allowed");
+    expect(hooks, " \"notes\": {\"en\": \"a\\u0000b\"}, \"hooks\":", OTTER_EFORMAT,
+           "is not allowed");
     /* Bounds: a text one byte too long, one language too many. */
     char *big = malloc(OTTER_NOTES_TEXT_MAX + 64);
     snprintf(big, OTTER_NOTES_TEXT_MAX + 64,
