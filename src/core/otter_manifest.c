@@ -29,6 +29,7 @@ void otter_manifest_free(otter_manifest *m)
     }
     free(m->pre_install);
     free(m->post_install);
+    otter_manifest_notes_clear(&m->notes);
     free(m);
 }
 
@@ -213,11 +214,48 @@ static int parse_hooks(json_t *obj, const char *where, otter_manifest *m, otter_
     return 0;
 }
 
+/* ---- release notes (issue #17): the optional "notes" object ---- */
+
+static int parse_notes(json_t *obj, const char *top, otter_manifest_notes *n, otter_err *err)
+{
+    const char *lang;
+    json_t *text;
+    if (!obj)
+        return 0;
+    if (!json_is_object(obj) || json_object_size(obj) == 0)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "%s notes: expected an object of language tag to text", top);
+    json_object_foreach(obj, lang, text)
+    {
+        if (!json_is_string(text))
+            return otter_err_set(err, OTTER_EFORMAT, "%s notes: %.40s: expected a string", top,
+                                 lang);
+        int ret = otter_manifest_notes_add(n, lang, json_string_value(text),
+                                           json_string_length(text), err);
+        if (ret < 0) {
+            otter_err_prefix(err, "%s", top);
+            return ret;
+        }
+    }
+    return 0;
+}
+
+static json_t *notes_json(const otter_manifest_notes *n)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && i < n->count; i++)
+        if (json_object_set_new(obj, n->n[i].lang, json_string(n->n[i].text)) < 0) {
+            json_decref(obj);
+            return NULL;
+        }
+    return obj;
+}
+
 static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_err *err)
 {
     static const char *const known[] = {"format",           "product", "compatible", "version",
                                         "security_version", "created", "images",     "hooks",
-                                        "delta_from",       NULL};
+                                        "delta_from",       "notes",   NULL};
     char top[256];
     snprintf(top, sizeof top, "%s:", file);
     const char *product = NULL, *version = NULL, *created = NULL, *delta_from = NULL;
@@ -274,6 +312,8 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
             return ret;
         m->image_count++;
     }
+    if ((ret = parse_notes(json_object_get(root, "notes"), top, &m->notes, err)) < 0)
+        return ret;
     json_t *hooks = json_object_get(root, "hooks");
     if (hooks && !json_is_null(hooks)) {
         char where[300];
@@ -475,6 +515,8 @@ char *otter_manifest_serialize_new(const otter_manifest *m)
     if (!root)
         return NULL;
     if (m->delta_from[0] && json_object_set_new(root, "delta_from", json_string(m->delta_from)) < 0)
+        goto out;
+    if (m->notes.count && json_object_set_new(root, "notes", notes_json(&m->notes)) < 0)
         goto out;
     for (size_t i = 0; i < m->compatible_count; i++)
         if (json_array_append_new(compatible, json_string(m->compatible[i])) < 0)

@@ -9,6 +9,7 @@
 #ifndef OTTER_MANIFEST_H
 #define OTTER_MANIFEST_H
 
+#include "otter_manifest_notes.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,6 +87,7 @@ typedef struct otter_manifest {
     otter_manifest_image images[OTTER_IMAGES_MAX];
     char *pre_install; /* NULL when absent */
     char *post_install;
+    otter_manifest_notes notes; /* release notes (issue #17); count 0 when absent */
 } otter_manifest;
 
 /* A zeroed manifest with format 2 (caller frees); NULL on ENOMEM. */

@@ -201,6 +201,7 @@ typedef struct otter_pkg_write_opts {
      * own random content key, wrapped for each of these public keys. */
     const struct otter_crypt_pubkey *const *recipients;
     size_t recipient_count;
+    const otter_manifest_notes *notes; /* release notes to sign in (issue #17); NULL = none */
 } otter_pkg_write_opts;
 
 /*

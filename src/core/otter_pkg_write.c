@@ -308,6 +308,13 @@ static int build_manifest(const otter_pkg_write_opts *opts, otter_manifest *m, t
     now_utc(m->created, sizeof m->created, mtime);
     if (opts->created)
         snprintf(m->created, sizeof m->created, "%s", opts->created);
+    for (size_t i = 0; opts->notes && i < opts->notes->count; i++) {
+        int ret =
+            otter_manifest_notes_add(&m->notes, opts->notes->n[i].lang, opts->notes->n[i].text,
+                                     strlen(opts->notes->n[i].text), err);
+        if (ret < 0)
+            return ret;
+    }
     return 0;
 }
 

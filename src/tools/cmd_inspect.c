@@ -115,6 +115,22 @@ static json_t *encryption_json(const otter_manifest_image *img)
     return json_pack("{s:s, s:o}", "alg", "aes-256-gcm", "recipients", arr);
 }
 
+/* The signed release notes (issue #17), each language's text indented under its tag. */
+static void print_notes(const otter_manifest_notes *n)
+{
+    if (!n->count)
+        return;
+    printf("notes:            %zu language%s (signed)\n", n->count, n->count == 1 ? "" : "s");
+    for (size_t i = 0; i < n->count; i++) {
+        printf("  [%s]\n", n->n[i].lang);
+        for (const char *p = n->n[i].text; *p;) {
+            size_t len = strcspn(p, "\n");
+            printf("    %.*s\n", (int)len, p);
+            p += len + (p[len] == '\n');
+        }
+    }
+}
+
 static void print_text(const char *path, const otter_manifest *m, const otter_sig_list *sigs,
                        const image_stat *stats, size_t seen, uint64_t total, int list,
                        const otter_manifest *full)
@@ -153,6 +169,7 @@ static void print_text(const char *path, const otter_manifest *m, const otter_si
         print_delta(m, img, full);
         print_chunks(img, list);
     }
+    print_notes(&m->notes);
 }
 
 static json_t *delta_json(const otter_manifest_image *img)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
 #include "otter_crypt.h"
+#include "otter_file.h"
 #include "otter_help_otter.h"
 #include "otter_key.h"
 #include "otter_keysrc.h"
@@ -87,6 +88,28 @@ static long long parse_size(const char *arg)
     return n;
 }
 
+/* --notes LANG=FILE: the file's text as the release notes in LANG (signed with the manifest). */
+static int add_notes(otter_manifest_notes *notes, const char *arg)
+{
+    char lang[OTTER_NOTES_LANG_MAX + 1], *text = NULL;
+    size_t n = strcspn(arg, "="), len = 0;
+    otter_err err;
+    if (!arg[n] || n == 0 || n > OTTER_NOTES_LANG_MAX) {
+        otter_cli_usage_error("pack", "--notes %s: expected LANG=FILE", arg);
+        return -1;
+    }
+    snprintf(lang, sizeof lang, "%.*s", (int)n, arg);
+    int ret = otter_file_read_all(arg + n + 1, OTTER_NOTES_TEXT_MAX + 1, &text, &len, &err);
+    if (ret == 0)
+        ret = otter_manifest_notes_add(notes, lang, text, len, &err);
+    free(text);
+    if (ret < 0) {
+        otter_cli_usage_error("pack", "--notes %s: %s", arg, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* What the command line says to pack. */
 typedef struct pack_args {
     image_specs specs;
@@ -95,6 +118,7 @@ typedef struct pack_args {
     otter_cli_list encrypt_for; /* --encrypt-for: recipients' public keys */
     otter_pkg_write_opts wo;
     const char *out;
+    otter_manifest_notes notes; /* --notes LANG=FILE (issue #17) */
 } pack_args;
 
 /* One option into a: 0 taken, 1 help printed, -1 a usage error (printed). */
@@ -159,6 +183,8 @@ static int pack_option(int c, char **argv, pack_args *a)
         return 0;
     case 'E':
         return otter_cli_list_add(&a->encrypt_for, "pack", "recipients", optarg) < 0 ? -1 : 0;
+    case 'N':
+        return add_notes(&a->notes, optarg);
     case 'h':
         fputs(otter_help_otter_pack, stdout);
         return 1;
@@ -227,6 +253,7 @@ int otter_cmd_pack(int argc, char **argv)
         {"format", required_argument, NULL, 'F'},
         {"output", required_argument, NULL, 'o'},
         {"encrypt-for", required_argument, NULL, 'E'},
+        {"notes", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -242,8 +269,11 @@ int otter_cmd_pack(int argc, char **argv)
              a.specs.count == 0 || !a.out)
         otter_cli_usage_error("pack", "--product, --compatible, --version, --security-version, "
                                       "--image and -o are required");
-    else
+    else {
+        a.wo.notes = &a.notes;
         code = pack_write(&a);
+    }
+    otter_manifest_notes_clear(&a.notes);
     for (size_t i = 0; i < a.specs.count; i++)
         free(a.specs.copies[i]);
     return code;

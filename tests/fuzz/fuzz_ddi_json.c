@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * DDI bodies devices send: the first byte picks feedback or configData, the
- * rest is the body. Accepted feedback must carry known words; configData
- * must yield a JSON object.
+ * DDI bodies devices send: the first byte picks feedback or configData (odd),
+ * or with 0x80/0x82 the consent bodies (issue #17): confirmation feedback
+ * and activateAutoConfirm; the rest is the body. Accepted feedback must
+ * carry known words (and its details a well-formed otter.user choice or
+ * none); configData must yield a JSON object.
  */
 #include <jansson.h>
 #include <stddef.h>
@@ -31,9 +33,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(out);
         return 0;
     }
+    if (data[0] == 0x80) {
+        otter_ddi_confirmation c;
+        if (otter_ddi_confirmation_parse(body, size - 1, &c, &err) == 0) {
+            if (!c.details || c.details[0] != '[')
+                __builtin_trap();
+            otter_ddi_confirmation_clear(&c);
+        }
+        return 0;
+    }
+    if (data[0] == 0x82) {
+        otter_ddi_autoconfirm a;
+        if (otter_ddi_autoconfirm_parse(body, size - 1, &a, &err) == 0 &&
+            (strlen(a.initiator) >= sizeof a.initiator || strlen(a.remark) >= sizeof a.remark))
+            __builtin_trap();
+        return 0;
+    }
     otter_ddi_feedback f;
     if (otter_ddi_feedback_parse(body, size - 1, &f, &err) == 0) {
         if (!f.execution[0] || !f.finished[0] || !f.details || f.details[0] != '[')
+            __builtin_trap();
+        char choice[16];
+        int64_t until = 0;
+        int r = otter_ddi_user_choice(f.details, choice, &until, &err);
+        if (r == 1 && (!choice[0] || (strcmp(choice, "postponed") == 0) != (until > 0)))
             __builtin_trap();
         otter_ddi_feedback_clear(&f);
     }

@@ -132,6 +132,7 @@ int api_deployments_create(struct call *c)
     const char *download = otter_reqjson_str(&c->body, "download");
     const char *update = otter_reqjson_str(&c->body, "update");
     const char *window = otter_reqjson_str(&c->body, "maintenance_window");
+    const char *consent = otter_reqjson_str(&c->body, "consent");
     if ((devices != NULL) == (group != NULL))
         return api_fail(c, 400, "body", "give either devices or group");
     if (download && !word_in(download, modes))
@@ -152,6 +153,11 @@ int api_deployments_create(struct call *c)
     snprintf(dp.proto.download, sizeof dp.proto.download, "%s", download ? download : "forced");
     snprintf(dp.proto.update, sizeof dp.proto.update, "%s", update ? update : "forced");
     snprintf(dp.proto.maintenance, sizeof dp.proto.maintenance, "%s", window ? window : "");
+    if (otter_fleet_consent(consent, download || update, dp.proto.consent, dp.proto.download,
+                            dp.proto.update, &err) < 0) {
+        status = api_fail(c, 400, "body.consent", "%s", err.msg);
+        goto out_arrays;
+    }
     otter_device *d = malloc(sizeof *d);
     if (!d || !dp.created || !dp.skipped) {
         status = api_fail(c, 500, "body", "out of memory");
@@ -176,9 +182,10 @@ int api_deployments_create(struct call *c)
                        json_pack("{s:I, s:O, s:O}", "release", (json_int_t)r.id, "actions",
                                  dp.created, "skipped", dp.skipped));
 out:
+    free(d);
+out_arrays:
     json_decref(dp.created);
     json_decref(dp.skipped);
-    free(d);
     return status;
 }
 
@@ -261,4 +268,19 @@ int api_actions_maintenance(struct call *c)
     snprintf(a.maintenance, sizeof a.maintenance, "%s", w);
     a.updated_at = c->now;
     return api_reply(c, 200, api_action_doc(c, &a, 0));
+}
+
+/* ---- consent (issue #17) ---- */
+
+void api_action_consent_doc(json_t *doc, const otter_action *a)
+{
+    json_object_set_new(doc, "consent", json_string(a->consent[0] ? a->consent : "auto"));
+    json_object_set_new(doc, "confirmation", json_string(a->confirm[0] ? a->confirm : "none"));
+    json_t *user = json_null();
+    if (a->user_choice[0]) {
+        user = json_pack("{s:s}", "choice", a->user_choice);
+        if (user && a->user_until)
+            json_object_set_new(user, "until", api_time(a->user_until));
+    }
+    json_object_set_new(doc, "user", user ? user : json_null());
 }

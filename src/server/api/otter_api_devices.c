@@ -368,6 +368,7 @@ json_t *api_action_doc(struct call *c, const otter_action *a, int with_feedback)
         json_object_set_new(doc, "maintenance_window", json_string(a->maintenance));
     if (a->superseded_by)
         json_object_set_new(doc, "retried_as", json_integer(a->superseded_by));
+    api_action_consent_doc(doc, a);
     if (with_feedback) {
         otter_err err;
         json_t *fb = json_array();

@@ -77,6 +77,13 @@ static int verify_package(const char *path, const otter_trust *trust, otter_rele
                               (json_int_t)m->images[i].size, "sha256", m->images[i].sha256));
     for (size_t i = 0; i < res.valid; i++)
         json_array_append_new(signers, json_string(res.signers[i]));
+    /* Release notes (issue #17): from the verified, signed manifest only. */
+    if (m->notes.count) {
+        json_t *notes = json_object();
+        for (size_t i = 0; notes && i < m->notes.count; i++)
+            json_object_set_new(notes, m->notes.n[i].lang, json_string(m->notes.n[i].text));
+        json_object_set_new(*meta, "notes", notes);
+    }
     snprintf(r->product, sizeof r->product, "%s", m->product);
     snprintf(r->version, sizeof r->version, "%s", m->version);
     r->security_version = m->security_version;

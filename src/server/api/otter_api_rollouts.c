@@ -206,13 +206,13 @@ static json_t *rollout_doc(struct call *c, const otter_rollout *r)
     if (release)
         (void)otter_store_release_list(c->api->store, r->tenant_id, r->release_id, brief_release,
                                        release, &err);
-    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:o, s:I, s:s, s:o, "
-                     "s:o}",
+    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:I, s:s, "
+                     "s:o, s:o}",
                      "id", (json_int_t)r->id, "name", r->name, "release", release, "state",
                      r->state, "pause_reason", r->pause_reason, "current_stage",
                      (json_int_t)r->current_stage, "filter", filter ? filter : json_object(),
-                     "stages", stages, "download", r->download, "update", r->update,
-                     "maintenance_window",
+                     "stages", stages, "download", r->download, "update", r->update, "consent",
+                     r->consent[0] ? r->consent : "auto", "maintenance_window",
                      r->maintenance[0] ? json_string(r->maintenance) : json_null(), "devices",
                      (json_int_t)r->devices, "created_by", r->created_by_name, "created_at",
                      api_time(r->created_at), "updated_at", api_time(r->updated_at));
@@ -368,7 +368,8 @@ int api_rollouts_stats(struct call *c)
     int status = load_rollout(c, &r);
     if (status)
         return status;
-    if (otter_rollout_stats_get(c->api->store, r, &st, &err) < 0)
+    if (otter_rollout_stats_get(c->api->store, r, &st, &err) < 0 ||
+        otter_rollout_stats_users(c->api->store, r, &st, &err) < 0)
         status = api_fail_err(c, "path", &err);
     else
         status = api_reply(c, 200, otter_rollout_stats_doc(r, &st, api_time(c->now)));

@@ -71,7 +71,7 @@ int otter_ddi_match(const char *path)
     return slash && slash > path + 1 && strncmp(slash, "/controller/v1/", 15) == 0;
 }
 
-static int reply(struct ddi_call *c, int status, json_t *doc)
+int ddi_reply(struct ddi_call *c, int status, json_t *doc)
 {
     free(c->resp->body);
     c->resp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -121,42 +121,9 @@ static int set_base(struct ddi_call *c)
     return 0;
 }
 
-static json_t *href(struct ddi_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* {"href": "<base>/<tenant>/controller/v1/<cid>/<fmt...>"} */
-static json_t *href(struct ddi_call *c, const char *fmt, ...)
-{
-    char tail[256], url[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(tail, sizeof tail, fmt, ap);
-    va_end(ap);
-    otter_err err;
-    /* A link cut short would name another resource: none (the answer fails) instead. */
-    if (otter_fmt(url, sizeof url, &err, "link", "%s/%s/controller/v1/%s%s", c->base,
-                  c->tenant.name, c->dev->controller_id, tail) < 0)
-        return NULL;
-    return json_pack("{s:s}", "href", url);
-}
-
 /* ---- deploymentBase / installedBase ---- */
-
-struct one_release {
-    otter_release r;
-    int found;
-};
-
-static int take_release(void *ctx, const otter_release *r)
-{
-    struct one_release *o = ctx;
-    o->r = *r;
-    o->r.manifest = o->r.meta = NULL;
-    o->found = 1;
-    return 0;
-}
-
 /* The device's action {id} (404 otherwise). */
-static int load_action(struct ddi_call *c, const char *id_text, otter_action *a)
+int ddi_load_action(struct ddi_call *c, const char *id_text, otter_action *a)
 {
     otter_err err;
     int found = 0;
@@ -179,7 +146,7 @@ static int load_action(struct ddi_call *c, const char *id_text, otter_action *a)
  * the same one the poll and its cache use. 0 = may go on, else the status
  * already answered.
  */
-static int refuse_held_back(struct ddi_call *c, const otter_action *a)
+int ddi_refuse_held_back(struct ddi_call *c, const otter_action *a)
 {
     otter_err err;
     otter_action offered;
@@ -196,91 +163,14 @@ static int refuse_held_back(struct ddi_call *c, const otter_action *a)
     return 0;
 }
 
-#define ARTIFACT_PATH "/softwaremodules/%lld/artifacts/%s"
-
-/* One entry of a chunk's artifacts: name, hashes, size and the links to fetch it. */
-static json_t *artifact_doc(struct ddi_call *c, int64_t release_id, const char *filename,
-                            const char *sha1, const char *md5, const char *sha256, int64_t size)
-{
-    long long rid = (long long)release_id;
-    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o, s:o, s:o}}", "filename", filename,
-                     "hashes", "sha1", sha1, "md5", md5, "sha256", sha256, "size", (json_int_t)size,
-                     "_links", "download", href(c, ARTIFACT_PATH, rid, filename), "download-http",
-                     href(c, ARTIFACT_PATH, rid, filename), "md5sum",
-                     href(c, ARTIFACT_PATH ".MD5SUM", rid, filename), "md5sum-http",
-                     href(c, ARTIFACT_PATH ".MD5SUM", rid, filename));
-}
-
-/* delta: offered second (docs/ddi.md "Delta artifacts"), or NULL. */
-static json_t *deployment_doc(struct ddi_call *c, const otter_action *a, const otter_release *r,
-                              const otter_delta *delta)
-{
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)a->id);
-    json_t *arts =
-        json_pack("[o]", artifact_doc(c, r->id, r->filename, r->sha1, r->md5, r->sha256, r->size));
-    if (arts && delta)
-        json_array_append_new(arts, artifact_doc(c, r->id, delta->filename, delta->sha1, delta->md5,
-                                                 delta->sha256, delta->size));
-    json_t *chunk = json_pack("{s:s, s:s, s:s, s:o}", "part", "os", "version", r->version, "name",
-                              r->product, "artifacts", arts);
-    json_t *dep = json_pack("{s:s, s:s, s:[o]}", "download", a->download, "update", a->update,
-                            "chunks", chunk);
-    if (dep && a->maintenance[0])
-        json_object_set_new(dep, "maintenanceWindow", json_string(a->maintenance));
-    return json_pack("{s:s, s:o}", "id", id, "deployment", dep);
-}
-
-struct delta_pick {
-    const char *from_version;
-    otter_delta d;
-    int found;
-};
-
-static int pick_delta(void *ctx, const otter_delta *d)
-{
-    struct delta_pick *p = ctx;
-    if (!p->found && strcmp(d->from_version, p->from_version) == 0) {
-        p->d = *d;
-        p->found = 1;
-    }
-    return 0;
-}
-
-/*
- * The delta of release_id this device gets (docs/ddi.md "Delta artifacts"):
- * only when its configData says otter.delta = "1" and its version is a
- * delta's from_version. *found = 0 for every other device, foreign DDI
- * clients included, which then see exactly the one full artifact.
- */
-int ddi_delta_for(struct ddi_call *c, int64_t release_id, otter_delta *out, int *found,
-                  otter_err *err)
-{
-    *found = 0;
-    json_t *attrs = json_loads(c->dev->attributes[0] ? c->dev->attributes : "{}", 0, NULL);
-    const char *cap = json_string_value(json_object_get(attrs, "otter.delta"));
-    const char *version = json_string_value(json_object_get(attrs, "version"));
-    int ret = 0;
-    if (cap && strcmp(cap, "1") == 0 && version && *version) {
-        struct delta_pick p = {.from_version = version};
-        ret = otter_store_delta_list(c->ddi->store, release_id, 0, pick_delta, &p, err);
-        if (ret == 0 && p.found) {
-            *out = p.d;
-            *found = 1;
-        }
-    }
-    json_decref(attrs);
-    return ret;
-}
-
 static int deployment_base(struct ddi_call *c, int installed)
 {
     otter_err err;
     otter_action a;
     otter_action_state to, st;
     otter_action_result result;
-    struct one_release o = {0};
-    int moved = 0, status = load_action(c, c->seg[1], &a);
+    json_t *doc = NULL;
+    int moved = 0, status = ddi_load_action(c, c->seg[1], &a);
     if (status)
         return status;
     st = otter_action_state_of(&a);
@@ -292,23 +182,20 @@ static int deployment_base(struct ddi_call *c, int installed)
     if (!installed &&
         otter_action_step(&a, OTTER_ACTION_EV_DEPLOYMENT_READ, &to, &result, &moved, &err) < 0)
         return ddi_fail(c, 404, "%s", err.msg);
-    if (!installed && (status = refuse_held_back(c, &a)) != 0)
+    if (!installed && (status = ddi_refuse_held_back(c, &a)) != 0)
         return status;
-    if (otter_store_release_list(c->ddi->store, c->tenant.id, a.release_id, take_release, &o,
-                                 &err) < 0)
-        return ddi_fail_err(c, &err);
-    if (!o.found)
-        return ddi_fail(c, 404, "the release of action %lld is gone", (long long)a.id);
-    otter_delta delta;
-    int has_delta = 0;
-    if (!installed && ddi_delta_for(c, o.r.id, &delta, &has_delta, &err) < 0)
-        return ddi_fail_err(c, &err);
+    if (!installed && (status = ddi_refuse_unconfirmed(c, &a)) != 0)
+        return status;
+    if ((status = ddi_offer_doc(c, &a, installed, "deployment", &doc)) != 0)
+        return status;
     /* The device has seen its deployment: a scheduled action runs from now on. */
     if (!installed && moved &&
         otter_store_action_set_status(c->ddi->store, a.id, otter_action_state_word(to),
-                                      otter_action_result_word(result), c->now, &err) < 0)
+                                      otter_action_result_word(result), c->now, &err) < 0) {
+        json_decref(doc);
         return ddi_fail_err(c, &err);
-    return reply(c, 200, deployment_doc(c, &a, &o.r, has_delta ? &delta : NULL));
+    }
+    return ddi_reply(c, 200, doc);
 }
 
 /* ---- feedback ---- */
@@ -366,9 +253,13 @@ static int feedback_quota(struct ddi_call *c, const otter_action *a, otter_actio
                     (long long)a->id, (long long)n);
 }
 
-/* Stores feedback f on a and a's move to (to, result) when moved, in one transaction. */
+/*
+ * Stores feedback f on a, a's move to (to, result) when moved and the
+ * user's choice when f named one (choice not ""), in one transaction.
+ */
 static int feedback_store(struct ddi_call *c, const otter_action *a, const otter_ddi_feedback *f,
-                          int cancel, otter_action_state to, otter_action_result result, int moved)
+                          int cancel, otter_action_state to, otter_action_result result, int moved,
+                          const char *choice, int64_t until)
 {
     otter_err err;
     int ret;
@@ -387,6 +278,8 @@ static int feedback_store(struct ddi_call *c, const otter_action *a, const otter
         return ret;
     }
     if (otter_store_feedback_add(c->ddi->store, &row, &err) < 0 ||
+        (choice[0] &&
+         otter_store_action_set_user(c->ddi->store, a->id, choice, until, c->now, &err) < 0) ||
         (moved &&
          otter_store_action_set_status(c->ddi->store, a->id, otter_action_state_word(to),
                                        otter_action_result_word(result), c->now, &err) < 0) ||
@@ -404,7 +297,9 @@ static int feedback(struct ddi_call *c, int cancel)
     otter_ddi_feedback f;
     otter_action_state to;
     otter_action_result result;
-    int moved = 0, ret = load_action(c, c->seg[1], &a);
+    char choice[16] = "";
+    int64_t until = 0;
+    int moved = 0, ret = ddi_load_action(c, c->seg[1], &a);
     if (ret)
         return ret;
     if (otter_ddi_feedback_parse(c->req->body, c->req->body_len, &f, &err) < 0)
@@ -418,7 +313,7 @@ static int feedback(struct ddi_call *c, int cancel)
         /* A retry of the message that closed it is answered like the first one. */
         int replay =
             strcmp(a.last_execution, f.execution) == 0 && strcmp(a.last_finished, f.finished) == 0;
-        ret = replay ? reply(c, 200, NULL)
+        ret = replay ? ddi_reply(c, 200, NULL)
                      : ddi_fail(c, 410, "action %lld is %s", (long long)a.id, a.status);
         goto out;
     }
@@ -427,22 +322,24 @@ static int feedback(struct ddi_call *c, int cancel)
         ret = ddi_fail(c, 410, "%s", err.msg);
         goto out;
     }
-    if (!cancel && (ret = refuse_held_back(c, &a)) != 0)
+    if (!cancel &&
+        ((ret = ddi_refuse_held_back(c, &a)) != 0 || (ret = ddi_refuse_unconfirmed(c, &a)) != 0 ||
+         (ret = ddi_user_choice_check(c, f.details, choice, &until)) != 0))
         goto out;
-    if ((ret = feedback_store(c, &a, &f, cancel, to, result, moved)) != 0)
+    if ((ret = feedback_store(c, &a, &f, cancel, to, result, moved, choice, until)) != 0)
         goto out;
     otter_metrics_feedback(c->ddi->metrics, f.execution, f.finished);
-    if (a.rollout_id && moved) {
+    if (a.rollout_id && (moved || choice[0])) {
         /*
          * Event streams show every move; the rules only change their verdict
          * when an action closes (judging counts the whole rollout's actions).
          */
         otter_rollout_touch();
-        if (!otter_action_is_open(to))
+        if (moved && !otter_action_is_open(to))
             rollout_feedback(c, a.rollout_id);
     }
     /* 200, not 204: some clients (SWUpdate) take anything else as a failure. */
-    ret = reply(c, 200, NULL);
+    ret = ddi_reply(c, 200, NULL);
 out:
     otter_ddi_feedback_clear(&f);
     return ret;
@@ -453,14 +350,14 @@ out:
 static int cancel_action(struct ddi_call *c)
 {
     otter_action a;
-    int status = load_action(c, c->seg[1], &a);
+    int status = ddi_load_action(c, c->seg[1], &a);
     if (status)
         return status;
     if (!otter_action_is_canceled(otter_action_state_of(&a)))
         return ddi_fail(c, 404, "action %lld is not being canceled", (long long)a.id);
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)a.id);
-    return reply(c, 200, json_pack("{s:s, s:{s:s}}", "id", id, "cancelAction", "stopId", id));
+    return ddi_reply(c, 200, json_pack("{s:s, s:{s:s}}", "id", id, "cancelAction", "stopId", id));
 }
 
 static int config_data(struct ddi_call *c)
@@ -474,7 +371,7 @@ static int config_data(struct ddi_call *c)
     free(attrs);
     if (ret < 0)
         return err.code == OTTER_EFORMAT ? ddi_fail(c, 400, "%s", err.msg) : ddi_fail_err(c, &err);
-    return reply(c, 200, NULL);
+    return ddi_reply(c, 200, NULL);
 }
 
 /* ---- dispatch ---- */
@@ -497,6 +394,8 @@ static int route(struct ddi_call *c)
     if ((strcmp(what, "deploymentBase") == 0 || strcmp(what, "cancelAction") == 0) &&
         c->nseg == 3 && strcmp(c->seg[2], "feedback") == 0)
         return post ? feedback(c, what[0] == 'c') : ddi_fail(c, 405, "%s is not allowed here", m);
+    if (strcmp(what, "confirmationBase") == 0)
+        return ddi_confirmation(c);
     if (strcmp(what, "configData") == 0 && c->nseg == 1)
         return strcmp(m, "PUT") == 0 ? config_data(c)
                                      : ddi_fail(c, 405, "%s is not allowed here", m);

@@ -102,6 +102,54 @@ void ddi_warm_stop(otter_ddi *ddi);
 int ddi_delta_for(struct ddi_call *c, int64_t release_id, otter_delta *out, int *found,
                   otter_err *err);
 
+/* Sets doc (compact JSON, stolen; NULL = no body) as the answer and returns status (otter_ddi.c).
+ */
+int ddi_reply(struct ddi_call *c, int status, json_t *doc);
+
+/* The device's action {id_text} into *a: 0, or 404 answered (otter_ddi.c). */
+int ddi_load_action(struct ddi_call *c, const char *id_text, otter_action *a);
+
+/*
+ * 0 when a rollout's action not yet started may be taken now (its rollout
+ * runs and reached its stage), else 404 answered (otter_ddi.c).
+ */
+int ddi_refuse_held_back(struct ddi_call *c, const otter_action *a);
+
+/* {"href": "<base>/<tenant>/controller/v1/<cid><fmt...>"}, NULL when too long (otter_ddi_offer.c).
+ */
+json_t *ddi_href(struct ddi_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The offer of action a as {"id": "N", key: {download, update,
+ * maintenanceWindow?, chunks}} in *out (caller owns): key is "deployment"
+ * (deploymentBase, installedBase) or "confirmation" (confirmationBase).
+ * 0, or the error status already answered (otter_ddi_offer.c).
+ */
+int ddi_offer_doc(struct ddi_call *c, const otter_action *a, int installed, const char *key,
+                  json_t **out);
+
+/*
+ * 0 when action a does not wait for its user's consent, else 404
+ * answered: its deployment is not offered before the device confirmed it
+ * (otter_ddi_confirm.c).
+ */
+int ddi_refuse_unconfirmed(struct ddi_call *c, const otter_action *a);
+
+/*
+ * confirmationBase[/...] (otter_ddi_confirm.c): GET the auto-confirm
+ * state, GET {actionId}, POST {actionId}/feedback, POST
+ * activateAutoConfirm / deactivateAutoConfirm. Answers 404/405 for
+ * anything else.
+ */
+int ddi_confirmation(struct ddi_call *c);
+
+/*
+ * Records the user's choice named in deployment feedback details (an
+ * "otter.user=..." line, docs/ddi.md "User consent") on action a: 0, or
+ * 400 answered when the line is malformed (nothing stored then).
+ */
+int ddi_user_choice_check(struct ddi_call *c, const char *details, char choice[16], int64_t *until);
+
 /* GET/HEAD softwaremodules/{id}/artifacts/{filename} (otter_ddi_download.c). */
 int ddi_download(struct ddi_call *c);
 

@@ -96,6 +96,24 @@ static int parse_progress(json_t *p, otter_ddi_feedback *out, otter_err *err)
     return 0;
 }
 
+/* A details array (bounded lines of bounded strings) as compact JSON text in *out. */
+static int parse_details(json_t *details, const char *where, char **out, otter_err *err)
+{
+    size_t i;
+    json_t *line;
+    if (!json_is_array(details) || json_array_size(details) > OTTER_DDI_DETAILS_MAX)
+        return otter_err_set(err, OTTER_EFORMAT, "%s must be an array of at most %d strings", where,
+                             OTTER_DDI_DETAILS_MAX);
+    json_array_foreach(details, i, line)
+    {
+        if (!plain_string(line, OTTER_DDI_DETAIL_BYTES))
+            return otter_err_set(err, OTTER_EFORMAT, "%s[%zu] must be a string of at most %d bytes",
+                                 where, i, OTTER_DDI_DETAIL_BYTES);
+    }
+    *out = json_dumps(details, JSON_COMPACT);
+    return *out ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
+}
+
 static int parse_status(json_t *st, otter_ddi_feedback *out, otter_err *err)
 {
     static const char *const keys[] = {"execution", "result", "details", "code", NULL};
@@ -127,25 +145,7 @@ static int parse_status(json_t *st, otter_ddi_feedback *out, otter_err *err)
     if (prog && parse_progress(prog, out, err) < 0)
         return OTTER_EFORMAT;
     json_t *details = json_object_get(st, "details");
-    if (details) {
-        size_t i;
-        json_t *line;
-        if (!json_is_array(details) || json_array_size(details) > OTTER_DDI_DETAILS_MAX)
-            return otter_err_set(err, OTTER_EFORMAT,
-                                 "status.details must be an array of at most %d strings",
-                                 OTTER_DDI_DETAILS_MAX);
-        json_array_foreach(details, i, line)
-        {
-            if (!plain_string(line, OTTER_DDI_DETAIL_BYTES))
-                return otter_err_set(err, OTTER_EFORMAT,
-                                     "status.details[%zu] must be a string of at most %d bytes", i,
-                                     OTTER_DDI_DETAIL_BYTES);
-        }
-        out->details = json_dumps(details, JSON_COMPACT);
-        if (!out->details)
-            return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    }
-    return 0;
+    return details ? parse_details(details, "status.details", &out->details, err) : 0;
 }
 
 int otter_ddi_feedback_parse(const char *buf, size_t len, otter_ddi_feedback *out, otter_err *err)
@@ -270,5 +270,154 @@ int otter_ddi_config_apply(const char *buf, size_t len, const char *current, cha
 out:
     json_decref(root);
     json_decref(attrs);
+    return ret;
+}
+
+/* ---- consent (issue #17): confirmation feedback and auto-confirm ---- */
+
+int otter_ddi_confirmation_parse(const char *buf, size_t len, otter_ddi_confirmation *out,
+                                 otter_err *err)
+{
+    static const char *const keys[] = {"confirmation", "code", "details", NULL};
+    json_t *root = NULL;
+    int ret;
+    memset(out, 0, sizeof *out);
+    if ((ret = load_object(buf, len, &root, err)) < 0 ||
+        (ret = only_keys(root, keys, "confirmation feedback", err)) < 0)
+        goto out;
+    json_t *conf = json_object_get(root, "confirmation");
+    const char *word = plain_string(conf, 15) ? json_string_value(conf) : "";
+    if (strcmp(word, "confirmed") != 0 && strcmp(word, "denied") != 0) {
+        ret = otter_err_set(err, OTTER_EFORMAT, "confirmation must be \"confirmed\" or \"denied\"");
+        goto out;
+    }
+    out->confirmed = word[0] == 'c';
+    json_t *code = json_object_get(root, "code");
+    if (code && (!json_is_integer(code) || json_integer_value(code) < INT32_MIN ||
+                 json_integer_value(code) > INT32_MAX)) {
+        ret = otter_err_set(err, OTTER_EFORMAT, "code must be a 32-bit integer");
+        goto out;
+    }
+    out->has_code = code != NULL;
+    out->code = code ? json_integer_value(code) : 0;
+    json_t *details = json_object_get(root, "details");
+    if (details)
+        ret = parse_details(details, "details", &out->details, err);
+    if (ret == 0 && !out->details && !(out->details = strdup("[]")))
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+out:
+    json_decref(root);
+    if (ret < 0)
+        otter_ddi_confirmation_clear(out);
+    return ret;
+}
+
+void otter_ddi_confirmation_clear(otter_ddi_confirmation *c)
+{
+    free(c->details);
+    memset(c, 0, sizeof *c);
+}
+
+int otter_ddi_autoconfirm_parse(const char *buf, size_t len, otter_ddi_autoconfirm *out,
+                                otter_err *err)
+{
+    static const char *const keys[] = {"initiator", "remark", NULL};
+    json_t *root = NULL;
+    int ret = 0;
+    memset(out, 0, sizeof *out);
+    if (len == 0) /* the body is optional (hawkBit) */
+        return 0;
+    if ((ret = load_object(buf, len, &root, err)) < 0 ||
+        (ret = only_keys(root, keys, "auto-confirm", err)) < 0)
+        goto out;
+    json_t *ini = json_object_get(root, "initiator"), *rem = json_object_get(root, "remark");
+    if ((ini && !json_is_null(ini) && !plain_string(ini, sizeof out->initiator - 1)) ||
+        (rem && !json_is_null(rem) && !plain_string(rem, sizeof out->remark - 1))) {
+        ret = otter_err_set(err, OTTER_EFORMAT,
+                            "initiator (at most %zu bytes) and remark (at most %zu bytes) are "
+                            "strings",
+                            sizeof out->initiator - 1, sizeof out->remark - 1);
+        goto out;
+    }
+    snprintf(out->initiator, sizeof out->initiator, "%s",
+             json_is_string(ini) ? json_string_value(ini) : "");
+    snprintf(out->remark, sizeof out->remark, "%s",
+             json_is_string(rem) ? json_string_value(rem) : "");
+out:
+    json_decref(root);
+    return ret;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" exactly (RFC 3339 in UTC, no fraction) as unix seconds. */
+static int parse_utc(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, se, n = 0;
+    if (strlen(s) != 20 ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 20 ||
+        y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || h < 0 ||
+        mi < 0 || se < 0)
+        return -1;
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
+}
+
+/* One details line "otter.user=CHOICE[;until=TIME]"; 1 taken, <0 malformed. */
+static int user_line(const char *line, char choice[16], int64_t *until, otter_err *err)
+{
+    static const char *const words[] = {"waiting", "postponed", "started", NULL};
+    const char *v = line + strlen(OTTER_DDI_USER_PREFIX);
+    size_t n = strcspn(v, ";");
+    char word[16];
+    snprintf(word, sizeof word, "%.*s", (int)(n < 15 ? n : 15), v);
+    if (n > 15 || !one_of(word, words))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "details: otter.user is waiting, postponed;until=TIME or started");
+    *until = 0;
+    int postponed = strcmp(word, "postponed") == 0;
+    if (postponed != (v[n] == ';'))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "details: otter.user=postponed needs ;until=YYYY-MM-DDTHH:MM:SSZ, "
+                             "the other choices take nothing after them");
+    if (postponed && (strncmp(v + n, ";until=", 7) != 0 || parse_utc(v + n + 7, until) < 0))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "details: otter.user=postponed;until= wants YYYY-MM-DDTHH:MM:SSZ");
+    snprintf(choice, 16, "%s", word);
+    return 1;
+}
+
+int otter_ddi_user_choice(const char *details, char choice[16], int64_t *until, otter_err *err)
+{
+    json_t *arr = json_loads(details ? details : "[]", 0, NULL);
+    size_t i;
+    json_t *line;
+    int ret = 0;
+    choice[0] = '\0';
+    *until = 0;
+    json_array_foreach(arr, i, line)
+    {
+        const char *s = json_string_value(line);
+        if (!s || strncmp(s, OTTER_DDI_USER_PREFIX, strlen(OTTER_DDI_USER_PREFIX)) != 0)
+            continue;
+        if (ret == 1) {
+            ret = otter_err_set(err, OTTER_EFORMAT, "details: otter.user given twice");
+            break;
+        }
+        if ((ret = user_line(s, choice, until, err)) < 0)
+            break;
+    }
+    json_decref(arr);
+    if (ret < 0)
+        choice[0] = '\0';
     return ret;
 }

@@ -53,4 +53,42 @@ void otter_ddi_feedback_clear(otter_ddi_feedback *f);
 int otter_ddi_config_apply(const char *buf, size_t len, const char *current, char **out,
                            otter_err *err);
 
+/* ---- consent (issue #17, docs/ddi.md "User consent") ---- */
+
+typedef struct otter_ddi_confirmation {
+    int confirmed; /* 1 "confirmed", 0 "denied" */
+    int has_code;
+    int64_t code;
+    char *details; /* JSON array of strings as compact text, owned; "[]" when absent */
+} otter_ddi_confirmation;
+
+/*
+ * Parses confirmationBase/{actionId}/feedback:
+ *   {"confirmation": "confirmed"|"denied", "code": N?, "details": [..]?}
+ * (hawkBit's DdiConfirmationFeedback). OTTER_EFORMAT with the reason;
+ * clear *out with otter_ddi_confirmation_clear().
+ */
+int otter_ddi_confirmation_parse(const char *buf, size_t len, otter_ddi_confirmation *out,
+                                 otter_err *err);
+void otter_ddi_confirmation_clear(otter_ddi_confirmation *c);
+
+typedef struct otter_ddi_autoconfirm {
+    char initiator[129]; /* "" when absent */
+    char remark[513];
+} otter_ddi_autoconfirm;
+
+/* Parses the optional body of activateAutoConfirm: {"initiator": s?, "remark": s?}. */
+int otter_ddi_autoconfirm_parse(const char *buf, size_t len, otter_ddi_autoconfirm *out,
+                                otter_err *err);
+
+/*
+ * The user's choice in a feedback's details (JSON array text, as parsed):
+ * one line "otter.user=waiting", "otter.user=postponed;until=YYYY-MM-DDTHH:MM:SSZ"
+ * or "otter.user=started". Returns 1 with choice and *until (0 unless
+ * postponed), 0 when no line names one, OTTER_EFORMAT when one is
+ * malformed or there are two.
+ */
+#define OTTER_DDI_USER_PREFIX "otter.user="
+int otter_ddi_user_choice(const char *details, char choice[16], int64_t *until, otter_err *err);
+
 #endif

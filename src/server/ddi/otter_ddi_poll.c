@@ -67,12 +67,18 @@ static int answer(struct ddi_call *c, const char *tenant, const char *cid,
     char sleep[16];
     otter_ddi_sleep_text(c->ddi->cfg->ddi_polling, sleep, sizeof sleep);
     put(&t, "{\"_links\":{");
-    /* Keys in byte order: cancelAction, configData, deploymentBase, installedBase. */
+    /*
+     * Keys in byte order: cancelAction, configData, confirmationBase,
+     * deploymentBase, installedBase. An action waiting for the user's
+     * consent shows confirmationBase instead of deploymentBase (hawkBit).
+     */
     if (f->open_action && f->canceling)
         link(&t, c, tenant, cid, "cancelAction", "/cancelAction", f->open_action);
     if (!f->config_sent) /* asked for until sent once */
         link(&t, c, tenant, cid, "configData", "/configData", 0);
-    if (f->open_action && !f->canceling)
+    if (f->open_action && !f->canceling && f->confirming)
+        link(&t, c, tenant, cid, "confirmationBase", "/confirmationBase", f->open_action);
+    if (f->open_action && !f->canceling && !f->confirming)
         link(&t, c, tenant, cid, "deploymentBase", "/deploymentBase", f->open_action);
     if (f->installed_action)
         link(&t, c, tenant, cid, "installedBase", "/installedBase", f->installed_action);
@@ -112,6 +118,7 @@ static int load_facts(struct ddi_call *c, otter_pollcache_facts *f)
         .installed_action = has_inst ? inst.id : 0,
         .last_seen = c->seen_noted ? c->now : c->dev->last_seen,
         .canceling = has_open && otter_action_state_of(&open_a) == OTTER_ACTION_CANCELING,
+        .confirming = has_open && open_a.awaiting,
         .config_sent = c->dev->config_sent,
     };
     return 0;
@@ -222,6 +229,7 @@ static int warm_row(void *ctx, const otter_poll_row *r)
                                .installed_action = r->installed_action,
                                .last_seen = r->last_seen,
                                .canceling = r->canceling,
+                               .confirming = r->confirming,
                                .config_sent = r->config_sent};
     if (otter_pollcache_put(w->ddi->cache, key, w->gen, r->tenant, r->controller_id, &f, &err) == 0)
         w->loaded++;

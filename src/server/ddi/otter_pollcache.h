@@ -38,7 +38,8 @@ typedef struct otter_pollcache_facts {
     int64_t installed_action; /* the last action installed with success, 0 when none */
     int64_t last_seen;        /* what the store knows (or was told), unix seconds */
     int canceling;            /* open_action is being canceled: cancelAction, not deploymentBase */
-    int config_sent;          /* the device sent configData once */
+    int confirming;  /* open_action waits for the user's consent: confirmationBase instead */
+    int config_sent; /* the device sent configData once */
 } otter_pollcache_facts;
 
 /*

@@ -425,3 +425,27 @@ int otter_rollout_judge(const otter_rollout *r, const otter_rollout_stats *st,
     }
     return 0;
 }
+
+/* ---- consent (issue #17) ---- */
+
+int otter_fleet_consent(const char *consent, int modes_given, char consent_out[24],
+                        char download[16], char update[16], otter_err *err)
+{
+    if (!consent || !*consent)
+        consent = "auto";
+    if (strcmp(consent, "auto") != 0 && strcmp(consent, "download_then_ask") != 0 &&
+        strcmp(consent, "ask") != 0)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "consent: '%.24s' is not auto, download_then_ask or ask", consent);
+    if (strcmp(consent, "download_then_ask") == 0) {
+        /* The device downloads, then the user's Start installs: hawkBit's soft action. */
+        if (modes_given && (strcmp(download, "forced") != 0 || strcmp(update, "attempt") != 0))
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "consent: download_then_ask means download forced and update "
+                                 "attempt; leave download and update out");
+        snprintf(download, 16, "forced");
+        snprintf(update, 16, "attempt");
+    }
+    snprintf(consent_out, 24, "%s", consent);
+    return 0;
+}

@@ -210,4 +210,15 @@ int otter_rollout_apply(otter_rollout *r, otter_rollout_event ev, const char *re
 int otter_rollout_judge(const otter_rollout *r, const otter_rollout_stats *st,
                         otter_rollout_event *ev, char reason[OTTER_FLEET_REASON_MAX]);
 
+/*
+ * The operator's consent mode (docs/rollouts.md "Consent"): "auto" (or
+ * NULL), "download_then_ask" or "ask", checked and applied to an action's
+ * or rollout's DDI modes. download_then_ask is hawkBit's soft action:
+ * download forced, update attempt; it refuses other modes given with it
+ * (modes_given: the request named download or update). OTTER_EFORMAT with
+ * a message naming the field otherwise.
+ */
+int otter_fleet_consent(const char *consent, int modes_given, char consent_out[24],
+                        char download[16], char update[16], otter_err *err);
+
 #endif

@@ -18,7 +18,7 @@ enum ftype {
     F_INT,    /* integer >= 0 */
     F_BOOL,
     F_NAMELIST, /* array of 1..OTTER_REQJSON_LIST_MAX names, stored joined by '\n' */
-    F_WORD,     /* a keyword, 1..16 of a-z; the handler checks the allowed ones */
+    F_WORD,     /* a keyword, 1..24 of a-z _; the handler checks the allowed ones */
     F_COMMENT,  /* free text, 0..OTTER_STORE_COMMENT_MAX bytes, no control characters but \n */
 };
 
@@ -60,7 +60,8 @@ static const struct spec specs[OTTER_REQ_KIND_COUNT] = {
                            {"group", F_NAME, 0},
                            {"download", F_WORD, 0},
                            {"update", F_WORD, 0},
-                           {"maintenance_window", F_WORD, 0}}},
+                           {"maintenance_window", F_WORD, 0},
+                           {"consent", F_WORD, 0}}},
     [OTTER_REQ_DECISION] = {"decision", {{"comment", F_COMMENT, 0}}},
     [OTTER_REQ_MAINTENANCE] = {"maintenance window", {{"maintenance_window", F_WORD, 1}}},
     [OTTER_REQ_RESUME] = {"resume", {{"retry_failed", F_BOOL, 0}}},
@@ -144,7 +145,7 @@ static int check_string(const struct field *f, const char *s, size_t n, otter_re
             return fail(out, err, where, "'%s' is not a role", f->key);
         break;
     case F_WORD:
-        if (n < 1 || n > 16 || strspn(s, "abcdefghijklmnopqrstuvwxyz") != n)
+        if (n < 1 || n > 24 || strspn(s, "abcdefghijklmnopqrstuvwxyz_") != n)
             return fail(out, err, where, "'%s' is not one of the allowed words", f->key);
         break;
     case F_COMMENT:

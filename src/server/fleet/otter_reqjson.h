@@ -39,7 +39,7 @@ typedef enum otter_req_kind {
     OTTER_REQ_KIND_COUNT
 } otter_req_kind;
 
-#define OTTER_REQJSON_FIELDS_MAX 6
+#define OTTER_REQJSON_FIELDS_MAX 7
 #define OTTER_REQJSON_LIST_MAX 1000 /* names in a list field */
 #define OTTER_REQJSON_WHERE_MAX 64
 

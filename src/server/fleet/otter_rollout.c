@@ -343,6 +343,7 @@ static int assign_stages(struct plan_walk *w)
             snprintf(a.download, sizeof a.download, "%s", w->r->download);
             snprintf(a.update, sizeof a.update, "%s", w->r->update);
             snprintf(a.maintenance, sizeof a.maintenance, "%s", w->r->maintenance);
+            snprintf(a.consent, sizeof a.consent, "%s", w->r->consent);
             int64_t id;
             int ret = otter_store_action_create(w->s, &a, w->actor, w->now, &id, w->err);
             if (ret < 0)
@@ -469,7 +470,17 @@ json_t *otter_rollout_stats_doc(const otter_rollout *r, const otter_rollout_stat
             return NULL;
         }
     }
-    return json_pack("{s:I, s:s, s:I, s:o, s:o, s:o}", "rollout", (json_int_t)r->id, "state",
-                     r->state, "current_stage", (json_int_t)r->current_stage, "at", at, "total",
-                     tally_doc(&st->total), "stages", stages);
+    const otter_rollout_user_counts *u = &st->users;
+    return json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "rollout",
+                     (json_int_t)r->id, "state", r->state, "current_stage",
+                     (json_int_t)r->current_stage, "at", at, "total", tally_doc(&st->total),
+                     "stages", stages, "users", "waiting", (json_int_t)u->waiting, "postponed",
+                     (json_int_t)u->postponed, "declined", (json_int_t)u->declined, "started",
+                     (json_int_t)u->started);
+}
+
+int otter_rollout_stats_users(otter_store *s, const otter_rollout *r, otter_rollout_stats *st,
+                              otter_err *err)
+{
+    return otter_store_rollout_user_counts(s, r->id, &st->users, err);
 }

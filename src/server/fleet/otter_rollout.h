@@ -70,7 +70,17 @@ typedef struct otter_rollout_tally {
 typedef struct otter_rollout_stats {
     otter_rollout_tally total;
     otter_rollout_tally stage[OTTER_ROLLOUT_STAGES_MAX];
+    /* The users' choices (issue #17); filled by otter_rollout_stats_users() only. */
+    otter_rollout_user_counts users;
 } otter_rollout_stats;
+
+/*
+ * Adds the users' choices to st (docs/rollouts.md "Consent"): shown by the
+ * stats and event streams, not needed by the rules, so not counted on
+ * every closing feedback.
+ */
+int otter_rollout_stats_users(otter_store *s, const otter_rollout *r, otter_rollout_stats *st,
+                              otter_err *err);
 
 int otter_rollout_stats_get(otter_store *s, const otter_rollout *r, otter_rollout_stats *st,
                             otter_err *err);

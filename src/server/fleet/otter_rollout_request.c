@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "otter_fleet.h"
 #include "otter_json.h"
 #include "otter_reqjson.h"
 #include "otter_rollout.h"
@@ -56,6 +57,22 @@ static int parse_stage(const json_t *st, size_t i, int prev_percent, otter_rollo
     return 0;
 }
 
+/* The consent mode (docs/rollouts.md "Consent"), after download and update. */
+static int parse_consent(const json_t *root, otter_rollout *out, char *where, otter_err *err)
+{
+    const char *consent = "auto";
+    int ret;
+    snprintf(where, OTTER_ROLLOUT_WHERE_MAX, "body.consent");
+    if ((ret = otter_json_get_string(root, "consent", 1, 24, "body", &consent, err)) < 0)
+        return ret;
+    int given = json_object_get(root, "download") || json_object_get(root, "update");
+    otter_err why;
+    if ((ret = otter_fleet_consent(consent, given, out->consent, out->download, out->update,
+                                   &why)) < 0)
+        return otter_err_set(err, ret, "body.%s", why.msg);
+    return 0;
+}
+
 /* What to install: name, release, the DDI download/update modes and the maintenance window. */
 static int parse_what(const json_t *root, otter_rollout *out, char *where, otter_err *err)
 {
@@ -99,7 +116,7 @@ static int parse_what(const json_t *root, otter_rollout *out, char *where, otter
     snprintf(out->update, sizeof out->update, "%s", update);
     snprintf(out->maintenance, sizeof out->maintenance, "%s",
              json_is_string(mw) ? json_string_value(mw) : "");
-    return 0;
+    return parse_consent(root, out, where, err);
 }
 
 /* The device filter: checked, kept in *filter (new reference) and as text in out->filter. */
@@ -149,7 +166,8 @@ int otter_rollout_request_parse(const char *buf, size_t len, unsigned max_depth,
                                 otter_err *err)
 {
     static const char *const known[] = {
-        "name", "release", "filter", "stages", "download", "update", "maintenance_window", NULL};
+        "name",    "release", "filter", "stages", "download", "update", "maintenance_window",
+        "consent", NULL};
     json_t *root = NULL;
     int ret;
     *filter = NULL;

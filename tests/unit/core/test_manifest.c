@@ -39,6 +39,58 @@ static void expect(const char *from, const char *to, int code, const char *needl
     expect_in(valid, from, 1, to, code, needle);
 }
 
+/* Release notes (issue #17): an optional signed object, language tag to bounded text. */
+static void test_notes(void **state)
+{
+    (void)state;
+    const char *hooks = " \"hooks\":";
+    otter_err err;
+    otter_manifest *m = NULL;
+    char buf[8192];
+    snprintf(buf, sizeof buf,
+             "%.*s \"notes\": {\"en\": \"Fixes\\nboot\", \"zh-Hans-CN\": \"\u4fee\"},%s",
+             (int)(strstr(valid, hooks) - valid), valid, strstr(valid, hooks));
+    assert_otter_ok(otter_manifest_parse(buf, strlen(buf), "manifest.json", &m, &err), err);
+    assert_int_equal(m->notes.count, 2);
+    assert_string_equal(otter_manifest_notes_get(&m->notes, "en"), "Fixes\nboot");
+    char *text = otter_manifest_serialize_new(m);
+    assert_non_null(strstr(text, "\"notes\""));
+    otter_manifest *again = NULL;
+    assert_otter_ok(otter_manifest_parse(text, strlen(text), "again", &again, &err), err);
+    assert_string_equal(otter_manifest_notes_get(&again->notes, "zh-Hans-CN"), "\xe4\xbf\xae");
+    free(text);
+    otter_manifest_free(again);
+    otter_manifest_free(m);
+    expect(hooks, " \"notes\": {}, \"hooks\":", OTTER_EFORMAT, "notes: expected an object");
+    expect(hooks, " \"notes\": [\"x\"], \"hooks\":", OTTER_EFORMAT, "notes: expected an object");
+    expect(hooks, " \"notes\": {\"en\": 5}, \"hooks\":", OTTER_EFORMAT,
+           "notes: en: expected a string");
+    expect(hooks, " \"notes\": {\"e_n\": \"x\"}, \"hooks\":", OTTER_EFORMAT,
+           "is not a language tag");
+    expect(hooks, " \"notes\": {\"en-\": \"x\"}, \"hooks\":", OTTER_EFORMAT,
+           "is not a language tag");
+    expect(hooks, " \"notes\": {\"en\": \"\"}, \"hooks\":", OTTER_EFORMAT, "1..8192 bytes");
+    expect(hooks, " \"notes\": {\"en\": \"a\\u0000b\"}, \"hooks\":", OTTER_EFORMAT,
+           "is not allowed");
+    /* Bounds: a text one byte too long, one language too many. */
+    char *big = malloc(OTTER_NOTES_TEXT_MAX + 64);
+    snprintf(big, OTTER_NOTES_TEXT_MAX + 64,
+             " \"notes\": {\"en\": \"%0*d\"}, \"hooks\":", OTTER_NOTES_TEXT_MAX + 1, 0);
+    char *doc = malloc(strlen(valid) + strlen(big) + 1);
+    sprintf(doc, "%.*s%s%s", (int)(strstr(valid, hooks) - valid), valid, big,
+            strstr(valid, hooks) + strlen(hooks));
+    assert_otter_error(otter_manifest_parse(doc, strlen(doc), "manifest.json", &m, &err), err,
+                       OTTER_EFORMAT, "1..8192 bytes");
+    free(doc);
+    free(big);
+    char many[2048] = " \"notes\": {";
+    for (int i = 0; i <= OTTER_NOTES_MAX; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s\"l%c\": \"x\"", i ? ", " : "",
+                 'a' + i);
+    strcat(many, "}, \"hooks\":");
+    expect(hooks, many, OTTER_EFORMAT, "more than 16 languages");
+}
+
 static void test_valid_parses_and_round_trips(void **state)
 {
     otter_err err;
@@ -272,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_images_unique),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_check_device),
+        cmocka_unit_test(test_notes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

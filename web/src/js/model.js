@@ -173,6 +173,10 @@ export function rolloutBody(v) {
     download: v.download || 'forced',
     update: v.update || 'forced',
     maintenance_window: v.maintenanceWindow || null,
+    // download_then_ask means download forced, update attempt (the server refuses anything else).
+    ...(v.consent === 'download_then_ask'
+      ? { consent: v.consent, download: 'forced', update: 'attempt' }
+      : { consent: v.consent || 'auto' }),
   };
 }
 

@@ -102,9 +102,13 @@ test('rollout body: the contract’s shape, empty filter members left out', () =
       { percent: 10, success_threshold: 90, failure_threshold: 20, min_devices: 0 },
       { percent: 100, success_threshold: 100, failure_threshold: 10, min_devices: 5 },
     ],
-    download: 'forced', update: 'attempt', maintenance_window: null,
+    download: 'forced', update: 'attempt', maintenance_window: null, consent: 'auto',
   });
   assert.deepEqual(rolloutBody({ name: 'x', release: 1, stages: [], maintenanceWindow: 'available' }).filter, {});
+  // Consent (issue #17): download_then_ask brings its own modes.
+  const d = rolloutBody({ name: 'x', release: 1, stages: [], download: 'skip', update: 'forced', consent: 'download_then_ask' });
+  assert.deepEqual([d.consent, d.download, d.update], ['download_then_ask', 'forced', 'attempt']);
+  assert.equal(rolloutBody({ name: 'x', release: 1, stages: [], consent: 'ask' }).consent, 'ask');
 });
 
 test('commands by state: what the server accepts', () => {

@@ -296,5 +296,23 @@ static const char v9[] =
     "CREATE INDEX release_deltas_from ON release_deltas(from_release_id);"
     "CREATE INDEX release_deltas_sha256 ON release_deltas(sha256);";
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9};
+/* ---- consent (issue #17): version 10 (as SQLite's v10) ---- */
+static const char v10[] =
+    "ALTER TABLE rollouts ADD COLUMN consent TEXT NOT NULL DEFAULT 'auto'"
+    "  CHECK (consent IN ('auto','download_then_ask','ask'));"
+    "ALTER TABLE actions ADD COLUMN consent TEXT NOT NULL DEFAULT 'auto'"
+    "  CHECK (consent IN ('auto','download_then_ask','ask'));"
+    "ALTER TABLE actions ADD COLUMN confirm TEXT NOT NULL DEFAULT 'none'"
+    "  CHECK (confirm IN ('none','waiting','confirmed','denied'));"
+    "ALTER TABLE actions ADD COLUMN user_choice TEXT NOT NULL DEFAULT ''"
+    "  CHECK (user_choice IN ('','waiting','postponed','started','declined'));"
+    "ALTER TABLE actions ADD COLUMN user_until BIGINT NOT NULL DEFAULT 0;"
+    "CREATE TABLE device_autoconfirm ("
+    "  device_id BIGINT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+    "  initiator TEXT NOT NULL,"
+    "  remark TEXT NOT NULL,"
+    "  activated_at BIGINT NOT NULL);";
+/* ---- end consent ---- */
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -135,20 +135,26 @@ int otter_store_action_create(otter_store *s, const otter_action *a, int64_t cre
     return otter_sql_change(
         s, a->device_id, "creating action", id, err,
         "INSERT INTO actions(tenant_id, device_id, release_id, rollout_id, stage, download,"
-        " update_mode, maintenance_window, created_by, created_at, updated_at)"
+        " update_mode, maintenance_window, created_by, created_at, updated_at, consent, confirm)"
         " VALUES (?, ?, ?, nullif(?, 0), nullif(?, -1), ?, ?, nullif(?, ''), nullif(?, 0),"
-        " ?, ?10) RETURNING id",
-        "iiiiitttii", a->tenant_id, a->device_id, a->release_id, a->rollout_id,
+        " ?, ?10, ?11, CASE WHEN ?11 = 'ask' THEN 'waiting' ELSE 'none' END) RETURNING id",
+        "iiiiitttiit", a->tenant_id, a->device_id, a->release_id, a->rollout_id,
         a->rollout_id ? a->stage : (int64_t)-1, a->download[0] ? a->download : "forced",
-        a->update[0] ? a->update : "forced", a->maintenance, created_by, now);
+        a->update[0] ? a->update : "forced", a->maintenance, created_by, now,
+        a->consent[0] ? a->consent : "auto");
 }
+
+/* 1 when action a waits for its device's confirmation (docs/ddi.md "User consent"). */
+#define AWAITING                                                                                   \
+    " CASE WHEN a.confirm IN ('waiting','denied') AND NOT EXISTS (SELECT 1 FROM"                   \
+    " device_autoconfirm c WHERE c.device_id = a.device_id) THEN 1 ELSE 0 END"
 
 #define ACTION_COLS                                                                                \
     "SELECT a.id, a.tenant_id, a.device_id, a.release_id, coalesce(a.rollout_id, 0),"              \
     " coalesce(a.stage, 0), a.status, a.result, a.download, a.update_mode,"                        \
     " coalesce(a.maintenance_window, ''), coalesce(a.last_execution, ''),"                         \
-    " coalesce(a.last_finished, ''), a.created_at, a.updated_at, coalesce(a.superseded_by, 0)"     \
-    " FROM actions a"
+    " coalesce(a.last_finished, ''), a.created_at, a.updated_at, coalesce(a.superseded_by, 0),"    \
+    " a.consent, a.confirm, a.user_choice, a.user_until," AWAITING " FROM actions a"
 
 typedef OTTER_SQL_WALK(otter_action, otter_store_action_cb) action_walk;
 
@@ -173,6 +179,12 @@ static int action_row(const otter_sqlrow *st, void *ctx, otter_err *err)
     a.created_at = otter_sql_int(st, 13);
     a.updated_at = otter_sql_int(st, 14);
     a.superseded_by = otter_sql_int(st, 15);
+    if (otter_sql_copy(st, 16, a.consent, sizeof a.consent, err) < 0 ||
+        otter_sql_copy(st, 17, a.confirm, sizeof a.confirm, err) < 0 ||
+        otter_sql_copy(st, 18, a.user_choice, sizeof a.user_choice, err) < 0)
+        return OTTER_EFORMAT;
+    a.user_until = otter_sql_int(st, 19);
+    a.awaiting = otter_sql_int(st, 20) != 0;
     return OTTER_SQL_EMIT(w, a);
 }
 
@@ -244,8 +256,8 @@ static int64_t action_device(otter_store *s, int64_t id)
 
 #define POLL_ROWS_SQL                                                                              \
     "SELECT d.token_sha256, t.name, d.controller_id, d.id, coalesce(d.last_seen, 0),"              \
-    " (SELECT a.id * 2 + CASE WHEN a.status = 'canceling' THEN 1 ELSE 0 END"                       \
-    "    FROM actions a LEFT JOIN rollouts r ON r.id = a.rollout_id"                               \
+    " (SELECT a.id * 4 + CASE WHEN a.status = 'canceling' THEN 1 ELSE 0 END"                       \
+    "    + 2 *" AWAITING "    FROM actions a LEFT JOIN rollouts r ON r.id = a.rollout_id"          \
     "    WHERE a.device_id = d.id AND" OFFERED " ORDER BY a.id LIMIT 1),"                          \
     " (SELECT a.id FROM actions a WHERE a.device_id = d.id AND a.status = 'finished'"              \
     "    AND a.result = 'success' ORDER BY a.id DESC LIMIT 1),"                                    \
@@ -258,15 +270,16 @@ static int poll_row(const otter_sqlrow *st, void *ctx, otter_err *err)
 {
     (void)err;
     poll_walk *w = ctx;
-    /* The offered action comes as id * 2 + (being canceled): one subquery, not two. */
+    /* The offered action comes as id * 4 + 2 * (awaiting confirmation) + (being canceled). */
     int64_t offered = otter_sql_int(st, 5);
     otter_poll_row r = {.token_sha256 = otter_sql_text(st, 0),
                         .tenant = otter_sql_text(st, 1),
                         .controller_id = otter_sql_text(st, 2),
                         .device_id = otter_sql_int(st, 3),
                         .last_seen = otter_sql_int(st, 4),
-                        .open_action = offered / 2,
+                        .open_action = offered / 4,
                         .canceling = (int)(offered % 2),
+                        .confirming = (int)(offered / 2 % 2),
                         .installed_action = otter_sql_int(st, 6),
                         .config_sent = otter_sql_int(st, 7) != 0};
     if (!r.token_sha256 || !r.tenant || !r.controller_id)

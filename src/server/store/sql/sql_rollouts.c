@@ -61,11 +61,12 @@ static int rollout_create(const otter_change *ch, const otter_rollout *r, int64_
     int ret = otter_sql_write(
         ch, "creating rollout", id, err,
         "INSERT INTO rollouts(tenant_id, release_id, name, target_filter, download, update_mode,"
-        " maintenance_window, created_by, created_by_name, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, 0), ?, ?, ?10) RETURNING id",
-        "iitttttiti", r->tenant_id, r->release_id, r->name, r->filter[0] ? r->filter : "{}",
+        " maintenance_window, created_by, created_by_name, created_at, updated_at, consent)"
+        " VALUES (?, ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, 0), ?, ?, ?10, ?) RETURNING id",
+        "iitttttitit", r->tenant_id, r->release_id, r->name, r->filter[0] ? r->filter : "{}",
         r->download[0] ? r->download : "forced", r->update[0] ? r->update : "forced",
-        r->maintenance, r->created_by, r->created_by_name, now);
+        r->maintenance, r->created_by, r->created_by_name, now,
+        r->consent[0] ? r->consent : "auto");
     for (size_t i = 0; ret == 0 && i < r->n_stages; i++)
         ret = otter_sql_write(ch, "creating rollout stage", NULL, err,
                               "INSERT INTO rollout_stages(rollout_id, idx, percent,"
@@ -129,6 +130,8 @@ static int rollout_row(const otter_sqlrow *st, void *ctx, otter_err *err)
         r->created_at = otter_sql_int(st, 14);
         r->updated_at = otter_sql_int(st, 15);
         r->accepted_failures = otter_sql_int(st, 20);
+        if (otter_sql_copy(st, 21, r->consent, sizeof r->consent, err) < 0)
+            return OTTER_EFORMAT;
     }
     if (!otter_sql_is_null(st, 16)) {
         if (r->n_stages == OTTER_ROLLOUT_STAGES_MAX)
@@ -157,7 +160,8 @@ int otter_store_rollout_list(otter_store *s, int64_t tenant_id, int64_t rollout_
         " r.current_stage, r.target_filter, r.download, r.update_mode,"
         " coalesce(r.maintenance_window, ''), r.devices, coalesce(r.created_by, 0),"
         " r.created_by_name, r.created_at, r.updated_at,"
-        " g.percent, g.success_threshold, g.failure_threshold, g.min_devices, r.accepted_failures"
+        " g.percent, g.success_threshold, g.failure_threshold, g.min_devices, r.accepted_failures,"
+        " r.consent"
         " FROM rollouts r LEFT JOIN rollout_stages g ON g.rollout_id = r.id"
         " WHERE (?1 = 0 OR r.tenant_id = ?1) AND (?2 = 0 OR r.id = ?2)"
         " AND (?3 = 0 OR r.release_id = ?3) ORDER BY r.id DESC, g.idx",
@@ -247,9 +251,11 @@ static int retry_failed(const otter_change *ch, int64_t rollout_id, int64_t up_t
         ret = otter_sql_write(
             ch, "retrying failed rollout actions", retried, err,
             "INSERT INTO actions(tenant_id, device_id, release_id, rollout_id, stage, download,"
-            " update_mode, maintenance_window, created_by, created_at, updated_at)"
+            " update_mode, maintenance_window, created_by, created_at, updated_at, consent,"
+            " confirm)"
             " SELECT tenant_id, device_id, release_id, rollout_id, stage, download, update_mode,"
-            " maintenance_window, nullif(?, 0), ?, ? FROM actions"
+            " maintenance_window, nullif(?, 0), ?, ?, consent,"
+            " CASE WHEN consent = 'ask' THEN 'waiting' ELSE 'none' END FROM actions"
             " WHERE rollout_id = ? AND superseded_by = id ORDER BY id",
             "iiii", created_by, now, now, rollout_id);
     if (ret == 0)

@@ -366,6 +366,32 @@ static const char v9[] =
     "CREATE INDEX release_deltas_from ON release_deltas(from_release_id);"
     "CREATE INDEX release_deltas_sha256 ON release_deltas(sha256);";
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9};
+/* ---- consent (issue #17): version 10 ---- */
+/*
+ * Version 10: the user's consent (docs/ddi.md "User consent"). A rollout
+ * and each action carry the operator's consent mode; an action asked with
+ * "ask" waits for the device's confirmation (confirm: none = not asked,
+ * waiting, confirmed, denied) and keeps the user's last choice reported in
+ * feedback (user_choice, user_until for a postponement). A device with
+ * hawkBit's auto-confirm active has a row in device_autoconfirm.
+ */
+static const char v10[] =
+    "ALTER TABLE rollouts ADD COLUMN consent TEXT NOT NULL DEFAULT 'auto'"
+    "  CHECK (consent IN ('auto','download_then_ask','ask'));"
+    "ALTER TABLE actions ADD COLUMN consent TEXT NOT NULL DEFAULT 'auto'"
+    "  CHECK (consent IN ('auto','download_then_ask','ask'));"
+    "ALTER TABLE actions ADD COLUMN confirm TEXT NOT NULL DEFAULT 'none'"
+    "  CHECK (confirm IN ('none','waiting','confirmed','denied'));"
+    "ALTER TABLE actions ADD COLUMN user_choice TEXT NOT NULL DEFAULT ''"
+    "  CHECK (user_choice IN ('','waiting','postponed','started','declined'));"
+    "ALTER TABLE actions ADD COLUMN user_until INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE device_autoconfirm ("
+    "  device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+    "  initiator TEXT NOT NULL,"
+    "  remark TEXT NOT NULL,"
+    "  activated_at INTEGER NOT NULL) STRICT;";
+/* ---- end consent ---- */
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

@@ -281,6 +281,8 @@ export async function renderDevice(ctx) {
         { label: 'Release', cell: (a) => relName(a.release) },
         { label: 'Rollout', cell: (a) => (a.rollout ? h('span', {}, h('a', { href: `#/rollout/${a.rollout}` }, `#${a.rollout}`), Number.isInteger(a.stage) ? `, stage ${a.stage + 1}` : '') : 'deployment') },
         { label: 'Status', cell: (a) => resultBadge(a) },
+        // The user's consent (issue #17): asked, declined, or the last choice the device reported.
+        { label: 'User', cell: (a) => (a.user ? `${a.user.choice}${a.user.until ? ` until ${when(a.user.until)}` : ''}` : a.confirmation === 'waiting' ? 'asked' : '—') },
         { label: 'Updated', cell: (a) => when(a.updated_at) },
         { label: 'Last message', cell: lastDetail },
       ], actions)

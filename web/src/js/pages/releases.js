@@ -51,6 +51,14 @@ export function decisionButtons(ctx, release, onDone) {
   }, VERB_TEXT[verb].label)));
 }
 
+/* The signed release notes (docs/package-format.md "Release notes"), one block per language. */
+function notesCell(r) {
+  const langs = Object.keys(r.notes || {});
+  if (!langs.length) return '—';
+  return h('div', { class: 'notes', 'data-notes': langs.join(',') }, langs.map((l) => h('details', {},
+    h('summary', {}, l, h('span', { class: 'muted small' }, ' signed')), h('p', { class: 'pre-wrap', lang: l }, r.notes[l]))));
+}
+
 function signersCell(r) {
   const s = r.signers || [];
   if (r.type === 'foreign') return h('span', { class: 'muted' }, 'not verified (foreign)');
@@ -138,6 +146,7 @@ export async function renderReleases(ctx) {
       { label: 'Compatible models', cell: (r) => (r.compatible && r.compatible.length ? r.compatible.join(', ') : '—') },
       { label: 'Size', cell: (r) => formatBytes(r.artifact?.size) },
       { label: 'Signers', cell: signersCell },
+      { label: 'Release notes', cell: notesCell },
       { label: 'Deltas', cell: deltasCell },
       { label: 'Uploaded', cell: (r) => when(r.created_at) },
     ];

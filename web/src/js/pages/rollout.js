@@ -23,6 +23,15 @@ const COMMAND_TEXT = {
 
 const COUNT_COLUMNS = ['waiting', 'scheduled', 'running', 'success', 'failure', 'canceled'];
 
+const CONSENT_TEXT = { auto: 'no: installs automatically', download_then_ask: 'downloads, then asks to start', ask: 'asks before downloading' };
+
+/* The users' choices (docs/rollouts.md "Consent"). */
+function usersStat(u) {
+  return h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting for their users'),
+    h('span', { class: 'stat-value', 'data-count': 'users-waiting' }, String(u.waiting || 0)),
+    h('span', { class: 'stat-note', 'data-count': 'users' }, `${u.postponed || 0} postponed, ${u.declined || 0} declined, ${u.started || 0} started`));
+}
+
 function filterText(f) {
   if (!f) return 'every device of the tenant';
   const parts = [];
@@ -70,6 +79,7 @@ export async function renderRollout(ctx) {
         h('dt', {}, 'Devices'), h('dd', {}, String(r.devices ?? '—')),
         h('dt', {}, 'Current stage'), h('dd', {}, `${(r.current_stage ?? 0) + 1} of ${(r.stages || []).length}`),
         h('dt', {}, 'Download, update'), h('dd', {}, `${r.download || 'forced'}, ${r.update || 'forced'}${r.maintenance_window ? `; maintenance window ${r.maintenance_window}` : ''}`),
+        h('dt', {}, 'Ask the user'), h('dd', {}, CONSENT_TEXT[r.consent || 'auto'] || r.consent),
         h('dt', {}, 'Stages'), h('dd', {}, (r.stages || []).map((s) => `${s.percent} %`).join(' → ') || '—'),
         h('dt', {}, 'Created'), h('dd', {}, when(r.created_at), r.created_by ? ` by ${r.created_by}` : '')));
     if (!caps.operateRollouts) {
@@ -113,7 +123,8 @@ export async function renderRollout(ctx) {
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Success'), h('span', { class: 'stat-value ok', 'data-count': 'success' }, String(t.success || 0)), h('span', { class: 'stat-note' }, formatPercent(t.success || 0, done))),
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Failure'), h('span', { class: 'stat-value bad', 'data-count': 'failure' }, String(t.failure || 0)), h('span', { class: 'stat-note' }, formatPercent(t.failure || 0, done))),
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'In progress'), h('span', { class: 'stat-value', 'data-count': 'in-progress' }, String(inProgress(t))), h('span', { class: 'stat-note' }, `${t.scheduled || 0} offered, ${t.running || 0} installing`)),
-      h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting'), h('span', { class: 'stat-value', 'data-count': 'waiting' }, String(t.waiting || 0)), h('span', { class: 'stat-note' }, `of ${t.devices || 0} devices`)));
+      h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting'), h('span', { class: 'stat-value', 'data-count': 'waiting' }, String(t.waiting || 0)), h('span', { class: 'stat-note' }, `of ${t.devices || 0} devices`)),
+      usersStat(stats.users || {}));
     stagesArea.replaceChildren(h('div', { class: 'cards-grid stage-counts' }, table('Devices per stage', [
       { label: 'Stage', cell: (s) => h('span', {}, stageTitle(s), ' ', h('span', { class: `badge ${s.state === 'current' ? 'badge-info' : s.state === 'done' ? 'badge-ok' : 'badge-muted'}` }, s.state)) },
       { label: 'Devices', cell: (s) => String(s.devices || 0) },

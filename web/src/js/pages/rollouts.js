@@ -44,6 +44,8 @@ function createForm(ctx, releases, groups, onCreated) {
   const download = field('Download', { kind: 'select', options: ['forced', 'attempt', 'skip'] });
   const update = field('Update', { kind: 'select', options: ['forced', 'attempt', 'skip'] });
   const mw = field('Maintenance window', { kind: 'select', options: [{ value: '', label: 'none' }, { value: 'available', label: 'available' }, { value: 'unavailable', label: 'unavailable' }] });
+  // The user's consent (docs/rollouts.md "Consent"); download_then_ask sets download and update itself.
+  const consent = field('Ask the user', { kind: 'select', options: [{ value: 'auto', label: 'no: install automatically' }, { value: 'download_then_ask', label: 'download, then ask to start' }, { value: 'ask', label: 'ask before downloading' }] });
 
   const stageRows = h('ol', { class: 'stages' });
   let stages = [];
@@ -81,6 +83,7 @@ function createForm(ctx, releases, groups, onCreated) {
       versions: versions.input.value, attributes: attrs.input.value,
       stages: stages.map((s) => ({ percent: s.percent.input.value, success_threshold: s.ok.input.value, failure_threshold: s.bad.input.value, min_devices: s.min.input.value })),
       download: download.input.value, update: update.input.value, maintenanceWindow: mw.input.value,
+      consent: consent.input.value,
     });
     const bad = checkStages(b.stages);
     if (bad) throw new Error(bad);
@@ -127,7 +130,7 @@ function createForm(ctx, releases, groups, onCreated) {
   const previewBtn = h('button', { type: 'button', class: 'secondary', on: { click: runPreview } }, 'Preview');
   const form = h('form', { class: 'card rollout-form', 'aria-labelledby': 'create-rollout-title', novalidate: true },
     h('h2', { id: 'create-rollout-title' }, 'Create a rollout'), groupList,
-    h('div', { class: 'filter-grid' }, name.row, release.row, download.row, update.row, mw.row),
+    h('div', { class: 'filter-grid' }, name.row, release.row, download.row, update.row, mw.row, consent.row),
     h('fieldset', {}, h('legend', {}, 'Target: devices that match all of'), h('div', { class: 'filter-grid' }, products.row, models.row, groupsF.row, versions.row, attrs.row)),
     h('fieldset', {}, h('legend', {}, 'Stages'),
       h('p', { class: 'hint' }, 'Each stage reaches a larger share of the target. A stage advances when its success rate reaches the success threshold; the rollout pauses when the failure rate reaches the failure threshold.'),
