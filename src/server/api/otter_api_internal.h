@@ -191,4 +191,17 @@ int api_load_release(struct call *c, int64_t id, otter_release *r);
 /* 200 with the stored artifact sha256 sent as the attachment filename; 500 when it is gone. */
 int api_send_artifact(struct call *c, const char *sha256, const char *filename, const char *what);
 
+/* ---- trust roots of a tenant (otter_api_roots.c, issue #13) ---- */
+struct otter_rootchain;
+int api_roots_list(struct call *c);
+int api_roots_add(struct call *c);
+/* The tenant's roots with version >= from (the newest only when from < 0); caller frees. */
+int api_tenant_root_chain(otter_store *store, int64_t tenant_id, int64_t from,
+                          struct otter_rootchain **out, otter_err *err);
+/*
+ * The root c's tenant's uploads are verified against: its newest root
+ * (*owned, caller frees), else the server's [trust] root (NULL when none).
+ */
+int api_upload_trust(struct call *c, otter_trust **owned, const otter_trust **use, otter_err *err);
+
 #endif

@@ -105,4 +105,7 @@ int ddi_delta_for(struct ddi_call *c, int64_t release_id, otter_delta *out, int 
 /* GET/HEAD softwaremodules/{id}/artifacts/{filename} (otter_ddi_download.c). */
 int ddi_download(struct ddi_call *c);
 
+/* GET otter/roots?from=N: the tenant's root chain (otter_ddi_roots.c, issue #13). */
+int ddi_roots(struct ddi_call *c);
+
 #endif
