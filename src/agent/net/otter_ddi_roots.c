@@ -24,6 +24,20 @@ static int has_roots(const char *body, size_t len)
     return some;
 }
 
+/* A daemon that runs as root walks the chain at once; an unprivileged one leaves it to otter-agent.
+ */
+static int adopt_now(struct daemon_ctx *d, otter_err *err)
+{
+    if (d->conf->server_daemon_user && d->conf->server_daemon_user[0])
+        return 0;
+    otter_trust *t = NULL;
+    int ret = otter_trust_load_file(d->conf->trust_root, &t, err);
+    if (!ret)
+        ret = otter_roots_adopt(d->conf, &t, err);
+    otter_trust_free(t);
+    return ret;
+}
+
 void daemon_fetch_roots(struct daemon_ctx *d)
 {
     otter_err err;
@@ -40,14 +54,17 @@ void daemon_fetch_roots(struct daemon_ctx *d)
     otter_trust_free(t);
     if (!ret)
         ret = otter_ddi_get(&d->c, url, &body, &len, &err);
-    if (!ret && has_roots(body, len))
+    int some = !ret && has_roots(body, len);
+    if (some)
         ret = otter_file_write_atomic(pending, body, len, 0644, &err);
     else if (!ret && unlink(pending) != 0 && access(pending, F_OK) == 0)
         ret = otter_err_set(&err, OTTER_EIO, "%s: cannot remove", pending);
     free(body);
+    if (!ret && some)
+        ret = adopt_now(d, &err);
     /* A foreign DDI server has no such resource: say so without alarm, and go on. */
     if (ret && strstr(err.msg, "HTTP 404"))
         daemon_say(d, "otter-agentd: the server offers no trust root chain (%s)", err.msg);
     else if (ret)
-        fprintf(stderr, "otter-agentd: trust roots: %s\n", err.msg);
+        fprintf(stderr, "otter-agentd: trust root rotation: %s\n", err.msg);
 }
