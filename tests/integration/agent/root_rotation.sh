@@ -11,10 +11,12 @@
 #      looks at the package: the r1 release is refused.
 #   4. Another offline device installs 2.0 signed by r3 only: accepted after the walk.
 #   5. Without the chain (version 3 alone) a device cannot jump: the walk and the package
-#      are refused. Stale chains (older roots, a fork of the device's version) are refused.
+#      are refused. A chain of older roots is refused (freeze).
+#   6. Release metadata older than the device installed (manifest created time) is refused.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
+need_packages unzip
 
 ddi_setup root-rotation
 for k in r2 r3; do "$otter" keygen --out "$keys/$k" >/dev/null; done
@@ -51,6 +53,13 @@ rooted_device() {
 # A release signed by r1 while r1 is trusted, the new one by r3 only.
 ddi_pkg 1.5 1 200000
 release 1.5 >/dev/null
+# 1.9 (r3) is older release metadata than 2.0: packed a clock second before it.
+ddi_pkg 1.9 2 200000
+rm -f "$keys/1.9.zip"
+"$otter" pack --product gw --compatible gw-a --version 1.9 --security-version 2 \
+  --image rootfs="$keys/1.9.img" --key "$keys/r3.key" -o "$keys/1.9.zip" >/dev/null
+t0=$(date -u +%s)
+for _ in $(seq 30); do [ "$(date -u +%s)" != "$t0" ] && break; sleep 0.1; done
 ddi_pkg 2.0 2 200000
 rm -f "$keys/2.0.zip"
 "$otter" pack --product gw --compatible gw-a --version 2.0 --security-version 2 \
@@ -115,6 +124,19 @@ expect "... after walking to version 3" "$(version_of "$c")" 3
 out=$("$agent" bootsim --root "$c")
 [[ $out == "booted slot B: update committed" ]] && cmp -s "$keys/2.0.img" "$c/b" \
   && ok "2.0 committed, slot B byte for byte" || bad "after 2.0: $out"
+
+# 6. Freshness of release metadata (the manifest's created time): after 2.0, the older 1.9
+#    (same security version, signed by the current key) is refused as a replay.
+release 1.9 >/dev/null
+expect "devC noted 2.0's manifest time" "$(cat "$c/state/newest-manifest")" \
+  "$(unzip -p "$keys/2.0.zip" manifest.json | jq -r .created)"
+expect "devC reports the commit" "$(cycle "$c")" 0
+before=$(device_print "$c")
+act=$(deploy 1.9 gw-offline2)
+cycle "$c" >/dev/null
+grep -q "stale release metadata refused" "$work/cycle.log" && ok "older release metadata (1.9 after 2.0) refused" \
+  || bad "freshness: $(tail -5 "$work/cycle.log")"
+expect "devC: nothing changed" "$(device_print "$c")" "$before"
 
 # 5. Local walks from a planted chain (the pending file is untrusted input).
 e="$work/devE"; rooted_device "$e" gw-local
