@@ -32,7 +32,8 @@ int api_tenant_root_chain(otter_store *store, int64_t tenant_id, int64_t from,
     struct collect k = {.chain = otter_rootchain_new(), .err = err};
     if (!k.chain)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    int ret = otter_store_root_list(store, tenant_id, from, collect_row, &k, err);
+    int ret = otter_store_root_list(store, tenant_id, from, OTTER_ROOTCHAIN_ROOTS_MAX, collect_row,
+                                    &k, err);
     if (ret) {
         otter_rootchain_free(k.chain);
         return ret;

@@ -13,6 +13,8 @@
 #include "otter_ddi_internal.h"
 #include "otter_rootchain.h"
 
+#define DDI_ROOTS_PER_ANSWER 8
+
 struct collect {
     otter_rootchain *chain;
     otter_err *err;
@@ -39,7 +41,9 @@ int ddi_roots(struct ddi_call *c)
     struct collect k = {.chain = otter_rootchain_new(), .err = &err};
     if (!k.chain)
         return ddi_fail(c, 500, "out of memory");
-    int ret = otter_store_root_list(c->ddi->store, c->tenant.id, from, collect_row, &k, &err);
+    /* A few versions per answer keep it far below the agent's 256 KiB; it walks on next poll. */
+    int ret = otter_store_root_list(c->ddi->store, c->tenant.id, from, DDI_ROOTS_PER_ANSWER,
+                                    collect_row, &k, &err);
     char *text = ret ? NULL : otter_rootchain_serialize_new(k.chain);
     otter_rootchain_free(k.chain);
     if (ret)

@@ -608,8 +608,11 @@ typedef int (*otter_store_root_cb)(void *ctx, const otter_root_row *r);
  */
 int otter_store_root_add(otter_store *s, int64_t tenant_id, int64_t version, const char *root,
                          const char *signatures, int64_t created_by, int64_t now, otter_err *err);
-/* The roots of tenant_id with version >= from, oldest first (newest only when from < 0). */
-int otter_store_root_list(otter_store *s, int64_t tenant_id, int64_t from, otter_store_root_cb cb,
-                          void *ctx, otter_err *err);
+/*
+ * The roots of tenant_id with version >= from, oldest first, at most limit
+ * of them (the newest alone when from < 0).
+ */
+int otter_store_root_list(otter_store *s, int64_t tenant_id, int64_t from, int64_t limit,
+                          otter_store_root_cb cb, void *ctx, otter_err *err);
 
 #endif

@@ -33,8 +33,8 @@ static int root_row(const otter_sqlrow *st, void *ctx, otter_err *err)
     return OTTER_SQL_EMIT(w, r);
 }
 
-int otter_store_root_list(otter_store *s, int64_t tenant_id, int64_t from, otter_store_root_cb cb,
-                          void *ctx, otter_err *err)
+int otter_store_root_list(otter_store *s, int64_t tenant_id, int64_t from, int64_t limit,
+                          otter_store_root_cb cb, void *ctx, otter_err *err)
 {
     root_walk w = {.cb = cb, .ctx = ctx};
     if (from < 0)
@@ -44,6 +44,6 @@ int otter_store_root_list(otter_store *s, int64_t tenant_id, int64_t from, otter
                               "i", tenant_id);
     return otter_sql_read(s, "listing trust roots", root_row, &w, err,
                           "SELECT version, root, signatures, created_at FROM tenant_roots"
-                          " WHERE tenant_id = ? AND version >= ? ORDER BY version",
-                          "ii", tenant_id, from);
+                          " WHERE tenant_id = ? AND version >= ? ORDER BY version LIMIT ?",
+                          "iii", tenant_id, from, limit);
 }
