@@ -13,6 +13,7 @@
 #   5. Without the chain (version 3 alone) a device cannot jump: the walk and the package
 #      are refused. A chain of older roots is refused (freeze).
 #   6. Release metadata older than the device installed (manifest created time) is refused.
+#   7. A power cut (SIGKILL at each step of the atomic write) leaves root 1 or root 3, whole.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
@@ -150,4 +151,18 @@ out=$("$agent" -c "$a/agent.conf" status 2>&1) || true
 [[ $out == *"stale root refused"* ]] && ok "a chain of older roots is refused (freeze)" || bad "stale: $out"
 expect "the online device still trusts version 3" "$(version_of "$a")" 3
 rm -f "$a/state/roots.json"
+
+# 7. Power loss while adopting (the test build's crash points in the atomic write): the
+#    device has root 1 or root 3, whole, never neither; the next run adopts 3.
+p="$work/devP"; rooted_device "$p" gw-power
+chain "$p/state/roots.json" "$keys/v2/root.json" "$keys/v3/root.json"
+for point in atomic-written:1 atomic-synced:1 atomic-renamed:1; do
+  rc=0; OTTER_CRASH_AT=$point "$agent" -c "$p/agent.conf" status >/dev/null 2>&1 || rc=$?
+  v=$(version_of "$p" 2>/dev/null || echo broken)
+  want=$([ "$point" = atomic-renamed:1 ] && echo 3 || echo 1)
+  expect "killed at $point: exit 137, root version $want" "$rc $v" "137 $want"
+  cp "$keys/root.json" "$p/root.json"
+done
+"$agent" -c "$p/agent.conf" status >/dev/null 2>&1 || true
+expect "the next run adopts version 3" "$(version_of "$p")" 3
 finish
