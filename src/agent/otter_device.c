@@ -54,7 +54,8 @@ int otter_device_open(const char *conf_path, int need_booted, otter_device **out
         /* Root rotation first (issue #13): no package is checked against a replaced root. */
         otter_err rerr;
         if (otter_roots_adopt(d->conf, &d->trust, &rerr) != 0)
-            fprintf(stderr, "otter-agent: trust root rotation refused: %s (trusting version %lld)\n",
+            fprintf(stderr,
+                    "otter-agent: trust root rotation refused: %s (trusting version %lld)\n",
                     rerr.msg, (long long)otter_trust_version(d->trust));
     }
     if (!ret && (size_t)snprintf(d->state_path, sizeof d->state_path, "%s/state.json",

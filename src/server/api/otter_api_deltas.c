@@ -84,8 +84,8 @@ struct dcheck {
     int src_fd[OTTER_IMAGES_MAX];
     char src_image[OTTER_IMAGES_MAX][OTTER_IDENT_MAX + 1];
     size_t n_src;
-    otter_trust *own;           /* the tenant's root (issue #13), or NULL */
-    const otter_trust *trust;   /* own, else the server's [trust] root */
+    otter_trust *own;         /* the tenant's root (issue #13), or NULL */
+    const otter_trust *trust; /* own, else the server's [trust] root */
 };
 
 static ssize_t read_fd(void *ctx, void *buf, size_t len, otter_err *err)

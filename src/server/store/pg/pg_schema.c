@@ -297,15 +297,14 @@ static const char v9[] =
     "CREATE INDEX release_deltas_sha256 ON release_deltas(sha256);";
 
 /* ---- BEGIN schema version 10 (rotate, issue #13: per-tenant trust roots, as SQLite's v10) ---- */
-static const char v10[] =
-    "CREATE TABLE tenant_roots ("
-    "  tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
-    "  version BIGINT NOT NULL,"
-    "  root TEXT NOT NULL,"
-    "  signatures TEXT NOT NULL,"
-    "  created_by BIGINT REFERENCES users(id) ON DELETE SET NULL,"
-    "  created_at BIGINT NOT NULL,"
-    "  PRIMARY KEY (tenant_id, version));";
+static const char v10[] = "CREATE TABLE tenant_roots ("
+                          "  tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+                          "  version BIGINT NOT NULL,"
+                          "  root TEXT NOT NULL,"
+                          "  signatures TEXT NOT NULL,"
+                          "  created_by BIGINT REFERENCES users(id) ON DELETE SET NULL,"
+                          "  created_at BIGINT NOT NULL,"
+                          "  PRIMARY KEY (tenant_id, version));";
 /* ---- END schema version 10 ---- */
 
 const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10};
