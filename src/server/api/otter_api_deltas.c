@@ -334,16 +334,8 @@ int api_deltas_upload(struct call *c)
         status = api_fail(c, 400, "body", "empty upload: send the delta as the request body");
         goto out;
     }
-    if (api_upload_trust(c, &k.own, &k.trust, &err) < 0) {
-        status = api_fail_err(c, "body", &err);
+    if ((status = api_upload_trust(c, &k.own, &k.trust)) != 0)
         goto out;
-    }
-    if (!k.trust) {
-        status = api_fail(c, 422, "body",
-                          "this server has no [trust] root: it cannot verify "
-                          "packages");
-        goto out;
-    }
     k.rel = &rf.r;
     k.rel_images = rf.images;
     if (verify_delta(&k, otter_artifact_sink_path(sink), &d, &err) < 0) {

@@ -200,8 +200,9 @@ int api_tenant_root_chain(otter_store *store, int64_t tenant_id, int64_t from,
                           struct otter_rootchain **out, otter_err *err);
 /*
  * The root c's tenant's uploads are verified against: its newest root
- * (*owned, caller frees), else the server's [trust] root (NULL when none).
+ * (*owned, caller frees), else the server's [trust] root. 0, or the answer's
+ * status (422 when there is neither root).
  */
-int api_upload_trust(struct call *c, otter_trust **owned, const otter_trust **use, otter_err *err);
+int api_upload_trust(struct call *c, otter_trust **owned, const otter_trust **use);
 
 #endif

@@ -169,11 +169,8 @@ int api_releases_upload(struct call *c)
         /* The tenant's own root when it has one (issue #13), else the server's. */
         otter_trust *own = NULL;
         const otter_trust *trust = NULL;
-        if (api_upload_trust(c, &own, &trust, &err) < 0)
-            return api_fail_err(c, "body", &err);
-        if (!trust)
-            return api_fail(c, 422, "body",
-                            "this server has no [trust] root: it cannot verify packages");
+        if ((status = api_upload_trust(c, &own, &trust)) != 0)
+            return status;
         int vret = verify_package(otter_artifact_sink_path(sink), trust, &r, &meta, &err);
         otter_trust_free(own);
         if (vret < 0) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "otter_api_internal.h"
+#include "otter_store_roots.h"
 #include "otter_rootchain.h"
 
 struct collect {
@@ -42,7 +43,8 @@ int api_tenant_root_chain(otter_store *store, int64_t tenant_id, int64_t from,
     return 0;
 }
 
-int api_upload_trust(struct call *c, otter_trust **owned, const otter_trust **use, otter_err *err)
+static int tenant_trust(struct call *c, otter_trust **owned, const otter_trust **use,
+                        otter_err *err)
 {
     otter_rootchain *newest = NULL;
     *owned = NULL;
@@ -55,6 +57,17 @@ int api_upload_trust(struct call *c, otter_trust **owned, const otter_trust **us
     }
     otter_rootchain_free(newest);
     return ret;
+}
+
+int api_upload_trust(struct call *c, otter_trust **owned, const otter_trust **use)
+{
+    otter_err err;
+    if (tenant_trust(c, owned, use, &err) < 0)
+        return api_fail_err(c, "body", &err);
+    if (!*use)
+        return api_fail(c, 422, "body",
+                        "this server has no [trust] root: it cannot verify packages");
+    return 0;
 }
 
 /* The document of a chain: roots.json as devices get it. */
@@ -106,7 +119,7 @@ static int add_roots(struct call *c, const otter_rootchain *in, otter_err *err)
     otter_trust *prev = NULL;
     int ret = 0;
     const otter_trust *unused;
-    if ((ret = api_upload_trust(c, &prev, &unused, err)) < 0)
+    if ((ret = tenant_trust(c, &prev, &unused, err)) < 0)
         return ret;
     for (size_t i = 0; i < in->count && !ret; i++) {
         const otter_rootchain_entry *e = &in->entries[i];

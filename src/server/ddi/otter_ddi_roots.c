@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "otter_ddi_internal.h"
+#include "otter_store_roots.h"
 #include "otter_rootchain.h"
 
 #define DDI_ROOTS_PER_ANSWER 8

@@ -10,6 +10,7 @@
  */
 #include "otter_test.h"
 #include "otter_store.h"
+#include "otter_store_roots.h"
 #include "store_test.h"
 
 struct fx {

@@ -6,6 +6,7 @@
  */
 
 #include "otter_sql.h"
+#include "otter_store_roots.h"
 
 #include <string.h>
 
