@@ -4,8 +4,11 @@
 #include "otter_fmt.h"
 #include "otter_rootchain.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int otter_roots_pending_path(const otter_agent_conf *conf, char *out, size_t size, otter_err *err)
@@ -15,6 +18,47 @@ int otter_roots_pending_path(const otter_agent_conf *conf, char *out, size_t siz
     int ret = otter_fmt(out, size, err, "pending root chain", "%s%s/roots.json", conf->state_dir,
                         own ? "/daemon" : "");
     return ret < 0 ? ret : 0;
+}
+
+/*
+ * Reads the pending chain. With [server] daemon_user it lies in the
+ * daemon's own directory, and this runs as root: a symlink, a FIFO or a
+ * device planted there is refused, never followed, waited on or read.
+ * *text is NULL when there is no pending chain.
+ */
+static int read_pending(const char *path, char **text, size_t *len, otter_err *err)
+{
+    *text = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : otter_err_sys(err, OTTER_EIO, errno, "%s: cannot open", path);
+    struct stat st;
+    int ret = 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > OTTER_ROOTCHAIN_MAX)
+        ret = otter_err_set(err, OTTER_EFORMAT, "%s: not a regular file of at most %d bytes", path,
+                            OTTER_ROOTCHAIN_MAX);
+    char *buf = ret ? NULL : malloc((size_t)st.st_size + 1);
+    if (!ret && !buf)
+        ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    size_t got = 0;
+    while (!ret && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            ret = otter_err_sys(err, OTTER_EIO, n < 0 ? errno : EIO, "%s: read failed", path);
+        else
+            got += (size_t)n;
+    }
+    close(fd);
+    if (ret) {
+        free(buf);
+        return ret;
+    }
+    buf[got] = '\0';
+    *text = buf;
+    *len = got;
+    return 0;
 }
 
 /* Writes the accepted root's exact bytes over [trust] root; *trust becomes it. */
@@ -42,11 +86,11 @@ int otter_roots_adopt(const otter_agent_conf *conf, otter_trust **trust, otter_e
     otter_trust *next = NULL;
     size_t at = 0;
     int ret = otter_roots_pending_path(conf, path, sizeof path, err);
-    if (ret || access(path, F_OK) != 0)
-        return ret;
-    ret = otter_file_read_all(path, OTTER_ROOTCHAIN_MAX, &text, &len, err);
     if (!ret)
-        ret = otter_rootchain_parse(text, len, path, &chain, err);
+        ret = read_pending(path, &text, &len, err);
+    if (ret || !text)
+        return ret;
+    ret = otter_rootchain_parse(text, len, path, &chain, err);
     free(text);
     if (ret)
         return ret;

@@ -146,6 +146,11 @@ out=$("$agent" -c "$e/agent.conf" install --no-reboot "$keys/2.0.zip" 2>&1) && r
 [[ $out == *"rotation refused"*"expected 2"* ]] && ok "version 3 without 2: the walk is refused" || bad "skip walk: $out"
 [[ $rc != 0 && $out == *"is not in the trust root"* ]] && ok "... and r3's package with it" || bad "skip install ($rc): $out"
 expect "the device still trusts version 1" "$(version_of "$e")" 1
+rm -f "$e/state/roots.json"; ln -s "$keys/c2.json" "$e/state/roots.json"
+out=$("$agent" -c "$e/agent.conf" status 2>&1) || true
+[[ $out == *"rotation refused"*"cannot open"* ]] && expect "a symlink as pending chain is not followed" "$(version_of "$e")" 1 \
+  || bad "symlinked pending chain: $out"
+rm -f "$e/state/roots.json"
 rawchain "$a/state/roots.json" "$keys/root.json" "$keys/v2/root.json"
 out=$("$agent" -c "$a/agent.conf" status 2>&1) || true
 [[ $out == *"stale root refused"* ]] && ok "a chain of older roots is refused (freeze)" || bad "stale: $out"
