@@ -2,6 +2,7 @@
 #include "otter_device.h"
 #include "otter_bootchooser.h"
 #include "otter_file.h"
+#include "otter_roots.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,14 @@ int otter_device_open(const char *conf_path, int need_booted, otter_device **out
     int ret = otter_agent_conf_parse_file(conf_path, &d->conf, err);
     if (!ret)
         ret = otter_trust_load_file(d->conf->trust_root, &d->trust, err);
+    if (!ret) {
+        /* Root rotation first (issue #13): no package is checked against a replaced root. */
+        otter_err rerr;
+        if (otter_roots_adopt(d->conf, &d->trust, &rerr) != 0)
+            fprintf(stderr,
+                    "otter-agent: trust root rotation refused: %s (trusting version %lld)\n",
+                    rerr.msg, (long long)otter_trust_version(d->trust));
+    }
     if (!ret && (size_t)snprintf(d->state_path, sizeof d->state_path, "%s/state.json",
                                  d->conf->state_dir) >= sizeof d->state_path)
         ret = otter_err_set(err, OTTER_EUSAGE, "%s: state dir path too long", conf_path);

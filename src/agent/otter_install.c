@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_install.h"
+#include "otter_fresh.h"
 #include "otter_bootchooser.h"
 #include "otter_crash.h"
 #include "otter_digest.h"
@@ -33,6 +34,8 @@ static int check_package(otter_device *d, const otter_manifest *m, const otter_i
                              "security version %lld is below the device's counter %llu "
                              "(downgrade refused)",
                              (long long)m->security_version, (unsigned long long)counter);
+    if ((ret = otter_fresh_check(d, m, err)) != 0) /* issue #13: no replay of older releases */
+        return ret;
     if (!o->factory) {
         /* A download ahead of time may wait behind a pending update. */
         if (d->state->pending.present && !o->verify_only)
@@ -337,6 +340,8 @@ static int record_and_activate(otter_device *d, const otter_manifest *m, const c
     }
     if (!ret)
         ret = otter_device_save_state(d, err);
+    if (!ret)
+        ret = otter_fresh_note(d, m, err);
     otter_crash_point("install-recorded");
     otter_bootvars v;
     int tries = (int)d->conf->boot_tries;

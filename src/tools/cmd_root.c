@@ -2,6 +2,7 @@
 #include "otter_cli.h"
 #include "otter_help_otter.h"
 #include "otter_file.h"
+#include "otter_rootchain.h"
 #include "otter_trust.h"
 #include "otter_keysrc.h"
 #include "otter_fmt.h"
@@ -205,8 +206,84 @@ static int root_sign_or_verify(int argc, char **argv, int sign)
     return code;
 }
 
+/* Root i of a chain: its own threshold for the first, the TUF rule from its predecessor after. */
+static int chain_link(otter_rootchain *chain, size_t i, otter_err *err)
+{
+    const otter_rootchain_entry *e = &chain->entries[i];
+    otter_trust *prev = NULL, *next = NULL;
+    int ret;
+    if (i == 0) {
+        ret = otter_trust_parse(e->root, e->root_len, "root", &next, err);
+        if (!ret)
+            ret = otter_trust_verify(next, e->root, e->root_len, e->sigs, NULL, err);
+    } else {
+        const otter_rootchain_entry *p = &chain->entries[i - 1];
+        ret = otter_trust_parse(p->root, p->root_len, "root", &prev, err);
+        if (!ret)
+            ret = otter_trust_rotate(prev, e->root, e->root_len, e->sigs, &next, err);
+    }
+    otter_trust_free(prev);
+    otter_trust_free(next);
+    return ret;
+}
+
+/* otter root chain R1.json R2.json ... -o roots.json: what the server and SD cards carry. */
+static int root_chain(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *out = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+        if (c == 'o')
+            out = optarg;
+        else if (c == 'h') {
+            fputs(otter_help_otter_root, stdout);
+            return EXIT_OK;
+        } else
+            return otter_cli_bad_option("root chain", c, argv);
+    }
+    if (!out || optind == argc)
+        return otter_cli_usage_error("root chain", "expected ROOT.json ... and -o");
+    otter_err err;
+    otter_rootchain *chain = otter_rootchain_new();
+    char *json = NULL;
+    int ret = chain ? 0 : otter_err_set(&err, OTTER_ENOMEM, "out of memory");
+    for (int i = optind; !ret && i < argc; i++) {
+        char sig_path[4096], *bytes = NULL, *sig_text = NULL;
+        size_t len = 0, sig_len = 0;
+        ret = otter_fmt(sig_path, sizeof sig_path, &err, "signature file name", "%s.sig", argv[i]);
+        if (!ret)
+            ret = otter_file_read_all(argv[i], OTTER_TRUST_FILE_MAX, &bytes, &len, &err);
+        if (!ret)
+            ret = otter_file_read_all(sig_path, OTTER_SIG_FILE_MAX, &sig_text, &sig_len, &err);
+        if (!ret)
+            ret = otter_rootchain_append(chain, bytes, len, sig_text, sig_len, &err);
+        if (!ret)
+            ret = chain_link(chain, chain->count - 1, &err);
+        if (ret)
+            otter_err_prefix(&err, "%s", argv[i]);
+        free(bytes);
+        free(sig_text);
+    }
+    if (!ret && !(json = otter_rootchain_serialize_new(chain)))
+        ret = otter_err_set(&err, OTTER_ENOMEM, "out of memory");
+    if (!ret)
+        ret = otter_file_write_atomic(out, json, strlen(json), 0644, &err);
+    if (!ret)
+        printf("%s: %zu root%s, versions %lld..%lld\n", out, chain->count,
+               chain->count == 1 ? "" : "s", (long long)chain->entries[0].version,
+               (long long)chain->entries[chain->count - 1].version);
+    free(json);
+    otter_rootchain_free(chain);
+    return ret ? otter_cli_fail(&err) : EXIT_OK;
+}
+
 int otter_cmd_root(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "chain") == 0)
+        return root_chain(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "new") == 0)
         return root_new(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "sign") == 0)
@@ -220,7 +297,7 @@ int otter_cmd_root(int argc, char **argv)
     if (argc >= 2 && argv[1][0] == '-')
         return otter_cli_usage_error("root", "unknown option \"%s\"", argv[1]);
     if (argc >= 2)
-        return otter_cli_usage_error("root", "unknown command \"%s\" (new, sign or verify)",
+        return otter_cli_usage_error("root", "unknown command \"%s\" (new, sign, verify or chain)",
                                      argv[1]);
-    return otter_cli_usage_error("root", "expected a command: new, sign or verify");
+    return otter_cli_usage_error("root", "expected a command: new, sign, verify or chain");
 }

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# Parsers of libotter: manifest.json, manifest.sig, root.json and whole packages.
-foreach(name fuzz_manifest fuzz_sig fuzz_trust fuzz_pkg)
+# Parsers of libotter: manifest.json, manifest.sig, root.json, roots.json and whole packages.
+foreach(name fuzz_manifest fuzz_sig fuzz_trust fuzz_rootchain fuzz_pkg)
   otter_fuzz_target(${name} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/${name}.c LIBS otter)
 endforeach()
 # The delta decoder (issue #12): OTDIFF1 patches and zstd-patch/bsdiff frames against a fixed source.

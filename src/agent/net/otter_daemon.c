@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_daemon.h"
 #include "otter_daemon_internal.h"
+#include "otter_ddi_roots.h"
 #include "otter_broker.h"
 #include "otter_crash.h"
 #include "otter_daemon_child.h"
@@ -486,6 +487,8 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
         ret = otter_ddi_get(&d->c, d->base, &body, &len, err);
     if (!ret)
         ret = otter_ddi_parse_base(body, len, base, err);
+    if (!ret)
+        daemon_fetch_roots(d); /* before any deployment: issue #13 */
     free(body);
     /* Look for a cancel as often as the server wants polls, within 2 s .. 1 min. */
     d->cancel_every = ret || base->sleep_seconds < 2 ? 2

@@ -73,6 +73,9 @@ static const struct route routes[] = {
     {"PUT", "/api/v1/tenants/{tenant}/users/{user}/password", A_TENANT, ADMIN,
      OTTER_REQ_PASSWORD_SET, api_members_password},
     {"GET", "/api/v1/tenants/{tenant}/audit", A_TENANT, ADMIN, OTTER_REQ_NONE, api_tenant_audit},
+    /* Trust roots (issue #13): tenant admins rotate, everyone may read the chain. */
+    {"GET", "/api/v1/tenants/{tenant}/roots", A_TENANT, ANY, OTTER_REQ_NONE, api_roots_list},
+    {"POST", "/api/v1/tenants/{tenant}/roots", A_TENANT, ADMIN, OTTER_REQ_ROLLOUT, api_roots_add},
     {"GET", "/api/v1/users", A_GLOBAL, 0, OTTER_REQ_NONE, api_users_list},
     {"POST", "/api/v1/users", A_GLOBAL, 0, OTTER_REQ_USER_CREATE, api_users_create},
     {"GET", "/api/v1/users/{user}", A_GLOBAL, 0, OTTER_REQ_NONE, api_users_get},

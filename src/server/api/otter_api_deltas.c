@@ -84,6 +84,8 @@ struct dcheck {
     int src_fd[OTTER_IMAGES_MAX];
     char src_image[OTTER_IMAGES_MAX][OTTER_IDENT_MAX + 1];
     size_t n_src;
+    otter_trust *own;         /* the tenant's root (issue #13), or NULL */
+    const otter_trust *trust; /* own, else the server's [trust] root */
 };
 
 static ssize_t read_fd(void *ctx, void *buf, size_t len, otter_err *err)
@@ -247,7 +249,7 @@ static int verify_delta(struct dcheck *k, const char *path, otter_delta *d, otte
         return otter_err_sys(err, OTTER_EIO, errno, "opening the upload");
     unsigned flags = OTTER_PKG_HASH_THREAD | OTTER_PKG_FULL_DIGEST;
     if ((ret = otter_pkg_reader_new(read_fd, &fd, "delta.zip", flags, &rd, err)) < 0 ||
-        (ret = otter_pkg_read_manifest(rd, k->c->api->trust, &m, &res, err)) < 0)
+        (ret = otter_pkg_read_manifest(rd, k->trust, &m, &res, err)) < 0)
         goto out;
     k->from.product = m->product;
     k->from.version = m->delta_from;
@@ -332,12 +334,8 @@ int api_deltas_upload(struct call *c)
         status = api_fail(c, 400, "body", "empty upload: send the delta as the request body");
         goto out;
     }
-    if (!c->api->trust) {
-        status = api_fail(c, 422, "body",
-                          "this server has no [trust] root: it cannot verify "
-                          "packages");
+    if ((status = api_upload_trust(c, &k.own, &k.trust)) != 0)
         goto out;
-    }
     k.rel = &rf.r;
     k.rel_images = rf.images;
     if (verify_delta(&k, otter_artifact_sink_path(sink), &d, &err) < 0) {
@@ -377,6 +375,7 @@ out:
             close(k.src_fd[i]);
     json_decref(k.from.images);
     json_decref(rf.images);
+    otter_trust_free(k.own);
     return status;
 }
 

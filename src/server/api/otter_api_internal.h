@@ -194,5 +194,18 @@ int api_send_artifact(struct call *c, const char *sha256, const char *filename, 
 /* Adds consent, confirmation and the user's last choice to an action document (otter_api_deploy.c).
  */
 void api_action_consent_doc(json_t *doc, const otter_action *a);
+/* ---- trust roots of a tenant (otter_api_roots.c, issue #13) ---- */
+struct otter_rootchain;
+int api_roots_list(struct call *c);
+int api_roots_add(struct call *c);
+/* The tenant's roots with version >= from (the newest only when from < 0); caller frees. */
+int api_tenant_root_chain(otter_store *store, int64_t tenant_id, int64_t from,
+                          struct otter_rootchain **out, otter_err *err);
+/*
+ * The root c's tenant's uploads are verified against: its newest root
+ * (*owned, caller frees), else the server's [trust] root. 0, or the answer's
+ * status (422 when there is neither root).
+ */
+int api_upload_trust(struct call *c, otter_trust **owned, const otter_trust **use);
 
 #endif

@@ -174,10 +174,14 @@ int api_releases_upload(struct call *c)
     if (h.size == 0)
         return api_fail(c, 400, "body", "empty upload: send the file as the request body");
     if (!foreign) {
-        if (!c->api->trust)
-            return api_fail(c, 422, "body",
-                            "this server has no [trust] root: it cannot verify packages");
-        if (verify_package(otter_artifact_sink_path(sink), c->api->trust, &r, &meta, &err) < 0) {
+        /* The tenant's own root when it has one (issue #13), else the server's. */
+        otter_trust *own = NULL;
+        const otter_trust *trust = NULL;
+        if ((status = api_upload_trust(c, &own, &trust)) != 0)
+            return status;
+        int vret = verify_package(otter_artifact_sink_path(sink), trust, &r, &meta, &err);
+        otter_trust_free(own);
+        if (vret < 0) {
             status = err.code == OTTER_ENOMEM || err.code == OTTER_EIO
                          ? api_fail_err(c, "body", &err)
                          : api_fail(c, 422, "body", "%s", err.msg);

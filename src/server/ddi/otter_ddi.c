@@ -402,6 +402,8 @@ static int route(struct ddi_call *c)
     if (strcmp(what, "softwaremodules") == 0 && c->nseg == 4 && strcmp(c->seg[2], "artifacts") == 0)
         return get || strcmp(m, "HEAD") == 0 ? ddi_download(c)
                                              : ddi_fail(c, 405, "%s is not allowed here", m);
+    if (strcmp(what, "otter") == 0 && c->nseg == 2 && strcmp(c->seg[1], "roots") == 0)
+        return get ? ddi_roots(c) : ddi_fail(c, 405, "%s is not allowed here", m);
     return ddi_fail(c, 404, "no such DDI resource");
 }
 

@@ -153,4 +153,7 @@ int ddi_user_choice_check(struct ddi_call *c, const char *details, char choice[1
 /* GET/HEAD softwaremodules/{id}/artifacts/{filename} (otter_ddi_download.c). */
 int ddi_download(struct ddi_call *c);
 
+/* GET otter/roots?from=N: the tenant's root chain (otter_ddi_roots.c, issue #13). */
+int ddi_roots(struct ddi_call *c);
+
 #endif

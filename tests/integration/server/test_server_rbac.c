@@ -137,6 +137,10 @@ static const struct endpoint endpoints[] = {
     {"GET", T "/users", NULL, NULL, TENANT_READ, 0, 0},
     {"GET", T "/users/r_viewer", NULL, NULL, TENANT_READ, 0, 0},
     {"GET", T "/audit", NULL, NULL, TENANT_ADMIN(200), 0, 0},
+    /* Trust roots (issue #13): an empty chain is refused after the role check. */
+    {"GET", T "/roots", NULL, NULL, TENANT_READ, 0, 0},
+    {"POST", T "/roots", NULL, "{\"type\":\"otter-root-chain\",\"roots\":[]}", TENANT_ADMIN(400), 0,
+     0},
     {"POST", T "/users", NULL,
      "{\"username\":\"n_{a}\",\"password\":\"" PW "\",\"role\":\"viewer\"}", TENANT_ADMIN(201), 1,
      0},

@@ -10,6 +10,7 @@
  */
 #include "otter_test.h"
 #include "otter_store.h"
+#include "otter_store_roots.h"
 #include "store_test.h"
 
 struct fx {
@@ -96,6 +97,10 @@ static int w_delta_delete(struct fx *f, otter_err *e)
     int found, unused;
     int ret = otter_store_delta_delete(f->s, f->release, f->spare, &found, &unused, e);
     return ret == 0 && !found ? otter_err_set(e, OTTER_EIO, "delta not deleted") : ret;
+}
+static int w_root_add(struct fx *f, otter_err *e)
+{
+    return otter_store_root_add(f->s, f->tenant, 1, "{}", "[]", 0, 4, e);
 }
 static int w_action_create(struct fx *f, otter_err *e)
 {
@@ -249,6 +254,8 @@ static const struct write {
     W(release_create, ANY),
     W(delta_create, QUIET),
     W(delta_delete, QUIET),
+    /* Trust roots (issue #13): no poll answer shows them. */
+    W(root_add, QUIET),
     W(action_create, DEV),
     W(action_set_maintenance, DEV),
     W(feedback_add, QUIET),
@@ -324,6 +331,7 @@ static const char *const not_writes[] = {
     "rollout_list",
     "rollout_counts",
     "delta_list",
+    "root_list",
 };
 
 static uint64_t stamp(otter_store *s)

@@ -313,6 +313,16 @@ static const char v10[] =
     "  remark TEXT NOT NULL,"
     "  activated_at BIGINT NOT NULL);";
 /* ---- end consent ---- */
+/* ---- BEGIN schema version 11 (rotate, issue #13: per-tenant trust roots, as SQLite's v11) ---- */
+static const char v11[] = "CREATE TABLE tenant_roots ("
+                          "  tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+                          "  version BIGINT NOT NULL,"
+                          "  root TEXT NOT NULL,"
+                          "  signatures TEXT NOT NULL,"
+                          "  created_by BIGINT REFERENCES users(id) ON DELETE SET NULL,"
+                          "  created_at BIGINT NOT NULL,"
+                          "  PRIMARY KEY (tenant_id, version));";
+/* ---- END schema version 11 ---- */
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10};
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -391,7 +391,24 @@ static const char v10[] =
     "  remark TEXT NOT NULL,"
     "  activated_at INTEGER NOT NULL) STRICT;";
 /* ---- end consent ---- */
+/* ---- BEGIN schema version 11 (rotate, issue #13: per-tenant trust roots) ---- */
+/*
+ * Version 11: each tenant's chain of trust roots (docs/keys.md "Rotating the
+ * root"). A row is one root version with the exact root.json bytes and its
+ * signature list; versions of a tenant are unique, and the API adds only the
+ * next one (otter_api_roots.c checks the TUF rule before the insert). Rows
+ * are never updated: devices walk the whole history.
+ */
+static const char v11[] = "CREATE TABLE tenant_roots ("
+                          "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+                          "  version INTEGER NOT NULL,"
+                          "  root TEXT NOT NULL,"
+                          "  signatures TEXT NOT NULL,"
+                          "  created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+                          "  created_at INTEGER NOT NULL,"
+                          "  PRIMARY KEY (tenant_id, version)) STRICT;";
+/* ---- END schema version 11 ---- */
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10};
+const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;
