@@ -9,6 +9,7 @@
 #include "otter_ddi.h"
 #include "otter_ddi_delta.h"
 #include "otter_ddi_http.h"
+#include "otter_control.h"
 #include "otter_daemon.h"
 #include "otter_ddi_policy.h"
 #include "otter_help_otter_agentd.h"
@@ -113,14 +114,16 @@ static void sleep_s(long s)
     nanosleep(&ts, NULL);
 }
 
-static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker, int once,
-               otter_err *err)
+static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
+               otter_control *ctl, int once, otter_err *err)
 {
+    if (ctl && otter_control_start(ctl, err) != 0)
+        return err->code;
     otter_ddi_pacing pace = {0};
     srand((unsigned)(time(NULL) ^ getpid()));
     for (;;) {
         long interval = -1;
-        int ret = otter_daemon_cycle(conf_path, conf, broker, &interval, err);
+        int ret = otter_daemon_cycle(conf_path, conf, broker, ctl, &interval, err);
         if (once)
             return ret;
         /* Without its root broker the daemon can never install: exit, and be restarted whole. */
@@ -129,7 +132,11 @@ static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker
         long s = otter_ddi_next_sleep(&pace, ret == 0, interval, (unsigned long)rand());
         if (ret)
             fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, s);
-        sleep_s(s);
+        /* A user's request (check now, download, start ...) ends the wait early. */
+        if (ctl)
+            otter_control_wait(ctl, s);
+        else
+            sleep_s(s);
     }
 }
 
@@ -212,6 +219,7 @@ int main(int argc, char **argv)
     otter_err err;
     otter_agent_conf *conf = NULL;
     otter_broker *broker = NULL;
+    otter_control *ctl = NULL;
     int offered = 1;
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
     if (!ret && !strcmp(cmd, "check"))
@@ -219,12 +227,17 @@ int main(int argc, char **argv)
     else if (!ret && !strcmp(cmd, "broker"))
         ret = serve_broker(conf_path, conf, &err);
     /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
+    /* The socket is made (owner, group, mode) before the daemon drops its privileges. */
+    else if (!ret && !ask && conf->control_socket[0] &&
+             (ret = otter_control_open(conf, &ctl, &err)) != 0)
+        ;
     else if (!ret && !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
         ret = otter_daemon_ask(conf_path, conf, broker, ask, no_reboot, &offered, &err);
     else if (!ret)
-        ret = run(conf_path, conf, broker, once, &err);
+        ret = run(conf_path, conf, broker, ctl, once, &err);
     if (!ret && !offered)
         printf("no update offered\n");
+    otter_control_free(ctl);
     otter_broker_free(broker);
     otter_agent_conf_free(conf);
     if (ret) {

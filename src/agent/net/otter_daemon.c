@@ -45,6 +45,7 @@ static void on_progress(void *ctx, const char *image, uint64_t done, uint64_t to
         return;
     r->percent = percent;
     r->last_sent = now;
+    daemon_ctl_progress(r->d, r->download_only, percent);
     if (r->d->show_progress)
         fprintf(stderr, "%s %s: %d%%\n", r->download_only ? "downloading" : "installing", image,
                 percent);
@@ -83,6 +84,8 @@ static int on_tick(void *ctx)
 {
     run_ctx *r = ctx;
     long now = mono_s();
+    if (daemon_ctl_cancel_asked(r->d, r->action))
+        return r->d->failed_user = 1;
     if (now - r->last_check < r->d->cancel_every)
         return 0;
     r->last_check = now;
@@ -153,7 +156,8 @@ static int run_agent(daemon_ctx *d, const char *action, const otter_broker_req *
     if (rc != 0) {
         d->failed_rc = rc;
         snprintf(d->failed_why, sizeof d->failed_why, "%s",
-                 *canceled ? "canceled by the server" : why);
+                 *canceled ? (d->failed_user ? "canceled by the user" : "canceled by the server")
+                           : why);
     }
     if (*canceled && r.cancel_id[0]) {
         long st = 0;
@@ -213,6 +217,8 @@ static int fetch_deployment(daemon_ctx *d, const char *url, otter_ddi_deployment
     int ret = otter_ddi_get(&d->c, url, &body, &len, err);
     if (!ret)
         ret = otter_ddi_parse_deployment(body, len, dep, err);
+    if (!ret)
+        daemon_ctl_offer(d, body, len);
     free(body);
     return ret;
 }
@@ -322,6 +328,8 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_
         snprintf(detail, sizeof detail, "%s; installing when %s", note, why_waiting);
         ret = daemon_feedback(d, dep->id, "downloaded", "none", detail, err);
     }
+    if (!ret)
+        daemon_ctl_waiting(d, dep);
     return ret;
 }
 
@@ -360,6 +368,7 @@ static int decide_step(daemon_ctx *d, const otter_ddi_deployment *dep, int want,
         .spooled = d->rec.spooled[0] != '\0',
         .switched = strcmp(d->rec.action, dep->id) == 0,
     };
+    daemon_ctl_want(d, dep, &want, &s);
     *step = otter_ddi_decide(&s);
     *switched = s.switched;
     if (want >= 0 && !s.switched) {
@@ -451,15 +460,18 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
         break;
     }
 out:
+    if (dep->id[0])
+        daemon_ctl_after(d, dep, ret);
     free(dep);
     return ret;
 }
 
 /* Opens the context and reads ddi.json; then report and poll (steps 1 and 2). */
 static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *conf,
-                 otter_broker *broker, otter_ddi_base *base, otter_err *err)
+                 otter_broker *broker, otter_control *ctl, otter_ddi_base *base, otter_err *err)
 {
     memset(d, 0, sizeof *d);
+    d->ctl = ctl;
     d->conf_path = conf_path;
     d->conf = conf;
     d->broker = broker;
@@ -486,6 +498,7 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     if (!ret)
         ret = otter_ddi_parse_base(body, len, base, err);
     free(body);
+    daemon_ctl_begin(d, ret, ret ? err->msg : NULL);
     /* Look for a cancel as often as the server wants polls, within 2 s .. 1 min. */
     d->cancel_every = ret || base->sleep_seconds < 2 ? 2
                       : base->sleep_seconds > 60     ? 60
@@ -494,15 +507,17 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
 }
 
 int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
-                       long *sleep_seconds, otter_err *err)
+                       otter_control *ctl, long *sleep_seconds, otter_err *err)
 {
     static int config_sent; /* once per daemon start, i.e. per boot */
     daemon_ctx d;
     otter_ddi_base base;
     *sleep_seconds = -1;
-    int ret = begin(&d, conf_path, conf, broker, &base, err);
+    int ret = begin(&d, conf_path, conf, broker, ctl, &base, err);
     if (ret)
         return ret;
+    if (!base.deployment[0])
+        daemon_ctl_nothing(&d);
     *sleep_seconds = base.sleep_seconds;
     otter_err cerr;
     if (daemon_send_config(&d, base.config_data, &config_sent, &cerr) != 0)
@@ -527,7 +542,7 @@ int otter_daemon_ask(const char *conf_path, const otter_agent_conf *conf, otter_
     daemon_ctx d;
     otter_ddi_base base;
     *offered = 0;
-    int ret = begin(&d, conf_path, conf, broker, &base, err);
+    int ret = begin(&d, conf_path, conf, broker, NULL, &base, err);
     d.show_progress = 1;
     if (!ret && base.cancel[0])
         ret = daemon_answer_cancel(&d, base.cancel, err);
