@@ -50,8 +50,12 @@ int otter_agent_through_daemon(const char *conf, int cli, int argc, char **argv,
                                const char *sibling_cmd, int skip)
 {
     otter_cli_opts o = {.tty = isatty(1)};
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc; i++) {
         o.json |= strcmp(argv[i], "--json") == 0;
+        /* Anything else (a typo, --no-reboot) is otter-agentd's to take or refuse. */
+        if (i != skip && strcmp(argv[i], "--json") && strcmp(argv[i], "--verify"))
+            return otter_agent_exec_sibling("otter-agentd", conf, sibling_cmd, argc, argv, skip);
+    }
     int handled = 0;
     int rc = otter_control_cli(conf, cli, &o, &handled);
     if (handled)

@@ -289,7 +289,7 @@ static int run(conn *c, int cmd, const otter_cli_opts *o)
         last = json_incref(json_object_get(e, "state"));
         json_decref(e);
     }
-    if (rc >= 0 && rc != 2)
+    if (rc != 2 && (!quiet || o->json))
         show(last, o, 1);
     rc = after(cmd, last, o, rc);
     json_decref(last);

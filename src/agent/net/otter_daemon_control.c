@@ -10,6 +10,7 @@
 #include "otter_control.h"
 #include "otter_control_offer.h"
 #include "otter_control_pre.h"
+#include "otter_control_verify.h"
 #include "otter_ddi_policy.h"
 
 #include <stdio.h>
@@ -25,6 +26,11 @@ void daemon_ctl_begin(daemon_ctx *d, int poll_ret, const char *poll_error)
         return;
     otter_control_take(d->ctl, &d->todo);
     otter_control_set_checked(d->ctl, poll_ret ? poll_error : NULL);
+    if (d->todo.verify) {
+        char failure[24], message[OTTER_CONTROL_MAX_TEXT];
+        otter_control_verify(d->conf, &d->c, failure, sizeof failure, message, sizeof message);
+        otter_control_set_verified(d->ctl, failure, message);
+    }
 }
 
 void daemon_ctl_offer(daemon_ctx *d, const char *body, size_t len)
