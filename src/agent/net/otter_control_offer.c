@@ -111,3 +111,23 @@ out:
         otter_control_offer_clear(offer);
     return ret;
 }
+
+char *otter_control_confirmation_new(int confirmed, const char *detail)
+{
+    json_t *j = json_pack("{s:s, s:i, s:[s]}", "confirmation", confirmed ? "confirmed" : "denied",
+                          "code", 0, "details", detail);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return s;
+}
+
+int otter_control_consent_answer(const char *todo_action, int download, int start, int decline,
+                                 const char *action)
+{
+    /* A request about another offer (it changed meanwhile) is no answer to this one. */
+    if (!action[0] || strcmp(todo_action, action) != 0)
+        return 0;
+    if (decline)
+        return -1;
+    return download || start ? 1 : 0;
+}

@@ -24,4 +24,19 @@
 int otter_control_offer_parse(const char *body, size_t len, const char *key,
                               otter_control_offer *offer, otter_err *err);
 
+/*
+ * The body of POST .../confirmationBase/{action}/feedback (hawkBit's user
+ * consent): {"confirmation":"confirmed"|"denied","code":0,"details":[detail]}.
+ * Caller frees; NULL when out of memory.
+ */
+char *otter_control_confirmation_new(int confirmed, const char *detail);
+
+/*
+ * hawkBit's user consent for the offer of action: 1 confirm (the user's
+ * download or start of it), -1 deny (decline), 0 nothing asked yet.
+ * todo_* are otter_control_todo's fields for the request's action.
+ */
+int otter_control_consent_answer(const char *todo_action, int download, int start, int decline,
+                                 const char *action);
+
 #endif

@@ -516,7 +516,7 @@ int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otte
     int ret = begin(&d, conf_path, conf, broker, ctl, &base, err);
     if (ret)
         return ret;
-    if (!base.deployment[0])
+    if (!base.deployment[0] && !base.confirmation[0])
         daemon_ctl_nothing(&d);
     *sleep_seconds = base.sleep_seconds;
     otter_err cerr;
@@ -533,6 +533,8 @@ int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otte
         ret =
             d.rec.spooled[0] ? forget_spool(&d, err) : otter_daemon_record_save(conf, &d.rec, err);
     }
+    if (!ret && !base.deployment[0] && base.confirmation[0])
+        ret = daemon_ctl_consent(&d, base.confirmation, err);
     return ret;
 }
 

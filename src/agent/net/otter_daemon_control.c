@@ -13,6 +13,8 @@
 #include "otter_control_verify.h"
 #include "otter_ddi_policy.h"
 
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -148,4 +150,51 @@ void daemon_ctl_waiting(daemon_ctx *d, const otter_ddi_deployment *dep)
 {
     if (d->ctl && dep->update != OTTER_DDI_FORCED)
         tell(d, dep->id, "otter.user=waiting");
+}
+
+/* Sends the user's answer to the confirmation link; 0, or the error of sending it. */
+static int answer_consent(daemon_ctx *d, const char *link, int yes, otter_err *err)
+{
+    char url[OTTER_DDI_MAX_URL + 16];
+    snprintf(url, sizeof url, "%s/feedback", link);
+    char *body =
+        otter_control_confirmation_new(yes, yes ? "otter.user=confirmed" : "otter.user=declined");
+    long status = 0;
+    int ret = body ? otter_ddi_send(&d->c, "POST", url, body, &status, err)
+                   : otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    free(body);
+    if (!ret && (status < 200 || status > 299))
+        ret = otter_err_set(err, OTTER_EIO, "%s: HTTP %ld", url, status);
+    return ret;
+}
+
+int daemon_ctl_consent(daemon_ctx *d, const char *link, otter_err *err)
+{
+    if (!d->ctl) {
+        daemon_say(d, "an update waits for a user's consent; this device has no [control] socket");
+        return 0;
+    }
+    char *body = NULL;
+    size_t len = 0;
+    otter_control_offer o = {0};
+    int ret = otter_ddi_get(&d->c, link, &body, &len, err);
+    if (!ret)
+        ret = otter_control_offer_parse(body, len, "confirmation", &o, err);
+    free(body);
+    if (ret)
+        return ret;
+    otter_control_set_offer(d->ctl, &o);
+    const otter_control_todo *t = &d->todo;
+    int answer =
+        otter_control_consent_answer(t->action, t->download, t->start, t->decline, o.action);
+    if (answer)
+        ret = answer_consent(d, link, answer > 0, err);
+    if (!ret && answer < 0)
+        otter_control_set_offer(d->ctl, NULL);
+    if (!ret && answer)
+        daemon_say(d, "action %s: the user %s", o.action, answer > 0 ? "agreed" : "declined");
+    otter_control_set_phase(
+        d->ctl, answer < 0 && !ret ? OTTER_CONTROL_IDLE : OTTER_CONTROL_AVAILABLE, -1, NULL);
+    otter_control_offer_clear(&o);
+    return ret;
 }

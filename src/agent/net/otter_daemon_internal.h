@@ -61,5 +61,6 @@ int daemon_ctl_want(daemon_ctx *d, const otter_ddi_deployment *dep, int *want,
                     otter_ddi_situation *s);
 void daemon_ctl_after(daemon_ctx *d, const otter_ddi_deployment *dep, int ret);
 void daemon_ctl_waiting(daemon_ctx *d, const otter_ddi_deployment *dep);
+int daemon_ctl_consent(daemon_ctx *d, const char *link, otter_err *err);
 
 #endif
