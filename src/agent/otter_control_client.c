@@ -174,17 +174,22 @@ static int done_never(json_t *st, long base, long vbase)
     return -1;
 }
 
+/* base: refusals before the request; one more is the daemon saying no (rc 1). */
 static int done_download(json_t *st, long base, long vbase)
 {
-    (void)base, (void)vbase;
+    (void)vbase;
     const char *s = json_string_value(json_object_get(st, "state"));
+    if (json_integer_value(json_object_get(st, "refusals")) > base)
+        return 1;
     return !strcmp(s, "ready") ? 0 : !strcmp(s, "failed") ? 1 : -1;
 }
 
 static int done_start(json_t *st, long base, long vbase)
 {
-    (void)base, (void)vbase;
+    (void)vbase;
     const char *s = json_string_value(json_object_get(st, "state"));
+    if (json_integer_value(json_object_get(st, "refusals")) > base)
+        return 1;
     return !strcmp(s, "reboot") ? 0 : !strcmp(s, "failed") ? 1 : -1;
 }
 
@@ -226,6 +231,9 @@ static int after(int cmd, json_t *st, const otter_cli_opts *o, int rc)
             printf("no update offered\n");
         return e ? 2 : 0;
     }
+    const char *refusal = json_string_value(json_object_get(st, "refusal"));
+    if ((cmd == OTTER_CLI_START || cmd == OTTER_CLI_DOWNLOAD) && rc == 1 && refusal)
+        fprintf(stderr, "otter-agent: %s\n", refusal);
     if (cmd == OTTER_CLI_VERIFY) {
         json_t *v = json_object_get(st, "connection");
         const char *f = json_string_value(json_object_get(v, "failure"));
@@ -255,7 +263,9 @@ static int run(conn *c, int cmd, const otter_cli_opts *o)
         json_decref(a);
         return 0;
     }
-    long base = (long)json_integer_value(json_object_get(st, "checks"));
+    int counts_checks = cmd == OTTER_CLI_CHECK || cmd == OTTER_CLI_VERIFY;
+    long base =
+        (long)json_integer_value(json_object_get(st, counts_checks ? "checks" : "refusals"));
     long vbase = (long)json_integer_value(json_object_get(st, "verifies"));
     json_t *ans = call(c, 2, method);
     if (!json_is_true(json_object_get(ans, "ok"))) {

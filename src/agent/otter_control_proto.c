@@ -191,16 +191,17 @@ char *otter_control_state_json(const otter_control_state *st)
                          ? json_pack("{s:b, s:s, s:s}", "ok", !st->verify_failure[0], "failure",
                                      st->verify_failure, "message", st->verify_message)
                          : json_null();
-    json_t *j =
-        json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:I, s:o}", "state",
-                  otter_control_phase_name(st->phase), "percent",
-                  busy && st->percent >= 0 ? json_integer(st->percent) : json_null(), "reason",
-                  st->phase == OTTER_CONTROL_FAILED ? json_string(st->reason) : json_null(),
-                  "offer", st->have_offer ? offer_json(&st->offer) : json_null(), "postponed_until",
-                  time_or_null(st->postponed_until), "start_blockers", blockers, "checks",
-                  (json_int_t)st->checks, "last_check", time_or_null(st->last_check), "check_error",
-                  st->check_error[0] ? json_string(st->check_error) : json_null(), "verifies",
-                  (json_int_t)st->verifies, "connection", verify);
+    json_t *j = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:I, s:o, s:I, s:o}", "state",
+        otter_control_phase_name(st->phase), "percent",
+        busy && st->percent >= 0 ? json_integer(st->percent) : json_null(), "reason",
+        st->phase == OTTER_CONTROL_FAILED ? json_string(st->reason) : json_null(), "offer",
+        st->have_offer ? offer_json(&st->offer) : json_null(), "postponed_until",
+        time_or_null(st->postponed_until), "start_blockers", blockers, "checks",
+        (json_int_t)st->checks, "last_check", time_or_null(st->last_check), "check_error",
+        st->check_error[0] ? json_string(st->check_error) : json_null(), "verifies",
+        (json_int_t)st->verifies, "connection", verify, "refusals", (json_int_t)st->refusals,
+        "refusal", st->refusal[0] ? json_string(st->refusal) : json_null());
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;

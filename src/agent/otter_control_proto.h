@@ -101,6 +101,8 @@ typedef struct otter_control_state {
     long verifies;                            /* connection checks done */
     char verify_failure[24]; /* "" ok; "dns", "refused", "no_route", "tls", "pin", ... */
     char verify_message[OTTER_CONTROL_MAX_TEXT];
+    long refusals; /* users' requests the daemon's thread could not carry out */
+    char refusal[OTTER_CONTROL_MAX_TEXT]; /* the last one's reason */
 } otter_control_state;
 
 /* The state as a JSON object text (caller frees), NULL when out of memory. */

@@ -230,6 +230,14 @@ void otter_control_set_verified(otter_control *c, const char *failure, const cha
     });
 }
 
+void otter_control_set_refused(otter_control *c, const char *why)
+{
+    CHANGE(c, {
+        c->st.refusals++;
+        snprintf(c->st.refusal, sizeof c->st.refusal, "%s", why);
+    });
+}
+
 void otter_control_set_postponed(otter_control *c, long long until)
 {
     CHANGE(c, c->st.postponed_until = until);

@@ -65,6 +65,8 @@ void otter_control_set_offer(otter_control *c, const otter_control_offer *offer)
 void otter_control_set_checked(otter_control *c, const char *error);
 void otter_control_set_verified(otter_control *c, const char *failure, const char *message);
 void otter_control_set_postponed(otter_control *c, long long until);
+/* A user's request the daemon's thread could not carry out (refusals grows). */
+void otter_control_set_refused(otter_control *c, const char *why);
 /* Copies the start_blockers of src. */
 void otter_control_set_blockers(otter_control *c, const otter_control_state *src);
 /* A copy of the state (its offer deep-copied: the caller clears it). */

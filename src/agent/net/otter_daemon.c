@@ -461,7 +461,7 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
     }
 out:
     if (dep->id[0])
-        daemon_ctl_after(d, dep, ret);
+        daemon_ctl_after(d, dep, ret, err);
     free(dep);
     return ret;
 }

@@ -94,6 +94,8 @@ static int start_allowed(daemon_ctx *d, const otter_ddi_deployment *dep)
     otter_control_set_blockers(d->ctl, &st);
     if (n)
         daemon_say(d, "action %s: start refused: %s", dep->id, st.blocker_why[0]);
+    if (n)
+        otter_control_set_refused(d->ctl, st.blocker_why[0]);
     return n == 0;
 }
 
@@ -128,10 +130,13 @@ int daemon_ctl_want(daemon_ctx *d, const otter_ddi_deployment *dep, int *want,
     return 0;
 }
 
-void daemon_ctl_after(daemon_ctx *d, const otter_ddi_deployment *dep, int ret)
+void daemon_ctl_after(daemon_ctx *d, const otter_ddi_deployment *dep, int ret, const otter_err *err)
 {
     if (!d->ctl)
         return;
+    /* A user's request that ended in an error before any child ran (a closed window). */
+    if (ret && (d->todo.start || d->todo.download))
+        otter_control_set_refused(d->ctl, err->msg);
     if (strcmp(d->rec.action, dep->id) == 0)
         otter_control_set_phase(d->ctl, OTTER_CONTROL_REBOOT, -1, NULL);
     else if (d->failed_rc && !d->failed_user)
@@ -142,7 +147,6 @@ void daemon_ctl_after(daemon_ctx *d, const otter_ddi_deployment *dep, int ret)
         otter_control_set_phase(d->ctl, OTTER_CONTROL_FAILED, -1, d->rec.refusal);
     else /* a network error: still offered; check_error says what failed */
         otter_control_set_phase(d->ctl, OTTER_CONTROL_AVAILABLE, -1, NULL);
-    (void)ret;
 }
 
 /* Downloaded into the spool and waiting for the user's Start: the server hears it once. */

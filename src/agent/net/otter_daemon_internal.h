@@ -59,7 +59,8 @@ void daemon_ctl_progress(daemon_ctx *d, int download_only, int percent);
 int daemon_ctl_cancel_asked(daemon_ctx *d, const char *action);
 int daemon_ctl_want(daemon_ctx *d, const otter_ddi_deployment *dep, int *want,
                     otter_ddi_situation *s);
-void daemon_ctl_after(daemon_ctx *d, const otter_ddi_deployment *dep, int ret);
+void daemon_ctl_after(daemon_ctx *d, const otter_ddi_deployment *dep, int ret,
+                      const otter_err *err);
 void daemon_ctl_waiting(daemon_ctx *d, const otter_ddi_deployment *dep);
 int daemon_ctl_consent(daemon_ctx *d, const char *link, otter_err *err);
 

@@ -5,7 +5,8 @@
 # the spool, says "ready" and tells the server otter.user=waiting, and installs nothing by
 # itself. Start is refused while the battery is low and not charging (the reasons in the answer
 # and in the state's start_blockers); a postpone reaches the server as
-# otter.user=postponed;until=...; with the charger in, `otter-agent install --from-server`
+# otter.user=postponed;until=...; a failing health command refuses Start in the daemon (the
+# client ends, naming it); with the charger in and healthy, `otter-agent install --from-server`
 # (a client of the running daemon) starts it: otter.user=started, slot B holds 2.0, reboot.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
@@ -26,6 +27,7 @@ socket = $sock
 power_supply = $work/bat
 min_battery = 30
 need_charging = yes
+health_command = test -e $work/healthy
 CONF
 cc() { "$OTTER_SOURCE_DIR/tests/integration/lib/control_client.py" "$@"; }
 before=$(device_print "$d")
@@ -68,8 +70,15 @@ expect "the server heard otter.user=postponed;until=..." \
 a=$(cc "$sock" '{"id":6,"method":"postpone","params":{"seconds":2000000}}')
 expect "a postpone beyond [control] postpone_max refused" "$(jq -r .error.code <<< "$a")" bad_request
 
-# The charger in: Start through otter-agent (a client of the running daemon) installs.
+# The charger in, but the health command fails: the daemon's own check before the install
+# refuses, and the client ends with the reason (it does not wait for a reboot that never comes).
 echo 80 > "$work/bat/capacity"; echo Charging > "$work/bat/status"
+rc=0; out=$(timeout 120 "$agent" -c "$d/agent.conf" install --from-server 2>&1) || rc=$?
+expect "health check failing: install --from-server ends with 1" "$rc" 1
+expect "... naming the health check" "$(tail -1 <<< "$out")" "otter-agent: the health check failed (test -e $work/healthy)"
+expect "... nothing installed" "$(device_print "$d")" "$before"
+# Healthy: Start through otter-agent (a client of the running daemon) installs.
+touch "$work/healthy"
 rc=0; out=$("$agent" -c "$d/agent.conf" install --from-server 2>&1) || rc=$?
 expect "otter-agent install --from-server through the daemon: $(tail -1 <<< "$out")" "$rc" 0
 expect "its last line: reboot" "$(tail -1 <<< "$out")" "update: reboot"
