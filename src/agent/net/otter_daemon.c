@@ -151,6 +151,7 @@ static int run_agent(daemon_ctx *d, const char *action, const otter_broker_req *
                  .from_spool = from_spool};
     otter_daemon_child_ops ops = {on_progress, on_verified, on_tick, &r};
     int stopped = 0;
+    daemon_ctl_progress(d, download_only, -1); /* a UI shows it before the first byte */
     int rc = otter_daemon_child_run(d->broker, req, &ops, why, why_len, &stopped);
     *canceled = stopped && rc != 0;
     if (rc != 0) {

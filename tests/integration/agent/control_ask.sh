@@ -91,4 +91,33 @@ kill -TERM -- "-$daemon_pgid"; wait "$daemon_pgid" 2>/dev/null || true; daemon_p
 expect "boot-check commits 2.0 on slot B" "$(booted "$d")" B
 expect "the next cycle reports finished/success" "$(cycle "$d")" 0
 expect "the action finished" "$(action "$act" '.status + "/" + .result')" finished/success
+
+# Download on request and Cancel: download and update "attempt" on a second device that talks
+# through a proxy holding the package's body halfway for 30 s (so the cancel lands
+# mid-download); nothing moves until Download, the cancel stops it with nothing kept, and the
+# daemon does not download it again by itself.
+size=$(stat -c %s "$keys/2.0.zip")
+start_proxy --stall "$((size / 2))" --stall-ms 30000 --stall-any
+d2="$work/dev2"
+ddi_device "$d2" gw-0002 "$proxy_url"
+sock2=$work/control2.sock
+printf '[control]\nsocket = %s\n' "$sock2" >> "$d2/agent.conf"
+act2=$(deploy 2.0 gw-0002 '"download":"attempt","update":"attempt"')
+setsid "$agentd" -c "$d2/agent.conf" run > "$work/daemon2.log" 2>&1 & daemon_pgid=$!
+for _ in $(seq 200); do [ -S "$sock2" ] && break; sleep 0.05; done
+st=$(cc "$sock2" --until "s['state'] == 'available'")
+expect "download attempt: offered, nothing fetched" "$(jq -r .offer.action <<< "$st") $(ls "$d2/spool" 2>/dev/null | grep -c .)" "$act2 0"
+cc "$sock2" --until "s['state'] == 'downloading'" > "$work/downloading.json" & sub=$!
+for _ in $(seq 100); do [ -e "$work/downloading.json" ] && break; sleep 0.05; done
+expect "download accepted" "$(cc "$sock2" '{"id":1,"method":"download"}' | jq -r .result.accepted)" download
+wait "$sub" || { bad "never downloading: $(tail -3 "$work/daemon2.log")"; finish; }
+proxy_stalled
+expect "cancel accepted while downloading" "$(cc "$sock2" '{"id":2,"method":"cancel"}' | jq -r .result.accepted)" cancel
+st=$(cc "$sock2" --until "s['state'] != 'downloading'")
+expect "canceled: available again" "$(jq -r .state <<< "$st")" available
+n=$(jq .checks <<< "$st")
+st=$(cc "$sock2" --until "s['checks'] > $n + 2")
+expect "two polls later: still available, not downloading again" "$(jq -r .state <<< "$st")" available
+expect "nothing in the spool" "$(ls "$d2/spool" 2>/dev/null | grep -c . || true)" 0
+grep -q "the user canceled the download" "$work/daemon2.log" && ok "the daemon says the user canceled" || bad "daemon2: $(tail -3 "$work/daemon2.log")"
 finish
