@@ -89,6 +89,18 @@ static const struct key_def keys[] = {
     {"server", "artifact_origins", K_STR, "", 0, 0, NULL, C(server_artifact_origins)},
     /* Encrypted images: the device's decryption key (PEM, X25519 or RSA), "" = none. */
     {"crypt", "key", K_PATH, "", 0, 0, NULL, C(crypt_key)},
+    /* The local control API for the device's own UI (docs/device-ui.md). */
+    {"control", "socket", K_STR, "", 0, 0, NULL, C(control_socket)},
+    {"control", "mode", K_ENUM, "0660", 0, 0, "0600|0660|0666", C(control_mode)},
+    {"control", "group", K_STR, "", 0, 0, NULL, C(control_group)},
+    {"control", "postpone_max", K_INT, "604800", 60, 2592000, NULL, C(control_postpone_max)},
+    /* What must hold before a user's Start (and a download, for space and the link). */
+    {"preconditions", "power_supply", K_STR, "", 0, 0, NULL, C(pre_power_supply)},
+    {"preconditions", "min_battery", K_INT, "30", 0, 100, NULL, C(pre_min_battery)},
+    {"preconditions", "need_charging", K_ENUM, "no", 0, 0, "no|yes", C(pre_need_charging)},
+    {"preconditions", "health_command", K_STR, "", 0, 0, NULL, C(pre_health_command)},
+    {"preconditions", "metered_command", K_STR, "", 0, 0, NULL, C(pre_metered_command)},
+    {"preconditions", "metered", K_ENUM, "allow", 0, 0, "allow|forbid", C(pre_metered)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
@@ -96,9 +108,9 @@ static const struct key_def keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
-static const char *const sections[] = {"device", "trust",  "state",  "rollback", "boot",
-                                       "health", "reboot", "server", "install",  "tpm",
-                                       "crypt"};
+static const char *const sections[] = {"device",  "trust",  "state",   "rollback",      "boot",
+                                       "health",  "reboot", "server",  "install",       "tpm",
+                                       "crypt",   "control", "preconditions"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

@@ -4,6 +4,8 @@
 #include "otter_bootchooser.h"
 #include "otter_bootsim.h"
 #include "otter_commit.h"
+#include "otter_agent_ctl.h"
+#include "otter_control_client.h"
 #include "otter_device.h"
 #include "otter_install.h"
 #include "otter_resume.h"
@@ -41,6 +43,7 @@ static const struct {
     {"bootsim", otter_help_otter_agent_bootsim},
     {"tpm", otter_help_otter_agent_tpm},
     {"identity", otter_help_otter_agent_identity},
+    {"progress", otter_help_otter_agent_progress},
 };
 
 static const char *help_of(const char *cmd)
@@ -136,31 +139,6 @@ static int confirm_switch(void *ctx, const char *version)
     if (!fgets(line, sizeof line, stdin))
         return 1;
     return strcmp(line, "switch\n") != 0;
-}
-
-/* Runs the program next to this one in place of this process (never returns on success). */
-static int exec_sibling(const char *name, const char *conf, const char *cmd, int argc, char **argv,
-                        int skip)
-{
-    char path[PATH_MAX];
-    otter_err err;
-    if (otter_source_sibling(name, path, sizeof path, &err) != 0)
-        return fail(&err);
-    char **args = calloc((size_t)argc + 5, sizeof *args);
-    if (!args)
-        return EXIT_TROUBLE;
-    size_t n = 0;
-    args[n++] = path;
-    args[n++] = "--config";
-    args[n++] = (char *)conf;
-    args[n++] = (char *)cmd;
-    for (int i = 1; i < argc; i++)
-        if (i != skip)
-            args[n++] = argv[i];
-    execv(path, args);
-    fprintf(stderr, "otter-agent: cannot run %s: %s\n", path, strerror(errno));
-    free(args);
-    return EXIT_TROUBLE;
 }
 
 enum { MODE_INSTALL, MODE_FACTORY, MODE_DOWNLOAD };
@@ -428,12 +406,13 @@ static int cmd_install(const char *conf, int argc, char **argv, int mode)
     int help = 0;
     for (int i = 1; i < argc; i++)
         help |= otter_usage_is_help(argv[i]);
-    /* the person-at-the-device forms live in otter-agentd */
+    /* the person-at-the-device forms: the running daemon's (its control socket), else
+       otter-agentd's one-shot commands */
     for (int i = 1; i < argc && !help; i++)
         if (strcmp(argv[i], "--from-server") == 0 && mode == MODE_INSTALL)
-            return exec_sibling("otter-agentd", conf, "install", argc, argv, i);
+            return otter_agent_through_daemon(conf, OTTER_CLI_START, argc, argv, "install", i);
     if (mode == MODE_DOWNLOAD && (argc == 1 || (argc == 2 && strcmp(argv[1], "--json") == 0)))
-        return exec_sibling("otter-agentd", conf, "download", argc, argv, 0);
+        return otter_agent_through_daemon(conf, OTTER_CLI_DOWNLOAD, argc, argv, "download", 0);
     install_args a = {
         .o = {.factory = mode == MODE_FACTORY,
               .verify_only = mode == MODE_DOWNLOAD,
@@ -470,9 +449,17 @@ static int cmd_simple(const char *conf, const char *cmd, int argc, char **argv)
     otter_device *d = NULL;
     int ret = otter_device_open(conf, 1, &d, &err);
     int outcome = 0;
-    if (!ret && strcmp(cmd, "status") == 0)
+    if (!ret && strcmp(cmd, "status") == 0) {
         ret = otter_status_print(d, json, stdout, &err);
-    else if (!ret && strcmp(cmd, "boot-check") == 0) {
+        otter_cli_opts o = {0};
+        int handled = 0;
+        /* The running daemon's update state below the device's (text only: the JSON keeps
+           its schema; `progress --json` is the daemon's state as JSON). */
+        if (!ret && !json) {
+            fflush(stdout);
+            otter_control_cli(conf, OTTER_CLI_STATUS, &o, &handled);
+        }
+    } else if (!ret && strcmp(cmd, "boot-check") == 0) {
         ret = otter_commit_boot_check(d, &outcome, &err);
         if (!ret && outcome == OTTER_CHECK_REFUSED)
             printf("slot %c is below the anti-rollback counter: not kept, slot %c boots next\n",
@@ -571,13 +558,21 @@ int main(int argc, char **argv)
     /* The network side is otter-agentd's: libcurl never runs in this process. Its usage is
        this program's, though: `otter-agent run --help` says how otter-agent runs it. */
     if (strcmp(cmd, "check") == 0 || strcmp(cmd, "run") == 0) {
-        for (int j = 1; j < argc; j++)
+        int verify = 0;
+        for (int j = 1; j < argc; j++) {
             if (otter_usage_is_help(argv[j])) {
                 fputs(help_of(cmd), stdout);
                 return EXIT_OK;
             }
-        return exec_sibling("otter-agentd", conf, cmd, argc, argv, 0);
+            verify |= strcmp(argv[j], "--verify") == 0;
+        }
+        if (strcmp(cmd, "check") == 0)
+            return otter_agent_through_daemon(conf, verify ? OTTER_CLI_VERIFY : OTTER_CLI_CHECK,
+                                              argc, argv, "check", 0);
+        return otter_agent_exec_sibling("otter-agentd", conf, cmd, argc, argv, 0);
     }
+    if (strcmp(cmd, "progress") == 0)
+        return otter_agent_progress(conf, argc, argv);
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "boot-check") == 0 ||
         strcmp(cmd, "mark-good") == 0 || strcmp(cmd, "rollback") == 0)
         return cmd_simple(conf, cmd, argc, argv);

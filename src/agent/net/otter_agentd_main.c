@@ -9,6 +9,8 @@
 #include "otter_ddi.h"
 #include "otter_ddi_delta.h"
 #include "otter_ddi_http.h"
+#include "otter_control.h"
+#include "otter_control_verify.h"
 #include "otter_daemon.h"
 #include "otter_ddi_policy.h"
 #include "otter_help_otter_agentd.h"
@@ -108,20 +110,42 @@ static int check(const otter_agent_conf *conf, otter_err *err)
     return ret;
 }
 
+/* `check --verify`: the connection to the server, its failure named (otter_control_verify.h). */
+static int verify(const otter_agent_conf *conf, otter_err *err)
+{
+    otter_ddi_conn c = {.url = conf->server_url,
+                        .tenant = conf->server_tenant,
+                        .controller = conf->server_controller,
+                        .token = conf->server_token,
+                        .gateway_token = conf->server_gateway_token,
+                        .ca_file = conf->server_ca,
+                        .pin = conf->server_pin,
+                        .cert = conf->server_cert,
+                        .key = conf->server_key,
+                        .proxy = conf->server_proxy};
+    char failure[24], message[OTTER_CONTROL_MAX_TEXT];
+    otter_control_verify(conf, &c, failure, sizeof failure, message, sizeof message);
+    printf("connection: %s%s%s\n", failure[0] ? failure : "ok", failure[0] ? ": " : "",
+           failure[0] ? message : "");
+    return failure[0] ? otter_err_set(err, OTTER_ESTATE, "the connection failed (%s)", failure) : 0;
+}
+
 static void sleep_s(long s)
 {
     struct timespec ts = {s, 0};
     nanosleep(&ts, NULL);
 }
 
-static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker, int once,
-               otter_err *err)
+static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
+               otter_control *ctl, int once, otter_err *err)
 {
+    if (ctl && otter_control_start(ctl, err) != 0)
+        return err->code;
     otter_ddi_pacing pace = {0};
     srand((unsigned)(time(NULL) ^ getpid()));
     for (;;) {
         long interval = -1;
-        int ret = otter_daemon_cycle(conf_path, conf, broker, &interval, err);
+        int ret = otter_daemon_cycle(conf_path, conf, broker, ctl, &interval, err);
         if (once)
             return ret;
         /* Without its root broker the daemon can never install: exit, and be restarted whole. */
@@ -130,7 +154,11 @@ static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker
         long s = otter_ddi_next_sleep(&pace, ret == 0, interval, (unsigned long)rand());
         if (ret)
             fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, s);
-        sleep_s(s);
+        /* A user's request (check now, download, start ...) ends the wait early. */
+        if (ctl)
+            otter_control_wait(ctl, s);
+        else
+            sleep_s(s);
     }
 }
 
@@ -189,12 +217,14 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!help_of(cmd))
         return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
-    int once = 0, no_reboot = 0;
+    int once = 0, no_reboot = 0, want_verify = 0;
     for (int j = i + 1; j < argc; j++) {
         if (otter_usage_is_help(argv[j])) {
             fputs(help_of(cmd), stdout);
             return 0;
-        } else if (!strcmp(argv[j], "--once") && !strcmp(cmd, "run"))
+        } else if (!strcmp(argv[j], "--verify") && !strcmp(cmd, "check"))
+            want_verify = 1;
+        else if (!strcmp(argv[j], "--once") && !strcmp(cmd, "run"))
             once = 1;
         else if (!strcmp(argv[j], "--no-reboot") && !strcmp(cmd, "install"))
             no_reboot = 1;
@@ -213,19 +243,25 @@ int main(int argc, char **argv)
     otter_err err;
     otter_agent_conf *conf = NULL;
     otter_broker *broker = NULL;
+    otter_control *ctl = NULL;
     int offered = 1;
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
     if (!ret && !strcmp(cmd, "check"))
-        ret = check(conf, &err);
+        ret = want_verify ? verify(conf, &err) : check(conf, &err);
     else if (!ret && !strcmp(cmd, "broker"))
         ret = serve_broker(conf_path, conf, &err);
     /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
+    /* The socket is made (owner, group, mode) before the daemon drops its privileges. */
+    else if (!ret && !ask && conf->control_socket[0] &&
+             (ret = otter_control_open(conf, &ctl, &err)) != 0)
+        ;
     else if (!ret && !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
         ret = otter_daemon_ask(conf_path, conf, broker, ask, no_reboot, &offered, &err);
     else if (!ret)
-        ret = run(conf_path, conf, broker, once, &err);
+        ret = run(conf_path, conf, broker, ctl, once, &err);
     if (!ret && !offered)
         printf("no update offered\n");
+    otter_control_free(ctl);
     otter_broker_free(broker);
     otter_agent_conf_free(conf);
     if (ret) {

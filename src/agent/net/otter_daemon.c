@@ -46,6 +46,7 @@ static void on_progress(void *ctx, const char *image, uint64_t done, uint64_t to
         return;
     r->percent = percent;
     r->last_sent = now;
+    daemon_ctl_progress(r->d, r->download_only, percent);
     if (r->d->show_progress)
         fprintf(stderr, "%s %s: %d%%\n", r->download_only ? "downloading" : "installing", image,
                 percent);
@@ -84,6 +85,8 @@ static int on_tick(void *ctx)
 {
     run_ctx *r = ctx;
     long now = mono_s();
+    if (daemon_ctl_cancel_asked(r->d, r->action))
+        return r->d->failed_user = 1;
     if (now - r->last_check < r->d->cancel_every)
         return 0;
     r->last_check = now;
@@ -149,12 +152,14 @@ static int run_agent(daemon_ctx *d, const char *action, const otter_broker_req *
                  .from_spool = from_spool};
     otter_daemon_child_ops ops = {on_progress, on_verified, on_tick, &r};
     int stopped = 0;
+    daemon_ctl_progress(d, download_only, -1); /* a UI shows it before the first byte */
     int rc = otter_daemon_child_run(d->broker, req, &ops, why, why_len, &stopped);
     *canceled = stopped && rc != 0;
     if (rc != 0) {
         d->failed_rc = rc;
         snprintf(d->failed_why, sizeof d->failed_why, "%s",
-                 *canceled ? "canceled by the server" : why);
+                 *canceled ? (d->failed_user ? "canceled by the user" : "canceled by the server")
+                           : why);
     }
     if (*canceled && r.cancel_id[0]) {
         long st = 0;
@@ -214,6 +219,8 @@ static int fetch_deployment(daemon_ctx *d, const char *url, otter_ddi_deployment
     int ret = otter_ddi_get(&d->c, url, &body, &len, err);
     if (!ret)
         ret = otter_ddi_parse_deployment(body, len, dep, err);
+    if (!ret)
+        daemon_ctl_offer(d, body, len);
     free(body);
     return ret;
 }
@@ -323,6 +330,8 @@ static int download(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_
         snprintf(detail, sizeof detail, "%s; installing when %s", note, why_waiting);
         ret = daemon_feedback(d, dep->id, "downloaded", "none", detail, err);
     }
+    if (!ret)
+        daemon_ctl_waiting(d, dep);
     return ret;
 }
 
@@ -361,6 +370,7 @@ static int decide_step(daemon_ctx *d, const otter_ddi_deployment *dep, int want,
         .spooled = d->rec.spooled[0] != '\0',
         .switched = strcmp(d->rec.action, dep->id) == 0,
     };
+    daemon_ctl_want(d, dep, &want, &s);
     *step = otter_ddi_decide(&s);
     *switched = s.switched;
     if (want >= 0 && !s.switched) {
@@ -452,15 +462,18 @@ static int deploy(daemon_ctx *d, const char *deployment_url, int want, int reboo
         break;
     }
 out:
+    if (dep->id[0])
+        daemon_ctl_after(d, dep, ret, err);
     free(dep);
     return ret;
 }
 
 /* Opens the context and reads ddi.json; then report and poll (steps 1 and 2). */
 static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *conf,
-                 otter_broker *broker, otter_ddi_base *base, otter_err *err)
+                 otter_broker *broker, otter_control *ctl, otter_ddi_base *base, otter_err *err)
 {
     memset(d, 0, sizeof *d);
+    d->ctl = ctl;
     d->conf_path = conf_path;
     d->conf = conf;
     d->broker = broker;
@@ -490,6 +503,7 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
     if (!ret)
         daemon_fetch_roots(d); /* before any deployment: issue #13 */
     free(body);
+    daemon_ctl_begin(d, ret, ret ? err->msg : NULL);
     /* Look for a cancel as often as the server wants polls, within 2 s .. 1 min. */
     d->cancel_every = ret || base->sleep_seconds < 2 ? 2
                       : base->sleep_seconds > 60     ? 60
@@ -498,15 +512,17 @@ static int begin(daemon_ctx *d, const char *conf_path, const otter_agent_conf *c
 }
 
 int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
-                       long *sleep_seconds, otter_err *err)
+                       otter_control *ctl, long *sleep_seconds, otter_err *err)
 {
     static int config_sent; /* once per daemon start, i.e. per boot */
     daemon_ctx d;
     otter_ddi_base base;
     *sleep_seconds = -1;
-    int ret = begin(&d, conf_path, conf, broker, &base, err);
+    int ret = begin(&d, conf_path, conf, broker, ctl, &base, err);
     if (ret)
         return ret;
+    if (!base.deployment[0] && !base.confirmation[0])
+        daemon_ctl_nothing(&d);
     *sleep_seconds = base.sleep_seconds;
     otter_err cerr;
     if (daemon_send_config(&d, base.config_data, &config_sent, &cerr) != 0)
@@ -522,6 +538,8 @@ int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otte
         ret =
             d.rec.spooled[0] ? forget_spool(&d, err) : otter_daemon_record_save(conf, &d.rec, err);
     }
+    if (!ret && !base.deployment[0] && base.confirmation[0])
+        ret = daemon_ctl_consent(&d, base.confirmation, err);
     return ret;
 }
 
@@ -531,7 +549,7 @@ int otter_daemon_ask(const char *conf_path, const otter_agent_conf *conf, otter_
     daemon_ctx d;
     otter_ddi_base base;
     *offered = 0;
-    int ret = begin(&d, conf_path, conf, broker, &base, err);
+    int ret = begin(&d, conf_path, conf, broker, NULL, &base, err);
     d.show_progress = 1;
     if (!ret && base.cancel[0])
         ret = daemon_answer_cancel(&d, base.cancel, err);

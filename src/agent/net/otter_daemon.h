@@ -26,6 +26,7 @@
 
 #include "otter_agent_conf.h"
 #include "otter_broker.h"
+#include "otter_control.h"
 #include "otter_ddi.h"
 #include "otter_err.h"
 
@@ -63,10 +64,13 @@ int otter_daemon_record_failed(otter_daemon_record *r, const char *action);
 /*
  * One cycle; *sleep_seconds gets the server's polling interval (or -1).
  * broker (borrowed) does what needs root: installs, the spool, the reboot,
- * reading the device's state (otter_broker.h).
+ * reading the device's state (otter_broker.h). ctl (borrowed, NULL without
+ * [control] socket): the control API; the cycle takes its users' requests
+ * at the start and publishes its state as it goes, and DDI "attempt" waits
+ * for the user's Download or Start instead of [server] attempt.
  */
 int otter_daemon_cycle(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
-                       long *sleep_seconds, otter_err *err);
+                       otter_control *ctl, long *sleep_seconds, otter_err *err);
 
 enum { OTTER_DAEMON_ASK_DOWNLOAD = 1, OTTER_DAEMON_ASK_INSTALL = 2 };
 

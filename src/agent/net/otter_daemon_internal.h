@@ -8,10 +8,12 @@
 #define OTTER_DAEMON_INTERNAL_H
 
 #include "otter_broker.h"
+#include "otter_control.h"
 #include "otter_daemon.h"
 #include "otter_daemon_status.h"
 #include "otter_ddi.h"
 #include "otter_ddi_http.h"
+#include "otter_ddi_policy.h"
 
 typedef struct daemon_ctx {
     const char *conf_path;
@@ -27,6 +29,9 @@ typedef struct daemon_ctx {
     int show_progress; /* a person is watching: progress lines on stderr */
     int failed_rc;     /* the child's exit status when it failed or was stopped */
     char failed_why[512];
+    int failed_user;         /* the failure was a user's cancel: the offer stays */
+    otter_control *ctl;      /* the control API, NULL without [control] socket */
+    otter_control_todo todo; /* what users asked, taken at the start of the cycle */
 } daemon_ctx;
 
 /* One log line on stderr (the journal, or the person at the device), when verbose. */
@@ -45,5 +50,18 @@ int daemon_send_config(daemon_ctx *d, const char *link, int *sent_once, otter_er
 int daemon_cancel_target(const daemon_ctx *d, const char *link, otter_ddi_cancel *c,
                          otter_err *err);
 int daemon_answer_cancel(daemon_ctx *d, const char *link, otter_err *err);
+
+/* otter_daemon_control.c: the control API's side of the cycle (no-ops when d->ctl is NULL). */
+void daemon_ctl_begin(daemon_ctx *d, int poll_ret, const char *poll_error);
+void daemon_ctl_offer(daemon_ctx *d, const char *body, size_t len);
+void daemon_ctl_nothing(daemon_ctx *d);
+void daemon_ctl_progress(daemon_ctx *d, int download_only, int percent);
+int daemon_ctl_cancel_asked(daemon_ctx *d, const char *action);
+int daemon_ctl_want(daemon_ctx *d, const otter_ddi_deployment *dep, int *want,
+                    otter_ddi_situation *s);
+void daemon_ctl_after(daemon_ctx *d, const otter_ddi_deployment *dep, int ret,
+                      const otter_err *err);
+void daemon_ctl_waiting(daemon_ctx *d, const otter_ddi_deployment *dep);
+int daemon_ctl_consent(daemon_ctx *d, const char *link, otter_err *err);
 
 #endif

@@ -100,6 +100,8 @@ int otter_ddi_parse_base(const char *buf, size_t len, otter_ddi_base *out, otter
         ret = get_href(links, "configData", out->config_data, "base poll", err);
     if (!ret)
         ret = get_href(links, "installedBase", out->installed, "base poll", err);
+    if (!ret) /* hawkBit's user consent ("ask"): offered before deploymentBase */
+        ret = get_href(links, "confirmationBase", out->confirmation, "base poll", err);
     json_decref(root);
     return ret;
 }

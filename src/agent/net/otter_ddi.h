@@ -33,6 +33,7 @@ typedef struct otter_ddi_base {
     char cancel[OTTER_DDI_MAX_URL];
     char config_data[OTTER_DDI_MAX_URL];
     char installed[OTTER_DDI_MAX_URL];
+    char confirmation[OTTER_DDI_MAX_URL]; /* confirmationBase: the user's consent is asked */
 } otter_ddi_base;
 
 enum otter_ddi_mode { OTTER_DDI_SKIP = 0, OTTER_DDI_ATTEMPT, OTTER_DDI_FORCED };
