@@ -20,7 +20,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   libcmocka-dev libcrypt-dev libdivsufsort-dev \
   zstd zip unzip openssl curl grub-common libubootenv-tool valgrind nginx-light time bc \
   jq sqlite3 swupdate cpio chromium postgresql tinyproxy-bin python3-yaml python3-jsonschema \
-  shellcheck systemd groff-base man-db clang-format
+  shellcheck systemd groff-base man-db clang-format \
+  libgnutls28-dev
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean
 

@@ -29,7 +29,7 @@
 #include "otter_rbac.h"
 
 /* Schema version this build reads and writes; otter_store_migrate() brings a database here. */
-#define OTTER_STORE_SCHEMA_VERSION 9
+#define OTTER_STORE_SCHEMA_VERSION 10
 
 #define OTTER_STORE_NAME_MAX 64   /* tenant and user names */
 #define OTTER_STORE_HASH_MAX 256  /* password hash text */
@@ -592,5 +592,8 @@ int otter_store_release_withdraw_actions(otter_store *s, int64_t release_id, int
 int otter_store_rollout_retry_failed(otter_store *s, int64_t rollout_id, int64_t up_to_stage,
                                      int64_t created_by, int64_t now, int64_t *retried,
                                      otter_err *err);
+
+/* Device CAs and the DDI authentication mode of a tenant (issue #13). */
+#include "otter_store_devca.h"
 
 #endif
