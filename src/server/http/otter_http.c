@@ -461,8 +461,7 @@ static void daemon_options(const otter_http_opts *opts, struct otter_http *h,
          * the server's own certificate, whose name clients see as a hint.
          */
         if (opts->request_client_cert)
-            o[n++] =
-                (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)opts->cert_pem};
+            o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)opts->cert_pem};
     }
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }

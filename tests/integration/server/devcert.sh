@@ -212,14 +212,16 @@ CONF
 }
 nginx_start "$ngx" "$ngx" ngx_body
 NGX="https://127.0.0.1:$nginx_base"
-via_nginx() {
-  local cert=$1 a=()
+via_nginx() { # via_nginx CERT [curl args]
+  local cert=$1 a=(); shift
   [ -n "$cert" ] && a=(--cert "$pki/$cert.crt" --key "$pki/$cert.key")
-  curl -s -m 20 --cacert "$pki/tls/ca.crt" "${a[@]}" -o "$work/body" -w '%{http_code}' \
+  curl -s -m 20 --cacert "$pki/tls/ca.crt" "${a[@]}" "$@" -o "$work/body" -w '%{http_code}' \
     "$NGX/acme/controller/v1/dev1"
 }
 expect "nginx: acme's device certificate (200)" "$(via_nginx dev1)" 200
 expect "nginx: no certificate: 401" "$(via_nginx '')" 401
+expect "nginx: no certificate, the device's own X-Client-Cert header (nginx replaces it): 401" \
+  "$(via_nginx '' -H "X-Client-Cert: $(jq -sRr @uri "$pki/dev1.crt")")" 401
 expect "nginx: another CA (optional_no_ca passes it on): 401" "$(via_nginx rogue-dev1)" 401
 expect "nginx: another CA: reason" "$(reason | grep -c 'not issued by a device CA of this tenant')" 1
 expect "nginx: beta's CA: 401" "$(via_nginx beta-dev1)" 401
