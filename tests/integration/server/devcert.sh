@@ -93,7 +93,9 @@ tls_client_cert = true
 [server]
 trusted_proxies = ::1
 [ddi]
-client_cert_header = X-Client-Cert"
+client_cert_header = X-Client-Cert
+[metrics]
+enabled = true"
 URL6=$(sed -n 2p "$work/ready")
 TLSURL=$(sed -n 3p "$work/ready")
 case "$URL6|$TLSURL" in http://\[::1\]:*\|https://127.0.0.1:*) ;; *) die "listeners: $(cat "$work/ready")" ;; esac
@@ -246,6 +248,35 @@ expect "untrusted header: no certificate seen" "$(reason | grep -c 'none was pre
 expect "header from 127.0.0.1 over TLS with a rogue certificate: 401" \
   "$(dev rogue-dev1 dev1 -H "X-Client-Cert: $esc")" 401
 expect "header from the trusted proxy address (::1) is taken (200)" "$(trusted dev1)" 200
+
+# ---- a restarted server's bulk-loaded poll cache holds no token of a certificate tenant ----
+jreq PUT /api/v1/tenants/acme/ddi-auth "$A" '{"mode":"certificate+token"}' >/dev/null
+jreq POST /api/v1/tenants "$A" '{"name":"gamma"}' >/dev/null
+expect "gamma (token mode): g1 provisioned" "$(jreq POST /api/v1/tenants/gamma/devices "$A" \
+  '{"controller_id":"g1","model":"gw"}')" 201
+TG=$(body .token)
+kill -TERM "$server_pid"; wait "$server_pid" || true
+rm -f "$work/ready"
+"$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready" 2>>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.1; done
+URL=$(head -1 "$work/ready")
+[ -n "$URL" ] || die "the restarted server wrote no ready file"
+hits() { curl -s -m 20 "$URL/metrics" | awk '$1 == "otter_ddi_poll_cache_total{result=\"hit\"}" { print $2 }'; }
+# Wait (10 s at most) until the bulk load is in: gamma's g1 is answered from the cache.
+loaded=no
+for _ in $(seq 50); do
+  h=$(hits)
+  req GET /gamma/controller/v1/g1 "TargetToken $TG" >/dev/null
+  [ "$(hits)" != "$h" ] && { loaded=yes; break; }
+  sleep 0.2
+done
+expect "restarted: the bulk-loaded cache answers gamma's g1" "$loaded" yes
+h=$(hits)
+expect "restarted: acme's dev5 with its token alone (cert+token): 401" \
+  "$(req GET /acme/controller/v1/dev5 "TargetToken $T5")" 401
+expect "restarted: and not from the cache" "$(hits)" "$h"
+jreq PUT /api/v1/tenants/acme/ddi-auth "$A" '{"mode":"certificate"}' >/dev/null
 
 # ---- deletion ----
 expect "the last CA in certificate mode: 409" "$(req DELETE "/api/v1/tenants/acme/device-cas/$ACME_CA" "$A")" 409
