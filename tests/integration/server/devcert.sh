@@ -51,7 +51,7 @@ basicConstraints = CA:FALSE
 extendedKeyUsage = serverAuth
 CNF
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/ca.key" \
-    -out "$d/ca.crt" -days 30 -subj "/CN=$1 device CA" >/dev/null 2>&1 || die "CA $1"
+    -out "$d/ca.crt" -days 30 -subj "/CN=${2:-$1} device CA" >/dev/null 2>&1 || die "CA $1"
 }
 # device CA NAME CN [openssl ca args]: a device key and certificate NAME.{key,crt} from CA.
 device() {
@@ -66,6 +66,7 @@ device() {
 new_ca acme-ca  # tenant acme's device CA
 new_ca beta-ca  # tenant beta's device CA
 new_ca rogue-ca # nobody's
+new_ca impostor-ca acme-ca # acme's CA's name, another key
 device acme-ca dev1 dev1
 device acme-ca dev2 dev2           # revoked below
 device acme-ca dev5 dev5           # certificate+token
@@ -80,6 +81,8 @@ openssl ca -config "$pki/acme-ca/ca.cnf" -cert "$pki/acme-ca/ca.crt" -keyfile "$
   -revoke "$pki/dev2.crt" >/dev/null 2>&1 || die "revoke dev2"
 openssl ca -gencrl -config "$pki/acme-ca/ca.cnf" -cert "$pki/acme-ca/ca.crt" \
   -keyfile "$pki/acme-ca/ca.key" -out "$pki/acme.crl" >/dev/null 2>&1 || die "CRL"
+openssl ca -gencrl -config "$pki/impostor-ca/ca.cnf" -cert "$pki/impostor-ca/ca.crt" \
+  -keyfile "$pki/impostor-ca/ca.key" -out "$pki/impostor.crl" >/dev/null 2>&1 || die "impostor CRL"
 openssl ca -gencrl -config "$pki/beta-ca/ca.cnf" -cert "$pki/beta-ca/ca.crt" \
   -keyfile "$pki/beta-ca/ca.key" -out "$pki/beta.crl" >/dev/null 2>&1 || die "beta CRL"
 
@@ -132,6 +135,8 @@ expect "beta's CA is not acme's (404)" "$(req GET "/api/v1/tenants/acme/device-c
 expect "CRL of another CA: 400" \
   "$(jreq PUT "/api/v1/tenants/acme/device-cas/$ACME_CA/crl" "$A" "$(pem_json "$pki/beta.crl")")" 400
 expect "CRL of another CA: says so" "$(body .error.message | grep -c 'not signed by this device CA')" 1
+expect "a CRL under acme's CA's name, signed by another key: 400" \
+  "$(jreq PUT "/api/v1/tenants/acme/device-cas/$ACME_CA/crl" "$A" "$(pem_json "$pki/impostor.crl")")" 400
 expect "a certificate as CRL: 400" \
   "$(jreq PUT "/api/v1/tenants/acme/device-cas/$ACME_CA/crl" "$A" "$(pem_json "$pki/dev1.crt")")" 400
 expect "list: one CA, no CRL" "$(req GET /api/v1/tenants/acme/device-cas "$A")$(body 'length')$(body '.[0].crl')" 2001null
