@@ -333,8 +333,10 @@ int api_device_cas_crl(struct call *c)
     free(o.pem);
     o.pem = NULL;
     status = load_ca(c, &o);
-    if (!status)
+    if (!status) {
+        json_object_del(o.doc, "pem"); /* as listed: the CA's PEM is the GET's */
         status = api_reply(c, 200, o.doc);
+    }
 out:
     free(o.pem);
     json_decref(j);

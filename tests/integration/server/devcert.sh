@@ -131,6 +131,8 @@ expect "same CA again: 409" \
 expect "beta's CA uploaded (201)" \
   "$(jreq POST /api/v1/tenants/beta/device-cas "$A" "$(pem_json "$pki/beta-ca/ca.crt")")" 201
 BETA_CA=$(body .id)
+expect "acme's CA read back with its PEM" \
+  "$(req GET "/api/v1/tenants/acme/device-cas/$ACME_CA" "$A")$(jq -j .pem "$work/body" | cmp -s - "$pki/acme-ca/ca.crt" && echo same)" 200same
 expect "beta's CA is not acme's (404)" "$(req GET "/api/v1/tenants/acme/device-cas/$BETA_CA" "$A")" 404
 expect "CRL of another CA: 400" \
   "$(jreq PUT "/api/v1/tenants/acme/device-cas/$ACME_CA/crl" "$A" "$(pem_json "$pki/beta.crl")")" 400
