@@ -262,7 +262,9 @@ jreq POST /api/v1/tenants "$A" '{"name":"gamma"}' >/dev/null
 expect "gamma (token mode): g1 provisioned" "$(jreq POST /api/v1/tenants/gamma/devices "$A" \
   '{"controller_id":"g1","model":"gw"}')" 201
 TG=$(body .token)
-kill -TERM "$server_pid"; wait "$server_pid" || true
+kill -TERM "$server_pid"
+rc=0; wait "$server_pid" || rc=$?
+expect "the first server exits 0 on SIGTERM (under ASan: no leak)" "$rc" 0
 rm -f "$work/ready"
 "$server_bin" serve --config "$work/server.conf" --ready-file "$work/ready" 2>>"$work/server.log" &
 server_pid=$!
