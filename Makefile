@@ -22,7 +22,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   jq sqlite3 swupdate cpio chromium postgresql tinyproxy-bin python3-yaml python3-jsonschema \
   shellcheck systemd groff-base man-db clang-format \
   libp11-dev softhsm2 opensc \
-  libtss2-dev swtpm swtpm-tools tpm2-tools tpm2-openssl
+  libtss2-dev swtpm swtpm-tools tpm2-tools tpm2-openssl \
+  libgnutls28-dev
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean
 

@@ -382,6 +382,7 @@ static int start_listeners(const otter_server_config *cfg, struct dispatch *d, c
                                  .max_body = cfg->max_body,
                                  .cert_pem = tls ? cert : NULL,
                                  .key_pem = tls ? key : NULL,
+                                 .request_client_cert = tls && cfg->tls_client_cert,
                                  .upload = &upload_hooks,
                                  .slow = dispatch_slow,
                                  .slow_threads = (unsigned)cfg->login_concurrency,

@@ -11,3 +11,6 @@ if(TARGET otter_server_lib)
   otter_fuzz_target(fuzz_rollout_request SOURCES fuzz_rollout_request.c LIBS otter_server_lib
                     PkgConfig::JANSSON)
 endif()
+if(TARGET otter_server_lib)
+  otter_fuzz_target(fuzz_devcert SOURCES fuzz_devcert.c LIBS otter_server_lib)
+endif()

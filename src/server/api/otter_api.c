@@ -85,6 +85,14 @@ static const struct route routes[] = {
     {"GET", "/api/v1/audit", A_GLOBAL, 0, OTTER_REQ_NONE, api_audit_list},
     /* The fleet: operators provision devices and deploy; publishers upload releases. */
     {"POST", T_ "/gateway-token", A_TENANT, ADMIN, OTTER_REQ_NONE, api_gateway_rotate},
+    /* Device certificates (issue #13): tenant admins set the DDI mode and the device CAs. */
+    {"GET", T_ "/ddi-auth", A_TENANT, ANY, OTTER_REQ_NONE, api_ddi_auth_get},
+    {"PUT", T_ "/ddi-auth", A_TENANT, ADMIN, OTTER_REQ_JSON, api_ddi_auth_set},
+    {"GET", T_ "/device-cas", A_TENANT, ANY, OTTER_REQ_NONE, api_device_cas_list},
+    {"POST", T_ "/device-cas", A_TENANT, ADMIN, OTTER_REQ_JSON, api_device_cas_add},
+    {"GET", T_ "/device-cas/{ca}", A_TENANT, ANY, OTTER_REQ_NONE, api_device_cas_get},
+    {"DELETE", T_ "/device-cas/{ca}", A_TENANT, ADMIN, OTTER_REQ_NONE, api_device_cas_delete},
+    {"PUT", T_ "/device-cas/{ca}/crl", A_TENANT, ADMIN, OTTER_REQ_JSON, api_device_cas_crl},
     {"GET", T_ "/devices", A_TENANT, ANY, OTTER_REQ_NONE, api_devices_list},
     {"POST", T_ "/devices", A_TENANT, OPERATOR, OTTER_REQ_DEVICE_CREATE, api_devices_create},
     {"POST", T_ "/devices/bulk", A_TENANT, OPERATOR, OTTER_REQ_CSV, api_devices_bulk},
@@ -342,14 +350,14 @@ static int parse_body(struct call *c, const struct route *r)
     otter_err err;
     if (r->body == OTTER_REQ_UPLOAD)
         return 0; /* streamed to disk by otter_api_upload_open(); the handler checks it */
-    if (r->body == OTTER_REQ_ROLLOUT) {
-        /* Nested: the handler parses it (otter_rollout_request_parse). */
+    if (r->body == OTTER_REQ_ROLLOUT || r->body == OTTER_REQ_JSON) {
+        /* Nested: the handler parses it (otter_rollout_request_parse, otter_api_devca.c). */
         const char *ct = otter_http_header(c->req, "Content-Type");
         if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
             (ct[16] && ct[16] != ';' && ct[16] != ' '))
             return api_fail(c, 415, "header Content-Type",
                             "request bodies must be application/json");
-        c->body.kind = OTTER_REQ_ROLLOUT;
+        c->body.kind = r->body;
         return 0;
     }
     if (r->body == OTTER_REQ_CSV) {

@@ -122,6 +122,14 @@ int api_password_set(struct call *c, const otter_user *u, const char *field);
 int api_audit_list(struct call *c);
 
 int api_gateway_rotate(struct call *c);
+/* Device certificates of a tenant (otter_api_devca.c). */
+int api_ddi_auth_get(struct call *c);
+int api_ddi_auth_set(struct call *c);
+int api_device_cas_list(struct call *c);
+int api_device_cas_add(struct call *c);
+int api_device_cas_get(struct call *c);
+int api_device_cas_delete(struct call *c);
+int api_device_cas_crl(struct call *c);
 int api_devices_list(struct call *c);
 int api_devices_create(struct call *c);
 int api_devices_bulk(struct call *c);

@@ -72,6 +72,9 @@ static const struct entry table[] = {
     {"metrics", "token", K_STR, F(metrics_token), 0, NULL, 0, 0},
     {"server", "public_url", K_STR, F(public_url), 0, NULL, 0, 0},
     {"server", "trusted_proxies", K_STR, F(trusted_proxies), 0, NULL, 0, 0},
+    /* Device certificates (issue #13, docs/ddi.md "Authentication"). */
+    {"http", "tls_client_cert", K_BOOL, F(tls_client_cert), 0, "false", 0, 1},
+    {"ddi", "client_cert_header", K_STR, F(client_cert_header), 0, NULL, 0, 0},
 };
 
 struct parse {
@@ -303,6 +306,16 @@ int otter_server_config_trusted_proxy(const otter_server_config *cfg, const char
     return 0;
 }
 
+/* A header name: 1..64 of letters, digits and '-'. */
+static int header_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+            return 0;
+    return n > 0 && n <= 64;
+}
+
 /* Rules that span keys, checked once the whole file is read. */
 static int validate(otter_server_config *cfg, otter_err *err)
 {
@@ -326,6 +339,17 @@ static int validate(otter_server_config *cfg, otter_err *err)
         return otter_err_set(err, OTTER_EFORMAT,
                              "[database] url: '%s' is neither sqlite:PATH nor postgres://...", url);
     }
+    if (cfg->tls_client_cert && !cfg->n_listen_tls)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "[http] tls_client_cert is set but no listen_tls address uses it");
+    if (cfg->client_cert_header && !cfg->trusted_proxies)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "[ddi] client_cert_header needs [server] trusted_proxies (only they "
+                             "may send it)");
+    if (cfg->client_cert_header && !header_name_ok(cfg->client_cert_header))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "[ddi] client_cert_header: '%s' is not an HTTP header name",
+                             cfg->client_cert_header);
     int ret = cfg->public_url ? check_public_url(cfg->public_url, err) : 0;
     if (!ret && cfg->trusted_proxies)
         ret = check_proxies(cfg->trusted_proxies, err);
@@ -440,6 +464,7 @@ void otter_server_config_free(otter_server_config *cfg)
     free(cfg->artifacts_dir);
     free(cfg->public_url);
     free(cfg->trusted_proxies);
+    free(cfg->client_cert_header);
     free(cfg->trust_root);
     free(cfg->metrics_token);
     free(cfg);

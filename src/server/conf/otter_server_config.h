@@ -68,6 +68,9 @@ typedef struct otter_server_config {
     /* [server] */
     char *public_url;      /* base of every link the device API writes, or NULL: from Host */
     char *trusted_proxies; /* addresses whose X-Forwarded-Proto/-Host count, or NULL: none */
+    /* Device certificates (issue #13) */
+    uint64_t tls_client_cert; /* [http] 1: listen_tls asks clients for a certificate */
+    char *client_cert_header; /* [ddi] header a trusted proxy passes the client cert in, or NULL */
 } otter_server_config;
 
 /*

@@ -40,6 +40,7 @@ struct ddi_call {
     otter_tenant tenant;
     otter_device *dev; /* the authenticated device (heap: attributes are 8 KiB) */
     int seen_noted;    /* ddi_authenticate() noted the device as seen now */
+    int uncacheable;   /* authenticated by certificate: never put in the poll cache */
     char base[320];    /* scheme://host of the request, for absolute links */
 };
 

@@ -180,7 +180,7 @@ int ddi_poll_fast(struct ddi_call *c, const char *tenant, const char *cid)
         status = load_facts(c, &f);
     if (status)
         return status;
-    if (cacheable) {
+    if (cacheable && !c->uncacheable) {
         otter_err err;
         /* Out of memory only costs the next poll a trip to the store. */
         (void)otter_pollcache_put(c->ddi->cache, key, gen, tenant, cid, &f, &err);

@@ -68,6 +68,7 @@ static const struct spec specs[OTTER_REQ_KIND_COUNT] = {
     [OTTER_REQ_CSV] = {"csv", {{0}}},
     [OTTER_REQ_UPLOAD] = {"upload", {{0}}},
     [OTTER_REQ_ROLLOUT] = {"rollout", {{0}}},
+    [OTTER_REQ_JSON] = {"json", {{0}}},
 };
 
 int otter_reqjson_name_ok(const char *s)

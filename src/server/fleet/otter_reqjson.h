@@ -36,6 +36,7 @@ typedef enum otter_req_kind {
     OTTER_REQ_CSV,     /* text/csv in memory (bulk device provisioning) */
     OTTER_REQ_UPLOAD,  /* streamed to disk (release upload), never in memory */
     OTTER_REQ_ROLLOUT, /* nested JSON (filter, stages), parsed by otter_api_rollouts.c */
+    OTTER_REQ_JSON,    /* another JSON object its handler parses (otter_api_devca.c) */
     OTTER_REQ_KIND_COUNT
 } otter_req_kind;
 

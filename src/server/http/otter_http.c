@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -25,6 +26,28 @@ const char *otter_http_header(const otter_http_request *req, const char *name)
 const char *otter_http_query(const otter_http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int otter_http_client_cert(const otter_http_request *req, const unsigned char **der, size_t *len)
+{
+    *der = NULL;
+    *len = 0;
+    if (!req->tls || !req->conn)
+        return 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return 0;
+    gnutls_session_t session = (gnutls_session_t)ci->tls_session;
+    if (gnutls_certificate_type_get(session) != GNUTLS_CRT_X509)
+        return 0;
+    unsigned n = 0;
+    const gnutls_datum_t *chain = gnutls_certificate_get_peers(session, &n);
+    if (!chain || n == 0 || !chain[0].data || chain[0].size == 0)
+        return 0;
+    *der = chain[0].data;
+    *len = chain[0].size;
+    return 1;
 }
 
 int otter_http_tls_supported(void)
@@ -430,6 +453,15 @@ static void daemon_options(const otter_http_opts *opts, struct otter_http *h,
     if (tls) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->cert_pem};
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->key_pem};
+        /*
+         * With a trust list MHD asks every client for a certificate
+         * (GNUTLS_CERT_REQUEST: optional, and GnuTLS checks nothing). Which
+         * CAs count is the tenant's business, decided per request
+         * (otter_devcert_verify()); the list only makes GnuTLS ask, so it is
+         * the server's own certificate, whose name clients see as a hint.
+         */
+        if (opts->request_client_cert)
+            o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)opts->cert_pem};
     }
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }

@@ -131,6 +131,7 @@ typedef struct otter_http_opts {
     uint64_t max_body;
     const char *cert_pem; /* TLS when both set: PEM text, not paths */
     const char *key_pem;
+    int request_client_cert;             /* TLS: ask clients for a certificate (optional) */
     const otter_http_upload *upload;     /* NULL: every body is collected in memory */
     const otter_http_observer *observer; /* NULL: no accounting */
     /*
@@ -147,6 +148,15 @@ typedef struct otter_http_opts {
 /* A header or query argument value (borrowed for the duration of the handler), or NULL. */
 const char *otter_http_header(const otter_http_request *req, const char *name);
 const char *otter_http_query(const otter_http_request *req, const char *name);
+
+/*
+ * The certificate the client presented in the TLS handshake (the first of
+ * its chain), as DER borrowed from the TLS session for the duration of the
+ * handler: returns 1 with *der and *len, or 0 when there is none (plain
+ * HTTP, none sent, or the listener does not ask: opts.request_client_cert).
+ * Nothing is verified here: the caller does (otter_devcert_verify()).
+ */
+int otter_http_client_cert(const otter_http_request *req, const unsigned char **der, size_t *len);
 
 /* True when this libmicrohttpd was built with TLS. */
 int otter_http_tls_supported(void);

@@ -160,6 +160,19 @@ static const struct endpoint endpoints[] = {
     {"GET", "/api/v1/audit", NULL, NULL, GLOBAL_ONLY(200), 0, 0},
     /* Devices and groups: operators provision. */
     {"POST", T "/gateway-token", NULL, NULL, TENANT_ADMIN(201), 1, 0},
+    /*
+     * Device certificates (issue #13): tenant admins write, every member
+     * reads. The role is checked before the body: allowed roles get the
+     * refusal of a PEM that is none (400), or the missing CA's 404;
+     * devcert.sh has the uploads that succeed.
+     */
+    {"GET", T "/ddi-auth", NULL, NULL, TENANT_READ, 0, 0},
+    {"PUT", T "/ddi-auth", NULL, "{\"mode\":\"token\"}", TENANT_ADMIN(200), 1, 0},
+    {"GET", T "/device-cas", NULL, NULL, TENANT_READ, 0, 0},
+    {"POST", T "/device-cas", NULL, "{\"pem\":\"not a CA of {a}\"}", TENANT_ADMIN(400), 0, 0},
+    {"GET", T "/device-cas/999999", NULL, NULL, TENANT_ANY(404), 0, 0},
+    {"DELETE", T "/device-cas/999999", NULL, NULL, TENANT_ADMIN(404), 0, 0},
+    {"PUT", T "/device-cas/999999/crl", NULL, "{\"pem\":\"x\"}", TENANT_ADMIN(404), 0, 0},
     {"GET", T "/devices", NULL, NULL, TENANT_READ, 0, 0},
     {"POST", T "/devices", NULL, "{\"controller_id\":\"new-{s}\",\"model\":\"m1\"}",
      TENANT_OPERATOR(201), 1, 0},

@@ -152,7 +152,7 @@ await step('keyboard: tab through the login form, focus is visible, Enter signs 
 
 await step('global admin: every page in the navigation, fleet empty state says what will appear', async () => {
   assert.deepEqual(await navLinks(admin),
-    ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Audit log', 'Tenants', 'All accounts', 'API tokens', 'Your account']);
+    ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Device certificates', 'Audit log', 'Tenants', 'All accounts', 'API tokens', 'Your account']);
   await admin.locator('.who .badge', { hasText: 'global admin' }).waitFor();
   await go(admin, 'Fleet');
   await admin.getByText('No devices yet — provision devices via the API.').waitFor();
@@ -161,6 +161,12 @@ await step('global admin: every page in the navigation, fleet empty state says w
   await go(admin, 'Releases');
   await admin.getByText('No releases yet').waitFor();
   await shot(admin, 'releases');
+  // Device certificates (issue #13): the mode as the server has it, no CA yet, the upload form.
+  await go(admin, 'Device certificates');
+  assert.equal(await admin.getByLabel('Devices authenticate with').inputValue(), 'token');
+  await admin.getByText('No device CAs.').waitFor();
+  await admin.getByRole('heading', { name: 'Add a device CA' }).waitFor();
+  await shot(admin, 'devcerts');
   // Rollouts and approvals: tests/integration/web/fleet.test.mjs (web_fleet).
 });
 
@@ -269,7 +275,7 @@ const alice = await newPage();
 await step('tenant admin: tenant pages and audit, no server-wide admin', async () => {
   await signIn(alice, 'alice', PW.alice);
   assert.deepEqual(await navLinks(alice),
-    ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Audit log', 'Tenants', 'API tokens', 'Your account']);
+    ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Device certificates', 'Audit log', 'Tenants', 'API tokens', 'Your account']);
   await alice.locator('.who .badge', { hasText: 'admin' }).waitFor();
   await go(alice, 'Users');
   await alice.getByRole('heading', { name: 'Add a user' }).waitFor();
@@ -306,7 +312,7 @@ await step('tenant switcher: in globex alice is an operator and has no write con
   await alice.getByLabel('Tenant', { exact: true }).selectOption('globex');
   await alice.locator('.who .badge', { hasText: 'operator' }).waitFor();
   assert.equal(await alice.evaluate(() => document.activeElement.id), 'tenant-select', 'focus stays on the switcher');
-  assert.deepEqual(await navLinks(alice), ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Tenants', 'API tokens', 'Your account']);
+  assert.deepEqual(await navLinks(alice), ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Device certificates', 'Tenants', 'API tokens', 'Your account']);
   await go(alice, 'Users');
   await alice.getByText('Your role in globex is operator').waitFor();
   assert.equal(await mainControls(alice), 0);
@@ -316,7 +322,7 @@ await step('tenant switcher: in globex alice is an operator and has no write con
 const victor = await newPage();
 await step('viewer: reads, sees no write controls', async () => {
   await signIn(victor, 'victor', PW.victor);
-  assert.deepEqual(await navLinks(victor), ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Tenants', 'API tokens', 'Your account']);
+  assert.deepEqual(await navLinks(victor), ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Device certificates', 'Tenants', 'API tokens', 'Your account']);
   for (const p of ['Fleet', 'Releases', 'Approvals', 'Rollouts', 'Users', 'Tenants']) {
     await go(victor, p);
     const n = p === 'Tenants' ? await victor.locator('main').getByRole('button', { name: /Delete|Create/ }).count() : await mainControls(victor);

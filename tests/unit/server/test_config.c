@@ -246,6 +246,27 @@ static void test_public_url_and_proxies(void **state)
     expect_error("[server]\ntrusted_proxies = 10.0.0.0/8\n", "is not a numeric");
 }
 
+/* Device certificates (issue #13): where a client certificate may come from. */
+static void test_client_cert_keys(void **state)
+{
+    (void)state;
+    otter_server_config *cfg = parse_ok("");
+    assert_int_equal(cfg->tls_client_cert, 0);
+    assert_null(cfg->client_cert_header);
+    otter_server_config_free(cfg);
+    cfg = parse_ok("[http]\nlisten_tls = 127.0.0.1:0\ntls_cert = c\ntls_key = k\n"
+                   "tls_client_cert = true\n[server]\ntrusted_proxies = ::1\n"
+                   "[ddi]\nclient_cert_header = X-Client-Cert\n");
+    assert_int_equal(cfg->tls_client_cert, 1);
+    assert_string_equal(cfg->client_cert_header, "X-Client-Cert");
+    otter_server_config_free(cfg);
+    expect_error("[http]\ntls_client_cert = true\n", "no listen_tls address uses it");
+    /* From anyone, the header would let any client name any certificate. */
+    expect_error("[ddi]\nclient_cert_header = X-Client-Cert\n", "needs [server] trusted_proxies");
+    expect_error("[server]\ntrusted_proxies = ::1\n[ddi]\nclient_cert_header = X Cert\n",
+                 "is not an HTTP header name");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,7 +274,7 @@ int main(void)
         cmocka_unit_test(test_strictness),        cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_file_wrapper),      cmocka_unit_test(test_split_hostport),
         cmocka_unit_test(test_metrics),           cmocka_unit_test(test_public_url_and_proxies),
-        cmocka_unit_test(test_front_door_limits),
+        cmocka_unit_test(test_front_door_limits), cmocka_unit_test(test_client_cert_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,6 +222,13 @@ export function createApi({
     device: (tenant, id) => request('GET', `${T(tenant)}/devices/${seg(id)}`),
     deviceHistory: (tenant, id) => request('GET', `${T(tenant)}/devices/${seg(id)}/history`),
     groups: (tenant) => request('GET', `${T(tenant)}/groups`).then((d) => d.groups),
+    // ---- device certificates (issue #13) ----
+    ddiAuth: (tenant) => request('GET', `${T(tenant)}/ddi-auth`),
+    setDdiAuth: (tenant, mode, controllerIdFrom) =>
+      request('PUT', `${T(tenant)}/ddi-auth`, { mode, controller_id_from: controllerIdFrom }),
+    deviceCas: (tenant) => request('GET', `${T(tenant)}/device-cas`),
+    addDeviceCa: (tenant, pem) => request('POST', `${T(tenant)}/device-cas`, { pem }),
+    deleteDeviceCa: (tenant, id) => request('DELETE', `${T(tenant)}/device-cas/${seg(id)}`),
 
     // ---- releases and approvals ----
     releases: (tenant) => request('GET', `${T(tenant)}/releases`).then((d) => d.releases),

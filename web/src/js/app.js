@@ -13,6 +13,7 @@ import { renderRollout } from './pages/rollout.js';
 import { renderMembers } from './pages/members.js';
 import { renderAccounts } from './pages/accounts.js';
 import { renderTenants } from './pages/tenants.js';
+import { renderDevCerts } from './pages/devcerts.js';
 import { renderTokens } from './pages/tokens.js';
 import { renderAudit } from './pages/audit.js';
 import { renderAccount } from './pages/account.js';
@@ -30,6 +31,7 @@ const PAGES = [
   { id: 'rollouts', label: 'Rollouts', group: 'tenant', show: (c) => c.readTenant, render: renderRollouts },
   { id: 'rollout', label: 'Rollout', parent: 'rollouts', show: (c) => c.readTenant, render: renderRollout },
   { id: 'users', label: 'Users', group: 'tenant', show: (c) => c.readTenant, render: renderMembers },
+  { id: 'devcerts', label: 'Device certificates', group: 'tenant', show: (c) => c.readTenant, render: renderDevCerts },
   { id: 'audit', label: 'Audit log', group: 'tenant', show: (c) => c.readAudit, render: renderAudit },
   { id: 'tenants', label: 'Tenants', group: 'server', show: () => true, render: renderTenants },
   { id: 'accounts', label: 'All accounts', group: 'server', show: (c) => c.manageAccounts, render: renderAccounts },

@@ -251,3 +251,19 @@ test('upload: a refusal carries the server’s message; abort rejects; 401 ends 
   assert.equal(told, 1);
   assert.equal(storage.getItem(TOKEN_KEY), null);
 });
+
+test('device certificates: mode and CAs of a tenant', async () => {
+  const storage = memoryStorage({ [TOKEN_KEY]: 'ots_x' });
+  const fetch = fakeFetch([[200, { mode: 'certificate', controller_id_from: 'cn' }], [201, { id: 3 }], [204]]);
+  const api = createApi({ fetch, storage });
+  await api.setDdiAuth('a b', 'certificate', 'cn');
+  assert.equal(fetch.calls[0].url, '/api/v1/tenants/a%20b/ddi-auth');
+  assert.equal(fetch.calls[0].init.method, 'PUT');
+  assert.deepEqual(JSON.parse(fetch.calls[0].init.body), { mode: 'certificate', controller_id_from: 'cn' });
+  await api.addDeviceCa('acme', '-----BEGIN CERTIFICATE-----\n');
+  assert.equal(fetch.calls[1].url, '/api/v1/tenants/acme/device-cas');
+  assert.deepEqual(JSON.parse(fetch.calls[1].init.body), { pem: '-----BEGIN CERTIFICATE-----\n' });
+  await api.deleteDeviceCa('acme', 3);
+  assert.equal(fetch.calls[2].url, '/api/v1/tenants/acme/device-cas/3');
+  assert.equal(fetch.calls[2].init.method, 'DELETE');
+});

@@ -324,5 +324,27 @@ static const char v11[] = "CREATE TABLE tenant_roots ("
                           "  PRIMARY KEY (tenant_id, version));";
 /* ---- END schema version 11 ---- */
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11};
+/* ---- s8-devca: version 12 (the lead renumbers at merge) ---- */
+/* Version 12: device CAs and the DDI authentication mode of a tenant (as SQLite's v12). */
+static const char v12[] =
+    "CREATE TABLE device_cas (" ID
+    "  tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  subject TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  not_after BIGINT NOT NULL,"
+    "  pem TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  crl_pem TEXT,"
+    "  crl_sha256 TEXT,"
+    "  crl_this_update BIGINT,"
+    "  crl_next_update BIGINT,"
+    "  crl_uploaded_at BIGINT,"
+    "  UNIQUE (tenant_id, sha256));"
+    "CREATE TABLE tenant_ddi_auth ("
+    "  tenant_id BIGINT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  mode TEXT NOT NULL CHECK (mode IN ('token', 'certificate', 'certificate+token')),"
+    "  id_from TEXT NOT NULL CHECK (id_from IN ('cn', 'serial_number', 'san_dns')));";
+/* ---- end s8-devca ---- */
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -262,7 +262,8 @@ static int64_t action_device(otter_store *s, int64_t id)
     " (SELECT a.id FROM actions a WHERE a.device_id = d.id AND a.status = 'finished'"              \
     "    AND a.result = 'success' ORDER BY a.id DESC LIMIT 1),"                                    \
     " d.config_sent FROM devices d JOIN tenants t ON t.id = d.tenant_id"                           \
-    " WHERE d.token_sha256 IS NOT NULL LIMIT "
+    " WHERE d.token_sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tenant_ddi_auth x"            \
+    "   WHERE x.tenant_id = d.tenant_id AND x.mode <> 'token') LIMIT "
 
 typedef OTTER_SQL_WALK(otter_poll_row, otter_store_poll_row_cb) poll_walk;
 

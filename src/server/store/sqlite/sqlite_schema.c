@@ -409,6 +409,34 @@ static const char v11[] = "CREATE TABLE tenant_roots ("
                           "  PRIMARY KEY (tenant_id, version)) STRICT;";
 /* ---- END schema version 11 ---- */
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11};
+/* ---- s8-devca: version 12 (the lead renumbers at merge) ---- */
+/*
+ * Version 12: device certificates as DDI authentication (issue #13). A
+ * tenant's device CAs (PEM, each with at most one CRL, replaced by the
+ * next upload) and its DDI authentication mode; a tenant without a mode
+ * row authenticates by token, as before.
+ */
+static const char v12[] =
+    "CREATE TABLE device_cas ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  subject TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  not_after INTEGER NOT NULL,"
+    "  pem TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  crl_pem TEXT,"
+    "  crl_sha256 TEXT,"
+    "  crl_this_update INTEGER,"
+    "  crl_next_update INTEGER,"
+    "  crl_uploaded_at INTEGER,"
+    "  UNIQUE (tenant_id, sha256)) STRICT;"
+    "CREATE TABLE tenant_ddi_auth ("
+    "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  mode TEXT NOT NULL CHECK (mode IN ('token', 'certificate', 'certificate+token')),"
+    "  id_from TEXT NOT NULL CHECK (id_from IN ('cn', 'serial_number', 'san_dns'))) STRICT;";
+/* ---- end s8-devca ---- */
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;
