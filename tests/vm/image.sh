@@ -22,7 +22,7 @@ vm_initramfs() {
   cp "$vm_guest/initramfs-init" "$st/init"
   local m
   # virtio (PCI, block, net) and ext4, in dependency order.
-  for m in virtio_pci virtio_blk ext4; do
+  for m in virtio_pci virtio_blk ext4 virtio_net; do
     modprobe --show-depends -S "$vm_kver" "$m" | awk '$1 == "insmod" {print $2}'
   done | awk '!seen[$0]++' | while read -r m; do
     cp "$m" "$st/lib/modules/"
@@ -36,7 +36,7 @@ vm_initramfs() {
 vm_copy_prog() {
   local root=$1 prog=$2 lib
   install -D -m 0755 "$prog" "$root/usr/bin/$(basename "$prog")"
-  for lib in $(ldd "$prog" | awk '/=>/ {print $3} /^\s*\/lib/ {print $1}'); do
+  for lib in $(ldd "$prog" | awk '/=>/ {print $3} /^[ \t]*\/lib/ {print $1}'); do
     [ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
   done
 }
