@@ -6,6 +6,9 @@
 #   vm_rootfs OUT VERSION KIND  an ext4 slot image (mke2fs -d); KIND good or panic
 #   vm_grub OUT_DIR             core.img for the MBR gap (grub-mkimage, i386-pc)
 #   vm_disk OUT BOOT_DIR SLOT_A DATA_DIR   the MBR disk: GRUB, boot, A, B (empty), data
+#   vm_cached_image             sets img: keys, GRUB, initramfs and the releases 1.0, 2.0
+#                               and 3.0 (panic), built once into the build's vm-cache
+#                               for a given set of inputs (programs, kernel, guest files)
 # Sourced by tests/vm/vm.sh; needs OTTER_BUILD_DIR and OTTER_SOURCE_DIR.
 vm_guest="$OTTER_SOURCE_DIR/tests/vm/guest"
 vm_kver=$(basename "$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -1)" | sed 's/^vmlinuz-//')
@@ -105,4 +108,42 @@ TABLE
   dd if="$slota" of="$out" bs=1M seek=$((1 + VM_BOOT_MB)) conv=notrunc status=none
   dd if="$tmp/data.part" of="$out" bs=1M seek=$((1 + VM_BOOT_MB + 2 * VM_SLOT_MB)) conv=notrunc status=none
   rm -f "$tmp/boot.part" "$tmp/data.part"
+}
+
+# vm_cached_image: sets img to build/vm-cache/KEY, KEY a digest of every input, built there
+# once (keys, core.img, initramfs, three rootfs images and their signed packages). A change
+# of the programs, the kernel, busybox or the guest files makes another KEY; older entries
+# are removed. Two runs building the same KEY at once each build their own, the first rename
+# wins.
+vm_cached_image() {
+  local cache="$OTTER_BUILD_DIR/vm-cache" key tmp t0 rel v sv kind
+  key=$(cat "$OTTER_SOURCE_DIR/tests/vm/image.sh" "$vm_guest/init" "$vm_guest/initramfs-init" \
+    "$vm_guest/otter-reboot" "$OTTER_BUILD_DIR"/bin/otter-agent* "$OTTER_BUILD_DIR/bin/otter-fetch" \
+    "$OTTER_BUILD_DIR/bin/otter" "$vm_kernel" /bin/busybox "$(command -v grub-editenv)" \
+    /usr/lib/grub/i386-pc/kernel.img | sha256sum | cut -c1-16)
+  img="$cache/$key"
+  if [ -e "$img/done" ]; then echo "image from the cache: $img"; return 0; fi
+  t0=$(date +%s)
+  mkdir -p "$cache"
+  tmp=$(mktemp -d "$cache/build.XXXXXX")
+  mkdir -p "$tmp/keys"
+  "$OTTER_BUILD_DIR/bin/otter" keygen --out "$tmp/keys/r1" >/dev/null
+  "$OTTER_BUILD_DIR/bin/otter" root new --pubkey "$tmp/keys/r1.pub" -o "$tmp/keys/root.json" >/dev/null
+  VM_TRUST_ROOT="$tmp/keys/root.json"
+  vm_grub "$tmp/grub"
+  vm_initramfs "$tmp/initrd.img"
+  for rel in 1.0:1:good 2.0:2:good 3.0:3:panic; do
+    IFS=: read -r v sv kind <<<"$rel"
+    vm_rootfs "$tmp/rootfs-$v.img" "$v" "$kind" "$tmp/initrd.img"
+    "$OTTER_BUILD_DIR/bin/otter" pack --product otter-vm --compatible qemu-x86 --version "$v" \
+      --security-version "$sv" --image rootfs="$tmp/rootfs-$v.img" --key "$tmp/keys/r1.key" \
+      -o "$tmp/$v.zip" >/dev/null
+  done
+  touch "$tmp/done"
+  if mv -T "$tmp" "$img" 2>/dev/null; then
+    find "$cache" -mindepth 1 -maxdepth 1 -not -name "$key" -not -name 'build.*' -exec rm -rf {} +
+  else
+    rm -rf "$tmp"
+  fi
+  echo "image built in $(($(date +%s) - t0)) s into $img"
 }

@@ -34,15 +34,13 @@ qemu_pid=
 vm_cleanup() {
   [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
   stop_server >/dev/null 2>&1 || true
-  if [ "$fails" = 0 ]; then rm -rf "${work:-}" "$keys"; else echo "kept: $work (console.log, server.log)"; fi
+  if [ "$fails" = 0 ]; then rm -rf "${work:-}"; else echo "kept: $work (console.log, server.log)"; fi
   return 0
 }
 trap vm_cleanup EXIT
 
-keys="${OTTER_TEST_TMP:-/tmp}/vm-keys.$$"
-rm -rf "$keys"; mkdir -p "$keys"
-"$otter" keygen --out "$keys/r1" >/dev/null
-"$otter" root new --pubkey "$keys/r1.pub" -o "$keys/root.json" >/dev/null
+vm_cached_image # $img: keys, GRUB, initramfs, releases (tests/vm/image.sh)
+keys="$img/keys"
 start_server vm "[trust]
 root = $keys/root.json
 [ddi]
@@ -54,25 +52,15 @@ expect "device vm1 provisioned" "$(jreq POST /api/v1/tenants/acme/devices "$A" \
   '{"controller_id":"vm1","model":"qemu-x86"}')" 201
 token=$(body .token)
 
-# ---- the image: GRUB, initramfs, three releases of the root file system ----
+# ---- the device's own parts: boot partition, factory state, data partition, disk ----
 t0=$(date +%s)
-VM_TRUST_ROOT="$keys/root.json"
-img="$work/img"; mkdir -p "$img"
-vm_grub "$img/grub"
-vm_initramfs "$img/initrd.img"
-for rel in 1.0:1:good 2.0:2:good 3.0:3:panic; do
-  IFS=: read -r v sv kind <<<"$rel"
-  vm_rootfs "$img/rootfs-$v.img" "$v" "$kind" "$img/initrd.img"
-  "$otter" pack --product otter-vm --compatible qemu-x86 --version "$v" --security-version "$sv" \
-    --image rootfs="$img/rootfs-$v.img" --key "$keys/r1.key" -o "$img/$v.zip" >/dev/null
-done
-
+dev="$work/dev"; mkdir -p "$dev"
 # Factory: otter-agent installs 1.0 on the host into file slots, with the
 # state and GRUB environment that then go onto the data and boot partitions.
-boot="$img/boot"; data="$img/data"; mkdir -p "$boot/grub" "$data/otter" "$data/spool"
+boot="$dev/boot"; data="$dev/data"; mkdir -p "$boot/grub" "$data/otter" "$data/spool"
 cp "$OTTER_SOURCE_DIR/tests/vm/guest/grub.cfg" "$boot/grub/grub.cfg"
 grub-editenv "$boot/grub/grubenv" create
-: > "$img/slot-a"; : > "$img/slot-b"; echo "otter.slot=A" > "$img/cmdline"
+: > "$dev/slot-a"; : > "$dev/slot-b"; echo "otter.slot=A" > "$dev/cmdline"
 vm_conf() { # vm_conf STATE_DIR GRUBENV CMDLINE SLOT_A SLOT_B
   cat <<CONF
 [device]
@@ -97,9 +85,9 @@ b = $6
 handler = raw
 CONF
 }
-vm_conf "$data/otter" "$keys/root.json" "$boot/grub/grubenv" "$img/cmdline" "$img/slot-a" "$img/slot-b" > "$img/factory.conf"
-"$agent" -c "$img/factory.conf" factory "$img/1.0.zip" > "$img/factory.log" 2>&1 ||
-  die "factory install of 1.0 failed: $(cat "$img/factory.log")"
+vm_conf "$data/otter" "$keys/root.json" "$boot/grub/grubenv" "$dev/cmdline" "$dev/slot-a" "$dev/slot-b" > "$dev/factory.conf"
+"$agent" -c "$dev/factory.conf" factory "$img/1.0.zip" > "$dev/factory.log" 2>&1 ||
+  die "factory install of 1.0 failed: $(cat "$dev/factory.log")"
 {
   vm_conf /data/otter /etc/otter/root.json /bootpart/grub/grubenv /proc/cmdline /dev/vda2 /dev/vda3
   cat <<CONF
@@ -111,14 +99,14 @@ target_token = $token
 spool = /data/spool
 CONF
 } > "$data/agent.conf"
-vm_disk "$img/disk.img" "$img/grub" "$boot" "$img/slot-a" "$data"
-echo "image built in $(($(date +%s) - t0)) s: $(du -h --apparent-size "$img/disk.img" | cut -f1) disk, rootfs $(du -h "$img/rootfs-1.0.img" | cut -f1) used"
+vm_disk "$dev/disk.img" "$img/grub" "$boot" "$dev/slot-a" "$data"
+echo "disk assembled in $(($(date +%s) - t0)) s: $(du -h --apparent-size "$dev/disk.img" | cut -f1), rootfs $(du -h "$img/rootfs-1.0.img" | cut -f1) used"
 
 # ---- the VM ----
 console="$work/console.log"
 : > "$console"
 qemu-system-x86_64 -accel tcg -m 512 -display none -monitor none -serial "file:$console" \
-  -drive "file=$img/disk.img,format=raw,if=virtio" \
+  -drive "file=$dev/disk.img,format=raw,if=virtio" \
   -netdev user,id=n0 -device virtio-net-pci,netdev=n0 2>"$work/qemu.log" &
 qemu_pid=$!
 boot_t0=$(date +%s)
@@ -171,7 +159,7 @@ marker 'OTTER-VM agentd running' 1
 
 echo "== scenario 1: a rollout of 2.0 over DDI, reboot into B through GRUB, commit"
 ro1=$(rollout 2.0 vm-2.0)
-marker 'OTTER-VM reboot into slot B version 2.0' 1
+marker 'OTTER-VM reboot into slot . version 2.0' 1
 marker 'OTTER-GRUB slot=B order=B A' 1
 marker 'OTTER-VM booted slot=B version=2.0' 1
 marker 'OTTER-VM boot-check rc=0' 2
@@ -181,7 +169,7 @@ expect "2.0: the server sees the device on 2.0" "$(device_version)" 2.0
 
 echo "== scenario 2: 3.0 panics at boot; GRUB's counter falls back to B (2.0) across real reboots"
 ro2=$(rollout 3.0 vm-3.0)
-marker 'OTTER-VM reboot into slot A version 3.0' 1
+marker 'OTTER-VM reboot into slot . version 3.0' 1
 marker 'OTTER-VM broken init of version 3.0 exits' 3
 marker 'OTTER-GRUB slot=A order=A B A_LEFT=0' 1
 marker 'OTTER-VM booted slot=B version=2.0' 2
