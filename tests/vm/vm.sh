@@ -12,12 +12,12 @@
 #      closed/failure.
 # One QEMU process runs throughout (no -no-reboot: a guest reboot is a reset).
 # The test waits for markers on the serial console, each with a bound
-# (VM_WAIT seconds, default 300: TCG on a loaded 2-core runner is slow).
+# (VM_WAIT seconds for each, default 600: TCG on a loaded 2-core runner is slow).
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/vm/image.sh"
 agent="$OTTER_BUILD_DIR/bin/otter-agent"
-VM_WAIT=${VM_WAIT:-300}
+VM_WAIT=${VM_WAIT:-600}
 
 missing=()
 for t in qemu-system-x86_64 grub-mkimage grub-editenv mke2fs sfdisk cpio busybox modprobe jq curl sqlite3; do
@@ -111,17 +111,19 @@ qemu-system-x86_64 -accel tcg -m 512 -display none -monitor none -serial "file:$
 qemu_pid=$!
 boot_t0=$(date +%s)
 
-# marker PATTERN COUNT: waits (VM_WAIT s at most) until PATTERN (grep -E) was printed COUNT
-# times on the serial console; dies when QEMU ends or the bound passes.
+# marker PATTERN COUNT: waits until PATTERN (grep -E) was printed COUNT times on the serial
+# console; dies when QEMU ends, or when VM_WAIT s pass without a new one (the bound is per
+# occurrence: COUNT boots may take COUNT times as long).
 marker() {
-  local n start; start=$(date +%s)
+  local n seen=-1 start
   while :; do
     n=$(grep -aEc -- "$1" "$console" || true)
     [ "$n" -ge "$2" ] && { echo "  [$(($(date +%s) - boot_t0)) s] $1 (x$n)"; return 0; }
+    [ "$n" != "$seen" ] && { seen=$n; start=$(date +%s); }
     kill -0 "$qemu_pid" 2>/dev/null || die "QEMU ended before '$1' x$2: $(tail -5 "$work/qemu.log")"
     [ $(($(date +%s) - start)) -lt "$VM_WAIT" ] || {
       echo "--- console (last 40 lines)"; tr -d '\r' < "$console" | grep -av '^\s*$' | tail -40
-      die "no '$1' x$2 on the console within $VM_WAIT s"
+      die "no '$1' x$2 on the console ($n so far, none for $VM_WAIT s)"
     }
     sleep 0.5
   done
