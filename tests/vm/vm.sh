@@ -177,10 +177,10 @@ marker 'OTTER-GRUB slot=A order=A B A_LEFT=0' 1
 marker 'OTTER-VM booted slot=B version=2.0' 2
 marker 'OTTER-VM boot-check' 3
 expect "GRUB booted A three times (tries = 3), then B" \
-  "$(tr -d '\r' < "$console" | grep -aoE 'OTTER-GRUB slot=[AB]' | tail -5 | tr '\n' ' ')" \
+  "$(tr -d '\r' < "$console" | grep -aoE 'OTTER-GRUB slot=[AB]' | tail -4 | tr '\n' ' ')" \
   "OTTER-GRUB slot=A OTTER-GRUB slot=A OTTER-GRUB slot=A OTTER-GRUB slot=B "
 a2=$(action_of "$ro2")
-expect "3.0: the server closed the action with failure" "$(action_done "$a2")" "finished failure"
+expect "3.0: the server closed the action with failure" "$(action_done "$a2")" "error failure"
 req GET "/api/v1/tenants/acme/actions/$a2" "$A" >/dev/null
 detail=$(body '[.feedback[] | select(.execution == "closed")] | last | .details | tostring')
 echo "  3.0 as the server has it: $detail"
