@@ -23,9 +23,10 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   shellcheck systemd groff-base man-db clang-format \
   libp11-dev softhsm2 opensc \
   libtss2-dev swtpm swtpm-tools tpm2-tools tpm2-openssl \
-  libgnutls28-dev
+  libgnutls28-dev \
+  qemu-system-x86 linux-image-amd64 busybox-static grub-pc-bin fdisk e2fsprogs kmod
 
-.PHONY: all build deps demo test test-plain test-asan test-release fuzz clean
+.PHONY: all build deps demo test test-plain test-asan test-release fuzz clean vm vm-long
 
 all: build
 
@@ -85,6 +86,15 @@ test: deps
 	  echo "make test: no PostgreSQL, the *_pg tests cannot run" >&2; \
 	export OTTER_TEST_PG_URL="$$url"; \
 	$(MAKE) test-plain && $(MAKE) test-asan
+
+# The reference device in QEMU (tests/vm/README.md): the CTest sample CI runs (label vm).
+vm: deps build
+	cd $(BUILD) && ctest --output-on-failure -L '^vm$$'
+
+# The full campaign (today the same scenarios; power cuts, dm-verity, Secure Boot and the
+# SD-card install come next, tests/vm/README.md), with a longer bound for each marker.
+vm-long: deps build
+	cd $(BUILD) && VM_WAIT=900 ctest --output-on-failure -L '^vm$$' --timeout 7200
 
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTTER_FUZZ=ON -DOTTER_WERROR=OFF
