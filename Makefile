@@ -24,7 +24,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   libp11-dev softhsm2 opensc \
   mmdebstrap debhelper lintian dpkg-dev fakeroot
 
-.PHONY: all build deps demo test test-plain test-asan test-release fuzz clean deb
+.PHONY: all build deps demo test test-plain test-asan test-release fuzz clean deb test-deb
 
 all: build
 
@@ -58,7 +58,13 @@ demo: deps build
 	bash demo/demo.sh $(BUILD)
 
 test-plain: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE deb
+
+# The Debian packages in a bookworm chroot (CTest label deb, needs root): builds them (make deb)
+# and a cached chroot: 2.5 minutes from a clean tree on 2 cores (45 s warm), so not part of
+# test-plain, whose budget is the 20-minute suite; .ci/run runs it after the tests.
+test-deb: build
+	cd $(BUILD) && ctest --output-on-failure -L deb
 
 test-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOTTER_SANITIZE=ON -DOTTER_TEST_HOOKS=ON
