@@ -108,9 +108,9 @@ static const struct key_def keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
-static const char *const sections[] = {"device",  "trust",  "state",   "rollback",      "boot",
-                                       "health",  "reboot", "server",  "install",       "tpm",
-                                       "crypt",   "control", "preconditions"};
+static const char *const sections[] = {"device", "trust",   "state",        "rollback", "boot",
+                                       "health", "reboot",  "server",       "install",  "tpm",
+                                       "crypt",  "control", "preconditions"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

@@ -64,17 +64,17 @@ typedef struct otter_agent_conf {
     char *server_daemon_user;  /* [server] daemon_user: otter-agentd's user after the broker fork */
     char *server_artifact_origins; /* [server] artifact_origins: origins without the token, "" =
                                       none */
-    char *crypt_key; /* [crypt] key: private key opening encrypted images, "" = none */
-    char *control_socket;          /* [control] socket: the local control API, "" = none */
-    char *control_mode;            /* [control] mode: "0600", "0660" or "0666" */
-    char *control_group;           /* [control] group: may use the API besides root, "" = none */
-    long control_postpone_max;     /* [control] postpone_max: seconds a user may postpone */
-    char *pre_power_supply;        /* [preconditions] power_supply: sysfs dir, "" = no battery */
-    long pre_min_battery;          /* [preconditions] min_battery: percent */
-    char *pre_need_charging;       /* [preconditions] need_charging: "yes" or "no" */
-    char *pre_health_command;      /* [preconditions] health_command: must exit 0, "" = none */
-    char *pre_metered_command;     /* [preconditions] metered_command: exit 0 = metered link */
-    char *pre_metered;             /* [preconditions] metered: "allow" or "forbid" downloads */
+    char *crypt_key;           /* [crypt] key: private key opening encrypted images, "" = none */
+    char *control_socket;      /* [control] socket: the local control API, "" = none */
+    char *control_mode;        /* [control] mode: "0600", "0660" or "0666" */
+    char *control_group;       /* [control] group: may use the API besides root, "" = none */
+    long control_postpone_max; /* [control] postpone_max: seconds a user may postpone */
+    char *pre_power_supply;    /* [preconditions] power_supply: sysfs dir, "" = no battery */
+    long pre_min_battery;      /* [preconditions] min_battery: percent */
+    char *pre_need_charging;   /* [preconditions] need_charging: "yes" or "no" */
+    char *pre_health_command;  /* [preconditions] health_command: must exit 0, "" = none */
+    char *pre_metered_command; /* [preconditions] metered_command: exit 0 = metered link */
+    char *pre_metered;         /* [preconditions] metered: "allow" or "forbid" downloads */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
 } otter_agent_conf;
