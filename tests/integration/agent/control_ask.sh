@@ -38,7 +38,7 @@ for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
 st=$(cc "$sock" --until "s['state'] in ('ready', 'failed')") || bad "no ready state: $(tail -5 "$work/daemon.log")"
 expect "downloaded and verified, then ready" "$(jq -r .state <<< "$st")" ready
 expect "the offer: version and size" "$(jq -r '"\(.offer.action) \(.offer.version) \(.offer.size > 0)"' <<< "$st")" "$act 2.0 true"
-expect "the spool holds it" "$(ls "$d/spool" | grep -c . )" 1
+expect "the spool holds it" "$(find "$d/spool" -mindepth 1 -maxdepth 1 ! -name '.*' 2>/dev/null | wc -l)" 1
 # The daemon keeps polling; nothing gets installed without the user.
 n=$(jq .checks <<< "$st")
 cc "$sock" --until "s['checks'] > $n + 2" > /dev/null
@@ -106,7 +106,7 @@ act2=$(deploy 2.0 gw-0002 '"download":"attempt","update":"attempt"')
 setsid "$agentd" -c "$d2/agent.conf" run > "$work/daemon2.log" 2>&1 & daemon_pgid=$!
 for _ in $(seq 200); do [ -S "$sock2" ] && break; sleep 0.05; done
 st=$(cc "$sock2" --until "s['state'] == 'available'")
-expect "download attempt: offered, nothing fetched" "$(jq -r .offer.action <<< "$st") $(ls "$d2/spool" 2>/dev/null | grep -c .)" "$act2 0"
+expect "download attempt: offered, nothing fetched" "$(jq -r .offer.action <<< "$st") $(find "$d2/spool" -mindepth 1 -maxdepth 1 ! -name '.*' 2>/dev/null | wc -l)" "$act2 0"
 cc "$sock2" --until "s['state'] == 'downloading'" > "$work/downloading.json" & sub=$!
 for _ in $(seq 100); do [ -e "$work/downloading.json" ] && break; sleep 0.05; done
 expect "download accepted" "$(cc "$sock2" '{"id":1,"method":"download"}' | jq -r .result.accepted)" download
@@ -118,6 +118,6 @@ expect "canceled: available again" "$(jq -r .state <<< "$st")" available
 n=$(jq .checks <<< "$st")
 st=$(cc "$sock2" --until "s['checks'] > $n + 2")
 expect "two polls later: still available, not downloading again" "$(jq -r .state <<< "$st")" available
-expect "nothing in the spool" "$(ls "$d2/spool" 2>/dev/null | grep -c . || true)" 0
+expect "nothing in the spool" "$(find "$d2/spool" -mindepth 1 -maxdepth 1 ! -name '.*' 2>/dev/null | wc -l)" 0
 grep -q "the user canceled the download" "$work/daemon2.log" && ok "the daemon says the user canceled" || bad "daemon2: $(tail -3 "$work/daemon2.log")"
 finish

@@ -31,7 +31,7 @@ vg() {
 
 act=$(deploy 2.0 gw-0001 '"update":"attempt"')
 vg "the daemon's cycle with its control thread (download then ask)" 0 "$agentd" -c "$d/agent.conf" run --once
-expect "the package waits in the spool" "$(ls "$d/spool" | grep -c .)" 1
+expect "the package waits in the spool" "$(find "$d/spool" -mindepth 1 -maxdepth 1 ! -name '.*' 2>/dev/null | wc -l)" 1
 expect "the server heard otter.user=waiting" \
   "$(action "$act" '[.feedback[] | select(.details[0] == "otter.user=waiting")] | length')" 1
 

@@ -125,7 +125,6 @@ expect "GET on feedback (405)" "$(ddi GET ask "/confirmationBase/$ASK/feedback")
 
 # ---- auto-confirm ----
 expect "ask deployment for ac (201)" "$(deploy ac ask)" 201
-AC=$(body '.actions[0].id')
 expect "ac: asked" "$(poll_links ac)" configData,confirmationBase
 expect "activateAutoConfirm bad body (400)" "$(ddi POST ac /confirmationBase/activateAutoConfirm '{"initiator":5}')" 400
 expect "activateAutoConfirm (200)" "$(ddi POST ac /confirmationBase/activateAutoConfirm '{"initiator":"alice","remark":"night shift"}')" 200

@@ -115,9 +115,9 @@ stop_server() {
 # req METHOD PATH AUTH [curl args...]: body in $work/body, headers in $work/headers; prints status.
 req() {
   local method=$1 path=$2 auth=$3; shift 3
-  local a=() status rc=0
-  [ -n "$auth" ] && a=(-H "Authorization: $auth")
-  status=$(curl -s -m 20 -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$method" "${a[@]}" "$@" "$URL$path") || rc=$?
+  local auth_args=() status rc=0
+  [ -n "$auth" ] && auth_args=(-H "Authorization: $auth")
+  status=$(curl -s -m 20 -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$method" "${auth_args[@]}" "$@" "$URL$path") || rc=$?
   printf '%s' "$status"
   if [ -n "${OTTER_API_LOG:-}" ] && [ "$rc" = 0 ]; then api_log "$method" "$path" "$status"; fi
   return "$rc"
