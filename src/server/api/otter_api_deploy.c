@@ -41,7 +41,7 @@ static int assign(struct deploy *dp, const otter_device *d, otter_err *err)
     int ret = otter_store_action_open(dp->c->api->store, d->id, &open_a, &found, err);
     if (ret < 0)
         return ret;
-    if (!otter_release_fits(dp->compatible, d->model))
+    if (!otter_release_fits_device(dp->compatible, d))
         /* The device would refuse the package (docs/rollouts.md "Compatible models"). */
         return json_array_append_new(dp->skipped,
                                      json_pack("{s:s, s:s}", "controller_id", d->controller_id,
@@ -124,10 +124,11 @@ static int assign_names(struct deploy *dp, const char *devices, otter_device *d)
             return api_fail_err(c, "body.devices", &err);
         if (!found)
             return api_fail(c, 400, "body.devices", "no device '%s'", cid);
-        if (!otter_release_fits(dp->compatible, d->model))
+        if (!otter_release_fits_device(dp->compatible, d))
             return api_fail(c, 409, "body.devices",
-                            "device '%s': model '%s' is not in the release's compatible list", cid,
-                            *d->model ? d->model : "(unknown)");
+                            "device '%s': its model (configData 'model', else the registered "
+                            "one) is not in the release's compatible list",
+                            cid);
         if (assign(dp, d, &err) < 0)
             return api_fail_err(c, "body.devices", &err);
     }

@@ -132,6 +132,16 @@ static const char *device_product(const otter_device *d, const json_t *attrs)
     return json_is_string(p) && json_string_length(p) ? json_string_value(p) : d->product;
 }
 
+/*
+ * The model a device runs: reported in configData ("model": what its agent
+ * checks the manifest's compatible list against), else the registered one.
+ */
+static const char *device_model(const otter_device *d, const json_t *attrs)
+{
+    const json_t *m = json_is_object(attrs) ? json_object_get(attrs, "model") : NULL;
+    return json_is_string(m) && json_string_length(m) ? json_string_value(m) : d->model;
+}
+
 static int match(const json_t *filter, const otter_device *d, const json_t *have, char *version,
                  size_t cap)
 {
@@ -201,6 +211,16 @@ int otter_release_fits(const json_t *compatible, const char *model)
     if (!compatible)
         return 1;
     return model && *model && in_list(compatible, model);
+}
+
+int otter_release_fits_device(const json_t *compatible, const otter_device *d)
+{
+    if (!compatible)
+        return 1;
+    json_t *have = json_loads(d->attributes, 0, NULL);
+    int fits = otter_release_fits(compatible, device_model(d, have));
+    json_decref(have);
+    return fits;
 }
 
 /* ---- loading and counting ---- */
@@ -331,10 +351,11 @@ static int plan_device(void *ctx, const otter_device *d)
     char version[OTTER_STORE_NAME_MAX + 1];
     json_t *have = json_loads(d->attributes, 0, NULL);
     int ok = match(w->filter, d, have, version, sizeof version);
+    int fits = otter_release_fits(w->compatible, device_model(d, have));
     json_decref(have);
     if (!ok)
         return 0;
-    if (!otter_release_fits(w->compatible, d->model)) {
+    if (!fits) {
         w->plan->incompatible++;
         return 0;
     }

@@ -116,6 +116,12 @@ int otter_release_compatible(otter_store *s, int64_t tenant_id, int64_t release_
 int otter_release_fits(const json_t *compatible, const char *model);
 
 /*
+ * otter_release_fits for device d: its model is the one it reports in
+ * configData ("model", what its agent checks), else the registered one.
+ */
+int otter_release_fits_device(const json_t *compatible, const otter_device *d);
+
+/*
  * Walks r's tenant's devices through its filter and stages; devices whose
  * model is not in the release's compatible list are left out (counted as
  * incompatible). With create,

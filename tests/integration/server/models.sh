@@ -36,12 +36,19 @@ for dev in a1:gw-a a2:gw-a a3:gw-c b1:gw-b b2:gw-b; do
   TOK[$id]="TargetToken $(body .token)"
   req PUT "/api/v1/tenants/acme/groups/mixed/devices/$id" "$OP" >/dev/null
 done
+# c1 is registered as gw-a but its agent reports gw-x (what it checks the manifest against).
+expect "device c1 registered (201)" \
+  "$(jreq POST /api/v1/tenants/acme/devices "$OP" '{"controller_id":"c1","model":"gw-a"}')" 201
+TOK[c1]="TargetToken $(body .token)"
+req PUT /api/v1/tenants/acme/groups/mixed/devices/c1 "$OP" >/dev/null
+expect "c1 reports model gw-x in configData (200)" \
+  "$(jreq PUT /acme/controller/v1/c1/configData "${TOK[c1]}" '{"mode":"merge","data":{"model":"gw-x"}}')" 200
 links() { req GET "/acme/controller/v1/$1" "${TOK[$1]}" >/dev/null; body '._links | keys | join(",")'; }
 
 # ---- a rollout over the mixed group ----
 ro_body="{\"name\":\"mixed\",\"release\":$R1,\"filter\":{\"groups\":[\"mixed\"]},\"stages\":[{\"percent\":100}]}"
 expect "preview (200)" "$(jreq POST /api/v1/tenants/acme/rollouts/preview "$OP" "$ro_body")" 200
-expect "preview: 3 targeted, 2 incompatible" "$(body '"\(.devices) \(.left_out.incompatible)"')" "3 2"
+expect "preview: 3 targeted, 3 incompatible" "$(body '"\(.devices) \(.left_out.incompatible)"')" "3 3"
 expect "rollout created (201)" "$(jreq POST /api/v1/tenants/acme/rollouts "$OP" "$ro_body")" 201
 RO=$(body .id)
 expect "rollout start (200)" "$(jreq POST "/api/v1/tenants/acme/rollouts/$RO/start" "$OP" '{}')" 200
@@ -49,11 +56,12 @@ expect "stats: 3 devices" \
   "$(req GET "/api/v1/tenants/acme/rollouts/$RO/stats" "$OP" >/dev/null; body .total.devices)" 3
 for d in a1 a2 a3; do expect "$d ($d's model is compatible) is offered the release" "$(links "$d")" configData,deploymentBase; done
 for d in b1 b2; do expect "$d (model not compatible) is offered nothing" "$(links "$d")" configData; done
+expect "c1 (reported model not compatible) is offered nothing" "$(links c1)" ""
 
 # ---- direct deployments ----
 expect "deploy to a gw-b device refused (409)" \
   "$(jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"devices\":[\"b1\"]}")" 409
-expect "... saying why" "$(body .error.message | grep -c "model 'gw-b' is not in the release's compatible list")" 1
+expect "... saying why" "$(body .error.message | grep -c "device 'b1': its model .* is not in the release's compatible list")" 1
 expect "deploy naming a fitting and a foreign device refused as a whole (409)" \
   "$(jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"devices\":[\"a1\",\"b2\"]}")" 409
 expect "nothing offered to b1 or b2" "$(links b1) $(links b2)" "configData configData"
@@ -61,8 +69,8 @@ expect "nothing offered to b1 or b2" "$(links b1) $(links b2)" "configData confi
 # ---- a group deployment skips the foreign models ----
 expect "group deployment (201)" \
   "$(jreq POST /api/v1/tenants/acme/deployments "$OP" "{\"release\":$R1,\"group\":\"mixed\"}")" 201
-expect "... skips b1 and b2 for their model" \
-  "$(body '[.skipped[] | select(.reason == "model not compatible") | .controller_id] | sort | join(",")')" b1,b2
+expect "... skips b1, b2 and c1 for their model" \
+  "$(body '[.skipped[] | select(.reason == "model not compatible") | .controller_id] | sort | join(",")')" b1,b2,c1
 expect "... and still nothing for them" "$(links b1) $(links b2)" "configData configData"
 stop_server
 finish
