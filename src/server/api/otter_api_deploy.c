@@ -11,6 +11,7 @@
 
 #include "otter_api_internal.h"
 #include "otter_fleet.h"
+#include "otter_rollout.h"
 
 static int word_in(const char *w, const char *const *allowed)
 {
@@ -23,6 +24,7 @@ static int word_in(const char *w, const char *const *allowed)
 struct deploy {
     struct call *c;
     otter_action proto;
+    const json_t *compatible; /* the release's models, NULL = any */
     json_t *created;
     json_t *skipped;
     int64_t last_id;
@@ -39,6 +41,13 @@ static int assign(struct deploy *dp, const otter_device *d, otter_err *err)
     int ret = otter_store_action_open(dp->c->api->store, d->id, &open_a, &found, err);
     if (ret < 0)
         return ret;
+    if (!otter_release_fits_device(dp->compatible, d))
+        /* The device would refuse the package (docs/rollouts.md "Compatible models"). */
+        return json_array_append_new(dp->skipped,
+                                     json_pack("{s:s, s:s}", "controller_id", d->controller_id,
+                                               "reason", "model not compatible")) == 0
+                   ? 0
+                   : OTTER_ENOMEM;
     if (found && open_a.release_id == a.release_id) {
         /* Assigning what the device is already working on would only queue a duplicate. */
         return json_array_append_new(dp->skipped,
@@ -111,11 +120,17 @@ static int assign_names(struct deploy *dp, const char *devices, otter_device *d)
         int found = 0;
         snprintf(cid, sizeof cid, "%.*s", (int)n, p);
         p += n + (p[n] == '\n');
-        if (otter_store_device_get(c->api->store, c->tenant.id, cid, d, &found, &err) < 0 ||
-            (found && assign(dp, d, &err) < 0))
+        if (otter_store_device_get(c->api->store, c->tenant.id, cid, d, &found, &err) < 0)
             return api_fail_err(c, "body.devices", &err);
         if (!found)
             return api_fail(c, 400, "body.devices", "no device '%s'", cid);
+        if (!otter_release_fits_device(dp->compatible, d))
+            return api_fail(c, 409, "body.devices",
+                            "device '%s': its model (configData 'model', else the registered "
+                            "one) is not in the release's compatible list",
+                            cid);
+        if (assign(dp, d, &err) < 0)
+            return api_fail_err(c, "body.devices", &err);
     }
     return 0;
 }
@@ -147,7 +162,11 @@ int api_deployments_create(struct call *c)
     }
     if ((status = api_require_approved(c, &r, "body.release")) != 0)
         return status;
-    struct deploy dp = {.c = c, .created = json_array(), .skipped = json_array()};
+    json_t *compatible = NULL;
+    if (otter_release_compatible(c->api->store, c->tenant.id, r.id, &compatible, &err) < 0)
+        return api_fail_err(c, "body.release", &err);
+    struct deploy dp = {
+        .c = c, .compatible = compatible, .created = json_array(), .skipped = json_array()};
     dp.proto.tenant_id = c->tenant.id;
     dp.proto.release_id = r.id;
     snprintf(dp.proto.download, sizeof dp.proto.download, "%s", download ? download : "forced");
@@ -184,6 +203,7 @@ int api_deployments_create(struct call *c)
 out:
     free(d);
 out_arrays:
+    json_decref(compatible);
     json_decref(dp.created);
     json_decref(dp.skipped);
     return status;

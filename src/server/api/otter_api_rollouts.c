@@ -294,10 +294,11 @@ int api_rollouts_preview(struct call *c)
         return api_fail_err(c, "body", &err);
     }
     return api_reply(c, 200,
-                     json_pack("{s:I, s:o, s:{s:I, s:I, s:I}}", "devices", (json_int_t)plan.devices,
-                               "stages", stages, "left_out", "busy", (json_int_t)plan.busy,
-                               "current", (json_int_t)plan.current, "outside",
-                               (json_int_t)plan.outside));
+                     json_pack("{s:I, s:o, s:{s:I, s:I, s:I, s:I}}", "devices",
+                               (json_int_t)plan.devices, "stages", stages, "left_out", "busy",
+                               (json_int_t)plan.busy, "current", (json_int_t)plan.current,
+                               "outside", (json_int_t)plan.outside, "incompatible",
+                               (json_int_t)plan.incompatible));
 }
 
 int api_rollouts_create(struct call *c)

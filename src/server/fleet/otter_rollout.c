@@ -132,6 +132,16 @@ static const char *device_product(const otter_device *d, const json_t *attrs)
     return json_is_string(p) && json_string_length(p) ? json_string_value(p) : d->product;
 }
 
+/*
+ * The model a device runs: reported in configData ("model": what its agent
+ * checks the manifest's compatible list against), else the registered one.
+ */
+static const char *device_model(const otter_device *d, const json_t *attrs)
+{
+    const json_t *m = json_is_object(attrs) ? json_object_get(attrs, "model") : NULL;
+    return json_is_string(m) && json_string_length(m) ? json_string_value(m) : d->model;
+}
+
 static int match(const json_t *filter, const otter_device *d, const json_t *have, char *version,
                  size_t cap)
 {
@@ -159,6 +169,58 @@ int otter_rollout_filter_match(const json_t *filter, const otter_device *d)
     int ok = match(filter, d, have, version, sizeof version);
     json_decref(have);
     return ok;
+}
+
+/* ---- the release's compatible models ---- */
+
+struct compat_load {
+    json_t *compatible;
+    int found;
+};
+
+static int take_compatible(void *ctx, const otter_release *r)
+{
+    struct compat_load *l = ctx;
+    l->found = 1;
+    json_t *meta = r->meta ? json_loads(r->meta, 0, NULL) : NULL;
+    json_t *list = json_object_get(meta, "compatible");
+    if (json_is_array(list) && json_array_size(list) > 0)
+        l->compatible = json_incref(list);
+    json_decref(meta);
+    return 0;
+}
+
+int otter_release_compatible(otter_store *s, int64_t tenant_id, int64_t release_id,
+                             json_t **compatible, otter_err *err)
+{
+    struct compat_load l = {0};
+    *compatible = NULL;
+    int ret = otter_store_release_list(s, tenant_id, release_id, take_compatible, &l, err);
+    if (ret < 0) {
+        json_decref(l.compatible);
+        return ret;
+    }
+    if (!l.found)
+        return otter_err_set(err, OTTER_ESTATE, "release %lld: not found", (long long)release_id);
+    *compatible = l.compatible;
+    return 0;
+}
+
+int otter_release_fits(const json_t *compatible, const char *model)
+{
+    if (!compatible)
+        return 1;
+    return model && *model && in_list(compatible, model);
+}
+
+int otter_release_fits_device(const json_t *compatible, const otter_device *d)
+{
+    if (!compatible)
+        return 1;
+    json_t *have = json_loads(d->attributes, 0, NULL);
+    int fits = otter_release_fits(compatible, device_model(d, have));
+    json_decref(have);
+    return fits;
 }
 
 /* ---- loading and counting ---- */
@@ -228,6 +290,7 @@ struct plan_walk {
     const otter_rollout *r;
     const json_t *filter;
     const char *release_version;
+    const json_t *compatible; /* the release's models, NULL = any */
     int create;
     int64_t actor, now;
     int64_t *group_ids; /* sorted; NULL when the filter names no group */
@@ -288,9 +351,14 @@ static int plan_device(void *ctx, const otter_device *d)
     char version[OTTER_STORE_NAME_MAX + 1];
     json_t *have = json_loads(d->attributes, 0, NULL);
     int ok = match(w->filter, d, have, version, sizeof version);
+    int fits = otter_release_fits(w->compatible, device_model(d, have));
     json_decref(have);
     if (!ok)
         return 0;
+    if (!fits) {
+        w->plan->incompatible++;
+        return 0;
+    }
     if (w->release_version && strcmp(version, w->release_version) == 0) {
         w->plan->current++;
         return 0;
@@ -384,7 +452,11 @@ int otter_rollout_plan_make(otter_store *s, const otter_rollout *r, const json_t
                           .plan = plan,
                           .err = err};
     memset(plan, 0, sizeof *plan);
-    int ret = 0;
+    json_t *compatible = NULL;
+    int ret = otter_release_compatible(s, r->tenant_id, r->release_id, &compatible, err);
+    if (ret < 0)
+        return ret;
+    w.compatible = compatible;
     const json_t *groups = json_object_get(filter, "groups");
     if (groups) {
         size_t i;
@@ -407,6 +479,7 @@ int otter_rollout_plan_make(otter_store *s, const otter_rollout *r, const json_t
     if ((ret = walk_devices(&w, NULL, plan_device)) == 0)
         ret = assign_stages(&w);
 out:
+    json_decref(compatible);
     free(w.group_ids);
     free(w.ranked);
     return ret;

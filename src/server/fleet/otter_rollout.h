@@ -96,10 +96,35 @@ typedef struct otter_rollout_plan {
     int64_t busy;                                /* matched but working on another action */
     int64_t current;                             /* matched but already on the release */
     int64_t outside;                             /* matched but beyond the last stage's percent */
+    int64_t incompatible; /* matched but model unknown or not in the release's compatible */
 } otter_rollout_plan;
 
 /*
- * Walks r's tenant's devices through its filter and stages. With create,
+ * The release's "compatible" models (issue #15): *compatible gets a new
+ * reference to the array of release_id (of tenant_id), or NULL when the
+ * release names none (foreign packages: the server cannot tell, so it
+ * does not filter). A release that is gone is an error.
+ */
+int otter_release_compatible(otter_store *s, int64_t tenant_id, int64_t release_id,
+                             json_t **compatible, otter_err *err);
+
+/*
+ * 1 when a device of model may be offered a release whose compatible list
+ * is compatible (NULL: any model). An unknown model ("") fits no list:
+ * the device would refuse the package before any payload byte anyway.
+ */
+int otter_release_fits(const json_t *compatible, const char *model);
+
+/*
+ * otter_release_fits for device d: its model is the one it reports in
+ * configData ("model", what its agent checks), else the registered one.
+ */
+int otter_release_fits_device(const json_t *compatible, const otter_device *d);
+
+/*
+ * Walks r's tenant's devices through its filter and stages; devices whose
+ * model is not in the release's compatible list are left out (counted as
+ * incompatible). With create,
  * makes one action per targeted device (stage set, held back until its
  * stage is reached) — the caller holds a transaction. release_version:
  * devices already on it are left out. filter: r->filter parsed.

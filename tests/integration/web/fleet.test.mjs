@@ -265,6 +265,34 @@ await step('fleet overview: devices by product, model and version, online/offlin
   assert.deepEqual(await writeButtons(vic), [], 'a viewer has no write control on the fleet');
 });
 
+// Found in a browser (issue #15): "Update success" read "…" until the
+// once-a-minute redraw when the rollouts answered after the devices. The
+// rollouts list is held here until the devices have come, so the order is
+// the one that showed the bug; the stat must be right as soon as the page is.
+await step('fleet: "Update success" is drawn when the rollouts arrive after the devices', async () => {
+  await go(vic, 'Releases');
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const rollouts = /\/api\/v1\/tenants\/acme\/rollouts(\?.*)?$/;
+  await vic.route(rollouts, async (route) => { await held; await route.continue(); });
+  try {
+    const devices = vic.waitForResponse((r) => /\/api\/v1\/tenants\/acme\/devices/.test(r.url()));
+    const asked = vic.waitForRequest(rollouts);
+    await vic.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet', exact: true }).click();
+    await Promise.all([devices, asked]);
+    await (await devices).finished();
+    release();
+    await vic.locator('main h1').filter({ hasText: 'Fleet' }).first().waitFor();
+    await settle(vic);
+    const rate = vic.locator('.summary .stat', { has: vic.locator('.stat-label', { hasText: /^Update success/ }) });
+    assert.equal((await rate.locator('.stat-value').textContent()).trim(), '—');
+    assert.equal((await rate.locator('.stat-note').textContent()).trim(), 'no rollout yet');
+  } finally {
+    release();
+    await vic.unroute(rollouts);
+  }
+});
+
 await step('device page: attributes from configData, slot, counter, version history and last results', async () => {
   await vic.getByRole('link', { name: 'gw-0001', exact: true }).click();
   await vic.locator('main h1', { hasText: 'gw-0001' }).waitFor();

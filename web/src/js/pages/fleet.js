@@ -157,7 +157,11 @@ export async function renderFleet(ctx) {
     const text = r && r.rate !== null ? formatPercent(r.success, r.success + r.failure) : '—';
     const note = !r ? 'rollouts unavailable' : r.rollouts === 0 ? 'no rollout yet'
       : `${r.success} ok, ${r.failure} failed, last ${r.rollouts} rollout${r.rollouts === 1 ? '' : 's'}`;
+    // The devices may have been drawn already (they often answer first): swap
+    // the stat in place, or it reads "…" until the next minute's redraw.
+    const before = rateStat;
     rateStat = stat('Update success', text, note);
+    before.replaceWith(rateStat);
   }
 
   async function load() {
