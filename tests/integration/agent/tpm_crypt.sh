@@ -6,8 +6,9 @@
 #  1. `otter-agent tpm crypt-key create` makes an RSA-3072 key persistent in the TPM and
 #     prints its public key PEM; `crypt-key public` prints the same; a second create is
 #     refused; no private key is on the device's disk.
-#  2. A package encrypted for that public key (`otter pack --encrypt-for`) installs and
-#     commits; slot B holds the clear image; no TPM object is left loaded.
+#  2. After a TPM restart, a package encrypted for that public key (`otter pack
+#     --encrypt-for`) installs and commits; slot B holds the clear image; no TPM object
+#     is left loaded.
 #  3. A package encrypted for another RSA key, and one for an X25519 key only, are
 #     refused before any write (state, counter, boot variables, both slots unchanged).
 #  4. A TPM key that is not RSA (the TLS identity's ECDSA key at another handle) is
@@ -82,7 +83,10 @@ out=$(run "$d" tpm crypt-key create)
 [ -z "$(grep -rl 'PRIVATE KEY' "$d" "$work/tpm.pub" || true)" ] && ok "no private key on the device's disk" \
   || bad "a private key on disk: $(grep -rl 'PRIVATE KEY' "$d")"
 
-# 2. Encrypted for the TPM key (and another): installs, commits, clear image in slot B.
+# 2. Encrypted for the TPM key (and another): installs, commits, clear image in slot B;
+#    after a TPM restart (a reboot: the key is persistent, the device's disk has none).
+swtpm_stop; swtpm_start "$work/tpm-nv"
+sed -i "s/^tcti = .*/tcti = $swtpm_tcti/" "$d/agent.conf"
 device "$d" handle:0x81000b00
 pack "$work/v2.zip" "$kd/other.pub" "$work/tpm.pub"
 out=$("$agent" -c "$d/agent.conf" install "$work/v2.zip" 2>&1) && ok "installs the package encrypted for the TPM key" \
