@@ -253,6 +253,9 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
     }
     /* A path whose default is "" (none, [crypt] key) may be left empty. */
     int none = k->kind == K_PATH && !value[0] && k->def && !k->def[0];
+    /* [crypt] key may name a key in the TPM instead (docs/agent.md, "[crypt]"). */
+    if (k->kind == K_PATH && strcmp(k->section, "crypt") == 0 && strncmp(value, "handle:", 7) == 0)
+        none = 1;
     if (k->kind == K_PATH && value[0] != '/' && !none)
         return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not an absolute path", sec, k->key, value);
     if (k->kind == K_PATH && strlen(value) >= PATH_MAX)

@@ -10,6 +10,7 @@
 #include "otter_file.h"
 #include "otter_help_otter_agent.h"
 #include "otter_tpm.h"
+#include "otter_tpm_crypt.h"
 #include "otter_tpm_key.h"
 #include "otter_usage.h"
 
@@ -43,6 +44,28 @@ static int tpm_provision(const otter_agent_conf *c, otter_err *err)
     return ret;
 }
 
+/* tpm crypt-key create|public: the decryption key for encrypted images at [crypt] key
+ * (a handle): made in the TPM (create), its public key PEM printed for the release
+ * engineer's `otter pack --encrypt-for`. */
+static int tpm_crypt_key(const otter_agent_conf *c, int create, otter_err *err)
+{
+    uint32_t h = 0;
+    char *pem = NULL;
+    otter_tpm *t = NULL;
+    int ret = otter_tpm_parse_handle("[crypt] key", c->crypt_key, &h, err);
+    if (!ret && create)
+        ret = otter_tpm_open(c->tpm_tcti, &t, err);
+    if (!ret && create)
+        ret = otter_tpm_crypt_key_persist(t, h, err);
+    otter_tpm_free(t);
+    if (!ret)
+        ret = otter_tpm_crypt_key_public(c->tpm_tcti, c->crypt_key, &pem, err);
+    if (!ret)
+        fputs(pem, stdout);
+    free(pem);
+    return ret;
+}
+
 int otter_agent_cmd_tpm(const char *conf, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -52,15 +75,20 @@ int otter_agent_cmd_tpm(const char *conf, int argc, char **argv)
         }
     if (argc >= 2 && argv[1][0] == '-')
         return otter_usage_error(PROG, "tpm", "unknown option \"%s\"", argv[1]);
-    if (argc != 2 || strcmp(argv[1], "provision") != 0)
-        return otter_usage_error(
-            PROG, "tpm", argc < 2 ? "missing subcommand (provision)" : "unknown subcommand \"%s\"",
-            argv[argc < 2 ? 0 : 1]);
+    int prov = argc == 2 && strcmp(argv[1], "provision") == 0;
+    int ck = argc == 3 && strcmp(argv[1], "crypt-key") == 0;
+    int create = ck && strcmp(argv[2], "create") == 0;
+    if (!prov && !create && !(ck && strcmp(argv[2], "public") == 0))
+        return otter_usage_error(PROG, "tpm",
+                                 argc < 2 ? "missing subcommand (provision, crypt-key create, "
+                                            "crypt-key public)"
+                                          : "unknown subcommand \"%s\"",
+                                 argv[argc < 2 ? 0 : argc - 1]);
     otter_agent_conf *c = NULL;
     otter_err err;
     int ret = otter_agent_conf_parse_file(conf, &c, &err);
     if (!ret)
-        ret = tpm_provision(c, &err);
+        ret = prov ? tpm_provision(c, &err) : tpm_crypt_key(c, create, &err);
     otter_agent_conf_free(c);
     return ret ? fail("tpm", &err) : 0;
 }
@@ -69,17 +97,13 @@ int otter_agent_cmd_tpm(const char *conf, int argc, char **argv)
  * cannot persist); the CSR is then signed through the provider like any TPM key. */
 static int create_persistent(const otter_agent_conf *c, otter_err *err)
 {
-    char *end = NULL;
-    unsigned long h = strtoul(c->server_key + 7, &end, 16);
-    if (strncmp(c->server_key + 7, "0x", 2) != 0 || *end || h < 0x81000000ul || h > 0x817ffffful)
-        return otter_err_set(err, OTTER_EUSAGE,
-                             "[server] key '%s': want handle:0x81000000-0x817fffff (owner "
-                             "persistent range)",
-                             c->server_key);
+    uint32_t h = 0;
     otter_tpm *t = NULL;
-    int ret = otter_tpm_open(c->tpm_tcti, &t, err);
+    int ret = otter_tpm_parse_handle("[server] key", c->server_key, &h, err);
     if (!ret)
-        ret = otter_tpm_key_persist(t, (uint32_t)h, err);
+        ret = otter_tpm_open(c->tpm_tcti, &t, err);
+    if (!ret)
+        ret = otter_tpm_key_persist(t, h, err);
     otter_tpm_free(t);
     return ret;
 }

@@ -5,8 +5,9 @@
  * key, named by agent.conf's [crypt] key, is loaded for each install and
  * given to the package reader before the manifest is read, so that a
  * package this device cannot open is refused before anything is written.
- * A key held by a TPM would be loaded here too (otter_crypt_key_new with
- * its own unwrap); today the key is a PEM file (X25519 or RSA).
+ * The key is a PEM file (X25519 or RSA), or "handle:0x81..." for an RSA key
+ * in the TPM (otter_tpm_crypt.h: unwrapped inside the TPM, through
+ * otter_crypt_key_new, so the core has no TPM code).
  */
 #ifndef OTTER_INSTALL_CRYPT_H
 #define OTTER_INSTALL_CRYPT_H

@@ -228,7 +228,23 @@ static const TPM2B_PUBLIC key_template = {
                                  .kdf = {.scheme = TPM2_ALG_NULL}},
     }};
 
-int otter_tpm_key_persist(otter_tpm *t, uint32_t handle, otter_err *err)
+/* The device's decryption key: RSA-3072, decrypt only (not restricted, no fixed scheme:
+ * the caller picks OAEP-SHA256), created in the TPM and bound to it like the TLS key. */
+static const TPM2B_PUBLIC crypt_template = {
+    .publicArea = {
+        .type = TPM2_ALG_RSA,
+        .nameAlg = TPM2_ALG_SHA256,
+        .objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                            TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                            TPMA_OBJECT_DECRYPT | TPMA_OBJECT_NODA,
+        .parameters.rsaDetail = {.symmetric = {.algorithm = TPM2_ALG_NULL},
+                                 .scheme = {.scheme = TPM2_ALG_NULL},
+                                 .keyBits = 3072,
+                                 .exponent = 0},
+    }};
+
+/* Creates a key from template under the storage primary key, persistent at handle. */
+static int persist(otter_tpm *t, uint32_t handle, const TPM2B_PUBLIC *template, otter_err *err)
 {
     ESYS_TR primary = ESYS_TR_NONE, key = ESYS_TR_NONE, persist = ESYS_TR_NONE;
     TPM2B_SENSITIVE_CREATE sens = {.size = 0};
@@ -251,7 +267,7 @@ int otter_tpm_key_persist(otter_tpm *t, uint32_t handle, otter_err *err)
                            &sens, &srk_template, &outside, &pcrs, &primary, NULL, NULL, NULL, NULL);
     if (rc == TSS2_RC_SUCCESS && (what = "cannot create the key") != NULL)
         rc = Esys_Create(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
-                         &key_template, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+                         template, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
     if (rc == TSS2_RC_SUCCESS && (what = "cannot load the key") != NULL)
         rc = Esys_Load(t->esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub,
                        &key);
@@ -268,4 +284,79 @@ int otter_tpm_key_persist(otter_tpm *t, uint32_t handle, otter_err *err)
     Esys_Free(priv);
     Esys_Free(pub);
     return rc == TSS2_RC_SUCCESS ? 0 : tss_fail(rc, what, handle, err);
+}
+
+int otter_tpm_key_persist(otter_tpm *t, uint32_t handle, otter_err *err)
+{
+    return persist(t, handle, &key_template, err);
+}
+
+int otter_tpm_crypt_key_persist(otter_tpm *t, uint32_t handle, otter_err *err)
+{
+    return persist(t, handle, &crypt_template, err);
+}
+
+int otter_tpm_rsa_public(otter_tpm *t, uint32_t handle, uint8_t *n, size_t *n_len,
+                         uint32_t *exponent, otter_err *err)
+{
+    ESYS_TR obj = ESYS_TR_NONE;
+    TPM2B_PUBLIC *pub = NULL;
+    TSS2_RC rc =
+        Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &obj);
+    if (rc != TSS2_RC_SUCCESS)
+        return tss_fail(rc, "no key at the handle", handle, err);
+    rc = Esys_ReadPublic(t->esys, obj, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL);
+    Esys_TR_Close(t->esys, &obj);
+    if (rc != TSS2_RC_SUCCESS)
+        return tss_fail(rc, "cannot read the public area", handle, err);
+    const TPMT_PUBLIC *p = &pub->publicArea;
+    int ret = 0;
+    if (p->type != TPM2_ALG_RSA || !(p->objectAttributes & TPMA_OBJECT_DECRYPT) ||
+        (p->objectAttributes & TPMA_OBJECT_RESTRICTED) || p->unique.rsa.size > *n_len)
+        ret = otter_err_set(err, OTTER_EUSAGE,
+                            "TPM handle 0x%08" PRIx32 ": not an RSA decryption key (TPM 2.0 has "
+                            "no X25519; make one with otter-agent tpm crypt-key create)",
+                            handle);
+    if (!ret) {
+        memcpy(n, p->unique.rsa.buffer, p->unique.rsa.size);
+        *n_len = p->unique.rsa.size;
+        *exponent = p->parameters.rsaDetail.exponent ? p->parameters.rsaDetail.exponent : 65537;
+    }
+    Esys_Free(pub);
+    return ret;
+}
+
+int otter_tpm_rsa_oaep_decrypt(otter_tpm *t, uint32_t handle, const uint8_t *in, size_t in_len,
+                               uint8_t *out, size_t *out_len, otter_err *err)
+{
+    TPM2B_PUBLIC_KEY_RSA cipher = {.size = (UINT16)in_len};
+    TPMT_RSA_DECRYPT scheme = {.scheme = TPM2_ALG_OAEP, .details.oaep.hashAlg = TPM2_ALG_SHA256};
+    TPM2B_DATA label = {.size = 0};
+    TPM2B_PUBLIC_KEY_RSA *msg = NULL;
+    ESYS_TR obj = ESYS_TR_NONE;
+    if (in_len > sizeof cipher.buffer)
+        return otter_err_set(err, OTTER_EFORMAT, "wrapped key of %zu bytes: too long", in_len);
+    memcpy(cipher.buffer, in, in_len);
+    TSS2_RC rc =
+        Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &obj);
+    if (rc != TSS2_RC_SUCCESS)
+        return tss_fail(rc, "no key at the handle", handle, err);
+    rc = Esys_RSA_Decrypt(t->esys, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &cipher,
+                          &scheme, &label, &msg);
+    Esys_TR_Close(t->esys, &obj);
+    int ret = 0;
+    if (rc != TSS2_RC_SUCCESS)
+        ret = otter_err_set(err, OTTER_ESIG,
+                            "TPM RSA-OAEP-SHA256 decryption (handle 0x%08" PRIx32 "): %s", handle,
+                            Tss2_RC_Decode(rc));
+    else if (msg->size > *out_len)
+        ret = otter_err_set(err, OTTER_EFORMAT, "decrypted key of %u bytes: too long", msg->size);
+    else {
+        memcpy(out, msg->buffer, msg->size);
+        *out_len = msg->size;
+    }
+    if (msg)
+        memset(msg->buffer, 0, sizeof msg->buffer); /* the content key, in tpm2-tss's buffer */
+    Esys_Free(msg);
+    return ret;
 }

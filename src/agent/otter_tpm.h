@@ -68,4 +68,22 @@ int otter_tpm_counter_provision(otter_tpm *t, uint32_t index, uint64_t *value, o
  * handle is taken. Errors: also OTTER_EIO. */
 int otter_tpm_key_persist(otter_tpm *t, uint32_t handle, otter_err *err);
 
+/* Creates the device's decryption key for encrypted images in the TPM (RSA-3072,
+ * decrypt only, fixedTPM) and makes it persistent at handle, as above. RSA because
+ * TPM 2.0 has no X25519 (its ECC curves are NIST/BN ones). Errors: as above. */
+int otter_tpm_crypt_key_persist(otter_tpm *t, uint32_t handle, otter_err *err);
+
+/* The public half of the RSA decryption key at handle: modulus (big-endian, into n of
+ * *n_len bytes; *n_len set to its length) and exponent. Errors: OTTER_EIO (no key
+ * there), OTTER_EUSAGE (not an unrestricted RSA decryption key). */
+int otter_tpm_rsa_public(otter_tpm *t, uint32_t handle, uint8_t *n, size_t *n_len,
+                         uint32_t *exponent, otter_err *err);
+
+/* RSA-OAEP decryption (SHA-256 for the label hash and MGF1, empty label) of in by
+ * the key at handle, inside the TPM (TPM2_RSA_Decrypt): the private key never leaves
+ * it. out holds *out_len bytes; *out_len set. Errors: OTTER_ESIG (does not decrypt),
+ * OTTER_EIO (no key there), OTTER_EFORMAT. */
+int otter_tpm_rsa_oaep_decrypt(otter_tpm *t, uint32_t handle, const uint8_t *in, size_t in_len,
+                               uint8_t *out, size_t *out_len, otter_err *err);
+
 #endif

@@ -145,6 +145,14 @@ static void test_bad_values(void **state)
     expect_refusal("[crypt]\nkey = device.key\n",
                    "agent.conf:2: [crypt] key: 'device.key' is not an absolute path");
     expect_refusal("[crypt]\nsecret = /k\n", "agent.conf:2: [crypt] unknown key 'secret'");
+    /* A TPM handle is a key's name for [crypt] key only, never for a path setting. */
+    expect_refusal("[trust]\nroot = handle:0x81000b00\n",
+                   "agent.conf:2: [trust] root: 'handle:0x81000b00' is not an absolute path");
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    assert_otter_ok(parse(with("[crypt]\nkey = handle:0x81000b00\n"), &c, &err), err);
+    assert_string_equal(c->crypt_key, "handle:0x81000b00");
+    otter_agent_conf_free(c);
 }
 
 static void test_missing_and_limits(void **state)
