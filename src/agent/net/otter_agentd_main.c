@@ -14,6 +14,7 @@
 #include "otter_daemon.h"
 #include "otter_ddi_policy.h"
 #include "otter_help_otter_agentd.h"
+#include "otter_ui.h"
 #include "otter_usage.h"
 
 #include <errno.h>
@@ -170,6 +171,7 @@ static const char *help_of(const char *cmd)
            : !strcmp(cmd, "download") ? otter_help_otter_agentd_download
            : !strcmp(cmd, "install")  ? otter_help_otter_agentd_install
            : !strcmp(cmd, "broker")   ? otter_help_otter_agentd_broker
+           : !strcmp(cmd, "ui")       ? otter_help_otter_agentd_ui
                                       : NULL;
 }
 
@@ -217,13 +219,15 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!help_of(cmd))
         return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
-    int once = 0, no_reboot = 0, want_verify = 0;
+    int once = 0, no_reboot = 0, want_verify = 0, hash_password = 0;
     for (int j = i + 1; j < argc; j++) {
         if (otter_usage_is_help(argv[j])) {
             fputs(help_of(cmd), stdout);
             return 0;
         } else if (!strcmp(argv[j], "--verify") && !strcmp(cmd, "check"))
             want_verify = 1;
+        else if (!strcmp(argv[j], "--hash-password") && !strcmp(cmd, "ui"))
+            hash_password = 1;
         else if (!strcmp(argv[j], "--once") && !strcmp(cmd, "run"))
             once = 1;
         else if (!strcmp(argv[j], "--no-reboot") && !strcmp(cmd, "install"))
@@ -245,8 +249,13 @@ int main(int argc, char **argv)
     otter_broker *broker = NULL;
     otter_control *ctl = NULL;
     int offered = 1;
-    int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
-    if (!ret && !strcmp(cmd, "check"))
+    int ret = hash_password ? otter_ui_hash_password(&err)
+                            : otter_agent_conf_parse_file(conf_path, &conf, &err);
+    if (hash_password)
+        ;
+    else if (!ret && !strcmp(cmd, "ui"))
+        ret = otter_ui_serve(conf_path, conf, &err);
+    else if (!ret && !strcmp(cmd, "check"))
         ret = want_verify ? verify(conf, &err) : check(conf, &err);
     else if (!ret && !strcmp(cmd, "broker"))
         ret = serve_broker(conf_path, conf, &err);
