@@ -112,9 +112,9 @@ static const struct key_def keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
-static const char *const sections[] = {"device",  "trust",  "state",   "rollback",      "boot",
-                                       "health",  "reboot", "server",  "install",       "tpm",
-                                       "crypt",   "control", "preconditions", "ui"};
+static const char *const sections[] = {"device", "trust",   "state",         "rollback", "boot",
+                                       "health", "reboot",  "server",        "install",  "tpm",
+                                       "crypt",  "control", "preconditions", "ui"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

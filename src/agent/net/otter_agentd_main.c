@@ -194,6 +194,24 @@ static int serve_broker(const char *conf_path, const otter_agent_conf *conf, ott
     return ret;
 }
 
+/* The services that run without the daemon's loop: the broker and the local page's front. */
+static int serve_alone(const char *cmd, const char *conf_path, const otter_agent_conf *conf,
+                       otter_err *err)
+{
+    return !strcmp(cmd, "ui") ? otter_ui_serve(conf_path, conf, err)
+                              : serve_broker(conf_path, conf, err);
+}
+
+/* `ui --hash-password`: no configuration needed (it prints the value to put in it). */
+static int hash_password(void)
+{
+    otter_err err;
+    if (otter_ui_hash_password(&err) == 0)
+        return 0;
+    fprintf(stderr, "otter-agentd: %s\n", err.msg);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     const char *conf_path = "/etc/otter/agent.conf";
@@ -219,7 +237,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!help_of(cmd))
         return otter_usage_error(PROG, NULL, "unknown command \"%s\"", cmd);
-    int once = 0, no_reboot = 0, want_verify = 0, hash_password = 0;
+    int once = 0, no_reboot = 0, want_verify = 0;
     for (int j = i + 1; j < argc; j++) {
         if (otter_usage_is_help(argv[j])) {
             fputs(help_of(cmd), stdout);
@@ -227,7 +245,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[j], "--verify") && !strcmp(cmd, "check"))
             want_verify = 1;
         else if (!strcmp(argv[j], "--hash-password") && !strcmp(cmd, "ui"))
-            hash_password = 1;
+            return hash_password();
         else if (!strcmp(argv[j], "--once") && !strcmp(cmd, "run"))
             once = 1;
         else if (!strcmp(argv[j], "--no-reboot") && !strcmp(cmd, "install"))
@@ -249,16 +267,11 @@ int main(int argc, char **argv)
     otter_broker *broker = NULL;
     otter_control *ctl = NULL;
     int offered = 1;
-    int ret = hash_password ? otter_ui_hash_password(&err)
-                            : otter_agent_conf_parse_file(conf_path, &conf, &err);
-    if (hash_password)
-        ;
-    else if (!ret && !strcmp(cmd, "ui"))
-        ret = otter_ui_serve(conf_path, conf, &err);
-    else if (!ret && !strcmp(cmd, "check"))
+    int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
+    if (!ret && !strcmp(cmd, "check"))
         ret = want_verify ? verify(conf, &err) : check(conf, &err);
-    else if (!ret && !strcmp(cmd, "broker"))
-        ret = serve_broker(conf_path, conf, &err);
+    else if (!ret && (!strcmp(cmd, "broker") || !strcmp(cmd, "ui")))
+        ret = serve_alone(cmd, conf_path, conf, &err);
     /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
     /* The socket is made (owner, group, mode) before the daemon drops its privileges. */
     else if (!ret && !ask && conf->control_socket[0] &&
