@@ -73,6 +73,9 @@ function render(st) {
   show('cancel', s === 'downloading');
   show('start', s === 'available' || s === 'ready');
   $('start').disabled = blockers.length > 0;
+  // The daemon looks at the preconditions again only when asked to start: once the
+  // charger is in, the user asks again (with the same confirmation).
+  show('retry', (s === 'available' || s === 'ready') && blockers.length > 0);
   show('later', s === 'available' || s === 'ready');
   show('decline', s === 'available' && offer && offer.needs_consent);
   show('reboot', s === 'reboot');
@@ -101,7 +104,7 @@ $('login').addEventListener('submit', async (e) => {
 $('check').onclick = () => act('check');
 $('download').onclick = () => act('download');
 $('cancel').onclick = () => act('cancel');
-$('start').onclick = () => {
+$('start').onclick = $('retry').onclick = () => {
   if (confirm('Install the update now? The device restarts afterwards.')) act('start');
 };
 $('later').onclick = () => act('postpone', { seconds: 3600 });
