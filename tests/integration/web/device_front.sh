@@ -67,8 +67,6 @@ expect "the state through the front" "$(fc "${S[@]}" "$F/api/status")" 200
 expect "... idle, running 1.0" "$(fj '"\(.result.state) \(.result.installed)"')" "idle 1.0"
 expect "the session gives the token back (a reload)" "$(fc "${S[@]}" "$F/api/session"; echo " $(fj .csrf)")" "200 $csrf"
 
-checks() { fc "${S[@]}" "$F/api/status" >/dev/null; fj .result.checks; }
-n=$(checks)
 post() { fc "${S[@]}" -H 'Content-Type: application/json' --data-binary '{}' "$@"; }
 expect "check without the CSRF token: 403" "$(post "$F/api/check")" 403
 expect "... named" "$(fj .error.code)" csrf
@@ -81,12 +79,8 @@ expect "check from a cross-site fetch (Sec-Fetch-Site): 403" \
 expect "start with a good token is the daemon's call (nothing offered: 409)" \
   "$(post -H "X-CSRF-Token: $csrf" "$F/api/start")" 409
 expect "... its answer passed on" "$(fj .error.code)" state
-# Nothing refused above reached the daemon: no check was queued (the daemon polls every
-# second anyway, so count the checks right after a check of our own instead).
 expect "check with the token and our own origin: accepted" \
   "$(post -H "X-CSRF-Token: $csrf" -H "Origin: $F" "$F/api/check"; echo " $(fj .result.accepted)")" "200 check"
-for _ in $(seq 200); do [ "$(checks)" -gt "$n" ] && break; sleep 0.05; done
-expect "the daemon polled" "$(( $(checks) > n ))" 1
 
 big=$(printf '{"seconds":%05000d}' 0)
 expect "an oversized body: 413 before it is read" \
