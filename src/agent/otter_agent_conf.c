@@ -101,6 +101,10 @@ static const struct key_def keys[] = {
     {"preconditions", "health_command", K_STR, "", 0, 0, NULL, C(pre_health_command)},
     {"preconditions", "metered_command", K_STR, "", 0, 0, NULL, C(pre_metered_command)},
     {"preconditions", "metered", K_ENUM, "allow", 0, 0, "allow|forbid", C(pre_metered)},
+    /* The reference local update page's HTTP front (`otter-agentd ui`, docs/device-ui.md). */
+    {"ui", "listen", K_STR, "127.0.0.1:8480", 0, 0, NULL, C(ui_listen)},
+    {"ui", "password_hash", K_STR, "", 0, 0, NULL, C(ui_password_hash)},
+    {"ui", "web_dir", K_PATH, "/usr/share/otter/web/device", 0, 0, NULL, C(ui_web_dir)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
@@ -108,9 +112,9 @@ static const struct key_def keys[] = {
 #define N_KEYS (sizeof keys / sizeof keys[0])
 _Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
 
-static const char *const sections[] = {"device", "trust",   "state",        "rollback", "boot",
-                                       "health", "reboot",  "server",       "install",  "tpm",
-                                       "crypt",  "control", "preconditions"};
+static const char *const sections[] = {"device", "trust",   "state",         "rollback", "boot",
+                                       "health", "reboot",  "server",        "install",  "tpm",
+                                       "crypt",  "control", "preconditions", "ui"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

@@ -75,6 +75,11 @@ typedef struct otter_agent_conf {
     char *pre_health_command;  /* [preconditions] health_command: must exit 0, "" = none */
     char *pre_metered_command; /* [preconditions] metered_command: exit 0 = metered link */
     char *pre_metered;         /* [preconditions] metered: "allow" or "forbid" downloads */
+
+    /* [ui]: the local update page's front (`otter-agentd ui`). */
+    char *ui_listen;        /* [ui] listen: ADDRESS:PORT of the local page's front */
+    char *ui_password_hash; /* [ui] password_hash: crypt(3) yescrypt, "" = front refuses to run */
+    char *ui_web_dir;       /* [ui] web_dir: the page's files (web/device/) */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
 } otter_agent_conf;

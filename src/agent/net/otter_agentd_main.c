@@ -14,6 +14,7 @@
 #include "otter_daemon.h"
 #include "otter_ddi_policy.h"
 #include "otter_help_otter_agentd.h"
+#include "otter_ui.h"
 #include "otter_usage.h"
 
 #include <errno.h>
@@ -170,6 +171,7 @@ static const char *help_of(const char *cmd)
            : !strcmp(cmd, "download") ? otter_help_otter_agentd_download
            : !strcmp(cmd, "install")  ? otter_help_otter_agentd_install
            : !strcmp(cmd, "broker")   ? otter_help_otter_agentd_broker
+           : !strcmp(cmd, "ui")       ? otter_help_otter_agentd_ui
                                       : NULL;
 }
 
@@ -190,6 +192,24 @@ static int serve_broker(const char *conf_path, const otter_agent_conf *conf, ott
     int ret = otter_broker_serve_peer(sock, conf_path, conf, err);
     close(sock);
     return ret;
+}
+
+/* The services that run without the daemon's loop: the broker and the local page's front. */
+static int serve_alone(const char *cmd, const char *conf_path, const otter_agent_conf *conf,
+                       otter_err *err)
+{
+    return !strcmp(cmd, "ui") ? otter_ui_serve(conf_path, conf, err)
+                              : serve_broker(conf_path, conf, err);
+}
+
+/* `ui --hash-password`: no configuration needed (it prints the value to put in it). */
+static int hash_password(void)
+{
+    otter_err err;
+    if (otter_ui_hash_password(&err) == 0)
+        return 0;
+    fprintf(stderr, "otter-agentd: %s\n", err.msg);
+    return 2;
 }
 
 int main(int argc, char **argv)
@@ -224,6 +244,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[j], "--verify") && !strcmp(cmd, "check"))
             want_verify = 1;
+        else if (!strcmp(argv[j], "--hash-password") && !strcmp(cmd, "ui"))
+            return hash_password();
         else if (!strcmp(argv[j], "--once") && !strcmp(cmd, "run"))
             once = 1;
         else if (!strcmp(argv[j], "--no-reboot") && !strcmp(cmd, "install"))
@@ -248,8 +270,8 @@ int main(int argc, char **argv)
     int ret = otter_agent_conf_parse_file(conf_path, &conf, &err);
     if (!ret && !strcmp(cmd, "check"))
         ret = want_verify ? verify(conf, &err) : check(conf, &err);
-    else if (!ret && !strcmp(cmd, "broker"))
-        ret = serve_broker(conf_path, conf, &err);
+    else if (!ret && (!strcmp(cmd, "broker") || !strcmp(cmd, "ui")))
+        ret = serve_alone(cmd, conf_path, conf, &err);
     /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
     /* The socket is made (owner, group, mode) before the daemon drops its privileges. */
     else if (!ret && !ask && conf->control_socket[0] &&

@@ -171,8 +171,14 @@ static const char *precheck(otter_control *c, const otter_control_req *r, char *
     if (r->method == OTTER_CONTROL_START && c->st.phase == OTTER_CONTROL_AVAILABLE)
         what |= OTTER_CONTROL_PRE_DOWNLOAD; /* streaming: downloads too */
     otter_control_state tmp = {0};
-    if (otter_control_pre_check(c->conf, c->st.offer.size, what, &tmp) == 0)
+    if (otter_control_pre_check(c->conf, c->st.offer.size, what, &tmp) == 0) {
+        /* Met now (the charger went in): the old reasons must not grey Start out. */
+        if (c->st.n_blockers) {
+            c->st.n_blockers = 0;
+            c->seq++;
+        }
         return NULL;
+    }
     size_t off =
         (size_t)snprintf(why, n, "%s is not possible yet:", otter_control_method_name(r->method));
     for (size_t i = 0; i < tmp.n_blockers && off < n; i++)
