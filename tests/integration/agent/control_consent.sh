@@ -51,7 +51,7 @@ ddi_device "$d1" gw-0001; ddi_device "$d2" gw-0002; ddi_device "$d3" gw-0003
 jreq POST /api/v1/tenants/acme/groups "$A" '{"name":"asked"}' >/dev/null
 jreq POST /api/v1/tenants/acme/groups "$A" '{"name":"soft"}' >/dev/null
 for g in gw-0001:asked gw-0002:asked gw-0003:soft; do
-  expect "$g in its group" "$(req PUT "/api/v1/tenants/acme/groups/${g#*:}/devices/${g%:*}" "$A")" 200
+  expect "$g in its group" "$(req PUT "/api/v1/tenants/acme/groups/${g#*:}/devices/${g%:*}" "$A")" 204
 done
 before1=$(device_print "$d1"); before2=$(device_print "$d2")
 RO=$(rollout w-ask asked ask)
