@@ -175,6 +175,7 @@ url = $URL
 tenant = $TENANT
 controller_id = $cid
 target_token = $tok
+spool = $d/spool
 CONF
   "$agent" -c "$d/agent.conf" factory "$work/update-1.0.zip" >"$d/factory.log" 2>&1 || { cat "$d/factory.log"; exit 1; }
   "$agent" bootsim --root "$d" >/dev/null
