@@ -23,7 +23,7 @@ ddi_pkg 2.0 2 400000
 R=$(release 2.0)
 cc() { "$OTTER_SOURCE_DIR/tests/integration/lib/control_client.py" "$@"; }
 pgids=()
-trap 'for p in "${pgids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; done; ddi_cleanup' EXIT
+trap 'for p in "${pgids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done; ddi_cleanup' EXIT
 # start_daemon DIR SOCKET: otter-agentd run with a [control] socket, in its own process group.
 start_daemon() {
   printf '[control]\nsocket = %s\n' "$2" >> "$1/agent.conf"
@@ -114,4 +114,5 @@ stop_daemon "${pgids[2]}"
 "$agent" bootsim --root "$d3" >/dev/null
 expect "the next cycle reports" "$(cycle "$d3")" 0
 expect "dta: finished/success on the server" "$(action "$act3" '.status + "/" + .result')" finished/success
+stop_server
 finish
