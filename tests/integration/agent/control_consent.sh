@@ -66,7 +66,7 @@ expect "ask: the notes in both languages" "$(jq -r '.offer.notes.en + "|" + .off
 expect "ask: the size is the package's" "$(jq -r .offer.size <<< "$st")" "$(stat -c %s "$keys/2.0.zip")"
 n=$(jq .checks <<< "$st")
 st=$(cc "$s1" --until "s['checks'] > $n + 2")
-expect "two polls later: still available, nothing downloaded" "$(jq -r .state <<< "$st") $(ls "$d1/spool" 2>/dev/null | grep -c . || true)" "available 0"
+expect "two polls later: still available, nothing downloaded" "$(jq -r .state <<< "$st") $(find "$d1/spool" -type f 2>/dev/null | wc -l)" "available 0"
 expect "the server: waiting for confirmation, no feedback" "$(action "$act1" '.confirmation + " " + (.feedback | length | tostring)')" "waiting 0"
 expect "nothing switched before consent" "$(device_print "$d1")" "$before1"
 expect "stats: two waiting for their users" "$(stats "$RO")" "2 0 0 0"
@@ -92,7 +92,7 @@ expect "the server recorded the decline" "$(action "$act2" '.confirmation + " " 
 expect "stats: one declined" "$(stats "$RO")" "0 0 1 0"
 n=$(cc "$s2" '{"id":2,"method":"status"}' | jq .result.checks)
 st=$(cc "$s2" --until "s['checks'] > $n + 2")
-expect "declined: nothing downloaded, nothing switched" "$(ls "$d2/spool" 2>/dev/null | grep -c . || true) $(device_print "$d2")" "0 $before2"
+expect "declined: nothing downloaded, nothing switched" "$(find "$d2/spool" -type f 2>/dev/null | wc -l) $(device_print "$d2")" "0 $before2"
 stop_daemon "${pgids[1]}"
 
 # ---- download_then_ask: waiting, then Start ----
