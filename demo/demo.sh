@@ -56,7 +56,7 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
-  for f in "$work"/devices/*/agentd.pid; do [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  for f in "$work"/devices/*/agentd.pid; do if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi; done
   if [ -n "${server_pid:-}" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   echo
