@@ -289,18 +289,3 @@ int api_actions_maintenance(struct call *c)
     a.updated_at = c->now;
     return api_reply(c, 200, api_action_doc(c, &a, 0));
 }
-
-/* ---- consent (issue #17) ---- */
-
-void api_action_consent_doc(json_t *doc, const otter_action *a)
-{
-    json_object_set_new(doc, "consent", json_string(a->consent[0] ? a->consent : "auto"));
-    json_object_set_new(doc, "confirmation", json_string(a->confirm[0] ? a->confirm : "none"));
-    json_t *user = json_null();
-    if (a->user_choice[0]) {
-        user = json_pack("{s:s}", "choice", a->user_choice);
-        if (user && a->user_until)
-            json_object_set_new(user, "until", api_time(a->user_until));
-    }
-    json_object_set_new(doc, "user", user ? user : json_null());
-}

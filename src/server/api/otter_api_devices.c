@@ -354,6 +354,20 @@ static int add_feedback(void *ctx, const otter_feedback *f)
     return json_array_append_new(ctx, doc) == 0 ? 0 : OTTER_ENOMEM;
 }
 
+/* Consent, confirmation and the user's last choice of an action (issue #17). */
+static void api_action_consent_doc(json_t *doc, const otter_action *a)
+{
+    json_object_set_new(doc, "consent", json_string(a->consent[0] ? a->consent : "auto"));
+    json_object_set_new(doc, "confirmation", json_string(a->confirm[0] ? a->confirm : "none"));
+    json_t *user = json_null();
+    if (a->user_choice[0]) {
+        user = json_pack("{s:s}", "choice", a->user_choice);
+        if (user && a->user_until)
+            json_object_set_new(user, "until", api_time(a->user_until));
+    }
+    json_object_set_new(doc, "user", user ? user : json_null());
+}
+
 json_t *api_action_doc(struct call *c, const otter_action *a, int with_feedback)
 {
     json_t *doc = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)a->id,

@@ -199,9 +199,6 @@ int api_load_release(struct call *c, int64_t id, otter_release *r);
 /* 200 with the stored artifact sha256 sent as the attachment filename; 500 when it is gone. */
 int api_send_artifact(struct call *c, const char *sha256, const char *filename, const char *what);
 
-/* Adds consent, confirmation and the user's last choice to an action document (otter_api_deploy.c).
- */
-void api_action_consent_doc(json_t *doc, const otter_action *a);
 /* ---- trust roots of a tenant (otter_api_roots.c, issue #13) ---- */
 struct otter_rootchain;
 int api_roots_list(struct call *c);

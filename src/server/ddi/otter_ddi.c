@@ -71,16 +71,6 @@ int otter_ddi_match(const char *path)
     return slash && slash > path + 1 && strncmp(slash, "/controller/v1/", 15) == 0;
 }
 
-int ddi_reply(struct ddi_call *c, int status, json_t *doc)
-{
-    free(c->resp->body);
-    c->resp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (doc && !c->resp->body)
-        return ddi_fail(c, 500, "out of memory");
-    return status;
-}
-
 static int valid_host(const char *host)
 {
     return host && *host && strlen(host) <= 255 &&
@@ -122,47 +112,6 @@ static int set_base(struct ddi_call *c)
 }
 
 /* ---- deploymentBase / installedBase ---- */
-/* The device's action {id} (404 otherwise). */
-int ddi_load_action(struct ddi_call *c, const char *id_text, otter_action *a)
-{
-    otter_err err;
-    int found = 0;
-    char *end = NULL;
-    long long id = strtoll(id_text, &end, 10);
-    if (!*id_text || *end || id <= 0)
-        return ddi_fail(c, 404, "no such action");
-    if (otter_store_action_get(c->ddi->store, id, a, &found, &err) < 0)
-        return ddi_fail_err(c, &err);
-    if (!found || a->device_id != c->dev->id)
-        return ddi_fail(c, 404, "no action %lld for this device", id);
-    return 0;
-}
-
-/*
- * A rollout's action the device has not started is its to take only while
- * the poll would offer it (rollout running, stage reached, no older action
- * first): fetching deploymentBase or sending feedback by id must not get
- * around a pause or a stage not yet open. The store's offer rule decides,
- * the same one the poll and its cache use. 0 = may go on, else the status
- * already answered.
- */
-int ddi_refuse_held_back(struct ddi_call *c, const otter_action *a)
-{
-    otter_err err;
-    otter_action offered;
-    int found = 0;
-    if (!a->rollout_id || otter_action_state_of(a) != OTTER_ACTION_SCHEDULED)
-        return 0;
-    if (otter_store_action_open(c->ddi->store, c->dev->id, &offered, &found, &err) < 0)
-        return ddi_fail_err(c, &err);
-    if (!found || offered.id != a->id)
-        return ddi_fail(c, 404,
-                        "action %lld is not offered now: its rollout is paused or has not "
-                        "reached its stage",
-                        (long long)a->id);
-    return 0;
-}
-
 static int deployment_base(struct ddi_call *c, int installed)
 {
     otter_err err;

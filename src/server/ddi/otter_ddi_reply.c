@@ -20,6 +20,17 @@ void otter_ddi_sleep_text(uint64_t seconds, char *out, size_t cap)
              (unsigned)(seconds % 60));
 }
 
+/* status with doc (owned, freed here) as the JSON body. */
+int ddi_reply(struct ddi_call *c, int status, json_t *doc)
+{
+    free(c->resp->body);
+    c->resp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (doc && !c->resp->body)
+        return ddi_fail(c, 500, "out of memory");
+    return status;
+}
+
 int ddi_fail(struct ddi_call *c, int status, const char *fmt, ...)
 {
     char msg[OTTER_ERR_MSG_MAX];
@@ -53,4 +64,45 @@ int ddi_refuse_canceled(struct ddi_call *c, const otter_action *a)
                         "not be offered again",
                         (long long)a->id, ap.state);
     return ddi_fail(c, 404, "action %lld is canceled", (long long)a->id);
+}
+
+/* The device's action {id} (404 otherwise). */
+int ddi_load_action(struct ddi_call *c, const char *id_text, otter_action *a)
+{
+    otter_err err;
+    int found = 0;
+    char *end = NULL;
+    long long id = strtoll(id_text, &end, 10);
+    if (!*id_text || *end || id <= 0)
+        return ddi_fail(c, 404, "no such action");
+    if (otter_store_action_get(c->ddi->store, id, a, &found, &err) < 0)
+        return ddi_fail_err(c, &err);
+    if (!found || a->device_id != c->dev->id)
+        return ddi_fail(c, 404, "no action %lld for this device", id);
+    return 0;
+}
+
+/*
+ * A rollout's action the device has not started is its to take only while
+ * the poll would offer it (rollout running, stage reached, no older action
+ * first): fetching deploymentBase or sending feedback by id must not get
+ * around a pause or a stage not yet open. The store's offer rule decides,
+ * the same one the poll and its cache use. 0 = may go on, else the status
+ * already answered.
+ */
+int ddi_refuse_held_back(struct ddi_call *c, const otter_action *a)
+{
+    otter_err err;
+    otter_action offered;
+    int found = 0;
+    if (!a->rollout_id || otter_action_state_of(a) != OTTER_ACTION_SCHEDULED)
+        return 0;
+    if (otter_store_action_open(c->ddi->store, c->dev->id, &offered, &found, &err) < 0)
+        return ddi_fail_err(c, &err);
+    if (!found || offered.id != a->id)
+        return ddi_fail(c, 404,
+                        "action %lld is not offered now: its rollout is paused or has not "
+                        "reached its stage",
+                        (long long)a->id);
+    return 0;
 }
