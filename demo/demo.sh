@@ -7,11 +7,6 @@
 # `otter-agentd run --once` every DEMO_POLL seconds, with file slots, rebooted
 # by the boot simulator) that update through a staged
 # rollout (10 % -> 50 % -> 100 %) while a live summary shows the counts.
-# A quarter of the fleet (group "home") belongs to users who decide themselves:
-# their rollout runs in "download then ask" mode, their otter-agentd runs as a
-# daemon with a control socket, and a simulated user presses Start through it
-# (otter-agent install --from-server) DEMO_ASK_DELAY seconds (default 8) after
-# the update is ready, so the dashboard shows devices waiting for their users.
 #
 #   make demo                     # or: bash demo/demo.sh BUILD_DIR
 #   DEMO_DEVICES=40 make demo     # fleet size (default 24)
@@ -56,7 +51,6 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
-  for f in "$work"/devices/*/agentd.pid; do if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi; done
   if [ -n "${server_pid:-}" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   echo
@@ -175,7 +169,6 @@ url = $URL
 tenant = $TENANT
 controller_id = $cid
 target_token = $tok
-spool = $d/spool
 CONF
   "$agent" -c "$d/agent.conf" factory "$work/update-1.0.zip" >"$d/factory.log" 2>&1 || { cat "$d/factory.log"; exit 1; }
   "$agent" bootsim --root "$d" >/dev/null
@@ -197,32 +190,6 @@ device_loop() {
   done
 }
 
-# One device of a user who decides: otter-agentd runs as a daemon with a control socket
-# ([control] in agent.conf); the update downloads in the background and waits ("ready", the
-# server hears otter.user=waiting); the user looks at it for DEMO_ASK_DELAY seconds and
-# presses Start through the socket; after the reboot the device polls as the others do.
-home_loop() {
-  local d=$1 dp st
-  printf '[control]\nsocket = %s\n' "$d/control.sock" >> "$d/agent.conf"
-  "$agentd" -c "$d/agent.conf" run >>"$d/agentd.log" 2>&1 & dp=$!
-  echo "$dp" > "$d/agentd.pid" # for cleanup: killing this loop leaves its daemon running
-  while :; do
-    st=$("$agent" -c "$d/agent.conf" progress --json 2>/dev/null | jq -r '.state' 2>/dev/null || true)
-    [ "$st" = ready ] && break
-    sleep "$POLL"
-  done
-  sleep "${DEMO_ASK_DELAY:-8}"
-  "$agent" -c "$d/agent.conf" install --from-server >>"$d/user.log" 2>&1 || true
-  kill "$dp" 2>/dev/null || true
-  wait "$dp" 2>/dev/null || true
-  rm -f "$d/agentd.pid"
-  if [ -e "$d/reboot-requested" ]; then
-    rm -f "$d/reboot-requested"
-    "$agent" bootsim --root "$d" >>"$d/boot.log" 2>&1 || true
-  fi
-  device_loop "$d"
-}
-
 # ---- releases and rollouts ----
 # publish VERSION: upload (publisher) and approve (approver); prints the release id.
 publish() {
@@ -234,12 +201,11 @@ publish() {
   say "approver approved $1 for $TENANT" >&2
   echo "$id"
 }
-# roll_out NAME RELEASE FILTER [CONSENT]: create and start a three-stage rollout (operator);
-# prints its id.
+# roll_out NAME RELEASE FILTER: create and start a three-stage rollout (operator); prints its id.
 roll_out() {
   local id
   id=$(api POST "/api/v1/tenants/$TENANT/rollouts" "$OP" "{\"name\":\"$1\",\"release\":$2,
-    \"filter\":$3,\"consent\":\"${4:-auto}\",\"stages\":[
+    \"filter\":$3,\"stages\":[
     {\"percent\":10,\"success_threshold\":90,\"failure_threshold\":20},
     {\"percent\":50,\"success_threshold\":90,\"failure_threshold\":20},
     {\"percent\":100,\"success_threshold\":90,\"failure_threshold\":10}]}" | jq -r .id)
@@ -247,31 +213,21 @@ roll_out() {
   say "operator started rollout '$1': 10 % -> 50 % -> 100 %, pausing at 20 %/20 %/10 % failures" >&2
   echo "$id"
 }
-# watch ROLLOUT [HOME]: a line whenever the counts change, until it (and HOME, the users'
-# rollout) finishes, pauses or is canceled; HOME's line shows its users' choices.
+# watch ROLLOUT: a line whenever the counts change, until it finishes, pauses or is canceled.
 watch() {
-  local last="" line s h state hstate=finished t0
+  local last="" line s state t0
   t0=$(date +%s)
   while :; do
     s=$(api GET "/api/v1/tenants/$TENANT/rollouts/$1/stats" "$OP" || true)
-    h=""
-    [ -n "${2:-}" ] && h=$(api GET "/api/v1/tenants/$TENANT/rollouts/$2/stats" "$OP" || true)
     if [ -n "$s" ]; then
       line=$(jq -r '"\(.state | ascii_upcase) stage \(.current_stage + 1)/\(.stages | length) | "
         + "updated \(.total.success)  failed \(.total.failure)  in progress \(.total.running + .total.scheduled)  "
         + "waiting \(.total.waiting)  of \(.total.devices) | per stage: "
         + ([.stages[] | "\(.percent)%: \(.success)/\(.devices)"] | join("  "))' <<< "$s")
-      if [ -n "$h" ]; then
-        line+=$(jq -r '"\n         home (download then ask): updated \(.total.success)/\(.total.devices)  "
-          + "users: waiting to press Start \(.users.waiting)  postponed \(.users.postponed)  "
-          + "started \(.users.started)"' <<< "$h")
-        hstate=$(jq -r .state <<< "$h")
-      fi
       [ "$line" != "$last" ] && printf '[%4ss] %s\n' "$(( $(date +%s) - t0 ))" "$line"
       last=$line
       state=$(jq -r .state <<< "$s")
-      case $state in paused | canceled) break ;; esac
-      [ "$state" = finished ] && case $hstate in finished | paused | canceled) break ;; esac
+      case $state in finished | paused | canceled) break ;; esac
     fi
     [ $(( $(date +%s) - t0 )) -gt "${DEMO_TIMEOUT:-900}" ] && { echo "demo: the rollout did not end in time"; exit 1; }
     sleep 1
@@ -280,27 +236,13 @@ watch() {
 }
 on_version() { api GET "/api/v1/tenants/$TENANT/devices?version=$1&limit=1000" "$OP" | jq '.devices | length'; }
 
-# Every fourth device belongs to a user who decides (group "home"), the others to the
-# operator (group "managed").
-api POST "/api/v1/tenants/$TENANT/groups" "$OP" '{"name":"managed"}' >/dev/null
-api POST "/api/v1/tenants/$TENANT/groups" "$OP" '{"name":"home"}' >/dev/null
-home=()
-while read -r cid _; do
-  g=managed
-  [ $(( 10#${cid#dev-} % 4 )) = 0 ] && { g=home; home+=("$cid"); }
-  api PUT "/api/v1/tenants/$TENANT/groups/$g/devices/$cid" "$OP" >/dev/null
-done < "$work/tokens"
-say "${#home[@]} devices in group 'home' (their users press Start), the others in 'managed'"
 R=$(publish 2.0)
-ROLLOUT=$(roll_out demo-wave "$R" '{"groups":["managed"]}')
-HOME_ROLLOUT=$(roll_out demo-home "$R" '{"groups":["home"]}' download_then_ask)
-say "rollout 'demo-home' asks its users: download in the background, then wait for Start" >&2
+ROLLOUT=$(roll_out demo-wave "$R" '{"models":["demo-gw-a"]}')
 if [ "$FAIL" -gt 0 ]; then
   # Break devices of the second stage (the first is a canary of 10 %): their
   # stage opens after the canary succeeds, and its failures pause the rollout.
   # Their health check fails on 2.0 only, as if 2.0 broke their hardware.
   while read -r cid _; do
-    [[ " ${home[*]} " == *" $cid "* ]] && continue # the operator's devices only
     echo "$(api GET "/api/v1/tenants/$TENANT/devices/$cid/history" "$OP" | jq -r '.actions[0].stage') $cid"
   done < "$work/tokens" | sort -n -k1,1 -s | awk '$1 >= 1' | head -n "$FAIL" > "$work/failing"
   while read -r _ cid; do
@@ -316,10 +258,7 @@ HEALTH
   done < "$work/failing"
   say "DEMO_FAIL=$FAIL: ${failing[*]} (stage 2) will fail their health check on 2.0"
 fi
-for d in "$work"/devices/*; do
-  if [[ " ${home[*]} " == *" ${d##*/} "* ]]; then home_loop "$d" & pids+=($!)
-  else device_loop "$d" & pids+=($!); fi
-done
+for d in "$work"/devices/*; do device_loop "$d" & pids+=($!); done
 say "devices polling every ${POLL}s"
 echo
 echo "   Dashboard and API:  $URL/"
@@ -328,7 +267,7 @@ echo "   Rollout stats:      $URL/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/stats
 echo "   Ctrl-C stops the demo."
 echo
 
-watch "$ROLLOUT" "$HOME_ROLLOUT"
+watch "$ROLLOUT"
 r=$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP")
 if [ "$(jq -r .state <<< "$r")" = finished ]; then
   say "rollout finished: $(on_version 2.0) of $N devices run 2.0"

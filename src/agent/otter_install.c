@@ -340,7 +340,9 @@ static int record_and_activate(otter_device *d, const otter_manifest *m, const c
     }
     if (!ret)
         ret = otter_device_save_state(d, err);
-    if (!ret)
+    /* A factory image is whatever manufacturing flashes, packed at any time (often after the
+     * first update): the freshness history starts with the first update over the air. */
+    if (!ret && !o->factory)
         ret = otter_fresh_note(d, m, err);
     otter_crash_point("install-recorded");
     otter_bootvars v;
