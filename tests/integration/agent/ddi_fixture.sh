@@ -47,10 +47,11 @@ ddi_pkg() {
 }
 
 # ddi_device DIR CONTROLLER [SERVER_URL] [EXTRA [server] LINES]: provisioned, factory 1.0, booted A.
+# The server records the model DDI_MODEL (default gw-a, the device's real one).
 ddi_device() {
   local d=$1 id=$2 url=${3:-$URL}
   expect "device $id provisioned" "$(jreq POST /api/v1/tenants/acme/devices "$A" \
-    "{\"controller_id\":\"$id\",\"model\":\"gw-a\"}")" 201
+    "{\"controller_id\":\"$id\",\"model\":\"${DDI_MODEL:-gw-a}\"}")" 201
   local token; token=$(body .token)
   mkdir -p "$d"; : > "$d/a"; : > "$d/b"
   agent_conf "$d" "$keys/root.json" "$d/a" "$d/b"
