@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "otter_tls_client.h"
 #include "otter_control_verify.h"
 #include "otter_install.h"
 #include "otter_origin.h"
@@ -85,10 +86,9 @@ static CURL *prepare(const otter_ddi_conn *c, const char *url, struct curl_slist
         curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, c->pin);
     if (c->proxy && c->proxy[0])
         curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
-    if (c->cert && c->cert[0])
-        curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
-    if (c->key && c->key[0])
-        curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
+    /* The same client identity as every DDI request: a TPM-held key too, not only a file. */
+    otter_tls_client tls = {.cert = c->cert, .key = c->key, .tcti = c->tcti};
+    otter_tls_client_apply(e, &tls);
     return e;
 }
 
