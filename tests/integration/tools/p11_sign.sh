@@ -35,7 +35,8 @@ on_tty() {
   while [ "$1" != -- ]; do answers+=("$1"); shift; done
   shift
   printf -v cmd '%q ' "$@"
-  coproc TTY { script -qfec "$cmd" /dev/null; }
+  # script(1) runs the command with $SHELL; %q quoting is bash's ($'…'), which sh reads wrong.
+  coproc TTY { SHELL=/bin/bash script -qfec "$cmd" /dev/null; }
   local pid=$TTY_PID in keys
   exec {in}<&"${TTY[0]}" {keys}>&"${TTY[1]}"
   for a in "${answers[@]}"; do
