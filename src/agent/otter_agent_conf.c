@@ -110,7 +110,21 @@ static const struct key_def keys[] = {
     {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
-_Static_assert(N_KEYS <= 64, "seen_keys is a 64-bit mask: widen it before adding keys");
+/* Which table entries a section has set: one bit per key, for duplicates and defaults. */
+typedef struct {
+    uint64_t w[2];
+} key_set;
+_Static_assert(N_KEYS <= 128, "key_set holds 128 keys: widen it before adding keys");
+
+static int key_seen(const key_set *set, size_t i)
+{
+    return (set->w[i / 64] >> (i % 64)) & 1;
+}
+
+static void key_mark(key_set *set, size_t i)
+{
+    set->w[i / 64] |= (uint64_t)1 << (i % 64);
+}
 
 static const char *const sections[] = {"device", "trust",   "state",         "rollback", "boot",
                                        "health", "reboot",  "server",        "install",  "tpm",
@@ -125,8 +139,8 @@ struct parse {
     int line;
     int failed;
     otter_err *err;
-    uint64_t seen_keys;                                  /* global keys, by table index */
-    uint64_t seen_slot_keys[OTTER_AGENT_CONF_MAX_SLOTS]; /* slot keys, by table index */
+    key_set seen_keys;                                  /* global keys, by table index */
+    key_set seen_slot_keys[OTTER_AGENT_CONF_MAX_SLOTS]; /* slot keys, by table index */
     uint32_t seen_sections;
     int indented; /* the current line starts with blanks: maybe an inih continuation */
 };
@@ -323,7 +337,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
     int is_slot = strncmp(section, "slot.", 5) == 0;
     const char *want = is_slot ? "slot" : section;
     void *base = p->conf;
-    uint64_t *seen = &p->seen_keys;
+    key_set *seen = &p->seen_keys;
     if (is_slot) {
         const otter_slot_conf *s = otter_agent_conf_slot(p->conf, section + 5);
         if (!s) { /* the reader registers every valid slot section */
@@ -337,7 +351,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
     for (size_t i = 0; i < N_KEYS; i++) {
         if (strcmp(keys[i].section, want) != 0 || strcmp(keys[i].key, key) != 0)
             continue;
-        if (*seen & ((uint64_t)1 << i)) {
+        if (key_seen(seen, i)) {
             if (p->indented) /* inih hands us a continuation line as the same key again */
                 fail(p, OTTER_EFORMAT, "[%s] %s: continuation lines are not supported", section,
                      key);
@@ -345,7 +359,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
                 fail(p, OTTER_EFORMAT, "[%s] duplicate key '%s'", section, key);
             return 0;
         }
-        *seen |= (uint64_t)1 << i;
+        key_mark(seen, i);
         if (convert(p, &keys[i], section, value, base) != 0)
             return 0;
         return check_tokens(p, section, key) == 0;
@@ -355,11 +369,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
 }
 
 /* Fills keys the file did not set with their defaults; required ones fail. */
-static int apply_defaults(struct parse *p, const char *want, void *base, uint64_t seen,
+static int apply_defaults(struct parse *p, const char *want, void *base, const key_set *seen,
                           const char *section)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
-        if (strcmp(keys[i].section, want) != 0 || (seen & ((uint64_t)1 << i)))
+        if (strcmp(keys[i].section, want) != 0 || key_seen(seen, i))
             continue;
         if (!keys[i].def)
             return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] %s is required", p->name, section,
@@ -374,7 +388,7 @@ static int apply_defaults(struct parse *p, const char *want, void *base, uint64_
 static int finish(struct parse *p)
 {
     for (size_t s = 0; s < N_SECTIONS; s++) {
-        int ret = apply_defaults(p, sections[s], p->conf, p->seen_keys, sections[s]);
+        int ret = apply_defaults(p, sections[s], p->conf, &p->seen_keys, sections[s]);
         if (ret)
             return ret;
     }
@@ -396,7 +410,7 @@ static int finish(struct parse *p)
         otter_slot_conf *s = &p->conf->slots[i];
         char sec[8 + OTTER_AGENT_CONF_MAX_NAME];
         snprintf(sec, sizeof sec, "slot.%s", s->name);
-        int ret = apply_defaults(p, "slot", s, p->seen_slot_keys[i], sec);
+        int ret = apply_defaults(p, "slot", s, &p->seen_slot_keys[i], sec);
         if (ret)
             return ret;
         if (strcmp(s->a, s->b) == 0)
