@@ -137,7 +137,9 @@ stop_proxy
 # up after its reconnects (about 30 s), the daemon does not fail the action
 # but counts the attempt (ddi.json) and tries again once the network is back.
 v=$((rounds + 5)).0
-start_proxy --stall "$((size / 2))" --stall-ms 1500 --stall-any
+# The stall outlasts the kill below by far: with 1.5 s, a loaded machine (CI, load 70) killed
+# the proxy too late, the download had finished and the failing step was the next feedback.
+start_proxy --stall "$((size / 2))" --stall-ms 60000 --stall-any
 ddi_url "$d" "$proxy_url"
 act=$(deploy "$v" gw-0001)
 "$agentd" -c "$d/agent.conf" run --once > "$work/dead.log" 2>&1 & dpid=$!
