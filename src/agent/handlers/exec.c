@@ -119,5 +119,5 @@ static void exec_abort(void *ctx)
     free(c);
 }
 
-const struct otter_handler_ops otter_handler_exec = {"exec",     exec_open, exec_write, exec_finish,
+const struct otter_handler_ops otter_handler_exec = {"custom",   exec_open, exec_write, exec_finish,
                                                      exec_abort, NULL,      NULL};
