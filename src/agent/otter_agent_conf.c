@@ -136,8 +136,7 @@ static void key_mark(key_set *set, size_t i)
 
 static const char *const sections[] = {"device", "trust",   "state",         "rollback", "boot",
                                        "health", "reboot",  "server",        "install",  "tpm",
-                                       "crypt",  "control", "preconditions", "ui",
-                                       "hooks"};
+                                       "crypt",  "control", "preconditions", "ui",       "hooks"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {
@@ -487,7 +486,8 @@ static int finish(struct parse *p)
     for (size_t i = 0; i < p->conf->n_handlers; i++) {
         char sec[9 + OTTER_AGENT_CONF_MAX_NAME];
         snprintf(sec, sizeof sec, "handler.%s", p->conf->handlers[i].name);
-        int ret = apply_defaults(p, "handler", &p->conf->handlers[i], &p->seen_handler_keys[i], sec);
+        int ret =
+            apply_defaults(p, "handler", &p->conf->handlers[i], &p->seen_handler_keys[i], sec);
         if (ret)
             return ret;
     }

@@ -196,9 +196,9 @@ static int start_handler(install_run *run, const otter_manifest_image *img, otte
     const otter_handler_conf *hc = otter_agent_conf_handler(run->d->conf, img->handler);
     if (!hc)
         return otter_handler_open(img->handler, path, img->size, h, err);
-    otter_handler_exec_params p = {hc->name,   hc->command, hc->args,        hc->timeout,
-                                   img->name,  img->sha256, run->m->version,
-                                   otter_bootchooser_letter(run->side)};
+    otter_handler_exec_params p = {
+        hc->name,  hc->command, hc->args,        hc->timeout,
+        img->name, img->sha256, run->m->version, otter_bootchooser_letter(run->side)};
     return otter_handler_open_exec(&p, path, img->size, h, err);
 }
 
@@ -364,8 +364,8 @@ static int record_and_activate(otter_device *d, const otter_manifest *m, const c
                                                           OTTER_STATE_MAX_IMAGES - m->image_count);
     uint64_t secver = (uint64_t)m->security_version;
     int64_t now = otter_device_now();
-    int ret = otter_state_set_slot(d->state, side, m->version, secver, manifest_sha, images, n,
-                                   err);
+    int ret =
+        otter_state_set_slot(d->state, side, m->version, secver, manifest_sha, images, n, err);
     if (!ret && o->factory) {
         d->state->booted = side;
         ret = otter_state_set_result(d->state, OTTER_RESULT_SUCCESS, m->version, "", now, err);

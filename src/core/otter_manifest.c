@@ -289,7 +289,8 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
     if ((ret = parse_notes(json_object_get(root, "notes"), top, &m->notes, err)) < 0)
         return ret;
     ret = otter_manifest_hooks_parse(json_object_get(root, "hooks"), file, m, err);
-    return ret ? ret : otter_manifest_replaces_parse(json_object_get(root, "replaces"), file, m, err);
+    return ret ? ret
+               : otter_manifest_replaces_parse(json_object_get(root, "replaces"), file, m, err);
 }
 
 int otter_manifest_parse(const char *buf, size_t len, const char *where, otter_manifest **out,
@@ -477,10 +478,10 @@ static json_t *image_json(int64_t format, const otter_manifest_image *img)
 char *otter_manifest_serialize_new(const otter_manifest *m)
 {
     json_t *compatible = json_array(), *images = json_array();
-    json_t *root = json_pack(
-        "{s:I, s:s, s:o, s:s, s:I, s:s, s:o}", "format", (json_int_t)m->format, "product",
-        m->product, "compatible", compatible, "version", m->version, "security_version",
-        (json_int_t)m->security_version, "created", m->created, "images", images);
+    json_t *root =
+        json_pack("{s:I, s:s, s:o, s:s, s:I, s:s, s:o}", "format", (json_int_t)m->format, "product",
+                  m->product, "compatible", compatible, "version", m->version, "security_version",
+                  (json_int_t)m->security_version, "created", m->created, "images", images);
     char *out = NULL;
     if (!root)
         return NULL;

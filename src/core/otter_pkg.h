@@ -209,7 +209,7 @@ typedef struct otter_pkg_write_opts {
     const struct otter_crypt_pubkey *const *recipients;
     size_t recipient_count;
     const otter_manifest_notes *notes; /* release notes to sign in (issue #17); NULL = none */
-    const char *hooks[OTTER_HOOKS]; /* install hook programs (paths), NULL = none */
+    const char *hooks[OTTER_HOOKS];    /* install hook programs (paths), NULL = none */
     int partial; /* the package replaces only its images' slot classes ("replaces") */
 } otter_pkg_write_opts;
 
@@ -235,9 +235,8 @@ int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
  * hook_paths[OTTER_HOOK_PRE/POST] (entries after manifest.sig); their bytes
  * must match m's sizes and digests. */
 int otter_pkg_write_manifest_hooks(const char *out_path, const otter_manifest *m,
-                                   const char *const *payload_paths,
-                                   const char *const *hook_paths, const otter_key *const *keys,
-                                   size_t key_count, otter_err *err);
+                                   const char *const *payload_paths, const char *const *hook_paths,
+                                   const otter_key *const *keys, size_t key_count, otter_err *err);
 
 /*
  * Adds signatures by keys to an existing package (replacing manifest.sig),

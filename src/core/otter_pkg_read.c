@@ -324,13 +324,13 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust, const
     } else {
         ret = otter_pkg_rd_expect_entry(r, "manifest.json", "first", err);
         if (!ret)
-            ret = otter_pkg_rd_small_entry(r, "manifest.json", OTTER_MANIFEST_MAX, &r->manifest_bytes,
-                                   &r->manifest_len, err);
+            ret = otter_pkg_rd_small_entry(r, "manifest.json", OTTER_MANIFEST_MAX,
+                                           &r->manifest_bytes, &r->manifest_len, err);
         if (!ret)
             ret = otter_pkg_rd_expect_entry(r, "manifest.sig", "second", err);
         if (!ret)
-            ret =
-                otter_pkg_rd_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes, &sig_len, err);
+            ret = otter_pkg_rd_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes,
+                                           &sig_len, err);
     }
     if (ret)
         goto out;

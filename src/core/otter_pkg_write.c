@@ -376,9 +376,8 @@ int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
 }
 
 int otter_pkg_write_manifest_hooks(const char *out_path, const otter_manifest *m,
-                                   const char *const *payload_paths,
-                                   const char *const *hook_paths, const otter_key *const *keys,
-                                   size_t key_count, otter_err *err)
+                                   const char *const *payload_paths, const char *const *hook_paths,
+                                   const otter_key *const *keys, size_t key_count, otter_err *err)
 {
     otter_sig_list *sigs = otter_sig_list_new();
     char *manifest_json = NULL, *sig_json = NULL, *hook[OTTER_HOOKS] = {NULL, NULL};
