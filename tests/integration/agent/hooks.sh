@@ -67,6 +67,8 @@ hook pre 'exit 0'; hook post 'exit 0'
 pack2 "$work/v2-hooks.zip" pre post
 unzip -Z1 "$work/v2-hooks.zip" | tr '\n' ' ' | grep -q '^manifest.json manifest.sig pre_install.hook post_install.hook rootfs.img.zst $' \
   && ok "the hooks are entries after manifest.sig, before the image" || bad "entries: $(unzip -Z1 "$work/v2-hooks.zip" | tr '\n' ' ')"
+"$otter" inspect "$work/v2-hooks.zip" | grep -q '^hook pre_install   pre_install.hook, ' \
+  && ok "otter inspect shows the hooks" || bad "inspect: $("$otter" inspect "$work/v2-hooks.zip")"
 d="$work/ok"; device "$d"
 out=$(OTTER_LEAK=agent-env SECRET_TOKEN=x "$agent" -c "$d/agent.conf" install "$work/v2-hooks.zip" 2>&1) \
   && ok "a package with hooks installs" || bad "install: $out"

@@ -44,6 +44,7 @@ rest() { (cd "$1" && find . -type f ! -name reboot-requested ! -name '*-b' -exec
 
 # 1. Only app: written into B, rootfs copied from A byte for byte, committed.
 unzip -p "$work/v2-app.zip" manifest.json | tr -d ' \n' | grep -q '"replaces":\["app"\]' \
+  && "$otter" inspect "$work/v2-app.zip" | grep -q '^partial, replaces: app$' \
   && ok "the manifest says which classes the package replaces" || bad "no replaces in the manifest"
 d="$work/ok"; device "$d"
 out=$("$agent" -c "$d/agent.conf" install "$work/v2-app.zip" 2>&1) && ok "a partial package installs" \
