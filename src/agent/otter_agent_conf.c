@@ -112,6 +112,8 @@ static const struct key_def keys[] = {
     {"slot", "handler", K_STR, "raw", 0, 0, NULL, S(handler)},
     /* Install hooks carried in packages (docs/agent.md, "Install hooks"). */
     {"hooks", "timeout", K_INT, "60", 1, 3600, NULL, C(hooks_timeout)},
+    /* An exec-capable directory for them when [state] dir is on a noexec mount. */
+    {"hooks", "dir", K_PATH, "", 0, 0, NULL, C(hooks_dir)},
     /* Custom handlers: [handler.NAME] (docs/porting.md, "Custom handlers"). */
     {"handler", "command", K_PATH, NULL, 0, 0, NULL, H(command)},
     {"handler", "args", K_STR, "", 0, 0, NULL, H(args)},

@@ -91,6 +91,7 @@ typedef struct otter_agent_conf {
     char *ui_password_hash; /* [ui] password_hash: crypt(3) yescrypt, "" = front refuses to run */
     char *ui_web_dir;       /* [ui] web_dir: the page's files (web/device/) */
     long hooks_timeout;     /* [hooks] timeout: seconds an install hook may run */
+    char *hooks_dir;        /* [hooks] dir: where hooks are written to run, "" = [state] dir */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
     otter_handler_conf handlers[OTTER_AGENT_CONF_MAX_HANDLERS];

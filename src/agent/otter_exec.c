@@ -45,6 +45,10 @@ static void child(char *const argv[], char *const envp[], int in, int out)
         _exit(127);
     close_range(3, ~0u, 0);
     execve(argv[0], argv, envp);
+    static const char why[] = "cannot execute it (not executable, a noexec mount, or its #! "
+                              "interpreter missing)\n";
+    ssize_t ignored = write(2, why, sizeof why - 1);
+    (void)ignored;
     _exit(127);
 }
 
@@ -170,6 +174,11 @@ static int exited(otter_exec *x)
     siginfo_t info = {0};
     return waitid(P_PID, (id_t)x->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
            info.si_pid == x->pid;
+}
+
+int otter_exec_running(otter_exec *x)
+{
+    return !exited(x);
 }
 
 int otter_exec_wait(otter_exec *x, int *status, char output[OTTER_EXEC_OUTPUT_MAX + 1],

@@ -49,6 +49,9 @@ int otter_exec_feed(otter_exec *x, const void *buf, size_t len, otter_err *err);
 int otter_exec_wait(otter_exec *x, int *status, char output[OTTER_EXEC_OUTPUT_MAX + 1],
                     otter_err *err);
 
+/* True while the child has not exited (it may still be reading its stdin). */
+int otter_exec_running(otter_exec *x);
+
 /* Kills the child's process group (SIGKILL), reaps it and frees x. NULL is fine. */
 void otter_exec_kill(otter_exec *x);
 

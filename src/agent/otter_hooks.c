@@ -101,12 +101,13 @@ int otter_hooks_run(otter_device *d, const otter_pkg_reader *r, const otter_mani
         return 0;
     const char *name = otter_manifest_hook_name(which);
     char dir[PATH_MAX], path[PATH_MAX];
-    int n = snprintf(dir, sizeof dir, "%s/hook.XXXXXX", d->conf->state_dir);
+    const char *base = d->conf->hooks_dir[0] ? d->conf->hooks_dir : d->conf->state_dir;
+    int n = snprintf(dir, sizeof dir, "%s/hook.XXXXXX", base);
     if (n < 0 || (size_t)n >= sizeof dir - 32)
-        return otter_err_set(err, OTTER_EUSAGE, "hook %s: [state] dir too long", name);
+        return otter_err_set(err, OTTER_EUSAGE, "hook %s: %s: path too long", name, base);
     if (!mkdtemp(dir))
         return otter_err_sys(err, OTTER_EIO, errno, "hook %s: cannot make a directory in %s", name,
-                             d->conf->state_dir);
+                             base);
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int ret = write_program(path, bytes, len, err);
     if (!ret)

@@ -3,7 +3,7 @@
  * Install hooks (docs/agent.md, "Install hooks"): the pre_install and
  * post_install programs a package carries, already checked by the package
  * reader against the signed manifest. Each runs as root from a private
- * directory (0700) under [state] dir, with
+ * directory (0700) under [hooks] dir (default [state] dir), with
  *   argv: the program, then the new slot set's paths in agent.conf order
  *   env:  PATH (fixed) and OTTER_HOOK, OTTER_SLOT, OTTER_VERSION,
  *         OTTER_RUNNING_VERSION, OTTER_SLOT_CLASSES, OTTER_REPLACES only

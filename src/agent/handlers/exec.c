@@ -102,9 +102,14 @@ static int exec_finish(void *ctx, otter_err *err)
     struct exec_ctx *c = ctx;
     char output[OTTER_EXEC_OUTPUT_MAX + 1];
     int status = 0;
+    /* Gone before its EOF: it did not wait for the agent's word that the image is whole. */
+    int early = !otter_exec_running(c->x);
     int ret = otter_exec_wait(c->x, &status, output, err);
     c->x = NULL; /* freed by wait */
-    if (!ret && status != 0)
+    if (!ret && early && status == 0)
+        ret = otter_err_set(err, OTTER_EIO, "%s exited (status 0) before its EOF: %s", c->name,
+                            output[0] ? output : "(no output)");
+    else if (!ret && status != 0)
         ret = otter_err_set(err, OTTER_EIO, "%s exited with %d%s: %s", c->name, status,
                             status == 124 ? " (timeout)" : "", output[0] ? output : "(no output)");
     if (!ret)

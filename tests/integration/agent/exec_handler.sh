@@ -7,7 +7,8 @@
 #      a clean environment; the install commits as usual;
 #   2. a handler that fails after reading everything fails the install with
 #      its exit status and stderr in the message; one that exits at once
-#      (before reading) too; the running side is unchanged either way;
+#      (before reading) too, even with status 0; the running side is
+#      unchanged each time;
 #   3. a package whose third chunk was tampered: the handler sees only the
 #      verified chunks before it, never an EOF, and is killed;
 #   4. format 1 images for a custom handler are refused (judged only at their end).
@@ -43,6 +44,11 @@ cat > "$work/modem-early-fail" <<'SH'
 #!/bin/sh
 echo "modem not answering on /dev/ttyUSB2" >&2
 exit 5
+SH
+cat > "$work/modem-lazy-fail" <<'SH'
+#!/bin/sh
+echo "nothing to do" >&2
+exit 0
 SH
 chmod +x "$work"/modem-*
 
@@ -100,12 +106,13 @@ out=$("$agent" bootsim --root "$d" 2>&1)
 [[ $out == "booted slot B: update committed" ]] && ok "2.0 boots and commits" || bad "boot: $out"
 
 # 2. Failing handlers: the install fails with their status and stderr.
-for kind in late early; do
+for kind in late early lazy; do
   d="$work/$kind"; device "$d" "$work/modem-$kind-fail"; before=$(active_fingerprint "$d")
   rc=0; out=$("$agent" -c "$d/agent.conf" install "$work/v2.zip" 2>&1) || rc=$?
   case $kind in
     late) want="image modem: slot B: custom handler: modem exited with 4: modem refused the image: bad vendor signature" ;;
     early) want="modem not answering on /dev/ttyUSB2" ;;
+    lazy) want="nothing to do" ;; # exit 0 without reading: never a success
   esac
   [ "$rc" != 0 ] && [[ $out == *"$want"* ]] && ok "$kind failure: the install fails (exit $rc) with the handler's stderr" \
     || bad "$kind failure: rc $rc: $out"

@@ -47,10 +47,10 @@ pack2() {
     --image "rootfs=$work/v2.img:handler=raw" "${args[@]}" \
     --key "$work/keys/r1.key" --key "$work/keys/r2.key" -o "$1" >/dev/null
 }
-# device DIR [TIMEOUT]: on 1.0 (factory into A, booted and committed)
+# device DIR [TIMEOUT]: on 1.0 (factory into A, booted and committed); hooks run from DIR/hooks
 device() {
-  rm -rf "$1"; make_device "$1" raw
-  [ -z "${2:-}" ] || printf '[hooks]\ntimeout = %s\n' "$2" >> "$1/agent.conf"
+  rm -rf "$1"; make_device "$1" raw; mkdir "$1/hooks"
+  printf '[hooks]\ntimeout = %s\ndir = %s\n' "${2:-60}" "$1/hooks" >> "$1/agent.conf"
   "$agent" -c "$1/agent.conf" factory "$work/v1.zip" >/dev/null
   "$agent" bootsim --root "$1" >/dev/null
 }
@@ -84,6 +84,7 @@ OTTER_SLOT=B
 OTTER_SLOT_CLASSES=rootfs
 OTTER_VERSION=2.0
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+[ -z "$(ls -A "$d/hooks")" ] && ok "the hooks ran from [hooks] dir, which is empty again" || bad "left in [hooks] dir: $(ls -A "$d/hooks")"
 [ "$(cat "$work/pre_install.env")" = "$want_env" ] && ok "the environment is PATH and OTTER_* only (nothing of the agent's)" \
   || bad "environment: $(cat "$work/pre_install.env")"
 out=$("$agent" bootsim --root "$d" 2>&1)

@@ -125,12 +125,13 @@ static void test_hooks_and_handlers(void **state)
     (void)state;
     otter_err err;
     otter_agent_conf *c = NULL;
-    assert_otter_ok(parse(with("[hooks]\ntimeout = 5\n[slot.modem]\na = /dev/ttyA\nb = "
+    assert_otter_ok(parse(with("[hooks]\ntimeout = 5\ndir = /run/h\n[slot.modem]\na = /dev/ttyA\nb = "
                                "/dev/ttyB\nhandler = modem\n[handler.modem]\ncommand = "
                                "/usr/lib/otter/modem-flash\nargs = --port /dev/ttyUSB2\n"),
                           &c, &err),
                     err);
     assert_int_equal(c->hooks_timeout, 5);
+    assert_string_equal(c->hooks_dir, "/run/h");
     const otter_handler_conf *h = otter_agent_conf_handler(c, "modem");
     assert_non_null(h);
     assert_string_equal(h->command, "/usr/lib/otter/modem-flash");
@@ -141,6 +142,7 @@ static void test_hooks_and_handlers(void **state)
     otter_agent_conf_free(c);
     assert_otter_ok(parse(good, &c, &err), err);
     assert_int_equal(c->hooks_timeout, 60);
+    assert_string_equal(c->hooks_dir, ""); /* [state] dir */
     otter_agent_conf_free(c);
     expect_refusal(with("[handler.modem]\nargs = x\n"),
                    "agent.conf: [handler.modem] command is required");
