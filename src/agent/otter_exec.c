@@ -96,7 +96,7 @@ int otter_exec_start(char *const argv[], char *const envp[], int with_stdin, lon
     return 0;
 }
 
-/* Reads what the child wrote (non-blocking after poll); -1 at EOF or error. */
+/* Reads what the child wrote (after poll said it can), keeping the tail; closes out at EOF. */
 static void drain(otter_exec *x)
 {
     char buf[4096];
