@@ -29,6 +29,7 @@ struct key_def {
 
 #define C(f) offsetof(otter_agent_conf, f)
 #define S(f) offsetof(otter_slot_conf, f)
+#define H(f) offsetof(otter_handler_conf, f)
 
 static const struct key_def keys[] = {
     {"device", "product", K_STR, NULL, 0, 0, NULL, C(product)},
@@ -107,7 +108,16 @@ static const struct key_def keys[] = {
     {"ui", "web_dir", K_PATH, "/usr/share/otter/web/device", 0, 0, NULL, C(ui_web_dir)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
-    {"slot", "handler", K_ENUM, "raw", 0, 0, "raw|archive|file", S(handler)},
+    /* raw, archive, file or the NAME of a [handler.NAME] section (checked at the end). */
+    {"slot", "handler", K_STR, "raw", 0, 0, NULL, S(handler)},
+    /* Install hooks carried in packages (docs/agent.md, "Install hooks"). */
+    {"hooks", "timeout", K_INT, "60", 1, 3600, NULL, C(hooks_timeout)},
+    /* An exec-capable directory for them when [state] dir is on a noexec mount. */
+    {"hooks", "dir", K_PATH, "", 0, 0, NULL, C(hooks_dir)},
+    /* Custom handlers: [handler.NAME] (docs/porting.md, "Custom handlers"). */
+    {"handler", "command", K_PATH, NULL, 0, 0, NULL, H(command)},
+    {"handler", "args", K_STR, "", 0, 0, NULL, H(args)},
+    {"handler", "timeout", K_INT, "300", 1, 86400, NULL, H(timeout)},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 /* Which table entries a section has set: one bit per key, for duplicates and defaults. */
@@ -128,7 +138,7 @@ static void key_mark(key_set *set, size_t i)
 
 static const char *const sections[] = {"device", "trust",   "state",         "rollback", "boot",
                                        "health", "reboot",  "server",        "install",  "tpm",
-                                       "crypt",  "control", "preconditions", "ui"};
+                                       "crypt",  "control", "preconditions", "ui",       "hooks"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {
@@ -141,6 +151,7 @@ struct parse {
     otter_err *err;
     key_set seen_keys;                                  /* global keys, by table index */
     key_set seen_slot_keys[OTTER_AGENT_CONF_MAX_SLOTS]; /* slot keys, by table index */
+    key_set seen_handler_keys[OTTER_AGENT_CONF_MAX_HANDLERS];
     uint32_t seen_sections;
     int indented; /* the current line starts with blanks: maybe an inih continuation */
 };
@@ -168,6 +179,43 @@ static int valid_slot_name(const char *s)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
             return 0;
     return 1;
+}
+
+static const char *const builtin_handlers[] = {"raw", "archive", "file", NULL};
+
+static int is_builtin_handler(const char *s)
+{
+    for (size_t i = 0; builtin_handlers[i]; i++)
+        if (strcmp(s, builtin_handlers[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* [handler.NAME]: a custom handler, registered when its section line is read. */
+static void add_handler_section(struct parse *p, const char *sec)
+{
+    const char *name = sec + 8;
+    otter_agent_conf *c = p->conf;
+    if (!valid_slot_name(name) || is_builtin_handler(name)) {
+        fail(p, OTTER_EFORMAT, "bad handler name '%s' (1-32 of a-z 0-9 _ -, not raw/archive/file)",
+             name);
+        return;
+    }
+    if (otter_agent_conf_handler(c, name)) {
+        fail(p, OTTER_EFORMAT, "duplicate section [%s]", sec);
+        return;
+    }
+    if (c->n_handlers == OTTER_AGENT_CONF_MAX_HANDLERS) {
+        fail(p, OTTER_EFORMAT, "too many handler sections (limit %d)",
+             OTTER_AGENT_CONF_MAX_HANDLERS);
+        return;
+    }
+    c->handlers[c->n_handlers].name = strdup(name);
+    if (!c->handlers[c->n_handlers].name) {
+        fail(p, OTTER_ENOMEM, "out of memory");
+        return;
+    }
+    c->n_handlers++;
 }
 
 /*
@@ -201,6 +249,10 @@ static void check_section_line(struct parse *p, const char *line)
             p->seen_sections |= 1u << i;
             return;
         }
+    }
+    if (strncmp(sec, "handler.", 8) == 0) {
+        add_handler_section(p, sec);
+        return;
     }
     if (strncmp(sec, "slot.", 5) != 0) {
         fail(p, OTTER_EFORMAT, "unknown section [%s]", sec);
@@ -335,9 +387,20 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return 0;
     }
     int is_slot = strncmp(section, "slot.", 5) == 0;
-    const char *want = is_slot ? "slot" : section;
+    int is_handler = strncmp(section, "handler.", 8) == 0;
+    const char *want = is_slot ? "slot" : is_handler ? "handler" : section;
     void *base = p->conf;
     key_set *seen = &p->seen_keys;
+    if (is_handler) {
+        const otter_handler_conf *h = otter_agent_conf_handler(p->conf, section + 8);
+        if (!h) {
+            fail(p, OTTER_EFORMAT, "unknown section [%s]", section);
+            return 0;
+        }
+        size_t idx = (size_t)(h - p->conf->handlers);
+        base = &p->conf->handlers[idx];
+        seen = &p->seen_handler_keys[idx];
+    }
     if (is_slot) {
         const otter_slot_conf *s = otter_agent_conf_slot(p->conf, section + 5);
         if (!s) { /* the reader registers every valid slot section */
@@ -416,6 +479,19 @@ static int finish(struct parse *p)
         if (strcmp(s->a, s->b) == 0)
             return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] a and b are the same path",
                                  p->name, sec);
+        if (!is_builtin_handler(s->handler) && !otter_agent_conf_handler(p->conf, s->handler))
+            return otter_err_set(p->err, OTTER_EFORMAT,
+                                 "%s: [%s] handler: '%.64s' is not raw, archive, file or a "
+                                 "[handler.NAME] section",
+                                 p->name, sec, s->handler);
+    }
+    for (size_t i = 0; i < p->conf->n_handlers; i++) {
+        char sec[9 + OTTER_AGENT_CONF_MAX_NAME];
+        snprintf(sec, sizeof sec, "handler.%s", p->conf->handlers[i].name);
+        int ret =
+            apply_defaults(p, "handler", &p->conf->handlers[i], &p->seen_handler_keys[i], sec);
+        if (ret)
+            return ret;
     }
     return 0;
 }
@@ -477,12 +553,17 @@ void otter_agent_conf_free(otter_agent_conf *conf)
         if (strcmp(keys[i].section, "slot") == 0) {
             for (size_t s = 0; s < conf->n_slots; s++)
                 free(*(char **)((char *)&conf->slots[s] + keys[i].offset));
+        } else if (strcmp(keys[i].section, "handler") == 0) {
+            for (size_t h = 0; h < conf->n_handlers; h++)
+                free(*(char **)((char *)&conf->handlers[h] + keys[i].offset));
         } else {
             free(*(char **)((char *)conf + keys[i].offset));
         }
     }
     for (size_t s = 0; s < conf->n_slots; s++)
         free(conf->slots[s].name);
+    for (size_t h = 0; h < conf->n_handlers; h++)
+        free(conf->handlers[h].name);
     free(conf);
 }
 
@@ -497,4 +578,12 @@ const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const
 const char *otter_agent_conf_slot_path(const otter_slot_conf *s, int side)
 {
     return side == 0 ? s->a : side == 1 ? s->b : NULL;
+}
+
+const otter_handler_conf *otter_agent_conf_handler(const otter_agent_conf *conf, const char *name)
+{
+    for (size_t i = 0; i < conf->n_handlers; i++)
+        if (strcmp(conf->handlers[i].name, name) == 0)
+            return &conf->handlers[i];
+    return NULL;
 }

@@ -19,14 +19,24 @@
 #define OTTER_AGENT_CONF_MAX_SLOTS 8           /* [slot.NAME] sections */
 #define OTTER_AGENT_CONF_MAX_NAME 32           /* NAME in [slot.NAME] */
 #define OTTER_AGENT_CONF_MAX_VALUE 1024        /* any string value */
+#define OTTER_AGENT_CONF_MAX_HANDLERS 8        /* [handler.NAME] sections */
 
 /* One slot class ([slot.rootfs]): two slots, A and B, and how to write them. */
 typedef struct otter_slot_conf {
     char *name;    /* "rootfs" */
     char *a;       /* path of slot A (file, block device or directory) */
     char *b;       /* path of slot B */
-    char *handler; /* "raw", "archive" or "file" */
+    char *handler; /* "raw", "archive", "file" or a [handler.NAME] */
 } otter_slot_conf;
+
+/* A custom handler ([handler.modem]): an executable fed the verified image
+ * bytes on stdin (docs/porting.md, "Custom handlers"). */
+typedef struct otter_handler_conf {
+    char *name;    /* "modem": what [slot.X] handler and the manifest name */
+    char *command; /* absolute path of the executable */
+    char *args;    /* arguments before the standard ones, split on blanks; "" = none */
+    long timeout;  /* seconds it may go without taking input, and to exit after EOF */
+} otter_handler_conf;
 
 typedef struct otter_agent_conf {
     char *product;              /* [device] product */
@@ -80,8 +90,12 @@ typedef struct otter_agent_conf {
     char *ui_listen;        /* [ui] listen: ADDRESS:PORT of the local page's front */
     char *ui_password_hash; /* [ui] password_hash: crypt(3) yescrypt, "" = front refuses to run */
     char *ui_web_dir;       /* [ui] web_dir: the page's files (web/device/) */
+    long hooks_timeout;     /* [hooks] timeout: seconds an install hook may run */
+    char *hooks_dir;        /* [hooks] dir: where hooks are written to run, "" = [state] dir */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
+    otter_handler_conf handlers[OTTER_AGENT_CONF_MAX_HANDLERS];
+    size_t n_handlers;
 } otter_agent_conf;
 
 /*
@@ -105,6 +119,9 @@ void otter_agent_conf_free(otter_agent_conf *conf);
 
 /* The slot class called name, or NULL. Borrowed from conf. */
 const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const char *name);
+
+/* The custom handler called name, or NULL (also for raw, archive, file). Borrowed. */
+const otter_handler_conf *otter_agent_conf_handler(const otter_agent_conf *conf, const char *name);
 
 /* The path of side 0 (A) or 1 (B) of slot class s, or NULL for another side. Borrowed. */
 const char *otter_agent_conf_slot_path(const otter_slot_conf *s, int side);

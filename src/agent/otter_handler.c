@@ -74,6 +74,25 @@ int otter_handler_open(const char *name, const char *target, uint64_t declared_s
     return start(name, target, declared_size, 0, NULL, 0, NULL, out, err);
 }
 
+int otter_handler_open_exec(const otter_handler_exec_params *p, const char *target,
+                            uint64_t declared_size, otter_handler **out, otter_err *err)
+{
+    *out = NULL;
+    otter_handler *h = calloc(1, sizeof *h);
+    if (!h)
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    h->ops = &otter_handler_exec;
+    h->declared = declared_size;
+    snprintf(h->target, sizeof h->target, "%s", target);
+    int ret = otter_handler_exec_start(&h->ctx, p, target, declared_size, err);
+    if (ret) {
+        free(h);
+        return otter_err_prefix(err, "%s handler", p->name);
+    }
+    *out = h;
+    return 0;
+}
+
 int otter_handler_resume(const char *name, const char *target, uint64_t declared_size,
                          uint64_t offset, const uint8_t *head, size_t head_len, const char *partial,
                          otter_handler **out, otter_err *err)

@@ -9,6 +9,8 @@
  *   file     one file, replaced atomically (temp + fsync + rename).
  *   archive  a tar stream unpacked into a directory slot (cleared first),
  *            refusing absolute paths, "..", escaping links and device nodes.
+ *   custom   ([handler.NAME] in agent.conf) an executable fed the bytes on
+ *            stdin: otter_handler_open_exec(), docs/porting.md "Custom handlers".
  * Memory stays constant whatever the image size.
  *
  * Sequence: open, write* , then finish (commit) or abort (discard). The
@@ -37,6 +39,28 @@ int otter_handler_exists(const char *name);
  */
 int otter_handler_open(const char *name, const char *target, uint64_t declared_size,
                        otter_handler **out, otter_err *err);
+
+/* What a custom handler is run with (all borrowed for the call). */
+typedef struct otter_handler_exec_params {
+    const char *name;    /* the handler's name ([handler.NAME]) */
+    const char *command; /* absolute path of the executable */
+    const char *args;    /* arguments before the standard ones, split on blanks */
+    long timeout;        /* seconds without taking input, and to exit after EOF */
+    const char *image;   /* image name */
+    const char *sha256;  /* of the installed bytes (hex) */
+    const char *version; /* the release */
+    char slot;           /* 'A' or 'B' */
+} otter_handler_exec_params;
+
+/*
+ * Starts custom handler p for declared_size bytes going to target (the slot
+ * path of its class): the executable runs with the image's parameters as
+ * arguments and environment, reads the bytes on stdin; finish closes stdin
+ * and wants exit status 0; abort kills its process group. Errors: OTTER_EIO
+ * (cannot start), OTTER_EUSAGE (too many arguments), OTTER_ENOMEM.
+ */
+int otter_handler_open_exec(const otter_handler_exec_params *p, const char *target,
+                            uint64_t declared_size, otter_handler **out, otter_err *err);
 
 /*
  * Passes the next len bytes (borrowed, copied or written before return).

@@ -27,5 +27,10 @@ struct otter_handler_ops {
 extern const struct otter_handler_ops otter_handler_raw;
 extern const struct otter_handler_ops otter_handler_file;
 extern const struct otter_handler_ops otter_handler_archive;
+/* Custom handlers: not in the table (their names come from agent.conf); open is
+ * otter_handler_exec_start, the rest of the ops as usual. */
+extern const struct otter_handler_ops otter_handler_exec;
+int otter_handler_exec_start(void **ctx, const otter_handler_exec_params *p, const char *target,
+                             uint64_t declared_size, otter_err *err);
 
 #endif

@@ -5,7 +5,9 @@
 #include "otter_crash.h"
 #include "otter_digest.h"
 #include "otter_handler.h"
+#include "otter_hooks.h"
 #include "otter_install_crypt.h"
+#include "otter_install_keep.h"
 #include "otter_install_delta.h"
 #include "otter_sig.h"
 
@@ -59,24 +61,26 @@ static int check_package(otter_device *d, const otter_manifest *m, const otter_i
             return otter_err_set(err, OTTER_ECOMPAT,
                                  "image %s: handler %s does not fit slot class %s (%s)", img->name,
                                  img->handler, s->name, s->handler);
-        /* Format 1 judges an image at its end: a tar would be unpacked first. */
-        if (m->format == 1 && strcmp(img->handler, "archive") == 0)
+        /* Format 1 judges an image at its end: a tar (or a custom handler) would act first. */
+        if (m->format == 1 && (strcmp(img->handler, "archive") == 0 ||
+                               otter_agent_conf_handler(d->conf, img->handler)))
             return otter_err_set(err, OTTER_EFORMAT,
                                  "image %s: format 1 archive images are refused (the tar would "
                                  "be unpacked before its digest is known); repack with otter "
                                  "pack (format 2)",
                                  img->name);
     }
-    /* A/B switches every slot class at once: each needs its new copy. */
+    /* A/B switches every slot class at once: each needs its new copy, from the
+     * package or (a partial package) from the running slot set. */
     for (size_t i = 0; i < d->conf->n_slots; i++) {
-        int found = 0;
+        int found = !otter_manifest_replaces(m, d->conf->slots[i].name);
         for (size_t j = 0; j < m->image_count; j++)
             found |= strcmp(m->images[j].target, d->conf->slots[i].name) == 0;
         if (!found)
             return otter_err_set(err, OTTER_ECOMPAT, "package has no image for slot class %s",
                                  d->conf->slots[i].name);
     }
-    return 0;
+    return otter_install_keep_check(d, m, o->factory, err);
 }
 
 /*
@@ -107,10 +111,22 @@ static void keep_record(install_run *run)
         otter_resume_save(run->d, run->rec, &ignored);
 }
 
+/* Hooks precede the images and custom handlers cannot continue: such an install restarts. */
+static int can_resume(const install_run *run)
+{
+    const otter_manifest *m = run->m;
+    if (m->hooks[OTTER_HOOK_PRE].file[0] || m->hooks[OTTER_HOOK_POST].file[0])
+        return 0;
+    for (size_t i = 0; i < m->image_count; i++)
+        if (otter_agent_conf_handler(run->d->conf, m->images[i].handler))
+            return 0;
+    return 1;
+}
+
 /* The record starts with the release: from then on the slot holds this install's bytes. */
 static int start_record(install_run *run, otter_err *err)
 {
-    if (!run->o->record_url || run->rec)
+    if (!run->o->record_url || run->rec || !can_resume(run))
         return 0;
     size_t mlen = 0;
     const char *mbytes = otter_pkg_manifest_bytes(run->r, &mlen);
@@ -166,7 +182,24 @@ static int release_inactive_slot(install_run *run, otter_err *err)
         run->released = 1;
     if (!ret)
         ret = start_record(run, err);
+    /* The slot is out of the boot order: whatever the hook does to it, a failure leaves it so. */
+    if (!ret)
+        ret = otter_hooks_run(d, run->r, run->m, OTTER_HOOK_PRE, run->side, err);
     return ret;
+}
+
+/* A custom handler ([handler.NAME]) or a built-in one, on the slot of img's class. */
+static int start_handler(install_run *run, const otter_manifest_image *img, otter_handler **h,
+                         otter_err *err)
+{
+    const char *path = otter_device_slot_path(run->d, img->target, run->side);
+    const otter_handler_conf *hc = otter_agent_conf_handler(run->d->conf, img->handler);
+    if (!hc)
+        return otter_handler_open(img->handler, path, img->size, h, err);
+    otter_handler_exec_params p = {
+        hc->name,  hc->command, hc->args,        hc->timeout,
+        img->name, img->sha256, run->m->version, otter_bootchooser_letter(run->side)};
+    return otter_handler_open_exec(&p, path, img->size, h, err);
 }
 
 static int open_handler(install_run *run, const otter_manifest_image *img, otter_handler **h,
@@ -174,9 +207,7 @@ static int open_handler(install_run *run, const otter_manifest_image *img, otter
 {
     int ret = run->released ? 0 : release_inactive_slot(run, err);
     if (!ret)
-        ret =
-            otter_handler_open(img->handler, otter_device_slot_path(run->d, img->target, run->side),
-                               img->size, h, err);
+        ret = start_handler(run, img, h, err);
     if (ret)
         return otter_err_prefix(err, "image %s: slot %c", img->name,
                                 otter_bootchooser_letter(run->side));
@@ -328,10 +359,13 @@ static int record_and_activate(otter_device *d, const otter_manifest *m, const c
         memcpy(images[i].sha256, m->images[i].sha256, sizeof images[i].sha256);
         images[i].size = m->images[i].size;
     }
+    /* A partial package: the new slot also holds the classes copied from the running one. */
+    size_t n = m->image_count + otter_install_keep_images(d, m, images + m->image_count,
+                                                          OTTER_STATE_MAX_IMAGES - m->image_count);
     uint64_t secver = (uint64_t)m->security_version;
     int64_t now = otter_device_now();
-    int ret = otter_state_set_slot(d->state, side, m->version, secver, manifest_sha, images,
-                                   m->image_count, err);
+    int ret =
+        otter_state_set_slot(d->state, side, m->version, secver, manifest_sha, images, n, err);
     if (!ret && o->factory) {
         d->state->booted = side;
         ret = otter_state_set_result(d->state, OTTER_RESULT_SUCCESS, m->version, "", now, err);
@@ -405,6 +439,10 @@ int otter_install_stream(otter_device *d, otter_pkg_read_fn fn, void *ctx, const
         ret = otter_err_set(err, OTTER_ECANCELED, "canceled before the slot switch");
     if (!ret)
         ret = finish_handlers(&run, m, err);
+    if (!ret && !o->verify_only) /* the slots are whole: the kept classes, then the hook */
+        ret = otter_install_keep_copy(d, m, run.side, err);
+    if (!ret && !o->verify_only)
+        ret = otter_hooks_run(d, r, m, OTTER_HOOK_POST, run.side, err);
     if (ret) {
         abort_handlers(&run);
         if (run.rec)

@@ -15,8 +15,12 @@
  *      judged at their end, and format 1 archive images are refused). Right
  *      before the first byte is written, the inactive slot is forgotten in
  *      the state file and marked bad in the boot variables;
+ *      The package's pre_install hook (otter_hooks.h) runs right after
+ *      that release, before the first write;
  *   3. the slots are finished (made durable) only once the whole package
- *      was read: no entry after the last image, a complete zip;
+ *      was read: no entry after the last image, a complete zip; a partial
+ *      package's kept slot classes are then copied from the running slot
+ *      set (otter_install_keep.h) and the post_install hook runs;
  *   4. then the state file records the new slot and the pending update
  *      (atomically), the boot variables put the new slot first with [boot]
  *      tries, and the reboot command runs.

@@ -165,8 +165,10 @@ static void copy_top(const otter_manifest *from, otter_manifest *m)
     m->security_version = from->security_version;
     m->compatible_count = from->compatible_count;
     memcpy(m->compatible, from->compatible, sizeof m->compatible);
-    m->pre_install = from->pre_install ? strdup(from->pre_install) : NULL;
-    m->post_install = from->post_install ? strdup(from->post_install) : NULL;
+    /* Hooks are copied so the package writer refuses them (not carried in deltas yet). */
+    memcpy(m->hooks, from->hooks, sizeof m->hooks);
+    m->replaces_count = from->replaces_count;
+    memcpy(m->replaces, from->replaces, sizeof m->replaces);
 }
 
 /* Every image of NEW into m and a payload file each. */

@@ -4,6 +4,7 @@
 #include "otter_json.h"
 #include "otter_manifest_chunks.h"
 #include "otter_manifest_crypt.h"
+#include "otter_manifest_hooks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,6 @@ void otter_manifest_free(otter_manifest *m)
         free(m->images[i].chunks);
         free(m->images[i].encryption); /* holds no secret: wrapped keys only */
     }
-    free(m->pre_install);
-    free(m->post_install);
     otter_manifest_notes_clear(&m->notes);
     free(m);
 }
@@ -189,31 +188,6 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
     return ret ? ret : otter_manifest_chunks_parse(obj, where, img, err);
 }
 
-static int parse_hooks(json_t *obj, const char *where, otter_manifest *m, otter_err *err)
-{
-    static const char *const known[] = {"pre_install", "post_install", NULL};
-    if (!json_is_object(obj))
-        return otter_err_set(err, OTTER_EFORMAT, "%s: expected an object", where);
-    int ret = otter_json_known_keys(obj, known, where, err);
-    if (ret)
-        return ret;
-    char **dst[] = {&m->pre_install, &m->post_install};
-    for (int i = 0; i < 2; i++) {
-        json_t *v = json_object_get(obj, known[i]);
-        if (!v || json_is_null(v))
-            continue;
-        if (!json_is_string(v) || json_string_length(v) == 0 ||
-            json_string_length(v) > OTTER_HOOK_MAX)
-            return otter_err_set(err, OTTER_EFORMAT,
-                                 "%s.%s: expected null or a string of 1..%d bytes", where, known[i],
-                                 OTTER_HOOK_MAX);
-        *dst[i] = strdup(json_string_value(v));
-        if (!*dst[i])
-            return otter_err_set(err, OTTER_ENOMEM, "out of memory");
-    }
-    return 0;
-}
-
 /* ---- release notes (issue #17): the optional "notes" object ---- */
 
 static int parse_notes(json_t *obj, const char *top, otter_manifest_notes *n, otter_err *err)
@@ -255,7 +229,7 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
 {
     static const char *const known[] = {"format",           "product", "compatible", "version",
                                         "security_version", "created", "images",     "hooks",
-                                        "delta_from",       "notes",   NULL};
+                                        "delta_from",       "notes",   "replaces",   NULL};
     char top[256];
     snprintf(top, sizeof top, "%s:", file);
     const char *product = NULL, *version = NULL, *created = NULL, *delta_from = NULL;
@@ -314,13 +288,9 @@ static int parse_root(json_t *root, const char *file, otter_manifest *m, otter_e
     }
     if ((ret = parse_notes(json_object_get(root, "notes"), top, &m->notes, err)) < 0)
         return ret;
-    json_t *hooks = json_object_get(root, "hooks");
-    if (hooks && !json_is_null(hooks)) {
-        char where[300];
-        snprintf(where, sizeof where, "%s: hooks", file);
-        ret = parse_hooks(hooks, where, m, err);
-    }
-    return ret;
+    ret = otter_manifest_hooks_parse(json_object_get(root, "hooks"), file, m, err);
+    return ret ? ret
+               : otter_manifest_replaces_parse(json_object_get(root, "replaces"), file, m, err);
 }
 
 int otter_manifest_parse(const char *buf, size_t len, const char *where, otter_manifest **out,
@@ -390,10 +360,13 @@ static int validate_image(const otter_manifest *m, size_t i, otter_err *err)
         return otter_err_set(err, OTTER_EFORMAT,
                              "images[%zu].file: \"%s\" is not a valid entry name (no '/', no '..')",
                              i, img->file);
-    if (!in_list(img->handler, handlers))
+    /* A name outside the built-in ones is a custom handler (agent.conf [handler.NAME]):
+     * the device refuses the package when it has no such handler for the slot class. */
+    if (!in_list(img->handler, handlers) && !otter_ident_valid(img->handler))
         return otter_err_set(err, OTTER_EFORMAT,
-                             "images[%zu].handler: \"%s\" is not raw, archive or file", i,
-                             img->handler);
+                             "images[%zu].handler: \"%s\" is not raw, archive, file or a "
+                             "handler name",
+                             i, img->handler);
     if (!otter_ident_valid(img->target))
         return otter_err_set(err, OTTER_EFORMAT, "images[%zu].target: \"%s\" is not a valid name",
                              i, img->target);
@@ -476,7 +449,7 @@ int otter_manifest_validate(const otter_manifest *m, otter_err *err)
                              m->delta_from[0] ? "not a valid version" : "missing");
     if (!deltas && m->delta_from[0])
         return otter_err_set(err, OTTER_EFORMAT, "delta_from: set, but no image is a delta");
-    return 0;
+    return otter_manifest_hooks_validate(m, err);
 }
 
 static json_t *image_json(int64_t format, const otter_manifest_image *img)
@@ -505,15 +478,15 @@ static json_t *image_json(int64_t format, const otter_manifest_image *img)
 char *otter_manifest_serialize_new(const otter_manifest *m)
 {
     json_t *compatible = json_array(), *images = json_array();
-    json_t *root = json_pack(
-        "{s:I, s:s, s:o, s:s, s:I, s:s, s:o, s:{s:o, s:o}}", "format", (json_int_t)m->format,
-        "product", m->product, "compatible", compatible, "version", m->version, "security_version",
-        (json_int_t)m->security_version, "created", m->created, "images", images, "hooks",
-        "pre_install", m->pre_install ? json_string(m->pre_install) : json_null(), "post_install",
-        m->post_install ? json_string(m->post_install) : json_null());
+    json_t *root =
+        json_pack("{s:I, s:s, s:o, s:s, s:I, s:s, s:o}", "format", (json_int_t)m->format, "product",
+                  m->product, "compatible", compatible, "version", m->version, "security_version",
+                  (json_int_t)m->security_version, "created", m->created, "images", images);
     char *out = NULL;
     if (!root)
         return NULL;
+    if (otter_manifest_hooks_to_json(m, root) < 0)
+        goto out;
     if (m->delta_from[0] && json_object_set_new(root, "delta_from", json_string(m->delta_from)) < 0)
         goto out;
     if (m->notes.count && json_object_set_new(root, "notes", notes_json(&m->notes)) < 0)

@@ -21,7 +21,10 @@
 #define OTTER_FILE_NAME_MAX 128
 #define OTTER_IMAGES_MAX 32
 #define OTTER_COMPATIBLE_MAX 256
-#define OTTER_HOOK_MAX 4096
+#define OTTER_HOOK_MAX (256 * 1024) /* bytes of one install hook program */
+#define OTTER_HOOK_PRE 0
+#define OTTER_HOOK_POST 1
+#define OTTER_HOOKS 2
 /* Format 2 chunk spans: powers of two in this range (docs/package-format.md). */
 #define OTTER_CHUNK_SIZE_MIN (64u * 1024)
 #define OTTER_CHUNK_SIZE_MAX (8u * 1024 * 1024)
@@ -74,6 +77,13 @@ typedef struct otter_manifest_image {
     struct otter_manifest_encryption *encryption;
 } otter_manifest_image;
 
+/* An install hook carried in the package (docs/package-format.md, "Install hooks"). */
+typedef struct otter_manifest_hook {
+    char file[OTTER_FILE_NAME_MAX + 1]; /* zip entry; "" when the manifest has none */
+    uint64_t size;                      /* 1..OTTER_HOOK_MAX */
+    char sha256[OTTER_SHA256_HEX_LEN + 1];
+} otter_manifest_hook;
+
 typedef struct otter_manifest {
     int64_t format;
     char product[OTTER_IDENT_MAX + 1];
@@ -85,8 +95,11 @@ typedef struct otter_manifest {
     char created[32]; /* YYYY-MM-DDTHH:MM:SSZ */
     size_t image_count;
     otter_manifest_image images[OTTER_IMAGES_MAX];
-    char *pre_install; /* NULL when absent */
-    char *post_install;
+    otter_manifest_hook hooks[OTTER_HOOKS]; /* [OTTER_HOOK_PRE], [OTTER_HOOK_POST] */
+    /* A partial package: the slot classes it replaces (its images' targets);
+     * 0 for a complete package (docs/package-format.md, "Partial updates"). */
+    size_t replaces_count;
+    char replaces[OTTER_IMAGES_MAX][OTTER_IDENT_MAX + 1];
     otter_manifest_notes notes; /* release notes (issue #17); count 0 when absent */
 } otter_manifest;
 
@@ -126,6 +139,12 @@ int otter_manifest_image_is_delta(const otter_manifest_image *img);
 
 /* "zstd", "copy", "zstd-patch" or "bsdiff". */
 const char *otter_chunk_method_name(otter_chunk_method method);
+
+/* "pre_install" or "post_install". */
+const char *otter_manifest_hook_name(int which);
+
+/* True when the package replaces slot class target (every class when not partial). */
+int otter_manifest_replaces(const otter_manifest *m, const char *target);
 
 /* Borrowed image with that name, or NULL. */
 const otter_manifest_image *otter_manifest_find_image(const otter_manifest *m, const char *name);

@@ -141,6 +141,13 @@ int otter_pkg_reader_open_file(const char *path, unsigned flags, otter_pkg_reade
 int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust, const otter_manifest **m,
                             otter_trust_result *res, otter_err *err);
 
+/*
+ * Borrowed after read_manifest: install hook `which` (OTTER_HOOK_PRE/POST),
+ * its size and SHA-256 already checked against the signed manifest, or NULL
+ * when the manifest names none (always NULL in a resumed read).
+ */
+const char *otter_pkg_hook(const otter_pkg_reader *r, int which, size_t *len);
+
 /* Borrowed after read_manifest: the exact manifest bytes and the signatures. */
 const char *otter_pkg_manifest_bytes(const otter_pkg_reader *r, size_t *len);
 const otter_sig_list *otter_pkg_signatures(const otter_pkg_reader *r);
@@ -202,6 +209,8 @@ typedef struct otter_pkg_write_opts {
     const struct otter_crypt_pubkey *const *recipients;
     size_t recipient_count;
     const otter_manifest_notes *notes; /* release notes to sign in (issue #17); NULL = none */
+    const char *hooks[OTTER_HOOKS];    /* install hook programs (paths), NULL = none */
+    int partial; /* the package replaces only its images' slot classes ("replaces") */
 } otter_pkg_write_opts;
 
 /*
@@ -221,6 +230,13 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
 int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
                              const char *const *payload_paths, const otter_key *const *keys,
                              size_t key_count, otter_err *err);
+
+/* Like otter_pkg_write_manifest, with the install hooks m names read from
+ * hook_paths[OTTER_HOOK_PRE/POST] (entries after manifest.sig); their bytes
+ * must match m's sizes and digests. */
+int otter_pkg_write_manifest_hooks(const char *out_path, const otter_manifest *m,
+                                   const char *const *payload_paths, const char *const *hook_paths,
+                                   const otter_key *const *keys, size_t key_count, otter_err *err);
 
 /*
  * Adds signatures by keys to an existing package (replacing manifest.sig),

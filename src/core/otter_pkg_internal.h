@@ -93,6 +93,10 @@ struct otter_pkg_reader {
     const otter_crypt_key *crypt_key;
     otter_crypt_image *crypt; /* OTTER_IMAGES_MAX entries, NULL when no image is encrypted */
     int cipher_only;
+    /* Install hooks (read after manifest.sig, checked against the manifest). */
+    char *hook_bytes[OTTER_HOOKS];
+    size_t hook_len[OTTER_HOOKS];
+    size_t hook_entries; /* zip entries they took */
 };
 
 /* Records the reader's first (sticky) error: "<package>: <message>". */
@@ -121,6 +125,17 @@ int otter_pkg_resume_fill(otter_pkg_reader *r, otter_err *err);
 
 /* Makes sure there is input to work on; sets entry_eof at the entry's end. */
 int otter_pkg_rd_fill_input(otter_pkg_reader *r, otter_err *err);
+
+/* The next zip entry must be want ("first", "second" in messages). */
+int otter_pkg_rd_expect_entry(otter_pkg_reader *r, const char *want, const char *position,
+                              otter_err *err);
+
+/* Reads the current entry whole (at most max bytes) into a new NUL-terminated buffer. */
+int otter_pkg_rd_small_entry(otter_pkg_reader *r, const char *what, size_t max, char **out,
+                             size_t *out_len, otter_err *err);
+
+/* Install hooks: reads and checks the entries the manifest names (otter_pkg_read_hooks.c). */
+int otter_pkg_rd_read_hooks(otter_pkg_reader *r, otter_err *err);
 
 /* Format 1: otter_pkg_read_chunk() for the current image. */
 int otter_pkg_v1_read_chunk(otter_pkg_reader *r, const void **data, size_t *len, otter_err *err);

@@ -198,6 +198,8 @@ void otter_pkg_reader_free(otter_pkg_reader *r)
     free(r->leftover);
     free(r->resume_sig);
     free(r->manifest_bytes);
+    free(r->hook_bytes[OTTER_HOOK_PRE]);
+    free(r->hook_bytes[OTTER_HOOK_POST]);
     otter_manifest_free(r->manifest);
     otter_sig_list_free(r->sigs);
     free(r);
@@ -254,8 +256,8 @@ static int next_entry(otter_pkg_reader *r, const char **name, otter_err *err)
 }
 
 /* Reads a small entry whole into a new buffer (NUL-terminated). */
-static int read_small_entry(otter_pkg_reader *r, const char *what, size_t max, char **out,
-                            size_t *out_len, otter_err *err)
+int otter_pkg_rd_small_entry(otter_pkg_reader *r, const char *what, size_t max, char **out,
+                             size_t *out_len, otter_err *err)
 {
     if (r->entry_size > max)
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT, "%s: too large (%llu bytes, limit %zu)",
@@ -288,7 +290,8 @@ static int read_small_entry(otter_pkg_reader *r, const char *what, size_t max, c
     return 0;
 }
 
-static int expect_entry(otter_pkg_reader *r, const char *want, const char *position, otter_err *err)
+int otter_pkg_rd_expect_entry(otter_pkg_reader *r, const char *want, const char *position,
+                              otter_err *err)
 {
     const char *name = NULL;
     int rc = next_entry(r, &name, err);
@@ -319,15 +322,15 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust, const
         sig_len = r->resume_sig_len;
         r->resume_sig = NULL;
     } else {
-        ret = expect_entry(r, "manifest.json", "first", err);
+        ret = otter_pkg_rd_expect_entry(r, "manifest.json", "first", err);
         if (!ret)
-            ret = read_small_entry(r, "manifest.json", OTTER_MANIFEST_MAX, &r->manifest_bytes,
-                                   &r->manifest_len, err);
+            ret = otter_pkg_rd_small_entry(r, "manifest.json", OTTER_MANIFEST_MAX,
+                                           &r->manifest_bytes, &r->manifest_len, err);
         if (!ret)
-            ret = expect_entry(r, "manifest.sig", "second", err);
+            ret = otter_pkg_rd_expect_entry(r, "manifest.sig", "second", err);
         if (!ret)
-            ret =
-                read_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes, &sig_len, err);
+            ret = otter_pkg_rd_small_entry(r, "manifest.sig", OTTER_SIG_FILE_MAX, &sig_bytes,
+                                           &sig_len, err);
     }
     if (ret)
         goto out;
@@ -373,6 +376,8 @@ int otter_pkg_read_manifest(otter_pkg_reader *r, const otter_trust *trust, const
     if (r->resume && (ret = otter_pkg_resume_check(r, err)) != 0)
         goto out;
     if ((ret = otter_pkg_crypt_unwrap_all(r, err)) != 0)
+        goto out;
+    if ((ret = otter_pkg_rd_read_hooks(r, err)) != 0)
         goto out;
     r->state = ST_MANIFEST;
     *m = r->manifest;
@@ -454,10 +459,10 @@ static int check_trailer(otter_pkg_reader *r, otter_err *err)
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
                                  "no end of central directory record at the end (truncated?)");
     unsigned entries = eocd[10] | (unsigned)eocd[11] << 8;
-    if (entries != 0xffff && entries != r->manifest->image_count + 2)
+    size_t want = r->manifest->image_count + 2 + r->hook_entries;
+    if (entries != 0xffff && entries != want)
         return otter_pkg_rd_fail(r, err, OTTER_EFORMAT,
-                                 "central directory lists %u entries, expected %zu", entries,
-                                 r->manifest->image_count + 2);
+                                 "central directory lists %u entries, expected %zu", entries, want);
     return 0;
 }
 

@@ -344,17 +344,51 @@ static int check_inputs(const otter_pkg_write_opts *opts, const otter_pkg_input 
     return 0;
 }
 
+/* Reads install hook `which` of m from its path into *buf, checked against m. */
+static int load_hook(const otter_manifest *m, int which, const char *const *paths, char **buf,
+                     size_t *len, otter_err *err)
+{
+    const otter_manifest_hook *h = &m->hooks[which];
+    const char *name = otter_manifest_hook_name(which);
+    if (!h->file[0])
+        return 0;
+    if (!paths || !paths[which])
+        return otter_err_set(err, OTTER_EUSAGE,
+                             "the manifest names install hook %s but no file was given for it "
+                             "(otter delta does not carry hooks yet)",
+                             name);
+    int ret = otter_file_read_all(paths[which], OTTER_HOOK_MAX, buf, len, err);
+    if (ret)
+        return otter_err_prefix(err, "hook %s", name);
+    char got[OTTER_SHA256_HEX_LEN + 1];
+    otter_sha256_hex(*buf, *len, got);
+    if (*len != h->size || strcmp(got, h->sha256) != 0)
+        return otter_err_set(err, OTTER_EDIGEST, "hook %s: %s changed while packing", name,
+                             paths[which]);
+    return 0;
+}
+
 int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
                              const char *const *payload_paths, const otter_key *const *keys,
                              size_t key_count, otter_err *err)
 {
+    return otter_pkg_write_manifest_hooks(out_path, m, payload_paths, NULL, keys, key_count, err);
+}
+
+int otter_pkg_write_manifest_hooks(const char *out_path, const otter_manifest *m,
+                                   const char *const *payload_paths, const char *const *hook_paths,
+                                   const otter_key *const *keys, size_t key_count, otter_err *err)
+{
     otter_sig_list *sigs = otter_sig_list_new();
-    char *manifest_json = NULL, *sig_json = NULL;
+    char *manifest_json = NULL, *sig_json = NULL, *hook[OTTER_HOOKS] = {NULL, NULL};
+    size_t hook_len[OTTER_HOOKS] = {0, 0};
     zip_t *za = NULL;
     time_t mtime = time(NULL);
     int ret = sigs ? 0 : otter_err_set(err, OTTER_ENOMEM, "out of memory");
     if (!ret && (ret = otter_manifest_validate(m, err)) != 0)
         otter_err_prefix(err, "manifest");
+    for (int i = 0; !ret && i < OTTER_HOOKS; i++)
+        ret = load_hook(m, i, hook_paths, &hook[i], &hook_len[i], err);
     if (ret)
         goto out;
     manifest_json = otter_manifest_serialize_new(m);
@@ -388,6 +422,10 @@ int otter_pkg_write_manifest(const char *out_path, const otter_manifest *m,
     if (!ret)
         ret = add_entry(za, out_path, "manifest.sig",
                         zip_source_buffer(za, sig_json, strlen(sig_json), 0), mtime, err);
+    for (int i = 0; !ret && i < OTTER_HOOKS; i++)
+        if (hook[i])
+            ret = add_entry(za, out_path, m->hooks[i].file,
+                            zip_source_buffer(za, hook[i], hook_len[i], 0), mtime, err);
     for (size_t i = 0; !ret && i < m->image_count; i++)
         ret = add_entry(za, out_path, m->images[i].file,
                         zip_source_file(za, payload_paths[i], 0, -1), mtime, err);
@@ -400,8 +438,37 @@ out:
         zip_discard(za);
     free(manifest_json);
     free(sig_json);
+    free(hook[OTTER_HOOK_PRE]);
+    free(hook[OTTER_HOOK_POST]);
     otter_sig_list_free(sigs);
     return ret;
+}
+
+/* The hooks and the partial flag of opts into m (hook files read to be hashed). */
+static int describe_extras(const otter_pkg_write_opts *opts, otter_manifest *m, otter_err *err)
+{
+    for (int i = 0; i < OTTER_HOOKS; i++) {
+        if (!opts->hooks[i])
+            continue;
+        char *buf = NULL;
+        size_t len = 0;
+        int ret = otter_file_read_all(opts->hooks[i], OTTER_HOOK_MAX, &buf, &len, err);
+        if (!ret && len == 0)
+            ret = otter_err_set(err, OTTER_EUSAGE, "%s: empty", opts->hooks[i]);
+        if (ret) {
+            free(buf);
+            return otter_err_prefix(err, "hook %s", otter_manifest_hook_name(i));
+        }
+        otter_manifest_hook *h = &m->hooks[i];
+        snprintf(h->file, sizeof h->file, "%s.hook", otter_manifest_hook_name(i));
+        h->size = len;
+        otter_sha256_hex(buf, len, h->sha256);
+        free(buf);
+    }
+    for (size_t i = 0; opts->partial && i < m->image_count; i++)
+        snprintf(m->replaces[m->replaces_count++], sizeof m->replaces[0], "%s",
+                 m->images[i].target);
+    return 0;
 }
 
 int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
@@ -424,12 +491,15 @@ int otter_pkg_write(const char *out_path, const otter_pkg_write_opts *opts,
             prepare_image(out_path, opts, (int)m->format, &inputs[i], &m->images[i], &pls[i], err);
         m->image_count = i + 1;
     }
+    if (!ret)
+        ret = describe_extras(opts, m, err);
     if (ret)
         goto out;
     const char *paths[OTTER_IMAGES_MAX];
     for (size_t i = 0; i < input_count; i++)
         paths[i] = pls[i].path;
-    ret = otter_pkg_write_manifest(out_path, m, paths, opts->keys, opts->key_count, err);
+    ret = otter_pkg_write_manifest_hooks(out_path, m, paths, opts->hooks, opts->keys,
+                                         opts->key_count, err);
 out:
     for (size_t i = 0; pls && i < input_count; i++)
         if (pls[i].is_temp)

@@ -149,6 +149,13 @@ static void print_text(const char *path, const otter_manifest *m, const otter_si
     printf("\nsignatures:       %zu\n", sigs->count);
     for (size_t i = 0; i < sigs->count; i++)
         printf("  %s  %s\n", sigs->entries[i].keyid, sigs->entries[i].alg);
+    for (int i = 0; i < OTTER_HOOKS; i++) /* install hooks and partial packages (issue #14) */
+        if (m->hooks[i].file[0])
+            printf("hook %-13s %s, %llu bytes, sha256 %s\n", otter_manifest_hook_name(i),
+                   m->hooks[i].file, (unsigned long long)m->hooks[i].size, m->hooks[i].sha256);
+    for (size_t i = 0; i < m->replaces_count; i++)
+        printf("%s%s%s", i ? " " : "partial, replaces: ", m->replaces[i],
+               i + 1 == m->replaces_count ? "\n" : "");
     printf("images:           %zu\n", m->image_count);
     for (size_t i = 0; i < m->image_count; i++) {
         const otter_manifest_image *img = &m->images[i];

@@ -53,10 +53,11 @@ static int parse_image(image_specs *specs, const char *arg)
     }
     if (!in->path)
         return otter_cli_usage_error("pack", "--image \"%s\": expected NAME=PATH", arg);
-    if (in->handler && strcmp(in->handler, "raw") && strcmp(in->handler, "archive") &&
-        strcmp(in->handler, "file"))
+    /* Besides raw, archive and file: a custom handler the device names in agent.conf. */
+    if (in->handler && !otter_ident_valid(in->handler))
         return otter_cli_usage_error("pack",
-                                     "--image %s: handler \"%s\" is not raw, archive or file",
+                                     "--image %s: handler \"%s\" is not raw, archive, file or "
+                                     "a custom handler's name",
                                      in->name, in->handler);
     return 0;
 }
@@ -185,6 +186,15 @@ static int pack_option(int c, char **argv, pack_args *a)
         return otter_cli_list_add(&a->encrypt_for, "pack", "recipients", optarg) < 0 ? -1 : 0;
     case 'N':
         return add_notes(&a->notes, optarg);
+    case 'P':
+        a->wo.hooks[OTTER_HOOK_PRE] = optarg;
+        return 0;
+    case 'Q':
+        a->wo.hooks[OTTER_HOOK_POST] = optarg;
+        return 0;
+    case 'R':
+        a->wo.partial = 1;
+        return 0;
     case 'h':
         fputs(otter_help_otter_pack, stdout);
         return 1;
@@ -254,6 +264,9 @@ int otter_cmd_pack(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"encrypt-for", required_argument, NULL, 'E'},
         {"notes", required_argument, NULL, 'N'},
+        {"pre-install", required_argument, NULL, 'P'},
+        {"post-install", required_argument, NULL, 'Q'},
+        {"partial", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };

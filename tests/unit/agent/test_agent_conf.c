@@ -119,10 +119,51 @@ static void test_bom_and_crlf(void **state)
     otter_agent_conf_free(c);
 }
 
+/* [hooks] and [handler.NAME] (issue #14): custom handlers named by slot classes. */
+static void test_hooks_and_handlers(void **state)
+{
+    (void)state;
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    assert_otter_ok(parse(with("[hooks]\ntimeout = 5\ndir = /run/h\n[slot.modem]\na = /dev/ttyA\nb = "
+                               "/dev/ttyB\nhandler = modem\n[handler.modem]\ncommand = "
+                               "/usr/lib/otter/modem-flash\nargs = --port /dev/ttyUSB2\n"),
+                          &c, &err),
+                    err);
+    assert_int_equal(c->hooks_timeout, 5);
+    assert_string_equal(c->hooks_dir, "/run/h");
+    const otter_handler_conf *h = otter_agent_conf_handler(c, "modem");
+    assert_non_null(h);
+    assert_string_equal(h->command, "/usr/lib/otter/modem-flash");
+    assert_string_equal(h->args, "--port /dev/ttyUSB2");
+    assert_int_equal(h->timeout, 300);
+    assert_null(otter_agent_conf_handler(c, "raw"));
+    assert_string_equal(otter_agent_conf_slot(c, "modem")->handler, "modem");
+    otter_agent_conf_free(c);
+    assert_otter_ok(parse(good, &c, &err), err);
+    assert_int_equal(c->hooks_timeout, 60);
+    assert_string_equal(c->hooks_dir, ""); /* [state] dir */
+    otter_agent_conf_free(c);
+    expect_refusal(with("[handler.modem]\nargs = x\n"),
+                   "agent.conf: [handler.modem] command is required");
+    expect_refusal(with("[handler.modem]\ncommand = flash\n"),
+                   "agent.conf:23: [handler.modem] command: 'flash' is not an absolute path");
+    expect_refusal(with("[handler.raw]\ncommand = /x\n"),
+                   "agent.conf:22: bad handler name 'raw' (1-32 of a-z 0-9 _ -, not "
+                   "raw/archive/file)");
+    expect_refusal(with("[handler.m]\ncommand = /x\n[handler.m]\n"),
+                   "agent.conf:24: duplicate section [handler.m]");
+    expect_refusal(with("[handler.m]\ncommand = /x\nshell = yes\n"),
+                   "agent.conf:24: [handler.m] unknown key 'shell'");
+    expect_refusal(with("[hooks]\ntimeout = 0\n"),
+                   "agent.conf:23: [hooks] timeout: 0 is out of range (1..3600)");
+}
+
 static void test_bad_values(void **state)
 {
     expect_refusal(with("[slot.kernel]\na = /k-a\nb = /k-b\nhandler = zip\n"),
-                   "agent.conf:25: [slot.kernel] handler: 'zip' is not one of raw|archive|file");
+                   "agent.conf: [slot.kernel] handler: 'zip' is not raw, archive, file or a "
+                   "[handler.NAME] section");
     expect_refusal(with("[slot.kernel]\na = k-a\n"),
                    "agent.conf:23: [slot.kernel] a: 'k-a' is not an absolute path");
     expect_refusal("[boot]\ntries = 0\n", "agent.conf:2: [boot] tries: 0 is out of range (1..9)");
@@ -292,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_unknown_and_duplicates),
         cmocka_unit_test(test_bom_and_crlf),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_hooks_and_handlers),
         cmocka_unit_test(test_missing_and_limits),
         cmocka_unit_test(test_server_tokens),
         cmocka_unit_test(test_server_origins),

@@ -39,6 +39,59 @@ static void expect(const char *from, const char *to, int code, const char *needl
     expect_in(valid, from, 1, to, code, needle);
 }
 
+#define HOOK_SHA "\"sha256\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""
+
+/* Install hooks and partial packages (issue #14): signed file entries, "replaces". */
+static void test_hooks_and_replaces(void **state)
+{
+    (void)state;
+    const char *pre = "\"pre_install\": null";
+    char buf[8192];
+    snprintf(buf, sizeof buf,
+             "%.*s\"pre_install\": {\"file\": \"pre.sh\", \"size\": 12, " HOOK_SHA "}%s",
+             (int)(strstr(valid, pre) - valid), valid, strstr(valid, pre) + strlen(pre));
+    char *tail = strrchr(buf, '}');
+    snprintf(tail, sizeof buf - (size_t)(tail - buf), ", \"replaces\": [\"rootfs\"]}");
+    otter_err err;
+    otter_manifest *m = NULL;
+    assert_otter_ok(otter_manifest_parse(buf, strlen(buf), "manifest.json", &m, &err), err);
+    assert_string_equal(m->hooks[OTTER_HOOK_PRE].file, "pre.sh");
+    assert_int_equal(m->hooks[OTTER_HOOK_PRE].size, 12);
+    assert_string_equal(m->hooks[OTTER_HOOK_POST].file, "");
+    assert_int_equal(m->replaces_count, 1);
+    assert_true(otter_manifest_replaces(m, "rootfs"));
+    assert_false(otter_manifest_replaces(m, "app"));
+    char *text = otter_manifest_serialize_new(m);
+    otter_manifest *again = NULL;
+    assert_otter_ok(otter_manifest_parse(text, strlen(text), "again", &again, &err), err);
+    assert_string_equal(again->hooks[OTTER_HOOK_PRE].sha256, m->hooks[OTTER_HOOK_PRE].sha256);
+    assert_string_equal(again->replaces[0], "rootfs");
+    free(text);
+    otter_manifest_free(again);
+    otter_manifest_free(m);
+    /* The old string form was never run: refused rather than ignored. */
+    expect(pre, "\"pre_install\": \"echo hi\"", OTTER_EFORMAT,
+           "hooks.pre_install: expected null or an object");
+    expect(pre, "\"pre_install\": {\"file\": \"pre.sh\", \"size\": 0, " HOOK_SHA "}", OTTER_EFORMAT,
+           "hooks.pre_install.size: 0 out of range");
+    expect(pre, "\"pre_install\": {\"file\": \"../pre.sh\", \"size\": 1, " HOOK_SHA "}",
+           OTTER_EFORMAT, "not a valid entry name");
+    expect(pre, "\"pre_install\": {\"file\": \"rootfs.img.zst\", \"size\": 1, " HOOK_SHA "}",
+           OTTER_EFORMAT, "is also image rootfs's file");
+    expect(pre, "\"pre_install\": {\"file\": \"p\", \"size\": 1, \"sha256\": \"x\"}", OTTER_EFORMAT,
+           "hooks.pre_install.sha256");
+    expect(pre, "\"pre_install\": {\"file\": \"p\", \"size\": 1, " HOOK_SHA ", \"mode\": 1}",
+           OTTER_EFORMAT, "unknown key \"mode\"");
+    expect("\"post_install\": null}", "\"post_install\": null}, \"replaces\": [\"app\"]",
+           OTTER_EFORMAT, "replaces[0]: no image for slot class \"app\"");
+    expect("\"post_install\": null}", "\"post_install\": null}, \"replaces\": []", OTTER_EFORMAT,
+           "replaces: expected 1..32 slot class names");
+    expect("\"post_install\": null}",
+           "\"post_install\": null}, \"replaces\": [\"rootfs\", "
+           "\"rootfs\"]",
+           OTTER_EFORMAT, "listed twice");
+}
+
 /* Release notes (issue #17): an optional signed object, language tag to bounded text. */
 static void test_notes(void **state)
 {
@@ -155,8 +208,9 @@ static void test_fields_checked(void **state)
            "images[0].sha256: expected 64 lower-case hex digits");
     expect("\"compression\": \"zstd\"", "\"compression\": \"xz\"", OTTER_EFORMAT,
            "images[0].compression: \"xz\" is not \"zstd\" or \"none\"");
-    expect("\"handler\": \"raw\"", "\"handler\": \"script\"", OTTER_EFORMAT,
-           "images[0].handler: \"script\" is not raw, archive or file");
+    /* Any other valid name is a custom handler (agent.conf [handler.NAME]); a bad name is not. */
+    expect("\"handler\": \"raw\"", "\"handler\": \"mo dem\"", OTTER_EFORMAT,
+           "images[0].handler: \"mo dem\" is not raw, archive, file or a handler name");
     expect("\"created\": \"2026-11-25T10:00:00Z\"", "\"created\": \"yesterday\"", OTTER_EFORMAT,
            "created: \"yesterday\" is not a UTC time");
     expect("\"created\": \"2026-11-25T10:00:00Z\"", "\"created\": \"2026-13-25T10:00:00Z\"",
@@ -325,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_check_device),
         cmocka_unit_test(test_notes),
+        cmocka_unit_test(test_hooks_and_replaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,7 +187,7 @@ static void test_pack_refusals(void **state)
         {"--format", "3", "--format: \"3\" is not 1 or 2"},
         {"--image", "rootfs", "expected NAME=PATH"},
         {"--image", "=x", "expected NAME=PATH"},
-        {"--image", "rootfs=/x:handler=ubi", "handler \"ubi\" is not raw, archive or file"},
+        {"--image", "rootfs=/x:handler=u/bi", "handler \"u/bi\" is not raw, archive, file or"},
         {"--image", "rootfs=/x:mode=fast", "unknown option \"mode=fast\""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
