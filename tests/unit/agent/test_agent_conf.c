@@ -125,11 +125,12 @@ static void test_hooks_and_handlers(void **state)
     (void)state;
     otter_err err;
     otter_agent_conf *c = NULL;
-    assert_otter_ok(parse(with("[hooks]\ntimeout = 5\ndir = /run/h\n[slot.modem]\na = /dev/ttyA\nb = "
-                               "/dev/ttyB\nhandler = modem\n[handler.modem]\ncommand = "
-                               "/usr/lib/otter/modem-flash\nargs = --port /dev/ttyUSB2\n"),
-                          &c, &err),
-                    err);
+    assert_otter_ok(
+        parse(with("[hooks]\ntimeout = 5\ndir = /run/h\n[slot.modem]\na = /dev/ttyA\nb = "
+                   "/dev/ttyB\nhandler = modem\n[handler.modem]\ncommand = "
+                   "/usr/lib/otter/modem-flash\nargs = --port /dev/ttyUSB2\n"),
+              &c, &err),
+        err);
     assert_int_equal(c->hooks_timeout, 5);
     assert_string_equal(c->hooks_dir, "/run/h");
     const otter_handler_conf *h = otter_agent_conf_handler(c, "modem");
