@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -16,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "otter_file.h"
+#include "otter_tpm_signer.h"
 
 #define TSS2_PEM "-----BEGIN TSS2 PRIVATE KEY-----"
 #define MAX_PEM (64 * 1024)
@@ -47,38 +49,52 @@ int otter_tpm_key_is_tpm(const char *key)
     return strcmp(head, TSS2_PEM) == 0;
 }
 
+/* The providers' own library context: the TPM is reached only through keys loaded
+ * here, never through a fetch of the process's default context (libssl's, libcurl's,
+ * otter's verification): why in otter_tpm_signer.h. */
+static OSSL_LIB_CTX *tpm_ctx;
 static OSSL_PROVIDER *tpm2_prov, *default_prov;
 
 /* At exit: the provider's teardown closes its TPM connection (and frees it). */
 static void unload_providers(void)
 {
-    OSSL_PROVIDER_unload(tpm2_prov);
-    OSSL_PROVIDER_unload(default_prov);
+    if (tpm2_prov)
+        OSSL_PROVIDER_unload(tpm2_prov);
+    if (default_prov)
+        OSSL_PROVIDER_unload(default_prov);
+    OSSL_LIB_CTX_free(tpm_ctx);
     tpm2_prov = default_prov = NULL;
+    tpm_ctx = NULL;
 }
 
 int otter_tpm_key_init(const char *tcti, otter_err *err)
 {
-    static int loaded;
+    static int loaded, registered;
     if (loaded)
         return 0;
     if (tcti && tcti[0])
         setenv("TPM2OPENSSL_TCTI", tcti, 0);
-    /* Loading one provider turns off the implicit default one: load both, the default
-     * first, and prefer tpm2 for signatures only: OpenSSL 3.0 fetches a signature by
-     * name and property query (libssl: the SSL_CTX's, libcurl's is empty) before it
-     * looks at the key's provider, and the default ECDSA cannot use a key that never
-     * leaves the TPM. Digests and key exchange stay in the default provider: in the TPM
-     * they would take its few object slots (swtpm has 3). */
-    if (!(default_prov = OSSL_PROVIDER_load(NULL, "default")))
+    /* OpenSSL's own exit handler must run after this one (atexit: reverse order): a
+     * full initialisation registers it now unless it is already (a base-only one, as
+     * by OSSL_LIB_CTX_new, does not; opts 0 returns at once). */
+    if (!registered)
+        registered = OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) &&
+                     !atexit(unload_providers);
+    unload_providers(); /* what a failed earlier call left */
+    if (!(tpm_ctx = OSSL_LIB_CTX_new()))
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    /* In this context, prefer tpm2 for signatures only: OpenSSL 3.0 fetches a signature
+     * by name and property query before it looks at the key's provider, and the default
+     * ECDSA cannot use a key that never leaves the TPM (a CSR's signature). Digests stay
+     * in the default provider: in the TPM they would take its few object slots. */
+    if (!(default_prov = OSSL_PROVIDER_load(tpm_ctx, "default")))
         return ssl_fail(err, OTTER_EIO, "cannot load the OpenSSL provider", "default");
-    if (!(tpm2_prov = OSSL_PROVIDER_load(NULL, "tpm2")))
+    if (!(tpm2_prov = OSSL_PROVIDER_load(tpm_ctx, "tpm2")))
         return ssl_fail(err, OTTER_EIO,
                         "cannot load the OpenSSL provider (apt-get install tpm2-openssl)", "tpm2");
-    if (!EVP_set_default_properties(NULL, "?tpm2.signature"))
+    if (!EVP_set_default_properties(tpm_ctx, "?tpm2.signature"))
         return ssl_fail(err, OTTER_EIO, "cannot prefer the provider", "tpm2");
     loaded = 1;
-    atexit(unload_providers);
     return 0;
 }
 
@@ -88,8 +104,8 @@ static int load_key(const char *key, EVP_PKEY **out, otter_err *err)
 {
     *out = NULL;
     int tpm = otter_tpm_key_is_tpm(key);
-    OSSL_STORE_CTX *s =
-        OSSL_STORE_open_ex(key, NULL, tpm ? "?provider=tpm2" : NULL, NULL, NULL, NULL, NULL, NULL);
+    OSSL_STORE_CTX *s = OSSL_STORE_open_ex(key, tpm ? tpm_ctx : NULL, tpm ? "?provider=tpm2" : NULL,
+                                           NULL, NULL, NULL, NULL, NULL);
     if (!s)
         return ssl_fail(err, OTTER_EIO, "cannot open the key", key);
     while (!*out && !OSSL_STORE_eof(s)) {
@@ -112,8 +128,8 @@ static int key_pem(EVP_PKEY *pk, int tpm, char **pem, size_t *len, otter_err *er
 {
     BIO *b = BIO_new(BIO_s_mem());
     char *data = NULL;
-    int ok = b && PEM_write_bio_PrivateKey_ex(b, pk, NULL, NULL, 0, NULL, NULL, NULL,
-                                              tpm ? "?provider=tpm2" : NULL);
+    int ok = b && PEM_write_bio_PrivateKey_ex(b, pk, NULL, NULL, 0, NULL, NULL,
+                                              tpm ? tpm_ctx : NULL, tpm ? "?provider=tpm2" : NULL);
     long n = ok ? BIO_get_mem_data(b, &data) : 0;
     if (ok && n > 0 && (*pem = malloc((size_t)n)) != NULL)
         memcpy(*pem, data, (size_t)n);
@@ -133,7 +149,8 @@ int otter_tpm_key_create(const char *path, int tpm, otter_err *err)
                              "%s: exists already: a device key is not replaced"
                              " (remove it first to make a new identity)",
                              path);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", tpm ? "provider=tpm2" : NULL);
+    EVP_PKEY_CTX *ctx =
+        EVP_PKEY_CTX_new_from_name(tpm ? tpm_ctx : NULL, "EC", tpm ? "provider=tpm2" : NULL);
     EVP_PKEY *pk = NULL;
     char *pem = NULL;
     size_t len = 0;
@@ -176,7 +193,8 @@ int otter_tpm_key_csr(const char *key, const char *cn, char **pem, otter_err *er
     int ret = load_key(key, &pk, err);
     if (ret)
         return ret;
-    X509_REQ *req = X509_REQ_new();
+    /* The request in the key's context: its signature is fetched there (the TPM's). */
+    X509_REQ *req = X509_REQ_new_ex(otter_tpm_key_is_tpm(key) ? tpm_ctx : NULL, NULL);
     X509_NAME *name = req ? X509_REQ_get_subject_name(req) : NULL;
     if (!req || !X509_REQ_set_version(req, X509_REQ_VERSION_1) ||
         !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
@@ -221,12 +239,21 @@ int otter_tpm_key_match(const char *cert, const char *key, otter_err *err)
 int otter_tpm_key_use(void *ssl_ctx, const char *cert, const char *key, otter_err *err)
 {
     SSL_CTX *ctx = ssl_ctx;
-    EVP_PKEY *pk = NULL;
+    EVP_PKEY *pk = NULL, *signer = NULL;
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
         return ssl_fail(err, OTTER_EIO, "cannot use the client certificate", cert);
+    const EVP_PKEY *pub = X509_get0_pubkey(SSL_CTX_get0_certificate(ctx));
     int ret = load_key(key, &pk, err);
-    if (!ret && SSL_CTX_use_PrivateKey(ctx, pk) != 1)
+    if (!ret && (!pub || EVP_PKEY_eq(pub, pk) != 1))
+        ret = otter_err_set(err, OTTER_ESIG, "%s: the client certificate is not for this key: %s",
+                            cert, key);
+    ERR_clear_error();
+    /* libssl signs with a software key whose ECDSA is the TPM's (otter_tpm_signer.h). */
+    if (!ret)
+        ret = otter_tpm_signer_new(pub, pk, tpm_ctx, &signer, err);
+    if (!ret && SSL_CTX_use_PrivateKey(ctx, signer) != 1)
         ret = ssl_fail(err, OTTER_ESIG, "the client certificate is not for this key", key);
+    EVP_PKEY_free(signer);
     EVP_PKEY_free(pk);
     return ret;
 }

@@ -25,11 +25,12 @@
  * "-----BEGIN TSS2 PRIVATE KEY-----"; 0 otherwise (a PEM file for libcurl). */
 int otter_tpm_key_is_tpm(const char *key);
 
-/* Loads the "tpm2" and "default" providers into OpenSSL's default library
- * context (once per process), the TPM reached through tcti (tpm2-tss TCTI
- * string; tpm2-openssl reads it from TPM2OPENSSL_TCTI, which this sets unless
- * set already). Errors: OTTER_EIO (provider missing: apt-get install
- * tpm2-openssl). */
+/* Loads the "tpm2" and "default" providers into a library context of this
+ * module's own (once per process; never OpenSSL's default context, which libssl,
+ * libcurl and otter's verification use: otter_tpm_signer.h says why), the TPM
+ * reached through tcti (tpm2-tss TCTI string; tpm2-openssl reads it from
+ * TPM2OPENSSL_TCTI, which this sets unless set already). Errors: OTTER_EIO
+ * (provider missing: apt-get install tpm2-openssl). */
 int otter_tpm_key_init(const char *tcti, otter_err *err);
 
 /* Generates an ECDSA P-256 key: in the TPM (tpm = 1: the blob goes to path)
@@ -48,7 +49,11 @@ int otter_tpm_key_csr(const char *key, const char *cn, char **pem, otter_err *er
 int otter_tpm_key_match(const char *cert, const char *key, otter_err *err);
 
 /* Puts cert (PEM chain) and the TPM key key into ssl_ctx (an SSL_CTX *), for
- * libcurl's CURLOPT_SSL_CTX_FUNCTION. Errors: OTTER_EIO, OTTER_ESIG (no match). */
+ * libcurl's CURLOPT_SSL_CTX_FUNCTION: the key as libssl sees it is a software
+ * EC key whose signatures the TPM makes (otter_tpm_signer.h), so nothing but
+ * the one CertificateVerify signature of a handshake reaches the TPM.
+ * Errors: OTTER_EIO, OTTER_ESIG (the certificate is for another key),
+ * OTTER_EFORMAT (not an EC key). */
 int otter_tpm_key_use(void *ssl_ctx, const char *cert, const char *key, otter_err *err);
 
 #endif

@@ -79,7 +79,7 @@ static int build_env(launch *l, const otter_agent_conf *conf, int to_server, ott
     otter_ddi_conn c = {.token = conf->server_token, .gateway_token = conf->server_gateway_token};
     char header[OTTER_DDI_MAX_AUTH];
     int ret = otter_ddi_auth_header(&c, header, sizeof header, err);
-    if (ret)
+    if (ret || !header[0])
         return ret;
     snprintf(l->auth, sizeof l->auth, "%s=%s", AUTH_ENV, header);
     l->envp[k] = l->auth;
@@ -120,7 +120,9 @@ static int build(launch *l, const char *conf_path, const otter_agent_conf *conf,
         arg(l, "--max-size");
         arg(l, l->max);
     }
-    if (to_server) {
+    /* A device whose certificate is its only credential has no header to send
+     * (otter-fetch refuses an empty --header-env). */
+    if (to_server && (conf->server_token[0] || conf->server_gateway_token[0])) {
         arg(l, "--header-env");
         arg(l, AUTH_ENV);
     }

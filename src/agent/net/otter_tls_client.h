@@ -5,7 +5,9 @@
  * libcurl as before (CURLOPT_SSLCERT/SSLKEY). A TPM-held key
  * (otter_tpm_key_is_tpm) cannot be named to libcurl 7.88: the handle's
  * CURLOPT_SSL_CTX_FUNCTION loads it through the tpm2-openssl provider and
- * puts it with the certificate into the connection's SSL_CTX.
+ * puts it with the certificate into the connection's SSL_CTX, as a key whose
+ * signatures alone are the TPM's: hashing and the verification of the server
+ * stay in software (otter_tpm_signer.h says why).
  */
 #ifndef OTTER_TLS_CLIENT_H
 #define OTTER_TLS_CLIENT_H

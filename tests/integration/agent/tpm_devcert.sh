@@ -7,24 +7,37 @@
 # DDI install (poll, deploymentBase, download, feedback, boot, finished/success). The same TPM
 # key with a certificate of another CA, or of another tenant's CA: refused (daemon exit 2, the
 # server's 401 with the reason), nothing written. `certificate+token`: the certificate alone is
-# refused, with the token a full install. Then the CA's CRL revokes the certificate: the next
-# poll fails and nothing is written.
+# refused, with the token a full install. Through nginx (OpenSSL terminates TLS and asks for the
+# certificate; otter-server takes it from X-Client-Cert of a trusted proxy): a full install with
+# the TPM key, another CA's certificate refused. Then the CA's CRL revokes the certificate: the
+# next poll fails and nothing is written. No TPM object is left loaded.
+# The server's certificate comes from a CA: checking its chain in the TPM (the old set-up, with
+# the tpm2 provider preferred in OpenSSL's default context) ran swtpm out of object slots
+# ("tpm2::cannot duplicate context"); only the client's signature is made there now.
 set -euo pipefail
 source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/tls_fixture.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/ddi_fixture.sh"
 source "$OTTER_SOURCE_DIR/tests/integration/agent/tpm_fixture.sh"
-need_tpm_tools openssl
-need_packages openssl
+source "$OTTER_SOURCE_DIR/tests/integration/nginx_fixture.sh"
+need_tpm_tools openssl tpm2_getcap
+need_packages openssl nginx-light
 ddi_setup tpm-devcert
-trap 'swtpm_stop; ddi_cleanup' EXIT
-for v in 2.0 3.0 4.0; do ddi_pkg "$v" "${v%.*}" 300000; release "$v" >/dev/null; done
+ngx="$work/nginx"
+ngx_stop() { if [ -s "$ngx/nginx.pid" ]; then kill "$(cat "$ngx/nginx.pid")" 2>/dev/null || true; fi; }
+trap 'swtpm_stop; ngx_stop; ddi_cleanup' EXIT
+for v in 2.0 3.0 4.0 5.0; do ddi_pkg "$v" "${v%.*}" 300000; release "$v" >/dev/null; done
 ddi_https
 kill -TERM "$server_pid"; wait "$server_pid" || true
-sed -i "s|^tls_key = .*|&\ntls_client_cert = true|" "$work/server.conf"
+# TLS with client certificates on 127.0.0.1; nginx's side is a plain listener on ::1, the
+# trusted proxy (a proxy's own connections: only its header counts, so not the agent's).
+sed -i -e "s|^tls_key = .*|&\ntls_client_cert = true|" -e "s|^listen = .*|&\nlisten = [::1]:0|" \
+  -e "s|^polling = .*|&\nclient_cert_header = X-Client-Cert|" "$work/server.conf"
+printf '[server]\ntrusted_proxies = ::1\n' >> "$work/server.conf"
 restart_server
 TLS_URL=$(grep '^https://' "$work/ready" | head -1)
-[ -n "$TLS_URL" ] || die "no HTTPS listener: $(cat "$work/ready")"
+URL6=$(grep '^http://\[::1\]' "$work/ready" | head -1)
+[ -n "$TLS_URL" ] && [ -n "$URL6" ] || die "listeners: $(cat "$work/ready")"
 swtpm_start "$work/tpm-nv"
 
 # The PKI: acme's device CA (an `openssl ca` database, for its CRL), beta's, a rogue one.
@@ -101,9 +114,45 @@ expect "boot commits 3.0 on slot A" "$(booted "$d")" A
 cycle "$d" >/dev/null
 expect "certificate+token: finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
 
-# 4. The CA revokes the certificate (its CRL through the management API): the next poll fails
-# and nothing is written, though an update waits.
+# 4. Through nginx: TLS ends there (OpenSSL), the certificate reaches otter-server in a header.
+ngx_body() {
+  cat <<CONF
+  server {
+    listen 127.0.0.1:$1 ssl;
+    ssl_certificate $work/tls/srv.crt;
+    ssl_certificate_key $work/tls/srv.key;
+    ssl_verify_client optional_no_ca;
+    location / {
+      proxy_set_header X-Client-Cert \$ssl_client_escaped_cert;
+      proxy_set_header X-Forwarded-Proto https;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      proxy_pass $URL6;
+    }
+  }
+CONF
+}
+mkdir -p "$ngx"
+nginx_start "$ngx" "$ngx" ngx_body || die "nginx did not start: $(cat "$ngx/error.log" 2>/dev/null)"
+expect "acme: certificate mode again" "$(jreq PUT /api/v1/tenants/acme/ddi-auth "$A" '{"mode":"certificate"}')" 200
+sed -i -e '/^target_token = /d' -e "s|^url = .*|url = https://127.0.0.1:$nginx_base|" "$d/agent.conf"
 act=$(deploy 4.0 gw-0001)
+before=$(slot_print)
+cp "$work/rogue.crt" "$d/device.crt"
+expect "nginx: another CA's certificate: the poll is refused (exit 2)" "$(cycle "$d")" 2
+expect "nginx: ... otter-server checked the header and said why" \
+  "$(grep -c "gw-0001: client certificate refused (the client certificate is not issued by a device CA" "$work/server.log")" 3
+expect "nginx: ... nothing written" "$(slot_print)" "$before"
+cp "$work/acme.crt" "$d/device.crt"
+expect "nginx: install over TLS to nginx with the TPM key, no token" "$(cycle "$d")" 0
+"$agent" bootsim --root "$d" >/dev/null
+expect "nginx: boot commits 4.0 on slot B" "$(booted "$d")" B
+cycle "$d" >/dev/null
+expect "nginx: finished/success" "$(action "$act" '.status + "/" + .result')" finished/success
+sed -i "s|^url = .*|url = $TLS_URL|" "$d/agent.conf"
+
+# 5. The CA revokes the certificate (its CRL through the management API): the next poll fails
+# and nothing is written, though an update waits.
+act=$(deploy 5.0 gw-0001)
 openssl ca -config "$pki/acme-ca/ca.cnf" -cert "$pki/acme-ca/ca.crt" -keyfile "$pki/acme-ca/ca.key" \
   -revoke "$work/acme.crt" >/dev/null 2>&1 || die "revoke"
 openssl ca -gencrl -config "$pki/acme-ca/ca.cnf" -cert "$pki/acme-ca/ca.crt" \
@@ -114,4 +163,6 @@ expect "revoked: the poll is refused (exit 2)" "$(cycle "$d")" 2
 expect "revoked: the server says revoked" "$(grep -c 'gw-0001: client certificate refused.*revoked' "$work/server.log")" 1
 expect "revoked: nothing written" "$(slot_print)" "$before"
 expect "revoked: the action is still scheduled" "$(action "$act" .status)" scheduled
+# Every TPM user flushed what it loaded (swtpm has no resource manager): the key stays persistent.
+expect "no TPM object left loaded" "$(TPM2TOOLS_TCTI=$swtpm_tcti tpm2_getcap handles-transient)" ""
 finish
