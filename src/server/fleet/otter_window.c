@@ -64,8 +64,7 @@ static int minutes_of(const char *s, int max)
     return h * 60 + m;
 }
 
-static int parse_days(const json_t *w, const char *at, unsigned *days, char *where,
-                      otter_err *err)
+static int parse_days(const json_t *w, const char *at, unsigned *days, char *where, otter_err *err)
 {
     json_t *arr = NULL;
     char path[OTTER_WINDOW_WHERE_MAX];
@@ -175,8 +174,8 @@ json_t *otter_schedule_json(const otter_schedule *s)
                 json_array_append_new(days, json_string(day_names[week_order[k]]));
         snprintf(start, sizeof start, "%02d:%02d", s->w[i].start / 60, s->w[i].start % 60);
         snprintf(end, sizeof end, "%02d:%02d", s->w[i].end / 60, s->w[i].end % 60);
-        json_array_append_new(wins,
-                              json_pack("{s:o, s:s, s:s}", "days", days, "start", start, "end", end));
+        json_array_append_new(
+            wins, json_pack("{s:o, s:s, s:s}", "days", days, "start", start, "end", end));
     }
     return json_pack("{s:s, s:o}", "time_zone", s->zone, "windows", wins);
 }
@@ -203,8 +202,9 @@ int otter_window_zone_ok(const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n > OTTER_WINDOW_ZONE_MAX || name[0] == '/' || name[n - 1] == '/' ||
-        strstr(name, "//") || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                           "0123456789/_+-") != n)
+        strstr(name, "//") ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789/_+-") != n)
         return 0;
     /* No component may start with '.' (no "..", no hidden files). */
     for (const char *p = name; p; p = strchr(p, '/')) {

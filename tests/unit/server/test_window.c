@@ -141,8 +141,8 @@ static void refuse(const char *text, const char *where, const char *needle)
 }
 
 #define W(days, start, end)                                                                        \
-    "{\"time_zone\":\"UTC\",\"windows\":[{\"days\":" days ",\"start\":\"" start "\",\"end\":\"" end \
-    "\"}]}"
+    "{\"time_zone\":\"UTC\",\"windows\":[{\"days\":" days ",\"start\":\"" start                    \
+    "\",\"end\":\"" end "\"}]}"
 
 static void test_refuses(void **state)
 {
