@@ -285,9 +285,15 @@ int otter_schedule_open(const otter_schedule *s, int64_t now, int *open, otter_e
 int64_t otter_window_now(void)
 {
 #ifdef OTTER_TEST_HOOKS
-    const char *fixed = getenv("OTTER_TEST_NOW");
-    if (fixed && *fixed)
-        return (int64_t)strtoll(fixed, NULL, 10);
+    /* Read on every call, so a test moves a running server's clock by rewriting the file. */
+    const char *path = getenv("OTTER_TEST_NOW_FILE");
+    FILE *f = path && *path ? fopen(path, "r") : NULL;
+    long long t = 0;
+    int got = f && fscanf(f, "%lld", &t) == 1;
+    if (f)
+        fclose(f);
+    if (got)
+        return (int64_t)t;
 #endif
     return (int64_t)time(NULL);
 }

@@ -67,8 +67,9 @@ int otter_window_zone_ok(const char *name);
 
 /*
  * The instant schedules are judged at: time(NULL); in OTTER_TEST_HOOKS
- * builds OTTER_TEST_NOW=<unix seconds> in the environment fixes it, so
- * tests can stand before, in and after a window (never in a product).
+ * builds only, OTTER_TEST_NOW_FILE names a file holding unix seconds that
+ * fix it (read at each call), so tests can move a running server before,
+ * in and after a window. A product build has no such seam.
  */
 int64_t otter_window_now(void);
 
