@@ -24,10 +24,10 @@ static int parse_deferrals(const json_t *root, otter_campaign *out, char *where,
     if (otter_json_known_keys(d, known, "body.deferrals", err) < 0)
         return OTTER_EFORMAT;
     snprintf(where, OTTER_CAMPAIGN_WHERE_MAX, "body.deferrals.max");
-    if (otter_json_get_int(d, "max", 0, 0, OTTER_DEFERRALS_MAX, "body.deferrals", &max, err) < 0)
+    if (otter_json_get_int(d, "max", 1, 0, OTTER_DEFERRALS_MAX, "body.deferrals", &max, err) < 0)
         return OTTER_EFORMAT;
     snprintf(where, OTTER_CAMPAIGN_WHERE_MAX, "body.deferrals.max_seconds");
-    if (otter_json_get_int(d, "max_seconds", 0, OTTER_DEFERRAL_SECONDS_MIN,
+    if (otter_json_get_int(d, "max_seconds", 1, OTTER_DEFERRAL_SECONDS_MIN,
                            OTTER_DEFERRAL_SECONDS_MAX, "body.deferrals", &seconds, err) < 0)
         return OTTER_EFORMAT;
     out->deferral_max = max;

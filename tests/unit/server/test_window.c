@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "otter_test.h"
+#include "otter_campaign.h"
 #include "otter_window.h"
 
 static void load(const char *text, otter_schedule *s)
@@ -182,13 +183,52 @@ static void test_canonical(void **state)
     assert_memory_equal(&s, &again, sizeof s);
 }
 
+static void campaign(const char *body, otter_campaign *k)
+{
+    otter_err err;
+    char where[OTTER_CAMPAIGN_WHERE_MAX];
+    assert_otter_ok(otter_campaign_request_parse(body, strlen(body), 16, k, where, &err), err);
+}
+
+/* The deferral rule: count, length, urgent; and what an offer says is left. */
+static void test_deferrals(void **state)
+{
+    (void)state;
+    otter_campaign k;
+    otter_err err;
+    campaign("{\"deferrals\":{\"max\":2,\"max_seconds\":3600}}", &k);
+    assert_int_equal(otter_campaign_deferral_check(&k, 0, 3600, &err), 0);
+    assert_otter_error(otter_campaign_deferral_check(&k, 0, 3601, &err), err, OTTER_ESTATE,
+                       "longer than this update allows");
+    assert_int_equal(otter_campaign_deferral_check(&k, 1, 60, &err), 0);
+    assert_otter_error(otter_campaign_deferral_check(&k, 2, 60, &err), err, OTTER_ESTATE,
+                       "all 2 postponements");
+    assert_int_equal(otter_campaign_deferrals_left(&k, 1), 1);
+    assert_int_equal(otter_campaign_deferrals_left(&k, 5), 0);
+    campaign("{\"urgent\":true}", &k);
+    assert_otter_error(otter_campaign_deferral_check(&k, 0, 60, &err), err, OTTER_ESTATE, "urgent");
+    assert_int_equal(otter_campaign_deferrals_left(&k, 0), 0);
+    campaign("{}", &k); /* no limits: as before */
+    assert_int_equal(otter_campaign_deferral_check(&k, 1000, 2592000, &err), 0);
+    assert_int_equal(otter_campaign_deferrals_left(&k, 1000), -1);
+    char where[OTTER_CAMPAIGN_WHERE_MAX];
+    const char *bad = "{\"urgent\":true,\"deferrals\":{\"max\":1}}";
+    assert_otter_error(otter_campaign_request_parse(bad, strlen(bad), 16, &k, where, &err), err,
+                       OTTER_EFORMAT, "urgent");
+    assert_string_equal(where, "body.urgent");
+    bad = "{\"deferrals\":{\"max\":1,\"every\":2}}";
+    assert_otter_error(otter_campaign_request_parse(bad, strlen(bad), 16, &k, where, &err), err,
+                       OTTER_EFORMAT, "every");
+    assert_string_equal(where, "body.deferrals");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zone_weekday), cmocka_unit_test(test_across_midnight),
         cmocka_unit_test(test_dst),          cmocka_unit_test(test_two_zones),
         cmocka_unit_test(test_threads),      cmocka_unit_test(test_refuses),
-        cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_canonical),    cmocka_unit_test(test_deferrals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
