@@ -70,7 +70,8 @@ static int one_meta(otter_control_offer *o, json_t *m, otter_err *err)
             return otter_err_set(err, OTTER_EFORMAT,
                                  "offer: otter.security: expected \"0\" or \"1\"");
         o->security = s[0] == '1';
-    } else if (strncmp(key, "otter.deferral", 14) == 0 || strcmp(key, "otter.urgent") == 0) {
+    } else if (strcmp(key, "otter.deferrals_left") == 0 ||
+               strcmp(key, "otter.deferral_max_seconds") == 0 || strcmp(key, "otter.urgent") == 0) {
         return deferral_meta(o, key, s, err);
     } else if (strcmp(key, "otter.size") == 0) {
         char *end;
