@@ -150,8 +150,8 @@ int api_groups_schedules_add(struct call *c);
 int api_campaign_store(struct call *c, int64_t rollout_id, otter_err *err);
 /* Adds maintenance_schedule, window_open_now, deferrals and urgent to a rollout document. */
 void api_campaign_doc_add(struct call *c, json_t *doc, int64_t rollout_id);
-/* Adds "deferrals": {total, exhausted, max, urgent} to a rollout's stats document. */
-int api_campaign_stats_add(struct call *c, json_t *doc, int64_t rollout_id, otter_err *err);
+/* Adds "deferrals": {total, exhausted, max, urgent} to a rollout's stats document (and events). */
+int api_campaign_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, otter_err *err);
 
 int api_releases_list(struct call *c);
 int api_releases_upload(struct call *c);

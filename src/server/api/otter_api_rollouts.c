@@ -377,7 +377,7 @@ int api_rollouts_stats(struct call *c)
         status = api_fail_err(c, "path", &err);
     else if ((status = api_reply(c, 200, otter_rollout_stats_doc(r, &st, api_time(c->now)))) ==
                  200 &&
-             api_campaign_stats_add(c, c->out, r->id, &err) < 0)
+             api_campaign_stats_add(c->api->store, c->out, r->id, &err) < 0)
         status = api_fail_err(c, "path", &err);
     free(r);
     return status;

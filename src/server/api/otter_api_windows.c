@@ -160,17 +160,17 @@ void api_campaign_doc_add(struct call *c, json_t *doc, int64_t rollout_id)
         schedule_add(doc, k.schedule);
 }
 
-int api_campaign_stats_add(struct call *c, json_t *doc, int64_t rollout_id, otter_err *err)
+int api_campaign_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, otter_err *err)
 {
     otter_campaign k;
     int64_t total = 0, exhausted = 0;
     int found = 0;
     if (!doc)
         return 0;
-    int ret = otter_store_campaign_get(c->api->store, rollout_id, &k, &found, err);
+    int ret = otter_store_campaign_get(store, rollout_id, &k, &found, err);
     if (ret == 0)
-        ret = otter_store_rollout_deferrals(c->api->store, rollout_id, k.deferral_max, &total,
-                                            &exhausted, err);
+        ret = otter_store_rollout_deferrals(store, rollout_id, k.deferral_max, &total, &exhausted,
+                                            err);
     if (ret == 0)
         json_object_set_new(
             doc, "deferrals",
