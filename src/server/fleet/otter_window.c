@@ -225,13 +225,14 @@ int otter_window_zone_ok(const char *name)
 /*
  * The C library keeps one time zone per process, named by TZ: switching
  * it is the only per-zone conversion glibc offers. One lock serializes
- * every switch; TZ is left at what it was (":/etc/localtime", glibc's
- * default, when it was unset, so the environment entry is replaced in
- * place instead of added and removed). The server itself only formats
- * UTC (gmtime_r), so no other thread depends on TZ.
+ * every switch and conversion. TZ is left at the last zone used: the
+ * server itself only formats UTC (gmtime_r), so no other thread depends
+ * on it, and glibc re-reads a zone file only when TZ changes, so a run
+ * of lookups in one zone costs no file access. Once TZ exists, glibc's
+ * setenv replaces its entry in place (no environment array is freed
+ * under a concurrent getenv).
  */
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *tz_saved; /* the process's own TZ, taken at the first switch */
 
 static int local_time(const char *zone, int64_t now, struct tm *tm)
 {
@@ -239,16 +240,11 @@ static int local_time(const char *zone, int64_t now, struct tm *tm)
     time_t t = (time_t)now;
     snprintf(want, sizeof want, ":%s", zone);
     pthread_mutex_lock(&tz_lock);
-    if (!tz_saved) {
-        const char *cur = getenv("TZ");
-        tz_saved = strdup(cur ? cur : ":/etc/localtime");
-    }
-    int ok = tz_saved && setenv("TZ", want, 1) == 0;
+    const char *cur = getenv("TZ");
+    int ok = (cur && strcmp(cur, want) == 0) || setenv("TZ", want, 1) == 0;
     if (ok) {
         tzset();
         ok = localtime_r(&t, tm) != NULL;
-        setenv("TZ", tz_saved, 1);
-        tzset();
     }
     pthread_mutex_unlock(&tz_lock);
     return ok ? 0 : -1;
