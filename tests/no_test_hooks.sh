@@ -11,6 +11,8 @@ for prog in "$@"; do
     echo "FAIL $prog: missing"; failed=1
   elif grep -a -q OTTER_CRASH_AT "$prog"; then
     echo "FAIL $prog: reads OTTER_CRASH_AT (built with OTTER_TEST_HOOKS?)"; failed=1
+  elif grep -a -q OTTER_TEST_NOW_FILE "$prog"; then
+    echo "FAIL $prog: reads OTTER_TEST_NOW_FILE, the schedules' test clock (OTTER_TEST_HOOKS?)"; failed=1
   elif nm --defined-only "$prog" | grep -q ' otter_crash_'; then
     echo "FAIL $prog: defines otter_crash_* (built with OTTER_TEST_HOOKS?)"; failed=1
   else

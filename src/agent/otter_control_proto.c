@@ -174,10 +174,17 @@ static json_t *offer_json(const otter_control_offer *o)
     json_t *notes = json_object();
     for (size_t i = 0; i < o->n_notes; i++)
         json_object_set_new(notes, o->lang[i], json_string(o->notes[i]));
-    return json_pack("{s:s, s:s, s:I, s:b, s:o, s:b, s:o}", "action", o->action, "version",
-                     o->version, "size", (json_int_t)o->size, "security", o->security, "deadline",
-                     o->deadline[0] ? json_string(o->deadline) : json_null(), "needs_consent",
-                     o->consent, "notes", notes);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:b, s:o, s:b, s:o}", "action", o->action, "version",
+                          o->version, "size", (json_int_t)o->size, "security", o->security,
+                          "deadline", o->deadline[0] ? json_string(o->deadline) : json_null(),
+                          "needs_consent", o->consent, "notes", notes);
+    /* The rollout's deferral limits (issue #15): null = no limit from the server. */
+    json_object_set_new(j, "deferrals_left",
+                        o->urgent              ? json_integer(0)
+                        : o->deferrals_limited ? json_integer(o->deferrals_left)
+                                               : json_null());
+    json_object_set_new(j, "urgent", json_boolean(o->urgent));
+    return j;
 }
 
 char *otter_control_state_json(const otter_control_state *st)

@@ -75,6 +75,12 @@ typedef struct otter_control_offer {
     int security;      /* otter.security = 1 */
     char deadline[40]; /* RFC 3339, "" when none */
     int consent;       /* 1: "ask" mode, the user must agree before the download */
+    /* The rollout's deferral limits (issue #15): otter.deferrals_left, .deferral_max_seconds,
+     * .urgent */
+    int deferrals_limited; /* 0: the server sets no limit */
+    long deferrals_left;
+    long deferral_max; /* seconds; 0: only the device's postpone_max */
+    int urgent;        /* no postponement at all */
     size_t n_notes;
     char lang[OTTER_CONTROL_MAX_NOTES][36];
     char *notes[OTTER_CONTROL_MAX_NOTES]; /* owned by the offer: otter_control_offer_clear */

@@ -38,6 +38,24 @@ static int add_note(otter_control_offer *o, const char *lang, json_t *v, otter_e
     return 0;
 }
 
+/* otter.deferrals_left, otter.deferral_max_seconds (counts), otter.urgent ("1"). */
+static int deferral_meta(otter_control_offer *o, const char *key, const char *s, otter_err *err)
+{
+    char *end = NULL;
+    long n = s && s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : -1;
+    if (n < 0 || *end || n > 100000000)
+        return otter_err_set(err, OTTER_EFORMAT, "offer: %s: expected a count", key);
+    if (strcmp(key, "otter.deferrals_left") == 0) {
+        o->deferrals_limited = 1;
+        o->deferrals_left = n;
+    } else if (strcmp(key, "otter.deferral_max_seconds") == 0) {
+        o->deferral_max = n;
+    } else if (strcmp(key, "otter.urgent") == 0) {
+        o->urgent = n == 1;
+    }
+    return 0;
+}
+
 static int one_meta(otter_control_offer *o, json_t *m, otter_err *err)
 {
     const char *key = json_string_value(json_object_get(m, "key"));
@@ -52,6 +70,9 @@ static int one_meta(otter_control_offer *o, json_t *m, otter_err *err)
             return otter_err_set(err, OTTER_EFORMAT,
                                  "offer: otter.security: expected \"0\" or \"1\"");
         o->security = s[0] == '1';
+    } else if (strcmp(key, "otter.deferrals_left") == 0 ||
+               strcmp(key, "otter.deferral_max_seconds") == 0 || strcmp(key, "otter.urgent") == 0) {
+        return deferral_meta(o, key, s, err);
     } else if (strcmp(key, "otter.size") == 0) {
         char *end;
         unsigned long long n = s ? strtoull(s, &end, 10) : 0;

@@ -120,6 +120,23 @@ static void answer_state(otter_control *c, control_client *cl, const char *id)
     free(s);
 }
 
+/* The server's deferral limits of the offer (issue #15): "not_allowed" and why, or NULL. */
+static const char *refuse_deferral(const otter_control_offer *o, long seconds, char *why, size_t n)
+{
+    if (o->urgent || (o->deferrals_limited && o->deferrals_left <= 0)) {
+        snprintf(why, n, "postpone: %s",
+                 o->urgent ? "this is an urgent update, it may not be postponed"
+                           : "every postponement this update allows is used");
+        return "not_allowed";
+    }
+    if (o->deferral_max > 0 && seconds > o->deferral_max) {
+        snprintf(why, n, "postpone: %ld s is longer than this update allows (%ld s)", seconds,
+                 o->deferral_max);
+        return "not_allowed";
+    }
+    return NULL;
+}
+
 /*
  * Whether method may be asked in the state now (under the lock). 0, or the
  * error's code with its message in why.
@@ -158,6 +175,8 @@ static const char *refuse(otter_control *c, const otter_control_req *r, char *wh
                  r->seconds, c->conf->control_postpone_max);
         return "bad_request";
     }
+    if (r->method == OTTER_CONTROL_POSTPONE)
+        return refuse_deferral(&st->offer, r->seconds, why, n);
     return NULL;
 }
 

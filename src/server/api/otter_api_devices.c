@@ -446,7 +446,8 @@ int api_groups_list(struct call *c)
         json_decref(arr);
         return api_fail_err(c, "groups", &err);
     }
-    return api_reply(c, 200, json_pack("{s:o}", "groups", arr));
+    api_reply(c, 200, json_pack("{s:o}", "groups", arr));
+    return api_groups_schedules_add(c);
 }
 
 int api_groups_create(struct call *c)

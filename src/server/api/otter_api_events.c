@@ -139,6 +139,9 @@ static int next_event(struct events *e, uint64_t gen, int64_t now)
         strcmp(e->r.pause_reason, e->last_reason) == 0)
         return 0;
     json_t *doc = otter_rollout_stats_doc(&e->r, &st, api_time(now));
+    otter_err err;
+    if (doc && api_campaign_stats_add(e->store, doc, e->rollout_id, &err) < 0) /* as GET stats */
+        json_object_del(doc, "deferrals");
     char *data = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!data)

@@ -141,6 +141,17 @@ int api_groups_create(struct call *c);
 int api_groups_delete(struct call *c);
 int api_groups_add(struct call *c);
 int api_groups_remove(struct call *c);
+/* Campaign controls (otter_api_windows.c, issue #15). */
+int api_groups_schedule_get(struct call *c);
+int api_groups_schedule_set(struct call *c);
+/* Adds each group's maintenance_schedule to the list in c->out; a status. */
+int api_groups_schedules_add(struct call *c);
+/* Stores the campaign keys of the rollout request body for rollout_id (inside the transaction). */
+int api_campaign_store(struct call *c, int64_t rollout_id, otter_err *err);
+/* Adds maintenance_schedule, window_open_now, deferrals and urgent to a rollout document. */
+void api_campaign_doc_add(struct call *c, json_t *doc, int64_t rollout_id);
+/* Adds "deferrals": {total, exhausted, max, urgent} to a rollout's stats document (and events). */
+int api_campaign_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, otter_err *err);
 
 int api_releases_list(struct call *c);
 int api_releases_upload(struct call *c);

@@ -206,16 +206,18 @@ static json_t *rollout_doc(struct call *c, const otter_rollout *r)
     if (release)
         (void)otter_store_release_list(c->api->store, r->tenant_id, r->release_id, brief_release,
                                        release, &err);
-    return json_pack("{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:I, s:s, "
-                     "s:o, s:o}",
-                     "id", (json_int_t)r->id, "name", r->name, "release", release, "state",
-                     r->state, "pause_reason", r->pause_reason, "current_stage",
-                     (json_int_t)r->current_stage, "filter", filter ? filter : json_object(),
-                     "stages", stages, "download", r->download, "update", r->update, "consent",
-                     r->consent[0] ? r->consent : "auto", "maintenance_window",
-                     r->maintenance[0] ? json_string(r->maintenance) : json_null(), "devices",
-                     (json_int_t)r->devices, "created_by", r->created_by_name, "created_at",
-                     api_time(r->created_at), "updated_at", api_time(r->updated_at));
+    json_t *doc = json_pack(
+        "{s:I, s:s, s:o, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:s, s:o, s:I, s:s, "
+        "s:o, s:o}",
+        "id", (json_int_t)r->id, "name", r->name, "release", release, "state", r->state,
+        "pause_reason", r->pause_reason, "current_stage", (json_int_t)r->current_stage, "filter",
+        filter ? filter : json_object(), "stages", stages, "download", r->download, "update",
+        r->update, "consent", r->consent[0] ? r->consent : "auto", "maintenance_window",
+        r->maintenance[0] ? json_string(r->maintenance) : json_null(), "devices",
+        (json_int_t)r->devices, "created_by", r->created_by_name, "created_at",
+        api_time(r->created_at), "updated_at", api_time(r->updated_at));
+    api_campaign_doc_add(c, doc, r->id);
+    return doc;
 }
 
 /* Loads rollout {rollout} of the tenant into a new otter_rollout, or answers 404. */
@@ -318,6 +320,7 @@ int api_rollouts_create(struct call *c)
     snprintf(detail, sizeof detail, "{\"release\":%lld}", (long long)rel.id);
     if (api_begin(c, &err) < 0 ||
         otter_store_rollout_create(c->api->store, r, c->now, &id, &err) < 0 ||
+        api_campaign_store(c, id, &err) < 0 ||
         api_audit(c, "rollout.create", r->name, detail, &err) < 0) {
         free(r);
         return api_fail_err(c, "body", &err);
@@ -372,8 +375,10 @@ int api_rollouts_stats(struct call *c)
     if (otter_rollout_stats_get(c->api->store, r, &st, &err) < 0 ||
         otter_rollout_stats_users(c->api->store, r, &st, &err) < 0)
         status = api_fail_err(c, "path", &err);
-    else
-        status = api_reply(c, 200, otter_rollout_stats_doc(r, &st, api_time(c->now)));
+    else if ((status = api_reply(c, 200, otter_rollout_stats_doc(r, &st, api_time(c->now)))) ==
+                 200 &&
+             api_campaign_stats_add(c->api->store, c->out, r->id, &err) < 0)
+        status = api_fail_err(c, "path", &err);
     free(r);
     return status;
 }

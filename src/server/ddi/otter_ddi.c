@@ -229,6 +229,8 @@ static int feedback_store(struct ddi_call *c, const otter_action *a, const otter
     if (otter_store_feedback_add(c->ddi->store, &row, &err) < 0 ||
         (choice[0] &&
          otter_store_action_set_user(c->ddi->store, a->id, choice, until, c->now, &err) < 0) ||
+        (strcmp(choice, "postponed") == 0 &&
+         otter_store_action_defer(c->ddi->store, a->id, &err) < 0) ||
         (moved &&
          otter_store_action_set_status(c->ddi->store, a->id, otter_action_state_word(to),
                                        otter_action_result_word(result), c->now, &err) < 0) ||
@@ -273,7 +275,8 @@ static int feedback(struct ddi_call *c, int cancel)
     }
     if (!cancel &&
         ((ret = ddi_refuse_held_back(c, &a)) != 0 || (ret = ddi_refuse_unconfirmed(c, &a)) != 0 ||
-         (ret = ddi_user_choice_check(c, f.details, choice, &until)) != 0))
+         (ret = ddi_user_choice_check(c, f.details, choice, &until)) != 0 ||
+         (ret = ddi_deferral_check(c, &a, choice, until)) != 0))
         goto out;
     if ((ret = feedback_store(c, &a, &f, cancel, to, result, moved, choice, until)) != 0)
         goto out;

@@ -151,6 +151,17 @@ int ddi_confirmation(struct ddi_call *c);
  */
 int ddi_user_choice_check(struct ddi_call *c, const char *details, char choice[16], int64_t *until);
 
+/*
+ * Campaign controls (otter_ddi_campaign.c, issue #15): sets dep's
+ * maintenanceWindow (and update "skip" outside it) from the schedules of
+ * a's rollout and the device's groups, and adds the deferral limits to
+ * meta (a chunk's metadata array, may be NULL). 0 or the status answered.
+ */
+int ddi_campaign_apply(struct ddi_call *c, const otter_action *a, json_t *dep, json_t *meta);
+/* A postponement a's rollout does not allow: answers 409 with the reason; 0 when allowed. */
+int ddi_deferral_check(struct ddi_call *c, const otter_action *a, const char *choice,
+                       int64_t until);
+
 /* GET/HEAD softwaremodules/{id}/artifacts/{filename} (otter_ddi_download.c). */
 int ddi_download(struct ddi_call *c);
 

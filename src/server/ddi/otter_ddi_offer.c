@@ -191,6 +191,13 @@ int ddi_offer_doc(struct ddi_call *c, const otter_action *a, int installed, cons
     if (dep && a->maintenance[0])
         json_object_set_new(dep, "maintenanceWindow", json_string(a->maintenance));
     json_decref(o.notes);
+    /* Schedules and deferral limits (otter_ddi_campaign.c); none for what is installed. */
+    int status =
+        dep && !installed ? ddi_campaign_apply(c, a, dep, json_object_get(chunk, "metadata")) : 0;
+    if (status) {
+        json_decref(dep);
+        return status;
+    }
     *out = json_pack("{s:s, s:o}", "id", id, key, dep);
     return *out ? 0 : ddi_fail(c, 500, "out of memory");
 }

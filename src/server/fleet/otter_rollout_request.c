@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "otter_campaign.h"
 #include "otter_fleet.h"
 #include "otter_json.h"
 #include "otter_reqjson.h"
@@ -161,13 +162,29 @@ static int parse_stages(const json_t *root, otter_rollout *out, char *where, ott
     return 0;
 }
 
+/* The campaign keys (otter_campaign.h) are checked here too; the API reads their values. */
+static int parse_campaign(const json_t *root, char *where, otter_err *err)
+{
+    otter_campaign c;
+    return otter_campaign_from_json(root, &c, where, err);
+}
+
 int otter_rollout_request_parse(const char *buf, size_t len, unsigned max_depth, otter_rollout *out,
                                 json_t **filter, char where[OTTER_ROLLOUT_WHERE_MAX],
                                 otter_err *err)
 {
-    static const char *const known[] = {
-        "name",    "release", "filter", "stages", "download", "update", "maintenance_window",
-        "consent", NULL};
+    static const char *const known[] = {"name",
+                                        "release",
+                                        "filter",
+                                        "stages",
+                                        "download",
+                                        "update",
+                                        "maintenance_window",
+                                        "consent",
+                                        "maintenance_schedule",
+                                        "deferrals",
+                                        "urgent",
+                                        NULL};
     json_t *root = NULL;
     int ret;
     *filter = NULL;
@@ -183,7 +200,8 @@ int otter_rollout_request_parse(const char *buf, size_t len, unsigned max_depth,
     else if ((ret = otter_json_known_keys(root, known, "body", err)) == 0 &&
              (ret = parse_what(root, out, where, err)) == 0 &&
              (ret = parse_filter(root, out, filter, where, err)) == 0 &&
-             (ret = parse_stages(root, out, where, err)) == 0)
+             (ret = parse_stages(root, out, where, err)) == 0 &&
+             (ret = parse_campaign(root, where, err)) == 0)
         snprintf(where, OTTER_ROLLOUT_WHERE_MAX, "body");
     json_decref(root);
     if (ret < 0) {

@@ -68,6 +68,39 @@ static void test_offer(void **state)
     otter_control_offer_clear(&o);
 }
 
+/* The rollout's deferral limits (issue #15): read from the metadata, shown in the state. */
+static void test_offer_deferrals(void **state)
+{
+    (void)state;
+    otter_control_offer o = {0};
+    otter_err err;
+    const char *limited = "{\"id\":\"7\",\"deployment\":{\"chunks\":[{\"metadata\":["
+                          "{\"key\":\"otter.deferrals_left\",\"value\":\"2\"},"
+                          "{\"key\":\"otter.deferral_max_seconds\",\"value\":\"3600\"}]}]}}";
+    assert_otter_ok(otter_control_offer_parse(limited, strlen(limited), "deployment", &o, &err),
+                    err);
+    assert_int_equal(o.deferrals_limited, 1);
+    assert_int_equal(o.deferrals_left, 2);
+    assert_int_equal(o.deferral_max, 3600);
+    assert_int_equal(o.urgent, 0);
+    otter_control_offer_clear(&o);
+    memset(&o, 0, sizeof o);
+    const char *urgent = "{\"id\":\"7\",\"deployment\":{\"chunks\":[{\"metadata\":["
+                         "{\"key\":\"otter.urgent\",\"value\":\"1\"}]}]}}";
+    assert_otter_ok(otter_control_offer_parse(urgent, strlen(urgent), "deployment", &o, &err), err);
+    assert_int_equal(o.urgent, 1);
+    otter_control_offer_clear(&o);
+    memset(&o, 0, sizeof o);
+    assert_otter_ok(
+        otter_control_offer_parse(DEPLOYMENT, strlen(DEPLOYMENT), "deployment", &o, &err), err);
+    assert_int_equal(o.deferrals_limited, 0); /* no limit from the server */
+    otter_control_offer_clear(&o);
+    const char *bad = "{\"id\":\"7\",\"deployment\":{\"chunks\":[{\"metadata\":["
+                      "{\"key\":\"otter.deferrals_left\",\"value\":\"-1\"}]}]}}";
+    assert_otter_error(otter_control_offer_parse(bad, strlen(bad), "deployment", &o, &err), err,
+                       OTTER_EFORMAT, "otter.deferrals_left: expected a count");
+}
+
 static void test_offer_refusals(void **state)
 {
     (void)state;
@@ -184,7 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_requests),       cmocka_unit_test(test_offer),
         cmocka_unit_test(test_offer_refusals), cmocka_unit_test(test_consent),
-        cmocka_unit_test(test_battery),
+        cmocka_unit_test(test_battery),        cmocka_unit_test(test_offer_deferrals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,6 +222,9 @@ export function createApi({
     device: (tenant, id) => request('GET', `${T(tenant)}/devices/${seg(id)}`),
     deviceHistory: (tenant, id) => request('GET', `${T(tenant)}/devices/${seg(id)}/history`),
     groups: (tenant) => request('GET', `${T(tenant)}/groups`).then((d) => d.groups),
+    /** A group's maintenance schedule (issue #15): {time_zone, windows} or null to remove it. */
+    setGroupSchedule: (tenant, group, schedule) =>
+      request('PUT', `${T(tenant)}/groups/${seg(group)}/maintenance-schedule`, { maintenance_schedule: schedule }),
     // ---- device certificates (issue #13) ----
     ddiAuth: (tenant) => request('GET', `${T(tenant)}/ddi-auth`),
     setDdiAuth: (tenant, mode, controllerIdFrom) =>

@@ -346,5 +346,21 @@ static const char v12[] =
     "  id_from TEXT NOT NULL CHECK (id_from IN ('cn', 'serial_number', 'san_dns')));";
 /* ---- end s8-devca ---- */
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12};
+/* ---- s9-windows: version 13 (issue #15: maintenance schedules, deferrals; the lead renumbers)
+ * ---- */
+/* Version 13: campaign controls of a rollout, a group's schedule, deferrals (as SQLite's v13). */
+static const char v13[] =
+    "CREATE TABLE rollout_campaign ("
+    "  rollout_id BIGINT PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  schedule TEXT NOT NULL DEFAULT '',"
+    "  deferral_max BIGINT NOT NULL DEFAULT -1 CHECK (deferral_max >= -1),"
+    "  deferral_seconds BIGINT NOT NULL DEFAULT 0 CHECK (deferral_seconds >= 0),"
+    "  urgent BIGINT NOT NULL DEFAULT 0 CHECK (urgent IN (0, 1)));"
+    "CREATE TABLE group_schedules ("
+    "  group_id BIGINT PRIMARY KEY REFERENCES device_groups(id) ON DELETE CASCADE,"
+    "  schedule TEXT NOT NULL);"
+    "ALTER TABLE actions ADD COLUMN deferrals BIGINT NOT NULL DEFAULT 0;";
+/* ---- end s9-windows ---- */
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

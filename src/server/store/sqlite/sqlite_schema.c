@@ -437,6 +437,29 @@ static const char v12[] =
     "  id_from TEXT NOT NULL CHECK (id_from IN ('cn', 'serial_number', 'san_dns'))) STRICT;";
 /* ---- end s8-devca ---- */
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12};
+/* ---- s9-windows: version 13 (issue #15: maintenance schedules, deferrals; the lead renumbers)
+ * ---- */
+/*
+ * Version 13: a rollout's campaign controls (its weekly maintenance
+ * schedule as otter_window.h JSON text, how many times and how long a user
+ * may postpone, urgent = no deferral), a device group's schedule, and how
+ * many times each action was postponed. Separate tables so the rollout and
+ * group rows stay as they were.
+ */
+static const char v13[] =
+    "CREATE TABLE rollout_campaign ("
+    "  rollout_id INTEGER PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  schedule TEXT NOT NULL DEFAULT '',"
+    "  deferral_max INTEGER NOT NULL DEFAULT -1 CHECK (deferral_max >= -1),"
+    "  deferral_seconds INTEGER NOT NULL DEFAULT 0 CHECK (deferral_seconds >= 0),"
+    "  urgent INTEGER NOT NULL DEFAULT 0 CHECK (urgent IN (0, 1))) STRICT;"
+    "CREATE TABLE group_schedules ("
+    "  group_id INTEGER PRIMARY KEY REFERENCES device_groups(id) ON DELETE CASCADE,"
+    "  schedule TEXT NOT NULL) STRICT;"
+    "ALTER TABLE actions ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;";
+/* ---- end s9-windows ---- */
+
+const char *const otter_sqlite_migrations[] = {v1, v2, v3,  v4,  v5,  v6, v7,
+                                               v8, v9, v10, v11, v12, v13};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

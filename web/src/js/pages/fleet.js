@@ -9,6 +9,7 @@ import {
   productOf, successRate, summarizeDevices, versionOf,
 } from '../model.js';
 import { busy, empty, field, message, showError, table, when } from '../ui.js';
+import { groupSchedulesCard } from './schedules.js';
 
 const MAX_DEVICES = 10000; // read at most this many for the overview (10 pages of 1000)
 const SHOW_STEP = 100;
@@ -200,7 +201,8 @@ export async function renderFleet(ctx) {
   return h('section', { 'aria-labelledby': 'page-title' },
     h('h1', { id: 'page-title' }, 'Fleet', h('span', { class: 'sub' }, tenant)),
     h('p', { class: 'lead' }, 'Devices of this tenant by product, model and version; online means the device polled recently.'),
-    summaryArea, breakdownArea, form, box, listArea);
+    summaryArea, breakdownArea, form, box, listArea,
+    groupSchedulesCard(ctx, groups));
 }
 
 function facts(pairs) {

@@ -11,6 +11,7 @@ import { LIVE_CONNECTING, LIVE_OPEN, LIVE_RETRYING, createLiveFeed } from '../li
 import { StatsHistory, commandsFor, formatPercent, inProgress } from '../model.js';
 import { confirmDanger, empty, message, showError, showOk, table, when } from '../ui.js';
 import { stateBadge } from './rollouts.js';
+import { campaignFacts, deferralsStat } from './schedules.js';
 
 const COMMAND_TEXT = {
   start: { label: 'Start', cls: 'primary', done: 'started' },
@@ -80,6 +81,7 @@ export async function renderRollout(ctx) {
         h('dt', {}, 'Current stage'), h('dd', {}, `${(r.current_stage ?? 0) + 1} of ${(r.stages || []).length}`),
         h('dt', {}, 'Download, update'), h('dd', {}, `${r.download || 'forced'}, ${r.update || 'forced'}${r.maintenance_window ? `; maintenance window ${r.maintenance_window}` : ''}`),
         h('dt', {}, 'Ask the user'), h('dd', {}, CONSENT_TEXT[r.consent || 'auto'] || r.consent),
+        campaignFacts(r),
         h('dt', {}, 'Stages'), h('dd', {}, (r.stages || []).map((s) => `${s.percent} %`).join(' → ') || '—'),
         h('dt', {}, 'Created'), h('dd', {}, when(r.created_at), r.created_by ? ` by ${r.created_by}` : '')));
     if (!caps.operateRollouts) {
@@ -124,7 +126,8 @@ export async function renderRollout(ctx) {
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Failure'), h('span', { class: 'stat-value bad', 'data-count': 'failure' }, String(t.failure || 0)), h('span', { class: 'stat-note' }, formatPercent(t.failure || 0, done))),
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'In progress'), h('span', { class: 'stat-value', 'data-count': 'in-progress' }, String(inProgress(t))), h('span', { class: 'stat-note' }, `${t.scheduled || 0} offered, ${t.running || 0} installing`)),
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting'), h('span', { class: 'stat-value', 'data-count': 'waiting' }, String(t.waiting || 0)), h('span', { class: 'stat-note' }, `of ${t.devices || 0} devices`)),
-      usersStat(stats.users || {}));
+      usersStat(stats.users || {}),
+      deferralsStat(stats.deferrals));
     stagesArea.replaceChildren(h('div', { class: 'cards-grid stage-counts' }, table('Devices per stage', [
       { label: 'Stage', cell: (s) => h('span', {}, stageTitle(s), ' ', h('span', { class: `badge ${s.state === 'current' ? 'badge-info' : s.state === 'done' ? 'badge-ok' : 'badge-muted'}` }, s.state)) },
       { label: 'Devices', cell: (s) => String(s.devices || 0) },

@@ -6,6 +6,7 @@
 import { h, nextId } from '../dom.js';
 import { checkStages, formatPercent, inProgress, rolloutBody } from '../model.js';
 import { busy, empty, field, message, showError, table, when } from '../ui.js';
+import { campaignFields } from './schedules.js';
 
 export function stateBadge(r) {
   const cls = { running: 'badge-info', paused: 'badge-warn', finished: 'badge-ok', canceled: 'badge-muted', draft: 'badge-muted' }[r.state] || 'badge-muted';
@@ -47,6 +48,7 @@ function createForm(ctx, releases, groups, onCreated) {
   // The user's consent (docs/rollouts.md "Consent"); download_then_ask sets download and update itself.
   const consent = field('Ask the user', { kind: 'select', options: [{ value: 'auto', label: 'no: install automatically' }, { value: 'download_then_ask', label: 'download, then ask to start' }, { value: 'ask', label: 'ask before downloading' }] });
 
+  const campaign = campaignFields();
   const stageRows = h('ol', { class: 'stages' });
   let stages = [];
   function addStage(s) {
@@ -88,7 +90,7 @@ function createForm(ctx, releases, groups, onCreated) {
     const bad = checkStages(b.stages);
     if (bad) throw new Error(bad);
     if (!Number.isInteger(b.release) || b.release <= 0) throw new Error('Choose a release.');
-    return b;
+    return { ...b, ...campaign.values() };
   }
 
   let previewSeq = 0;
@@ -132,6 +134,7 @@ function createForm(ctx, releases, groups, onCreated) {
     h('h2', { id: 'create-rollout-title' }, 'Create a rollout'), groupList,
     h('div', { class: 'filter-grid' }, name.row, release.row, download.row, update.row, mw.row, consent.row),
     h('fieldset', {}, h('legend', {}, 'Target: devices that match all of'), h('div', { class: 'filter-grid' }, products.row, models.row, groupsF.row, versions.row, attrs.row)),
+    campaign.el,
     h('fieldset', {}, h('legend', {}, 'Stages'),
       h('p', { class: 'hint' }, 'Each stage reaches a larger share of the target. A stage advances when its success rate reaches the success threshold; the rollout pauses when the failure rate reaches the failure threshold.'),
       stageRows, addBtn),
