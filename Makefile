@@ -25,7 +25,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   libtss2-dev swtpm swtpm-tools tpm2-tools tpm2-openssl \
   libgnutls28-dev \
   qemu-system-x86 linux-image-amd64 busybox-static grub-pc-bin fdisk e2fsprogs kmod \
-  mmdebstrap debhelper lintian dpkg-dev fakeroot
+  mmdebstrap debhelper lintian dpkg-dev fakeroot \
+  liblzma-dev
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean vm vm-long deb test-deb
 

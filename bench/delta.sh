@@ -118,7 +118,7 @@ run_pair() { # run_pair NAME OLD NEW KIND   (KIND: small | big)
   row zstd-full "$f" "$fm_s" "$fm_kb" "$fa_s" "$fa_kb"
   printf 'otter full package %d bytes, installed through the same reader in %s s, peak RSS %.1f MiB\n' \
     "$(stat -c %s new.zip)" "$of_s" "$(echo "$of_kb / 1024" | bc -l)"
-  "$bin/otter" inspect d.zip --full new.zip | grep -E '^ +(copy|zstd-patch|bsdiff|zstd) ' || true
+  "$bin/otter" inspect d.zip --full new.zip | grep -E '^ +(copy|zstd-patch|bsdiff|bsdiff-lzma|zstd) ' || true
   local m; m=$(( z < f ? z : f ))
   if [ "$kind" = small ]; then
     printf 'size   otter / bsdiff              %s (target <= 0.9)\n' "$(ratio "$o" "$b")"
