@@ -275,11 +275,12 @@ static int decode_bsdiff_lzma(otter_delta_dec *d, uint32_t chunk_size, const uin
                              len, OTTER_DELTA_HEADER_LEN, max);
     unsigned allowed = otter_delta_lzma_props(len);
     if (props > allowed)
-        return otter_err_set(err, OTTER_EFORMAT,
-                             "bsdiff-lzma: LZMA2 dictionary props %u (%llu bytes) for a %zu-byte "
-                             "patch, at most props %u (%llu bytes)",
-                             props, props > 39 ? 0xffffffffull : (unsigned long long)otter_delta_lzma_dict(props), len,
-                             allowed, (unsigned long long)otter_delta_lzma_dict(allowed));
+        return otter_err_set(
+            err, OTTER_EFORMAT,
+            "bsdiff-lzma: LZMA2 dictionary props %u (%llu bytes) for a %zu-byte "
+            "patch, at most props %u (%llu bytes)",
+            props, props > 39 ? 0xffffffffull : (unsigned long long)otter_delta_lzma_dict(props),
+            len, allowed, (unsigned long long)otter_delta_lzma_dict(allowed));
     int ret = patch_buffer(d, chunk_size, len, err);
     if (!ret)
         ret = run_lzma(d, props, stored + OTTER_DELTA_LZMA_HEADER_LEN,
