@@ -87,6 +87,23 @@ static int check_layout(const uint8_t *patch, size_t len, size_t out_len, uint32
     return 0;
 }
 
+/*
+ * out = src + diff, byte by byte. restrict (the caller's contract: out
+ * overlaps neither) lets the compiler add 16 bytes at a time: this
+ * loop runs over every byte of a patched chunk.
+ */
+static void add_bytes(uint8_t *restrict out, const uint8_t *restrict src,
+                      const uint8_t *restrict diff, size_t n)
+{
+    size_t k = 0;
+    /* blocks of a fixed size: what gcc -O2's cheapest vectorizer takes */
+    for (; k + 32 <= n; k += 32)
+        for (size_t i = 0; i < 32; i++)
+            out[k + i] = (uint8_t)(src[k + i] + diff[k + i]);
+    for (; k < n; k++)
+        out[k] = (uint8_t)(src[k] + diff[k]);
+}
+
 int otter_delta_patch_apply(const uint8_t *patch, size_t patch_len, const uint8_t *src,
                             size_t src_len, uint8_t *out, size_t out_len, uint32_t chunk_size,
                             otter_err *err)
@@ -111,8 +128,7 @@ int otter_delta_patch_apply(const uint8_t *patch, size_t patch_len, const uint8_
                                  "bsdiff: triple %u reads %u source bytes at %llu, the range "
                                  "has %zu",
                                  i, add, (unsigned long long)p, src_len);
-        for (uint32_t k = 0; k < add; k++)
-            out[o + k] = (uint8_t)(src[p + k] + diff[k]);
+        add_bytes(out + o, src + p, diff, add);
         o += add;
         diff += add;
         p += add;
