@@ -37,7 +37,7 @@ static int get_digest(const json_t *obj, const char *key, const char *where, uin
 }
 
 static const char *const method_names[] = {"zstd",   "copy",        "zstd-patch",
-                                            "bsdiff", "bsdiff-lzma", NULL};
+                                           "bsdiff", "bsdiff-lzma", NULL};
 
 const char *otter_chunk_method_name(otter_chunk_method method)
 {
