@@ -224,7 +224,7 @@ uint64_t otter_delta_lzma_dict(unsigned props)
 uint8_t otter_delta_lzma_props(size_t len)
 {
     unsigned p = 0;
-    while (p < 39 && otter_delta_lzma_dict(p) < len)
+    while (p < OTTER_DELTA_LZMA_PROPS_MAX && otter_delta_lzma_dict(p) < len)
         p++;
     return (uint8_t)p;
 }

@@ -32,10 +32,18 @@
 #define OTTER_DELTA_LZMA_HEADER_LEN 5
 /* The smallest LZMA2 dictionary (props 0). */
 #define OTTER_DELTA_LZMA_DICT_MIN 4096
+/*
+ * The largest a reader allows: 256 KiB (props 12). A patch's matches are
+ * near (zero runs, repeated code): the bench's patches code 0.05 % larger
+ * with it than with a dictionary holding the whole patch, and a device's
+ * decoder holds 256 KiB instead of up to 3 MiB.
+ */
+#define OTTER_DELTA_LZMA_PROPS_MAX 12
 
 /*
  * The LZMA2 dictionary props byte for a patch of len bytes: the smallest
- * dictionary that holds it (at least 4 KiB). A reader refuses larger ones.
+ * dictionary that holds it (at least 4 KiB), at most props 12 (256 KiB). A
+ * reader refuses larger ones.
  */
 uint8_t otter_delta_lzma_props(size_t len);
 /* The dictionary size of an LZMA2 props byte (0..39): 2^(props/2 + 12), x 1.5 when odd. */

@@ -187,7 +187,8 @@ static void try_range(const job *j, tools *t, const uint8_t *chunk, size_t n, ui
  * bsdiff-lzma's stored bytes for an OTDIFF1 patch: props, length, raw LZMA2
  * as `xz -9e` codes it with lc=0 lp=0 pb=0 (the add bytes' context is the
  * byte before, not its position; measured smallest on the bench's binaries),
- * with the smallest dictionary that holds the patch (what a reader allows).
+ * with the smallest dictionary that holds the patch, at most 256 KiB (what a
+ * reader allows).
  */
 static uint8_t *lzma_patch(const uint8_t *patch, size_t n, size_t *out_len)
 {

@@ -238,7 +238,8 @@ static void test_lzma_streams_checked(void **state)
     assert_int_equal(otter_delta_lzma_props(p.len), 0);
     assert_int_equal(otter_delta_lzma_props(4097), 1);
     assert_int_equal(otter_delta_lzma_dict(1), 6144);
-    assert_int_equal(otter_delta_lzma_props(OTTER_DELTA_PATCH_MAX(1024 * 1024)), 19); /* 3 MiB */
+    assert_int_equal(otter_delta_lzma_props(200000), 12);                             /* 256 KiB */
+    assert_int_equal(otter_delta_lzma_props(OTTER_DELTA_PATCH_MAX(1024 * 1024)), 12); /* at most */
     size_t n = lzma_of(&p, 0, (uint32_t)p.len, 4096, stored, sizeof stored);
     assert_otter_ok(decode_lzma(d, stored, n, out, 8, &err), err);
     assert_memory_equal(out, src, 7);
@@ -254,6 +255,13 @@ static void test_lzma_streams_checked(void **state)
     stored[0] = 255;
     assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
                        "dictionary props 255");
+    /* above 256 KiB whatever the patch's length */
+    n = lzma_of(&p, 13, 1000000, 4096, stored, sizeof stored);
+    assert_otter_error(otter_delta_decode(d, OTTER_METHOD_BSDIFF_LZMA, 1024 * 1024, stored, n, src,
+                                          sizeof src, out, 8, &err),
+                       err, OTTER_EFORMAT,
+                       "props 13 (393216 bytes) for a 1000000-byte patch, at most props 12 "
+                       "(262144 bytes)");
     /* lengths out of range: above 2 x chunk_size + 64 KiB, below a header */
     n = lzma_of(&p, 0, 2 * SPAN + 65537, 4096, stored, sizeof stored);
     assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
