@@ -26,7 +26,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   libgnutls28-dev \
   qemu-system-x86 linux-image-amd64 busybox-static grub-pc-bin fdisk e2fsprogs kmod \
   mmdebstrap debhelper lintian dpkg-dev fakeroot \
-  tzdata
+  tzdata \
+  liblzma-dev
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean vm vm-long deb test-deb
 

@@ -40,7 +40,7 @@ debs=/var/tmp/otter-bench-delta-debs # downloads are kept between runs
 mkdir -p "$debs"
 work=$(mktemp -d /var/tmp/otter-bench-delta.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-read -ra libs <<< "$(pkg-config --libs openssl jansson libarchive libzip libzstd)"
+read -ra libs <<< "$(pkg-config --libs openssl jansson libarchive libzip libzstd liblzma)"
 cc -O2 -Wall -Wextra -Werror -I"$top/src/core" "$top/bench/delta_apply.c" \
   "$top/build/src/core/libotter.a" "${libs[@]}" -lpthread -o "$work/delta_apply"
 cd "$work"
@@ -57,25 +57,26 @@ fetch() { # fetch PKG VERSION DIR: the package extracted into DIR
   mkdir -p "$3"; dpkg-deb -x "$deb" "$3"
 }
 
-timed() { # timed PREFIX CMD...: sets ${prefix}_s and ${prefix}_kb
+timed() { # timed PREFIX CMD...: sets ${prefix}_s, ${prefix}_kb and ${prefix}_cpu (user + system s)
   local prefix=$1; shift
-  local start end kb
+  local start end kb cpu
   start=$(date +%s%N)
-  /usr/bin/time -f "%M" -o time.out "$@" >/dev/null 2>cmd.err || { cat cmd.err; echo "failed: $*"; exit 1; }
+  /usr/bin/time -f "%M %U %S" -o time.out "$@" >/dev/null 2>cmd.err || { cat cmd.err; echo "failed: $*"; exit 1; }
   end=$(date +%s%N)
-  kb=$(tail -1 time.out)
-  eval "${prefix}_s=$(echo "scale=3; ($end - $start) / 1000000000" | bc); ${prefix}_kb=$kb"
+  read -r kb cpu < <(tail -1 time.out | awk '{print $1, $2 + $3}')
+  eval "${prefix}_s=$(echo "scale=3; ($end - $start) / 1000000000" | bc); ${prefix}_kb=$kb; ${prefix}_cpu=$cpu"
 }
 
-best3() { # best3 PREFIX CMD...: timed three times, the best time and the highest RSS
-  local prefix=$1 t="" k=0 sv kv; shift
+best3() { # best3 PREFIX CMD...: timed three times, the best time and CPU time, the highest RSS
+  local prefix=$1 t="" c="" k=0 sv kv cv; shift
   for _ in 1 2 3; do
     timed "$prefix" "$@"
-    sv=${prefix}_s; kv=${prefix}_kb
+    sv=${prefix}_s; kv=${prefix}_kb; cv=${prefix}_cpu
     if [ -z "$t" ] || [ "$(echo "${!sv} < $t" | bc)" = 1 ]; then t=${!sv}; fi
+    if [ -z "$c" ] || [ "$(echo "${!cv} < $c" | bc)" = 1 ]; then c=${!cv}; fi
     if [ "${!kv}" -gt "$k" ]; then k=${!kv}; fi
   done
-  eval "${prefix}_s=$t; ${prefix}_kb=$k"
+  eval "${prefix}_s=$t; ${prefix}_kb=$k; ${prefix}_cpu=$c"
 }
 
 same() { cmp -s "$1" "$2" || { echo "$3: applied bytes differ from the new image"; exit 1; }; }
@@ -118,7 +119,8 @@ run_pair() { # run_pair NAME OLD NEW KIND   (KIND: small | big)
   row zstd-full "$f" "$fm_s" "$fm_kb" "$fa_s" "$fa_kb"
   printf 'otter full package %d bytes, installed through the same reader in %s s, peak RSS %.1f MiB\n' \
     "$(stat -c %s new.zip)" "$of_s" "$(echo "$of_kb / 1024" | bc -l)"
-  "$bin/otter" inspect d.zip --full new.zip | grep -E '^ +(copy|zstd-patch|bsdiff|zstd) ' || true
+  printf 'otter apply CPU (user + system): delta %s s, full install %s s\n' "$oa_cpu" "$of_cpu"
+  "$bin/otter" inspect d.zip --full new.zip | grep -E '^ +(copy|zstd-patch|bsdiff|bsdiff-lzma|zstd) ' || true
   local m; m=$(( z < f ? z : f ))
   if [ "$kind" = small ]; then
     printf 'size   otter / bsdiff              %s (target <= 0.9)\n' "$(ratio "$o" "$b")"
@@ -129,8 +131,8 @@ run_pair() { # run_pair NAME OLD NEW KIND   (KIND: small | big)
     "$(ratio "$o" "$b")" "$(ratio "$o" "$x")" "$(ratio "$o" "$z")" "$(ratio "$o" "$f")"
   printf 'make   otter / bsdiff time %s, peak RSS %s (targets <= 0.5)\n' \
     "$(ratio "$om_s" "$bm_s")" "$(ratio "$om_kb" "$bm_kb")"
-  printf 'apply  peak RSS %.1f MiB (target <= 32), throughput delta / full install %s (target >= 0.9)\n' \
-    "$(echo "$oa_kb / 1024" | bc -l)" "$(ratio "$of_s" "$oa_s")"
+  printf 'apply  peak RSS %.1f MiB (target <= 32), throughput delta / full install %s (target >= 0.9; by CPU time %s)\n' \
+    "$(echo "$oa_kb / 1024" | bc -l)" "$(ratio "$of_s" "$oa_s")" "$(ratio "$of_cpu" "$oa_cpu")"
   rm -f old.zip new.zip d.zip p.* out.*
 }
 

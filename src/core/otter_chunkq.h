@@ -11,7 +11,8 @@
  * buffer of the chunk span plus zstd's in-place decoding margin (about
  * 128 KiB), allocated on first use. Delta chunks (otter_chunkq_set_source)
  * add one patch buffer per worker (at most 2 x chunk_size + 64 KiB, bsdiff
- * only); their source ranges are read with pread (copy) or mapped
+ * and bsdiff-lzma; the latter also an LZMA2 dictionary of at most 256
+ * KiB); their source ranges are read with pread (copy) or mapped
  * read-only for the duration of one chunk (patch methods), never copied
  * into the heap.
  */

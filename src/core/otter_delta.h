@@ -3,8 +3,10 @@
  * The delta decoder (docs/package-format.md, "Delta images"): makes one
  * chunk's installed bytes from its stored bytes and a borrowed range of the
  * source (the active slot). Methods copy, zstd-patch (a zstd frame with the
- * range as prefix, window log <= 26) and bsdiff (a zstd frame holding an
- * OTDIFF1 patch: control triples, add bytes, insert bytes). Every bound of
+ * range as prefix, window log <= 26), bsdiff (a zstd frame holding an
+ * OTDIFF1 patch: control triples, add bytes, insert bytes) and bsdiff-lzma
+ * (the same patch as a raw LZMA2 stream, its dictionary no larger than the
+ * patch; liblzma). Every bound of
  * the format is enforced here; the caller checks the chunk's digests.
  */
 #ifndef OTTER_DELTA_H
@@ -26,7 +28,28 @@
 /* Largest decoded bsdiff patch for an image of this chunk_size. */
 #define OTTER_DELTA_PATCH_MAX(chunk_size) (2 * (size_t)(chunk_size) + 65536)
 
-/* A decoder's state: a zstd context and the patch buffer (grown on use). */
+/* bsdiff-lzma's stored header: u8 LZMA2 dictionary props, u32 patch length. */
+#define OTTER_DELTA_LZMA_HEADER_LEN 5
+/* The smallest LZMA2 dictionary (props 0). */
+#define OTTER_DELTA_LZMA_DICT_MIN 4096
+/*
+ * The largest a reader allows: 256 KiB (props 12). A patch's matches are
+ * near (zero runs, repeated code): the bench's patches code 0.05 % larger
+ * with it than with a dictionary holding the whole patch, and a device's
+ * decoder holds 256 KiB instead of up to 3 MiB.
+ */
+#define OTTER_DELTA_LZMA_PROPS_MAX 12
+
+/*
+ * The LZMA2 dictionary props byte for a patch of len bytes: the smallest
+ * dictionary that holds it (at least 4 KiB), at most props 12 (256 KiB). A
+ * reader refuses larger ones.
+ */
+uint8_t otter_delta_lzma_props(size_t len);
+/* The dictionary size of an LZMA2 props byte (0..39): 2^(props/2 + 12), x 1.5 when odd. */
+uint64_t otter_delta_lzma_dict(unsigned props);
+
+/* A decoder's state: a zstd context, an LZMA2 decoder and the patch buffer (grown on use). */
 typedef struct otter_delta_dec otter_delta_dec;
 
 /* NULL on ENOMEM. Caller frees. */
@@ -48,7 +71,8 @@ int otter_delta_patch_apply(const uint8_t *patch, size_t patch_len, const uint8_
 /*
  * Makes one chunk of out_len bytes by method: copy (src_len must be out_len;
  * nothing stored), zstd-patch, bsdiff (stored is one zstd frame; for
- * bsdiff its content is at most OTTER_DELTA_PATCH_MAX(chunk_size)). stored
+ * bsdiff its content is at most OTTER_DELTA_PATCH_MAX(chunk_size)),
+ * bsdiff-lzma (props, length, raw LZMA2: the same patch). stored
  * may lie at the end of out's buffer (zstd in-place decoding: out_len plus
  * ZSTD_DECOMPRESSION_MARGIN). OTTER_EFORMAT, OTTER_ENOMEM.
  */

@@ -40,11 +40,13 @@ typedef enum otter_compression {
 
 /* How a chunk's installed bytes are made (docs/package-format.md, "Delta images"). */
 typedef enum otter_chunk_method {
-    OTTER_METHOD_ZSTD = 0,       /* a zstd frame (or, with compression none, the bytes) */
-    OTTER_METHOD_COPY = 1,       /* the source range itself; no stored bytes */
-    OTTER_METHOD_ZSTD_PATCH = 2, /* a zstd frame with the source range as prefix */
-    OTTER_METHOD_BSDIFF = 3,     /* a zstd frame holding an OTDIFF1 patch */
+    OTTER_METHOD_ZSTD = 0,        /* a zstd frame (or, with compression none, the bytes) */
+    OTTER_METHOD_COPY = 1,        /* the source range itself; no stored bytes */
+    OTTER_METHOD_ZSTD_PATCH = 2,  /* a zstd frame with the source range as prefix */
+    OTTER_METHOD_BSDIFF = 3,      /* a zstd frame holding an OTDIFF1 patch */
+    OTTER_METHOD_BSDIFF_LZMA = 4, /* an LZMA2 stream holding an OTDIFF1 patch */
 } otter_chunk_method;
+#define OTTER_METHOD_COUNT 5
 
 /* One entry of a format-2 image's chunk table (digests as raw bytes). */
 typedef struct otter_manifest_chunk {

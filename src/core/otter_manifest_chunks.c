@@ -36,11 +36,12 @@ static int get_digest(const json_t *obj, const char *key, const char *where, uin
     return otter_hex_decode(hex, out, OTTER_SHA256_LEN, err);
 }
 
-static const char *const method_names[] = {"zstd", "copy", "zstd-patch", "bsdiff", NULL};
+static const char *const method_names[] = {"zstd",   "copy",        "zstd-patch",
+                                           "bsdiff", "bsdiff-lzma", NULL};
 
 const char *otter_chunk_method_name(otter_chunk_method method)
 {
-    return (unsigned)method <= OTTER_METHOD_BSDIFF ? method_names[method] : "?";
+    return (unsigned)method < OTTER_METHOD_COUNT ? method_names[method] : "?";
 }
 
 /* A delta chunk's "method" (default zstd) and "source" {offset, size}. */
@@ -58,8 +59,9 @@ static int parse_delta_fields(const json_t *obj, const char *where, otter_manife
             i++;
         if (!method_names[i])
             return otter_err_set(err, OTTER_EFORMAT,
-                                 "%s.method: \"%s\" is not zstd, copy, zstd-patch or bsdiff", where,
-                                 method);
+                                 "%s.method: \"%s\" is not zstd, copy, zstd-patch, bsdiff or "
+                                 "bsdiff-lzma",
+                                 where, method);
         c->method = (otter_chunk_method)i;
     }
     json_t *src = json_object_get(obj, "source");
@@ -179,7 +181,7 @@ static int validate_delta_chunk(const otter_manifest_image *img, size_t index, s
                                  index, i);
         return 0;
     }
-    if ((unsigned)c->method > OTTER_METHOD_BSDIFF)
+    if ((unsigned)c->method >= OTTER_METHOD_COUNT)
         return otter_err_set(err, OTTER_EFORMAT, "images[%zu].chunks[%zu].method: unknown", index,
                              i);
     if (c->method == OTTER_METHOD_ZSTD) {

@@ -15,8 +15,8 @@
 
 /* Per method of one delta image: chunks, installed and stored bytes. */
 typedef struct method_mix {
-    size_t chunks[4];
-    uint64_t installed[4], stored[4], stored_total;
+    size_t chunks[OTTER_METHOD_COUNT];
+    uint64_t installed[OTTER_METHOD_COUNT], stored[OTTER_METHOD_COUNT], stored_total;
 } method_mix;
 
 static method_mix mix_of(const otter_manifest_image *img)
@@ -50,9 +50,9 @@ static void print_delta(const otter_manifest *m, const otter_manifest_image *img
     method_mix x = mix_of(img);
     printf("    delta from release %s: base sha256 %s, %llu bytes\n", m->delta_from,
            img->delta_base_sha256, (unsigned long long)img->delta_base_size);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < OTTER_METHOD_COUNT; k++)
         if (x.chunks[k])
-            printf("      %-10s %5zu chunk%s  %llu bytes installed, %llu stored\n",
+            printf("      %-11s %5zu chunk%s  %llu bytes installed, %llu stored\n",
                    otter_chunk_method_name((otter_chunk_method)k), x.chunks[k],
                    x.chunks[k] == 1 ? " " : "s", (unsigned long long)x.installed[k],
                    (unsigned long long)x.stored[k]);
@@ -183,7 +183,7 @@ static json_t *delta_json(const otter_manifest_image *img)
 {
     method_mix x = mix_of(img);
     json_t *methods = json_object();
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < OTTER_METHOD_COUNT; k++)
         if (x.chunks[k])
             json_object_set_new(methods, otter_chunk_method_name((otter_chunk_method)k),
                                 json_pack("{s:I, s:I, s:I}", "chunks", (json_int_t)x.chunks[k],

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The delta decoder against a fixed source: input byte 0 picks the entry
- * point (a raw OTDIFF1 patch, a zstd-patch frame, a bsdiff frame), bytes 1-2
+ * point (a raw OTDIFF1 patch, a zstd-patch frame, a bsdiff frame, a
+ * bsdiff-lzma header and LZMA2 stream), bytes 1-2
  * the chunk's size; the rest is the patch or the stored frame. Whatever is
  * accepted must have written exactly the chunk (ASan watches the bounds).
  */
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     }
     if (size < 3)
         return 0;
-    unsigned sel = data[0] % 3;
+    unsigned sel = data[0] % 4;
     size_t out_len = (size_t)data[1] | (size_t)data[2] << 8;
     data += 3;
     size -= 3;
@@ -47,8 +48,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (sel == 0)
         otter_delta_patch_apply(data, size, source, sizeof source, out, out_len, SPAN, &err);
     else
-        otter_delta_decode(dec, sel == 1 ? OTTER_METHOD_ZSTD_PATCH : OTTER_METHOD_BSDIFF, SPAN,
-                           data, size, source, sizeof source, out, out_len, &err);
+        otter_delta_decode(dec,
+                           sel == 1   ? OTTER_METHOD_ZSTD_PATCH
+                           : sel == 2 ? OTTER_METHOD_BSDIFF
+                                      : OTTER_METHOD_BSDIFF_LZMA,
+                           SPAN, data, size, source, sizeof source, out, out_len, &err);
     free(out);
     return 0;
 }

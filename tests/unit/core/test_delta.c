@@ -7,6 +7,7 @@
 #include "otter_test.h"
 #include "otter_delta.h"
 
+#include <lzma.h>
 #include <zstd.h>
 
 #define SPAN 65536
@@ -199,12 +200,103 @@ static void test_frames_checked(void **state)
     otter_delta_dec_free(d);
 }
 
+/* bsdiff-lzma's stored bytes: props, length (as given), raw LZMA2 with dictionary dict. */
+static size_t lzma_of(const patch *p, uint8_t props, uint32_t len, uint32_t dict, uint8_t *out,
+                      size_t cap)
+{
+    lzma_options_lzma opt;
+    assert_false(lzma_lzma_preset(&opt, 6));
+    opt.dict_size = dict;
+    lzma_filter chain[] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
+    out[0] = props;
+    for (int i = 0; i < 4; i++)
+        out[1 + i] = (uint8_t)(len >> (8 * i));
+    size_t pos = OTTER_DELTA_LZMA_HEADER_LEN;
+    assert_int_equal(lzma_raw_buffer_encode(chain, NULL, p->b, p->len, out, &pos, cap), LZMA_OK);
+    return pos;
+}
+
+static int decode_lzma(otter_delta_dec *d, const uint8_t *stored, size_t n, uint8_t *out,
+                       size_t out_len, otter_err *err)
+{
+    return otter_delta_decode(d, OTTER_METHOD_BSDIFF_LZMA, SPAN, stored, n, src, sizeof src, out,
+                              out_len, err);
+}
+
+static void test_lzma_streams_checked(void **state)
+{
+    static uint8_t stored[8192], out[64];
+    otter_delta_dec *d = otter_delta_dec_new();
+    otter_err err;
+    assert_non_null(d);
+    patch p;
+    begin(&p, 1);
+    triple(&p, 8, 0, 0);
+    bytes(&p, 0, 7);
+    bytes(&p, 1, 1);
+    /* the smallest dictionary: props 0, 4 KiB; the patch applies */
+    assert_int_equal(otter_delta_lzma_props(p.len), 0);
+    assert_int_equal(otter_delta_lzma_props(4097), 1);
+    assert_int_equal(otter_delta_lzma_dict(1), 6144);
+    assert_int_equal(otter_delta_lzma_props(200000), 12);                             /* 256 KiB */
+    assert_int_equal(otter_delta_lzma_props(OTTER_DELTA_PATCH_MAX(1024 * 1024)), 12); /* at most */
+    size_t n = lzma_of(&p, 0, (uint32_t)p.len, 4096, stored, sizeof stored);
+    assert_otter_ok(decode_lzma(d, stored, n, out, 8, &err), err);
+    assert_memory_equal(out, src, 7);
+    assert_int_equal(out[7], (uint8_t)(src[7] + 1));
+    /* a dictionary larger than the patch needs, up to the 4 GiB a hostile package may ask */
+    stored[0] = 1;
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "LZMA2 dictionary props 1 (6144 bytes) for a 36-byte patch, at most props 0 "
+                       "(4096 bytes)");
+    stored[0] = 40;
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "props 40 (4294967295 bytes)");
+    stored[0] = 255;
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "dictionary props 255");
+    /* above 256 KiB whatever the patch's length */
+    n = lzma_of(&p, 13, 1000000, 4096, stored, sizeof stored);
+    assert_otter_error(otter_delta_decode(d, OTTER_METHOD_BSDIFF_LZMA, 1024 * 1024, stored, n, src,
+                                          sizeof src, out, 8, &err),
+                       err, OTTER_EFORMAT,
+                       "props 13 (393216 bytes) for a 1000000-byte patch, at most props 12 "
+                       "(262144 bytes)");
+    /* lengths out of range: above 2 x chunk_size + 64 KiB, below a header */
+    n = lzma_of(&p, 0, 2 * SPAN + 65537, 4096, stored, sizeof stored);
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "bsdiff-lzma: patch of 196609 bytes, not 12..196608");
+    n = lzma_of(&p, 0, 11, 4096, stored, sizeof stored);
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "patch of 11 bytes");
+    /* a stream longer or shorter than its length, bytes after it, a cut stream, no stream */
+    n = lzma_of(&p, 0, (uint32_t)p.len - 1, 4096, stored, sizeof stored);
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "decodes to more than its 35 bytes");
+    n = lzma_of(&p, 0, (uint32_t)p.len + 1, 4096, stored, sizeof stored);
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "36 of its 37 bytes");
+    n = lzma_of(&p, 0, (uint32_t)p.len, 4096, stored, sizeof stored);
+    stored[n] = 0;
+    assert_otter_error(decode_lzma(d, stored, n + 1, out, 8, &err), err, OTTER_EFORMAT,
+                       "ends with 1 bytes left");
+    assert_otter_error(decode_lzma(d, stored, n - 1, out, 8, &err), err, OTTER_EFORMAT,
+                       "bsdiff-lzma: ");
+    assert_otter_error(decode_lzma(d, stored, OTTER_DELTA_LZMA_HEADER_LEN, out, 8, &err), err,
+                       OTTER_EFORMAT, "not even a header and a stream");
+    /* the patch's own checks still apply: here an output of another size */
+    assert_otter_error(decode_lzma(d, stored, n, out, 9, &err), err, OTTER_EFORMAT,
+                       "the triples make 8 bytes, the chunk has 9");
+    otter_delta_dec_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_patch_applies),
         cmocka_unit_test(test_hostile_layouts_refused),
         cmocka_unit_test(test_frames_checked),
+        cmocka_unit_test(test_lzma_streams_checked),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -84,7 +84,7 @@ static void make_delta(const char *old_pkg, const char *new_pkg, const char *out
 
 /* Counts of each method in the delta's rootfs, and its stored bytes. */
 typedef struct mix {
-    size_t chunks[4];
+    size_t chunks[OTTER_METHOD_COUNT];
     uint64_t stored;
     int is_delta;
 } mix;
@@ -234,6 +234,37 @@ static void test_empty_and_one_byte(void **state)
     free(a);
 }
 
+/*
+ * Recompiled code: the same bytes with a little-endian 32-bit "address" every
+ * 16 to 111 bytes moved by 0x40 (what a rebuild with one function grown does to an
+ * executable). The add bytes are mostly zero with a non-zero byte at each
+ * address: LZMA2's context-modelled literals code them smaller than zstd, so
+ * the chunks are bsdiff-lzma (the new coder, decoded on both reader paths).
+ */
+static void test_recompiled_is_bsdiff_lzma(void **state)
+{
+    uint8_t *a = malloc(LEN), *b = malloc(LEN);
+    gen(a, LEN, 9);
+    memcpy(b, a, LEN);
+    uint32_t r = 99;
+    for (size_t i = 0; i + 4 <= LEN; i += 16 + (r >> 7) % 96) {
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        uint32_t v = (uint32_t)a[i] | (uint32_t)a[i + 1] << 8 | (uint32_t)a[i + 2] << 16 |
+                     (uint32_t)a[i + 3] << 24;
+        v += 0x40;
+        for (int k = 0; k < 4; k++)
+            b[i + k] = (uint8_t)(v >> (8 * k));
+    }
+    mix x = round_trip("recompiled", a, LEN, b, LEN);
+    assert_true(x.is_delta);
+    assert_true(x.chunks[OTTER_METHOD_BSDIFF_LZMA] >= 8);
+    assert_true(x.stored < LEN / 10);
+    free(a);
+    free(b);
+}
+
 /* A delta whose chunks are all patches (a 7-byte insert near the start, one byte changed in each
  * chunk). */
 static void make_inserted(char *old_img, char *delta, uint8_t **want, size_t *want_len)
@@ -288,7 +319,8 @@ static void test_tampered_chunk_never_reaches_the_caller(void **state)
     otter_err err;
     assert_otter_ok(otter_manifest_parse(e[0].data, e[0].len, "m", &m, &err), err);
     const otter_manifest_chunk *c3 = &m->images[0].chunks[3];
-    assert_true(c3->method == OTTER_METHOD_BSDIFF || c3->method == OTTER_METHOD_ZSTD_PATCH);
+    assert_true(c3->method == OTTER_METHOD_BSDIFF || c3->method == OTTER_METHOD_BSDIFF_LZMA ||
+                c3->method == OTTER_METHOD_ZSTD_PATCH);
     ((uint8_t *)e[2].data)[c3->stored_offset + c3->stored_size / 2] ^= 0x01;
     snprintf(bad, sizeof bad, "%s/t.tampered.zip", dir);
     fx_zip(bad, e, n); /* the signed manifest is unchanged: only chunk 3's bytes differ */
@@ -572,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_shuffled_blocks),
         cmocka_unit_test(test_unrelated),
         cmocka_unit_test(test_empty_and_one_byte),
+        cmocka_unit_test(test_recompiled_is_bsdiff_lzma),
         cmocka_unit_test(test_mixed_package),
         cmocka_unit_test(test_resume_at_every_chunk),
         cmocka_unit_test(test_tampered_chunk_never_reaches_the_caller),

@@ -88,7 +88,7 @@ static void test_delta_made_and_inspected(void **state)
                      0);
     assert_non_null(strstr(out, "delta from:       1.0"));
     assert_non_null(strstr(out, "(matches)"));
-    assert_non_null(strstr(out, "copy           4 chunks  234464 bytes installed, 0 stored"));
+    assert_non_null(strstr(out, "copy            4 chunks  234464 bytes installed, 0 stored"));
     assert_non_null(strstr(out, "saved "));
     assert_non_null(strstr(out, "against the full image's stored"));
     /* without the base the bytes cannot be checked, and it says so */
