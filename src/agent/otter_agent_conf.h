@@ -80,6 +80,8 @@ typedef struct otter_agent_conf {
     char *ui_listen;        /* [ui] listen: ADDRESS:PORT of the local page's front */
     char *ui_password_hash; /* [ui] password_hash: crypt(3) yescrypt, "" = front refuses to run */
     char *ui_web_dir;       /* [ui] web_dir: the page's files (web/device/) */
+    char *ui_upload_dir;    /* [ui] upload_dir: the front's uploads; its owner may install_file */
+    long ui_max_upload_mb;  /* [ui] max_upload_mb: the largest upload the front takes */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
 } otter_agent_conf;
