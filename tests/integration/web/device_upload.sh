@@ -63,15 +63,17 @@ fronts=()
 trap 'for p in "${fronts[@]}"; do kill "$p" 2>/dev/null; done; kill -KILL -- "-${pg1:-0}" 2>/dev/null; ddi_cleanup' EXIT
 setsid "$agentd" -c "$d1/agent.conf" run > "$work/daemon1.log" 2>&1 & pg1=$!
 setsid "$agentd" -c "$d2/agent.conf" run > "$work/daemon2.log" 2>&1 & daemon_pgid=$!
-# front DIR N: starts the page's front of device DIR; its URL in $work/front$N.url.
+# front DIR N: starts the page's front of device DIR (in this shell: the trap stops it);
+# its URL in $F<N>.
 front() {
   for _ in $(seq 200); do [ -S "$work/c$2.sock" ] && break; sleep 0.05; done
   [ -S "$work/c$2.sock" ] || die "control socket $2 did not appear: $(tail -3 "$work/daemon$2.log")"
   "$agentd" -c "$1/agent.conf" ui > "$work/front$2.out" 2> "$work/front$2.err" & fronts+=($!)
   for _ in $(seq 200); do grep -q '^listening on ' "$work/front$2.out" && break; sleep 0.05; done
-  sed -n 's/^listening on //p' "$work/front$2.out"
+  printf -v "F$2" '%s' "$(sed -n 's/^listening on //p' "$work/front$2.out")"
 }
-F1=$(front "$d1" 1); F2=$(front "$d2" 2)
+F1='' F2=''
+front "$d1" 1; front "$d2" 2
 [ -n "$F1" ] && [ -n "$F2" ] || die "a front did not listen: $(cat "$work"/front*.err)"
 before=$(device_print "$d2")
 mkdir -p "$OTTER_BUILD_DIR/test-output/device-upload"
@@ -86,11 +88,13 @@ expect "the proxy cut the download once" "$(grep -c '^cut' "$work/proxy.log" || 
 ranged=$(awk -v c="$cut" '$1 == "request" && $3 == "GET" && /artifacts/ && $5 ~ /^range=bytes=[1-9]/ {n++} END {print n + 0}' "$work/proxy.log")
 [ "$ranged" -ge 1 ] && ok "the download resumed with a Range request" ||
   bad "no resumed request: $(grep -E '^(request|response|cut)' "$work/proxy.log" | grep -v controller | head)"
+n=$(action "$act" '[.feedback[] | select(.execution == "downloaded")] | length')
+[ "$n" -ge 1 ] && ok "device 1: the server heard the download finished" || bad "no downloaded feedback ($n)"
 expect "device 1: the package waits in the spool, nothing installed" \
   "$(head -c 11 "$d1/b" | tr -d '\0')" ""
 # Device 2: the good upload was installed; the refused ones changed nothing before it.
 expect "device 2: slot B holds 3.0" "$(head -c 11 "$d2/b")" "version 3.0"
 [ "$(device_print "$d2")" != "$before" ] && ok "device 2 switched to the upload" || bad "nothing installed"
 expect "device 2: the reboot was asked for" "$([ -e "$d2/reboot-requested" ] && echo yes)" yes
-expect "device 2: no upload left behind" "$(find "$d2/upload" -type f | wc -l)" 0
+expect "device 2: no upload left behind" "$([ -d "$d2/upload" ] && find "$d2/upload" -mindepth 1 | wc -l)" 0
 finish
