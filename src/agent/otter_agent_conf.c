@@ -106,6 +106,8 @@ static const struct key_def keys[] = {
     {"ui", "listen", K_STR, "127.0.0.1:8480", 0, 0, NULL, C(ui_listen)},
     {"ui", "password_hash", K_STR, "", 0, 0, NULL, C(ui_password_hash)},
     {"ui", "web_dir", K_PATH, "/usr/share/otter/web/device", 0, 0, NULL, C(ui_web_dir)},
+    {"ui", "upload_dir", K_PATH, "/var/lib/otter/upload", 0, 0, NULL, C(ui_upload_dir)},
+    {"ui", "max_upload_mb", K_INT, "1024", 1, 1048576, NULL, C(ui_max_upload_mb)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     /* raw, archive, file or the NAME of a [handler.NAME] section (checked at the end). */

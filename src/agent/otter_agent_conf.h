@@ -92,6 +92,8 @@ typedef struct otter_agent_conf {
     char *ui_web_dir;       /* [ui] web_dir: the page's files (web/device/) */
     long hooks_timeout;     /* [hooks] timeout: seconds an install hook may run */
     char *hooks_dir;        /* [hooks] dir: where hooks are written to run, "" = [state] dir */
+    char *ui_upload_dir;    /* [ui] upload_dir: the front's uploads; its owner may install_file */
+    long ui_max_upload_mb;  /* [ui] max_upload_mb: the largest upload the front takes */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
     otter_handler_conf handlers[OTTER_AGENT_CONF_MAX_HANDLERS];

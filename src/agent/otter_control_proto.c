@@ -7,8 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const methods[] = {NULL,    "status",   "subscribe", "check",   "download",
-                                      "start", "postpone", "cancel",    "decline", "verify"};
+static const char *const methods[] = {NULL,       "status", "subscribe",   "check",
+                                      "download", "start",  "postpone",    "cancel",
+                                      "decline",  "verify", "install_file"};
 #define N_METHODS (sizeof methods / sizeof methods[0])
 
 static const char *const phases[] = {"idle",       "available", "downloading", "ready",
@@ -52,6 +53,33 @@ static int read_id(json_t *id, otter_control_req *req, const char **code, otter_
     return 0;
 }
 
+int otter_control_file_name_ok(const char *name, size_t len)
+{
+    if (len == 0 || len > OTTER_CONTROL_MAX_FILE || name[0] == '.')
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!name[i] || /* strchr finds the terminator too */
+            !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", name[i]))
+            return 0;
+    return 1;
+}
+
+/* install_file: params.file, a plain name (never a path: the daemon joins it to upload_dir). */
+static int read_file_param(json_t *params, otter_control_req *req, const char **code,
+                           otter_err *err)
+{
+    json_t *f = json_object_get(params, "file");
+    if (!json_is_string(f))
+        return BAD("bad_request", "request: params.file: %s",
+                   f ? "expected a string" : "missing (install_file needs it)");
+    if (!otter_control_file_name_ok(json_string_value(f), json_string_length(f)))
+        return BAD("bad_request", "request: params.file: %s",
+                   "expected a plain file name (1..64 of A-Z a-z 0-9 . _ -, not starting with "
+                   "'.'), never a path");
+    memcpy(req->file, json_string_value(f), json_string_length(f) + 1);
+    return 0;
+}
+
 static int read_params(json_t *params, otter_control_req *req, const char **code, otter_err *err)
 {
     const char *key;
@@ -60,13 +88,17 @@ static int read_params(json_t *params, otter_control_req *req, const char **code
         return BAD("bad_request", "request: field \"params\": %s", "expected an object");
     json_object_foreach(params, key, v)
     {
-        if (req->method != OTTER_CONTROL_POSTPONE || strcmp(key, "seconds") != 0) {
+        int known = (req->method == OTTER_CONTROL_POSTPONE && !strcmp(key, "seconds")) ||
+                    (req->method == OTTER_CONTROL_INSTALL_FILE && !strcmp(key, "file"));
+        if (!known) {
             *code = "bad_request";
             return otter_err_set(err, OTTER_EFORMAT,
                                  "request: params.%.64s: %s takes no such field", key,
                                  otter_control_method_name(req->method));
         }
     }
+    if (req->method == OTTER_CONTROL_INSTALL_FILE)
+        return read_file_param(params, req, code, err);
     if (req->method != OTTER_CONTROL_POSTPONE)
         return 0;
     json_t *s = json_object_get(params, "seconds");
@@ -90,7 +122,8 @@ static int read_method(json_t *m, otter_control_req *req, const char **code, ott
     *code = "unknown_method";
     return otter_err_set(err, OTTER_EFORMAT,
                          "request: field \"method\": unknown method \"%.64s\" (status, subscribe, "
-                         "check, download, start, postpone, cancel, decline, verify)",
+                         "check, download, start, postpone, cancel, decline, verify, "
+                         "install_file)",
                          json_string_value(m));
 }
 

@@ -35,13 +35,23 @@ enum otter_control_method {
     OTTER_CONTROL_CANCEL,     /* stop a running download */
     OTTER_CONTROL_DECLINE,    /* "ask" mode: refuse the offer */
     OTTER_CONTROL_VERIFY,     /* check the connection to the server, name what fails */
+    /* params.file: install an uploaded update.zip (a name in [ui] upload_dir) */
+    OTTER_CONTROL_INSTALL_FILE,
 };
+
+/* The longest file name install_file takes: a plain name, never a path. */
+#define OTTER_CONTROL_MAX_FILE 64
 
 typedef struct otter_control_req {
     char id[OTTER_CONTROL_MAX_ID + 3]; /* the id as JSON text: 7 or "abc" (quoted) */
     int method;                        /* enum otter_control_method */
     long seconds;                      /* postpone */
+    /* install_file: a plain name in [ui] upload_dir */
+    char file[OTTER_CONTROL_MAX_FILE + 1];
 } otter_control_req;
+
+/* 1 when name may name an upload: 1..64 of [A-Za-z0-9._-], not starting with '.'. */
+int otter_control_file_name_ok(const char *name, size_t len);
 
 /*
  * Parses one request line (buf, len: no newline). On failure *code gets

@@ -17,7 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Every refusal has a code and a message for the answer; the id is JSON either way. */
     if (ret != 0 && (!code || !err.msg[0]))
         __builtin_trap();
-    if (ret == 0 && (r.method < OTTER_CONTROL_STATUS || r.method > OTTER_CONTROL_VERIFY))
+    if (ret == 0 && (r.method < OTTER_CONTROL_STATUS || r.method > OTTER_CONTROL_INSTALL_FILE))
+        __builtin_trap();
+    /* install_file names a plain file in [ui] upload_dir: never a path, never "..". */
+    if (ret == 0 && r.method == OTTER_CONTROL_INSTALL_FILE &&
+        (!r.file[0] || r.file[0] == '.' || strchr(r.file, '/') ||
+         !otter_control_file_name_ok(r.file, strlen(r.file))))
+        __builtin_trap();
+    if (ret == 0 && r.method != OTTER_CONTROL_INSTALL_FILE && r.file[0])
         __builtin_trap();
     char *line =
         ret ? otter_control_answer_err(r.id, code, err.msg) : otter_control_answer_ok(r.id, "{}");

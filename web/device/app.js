@@ -6,6 +6,7 @@
 const $ = (id) => document.getElementById(id);
 let csrf = null;
 let timer = null;
+let uploadMark = null; // the daemon's refusals count when it took our upload
 
 async function api(path, body) {
   const opt = body === undefined ? {} : {
@@ -80,6 +81,13 @@ function render(st) {
   show('decline', s === 'available' && offer && offer.needs_consent);
   show('reboot', s === 'reboot');
   $('check').disabled = busy;
+  // An update.zip from this computer: whenever nothing else runs or waits for a reboot.
+  show('upload-box', s === 'idle' || s === 'available' || s === 'ready' || s === 'failed');
+  if (uploadMark !== null && st.refusals > uploadMark) {
+    $('upload-error').textContent = 'The update file was refused: ' + st.refusal;
+    uploadMark = null;
+  }
+  if (s === 'reboot') uploadMark = null;
 }
 
 async function refresh() {
@@ -109,6 +117,34 @@ $('start').onclick = $('retry').onclick = () => {
 };
 $('later').onclick = () => act('postpone', { seconds: 3600 });
 $('decline').onclick = () => act('decline');
+$('upload-file').onchange = () => { $('upload').disabled = !$('upload-file').files.length; };
+$('upload').onclick = async () => {
+  const file = $('upload-file').files[0];
+  if (!file || !confirm('Install ' + file.name + ' now? The device restarts afterwards.')) return;
+  $('upload-error').textContent = '';
+  $('upload-status').textContent = 'Uploading…';
+  $('upload').disabled = true;
+  const before = await api('status'); // a refusal after this one is our upload's
+  let j;
+  try {
+    // The file is the body as it is (no multipart): the front streams it to disk.
+    const r = await fetch('/api/upload', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/zip', 'X-CSRF-Token': csrf || '' },
+      body: file,
+    });
+    j = await r.json().catch(() => ({ ok: false, error: { message: r.status + ' ' + r.statusText } }));
+  } catch (e) {
+    j = { ok: false, error: { message: 'the upload broke off (' + e.message + ')' } };
+  }
+  $('upload-status').textContent = '';
+  $('upload').disabled = false;
+  if (!j.ok) { $('upload-error').textContent = 'Upload refused: ' + ((j.error && j.error.message) || 'refused'); return; }
+  // Taken: its progress and its end (installed, or refused with the reason) come with the state.
+  uploadMark = before && before.ok ? before.result.refusals : 0;
+  $('upload-file').value = '';
+  refresh();
+};
 $('logout').onclick = async () => { await api('logout', {}); csrf = null; showLogin(); };
 
 (async () => {

@@ -14,6 +14,7 @@
 #include "otter_daemon.h"
 #include "otter_ddi_policy.h"
 #include "otter_help_otter_agentd.h"
+#include "otter_daemon_upload.h"
 #include "otter_ui.h"
 #include "otter_usage.h"
 
@@ -146,6 +147,8 @@ static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker
     srand((unsigned)(time(NULL) ^ getpid()));
     for (;;) {
         long interval = -1;
+        /* An upload from the local page first: an offline update needs no server. */
+        otter_daemon_upload(conf, broker, ctl);
         int ret = otter_daemon_cycle(conf_path, conf, broker, ctl, &interval, err);
         if (once)
             return ret;

@@ -148,6 +148,16 @@ void otter_broker_reboot(otter_broker *b, const char *version)
     ask(b, &req, NULL, 0, buf, sizeof buf, &err);
 }
 
+int otter_broker_drop_upload(otter_broker *b, const char *name, otter_err *err)
+{
+    if (b->sock < 0)
+        return otter_broker_run_drop_upload(b->conf, name, err);
+    char buf[OTTER_ERR_MSG_MAX + 16];
+    otter_broker_req req = {.op = OTTER_BROKER_DROP_UPLOAD};
+    snprintf(req.upload, sizeof req.upload, "%s", name);
+    return ask(b, &req, NULL, 0, buf, sizeof buf, err);
+}
+
 int otter_broker_status(otter_broker *b, otter_daemon_status *st, otter_err *err)
 {
     if (b->sock < 0) {

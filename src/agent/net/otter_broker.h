@@ -74,6 +74,9 @@ int otter_broker_wait(otter_broker *b);
 /* Empties [server] spool. */
 int otter_broker_clear_spool(otter_broker *b, otter_err *err);
 
+/* Removes the upload name from [ui] upload_dir (one the daemon will not install). */
+int otter_broker_drop_upload(otter_broker *b, const char *name, otter_err *err);
+
 /* Runs [reboot] command (when set) with OTTER_VERSION=version; waits up to 60 s. */
 void otter_broker_reboot(otter_broker *b, const char *version);
 

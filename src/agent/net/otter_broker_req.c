@@ -15,6 +15,18 @@ static int word_ok(const char *w, size_t n)
     return 1;
 }
 
+/* A plain file name in [ui] upload_dir: no '/', no leading '.', so never "..". */
+static int upload_ok(const char *w, size_t n)
+{
+    if (n == 0 || n > OTTER_BROKER_MAX_UPLOAD || w[0] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= 'A' && w[i] <= 'Z') ||
+              (w[i] >= '0' && w[i] <= '9') || w[i] == '.' || w[i] == '_' || w[i] == '-'))
+            return 0;
+    return 1;
+}
+
 static int url_ok(const char *u, size_t n)
 {
     return word_ok(u, n) && n < OTTER_DDI_MAX_URL &&
@@ -64,7 +76,7 @@ static int is(const char *w, size_t n, const char *lit)
 int otter_broker_req_parse(const char *buf, size_t len, otter_broker_req *req, otter_err *err)
 {
     const char *w[3];
-    size_t wl[3];
+    size_t wl[3] = {0};
     memset(req, 0, sizeof *req);
     if (len == 0 || len > OTTER_BROKER_MAX_REQ)
         return otter_err_set(err, OTTER_EFORMAT, "broker request: empty or longer than %d bytes",
@@ -88,6 +100,13 @@ int otter_broker_req_parse(const char *buf, size_t len, otter_broker_req *req, o
     } else if (n == 2 && is(w[0], wl[0], "install") && is(w[1], wl[1], "spool")) {
         req->op = OTTER_BROKER_INSTALL;
         req->from_spool = 1;
+    } else if (n == 3 && is(w[0], wl[0], "install") && is(w[1], wl[1], "upload") &&
+               upload_ok(w[2], wl[2])) {
+        req->op = OTTER_BROKER_INSTALL;
+        memcpy(req->upload, w[2], wl[2]);
+    } else if (n == 2 && is(w[0], wl[0], "drop-upload") && upload_ok(w[1], wl[1])) {
+        req->op = OTTER_BROKER_DROP_UPLOAD;
+        memcpy(req->upload, w[1], wl[1]);
     } else if (n == 2 && is(w[0], wl[0], "install") && url_ok(w[1], wl[1])) {
         req->op = OTTER_BROKER_INSTALL;
         memcpy(req->url, w[1], wl[1]);
@@ -98,8 +117,9 @@ int otter_broker_req_parse(const char *buf, size_t len, otter_broker_req *req, o
     } else {
         memset(req, 0, sizeof *req);
         return otter_err_set(err, OTTER_EFORMAT,
-                             "broker request refused: not install spool|URL, download SIZE URL, "
-                             "stop, clear-spool, reboot VERSION or status");
+                             "broker request refused: not install spool|URL|upload NAME, download "
+                             "SIZE URL, drop-upload NAME, stop, clear-spool, reboot VERSION or "
+                             "status");
     }
     return 0;
 }
@@ -109,7 +129,13 @@ int otter_broker_req_format(const otter_broker_req *req, char *out, size_t size,
     int n;
     switch (req->op) {
     case OTTER_BROKER_INSTALL:
-        n = snprintf(out, size, "install %s", req->from_spool ? "spool" : req->url);
+        if (req->upload[0])
+            n = snprintf(out, size, "install upload %s", req->upload);
+        else
+            n = snprintf(out, size, "install %s", req->from_spool ? "spool" : req->url);
+        break;
+    case OTTER_BROKER_DROP_UPLOAD:
+        n = snprintf(out, size, "drop-upload %s", req->upload);
         break;
     case OTTER_BROKER_DOWNLOAD:
         n = snprintf(out, size, "download %llu %s", (unsigned long long)req->max_size, req->url);

@@ -5,6 +5,10 @@
  * separated by one space, nothing else:
  *
  *   install spool          otter-agent install ... <the spool's update.zip>
+ *   install upload NAME    otter-agent install ... <[ui] upload_dir>/NAME (a browser's upload;
+ *                          the broker opens it without following links, unlinks it, and
+ *                          gives the installer the open file)
+ *   drop-upload NAME       remove <[ui] upload_dir>/NAME (an upload the daemon did not install)
  *   install URL            otter-agent install ... URL (streaming)
  *   download MAX URL       otter-agent download --max-size MAX ... URL
  *   stop                   SIGTERM to the running installer
@@ -14,7 +18,8 @@
  *
  * Nothing else: no options, no paths, no config, no token. The broker adds
  * its own --config, --ca, --pin, --cert, --key and token, by its own check
- * of the URL's origin (otter_origin), never by the request.
+ * of the URL's origin (otter_origin), never by the request. NAME is a
+ * plain file name, never a path.
  */
 #ifndef OTTER_BROKER_REQ_H
 #define OTTER_BROKER_REQ_H
@@ -35,7 +40,11 @@ enum otter_broker_op {
     OTTER_BROKER_CLEAR_SPOOL,
     OTTER_BROKER_REBOOT,
     OTTER_BROKER_STATUS,
+    OTTER_BROKER_DROP_UPLOAD,
 };
+
+/* An upload's file name: 1..64 of [A-Za-z0-9._-], not starting with '.' (never a path). */
+#define OTTER_BROKER_MAX_UPLOAD 64
 
 typedef struct otter_broker_req {
     int op;                               /* enum otter_broker_op */
@@ -43,6 +52,8 @@ typedef struct otter_broker_req {
     uint64_t max_size;                    /* download: the artifact's size from the server */
     char url[OTTER_DDI_MAX_URL];          /* install (streaming), download */
     char version[OTTER_DDI_MAX_NAME + 1]; /* reboot */
+    /* install upload, drop-upload: a plain name in [ui] upload_dir */
+    char upload[OTTER_BROKER_MAX_UPLOAD + 1];
 } otter_broker_req;
 
 /*

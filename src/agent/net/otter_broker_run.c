@@ -11,11 +11,13 @@
 #include "otter_spool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -29,7 +31,44 @@ typedef struct launch {
     const char *argv[MAX_ARGV];
     size_t argc;
     char **envp;
+    int upload_fd; /* install upload: the opened (and already unlinked) file, else -1 */
 } launch;
+
+/* The installer reads an upload as this descriptor (a path in its argv, reopened by name). */
+#define UPLOAD_FD 3
+#define UPLOAD_ARG "/dev/fd/3"
+
+int otter_broker_run_drop_upload(const otter_agent_conf *conf, const char *name, otter_err *err)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", conf->ui_upload_dir, name) >= (int)sizeof path)
+        return otter_err_set(err, OTTER_EFORMAT, "[ui] upload_dir: path too long");
+    if (unlink(path) != 0 && errno != ENOENT)
+        return otter_err_sys(err, OTTER_EIO, errno, "removing the upload %s", path);
+    return 0;
+}
+
+/*
+ * The upload NAME in [ui] upload_dir, opened without following a link and
+ * unlinked at once: whatever happens next (a refusal, a crash), the file
+ * is gone from the directory, and the installer reads the bytes the front
+ * wrote, which nobody can swap any more. Only a regular file is taken.
+ */
+static int open_upload(launch *l, const otter_agent_conf *conf, const char *name, otter_err *err)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", conf->ui_upload_dir, name) >= (int)sizeof path)
+        return otter_err_set(err, OTTER_EFORMAT, "[ui] upload_dir: path too long");
+    l->upload_fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int e = errno;
+    unlink(path);
+    if (l->upload_fd < 0)
+        return otter_err_sys(err, OTTER_EFORMAT, e, "the upload %s", path);
+    struct stat st;
+    if (fstat(l->upload_fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return otter_err_set(err, OTTER_EFORMAT, "the upload %s: not a regular file", path);
+    return 0;
+}
 
 static void arg(launch *l, const char *a)
 {
@@ -95,7 +134,9 @@ static int build(launch *l, const char *conf_path, const otter_agent_conf *conf,
         return ret;
     if (req->op != OTTER_BROKER_INSTALL && req->op != OTTER_BROKER_DOWNLOAD)
         return otter_err_set(err, OTTER_EFORMAT, "not an install or a download");
-    if (req->from_spool && req->op == OTTER_BROKER_INSTALL) {
+    if (req->upload[0] && req->op == OTTER_BROKER_INSTALL) {
+        ret = open_upload(l, conf, req->upload, err);
+    } else if (req->from_spool && req->op == OTTER_BROKER_INSTALL) {
         ret = otter_spool_path(conf->server_spool, l->spool, sizeof l->spool, err);
     } else {
         /* Our own check of the link decides whether the token and the trust go with it. */
@@ -126,7 +167,7 @@ static int build(launch *l, const char *conf_path, const otter_agent_conf *conf,
         arg(l, "--header-env");
         arg(l, AUTH_ENV);
     }
-    arg(l, req->from_spool ? l->spool : req->url);
+    arg(l, req->upload[0] ? UPLOAD_ARG : req->from_spool ? l->spool : req->url);
     return build_env(l, conf, to_server, err);
 }
 
@@ -135,8 +176,12 @@ int otter_broker_run_agent(const char *conf_path, const otter_agent_conf *conf,
                            otter_err *err)
 {
     launch *l = calloc(1, sizeof *l);
-    if (!l)
+    if (!l) {
+        if (req->upload[0])
+            otter_broker_run_drop_upload(conf, req->upload, NULL);
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
+    l->upload_fd = -1;
     int ret = build(l, conf_path, conf, req, err);
     if (ret)
         goto out;
@@ -153,11 +198,18 @@ int otter_broker_run_agent(const char *conf_path, const otter_agent_conf *conf,
         dup2(in_fd, 0);
         dup2(out_fd, 1);
         dup2(out_fd, 2);
+        if (l->upload_fd >= 0)
+            dup2(l->upload_fd, UPLOAD_FD); /* without O_CLOEXEC: the installer inherits it */
         execve(l->agent, (char *const *)l->argv, l->envp);
         fprintf(stderr, "cannot run %s: %s\n", l->agent, strerror(errno));
         _exit(2);
     }
 out:
+    /* An upload is removed in every case (open_upload did already when it got that far). */
+    if (req->upload[0] && l->upload_fd < 0)
+        otter_broker_run_drop_upload(conf, req->upload, NULL);
+    if (l->upload_fd >= 0)
+        close(l->upload_fd);
     if (l->envp)
         free(l->envp);
     explicit_bzero(l->auth, sizeof l->auth);

@@ -22,4 +22,13 @@ int otter_broker_run_agent(const char *conf_path, const otter_agent_conf *conf,
                            const otter_broker_req *req, int in_fd, int out_fd, pid_t *pid,
                            otter_err *err);
 
+/*
+ * req->upload (install upload NAME): <[ui] upload_dir>/NAME is opened
+ * without following links, unlinked at once (in every case, a refusal
+ * too), and must be a regular file; the installer gets it as /dev/fd/3.
+ */
+
+/* Removes <[ui] upload_dir>/name (a missing one is fine). err may be NULL. OTTER_EIO. */
+int otter_broker_run_drop_upload(const otter_agent_conf *conf, const char *name, otter_err *err);
+
 #endif

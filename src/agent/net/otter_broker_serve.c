@@ -88,7 +88,7 @@ static void serve_one(int sock, const char *buf, size_t len, int *fds, int nfds,
         answer(sock, "refused", "broker request refused: wrong number of descriptors");
         goto out;
     }
-    if (*child > 0 && req.op != OTTER_BROKER_STOP) {
+    if (*child > 0 && req.op != OTTER_BROKER_STOP && req.op != OTTER_BROKER_DROP_UPLOAD) {
         answer(sock, "error", "broker: an installer runs already");
         goto out;
     }
@@ -117,6 +117,12 @@ static void serve_one(int sock, const char *buf, size_t len, int *fds, int nfds,
         break;
     case OTTER_BROKER_STATUS:
         answer_status(sock, conf_path, conf);
+        break;
+    case OTTER_BROKER_DROP_UPLOAD:
+        if (otter_broker_run_drop_upload(conf, req.upload, &err) != 0)
+            answer_err(sock, &err);
+        else
+            answer(sock, "ok", "");
         break;
     }
 out:

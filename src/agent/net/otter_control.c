@@ -148,13 +148,28 @@ void otter_control_take(otter_control *c, otter_control_todo *t)
 {
     pthread_mutex_lock(&c->mu);
     *t = c->todo;
+    t->file[0] = '\0';
+    char file[sizeof c->todo.file];
+    memcpy(file, c->todo.file, sizeof file);
     memset(&c->todo, 0, sizeof c->todo);
+    memcpy(c->todo.file, file, sizeof file);
     pthread_mutex_unlock(&c->mu);
+}
+
+int otter_control_take_file(otter_control *c, char *name, size_t size)
+{
+    pthread_mutex_lock(&c->mu);
+    int have = c->todo.file[0] != '\0';
+    snprintf(name, size, "%s", c->todo.file);
+    c->todo.file[0] = '\0';
+    pthread_mutex_unlock(&c->mu);
+    return have;
 }
 
 static int todo_empty(const otter_control_todo *t)
 {
-    return !t->check && !t->download && !t->start && !t->decline && !t->verify && !t->postpone;
+    return !t->check && !t->download && !t->start && !t->decline && !t->verify && !t->postpone &&
+           !t->file[0];
 }
 
 int otter_control_wait(otter_control *c, long seconds)

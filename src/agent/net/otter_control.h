@@ -47,10 +47,16 @@ typedef struct otter_control_todo {
     int check, download, start, decline, verify;
     long postpone;    /* seconds, 0: none */
     char action[129]; /* the offer's action the request was about */
+    /* install_file: an upload's name, "" none */
+    char file[OTTER_CONTROL_MAX_FILE + 1];
 } otter_control_todo;
 
-/* The daemon thread takes the to-do list. */
+/* The daemon thread takes the to-do list (all but file: otter_control_take_file). */
 void otter_control_take(otter_control *c, otter_control_todo *t);
+
+/* The daemon thread takes a pending install_file's name into name (size bytes); 1 when there
+ * was one. Until it is taken, further install_file requests are refused ("busy"). */
+int otter_control_take_file(otter_control *c, char *name, size_t size);
 
 /* Waits up to seconds or until a request arrives (then returns 1). */
 int otter_control_wait(otter_control *c, long seconds);

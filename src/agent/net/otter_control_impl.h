@@ -12,6 +12,7 @@
 
 typedef struct control_client {
     int fd;         /* -1: free */
+    uid_t uid;      /* the peer's user (SO_PEERCRED) */
     int subscribed; /* gets state events */
     int discarding; /* an oversized line: dropped up to its newline */
     size_t used;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,12 +55,13 @@ static void send_err(control_client *cl, const char *id, const char *code, const
     send_line(cl, otter_control_answer_err(id, code, msg));
 }
 
-static int peer_allowed(const otter_control *c, int fd)
+static int peer_allowed(const otter_control *c, int fd, uid_t *uid)
 {
     struct ucred cr;
     socklen_t len = sizeof cr;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
         return 0;
+    *uid = cr.uid;
     if (cr.uid == 0 || cr.uid == geteuid())
         return 1;
     if (!c->have_group)
@@ -82,7 +84,7 @@ static void accept_one(otter_control *c)
     if (fd < 0)
         return;
     control_client tmp = {.fd = fd};
-    if (!peer_allowed(c, fd)) {
+    if (!peer_allowed(c, fd, &tmp.uid)) {
         /* What they sent is read and dropped: closing on unread data would reset the
            connection before they read why. */
         char junk[512];
@@ -161,6 +163,10 @@ static const char *refuse(otter_control *c, const otter_control_req *r, char *wh
     case OTTER_CONTROL_DECLINE:
         ok = offer && st->offer.consent;
         break;
+    case OTTER_CONTROL_INSTALL_FILE: /* nothing else in progress, no switch waiting */
+        ok = p == OTTER_CONTROL_IDLE || p == OTTER_CONTROL_AVAILABLE || p == OTTER_CONTROL_READY ||
+             p == OTTER_CONTROL_FAILED;
+        break;
     }
     if (!ok) {
         snprintf(why, n, "%s: not possible while the update state is \"%s\"%s", name,
@@ -180,17 +186,49 @@ static const char *refuse(otter_control *c, const otter_control_req *r, char *wh
     return NULL;
 }
 
-/* Start and download: the cheap preconditions now, so the answer says why not. */
+/*
+ * install_file names a file: only root and the owner of [ui] upload_dir (the
+ * local page's front, which wrote it there) may ask for one, one at a time.
+ * The package is verified like any other before a byte is written; this
+ * keeps other members of [control] group from racing the front with a name.
+ */
+static const char *upload_refused(otter_control *c, const control_client *cl, char *why, size_t n)
+{
+    struct stat st;
+    int owner = stat(c->conf->ui_upload_dir, &st) == 0 && st.st_uid == cl->uid;
+    if (cl->uid != 0 && !owner) {
+        snprintf(why, n,
+                 "install_file: only root and the owner of [ui] upload_dir (%s) may name an "
+                 "upload",
+                 c->conf->ui_upload_dir);
+        return "forbidden";
+    }
+    if (c->todo.file[0]) {
+        snprintf(why, n, "install_file: another upload waits to be installed");
+        return "busy";
+    }
+    return NULL;
+}
+
+/* Start, download, install_file: the cheap preconditions now, so the answer says why not. */
 static const char *precheck(otter_control *c, const otter_control_req *r, char *why, size_t n)
 {
-    if (r->method != OTTER_CONTROL_START && r->method != OTTER_CONTROL_DOWNLOAD)
+    if (r->method != OTTER_CONTROL_START && r->method != OTTER_CONTROL_DOWNLOAD &&
+        r->method != OTTER_CONTROL_INSTALL_FILE)
         return NULL;
     int what =
-        r->method == OTTER_CONTROL_START ? OTTER_CONTROL_PRE_START : OTTER_CONTROL_PRE_DOWNLOAD;
+        r->method == OTTER_CONTROL_DOWNLOAD ? OTTER_CONTROL_PRE_DOWNLOAD : OTTER_CONTROL_PRE_START;
     if (r->method == OTTER_CONTROL_START && c->st.phase == OTTER_CONTROL_AVAILABLE)
         what |= OTTER_CONTROL_PRE_DOWNLOAD; /* streaming: downloads too */
+    uint64_t size = c->st.offer.size;
+    if (r->method == OTTER_CONTROL_INSTALL_FILE) { /* the upload's size (0 when unreadable) */
+        char path[4200];
+        struct stat fs;
+        snprintf(path, sizeof path, "%s/%s", c->conf->ui_upload_dir, r->file);
+        size = stat(path, &fs) == 0 ? (uint64_t)fs.st_size : 0;
+    }
     otter_control_state tmp = {0};
-    if (otter_control_pre_check(c->conf, c->st.offer.size, what, &tmp) == 0) {
+    if (otter_control_pre_check(c->conf, size, what, &tmp) == 0) {
         /* Met now (the charger went in): the old reasons must not grey Start out. */
         if (c->st.n_blockers) {
             c->st.n_blockers = 0;
@@ -229,6 +267,9 @@ static void queue(otter_control *c, const otter_control_req *r)
     case OTTER_CONTROL_VERIFY:
         t->verify = 1;
         break;
+    case OTTER_CONTROL_INSTALL_FILE:
+        snprintf(t->file, sizeof t->file, "%s", r->file);
+        break;
     case OTTER_CONTROL_CANCEL:
         c->cancel = 1;
         break;
@@ -260,6 +301,8 @@ static void handle(otter_control *c, control_client *cl, const char *line, size_
     char why[1024];
     pthread_mutex_lock(&c->mu);
     code = refuse(c, &r, why, sizeof why);
+    if (!code && r.method == OTTER_CONTROL_INSTALL_FILE)
+        code = upload_refused(c, cl, why, sizeof why);
     if (!code)
         code = precheck(c, &r, why, sizeof why);
     if (!code)

@@ -7,6 +7,7 @@
  * behaves as before.
  */
 #include "otter_daemon_internal.h"
+#include "otter_daemon_upload.h"
 #include "otter_control.h"
 #include "otter_control_offer.h"
 #include "otter_control_pre.h"
@@ -53,8 +54,8 @@ void daemon_ctl_nothing(daemon_ctx *d)
     if (!d->ctl)
         return;
     otter_control_set_offer(d->ctl, NULL);
-    otter_control_set_phase(d->ctl, d->rec.action[0] ? OTTER_CONTROL_REBOOT : OTTER_CONTROL_IDLE,
-                            -1, NULL);
+    int reboot = d->rec.action[0] || otter_daemon_upload_switched();
+    otter_control_set_phase(d->ctl, reboot ? OTTER_CONTROL_REBOOT : OTTER_CONTROL_IDLE, -1, NULL);
 }
 
 void daemon_ctl_progress(daemon_ctx *d, int download_only, int percent)
@@ -106,6 +107,11 @@ int daemon_ctl_want(daemon_ctx *d, const otter_ddi_deployment *dep, int *want,
         return 0;
     /* "attempt" is the user's to decide on a device with a UI. */
     s->attempt = OTTER_DDI_SKIP;
+    if (otter_daemon_upload_switched()) { /* an uploaded update waits for its reboot */
+        s->download = s->update = OTTER_DDI_SKIP;
+        *want = -1;
+        return 0;
+    }
     const otter_control_todo *t = &d->todo;
     int mine = strcmp(t->action, dep->id) == 0;
     if (strcmp(held, dep->id) == 0)
@@ -137,7 +143,7 @@ void daemon_ctl_after(daemon_ctx *d, const otter_ddi_deployment *dep, int ret, c
     /* A user's request that ended in an error before any child ran (a closed window). */
     if (ret && (d->todo.start || d->todo.download))
         otter_control_set_refused(d->ctl, err->msg);
-    if (strcmp(d->rec.action, dep->id) == 0)
+    if (strcmp(d->rec.action, dep->id) == 0 || otter_daemon_upload_switched())
         otter_control_set_phase(d->ctl, OTTER_CONTROL_REBOOT, -1, NULL);
     else if (d->failed_rc && !d->failed_user)
         otter_control_set_phase(d->ctl, OTTER_CONTROL_FAILED, -1, d->failed_why);

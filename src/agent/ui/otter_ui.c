@@ -14,6 +14,7 @@
 #include "otter_ui.h"
 #include "otter_ui_http.h"
 #include "otter_ui_sess.h"
+#include "otter_ui_upload.h"
 
 #include <microhttpd.h>
 #include <netdb.h>
@@ -85,6 +86,7 @@ int otter_ui_serve(const char *conf_path, const otter_agent_conf *conf, otter_er
             snprintf(f->installed, sizeof f->installed, "%s", st->config[3]); /* "version" */
         free(st);
     }
+    otter_ui_upload_prepare(conf);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_ui_http.h"
 #include "otter_ui.h"
+#include "otter_ui_upload.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -14,6 +15,8 @@ typedef struct req {
     char body[OTTER_UI_BODY_MAX + 1];
     size_t len;
     int too_big;
+    int is_upload; /* POST /api/upload: the body goes to up's file, not to body */
+    otter_ui_upload up;
 } req;
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
@@ -169,6 +172,64 @@ static enum MHD_Result postpone(otter_ui_front *f, struct MHD_Connection *c, con
     return control(f, c, "postpone", params);
 }
 
+/*
+ * POST /api/upload, before its body is read: the same origin, session and
+ * CSRF checks as every action, and a Content-Length within [ui]
+ * max_upload_mb, so that nothing reaches the disk from a stranger or past
+ * the limit. MHD_YES with the file open, or the refusal queued.
+ */
+static enum MHD_Result upload_begin(otter_ui_front *f, struct MHD_Connection *c, req *r)
+{
+    r->is_upload = 1;
+    r->up.fd = -1;
+    if (!same_origin(c))
+        return fail(c, 403, "origin", "request from another origin");
+    const char *tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
+    otter_ui_session *s = otter_ui_sess_find(&f->sessions, tok, time(NULL));
+    if (!s)
+        return fail(c, 401, "login", "not logged in");
+    if (!otter_ui_sess_csrf_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token")))
+        return fail(c, 403, "csrf", "missing or wrong X-CSRF-Token");
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    uint64_t max = otter_ui_upload_max(f->conf);
+    char msg[160];
+    if (!cl)
+        return fail(c, 411, "length", "upload: the request needs a Content-Length");
+    unsigned long long n = strtoull(cl, NULL, 10);
+    if (n > max) {
+        snprintf(msg, sizeof msg,
+                 "update.zip too large: %llu bytes, this device takes at most %ld MiB "
+                 "([ui] max_upload_mb)",
+                 n, f->conf->ui_max_upload_mb);
+        return fail(c, 413, "too_large", msg);
+    }
+    if (n == 0)
+        return fail(c, 400, "bad_request", "upload: empty file");
+    otter_err err;
+    if (otter_ui_upload_open(&r->up, f->conf, &err) != 0)
+        return fail(c, 500, "upload", err.msg);
+    return MHD_YES;
+}
+
+/* The whole body is in the file: the daemon is asked to install it; its answer passed on. */
+static enum MHD_Result upload_end(otter_ui_front *f, struct MHD_Connection *c, req *r)
+{
+    if (r->up.too_big || r->up.failed) {
+        int big = r->up.too_big;
+        otter_ui_upload_abort(&r->up);
+        return big ? fail(c, 413, "too_large", "update.zip larger than its Content-Length")
+                   : fail(c, 507, "upload", "upload: cannot write it ([ui] upload_dir full?)");
+    }
+    char *answer = NULL;
+    otter_err err;
+    if (otter_ui_upload_finish(&r->up, f->conf, &answer, &err) != 0)
+        return fail(c, 503, "daemon", err.msg);
+    json_t *j = json_loads(answer, 0, NULL);
+    int ok = json_is_true(json_object_get(j, "ok"));
+    json_decref(j);
+    return send_text(c, ok ? 200 : 409, "application/json", answer, strlen(answer), NULL);
+}
+
 static enum MHD_Result api(otter_ui_front *f, struct MHD_Connection *c, const char *url, int post,
                            const req *r)
 {
@@ -184,7 +245,10 @@ static enum MHD_Result api(otter_ui_front *f, struct MHD_Connection *c, const ch
     if (!s)
         return fail(c, 401, "login", "not logged in");
     if (!post && !strcmp(name, "session"))
-        return send_json(c, 200, json_pack("{s:b,s:s}", "ok", 1, "csrf", s->csrf), NULL);
+        return send_json(c, 200,
+                         json_pack("{s:b,s:s,s:I}", "ok", 1, "csrf", s->csrf, "max_upload",
+                                   (json_int_t)otter_ui_upload_max(f->conf)),
+                         NULL);
     if (!post && !strcmp(name, "status"))
         return status(f, c);
     if (!post)
@@ -213,11 +277,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         *con_cls = r;
+        if (!strcmp(method, "POST") && !strcmp(url, "/api/upload"))
+            return upload_begin(f, c, r);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > OTTER_UI_BODY_MAX) /* refused before reading it */
             return fail(c, 413, "too_large", "request body too large");
         return MHD_YES;
     }
+    if (*data_size && r->is_upload) {
+        otter_ui_upload_write(&r->up, data, *data_size); /* streamed: never whole in memory */
+        *data_size = 0;
+        return MHD_YES;
+    }
+    if (r->is_upload)
+        return upload_end(f, c, r);
     if (*data_size) {
         if (r->len + *data_size > OTTER_UI_BODY_MAX)
             r->too_big = 1;
@@ -240,6 +313,9 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
                     enum MHD_RequestTerminationCode toe)
 {
     (void)cls, (void)c, (void)toe;
+    req *r = *con_cls;
+    if (r && r->is_upload)
+        otter_ui_upload_abort(&r->up); /* broken off, or refused: the file goes */
     free(*con_cls);
     *con_cls = NULL;
 }

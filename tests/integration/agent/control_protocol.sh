@@ -41,7 +41,7 @@ expect "a string id is echoed" "$(answer '{"id":"ui-7","method":"status"}' .id)"
 a=$(answer '{"id":2,"method":' '.error.code + ": " + .error.message')
 case "$a" in "parse: request: not JSON at column "*) ok "malformed JSON: $a";; *) bad "malformed JSON: $a";; esac
 expect "unknown method named" "$(answer '{"id":3,"method":"frob"}' '"\(.id) \(.error.code) \(.error.message)"' )" \
-  '3 unknown_method request: field "method": unknown method "frob" (status, subscribe, check, download, start, postpone, cancel, decline, verify)'
+  '3 unknown_method request: field "method": unknown method "frob" (status, subscribe, check, download, start, postpone, cancel, decline, verify, install_file)'
 expect "unknown field named" "$(answer '{"id":4,"method":"status","force":true}' '.error.message')" 'request: unknown field "force"'
 expect "a missing id named" "$(answer '{"method":"status"}' '.error.code + ": " + .error.message')" 'bad_request: request: field "id": missing'
 expect "postpone without seconds" "$(answer '{"id":5,"method":"postpone"}' '.error.message')" 'request: params.seconds: missing (postpone needs it)'

@@ -23,6 +23,7 @@ socket = $sock
 listen = 127.0.0.1:0
 password_hash = $hash
 web_dir = $OTTER_SOURCE_DIR/web/device
+upload_dir = $d/upload
 CONF
 front_pid=
 trap '[ -n "$front_pid" ] && kill "$front_pid" 2>/dev/null; ddi_cleanup' EXIT

@@ -33,6 +33,7 @@ need_charging = yes
 listen = 127.0.0.1:0
 password_hash = $hash
 web_dir = $OTTER_SOURCE_DIR/web/device
+upload_dir = $d/upload
 CONF
 before=$(device_print "$d")
 act=$(deploy 2.0 gw-0001 '"download":"attempt","update":"attempt"')

@@ -25,7 +25,9 @@ static void test_req_accepted(void **state)
                           "stop",
                           "clear-spool",
                           "reboot 2.0",
-                          "status"};
+                          "status",
+                          "install upload upload-0123abcd.zip",
+                          "drop-upload upload-0123abcd.zip"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_otter_ok(otter_broker_req_parse(good[i], strlen(good[i]), &r, &err), err);
         assert_otter_ok(otter_broker_req_format(&r, out, sizeof out, &err), err);
@@ -37,7 +39,8 @@ static void test_req_accepted(void **state)
     assert_string_equal(r.url, "http://h/x");
 }
 
-/* Whatever is not one of the forms: options, paths, other configs, other schemes, blanks. */
+/* Whatever is not one of the forms: options, paths, other configs, other schemes, blanks;
+ * an upload's name that is a path. */
 static void test_req_refused(void **state)
 {
     (void)state;
@@ -67,6 +70,15 @@ static void test_req_refused(void **state)
                          "reboot a b",
                          "exec /bin/sh",
                          "INSTALL spool",
+                         "install upload ../etc/shadow",
+                         "install upload /etc/shadow",
+                         "install upload .hidden",
+                         "install upload a/b.zip",
+                         "install upload",
+                         "install upload a b",
+                         "drop-upload ..",
+                         "drop-upload /etc/shadow",
+                         "drop-upload",
                          ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int ret = otter_broker_req_parse(bad[i], strlen(bad[i]), &r, &err);

@@ -42,6 +42,46 @@ static void test_requests(void **state)
     assert_string_equal(code, "too_long");
 }
 
+/* install_file names an upload: a plain name, nothing else; other methods take no file. */
+static void test_install_file(void **state)
+{
+    (void)state;
+    otter_control_req r;
+    otter_err err;
+    const char *code = NULL;
+    const char *ok =
+        "{\"id\":2,\"method\":\"install_file\",\"params\":{\"file\":\"upload-ab_1.zip\"}}";
+    assert_otter_ok(otter_control_req_parse(ok, strlen(ok), &r, &code, &err), err);
+    assert_int_equal(r.method, OTTER_CONTROL_INSTALL_FILE);
+    assert_string_equal(r.file, "upload-ab_1.zip");
+    const char *bad[][2] = {
+        {"{\"id\":2,\"method\":\"install_file\"}", "params.file: missing"},
+        {"{\"id\":2,\"method\":\"install_file\",\"params\":{\"file\":\"../x.zip\"}}",
+         "never a path"},
+        {"{\"id\":2,\"method\":\"install_file\",\"params\":{\"file\":\"/etc/shadow\"}}",
+         "never a path"},
+        {"{\"id\":2,\"method\":\"install_file\",\"params\":{\"file\":\".x\"}}", "never a path"},
+        {"{\"id\":2,\"method\":\"install_file\",\"params\":{\"file\":\"a b.zip\"}}",
+         "never a path"},
+        {"{\"id\":2,\"method\":\"install_file\",\"params\":{\"file\":\"\"}}", "never a path"},
+        {"{\"id\":2,\"method\":\"install_file\",\"params\":{\"file\":7}}", "expected a string"},
+        {"{\"id\":2,\"method\":\"install_file\",\"params\":{\"file\":\"a\",\"url\":\"x\"}}",
+         "params.url: install_file takes no such field"},
+        {"{\"id\":2,\"method\":\"start\",\"params\":{\"file\":\"a.zip\"}}",
+         "params.file: start takes no such field"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_otter_error(otter_control_req_parse(bad[i][0], strlen(bad[i][0]), &r, &code, &err),
+                           err, OTTER_EFORMAT, bad[i][1]);
+        assert_string_equal(code, "bad_request");
+        assert_string_equal(r.id, "2");
+    }
+    char longname[80];
+    memset(longname, 'a', sizeof longname);
+    assert_int_equal(otter_control_file_name_ok(longname, OTTER_CONTROL_MAX_FILE), 1);
+    assert_int_equal(otter_control_file_name_ok(longname, OTTER_CONTROL_MAX_FILE + 1), 0);
+}
+
 static const char *DEPLOYMENT =
     "{\"id\":\"42\",\"deployment\":{\"download\":\"forced\",\"update\":\"attempt\","
     "\"chunks\":[{\"part\":\"os\",\"version\":\"2.0\",\"name\":\"gw\","
@@ -218,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_requests),       cmocka_unit_test(test_offer),
         cmocka_unit_test(test_offer_refusals), cmocka_unit_test(test_consent),
         cmocka_unit_test(test_battery),        cmocka_unit_test(test_offer_deferrals),
+        cmocka_unit_test(test_install_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
