@@ -41,6 +41,7 @@ typedef struct otter_control_req {
     char id[OTTER_CONTROL_MAX_ID + 3]; /* the id as JSON text: 7 or "abc" (quoted) */
     int method;                        /* enum otter_control_method */
     long seconds;                      /* postpone */
+    int no_reboot; /* start with params.reboot false: switch, the reboot is the user's */
 } otter_control_req;
 
 /*

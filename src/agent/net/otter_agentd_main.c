@@ -272,6 +272,13 @@ int main(int argc, char **argv)
         ret = want_verify ? verify(conf, &err) : check(conf, &err);
     else if (!ret && (!strcmp(cmd, "broker") || !strcmp(cmd, "ui")))
         ret = serve_alone(cmd, conf_path, conf, &err);
+    /* One state machine: while the daemon runs, a person's install is a request to it. */
+    else if (!ret && ask && otter_control_listening(conf->control_socket))
+        ret = otter_err_set(&err, OTTER_ESTATE,
+                            "%s: the update daemon runs (its control socket %s answers): ask it "
+                            "(otter-agent %s)",
+                            cmd, conf->control_socket,
+                            ask == OTTER_DAEMON_ASK_INSTALL ? "install --from-server" : "download");
     /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
     /* The socket is made (owner, group, mode) before the daemon drops its privileges. */
     else if (!ret && !ask && conf->control_socket[0] &&

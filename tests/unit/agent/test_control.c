@@ -40,6 +40,22 @@ static void test_requests(void **state)
     assert_otter_error(otter_control_req_parse(big, sizeof big, &r, &code, &err), err,
                        OTTER_EFORMAT, "at most 4096");
     assert_string_equal(code, "too_long");
+    /* start {"reboot": false}: otter-agent install --from-server --no-reboot */
+    const char *nr = "{\"id\":2,\"method\":\"start\",\"params\":{\"reboot\":false}}";
+    assert_otter_ok(otter_control_req_parse(nr, strlen(nr), &r, &code, &err), err);
+    assert_int_equal(r.method, OTTER_CONTROL_START);
+    assert_int_equal(r.no_reboot, 1);
+    const char *yr = "{\"id\":2,\"method\":\"start\",\"params\":{\"reboot\":true}}";
+    assert_otter_ok(otter_control_req_parse(yr, strlen(yr), &r, &code, &err), err);
+    assert_int_equal(r.no_reboot, 0);
+    const char *br = "{\"id\":2,\"method\":\"start\",\"params\":{\"reboot\":0}}";
+    assert_otter_error(otter_control_req_parse(br, strlen(br), &r, &code, &err), err, OTTER_EFORMAT,
+                       "params.reboot: expected true or false");
+    assert_string_equal(code, "bad_request");
+    const char *pr =
+        "{\"id\":2,\"method\":\"postpone\",\"params\":{\"seconds\":600,\"reboot\":false}}";
+    assert_otter_error(otter_control_req_parse(pr, strlen(pr), &r, &code, &err), err, OTTER_EFORMAT,
+                       "params.reboot: postpone takes no such field");
 }
 
 static const char *DEPLOYMENT =
