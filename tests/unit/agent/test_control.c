@@ -84,6 +84,39 @@ static void test_offer(void **state)
     otter_control_offer_clear(&o);
 }
 
+/* otter.deadline (docs/device-ui.md): a UTC moment, shown as the state's offer.deadline. */
+static void test_offer_deadline(void **state)
+{
+    (void)state;
+    otter_control_offer o = {0};
+    otter_err err;
+#define DEADLINE_FMT                                                                               \
+    "{\"id\":\"7\",\"deployment\":{\"chunks\":[{\"version\":\"2.0\",\"metadata\":[{\"key\":"       \
+    "\"otter.deadline\",\"value\":\"%s\"}]}]}}"
+    char body[512];
+    snprintf(body, sizeof body, DEADLINE_FMT, "2026-12-24T18:00:00Z");
+    assert_otter_ok(otter_control_offer_parse(body, strlen(body), "deployment", &o, &err), err);
+    assert_string_equal(o.deadline, "2026-12-24T18:00:00Z");
+    otter_control_state st = {.phase = OTTER_CONTROL_READY, .have_offer = 1, .offer = o};
+    char *js = otter_control_state_json(&st);
+    assert_non_null(strstr(js, "\"deadline\":\"2026-12-24T18:00:00Z\""));
+    free(js);
+    otter_control_offer_clear(&o);
+    const char *bad[] = {"2026-02-30T00:00:00Z", "2026-12-24 18:00:00", "2026-12-24T18:00:00+01:00",
+                         "tomorrow", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(body, sizeof body, DEADLINE_FMT, bad[i]);
+        assert_otter_error(otter_control_offer_parse(body, strlen(body), "deployment", &o, &err),
+                           err, OTTER_EFORMAT, "otter.deadline: expected a UTC time");
+        otter_control_offer_clear(&o);
+    }
+    /* No deadline given: none shown. */
+    assert_otter_ok(
+        otter_control_offer_parse(DEPLOYMENT, strlen(DEPLOYMENT), "deployment", &o, &err), err);
+    assert_string_equal(o.deadline, "");
+    otter_control_offer_clear(&o);
+}
+
 static void test_offer_refusals(void **state)
 {
     (void)state;
@@ -200,7 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_requests),       cmocka_unit_test(test_offer),
         cmocka_unit_test(test_offer_refusals), cmocka_unit_test(test_consent),
-        cmocka_unit_test(test_battery),
+        cmocka_unit_test(test_battery),        cmocka_unit_test(test_offer_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
