@@ -202,6 +202,20 @@ static int serve_alone(const char *cmd, const char *conf_path, const otter_agent
                               : serve_broker(conf_path, conf, err);
 }
 
+/* One state machine: while the daemon runs, a person's install or download is a request to it
+   (otter-agent's), never a second cycle beside it. */
+static int refuse_beside_daemon(const otter_agent_conf *conf, const char *cmd, int ask,
+                                otter_err *err)
+{
+    if (!ask || !otter_control_listening(conf->control_socket))
+        return 0;
+    return otter_err_set(err, OTTER_ESTATE,
+                         "%s: the update daemon runs (its control socket %s answers): ask it "
+                         "(otter-agent %s)",
+                         cmd, conf->control_socket,
+                         ask == OTTER_DAEMON_ASK_INSTALL ? "install --from-server" : "download");
+}
+
 /* `ui --hash-password`: no configuration needed (it prints the value to put in it). */
 static int hash_password(void)
 {
@@ -272,19 +286,13 @@ int main(int argc, char **argv)
         ret = want_verify ? verify(conf, &err) : check(conf, &err);
     else if (!ret && (!strcmp(cmd, "broker") || !strcmp(cmd, "ui")))
         ret = serve_alone(cmd, conf_path, conf, &err);
-    /* One state machine: while the daemon runs, a person's install is a request to it. */
-    else if (!ret && ask && otter_control_listening(conf->control_socket))
-        ret = otter_err_set(&err, OTTER_ESTATE,
-                            "%s: the update daemon runs (its control socket %s answers): ask it "
-                            "(otter-agent %s)",
-                            cmd, conf->control_socket,
-                            ask == OTTER_DAEMON_ASK_INSTALL ? "install --from-server" : "download");
     /* From here on, with [server] daemon_user, this process is that user; root is the broker. */
     /* The socket is made (owner, group, mode) before the daemon drops its privileges. */
     else if (!ret && !ask && conf->control_socket[0] &&
              (ret = otter_control_open(conf, &ctl, &err)) != 0)
         ;
-    else if (!ret && !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
+    else if (!ret && !(ret = refuse_beside_daemon(conf, cmd, ask, &err)) &&
+             !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
         ret = otter_daemon_ask(conf_path, conf, broker, ask, no_reboot, &offered, &err);
     else if (!ret)
         ret = run(conf_path, conf, broker, ctl, once, &err);
