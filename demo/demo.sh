@@ -246,16 +246,17 @@ home_loop() {
       "$agent" bootsim --root "$d" >>"$d/boot.log" 2>&1 || true
       continue
     fi
-    st=$("$agent" -c "$d/agent.conf" progress --json 2>/dev/null | jq -r '.state' 2>/dev/null || true)
-    if [ "$st" = ready ]; then
-      [ -n "$seen" ] || { seen=$(date +%s); echo "$(date -u +%T) update ready, the user looks at it" >>"$d/user.log"; }
-      if [ $(( $(date +%s) - seen )) -ge "${DEMO_ASK_DELAY:-8}" ]; then
+    # The daemon's state, as its UI would show it ("update: ready"): one process a poll.
+    st=$("$agent" -c "$d/agent.conf" progress 2>/dev/null || true)
+    if [[ $st == "update: ready"* ]]; then
+      [ -n "$seen" ] || { seen=$SECONDS; echo "$(date -u +%T) update ready, the user looks at it" >>"$d/user.log"; }
+      if [ $((SECONDS - seen)) -ge "${DEMO_ASK_DELAY:-8}" ]; then
         echo "$(date -u +%T) the user presses Start" >>"$d/user.log"
         "$agent" -c "$d/agent.conf" install --from-server >>"$d/user.log" 2>&1 || true
         seen=""
       fi
     fi
-    sleep 0.5
+    sleep "$POLL"
   done
 }
 
@@ -270,25 +271,29 @@ publish() {
   say "approver approved $1 for $TENANT" >&2
   echo "$id"
 }
-# roll_out NAME RELEASE FILTER [CONSENT]: create and start a three-stage rollout (operator);
-# prints its id.
+STAGES='{"percent":10,"success_threshold":90,"failure_threshold":20},
+  {"percent":50,"success_threshold":90,"failure_threshold":20},
+  {"percent":100,"success_threshold":90,"failure_threshold":10}'
+# roll_out NAME RELEASE FILTER [CONSENT [STAGES]]: create and start a rollout (operator), by
+# default in three stages; prints its id.
 roll_out() {
   local id
   id=$(api POST "/api/v1/tenants/$TENANT/rollouts" "$OP" "{\"name\":\"$1\",\"release\":$2,
-    \"filter\":$3,\"consent\":\"${4:-auto}\",\"stages\":[
-    {\"percent\":10,\"success_threshold\":90,\"failure_threshold\":20},
-    {\"percent\":50,\"success_threshold\":90,\"failure_threshold\":20},
-    {\"percent\":100,\"success_threshold\":90,\"failure_threshold\":10}]}" | jq -r .id)
+    \"filter\":$3,\"consent\":\"${4:-auto}\",\"stages\":[${5:-$STAGES}]}" | jq -r .id)
   api POST "/api/v1/tenants/$TENANT/rollouts/$id/start" "$OP" >/dev/null
-  say "operator started rollout '$1': 10 % -> 50 % -> 100 %, pausing at 20 %/20 %/10 % failures" >&2
+  if [ -z "${5:-}" ]; then
+    say "operator started rollout '$1': 10 % -> 50 % -> 100 %, pausing at 20 %/20 %/10 % failures" >&2
+  fi
   echo "$id"
 }
-# roll_out_both NAME RELEASE: NAME to the operator's devices (automatic) and NAME-home to
-# the users' devices (download then ask); sets ROLLOUT and HOME_ROLLOUT.
+# roll_out_both NAME RELEASE: NAME to the operator's devices (automatic, staged) and NAME-home
+# to the users' devices (download then ask, one stage: each user picks the moment anyway);
+# sets ROLLOUT and HOME_ROLLOUT.
 roll_out_both() {
   ROLLOUT=$(roll_out "$1" "$2" '{"groups":["managed"]}')
-  HOME_ROLLOUT=$(roll_out "$1-home" "$2" '{"groups":["home"]}' download_then_ask)
-  say "rollout '$1-home' asks its users: download in the background, then wait for Start"
+  HOME_ROLLOUT=$(roll_out "$1-home" "$2" '{"groups":["home"]}' download_then_ask \
+    '{"percent":100,"success_threshold":90,"failure_threshold":10}')
+  say "operator started rollout '$1-home' for the users' devices: download in the background, then wait for each user's Start"
 }
 # home_line: the users' rollout's counts for the live summary (stats JSON on stdin).
 home_line() {
