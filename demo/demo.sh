@@ -7,6 +7,12 @@
 # `otter-agentd run --once` every DEMO_POLL seconds, with file slots, rebooted
 # by the boot simulator) that update through a staged
 # rollout (10 % -> 50 % -> 100 %) while a live summary shows the counts.
+# Every fourth device belongs to a user who decides (group "home"): each
+# release reaches them through a second rollout in "download then ask" mode;
+# their otter-agentd runs as a daemon with a control socket, downloads in the
+# background and waits; a simulated user presses Start through the socket
+# (otter-agent install --from-server) DEMO_ASK_DELAY seconds after the update
+# is ready, so the dashboard shows devices waiting for their users.
 #
 #   make demo                     # or: bash demo/demo.sh BUILD_DIR
 #   DEMO_DEVICES=40 make demo     # fleet size (default 24)
@@ -15,6 +21,7 @@
 #   DEMO_FIX=1                    # with DEMO_FAIL: then publish 2.1, which fixes the
 #                                 # failure, cancel the paused rollout, roll 2.1 out to all
 #   DEMO_PORT=8080                # where the server listens (default 8080; 0 = any free port)
+#   DEMO_ASK_DELAY=8              # seconds a home user takes to press Start
 #   DEMO_EXIT=1                   # exit when the rollout ends instead of
 #                                 # keeping the server up for the dashboard
 #
@@ -51,6 +58,7 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then kill "${pids[@]}" 2>/dev/null || true; fi
+  home_stop_daemons
   if [ -n "${server_pid:-}" ]; then kill -TERM "$server_pid" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   echo
@@ -169,6 +177,7 @@ url = $URL
 tenant = $TENANT
 controller_id = $cid
 target_token = $tok
+spool = $d/spool
 CONF
   "$agent" -c "$d/agent.conf" factory "$work/update-1.0.zip" >"$d/factory.log" 2>&1 || { cat "$d/factory.log"; exit 1; }
   "$agent" bootsim --root "$d" >/dev/null
@@ -190,6 +199,67 @@ device_loop() {
   done
 }
 
+# ---- the home users' devices: download then ask ----
+# Every fourth device belongs to a user who decides (group "home"), the others to the
+# operator (group "managed"). Sets home=(controller ids).
+home=()
+home_groups() {
+  local cid g
+  api POST "/api/v1/tenants/$TENANT/groups" "$OP" '{"name":"managed"}' >/dev/null
+  api POST "/api/v1/tenants/$TENANT/groups" "$OP" '{"name":"home"}' >/dev/null
+  while read -r cid _; do
+    g=managed
+    if [ $(( 10#${cid#dev-} % 4 )) = 0 ]; then g=home; home+=("$cid"); fi
+    api PUT "/api/v1/tenants/$TENANT/groups/$g/devices/$cid" "$OP" >/dev/null
+  done < "$work/tokens"
+  say "${#home[@]} devices in group 'home' (their users press Start), the others in 'managed'"
+}
+is_home() { [[ " ${home[*]} " == *" $1 "* ]]; }
+# Stops the home devices' daemons (cleanup: killing a home loop leaves its daemon running).
+home_stop_daemons() {
+  local f
+  for f in "$work"/devices/*/agentd.pid; do
+    if [ -s "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
+  done
+}
+# A home device: otter-agentd runs as a daemon with a control socket ([control] in
+# agent.conf). A rollout in "download then ask" mode downloads in the background and
+# waits ("ready"; the server hears otter.user=waiting). The simulated user notices it,
+# waits DEMO_ASK_DELAY seconds and presses Start through the socket (otter-agent
+# install --from-server, a client of the daemon); the daemon installs and asks for the
+# reboot, which stops it, runs the boot simulator and starts it again, as a real
+# reboot would. Automatic updates (no consent asked) need no user at all.
+home_loop() {
+  local d=$1 dp="" st seen=""
+  printf '[control]\nsocket = %s\n' "$d/control.sock" >> "$d/agent.conf"
+  sleep "$(awk -v s="$RANDOM" -v p="$POLL" 'BEGIN { srand(s); printf "%.2f", rand() * p }')"
+  while :; do
+    if [ -z "$dp" ]; then
+      "$agentd" -c "$d/agent.conf" run >>"$d/agentd.log" 2>&1 & dp=$!
+      echo "$dp" > "$d/agentd.pid"
+    fi
+    if [ -e "$d/reboot-requested" ]; then
+      kill "$dp" 2>/dev/null || true
+      wait "$dp" 2>/dev/null || true
+      dp=""; seen=""
+      rm -f "$d/reboot-requested" "$d/agentd.pid"
+      "$agent" bootsim --root "$d" >>"$d/boot.log" 2>&1 || true
+      continue
+    fi
+    # The daemon's state, as its UI would show it ("update: ready"): one process a poll.
+    st=$("$agent" -c "$d/agent.conf" progress 2>/dev/null || true)
+    if [[ $st == "update: ready"* ]]; then
+      [ -n "$seen" ] || { seen=$SECONDS; echo "$(date -u +%T) update ready, the user looks at it" >>"$d/user.log"; }
+      if [ $((SECONDS - seen)) -ge "${DEMO_ASK_DELAY:-8}" ]; then
+        echo "$(date -u +%T) the user presses Start" >>"$d/user.log"
+        "$agent" -c "$d/agent.conf" install --from-server >>"$d/user.log" 2>&1 || true
+        seen=""
+      fi
+    fi
+    sleep "$POLL"
+  done
+}
+
 # ---- releases and rollouts ----
 # publish VERSION: upload (publisher) and approve (approver); prints the release id.
 publish() {
@@ -201,33 +271,55 @@ publish() {
   say "approver approved $1 for $TENANT" >&2
   echo "$id"
 }
-# roll_out NAME RELEASE FILTER: create and start a three-stage rollout (operator); prints its id.
+STAGES='{"percent":10,"success_threshold":90,"failure_threshold":20},
+  {"percent":50,"success_threshold":90,"failure_threshold":20},
+  {"percent":100,"success_threshold":90,"failure_threshold":10}'
+# roll_out NAME RELEASE FILTER [CONSENT [STAGES]]: create and start a rollout (operator), by
+# default in three stages; prints its id.
 roll_out() {
   local id
   id=$(api POST "/api/v1/tenants/$TENANT/rollouts" "$OP" "{\"name\":\"$1\",\"release\":$2,
-    \"filter\":$3,\"stages\":[
-    {\"percent\":10,\"success_threshold\":90,\"failure_threshold\":20},
-    {\"percent\":50,\"success_threshold\":90,\"failure_threshold\":20},
-    {\"percent\":100,\"success_threshold\":90,\"failure_threshold\":10}]}" | jq -r .id)
+    \"filter\":$3,\"consent\":\"${4:-auto}\",\"stages\":[${5:-$STAGES}]}" | jq -r .id)
   api POST "/api/v1/tenants/$TENANT/rollouts/$id/start" "$OP" >/dev/null
-  say "operator started rollout '$1': 10 % -> 50 % -> 100 %, pausing at 20 %/20 %/10 % failures" >&2
+  if [ -z "${5:-}" ]; then
+    say "operator started rollout '$1': 10 % -> 50 % -> 100 %, pausing at 20 %/20 %/10 % failures" >&2
+  fi
   echo "$id"
 }
-# watch ROLLOUT: a line whenever the counts change, until it finishes, pauses or is canceled.
+# roll_out_both NAME RELEASE: NAME to the operator's devices (automatic, staged) and NAME-home
+# to the users' devices (download then ask, one stage: each user picks the moment anyway);
+# sets ROLLOUT and HOME_ROLLOUT.
+roll_out_both() {
+  ROLLOUT=$(roll_out "$1" "$2" '{"groups":["managed"]}')
+  HOME_ROLLOUT=$(roll_out "$1-home" "$2" '{"groups":["home"]}' download_then_ask \
+    '{"percent":100,"success_threshold":90,"failure_threshold":10}')
+  say "operator started rollout '$1-home' for the users' devices: download in the background, then wait for each user's Start"
+}
+# home_line: the users' rollout's counts for the live summary (stats JSON on stdin).
+home_line() {
+  jq -r '"\n         home, download then ask: \(.state | ascii_upcase) updated \(.total.success)/\(.total.devices)  "
+    + "waiting for their users to press Start \(.users.waiting)  started \(.users.started)"'
+}
+# watch ROLLOUT [HOME]: a line whenever the counts change, until it (and HOME, the users'
+# rollout) finishes, pauses or is canceled.
 watch() {
-  local last="" line s state t0
+  local last="" line s h state hstate=finished t0
   t0=$(date +%s)
   while :; do
     s=$(api GET "/api/v1/tenants/$TENANT/rollouts/$1/stats" "$OP" || true)
-    if [ -n "$s" ]; then
+    h=""
+    if [ -n "${2:-}" ]; then h=$(api GET "/api/v1/tenants/$TENANT/rollouts/$2/stats" "$OP" || true); fi
+    if [ -n "$s" ] && { [ -z "${2:-}" ] || [ -n "$h" ]; }; then
       line=$(jq -r '"\(.state | ascii_upcase) stage \(.current_stage + 1)/\(.stages | length) | "
         + "updated \(.total.success)  failed \(.total.failure)  in progress \(.total.running + .total.scheduled)  "
         + "waiting \(.total.waiting)  of \(.total.devices) | per stage: "
         + ([.stages[] | "\(.percent)%: \(.success)/\(.devices)"] | join("  "))' <<< "$s")
+      if [ -n "$h" ]; then line+=$(home_line <<< "$h"); hstate=$(jq -r .state <<< "$h"); fi
       [ "$line" != "$last" ] && printf '[%4ss] %s\n' "$(( $(date +%s) - t0 ))" "$line"
       last=$line
       state=$(jq -r .state <<< "$s")
-      case $state in finished | paused | canceled) break ;; esac
+      # Both ended: the operator's rollout may pause while the users' goes on.
+      case $state$hstate in *running* | *draft*) ;; *) break ;; esac
     fi
     [ $(( $(date +%s) - t0 )) -gt "${DEMO_TIMEOUT:-900}" ] && { echo "demo: the rollout did not end in time"; exit 1; }
     sleep 1
@@ -236,13 +328,15 @@ watch() {
 }
 on_version() { api GET "/api/v1/tenants/$TENANT/devices?version=$1&limit=1000" "$OP" | jq '.devices | length'; }
 
+home_groups
 R=$(publish 2.0)
-ROLLOUT=$(roll_out demo-wave "$R" '{"models":["demo-gw-a"]}')
+roll_out_both demo-wave "$R"
 if [ "$FAIL" -gt 0 ]; then
   # Break devices of the second stage (the first is a canary of 10 %): their
   # stage opens after the canary succeeds, and its failures pause the rollout.
   # Their health check fails on 2.0 only, as if 2.0 broke their hardware.
   while read -r cid _; do
+    is_home "$cid" && continue # the operator's devices only
     echo "$(api GET "/api/v1/tenants/$TENANT/devices/$cid/history" "$OP" | jq -r '.actions[0].stage') $cid"
   done < "$work/tokens" | sort -n -k1,1 -s | awk '$1 >= 1' | head -n "$FAIL" > "$work/failing"
   while read -r _ cid; do
@@ -258,7 +352,9 @@ HEALTH
   done < "$work/failing"
   say "DEMO_FAIL=$FAIL: ${failing[*]} (stage 2) will fail their health check on 2.0"
 fi
-for d in "$work"/devices/*; do device_loop "$d" & pids+=($!); done
+for d in "$work"/devices/*; do
+  if is_home "${d##*/}"; then home_loop "$d" & pids+=($!); else device_loop "$d" & pids+=($!); fi
+done
 say "devices polling every ${POLL}s"
 echo
 echo "   Dashboard and API:  $URL/"
@@ -267,10 +363,11 @@ echo "   Rollout stats:      $URL/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/stats
 echo "   Ctrl-C stops the demo."
 echo
 
-watch "$ROLLOUT"
+watch "$ROLLOUT" "$HOME_ROLLOUT"
 r=$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP")
-if [ "$(jq -r .state <<< "$r")" = finished ]; then
-  say "rollout finished: $(on_version 2.0) of $N devices run 2.0"
+if [ "$(jq -r .state <<< "$r")" = finished ] &&
+  [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$HOME_ROLLOUT" "$OP" | jq -r .state)" = finished ]; then
+  say "rollouts finished: $(on_version 2.0) of $N devices run 2.0"
   final=2.0
 else
   say "rollout $(jq -r .state <<< "$r"): $(jq -r .pause_reason <<< "$r")"
@@ -290,9 +387,10 @@ else
     api POST "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/cancel" "$OP" >/dev/null
     say "operator canceled 'demo-wave'; devices that had not started stay on 1.0"
     R2=$(publish 2.1)
-    ROLLOUT=$(roll_out demo-fix "$R2" '{"models":["demo-gw-a"]}')
-    watch "$ROLLOUT"
-    if [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP" | jq -r .state)" = finished ]; then
+    roll_out_both demo-fix "$R2"
+    watch "$ROLLOUT" "$HOME_ROLLOUT"
+    if [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP" | jq -r .state)" = finished ] &&
+      [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$HOME_ROLLOUT" "$OP" | jq -r .state)" = finished ]; then
       say "rollout 'demo-fix' finished: $(on_version 2.1) of $N devices run 2.1"
       final=2.1
     fi

@@ -52,7 +52,16 @@ int otter_agent_through_daemon(const char *conf, int cli, int argc, char **argv,
     otter_cli_opts o = {.tty = isatty(1)};
     for (int i = 1; i < argc; i++) {
         o.json |= strcmp(argv[i], "--json") == 0;
-        /* Anything else (a typo, --no-reboot) is otter-agentd's to take or refuse. */
+        /* Start without the reboot: the daemon does it too (params.reboot false), so a
+           person's install never runs beside the daemon's own state machine. */
+        if (cli == OTTER_CLI_START && strcmp(argv[i], "--no-reboot") == 0) {
+            o.no_reboot = 1;
+            continue;
+        }
+        /* `run --once` while the daemon runs: its poll, now (one state machine). */
+        if (strcmp(argv[i], "--once") == 0 && strcmp(sibling_cmd, "run") == 0)
+            continue;
+        /* Anything else (a typo) is otter-agentd's to take or refuse. */
         if (i != skip && strcmp(argv[i], "--json") && strcmp(argv[i], "--verify"))
             return otter_agent_exec_sibling("otter-agentd", conf, sibling_cmd, argc, argv, skip);
     }

@@ -569,6 +569,8 @@ int main(int argc, char **argv)
         if (strcmp(cmd, "check") == 0)
             return otter_agent_through_daemon(conf, verify ? OTTER_CLI_VERIFY : OTTER_CLI_CHECK,
                                               argc, argv, "check", 0);
+        if (argc == 2 && strcmp(argv[1], "--once") == 0)
+            return otter_agent_through_daemon(conf, OTTER_CLI_CHECK, argc, argv, "run", 0);
         return otter_agent_exec_sibling("otter-agentd", conf, cmd, argc, argv, 0);
     }
     if (strcmp(cmd, "progress") == 0)

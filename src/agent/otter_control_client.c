@@ -75,12 +75,13 @@ static json_t *next(conn *c)
     }
 }
 
-/* Sends a request and returns its answer (events before it are dropped): NULL when the daemon left.
- */
-static json_t *call(conn *c, int id, const char *method)
+/* Sends a request (params: a JSON object's text or NULL) and returns its answer (events before
+   it are dropped): NULL when the daemon left. */
+static json_t *call(conn *c, int id, const char *method, const char *params)
 {
-    char line[128];
-    snprintf(line, sizeof line, "{\"id\":%d,\"method\":\"%s\"}\n", id, method);
+    char line[160];
+    snprintf(line, sizeof line, "{\"id\":%d,\"method\":\"%s\"%s%s}\n", id, method,
+             params ? ",\"params\":" : "", params ? params : "");
     if (write(c->fd, line, strlen(line)) != (ssize_t)strlen(line))
         return NULL;
     json_t *j;
@@ -245,7 +246,7 @@ static int after(int cmd, json_t *st, const otter_cli_opts *o, int rc)
 
 static int run(conn *c, int cmd, const otter_cli_opts *o)
 {
-    json_t *a = call(c, 1, cmd == OTTER_CLI_STATUS ? "status" : "subscribe");
+    json_t *a = call(c, 1, cmd == OTTER_CLI_STATUS ? "status" : "subscribe", NULL);
     json_t *st = json_object_get(a, "result");
     if (!json_is_object(st)) {
         fprintf(stderr, "otter-agent: the update daemon answered nothing usable\n");
@@ -267,7 +268,8 @@ static int run(conn *c, int cmd, const otter_cli_opts *o)
     long base =
         (long)json_integer_value(json_object_get(st, counts_checks ? "checks" : "refusals"));
     long vbase = (long)json_integer_value(json_object_get(st, "verifies"));
-    json_t *ans = call(c, 2, method);
+    json_t *ans =
+        call(c, 2, method, cmd == OTTER_CLI_START && o->no_reboot ? "{\"reboot\":false}" : NULL);
     if (!json_is_true(json_object_get(ans, "ok"))) {
         json_t *e = json_object_get(ans, "error");
         fprintf(stderr, "otter-agent: %s\n",

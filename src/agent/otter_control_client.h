@@ -20,9 +20,10 @@ enum {
 };
 
 typedef struct otter_cli_opts {
-    int follow; /* progress: until nothing runs */
-    int json;   /* JSON lines instead of text */
-    int tty;    /* standard output is a terminal: a progress bar */
+    int follow;    /* progress: until nothing runs */
+    int json;      /* JSON lines instead of text */
+    int tty;       /* standard output is a terminal: a progress bar */
+    int no_reboot; /* install --from-server --no-reboot: Start without the reboot */
 } otter_cli_opts;
 
 /*

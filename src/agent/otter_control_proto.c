@@ -88,6 +88,13 @@ static int read_params(json_t *params, otter_control_req *req, const char **code
         return BAD("bad_request", "request: field \"params\": %s", "expected an object");
     json_object_foreach(params, key, v)
     {
+        if (req->method == OTTER_CONTROL_START && strcmp(key, "reboot") == 0) {
+            /* otter-agent install --from-server --no-reboot through the daemon */
+            if (!json_is_boolean(v))
+                return BAD("bad_request", "request: params.reboot: %s", "expected true or false");
+            req->no_reboot = json_is_false(v);
+            continue;
+        }
         int known = (req->method == OTTER_CONTROL_POSTPONE && !strcmp(key, "seconds")) ||
                     (req->method == OTTER_CONTROL_INSTALL_FILE && !strcmp(key, "file"));
         if (!known) {

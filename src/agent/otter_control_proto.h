@@ -48,6 +48,7 @@ typedef struct otter_control_req {
     long seconds;                      /* postpone */
     /* install_file: a plain name in [ui] upload_dir */
     char file[OTTER_CONTROL_MAX_FILE + 1];
+    int no_reboot; /* start with params.reboot false: switch, the reboot is the user's */
 } otter_control_req;
 
 /* 1 when name may name an upload: 1..64 of [A-Za-z0-9._-], not starting with '.'. */

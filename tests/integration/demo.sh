@@ -4,10 +4,15 @@
 # command (make demo, small and exiting at the end):
 #  1. 50 simulated devices, staged rollout with automatic advance: every
 #     device reports success after its reboot, and the server's view of each
-#     device matches the device's own state;
+#     device matches the device's own state; every fourth device (group home)
+#     gets 2.0 through a second rollout in "download then ask" mode: each of
+#     them downloaded, waited for its user (the live summary showed users
+#     waiting to press Start), was started through its daemon's control
+#     socket and installed; the operator's devices were never asked;
 #  2. three second-stage devices fail their health check on 2.0: they fall
 #     back to 1.0 and report failure, the rollout pauses at its threshold,
-#     the last stage never opens; the fixed 2.1 then rolls out to everyone;
+#     the last stage never opens; the fixed 2.1 then rolls out to everyone,
+#     the home devices again after their users' Start;
 #  3. the same failure, then the operator fixes the cause and RESUMES the
 #     paused rollout: right after the pause every device that failed its
 #     health check runs 1.0 again (its own state and the server's view); the
@@ -24,7 +29,7 @@ mkdir -p "$OTTER_TEST_TMP"
 demo_dir="$OTTER_BUILD_DIR/demo"
 agent="$OTTER_BUILD_DIR/bin/otter-agent"
 run() { # NAME DEVICES FAIL FIX
-  DEMO_EXIT=1 DEMO_PORT=0 DEMO_POLL=1 DEMO_DEVICES=$2 DEMO_FAIL=$3 DEMO_FIX=$4 DEMO_TIMEOUT=600 \
+  DEMO_ASK_DELAY=3 DEMO_EXIT=1 DEMO_PORT=0 DEMO_POLL=1 DEMO_DEVICES=$2 DEMO_FAIL=$3 DEMO_FIX=$4 DEMO_TIMEOUT=600 \
     bash "$OTTER_SOURCE_DIR/demo/demo.sh" "$OTTER_BUILD_DIR" > "$OTTER_TEST_TMP/demo-$1.log" 2>&1 || {
     bad "demo $1 exited with an error"; tail -30 "$OTTER_TEST_TMP/demo-$1.log"; }
   grep -v '^rootfs:' "$OTTER_TEST_TMP/demo-$1.log" | tail -14
@@ -59,7 +64,7 @@ wait_until() {
 start_demo() {
   rm -rf "$demo_dir"
   set -m
-  DEMO_PORT=0 DEMO_POLL=1 DEMO_DEVICES=$2 DEMO_FAIL=$3 DEMO_TIMEOUT=600 \
+  DEMO_ASK_DELAY=3 DEMO_PORT=0 DEMO_POLL=1 DEMO_DEVICES=$2 DEMO_FAIL=$3 DEMO_TIMEOUT=600 \
     bash "$OTTER_SOURCE_DIR/demo/demo.sh" "$OTTER_BUILD_DIR" > "$OTTER_TEST_TMP/demo-$1.log" 2>&1 &
   demo_pid=$!
   set +m
@@ -89,9 +94,32 @@ stop_demo() {
   expect "$1: no otter-server or otter-agentd of the demo is left" "$(pgrep -f "$demo_dir/(server.conf|devices/)" | wc -l)" 0
 }
 
+# asked_then_started ROLLOUT: its actions that went download -> waiting for the user ->
+# started by the user -> closed with success, in that order (their feedback's ids).
+asked_then_started() {
+  sql "SELECT count(*) FROM actions a JOIN rollouts r ON r.id = a.rollout_id WHERE r.name = '$1'
+    AND a.consent = 'download_then_ask' AND a.user_choice = 'started' AND a.result = 'success'
+    AND (SELECT min(id) FROM action_feedback WHERE action_id = a.id AND details LIKE '%\"otter.user=waiting\"%')
+      < (SELECT min(id) FROM action_feedback WHERE action_id = a.id AND details LIKE '%\"otter.user=started\"%')
+    AND (SELECT min(id) FROM action_feedback WHERE action_id = a.id AND details LIKE '%\"otter.user=started\"%')
+      < (SELECT min(id) FROM action_feedback WHERE action_id = a.id AND execution = 'closed')"
+}
+# users_asked ROLLOUT: feedback of its actions that carries a user's choice.
+users_asked() {
+  sql "SELECT count(*) FROM action_feedback f JOIN actions a ON a.id = f.action_id JOIN rollouts r ON r.id = a.rollout_id
+    WHERE r.name = '$1' AND f.details LIKE '%otter.user=%'"
+}
+
 run staged 50 0 0
 expect "every device on 2.0" "$(cat "$demo_dir/result" 2>/dev/null)" 50
-expect "rollout finished" "$(sql "SELECT state FROM rollouts")" finished
+expect "both rollouts finished" "$(sql "SELECT group_concat(name || '=' || state || '/' || consent, ' ') FROM (SELECT * FROM rollouts ORDER BY name)")" \
+  "demo-wave=finished/auto demo-wave-home=finished/download_then_ask"
+expect "home: every fourth device waited for its user, was started, then installed" "$(asked_then_started demo-wave-home)" 12
+expect "home: the summary showed users waiting to press Start" \
+  "$(grep -c 'waiting for their users to press Start [1-9]' "$OTTER_TEST_TMP/demo-staged.log" | sed 's/^[1-9][0-9]*$/yes/')" yes
+expect "home: the users pressed Start through the daemon's socket" \
+  "$(grep -l 'the user presses Start' "$demo_dir"/devices/*/user.log 2>/dev/null | wc -l)" 12
+expect "the operator's devices were never asked" "$(users_asked demo-wave)" 0
 expect "50 actions closed with success" "$(sql "SELECT count(*) FROM actions WHERE status = 'finished' AND result = 'success'")" 50
 expect "exactly one closed feedback per action" \
   "$(sql "SELECT count(*) FROM action_feedback WHERE execution = 'closed'")" 50
@@ -106,7 +134,12 @@ expect "three failures reported on 2.0" \
 expect "the last stage of 2.0 never opened" \
   "$(sql "SELECT count(*) FROM actions a JOIN rollouts r ON r.id = a.rollout_id WHERE r.name = 'demo-wave' AND a.stage = 2 AND a.result != 'none'")" 0
 expect "the fix reached every device" "$(cat "$demo_dir/result" 2>/dev/null)" 12
-expect "fix rollout finished" "$(sql "SELECT state FROM rollouts WHERE name = 'demo-fix'")" finished
+expect "fix rollouts finished" "$(sql "SELECT group_concat(name || '=' || state, ' ') FROM (SELECT * FROM rollouts WHERE name LIKE 'demo-fix%' ORDER BY name)")" \
+  "demo-fix=finished demo-fix-home=finished"
+expect "home: 2.0, then the fix 2.1, each after its user's Start" \
+  "$(asked_then_started demo-wave-home) $(asked_then_started demo-fix-home)" "3 3"
+expect "every device's own state says 2.1" \
+  "$(for d in "$demo_dir"/devices/*; do own_version "$d"; done | sort | uniq -c | awk '{print $1 " " $2}')" "12 2.1"
 expect "server's versions match the devices' state" "$(compare_devices)" 0
 
 # 3. Failure, then the cause fixed and the paused rollout resumed.
@@ -152,8 +185,8 @@ wait_until 180 rollout_finished || true
 expect "resume: the resumed rollout advanced and finished by itself" \
   "$(api GET "/rollouts/$RID" | jq -r '"\(.state) \(.current_stage)"')" "finished 2"
 expect "resume: no failure left to accept" "$(sql "SELECT accepted_failures FROM rollouts WHERE id = $RID")" 0
-expect "resume: every device reached 2.0 through the rollout" \
-  "$(sql "SELECT count(*) FROM actions WHERE rollout_id = $RID AND status = 'finished' AND result = 'success'")" 12
+expect "resume: every device reached 2.0 through the rollouts (the operator's 9, the users' 3)" \
+  "$(sql "SELECT count(*) FROM actions WHERE rollout_id = $RID AND status = 'finished' AND result = 'success'") $(asked_then_started demo-wave-home)" "9 3"
 expect "resume: each failed action stays, pointing at its successful retry" \
   "$(sql "SELECT count(*) FROM actions a JOIN actions n ON n.id = a.superseded_by WHERE a.rollout_id = $RID
     AND a.result = 'failure' AND n.result = 'success' AND n.device_id = a.device_id")" "$nfailed"

@@ -60,6 +60,10 @@ function render(st) {
     $('offer-size').textContent = (offer.size / 1048576).toFixed(1) + ' MiB (' + offer.size + ' bytes)';
     $('offer-notes').textContent = pickNotes(offer.notes);
     show('offer-security', !!offer.security);
+    // offer.deadline (docs/device-ui.md): after it the update installs without Start.
+    show('offer-deadline-line', !!offer.deadline);
+    $('offer-deadline').textContent = offer.deadline ? new Date(offer.deadline).toLocaleString() : '';
+    $('offer-deadline').dateTime = offer.deadline || '';
   }
   show('progress-box', busy);
   $('progress').value = st.percent || 0;

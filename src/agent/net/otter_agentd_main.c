@@ -205,6 +205,20 @@ static int serve_alone(const char *cmd, const char *conf_path, const otter_agent
                               : serve_broker(conf_path, conf, err);
 }
 
+/* One state machine: while the daemon runs, a person's install or download is a request to it
+   (otter-agent's), never a second cycle beside it. */
+static int refuse_beside_daemon(const otter_agent_conf *conf, const char *cmd, int ask,
+                                otter_err *err)
+{
+    if (!ask || !otter_control_listening(conf->control_socket))
+        return 0;
+    return otter_err_set(err, OTTER_ESTATE,
+                         "%s: the update daemon runs (its control socket %s answers): ask it "
+                         "(otter-agent %s)",
+                         cmd, conf->control_socket,
+                         ask == OTTER_DAEMON_ASK_INSTALL ? "install --from-server" : "download");
+}
+
 /* `ui --hash-password`: no configuration needed (it prints the value to put in it). */
 static int hash_password(void)
 {
@@ -280,7 +294,8 @@ int main(int argc, char **argv)
     else if (!ret && !ask && conf->control_socket[0] &&
              (ret = otter_control_open(conf, &ctl, &err)) != 0)
         ;
-    else if (!ret && !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
+    else if (!ret && !(ret = refuse_beside_daemon(conf, cmd, ask, &err)) &&
+             !(ret = otter_broker_open(conf_path, conf, &broker, &err)) && ask)
         ret = otter_daemon_ask(conf_path, conf, broker, ask, no_reboot, &offered, &err);
     else if (!ret)
         ret = run(conf_path, conf, broker, ctl, once, &err);

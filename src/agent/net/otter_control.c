@@ -24,7 +24,21 @@ static void wake(otter_control *c)
     }
 }
 
-/* Replaces a stale socket file; anything else at the path is left alone (an error). */
+int otter_control_listening(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (!path[0] || strlen(path) >= sizeof sa.sun_path)
+        return 0;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int r = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+/* Replaces a stale socket file; anything else at the path is left alone (an error), and so is
+   a socket a running daemon answers on: two daemons would be two state machines. */
 static int clear_path(const char *path, otter_err *err)
 {
     struct stat st;
@@ -32,6 +46,10 @@ static int clear_path(const char *path, otter_err *err)
         return errno == ENOENT ? 0 : otter_err_sys(err, OTTER_EIO, errno, "%s", path);
     if (!S_ISSOCK(st.st_mode))
         return otter_err_set(err, OTTER_EUSAGE, "[control] socket %s: exists and is not a socket",
+                             path);
+    if (otter_control_listening(path))
+        return otter_err_set(err, OTTER_ESTATE,
+                             "[control] socket %s: another otter-agentd runs and answers on it",
                              path);
     if (unlink(path) != 0)
         return otter_err_sys(err, OTTER_EIO, errno, "%s", path);

@@ -36,6 +36,9 @@ typedef struct otter_control otter_control;
  */
 int otter_control_open(const otter_agent_conf *conf, otter_control **out, otter_err *err);
 
+/* 1 when a daemon answers on the socket at path (a connection is accepted), else 0. */
+int otter_control_listening(const char *path);
+
 /* Starts the control thread. OTTER_EIO. */
 int otter_control_start(otter_control *c, otter_err *err);
 
@@ -45,6 +48,7 @@ void otter_control_free(otter_control *c);
 /* What users asked for since the last take (cleared by taking it). */
 typedef struct otter_control_todo {
     int check, download, start, decline, verify;
+    int no_reboot;    /* start: the user reboots later (params.reboot false) */
     long postpone;    /* seconds, 0: none */
     char action[129]; /* the offer's action the request was about */
     /* install_file: an upload's name, "" none */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int lang_ok(const char *l)
 {
@@ -56,6 +57,23 @@ static int deferral_meta(otter_control_offer *o, const char *key, const char *s,
     return 0;
 }
 
+/* otter.deadline: a moment in UTC, exactly YYYY-MM-DDTHH:MM:SSZ (what the UI shows as is). */
+static int set_deadline(otter_control_offer *o, const char *s, otter_err *err)
+{
+    struct tm tm = {0};
+    const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    char again[sizeof o->deadline];
+    time_t t = end && !*end ? timegm(&tm) : (time_t)-1;
+    struct tm back;
+    /* strptime takes "2026-2-30T1:2:3Z"; printing it back must give the same text. */
+    if (t == (time_t)-1 || !gmtime_r(&t, &back) ||
+        !strftime(again, sizeof again, "%Y-%m-%dT%H:%M:%SZ", &back) || strcmp(again, s) != 0)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "offer: otter.deadline: expected a UTC time YYYY-MM-DDTHH:MM:SSZ");
+    snprintf(o->deadline, sizeof o->deadline, "%s", again);
+    return 0;
+}
+
 static int one_meta(otter_control_offer *o, json_t *m, otter_err *err)
 {
     const char *key = json_string_value(json_object_get(m, "key"));
@@ -79,6 +97,8 @@ static int one_meta(otter_control_offer *o, json_t *m, otter_err *err)
         if (!s || !*s || *end || s[0] == '-')
             return otter_err_set(err, OTTER_EFORMAT, "offer: otter.size: expected a byte count");
         o->size = n;
+    } else if (strcmp(key, "otter.deadline") == 0) {
+        return set_deadline(o, s, err);
     }
     return 0;
 }

@@ -260,6 +260,7 @@ static void queue(otter_control *c, const otter_control_req *r)
         break;
     case OTTER_CONTROL_START:
         t->start = 1;
+        t->no_reboot = r->no_reboot;
         break;
     case OTTER_CONTROL_DECLINE:
         t->decline = 1;

@@ -297,8 +297,10 @@ static int install(daemon_ctx *d, const otter_ddi_deployment *dep, const otter_d
         ret = otter_daemon_record_save(d->conf, &d->rec, err);
     if (!ret)
         ret = daemon_feedback(d, dep->id, "proceeding", "none", note, err);
-    if (!ret && reboot && d->conf->reboot_command[0])
+    if (!ret && reboot && !d->hold_reboot && d->conf->reboot_command[0])
         otter_broker_reboot(d->broker, d->rec.version);
+    if (!ret && d->hold_reboot)
+        daemon_say(d, "action %s: installed; the user reboots later", dep->id);
     return ret;
 }
 

@@ -127,6 +127,7 @@ int daemon_ctl_want(daemon_ctx *d, const otter_ddi_deployment *dep, int *want,
     }
     if (mine && t->start && *want < 0 && start_allowed(d, dep)) {
         held[0] = '\0';
+        d->hold_reboot = t->no_reboot;
         tell(d, dep->id, "otter.user=started");
         *want = OTTER_DDI_STEP_INSTALL_STREAM;
     } else if (mine && t->download && *want < 0) {

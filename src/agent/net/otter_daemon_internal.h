@@ -32,6 +32,7 @@ typedef struct daemon_ctx {
     int failed_user;         /* the failure was a user's cancel: the offer stays */
     otter_control *ctl;      /* the control API, NULL without [control] socket */
     otter_control_todo todo; /* what users asked, taken at the start of the cycle */
+    int hold_reboot;         /* the user's Start said "no reboot": installed, not rebooted */
 } daemon_ctx;
 
 /* One log line on stderr (the journal, or the person at the device), when verbose. */

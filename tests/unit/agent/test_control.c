@@ -40,6 +40,22 @@ static void test_requests(void **state)
     assert_otter_error(otter_control_req_parse(big, sizeof big, &r, &code, &err), err,
                        OTTER_EFORMAT, "at most 4096");
     assert_string_equal(code, "too_long");
+    /* start {"reboot": false}: otter-agent install --from-server --no-reboot */
+    const char *nr = "{\"id\":2,\"method\":\"start\",\"params\":{\"reboot\":false}}";
+    assert_otter_ok(otter_control_req_parse(nr, strlen(nr), &r, &code, &err), err);
+    assert_int_equal(r.method, OTTER_CONTROL_START);
+    assert_int_equal(r.no_reboot, 1);
+    const char *yr = "{\"id\":2,\"method\":\"start\",\"params\":{\"reboot\":true}}";
+    assert_otter_ok(otter_control_req_parse(yr, strlen(yr), &r, &code, &err), err);
+    assert_int_equal(r.no_reboot, 0);
+    const char *br = "{\"id\":2,\"method\":\"start\",\"params\":{\"reboot\":0}}";
+    assert_otter_error(otter_control_req_parse(br, strlen(br), &r, &code, &err), err, OTTER_EFORMAT,
+                       "params.reboot: expected true or false");
+    assert_string_equal(code, "bad_request");
+    const char *pr =
+        "{\"id\":2,\"method\":\"postpone\",\"params\":{\"seconds\":600,\"reboot\":false}}";
+    assert_otter_error(otter_control_req_parse(pr, strlen(pr), &r, &code, &err), err, OTTER_EFORMAT,
+                       "params.reboot: postpone takes no such field");
 }
 
 /* install_file names an upload: a plain name, nothing else; other methods take no file. */
@@ -139,6 +155,39 @@ static void test_offer_deferrals(void **state)
                       "{\"key\":\"otter.deferrals_left\",\"value\":\"-1\"}]}]}}";
     assert_otter_error(otter_control_offer_parse(bad, strlen(bad), "deployment", &o, &err), err,
                        OTTER_EFORMAT, "otter.deferrals_left: expected a count");
+}
+
+/* otter.deadline (docs/device-ui.md): a UTC moment, shown as the state's offer.deadline. */
+static void test_offer_deadline(void **state)
+{
+    (void)state;
+    otter_control_offer o = {0};
+    otter_err err;
+#define DEADLINE_FMT                                                                               \
+    "{\"id\":\"7\",\"deployment\":{\"chunks\":[{\"version\":\"2.0\",\"metadata\":[{\"key\":"       \
+    "\"otter.deadline\",\"value\":\"%s\"}]}]}}"
+    char body[512];
+    snprintf(body, sizeof body, DEADLINE_FMT, "2026-12-24T18:00:00Z");
+    assert_otter_ok(otter_control_offer_parse(body, strlen(body), "deployment", &o, &err), err);
+    assert_string_equal(o.deadline, "2026-12-24T18:00:00Z");
+    otter_control_state st = {.phase = OTTER_CONTROL_READY, .have_offer = 1, .offer = o};
+    char *js = otter_control_state_json(&st);
+    assert_non_null(strstr(js, "\"deadline\":\"2026-12-24T18:00:00Z\""));
+    free(js);
+    otter_control_offer_clear(&o);
+    const char *bad[] = {"2026-02-30T00:00:00Z", "2026-12-24 18:00:00", "2026-12-24T18:00:00+01:00",
+                         "tomorrow", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(body, sizeof body, DEADLINE_FMT, bad[i]);
+        assert_otter_error(otter_control_offer_parse(body, strlen(body), "deployment", &o, &err),
+                           err, OTTER_EFORMAT, "otter.deadline: expected a UTC time");
+        otter_control_offer_clear(&o);
+    }
+    /* No deadline given: none shown. */
+    assert_otter_ok(
+        otter_control_offer_parse(DEPLOYMENT, strlen(DEPLOYMENT), "deployment", &o, &err), err);
+    assert_string_equal(o.deadline, "");
+    otter_control_offer_clear(&o);
 }
 
 static void test_offer_refusals(void **state)
@@ -258,7 +307,7 @@ int main(void)
         cmocka_unit_test(test_requests),       cmocka_unit_test(test_offer),
         cmocka_unit_test(test_offer_refusals), cmocka_unit_test(test_consent),
         cmocka_unit_test(test_battery),        cmocka_unit_test(test_offer_deferrals),
-        cmocka_unit_test(test_install_file),
+        cmocka_unit_test(test_install_file),   cmocka_unit_test(test_offer_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
