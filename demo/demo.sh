@@ -7,6 +7,9 @@
 # `otter-agentd run --once` every DEMO_POLL seconds, with file slots, rebooted
 # by the boot simulator) that update through a staged
 # rollout (10 % -> 50 % -> 100 %) while a live summary shows the counts.
+# Once the canary stage is done the publisher adds a delta package from 1.0:
+# the later stages download it instead of the full package, and the demo
+# prints the bytes sent against what a full update would have cost.
 #
 #   make demo                     # or: bash demo/demo.sh BUILD_DIR
 #   DEMO_DEVICES=40 make demo     # fleet size (default 24)
@@ -236,8 +239,41 @@ watch() {
 }
 on_version() { api GET "/api/v1/tenants/$TENANT/devices?version=$1&limit=1000" "$OP" | jq '.devices | length'; }
 
+# ---- deltas (issue #12): part of the fleet updates by delta; the bytes saved ----
+# delta_publish FROM TO RELEASE_ID: the delta package FROM -> TO (`otter delta`, signed by
+# the release keys like any package) uploaded to release TO (publisher); devices running
+# FROM are offered it beside the full package, everyone else gets the full package.
+delta_publish() {
+  local out="$work/update-$1-to-$2.zip"
+  "$otter" delta --from "$work/update-$1.zip" --to "$work/update-$2.zip" --root "$work/keys/root.json" \
+    --key "$work/keys/k1.key" --key "$work/keys/k2.key" --level 19 -o "$out" >/dev/null
+  curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$out" \
+    "$URL/api/v1/tenants/$TENANT/releases/$3/deltas" >/dev/null
+  say "publisher uploaded the delta $1 -> $2: $(stat -c %s "$out") bytes instead of $(stat -c %s "$work/update-$2.zip")" >&2
+}
+# delta_after_canary ROLLOUT RELEASE_ID: once the canary stage is done (its devices took the
+# full package), publish the delta 1.0 -> 2.0: the later stages download it instead.
+delta_after_canary() {
+  local s
+  while :; do
+    s=$(api GET "/api/v1/tenants/$TENANT/rollouts/$1/stats" "$OP" || echo '{}')
+    case $(jq -r '.state' <<< "$s") in canceled | finished) return 0 ;; esac
+    [ "$(jq -r '.stages[0] // {} | (.success // 0) + (.failure // 0) >= (.devices // 1e9)' <<< "$s")" = true ] && break
+    sleep 0.5
+  done
+  delta_publish 1.0 2.0 "$2"
+}
+# delta_report ROLLOUT: the bytes its devices downloaded against a full update's (server's stats).
+delta_report() {
+  api GET "/api/v1/tenants/$TENANT/rollouts/$1/stats" "$OP" | jq -r '.traffic |
+    "   Bytes sent: \(.bytes_sent) (\(.delta.downloads) downloads by delta, \(.full.downloads) of the "
+    + "full package); a full update would be \(.bytes_full_equivalent): \(.bytes_saved) bytes saved"
+    + (if .bytes_full_equivalent > 0 then " (\(100 * .bytes_saved / .bytes_full_equivalent | floor) %)" else "" end)'
+}
+
 R=$(publish 2.0)
 ROLLOUT=$(roll_out demo-wave "$R" '{"models":["demo-gw-a"]}')
+delta_after_canary "$ROLLOUT" "$R" & pids+=($!)
 if [ "$FAIL" -gt 0 ]; then
   # Break devices of the second stage (the first is a canary of 10 %): their
   # stage opens after the canary succeeds, and its failures pause the rollout.
@@ -268,6 +304,7 @@ echo "   Ctrl-C stops the demo."
 echo
 
 watch "$ROLLOUT"
+delta_report "$ROLLOUT"
 r=$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP")
 if [ "$(jq -r .state <<< "$r")" = finished ]; then
   say "rollout finished: $(on_version 2.0) of $N devices run 2.0"
@@ -290,8 +327,10 @@ else
     api POST "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/cancel" "$OP" >/dev/null
     say "operator canceled 'demo-wave'; devices that had not started stay on 1.0"
     R2=$(publish 2.1)
+    delta_publish 2.0 2.1 "$R2"
     ROLLOUT=$(roll_out demo-fix "$R2" '{"models":["demo-gw-a"]}')
     watch "$ROLLOUT"
+    delta_report "$ROLLOUT"
     if [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP" | jq -r .state)" = finished ]; then
       say "rollout 'demo-fix' finished: $(on_version 2.1) of $N devices run 2.1"
       final=2.1

@@ -346,5 +346,16 @@ static const char v12[] =
     "  id_from TEXT NOT NULL CHECK (id_from IN ('cn', 'serial_number', 'san_dns')));";
 /* ---- end s8-devca ---- */
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12};
+/* ---- s9-dstats: version 13 (the lead renumbers at merge) ---- */
+/* Version 13: artifact bytes a rollout's devices downloaded (as SQLite's v13). */
+static const char v13[] = "CREATE TABLE rollout_traffic ("
+                          "  rollout_id BIGINT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+                          "  kind TEXT NOT NULL CHECK (kind IN ('full', 'delta')),"
+                          "  downloads BIGINT NOT NULL,"
+                          "  bytes BIGINT NOT NULL,"
+                          "  full_equivalent BIGINT NOT NULL,"
+                          "  PRIMARY KEY (rollout_id, kind));";
+/* ---- end s9-dstats ---- */
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;
