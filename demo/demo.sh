@@ -245,6 +245,12 @@ on_version() { api GET "/api/v1/tenants/$TENANT/devices?version=$1&limit=1000" "
 # FROM are offered it beside the full package, everyone else gets the full package.
 delta_publish() {
   local out="$work/update-$1-to-$2.zip"
+  # The base must be a release of the tenant (the server checks the delta against it).
+  if ! api GET "/api/v1/tenants/$TENANT/releases" "$PUB" | jq -e --arg v "$1" '.releases[] | select(.version == $v)' >/dev/null; then
+    curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$work/update-$1.zip" \
+      "$URL/api/v1/tenants/$TENANT/releases" >/dev/null
+    say "publisher uploaded release $1 (what the devices run: the base of the delta)" >&2
+  fi
   "$otter" delta --from "$work/update-$1.zip" --to "$work/update-$2.zip" --root "$work/keys/root.json" \
     --key "$work/keys/k1.key" --key "$work/keys/k2.key" --level 19 -o "$out" >/dev/null
   curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$out" \

@@ -50,9 +50,10 @@ static int uses_release(void *ctx, const otter_action *a)
     struct uses *u = ctx;
     if (a->release_id != u->release_id)
         return 0;
-    if (otter_action_is_started(otter_action_state_of(a)) && !u->found) {
+    if (otter_action_is_started(otter_action_state_of(a))) {
+        if (!u->found)
+            u->rollout_id = a->rollout_id; /* newest first */
         u->found = 1;
-        u->rollout_id = a->rollout_id; /* newest first */
     } else if (!u->waiting.id)
         u->waiting = *a; /* newest first */
     return 0;
