@@ -72,9 +72,10 @@ say "release keys (3 Ed25519 keys, 2 must sign) and the trust root"
 for k in k1 k2 k3; do "$otter" keygen --type ed25519 --out "$work/keys/$k" >/dev/null; done
 "$otter" root new --pubkey "$work/keys/k1.pub" --pubkey "$work/keys/k2.pub" \
   --pubkey "$work/keys/k3.pub" --threshold 2 -o "$work/keys/root.json" >/dev/null
-make_image() { # FILE VERSION: 1 MiB of compressible, version-dependent bytes
-  { for i in $(seq 1 2000); do echo "otter demo rootfs $2 block $i $(printf '%0400d' 0)"; done; } |
-    head -c 1048576 > "$1"
+make_image() { # FILE VERSION: about 1 MiB: 250 KB of version-dependent text, then 768 KiB
+  # of program code that every version shares (what a delta does not ship again)
+  for i in $(seq 1 580); do echo "otter demo rootfs $2 block $i $(printf '%0400d' 0)"; done > "$1"
+  head -c 786432 "$server" >> "$1"
 }
 make_image "$work/rootfs-1.0" 1.0
 make_image "$work/rootfs-2.0" 2.0
@@ -240,34 +241,39 @@ watch() {
 on_version() { api GET "/api/v1/tenants/$TENANT/devices?version=$1&limit=1000" "$OP" | jq '.devices | length'; }
 
 # ---- deltas (issue #12): part of the fleet updates by delta; the bytes saved ----
-# delta_publish FROM TO RELEASE_ID: the delta package FROM -> TO (`otter delta`, signed by
-# the release keys like any package) uploaded to release TO (publisher); devices running
-# FROM are offered it beside the full package, everyone else gets the full package.
-delta_publish() {
-  local out="$work/update-$1-to-$2.zip"
-  # The base must be a release of the tenant (the server checks the delta against it).
+# delta_make FROM TO: the delta package FROM -> TO (`otter delta`, signed by the release
+# keys like any package); its base FROM uploaded as a release when the tenant lacks it (the
+# server checks a delta against its base; the devices run FROM, nobody rolls it out).
+delta_make() {
+  "$otter" delta --from "$work/update-$1.zip" --to "$work/update-$2.zip" --root "$work/keys/root.json" \
+    --key "$work/keys/k1.key" --key "$work/keys/k2.key" --level 19 -o "$work/update-$1-to-$2.zip" >/dev/null
   if ! api GET "/api/v1/tenants/$TENANT/releases" "$PUB" | jq -e --arg v "$1" '.releases[] | select(.version == $v)' >/dev/null; then
     curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$work/update-$1.zip" \
       "$URL/api/v1/tenants/$TENANT/releases" >/dev/null
     say "publisher uploaded release $1 (what the devices run: the base of the delta)" >&2
   fi
-  "$otter" delta --from "$work/update-$1.zip" --to "$work/update-$2.zip" --root "$work/keys/root.json" \
-    --key "$work/keys/k1.key" --key "$work/keys/k2.key" --level 19 -o "$out" >/dev/null
+}
+# delta_upload FROM TO RELEASE_ID: the delta uploaded to release TO (publisher); devices
+# running FROM are offered it beside the full package, everyone else gets the full package.
+delta_upload() {
+  local out="$work/update-$1-to-$2.zip"
   curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$out" \
     "$URL/api/v1/tenants/$TENANT/releases/$3/deltas" >/dev/null
   say "publisher uploaded the delta $1 -> $2: $(stat -c %s "$out") bytes instead of $(stat -c %s "$work/update-$2.zip")" >&2
 }
+delta_publish() { delta_make "$1" "$2" && delta_upload "$@"; }
 # delta_after_canary ROLLOUT RELEASE_ID: once the canary stage is done (its devices took the
 # full package), publish the delta 1.0 -> 2.0: the later stages download it instead.
 delta_after_canary() {
   local s
+  delta_make 1.0 2.0
   while :; do
     s=$(api GET "/api/v1/tenants/$TENANT/rollouts/$1/stats" "$OP" || echo '{}')
     case $(jq -r '.state' <<< "$s") in canceled | finished) return 0 ;; esac
     [ "$(jq -r '.stages[0] // {} | (.success // 0) + (.failure // 0) >= (.devices // 1e9)' <<< "$s")" = true ] && break
     sleep 0.5
   done
-  delta_publish 1.0 2.0 "$2"
+  delta_upload 1.0 2.0 "$2"
 }
 # delta_report ROLLOUT: the bytes its devices downloaded against a full update's (server's stats).
 delta_report() {
