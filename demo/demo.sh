@@ -14,6 +14,10 @@
 # (otter-agent install --from-server) DEMO_ASK_DELAY seconds after the update
 # is ready, so the dashboard shows devices waiting for their users.
 #
+# Once the canary stage is done the publisher adds a delta package from 1.0:
+# the later stages download it instead of the full package, and the demo
+# prints the bytes sent against what a full update would have cost.
+#
 #   make demo                     # or: bash demo/demo.sh BUILD_DIR
 #   DEMO_DEVICES=40 make demo     # fleet size (default 24)
 #   DEMO_FAIL=3 make demo         # three devices fail their health check:
@@ -77,9 +81,10 @@ say "release keys (3 Ed25519 keys, 2 must sign) and the trust root"
 for k in k1 k2 k3; do "$otter" keygen --type ed25519 --out "$work/keys/$k" >/dev/null; done
 "$otter" root new --pubkey "$work/keys/k1.pub" --pubkey "$work/keys/k2.pub" \
   --pubkey "$work/keys/k3.pub" --threshold 2 -o "$work/keys/root.json" >/dev/null
-make_image() { # FILE VERSION: 1 MiB of compressible, version-dependent bytes
-  { for i in $(seq 1 2000); do echo "otter demo rootfs $2 block $i $(printf '%0400d' 0)"; done; } |
-    head -c 1048576 > "$1"
+make_image() { # FILE VERSION: about 1 MiB: 250 KB of version-dependent text, then 768 KiB
+  # of program code that every version shares (what a delta does not ship again)
+  for i in $(seq 1 580); do echo "otter demo rootfs $2 block $i $(printf '%0400d' 0)"; done > "$1"
+  head -c 786432 "$server" >> "$1"
 }
 make_image "$work/rootfs-1.0" 1.0
 make_image "$work/rootfs-2.0" 2.0
@@ -328,9 +333,53 @@ watch() {
 }
 on_version() { api GET "/api/v1/tenants/$TENANT/devices?version=$1&limit=1000" "$OP" | jq '.devices | length'; }
 
+# ---- deltas (issue #12): part of the fleet updates by delta; the bytes saved ----
+# delta_make FROM TO: the delta package FROM -> TO (`otter delta`, signed by the release
+# keys like any package); its base FROM uploaded as a release when the tenant lacks it (the
+# server checks a delta against its base; the devices run FROM, nobody rolls it out).
+delta_make() {
+  "$otter" delta --from "$work/update-$1.zip" --to "$work/update-$2.zip" --root "$work/keys/root.json" \
+    --key "$work/keys/k1.key" --key "$work/keys/k2.key" --level 19 -o "$work/update-$1-to-$2.zip" >/dev/null
+  if ! api GET "/api/v1/tenants/$TENANT/releases" "$PUB" | jq -e --arg v "$1" '.releases[] | select(.version == $v)' >/dev/null; then
+    curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$work/update-$1.zip" \
+      "$URL/api/v1/tenants/$TENANT/releases" >/dev/null
+    say "publisher uploaded release $1 (what the devices run: the base of the delta)" >&2
+  fi
+}
+# delta_upload FROM TO RELEASE_ID: the delta uploaded to release TO (publisher); devices
+# running FROM are offered it beside the full package, everyone else gets the full package.
+delta_upload() {
+  local out="$work/update-$1-to-$2.zip"
+  curl -sS -m 60 --fail-with-body -H "Authorization: Bearer $PUB" --data-binary @"$out" \
+    "$URL/api/v1/tenants/$TENANT/releases/$3/deltas" >/dev/null
+  say "publisher uploaded the delta $1 -> $2: $(stat -c %s "$out") bytes instead of $(stat -c %s "$work/update-$2.zip")" >&2
+}
+delta_publish() { delta_make "$1" "$2" && delta_upload "$@"; }
+# delta_after_canary ROLLOUT RELEASE_ID: once the canary stage is done (its devices took the
+# full package), publish the delta 1.0 -> 2.0: the later stages download it instead.
+delta_after_canary() {
+  local s
+  delta_make 1.0 2.0
+  while :; do
+    s=$(api GET "/api/v1/tenants/$TENANT/rollouts/$1/stats" "$OP" || echo '{}')
+    case $(jq -r '.state' <<< "$s") in canceled | finished) return 0 ;; esac
+    [ "$(jq -r '.stages[0] // {} | (.success // 0) + (.failure // 0) >= (.devices // 1e9)' <<< "$s")" = true ] && break
+    sleep 0.5
+  done
+  delta_upload 1.0 2.0 "$2"
+}
+# delta_report ROLLOUT: the bytes its devices downloaded against a full update's (server's stats).
+delta_report() {
+  api GET "/api/v1/tenants/$TENANT/rollouts/$1/stats" "$OP" | jq -r '.traffic |
+    "   Bytes sent: \(.bytes_sent) (\(.delta.downloads) downloads by delta, \(.full.downloads) of the "
+    + "full package); a full update would be \(.bytes_full_equivalent): \(.bytes_saved) bytes saved"
+    + (if .bytes_full_equivalent > 0 then " (\(100 * .bytes_saved / .bytes_full_equivalent | floor) %)" else "" end)'
+}
+
 home_groups
 R=$(publish 2.0)
 roll_out_both demo-wave "$R"
+delta_after_canary "$ROLLOUT" "$R" & pids+=($!)
 if [ "$FAIL" -gt 0 ]; then
   # Break devices of the second stage (the first is a canary of 10 %): their
   # stage opens after the canary succeeds, and its failures pause the rollout.
@@ -364,6 +413,7 @@ echo "   Ctrl-C stops the demo."
 echo
 
 watch "$ROLLOUT" "$HOME_ROLLOUT"
+delta_report "$ROLLOUT"
 r=$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP")
 if [ "$(jq -r .state <<< "$r")" = finished ] &&
   [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$HOME_ROLLOUT" "$OP" | jq -r .state)" = finished ]; then
@@ -387,8 +437,10 @@ else
     api POST "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT/cancel" "$OP" >/dev/null
     say "operator canceled 'demo-wave'; devices that had not started stay on 1.0"
     R2=$(publish 2.1)
+    delta_publish 2.0 2.1 "$R2"
     roll_out_both demo-fix "$R2"
     watch "$ROLLOUT" "$HOME_ROLLOUT"
+    delta_report "$ROLLOUT"
     if [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$ROLLOUT" "$OP" | jq -r .state)" = finished ] &&
       [ "$(api GET "/api/v1/tenants/$TENANT/rollouts/$HOME_ROLLOUT" "$OP" | jq -r .state)" = finished ]; then
       say "rollout 'demo-fix' finished: $(on_version 2.1) of $N devices run 2.1"

@@ -21,6 +21,10 @@
 #     stage, install 2.0 again, the stage passes its success rule, the
 #     rollout advances and finishes by itself: all on 2.0 through the rollout;
 #     then SIGTERM to the demo's shell alone stops everything (its cleanup);
+#     Issue #12: in 1 the canary takes the full package and the later stages
+#     the delta published after it, in 2 the devices on 2.0 take the delta to
+#     2.1 and those back on 1.0 the full package; each time the demo prints
+#     the bytes saved that the server counted;
 #  4. Ctrl-C while a rollout is running: the demo exits and leaves no
 #     server, device loop or otter-agentd behind.
 set -euo pipefail
@@ -124,6 +128,18 @@ expect "50 actions closed with success" "$(sql "SELECT count(*) FROM actions WHE
 expect "exactly one closed feedback per action" \
   "$(sql "SELECT count(*) FROM action_feedback WHERE execution = 'closed'")" 50
 expect "server's versions match the devices' state" "$(compare_devices)" 0
+# Issue #12: the canary took the full package, the later stages the delta published after it.
+traffic() { # ROLLOUT: whether it had downloads by delta and of the full package ("1 1")
+  sql "SELECT (SELECT coalesce(sum(downloads), 0) FROM rollout_traffic t JOIN rollouts r ON r.id = t.rollout_id WHERE r.name = '$1' AND kind = 'delta') > 0,
+              (SELECT coalesce(sum(downloads), 0) FROM rollout_traffic t JOIN rollouts r ON r.id = t.rollout_id WHERE r.name = '$1' AND kind = 'full') > 0" | tr '|' ' '
+}
+saved() { # ROLLOUT: the bytes saved by the server's count, as the demo prints them
+  sql "SELECT sum(full_equivalent) - sum(bytes) FROM rollout_traffic t JOIN rollouts r ON r.id = t.rollout_id WHERE r.name = '$1'"
+}
+expect "part of the fleet by delta, the canary by the full package" "$(traffic demo-wave)" "1 1"
+grep -q ": $(saved demo-wave) bytes saved (" "$OTTER_TEST_TMP/demo-staged.log" \
+  && ok "the demo printed the bytes saved ($(saved demo-wave)), from the server's stats" \
+  || bad "no 'bytes saved' line with $(saved demo-wave): $(grep 'Bytes sent' "$OTTER_TEST_TMP/demo-staged.log")"
 
 run fail-fix 12 3 1
 expect "first rollout paused, then canceled" "$(sql "SELECT state FROM rollouts WHERE name = 'demo-wave'")" canceled
@@ -140,6 +156,9 @@ expect "home: 2.0, then the fix 2.1, each after its user's Start" \
   "$(asked_then_started demo-wave-home) $(asked_then_started demo-fix-home)" "3 3"
 expect "every device's own state says 2.1" \
   "$(for d in "$demo_dir"/devices/*; do own_version "$d"; done | sort | uniq -c | awk '{print $1 " " $2}')" "12 2.1"
+expect "2.1: the devices on 2.0 by delta, those back on 1.0 by the full package" "$(traffic demo-fix)" "1 1"
+grep -q ": $(saved demo-fix) bytes saved (" "$OTTER_TEST_TMP/demo-fail-fix.log" \
+  && ok "the demo printed the bytes the fix saved" || bad "no 'bytes saved' line for demo-fix"
 expect "server's versions match the devices' state" "$(compare_devices)" 0
 
 # 3. Failure, then the cause fixed and the paused rollout resumed.

@@ -106,7 +106,8 @@ static int look_at(struct events *e, uint64_t gen, otter_rollout_stats *st)
     int found = 0;
     if (otter_rollout_load(e->store, e->tenant_id, e->rollout_id, &e->r, &found, &err) < 0 ||
         !found || otter_rollout_stats_get(e->store, &e->r, st, &err) < 0 ||
-        otter_rollout_stats_users(e->store, &e->r, st, &err) < 0)
+        otter_rollout_stats_users(e->store, &e->r, st, &err) < 0 ||
+        otter_rollout_stats_traffic(e->store, &e->r, st, &err) < 0)
         return -1;
     pthread_mutex_lock(&looks_lock);
     l->tenant_id = e->tenant_id;

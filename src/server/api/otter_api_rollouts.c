@@ -373,7 +373,8 @@ int api_rollouts_stats(struct call *c)
     if (status)
         return status;
     if (otter_rollout_stats_get(c->api->store, r, &st, &err) < 0 ||
-        otter_rollout_stats_users(c->api->store, r, &st, &err) < 0)
+        otter_rollout_stats_users(c->api->store, r, &st, &err) < 0 ||
+        otter_rollout_stats_traffic(c->api->store, r, &st, &err) < 0)
         status = api_fail_err(c, "path", &err);
     else if ((status = api_reply(c, 200, otter_rollout_stats_doc(r, &st, api_time(c->now)))) ==
                  200 &&

@@ -41,6 +41,7 @@ static int take(void *ctx, const otter_release *r)
 struct uses {
     int64_t release_id;
     int found;            /* the device has a started action of the release */
+    int64_t rollout_id;   /* the newest started one's rollout (0: direct), for the byte count */
     otter_action waiting; /* else its newest scheduled or canceled one (id 0: none) */
 };
 
@@ -49,9 +50,11 @@ static int uses_release(void *ctx, const otter_action *a)
     struct uses *u = ctx;
     if (a->release_id != u->release_id)
         return 0;
-    if (otter_action_is_started(otter_action_state_of(a)))
+    if (otter_action_is_started(otter_action_state_of(a))) {
+        if (!u->found)
+            u->rollout_id = a->rollout_id; /* newest first */
         u->found = 1;
-    else if (!u->waiting.id)
+    } else if (!u->waiting.id)
         u->waiting = *a; /* newest first */
     return 0;
 }
@@ -109,6 +112,9 @@ struct served {
     char md5[33];
     int md5sum;
     const char *asked; /* the path's file name */
+    int delta;         /* a delta, not the full package */
+    int64_t rollout_id;
+    int64_t full_size; /* of the release's full package */
 };
 
 /* Fills f when name (or name.MD5SUM) is what was asked for. */
@@ -127,7 +133,11 @@ static void match_file(struct served *f, const char *name, const char *sha256, c
 
 static int match_delta(void *ctx, const otter_delta *d)
 {
-    match_file(ctx, d->filename, d->sha256, d->md5);
+    struct served *f = ctx;
+    if (!f->filename[0]) {
+        match_file(f, d->filename, d->sha256, d->md5);
+        f->delta = f->filename[0] != '\0';
+    }
     return 0;
 }
 
@@ -135,6 +145,7 @@ static int match_delta(void *ctx, const otter_delta *d)
 static int pick_file(struct ddi_call *c, const otter_release *r, struct served *f, otter_err *err)
 {
     f->asked = c->seg[3];
+    f->full_size = r->size;
     match_file(f, r->filename, r->sha256, r->md5);
     if (f->filename[0])
         return 0;
@@ -173,6 +184,7 @@ static int find_served(struct ddi_call *c, struct served *f)
         return ddi_fail_err(c, &err);
     if (!f->filename[0])
         return ddi_fail(c, 404, "no such artifact");
+    f->rollout_id = u.rollout_id;
     return 0;
 }
 
@@ -239,6 +251,7 @@ static int send_file(struct ddi_call *c, const struct served *f)
     c->resp->fd = fd;
     c->resp->fd_offset = first;
     c->resp->fd_len = size ? last - first + 1 : 0;
+    ddi_traffic_attach(c, f->rollout_id, f->delta, first, size, (uint64_t)f->full_size);
     return status;
 }
 

@@ -162,6 +162,15 @@ int ddi_campaign_apply(struct ddi_call *c, const otter_action *a, json_t *dep, j
 int ddi_deferral_check(struct ddi_call *c, const otter_action *a, const char *choice,
                        int64_t until);
 
+/*
+ * Counts the download c answers with bytes [first, ...) of an artifact of
+ * served_size bytes, when its body has gone out in full: for the tenant's
+ * /metrics and rollout_id's stats (0: none); delta or the full package of
+ * full_size bytes (otter_ddi_traffic.c, docs/rollouts.md "Bytes sent").
+ */
+void ddi_traffic_attach(struct ddi_call *c, int64_t rollout_id, int delta, uint64_t first,
+                        uint64_t served_size, uint64_t full_size);
+
 /* GET/HEAD softwaremodules/{id}/artifacts/{filename} (otter_ddi_download.c). */
 int ddi_download(struct ddi_call *c);
 

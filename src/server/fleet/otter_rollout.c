@@ -544,12 +544,12 @@ json_t *otter_rollout_stats_doc(const otter_rollout *r, const otter_rollout_stat
         }
     }
     const otter_rollout_user_counts *u = &st->users;
-    return json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}", "rollout",
+    return json_pack("{s:I, s:s, s:I, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:o}", "rollout",
                      (json_int_t)r->id, "state", r->state, "current_stage",
                      (json_int_t)r->current_stage, "at", at, "total", tally_doc(&st->total),
                      "stages", stages, "users", "waiting", (json_int_t)u->waiting, "postponed",
                      (json_int_t)u->postponed, "declined", (json_int_t)u->declined, "started",
-                     (json_int_t)u->started);
+                     (json_int_t)u->started, "traffic", otter_rollout_traffic_doc(&st->traffic));
 }
 
 int otter_rollout_stats_users(otter_store *s, const otter_rollout *r, otter_rollout_stats *st,

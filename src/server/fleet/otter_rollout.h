@@ -72,6 +72,8 @@ typedef struct otter_rollout_stats {
     otter_rollout_tally stage[OTTER_ROLLOUT_STAGES_MAX];
     /* The users' choices (issue #17); filled by otter_rollout_stats_users() only. */
     otter_rollout_user_counts users;
+    /* Artifact bytes downloaded (issue #12); filled by otter_rollout_stats_traffic() only. */
+    otter_rollout_traffic traffic;
 } otter_rollout_stats;
 
 /*
@@ -84,6 +86,17 @@ int otter_rollout_stats_users(otter_store *s, const otter_rollout *r, otter_roll
 
 int otter_rollout_stats_get(otter_store *s, const otter_rollout *r, otter_rollout_stats *st,
                             otter_err *err);
+
+/*
+ * Adds the artifact bytes the rollout's devices downloaded to st
+ * (docs/rollouts.md "Bytes sent", otter_traffic.c); like the users'
+ * choices, shown by the stats and event streams only.
+ */
+int otter_rollout_stats_traffic(otter_store *s, const otter_rollout *r, otter_rollout_stats *st,
+                                otter_err *err);
+
+/* st's traffic as the stats document's "traffic" object (otter_traffic.c); NULL without memory. */
+json_t *otter_rollout_traffic_doc(const otter_rollout_traffic *t);
 
 /* Loads rollout id (of tenant_id, 0 = any); *found = 0 when there is none. */
 int otter_rollout_load(otter_store *s, int64_t tenant_id, int64_t id, otter_rollout *out,

@@ -378,6 +378,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
             h->observer->done(h->observer->ctx, p->route, p->status,
                               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, p->head, p->body_bytes,
                               otter_http_now_ns() - p->start_ns);
+        if (p->sent) {
+            int full = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && p->status;
+            p->sent(p->sent_ctx, full, full && !p->head ? p->body_bytes : 0);
+        }
         if (p->sink)
             h->upload->close(p->sink);
         if (p->lane == 2) { /* answered on the lane, never sent (the daemon stopped) */

@@ -74,6 +74,15 @@ typedef struct otter_http_response {
     const char *const *static_headers; /* static {name, value, ..., NULL} list of more headers */
     /* A streamed body instead of `body` when stream.pull is set (status must be 200). */
     otter_http_stream stream;
+    /*
+     * Optional (issue #12, artifact bytes): sent(sent_ctx, completed, bytes)
+     * is called exactly once when the request ends, whatever happened:
+     * completed = 1 and bytes = the body length when the whole body went out
+     * (a HEAD answer sends none: bytes 0), else 0 and 0. From a pool thread;
+     * sent_ctx is the hook's to free.
+     */
+    void (*sent)(void *ctx, int completed, uint64_t bytes);
+    void *sent_ctx;
 } otter_http_response;
 
 /* Adds a header with a copy of value; OTTER_ENOMEM or OTTER_EUSAGE when full. */

@@ -71,6 +71,8 @@ struct pending {
     int head;
     uint64_t body_bytes;
     uint64_t start_ns;
+    void (*sent)(void *ctx, int completed, uint64_t bytes); /* the response's hook, or NULL */
+    void *sent_ctx;
     /* The slow lane: 1 while the handler runs there, 2 when its answer waits, 3 sent. */
     int lane;
     const char *method; /* MHD's, valid for the request */

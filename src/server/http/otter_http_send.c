@@ -30,6 +30,9 @@ void otter_http_response_clear(otter_http_response *r)
     if (r->fd_set && r->fd >= 0)
         close(r->fd);
     r->fd_set = 0;
+    if (r->sent) /* never handed to a request: nothing was sent */
+        r->sent(r->sent_ctx, 0, 0);
+    r->sent = NULL;
 }
 
 /* The handler's headers and the ones every answer carries; frees r's owned parts. */
@@ -54,6 +57,10 @@ enum MHD_Result otter_http_send_response(struct MHD_Connection *c, otter_http_re
     if (p) {
         p->status = r->status;
         p->body_bytes = r->fd_set ? r->fd_len : r->static_body ? r->body_len : len;
+        /* The request's end (on_completed) tells the hook how it went. */
+        p->sent = r->sent;
+        p->sent_ctx = r->sent_ctx;
+        r->sent = NULL;
     }
     if (r->fd_set) {
         /* MHD owns the descriptor from here (closed when the response is destroyed). */

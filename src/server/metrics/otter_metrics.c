@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "otter_auth.h"
+#include "otter_metrics_traffic.h"
 
 /* Upper bounds of the latency buckets, in nanoseconds (0.5 ms .. 5 s), then +Inf. */
 static const uint64_t bucket_ns[] = {500000,     1000000,    2500000,   5000000,   10000000,
@@ -58,6 +59,7 @@ struct otter_metrics {
     atomic_uint_fast64_t feedback_execution[NEXECUTIONS];
     atomic_uint_fast64_t poll_cache[2]; /* misses, hits */
     atomic_int_fast64_t open_connections;
+    otter_metrics_traffic *traffic; /* artifact bytes by tenant */
 };
 
 otter_metrics_route otter_metrics_route_of(const char *path, int is_ddi)
@@ -94,6 +96,10 @@ int otter_metrics_new(int64_t start_time, const char *token, otter_metrics **out
     if (!m)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     m->start_time = start_time;
+    if (otter_metrics_traffic_new(&m->traffic, err) < 0) {
+        free(m);
+        return err->code;
+    }
     if (token && *token) {
         /* Kept as its SHA-256 only: compared in constant time, never echoed. */
         otter_auth_token_hash(token, m->token_sha);
@@ -105,6 +111,8 @@ int otter_metrics_new(int64_t start_time, const char *token, otter_metrics **out
 
 void otter_metrics_free(otter_metrics *m)
 {
+    if (m)
+        otter_metrics_traffic_free(m->traffic);
     free(m);
 }
 
@@ -159,6 +167,13 @@ void otter_metrics_feedback(otter_metrics *m, const char *execution, const char 
     add(&m->feedback_execution[slot(executions, NEXECUTIONS, execution)], 1);
 }
 
+void otter_metrics_artifact(otter_metrics *m, const char *tenant, int delta, uint64_t bytes,
+                            uint64_t full_equivalent)
+{
+    if (m)
+        otter_metrics_traffic_add(m->traffic, tenant, delta, bytes, full_equivalent);
+}
+
 void otter_metrics_poll_cache(otter_metrics *m, int hit)
 {
     if (m)
@@ -174,14 +189,18 @@ struct text {
 };
 
 static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_ctx(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void put(struct text *t, const char *fmt, ...)
+static void vput(struct text *t, const char *fmt, va_list args)
+    __attribute__((format(printf, 2, 0)));
+
+static void vput(struct text *t, const char *fmt, va_list args)
 {
     if (t->failed)
         return;
     for (;;) {
         va_list ap;
-        va_start(ap, fmt);
+        va_copy(ap, args);
         int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
         va_end(ap);
         if (n < 0) {
@@ -201,6 +220,23 @@ static void put(struct text *t, const char *fmt, ...)
         t->buf = nb;
         t->cap = cap;
     }
+}
+
+static void put(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vput(t, fmt, ap);
+    va_end(ap);
+}
+
+/* put() for otter_metrics_traffic_render(). */
+static void put_ctx(void *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vput(ctx, fmt, ap);
+    va_end(ap);
 }
 
 static uint64_t get(const atomic_uint_fast64_t *c)
@@ -340,6 +376,7 @@ int otter_metrics_render(const otter_metrics *m, char **out, size_t *len, otter_
         "# TYPE otter_ddi_download_bytes_total counter\notter_ddi_download_bytes_total %llu\n",
         (unsigned long long)get(&m->polls), (unsigned long long)get(&m->downloads),
         (unsigned long long)get(&m->download_bytes));
+    otter_metrics_traffic_render(m->traffic, put_ctx, &t);
     put(&t, "# HELP otter_ddi_feedback_total Accepted DDI feedback messages, by "
             "status.result.finished.\n# TYPE otter_ddi_feedback_total counter\n");
     for (size_t i = 0; i < NRESULTS; i++)

@@ -68,6 +68,14 @@ void otter_metrics_connection(otter_metrics *m, int delta);
  */
 void otter_metrics_feedback(otter_metrics *m, const char *execution, const char *finished);
 
+/*
+ * One artifact download of tenant sent in full (issue #12): delta or the
+ * full package, its body bytes and what the full package would have cost
+ * for it (otter_metrics_traffic.h). m may be NULL.
+ */
+void otter_metrics_artifact(otter_metrics *m, const char *tenant, int delta, uint64_t bytes,
+                            uint64_t full_equivalent);
+
 /* One base poll the poll cache could answer: it did (hit) or not. Lock-free; m may be NULL. */
 void otter_metrics_poll_cache(otter_metrics *m, int hit);
 

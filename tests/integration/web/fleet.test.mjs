@@ -14,7 +14,7 @@
 // lacks them, those steps fail saying so (they are not skipped).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -92,19 +92,28 @@ async function ddi(method, id, p = '', body) {
  * One device cycle: poll; when an update is offered read deploymentBase and report
  * (success, or failure with a reason). → the action id, or null when nothing was offered.
  */
-async function deviceCycle(id, outcome = 'success', detail = 'installed') {
+async function deviceCycle(id, outcome = 'success', detail = 'installed', download = false) {
   const poll = await ddi('GET', id);
   assert.equal(poll.status, 200, `${id} poll: ${JSON.stringify(poll.doc)}`);
   const href = poll.doc?._links?.deploymentBase?.href;
   if (!href) return null;
   const aid = /deploymentBase\/([0-9]+)/.exec(href)[1];
-  assert.equal((await ddi('GET', id, `/deploymentBase/${aid}`)).status, 200);
+  const dep = await ddi('GET', id, `/deploymentBase/${aid}`);
+  assert.equal(dep.status, 200);
+  if (download) { // the artifact itself, as a device downloads it (the rollout page counts its bytes)
+    const link = dep.doc.deployment.chunks[0].artifacts[0]._links.download.href;
+    const r = await fetch(link, { headers: { Authorization: `TargetToken ${devTokens[id]}` } });
+    assert.equal(r.status, 200);
+    downloadedBytes += (await r.arrayBuffer()).byteLength;
+  }
   const fb = (execution, finished, details) => ddi('POST', id, `/deploymentBase/${aid}/feedback`,
     { id: aid, status: { execution, result: { finished }, details } });
   assert.equal((await fb('proceeding', 'none', ['downloading'])).status, 200);
   assert.equal((await fb('closed', outcome, [detail])).status, 200);
   return Number(aid);
 }
+
+let downloadedBytes = 0; // artifact bytes the simulated devices downloaded
 
 // ---- fixtures through the API ----
 const tokens = {};
@@ -475,7 +484,8 @@ await step('start: live counts and the chart move as devices report (Server-Sent
   for (let round = 0; round < 3; round++) {
     for (const id of ids.slice(0, 16)) {
       const fail = failed === 0 && done === 1; // the second device to update fails
-      const aid = await deviceCycle(id, fail ? 'failure' : 'success', fail ? 'boot check failed; rolled back' : 'installed 2.0.0');
+      // The first device to update downloads the full package (no configData otter.delta).
+      const aid = await deviceCycle(id, fail ? 'failure' : 'success', fail ? 'boot check failed; rolled back' : 'installed 2.0.0', done + failed === 0);
       if (aid) {
         offered.add(id);
         if (fail) failed += 1;
@@ -495,6 +505,12 @@ await step('start: live counts and the chart move as devices report (Server-Sent
   await olga.waitForFunction(([want]) => document.querySelector('[data-count="success"]')?.textContent === String(want), [done], { timeout: 15000 });
   assert.equal(await count('failure'), failed);
   assert.ok(await samples() > before, 'the chart got new samples');
+  // Bytes sent against a full update's (docs/rollouts.md "Bytes sent"): one full download.
+  const full = statSync(path.join(PKG, 'gw-2.0.0.zip')).size;
+  assert.equal(downloadedBytes, full);
+  await olga.waitForFunction(([want]) => document.querySelector('[data-bytes-sent]')?.dataset.bytesSent === want, [String(full)], { timeout: 15000 });
+  assert.equal(await olga.locator('[data-bytes-full]').getAttribute('data-bytes-full'), String(full));
+  assert.match(await olga.locator('[data-count="bytes"]').textContent(), /^a full update would be [0-9.]+ [KM]iB; saved 0 % \(0 delta downloads\)$/);
   await olga.locator('main tbody tr', { hasText: 'Stage 1' }).waitFor();
   await shot(olga, 'rollout-live');
   // One stage's counts over time, then all again.

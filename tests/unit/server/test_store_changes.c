@@ -253,6 +253,11 @@ static int w_device_ca_delete(struct fx *f, otter_err *e)
     int ret = otter_store_device_ca_delete(f->s, f->tenant, f->spare, &found, e);
     return ret == 0 && !found ? otter_err_set(e, OTTER_EIO, "CA not deleted") : ret;
 }
+/* Downloaded bytes (issue #12): shown by rollout stats, never by a poll answer. */
+static int w_traffic_add(struct fx *f, otter_err *e)
+{
+    return otter_store_traffic_add(f->s, f->rollout, 1, 10, 40, e);
+}
 static int w_ddi_auth_set(struct fx *f, otter_err *e)
 {
     otter_ddi_auth a = {.mode = OTTER_DDI_AUTH_CERTIFICATE};
@@ -313,6 +318,7 @@ static const struct write {
     W(rollout_create, ANY),
     W(campaign_set, QUIET),
     W(rollout_update, ANY),
+    W(traffic_add, QUIET),
     W(rollout_retry_failed, ANY),
     W(rollout_cancel_actions, ANY),
     W(release_withdraw_actions, ANY),
@@ -389,6 +395,7 @@ static const char *const not_writes[] = {
     "device_schedules",
     "action_deferrals",
     "rollout_deferrals",
+    "traffic_get",
 };
 
 static uint64_t stamp(otter_store *s)
@@ -440,7 +447,8 @@ static void test_every_function_is_classified(void **state)
     (void)state;
     static const char *const headers[] = {"otter_store.h",         "otter_store_rollouts.h",
                                           "otter_store_consent.h", "otter_store_roots.h",
-                                          "otter_store_devca.h",   "otter_store_windows.h"};
+                                          "otter_store_devca.h",   "otter_store_windows.h",
+                                          "otter_store_traffic.h"};
     char path[PATH_MAX], line[512];
     const char *src = getenv("OTTER_SOURCE_DIR");
     assert_non_null(src);

@@ -102,6 +102,30 @@ static void test_delta_made_and_inspected(void **state)
     assert_non_null(strstr(out, "\"base_size\": 300000"));
 }
 
+/* `otter verify --source`: a delta is checked against its base like a device does. */
+static void test_delta_verified_against_its_base(void **state)
+{
+    char out[8192];
+    assert_int_equal(run(NULL, 0, "test -s delta.zip"), 0); /* made by the test above */
+    assert_int_equal(
+        run(out, sizeof out, "$OTTER verify delta.zip --trust root.json --source rootfs=old.img"),
+        0);
+    assert_non_null(strstr(out, "delta.zip: OK: p 1.1 "));
+    assert_non_null(strstr(out, "image rootfs is a delta from 1.0: checked against old.img"));
+    /* without its base a delta image cannot be checked: it says which option is missing */
+    assert_int_equal(run(out, sizeof out, "$OTTER verify delta.zip --trust root.json"), 2);
+    assert_non_null(strstr(out, "image rootfs is a delta from 1.0: give its base with --source "
+                                "rootfs=PATH"));
+    /* another base: refused before any chunk */
+    assert_int_equal(
+        run(out, sizeof out, "$OTTER verify delta.zip --trust root.json --source rootfs=new.img"),
+        1);
+    assert_non_null(strstr(out, "source mismatch"));
+    assert_int_equal(run(out, sizeof out, "$OTTER verify delta.zip --trust root.json --source x"),
+                     2);
+    assert_non_null(strstr(out, "--source: expected IMAGE=PATH"));
+}
+
 static void test_untrusted_input_writes_nothing(void **state)
 {
     char out[8192];
@@ -128,6 +152,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delta_made_and_inspected),
+        cmocka_unit_test(test_delta_verified_against_its_base),
         cmocka_unit_test(test_untrusted_input_writes_nothing),
         cmocka_unit_test(test_usage),
     };

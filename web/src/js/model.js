@@ -275,3 +275,19 @@ export function pickAttribute(device, keys) {
   for (const k of keys) if (Object.hasOwn(a, k) && a[k] !== '') return [k, a[k]]; // '' = not known
   return null;
 }
+
+/**
+ * A rollout's artifact bytes (stats.traffic, docs/rollouts.md "Bytes sent"):
+ * sent, what a full update would be, and the share saved ("—" before any download;
+ * negative when deltas cost more).
+ */
+export function trafficSummary(t) {
+  const sent = t?.bytes_sent || 0;
+  const full = t?.bytes_full_equivalent || 0;
+  return {
+    sent,
+    full,
+    deltas: t?.delta?.downloads || 0,
+    saved: full ? formatPercent(full - sent, full) : '—',
+  };
+}

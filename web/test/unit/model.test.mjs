@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import {
   StatsHistory, ago, checkStages, commandsFor, formatBytes, formatPercent, isOnline, lastResult,
   decisionsFor, matchesSearch, versionOf, parseAttributes, pickAttribute, rolloutBody, splitList, successRate, summarizeDevices,
-  SLOT_KEYS,
+  SLOT_KEYS, trafficSummary,
 } from '../../src/js/model.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -160,4 +160,11 @@ test('version: the device’s own report first, else the release installed throu
   assert.equal(versionOf({ version: null }), '');
   const s = summarizeDevices([{ version: '1.0', attributes: { version: '1.1' } }, { version: '1.1' }], 0, 0);
   assert.deepEqual([...s.byVersion], [['1.1', 2]]);
+});
+
+test('a rollout\'s bytes: sent, what a full update would be, the share saved', () => {
+  assert.deepEqual(trafficSummary(undefined), { sent: 0, full: 0, deltas: 0, saved: '—' });
+  const t = { full: { downloads: 1, bytes: 3000 }, delta: { downloads: 1, bytes: 600 }, bytes_sent: 3600, bytes_full_equivalent: 6000, bytes_saved: 2400 };
+  assert.deepEqual(trafficSummary(t), { sent: 3600, full: 6000, deltas: 1, saved: '40 %' });
+  assert.equal(trafficSummary({ bytes_sent: 1100, bytes_full_equivalent: 1000 }).saved, '-10 %');
 });

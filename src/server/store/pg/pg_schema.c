@@ -362,5 +362,16 @@ static const char v13[] =
     "ALTER TABLE actions ADD COLUMN deferrals BIGINT NOT NULL DEFAULT 0;";
 /* ---- end s9-windows ---- */
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13};
+/* ---- s9-dstats: version 14 ---- */
+/* Version 14: artifact bytes a rollout's devices downloaded (as SQLite's v14). */
+static const char v14[] = "CREATE TABLE rollout_traffic ("
+                          "  rollout_id BIGINT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+                          "  kind TEXT NOT NULL CHECK (kind IN ('full', 'delta')),"
+                          "  downloads BIGINT NOT NULL,"
+                          "  bytes BIGINT NOT NULL,"
+                          "  full_equivalent BIGINT NOT NULL,"
+                          "  PRIMARY KEY (rollout_id, kind));";
+/* ---- end s9-dstats ---- */
+
+const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -459,7 +459,23 @@ static const char v13[] =
     "ALTER TABLE actions ADD COLUMN deferrals INTEGER NOT NULL DEFAULT 0;";
 /* ---- end s9-windows ---- */
 
+/* ---- s9-dstats: version 14 ---- */
+/*
+ * Version 14: artifact bytes a rollout's devices downloaded (issue #12,
+ * docs/rollouts.md "Bytes sent"): per rollout and kind (full, delta) the
+ * responses sent in full, their body bytes, and what the full package
+ * would have cost for them. Added to by one upsert per download.
+ */
+static const char v14[] = "CREATE TABLE rollout_traffic ("
+                          "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+                          "  kind TEXT NOT NULL CHECK (kind IN ('full', 'delta')),"
+                          "  downloads INTEGER NOT NULL,"
+                          "  bytes INTEGER NOT NULL,"
+                          "  full_equivalent INTEGER NOT NULL,"
+                          "  PRIMARY KEY (rollout_id, kind)) STRICT;";
+/* ---- end s9-dstats ---- */
+
 const char *const otter_sqlite_migrations[] = {v1, v2, v3,  v4,  v5,  v6, v7,
-                                               v8, v9, v10, v11, v12, v13};
+                                               v8, v9, v10, v11, v12, v13, v14};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

@@ -2,13 +2,14 @@
 // One rollout (#/rollout/{id}): its release, filter and stages, live counts per
 // stage (waiting, scheduled, running, success, failure, canceled) and a chart of
 // success, failure and in-progress devices over time, fed by Server-Sent Events
-// (GET …/rollouts/{id}/events with a ticket from POST /tickets). Operators and
+// (GET …/rollouts/{id}/events with a ticket from POST /tickets), and the bytes
+// sent against a full update's. Operators and
 // admins get start, pause, resume (also retrying the failed devices), advance
 // and cancel, as the state allows.
 import { h, replace } from '../dom.js';
 import { countsChart } from '../chart.js';
 import { LIVE_CONNECTING, LIVE_OPEN, LIVE_RETRYING, createLiveFeed } from '../live.js';
-import { StatsHistory, commandsFor, formatPercent, inProgress } from '../model.js';
+import { StatsHistory, commandsFor, formatBytes, formatPercent, inProgress, trafficSummary } from '../model.js';
 import { confirmDanger, empty, message, showError, showOk, table, when } from '../ui.js';
 import { stateBadge } from './rollouts.js';
 import { campaignFacts, deferralsStat } from './schedules.js';
@@ -31,6 +32,17 @@ function usersStat(u) {
   return h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting for their users'),
     h('span', { class: 'stat-value', 'data-count': 'users-waiting' }, String(u.waiting || 0)),
     h('span', { class: 'stat-note', 'data-count': 'users' }, `${u.postponed || 0} postponed, ${u.declined || 0} declined, ${u.started || 0} started`));
+}
+
+/* Artifact bytes against a full update's (docs/rollouts.md "Bytes sent"); exact figures in data-*. */
+function trafficStat(traffic) {
+  const t = trafficSummary(traffic);
+  return h('div', { class: 'stat', 'data-bytes-sent': String(t.sent), 'data-bytes-full': String(t.full) },
+    h('span', { class: 'stat-label' }, 'Bytes sent'),
+    h('span', { class: 'stat-value', 'data-count': 'bytes-sent', title: `${t.sent} bytes` }, formatBytes(t.sent)),
+    h('span', { class: 'stat-note', 'data-count': 'bytes' }, t.full
+      ? `a full update would be ${formatBytes(t.full)}; saved ${t.saved} (${t.deltas} delta download${t.deltas === 1 ? '' : 's'})`
+      : 'nothing downloaded yet'));
 }
 
 function filterText(f) {
@@ -127,7 +139,8 @@ export async function renderRollout(ctx) {
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'In progress'), h('span', { class: 'stat-value', 'data-count': 'in-progress' }, String(inProgress(t))), h('span', { class: 'stat-note' }, `${t.scheduled || 0} offered, ${t.running || 0} installing`)),
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting'), h('span', { class: 'stat-value', 'data-count': 'waiting' }, String(t.waiting || 0)), h('span', { class: 'stat-note' }, `of ${t.devices || 0} devices`)),
       usersStat(stats.users || {}),
-      deferralsStat(stats.deferrals));
+      deferralsStat(stats.deferrals),
+      trafficStat(stats.traffic));
     stagesArea.replaceChildren(h('div', { class: 'cards-grid stage-counts' }, table('Devices per stage', [
       { label: 'Stage', cell: (s) => h('span', {}, stageTitle(s), ' ', h('span', { class: `badge ${s.state === 'current' ? 'badge-info' : s.state === 'done' ? 'badge-ok' : 'badge-muted'}` }, s.state)) },
       { label: 'Devices', cell: (s) => String(s.devices || 0) },
