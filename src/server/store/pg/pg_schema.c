@@ -373,5 +373,6 @@ static const char v14[] = "CREATE TABLE rollout_traffic ("
                           "  PRIMARY KEY (rollout_id, kind));";
 /* ---- end s9-dstats ---- */
 
-const char *const otter_pg_migrations[] = {v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14};
+const char *const otter_pg_migrations[] = {v1, v2, v3,  v4,  v5,  v6,  v7,
+                                           v8, v9, v10, v11, v12, v13, v14};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;
