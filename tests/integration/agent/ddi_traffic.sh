@@ -63,7 +63,7 @@ for ds in "$d1:B" "$d2:A"; do
 done
 expect "both succeeded" "$(stats '.total.success')" 2
 
-metrics_settle
+metrics_settle ""
 metric() { curl -s -m 20 "$URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 expect "stats: delta: one download, its size, a full package's worth" \
   "$(stats '.traffic.delta | [.downloads, .bytes, .full_equivalent] | join(",")')" "1,$D,$F"
@@ -86,7 +86,7 @@ expect "the rest (206)" "$(req GET "$P" "$tok" -H "Range: bytes=$cut-")" 206
 expect "HEAD (200, no body)" "$(req HEAD "$P" "$tok" -I)" 200
 expect "If-None-Match (304)" "$(req GET "$P" "$tok" -H "If-None-Match: \"$(sha256sum < "$keys/delta.zip" | cut -d' ' -f1)\"")" 304
 expect "MD5SUM (200)" "$(req GET "$P.MD5SUM" "$tok")" 200
-metrics_settle
+metrics_settle ""
 expect "stats: the ranges count their bytes, one full package's worth in all" \
   "$(stats '.traffic.delta | [.downloads, .bytes, .full_equivalent] | join(",")')" "3,$((2 * D)),$((2 * F))"
 expect "/metrics: the same" "$(metric 'otter_artifact_bytes_sent_total{tenant="acme",kind="delta"}'),$(metric 'otter_artifact_bytes_full_equivalent_total{tenant="acme"}')" \
