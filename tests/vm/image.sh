@@ -6,8 +6,8 @@
 #   vm_rootfs OUT VERSION KIND  an ext4 slot image (mke2fs -d); KIND good or panic
 #   vm_grub OUT_DIR             core.img for the MBR gap (grub-mkimage, i386-pc)
 #   vm_disk OUT BOOT_DIR SLOT_A DATA_DIR   the MBR disk: GRUB, boot, A, B (empty), data
-#   vm_cached_image             sets img: keys, GRUB, initramfs and the releases 1.0, 2.0
-#                               and 3.0 (panic), built once into the build's vm-cache
+#   vm_cached_image             sets img: keys, GRUB, initramfs and the releases 1.0, 2.0,
+#                               3.0 (panic) and 4.0, built once into the build's vm-cache
 #                               for a given set of inputs (programs, kernel, guest files)
 # Sourced by tests/vm/vm.sh; needs OTTER_BUILD_DIR and OTTER_SOURCE_DIR.
 vm_guest="$OTTER_SOURCE_DIR/tests/vm/guest"
@@ -102,7 +102,10 @@ TABLE
   [ "$core_sectors" -lt 2048 ] || { echo "core.img too large for the MBR gap: $core_sectors sectors"; return 1; }
   dd if="$grub/boot.img" of="$out" bs=440 count=1 conv=notrunc status=none
   dd if="$grub/core.img" of="$out" bs=512 seek=1 conv=notrunc status=none
-  mke2fs -q -F -t ext2 -L boot -E root_owner=0:0 -d "$bootdir" "$tmp/boot.part" "${VM_BOOT_MB}M" >/dev/null
+  # The boot partition is journaled (ext3; GRUB reads it like ext2): the agent rewrites
+  # grubenv there, and an ext2 cut by the power test had "inode doubly allocated" at the next
+  # boot, then ENOSPC/EIO for every grubenv write: no update could switch any more.
+  mke2fs -q -F -t ext3 -L boot -E root_owner=0:0 -d "$bootdir" "$tmp/boot.part" "${VM_BOOT_MB}M" >/dev/null
   mke2fs -q -F -t ext4 -L data -E root_owner=0:0 -d "$datadir" "$tmp/data.part" "${VM_DATA_MB}M" >/dev/null
   dd if="$tmp/boot.part" of="$out" bs=1M seek=1 conv=notrunc status=none
   dd if="$slota" of="$out" bs=1M seek=$((1 + VM_BOOT_MB)) conv=notrunc status=none
@@ -132,7 +135,7 @@ vm_cached_image() {
   VM_TRUST_ROOT="$tmp/keys/root.json"
   vm_grub "$tmp/grub"
   vm_initramfs "$tmp/initrd.img"
-  for rel in 1.0:1:good 2.0:2:good 3.0:3:panic; do
+  for rel in 1.0:1:good 2.0:2:good 3.0:3:panic 4.0:4:good; do
     IFS=: read -r v sv kind <<<"$rel"
     vm_rootfs "$tmp/rootfs-$v.img" "$v" "$kind" "$tmp/initrd.img"
     "$OTTER_BUILD_DIR/bin/otter" pack --product otter-vm --compatible qemu-x86 --version "$v" \
