@@ -11,6 +11,7 @@
 # Needs the helpers of machine.sh and vm.sh (db, action_done).
 cuts=0
 cuts_lossy=0
+fsck_fixed=0
 cut_bytes=0
 declare -A cut_phases=()
 cut_t0=$(date +%s)
@@ -66,6 +67,12 @@ after_cut() {
     *"version=$1"|*"version=$2") ok "cut $cuts ($cut_phase): booted again, $booted" ;;
     *) bad "cut $cuts ($cut_phase): booted '$booted', neither $1 nor $2" ;;
   esac
+  local fsck; fsck=$(tail -c "+$((run_off + 1))" "$console" | grep -aoE 'boot partition rc=[0-9]+' | head -1)
+  case "${fsck##*=}" in
+    0) ;;
+    1 | 2 | 3) fsck_fixed=$((fsck_fixed + 1)) ;;
+    *) bad "cut $cuts: e2fsck of the boot partition: '$fsck'" ;;
+  esac
   if tail -c "+$((run_off + 1))" "$console" | grep -aqE 'Kernel panic|OTTER-INITRAMFS|broken init'; then
     bad "cut $cuts: a boot after the cut failed: $(tail -c "+$((run_off + 1))" "$console" |
       grep -aE 'Kernel panic|OTTER-INITRAMFS|broken init' | head -2 | tr '\r\n' '  ')"
@@ -106,7 +113,7 @@ cut_rollout() {
 }
 
 cut_figures() {
-  local k line="power cuts: $cuts in $(($(date +%s) - cut_t0)) s; $cuts_lossy lost unflushed writes ($cut_bytes bytes in all); by phase:"
+  local k line="power cuts: $cuts in $(($(date +%s) - cut_t0)) s; $cuts_lossy lost unflushed writes ($cut_bytes bytes in all); e2fsck repaired the boot partition after $fsck_fixed; by phase:"
   for k in "${!cut_phases[@]}"; do line+=" [$k] ${cut_phases[$k]}"; done
   echo "$line"
 }

@@ -54,6 +54,7 @@ vm_rootfs() {
   local p
   for p in otter-agent otter-agentd otter-fetch; do vm_copy_prog "$st" "$OTTER_BUILD_DIR/bin/$p"; done
   vm_copy_prog "$st" "$(command -v grub-editenv)"
+  vm_copy_prog "$st" "$(command -v e2fsck)"
   cp "$vm_kernel" "$st/boot/vmlinuz"
   cp "$initramfs" "$st/boot/initrd.img"
   cp "$vm_guest/otter-reboot" "$st/sbin/otter-reboot"
@@ -102,10 +103,10 @@ TABLE
   [ "$core_sectors" -lt 2048 ] || { echo "core.img too large for the MBR gap: $core_sectors sectors"; return 1; }
   dd if="$grub/boot.img" of="$out" bs=440 count=1 conv=notrunc status=none
   dd if="$grub/core.img" of="$out" bs=512 seek=1 conv=notrunc status=none
-  # The boot partition is journaled (ext3; GRUB reads it like ext2): the agent rewrites
-  # grubenv there, and an ext2 cut by the power test had "inode doubly allocated" at the next
-  # boot, then ENOSPC/EIO for every grubenv write: no update could switch any more.
-  mke2fs -q -F -t ext3 -L boot -E root_owner=0:0 -d "$bootdir" "$tmp/boot.part" "${VM_BOOT_MB}M" >/dev/null
+  # ext2, checked by e2fsck at every boot (tests/vm/guest/init): GRUB reads and writes it in
+  # place. A journal (ext3) is worse here: GRUB ignores it and read a grubenv the kernel had
+  # replaced but not yet checkpointed (tests/vm/README.md "Power cuts").
+  mke2fs -q -F -t ext2 -L boot -E root_owner=0:0 -d "$bootdir" "$tmp/boot.part" "${VM_BOOT_MB}M" >/dev/null
   mke2fs -q -F -t ext4 -L data -E root_owner=0:0 -d "$datadir" "$tmp/data.part" "${VM_DATA_MB}M" >/dev/null
   dd if="$tmp/boot.part" of="$out" bs=1M seek=1 conv=notrunc status=none
   dd if="$slota" of="$out" bs=1M seek=$((1 + VM_BOOT_MB)) conv=notrunc status=none
@@ -123,6 +124,7 @@ vm_cached_image() {
   key=$(cat "$OTTER_SOURCE_DIR/tests/vm/image.sh" "$vm_guest/init" "$vm_guest/initramfs-init" \
     "$vm_guest/otter-reboot" "$OTTER_BUILD_DIR"/bin/otter-agent* "$OTTER_BUILD_DIR/bin/otter-fetch" \
     "$OTTER_BUILD_DIR/bin/otter" "$vm_kernel" /bin/busybox "$(command -v grub-editenv)" \
+    "$(command -v e2fsck)" \
     /usr/lib/grub/i386-pc/kernel.img | sha256sum | cut -c1-16)
   img="$cache/$key"
   if [ -e "$img/done" ]; then echo "image from the cache: $img"; return 0; fi
