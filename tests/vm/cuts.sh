@@ -44,9 +44,12 @@ cut_wait_write() {
   done
 }
 
-# cut_wait_commit ACTION SLOT: waits for the next boot of SLOT; 1 when the update ended first.
+# cut_wait_commit ACTION SLOT: waits for the next boot of SLOT (counted from commit_off when
+# after_cut set it: the boot that follows a cut); 1 when the update ended first.
+commit_off=
 cut_wait_commit() {
-  local start off; start=$(date +%s); off=$(stat -c %s "$console")
+  local start off; start=$(date +%s); off=${commit_off:-$(stat -c %s "$console")}
+  commit_off=
   while :; do
     [ "$(count_since "$off" "OTTER-VM booted slot=$2")" -gt 0 ] && { cut_note="boot-check of $2"; return 0; }
     closed "$1" && return 1
@@ -56,11 +59,18 @@ cut_wait_commit() {
   done
 }
 
-# after_cut FROM TO: the VM starts again; it must reach boot-check in one of the two versions.
+# after_cut FROM TO NEXT: the VM starts again; it must boot one of the two versions up to its
+# boot-check (NEXT = commit: up to the line before boot-check, so that the commit cut can fall
+# into this boot's boot-check).
 after_cut() {
   vm_start
   mark=$run_off
-  marker 'OTTER-VM boot-check rc=' 1
+  if [ "${3:-}" = commit ]; then
+    marker 'OTTER-VM booted slot=' 1
+    commit_off=$run_off
+  else
+    marker 'OTTER-VM boot-check rc=' 1
+  fi
   local booted; booted=$(tail -c "+$((run_off + 1))" "$console" | tr -d '\r' |
     grep -aoE 'OTTER-VM booted slot=[AB] version=[^ ]+' | tail -1)
   case "$booted" in
@@ -83,7 +93,9 @@ cut_rollout() {
   local action=$1 slot=$2 from=$3 to=$4 fb0 kind delay
   shift 4
   fb0=$(last_feedback "$action")
-  for kind in "$@"; do
+  local plan=("$@") i
+  for ((i = 0; i < ${#plan[@]}; i++)); do
+    kind=${plan[$i]}
     if [ "$kind" = write ]; then
       cut_wait_write "$action" "$fb0" || { echo "  (the update ended before a $kind cut)"; break; }
       delay=0.$((RANDOM % 10))
@@ -108,7 +120,7 @@ cut_rollout() {
     cut_bytes=$((cut_bytes + cut_lost))
     [ "$cut_lost" -gt 0 ] && cuts_lossy=$((cuts_lossy + 1))
     echo "  [$(($(date +%s) - boot_t0)) s] power cut $cuts ($kind, +${delay} s) in $cut_phase: $cut_lost unflushed bytes lost"
-    after_cut "$from" "$to"
+    after_cut "$from" "$to" "${plan[$((i + 1))]:-}"
   done
 }
 
