@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2154,SC2034 # work, dev, console, mark...: shared with tests/vm/vm.sh, which sources this
 # Power cuts of the reference device (tests/vm/README.md "Power cuts"), sourced by vm.sh:
 #   cut_rollout ACTION SLOT FROM TO PLAN...   cuts the power during one update, as PLAN says
 #                                             (each word `write` or `commit`), then lets it end

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
+# shellcheck disable=SC2154,SC2034 # work, dev, console, mark...: shared with tests/vm/vm.sh, which sources this
 # The virtual machine of the reference device (tests/vm/README.md), sourced by tests/vm/vm.sh:
 #   vm_start [CARD_IMG]   nbdkit serves the disk through a write-back cache, QEMU boots on it
 #                         (a second virtio disk, /dev/vdb, when CARD_IMG is given)
