@@ -20,7 +20,7 @@ cut_t0=$(date +%s)
 # last_marker: the last step the console shows since the VM started.
 last_marker() {
   tail -c "+$((run_off + 1))" "$console" | tr -d '\r' |
-    grep -aoE 'OTTER-GRUB slot=[AB]|OTTER-VM booted slot=[AB]|OTTER-VM boot-check rc=[0-9]+|OTTER-VM reboot into slot [AB?]|OTTER-VM sdcard[^:]*' |
+    grep -aoE 'OTTER-GRUB slot=[AB]|OTTER-VM booted slot=[AB]|OTTER-VM boot-check rc=[0-9]+|OTTER-VM reboot into slot [AB?]' |
     tail -1
 }
 
