@@ -535,3 +535,17 @@ int otter_install_run_command(const char *command, long timeout_seconds, int slo
         waited_ms += 20;
     }
 }
+
+int otter_install_run_reboot(const otter_agent_conf *conf, const char *version)
+{
+    char path[PATH_MAX];
+    otter_state *s = NULL;
+    otter_err err;
+    int slot = OTTER_SLOT_NONE;
+    /* The installer wrote the pending update before it exited: its slot is where we go. */
+    if ((size_t)snprintf(path, sizeof path, "%s/state.json", conf->state_dir) < sizeof path &&
+        otter_state_load(path, &s, &err) == 0 && s->pending.present)
+        slot = s->pending.slot;
+    otter_state_free(s);
+    return otter_install_run_command(conf->reboot_command, 60, slot, version);
+}

@@ -95,4 +95,9 @@ ssize_t otter_install_file_read(void *ctx, void *buf, size_t len, otter_err *err
 int otter_install_run_command(const char *command, long timeout_seconds, int slot,
                               const char *version);
 
+/* Runs conf's [reboot] command for a reboot after an install that another process made (the
+ * daemon, its broker): OTTER_SLOT is the state file's pending slot, the one the bootloader
+ * tries next ('?' when the state has none or cannot be read). Returns as above. */
+int otter_install_run_reboot(const otter_agent_conf *conf, const char *version);
+
 #endif

@@ -134,7 +134,7 @@ void otter_broker_reboot(otter_broker *b, const char *version)
 {
     if (b->sock < 0) {
         if (b->conf->reboot_command[0])
-            otter_install_run_command(b->conf->reboot_command, 60, -1, version);
+            otter_install_run_reboot(b->conf, version);
         return;
     }
     /* The version is only a hint to the command: a word the request can carry. */

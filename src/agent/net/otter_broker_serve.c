@@ -112,7 +112,7 @@ static void serve_one(int sock, const char *buf, size_t len, int *fds, int nfds,
         break;
     case OTTER_BROKER_REBOOT:
         if (conf->reboot_command[0])
-            otter_install_run_command(conf->reboot_command, 60, -1, req.version);
+            otter_install_run_reboot(conf, req.version);
         answer(sock, "ok", "");
         break;
     case OTTER_BROKER_STATUS:

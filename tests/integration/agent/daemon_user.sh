@@ -33,6 +33,9 @@ release 2.0 >/dev/null; release 3.0 >/dev/null; release 4.0 >/dev/null
 # stall_timeout: otter-fetch waits out the held body instead of reconnecting.
 ddi_device "$d" gw-0001 "$URL" "daemon_user = nobody
 stall_timeout = 3600"
+# The reboot command records what the broker gives it (OTTER_SLOT: the slot it installed).
+sed -i "s|^command = touch .*/reboot-requested|command = echo \"slot=\$OTTER_SLOT version=\$OTTER_VERSION\" > $d/reboot-requested|" \
+  "$d/agent.conf"
 
 # The proxy: passes requests through (Host kept, so the server's links point at it);
 # a body over 1 MiB is sent up to 1 MiB, then $work/held appears and the rest waits
@@ -104,6 +107,8 @@ touch "$work/release"
 rc=0; wait "$dpid" || rc=$?
 expect "the cycle through the broker exits 0: $(tail -1 "$work/daemon.log")" "$rc" 0
 expect "the reboot command ran, as root" "$(stat -c %u "$d/reboot-requested" 2>/dev/null)" 0
+expect "the broker's reboot command gets the slot it installed (OTTER_SLOT)" \
+  "$(cat "$d/reboot-requested" 2>/dev/null)" "slot=B version=2.0"
 expect "ddi.json is nobody's, in the daemon's own directory" \
   "$(stat -c '%U %a' "$d/state/daemon" "$d/state/daemon/ddi.json" 2>/dev/null | tr '\n' ' ')" "nobody 700 nobody 600 "
 [ ! -e "$d/state/ddi.json" ] && ok "no ddi.json in the root state dir" || bad "ddi.json in the root state dir"

@@ -63,9 +63,14 @@ ACTION=$(sed -n 's/^action \([0-9]*\):.*/\1/p' <<< "$out")
 agent="$OTTER_BUILD_DIR/bin/otter-agent"
 "$agent" -c "$work/dev/agent.conf" factory "$keys/v1.zip" >/dev/null 2>&1
 "$agent" bootsim --root "$work/dev" >/dev/null
+# The reboot command learns where the reboot goes (OTTER_SLOT) from the daemon as from `install`.
+sed -i "s|^command = touch .*/reboot-requested|command = echo \"slot=\$OTTER_SLOT version=\$OTTER_VERSION\" > $work/dev/reboot-requested|" \
+  "$work/dev/agent.conf"
 rc=0; out=$("$agentd" -c "$work/dev/agent.conf" run --once 2>&1) || rc=$?
 [ "$rc" = 0 ] && [ -e "$work/dev/reboot-requested" ] && ok "daemon installed the deployment and asked for a reboot" \
   || bad "daemon install: rc=$rc $out"
+expect "the daemon's reboot command gets the slot it installed (OTTER_SLOT) and the version" \
+  "$(cat "$work/dev/reboot-requested")" "slot=B version=2.0"
 req GET "/api/v1/tenants/acme/actions/$ACTION" "$A" >/dev/null
 expect "action still running before the reboot" "$(body .status)" running
 out=$("$agent" bootsim --root "$work/dev")
