@@ -187,6 +187,12 @@ static const struct endpoint endpoints[] = {
     {"DELETE", T "/groups/gdel-{s}", NULL, NULL, TENANT_OPERATOR(204), 1, 0},
     {"PUT", T "/groups/gput-{s}/devices/mput-{s}", NULL, NULL, TENANT_OPERATOR(204), 1, 0},
     {"DELETE", T "/groups/grem-{s}/devices/mrem-{s}", NULL, NULL, TENANT_OPERATOR(204), 1, 0},
+    /* A group's maintenance schedule (issue #15): operators set it, every role reads it. */
+    {"GET", T "/groups/gput-{s}/maintenance-schedule", NULL, NULL, TENANT_READ, 0, 0},
+    {"PUT", T "/groups/gput-{s}/maintenance-schedule", NULL,
+     "{\"maintenance_schedule\":{\"time_zone\":\"UTC\",\"windows\":[{\"days\":[\"mon\"],"
+     "\"start\":\"01:00\",\"end\":\"05:00\"}]}}",
+     TENANT_OPERATOR(200), 1, 0},
     /* Releases: publishers upload and delete; approvers decide. */
     {"GET", T "/releases", NULL, NULL, TENANT_READ, 0, 0},
     {"POST", T "/releases?type=foreign&filename=up-9.{n}.swu&version=9.{n}",
