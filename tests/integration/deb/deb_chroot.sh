@@ -85,6 +85,10 @@ done
 for p in otter otter-agent otter-agentd otter-fetch otter-server; do
   [ -f "$root/usr/share/man/man1/$p.1.gz" ] && ok "man page $p(1)" || bad "man page $p(1) missing"
 done
+# The local update page (otter-agentd ui, [ui] web_dir's default) comes with otter-agent.
+for f in index.html app.js style.css; do
+  [ -f "$root/usr/share/otter/web/device/$f" ] && ok "device page $f" || bad "device page $f missing"
+done
 version=$(dpkg-parsechangelog -l "$OTTER_SOURCE_DIR/debian/changelog" -S Version)
 cmake_version=$(sed -nE 's/^project\(otter VERSION ([0-9.]+).*/\1/p' "$OTTER_SOURCE_DIR/CMakeLists.txt")
 expect "debian/changelog version is the project's" "${version%%-*}" "$cmake_version"
