@@ -147,6 +147,10 @@ int otter_control_req_parse(const char *buf, size_t len, otter_control_req *req,
     json_error_t je;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
+        /* jansson quotes the offending bytes: an answer must stay valid UTF-8 JSON. */
+        for (char *t = je.text; *t; t++)
+            if ((unsigned char)*t < 0x20 || (unsigned char)*t >= 0x7f)
+                *t = '?';
         *code = "parse";
         return otter_err_set(err, OTTER_EFORMAT, "request: not JSON at column %d: %s", je.column,
                              je.text);

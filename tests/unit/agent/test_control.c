@@ -58,6 +58,24 @@ static void test_requests(void **state)
                        "params.reboot: postpone takes no such field");
 }
 
+/* A bad escape before invalid UTF-8 (found by fuzz_control): jansson quotes the bytes in its
+ * message, and an answer with them could not be made (no answer at all). */
+static void test_parse_error_answer(void **state)
+{
+    (void)state;
+    otter_control_req r;
+    otter_err err;
+    const char *code = NULL;
+    const char bad[] = "{\"it\":\"\\\xef\xb1\xb1\xb1\\\\iim\"}";
+    assert_otter_error(otter_control_req_parse(bad, strlen(bad), &r, &code, &err), err,
+                       OTTER_EFORMAT, "not JSON at column");
+    assert_string_equal(code, "parse");
+    char *line = otter_control_answer_err(r.id, code, err.msg);
+    assert_non_null(line);
+    assert_non_null(strstr(line, "parse"));
+    free(line);
+}
+
 /* install_file names an upload: a plain name, nothing else; other methods take no file. */
 static void test_install_file(void **state)
 {
@@ -307,7 +325,8 @@ int main(void)
         cmocka_unit_test(test_requests),       cmocka_unit_test(test_offer),
         cmocka_unit_test(test_offer_refusals), cmocka_unit_test(test_consent),
         cmocka_unit_test(test_battery),        cmocka_unit_test(test_offer_deferrals),
-        cmocka_unit_test(test_install_file),   cmocka_unit_test(test_offer_deadline),
+        cmocka_unit_test(test_install_file),   cmocka_unit_test(test_parse_error_answer),
+        cmocka_unit_test(test_offer_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
