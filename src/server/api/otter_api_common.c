@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "otter_api_internal.h"
+#include "otter_reqjson.h"
 #include "otter_artifact.h"
 #include "otter_rbac.h"
 
@@ -88,6 +89,20 @@ int api_fail_err(struct call *c, const char *where, const otter_err *err)
         return api_fail(c, 400, where, "%s", err->msg);
     fprintf(stderr, "otter-server: %s %s: %s\n", c->req->method, c->req->path, err->msg);
     return api_fail(c, 500, where, "internal error: %s", err->msg);
+}
+
+/* The group the path names ({group}, c->param[0]) in the caller's tenant; 404 when none. */
+int api_load_group(struct call *c, otter_group *g)
+{
+    otter_err err;
+    int found = 0;
+    if (!otter_reqjson_name_ok(c->param[0]))
+        return api_fail(c, 404, "path", "no group '%.64s'", c->param[0]);
+    if (otter_store_group_get(c->api->store, c->tenant.id, c->param[0], g, &found, &err) < 0)
+        return api_fail_err(c, "path", &err);
+    if (!found)
+        return api_fail(c, 404, "path", "no group '%s'", c->param[0]);
+    return 0;
 }
 
 int api_begin(struct call *c, otter_err *err)

@@ -462,24 +462,11 @@ int api_groups_create(struct call *c)
     return api_reply(c, 201, json_pack("{s:s, s:i}", "name", name, "members", 0));
 }
 
-static int load_group(struct call *c, otter_group *g)
-{
-    otter_err err;
-    int found = 0;
-    if (!otter_reqjson_name_ok(c->param[0]))
-        return api_fail(c, 404, "path", "no group '%.64s'", c->param[0]);
-    if (otter_store_group_get(c->api->store, c->tenant.id, c->param[0], g, &found, &err) < 0)
-        return api_fail_err(c, "path", &err);
-    if (!found)
-        return api_fail(c, 404, "path", "no group '%s'", c->param[0]);
-    return 0;
-}
-
 int api_groups_delete(struct call *c)
 {
     otter_err err;
     otter_group g;
-    int found = 0, status = load_group(c, &g);
+    int found = 0, status = api_load_group(c, &g);
     if (status)
         return status;
     if (api_begin(c, &err) < 0 || otter_store_group_delete(c->api->store, g.id, &found, &err) < 0 ||
@@ -493,7 +480,7 @@ static int group_member(struct call *c, int add)
 {
     otter_err err;
     otter_group g;
-    int found = 1, status = load_group(c, &g);
+    int found = 1, status = api_load_group(c, &g);
     if (status)
         return status;
     otter_device *d = malloc(sizeof *d);

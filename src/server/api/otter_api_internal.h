@@ -63,6 +63,8 @@ int api_fail(struct call *c, int status, const char *where, const char *fmt, ...
 
 /* Maps an otter_err from the store to a response (409 for conflicts, else 500). */
 int api_fail_err(struct call *c, const char *where, const otter_err *err);
+/* Loads the group {group} names in c's tenant into g: 0, or the status answered (404). */
+int api_load_group(struct call *c, otter_group *g);
 /* Names another place in the error set by a helper (e.g. a release looked up for body.release). */
 void api_fail_where(struct call *c, const char *where);
 

@@ -32,19 +32,6 @@ static void schedule_add(json_t *doc, const char *text)
     json_object_set_new(doc, "window_open_now", json_boolean(open));
 }
 
-static int load_group(struct call *c, otter_group *g)
-{
-    otter_err err;
-    int found = 0;
-    if (!otter_reqjson_name_ok(c->param[0]))
-        return api_fail(c, 404, "path", "no group '%.64s'", c->param[0]);
-    if (otter_store_group_get(c->api->store, c->tenant.id, c->param[0], g, &found, &err) < 0)
-        return api_fail_err(c, "path", &err);
-    if (!found)
-        return api_fail(c, 404, "path", "no group '%s'", c->param[0]);
-    return 0;
-}
-
 static int group_doc(struct call *c, const otter_group *g, int status)
 {
     otter_err err;
@@ -60,7 +47,7 @@ static int group_doc(struct call *c, const otter_group *g, int status)
 int api_groups_schedule_get(struct call *c)
 {
     otter_group g;
-    int status = load_group(c, &g);
+    int status = api_load_group(c, &g);
     return status ? status : group_doc(c, &g, 200);
 }
 
@@ -97,7 +84,7 @@ int api_groups_schedule_set(struct call *c)
     otter_err err;
     otter_group g;
     char text[OTTER_STORE_SCHEDULE_MAX + 1], where[OTTER_WINDOW_WHERE_MAX];
-    int status = load_group(c, &g);
+    int status = api_load_group(c, &g);
     if (status)
         return status;
     if (parse_group_body(c, text, sizeof text, where, &err) < 0)
