@@ -92,9 +92,15 @@ static char *device_print(int with_inactive)
     return s;
 }
 
-/* pkg NAME VERSION SECVER MODEL NKEYS: a package of a 200 kB image signed by k1 (and k2). */
+/* pkg NAME VERSION SECVER MODEL NKEYS: a package of a 200 kB image signed by k1 (and k2).
+ * Each package is stamped one minute after the one before: with the clock's own time, a
+ * slow (sanitizer) build could stamp v2 a second before v3 and a refusal meant to test one
+ * rule would be decided by the freshness rule instead. */
 static void pkg(const char *name, const char *version, int64_t secver, const char *model, int nkeys)
 {
+    static int made;
+    char created[32];
+    snprintf(created, sizeof created, "2026-01-01T10:%02d:00Z", made++);
     char img[64];
     snprintf(img, sizeof img, "%s.img", name);
     unsigned char *data = malloc(200000);
@@ -112,6 +118,7 @@ static void pkg(const char *name, const char *version, int64_t secver, const cha
                               .compatible = models,
                               .compatible_count = 1,
                               .version = version,
+                              .created = created,
                               .security_version = secver,
                               .level = 3,
                               .chunk_size = 64 * 1024,
@@ -353,8 +360,8 @@ static void test_pending_then_rollback_refused(void **state)
     (void)state;
     otter_err err;
     assert_otter_ok(install("v3", 0, &err), err);
-    /* A second install while 3.4 waits for its reboot. */
-    refused_early("v2", OTTER_ESTATE, "waiting for its reboot");
+    /* A second, newer install while 3.4 waits for its reboot. */
+    refused_early("v4", OTTER_ESTATE, "waiting for its reboot");
     otter_bootsim_result r;
     assert_otter_ok(otter_bootsim_boot(conf, &r, &err), err);
     assert_int_equal(r.booted, OTTER_SLOT_A);
