@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "otter_file.h"
+#include "otter_handler.h"
 #include "otter_origin.h"
 #include "otter_tpm.h"
 
@@ -183,7 +184,7 @@ static int valid_slot_name(const char *s)
     return 1;
 }
 
-static const char *const builtin_handlers[] = {"raw", "archive", "file", NULL};
+static const char *const builtin_handlers[] = {"raw", "archive", "file", "ubi", NULL};
 
 static int is_builtin_handler(const char *s)
 {
@@ -328,6 +329,8 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
     /* [crypt] key may name a key in the TPM instead (docs/agent.md, "[crypt]"). */
     if (k->kind == K_PATH && strcmp(k->section, "crypt") == 0 && strncmp(value, "handle:", 7) == 0)
         none = 1;
+    if (k->kind == K_PATH && strcmp(k->section, "slot") == 0 && otter_handler_is_ubi_name(value))
+        none = 1; /* ubiX:NAME, a UBI volume by name */
     if (k->kind == K_PATH && value[0] != '/' && !none)
         return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not an absolute path", sec, k->key, value);
     if (k->kind == K_PATH && strlen(value) >= PATH_MAX)
@@ -480,6 +483,10 @@ static int finish(struct parse *p)
             return ret;
         if (strcmp(s->a, s->b) == 0)
             return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] a and b are the same path",
+                                 p->name, sec);
+        if ((otter_handler_is_ubi_name(s->a) || otter_handler_is_ubi_name(s->b)) &&
+            strcmp(s->handler, "ubi") != 0)
+            return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] ubiX:NAME needs handler = ubi",
                                  p->name, sec);
         if (!is_builtin_handler(s->handler) && !otter_agent_conf_handler(p->conf, s->handler))
             return otter_err_set(p->err, OTTER_EFORMAT,

@@ -13,6 +13,7 @@ static const struct otter_handler_ops *const handlers[] = {
     &otter_handler_raw,
     &otter_handler_archive,
     &otter_handler_file,
+    &otter_handler_ubi,
 };
 
 struct otter_handler {

@@ -9,6 +9,8 @@
  *   file     one file, replaced atomically (temp + fsync + rename).
  *   archive  a tar stream unpacked into a directory slot (cleared first),
  *            refusing absolute paths, "..", escaping links and device nodes.
+ *   ubi      a UBI volume (/dev/ubiX_Y or ubiX:NAME) through the kernel's
+ *            volume update: an unfinished one leaves it marked damaged.
  *   custom   ([handler.NAME] in agent.conf) an executable fed the bytes on
  *            stdin: otter_handler_open_exec(), docs/porting.md "Custom handlers".
  * Memory stays constant whatever the image size.
@@ -27,8 +29,11 @@
 
 typedef struct otter_handler otter_handler;
 
-/* True when name is a known handler ("raw", "archive", "file"). */
+/* True when name is a known handler ("raw", "archive", "file", "ubi"). */
 int otter_handler_exists(const char *name);
+
+/* True when s names a UBI volume by name, "ubiX:NAME" (the ubi handler's slot form). */
+int otter_handler_is_ubi_name(const char *s);
 
 /*
  * Starts writing declared_size bytes into target with handler name.

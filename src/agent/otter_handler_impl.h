@@ -27,6 +27,7 @@ struct otter_handler_ops {
 extern const struct otter_handler_ops otter_handler_raw;
 extern const struct otter_handler_ops otter_handler_file;
 extern const struct otter_handler_ops otter_handler_archive;
+extern const struct otter_handler_ops otter_handler_ubi;
 /* Custom handlers: not in the table (their names come from agent.conf); open is
  * otter_handler_exec_start, the rest of the ops as usual. */
 extern const struct otter_handler_ops otter_handler_exec;
