@@ -13,6 +13,8 @@ for prog in "$@"; do
     echo "FAIL $prog: reads OTTER_CRASH_AT (built with OTTER_TEST_HOOKS?)"; failed=1
   elif grep -a -q OTTER_TEST_NOW_FILE "$prog"; then
     echo "FAIL $prog: reads OTTER_TEST_NOW_FILE, the schedules' test clock (OTTER_TEST_HOOKS?)"; failed=1
+  elif grep -a -q OTTER_TEST_UBI_ROOT "$prog"; then
+    echo "FAIL $prog: reads OTTER_TEST_UBI_ROOT, the ubi handler's test sysfs (OTTER_TEST_HOOKS?)"; failed=1
   elif nm --defined-only "$prog" | grep -q ' otter_crash_'; then
     echo "FAIL $prog: defines otter_crash_* (built with OTTER_TEST_HOOKS?)"; failed=1
   else

@@ -13,7 +13,7 @@
 #include "otter_file.h"
 #include "otter_handler.h"
 
-#define LEB 126976u /* a 128 KiB eraseblock of 2 KiB pages, as nandsim gives it */
+#define LEB 129024u /* a 128 KiB eraseblock of 2 KiB pages with subpages (tests/vm/ubi.sh) */
 
 static char root[PATH_MAX];
 
@@ -137,7 +137,7 @@ static void test_size_rule(void **state)
     expect_open("ubi0:rootfs_b", 10ull * LEB + 1, OTTER_EIO, want);
     expect_open("ubi0:rootfs_b", 13ull * LEB, OTTER_EIO, want);
     expect_open("ubi0:rootfs_b", 13ull * LEB + 1, OTTER_EUSAGE,
-                "ubi0_1: image of 1650689 bytes needs 14 eraseblocks of 126976 bytes; the volume "
+                "ubi0_1: image of 1677313 bytes needs 14 eraseblocks of 129024 bytes; the volume "
                 "has 10 and ubi0 only 3 free");
     expect_open("ubi0:rootfs_b", (uint64_t)INT64_MAX + 1, OTTER_EUSAGE, "image too large");
     put("sys/class/ubi/ubi0/avail_eraseblocks", "0\n");
