@@ -9,6 +9,7 @@
 #   a package with a byte changed in its first chunk: refused, B untouched;
 #   2.0 while a filler volume holds every free eraseblock (B too small to grow): refused
 #     before the volume update, B untouched;
+#   2.0 while B is held open (its ubiblock device, as a mount holds it): refused, untouched;
 #   a byte changed in the third chunk: B grown, the update started, then refused: B's
 #     update marker stays set: B cannot be read and does not mount (damaged);
 #   the package cut in its fifth chunk: the same;
@@ -181,6 +182,14 @@ case "$(got full_msg)" in
 esac
 expect "no free eraseblocks: B untouched" "$(got full_old_sha)" "$old_sha"
 expect "no free eraseblocks: B not grown" "$(got full_b_lebs)" "$(got b_lebs_start)"
+
+expect "B in use (held open): refused" "$(got busy_rc)" 2
+case "$(got busy_msg)" in
+*"cannot grow volume"*"(it is in use)"*) ok "B in use: the message says so" ;;
+*) bad "B in use: message: $(got busy_msg)" ;;
+esac
+expect "B in use: B untouched" "$(got busy_old_sha)" "$old_sha"
+expect "B in use: B not grown" "$(got busy_b_lebs)" "$(got b_lebs_start)"
 
 expect "third chunk changed: refused" "$(got badlater_rc)" 1
 echo "  badlater: $(got badlater_msg)"
