@@ -41,7 +41,6 @@
 #include "otter_handler_impl.h"
 
 #define SYSFS "/sys/class/ubi"
-#define NAME_MAX_UBI 127 /* UBI_VOL_NAME_MAX */
 
 struct ubi_vol {
     unsigned dev, id;         /* /dev/ubiX_Y: X and Y */
@@ -129,7 +128,7 @@ static int find_by_name(unsigned dev, const char *name, unsigned *id, otter_err 
     while ((e = readdir(d)) != NULL) {
         const char *p = e->d_name + strlen(prefix);
         unsigned y;
-        char path[PATH_MAX + 300], have[NAME_MAX_UBI + 2];
+        char path[PATH_MAX + 300], have[UBI_MAX_VOLUME_NAME + 2];
         otter_err ignored;
         if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || number(&p, &y) || *p)
             continue;
@@ -163,7 +162,7 @@ static int resolve(const char *target, struct ubi_vol *v, otter_err *err)
     } else if (strncmp(p, "ubi", 3) == 0) {
         p += 3;
         size_t n = 0;
-        if (number(&p, &v->dev) || *p++ != ':' || (n = strlen(p)) == 0 || n > NAME_MAX_UBI ||
+        if (number(&p, &v->dev) || *p++ != ':' || (n = strlen(p)) == 0 || n > UBI_MAX_VOLUME_NAME ||
             strchr(p, '/'))
             ret = -1;
         else if ((ret = find_by_name(v->dev, p, &v->id, err)) != 0)
