@@ -50,6 +50,25 @@ origin_server() { # origin_server BASE
       add_header X-Cache \$upstream_cache_status;
     }
   }
+  # The alternative of docs/security.md: no secret at the origin, a server checks each link.
+  server {
+    listen 127.0.0.1:$(($1 + 2));
+    location / {
+      auth_request /_otter_link;
+      proxy_pass http://otter_servers/cdn/v1/artifacts/;
+      proxy_cache otter;
+      proxy_cache_key \$uri;
+      proxy_cache_lock on;
+      proxy_cache_valid 200 7d;
+    }
+    location = /_otter_link {
+      internal;
+      proxy_method HEAD;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_pass http://otter_servers/cdn/v1/artifacts\$request_uri;
+    }
+  }
 CONF
 }
 nginx_start "$work" "$work/nginx" origin_server || exit 1
@@ -74,7 +93,7 @@ URL_B=$(head -1 "$work/ready-2")
 expect "server 2 listens where nginx pulls from" "$URL_B" "http://127.0.0.1:$((cdn + 1))"
 
 # ---- a release uploaded to server 1 only ----
-release 2.0 >/dev/null
+ddi_pkg 2.0 2 300000; release 2.0 >/dev/null
 sha=$(sha256sum < "$keys/2.0.zip" | cut -d' ' -f1)
 expect "server 1 has the file" "$(ls "$work/artifacts" | grep -c "^$sha$")" 1
 expect "server 2 has no file" "$(ls -A "$work/artifacts-2" | wc -l)" 0
@@ -99,9 +118,10 @@ now=$(date +%s)
 # The signature nginx checks: base64url(MD5(expires uri " " secret)), computed here by openssl.
 expect "signature as secure_link_md5 computes it" \
   "$(printf '%s' "$expires/$sha $secret" | openssl md5 -binary | openssl base64 | tr '+/' '-_' | tr -d '=')" "$md5"
+fname=$(jq -r '.deployment.chunks[0].artifacts[0].filename' "$work/dep.json")
 expect "the md5sum link stays on the server" \
   "$(jq -r '.deployment.chunks[0].artifacts[0]._links.md5sum.href' "$work/dep.json")" \
-  "$URL_B/acme/controller/v1/gw-0001/softwaremodules/$(release 2.0)/artifacts/2.0.zip.MD5SUM"
+  "$URL_B/acme/controller/v1/gw-0001/softwaremodules/$(release 2.0)/artifacts/$fname.MD5SUM"
 
 # ---- the device installs through nginx; nginx filled its cache from server 2 ----
 before=$(device_print "$d1")
@@ -137,6 +157,13 @@ expect "server route, expired link: 410" "$(fetch "$route?md5=$sig_past&expires=
 expect "nginx, expired link: 410" "$(fetch "http://127.0.0.1:$cdn/$sha?md5=$sig_past&expires=$past")" 410
 expect "server route, valid link: 200" "$(fetch "$route?md5=$md5&expires=$expires")" 200
 expect "server 1's route has no [cdn]: 404" "$(fetch "$URL/cdn/v1/artifacts/$sha?md5=$md5&expires=$expires")" 404
+# The auth_request origin (no secret in nginx): the server's check decides.
+auth="http://127.0.0.1:$((cdn + 2))"
+expect "auth_request origin, valid link: 200" "$(fetch "$auth/$sha?md5=$md5&expires=$expires")" 200
+expect "auth_request origin, tampered expiry: 403" "$(fetch "$auth/$sha?md5=$md5&expires=$((expires + 1))")" 403
+expect "auth_request origin, no link: 403" "$(fetch "$auth/$sha")" 403
+expect "auth_request origin, expired link: 500 (nginx's answer to a 410 from auth_request)" \
+  "$(fetch "$auth/$sha?md5=$sig_past&expires=$past")" 500
 expect "server 2 logged no artifact errors" "$(grep -c "cdn origin" "$work/server-2.log" || true)" "$n_b"
 
 # ---- an expired link reaches the device: nginx says 410, the device reports it ----
@@ -152,7 +179,9 @@ rm -f "$work/now-2"
   && ok "expired link: nginx answered the device 410" || bad "no 410 for the device: $(nginx_log | tail -3)"
 expect "expired link: nothing installed" "$(device_print "$d2")" "$before"
 detail=$(action "$act2" '[.feedback[].details[]] | join(" ")')
-[[ $detail == *"HTTP 410"* ]] && ok "the device reported the refusal (HTTP 410)" || bad "feedback: $detail"
+[[ $detail == *"download refused: HTTP 410: the link expired"* ]] \
+  && ok "the device reported the refusal (HTTP 410: the link expired)" || bad "feedback: $detail"
+expect "expired link: the action failed" "$(action "$act2" '.status + "/" + .result')" error/failure
 
 stop_server_b() { kill -TERM "$pid_b"; local rc=0; wait "$pid_b" || rc=$?; pid_b=; expect "server 2 exits 0" "$rc" 0; }
 stop_server_b
