@@ -95,8 +95,8 @@ expect "server 2 listens where nginx pulls from" "$URL_B" "http://127.0.0.1:$((c
 # ---- a release uploaded to server 1 only ----
 ddi_pkg 2.0 2 300000; release 2.0 >/dev/null
 sha=$(sha256sum < "$keys/2.0.zip" | cut -d' ' -f1)
-expect "server 1 has the file" "$(ls "$work/artifacts" | grep -c "^$sha$")" 1
-expect "server 2 has no file" "$(ls -A "$work/artifacts-2" | wc -l)" 0
+[ -f "$work/artifacts/$sha" ] && ok "server 1 has the file" || bad "server 1 has no $sha"
+expect "server 2 has no file" "$(find "$work/artifacts-2" -mindepth 1 | wc -l)" 0
 expect "the artifact is in the database" "$(db "SELECT size FROM blobs WHERE sha256 = '$sha'")" \
   "$(stat -c %s "$keys/2.0.zip")"
 
@@ -158,12 +158,12 @@ expect "nginx, expired link: 410" "$(fetch "http://127.0.0.1:$cdn/$sha?md5=$sig_
 expect "server route, valid link: 200" "$(fetch "$route?md5=$md5&expires=$expires")" 200
 expect "server 1's route has no [cdn]: 404" "$(fetch "$URL/cdn/v1/artifacts/$sha?md5=$md5&expires=$expires")" 404
 # The auth_request origin (no secret in nginx): the server's check decides.
-auth="http://127.0.0.1:$((cdn + 2))"
-expect "auth_request origin, valid link: 200" "$(fetch "$auth/$sha?md5=$md5&expires=$expires")" 200
-expect "auth_request origin, tampered expiry: 403" "$(fetch "$auth/$sha?md5=$md5&expires=$((expires + 1))")" 403
-expect "auth_request origin, no link: 403" "$(fetch "$auth/$sha")" 403
+auth_origin="http://127.0.0.1:$((cdn + 2))"
+expect "auth_request origin, valid link: 200" "$(fetch "$auth_origin/$sha?md5=$md5&expires=$expires")" 200
+expect "auth_request origin, tampered expiry: 403" "$(fetch "$auth_origin/$sha?md5=$md5&expires=$((expires + 1))")" 403
+expect "auth_request origin, no link: 403" "$(fetch "$auth_origin/$sha")" 403
 expect "auth_request origin, expired link: 500 (nginx's answer to a 410 from auth_request)" \
-  "$(fetch "$auth/$sha?md5=$sig_past&expires=$past")" 500
+  "$(fetch "$auth_origin/$sha?md5=$sig_past&expires=$past")" 500
 expect "server 2 logged no artifact errors" "$(grep -c "cdn origin" "$work/server-2.log" || true)" "$n_b"
 
 # ---- an expired link reaches the device: nginx says 410, the device reports it ----
