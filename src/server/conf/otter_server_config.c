@@ -75,7 +75,7 @@ static const struct entry table[] = {
     /* Device certificates (issue #13, docs/ddi.md "Authentication"). */
     {"http", "tls_client_cert", K_BOOL, F(tls_client_cert), 0, "false", 0, 1},
     {"ddi", "client_cert_header", K_STR, F(client_cert_header), 0, NULL, 0, 0},
-    /* s10-cdn: artifacts through an nginx/CDN origin, bytes in the database (docs/operations.md). */
+    /* s10-cdn: artifacts through a CDN origin, bytes in the database (docs/operations.md). */
     {"cdn", "base_url", K_STR, F(cdn_base_url), 0, NULL, 0, 0},
     {"cdn", "secret_file", K_STR, F(cdn_secret_file), 0, NULL, 0, 0},
     {"cdn", "link_ttl", K_SECS, F(cdn_link_ttl), 0, "1h", 10, 7 * DAY},

@@ -82,8 +82,8 @@ static json_t *artifact_doc(struct ddi_call *c, int64_t release_id, const char *
     long long rid = (long long)release_id;
     return json_pack("{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o, s:o, s:o}}", "filename", filename,
                      "hashes", "sha1", sha1, "md5", md5, "sha256", sha256, "size", (json_int_t)size,
-                     "_links", "download", download_href(c, rid, filename, sha256),
-                     "download-http", download_href(c, rid, filename, sha256), "md5sum",
+                     "_links", "download", download_href(c, rid, filename, sha256), "download-http",
+                     download_href(c, rid, filename, sha256), "md5sum",
                      ddi_href(c, ARTIFACT_PATH ".MD5SUM", rid, filename), "md5sum-http",
                      ddi_href(c, ARTIFACT_PATH ".MD5SUM", rid, filename));
 }

@@ -493,7 +493,7 @@ static const char v15[] = "CREATE TABLE blobs ("
                           "  PRIMARY KEY (sha256, seq)) STRICT;";
 /* ---- end s10-cdn ---- */
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3,  v4,  v5,  v6,  v7,
-                                               v8, v9, v10, v11, v12, v13, v14, v15};
+const char *const otter_sqlite_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,
+                                               v9, v10, v11, v12, v13, v14, v15};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;
