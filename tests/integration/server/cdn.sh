@@ -53,6 +53,7 @@ origin_server() { # origin_server BASE
   # The alternative of docs/security.md: no secret at the origin, a server checks each link.
   server {
     listen 127.0.0.1:$(($1 + 2));
+    log_subrequest on; # the auth_request subrequests counted below
     location / {
       auth_request /_otter_link;
       proxy_pass http://otter_servers/cdn/v1/artifacts/;
@@ -193,6 +194,17 @@ expect "auth_request origin, tampered expiry: 403" "$(fetch "$auth_origin/$sha?m
 expect "auth_request origin, no link: 403" "$(fetch "$auth_origin/$sha")" 403
 expect "auth_request origin, expired link: 500 (nginx's answer to a 410 from auth_request)" \
   "$(fetch "$auth_origin/$sha?md5=$sig_past&expires=$past")" 500
+# What each costs, counted: a download from the cache asks a server nothing with secure_link,
+# once with auth_request.
+n_sl=$(nginx_log | grep -c "cache=MISS" || true)
+n_ar=$(nginx_log | grep -c " /_otter_link " || true)
+for _ in 1 2 3 4 5; do
+  fetch "http://127.0.0.1:$cdn/$sha?md5=$md5&expires=$expires" >/dev/null
+  fetch "$auth_origin/$sha?md5=$md5&expires=$expires" >/dev/null
+done
+expect "5 cached downloads, secure_link: no request to a server" "$(nginx_log | grep -c "cache=MISS" || true)" "$n_sl"
+expect "5 cached downloads, auth_request: 5 requests to a server" \
+  "$(nginx_log | grep -c " /_otter_link " || true)" $((n_ar + 5))
 expect "server 2 logged no artifact errors" "$(grep -c "cdn origin" "$work/server-2.log" || true)" "$n_b"
 
 # ---- an expired link reaches the device: nginx says 410, the device reports it ----
