@@ -220,8 +220,8 @@ rm -f "$work/now-2"
   && ok "expired link: nginx answered the device 410" || bad "no 410 for the device: $(nginx_log | tail -3)"
 expect "expired link: nothing installed" "$(device_print "$d2")" "$before"
 detail=$(action "$act2" '[.feedback[].details[]] | join(" ")')
-[[ $detail == *"download refused: HTTP 410: the link expired"* ]] \
-  && ok "the device reported the refusal (HTTP 410: the link expired)" || bad "feedback: $detail"
+[[ $detail == *"download refused: HTTP 410 Gone (an expired link"* ]] \
+  && ok "the device reported the refusal (HTTP 410 Gone, an expired link)" || bad "feedback: $detail"
 expect "expired link: the action failed" "$(action "$act2" '.status + "/" + .result')" error/failure
 
 stop_server_b() { kill -TERM "$pid_b"; local rc=0; wait "$pid_b" || rc=$?; pid_b=; expect "server 2 exits 0" "$rc" 0; }
