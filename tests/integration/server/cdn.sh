@@ -50,6 +50,18 @@ origin_server() { # origin_server BASE
       add_header X-Cache \$upstream_cache_status;
     }
   }
+  # A proxy in front of server 2 that tampers with every signature it hands out.
+  server {
+    listen 127.0.0.1:$(($1 + 3));
+    location / {
+      proxy_pass http://otter_servers;
+      proxy_set_header Host \$http_host;
+      proxy_set_header Accept-Encoding "";
+      sub_filter_types application/json;
+      sub_filter_once off;
+      sub_filter '?md5=' '?md5=AAAA';
+    }
+  }
   # The alternative of docs/security.md: no secret at the origin, a server checks each link.
   server {
     listen 127.0.0.1:$(($1 + 2));
@@ -206,6 +218,20 @@ expect "5 cached downloads, secure_link: no request to a server" "$(nginx_log | 
 expect "5 cached downloads, auth_request: 5 requests to a server" \
   "$(nginx_log | grep -c " /_otter_link " || true)" $((n_ar + 5))
 expect "server 2 logged no artifact errors" "$(grep -c "cdn origin" "$work/server-2.log" || true)" "$n_b"
+
+# ---- a tampered link reaches the device: nginx says 403, the device reports it ----
+d4="$work/d4"; ddi_device "$d4" gw-0004 "http://127.0.0.1:$((cdn + 3))" "artifact_origins = http://127.0.0.1:$cdn"
+act4=$(deploy 2.0 gw-0004)
+before=$(device_print "$d4")
+n403=$(nginx_log | grep -c "^403 GET /" || true)
+for _ in 1 2 3; do cycle "$d4" >/dev/null; done
+[ "$(nginx_log | grep -c "^403 GET /" || true)" -gt "$n403" ] \
+  && ok "tampered link: nginx answered the device 403" || bad "no 403 for the device: $(nginx_log | tail -3)"
+expect "tampered link: nothing installed" "$(device_print "$d4")" "$before"
+detail=$(action "$act4" '[.feedback[].details[]] | join(" ")')
+[[ $detail == *"download refused: HTTP 403 Forbidden (a tampered link"* ]] \
+  && ok "the device reported the refusal (HTTP 403 Forbidden, a tampered link)" || bad "feedback: $detail"
+expect "tampered link: the action failed" "$(action "$act4" '.status + "/" + .result')" error/failure
 
 # ---- an expired link reaches the device: nginx says 410, the device reports it ----
 # Server 2's clock two hours back: its links expired an hour ago by nginx's (real) clock.
