@@ -155,6 +155,13 @@ ssize_t otter_source_read(void *ctx, void *buf, size_t len, otter_err *err)
         return 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
         return otter_err_set(err, OTTER_ESIG, "download refused: server TLS verification failed");
+    /* s10-cdn: otter-fetch's exit statuses for what a CDN origin says to a bad link. */
+    static const char *const refusal[] = {
+        "HTTP 403 Forbidden (a tampered link, or not this device's)", "HTTP 404 Not Found",
+        "HTTP 410 Gone (an expired link, or a withdrawn update)"};
+    if (WIFEXITED(status) && WEXITSTATUS(status) >= 3 && WEXITSTATUS(status) <= 5)
+        return otter_err_set(err, OTTER_EIO, "download refused: %s",
+                             refusal[WEXITSTATUS(status) - 3]);
     return otter_err_set(err, OTTER_EIO, "download failed (otter-fetch exit status %d)",
                          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }

@@ -12,6 +12,7 @@
 #include "otter_api.h"
 #include "otter_artifact.h"
 #include "otter_auth.h"
+#include "otter_cdn.h"
 #include "otter_ddi.h"
 #include "otter_file.h"
 #include "otter_http.h"
@@ -283,6 +284,7 @@ struct dispatch {
     otter_api *api;
     otter_ddi *ddi;
     otter_metrics *metrics; /* NULL when [metrics] enabled = false */
+    otter_cdn *cdn;         /* s10-cdn: NULL when [cdn] is not set */
 };
 
 void otter_server_route_other(const otter_server_config *cfg, const otter_http_request *req,
@@ -300,6 +302,8 @@ static void dispatch(void *ctx, const otter_http_request *req, otter_http_respon
     /* DDI first: a tenant may be called "api", and /api/controller/v1/ is then its DDI. */
     if (otter_ddi_match(req->path))
         otter_ddi_handle(d->ddi, req, resp);
+    else if (otter_cdn_match(req->path))
+        otter_cdn_handle(d->cdn, req, resp);
     else if (d->metrics && strcmp(req->path, "/metrics") == 0)
         otter_metrics_handle(d->metrics, req, resp);
     else if (strncmp(req->path, "/api/", 5) == 0)
@@ -428,8 +432,10 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
         goto out;
     sweep_uploads(cfg);
     if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
-        (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0)
+        (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0 ||
+        (ret = otter_cdn_new(cfg, s, &d.cdn, err)) < 0)
         goto out;
+    otter_ddi_set_cdn(ddi, d.cdn);
     if (cfg->metrics_enabled) {
         if ((ret = otter_metrics_new((int64_t)time(NULL), cfg->metrics_token, &metrics, err)) < 0)
             goto out;
@@ -457,6 +463,7 @@ out:
     for (size_t i = 0; i < n; i++)
         otter_http_stop(listeners[i]);
     otter_ddi_free(ddi);
+    otter_cdn_free(d.cdn);
     otter_metrics_free(metrics);
     otter_api_free(api);
     otter_store_free(s);

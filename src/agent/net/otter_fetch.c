@@ -21,6 +21,7 @@ struct otter_fetch {
     char *url, *ca_file, *pin, *cert, *key, *auth, *proxy, *tcti;
     otter_tls_client tls; /* points into cert, key, tcti */
     char curl_error[CURL_ERROR_SIZE];
+    long refused; /* s10-cdn: the HTTP 4xx that ended the download, else 0 */
 
     uint8_t *buf;
     size_t start, len; /* unread bytes are buf[start .. start+len) */
@@ -347,6 +348,7 @@ static int final_failure(otter_fetch *h, CURLcode rc, otter_err *err)
         curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
         if (status == 408 || status == 429 || status >= 500)
             return 0;
+        h->refused = status;
         return fail(h, err, OTTER_EIO, "HTTP %ld", status);
     case CURLE_UNSUPPORTED_PROTOCOL:
         if (strncasecmp(h->url, "https://", 8) == 0)
@@ -474,6 +476,11 @@ uint64_t otter_fetch_offset(const otter_fetch *h)
 unsigned otter_fetch_resumes(const otter_fetch *h)
 {
     return h->resumes;
+}
+
+long otter_fetch_refused(const otter_fetch *h)
+{
+    return h ? h->refused : 0;
 }
 
 int64_t otter_fetch_total(const otter_fetch *h)

@@ -60,6 +60,12 @@ unsigned otter_fetch_resumes(const otter_fetch *h);
 /* The total size announced by the server (Content-Length/Content-Range), or -1. */
 int64_t otter_fetch_total(const otter_fetch *h);
 
+/*
+ * s10-cdn: the HTTP client error (4xx but 408 and 429) that ended the
+ * download, or 0: a wrong (403) or expired (410) signed link says so.
+ */
+long otter_fetch_refused(const otter_fetch *h);
+
 void otter_fetch_free(otter_fetch *h);
 
 #endif

@@ -144,9 +144,13 @@ int main(int argc, char **argv)
     int ret = otter_fetch_new(&o, &f, &err);
     if (!ret)
         ret = copy_to_stdout(f, &err);
+    long refused = otter_fetch_refused(f);
     otter_fetch_free(f);
     if (ret) {
         fprintf(stderr, "otter-fetch: %s\n", err.msg);
+        /* s10-cdn: the refusals a signed link gets, told apart (otter_source.c words them). */
+        if (refused == 403 || refused == 404 || refused == 410)
+            return refused == 403 ? 3 : refused == 404 ? 4 : 5;
         return ret == OTTER_ESIG ? 1 : 2;
     }
     return 0;

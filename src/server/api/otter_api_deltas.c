@@ -21,6 +21,7 @@
 
 #include "otter_api_internal.h"
 #include "otter_artifact.h"
+#include "otter_blob.h"
 #include "otter_manifest.h"
 #include "otter_pkg.h"
 #include "otter_fmt.h"
@@ -198,7 +199,12 @@ static int unpack_sources(struct dcheck *k, const otter_manifest *dm, otter_err 
     otter_pkg_reader *rd = NULL;
     const otter_manifest *m;
     const otter_manifest_image *img;
-    int ret = otter_artifact_path(k->c->api->cfg->artifacts_dir, k->from.r.sha256, path,
+    int ret = 0;
+    if (k->c->api->cfg->storage_database) /* s10-cdn: the base may be in the database only */
+        ret = otter_blob_local(k->c->api->store, k->c->api->cfg->artifacts_dir, k->from.r.sha256,
+                               err);
+    if (ret == 0)
+        ret = otter_artifact_path(k->c->api->cfg->artifacts_dir, k->from.r.sha256, path,
                                   sizeof path, err);
     if (ret == 0)
         ret = otter_pkg_reader_open_file(path, OTTER_PKG_UNVERIFIED | OTTER_PKG_HASH_THREAD, &rd,
@@ -363,7 +369,9 @@ int api_deltas_upload(struct call *c)
         goto out;
     }
     /* As for releases: the file lands before the commit, never a row without its file. */
-    if (otter_artifact_sink_commit(sink, &err) < 0) {
+    if (otter_artifact_sink_commit(sink, &err) < 0 ||
+        (c->api->cfg->storage_database && /* s10-cdn: for servers without this file */
+         otter_blob_put(c->api->store, c->api->cfg->artifacts_dir, h.sha256, c->now, &err) < 0)) {
         status = api_fail_err(c, "body", &err);
         goto out;
     }
@@ -445,5 +453,8 @@ int api_deltas_delete(struct call *c)
     /* Before the commit, as for releases (api_releases_delete says why). */
     if (unused && otter_artifact_remove(c->api->cfg->artifacts_dir, d.sha256, &err) < 0)
         fprintf(stderr, "otter-server: %s\n", err.msg);
+    if (unused && c->api->cfg->storage_database && /* s10-cdn */
+        otter_store_blob_delete(c->api->store, d.sha256, &err) < 0)
+        return api_fail_err(c, "path", &err);
     return api_reply(c, 204, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "otter_api_internal.h"
 #include "otter_artifact.h"
+#include "otter_blob.h"
 #include "otter_fleet.h"
 #include "otter_manifest.h"
 #include "otter_pkg.h"
@@ -209,7 +210,9 @@ int api_releases_upload(struct call *c)
     }
     /* The file lands before the commit: a failed commit leaves an unused file, never a row
        without its file. */
-    if (otter_artifact_sink_commit(sink, &err) < 0) {
+    if (otter_artifact_sink_commit(sink, &err) < 0 ||
+        (c->api->cfg->storage_database && /* s10-cdn: for servers without this file */
+         otter_blob_put(c->api->store, c->api->cfg->artifacts_dir, h.sha256, c->now, &err) < 0)) {
         status = api_fail_err(c, "body", &err);
         goto out;
     }
@@ -320,5 +323,8 @@ int api_releases_delete(struct call *c)
      */
     if (unused && otter_artifact_remove(c->api->cfg->artifacts_dir, r.sha256, &err) < 0)
         fprintf(stderr, "otter-server: %s\n", err.msg);
+    if (unused && c->api->cfg->storage_database && /* s10-cdn */
+        otter_store_blob_delete(c->api->store, r.sha256, &err) < 0)
+        return api_fail_err(c, "path", &err);
     return api_reply(c, 204, NULL);
 }

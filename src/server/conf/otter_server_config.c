@@ -75,6 +75,11 @@ static const struct entry table[] = {
     /* Device certificates (issue #13, docs/ddi.md "Authentication"). */
     {"http", "tls_client_cert", K_BOOL, F(tls_client_cert), 0, "false", 0, 1},
     {"ddi", "client_cert_header", K_STR, F(client_cert_header), 0, NULL, 0, 0},
+    /* s10-cdn: artifacts through a CDN origin, bytes in the database (docs/operations.md). */
+    {"cdn", "base_url", K_STR, F(cdn_base_url), 0, NULL, 0, 0},
+    {"cdn", "secret_file", K_STR, F(cdn_secret_file), 0, NULL, 0, 0},
+    {"cdn", "link_ttl", K_SECS, F(cdn_link_ttl), 0, "1h", 10, 7 * DAY},
+    {"storage", "database", K_BOOL, F(storage_database), 0, "false", 0, 1},
 };
 
 struct parse {
@@ -232,22 +237,26 @@ static int apply_defaults(otter_server_config *cfg, otter_err *err)
  * query, and only characters a link can carry unescaped in JSON (the base
  * poll writes links without an encoder, otter_ddi_poll.c).
  */
-static int check_public_url(const char *u, otter_err *err)
+static int check_url(const char *name, const char *u, otter_err *err)
 {
     size_t n = strlen(u);
     size_t skip = strncmp(u, "https://", 8) == 0 ? 8 : strncmp(u, "http://", 7) == 0 ? 7 : 0;
     if (!skip || n == skip || u[skip] == '/' || n > OTTER_SERVER_PUBLIC_URL_MAX)
         return otter_err_set(err, OTTER_EFORMAT,
-                             "[server] public_url: use http(s)://host[:port][/path], at most %d "
-                             "bytes",
+                             "%s: use http(s)://host[:port][/path], at most %d bytes", name,
                              OTTER_SERVER_PUBLIC_URL_MAX);
     if (u[n - 1] == '/')
-        return otter_err_set(err, OTTER_EFORMAT, "[server] public_url: no trailing '/'");
+        return otter_err_set(err, OTTER_EFORMAT, "%s: no trailing '/'", name);
     for (size_t i = skip; i < n; i++)
         if (!isalnum((unsigned char)u[i]) && !strchr("-._~:/[]@!$&'()*+,;=%", u[i]))
-            return otter_err_set(err, OTTER_EFORMAT,
-                                 "[server] public_url: character '%c' is not allowed", u[i]);
+            return otter_err_set(err, OTTER_EFORMAT, "%s: character '%c' is not allowed", name,
+                                 u[i]);
     return 0;
+}
+
+static int check_public_url(const char *u, otter_err *err)
+{
+    return check_url("[server] public_url", u, err);
 }
 
 #define PROXY_SEP ", \t"
@@ -353,6 +362,10 @@ static int validate(otter_server_config *cfg, otter_err *err)
     int ret = cfg->public_url ? check_public_url(cfg->public_url, err) : 0;
     if (!ret && cfg->trusted_proxies)
         ret = check_proxies(cfg->trusted_proxies, err);
+    if (!ret && cfg->cdn_base_url)
+        ret = check_url("[cdn] base_url", cfg->cdn_base_url, err);
+    if (!ret && !cfg->cdn_base_url != !cfg->cdn_secret_file)
+        ret = otter_err_set(err, OTTER_EFORMAT, "[cdn] base_url and secret_file go together");
     if (ret < 0)
         return ret;
     if (cfg->max_body > cfg->max_upload)
@@ -467,6 +480,8 @@ void otter_server_config_free(otter_server_config *cfg)
     free(cfg->client_cert_header);
     free(cfg->trust_root);
     free(cfg->metrics_token);
+    free(cfg->cdn_base_url);
+    free(cfg->cdn_secret_file);
     free(cfg);
 }
 

@@ -71,6 +71,11 @@ typedef struct otter_server_config {
     /* Device certificates (issue #13) */
     uint64_t tls_client_cert; /* [http] 1: listen_tls asks clients for a certificate */
     char *client_cert_header; /* [ddi] header a trusted proxy passes the client cert in, or NULL */
+    /* s10-cdn: artifacts through an nginx/CDN origin (otter_cdn.h) and in the database. */
+    char *cdn_base_url;        /* [cdn] base of signed artifact links, or NULL: the server's own */
+    char *cdn_secret_file;     /* [cdn] file holding the secret nginx's secure_link shares */
+    uint64_t cdn_link_ttl;     /* [cdn] seconds a signed link lives */
+    uint64_t storage_database; /* [storage] 1: artifact bytes also in the database (otter_blob.h) */
 } otter_server_config;
 
 /*

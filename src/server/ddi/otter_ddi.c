@@ -63,6 +63,11 @@ void otter_ddi_set_metrics(otter_ddi *ddi, struct otter_metrics *metrics)
     ddi->metrics = metrics;
 }
 
+void otter_ddi_set_cdn(otter_ddi *ddi, struct otter_cdn *cdn)
+{
+    ddi->cdn = cdn;
+}
+
 int otter_ddi_match(const char *path)
 {
     if (path[0] != '/')

@@ -26,6 +26,10 @@ struct otter_metrics;
 /* Counts accepted feedback into metrics (borrowed, may be NULL; must outlive ddi). */
 void otter_ddi_set_metrics(otter_ddi *ddi, struct otter_metrics *metrics);
 
+struct otter_cdn;
+/* s10-cdn: artifact links signed for the [cdn] origin (borrowed, may be NULL; must outlive ddi). */
+void otter_ddi_set_cdn(otter_ddi *ddi, struct otter_cdn *cdn);
+
 /* True when path is a DDI path: /{tenant}/controller/v1/... */
 int otter_ddi_match(const char *path);
 

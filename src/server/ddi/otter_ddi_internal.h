@@ -21,6 +21,7 @@ struct otter_ddi {
     otter_metrics *metrics; /* borrowed, may be NULL */
     ddi_seen *seen;         /* last_seen, written in batches */
     otter_pollcache *cache; /* what base polls need, by TargetToken */
+    struct otter_cdn *cdn;  /* s10-cdn: signed artifact links (borrowed), or NULL */
     /* The cache's bulk loader (otter_ddi_poll.c): a thread, woken by a timer. */
     pthread_t warm_thread;
     pthread_mutex_t warm_mx;

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "otter_cdn.h"
 #include "otter_ddi_internal.h"
 #include "otter_fmt.h"
+#include "otter_window.h"
 
 json_t *ddi_href(struct ddi_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -57,6 +59,22 @@ static int take_release(void *ctx, const otter_release *r)
 
 #define ARTIFACT_PATH "/softwaremodules/%lld/artifacts/%s"
 
+/*
+ * s10-cdn: the bytes' link: a signed, expiring link to the [cdn] origin
+ * (otter_cdn.h) when one is set, else the server's own download route.
+ */
+static json_t *download_href(struct ddi_call *c, long long rid, const char *filename,
+                             const char *sha256)
+{
+    char url[1024];
+    otter_err err;
+    if (!c->ddi->cdn)
+        return ddi_href(c, ARTIFACT_PATH, rid, filename);
+    if (otter_cdn_link(c->ddi->cdn, sha256, otter_window_now(), url, sizeof url, &err) < 0)
+        return NULL;
+    return json_pack("{s:s}", "href", url);
+}
+
 /* One entry of a chunk's artifacts: name, hashes, size and the links to fetch it. */
 static json_t *artifact_doc(struct ddi_call *c, int64_t release_id, const char *filename,
                             const char *sha1, const char *md5, const char *sha256, int64_t size)
@@ -64,8 +82,8 @@ static json_t *artifact_doc(struct ddi_call *c, int64_t release_id, const char *
     long long rid = (long long)release_id;
     return json_pack("{s:s, s:{s:s, s:s, s:s}, s:I, s:{s:o, s:o, s:o, s:o}}", "filename", filename,
                      "hashes", "sha1", sha1, "md5", md5, "sha256", sha256, "size", (json_int_t)size,
-                     "_links", "download", ddi_href(c, ARTIFACT_PATH, rid, filename),
-                     "download-http", ddi_href(c, ARTIFACT_PATH, rid, filename), "md5sum",
+                     "_links", "download", download_href(c, rid, filename, sha256), "download-http",
+                     download_href(c, rid, filename, sha256), "md5sum",
                      ddi_href(c, ARTIFACT_PATH ".MD5SUM", rid, filename), "md5sum-http",
                      ddi_href(c, ARTIFACT_PATH ".MD5SUM", rid, filename));
 }

@@ -94,7 +94,11 @@ static void test_child_verdict(void **state)
         const char *says;
     } cases[] = {
         {"printf 'PK-partial'; exit 1", OTTER_ESIG, "server TLS verification failed"},
-        {"printf 'PK-partial'; exit 3", OTTER_EIO, "otter-fetch exit status 3"},
+        {"printf 'PK-partial'; exit 6", OTTER_EIO, "otter-fetch exit status 6"},
+        /* s10-cdn: what a CDN origin says to a bad signed link, in the device's words. */
+        {"exit 3", OTTER_EIO, "download refused: HTTP 403 Forbidden (a tampered link"},
+        {"exit 4", OTTER_EIO, "download refused: HTTP 404 Not Found"},
+        {"exit 5", OTTER_EIO, "download refused: HTTP 410 Gone (an expired link"},
         {"printf 'PK-partial'; kill -9 $$", OTTER_EIO, "otter-fetch exit status 137"},
         {"exit 2", OTTER_EIO, "otter-fetch exit status 2"},
     };

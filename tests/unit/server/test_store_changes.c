@@ -258,6 +258,22 @@ static int w_traffic_add(struct fx *f, otter_err *e)
 {
     return otter_store_traffic_add(f->s, f->rollout, 1, 10, 40, e);
 }
+/* s10-cdn: artifact bytes in the database; no poll answer depends on them. */
+#define BLOB_SHA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+static int w_blob_begin(struct fx *f, otter_err *e)
+{
+    int exists = 0;
+    int ret = otter_store_blob_begin(f->s, BLOB_SHA, 3, 1, 1, &exists, e);
+    return ret == 0 && exists ? otter_err_set(e, OTTER_EIO, "blob there already") : ret;
+}
+static int w_blob_chunk_put(struct fx *f, otter_err *e)
+{
+    return otter_store_blob_chunk_put(f->s, BLOB_SHA, 0, "YWJj", e);
+}
+static int w_blob_delete(struct fx *f, otter_err *e)
+{
+    return otter_store_blob_delete(f->s, BLOB_SHA, e);
+}
 static int w_ddi_auth_set(struct fx *f, otter_err *e)
 {
     otter_ddi_auth a = {.mode = OTTER_DDI_AUTH_CERTIFICATE};
@@ -319,6 +335,9 @@ static const struct write {
     W(campaign_set, QUIET),
     W(rollout_update, ANY),
     W(traffic_add, QUIET),
+    W(blob_begin, QUIET),
+    W(blob_chunk_put, QUIET),
+    W(blob_delete, QUIET),
     W(rollout_retry_failed, ANY),
     W(rollout_cancel_actions, ANY),
     W(release_withdraw_actions, ANY),
@@ -396,6 +415,8 @@ static const char *const not_writes[] = {
     "action_deferrals",
     "rollout_deferrals",
     "traffic_get",
+    "blob_get",
+    "blob_chunk_get",
 };
 
 static uint64_t stamp(otter_store *s)
@@ -448,7 +469,7 @@ static void test_every_function_is_classified(void **state)
     static const char *const headers[] = {"otter_store.h",         "otter_store_rollouts.h",
                                           "otter_store_consent.h", "otter_store_roots.h",
                                           "otter_store_devca.h",   "otter_store_windows.h",
-                                          "otter_store_traffic.h"};
+                                          "otter_store_traffic.h", "otter_store_blobs.h"};
     char path[PATH_MAX], line[512];
     const char *src = getenv("OTTER_SOURCE_DIR");
     assert_non_null(src);

@@ -475,7 +475,25 @@ static const char v14[] = "CREATE TABLE rollout_traffic ("
                           "  PRIMARY KEY (rollout_id, kind)) STRICT;";
 /* ---- end s9-dstats ---- */
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3,  v4,  v5,  v6,  v7,
-                                               v8, v9, v10, v11, v12, v13, v14};
+/* ---- s10-cdn: version 15 (the lead renumbers) ---- */
+/*
+ * Version 15: artifact bytes in the database ([storage] database = true,
+ * otter_store_blobs.h) so several servers need no shared filesystem:
+ * one row per artifact (content-addressed), its chunks as base64 text.
+ */
+static const char v15[] = "CREATE TABLE blobs ("
+                          "  sha256 TEXT PRIMARY KEY,"
+                          "  size INTEGER NOT NULL CHECK (size >= 0),"
+                          "  chunks INTEGER NOT NULL CHECK (chunks >= 0),"
+                          "  created_at INTEGER NOT NULL) STRICT;"
+                          "CREATE TABLE blob_chunks ("
+                          "  sha256 TEXT NOT NULL REFERENCES blobs(sha256) ON DELETE CASCADE,"
+                          "  seq INTEGER NOT NULL CHECK (seq >= 0),"
+                          "  data TEXT NOT NULL,"
+                          "  PRIMARY KEY (sha256, seq)) STRICT;";
+/* ---- end s10-cdn ---- */
+
+const char *const otter_sqlite_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,
+                                               v9, v10, v11, v12, v13, v14, v15};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;
