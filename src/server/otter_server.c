@@ -16,6 +16,7 @@
 #include "otter_file.h"
 #include "otter_http.h"
 #include "otter_metrics.h"
+#include "otter_publish.h"
 #include "otter_reqjson.h"
 #include "otter_store.h"
 #include "otter_web.h"
@@ -405,6 +406,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
     otter_api *api = NULL;
     otter_ddi *ddi = NULL;
     otter_metrics *metrics = NULL;
+    otter_publish *publish = NULL;
     otter_http_observer observer = {
         .classify = observe_classify, .done = observe_done, .connection = observe_connection};
     struct dispatch d = {.cfg = cfg};
@@ -428,12 +430,17 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
         goto out;
     sweep_uploads(cfg);
     if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
-        (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0)
+        (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0 ||
+        (ret = otter_publish_new(cfg, &publish, err)) < 0)
         goto out;
+    otter_api_set_publish(api, publish);
+    otter_ddi_set_publish(ddi, publish);
     if (cfg->metrics_enabled) {
         if ((ret = otter_metrics_new((int64_t)time(NULL), cfg->metrics_token, &metrics, err)) < 0)
             goto out;
         otter_ddi_set_metrics(ddi, metrics);
+        if (publish)
+            otter_metrics_set_source(metrics, otter_publish_render, publish);
         observer.ctx = metrics;
     }
     d.api = api;
@@ -457,6 +464,7 @@ out:
     for (size_t i = 0; i < n; i++)
         otter_http_stop(listeners[i]);
     otter_ddi_free(ddi);
+    otter_publish_free(publish);
     otter_metrics_free(metrics);
     otter_api_free(api);
     otter_store_free(s);

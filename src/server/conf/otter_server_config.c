@@ -75,6 +75,17 @@ static const struct entry table[] = {
     /* Device certificates (issue #13, docs/ddi.md "Authentication"). */
     {"http", "tls_client_cert", K_BOOL, F(tls_client_cert), 0, "false", 0, 1},
     {"ddi", "client_cert_header", K_STR, F(client_cert_header), 0, NULL, 0, 0},
+    /* MQTT push wake-up (issue #15, docs/operations.md "Push wake-up"). */
+    {"push", "broker", K_STR, F(push_broker), 0, NULL, 0, 0},
+    {"push", "tls_ca", K_STR, F(push_tls_ca), 0, NULL, 0, 0},
+    {"push", "tls_cert", K_STR, F(push_tls_cert), 0, NULL, 0, 0},
+    {"push", "tls_key", K_STR, F(push_tls_key), 0, NULL, 0, 0},
+    {"push", "username", K_STR, F(push_username), 0, NULL, 0, 0},
+    {"push", "password", K_STR, F(push_password), 0, NULL, 0, 0},
+    {"push", "prefix", K_STR, F(push_prefix), 0, "otter", 0, 0},
+    {"push", "qos", K_UINT, F(push_qos), 0, "1", 0, 1},
+    {"push", "queue", K_UINT, F(push_queue), 0, "65536", 16, 16777216},
+    {"push", "group_topics", K_BOOL, F(push_group_topics), 0, "false", 0, 1},
 };
 
 struct parse {
@@ -351,6 +362,8 @@ static int validate(otter_server_config *cfg, otter_err *err)
                              "[ddi] client_cert_header: '%s' is not an HTTP header name",
                              cfg->client_cert_header);
     int ret = cfg->public_url ? check_public_url(cfg->public_url, err) : 0;
+    if (!ret)
+        ret = otter_server_config_check_push(cfg, err);
     if (!ret && cfg->trusted_proxies)
         ret = check_proxies(cfg->trusted_proxies, err);
     if (ret < 0)
@@ -467,6 +480,11 @@ void otter_server_config_free(otter_server_config *cfg)
     free(cfg->client_cert_header);
     free(cfg->trust_root);
     free(cfg->metrics_token);
+    char **push[] = {&cfg->push_broker,  &cfg->push_tls_ca,   &cfg->push_tls_cert,
+                     &cfg->push_tls_key, &cfg->push_username, &cfg->push_password,
+                     &cfg->push_prefix};
+    for (size_t i = 0; i < sizeof push / sizeof push[0]; i++)
+        free(*push[i]);
     free(cfg);
 }
 

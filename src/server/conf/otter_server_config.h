@@ -71,6 +71,17 @@ typedef struct otter_server_config {
     /* Device certificates (issue #13) */
     uint64_t tls_client_cert; /* [http] 1: listen_tls asks clients for a certificate */
     char *client_cert_header; /* [ddi] header a trusted proxy passes the client cert in, or NULL */
+    /* [push]: MQTT wake-up (issue #15, docs/operations.md "Push wake-up"); off without broker */
+    char *push_broker;          /* "host:port" of the MQTT broker, or NULL: no push */
+    char *push_tls_ca;          /* CA file: the broker is reached over TLS when set */
+    char *push_tls_cert;        /* the server's client certificate (PEM), or NULL */
+    char *push_tls_key;         /* its key */
+    char *push_username;        /* the server's broker account, or NULL */
+    char *push_password;        /* its password */
+    char *push_prefix;          /* topic prefix ("otter") */
+    uint64_t push_qos;          /* 0 or 1 */
+    uint64_t push_queue;        /* wake-ups waiting for the publisher at most; more are dropped */
+    uint64_t push_group_topics; /* 1: a group deployment wakes the group's topic, not each device */
 } otter_server_config;
 
 /*
@@ -101,6 +112,14 @@ int otter_server_config_split_hostport(const char *s, char **host, unsigned *por
  * of [server] trusted_proxies (IPv4 also in its ::ffff: mapped form), else 0.
  */
 int otter_server_config_trusted_proxy(const otter_server_config *cfg, const char *client);
+
+/*
+ * The [push] rules across keys (otter_server_config_push.c), run by the
+ * parser: broker is host:port, the prefix a topic prefix, cert with key
+ * and a CA, username with password, and no [push] key without broker.
+ * OTTER_EFORMAT naming the key.
+ */
+int otter_server_config_check_push(const otter_server_config *cfg, otter_err *err);
 
 /*
  * Returns the SQLite file path of a "sqlite:PATH" url (borrowed, points

@@ -26,6 +26,10 @@ struct otter_metrics;
 /* Counts accepted feedback into metrics (borrowed, may be NULL; must outlive ddi). */
 void otter_ddi_set_metrics(otter_ddi *ddi, struct otter_metrics *metrics);
 
+/* Push wake-ups for stages a device's feedback advances (otter_publish.h, borrowed). */
+struct otter_publish;
+void otter_ddi_set_publish(otter_ddi *ddi, struct otter_publish *publish);
+
 /* True when path is a DDI path: /{tenant}/controller/v1/... */
 int otter_ddi_match(const char *path);
 
