@@ -114,7 +114,7 @@ int otter_server_config_split_hostport(const char *s, char **host, unsigned *por
 int otter_server_config_trusted_proxy(const otter_server_config *cfg, const char *client);
 
 /*
- * The [push] rules across keys (otter_server_config_push.c), run by the
+ * The [push] rules across keys, run by the
  * parser: broker is host:port, the prefix a topic prefix, cert with key
  * and a CA, username with password, and no [push] key without broker.
  * OTTER_EFORMAT naming the key.
