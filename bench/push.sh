@@ -119,7 +119,7 @@ curl -s "$url/metrics" | grep -E '^otter_push_(published_total|dropped_total)'
 # 2. the polls the wake-ups cause: the server's poll rate with every device due at once.
 "$sim" --url "$url" --tenant bench --tokens tokens --interval 1 --duration 10 \
   --server-pid "$server_pid" > sim.out 2> sim.err || true
-rate=$(awk '/polls\/s/ { for (i = 1; i <= NF; i++) if ($i ~ /polls\/s/) { print $(i - 1); exit } }' sim.out)
+rate=$(awk '/polls\/s/ { for (i = 1; i <= NF; i++) if ($i == "polls/s:") { print $(i + 1); exit } }' sim.out)
 printf '\n== the poll burst (otter_fleetsim, every device polling each second for 10 s)\n'
 cat sim.out
 if [ -n "$rate" ]; then
