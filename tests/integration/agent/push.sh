@@ -142,6 +142,7 @@ until_true 30 "agentd subscribed to its topic and its group's" subscribed_n 1
 polls_n() { [ "$(metric otter_ddi_polls_total)" -ge "$1" ]; }
 until_true 30 "agentd polled at start and once subscribed" polls_n 2
 polls_before=$(metric otter_ddi_polls_total)
+pushed_before=$(grep -c 'push: polling now' "$work/d1.log" || true)
 
 # 1. A rollout start wakes the device: it fetches the deployment (the action runs).
 expect "rollout to 2.0 created" "$(jreq POST /api/v1/tenants/acme/rollouts "$A" \
@@ -151,8 +152,8 @@ expect "rollout started" "$(jreq POST "/api/v1/tenants/acme/rollouts/$RO/start" 
 until_true 30 "the rollout start made gw-0001 poll at once (its action runs)" \
   is_status "a.rollout_id = $RO" running
 expect "gw-0001 polled once more than before" "$(( $(metric otter_ddi_polls_total) > polls_before ))" 1
-grep -q 'push: polling now' "$work/d1.log" && ok "the daemon says the poll came from a push" \
-  || bad "no 'push: polling now' in the daemon's log: $(tail -5 "$work/d1.log")"
+expect "the daemon says the poll came from a push" \
+  "$(( $(grep -c 'push: polling now' "$work/d1.log" || true) > pushed_before ))" 1
 expect "gw-0002 (no daemon) still has its action scheduled" \
   "$(db "SELECT a.status FROM actions a JOIN devices d ON d.id = a.device_id WHERE d.controller_id = 'gw-0002' AND a.rollout_id = $RO")" scheduled
 
@@ -187,38 +188,42 @@ expect "it waits for the device" "$(status_of "a.id = $ACT")" canceling
 start_daemon
 until_true 60 "back online, gw-0001 confirmed the cancel it missed" is_status "a.id = $ACT" canceled
 
-# 5. The ACL: another device's topic and publishing are refused.
-# mosquitto grants the subscription and checks the ACL on delivery: gw-0002 subscribes to
-# gw-0001's topic and its own; the server publishes to gw-0001's, then to gw-0002's, in rounds.
-# The first message gw-0002 gets must be the one on its own topic.
-mosquitto_sub -V 5 -h 127.0.0.1 -p "$MQ_PORT" --cafile "$mqdir/tls/ca.crt" -u acme.gw-0002 -P dev2-pw \
-  -t otter/acme/dev/gw-0001 -t otter/acme/dev/gw-0002 -C 1 -v > "$mqdir/snoop.out" 2>&1 & snoop=$!
-other_then_own() {
-  for t in gw-0001 gw-0002; do
-    mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" --cafile "$mqdir/tls/ca.crt" -u otter-server \
-      -P server-pw-1 -t "otter/acme/dev/$t" -m "for-$t" -q 1 2>/dev/null
-  done
-  [ -s "$mqdir/snoop.out" ]
+# 5. The ACL. mosquitto grants any subscription and applies the ACL on delivery, so each check
+# listens (the listener is ready once a "ready" message reached it), makes the publish that
+# must not arrive, then one that must, by the same publisher: once that one is there, the
+# first would have been too.
+mq_pub() { # mq_pub USER PASSWORD TOPIC MESSAGE (QoS 1: returns once the broker has it)
+  mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" --cafile "$mqdir/tls/ca.crt" -u "$1" -P "$2" -t "$3" \
+    -m "$4" -q 1 2>/dev/null
 }
-until_true 20 "gw-0002 got a message" other_then_own
-wait "$snoop" 2>/dev/null || true
-expect "gw-0002 never gets what is published to gw-0001's topic" \
-  "$(head -1 "$mqdir/snoop.out")" "otter/acme/dev/gw-0002 for-gw-0002"
-mosquitto_sub -V 5 -h 127.0.0.1 -p "$MQ_PORT" --cafile "$mqdir/tls/ca.crt" -u monitor -P monitor-pw \
-  -t otter/acme/dev/gw-0001 -C 1 -v > "$mqdir/monitor.out" 2>&1 & mon=$!
-# Each round: the device publishes to its own topic, then the server; the monitor stops at
-# the first message it gets, which is the device's only if the broker let it through.
-forged_then_marker() {
-  mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" --cafile "$mqdir/tls/ca.crt" -u acme.gw-0001 -P dev1-pw \
-    -t otter/acme/dev/gw-0001 -m forged -q 1 2>/dev/null || true
-  mosquitto_pub -h 127.0.0.1 -p "$MQ_PORT" --cafile "$mqdir/tls/ca.crt" -u otter-server -P server-pw-1 \
-    -t otter/acme/dev/gw-0001 -m marker -q 1 2>/dev/null
-  [ -s "$mqdir/monitor.out" ]
+listen() { # listen USER PASSWORD OUT TOPIC...: a subscriber in the background ($listener)
+  local u=$1 pw=$2 out=$3; shift 3
+  local t=() x; for x in "$@"; do t+=(-t "$x"); done
+  : > "$out"
+  mosquitto_sub -V 5 -h 127.0.0.1 -p "$MQ_PORT" --cafile "$mqdir/tls/ca.crt" -u "$u" -P "$pw" \
+    "${t[@]}" -v > "$out" 2>&1 & listener=$!
 }
-until_true 20 "the monitor got a message on gw-0001's topic" forged_then_marker
-wait "$mon" 2>/dev/null || true
-expect "the first message it got is the server's, never the device's own publish" \
-  "$(head -1 "$mqdir/monitor.out")" "otter/acme/dev/gw-0001 marker"
+ready_on() { mq_pub otter-server server-pw-1 "$1" ready; [ -s "$2" ]; }
+has_line() { grep -qx "$1" "$2"; }
+
+listen acme.gw-0002 dev2-pw "$mqdir/snoop.out" otter/acme/dev/gw-0001 otter/acme/dev/gw-0002
+until_true 20 "gw-0002 listens on its own topic and (it tries) gw-0001's" \
+  ready_on otter/acme/dev/gw-0002 "$mqdir/snoop.out"
+mq_pub otter-server server-pw-1 otter/acme/dev/gw-0001 for-gw-0001
+mq_pub otter-server server-pw-1 otter/acme/dev/gw-0002 after
+until_true 20 "gw-0002 got the message sent after" has_line "otter/acme/dev/gw-0002 after" "$mqdir/snoop.out"
+kill "$listener"; wait "$listener" 2>/dev/null || true
+expect "gw-0002 never got what was published to gw-0001's topic" \
+  "$(grep -c '^otter/acme/dev/gw-0001 ' "$mqdir/snoop.out" || true)" 0
+
+listen monitor monitor-pw "$mqdir/monitor.out" otter/acme/dev/gw-0001
+until_true 20 "a monitor listens on gw-0001's topic" ready_on otter/acme/dev/gw-0001 "$mqdir/monitor.out"
+mq_pub acme.gw-0001 dev1-pw otter/acme/dev/gw-0001 forged || true
+mq_pub otter-server server-pw-1 otter/acme/dev/gw-0001 marker
+until_true 20 "the monitor got the server's message" has_line "otter/acme/dev/gw-0001 marker" "$mqdir/monitor.out"
+kill "$listener"; wait "$listener" 2>/dev/null || true
+expect "gw-0001's own publish never reached its topic (only the server publishes)" \
+  "$(grep -c '^otter/acme/dev/gw-0001 forged' "$mqdir/monitor.out" || true)" 0
 
 [ "$fails" = 0 ] && rm -rf "$mqdir"
 finish
