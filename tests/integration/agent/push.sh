@@ -18,9 +18,10 @@ need_packages mosquitto mosquitto-clients
 
 keys="${OTTER_TEST_TMP:-/tmp}/push-keys.$$"
 rm -rf "$keys"; mkdir -p "$keys"
-mq_pid=; daemon_pgid=; proxy_pids=()
+mq_pid=; daemon_pgid=; d2_pgid=; proxy_pids=()
 cleanup() {
   [ -n "$mq_pid" ] && kill "$mq_pid" 2>/dev/null
+  [ -n "$d2_pgid" ] && kill -KILL -- "-$d2_pgid" 2>/dev/null
   ddi_cleanup
 }
 trap cleanup EXIT
@@ -188,7 +189,29 @@ expect "it waits for the device" "$(status_of "a.id = $ACT")" canceling
 start_daemon
 until_true 60 "back online, gw-0001 confirmed the cancel it missed" is_status "a.id = $ACT" canceled
 
-# 5. The ACL. mosquitto grants any subscription and applies the ACL on delivery, so each check
+# 5. With a control socket the daemon waits on the control API's condition variable, not the
+# eventfd: a wake-up must end that wait too (gw-0002, a deployment naming it).
+cat >> "$d2/agent.conf" <<CONF
+[control]
+socket = $d2/ctl.sock
+[push]
+url = mqtts://127.0.0.1:$MQ_PORT
+ca = $mqdir/tls/ca.crt
+username = acme.gw-0002
+password = dev2-pw
+CONF
+polls_before=$(metric otter_ddi_polls_total)
+setsid "$agentd" -c "$d2/agent.conf" run > "$work/d2.log" 2>&1 & d2_pgid=$!
+d2_subscribed() { grep -q 'push: subscribed to 1 topic' "$work/d2.log"; }
+until_true 30 "gw-0002's daemon (control socket) subscribed" d2_subscribed
+until_true 30 "it polled at start and once subscribed" polls_n $((polls_before + 2))
+expect "deployment of 3.0 to gw-0002" "$(jreq POST /api/v1/tenants/acme/deployments "$A" \
+  "{\"release\":$(release 3.0),\"devices\":[\"gw-0002\"],\"download\":\"skip\"}")" 201
+ACT2=$(body '.actions[0].id')
+d2_running() { [ "$(db "SELECT status FROM actions WHERE id = $ACT2")" = running ]; }
+until_true 30 "the wake-up ended gw-0002's wait on its control API (its action runs)" d2_running
+
+# 6. The ACL. mosquitto grants any subscription and applies the ACL on delivery, so each check
 # listens (the listener is ready once a "ready" message reached it), makes the publish that
 # must not arrive, then one that must, by the same publisher: once that one is there, the
 # first would have been too.
