@@ -29,7 +29,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   tzdata \
   liblzma-dev \
   nbdkit \
-  mtd-utils squashfs-tools
+  mtd-utils squashfs-tools \
+  mosquitto libmosquitto-dev mosquitto-clients
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean vm vm-long deb test-deb
 

@@ -109,6 +109,15 @@ static const struct key_def keys[] = {
     {"ui", "web_dir", K_PATH, "/usr/share/otter/web/device", 0, 0, NULL, C(ui_web_dir)},
     {"ui", "upload_dir", K_PATH, "/var/lib/otter/upload", 0, 0, NULL, C(ui_upload_dir)},
     {"ui", "max_upload_mb", K_INT, "1024", 1, 1048576, NULL, C(ui_max_upload_mb)},
+    /* MQTT push wake-up (docs/agent.md "[push]"; checked by otter_push_new). */
+    {"push", "url", K_STR, "", 0, 0, NULL, C(push_url)},
+    {"push", "ca", K_STR, "", 0, 0, NULL, C(push_ca)},
+    {"push", "cert", K_STR, "", 0, 0, NULL, C(push_cert)},
+    {"push", "key", K_STR, "", 0, 0, NULL, C(push_key)},
+    {"push", "username", K_STR, "", 0, 0, NULL, C(push_username)},
+    {"push", "password", K_STR, "", 0, 0, NULL, C(push_password)},
+    {"push", "prefix", K_STR, "otter", 0, 0, NULL, C(push_prefix)},
+    {"push", "groups", K_STR, "", 0, 0, NULL, C(push_groups)},
     {"slot", "a", K_PATH, NULL, 0, 0, NULL, S(a)},
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     /* raw, archive, file or the NAME of a [handler.NAME] section (checked at the end). */
@@ -139,9 +148,9 @@ static void key_mark(key_set *set, size_t i)
     set->w[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
-static const char *const sections[] = {"device", "trust",   "state",         "rollback", "boot",
-                                       "health", "reboot",  "server",        "install",  "tpm",
-                                       "crypt",  "control", "preconditions", "ui",       "hooks"};
+static const char *const sections[] = {
+    "device",  "trust", "state", "rollback", "boot",          "health", "reboot", "server",
+    "install", "tpm",   "crypt", "control",  "preconditions", "ui",     "hooks",  "push"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

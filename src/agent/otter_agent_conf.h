@@ -94,6 +94,15 @@ typedef struct otter_agent_conf {
     char *hooks_dir;        /* [hooks] dir: where hooks are written to run, "" = [state] dir */
     char *ui_upload_dir;    /* [ui] upload_dir: the front's uploads; its owner may install_file */
     long ui_max_upload_mb;  /* [ui] max_upload_mb: the largest upload the front takes */
+    /* [push]: MQTT wake-up (otter_push.h), all "" = off */
+    char *push_url;      /* [push] url: mqtts://HOST[:PORT] of the broker */
+    char *push_ca;       /* [push] ca: CA file for the broker, "" = [server] ca */
+    char *push_cert;     /* [push] cert: client certificate (PEM), "" = none */
+    char *push_key;      /* [push] key: its key */
+    char *push_username; /* [push] username: the device's broker account, "" = none */
+    char *push_password; /* [push] password */
+    char *push_prefix;   /* [push] prefix: of the topics ("otter") */
+    char *push_groups;   /* [push] groups: group topics to subscribe besides the device's */
     otter_slot_conf slots[OTTER_AGENT_CONF_MAX_SLOTS];
     size_t n_slots;
     otter_handler_conf handlers[OTTER_AGENT_CONF_MAX_HANDLERS];

@@ -17,6 +17,7 @@
 #include "otter_file.h"
 #include "otter_http.h"
 #include "otter_metrics.h"
+#include "otter_publish.h"
 #include "otter_reqjson.h"
 #include "otter_store.h"
 #include "otter_web.h"
@@ -409,6 +410,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
     otter_api *api = NULL;
     otter_ddi *ddi = NULL;
     otter_metrics *metrics = NULL;
+    otter_publish *publish = NULL;
     otter_http_observer observer = {
         .classify = observe_classify, .done = observe_done, .connection = observe_connection};
     struct dispatch d = {.cfg = cfg};
@@ -433,13 +435,18 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
     sweep_uploads(cfg);
     if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
         (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0 ||
-        (ret = otter_cdn_new(cfg, s, &d.cdn, err)) < 0)
+        (ret = otter_cdn_new(cfg, s, &d.cdn, err)) < 0 ||
+        (ret = otter_publish_new(cfg, &publish, err)) < 0)
         goto out;
     otter_ddi_set_cdn(ddi, d.cdn);
+    otter_api_set_publish(api, publish);
+    otter_ddi_set_publish(ddi, publish);
     if (cfg->metrics_enabled) {
         if ((ret = otter_metrics_new((int64_t)time(NULL), cfg->metrics_token, &metrics, err)) < 0)
             goto out;
         otter_ddi_set_metrics(ddi, metrics);
+        if (publish)
+            otter_metrics_set_source(metrics, otter_publish_render, publish);
         observer.ctx = metrics;
     }
     d.api = api;
@@ -464,6 +471,7 @@ out:
         otter_http_stop(listeners[i]);
     otter_ddi_free(ddi);
     otter_cdn_free(d.cdn);
+    otter_publish_free(publish);
     otter_metrics_free(metrics);
     otter_api_free(api);
     otter_store_free(s);

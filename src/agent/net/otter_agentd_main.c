@@ -15,11 +15,14 @@
 #include "otter_ddi_policy.h"
 #include "otter_help_otter_agentd.h"
 #include "otter_daemon_upload.h"
+#include "otter_push.h"
 #include "otter_ui.h"
 #include "otter_usage.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -138,10 +141,34 @@ static void sleep_s(long s)
     nanosleep(&ts, NULL);
 }
 
+/* Push wake-up with the control API: its condition variable is what the loop waits on. */
+static void check_now(void *ctl)
+{
+    otter_control_check_now(ctl);
+}
+
+/* Until the next poll: s seconds, a user's request or a push wake-up (otter_push.h). */
+static void wait_next(otter_control *ctl, otter_push *push, long s)
+{
+    if (ctl) {
+        otter_control_wait(ctl, s);
+    } else if (push) {
+        struct pollfd pfd = {otter_push_fd(push), POLLIN, 0};
+        poll(&pfd, 1, s > INT_MAX / 1000 ? INT_MAX : (int)(s * 1000));
+    } else {
+        sleep_s(s);
+    }
+    if (otter_push_take(push))
+        fprintf(stderr, "otter-agentd: push: polling now\n");
+}
+
 static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker *broker,
                otter_control *ctl, int once, otter_err *err)
 {
+    otter_push *push = NULL;
     if (ctl && otter_control_start(ctl, err) != 0)
+        return err->code;
+    if (!once && otter_push_start(conf, ctl ? check_now : NULL, ctl, &push, err) != 0)
         return err->code;
     otter_ddi_pacing pace = {0};
     srand((unsigned)(time(NULL) ^ getpid()));
@@ -153,16 +180,15 @@ static int run(const char *conf_path, const otter_agent_conf *conf, otter_broker
         if (once)
             return ret;
         /* Without its root broker the daemon can never install: exit, and be restarted whole. */
-        if (!otter_broker_alive(broker))
+        if (!otter_broker_alive(broker)) {
+            otter_push_free(push);
             return otter_err_set(err, OTTER_EIO, "the installer broker is gone");
+        }
         long s = otter_ddi_next_sleep(&pace, ret == 0, interval, (unsigned long)rand());
         if (ret)
             fprintf(stderr, "otter-agentd: %s (retrying in %ld s)\n", err->msg, s);
-        /* A user's request (check now, download, start ...) ends the wait early. */
-        if (ctl)
-            otter_control_wait(ctl, s);
-        else
-            sleep_s(s);
+        /* A user's request (check now, download, start ...) or a push ends the wait early. */
+        wait_next(ctl, push, s);
     }
 }
 

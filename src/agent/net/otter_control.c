@@ -190,6 +190,14 @@ static int todo_empty(const otter_control_todo *t)
            !t->file[0];
 }
 
+void otter_control_check_now(otter_control *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->todo.check = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
 int otter_control_wait(otter_control *c, long seconds)
 {
     struct timespec until;

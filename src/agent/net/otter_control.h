@@ -62,6 +62,9 @@ void otter_control_take(otter_control *c, otter_control_todo *t);
  * was one. Until it is taken, further install_file requests are refused ("busy"). */
 int otter_control_take_file(otter_control *c, char *name, size_t size);
 
+/* A poll is due (push wake-up, otter_push.h): like a user's "check", ends a wait. Any thread. */
+void otter_control_check_now(otter_control *c);
+
 /* Waits up to seconds or until a request arrives (then returns 1). */
 int otter_control_wait(otter_control *c, long seconds);
 

@@ -483,8 +483,11 @@ void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_respo
         if (status < 400) {
             if (otter_store_commit(c.api->store, &err) < 0)
                 status = api_fail_err(&c, "database", &err);
-            else
+            else {
                 atomic_fetch_add(&c.api->writes, 1);
+                otter_publish_send(c.api->publish, c.wake);
+                c.wake = NULL;
+            }
         } else {
             otter_store_rollback(c.api->store);
         }
@@ -501,5 +504,11 @@ void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_respo
             resp->status = 500;
     }
     json_decref(c.out);
+    otter_publish_batch_free(c.wake);
     otter_reqjson_clear(&c.body);
+}
+
+void otter_api_set_publish(otter_api *api, struct otter_publish *publish)
+{
+    api->publish = publish;
 }

@@ -25,6 +25,10 @@ int otter_api_new(otter_store *store, const otter_server_config *cfg, otter_api 
                   otter_err *err);
 void otter_api_free(otter_api *api);
 
+/* Push wake-ups (otter_publish.h, borrowed; NULL: push off). Set before serving. */
+struct otter_publish;
+void otter_api_set_publish(otter_api *api, struct otter_publish *publish);
+
 /* Handles one request; ctx is the otter_api. Thread-safe. */
 void otter_api_handle(void *ctx, const otter_http_request *req, otter_http_response *resp);
 

@@ -27,6 +27,7 @@ struct deploy {
     const json_t *compatible; /* the release's models, NULL = any */
     json_t *created;
     json_t *skipped;
+    int by_group; /* [push] group_topics and a group deployment: one wake-up for the group */
     int64_t last_id;
     size_t seen;
 };
@@ -61,6 +62,9 @@ static int assign(struct deploy *dp, const otter_device *d, otter_err *err)
     if ((ret = otter_store_action_create(dp->c->api->store, &a, dp->c->user.id, dp->c->now, &id,
                                          err)) < 0)
         return ret;
+    if (!dp->by_group)
+        otter_publish_batch_add(dp->c->api->publish, &dp->c->wake, dp->c->tenant.name,
+                                OTTER_PUSH_DEVICE, d->controller_id);
     return json_array_append_new(dp->created, json_pack("{s:I, s:s}", "id", (json_int_t)id,
                                                         "controller_id", d->controller_id)) == 0
                ? 0
@@ -104,8 +108,11 @@ static int assign_named_group(struct deploy *dp, const char *group)
         return api_fail_err(c, "body.group", &err);
     if (!found)
         return api_fail(c, 400, "body.group", "no group '%s'", group);
+    dp->by_group = c->api->cfg->push_group_topics;
     if (assign_group(dp, group, &err) < 0)
         return api_fail_err(c, "body.group", &err);
+    if (dp->by_group && json_array_size(dp->created))
+        otter_publish_batch_add(c->api->publish, &c->wake, c->tenant.name, OTTER_PUSH_GROUP, group);
     return 0;
 }
 
@@ -251,7 +258,10 @@ int api_actions_cancel(struct call *c)
     if (api_begin(c, &err) < 0 ||
         otter_store_action_set_status(c->api->store, a.id, otter_action_state_word(next),
                                       otter_action_result_word(result), c->now, &err) < 0 ||
-        api_audit(c, "action.cancel", object, NULL, &err) < 0)
+        api_audit(c, "action.cancel", object, NULL, &err) < 0 ||
+        (next == OTTER_ACTION_CANCELING &&
+         otter_publish_batch_action(c->api->publish, &c->wake, c->api->store, c->tenant.name, a.id,
+                                    &err) < 0))
         return api_fail_err(c, "path", &err);
     snprintf(a.status, sizeof a.status, "%s", otter_action_state_word(next));
     a.updated_at = c->now;
@@ -283,7 +293,9 @@ int api_actions_maintenance(struct call *c)
     snprintf(detail, sizeof detail, "{\"maintenance_window\":\"%s\"}", w);
     if (api_begin(c, &err) < 0 ||
         otter_store_action_set_maintenance(c->api->store, a.id, w, c->now, &err) < 0 ||
-        api_audit(c, "action.maintenance", object, detail, &err) < 0)
+        api_audit(c, "action.maintenance", object, detail, &err) < 0 ||
+        (w[0] == 'a' && otter_publish_batch_action(c->api->publish, &c->wake, c->api->store,
+                                                   c->tenant.name, a.id, &err) < 0))
         return api_fail_err(c, "path", &err);
     snprintf(a.maintenance, sizeof a.maintenance, "%s", w);
     a.updated_at = c->now;

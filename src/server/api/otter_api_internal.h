@@ -11,6 +11,7 @@
 #include "otter_api.h"
 #include "otter_auth.h"
 #include "otter_http.h"
+#include "otter_publish.h"
 #include "otter_reqjson.h"
 #include "otter_throttle.h"
 #include "otter_trust.h"
@@ -21,6 +22,7 @@ struct otter_api {
     otter_throttle *throttle_pair; /* failed logins per (user name, client address) */
     otter_throttle *throttle_addr; /* failed logins per client address */
     otter_trust *trust;            /* [trust] root for release uploads, or NULL */
+    otter_publish *publish;        /* push wake-ups (borrowed), NULL: push off */
     atomic_uint hashing;           /* password checks running now ([auth] login_concurrency) */
     /* Bumped by every committed write: event streams then look at their caller again. */
     atomic_uint writes;
@@ -52,7 +54,8 @@ struct call {
     otter_tenant tenant;
     otter_role role; /* the caller's role in tenant */
     otter_reqjson body;
-    json_t *out; /* response document, owned */
+    json_t *out;               /* response document, owned */
+    otter_publish_batch *wake; /* push wake-ups, sent once the transaction committed */
     int in_tx;
 };
 

@@ -421,6 +421,26 @@ static int steer_effects(struct call *c, otter_rollout *r, otter_rollout_event e
 }
 
 /*
+ * Push (otter_publish.h): the devices an action just became available to,
+ * sent once the transaction committed. A running rollout's held-back
+ * actions of the stages reached so far (start, advance, resume; a device
+ * woken before and still not polling gets another), or the running
+ * actions a cancel turned into cancelAction.
+ */
+static int wake_devices(struct call *c, const otter_rollout *r, otter_rollout_event ev,
+                        otter_err *err)
+{
+    otter_publish *p = c->api->publish;
+    if (ev == OTTER_ROLLOUT_EV_CANCEL)
+        return otter_publish_batch_rollout(p, &c->wake, c->api->store, c->tenant.name, r->id, -1,
+                                           "canceling", err);
+    if (ev == OTTER_ROLLOUT_EV_PAUSE || strcmp(r->state, "running") != 0)
+        return 0;
+    return otter_publish_batch_rollout(p, &c->wake, c->api->store, c->tenant.name, r->id,
+                                       r->current_stage, "scheduled", err);
+}
+
+/*
  * start, pause, resume, advance, cancel: each checks the state it leaves,
  * writes the new one with an audit entry, and lets the automatic rules run
  * at once (a resumed rollout whose stage is already judged moves on).
@@ -462,7 +482,7 @@ static int steer(struct call *c, otter_rollout_event ev)
                  (long long)r->current_stage);
     if (otter_store_rollout_update(c->api->store, r, c->now, &err) < 0 ||
         otter_rollout_evaluate(c->api->store, r, c->now, &changed, &err) < 0 ||
-        api_audit(c, action, r->name, detail, &err) < 0)
+        api_audit(c, action, r->name, detail, &err) < 0 || wake_devices(c, r, ev, &err) < 0)
         goto fail;
     otter_rollout_touch();
     r->updated_at = c->now;

@@ -60,7 +60,14 @@ int api_tenants_create(struct call *c)
 
 int api_tenants_get(struct call *c)
 {
-    return api_reply(c, 200, tenant_doc(&c->tenant, c->role));
+    /* Whether push wake-up reaches devices now (the dashboard shows it, otter_publish.h). */
+    otter_publish_stats st;
+    otter_publish_stats_get(c->api->publish, &st);
+    json_t *doc = tenant_doc(&c->tenant, c->role);
+    if (doc)
+        json_object_set_new(
+            doc, "push", json_pack("{s:b, s:b}", "enabled", st.enabled, "connected", st.connected));
+    return api_reply(c, 200, doc);
 }
 
 int api_tenants_delete(struct call *c)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "otter_file.h"
+#include "otter_push_msg.h"
 
 /* inih cuts lines at INI_MAX_LINE and parses the rest as a new line; we refuse instead. */
 #define LINE_MAX_BYTES (INI_MAX_LINE - 1)
@@ -80,6 +81,17 @@ static const struct entry table[] = {
     {"cdn", "secret_file", K_STR, F(cdn_secret_file), 0, NULL, 0, 0},
     {"cdn", "link_ttl", K_SECS, F(cdn_link_ttl), 0, "1h", 10, 7 * DAY},
     {"storage", "database", K_BOOL, F(storage_database), 0, "false", 0, 1},
+    /* MQTT push wake-up (issue #15, docs/operations.md "Push wake-up"). */
+    {"push", "broker", K_STR, F(push_broker), 0, NULL, 0, 0},
+    {"push", "tls_ca", K_STR, F(push_tls_ca), 0, NULL, 0, 0},
+    {"push", "tls_cert", K_STR, F(push_tls_cert), 0, NULL, 0, 0},
+    {"push", "tls_key", K_STR, F(push_tls_key), 0, NULL, 0, 0},
+    {"push", "username", K_STR, F(push_username), 0, NULL, 0, 0},
+    {"push", "password", K_STR, F(push_password), 0, NULL, 0, 0},
+    {"push", "prefix", K_STR, F(push_prefix), 0, "otter", 0, 0},
+    {"push", "qos", K_UINT, F(push_qos), 0, "1", 0, 1},
+    {"push", "queue", K_UINT, F(push_queue), 0, "65536", 16, 16777216},
+    {"push", "group_topics", K_BOOL, F(push_group_topics), 0, "false", 0, 1},
 };
 
 struct parse {
@@ -360,6 +372,8 @@ static int validate(otter_server_config *cfg, otter_err *err)
                              "[ddi] client_cert_header: '%s' is not an HTTP header name",
                              cfg->client_cert_header);
     int ret = cfg->public_url ? check_public_url(cfg->public_url, err) : 0;
+    if (!ret)
+        ret = otter_server_config_check_push(cfg, err);
     if (!ret && cfg->trusted_proxies)
         ret = check_proxies(cfg->trusted_proxies, err);
     if (!ret && cfg->cdn_base_url)
@@ -482,6 +496,11 @@ void otter_server_config_free(otter_server_config *cfg)
     free(cfg->metrics_token);
     free(cfg->cdn_base_url);
     free(cfg->cdn_secret_file);
+    char **push[] = {&cfg->push_broker,  &cfg->push_tls_ca,   &cfg->push_tls_cert,
+                     &cfg->push_tls_key, &cfg->push_username, &cfg->push_password,
+                     &cfg->push_prefix};
+    for (size_t i = 0; i < sizeof push / sizeof push[0]; i++)
+        free(*push[i]);
     free(cfg);
 }
 
@@ -519,6 +538,37 @@ int otter_server_config_split_hostport(const char *s, char **host, unsigned *por
             return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     }
     *port = (unsigned)n;
+    return 0;
+}
+
+/* [push]: the rules across its keys (otter_server_config.h). */
+int otter_server_config_check_push(const otter_server_config *cfg, otter_err *err)
+{
+    if (!cfg->push_broker) {
+        if (cfg->push_tls_ca || cfg->push_tls_cert || cfg->push_tls_key || cfg->push_username ||
+            cfg->push_password)
+            return otter_err_set(err, OTTER_EFORMAT,
+                                 "[push]: keys are set but broker is not (push is off)");
+        return 0;
+    }
+    char *host = NULL;
+    unsigned port = 0;
+    int ret = otter_server_config_split_hostport(cfg->push_broker, &host, &port, err);
+    int no_host = ret == 0 && (!host || port == 0);
+    free(host);
+    if (ret < 0)
+        return otter_err_prefix(err, "[push] broker");
+    if (no_host)
+        return otter_err_set(err, OTTER_EFORMAT, "[push] broker: use host:port (port 1..65535)");
+    if ((cfg->push_tls_cert != NULL) != (cfg->push_tls_key != NULL))
+        return otter_err_set(err, OTTER_EFORMAT, "[push] tls_cert and tls_key go together");
+    if (cfg->push_tls_cert && !cfg->push_tls_ca)
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "[push] tls_cert needs tls_ca (a client certificate is for TLS)");
+    if ((cfg->push_username != NULL) != (cfg->push_password != NULL))
+        return otter_err_set(err, OTTER_EFORMAT, "[push] username and password go together");
+    if (otter_push_prefix_check(cfg->push_prefix, err) < 0)
+        return otter_err_prefix(err, "[push] prefix");
     return 0;
 }
 

@@ -76,6 +76,17 @@ typedef struct otter_server_config {
     char *cdn_secret_file;     /* [cdn] file holding the secret nginx's secure_link shares */
     uint64_t cdn_link_ttl;     /* [cdn] seconds a signed link lives */
     uint64_t storage_database; /* [storage] 1: artifact bytes also in the database (otter_blob.h) */
+    /* [push]: MQTT wake-up (issue #15, docs/operations.md "Push wake-up"); off without broker */
+    char *push_broker;          /* "host:port" of the MQTT broker, or NULL: no push */
+    char *push_tls_ca;          /* CA file: the broker is reached over TLS when set */
+    char *push_tls_cert;        /* the server's client certificate (PEM), or NULL */
+    char *push_tls_key;         /* its key */
+    char *push_username;        /* the server's broker account, or NULL */
+    char *push_password;        /* its password */
+    char *push_prefix;          /* topic prefix ("otter") */
+    uint64_t push_qos;          /* 0 or 1 */
+    uint64_t push_queue;        /* wake-ups waiting for the publisher at most; more are dropped */
+    uint64_t push_group_topics; /* 1: a group deployment wakes the group's topic, not each device */
 } otter_server_config;
 
 /*
@@ -106,6 +117,14 @@ int otter_server_config_split_hostport(const char *s, char **host, unsigned *por
  * of [server] trusted_proxies (IPv4 also in its ::ffff: mapped form), else 0.
  */
 int otter_server_config_trusted_proxy(const otter_server_config *cfg, const char *client);
+
+/*
+ * The [push] rules across keys, run by the
+ * parser: broker is host:port, the prefix a topic prefix, cert with key
+ * and a CA, username with password, and no [push] key without broker.
+ * OTTER_EFORMAT naming the key.
+ */
+int otter_server_config_check_push(const otter_server_config *cfg, otter_err *err);
 
 /*
  * Returns the SQLite file path of a "sqlite:PATH" url (borrowed, points

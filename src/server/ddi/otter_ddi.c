@@ -68,6 +68,11 @@ void otter_ddi_set_cdn(otter_ddi *ddi, struct otter_cdn *cdn)
     ddi->cdn = cdn;
 }
 
+void otter_ddi_set_publish(otter_ddi *ddi, struct otter_publish *publish)
+{
+    ddi->publish = publish;
+}
+
 int otter_ddi_match(const char *path)
 {
     if (path[0] != '/')
@@ -169,12 +174,21 @@ static void rollout_feedback(struct ddi_call *c, int64_t rollout_id)
         return;
     if (otter_store_begin(c->ddi->store, &err) < 0)
         goto fail;
+    int64_t stage = -1;
     if (otter_rollout_load(c->ddi->store, 0, rollout_id, r, &found, &err) < 0 ||
-        (found && otter_rollout_evaluate(c->ddi->store, r, c->now, &changed, &err) < 0) ||
+        (found && (stage = r->current_stage,
+                   otter_rollout_evaluate(c->ddi->store, r, c->now, &changed, &err) < 0)) ||
         otter_store_commit(c->ddi->store, &err) < 0) {
         otter_store_rollback(c->ddi->store);
         goto fail;
     }
+    /* Push: the next stage's devices, once it is committed (otter_publish.h). */
+    otter_publish_batch *wake = NULL;
+    if (changed && r->current_stage > stage && strcmp(r->state, "running") == 0 &&
+        otter_publish_batch_rollout(c->ddi->publish, &wake, c->ddi->store, c->tenant.name, r->id,
+                                    r->current_stage, "scheduled", &err) < 0)
+        fprintf(stderr, "otter-server: rollout %lld: push: %s\n", (long long)rollout_id, err.msg);
+    otter_publish_send(c->ddi->publish, wake);
     free(r);
     return;
 fail:

@@ -29,6 +29,9 @@ void otter_ddi_set_metrics(otter_ddi *ddi, struct otter_metrics *metrics);
 struct otter_cdn;
 /* s10-cdn: artifact links signed for the [cdn] origin (borrowed, may be NULL; must outlive ddi). */
 void otter_ddi_set_cdn(otter_ddi *ddi, struct otter_cdn *cdn);
+/* Push wake-ups for stages a device's feedback advances (otter_publish.h, borrowed). */
+struct otter_publish;
+void otter_ddi_set_publish(otter_ddi *ddi, struct otter_publish *publish);
 
 /* True when path is a DDI path: /{tenant}/controller/v1/... */
 int otter_ddi_match(const char *path);

@@ -3,6 +3,7 @@
 #ifndef OTTER_DDI_INTERNAL_H
 #define OTTER_DDI_INTERNAL_H
 
+#include "otter_publish.h"
 #include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@ struct otter_ddi {
     otter_store *store;
     const otter_server_config *cfg;
     otter_metrics *metrics; /* borrowed, may be NULL */
+    otter_publish *publish; /* push wake-ups (borrowed), NULL: push off */
     ddi_seen *seen;         /* last_seen, written in batches */
     otter_pollcache *cache; /* what base polls need, by TargetToken */
     struct otter_cdn *cdn;  /* s10-cdn: signed artifact links (borrowed), or NULL */

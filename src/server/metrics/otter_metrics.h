@@ -80,6 +80,17 @@ void otter_metrics_artifact(otter_metrics *m, const char *tenant, int delta, uin
 void otter_metrics_poll_cache(otter_metrics *m, int hit);
 
 /*
+ * Series of a part the metrics do not link (push, otter_publish.h): at
+ * each scrape render(ctx, put, putctx) appends its text with put. One
+ * source; set before the listeners start.
+ */
+void otter_metrics_set_source(otter_metrics *m,
+                              void (*render)(void *ctx,
+                                             void (*put)(void *putctx, const char *fmt, ...),
+                                             void *putctx),
+                              void *ctx);
+
+/*
  * Writes the exposition text into a new NUL-terminated buffer (*out, caller
  * frees; *len its length). OTTER_ENOMEM.
  */

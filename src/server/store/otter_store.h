@@ -510,5 +510,6 @@ int otter_store_feedback_list(otter_store *s, int64_t action_id, otter_store_fee
 /* Artifact bytes a rollout's devices downloaded (issue #12). */
 #include "otter_store_traffic.h"
 #include "otter_store_blobs.h" /* s10-cdn */
+#include "otter_store_push.h"
 
 #endif
