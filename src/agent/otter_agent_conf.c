@@ -12,6 +12,7 @@
 
 #include "otter_file.h"
 #include "otter_origin.h"
+#include "otter_blkdev.h"
 #include "otter_tpm.h"
 
 enum kind { K_STR, K_PATH, K_INT, K_ENUM };
@@ -112,6 +113,11 @@ static const struct key_def keys[] = {
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     /* raw, archive, file or the NAME of a [handler.NAME] section (checked at the end). */
     {"slot", "handler", K_STR, "raw", 0, 0, NULL, S(handler)},
+    /* raw only: O_DIRECT writes, and a discard of the device after the image. */
+    {"slot", "direct", K_ENUM, "no", 0, 0, "no|yes", S(direct)},
+    {"slot", "discard", K_ENUM, "no", 0, 0, "no|yes", S(discard)},
+    /* The bootpart handler reads and switches the eMMC's boot partition with it. */
+    {"emmc", "mmc", K_PATH, "/usr/bin/mmc", 0, 0, NULL, C(emmc_mmc)},
     /* Install hooks carried in packages (docs/agent.md, "Install hooks"). */
     {"hooks", "timeout", K_INT, "60", 1, 3600, NULL, C(hooks_timeout)},
     /* An exec-capable directory for them when [state] dir is on a noexec mount. */
@@ -140,7 +146,8 @@ static void key_mark(key_set *set, size_t i)
 
 static const char *const sections[] = {"device", "trust",   "state",         "rollback", "boot",
                                        "health", "reboot",  "server",        "install",  "tpm",
-                                       "crypt",  "control", "preconditions", "ui",       "hooks"};
+                                       "crypt",  "control", "preconditions", "ui",       "hooks",
+                                       "emmc"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {
@@ -183,7 +190,7 @@ static int valid_slot_name(const char *s)
     return 1;
 }
 
-static const char *const builtin_handlers[] = {"raw", "archive", "file", NULL};
+static const char *const builtin_handlers[] = {"raw", "archive", "file", "bootpart", NULL};
 
 static int is_builtin_handler(const char *s)
 {
@@ -328,6 +335,13 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
     /* [crypt] key may name a key in the TPM instead (docs/agent.md, "[crypt]"). */
     if (k->kind == K_PATH && strcmp(k->section, "crypt") == 0 && strncmp(value, "handle:", 7) == 0)
         none = 1;
+    /* A slot by stable name (partlabel:rootfs_a), resolved when the device opens. */
+    otter_err serr;
+    if (k->kind == K_PATH && strcmp(k->section, "slot") == 0 && otter_blkdev_is_stable(value)) {
+        if (otter_blkdev_check(value, &serr) != 0)
+            return fail(p, OTTER_EFORMAT, "[%s] %s: %s", sec, k->key, serr.msg);
+        none = 1;
+    }
     if (k->kind == K_PATH && value[0] != '/' && !none)
         return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not an absolute path", sec, k->key, value);
     if (k->kind == K_PATH && strlen(value) >= PATH_MAX)
@@ -483,9 +497,14 @@ static int finish(struct parse *p)
                                  p->name, sec);
         if (!is_builtin_handler(s->handler) && !otter_agent_conf_handler(p->conf, s->handler))
             return otter_err_set(p->err, OTTER_EFORMAT,
-                                 "%s: [%s] handler: '%.64s' is not raw, archive, file or a "
-                                 "[handler.NAME] section",
+                                 "%s: [%s] handler: '%.64s' is not raw, archive, file, bootpart "
+                                 "or a [handler.NAME] section",
                                  p->name, sec, s->handler);
+        if (strcmp(s->handler, "raw") != 0 &&
+            (strcmp(s->direct, "yes") == 0 || strcmp(s->discard, "yes") == 0))
+            return otter_err_set(p->err, OTTER_EFORMAT,
+                                 "%s: [%s] direct and discard are for the raw handler only",
+                                 p->name, sec);
     }
     for (size_t i = 0; i < p->conf->n_handlers; i++) {
         char sec[9 + OTTER_AGENT_CONF_MAX_NAME];

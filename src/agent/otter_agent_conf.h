@@ -26,7 +26,9 @@ typedef struct otter_slot_conf {
     char *name;    /* "rootfs" */
     char *a;       /* path of slot A (file, block device or directory) */
     char *b;       /* path of slot B */
-    char *handler; /* "raw", "archive", "file" or a [handler.NAME] */
+    char *handler; /* "raw", "archive", "file", "bootpart" or a [handler.NAME] */
+    char *direct;  /* "yes": the raw handler writes with O_DIRECT (docs/agent.md) */
+    char *discard; /* "yes": the raw handler discards the device after the image */
 } otter_slot_conf;
 
 /* A custom handler ([handler.modem]): an executable fed the verified image
@@ -98,6 +100,7 @@ typedef struct otter_agent_conf {
     size_t n_slots;
     otter_handler_conf handlers[OTTER_AGENT_CONF_MAX_HANDLERS];
     size_t n_handlers;
+    char *emmc_mmc; /* [emmc] mmc: mmc-utils' mmc, for the bootpart handler */
 } otter_agent_conf;
 
 /*

@@ -194,8 +194,12 @@ static int start_handler(install_run *run, const otter_manifest_image *img, otte
 {
     const char *path = otter_device_slot_path(run->d, img->target, run->side);
     const otter_handler_conf *hc = otter_agent_conf_handler(run->d->conf, img->handler);
-    if (!hc)
-        return otter_handler_open(img->handler, path, img->size, h, err);
+    if (!hc) {
+        const otter_slot_conf *s = otter_agent_conf_slot(run->d->conf, img->target);
+        otter_handler_opts ho = {strcmp(s->direct, "yes") == 0, strcmp(s->discard, "yes") == 0,
+                                 run->d->conf->emmc_mmc};
+        return otter_handler_open_opts(img->handler, path, img->size, &ho, h, err);
+    }
     otter_handler_exec_params p = {
         hc->name,  hc->command, hc->args,        hc->timeout,
         img->name, img->sha256, run->m->version, otter_bootchooser_letter(run->side)};
