@@ -52,6 +52,9 @@ static int resolve_slots(otter_agent_conf *conf, otter_err *err)
             free(*side[k]);
             *side[k] = copy;
         }
+        if (strcmp(s->a, s->b) == 0)
+            return otter_err_set(err, OTTER_EUSAGE, "[slot.%s] a and b are the same device %s",
+                                 s->name, s->a);
     }
     return 0;
 }

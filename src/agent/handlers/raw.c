@@ -125,9 +125,10 @@ static int open_direct(struct raw_ctx *c, otter_err *err)
 {
     c->dfd = open(c->path, O_WRONLY | O_CLOEXEC | O_DIRECT);
     if (c->dfd < 0)
-        return otter_err_sys(err, OTTER_EUSAGE, errno,
-                             "%s: cannot open with O_DIRECT (tmpfs has none: set direct = no)",
-                             c->path);
+        return otter_err_sys(
+            err, OTTER_EUSAGE, errno,
+            "%s: cannot open with O_DIRECT (not on this file system or device: set direct = no)",
+            c->path);
     void *buf = NULL;
     int e = posix_memalign(&buf, DIRECT_ALIGN, DIRECT_BUF);
     if (e)

@@ -97,6 +97,9 @@ d="$work/prefail"; device "$d"; before=$(active_fingerprint "$d"); bsum=$(sha256
 rc=0; out=$("$agent" -c "$d/agent.conf" install "$work/v2-prefail.zip" 2>&1) || rc=$?
 [ "$rc" != 0 ] && [[ $out == *"install hook pre_install: exited with 3: battery at 12%, refusing"* ]] \
   && ok "a failing pre_install aborts (exit $rc) with its status and output" || bad "pre fail: rc $rc: $out"
+# Its output reached the agent's log as it came, line by line with a prefix (not only the message).
+grep -qx 'otter-agent: hook pre_install: battery at 12%, refusing' <<<"$out" \
+  && ok "the hook's stderr is in the agent's log, prefixed" || bad "no log line for the hook: $out"
 refused_cleanly "$d" "$before" && ok "pre_install failed: running slot, booted slot, counter unchanged; B invalid, nothing pending" \
   || bad "after the pre_install failure: $("$agent" -c "$d/agent.conf" status --json)"
 [ "$(sha256sum < "$d/slots/rootfs-b")" = "$bsum" ] && ok "pre_install failed before the first byte reached slot B" \
