@@ -144,10 +144,9 @@ static void key_mark(key_set *set, size_t i)
     set->w[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
-static const char *const sections[] = {"device", "trust",   "state",         "rollback", "boot",
-                                       "health", "reboot",  "server",        "install",  "tpm",
-                                       "crypt",  "control", "preconditions", "ui",       "hooks",
-                                       "emmc"};
+static const char *const sections[] = {
+    "device",  "trust", "state", "rollback", "boot",          "health", "reboot", "server",
+    "install", "tpm",   "crypt", "control",  "preconditions", "ui",     "hooks",  "emmc"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {

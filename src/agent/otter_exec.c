@@ -129,8 +129,8 @@ static void emit_line(otter_exec *x)
                 x->line[i] = '?';
         fprintf(stderr, "otter-agent: %s: %s%s\n", x->prefix, x->line, x->line_cut ? " [cut]" : "");
         if (++x->logged == OTTER_EXEC_LOG_LINES)
-            fprintf(stderr, "otter-agent: %s: more output not logged (limit %d lines)\n",
-                    x->prefix, OTTER_EXEC_LOG_LINES);
+            fprintf(stderr, "otter-agent: %s: more output not logged (limit %d lines)\n", x->prefix,
+                    OTTER_EXEC_LOG_LINES);
     }
     x->line_len = 0;
     x->line_cut = 0;

@@ -22,8 +22,8 @@
 #include "otter_err.h"
 
 #define OTTER_EXEC_OUTPUT_MAX 1024
-#define OTTER_EXEC_LINE_MAX 512   /* bytes of one output line in the log */
-#define OTTER_EXEC_LOG_LINES 200  /* output lines logged per run */
+#define OTTER_EXEC_LINE_MAX 512  /* bytes of one output line in the log */
+#define OTTER_EXEC_LOG_LINES 200 /* output lines logged per run */
 /* The PATH every child gets. */
 #define OTTER_EXEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

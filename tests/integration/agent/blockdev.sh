@@ -78,8 +78,9 @@ for s in a b; do
   f="/var/tmp/otter-blockdev.$$/$s.img"
   head -c $((8 << 20)) /dev/zero | tr '\0' '\377' > "$f"
   l=$(losetup --find --show "$f") || die "losetup $f failed"
-  loops+=("$l"); eval "loop_$s=$l"
+  loops+=("$l")
 done
+loop_a=${loops[0]}; loop_b=${loops[1]}
 d="$work/loopdev"
 make_device "$d" raw
 sed -i -e "s|^a = .*|a = $loop_a|" -e "s|^b = .*|b = $loop_b|" "$d/agent.conf"

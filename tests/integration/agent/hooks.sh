@@ -149,4 +149,17 @@ rc=0; out=$("$agent" -c "$d/agent.conf" install "$work/v2-tampered.zip" 2>&1) ||
 [ ! -e "$work/log" ] && [ ! -e "$work/pre_install.env" ] && ok "no hook ran" || bad "a hook ran: $(cat "$work/log" 2>/dev/null)"
 [ "$(fingerprint "$d")" = "$before" ] && [ "$(sha256sum < "$d/slots/rootfs-b")" = "$bsum" ] \
   && ok "nothing was written (state, boot variables, counter, both slots)" || bad "the tampered package changed the device"
+
+# 5. otter delta carries the hooks of its NEW package (it refused such packages before).
+out=$("$otter" delta --from "$work/v1.zip" --to "$work/v2-hooks.zip" --root "$work/keys/root.json" \
+  --key "$work/keys/r1.key" --key "$work/keys/r2.key" -o "$work/v2-delta.zip" 2>&1) \
+  && ok "otter delta of a package with hooks" || bad "otter delta: $out"
+unzip -Z1 "$work/v2-delta.zip" 2>/dev/null | tr '\n' ' ' | grep -q '^manifest.json manifest.sig pre_install.hook post_install.hook ' \
+  && ok "the delta carries both hooks" || bad "delta entries: $(unzip -Z1 "$work/v2-delta.zip" 2>&1 | tr '\n' ' ')"
+rm -f "$work/log"
+d="$work/delta"; device "$d"
+out=$("$agent" -c "$d/agent.conf" install "$work/v2-delta.zip" 2>&1) && [ "$(head -c 500000 "$d/slots/rootfs-b" | sha256sum | cut -d' ' -f1)" = "$v2sha" ] \
+  && ok "the delta installs 2.0" || bad "delta install: $out"
+grep -q '^pre_install args: ' "$work/log" && grep -q '^post_install args: ' "$work/log" \
+  && ok "both hooks ran from the delta" || bad "hook log: $(cat "$work/log" 2>/dev/null)"
 finish
