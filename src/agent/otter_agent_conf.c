@@ -336,12 +336,10 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
         none = 1;
     /* A slot by stable name (partlabel:rootfs_a), resolved when the device opens. */
     otter_err serr;
-    if (k->kind == K_PATH && strcmp(k->section, "slot") == 0 && otter_blkdev_is_stable(value)) {
-        if (otter_blkdev_check(value, &serr) != 0)
-            return fail(p, OTTER_EFORMAT, "[%s] %s: %s", sec, k->key, serr.msg);
-        none = 1;
-    }
-    if (k->kind == K_PATH && value[0] != '/' && !none)
+    int stable = k->kind == K_PATH && !strcmp(k->section, "slot") && otter_blkdev_is_stable(value);
+    if (stable && otter_blkdev_check(value, &serr) != 0)
+        return fail(p, OTTER_EFORMAT, "[%s] %s: %s", sec, k->key, serr.msg);
+    if (k->kind == K_PATH && value[0] != '/' && !none && !stable)
         return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not an absolute path", sec, k->key, value);
     if (k->kind == K_PATH && strlen(value) >= PATH_MAX)
         return fail(p, OTTER_EFORMAT, "[%s] %s: path too long", sec, k->key);
@@ -585,25 +583,4 @@ void otter_agent_conf_free(otter_agent_conf *conf)
     for (size_t h = 0; h < conf->n_handlers; h++)
         free(conf->handlers[h].name);
     free(conf);
-}
-
-const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const char *name)
-{
-    for (size_t i = 0; i < conf->n_slots; i++)
-        if (strcmp(conf->slots[i].name, name) == 0)
-            return &conf->slots[i];
-    return NULL;
-}
-
-const char *otter_agent_conf_slot_path(const otter_slot_conf *s, int side)
-{
-    return side == 0 ? s->a : side == 1 ? s->b : NULL;
-}
-
-const otter_handler_conf *otter_agent_conf_handler(const otter_agent_conf *conf, const char *name)
-{
-    for (size_t i = 0; i < conf->n_handlers; i++)
-        if (strcmp(conf->handlers[i].name, name) == 0)
-            return &conf->handlers[i];
-    return NULL;
 }
