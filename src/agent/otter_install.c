@@ -111,14 +111,16 @@ static void keep_record(install_run *run)
         otter_resume_save(run->d, run->rec, &ignored);
 }
 
-/* Hooks precede the images and custom handlers cannot continue: such an install restarts. */
+/* Hooks precede the images; custom and bootpart handlers cannot continue: such an install
+ * restarts. */
 static int can_resume(const install_run *run)
 {
     const otter_manifest *m = run->m;
     if (m->hooks[OTTER_HOOK_PRE].file[0] || m->hooks[OTTER_HOOK_POST].file[0])
         return 0;
     for (size_t i = 0; i < m->image_count; i++)
-        if (otter_agent_conf_handler(run->d->conf, m->images[i].handler))
+        if (otter_agent_conf_handler(run->d->conf, m->images[i].handler) ||
+            strcmp(m->images[i].handler, "bootpart") == 0)
             return 0;
     return 1;
 }

@@ -67,6 +67,45 @@ rc=0; out=$("$agent" -c "$d/agent.conf" install --force "$work/v2.zip" 2>&1) || 
 [ "$(sha256sum "$r"/dev/* | sha256sum)" = "$before" ] && ok "nothing written" || bad "a partition changed"
 unset OTTER_TEST_SYSFS OTTER_TEST_DEV
 
+# 2b. The bootpart handler in a whole install: eMMC boot partitions as files with their
+#     force_ro knobs in a test sysfs, mmc-utils' mmc played by a script (PARTITION_CONFIG in a file).
+e="$work/emmc"; mkdir -p "$e/dev" "$e/sys/block/mmcblk0boot0" "$e/sys/block/mmcblk0boot1"
+for n in 0 1; do head -c 131072 /dev/zero > "$e/dev/mmcblk0boot$n"; echo 1 > "$e/sys/block/mmcblk0boot$n/force_ro"; done
+echo 72 > "$e/pc" # 0x48: BOOT_ACK, boot partition 1 (boot0) enabled
+cat > "$e/mmc" <<SH
+#!/bin/sh
+case "\$1 \$2" in
+'extcsd read') printf 'Boot configuration bytes [PARTITION_CONFIG: 0x%02x]\\n' "\$(cat $e/pc)" ;;
+'bootpart enable') echo "\$3 \$4 \$5" >> $e/enable.log; echo \$(( (\$4 << 6) | (\$3 << 3) )) > $e/pc ;;
+*) exit 2 ;;
+esac
+SH
+chmod 755 "$e/mmc"
+make_content "$work/bl1.bin" 50000 11
+make_content "$work/bl2.bin" 60000 12
+for v in 1 2; do
+  "$otter" pack --product gw --compatible gw-a --version "$v.0" --security-version "$v" \
+    --image "rootfs=$work/v$v.img:handler=raw" --image "bootloader=$work/bl$v.bin:handler=bootpart:target=bootloader" \
+    --key "$work/keys/r1.key" --key "$work/keys/r2.key" -o "$work/bl-v$v.zip" >/dev/null
+done
+d="$work/emmcdev"; make_device "$d" raw
+printf '[slot.bootloader]\na = %s\nb = %s\nhandler = bootpart\n[emmc]\nmmc = %s\n' \
+  "$e/dev/mmcblk0boot0" "$e/dev/mmcblk0boot1" "$e/mmc" >> "$d/agent.conf"
+export OTTER_TEST_SYSFS="$e/sys"
+out=$("$agent" -c "$d/agent.conf" factory "$work/bl-v1.zip" 2>&1) && cmp -s -n 50000 "$e/dev/mmcblk0boot1" "$work/bl1.bin" \
+  && [ "$(cat "$e/pc")" = 80 ] && ok "factory: the bootloader went to boot1 (boot0 was enabled), boot1 enabled" \
+  || bad "factory with bootpart: $out / pc $(cat "$e/pc")"
+out=$("$agent" bootsim --root "$d" 2>&1) && ok "1.0 boots" || bad "boot: $out"
+out=$("$agent" -c "$d/agent.conf" install "$work/bl-v2.zip" 2>&1) && cmp -s -n 60000 "$e/dev/mmcblk0boot0" "$work/bl2.bin" \
+  && cmp -s -n 50000 "$e/dev/mmcblk0boot1" "$work/bl1.bin" && [ "$(cat "$e/pc")" = 72 ] \
+  && ok "update: boot0 written and enabled, boot1 (the enabled one) untouched until then" \
+  || bad "update with bootpart: $out / pc $(cat "$e/pc")"
+grep -q "boot partition boot0 written and enabled (was boot1)" <<<"$out" && ok "said in the log" || bad "log: $out"
+[ "$(cat "$e/sys/block/mmcblk0boot0/force_ro")" = 1 ] && ok "force_ro set again" || bad "force_ro left at 0"
+out=$("$agent" bootsim --root "$d" 2>&1)
+[[ $out == "booted slot B: update committed" ]] && ok "2.0 boots and commits" || bad "boot 2.0: $out"
+unset OTTER_TEST_SYSFS
+
 # 3. Loop devices: O_DIRECT and discard on a real block device.
 if [ "$(id -u)" != 0 ] || ! command -v losetup >/dev/null; then
   [ "${CI:-}" = true ] && die "part 3 needs root and losetup (CI)"
