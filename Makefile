@@ -30,7 +30,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   liblzma-dev \
   nbdkit \
   mtd-utils squashfs-tools \
-  mosquitto libmosquitto-dev mosquitto-clients
+  mosquitto libmosquitto-dev mosquitto-clients \
+  libblkid-dev
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean vm vm-long deb test-deb
 

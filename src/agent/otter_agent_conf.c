@@ -13,6 +13,7 @@
 #include "otter_file.h"
 #include "otter_handler.h"
 #include "otter_origin.h"
+#include "otter_blkdev.h"
 #include "otter_tpm.h"
 
 enum kind { K_STR, K_PATH, K_INT, K_ENUM };
@@ -122,6 +123,11 @@ static const struct key_def keys[] = {
     {"slot", "b", K_PATH, NULL, 0, 0, NULL, S(b)},
     /* raw, archive, file or the NAME of a [handler.NAME] section (checked at the end). */
     {"slot", "handler", K_STR, "raw", 0, 0, NULL, S(handler)},
+    /* raw only: O_DIRECT writes, and a discard of the device after the image. */
+    {"slot", "direct", K_ENUM, "no", 0, 0, "no|yes", S(direct)},
+    {"slot", "discard", K_ENUM, "no", 0, 0, "no|yes", S(discard)},
+    /* The bootpart handler reads and switches the eMMC's boot partition with it. */
+    {"emmc", "mmc", K_PATH, "/usr/bin/mmc", 0, 0, NULL, C(emmc_mmc)},
     /* Install hooks carried in packages (docs/agent.md, "Install hooks"). */
     {"hooks", "timeout", K_INT, "60", 1, 3600, NULL, C(hooks_timeout)},
     /* An exec-capable directory for them when [state] dir is on a noexec mount. */
@@ -149,8 +155,8 @@ static void key_mark(key_set *set, size_t i)
 }
 
 static const char *const sections[] = {
-    "device",  "trust", "state", "rollback", "boot",          "health", "reboot", "server",
-    "install", "tpm",   "crypt", "control",  "preconditions", "ui",     "hooks",  "push"};
+    "device", "trust", "state",   "rollback",      "boot", "health", "reboot", "server", "install",
+    "tpm",    "crypt", "control", "preconditions", "ui",   "hooks",  "push",   "emmc"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 struct parse {
@@ -193,22 +199,12 @@ static int valid_slot_name(const char *s)
     return 1;
 }
 
-static const char *const builtin_handlers[] = {"raw", "archive", "file", "ubi", NULL};
-
-static int is_builtin_handler(const char *s)
-{
-    for (size_t i = 0; builtin_handlers[i]; i++)
-        if (strcmp(s, builtin_handlers[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* [handler.NAME]: a custom handler, registered when its section line is read. */
 static void add_handler_section(struct parse *p, const char *sec)
 {
     const char *name = sec + 8;
     otter_agent_conf *c = p->conf;
-    if (!valid_slot_name(name) || is_builtin_handler(name)) {
+    if (!valid_slot_name(name) || otter_handler_exists(name)) {
         fail(p, OTTER_EFORMAT, "bad handler name '%s' (1-32 of a-z 0-9 _ -, not raw/archive/file)",
              name);
         return;
@@ -340,7 +336,12 @@ static int convert(struct parse *p, const struct key_def *k, const char *sec, co
         none = 1;
     if (k->kind == K_PATH && strcmp(k->section, "slot") == 0 && otter_handler_is_ubi_name(value))
         none = 1; /* ubiX:NAME, a UBI volume by name */
-    if (k->kind == K_PATH && value[0] != '/' && !none)
+    /* A slot by stable name (partlabel:rootfs_a), resolved when the device opens. */
+    otter_err serr;
+    int stable = k->kind == K_PATH && !strcmp(k->section, "slot") && otter_blkdev_is_stable(value);
+    if (stable && otter_blkdev_check(value, &serr) != 0)
+        return fail(p, OTTER_EFORMAT, "[%s] %s: %s", sec, k->key, serr.msg);
+    if (k->kind == K_PATH && value[0] != '/' && !none && !stable)
         return fail(p, OTTER_EFORMAT, "[%s] %s: '%s' is not an absolute path", sec, k->key, value);
     if (k->kind == K_PATH && strlen(value) >= PATH_MAX)
         return fail(p, OTTER_EFORMAT, "[%s] %s: path too long", sec, k->key);
@@ -490,18 +491,8 @@ static int finish(struct parse *p)
         int ret = apply_defaults(p, "slot", s, &p->seen_slot_keys[i], sec);
         if (ret)
             return ret;
-        if (strcmp(s->a, s->b) == 0)
-            return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] a and b are the same path",
-                                 p->name, sec);
-        if ((otter_handler_is_ubi_name(s->a) || otter_handler_is_ubi_name(s->b)) &&
-            strcmp(s->handler, "ubi") != 0)
-            return otter_err_set(p->err, OTTER_EFORMAT, "%s: [%s] ubiX:NAME needs handler = ubi",
-                                 p->name, sec);
-        if (!is_builtin_handler(s->handler) && !otter_agent_conf_handler(p->conf, s->handler))
-            return otter_err_set(p->err, OTTER_EFORMAT,
-                                 "%s: [%s] handler: '%.64s' is not raw, archive, file or a "
-                                 "[handler.NAME] section",
-                                 p->name, sec, s->handler);
+        if ((ret = otter_agent_conf_check_slot(p->conf, s, p->name, p->err)) != 0)
+            return ret;
     }
     for (size_t i = 0; i < p->conf->n_handlers; i++) {
         char sec[9 + OTTER_AGENT_CONF_MAX_NAME];
@@ -583,25 +574,4 @@ void otter_agent_conf_free(otter_agent_conf *conf)
     for (size_t h = 0; h < conf->n_handlers; h++)
         free(conf->handlers[h].name);
     free(conf);
-}
-
-const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const char *name)
-{
-    for (size_t i = 0; i < conf->n_slots; i++)
-        if (strcmp(conf->slots[i].name, name) == 0)
-            return &conf->slots[i];
-    return NULL;
-}
-
-const char *otter_agent_conf_slot_path(const otter_slot_conf *s, int side)
-{
-    return side == 0 ? s->a : side == 1 ? s->b : NULL;
-}
-
-const otter_handler_conf *otter_agent_conf_handler(const otter_agent_conf *conf, const char *name)
-{
-    for (size_t i = 0; i < conf->n_handlers; i++)
-        if (strcmp(conf->handlers[i].name, name) == 0)
-            return &conf->handlers[i];
-    return NULL;
 }

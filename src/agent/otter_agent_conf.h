@@ -26,7 +26,9 @@ typedef struct otter_slot_conf {
     char *name;    /* "rootfs" */
     char *a;       /* path of slot A (file, block device or directory) */
     char *b;       /* path of slot B */
-    char *handler; /* "raw", "archive", "file" or a [handler.NAME] */
+    char *handler; /* "raw", "archive", "file", "bootpart" or a [handler.NAME] */
+    char *direct;  /* "yes": the raw handler writes with O_DIRECT (docs/agent.md) */
+    char *discard; /* "yes": the raw handler discards the device after the image */
 } otter_slot_conf;
 
 /* A custom handler ([handler.modem]): an executable fed the verified image
@@ -107,6 +109,7 @@ typedef struct otter_agent_conf {
     size_t n_slots;
     otter_handler_conf handlers[OTTER_AGENT_CONF_MAX_HANDLERS];
     size_t n_handlers;
+    char *emmc_mmc; /* [emmc] mmc: mmc-utils' mmc, for the bootpart handler */
 } otter_agent_conf;
 
 /*
@@ -133,6 +136,10 @@ const otter_slot_conf *otter_agent_conf_slot(const otter_agent_conf *conf, const
 
 /* The custom handler called name, or NULL (also for raw, archive, file). Borrowed. */
 const otter_handler_conf *otter_agent_conf_handler(const otter_agent_conf *conf, const char *name);
+/* The rules of one [slot.NAME] that need the whole section (a and b, its handler and options);
+ * file names agent.conf in the message. */
+int otter_agent_conf_check_slot(const otter_agent_conf *conf, const otter_slot_conf *s,
+                                const char *file, otter_err *err);
 
 /* The path of side 0 (A) or 1 (B) of slot class s, or NULL for another side. Borrowed. */
 const char *otter_agent_conf_slot_path(const otter_slot_conf *s, int side);

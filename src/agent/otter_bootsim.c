@@ -76,6 +76,9 @@ static int verify_slot(const otter_device *d, int slot, char *why, size_t why_le
             return -1;
         }
         const char *path = otter_agent_conf_slot_path(sc, slot);
+        /* The eMMC's boot ROM picks the boot partition (bootpart), not the A/B side. */
+        if (strcmp(sc->handler, "bootpart") == 0)
+            continue;
         if (strcmp(sc->handler, "archive") == 0) {
             struct stat st;
             if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_device.h"
+#include "otter_blkdev.h"
 #include "otter_bootchooser.h"
 #include "otter_file.h"
 #include "otter_roots.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,35 @@ int otter_device_parse_cmdline(const char *text)
     return OTTER_SLOT_NONE;
 }
 
+/*
+ * Slots named by partlabel:, partuuid:, uuid: or /dev/disk/by-* become their
+ * device nodes here, once per run: everything after (handlers, hooks, the
+ * delta's source) sees a plain path.
+ */
+static int resolve_slots(otter_agent_conf *conf, otter_err *err)
+{
+    for (size_t i = 0; i < conf->n_slots; i++) {
+        otter_slot_conf *s = &conf->slots[i];
+        char **side[2] = {&s->a, &s->b};
+        for (int k = 0; k < 2; k++) {
+            char path[PATH_MAX];
+            if (!otter_blkdev_is_stable(*side[k]))
+                continue;
+            if (otter_blkdev_resolve(*side[k], path, sizeof path, err) != 0)
+                return otter_err_prefix(err, "[slot.%s] %c", s->name, "ab"[k]);
+            char *copy = strdup(path);
+            if (!copy)
+                return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+            free(*side[k]);
+            *side[k] = copy;
+        }
+        if (strcmp(s->a, s->b) == 0)
+            return otter_err_set(err, OTTER_EUSAGE, "[slot.%s] a and b are the same device %s",
+                                 s->name, s->a);
+    }
+    return 0;
+}
+
 static int read_booted(const char *path, int *booted, otter_err *err)
 {
     char *text = NULL;
@@ -48,6 +79,8 @@ int otter_device_open(const char *conf_path, int need_booted, otter_device **out
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     d->booted = OTTER_SLOT_NONE;
     int ret = otter_agent_conf_parse_file(conf_path, &d->conf, err);
+    if (!ret)
+        ret = resolve_slots(d->conf, err);
     if (!ret)
         ret = otter_trust_load_file(d->conf->trust_root, &d->trust, err);
     if (!ret) {

@@ -21,6 +21,13 @@ struct otter_exec {
     long timeout_ms;
     char tail[OTTER_EXEC_OUTPUT_MAX]; /* ring of the last output bytes */
     size_t tail_pos, tail_len;
+    char line[OTTER_EXEC_LINE_MAX + 1]; /* the output line being assembled */
+    size_t line_len;
+    int line_cut;  /* the line went over OTTER_EXEC_LINE_MAX: the rest is dropped */
+    size_t logged; /* lines logged so far */
+    otter_exec_line_fn line_fn;
+    void *line_user;
+    char prefix[96];
     char path[256]; /* for messages */
 };
 
@@ -61,6 +68,8 @@ int otter_exec_start(char *const argv[], char *const envp[], int with_stdin, lon
     if (!x)
         return otter_err_set(err, OTTER_ENOMEM, "out of memory");
     snprintf(x->path, sizeof x->path, "%s", argv[0]);
+    const char *base = strrchr(argv[0], '/');
+    snprintf(x->prefix, sizeof x->prefix, "%s", base ? base + 1 : argv[0]);
     x->timeout_ms = timeout_s * 1000;
     x->in = x->out = -1;
     if ((with_stdin && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) ||
@@ -96,6 +105,56 @@ int otter_exec_start(char *const argv[], char *const envp[], int with_stdin, lon
     return 0;
 }
 
+void otter_exec_set_prefix(otter_exec *x, const char *prefix)
+{
+    snprintf(x->prefix, sizeof x->prefix, "%s", prefix);
+}
+
+void otter_exec_set_line_fn(otter_exec *x, otter_exec_line_fn fn, void *user)
+{
+    x->line_fn = fn;
+    x->line_user = user;
+}
+
+/* A complete line (or the last, unterminated one) to its reader or the log. */
+static void emit_line(otter_exec *x)
+{
+    x->line[x->line_len] = '\0';
+    if (x->line_fn) {
+        x->line_fn(x->line_user, x->line);
+    } else if (x->logged < OTTER_EXEC_LOG_LINES) {
+        /* The log is the agent's: a child cannot forge its lines or send escapes. */
+        for (size_t i = 0; i < x->line_len; i++)
+            if ((unsigned char)x->line[i] < 0x20 || x->line[i] == 0x7f)
+                x->line[i] = '?';
+        fprintf(stderr, "otter-agent: %s: %s%s\n", x->prefix, x->line, x->line_cut ? " [cut]" : "");
+        if (++x->logged == OTTER_EXEC_LOG_LINES)
+            fprintf(stderr, "otter-agent: %s: more output not logged (limit %d lines)\n", x->prefix,
+                    OTTER_EXEC_LOG_LINES);
+    }
+    x->line_len = 0;
+    x->line_cut = 0;
+}
+
+static void add_output(otter_exec *x, const char *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n')
+            emit_line(x);
+        else if (x->line_len < OTTER_EXEC_LINE_MAX)
+            x->line[x->line_len++] = buf[i];
+        else
+            x->line_cut = 1;
+    }
+}
+
+/* Output that ended without a newline is a line too. */
+static void flush_line(otter_exec *x)
+{
+    if (x->line_len || x->line_cut)
+        emit_line(x);
+}
+
 /* Reads what the child wrote (after poll said it can), keeping the tail; closes out at EOF. */
 static void drain(otter_exec *x)
 {
@@ -108,6 +167,7 @@ static void drain(otter_exec *x)
         }
         return;
     }
+    add_output(x, buf, (size_t)n);
     for (ssize_t i = 0; i < n; i++) {
         x->tail[x->tail_pos] = buf[i];
         x->tail_pos = (x->tail_pos + 1) % sizeof x->tail;
@@ -211,6 +271,7 @@ int otter_exec_wait(otter_exec *x, int *status, char output[OTTER_EXEC_OUTPUT_MA
     for (int i = 0; i < 64 && x->out >= 0 && poll(&(struct pollfd){x->out, POLLIN, 0}, 1, 0) > 0;
          i++)
         drain(x);
+    flush_line(x);
     if (output)
         copy_tail(x, output);
     if (x->out >= 0)
@@ -225,6 +286,7 @@ void otter_exec_kill(otter_exec *x)
         return;
     kill_group(x);
     waitpid(x->pid, NULL, 0);
+    flush_line(x);
     if (x->in >= 0)
         close(x->in);
     if (x->out >= 0)

@@ -7,6 +7,12 @@
  * stdin (a socket the caller feeds, or /dev/null) and stdout+stderr (one
  * pipe whose last OTTER_EXEC_OUTPUT_MAX bytes are kept for messages). A
  * timeout, or any abort, kills the whole process group with SIGKILL.
+ *
+ * Its output also reaches the agent's log (stderr) as it comes, line by
+ * line: "otter-agent: PREFIX: line", control characters as '?', each line
+ * cut at OTTER_EXEC_LINE_MAX bytes, at most OTTER_EXEC_LOG_LINES lines per
+ * run (then one line says the rest was not logged). A caller that reads
+ * the output itself (a tool's report) sets a line function instead.
  */
 #ifndef OTTER_EXEC_H
 #define OTTER_EXEC_H
@@ -16,6 +22,8 @@
 #include "otter_err.h"
 
 #define OTTER_EXEC_OUTPUT_MAX 1024
+#define OTTER_EXEC_LINE_MAX 512  /* bytes of one output line in the log */
+#define OTTER_EXEC_LOG_LINES 200 /* output lines logged per run */
 /* The PATH every child gets. */
 #define OTTER_EXEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -30,6 +38,14 @@ typedef struct otter_exec otter_exec;
  */
 int otter_exec_start(char *const argv[], char *const envp[], int with_stdin, long timeout_s,
                      otter_exec **out, otter_err *err);
+
+/* Log lines as "PREFIX: line" (copied; default: the program's file name). */
+void otter_exec_set_prefix(otter_exec *x, const char *prefix);
+
+/* Each output line (NUL-terminated, no newline, cut as above, control
+ * characters kept) goes to fn(user, line) instead of the log, unbounded in count. */
+typedef void (*otter_exec_line_fn)(void *user, const char *line);
+void otter_exec_set_line_fn(otter_exec *x, otter_exec_line_fn fn, void *user);
 
 /*
  * Writes len bytes to the child's stdin, reading its output meanwhile (so a

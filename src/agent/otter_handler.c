@@ -14,7 +14,29 @@ static const struct otter_handler_ops *const handlers[] = {
     &otter_handler_archive,
     &otter_handler_file,
     &otter_handler_ubi,
+    &otter_handler_bootpart,
 };
+
+/* The handlers that take options, and how they open with them. */
+static const struct {
+    const struct otter_handler_ops *ops;
+    int (*open_opts)(void **ctx, const char *target, uint64_t declared_size,
+                     const otter_handler_opts *o, otter_err *err);
+} with_opts[] = {
+    {&otter_handler_raw, otter_handler_raw_open_opts},
+    {&otter_handler_bootpart, otter_handler_bootpart_open_opts},
+};
+
+/* ops's open with options o (none: the defaults). */
+static int open_with(const struct otter_handler_ops *ops, void **ctx, const char *target,
+                     uint64_t declared_size, const otter_handler_opts *o, otter_err *err)
+{
+    static const otter_handler_opts none;
+    for (size_t i = 0; i < sizeof with_opts / sizeof with_opts[0]; i++)
+        if (with_opts[i].ops == ops)
+            return with_opts[i].open_opts(ctx, target, declared_size, o ? o : &none, err);
+    return ops->open(ctx, target, declared_size, err);
+}
 
 struct otter_handler {
     const struct otter_handler_ops *ops;
@@ -39,8 +61,8 @@ int otter_handler_exists(const char *name)
 
 /* open (head NULL) or resume (at offset, with the held-back head). */
 static int start(const char *name, const char *target, uint64_t declared_size, uint64_t offset,
-                 const uint8_t *head, size_t head_len, const char *partial, otter_handler **out,
-                 otter_err *err)
+                 const uint8_t *head, size_t head_len, const char *partial,
+                 const otter_handler_opts *o, otter_handler **out, otter_err *err)
 {
     *out = NULL;
     const struct otter_handler_ops *ops = find(name);
@@ -60,7 +82,7 @@ static int start(const char *name, const char *target, uint64_t declared_size, u
     snprintf(h->target, sizeof h->target, "%s", target);
     int ret = head ? ops->resume(&h->ctx, target, declared_size, offset, head, head_len,
                                  partial ? partial : target, err)
-                   : ops->open(&h->ctx, target, declared_size, err);
+                   : open_with(ops, &h->ctx, target, declared_size, o, err);
     if (ret) {
         free(h);
         return otter_err_prefix(err, "%s handler", name);
@@ -72,7 +94,13 @@ static int start(const char *name, const char *target, uint64_t declared_size, u
 int otter_handler_open(const char *name, const char *target, uint64_t declared_size,
                        otter_handler **out, otter_err *err)
 {
-    return start(name, target, declared_size, 0, NULL, 0, NULL, out, err);
+    return start(name, target, declared_size, 0, NULL, 0, NULL, NULL, out, err);
+}
+
+int otter_handler_open_opts(const char *name, const char *target, uint64_t declared_size,
+                            const otter_handler_opts *o, otter_handler **out, otter_err *err)
+{
+    return start(name, target, declared_size, 0, NULL, 0, NULL, o, out, err);
 }
 
 int otter_handler_open_exec(const otter_handler_exec_params *p, const char *target,
@@ -99,8 +127,8 @@ int otter_handler_resume(const char *name, const char *target, uint64_t declared
                          otter_handler **out, otter_err *err)
 {
     static const uint8_t none[1];
-    return start(name, target, declared_size, offset, head ? head : none, head_len, partial, out,
-                 err);
+    return start(name, target, declared_size, offset, head ? head : none, head_len, partial, NULL,
+                 out, err);
 }
 
 const char *otter_handler_partial_path(const otter_handler *h)

@@ -11,6 +11,8 @@
  *            refusing absolute paths, "..", escaping links and device nodes.
  *   ubi      a UBI volume (/dev/ubiX_Y or ubiX:NAME) through the kernel's
  *            volume update: an unfinished one leaves it marked damaged.
+ *   bootpart a bootloader image to the eMMC's inactive boot partition, which
+ *            becomes the active one once written and read back (bootpart.c).
  *   custom   ([handler.NAME] in agent.conf) an executable fed the bytes on
  *            stdin: otter_handler_open_exec(), docs/porting.md "Custom handlers".
  * Memory stays constant whatever the image size.
@@ -29,7 +31,7 @@
 
 typedef struct otter_handler otter_handler;
 
-/* True when name is a known handler ("raw", "archive", "file", "ubi"). */
+/* True when name is a known handler ("raw", "archive", "file", "ubi", "bootpart"). */
 int otter_handler_exists(const char *name);
 
 /* True when s names a UBI volume by name, "ubiX:NAME" (the ubi handler's slot form). */
@@ -44,6 +46,21 @@ int otter_handler_is_ubi_name(const char *s);
  */
 int otter_handler_open(const char *name, const char *target, uint64_t declared_size,
                        otter_handler **out, otter_err *err);
+
+/* Per slot class options of the built-in handlers (agent.conf [slot.NAME], [emmc]). */
+typedef struct otter_handler_opts {
+    int direct;      /* raw: write with O_DIRECT (the unaligned tail goes through the cache) */
+    int discard;     /* raw: discard the block device after the image (BLKDISCARD) */
+    const char *mmc; /* bootpart: mmc-utils' mmc (borrowed for the open) */
+} otter_handler_opts;
+
+/*
+ * otter_handler_open() with options o (NULL: none). A handler that takes no
+ * options ignores them; an option it cannot honour (O_DIRECT on tmpfs) is
+ * an error at open (OTTER_EUSAGE or OTTER_EIO).
+ */
+int otter_handler_open_opts(const char *name, const char *target, uint64_t declared_size,
+                            const otter_handler_opts *o, otter_handler **out, otter_err *err);
 
 /* What a custom handler is run with (all borrowed for the call). */
 typedef struct otter_handler_exec_params {

@@ -24,10 +24,18 @@ struct otter_handler_ops {
     const char *(*partial_path)(const void *ctx);
 };
 
+/* Handlers that take options ([slot.NAME] direct, discard; [emmc] mmc) open with
+ * these instead of ops->open (o never NULL); otter_handler.c maps them. */
+int otter_handler_raw_open_opts(void **ctx, const char *target, uint64_t declared_size,
+                                const otter_handler_opts *o, otter_err *err);
+int otter_handler_bootpart_open_opts(void **ctx, const char *target, uint64_t declared_size,
+                                     const otter_handler_opts *o, otter_err *err);
+
 extern const struct otter_handler_ops otter_handler_raw;
 extern const struct otter_handler_ops otter_handler_file;
 extern const struct otter_handler_ops otter_handler_archive;
 extern const struct otter_handler_ops otter_handler_ubi;
+extern const struct otter_handler_ops otter_handler_bootpart;
 /* Custom handlers: not in the table (their names come from agent.conf); open is
  * otter_handler_exec_start, the rest of the ops as usual. */
 extern const struct otter_handler_ops otter_handler_exec;

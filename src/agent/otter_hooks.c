@@ -80,6 +80,9 @@ static int run_program(otter_device *d, const otter_manifest *m, int which, int 
     int ret = otter_exec_start(argv, envp, 0, d->conf->hooks_timeout, &x, err);
     if (ret)
         return ret;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "hook %s", otter_manifest_hook_name(which));
+    otter_exec_set_prefix(x, prefix);
     int status = 0;
     char output[OTTER_EXEC_OUTPUT_MAX + 1];
     ret = otter_exec_wait(x, &status, output, err);

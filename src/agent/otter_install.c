@@ -111,14 +111,16 @@ static void keep_record(install_run *run)
         otter_resume_save(run->d, run->rec, &ignored);
 }
 
-/* Hooks precede the images and custom handlers cannot continue: such an install restarts. */
+/* Hooks precede the images; custom and bootpart handlers cannot continue: such an install
+ * restarts. */
 static int can_resume(const install_run *run)
 {
     const otter_manifest *m = run->m;
     if (m->hooks[OTTER_HOOK_PRE].file[0] || m->hooks[OTTER_HOOK_POST].file[0])
         return 0;
     for (size_t i = 0; i < m->image_count; i++)
-        if (otter_agent_conf_handler(run->d->conf, m->images[i].handler))
+        if (otter_agent_conf_handler(run->d->conf, m->images[i].handler) ||
+            strcmp(m->images[i].handler, "bootpart") == 0)
             return 0;
     return 1;
 }
@@ -194,8 +196,12 @@ static int start_handler(install_run *run, const otter_manifest_image *img, otte
 {
     const char *path = otter_device_slot_path(run->d, img->target, run->side);
     const otter_handler_conf *hc = otter_agent_conf_handler(run->d->conf, img->handler);
-    if (!hc)
-        return otter_handler_open(img->handler, path, img->size, h, err);
+    if (!hc) {
+        const otter_slot_conf *s = otter_agent_conf_slot(run->d->conf, img->target);
+        otter_handler_opts ho = {strcmp(s->direct, "yes") == 0, strcmp(s->discard, "yes") == 0,
+                                 run->d->conf->emmc_mmc};
+        return otter_handler_open_opts(img->handler, path, img->size, &ho, h, err);
+    }
     otter_handler_exec_params p = {
         hc->name,  hc->command, hc->args,        hc->timeout,
         img->name, img->sha256, run->m->version, otter_bootchooser_letter(run->side)};

@@ -25,6 +25,9 @@ typedef struct side {
     otter_manifest *m;
     char paths[OTTER_IMAGES_MAX][PATH_MAX];
     int fds[OTTER_IMAGES_MAX];
+    /* Its install hooks (verified by the reader), carried into the delta as they are. */
+    char hook_paths[OTTER_HOOKS][PATH_MAX];
+    int hook_fds[OTTER_HOOKS];
 } side;
 
 static void side_free(side *s)
@@ -33,6 +36,12 @@ static void side_free(side *s)
         if (s->fds[i] > 0) {
             close(s->fds[i]);
             unlink(s->paths[i]);
+        }
+    }
+    for (size_t i = 0; i < OTTER_HOOKS; i++) {
+        if (s->hook_fds[i] > 0) {
+            close(s->hook_fds[i]);
+            unlink(s->hook_paths[i]);
         }
     }
     otter_manifest_free(s->m);
@@ -63,6 +72,24 @@ static int extract_image(otter_pkg_reader *r, int fd, const char *path, otter_er
     return rc;
 }
 
+/* The package's hooks into temp files (the reader checked them against the signed manifest). */
+static int save_hooks(const otter_pkg_reader *r, const char *out_path, side *s, otter_err *err)
+{
+    for (int i = 0; i < OTTER_HOOKS; i++) {
+        size_t len = 0;
+        const char *bytes = otter_pkg_hook(r, i, &len);
+        if (!bytes)
+            continue;
+        int ret = temp_beside(out_path, otter_manifest_hook_name(i), s->hook_paths[i],
+                              &s->hook_fds[i], err);
+        if (!ret)
+            ret = otter_file_write_full(s->hook_fds[i], bytes, len, s->hook_paths[i], err);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}
+
 static int read_side(const char *pkg, const char *tag, const char *out_path,
                      const otter_trust *trust, side *s, otter_err *err)
 {
@@ -85,6 +112,8 @@ static int read_side(const char *pkg, const char *tag, const char *out_path,
         const char *bytes = otter_pkg_manifest_bytes(r, &len);
         ret = otter_manifest_parse(bytes, len, pkg, &s->m, err);
     }
+    if (!ret)
+        ret = save_hooks(r, out_path, s, err);
     for (size_t i = 0; !ret && (ret = otter_pkg_next_image(r, &img, err)) == 1; i++) {
         char what[96];
         snprintf(what, sizeof what, "%s%zu", tag, i);
@@ -165,7 +194,7 @@ static void copy_top(const otter_manifest *from, otter_manifest *m)
     m->security_version = from->security_version;
     m->compatible_count = from->compatible_count;
     memcpy(m->compatible, from->compatible, sizeof m->compatible);
-    /* Hooks are copied so the package writer refuses them (not carried in deltas yet). */
+    /* Hooks are carried as they are (their files from NEW: save_hooks). */
     memcpy(m->hooks, from->hooks, sizeof m->hooks);
     m->replaces_count = from->replaces_count;
     memcpy(m->replaces, from->replaces, sizeof m->replaces);
@@ -235,8 +264,11 @@ int otter_delta_make(const char *out_path, const otter_delta_make_opts *o, otter
         copy_top(nw.m, m);
         ret = make_images(out_path, o, &old, &nw, m, payloads, payload_fds, paths, err);
     }
+    const char *hooks[OTTER_HOOKS];
+    for (int i = 0; i < OTTER_HOOKS; i++)
+        hooks[i] = nw.hook_fds[i] > 0 ? nw.hook_paths[i] : NULL;
     if (!ret)
-        ret = otter_pkg_write_manifest(out_path, m, paths, o->keys, o->key_count, err);
+        ret = otter_pkg_write_manifest_hooks(out_path, m, paths, hooks, o->keys, o->key_count, err);
     for (size_t i = 0; i < OTTER_IMAGES_MAX; i++) {
         if (payload_fds[i] > 0) {
             close(payload_fds[i]);

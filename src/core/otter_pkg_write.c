@@ -355,7 +355,7 @@ static int load_hook(const otter_manifest *m, int which, const char *const *path
     if (!paths || !paths[which])
         return otter_err_set(err, OTTER_EUSAGE,
                              "the manifest names install hook %s but no file was given for it "
-                             "(otter delta does not carry hooks yet)",
+                             "(otter pack --pre-install/--post-install)",
                              name);
     int ret = otter_file_read_all(paths[which], OTTER_HOOK_MAX, buf, len, err);
     if (ret)

@@ -94,6 +94,7 @@ vm_disk() {
   # gap before the first partition (1 MiB) holds it.
   sfdisk -q "$out" <<TABLE
 label: dos
+label-id: 0x0743a0a1
 start=1MiB, size=${VM_BOOT_MB}MiB, type=83, bootable
 size=${VM_SLOT_MB}MiB, type=83
 size=${VM_SLOT_MB}MiB, type=83

@@ -105,7 +105,10 @@ vm_conf "$data/otter" "$keys/root.json" "$boot/grub/grubenv" "$dev/cmdline" "$de
 "$agent" -c "$dev/factory.conf" factory "$img/1.0.zip" > "$dev/factory.log" 2>&1 ||
   die "factory install of 1.0 failed: $(cat "$dev/factory.log")"
 {
-  vm_conf /data/otter /etc/otter/root.json /bootpart/grub/grubenv /proc/cmdline /dev/vda2 /dev/vda3
+  # The slots by the MBR's PARTUUID (disk id 0x0743a0a1, tests/vm/image.sh): resolved by the
+  # agent without udev, through sysfs and libblkid (docs/agent.md "Slots on block devices").
+  vm_conf /data/otter /etc/otter/root.json /bootpart/grub/grubenv /proc/cmdline partuuid:0743a0a1-02 \
+    partuuid:0743a0a1-03
   cat <<CONF
 [server]
 url = http://10.0.2.2:$port

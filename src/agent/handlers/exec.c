@@ -78,6 +78,9 @@ int otter_handler_exec_start(void **out, const otter_handler_exec_params *p, con
         return ret;
     }
     snprintf(c->name, sizeof c->name, "%s", p->name);
+    char prefix[80];
+    snprintf(prefix, sizeof prefix, "handler %s", p->name);
+    otter_exec_set_prefix(c->x, prefix);
     *out = c;
     return 0;
 }

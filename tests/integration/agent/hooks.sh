@@ -97,6 +97,9 @@ d="$work/prefail"; device "$d"; before=$(active_fingerprint "$d"); bsum=$(sha256
 rc=0; out=$("$agent" -c "$d/agent.conf" install "$work/v2-prefail.zip" 2>&1) || rc=$?
 [ "$rc" != 0 ] && [[ $out == *"install hook pre_install: exited with 3: battery at 12%, refusing"* ]] \
   && ok "a failing pre_install aborts (exit $rc) with its status and output" || bad "pre fail: rc $rc: $out"
+# Its output reached the agent's log as it came, line by line with a prefix (not only the message).
+grep -qx 'otter-agent: hook pre_install: battery at 12%, refusing' <<<"$out" \
+  && ok "the hook's stderr is in the agent's log, prefixed" || bad "no log line for the hook: $out"
 refused_cleanly "$d" "$before" && ok "pre_install failed: running slot, booted slot, counter unchanged; B invalid, nothing pending" \
   || bad "after the pre_install failure: $("$agent" -c "$d/agent.conf" status --json)"
 [ "$(sha256sum < "$d/slots/rootfs-b")" = "$bsum" ] && ok "pre_install failed before the first byte reached slot B" \
@@ -146,4 +149,17 @@ rc=0; out=$("$agent" -c "$d/agent.conf" install "$work/v2-tampered.zip" 2>&1) ||
 [ ! -e "$work/log" ] && [ ! -e "$work/pre_install.env" ] && ok "no hook ran" || bad "a hook ran: $(cat "$work/log" 2>/dev/null)"
 [ "$(fingerprint "$d")" = "$before" ] && [ "$(sha256sum < "$d/slots/rootfs-b")" = "$bsum" ] \
   && ok "nothing was written (state, boot variables, counter, both slots)" || bad "the tampered package changed the device"
+
+# 5. otter delta carries the hooks of its NEW package (it refused such packages before).
+out=$("$otter" delta --from "$work/v1.zip" --to "$work/v2-hooks.zip" --root "$work/keys/root.json" \
+  --key "$work/keys/r1.key" --key "$work/keys/r2.key" -o "$work/v2-delta.zip" 2>&1) \
+  && ok "otter delta of a package with hooks" || bad "otter delta: $out"
+unzip -Z1 "$work/v2-delta.zip" 2>/dev/null | tr '\n' ' ' | grep -q '^manifest.json manifest.sig pre_install.hook post_install.hook ' \
+  && ok "the delta carries both hooks" || bad "delta entries: $(unzip -Z1 "$work/v2-delta.zip" 2>&1 | tr '\n' ' ')"
+rm -f "$work/log"
+d="$work/delta"; device "$d"
+out=$("$agent" -c "$d/agent.conf" install "$work/v2-delta.zip" 2>&1) && [ "$(head -c 500000 "$d/slots/rootfs-b" | sha256sum | cut -d' ' -f1)" = "$v2sha" ] \
+  && ok "the delta installs 2.0" || bad "delta install: $out"
+grep -q '^pre_install args: ' "$work/log" && grep -q '^post_install args: ' "$work/log" \
+  && ok "both hooks ran from the delta" || bad "hook log: $(cat "$work/log" 2>/dev/null)"
 finish

@@ -151,6 +151,27 @@ rc=0; out=$("$agent" -c "$d/agent.conf" install "$durl" --no-reboot 2>&1) || rc=
 [ "$(cd "$d" && find . -type f -exec sha256sum {} + | sort | sha256sum)" = "$before" ] \
   && ok "delta: the refused resume wrote nothing" || bad "delta: the refused resume changed the device"
 
+# 8. A package with an install hook leaves no resume record: a resume would start after the
+#    pre_install hook ran in the cut attempt (skipping it, or running it twice around a half
+#    slot). Cut the same way, the next install starts from byte 0 and runs the hook again.
+printf '#!/bin/sh\necho ran >> %s/hook-runs\n' "$work" > "$work/pre.sh"
+"$otter" pack --product gw --compatible gw-a --version 2.0 --security-version 2 --chunk-size 64KiB \
+  --image "rootfs=$work/v2.img:handler=raw" --pre-install "$work/pre.sh" \
+  --key "$work/keys/r1.key" --key "$work/keys/r2.key" -o "$work/www/update-hooks.zip" >/dev/null
+hurl="http://127.0.0.1:$port/update-hooks.zip"
+rm -rf "$d"; make_device "$d" raw
+"$agent" -c "$d/agent.conf" factory "$work/v1-raw.zip" >/dev/null
+"$agent" bootsim --root "$d" >/dev/null
+rc=0; (OTTER_CRASH_AT=install-write@1000000 exec "$agent" -c "$d/agent.conf" install "$hurl" --no-reboot \
+  >/dev/null 2>&1) || rc=$?
+expect "hooks: killed mid-write" "$rc" 137
+[ ! -e "$d/state/resume.json" ] && ok "hooks: no resume record" || bad "hooks: a record: $(head -c 300 "$d/state/resume.json")"
+out=$("$agent" -c "$d/agent.conf" install "$hurl" --no-reboot 2>&1) || bad "hooks: install after the cut: $out"
+[[ $out != *"resuming at"* ]] && [ "$(last_log)" = "200 range=[-] sent=$(stat -c %s "$work/www/update-hooks.zip")" ] \
+  && ok "hooks: the next install fetched the whole package" || bad "hooks: $(last_log)"
+expect "hooks: pre_install ran in both attempts" "$(cat "$work/hook-runs")" "$(printf 'ran\nran')"
+committed "$d" "hooks"
+
 # 5. otter-fetch --offset against a server that ignores Range: the body from that byte all the same.
 from=$(chunk_from 16)
 "$OTTER_BUILD_DIR/bin/otter-fetch" --offset "$from" "http://127.0.0.1:$noranges/update.zip" > "$work/tail.bin"

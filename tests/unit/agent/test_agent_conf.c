@@ -162,9 +162,10 @@ static void test_hooks_and_handlers(void **state)
 
 static void test_bad_values(void **state)
 {
-    expect_refusal(with("[slot.kernel]\na = /k-a\nb = /k-b\nhandler = zip\n"),
-                   "agent.conf: [slot.kernel] handler: 'zip' is not raw, archive, file or a "
-                   "[handler.NAME] section");
+    expect_refusal(
+        with("[slot.kernel]\na = /k-a\nb = /k-b\nhandler = zip\n"),
+        "agent.conf: [slot.kernel] handler: 'zip' is not raw, archive, file, bootpart or a "
+        "[handler.NAME] section");
     expect_refusal(with("[slot.kernel]\na = k-a\n"),
                    "agent.conf:23: [slot.kernel] a: 'k-a' is not an absolute path");
     expect_refusal("[boot]\ntries = 0\n", "agent.conf:2: [boot] tries: 0 is out of range (1..9)");
@@ -195,6 +196,45 @@ static void test_bad_values(void **state)
     assert_otter_ok(parse(with("[crypt]\nkey = handle:0x81000b00\n"), &c, &err), err);
     assert_string_equal(c->crypt_key, "handle:0x81000b00");
     otter_agent_conf_free(c);
+}
+
+/* Slots by stable name, raw's direct/discard and the bootpart handler's [emmc] mmc. */
+static void test_block_devices(void **state)
+{
+    otter_err err;
+    otter_agent_conf *c = NULL;
+    assert_otter_ok(parse(with("[slot.kernel]\na = partlabel:kernel_a\nb = "
+                               "/dev/disk/by-partuuid/5e0d5a5c-03\ndirect = yes\ndiscard = yes\n"
+                               "[slot.boot]\na = /dev/mmcblk0boot0\nb = /dev/mmcblk0boot1\n"
+                               "handler = bootpart\n[emmc]\nmmc = /sbin/mmc\n"),
+                          &c, &err),
+                    err);
+    const otter_slot_conf *s = otter_agent_conf_slot(c, "kernel");
+    assert_string_equal(s->a, "partlabel:kernel_a"); /* resolved when the device opens */
+    assert_string_equal(s->direct, "yes");
+    assert_string_equal(s->discard, "yes");
+    assert_string_equal(otter_agent_conf_slot(c, "rootfs")->direct, "no");
+    assert_string_equal(otter_agent_conf_slot(c, "boot")->handler, "bootpart");
+    assert_string_equal(c->emmc_mmc, "/sbin/mmc");
+    otter_agent_conf_free(c);
+    assert_otter_ok(parse(good, &c, &err), err);
+    assert_string_equal(c->emmc_mmc, "/usr/bin/mmc");
+    otter_agent_conf_free(c);
+    expect_refusal(with("[slot.kernel]\na = partlabel:\n"),
+                   "agent.conf:23: [slot.kernel] a: 'partlabel:': the name must be 1-72 characters "
+                   "without '/' or blanks");
+    expect_refusal(with("[slot.kernel]\na = uuid:a b\n"),
+                   "agent.conf:23: [slot.kernel] a: 'uuid:a b': the name must be 1-72 characters "
+                   "without '/' or blanks");
+    expect_refusal(with("[slot.kernel]\na = label:x\n"),
+                   "agent.conf:23: [slot.kernel] a: 'label:x' is not an absolute path");
+    expect_refusal(with("[slot.kernel]\na = /k-a\nb = /k-b\ndirect = on\n"),
+                   "agent.conf:25: [slot.kernel] direct: 'on' is not one of no|yes");
+    expect_refusal(with("[slot.kernel]\na = /k-a\nb = /k-b\nhandler = file\ndiscard = yes\n"),
+                   "agent.conf: [slot.kernel] direct and discard are for the raw handler only");
+    /* A stable name is for slots only. */
+    expect_refusal("[trust]\nroot = partlabel:x\n",
+                   "agent.conf:2: [trust] root: 'partlabel:x' is not an absolute path");
 }
 
 static void test_missing_and_limits(void **state)
@@ -339,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_server_tokens),
         cmocka_unit_test(test_server_origins),
         cmocka_unit_test(test_file_wrapper),
+        cmocka_unit_test(test_block_devices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
