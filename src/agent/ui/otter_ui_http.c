@@ -17,6 +17,10 @@ typedef struct req {
     int too_big;
     int is_upload; /* POST /api/upload: the body goes to up's file, not to body */
     otter_ui_upload up;
+    /* An upload refused before its body, answered once the body is read and dropped. */
+    unsigned refused;
+    const char *refused_code; /* a static string */
+    const char *refused_msg;  /* a static string */
 } req;
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
@@ -182,20 +186,34 @@ static enum MHD_Result upload_begin(otter_ui_front *f, struct MHD_Connection *c,
 {
     r->is_upload = 1;
     r->up.fd = -1;
-    if (!same_origin(c))
-        return fail(c, 403, "origin", "request from another origin");
-    const char *tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
-    otter_ui_session *s = otter_ui_sess_find(&f->sessions, tok, time(NULL));
-    if (!s)
-        return fail(c, 401, "login", "not logged in");
-    if (!otter_ui_sess_csrf_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token")))
-        return fail(c, 403, "csrf", "missing or wrong X-CSRF-Token");
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     uint64_t max = otter_ui_upload_max(f->conf);
+    unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
+    const char *tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
+    otter_ui_session *s = NULL;
+    if (!same_origin(c))
+        r->refused = 403, r->refused_code = "origin",
+        r->refused_msg = "request from another origin";
+    else if (!(s = otter_ui_sess_find(&f->sessions, tok, time(NULL))))
+        r->refused = 401, r->refused_code = "login", r->refused_msg = "not logged in";
+    else if (!otter_ui_sess_csrf_ok(
+                 s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token")))
+        r->refused = 403, r->refused_code = "csrf",
+        r->refused_msg = "missing or wrong X-CSRF-Token";
+    /*
+     * Answered at once, with the body unread, libmicrohttpd closes the
+     * connection while the client may still be sending (curl waits only 1 s
+     * for "100 Continue", a browser does not wait at all): the client's next
+     * write draws a reset and the answer is lost with it. A refused body
+     * within the limit is read and dropped (never stored), then answered.
+     */
+    if (r->refused && cl && n <= max)
+        return MHD_YES;
+    if (r->refused)
+        return fail(c, r->refused, r->refused_code, r->refused_msg);
     char msg[160];
     if (!cl)
         return fail(c, 411, "length", "upload: the request needs a Content-Length");
-    unsigned long long n = strtoull(cl, NULL, 10);
     if (n > max) {
         snprintf(msg, sizeof msg,
                  "update.zip too large: %llu bytes, this device takes at most %ld MiB "
@@ -285,10 +303,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*data_size && r->is_upload) {
-        otter_ui_upload_write(&r->up, data, *data_size); /* streamed: never whole in memory */
+        if (!r->refused)
+            otter_ui_upload_write(&r->up, data, *data_size); /* streamed: never whole in memory */
         *data_size = 0;
         return MHD_YES;
     }
+    if (r->is_upload && r->refused)
+        return fail(c, r->refused, r->refused_code, r->refused_msg);
     if (r->is_upload)
         return upload_end(f, c, r);
     if (*data_size) {
