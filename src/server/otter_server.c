@@ -12,6 +12,7 @@
 #include "otter_api.h"
 #include "otter_artifact.h"
 #include "otter_auth.h"
+#include "otter_bwcap.h"
 #include "otter_ddi.h"
 #include "otter_file.h"
 #include "otter_http.h"
@@ -405,6 +406,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
     otter_api *api = NULL;
     otter_ddi *ddi = NULL;
     otter_metrics *metrics = NULL;
+    otter_bwcap *bwcap = NULL;
     otter_http_observer observer = {
         .classify = observe_classify, .done = observe_done, .connection = observe_connection};
     struct dispatch d = {.cfg = cfg};
@@ -428,12 +430,15 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
         goto out;
     sweep_uploads(cfg);
     if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
-        (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0)
+        (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0 || (ret = otter_bwcap_new(&bwcap, err)) < 0)
         goto out;
+    otter_ddi_set_bwcap(ddi, bwcap); /* issue #15: bandwidth caps */
+    otter_api_set_bwcap(api, bwcap);
     if (cfg->metrics_enabled) {
         if ((ret = otter_metrics_new((int64_t)time(NULL), cfg->metrics_token, &metrics, err)) < 0)
             goto out;
         otter_ddi_set_metrics(ddi, metrics);
+        otter_metrics_set_extra(metrics, otter_bwcap_render, bwcap);
         observer.ctx = metrics;
     }
     d.api = api;
@@ -459,6 +464,7 @@ out:
     otter_ddi_free(ddi);
     otter_metrics_free(metrics);
     otter_api_free(api);
+    otter_bwcap_free(bwcap);
     otter_store_free(s);
     if (key)
         memset(key, 0, strlen(key));

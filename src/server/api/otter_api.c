@@ -142,6 +142,13 @@ static const struct route routes[] = {
     {"GET", T_ "/rollouts/{rollout}", A_TENANT, ANY, OTTER_REQ_NONE, api_rollouts_get},
     {"GET", T_ "/rollouts/{rollout}/stats", A_TENANT, ANY, OTTER_REQ_NONE, api_rollouts_stats},
     {"GET", T_ "/rollouts/{rollout}/events", A_TENANT, ANY, OTTER_REQ_NONE, api_rollouts_events},
+    /* Bandwidth caps (issue #15): operators cap a rollout, tenant admins the tenant. */
+    {"GET", T_ "/rollouts/{rollout}/bandwidth", A_TENANT, ANY, OTTER_REQ_NONE,
+     api_rollout_bwcap_get},
+    {"PUT", T_ "/rollouts/{rollout}/bandwidth", A_TENANT, OPERATOR, OTTER_REQ_JSON,
+     api_rollout_bwcap_set},
+    {"GET", T_ "/bandwidth", A_TENANT, ANY, OTTER_REQ_NONE, api_tenant_bwcap_get},
+    {"PUT", T_ "/bandwidth", A_TENANT, ADMIN, OTTER_REQ_JSON, api_tenant_bwcap_set},
     {"POST", T_ "/rollouts/{rollout}/start", A_TENANT, OPERATOR, OTTER_REQ_NONE,
      api_rollouts_start},
     {"POST", T_ "/rollouts/{rollout}/pause", A_TENANT, OPERATOR, OTTER_REQ_NONE,

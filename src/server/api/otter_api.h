@@ -56,4 +56,8 @@ typedef struct otter_api_route_info {
 size_t otter_api_route_count(void);
 otter_api_route_info otter_api_route(size_t i);
 
+struct otter_bwcap;
+/* Shows and sets bandwidth caps on bwcap (borrowed, may be NULL; must outlive api). */
+void otter_api_set_bwcap(otter_api *api, struct otter_bwcap *bwcap);
+
 #endif

@@ -60,7 +60,19 @@ struct otter_metrics {
     atomic_uint_fast64_t poll_cache[2]; /* misses, hits */
     atomic_int_fast64_t open_connections;
     otter_metrics_traffic *traffic; /* artifact bytes by tenant */
+    void (*extra)(void *ctx, void (*put)(void *put_ctx, const char *fmt, ...), void *put_ctx);
+    void *extra_ctx;
 };
+
+void otter_metrics_set_extra(otter_metrics *m,
+                             void (*render)(void *ctx,
+                                            void (*put)(void *put_ctx, const char *fmt, ...),
+                                            void *put_ctx),
+                             void *ctx)
+{
+    m->extra = render;
+    m->extra_ctx = ctx;
+}
 
 otter_metrics_route otter_metrics_route_of(const char *path, int is_ddi)
 {
@@ -377,6 +389,8 @@ int otter_metrics_render(const otter_metrics *m, char **out, size_t *len, otter_
         (unsigned long long)get(&m->polls), (unsigned long long)get(&m->downloads),
         (unsigned long long)get(&m->download_bytes));
     otter_metrics_traffic_render(m->traffic, put_ctx, &t);
+    if (m->extra)
+        m->extra(m->extra_ctx, put_ctx, &t);
     put(&t, "# HELP otter_ddi_feedback_total Accepted DDI feedback messages, by "
             "status.result.finished.\n# TYPE otter_ddi_feedback_total counter\n");
     for (size_t i = 0; i < NRESULTS; i++)

@@ -76,6 +76,16 @@ void otter_metrics_feedback(otter_metrics *m, const char *execution, const char 
 void otter_metrics_artifact(otter_metrics *m, const char *tenant, int delta, uint64_t bytes,
                             uint64_t full_equivalent);
 
+/*
+ * More series for the scrape (issue #15, bandwidth caps: otter_bwcap_render):
+ * render(ctx, put, put_ctx) appends its text with put. Set before serving.
+ */
+void otter_metrics_set_extra(otter_metrics *m,
+                             void (*render)(void *ctx,
+                                            void (*put)(void *put_ctx, const char *fmt, ...),
+                                            void *put_ctx),
+                             void *ctx);
+
 /* One base poll the poll cache could answer: it did (hit) or not. Lock-free; m may be NULL. */
 void otter_metrics_poll_cache(otter_metrics *m, int hit);
 

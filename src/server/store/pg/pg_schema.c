@@ -373,6 +373,17 @@ static const char v14[] = "CREATE TABLE rollout_traffic ("
                           "  PRIMARY KEY (rollout_id, kind));";
 /* ---- end s9-dstats ---- */
 
+/* ---- s10-caps: version 15 ---- */
+/* Version 15: bandwidth caps per rollout and per tenant (as SQLite's v15). */
+static const char v15[] =
+    "CREATE TABLE rollout_caps ("
+    "  rollout_id BIGINT PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));"
+    "CREATE TABLE tenant_caps ("
+    "  tenant_id BIGINT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));";
+/* ---- end s10-caps ---- */
+
 const char *const otter_pg_migrations[] = {v1, v2, v3,  v4,  v5,  v6,  v7,
-                                           v8, v9, v10, v11, v12, v13, v14};
+                                           v8, v9, v10, v11, v12, v13, v14, v15};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -475,7 +475,22 @@ static const char v14[] = "CREATE TABLE rollout_traffic ("
                           "  PRIMARY KEY (rollout_id, kind)) STRICT;";
 /* ---- end s9-dstats ---- */
 
+/* ---- s10-caps: version 15 ---- */
+/*
+ * Version 15: server-side bandwidth caps on artifact bytes (issue #15,
+ * docs/rollouts.md "Bandwidth caps"), bytes per second per rollout and per
+ * tenant; no row: no cap.
+ */
+static const char v15[] =
+    "CREATE TABLE rollout_caps ("
+    "  rollout_id INTEGER PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;"
+    "CREATE TABLE tenant_caps ("
+    "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;";
+/* ---- end s10-caps ---- */
+
 const char *const otter_sqlite_migrations[] = {v1, v2, v3,  v4,  v5,  v6,  v7,
-                                               v8, v9, v10, v11, v12, v13, v14};
+                                               v8, v9, v10, v11, v12, v13, v14, v15};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;
