@@ -21,7 +21,8 @@ struct otter_ddi {
     otter_metrics *metrics; /* borrowed, may be NULL */
     ddi_seen *seen;         /* last_seen, written in batches */
     otter_pollcache *cache; /* what base polls need, by TargetToken */
-    struct otter_bwcap *bwcap; /* bandwidth caps (borrowed, may be NULL) */
+    /* Bandwidth caps (borrowed, may be NULL): otter_ddi_bwcap.c. */
+    struct otter_bwcap *bwcap;
     /* The cache's bulk loader (otter_ddi_poll.c): a thread, woken by a timer. */
     pthread_t warm_thread;
     pthread_mutex_t warm_mx;

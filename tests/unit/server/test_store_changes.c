@@ -10,6 +10,7 @@
  */
 #include "otter_test.h"
 #include "otter_store.h"
+#include "otter_store_bwcap.h"
 #include "otter_store_roots.h"
 #include "store_test.h"
 
@@ -258,6 +259,11 @@ static int w_traffic_add(struct fx *f, otter_err *e)
 {
     return otter_store_traffic_add(f->s, f->rollout, 1, 10, 40, e);
 }
+/* Bandwidth caps (issue #15): the download path reads them, no poll answer shows them. */
+static int w_bwcap_set(struct fx *f, otter_err *e)
+{
+    return otter_store_bwcap_set(f->s, 0, f->rollout, 1000, e);
+}
 static int w_ddi_auth_set(struct fx *f, otter_err *e)
 {
     otter_ddi_auth a = {.mode = OTTER_DDI_AUTH_CERTIFICATE};
@@ -319,6 +325,7 @@ static const struct write {
     W(campaign_set, QUIET),
     W(rollout_update, ANY),
     W(traffic_add, QUIET),
+    W(bwcap_set, QUIET),
     W(rollout_retry_failed, ANY),
     W(rollout_cancel_actions, ANY),
     W(release_withdraw_actions, ANY),
@@ -396,6 +403,7 @@ static const char *const not_writes[] = {
     "action_deferrals",
     "rollout_deferrals",
     "traffic_get",
+    "bwcap_get",
 };
 
 static uint64_t stamp(otter_store *s)
@@ -448,7 +456,7 @@ static void test_every_function_is_classified(void **state)
     static const char *const headers[] = {"otter_store.h",         "otter_store_rollouts.h",
                                           "otter_store_consent.h", "otter_store_roots.h",
                                           "otter_store_devca.h",   "otter_store_windows.h",
-                                          "otter_store_traffic.h"};
+                                          "otter_store_traffic.h", "otter_store_bwcap.h"};
     char path[PATH_MAX], line[512];
     const char *src = getenv("OTTER_SOURCE_DIR");
     assert_non_null(src);

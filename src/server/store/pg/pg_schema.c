@@ -384,6 +384,6 @@ static const char v15[] =
     "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));";
 /* ---- end s10-caps ---- */
 
-const char *const otter_pg_migrations[] = {v1, v2, v3,  v4,  v5,  v6,  v7,
-                                           v8, v9, v10, v11, v12, v13, v14, v15};
+const char *const otter_pg_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,
+                                           v9, v10, v11, v12, v13, v14, v15};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -490,7 +490,7 @@ static const char v15[] =
     "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;";
 /* ---- end s10-caps ---- */
 
-const char *const otter_sqlite_migrations[] = {v1, v2, v3,  v4,  v5,  v6,  v7,
-                                               v8, v9, v10, v11, v12, v13, v14, v15};
+const char *const otter_sqlite_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,
+                                               v9, v10, v11, v12, v13, v14, v15};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;
