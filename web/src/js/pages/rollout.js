@@ -13,6 +13,7 @@ import { StatsHistory, commandsFor, formatBytes, formatPercent, inProgress, traf
 import { confirmDanger, empty, message, showError, showOk, table, when } from '../ui.js';
 import { stateBadge } from './rollouts.js';
 import { campaignFacts, deferralsStat } from './schedules.js';
+import { bandwidthCard } from '../bandwidth.js';
 
 const COMMAND_TEXT = {
   start: { label: 'Start', cls: 'primary', done: 'started' },
@@ -216,10 +217,12 @@ export async function renderRollout(ctx) {
     },
   });
   feed.start();
+  const bandwidth = bandwidthCard({ api, tenant, rollout, caps, current: ctx.current });
   const onResize = () => chart.resize();
   window.addEventListener('resize', onResize);
   ctx.onLeave(() => {
     feed.stop();
+    bandwidth.stop();
     clearInterval(poll);
     window.removeEventListener('resize', onResize);
     chart.destroy();
@@ -234,6 +237,7 @@ export async function renderRollout(ctx) {
     h('div', { class: 'card chart-card' },
       h('div', { class: 'toolbar' }, h('label', { for: 'chart-stage' }, 'Chart of'), chartSel),
       chart.el, chartNote),
+    bandwidth.el,
     stagesArea,
     (rollout.stages || []).length ? null : empty('This rollout has no stages.', ''));
 }
