@@ -15,6 +15,7 @@
 #include "otter_json.h"
 #include "otter_rollout.h"
 #include "otter_store_bwcap.h"
+#include "otter_store_follow.h"
 
 #define BWCAP_BODY_MAX 1024
 
@@ -163,4 +164,22 @@ int api_tenant_bwcap_get(struct call *c)
 int api_tenant_bwcap_set(struct call *c)
 {
     return set(c, OTTER_BWCAP_TENANT, c->tenant.id, c->tenant.name);
+}
+
+/*
+ * The devices the rollout left out at its start because their model is not
+ * in the release's compatible list (docs/rollouts.md "Compatible models");
+ * null before the start. Here with the caps: both are what the dashboard
+ * follows a campaign by (issue #15).
+ */
+int api_skipped_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, otter_err *err)
+{
+    int64_t n = 0;
+    int known = 0;
+    int ret = otter_store_rollout_skipped_get(store, rollout_id, &n, &known, err);
+    if (ret == 0)
+        json_object_set_new(
+            doc, "skipped",
+            json_pack("{s:o}", "incompatible", known ? json_integer((json_int_t)n) : json_null()));
+    return ret;
 }

@@ -161,6 +161,8 @@ int api_rollout_bwcap_get(struct call *c);
 int api_rollout_bwcap_set(struct call *c);
 int api_tenant_bwcap_get(struct call *c);
 int api_tenant_bwcap_set(struct call *c);
+/* Adds "skipped": {"incompatible": N | null} (recorded at start) to a stats doc. */
+int api_skipped_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, otter_err *err);
 /* Adds "deferrals": {total, exhausted, max, urgent} to a rollout's stats document (and events). */
 int api_campaign_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, otter_err *err);
 

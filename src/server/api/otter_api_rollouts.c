@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "otter_api_internal.h"
+#include "otter_store_follow.h"
 #include "otter_fleet.h"
 #include "otter_rollout.h"
 
@@ -402,6 +403,8 @@ static int steer_effects(struct call *c, otter_rollout *r, otter_rollout_event e
         json_decref(filter);
         if (ret == 0)
             r->devices = plan.devices;
+        if (ret == 0) /* issue #15: the stats show who the model filter left out */
+            ret = otter_store_rollout_skipped_set(c->api->store, r->id, plan.incompatible, err);
         return ret;
     }
     if (ev == OTTER_ROLLOUT_EV_RESUME) {

@@ -5,7 +5,8 @@
 // artifact, the rollout's page shows the rate against the cap (the rate
 // measured by the server, within 10 % of the cap); an operator changes the
 // rollout's cap there (stored), has no control over the tenant's cap; a
-// viewer sees the figures and no control at all.
+// viewer sees the figures and no control at all. The page counts the device the
+// rollout left out for its model.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -59,6 +60,8 @@ const rel = await expectStatus(api('POST', `${A}/tenants/${T}/releases`, readFil
   { raw: true, type: 'application/octet-stream' }), 201);
 await expectStatus(api('POST', `${A}/tenants/${T}/releases/${rel.id}/approve`, { comment: 'ok' }, admin), 200);
 const dev = await expectStatus(api('POST', `${A}/tenants/${T}/devices`, { controller_id: 'cap-1', model: 'gw-a' }, admin), 201);
+// Another model: the rollout leaves it out at its start, and its page says so.
+await expectStatus(api('POST', `${A}/tenants/${T}/devices`, { controller_id: 'other-1', model: 'gw-x' }, admin), 201);
 const capped = await expectStatus(api('POST', `${A}/tenants/${T}/rollouts`, {
   name: 'capped', release: rel.id, stages: [{ percent: 100 }], bandwidth_cap: CAP,
 }, admin), 201);
@@ -107,6 +110,10 @@ await step('the rollout page shows the rate against the cap while a device downl
   assert.match(await stat.locator('.stat-value').textContent(), /KiB\/s$/);
   const body = await download;
   assert.equal(body.byteLength, readFileSync(path.join(PKG, 'gw-2.0.0.zip')).length);
+});
+
+await step('the rollout page counts the device left out for its model', async () => {
+  await page.locator('[data-count="incompatible"]').filter({ hasText: /^1$/ }).waitFor();
 });
 
 await step('the operator changes the rollout\'s cap on its page; no tenant cap control', async () => {

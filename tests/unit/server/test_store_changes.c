@@ -11,6 +11,7 @@
 #include "otter_test.h"
 #include "otter_store.h"
 #include "otter_store_bwcap.h"
+#include "otter_store_follow.h"
 #include "otter_store_roots.h"
 #include "store_test.h"
 
@@ -264,6 +265,10 @@ static int w_bwcap_set(struct fx *f, otter_err *e)
 {
     return otter_store_bwcap_set(f->s, 0, f->rollout, 1000, e);
 }
+static int w_rollout_skipped_set(struct fx *f, otter_err *e)
+{
+    return otter_store_rollout_skipped_set(f->s, f->rollout, 3, e);
+}
 static int w_ddi_auth_set(struct fx *f, otter_err *e)
 {
     otter_ddi_auth a = {.mode = OTTER_DDI_AUTH_CERTIFICATE};
@@ -326,6 +331,7 @@ static const struct write {
     W(rollout_update, ANY),
     W(traffic_add, QUIET),
     W(bwcap_set, QUIET),
+    W(rollout_skipped_set, QUIET),
     W(rollout_retry_failed, ANY),
     W(rollout_cancel_actions, ANY),
     W(release_withdraw_actions, ANY),
@@ -404,6 +410,7 @@ static const char *const not_writes[] = {
     "rollout_deferrals",
     "traffic_get",
     "bwcap_get",
+    "rollout_skipped_get",
 };
 
 static uint64_t stamp(otter_store *s)
@@ -453,10 +460,10 @@ static int listed(const char *name)
 static void test_every_function_is_classified(void **state)
 {
     (void)state;
-    static const char *const headers[] = {"otter_store.h",         "otter_store_rollouts.h",
-                                          "otter_store_consent.h", "otter_store_roots.h",
-                                          "otter_store_devca.h",   "otter_store_windows.h",
-                                          "otter_store_traffic.h", "otter_store_bwcap.h"};
+    static const char *const headers[] = {
+        "otter_store.h",         "otter_store_rollouts.h", "otter_store_consent.h",
+        "otter_store_roots.h",   "otter_store_devca.h",    "otter_store_windows.h",
+        "otter_store_traffic.h", "otter_store_bwcap.h",    "otter_store_follow.h"};
     char path[PATH_MAX], line[512];
     const char *src = getenv("OTTER_SOURCE_DIR");
     assert_non_null(src);

@@ -381,7 +381,10 @@ static const char v15[] =
     "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));"
     "CREATE TABLE tenant_caps ("
     "  tenant_id BIGINT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
-    "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));";
+    "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));"
+    "CREATE TABLE rollout_skipped ("
+    "  rollout_id BIGINT PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  incompatible BIGINT NOT NULL);";
 /* ---- end s10-caps ---- */
 
 const char *const otter_pg_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,

@@ -487,7 +487,10 @@ static const char v15[] =
     "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;"
     "CREATE TABLE tenant_caps ("
     "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
-    "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;";
+    "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;"
+    "CREATE TABLE rollout_skipped ("
+    "  rollout_id INTEGER PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  incompatible INTEGER NOT NULL) STRICT;";
 /* ---- end s10-caps ---- */
 
 const char *const otter_sqlite_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,

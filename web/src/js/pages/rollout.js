@@ -35,6 +35,14 @@ function usersStat(u) {
     h('span', { class: 'stat-note', 'data-count': 'users' }, `${u.postponed || 0} postponed, ${u.declined || 0} declined, ${u.started || 0} started`));
 }
 
+/* Devices the model filter left out at the start (docs/rollouts.md "Compatible models"). */
+function skippedStat(skipped) {
+  const n = skipped?.incompatible;
+  return h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Left out'),
+    h('span', { class: 'stat-value', 'data-count': 'incompatible' }, n === null || n === undefined ? '—' : String(n)),
+    h('span', { class: 'stat-note' }, n === null || n === undefined ? 'counted when the rollout starts' : 'model not in the release’s compatible list'));
+}
+
 /* Artifact bytes against a full update's (docs/rollouts.md "Bytes sent"); exact figures in data-*. */
 function trafficStat(traffic) {
   const t = trafficSummary(traffic);
@@ -141,6 +149,7 @@ export async function renderRollout(ctx) {
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting'), h('span', { class: 'stat-value', 'data-count': 'waiting' }, String(t.waiting || 0)), h('span', { class: 'stat-note' }, `of ${t.devices || 0} devices`)),
       usersStat(stats.users || {}),
       deferralsStat(stats.deferrals),
+      skippedStat(stats.skipped),
       trafficStat(stats.traffic));
     stagesArea.replaceChildren(h('div', { class: 'cards-grid stage-counts' }, table('Devices per stage', [
       { label: 'Stage', cell: (s) => h('span', {}, stageTitle(s), ' ', h('span', { class: `badge ${s.state === 'current' ? 'badge-info' : s.state === 'done' ? 'badge-ok' : 'badge-muted'}` }, s.state)) },
