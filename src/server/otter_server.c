@@ -434,6 +434,8 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
         goto out;
     otter_ddi_set_bwcap(ddi, bwcap); /* issue #15: bandwidth caps */
     otter_api_set_bwcap(api, bwcap);
+    if ((ret = otter_api_history_start(api, err)) < 0) /* issue #15: the rollout chart's past */
+        goto out;
     if (cfg->metrics_enabled) {
         if ((ret = otter_metrics_new((int64_t)time(NULL), cfg->metrics_token, &metrics, err)) < 0)
             goto out;
@@ -461,6 +463,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
 out:
     for (size_t i = 0; i < n; i++)
         otter_http_stop(listeners[i]);
+    otter_api_history_stop(api);
     otter_ddi_free(ddi);
     otter_metrics_free(metrics);
     otter_api_free(api);

@@ -147,6 +147,7 @@ static const struct route routes[] = {
      api_rollout_bwcap_get},
     {"PUT", T_ "/rollouts/{rollout}/bandwidth", A_TENANT, OPERATOR, OTTER_REQ_JSON,
      api_rollout_bwcap_set},
+    {"GET", T_ "/rollouts/{rollout}/history", A_TENANT, ANY, OTTER_REQ_NONE, api_rollout_history},
     {"GET", T_ "/bandwidth", A_TENANT, ANY, OTTER_REQ_NONE, api_tenant_bwcap_get},
     {"PUT", T_ "/bandwidth", A_TENANT, ADMIN, OTTER_REQ_JSON, api_tenant_bwcap_set},
     {"POST", T_ "/rollouts/{rollout}/start", A_TENANT, OPERATOR, OTTER_REQ_NONE,

@@ -234,6 +234,7 @@ static const struct endpoint endpoints[] = {
     {"GET", T "/rollouts/{ro}/events", NULL, NULL, TENANT_READ, 0, 0},
     /* Bandwidth caps (issue #15): operators cap a rollout, tenant admins the tenant. */
     {"GET", T "/rollouts/{ro}/bandwidth", NULL, NULL, TENANT_READ, 0, 0},
+    {"GET", T "/rollouts/{ro}/history", NULL, NULL, TENANT_READ, 0, 0},
     {"PUT", T "/rollouts/{ro}/bandwidth", NULL, "{\"bytes_per_second\":1000000}",
      TENANT_OPERATOR(200), 1, 0},
     {"GET", T "/bandwidth", NULL, NULL, TENANT_READ, 0, 0},
@@ -854,6 +855,7 @@ static const struct probe beta_probes[] = {
     {"GET", "/rollouts/{bro}/stats", NULL, 1, NULL},
     {"GET", "/rollouts/{bro}/events", NULL, 1, NULL},
     {"GET", "/rollouts/{bro}/bandwidth", NULL, 1, NULL},
+    {"GET", "/rollouts/{bro}/history", NULL, 1, NULL},
     {"PUT", "/rollouts/{bro}/bandwidth", "{\"bytes_per_second\":1}", 1, NULL},
     {"POST", "/rollouts/{bro}/start", NULL, 1, NULL},
     {"POST", "/rollouts/{bro}/pause", NULL, 1, NULL},

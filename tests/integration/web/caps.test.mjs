@@ -142,6 +142,31 @@ await step('a viewer sees the figures and no cap control', async () => {
   assert.equal(await page.locator('.bandwidth-card form').count(), 0);
 });
 
+// The chart starts at the rollout's start, whenever the page is opened: the
+// server samples the counts (GET …/history), the page draws them first.
+await step('a page opened after the rollout made progress shows the past points', async () => {
+  await expectStatus(api('POST', `/${T}/controller/v1/cap-1/deploymentBase/${dbase.id}/feedback`,
+    { id: String(dbase.id), status: { execution: 'closed', result: { finished: 'success' } } }, 'x', { auth: TT }), 200);
+  // The sampler stores a change within a few seconds: wait for the success (bounded).
+  let past = null;
+  for (let i = 0; i < 60; i += 1) {
+    past = await expectStatus(api('GET', `${A}/tenants/${T}/rollouts/${capped.id}/history`, undefined, admin), 200);
+    if (past.samples.length >= 2 && past.samples.at(-1).total.success === 1) break;
+    await new Promise((r) => { setTimeout(r, 500); });
+  }
+  assert.ok(past.samples.length >= 2, JSON.stringify(past));
+  assert.equal(past.samples[0].total.success, 0, 'the first sample is from before the success');
+  assert.equal(past.samples.at(-1).total.success, 1);
+  const opened = Date.now();
+  await page.goto(`${BASE}/#/rollouts`);
+  await page.goto(`${BASE}/#/rollout/${capped.id}`);
+  const note = page.locator('.chart-card p.hint[data-past]');
+  await note.waitFor();
+  assert.ok(Number(await note.getAttribute('data-past')) >= 2, await note.textContent());
+  assert.match(await note.textContent(), /since the rollout started/);
+  assert.ok(Date.parse(past.samples[0].at) < opened, 'the first point is older than the page');
+});
+
 await step('no page errors', async () => assert.deepEqual(errors, []));
 await browser.close();
 if (failures) {

@@ -257,6 +257,8 @@ export function createApi({
       return request('POST', `${T(tenant)}/rollouts/${seg(id)}/${command}`, body);
     },
     rolloutStats: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/stats`),
+    /** The rollout's counts since its start, as the server sampled them (issue #15). */
+    rolloutHistory: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/history`),
     // Bandwidth caps (issue #15): {bytes_per_second (0: none), rate_bytes_per_second}.
     rolloutBandwidth: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/bandwidth`),
     setRolloutBandwidth: (tenant, id, bps) =>

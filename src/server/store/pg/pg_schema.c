@@ -384,7 +384,12 @@ static const char v15[] =
     "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));"
     "CREATE TABLE rollout_skipped ("
     "  rollout_id BIGINT PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
-    "  incompatible BIGINT NOT NULL);";
+    "  incompatible BIGINT NOT NULL);"
+    "CREATE TABLE rollout_samples ("
+    "  rollout_id BIGINT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  at BIGINT NOT NULL,"
+    "  counts TEXT NOT NULL,"
+    "  PRIMARY KEY (rollout_id, at));";
 /* ---- end s10-caps ---- */
 
 const char *const otter_pg_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,

@@ -490,7 +490,12 @@ static const char v15[] =
     "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;"
     "CREATE TABLE rollout_skipped ("
     "  rollout_id INTEGER PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
-    "  incompatible INTEGER NOT NULL) STRICT;";
+    "  incompatible INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE rollout_samples ("
+    "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  at INTEGER NOT NULL,"
+    "  counts TEXT NOT NULL,"
+    "  PRIMARY KEY (rollout_id, at)) STRICT;";
 /* ---- end s10-caps ---- */
 
 const char *const otter_sqlite_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,

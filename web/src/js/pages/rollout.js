@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // One rollout (#/rollout/{id}): its release, filter and stages, live counts per
 // stage (waiting, scheduled, running, success, failure, canceled) and a chart of
-// success, failure and in-progress devices over time, fed by Server-Sent Events
-// (GET …/rollouts/{id}/events with a ticket from POST /tickets), and the bytes
-// sent against a full update's. Operators and
+// success, failure and in-progress devices over time since the rollout's start
+// (the server's samples, GET …/rollouts/{id}/history), then fed by Server-Sent
+// Events (GET …/rollouts/{id}/events with a ticket from POST /tickets), the bytes
+// sent against a full update's, and the bandwidth against its caps. Operators and
 // admins get start, pause, resume (also retrying the failed devices), advance
 // and cancel, as the state allows.
 import { h, replace } from '../dom.js';
@@ -175,7 +176,12 @@ export async function renderRollout(ctx) {
     const stage = chartSel.value === 'all' || !chartSel.value ? 'all' : Number(chartSel.value);
     const data = history.series(stage);
     chart.update(data).catch((e) => { chartNote.textContent = `The chart cannot be drawn: ${e.message}`; });
-    chartNote.textContent = `${data[0].length} sample${data[0].length === 1 ? '' : 's'} since this page opened; one per change the server reports.`;
+    const n = data[0].length;
+    chartNote.dataset.samples = String(n);
+    chartNote.dataset.past = String(pastSamples);
+    chartNote.textContent = pastSamples
+      ? `${n} sample${n === 1 ? '' : 's'} since the rollout started (${pastSamples} from the server’s record), then one per change the server reports.`
+      : `${n} sample${n === 1 ? '' : 's'} since this page opened; one per change the server reports.`;
   }
 
   function onStats(stats) {
@@ -198,8 +204,20 @@ export async function renderRollout(ctx) {
     }
   }
 
+  // The chart starts at the rollout's start: the server's samples first, then live counts.
+  let pastSamples = 0;
+  async function loadHistory() {
+    try {
+      const past = await api.rolloutHistory(tenant, rollout.id);
+      for (const sample of past.samples || []) if (history.push(sample)) pastSamples += 1;
+    } catch {
+      /* an older server or a hiccup: the chart starts with this page, as before */
+    }
+  }
+
   chartSel.addEventListener('change', drawChart);
   drawHead();
+  await loadHistory();
   await refreshStats();
 
   // Live: a fresh ticket for every (re)connection; while the feed is down, poll every 10 s.
