@@ -46,7 +46,7 @@ static uint64_t now_ns(void)
 
 static double burst_of(int64_t cap)
 {
-    double burst = (double)cap / 10.0;
+    double burst = (double)cap / 4.0;
     return burst < OTTER_BWCAP_BURST_MIN ? OTTER_BWCAP_BURST_MIN : burst;
 }
 

@@ -14,9 +14,10 @@
  * next pace tick (otter_http.h, OTTER_HTTP_PACE_TICK_MS), so a paced
  * download holds no thread.
  *
- * A bucket holds at most a tenth of a second of its rate (at least
+ * A bucket holds at most a quarter of a second of its rate (at least
  * OTTER_BWCAP_BURST_MIN bytes): over any interval t a bucket lets through
- * at most rate x t + burst bytes. Rates are per server instance: with n
+ * at most rate x t + burst bytes, and a pace tick woken late (a loaded
+ * machine) loses no tokens unless it is later than that. Rates are per server instance: with n
  * instances behind a load balancer each applies the cap on its own.
  */
 #ifndef OTTER_BWCAP_H

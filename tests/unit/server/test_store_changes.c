@@ -269,6 +269,10 @@ static int w_rollout_skipped_set(struct fx *f, otter_err *e)
 {
     return otter_store_rollout_skipped_set(f->s, f->rollout, 3, e);
 }
+static int w_sample_add(struct fx *f, otter_err *e)
+{
+    return otter_store_sample_add(f->s, f->rollout, 1000, "{\"total\":{}}", e);
+}
 static int w_ddi_auth_set(struct fx *f, otter_err *e)
 {
     otter_ddi_auth a = {.mode = OTTER_DDI_AUTH_CERTIFICATE};
@@ -332,6 +336,7 @@ static const struct write {
     W(traffic_add, QUIET),
     W(bwcap_set, QUIET),
     W(rollout_skipped_set, QUIET),
+    W(sample_add, QUIET),
     W(rollout_retry_failed, ANY),
     W(rollout_cancel_actions, ANY),
     W(release_withdraw_actions, ANY),
@@ -411,6 +416,8 @@ static const char *const not_writes[] = {
     "traffic_get",
     "bwcap_get",
     "rollout_skipped_get",
+    "sample_last",
+    "sample_list",
 };
 
 static uint64_t stamp(otter_store *s)
