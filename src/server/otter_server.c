@@ -13,6 +13,7 @@
 #include "otter_artifact.h"
 #include "otter_auth.h"
 #include "otter_cdn.h"
+#include "otter_bwcap.h"
 #include "otter_ddi.h"
 #include "otter_file.h"
 #include "otter_http.h"
@@ -411,6 +412,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
     otter_ddi *ddi = NULL;
     otter_metrics *metrics = NULL;
     otter_publish *publish = NULL;
+    otter_bwcap *bwcap = NULL;
     otter_http_observer observer = {
         .classify = observe_classify, .done = observe_done, .connection = observe_connection};
     struct dispatch d = {.cfg = cfg};
@@ -436,7 +438,12 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
     if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
         (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0 ||
         (ret = otter_cdn_new(cfg, s, &d.cdn, err)) < 0 ||
-        (ret = otter_publish_new(cfg, &publish, err)) < 0)
+        (ret = otter_publish_new(cfg, &publish, err)) < 0 ||
+        (ret = otter_bwcap_new(&bwcap, err)) < 0)
+        goto out;
+    otter_ddi_set_bwcap(ddi, bwcap); /* issue #15: bandwidth caps */
+    otter_api_set_bwcap(api, bwcap);
+    if ((ret = otter_api_history_start(api, err)) < 0) /* issue #15: the rollout chart's past */
         goto out;
     otter_ddi_set_cdn(ddi, d.cdn);
     otter_api_set_publish(api, publish);
@@ -446,7 +453,8 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
             goto out;
         otter_ddi_set_metrics(ddi, metrics);
         if (publish)
-            otter_metrics_set_source(metrics, otter_publish_render, publish);
+            (void)otter_metrics_set_extra(metrics, otter_publish_render, publish);
+        (void)otter_metrics_set_extra(metrics, otter_bwcap_render, bwcap);
         observer.ctx = metrics;
     }
     d.api = api;
@@ -469,11 +477,13 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
 out:
     for (size_t i = 0; i < n; i++)
         otter_http_stop(listeners[i]);
+    otter_api_history_stop(api);
     otter_ddi_free(ddi);
     otter_cdn_free(d.cdn);
     otter_publish_free(publish);
     otter_metrics_free(metrics);
     otter_api_free(api);
+    otter_bwcap_free(bwcap);
     otter_store_free(s);
     if (key)
         memset(key, 0, strlen(key));

@@ -60,4 +60,18 @@ typedef struct otter_api_route_info {
 size_t otter_api_route_count(void);
 otter_api_route_info otter_api_route(size_t i);
 
+struct otter_bwcap;
+/* Shows and sets bandwidth caps on bwcap (borrowed, may be NULL; must outlive api). */
+void otter_api_set_bwcap(otter_api *api, struct otter_bwcap *bwcap);
+
+/*
+ * The rollout history sampler (issue #15, otter_api_history.c): a thread that
+ * looks at the counts of running rollouts every
+ * OTTER_API_HISTORY_SECONDS and stores them when they changed. Stop it before
+ * otter_api_free().
+ */
+#define OTTER_API_HISTORY_SECONDS 5
+int otter_api_history_start(otter_api *api, otter_err *err);
+void otter_api_history_stop(otter_api *api);
+
 #endif

@@ -26,6 +26,8 @@ struct otter_api {
     atomic_uint hashing;           /* password checks running now ([auth] login_concurrency) */
     /* Bumped by every committed write: event streams then look at their caller again. */
     atomic_uint writes;
+    struct otter_bwcap *bwcap;   /* bandwidth caps (borrowed, may be NULL) */
+    struct api_history *history; /* the rollout history sampler, or NULL */
     /* Open event streams per user ([limits] max_streams_per_user), this server only. */
     pthread_mutex_t streams_lock;
     struct {
@@ -155,6 +157,18 @@ int api_groups_schedules_add(struct call *c);
 int api_campaign_store(struct call *c, int64_t rollout_id, otter_err *err);
 /* Adds maintenance_schedule, window_open_now, deferrals and urgent to a rollout document. */
 void api_campaign_doc_add(struct call *c, json_t *doc, int64_t rollout_id);
+/* Bandwidth caps (issue #15, otter_api_bwcap.c): the body's "bandwidth_cap" of a new rollout. */
+int api_bwcap_store(struct call *c, int64_t rollout_id, otter_err *err);
+/* Adds "bandwidth" and "tenant_bandwidth" ({bytes_per_second, rate_bytes_per_second}) to doc. */
+void api_bwcap_doc_add(struct call *c, json_t *doc, int64_t rollout_id);
+int api_rollout_bwcap_get(struct call *c);
+int api_rollout_bwcap_set(struct call *c);
+int api_tenant_bwcap_get(struct call *c);
+int api_tenant_bwcap_set(struct call *c);
+/* GET /rollouts/{rollout}/history: the samples of its counts (otter_api_history.c). */
+int api_rollout_history(struct call *c);
+/* Adds "skipped": {"incompatible": N | null} (recorded at start) to a stats doc. */
+int api_skipped_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, otter_err *err);
 /* Adds "deferrals": {total, exhausted, max, urgent} to a rollout's stats document (and events). */
 int api_campaign_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, otter_err *err);
 

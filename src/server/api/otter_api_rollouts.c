@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "otter_api_internal.h"
+#include "otter_store_follow.h"
 #include "otter_fleet.h"
 #include "otter_rollout.h"
 
@@ -217,6 +218,7 @@ static json_t *rollout_doc(struct call *c, const otter_rollout *r)
         (json_int_t)r->devices, "created_by", r->created_by_name, "created_at",
         api_time(r->created_at), "updated_at", api_time(r->updated_at));
     api_campaign_doc_add(c, doc, r->id);
+    api_bwcap_doc_add(c, doc, r->id); /* issue #15: bandwidth caps */
     return doc;
 }
 
@@ -320,7 +322,7 @@ int api_rollouts_create(struct call *c)
     snprintf(detail, sizeof detail, "{\"release\":%lld}", (long long)rel.id);
     if (api_begin(c, &err) < 0 ||
         otter_store_rollout_create(c->api->store, r, c->now, &id, &err) < 0 ||
-        api_campaign_store(c, id, &err) < 0 ||
+        api_campaign_store(c, id, &err) < 0 || api_bwcap_store(c, id, &err) < 0 ||
         api_audit(c, "rollout.create", r->name, detail, &err) < 0) {
         free(r);
         return api_fail_err(c, "body", &err);
@@ -401,6 +403,8 @@ static int steer_effects(struct call *c, otter_rollout *r, otter_rollout_event e
         json_decref(filter);
         if (ret == 0)
             r->devices = plan.devices;
+        if (ret == 0) /* issue #15: the stats show who the model filter left out */
+            ret = otter_store_rollout_skipped_set(c->api->store, r->id, plan.incompatible, err);
         return ret;
     }
     if (ev == OTTER_ROLLOUT_EV_RESUME) {

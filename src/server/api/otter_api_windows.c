@@ -165,5 +165,5 @@ int api_campaign_stats_add(otter_store *store, json_t *doc, int64_t rollout_id, 
                       (json_int_t)exhausted, "max",
                       k.deferral_max >= 0 ? json_integer(k.deferral_max) : json_null(), "urgent",
                       k.urgent));
-    return ret;
+    return ret == 0 ? api_skipped_stats_add(store, doc, rollout_id, err) : ret;
 }

@@ -25,6 +25,9 @@ void otter_ddi_free(otter_ddi *ddi);
 struct otter_metrics;
 /* Counts accepted feedback into metrics (borrowed, may be NULL; must outlive ddi). */
 void otter_ddi_set_metrics(otter_ddi *ddi, struct otter_metrics *metrics);
+struct otter_bwcap;
+/* Paces downloads by the bandwidth caps (borrowed, may be NULL; must outlive ddi). */
+void otter_ddi_set_bwcap(otter_ddi *ddi, struct otter_bwcap *bwcap);
 
 struct otter_cdn;
 /* s10-cdn: artifact links signed for the [cdn] origin (borrowed, may be NULL; must outlive ddi). */

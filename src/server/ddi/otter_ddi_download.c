@@ -257,6 +257,7 @@ static int send_file(struct ddi_call *c, const struct served *f)
     c->resp->fd_offset = first;
     c->resp->fd_len = size ? last - first + 1 : 0;
     ddi_traffic_attach(c, f->rollout_id, f->delta, first, size, (uint64_t)f->full_size);
+    ddi_bwcap_attach(c, f->rollout_id); /* issue #15: server-side bandwidth caps */
     return status;
 }
 

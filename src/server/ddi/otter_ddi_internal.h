@@ -24,6 +24,8 @@ struct otter_ddi {
     ddi_seen *seen;         /* last_seen, written in batches */
     otter_pollcache *cache; /* what base polls need, by TargetToken */
     struct otter_cdn *cdn;  /* s10-cdn: signed artifact links (borrowed), or NULL */
+    /* Bandwidth caps (borrowed, may be NULL): otter_ddi_bwcap.c. */
+    struct otter_bwcap *bwcap;
     /* The cache's bulk loader (otter_ddi_poll.c): a thread, woken by a timer. */
     pthread_t warm_thread;
     pthread_mutex_t warm_mx;
@@ -171,6 +173,11 @@ int ddi_deferral_check(struct ddi_call *c, const otter_action *a, const char *ch
  * /metrics and rollout_id's stats (0: none); delta or the full package of
  * full_size bytes (otter_ddi_traffic.c, docs/rollouts.md "Bytes sent").
  */
+/*
+ * Paces the file body c answers when its rollout (0: none) or tenant has a
+ * bandwidth cap (otter_ddi_bwcap.c, docs/rollouts.md "Bandwidth caps").
+ */
+void ddi_bwcap_attach(struct ddi_call *c, int64_t rollout_id);
 void ddi_traffic_attach(struct ddi_call *c, int64_t rollout_id, int delta, uint64_t first,
                         uint64_t served_size, uint64_t full_size);
 

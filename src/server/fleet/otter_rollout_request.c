@@ -184,6 +184,7 @@ int otter_rollout_request_parse(const char *buf, size_t len, unsigned max_depth,
                                         "maintenance_schedule",
                                         "deferrals",
                                         "urgent",
+                                        "bandwidth_cap",
                                         NULL};
     json_t *root = NULL;
     int ret;

@@ -171,6 +171,8 @@ static enum MHD_Result answer(struct otter_http *h, struct MHD_Connection *c,
     }
     if (resp->status < 100 || resp->status > 599)
         resp->status = 500;
+    if (p)
+        p->h = h; /* a paced file body parks on h (otter_http_pace.c) */
     return otter_http_send_response(c, resp, p);
 }
 

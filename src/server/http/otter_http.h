@@ -38,6 +38,8 @@ typedef struct otter_http_request {
  */
 #define OTTER_HTTP_STREAM_TICK_MS 250
 #define OTTER_HTTP_STREAMS_MAX 256
+/* How often parked paced file bodies (bandwidth caps, otter_http_pace.c) ask again. */
+#define OTTER_HTTP_PACE_TICK_MS 20
 
 typedef struct otter_http_stream {
     long (*pull)(void *ctx, char *buf, size_t cap);
@@ -83,6 +85,16 @@ typedef struct otter_http_response {
      */
     void (*sent)(void *ctx, int completed, uint64_t bytes);
     void *sent_ctx;
+    /*
+     * Optional with fd_set (issue #15, bandwidth caps): the file body is read
+     * block by block (no sendfile) and pace(pace_ctx, want) says how many of
+     * want bytes may go now; 0 parks the connection, holding no thread, and
+     * pace() is asked again within OTTER_HTTP_PACE_TICK_MS. pace_free(pace_ctx)
+     * is called once when the response is done or dropped. From pool threads.
+     */
+    size_t (*pace)(void *ctx, size_t want);
+    void (*pace_free)(void *ctx);
+    void *pace_ctx;
 } otter_http_response;
 
 /* Adds a header with a copy of value; OTTER_ENOMEM or OTTER_EUSAGE when full. */

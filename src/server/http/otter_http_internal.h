@@ -38,6 +38,7 @@ struct otter_http {
     pthread_cond_t streams_cond;
     struct MHD_Connection *parked[OTTER_HTTP_STREAMS_MAX];
     size_t n_parked;
+    struct otter_http_paced *paced; /* parked paced file bodies (otter_http_pace.c) */
     size_t n_streams;
     int closing;
     int ticker_started;
@@ -100,6 +101,14 @@ enum MHD_Result otter_http_send_stream(struct otter_http *h, struct MHD_Connecti
 enum MHD_Result otter_http_send_bad_head(struct MHD_Connection *c, struct pending *p, int status,
                                          const char *why);
 enum MHD_Result otter_http_send_413(struct MHD_Connection *c, struct pending *p);
+/*
+ * A paced file body for r (r->pace set; otter_http_pace.c): takes r's pace
+ * and, when the caller then clears r->fd_set, its descriptor; NULL on failure.
+ */
+struct MHD_Response *otter_http_paced_new(struct otter_http *h, struct MHD_Connection *c,
+                                          otter_http_response *r);
+/* Under streams_lock: resumes every parked paced body (the ticker). */
+void otter_http_paced_resume(struct otter_http *h);
 /* The thread that wakes parked streams and reaps late heads, every OTTER_HTTP_STREAM_TICK_MS. */
 void *otter_http_ticker_main(void *arg);
 

@@ -33,6 +33,10 @@ void otter_http_response_clear(otter_http_response *r)
     if (r->sent) /* never handed to a request: nothing was sent */
         r->sent(r->sent_ctx, 0, 0);
     r->sent = NULL;
+    if (r->pace_free)
+        r->pace_free(r->pace_ctx);
+    r->pace = NULL;
+    r->pace_free = NULL;
 }
 
 /* The handler's headers and the ones every answer carries; frees r's owned parts. */
@@ -64,7 +68,9 @@ enum MHD_Result otter_http_send_response(struct MHD_Connection *c, otter_http_re
     }
     if (r->fd_set) {
         /* MHD owns the descriptor from here (closed when the response is destroyed). */
-        resp = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_offset);
+        resp = r->pace && p && p->h
+                   ? otter_http_paced_new(p->h, c, r)
+                   : MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_offset);
         if (resp)
             r->fd_set = 0;
     } else if (r->static_body) {
@@ -133,25 +139,35 @@ static void stream_free(void *cls)
 void *otter_http_ticker_main(void *arg)
 {
     struct otter_http *h = arg;
+    uint64_t next_stream = 0, next_pace = 0; /* monotonic; next_pace 0: not armed */
     pthread_mutex_lock(&h->streams_lock);
     for (;;) {
-        for (size_t i = 0; i < h->n_parked; i++)
-            MHD_resume_connection(h->parked[i]);
-        h->n_parked = 0;
-        /* The same tick shuts down connections whose request head is late. */
-        otter_http_guard_reap(h->guard);
+        uint64_t now = otter_http_now_ns();
+        if (h->closing || now >= next_stream) {
+            for (size_t i = 0; i < h->n_parked; i++)
+                MHD_resume_connection(h->parked[i]);
+            h->n_parked = 0;
+            /* The same tick shuts down connections whose request head is late. */
+            otter_http_guard_reap(h->guard);
+            next_stream = now + OTTER_HTTP_STREAM_TICK_MS * 1000000ull;
+        }
+        /* Paced bodies (bandwidth caps) wait a short tick of their own. */
+        if (h->closing || (next_pace && now >= next_pace)) {
+            otter_http_paced_resume(h);
+            next_pace = 0;
+        }
         if (h->closing)
             break;
+        if (h->paced && !next_pace)
+            next_pace = now + OTTER_HTTP_PACE_TICK_MS * 1000000ull;
+        uint64_t wake = next_pace && next_pace < next_stream ? next_pace : next_stream;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += OTTER_HTTP_STREAM_TICK_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (!h->closing &&
-               pthread_cond_timedwait(&h->streams_cond, &h->streams_lock, &until) != ETIMEDOUT)
-            ;
+        uint64_t ns = (uint64_t)until.tv_nsec + (wake - now);
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        /* Any wake-up (stop, a body parked, a timeout) goes round the loop again. */
+        pthread_cond_timedwait(&h->streams_cond, &h->streams_lock, &until);
     }
     pthread_mutex_unlock(&h->streams_lock);
     return NULL;

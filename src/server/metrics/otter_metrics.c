@@ -60,9 +60,25 @@ struct otter_metrics {
     atomic_uint_fast64_t poll_cache[2]; /* misses, hits */
     atomic_int_fast64_t open_connections;
     otter_metrics_traffic *traffic; /* artifact bytes by tenant */
-    void (*source)(void *ctx, void (*put)(void *putctx, const char *fmt, ...), void *putctx);
-    void *source_ctx;
+    struct {
+        void (*render)(void *ctx, void (*put)(void *put_ctx, const char *fmt, ...), void *put_ctx);
+        void *ctx;
+    } extra[OTTER_METRICS_EXTRA_MAX];
+    size_t n_extra;
 };
+
+int otter_metrics_set_extra(otter_metrics *m,
+                            void (*render)(void *ctx,
+                                           void (*put)(void *put_ctx, const char *fmt, ...),
+                                           void *put_ctx),
+                            void *ctx)
+{
+    if (m->n_extra == OTTER_METRICS_EXTRA_MAX)
+        return -1;
+    m->extra[m->n_extra].render = render;
+    m->extra[m->n_extra++].ctx = ctx;
+    return 0;
+}
 
 otter_metrics_route otter_metrics_route_of(const char *path, int is_ddi)
 {
@@ -355,16 +371,6 @@ static void put_process_fds(struct text *t)
             max);
 }
 
-void otter_metrics_set_source(otter_metrics *m,
-                              void (*render)(void *ctx,
-                                             void (*put)(void *putctx, const char *fmt, ...),
-                                             void *putctx),
-                              void *ctx)
-{
-    m->source = render;
-    m->source_ctx = ctx;
-}
-
 int otter_metrics_render(const otter_metrics *m, char **out, size_t *len, otter_err *err)
 {
     struct text t = {.buf = malloc(16384), .cap = 16384};
@@ -389,8 +395,8 @@ int otter_metrics_render(const otter_metrics *m, char **out, size_t *len, otter_
         (unsigned long long)get(&m->polls), (unsigned long long)get(&m->downloads),
         (unsigned long long)get(&m->download_bytes));
     otter_metrics_traffic_render(m->traffic, put_ctx, &t);
-    if (m->source)
-        m->source(m->source_ctx, put_ctx, &t);
+    for (size_t i = 0; i < m->n_extra; i++)
+        m->extra[i].render(m->extra[i].ctx, put_ctx, &t);
     put(&t, "# HELP otter_ddi_feedback_total Accepted DDI feedback messages, by "
             "status.result.finished.\n# TYPE otter_ddi_feedback_total counter\n");
     for (size_t i = 0; i < NRESULTS; i++)

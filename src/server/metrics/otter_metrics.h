@@ -76,19 +76,21 @@ void otter_metrics_feedback(otter_metrics *m, const char *execution, const char 
 void otter_metrics_artifact(otter_metrics *m, const char *tenant, int delta, uint64_t bytes,
                             uint64_t full_equivalent);
 
+/*
+ * Series of a part the metrics do not link (bandwidth caps: otter_bwcap_render;
+ * push: otter_publish_render): at each scrape render(ctx, put, put_ctx)
+ * appends its text with put. Up to OTTER_METRICS_EXTRA_MAX, added before the
+ * listeners start; -1 when full.
+ */
+#define OTTER_METRICS_EXTRA_MAX 4
+int otter_metrics_set_extra(otter_metrics *m,
+                            void (*render)(void *ctx,
+                                           void (*put)(void *put_ctx, const char *fmt, ...),
+                                           void *put_ctx),
+                            void *ctx);
+
 /* One base poll the poll cache could answer: it did (hit) or not. Lock-free; m may be NULL. */
 void otter_metrics_poll_cache(otter_metrics *m, int hit);
-
-/*
- * Series of a part the metrics do not link (push, otter_publish.h): at
- * each scrape render(ctx, put, putctx) appends its text with put. One
- * source; set before the listeners start.
- */
-void otter_metrics_set_source(otter_metrics *m,
-                              void (*render)(void *ctx,
-                                             void (*put)(void *putctx, const char *fmt, ...),
-                                             void *putctx),
-                              void *ctx);
 
 /*
  * Writes the exposition text into a new NUL-terminated buffer (*out, caller

@@ -54,6 +54,7 @@ RO=$(body .id)
 expect "rollout start (200)" "$(jreq POST "/api/v1/tenants/acme/rollouts/$RO/start" "$OP" '{}')" 200
 expect "stats: 3 devices" \
   "$(req GET "/api/v1/tenants/acme/rollouts/$RO/stats" "$OP" >/dev/null; body .total.devices)" 3
+expect "stats: 3 left out as incompatible after the start (issue #15)" "$(body .skipped.incompatible)" 3
 for d in a1 a2 a3; do expect "$d ($d's model is compatible) is offered the release" "$(links "$d")" configData,deploymentBase; done
 for d in b1 b2; do expect "$d (model not compatible) is offered nothing" "$(links "$d")" configData; done
 expect "c1 (reported model not compatible) is offered nothing" "$(links c1)" ""

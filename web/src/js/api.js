@@ -257,6 +257,14 @@ export function createApi({
       return request('POST', `${T(tenant)}/rollouts/${seg(id)}/${command}`, body);
     },
     rolloutStats: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/stats`),
+    /** The rollout's counts since its start, as the server sampled them (issue #15). */
+    rolloutHistory: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/history`),
+    // Bandwidth caps (issue #15): {bytes_per_second (0: none), rate_bytes_per_second}.
+    rolloutBandwidth: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/bandwidth`),
+    setRolloutBandwidth: (tenant, id, bps) =>
+      request('PUT', `${T(tenant)}/rollouts/${seg(id)}/bandwidth`, { bytes_per_second: bps }),
+    tenantBandwidth: (tenant) => request('GET', `${T(tenant)}/bandwidth`),
+    setTenantBandwidth: (tenant, bps) => request('PUT', `${T(tenant)}/bandwidth`, { bytes_per_second: bps }),
     /** A short-lived ticket for an EventSource URL (which cannot carry a bearer token). */
     ticket: () => request('POST', '/tickets'),
     rolloutEventsUrl: (tenant, id, ticket) =>

@@ -373,7 +373,7 @@ static const char v14[] = "CREATE TABLE rollout_traffic ("
                           "  PRIMARY KEY (rollout_id, kind));";
 /* ---- end s9-dstats ---- */
 
-/* ---- s10-cdn: version 15 (the lead renumbers) ---- */
+/* ---- s10-cdn: version 15 ---- */
 /*
  * Version 15: artifact bytes in the database ([storage] database = true,
  * otter_store_blobs.h) so several servers need no shared filesystem:
@@ -390,7 +390,25 @@ static const char v15[] = "CREATE TABLE blobs ("
                           "  data TEXT NOT NULL,"
                           "  PRIMARY KEY (sha256, seq));";
 /* ---- end s10-cdn ---- */
+/* ---- s10-caps: version 16 ---- */
+/* Version 16: bandwidth caps per rollout and per tenant (as SQLite's v16). */
+static const char v16[] =
+    "CREATE TABLE rollout_caps ("
+    "  rollout_id BIGINT PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));"
+    "CREATE TABLE tenant_caps ("
+    "  tenant_id BIGINT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  bytes_per_second BIGINT NOT NULL CHECK (bytes_per_second > 0));"
+    "CREATE TABLE rollout_skipped ("
+    "  rollout_id BIGINT PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  incompatible BIGINT NOT NULL);"
+    "CREATE TABLE rollout_samples ("
+    "  rollout_id BIGINT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  at BIGINT NOT NULL,"
+    "  counts TEXT NOT NULL,"
+    "  PRIMARY KEY (rollout_id, at));";
+/* ---- end s10-caps ---- */
 
-const char *const otter_pg_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,
-                                           v9, v10, v11, v12, v13, v14, v15};
+const char *const otter_pg_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7,  v8,
+                                           v9, v10, v11, v12, v13, v14, v15, v16};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;

@@ -475,7 +475,7 @@ static const char v14[] = "CREATE TABLE rollout_traffic ("
                           "  PRIMARY KEY (rollout_id, kind)) STRICT;";
 /* ---- end s9-dstats ---- */
 
-/* ---- s10-cdn: version 15 (the lead renumbers) ---- */
+/* ---- s10-cdn: version 15 ---- */
 /*
  * Version 15: artifact bytes in the database ([storage] database = true,
  * otter_store_blobs.h) so several servers need no shared filesystem:
@@ -492,8 +492,30 @@ static const char v15[] = "CREATE TABLE blobs ("
                           "  data TEXT NOT NULL,"
                           "  PRIMARY KEY (sha256, seq)) STRICT;";
 /* ---- end s10-cdn ---- */
+/* ---- s10-caps: version 16 ---- */
+/*
+ * Version 16: server-side bandwidth caps on artifact bytes (issue #15,
+ * docs/rollouts.md "Bandwidth caps"), bytes per second per rollout and per
+ * tenant; no row: no cap.
+ */
+static const char v16[] =
+    "CREATE TABLE rollout_caps ("
+    "  rollout_id INTEGER PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;"
+    "CREATE TABLE tenant_caps ("
+    "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+    "  bytes_per_second INTEGER NOT NULL CHECK (bytes_per_second > 0)) STRICT;"
+    "CREATE TABLE rollout_skipped ("
+    "  rollout_id INTEGER PRIMARY KEY REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  incompatible INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE rollout_samples ("
+    "  rollout_id INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+    "  at INTEGER NOT NULL,"
+    "  counts TEXT NOT NULL,"
+    "  PRIMARY KEY (rollout_id, at)) STRICT;";
+/* ---- end s10-caps ---- */
 
-const char *const otter_sqlite_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7, v8,
-                                               v9, v10, v11, v12, v13, v14, v15};
+const char *const otter_sqlite_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7,  v8,
+                                               v9, v10, v11, v12, v13, v14, v15, v16};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // One rollout (#/rollout/{id}): its release, filter and stages, live counts per
 // stage (waiting, scheduled, running, success, failure, canceled) and a chart of
-// success, failure and in-progress devices over time, fed by Server-Sent Events
-// (GET …/rollouts/{id}/events with a ticket from POST /tickets), and the bytes
-// sent against a full update's. Operators and
+// success, failure and in-progress devices over time since the rollout's start
+// (the server's samples, GET …/rollouts/{id}/history), then fed by Server-Sent
+// Events (GET …/rollouts/{id}/events with a ticket from POST /tickets), the bytes
+// sent against a full update's, and the bandwidth against its caps. Operators and
 // admins get start, pause, resume (also retrying the failed devices), advance
 // and cancel, as the state allows.
 import { h, replace } from '../dom.js';
@@ -13,6 +14,7 @@ import { StatsHistory, commandsFor, formatBytes, formatPercent, inProgress, traf
 import { confirmDanger, empty, message, showError, showOk, table, when } from '../ui.js';
 import { stateBadge } from './rollouts.js';
 import { campaignFacts, deferralsStat } from './schedules.js';
+import { bandwidthCard } from '../bandwidth.js';
 
 const COMMAND_TEXT = {
   start: { label: 'Start', cls: 'primary', done: 'started' },
@@ -32,6 +34,14 @@ function usersStat(u) {
   return h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting for their users'),
     h('span', { class: 'stat-value', 'data-count': 'users-waiting' }, String(u.waiting || 0)),
     h('span', { class: 'stat-note', 'data-count': 'users' }, `${u.postponed || 0} postponed, ${u.declined || 0} declined, ${u.started || 0} started`));
+}
+
+/* Devices the model filter left out at the start (docs/rollouts.md "Compatible models"). */
+function skippedStat(skipped) {
+  const n = skipped?.incompatible;
+  return h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Left out'),
+    h('span', { class: 'stat-value', 'data-count': 'incompatible' }, n === null || n === undefined ? '—' : String(n)),
+    h('span', { class: 'stat-note' }, n === null || n === undefined ? 'counted when the rollout starts' : 'model not in the release’s compatible list'));
 }
 
 /* Artifact bytes against a full update's (docs/rollouts.md "Bytes sent"); exact figures in data-*. */
@@ -140,6 +150,7 @@ export async function renderRollout(ctx) {
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, 'Waiting'), h('span', { class: 'stat-value', 'data-count': 'waiting' }, String(t.waiting || 0)), h('span', { class: 'stat-note' }, `of ${t.devices || 0} devices`)),
       usersStat(stats.users || {}),
       deferralsStat(stats.deferrals),
+      skippedStat(stats.skipped),
       trafficStat(stats.traffic));
     stagesArea.replaceChildren(h('div', { class: 'cards-grid stage-counts' }, table('Devices per stage', [
       { label: 'Stage', cell: (s) => h('span', {}, stageTitle(s), ' ', h('span', { class: `badge ${s.state === 'current' ? 'badge-info' : s.state === 'done' ? 'badge-ok' : 'badge-muted'}` }, s.state)) },
@@ -165,7 +176,12 @@ export async function renderRollout(ctx) {
     const stage = chartSel.value === 'all' || !chartSel.value ? 'all' : Number(chartSel.value);
     const data = history.series(stage);
     chart.update(data).catch((e) => { chartNote.textContent = `The chart cannot be drawn: ${e.message}`; });
-    chartNote.textContent = `${data[0].length} sample${data[0].length === 1 ? '' : 's'} since this page opened; one per change the server reports.`;
+    const n = data[0].length;
+    chartNote.dataset.samples = String(n);
+    chartNote.dataset.past = String(pastSamples);
+    chartNote.textContent = pastSamples
+      ? `${n} sample${n === 1 ? '' : 's'} since the rollout started (${pastSamples} from the server’s record), then one per change the server reports.`
+      : `${n} sample${n === 1 ? '' : 's'} since this page opened; one per change the server reports.`;
   }
 
   function onStats(stats) {
@@ -188,8 +204,20 @@ export async function renderRollout(ctx) {
     }
   }
 
+  // The chart starts at the rollout's start: the server's samples first, then live counts.
+  let pastSamples = 0;
+  async function loadHistory() {
+    try {
+      const past = await api.rolloutHistory(tenant, rollout.id);
+      for (const sample of past.samples || []) if (history.push(sample)) pastSamples += 1;
+    } catch {
+      /* an older server or a hiccup: the chart starts with this page, as before */
+    }
+  }
+
   chartSel.addEventListener('change', drawChart);
   drawHead();
+  await loadHistory();
   await refreshStats();
 
   // Live: a fresh ticket for every (re)connection; while the feed is down, poll every 10 s.
@@ -216,10 +244,12 @@ export async function renderRollout(ctx) {
     },
   });
   feed.start();
+  const bandwidth = bandwidthCard({ api, tenant, rollout, caps, current: ctx.current });
   const onResize = () => chart.resize();
   window.addEventListener('resize', onResize);
   ctx.onLeave(() => {
     feed.stop();
+    bandwidth.stop();
     clearInterval(poll);
     window.removeEventListener('resize', onResize);
     chart.destroy();
@@ -234,6 +264,7 @@ export async function renderRollout(ctx) {
     h('div', { class: 'card chart-card' },
       h('div', { class: 'toolbar' }, h('label', { for: 'chart-stage' }, 'Chart of'), chartSel),
       chart.el, chartNote),
+    bandwidth.el,
     stagesArea,
     (rollout.stages || []).length ? null : empty('This rollout has no stages.', ''));
 }
