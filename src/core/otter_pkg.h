@@ -189,6 +189,7 @@ typedef struct otter_pkg_input {
     const char *handler; /* raw, archive or file */
     const char *target;  /* slot class */
     int compress;        /* 1: zstd, 0: stored raw */
+    const char *verity_root_hash; /* NULL, or the image's dm-verity root hash (64 hex) */
 } otter_pkg_input;
 
 typedef struct otter_pkg_write_opts {
