@@ -130,9 +130,9 @@ static int parse_verity(const json_t *obj, const char *where, otter_manifest_ima
 static int parse_image(json_t *obj, int64_t format, const char *where, otter_manifest_image *img,
                        otter_err *err)
 {
-    static const char *const known_v1[] = {"name",        "file", "handler", "target",
-                                           "compression", "size", "sha256",  "delta_base_sha256",
-                                           "verity_root_hash", NULL};
+    static const char *const known_v1[] = {
+        "name", "file",   "handler",           "target",           "compression",
+        "size", "sha256", "delta_base_sha256", "verity_root_hash", NULL};
     static const char *const known_v2[] = {"name",
                                            "file",
                                            "handler",

@@ -55,8 +55,7 @@ static int parse_image(image_specs *specs, const char *arg)
                                              "lower-case hex digits",
                                              in->name);
             in->verity_root_hash = opt + 7;
-        }
-        else
+        } else
             return otter_cli_usage_error("pack", "--image %s: unknown option \"%s\"", in->name,
                                          opt);
     }

@@ -25,7 +25,7 @@ ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
 ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 
 missing=()
-for t in qemu-system-x86_64 mke2fs sfdisk cpio busybox modprobe openssl sbsign \
+for t in qemu-system-x86_64 mke2fs sfdisk cpio busybox modprobe openssl sbsign unzip jq \
   cert-to-efi-sig-list sign-efi-sig-list veritysetup mkfs.vfat mcopy objcopy objdump debugfs; do
   command -v "$t" >/dev/null || missing+=("$t")
 done
@@ -49,6 +49,13 @@ sb_cleanup() {
 trap sb_cleanup EXIT
 
 sb_cached_image # $img: keys, initramfs, releases (tests/vm/sb-image.sh)
+# The root hash each signed kernel may mount is the one the signed manifest names.
+for v in 1.0 2.0 5.0; do
+  objcopy -O binary --only-section=.cmdline "$img/uki-$v.signed" "$work/cmdline-$v"
+  expect "$v: the UKI's otter.verity= is the manifest's verity_root_hash of the rootfs" \
+    "$(tr ' ' '\n' < "$work/cmdline-$v" | sed -n 's/^otter\.verity=//p')" \
+    "$(unzip -p "$img/$v.zip" manifest.json | jq -r '.images[] | select(.name == "rootfs") | .verity_root_hash')"
+done
 
 # ---- the device: factory install of 1.0 on the host into file slots, then the disk ----
 t0=$(date +%s)
