@@ -110,6 +110,12 @@ vm-long: deps build
 	  OTTER_SOURCE_DIR=$(CURDIR) OTTER_TEST_TMP=$(abspath $(BUILD))/test-tmp \
 	  VM_WAIT=900 VM_CUTS=$${VM_CUTS:-50} bash $(CURDIR)/tests/vm/vm.sh
 
+# The Secure Boot variant alone (tests/vm/README.md "Secure Boot and dm-verity"); `make vm`
+# runs it too (label vm).
+.PHONY: vm-secureboot
+vm-secureboot: deps build
+	cd $(BUILD) && ctest --output-on-failure -R '^vm_secureboot$$'
+
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTTER_FUZZ=ON -DOTTER_WERROR=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# shellcheck disable=SC2034 # sb_* variables: used by tests/vm/secureboot.sh, which sources this
+# shellcheck disable=SC2034,SC2154 # sb_* variables: used by tests/vm/secureboot.sh, which sources
+# this; vm_guest, vm_kver, vm_kernel: from tests/vm/image.sh
 # The parts of the Secure Boot variant of the reference device (tests/vm/README.md, "Secure
 # Boot"), from Debian packages only (ovmf, sbsigntool, efitools, systemd-boot-efi,
 # cryptsetup-bin, dosfstools, mtools) and no root-only kernel feature:
@@ -69,7 +70,7 @@ sb_loadopt() {
   local file='\EFI\BOOT\BOOTX64.EFI' hd fp
   hd="\\x04\\x01\\x2a\\x00$(le "$3" 4)$(le "$4" 8)$(le "$5" 8)$(guid_bytes "$6")\\x02\\x02"
   fp="\\x04\\x04$(le $((4 + 2 * (${#file} + 1))) 2)$(ucs2 "$file")"
-  printf "\\x07\\x00\\x00\\x00\\x01\\x00\\x00\\x00$(le $((42 + 4 + 2 * (${#file} + 1) + 4)) 2)$(ucs2 "$2")$hd$fp\\x7f\\xff\\x04\\x00" > "$1"
+  printf '%b' "\\x07\\x00\\x00\\x00\\x01\\x00\\x00\\x00$(le $((42 + 4 + 2 * (${#file} + 1) + 4)) 2)$(ucs2 "$2")$hd$fp\\x7f\\xff\\x04\\x00" > "$1"
 }
 
 sb_loadopts() {
@@ -104,9 +105,11 @@ sb_initramfs() {
 }
 
 # sb_verity IMG: IMG is an ext4 image of SB_DATA_MB; its hash tree goes right behind it
-# (veritysetup format, superblock included) and the root hash is printed.
+# (veritysetup format, superblock included) and the root hash is printed. Data blocks of
+# 1 KiB: the verity device's logical block size is its data block size, and ext4 cannot mount
+# a file system of smaller blocks (mke2fs makes 1 KiB blocks at this size) on it.
 sb_verity() {
-  veritysetup format --hash-offset=$((SB_DATA_MB * 1048576)) "$1" "$1" |
+  veritysetup format --data-block-size=1024 --hash-offset=$((SB_DATA_MB * 1048576)) "$1" "$1" |
     awk -F: '/^Root hash/ { gsub(/[ \t]/, "", $2); print $2 }'
 }
 

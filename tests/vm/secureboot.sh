@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# shellcheck disable=SC2154 # img, work...: set by the sourced files
+# shellcheck disable=SC2154,SC2034 # img, run...: set by the sourced files; mark: read by marker
 # The Secure Boot variant of the reference device (tests/vm/README.md, "Secure Boot"):
 # OVMF's Secure Boot build, the device maker's PK/KEK/db enrolled from setup mode, each
 # kernel slot a FAT partition holding one signed unified kernel image whose command line
@@ -19,7 +19,6 @@ source "$OTTER_SOURCE_DIR/tests/vm/image.sh"
 source "$OTTER_SOURCE_DIR/tests/vm/machine.sh"
 source "$OTTER_SOURCE_DIR/tests/vm/sb-image.sh"
 agent="$OTTER_BUILD_DIR/bin/otter-agent"
-otter="$OTTER_BUILD_DIR/bin/otter"
 VM_WAIT=${VM_WAIT:-600}
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
 ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
@@ -131,7 +130,7 @@ sb_start() {
 }
 # sb_off: power off once the guest is idle (everything it wrote was synced).
 sb_off() {
-  marker 'OTTER-VM idle' "${1:-1}"
+  marker 'OTTER-VM idle'
   kill -KILL "$qemu_pid" 2>/dev/null || true
   wait "$qemu_pid" 2>/dev/null || true
   qemu_pid=
@@ -195,7 +194,7 @@ qemu_pid=
 # A block of /bin/busybox in rootfs A (partition 3), found in the release's own image.
 bs=$(debugfs -R stats "$img/rootfs-5.0.img" 2>/dev/null | awk -F: '/^Block size/ { gsub(/ /, "", $2); print $2 }')
 blk=$(debugfs -R "bmap /bin/busybox 100" "$img/rootfs-5.0.img" 2>/dev/null)
-[ -n "$bs" ] && [ -n "$blk" ] || die "no block of /bin/busybox in rootfs-5.0.img"
+if [ -z "$bs" ] || [ -z "$blk" ]; then die "no block of /bin/busybox in rootfs-5.0.img"; fi
 at=$(($(sb_part_offset 3) + blk * bs + 17))
 cmp -s <(dd if="$dev/disk.img" bs=1 skip="$at" count=64 status=none) \
   <(dd if="$img/rootfs-5.0.img" bs=1 skip=$((blk * bs + 17)) count=64 status=none) ||
