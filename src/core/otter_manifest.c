@@ -113,12 +113,26 @@ static int parse_delta_base_size(const json_t *obj, const char *where, otter_man
     return ret;
 }
 
+/* verity_root_hash: optional, 64 lower-case hex digits (a SHA-256 dm-verity hash tree). */
+static int parse_verity(const json_t *obj, const char *where, otter_manifest_image *img,
+                        otter_err *err)
+{
+    json_t *v = json_object_get(obj, "verity_root_hash");
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || !otter_is_lower_hex(json_string_value(v), OTTER_SHA256_HEX_LEN))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "%s.verity_root_hash: expected 64 lower-case hex digits", where);
+    copy_field(img->verity_root_hash, sizeof img->verity_root_hash, json_string_value(v));
+    return 0;
+}
+
 static int parse_image(json_t *obj, int64_t format, const char *where, otter_manifest_image *img,
                        otter_err *err)
 {
-    static const char *const known_v1[] = {"name",        "file", "handler", "target",
-                                           "compression", "size", "sha256",  "delta_base_sha256",
-                                           NULL};
+    static const char *const known_v1[] = {
+        "name", "file",   "handler",           "target",           "compression",
+        "size", "sha256", "delta_base_sha256", "verity_root_hash", NULL};
     static const char *const known_v2[] = {"name",
                                            "file",
                                            "handler",
@@ -128,6 +142,7 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
                                            "sha256",
                                            "delta_base_sha256",
                                            "delta_base_size",
+                                           "verity_root_hash",
                                            OTTER_MANIFEST_CHUNK_KEYS,
                                            OTTER_MANIFEST_CRYPT_KEYS,
                                            NULL};
@@ -166,6 +181,8 @@ static int parse_image(json_t *obj, int64_t format, const char *where, otter_man
                                  "%s.delta_base_sha256: delta images need format 2", where);
     }
     ret = parse_delta_base_size(obj, where, img, err);
+    if (!ret)
+        ret = parse_verity(obj, where, img, err);
     if (ret)
         return ret;
     copy_field(img->name, sizeof img->name, name);
@@ -378,6 +395,10 @@ static int validate_image(const otter_manifest *m, size_t i, otter_err *err)
     if (img->delta_base_sha256[0] && !otter_is_lower_hex(img->delta_base_sha256, 64))
         return otter_err_set(err, OTTER_EFORMAT,
                              "images[%zu].delta_base_sha256: expected 64 lower-case hex digits", i);
+    if (img->verity_root_hash[0] &&
+        !otter_is_lower_hex(img->verity_root_hash, OTTER_SHA256_HEX_LEN))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "images[%zu].verity_root_hash: expected 64 lower-case hex digits", i);
     int ret = validate_delta_image(m, i, err);
     if (!ret)
         ret = otter_manifest_crypt_validate(m, i, err);
@@ -463,6 +484,11 @@ static json_t *image_json(int64_t format, const otter_manifest_image *img)
     if (obj && img->delta_base_size &&
         json_object_set_new(obj, "delta_base_size",
                             json_integer((json_int_t)img->delta_base_size)) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    if (obj && img->verity_root_hash[0] &&
+        json_object_set_new(obj, "verity_root_hash", json_string(img->verity_root_hash)) < 0) {
         json_decref(obj);
         return NULL;
     }

@@ -71,6 +71,10 @@ typedef struct otter_manifest_image {
     char sha256[OTTER_SHA256_HEX_LEN + 1];            /* of the installed bytes */
     char delta_base_sha256[OTTER_SHA256_HEX_LEN + 1]; /* "" when not a delta */
     uint64_t delta_base_size; /* bytes of the source a delta applies to; 0 when not one */
+    /* dm-verity root hash of the image's hash tree (docs/package-format.md), lower-case hex of
+     * 64 digits; "" when the image has none. Signed with the manifest: the kernel command
+     * line that opens the slot through dm-verity carries this value. */
+    char verity_root_hash[OTTER_SHA256_HEX_LEN + 1];
     /* Format 2 only (chunk_count 0 and chunks NULL in format 1, or an empty image). */
     uint32_t chunk_size;
     size_t chunk_count;

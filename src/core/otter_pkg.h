@@ -184,11 +184,12 @@ void otter_pkg_reader_free(otter_pkg_reader *r);
 
 /* One image to pack: the installed content comes from path. */
 typedef struct otter_pkg_input {
-    const char *name;    /* image name */
-    const char *path;    /* file with the installed bytes */
-    const char *handler; /* raw, archive or file */
-    const char *target;  /* slot class */
-    int compress;        /* 1: zstd, 0: stored raw */
+    const char *name;             /* image name */
+    const char *path;             /* file with the installed bytes */
+    const char *handler;          /* raw, archive or file */
+    const char *target;           /* slot class */
+    int compress;                 /* 1: zstd, 0: stored raw */
+    const char *verity_root_hash; /* NULL, or the image's dm-verity root hash (64 hex) */
 } otter_pkg_input;
 
 typedef struct otter_pkg_write_opts {

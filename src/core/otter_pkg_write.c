@@ -199,6 +199,8 @@ static int prepare_image(const char *out_path, const otter_pkg_write_opts *opts,
     snprintf(img->name, sizeof img->name, "%s", in->name);
     snprintf(img->handler, sizeof img->handler, "%s", in->handler ? in->handler : "raw");
     snprintf(img->target, sizeof img->target, "%s", in->target ? in->target : in->name);
+    if (in->verity_root_hash)
+        snprintf(img->verity_root_hash, sizeof img->verity_root_hash, "%s", in->verity_root_hash);
     /* An encrypted payload is never the input file itself; its entry says what it is. */
     int sealed = format == 2 && opts->recipient_count > 0;
     snprintf(img->file, sizeof img->file, "%.64s.%s%s%s", in->name, handler_ext(img->handler),

@@ -172,6 +172,8 @@ static void print_text(const char *path, const otter_manifest *m, const otter_si
         printf("    sha256 %s%s\n", img->sha256,
                i < seen ? (stats[i].digest_ok ? ok : " (MISMATCH)")
                         : " (not checked: a delta image needs --source)");
+        if (img->verity_root_hash[0])
+            printf("    dm-verity root hash %s\n", img->verity_root_hash);
         print_encryption(img);
         print_delta(m, img, full);
         print_chunks(img, list);

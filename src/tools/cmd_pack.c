@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "otter_cli.h"
 #include "otter_crypt.h"
+#include "otter_encode.h"
 #include "otter_file.h"
 #include "otter_help_otter.h"
 #include "otter_key.h"
@@ -47,7 +48,14 @@ static int parse_image(image_specs *specs, const char *arg)
             in->compress = 1;
         else if (strcmp(opt, "compression=none") == 0)
             in->compress = 0;
-        else
+        else if (strncmp(opt, "verity=", 7) == 0) {
+            if (!otter_is_lower_hex(opt + 7, OTTER_SHA256_HEX_LEN))
+                return otter_cli_usage_error("pack",
+                                             "--image %s: verity=: expected the root hash, 64 "
+                                             "lower-case hex digits",
+                                             in->name);
+            in->verity_root_hash = opt + 7;
+        } else
             return otter_cli_usage_error("pack", "--image %s: unknown option \"%s\"", in->name,
                                          opt);
     }

@@ -69,6 +69,8 @@ vm_rootfs() {
   else
     cp "$vm_guest/init" "$st/sbin/init"
   fi
+  # Another device variant's own files over the tree (tests/vm/secureboot.sh: its init).
+  [ -n "${VM_ROOTFS_EXTRA:-}" ] && cp -a "$VM_ROOTFS_EXTRA/." "$st/"
   chmod 0755 "$st/sbin/init" "$st/sbin/otter-reboot"
   rm -f "$out"
   mke2fs -q -F -t ext4 -L "rootfs-$version" -E root_owner=0:0 -d "$st" "$out" "${VM_SLOT_MB}M" >/dev/null

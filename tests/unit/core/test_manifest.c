@@ -144,6 +144,47 @@ static void test_notes(void **state)
     expect(hooks, many, OTTER_EFORMAT, "more than 16 languages");
 }
 
+#define ROOT_HASH "48f5e240768e2aa4e3add2585a06048641105469dda1fbc37a7b723e2e73b663"
+
+/* The dm-verity root hash of an image (issue #14, Secure Boot): optional, signed, kept. */
+static void test_verity_root_hash(void **state)
+{
+    (void)state;
+    const char *at = "\"delta_base_sha256\": null";
+    otter_err err;
+    otter_manifest *m = NULL;
+    char buf[8192];
+    snprintf(buf, sizeof buf, "%.*s\"verity_root_hash\": \"" ROOT_HASH "\", %s",
+             (int)(strstr(valid, at) - valid), valid, strstr(valid, at));
+    assert_otter_ok(otter_manifest_parse(buf, strlen(buf), "manifest.json", &m, &err), err);
+    assert_string_equal(m->images[0].verity_root_hash, ROOT_HASH);
+    char *text = otter_manifest_serialize_new(m);
+    assert_non_null(strstr(text, "\"verity_root_hash\": \"" ROOT_HASH "\""));
+    otter_manifest *again = NULL;
+    assert_otter_ok(otter_manifest_parse(text, strlen(text), "again", &again, &err), err);
+    assert_string_equal(again->images[0].verity_root_hash, ROOT_HASH);
+    free(text);
+    otter_manifest_free(again);
+    otter_manifest_free(m);
+    /* Without it: nothing in the struct, nothing serialized. */
+    assert_otter_ok(otter_manifest_parse(valid, strlen(valid), "manifest.json", &m, &err), err);
+    assert_string_equal(m->images[0].verity_root_hash, "");
+    text = otter_manifest_serialize_new(m);
+    assert_null(strstr(text, "verity_root_hash"));
+    free(text);
+    otter_manifest_free(m);
+    const char *want = "images[0].verity_root_hash: expected 64 lower-case hex digits";
+    expect(at, "\"verity_root_hash\": \"" ROOT_HASH "0\", \"delta_base_sha256\": null",
+           OTTER_EFORMAT, want);
+    expect(at,
+           "\"verity_root_hash\": "
+           "\"48F5E240768e2aa4e3add2585a06048641105469dda1fbc37a7b723e2e73b663\", "
+           "\"delta_base_sha256\": null",
+           OTTER_EFORMAT, want);
+    expect(at, "\"verity_root_hash\": null, \"delta_base_sha256\": null", OTTER_EFORMAT, want);
+    expect(at, "\"verity_root_hash\": 7, \"delta_base_sha256\": null", OTTER_EFORMAT, want);
+}
+
 static void test_valid_parses_and_round_trips(void **state)
 {
     otter_err err;
@@ -379,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_check_device),
         cmocka_unit_test(test_notes),
+        cmocka_unit_test(test_verity_root_hash),
         cmocka_unit_test(test_hooks_and_replaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

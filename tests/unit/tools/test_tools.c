@@ -189,6 +189,7 @@ static void test_pack_refusals(void **state)
         {"--image", "=x", "expected NAME=PATH"},
         {"--image", "rootfs=/x:handler=u/bi", "handler \"u/bi\" is not raw, archive, file or"},
         {"--image", "rootfs=/x:mode=fast", "unknown option \"mode=fast\""},
+        {"--image", "rootfs=/x:verity=ABC", "verity=: expected the root hash, 64 lower-case hex"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int code = run(otter_cmd_pack, "pack", "-p", "gw", "-c", "gw-a", "-V", "2.0", "-s", "7",
@@ -220,6 +221,23 @@ static void test_pack_refusals(void **state)
                          EXIT_OK);
     struct stat st;
     assert_int_not_equal(stat(at("bad.zip"), &st), 0);
+}
+
+/* The dm-verity root hash of an image (issue #14): into the signed manifest, shown by inspect. */
+static void test_pack_verity(void **state)
+{
+    (void)state;
+    const char *hash = "48f5e240768e2aa4e3add2585a06048641105469dda1fbc37a7b723e2e73b663";
+    char spec[PATH_MAX + 96];
+    snprintf(spec, sizeof spec, "rootfs=%s:verity=%s", at("rootfs.img"), hash);
+    assert_int_equal(run(otter_cmd_pack, "pack", "-p", "gw", "-c", "gw-a", "-V", "2.0", "-s", "7",
+                         "-i", spec, "-k", at("k1.key"), "-o", at("v.zip"), NULL),
+                     EXIT_OK);
+    assert_int_equal(run(otter_cmd_inspect, "inspect", at("v.zip"), NULL), EXIT_OK);
+    assert_contains(out_text,
+                    "dm-verity root hash 48f5e240768e2aa4e3add2585a06048641105469dda1fbc3");
+    assert_int_equal(run(otter_cmd_inspect, "inspect", at("v.zip"), "--json", NULL), EXIT_OK);
+    assert_contains(out_text, "\"verity_root_hash\": \"48f5e240768e2aa4e3add2585a06048641105469dd");
 }
 
 /* ---- sign and verify: k-of-n ---- */
@@ -373,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_keygen_refusals),
         cmocka_unit_test(test_pack),
         cmocka_unit_test(test_pack_refusals),
+        cmocka_unit_test(test_pack_verity),
         cmocka_unit_test(test_sign_verify_threshold),
         cmocka_unit_test(test_verify_refusals),
         cmocka_unit_test(test_sign_refusals),
