@@ -10,11 +10,8 @@
 
 /* The only list of handlers. */
 static const struct otter_handler_ops *const handlers[] = {
-    &otter_handler_raw,
-    &otter_handler_archive,
-    &otter_handler_file,
-    &otter_handler_ubi,
-    &otter_handler_bootpart,
+    &otter_handler_raw, &otter_handler_archive,  &otter_handler_file,
+    &otter_handler_ubi, &otter_handler_bootpart,
 };
 
 /* The handlers that take options, and how they open with them. */

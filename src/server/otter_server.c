@@ -405,14 +405,62 @@ static int start_listeners(const otter_server_config *cfg, struct dispatch *d, c
     return 0;
 }
 
+/* The server's parts behind its listeners; each NULL until made. */
+struct parts {
+    otter_store *s;
+    otter_api *api;
+    otter_ddi *ddi;
+    otter_metrics *metrics;
+    otter_publish *publish; /* NULL: push off */
+    otter_bwcap *bwcap;
+    otter_cdn *cdn; /* NULL: no [cdn] */
+};
+
+/* Opens the store and makes the parts, each wired to the ones it serves with. */
+static int parts_open(const otter_server_config *cfg, struct parts *p, otter_err *err)
+{
+    int ret;
+    if ((ret = open_store(cfg, 0, &p->s, err)) < 0 ||
+        (ret = otter_api_new(p->s, cfg, &p->api, err)) < 0 ||
+        (ret = otter_ddi_new(p->s, cfg, &p->ddi, err)) < 0 ||
+        (ret = otter_cdn_new(cfg, p->s, &p->cdn, err)) < 0 ||
+        (ret = otter_publish_new(cfg, &p->publish, err)) < 0 ||
+        (ret = otter_bwcap_new(&p->bwcap, err)) < 0)
+        return ret;
+    otter_ddi_set_bwcap(p->ddi, p->bwcap); /* issue #15: bandwidth caps */
+    otter_api_set_bwcap(p->api, p->bwcap);
+    if ((ret = otter_api_history_start(p->api, err)) < 0) /* issue #15: the rollout chart's past */
+        return ret;
+    otter_ddi_set_cdn(p->ddi, p->cdn);
+    otter_api_set_publish(p->api, p->publish);
+    otter_ddi_set_publish(p->ddi, p->publish);
+    if (!cfg->metrics_enabled)
+        return 0;
+    if ((ret = otter_metrics_new((int64_t)time(NULL), cfg->metrics_token, &p->metrics, err)) < 0)
+        return ret;
+    otter_ddi_set_metrics(p->ddi, p->metrics);
+    if (p->publish)
+        (void)otter_metrics_set_extra(p->metrics, otter_publish_render, p->publish);
+    (void)otter_metrics_set_extra(p->metrics, otter_bwcap_render, p->bwcap);
+    return 0;
+}
+
+/* After the listeners stopped: the history thread first, then the parts it reads. */
+static void parts_close(struct parts *p)
+{
+    otter_api_history_stop(p->api);
+    otter_ddi_free(p->ddi);
+    otter_cdn_free(p->cdn);
+    otter_publish_free(p->publish);
+    otter_metrics_free(p->metrics);
+    otter_api_free(p->api);
+    otter_bwcap_free(p->bwcap);
+    otter_store_free(p->s);
+}
+
 int otter_server_serve(const otter_server_config *cfg, const char *ready_file, otter_err *err)
 {
-    otter_store *s = NULL;
-    otter_api *api = NULL;
-    otter_ddi *ddi = NULL;
-    otter_metrics *metrics = NULL;
-    otter_publish *publish = NULL;
-    otter_bwcap *bwcap = NULL;
+    struct parts p = {0};
     otter_http_observer observer = {
         .classify = observe_classify, .done = observe_done, .connection = observe_connection};
     struct dispatch d = {.cfg = cfg};
@@ -435,38 +483,20 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
          (ret = otter_file_read_all(cfg->tls_key, PEM_MAX_BYTES, &key, &len, err)) < 0))
         goto out;
     sweep_uploads(cfg);
-    if ((ret = open_store(cfg, 0, &s, err)) < 0 || (ret = otter_api_new(s, cfg, &api, err)) < 0 ||
-        (ret = otter_ddi_new(s, cfg, &ddi, err)) < 0 ||
-        (ret = otter_cdn_new(cfg, s, &d.cdn, err)) < 0 ||
-        (ret = otter_publish_new(cfg, &publish, err)) < 0 ||
-        (ret = otter_bwcap_new(&bwcap, err)) < 0)
+    if ((ret = parts_open(cfg, &p, err)) < 0)
         goto out;
-    otter_ddi_set_bwcap(ddi, bwcap); /* issue #15: bandwidth caps */
-    otter_api_set_bwcap(api, bwcap);
-    if ((ret = otter_api_history_start(api, err)) < 0) /* issue #15: the rollout chart's past */
-        goto out;
-    otter_ddi_set_cdn(ddi, d.cdn);
-    otter_api_set_publish(api, publish);
-    otter_ddi_set_publish(ddi, publish);
-    if (cfg->metrics_enabled) {
-        if ((ret = otter_metrics_new((int64_t)time(NULL), cfg->metrics_token, &metrics, err)) < 0)
-            goto out;
-        otter_ddi_set_metrics(ddi, metrics);
-        if (publish)
-            (void)otter_metrics_set_extra(metrics, otter_publish_render, publish);
-        (void)otter_metrics_set_extra(metrics, otter_bwcap_render, bwcap);
-        observer.ctx = metrics;
-    }
-    d.api = api;
-    d.ddi = ddi;
-    d.metrics = metrics;
+    observer.ctx = p.metrics;
+    d.api = p.api;
+    d.ddi = p.ddi;
+    d.metrics = p.metrics;
+    d.cdn = p.cdn;
     urls = calloc(2 * OTTER_SERVER_LISTEN_MAX, 128);
     if (!urls) {
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
         goto out;
     }
-    if ((ret = start_listeners(cfg, &d, cert, key, metrics ? &observer : NULL, listeners, &n, urls,
-                               &urls_len, err)) < 0)
+    if ((ret = start_listeners(cfg, &d, cert, key, p.metrics ? &observer : NULL, listeners, &n,
+                               urls, &urls_len, err)) < 0)
         goto out;
     if (ready_file && (ret = otter_file_write_atomic(ready_file, urls, urls_len, 0644, err)) < 0)
         goto out;
@@ -477,14 +507,7 @@ int otter_server_serve(const otter_server_config *cfg, const char *ready_file, o
 out:
     for (size_t i = 0; i < n; i++)
         otter_http_stop(listeners[i]);
-    otter_api_history_stop(api);
-    otter_ddi_free(ddi);
-    otter_cdn_free(d.cdn);
-    otter_publish_free(publish);
-    otter_metrics_free(metrics);
-    otter_api_free(api);
-    otter_bwcap_free(bwcap);
-    otter_store_free(s);
+    parts_close(&p);
     if (key)
         memset(key, 0, strlen(key));
     free(cert);

@@ -164,7 +164,7 @@ static void test_bad_values(void **state)
 {
     expect_refusal(
         with("[slot.kernel]\na = /k-a\nb = /k-b\nhandler = zip\n"),
-        "agent.conf: [slot.kernel] handler: 'zip' is not raw, archive, file, bootpart or a "
+        "agent.conf: [slot.kernel] handler: 'zip' is not raw, archive, file, ubi, bootpart or a "
         "[handler.NAME] section");
     expect_refusal(with("[slot.kernel]\na = k-a\n"),
                    "agent.conf:23: [slot.kernel] a: 'k-a' is not an absolute path");
