@@ -223,21 +223,27 @@ static uint8_t *lzma_patch(const uint8_t *patch, size_t n, size_t *out_len)
  * modelled literals). Tried when the zstd-coded patch is at most twice the
  * winner at the trial level: LZMA2 coded the patches measured here 15 %
  * (Debian's libraries) to 48 % (sparse changed addresses, the round-trip
- * test) smaller than zstd. Ties stay with the winner.
+ * test) smaller than zstd. stored is NULL when not tried or failed.
  */
-static void try_lzma(const result *b, result *best)
+static result lzma_of(const result *b)
 {
-    if (!b->patch)
-        return;
     result l = {OTTER_METHOD_BSDIFF_LZMA, b->src_off, b->src_len, NULL, 0, NULL, 0};
-    l.stored = lzma_patch(b->patch, b->patch_len, &l.stored_len);
-    if (l.stored && l.stored_len < best->stored_len) {
+    if (b->patch)
+        l.stored = lzma_patch(b->patch, b->patch_len, &l.stored_len);
+    return l;
+}
+
+/* l replaces best when smaller (ties stay with best); the loser is freed. */
+static void take_if_smaller(result *best, result *l)
+{
+    if (l->stored && l->stored_len < best->stored_len) {
         free(best->stored);
         free(best->patch);
-        *best = l;
+        *best = *l;
     } else {
-        free(l.stored);
+        free(l->stored);
     }
+    *l = (result){0};
 }
 
 /* The winner again at the level asked for (the trials ran at a fast one). */
@@ -273,9 +279,17 @@ static void finish(const job *j, tools *t, const uint8_t *chunk, size_t n, resul
         *best = *bsd;
         *bsd = (result){0};
     }
-    recompress(j, t, chunk, n, best);
+    result l = {0};
     if (near)
-        try_lzma(best->method == OTTER_METHOD_BSDIFF ? best : bsd, best);
+        l = lzma_of(best->method == OTTER_METHOD_BSDIFF ? best : bsd);
+    /*
+     * LZMA2 a fifth below the trial winner: level 19 (a few percent below
+     * level 3 on these patches) cannot catch up; its second or so per
+     * chunk is saved (docs/delta.md, "Make time").
+     */
+    if (!l.stored || l.stored_len * 5 >= best->stored_len * 4)
+        recompress(j, t, chunk, n, best);
+    take_if_smaller(best, &l);
     free(bsd->stored);
     free(bsd->patch);
 }
