@@ -61,13 +61,17 @@ static int bad_argument(const char *cmd, const char *arg)
         PROG, cmd, arg[0] == '-' ? "unknown option \"%s\"" : "unexpected argument \"%s\"", arg);
 }
 
-/* EXIT_SOURCE: a delta whose base is not the running slot; otter-agentd falls back on it. */
+/*
+ * EXIT_SOURCE: a delta whose base is not the running slot, or that uses a
+ * method this agent does not know (nothing written either way);
+ * otter-agentd falls back to the full package on it.
+ */
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_TROUBLE = 2, EXIT_SOURCE = 3 };
 
 static int fail(const otter_err *err)
 {
     fprintf(stderr, "otter-agent: %s\n", err->msg);
-    if (err->code == OTTER_ESOURCE)
+    if (err->code == OTTER_ESOURCE || err->code == OTTER_EMETHOD)
         return EXIT_SOURCE;
     return otter_err_is_refusal(err->code) || err->code == OTTER_ESTATE ? EXIT_REFUSED
                                                                         : EXIT_TROUBLE;

@@ -39,6 +39,7 @@ typedef struct job {
     size_t old_len, new_len;
     uint32_t span;
     int level;
+    unsigned methods; /* 1 << method per method allowed */
     size_t count;
     const uint8_t *copy_found;
     const uint64_t *copy_at;
@@ -77,6 +78,11 @@ static unsigned log2_ceil(size_t n)
 #define HASH_LOG 19
 #define PREFIX_CHAIN_LOG 22
 #define PREFIX_HASH_LOG 21
+
+static int allowed(const job *j, otter_chunk_method m)
+{
+    return (j->methods >> (unsigned)m) & 1u;
+}
 
 static int trial_level(const job *j)
 {
@@ -159,9 +165,13 @@ static void try_range(const job *j, tools *t, const uint8_t *chunk, size_t n, ui
                       uint32_t len, result *best, result *bsd)
 {
     const uint8_t *src = j->old + off;
-    result c = {OTTER_METHOD_ZSTD_PATCH, off, len, NULL, 0, NULL, 0};
-    c.stored = compress(t, trial_level(j), src, len, chunk, n, &c.stored_len);
-    consider(best, c);
+    if (allowed(j, OTTER_METHOD_ZSTD_PATCH)) {
+        result c = {OTTER_METHOD_ZSTD_PATCH, off, len, NULL, 0, NULL, 0};
+        c.stored = compress(t, trial_level(j), src, len, chunk, n, &c.stored_len);
+        consider(best, c);
+    }
+    if (!allowed(j, OTTER_METHOD_BSDIFF) && !allowed(j, OTTER_METHOD_BSDIFF_LZMA))
+        return;
     int32_t *sa = otter_delta_suffixes(src, len);
     if (!sa)
         return;
@@ -223,21 +233,27 @@ static uint8_t *lzma_patch(const uint8_t *patch, size_t n, size_t *out_len)
  * modelled literals). Tried when the zstd-coded patch is at most twice the
  * winner at the trial level: LZMA2 coded the patches measured here 15 %
  * (Debian's libraries) to 48 % (sparse changed addresses, the round-trip
- * test) smaller than zstd. Ties stay with the winner.
+ * test) smaller than zstd. stored is NULL when not tried or failed.
  */
-static void try_lzma(const result *b, result *best)
+static result lzma_of(const result *b)
 {
-    if (!b->patch)
-        return;
     result l = {OTTER_METHOD_BSDIFF_LZMA, b->src_off, b->src_len, NULL, 0, NULL, 0};
-    l.stored = lzma_patch(b->patch, b->patch_len, &l.stored_len);
-    if (l.stored && l.stored_len < best->stored_len) {
+    if (b->patch)
+        l.stored = lzma_patch(b->patch, b->patch_len, &l.stored_len);
+    return l;
+}
+
+/* l replaces best when smaller (ties stay with best); the loser is freed. */
+static void take_if_smaller(result *best, result *l)
+{
+    if (l->stored && l->stored_len < best->stored_len) {
         free(best->stored);
         free(best->patch);
-        *best = l;
+        *best = *l;
     } else {
-        free(l.stored);
+        free(l->stored);
     }
+    *l = (result){0};
 }
 
 /* The winner again at the level asked for (the trials ran at a fast one). */
@@ -266,16 +282,25 @@ static void recompress(const job *j, tools *t, const uint8_t *chunk, size_t n, r
 static void finish(const job *j, tools *t, const uint8_t *chunk, size_t n, result *best,
                    result *bsd)
 {
-    int near = bsd->stored && (uint64_t)bsd->stored_len <= 2 * (uint64_t)best->stored_len;
-    if (bsd->stored && bsd->stored_len < best->stored_len) {
+    int near = allowed(j, OTTER_METHOD_BSDIFF_LZMA) && bsd->stored &&
+               (uint64_t)bsd->stored_len <= 2 * (uint64_t)best->stored_len;
+    if (allowed(j, OTTER_METHOD_BSDIFF) && bsd->stored && bsd->stored_len < best->stored_len) {
         free(best->stored);
         free(best->patch);
         *best = *bsd;
         *bsd = (result){0};
     }
-    recompress(j, t, chunk, n, best);
+    result l = {0};
     if (near)
-        try_lzma(best->method == OTTER_METHOD_BSDIFF ? best : bsd, best);
+        l = lzma_of(best->method == OTTER_METHOD_BSDIFF ? best : bsd);
+    /*
+     * LZMA2 a fifth below the trial winner: level 19 (a few percent below
+     * level 3 on these patches) cannot catch up; its second or so per
+     * chunk is saved (docs/delta.md, "Make time").
+     */
+    if (!l.stored || l.stored_len * 5 >= best->stored_len * 4)
+        recompress(j, t, chunk, n, best);
+    take_if_smaller(best, &l);
     free(bsd->stored);
     free(bsd->patch);
 }
@@ -304,7 +329,7 @@ static int encode_chunk(const job *j, tools *t, size_t i, result *best, otter_er
     size_t n = j->new_len - at < j->span ? (size_t)(j->new_len - at) : j->span;
     const uint8_t *chunk = j->nw + at;
     memset(best, 0, sizeof *best);
-    if (j->copy_found[i]) {
+    if (j->copy_found[i] && allowed(j, OTTER_METHOD_COPY)) {
         *best = (result){OTTER_METHOD_COPY, j->copy_at[i], (uint32_t)n, NULL, 0, NULL, 0};
         return 0;
     }
@@ -421,8 +446,9 @@ static int write_results(const job *j, otter_manifest_image *img, int out_fd, co
 }
 
 int otter_delta_encode_image(const uint8_t *old, size_t old_len, const uint8_t *new_bytes,
-                             size_t new_len, int level, int threads, otter_manifest_image *img,
-                             int out_fd, const char *out_path, otter_err *err)
+                             size_t new_len, int level, int threads, unsigned methods,
+                             otter_manifest_image *img, int out_fd, const char *out_path,
+                             otter_err *err)
 {
     uint32_t span = img->chunk_size;
     size_t count = new_len / span + (new_len % span != 0);
@@ -432,6 +458,7 @@ int otter_delta_encode_image(const uint8_t *old, size_t old_len, const uint8_t *
              .new_len = new_len,
              .span = span,
              .level = level,
+             .methods = (methods ? methods : ~0u) | 1u << OTTER_METHOD_ZSTD,
              .count = count};
     uint8_t *found = calloc(count, 1);
     uint64_t *where = calloc(count, sizeof *where);

@@ -163,8 +163,8 @@ static int make_delta_image(const otter_delta_make_opts *o, const side *old, siz
     if (!ret)
         ret = map_file(nw->fds[ni], img->size, nw->paths[ni], &b, err);
     if (!ret)
-        ret = otter_delta_encode_image(a, base->size, b, img->size, o->level, o->threads, img,
-                                       out_fd, out_path, err);
+        ret = otter_delta_encode_image(a, base->size, b, img->size, o->level, o->threads,
+                                       o->methods, img, out_fd, out_path, err);
     if (a)
         munmap((void *)a, base->size);
     if (b)
@@ -279,4 +279,29 @@ int otter_delta_make(const char *out_path, const otter_delta_make_opts *o, otter
     side_free(&nw);
     otter_manifest_free(m);
     return ret;
+}
+
+int otter_delta_methods_parse(const char *list, unsigned *mask, otter_err *err)
+{
+    unsigned m = OTTER_DELTA_METHOD_BIT(OTTER_METHOD_ZSTD);
+    const char *p = list;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        unsigned i = 0;
+        while (i < OTTER_METHOD_COUNT &&
+               (strlen(otter_chunk_method_name((otter_chunk_method)i)) != n ||
+                strncmp(otter_chunk_method_name((otter_chunk_method)i), p, n) != 0))
+            i++;
+        if (i == OTTER_METHOD_COUNT)
+            return otter_err_set(err, OTTER_EUSAGE,
+                                 "methods: \"%.*s\" is not copy, zstd-patch, bsdiff, bsdiff-lzma "
+                                 "or zstd",
+                                 (int)(n > 32 ? 32 : n), p);
+        m |= OTTER_DELTA_METHOD_BIT(i);
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    *mask = m;
+    return 0;
 }

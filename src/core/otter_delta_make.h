@@ -21,7 +21,23 @@ typedef struct otter_delta_make_opts {
     size_t key_count;
     int level;   /* zstd level 1..19 for every frame written */
     int threads; /* per-chunk workers; 0: one per core */
+    /*
+     * The delta methods chunks may use: OTTER_DELTA_METHOD_BIT(method) per
+     * method; 0: all. zstd is always allowed (every reader reads it).
+     * Agents from before a method refuse a delta that uses it: make
+     * deltas for such a fleet without it (docs/delta.md, "Old agents").
+     */
+    unsigned methods;
 } otter_delta_make_opts;
+
+#define OTTER_DELTA_METHOD_BIT(m) (1u << (unsigned)(m))
+
+/*
+ * A comma-separated list of delta method names (copy, zstd-patch, bsdiff,
+ * bsdiff-lzma; zstd is accepted and always allowed) into a mask for
+ * otter_delta_make_opts.methods. OTTER_EUSAGE names an unknown or empty entry.
+ */
+int otter_delta_methods_parse(const char *list, unsigned *mask, otter_err *err);
 
 /*
  * Reads and verifies both packages whole (signatures, every chunk, every

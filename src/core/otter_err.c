@@ -84,6 +84,7 @@ int otter_err_is_refusal(int code)
     case OTTER_ECOMPAT:
     case OTTER_EROLLBACK:
     case OTTER_ESOURCE:
+    case OTTER_EMETHOD:
         return 1;
     default:
         return 0;
@@ -117,6 +118,8 @@ const char *otter_code_name(int code)
         return "canceled";
     case OTTER_ESOURCE:
         return "source";
+    case OTTER_EMETHOD:
+        return "method";
     default:
         return "unknown";
     }

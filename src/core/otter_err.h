@@ -23,7 +23,8 @@ enum otter_code {
     OTTER_EUSAGE = -8,     /* bad argument from the caller or the command line */
     OTTER_ESTATE = -9,     /* operation not allowed in the current state */
     OTTER_ECANCELED = -10, /* stopped on request */
-    OTTER_ESOURCE = -11    /* a delta's source (the running slot) is not its base: refused */
+    OTTER_ESOURCE = -11,   /* a delta's source (the running slot) is not its base: refused */
+    OTTER_EMETHOD = -12    /* a chunk method this reader does not know (a newer delta): refused */
 };
 
 #define OTTER_ERR_MSG_MAX 1024

@@ -57,8 +57,10 @@ static int parse_delta_fields(const json_t *obj, const char *where, otter_manife
         size_t i = 0;
         while (method_names[i] && strcmp(method_names[i], method) != 0)
             i++;
+        /* Its own code: an agent falls back to the full package on it (a delta
+         * made for newer agents), as on a source mismatch. */
         if (!method_names[i])
-            return otter_err_set(err, OTTER_EFORMAT,
+            return otter_err_set(err, OTTER_EMETHOD,
                                  "%s.method: \"%s\" is not zstd, copy, zstd-patch, bsdiff or "
                                  "bsdiff-lzma",
                                  where, method);

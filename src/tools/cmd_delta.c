@@ -94,6 +94,14 @@ static int delta_option(int c, char **argv, delta_args *a)
         }
         a->o.threads = (int)n;
         return 0;
+    case 'M': {
+        otter_err e;
+        if (otter_delta_methods_parse(optarg, &a->o.methods, &e) != 0) {
+            otter_cli_usage_error("delta", "--%s", e.msg);
+            return -1;
+        }
+        return 0;
+    }
     case 'o':
         a->out = optarg;
         return 0;
@@ -143,13 +151,14 @@ int otter_cmd_delta(int argc, char **argv)
         OTTER_KEYSRC_OPTIONS,
         {"level", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 'T'},
+        {"methods", required_argument, NULL, 'M'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     delta_args a = {.o = {.level = 19}, .threshold = 1};
     int c, r = 0;
-    while (r == 0 && (c = getopt_long(argc, argv, ":f:t:r:p:n:k:l:T:o:h", opts, NULL)) != -1)
+    while (r == 0 && (c = getopt_long(argc, argv, ":f:t:r:p:n:k:l:T:M:o:h", opts, NULL)) != -1)
         r = delta_option(c, argv, &a);
     if (r != 0)
         return r > 0 ? EXIT_OK : EXIT_TROUBLE;

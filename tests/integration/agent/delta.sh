@@ -16,7 +16,9 @@
 #   4. a factory install refuses a delta (there is no running slot to read);
 #   5. `otter-agent download` (the spool, otter-agentd's download-now-install-
 #      later) checks the source too: exit 3 and an empty spool on a changed
-#      slot; on the right one the spooled delta installs later.
+#      slot; on the right one the spooled delta installs later;
+#   6. a delta that uses a method this agent does not know (made for newer
+#      agents): exit 3 with nothing written, so otter-agentd falls back.
 set -euo pipefail
 work="${OTTER_TEST_TMP:-/tmp}/agent-delta.$$"
 rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
@@ -135,6 +137,36 @@ out=$("$agent" -c "$d/agent.conf" download "$work/raw-delta.zip" 2>&1) && cmp -s
   && out=$("$agent" -c "$d/agent.conf" install "$d/spool/update.zip" 2>&1) \
   && [[ $("$agent" bootsim --root "$d" 2>&1) == "booted slot B: update committed" ]] \
   && ok "download: the delta is spooled and installs from the spool" || bad "spooled delta: $out"
+
+# 6. A delta from a newer release that uses a method this agent does not know
+#    (the manifest re-signed by the release keys: `otter sign` refuses such a
+#    manifest itself): exit 3 with nothing written, like a source mismatch,
+#    so that otter-agentd takes the full package.
+python3 - "$work/raw-delta.zip" "$work/newer-delta.zip" "$work/keys" <<'PY'
+import base64, json, re, subprocess, sys, zipfile
+src, dst, keys = sys.argv[1:4]
+z = zipfile.ZipFile(src)
+manifest = re.sub(rb'"method": "[a-z-]+"', b'"method": "otdiff9"', z.read("manifest.json"), count=1)
+open(f"{dst}.manifest", "wb").write(manifest)  # Ed25519 signs a file, not a stream
+sigs = []
+for k in ("r1", "r2"):
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", f"{keys}/{k}.pub", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    keyid = subprocess.run(["sha256sum"], input=der, check=True, capture_output=True).stdout.split()[0]
+    sig = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", f"{keys}/{k}.key",
+                          "-in", f"{dst}.manifest"], check=True, capture_output=True).stdout
+    sigs.append({"keyid": keyid.decode(), "alg": "ed25519", "sig": base64.b64encode(sig).decode()})
+with zipfile.ZipFile(dst, "w") as out:
+    for info in z.infolist():
+        data = {"manifest.json": manifest, "manifest.sig": json.dumps(sigs).encode()}.get(info.filename)
+        out.writestr(info, data if data is not None else z.read(info.filename))
+PY
+d="$work/newer"; device "$d" raw
+before=$(everything "$d")
+rc=0; out=$("$agent" -c "$d/agent.conf" install "$work/newer-delta.zip" 2>&1) || rc=$?
+[ "$rc" = 3 ] && [ "$(everything "$d")" = "$before" ] && [[ $out == *'"otdiff9" is not zstd, copy'* ]] \
+  && ok "an unknown method (a newer delta): exit 3, nothing changed" \
+  || bad "unknown method: exit $rc, changed: $( [ "$(everything "$d")" = "$before" ] && echo no || echo yes): $out"
 
 echo "$fails failures"
 [ "$fails" = 0 ]

@@ -269,13 +269,24 @@ static void test_lzma_streams_checked(void **state)
     n = lzma_of(&p, 0, 11, 4096, stored, sizeof stored);
     assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
                        "patch of 11 bytes");
-    /* a stream longer or shorter than its length, bytes after it, a cut stream, no stream */
+    /* a length the triples do not add up to: refused from the control section */
     n = lzma_of(&p, 0, (uint32_t)p.len - 1, 4096, stored, sizeof stored);
     assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
-                       "decodes to more than its 35 bytes");
+                       "sections not consumed exactly (36 bytes of control, add and insert, the "
+                       "patch has 35)");
     n = lzma_of(&p, 0, (uint32_t)p.len + 1, 4096, stored, sizeof stored);
     assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
-                       "36 of its 37 bytes");
+                       "the patch has 37");
+    /* a stream longer or shorter than its length, bytes after it, a cut stream, no stream */
+    patch more = p, less = p;
+    bytes(&more, 9, 1);
+    less.len--;
+    n = lzma_of(&more, 0, (uint32_t)p.len, 4096, stored, sizeof stored);
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "decodes to more than its 36 bytes");
+    n = lzma_of(&less, 0, (uint32_t)p.len, 4096, stored, sizeof stored);
+    assert_otter_error(decode_lzma(d, stored, n, out, 8, &err), err, OTTER_EFORMAT,
+                       "stops after 35 of its 36 bytes");
     n = lzma_of(&p, 0, (uint32_t)p.len, 4096, stored, sizeof stored);
     stored[n] = 0;
     assert_otter_error(decode_lzma(d, stored, n + 1, out, 8, &err), err, OTTER_EFORMAT,
@@ -290,6 +301,51 @@ static void test_lzma_streams_checked(void **state)
     otter_delta_dec_free(d);
 }
 
+/*
+ * bsdiff-lzma decodes straight into the chunk (adds summed in place, then
+ * inserts) when the stored bytes lie apart from it, and through the patch
+ * buffer when they overlap: both make what the patch applied whole makes,
+ * and both refuse a seek outside the range before writing.
+ */
+static void test_lzma_streamed_as_applied(void **state)
+{
+    static uint8_t stored[8192], buf[8192], want[30];
+    otter_delta_dec *d = otter_delta_dec_new();
+    otter_err err;
+    assert_non_null(d);
+    patch p;
+    begin(&p, 3);
+    triple(&p, 10, 5, 90);
+    triple(&p, 0, 3, 0);
+    triple(&p, 12, 0, -112);
+    bytes(&p, 1, 10);
+    bytes(&p, 0xff, 12);
+    bytes(&p, 'x', 5);
+    bytes(&p, 'y', 3);
+    assert_otter_ok(apply(&p, want, sizeof want, &err), err);
+    size_t n = lzma_of(&p, 0, (uint32_t)p.len, 4096, stored, sizeof stored);
+    memset(buf, 0xaa, sizeof buf);
+    assert_otter_ok(decode_lzma(d, stored, n, buf, sizeof want, &err), err);
+    assert_memory_equal(buf, want, sizeof want);
+    assert_int_equal(buf[sizeof want], 0xaa); /* not a byte past the chunk */
+    /* the stored bytes at the chunk's start: decoded whole first */
+    memcpy(buf, stored, n);
+    assert_otter_ok(decode_lzma(d, buf, n, buf, sizeof want, &err), err);
+    assert_memory_equal(buf, want, sizeof want);
+    /* a seek outside the range, either way */
+    begin(&p, 2);
+    triple(&p, 4, 0, 2000);
+    triple(&p, 4, 0, 0);
+    bytes(&p, 0, 8);
+    n = lzma_of(&p, 0, (uint32_t)p.len, 4096, stored, sizeof stored);
+    assert_otter_error(decode_lzma(d, stored, n, buf + 4096, 8, &err), err, OTTER_EFORMAT,
+                       "triple 0 seeks 2000 from 4, outside the source range");
+    memcpy(buf, stored, n);
+    assert_otter_error(decode_lzma(d, buf, n, buf, 8, &err), err, OTTER_EFORMAT,
+                       "triple 0 seeks 2000 from 4, outside the source range");
+    otter_delta_dec_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_hostile_layouts_refused),
         cmocka_unit_test(test_frames_checked),
         cmocka_unit_test(test_lzma_streams_checked),
+        cmocka_unit_test(test_lzma_streamed_as_applied),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -68,6 +68,8 @@ static void pack(const char *out, const char *version, const char *img_path, con
     assert_otter_ok(otter_pkg_write(out, &wo, &in, 1, &err), err);
 }
 
+static unsigned make_methods; /* otter_delta_make_opts.methods of the next deltas (0: all) */
+
 static void make_delta(const char *old_pkg, const char *new_pkg, const char *out)
 {
     const otter_key *keys[] = {key};
@@ -77,7 +79,8 @@ static void make_delta(const char *old_pkg, const char *new_pkg, const char *out
                                .keys = keys,
                                .key_count = 1,
                                .level = 3,
-                               .threads = 2};
+                               .threads = 2,
+                               .methods = make_methods};
     otter_err err;
     assert_otter_ok(otter_delta_make(out, &o, &err), err);
 }
@@ -241,9 +244,9 @@ static void test_empty_and_one_byte(void **state)
  * address: LZMA2's context-modelled literals code them smaller than zstd, so
  * the chunks are bsdiff-lzma (the new coder, decoded on both reader paths).
  */
-static void test_recompiled_is_bsdiff_lzma(void **state)
+/* b is a with a 32-bit field moved by 0x40 every 16 to 111 bytes (moved addresses). */
+static void recompiled(uint8_t *a, uint8_t *b)
 {
-    uint8_t *a = malloc(LEN), *b = malloc(LEN);
     gen(a, LEN, 9);
     memcpy(b, a, LEN);
     uint32_t r = 99;
@@ -257,10 +260,53 @@ static void test_recompiled_is_bsdiff_lzma(void **state)
         for (int k = 0; k < 4; k++)
             b[i + k] = (uint8_t)(v >> (8 * k));
     }
+}
+
+static void test_recompiled_is_bsdiff_lzma(void **state)
+{
+    uint8_t *a = malloc(LEN), *b = malloc(LEN);
+    recompiled(a, b);
     mix x = round_trip("recompiled", a, LEN, b, LEN);
     assert_true(x.is_delta);
     assert_true(x.chunks[OTTER_METHOD_BSDIFF_LZMA] >= 8);
     assert_true(x.stored < LEN / 10);
+    free(a);
+    free(b);
+}
+
+/*
+ * Deltas for agents from before a method (--methods): the same recompiled
+ * pair without bsdiff-lzma is all bsdiff, read back byte for byte; with
+ * zstd-patch alone an identical image has no copy. Unknown names are
+ * refused by name.
+ */
+static void test_methods_for_old_agents(void **state)
+{
+    uint8_t *a = malloc(LEN), *b = malloc(LEN);
+    otter_err err;
+    recompiled(a, b);
+    assert_otter_ok(otter_delta_methods_parse("copy,zstd-patch,bsdiff", &make_methods, &err), err);
+    mix x = round_trip("old-agents", a, LEN, b, LEN);
+    assert_true(x.is_delta);
+    assert_int_equal(x.chunks[OTTER_METHOD_BSDIFF_LZMA], 0);
+    assert_int_equal(x.chunks[OTTER_METHOD_ZSTD_PATCH] + x.chunks[OTTER_METHOD_BSDIFF], 11);
+    assert_otter_ok(otter_delta_methods_parse("copy,bsdiff", &make_methods, &err), err);
+    x = round_trip("bsdiff-only", a, LEN, b, LEN);
+    assert_int_equal(x.chunks[OTTER_METHOD_BSDIFF], 11);
+    make_methods = 0;
+    x = round_trip("all-methods", a, LEN, b, LEN);
+    assert_true(x.chunks[OTTER_METHOD_BSDIFF_LZMA] >= 8);
+    assert_otter_ok(otter_delta_methods_parse("zstd-patch", &make_methods, &err), err);
+    x = round_trip("no-copy", a, LEN, a, LEN);
+    assert_int_equal(x.chunks[OTTER_METHOD_COPY], 0);
+    assert_int_equal(x.chunks[OTTER_METHOD_ZSTD_PATCH], 11);
+    make_methods = 0;
+    unsigned m = 0;
+    assert_otter_error(otter_delta_methods_parse("copy,lzma", &m, &err), err, OTTER_EUSAGE,
+                       "methods: \"lzma\" is not copy, zstd-patch, bsdiff, bsdiff-lzma or zstd");
+    assert_otter_error(otter_delta_methods_parse("copy,,bsdiff", &m, &err), err, OTTER_EUSAGE,
+                       "methods: \"\" is not");
+    assert_otter_error(otter_delta_methods_parse("", &m, &err), err, OTTER_EUSAGE, "is not");
     free(a);
     free(b);
 }
@@ -605,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_unrelated),
         cmocka_unit_test(test_empty_and_one_byte),
         cmocka_unit_test(test_recompiled_is_bsdiff_lzma),
+        cmocka_unit_test(test_methods_for_old_agents),
         cmocka_unit_test(test_mixed_package),
         cmocka_unit_test(test_resume_at_every_chunk),
         cmocka_unit_test(test_tampered_chunk_never_reaches_the_caller),

@@ -146,6 +146,10 @@ static void test_usage(void **state)
     assert_non_null(strstr(out, "--from, --to and -o are required"));
     assert_int_equal(run(out, sizeof out, "$OTTER delta --from old.zip --to new.zip -o x.zip"), 2);
     assert_non_null(strstr(out, "give either --root or --pubkey"));
+    assert_int_equal(
+        run(out, sizeof out, "$OTTER delta --methods copy,xz --from old.zip --to new.zip -o x.zip"),
+        2);
+    assert_non_null(strstr(out, "--methods: \"xz\" is not copy, zstd-patch, bsdiff"));
 }
 
 int main(void)
