@@ -28,7 +28,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   mmdebstrap debhelper lintian dpkg-dev fakeroot \
   tzdata \
   liblzma-dev \
-  nbdkit
+  nbdkit \
+  u-boot-qemu u-boot-tools
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean vm vm-long deb test-deb
 
