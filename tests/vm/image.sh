@@ -3,12 +3,14 @@
 # Builds the parts of the reference device (tests/vm/README.md) from Debian
 # packages and the build's otter programs, with no loop mount and no root:
 #   vm_initramfs OUT            busybox + the modules the root file system needs (cpio.gz)
-#   vm_rootfs OUT VERSION KIND  an ext4 slot image (mke2fs -d); KIND good or panic
+#   vm_rootfs OUT VERSION KIND  an ext4 slot image (mke2fs -d); KIND good, panic or unhealthy
+#                               (boots, but its /sbin/otter-health fails)
 #   vm_grub OUT_DIR             core.img for the MBR gap (grub-mkimage, i386-pc)
 #   vm_disk OUT BOOT_DIR SLOT_A DATA_DIR   the MBR disk: GRUB, boot, A, B (empty), data
 #   vm_cached_image             sets img: keys, GRUB, initramfs and the releases 1.0, 2.0,
 #                               3.0 (panic) and 4.0, built once into the build's vm-cache
-#                               for a given set of inputs (programs, kernel, guest files)
+#                               (VM_CACHE_DIR to use another) for a given set of inputs
+#                               (programs, kernel, guest files)
 # Sourced by tests/vm/vm.sh; needs OTTER_BUILD_DIR and OTTER_SOURCE_DIR.
 vm_guest="$OTTER_SOURCE_DIR/tests/vm/guest"
 vm_kver=$(basename "$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -1)" | sed 's/^vmlinuz-//')
@@ -55,9 +57,15 @@ vm_rootfs() {
   for p in otter-agent otter-agentd otter-fetch; do vm_copy_prog "$st" "$OTTER_BUILD_DIR/bin/$p"; done
   vm_copy_prog "$st" "$(command -v grub-editenv)"
   vm_copy_prog "$st" "$(command -v e2fsck)"
+  vm_copy_prog "$st" "$(command -v fw_printenv)" # the U-Boot variant's init prints its environment
+  # libubootenv (the agent's uboot back-end) locks /var/lock/fw_printenv.lock: /run is a tmpfs.
+  mkdir -p "$st/var" && ln -s /run/lock "$st/var/lock"
   cp "$vm_kernel" "$st/boot/vmlinuz"
   cp "$initramfs" "$st/boot/initrd.img"
   cp "$vm_guest/otter-reboot" "$st/sbin/otter-reboot"
+  cp "$vm_guest/otter-health" "$st/sbin/otter-health"
+  # A system that boots but whose health check fails: boot-check refuses to commit it.
+  [ "$kind" = unhealthy ] && sed -i 's/^otter_health_fail=.*/otter_health_fail=1/' "$st/sbin/otter-health"
   echo "$version" > "$st/etc/otter-release"
   echo "root:x:0:0:root:/:/bin/sh" > "$st/etc/passwd"
   echo "root:x:0:" > "$st/etc/group"
@@ -71,7 +79,7 @@ vm_rootfs() {
   fi
   # Another device variant's own files over the tree (tests/vm/secureboot.sh: its init).
   [ -n "${VM_ROOTFS_EXTRA:-}" ] && cp -a "$VM_ROOTFS_EXTRA/." "$st/"
-  chmod 0755 "$st/sbin/init" "$st/sbin/otter-reboot"
+  chmod 0755 "$st/sbin/init" "$st/sbin/otter-reboot" "$st/sbin/otter-health"
   rm -f "$out"
   mke2fs -q -F -t ext4 -L "rootfs-$version" -E root_owner=0:0 -d "$st" "$out" "${VM_SLOT_MB}M" >/dev/null
   rm -rf "$st"
@@ -123,9 +131,10 @@ TABLE
 # are removed. Two runs building the same KEY at once each build their own, the first rename
 # wins.
 vm_cached_image() {
-  local cache="$OTTER_BUILD_DIR/vm-cache" key tmp t0 rel v sv kind
+  local cache="${VM_CACHE_DIR:-$OTTER_BUILD_DIR/vm-cache}" key tmp t0 rel v sv kind
   key=$(cat "$OTTER_SOURCE_DIR/tests/vm/image.sh" "$vm_guest/init" "$vm_guest/initramfs-init" \
-    "$vm_guest/otter-reboot" "$OTTER_BUILD_DIR"/bin/otter-agent* "$OTTER_BUILD_DIR/bin/otter-fetch" \
+    "$vm_guest/otter-reboot" "$vm_guest/otter-health" "$(command -v fw_printenv)" \
+    "$OTTER_BUILD_DIR"/bin/otter-agent* "$OTTER_BUILD_DIR/bin/otter-fetch" \
     "$OTTER_BUILD_DIR/bin/otter" "$vm_kernel" /bin/busybox "$(command -v grub-editenv)" \
     "$(command -v e2fsck)" \
     /usr/lib/grub/i386-pc/kernel.img | sha256sum | cut -c1-16)
