@@ -20,7 +20,12 @@ static int below_counter(const otter_device *d, int slot, uint64_t counter, int 
     return s->security_version < counter;
 }
 
-/* good: slot's tries reset, and the other slot retired when below counter; else slot marked bad. */
+/*
+ * good: slot's tries reset, and the other slot retired when below counter;
+ * else slot marked bad, and when the bootloader fell back from it, the
+ * running slot gets back the try that boot cost: not given back, a few
+ * failed updates in a row (no normal boot between them) left it none.
+ */
 static int update_bootvars(otter_device *d, int slot, int good, uint64_t counter, otter_err *err)
 {
     otter_bootvars v;
@@ -32,6 +37,8 @@ static int update_bootvars(otter_device *d, int slot, int good, uint64_t counter
         otter_bootchooser_mark_good(&v, slot, tries);
     else
         otter_bootchooser_mark_bad(&v, slot);
+    if (!good && slot != d->booted)
+        otter_bootchooser_mark_good(&v, d->booted, tries);
     if (good && below_counter(d, 1 - slot, counter, 1))
         otter_bootchooser_retire(&v, 1 - slot);
     return otter_boot_write_vars(d->boot, &v, err);

@@ -419,6 +419,34 @@ static void test_health_check_fails(void **state)
                      "health check failed (exit status 3) on slot B");
 }
 
+/* B refused at power-on (verified boot), the bootloader falls back to A, which spent a try on
+ * that boot: boot-check records the failure and gives A its tries back. Without that, a few
+ * failed updates in a row (no normal boot between them) left the running slot with none. */
+static void test_fallback_gives_the_running_slot_its_tries(void **state)
+{
+    (void)state;
+    otter_err err;
+    assert_otter_ok(install("v5", 0, &err), err);
+    FILE *f = fopen(at("b"), "r+");
+    assert_non_null(f);
+    fseek(f, 150000, SEEK_SET);
+    int ch = fgetc(f);
+    fseek(f, 150000, SEEK_SET);
+    fputc(ch ^ 0x01, f);
+    fclose(f);
+    otter_bootsim_result r;
+    assert_otter_ok(otter_bootsim_boot(conf, &r, &err), err);
+    assert_int_equal(r.booted, OTTER_SLOT_A);
+    assert_int_equal(r.outcome, OTTER_CHECK_FAILED);
+    char env[4096] = "";
+    f = fopen(at("bootenv"), "r");
+    assert_non_null(f);
+    env[fread(env, 1, sizeof env - 1, f)] = '\0';
+    fclose(f);
+    if (!strstr(env, "BOOT_A_LEFT=3") || !strstr(env, "BOOT_B_LEFT=0"))
+        fail_msg("after the fallback: %s", env);
+}
+
 /* The counter went up between the install and the boot (another tool, a restored state). */
 static void test_counter_raised_before_commit(void **state)
 {
@@ -450,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_refused_flipped_byte),
         cmocka_unit_test(test_pending_then_rollback_refused),
         cmocka_unit_test(test_health_check_fails),
+        cmocka_unit_test(test_fallback_gives_the_running_slot_its_tries),
         cmocka_unit_test(test_counter_raised_before_commit),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
