@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck disable=SC2154 # A, work, console, run_off, VM_WAIT: set by the test that sources this
-# The server side of a VM test (tests/vm/uboot.sh; the same helpers as tests/vm/vm.sh's):
+# The server side of a VM test (tests/vm/vm.sh, tests/vm/uboot.sh):
 #   rollout ZIP NAME     uploads ZIP, starts a one-stage rollout of it to every device; its id
 #   action_of ROLLOUT    vm1's action in that rollout (waits up to 60 s for the stage)
 #   action_done ID       waits (VM_WAIT s) until the server closed action ID; "status result"
 #   action_detail ID     the details of the action's closing feedback
 #   device_version       the version the server has for vm1
-#   version_is V         waits (VM_WAIT s) until device_version prints V; prints it
+#   device_attr_version  the version the daemon reports in its attributes (an install
+#                        without an action: the SD card)
+#   version_is V [FUNC]  waits (VM_WAIT s) until FUNC (device_version) prints V; prints it
 #   booted_now           the last "booted" line since the VM started ("slot=B version=2.0")
 # Needs lib.sh (db, req, jreq, body, upload, die) and machine.sh (console, run_off).
 action_of() {
@@ -43,10 +45,11 @@ rollout() {
   echo "$ro"
 }
 device_version() { req GET /api/v1/tenants/acme/devices/vm1 "$A" >/dev/null; body .version; }
+device_attr_version() { req GET /api/v1/tenants/acme/devices/vm1 "$A" >/dev/null; body .attributes.version; }
 version_is() {
   local start v; start=$(date +%s)
   while :; do
-    v=$(device_version)
+    v=$(${2:-device_version})
     [ "$v" = "$1" ] && break
     [ $(($(date +%s) - start)) -lt "$VM_WAIT" ] || break
     sleep 1

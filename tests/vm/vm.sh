@@ -27,6 +27,7 @@ source "$OTTER_SOURCE_DIR/tests/integration/server/lib.sh"
 source "$OTTER_SOURCE_DIR/tests/vm/image.sh"
 source "$OTTER_SOURCE_DIR/tests/vm/machine.sh"
 source "$OTTER_SOURCE_DIR/tests/vm/cuts.sh"
+source "$OTTER_SOURCE_DIR/tests/vm/ddi.sh"
 agent="$OTTER_BUILD_DIR/bin/otter-agent"
 VM_WAIT=${VM_WAIT:-600}
 VM_CUTS=${VM_CUTS:-3}                          # power cuts in all (3: the sample in scenario 1)
@@ -126,57 +127,6 @@ console="$work/console.log"
 : > "$console"
 boot_t0=$(date +%s)
 vm_start
-
-# action_of ROLLOUT: the action id of vm1 in that rollout (waits for the stage to start).
-action_of() {
-  local a start; start=$(date +%s)
-  while :; do
-    a=$(db "SELECT a.id FROM actions a JOIN devices d ON d.id = a.device_id WHERE a.rollout_id = $1 AND d.controller_id = 'vm1'")
-    [ -n "$a" ] && { echo "$a"; return 0; }
-    [ $(($(date +%s) - start)) -lt 60 ] || die "rollout $1 has no action for vm1 after 60 s"
-    sleep 0.2
-  done
-}
-# action_done ID: waits (VM_WAIT s) until the server closed action ID; prints "status result".
-action_done() {
-  local start s; start=$(date +%s)
-  while :; do
-    s=$(db "SELECT status || ' ' || result FROM actions WHERE id = $1")
-    case "$s" in finished*|error*|canceled*) echo "$s"; return 0 ;; esac
-    [ $(($(date +%s) - start)) -lt "$VM_WAIT" ] || { echo "$s (not closed in $VM_WAIT s)"; return 0; }
-    sleep 0.5
-  done
-}
-# rollout ZIP NAME: uploads and approves ZIP, starts a one-stage rollout; prints its id.
-rollout() {
-  local rel ro; rel=$(upload acme "$A" "$1")
-  [ "$(jreq POST /api/v1/tenants/acme/rollouts "$A" \
-    "{\"name\":\"$2\",\"release\":$rel,\"stages\":[{\"percent\":100}]}")" = 201 ] ||
-    die "rollout $2: $(head -c 300 "$work/body")"
-  ro=$(body .id)
-  [ "$(jreq POST "/api/v1/tenants/acme/rollouts/$ro/start" "$A" '{}')" = 200 ] ||
-    die "rollout $2 start: $(head -c 300 "$work/body")"
-  echo "$ro"
-}
-device_version() { req GET /api/v1/tenants/acme/devices/vm1 "$A" >/dev/null; body .version; }
-# The version the daemon reports in its attributes (an install without an action: the SD card).
-device_attr_version() { req GET /api/v1/tenants/acme/devices/vm1 "$A" >/dev/null; body .attributes.version; }
-# version_is V [FUNCTION]: waits (VM_WAIT s) until FUNCTION (device_version) prints V; prints it.
-version_is() {
-  local start v; start=$(date +%s)
-  while :; do
-    v=$(${2:-device_version})
-    [ "$v" = "$1" ] && break
-    [ $(($(date +%s) - start)) -lt "$VM_WAIT" ] || break
-    sleep 1
-  done
-  echo "$v"
-}
-# booted_now: the last "booted" line since the VM started ("slot=B version=2.0").
-booted_now() {
-  tail -c "+$((run_off + 1))" "$console" | tr -d '\r' | grep -aoE 'booted slot=[AB] version=[^ ]+' |
-    tail -1 | sed 's/^booted //'
-}
 
 echo "== factory boot: slot A, 1.0"
 marker 'OTTER-GRUB slot=A' 1
