@@ -103,6 +103,20 @@ static int check_layout(const uint8_t *patch, size_t len, size_t out_len, uint32
     return 0;
 }
 
+/* Moves *p by triple i's seek, refused when it leaves the source range (p in 0..src_len). */
+static int seek_within(uint32_t i, int64_t seek, uint64_t *p, size_t src_len, otter_err *err)
+{
+    /* *p stays inside 0..src_len: compare without overflowing. */
+    if ((seek < 0 && (uint64_t)0 - (uint64_t)seek > *p) ||
+        (seek > 0 && (uint64_t)seek > src_len - *p))
+        return otter_err_set(err, OTTER_EFORMAT,
+                             "bsdiff: triple %u seeks %lld from %llu, outside the source range "
+                             "of %zu bytes",
+                             i, (long long)seek, (unsigned long long)*p, src_len);
+    *p = (uint64_t)((int64_t)*p + seek);
+    return 0;
+}
+
 /* Every triple's source reads and seeks stay inside the range (0..src_len). */
 static int check_seeks(const uint8_t *ctl, uint32_t count, size_t src_len, otter_err *err)
 {
@@ -116,14 +130,8 @@ static int check_seeks(const uint8_t *ctl, uint32_t count, size_t src_len, otter
                                  "has %zu",
                                  i, add, (unsigned long long)p, src_len);
         p += add;
-        /* p stays inside 0..src_len: compare without overflowing. */
-        if ((seek < 0 && (uint64_t)0 - (uint64_t)seek > p) ||
-            (seek > 0 && (uint64_t)seek > src_len - p))
-            return otter_err_set(err, OTTER_EFORMAT,
-                                 "bsdiff: triple %u seeks %lld from %llu, outside the source "
-                                 "range of %zu bytes",
-                                 i, (long long)seek, (unsigned long long)p, src_len);
-        p = (uint64_t)((int64_t)p + seek);
+        if (seek_within(i, seek, &p, src_len, err) < 0)
+            return OTTER_EFORMAT;
     }
     return 0;
 }
@@ -187,14 +195,8 @@ int otter_delta_patch_apply(const uint8_t *patch, size_t patch_len, const uint8_
         memcpy(out + o, extra, insert);
         o += insert;
         extra += insert;
-        /* p stays inside 0..src_len: compare without overflowing. */
-        if ((seek < 0 && (uint64_t)0 - (uint64_t)seek > p) ||
-            (seek > 0 && (uint64_t)seek > src_len - p))
-            return otter_err_set(err, OTTER_EFORMAT,
-                                 "bsdiff: triple %u seeks %lld from %llu, outside the source "
-                                 "range of %zu bytes",
-                                 i, (long long)seek, (unsigned long long)p, src_len);
-        p = (uint64_t)((int64_t)p + seek);
+        if (seek_within(i, seek, &p, src_len, err) < 0)
+            return OTTER_EFORMAT;
     }
     return 0;
 }
