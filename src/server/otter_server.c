@@ -14,6 +14,7 @@
 #include "otter_auth.h"
 #include "otter_cdn.h"
 #include "otter_bwcap.h"
+#include "otter_bwcap_sync.h"
 #include "otter_ddi.h"
 #include "otter_file.h"
 #include "otter_http.h"
@@ -413,6 +414,7 @@ struct parts {
     otter_metrics *metrics;
     otter_publish *publish; /* NULL: push off */
     otter_bwcap *bwcap;
+    otter_bwcap_sync *bwcap_sync; /* the caps shared by servers on one database */
     otter_cdn *cdn; /* NULL: no [cdn] */
 };
 
@@ -425,7 +427,8 @@ static int parts_open(const otter_server_config *cfg, struct parts *p, otter_err
         (ret = otter_ddi_new(p->s, cfg, &p->ddi, err)) < 0 ||
         (ret = otter_cdn_new(cfg, p->s, &p->cdn, err)) < 0 ||
         (ret = otter_publish_new(cfg, &p->publish, err)) < 0 ||
-        (ret = otter_bwcap_new(&p->bwcap, err)) < 0)
+        (ret = otter_bwcap_new(&p->bwcap, err)) < 0 ||
+        (ret = otter_bwcap_sync_start(p->bwcap, p->s, &p->bwcap_sync, err)) < 0)
         return ret;
     otter_ddi_set_bwcap(p->ddi, p->bwcap); /* issue #15: bandwidth caps */
     otter_api_set_bwcap(p->api, p->bwcap);
@@ -449,6 +452,7 @@ static int parts_open(const otter_server_config *cfg, struct parts *p, otter_err
 static void parts_close(struct parts *p)
 {
     otter_api_history_stop(p->api);
+    otter_bwcap_sync_stop(p->bwcap_sync);
     otter_ddi_free(p->ddi);
     otter_cdn_free(p->cdn);
     otter_publish_free(p->publish);

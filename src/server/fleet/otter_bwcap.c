@@ -3,6 +3,9 @@
  * Token buckets for the server-side bandwidth caps (otter_bwcap.h): one
  * list under one mutex. A bucket lives while it has a cap or a download
  * holds it; the list is bounded by the rollouts and tenants with a cap.
+ * A bucket fills at this server's share of the cap; each download holding
+ * it has a credit of its own that fills at share / downloads, so k
+ * downloads get share / k each whatever order they ask in.
  */
 #include "otter_bwcap.h"
 
@@ -13,12 +16,16 @@
 
 #define NS 1000000000ull
 #define MIN_BLOCK 4096
+/* A download's own credit holds at least one 64 KiB block (the pace block). */
+#define PACE_BURST_MIN 65536.0
 
 struct bucket {
     struct bucket *next;
     otter_bwcap_scope scope;
     int64_t id;
-    int64_t cap; /* bytes/s, 0: none */
+    int64_t cap;    /* bytes/s for the whole deployment, 0: none */
+    int64_t others; /* other servers' downloads under it (last heartbeat) */
+    int64_t share;  /* this server's rate: cap x refs / (others + refs) */
     double tokens;
     uint64_t last_ns;
     unsigned refs; /* paces holding it */
@@ -30,11 +37,15 @@ struct bucket {
 struct otter_bwcap {
     pthread_mutex_t lock;
     struct bucket *head;
+    void (*wake)(void *ctx); /* the heartbeat's (otter_bwcap_sync.c), NULL: none */
+    void *wake_ctx;
 };
 
 struct otter_bwcap_pace {
     otter_bwcap *b;
     struct bucket *k[2]; /* rollout's and tenant's, either may be NULL */
+    double credit[2];    /* this download's own tokens in each bucket */
+    uint64_t credit_ns[2];
 };
 
 static uint64_t now_ns(void)
@@ -71,6 +82,18 @@ void otter_bwcap_free(otter_bwcap *b)
     free(b);
 }
 
+/*
+ * Under lock: this server's rate for k from the deployment's demand. With
+ * no download here it is what one new download would get.
+ */
+static void reshare(struct bucket *k)
+{
+    int64_t mine = k->refs ? (int64_t)k->refs : 1;
+    k->share = (int64_t)((double)k->cap * (double)mine / (double)(k->others + mine));
+    if (k->cap && k->share < 1)
+        k->share = 1;
+}
+
 /* Under lock: the scope's bucket, or NULL. */
 static struct bucket *find(otter_bwcap *b, otter_bwcap_scope scope, int64_t id)
 {
@@ -97,9 +120,9 @@ static void maybe_drop(otter_bwcap *b, struct bucket *k)
 static void refill(struct bucket *k, uint64_t now)
 {
     if (now > k->last_ns && k->cap) {
-        k->tokens += (double)(now - k->last_ns) * (double)k->cap / (double)NS;
-        if (k->tokens > burst_of(k->cap))
-            k->tokens = burst_of(k->cap);
+        k->tokens += (double)(now - k->last_ns) * (double)k->share / (double)NS;
+        if (k->tokens > burst_of(k->share))
+            k->tokens = burst_of(k->share);
     }
     if (now > k->last_ns)
         k->last_ns = now;
@@ -132,14 +155,16 @@ int otter_bwcap_set(otter_bwcap *b, otter_bwcap_scope scope, int64_t id, int64_t
             goto out;
         }
         *k = (struct bucket){.next = b->head, .scope = scope, .id = id, .cap = cap};
-        k->tokens = burst_of(cap);
+        reshare(k);
+        k->tokens = burst_of(k->share);
         k->last_ns = now_ns();
         b->head = k;
     } else if (k) {
         refill(k, now_ns()); /* the tokens earned under the old rate */
         k->cap = cap > 0 ? cap : 0;
-        if (k->cap && k->tokens > burst_of(k->cap))
-            k->tokens = burst_of(k->cap);
+        reshare(k);
+        if (k->cap && k->tokens > burst_of(k->share))
+            k->tokens = burst_of(k->share);
         maybe_drop(b, k);
     }
 out:
@@ -178,10 +203,18 @@ int otter_bwcap_pace_new(otter_bwcap *b, int64_t rollout_id, int64_t tenant_id,
     struct bucket *t = find(b, OTTER_BWCAP_TENANT, tenant_id);
     p->k[0] = r && r->cap ? r : NULL;
     p->k[1] = t && t->cap ? t : NULL;
+    uint64_t now = now_ns();
     for (int i = 0; i < 2; i++)
-        if (p->k[i])
+        if (p->k[i]) {
+            refill(p->k[i], now); /* the tokens earned at the old share */
             p->k[i]->refs++;
+            reshare(p->k[i]);
+        }
+    void (*wake)(void *) = b->wake;
+    void *wake_ctx = b->wake_ctx;
     pthread_mutex_unlock(&b->lock);
+    if (wake && (p->k[0] || p->k[1]))
+        wake(wake_ctx); /* tell the other servers soon, not at the next beat */
     if (!p->k[0] && !p->k[1]) {
         free(p); /* nothing to pace */
         return 0;
@@ -197,11 +230,34 @@ void otter_bwcap_pace_free(otter_bwcap_pace *p)
     pthread_mutex_lock(&p->b->lock);
     for (int i = 0; i < 2; i++)
         if (p->k[i]) {
+            refill(p->k[i], now_ns());
             p->k[i]->refs--;
+            reshare(p->k[i]);
             maybe_drop(p->b, p->k[i]);
         }
     pthread_mutex_unlock(&p->b->lock);
     free(p);
+}
+
+/*
+ * Under lock: adds to the download's credit in bucket i its fair part of
+ * the share for the time since it last asked, up to a quarter of a second
+ * of it (at least one block, so a tick woken late loses nothing).
+ */
+static double credit(otter_bwcap_pace *p, int i, uint64_t now)
+{
+    struct bucket *k = p->k[i];
+    double rate = (double)k->share / (double)(k->refs ? k->refs : 1);
+    if (!p->credit_ns[i])
+        p->credit_ns[i] = now; /* a download starts with no credit at its first ask */
+    if (now > p->credit_ns[i]) {
+        p->credit[i] += (double)(now - p->credit_ns[i]) * rate / (double)NS;
+        p->credit_ns[i] = now;
+    }
+    double burst = rate / 4.0 < PACE_BURST_MIN ? PACE_BURST_MIN : rate / 4.0;
+    if (p->credit[i] > burst)
+        p->credit[i] = burst;
+    return p->credit[i];
 }
 
 size_t otter_bwcap_take_at(otter_bwcap_pace *p, size_t want, uint64_t now_ns)
@@ -213,8 +269,9 @@ size_t otter_bwcap_take_at(otter_bwcap_pace *p, size_t want, uint64_t now_ns)
         if (!k || !k->cap)
             continue; /* the cap was lifted while the download ran */
         refill(k, now_ns);
-        if (k->tokens < (double)n)
-            n = k->tokens > 0 ? (size_t)k->tokens : 0;
+        double have = k->tokens < credit(p, i, now_ns) ? k->tokens : p->credit[i];
+        if (have < (double)n)
+            n = have > 0 ? (size_t)have : 0;
     }
     if (n < (want < MIN_BLOCK ? want : MIN_BLOCK))
         n = 0; /* not worth a write: wait for the next tick */
@@ -222,8 +279,10 @@ size_t otter_bwcap_take_at(otter_bwcap_pace *p, size_t want, uint64_t now_ns)
         struct bucket *k = p->k[i];
         if (!k)
             continue;
-        if (k->cap)
+        if (k->cap) {
             k->tokens -= (double)n;
+            p->credit[i] -= (double)n;
+        }
         measure(k, n, now_ns);
     }
     pthread_mutex_unlock(&p->b->lock);
@@ -233,6 +292,39 @@ size_t otter_bwcap_take_at(otter_bwcap_pace *p, size_t want, uint64_t now_ns)
 size_t otter_bwcap_take(void *ctx, size_t want)
 {
     return otter_bwcap_take_at(ctx, want, now_ns());
+}
+
+int otter_bwcap_each(otter_bwcap *b, otter_bwcap_visit_fn visit, void *ctx, otter_err *err)
+{
+    int ret = 0;
+    pthread_mutex_lock(&b->lock);
+    for (struct bucket *k = b->head; k && ret == 0; k = k->next)
+        if (k->cap)
+            ret = visit(ctx, k->scope, k->id, (int64_t)k->refs, k->others, err);
+    pthread_mutex_unlock(&b->lock);
+    return ret;
+}
+
+void otter_bwcap_set_others(otter_bwcap *b, otter_bwcap_scope scope, int64_t id, int64_t others)
+{
+    pthread_mutex_lock(&b->lock);
+    struct bucket *k = find(b, scope, id);
+    if (k && k->others != others) {
+        refill(k, now_ns()); /* the tokens earned at the old share */
+        k->others = others > 0 ? others : 0;
+        reshare(k);
+        if (k->cap && k->tokens > burst_of(k->share))
+            k->tokens = burst_of(k->share);
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+void otter_bwcap_set_wake(otter_bwcap *b, void (*wake)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&b->lock);
+    b->wake = wake;
+    b->wake_ctx = ctx;
+    pthread_mutex_unlock(&b->lock);
 }
 
 static const char *const scope_names[] = {"rollout", "tenant"};
@@ -264,5 +356,14 @@ void otter_bwcap_render(void *ctx, void (*put)(void *ctx, const char *fmt, ...),
                 "\n",
                 scope_names[k->scope], k->id, k->rate);
         }
+    put(put_ctx, "# HELP otter_bandwidth_share_bytes_per_second This server's share of a cap "
+                 "(all of it when no other server has downloads under it).\n"
+                 "# TYPE otter_bandwidth_share_bytes_per_second gauge\n");
+    for (struct bucket *k = b->head; k; k = k->next)
+        if (k->cap)
+            put(put_ctx,
+                "otter_bandwidth_share_bytes_per_second{scope=\"%s\",id=\"%" PRId64 "\"} %" PRId64
+                "\n",
+                scope_names[k->scope], k->id, k->share);
     pthread_mutex_unlock(&b->lock);
 }

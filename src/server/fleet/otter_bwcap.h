@@ -17,8 +17,17 @@
  * A bucket holds at most a quarter of a second of its rate (at least
  * OTTER_BWCAP_BURST_MIN bytes): over any interval t a bucket lets through
  * at most rate x t + burst bytes, and a pace tick woken late (a loaded
- * machine) loses no tokens unless it is later than that. Rates are per server instance: with n
- * instances behind a load balancer each applies the cap on its own.
+ * machine) loses no tokens unless it is later than that.
+ *
+ * Fairness: each download has its own credit in each bucket, filled at the
+ * bucket's rate divided by the downloads holding it, so k downloads get
+ * about rate / k each (never first come takes all).
+ *
+ * Several servers: a cap is the whole deployment's. A bucket fills at this
+ * server's share, cap x mine / (others + mine), where mine and others are
+ * the capped downloads here and on the other servers as the heartbeat
+ * (otter_bwcap_sync.h) last read them; with no heartbeat (one server)
+ * others is 0 and the share is the whole cap.
  */
 #ifndef OTTER_BWCAP_H
 #define OTTER_BWCAP_H
@@ -81,10 +90,24 @@ size_t otter_bwcap_take(void *ctx, size_t want);
 /* otter_bwcap_take() at a given CLOCK_MONOTONIC time (tests). */
 size_t otter_bwcap_take_at(otter_bwcap_pace *p, size_t want, uint64_t now_ns);
 
+/* For the heartbeat (otter_bwcap_sync.c): */
+typedef int (*otter_bwcap_visit_fn)(void *ctx, otter_bwcap_scope scope, int64_t id,
+                                    int64_t downloads, int64_t others, otter_err *err);
+/*
+ * Calls visit for every bucket with a cap, with its downloads here and the
+ * other servers' as last set (under the lock: visit must not call back).
+ */
+int otter_bwcap_each(otter_bwcap *b, otter_bwcap_visit_fn visit, void *ctx, otter_err *err);
+/* The other servers' downloads under a bucket's cap, as the store says now. */
+void otter_bwcap_set_others(otter_bwcap *b, otter_bwcap_scope scope, int64_t id, int64_t others);
+/* wake(ctx) is called (outside the lock) when a capped download starts; NULL: none. */
+void otter_bwcap_set_wake(otter_bwcap *b, void (*wake)(void *ctx), void *ctx);
+
 /*
  * The /metrics text of every bucket with a cap: put(ctx, fmt, ...) appends
- * (otter_metrics.c's writer). Series otter_bandwidth_cap_bytes_per_second
- * and otter_bandwidth_rate_bytes_per_second, labels scope and id.
+ * (otter_metrics.c's writer). Series otter_bandwidth_cap_bytes_per_second,
+ * otter_bandwidth_rate_bytes_per_second and otter_bandwidth_share_bytes_per_second
+ * (this server's share), labels scope and id.
  */
 void otter_bwcap_render(void *b, void (*put)(void *ctx, const char *fmt, ...), void *ctx);
 

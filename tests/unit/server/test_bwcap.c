@@ -84,6 +84,48 @@ static void test_tenant_cap_bounds_rollouts_together(void **state)
     otter_bwcap_free(b);
 }
 
+/*
+ * Fairness: three downloads asking always in the same order (the first
+ * woken first at every tick) get a third of the cap each, not first come
+ * takes all; a fourth that starts later gets its quarter at once.
+ */
+static void test_downloads_share_fairly(void **state)
+{
+    (void)state;
+    otter_err err;
+    otter_bwcap *b;
+    otter_bwcap_pace *p[4];
+    uint64_t got[4] = {0};
+    assert_otter_ok(otter_bwcap_new(&b, &err), err);
+    assert_otter_ok(otter_bwcap_set(b, OTTER_BWCAP_ROLLOUT, 7, 3000000, &err), err);
+    for (int i = 0; i < 4; i++)
+        assert_otter_ok(otter_bwcap_pace_new(b, 7, 1, &p[i], &err), err);
+    otter_bwcap_pace_free(p[3]); /* made and dropped: a 4th that comes later */
+    uint64_t t0 = mono_ns();
+    for (unsigned ms = 1; ms <= 10000; ms++)
+        for (int i = 0; i < 3; i++)
+            got[i] += otter_bwcap_take_at(p[i], 65536, t0 + ms * MS);
+    for (int i = 0; i < 3; i++) {
+        /* 1 MB/s x 10 s each, within 5 %. */
+        if (got[i] < 9500000 || got[i] > 10500000)
+            fail_msg("download %d got %llu bytes in 10 s, not about 10000000", i,
+                     (unsigned long long)got[i]);
+    }
+    assert_otter_ok(otter_bwcap_pace_new(b, 7, 1, &p[3], &err), err);
+    memset(got, 0, sizeof got);
+    for (unsigned ms = 10001; ms <= 12000; ms++)
+        for (int i = 0; i < 4; i++) /* the newcomer asks last */
+            got[i] += otter_bwcap_take_at(p[i], 65536, t0 + ms * MS);
+    /* 750 kB/s each over 2 s: the newcomer is not starved by the three before it. */
+    for (int i = 0; i < 4; i++)
+        if (got[i] < 1350000 || got[i] > 1650000)
+            fail_msg("download %d got %llu bytes in 2 s, not about 1500000", i,
+                     (unsigned long long)got[i]);
+    for (int i = 0; i < 4; i++)
+        otter_bwcap_pace_free(p[i]);
+    otter_bwcap_free(b);
+}
+
 static void test_no_cap_no_pace(void **state)
 {
     (void)state;
@@ -172,6 +214,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_rollout_rate),
         cmocka_unit_test(test_tenant_cap_bounds_rollouts_together),
+        cmocka_unit_test(test_downloads_share_fairly),
         cmocka_unit_test(test_no_cap_no_pace),
         cmocka_unit_test(test_cap_changes_mid_download),
         cmocka_unit_test(test_metrics_series),

@@ -11,6 +11,7 @@
 #include "otter_test.h"
 #include "otter_store.h"
 #include "otter_store_bwcap.h"
+#include "otter_store_caps.h"
 #include "otter_store_follow.h"
 #include "otter_store_roots.h"
 #include "store_test.h"
@@ -281,6 +282,12 @@ static int w_bwcap_set(struct fx *f, otter_err *e)
 {
     return otter_store_bwcap_set(f->s, 0, f->rollout, 1000, e);
 }
+/* The servers' demand on the caps (issue #15): only other servers' heartbeats read it. */
+static int w_caps_beat(struct fx *f, otter_err *e)
+{
+    otter_store_caps_demand d = {.scope = 1, .id = f->tenant, .demand = 2};
+    return otter_store_caps_beat(f->s, "server-a", 1000, 3000, &d, 1, e);
+}
 static int w_rollout_skipped_set(struct fx *f, otter_err *e)
 {
     return otter_store_rollout_skipped_set(f->s, f->rollout, 3, e);
@@ -354,6 +361,7 @@ static const struct write {
     W(blob_chunk_put, QUIET),
     W(blob_delete, QUIET),
     W(bwcap_set, QUIET),
+    W(caps_beat, QUIET),
     W(rollout_skipped_set, QUIET),
     W(sample_add, QUIET),
     W(rollout_retry_failed, ANY),
@@ -494,7 +502,7 @@ static void test_every_function_is_classified(void **state)
         "otter_store.h",         "otter_store_rollouts.h", "otter_store_consent.h",
         "otter_store_roots.h",   "otter_store_devca.h",    "otter_store_windows.h",
         "otter_store_traffic.h", "otter_store_blobs.h",    "otter_store_push.h",
-        "otter_store_bwcap.h",   "otter_store_follow.h"};
+        "otter_store_bwcap.h",   "otter_store_follow.h",  "otter_store_caps.h"};
     char path[PATH_MAX], line[512];
     const char *src = getenv("OTTER_SOURCE_DIR");
     assert_non_null(src);

@@ -408,7 +408,21 @@ static const char v16[] =
     "  counts TEXT NOT NULL,"
     "  PRIMARY KEY (rollout_id, at));";
 /* ---- end s10-caps ---- */
+/* ---- s11-caps: version 17 ---- */
+/*
+ * Version 17: each server instance's demand on the bandwidth caps (issue
+ * #15, otter_store_caps.h): downloads per capped rollout or tenant, with an
+ * expiry, so servers on one database share a cap by their demand.
+ */
+static const char v17[] = "CREATE TABLE cap_demand ("
+                          "  server TEXT NOT NULL,"
+                          "  scope BIGINT NOT NULL CHECK (scope IN (0, 1)),"
+                          "  cap_id BIGINT NOT NULL,"
+                          "  demand BIGINT NOT NULL CHECK (demand > 0),"
+                          "  expires_at BIGINT NOT NULL,"
+                          "  PRIMARY KEY (server, scope, cap_id));";
+/* ---- end s11-caps ---- */
 
 const char *const otter_pg_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7,  v8,
-                                           v9, v10, v11, v12, v13, v14, v15, v16};
+                                           v9, v10, v11, v12, v13, v14, v15, v16, v17};
 const size_t otter_pg_n_migrations = sizeof otter_pg_migrations / sizeof *otter_pg_migrations;
