@@ -248,13 +248,20 @@ static double credit(otter_bwcap_pace *p, int i, uint64_t now)
 {
     struct bucket *k = p->k[i];
     double rate = (double)k->share / (double)(k->refs ? k->refs : 1);
-    if (!p->credit_ns[i])
-        p->credit_ns[i] = now; /* a download starts with no credit at its first ask */
+    double burst = rate / 4.0 < PACE_BURST_MIN ? PACE_BURST_MIN : rate / 4.0;
+    if (!p->credit_ns[i]) {
+        /*
+         * A download starts with a full credit at its first ask, as the
+         * bucket starts full: the time a download takes to start (request,
+         * store read) is made up, and the bucket still bounds the sum.
+         */
+        p->credit_ns[i] = now;
+        p->credit[i] = burst;
+    }
     if (now > p->credit_ns[i]) {
         p->credit[i] += (double)(now - p->credit_ns[i]) * rate / (double)NS;
         p->credit_ns[i] = now;
     }
-    double burst = rate / 4.0 < PACE_BURST_MIN ? PACE_BURST_MIN : rate / 4.0;
     if (p->credit[i] > burst)
         p->credit[i] = burst;
     return p->credit[i];
