@@ -251,12 +251,13 @@ static double credit(otter_bwcap_pace *p, int i, uint64_t now)
     double burst = rate / 4.0 < PACE_BURST_MIN ? PACE_BURST_MIN : rate / 4.0;
     if (!p->credit_ns[i]) {
         /*
-         * A download starts with a full credit at its first ask, as the
-         * bucket starts full: the time a download takes to start (request,
-         * store read) is made up, and the bucket still bounds the sum.
+         * A download starts with one block of credit at its first ask: a
+         * full quarter of a second would let the first of several that
+         * start together run ahead of the others (measured: 1.3 against
+         * 1.1 MiB/s under a 3 MiB/s cap).
          */
         p->credit_ns[i] = now;
-        p->credit[i] = burst;
+        p->credit[i] = PACE_BURST_MIN;
     }
     if (now > p->credit_ns[i]) {
         p->credit[i] += (double)(now - p->credit_ns[i]) * rate / (double)NS;

@@ -117,7 +117,14 @@ void otter_http_guard_reap(otter_http_guard *g)
     uint64_t now = mono_ns();
     pthread_mutex_lock(&g->lock);
     for (struct tracked *t = g->head; t; t = t->next) {
-        if (t->in_request || t->shut || now - t->since < g->timeout_ns)
+        /*
+         * A connection that started (or whose request ended) after the clock
+         * read above has since > now: unsigned, now - since would be a
+         * wait of centuries and the connection shut down just as its
+         * request came in (test_http_guard.c; the ASan flake of
+         * test_server_rollout_it_pg: "Server returned nothing").
+         */
+        if (t->in_request || t->shut || t->since > now || now - t->since < g->timeout_ns)
             continue;
         /*
          * Bytes we have not read yet: the lateness is ours (the connection's
