@@ -414,7 +414,8 @@ struct parts {
     otter_metrics *metrics;
     otter_publish *publish; /* NULL: push off */
     otter_bwcap *bwcap;
-    otter_bwcap_sync *bwcap_sync; /* the caps shared by servers on one database */
+    /* The caps shared by the servers on one database (issue #15). */
+    otter_bwcap_sync *bwcap_sync;
     otter_cdn *cdn; /* NULL: no [cdn] */
 };
 

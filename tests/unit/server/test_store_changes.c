@@ -502,7 +502,7 @@ static void test_every_function_is_classified(void **state)
         "otter_store.h",         "otter_store_rollouts.h", "otter_store_consent.h",
         "otter_store_roots.h",   "otter_store_devca.h",    "otter_store_windows.h",
         "otter_store_traffic.h", "otter_store_blobs.h",    "otter_store_push.h",
-        "otter_store_bwcap.h",   "otter_store_follow.h",  "otter_store_caps.h"};
+        "otter_store_bwcap.h",   "otter_store_follow.h",   "otter_store_caps.h"};
     char path[PATH_MAX], line[512];
     const char *src = getenv("OTTER_SOURCE_DIR");
     assert_non_null(src);

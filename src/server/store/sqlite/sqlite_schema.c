@@ -529,7 +529,7 @@ static const char v17[] = "CREATE TABLE cap_demand ("
                           "  PRIMARY KEY (server, scope, cap_id)) STRICT;";
 /* ---- end s11-caps ---- */
 
-const char *const otter_sqlite_migrations[] = {v1, v2,  v3,  v4,  v5,  v6,  v7,  v8,
-                                               v9, v10, v11, v12, v13, v14, v15, v16, v17};
+const char *const otter_sqlite_migrations[] = {v1,  v2,  v3,  v4,  v5,  v6,  v7,  v8, v9,
+                                               v10, v11, v12, v13, v14, v15, v16, v17};
 const size_t otter_sqlite_n_migrations =
     sizeof otter_sqlite_migrations / sizeof *otter_sqlite_migrations;
