@@ -45,8 +45,8 @@ OP=$(login op user-pass-12)
 R1=$(upload acme "$A" "$keys/1.0.zip")
 jreq POST /api/v1/tenants/acme/groups "$OP" '{"name":"g"}' >/dev/null
 declare -A TOK HREF
-DEVS="a1 a2 a3 b1 b2 b3"
-for id in $DEVS; do
+DEVS=(a1 a2 a3 b1 b2 b3)
+for id in "${DEVS[@]}"; do
   [ "$(jreq POST /api/v1/tenants/acme/devices "$OP" "{\"controller_id\":\"$id\",\"model\":\"gw-a\"}")" = 201 ] ||
     die "device $id not registered"
   TOK[$id]="TargetToken $(body .token)"
@@ -57,7 +57,7 @@ ro="{\"name\":\"capped\",\"release\":$R1,\"filter\":{\"groups\":[\"g\"]},\"stage
 RID=$(body .id)
 [ "$(jreq POST "/api/v1/tenants/acme/rollouts/$RID/start" "$OP" '{}')" = 200 ] || die "rollout did not start"
 # Devices a* download from server A, b* from server B (links written from A's URL).
-for d in $DEVS; do
+for d in "${DEVS[@]}"; do
   req GET "/acme/controller/v1/$d" "${TOK[$d]}" >/dev/null
   href=$(body '._links.deploymentBase.href')
   [ "$href" != null ] || die "$d was offered nothing"
@@ -92,7 +92,7 @@ share_at() {
 }
 
 # ---- both servers busy: the cap holds for the two together ----
-rate=$(download_all $DEVS)
+rate=$(download_all "${DEVS[@]}")
 echo "six downloads through two servers: $rate B/s (cap $CAP)"
 expect "six downloads through two servers together at 2 MiB/s (within 10 %)" "$(within10 "$rate")" yes
 
