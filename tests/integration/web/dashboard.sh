@@ -84,6 +84,8 @@ login_max_failures_addr = 1000
 [ddi]
 polling = 1s
 CONF
+# A caller's own sections (campaign.sh: [push] broker of its mosquitto).
+[ -z "${OTTER_WEB_SERVER_CONF:-}" ] || printf '%s\n' "$OTTER_WEB_SERVER_CONF" >>"$DIR/server.conf"
 
 ADMIN_PASSWORD="admin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 OTTER_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$SERVER" init --config "$DIR/server.conf" >/dev/null
