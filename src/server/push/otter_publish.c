@@ -315,7 +315,7 @@ int otter_publish_batch_rollout(otter_publish *p, otter_publish_batch **b, otter
     if (ret == 0 && *b) {
         (*b)->rec.rollout_id = rollout_id;
         (*b)->rec.stage = up_to_stage;
-        snprintf((*b)->rec.kind, sizeof (*b)->rec.kind, "%s", status);
+        snprintf((*b)->rec.kind, sizeof(*b)->rec.kind, "%s", status);
     }
     return ret;
 }

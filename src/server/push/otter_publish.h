@@ -97,11 +97,11 @@ void otter_publish_batch_free(otter_publish_batch *b);
 #define OTTER_PUBLISH_LOG_MAX 512
 typedef struct otter_publish_wakeup {
     int64_t rollout_id;
-    int64_t at;          /* unix seconds, when queued */
-    int64_t stage;       /* up to this stage (-1: every stage) */
-    char kind[12];       /* "scheduled" (an offer) or "canceling" (a cancel) */
-    uint64_t devices;    /* topics queued for the publisher */
-    uint64_t dropped;    /* topics that found the queue full */
+    int64_t at;       /* unix seconds, when queued */
+    int64_t stage;    /* up to this stage (-1: every stage) */
+    char kind[12];    /* "scheduled" (an offer) or "canceling" (a cancel) */
+    uint64_t devices; /* topics queued for the publisher */
+    uint64_t dropped; /* topics that found the queue full */
 } otter_publish_wakeup;
 
 /*
