@@ -5,6 +5,7 @@
 # root and two signed packages made with the `otter` tool, Debian's chromium
 # driven by npm playwright-core.
 #   dashboard.sh [TEST]   TEST: dashboard (accounts, default) or fleet (devices, releases, rollouts)
+#   (also windows, caps; campaign through campaign.sh, which adds [push] with OTTER_WEB_SERVER_CONF)
 # runs tests/integration/web/TEST.test.mjs.
 # Screenshots: $OTTER_BUILD_DIR/test-output/dashboard/*.png (fleet ones start with fleet-… and the page).
 set -euo pipefail

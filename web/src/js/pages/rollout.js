@@ -249,7 +249,8 @@ export async function renderRollout(ctx) {
   const bandwidth = bandwidthCard({ api, tenant, rollout, caps, current: ctx.current });
   const push = rolloutPushCard({ api, tenant, rollout, current: ctx.current });
   // The campaign controls as stored replace the document's; devices follow them at once.
-  const editor = caps.operateRollouts ? campaignEditor({ api, tenant, rollout, onSaved: (doc) => {
+  const editable = ['draft', 'running', 'paused'].includes(rollout.state); // the server refuses the rest (409)
+  const editor = caps.operateRollouts && editable ? campaignEditor({ api, tenant, rollout, onSaved: (doc) => {
     rollout = { ...rollout, window_open_now: undefined, ...doc, id: rollout.id };
     drawHead();
     refreshStats();
