@@ -165,6 +165,11 @@ int api_rollout_bwcap_get(struct call *c);
 int api_rollout_bwcap_set(struct call *c);
 int api_tenant_bwcap_get(struct call *c);
 int api_tenant_bwcap_set(struct call *c);
+/* A rollout's campaign controls after creation, and push state (otter_api_campaign.c). */
+int api_rollout_campaign_get(struct call *c);
+int api_rollout_campaign_set(struct call *c);
+int api_rollout_push_get(struct call *c);
+int api_tenant_push_get(struct call *c);
 /* GET /rollouts/{rollout}/history: the samples of its counts (otter_api_history.c). */
 int api_rollout_history(struct call *c);
 /* Adds "skipped": {"incompatible": N | null} (recorded at start) to a stats doc. */

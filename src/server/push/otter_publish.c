@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define KEEPALIVE_S 30
 #define RECONNECT_MIN_S 1
@@ -35,6 +36,9 @@ struct otter_publish {
     int stop;
     atomic_int connected;
     atomic_uint_fast64_t published, dropped;
+    /* The wake-up records (otter_publish_wakeups), a ring under mu. */
+    otter_publish_wakeup log[OTTER_PUBLISH_LOG_MAX];
+    size_t log_next, log_n;
 };
 
 static void on_connect(struct mosquitto *m, void *obj, int rc)
@@ -209,10 +213,26 @@ void otter_publish_render(void *ctx, void (*put)(void *putctx, const char *fmt, 
 
 /* ---- batches ---- */
 
+/* Keeps the record of a rollout's wake-ups just queued (caller holds mu). */
+static void log_add(otter_publish *p, const otter_publish_wakeup *rec, uint64_t queued,
+                    uint64_t dropped)
+{
+    otter_publish_wakeup *w = &p->log[p->log_next];
+    *w = *rec;
+    w->at = (int64_t)time(NULL);
+    w->devices = queued;
+    w->dropped = dropped;
+    p->log_next = (p->log_next + 1) % OTTER_PUBLISH_LOG_MAX;
+    if (p->log_n < OTTER_PUBLISH_LOG_MAX)
+        p->log_n++;
+}
+
 struct otter_publish_batch {
     char **topics;
     size_t n, cap, max;
     uint64_t over; /* topics beyond max: counted as dropped when sent */
+    /* Set by otter_publish_batch_rollout: the record otter_publish_send leaves. */
+    otter_publish_wakeup rec;
 };
 
 void otter_publish_batch_free(otter_publish_batch *b)
@@ -291,7 +311,13 @@ int otter_publish_batch_rollout(otter_publish *p, otter_publish_batch **b, otter
     if (!p)
         return 0;
     struct rollout_ctx r = {p, b, tenant};
-    return otter_store_push_devices(s, rollout_id, up_to_stage, status, add_device, &r, err);
+    int ret = otter_store_push_devices(s, rollout_id, up_to_stage, status, add_device, &r, err);
+    if (ret == 0 && *b) {
+        (*b)->rec.rollout_id = rollout_id;
+        (*b)->rec.stage = up_to_stage;
+        snprintf((*b)->rec.kind, sizeof(*b)->rec.kind, "%s", status);
+    }
+    return ret;
 }
 
 int otter_publish_batch_action(otter_publish *p, otter_publish_batch **b, otter_store *s,
@@ -317,7 +343,32 @@ void otter_publish_send(otter_publish *p, otter_publish_batch *b)
         p->count++;
     }
     pthread_cond_signal(&p->cv);
+    if (b->rec.rollout_id)
+        log_add(p, &b->rec, i, (uint64_t)(b->n - i) + b->over);
     pthread_mutex_unlock(&p->mu);
     atomic_fetch_add(&p->dropped, (uint_fast64_t)(b->n - i) + b->over);
     otter_publish_batch_free(b);
+}
+
+void otter_publish_wakeups(otter_publish *p, int64_t rollout_id, size_t max,
+                           int (*fn)(void *ctx, const otter_publish_wakeup *w), void *ctx)
+{
+    if (!p)
+        return;
+    otter_publish_wakeup *out = malloc(OTTER_PUBLISH_LOG_MAX * sizeof *out);
+    size_t n = 0;
+    if (!out)
+        return;
+    /* Copied under the lock, handed out after it: fn may take its time. */
+    pthread_mutex_lock(&p->mu);
+    for (size_t k = 1; k <= p->log_n && n < max; k++) {
+        const otter_publish_wakeup *w =
+            &p->log[(p->log_next + OTTER_PUBLISH_LOG_MAX - k) % OTTER_PUBLISH_LOG_MAX];
+        if (w->rollout_id == rollout_id)
+            out[n++] = *w;
+    }
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < n && fn(ctx, &out[i]) == 0; i++)
+        ;
+    free(out);
 }

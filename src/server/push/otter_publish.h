@@ -87,6 +87,30 @@ void otter_publish_send(otter_publish *p, otter_publish_batch *b);
 /* Frees b without sending (the request failed). NULL is fine. */
 void otter_publish_batch_free(otter_publish_batch *b);
 
+/*
+ * The wake-ups sent for rollouts (the dashboard follows a campaign by
+ * them): each otter_publish_send() of a batch filled by
+ * otter_publish_batch_rollout() leaves one record, the newest
+ * OTTER_PUBLISH_LOG_MAX of this server instance kept in memory (a restart
+ * forgets them; several instances each keep their own).
+ */
+#define OTTER_PUBLISH_LOG_MAX 512
+typedef struct otter_publish_wakeup {
+    int64_t rollout_id;
+    int64_t at;       /* unix seconds, when queued */
+    int64_t stage;    /* up to this stage (-1: every stage) */
+    char kind[12];    /* "scheduled" (an offer) or "canceling" (a cancel) */
+    uint64_t devices; /* topics queued for the publisher */
+    uint64_t dropped; /* topics that found the queue full */
+} otter_publish_wakeup;
+
+/*
+ * Calls fn for the records of rollout_id, newest first, at most max of
+ * them; p NULL: none. fn returns nonzero to stop.
+ */
+void otter_publish_wakeups(otter_publish *p, int64_t rollout_id, size_t max,
+                           int (*fn)(void *ctx, const otter_publish_wakeup *w), void *ctx);
+
 /* The kinds of otter_publish_batch_add (otter_push_msg.h). */
 #include "otter_push_msg.h"
 

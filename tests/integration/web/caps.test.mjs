@@ -9,46 +9,11 @@
 // rollout left out for its model.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { ADMIN_PW, BASE, PKG, PW, api, expectStatus, finish, openBrowser, signIn as signInAs, step } from './harness.mjs';
 
-const require = createRequire(path.join(process.env.OTTER_SOURCE_DIR, 'web', 'package.json'));
-const { chromium } = require('playwright-core');
-
-const BASE = process.env.BASE_URL;
-const ADMIN_PW = process.env.ADMIN_PASSWORD;
-const PKG = process.env.PKG_DIR;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-assert.ok(BASE && ADMIN_PW && PKG, 'BASE_URL, ADMIN_PASSWORD and PKG_DIR must be set');
-assert.ok(new URL(BASE).hostname === '127.0.0.1', 'tests talk to 127.0.0.1 only');
 const T = 'acme';
-const PW = 'user-password-1';
 const CAP = 256 * 1024; // the 3 MB package takes ~12 s at this cap
-
-async function api(method, p, body, token, { raw = false, type, auth } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = auth || `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = type || 'application/json';
-  const r = await fetch(BASE + p, { method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
-  const text = await r.text();
-  return { status: r.status, doc: text ? JSON.parse(text) : null };
-}
-async function expectStatus(promise, want) {
-  const r = await promise;
-  assert.equal(r.status, want, JSON.stringify(r.doc));
-  return r.doc;
-}
-
-let failures = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failures += 1;
-    console.log(`not ok - ${name}\n${e.stack || e}`);
-  }
-}
 
 // ---- the tenant, an operator and a viewer, a release, a device, a capped rollout ----
 const A = '/api/v1';
@@ -71,27 +36,8 @@ const poll = await expectStatus(api('GET', `/${T}/controller/v1/cap-1`, undefine
 const dbase = await expectStatus(api('GET', new URL(poll._links.deploymentBase.href).pathname, undefined, 'x', { auth: TT }), 200);
 const href = dbase.deployment.chunks[0].artifacts[0]._links.download.href;
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--no-proxy-server'],
-});
-const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-await context.route('**/*', (route) => (route.request().url().startsWith(BASE) ? route.continue() : route.abort()));
-const page = await context.newPage();
-page.setDefaultTimeout(20000);
-const errors = [];
-page.on('pageerror', (e) => errors.push(e.message));
-
-async function signIn(user) {
-  await page.goto(BASE + '/');
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(PW);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  await page.locator('main .loading').waitFor({ state: 'detached' });
-}
+const { browser, page, errors } = await openBrowser({ timeout: 20000 });
+const signIn = (user) => signInAs(page, user);
 
 await step('the operator signs in', () => signIn('olga'));
 
@@ -167,9 +113,4 @@ await step('a page opened after the rollout made progress shows the past points'
   assert.ok(Date.parse(past.samples[0].at) < opened, 'the first point is older than the page');
 });
 
-await step('no page errors', async () => assert.deepEqual(errors, []));
-await browser.close();
-if (failures) {
-  console.log(`${failures} step(s) failed`);
-  process.exit(1);
-}
+await finish(browser, errors);

@@ -5,6 +5,7 @@
 # root and two signed packages made with the `otter` tool, Debian's chromium
 # driven by npm playwright-core.
 #   dashboard.sh [TEST]   TEST: dashboard (accounts, default) or fleet (devices, releases, rollouts)
+#   (also windows, caps; campaign through campaign.sh, which adds [push] with OTTER_WEB_SERVER_CONF)
 # runs tests/integration/web/TEST.test.mjs.
 # Screenshots: $OTTER_BUILD_DIR/test-output/dashboard/*.png (fleet ones start with fleet-… and the page).
 set -euo pipefail
@@ -84,6 +85,8 @@ login_max_failures_addr = 1000
 [ddi]
 polling = 1s
 CONF
+# A caller's own sections (campaign.sh: [push] broker of its mosquitto).
+[ -z "${OTTER_WEB_SERVER_CONF:-}" ] || printf '%s\n' "$OTTER_WEB_SERVER_CONF" >>"$DIR/server.conf"
 
 ADMIN_PASSWORD="admin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 OTTER_ADMIN_PASSWORD="$ADMIN_PASSWORD" "$SERVER" init --config "$DIR/server.conf" >/dev/null

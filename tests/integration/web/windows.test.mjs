@@ -8,45 +8,11 @@
 // through the form.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { ADMIN_PW, BASE, PKG, PW, api as call, expectStatus, finish, openBrowser, signIn, step } from './harness.mjs';
 
-const require = createRequire(path.join(process.env.OTTER_SOURCE_DIR, 'web', 'package.json'));
-const { chromium } = require('playwright-core');
-
-const BASE = process.env.BASE_URL;
-const ADMIN_PW = process.env.ADMIN_PASSWORD;
-const PKG = process.env.PKG_DIR;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-assert.ok(BASE && ADMIN_PW && PKG, 'BASE_URL, ADMIN_PASSWORD and PKG_DIR must be set');
-assert.ok(new URL(BASE).hostname === '127.0.0.1', 'tests talk to 127.0.0.1 only');
 const T = 'acme';
-const PW = 'user-password-1';
-
-async function api(method, p, body, token, { raw = false, type } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = type || 'application/json';
-  const r = await fetch(BASE + '/api/v1' + p, { method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
-  const text = await r.text();
-  return { status: r.status, doc: text ? JSON.parse(text) : null };
-}
-async function expectStatus(promise, want) {
-  const r = await promise;
-  assert.equal(r.status, want, JSON.stringify(r.doc));
-  return r.doc;
-}
-
-let failures = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failures += 1;
-    console.log(`not ok - ${name}\n${e.stack || e}`);
-  }
-}
+const api = (method, p, ...rest) => call(method, '/api/v1' + p, ...rest);
 
 // ---- the tenant, an operator, a release, a group with a device, a rollout ----
 const admin = (await expectStatus(api('POST', '/login', { username: 'admin', password: ADMIN_PW }), 200)).token;
@@ -62,27 +28,9 @@ const night = await expectStatus(api('POST', `/tenants/${T}/rollouts`, {
   deferrals: { max: 2, max_seconds: 86400 },
 }, admin), 201);
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--no-proxy-server'],
-});
-const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-await context.route('**/*', (route) => (route.request().url().startsWith(BASE) ? route.continue() : route.abort()));
-const page = await context.newPage();
-page.setDefaultTimeout(10000);
-const errors = [];
-page.on('pageerror', (e) => errors.push(e.message));
+const { browser, page, errors } = await openBrowser();
 
-await step('the operator signs in', async () => {
-  await page.goto(BASE + '/');
-  await page.getByLabel('User name').fill('olga');
-  await page.getByLabel('Password').fill(PW);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  await page.locator('main .loading').waitFor({ state: 'detached' });
-});
+await step('the operator signs in', () => signIn(page, 'olga'));
 
 await step('Fleet: a bad day name is refused with the reason, nothing stored', async () => {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet', exact: true }).click();
@@ -131,9 +79,4 @@ await step('Rollouts: an urgent rollout with a schedule through the form', async
   assert.equal(r.maintenance_schedule.time_zone, 'America/New_York');
 });
 
-await step('no page errors', async () => assert.deepEqual(errors, []));
-await browser.close();
-if (failures) {
-  console.log(`${failures} step(s) failed`);
-  process.exit(1);
-}
+await finish(browser, errors);

@@ -263,6 +263,12 @@ export function createApi({
     rolloutBandwidth: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/bandwidth`),
     setRolloutBandwidth: (tenant, id, bps) =>
       request('PUT', `${T(tenant)}/rollouts/${seg(id)}/bandwidth`, { bytes_per_second: bps }),
+    // Campaign controls after creation (issue #15): {maintenance_schedule, deferrals, urgent}, every key.
+    rolloutCampaign: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/campaign`),
+    setRolloutCampaign: (tenant, id, body) => request('PUT', `${T(tenant)}/rollouts/${seg(id)}/campaign`, body),
+    // Push state: the server's publisher, and the wake-ups a rollout's stages got.
+    pushState: (tenant) => request('GET', `${T(tenant)}/push`),
+    rolloutPush: (tenant, id) => request('GET', `${T(tenant)}/rollouts/${seg(id)}/push`),
     tenantBandwidth: (tenant) => request('GET', `${T(tenant)}/bandwidth`),
     setTenantBandwidth: (tenant, bps) => request('PUT', `${T(tenant)}/bandwidth`, { bytes_per_second: bps }),
     /** A short-lived ticket for an EventSource URL (which cannot carry a bearer token). */

@@ -95,6 +95,27 @@ export function campaignBody(v) {
   return out;
 }
 
+/**
+ * The body of PUT …/rollouts/{id}/campaign from the same form values: every key,
+ * null where the form leaves a control empty (the server keeps nothing unsaid).
+ */
+export function campaignPutBody(v) {
+  const b = campaignBody(v);
+  return { maintenance_schedule: b.maintenance_schedule ?? null, deferrals: b.deferrals ?? null, urgent: Boolean(b.urgent) };
+}
+
+/** The form values of a rollout document's controls (what campaignPutBody reads back). */
+export function campaignValues(r) {
+  const d = r?.deferrals || {};
+  return {
+    zone: r?.maintenance_schedule?.time_zone || '',
+    windows: windowsText(r?.maintenance_schedule),
+    deferralMax: d.max === null || d.max === undefined ? '' : String(d.max),
+    deferralHours: d.max_seconds ? String(+(d.max_seconds / 3600).toFixed(4)) : '',
+    urgent: Boolean(r?.urgent),
+  };
+}
+
 /** How a rollout's deferral limits read: "2 per device, 24 h each", "urgent: none", "no limit". */
 export function deferralsText(r) {
   if (r?.urgent) return 'urgent: users may not postpone';

@@ -2,7 +2,7 @@
 // windows.js: the dashboard's maintenance-window text, the rollout form's campaign keys.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { campaignBody, daysText, deferralsText, parseWindows, scheduleBody, scheduleText, windowsText } from '../../src/js/windows.js';
+import { campaignBody, campaignPutBody, campaignValues, daysText, deferralsText, parseWindows, scheduleBody, scheduleText, windowsText } from '../../src/js/windows.js';
 
 test('windows text reads into the API form and back', () => {
   const w = parseWindows('mon-fri 01:00-05:00; sat,sun 22:00-04:00');
@@ -39,4 +39,16 @@ test('campaign keys of the rollout form', () => {
   assert.equal(deferralsText({ deferrals: { max: 2, max_seconds: 86400 } }), '2 per device, at most 24 h each');
   assert.equal(deferralsText({ urgent: true }), 'urgent: users may not postpone');
   assert.equal(deferralsText({ deferrals: { max: null, max_seconds: null } }), 'no limit (the device’s own)');
+});
+
+test('the campaign editor: a rollout document into form values and back into a PUT body', () => {
+  const r = { maintenance_schedule: { time_zone: 'UTC', windows: [{ days: ['fri'], start: '22:00', end: '04:00' }] }, deferrals: { max: 2, max_seconds: 86400 }, urgent: false };
+  const v = campaignValues(r);
+  assert.deepEqual(v, { zone: 'UTC', windows: 'fri 22:00-04:00', deferralMax: '2', deferralHours: '24', urgent: false });
+  assert.deepEqual(campaignPutBody(v), { maintenance_schedule: { time_zone: 'UTC', windows: [{ days: ['fri'], start: '22:00', end: '04:00' }] }, deferrals: { max: 2, max_seconds: 86400 }, urgent: false });
+  // Emptied fields remove the control: every key is sent, null for none.
+  assert.deepEqual(campaignPutBody({ zone: '', windows: '', deferralMax: '', deferralHours: '' }), { maintenance_schedule: null, deferrals: null, urgent: false });
+  // Urgent drops the limits (the server refuses both together).
+  assert.deepEqual(campaignPutBody({ deferralMax: '3', urgent: true }), { maintenance_schedule: null, deferrals: null, urgent: true });
+  assert.deepEqual(campaignValues({ deferrals: { max: null, max_seconds: null } }), { zone: '', windows: '', deferralMax: '', deferralHours: '', urgent: false });
 });

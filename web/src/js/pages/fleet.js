@@ -10,6 +10,7 @@ import {
 } from '../model.js';
 import { busy, empty, field, message, showError, table, when } from '../ui.js';
 import { groupSchedulesCard } from './schedules.js';
+import { pushStatus } from '../push.js';
 
 const MAX_DEVICES = 10000; // read at most this many for the overview (10 pages of 1000)
 const SHOW_STEP = 100;
@@ -196,12 +197,13 @@ export async function renderFleet(ctx) {
   await Promise.all([loadRate(), load()]);
   // Last seen moves on while the page is open: redraw each minute.
   const timer = setInterval(() => ctx.current() && draw(), 60e3);
-  ctx.onLeave(() => clearInterval(timer));
+  const push = pushStatus({ api, tenant, current: ctx.current });
+  ctx.onLeave(() => { clearInterval(timer); push.stop(); });
 
   return h('section', { 'aria-labelledby': 'page-title' },
     h('h1', { id: 'page-title' }, 'Fleet', h('span', { class: 'sub' }, tenant)),
     h('p', { class: 'lead' }, 'Devices of this tenant by product, model and version; online means the device polled recently.'),
-    summaryArea, breakdownArea, form, box, listArea,
+    summaryArea, push.el, breakdownArea, form, box, listArea,
     groupSchedulesCard(ctx, groups));
 }
 

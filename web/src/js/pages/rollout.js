@@ -4,17 +4,19 @@
 // success, failure and in-progress devices over time since the rollout's start
 // (the server's samples, GET …/rollouts/{id}/history), then fed by Server-Sent
 // Events (GET …/rollouts/{id}/events with a ticket from POST /tickets), the bytes
-// sent against a full update's, and the bandwidth against its caps. Operators and
-// admins get start, pause, resume (also retrying the failed devices), advance
-// and cancel, as the state allows.
+// sent against a full update's, the bandwidth against its caps, and the push
+// wake-ups sent for its stages. Operators and admins get start, pause, resume
+// (also retrying the failed devices), advance and cancel, as the state allows,
+// and change its maintenance schedule and postponing limits.
 import { h, replace } from '../dom.js';
 import { countsChart } from '../chart.js';
 import { LIVE_CONNECTING, LIVE_OPEN, LIVE_RETRYING, createLiveFeed } from '../live.js';
 import { StatsHistory, commandsFor, formatBytes, formatPercent, inProgress, trafficSummary } from '../model.js';
 import { confirmDanger, empty, message, showError, showOk, table, when } from '../ui.js';
 import { stateBadge } from './rollouts.js';
-import { campaignFacts, deferralsStat } from './schedules.js';
+import { campaignEditor, campaignFacts, deferralsStat } from './schedules.js';
 import { bandwidthCard } from '../bandwidth.js';
+import { rolloutPushCard } from '../push.js';
 
 const COMMAND_TEXT = {
   start: { label: 'Start', cls: 'primary', done: 'started' },
@@ -245,11 +247,21 @@ export async function renderRollout(ctx) {
   });
   feed.start();
   const bandwidth = bandwidthCard({ api, tenant, rollout, caps, current: ctx.current });
+  const push = rolloutPushCard({ api, tenant, rollout, current: ctx.current });
+  // The campaign controls as stored replace the document's; devices follow them at once.
+  const editable = ['draft', 'running', 'paused'].includes(rollout.state); // the server refuses the rest (409)
+  const editor = caps.operateRollouts && editable ? campaignEditor({ api, tenant, rollout, onSaved: (doc) => {
+    rollout = { ...rollout, window_open_now: undefined, ...doc, id: rollout.id };
+    drawHead();
+    refreshStats();
+    push.refresh();
+  } }) : null;
   const onResize = () => chart.resize();
   window.addEventListener('resize', onResize);
   ctx.onLeave(() => {
     feed.stop();
     bandwidth.stop();
+    push.stop();
     clearInterval(poll);
     window.removeEventListener('resize', onResize);
     chart.destroy();
@@ -259,12 +271,14 @@ export async function renderRollout(ctx) {
     back, head,
     caps.operateRollouts ? h('div', { class: 'card' }, h('h2', {}, 'Control'), controls) : null,
     box,
+    editor,
     h('div', { class: 'live-row' }, h('h2', {}, 'Progress'), liveState),
     totals,
     h('div', { class: 'card chart-card' },
       h('div', { class: 'toolbar' }, h('label', { for: 'chart-stage' }, 'Chart of'), chartSel),
       chart.el, chartNote),
     bandwidth.el,
+    push.el,
     stagesArea,
     (rollout.stages || []).length ? null : empty('This rollout has no stages.', ''));
 }

@@ -5,7 +5,7 @@
 // (its page and the create form), and the deferrals its devices reported (its stats).
 // Kept apart from the pages' own code so each page only places these parts.
 import { h } from '../dom.js';
-import { DAYS, campaignBody, deferralsText, scheduleBody, scheduleText, windowsText } from '../windows.js';
+import { DAYS, campaignBody, campaignPutBody, campaignValues, deferralsText, scheduleBody, scheduleText, windowsText } from '../windows.js';
 import { busy, field, message, showError, showOk, table } from '../ui.js';
 
 function openBadge(doc) {
@@ -51,6 +51,45 @@ export function campaignFields() {
       h('div', { class: 'filter-grid' }, zone.row, windows.row, max.row, hours.row, urgentRow)),
     values: () => campaignBody({ zone: zone.input.value, windows: windows.input.value, deferralMax: max.input.value, deferralHours: hours.input.value, urgent: urgent.checked }),
   };
+}
+
+/**
+ * The rollout page's editor of its campaign controls (operators; PUT …/campaign):
+ * filled from the rollout document; onSaved(doc) gets the controls as stored.
+ * Devices already in the rollout follow the new values on their next request.
+ */
+export function campaignEditor({ api, tenant, rollout, onSaved }) {
+  const v = campaignValues(rollout);
+  const zone = field('Time zone', { autocomplete: 'off', maxlength: 64, placeholder: 'Asia/Shanghai', value: v.zone });
+  const windows = field('Install only in', { autocomplete: 'off', maxlength: 500, placeholder: 'mon-fri 01:00-05:00', hint: `${WINDOWS_HINT} Empty both: no schedule.`, value: v.windows });
+  const max = field('Postponements per device', { type: 'number', min: 0, max: 100, step: 1, placeholder: 'no limit', value: v.deferralMax,
+    hint: 'Postponements a device already used count against the new limit.' });
+  const hours = field('Longest postponement (hours)', { type: 'number', min: 0.02, max: 720, step: 'any', placeholder: 'the device’s own', value: v.deferralHours });
+  const urgent = h('input', { type: 'checkbox', id: `campaign-urgent-${rollout.id}` });
+  urgent.checked = v.urgent;
+  const sync = () => { max.input.disabled = hours.input.disabled = urgent.checked; };
+  urgent.addEventListener('change', sync);
+  sync();
+  const box = h('div', { class: 'form-msg', 'aria-live': 'polite' });
+  const form = h('form', { class: 'campaign-form', 'aria-label': 'Change the maintenance schedule and postponing', novalidate: true },
+    h('div', { class: 'filter-grid' }, zone.row, windows.row, max.row, hours.row,
+      h('div', { class: 'field' }, h('label', { for: urgent.id }, urgent, ' Urgent (security fix): users may not postpone'))),
+    box,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save controls')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const body = campaignPutBody({ zone: zone.input.value, windows: windows.input.value, deferralMax: max.input.value, deferralHours: hours.input.value, urgent: urgent.checked });
+      const doc = await busy(form, () => api.setRolloutCampaign(tenant, rollout.id, body));
+      showOk(box, `Saved: schedule ${scheduleText(doc.maintenance_schedule)}; postponing ${deferralsText(doc)}.`);
+      onSaved(doc);
+    } catch (e) {
+      showError(box, e);
+    }
+  });
+  return h('div', { class: 'card campaign-card' }, h('h2', {}, 'Maintenance schedule and postponing'),
+    h('p', { class: 'hint' }, 'Changes apply to the devices already in the rollout at their next request; devices waiting for the update are woken by push when it is on.'),
+    form);
 }
 
 /** The Fleet page's card: each group's schedule, open now or not, and (operators) the editor. */
