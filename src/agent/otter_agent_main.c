@@ -468,6 +468,10 @@ static int cmd_simple(const char *conf, const char *cmd, int argc, char **argv)
         if (!ret && outcome == OTTER_CHECK_REFUSED)
             printf("slot %c is below the anti-rollback counter: not kept, slot %c boots next\n",
                    otter_bootchooser_letter(d->booted), otter_bootchooser_letter(1 - d->booted));
+        else if (!ret && outcome == OTTER_CHECK_NOT_SWITCHED)
+            printf("the switch to slot %c never happened (power cut before it was durable): "
+                   "the update was not tried; install it again\n",
+                   otter_bootchooser_letter(1 - d->booted));
         else if (!ret)
             printf("%s\n", outcome == OTTER_CHECK_NOTHING     ? "no update pending"
                            : outcome == OTTER_CHECK_COMMITTED ? "update committed"
@@ -523,6 +527,8 @@ static int cmd_bootsim(const char *conf, int argc, char **argv)
            : res.outcome == OTTER_CHECK_FAILED  ? "update failed, kept the previous system"
            : res.outcome == OTTER_CHECK_REFUSED
                ? "below the anti-rollback counter: refused, the other slot boots next"
+           : res.outcome == OTTER_CHECK_NOT_SWITCHED
+               ? "the switch to the update never happened, install it again"
                : "no update pending");
     return EXIT_OK;
 }

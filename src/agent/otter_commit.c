@@ -113,6 +113,62 @@ static int refuse_booted(otter_device *d, uint64_t counter, int *outcome, otter_
     return 0;
 }
 
+/*
+ * A normal boot of a good system: give its try counter back, as the
+ * bootloader script counts every boot down. Written only when it changed,
+ * to spare the flash holding the environment.
+ */
+static int give_back_tries(otter_device *d, otter_err *err)
+{
+    otter_bootvars v;
+    int tries = (int)d->conf->boot_tries;
+    int ret = otter_boot_read_vars(d->boot, tries, &v, err);
+    if (!ret && v.left[d->booted] != tries) {
+        otter_bootchooser_mark_good(&v, d->booted, tries);
+        ret = otter_boot_write_vars(d->boot, &v, err);
+    }
+    return ret;
+}
+
+/*
+ * Whether the install's switch to the pending slot became durable. The
+ * record says so once it did; a record from before the switch is confirmed
+ * by the boot variables: activated, the pending slot leads BOOT_ORDER, and a
+ * bootloader that ran out of its tries leaves it there. Released and never
+ * activated, it is last (otter_install.c, release_inactive_slot).
+ */
+static int switch_happened(otter_device *d, const otter_state_pending *p, int *yes, otter_err *err)
+{
+    otter_bootvars v;
+    *yes = p->switched;
+    if (*yes)
+        return 0;
+    int ret = otter_boot_read_vars(d->boot, (int)d->conf->boot_tries, &v, err);
+    if (!ret)
+        *yes = v.order[0] == p->slot;
+    return ret;
+}
+
+/*
+ * The pending update was never switched to (a power cut between its record
+ * and the boot switch): it was not tried, so nothing failed. The record goes
+ * and so does what the state says its slot holds (nothing boots it: it is
+ * the released slot of an unfinished install), with the last result as it
+ * was; the update is installed again.
+ */
+static int forget_unswitched(otter_device *d, int *outcome, otter_err *err)
+{
+    otter_state_clear_slot(d->state, d->state->pending.slot);
+    otter_state_clear_pending(d->state);
+    int ret = otter_device_save_state(d, err);
+    otter_crash_point("commit-unswitched");
+    if (!ret)
+        ret = give_back_tries(d, err);
+    if (!ret)
+        *outcome = OTTER_CHECK_NOT_SWITCHED;
+    return ret;
+}
+
 int otter_commit_boot_check(otter_device *d, int *outcome, otter_err *err)
 {
     otter_state_pending *p = &d->state->pending;
@@ -133,20 +189,14 @@ int otter_commit_boot_check(otter_device *d, int *outcome, otter_err *err)
     /* The pending slot itself below the counter is a failed update (further down). */
     if ((!p->present || p->slot != d->booted) && below_counter(d, d->booted, counter, 0))
         return refuse_booted(d, counter, outcome, err);
-    if (!p->present) {
-        /* A normal boot of a good system: give its try counter back, as the
-         * bootloader script counts every boot down. Written only when it
-         * changed, to spare the flash holding the environment. */
-        otter_bootvars v;
-        int tries = (int)d->conf->boot_tries;
-        ret = otter_boot_read_vars(d->boot, tries, &v, err);
-        if (!ret && v.left[d->booted] != tries) {
-            otter_bootchooser_mark_good(&v, d->booted, tries);
-            ret = otter_boot_write_vars(d->boot, &v, err);
-        }
-        return ret;
-    }
+    if (!p->present)
+        return give_back_tries(d, err);
     char reason[256];
+    int switched = 1;
+    if (p->slot != d->booted && (ret = switch_happened(d, p, &switched, err)) != 0)
+        return ret;
+    if (!switched)
+        return forget_unswitched(d, outcome, err);
     if (p->slot != d->booted) {
         snprintf(
             reason, sizeof reason,

@@ -7,7 +7,12 @@
  *               variables, the failure recorded, and the device rebooted
  *               into the old slot;
  *               booted the other slot (tries ran out, or verified boot
- *               refused the new one): the failure is recorded.
+ *               refused the new one): the failure is recorded;
+ *               booted the other slot because the install's boot switch
+ *               never became durable (a power cut right after the pending
+ *               record): nothing was tried, nothing failed; the record and
+ *               the slot's entry are forgotten and the update installed
+ *               again (pending.switched, docs/agent.md "Power loss").
  *               The booted slot's security version below the counter (a
  *               fallback after a commit, a reset boot order): never
  *               committed nor kept; it leaves BOOT_ORDER and the other
@@ -31,6 +36,7 @@ enum otter_check_outcome {
     OTTER_CHECK_COMMITTED,   /* the new slot is good: committed */
     OTTER_CHECK_FAILED,      /* the new slot failed: recorded, old slot kept */
     OTTER_CHECK_REFUSED, /* the booted slot is below the counter: retired, the other boots next */
+    OTTER_CHECK_NOT_SWITCHED, /* the pending update's boot switch never happened: forgotten */
 };
 
 /* boot-check; *outcome says what happened. The reason of a failure is in d->state->last. */

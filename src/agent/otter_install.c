@@ -352,6 +352,35 @@ static void abort_handlers(install_run *run)
     }
 }
 
+/*
+ * Step 3b: the boot variables put side first; once that is durable, the
+ * pending record says so (pending.switched). A cut before the switch is
+ * durable leaves a record that boot-check in the old slot reads as "never
+ * switched" instead of "slot did not boot" (docs/agent.md, "Power loss").
+ */
+static int switch_boot(otter_device *d, int side, int pending, otter_err *err)
+{
+    otter_bootvars v;
+    int tries = (int)d->conf->boot_tries;
+    int ret = otter_boot_read_vars(d->boot, tries, &v, err);
+    if (!ret) {
+        otter_bootchooser_activate(&v, side, tries);
+        ret = otter_boot_write_vars(d->boot, &v, err);
+    }
+    otter_crash_point("install-activated");
+    if (ret || !pending)
+        return ret;
+    /* Not fatal: the switch is done. Without the mark, boot-check asks the boot variables,
+     * which tell the same except after a verified-boot refusal (docs/agent.md). */
+    otter_err ignored;
+    d->state->pending.switched = 1;
+    if (otter_device_save_state(d, &ignored) != 0)
+        fprintf(stderr, "otter-agent: warning: the switch to slot %c is not recorded: %s\n",
+                otter_bootchooser_letter(side), ignored.msg);
+    otter_crash_point("install-switched");
+    return 0;
+}
+
 /* Step 3: record, then activate. The order matters for power loss (docs/agent.md). */
 static int record_and_activate(otter_device *d, const otter_manifest *m, const char *manifest_sha,
                                int side, const otter_install_opts *o, otter_err *err)
@@ -385,15 +414,8 @@ static int record_and_activate(otter_device *d, const otter_manifest *m, const c
     if (!ret && !o->factory)
         ret = otter_fresh_note(d, m, err);
     otter_crash_point("install-recorded");
-    otter_bootvars v;
-    int tries = (int)d->conf->boot_tries;
     if (!ret)
-        ret = otter_boot_read_vars(d->boot, tries, &v, err);
-    if (!ret) {
-        otter_bootchooser_activate(&v, side, tries);
-        ret = otter_boot_write_vars(d->boot, &v, err);
-    }
-    otter_crash_point("install-activated");
+        ret = switch_boot(d, side, !o->factory, err);
     if (!ret && o->factory)
         ret = otter_rollback_raise(d->rollback, secver, err);
     return ret;

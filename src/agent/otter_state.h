@@ -52,6 +52,13 @@ typedef struct otter_state_pending {
     uint64_t security_version;
     char manifest_sha256[65];
     int64_t time; /* seconds since the epoch, when it was installed */
+    /*
+     * 1: the boot switch to slot is durable (or the record predates this
+     * field: an older agent wrote it, and then switched). 0: recorded before
+     * the switch and not yet confirmed; boot-check in the old slot asks the
+     * boot variables whether the switch happened (docs/agent.md, "Power loss").
+     */
+    int switched;
 } otter_state_pending;
 
 enum otter_result { OTTER_RESULT_NONE = 0, OTTER_RESULT_SUCCESS, OTTER_RESULT_FAILURE };
@@ -123,7 +130,8 @@ int otter_state_set_slot(otter_state *s, int slot, const char *version, uint64_t
 /* Forgets what slot holds (e.g. before writing into it). */
 void otter_state_clear_slot(otter_state *s, int slot);
 
-/* Records the pending update; copies. Errors: OTTER_EUSAGE, OTTER_ENOMEM. */
+/* Records the pending update, not yet switched to (switched = 0); copies.
+ * Errors: OTTER_EUSAGE, OTTER_ENOMEM. */
 int otter_state_set_pending(otter_state *s, int slot, const char *version,
                             uint64_t security_version, const char *manifest_sha256, int64_t time,
                             otter_err *err);

@@ -160,16 +160,28 @@ static int parse_slot(struct ctx *c, json_t *o, const char *path, otter_state_sl
     return parse_images(c, json_object_get(o, "images"), at, slot);
 }
 
+/*
+ * "switched" is the one optional key: written (false) only between the
+ * record and the boot switch, so the record an install leaves behind reads
+ * as before for an older agent's strict parser (a downgrade boots one), and
+ * a record without it (an older agent's) means switched.
+ */
 static int parse_pending(struct ctx *c, json_t *o, otter_state_pending *p)
 {
     static const char *const keys[] = {"slot", "version", "security_version", "manifest_sha256",
                                        "time", NULL};
+    static const char *const keys_sw[] = {
+        "slot", "version", "security_version", "manifest_sha256", "time", "switched", NULL};
     if (json_is_null(o))
         return 0;
-    int ret = exact_keys(c, o, "pending", keys);
+    json_t *sw = json_is_object(o) ? json_object_get(o, "switched") : NULL;
+    int ret = exact_keys(c, o, "pending", sw ? keys_sw : keys);
     if (ret)
         return ret;
+    if (sw && !json_is_boolean(sw))
+        return refuse(c, "pending.switched", "expected true or false");
     p->present = 1;
+    p->switched = !sw || json_is_true(sw);
     if ((ret = get_slot_name(c, o, "pending", "slot", &p->slot)) ||
         (ret = get_str(c, o, "pending", "version", otter_state_check_id, &p->version)) ||
         (ret = get_uint(c, o, "pending", "security_version", &p->security_version)) ||
@@ -333,6 +345,8 @@ static json_t *pending_json(struct build *b, const otter_state_pending *p)
     set_new(b, o, "security_version", json_integer((json_int_t)p->security_version));
     set_new(b, o, "manifest_sha256", json_string(p->manifest_sha256));
     set_new(b, o, "time", json_integer(p->time));
+    if (!p->switched)
+        set_new(b, o, "switched", json_false());
     return o;
 }
 

@@ -7,8 +7,11 @@
 # (digest-verified) slot with a consistent state, and a retried install must
 # succeed. The same for a delta package (otter delta 1.0 -> 2.0): killed
 # while it is applied from the running slot, the retry checks that source
-# again and applies it (slot A was never written). Prints the number of
-# kill points survived.
+# again and applies it (slot A was never written). No kill point may make
+# this good update fail: a cut between the pending record and the boot
+# switch boots the old slot, and boot-check must not report "slot B did not
+# boot" for it (it did before; seen in make vm-long, session 10). Prints the
+# number of kill points survived.
 set -euo pipefail
 work="${OTTER_TEST_TMP:-/tmp}/power-loss.$$"
 rm -rf "$work"; mkdir -p "$work"; trap 'rm -rf "$work"' EXIT
@@ -31,6 +34,13 @@ make_device "$work/pristine" raw
 cp -a "$work/pristine" "$work/installed"
 sed -i "s#$work/pristine#$work/installed#g" "$work/installed/agent.conf"
 "$agent" -c "$work/installed/agent.conf" install "$work/v2.zip" --no-reboot >/dev/null 2>&1
+# The same device cut between the pending record and the boot switch, before its power-on.
+cp -a "$work/pristine" "$work/unswitched"
+sed -i "s#$work/pristine#$work/unswitched#g" "$work/unswitched/agent.conf"
+rc=0
+(OTTER_CRASH_AT=install-recorded:1 exec "$agent" -c "$work/unswitched/agent.conf" install \
+  "$work/v2.zip" --no-reboot >/dev/null 2>&1) || rc=$?
+[ "$rc" = 137 ] || { echo "unswitched snapshot: install not killed (exit $rc)"; exit 1; }
 
 fresh() { # fresh SNAPSHOT -> $d, a copy with paths rewritten
   d="$work/dev"; rm -rf "$d"; cp -a "$work/$1" "$d"
@@ -49,6 +59,8 @@ running_version() {
 survive() { # survive SPEC -> 0 when the device recovered
   local out
   out=$("$agent" bootsim --root "$d" 2>&1) || { echo "  $1: no boot: $out"; return 1; }
+  look
+  [ "$(get result)" != failure ] || { echo "  $1: a good update reported failed: $out"; return 1; }
   case $out in
     "booted slot A:"*)
       out=$("$agent" -c "$d/agent.conf" install "$pkg" 2>&1) || { echo "  $1: retry: $out"; return 1; }
@@ -82,10 +94,12 @@ for _ in $(seq 180); do
 done
 # Between the steps of the install, and inside every atomic write it makes.
 for p in install-released:1 install-image-done:1 install-recorded:1 install-activated:1 \
+         install-switched:1 \
          atomic-written:1 atomic-synced:1 atomic-renamed:1 \
          atomic-written:2 atomic-synced:2 atomic-renamed:2 \
          atomic-written:3 atomic-synced:3 atomic-renamed:3 \
-         atomic-written:4 atomic-synced:4 atomic-renamed:4; do
+         atomic-written:4 atomic-synced:4 atomic-renamed:4 \
+         atomic-written:5 atomic-synced:5 atomic-renamed:5; do
   trial pristine install "$p"
 done
 # The delta, applied from slot A into slot B: the same cuts, fewer of them.
@@ -105,6 +119,12 @@ pkg="$work/v2.zip"
 for p in commit-counter:1 commit-marked-good:1; do trial installed boot "$p"; done
 for k in 1 2 3 4 5; do
   for p in atomic-written atomic-synced atomic-renamed; do trial installed boot "$p:$k"; done
+done
+# The power-on after a cut before the switch: boot-check forgets the record (state, then the
+# running slot's try given back); cut anywhere in it, the next power-on ends the same.
+trial unswitched boot commit-unswitched:1
+for k in 1 2 3 4; do
+  for p in atomic-written atomic-synced atomic-renamed; do trial unswitched boot "$p:$k"; done
 done
 
 echo "kill points survived: $survived of $points ($delta_points of them applying a delta)"

@@ -186,12 +186,51 @@ static void test_setter_refusals_and_limits(void **state)
     otter_state_free(s);
 }
 
+/* pending.switched: "false" only between the record and the boot switch; the record a
+ * finished install leaves (switched) has no key, as an older agent's has none and means
+ * switched (docs/agent.md, "State file"). */
+static void test_pending_switched(void **state)
+{
+    (void)state;
+    otter_err err;
+    otter_state *s = sample(), *back = NULL;
+    assert_false(s->pending.switched); /* a new record: not switched yet */
+    char *json = NULL;
+    size_t len = 0;
+    assert_otter_ok(otter_state_to_json(s, &json, &len, &err), err);
+    assert_non_null(strstr(json, "\"time\": 1764064800,\n    \"switched\": false\n"));
+    assert_otter_ok(otter_state_parse_mem(json, len, "state.json", &back, &err), err);
+    assert_true(back->pending.present);
+    assert_false(back->pending.switched);
+    otter_state_free(back);
+    free(json);
+
+    s->pending.switched = 1;
+    assert_otter_ok(otter_state_to_json(s, &json, &len, &err), err);
+    assert_null(strstr(json, "switched"));
+    assert_otter_ok(otter_state_parse_mem(json, len, "state.json", &back, &err), err);
+    assert_true(back->pending.switched);
+    otter_state_free(back);
+    free(json);
+    otter_state_free(s);
+
+    expect_refusal("\"switched\": false", "\"switched\": 0", OTTER_EFORMAT,
+                   "state.json: pending.switched: expected true or false");
+    expect_refusal("\"switched\": false", "\"switched\": \"no\"", OTTER_EFORMAT,
+                   "state.json: pending.switched: expected true or false");
+    expect_refusal("\"switched\": false", "\"switched\": false, \"colour\": 1", OTTER_EFORMAT,
+                   "state.json: pending: unknown key 'colour'");
+    expect_refusal("\"time\": 1764064800,\n    \"switched\": false", "\"switched\": false",
+                   OTTER_EFORMAT, "state.json: pending: missing key 'time'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_setter_refusals_and_limits),
+        cmocka_unit_test(test_pending_switched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
