@@ -68,9 +68,9 @@ fi
 source "$top/tests/integration/tls_fixture.sh"
 
 work=$(mktemp -d /var/tmp/otter-bench-fleet.XXXXXX)
-server_pid="" mq_pid="" sim_pid=""
+server_pid="" mq_pid="" sim_pids=()
 cleanup() {
-  [ -z "$sim_pid" ] || kill -TERM "$sim_pid" 2>/dev/null || true
+  for p in "${sim_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   [ -z "$server_pid" ] || kill -TERM "$server_pid" 2>/dev/null || true
   [ -z "$mq_pid" ] || kill "$mq_pid" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -120,8 +120,31 @@ ddi_requests() {
     awk 'index($1, "otter_http_requests_total{route=\"ddi_") == 1 { n += $2 } END { printf "%d\n", n }'
 }
 now() { date +%s.%N; }
-# lines EVENTS EVENT: how many lines of the simulator's --events log are EVENT (sub, wake, lost).
-lines() { [ -e "$1" ] || { echo 0; return; }; awk -v e="$2" '$3 == e' "$1" | wc -l; }
+# The simulated fleet: one otter_fleetsim per share of the devices, as many as the descriptor
+# limit needs (with --mqtt each device takes three: its broker connection and the socket pair
+# libmosquitto makes for each client; raising the hard limit needs CAP_SYS_RESOURCE).
+#   start_sims NAME ARGS...: NAME.ev.N (--events), NAME.out.N, NAME.err.N per share N
+start_sims() {
+  local name=$1 per=$((($(ulimit -Hn) - 300) / 3)) n
+  shift
+  n=$(((devices + per - 1) / per))
+  rm -f share.*
+  split -n "l/$n" -d -a 2 tokens share.
+  for f in share.*; do
+    "$sim" --url "$url" --tenant bench --tokens "$f" --events "$name.ev.${f#share.}" \
+      --seed $((10#${f#share.} + 1)) "$@" \
+      > "$name.out.${f#share.}" 2> "$name.err.${f#share.}" & sim_pids+=($!)
+  done
+}
+stop_sims() {
+  for p in "${sim_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${sim_pids[@]}"; do wait "$p" || true; done
+  sim_pids=()
+}
+# events NAME: the shares' --events logs as one, in time order ("SECONDS DEVICE EVENT [ARG]").
+events() { cat "$1".ev.* 2>/dev/null | sort -n -k1,1; }
+# lines NAME EVENT: how many lines of the fleet's events log are EVENT (sub, wake, lost).
+lines() { events "$1" | awk -v e="$2" '$3 == e' | wc -l; }
 enough() { [ "$(lines "$1" "$2")" -ge "$3" ]; }
 # reach EVENTS T0 PREFIX: seconds from T0 until 50, 95 and 100 % of the devices had a poll
 # offering an action new to them (ARG starting with PREFIX) after T0 ("-": not reached),
@@ -135,7 +158,7 @@ reach() {
       if (k == n) p100 = $1 - t0
     }
     END { printf "%s %s %s %d\n", p50 == "" ? "-" : p50, p95 == "" ? "-" : p95,
-          p100 == "" ? "-" : p100, k }' "$1"
+          p100 == "" ? "-" : p100, k }' <(events "$1")
 }
 reached() { [ "$(reach "$1" "$2" "$3" | cut -d' ' -f4)" -ge "$devices" ]; }
 # wait_until SECONDS WHAT COMMAND...: COMMAND every 0.5 s until it succeeds, SECONDS at most.
@@ -143,7 +166,7 @@ wait_until() {
   local limit=$(($1 + SECONDS)) what=$2
   shift 2
   until "$@"; do
-    [ "$SECONDS" -lt "$limit" ] || { echo "gave up waiting: $what"; tail -3 ./*.err; exit 1; }
+    [ "$SECONDS" -lt "$limit" ] || { echo "gave up waiting: $what"; tail -3 ./*.err.*; exit 1; }
     sleep 0.5
   done
 }
@@ -160,16 +183,15 @@ per_hour() { echo "($2 - $1) * 3600 / ($4 - $3)" | bc -l | xargs printf '%.0f'; 
 secs_line() { printf '%-44s %8s %8s %8s  (%d devices)\n' "$@"; }
 fmt() { [ "$1" = - ] && echo - || printf '%.1f' "$1"; }
 # wake_count EVENTS T0: devices that got a wake-up after T0.
-wake_count() { awk -v t0="$2" '$1 >= t0 && $3 == "wake" { d[$2] = 1 } END { print length(d) }' "$1"; }
+wake_count() { events "$1" | awk -v t0="$2" '$1 >= t0 && $3 == "wake" { d[$2] = 1 } END { print length(d) }'; }
 
 ddi_settled() { [ "$(ddi_requests)" -ge $((2 * devices)) ]; }
 
 # a. push: the fleet connects, settles, then a rollout starts at t0.
 push_phase() {
-  "$sim" --url "$url" --tenant bench --tokens tokens --interval 3600 --duration 3600 \
-    --mqtt "127.0.0.1:$mq_port" --events push.ev > push.out 2> push.err & sim_pid=$!
+  start_sims push --interval 3600 --duration 3600 --mqtt "127.0.0.1:$mq_port"
   local t=$SECONDS
-  wait_until 900 "every device subscribed" enough push.ev sub "$devices"
+  wait_until 900 "every device subscribed" enough push sub "$devices"
   # Each device polls once on subscribing (and sends its configData once): wait for them.
   wait_until 900 "the subscriptions' polls" ddi_settled
   connect_s=$((SECONDS - t))
@@ -177,51 +199,50 @@ push_phase() {
   push_rate=$(per_hour "$r0" "$r1" "$w0" "$w1")
   ro1=$(rollout push-1)
   t0=$(now); act "$ro1" start running; t_ans=$(now)
-  wait_until 900 "every device offered the push rollout" reached push.ev "$t0" deploymentBase/
+  wait_until 900 "every device offered the push rollout" reached push "$t0" deploymentBase/
   push_rollout_req=$(($(ddi_requests) - r1))
-  read -r a50 a95 a100 a_n < <(reach push.ev "$t0" deploymentBase/)
-  a_wakes=$(wake_count push.ev "$t0")
+  read -r a50 a95 a100 a_n < <(reach push "$t0" deploymentBase/)
+  a_wakes=$(wake_count push "$t0")
   start_s=$(echo "$t_ans - $t0" | bc -l)
 }
 
 # b. the broker restarts; a rollout started while it is down; another after.
 restart_phase() {
   local lost0 subs0
-  lost0=$(lines push.ev lost) subs0=$(lines push.ev sub)
+  lost0=$(lines push lost) subs0=$(lines push sub)
   drop0=$(metric otter_push_dropped_total)
   kill "$mq_pid"; wait "$mq_pid" 2>/dev/null || true; mq_pid=""
-  wait_until 300 "every device saw the broker go" enough push.ev lost $((lost0 + devices))
+  wait_until 300 "every device saw the broker go" enough push lost $((lost0 + devices))
   act "$ro1" cancel canceled
   ro2=$(rollout push-2)
   act "$ro2" start running # its wake-ups cannot go out: dropped and counted
   dropped=$(($(metric otter_push_dropped_total) - drop0))
   t_up=$(now); broker_up
-  wait_until 900 "every device subscribed again" enough push.ev sub $((subs0 + devices))
-  wait_until 900 "every device polled after reconnecting" reached push.ev "$t_up" deploymentBase/
-  read -r b50 b95 b100 b_n < <(reach push.ev "$t_up" deploymentBase/)
+  wait_until 900 "every device subscribed again" enough push sub $((subs0 + devices))
+  wait_until 900 "every device polled after reconnecting" reached push "$t_up" deploymentBase/
+  read -r b50 b95 b100 b_n < <(reach push "$t_up" deploymentBase/)
   wait_until 300 "the server's publisher reconnected" is_metric otter_push_connected 1
   act "$ro2" cancel canceled
   ro3=$(rollout push-3)
   t3=$(now); act "$ro3" start running
-  wait_until 900 "every device offered the rollout started after the restart" reached push.ev "$t3" deploymentBase/
-  read -r c50 c95 c100 c_n < <(reach push.ev "$t3" deploymentBase/)
-  c_wakes=$(wake_count push.ev "$t3")
-  kill -TERM "$sim_pid"; wait "$sim_pid" || true; sim_pid=""
+  wait_until 900 "every device offered the rollout started after the restart" reached push "$t3" deploymentBase/
+  read -r c50 c95 c100 c_n < <(reach push "$t3" deploymentBase/)
+  c_wakes=$(wake_count push "$t3")
+  stop_sims
   act "$ro3" cancel canceled
 }
 
 # c. no push: a poll every POLL_S seconds, first polls spread over the first interval.
 poll_phase() {
-  "$sim" --url "$url" --tenant bench --tokens tokens --interval "$poll_s" --duration 3600 \
-    --seed 2 --events poll.ev > poll.out 2> poll.err & sim_pid=$!
+  start_sims poll --interval "$poll_s" --duration 3600
   r0=$(ddi_requests) w0=$(now); sleep "$window_s"; r1=$(ddi_requests) w1=$(now)
   poll_rate=$(per_hour "$r0" "$r1" "$w0" "$w1")
   ro4=$(rollout poll-1)
   t4=$(now); act "$ro4" start running
-  wait_until $((2 * poll_s + 300)) "every device offered the rollout by polling" reached poll.ev "$t4" deploymentBase/
+  wait_until $((2 * poll_s + 300)) "every device offered the rollout by polling" reached poll "$t4" deploymentBase/
   poll_rollout_req=$(($(ddi_requests) - r1))
-  read -r d50 d95 d100 d_n < <(reach poll.ev "$t4" deploymentBase/)
-  kill -TERM "$sim_pid"; wait "$sim_pid" || true; sim_pid=""
+  read -r d50 d95 d100 d_n < <(reach poll "$t4" deploymentBase/)
+  stop_sims
 }
 
 push_run() {
@@ -245,8 +266,8 @@ push_run() {
   printf 'a rollout started while it was down: %d wake-ups dropped (otter_push_dropped_total);\n' "$dropped"
   printf '  every device reconnected, subscribed again and polled: %d had it, 50/95/100 %% after %s / %s / %s s from the restart\n' "$b_n" "$(fmt "$b50")" "$(fmt "$b95")" "$(fmt "$b100")"
   printf 'a rollout started after the restart: wake-ups received by %d devices; seen by %d, 50/95/100 %% after %s / %s / %s s\n' "$c_wakes" "$c_n" "$(fmt "$c50")" "$(fmt "$c95")" "$(fmt "$c100")"
-  printf '\n== the simulator, push run\n'; cat push.out
-  printf '\n== the simulator, %s s poll run\n' "$poll_s"; cat poll.out
+  printf '\n== the simulators, push run\n'; cat push.out.*
+  printf '\n== the simulators, %s s poll run\n' "$poll_s"; cat poll.out.*
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 

@@ -438,14 +438,21 @@ static int setup(struct sim *s, otter_err *err)
     if ((ret = parse_url(s, err)) < 0 || (ret = load_tokens(s, err)) < 0)
         return ret;
     struct rlimit rl;
-    /* One descriptor per connection (and per device's broker connection), plus a few. */
-    rlim_t want = (rlim_t)s->o.connections + 64 + (s->o.mqtt ? (rlim_t)s->ndev : 0);
+    /* One descriptor per connection, plus a few; with --mqtt three per device: its broker
+       connection and the socket pair libmosquitto makes for every client. */
+    rlim_t want = (rlim_t)s->o.connections + 64 + (s->o.mqtt ? 3 * (rlim_t)s->ndev : 0);
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
         rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur < want)
+        if (rl.rlim_max < want) /* root may raise the hard limit too */
+            rl.rlim_cur = rl.rlim_max = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+            rl.rlim_max >= want) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
             return otter_err_set(err, OTTER_EUSAGE,
-                                 "%lu descriptors needed, the hard limit is %lu (ulimit -Hn)",
+                                 "%lu descriptors needed, the limit is %lu (ulimit -n, -Hn)",
                                  (unsigned long)want, (unsigned long)rl.rlim_cur);
     }
     s->heap = calloc((size_t)s->ndev, sizeof *s->heap);
