@@ -80,7 +80,10 @@ ev="$work/events"
 sim_pid=$!
 # count EVENT [ARG-PREFIX]: distinct devices with such a line in the events log.
 count() { awk -v e="$1" -v a="${2:-}" '$3 == e && index($4, a) == 1 { d[$2] = 1 } END { print length(d) }' "$ev"; }
-all_subscribed() { [ "$(awk '$3 == "sub"' "$ev" | wc -l)" -ge "$1" ]; }
+all_subscribed() {
+  kill -0 "$sim_pid" 2>/dev/null || die "the simulator exited: $(head -3 "$work/sim.err")"
+  [ -e "$ev" ] && [ "$(awk '$3 == "sub"' "$ev" | wc -l)" -ge "$1" ]
+}
 wait_for "50 devices subscribed" 60 all_subscribed 50
 expect "no action offered before the start" "$(count offer)" 0
 
