@@ -7,10 +7,15 @@
  * hawkBit clients do. Requests share a pool of --connections keep-alive
  * connections driven by one epoll loop. Prints polls/s, latency
  * percentiles, errors, and (with --server-pid) the server's RSS and CPU.
+ * With --mqtt each device also holds its own broker connection, as
+ * otter-agentd's [push] (fleetsim_mqtt.c), and polls at once on a wake-up
+ * or a (re)subscription, besides its interval; --events logs per device
+ * what happened when (wake-ups, the first poll offering an action), for
+ * bench/fleet.sh's push figures.
  * Exit status: 0 every request answered 2xx/3xx, 1 some failed, 2 usage.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -22,6 +27,8 @@
 #include <unistd.h>
 
 #include "fleetsim_conn.h"
+#include "fleetsim_mqtt.h"
+#include "otter_fleetsim_opts.h"
 #include "fleetsim_stats.h"
 
 #define KIND_POLL 0
@@ -33,14 +40,13 @@ struct device {
     int64_t due;     /* ns, monotonic */
     int config_sent; /* configData went out (answered 200) */
     int want_config;
-};
-
-struct opts {
-    const char *url, *tenant, *tokens;
-    long devices, connections, server_pid;
-    double interval, duration, timeout;
-    unsigned long seed;
-    int until_configured;
+    /* push: a device is in the schedule (heap), or woken (queued), or both */
+    unsigned busy : 1;         /* a request of its own is in flight */
+    unsigned urgent : 1;       /* that request came from a wake-up, not the schedule */
+    unsigned queued : 1;       /* in the wake-up queue */
+    unsigned wake_pending : 1; /* woken while busy: poll once it is done */
+    unsigned reheap : 1;       /* its scheduled poll came while busy: reschedule at the end */
+    char seen[40];             /* the last action offered ("deploymentBase/12") */
 };
 
 struct sim {
@@ -57,7 +63,14 @@ struct sim {
     char host[64];
     int epfd;
     fsim_stats st;
+    fsim_mqtt *mq;
+    int *woken; /* ring of devices to poll at once (woken or subscribed) */
+    long whead, wlen;
+    FILE *ev; /* --events */
+    uint64_t wake_polls, offers;
 };
+
+static volatile sig_atomic_t stop_now; /* SIGTERM, SIGINT: end the run, report */
 
 static int64_t now_ns(void)
 {
@@ -108,6 +121,65 @@ static int heap_pop(struct sim *s)
     return top;
 }
 
+/* ---- push: wake-ups and the events log ---- */
+
+/* One line of --events: wall-clock seconds (the bench's t0 is `date +%s.%N`), device, what. */
+static void note(struct sim *s, int d, const char *what, const char *arg)
+{
+    struct timespec ts;
+    if (!s->ev)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(s->ev, "%lld.%06ld %s %s%s%s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000, s->dev[d].cid,
+            what, arg ? " " : "", arg ? arg : "");
+}
+
+/* Device d polls as soon as a connection is free (once, however often it is woken). */
+static void wake(struct sim *s, int d)
+{
+    struct device *v = &s->dev[d];
+    if (v->busy) {
+        v->wake_pending = 1;
+        return;
+    }
+    if (v->queued)
+        return;
+    v->queued = 1;
+    s->woken[(s->whead + s->wlen++) % s->ndev] = d;
+}
+
+static void on_mqtt(void *ctx, int d, int event)
+{
+    static const char *const what[] = {
+        [FSIM_MQTT_SUBSCRIBED] = "sub", [FSIM_MQTT_MESSAGE] = "wake", [FSIM_MQTT_LOST] = "lost"};
+    struct sim *s = ctx;
+    note(s, d, what[event], NULL);
+    if (event != FSIM_MQTT_LOST)
+        wake(s, d);
+}
+
+/* A poll's answer: log the action it offers when it is new to the device (cancel first). */
+static void offered(struct sim *s, int d, const char *body)
+{
+    struct device *v = &s->dev[d];
+    const char *p = strstr(body, "/cancelAction/");
+    if (!p)
+        p = strstr(body, "/deploymentBase/");
+    if (!p && v->seen[0] && strcmp(v->seen, "none") != 0)
+        p = "/none"; /* the action it had is gone (a cancel withdrew it before it started) */
+    if (!p)
+        return;
+    size_t n = strcspn(++p, "?\"");
+    if (n >= sizeof v->seen)
+        n = sizeof v->seen - 1;
+    if (strncmp(v->seen, p, n) == 0 && !v->seen[n])
+        return;
+    memcpy(v->seen, p, n);
+    v->seen[n] = 0;
+    s->offers++;
+    note(s, d, "offer", v->seen);
+}
+
 /* ---- requests ---- */
 
 /* Sends device d's next request (a poll, or its configData) on connection ci. */
@@ -155,6 +227,9 @@ static void finish(struct sim *s, int ci, const fsim_answer *a, int timed_out)
             fsim_stats_add(&s->st, (uint64_t)(now - c->sent_ns) / 1000);
             /* The server offers configData until it has it: send it next, once. */
             v->want_config = !v->config_sent && a->status == 200 && strstr(a->body, "configData");
+            s->wake_polls += v->urgent;
+            if (a->status == 200)
+                offered(s, c->device, a->body);
         }
     } else {
         if (ok) {
@@ -163,7 +238,11 @@ static void finish(struct sim *s, int ci, const fsim_answer *a, int timed_out)
         }
         v->want_config = 0;
     }
-    if (v->want_config) {
+    v->busy = 0;
+    if (v->urgent && !v->reheap) {
+        if (v->want_config) /* the wake-up's poll asked for it: at once, the schedule unchanged */
+            wake(s, c->device);
+    } else if (v->want_config) {
         v->due = now;
     } else {
         /* Fixed rate: the next poll is one interval after the last was due. */
@@ -173,9 +252,40 @@ static void finish(struct sim *s, int ci, const fsim_answer *a, int timed_out)
             v->due = now;
         }
     }
-    heap_push(s, c->device);
+    if (!v->urgent || v->reheap)
+        heap_push(s, c->device);
+    v->reheap = 0;
+    if (v->wake_pending) {
+        v->wake_pending = 0;
+        wake(s, c->device);
+    }
     c->device = -1;
     s->idle[s->nidle++] = ci;
+}
+
+/* Hands woken, then due devices to free connections. */
+static void dispatch(struct sim *s, int64_t now, otter_err *err)
+{
+    while (s->nidle && (s->wlen || (s->nheap && s->dev[s->heap[0]].due <= now))) {
+        int ci = s->idle[--s->nidle], d, woken = s->wlen > 0;
+        if (woken) {
+            d = s->woken[s->whead];
+            s->whead = (s->whead + 1) % s->ndev;
+            s->wlen--;
+            s->dev[d].queued = 0;
+        } else if (s->dev[d = heap_pop(s)].busy) {
+            s->dev[d].reheap = 1; /* its woken poll is in flight: that is this one */
+            s->idle[s->nidle++] = ci;
+            continue;
+        }
+        s->dev[d].urgent = (unsigned)woken;
+        s->dev[d].busy = 1;
+        if (start_request(s, ci, d, err) < 0) {
+            fprintf(stderr, "otter_fleetsim: %s\n", err->msg);
+            s->conn[ci].device = d;
+            finish(s, ci, NULL, 0);
+        }
+    }
 }
 
 static int run(struct sim *s, otter_err *err)
@@ -187,15 +297,12 @@ static int run(struct sim *s, otter_err *err)
         int64_t now = now_ns();
         if (s->o.until_configured && s->st.configs >= (uint64_t)s->ndev && end > now)
             end = now; /* onboarding done: every device has sent its configData */
-        /* Hand due devices to free connections while the run lasts. */
-        while (now < end && s->nidle && s->nheap && s->dev[s->heap[0]].due <= now) {
-            int ci = s->idle[--s->nidle], d = heap_pop(s);
-            if (start_request(s, ci, d, err) < 0) {
-                fprintf(stderr, "otter_fleetsim: %s\n", err->msg);
-                s->conn[ci].device = d;
-                finish(s, ci, NULL, 0);
-            }
-        }
+        if (stop_now && end > now)
+            end = now;
+        if (s->mq && now < end)
+            fsim_mqtt_tick(s->mq, now);
+        if (now < end)
+            dispatch(s, now, err);
         if (now >= end && s->nidle == s->o.connections)
             break;
         /* In-flight requests past the deadline are errors (their connection is dropped). */
@@ -205,7 +312,9 @@ static int run(struct sim *s, otter_err *err)
                 finish(s, (int)i, NULL, 1);
             }
         int wait_ms = 10;
-        if (now < end && s->nheap && s->nidle) {
+        if (now < end && s->wlen && s->nidle)
+            wait_ms = 0;
+        else if (now < end && s->nheap && s->nidle) {
             int64_t until = s->dev[s->heap[0]].due - now;
             wait_ms = until <= 0 ? 0 : until < 10000000 ? (int)(until / 1000000) : 10;
         }
@@ -213,6 +322,10 @@ static int run(struct sim *s, otter_err *err)
         if (n < 0 && errno != EINTR)
             return otter_err_sys(err, OTTER_EIO, errno, "epoll_wait");
         for (int i = 0; i < n; i++) {
+            if (ev[i].data.u32 & FSIM_MQTT_TAG) {
+                fsim_mqtt_event(s->mq, (int)(ev[i].data.u32 & ~FSIM_MQTT_TAG), ev[i].events);
+                continue;
+            }
             int ci = (int)ev[i].data.u32;
             fsim_conn *c = &s->conn[ci];
             fsim_answer a;
@@ -229,130 +342,13 @@ static int run(struct sim *s, otter_err *err)
                 fprintf(stderr, "otter_fleetsim: device %s: %s\n", s->dev[c->device].cid, err->msg);
             finish(s, ci, r > 0 ? &a : NULL, 0);
         }
+        if (s->ev)
+            fflush(s->ev);
     }
     return 0;
 }
 
 /* ---- setup ---- */
-
-static const char usage[] =
-    "usage: otter_fleetsim --url http://127.0.0.1:PORT --tenant T --tokens FILE [options]\n"
-    "Simulates DDI devices polling one otter-server on loopback.\n"
-    "  --url URL          the server: http://127.0.0.1:PORT or http://[::1]:PORT only\n"
-    "  --tenant NAME      the devices' tenant\n"
-    "  --tokens FILE      lines \"controller_id token\" (TargetTokens from provisioning)\n"
-    "  --devices N        simulate the first N devices of FILE (default: all; 1..1000000)\n"
-    "  --interval S       seconds between one device's polls (default 10; 0.001..86400)\n"
-    "  --duration S       seconds to run (default 10; 0.1..3600)\n"
-    "  --connections N    keep-alive connections shared by the fleet (default 64; 1..4096)\n"
-    "  --timeout S        a request unanswered after S seconds is an error (default 10)\n"
-    "  --server-pid PID   also report that process's CPU use and RSS\n"
-    "  --seed N           seed for the spread of first polls (default 1)\n"
-    "  --until-configured stop once every device has sent configData (--duration: at most)\n"
-    "  --help             this text\n"
-    "Exit status: 0 every request answered 2xx/3xx, 1 some failed, 2 usage or setup error.\n";
-
-/* A number from arg within [min, max], else a usage error naming opt. */
-static int number(const char *opt, const char *arg, double min, double max, double *out,
-                  otter_err *err)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(arg, &end);
-    /* Return the code itself (not otter_err_set's result): callers read *out only on 0, and
-       the compiler must see that a refusal never returns 0 (gcc 12 -O3, the Release build,
-       warned that whole() read v uninitialized). */
-    if (!*arg || *end || errno || v != v || v < min || v > max) {
-        otter_err_set(err, OTTER_EUSAGE, "%s: '%s' is not a number in %g..%g", opt, arg, min, max);
-        return OTTER_EUSAGE;
-    }
-    *out = v;
-    return 0;
-}
-
-static int whole(const char *opt, const char *arg, long min, long max, long *out, otter_err *err)
-{
-    double v;
-    int ret = number(opt, arg, (double)min, (double)max, &v, err);
-    if (ret == 0 && v != (double)(long)v)
-        ret = otter_err_set(err, OTTER_EUSAGE, "%s: '%s' is not a whole number", opt, arg);
-    if (ret == 0)
-        *out = (long)v;
-    return ret;
-}
-
-static int parse_args(int argc, char **argv, struct opts *o, otter_err *err)
-{
-    static const struct option longs[] = {{"url", required_argument, NULL, 'u'},
-                                          {"tenant", required_argument, NULL, 't'},
-                                          {"tokens", required_argument, NULL, 'k'},
-                                          {"devices", required_argument, NULL, 'n'},
-                                          {"interval", required_argument, NULL, 'i'},
-                                          {"duration", required_argument, NULL, 'd'},
-                                          {"connections", required_argument, NULL, 'c'},
-                                          {"timeout", required_argument, NULL, 'T'},
-                                          {"server-pid", required_argument, NULL, 'p'},
-                                          {"seed", required_argument, NULL, 's'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {"until-configured", no_argument, NULL, 'C'},
-                                          {NULL, 0, NULL, 0}};
-    long seed = 1;
-    int ret = 0, ch;
-    *o = (struct opts){.interval = 10, .duration = 10, .timeout = 10, .connections = 64};
-    opterr = 0;
-    while (ret == 0 && (ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        switch (ch) {
-        case 'u':
-            o->url = optarg;
-            break;
-        case 't':
-            o->tenant = optarg;
-            break;
-        case 'k':
-            o->tokens = optarg;
-            break;
-        case 'n':
-            ret = whole("--devices", optarg, 1, 1000000, &o->devices, err);
-            break;
-        case 'i':
-            ret = number("--interval", optarg, 0.001, 86400, &o->interval, err);
-            break;
-        case 'd':
-            ret = number("--duration", optarg, 0.1, 3600, &o->duration, err);
-            break;
-        case 'c':
-            ret = whole("--connections", optarg, 1, 4096, &o->connections, err);
-            break;
-        case 'T':
-            ret = number("--timeout", optarg, 0.1, 600, &o->timeout, err);
-            break;
-        case 'p':
-            ret = whole("--server-pid", optarg, 1, 4194304, &o->server_pid, err);
-            break;
-        case 's':
-            ret = whole("--seed", optarg, 0, 2147483647, &seed, err);
-            break;
-        case 'C':
-            o->until_configured = 1;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            exit(0);
-        default:
-            ret = otter_err_set(err, OTTER_EUSAGE, "unknown option or missing value: %s",
-                                argv[optind - 1]);
-        }
-    }
-    if (ret == 0 && optind < argc)
-        ret = otter_err_set(err, OTTER_EUSAGE, "unexpected argument '%s'", argv[optind]);
-    if (ret == 0 && (!o->url || !o->tenant || !o->tokens))
-        ret = otter_err_set(err, OTTER_EUSAGE, "--url, --tenant and --tokens are required");
-    if (ret == 0 && strspn(o->tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                      "0123456789._@-") != strlen(o->tenant))
-        ret = otter_err_set(err, OTTER_EUSAGE, "--tenant: not a tenant name");
-    o->seed = (unsigned long)seed;
-    return ret;
-}
 
 /* Loopback only, by construction: this is a load generator. */
 static int parse_url(struct sim *s, otter_err *err)
@@ -415,16 +411,49 @@ static int load_tokens(struct sim *s, otter_err *err)
     return ret;
 }
 
+/* --mqtt and --events: the broker connections (made by the run), the wake-up queue, the log. */
+static int setup_push(struct sim *s, otter_err *err)
+{
+    int ret = 0;
+    if (s->o.events && !(s->ev = fopen(s->o.events, "w")))
+        return otter_err_sys(err, OTTER_EIO, errno, "%s", s->o.events);
+    if (!s->o.mqtt)
+        return 0;
+    char **cids = calloc((size_t)s->ndev, sizeof *cids);
+    if (!cids || !(s->woken = calloc((size_t)s->ndev, sizeof *s->woken))) {
+        free(cids);
+        return otter_err_set(err, OTTER_ENOMEM, "out of memory");
+    }
+    for (long d = 0; d < s->ndev; d++)
+        cids[d] = s->dev[d].cid;
+    ret = fsim_mqtt_new(&s->mq, s->o.mqtt, s->o.prefix, s->o.tenant, cids, s->ndev, s->epfd,
+                        on_mqtt, s, err);
+    free(cids);
+    return ret;
+}
+
 static int setup(struct sim *s, otter_err *err)
 {
     int ret;
     if ((ret = parse_url(s, err)) < 0 || (ret = load_tokens(s, err)) < 0)
         return ret;
     struct rlimit rl;
-    /* One descriptor per connection, plus a few. */
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)s->o.connections + 64) {
+    /* One descriptor per connection, plus a few; with --mqtt three per device: its broker
+       connection and the socket pair libmosquitto makes for every client. */
+    rlim_t want = (rlim_t)s->o.connections + 64 + (s->o.mqtt ? 3 * (rlim_t)s->ndev : 0);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
         rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_max < want) /* root may raise the hard limit too */
+            rl.rlim_cur = rl.rlim_max = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+            rl.rlim_max >= want) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
+            return otter_err_set(err, OTTER_EUSAGE,
+                                 "%lu descriptors needed, the limit is %lu (ulimit -n, -Hn)",
+                                 (unsigned long)want, (unsigned long)rl.rlim_cur);
     }
     s->heap = calloc((size_t)s->ndev, sizeof *s->heap);
     s->conn = calloc((size_t)s->o.connections, sizeof *s->conn);
@@ -437,6 +466,8 @@ static int setup(struct sim *s, otter_err *err)
         s->conn[i] = (fsim_conn){.fd = -1, .device = -1};
         s->idle[s->nidle++] = (int)(s->o.connections - 1 - i);
     }
+    if ((ret = setup_push(s, err)) < 0)
+        return ret;
     /* First polls spread over the first interval, reproducibly (--seed). */
     srand48((long)s->o.seed);
     int64_t start = now_ns();
@@ -466,6 +497,24 @@ static void report(const struct sim *s, double secs, const fsim_proc *p0, const 
         printf("server: pid %ld  cpu %.1f %% of one core  rss %.1f MiB  peak rss %.1f MiB\n",
                s->o.server_pid, 100.0 * (p1->cpu_s - p0->cpu_s) / secs, p1->rss_kib / 1024.0,
                p1->hwm_kib / 1024.0);
+    if (s->mq) {
+        fsim_mqtt_counts k;
+        fsim_mqtt_counts_get(s->mq, &k);
+        printf("mqtt: subscribed now %ld  connects %llu  failed %llu  subscriptions %llu  "
+               "lost %llu  refused %llu\n",
+               k.up, (unsigned long long)k.connects, (unsigned long long)k.failed,
+               (unsigned long long)k.subscribed, (unsigned long long)k.lost,
+               (unsigned long long)k.refused);
+        printf("push: wake-ups %llu  ignored %llu  polls at once %llu  actions offered %llu\n",
+               (unsigned long long)k.messages, (unsigned long long)k.ignored,
+               (unsigned long long)s->wake_polls, (unsigned long long)s->offers);
+    }
+}
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_now = 1;
 }
 
 int main(int argc, char **argv)
@@ -477,8 +526,12 @@ int main(int argc, char **argv)
     if (!s)
         return 2;
     s->epfd = -1;
-    if ((ret = parse_args(argc, argv, &s->o, &err)) < 0) {
-        fprintf(stderr, "otter_fleetsim: %s\n%s", err.msg, usage);
+    /* No SA_RESTART: epoll_wait returns, the loop sees stop_now. */
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if ((ret = fsim_opts_parse(argc, argv, &s->o, &err)) < 0) {
+        fprintf(stderr, "otter_fleetsim: %s\n%s", err.msg, fsim_usage);
         free(s);
         return 2;
     }
@@ -497,6 +550,9 @@ out:
     int status = ret < 0 ? 2 : s->st.http_errors + s->st.io_errors + s->st.timeouts ? 1 : 0;
     for (long i = 0; s->conn && i < s->o.connections; i++)
         fsim_conn_close(&s->conn[i], s->epfd);
+    fsim_mqtt_free(s->mq);
+    if (s->ev)
+        fclose(s->ev);
     if (s->epfd >= 0)
         close(s->epfd);
     for (long d = 0; d < s->ndev; d++) {
@@ -507,6 +563,7 @@ out:
     free(s->heap);
     free(s->conn);
     free(s->idle);
+    free(s->woken);
     free(s);
     return status;
 }
