@@ -120,7 +120,7 @@ vm-long: deps build
 vm-secureboot: deps build
 	cd $(BUILD) && ctest --output-on-failure -R '^vm_secureboot$$'
 
-# The U-Boot variant (tests/vm/README.md), not in the CI sample yet (label vm-extra).
+# The U-Boot variant (tests/vm/README.md), not in the CI sample (label vm-extra: too long).
 .PHONY: vm-uboot
 vm-uboot: deps build
 	cd $(BUILD) && ctest --output-on-failure -R '^vm_uboot$$'

@@ -4,7 +4,8 @@
 # The virtual machine of the reference device (tests/vm/README.md), sourced by tests/vm/vm.sh:
 #   vm_start [CARD_IMG]   nbdkit serves the disk through a write-back cache, QEMU boots on it
 #                         (a second virtio disk, /dev/vdb, when CARD_IMG is given; the
-#                         firmware VM_BIOS instead of SeaBIOS when set: U-Boot, tests/vm/uboot.sh)
+#                         firmware VM_BIOS instead of SeaBIOS when set: U-Boot, tests/vm/uboot.sh;
+#                         more QEMU options from VM_QEMU_ARGS)
 #   power_cut             SIGKILL to QEMU and nbdkit: the guest's page cache and every write
 #                         the guest did not flush are lost; sets cut_lost (unflushed bytes)
 #   vm_stop               the same, at the end of the test
@@ -43,6 +44,8 @@ vm_start() {
   local extra=()
   [ -n "$card" ] && extra=(-drive "file=$card,format=raw,if=virtio")
   [ -n "${VM_BIOS:-}" ] && extra+=(-bios "$VM_BIOS")
+  # shellcheck disable=SC2206 # split into words on purpose: a variant's options (uboot.sh: -vga none)
+  [ -n "${VM_QEMU_ARGS:-}" ] && extra+=($VM_QEMU_ARGS)
   qemu-system-x86_64 -accel tcg -m 512 -display none -monitor none \
     -chardev "file,id=con,path=$console,append=on" -serial chardev:con \
     -drive "file=nbd+unix:///?socket=$sock,format=raw,if=virtio,cache=writeback" "${extra[@]}" \

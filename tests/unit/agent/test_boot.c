@@ -294,6 +294,73 @@ static void test_uboot_interop_redundant(void **state)
     uboot_interop("boot_uboot_redundant", 1);
 }
 
+/*
+ * A write cut by a power loss (tests/vm/uboot.sh scenario 0 on the VM): the copy being
+ * written keeps its first bytes new (CRC, flags, the start of the variables) and the rest
+ * old. With two copies the other one, intact, is read, and the next write goes into the
+ * torn one; with one copy the environment is gone, which is why the VM keeps two.
+ */
+static void uboot_torn(const char *name, int redundant)
+{
+    need_tool("fw_printenv");
+    need_tool("fw_setenv");
+    otter_err err;
+    const char *dir = otter_test_dir(name);
+    char config[PATH_MAX];
+    make_uboot_env(dir, redundant, config, sizeof config);
+    run("fw_setenv -c '%s' -f '%s/defenv' BOOT_ORDER 'A B' 2>/dev/null", config, dir);
+
+    otter_boot *b = NULL;
+    assert_otter_ok(otter_boot_open("uboot", config, &b, &err), err);
+    const otter_boot_var left[] = {{"BOOT_A_LEFT", "2"}};
+    assert_otter_ok(otter_boot_set(b, left, 1, &err), err);
+    run("cd '%s' && cp env0.bin env0.old && cp env1.bin env1.old", dir);
+    const otter_boot_var order[] = {{"BOOT_ORDER", "B A"}};
+    assert_otter_ok(otter_boot_set(b, order, 1, &err), err);
+    otter_boot_free(b);
+    /* Tear the copy the last write went to: its first 16 bytes new, the rest old. */
+    run("cd '%s' && for c in env0 env1; do cmp -s $c.bin $c.old && continue; "
+        "{ head -c 16 $c.bin; tail -c +17 $c.old; } > $c.torn && ! cmp -s $c.torn $c.bin && "
+        "mv $c.torn $c.bin && echo $c > torn; done && test -s torn",
+        dir);
+
+    assert_otter_ok(otter_boot_open("uboot", config, &b, &err), err);
+    if (!redundant) {
+        char want[PATH_MAX + 64];
+        snprintf(want, sizeof want, "uboot boot environment: %s: no valid U-Boot environment",
+                 config);
+        assert_otter_error(otter_boot_get(b, "BOOT_ORDER", &(char *){NULL}, &err), err,
+                           OTTER_EFORMAT, want);
+        otter_boot_free(b);
+        return;
+    }
+    /* The write before the torn one, whole: ours and fw_printenv's reading. */
+    expect_var(b, "BOOT_ORDER", "A B");
+    expect_var(b, "BOOT_A_LEFT", "2");
+    assert_string_equal(output("fw_printenv -c '%s' BOOT_ORDER BOOT_A_LEFT", config),
+                        "BOOT_ORDER=A B\nBOOT_A_LEFT=2\n");
+    /* The next write goes into the torn copy and is read back, by us and by fw_printenv. */
+    const otter_boot_var again[] = {{"BOOT_ORDER", "B A"}};
+    assert_otter_ok(otter_boot_set(b, again, 1, &err), err);
+    otter_boot_free(b);
+    assert_string_equal(output("cd '%s' && for c in env0 env1; do cmp -s $c.bin $c.old || "
+                               "echo $c; done",
+                               dir),
+                        output("cat '%s/torn'", dir));
+    assert_string_equal(output("fw_printenv -c '%s' BOOT_ORDER BOOT_A_LEFT", config),
+                        "BOOT_ORDER=B A\nBOOT_A_LEFT=2\n");
+}
+
+static void test_uboot_torn_single(void **state)
+{
+    uboot_torn("boot_uboot_torn_single", 0);
+}
+
+static void test_uboot_torn_redundant(void **state)
+{
+    uboot_torn("boot_uboot_torn_redundant", 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +370,8 @@ int main(void)
         cmocka_unit_test(test_grub_interop),
         cmocka_unit_test(test_uboot_interop_single),
         cmocka_unit_test(test_uboot_interop_redundant),
+        cmocka_unit_test(test_uboot_torn_single),
+        cmocka_unit_test(test_uboot_torn_redundant),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     return rc == 0 && skipped ? 77 : rc;
