@@ -41,6 +41,7 @@ struct opts {
     double interval, duration, timeout;
     unsigned long seed;
     int until_configured;
+    int no_config; /* an onboarded fleet: never sends configData */
 };
 
 struct sim {
@@ -154,7 +155,8 @@ static void finish(struct sim *s, int ci, const fsim_answer *a, int timed_out)
             s->st.polls++;
             fsim_stats_add(&s->st, (uint64_t)(now - c->sent_ns) / 1000);
             /* The server offers configData until it has it: send it next, once. */
-            v->want_config = !v->config_sent && a->status == 200 && strstr(a->body, "configData");
+            v->want_config = !s->o.no_config && !v->config_sent && a->status == 200 &&
+                             strstr(a->body, "configData");
         }
     } else {
         if (ok) {
@@ -249,6 +251,7 @@ static const char usage[] =
     "  --server-pid PID   also report that process's CPU use and RSS\n"
     "  --seed N           seed for the spread of first polls (default 1)\n"
     "  --until-configured stop once every device has sent configData (--duration: at most)\n"
+    "  --no-config        never send configData (a fleet onboarded before the run)\n"
     "  --help             this text\n"
     "Exit status: 0 every request answered 2xx/3xx, 1 some failed, 2 usage or setup error.\n";
 
@@ -295,6 +298,7 @@ static int parse_args(int argc, char **argv, struct opts *o, otter_err *err)
                                           {"seed", required_argument, NULL, 's'},
                                           {"help", no_argument, NULL, 'h'},
                                           {"until-configured", no_argument, NULL, 'C'},
+                                          {"no-config", no_argument, NULL, 'N'},
                                           {NULL, 0, NULL, 0}};
     long seed = 1;
     int ret = 0, ch;
@@ -334,6 +338,9 @@ static int parse_args(int argc, char **argv, struct opts *o, otter_err *err)
             break;
         case 'C':
             o->until_configured = 1;
+            break;
+        case 'N':
+            o->no_config = 1;
             break;
         case 'h':
             fputs(usage, stdout);
