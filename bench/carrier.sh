@@ -17,7 +17,9 @@
 # Everything listens on 127.0.0.1 with ports picked free at run time; all killed in a trap.
 #   bench/carrier.sh            DEVICES=100000 SECONDS=120 bench/carrier.sh
 # Parameters (environment): DEVICES (1000000), SECONDS (180: the background load), RATE
-# (DEVICES/3600 polls/s), WAKE_RATE (1000 polls/s), SAMPLE (20 downloads), STAGE_WAIT (900 s).
+# (DEVICES/3600 polls/s), WAKE_RATE (1000 polls/s), SAMPLE (20 downloads), STAGE_WAIT (900 s),
+# ROLLOUT (1; 0: the fleet's polls only, no rollout started: a baseline, and a bound on the
+# run's time where starting a rollout to the whole fleet takes longer than there is).
 set -euo pipefail
 # shellcheck source=bench/carrier_lib.sh disable=SC2154 # tok, front, ...: carrier.sh's
 devices=${DEVICES:-1000000}
@@ -26,6 +28,7 @@ load_secs=$(printenv SECONDS || echo 180)
 wake_rate=${WAKE_RATE:-1000}
 sample=${SAMPLE:-20}
 stage_wait=${STAGE_WAIT:-900}
+rollout=${ROLLOUT:-1}
 rate=${RATE:-$(echo "scale=3; $devices / 3600" | bc -l)}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/build"
@@ -124,9 +127,10 @@ api() { local m=$1 p=$2; shift 2; curl -s -m 1800 -X "$m" -H "Authorization: Bea
 api POST /tenants -H 'Content-Type: application/json' -d '{"name":"bench"}' >/dev/null
 size_empty=$(dbsize)
 
-# ---- provisioning: the bulk route, 10,000 a request, two requests at a time (one per server) ----
+# ---- provisioning: the bulk route, 10,000 a request, one at a time (writes are serialized across
+# servers by one advisory lock: two at a time made the second wait past busy_timeout, 500) ----
 t=$(now)
-provision "$devices" 2 > tokens
+provision "$devices" 1 > tokens
 t_prov=$(since "$t")
 [ "$(wc -l < tokens)" = "$devices" ] || { echo "provisioning failed: $(wc -l < tokens) tokens"; exit 1; }
 size_prov=$(dbsize)
@@ -167,10 +171,13 @@ t_load=$(now)
 sleep_until_polls 1 || true # the load is under way before the first stage opens
 
 # ---- the stages: request -> all of the stage's wake-ups delivered; the woken devices poll ----
-printf '\n== rollout: created in %.2f s; stages (the background load running)\n' "$t_create"
+printf '\n== rollout: created in %.2f s; stages (the background load running)%s\n' "$t_create" \
+  "$([ "$rollout" = 1 ] || echo ': none (ROLLOUT=0), the fleet polls only')"
 printf '%-6s %9s %9s %10s %12s %10s %12s %10s\n' stage devices wake-ups request_s all_woken_s database growth sampler_ms
 prev_size=$(dbsize)
-for st in 0 1 2; do
+stages=(0 1 2)
+[ "$rollout" = 1 ] || stages=()
+for st in "${stages[@]}"; do
   # A start or advance wakes every device whose action is now available and still scheduled:
   # this stage's and the earlier stages' devices that have not fetched their deployment yet.
   before=$(wc -l < woken)
@@ -199,7 +206,7 @@ for st in 0 1 2; do
   [ "$st" = 0 ] && download_sample "woken-$st.tokens" "$sample" > downloads.out
   prev_size=$size
 done
-for st in 0 1 2; do
+for st in "${stages[@]}"; do
   printf 'stage %d, the woken devices polling: %s | %s | %s\n' $((st + 1)) \
     "$(sed -n 2p "wake-$st.out")" "$(sed -n 3p "wake-$st.out")" "$(sed -n 4p "wake-$st.out")"
 done
@@ -214,14 +221,14 @@ per_upstream nginx/front.log "$t_load" "$base"
 for i in 1 2; do
   proc_report "server $i" "proc$i.start" "proc$i.end" "$t_load"
 done
-printf '\n== the artifact from the origin (a sample of %d woken devices of stage 1)\n' "$sample"
-cat downloads.out
+if [ "$rollout" = 1 ]; then
+  printf '\n== the artifact from the origin (a sample of %d woken devices of stage 1)\n' "$sample"
+  cat downloads.out
+fi
 printf '\n== what grows with the fleet\n'
 sampler_report "$ro"
-grep -E '^otter_push_(published_total|dropped_total)' <(curl -s "http://127.0.0.1:$((base + 1))/metrics") |
-  sed 's/^/server 1: /'
-grep -E '^otter_push_(published_total|dropped_total)' <(curl -s "http://127.0.0.1:$((base + 2))/metrics") |
-  sed 's/^/server 2: /'
+metrics_report $((base + 1)) "server 1"
+metrics_report $((base + 2)) "server 2"
 printf 'database: %s at the end; largest relations:\n' "$(mib "$(dbsize)")"
 sql "SELECT relname, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c
      JOIN pg_namespace n ON n.oid = c.relnamespace

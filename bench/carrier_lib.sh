@@ -208,3 +208,11 @@ per_upstream() {
   printf 'nginx: %d requests, %d answered >= 500, %d without an upstream (nginx itself)\n' \
     "$(wc -l < "$log")" "$(awk '$2 >= 500' "$log" | wc -l)" "$(awk '$1 == "-"' "$log" | wc -l)"
 }
+
+# metrics_report PORT NAME: the server's poll-cache hits and misses and push counters (/metrics).
+metrics_report() {
+  curl -s "http://127.0.0.1:$1/metrics" |
+    grep -E '^otter_(ddi_poll_cache_total|push_published_total|push_dropped_total)' | tr '\n' ' ' |
+    sed "s/^/$2: /"
+  echo
+}
