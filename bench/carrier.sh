@@ -18,6 +18,7 @@
 #   bench/carrier.sh            DEVICES=100000 SECONDS=120 bench/carrier.sh
 # Parameters (environment): DEVICES (1000000), SECONDS (180: the background load), RATE
 # (DEVICES/3600 polls/s), WAKE_RATE (1000 polls/s), SAMPLE (20 downloads), STAGE_WAIT (900 s),
+# POLL_CACHE ([ddi] poll_cache of both servers; the server's default when unset),
 # ROLLOUT (1; 0: the fleet's polls only, no rollout started: a baseline, and a bound on the
 # run's time where starting a rollout to the whole fleet takes longer than there is).
 set -euo pipefail
@@ -100,6 +101,7 @@ max_connections = 4096
 max_connections_per_ip = 0
 [ddi]
 polling = 1h
+${POLL_CACHE:+poll_cache = $POLL_CACHE}
 [metrics]
 enabled = true
 [push]
