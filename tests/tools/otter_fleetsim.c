@@ -226,7 +226,8 @@ static void finish(struct sim *s, int ci, const fsim_answer *a, int timed_out)
             s->st.polls++;
             fsim_stats_add(&s->st, (uint64_t)(now - c->sent_ns) / 1000);
             /* The server offers configData until it has it: send it next, once. */
-            v->want_config = !v->config_sent && a->status == 200 && strstr(a->body, "configData");
+            v->want_config = !s->o.no_config && !v->config_sent && a->status == 200 &&
+                             strstr(a->body, "configData");
             s->wake_polls += v->urgent;
             if (a->status == 200)
                 offered(s, c->device, a->body);

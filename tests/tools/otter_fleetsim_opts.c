@@ -21,6 +21,7 @@ const char fsim_usage[] =
     "  --server-pid PID   also report that process's CPU use and RSS\n"
     "  --seed N           seed for the spread of first polls (default 1)\n"
     "  --until-configured stop once every device has sent configData (--duration: at most)\n"
+    "  --no-config        never send configData (a fleet onboarded before the run)\n"
     "  --mqtt HOST:PORT   push: each device also subscribes to its topic on this broker\n"
     "                     (127.0.0.1:PORT or [::1]:PORT, plain MQTT) and polls at once on a\n"
     "                     wake-up and on every (re)subscription, as otter-agentd's [push]\n"
@@ -74,6 +75,7 @@ int fsim_opts_parse(int argc, char **argv, struct opts *o, otter_err *err)
                                           {"seed", required_argument, NULL, 's'},
                                           {"help", no_argument, NULL, 'h'},
                                           {"until-configured", no_argument, NULL, 'C'},
+                                          {"no-config", no_argument, NULL, 'N'},
                                           {"mqtt", required_argument, NULL, 'm'},
                                           {"mqtt-prefix", required_argument, NULL, 'P'},
                                           {"events", required_argument, NULL, 'e'},
@@ -117,6 +119,9 @@ int fsim_opts_parse(int argc, char **argv, struct opts *o, otter_err *err)
             break;
         case 'C':
             o->until_configured = 1;
+            break;
+        case 'N':
+            o->no_config = 1;
             break;
         case 'm':
             o->mqtt = optarg;

@@ -11,6 +11,7 @@ struct opts {
     double interval, duration, timeout;
     unsigned long seed;
     int until_configured;
+    int no_config; /* an onboarded fleet: never sends configData */
     const char *mqtt, *prefix, *events;
 };
 

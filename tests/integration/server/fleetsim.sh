@@ -31,6 +31,15 @@ jreq POST /api/v1/tenants "$A" '{"name":"sim"}' >/dev/null
 seq -f 'sim%03g,m1' 0 49 > "$work/devices.csv"
 expect "50 devices provisioned" "$(req POST /api/v1/tenants/sim/devices/bulk "$A" -H 'Content-Type: text/csv' --data-binary @"$work/devices.csv")" 201
 jq -r '.devices[] | "\(.controller_id) \(.token)"' "$work/body" > "$work/tokens"
+# --no-config (bench/carrier.sh: a fleet onboarded before the run): polls, never configData.
+rc=0
+"$sim" --url "$URL" --tenant sim --tokens "$work/tokens" --interval 0.5 --duration 1.5 \
+  --connections 4 --no-config > "$work/nocfg.out" 2>&1 || rc=$?
+expect "--no-config: exits 0" "$rc" 0
+expect "--no-config: every device polled, no configData sent" \
+  "$(awk '$1 == "polls:" { print ($2 >= 50), $6 }' "$work/nocfg.out")" "1 0"
+expect "--no-config: the server has no configData" \
+  "$(sqlite3 "$work/otter.db" "SELECT count(*) FROM devices WHERE config_sent = 1")" 0
 polls0=$(curl -s -m 20 "$URL/metrics" | awk '$1 == "otter_ddi_polls_total" { print $2 }')
 
 rc=0
