@@ -33,7 +33,8 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
   mosquitto libmosquitto-dev mosquitto-clients \
   libblkid-dev \
   ovmf sbsigntool efitools systemd-boot-efi cryptsetup-bin dosfstools mtools \
-  u-boot-qemu u-boot-tools
+  u-boot-qemu u-boot-tools \
+  device-tree-compiler
 
 .PHONY: all build deps demo test test-plain test-asan test-release fuzz clean vm vm-long deb test-deb
 
@@ -114,11 +115,11 @@ vm-long: deps build
 	  OTTER_SOURCE_DIR=$(CURDIR) OTTER_TEST_TMP=$(abspath $(BUILD))/test-tmp \
 	  VM_WAIT=900 VM_CUTS=$${VM_CUTS:-50} bash $(CURDIR)/tests/vm/vm.sh
 
-# The Secure Boot variant alone (tests/vm/README.md "Secure Boot and dm-verity"); `make vm`
-# runs it too (label vm).
+# The Secure Boot variant alone (tests/vm/README.md "Secure Boot and dm-verity") in full: the
+# CI sample (`make vm`, label vm) plus 3.1 and the negative controls (VM_SB_FULL=1).
 .PHONY: vm-secureboot
 vm-secureboot: deps build
-	cd $(BUILD) && ctest --output-on-failure -R '^vm_secureboot$$'
+	cd $(BUILD) && VM_SB_FULL=1 ctest --output-on-failure -R '^vm_secureboot$$'
 
 # The U-Boot variant (tests/vm/README.md), not in the CI sample (label vm-extra: too long).
 .PHONY: vm-uboot

@@ -162,40 +162,55 @@ sb_part_offset() {
   esac
 }
 
-# sb_release DIR VERSION SECVER KIND: rootfs (with its hash tree), UKI, kernel slot image and
-# the signed package DIR/VERSION.zip. The root hash goes into the UKI's command line and, as
-# the rootfs image's verity_root_hash, into the signed manifest. KIND: good (UKI signed with db), rogue (signed with
-# another key the firmware does not know), flipped (signed with db, then one byte of the
-# kernel in it changed).
+# sb_release DIR VERSION SECVER KIND [BASE]: the kernel slot image (UKI in FAT) and the signed
+# package DIR/VERSION.zip. KIND good: a rootfs of its own (with its hash tree) whose root hash
+# goes into the UKI's command line and, as the rootfs image's verity_root_hash, into the signed
+# manifest; UKI signed with db. KIND rogue or flipped: a kernel-only package (otter pack
+# --partial: the device copies rootfs from its running set, BASE's), its command line BASE's
+# root hash; rogue is signed with another key the firmware does not know, flipped is signed
+# with db and then one byte of its signed command line changed (the first digit of the root
+# hash: an attacker pointing a signed kernel at another rootfs). Without Secure Boot both boot
+# (the controls in tests/vm/secureboot.sh); with it the firmware refuses them.
 sb_release() {
-  local d=$1 v=$2 sv=$3 kind=$4 hash off key=db
-  VM_SLOT_MB=$SB_DATA_MB VM_ROOTFS_EXTRA="$d/extra" VM_TRUST_ROOT="$d/keys/root.json" \
-    vm_rootfs "$d/rootfs-$v.img" "$v" good /dev/null
-  hash=$(sb_verity "$d/rootfs-$v.img")
-  [ ${#hash} = 64 ] || { echo "veritysetup format gave no root hash for $v"; return 1; }
-  echo "$hash" > "$d/rootfs-$v.roothash"
-  sb_uki "$d/uki-$v.efi" "$d/initrd.img" "console=ttyS0 panic=1 no_timer_check quiet loglevel=4 otter.verity=$hash otter.verity.offset=$((SB_DATA_MB * 1048576))"
+  local d=$1 v=$2 sv=$3 kind=$4 base=${5:-} hash off key=db opts=()
+  if [ "$kind" = good ]; then
+    VM_SLOT_MB=$SB_DATA_MB VM_ROOTFS_EXTRA="$d/extra" VM_TRUST_ROOT="$d/keys/root.json" \
+      vm_rootfs "$d/rootfs-$v.img" "$v" good /dev/null
+    hash=$(sb_verity "$d/rootfs-$v.img")
+    [ ${#hash} = 64 ] || { echo "veritysetup format gave no root hash for $v"; return 1; }
+    echo "$hash" > "$d/rootfs-$v.roothash"
+    opts=(--image "rootfs=$d/rootfs-$v.img:verity=$hash")
+  else
+    hash=$(cat "$d/rootfs-$base.roothash")
+    opts=(--partial)
+  fi
+  local pre="console=ttyS0 panic=1 no_timer_check quiet loglevel=4 otter.verity="
+  sb_uki "$d/uki-$v.efi" "$d/initrd.img" "$pre$hash otter.verity.offset=$((SB_DATA_MB * 1048576))"
   [ "$kind" = rogue ] && key=rogue
   sbsign --key "$d/keys/$key.key" --cert "$d/keys/$key.crt" --output "$d/uki-$v.signed" "$d/uki-$v.efi" 2>/dev/null
   if [ "$kind" = flipped ]; then
-    # A byte 64 KiB into the kernel (.linux): the image's hash no longer matches its signature.
-    off=$(objdump -h "$d/uki-$v.signed" | awk '$2 == ".linux" { print $6 }')
-    [ -n "$off" ] || { echo "no .linux section in uki-$v"; return 1; }
-    off=$((16#$off))
-    printf '\x5a' | dd of="$d/uki-$v.signed" bs=1 seek=$((off + 65536)) conv=notrunc status=none
+    # .cmdline's file offset (objdump -h) plus where the hash starts in it.
+    off=$(objdump -h "$d/uki-$v.signed" | awk '$2 == ".cmdline" { print $6 }')
+    [ -n "$off" ] || { echo "no .cmdline section in uki-$v"; return 1; }
+    off=$((16#$off + ${#pre}))
+    [ "$(dd if="$d/uki-$v.signed" bs=1 skip="$off" count=1 status=none)" = "${hash:0:1}" ] ||
+      { echo "uki-$v: the root hash is not at .cmdline + the expected offset"; return 1; }
+    if [ "${hash:0:1}" = 0 ]; then printf 1; else printf 0; fi |
+      dd of="$d/uki-$v.signed" bs=1 seek="$off" conv=notrunc status=none
   fi
-  sb_kernel_slot "$d/kernel-$v.img" "$d/uki-$v.signed"
   rm -f "$d/uki-$v.efi"
+  sb_kernel_slot "$d/kernel-$v.img" "$d/uki-$v.signed"
   "$OTTER_BUILD_DIR/bin/otter" pack --product otter-vm --compatible qemu-x86 --version "$v" \
-    --security-version "$sv" --image kernel="$d/kernel-$v.img" \
-    --image "rootfs=$d/rootfs-$v.img:verity=$hash" --key "$d/keys/r1.key" -o "$d/$v.zip" >/dev/null
+    --security-version "$sv" --image kernel="$d/kernel-$v.img" "${opts[@]}" \
+    --key "$d/keys/r1.key" -o "$d/$v.zip" >/dev/null
 }
 
 # sb_cached_image: sets img to build/vm-sb-cache/KEY (KEY a digest of every input), built
-# there once: keys, the initramfs, the releases 1.0 (factory), 2.0 (good), 3.0 (kernel signed
-# by another key), 3.1 (kernel with a changed byte) and 5.0 (good).
+# there once: keys, the initramfs, the releases 1.0 (factory), 2.0 (good), 3.0 (kernel only,
+# signed by another key), 3.1 (kernel only, a byte of its signed command line changed) and 5.0
+# (good).
 sb_cached_image() {
-  local cache="$OTTER_BUILD_DIR/vm-sb-cache" key tmp t0 rel v sv kind
+  local cache="$OTTER_BUILD_DIR/vm-sb-cache" key tmp t0 rel v sv kind base
   key=$(cat "$OTTER_SOURCE_DIR/tests/vm/image.sh" "$OTTER_SOURCE_DIR/tests/vm/sb-image.sh" \
     "$vm_guest"/sb-* "$OTTER_BUILD_DIR"/bin/otter-agent "$OTTER_BUILD_DIR/bin/otter" \
     "$vm_kernel" /bin/busybox "$(command -v veritysetup)" /usr/lib/systemd/boot/efi/linuxx64.efi.stub |
@@ -216,9 +231,9 @@ sb_cached_image() {
   cp "$vm_guest/sb-reboot" "$tmp/extra/sbin/otter-reboot"
   cp "$tmp"/efi/next-?.var "$tmp/extra/etc/otter/efi/"
   sb_initramfs "$tmp/initrd.img" "$tmp/keys" "$tmp/efi"
-  for rel in 1.0:1:good 2.0:2:good 3.0:3:rogue 3.1:3:flipped 5.0:5:good; do
-    IFS=: read -r v sv kind <<<"$rel"
-    sb_release "$tmp" "$v" "$sv" "$kind"
+  for rel in 1.0:1:good 2.0:2:good 3.0:3:rogue:2.0 3.1:3:flipped:2.0 5.0:5:good; do
+    IFS=: read -r v sv kind base <<<"$rel"
+    sb_release "$tmp" "$v" "$sv" "$kind" "$base"
   done
   touch "$tmp/done"
   if mv -T "$tmp" "$img" 2>/dev/null; then
