@@ -24,7 +24,8 @@
 # min(zstd-pf, zstd-full) on big changes; make time and RSS <= 0.5 x bsdiff's;
 # apply peak RSS <= 32 MiB, apply throughput >= 0.9 x a full install of the
 # same image through the same reader. Applies are timed three times (the best
-# time, the highest RSS), makes once.
+# time and CPU time, the highest RSS), makes once; CPU time (user + system,
+# /usr/bin/time) beside wall time, which the machine's load disturbs more.
 #   bench/delta.sh [PAIR ...]   (default: all five; e.g. `bench/delta.sh security ext4`)
 set -euo pipefail
 pairs=" ${*:-security openssl upstream major ext4} "
@@ -110,13 +111,16 @@ run_pair() { # run_pair NAME OLD NEW KIND   (KIND: small | big)
   z=$(stat -c %s p.zpf); f=$(stat -c %s p.zst)
   printf '\n== %s: %s (%d bytes) -> %s (%d bytes)\n' "$name" "${old#"$work"/}" \
     "$(stat -c %s "$old")" "${new#"$work"/}" "$(stat -c %s "$new")"
-  printf '%-10s %11s %9s %9s %9s %9s\n' tool "patch B" "make s" "make MiB" "apply s" "apply MiB"
-  row() { printf '%-10s %11d %9s %9.1f %9s %9.1f\n' "$1" "$2" "$3" "$(echo "$4 / 1024" | bc -l)" "$5" "$(echo "$6 / 1024" | bc -l)"; }
-  row otter "$o" "$om_s" "$om_kb" "$oa_s" "$oa_kb"
-  row bsdiff "$b" "$bm_s" "$bm_kb" "$ba_s" "$ba_kb"
-  row xdelta3 "$x" "$xm_s" "$xm_kb" "$xa_s" "$xa_kb"
-  row zstd-pf "$z" "$zm_s" "$zm_kb" "$za_s" "$za_kb"
-  row zstd-full "$f" "$fm_s" "$fm_kb" "$fa_s" "$fa_kb"
+  printf '%-10s %11s %9s %9s %9s %9s %9s %9s\n' tool "patch B" "make s" "make CPU" "make MiB" \
+    "apply s" "apply CPU" "apply MiB"
+  row() { printf '%-10s %11d %9s %9s %9.1f %9s %9s %9.1f\n' "$1" "$2" "$3" "$4" "$(echo "$5 / 1024" | bc -l)" \
+    "$6" "$7" "$(echo "$8 / 1024" | bc -l)"; }
+  row otter "$o" "$om_s" "$om_cpu" "$om_kb" "$oa_s" "$oa_cpu" "$oa_kb"
+  row bsdiff "$b" "$bm_s" "$bm_cpu" "$bm_kb" "$ba_s" "$ba_cpu" "$ba_kb"
+  row xdelta3 "$x" "$xm_s" "$xm_cpu" "$xm_kb" "$xa_s" "$xa_cpu" "$xa_kb"
+  row zstd-pf "$z" "$zm_s" "$zm_cpu" "$zm_kb" "$za_s" "$za_cpu" "$za_kb"
+  row zstd-full "$f" "$fm_s" "$fm_cpu" "$fm_kb" "$fa_s" "$fa_cpu" "$fa_kb"
+  printf 'load average after the pair: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf 'otter full package %d bytes, installed through the same reader in %s s, peak RSS %.1f MiB\n' \
     "$(stat -c %s new.zip)" "$of_s" "$(echo "$of_kb / 1024" | bc -l)"
   printf 'otter apply CPU (user + system): delta %s s, full install %s s\n' "$oa_cpu" "$of_cpu"
@@ -129,8 +133,8 @@ run_pair() { # run_pair NAME OLD NEW KIND   (KIND: small | big)
   fi
   printf '       otter / bsdiff %s, / xdelta3 %s, / zstd-pf %s, / zstd-full %s\n' \
     "$(ratio "$o" "$b")" "$(ratio "$o" "$x")" "$(ratio "$o" "$z")" "$(ratio "$o" "$f")"
-  printf 'make   otter / bsdiff time %s, peak RSS %s (targets <= 0.5)\n' \
-    "$(ratio "$om_s" "$bm_s")" "$(ratio "$om_kb" "$bm_kb")"
+  printf 'make   otter / bsdiff time %s, CPU time %s, peak RSS %s (targets <= 0.5)\n' \
+    "$(ratio "$om_s" "$bm_s")" "$(ratio "$om_cpu" "$bm_cpu")" "$(ratio "$om_kb" "$bm_kb")"
   printf 'apply  peak RSS %.1f MiB (target <= 32), throughput delta / full install %s (target >= 0.9; by CPU time %s)\n' \
     "$(echo "$oa_kb / 1024" | bc -l)" "$(ratio "$of_s" "$oa_s")" "$(ratio "$of_cpu" "$oa_cpu")"
   rm -f old.zip new.zip d.zip p.* out.*

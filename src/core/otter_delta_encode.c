@@ -40,6 +40,7 @@ typedef struct job {
     uint32_t span;
     int level;
     unsigned methods; /* 1 << method per method allowed */
+    int mapped;       /* old and nw are read-only file mappings (otter_delta_drop_pages) */
     size_t count;
     const uint8_t *copy_found;
     const uint64_t *copy_at;
@@ -230,10 +231,7 @@ static uint8_t *lzma_patch(const uint8_t *patch, size_t n, size_t *out_len)
 
 /*
  * The best bsdiff patch coded with LZMA2 (smaller on executables: context
- * modelled literals). Tried when the zstd-coded patch is at most twice the
- * winner at the trial level: LZMA2 coded the patches measured here 15 %
- * (Debian's libraries) to 48 % (sparse changed addresses, the round-trip
- * test) smaller than zstd. stored is NULL when not tried or failed.
+ * modelled literals). stored is NULL when it failed.
  */
 static result lzma_of(const result *b)
 {
@@ -243,10 +241,19 @@ static result lzma_of(const result *b)
     return l;
 }
 
-/* l replaces best when smaller (ties stay with best); the loser is freed. */
+/*
+ * l replaces best when it stores LZMA_MIN_GAIN % fewer bytes (else it is
+ * freed): LZMA2 decodes at about 30 MB/s where zstd decodes at 1 GB/s, so a
+ * bsdiff-lzma chunk costs a device several times the CPU of a zstd-coded
+ * one. On the bench's pairs LZMA2 saved 10 to 25 % on every patched chunk
+ * of the security updates and the ext4 image, and less than 8 % on 13 of
+ * the 20 chunks it won on the major upgrade (docs/delta.md).
+ */
+#define LZMA_MIN_GAIN 8
 static void take_if_smaller(result *best, result *l)
 {
-    if (l->stored && l->stored_len < best->stored_len) {
+    if (l->stored &&
+        (uint64_t)l->stored_len * 100 <= (uint64_t)best->stored_len * (100 - LZMA_MIN_GAIN)) {
         free(best->stored);
         free(best->patch);
         *best = *l;
@@ -276,14 +283,34 @@ static void recompress(const job *j, tools *t, const uint8_t *chunk, size_t n, r
     } else {
         free(f.stored);
     }
+    /*
+     * A context keeps its largest tables (11 to 24 MiB at the final level)
+     * for the trials that follow; a fresh one lets the worker's suffix
+     * array and the final tables take turns instead of adding up.
+     */
+    ZSTD_CCtx *fresh = ZSTD_createCCtx();
+    if (fresh) {
+        ZSTD_freeCCtx(t->cctx);
+        t->cctx = fresh;
+    }
 }
+
+/*
+ * LZMA2 is tried only on a patch that zstd codes at least LZMA_TRY_DENSITY
+ * : 1: its gain over zstd comes from the mostly-zero add bytes of a small
+ * change (the security pairs' patches code 10:1 to 70:1). On the bench's
+ * major upgrade 20 of 32 patches code 1.8:1 to 3.3:1, LZMA2 gained less
+ * than 8 % on all but one of them, for 0.5 s of CPU each (docs/delta.md).
+ */
+#define LZMA_TRY_DENSITY 4
 
 /* The trial winner among best and bsd at the level asked for, then LZMA2 for bsd's patch. */
 static void finish(const job *j, tools *t, const uint8_t *chunk, size_t n, result *best,
                    result *bsd)
 {
-    int near = allowed(j, OTTER_METHOD_BSDIFF_LZMA) && bsd->stored &&
-               (uint64_t)bsd->stored_len <= 2 * (uint64_t)best->stored_len;
+    int try_lzma = allowed(j, OTTER_METHOD_BSDIFF_LZMA) && bsd->stored &&
+                   (uint64_t)bsd->stored_len * LZMA_TRY_DENSITY <= bsd->patch_len &&
+                   (uint64_t)bsd->stored_len <= 2 * (uint64_t)best->stored_len;
     if (allowed(j, OTTER_METHOD_BSDIFF) && bsd->stored && bsd->stored_len < best->stored_len) {
         free(best->stored);
         free(best->patch);
@@ -291,15 +318,10 @@ static void finish(const job *j, tools *t, const uint8_t *chunk, size_t n, resul
         *bsd = (result){0};
     }
     result l = {0};
-    if (near)
+    if (try_lzma)
         l = lzma_of(best->method == OTTER_METHOD_BSDIFF ? best : bsd);
-    /*
-     * LZMA2 a fifth below the trial winner: level 19 (a few percent below
-     * level 3 on these patches) cannot catch up; its second or so per
-     * chunk is saved (docs/delta.md, "Make time").
-     */
-    if (!l.stored || l.stored_len * 5 >= best->stored_len * 4)
-        recompress(j, t, chunk, n, best);
+    /* LZMA2 is weighed against the final size of the best zstd-coded candidate. */
+    recompress(j, t, chunk, n, best);
     take_if_smaller(best, &l);
     free(bsd->stored);
     free(bsd->patch);
@@ -343,8 +365,8 @@ static int encode_chunk(const job *j, tools *t, size_t i, result *best, otter_er
      * bytes moved little), and the window of the source that holds most of
      * the chunk's blocks when it lies elsewhere (moved content).
      */
-    uint64_t off0, off1, start = 0;
-    uint32_t len0, len1;
+    uint64_t off0, off1 = 0, start = 0;
+    uint32_t len0, len1 = 0;
     result bsd = {0};
     range_for(j, (int64_t)at, n, &off0, &len0);
     try_range(j, t, chunk, n, off0, len0, best, &bsd);
@@ -358,6 +380,11 @@ static int encode_chunk(const job *j, tools *t, size_t i, result *best, otter_er
     free(best->patch);
     best->patch = NULL;
     int ret = decodes_back(j, t, best, chunk, n, err);
+    if (j->mapped) { /* the pages this chunk read leave the RSS (neighbours refault them) */
+        otter_delta_drop_pages(chunk, n);
+        otter_delta_drop_pages(j->old + off0, len0);
+        otter_delta_drop_pages(j->old + off1, len1);
+    }
     if (ret)
         otter_err_prefix(err, "chunk %zu", i);
     return ret;
@@ -428,6 +455,8 @@ static int write_results(const job *j, otter_manifest_image *img, int out_fd, co
         uint64_t at = (uint64_t)i * j->span;
         c->size = (uint32_t)(j->new_len - at < j->span ? j->new_len - at : j->span);
         otter_sha256_buf(j->nw + at, c->size, c->sha256);
+        if (j->mapped)
+            otter_delta_drop_pages(j->nw + at, c->size);
         c->method = r->method;
         c->source_offset = r->method == OTTER_METHOD_ZSTD ? 0 : r->src_off;
         c->source_size = r->method == OTTER_METHOD_ZSTD ? 0 : r->src_len;
@@ -446,7 +475,7 @@ static int write_results(const job *j, otter_manifest_image *img, int out_fd, co
 }
 
 int otter_delta_encode_image(const uint8_t *old, size_t old_len, const uint8_t *new_bytes,
-                             size_t new_len, int level, int threads, unsigned methods,
+                             size_t new_len, int level, int threads, unsigned methods, int mapped,
                              otter_manifest_image *img, int out_fd, const char *out_path,
                              otter_err *err)
 {
@@ -459,15 +488,17 @@ int otter_delta_encode_image(const uint8_t *old, size_t old_len, const uint8_t *
              .span = span,
              .level = level,
              .methods = (methods ? methods : ~0u) | 1u << OTTER_METHOD_ZSTD,
+             .mapped = mapped,
              .count = count};
     uint8_t *found = calloc(count, 1);
     uint64_t *where = calloc(count, sizeof *where);
     j.res = calloc(count, sizeof *j.res);
-    j.ix = otter_delta_index_new(old, old_len);
+    j.ix = otter_delta_index_new(old, old_len, mapped);
     pthread_mutex_init(&j.lock, NULL);
     int ret = otter_manifest_image_alloc_chunks(img, count, err);
-    if (!ret && (!found || !where || !j.res || !j.ix ||
-                 otter_delta_find_copies(old, old_len, new_bytes, new_len, span, found, where)))
+    if (!ret &&
+        (!found || !where || !j.res || !j.ix ||
+         otter_delta_find_copies(old, old_len, new_bytes, new_len, span, mapped, found, where)))
         ret = otter_err_set(err, OTTER_ENOMEM, "out of memory");
     j.copy_found = found;
     j.copy_at = where;

@@ -19,11 +19,13 @@
  * and writes the stored bytes of every chunk to out_fd in order. Each
  * chosen encoding is decoded again and compared before it is kept. level:
  * zstd 1..19; threads <= 0: one per core; methods: a bit (1 << method) per
- * method a chunk may use, 0 for all (zstd always). OTTER_ENOMEM, OTTER_EIO,
+ * method a chunk may use, 0 for all (zstd always); mapped: old and
+ * new_bytes are read-only file mappings, whose pages are dropped from the
+ * RSS as they are done with (otter_delta_drop_pages). OTTER_ENOMEM, OTTER_EIO,
  * OTTER_EFORMAT (a chunk did not decode back: a bug).
  */
 int otter_delta_encode_image(const uint8_t *old, size_t old_len, const uint8_t *new_bytes,
-                             size_t new_len, int level, int threads, unsigned methods,
+                             size_t new_len, int level, int threads, unsigned methods, int mapped,
                              otter_manifest_image *img, int out_fd, const char *out_path,
                              otter_err *err);
 

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* Polynomial rolling hash mod 2^64; slots are taken from its top bits. */
 #define MUL 0x9E3779B97F4A7C15ull
@@ -73,7 +75,16 @@ static size_t slot_of(uint64_t h, unsigned shift)
     return (size_t)((h * MUL) >> shift);
 }
 
-otter_delta_index *otter_delta_index_new(const uint8_t *old, size_t old_len)
+void otter_delta_drop_pages(const uint8_t *p, size_t n)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096;
+    uintptr_t s = (uintptr_t)p / page * page, e = ((uintptr_t)p + n + page - 1) / page * page;
+    if (n)
+        (void)madvise((void *)s, e - s, MADV_DONTNEED); /* only the RSS is at stake */
+}
+
+otter_delta_index *otter_delta_index_new(const uint8_t *old, size_t old_len, int mapped)
 {
     otter_delta_index *ix = calloc(1, sizeof *ix);
     if (!ix)
@@ -94,7 +105,12 @@ otter_delta_index *otter_delta_index_new(const uint8_t *old, size_t old_len)
             s = (s + 1) & ix->mask;
         if (!ix->tab[s].block_plus1) /* the first block with these bytes wins */
             ix->tab[s] = (bentry){tag_of(h), (uint32_t)b + 1};
+        if (mapped && b && b * STRIDE % OTTER_DELTA_DROP_EVERY == 0)
+            otter_delta_drop_pages(old + b * STRIDE - OTTER_DELTA_DROP_EVERY,
+                                   OTTER_DELTA_DROP_EVERY);
     }
+    if (mapped)
+        otter_delta_drop_pages(old, old_len);
     return ix;
 }
 
@@ -185,7 +201,8 @@ int otter_delta_index_range(const otter_delta_index *ix, const uint8_t *chunk, s
 
 /* Copies of the chunks of one size w (all but the last, or the last). */
 static int find_size(const uint8_t *old, size_t old_len, const uint8_t *nw, uint32_t span,
-                     size_t first, size_t last, size_t w, uint8_t *found, uint64_t *where)
+                     size_t first, size_t last, size_t w, int mapped, uint8_t *found,
+                     uint64_t *where)
 {
     size_t n = last - first, mask, left = n;
     unsigned shift;
@@ -201,6 +218,8 @@ static int find_size(const uint8_t *old, size_t old_len, const uint8_t *nw, uint
             s = (s + 1) & mask;
         if (!tab[s].off_plus1)
             tab[s] = (entry){h, i + 1}; /* equal chunks: the first stands for them */
+        if (mapped)
+            otter_delta_drop_pages(nw + i * (size_t)span, w);
     }
     const uint64_t top = pow_mul(w - 1);
     uint64_t h = hash_of(old, w);
@@ -216,20 +235,28 @@ static int find_size(const uint8_t *old, size_t old_len, const uint8_t *nw, uint
         }
         if (p + w < old_len)
             h = (h - (old[p] + 1ull) * top) * MUL + old[p + w] + 1;
+        if (mapped && p >= OTTER_DELTA_DROP_EVERY && p % OTTER_DELTA_DROP_EVERY == 0)
+            otter_delta_drop_pages(old + p - OTTER_DELTA_DROP_EVERY, OTTER_DELTA_DROP_EVERY);
+    }
+    if (mapped) {
+        otter_delta_drop_pages(old, old_len);
+        otter_delta_drop_pages(nw + first * (size_t)span, (last - first - 1) * (size_t)span + w);
     }
     free(tab);
     return 0;
 }
 
 int otter_delta_find_copies(const uint8_t *old, size_t old_len, const uint8_t *new_bytes,
-                            size_t new_len, uint32_t span, uint8_t *found, uint64_t *where)
+                            size_t new_len, uint32_t span, int mapped, uint8_t *found,
+                            uint64_t *where)
 {
     size_t count = new_len / span + (new_len % span != 0);
     size_t full = new_len / span, tail = new_len % span;
     memset(found, 0, count);
-    if (find_size(old, old_len, new_bytes, span, 0, full, span, found, where) < 0)
+    if (find_size(old, old_len, new_bytes, span, 0, full, span, mapped, found, where) < 0)
         return -1;
-    if (tail && find_size(old, old_len, new_bytes, span, full, count, tail, found, where) < 0)
+    if (tail &&
+        find_size(old, old_len, new_bytes, span, full, count, tail, mapped, found, where) < 0)
         return -1;
     /* chunks equal to an earlier found chunk (the table kept one of them) */
     for (size_t i = 0; i < count; i++) {

@@ -16,8 +16,20 @@
 
 typedef struct otter_delta_index otter_delta_index;
 
+/*
+ * The maker reads its images from read-only file mappings; what it has
+ * read is dropped from its RSS as it goes (the pages stay in the page
+ * cache and come back on the next touch), so its peak does not grow with
+ * the image size. mapped: the images are such mappings (never drop heap
+ * memory: MADV_DONTNEED would zero it).
+ */
+#define OTTER_DELTA_DROP_EVERY (8u << 20)
+
+/* Drops the pages holding [p, p + n) of a read-only file mapping from the RSS. */
+void otter_delta_drop_pages(const uint8_t *p, size_t n);
+
 /* Indexes old's aligned 64-byte blocks (old borrowed). NULL on ENOMEM. */
-otter_delta_index *otter_delta_index_new(const uint8_t *old, size_t old_len);
+otter_delta_index *otter_delta_index_new(const uint8_t *old, size_t old_len, int mapped);
 void otter_delta_index_free(otter_delta_index *ix);
 
 /*
@@ -35,6 +47,7 @@ int otter_delta_index_range(const otter_delta_index *ix, const uint8_t *chunk, s
  * holds exactly its bytes, when there is one. -1 on ENOMEM.
  */
 int otter_delta_find_copies(const uint8_t *old, size_t old_len, const uint8_t *new_bytes,
-                            size_t new_len, uint32_t span, uint8_t *found, uint64_t *where);
+                            size_t new_len, uint32_t span, int mapped, uint8_t *found,
+                            uint64_t *where);
 
 #endif
