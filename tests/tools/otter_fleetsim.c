@@ -44,7 +44,7 @@ struct device {
     unsigned busy : 1;         /* a request of its own is in flight */
     unsigned urgent : 1;       /* that request came from a wake-up, not the schedule */
     unsigned queued : 1;       /* in the wake-up queue */
-    unsigned wake_pending : 1; /* woken while busy: poll once it is done */
+    unsigned wake_pending : 1; /* woken, and no poll started since: a poll is owed */
     unsigned reheap : 1;       /* its scheduled poll came while busy: reschedule at the end */
     char seen[40];             /* the last action offered ("deploymentBase/12") */
 };
@@ -134,18 +134,24 @@ static void note(struct sim *s, int d, const char *what, const char *arg)
             what, arg ? " " : "", arg ? arg : "");
 }
 
-/* Device d polls as soon as a connection is free (once, however often it is woken). */
-static void wake(struct sim *s, int d)
+/* Device d gets the next free connection (once, however often it is queued). */
+static void enqueue(struct sim *s, int d)
 {
     struct device *v = &s->dev[d];
-    if (v->busy) {
-        v->wake_pending = 1;
-        return;
-    }
-    if (v->queued)
+    if (v->busy || v->queued)
         return;
     v->queued = 1;
     s->woken[(s->whead + s->wlen++) % s->ndev] = d;
+}
+
+/* Device d polls as soon as a connection is free. The owed poll is only paid by a poll: a
+   wake-up that finds the device sending its configData, or queued to send it, polls after
+   that (found by the ASan CI run: such wake-ups were lost when the rollout started during
+   the fleet's onboarding). */
+static void wake(struct sim *s, int d)
+{
+    s->dev[d].wake_pending = 1;
+    enqueue(s, d);
 }
 
 static void on_mqtt(void *ctx, int d, int event)
@@ -190,6 +196,8 @@ static int start_request(struct sim *s, int ci, int d, otter_err *err)
     int n;
     c->device = d;
     c->kind = v->want_config ? KIND_CONFIG : KIND_POLL;
+    if (c->kind == KIND_POLL)
+        v->wake_pending = 0; /* this poll is the one a wake-up asked for */
     if (c->kind == KIND_CONFIG) {
         static const char body[] = "{\"mode\":\"merge\",\"data\":{\"sim\":\"otter_fleetsim\"}}";
         n = snprintf(c->out, sizeof c->out,
@@ -242,7 +250,7 @@ static void finish(struct sim *s, int ci, const fsim_answer *a, int timed_out)
     v->busy = 0;
     if (v->urgent && !v->reheap) {
         if (v->want_config) /* the wake-up's poll asked for it: at once, the schedule unchanged */
-            wake(s, c->device);
+            enqueue(s, c->device);
     } else if (v->want_config) {
         v->due = now;
     } else {
@@ -256,10 +264,8 @@ static void finish(struct sim *s, int ci, const fsim_answer *a, int timed_out)
     if (!v->urgent || v->reheap)
         heap_push(s, c->device);
     v->reheap = 0;
-    if (v->wake_pending) {
-        v->wake_pending = 0;
+    if (v->wake_pending)
         wake(s, c->device);
-    }
     c->device = -1;
     s->idle[s->nidle++] = ci;
 }
